@@ -1,0 +1,41 @@
+import type { Transcript } from '../output/transcript.ts';
+
+/** One process type an image can run, read from the image's buildpack metadata. */
+export interface ProcessType {
+  type: string;
+  /** Command as the image's launcher expects it (CNB: run as `launcher <type>`). */
+  command: string[];
+  args: string[];
+  default: boolean;
+}
+
+/** Everything a builder needs for one build; the source tree is already extracted. */
+export interface BuildRequest {
+  app: string;
+  commit: string;
+  sourceDir: string;
+  /** Build-time environment from the app's config. Never logged, never put in argv. */
+  env: Readonly<Record<string, string>>;
+  /** Builder image, e.g. heroku/builder:24. */
+  builderImage: string;
+  /** Release tag for this build, e.g. `v7`. */
+  tag: string;
+  /** Where pack's full output goes, line by line. */
+  logFile: string;
+  transcript: Transcript;
+  signal: AbortSignal;
+}
+
+/** What a build produced, read from the image itself. */
+export interface BuildResult {
+  /** Image reference pinned by digest: registry/repo@sha256:… */
+  image: string;
+  digest: string;
+  processes: ProcessType[];
+}
+
+/** Turns a source tree into an OCI image in the registry. */
+export interface Builder {
+  readonly name: string;
+  build(req: BuildRequest): Promise<BuildResult>;
+}
