@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Proves the testbed control plane works end to end:
+#   bash testbed/kube/check.sh KUBECTL ADMIN_KUBECONFIG NORIGHTS_KUBECONFIG
+# In a scratch namespace: a Secret round-trips through etcd; a Deployment of 2 replicas makes the
+# controller-manager create a ReplicaSet and 2 Pods; the scheduler takes up both Pods (with no node
+# it marks them Unschedulable, which is its answer); the no-rights user is refused; the namespace
+# is deleted and the namespace controller finalizes it. Logs to stderr; exits non-zero on failure.
+set -euo pipefail
+kubectl_bin=${1:?kubectl}
+admin=${2:?admin kubeconfig}
+norights=${3:?no-rights kubeconfig}
+ns=slipway-testbed-check
+start=$SECONDS
+say() { printf 'testbed: kube check: %s\n' "$*" >&2; }
+fail() { say "FAILED: $*"; exit 1; }
+k() { "$kubectl_bin" --kubeconfig "$admin" --request-timeout=20s "$@"; }
+# until_ok SECONDS WHAT CMD...: retries CMD (its stdout must be non-empty) until the deadline.
+until_ok() {
+  local secs=$1 what=$2 out
+  shift 2
+  local end=$((SECONDS + secs))
+  while :; do
+    out=$("$@" 2>/dev/null || true)
+    [ -n "$out" ] && { printf '%s' "$out"; return 0; }
+    [ $SECONDS -lt $end ] || fail "timed out after ${secs}s waiting for $what"
+    sleep 0.5
+  done
+}
+
+# A namespace left by an interrupted check must be gone before it can be made again.
+if k get namespace "$ns" >/dev/null 2>&1; then
+  say "removing the namespace a previous check left"
+  k delete namespace "$ns" --wait=false >/dev/null
+  k wait --for=delete "namespace/$ns" --timeout=120s >/dev/null
+fi
+
+k create namespace "$ns" >/dev/null
+until_ok 30 "the default service account in $ns" k get serviceaccount default -n "$ns" -o name >/dev/null
+k create secret generic check -n "$ns" --from-literal=greeting=hello-from-etcd >/dev/null
+got=$(k get secret check -n "$ns" -o jsonpath='{.data.greeting}' | base64 -d)
+[ "$got" = hello-from-etcd ] || fail "secret read back as '$got'"
+
+k create deployment check -n "$ns" --image=registry.k8s.io/pause:3.10 --replicas=2 >/dev/null
+rs=$(until_ok 60 "a ReplicaSet for the Deployment" k get replicaset -n "$ns" -l app=check -o name)
+count_pods() {
+  local n
+  n=$(k get pods -n "$ns" -l app=check -o name | grep -c . || true)
+  [ "$n" -eq 2 ] && echo 2
+}
+until_ok 60 "2 Pods from $rs" count_pods >/dev/null
+# PodScheduled is set by the scheduler only: False/Unschedulable with no node, True with one.
+scheduled() {
+  local conds
+  conds=$(k get pods -n "$ns" -l app=check \
+    -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="PodScheduled")].reason}{.status.conditions[?(@.type=="PodScheduled")].status}{"\n"}{end}')
+  [ "$(grep -cE '^(Unschedulable|)(False|True)$' <<<"$conds")" -eq 2 ] && echo "$conds" | tr '\n' ' '
+}
+sched=$(until_ok 60 "the scheduler to take up both Pods" scheduled)
+say "$rs with 2 Pods; PodScheduled: $sched"
+
+# The no-rights user is authenticated but refused.
+if err=$("$kubectl_bin" --kubeconfig "$norights" get secrets -n "$ns" 2>&1); then
+  fail "the no-rights user could list secrets"
+fi
+grep -q Forbidden <<<"$err" || fail "the no-rights user got '$err' instead of Forbidden"
+
+k delete namespace "$ns" --wait=false >/dev/null
+k wait --for=delete "namespace/$ns" --timeout=120s >/dev/null || fail "namespace $ns was not deleted"
+say "ok in $((SECONDS - start))s (namespace, Secret, Deployment -> ReplicaSet -> 2 Pods, scheduler, no-rights user refused, namespace deleted)"

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Testbed part: a real Kubernetes control plane on loopback (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler), built from the Go module proxy at the version pinned in
+# tools/kube/go.mod. Also builds kubectl, kubelet and kube-proxy for the node that comes next.
+# Idempotent: binaries are rebuilt only when the pin changes, certificates are kept while valid,
+# and running healthy components are reused. See docs/kube-testbed.md.
+# Prints: KUBECONFIG (cluster admin), SLIPWAY_TEST_KUBECONFIG_NORIGHTS (a user with no RBAC rights),
+# SLIPWAY_KUBE_BIN_DIR (kubectl, kubelet, kube-proxy, …).
+set -euo pipefail
+: "${SLIPWAY_ROOT:?run through testbed/up.sh}" "${SLIPWAY_CACHE_DIR:?}" "${TESTBED_DIR:?}"
+# shellcheck source=../lib.sh
+. "$SLIPWAY_ROOT/testbed/lib.sh"
+kube_src=$SLIPWAY_ROOT/testbed/kube
+mod=$SLIPWAY_ROOT/tools/kube
+
+apt_need openssl curl iproute2 coreutils
+
+# --- 1. binaries ---------------------------------------------------------------------------------
+export PATH=$PATH:/usr/local/go/bin
+command -v go >/dev/null || die "Go is needed to build Kubernetes (go 1.24 or newer)"
+version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$mod/go.mod")
+[ -n "$version" ] || die "no k8s.io/kubernetes pin in tools/kube/go.mod"
+bin=$SLIPWAY_CACHE_DIR/bin/kube-$version
+# The stamp covers everything that changes the binaries: the pins, the build script, the compiler.
+stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$kube_src/build.sh" <(go version) | sha256sum | cut -c1-16)
+build_log=$SLIPWAY_CACHE_DIR/bin/kube-build.log
+build_pid=$SLIPWAY_CACHE_DIR/bin/kube-build.pid
+if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ]; then
+  mkdir -p "$SLIPWAY_CACHE_DIR/bin"
+  pid=$(cat "$build_pid" 2>/dev/null || true)
+  # A build started by an earlier, interrupted run is still going: wait for it rather than start
+  # a second one on the same output directory.
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q build.sh "/proc/$pid/cmdline" 2>/dev/null; then
+    log "kube: waiting for the build already running (pid $pid, log $build_log)"
+  else
+    log "kube: building Kubernetes $version and etcd from the Go module proxy (cold: ~30 min on 2 cores; log $build_log)"
+    setsid nohup bash "$kube_src/build.sh" "$mod" "$bin" "$stamp" </dev/null >"$build_log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$build_pid"
+  fi
+  started=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5
+    if [ $(((SECONDS - started) % 60)) -lt 5 ]; then
+      log "kube: build running for $((SECONDS - started))s: $(grep -E '^(building|[a-z-]+: [0-9]+s)' "$build_log" | tail -n1)"
+    fi
+  done
+  rm -f "$build_pid"
+  [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ] || { tail -n 30 "$build_log" >&2; die "kube: build failed (log $build_log)"; }
+  log "kube: built in $((SECONDS - started))s: $(tr '\n' ' ' <"$bin/BUILD-TIMES")"
+fi
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
+  [ -x "$bin/$b" ] || die "kube: $bin/$b is missing (remove $bin to rebuild)"
+done
+kubectl=$bin/kubectl
+
+# --- 2. certificates and kubeconfigs -------------------------------------------------------------
+kdir=$TESTBED_DIR/kube
+pki=$kdir/pki
+run=$kdir/run
+logs=$kdir/log
+mkdir -p "$run" "$logs"
+api_url=https://127.0.0.1:6443
+restart_all=0
+if [ -n "$(bash "$kube_src/pki.sh" "$pki" "$kdir" "$api_url")" ]; then
+  log "kube: certificates or kubeconfigs (re)written under $kdir"
+  restart_all=1
+fi
+admin_kc=$kdir/admin.kubeconfig
+norights_kc=$kdir/norights.kubeconfig
+
+# --- 3. processes --------------------------------------------------------------------------------
+# Each component runs detached (setsid, stdin and stdout off the terminal, so up.sh's $(…) returns)
+# with a pidfile and a log. A running one is reused when it is ours (its executable is the pinned
+# binary), it was started with the same arguments, and it is healthy.
+
+# exe_of NAME: the executable of the process NAME's pidfile names (empty if none is alive).
+exe_of() {
+  local pid
+  pid=$(cat "$run/$1.pid" 2>/dev/null) || return 0
+  readlink "/proc/$pid/exe" 2>/dev/null || true
+}
+
+# mine NAME: the pidfile names a live NAME started by this testbed, from any pinned version
+# (an old version's binary shows as "(deleted)" once its directory was replaced).
+mine() {
+  local exe
+  exe=$(exe_of "$1")
+  case ${exe% (deleted)} in "$SLIPWAY_CACHE_DIR"/bin/kube-*/"$1") return 0 ;; esac
+  return 1
+}
+
+# ours NAME: the pidfile names a live process running NAME's current pinned binary.
+ours() { [ "$(exe_of "$1")" = "$bin/$1" ]; }
+
+# stop NAME: stops this testbed's process for NAME, if any (TERM, then KILL after 15 s).
+stop() {
+  local name=$1 pid
+  mine "$name" || { rm -f "$run/$name.pid"; return 0; }
+  pid=$(cat "$run/$name.pid")
+  log "kube: stopping $name (pid $pid)"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$run/$name.pid"
+}
+
+# port_free PORT: nothing listens on 127.0.0.1:PORT (or on every address).
+port_free() { [ -z "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]; }
+
+# healthy NAME: the component's own health endpoint answers ok.
+healthy() {
+  case $1 in
+    etcd) curl -sf -m 3 http://127.0.0.1:2381/health | grep -q '"health":"true"' ;;
+    kube-apiserver)
+      curl -sf -m 5 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+        "$api_url/readyz" | grep -qx ok ;;
+    # /healthz is on both components' always-allowed paths: no credentials needed.
+    kube-controller-manager) curl -sfk -m 3 https://127.0.0.1:10257/healthz | grep -qx ok ;;
+    kube-scheduler) curl -sfk -m 3 https://127.0.0.1:10259/healthz | grep -qx ok ;;
+  esac
+}
+
+started_any=0
+# ensure NAME PORT TIMEOUT ARGS...: reuse NAME if it is ours, same arguments and healthy,
+# otherwise (re)start it and wait up to TIMEOUT seconds for it to be healthy.
+ensure() {
+  local name=$1 port=$2 timeout=$3
+  shift 3
+  local args="$bin/$name $*"
+  if mine "$name"; then
+    if ours "$name" && [ "$restart_all" -eq 0 ] && [ "$(cat "$run/$name.args" 2>/dev/null)" = "$args" ]; then
+      # Give a component that is still starting (an earlier run was cut short) a moment.
+      local end=$((SECONDS + 20))
+      until healthy "$name"; do
+        [ $SECONDS -lt $end ] || break
+        sleep 1
+      done
+      if healthy "$name"; then
+        log "kube: reusing $name (pid $(cat "$run/$name.pid"))"
+        return 0
+      fi
+      log "kube: $name is running but not healthy; restarting it"
+    fi
+    stop "$name"
+  fi
+  port_free "$port" || die "kube: port $port is taken by a process this testbed did not start ($(ss -Hltnp "( sport = :$port )" | head -n1))"
+  log "kube: starting $name (log $logs/$name.log)"
+  printf '\n=== %s start %s\n' "$(date -Is)" "$name" >>"$logs/$name.log"
+  setsid nohup "$bin/$name" "$@" </dev/null >>"$logs/$name.log" 2>&1 &
+  echo $! >"$run/$name.pid"
+  echo "$args" >"$run/$name.args"
+  started_any=1
+  local end=$((SECONDS + timeout))
+  until healthy "$name"; do
+    if ! ours "$name"; then
+      tail -n 20 "$logs/$name.log" >&2
+      die "kube: $name exited during start-up (log $logs/$name.log)"
+    fi
+    if [ $SECONDS -ge $end ]; then
+      tail -n 20 "$logs/$name.log" >&2
+      die "kube: $name not healthy after ${timeout}s (log $logs/$name.log)"
+    fi
+    sleep 0.5
+  done
+}
+
+if [ "$restart_all" -eq 1 ]; then
+  for c in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$c"; done
+  restart_all=0
+fi
+
+# Service IPs come from 10.43.0.0/16 and pod CIDRs from 10.42.0.0/16, as in k3s.
+service_cidr=10.43.0.0/16
+cluster_cidr=10.42.0.0/16
+
+ensure etcd 2379 60 \
+  --name=testbed --data-dir="$kdir/etcd" \
+  --listen-client-urls=https://127.0.0.1:2379 --advertise-client-urls=https://127.0.0.1:2379 \
+  --listen-peer-urls=http://127.0.0.1:2380 --initial-advertise-peer-urls=http://127.0.0.1:2380 \
+  --initial-cluster=testbed=http://127.0.0.1:2380 \
+  --listen-metrics-urls=http://127.0.0.1:2381 \
+  --client-cert-auth --trusted-ca-file="$pki/etcd-ca.crt" \
+  --cert-file="$pki/etcd-server.crt" --key-file="$pki/etcd-server.key"
+
+# The apiserver listens on loopback only. Its advertise address (the `kubernetes` Service's
+# endpoint) defaults to the host's primary IP; a node that runs pods needs the apiserver reachable
+# there (see docs/kube-testbed.md).
+ensure kube-apiserver 6443 180 \
+  --bind-address=127.0.0.1 --secure-port=6443 \
+  --etcd-servers=https://127.0.0.1:2379 --etcd-cafile="$pki/etcd-ca.crt" \
+  --etcd-certfile="$pki/apiserver-etcd-client.crt" --etcd-keyfile="$pki/apiserver-etcd-client.key" \
+  --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+  --client-ca-file="$pki/ca.crt" \
+  --service-cluster-ip-range="$service_cidr" \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+  --authorization-mode=Node,RBAC \
+  --enable-admission-plugins=NodeRestriction \
+  --allow-privileged=true \
+  --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
+  --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
+  --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
+  --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --proxy-client-cert-file="$pki/front-proxy-client.crt" \
+  --proxy-client-key-file="$pki/front-proxy-client.key" \
+  --profiling=false
+
+# One instance of each: no leader election, so a restarted one works at once instead of waiting
+# out its predecessor's lease.
+ensure kube-controller-manager 10257 90 \
+  --kubeconfig="$kdir/controller-manager.kubeconfig" \
+  --authentication-kubeconfig="$kdir/controller-manager.kubeconfig" \
+  --authorization-kubeconfig="$kdir/controller-manager.kubeconfig" \
+  --bind-address=127.0.0.1 --leader-elect=false --profiling=false \
+  --cluster-name=slipway-testbed \
+  --use-service-account-credentials=true \
+  --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
+  --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+  --service-cluster-ip-range="$service_cidr" \
+  --allocate-node-cidrs=true --cluster-cidr="$cluster_cidr"
+
+ensure kube-scheduler 10259 90 \
+  --kubeconfig="$kdir/scheduler.kubeconfig" \
+  --authentication-kubeconfig="$kdir/scheduler.kubeconfig" \
+  --authorization-kubeconfig="$kdir/scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 --leader-elect=false --profiling=false
+
+# The service-account controller makes `default` in each namespace; pods cannot be created in a
+# namespace before it exists, so this is the "cluster is usable" mark.
+( wait_for "the default service account" 90 \
+  "$kubectl" --kubeconfig "$admin_kc" get serviceaccount default -n default ) ||
+  die "kube: the default service account never appeared (log $logs/kube-controller-manager.log)"
+
+# --- 4. check ------------------------------------------------------------------------------------
+# After a start (or on demand) prove the control plane works end to end; a fully reused one was
+# checked when it started.
+if [ "$started_any" -eq 1 ] || [ "${SLIPWAY_KUBE_CHECK:-0}" = 1 ]; then
+  bash "$kube_src/check.sh" "$kubectl" "$admin_kc" "$norights_kc"
+fi
+log "kube: control plane $version ready at $api_url (RSS: $(
+  for c in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+    printf '%s %sMiB ' "$c" $(($(awk '/^VmRSS/ { print $2 }' "/proc/$(cat "$run/$c.pid")/status") / 1024))
+  done))"
+
+printf 'export KUBECONFIG=%q\n' "$admin_kc"
+printf 'export SLIPWAY_TEST_KUBECONFIG_NORIGHTS=%q\n' "$norights_kc"
+printf 'export SLIPWAY_KUBE_BIN_DIR=%q\n' "$bin"
