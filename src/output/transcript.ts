@@ -6,6 +6,8 @@ export interface Transcript {
   detail(text: string): void;
   /** A warning the pusher should see: ` !     text`. */
   warn(text: string): void;
+  /** A line exactly as given (`=====> Application deployed:`). */
+  raw(text: string): void;
 }
 
 /** Renders transcript calls into lines written by `write` (one call per complete line). */
@@ -16,5 +18,6 @@ export function lineTranscript(write: (line: string) => void): Transcript {
       for (const line of text.split('\n')) write(`       ${line}`);
     },
     warn: (text) => write(` !     ${text}`),
+    raw: (text) => write(text),
   };
 }

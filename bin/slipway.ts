@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// The local `slipway` CLI: the same commands as over SSH, run as a local admin on the local data
+// dir (for bootstrap on the VM, e.g. `slipway keys:add alice --admin < id.pub`).
+import { text } from 'node:stream/consumers';
+import { loadConfig } from '../src/config.ts';
+import { execute } from '../src/commands/execute.ts';
+import { openStore } from '../src/store/index.ts';
+import { chooseBackends } from '../src/backends.ts';
+import { configureLog } from '../src/output/log.ts';
+import { errorLine } from '../src/output/output.ts';
+import { renderError } from '../src/errors.ts';
+
+async function main(): Promise<number> {
+  configureLog({ level: 'warn' });
+  const config = loadConfig();
+  const store = openStore(config.dbFile);
+  try {
+    const backends = await chooseBackends(config);
+    return await execute(
+      { config, store, pushes: { abort: () => false }, builder: backends.builder, deployer: backends.deployer },
+      { name: 'local', admin: true, via: 'local' },
+      process.argv.slice(2),
+      {
+        stdout: (s) => process.stdout.write(s),
+        stderr: (s) => process.stderr.write(s),
+        stdin: () => text(process.stdin),
+        color: process.stdout.isTTY === true,
+      },
+    );
+  } finally {
+    store.close();
+  }
+}
+
+main().then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    process.stderr.write(errorLine(renderError(err).message) + '\n');
+    process.exitCode = 70;
+  },
+);

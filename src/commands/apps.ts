@@ -1,0 +1,157 @@
+import { UserError, UsageError } from '../errors.ts';
+import { appName, branchName, shown } from '../names.ts';
+import { createRepo, removeRepo } from '../repos.ts';
+import type { Config } from '../config.ts';
+import type { Command, CommandContext } from './types.ts';
+
+/** The two git remotes of an app. */
+export function remotes(config: Pick<Config, 'publicHost' | 'sshPort' | 'httpPort'>, app: string): { ssh: string; http: string } {
+  return {
+    ssh: `ssh://git@${config.publicHost}:${config.sshPort}/${app}.git`,
+    http: `http://${config.publicHost}:${config.httpPort}/${app}.git`,
+  };
+}
+
+/** The web address an app answers on. */
+export function appUrl(config: Pick<Config, 'baseDomain'>, app: string): string {
+  return `http://${app}.${config.baseDomain}`;
+}
+
+/** Takes the app's deploy lock for a command, or says who holds it. */
+export function lockForCommand(ctx: CommandContext, app: string, what: string): () => void {
+  const owner = `${what} by ${ctx.identity.name}`;
+  const r = ctx.services.store.apps.lock(app, owner);
+  if (!r.ok) throw new UserError(`${app} is busy (${r.holder}, since ${r.since}); wait for it, or run apps:unlock ${app} if it is stuck.`);
+  return () => { ctx.services.store.apps.unlock(app, owner); };
+}
+
+export const appCommands: Command[] = [
+  {
+    name: 'apps:create',
+    usage: 'APP',
+    summary: 'Create an app and its git repository',
+    access: 'admin',
+    args: { min: 1, max: 1 },
+    run: async (ctx, [raw]) => {
+      const app = appName(raw!);
+      const { store, config } = ctx.services;
+      if (!store.apps.create(app)) throw new UserError(`App ${shown(app)} already exists.`);
+      try {
+        await createRepo(config, app);
+      } catch (err) {
+        store.apps.remove(app);
+        throw new Error(`creating the repository of ${app} failed`, { cause: err });
+      }
+      const r = remotes(config, app);
+      ctx.out.line(`Creating ${app}... done`);
+      ctx.out.pairs([['Git remote (SSH)', r.ssh], ['Git remote (HTTP)', r.http]]);
+      ctx.out.line();
+      ctx.out.line(`Deploy with: git remote add paas ${r.ssh} && git push paas main`);
+    },
+  },
+  {
+    name: 'apps:list',
+    usage: '',
+    summary: 'List the apps you may use',
+    access: 'any',
+    args: { min: 0, max: 0 },
+    json: true,
+    run: (ctx, _args, flags) => {
+      const { store } = ctx.services;
+      const apps = store.apps.list(ctx.identity.admin ? undefined : ctx.identity.name);
+      if (flags.json) return ctx.out.json(apps.map((a) => ({ name: a.name, createdAt: a.createdAt })));
+      if (apps.length === 0) return ctx.out.line('No apps yet. Create one with apps:create NAME.');
+      ctx.out.heading('Apps');
+      for (const a of apps) ctx.out.line(a.name);
+    },
+  },
+  {
+    name: 'apps:info',
+    usage: 'APP',
+    summary: 'Show an app: remotes, URL, current release, lock',
+    access: 'app',
+    args: { min: 1, max: 1 },
+    json: true,
+    run: (ctx, [app], flags) => {
+      const { store, config } = ctx.services;
+      const a = store.apps.get(app!)!;
+      const current = store.releases.current(a.name);
+      const r = remotes(config, a.name);
+      const info = {
+        name: a.name,
+        createdAt: a.createdAt,
+        deployBranch: a.deployBranch ?? 'main (or master)',
+        builder: a.builder ?? config.builderImage,
+        gitSsh: r.ssh,
+        gitHttp: r.http,
+        url: appUrl(config, a.name),
+        release: current ? `v${current.version}` : null,
+        image: current?.image ?? null,
+        lockedBy: a.lock?.owner ?? null,
+        access: store.keys.grantsOf(a.name),
+        configVars: Object.keys(store.config.all(a.name)).length,
+      };
+      if (flags.json) return ctx.out.json(info);
+      ctx.out.heading(a.name);
+      ctx.out.pairs([
+        ['Git remote (SSH)', info.gitSsh],
+        ['Git remote (HTTP)', info.gitHttp],
+        ['Web URL', info.url],
+        ['Deploy branch', info.deployBranch],
+        ['Builder', info.builder],
+        ['Release', info.release ?? 'none yet'],
+        ['Config vars', String(info.configVars)],
+        ['Access', info.access.join(', ') || 'admins only'],
+        ['Locked', info.lockedBy ?? 'no'],
+        ['Created', info.createdAt],
+      ]);
+    },
+  },
+  {
+    name: 'apps:destroy',
+    usage: 'APP --confirm APP',
+    summary: 'Delete an app, its repository, config, releases and everything it runs',
+    access: 'admin',
+    args: { min: 1, max: 1 },
+    flags: { confirm: { type: 'string', help: 'the app name again' } },
+    run: async (ctx, [raw], flags) => {
+      const app = appName(raw!);
+      if (flags.confirm !== app) throw new UsageError(`This deletes ${app} for good; to go ahead, run: apps:destroy ${app} --confirm ${app}`);
+      const { store, config, deployer } = ctx.services;
+      if (!store.apps.get(app)) throw new UserError(`App ${shown(app)} does not exist.`);
+      const unlock = lockForCommand(ctx, app, 'apps:destroy');
+      try {
+        if (deployer) await deployer.destroy(app);
+      } finally {
+        unlock();
+      }
+      store.apps.remove(app);
+      removeRepo(config, app);
+      ctx.out.line(`Destroying ${app} (including all add-ons, releases and config)... done`);
+    },
+  },
+  {
+    name: 'apps:unlock',
+    usage: 'APP',
+    summary: 'Stop a stuck deploy of an app and release its lock',
+    access: 'app',
+    args: { min: 1, max: 1 },
+    run: (ctx, [app]) => {
+      const aborted = ctx.services.pushes.abort(app!, `apps:unlock by ${ctx.identity.name}`);
+      const unlocked = ctx.services.store.apps.unlock(app!);
+      ctx.out.line(aborted || unlocked ? `Unlocked ${app}.` : `${app} was not locked.`);
+    },
+  },
+  {
+    name: 'git:set',
+    usage: 'APP deploy-branch BRANCH',
+    summary: 'Set the branch whose pushes deploy (default: main or master)',
+    access: 'app',
+    args: { min: 3, max: 3 },
+    run: (ctx, [app, property, value]) => {
+      if (property !== 'deploy-branch') throw new UsageError(`Unknown git property ${shown(property!)}; usage: git:set APP deploy-branch BRANCH`);
+      ctx.services.store.apps.setDeployBranch(app!, branchName(value!));
+      ctx.out.line(`Pushes to ${value} now deploy ${app}.`);
+    },
+  },
+];

@@ -1,0 +1,26 @@
+import { renderError } from '../errors.ts';
+import { log } from '../output/log.ts';
+import { errorLine, makeOutput } from '../output/output.ts';
+import { dispatch } from './registry.ts';
+import type { Identity, Services } from './types.ts';
+
+/** The byte streams a command talks to: an SSH channel or the local terminal. */
+export interface CommandIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  stdin(): Promise<string>;
+  color: boolean;
+}
+
+/** Runs one command for an identity and returns its exit code; errors become one clear line. */
+export async function execute(services: Services, identity: Identity, words: readonly string[], io: CommandIo): Promise<number> {
+  try {
+    await dispatch({ identity, services, out: makeOutput(io.stdout, { color: io.color }), stdin: io.stdin }, words);
+    return 0;
+  } catch (err) {
+    const r = renderError(err);
+    if (r.id) log.error('command failed', { id: r.id, command: words[0], by: identity.name, err });
+    io.stderr(errorLine(r.message) + '\n');
+    return r.exitCode;
+  }
+}

@@ -1,0 +1,95 @@
+import { UsageError, UserError } from '../errors.ts';
+import { appName, shown } from '../names.ts';
+import type { Command, CommandContext, Flags } from './types.ts';
+import { appCommands } from './apps.ts';
+import { configCommands } from './config.ts';
+import { keyCommands } from './keys.ts';
+import { tokenCommands } from './tokens.ts';
+import { releaseCommands } from './releases.ts';
+
+const metaCommands: Command[] = [
+  {
+    name: 'help',
+    usage: '',
+    summary: 'List the commands you may run',
+    access: 'any',
+    args: { min: 0, max: 0 },
+    run: (ctx) => {
+      const mine = commands.filter((c) => c.access !== 'admin' || ctx.identity.admin);
+      ctx.out.line('Usage: ssh git@HOST COMMAND [ARGS]');
+      ctx.out.line();
+      ctx.out.table(mine.map((c) => [`${c.name}${c.usage ? ' ' + c.usage : ''}`, c.summary]));
+    },
+  },
+  {
+    name: 'version',
+    usage: '',
+    summary: 'Show the Slipway version',
+    access: 'any',
+    args: { min: 0, max: 0 },
+    run: (ctx) => ctx.out.line(`slipway ${ctx.services.config.version}`),
+  },
+];
+
+/** Every command, in help order. */
+export const commands: readonly Command[] = [
+  ...appCommands,
+  ...configCommands,
+  ...releaseCommands,
+  ...keyCommands,
+  ...tokenCommands,
+  ...metaCommands,
+];
+
+const byName = new Map(commands.map((c) => [c.name, c]));
+
+function usageOf(c: Command): string {
+  return `usage: ${c.name}${c.usage ? ' ' + c.usage : ''}`;
+}
+
+/** Splits words into positional arguments and the command's declared flags. */
+export function parseArgs(c: Command, words: readonly string[]): { args: string[]; flags: Flags } {
+  const args: string[] = [];
+  const flags: Flags = {};
+  const declared: NonNullable<Command['flags']> = { ...c.flags, ...(c.json ? { json: { type: 'boolean', help: '' } } : {}) };
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--') { args.push(...words.slice(i + 1)); break; }
+    if (w.startsWith('-') && w.length > 1) {
+      const m = /^--([a-z][a-z-]*)(?:=(.*))?$/s.exec(w);
+      const spec = m ? declared[m[1]!] : undefined;
+      if (!m || !spec) throw new UsageError(`Unknown option ${shown(w)} for ${c.name}; ${usageOf(c)}`);
+      if (spec.type === 'boolean') {
+        if (m[2] !== undefined) throw new UsageError(`Option --${m[1]} takes no value; ${usageOf(c)}`);
+        flags[m[1]!] = true;
+      } else {
+        const value = m[2] ?? words[++i];
+        if (value === undefined) throw new UsageError(`Option --${m[1]} needs a value; ${usageOf(c)}`);
+        flags[m[1]!] = value;
+      }
+      continue;
+    }
+    args.push(w);
+  }
+  if (args.length < c.args.min || args.length > c.args.max) throw new UsageError(usageOf(c));
+  return { args, flags };
+}
+
+/** Runs one command line (already split into words) for an identity; throws UserError/UsageError. */
+export async function dispatch(ctx: CommandContext, words: readonly string[]): Promise<void> {
+  const [name, ...rest] = words;
+  if (!name) throw new UsageError('No command given. Run "help" for the list.');
+  const c = byName.get(name);
+  if (!c) throw new UsageError(`Unknown command ${shown(name)}. Run "help" for the list.`);
+  const { args, flags } = parseArgs(c, rest);
+  if (c.access === 'admin' && !ctx.identity.admin) throw new UserError(`Only admins may run ${c.name}.`);
+  if (c.access === 'app') {
+    const app = appName(args[0]!);
+    const exists = ctx.services.store.apps.get(app) !== undefined;
+    const allowed = ctx.identity.admin || ctx.services.store.keys.granted(app, ctx.identity.name);
+    if (!exists || !allowed) {
+      throw new UserError(ctx.identity.admin ? `App ${shown(app)} does not exist.` : `App ${shown(app)} does not exist, or your key has no access to it.`);
+    }
+  }
+  await c.run(ctx, args, flags);
+}

@@ -1,0 +1,98 @@
+import { resolve, join } from 'node:path';
+import { networkInterfaces } from 'node:os';
+import { UserError } from './errors.ts';
+
+/** Everything Slipway reads from its environment, validated once and frozen. */
+export interface Config {
+  dataDir: string;
+  reposDir: string;
+  hooksDir: string;
+  runDir: string;
+  logsDir: string;
+  dbFile: string;
+  hostKeyFile: string;
+  hookSocket: string;
+  sshPort: number;
+  httpPort: number;
+  bind: string;
+  /** Host name or address users reach this server at, for the git remotes we print. */
+  publicHost: string;
+  adminKeysFile: string | undefined;
+  baseDomain: string;
+  /** Default builder image for pack (per app overridable). */
+  builderImage: string;
+  registry: string;
+  kubeconfig: string | undefined;
+  ingressClass: string | undefined;
+  /** Largest pack git will accept in one push (receive.maxInputSize) and largest HTTP body. */
+  maxPushBytes: number;
+  buildTimeoutMs: number;
+  rolloutTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  /** Node binary that runs the hook client (the one running the server). */
+  nodeBinary: string;
+  version: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`${name} must be a port number (0-65535), got "${raw}".`);
+  return n;
+}
+
+function positive(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${name} must be a positive number, got "${raw}".`);
+  return n;
+}
+
+/** The host's first non-internal IPv4 address, for the default sslip.io base domain. */
+function hostAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** Reads and validates the environment once; the only place that reads process.env. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const dataDir = resolve(env.SLIPWAY_DATA_DIR || './data');
+  const bind = env.SLIPWAY_BIND || '0.0.0.0';
+  const baseDomain = (env.SLIPWAY_BASE_DOMAIN || `${hostAddress()}.sslip.io`).toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(baseDomain)) {
+    throw new UserError(`SLIPWAY_BASE_DOMAIN must be a DNS name, got "${baseDomain}".`);
+  }
+  const runDir = join(dataDir, 'run');
+  return Object.freeze({
+    dataDir,
+    reposDir: join(dataDir, 'repos'),
+    hooksDir: join(dataDir, 'hooks'),
+    runDir,
+    logsDir: join(dataDir, 'logs'),
+    dbFile: join(dataDir, 'slipway.db'),
+    hostKeyFile: join(dataDir, 'ssh_host_ed25519_key'),
+    hookSocket: join(runDir, 'hook.sock'),
+    sshPort: port(env, 'SLIPWAY_SSH_PORT', 2222),
+    httpPort: port(env, 'SLIPWAY_HTTP_PORT', 8080),
+    bind,
+    publicHost: env.SLIPWAY_HOST || hostAddress(),
+    adminKeysFile: env.SLIPWAY_ADMIN_KEYS || undefined,
+    baseDomain,
+    builderImage: env.SLIPWAY_BUILDER || 'heroku/builder:24',
+    registry: env.SLIPWAY_REGISTRY || '127.0.0.1:5000',
+    kubeconfig: env.KUBECONFIG || undefined,
+    ingressClass: env.SLIPWAY_INGRESS_CLASS || undefined,
+    maxPushBytes: positive(env, 'SLIPWAY_MAX_PUSH_MB', 1024) * 1024 * 1024,
+    buildTimeoutMs: positive(env, 'SLIPWAY_BUILD_TIMEOUT_S', 900) * 1000,
+    rolloutTimeoutMs: positive(env, 'SLIPWAY_ROLLOUT_TIMEOUT_S', 300) * 1000,
+    httpRequestTimeoutMs: positive(env, 'SLIPWAY_HTTP_TIMEOUT_S', 3600) * 1000,
+    nodeBinary: process.execPath,
+    version: '0.1.0',
+  });
+}

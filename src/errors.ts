@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+
+/** An error caused by the user's input or request: shown as one clear sentence, exit code 1. */
+export class UserError extends Error {
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UserError';
+  }
+}
+
+/** The command was called wrongly: shown with its usage, exit code 2. */
+export class UsageError extends UserError {
+  override readonly exitCode: number = 2;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UsageError';
+  }
+}
+
+/** What a user sees for an error, and what the log gets. */
+export interface Rendered {
+  message: string;
+  exitCode: number;
+  /** Set for internal errors: the id shown to the user, to find the stack in the log. */
+  id?: string;
+}
+
+/** Turns any thrown value into a user-facing sentence; internal errors get an id to look up. */
+export function renderError(err: unknown): Rendered {
+  if (err instanceof UserError) return { message: err.message, exitCode: err.exitCode };
+  const id = randomBytes(4).toString('hex');
+  return { message: `internal error (id ${id}); the server log has the details`, exitCode: 70, id };
+}

@@ -1,0 +1,131 @@
+import { execa } from 'execa';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+
+/** Options shared by every external program Slipway runs. Arguments are always an array. */
+export interface ExecOptions {
+  cwd?: string;
+  /** Added to the server's environment (or replacing it with `extendEnv: false`). */
+  env?: Readonly<Record<string, string | undefined>>;
+  extendEnv?: boolean;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Kill the program's whole process group on cancel/timeout, not just the program. */
+  killTree?: boolean;
+}
+
+export interface RunOptions extends ExecOptions {
+  input?: string | Buffer;
+  /** Called for each complete line of output as it arrives; the result then keeps only a tail. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Set when the program did not finish on its own. */
+  stopped?: 'canceled' | 'timeout';
+}
+
+const TAIL_LINES = 40;
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch (err) {
+    // ESRCH: the group is already gone, which is what we wanted.
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+function spawn(cmd: string, args: readonly string[], opts: ExecOptions, streaming: boolean, input?: string | Buffer) {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const timer = opts.timeoutMs ? setTimeout(() => { timedOut = true; controller.abort(new Error('timeout')); }, opts.timeoutMs) : undefined;
+  const child = execa(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env as Record<string, string>,
+    extendEnv: opts.extendEnv ?? true,
+    reject: false,
+    buffer: !streaming,
+    stripFinalNewline: true,
+    stdin: input === undefined ? (streaming ? 'pipe' : 'ignore') : 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    detached: opts.killTree ?? false,
+    cancelSignal: opts.killTree ? undefined : controller.signal,
+    forceKillAfterDelay: 5000,
+    cleanup: true,
+  });
+  if (opts.killTree) {
+    controller.signal.addEventListener('abort', () => {
+      killGroup(child.pid, 'SIGTERM');
+      setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5000).unref();
+    }, { once: true });
+  }
+  if (input !== undefined) child.stdin?.end(input);
+  const cleanup = () => {
+    if (timer) clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  };
+  const stopped = (): RunResult['stopped'] => (timedOut ? 'timeout' : controller.signal.aborted ? 'canceled' : undefined);
+  return { child, cleanup, stopped };
+}
+
+/** Runs a program to completion and returns its exit code and output; never throws for a non-zero exit. */
+export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const { child, cleanup, stopped } = spawn(cmd, args, opts, opts.onLine !== undefined, opts.input);
+  try {
+    if (!opts.onLine) {
+      const r = await child;
+      return { exitCode: r.exitCode ?? 128, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), stopped: stopped() };
+    }
+    const tails = { stdout: [] as string[], stderr: [] as string[] };
+    const pump = (stream: Readable | null, name: 'stdout' | 'stderr') =>
+      new Promise<void>((done) => {
+        if (!stream) return done();
+        const rl = createInterface({ input: stream, crlfDelay: Infinity });
+        rl.on('line', (line) => {
+          tails[name].push(line);
+          if (tails[name].length > TAIL_LINES) tails[name].shift();
+          opts.onLine!(line, name);
+        });
+        rl.on('close', done);
+      });
+    const [r] = await Promise.all([child, pump(child.stdout, 'stdout'), pump(child.stderr, 'stderr')]);
+    return { exitCode: r.exitCode ?? 128, stdout: tails.stdout.join('\n'), stderr: tails.stderr.join('\n'), stopped: stopped() };
+  } finally {
+    cleanup();
+  }
+}
+
+/** A running program whose raw byte streams the caller wires up (git over a transport). */
+export interface Piped {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** Resolves with the exit code once the program has exited (128+signal when killed). */
+  exited: Promise<number>;
+  kill(): void;
+}
+
+/** Starts a program with raw piped stdio for byte-exact relaying. */
+export function pipe(cmd: string, args: readonly string[], opts: ExecOptions = {}): Piped {
+  const { child, cleanup } = spawn(cmd, args, opts, true);
+  const exited = child.then((r) => {
+    cleanup();
+    if (r.exitCode !== undefined) return r.exitCode;
+    return 128 + (r.signal === 'SIGKILL' ? 9 : 15);
+  });
+  return {
+    stdin: child.stdin!,
+    stdout: child.stdout!,
+    stderr: child.stderr!,
+    exited,
+    kill: () => { child.kill('SIGTERM'); },
+  };
+}

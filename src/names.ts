@@ -1,0 +1,51 @@
+import { UserError } from './errors.ts';
+
+/** Quotes user input for an error message so control characters and quotes stay visible. */
+export function shown(value: string): string {
+  const s = JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
+  return s;
+}
+
+// App names become Kubernetes object names and DNS labels (DNS-1035: a letter first), so
+// they are checked once here, at the edge, and are safe as path parts afterwards.
+const APP = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+/** Validates an app name (a DNS label: lowercase letters, digits, dashes, a letter first, ≤ 40). */
+export function appName(name: string): string {
+  if (!APP.test(name)) {
+    throw new UserError(`${shown(name)} is not a valid app name: use 1-40 lowercase letters, digits and dashes, starting with a letter and not ending with a dash.`);
+  }
+  return name;
+}
+
+const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+/** Validates a config var name (an environment variable name). */
+export function configKey(key: string): string {
+  if (!CONFIG_KEY.test(key)) throw new UserError(`${shown(key)} is not a valid config key: use letters, digits and underscores, not starting with a digit.`);
+  return key;
+}
+
+/** Largest config value accepted, in characters. */
+export const MAX_CONFIG_VALUE = 32 * 1024;
+
+/** Validates a config value: any text without NUL, bounded in size. */
+export function configValue(key: string, value: string): string {
+  if (value.includes('\0')) throw new UserError(`The value of ${key} contains a NUL character.`);
+  if (value.length > MAX_CONFIG_VALUE) throw new UserError(`The value of ${key} is longer than ${MAX_CONFIG_VALUE} characters.`);
+  return value;
+}
+
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** Validates a key or token name. */
+export function label(kind: 'key' | 'token', name: string): string {
+  if (!LABEL.test(name)) throw new UserError(`${shown(name)} is not a valid ${kind} name: use up to 64 letters, digits, dots, dashes, underscores and @, starting with a letter or digit.`);
+  return name;
+}
+
+const BRANCH = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/;
+/** Validates a branch name for the deploy branch setting. */
+export function branchName(name: string): string {
+  if (!BRANCH.test(name) || name.includes('..') || name.includes('//') || name.endsWith('/') || name.endsWith('.lock')) {
+    throw new UserError(`${shown(name)} is not a valid branch name.`);
+  }
+  return name;
+}

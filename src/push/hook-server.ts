@@ -1,0 +1,97 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Services } from '../commands/types.ts';
+import { renderError } from '../errors.ts';
+import { log } from '../output/log.ts';
+import { lineTranscript } from '../output/transcript.ts';
+import { repoPath } from '../repos.ts';
+import { parseRefUpdates } from './receive.ts';
+import { runPipeline } from './pipeline.ts';
+import type { Quarantine } from './extract.ts';
+import type { PushSessions } from './sessions.ts';
+
+const MAX_REQUEST = 4 * 1024 * 1024;
+
+interface HookRequest { pushId: string; gitDir: string; stdin: string; quarantine: Quarantine }
+
+function sameDir(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+async function handle(services: Services, sessions: PushSessions, sock: Socket, req: HookRequest): Promise<number> {
+  const send = (line: string) => { if (!sock.destroyed) sock.write(JSON.stringify({ o: line + '\n' }) + '\n'); };
+  const t = lineTranscript(send);
+  const session = sessions.get(req.pushId);
+  if (!session || !sameDir(req.gitDir, repoPath(services.config, session.app))) {
+    t.warn('This push did not come through Slipway; it is refused.');
+    log.warn('hook call with an unknown push id or repository', { gitDir: req.gitDir });
+    return 1;
+  }
+  // The hook's connection is the push's lifeline: git or the client going away aborts the pipeline.
+  const onClose = () => session.controller.abort(new Error('the pre-receive hook went away'));
+  sock.once('close', onClose);
+  try {
+    await runPipeline(services, {
+      app: session.app,
+      identity: session.identity,
+      updates: parseRefUpdates(req.stdin),
+      quarantine: req.quarantine,
+      transcript: t,
+      signal: session.controller.signal,
+    });
+    return 0;
+  } catch (err) {
+    const r = renderError(err);
+    if (r.id) log.error('push failed', { id: r.id, app: session.app, err });
+    else log.info('push rejected', { app: session.app, reason: r.message });
+    t.warn(r.message);
+    return 1;
+  } finally {
+    sock.off('close', onClose);
+  }
+}
+
+/** Listens on the local socket the pre-receive shim calls (0600: only this user's git reaches it). */
+export function startHookServer(services: Services, sessions: PushSessions): Promise<Server> {
+  const path = services.config.hookSocket;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  rmSync(path, { force: true });
+  const server = createServer((sock) => {
+    let buf = '';
+    sock.setEncoding('utf8');
+    const onData = (chunk: string) => {
+      buf += chunk;
+      if (buf.length > MAX_REQUEST) { sock.destroy(); return; }
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      sock.off('data', onData);
+      let req: HookRequest;
+      try {
+        req = JSON.parse(buf.slice(0, nl)) as HookRequest;
+      } catch (err) {
+        log.warn('malformed hook request', { err });
+        sock.destroy();
+        return;
+      }
+      handle(services, sessions, sock, req).then(
+        (code) => { if (!sock.destroyed) sock.end(JSON.stringify({ x: code }) + '\n'); },
+        (err) => { log.error('hook handler crashed', { err }); sock.destroy(); },
+      );
+    };
+    sock.on('data', onData);
+    sock.on('error', (err) => log.debug('hook socket error', { err }));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      chmodSync(path, 0o600);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { UserError } from '../errors.ts';
+import type { Identity, Services } from '../commands/types.ts';
+import { appUrl } from '../commands/apps.ts';
+import type { Transcript } from '../output/transcript.ts';
+import { repoPath, setHead } from '../repos.ts';
+import { log } from '../output/log.ts';
+import { deployTarget, type RefUpdate } from './receive.ts';
+import { extractTree, type Quarantine } from './extract.ts';
+import type { DeployableRelease } from '../deploy/deployer.ts';
+import type { Release } from '../store/releases.ts';
+
+/** One push as the pre-receive hook hands it over. */
+export interface PushRequest {
+  app: string;
+  identity: Identity;
+  updates: readonly RefUpdate[];
+  quarantine: Quarantine;
+  transcript: Transcript;
+  signal: AbortSignal;
+}
+
+/** Turns a stored release into what the deployer runs. */
+export function deployable(services: Pick<Services, 'config' | 'store'>, r: Release): DeployableRelease {
+  return {
+    app: r.app,
+    version: r.version,
+    image: r.image ?? '',
+    processes: r.processes,
+    config: r.config,
+    formation: {},
+    domains: [`${r.app}.${services.config.baseDomain}`],
+  };
+}
+
+function stopIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new UserError('The push was cancelled (the client went away or apps:unlock ran); nothing was deployed.', { cause: signal.reason });
+}
+
+/**
+ * The push, top to bottom: receive → lock → extract → build → release → deploy → announce.
+ * Throwing rejects the push: git then leaves every ref as it was.
+ */
+export async function runPipeline(services: Services, push: PushRequest): Promise<void> {
+  const { store, config, builder, deployer } = services;
+  const { app, transcript: t, signal } = push;
+
+  // receive: which branch and commit this push deploys.
+  const appRow = store.apps.get(app);
+  if (!appRow) throw new UserError(`App ${app} does not exist.`);
+  const target = deployTarget(push.updates, appRow.deployBranch);
+  const short = target.commit.slice(0, 7);
+  if (!builder) throw new UserError('This server has no builder configured: install pack and a Docker engine (see the README, "npm run testbed"), then restart Slipway.');
+  if (!deployer) throw new UserError('This server has no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig for your k3s cluster, then restart Slipway.');
+
+  // lock: one deploy per app at a time; a second push is turned away at once.
+  const owner = `push of ${short} by ${push.identity.name}`;
+  const lock = store.apps.lock(app, owner);
+  if (!lock.ok) throw new UserError(`Another deploy of ${app} is in progress (${lock.holder}, since ${lock.since}); wait for it, or run apps:unlock ${app} if it is stuck.`);
+  try {
+    t.step(`Deploying ${app} (${short}) from ${target.branch}`);
+    stopIfAborted(signal);
+
+    // extract: the pushed tree, straight from git's quarantine.
+    const tree = await extractTree({ repo: repoPath(config, app), commit: target.commit, tmpRoot: join(config.dataDir, 'tmp'), quarantine: push.quarantine, signal });
+    try {
+      // build
+      const builderImage = appRow.builder ?? config.builderImage;
+      const logDir = join(config.logsDir, app);
+      mkdirSync(logDir, { recursive: true, mode: 0o700 });
+      const build = store.builds.start(app, target.commit, (id) => join(logDir, `build-${id}.log`));
+      t.step(`Building ${app} (${short}) with ${builderImage}`);
+      let result;
+      try {
+        result = await builder.build({
+          app, commit: target.commit, sourceDir: tree.dir, env: store.config.all(app), builderImage,
+          tag: `build-${build.id}`, logFile: build.logFile, transcript: t, signal,
+        });
+      } catch (err) {
+        store.builds.finish(build.id, 'failed');
+        stopIfAborted(signal);
+        throw err;
+      }
+      store.builds.finish(build.id, 'succeeded', result.image);
+      stopIfAborted(signal);
+
+      // release
+      const previous = store.releases.current(app);
+      const release = store.releases.create({
+        app, description: `Deploy ${short}`, commit: target.commit, image: result.image, processes: result.processes, config: store.config.all(app),
+      });
+      t.step(`Releasing v${release.version}`);
+
+      // deploy
+      try {
+        await deployer.deploy(deployable(services, release), { previous: previous && deployable(services, previous), transcript: t, signal });
+      } catch (err) {
+        store.releases.finish(app, release.version, 'failed');
+        stopIfAborted(signal);
+        throw err;
+      }
+      store.releases.finish(app, release.version, 'succeeded');
+      await setHead(config, app, target.branch);
+
+      // announce
+      t.step(`Released v${release.version}`);
+      t.raw(`=====> Application deployed:`);
+      t.detail(appUrl(config, app));
+      log.info('deployed', { app, version: release.version, commit: target.commit, by: push.identity.name });
+    } finally {
+      await tree.cleanup();
+    }
+  } finally {
+    store.apps.unlock(app, owner);
+  }
+}

@@ -1,0 +1,61 @@
+import { mkdirSync, rmSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config.ts';
+import { git } from './git.ts';
+import { appName } from './names.ts';
+
+const HOOK_CLIENT = join(import.meta.dirname, 'hook', 'client.ts');
+
+/** The bare repo of an app; the path is built from a validated name, never from raw input. */
+export function repoPath(config: Pick<Config, 'reposDir'>, app: string): string {
+  return join(config.reposDir, `${appName(app)}.git`);
+}
+
+function sq(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Writes the shared pre-receive shim every repo points at (core.hooksPath). It only hands the
+ * push to the server over the hook socket; rewritten at each start so it names this Node binary.
+ */
+export function installHookShim(config: Pick<Config, 'hooksDir' | 'hookSocket' | 'nodeBinary'>): void {
+  mkdirSync(config.hooksDir, { recursive: true, mode: 0o700 });
+  const body = [
+    '#!/bin/sh',
+    '# Written by Slipway at start-up: hands the push to the running server, which runs the pipeline.',
+    `exec ${sq(config.nodeBinary)} ${sq(HOOK_CLIENT)} ${sq(config.hookSocket)}`,
+    '',
+  ].join('\n');
+  const tmp = join(config.hooksDir, '.pre-receive.tmp');
+  writeFileSync(tmp, body, { mode: 0o755 });
+  renameSync(tmp, join(config.hooksDir, 'pre-receive'));
+}
+
+/** Creates the app's bare repo with Slipway's limits and hook; fails if it exists. */
+export async function createRepo(config: Pick<Config, 'reposDir' | 'hooksDir' | 'maxPushBytes'>, app: string): Promise<string> {
+  const path = repoPath(config, app);
+  if (existsSync(path)) throw new Error(`repository ${path} already exists`);
+  mkdirSync(config.reposDir, { recursive: true, mode: 0o700 });
+  // --template= keeps git's sample hooks out; the only hook is ours, via core.hooksPath.
+  await git(['init', '--quiet', '--bare', '--template=', '--initial-branch=main', path]);
+  const settings: [string, string][] = [
+    ['core.hooksPath', config.hooksDir],
+    ['receive.maxInputSize', String(config.maxPushBytes)],
+    ['transfer.fsckObjects', 'true'],
+    ['http.getanyfile', 'false'],
+    ['receive.advertisePushOptions', 'false'],
+  ];
+  for (const [k, v] of settings) await git(['config', k, v], { cwd: path });
+  return path;
+}
+
+/** Removes the app's bare repo. */
+export function removeRepo(config: Pick<Config, 'reposDir'>, app: string): void {
+  rmSync(repoPath(config, app), { recursive: true, force: true });
+}
+
+/** Points the repo's HEAD at the branch that was deployed, so clones check it out. */
+export async function setHead(config: Pick<Config, 'reposDir'>, app: string, branch: string): Promise<void> {
+  await git(['symbolic-ref', 'HEAD', `refs/heads/${branch}`], { cwd: repoPath(config, app) });
+}

@@ -1,0 +1,100 @@
+import type { Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config.ts';
+import type { Services } from './commands/types.ts';
+import type { Builder } from './build/builder.ts';
+import type { Deployer } from './deploy/deployer.ts';
+import { UserError } from './errors.ts';
+import { openStore } from './store/index.ts';
+import { importAdminKeys } from './bootstrap.ts';
+import { installHookShim } from './repos.ts';
+import { log } from './output/log.ts';
+import { PushSessions } from './push/sessions.ts';
+import { startHookServer } from './push/hook-server.ts';
+import { startSshServer } from './transport/ssh/server.ts';
+import { startHttpServer } from './transport/http/server.ts';
+import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
+
+/** A started Slipway: its services, the ports it listens on, and how to stop it. */
+export interface RunningSlipway {
+  services: Services;
+  sshPort: number;
+  httpPort: number;
+  close(): Promise<void>;
+}
+
+/** The builder and deployer chosen for this server; tests put fakes here, the product never does. */
+export interface Backends {
+  builder?: Builder;
+  deployer?: Deployer;
+}
+
+function closeServer(s: { close(cb: (err?: Error) => void): unknown }): Promise<void> {
+  return new Promise((resolve) => s.close(() => resolve()));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One server per data dir: the deploy locks and the hook socket assume it. */
+function claimDataDir(config: Config): () => void {
+  const pidFile = join(config.runDir, 'server.pid');
+  mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    if (pid && pid !== process.pid && alive(pid)) {
+      throw new UserError(`Another Slipway server (pid ${pid}) is using ${config.dataDir}; stop it first.`);
+    }
+  }
+  writeFileSync(pidFile, String(process.pid), { mode: 0o600 });
+  return () => rmSync(pidFile, { force: true });
+}
+
+/** Opens the state, recovers from a crash, and starts the hook, SSH and HTTP servers. */
+export async function startSlipway(config: Readonly<Config>, backends: Backends): Promise<RunningSlipway> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const release = claimDataDir(config);
+  const store = openStore(config.dbFile);
+  // Recovery: whatever a previous process of ours left half-done is over.
+  const cleared = store.apps.clearLocksOf(process.pid);
+  const abandoned = store.releases.failAbandoned() + store.builds.failAbandoned();
+  if (cleared || abandoned) log.warn('recovered from an unclean stop', { cleared, abandoned });
+  if (config.adminKeysFile) importAdminKeys(store, config.adminKeysFile);
+  installHookShim(config);
+  if (!nativeCryptoLoaded()) {
+    log.error('ssh2 native crypto binding NOT loaded: SSH transfers will be about 10x slower. Reinstall dependencies with scripts/provision (Node 24 headers).');
+  }
+  if (!backends.builder) log.warn('no builder configured: pushes will be rejected until pack is set up');
+  if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
+
+  const sessions = new PushSessions();
+  const services: Services = { config, store, pushes: sessions, builder: backends.builder, deployer: backends.deployer };
+  const hook = await startHookServer(services, sessions);
+  const ssh = await startSshServer(services, sessions);
+  const http = await startHttpServer(services, sessions);
+  const sshPort = (ssh.address() as AddressInfo).port;
+  const httpPort = (http.address() as AddressInfo).port;
+  // With port 0 (tests), the remotes we print must name the ports actually bound.
+  services.config = Object.freeze({ ...config, sshPort, httpPort });
+  log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null });
+
+  return {
+    services,
+    sshPort,
+    httpPort,
+    close: async () => {
+      sessions.abortAll('the server is stopping');
+      await Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
+      store.close();
+      release();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { now, type Db } from './db.ts';
+
+export interface App {
+  name: string;
+  deployBranch: string | null;
+  builder: string | null;
+  createdAt: string;
+  lock: { owner: string; pid: number; at: string } | null;
+}
+
+interface Row { name: string; deploy_branch: string | null; builder: string | null; created_at: string; lock_owner: string | null; lock_pid: number | null; lock_at: string | null }
+
+/** Whether a process with this pid still exists (signal 0 only checks). */
+function alive(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function toApp(r: Row): App {
+  return {
+    name: r.name,
+    deployBranch: r.deploy_branch,
+    builder: r.builder,
+    createdAt: r.created_at,
+    lock: r.lock_owner ? { owner: r.lock_owner, pid: r.lock_pid ?? 0, at: r.lock_at ?? '' } : null,
+  };
+}
+
+/** Apps and their per-app settings and deploy lock. */
+export function appsStore(db: Db) {
+  const get = db.prepare<[string], Row>('SELECT * FROM apps WHERE name = ?');
+  return {
+    /** The app, or undefined. */
+    get: (name: string): App | undefined => {
+      const r = get.get(name);
+      return r ? toApp(r) : undefined;
+    },
+    /** Creates the app; false if the name is taken. */
+    create: (name: string): boolean =>
+      db.prepare('INSERT OR IGNORE INTO apps (name, created_at) VALUES (?, ?)').run(name, now()).changes === 1,
+    /** Every app, or those `keyName` was granted. */
+    list: (keyName?: string): App[] =>
+      (keyName === undefined
+        ? db.prepare<[], Row>('SELECT * FROM apps ORDER BY name').all()
+        : db.prepare<[string], Row>('SELECT apps.* FROM apps JOIN grants ON grants.app = apps.name WHERE grants.key_name = ? ORDER BY name').all(keyName)
+      ).map(toApp),
+    remove: (name: string): boolean => db.prepare('DELETE FROM apps WHERE name = ?').run(name).changes === 1,
+    setDeployBranch: (name: string, branch: string | null): void => {
+      db.prepare('UPDATE apps SET deploy_branch = ? WHERE name = ?').run(branch, name);
+    },
+    setBuilder: (name: string, builder: string | null): void => {
+      db.prepare('UPDATE apps SET builder = ? WHERE name = ?').run(builder, name);
+    },
+    /**
+     * Takes the deploy lock for `owner` in process `pid`. A lock whose process is gone (a server
+     * that crashed, a CLI that was killed) is stale and taken over, so no crash blocks pushes
+     * forever. Returns the current holder on failure.
+     */
+    lock: (name: string, owner: string, pid: number = process.pid): { ok: true } | { ok: false; holder: string; since: string } =>
+      db.transaction(() => {
+        const r = get.get(name);
+        if (!r) return { ok: false as const, holder: '', since: '' };
+        if (r.lock_owner && alive(r.lock_pid)) return { ok: false as const, holder: r.lock_owner, since: r.lock_at ?? '' };
+        db.prepare('UPDATE apps SET lock_owner = ?, lock_pid = ?, lock_at = ? WHERE name = ?').run(owner, pid, now(), name);
+        return { ok: true as const };
+      }).immediate(),
+    /** Clears locks recorded under `pid`: at start-up the server holds none, whatever the rows say. */
+    clearLocksOf: (pid: number): number =>
+      db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL WHERE lock_pid = ?').run(pid).changes,
+    /** Releases the lock if `owner` holds it (or unconditionally without an owner). */
+    unlock: (name: string, owner?: string): boolean =>
+      (owner === undefined
+        ? db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL WHERE name = ? AND lock_owner IS NOT NULL').run(name)
+        : db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL WHERE name = ? AND lock_owner = ?').run(name, owner)
+      ).changes === 1,
+  };
+}

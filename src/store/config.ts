@@ -1,0 +1,21 @@
+import type { Db } from './db.ts';
+
+/** An app's config vars (environment). Values are secrets: never logged. */
+export function configStore(db: Db) {
+  return {
+    all: (app: string): Record<string, string> => {
+      const out: Record<string, string> = {};
+      for (const r of db.prepare<[string], { key: string; value: string }>('SELECT key, value FROM config WHERE app = ? ORDER BY key').all(app)) out[r.key] = r.value;
+      return out;
+    },
+    /** Sets and unsets in one transaction. */
+    change: (app: string, set: Readonly<Record<string, string>>, unset: readonly string[] = []): void => {
+      db.transaction(() => {
+        const put = db.prepare('INSERT INTO config (app, key, value) VALUES (?, ?, ?) ON CONFLICT (app, key) DO UPDATE SET value = excluded.value');
+        for (const [k, v] of Object.entries(set)) put.run(app, k, v);
+        const del = db.prepare('DELETE FROM config WHERE app = ? AND key = ?');
+        for (const k of unset) del.run(app, k);
+      }).immediate();
+    },
+  };
+}

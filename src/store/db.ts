@@ -1,0 +1,114 @@
+import Database from 'better-sqlite3';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The database handle every store module takes; better-sqlite3 lives only here. */
+export type Db = Database.Database;
+
+/** Schema migrations, applied in order; the index + 1 is the schema version (PRAGMA user_version). */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE apps (
+     name TEXT PRIMARY KEY,
+     deploy_branch TEXT,
+     builder TEXT,
+     created_at TEXT NOT NULL,
+     lock_owner TEXT,
+     lock_pid INTEGER,
+     lock_at TEXT
+   );
+   CREATE TABLE config (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     key TEXT NOT NULL,
+     value TEXT NOT NULL,
+     PRIMARY KEY (app, key)
+   );
+   CREATE TABLE keys (
+     name TEXT PRIMARY KEY,
+     fingerprint TEXT NOT NULL UNIQUE,
+     type TEXT NOT NULL,
+     public_key TEXT NOT NULL,
+     admin INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE grants (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     key_name TEXT NOT NULL REFERENCES keys(name) ON DELETE CASCADE,
+     PRIMARY KEY (app, key_name)
+   );
+   CREATE TABLE tokens (
+     name TEXT PRIMARY KEY,
+     hash TEXT NOT NULL UNIQUE,
+     key_name TEXT NOT NULL REFERENCES keys(name) ON DELETE CASCADE,
+     created_at TEXT NOT NULL,
+     last_used_at TEXT
+   );
+   CREATE TABLE releases (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     version INTEGER NOT NULL,
+     description TEXT NOT NULL,
+     commit_sha TEXT,
+     image TEXT,
+     processes TEXT NOT NULL DEFAULT '[]',
+     config TEXT NOT NULL DEFAULT '{}',
+     status TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     finished_at TEXT,
+     PRIMARY KEY (app, version)
+   );
+   CREATE TABLE formation (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     process TEXT NOT NULL,
+     quantity INTEGER NOT NULL,
+     PRIMARY KEY (app, process)
+   );
+   CREATE TABLE domains (
+     host TEXT PRIMARY KEY,
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE builds (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     commit_sha TEXT NOT NULL,
+     status TEXT NOT NULL,
+     log_file TEXT NOT NULL,
+     image TEXT,
+     started_at TEXT NOT NULL,
+     finished_at TEXT
+   );`,
+];
+
+/** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */
+export function openDb(file: string): Db {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Create the file ourselves so it is never world-readable, even for an instant.
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  for (const suffix of ['-wal', '-shm']) {
+    try { chmodSync(file + suffix, 0o600); } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+/** The current time as stored in the database. */
+export function now(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,34 @@
+import { appsStore } from './apps.ts';
+import { buildsStore } from './builds.ts';
+import { configStore } from './config.ts';
+import { openDb, type Db } from './db.ts';
+import { keysStore } from './keys.ts';
+import { releasesStore } from './releases.ts';
+import { tokensStore } from './tokens.ts';
+
+/** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
+export interface Store {
+  db: Db;
+  apps: ReturnType<typeof appsStore>;
+  config: ReturnType<typeof configStore>;
+  keys: ReturnType<typeof keysStore>;
+  tokens: ReturnType<typeof tokensStore>;
+  releases: ReturnType<typeof releasesStore>;
+  builds: ReturnType<typeof buildsStore>;
+  close(): void;
+}
+
+/** Opens the store at `file`. */
+export function openStore(file: string): Store {
+  const db = openDb(file);
+  return {
+    db,
+    apps: appsStore(db),
+    config: configStore(db),
+    keys: keysStore(db),
+    tokens: tokensStore(db),
+    releases: releasesStore(db),
+    builds: buildsStore(db),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,56 @@
+import type { ProcessType } from '../build/builder.ts';
+import { now, type Db } from './db.ts';
+
+export type ReleaseStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface Release {
+  app: string;
+  version: number;
+  description: string;
+  commit: string | null;
+  image: string | null;
+  processes: ProcessType[];
+  /** Config snapshot: the values this release runs with. */
+  config: Record<string, string>;
+  status: ReleaseStatus;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; status: ReleaseStatus; created_at: string; finished_at: string | null }
+const toRelease = (r: Row): Release => ({
+  app: r.app, version: r.version, description: r.description, commit: r.commit_sha, image: r.image,
+  processes: JSON.parse(r.processes) as ProcessType[], config: JSON.parse(r.config) as Record<string, string>,
+  status: r.status, createdAt: r.created_at, finishedAt: r.finished_at,
+});
+
+/** Numbered releases (v1, v2, …): what ran, with which config, and how it went. */
+export function releasesStore(db: Db) {
+  return {
+    /** Records a new pending release with the next version number. */
+    create: (r: { app: string; description: string; commit: string | null; image: string | null; processes: ProcessType[]; config: Record<string, string> }): Release =>
+      db.transaction(() => {
+        const { v } = db.prepare<[string], { v: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM releases WHERE app = ?').get(r.app)!;
+        db.prepare('INSERT INTO releases (app, version, description, commit_sha, image, processes, config, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(r.app, v, r.description, r.commit, r.image, JSON.stringify(r.processes), JSON.stringify(r.config), 'pending', now());
+        return toRelease(db.prepare<[string, number], Row>('SELECT * FROM releases WHERE app = ? AND version = ?').get(r.app, v)!);
+      }).immediate(),
+    finish: (app: string, version: number, status: Exclude<ReleaseStatus, 'pending'>): void => {
+      db.prepare('UPDATE releases SET status = ?, finished_at = ? WHERE app = ? AND version = ?').run(status, now(), app, version);
+    },
+    get: (app: string, version: number): Release | undefined => {
+      const r = db.prepare<[string, number], Row>('SELECT * FROM releases WHERE app = ? AND version = ?').get(app, version);
+      return r ? toRelease(r) : undefined;
+    },
+    /** The newest release that deployed successfully: what is running now. */
+    current: (app: string): Release | undefined => {
+      const r = db.prepare<[string], Row>("SELECT * FROM releases WHERE app = ? AND status = 'succeeded' ORDER BY version DESC LIMIT 1").get(app);
+      return r ? toRelease(r) : undefined;
+    },
+    list: (app: string, limit = 50): Release[] =>
+      db.prepare<[string, number], Row>('SELECT * FROM releases WHERE app = ? ORDER BY version DESC LIMIT ?').all(app, limit).map(toRelease),
+    /** Marks releases left pending by a server that died as failed. */
+    failAbandoned: (): number =>
+      db.prepare("UPDATE releases SET status = 'failed', finished_at = ? WHERE status = 'pending'").run(now()).changes,
+  };
+}

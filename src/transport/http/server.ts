@@ -1,0 +1,174 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Identity, Services } from '../../commands/types.ts';
+import { UserError } from '../../errors.ts';
+import { pipe } from '../../exec.ts';
+import { appName } from '../../names.ts';
+import { log } from '../../output/log.ts';
+import type { PushSessions } from '../../push/sessions.ts';
+
+const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
+const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);
+const GIT_PROTOCOL = /^[a-z0-9=:.,-]{1,64}$/i;
+
+function reply(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) { res.destroy(); return; }
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache', ...headers });
+  res.end(text + '\n');
+}
+
+/** Resolves HTTP Basic credentials (any user name, an access token as password) to an identity. */
+export function authenticate(services: Services, header: string | undefined): Identity | undefined {
+  const m = /^Basic ([A-Za-z0-9+/=]{1,1024})$/.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const token = decoded.slice(colon + 1);
+  if (!token) return undefined;
+  const keyName = services.store.tokens.use(token);
+  const key = keyName ? services.store.keys.byName(keyName) : undefined;
+  return key ? { name: key.name, admin: key.admin, via: 'http' } : undefined;
+}
+
+/** The smart-HTTP request, validated: which app, which service, which git endpoint. */
+interface GitRequest { app: string; service: 'git-upload-pack' | 'git-receive-pack'; path: string; advertise: boolean }
+
+function route(req: IncomingMessage): GitRequest | undefined {
+  const url = new URL(req.url ?? '/', 'http://slipway.invalid');
+  const m = ROUTE.exec(url.pathname);
+  if (!m) return undefined;
+  let app: string;
+  try {
+    app = appName(m[1]!);
+  } catch {
+    // Not a valid app name, so not a repository we serve: a plain 404 below.
+    return undefined;
+  }
+  if (m[2] === 'info/refs') {
+    const service = url.searchParams.get('service') ?? '';
+    if (req.method !== 'GET' || !SERVICES.has(service)) return undefined;
+    return { app, service: service as GitRequest['service'], path: `/${app}.git/info/refs`, advertise: true };
+  }
+  if (req.method !== 'POST') return undefined;
+  return { app, service: m[2] as GitRequest['service'], path: `/${app}.git/${m[2]}`, advertise: false };
+}
+
+/** Splits a CGI response's header block from its body. */
+function cgiHeaders(block: string): { status: number; headers: Record<string, string> } {
+  let status = 200;
+  const headers: Record<string, string> = {};
+  for (const line of block.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim();
+    const value = line.slice(colon + 1).trim();
+    if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10) || 500;
+    else headers[name] = value;
+  }
+  return { status, headers };
+}
+
+/** Hands one authorised smart-HTTP request to `git http-backend` (git's own CGI). */
+function serveGit(services: Services, sessions: PushSessions, identity: Identity, g: GitRequest, req: IncomingMessage, res: ServerResponse): void {
+  const push = g.service === 'git-receive-pack' && !g.advertise ? sessions.begin(g.app, identity) : undefined;
+  const proto = req.headers['git-protocol'];
+  const encoding = req.headers['content-encoding'];
+  const env: Record<string, string | undefined> = {
+    GIT_PROJECT_ROOT: services.config.reposDir,
+    GIT_HTTP_EXPORT_ALL: '1',
+    PATH_INFO: g.path,
+    REQUEST_METHOD: req.method,
+    QUERY_STRING: g.advertise ? `service=${g.service}` : '',
+    CONTENT_TYPE: req.headers['content-type'],
+    CONTENT_LENGTH: req.headers['content-length'],
+    // Set only now, after authentication: http-backend enables receive-pack only with it.
+    REMOTE_USER: identity.name,
+    REMOTE_ADDR: req.socket.remoteAddress,
+    GIT_PROTOCOL: typeof proto === 'string' && GIT_PROTOCOL.test(proto) ? proto : undefined,
+    HTTP_CONTENT_ENCODING: encoding === 'gzip' || encoding === 'x-gzip' ? encoding : undefined,
+    SLIPWAY_PUSH_ID: push?.id,
+  };
+  const cgi = pipe('git', ['http-backend'], { env });
+  let finished = false;
+  let received = 0;
+  const limit = services.config.maxPushBytes;
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limit) {
+      req.pause();
+      push?.controller.abort(new Error('request body over the size limit'));
+      cgi.kill();
+      reply(res, 413, `Push rejected: the request is larger than the ${Math.round(limit / 1048576)} MB limit.`);
+    }
+  });
+  req.pipe(cgi.stdin);
+  cgi.stdin.on('error', (err) => log.debug('http-backend stdin closed early', { err }));
+  cgi.stderr.on('data', (d: Buffer) => log.debug('http-backend', { stderr: d.toString('utf8').trim() }));
+
+  let head = Buffer.alloc(0);
+  const onHead = (chunk: Buffer) => {
+    head = Buffer.concat([head, chunk]);
+    const crlf = head.indexOf('\r\n\r\n');
+    const lf = head.indexOf('\n\n');
+    const end = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 4 : lf >= 0 ? lf + 2 : -1;
+    if (end < 0) {
+      if (head.length > 64 * 1024) { cgi.kill(); reply(res, 502, 'Bad gateway.'); }
+      return;
+    }
+    cgi.stdout.off('data', onHead);
+    if (res.headersSent) return;
+    const { status, headers } = cgiHeaders(head.subarray(0, end).toString('latin1'));
+    res.writeHead(status, headers);
+    res.write(head.subarray(end));
+    cgi.stdout.pipe(res);
+  };
+  cgi.stdout.on('data', onHead);
+  void cgi.exited.then((code) => {
+    finished = true;
+    if (push) sessions.end(push);
+    if (code !== 0) log.debug('http-backend exited', { code, app: g.app });
+    if (!res.headersSent) reply(res, 500, 'git http-backend failed.');
+  });
+  res.on('close', () => {
+    if (finished) return;
+    push?.controller.abort(new Error('the client disconnected'));
+    cgi.kill();
+  });
+}
+
+function handle(services: Services, sessions: PushSessions, req: IncomingMessage, res: ServerResponse): void {
+  // Every route is behind authentication, even ones that would be 404s.
+  const identity = authenticate(services, req.headers.authorization);
+  if (!identity) {
+    reply(res, 401, 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.', {
+      'www-authenticate': 'Basic realm="Slipway", charset="UTF-8"',
+    });
+    return;
+  }
+  const g = route(req);
+  if (!g) return reply(res, 404, 'Not found: Slipway serves git at /APP.git (smart HTTP only).');
+  const exists = services.store.apps.get(g.app) !== undefined;
+  if (!exists || !(identity.admin || services.store.keys.granted(g.app, identity.name))) {
+    return reply(res, 404, `Repository not found, or your token has no access to ${g.app}.`);
+  }
+  serveGit(services, sessions, identity, g, req, res);
+}
+
+/** Starts the HTTP git server: git http-backend behind our own token auth. */
+export function startHttpServer(services: Services, sessions: PushSessions): Promise<Server> {
+  const server = createServer((req, res) => {
+    try {
+      handle(services, sessions, req, res);
+    } catch (err) {
+      log.error('http request failed', { err });
+      reply(res, err instanceof UserError ? 400 : 500, err instanceof UserError ? err.message : 'Internal error.');
+    }
+  });
+  server.requestTimeout = services.config.httpRequestTimeoutMs;
+  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(services.config.httpPort, services.config.bind, () => resolve(server));
+  });
+}
