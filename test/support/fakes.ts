@@ -1,0 +1,72 @@
+// Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
+// and the pipeline. The product never uses these; real ones live in src/build and src/deploy.
+import type { Builder, BuildRequest, BuildResult } from '../../src/build/builder.ts';
+import type { Deployer, DeployableRelease } from '../../src/deploy/deployer.ts';
+import { UserError } from '../../src/errors.ts';
+
+/** Behaviour switches a test flips between pushes. */
+export interface FakeControls {
+  /** Fail the build with this user-facing reason. */
+  buildFailure?: string;
+  /** Fail the rollout with this reason. */
+  deployFailure?: string;
+  /** Hold the build until this promise resolves (or the push is aborted). */
+  buildGate?: Promise<void>;
+  /** Called when a build starts (tests wait on it). */
+  onBuildStart?: (req: BuildRequest) => void;
+  /** Called when a build sees its abort signal. */
+  onBuildAborted?: () => void;
+}
+
+function waitOrAbort(gate: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    gate.then(resolve, reject);
+  });
+}
+
+/** A builder that "builds" instantly (or when released) and reports a web process. */
+export class FakeBuilder implements Builder {
+  readonly name = 'fake';
+  builds: BuildRequest[] = [];
+  readonly controls: FakeControls;
+  constructor(controls: FakeControls) {
+    this.controls = controls;
+  }
+  async build(req: BuildRequest): Promise<BuildResult> {
+    this.builds.push(req);
+    this.controls.onBuildStart?.(req);
+    req.transcript.detail('fake build: detected a fake app');
+    if (this.controls.buildGate) {
+      try {
+        await waitOrAbort(this.controls.buildGate, req.signal);
+      } catch (err) {
+        this.controls.onBuildAborted?.();
+        throw err;
+      }
+    }
+    if (this.controls.buildFailure) throw new UserError(this.controls.buildFailure);
+    const digest = 'sha256:' + req.commit.padEnd(64, '0').slice(0, 64);
+    return { image: `registry.test/${req.app}@${digest}`, digest, processes: [{ type: 'web', command: ['web'], args: [], default: true }] };
+  }
+}
+
+/** A deployer that records what it was asked to run. */
+export class FakeDeployer implements Deployer {
+  readonly name = 'fake';
+  deployed: DeployableRelease[] = [];
+  destroyed: string[] = [];
+  readonly controls: FakeControls;
+  constructor(controls: FakeControls) {
+    this.controls = controls;
+  }
+  async deploy(release: DeployableRelease, opts: { transcript: { detail(t: string): void } }): Promise<void> {
+    if (this.controls.deployFailure) throw new UserError(this.controls.deployFailure);
+    opts.transcript.detail('web: 1/1 ready');
+    this.deployed.push(release);
+  }
+  async destroy(app: string): Promise<void> {
+    this.destroyed.push(app);
+  }
+}

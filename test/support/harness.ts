@@ -1,0 +1,104 @@
+// Starts a real Slipway (ssh2 server, git http-backend, SQLite file) on loopback port 0 and drives
+// it with the real OpenSSH and git clients, as a user would.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.ts';
+import { run, type RunResult } from '../../src/exec.ts';
+import { startSlipway, type RunningSlipway } from '../../src/server.ts';
+import { configureLog } from '../../src/output/log.ts';
+import { FakeBuilder, FakeDeployer, type FakeControls } from './fakes.ts';
+
+configureLog({ level: process.env.SLIPWAY_TEST_LOG ? 'debug' : 'error' });
+
+export interface TestKey { name: string; path: string; pub: string }
+
+/** Generates a real ed25519 key pair with ssh-keygen. */
+export async function makeKey(dir: string, name: string): Promise<TestKey> {
+  const path = join(dir, `key-${name}`);
+  const r = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', path]);
+  if (r.exitCode !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
+  return { name, path, pub: readFileSync(path + '.pub', 'utf8') };
+}
+
+/** OpenSSH client options for a throwaway loopback server. */
+export function sshOptions(key: TestKey): string[] {
+  return ['-i', key.path, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes'];
+}
+
+/** A work dir's git environment: isolated from the machine's git config. */
+export function gitEnv(home: string, key?: TestKey): Record<string, string> {
+  return {
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@example.invalid',
+    GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@example.invalid',
+    GIT_TERMINAL_PROMPT: '0',
+    ...(key ? { GIT_SSH_COMMAND: ['ssh', ...sshOptions(key)].join(' ') } : {}),
+  };
+}
+
+export interface TestServer {
+  slipway: RunningSlipway;
+  dir: string;
+  admin: TestKey;
+  builder: FakeBuilder;
+  deployer: FakeDeployer;
+  controls: FakeControls;
+  /** Runs `ssh git@127.0.0.1 <command>` with a key. */
+  ssh(key: TestKey, command: string, input?: string): Promise<RunResult>;
+  /** Runs git with the key for SSH remotes. */
+  git(args: string[], opts?: { cwd?: string; key?: TestKey }): Promise<RunResult>;
+  sshRemote(app: string): string;
+  httpRemote(app: string, token?: string): string;
+  /** A new repo with one commit (files given) on `main`. */
+  workRepo(files: Record<string, string | Buffer>, name?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts a server with fake builder/deployer and one admin key. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-test-'));
+  const admin = await makeKey(dir, 'admin');
+  const controls: FakeControls = {};
+  const builder = new FakeBuilder(controls);
+  const deployer = new FakeDeployer(controls);
+  const config = loadConfig({
+    SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1',
+    SLIPWAY_HOST: '127.0.0.1', SLIPWAY_BASE_DOMAIN: 'apps.test', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', ...env,
+  });
+  const slipway = await startSlipway(config, { builder, deployer });
+  const home = join(dir, 'home');
+  let repos = 0;
+  const self: TestServer = {
+    slipway, dir, admin, builder, deployer, controls,
+    ssh: (key, command, input) =>
+      run('ssh', [...sshOptions(key), '-p', String(slipway.sshPort), 'git@127.0.0.1', command], { input: input ?? '' }),
+    git: (args, opts = {}) => run('git', args, { cwd: opts.cwd, env: gitEnv(home, opts.key ?? admin) }),
+    sshRemote: (app) => `ssh://git@127.0.0.1:${slipway.sshPort}/${app}.git`,
+    httpRemote: (app, token) => `http://${token ? `x:${token}@` : ''}127.0.0.1:${slipway.httpPort}/${app}.git`,
+    workRepo: async (files, name = `work${++repos}`) => {
+      const { mkdirSync, writeFileSync } = await import('node:fs');
+      const wd = join(dir, name);
+      mkdirSync(wd, { recursive: true });
+      await self.git(['init', '-q', '-b', 'main', wd]);
+      for (const [f, content] of Object.entries(files)) {
+        mkdirSync(join(wd, f, '..'), { recursive: true });
+        writeFileSync(join(wd, f), content);
+      }
+      await self.git(['add', '-A'], { cwd: wd });
+      await self.git(['commit', '-q', '-m', 'initial'], { cwd: wd });
+      return wd;
+    },
+    close: async () => {
+      await slipway.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
+
+/** The `remote:` lines of git's output, without the prefix and trailing padding. */
+export function remoteLines(output: string): string[] {
+  return output.split('\n').filter((l) => l.startsWith('remote: ')).map((l) => l.slice(8).trimEnd());
+}

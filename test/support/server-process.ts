@@ -1,0 +1,13 @@
+// Runs a real Slipway server in its own process with the test fakes as builder and deployer,
+// for tests that kill the server (kill -9 mid-push) and for the transport benchmark.
+// FAKE_BUILD_HOLD=1 makes every build wait until the push is aborted.
+import { loadConfig } from '../../src/config.ts';
+import { startSlipway } from '../../src/server.ts';
+import { FakeBuilder, FakeDeployer, type FakeControls } from './fakes.ts';
+
+const controls: FakeControls = {};
+if (process.env.FAKE_BUILD_HOLD === '1') controls.buildGate = new Promise<void>(() => {});
+controls.onBuildStart = () => process.stdout.write('build-started\n');
+const slipway = await startSlipway(loadConfig(), { builder: new FakeBuilder(controls), deployer: new FakeDeployer(controls) });
+process.stdout.write(JSON.stringify({ ssh: slipway.sshPort, http: slipway.httpPort }) + '\n');
+process.once('SIGTERM', () => void slipway.close().then(() => process.exit(0)));
