@@ -126,8 +126,9 @@ describe('admin commands over SSH', () => {
   test('shell metacharacters and newlines are never interpreted', async () => {
     const cases: [string, RegExp][] = [
       ['apps:list; touch /tmp/slipway-pwned', /Unknown command "apps:list;"/],
-      ['apps:info $(touch /tmp/slipway-pwned)', /not a valid app name/],
-      ['apps:info `touch /tmp/slipway-pwned`', /not a valid app name/],
+      ['apps:info $(touch /tmp/slipway-pwned)', /usage: apps:info APP/],
+      ['apps:info `touch /tmp/slipway-pwned`', /usage: apps:info APP/],
+      ['apps:info $(id)', /"\$\(id\)" is not a valid app name/],
       ['apps:list\ntouch /tmp/slipway-pwned', /several lines/],
       ['apps:list && id', /usage: apps:list/],
       ['nosuch:command', /Unknown command "nosuch:command"/],
