@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# OCI registry for the testbed: Debian's docker-registry (the distribution registry binary) run
+# directly on 127.0.0.1:5000, storage under the cache dir, deletes enabled (tests delete images).
+# Docker and pack treat 127.0.0.0/8 as an insecure (plain HTTP) registry without configuration.
+set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+addr=127.0.0.1:5000
+dir=$TESTBED_DIR/registry
+pidfile=$dir/registry.pid
+
+up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/v2/")" = 200 ]; }
+
+apt_need docker-registry curl
+mkdir -p "$dir/storage"
+
+# Debian's package ships a service with basic auth on :5000; where its init script started it,
+# it holds our port, so stop it (the testbed's registry replaces it).
+if ! up && [ -x /etc/init.d/docker-registry ] && pgrep -x docker-registry >/dev/null \
+  && ! { [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" = docker-registry ]; }; then
+  log "stopping Debian's docker-registry service (it holds :5000)"
+  /etc/init.d/docker-registry stop >&2 || true
+fi
+
+if up; then
+  log "registry already running on $addr"
+else
+  cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $addr
+  headers:
+    X-Content-Type-Options: [nosniff]
+EOF
+  log "starting docker-registry on $addr (log: $dir/registry.log)"
+  setsid /usr/bin/docker-registry serve "$dir/config.yml" </dev/null >>"$dir/registry.log" 2>&1 &
+  echo $! >"$pidfile"
+  wait_for "registry on $addr (see $dir/registry.log)" 30 up
+fi
+
+echo "export SLIPWAY_REGISTRY=$addr"
