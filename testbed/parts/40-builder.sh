@@ -103,7 +103,7 @@ else
   for kind in run build; do
     image=$SLIPWAY_REGISTRY/slipway/$kind:$stack_tag
     log "docker build $image"
-    docker build -q --network host -f "$src/stack/$kind.Dockerfile" \
+    DOCKER_BUILDKIT=0 docker build -q --network host -f "$src/stack/$kind.Dockerfile" \
       --build-arg "BASE=$base_image" --build-arg "STACK_ID=$stack_id" -t "$image" "$src/stack" >&2
     docker push -q "$image" >&2 || docker push "$image" >&2
   done

@@ -8,7 +8,7 @@
 # SLIPWAY_KUBE_BIN_DIR (kubectl, kubelet, kube-proxy, …).
 set -euo pipefail
 : "${SLIPWAY_ROOT:?run through testbed/up.sh}" "${SLIPWAY_CACHE_DIR:?}" "${TESTBED_DIR:?}"
-# shellcheck source=../lib.sh
+# shellcheck source=testbed/lib.sh
 . "$SLIPWAY_ROOT/testbed/lib.sh"
 kube_src=$SLIPWAY_ROOT/testbed/kube
 mod=$SLIPWAY_ROOT/tools/kube

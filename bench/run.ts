@@ -1,0 +1,452 @@
+// Transport benchmark: Slipway's SSH and HTTP git transports against the programs a self-hosted
+// git server would otherwise use (OpenSSH sshd + git-shell; a file:// push), side by side in one
+// run, interleaved round by round because the machine is shared and timings are noisy.
+//   npm run bench            (BENCH_ROUNDS=5 BENCH_CONCURRENT_ROUNDS=3 by default)
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, homedir, loadavg, tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { run, type RunResult } from '../src/exec.ts';
+import { ensureFixture, isolatedGitEnv, type Fixture } from './fixtures.ts';
+import { rssMiB, startSlipway, type BenchSlipway } from './slipway.ts';
+import { ensureSshd, ensureUser, startSshd, GIT_SHELL, SSHD, type BenchSshd, type BenchUser } from './sshd.ts';
+import { markdownTable, median, ratioRow, secs, spread, times, type Row } from './stats.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+// Every knob the bench reads from its environment, read once here.
+const env = process.env;
+const SETTINGS = Object.freeze({
+  rounds: Number(env.BENCH_ROUNDS || 5),
+  concurrentRounds: Number(env.BENCH_CONCURRENT_ROUNDS || 3),
+  concurrency: Number(env.BENCH_CONCURRENCY || 50),
+  cacheDir: resolve(env.BENCH_CACHE_DIR || join(homedir(), '.cache', 'slipway', 'bench')),
+  // The git-shell user's home: outside /root, which is 0700 (see ensureUser).
+  userHome: resolve(env.BENCH_USER_HOME || '/var/cache/slipway-bench'),
+  userName: env.BENCH_USER || 'slipway-bench',
+  sshdPort: Number(env.BENCH_SSHD_PORT || 2223),
+  path: env.PATH ?? '',
+});
+
+const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: every process the bench starts is registered here and stopped on exit, even on error
+// or Ctrl-C.
+const cleanups: (() => Promise<void> | void)[] = [];
+let cleaning: Promise<void> | undefined;
+function cleanupAll(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        say(`cleanup step failed: ${(err as Error).message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    say(`${sig}: stopping servers and cleaning up`);
+    void cleanupAll().then(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preconditions.
+function onPath(name: string): boolean {
+  return SETTINGS.path.split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
+}
+
+async function checkPrerequisites(): Promise<void> {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 24) throw new Error(`Node ${process.versions.node} is too old: run the bench with Node 24 (scripts/provision npm run bench).`);
+  if (process.getuid?.() !== 0) throw new Error('the bench must run as root: it creates a system user and starts its own sshd on loopback.');
+  const missing = ['git', 'ssh', 'ssh-keygen', 'getent', 'useradd', 'usermod', 'chown'].filter((p) => !onPath(p));
+  if (!existsSync(GIT_SHELL)) missing.push(GIT_SHELL);
+  if (missing.length) throw new Error(`required programs are missing: ${missing.join(', ')} (Debian: apt-get install git openssh-client passwd).`);
+  await ensureSshd(say);
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing after installing openssh-server.`);
+  if (!existsSync(join(ROOT, 'node_modules', 'ssh2'))) throw new Error('node_modules is missing: run scripts/provision first (it installs the dependencies).');
+}
+
+async function version(cmd: string, args: string[]): Promise<string> {
+  const r = await run(cmd, args);
+  return (r.stdout.trim() || r.stderr.trim()).split('\n')[0] ?? '?';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients.
+async function ensureKey(dir: string): Promise<{ path: string; pub: string }> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, 'bench_ed25519');
+  if (!existsSync(path)) {
+    const r = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bench@slipway', '-f', path]);
+    if (r.exitCode !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
+  }
+  return { path, pub: readFileSync(path + '.pub', 'utf8') };
+}
+
+/** OpenSSH client options, identical for both servers: no user or system ssh config, one key. */
+function sshBase(key: string, pin: readonly string[]): string[] {
+  return ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no',
+    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', ...pin];
+}
+
+// git runs GIT_SSH_COMMAND through sh; every word is single-quoted so no path is re-interpreted.
+function shellWords(words: readonly string[]): string {
+  return words.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(' ');
+}
+
+interface Negotiated { kex: string; hostKey: string; c2s: string; s2c: string; mac: string }
+
+/** Runs `ssh -v` once and reads which kex, host key, cipher and MAC were negotiated. */
+async function probe(key: string, pin: readonly string[], port: number, user: string, command: string): Promise<Negotiated> {
+  const r = await run('ssh', [...sshBase(key, pin), '-v', '-p', String(port), `${user}@127.0.0.1`, command], { timeoutMs: 30_000 });
+  if (r.exitCode !== 0) throw new Error(`ssh -v to ${user}@127.0.0.1:${port} failed (exit ${r.exitCode}): ${r.stderr.split('\n').filter((l) => !l.startsWith('debug')).join(' ').trim()}`);
+  const grab = (re: RegExp) => re.exec(r.stderr)?.[1] ?? '?';
+  return {
+    kex: grab(/kex: algorithm: (\S+)/),
+    hostKey: grab(/kex: host key algorithm: (\S+)/),
+    c2s: grab(/kex: client->server cipher: (\S+)/),
+    s2c: grab(/kex: server->client cipher: (\S+)/),
+    mac: grab(/kex: client->server cipher: \S+ MAC: (\S+)/),
+  };
+}
+
+function describeNegotiated(n: Negotiated): string {
+  return `kex ${n.kex}, host key ${n.hostKey}, cipher ${n.c2s === n.s2c ? n.c2s : `${n.c2s} / ${n.s2c}`}, MAC ${n.mac}`;
+}
+
+function sameNegotiation(a: Negotiated, b: Negotiated): boolean {
+  return a.kex === b.kex && a.c2s === b.c2s && a.s2c === b.s2c && a.mac === b.mac && a.hostKey === b.hostKey;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timed operations.
+async function must(what: string, p: Promise<RunResult>): Promise<RunResult> {
+  const r = await p;
+  if (r.exitCode !== 0) throw new Error(`${what} failed (exit ${r.exitCode}${r.stopped ? `, ${r.stopped}` : ''}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}`);
+  return r;
+}
+
+/** One side of a comparison: untimed preparation, the timed operation, untimed clean-up. */
+interface Side<T> {
+  name: string;
+  prepare: (round: number) => Promise<T>;
+  op: (ctx: T, round: number) => Promise<void>;
+  after?: (ctx: T, round: number) => Promise<void> | void;
+}
+
+/**
+ * Runs A and B alternately for `rounds` measured rounds after one warm-up round (discarded),
+ * swapping which goes first each round so neither always runs on a warmer or quieter machine.
+ */
+async function compare<A, B>(label: string, rounds: number, a: Side<A>, b: Side<B>): Promise<{ a: number[]; b: number[] }> {
+  const out = { a: [] as number[], b: [] as number[] };
+  const once = async <T>(side: Side<T>, round: number, into: number[] | undefined) => {
+    const ctx = await side.prepare(round);
+    const t0 = performance.now();
+    await side.op(ctx, round);
+    const dt = performance.now() - t0;
+    await side.after?.(ctx, round);
+    into?.push(dt);
+  };
+  for (let round = 0; round <= rounds; round++) {
+    const keep = round > 0;
+    if (round % 2 === 0) {
+      await once(a, round, keep ? out.a : undefined);
+      await once(b, round, keep ? out.b : undefined);
+    } else {
+      await once(b, round, keep ? out.b : undefined);
+      await once(a, round, keep ? out.a : undefined);
+    }
+  }
+  say(`${label}: ${a.name} ${secs(median(out.a))}, ${b.name} ${secs(median(out.b))} (${times(median(out.a) / median(out.b))})`);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+async function main(): Promise<void> {
+  const started = new Date();
+  const wall0 = performance.now();
+  await checkPrerequisites();
+  mkdirSync(SETTINGS.cacheDir, { recursive: true });
+  const key = await ensureKey(join(SETTINGS.cacheDir, 'keys'));
+  const fixtures: Record<'big' | 'small', Fixture> = {
+    big: await ensureFixture(SETTINGS.cacheDir, 'big', say),
+    small: await ensureFixture(SETTINGS.cacheDir, 'small', say),
+  };
+
+  const tmp = mkdtempSync(join(tmpdir(), 'slipway-bench-'));
+  cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
+  const clientHome = join(tmp, 'client-home');
+  mkdirSync(clientHome, { recursive: true });
+
+  const user: BenchUser = await ensureUser(SETTINGS.userName, SETTINGS.userHome, key.pub);
+  const runId = `run-${process.pid}-${Date.now()}`;
+  const baseRepos = join(user.home, 'repos', runId);
+  cleanups.push(() => rmSync(baseRepos, { recursive: true, force: true }));
+  mkdirSync(baseRepos, { recursive: true });
+
+  const sshd: BenchSshd = await startSshd({ stateDir: join(SETTINGS.cacheDir, 'sshd'), runDir: tmp, user, preferredPort: SETTINGS.sshdPort });
+  cleanups.push(() => sshd.stop());
+  say(`sshd (baseline) on 127.0.0.1:${sshd.port}, config ${sshd.config}`);
+
+  writeFileSync(join(tmp, 'admin_keys'), key.pub);
+  const slipway: BenchSlipway = await startSlipway({ root: ROOT, dataDir: join(tmp, 'slipway-data'), adminKeys: join(tmp, 'admin_keys') });
+  cleanups.push(() => slipway.stop());
+  say(`Slipway (pid ${slipway.pid}) on ssh ${slipway.ssh}, http ${slipway.http}`);
+  await new Promise((r) => setTimeout(r, 2000));
+  const rssStart = rssMiB(slipway.pid);
+
+  // --- Which algorithms each side negotiates with the same client, and pinning if they differ.
+  const unpinned = {
+    slipway: await probe(key.path, [], slipway.ssh, 'git', 'apps:list'),
+    sshd: await probe(key.path, [], sshd.port, user.name, 'true'),
+  };
+  let pin: string[] = [];
+  if (!sameNegotiation(unpinned.slipway, unpinned.sshd)) {
+    // Pin the client to what Slipway's ssh2 server picked; OpenSSH supports all of ssh2's defaults.
+    const s = unpinned.slipway;
+    pin = ['-c', s.c2s, '-o', `KexAlgorithms=${s.kex}`, '-o', `HostKeyAlgorithms=${s.hostKey}`];
+    if (s.mac !== '<implicit>' && s.mac !== '?') pin.push('-o', `MACs=${s.mac}`);
+  }
+  const pinned = {
+    slipway: await probe(key.path, pin, slipway.ssh, 'git', 'apps:list'),
+    sshd: await probe(key.path, pin, sshd.port, user.name, 'true'),
+  };
+  if (!sameNegotiation(pinned.slipway, pinned.sshd)) {
+    throw new Error(`could not make both servers negotiate the same algorithms: Slipway ${describeNegotiated(pinned.slipway)}; sshd ${describeNegotiated(pinned.sshd)}`);
+  }
+  const cipherNotes = [
+    `- Unpinned OpenSSH client → Slipway (ssh2): ${describeNegotiated(unpinned.slipway)}`,
+    `- Unpinned OpenSSH client → sshd: ${describeNegotiated(unpinned.sshd)}`,
+    pin.length
+      ? `- They differ, so every ssh client in the bench (git and round trips, both sides) is pinned with \`${pin.join(' ')}\`; both then negotiate: ${describeNegotiated(pinned.slipway)}`
+      : `- Identical; the client is not pinned.`,
+  ];
+  for (const n of cipherNotes) say(n.slice(2));
+
+  const sshOpts = [...sshBase(key.path, pin), '-o', 'LogLevel=ERROR'];
+  const gitEnv = { ...isolatedGitEnv(clientHome), GIT_SSH_COMMAND: shellWords(['ssh', ...sshOpts]), GIT_SSH_VARIANT: 'ssh' };
+  const gitIn = (cwd: string, args: string[], timeoutMs = 300_000) => run('git', args, { cwd, env: gitEnv, timeoutMs });
+  const admin = (command: string) => must(`ssh git@127.0.0.1 ${command}`, run('ssh', [...sshOpts, '-p', String(slipway.ssh), 'git@127.0.0.1', command], { timeoutMs: 60_000 }));
+
+  const tokenOut = await admin('tokens:create bench');
+  const token = tokenOut.stdout.split('\n')[1]?.trim();
+  if (!token) throw new Error(`tokens:create printed no token: ${tokenOut.stdout}`);
+
+  const slipwaySsh = (app: string) => `ssh://git@127.0.0.1:${slipway.ssh}/${app}.git`;
+  const slipwayHttp = (app: string) => `http://x:${token}@127.0.0.1:${slipway.http}/${app}.git`;
+  const sshdUrl = (path: string) => `ssh://${user.name}@127.0.0.1:${sshd.port}${path}`;
+
+  /** A bare repo configured like Slipway's app repos (same fsck and limits), minus the hook. */
+  const bareRepo = async (path: string, owner?: BenchUser) => {
+    await must('git init --bare', run('git', ['init', '--quiet', '--bare', '--template=', '--initial-branch=main', path], { env: isolatedGitEnv(clientHome) }));
+    for (const [k, v] of [['transfer.fsckObjects', 'true'], ['receive.maxInputSize', String(1024 * 1024 * 1024)], ['receive.advertisePushOptions', 'false']] as const) {
+      await must('git config', run('git', ['config', k, v], { cwd: path, env: isolatedGitEnv(clientHome) }));
+    }
+    if (owner) await must('chown', run('chown', ['-R', `${owner.uid}:${owner.gid}`, path]));
+  };
+  const push = async (fx: Fixture, url: string, expectDeploy: boolean) => {
+    const r = await must(`git push (${fx.name}) to ${url.replace(/x:[^@]+@/, 'x:***@')}`, gitIn(fx.dir, ['push', url, 'main']));
+    if (expectDeploy && !r.stderr.includes('Application deployed')) throw new Error(`push to Slipway did not deploy: ${r.stderr}`);
+  };
+
+  const rows: Row[] = [];
+  const details: string[] = [];
+  const record = (label: string, aName: string, bName: string, s: { a: number[]; b: number[] }, goal: number) => {
+    rows.push(ratioRow(label, median(s.a), median(s.b), bName, goal));
+    details.push(`- ${label}: ${aName} ${spread(s.a)}; ${bName} ${spread(s.b)} (min / median / max)`);
+  };
+  const R = SETTINGS.rounds;
+
+  // --- Pushes over SSH (and, for each round, fresh targets on both sides).
+  const lastPushed: Record<string, { app: string; bare: string }> = {};
+  for (const fx of [fixtures.big, fixtures.small]) {
+    const size = fx.name === 'big' ? '100 MB' : '7 MB';
+    const s = await compare(`push ${size} ssh`, R,
+      {
+        name: 'slipway-ssh',
+        prepare: async (i) => { const app = `ssh-${fx.name}-${i}`; await admin(`apps:create ${app}`); return app; },
+        op: (app) => push(fx, slipwaySsh(app), true),
+      },
+      {
+        name: 'sshd',
+        prepare: async (i) => { const p = join(baseRepos, `${fx.name}-${i}.git`); await bareRepo(p, user); return p; },
+        op: (p) => push(fx, sshdUrl(p), false),
+      });
+    record(`push ${size} repo over SSH`, 'Slipway SSH', 'sshd + git-shell', s, 1.05);
+    lastPushed[fx.name] = { app: `ssh-${fx.name}-0`, bare: join(baseRepos, `${fx.name}-0.git`) };
+  }
+
+  // --- Clones over SSH of what the warm-up round pushed (same objects on both sides).
+  const clones = join(tmp, 'clones');
+  mkdirSync(clones, { recursive: true });
+  for (const fx of [fixtures.big, fixtures.small]) {
+    const size = fx.name === 'big' ? '100 MB' : '7 MB';
+    const { app, bare } = lastPushed[fx.name]!;
+    const cloneInto = async (url: string, dest: string) => {
+      await must(`git clone ${url}`, gitIn(clones, ['clone', '--no-checkout', '--quiet', url, dest]));
+      const head = (await must('rev-parse', gitIn(dest, ['rev-parse', 'HEAD']))).stdout.trim();
+      if (head !== fx.head) throw new Error(`clone of ${url} has HEAD ${head}, expected ${fx.head}`);
+    };
+    const s = await compare(`clone ${size} ssh`, R,
+      {
+        name: 'slipway-ssh',
+        prepare: async (i) => join(clones, `s-${fx.name}-${i}`),
+        op: (dest) => cloneInto(slipwaySsh(app), dest),
+        after: (dest) => rmSync(dest, { recursive: true, force: true }),
+      },
+      {
+        name: 'sshd',
+        prepare: async (i) => join(clones, `b-${fx.name}-${i}`),
+        op: (dest) => cloneInto(sshdUrl(bare), dest),
+        after: (dest) => rmSync(dest, { recursive: true, force: true }),
+      });
+    record(`clone ${size} repo over SSH (--no-checkout)`, 'Slipway SSH', 'sshd + git-shell', s, 1.05);
+  }
+
+  // --- Pushes over HTTP vs a local file:// push (no transport at all).
+  const fileRepos = join(tmp, 'file-repos');
+  mkdirSync(fileRepos, { recursive: true });
+  for (const fx of [fixtures.big, fixtures.small]) {
+    const size = fx.name === 'big' ? '100 MB' : '7 MB';
+    const s = await compare(`push ${size} http`, R,
+      {
+        name: 'slipway-http',
+        prepare: async (i) => { const app = `http-${fx.name}-${i}`; await admin(`apps:create ${app}`); return app; },
+        op: (app) => push(fx, slipwayHttp(app), true),
+      },
+      {
+        name: 'file',
+        prepare: async (i) => { const p = join(fileRepos, `${fx.name}-${i}.git`); await bareRepo(p); return p; },
+        op: (p) => push(fx, `file://${p}`, false),
+        after: (p) => rmSync(p, { recursive: true, force: true }),
+      });
+    record(`push ${size} repo over HTTP (token)`, 'Slipway HTTP', 'git push file://', s, 1.10);
+  }
+
+  // --- Command round trip: a whole ssh invocation (connect, kex, auth, command, exit).
+  {
+    const rt = Math.max(3 * R, 10);
+    const s = await compare('ssh round trip', rt,
+      {
+        name: 'apps:list',
+        prepare: async () => undefined,
+        op: async () => { await must('ssh apps:list', run('ssh', [...sshOpts, '-p', String(slipway.ssh), 'git@127.0.0.1', 'apps:list'], { timeoutMs: 30_000 })); },
+      },
+      {
+        name: 'sshd true',
+        prepare: async () => undefined,
+        op: async () => { await must('ssh true', run('ssh', [...sshOpts, '-p', String(sshd.port), `${user.name}@127.0.0.1`, 'true'], { timeoutMs: 30_000 })); },
+      });
+    rows.push(ratioRow('`ssh … apps:list` round trip', median(s.a), median(s.b), 'sshd: git-shell runs `true`', 1.0, (ms) => `${ms.toFixed(1)} ms`));
+    details.push(`- ssh round trip: apps:list ${spread(s.a)}; sshd + git-shell \`true\` ${spread(s.b)}`);
+  }
+
+  // --- Concurrency: N clones of the small repo at once.
+  const concurrent: Record<'slipway' | 'sshd', { wall: number[]; errors: number; firstError?: string }> = {
+    slipway: { wall: [], errors: 0 },
+    sshd: { wall: [], errors: 0 },
+  };
+  {
+    const N = SETTINGS.concurrency;
+    const burst = async (who: 'slipway' | 'sshd', url: string, round: number) => {
+      const dir = join(clones, `cc-${who}-${round}`);
+      mkdirSync(dir, { recursive: true });
+      const t0 = performance.now();
+      const results = await Promise.all(Array.from({ length: N }, (_, i) => gitIn(dir, ['clone', '--no-checkout', '--quiet', url, `c${i}`], 300_000)));
+      const wall = performance.now() - t0;
+      const failed = results.filter((r) => r.exitCode !== 0);
+      rmSync(dir, { recursive: true, force: true });
+      return { wall, failed };
+    };
+    for (let round = 0; round < SETTINGS.concurrentRounds; round++) {
+      const order: ('slipway' | 'sshd')[] = round % 2 ? ['sshd', 'slipway'] : ['slipway', 'sshd'];
+      for (const who of order) {
+        const url = who === 'slipway' ? slipwaySsh(lastPushed.small!.app) : sshdUrl(lastPushed.small!.bare);
+        const r = await burst(who, url, round);
+        concurrent[who].wall.push(r.wall);
+        concurrent[who].errors += r.failed.length;
+        if (r.failed[0] && !concurrent[who].firstError) concurrent[who].firstError = r.failed[0].stderr.trim().split('\n').slice(-2).join(' | ');
+      }
+    }
+    const c = concurrent;
+    say(`${N} concurrent clones: Slipway ${secs(median(c.slipway.wall))} (${c.slipway.errors} errors), sshd ${secs(median(c.sshd.wall))} (${c.sshd.errors} errors)`);
+    rows.push({
+      measure: `${N} concurrent clones of the 7 MB repo over SSH: errors (${SETTINGS.concurrentRounds} rounds)`,
+      slipway: String(c.slipway.errors), baseline: `${c.sshd.errors} (sshd, MaxStartups 100)`, ratio: '—', goal: '0', met: c.slipway.errors === 0 ? 'yes' : '**no**',
+    });
+    rows.push({ ...ratioRow(`${N} concurrent clones: wall time`, median(c.slipway.wall), median(c.sshd.wall), 'sshd', Number.POSITIVE_INFINITY), goal: 'reference', met: '—' });
+    details.push(`- ${N} concurrent clones wall: Slipway ${spread(c.slipway.wall)}; sshd ${spread(c.sshd.wall)}`);
+    if (c.slipway.firstError) details.push(`- first Slipway clone error: ${c.slipway.firstError}`);
+    if (c.sshd.firstError) details.push(`- first sshd clone error: ${c.sshd.firstError}`);
+  }
+
+  // --- Memory: idle RSS of the server process after start-up and after everything above.
+  await new Promise((r) => setTimeout(r, 3000));
+  const rssEnd = rssMiB(slipway.pid);
+  const rssRow = (label: string, mib: number): Row => ({
+    measure: label, slipway: `${mib.toFixed(1)} MiB`, baseline: '—', ratio: '—', goal: '≤ 120 MB', met: mib * 1.048576 <= 120 ? 'yes' : '**no**',
+  });
+  rows.push(rssRow('Slipway idle RSS after start-up', rssStart.rss));
+  rows.push(rssRow('Slipway idle RSS after the runs', rssEnd.rss));
+  details.push(`- Slipway peak RSS (VmHWM) over the whole bench: ${rssEnd.hwm.toFixed(1)} MiB`);
+
+  // --- Report.
+  const facts = [
+    `- Date: ${started.toISOString()}; bench wall time ${((performance.now() - wall0) / 1000).toFixed(0)} s`,
+    `- Machine: ${cpus().length} CPUs (nproc ${(await version('nproc', []))}), ${cpus()[0]?.model ?? '?'}; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')} (shared machine: other builds were running)`,
+    `- Node ${process.version}; ${await version('git', ['--version'])}; ${await version('ssh', ['-V'])}; sshd: Debian ${await version('dpkg-query', ['-W', '-f', '${Version}', 'openssh-server'])}`,
+    `- Fixtures: big = ${fixtures.big.files} files, ${(fixtures.big.bytes / 1e6).toFixed(1)} MB random, 1 commit; small = ${fixtures.small.files} files, ${(fixtures.small.bytes / 1e6).toFixed(1)} MB text, 3 commits; both fully packed (cached in ${SETTINGS.cacheDir}/repos)`,
+    `- Rounds: ${R} measured (+1 warm-up discarded) per measure, ${Math.max(3 * R, 10)} for the round trip, ${SETTINGS.concurrentRounds} for the concurrency burst; A and B alternate and swap order each round; medians reported`,
+    `- Command: \`npm run bench\` (= \`node bench/run.ts\`; here: \`${[process.execPath, ...process.argv.slice(1)].join(' ')}\` in ${ROOT})`,
+  ];
+  const method = [
+    '- Slipway: `node test/support/server-process.ts` (real ssh2 and HTTP transports, real pre-receive hook → hook socket → pipeline with extract; instant fake builder and deployer). Every push goes to a freshly created app.',
+    `- SSH baseline: Debian's OpenSSH sshd started by the bench on 127.0.0.1:${sshd.port} with its own sshd_config (UsePAM no, MaxStartups 100, AcceptEnv GIT_PROTOCOL), user \`${user.name}\` with shell git-shell, home ${user.home} (outside /root, which is 0700). Every push goes to a fresh bare repo configured like Slipway's (transfer.fsckObjects, receive.maxInputSize) but with no hook.`,
+    '- HTTP baseline: `git push file:///…` into a fresh bare repo configured the same way (no transport at all).',
+    '- Round-trip baseline: `ssh slipway-bench@127.0.0.1 true`, which git-shell runs from `~/git-shell-commands/true` (a symlink to /bin/true).',
+    '- Clones are `git clone --no-checkout` of the repos pushed in the warm-up round, so both servers serve identical object stores (loose objects for the big repo, which has fewer than receive.unpackLimit objects; a pack for the small one).',
+  ];
+  const md = [
+    '# Slipway transport bench',
+    '',
+    markdownTable(rows),
+    '',
+    '## Cipher and key exchange',
+    '',
+    ...cipherNotes,
+    '',
+    '## Samples',
+    '',
+    ...details,
+    '',
+    '## Method',
+    '',
+    ...method,
+    '',
+    '## Machine',
+    '',
+    ...facts,
+    '',
+  ].join('\n');
+  process.stdout.write(md);
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'latest.md'), md);
+  say('wrote bench/results/latest.md');
+}
+
+try {
+  await main();
+  await cleanupAll();
+} catch (err) {
+  process.stderr.write(`bench: FAILED: ${(err as Error).message}\n`);
+  if ((err as Error).cause) process.stderr.write(`bench: cause: ${String(((err as Error).cause as Error).message ?? (err as Error).cause)}\n`);
+  await cleanupAll();
+  process.exitCode = 1;
+}

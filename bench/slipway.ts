@@ -1,0 +1,75 @@
+// Runs a real Slipway server (test/support/server-process.ts: real SSH and HTTP transports, real
+// pre-receive hook round trip, instant fake builder/deployer) in its own process for the bench.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pipe, type Piped } from '../src/exec.ts';
+
+/** A running bench Slipway server. */
+export interface BenchSlipway {
+  ssh: number;
+  http: number;
+  pid: number;
+  dataDir: string;
+  stop(): Promise<void>;
+  logTail(): string;
+}
+
+/** Starts the server and waits for its `{"ssh":PORT,"http":PORT}` line. */
+export async function startSlipway(opts: { root: string; dataDir: string; adminKeys: string; extraEnv?: Record<string, string> }): Promise<BenchSlipway> {
+  const child: Piped = pipe(process.execPath, [join(opts.root, 'test', 'support', 'server-process.ts')], {
+    cwd: opts.root,
+    env: {
+      SLIPWAY_DATA_DIR: opts.dataDir,
+      SLIPWAY_SSH_PORT: '0',
+      SLIPWAY_HTTP_PORT: '0',
+      SLIPWAY_BIND: '127.0.0.1',
+      SLIPWAY_HOST: '127.0.0.1',
+      SLIPWAY_BASE_DOMAIN: 'apps.bench.invalid',
+      SLIPWAY_ADMIN_KEYS: opts.adminKeys,
+      ...opts.extraEnv,
+    },
+  });
+  const tail: string[] = [];
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => { tail.push(d); if (tail.length > 50) tail.shift(); });
+  let exited = false;
+  void child.exited.then(() => { exited = true; });
+  // stdout carries the ready line, then one `build-started` line per push; keep draining it so
+  // the pipe never fills and stalls the server.
+  const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+  const ready = await new Promise<{ ssh: number; http: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Slipway did not start within 30 s: ${tail.join('').trim()}`)), 30_000);
+    lines.on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(line) as { ssh: number; http: number });
+      } catch (err) {
+        reject(new Error(`unexpected ready line from Slipway: ${line}`, { cause: err }));
+      }
+    });
+    void child.exited.then((code) => { clearTimeout(timer); reject(new Error(`Slipway exited (code ${code}) before it was ready: ${tail.join('').trim()}`)); });
+  });
+  // The server writes its own pid here (one server per data dir); the exec wrapper does not expose it.
+  const pid = Number(readFileSync(join(opts.dataDir, 'run', 'server.pid'), 'utf8').trim());
+  return {
+    ...ready,
+    pid,
+    dataDir: opts.dataDir,
+    logTail: () => tail.join(''),
+    stop: async () => {
+      if (exited) return;
+      child.kill();
+      const done = await Promise.race([child.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 10_000))]);
+      if (!done) process.kill(pid, 'SIGKILL');
+    },
+  };
+}
+
+/** VmRSS and VmHWM of a process in MiB, from /proc/PID/status. */
+export function rssMiB(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}

@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tokenize } from '../../src/commands/parse.ts';
+import { parseArgs, commands } from '../../src/commands/registry.ts';
+import { UsageError, UserError } from '../../src/errors.ts';
+import { parsePairs } from '../../src/commands/config.ts';
+import { repoArgument } from '../../src/transport/ssh/server.ts';
+
+test('tokenize splits like a shell but expands nothing', () => {
+  assert.deepEqual(tokenize('config:set app A=1 B="v w"'), ['config:set', 'app', 'A=1', 'B=v w']);
+  assert.deepEqual(tokenize(`a 'x y' "p\\"q" r\\ s`), ['a', 'x y', 'p"q', 'r s']);
+  assert.deepEqual(tokenize('a $(id) `id` ; | && *'), ['a', '$(id)', '`id`', ';', '|', '&&', '*']);
+  assert.deepEqual(tokenize(`a ''`), ['a', '']);
+  assert.deepEqual(tokenize('  a\t b  '), ['a', 'b']);
+  assert.deepEqual(tokenize(`k "line1\nline2"`), ['k', 'line1\nline2']);
+  assert.throws(() => tokenize('a\nb'), UserError);
+  assert.throws(() => tokenize("a 'open"), UsageError);
+  assert.throws(() => tokenize('a "open'), UsageError);
+  assert.throws(() => tokenize('a \\'), UsageError);
+  assert.throws(() => tokenize('a\0b'), UserError);
+});
+
+test('parseArgs checks declared flags and arity', () => {
+  const destroy = commands.find((c) => c.name === 'apps:destroy')!;
+  assert.deepEqual(parseArgs(destroy, ['x', '--confirm', 'x']), { args: ['x'], flags: { confirm: 'x' } });
+  assert.deepEqual(parseArgs(destroy, ['x', '--confirm=x']), { args: ['x'], flags: { confirm: 'x' } });
+  assert.throws(() => parseArgs(destroy, ['x', '--force']), /Unknown option "--force"/);
+  assert.throws(() => parseArgs(destroy, ['-x']), /Unknown option "-x"/);
+  assert.throws(() => parseArgs(destroy, ['x', '--confirm']), /needs a value/);
+  assert.throws(() => parseArgs(destroy, []), /usage: apps:destroy APP --confirm APP/);
+  const list = commands.find((c) => c.name === 'apps:list')!;
+  assert.deepEqual(parseArgs(list, ['--json']), { args: [], flags: { json: true } });
+  assert.throws(() => parseArgs(list, ['--json=yes']), /takes no value/);
+  const set = commands.find((c) => c.name === 'config:set')!;
+  assert.deepEqual(parseArgs(set, ['app', '--', '--X=1']).args, ['app', '--X=1']);
+});
+
+test('parsePairs validates every pair before returning', () => {
+  assert.deepEqual(parsePairs(['A=1', 'B=x=y', 'C=']), { A: '1', B: 'x=y', C: '' });
+  assert.throws(() => parsePairs(['A=1', 'nope']), /"nope" is not KEY=VALUE/);
+  assert.throws(() => parsePairs(['=1']), /not KEY=VALUE/);
+  assert.throws(() => parsePairs(['A-B=1']), /not a valid config key/);
+  assert.throws(() => parsePairs(['A=' + 'x'.repeat(40000)]), /longer than/);
+});
+
+test('repoArgument accepts only one plain app repository', () => {
+  assert.equal(repoArgument('/myapp.git'), 'myapp');
+  assert.equal(repoArgument('myapp.git'), 'myapp');
+  assert.equal(repoArgument('myapp'), 'myapp');
+  assert.equal(repoArgument('/myapp.git/'), 'myapp');
+  // Only ever a name: '/etc' means the app "etc", whose repo path the server builds itself.
+  assert.equal(repoArgument('/etc'), 'etc');
+  for (const bad of ['../x.git', '/a/b.git', '~/x.git', '', '/', '/-x.git', '/UP.git', '/x/../../y']) {
+    assert.throws(() => repoArgument(bad), UserError, bad);
+  }
+});

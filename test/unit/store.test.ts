@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { openStore } from '../../src/store/index.ts';
+
+function withStore(fn: (s: ReturnType<typeof openStore>, file: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-store-'));
+  const file = join(dir, 'slipway.db');
+  const s = openStore(file);
+  try {
+    fn(s, file);
+  } finally {
+    s.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the database file is 0600, WAL, synchronous=FULL, migrated', () => {
+  withStore((s, file) => {
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
+    assert.equal(s.db.pragma('user_version', { simple: true }), 1);
+  });
+});
+
+test('reopening an existing database keeps its data', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-store-'));
+  const file = join(dir, 'slipway.db');
+  const a = openStore(file);
+  a.apps.create('x');
+  a.close();
+  const b = openStore(file);
+  assert.equal(b.apps.get('x')?.name, 'x');
+  b.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the deploy lock: held by a live process, taken over from a dead one', () => {
+  withStore((s) => {
+    s.apps.create('a');
+    assert.deepEqual(s.apps.lock('a', 'push 1'), { ok: true });
+    const second = s.apps.lock('a', 'push 2');
+    assert.equal(second.ok, false);
+    assert.equal(!second.ok && second.holder, 'push 1');
+    assert.equal(s.apps.unlock('a', 'push 2'), false, 'only the holder unlocks');
+    assert.equal(s.apps.unlock('a', 'push 1'), true);
+    // A process that no longer exists cannot hold a lock.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    assert.deepEqual(s.apps.lock('a', 'crashed push', dead), { ok: true });
+    assert.deepEqual(s.apps.lock('a', 'next push'), { ok: true });
+    assert.equal(s.apps.clearLocksOf(process.pid), 1);
+  });
+});
+
+test('releases are numbered per app; current is the newest that succeeded', () => {
+  withStore((s) => {
+    s.apps.create('a');
+    s.apps.create('b');
+    const r1 = s.releases.create({ app: 'a', description: 'd', commit: 'c1', image: 'i1', processes: [], config: { K: 'v' } });
+    s.releases.finish('a', r1.version, 'succeeded');
+    const r2 = s.releases.create({ app: 'a', description: 'd', commit: 'c2', image: 'i2', processes: [], config: {} });
+    s.releases.finish('a', r2.version, 'failed');
+    const b1 = s.releases.create({ app: 'b', description: 'd', commit: 'c', image: 'i', processes: [], config: {} });
+    assert.deepEqual([r1.version, r2.version, b1.version], [1, 2, 1]);
+    assert.equal(s.releases.current('a')?.version, 1);
+    assert.deepEqual(s.releases.current('a')?.config, { K: 'v' });
+    assert.equal(s.releases.failAbandoned(), 1);
+    assert.equal(s.releases.get('b', 1)?.status, 'failed');
+  });
+});
+
+test('config changes are atomic; deleting an app cascades', () => {
+  withStore((s) => {
+    s.apps.create('a');
+    s.config.change('a', { A: '1', B: '2' });
+    s.config.change('a', { C: '3' }, ['A']);
+    assert.deepEqual(s.config.all('a'), { B: '2', C: '3' });
+    s.keys.add({ name: 'k', fingerprint: 'SHA256:x', type: 'ssh-ed25519', publicKey: 'AAAA', admin: false });
+    s.keys.grant('a', 'k');
+    s.tokens.add('t', 'k', 'slw_secret');
+    assert.equal(s.tokens.use('slw_secret'), 'k');
+    assert.equal(s.tokens.use('slw_other'), undefined);
+    s.apps.remove('a');
+    assert.deepEqual(s.config.all('a'), {});
+    assert.equal(s.keys.granted('a', 'k'), false);
+    s.keys.remove('k');
+    assert.equal(s.tokens.use('slw_secret'), undefined, 'tokens go with their key');
+  });
+});
+
+test('tokens are stored only as hashes', () => {
+  withStore((s) => {
+    s.keys.add({ name: 'k', fingerprint: 'SHA256:x', type: 'ssh-ed25519', publicKey: 'AAAA', admin: false });
+    s.tokens.add('t', 'k', 'slw_plaintext');
+    const row = s.db.prepare('SELECT * FROM tokens').get() as Record<string, unknown>;
+    assert.ok(!JSON.stringify(row).includes('slw_plaintext'));
+  });
+});
