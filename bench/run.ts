@@ -263,6 +263,8 @@ async function main(): Promise<void> {
     details.push(`- ${label}: ${aName} ${spread(s.a)}; ${bName} ${spread(s.b)} (min / median / max)`);
   };
   const R = SETTINGS.rounds;
+  const rssTrail: string[] = [`start-up ${rssStart.rss.toFixed(1)}`];
+  const phase = (name: string) => { rssTrail.push(`${name} ${rssMiB(slipway.pid).rss.toFixed(1)}`); };
 
   // --- Pushes over SSH (and, for each round, fresh targets on both sides).
   const lastPushed: Record<string, { app: string; bare: string }> = {};
@@ -283,9 +285,18 @@ async function main(): Promise<void> {
     lastPushed[fx.name] = { app: `ssh-${fx.name}-0`, bare: join(baseRepos, `${fx.name}-0.git`) };
   }
 
-  // --- Clones over SSH of what the warm-up round pushed (same objects on both sides).
+  phase('pushes over SSH');
+
+  // --- Clones over SSH of what the warm-up round pushed. Both repos are repacked first, as a
+  // git host's maintenance would: the big push left loose objects (fewer than
+  // receive.unpackLimit), and re-deflating 100 MB on every clone would swamp the transport.
   const clones = join(tmp, 'clones');
   mkdirSync(clones, { recursive: true });
+  for (const { app, bare } of Object.values(lastPushed)) {
+    await must('git repack (Slipway repo)', run('git', ['repack', '-a', '-d', '-q'], { cwd: join(slipway.dataDir, 'repos', `${app}.git`), env: isolatedGitEnv(clientHome), timeoutMs: 300_000 }));
+    await must('git repack (sshd repo)', run('git', ['repack', '-a', '-d', '-q'], { cwd: bare, env: isolatedGitEnv(clientHome), timeoutMs: 300_000 }));
+    await must('chown', run('chown', ['-R', `${user.uid}:${user.gid}`, bare]));
+  }
   for (const fx of [fixtures.big, fixtures.small]) {
     const size = fx.name === 'big' ? '100 MB' : '7 MB';
     const { app, bare } = lastPushed[fx.name]!;
@@ -310,6 +321,8 @@ async function main(): Promise<void> {
     record(`clone ${size} repo over SSH (--no-checkout)`, 'Slipway SSH', 'sshd + git-shell', s, 1.05);
   }
 
+  phase('clones over SSH');
+
   // --- Pushes over HTTP vs a local file:// push (no transport at all).
   const fileRepos = join(tmp, 'file-repos');
   mkdirSync(fileRepos, { recursive: true });
@@ -330,6 +343,8 @@ async function main(): Promise<void> {
     record(`push ${size} repo over HTTP (token)`, 'Slipway HTTP', 'git push file://', s, 1.10);
   }
 
+  phase('pushes over HTTP');
+
   // --- Command round trip: a whole ssh invocation (connect, kex, auth, command, exit).
   {
     const rt = Math.max(3 * R, 10);
@@ -347,6 +362,8 @@ async function main(): Promise<void> {
     rows.push(ratioRow('`ssh … apps:list` round trip', median(s.a), median(s.b), 'sshd: git-shell runs `true`', 1.0, (ms) => `${ms.toFixed(1)} ms`));
     details.push(`- ssh round trip: apps:list ${spread(s.a)}; sshd + git-shell \`true\` ${spread(s.b)}`);
   }
+
+  phase('round trips');
 
   // --- Concurrency: N clones of the small repo at once.
   const concurrent: Record<'slipway' | 'sshd', { wall: number[]; errors: number; firstError?: string }> = {
@@ -387,15 +404,18 @@ async function main(): Promise<void> {
     if (c.sshd.firstError) details.push(`- first sshd clone error: ${c.sshd.firstError}`);
   }
 
+  phase('concurrent clones');
+
   // --- Memory: idle RSS of the server process after start-up and after everything above.
   await new Promise((r) => setTimeout(r, 3000));
+  phase('3 s idle');
   const rssEnd = rssMiB(slipway.pid);
   const rssRow = (label: string, mib: number): Row => ({
     measure: label, slipway: `${mib.toFixed(1)} MiB`, baseline: '—', ratio: '—', goal: '≤ 120 MB', met: mib * 1.048576 <= 120 ? 'yes' : '**no**',
   });
   rows.push(rssRow('Slipway idle RSS after start-up', rssStart.rss));
   rows.push(rssRow('Slipway idle RSS after the runs', rssEnd.rss));
-  details.push(`- Slipway peak RSS (VmHWM) over the whole bench: ${rssEnd.hwm.toFixed(1)} MiB`);
+  details.push(`- Slipway peak RSS (VmHWM) over the whole bench: ${rssEnd.hwm.toFixed(1)} MiB; RSS (MiB) after each phase: ${rssTrail.join(' → ')}`);
 
   // --- Report.
   const facts = [
@@ -411,7 +431,7 @@ async function main(): Promise<void> {
     `- SSH baseline: Debian's OpenSSH sshd started by the bench on 127.0.0.1:${sshd.port} with its own sshd_config (UsePAM no, MaxStartups 100, AcceptEnv GIT_PROTOCOL), user \`${user.name}\` with shell git-shell, home ${user.home} (outside /root, which is 0700). Every push goes to a fresh bare repo configured like Slipway's (transfer.fsckObjects, receive.maxInputSize) but with no hook.`,
     '- HTTP baseline: `git push file:///…` into a fresh bare repo configured the same way (no transport at all).',
     '- Round-trip baseline: `ssh slipway-bench@127.0.0.1 true`, which git-shell runs from `~/git-shell-commands/true` (a symlink to /bin/true).',
-    '- Clones are `git clone --no-checkout` of the repos pushed in the warm-up round, so both servers serve identical object stores (loose objects for the big repo, which has fewer than receive.unpackLimit objects; a pack for the small one).',
+    '- Clones are `git clone --no-checkout` of the repos pushed in the warm-up round, each repacked (`git repack -a -d`) first on both sides, so both servers serve identical single-pack object stores and upload-pack reuses the packed data.',
   ];
   const md = [
     '# Slipway transport bench',

@@ -32,6 +32,21 @@ export function installHookShim(config: Pick<Config, 'hooksDir' | 'hookSocket' |
   renameSync(tmp, join(config.hooksDir, 'pre-receive'));
 }
 
+/**
+ * `-c` settings for every git that serves a push or fetch. Given at spawn time (they reach
+ * receive-pack through http-backend too), so a changed limit or a moved data dir applies to
+ * every existing repo at once.
+ */
+export function serveSettings(config: Pick<Config, 'hooksDir' | 'maxPushBytes'>): string[] {
+  return [
+    '-c', `core.hooksPath=${config.hooksDir}`,
+    '-c', `receive.maxInputSize=${config.maxPushBytes}`,
+    '-c', 'transfer.fsckObjects=true',
+    '-c', 'http.getanyfile=false',
+    '-c', 'receive.advertisePushOptions=false',
+  ];
+}
+
 /** Creates the app's bare repo with Slipway's limits and hook; fails if it exists. */
 export async function createRepo(config: Pick<Config, 'reposDir' | 'hooksDir' | 'maxPushBytes'>, app: string): Promise<string> {
   const path = repoPath(config, app);

@@ -1,6 +1,8 @@
 # Build image: the same Debian bookworm base as the run image (so what buildpacks build runs
 # there), plus what the buildpacks use: curl and ca-certificates to fetch Node and npm from the
 # npm registry, jq for package.json, tar/gzip/xz to unpack. Built with --network host (apt-get).
+# Like the run image, it trusts the certificate authorities this machine added (ca/): the
+# buildpacks' downloads must pass the same HTTPS proxy, if any, that the machine's own do.
 ARG BASE
 FROM ${BASE}
 ARG STACK_ID
@@ -15,4 +17,6 @@ LABEL io.buildpacks.stack.id=${STACK_ID} \
       io.buildpacks.base.distro.name=debian \
       io.buildpacks.base.distro.version=12 \
       io.buildpacks.base.description="Slipway build image (Debian bookworm)"
+COPY ca/ /usr/local/share/ca-certificates/
+RUN update-ca-certificates >/dev/null
 USER 1000:1000

@@ -1,6 +1,7 @@
 # Run image: the Debian bookworm base that 40-builder.sh makes with debootstrap (minbase plus
-# ca-certificates and busybox, whose httpd serves static sites), plus the CNB user and the labels
-# the platform reads.
+# ca-certificates and busybox, whose httpd serves static sites), plus the CNB user, the labels
+# the platform reads, and the certificate authorities this machine added to its own trust store
+# (40-builder.sh puts them in ca/; where HTTPS goes through a proxy, apps need them too).
 ARG BASE
 FROM ${BASE}
 ARG STACK_ID
@@ -12,4 +13,6 @@ LABEL io.buildpacks.stack.id=${STACK_ID} \
       io.buildpacks.base.distro.name=debian \
       io.buildpacks.base.distro.version=12 \
       io.buildpacks.base.description="Slipway run image (Debian bookworm)"
+COPY ca/ /usr/local/share/ca-certificates/
+RUN update-ca-certificates >/dev/null
 USER 1000:1000

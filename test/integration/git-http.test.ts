@@ -98,6 +98,17 @@ describe('git over HTTP (git http-backend behind token auth)', () => {
     assert.equal(ok.exitCode, 0, ok.stderr);
   });
 
+  test('a declared body over the limit gets 413 before anything runs', async () => {
+    const res = await fetch(`${base}/big.git/git-receive-pack`, {
+      method: 'POST',
+      headers: { authorization: basic('x', token), 'content-type': 'application/x-git-receive-pack-request' },
+      body: randomBytes(4 * 1024 * 1024),
+    });
+    assert.equal(res.status, 413);
+    assert.match(await res.text(), /larger than the 2 MB limit/);
+    assert.equal((await s.git(['--git-dir', join(s.dir, 'data/repos/big.git'), 'rev-parse', '--verify', '--quiet', 'main'])).stdout, '');
+  });
+
   test('a revoked token stops working', async () => {
     const t = (await s.ssh(s.admin, 'tokens:create short')).stdout.split('\n')[1]!;
     assert.equal((await fetch(`${base}/myapp.git/info/refs?service=git-upload-pack`, { headers: { authorization: basic('x', t) } })).status, 200);
@@ -107,8 +118,9 @@ describe('git over HTTP (git http-backend behind token auth)', () => {
 
   test('a push over the size limit is refused and writes nothing', async () => {
     const bigwd = await s.workRepo({ 'blob.bin': randomBytes(3 * 1024 * 1024) }, 'bighttp');
-    const r = await s.git(['-c', 'http.postBuffer=524288000', 'push', s.httpRemote('big', token), 'main'], { cwd: bigwd });
+    const r = await s.git(['push', s.httpRemote('big', token), 'main'], { cwd: bigwd });
     assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /remote: fatal: pack exceeds maximum allowed size/);
     assert.equal((await s.git(['--git-dir', join(s.dir, 'data/repos/big.git'), 'rev-parse', '--verify', '--quiet', 'main'])).stdout, '');
   });
 });

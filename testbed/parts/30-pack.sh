@@ -78,7 +78,11 @@ else
 fi
 
 mkdir -p "$pack_home"
+# pack names a build's cache volume from the image name and this key; without it pack keeps a key
+# per image in $PACK_HOME and warns on each new one. A fixed key per cache dir keeps names stable.
+[ -s "$pack_home/volume-key" ] || (umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$pack_home/volume-key")
 echo "export PATH=\"$bin:\$PATH\""
 echo "export SLIPWAY_PACK=$bin/pack"
 echo "export PACK_HOME=$pack_home"
+echo "export PACK_VOLUME_KEY=$(cat "$pack_home/volume-key")"
 echo "export SLIPWAY_LIFECYCLE_TARBALL=$lifecycle_tgz"

@@ -74,7 +74,13 @@ debian_mirror() {
 
 # --- Stack: base, run and build images ----------------------------------------------------------
 base_key=$(printf '%s %s %s' "$suite" "$base_packages" "$arch" | hash_of)
-stack_tag=$( (echo "$base_key"; tree_hash stack) | hash_of)
+# Certificate authorities the machine's admin added (Debian's place for them): the images trust
+# them too, so HTTPS from build and app containers works wherever it works on the host.
+local_cas=()
+for f in /usr/local/share/ca-certificates/*.crt /usr/local/share/ca-certificates/*/*.crt; do
+  if [ -f "$f" ]; then local_cas+=("$f"); fi
+done
+stack_tag=$( (echo "$base_key"; tree_hash stack; [ ${#local_cas[@]} -eq 0 ] || cat "${local_cas[@]}") | hash_of)
 run_image=$SLIPWAY_REGISTRY/slipway/run:$stack_tag
 build_image=$SLIPWAY_REGISTRY/slipway/build:$stack_tag
 
@@ -100,13 +106,19 @@ else
     log "docker import $base_image"
     docker import "$rootfs_tar" "$base_image" >/dev/null
   fi
+  context=$(mktemp -d "$SLIPWAY_CACHE_DIR/stack-context.XXXXXX")
+  cp -a "$src/stack/." "$context/"
+  mkdir -p "$context/ca"
+  [ ${#local_cas[@]} -eq 0 ] || cp "${local_cas[@]}" "$context/ca/"
   for kind in run build; do
     image=$SLIPWAY_REGISTRY/slipway/$kind:$stack_tag
     log "docker build $image"
-    DOCKER_BUILDKIT=0 docker build -q --network host -f "$src/stack/$kind.Dockerfile" \
-      --build-arg "BASE=$base_image" --build-arg "STACK_ID=$stack_id" -t "$image" "$src/stack" >&2
-    docker push -q "$image" >&2 || docker push "$image" >&2
+    DOCKER_BUILDKIT=0 docker build -q --network host -f "$context/$kind.Dockerfile" \
+      --build-arg "BASE=$base_image" --build-arg "STACK_ID=$stack_id" -t "$image" "$context" 2>&1 \
+      | { grep -v -e '^DEPRECATED: The legacy builder' -e '^ \{10,\}' -e '^$' || true; } >&2
+    docker push -q "$image" >&2
   done
+  rm -rf "$context"
 fi
 
 # --- Builder ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { pipe } from '../../exec.ts';
 import { appName } from '../../names.ts';
 import { log } from '../../output/log.ts';
 import type { PushSessions } from '../../push/sessions.ts';
+import { serveSettings } from '../../repos.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);
@@ -70,6 +71,15 @@ function cgiHeaders(block: string): { status: number; headers: Record<string, st
 
 /** Hands one authorised smart-HTTP request to `git http-backend` (git's own CGI). */
 function serveGit(services: Services, sessions: PushSessions, identity: Identity, g: GitRequest, req: IncomingMessage, res: ServerResponse): void {
+  // receive-pack enforces the pack size itself and says so in git's own words; this hard stop,
+  // a little above it, catches declared or streamed bodies that are not packs (or never end).
+  const limit = services.config.maxPushBytes + 1024 * 1024;
+  const tooLarge = `Push rejected: the request is larger than the ${Math.round(services.config.maxPushBytes / 1048576)} MB limit.`;
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    reply(res, 413, tooLarge, { connection: 'close' });
+    req.destroy();
+    return;
+  }
   const push = g.service === 'git-receive-pack' && !g.advertise ? sessions.begin(g.app, identity) : undefined;
   const proto = req.headers['git-protocol'];
   const encoding = req.headers['content-encoding'];
@@ -88,17 +98,16 @@ function serveGit(services: Services, sessions: PushSessions, identity: Identity
     HTTP_CONTENT_ENCODING: encoding === 'gzip' || encoding === 'x-gzip' ? encoding : undefined,
     SLIPWAY_PUSH_ID: push?.id,
   };
-  const cgi = pipe('git', ['http-backend'], { env });
+  const cgi = pipe('git', [...serveSettings(services.config), 'http-backend'], { env });
   let finished = false;
   let received = 0;
-  const limit = services.config.maxPushBytes;
   req.on('data', (chunk: Buffer) => {
     received += chunk.length;
     if (received > limit) {
       req.pause();
       push?.controller.abort(new Error('request body over the size limit'));
       cgi.kill();
-      reply(res, 413, `Push rejected: the request is larger than the ${Math.round(limit / 1048576)} MB limit.`);
+      reply(res, 413, tooLarge, { connection: 'close' });
     }
   });
   req.pipe(cgi.stdin);

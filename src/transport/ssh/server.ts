@@ -6,7 +6,7 @@ import { UserError, renderError } from '../../errors.ts';
 import { appName, shown } from '../../names.ts';
 import { log } from '../../output/log.ts';
 import { errorLine } from '../../output/output.ts';
-import { repoPath } from '../../repos.ts';
+import { repoPath, serveSettings } from '../../repos.ts';
 import { pipe } from '../../exec.ts';
 import type { PushSessions } from '../../push/sessions.ts';
 import { SshServer, fingerprintOf, loadHostKey, verifySignature, type Connection, type ServerChannel } from './lib.ts';
@@ -50,7 +50,7 @@ function serveGit(services: Services, sessions: PushSessions, identity: Identity
   const env: Record<string, string> = {};
   if (gitProtocol) env.GIT_PROTOCOL = gitProtocol;
   if (push) env.SLIPWAY_PUSH_ID = push.id;
-  const git = pipe('git', [verb === 'git-receive-pack' ? 'receive-pack' : 'upload-pack', repoPath(services.config, app)], { env });
+  const git = pipe('git', [...serveSettings(services.config), verb === 'git-receive-pack' ? 'receive-pack' : 'upload-pack', repoPath(services.config, app)], { env });
   channel.pipe(git.stdin);
   git.stderr.pipe(channel.stderr, { end: false });
   git.stdout.pipe(channel, { end: false });
