@@ -1,8 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { run } from '../../src/exec.ts';
 import { join } from 'node:path';
-import { makeKey, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
+import { makeKey, sshOptions, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
 
 describe('admin commands over SSH', () => {
   let s: TestServer;
@@ -140,6 +141,19 @@ describe('admin commands over SSH', () => {
       assert.match(r.stderr, expected, cmd);
     }
     assert.ok(!existsSync('/tmp/slipway-pwned'));
+  });
+
+  test('a key probe without a signature does not authenticate', async () => {
+    // Only the public half: OpenSSH offers it (the server says it would accept it), then has
+    // nothing to sign with. Knowing an admin's public key must not be enough.
+    const pubOnly = join(s.dir, 'pub-only');
+    copyFileSync(s.admin.path + '.pub', pubOnly);
+    chmodSync(pubOnly, 0o600);
+    const r = await run('ssh', ['-v', ...sshOptions({ ...s.admin, path: pubOnly }), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', 'apps:list'], { env: { SSH_AUTH_SOCK: '' } });
+    assert.equal(r.exitCode, 255);
+    assert.match(r.stderr, /Server accepts key/);
+    assert.match(r.stderr, /Permission denied \(publickey\)/);
+    assert.doesNotMatch(r.stdout, /myapp/);
   });
 
   test('an interactive login is refused politely', async () => {
