@@ -1,29 +1,9 @@
 import { UserError, UsageError } from '../errors.ts';
 import { appName, branchName, shown } from '../names.ts';
 import { createRepo, removeRepo } from '../repos.ts';
-import type { Config } from '../config.ts';
-import type { Command, CommandContext } from './types.ts';
-
-/** The two git remotes of an app. */
-export function remotes(config: Pick<Config, 'publicHost' | 'sshPort' | 'httpPort'>, app: string): { ssh: string; http: string } {
-  return {
-    ssh: `ssh://git@${config.publicHost}:${config.sshPort}/${app}.git`,
-    http: `http://${config.publicHost}:${config.httpPort}/${app}.git`,
-  };
-}
-
-/** The web address an app answers on. */
-export function appUrl(config: Pick<Config, 'baseDomain'>, app: string): string {
-  return `http://${app}.${config.baseDomain}`;
-}
-
-/** Takes the app's deploy lock for a command, or says who holds it. */
-export function lockForCommand(ctx: CommandContext, app: string, what: string): () => void {
-  const owner = `${what} by ${ctx.identity.name}`;
-  const r = ctx.services.store.apps.lock(app, owner);
-  if (!r.ok) throw new UserError(`${app} is busy (${r.holder}, since ${r.since}); wait for it, or run apps:unlock ${app} if it is stuck.`);
-  return () => { ctx.services.store.apps.unlock(app, owner); };
-}
+import type { Command } from './types.ts';
+import { appUrl, remotes } from '../urls.ts';
+import { lockApp } from '../push/pipeline.ts';
 
 export const appCommands: Command[] = [
   {
@@ -119,7 +99,7 @@ export const appCommands: Command[] = [
       if (flags.confirm !== app) throw new UsageError(`This deletes ${app} for good; to go ahead, run: apps:destroy ${app} --confirm ${app}`);
       const { store, config, deployer } = ctx.services;
       if (!store.apps.get(app)) throw new UserError(`App ${shown(app)} does not exist.`);
-      const unlock = lockForCommand(ctx, app, 'apps:destroy');
+      const unlock = lockApp(ctx.services, app, `apps:destroy by ${ctx.identity.name}`);
       try {
         if (deployer) await deployer.destroy(app);
       } finally {

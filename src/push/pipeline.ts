@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import type { Identity, Services } from '../commands/types.ts';
-import { appUrl } from '../commands/apps.ts';
+import { appUrl } from '../urls.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { repoPath, setHead } from '../repos.ts';
 import { log } from '../output/log.ts';
@@ -38,13 +38,26 @@ function stopIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new UserError('The push was cancelled (the client went away or apps:unlock ran); nothing was deployed.', { cause: signal.reason });
 }
 
+/** A commit to build and deploy, under a lock the caller holds. */
+export interface DeployRequest {
+  app: string;
+  commit: string;
+  /** What the release says it is, e.g. `Deploy 3f2c1ab`. */
+  description: string;
+  /** Set while a push is in progress: the pushed objects are still in git's quarantine. */
+  quarantine: Quarantine;
+  by: Identity;
+  transcript: Transcript;
+  signal: AbortSignal;
+}
+
 /**
  * The push, top to bottom: receive → lock → extract → build → release → deploy → announce.
  * Throwing rejects the push: git then leaves every ref as it was.
  */
 export async function runPipeline(services: Services, push: PushRequest): Promise<void> {
-  const { store, config, builder, deployer } = services;
-  const { app, transcript: t, signal } = push;
+  const { store, builder, deployer } = services;
+  const { app, transcript: t } = push;
 
   // receive: which branch and commit this push deploys.
   const appRow = store.apps.get(app);
@@ -55,63 +68,85 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
   if (!deployer) throw new UserError('This server has no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig for your k3s cluster, then restart Slipway.');
 
   // lock: one deploy per app at a time; a second push is turned away at once.
-  const owner = `push of ${short} by ${push.identity.name}`;
-  const lock = store.apps.lock(app, owner);
-  if (!lock.ok) throw new UserError(`Another deploy of ${app} is in progress (${lock.holder}, since ${lock.since}); wait for it, or run apps:unlock ${app} if it is stuck.`);
+  const unlock = lockApp(services, app, `push of ${short} by ${push.identity.name}`);
   try {
     t.step(`Deploying ${app} (${short}) from ${target.branch}`);
+    await buildAndDeploy(services, {
+      app, commit: target.commit, description: `Deploy ${short}`, quarantine: push.quarantine,
+      by: push.identity, transcript: t, signal: push.signal,
+    });
+    await setHead(services.config, app, target.branch);
+  } finally {
+    unlock();
+  }
+}
+
+/** Takes the app's deploy lock, or says who holds it and how to clear it; returns the unlock. */
+export function lockApp(services: Pick<Services, 'store'>, app: string, owner: string): () => void {
+  const lock = services.store.apps.lock(app, owner);
+  if (!lock.ok) throw new UserError(`Another deploy of ${app} is in progress (${lock.holder}, since ${lock.since}); wait for it, or run apps:unlock ${app} if it is stuck.`);
+  return () => { services.store.apps.unlock(app, owner); };
+}
+
+/** extract → build → release → deploy → announce, for a push or a rebuild. */
+export async function buildAndDeploy(services: Services, req: DeployRequest): Promise<void> {
+  const { store, config, builder, deployer } = services;
+  const { app, transcript: t, signal } = req;
+  if (!builder || !deployer) throw new UserError('This server has no builder or no Kubernetes cluster configured.');
+  const short = req.commit.slice(0, 7);
+  stopIfAborted(signal);
+
+  // extract: the tree, straight from git (and its quarantine during a push).
+  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: join(config.dataDir, 'tmp'), quarantine: req.quarantine, signal });
+  try {
+    // build
+    const builderImage = builderFor(services, app);
+    const logDir = join(config.logsDir, app);
+    mkdirSync(logDir, { recursive: true, mode: 0o700 });
+    const build = store.builds.start(app, req.commit, (id) => join(logDir, `build-${id}.log`));
+    t.step(`Building ${app} (${short}) with ${builderImage}`);
+    let result;
+    try {
+      result = await builder.build({
+        app, commit: req.commit, sourceDir: tree.dir, env: store.config.all(app), builderImage,
+        tag: `build-${build.id}`, logFile: build.logFile, transcript: t, signal,
+      });
+    } catch (err) {
+      store.builds.finish(build.id, 'failed');
+      stopIfAborted(signal);
+      throw err;
+    }
+    store.builds.finish(build.id, 'succeeded', result.image);
     stopIfAborted(signal);
 
-    // extract: the pushed tree, straight from git's quarantine.
-    const tree = await extractTree({ repo: repoPath(config, app), commit: target.commit, tmpRoot: join(config.dataDir, 'tmp'), quarantine: push.quarantine, signal });
+    // release
+    const previous = store.releases.current(app);
+    const release = store.releases.create({
+      app, description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: store.config.all(app),
+    });
+    t.step(`Releasing v${release.version}`);
+
+    // deploy
     try {
-      // build
-      const builderImage = appRow.builder ?? config.builderImage;
-      const logDir = join(config.logsDir, app);
-      mkdirSync(logDir, { recursive: true, mode: 0o700 });
-      const build = store.builds.start(app, target.commit, (id) => join(logDir, `build-${id}.log`));
-      t.step(`Building ${app} (${short}) with ${builderImage}`);
-      let result;
-      try {
-        result = await builder.build({
-          app, commit: target.commit, sourceDir: tree.dir, env: store.config.all(app), builderImage,
-          tag: `build-${build.id}`, logFile: build.logFile, transcript: t, signal,
-        });
-      } catch (err) {
-        store.builds.finish(build.id, 'failed');
-        stopIfAborted(signal);
-        throw err;
-      }
-      store.builds.finish(build.id, 'succeeded', result.image);
+      await deployer.deploy(deployable(services, release), { previous: previous && deployable(services, previous), transcript: t, signal });
+    } catch (err) {
+      store.releases.finish(app, release.version, 'failed');
       stopIfAborted(signal);
-
-      // release
-      const previous = store.releases.current(app);
-      const release = store.releases.create({
-        app, description: `Deploy ${short}`, commit: target.commit, image: result.image, processes: result.processes, config: store.config.all(app),
-      });
-      t.step(`Releasing v${release.version}`);
-
-      // deploy
-      try {
-        await deployer.deploy(deployable(services, release), { previous: previous && deployable(services, previous), transcript: t, signal });
-      } catch (err) {
-        store.releases.finish(app, release.version, 'failed');
-        stopIfAborted(signal);
-        throw err;
-      }
-      store.releases.finish(app, release.version, 'succeeded');
-      await setHead(config, app, target.branch);
-
-      // announce
-      t.step(`Released v${release.version}`);
-      t.raw(`=====> Application deployed:`);
-      t.detail(appUrl(config, app));
-      log.info('deployed', { app, version: release.version, commit: target.commit, by: push.identity.name });
-    } finally {
-      await tree.cleanup();
+      throw err;
     }
+    store.releases.finish(app, release.version, 'succeeded');
+
+    // announce
+    t.step(`Released v${release.version}`);
+    t.raw(`=====> Application deployed:`);
+    t.detail(appUrl(config, app));
+    log.info('deployed', { app, version: release.version, commit: req.commit, by: req.by.name });
   } finally {
-    store.apps.unlock(app, owner);
+    await tree.cleanup();
   }
+}
+
+/** The builder image an app builds with: its own setting, else the server's default. */
+export function builderFor(services: Pick<Services, 'store' | 'config'>, app: string): string {
+  return services.store.apps.get(app)?.builder ?? services.config.builderImage;
 }
