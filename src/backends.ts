@@ -1,10 +1,30 @@
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import type { Config } from './config.ts';
 import type { Backends } from './server.ts';
+import { PackBuilder } from './build/pack.ts';
+
+/** The absolute path of an executable, given as a path or looked up on PATH; undefined if none. */
+export function findProgram(name: string, searchPath: string): string | undefined {
+  const candidates = isAbsolute(name) || name.includes('/') ? [name] : searchPath.split(delimiter).filter(Boolean).map((d) => join(d, name));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // Not here (or not executable): try the next directory on PATH.
+    }
+  }
+  return undefined;
+}
 
 /**
  * Picks the real builder and deployer this machine supports. None is ever a fake: a missing one
  * stays undefined and pushes are rejected with a sentence that names what to set up.
  */
-export async function chooseBackends(_config: Readonly<Config>): Promise<Backends> {
-  return {};
+export async function chooseBackends(config: Readonly<Config>): Promise<Backends> {
+  const pack = findProgram(config.packBinary, config.searchPath);
+  return {
+    builder: pack ? new PackBuilder({ packBinary: pack, registry: config.registry, buildTimeoutMs: config.buildTimeoutMs }) : undefined,
+  };
 }

@@ -22,6 +22,10 @@ export interface Config {
   /** Default builder image for pack (per app overridable). */
   builderImage: string;
   registry: string;
+  /** The pack CLI: a path, or a name looked up on PATH. */
+  packBinary: string;
+  /** PATH, for finding external programs at start-up. */
+  searchPath: string;
   kubeconfig: string | undefined;
   ingressClass: string | undefined;
   /** Largest pack git will accept in one push (receive.maxInputSize) and largest HTTP body. */
@@ -86,6 +90,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     baseDomain,
     builderImage: env.SLIPWAY_BUILDER || 'heroku/builder:24',
     registry: env.SLIPWAY_REGISTRY || '127.0.0.1:5000',
+    packBinary: env.SLIPWAY_PACK || 'pack',
+    searchPath: env.PATH ?? '',
     kubeconfig: env.KUBECONFIG || undefined,
     ingressClass: env.SLIPWAY_INGRESS_CLASS || undefined,
     maxPushBytes: positive(env, 'SLIPWAY_MAX_PUSH_MB', 1024) * 1024 * 1024,

@@ -76,12 +76,25 @@ function spawn(cmd: string, args: readonly string[], opts: ExecOptions, streamin
   return { child, cleanup, stopped };
 }
 
-/** Runs a program to completion and returns its exit code and output; never throws for a non-zero exit. */
+/** Rethrows a failure to start the program at all (ENOENT, EACCES) as an error carrying that code. */
+function startFailure(cmd: string, r: { exitCode?: number; signal?: string; code?: string; message?: string }): void {
+  if (r.exitCode === undefined && r.signal === undefined && r.code) {
+    const err = new Error(`could not run ${cmd}: ${r.code}`, { cause: new Error(r.message ?? r.code) }) as NodeJS.ErrnoException;
+    err.code = r.code;
+    throw err;
+  }
+}
+
+/**
+ * Runs a program to completion and returns its exit code and output; never throws for a non-zero
+ * exit, only when the program cannot be started (the error's `code` says why, e.g. ENOENT).
+ */
 export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const { child, cleanup, stopped } = spawn(cmd, args, opts, opts.onLine !== undefined, opts.input);
   try {
     if (!opts.onLine) {
       const r = await child;
+      startFailure(cmd, r);
       return { exitCode: r.exitCode ?? 128, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), stopped: stopped() };
     }
     const tails = { stdout: [] as string[], stderr: [] as string[] };
@@ -97,6 +110,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
         rl.on('close', done);
       });
     const [r] = await Promise.all([child, pump(child.stdout, 'stdout'), pump(child.stderr, 'stderr')]);
+    startFailure(cmd, r);
     return { exitCode: r.exitCode ?? 128, stdout: tails.stdout.join('\n'), stderr: tails.stderr.join('\n'), stopped: stopped() };
   } finally {
     cleanup();
