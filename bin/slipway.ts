@@ -9,6 +9,7 @@ import { chooseBackends } from '../src/backends.ts';
 import { configureLog } from '../src/output/log.ts';
 import { errorLine } from '../src/output/output.ts';
 import { renderError } from '../src/errors.ts';
+import { PushSessions } from '../src/push/sessions.ts';
 
 async function main(): Promise<number> {
   configureLog({ level: 'warn' });
@@ -16,8 +17,10 @@ async function main(): Promise<number> {
   const store = openStore(config.dbFile);
   try {
     const backends = await chooseBackends(config);
+    const interrupted = new AbortController();
+    process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
     return await execute(
-      { config, store, pushes: { abort: () => false }, builder: backends.builder, deployer: backends.deployer },
+      { config, store, pushes: new PushSessions(), builder: backends.builder, deployer: backends.deployer },
       { name: 'local', admin: true, via: 'local' },
       process.argv.slice(2),
       {
@@ -25,6 +28,7 @@ async function main(): Promise<number> {
         stderr: (s) => process.stderr.write(s),
         stdin: () => text(process.stdin),
         color: process.stdout.isTTY === true,
+        signal: interrupted.signal,
       },
     );
   } finally {

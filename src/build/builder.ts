@@ -38,4 +38,6 @@ export interface BuildResult {
 export interface Builder {
   readonly name: string;
   build(req: BuildRequest): Promise<BuildResult>;
+  /** Drops the app's build cache, so the next build starts cold. */
+  purgeCache(app: string): Promise<void>;
 }

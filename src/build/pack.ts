@@ -82,6 +82,11 @@ export class PackBuilder implements Builder {
     this.settings = settings;
   }
 
+  async purgeCache(app: string): Promise<void> {
+    const r = await run('docker', ['volume', 'rm', '--force', cacheVolume(app)]);
+    if (r.exitCode !== 0) throw new Error(`docker volume rm failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  }
+
   async build(req: BuildRequest): Promise<BuildResult> {
     const s = this.settings;
     const reportDir = await mkdtemp(join(tmpdir(), 'slipway-report-'));

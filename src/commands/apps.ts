@@ -3,7 +3,7 @@ import { appName, branchName, shown } from '../names.ts';
 import { createRepo, removeRepo } from '../repos.ts';
 import type { Command } from './types.ts';
 import { appUrl, remotes } from '../urls.ts';
-import { lockApp } from '../push/pipeline.ts';
+import { builderFor, lockApp } from '../push/pipeline.ts';
 
 export const appCommands: Command[] = [
   {
@@ -61,7 +61,7 @@ export const appCommands: Command[] = [
         name: a.name,
         createdAt: a.createdAt,
         deployBranch: a.deployBranch ?? 'main (or master)',
-        builder: a.builder ?? config.builderImage,
+        builder: builderFor(ctx.services, a.name),
         gitSsh: r.ssh,
         gitHttp: r.http,
         url: appUrl(config, a.name),

@@ -10,12 +10,14 @@ export interface CommandIo {
   stderr(text: string): void;
   stdin(): Promise<string>;
   color: boolean;
+  /** Aborted when the caller goes away. */
+  signal: AbortSignal;
 }
 
 /** Runs one command for an identity and returns its exit code; errors become one clear line. */
 export async function execute(services: Services, identity: Identity, words: readonly string[], io: CommandIo): Promise<number> {
   try {
-    await dispatch({ identity, services, out: makeOutput(io.stdout, { color: io.color }), stdin: io.stdin }, words);
+    await dispatch({ identity, services, out: makeOutput(io.stdout, { color: io.color }), stdin: io.stdin, signal: io.signal }, words);
     return 0;
   } catch (err) {
     const r = renderError(err);

@@ -6,6 +6,7 @@ import { configCommands } from './config.ts';
 import { keyCommands } from './keys.ts';
 import { tokenCommands } from './tokens.ts';
 import { releaseCommands } from './releases.ts';
+import { buildCommands } from './builds.ts';
 
 const metaCommands: Command[] = [
   {
@@ -36,6 +37,7 @@ export const commands: readonly Command[] = [
   ...appCommands,
   ...configCommands,
   ...releaseCommands,
+  ...buildCommands,
   ...keyCommands,
   ...tokenCommands,
   ...metaCommands,

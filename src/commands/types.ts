@@ -14,6 +14,10 @@ export interface Identity {
 
 /** Pipelines running in this process, so commands can stop them. */
 export interface RunningPushes {
+  /** Registers a deploy about to run; its controller aborts it. */
+  begin(app: string, identity: Identity): { controller: AbortController };
+  /** Forgets a finished deploy. */
+  end(session: { controller: AbortController }): void;
   /** Aborts the app's running pipeline, if any here; true if one was aborted. */
   abort(app: string, reason: string): boolean;
 }
@@ -33,6 +37,8 @@ export interface CommandContext {
   services: Services;
   /** The whole of standard input (keys:add reads the key from it). */
   stdin(): Promise<string>;
+  /** Aborted when the caller goes away (SSH channel closed, Ctrl-C). */
+  signal: AbortSignal;
 }
 
 export type Flags = Record<string, string | boolean | undefined>;

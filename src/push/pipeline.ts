@@ -146,7 +146,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
   }
 }
 
-/** The builder image an app builds with: its own setting, else the server's default. */
+/** The builder image an app builds with: its own setting, else the global one, else SLIPWAY_BUILDER. */
 export function builderFor(services: Pick<Services, 'store' | 'config'>, app: string): string {
-  return services.store.apps.get(app)?.builder ?? services.config.builderImage;
+  return services.store.apps.get(app)?.builder ?? services.store.settings.get('builder') ?? services.config.builderImage;
 }

@@ -29,8 +29,8 @@ export class PushSessions implements RunningPushes {
   }
 
   /** Forgets a push whose git process has exited. */
-  end(s: PushSession): void {
-    this.#byId.delete(s.id);
+  end(s: { controller: AbortController }): void {
+    for (const [id, v] of this.#byId) if (v.controller === s.controller) this.#byId.delete(id);
   }
 
   /** Aborts every push to `app` in flight here (apps:unlock, shutdown). */

@@ -76,6 +76,10 @@ const MIGRATIONS: readonly string[] = [
      started_at TEXT NOT NULL,
      finished_at TEXT
    );`,
+  `CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

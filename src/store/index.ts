@@ -5,6 +5,7 @@ import { openDb, type Db } from './db.ts';
 import { keysStore } from './keys.ts';
 import { releasesStore } from './releases.ts';
 import { tokensStore } from './tokens.ts';
+import { settingsStore } from './settings.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -15,6 +16,7 @@ export interface Store {
   tokens: ReturnType<typeof tokensStore>;
   releases: ReturnType<typeof releasesStore>;
   builds: ReturnType<typeof buildsStore>;
+  settings: ReturnType<typeof settingsStore>;
   close(): void;
 }
 
@@ -29,6 +31,7 @@ export function openStore(file: string): Store {
     tokens: tokensStore(db),
     releases: releasesStore(db),
     builds: buildsStore(db),
+    settings: settingsStore(db),
     close: () => db.close(),
   };
 }

@@ -50,6 +50,10 @@ export class FakeBuilder implements Builder {
     const digest = 'sha256:' + req.commit.padEnd(64, '0').slice(0, 64);
     return { image: `registry.test/${req.app}@${digest}`, digest, processes: [{ type: 'web', command: ['web'], args: [], default: true }] };
   }
+  purged: string[] = [];
+  async purgeCache(app: string): Promise<void> {
+    this.purged.push(app);
+  }
 }
 
 /** A deployer that records what it was asked to run. */

@@ -104,12 +104,16 @@ function handleExec(services: Services, sessions: PushSessions, identity: Identi
     });
     channel.once('end', () => resolve(buf));
   }));
+  const gone = new AbortController();
+  channel.once('close', () => gone.abort(new Error('the client disconnected')));
   void execute(services, identity, words, {
-    stdout: (s) => channel.write(s),
-    stderr: (s) => channel.stderr.write(s),
+    stdout: (s) => { if (!gone.signal.aborted) channel.write(s); },
+    stderr: (s) => { if (!gone.signal.aborted) channel.stderr.write(s); },
     stdin,
     color: false,
+    signal: gone.signal,
   }).then((code) => {
+    if (gone.signal.aborted) return;
     channel.exit(code);
     channel.end();
   });
