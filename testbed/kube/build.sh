@@ -42,7 +42,7 @@ group control-plane k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/k
 group kubectl k8s.io/kubernetes/cmd/kubectl
 group node k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
 echo "total: $((SECONDS - total_start))s" | tee -a "$tmp/BUILD-TIMES"
-du -sh "$tmp"/* | grep -v BUILD-TIMES >>"$tmp/BUILD-TIMES"
+(cd "$tmp" && du -sh -- * | grep -v BUILD-TIMES) >>"$tmp/BUILD-TIMES"
 echo "$stamp" >"$tmp/.stamp"
 rm -rf "$out"
 mv "$tmp" "$out"

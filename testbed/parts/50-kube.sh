@@ -13,7 +13,13 @@ set -euo pipefail
 kube_src=$SLIPWAY_ROOT/testbed/kube
 mod=$SLIPWAY_ROOT/tools/kube
 
-apt_need openssl curl iproute2 coreutils
+apt_need openssl curl iproute2 coreutils util-linux
+
+# One run at a time (engineers and CI share the machine's testbed): a second run waits here.
+# Daemons and the build are started with this descriptor closed, so they do not hold the lock.
+mkdir -p "$TESTBED_DIR"
+exec 9>"$TESTBED_DIR/kube.lock"
+flock -n 9 || { log "kube: waiting for another testbed run to finish"; flock 9; }
 
 # --- 1. binaries ---------------------------------------------------------------------------------
 export PATH=$PATH:/usr/local/go/bin
@@ -34,7 +40,7 @@ if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ]; then
     log "kube: waiting for the build already running (pid $pid, log $build_log)"
   else
     log "kube: building Kubernetes $version and etcd from the Go module proxy (cold: ~30 min on 2 cores; log $build_log)"
-    setsid nohup bash "$kube_src/build.sh" "$mod" "$bin" "$stamp" </dev/null >"$build_log" 2>&1 &
+    setsid nohup bash "$kube_src/build.sh" "$mod" "$bin" "$stamp" </dev/null >"$build_log" 2>&1 9>&- &
     pid=$!
     echo "$pid" >"$build_pid"
   fi
@@ -47,7 +53,7 @@ if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ]; then
   done
   rm -f "$build_pid"
   [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ] || { tail -n 30 "$build_log" >&2; die "kube: build failed (log $build_log)"; }
-  log "kube: built in $((SECONDS - started))s: $(tr '\n' ' ' <"$bin/BUILD-TIMES")"
+  log "kube: built in $((SECONDS - started))s: $(grep -E '^[a-z-]+: [0-9]+s$' "$bin/BUILD-TIMES" | tr '\n' ' ')"
 fi
 for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
   [ -x "$bin/$b" ] || die "kube: $bin/$b is missing (remove $bin to rebuild)"
@@ -147,7 +153,7 @@ ensure() {
   port_free "$port" || die "kube: port $port is taken by a process this testbed did not start ($(ss -Hltnp "( sport = :$port )" | head -n1))"
   log "kube: starting $name (log $logs/$name.log)"
   printf '\n=== %s start %s\n' "$(date -Is)" "$name" >>"$logs/$name.log"
-  setsid nohup "$bin/$name" "$@" </dev/null >>"$logs/$name.log" 2>&1 &
+  setsid nohup "$bin/$name" "$@" </dev/null >>"$logs/$name.log" 2>&1 9>&- &
   echo $! >"$run/$name.pid"
   echo "$args" >"$run/$name.args"
   started_any=1
