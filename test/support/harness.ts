@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { run, type RunResult } from '../../src/exec.ts';
-import { startSlipway, type RunningSlipway } from '../../src/server.ts';
+import { startSlipway, type Backends, type RunningSlipway } from '../../src/server.ts';
 import { configureLog } from '../../src/output/log.ts';
 import { FakeBuilder, FakeDeployer, type FakeControls } from './fakes.ts';
 
@@ -53,11 +53,13 @@ export interface TestServer {
   httpRemote(app: string, token?: string): string;
   /** A new repo with one commit (files given) on `main`. */
   workRepo(files: Record<string, string | Buffer>, name?: string): Promise<string>;
+  /** Makes `dir` (e.g. a fixture copy) a repo with everything committed on `main`. */
+  commitAll(dir: string, message?: string): Promise<string>;
   close(): Promise<void>;
 }
 
-/** Starts a server with fake builder/deployer and one admin key. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** Starts a server with one admin key and fake builder/deployer, unless real ones are given. */
+export async function startTestServer(env: Record<string, string> = {}, backends: Backends = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-test-'));
   const admin = await makeKey(dir, 'admin');
   const controls: FakeControls = {};
@@ -67,7 +69,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1',
     SLIPWAY_HOST: '127.0.0.1', SLIPWAY_BASE_DOMAIN: 'apps.test', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', ...env,
   });
-  const slipway = await startSlipway(config, { builder, deployer });
+  const slipway = await startSlipway(config, { builder: backends.builder ?? builder, deployer: backends.deployer ?? deployer });
   const home = join(dir, 'home');
   let repos = 0;
   const self: TestServer = {
@@ -89,6 +91,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       await self.git(['add', '-A'], { cwd: wd });
       await self.git(['commit', '-q', '-m', 'initial'], { cwd: wd });
       return wd;
+    },
+    commitAll: async (wd, message = 'change') => {
+      await self.git(['init', '-q', '-b', 'main', wd]);
+      await self.git(['add', '-A'], { cwd: wd });
+      await self.git(['commit', '-q', '--allow-empty', '-m', message], { cwd: wd });
+      return (await self.git(['rev-parse', 'HEAD'], { cwd: wd })).stdout.trim();
     },
     close: async () => {
       await slipway.close();

@@ -1,0 +1,78 @@
+// Real Cloud Native Buildpacks builds: the real pack CLI and lifecycle, the project's offline
+// builder, the testbed's Docker engine and registry. The deployer here is the test fake (this
+// file is about builds; test/e2e/deploy.test.ts runs the whole path on Kubernetes).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PackBuilder } from '../../src/build/pack.ts';
+import { inspectImage, processesFromLabel } from '../../src/build/image.ts';
+import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
+import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
+
+const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK'] as const;
+
+describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, () => {
+  let s: TestServer | undefined;
+  let tb: Record<string, string> | undefined;
+  before(async () => {
+    tb = testbedEnv(NEEDS);
+    if (!tb) return;
+    s = await startTestServer(
+      { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY! },
+      { builder: new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: 15 * 60_000 }) },
+    );
+    for (const app of ['nodeapp', 'nothing', 'npmfails']) assert.equal((await s.ssh(s.admin, `apps:create ${app}`)).exitCode, 0);
+  });
+  after(() => s?.close());
+
+  let wd: string;
+  test('a Node app builds into an image in the registry with a web process', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    wd = fixtureCopy('node-app');
+    const sha = await s.commitAll(wd, 'node app');
+    const r = await s.git(['push', s.sshRemote('nodeapp'), 'main'], { cwd: wd });
+    const lines = remoteLines(r.stderr);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok(lines.includes(`-----> Building nodeapp (${sha.slice(0, 7)}) with ${tb!.SLIPWAY_BUILDER}`), lines.join('\n'));
+    assert.ok(lines.some((l) => /^ {7}.*(DETECTING|Detecting|===> )/.test(l)), 'pack output is streamed, indented');
+    assert.ok(lines.includes('=====> Application deployed:'));
+    const release = s.deployer.deployed.at(-1)!;
+    assert.match(release.image, new RegExp(`^${tb!.SLIPWAY_REGISTRY!.replace(/\./g, '\\.')}/slipway/nodeapp@sha256:[0-9a-f]{64}$`));
+    assert.ok(release.processes.some((p) => p.type === 'web'), JSON.stringify(release.processes));
+    const { labels } = await inspectImage(release.image);
+    assert.ok(processesFromLabel(labels['io.buildpacks.build.metadata']).some((p) => p.type === 'web'));
+    const output = await s.ssh(s.admin, 'builds:output nodeapp');
+    assert.match(output.stdout, /DETECTING|Detecting/);
+  });
+
+  test('a code-only change rebuilds reusing the dependency layers', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    appendFileSync(join(wd, 'server.js'), '\n// a code change\n');
+    await s.commitAll(wd, 'code change');
+    const r = await s.git(['push', s.sshRemote('nodeapp'), 'main'], { cwd: wd });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const lines = remoteLines(r.stderr);
+    assert.ok(lines.some((l) => /Reusing (cached )?(layer|node_modules|dependencies)|Restoring data for|Reusing/i.test(l)), lines.join('\n'));
+  });
+
+  test('an app no buildpack detects is rejected with the reason; the ref stays', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const dir = fixtureCopy('no-buildpack');
+    await s.commitAll(dir, 'nothing to build');
+    const r = await s.git(['push', s.sshRemote('nothing'), 'main'], { cwd: dir });
+    assert.notEqual(r.exitCode, 0);
+    assert.ok(remoteLines(r.stderr).some((l) => l.startsWith(' !     No buildpack detected this app')), r.stderr);
+    const ref = await s.git(['--git-dir', join(s.dir, 'data/repos/nothing.git'), 'rev-parse', '--verify', '--quiet', 'main']);
+    assert.equal(ref.stdout, '');
+  });
+
+  test('a failing npm ci rejects the push', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const dir = fixtureCopy('npm-fails');
+    await s.commitAll(dir, 'broken lockfile');
+    const r = await s.git(['push', s.sshRemote('npmfails'), 'main'], { cwd: dir });
+    assert.notEqual(r.exitCode, 0);
+    assert.ok(remoteLines(r.stderr).some((l) => /^ ! {5}The build failed/.test(l)), r.stderr);
+  });
+});
