@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # OCI registry for the testbed: Debian's docker-registry (the distribution registry binary) run
 # directly on 127.0.0.1:5000, storage under the cache dir, deletes enabled (tests delete images).
-# Docker and pack treat 127.0.0.0/8 as an insecure (plain HTTP) registry without configuration.
+# Docker, pack and the lifecycle talk plain HTTP to a registry on 127.0.0.0/8 without any
+# configuration. SLIPWAY_REGISTRY_ADDR moves it (a second testbed beside the first one).
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-addr=127.0.0.1:5000
+addr=${SLIPWAY_REGISTRY_ADDR:-127.0.0.1:5000}
 dir=$TESTBED_DIR/registry
 pidfile=$dir/registry.pid
 
@@ -15,10 +16,10 @@ up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/v2/")" = 200 ];
 apt_need docker-registry curl
 mkdir -p "$dir/storage"
 
-# Debian's package ships a service with basic auth on :5000; where its init script started it,
-# it holds our port, so stop it (the testbed's registry replaces it).
-if ! up && [ -x /etc/init.d/docker-registry ] && pgrep -x docker-registry >/dev/null \
-  && ! { [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" = docker-registry ]; }; then
+# Debian's package ships a service with basic auth on :5000; where its init script started it
+# (it keeps its pid in /var/run/docker-registry.pid), it holds our port, so stop it.
+svc_pid=$(cat /var/run/docker-registry.pid 2>/dev/null || true)
+if [ -n "$svc_pid" ] && [ "$(cat "/proc/$svc_pid/comm" 2>/dev/null)" = docker-registry ]; then
   log "stopping Debian's docker-registry service (it holds :5000)"
   /etc/init.d/docker-registry stop >&2 || true
 fi
