@@ -30,7 +30,7 @@ function partial(v,    a, c, i) {
 function comparator(s, op, v,    c, M, m, p) {
   P[1] = P[2] = P[3] = 0
   c = partial(v); M = P[1]; m = P[2]; p = P[3]
-  if (c < 0) { add(s, "<", 0); return }
+  if (c < 0) { bad = 1; return }
   if (op == "" || op == "=") {
     if (c == 1) { add(s, ">=", key(M, 0, 0)); add(s, "<", key(M + 1, 0, 0)) }
     else if (c == 2) { add(s, ">=", key(M, m, 0)); add(s, "<", key(M, m + 1, 0)) }
@@ -64,7 +64,7 @@ function comparator(s, op, v,    c, M, m, p) {
 function hyphen_hi(s, v,    c) {
   P[1] = P[2] = P[3] = 0
   c = partial(v)
-  if (c < 0) add(s, "<", 0)
+  if (c < 0) bad = 1
   else if (c == 1) add(s, "<", key(P[1] + 1, 0, 0))
   else if (c == 2) add(s, "<", key(P[1], P[2] + 1, 0))
   else if (c == 3) add(s, "<=", key(P[1], P[2], P[3]))
@@ -72,6 +72,7 @@ function hyphen_hi(s, v,    c) {
 
 # Whether version key k satisfies the range parsed under prefix g.
 function satisfies(g, k,    s) {
+  if (invalid[g]) return 0
   for (s = 1; s <= nsets[g]; s++) if (ok(g s, k)) return 1
   return 0
 }
@@ -88,7 +89,9 @@ function ok(s, k,    i, op, b) {
 }
 
 # Parses range r into comparator sets under prefix g (so two ranges can be held at once).
+# Like node-semver, a range with anything that is not a version in it matches nothing.
 function parse(g, r,    s, i, w, t, op, alt, word) {
+  bad = 0
   gsub(/\t/, " ", r)
   # ">= 18" means ">=18": join each operator to the version after it.
   while (match(r, /(<=|>=|[<>=~^]) +/)) r = substr(r, 1, RSTART - 1) gensp(substr(r, RSTART, RLENGTH)) substr(r, RSTART + RLENGTH)
@@ -106,6 +109,7 @@ function parse(g, r,    s, i, w, t, op, alt, word) {
       comparator(g s, op, t)
     }
   }
+  invalid[g] = bad
 }
 
 
