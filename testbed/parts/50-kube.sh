@@ -201,7 +201,7 @@ ensure kube-apiserver 6443 180 \
   --service-cluster-ip-range="$service_cidr" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-  --authorization-mode=Node,RBAC \
+  --authorization-mode=Node,RBAC --anonymous-auth=false \
   --enable-admission-plugins=NodeRestriction \
   --allow-privileged=true \
   --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
