@@ -55,13 +55,28 @@ function isLoopback(registry: string): boolean {
   return host === 'localhost' || host.startsWith('127.') || host === '[::1]';
 }
 
+/** pack's `--timestamps` prefix, kept in the build log and dropped from the push transcript. */
+const TIMESTAMP = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d+ /;
+/** Warnings about this platform's own setup that a pusher can do nothing about. */
+const NOISE = [/Detected pack is running in a container/, /Did not find SBOM /];
+
+/** How one line of pack output appears in the push: undefined to leave it to the build log. */
+export function transcriptLine(raw: string): { text: string; raw: boolean } | undefined {
+  const line = raw.replace(TIMESTAMP, '');
+  if (NOISE.some((n) => n.test(line))) return undefined;
+  // Buildpacks speak the Heroku vocabulary themselves: their steps and details pass through as is.
+  if (/^(-----> | {7}| ! {5})/.test(line)) return { text: line, raw: true };
+  return { text: line, raw: false };
+}
+
 /** Turns pack's last output lines into the one sentence the pusher sees. */
-export function explainFailure(lines: readonly string[], exitCode: number, ctx: { registry: string; minutes: number; stopped?: 'canceled' | 'timeout' }): string {
+export function explainFailure(rawLines: readonly string[], exitCode: number, ctx: { registry: string; minutes: number; stopped?: 'canceled' | 'timeout' }): string {
+  const lines = rawLines.map((l) => l.replace(TIMESTAMP, ''));
   const text = lines.join('\n');
   if (ctx.stopped === 'timeout') return `The build took longer than ${ctx.minutes} minutes and was stopped.`;
   if (/No buildpack groups passed detection/i.test(text)) {
-    const reasons = lines.filter((l) => /^(\S+ )?(fail|err|skip):/.test(l.replace(/^\S+Z /, '')) || /no (package\.json|Procfile|index\.html)/i.test(l));
-    return `No buildpack detected this app${reasons.length ? ': ' + reasons.map((r) => r.trim()).join('; ') : ''}. Add a package.json, a Procfile or an index.html.`;
+    const tried = [...new Set(lines.map((l) => /^fail: (\S+?)(@\S+)?$/.exec(l.trim())?.[1]).filter((b): b is string => b !== undefined))];
+    return `No buildpack detected this app${tried.length ? ` (tried ${tried.join(', ')})` : ''}: pack says "No buildpack groups passed detection".`;
   }
   if (/Cannot connect to the Docker daemon|failed to connect to docker|docker client/i.test(text)) {
     return 'The Docker engine is not reachable (check DOCKER_HOST and that dockerd runs); nothing was built.';
@@ -69,6 +84,9 @@ export function explainFailure(lines: readonly string[], exitCode: number, ctx: 
   if (new RegExp(`${ctx.registry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*(connection refused|no such host|i/o timeout)`, 'i').test(text)) {
     return `The registry ${ctx.registry} is not reachable; the image could not be published.`;
   }
+  // A buildpack that failed says why in the Heroku vocabulary: ` !     reason`.
+  const said = lines.findLast((l) => /^ ! {5}\S/.test(l));
+  if (said) return `The build failed: ${said.slice(7).trim()}`;
   const npm = lines.find((l) => /npm (ci|install) failed|npm ERR!|npm error/i.test(l));
   if (npm) return `The build failed: ${npm.replace(/^.*?(npm)/i, '$1').trim()} (see the build output above).`;
   return `The build failed (pack exited with ${exitCode}); the output above says why.`;
@@ -103,7 +121,9 @@ export class PackBuilder implements Builder {
           logStream.write(line + '\n');
           tail.push(line);
           if (tail.length > 60) tail.shift();
-          req.transcript.detail(line.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, ''));
+          const shown = transcriptLine(line);
+          if (shown?.raw) req.transcript.raw(shown.text);
+          else if (shown) req.transcript.detail(shown.text);
         },
       }).catch((err: unknown) => {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cacheVolume, explainFailure, packArgs } from '../../src/build/pack.ts';
+import { cacheVolume, explainFailure, packArgs, transcriptLine } from '../../src/build/pack.ts';
 import { parseImageRef, processesFromLabel, registryBase } from '../../src/build/image.ts';
 
 const req = { app: 'myapp', sourceDir: '/tmp/src', builderImage: 'heroku/builder:24', tag: 'build-7', env: { SECRET: 'hunter2', GREETING: 'hi' } };
@@ -24,12 +24,24 @@ test('pack arguments: publish to the registry, stable cache, release tag, no sec
 
 test('failures become one sentence', () => {
   const ctx = { registry: '127.0.0.1:5000', minutes: 15 };
-  assert.match(explainFailure(['===> DETECTING', 'ERROR: No buildpack groups passed detection.'], 1, ctx), /^No buildpack detected this app/);
+  assert.equal(
+    explainFailure(['===> DETECTING', '======== Results ========', 'fail: slipway/nodejs@0.1.0', 'skip: slipway/procfile@0.1.0', 'fail: slipway/static@0.1.0', 'fail: slipway/procfile@0.1.0', '2026/11/21 07:42:18.063653 ERROR: No buildpack groups passed detection.'], 20, ctx),
+    'No buildpack detected this app (tried slipway/nodejs, slipway/static, slipway/procfile): pack says "No buildpack groups passed detection".',
+  );
+  assert.equal(explainFailure(['2026/11/21 07:42:32.261185  !     npm ci failed (see the npm output above)', 'ERROR: failed to build: exit status 1'], 51, ctx), 'The build failed: npm ci failed (see the npm output above)');
   assert.match(explainFailure(['ERROR: failed to build: Cannot connect to the Docker daemon at unix:///x. Is the docker daemon running?'], 1, ctx), /Docker engine is not reachable/);
   assert.match(explainFailure(['ERROR: failed to export: Get "http://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused'], 1, ctx), /registry 127\.0\.0\.1:5000 is not reachable/);
   assert.equal(explainFailure([], 1, { ...ctx, stopped: 'timeout' }), 'The build took longer than 15 minutes and was stopped.');
   assert.match(explainFailure(['npm error code ETARGET'], 51, ctx), /^The build failed: npm error code ETARGET/);
   assert.match(explainFailure(['something else'], 3, ctx), /pack exited with 3/);
+});
+
+test('pack output in the push: timestamps and platform noise dropped, buildpack steps kept', () => {
+  assert.deepEqual(transcriptLine('2026/11/21 07:41:52.222136 ===> DETECTING'), { text: '===> DETECTING', raw: false });
+  assert.deepEqual(transcriptLine('2026/11/21 07:41:52.472486 -----> Resolving Node.js version'), { text: '-----> Resolving Node.js version', raw: true });
+  assert.deepEqual(transcriptLine('       engines.node: 24.x'), { text: '       engines.node: 24.x', raw: true });
+  assert.equal(transcriptLine('2026/11/21 07:41:51.332260 Warning: Detected pack is running in a container; …'), undefined);
+  assert.equal(transcriptLine('Warning: Did not find SBOM lifecycle.sbom.cdx.json in /cnb/lifecycle'), undefined);
 });
 
 test('image references and registries', () => {
