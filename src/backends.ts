@@ -3,6 +3,7 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import type { Config } from './config.ts';
 import type { Backends } from './server.ts';
 import { PackBuilder } from './build/pack.ts';
+import { KubeDeployer } from './deploy/kube.ts';
 
 /** The absolute path of an executable, given as a path or looked up on PATH; undefined if none. */
 export function findProgram(name: string, searchPath: string): string | undefined {
@@ -26,5 +27,6 @@ export async function chooseBackends(config: Readonly<Config>): Promise<Backends
   const pack = findProgram(config.packBinary, config.searchPath);
   return {
     builder: pack ? new PackBuilder({ packBinary: pack, registry: config.registry, buildTimeoutMs: config.buildTimeoutMs }) : undefined,
+    deployer: config.kubeconfig ? KubeDeployer.fromConfig(config) : undefined,
   };
 }

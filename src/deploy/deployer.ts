@@ -16,6 +16,36 @@ export interface DeployableRelease {
   domains: string[];
 }
 
+/** One running (or trying to run) instance of a process type, as `ps` shows it. */
+export interface InstanceStatus {
+  name: string;
+  release: number | null;
+  /** Running, Pending (why), CrashLoopBackOff (exit code 1), … */
+  state: string;
+  ready: boolean;
+  restarts: number;
+  startedAt: string | null;
+}
+
+/** What runs for one process type. */
+export interface ProcessStatus {
+  type: string;
+  desired: number;
+  ready: number;
+  instances: InstanceStatus[];
+}
+
+/** Which log lines `logs` wants. */
+export interface LogRequest {
+  /** Only this process type. */
+  process?: string;
+  /** How many recent lines first (per app, merged by time). */
+  lines: number;
+  /** Keep streaming new lines (and new instances) until `signal` aborts. */
+  follow: boolean;
+  signal: AbortSignal;
+}
+
 /** Runs releases on a cluster. */
 export interface Deployer {
   readonly name: string;
@@ -23,4 +53,10 @@ export interface Deployer {
   deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void>;
   /** Removes everything the app runs. */
   destroy(app: string): Promise<void>;
+  /** What runs now, per process type. */
+  status(app: string): Promise<ProcessStatus[]>;
+  /** Replaces the instances of one process type (or all) with fresh ones, without a new release. */
+  restart(app: string, opts: { process?: string; transcript: Transcript; signal: AbortSignal }): Promise<void>;
+  /** Writes the app's log lines (`TIME app[PROCESS.ID]: text`) as they come. */
+  logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void>;
 }

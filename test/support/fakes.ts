@@ -1,13 +1,15 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in src/build and src/deploy.
-import type { Builder, BuildRequest, BuildResult } from '../../src/build/builder.ts';
-import type { Deployer, DeployableRelease } from '../../src/deploy/deployer.ts';
+import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../src/build/builder.ts';
+import type { Deployer, DeployableRelease, LogRequest, ProcessStatus } from '../../src/deploy/deployer.ts';
 import { UserError } from '../../src/errors.ts';
 
 /** Behaviour switches a test flips between pushes. */
 export interface FakeControls {
   /** Fail the build with this user-facing reason. */
   buildFailure?: string;
+  /** Process types the next builds report (default: web only). */
+  processes?: ProcessType[];
   /** Fail the rollout with this reason. */
   deployFailure?: string;
   /** Hold the build until this promise resolves (or the push is aborted). */
@@ -48,7 +50,7 @@ export class FakeBuilder implements Builder {
     }
     if (this.controls.buildFailure) throw new UserError(this.controls.buildFailure);
     const digest = 'sha256:' + req.commit.padEnd(64, '0').slice(0, 64);
-    return { image: `registry.test/${req.app}@${digest}`, digest, processes: [{ type: 'web', command: ['web'], args: [], default: true }] };
+    return { image: `registry.test/${req.app}@${digest}`, digest, processes: this.controls.processes ?? [{ type: 'web', command: ['web'], args: [], default: true }] };
   }
   purged: string[] = [];
   async purgeCache(app: string): Promise<void> {
@@ -72,5 +74,22 @@ export class FakeDeployer implements Deployer {
   }
   async destroy(app: string): Promise<void> {
     this.destroyed.push(app);
+  }
+  restarted: { app: string; process?: string }[] = [];
+  /** What the last deploy of the app asked for, each instance ready. */
+  async status(app: string): Promise<ProcessStatus[]> {
+    const r = this.deployed.findLast((d) => d.app === app);
+    return (r?.processes ?? []).map((p) => {
+      const desired = r!.formation[p.type] ?? (p.type === 'web' ? 1 : 0);
+      const instances = Array.from({ length: desired }, (_, i) => ({ name: `${p.type}-fake-${i + 1}`, release: r!.version, state: 'Running', ready: true, restarts: 0, startedAt: null }));
+      return { type: p.type, desired, ready: desired, instances };
+    });
+  }
+  async restart(app: string, opts: { process?: string }): Promise<void> {
+    this.restarted.push({ app, ...(opts.process ? { process: opts.process } : {}) });
+  }
+  /** One line per call, naming what was asked for. */
+  async logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void> {
+    write(`2000-01-01T00:00:00Z app[${req.process ?? 'web'}.fake]: ${app} log (lines=${req.lines}, follow=${req.follow})`);
   }
 }

@@ -1,0 +1,299 @@
+import type { CoreV1Event, V1Deployment, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config.ts';
+import { UserError } from '../errors.ts';
+import { log } from '../output/log.ts';
+import type { Transcript } from '../output/transcript.ts';
+import { LABEL, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from '../k8s/labels.ts';
+import { mergeLogs, formatLogLine, splitLogLine } from '../k8s/logs.ts';
+import { releaseObjects } from '../k8s/objects.ts';
+import { podState, processTypeOf, recentWarnings, rolloutState, whyNotReady, type PodState } from '../k8s/rollout.ts';
+import type { KubeObject } from '../k8s/types.ts';
+import { replicasFor, restartPatch } from '../k8s/workload.ts';
+import type { DeployableRelease, Deployer, LogRequest, ProcessStatus } from './deployer.ts';
+import { KubeClient } from './kube-client.ts';
+
+/** The kinds a release creates per process type; whatever of these a release no longer has is pruned. */
+const PRUNED: readonly { apiVersion: string; kind: string }[] = [
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
+];
+
+/** How a KubeDeployer is set up. */
+export interface KubeDeployerOptions {
+  ingressClass?: string | undefined;
+  rolloutTimeoutMs: number;
+  /** How often a rollout is checked. */
+  pollMs?: number;
+  /**
+   * Whether deploy and restart wait for the rollout. Only tests turn this off: a control plane
+   * without nodes never runs a pod, so there the objects are all one can check.
+   */
+  waitForRollout?: boolean;
+}
+
+/** Why a rollout did not finish, before the previous release is restored. */
+class RolloutFailure extends Error {}
+
+/** Deploys releases to a Kubernetes cluster (k3s in production): one namespace per app. */
+export class KubeDeployer implements Deployer {
+  readonly name = 'kubernetes';
+  readonly client: KubeClient;
+  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; pollMs: number; waitForRollout: boolean };
+
+  constructor(client: KubeClient, opts: KubeDeployerOptions) {
+    this.client = client;
+    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true };
+  }
+
+  /** The deployer for a server's config (KUBECONFIG must be set). */
+  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs'>): KubeDeployer {
+    if (!config.kubeconfig) throw new Error('KubeDeployer needs KUBECONFIG');
+    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs });
+  }
+
+  async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void> {
+    const t = opts.transcript;
+    try {
+      await this.#applyRelease(release, opts.previous);
+    } catch (err) {
+      // Some objects may be applied already: put the previous release back so a rejected push
+      // leaves the cluster as it was. The apply error is the one the user needs to see.
+      if (opts.previous) {
+        await this.#applyRelease(opts.previous, undefined).catch((restoreErr: unknown) =>
+          log.error('restoring the previous release after a failed apply failed too', { app: release.app, version: opts.previous?.version, err: restoreErr }));
+      }
+      throw err;
+    }
+    t.detail(`Applied v${release.version}: ${release.processes.map((p) => `${p.type}=${replicasFor(release, p.type)}`).join(', ')}`);
+    if (!this.#opts.waitForRollout) return;
+    try {
+      await this.#waitForRollout(release.app, release.version, t, opts.signal);
+    } catch (err) {
+      if (!(err instanceof RolloutFailure)) throw err;
+      throw await this.#giveUp(release, opts.previous, err.message, t);
+    }
+  }
+
+  /** Applies a release's objects, then deletes what it no longer has (process types, old Secrets). */
+  async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined): Promise<void> {
+    const [namespace, ...rest] = releaseObjects(release, { ingressClass: this.#opts.ingressClass });
+    // The namespace first: everything else lives in it.
+    await this.client.apply(namespace!);
+    await Promise.all(rest.map((o) => this.client.apply(o)));
+    await this.#prune(release.app, rest, [release.version, previous?.version]);
+  }
+
+  /**
+   * Deletes the app's Deployments, Services and Ingresses that `keep` does not name, and the
+   * Secrets of releases other than `keepReleases` (the old pods of a rollout still read the
+   * previous release's Secret, and restoring it needs it).
+   */
+  async #prune(app: string, keep: readonly KubeObject[], keepReleases: readonly (number | undefined)[]): Promise<void> {
+    const ns = namespaceFor(app);
+    const selector = appSelector(app);
+    await Promise.all([
+      ...PRUNED.map(async ({ apiVersion, kind }) => {
+        const wanted = new Set(keep.filter((o) => o.kind === kind).map((o) => o.metadata.name));
+        const existing = await this.client.list<KubeObject>(apiVersion, kind, ns, { labelSelector: selector });
+        await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name)).map((o) => this.client.remove(apiVersion, kind, o.metadata.name, ns)));
+      }),
+      (async () => {
+        const secrets = await this.client.list<V1Secret>('v1', 'Secret', ns, { labelSelector: selector });
+        const stale = secrets.filter((s) => !keepReleases.includes(Number(s.metadata?.labels?.[LABEL.release])));
+        await Promise.all(stale.map((s) => this.client.remove('v1', 'Secret', s.metadata!.name!, ns)));
+      })(),
+    ]);
+  }
+
+  /**
+   * Polls until every Deployment of the app finished rolling out (as kubectl decides it), showing
+   * `web: 1/2 ready` as counts change. Throws RolloutFailure at once when a pod of the release is
+   * stuck for good (CrashLoopBackOff, ImagePullBackOff, …), and at the deadline.
+   */
+  async #waitForRollout(app: string, version: number, t: Transcript, signal: AbortSignal): Promise<void> {
+    const ns = namespaceFor(app);
+    const deadline = Date.now() + this.#opts.rolloutTimeoutMs;
+    const shown = new Map<string, string>();
+    for (;;) {
+      if (signal.aborted) throw new RolloutFailure('the deploy was cancelled');
+      const [deployments, pods] = await Promise.all([
+        this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
+        this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) }) }),
+      ]);
+      const states = deployments.map(rolloutState);
+      const podStates = pods.map(podState);
+      for (const s of states) {
+        if (s.desired === 0 && !shown.has(s.name)) continue;
+        const ready = podStates.filter((p) => p.process === s.name && p.ready).length;
+        const line = `${s.type}: ${Math.min(ready, s.desired)}/${s.desired} ready`;
+        if (shown.get(s.name) !== line) t.detail(line);
+        shown.set(s.name, line);
+      }
+      const fatal = podStates.find((p) => p.fatal);
+      if (fatal) throw new RolloutFailure(whyNotReady(states, podStates));
+      const failed = states.find((s) => s.failed);
+      if (failed) throw new RolloutFailure(failed.failed!);
+      if (states.every((s) => s.done)) return;
+      if (Date.now() >= deadline) throw new RolloutFailure(`after ${Math.round(this.#opts.rolloutTimeoutMs / 1000)} s, ${whyNotReady(states, podStates)}`);
+      try {
+        await sleep(Math.min(this.#opts.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal });
+      } catch {
+        // Aborted while sleeping: the check at the top of the loop says so.
+      }
+    }
+  }
+
+  /**
+   * A failed rollout: shows why (warning events, the last log lines of a crashed container),
+   * puts the previous release back (or removes what the failed first release started) and
+   * returns the one-sentence error.
+   */
+  async #giveUp(release: DeployableRelease, previous: DeployableRelease | undefined, reason: string, t: Transcript): Promise<UserError> {
+    await this.#showDiagnosis(release.app, release.version, t);
+    try {
+      if (previous) {
+        t.detail(`Restoring v${previous.version}`);
+        await this.#applyRelease(previous, undefined);
+      } else {
+        await this.#prune(release.app, [], []);
+      }
+    } catch (err) {
+      return new UserError(`v${release.version} did not become ready: ${reason}; then ${previous ? `restoring v${previous.version}` : 'removing it'} failed: ${(err as Error).message}`, { cause: err });
+    }
+    return new UserError(`v${release.version} did not become ready: ${reason}; ${previous ? `v${previous.version} is running again` : 'nothing was left running'}.`);
+  }
+
+  /** Shows #diagnose's lines; if reading them fails, says so and goes on to the real error. */
+  async #showDiagnosis(app: string, version: number, t: Transcript): Promise<void> {
+    try {
+      for (const line of await this.#diagnose(app, version)) t.detail(line);
+    } catch (err) {
+      t.detail(`(no further detail: ${(err as Error).message})`);
+      log.warn('rollout diagnosis failed', { app, err });
+    }
+  }
+
+  /** Recent warning events of the release's pods and Deployments, and a crashed container's last log lines. */
+  async #diagnose(app: string, version: number): Promise<string[]> {
+    const ns = namespaceFor(app);
+    const [pods, events, deployments] = await Promise.all([
+      this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) }) }),
+      this.client.list<CoreV1Event>('v1', 'Event', ns, { fieldSelector: 'type=Warning' }),
+      this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
+    ]);
+    const states = pods.map(podState);
+    const out = recentWarnings(events, [...states.map((p) => p.name), ...deployments.map((d) => d.metadata?.name ?? '')]);
+    const crashed = states.find((p) => p.started && (p.restarts > 0 || !p.ready));
+    if (crashed) {
+      const text = await this.client.podLog(ns, crashed.name, crashed.process, { previous: crashed.restarts > 0, tailLines: 10 });
+      const lines = text.split('\n').filter(Boolean).map((l) => '  ' + splitLogLine(l).text);
+      if (lines.length) out.push(`Last log lines of ${crashed.name}:`, ...lines);
+    }
+    return out;
+  }
+
+  async destroy(app: string): Promise<void> {
+    const ns = namespaceFor(app);
+    if (!(await this.client.remove('v1', 'Namespace', ns))) return;
+    // Wait for it to be gone: until then, creating the app again would fail to deploy into it.
+    const deadline = Date.now() + this.#opts.rolloutTimeoutMs;
+    while (await this.client.read('v1', 'Namespace', ns)) {
+      if (Date.now() >= deadline) throw new UserError(`Kubernetes is still deleting namespace ${ns} after ${Math.round(this.#opts.rolloutTimeoutMs / 1000)} s; run apps:destroy ${app} again later.`);
+      await sleep(500);
+    }
+  }
+
+  async status(app: string): Promise<ProcessStatus[]> {
+    const ns = namespaceFor(app);
+    const [deployments, pods] = await Promise.all([
+      this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
+      this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: appSelector(app) }),
+    ]);
+    const states = pods.map(podState);
+    return deployments
+      .map((d) => ({
+        type: processTypeOf(d),
+        desired: d.spec?.replicas ?? 0,
+        ready: d.status?.readyReplicas ?? 0,
+        instances: states
+          .filter((p) => p.process === d.metadata?.name)
+          .map(({ name, release, state, ready, restarts, startedAt }) => ({ name, release, state, ready, restarts, startedAt })),
+      }))
+      .sort((a, b) => (a.type === 'web' ? -1 : b.type === 'web' ? 1 : a.type.localeCompare(b.type)));
+  }
+
+  async restart(app: string, opts: { process?: string; transcript: Transcript; signal: AbortSignal }): Promise<void> {
+    const ns = namespaceFor(app);
+    const deployments = await this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) });
+    const targets = opts.process === undefined ? deployments : deployments.filter((d) => d.metadata?.name === processName(opts.process!));
+    if (targets.length === 0) throw new UserError(opts.process === undefined ? `${app} runs no processes yet.` : `${app} has no ${opts.process} process.`);
+    const at = new Date().toISOString();
+    await Promise.all(targets.map((d) => this.client.apply(restartPatch(app, processTypeOf(d), at), RESTART_FIELD_MANAGER)));
+    opts.transcript.detail(`Restarting ${targets.map(processTypeOf).join(', ')}`);
+    if (!this.#opts.waitForRollout) return;
+    const version = Number(targets[0]!.spec?.template?.metadata?.labels?.[LABEL.release]);
+    try {
+      await this.#waitForRollout(app, version, opts.transcript, opts.signal);
+    } catch (err) {
+      if (!(err instanceof RolloutFailure)) throw err;
+      await this.#showDiagnosis(app, version, opts.transcript);
+      throw new UserError(`The restarted instances of ${app} did not become ready: ${err.message}; the instances from before keep serving.`);
+    }
+  }
+
+  async logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void> {
+    const ns = namespaceFor(app);
+    const selector = selectorString({ [LABEL.instance]: app, ...(req.process ? { [LABEL.process]: processName(req.process) } : {}) });
+    const listPods = async () => (await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector })).map(podState).filter((p) => p.started);
+    const pods = await listPods();
+    if (pods.length === 0 && !req.follow) {
+      throw new UserError(`${app} has no ${req.process ? `${req.process} ` : ''}instances that have started; nothing to show.`);
+    }
+    const texts = await Promise.all(pods.map(async (p) => ({ process: p.process, pod: p.name, text: await this.client.podLog(ns, p.name, p.process, { tailLines: req.lines }) })));
+    for (const line of mergeLogs(texts, req.lines)) write(line);
+    if (!req.follow) return;
+    await this.#follow(ns, pods, texts, listPods, req.signal, write);
+  }
+
+  /**
+   * Streams every started instance's log until `signal` aborts, picking up instances as they
+   * start. A stream that ends (container restart, pod gone) is picked up again on the next poll
+   * from the last line seen; lines at or before it are skipped so nothing prints twice.
+   */
+  async #follow(ns: string, initial: PodState[], seen: { pod: string; text: string }[], listPods: () => Promise<PodState[]>, signal: AbortSignal, write: (line: string) => void): Promise<void> {
+    const last = new Map<string, { time: string; key: string }>();
+    for (const s of seen) {
+      const lines = s.text.split('\n').filter(Boolean);
+      const l = lines.length ? splitLogLine(lines[lines.length - 1]!) : undefined;
+      last.set(s.pod, l?.key ? { time: l.time, key: l.key } : { time: '', key: '' });
+    }
+    const streaming = new Set<string>();
+    const attach = (p: PodState) => {
+      streaming.add(p.name);
+      const since = last.get(p.name);
+      void this.client
+        .followPodLog(ns, p.name, p.process, { signal, ...(since?.time ? { sinceTime: since.time } : {}) }, (raw) => {
+          const line = splitLogLine(raw);
+          const prev = last.get(p.name);
+          if (prev?.key && line.key && line.key <= prev.key) return;
+          if (line.key) last.set(p.name, { time: line.time, key: line.key });
+          write(formatLogLine(p.process, p.name, line));
+        })
+        // A broken stream is not the end of `logs -t`: the next poll attaches to the pod again if
+        // it is still there, from the last line shown.
+        .catch((err: unknown) => log.debug('log stream broke; reattaching on the next poll', { pod: p.name, err }))
+        .finally(() => streaming.delete(p.name));
+    };
+    for (const p of initial) attach(p);
+    while (!signal.aborted) {
+      try {
+        await sleep(2000, undefined, { signal });
+      } catch {
+        break;
+      }
+      for (const p of await listPods()) if (!streaming.has(p.name)) attach(p);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+
+// Recommended labels (app.kubernetes.io/*) follow the Kubernetes convention for an application
+// made of components: the app is `name`/`instance`/`part-of`, each process type a `component`.
+// Our own keys use the bare `slipway/` prefix (a valid DNS subdomain that names no host).
+
+/** Label keys Slipway puts on everything it creates. */
+export const LABEL = {
+  name: 'app.kubernetes.io/name',
+  instance: 'app.kubernetes.io/instance',
+  partOf: 'app.kubernetes.io/part-of',
+  managedBy: 'app.kubernetes.io/managed-by',
+  /** The process type (sanitised to a DNS label): `web`, `worker`, … */
+  process: 'app.kubernetes.io/component',
+  /** The release number, on pods and Secrets: selects one release's pods and config. */
+  release: 'slipway/release',
+} as const;
+
+/** Annotation keys; none ever holds a config value. */
+export const ANNOTATION = {
+  /** The release version on the pod template (also rolls the pods when only config changed). */
+  release: 'slipway/release',
+  /** The process type exactly as the image declares it, when its name had to be sanitised. */
+  processType: 'slipway/process-type',
+  /** Set by ps:restart, under its own field manager, to roll pods without a new release. */
+  restartedAt: 'slipway/restarted-at',
+} as const;
+
+/** The field manager of every server-side apply of release objects. */
+export const FIELD_MANAGER = 'slipway';
+/** The field manager of ps:restart, so a later apply by FIELD_MANAGER leaves its annotation alone. */
+export const RESTART_FIELD_MANAGER = 'slipway-restart';
+/** Value of app.kubernetes.io/managed-by. */
+export const MANAGED_BY = 'slipway';
+
+/**
+ * The namespace an app runs in. One per app keeps names short (`web`, `env-v7`), lets destroy be a
+ * single delete, and gives each app its own Pod Security level. App names are DNS labels of at
+ * most 40 characters (names.ts), so `slipway-` + name stays a valid 63-character label.
+ */
+export function namespaceFor(app: string): string {
+  return `slipway-${app}`;
+}
+
+/** The Secret holding release `version`'s config: `env-vN`. */
+export function secretName(version: number): string {
+  return `env-v${version}`;
+}
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
+
+/**
+ * The Kubernetes name of a process type. CNB allows letters, digits, `.`, `_` and `-`, but
+ * Deployment, container and Service names must be DNS labels: other names are lowercased and
+ * dashed, and get a short hash of the original so `a_b` and `a.b` stay distinct.
+ */
+export function processName(type: string): string {
+  if (DNS_LABEL.test(type)) return type;
+  const base = type.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '').slice(0, 30) || 'p';
+  const hash = createHash('sha256').update(type).digest('hex').slice(0, 6);
+  return `${base.replace(/-+$/, '')}-${hash}`;
+}
+
+/** Labels of everything that belongs to an app. */
+export function appLabels(app: string): Record<string, string> {
+  return { [LABEL.name]: app, [LABEL.instance]: app, [LABEL.partOf]: app, [LABEL.managedBy]: MANAGED_BY };
+}
+
+/** The pod selector of one process type: stable across releases (a Deployment's selector is immutable). */
+export function processSelector(app: string, process: string): Record<string, string> {
+  return { [LABEL.instance]: app, [LABEL.process]: process };
+}
+
+/** A label selector string (`k=v,k2=v2`) for list calls. */
+export function selectorString(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** Selects everything Slipway created for an app. */
+export function appSelector(app: string): string {
+  return selectorString({ [LABEL.managedBy]: MANAGED_BY, [LABEL.instance]: app });
+}

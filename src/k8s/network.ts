@@ -1,0 +1,37 @@
+import type { V1Ingress, V1Service } from '@kubernetes/client-node';
+import type { DeployableRelease } from '../deploy/deployer.ts';
+import { LABEL, appLabels, namespaceFor, processSelector } from './labels.ts';
+import type { KubeObject, ObjectOptions } from './types.ts';
+
+/** Name of the web process's Deployment, Service and Ingress. */
+export const WEB = 'web';
+
+/** The ClusterIP Service in front of the web pods: port 80 to their `http` port. */
+export function serviceObject(r: Pick<DeployableRelease, 'app'>): KubeObject<V1Service> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: WEB, namespace: namespaceFor(r.app), labels: { ...appLabels(r.app), [LABEL.process]: WEB } },
+    spec: {
+      type: 'ClusterIP',
+      selector: processSelector(r.app, WEB),
+      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** The Ingress routing each of the app's domains (the default one first) to the web Service. */
+export function ingressObject(r: Pick<DeployableRelease, 'app' | 'domains'>, opts: ObjectOptions = {}): KubeObject<V1Ingress> {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: WEB, namespace: namespaceFor(r.app), labels: { ...appLabels(r.app), [LABEL.process]: WEB } },
+    spec: {
+      ...(opts.ingressClass ? { ingressClassName: opts.ingressClass } : {}),
+      rules: r.domains.map((host) => ({
+        host,
+        http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: WEB, port: { name: 'http' } } } }] },
+      })),
+    },
+  };
+}

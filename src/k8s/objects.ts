@@ -1,0 +1,45 @@
+import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { DeployableRelease } from '../deploy/deployer.ts';
+import { LABEL, appLabels, namespaceFor, secretName } from './labels.ts';
+import type { KubeObject, ObjectOptions } from './types.ts';
+import { deploymentObject } from './workload.ts';
+import { ingressObject, serviceObject } from './network.ts';
+
+/** An app's namespace; Pod Security "baseline" keeps app pods from asking for host access. */
+export function namespaceObject(app: string): KubeObject<V1Namespace> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespaceFor(app), labels: { ...appLabels(app), 'pod-security.kubernetes.io/enforce': 'baseline' } },
+  };
+}
+
+/**
+ * A release's config as an immutable Secret, one per release. A new name per release means a
+ * config-only change gives the pod template a new `envFrom` reference (so it rolls), old pods
+ * keep reading the config they started with during the rollout, and restoring the previous
+ * release points back at its own, unchanged Secret. This is the only object holding values.
+ */
+export function secretObject(r: DeployableRelease): KubeObject<V1Secret> {
+  const data: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r.config)) data[k] = Buffer.from(v, 'utf8').toString('base64');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: secretName(r.version), namespace: namespaceFor(r.app), labels: { ...appLabels(r.app), [LABEL.release]: String(r.version) } },
+    type: 'Opaque',
+    immutable: true,
+    data,
+  };
+}
+
+/**
+ * Everything a release runs, in apply order: the namespace, the config Secret, one Deployment per
+ * process type, and for `web` a Service and an Ingress. Pure: release in, objects out.
+ */
+export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}): KubeObject[] {
+  const objects: KubeObject[] = [namespaceObject(r.app), secretObject(r)];
+  for (const p of r.processes) objects.push(deploymentObject(r, p));
+  if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r), ingressObject(r, opts));
+  return objects;
+}

@@ -1,0 +1,143 @@
+import type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { ANNOTATION, LABEL } from './labels.ts';
+
+/** Where one Deployment's rollout stands. */
+export interface RolloutState {
+  /** The Deployment's name (the sanitised process type). */
+  name: string;
+  /** The process type as the image names it. */
+  type: string;
+  desired: number;
+  done: boolean;
+  /** Why it is not done yet, in kubectl's words. */
+  waiting: string;
+  /** Set when Kubernetes itself gave up (the progress deadline passed). */
+  failed?: string;
+}
+
+/**
+ * Decides whether a Deployment finished rolling out exactly as `kubectl rollout status` does: the
+ * controller saw the latest spec (observedGeneration ≥ generation), every desired replica is
+ * updated, no old replica is left, and every updated replica is available.
+ */
+export function rolloutState(d: V1Deployment): RolloutState {
+  const name = d.metadata?.name ?? '';
+  const desired = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  const updated = s.updatedReplicas ?? 0;
+  const total = s.replicas ?? 0;
+  const available = s.availableReplicas ?? 0;
+  const base = { name, type: processTypeOf(d), desired, done: false };
+  if ((d.metadata?.generation ?? 0) > (s.observedGeneration ?? 0)) return { ...base, waiting: 'waiting for the deployment controller to see the new spec' };
+  const progressing = (s.conditions ?? []).find((c) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') return { ...base, waiting: 'progress deadline exceeded', failed: `${base.type} exceeded its progress deadline` };
+  if (updated < desired) return { ...base, waiting: `${updated} of ${desired} new replicas have been updated` };
+  if (total > updated) return { ...base, waiting: `${total - updated} old replicas are pending termination` };
+  if (available < updated) return { ...base, waiting: `${available} of ${updated} updated replicas are available` };
+  return { ...base, done: true, waiting: '' };
+}
+
+/** Container waiting reasons that will not fix themselves: the rollout fails at once. */
+const FATAL = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+
+/** One pod as `ps` and rollout messages describe it. */
+export interface PodState {
+  name: string;
+  /** The Deployment (sanitised process type) the pod belongs to. */
+  process: string;
+  release: number | null;
+  /** Running, Pending (reason), CrashLoopBackOff (exit code 1), … */
+  state: string;
+  ready: boolean;
+  restarts: number;
+  /** Whether its container ever started (so it may have logs). */
+  started: boolean;
+  startedAt: string | null;
+  /** Set when the pod is stuck in a way that needs a fix, not time. */
+  fatal: string | null;
+}
+
+function iso(t: Date | string | undefined | null): string | null {
+  if (!t) return null;
+  return t instanceof Date ? t.toISOString() : String(t);
+}
+
+/** Summarises a pod: phase, container state with its reason and exit code, readiness, restarts. */
+export function podState(p: V1Pod): PodState {
+  const labels = p.metadata?.labels ?? {};
+  const releaseLabel = labels[LABEL.release];
+  const cs = p.status?.containerStatuses?.[0];
+  const restarts = cs?.restartCount ?? 0;
+  const lastExit = cs?.lastState?.terminated?.exitCode;
+  const exit = lastExit === undefined ? '' : ` (exit code ${lastExit})`;
+  let state: string;
+  let fatal: string | null = null;
+  if (p.metadata?.deletionTimestamp) {
+    state = 'Terminating';
+  } else if (cs?.state?.waiting) {
+    const reason = cs.state.waiting.reason ?? 'Waiting';
+    state = reason + (reason === 'CrashLoopBackOff' ? exit : '');
+    if (FATAL.has(reason)) fatal = `${state}${cs.state.waiting.message && reason !== 'CrashLoopBackOff' ? `: ${cs.state.waiting.message}` : ''}`;
+  } else if (cs?.state?.terminated) {
+    state = `${cs.state.terminated.reason ?? 'Terminated'} (exit code ${cs.state.terminated.exitCode})`;
+  } else if (cs?.state?.running) {
+    state = cs.ready ? 'Running' : 'Running, not ready';
+  } else {
+    const scheduled = (p.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
+    state = p.status?.phase ?? 'Unknown';
+    if (scheduled?.status === 'False') state += ` (${scheduled.message || scheduled.reason || 'not scheduled'})`;
+  }
+  return {
+    name: p.metadata?.name ?? '',
+    process: labels[LABEL.process] ?? '',
+    release: releaseLabel && /^\d+$/.test(releaseLabel) ? Number(releaseLabel) : null,
+    state,
+    ready: cs?.ready === true,
+    restarts,
+    started: cs?.state?.running !== undefined || cs?.state?.terminated !== undefined || cs?.lastState?.terminated !== undefined,
+    startedAt: iso(cs?.state?.running?.startedAt),
+    fatal,
+  };
+}
+
+/** The process type a Deployment runs, as the image names it. */
+export function processTypeOf(d: V1Deployment): string {
+  return d.metadata?.annotations?.[ANNOTATION.processType] ?? d.metadata?.name ?? '';
+}
+
+function eventTime(e: CoreV1Event): number {
+  const t = e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
+  return t ? new Date(t).getTime() : 0;
+}
+
+/**
+ * The newest warning events about the given objects (pods, or the Deployments and their
+ * ReplicaSets, matched by name prefix), one line each, repeated messages once.
+ */
+export function recentWarnings(events: readonly CoreV1Event[], names: readonly string[], limit = 3): string[] {
+  const about = (n: string) => names.some((x) => n === x || n.startsWith(x + '-'));
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const e of [...events].filter((e) => e.type === 'Warning' && about(e.involvedObject?.name ?? '')).sort((a, b) => eventTime(b) - eventTime(a))) {
+    const line = `${e.involvedObject?.name}: ${e.reason}: ${(e.message ?? '').trim()}`;
+    if (seen.has(e.message ?? '')) continue;
+    seen.add(e.message ?? '');
+    out.push(line);
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+/**
+ * Why a rollout is not done, in one clause: the first stuck pod of the release (CrashLoopBackOff,
+ * ImagePullBackOff, Pending and why), else kubectl's reason for the first unfinished Deployment.
+ */
+export function whyNotReady(states: readonly RolloutState[], pods: readonly PodState[]): string {
+  const stuck = pods.find((p) => p.fatal) ?? pods.find((p) => !p.ready && p.state !== 'Terminating');
+  if (stuck) {
+    const type = states.find((s) => s.name === stuck.process)?.type ?? stuck.process;
+    return `${type} instance ${stuck.name} is ${stuck.fatal ?? stuck.state}`;
+  }
+  const open = states.find((s) => !s.done);
+  return open ? `${open.type}: ${open.waiting}` : 'every process was ready';
+}

@@ -1,0 +1,17 @@
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+
+/**
+ * A Kubernetes object as Slipway builds and applies it: the library's own model type, with the
+ * fields server-side apply needs made required.
+ */
+export type KubeObject<T = object> = T & {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta & { name: string };
+};
+
+/** What the object builders may be configured with. */
+export interface ObjectOptions {
+  /** IngressClass name; unset uses the cluster's default class (k3s marks Traefik as default). */
+  ingressClass?: string | undefined;
+}

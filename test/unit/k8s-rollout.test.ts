@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { podState, recentWarnings, rolloutState, whyNotReady } from '../../src/k8s/rollout.ts';
+import { formatLogLine, instanceId, mergeLogs, splitLogLine } from '../../src/k8s/logs.ts';
+
+function deployment(spec: { replicas: number; generation?: number }, status: V1Deployment['status']): V1Deployment {
+  return { metadata: { name: 'web', generation: spec.generation ?? 2 }, spec: { replicas: spec.replicas, selector: {}, template: {} }, status };
+}
+
+test('rolloutState decides as kubectl rollout status does', () => {
+  const unseen = rolloutState(deployment({ replicas: 2, generation: 3 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }));
+  assert.equal(unseen.done, false, 'the controller has not seen the new spec yet');
+  assert.match(unseen.waiting, /deployment controller/);
+  const updating = rolloutState(deployment({ replicas: 2 }, { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2 }));
+  assert.deepEqual([updating.done, updating.waiting], [false, '1 of 2 new replicas have been updated']);
+  const oldLeft = rolloutState(deployment({ replicas: 2 }, { observedGeneration: 2, replicas: 3, updatedReplicas: 2, availableReplicas: 3 }));
+  assert.deepEqual([oldLeft.done, oldLeft.waiting], [false, '1 old replicas are pending termination']);
+  const unavailable = rolloutState(deployment({ replicas: 2 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1 }));
+  assert.deepEqual([unavailable.done, unavailable.waiting], [false, '1 of 2 updated replicas are available']);
+  assert.equal(rolloutState(deployment({ replicas: 2 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 })).done, true);
+  // Scaled to zero: nothing to wait for once the controller saw it.
+  assert.equal(rolloutState(deployment({ replicas: 0 }, { observedGeneration: 2 })).done, true);
+  const deadline = rolloutState(deployment({ replicas: 1 }, { observedGeneration: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] }));
+  assert.equal(deadline.failed, 'web exceeded its progress deadline');
+});
+
+function pod(name: string, status: V1Pod['status'], labels: Record<string, string> = {}): V1Pod {
+  return { metadata: { name, labels: { 'app.kubernetes.io/component': 'web', 'slipway/release': '7', ...labels } }, status };
+}
+
+test('podState names the state users know, with exit codes and scheduling reasons', () => {
+  const crash = podState(pod('web-a-1', {
+    phase: 'Running',
+    containerStatuses: [{ name: 'web', image: 'i', imageID: '', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s' } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } }],
+  }));
+  assert.deepEqual([crash.state, crash.fatal, crash.restarts, crash.ready, crash.started, crash.release, crash.process], ['CrashLoopBackOff (exit code 1)', 'CrashLoopBackOff (exit code 1)', 3, false, true, 7, 'web']);
+  const pull = podState(pod('web-a-2', { phase: 'Pending', containerStatuses: [{ name: 'web', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' } } }] }));
+  assert.equal(pull.fatal, 'ImagePullBackOff: Back-off pulling image "x"');
+  assert.equal(pull.started, false);
+  const creating = podState(pod('web-a-3', { phase: 'Pending', containerStatuses: [{ name: 'web', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }] }));
+  assert.deepEqual([creating.state, creating.fatal], ['ContainerCreating', null]);
+  const unscheduled = podState(pod('web-a-4', { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: 'no nodes available to schedule pods' }] }));
+  assert.deepEqual([unscheduled.state, unscheduled.fatal], ['Pending (no nodes available to schedule pods)', null]);
+  const running = podState(pod('web-a-5', { phase: 'Running', containerStatuses: [{ name: 'web', image: 'i', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date('2024-01-01T00:00:00Z') } } }] }));
+  assert.deepEqual([running.state, running.ready, running.startedAt], ['Running', true, '2024-01-01T00:00:00.000Z']);
+  const terminating = podState({ ...pod('web-a-6', { phase: 'Running' }), metadata: { name: 'web-a-6', deletionTimestamp: new Date() } });
+  assert.equal(terminating.state, 'Terminating');
+});
+
+test('whyNotReady names the stuck instance first, by its process type', () => {
+  const states = [rolloutState({ ...deployment({ replicas: 1 }, { observedGeneration: 2, replicas: 1, updatedReplicas: 1 }), metadata: { name: 'web', generation: 2 } })];
+  const crash = podState(pod('web-a-1', { containerStatuses: [{ name: 'web', image: 'i', imageID: '', ready: false, restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 137 } } }] }));
+  assert.equal(whyNotReady(states, [crash]), 'web instance web-a-1 is CrashLoopBackOff (exit code 137)');
+  assert.equal(whyNotReady(states, []), 'web: 0 of 1 updated replicas are available');
+});
+
+test('recentWarnings picks the newest warnings about the given objects, each message once', () => {
+  const ev = (name: string, reason: string, message: string, at: string, type = 'Warning'): CoreV1Event => ({
+    metadata: {}, involvedObject: { name }, reason, message, type, lastTimestamp: new Date(at),
+  });
+  const events = [
+    ev('web-a-1', 'BackOff', 'Back-off restarting failed container', '2024-01-01T00:00:03Z'),
+    ev('web-a-1', 'BackOff', 'Back-off restarting failed container', '2024-01-01T00:00:01Z'),
+    ev('web-a-1', 'Pulled', 'Successfully pulled', '2024-01-01T00:00:04Z', 'Normal'),
+    ev('web-7d9f', 'FailedCreate', 'quota exceeded', '2024-01-01T00:00:02Z'),
+    ev('other-x', 'BackOff', 'not ours', '2024-01-01T00:00:05Z'),
+  ];
+  assert.deepEqual(recentWarnings(events, ['web-a-1', 'web']), [
+    'web-a-1: BackOff: Back-off restarting failed container',
+    'web-7d9f: FailedCreate: quota exceeded',
+  ]);
+});
+
+test('log lines: timestamps split and sort by time (nanoseconds), Heroku-style prefixes', () => {
+  const l = splitLogLine('2024-05-01T12:00:00.1Z hello world');
+  assert.deepEqual(l, { time: '2024-05-01T12:00:00.1Z', key: '2024-05-01T12:00:00.100000000', text: 'hello world' });
+  assert.ok(splitLogLine('2024-05-01T12:00:00.1Z a').key > splitLogLine('2024-05-01T12:00:00.09Z b').key);
+  assert.deepEqual(splitLogLine('no timestamp here'), { time: '', key: '', text: 'no timestamp here' });
+  assert.equal(instanceId('web-7d9f8c6b5-x2k4p'), 'x2k4p');
+  assert.equal(formatLogLine('web', 'web-7d9f8c6b5-x2k4p', l), '2024-05-01T12:00:00.1Z app[web.x2k4p]: hello world');
+  const merged = mergeLogs([
+    { process: 'web', pod: 'web-1-aaaaa', text: '2024-05-01T12:00:01Z a1\n2024-05-01T12:00:03Z a3\n' },
+    { process: 'worker', pod: 'worker-1-bbbbb', text: '2024-05-01T12:00:02Z b2\n2024-05-01T12:00:04Z b4\n' },
+  ], 3);
+  assert.deepEqual(merged, [
+    '2024-05-01T12:00:02Z app[worker.bbbbb]: b2',
+    '2024-05-01T12:00:03Z app[web.aaaaa]: a3',
+    '2024-05-01T12:00:04Z app[worker.bbbbb]: b4',
+  ]);
+});
