@@ -8,7 +8,12 @@ export function remotes(config: Pick<Config, 'publicHost' | 'sshPort' | 'httpPor
   };
 }
 
+/** The host name every app gets: APP.BASE_DOMAIN. */
+export function defaultDomain(config: Pick<Config, 'baseDomain'>, app: string): string {
+  return `${app}.${config.baseDomain}`;
+}
+
 /** The web address an app answers on. */
 export function appUrl(config: Pick<Config, 'baseDomain'>, app: string): string {
-  return `http://${app}.${config.baseDomain}`;
+  return `http://${defaultDomain(config, app)}`;
 }

@@ -1,6 +1,7 @@
 import { UserError } from '../errors.ts';
 import { configKey, configValue, shown } from '../names.ts';
-import type { Command } from './types.ts';
+import { deployedRelease, releaseAndDeploy, withDeployLock } from './deploying.ts';
+import type { Command, CommandContext } from './types.ts';
 
 /** Parses `KEY=VALUE` words; every pair is validated before anything is written. */
 export function parsePairs(words: readonly string[]): Record<string, string> {
@@ -12,6 +13,30 @@ export function parsePairs(words: readonly string[]): Record<string, string> {
     out[key] = configValue(key, w.slice(eq + 1));
   }
   return out;
+}
+
+/**
+ * Stores a config change and, when the app runs a release and a cluster is configured, rolls out
+ * a new release with it (the same image, the new config). If that release does not become ready
+ * the deployer restores the previous one, and the change is taken back here too: the stored
+ * config stays what runs, as after a failed push.
+ */
+async function changeConfig(ctx: CommandContext, app: string, set: Record<string, string>, unset: string[], description: string, noRestart: boolean): Promise<void> {
+  const { store, deployer } = ctx.services;
+  const running = store.releases.current(app);
+  if (noRestart || !deployer || !running?.image) return store.config.change(app, set, unset);
+  await withDeployLock(ctx, app, 'config change', async (signal, t) => {
+    const before = store.config.all(app);
+    store.config.change(app, set, unset);
+    const current = deployedRelease(ctx, app);
+    try {
+      await releaseAndDeploy(ctx, app, { description, commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app) }, t, signal);
+    } catch (err) {
+      const touched = [...Object.keys(set), ...unset];
+      store.config.change(app, Object.fromEntries(touched.filter((k) => k in before).map((k) => [k, before[k]!])), touched.filter((k) => !(k in before)));
+      throw err;
+    }
+  });
 }
 
 export const configCommands: Command[] = [
@@ -49,25 +74,27 @@ export const configCommands: Command[] = [
   },
   {
     name: 'config:set',
-    usage: 'APP KEY=VALUE…',
-    summary: 'Set config vars',
+    usage: 'APP KEY=VALUE… [--no-restart]',
+    summary: 'Set config vars (and roll out a release with them)',
     access: 'app',
     args: { min: 2, max: 200 },
-    run: (ctx, [app, ...pairs]) => {
+    flags: { 'no-restart': { type: 'boolean', help: 'only store the change; the next deploy uses it' } },
+    run: async (ctx, [app, ...pairs], flags) => {
       const set = parsePairs(pairs);
-      ctx.services.store.config.change(app!, set);
+      await changeConfig(ctx, app!, set, [], `Set ${Object.keys(set).join(', ')} config vars`, flags['no-restart'] === true);
       ctx.out.line(`Setting ${Object.keys(set).join(', ')} for ${app}... done`);
     },
   },
   {
     name: 'config:unset',
-    usage: 'APP KEY…',
-    summary: 'Remove config vars',
+    usage: 'APP KEY… [--no-restart]',
+    summary: 'Remove config vars (and roll out a release without them)',
     access: 'app',
     args: { min: 2, max: 200 },
-    run: (ctx, [app, ...keys]) => {
+    flags: { 'no-restart': { type: 'boolean', help: 'only store the change; the next deploy uses it' } },
+    run: async (ctx, [app, ...keys], flags) => {
       const valid = keys.map(configKey);
-      ctx.services.store.config.change(app!, {}, valid);
+      await changeConfig(ctx, app!, {}, valid, `Remove ${valid.join(', ')} config vars`, flags['no-restart'] === true);
       ctx.out.line(`Unsetting ${valid.join(', ')} for ${app}... done`);
     },
   },

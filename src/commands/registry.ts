@@ -7,6 +7,9 @@ import { keyCommands } from './keys.ts';
 import { tokenCommands } from './tokens.ts';
 import { releaseCommands } from './releases.ts';
 import { buildCommands } from './builds.ts';
+import { psCommands } from './ps.ts';
+import { domainCommands } from './domains.ts';
+import { logCommands } from './logs.ts';
 
 const metaCommands: Command[] = [
   {
@@ -37,6 +40,9 @@ export const commands: readonly Command[] = [
   ...appCommands,
   ...configCommands,
   ...releaseCommands,
+  ...psCommands,
+  ...logCommands,
+  ...domainCommands,
   ...buildCommands,
   ...keyCommands,
   ...tokenCommands,
@@ -58,16 +64,21 @@ export function parseArgs(c: Command, words: readonly string[]): { args: string[
     const w = words[i]!;
     if (w === '--') { args.push(...words.slice(i + 1)); break; }
     if (w.startsWith('-') && w.length > 1) {
+      // `--name`, `--name=value`, or a declared one-letter alias `-x` (its value, if any, is the next word).
       const m = /^--([a-z][a-z-]*)(?:=(.*))?$/s.exec(w);
-      const spec = m ? declared[m[1]!] : undefined;
-      if (!m || !spec) throw new UsageError(`Unknown option ${shown(w)} for ${c.name}; ${usageOf(c)}`);
+      const letter = /^-([A-Za-z])$/.exec(w)?.[1];
+      const name = m ? m[1]! : Object.keys(declared).find((k) => letter !== undefined && declared[k]!.short === letter);
+      const spec = name === undefined ? undefined : declared[name];
+      if (name === undefined || !spec) throw new UsageError(`Unknown option ${shown(w)} for ${c.name}; ${usageOf(c)}`);
+      const inline = m?.[2];
+      const shownName = m ? `--${name}` : w;
       if (spec.type === 'boolean') {
-        if (m[2] !== undefined) throw new UsageError(`Option --${m[1]} takes no value; ${usageOf(c)}`);
-        flags[m[1]!] = true;
+        if (inline !== undefined) throw new UsageError(`Option ${shownName} takes no value; ${usageOf(c)}`);
+        flags[name] = true;
       } else {
-        const value = m[2] ?? words[++i];
-        if (value === undefined) throw new UsageError(`Option --${m[1]} needs a value; ${usageOf(c)}`);
-        flags[m[1]!] = value;
+        const value = inline ?? words[++i];
+        if (value === undefined) throw new UsageError(`Option ${shownName} needs a value; ${usageOf(c)}`);
+        flags[name] = value;
       }
       continue;
     }

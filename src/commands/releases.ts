@@ -1,4 +1,14 @@
+import { UserError } from '../errors.ts';
+import { shown } from '../names.ts';
+import { deployedRelease, releaseAndDeploy, requireDeployer, withDeployLock } from './deploying.ts';
 import type { Command } from './types.ts';
+
+/** Parses a release version as users write it: `v3` or `3`. */
+export function parseVersion(raw: string): number {
+  const m = /^v?([1-9][0-9]{0,8})$/.exec(raw);
+  if (!m) throw new UserError(`${shown(raw)} is not a release version (for example v3).`);
+  return Number(m[1]);
+}
 
 export const releaseCommands: Command[] = [
   {
@@ -14,6 +24,63 @@ export const releaseCommands: Command[] = [
       if (list.length === 0) return ctx.out.line(`${app} has no releases yet.`);
       ctx.out.heading(`${app} Releases`);
       ctx.out.table(list.map((r) => [`v${r.version}`, r.description, r.status, r.createdAt]));
+    },
+  },
+  {
+    name: 'releases:info',
+    usage: 'APP VERSION',
+    summary: 'Show one release: commit, image, process types, config var names, status',
+    access: 'app',
+    args: { min: 2, max: 2 },
+    json: true,
+    run: (ctx, [app, raw], flags) => {
+      const version = parseVersion(raw!);
+      const r = ctx.services.store.releases.get(app!, version);
+      if (!r) throw new UserError(`${app} has no release v${version}; see releases ${app}.`);
+      // Names only: values are secrets and `config APP` is where they are shown.
+      const info = {
+        version: r.version, description: r.description, status: r.status, commit: r.commit, image: r.image,
+        processes: r.processes.map((p) => p.type), configVars: Object.keys(r.config), createdAt: r.createdAt, finishedAt: r.finishedAt,
+      };
+      if (flags.json) return ctx.out.json(info);
+      ctx.out.heading(`Release v${r.version}`);
+      ctx.out.pairs([
+        ['Description', info.description],
+        ['Status', info.status],
+        ['Commit', info.commit ?? '-'],
+        ['Image', info.image ?? '-'],
+        ['Processes', info.processes.join(', ') || '-'],
+        ['Config vars', info.configVars.join(', ') || 'none'],
+        ['Created', info.createdAt],
+        ['Finished', info.finishedAt ?? '-'],
+      ]);
+    },
+  },
+  {
+    name: 'rollback',
+    usage: 'APP [VERSION]',
+    summary: "Run an earlier release's image and config again, as a new release (default: the one before)",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    run: async (ctx, [app, raw]) => {
+      requireDeployer(ctx);
+      const { store } = ctx.services;
+      const current = deployedRelease(ctx, app!);
+      const target = raw === undefined
+        ? store.releases.list(app!, 1000).find((r) => r.version < current.version && r.status === 'succeeded' && r.image)
+        : store.releases.get(app!, parseVersion(raw));
+      if (!target) throw new UserError(raw === undefined ? `${app} has no earlier release that deployed; see releases ${app}.` : `${app} has no release ${raw}; see releases ${app}.`);
+      if (!target.image) throw new UserError(`v${target.version} has no image to run; pick another release (see releases ${app}).`);
+      if (target.version === current.version) throw new UserError(`v${target.version} is what ${app} runs already.`);
+      const release = await withDeployLock(ctx, app!, 'rollback', async (signal, t) => {
+        const r = await releaseAndDeploy(ctx, app!, {
+          description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config,
+        }, t, signal);
+        // As on Heroku, a rollback brings back the config it ran with: `config` shows what runs.
+        store.config.change(app!, target.config, Object.keys(store.config.all(app!)).filter((k) => !(k in target.config)));
+        return r;
+      });
+      ctx.out.line(`Rolling back ${app} to v${target.version}... done, v${release.version}`);
     },
   },
 ];

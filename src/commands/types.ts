@@ -52,7 +52,8 @@ export interface Command {
   /** admin: admins only; app: first argument is an app the caller may use; any: every key. */
   access: 'admin' | 'app' | 'any';
   args: { min: number; max: number };
-  flags?: Record<string, { type: 'boolean' | 'string'; help: string }>;
+  /** Declared options: `--name`; `short` also accepts `-x` (Heroku's `logs -t`, `-n 50`). */
+  flags?: Record<string, { type: 'boolean' | 'string'; help: string; short?: string }>;
   /** Whether `--json` is accepted. */
   json?: boolean;
   run(ctx: CommandContext, args: string[], flags: Flags): Promise<void> | void;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import type { Identity, Services } from '../commands/types.ts';
-import { appUrl } from '../urls.ts';
+import { appUrl, defaultDomain } from '../urls.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { repoPath, setHead } from '../repos.ts';
 import { log } from '../output/log.ts';
@@ -29,8 +29,8 @@ export function deployable(services: Pick<Services, 'config' | 'store'>, r: Rele
     image: r.image ?? '',
     processes: r.processes,
     config: r.config,
-    formation: {},
-    domains: [`${r.app}.${services.config.baseDomain}`],
+    formation: services.store.formation.all(r.app),
+    domains: [defaultDomain(services.config, r.app), ...services.store.domains.list(r.app)],
   };
 }
 

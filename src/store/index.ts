@@ -6,6 +6,8 @@ import { keysStore } from './keys.ts';
 import { releasesStore } from './releases.ts';
 import { tokensStore } from './tokens.ts';
 import { settingsStore } from './settings.ts';
+import { formationStore } from './formation.ts';
+import { domainsStore } from './domains.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -17,6 +19,8 @@ export interface Store {
   releases: ReturnType<typeof releasesStore>;
   builds: ReturnType<typeof buildsStore>;
   settings: ReturnType<typeof settingsStore>;
+  formation: ReturnType<typeof formationStore>;
+  domains: ReturnType<typeof domainsStore>;
   close(): void;
 }
 
@@ -32,6 +36,8 @@ export function openStore(file: string): Store {
     releases: releasesStore(db),
     builds: buildsStore(db),
     settings: settingsStore(db),
+    formation: formationStore(db),
+    domains: domainsStore(db),
     close: () => db.close(),
   };
 }

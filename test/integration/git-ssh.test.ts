@@ -45,7 +45,8 @@ describe('git over SSH into the push pipeline', () => {
   });
 
   test('the build gets config as environment, not arguments', async () => {
-    await s.ssh(s.admin, 'config:set myapp SECRET=hunter2');
+    // --no-restart: only stored, so the push below makes release v2 (config:set would release it).
+    await s.ssh(s.admin, 'config:set myapp SECRET=hunter2 --no-restart');
     await s.git(['commit', '-q', '--allow-empty', '-m', 'two'], { cwd: wd });
     const r = await s.git(['push', s.sshRemote('myapp'), 'main'], { cwd: wd });
     assert.equal(r.exitCode, 0, r.stderr);

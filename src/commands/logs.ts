@@ -1,0 +1,42 @@
+import { UserError } from '../errors.ts';
+import { shown } from '../names.ts';
+import { requireDeployer } from './deploying.ts';
+import type { Command } from './types.ts';
+
+/** Lines shown when -n is not given (Heroku's default). */
+export const DEFAULT_LOG_LINES = 100;
+/** Most lines -n may ask for. */
+export const MAX_LOG_LINES = 10_000;
+
+/** Parses the -n/--num value: a whole number of lines from 1 to MAX_LOG_LINES. */
+export function parseLineCount(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_LOG_LINES;
+  if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_LOG_LINES) {
+    throw new UserError(`${shown(raw)} is not a number of lines (1-${MAX_LOG_LINES}).`);
+  }
+  return Number(raw);
+}
+
+export const logCommands: Command[] = [
+  {
+    name: 'logs',
+    usage: 'APP [-t] [-p TYPE] [-n LINES]',
+    summary: "Show an app's recent log lines; -t keeps streaming them",
+    access: 'app',
+    args: { min: 1, max: 1 },
+    flags: {
+      tail: { type: 'boolean', short: 't', help: 'keep streaming new lines' },
+      ps: { type: 'string', short: 'p', help: 'only this process type' },
+      num: { type: 'string', short: 'n', help: `how many recent lines (default ${DEFAULT_LOG_LINES})` },
+    },
+    run: async (ctx, [app], flags) => {
+      const lines = parseLineCount(flags.num as string | undefined);
+      const process = flags.ps as string | undefined;
+      const deployer = requireDeployer(ctx);
+      const current = ctx.services.store.releases.current(app!);
+      const types = current?.processes.map((p) => p.type) ?? [];
+      if (process !== undefined && !types.includes(process)) throw new UserError(`There is no ${shown(process)} process type; this app has ${types.join(', ') || 'none'}.`);
+      await deployer.logs(app!, { ...(process !== undefined ? { process } : {}), lines, follow: flags.tail === true, signal: ctx.signal }, (l) => ctx.out.line(l));
+    },
+  },
+];

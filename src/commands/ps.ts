@@ -1,0 +1,86 @@
+import { UserError } from '../errors.ts';
+import { shown } from '../names.ts';
+import { deployedRelease, reapply, requireDeployer, withDeployLock } from './deploying.ts';
+import type { Command } from './types.ts';
+
+/** Most instances one process type may be scaled to (a typo guard, not a capacity plan). */
+export const MAX_SCALE = 100;
+
+/**
+ * Parses `ps:scale` words (`web=2 worker=0`) against the process types the app has; every word is
+ * checked before anything is written.
+ */
+export function parseFormation(words: readonly string[], types: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const w of words) {
+    const m = /^([A-Za-z0-9._-]+)=(\d{1,6})$/.exec(w);
+    if (!m) throw new UserError(`${shown(w)} is not TYPE=COUNT (for example web=2).`);
+    const [, type, count] = m;
+    if (!types.includes(type!)) throw new UserError(`There is no ${shown(type!)} process type; this app has ${types.join(', ') || 'none'}.`);
+    const n = Number(count);
+    if (n > MAX_SCALE) throw new UserError(`${type} cannot be scaled above ${MAX_SCALE}.`);
+    out[type!] = n;
+  }
+  return out;
+}
+
+export const psCommands: Command[] = [
+  {
+    name: 'ps',
+    usage: 'APP',
+    summary: "Show an app's processes: desired and ready instances, their states and restarts",
+    access: 'app',
+    args: { min: 1, max: 1 },
+    json: true,
+    run: async (ctx, [app], flags) => {
+      const status = await requireDeployer(ctx).status(app!);
+      if (flags.json) return ctx.out.json(status);
+      if (status.length === 0) return ctx.out.line(`${app} runs no processes; push it first (git push paas main).`);
+      for (const p of status) {
+        ctx.out.heading(`${p.type}: ${p.ready}/${p.desired} ready`);
+        if (p.instances.length === 0) ctx.out.line(p.desired === 0 ? `scaled to 0 (ps:scale ${app} ${p.type}=1 starts one)` : 'no instances yet');
+        else ctx.out.table(p.instances.map((i) => [i.name, i.release === null ? '-' : `v${i.release}`, i.state, i.ready ? 'ready' : 'not ready', `restarts ${i.restarts}`, i.startedAt ? `since ${i.startedAt}` : '']));
+        ctx.out.line();
+      }
+    },
+  },
+  {
+    name: 'ps:scale',
+    usage: 'APP TYPE=COUNT…',
+    summary: 'Set how many instances of each process type run (web=2 worker=0)',
+    access: 'app',
+    args: { min: 2, max: 50 },
+    run: async (ctx, [app, ...words]) => {
+      requireDeployer(ctx);
+      const current = deployedRelease(ctx, app!);
+      const wanted = parseFormation(words, current.processes.map((p) => p.type));
+      const { store } = ctx.services;
+      const summary = Object.entries(wanted).map(([k, v]) => `${k} at ${v}`).join(', ');
+      await withDeployLock(ctx, app!, 'ps:scale', async (signal, t) => {
+        const before = store.formation.all(app!);
+        ctx.out.line(`Scaling ${app}: ${summary}...`);
+        await reapply(ctx, app!, current, () => store.formation.set(app!, wanted), () => store.formation.replace(app!, before), t, signal);
+      });
+      ctx.out.line(`Scaling ${app}... done, now running ${summary}.`);
+    },
+  },
+  {
+    name: 'ps:restart',
+    usage: 'APP [TYPE]',
+    summary: "Restart an app's instances (all, or one process type) without a new release",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    run: async (ctx, [app, type]) => {
+      const deployer = requireDeployer(ctx);
+      const current = deployedRelease(ctx, app!);
+      const types = current.processes.map((p) => p.type);
+      if (type !== undefined && !types.includes(type)) throw new UserError(`There is no ${shown(type)} process type; this app has ${types.join(', ')}.`);
+      const what = type ?? 'all processes';
+      await withDeployLock(ctx, app!, 'ps:restart', async (signal, t) => {
+        ctx.out.line(`Restarting ${what} of ${app}...`);
+        await deployer.restart(app!, { ...(type !== undefined ? { process: type } : {}), transcript: t, signal });
+      });
+      ctx.out.line(`Restarting ${what} of ${app}... done`);
+    },
+  },
+];
