@@ -1,4 +1,4 @@
-import type { CoreV1Event, V1Deployment, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Deployment, V1Pod, V1Secret } from '../k8s/types.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';

@@ -1,7 +1,6 @@
-import type { V1Ingress, V1Service } from '@kubernetes/client-node';
+import type { KubeObject, ObjectOptions, V1Ingress, V1Service } from './types.ts';
 import type { DeployableRelease } from '../deploy/deployer.ts';
 import { LABEL, appLabels, namespaceFor, processSelector } from './labels.ts';
-import type { KubeObject, ObjectOptions } from './types.ts';
 
 /** Name of the web process's Deployment, Service and Ingress. */
 export const WEB = 'web';

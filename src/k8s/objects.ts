@@ -1,7 +1,6 @@
-import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { KubeObject, ObjectOptions, V1Namespace, V1Secret } from './types.ts';
 import type { DeployableRelease } from '../deploy/deployer.ts';
 import { LABEL, appLabels, namespaceFor, secretName } from './labels.ts';
-import type { KubeObject, ObjectOptions } from './types.ts';
 import { deploymentObject } from './workload.ts';
 import { ingressObject, serviceObject } from './network.ts';
 

@@ -1,8 +1,7 @@
-import type { V1Container, V1Deployment } from '@kubernetes/client-node';
+import type { KubeObject, V1Container, V1Deployment } from './types.ts';
 import type { ProcessType } from '../build/builder.ts';
 import type { DeployableRelease } from '../deploy/deployer.ts';
 import { ANNOTATION, LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from './labels.ts';
-import type { KubeObject } from './types.ts';
 
 /** The port every process is told to listen on (`PORT`, as on Heroku and Dokku). */
 export const PORT = 5000;

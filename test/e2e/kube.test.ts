@@ -18,7 +18,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1ReplicaSet, V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1ReplicaSet, V1Secret } from '../../src/k8s/types.ts';
 import { KubeClient } from '../../src/deploy/kube-client.ts';
 import { KubeDeployer } from '../../src/deploy/kube.ts';
 import type { DeployableRelease } from '../../src/deploy/deployer.ts';

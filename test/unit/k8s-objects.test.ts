@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service } from '../../src/k8s/types.ts';
 import type { DeployableRelease } from '../../src/deploy/deployer.ts';
 import { releaseObjects } from '../../src/k8s/objects.ts';
 import { LABEL, namespaceFor, processName } from '../../src/k8s/labels.ts';

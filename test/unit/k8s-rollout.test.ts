@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Deployment, V1Pod } from '../../src/k8s/types.ts';
 import { podState, recentWarnings, rolloutState, whyNotReady } from '../../src/k8s/rollout.ts';
 import { formatLogLine, instanceId, mergeLogs, splitLogLine } from '../../src/k8s/logs.ts';
 
