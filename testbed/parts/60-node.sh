@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# Testbed part: a real node for the control plane of 50-kube.sh, so deployed apps run and answer
+# HTTP, and an ingress in front of them as k3s has:
+#   containerd (Debian's, with its CRI plugin; own config, state and socket under the testbed dir)
+#     pulling from the testbed registry over plain HTTP, with a pod sandbox ("pause") image built
+#     here from tools/node/pause;
+#   CNI (Debian's containernetworking-plugins): bridge cni0 + host-local IPAM on the node's pod
+#     CIDR (10.42.0.0/24) + portmap, loopback;
+#   the kubelet (the pinned v1.34 of 50-kube.sh) registered as node $(hostname);
+#   kube-proxy in iptables mode (ClusterIP Services);
+#   Traefik (tools/node's pin) on the host, watching Ingresses, serving apps on 127.0.0.1:8081.
+# Idempotent: binaries are rebuilt only when tools/node changes; a running component is reused
+# when it is ours, started with the same arguments and configuration, and healthy.
+# See docs/node-testbed.md for every setting and why.
+# Prints: SLIPWAY_TEST_INGRESS (host:port of the ingress), SLIPWAY_NODE_NAME,
+# SLIPWAY_CONTAINERD_ADDRESS (for `ctr --address … -n k8s.io`).
+set -euo pipefail
+: "${SLIPWAY_ROOT:?run through testbed/up.sh}" "${SLIPWAY_CACHE_DIR:?}" "${TESTBED_DIR:?}"
+: "${KUBECONFIG:?run after 50-kube.sh}" "${SLIPWAY_KUBE_BIN_DIR:?run after 50-kube.sh}"
+: "${SLIPWAY_REGISTRY:?run after 20-registry.sh}" "${DOCKER_HOST:?run after 10-docker.sh}"
+# shellcheck source=testbed/lib.sh
+. "$SLIPWAY_ROOT/testbed/lib.sh"
+src=$SLIPWAY_ROOT/testbed/node
+mod=$SLIPWAY_ROOT/tools/node
+kbin=$SLIPWAY_KUBE_BIN_DIR
+kubectl=$kbin/kubectl
+
+apt_need containerd runc containernetworking-plugins iptables conntrack openssl curl iproute2 util-linux tar
+cni_bin=/usr/lib/cni
+for p in bridge host-local portmap loopback; do
+  [ -x "$cni_bin/$p" ] || die "node: CNI plugin $cni_bin/$p is missing (containernetworking-plugins)"
+done
+
+# One run at a time; daemons are started with this descriptor closed so they do not hold it.
+exec 8>"$TESTBED_DIR/node.lock"
+flock -n 8 || { log "node: waiting for another testbed run to finish"; flock 8; }
+
+ndir=$TESTBED_DIR/node
+run=$ndir/run
+logs=$ndir/log
+mkdir -p "$run" "$logs"
+ingress_addr=${SLIPWAY_INGRESS_ADDR:-127.0.0.1:8081}
+ingress_port=${ingress_addr##*:}
+ping_addr=${ingress_addr%:*}:$((ingress_port + 1))
+api_url=https://127.0.0.1:6443
+cluster_cidr=10.42.0.0/16
+# The node's name is the machine's host name (lower case, as the kubelet does it): the API
+# server reaches the kubelet (logs, exec) at the node's Hostname address first, and the host name
+# resolves on this machine.
+node=$(hostname | tr '[:upper:]' '[:lower:]')
+
+# --- 1. binaries: pause and traefik from tools/node ------------------------------------------------
+export PATH=$PATH:/usr/local/go/bin
+command -v go >/dev/null || die "node: Go is needed to build Traefik and the pause program"
+export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
+bin=$SLIPWAY_CACHE_DIR/bin/node
+stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$mod"/pause/*.go "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
+build_log=$SLIPWAY_CACHE_DIR/bin/node-build.log
+build_pid=$SLIPWAY_CACHE_DIR/bin/node-build.pid
+if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ]; then
+  mkdir -p "$SLIPWAY_CACHE_DIR/bin"
+  pid=$(cat "$build_pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q build.sh "/proc/$pid/cmdline" 2>/dev/null; then
+    log "node: waiting for the build already running (pid $pid, log $build_log)"
+  else
+    log "node: building Traefik and the pause program (cold: ~10 min on 2 cores; log $build_log)"
+    setsid nohup bash "$src/build.sh" "$mod" "$bin" "$stamp" </dev/null >"$build_log" 2>&1 8>&- &
+    pid=$!
+    echo "$pid" >"$build_pid"
+  fi
+  started=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5
+    if [ $(((SECONDS - started) % 60)) -lt 5 ]; then log "node: build running for $((SECONDS - started))s"; fi
+  done
+  rm -f "$build_pid"
+  [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ] || { tail -n 30 "$build_log" >&2; die "node: build failed (log $build_log)"; }
+  log "node: built in $((SECONDS - started))s: $(grep -E '^[a-z]+: [0-9]+s$' "$bin/BUILD-TIMES" | tr '\n' ' ')"
+fi
+
+# --- 2. the pod sandbox image ----------------------------------------------------------------------
+# One file, /pause, imported into the testbed's Docker and pushed to its registry. The tag is the
+# binary's hash: the same program is never pushed twice.
+pause_tag=$(sha256sum "$bin/pause" | cut -c1-12)
+sandbox_image=$SLIPWAY_REGISTRY/slipway/pause:$pause_tag
+if [ "$(curl -s -o /dev/null -w '%{http_code}' -I \
+  -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+  -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+  "http://$SLIPWAY_REGISTRY/v2/slipway/pause/manifests/$pause_tag")" != 200 ]; then
+  log "node: pushing the sandbox image $sandbox_image"
+  tar --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$bin" -c pause |
+    docker import -c 'ENTRYPOINT ["/pause"]' -m 'slipway testbed pod sandbox' - "$sandbox_image" >&2
+  docker push -q "$sandbox_image" >&2
+fi
+
+# --- 3. certificates -------------------------------------------------------------------------------
+restart_all=0
+if [ -n "$(bash "$src/pki.sh" "$TESTBED_DIR/kube/pki" "$ndir/pki" "$api_url" "$node")" ]; then
+  log "node: client certificates (re)written under $ndir/pki"
+  restart_all=1
+fi
+
+# --- 4. configuration ------------------------------------------------------------------------------
+cdir=$ndir/containerd
+csock=$cdir/containerd.sock
+cni_conf=$ndir/cni/net.d
+mkdir -p "$cdir" "$cni_conf" "$ndir/cni/ipam" "$ndir/kubelet/root" "$ndir/kubelet/pki" "$ndir/kubelet/pod-logs" "$ndir/traefik"
+# render TEMPLATE OUT NAME=VALUE...: the template with each @NAME@ replaced (values are paths
+# and addresses: no `|` in them).
+render() {
+  local tpl=$1 out=$2 expr=()
+  shift 2
+  for kv in "$@"; do expr+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+  sed "${expr[@]}" "$tpl" >"$out.tmp"
+  if grep -q '@[A-Z_]*@' "$out.tmp"; then die "node: $out has unfilled values: $(grep -o '@[A-Z_]*@' "$out.tmp" | sort -u | tr '\n' ' ')"; fi
+  mv "$out.tmp" "$out"
+}
+render "$src/containerd.toml" "$cdir/config.toml" DIR="$cdir" SANDBOX_IMAGE="$sandbox_image" \
+  CNI_BIN="$cni_bin" CNI_CONF="$cni_conf"
+mkdir -p "$cdir/certs.d/$SLIPWAY_REGISTRY"
+render "$src/hosts.toml" "$cdir/certs.d/$SLIPWAY_REGISTRY/hosts.toml" DIR="$cdir" REGISTRY="$SLIPWAY_REGISTRY"
+render "$src/kubelet.yaml" "$ndir/kubelet/config.yaml" CONTAINERD_SOCK="$csock" \
+  CA="$TESTBED_DIR/kube/pki/ca.crt" LOG_DIR="$ndir/kubelet/pod-logs"
+render "$src/kube-proxy.yaml" "$ndir/kube-proxy.yaml" KUBECONFIG="$ndir/pki/kube-proxy.kubeconfig" \
+  NODE="$node" CLUSTER_CIDR="$cluster_cidr"
+render "$src/traefik.yaml" "$ndir/traefik/traefik.yaml" WEB_ADDR="$ingress_addr" PING_ADDR="$ping_addr"
+
+# --- 5. processes ----------------------------------------------------------------------------------
+# Each runs detached with a pidfile and a log, like the control plane's. The recorded arguments
+# include a hash of the files the component reads, so a changed configuration restarts it.
+
+# exe_of NAME: the executable of the live process NAME's pidfile names (empty if none).
+exe_of() {
+  local pid
+  pid=$(cat "$run/$1.pid" 2>/dev/null) || return 0
+  readlink "/proc/$pid/exe" 2>/dev/null || true
+}
+# mine NAME EXE: the pidfile names a live process running EXE (or a replaced EXE).
+mine() { local e; e=$(exe_of "$1"); [ -n "$e" ] && [ "${e% (deleted)}" = "$2" ]; }
+# stop NAME EXE: stops this testbed's process for NAME, if any (TERM, then KILL after 15 s).
+stop() {
+  local name=$1 pid
+  mine "$1" "$2" || { rm -f "$run/$name.pid"; return 0; }
+  pid=$(cat "$run/$name.pid")
+  log "node: stopping $name (pid $pid)"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$run/$name.pid"
+}
+port_free() { [ -z "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]; }
+
+healthy() {
+  case $1 in
+    containerd) ctr --address "$csock" version >/dev/null 2>&1 &&
+      ctr --address "$csock" plugins ls 2>/dev/null | grep -q 'io.containerd.grpc.v1 *cri .* ok' ;;
+    # Healthy, and its Node is in the API (a reset control plane forgets it; the kubelet only
+    # registers when it starts).
+    kubelet) [ "$(curl -s -m 3 http://127.0.0.1:10248/healthz)" = ok ] &&
+      "$kubectl" get node "$node" -o name >/dev/null 2>&1 ;;
+    kube-proxy) [ "$(curl -s -m 3 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz)" = 200 ] ;;
+    traefik) [ "$(curl -s -m 3 "http://$ping_addr/ping")" = OK ] ;;
+  esac
+}
+
+started_any=0
+# ensure NAME EXE PORT TIMEOUT INPUTS -- ARGS...: reuse NAME if it is ours, same arguments and
+# inputs (a hash of the files it reads), and healthy; otherwise (re)start it and wait up to
+# TIMEOUT seconds for it to be healthy. ARGS may start with NAME=VALUE environment settings.
+ensure() {
+  local name=$1 exe=$2 port=$3 timeout=$4 inputs=$5
+  shift 6
+  local args="$exe $* #$inputs"
+  if mine "$name" "$exe"; then
+    if [ "$(exe_of "$name")" = "$exe" ] && [ "$restart_all" -eq 0 ] && [ "$(cat "$run/$name.args" 2>/dev/null)" = "$args" ]; then
+      local end=$((SECONDS + 20))
+      until healthy "$name"; do [ $SECONDS -lt $end ] || break; sleep 1; done
+      if healthy "$name"; then
+        log "node: reusing $name (pid $(cat "$run/$name.pid"))"
+        return 0
+      fi
+      log "node: $name is running but not healthy; restarting it"
+    fi
+    stop "$name" "$exe"
+  fi
+  [ "$port" = 0 ] || port_free "$port" || die "node: port $port is taken by a process this testbed did not start ($(ss -Hltnp "( sport = :$port )" | head -n1))"
+  log "node: starting $name (log $logs/$name.log)"
+  printf '\n=== %s start %s\n' "$(date -Is)" "$name" >>"$logs/$name.log"
+  local envs=()
+  while [ $# -gt 0 ] && [[ $1 == [A-Z]*=* ]]; do envs+=("$1"); shift; done
+  setsid nohup env "${envs[@]}" "$exe" "$@" </dev/null >>"$logs/$name.log" 2>&1 8>&- 9>&- &
+  echo $! >"$run/$name.pid"
+  echo "$args" >"$run/$name.args"
+  started_any=1
+  local end=$((SECONDS + timeout))
+  until healthy "$name"; do
+    # (The pid is checked, not the executable: nohup and env exec the program a moment later.)
+    if ! kill -0 "$(cat "$run/$name.pid")" 2>/dev/null; then
+      tail -n 20 "$logs/$name.log" >&2
+      die "node: $name exited during start-up (log $logs/$name.log)"
+    fi
+    if [ $SECONDS -ge $end ]; then
+      tail -n 20 "$logs/$name.log" >&2
+      die "node: $name not healthy after ${timeout}s (log $logs/$name.log)"
+    fi
+    sleep 0.5
+  done
+}
+# hash_files FILE...: what a component reads, for its recorded arguments.
+hash_files() { cat "$@" | sha256sum | cut -c1-16; }
+
+if [ "$restart_all" -eq 1 ]; then
+  stop traefik "$bin/traefik"
+  stop kube-proxy "$kbin/kube-proxy"
+  stop kubelet "$kbin/kubelet"
+  restart_all=0
+fi
+
+node_started=$SECONDS
+# (containerd listens on a socket only: no port to check.)
+ensure containerd /usr/bin/containerd 0 60 "$(hash_files "$cdir/config.toml" "$cdir/certs.d/$SLIPWAY_REGISTRY/hosts.toml")" -- \
+  --config "$cdir/config.toml"
+
+ensure kubelet "$kbin/kubelet" 10248 120 "$(hash_files "$ndir/kubelet/config.yaml" "$ndir/pki/kubelet.kubeconfig")" -- \
+  --config="$ndir/kubelet/config.yaml" \
+  --kubeconfig="$ndir/pki/kubelet.kubeconfig" \
+  --root-dir="$ndir/kubelet/root" \
+  --cert-dir="$ndir/kubelet/pki" \
+  --hostname-override="$node" \
+  --pod-infra-container-image="$sandbox_image"
+
+# The pod network: the controller-manager gives the node a /24 of 10.42.0.0/16; host-local hands
+# out its addresses. containerd loads the file when it appears (the node is NotReady until then).
+pod_cidr=
+end=$((SECONDS + 60))
+until pod_cidr=$("$kubectl" get node "$node" -o 'jsonpath={.spec.podCIDR}' 2>/dev/null) && [ -n "$pod_cidr" ]; do
+  [ $SECONDS -lt $end ] || die "node: $node got no pod CIDR (is the controller-manager running with --allocate-node-cidrs?)"
+  sleep 0.5
+done
+render "$src/cni.conflist" "$ndir/cni/slipway.conflist" POD_CIDR="$pod_cidr" IPAM_DIR="$ndir/cni/ipam"
+if ! cmp -s "$ndir/cni/slipway.conflist" "$cni_conf/10-slipway.conflist"; then
+  log "node: CNI network slipway on $pod_cidr"
+  mv "$ndir/cni/slipway.conflist" "$cni_conf/10-slipway.conflist"
+fi
+( wait_for "node $node to be Ready" 120 \
+  "$kubectl" wait --for=condition=Ready "node/$node" --timeout=5s ) ||
+  die "node: $node is not Ready: $("$kubectl" get node "$node" -o 'jsonpath={range .status.conditions[*]}{.type}={.status} {.message}; {end}')"
+
+ensure kube-proxy "$kbin/kube-proxy" 10256 60 "$(hash_files "$ndir/kube-proxy.yaml" "$ndir/pki/kube-proxy.kubeconfig")" -- \
+  --config="$ndir/kube-proxy.yaml"
+
+# The ingress controller's rights and the default IngressClass (server-side apply: a rerun is a
+# no-op).
+"$kubectl" apply --server-side --field-manager=slipway-testbed -f "$src/rbac.yaml" >/dev/null ||
+  die "node: could not apply $src/rbac.yaml"
+
+ensure traefik "$bin/traefik" "$ingress_port" 60 "$(hash_files "$ndir/traefik/traefik.yaml" "$ndir/pki/ingress.kubeconfig")" -- \
+  KUBECONFIG="$ndir/pki/ingress.kubeconfig" --configfile="$ndir/traefik/traefik.yaml"
+
+if [ "$started_any" -eq 1 ]; then log "node: components up in $((SECONDS - node_started))s"; fi
+
+# --- 6. check --------------------------------------------------------------------------------------
+# After a start (or on demand) prove the whole path: a pod from the registry becomes Ready, its
+# ClusterIP Service answers from the host, and the ingress routes a Host header to it.
+if [ "$started_any" -eq 1 ] || [ "${SLIPWAY_NODE_CHECK:-0}" = 1 ]; then
+  bash "$src/check.sh" "$kubectl" "$ingress_addr" "${SLIPWAY_RUN_IMAGE:-}" 8>&-
+fi
+rss() { local pid; pid=$(cat "$run/$1.pid"); echo $(($(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status") / 1024)); }
+log "node: $node Ready; ingress on $ingress_addr (RSS MiB: containerd $(rss containerd), kubelet $(rss kubelet), kube-proxy $(rss kube-proxy), traefik $(rss traefik))"
+
+printf 'export SLIPWAY_TEST_INGRESS=%q\n' "$ingress_addr"
+printf 'export SLIPWAY_NODE_NAME=%q\n' "$node"
+printf 'export SLIPWAY_CONTAINERD_ADDRESS=%q\n' "$csock"
