@@ -13,7 +13,7 @@
 #   cgroupfs driver (default)   systemd is not running, so the systemd cgroup driver can't work.
 # dockerd starts its own containerd under --exec-root.
 set -euo pipefail
-# shellcheck source=../lib.sh
+# shellcheck source=testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 dir=$TESTBED_DIR/docker

@@ -4,7 +4,7 @@
 # Docker, pack and the lifecycle talk plain HTTP to a registry on 127.0.0.0/8 without any
 # configuration. SLIPWAY_REGISTRY_ADDR moves it (a second testbed beside the first one).
 set -euo pipefail
-# shellcheck source=../lib.sh
+# shellcheck source=testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 addr=${SLIPWAY_REGISTRY_ADDR:-127.0.0.1:5000}

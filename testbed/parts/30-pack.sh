@@ -8,7 +8,7 @@
 #   $SLIPWAY_CACHE_DIR/lifecycle/lifecycle-v<version>+linux.<arch>.tgz  (for `pack builder create`)
 # and rebuilds only when the pins (go.mod/go.sum) or the Go toolchain change.
 set -euo pipefail
-# shellcheck source=../lib.sh
+# shellcheck source=testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 mod=$SLIPWAY_ROOT/tools/pack

@@ -7,7 +7,7 @@
 #      published to the registry as slipway/builder:<hash of its inputs>.
 # Every step is skipped when its result, named by a hash of its inputs, is already there.
 set -euo pipefail
-# shellcheck source=../lib.sh
+# shellcheck source=testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 : "${SLIPWAY_REGISTRY:?run after 20-registry.sh}" "${SLIPWAY_PACK:?run after 30-pack.sh}"
@@ -42,7 +42,7 @@ in_registry() {
 npm_registry() {
   local r
   r=$(npm config get registry 2>/dev/null || true)
-  [ -n "$r" ] && [ "$r" != undefined ] || die "cannot read the npm registry from npm's config (is npm installed?)"
+  if [ -z "$r" ] || [ "$r" = undefined ]; then die "cannot read the npm registry from npm's config (is npm installed?)"; fi
   echo "$r"
 }
 
