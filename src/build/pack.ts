@@ -78,6 +78,8 @@ export function explainFailure(rawLines: readonly string[], exitCode: number, ct
     const tried = [...new Set(lines.map((l) => /^fail: (\S+?)(@\S+)?$/.exec(l.trim())?.[1]).filter((b): b is string => b !== undefined))];
     return `No buildpack detected this app${tried.length ? ` (tried ${tried.join(', ')})` : ''}: pack says "No buildpack groups passed detection".`;
   }
+  const builder = /failed to fetch builder image '([^']+)'/.exec(text);
+  if (builder) return `The builder image ${builder[1]} could not be fetched (check builder:set and the registry); nothing was built.`;
   if (/Cannot connect to the Docker daemon|failed to connect to docker|docker client/i.test(text)) {
     return 'The Docker engine is not reachable (check DOCKER_HOST and that dockerd runs); nothing was built.';
   }

@@ -31,6 +31,10 @@ test('failures become one sentence', () => {
   assert.equal(explainFailure(['2026/11/21 07:42:32.261185  !     npm ci failed (see the npm output above)', 'ERROR: failed to build: exit status 1'], 51, ctx), 'The build failed: npm ci failed (see the npm output above)');
   assert.match(explainFailure(['ERROR: failed to build: Cannot connect to the Docker daemon at unix:///x. Is the docker daemon running?'], 1, ctx), /Docker engine is not reachable/);
   assert.match(explainFailure(['ERROR: failed to export: Get "http://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused'], 1, ctx), /registry 127\.0\.0\.1:5000 is not reachable/);
+  assert.equal(
+    explainFailure(["ERROR: failed to build: failed to fetch builder image 'reg:5000/b:1': image 'reg:5000/b:1' does not exist on the daemon: not found"], 1, ctx),
+    'The builder image reg:5000/b:1 could not be fetched (check builder:set and the registry); nothing was built.',
+  );
   assert.equal(explainFailure([], 1, { ...ctx, stopped: 'timeout' }), 'The build took longer than 15 minutes and was stopped.');
   assert.match(explainFailure(['npm error code ETARGET'], 51, ctx), /^The build failed: npm error code ETARGET/);
   assert.match(explainFailure(['something else'], 3, ctx), /pack exited with 3/);
