@@ -28,7 +28,9 @@ export function secretObject(r: DeployableRelease): KubeObject<V1Secret> {
     metadata: { name: secretName(r.version), namespace: namespaceFor(r.app), labels: { ...appLabels(r.app), [LABEL.release]: String(r.version) } },
     type: 'Opaque',
     immutable: true,
-    data,
+    // No `data` at all for an empty config: the API server stores an empty map as none, and
+    // re-applying `data: {}` to an immutable Secret stored without data is refused as a change.
+    ...(Object.keys(data).length > 0 ? { data } : {}),
   };
 }
 

@@ -39,6 +39,13 @@ export function rolloutState(d: V1Deployment): RolloutState {
 
 /** Container waiting reasons that will not fix themselves: the rollout fails at once. */
 const FATAL = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+/**
+ * Messages of those reasons that do fix themselves: right after a pod is bound, the API server's
+ * Node authorizer may not yet let the kubelet read the pod's Secret ("no relationship found
+ * between node …"), and the kubelet gives its Secret cache one second to sync before it reports
+ * CreateContainerConfigError. It retries the container shortly after.
+ */
+const TRANSIENT = /failed to sync (secret|configmap) cache|no relationship found between node/;
 
 /** One pod as `ps` and rollout messages describe it. */
 export interface PodState {
@@ -77,7 +84,7 @@ export function podState(p: V1Pod): PodState {
   } else if (cs?.state?.waiting) {
     const reason = cs.state.waiting.reason ?? 'Waiting';
     state = reason + (reason === 'CrashLoopBackOff' ? exit : '');
-    if (FATAL.has(reason)) fatal = `${state}${cs.state.waiting.message && reason !== 'CrashLoopBackOff' ? `: ${cs.state.waiting.message}` : ''}`;
+    if (FATAL.has(reason) && !TRANSIENT.test(cs.state.waiting.message ?? '')) fatal = `${state}${cs.state.waiting.message && reason !== 'CrashLoopBackOff' ? `: ${cs.state.waiting.message}` : ''}`;
   } else if (cs?.state?.terminated) {
     state = `${cs.state.terminated.reason ?? 'Terminated'} (exit code ${cs.state.terminated.exitCode})`;
   } else if (cs?.state?.running) {
