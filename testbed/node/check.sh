@@ -4,7 +4,8 @@
 #   bash testbed/node/check.sh KUBECTL INGRESS_ADDR RUN_IMAGE
 # A Deployment of the stack's run image (from the testbed registry: a pull through containerd's
 # hosts.toml) serving a page with busybox httpd becomes Ready (its readiness probe passes); its
-# ClusterIP Service answers from the host (kube-proxy's rules); and the ingress on INGRESS_ADDR
+# ClusterIP Service answers from the host (kube-proxy's rules); its name resolves inside the pod
+# (cluster DNS); and the ingress on INGRESS_ADDR
 # routes `Host: node-check.testbed` to it through an Ingress without a class. The namespace is
 # deleted afterwards (without waiting). Logs to stderr; exits non-zero with the reason.
 set -euo pipefail
@@ -76,6 +77,15 @@ until [ "$(curl -s -m 2 "http://$ip/" 2>/dev/null)" = "$token" ]; do
   sleep 0.5
 done
 say "ClusterIP $ip answers"
+
+# Cluster DNS from inside the pod (through the API server's exec to the kubelet): the Service's
+# name resolves to its ClusterIP via the kube-dns Service, i.e. CoreDNS.
+end=$((SECONDS + 30))
+until "$kubectl" -n "$ns" exec deploy/web -- busybox nslookup "web.$ns.svc.cluster.local" 2>/dev/null | grep -q "Address: *$ip\$"; do
+  [ $SECONDS -lt $end ] || fail "web.$ns.svc.cluster.local did not resolve to $ip in the pod: $("$kubectl" -n "$ns" exec deploy/web -- busybox nslookup "web.$ns.svc.cluster.local" 2>&1 | tr '\n' ' ')"
+  sleep 1
+done
+say "cluster DNS resolves web.$ns.svc.cluster.local"
 
 end=$((SECONDS + 30))
 until [ "$(curl -s -m 2 -H "Host: $host" "http://$ingress/" 2>/dev/null)" = "$token" ]; do

@@ -10,6 +10,7 @@
 #             admission let it write only its own Node and the pods bound to it.
 #   kube-proxy CN=system:kube-proxy: bound to system:node-proxier by the default RBAC policy.
 #   ingress   CN=slipway-testbed-ingress: bound by testbed/node/rbac.yaml to what Traefik reads.
+#   dns       CN=slipway-testbed-dns: bound by testbed/node/rbac.yaml to what CoreDNS reads.
 set -euo pipefail
 ca_dir=${1:?ca dir}
 out=${2:?out dir}
@@ -75,7 +76,9 @@ KC
 leaf kubelet "/O=system:nodes/CN=system:node:$node"
 leaf kube-proxy "/CN=system:kube-proxy"
 leaf ingress "/CN=slipway-testbed-ingress"
+leaf dns "/CN=slipway-testbed-dns"
 kubeconfig kubelet "system:node:$node"
 kubeconfig kube-proxy system:kube-proxy
 kubeconfig ingress slipway-testbed-ingress
+kubeconfig dns slipway-testbed-dns
 [ "$changed" -eq 0 ] || echo changed

@@ -8,6 +8,7 @@
 #     CIDR (10.42.0.0/24) + portmap, loopback;
 #   the kubelet (the pinned v1.34 of 50-kube.sh) registered as node $(hostname);
 #   kube-proxy in iptables mode (ClusterIP Services);
+#   CoreDNS (tools/node/dns) on the node's address behind the kube-dns Service at 10.43.0.10;
 #   Traefik (tools/node's pin) on the host, watching Ingresses, serving apps on 127.0.0.1:8081.
 # Idempotent: binaries are rebuilt only when tools/node changes; a running component is reused
 # when it is ours, started with the same arguments and configuration, and healthy.
@@ -54,7 +55,8 @@ export PATH=$PATH:/usr/local/go/bin
 command -v go >/dev/null || die "node: Go is needed to build Traefik and the pause program"
 export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
 bin=$SLIPWAY_CACHE_DIR/bin/node
-stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$mod"/pause/*.go "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
+stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$mod"/pause/*.go "$mod/dns/go.mod" "$mod/dns/go.sum" "$mod"/dns/*.go \
+  "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
 build_log=$SLIPWAY_CACHE_DIR/bin/node-build.log
 build_pid=$SLIPWAY_CACHE_DIR/bin/node-build.pid
 if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ]; then
@@ -63,7 +65,7 @@ if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ]; then
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q build.sh "/proc/$pid/cmdline" 2>/dev/null; then
     log "node: waiting for the build already running (pid $pid, log $build_log)"
   else
-    log "node: building Traefik and the pause program (cold: ~10 min on 2 cores; log $build_log)"
+    log "node: building Traefik, CoreDNS and the pause program (cold: ~10 min on 2 cores; log $build_log)"
     setsid nohup bash "$src/build.sh" "$mod" "$bin" "$stamp" </dev/null >"$build_log" 2>&1 8>&- &
     pid=$!
     echo "$pid" >"$build_pid"
@@ -124,6 +126,9 @@ render "$src/kubelet.yaml" "$ndir/kubelet/config.yaml" CONTAINERD_SOCK="$csock" 
 render "$src/kube-proxy.yaml" "$ndir/kube-proxy.yaml" KUBECONFIG="$ndir/pki/kube-proxy.kubeconfig" \
   NODE="$node" CLUSTER_CIDR="$cluster_cidr"
 render "$src/traefik.yaml" "$ndir/traefik/traefik.yaml" WEB_ADDR="$ingress_addr" PING_ADDR="$ping_addr"
+mkdir -p "$ndir/dns"
+dns_health=127.0.0.1:10054
+dns_ready=127.0.0.1:10055
 
 # --- 5. processes ----------------------------------------------------------------------------------
 # Each runs detached with a pidfile and a log, like the control plane's. The recorded arguments
@@ -160,6 +165,8 @@ healthy() {
       "$kubectl" get node "$node" -o name >/dev/null 2>&1 ;;
     kube-proxy) [ "$(curl -s -m 3 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz)" = 200 ] ;;
     traefik) [ "$(curl -s -m 3 "http://$ping_addr/ping")" = OK ] ;;
+    # Ready once its kubernetes plugin has synced with the API.
+    coredns) [ "$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://$dns_ready/ready")" = 200 ] ;;
   esac
 }
 
@@ -211,6 +218,7 @@ hash_files() { cat "$@" | sha256sum | cut -c1-16; }
 
 if [ "$restart_all" -eq 1 ]; then
   stop traefik "$bin/traefik"
+  stop coredns "$bin/coredns"
   stop kube-proxy "$kbin/kube-proxy"
   stop kubelet "$kbin/kubelet"
   restart_all=0
@@ -249,10 +257,18 @@ fi
 ensure kube-proxy "$kbin/kube-proxy" 10256 60 "$(hash_files "$ndir/kube-proxy.yaml" "$ndir/pki/kube-proxy.kubeconfig")" -- \
   --config="$ndir/kube-proxy.yaml"
 
-# The ingress controller's rights and the default IngressClass (server-side apply: a rerun is a
-# no-op).
-"$kubectl" apply --server-side --field-manager=slipway-testbed -f "$src/rbac.yaml" >/dev/null ||
-  die "node: could not apply $src/rbac.yaml"
+# The ingress controller's and the DNS server's rights, the default IngressClass, the kube-dns
+# Service and its endpoint: the node's address (server-side apply: a rerun is a no-op).
+node_ip=$("$kubectl" get node "$node" -o 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}')
+[ -n "$node_ip" ] || die "node: $node has no InternalIP address"
+render "$src/dns-endpoints.yaml" "$ndir/dns/endpoints.yaml" NODE_IP="$node_ip" NODE="$node"
+"$kubectl" apply --server-side --field-manager=slipway-testbed -f "$src/rbac.yaml" -f "$ndir/dns/endpoints.yaml" >/dev/null ||
+  die "node: could not apply $src/rbac.yaml and the kube-dns endpoint"
+
+render "$src/Corefile" "$ndir/dns/Corefile" NODE_IP="$node_ip" HEALTH_ADDR="$dns_health" READY_ADDR="$dns_ready" \
+  KUBECONFIG="$ndir/pki/dns.kubeconfig"
+ensure coredns "$bin/coredns" "${dns_ready##*:}" 60 "$(hash_files "$ndir/dns/Corefile" "$ndir/pki/dns.kubeconfig")" -- \
+  -conf "$ndir/dns/Corefile"
 
 ensure traefik "$bin/traefik" "$ingress_port" 60 "$(hash_files "$ndir/traefik/traefik.yaml" "$ndir/pki/ingress.kubeconfig")" -- \
   KUBECONFIG="$ndir/pki/ingress.kubeconfig" --configfile="$ndir/traefik/traefik.yaml"
@@ -266,7 +282,7 @@ if [ "$started_any" -eq 1 ] || [ "${SLIPWAY_NODE_CHECK:-0}" = 1 ]; then
   bash "$src/check.sh" "$kubectl" "$ingress_addr" "${SLIPWAY_RUN_IMAGE:-}" 8>&-
 fi
 rss() { local pid; pid=$(cat "$run/$1.pid"); echo $(($(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status") / 1024)); }
-log "node: $node Ready; ingress on $ingress_addr (RSS MiB: containerd $(rss containerd), kubelet $(rss kubelet), kube-proxy $(rss kube-proxy), traefik $(rss traefik))"
+log "node: $node Ready; ingress on $ingress_addr (RSS MiB: containerd $(rss containerd), kubelet $(rss kubelet), kube-proxy $(rss kube-proxy), coredns $(rss coredns), traefik $(rss traefik))"
 
 printf 'export SLIPWAY_TEST_INGRESS=%q\n' "$ingress_addr"
 printf 'export SLIPWAY_NODE_NAME=%q\n' "$node"
