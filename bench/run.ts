@@ -7,6 +7,7 @@ import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { run, type RunResult } from '../src/exec.ts';
+import { cpuGroup, type CpuGroup } from './cpu.ts';
 import { ensureFixture, isolatedGitEnv, type Fixture } from './fixtures.ts';
 import { rssMiB, startSlipway, type BenchSlipway } from './slipway.ts';
 import { ensureSshd, ensureUser, startSshd, GIT_SHELL, SSHD, type BenchSshd, type BenchUser } from './sshd.ts';
@@ -20,6 +21,7 @@ const SETTINGS = Object.freeze({
   rounds: Number(env.BENCH_ROUNDS || 5),
   concurrentRounds: Number(env.BENCH_CONCURRENT_ROUNDS || 3),
   concurrency: Number(env.BENCH_CONCURRENCY || 50),
+  breakdownRounds: Number(env.BENCH_BREAKDOWN_ROUNDS ?? 3),
   cacheDir: resolve(env.BENCH_CACHE_DIR || join(homedir(), '.cache', 'slipway', 'bench')),
   // The git-shell user's home: outside /root, which is 0700 (see ensureUser).
   userHome: resolve(env.BENCH_USER_HOME || '/var/cache/slipway-bench'),
@@ -34,6 +36,8 @@ const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 // Cleanup: every process the bench starts is registered here and stopped on exit, even on error
 // or Ctrl-C.
 const cleanups: (() => Promise<void> | void)[] = [];
+// Log tails of the servers, printed if the bench fails.
+const logTails: (() => string)[] = [];
 let cleaning: Promise<void> | undefined;
 function cleanupAll(): Promise<void> {
   cleaning ??= (async () => {
@@ -64,9 +68,9 @@ async function checkPrerequisites(): Promise<void> {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 24) throw new Error(`Node ${process.versions.node} is too old: run the bench with Node 24 (scripts/provision npm run bench).`);
   if (process.getuid?.() !== 0) throw new Error('the bench must run as root: it creates a system user and starts its own sshd on loopback.');
-  const missing = ['git', 'ssh', 'ssh-keygen', 'getent', 'useradd', 'usermod', 'chown'].filter((p) => !onPath(p));
+  const missing = ['git', 'ssh', 'ssh-keygen', 'getent', 'useradd', 'usermod', 'chown', 'runuser'].filter((p) => !onPath(p));
   if (!existsSync(GIT_SHELL)) missing.push(GIT_SHELL);
-  if (missing.length) throw new Error(`required programs are missing: ${missing.join(', ')} (Debian: apt-get install git openssh-client passwd).`);
+  if (missing.length) throw new Error(`required programs are missing: ${missing.join(', ')} (Debian: apt-get install git openssh-client passwd util-linux).`);
   await ensureSshd(say);
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing after installing openssh-server.`);
   if (!existsSync(join(ROOT, 'node_modules', 'ssh2'))) throw new Error('node_modules is missing: run scripts/provision first (it installs the dependencies).');
@@ -124,6 +128,21 @@ function sameNegotiation(a: Negotiated, b: Negotiated): boolean {
   return a.kex === b.kex && a.c2s === b.c2s && a.s2c === b.s2c && a.mac === b.mac && a.hostKey === b.hostKey;
 }
 
+/** Milliseconds to create (then remove) 1,500 files of 4.6 KB in 30 directories under `dir`. */
+function fileCreationMs(dir: string): number {
+  const root = join(dir, `fs-probe-${process.pid}`);
+  const data = Buffer.alloc(4600, 'x');
+  const t0 = performance.now();
+  for (let i = 0; i < 1500; i++) {
+    const sub = join(root, `d${i % 30}`);
+    if (i < 30) mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `f${i}`), data);
+  }
+  const ms = performance.now() - t0;
+  rmSync(root, { recursive: true, force: true });
+  return ms;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Timed operations.
 async function must(what: string, p: Promise<RunResult>): Promise<RunResult> {
@@ -138,21 +157,39 @@ interface Side<T> {
   prepare: (round: number) => Promise<T>;
   op: (ctx: T, round: number) => Promise<void>;
   after?: (ctx: T, round: number) => Promise<void> | void;
+  /** Cumulative CPU ms of this side's server process tree (0 when there is no server). */
+  serverCpu: () => number;
 }
+
+/** Wall time and CPU time samples of one side. */
+interface Samples { wall: number[]; serverCpu: number[]; totalCpu: number[] }
+
+// The bench's own cgroup (it and every client it runs: git, ssh, local receive-pack). Set in main.
+let clientCpu: () => number = () => Number.NaN;
 
 /**
  * Runs A and B alternately for `rounds` measured rounds after one warm-up round (discarded),
  * swapping which goes first each round so neither always runs on a warmer or quieter machine.
  */
-async function compare<A, B>(label: string, rounds: number, a: Side<A>, b: Side<B>): Promise<{ a: number[]; b: number[] }> {
-  const out = { a: [] as number[], b: [] as number[] };
-  const once = async <T>(side: Side<T>, round: number, into: number[] | undefined) => {
+async function compare<A, B>(label: string, rounds: number, a: Side<A>, b: Side<B>): Promise<{ a: Samples; b: Samples }> {
+  const out = { a: { wall: [], serverCpu: [], totalCpu: [] } as Samples, b: { wall: [], serverCpu: [], totalCpu: [] } as Samples };
+  const once = async <T>(side: Side<T>, round: number, into: Samples | undefined) => {
     const ctx = await side.prepare(round);
+    const s0 = side.serverCpu();
+    const c0 = clientCpu();
     const t0 = performance.now();
     await side.op(ctx, round);
     const dt = performance.now() - t0;
+    // Let the server side finish exiting (sshd's session processes, hook clean-up) before reading CPU.
+    await new Promise((r) => setTimeout(r, 250));
+    const server = side.serverCpu() - s0;
+    const total = server + clientCpu() - c0;
     await side.after?.(ctx, round);
-    into?.push(dt);
+    if (into) {
+      into.wall.push(dt);
+      into.serverCpu.push(server);
+      into.totalCpu.push(total);
+    }
   };
   for (let round = 0; round <= rounds; round++) {
     const keep = round > 0;
@@ -164,7 +201,8 @@ async function compare<A, B>(label: string, rounds: number, a: Side<A>, b: Side<
       await once(a, round, keep ? out.a : undefined);
     }
   }
-  say(`${label}: ${a.name} ${secs(median(out.a))}, ${b.name} ${secs(median(out.b))} (${times(median(out.a) / median(out.b))})`);
+  say(`${label}: ${a.name} ${secs(median(out.a.wall))}, ${b.name} ${secs(median(out.b.wall))} (${times(median(out.a.wall) / median(out.b.wall))}); ` +
+    `CPU server+client ${median(out.a.totalCpu).toFixed(0)} ms vs ${median(out.b.totalCpu).toFixed(0)} ms`);
   return out;
 }
 
@@ -193,12 +231,43 @@ async function main(): Promise<void> {
 
   const sshd: BenchSshd = await startSshd({ stateDir: join(SETTINGS.cacheDir, 'sshd'), runDir: tmp, user, preferredPort: SETTINGS.sshdPort });
   cleanups.push(() => sshd.stop());
+  logTails.push(() => `sshd stderr (tail):\n${sshd.stderrTail().trim()}`);
   say(`sshd (baseline) on 127.0.0.1:${sshd.port}, config ${sshd.config}`);
 
   writeFileSync(join(tmp, 'admin_keys'), key.pub);
   const slipway: BenchSlipway = await startSlipway({ root: ROOT, dataDir: join(tmp, 'slipway-data'), adminKeys: join(tmp, 'admin_keys') });
   cleanups.push(() => slipway.stop());
+  logTails.push(() => `Slipway log (tail):\n${slipway.logTail().trim()}`);
   say(`Slipway (pid ${slipway.pid}) on ssh ${slipway.ssh}, http ${slipway.http}`);
+
+  // CPU accounting: one cgroup per server process tree, one for the bench and its clients.
+  const groups = { slipway: cpuGroup(`slipway-bench-${process.pid}-server`), sshd: cpuGroup(`slipway-bench-${process.pid}-sshd`), client: cpuGroup(`slipway-bench-${process.pid}-client`) };
+  const haveCpu = groups.slipway !== undefined && groups.sshd !== undefined && groups.client !== undefined;
+  if (haveCpu) {
+    groups.slipway!.add(slipway.pid);
+    groups.sshd!.add(sshd.pid);
+    groups.client!.add(process.pid);
+    clientCpu = () => groups.client!.usageMs();
+    // Runs after the servers stopped (cleanups run in reverse order).
+    cleanups.splice(0, 0, async () => {
+      for (const [g, pids] of [[groups.client, [process.pid]], [groups.slipway, []], [groups.sshd, []]] as [CpuGroup, number[]][]) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            g.remove(pids);
+            break;
+          } catch (err) {
+            if (attempt >= 20) throw err;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      }
+    });
+  } else {
+    say('no usable cgroup (cpuacct or v2) for CPU accounting; reporting wall times only');
+    for (const g of Object.values(groups)) g?.remove([]);
+  }
+  const cpuOf = (g: CpuGroup | undefined) => () => (g ? g.usageMs() : Number.NaN);
+  const none = () => 0;
   await new Promise((r) => setTimeout(r, 2000));
   const rssStart = rssMiB(slipway.pid);
 
@@ -258,31 +327,56 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const details: string[] = [];
-  const record = (label: string, aName: string, bName: string, s: { a: number[]; b: number[] }, goal: number) => {
-    rows.push(ratioRow(label, median(s.a), median(s.b), bName, goal));
-    details.push(`- ${label}: ${aName} ${spread(s.a)}; ${bName} ${spread(s.b)} (min / median / max)`);
+  const cpuRows: string[] = [];
+  const cpuRow = (label: string, bName: string, s: { a: Samples; b: Samples }) => {
+    const ms = (xs: number[]) => `${median(xs).toFixed(0)} ms`;
+    cpuRows.push(`| ${label} | ${ms(s.a.serverCpu)} | ${ms(s.b.serverCpu)} (${bName}) | ${ms(s.a.totalCpu)} | ${ms(s.b.totalCpu)} | ${times(median(s.a.totalCpu) / median(s.b.totalCpu))} |`);
+  };
+  const record = (label: string, aName: string, bName: string, s: { a: Samples; b: Samples }, goal: number) => {
+    rows.push(ratioRow(label, median(s.a.wall), median(s.b.wall), bName, goal));
+    details.push(`- ${label}: ${aName} ${spread(s.a.wall)}; ${bName} ${spread(s.b.wall)} (min / median / max)`);
+    cpuRow(label, bName, s);
   };
   const R = SETTINGS.rounds;
   const rssTrail: string[] = [`start-up ${rssStart.rss.toFixed(1)}`];
   const phase = (name: string) => { rssTrail.push(`${name} ${rssMiB(slipway.pid).rss.toFixed(1)}`); };
 
-  // --- Pushes over SSH (and, for each round, fresh targets on both sides).
+  // --- Side builders for pushes; every round gets fresh targets on both sides.
+  const fileRepos = join(tmp, 'file-repos');
+  mkdirSync(fileRepos, { recursive: true });
+  let targets = 0;
+  const slipwayPush = (fx: Fixture, via: 'ssh' | 'http', tag: string, expectDeploy: boolean): Side<string> => ({
+    name: `slipway-${via}`,
+    prepare: async (i) => { const app = `${tag}-${via}-${fx.name}-${i}`; await admin(`apps:create ${app}`); return app; },
+    op: (app) => push(fx, via === 'ssh' ? slipwaySsh(app) : slipwayHttp(app), expectDeploy),
+    serverCpu: cpuOf(groups.slipway),
+  });
+  const sshdPush = (fx: Fixture): Side<string> => ({
+    name: 'sshd',
+    prepare: async () => { const p = join(baseRepos, `${fx.name}-${targets++}.git`); await bareRepo(p, user); return p; },
+    op: (p) => push(fx, sshdUrl(p), false),
+    serverCpu: cpuOf(groups.sshd),
+  });
+  const filePush = (fx: Fixture): Side<string> => ({
+    name: 'file',
+    prepare: async () => { const p = join(fileRepos, `${fx.name}-${targets++}.git`); await bareRepo(p); return p; },
+    op: (p) => push(fx, `file://${p}`, false),
+    after: (p) => rmSync(p, { recursive: true, force: true }),
+    serverCpu: none,
+  });
+  const sizeOf = (fx: Fixture) => (fx.name === 'big' ? '100 MB' : '7 MB');
+
+  // --- Pushes over SSH.
   const lastPushed: Record<string, { app: string; bare: string }> = {};
   for (const fx of [fixtures.big, fixtures.small]) {
-    const size = fx.name === 'big' ? '100 MB' : '7 MB';
-    const s = await compare(`push ${size} ssh`, R,
-      {
-        name: 'slipway-ssh',
-        prepare: async (i) => { const app = `ssh-${fx.name}-${i}`; await admin(`apps:create ${app}`); return app; },
-        op: (app) => push(fx, slipwaySsh(app), true),
-      },
-      {
-        name: 'sshd',
-        prepare: async (i) => { const p = join(baseRepos, `${fx.name}-${i}.git`); await bareRepo(p, user); return p; },
-        op: (p) => push(fx, sshdUrl(p), false),
-      });
-    record(`push ${size} repo over SSH`, 'Slipway SSH', 'sshd + git-shell', s, 1.05);
-    lastPushed[fx.name] = { app: `ssh-${fx.name}-0`, bare: join(baseRepos, `${fx.name}-0.git`) };
+    const baseline = sshdPush(fx);
+    let firstBare = '';
+    const s = await compare(`push ${sizeOf(fx)} ssh`, R, slipwayPush(fx, 'ssh', 'p', true), {
+      ...baseline,
+      prepare: async (i) => { const p = await baseline.prepare(i); if (i === 0) firstBare = p; return p; },
+    });
+    record(`push ${sizeOf(fx)} repo over SSH`, 'Slipway SSH', 'sshd + git-shell', s, 1.05);
+    lastPushed[fx.name] = { app: `p-ssh-${fx.name}-0`, bare: firstBare };
   }
 
   phase('pushes over SSH');
@@ -294,11 +388,11 @@ async function main(): Promise<void> {
   mkdirSync(clones, { recursive: true });
   for (const { app, bare } of Object.values(lastPushed)) {
     await must('git repack (Slipway repo)', run('git', ['repack', '-a', '-d', '-q'], { cwd: join(slipway.dataDir, 'repos', `${app}.git`), env: isolatedGitEnv(clientHome), timeoutMs: 300_000 }));
-    await must('git repack (sshd repo)', run('git', ['repack', '-a', '-d', '-q'], { cwd: bare, env: isolatedGitEnv(clientHome), timeoutMs: 300_000 }));
-    await must('chown', run('chown', ['-R', `${user.uid}:${user.gid}`, bare]));
+    // As the repo's owner: git refuses to work in another user's repo (safe.directory).
+    await must('git repack (sshd repo)', run('runuser', ['-u', user.name, '--', 'git', '-C', bare, 'repack', '-a', '-d', '-q'], { env: isolatedGitEnv(user.home), timeoutMs: 300_000 }));
   }
   for (const fx of [fixtures.big, fixtures.small]) {
-    const size = fx.name === 'big' ? '100 MB' : '7 MB';
+    const size = sizeOf(fx);
     const { app, bare } = lastPushed[fx.name]!;
     const cloneInto = async (url: string, dest: string) => {
       await must(`git clone ${url}`, gitIn(clones, ['clone', '--no-checkout', '--quiet', url, dest]));
@@ -311,12 +405,14 @@ async function main(): Promise<void> {
         prepare: async (i) => join(clones, `s-${fx.name}-${i}`),
         op: (dest) => cloneInto(slipwaySsh(app), dest),
         after: (dest) => rmSync(dest, { recursive: true, force: true }),
+        serverCpu: cpuOf(groups.slipway),
       },
       {
         name: 'sshd',
         prepare: async (i) => join(clones, `b-${fx.name}-${i}`),
         op: (dest) => cloneInto(sshdUrl(bare), dest),
         after: (dest) => rmSync(dest, { recursive: true, force: true }),
+        serverCpu: cpuOf(groups.sshd),
       });
     record(`clone ${size} repo over SSH (--no-checkout)`, 'Slipway SSH', 'sshd + git-shell', s, 1.05);
   }
@@ -324,23 +420,9 @@ async function main(): Promise<void> {
   phase('clones over SSH');
 
   // --- Pushes over HTTP vs a local file:// push (no transport at all).
-  const fileRepos = join(tmp, 'file-repos');
-  mkdirSync(fileRepos, { recursive: true });
   for (const fx of [fixtures.big, fixtures.small]) {
-    const size = fx.name === 'big' ? '100 MB' : '7 MB';
-    const s = await compare(`push ${size} http`, R,
-      {
-        name: 'slipway-http',
-        prepare: async (i) => { const app = `http-${fx.name}-${i}`; await admin(`apps:create ${app}`); return app; },
-        op: (app) => push(fx, slipwayHttp(app), true),
-      },
-      {
-        name: 'file',
-        prepare: async (i) => { const p = join(fileRepos, `${fx.name}-${i}.git`); await bareRepo(p); return p; },
-        op: (p) => push(fx, `file://${p}`, false),
-        after: (p) => rmSync(p, { recursive: true, force: true }),
-      });
-    record(`push ${size} repo over HTTP (token)`, 'Slipway HTTP', 'git push file://', s, 1.10);
+    const s = await compare(`push ${sizeOf(fx)} http`, R, slipwayPush(fx, 'http', 'p', true), filePush(fx));
+    record(`push ${sizeOf(fx)} repo over HTTP (token)`, 'Slipway HTTP', 'git push file://', s, 1.10);
   }
 
   phase('pushes over HTTP');
@@ -353,14 +435,17 @@ async function main(): Promise<void> {
         name: 'apps:list',
         prepare: async () => undefined,
         op: async () => { await must('ssh apps:list', run('ssh', [...sshOpts, '-p', String(slipway.ssh), 'git@127.0.0.1', 'apps:list'], { timeoutMs: 30_000 })); },
+        serverCpu: cpuOf(groups.slipway),
       },
       {
         name: 'sshd true',
         prepare: async () => undefined,
         op: async () => { await must('ssh true', run('ssh', [...sshOpts, '-p', String(sshd.port), `${user.name}@127.0.0.1`, 'true'], { timeoutMs: 30_000 })); },
+        serverCpu: cpuOf(groups.sshd),
       });
-    rows.push(ratioRow('`ssh … apps:list` round trip', median(s.a), median(s.b), 'sshd: git-shell runs `true`', 1.0, (ms) => `${ms.toFixed(1)} ms`));
-    details.push(`- ssh round trip: apps:list ${spread(s.a)}; sshd + git-shell \`true\` ${spread(s.b)}`);
+    rows.push(ratioRow('`ssh … apps:list` round trip', median(s.a.wall), median(s.b.wall), 'sshd: git-shell runs `true`', 1.0, (ms) => `${ms.toFixed(1)} ms`));
+    details.push(`- ssh round trip: apps:list ${spread(s.a.wall)}; sshd + git-shell \`true\` ${spread(s.b.wall)}`);
+    cpuRow('`ssh … apps:list` round trip', 'sshd + git-shell `true`', s);
   }
 
   phase('round trips');
@@ -417,6 +502,32 @@ async function main(): Promise<void> {
   rows.push(rssRow('Slipway idle RSS after the runs', rssEnd.rss));
   details.push(`- Slipway peak RSS (VmHWM) over the whole bench: ${rssEnd.hwm.toFixed(1)} MiB; RSS (MiB) after each phase: ${rssTrail.join(' → ')}`);
 
+  // --- Breakdown (diagnostic, not a goal): the same pushes with the pre-receive shim of this
+  // throwaway server replaced by one that only drains its input, so no hook client, no pipeline,
+  // no tree extraction: what is left is the transport. The shim is restored afterwards.
+  const breakdown: string[] = [];
+  if (SETTINGS.breakdownRounds > 0) {
+    const shim = join(slipway.dataDir, 'hooks', 'pre-receive');
+    const original = readFileSync(shim, 'utf8');
+    writeFileSync(shim, '#!/bin/sh\n# bench breakdown: transport only\ncat >/dev/null\n', { mode: 0o755 });
+    try {
+      for (const via of ['ssh', 'http'] as const) {
+        for (const fx of [fixtures.big, fixtures.small]) {
+          const baselineName = via === 'ssh' ? 'sshd + git-shell' : 'git push file://';
+          const s = await compare(`push ${sizeOf(fx)} ${via}, transport only`, SETTINGS.breakdownRounds,
+            slipwayPush(fx, via, 'b', false), via === 'ssh' ? sshdPush(fx) : filePush(fx));
+          const ratio = median(s.a.wall) / median(s.b.wall);
+          breakdown.push(`| push ${sizeOf(fx)} over ${via.toUpperCase()}, no hook | ${secs(median(s.a.wall))} | ${secs(median(s.b.wall))} (${baselineName}) | ${times(ratio)} | ${median(s.a.totalCpu).toFixed(0)} ms | ${median(s.b.totalCpu).toFixed(0)} ms |`);
+        }
+      }
+    } finally {
+      writeFileSync(shim, original, { mode: 0o755 });
+    }
+  }
+  // How fast this disk creates small files where Slipway extracts pushed trees (the pipeline's
+  // extract step writes every file of the pushed commit) and where the baseline repos live.
+  const createMs = { slipway: fileCreationMs(join(slipway.dataDir, 'tmp')), baseline: fileCreationMs(baseRepos) };
+
   // --- Report.
   const facts = [
     `- Date: ${started.toISOString()}; bench wall time ${((performance.now() - wall0) / 1000).toFixed(0)} s`,
@@ -430,6 +541,7 @@ async function main(): Promise<void> {
     '- Slipway: `node test/support/server-process.ts` (real ssh2 and HTTP transports, real pre-receive hook → hook socket → pipeline with extract; instant fake builder and deployer). Every push goes to a freshly created app.',
     `- SSH baseline: Debian's OpenSSH sshd started by the bench on 127.0.0.1:${sshd.port} with its own sshd_config (UsePAM no, MaxStartups 100, AcceptEnv GIT_PROTOCOL), user \`${user.name}\` with shell git-shell, home ${user.home} (outside /root, which is 0700). Every push goes to a fresh bare repo configured like Slipway's (transfer.fsckObjects, receive.maxInputSize) but with no hook.`,
     '- HTTP baseline: `git push file:///…` into a fresh bare repo configured the same way (no transport at all).',
+    `- Locations (all on the same file system): Slipway's data dir and the file:// repos in ${tmp}, the sshd repos in ${baseRepos}; clones are written to ${join(tmp, 'clones')}.`,
     '- Round-trip baseline: `ssh slipway-bench@127.0.0.1 true`, which git-shell runs from `~/git-shell-commands/true` (a symlink to /bin/true).',
     '- Clones are `git clone --no-checkout` of the repos pushed in the warm-up round, each repacked (`git repack -a -d`) first on both sides, so both servers serve identical single-pack object stores and upload-pack reuses the packed data.',
   ];
@@ -437,6 +549,24 @@ async function main(): Promise<void> {
     '# Slipway transport bench',
     '',
     markdownTable(rows),
+    '',
+    '## CPU time per operation (medians; cross-check that is steadier than wall time on a busy machine)',
+    '',
+    haveCpu
+      ? 'Server = the server process and all its descendants (Slipway: node, git, the hook; sshd: the listener, per-connection sshd, git-shell, git), from a cgroup per server. Total = server + the client side (git, ssh, and for file:// the local receive-pack).'
+      : 'No usable cgroup on this machine: CPU time was not measured.',
+    '',
+    ...(haveCpu ? ['| Measure | Slipway server | Baseline server | Slipway total | Baseline total | Total ratio |', '|---|---|---|---|---|---|', ...cpuRows] : []),
+    '',
+    '## Breakdown: transport only (diagnostic)',
+    '',
+    SETTINGS.breakdownRounds > 0
+      ? `The same pushes, ${SETTINGS.breakdownRounds} interleaved rounds, with this throwaway server's pre-receive shim replaced by \`cat >/dev/null\` (no hook client, no pipeline, no tree extraction). The difference to the main table is what the hook round trip and the pipeline cost.`
+      : 'Skipped (BENCH_BREAKDOWN_ROUNDS=0).',
+    '',
+    ...(breakdown.length ? ['| Measure | Slipway | Baseline | Ratio | Slipway CPU total | Baseline CPU total |', '|---|---|---|---|---|---|', ...breakdown] : []),
+    '',
+    `Creating 1,500 files of 4.6 KB (the small repo's checkout) takes ${createMs.slipway.toFixed(0)} ms in Slipway's data dir (where the pipeline extracts pushed trees) and ${createMs.baseline.toFixed(0)} ms in the baseline's repo dir on this machine.`,
     '',
     '## Cipher and key exchange',
     '',
@@ -467,6 +597,7 @@ try {
 } catch (err) {
   process.stderr.write(`bench: FAILED: ${(err as Error).message}\n`);
   if ((err as Error).cause) process.stderr.write(`bench: cause: ${String(((err as Error).cause as Error).message ?? (err as Error).cause)}\n`);
+  for (const tail of logTails) process.stderr.write(`bench: ${tail()}\n`);
   await cleanupAll();
   process.exitCode = 1;
 }
