@@ -27,6 +27,9 @@ export async function startSlipway(opts: { root: string; dataDir: string; adminK
       SLIPWAY_HOST: '127.0.0.1',
       SLIPWAY_BASE_DOMAIN: 'apps.bench.invalid',
       SLIPWAY_ADMIN_KEYS: opts.adminKeys,
+      // As `npm start` runs the server: glibc hands memory back after large transfers.
+      MALLOC_TRIM_THRESHOLD_: '131072',
+      MALLOC_MMAP_THRESHOLD_: '131072',
       ...opts.extraEnv,
     },
   });

@@ -1,5 +1,5 @@
 import { resolve, join } from 'node:path';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { UserError } from './errors.ts';
 
 /** Everything Slipway reads from its environment, validated once and frozen. */
@@ -9,6 +9,8 @@ export interface Config {
   hooksDir: string;
   runDir: string;
   logsDir: string;
+  /** Where pushed trees are unpacked for the build (a fast local file system pays off here). */
+  tmpDir: string;
   dbFile: string;
   hostKeyFile: string;
   hookSocket: string;
@@ -79,6 +81,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     hooksDir: join(dataDir, 'hooks'),
     runDir,
     logsDir: join(dataDir, 'logs'),
+    tmpDir: resolve(env.SLIPWAY_TMP_DIR || join(tmpdir(), 'slipway')),
     dbFile: join(dataDir, 'slipway.db'),
     hostKeyFile: join(dataDir, 'ssh_host_ed25519_key'),
     hookSocket: join(runDir, 'hook.sock'),

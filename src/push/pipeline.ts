@@ -97,7 +97,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
   stopIfAborted(signal);
 
   // extract: the tree, straight from git (and its quarantine during a push).
-  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: join(config.dataDir, 'tmp'), quarantine: req.quarantine, signal });
+  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal });
   try {
     // build
     const builderImage = builderFor(services, app);
@@ -142,7 +142,8 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     t.detail(appUrl(config, app));
     log.info('deployed', { app, version: release.version, commit: req.commit, by: req.by.name });
   } finally {
-    await tree.cleanup();
+    // Removing thousands of files need not delay the verdict the pusher is waiting for.
+    void tree.cleanup().catch((err: unknown) => log.warn('could not remove an extracted tree', { dir: tree.dir, err }));
   }
 }
 

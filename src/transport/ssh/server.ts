@@ -193,7 +193,6 @@ export function startSshServer(services: Services, sessions: PushSessions): Prom
       ident: `Slipway_${services.config.version}`,
       keepaliveInterval: SSH_LIMITS.keepaliveIntervalMs,
       keepaliveCountMax: SSH_LIMITS.keepaliveCountMax,
-      highWaterMark: 1024 * 1024,
     },
     (client, info) => onConnection(services, sessions, client, counters, `${info.ip}:${info.port}`),
   );
