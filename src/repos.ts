@@ -25,7 +25,10 @@ export function installHookShim(config: Pick<Config, 'hooksDir' | 'hookSocket' |
     '#!/bin/sh',
     '# Written by Slipway at start-up: hands the push to the running server, which runs the pipeline.',
     '# The compile cache makes the client start in a third of the time (it runs on every push).',
-    `NODE_COMPILE_CACHE=${sq(join(config.runDir, 'compile-cache'))} exec ${sq(config.nodeBinary)} ${sq(HOOK_CLIENT)} ${sq(config.hookSocket)}`,
+    '# What the server needs from git\'s environment goes as arguments: the push id our transport set,',
+    '# and the quarantine receive-pack set up for the pushed objects.',
+    `NODE_COMPILE_CACHE=${sq(join(config.runDir, 'compile-cache'))} exec ${sq(config.nodeBinary)} ${sq(HOOK_CLIENT)} ${sq(config.hookSocket)} \\`,
+    '  "${SLIPWAY_PUSH_ID-}" "${GIT_OBJECT_DIRECTORY-}" "${GIT_ALTERNATE_OBJECT_DIRECTORIES-}" "${GIT_QUARANTINE_PATH-}"',
     '',
   ].join('\n');
   const tmp = join(config.hooksDir, '.pre-receive.tmp');

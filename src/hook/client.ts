@@ -1,20 +1,21 @@
 // The pre-receive shim's client: it forwards the push (ref updates on stdin, git's quarantine
-// environment, the push id the transport set) to the running Slipway server over its local
+// paths and the push id the transport set, given as arguments by the shim) to the running Slipway server over its local
 // socket, relays the server's output, and exits with the server's verdict. No logic lives here,
 // so it stays fast to start and has nothing to get wrong.
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 
-const socketPath = process.argv[2];
-const env = process.env;
+// The shim passes: socket, push id, then git's quarantine variables (empty when unset).
+const [socketPath, pushId, objectDir, alternates, quarantinePath] = process.argv.slice(2);
+const orUndefined = (v: string | undefined) => (v ? v : undefined);
 const request = {
-  pushId: env.SLIPWAY_PUSH_ID ?? '',
+  pushId: pushId ?? '',
   gitDir: process.cwd(),
   stdin: readFileSync(0, 'utf8'),
   quarantine: {
-    GIT_OBJECT_DIRECTORY: env.GIT_OBJECT_DIRECTORY,
-    GIT_ALTERNATE_OBJECT_DIRECTORIES: env.GIT_ALTERNATE_OBJECT_DIRECTORIES,
-    GIT_QUARANTINE_PATH: env.GIT_QUARANTINE_PATH,
+    GIT_OBJECT_DIRECTORY: orUndefined(objectDir),
+    GIT_ALTERNATE_OBJECT_DIRECTORIES: orUndefined(alternates),
+    GIT_QUARANTINE_PATH: orUndefined(quarantinePath),
   },
 };
 
