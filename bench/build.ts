@@ -4,7 +4,7 @@
 // per push = push wall time − the time pack itself ran. The deployer is the test fake: this
 // measures building; bench/e2e (Kubernetes) measures going live.
 //   eval "$(npm run -s testbed)"; node bench/build.ts
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { findProgram } from '../src/backends.ts';
@@ -72,6 +72,7 @@ try {
     row('warm (code change only)', warm, 'pack ≤ 8 s, overhead ≤ 1 s'),
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  writeFileSync(join(import.meta.dirname, 'results', 'build.md'), `# Build bench\n\n${lines.join('\n')}\n\nCommand: \`node bench/build.ts\` (part of \`npm run bench\` with the testbed up)\n`);
 } finally {
   await s.close();
 }

@@ -24,16 +24,17 @@ import { gitEnv, startTestServer, type TestServer } from '../test/support/harnes
 import { httpThroughIngress, loadDuring, type LoadResult } from '../test/support/ingress.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
 import { median } from './stats.ts';
+import { benchEnv } from './settings.ts';
 
 // Every knob the bench reads from its environment, read once here.
 const SETTINGS = Object.freeze({
-  rounds: Number(process.env.BENCH_ROUNDS || 3),
-  rps: Number(process.env.BENCH_RPS || 50),
-  ingress: process.env.SLIPWAY_TEST_INGRESS ?? '',
-  pack: process.env.SLIPWAY_PACK ?? '',
-  registry: process.env.SLIPWAY_REGISTRY ?? '',
-  builder: process.env.SLIPWAY_BUILDER ?? '',
-  kubeconfig: process.env.KUBECONFIG ?? '',
+  rounds: Number(benchEnv.BENCH_ROUNDS || 3),
+  rps: Number(benchEnv.BENCH_RPS || 50),
+  ingress: benchEnv.SLIPWAY_TEST_INGRESS ?? '',
+  pack: benchEnv.SLIPWAY_PACK ?? '',
+  registry: benchEnv.SLIPWAY_REGISTRY ?? '',
+  builder: benchEnv.SLIPWAY_BUILDER ?? '',
+  kubeconfig: benchEnv.KUBECONFIG ?? '',
   out: resolve(import.meta.dirname, 'results', 'e2e-deploy.md'),
 });
 for (const [k, v] of Object.entries(SETTINGS)) {

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1ReplicaSet } from '../src/k8s/types.ts';
 import { loadConfig } from '../src/config.ts';
 import { execute } from '../src/commands/execute.ts';
 import { KubeClient } from '../src/deploy/kube-client.ts';
@@ -22,11 +22,12 @@ import { deployable } from '../src/push/pipeline.ts';
 import { PushSessions } from '../src/push/sessions.ts';
 import { openStore } from '../src/store/index.ts';
 import { markdownTable, median, secs, type Row } from './stats.ts';
+import { benchEnv } from './settings.ts';
 
 // Every knob the bench reads from its environment, read once here.
 const SETTINGS = Object.freeze({
-  kubeconfig: process.env.KUBECONFIG ?? '',
-  rounds: Number(process.env.BENCH_ROUNDS || 10),
+  kubeconfig: benchEnv.KUBECONFIG ?? '',
+  rounds: Number(benchEnv.BENCH_ROUNDS || 10),
   out: resolve(import.meta.dirname, 'results', 'kube.md'),
 });
 if (!SETTINGS.kubeconfig) {

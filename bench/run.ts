@@ -12,11 +12,12 @@ import { ensureFixture, isolatedGitEnv, type Fixture } from './fixtures.ts';
 import { rssMiB, startSlipway, type BenchSlipway } from './slipway.ts';
 import { ensureSshd, ensureUser, startSshd, GIT_SHELL, SSHD, type BenchSshd, type BenchUser } from './sshd.ts';
 import { markdownTable, median, ratioRow, secs, spread, times, type Row } from './stats.ts';
+import { benchEnv } from './settings.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
 // Every knob the bench reads from its environment, read once here.
-const env = process.env;
+const env = benchEnv;
 const SETTINGS = Object.freeze({
   rounds: Number(env.BENCH_ROUNDS || 5),
   concurrentRounds: Number(env.BENCH_CONCURRENT_ROUNDS || 3),
