@@ -8,25 +8,12 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { findProgram } from '../src/backends.ts';
-import { PackBuilder } from '../src/build/pack.ts';
-import type { BuildRequest, BuildResult } from '../src/build/builder.ts';
+import { TimedPack } from './timed-pack.ts';
 import { startTestServer } from '../test/support/harness.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
 
 const ROUNDS = 5;
 
-/** The real pack builder, timed. */
-class TimedPack extends PackBuilder {
-  last = 0;
-  override async build(req: BuildRequest): Promise<BuildResult> {
-    const t0 = performance.now();
-    try {
-      return await super.build(req);
-    } finally {
-      this.last = performance.now() - t0;
-    }
-  }
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const s2 = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

@@ -15,8 +15,7 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { PackBuilder } from '../src/build/pack.ts';
-import type { BuildRequest, BuildResult } from '../src/build/builder.ts';
+import { TimedPack } from './timed-pack.ts';
 import { loadConfig } from '../src/config.ts';
 import { KubeDeployer } from '../src/deploy/kube.ts';
 import { run } from '../src/exec.ts';
@@ -46,18 +45,6 @@ for (const [k, v] of Object.entries(SETTINGS)) {
 const BASE = 'slipway.bench';
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
-/** The real pack builder, timed. */
-class TimedPack extends PackBuilder {
-  last = 0;
-  override async build(req: BuildRequest): Promise<BuildResult> {
-    const t0 = performance.now();
-    try {
-      return await super.build(req);
-    } finally {
-      this.last = performance.now() - t0;
-    }
-  }
-}
 
 /** Phases of one push, in ms from `git push` starting. */
 interface PushTimes { transport: number; build: number; registry: number; release: number; rollout: number; deployed: number; live: number; pack: number }
