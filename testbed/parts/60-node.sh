@@ -246,9 +246,24 @@ until pod_cidr=$("$kubectl" get node "$node" -o 'jsonpath={.spec.podCIDR}' 2>/de
   sleep 0.5
 done
 render "$src/cni.conflist" "$ndir/cni/slipway.conflist" POD_CIDR="$pod_cidr" IPAM_DIR="$ndir/cni/ipam"
+# A cni0 left from an earlier pod CIDR (the Node was deleted and registered again) makes the
+# bridge plugin fail every pod ("cni0 already has an IP address different from …"): remove it,
+# the plugin makes it again with the new gateway. Pods on the old subnet had no working network.
+base=${pod_cidr%/*}
+gateway=${base%.*}.$((${base##*.} + 1))
+if ip link show cni0 >/dev/null 2>&1 && ! ip -4 -o addr show dev cni0 | grep -q " inet $gateway/"; then
+  log "node: cni0 has $(ip -4 -o addr show dev cni0 | awk '{ print $4 }' | tr '\n' ' ')not $gateway; removing it"
+  ip link del cni0
+fi
 if ! cmp -s "$ndir/cni/slipway.conflist" "$cni_conf/10-slipway.conflist"; then
   log "node: CNI network slipway on $pod_cidr"
-  mv "$ndir/cni/slipway.conflist" "$cni_conf/10-slipway.conflist"
+  # Written in place, not renamed into the directory: containerd 1.6 reloads its CNI config on a
+  # write, rename or remove event there, and ignores a create (which is all a rename into the
+  # directory gives): the node would stay NotReady with "cni plugin not initialized".
+  cat "$ndir/cni/slipway.conflist" >"$cni_conf/10-slipway.conflist"
+elif [ "$("$kubectl" get node "$node" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" != True ]; then
+  # Same file, node not Ready (a containerd that missed it, as above): a write makes it reload.
+  cat "$ndir/cni/slipway.conflist" >"$cni_conf/10-slipway.conflist"
 fi
 ( wait_for "node $node to be Ready" 120 \
   "$kubectl" wait --for=condition=Ready "node/$node" --timeout=5s ) ||
