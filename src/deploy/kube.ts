@@ -7,7 +7,7 @@ import type { Transcript } from '../output/transcript.ts';
 import { LABEL, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from '../k8s/labels.ts';
 import { mergeLogs, formatLogLine, splitLogLine } from '../k8s/logs.ts';
 import { releaseObjects } from '../k8s/objects.ts';
-import { podState, processTypeOf, recentWarnings, rolloutState, whyNotReady, type PodState } from '../k8s/rollout.ts';
+import { crashLines, podState, processTypeOf, recentWarnings, rolloutState, whyNotReady, type PodState } from '../k8s/rollout.ts';
 import type { KubeObject } from '../k8s/types.ts';
 import { replicasFor, restartPatch } from '../k8s/workload.ts';
 import type { DeployableRelease, Deployer, LogRequest, ProcessStatus } from './deployer.ts';
@@ -187,8 +187,8 @@ export class KubeDeployer implements Deployer {
     const out = recentWarnings(events, [...states.map((p) => p.name), ...deployments.map((d) => d.metadata?.name ?? '')]);
     const crashed = states.find((p) => p.started && (p.restarts > 0 || !p.ready));
     if (crashed) {
-      const text = await this.client.podLog(ns, crashed.name, crashed.process, { previous: crashed.restarts > 0, tailLines: 10 });
-      const lines = text.split('\n').filter(Boolean).map((l) => '  ' + splitLogLine(l).text);
+      const text = await this.client.podLog(ns, crashed.name, crashed.process, { previous: crashed.restarts > 0, tailLines: 60 });
+      const lines = crashLines(text.split('\n').filter(Boolean).map((l) => splitLogLine(l).text)).map((l) => '  ' + l);
       if (lines.length) out.push(`Last log lines of ${crashed.name}:`, ...lines);
     }
     return out;

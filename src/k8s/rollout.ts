@@ -107,6 +107,17 @@ export function podState(p: V1Pod): PodState {
   };
 }
 
+/**
+ * The log lines worth showing for a crashed instance: the last `keep`, and, when the error itself
+ * scrolled above them (an uncaught exception's stack trace), the line that names it first.
+ */
+export function crashLines(lines: readonly string[], keep = 10): string[] {
+  const tail = lines.slice(-keep);
+  const at = lines.findIndex((l) => /\b[A-Z]?[A-Za-z]*(Error|Exception)\b:|^(panic|fatal|FATAL|Traceback)\b/.test(l.trim()));
+  if (at < 0 || at >= lines.length - keep) return [...tail];
+  return [lines[at]!, '…', ...tail];
+}
+
 /** The process type a Deployment runs, as the image names it. */
 export function processTypeOf(d: V1Deployment): string {
   return d.metadata?.annotations?.[ANNOTATION.processType] ?? d.metadata?.name ?? '';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CoreV1Event, V1Deployment, V1Pod } from '../../src/k8s/types.ts';
-import { podState, recentWarnings, rolloutState, whyNotReady } from '../../src/k8s/rollout.ts';
+import { crashLines, podState, recentWarnings, rolloutState, whyNotReady } from '../../src/k8s/rollout.ts';
 import { formatLogLine, instanceId, mergeLogs, splitLogLine } from '../../src/k8s/logs.ts';
 
 function deployment(spec: { replicas: number; generation?: number }, status: V1Deployment['status']): V1Deployment {
@@ -88,4 +88,22 @@ test('log lines: timestamps split and sort by time (nanoseconds), Heroku-style p
     '2024-05-01T12:00:03Z app[web.aaaaa]: a3',
     '2024-05-01T12:00:04Z app[worker.bbbbb]: b4',
   ]);
+});
+
+test('a secret-cache sync delay right after scheduling is not a fatal state; a real config error is', () => {
+  const waiting = (message: string) => podState(pod('web-a-9', { phase: 'Pending', containerStatuses: [{ name: 'web', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'CreateContainerConfigError', message } } }] }));
+  assert.equal(waiting('failed to sync secret cache: timed out waiting for the condition').fatal, null);
+  assert.equal(waiting('secret "env-v3" is forbidden: no relationship found between node \'vm\' and this object').fatal, null);
+  assert.match(waiting('secret "env-v3" not found').fatal ?? '', /^CreateContainerConfigError: secret "env-v3" not found/);
+});
+
+test('crash log lines keep the error line that scrolled above the stack trace', () => {
+  const stack = ['listening', '/app/server.js:3', '    throw new Error("boom")', '    ^', '', 'Error: boom', ...Array.from({ length: 12 }, (_, i) => `    at frame${i} (node:internal:${i})`), 'Node.js v24.21.0'];
+  const shown = crashLines(stack.filter(Boolean));
+  assert.equal(shown[0], 'Error: boom');
+  assert.equal(shown[1], '…');
+  assert.equal(shown.at(-1), 'Node.js v24.21.0');
+  assert.equal(shown.length, 12);
+  assert.deepEqual(crashLines(['a', 'TypeError: x is not a function', 'b']), ['a', 'TypeError: x is not a function', 'b']);
+  assert.deepEqual(crashLines(['only', 'plain', 'lines'], 2), ['plain', 'lines']);
 });
