@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the testbed parts. Everything here logs to stderr; stdout carries exports only.
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() { printf 'testbed: error: %s\n' "$*" >&2; exit 1; }
@@ -21,4 +22,66 @@ wait_for() {
     [ $SECONDS -lt $end ] || die "timed out after ${secs}s waiting for $what"
     sleep 0.5
   done
+}
+
+# write_kubeconfig FILE SERVER CA_CRT CRT KEY USER: a self-contained kubeconfig (certificates
+# embedded) for USER's client certificate. Returns 0 when it (re)wrote FILE, 1 when FILE was
+# already current (same client certificate, server and CA).
+write_kubeconfig() {
+  local file=$1 server=$2 ca=$3 crt=$4 key=$5 user=$6
+  if [ -s "$file" ] && grep -qF "client-certificate-data: $(base64 -w0 "$crt")" "$file" &&
+    grep -qF "server: $server" "$file" && grep -qF "certificate-authority-data: $(base64 -w0 "$ca")" "$file"; then
+    return 1
+  fi
+  cat >"$file.tmp" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: slipway-testbed
+  cluster:
+    server: $server
+    certificate-authority-data: $(base64 -w0 "$ca")
+users:
+- name: $user
+  user:
+    client-certificate-data: $(base64 -w0 "$crt")
+    client-key-data: $(base64 -w0 "$key")
+contexts:
+- name: $user@slipway-testbed
+  context:
+    cluster: slipway-testbed
+    user: $user
+current-context: $user@slipway-testbed
+KC
+  mv "$file.tmp" "$file"
+}
+
+# build_once LABEL WHAT SCRIPT MOD BIN STAMP: unless BIN/.stamp already says STAMP, runs
+# `bash SCRIPT MOD BIN STAMP` detached (log $SLIPWAY_CACHE_DIR/bin/LABEL-build.log), or waits for
+# the one an interrupted run left going, logging progress each minute; dies with the log's tail
+# if the build did not write the stamp. The testbed's lock descriptors are not inherited.
+build_once() {
+  local label=$1 what=$2 script=$3 mod=$4 bin=$5 stamp=$6
+  local build_log=$SLIPWAY_CACHE_DIR/bin/$label-build.log build_pid=$SLIPWAY_CACHE_DIR/bin/$label-build.pid pid started
+  [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ] || return 0
+  mkdir -p "$SLIPWAY_CACHE_DIR/bin"
+  pid=$(cat "$build_pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q build.sh "/proc/$pid/cmdline" 2>/dev/null; then
+    log "$label: waiting for the build already running (pid $pid, log $build_log)"
+  else
+    log "$label: building $what (log $build_log)"
+    setsid nohup bash "$script" "$mod" "$bin" "$stamp" </dev/null >"$build_log" 2>&1 8>&- 9>&- &
+    pid=$!
+    echo "$pid" >"$build_pid"
+  fi
+  started=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5
+    if [ $(((SECONDS - started) % 60)) -lt 5 ]; then
+      log "$label: build running for $((SECONDS - started))s $(grep -E '^(building|[a-z-]+: [0-9]+s)' "$build_log" | tail -n1 || true)"
+    fi
+  done
+  rm -f "$build_pid"
+  [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ] || { tail -n 30 "$build_log" >&2; die "$label: build failed (log $build_log)"; }
+  log "$label: built in $((SECONDS - started))s: $(grep -E '^[a-z-]+: [0-9]+s$' "$bin/BUILD-TIMES" | tr '\n' ' ')"
 }

@@ -13,6 +13,8 @@
 #   front-proxy-ca  request-header CA for the aggregation layer (an aggregated API server such as
 #             metrics-server trusts requests the apiserver proxies with this client cert).
 set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 pki=${1:?pki dir}
 kcdir=${2:?kubeconfig dir}
 server=${3:?server url}
@@ -100,36 +102,9 @@ if [ ! -s "$pki/sa.key" ] || [ ! -s "$pki/sa.pub" ]; then
   changed=1
 fi
 
-# kubeconfig NAME USER: a self-contained kubeconfig (certs embedded) for the user's cert.
+# kubeconfig NAME USER: a self-contained kubeconfig for the user's cert (testbed/lib.sh).
 kubeconfig() {
-  local name=$1 user=$2 file=$kcdir/$1.kubeconfig
-  if [ -s "$file" ] && grep -qF "client-certificate-data: $(base64 -w0 "$pki/$name.crt")" "$file" &&
-    grep -qF "server: $server" "$file"; then
-    return 0
-  fi
-  local tmp=$file.tmp
-  cat >"$tmp" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: slipway-testbed
-  cluster:
-    server: $server
-    certificate-authority-data: $(base64 -w0 "$pki/ca.crt")
-users:
-- name: $user
-  user:
-    client-certificate-data: $(base64 -w0 "$pki/$name.crt")
-    client-key-data: $(base64 -w0 "$pki/$name.key")
-contexts:
-- name: $user@slipway-testbed
-  context:
-    cluster: slipway-testbed
-    user: $user
-current-context: $user@slipway-testbed
-EOF
-  mv "$tmp" "$file"
-  changed=1
+  if write_kubeconfig "$kcdir/$1.kubeconfig" "$server" "$pki/ca.crt" "$pki/$1.crt" "$pki/$1.key" "$2"; then changed=1; fi
 }
 
 kubeconfig admin slipway-admin

@@ -12,6 +12,8 @@
 #   ingress   CN=slipway-testbed-ingress: bound by testbed/node/rbac.yaml to what Traefik reads.
 #   dns       CN=slipway-testbed-dns: bound by testbed/node/rbac.yaml to what CoreDNS reads.
 set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 ca_dir=${1:?ca dir}
 out=${2:?out dir}
 server=${3:?server url}
@@ -42,35 +44,9 @@ leaf() {
   changed=1
 }
 
-# kubeconfig NAME USER: a self-contained kubeconfig (certificates embedded).
+# kubeconfig NAME USER: a self-contained kubeconfig for the user's cert (testbed/lib.sh).
 kubeconfig() {
-  local name=$1 user=$2 file=$out/$1.kubeconfig
-  if [ -s "$file" ] && grep -qF "client-certificate-data: $(base64 -w0 "$out/$name.crt")" "$file" &&
-    grep -qF "server: $server" "$file" && grep -qF "certificate-authority-data: $(base64 -w0 "$ca_dir/ca.crt")" "$file"; then
-    return 0
-  fi
-  cat >"$file.tmp" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: slipway-testbed
-  cluster:
-    server: $server
-    certificate-authority-data: $(base64 -w0 "$ca_dir/ca.crt")
-users:
-- name: $user
-  user:
-    client-certificate-data: $(base64 -w0 "$out/$name.crt")
-    client-key-data: $(base64 -w0 "$out/$name.key")
-contexts:
-- name: $user@slipway-testbed
-  context:
-    cluster: slipway-testbed
-    user: $user
-current-context: $user@slipway-testbed
-KC
-  mv "$file.tmp" "$file"
-  changed=1
+  if write_kubeconfig "$out/$1.kubeconfig" "$server" "$ca_dir/ca.crt" "$out/$1.crt" "$out/$1.key" "$2"; then changed=1; fi
 }
 
 leaf kubelet "/O=system:nodes/CN=system:node:$node"

@@ -29,32 +29,7 @@ version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$mod/go.mod")
 bin=$SLIPWAY_CACHE_DIR/bin/kube-$version
 # The stamp covers everything that changes the binaries: the pins, the build script, the compiler.
 stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$kube_src/build.sh" <(go version) | sha256sum | cut -c1-16)
-build_log=$SLIPWAY_CACHE_DIR/bin/kube-build.log
-build_pid=$SLIPWAY_CACHE_DIR/bin/kube-build.pid
-if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ]; then
-  mkdir -p "$SLIPWAY_CACHE_DIR/bin"
-  pid=$(cat "$build_pid" 2>/dev/null || true)
-  # A build started by an earlier, interrupted run is still going: wait for it rather than start
-  # a second one on the same output directory.
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q build.sh "/proc/$pid/cmdline" 2>/dev/null; then
-    log "kube: waiting for the build already running (pid $pid, log $build_log)"
-  else
-    log "kube: building Kubernetes $version and etcd from the Go module proxy (cold: ~30 min on 2 cores; log $build_log)"
-    setsid nohup bash "$kube_src/build.sh" "$mod" "$bin" "$stamp" </dev/null >"$build_log" 2>&1 9>&- &
-    pid=$!
-    echo "$pid" >"$build_pid"
-  fi
-  started=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 5
-    if [ $(((SECONDS - started) % 60)) -lt 5 ]; then
-      log "kube: build running for $((SECONDS - started))s: $(grep -E '^(building|[a-z-]+: [0-9]+s)' "$build_log" | tail -n1)"
-    fi
-  done
-  rm -f "$build_pid"
-  [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ] || { tail -n 30 "$build_log" >&2; die "kube: build failed (log $build_log)"; }
-  log "kube: built in $((SECONDS - started))s: $(grep -E '^[a-z-]+: [0-9]+s$' "$bin/BUILD-TIMES" | tr '\n' ' ')"
-fi
+build_once kube "Kubernetes $version and etcd from the Go module proxy (cold: ~30 min on 2 cores)" "$kube_src/build.sh" "$mod" "$bin" "$stamp"
 for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
   [ -x "$bin/$b" ] || die "kube: $bin/$b is missing (remove $bin to rebuild)"
 done

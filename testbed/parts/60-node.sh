@@ -57,28 +57,7 @@ export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build 
 bin=$SLIPWAY_CACHE_DIR/bin/node
 stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$mod"/pause/*.go "$mod/dns/go.mod" "$mod/dns/go.sum" "$mod"/dns/*.go \
   "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
-build_log=$SLIPWAY_CACHE_DIR/bin/node-build.log
-build_pid=$SLIPWAY_CACHE_DIR/bin/node-build.pid
-if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ]; then
-  mkdir -p "$SLIPWAY_CACHE_DIR/bin"
-  pid=$(cat "$build_pid" 2>/dev/null || true)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q build.sh "/proc/$pid/cmdline" 2>/dev/null; then
-    log "node: waiting for the build already running (pid $pid, log $build_log)"
-  else
-    log "node: building Traefik, CoreDNS and the pause program (cold: ~10 min on 2 cores; log $build_log)"
-    setsid nohup bash "$src/build.sh" "$mod" "$bin" "$stamp" </dev/null >"$build_log" 2>&1 8>&- &
-    pid=$!
-    echo "$pid" >"$build_pid"
-  fi
-  started=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 5
-    if [ $(((SECONDS - started) % 60)) -lt 5 ]; then log "node: build running for $((SECONDS - started))s"; fi
-  done
-  rm -f "$build_pid"
-  [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ] || { tail -n 30 "$build_log" >&2; die "node: build failed (log $build_log)"; }
-  log "node: built in $((SECONDS - started))s: $(grep -E '^[a-z]+: [0-9]+s$' "$bin/BUILD-TIMES" | tr '\n' ' ')"
-fi
+build_once node "Traefik, CoreDNS and the pause program (cold: ~10 min on 2 cores)" "$src/build.sh" "$mod" "$bin" "$stamp"
 
 # --- 2. the pod sandbox image ----------------------------------------------------------------------
 # One file, /pause, imported into the testbed's Docker and pushed to its registry. The tag is the
