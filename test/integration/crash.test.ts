@@ -18,10 +18,12 @@ async function startServer(env: Record<string, string>): Promise<{ child: Result
   const child = execa(process.execPath, [SERVER], {
     env: { SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', ...env },
     reject: false,
-    stderr: 'ignore',
   });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const first = await lines.next();
+  if (first.done) throw new Error(`the server exited before it was ready: ${stderr}`);
   const ports = JSON.parse(first.value as string) as { ssh: number };
   return { child, ssh: ports.ssh, builds: lines };
 }
