@@ -18,6 +18,8 @@ async function startServer(env: Record<string, string>): Promise<{ child: Result
   const child = execa(process.execPath, [SERVER], {
     env: { SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', ...env },
     reject: false,
+    // Only our readline reads stdout: execa's own buffering would compete for the ready line.
+    buffer: false,
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
