@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154  # $run, $logs and $restart_all are set by the parts that run daemons
 # Helpers shared by the testbed parts. Everything here logs to stderr; stdout carries exports only.
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() { printf 'testbed: error: %s\n' "$*" >&2; exit 1; }
@@ -84,4 +85,84 @@ build_once() {
   rm -f "$build_pid"
   [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ] || { tail -n 30 "$build_log" >&2; die "$label: build failed (log $build_log)"; }
   log "$label: built in $((SECONDS - started))s: $(grep -E '^[a-z-]+: [0-9]+s$' "$bin/BUILD-TIMES" | tr '\n' ' ')"
+}
+
+# --- daemons ------------------------------------------------------------------------------------
+# The parts that run daemons keep a pidfile and the recorded command per daemon in $run and its
+# log in $logs, define `healthy NAME`, and set restart_all=1 to force restarts. A daemon is only
+# ever stopped by its pid, and only when its executable matches the part's OWNED pattern.
+
+# pidfile_exe NAME: the executable of the live process NAME's pidfile names (empty if none).
+pidfile_exe() {
+  local pid
+  pid=$(cat "$run/$1.pid" 2>/dev/null) || return 0
+  readlink "/proc/$pid/exe" 2>/dev/null || true
+}
+
+# owned NAME OWNED: the pidfile names a live process whose executable matches the glob OWNED (an
+# executable replaced on disk shows as "(deleted)" and still counts).
+owned() {
+  local e
+  e=$(pidfile_exe "$1")
+  # shellcheck disable=SC2053  # OWNED is a glob on purpose
+  [ -n "$e" ] && [[ ${e% (deleted)} == $2 ]]
+}
+
+# port_free PORT: nothing listens on PORT.
+port_free() { [ -z "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]; }
+
+# stop_process LABEL NAME OWNED: stops NAME if it is ours (TERM, then KILL after 15 s).
+stop_process() {
+  local label=$1 name=$2 pid
+  owned "$name" "$3" || { rm -f "$run/$name.pid"; return 0; }
+  pid=$(cat "$run/$name.pid")
+  log "$label: stopping $name (pid $pid)"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$run/$name.pid"
+}
+
+# ensure_process LABEL NAME EXE OWNED PORT TIMEOUT RECORD -- [VAR=VALUE...] ARGS...: reuses NAME
+# when it runs EXE with the same RECORD (its command and inputs) and is healthy; otherwise stops
+# it, checks PORT is free (0: no port), starts `env VAR=VALUE... EXE ARGS...` detached and waits
+# up to TIMEOUT seconds for `healthy NAME`. Sets started_any=1 when it started something.
+ensure_process() {
+  local label=$1 name=$2 exe=$3 own=$4 port=$5 timeout=$6 record=$7
+  shift 8
+  if owned "$name" "$own"; then
+    if [ "$(pidfile_exe "$name")" = "$exe" ] && [ "$restart_all" -eq 0 ] && [ "$(cat "$run/$name.args" 2>/dev/null)" = "$record" ]; then
+      # Give a daemon that is still starting (an earlier run was cut short) a moment.
+      local end=$((SECONDS + 20))
+      until healthy "$name"; do [ $SECONDS -lt $end ] || break; sleep 1; done
+      if healthy "$name"; then
+        log "$label: reusing $name (pid $(cat "$run/$name.pid"))"
+        return 0
+      fi
+      log "$label: $name is running but not healthy; restarting it"
+    fi
+    stop_process "$label" "$name" "$own"
+  fi
+  [ "$port" = 0 ] || port_free "$port" || die "$label: port $port is taken by a process this testbed did not start ($(ss -Hltnp "( sport = :$port )" | head -n1))"
+  log "$label: starting $name (log $logs/$name.log)"
+  printf '\n=== %s start %s\n' "$(date -Is)" "$name" >>"$logs/$name.log"
+  local envs=()
+  while [ $# -gt 0 ] && [[ $1 == [A-Z]*=* ]]; do envs+=("$1"); shift; done
+  setsid nohup env "${envs[@]}" "$exe" "$@" </dev/null >>"$logs/$name.log" 2>&1 8>&- 9>&- &
+  echo $! >"$run/$name.pid"
+  echo "$record" >"$run/$name.args"
+  started_any=1 # read by the calling part
+  local end=$((SECONDS + timeout))
+  until healthy "$name"; do
+    # The pid is checked, not the executable: nohup and env exec the program a moment later.
+    if ! kill -0 "$(cat "$run/$name.pid")" 2>/dev/null; then
+      tail -n 20 "$logs/$name.log" >&2
+      die "$label: $name exited during start-up (log $logs/$name.log)"
+    fi
+    if [ $SECONDS -ge $end ]; then
+      tail -n 20 "$logs/$name.log" >&2
+      die "$label: $name not healthy after ${timeout}s (log $logs/$name.log)"
+    fi
+    sleep 0.5
+  done
 }

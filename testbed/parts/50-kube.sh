@@ -55,39 +55,8 @@ norights_kc=$kdir/norights.kubeconfig
 # with a pidfile and a log. A running one is reused when it is ours (its executable is the pinned
 # binary), it was started with the same arguments, and it is healthy.
 
-# exe_of NAME: the executable of the process NAME's pidfile names (empty if none is alive).
-exe_of() {
-  local pid
-  pid=$(cat "$run/$1.pid" 2>/dev/null) || return 0
-  readlink "/proc/$pid/exe" 2>/dev/null || true
-}
-
-# mine NAME: the pidfile names a live NAME started by this testbed, from any pinned version
-# (an old version's binary shows as "(deleted)" once its directory was replaced).
-mine() {
-  local exe
-  exe=$(exe_of "$1")
-  case ${exe% (deleted)} in "$SLIPWAY_CACHE_DIR"/bin/kube-*/"$1") return 0 ;; esac
-  return 1
-}
-
-# ours NAME: the pidfile names a live process running NAME's current pinned binary.
-ours() { [ "$(exe_of "$1")" = "$bin/$1" ]; }
-
-# stop NAME: stops this testbed's process for NAME, if any (TERM, then KILL after 15 s).
-stop() {
-  local name=$1 pid
-  mine "$name" || { rm -f "$run/$name.pid"; return 0; }
-  pid=$(cat "$run/$name.pid")
-  log "kube: stopping $name (pid $pid)"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$run/$name.pid"
-}
-
-# port_free PORT: nothing listens on 127.0.0.1:PORT (or on every address).
-port_free() { [ -z "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]; }
+# Every pinned version's binary of NAME counts as ours (an old one is stopped on an upgrade).
+stop() { stop_process kube "$1" "$SLIPWAY_CACHE_DIR/bin/kube-*/$1"; }
 
 # healthy NAME: the component's own health endpoint answers ok.
 healthy() {
@@ -104,46 +73,11 @@ healthy() {
 
 started_any=0
 # ensure NAME PORT TIMEOUT ARGS...: reuse NAME if it is ours, same arguments and healthy,
-# otherwise (re)start it and wait up to TIMEOUT seconds for it to be healthy.
+# otherwise (re)start it and wait up to TIMEOUT seconds for it to be healthy (testbed/lib.sh).
 ensure() {
   local name=$1 port=$2 timeout=$3
   shift 3
-  local args="$bin/$name $*"
-  if mine "$name"; then
-    if ours "$name" && [ "$restart_all" -eq 0 ] && [ "$(cat "$run/$name.args" 2>/dev/null)" = "$args" ]; then
-      # Give a component that is still starting (an earlier run was cut short) a moment.
-      local end=$((SECONDS + 20))
-      until healthy "$name"; do
-        [ $SECONDS -lt $end ] || break
-        sleep 1
-      done
-      if healthy "$name"; then
-        log "kube: reusing $name (pid $(cat "$run/$name.pid"))"
-        return 0
-      fi
-      log "kube: $name is running but not healthy; restarting it"
-    fi
-    stop "$name"
-  fi
-  port_free "$port" || die "kube: port $port is taken by a process this testbed did not start ($(ss -Hltnp "( sport = :$port )" | head -n1))"
-  log "kube: starting $name (log $logs/$name.log)"
-  printf '\n=== %s start %s\n' "$(date -Is)" "$name" >>"$logs/$name.log"
-  setsid nohup "$bin/$name" "$@" </dev/null >>"$logs/$name.log" 2>&1 9>&- &
-  echo $! >"$run/$name.pid"
-  echo "$args" >"$run/$name.args"
-  started_any=1
-  local end=$((SECONDS + timeout))
-  until healthy "$name"; do
-    if ! ours "$name"; then
-      tail -n 20 "$logs/$name.log" >&2
-      die "kube: $name exited during start-up (log $logs/$name.log)"
-    fi
-    if [ $SECONDS -ge $end ]; then
-      tail -n 20 "$logs/$name.log" >&2
-      die "kube: $name not healthy after ${timeout}s (log $logs/$name.log)"
-    fi
-    sleep 0.5
-  done
+  ensure_process kube "$name" "$bin/$name" "$SLIPWAY_CACHE_DIR/bin/kube-*/$name" "$port" "$timeout" "$bin/$name $*" -- "$@"
 }
 
 if [ "$restart_all" -eq 1 ]; then

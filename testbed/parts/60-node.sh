@@ -113,26 +113,8 @@ dns_ready=127.0.0.1:10055
 # Each runs detached with a pidfile and a log, like the control plane's. The recorded arguments
 # include a hash of the files the component reads, so a changed configuration restarts it.
 
-# exe_of NAME: the executable of the live process NAME's pidfile names (empty if none).
-exe_of() {
-  local pid
-  pid=$(cat "$run/$1.pid" 2>/dev/null) || return 0
-  readlink "/proc/$pid/exe" 2>/dev/null || true
-}
-# mine NAME EXE: the pidfile names a live process running EXE (or a replaced EXE).
-mine() { local e; e=$(exe_of "$1"); [ -n "$e" ] && [ "${e% (deleted)}" = "$2" ]; }
-# stop NAME EXE: stops this testbed's process for NAME, if any (TERM, then KILL after 15 s).
-stop() {
-  local name=$1 pid
-  mine "$1" "$2" || { rm -f "$run/$name.pid"; return 0; }
-  pid=$(cat "$run/$name.pid")
-  log "node: stopping $name (pid $pid)"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$run/$name.pid"
-}
-port_free() { [ -z "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]; }
+# stop NAME EXE: stops this testbed's NAME (testbed/lib.sh).
+stop() { stop_process node "$1" "$2"; }
 
 healthy() {
   case $1 in
@@ -156,41 +138,7 @@ started_any=0
 ensure() {
   local name=$1 exe=$2 port=$3 timeout=$4 inputs=$5
   shift 6
-  local args="$exe $* #$inputs"
-  if mine "$name" "$exe"; then
-    if [ "$(exe_of "$name")" = "$exe" ] && [ "$restart_all" -eq 0 ] && [ "$(cat "$run/$name.args" 2>/dev/null)" = "$args" ]; then
-      local end=$((SECONDS + 20))
-      until healthy "$name"; do [ $SECONDS -lt $end ] || break; sleep 1; done
-      if healthy "$name"; then
-        log "node: reusing $name (pid $(cat "$run/$name.pid"))"
-        return 0
-      fi
-      log "node: $name is running but not healthy; restarting it"
-    fi
-    stop "$name" "$exe"
-  fi
-  [ "$port" = 0 ] || port_free "$port" || die "node: port $port is taken by a process this testbed did not start ($(ss -Hltnp "( sport = :$port )" | head -n1))"
-  log "node: starting $name (log $logs/$name.log)"
-  printf '\n=== %s start %s\n' "$(date -Is)" "$name" >>"$logs/$name.log"
-  local envs=()
-  while [ $# -gt 0 ] && [[ $1 == [A-Z]*=* ]]; do envs+=("$1"); shift; done
-  setsid nohup env "${envs[@]}" "$exe" "$@" </dev/null >>"$logs/$name.log" 2>&1 8>&- 9>&- &
-  echo $! >"$run/$name.pid"
-  echo "$args" >"$run/$name.args"
-  started_any=1
-  local end=$((SECONDS + timeout))
-  until healthy "$name"; do
-    # (The pid is checked, not the executable: nohup and env exec the program a moment later.)
-    if ! kill -0 "$(cat "$run/$name.pid")" 2>/dev/null; then
-      tail -n 20 "$logs/$name.log" >&2
-      die "node: $name exited during start-up (log $logs/$name.log)"
-    fi
-    if [ $SECONDS -ge $end ]; then
-      tail -n 20 "$logs/$name.log" >&2
-      die "node: $name not healthy after ${timeout}s (log $logs/$name.log)"
-    fi
-    sleep 0.5
-  done
+  ensure_process node "$name" "$exe" "$exe" "$port" "$timeout" "$exe $* #$inputs" -- "$@"
 }
 # hash_files FILE...: what a component reads, for its recorded arguments.
 hash_files() { cat "$@" | sha256sum | cut -c1-16; }
