@@ -51,21 +51,14 @@ export function serveSettings(config: Pick<Config, 'hooksDir' | 'maxPushBytes'>)
   ];
 }
 
-/** Creates the app's bare repo with Slipway's limits and hook; fails if it exists. */
-export async function createRepo(config: Pick<Config, 'reposDir' | 'hooksDir' | 'maxPushBytes'>, app: string): Promise<string> {
+/** Creates the app's bare repo; fails if it exists. */
+export async function createRepo(config: Pick<Config, 'reposDir'>, app: string): Promise<string> {
   const path = repoPath(config, app);
   if (existsSync(path)) throw new Error(`repository ${path} already exists`);
   mkdirSync(config.reposDir, { recursive: true, mode: 0o700 });
-  // --template= keeps git's sample hooks out; the only hook is ours, via core.hooksPath.
+  // --template= keeps git's sample hooks out. The hook, limits and checks are not stored in the
+  // repo: every git that serves it gets them from serveSettings() at spawn time.
   await git(['init', '--quiet', '--bare', '--template=', '--initial-branch=main', path]);
-  const settings: [string, string][] = [
-    ['core.hooksPath', config.hooksDir],
-    ['receive.maxInputSize', String(config.maxPushBytes)],
-    ['transfer.fsckObjects', 'true'],
-    ['http.getanyfile', 'false'],
-    ['receive.advertisePushOptions', 'false'],
-  ];
-  for (const [k, v] of settings) await git(['config', k, v], { cwd: path });
   return path;
 }
 

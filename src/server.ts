@@ -8,6 +8,7 @@ import type { Builder } from './build/builder.ts';
 import type { Deployer } from './deploy/deployer.ts';
 import { UserError } from './errors.ts';
 import { openStore } from './store/index.ts';
+import { processAlive } from './process.ts';
 import { importAdminKeys } from './bootstrap.ts';
 import { installHookShim } from './repos.ts';
 import { log } from './output/log.ts';
@@ -35,22 +36,13 @@ function closeServer(s: { close(cb: (err?: Error) => void): unknown }): Promise<
   return new Promise((resolve) => s.close(() => resolve()));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** One server per data dir: the deploy locks and the hook socket assume it. */
 function claimDataDir(config: Config): () => void {
   const pidFile = join(config.runDir, 'server.pid');
   mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    if (pid && pid !== process.pid && alive(pid)) {
+    if (pid && pid !== process.pid && processAlive(pid)) {
       throw new UserError(`Another Slipway server (pid ${pid}) is using ${config.dataDir}; stop it first.`);
     }
   }

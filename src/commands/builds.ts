@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { buildAndDeploy, builderFor, lockApp } from '../push/pipeline.ts';
-import { lineTranscript } from '../output/transcript.ts';
+import { buildAndDeploy, builderFor, requireBuilder } from '../push/pipeline.ts';
+import { withDeployLock } from './deploying.ts';
 import { git } from '../git.ts';
 import { repoPath } from '../repos.ts';
 import type { Command } from './types.ts';
@@ -78,21 +78,8 @@ export const buildCommands: Command[] = [
       const commit = current?.commit;
       if (!commit) throw new UserError(`${app} has no deployed commit to rebuild; push first.`);
       await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: repoPath(config, app!) });
-      const unlock = lockApp(ctx.services, app!, `apps:rebuild by ${ctx.identity.name}`);
-      // Tracked like a push, so apps:unlock and a closed connection both stop it.
-      const running = ctx.services.pushes.begin(app!, ctx.identity);
-      const stop = () => running.controller.abort(new Error('the client went away'));
-      ctx.signal.addEventListener('abort', stop, { once: true });
-      try {
-        await buildAndDeploy(ctx.services, {
-          app: app!, commit, description: `Rebuild ${commit.slice(0, 7)}`, quarantine: {},
-          by: ctx.identity, transcript: lineTranscript((l) => ctx.out.line(l)), signal: running.controller.signal,
-        });
-      } finally {
-        ctx.signal.removeEventListener('abort', stop);
-        ctx.services.pushes.end(running);
-        unlock();
-      }
+      await withDeployLock(ctx, app!, 'apps:rebuild', (signal, transcript) =>
+        buildAndDeploy(ctx.services, { app: app!, commit, description: `Rebuild ${commit.slice(0, 7)}`, quarantine: {}, by: ctx.identity, transcript, signal }));
     },
   },
   {
@@ -102,9 +89,7 @@ export const buildCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 1 },
     run: async (ctx, [app]) => {
-      const { builder } = ctx.services;
-      if (!builder) throw new UserError('This server has no builder configured.');
-      await builder.purgeCache(app!);
+      await requireBuilder(ctx.services).purgeCache(app!);
       ctx.out.line(`Purged the build cache of ${app}.`);
     },
   },

@@ -3,7 +3,7 @@
 import { UserError } from '../errors.ts';
 import type { Deployer } from '../deploy/deployer.ts';
 import { lineTranscript, type Transcript } from '../output/transcript.ts';
-import { deployable, lockApp } from '../push/pipeline.ts';
+import { deployable, lockApp, requireDeployer as requireServerDeployer } from '../push/pipeline.ts';
 import type { Release } from '../store/releases.ts';
 import type { CommandContext } from './types.ts';
 
@@ -16,9 +16,7 @@ export function deployedRelease(ctx: CommandContext, app: string): Release {
 
 /** The configured deployer; a UserError naming what to set up if there is none. */
 export function requireDeployer(ctx: CommandContext): Deployer {
-  const d = ctx.services.deployer;
-  if (!d) throw new UserError('This server has no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig for your k3s cluster, then restart Slipway.');
-  return d;
+  return requireServerDeployer(ctx.services);
 }
 
 /**

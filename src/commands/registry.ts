@@ -1,5 +1,6 @@
 import { UsageError, UserError } from '../errors.ts';
 import { appName, shown } from '../names.ts';
+import { mayUseApp } from '../access.ts';
 import type { Command, CommandContext, Flags } from './types.ts';
 import { appCommands } from './apps.ts';
 import { configCommands } from './config.ts';
@@ -98,9 +99,7 @@ export async function dispatch(ctx: CommandContext, words: readonly string[]): P
   if (c.access === 'admin' && !ctx.identity.admin) throw new UserError(`Only admins may run ${c.name}.`);
   if (c.access === 'app') {
     const app = appName(args[0]!);
-    const exists = ctx.services.store.apps.get(app) !== undefined;
-    const allowed = ctx.identity.admin || ctx.services.store.keys.granted(app, ctx.identity.name);
-    if (!exists || !allowed) {
+    if (!mayUseApp(ctx.services.store, ctx.identity, app)) {
       throw new UserError(ctx.identity.admin ? `App ${shown(app)} does not exist.` : `App ${shown(app)} does not exist, or your key has no access to it.`);
     }
   }

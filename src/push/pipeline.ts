@@ -8,7 +8,8 @@ import { repoPath, setHead } from '../repos.ts';
 import { log } from '../output/log.ts';
 import { deployTarget, type RefUpdate } from './receive.ts';
 import { extractTree, type Quarantine } from './extract.ts';
-import type { DeployableRelease } from '../deploy/deployer.ts';
+import type { Deployer, DeployableRelease } from '../deploy/deployer.ts';
+import type { Builder } from '../build/builder.ts';
 import type { Release } from '../store/releases.ts';
 
 /** One push as the pre-receive hook hands it over. */
@@ -56,7 +57,7 @@ export interface DeployRequest {
  * Throwing rejects the push: git then leaves every ref as it was.
  */
 export async function runPipeline(services: Services, push: PushRequest): Promise<void> {
-  const { store, builder, deployer } = services;
+  const { store } = services;
   const { app, transcript: t } = push;
 
   // receive: which branch and commit this push deploys.
@@ -64,8 +65,8 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
   if (!appRow) throw new UserError(`App ${app} does not exist.`);
   const target = deployTarget(push.updates, appRow.deployBranch);
   const short = target.commit.slice(0, 7);
-  if (!builder) throw new UserError('This server has no builder configured: install pack and a Docker engine (see the README, "npm run testbed"), then restart Slipway.');
-  if (!deployer) throw new UserError('This server has no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig for your k3s cluster, then restart Slipway.');
+  // Said before the lock and the upload's extraction: nothing can be deployed without them.
+  backendsOf(services);
 
   // lock: one deploy per app at a time; a second push is turned away at once.
   const unlock = lockApp(services, app, `push of ${short} by ${push.identity.name}`);
@@ -88,11 +89,28 @@ export function lockApp(services: Pick<Services, 'store'>, app: string, owner: s
   return () => { services.store.apps.unlock(app, owner); };
 }
 
+/** The configured builder, or a sentence saying how to set one up. */
+export function requireBuilder(services: Pick<Services, 'builder'>): Builder {
+  if (!services.builder) throw new UserError('This server has no builder configured: install pack and a Docker engine (see the README, "npm run testbed"), then restart Slipway.');
+  return services.builder;
+}
+
+/** The configured deployer, or a sentence saying how to set one up. */
+export function requireDeployer(services: Pick<Services, 'deployer'>): Deployer {
+  if (!services.deployer) throw new UserError('This server has no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig for your k3s cluster, then restart Slipway.');
+  return services.deployer;
+}
+
+/** The configured builder and deployer, or a sentence naming the one that is missing. */
+function backendsOf(services: Pick<Services, 'builder' | 'deployer'>): { builder: Builder; deployer: Deployer } {
+  return { builder: requireBuilder(services), deployer: requireDeployer(services) };
+}
+
 /** extract → build → release → deploy → announce, for a push or a rebuild. */
 export async function buildAndDeploy(services: Services, req: DeployRequest): Promise<void> {
-  const { store, config, builder, deployer } = services;
+  const { store, config } = services;
+  const { builder, deployer } = backendsOf(services);
   const { app, transcript: t, signal } = req;
-  if (!builder || !deployer) throw new UserError('This server has no builder or no Kubernetes cluster configured.');
   const short = req.commit.slice(0, 7);
   stopIfAborted(signal);
 
@@ -105,10 +123,12 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
     const build = store.builds.start(app, req.commit, (id) => join(logDir, `build-${id}.log`));
     t.step(`Building ${app} (${short}) with ${builderImage}`);
+    // One read: the release records exactly the config the build saw.
+    const appConfig = store.config.all(app);
     let result;
     try {
       result = await builder.build({
-        app, commit: req.commit, sourceDir: tree.dir, env: store.config.all(app), builderImage,
+        app, commit: req.commit, sourceDir: tree.dir, env: appConfig, builderImage,
         tag: `build-${build.id}`, logFile: build.logFile, transcript: t, signal,
       });
     } catch (err) {
@@ -122,7 +142,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     // release
     const previous = store.releases.current(app);
     const release = store.releases.create({
-      app, description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: store.config.all(app),
+      app, description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig,
     });
     t.step(`Releasing v${release.version}`);
 

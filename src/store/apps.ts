@@ -1,4 +1,5 @@
 import { now, type Db } from './db.ts';
+import { processAlive } from '../process.ts';
 
 export interface App {
   name: string;
@@ -9,17 +10,6 @@ export interface App {
 }
 
 interface Row { name: string; deploy_branch: string | null; builder: string | null; created_at: string; lock_owner: string | null; lock_pid: number | null; lock_at: string | null }
-
-/** Whether a process with this pid still exists (signal 0 only checks). */
-function alive(pid: number | null): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function toApp(r: Row): App {
   return {
@@ -65,7 +55,7 @@ export function appsStore(db: Db) {
       db.transaction(() => {
         const r = get.get(name);
         if (!r) return { ok: false as const, holder: '', since: '' };
-        if (r.lock_owner && alive(r.lock_pid)) return { ok: false as const, holder: r.lock_owner, since: r.lock_at ?? '' };
+        if (r.lock_owner && processAlive(r.lock_pid)) return { ok: false as const, holder: r.lock_owner, since: r.lock_at ?? '' };
         db.prepare('UPDATE apps SET lock_owner = ?, lock_pid = ?, lock_at = ? WHERE name = ?').run(owner, pid, now(), name);
         return { ok: true as const };
       }).immediate(),

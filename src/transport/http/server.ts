@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Identity, Services } from '../../commands/types.ts';
 import { UserError } from '../../errors.ts';
 import { pipe } from '../../exec.ts';
+import { mayUseApp } from '../../access.ts';
 import { appName } from '../../names.ts';
 import { log } from '../../output/log.ts';
 import type { PushSessions } from '../../push/sessions.ts';
@@ -156,8 +157,7 @@ function handle(services: Services, sessions: PushSessions, req: IncomingMessage
   }
   const g = route(req);
   if (!g) return reply(res, 404, 'Not found: Slipway serves git at /APP.git (smart HTTP only).');
-  const exists = services.store.apps.get(g.app) !== undefined;
-  if (!exists || !(identity.admin || services.store.keys.granted(g.app, identity.name))) {
+  if (!mayUseApp(services.store, identity, g.app)) {
     return reply(res, 404, `Repository not found, or your token has no access to ${g.app}.`);
   }
   serveGit(services, sessions, identity, g, req, res);

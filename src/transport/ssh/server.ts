@@ -8,6 +8,7 @@ import { log } from '../../output/log.ts';
 import { errorLine } from '../../output/output.ts';
 import { repoPath, serveSettings } from '../../repos.ts';
 import { pipe } from '../../exec.ts';
+import { mayUseApp } from '../../access.ts';
 import type { PushSessions } from '../../push/sessions.ts';
 import { SshServer, fingerprintOf, loadHostKey, verifySignature, type Connection, type ServerChannel } from './lib.ts';
 
@@ -36,16 +37,12 @@ export function repoArgument(arg: string): string {
   return appName(m[1]!);
 }
 
-function mayUse(services: Services, identity: Identity, app: string): boolean {
-  return services.store.apps.get(app) !== undefined && (identity.admin || services.store.keys.granted(app, identity.name));
-}
-
 /** Runs git-receive-pack / git-upload-pack for an authorised user on the repo we chose. */
 function serveGit(services: Services, sessions: PushSessions, identity: Identity, channel: ServerChannel, words: string[], gitProtocol: string | undefined): void {
   const [verb, arg, ...extra] = words;
   if (extra.length > 0 || arg === undefined) throw new UserError(`${verb} takes exactly one repository argument.`);
   const app = repoArgument(arg);
-  if (!mayUse(services, identity, app)) throw new UserError(`App ${shown(app)} does not exist, or your key has no access to it.`);
+  if (!mayUseApp(services.store, identity, app)) throw new UserError(`App ${shown(app)} does not exist, or your key has no access to it.`);
   const push = verb === 'git-receive-pack' ? sessions.begin(app, identity) : undefined;
   const env: Record<string, string> = {};
   if (gitProtocol) env.GIT_PROTOCOL = gitProtocol;
