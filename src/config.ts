@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { UserError } from './errors.ts';
@@ -41,6 +42,9 @@ export interface Config {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The version `version` prints: package.json's, so there is one place to bump it. */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 function port(env: Env, name: string, fallback: number): number {
   const raw = env[name];
@@ -102,6 +106,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     rolloutTimeoutMs: positive(env, 'SLIPWAY_ROLLOUT_TIMEOUT_S', 300) * 1000,
     httpRequestTimeoutMs: positive(env, 'SLIPWAY_HTTP_TIMEOUT_S', 3600) * 1000,
     nodeBinary: process.execPath,
-    version: '0.1.0',
+    version: PACKAGE_VERSION,
   });
 }
