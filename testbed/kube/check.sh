@@ -2,9 +2,13 @@
 # Proves the testbed control plane works end to end:
 #   bash testbed/kube/check.sh KUBECTL ADMIN_KUBECONFIG NORIGHTS_KUBECONFIG
 # In a scratch namespace: a Secret round-trips through etcd; a Deployment of 2 replicas makes the
-# controller-manager create a ReplicaSet and 2 Pods; the scheduler takes up both Pods (with no node
-# it marks them Unschedulable, which is its answer); the no-rights user is refused; the namespace
-# is deleted and the namespace controller finalizes it. Logs to stderr; exits non-zero on failure.
+# controller-manager create a ReplicaSet and 2 Pods; the scheduler takes up both Pods and, as their
+# node selector matches no node, marks them Unschedulable, which is its answer; the no-rights user
+# is refused; the namespace is deleted and the namespace controller finalizes it. Logs to stderr;
+# exits non-zero on failure.
+# The Pods must never be bound: a Node object registered by an earlier run stays in etcd while its
+# kubelet is not running yet (the node part comes after this one), and a Pod bound to it could not
+# finish terminating, so the namespace would never go.
 set -euo pipefail
 kubectl_bin=${1:?kubectl}
 admin=${2:?admin kubeconfig}
@@ -31,6 +35,8 @@ until_ok() {
 if k get namespace "$ns" >/dev/null 2>&1; then
   say "removing the namespace a previous check left"
   k delete namespace "$ns" --wait=false >/dev/null
+  # Its Pods may be bound to a node whose kubelet is gone; nothing would finish deleting them.
+  k delete pods -n "$ns" --all --force --grace-period=0 >/dev/null 2>&1 || true
   k wait --for=delete "namespace/$ns" --timeout=120s >/dev/null
 fi
 
@@ -40,7 +46,11 @@ k create secret generic check -n "$ns" --from-literal=greeting=hello-from-etcd >
 got=$(k get secret check -n "$ns" -o jsonpath='{.data.greeting}' | base64 -d)
 [ "$got" = hello-from-etcd ] || fail "secret read back as '$got'"
 
-k create deployment check -n "$ns" --image=registry.k8s.io/pause:3.10 --replicas=2 >/dev/null
+k create deployment check -n "$ns" --image=registry.k8s.io/pause:3.10 --replicas=2 \
+  --dry-run=client -o json |
+  k patch --local -f - --type=merge -o json \
+    -p '{"spec":{"template":{"spec":{"nodeSelector":{"slipway.testbed/check":"no-node-has-this"}}}}}' |
+  k apply -f - >/dev/null
 rs=$(until_ok 60 "a ReplicaSet for the Deployment" k get replicaset -n "$ns" -l app=check -o name)
 count_pods() {
   local n
@@ -48,12 +58,12 @@ count_pods() {
   [ "$n" -eq 2 ] && echo 2
 }
 until_ok 60 "2 Pods from $rs" count_pods >/dev/null
-# PodScheduled is set by the scheduler only: False/Unschedulable with no node, True with one.
+# PodScheduled is set by the scheduler only: False/Unschedulable, as no node matches the selector.
 scheduled() {
   local conds
   conds=$(k get pods -n "$ns" -l app=check \
     -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="PodScheduled")].reason}{.status.conditions[?(@.type=="PodScheduled")].status}{"\n"}{end}')
-  [ "$(grep -cE '^(Unschedulable|)(False|True)$' <<<"$conds")" -eq 2 ] && echo "$conds" | tr '\n' ' '
+  [ "$(grep -cx 'UnschedulableFalse' <<<"$conds")" -eq 2 ] && echo "$conds" | tr '\n' ' '
 }
 sched=$(until_ok 60 "the scheduler to take up both Pods" scheduled)
 say "$rs with 2 Pods; PodScheduled: $sched"
