@@ -3,7 +3,7 @@
 // run, interleaved round by round because the machine is shared and timings are noisy.
 //   npm run bench            (BENCH_ROUNDS=5 BENCH_CONCURRENT_ROUNDS=3 by default)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, homedir, loadavg, tmpdir } from 'node:os';
+import { cpus, homedir, loadavg } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { run, type RunResult } from '../src/exec.ts';
@@ -219,12 +219,14 @@ async function main(): Promise<void> {
     small: await ensureFixture(SETTINGS.cacheDir, 'small', say),
   };
 
-  const tmp = mkdtempSync(join(tmpdir(), 'slipway-bench-'));
+  const user: BenchUser = await ensureUser(SETTINGS.userName, SETTINGS.userHome, key.pub);
+  // Everything both sides write lives under one directory: file creation speed differs a lot
+  // between directories of one file system on some machines (here /tmp is ~25x slower).
+  const tmp = mkdtempSync(join(user.home, 'run-'));
   cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
   const clientHome = join(tmp, 'client-home');
   mkdirSync(clientHome, { recursive: true });
 
-  const user: BenchUser = await ensureUser(SETTINGS.userName, SETTINGS.userHome, key.pub);
   const runId = `run-${process.pid}-${Date.now()}`;
   const baseRepos = join(user.home, 'repos', runId);
   cleanups.push(() => rmSync(baseRepos, { recursive: true, force: true }));
@@ -542,7 +544,7 @@ async function main(): Promise<void> {
     '- Slipway: `node test/support/server-process.ts` (real ssh2 and HTTP transports, real pre-receive hook → hook socket → pipeline with extract; instant fake builder and deployer). Every push goes to a freshly created app.',
     `- SSH baseline: Debian's OpenSSH sshd started by the bench on 127.0.0.1:${sshd.port} with its own sshd_config (UsePAM no, MaxStartups 100, AcceptEnv GIT_PROTOCOL), user \`${user.name}\` with shell git-shell, home ${user.home} (outside /root, which is 0700). Every push goes to a fresh bare repo configured like Slipway's (transfer.fsckObjects, receive.maxInputSize) but with no hook.`,
     '- HTTP baseline: `git push file:///…` into a fresh bare repo configured the same way (no transport at all).',
-    `- Locations (all on the same file system): Slipway's data dir and the file:// repos in ${tmp}, the sshd repos in ${baseRepos}; clones are written to ${join(tmp, 'clones')}.`,
+    `- Locations (one file system, one directory tree, outside /tmp): Slipway's data dir (and the pushed trees it unpacks, in its tmp/) and the file:// repos in ${tmp}, the sshd repos in ${baseRepos}; clones are written to ${join(tmp, 'clones')}.`,
     '- Round-trip baseline: `ssh slipway-bench@127.0.0.1 true`, which git-shell runs from `~/git-shell-commands/true` (a symlink to /bin/true).',
     '- Clones are `git clone --no-checkout` of the repos pushed in the warm-up round, each repacked (`git repack -a -d`) first on both sides, so both servers serve identical single-pack object stores and upload-pack reuses the packed data.',
   ];

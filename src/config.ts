@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { networkInterfaces } from 'node:os';
 import { UserError } from './errors.ts';
 
 /** Everything Slipway reads from its environment, validated once and frozen. */
@@ -85,7 +85,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     hooksDir: join(dataDir, 'hooks'),
     runDir,
     logsDir: join(dataDir, 'logs'),
-    tmpDir: resolve(env.SLIPWAY_TMP_DIR || join(tmpdir(), 'slipway')),
+    tmpDir: resolve(env.SLIPWAY_TMP_DIR || join(dataDir, 'tmp')),
     dbFile: join(dataDir, 'slipway.db'),
     hostKeyFile: join(dataDir, 'ssh_host_ed25519_key'),
     hookSocket: join(runDir, 'hook.sock'),

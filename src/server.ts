@@ -11,6 +11,7 @@ import { openStore } from './store/index.ts';
 import { processAlive } from './process.ts';
 import { importAdminKeys } from './bootstrap.ts';
 import { installHookShim } from './repos.ts';
+import { sweepTrees } from './push/extract.ts';
 import { log } from './output/log.ts';
 import { PushSessions } from './push/sessions.ts';
 import { startHookServer } from './push/hook-server.ts';
@@ -58,7 +59,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   // Recovery: whatever a previous process of ours left half-done is over.
   const cleared = store.apps.clearLocksOf(process.pid);
   const abandoned = store.releases.failAbandoned() + store.builds.failAbandoned();
-  if (cleared || abandoned) log.warn('recovered from an unclean stop', { cleared, abandoned });
+  const trees = await sweepTrees(config.tmpDir);
+  if (cleared || abandoned || trees) log.warn('recovered from an unclean stop', { cleared, abandoned, trees });
   if (config.adminKeysFile) importAdminKeys(store, config.adminKeysFile);
   installHookShim(config);
   if (!nativeCryptoLoaded()) {

@@ -13,7 +13,8 @@ export interface ProcessType {
 export interface BuildRequest {
   app: string;
   commit: string;
-  sourceDir: string;
+  /** The pushed tree: a directory, or a zip archive of it with Unix modes (pack takes either). */
+  source: string;
   /** Build-time environment from the app's config. Never logged, never put in argv. */
   env: Readonly<Record<string, string>>;
   /** Builder image, e.g. heroku/builder:24. */

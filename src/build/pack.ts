@@ -28,11 +28,11 @@ export function cacheVolume(app: string): string {
  * pack's arguments for one build. Config values never appear here: each is passed as a bare
  * `--env KEY`, which pack fills from its own environment (values are not visible in `ps`).
  */
-export function packArgs(req: Pick<BuildRequest, 'app' | 'sourceDir' | 'builderImage' | 'tag' | 'env'>, s: Pick<PackSettings, 'registry'>, reportDir: string): string[] {
+export function packArgs(req: Pick<BuildRequest, 'app' | 'source' | 'builderImage' | 'tag' | 'env'>, s: Pick<PackSettings, 'registry'>, reportDir: string): string[] {
   const repo = imageRepository(s.registry, req.app);
   const args = [
     'build', `${repo}:latest`,
-    '--path', req.sourceDir,
+    '--path', req.source,
     '--builder', req.builderImage,
     '--tag', `${repo}:${req.tag}`,
     '--publish',

@@ -1,6 +1,7 @@
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipe } from '../exec.ts';
+import { pipe, run } from '../exec.ts';
+import { giveUnixModes } from './zip-modes.ts';
 
 /** Git's quarantine environment for a push in progress (set by receive-pack for its hooks). */
 export interface Quarantine {
@@ -9,38 +10,84 @@ export interface Quarantine {
   GIT_QUARANTINE_PATH?: string;
 }
 
+const PREFIX = 'push-';
+
+/**
+ * Removes the trees a previous process left unpacked (it stopped mid-push); returns how many.
+ * Only this server's own kind of entry is touched, should the dir be shared.
+ */
+export async function sweepTrees(tmpRoot: string): Promise<number> {
+  const names = await readdir(tmpRoot).catch(() => [] as string[]);
+  const stale = names.filter((n) => n.startsWith(PREFIX));
+  await Promise.all(stale.map((n) => rm(join(tmpRoot, n), { recursive: true, force: true })));
+  return stale.length;
+}
+
 async function drain(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
   for await (const chunk of stream) text += String(chunk);
   return text;
 }
 
+/** The pushed tree, ready for the builder, and how to remove it. */
+export interface ExtractedTree {
+  /** A zip archive of the tree, or the tree unpacked into a directory (pack takes either). */
+  path: string;
+  cleanup(): Promise<void>;
+}
+
+interface ExtractOptions { repo: string; commit: string; tmpRoot: string; quarantine: Quarantine; signal: AbortSignal }
+
 /**
- * Writes the pushed commit's tree into a fresh temp dir (`git archive | tar -x`). The objects are
- * still in git's quarantine (not yet in the repo), so git is pointed at it; nothing is written to
- * the repo. Paths are safe to unpack: transfer.fsckObjects already refused trees with `..`,
- * `.git` or absolute entries.
+ * Writes the pushed commit's tree for the build. The objects are still in git's quarantine (not
+ * yet in the repo), so git is pointed at it; nothing is written to the repo. Usually one file: a
+ * zip archive (stored, not compressed) with Unix modes, which pack reads as it reads a directory;
+ * unpacking thousands of files costs far more on a slow disk. A tree with a project.toml (pack
+ * reads it only from a directory) or too large for a plain zip is unpacked into a directory.
  */
-export async function extractTree(opts: { repo: string; commit: string; tmpRoot: string; quarantine: Quarantine; signal: AbortSignal }): Promise<{ dir: string; cleanup(): Promise<void> }> {
+export async function extractTree(opts: ExtractOptions): Promise<ExtractedTree> {
   await mkdir(opts.tmpRoot, { recursive: true, mode: 0o700 });
-  const root = await mkdtemp(join(opts.tmpRoot, 'push-'));
-  const dir = join(root, 'src');
-  await mkdir(dir);
+  const root = await mkdtemp(join(opts.tmpRoot, PREFIX));
   const cleanup = () => rm(root, { recursive: true, force: true });
-  const env = {
+  try {
+    const zip = join(root, 'src.zip');
+    const archived = await run('git', ['archive', '--format=zip', '-0', '--output', zip, opts.commit], { env: gitEnv(opts), signal: opts.signal });
+    if (archived.exitCode !== 0) throw new Error(`git archive of ${opts.commit} exited ${archived.exitCode}: ${archived.stderr.trim()}`);
+    const facts = await giveUnixModes(zip);
+    if (facts && !facts.rootNames.has('project.toml')) return { path: zip, cleanup };
+    await rm(zip, { force: true });
+    const dir = join(root, 'src');
+    await mkdir(dir);
+    await unpack(opts, dir);
+    return { path: dir, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw new Error(`extracting ${opts.commit} failed`, { cause: err });
+  }
+}
+
+function gitEnv(opts: ExtractOptions): Record<string, string | undefined> {
+  return {
     GIT_DIR: opts.repo,
     GIT_OBJECT_DIRECTORY: opts.quarantine.GIT_OBJECT_DIRECTORY,
     GIT_ALTERNATE_OBJECT_DIRECTORIES: opts.quarantine.GIT_ALTERNATE_OBJECT_DIRECTORIES,
     GIT_QUARANTINE_PATH: opts.quarantine.GIT_QUARANTINE_PATH,
   };
-  const archive = pipe('git', ['archive', '--format=tar', opts.commit], { env, signal: opts.signal });
-  const untar = pipe('tar', ['--extract', '--no-same-owner', '--directory', dir], { signal: opts.signal });
+}
+
+/**
+ * `git archive | tar -x` into dir. Paths are safe to unpack: transfer.fsckObjects already refused
+ * trees with `..`, `.git` or absolute entries.
+ */
+async function unpack(opts: ExtractOptions, dir: string): Promise<void> {
+  // 644 and 755, as in the zip (git's own tar.umask default would make them group-writable); tar
+  // keeps the archive's modes whoever runs it.
+  const archive = pipe('git', ['-c', 'tar.umask=0022', 'archive', '--format=tar', opts.commit], { env: gitEnv(opts), signal: opts.signal });
+  const untar = pipe('tar', ['--extract', '--no-same-owner', '--same-permissions', '--directory', dir], { signal: opts.signal });
   archive.stdout.pipe(untar.stdin);
   untar.stdout.resume();
   const [archiveErr, untarErr, archiveCode, untarCode] = await Promise.all([drain(archive.stderr), drain(untar.stderr), archive.exited, untar.exited]);
   if (archiveCode !== 0 || untarCode !== 0) {
-    await cleanup();
-    throw new Error(`extracting ${opts.commit} failed: git archive exited ${archiveCode} (${archiveErr.trim()}), tar exited ${untarCode} (${untarErr.trim()})`);
+    throw new Error(`git archive exited ${archiveCode} (${archiveErr.trim()}), tar exited ${untarCode} (${untarErr.trim()})`);
   }
-  return { dir, cleanup };
 }

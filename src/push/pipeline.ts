@@ -128,7 +128,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     let result;
     try {
       result = await builder.build({
-        app, commit: req.commit, sourceDir: tree.dir, env: appConfig, builderImage,
+        app, commit: req.commit, source: tree.path, env: appConfig, builderImage,
         tag: `build-${build.id}`, logFile: build.logFile, transcript: t, signal,
       });
     } catch (err) {
@@ -163,7 +163,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     log.info('deployed', { app, version: release.version, commit: req.commit, by: req.by.name });
   } finally {
     // Removing thousands of files need not delay the verdict the pusher is waiting for.
-    void tree.cleanup().catch((err: unknown) => log.warn('could not remove an extracted tree', { dir: tree.dir, err }));
+    void tree.cleanup().catch((err: unknown) => log.warn('could not remove an extracted tree', { path: tree.path, err }));
   }
 }
 

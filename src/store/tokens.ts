@@ -5,6 +5,9 @@ export interface Token { name: string; keyName: string; createdAt: string; lastU
 interface Row { name: string; key_name: string; created_at: string; last_used_at: string | null }
 const toToken = (r: Row): Token => ({ name: r.name, keyName: r.key_name, createdAt: r.created_at, lastUsedAt: r.last_used_at });
 
+/** How stale a token's last-use time may be. */
+const USE_RESOLUTION_MS = 60_000;
+
 /** Only a hash of a token is kept; the token itself is shown once, at creation. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -19,12 +22,20 @@ export function tokensStore(db: Db) {
       const r = db.prepare<[string], Row>('SELECT name, key_name, created_at, last_used_at FROM tokens WHERE name = ?').get(name);
       return r ? toToken(r) : undefined;
     },
-    /** The owner of a presented token, recording its use; undefined if unknown. */
+    /**
+     * The owner of a presented token, recording its use to the minute; undefined if unknown. One
+     * push makes several requests: writing (and syncing) the time on each would cost more than
+     * the lookup.
+     */
     use: (token: string): string | undefined => {
       const hash = hashToken(token);
-      const r = db.prepare<[string], { key_name: string }>('SELECT key_name FROM tokens WHERE hash = ?').get(hash);
-      if (r) db.prepare('UPDATE tokens SET last_used_at = ? WHERE hash = ?').run(now(), hash);
-      return r?.key_name;
+      const r = db.prepare<[string], { key_name: string; last_used_at: string | null }>('SELECT key_name, last_used_at FROM tokens WHERE hash = ?').get(hash);
+      if (!r) return undefined;
+      const at = now();
+      if (!r.last_used_at || Date.parse(at) - Date.parse(r.last_used_at) >= USE_RESOLUTION_MS) {
+        db.prepare('UPDATE tokens SET last_used_at = ? WHERE hash = ?').run(at, hash);
+      }
+      return r.key_name;
     },
     list: (keyName?: string): Token[] =>
       (keyName === undefined

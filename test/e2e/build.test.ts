@@ -3,9 +3,10 @@
 // file is about builds; test/e2e/deploy.test.ts runs the whole path on Kubernetes).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PackBuilder } from '../../src/build/pack.ts';
+import { run } from '../../src/exec.ts';
 import { inspectImage, processesFromLabel } from '../../src/build/image.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
@@ -22,7 +23,7 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
       { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY! },
       { builder: new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: 15 * 60_000 }) },
     );
-    for (const app of ['nodeapp', 'nothing', 'npmfails']) assert.equal((await s.ssh(s.admin, `apps:create ${app}`)).exitCode, 0);
+    for (const app of ['nodeapp', 'nothing', 'npmfails', 'modes']) assert.equal((await s.ssh(s.admin, `apps:create ${app}`)).exitCode, 0);
   });
   after(() => s?.close());
 
@@ -54,6 +55,32 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
     assert.equal(r.exitCode, 0, r.stderr);
     const lines = remoteLines(r.stderr);
     assert.ok(lines.some((l) => /Reusing (cached )?(layer|node_modules|dependencies)|Restoring data for|Reusing/i.test(l)), lines.join('\n'));
+  });
+
+  test('files keep the modes git gives them in the image, from a zip or (with a project.toml) a directory', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const dir = fixtureCopy('node-app');
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin', 'tool.sh'), '#!/bin/sh\necho tool\n');
+    chmodSync(join(dir, 'bin', 'tool.sh'), 0o755);
+    mkdirSync(join(dir, 'lib', 'deep'), { recursive: true });
+    writeFileSync(join(dir, 'lib', 'deep', 'data.txt'), 'data\n');
+    symlinkSync('lib/deep/data.txt', join(dir, 'latest'));
+    const paths = ['server.js', 'bin/tool.sh', 'lib', 'lib/deep', 'lib/deep/data.txt', 'latest'];
+    const want = ['644 regular file', '755 regular file', '755 directory', '755 directory', '644 regular file', '777 symbolic link'];
+    const modesInImage = async () => {
+      const image = s!.deployer.deployed.at(-1)!.image;
+      const r = await run('docker', ['run', '--rm', '--entrypoint', '/usr/bin/stat', image, '-c', '%a %F', ...paths.map((p) => `/workspace/${p}`)]);
+      assert.equal(r.exitCode, 0, r.stderr);
+      return r.stdout.trim().split('\n');
+    };
+    for (const [what, extra] of [['zip', undefined], ['directory', 'project.toml']] as const) {
+      if (extra) writeFileSync(join(dir, extra), '[_]\nschema-version = "0.2"\nid = "modes"\n');
+      await s.commitAll(dir, `modes from a ${what}`);
+      const r = await s.git(['push', s.sshRemote('modes'), 'main'], { cwd: dir });
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.deepEqual(await modesInImage(), want, `from a ${what}`);
+    }
   });
 
   test('an app no buildpack detects is rejected with the reason; the ref stays', async (t) => {

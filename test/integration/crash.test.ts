@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -36,7 +36,7 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('kill -9 of the server mid-push: the push fails, and the next push goes through', async () => {
+test('kill -9 of the server mid-push: the push fails, its unpacked tree is removed at restart, and the next push goes through', async () => {
   const held = await startServer({ FAKE_BUILD_HOLD: '1' });
   const ssh = (port: number, cmd: string) => run('ssh', [...sshOptions(admin), '-p', String(port), 'git@127.0.0.1', cmd]);
   assert.equal((await ssh(held.ssh, 'apps:create myapp')).exitCode, 0);
@@ -55,9 +55,12 @@ test('kill -9 of the server mid-push: the push fails, and the next push goes thr
   const failed = await push;
   assert.notEqual(failed.exitCode, 0);
   await held.child;
+  const trees = () => readdirSync(join(dir, 'data', 'tmp')).filter((n) => n.startsWith('push-'));
+  assert.equal(trees().length, 1, 'the killed push left its tree');
 
   const fresh = await startServer({});
   try {
+    assert.deepEqual(trees(), []);
     const ok = await run('git', ['push', remote(fresh.ssh), 'main'], { cwd: wd, env });
     assert.equal(ok.exitCode, 0, ok.stderr);
     assert.ok(remoteLines(ok.stderr).includes('=====> Application deployed:'));

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { cacheVolume, explainFailure, packArgs, transcriptLine } from '../../src/build/pack.ts';
 import { parseImageRef, processesFromLabel, registryBase } from '../../src/build/image.ts';
 
-const req = { app: 'myapp', sourceDir: '/tmp/src', builderImage: 'heroku/builder:24', tag: 'build-7', env: { SECRET: 'hunter2', GREETING: 'hi' } };
+const req = { app: 'myapp', source: '/tmp/src.zip', builderImage: 'heroku/builder:24', tag: 'build-7', env: { SECRET: 'hunter2', GREETING: 'hi' } };
 
 test('pack arguments: publish to the registry, stable cache, release tag, no secret values', () => {
   const args = packArgs(req, { registry: '127.0.0.1:5000' }, '/tmp/report');
   assert.deepEqual(args.slice(0, 2), ['build', '127.0.0.1:5000/slipway/myapp:latest']);
   const flag = (name: string) => args[args.indexOf(name) + 1];
-  assert.equal(flag('--path'), '/tmp/src');
+  assert.equal(flag('--path'), '/tmp/src.zip');
   assert.equal(flag('--builder'), 'heroku/builder:24');
   assert.equal(flag('--tag'), '127.0.0.1:5000/slipway/myapp:build-7');
   assert.equal(flag('--pull-policy'), 'if-not-present');
