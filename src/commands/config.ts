@@ -39,6 +39,9 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
   });
 }
 
+/** config:set and config:unset store and roll out; with this flag they only store. */
+const NO_RESTART: Command['flags'] = { 'no-restart': { type: 'boolean', help: 'only store the change; the next deploy uses it' } };
+
 export const configCommands: Command[] = [
   {
     name: 'config',
@@ -78,7 +81,7 @@ export const configCommands: Command[] = [
     summary: 'Set config vars (and roll out a release with them)',
     access: 'app',
     args: { min: 2, max: 200 },
-    flags: { 'no-restart': { type: 'boolean', help: 'only store the change; the next deploy uses it' } },
+    flags: NO_RESTART,
     run: async (ctx, [app, ...pairs], flags) => {
       const set = parsePairs(pairs);
       await changeConfig(ctx, app!, set, [], `Set ${Object.keys(set).join(', ')} config vars`, flags['no-restart'] === true);
@@ -91,7 +94,7 @@ export const configCommands: Command[] = [
     summary: 'Remove config vars (and roll out a release without them)',
     access: 'app',
     args: { min: 2, max: 200 },
-    flags: { 'no-restart': { type: 'boolean', help: 'only store the change; the next deploy uses it' } },
+    flags: NO_RESTART,
     run: async (ctx, [app, ...keys], flags) => {
       const valid = keys.map(configKey);
       await changeConfig(ctx, app!, {}, valid, `Remove ${valid.join(', ')} config vars`, flags['no-restart'] === true);

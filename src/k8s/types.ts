@@ -1,9 +1,10 @@
-// The Kubernetes model types, re-exported here so the pure object builders and the rollout logic
-// name them without each importing the client library (whose runtime lives in deploy/kube-client).
-import type { V1ObjectMeta } from '@kubernetes/client-node';
+// The Kubernetes model types for the pure object builders and the rollout logic. They come from
+// deploy/kube-client, the client library's one home; a type-only import, erased at run time, so
+// the builders stay pure.
+import type { V1ObjectMeta } from '../deploy/kube-client.ts';
 export type {
   CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1Pod, V1ReplicaSet, V1Secret, V1Service,
-} from '@kubernetes/client-node';
+} from '../deploy/kube-client.ts';
 
 /**
  * A Kubernetes object as Slipway builds and applies it: the library's own model type, with the

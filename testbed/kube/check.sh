@@ -46,11 +46,19 @@ k create secret generic check -n "$ns" --from-literal=greeting=hello-from-etcd >
 got=$(k get secret check -n "$ns" -o jsonpath='{.data.greeting}' | base64 -d)
 [ "$got" = hello-from-etcd ] || fail "secret read back as '$got'"
 
-k create deployment check -n "$ns" --image=registry.k8s.io/pause:3.10 --replicas=2 \
-  --dry-run=client -o json |
-  k patch --local -f - --type=merge -o json \
-    -p '{"spec":{"template":{"spec":{"nodeSelector":{"slipway.testbed/check":"no-node-has-this"}}}}}' |
-  k apply -f - >/dev/null
+k apply -f - >/dev/null <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: check, namespace: $ns, labels: { app: check } }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: check } }
+  template:
+    metadata: { labels: { app: check } }
+    spec:
+      nodeSelector: { slipway.testbed/check: no-node-has-this }
+      containers: [{ name: pause, image: registry.k8s.io/pause:3.10 }]
+EOF
 rs=$(until_ok 60 "a ReplicaSet for the Deployment" k get replicaset -n "$ns" -l app=check -o name)
 count_pods() {
   local n
