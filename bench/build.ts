@@ -6,8 +6,8 @@
 //   eval "$(npm run -s testbed)"; node bench/build.ts
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config.ts';
-import { findProgram } from '../src/backends.ts';
+import { loadConfig } from '../server/config.ts';
+import { findProgram } from '../server/backends.ts';
 import { TimedPack } from './timed-pack.ts';
 import { startTestServer } from '../test/support/harness.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';

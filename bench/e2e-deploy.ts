@@ -16,9 +16,9 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TimedPack } from './timed-pack.ts';
-import { loadConfig } from '../src/config.ts';
-import { KubeDeployer } from '../src/deploy/kube.ts';
-import { run } from '../src/exec.ts';
+import { loadConfig } from '../server/config.ts';
+import { KubeDeployer } from '../server/deploy/kube.ts';
+import { run } from '../server/exec.ts';
 import { gitEnv, startTestServer, type TestServer } from '../test/support/harness.ts';
 import { httpThroughIngress, loadDuring, type LoadResult } from '../test/support/ingress.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';

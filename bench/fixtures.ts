@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../src/exec.ts';
+import { run } from '../server/exec.ts';
 
 /** A generated source repository. */
 export interface Fixture {

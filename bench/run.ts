@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, homedir, loadavg } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { run, type RunResult } from '../src/exec.ts';
+import { run, type RunResult } from '../server/exec.ts';
 import { cpuGroup, type CpuGroup } from './cpu.ts';
 import { ensureFixture, isolatedGitEnv, type Fixture } from './fixtures.ts';
 import { rssMiB, startSlipway, type BenchSlipway } from './slipway.ts';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pipe, type Piped } from '../src/exec.ts';
+import { pipe, type Piped } from '../server/exec.ts';
 
 /** A running bench Slipway server. */
 export interface BenchSlipway {

@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { pipe, run, type Piped } from '../src/exec.ts';
+import { pipe, run, type Piped } from '../server/exec.ts';
 
 export const SSHD = '/usr/sbin/sshd';
 export const GIT_SHELL = '/usr/bin/git-shell';

@@ -1,5 +1,5 @@
-import { PackBuilder } from '../src/build/pack.ts';
-import type { BuildRequest, BuildResult } from '../src/build/builder.ts';
+import { PackBuilder } from '../server/build/pack.ts';
+import type { BuildRequest, BuildResult } from '../server/build/builder.ts';
 
 /** The real pack builder, remembering how long its last build took (ms). */
 export class TimedPack extends PackBuilder {

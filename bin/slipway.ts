@@ -2,14 +2,14 @@
 // The local `slipway` CLI: the same commands as over SSH, run as a local admin on the local data
 // dir (for bootstrap on the VM, e.g. `slipway keys:add alice --admin < id.pub`).
 import { text } from 'node:stream/consumers';
-import { loadConfig } from '../src/config.ts';
-import { execute } from '../src/commands/execute.ts';
-import { openStore } from '../src/store/index.ts';
-import { chooseBackends } from '../src/backends.ts';
-import { configureLog } from '../src/output/log.ts';
-import { errorLine } from '../src/output/output.ts';
-import { renderError } from '../src/errors.ts';
-import { PushSessions } from '../src/push/sessions.ts';
+import { loadConfig } from '../server/config.ts';
+import { execute } from '../server/commands/execute.ts';
+import { openStore } from '../server/store/index.ts';
+import { chooseBackends } from '../server/backends.ts';
+import { configureLog } from '../server/output/log.ts';
+import { errorLine } from '../server/output/output.ts';
+import { renderError } from '../server/errors.ts';
+import { PushSessions } from '../server/push/sessions.ts';
 
 async function main(): Promise<number> {
   configureLog({ level: 'warn' });

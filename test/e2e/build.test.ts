@@ -5,9 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PackBuilder } from '../../src/build/pack.ts';
-import { run } from '../../src/exec.ts';
-import { inspectImage, processesFromLabel } from '../../src/build/image.ts';
+import { PackBuilder } from '../../server/build/pack.ts';
+import { run } from '../../server/exec.ts';
+import { inspectImage, processesFromLabel } from '../../server/build/image.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 

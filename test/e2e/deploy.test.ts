@@ -12,11 +12,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PackBuilder } from '../../src/build/pack.ts';
-import { loadConfig } from '../../src/config.ts';
-import { KubeClient } from '../../src/deploy/kube-client.ts';
-import { KubeDeployer } from '../../src/deploy/kube.ts';
-import type { V1Pod } from '../../src/k8s/types.ts';
+import { PackBuilder } from '../../server/build/pack.ts';
+import { loadConfig } from '../../server/config.ts';
+import { KubeClient } from '../../server/deploy/kube-client.ts';
+import { KubeDeployer } from '../../server/deploy/kube.ts';
+import type { V1Pod } from '../../server/k8s/types.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { httpThroughIngress, loadDuring, waitForBody } from '../support/ingress.ts';
@@ -57,7 +57,7 @@ describe('push to a URL: pack build, Kubernetes rollout, ingress', { timeout: 45
       SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN,
       KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_ROLLOUT_TIMEOUT_S: '240',
     };
-    // The deployer exactly as src/backends.ts makes it from the server's config.
+    // The deployer exactly as server/backends.ts makes it from the server's config.
     const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
     const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS });
     s = await startTestServer(env, { builder, deployer });

@@ -19,12 +19,12 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1ReplicaSet, V1Secret } from '../../src/k8s/types.ts';
-import { KubeClient } from '../../src/deploy/kube-client.ts';
-import { KubeDeployer } from '../../src/deploy/kube.ts';
-import type { DeployableRelease } from '../../src/deploy/deployer.ts';
-import { UserError, renderError } from '../../src/errors.ts';
-import { lineTranscript } from '../../src/output/transcript.ts';
+import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1ReplicaSet, V1Secret } from '../../server/k8s/types.ts';
+import { KubeClient } from '../../server/deploy/kube-client.ts';
+import { KubeDeployer } from '../../server/deploy/kube.ts';
+import type { DeployableRelease } from '../../server/deploy/deployer.ts';
+import { UserError, renderError } from '../../server/errors.ts';
+import { lineTranscript } from '../../server/output/transcript.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
 import { needTestbed, testbedEnv } from '../support/testbed.ts';
 

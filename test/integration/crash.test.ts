@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
-import { run } from '../../src/exec.ts';
+import { run } from '../../server/exec.ts';
 import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../support/harness.ts';
 
 const SERVER = join(import.meta.dirname, '../support/server-process.ts');

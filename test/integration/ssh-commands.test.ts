@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
-import { run } from '../../src/exec.ts';
+import { run } from '../../server/exec.ts';
 import { join } from 'node:path';
 import { makeKey, sshOptions, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
 

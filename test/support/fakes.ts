@@ -1,8 +1,8 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
-// and the pipeline. The product never uses these; real ones live in src/build and src/deploy.
-import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../src/build/builder.ts';
-import type { Deployer, DeployableRelease, LogRequest, ProcessStatus } from '../../src/deploy/deployer.ts';
-import { UserError } from '../../src/errors.ts';
+// and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
+import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
+import type { Deployer, DeployableRelease, LogRequest, ProcessStatus } from '../../server/deploy/deployer.ts';
+import { UserError } from '../../server/errors.ts';
 
 /** Behaviour switches a test flips between pushes. */
 export interface FakeControls {

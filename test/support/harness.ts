@@ -3,10 +3,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.ts';
-import { run, type RunResult } from '../../src/exec.ts';
-import { startSlipway, type Backends, type RunningSlipway } from '../../src/server.ts';
-import { configureLog } from '../../src/output/log.ts';
+import { loadConfig } from '../../server/config.ts';
+import { run, type RunResult } from '../../server/exec.ts';
+import { startSlipway, type Backends, type RunningSlipway } from '../../server/server.ts';
+import { configureLog } from '../../server/output/log.ts';
 import { FakeBuilder, FakeDeployer, type FakeControls } from './fakes.ts';
 
 configureLog({ level: process.env.SLIPWAY_TEST_LOG ? 'debug' : 'error' });

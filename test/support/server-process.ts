@@ -1,8 +1,8 @@
 // Runs a real Slipway server in its own process with the test fakes as builder and deployer,
 // for tests that kill the server (kill -9 mid-push) and for the transport benchmark.
 // FAKE_BUILD_HOLD=1 makes every build wait until the push is aborted.
-import { loadConfig } from '../../src/config.ts';
-import { startSlipway } from '../../src/server.ts';
+import { loadConfig } from '../../server/config.ts';
+import { startSlipway } from '../../server/server.ts';
 import { FakeBuilder, FakeDeployer, type FakeControls } from './fakes.ts';
 
 const controls: FakeControls = {};

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { run } from '../../src/exec.ts';
+import { run } from '../../server/exec.ts';
 
 test("the nodejs buildpack's engines.node matcher agrees with node-semver's table", async () => {
   const r = await run('bash', [join(import.meta.dirname, '../../buildpacks/nodejs/test/semver.sh')]);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../server/config.ts';
 
 test('defaults follow the public contract', () => {
   const c = loadConfig({ SLIPWAY_BASE_DOMAIN: 'example.test' });

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commands, parseArgs } from '../../src/commands/registry.ts';
-import { parseFormation, MAX_SCALE } from '../../src/commands/ps.ts';
-import { parseHost } from '../../src/commands/domains.ts';
-import { DEFAULT_LOG_LINES, parseLineCount } from '../../src/commands/logs.ts';
-import { parseVersion } from '../../src/commands/releases.ts';
-import { UsageError, UserError } from '../../src/errors.ts';
+import { commands, parseArgs } from '../../server/commands/registry.ts';
+import { parseFormation, MAX_SCALE } from '../../server/commands/ps.ts';
+import { parseHost } from '../../server/commands/domains.ts';
+import { DEFAULT_LOG_LINES, parseLineCount } from '../../server/commands/logs.ts';
+import { parseVersion } from '../../server/commands/releases.ts';
+import { UsageError, UserError } from '../../server/errors.ts';
 
 const command = (name: string) => commands.find((c) => c.name === name)!;
 

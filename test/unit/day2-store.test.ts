@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '../../src/store/index.ts';
-import { deployable } from '../../src/push/pipeline.ts';
-import { loadConfig } from '../../src/config.ts';
+import { openStore, type Store } from '../../server/store/index.ts';
+import { deployable } from '../../server/push/pipeline.ts';
+import { loadConfig } from '../../server/config.ts';
 
 function withStore(fn: (s: Store) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-store-'));

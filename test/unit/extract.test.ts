@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/exec.ts';
-import { extractTree, sweepTrees } from '../../src/push/extract.ts';
+import { run } from '../../server/exec.ts';
+import { extractTree, sweepTrees } from '../../server/push/extract.ts';
 
 let dir: string;
 let repo: string;

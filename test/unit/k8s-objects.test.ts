@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service } from '../../src/k8s/types.ts';
-import type { DeployableRelease } from '../../src/deploy/deployer.ts';
-import { releaseObjects } from '../../src/k8s/objects.ts';
-import { LABEL, namespaceFor, processName } from '../../src/k8s/labels.ts';
-import { PORT, processCommand, restartPatch } from '../../src/k8s/workload.ts';
-import type { KubeObject } from '../../src/k8s/types.ts';
+import type { V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service } from '../../server/k8s/types.ts';
+import type { DeployableRelease } from '../../server/deploy/deployer.ts';
+import { releaseObjects } from '../../server/k8s/objects.ts';
+import { LABEL, namespaceFor, processName } from '../../server/k8s/labels.ts';
+import { PORT, processCommand, restartPatch } from '../../server/k8s/workload.ts';
+import type { KubeObject } from '../../server/k8s/types.ts';
 
 const SECRET_VALUE = 'hunter2-$(id)-"quoted"';
 const release: DeployableRelease = {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appName, branchName, configKey, label } from '../../src/names.ts';
-import { deployTarget, parseRefUpdates } from '../../src/push/receive.ts';
+import { appName, branchName, configKey, label } from '../../server/names.ts';
+import { deployTarget, parseRefUpdates } from '../../server/push/receive.ts';
 
 test('app names are DNS labels that start with a letter', () => {
   for (const ok of ['a', 'myapp', 'my-app-2', 'a'.repeat(40)]) assert.equal(appName(ok), ok);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cacheVolume, explainFailure, packArgs, transcriptLine } from '../../src/build/pack.ts';
-import { parseImageRef, processesFromLabel, registryBase } from '../../src/build/image.ts';
+import { cacheVolume, explainFailure, packArgs, transcriptLine } from '../../server/build/pack.ts';
+import { parseImageRef, processesFromLabel, registryBase } from '../../server/build/image.ts';
 
 const req = { app: 'myapp', source: '/tmp/src.zip', builderImage: 'heroku/builder:24', tag: 'build-7', env: { SECRET: 'hunter2', GREETING: 'hi' } };
 

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tokenize } from '../../src/commands/parse.ts';
-import { parseArgs, commands } from '../../src/commands/registry.ts';
-import { UsageError, UserError } from '../../src/errors.ts';
-import { parsePairs } from '../../src/commands/config.ts';
-import { repoArgument } from '../../src/transport/ssh/server.ts';
+import { tokenize } from '../../server/commands/parse.ts';
+import { parseArgs, commands } from '../../server/commands/registry.ts';
+import { UsageError, UserError } from '../../server/errors.ts';
+import { parsePairs } from '../../server/commands/config.ts';
+import { repoArgument } from '../../server/transport/ssh/server.ts';
 
 test('tokenize splits like a shell but expands nothing', () => {
   assert.deepEqual(tokenize('config:set app A=1 B="v w"'), ['config:set', 'app', 'A=1', 'B=v w']);

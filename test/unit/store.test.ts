@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { openStore } from '../../src/store/index.ts';
+import { openStore } from '../../server/store/index.ts';
 
 function withStore(fn: (s: ReturnType<typeof openStore>, file: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-store-'));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned Kubernetes and etcd binaries from the Go module proxy:
 #   bash testbed/kube/build.sh MODULE_DIR OUT_DIR STAMP
-# MODULE_DIR is tools/kube (its go.mod pins the versions and lists the binaries as `tool`s).
+# MODULE_DIR is testbed/tools/kube (its go.mod pins the versions and lists the binaries as `tool`s).
 # Builds into OUT_DIR.partial, writes BUILD-TIMES (seconds per group, measured here) and
 # .stamp=STAMP, then renames it to OUT_DIR, so OUT_DIR only ever holds a complete set.
 # Runs for many minutes on a cold Go cache: 50-kube.sh starts it in the background and polls.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the node's own programs from tools/node (the pins in its go.mod):
+# Builds the node's own programs from testbed/tools/node (the pins in its go.mod):
 #   bash testbed/node/build.sh MODULE_DIR OUT_DIR STAMP
 # pause (static, the pod sandbox image's only file), traefik (the ingress controller) and coredns
 # (the cluster DNS, from the nested module dns/). Builds

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# pack CLI and CNB lifecycle, built from source at the versions pinned in tools/pack/go.mod and
-# tools/pack/lifecycle/go.mod (the only way to get them here: release downloads are not
+# pack CLI and CNB lifecycle, built from source at the versions pinned in testbed/tools/pack/go.mod and
+# testbed/tools/pack/lifecycle/go.mod (the only way to get them here: release downloads are not
 # reachable, the Go module proxy is).
 # Produces:
 #   $SLIPWAY_CACHE_DIR/bin/pack
@@ -11,7 +11,7 @@ set -euo pipefail
 # shellcheck source=testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-mod=$SLIPWAY_ROOT/tools/pack
+mod=$SLIPWAY_ROOT/testbed/tools/pack
 bin=$SLIPWAY_CACHE_DIR/bin
 stamp=$bin/.pack-stamp
 pack_home=$SLIPWAY_CACHE_DIR/pack-home

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Testbed part: a real Kubernetes control plane on loopback (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler), built from the Go module proxy at the version pinned in
-# tools/kube/go.mod. Also builds kubectl, kubelet and kube-proxy for the node that comes next.
+# testbed/tools/kube/go.mod. Also builds kubectl, kubelet and kube-proxy for the node that comes next.
 # Idempotent: binaries are rebuilt only when the pin changes, certificates are kept while valid,
 # and running healthy components are reused. See docs/kube-testbed.md.
 # Prints: KUBECONFIG (cluster admin), SLIPWAY_TEST_KUBECONFIG_NORIGHTS (a user with no RBAC rights),
@@ -11,7 +11,7 @@ set -euo pipefail
 # shellcheck source=testbed/lib.sh
 . "$SLIPWAY_ROOT/testbed/lib.sh"
 kube_src=$SLIPWAY_ROOT/testbed/kube
-mod=$SLIPWAY_ROOT/tools/kube
+mod=$SLIPWAY_ROOT/testbed/tools/kube
 
 apt_need openssl curl iproute2 coreutils util-linux
 
@@ -25,7 +25,7 @@ flock -n 9 || { log "kube: waiting for another testbed run to finish"; flock 9; 
 export PATH=$PATH:/usr/local/go/bin
 command -v go >/dev/null || die "Go is needed to build Kubernetes (go 1.24 or newer)"
 version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$mod/go.mod")
-[ -n "$version" ] || die "no k8s.io/kubernetes pin in tools/kube/go.mod"
+[ -n "$version" ] || die "no k8s.io/kubernetes pin in testbed/tools/kube/go.mod"
 bin=$SLIPWAY_CACHE_DIR/bin/kube-$version
 # The stamp covers everything that changes the binaries: the pins, the build script, the compiler.
 stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$kube_src/build.sh" <(go version) | sha256sum | cut -c1-16)

@@ -3,14 +3,14 @@
 # HTTP, and an ingress in front of them as k3s has:
 #   containerd (Debian's, with its CRI plugin; own config, state and socket under the testbed dir)
 #     pulling from the testbed registry over plain HTTP, with a pod sandbox ("pause") image built
-#     here from tools/node/pause;
+#     here from testbed/tools/node/pause;
 #   CNI (Debian's containernetworking-plugins): bridge cni0 + host-local IPAM on the node's pod
 #     CIDR (10.42.0.0/24) + portmap, loopback;
 #   the kubelet (the pinned v1.34 of 50-kube.sh) registered as node $(hostname);
 #   kube-proxy in iptables mode (ClusterIP Services);
-#   CoreDNS (tools/node/dns) on the node's address behind the kube-dns Service at 10.43.0.10;
-#   Traefik (tools/node's pin) on the host, watching Ingresses, serving apps on 127.0.0.1:8081.
-# Idempotent: binaries are rebuilt only when tools/node changes; a running component is reused
+#   CoreDNS (testbed/tools/node/dns) on the node's address behind the kube-dns Service at 10.43.0.10;
+#   Traefik (testbed/tools/node's pin) on the host, watching Ingresses, serving apps on 127.0.0.1:8081.
+# Idempotent: binaries are rebuilt only when testbed/tools/node changes; a running component is reused
 # when it is ours, started with the same arguments and configuration, and healthy.
 # See docs/node-testbed.md for every setting and why.
 # Prints: SLIPWAY_TEST_INGRESS (host:port of the ingress), SLIPWAY_NODE_NAME,
@@ -22,7 +22,7 @@ set -euo pipefail
 # shellcheck source=testbed/lib.sh
 . "$SLIPWAY_ROOT/testbed/lib.sh"
 src=$SLIPWAY_ROOT/testbed/node
-mod=$SLIPWAY_ROOT/tools/node
+mod=$SLIPWAY_ROOT/testbed/tools/node
 kbin=$SLIPWAY_KUBE_BIN_DIR
 kubectl=$kbin/kubectl
 
@@ -50,7 +50,7 @@ cluster_cidr=10.42.0.0/16
 # resolves on this machine.
 node=$(hostname | tr '[:upper:]' '[:lower:]')
 
-# --- 1. binaries: pause and traefik from tools/node ------------------------------------------------
+# --- 1. binaries: pause and traefik from testbed/tools/node ------------------------------------------------
 export PATH=$PATH:/usr/local/go/bin
 command -v go >/dev/null || die "node: Go is needed to build Traefik and the pause program"
 export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
