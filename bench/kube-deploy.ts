@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1ReplicaSet } from '../server/k8s/types.ts';
+import type { V1ReplicaSet } from '../server/deploy/kube-types.ts';
 import { loadConfig } from '../server/config.ts';
 import { execute } from '../server/commands/execute.ts';
 import { KubeClient } from '../server/deploy/kube-client.ts';

@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import { git } from './git.ts';
 import { appName } from './names.ts';
 
-const HOOK_CLIENT = join(import.meta.dirname, 'hook', 'client.ts');
+const HOOK_CLIENT = join(import.meta.dirname, '..', 'hooks', 'pre-receive.ts');
 
 /** The bare repo of an app; the path is built from a validated name, never from raw input. */
 export function repoPath(config: Pick<Config, 'reposDir'>, app: string): string {

@@ -4,13 +4,9 @@
 // as `cause`.
 import { Writable } from 'node:stream';
 import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, Log, PatchStrategy } from '@kubernetes/client-node';
-// The model types the rest of the project names (through k8s/types).
-export type {
-  CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1Pod, V1ReplicaSet, V1Secret, V1Service,
-} from '@kubernetes/client-node';
 import { UserError } from '../errors.ts';
-import { FIELD_MANAGER } from '../k8s/labels.ts';
-import type { KubeObject } from '../k8s/types.ts';
+import { FIELD_MANAGER } from './labels.ts';
+import type { KubeObject } from './kube-types.ts';
 
 /** The `code` of the first error in a cause chain that has one (ECONNREFUSED, ENOTFOUND, …). */
 function networkCode(err: unknown): string | undefined {

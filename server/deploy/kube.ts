@@ -1,15 +1,15 @@
-import type { CoreV1Event, V1Deployment, V1Pod, V1Secret } from '../k8s/types.ts';
+import type { CoreV1Event, V1Deployment, V1Pod, V1Secret } from './kube-types.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
 import type { Transcript } from '../output/transcript.ts';
-import { LABEL, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from '../k8s/labels.ts';
-import { mergeLogs, formatLogLine, splitLogLine } from '../k8s/logs.ts';
-import { releaseObjects } from '../k8s/objects.ts';
-import { crashLines, podState, processTypeOf, recentWarnings, rolloutState, whyNotReady, type PodState } from '../k8s/rollout.ts';
-import type { KubeObject } from '../k8s/types.ts';
-import { replicasFor, restartPatch } from '../k8s/workload.ts';
+import { LABEL, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
+import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
+import { releaseObjects } from './objects.ts';
+import { crashLines, podState, processTypeOf, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
+import type { KubeObject } from './kube-types.ts';
+import { replicasFor, restartPatch } from './workload.ts';
 import type { DeployableRelease, Deployer, LogRequest, ProcessStatus } from './deployer.ts';
 import { KubeClient } from './kube-client.ts';
 

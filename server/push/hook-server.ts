@@ -9,12 +9,10 @@ import { lineTranscript } from '../output/transcript.ts';
 import { repoPath } from '../repos.ts';
 import { parseRefUpdates } from './receive.ts';
 import { runPipeline } from './pipeline.ts';
-import type { Quarantine } from './extract.ts';
+import { decodeRequest, encodeMessage, type HookRequest } from '../../hooks/wire.ts';
 import type { PushSessions } from './sessions.ts';
 
 const MAX_REQUEST = 4 * 1024 * 1024;
-
-interface HookRequest { pushId: string; gitDir: string; stdin: string; quarantine: Quarantine }
 
 function sameDir(a: string, b: string): boolean {
   try {
@@ -25,7 +23,7 @@ function sameDir(a: string, b: string): boolean {
 }
 
 async function handle(services: Services, sessions: PushSessions, sock: Socket, req: HookRequest): Promise<number> {
-  const send = (line: string) => { if (!sock.destroyed) sock.write(JSON.stringify({ o: line + '\n' }) + '\n'); };
+  const send = (line: string) => { if (!sock.destroyed) sock.write(encodeMessage({ kind: 'output', text: line + '\n' })); };
   const t = lineTranscript(send);
   const session = sessions.get(req.pushId);
   if (!session || !sameDir(req.gitDir, repoPath(services.config, session.app))) {
@@ -73,14 +71,14 @@ export function startHookServer(services: Services, sessions: PushSessions): Pro
       sock.off('data', onData);
       let req: HookRequest;
       try {
-        req = JSON.parse(buf.slice(0, nl)) as HookRequest;
+        req = decodeRequest(buf.slice(0, nl));
       } catch (err) {
         log.warn('malformed hook request', { err });
         sock.destroy();
         return;
       }
       handle(services, sessions, sock, req).then(
-        (code) => { if (!sock.destroyed) sock.end(JSON.stringify({ x: code }) + '\n'); },
+        (code) => { if (!sock.destroyed) sock.end(encodeMessage({ kind: 'verdict', exitCode: code })); },
         (err) => { log.error('hook handler crashed', { err }); sock.destroy(); },
       );
     };

@@ -16,7 +16,7 @@ import { PackBuilder } from '../../server/build/pack.ts';
 import { loadConfig } from '../../server/config.ts';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
-import type { V1Pod } from '../../server/k8s/types.ts';
+import type { V1Pod } from '../../server/deploy/kube-types.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { httpThroughIngress, loadDuring, waitForBody } from '../support/ingress.ts';

@@ -19,7 +19,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1ReplicaSet, V1Secret } from '../../server/k8s/types.ts';
+import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1ReplicaSet, V1Secret } from '../../server/deploy/kube-types.ts';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import type { DeployableRelease } from '../../server/deploy/deployer.ts';

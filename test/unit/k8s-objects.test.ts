@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service } from '../../server/k8s/types.ts';
+import type { V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service } from '../../server/deploy/kube-types.ts';
 import type { DeployableRelease } from '../../server/deploy/deployer.ts';
-import { releaseObjects } from '../../server/k8s/objects.ts';
-import { LABEL, namespaceFor, processName } from '../../server/k8s/labels.ts';
-import { PORT, processCommand, restartPatch } from '../../server/k8s/workload.ts';
-import type { KubeObject } from '../../server/k8s/types.ts';
+import { releaseObjects } from '../../server/deploy/objects.ts';
+import { LABEL, namespaceFor, processName } from '../../server/deploy/labels.ts';
+import { PORT, processCommand, restartPatch } from '../../server/deploy/workload.ts';
+import type { KubeObject } from '../../server/deploy/kube-types.ts';
 
 const SECRET_VALUE = 'hunter2-$(id)-"quoted"';
 const release: DeployableRelease = {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CoreV1Event, V1Deployment, V1Pod } from '../../server/k8s/types.ts';
-import { crashLines, podState, recentWarnings, rolloutState, whyNotReady } from '../../server/k8s/rollout.ts';
-import { formatLogLine, instanceId, mergeLogs, splitLogLine } from '../../server/k8s/logs.ts';
+import type { CoreV1Event, V1Deployment, V1Pod } from '../../server/deploy/kube-types.ts';
+import { crashLines, podState, recentWarnings, rolloutState, whyNotReady } from '../../server/deploy/rollout.ts';
+import { formatLogLine, instanceId, mergeLogs, splitLogLine } from '../../server/deploy/logs.ts';
 
 function deployment(spec: { replicas: number; generation?: number }, status: V1Deployment['status']): V1Deployment {
   return { metadata: { name: 'web', generation: spec.generation ?? 2 }, spec: { replicas: spec.replicas, selector: {}, template: {} }, status };

@@ -1,4 +1,4 @@
-import type { CoreV1Event, V1Deployment, V1Pod } from './types.ts';
+import type { CoreV1Event, V1Deployment, V1Pod } from './kube-types.ts';
 import { ANNOTATION, LABEL } from './labels.ts';
 
 /** Where one Deployment's rollout stands. */

@@ -1,5 +1,5 @@
-import type { KubeObject, ObjectOptions, V1Namespace, V1Secret } from './types.ts';
-import type { DeployableRelease } from '../deploy/deployer.ts';
+import type { KubeObject, ObjectOptions, V1Namespace, V1Secret } from './kube-types.ts';
+import type { DeployableRelease } from './deployer.ts';
 import { LABEL, appLabels, namespaceFor, secretName } from './labels.ts';
 import { deploymentObject } from './workload.ts';
 import { ingressObject, serviceObject } from './network.ts';

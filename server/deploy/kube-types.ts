@@ -1,10 +1,10 @@
-// The Kubernetes model types for the pure object builders and the rollout logic. They come from
-// deploy/kube-client, the client library's one home; a type-only import, erased at run time, so
-// the builders stay pure.
-import type { V1ObjectMeta } from '../deploy/kube-client.ts';
+// The Kubernetes model types for the pure object builders and the rollout logic: type-only
+// imports straight from the library, erased at run time, so the builders stay pure (the
+// library's one runtime home is kube-client.ts).
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 export type {
   CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1Pod, V1ReplicaSet, V1Secret, V1Service,
-} from '../deploy/kube-client.ts';
+} from '@kubernetes/client-node';
 
 /**
  * A Kubernetes object as Slipway builds and applies it: the library's own model type, with the

@@ -1,5 +1,5 @@
-import type { KubeObject, ObjectOptions, V1Ingress, V1Service } from './types.ts';
-import type { DeployableRelease } from '../deploy/deployer.ts';
+import type { KubeObject, ObjectOptions, V1Ingress, V1Service } from './kube-types.ts';
+import type { DeployableRelease } from './deployer.ts';
 import { LABEL, appLabels, namespaceFor, processSelector } from './labels.ts';
 
 /** Name of the web process's Deployment, Service and Ingress. */

@@ -1,6 +1,6 @@
-import type { KubeObject, V1Container, V1Deployment } from './types.ts';
+import type { KubeObject, V1Container, V1Deployment } from './kube-types.ts';
 import type { ProcessType } from '../build/builder.ts';
-import type { DeployableRelease } from '../deploy/deployer.ts';
+import type { DeployableRelease } from './deployer.ts';
 import { ANNOTATION, LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from './labels.ts';
 
 /** The port every process is told to listen on (`PORT`, as on Heroku and Dokku). */
