@@ -117,6 +117,35 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
   }
 }
 
+/** A program that exited non-zero, was cancelled or timed out: what ran, how it ended, its stderr's tail. */
+export class ExecError extends Error {
+  readonly command: string;
+  readonly exitCode: number;
+  readonly stderrTail: string;
+  readonly stopped: RunResult['stopped'];
+  constructor(cmd: string, args: readonly string[], r: RunResult) {
+    const tail = r.stderr.trim().split('\n').slice(-TAIL_LINES).join('\n');
+    super(`${cmd} ${args[0] ?? ''} ${r.stopped === 'canceled' ? 'was cancelled' : r.stopped === 'timeout' ? 'timed out' : `failed (exit ${r.exitCode})`}${tail ? `: ${tail}` : ''}`.replace(/  +/g, ' '));
+    this.name = 'ExecError';
+    this.command = [cmd, ...args].join(' ');
+    this.exitCode = r.exitCode;
+    this.stderrTail = tail;
+    this.stopped = r.stopped;
+  }
+
+  /** Whether the program was stopped by its cancel signal rather than failing on its own. */
+  get cancelled(): boolean {
+    return this.stopped === 'canceled';
+  }
+}
+
+/** Like run(), but throws an ExecError unless the program exited 0 on its own. */
+export async function runChecked(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await run(cmd, args, opts);
+  if (r.exitCode !== 0 || r.stopped) throw new ExecError(cmd, args, r);
+  return r;
+}
+
 /** A running program whose raw byte streams the caller wires up (git over a transport). */
 export interface Piped {
   stdin: Writable;

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { UserError } from '../errors.ts';
-import { run } from '../exec.ts';
+import { run, runChecked } from '../exec.ts';
 import type { Builder, BuildRequest, BuildResult } from './builder.ts';
 import { inspectImage, processesFromLabel } from './image.ts';
 
@@ -103,8 +103,7 @@ export class PackBuilder implements Builder {
   }
 
   async purgeCache(app: string): Promise<void> {
-    const r = await run('docker', ['volume', 'rm', '--force', cacheVolume(app)]);
-    if (r.exitCode !== 0) throw new Error(`docker volume rm failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    await runChecked('docker', ['volume', 'rm', '--force', cacheVolume(app)]);
   }
 
   async build(req: BuildRequest): Promise<BuildResult> {
