@@ -9,7 +9,7 @@ import { chooseBackends } from '../server/backends.ts';
 import { configureLog } from '../server/output/log.ts';
 import { errorLine } from '../server/output/output.ts';
 import { renderError } from '../server/errors.ts';
-import { PushSessions } from '../server/push/sessions.ts';
+import { RunningDeploys } from '../server/context.ts';
 
 async function main(): Promise<number> {
   configureLog({ level: 'warn' });
@@ -20,7 +20,7 @@ async function main(): Promise<number> {
     const interrupted = new AbortController();
     process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
     return await execute(
-      { config, store, pushes: new PushSessions(), builder: backends.builder, deployer: backends.deployer },
+      { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer },
       { name: 'local', admin: true, via: 'local' },
       process.argv.slice(2),
       {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import type { Services } from './commands/types.ts';
+import type { Services } from './context.ts';
 import type { Builder } from './build/builder.ts';
 import type { Deployer } from './deploy/deployer.ts';
 import { UserError } from './errors.ts';
@@ -13,7 +13,7 @@ import { importAdminKeys } from './bootstrap.ts';
 import { installHookShim } from './repos.ts';
 import { sweepTrees } from './push/extract.ts';
 import { log } from './output/log.ts';
-import { PushSessions } from './push/sessions.ts';
+import { RunningDeploys } from './context.ts';
 import { startHookServer } from './push/hook-server.ts';
 import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
@@ -69,7 +69,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.builder) log.warn('no builder configured: pushes will be rejected until pack is set up');
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
-  const sessions = new PushSessions();
+  const sessions = new RunningDeploys();
   const services: Services = { config, store, pushes: sessions, builder: backends.builder, deployer: backends.deployer };
   const hook = await startHookServer(services, sessions);
   const ssh = await startSshServer(services, sessions);

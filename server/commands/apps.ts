@@ -3,7 +3,8 @@ import { appName, branchName, shown } from '../names.ts';
 import { createRepo, removeRepo } from '../repos.ts';
 import type { Command } from './types.ts';
 import { appUrl, remotes } from '../urls.ts';
-import { builderFor, lockApp } from '../push/pipeline.ts';
+import { builderFor } from '../push/build-and-deploy.ts';
+import { lockApp } from '../push/lock.ts';
 
 export const appCommands: Command[] = [
   {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { buildAndDeploy, builderFor, requireBuilder } from '../push/pipeline.ts';
+import { buildAndDeploy, builderFor } from '../push/build-and-deploy.ts';
+import { requireBuilder } from '../context.ts';
 import { withDeployLock } from './deploying.ts';
 import { git } from '../git.ts';
 import { repoPath } from '../repos.ts';

@@ -1,6 +1,7 @@
 import { UserError } from '../errors.ts';
 import { configKey, configValue, shown } from '../names.ts';
-import { deployedRelease, releaseAndDeploy, withDeployLock } from './deploying.ts';
+import { deployedRelease, withDeployLock } from './deploying.ts';
+import { releaseAndDeploy } from '../push/release.ts';
 import type { Command, CommandContext } from './types.ts';
 
 /** Parses `KEY=VALUE` words; every pair is validated before anything is written. */
@@ -30,7 +31,7 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
     store.config.change(app, set, unset);
     const current = deployedRelease(ctx, app);
     try {
-      await releaseAndDeploy(ctx, app, { description, commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app) }, t, signal);
+      await releaseAndDeploy(ctx.services, app, { description, commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app) }, { transcript: t, signal, describe: true });
     } catch (err) {
       const touched = [...Object.keys(set), ...unset];
       store.config.change(app, Object.fromEntries(touched.filter((k) => k in before).map((k) => [k, before[k]!])), touched.filter((k) => !(k in before)));

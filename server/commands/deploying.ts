@@ -1,9 +1,10 @@
 // What the day-2 commands (config:set, ps:scale, rollback, domains:add, …) share: finding what
-// runs, taking the deploy lock the way a push does, and rolling out a new release.
+// runs, taking the deploy lock the way a push does, and applying a change to what runs.
 import { UserError } from '../errors.ts';
-import type { Deployer } from '../deploy/deployer.ts';
 import { lineTranscript, type Transcript } from '../output/transcript.ts';
-import { deployable, lockApp, requireDeployer as requireServerDeployer } from '../push/pipeline.ts';
+import { requireDeployer } from '../context.ts';
+import { lockApp } from '../push/lock.ts';
+import { deployable } from '../push/release.ts';
 import type { Release } from '../store/releases.ts';
 import type { CommandContext } from './types.ts';
 
@@ -12,11 +13,6 @@ export function deployedRelease(ctx: CommandContext, app: string): Release {
   const r = ctx.services.store.releases.current(app);
   if (!r?.image) throw new UserError(`${app} has not been deployed yet; push it first (git push paas main).`);
   return r;
-}
-
-/** The configured deployer; a UserError naming what to set up if there is none. */
-export function requireDeployer(ctx: CommandContext): Deployer {
-  return requireServerDeployer(ctx.services);
 }
 
 /**
@@ -38,42 +34,13 @@ export async function withDeployLock<T>(ctx: CommandContext, app: string, what: 
   }
 }
 
-/** What a new release runs: the image, process types and config, no build. */
-export interface ReleaseSpec {
-  description: string;
-  commit: string | null;
-  image: string;
-  processes: Release['processes'];
-  config: Record<string, string>;
-}
-
-/**
- * Records a new release and rolls it out in place of the current one (which the deployer puts
- * back if the new one does not become ready). Call under withDeployLock.
- */
-export async function releaseAndDeploy(ctx: CommandContext, app: string, spec: ReleaseSpec, t: Transcript, signal: AbortSignal): Promise<Release> {
-  const { store } = ctx.services;
-  const deployer = requireDeployer(ctx);
-  const previous = store.releases.current(app);
-  const release = store.releases.create({ app, ...spec });
-  t.step(`Releasing v${release.version} (${spec.description})`);
-  try {
-    await deployer.deploy(deployable(ctx.services, release), { previous: previous && deployable(ctx.services, previous), transcript: t, signal });
-  } catch (err) {
-    store.releases.finish(app, release.version, 'failed');
-    throw err;
-  }
-  store.releases.finish(app, release.version, 'succeeded');
-  return release;
-}
-
 /**
  * Applies a change of formation or domains to what runs: `change` writes the store, then the
  * current release is applied again (no new release, no restart unless the pods must change).
  * If that fails, `undo` puts the store back, so it always says what runs.
  */
 export async function reapply(ctx: CommandContext, app: string, current: Release, change: () => void, undo: () => void, t: Transcript, signal: AbortSignal): Promise<void> {
-  const deployer = requireDeployer(ctx);
+  const deployer = requireDeployer(ctx.services);
   const before = deployable(ctx.services, current);
   change();
   try {

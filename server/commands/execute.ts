@@ -2,7 +2,8 @@ import { renderError } from '../errors.ts';
 import { log } from '../output/log.ts';
 import { errorLine, makeOutput } from '../output/output.ts';
 import { dispatch } from './registry.ts';
-import type { Identity, Services } from './types.ts';
+import type { Services } from '../context.ts';
+import type { Identity } from '../auth/identity.ts';
 
 /** The byte streams a command talks to: an SSH channel or the local terminal. */
 export interface CommandIo {

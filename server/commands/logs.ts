@@ -1,6 +1,6 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { requireDeployer } from './deploying.ts';
+import { requireDeployer } from '../context.ts';
 import type { Command } from './types.ts';
 
 /** Lines shown when -n is not given (Heroku's default). */
@@ -32,7 +32,7 @@ export const logCommands: Command[] = [
     run: async (ctx, [app], flags) => {
       const lines = parseLineCount(flags.num as string | undefined);
       const process = flags.ps as string | undefined;
-      const deployer = requireDeployer(ctx);
+      const deployer = requireDeployer(ctx.services);
       const current = ctx.services.store.releases.current(app!);
       const types = current?.processes.map((p) => p.type) ?? [];
       if (process !== undefined && !types.includes(process)) throw new UserError(`There is no ${shown(process)} process type; this app has ${types.join(', ') || 'none'}.`);

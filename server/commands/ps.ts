@@ -1,6 +1,7 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { deployedRelease, reapply, requireDeployer, withDeployLock } from './deploying.ts';
+import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
+import { requireDeployer } from '../context.ts';
 import type { Command } from './types.ts';
 
 /** Most instances one process type may be scaled to (a typo guard, not a capacity plan). */
@@ -33,7 +34,7 @@ export const psCommands: Command[] = [
     args: { min: 1, max: 1 },
     json: true,
     run: async (ctx, [app], flags) => {
-      const status = await requireDeployer(ctx).status(app!);
+      const status = await requireDeployer(ctx.services).status(app!);
       if (flags.json) return ctx.out.json(status);
       if (status.length === 0) return ctx.out.line(`${app} runs no processes; push it first (git push paas main).`);
       for (const p of status) {
@@ -51,7 +52,7 @@ export const psCommands: Command[] = [
     access: 'app',
     args: { min: 2, max: 50 },
     run: async (ctx, [app, ...words]) => {
-      requireDeployer(ctx);
+      requireDeployer(ctx.services);
       const current = deployedRelease(ctx, app!);
       const wanted = parseFormation(words, current.processes.map((p) => p.type));
       const { store } = ctx.services;
@@ -71,7 +72,7 @@ export const psCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 2 },
     run: async (ctx, [app, type]) => {
-      const deployer = requireDeployer(ctx);
+      const deployer = requireDeployer(ctx.services);
       const current = deployedRelease(ctx, app!);
       const types = current.processes.map((p) => p.type);
       if (type !== undefined && !types.includes(type)) throw new UserError(`There is no ${shown(type)} process type; this app has ${types.join(', ')}.`);

@@ -1,6 +1,6 @@
 import { UsageError, UserError } from '../errors.ts';
 import { appName, shown } from '../names.ts';
-import { mayUseApp } from '../access.ts';
+import { mayUseApp } from '../auth/access.ts';
 import type { Command, CommandContext, Flags } from './types.ts';
 import { appCommands } from './apps.ts';
 import { configCommands } from './config.ts';

@@ -1,6 +1,8 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { deployedRelease, releaseAndDeploy, requireDeployer, withDeployLock } from './deploying.ts';
+import { deployedRelease, withDeployLock } from './deploying.ts';
+import { requireDeployer } from '../context.ts';
+import { releaseAndDeploy } from '../push/release.ts';
 import type { Command } from './types.ts';
 
 /** Parses a release version as users write it: `v3` or `3`. */
@@ -63,7 +65,7 @@ export const releaseCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 2 },
     run: async (ctx, [app, raw]) => {
-      requireDeployer(ctx);
+      requireDeployer(ctx.services);
       const { store } = ctx.services;
       const current = deployedRelease(ctx, app!);
       const target = raw === undefined
@@ -73,9 +75,9 @@ export const releaseCommands: Command[] = [
       if (!target.image) throw new UserError(`v${target.version} has no image to run; pick another release (see releases ${app}).`);
       if (target.version === current.version) throw new UserError(`v${target.version} is what ${app} runs already.`);
       const release = await withDeployLock(ctx, app!, 'rollback', async (signal, t) => {
-        const r = await releaseAndDeploy(ctx, app!, {
+        const r = await releaseAndDeploy(ctx.services, app!, {
           description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config,
-        }, t, signal);
+        }, { transcript: t, signal, describe: true });
         // As on Heroku, a rollback brings back the config it ran with: `config` shows what runs.
         store.config.change(app!, target.config, Object.keys(store.config.all(app!)).filter((k) => !(k in target.config)));
         return r;

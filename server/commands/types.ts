@@ -1,35 +1,6 @@
-import type { Config } from '../config.ts';
 import type { Output } from '../output/output.ts';
-import type { Store } from '../store/index.ts';
-import type { Builder } from '../build/builder.ts';
-import type { Deployer } from '../deploy/deployer.ts';
-
-/** Who is asking: bound after the SSH signature or the HTTP token was verified. */
-export interface Identity {
-  /** Key name; `local` for the local CLI. */
-  name: string;
-  admin: boolean;
-  via: 'ssh' | 'http' | 'local';
-}
-
-/** Pipelines running in this process, so commands can stop them. */
-export interface RunningPushes {
-  /** Registers a deploy about to run; its controller aborts it. */
-  begin(app: string, identity: Identity): { controller: AbortController };
-  /** Forgets a finished deploy. */
-  end(session: { controller: AbortController }): void;
-  /** Aborts the app's running pipeline, if any here; true if one was aborted. */
-  abort(app: string, reason: string): boolean;
-}
-
-/** What commands work with; the same for the SSH server and the local CLI. */
-export interface Services {
-  config: Readonly<Config>;
-  store: Store;
-  pushes: RunningPushes;
-  builder: Builder | undefined;
-  deployer: Deployer | undefined;
-}
+import type { Services } from '../context.ts';
+import type { Identity } from '../auth/identity.ts';
 
 export interface CommandContext {
   identity: Identity;

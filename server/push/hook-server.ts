@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Services } from '../commands/types.ts';
+import type { Services } from '../context.ts';
 import { renderError } from '../errors.ts';
 import { log } from '../output/log.ts';
 import { lineTranscript } from '../output/transcript.ts';
@@ -10,7 +10,7 @@ import { repoPath } from '../repos.ts';
 import { parseRefUpdates } from './receive.ts';
 import { runPipeline } from './pipeline.ts';
 import { decodeRequest, encodeMessage, type HookRequest } from '../../hooks/wire.ts';
-import type { PushSessions } from './sessions.ts';
+import type { RunningDeploys } from '../context.ts';
 
 const MAX_REQUEST = 4 * 1024 * 1024;
 
@@ -22,7 +22,7 @@ function sameDir(a: string, b: string): boolean {
   }
 }
 
-async function handle(services: Services, sessions: PushSessions, sock: Socket, req: HookRequest): Promise<number> {
+async function handle(services: Services, sessions: RunningDeploys, sock: Socket, req: HookRequest): Promise<number> {
   const send = (line: string) => { if (!sock.destroyed) sock.write(encodeMessage({ kind: 'output', text: line + '\n' })); };
   const t = lineTranscript(send);
   const session = sessions.get(req.pushId);
@@ -56,7 +56,7 @@ async function handle(services: Services, sessions: PushSessions, sock: Socket, 
 }
 
 /** Listens on the local socket the pre-receive shim calls (0600: only this user's git reaches it). */
-export function startHookServer(services: Services, sessions: PushSessions): Promise<Server> {
+export function startHookServer(services: Services, sessions: RunningDeploys): Promise<Server> {
   const path = services.config.hookSocket;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   rmSync(path, { force: true });

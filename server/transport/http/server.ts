@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Identity, Services } from '../../commands/types.ts';
+import type { Services } from '../../context.ts';
+import type { Identity } from '../../auth/identity.ts';
 import { UserError } from '../../errors.ts';
 import { pipe } from '../../exec.ts';
-import { mayUseApp } from '../../access.ts';
+import { mayUseApp } from '../../auth/access.ts';
 import { appName } from '../../names.ts';
 import { log } from '../../output/log.ts';
-import type { PushSessions } from '../../push/sessions.ts';
+import type { RunningDeploys } from '../../context.ts';
 import { serveSettings } from '../../repos.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -71,7 +72,7 @@ function cgiHeaders(block: string): { status: number; headers: Record<string, st
 }
 
 /** Hands one authorised smart-HTTP request to `git http-backend` (git's own CGI). */
-function serveGit(services: Services, sessions: PushSessions, identity: Identity, g: GitRequest, req: IncomingMessage, res: ServerResponse): void {
+function serveGit(services: Services, sessions: RunningDeploys, identity: Identity, g: GitRequest, req: IncomingMessage, res: ServerResponse): void {
   // receive-pack enforces the pack size itself and says so in git's own words; this hard stop,
   // a little above it, catches declared or streamed bodies that are not packs (or never end).
   const limit = services.config.maxPushBytes + 1024 * 1024;
@@ -146,7 +147,7 @@ function serveGit(services: Services, sessions: PushSessions, identity: Identity
   });
 }
 
-function handle(services: Services, sessions: PushSessions, req: IncomingMessage, res: ServerResponse): void {
+function handle(services: Services, sessions: RunningDeploys, req: IncomingMessage, res: ServerResponse): void {
   // Every route is behind authentication, even ones that would be 404s.
   const identity = authenticate(services, req.headers.authorization);
   if (!identity) {
@@ -164,7 +165,7 @@ function handle(services: Services, sessions: PushSessions, req: IncomingMessage
 }
 
 /** Starts the HTTP git server: git http-backend behind our own token auth. */
-export function startHttpServer(services: Services, sessions: PushSessions): Promise<Server> {
+export function startHttpServer(services: Services, sessions: RunningDeploys): Promise<Server> {
   const server = createServer((req, res) => {
     try {
       handle(services, sessions, req, res);

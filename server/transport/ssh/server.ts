@@ -1,5 +1,6 @@
 import type { Server } from 'node:net';
-import type { Services, Identity } from '../../commands/types.ts';
+import type { Services } from '../../context.ts';
+import type { Identity } from '../../auth/identity.ts';
 import { execute } from '../../commands/execute.ts';
 import { tokenize } from '../../commands/parse.ts';
 import { UserError, renderError } from '../../errors.ts';
@@ -8,8 +9,8 @@ import { log } from '../../output/log.ts';
 import { errorLine } from '../../output/output.ts';
 import { repoPath, serveSettings } from '../../repos.ts';
 import { pipe } from '../../exec.ts';
-import { mayUseApp } from '../../access.ts';
-import type { PushSessions } from '../../push/sessions.ts';
+import { mayUseApp } from '../../auth/access.ts';
+import type { RunningDeploys } from '../../context.ts';
 import { SshServer, fingerprintOf, loadHostKey, verifySignature, type Connection, type ServerChannel } from './lib.ts';
 
 /** Limits modelled on OpenSSH's sshd defaults. */
@@ -38,7 +39,7 @@ export function repoArgument(arg: string): string {
 }
 
 /** Runs git-receive-pack / git-upload-pack for an authorised user on the repo we chose. */
-function serveGit(services: Services, sessions: PushSessions, identity: Identity, channel: ServerChannel, words: string[], gitProtocol: string | undefined): void {
+function serveGit(services: Services, sessions: RunningDeploys, identity: Identity, channel: ServerChannel, words: string[], gitProtocol: string | undefined): void {
   const [verb, arg, ...extra] = words;
   if (extra.length > 0 || arg === undefined) throw new UserError(`${verb} takes exactly one repository argument.`);
   const app = repoArgument(arg);
@@ -69,7 +70,7 @@ function serveGit(services: Services, sessions: PushSessions, identity: Identity
   git.stdin.on('error', (err) => log.debug('git stdin closed early', { err }));
 }
 
-function handleExec(services: Services, sessions: PushSessions, identity: Identity, channel: ServerChannel, command: string, gitProtocol: string | undefined): void {
+function handleExec(services: Services, sessions: RunningDeploys, identity: Identity, channel: ServerChannel, command: string, gitProtocol: string | undefined): void {
   const fail = (err: unknown) => {
     const r = renderError(err);
     if (r.id) log.error('ssh exec failed', { id: r.id, err });
@@ -116,7 +117,7 @@ function handleExec(services: Services, sessions: PushSessions, identity: Identi
   });
 }
 
-function onConnection(services: Services, sessions: PushSessions, client: Connection, counters: { unauthenticated: number }, remote: string): void {
+function onConnection(services: Services, sessions: RunningDeploys, client: Connection, counters: { unauthenticated: number }, remote: string): void {
   let identity: Identity | undefined;
   let attempts = 0;
   let pending = true;
@@ -182,7 +183,7 @@ function onConnection(services: Services, sessions: PushSessions, client: Connec
 }
 
 /** Starts the SSH server (public keys only) for git and admin commands. */
-export function startSshServer(services: Services, sessions: PushSessions): Promise<Server> {
+export function startSshServer(services: Services, sessions: RunningDeploys): Promise<Server> {
   const counters = { unauthenticated: 0 };
   const server = new SshServer(
     {

@@ -1,5 +1,5 @@
-import type { Identity } from './commands/types.ts';
-import type { Store } from './store/index.ts';
+import type { Identity } from './identity.ts';
+import type { Store } from '../store/index.ts';
 
 /** Whether the app exists and this identity may use it: admins always, other keys when granted. */
 export function mayUseApp(store: Pick<Store, 'apps' | 'keys'>, identity: Identity, app: string): boolean {

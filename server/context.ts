@@ -1,0 +1,83 @@
+// What every entry point (SSH, HTTP, the hook socket, the local CLI) hands down: the config, the
+// store, the chosen builder and deployer, and the registry of deploys running in this process.
+import type { Config } from './config.ts';
+import type { Store } from './store/index.ts';
+import type { Builder } from './build/builder.ts';
+import type { Deployer } from './deploy/deployer.ts';
+import type { Identity } from './auth/identity.ts';
+import { UserError } from './errors.ts';
+import { randomBytes } from 'node:crypto';
+
+/** The services commands and the pipeline work with; the same for the SSH server and the local CLI. */
+export interface Services {
+  config: Readonly<Config>;
+  store: Store;
+  pushes: RunningDeploys;
+  builder: Builder | undefined;
+  deployer: Deployer | undefined;
+}
+
+/** A deploy running here (push, rebuild, config change, rollback): who runs it, and how to stop it. */
+export interface RunningDeploy {
+  id: string;
+  app: string;
+  identity: Identity;
+  controller: AbortController;
+}
+
+/**
+ * Deploys in flight in this process: pushes (from the moment a transport starts
+ * git-receive-pack), rebuilds, config changes and rollbacks, so apps:unlock, a closed connection
+ * and shutdown can stop them. A push's id is unguessable: the transport puts it in git's
+ * environment (SLIPWAY_PUSH_ID) and the pre-receive shim sends it back, the only way a hook
+ * connection is tied to an authenticated pusher.
+ */
+export class RunningDeploys {
+  #byId = new Map<string, RunningDeploy>();
+
+  /** Registers a deploy about to start. */
+  begin(app: string, identity: Identity): RunningDeploy {
+    const s: RunningDeploy = { id: randomBytes(16).toString('hex'), app, identity, controller: new AbortController() };
+    this.#byId.set(s.id, s);
+    return s;
+  }
+
+  /** The running deploy with this id (a push's, as the hook sends it back). */
+  get(id: string): RunningDeploy | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Forgets a finished deploy. */
+  end(s: { id: string }): void {
+    this.#byId.delete(s.id);
+  }
+
+  /** Aborts every deploy of `app` in flight here (apps:unlock); true if there was one. */
+  abort(app: string, reason: string): boolean {
+    let any = false;
+    for (const s of this.#byId.values()) {
+      if (s.app === app && !s.controller.signal.aborted) {
+        s.controller.abort(new Error(reason));
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  /** Aborts everything (server shutdown). */
+  abortAll(reason: string): void {
+    for (const s of this.#byId.values()) s.controller.abort(new Error(reason));
+  }
+}
+
+/** The configured builder, or a sentence saying how to set one up. */
+export function requireBuilder(services: Pick<Services, 'builder'>): Builder {
+  if (!services.builder) throw new UserError('This server has no builder configured: install pack and a Docker engine (see the README, "npm run testbed"), then restart Slipway.');
+  return services.builder;
+}
+
+/** The configured deployer, or a sentence saying how to set one up. */
+export function requireDeployer(services: Pick<Services, 'deployer'>): Deployer {
+  if (!services.deployer) throw new UserError('This server has no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig for your k3s cluster, then restart Slipway.');
+  return services.deployer;
+}

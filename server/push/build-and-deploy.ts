@@ -1,0 +1,92 @@
+// extract → build → release → deploy → announce: what a push runs under its lock, and what
+// apps:rebuild runs for the deployed commit.
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { UserError } from '../errors.ts';
+import type { Services } from '../context.ts';
+import { requireBuilder, requireDeployer } from '../context.ts';
+import type { Identity } from '../auth/identity.ts';
+import { appUrl } from '../urls.ts';
+import type { Transcript } from '../output/transcript.ts';
+import { repoPath } from '../repos.ts';
+import { log } from '../output/log.ts';
+import { extractTree, type Quarantine } from './extract.ts';
+import { releaseAndDeploy } from './release.ts';
+
+/** A commit to build and deploy, under a lock the caller holds. */
+export interface DeployRequest {
+  app: string;
+  commit: string;
+  /** What the release says it is, e.g. `Deploy 3f2c1ab`. */
+  description: string;
+  /** Set while a push is in progress: the pushed objects are still in git's quarantine. */
+  quarantine: Quarantine;
+  by: Identity;
+  transcript: Transcript;
+  signal: AbortSignal;
+}
+
+function stopIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new UserError('The push was cancelled (the client went away or apps:unlock ran); nothing was deployed.', { cause: signal.reason });
+}
+
+/** extract → build → release → deploy → announce, for a push or a rebuild. */
+export async function buildAndDeploy(services: Services, req: DeployRequest): Promise<void> {
+  const { store, config } = services;
+  const builder = requireBuilder(services);
+  requireDeployer(services);
+  const { app, transcript: t, signal } = req;
+  const short = req.commit.slice(0, 7);
+  stopIfAborted(signal);
+
+  // extract: the tree, straight from git (and its quarantine during a push).
+  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal });
+  try {
+    // build
+    const builderImage = builderFor(services, app);
+    const logDir = join(config.logsDir, app);
+    mkdirSync(logDir, { recursive: true, mode: 0o700 });
+    const build = store.builds.start(app, req.commit, (id) => join(logDir, `build-${id}.log`));
+    t.step(`Building ${app} (${short}) with ${builderImage}`);
+    // One read: the release records exactly the config the build saw.
+    const appConfig = store.config.all(app);
+    let result;
+    try {
+      result = await builder.build({
+        app, commit: req.commit, source: tree.path, env: appConfig, builderImage,
+        tag: `build-${build.id}`, logFile: build.logFile, transcript: t, signal,
+      });
+    } catch (err) {
+      store.builds.finish(build.id, 'failed');
+      stopIfAborted(signal);
+      throw err;
+    }
+    store.builds.finish(build.id, 'succeeded', result.image);
+    stopIfAborted(signal);
+
+    // release → deploy
+    let release;
+    try {
+      release = await releaseAndDeploy(services, app, {
+        description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig,
+      }, { transcript: t, signal });
+    } catch (err) {
+      stopIfAborted(signal);
+      throw err;
+    }
+
+    // announce
+    t.step(`Released v${release.version}`);
+    t.raw(`=====> Application deployed:`);
+    t.detail(appUrl(config, app));
+    log.info('deployed', { app, version: release.version, commit: req.commit, by: req.by.name });
+  } finally {
+    // Removing thousands of files need not delay the verdict the pusher is waiting for.
+    void tree.cleanup().catch((err: unknown) => log.warn('could not remove an extracted tree', { path: tree.path, err }));
+  }
+}
+
+/** The builder image an app builds with: its own setting, else the global one, else SLIPWAY_BUILDER. */
+export function builderFor(services: Pick<Services, 'store' | 'config'>, app: string): string {
+  return services.store.apps.get(app)?.builder ?? services.store.settings.get('builder') ?? services.config.builderImage;
+}

@@ -1,0 +1,96 @@
+// Guards the design card's rules by reading the imports of server/ and hooks/: no cycle between
+// folders (a file directly in server/ counts as its own node), one runtime importer per library
+// that has a home, and process.env read only by the config module.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..', '..');
+
+function sources(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => relative(root, join(e.parentPath, e.name)));
+}
+
+const files = [...sources('server'), ...sources('hooks')];
+const IMPORT = /^(?:import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm;
+
+interface Import { from: string; spec: string; typeOnly: boolean }
+
+const imports: Import[] = files.flatMap((f) => {
+  const text = readFileSync(join(root, f), 'utf8');
+  return [...text.matchAll(IMPORT)].map((m) => ({ from: f, spec: m[2]!, typeOnly: m[1] !== undefined }));
+});
+
+/** The node of the folder graph a file belongs to: server/X/ for a folder, the file itself at server/'s top. */
+function nodeOf(file: string): string {
+  const parts = file.split('/');
+  if (parts[0] !== 'server') return parts[0]!;
+  return parts.length > 2 ? `server/${parts[1]}/` : file;
+}
+
+/** Edges between nodes, with one example import each. */
+function folderGraph(): Map<string, Map<string, string>> {
+  const graph = new Map<string, Map<string, string>>();
+  for (const i of imports) {
+    if (!i.spec.startsWith('.')) continue;
+    const target = relative(root, resolve(root, dirname(i.from), i.spec));
+    const a = nodeOf(i.from);
+    const b = nodeOf(target);
+    if (a === b) continue;
+    if (!graph.has(a)) graph.set(a, new Map());
+    graph.get(a)!.set(b, `${i.from} → ${target}`);
+  }
+  return graph;
+}
+
+/** Every cycle between nodes, each as the list of imports that close it. */
+function cycles(graph: Map<string, Map<string, string>>): string[][] {
+  const found: string[][] = [];
+  const seen = new Set<string>();
+  const visit = (node: string, path: string[], via: string[]) => {
+    for (const [next, example] of graph.get(node) ?? []) {
+      const at = path.indexOf(next);
+      if (at >= 0) {
+        const key = [...path.slice(at)].sort().join(' ');
+        if (!seen.has(key)) { seen.add(key); found.push([...via.slice(at), example]); }
+        continue;
+      }
+      if (path.length < 12) visit(next, [...path, next], [...via, example]);
+    }
+  };
+  for (const start of graph.keys()) visit(start, [start], []);
+  return found;
+}
+
+test('no folder of server/ imports a folder that imports it back, directly or around a loop', () => {
+  const found = cycles(folderGraph());
+  assert.deepEqual(found, [], `import cycles between folders:\n${found.map((c) => '  ' + c.join('\n    then ')).join('\n')}`);
+});
+
+test('each library with a home has exactly one runtime importer', () => {
+  const homes: Record<string, string> = {
+    ssh2: 'server/transport/ssh/lib.ts',
+    execa: 'server/exec.ts',
+    'better-sqlite3': 'server/store/db.ts',
+    chalk: 'server/output/output.ts',
+    '@kubernetes/client-node': 'server/deploy/kube-client.ts',
+  };
+  for (const [lib, home] of Object.entries(homes)) {
+    const runtime = [...new Set(imports.filter((i) => !i.typeOnly && (i.spec === lib || i.spec.startsWith(lib + '/'))).map((i) => i.from))];
+    assert.deepEqual(runtime, [home], `${lib} must be imported at run time only by ${home}`);
+  }
+});
+
+test('only the config module reads process.env', () => {
+  const readers = files.filter((f) => /\bprocess\.env\b/.test(readFileSync(join(root, f), 'utf8').replace(/^\s*(\/\/|\*).*$/gm, '')));
+  assert.deepEqual(readers, ['server/config.ts']);
+});
+
+test('the cycle finder sees a loop when there is one', () => {
+  const g = new Map([['a', new Map([['b', 'a→b']])], ['b', new Map([['c', 'b→c']])], ['c', new Map([['a', 'c→a']])]]);
+  assert.equal(cycles(g).length, 1);
+  assert.deepEqual(cycles(new Map([['a', new Map([['b', 'a→b']])]])), []);
+});
