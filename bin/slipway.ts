@@ -8,7 +8,7 @@ import { openStore } from '../server/store/index.ts';
 import { chooseBackends } from '../server/backends.ts';
 import { configureLog } from '../server/output/log.ts';
 import { errorLine } from '../server/output/output.ts';
-import { renderError } from '../server/errors.ts';
+import { reportFailure } from '../server/output/report.ts';
 import { RunningDeploys } from '../server/context.ts';
 
 async function main(): Promise<number> {
@@ -39,7 +39,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {
-    process.stderr.write(errorLine(renderError(err).message) + '\n');
-    process.exitCode = 70;
+    const r = reportFailure(err, 'slipway failed');
+    process.stderr.write(errorLine(r.message) + '\n');
+    process.exitCode = r.exitCode;
   },
 );

@@ -18,6 +18,14 @@ export class UsageError extends UserError {
   }
 }
 
+/** An app that does not exist, or that this key may not see (the two are not told apart to non-admins). */
+export class NotFoundError extends UserError {
+  constructor(shownApp: string, opts: { orNoAccess?: boolean } = {}) {
+    super(opts.orNoAccess ? `App ${shownApp} does not exist, or your key has no access to it.` : `App ${shownApp} does not exist.`);
+    this.name = 'NotFoundError';
+  }
+}
+
 /** What a user sees for an error, and what the log gets. */
 export interface Rendered {
   message: string;

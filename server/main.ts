@@ -1,6 +1,6 @@
 import { loadConfig } from './config.ts';
-import { renderError } from './errors.ts';
 import { log } from './output/log.ts';
+import { reportFailure } from './output/report.ts';
 import { startSlipway } from './server.ts';
 import { chooseBackends } from './backends.ts';
 
@@ -17,7 +17,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const r = renderError(err);
-  log.error(r.id ? 'start-up failed' : r.message, { err: r.id ? err : undefined });
-  process.exit(r.exitCode === 1 ? 1 : 70);
+  const r = reportFailure(err, 'start-up failed');
+  // A user error (a bad setting) is the whole story: say it where the operator looks.
+  if (!r.id) log.error(r.message);
+  process.exit(r.exitCode);
 });

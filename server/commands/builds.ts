@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../errors.ts';
+import { NotFoundError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { buildAndDeploy, builderFor } from '../push/build-and-deploy.ts';
 import { requireBuilder } from '../context.ts';
@@ -62,7 +62,7 @@ export const buildCommands: Command[] = [
         ctx.out.line(`Apps without their own builder now build with ${image ?? config.builderImage}.`);
         return;
       }
-      if (!store.apps.get(app)) throw new UserError(`App ${shown(app)} does not exist.`);
+      if (!store.apps.get(app)) throw new NotFoundError(shown(app));
       store.apps.setBuilder(app, image ?? null);
       ctx.out.line(`${app} now builds with ${builderFor(ctx.services, app)}.`);
     },

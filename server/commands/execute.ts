@@ -1,5 +1,4 @@
-import { renderError } from '../errors.ts';
-import { log } from '../output/log.ts';
+import { reportFailure } from '../output/report.ts';
 import { errorLine, makeOutput } from '../output/output.ts';
 import { dispatch } from './registry.ts';
 import type { Services } from '../context.ts';
@@ -21,8 +20,7 @@ export async function execute(services: Services, identity: Identity, words: rea
     await dispatch({ identity, services, out: makeOutput(io.stdout, { color: io.color }), stdin: io.stdin, signal: io.signal }, words);
     return 0;
   } catch (err) {
-    const r = renderError(err);
-    if (r.id) log.error('command failed', { id: r.id, command: words[0], by: identity.name, err });
+    const r = reportFailure(err, 'command failed', { command: words[0], by: identity.name });
     io.stderr(errorLine(r.message) + '\n');
     return r.exitCode;
   }

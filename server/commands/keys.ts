@@ -1,4 +1,4 @@
-import { UserError } from '../errors.ts';
+import { NotFoundError, UserError } from '../errors.ts';
 import { appName, label, shown } from '../names.ts';
 import { parsePublicKey } from '../transport/ssh/lib.ts';
 import type { Command } from './types.ts';
@@ -62,7 +62,7 @@ export const keyCommands: Command[] = [
       const app = appName(rawApp!);
       const key = label('key', rawKey!);
       const { store } = ctx.services;
-      if (!store.apps.get(app)) throw new UserError(`App ${shown(app)} does not exist.`);
+      if (!store.apps.get(app)) throw new NotFoundError(shown(app));
       if (!store.keys.byName(key)) throw new UserError(`No key named ${shown(key)}.`);
       store.keys.grant(app, key);
       ctx.out.line(`${key} may now push to ${app}.`);

@@ -1,4 +1,4 @@
-import { UsageError, UserError } from '../errors.ts';
+import { UsageError, NotFoundError, UserError } from '../errors.ts';
 import { appName, shown } from '../names.ts';
 import { mayUseApp } from '../auth/access.ts';
 import type { Command, CommandContext, Flags } from './types.ts';
@@ -100,7 +100,7 @@ export async function dispatch(ctx: CommandContext, words: readonly string[]): P
   if (c.access === 'app') {
     const app = appName(args[0]!);
     if (!mayUseApp(ctx.services.store, ctx.identity, app)) {
-      throw new UserError(ctx.identity.admin ? `App ${shown(app)} does not exist.` : `App ${shown(app)} does not exist, or your key has no access to it.`);
+      throw new NotFoundError(shown(app), { orNoAccess: !ctx.identity.admin });
     }
   }
   await c.run(ctx, args, flags);

@@ -3,8 +3,8 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Services } from '../context.ts';
-import { renderError } from '../errors.ts';
 import { log } from '../output/log.ts';
+import { reportFailure } from '../output/report.ts';
 import { lineTranscript } from '../output/transcript.ts';
 import { repoPath } from '../repos.ts';
 import { parseRefUpdates } from './receive.ts';
@@ -45,10 +45,7 @@ async function handle(services: Services, sessions: RunningDeploys, sock: Socket
     });
     return 0;
   } catch (err) {
-    const r = renderError(err);
-    if (r.id) log.error('push failed', { id: r.id, app: session.app, err });
-    else log.info('push rejected', { app: session.app, reason: r.message });
-    t.warn(r.message);
+    t.warn(reportFailure(err, 'push rejected', { app: session.app }).message);
     return 1;
   } finally {
     sock.off('close', onClose);

@@ -1,4 +1,4 @@
-import { UserError } from '../errors.ts';
+import { NotFoundError } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Identity } from '../auth/identity.ts';
 import { requireBuilder, requireDeployer } from '../context.ts';
@@ -29,7 +29,7 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
 
   // receive: which branch and commit this push deploys.
   const appRow = store.apps.get(app);
-  if (!appRow) throw new UserError(`App ${app} does not exist.`);
+  if (!appRow) throw new NotFoundError(app);
   const target = deployTarget(push.updates, appRow.deployBranch);
   const short = target.commit.slice(0, 7);
   // Said before the lock and the upload's extraction: nothing can be deployed without them.
