@@ -31,6 +31,7 @@ else
   apt_need debootstrap
   rm -rf "$root" "$root".tmp.*
   tmp=$(mktemp -d "$root.tmp.XXXXXX")
+  chmod 755 "$tmp" # mktemp makes it 0700; it becomes the chroot's /
   log "openssh10: debootstrap $suite with openssh-client into $tmp (log $tmp.log)"
   if ! debootstrap --variant=minbase --include=openssh-client "$suite" "$tmp" >"$tmp.log" 2>&1; then
     tail -n 20 "$tmp.log" >&2

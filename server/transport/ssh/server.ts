@@ -10,7 +10,7 @@ import { repoPath, serveSettings } from '../../repos.ts';
 import { pipe } from '../../exec.ts';
 import { mayUseApp } from '../../access.ts';
 import type { PushSessions } from '../../push/sessions.ts';
-import { SshServer, fingerprintOf, loadHostKey, verifySignature, type Connection, type ServerChannel } from './lib.ts';
+import { SSH_KEX, SshServer, fingerprintOf, loadHostKey, verifySignature, type Connection, type ServerChannel } from './lib.ts';
 
 /** Limits modelled on OpenSSH's sshd defaults. */
 export const SSH_LIMITS = {
@@ -190,6 +190,7 @@ export function startSshServer(services: Services, sessions: PushSessions): Prom
       ident: `Slipway_${services.config.version}`,
       keepaliveInterval: SSH_LIMITS.keepaliveIntervalMs,
       keepaliveCountMax: SSH_LIMITS.keepaliveCountMax,
+      algorithms: { kex: SSH_KEX },
     },
     (client, info) => onConnection(services, sessions, client, counters, `${info.ip}:${info.port}`),
   );
