@@ -33,7 +33,7 @@ describe('SSH key exchange', () => {
     let chrootDir: string | undefined;
     let root: string | undefined;
     // The client runs inside the chroot, so its key must be there too.
-    const ssh10 = (args: string[]): Promise<RunResult> => run('chroot', [root!, 'ssh', ...args], { input: '', timeoutMs: 30_000 });
+    const ssh10 = (args: string[], input = ''): Promise<RunResult> => run('chroot', [root!, 'ssh', ...args], { input, timeoutMs: 30_000 });
     const keyInside = () => `/${join('tmp', chrootDir!.slice(join(root!, 'tmp').length + 1), 'key')}`;
     const prepare = (t: Parameters<typeof needTestbed>[0]): boolean => {
       const env = needTestbed(t, ['SLIPWAY_TEST_OPENSSH10']);
@@ -58,6 +58,17 @@ describe('SSH key exchange', () => {
       assert.match(r.stdout, /=== Apps\npqapp/);
       // OpenSSH 10.1 and later print this on every connection without a post-quantum exchange.
       assert.doesNotMatch(r.stderr, /not using a post-quantum key exchange/);
+    });
+
+    test('re-keys with the hybrid method mid-session (OpenSSH RekeyLimit)', async (t) => {
+      if (!prepare(t)) return;
+      // 30 kB of stdin with a 1 kB rekey limit: the upload stalls until each new exchange completes,
+      // and the server's answer shows it read all of it.
+      const r = await ssh10([...verboseOptions(keyInside(), s.slipway.sshPort, ['-o', 'RekeyLimit=1K']), 'keys:add rekeyed'], 'x'.repeat(30_000));
+      assert.equal(r.exitCode, 1, r.stderr);
+      assert.match(r.stderr, / !\s+Send exactly one public key/);
+      const exchanges = r.stderr.match(/^debug1: kex: algorithm: mlkem768x25519-sha256$/gm) ?? [];
+      assert.ok(exchanges.length >= 2, `expected a re-key after the first exchange, saw ${exchanges.length} exchange(s)`);
     });
 
     test('falls back to curve25519-sha256 when the client does not offer the hybrid', async (t) => {
