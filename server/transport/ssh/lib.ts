@@ -3,12 +3,34 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
-import type { AuthContext, Connection, ServerChannel, Session, ServerConfig, PublicKeyAuthContext } from 'ssh2';
+import type { AuthContext, Connection, KexAlgorithm, ServerChannel, Session, ServerConfig, PublicKeyAuthContext } from 'ssh2';
 import { UserError } from '../../errors.ts';
 
 // The one home of ssh2: the server and key handling below are the only users of the library.
 export type { AuthContext, Connection, ServerChannel, Session, ServerConfig, PublicKeyAuthContext };
 export const SshServer = ssh2.Server;
+
+/**
+ * Key exchange methods the server offers, most preferred first: hybrid post-quantum ML-KEM-768 +
+ * X25519 (OpenSSH 10's default), then ssh2's own defaults for older clients. The first method
+ * comes from patches/ssh2+*.patch; were it not applied, ssh2 would refuse this list and the
+ * server would fail to start instead of quietly offering no post-quantum exchange.
+ */
+export const SSH_KEX = [
+  'mlkem768x25519-sha256',
+  'curve25519-sha256',
+  'curve25519-sha256@libssh.org',
+  'ecdh-sha2-nistp256',
+  'ecdh-sha2-nistp384',
+  'ecdh-sha2-nistp521',
+  'diffie-hellman-group-exchange-sha256',
+  'diffie-hellman-group14-sha256',
+  'diffie-hellman-group15-sha512',
+  'diffie-hellman-group16-sha512',
+  'diffie-hellman-group17-sha512',
+  'diffie-hellman-group18-sha512',
+  // @types/ssh2 predates the patch and does not know the hybrid method's name.
+] as unknown as KexAlgorithm[];
 
 /** A public key as stored: its type, the base64 wire blob, and the OpenSSH SHA256 fingerprint. */
 export interface PublicKey {

@@ -11,7 +11,7 @@ import { repoPath, serveSettings } from '../../repos.ts';
 import { pipe } from '../../exec.ts';
 import { mayUseApp } from '../../auth/access.ts';
 import type { RunningDeploys } from '../../context.ts';
-import { SshServer, fingerprintOf, loadHostKey, verifySignature, type Connection, type ServerChannel } from './lib.ts';
+import { SSH_KEX, SshServer, fingerprintOf, loadHostKey, verifySignature, type Connection, type ServerChannel } from './lib.ts';
 
 /** Limits modelled on OpenSSH's sshd defaults. */
 export const SSH_LIMITS = {
@@ -191,6 +191,7 @@ export function startSshServer(services: Services, sessions: RunningDeploys): Pr
       ident: `Slipway_${services.config.version}`,
       keepaliveInterval: SSH_LIMITS.keepaliveIntervalMs,
       keepaliveCountMax: SSH_LIMITS.keepaliveCountMax,
+      algorithms: { kex: SSH_KEX },
     },
     (client, info) => onConnection(services, sessions, client, counters, `${info.ip}:${info.port}`),
   );
