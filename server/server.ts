@@ -70,7 +70,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
   const sessions = new PushSessions();
-  const services: Services = { config, store, pushes: sessions, builder: backends.builder, deployer: backends.deployer };
+  const services: Services = { config, store, pushes: sessions, builder: backends.builder, deployer: backends.deployer, nativeCrypto: nativeCryptoLoaded };
   const hook = await startHookServer(services, sessions);
   const ssh = await startSshServer(services, sessions);
   const http = await startHttpServer(services, sessions);

@@ -3,6 +3,7 @@ import type { Output } from '../output/output.ts';
 import type { Store } from '../store/index.ts';
 import type { Builder } from '../build/builder.ts';
 import type { Deployer } from '../deploy/deployer.ts';
+import type { DoctorCheck } from './doctor.ts';
 
 /** Who is asking: bound after the SSH signature or the HTTP token was verified. */
 export interface Identity {
@@ -29,6 +30,10 @@ export interface Services {
   pushes: RunningPushes;
   builder: Builder | undefined;
   deployer: Deployer | undefined;
+  /** Whether ssh2's native crypto binding loaded in this process (for doctor). */
+  nativeCrypto?: () => boolean;
+  /** The checks doctor runs; tests put fakes here, the product leaves it to doctor's own. */
+  doctorChecks?: () => DoctorCheck[];
 }
 
 export interface CommandContext {
