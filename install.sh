@@ -233,7 +233,8 @@ settings() {
     home=$(getent passwd "${SUDO_USER:-root}" | cut -d: -f6)
     [ -n "$home" ] && [ -s "$home/.ssh/authorized_keys" ] && ADMIN_KEY_SRC=$home/.ssh/authorized_keys
   fi
-  if [ -z "$ADMIN_KEY_SRC" ] && [ "$UPGRADE" = 0 ]; then
+  # Installing over kept data (after --uninstall): the admins are in the kept database already.
+  if [ -z "$ADMIN_KEY_SRC" ] && [ "$UPGRADE" = 0 ] && [ ! -f "$DATA/slipway.db" ]; then
     die "No admin key: pass --admin-key FILE (e.g. your ~/.ssh/id_ed25519.pub)."
   fi
   if [ -n "$ADMIN_KEY_SRC" ]; then
@@ -395,7 +396,7 @@ step_user() {
   local sock=${DOCKER#unix://} gid group
   if [ "$DRY" = 0 ] && [ -S "$sock" ]; then
     gid=$(stat -c %g "$sock")
-    group=$(getent group "$gid" | cut -d: -f1)
+    group=$(getent group "$gid" | cut -d: -f1 || true)
     if [ -z "$group" ] || [ "$gid" = 0 ]; then
       [ "$gid" != 0 ] || die "The Docker socket $sock belongs to group root; give it a docker group first."
       groupadd --system --gid "$gid" docker; group=docker
@@ -407,7 +408,8 @@ step_user() {
   run install -d -m 0700 -o slipway -g slipway "$DATA"
   if [ "$DRY" = 0 ] && [ "$(stat -c %U "$DATA")" != slipway ]; then chown -R slipway:slipway "$DATA"; fi
   run install -d -m 0755 "$ETC"
-  if [ -n "$ADMIN_KEY_SRC" ]; then
+  if [ -z "$ADMIN_KEY_SRC" ]; then [ "$DRY" = 1 ] || [ -f "$ETC/admin_keys" ] || install -m 0640 -g slipway /dev/null "$ETC/admin_keys"
+  else
     if [ "$DRY" = 1 ]; then detail "would add the keys in $ADMIN_KEY_SRC to $ETC/admin_keys"
     else
       # Keys only accumulate: a key once an admin stays one until removed with keys:remove.
@@ -468,17 +470,19 @@ step_code() {
       else tar -C "$SOURCE" --exclude=./.git --exclude=./node_modules --exclude=./data -cf - . | tar -C "$new" -xf - --no-same-owner; fi ;;
   esac
   # npm dependencies, native addons (ssh2's crypto binding, better-sqlite3) built against Node 24's
-  # own headers. Unchanged lock file and Node: the installed node_modules are reused.
+  # own headers. Unchanged lock file and Node: the installed node_modules are reused. npm trusts
+  # the system's CA bundle (with the CAs the admin added), as curl and apt do.
+  REUSE_MODULES=0
   local stamp="$NODE_VERSION" lock=""
   [ "$DRY" = 1 ] || lock=$(sha256sum "$new/package-lock.json" | cut -c1-16)
   stamp="$stamp $lock"
   if [ "$DRY" = 0 ] && [ -f "$OPT/app/node_modules/.slipway-stamp" ] && [ "$(cat "$OPT/app/node_modules/.slipway-stamp")" = "$stamp" ]; then
     detail "dependencies unchanged: reusing node_modules"
-    cp -a "$OPT/app/node_modules" "$new/node_modules"
+    REUSE_MODULES=1
   else
     detail "installing npm dependencies (compiles the native addons: a minute or two)"
     run env -C "$new" PATH="$OPT/node/bin:/usr/bin:/bin" npm_config_nodedir="$OPT/node" npm_config_registry="$NPM_REGISTRY" \
-      npm_config_cache="$CACHE/npm" npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false \
+      npm_config_cache="$CACHE/npm" npm_config_cafile=/etc/ssl/certs/ca-certificates.crt npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false \
       "$OPT/node/bin/node" "$NPM_DIR/bin/npm-cli.js" ci --omit=dev --no-audit --no-fund --loglevel=error
     run env -C "$new" "$OPT/node/bin/node" -e 'if (!require("ssh2/lib/protocol/crypto.js").bindingAvailable) { console.error("ssh2 native crypto binding did not build"); process.exit(1); } require("better-sqlite3")(":memory:").close();'
     if [ "$DRY" = 0 ]; then printf '%s\n' "$stamp" > "$new/node_modules/.slipway-stamp"; fi
@@ -520,12 +524,14 @@ EOF
 #!/bin/sh
 # The local Slipway CLI (same commands as over SSH, as an admin), run as the slipway user.
 set -a; . $ENV_FILE; set +a
-exec runuser -u slipway -- $OPT/node/bin/node $OPT/app/bin/slipway.ts "\$@"
+exec $(command -v runuser || echo /usr/sbin/runuser) -u slipway -- $OPT/node/bin/node $OPT/app/bin/slipway.ts "\$@"
 EOF
   run systemctl daemon-reload
   run systemctl stop slipway.service
   # Swap in the new code only now: the old one ran until here.
   run rm -rf "$OPT/app.old"
+  # Reused dependencies move over rather than being copied (tens of thousands of files).
+  if [ "${REUSE_MODULES:-0}" = 1 ]; then run mv "$OPT/app/node_modules" "$OPT/app.new/node_modules"; fi
   if [ "$DRY" = 1 ] || [ -d "$OPT/app" ]; then run mv "$OPT/app" "$OPT/app.old"; fi
   run mv "$OPT/app.new" "$OPT/app"
   run rm -rf "$OPT/app.old"

@@ -70,7 +70,7 @@ leader() {
   return 1
 }
 
-in_machine() { local l; l=$(leader "$1") || die "machine $1 is not running"; shift; nsenter -t "$l" -m -u -i -p -n -C -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb "$@"; }
+in_machine() { local l; l=$(leader "$1") || die "machine $1 is not running"; shift; nsenter -t "$l" -m -u -i -p -n -C -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb "$@"; }
 
 boot() {
   local name=$1 dir
