@@ -10,6 +10,7 @@ import { configureLog } from '../server/output/log.ts';
 import { errorLine } from '../server/output/output.ts';
 import { reportFailure } from '../server/output/report.ts';
 import { RunningDeploys } from '../server/context.ts';
+import { nativeCryptoLoaded } from '../server/transport/ssh/lib.ts';
 
 async function main(): Promise<number> {
   configureLog({ level: 'warn' });
@@ -20,7 +21,7 @@ async function main(): Promise<number> {
     const interrupted = new AbortController();
     process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
     return await execute(
-      { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer },
+      { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, nativeCrypto: nativeCryptoLoaded },
       { name: 'local', admin: true, via: 'local' },
       process.argv.slice(2),
       {

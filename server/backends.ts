@@ -1,7 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { Config } from './config.ts';
-import type { Backends } from './server.ts';
+import type { Backends } from './context.ts';
 import { PackBuilder } from './build/pack.ts';
 import { KubeDeployer } from './deploy/kube.ts';
 

@@ -25,6 +25,10 @@ export interface Config {
   /** Default builder image for pack (per app overridable). */
   builderImage: string;
   registry: string;
+  /** The same registry as the cluster's nodes reach it (SLIPWAY_REGISTRY_PULL; default: registry). */
+  registryPull: string;
+  /** The Docker engine pack builds with (DOCKER_HOST, which pack reads itself; doctor checks it). */
+  dockerHost: string;
   /** The pack CLI: a path, or a name looked up on PATH. */
   packBinary: string;
   /** PATH, for finding external programs at start-up. */
@@ -97,6 +101,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     baseDomain,
     builderImage: env.SLIPWAY_BUILDER || 'heroku/builder:24',
     registry: env.SLIPWAY_REGISTRY || '127.0.0.1:5000',
+    registryPull: env.SLIPWAY_REGISTRY_PULL || env.SLIPWAY_REGISTRY || '127.0.0.1:5000',
+    dockerHost: env.DOCKER_HOST || 'unix:///var/run/docker.sock',
     packBinary: env.SLIPWAY_PACK || 'pack',
     searchPath: env.PATH ?? '',
     kubeconfig: env.KUBECONFIG || undefined,

@@ -5,6 +5,7 @@ import type { Store } from './store/index.ts';
 import type { Builder } from './build/builder.ts';
 import type { Deployer } from './deploy/deployer.ts';
 import type { Identity } from './auth/identity.ts';
+import type { DoctorCheck } from './health.ts';
 import { UserError } from './errors.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -15,6 +16,16 @@ export interface Services {
   pushes: RunningDeploys;
   builder: Builder | undefined;
   deployer: Deployer | undefined;
+  /** Whether ssh2's native crypto binding loaded in this process (for doctor). */
+  nativeCrypto?: () => boolean;
+  /** The checks doctor runs; tests put fakes here, the product leaves it to doctor's own. */
+  doctorChecks?: () => DoctorCheck[];
+}
+
+/** The builder and deployer chosen for this server; tests put fakes here, the product never does. */
+export interface Backends {
+  builder?: Builder;
+  deployer?: Deployer;
 }
 
 /** A deploy running here (push, rebuild, config change, rollback): who runs it, and how to stop it. */

@@ -3,9 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import type { Services } from './context.ts';
-import type { Builder } from './build/builder.ts';
-import type { Deployer } from './deploy/deployer.ts';
+import { RunningDeploys, type Backends, type Services } from './context.ts';
 import { UserError } from './errors.ts';
 import { openStore } from './store/index.ts';
 import { processAlive } from './process.ts';
@@ -13,7 +11,6 @@ import { importAdminKeys } from './bootstrap.ts';
 import { installHookShim } from './repos.ts';
 import { sweepTrees } from './push/extract.ts';
 import { log } from './output/log.ts';
-import { RunningDeploys } from './context.ts';
 import { startHookServer } from './push/hook-server.ts';
 import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
@@ -27,11 +24,6 @@ export interface RunningSlipway {
   close(): Promise<void>;
 }
 
-/** The builder and deployer chosen for this server; tests put fakes here, the product never does. */
-export interface Backends {
-  builder?: Builder;
-  deployer?: Deployer;
-}
 
 function closeServer(s: { close(cb: (err?: Error) => void): unknown }): Promise<void> {
   return new Promise((resolve) => s.close(() => resolve()));
@@ -70,7 +62,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
   const sessions = new RunningDeploys();
-  const services: Services = { config, store, pushes: sessions, builder: backends.builder, deployer: backends.deployer };
+  const services: Services = { config, store, pushes: sessions, builder: backends.builder, deployer: backends.deployer, nativeCrypto: nativeCryptoLoaded };
   const hook = await startHookServer(services, sessions);
   const ssh = await startSshServer(services, sessions);
   const http = await startHttpServer(services, sessions);

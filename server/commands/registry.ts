@@ -11,6 +11,7 @@ import { buildCommands } from './builds.ts';
 import { psCommands } from './ps.ts';
 import { domainCommands } from './domains.ts';
 import { logCommands } from './logs.ts';
+import { doctorCommands } from './doctor.ts';
 
 const metaCommands: Command[] = [
   {
@@ -47,6 +48,7 @@ export const commands: readonly Command[] = [
   ...buildCommands,
   ...keyCommands,
   ...tokenCommands,
+  ...doctorCommands,
   ...metaCommands,
 ];
 

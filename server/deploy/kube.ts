@@ -31,6 +31,16 @@ export interface KubeDeployerOptions {
    * without nodes never runs a pod, so there the objects are all one can check.
    */
   waitForRollout?: boolean;
+  /**
+   * Where nodes pull what the builder pushed, when that is another address for the same registry
+   * (Slipway pushes to 127.0.0.1:5000, nodes pull from NODE-IP:5000): `from` prefixes become `to`.
+   */
+  pullFrom?: { from: string; to: string } | undefined;
+}
+
+/** The image reference nodes pull: the push registry's address swapped for the pull address. */
+export function pullImage(image: string, pullFrom: KubeDeployerOptions['pullFrom']): string {
+  return pullFrom && image.startsWith(`${pullFrom.from}/`) ? `${pullFrom.to}${image.slice(pullFrom.from.length)}` : image;
 }
 
 /** Why a rollout did not finish, before the previous release is restored. */
@@ -41,16 +51,19 @@ export class KubeDeployer implements Deployer {
   readonly name = 'kubernetes';
   readonly client: KubeClient;
   readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; pollMs: number; waitForRollout: boolean };
+  readonly #pullFrom: KubeDeployerOptions['pullFrom'];
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
     this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true };
+    this.#pullFrom = opts.pullFrom;
   }
 
   /** The deployer for a server's config (KUBECONFIG must be set). */
-  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs'>): KubeDeployer {
+  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs'> & Partial<Pick<Config, 'registry' | 'registryPull'>>): KubeDeployer {
     if (!config.kubeconfig) throw new Error('KubeDeployer needs KUBECONFIG');
-    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs });
+    const pullFrom = config.registry && config.registryPull && config.registryPull !== config.registry ? { from: config.registry, to: config.registryPull } : undefined;
+    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, pullFrom });
   }
 
   async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void> {
@@ -78,7 +91,7 @@ export class KubeDeployer implements Deployer {
 
   /** Applies a release's objects, then deletes what it no longer has (process types, old Secrets). */
   async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined): Promise<void> {
-    const [namespace, ...rest] = releaseObjects(release, { ingressClass: this.#opts.ingressClass });
+    const [namespace, ...rest] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, { ingressClass: this.#opts.ingressClass });
     // The namespace first: everything else lives in it.
     await this.client.apply(namespace!);
     await Promise.all(rest.map((o) => this.client.apply(o)));

