@@ -24,7 +24,7 @@ import { KubeDeployer } from '../../server/deploy/kube.ts';
 import type { DeployableRelease } from '../../server/deploy/deployer.ts';
 import { UserError, renderError } from '../../server/errors.ts';
 import { lineTranscript } from '../../server/output/transcript.ts';
-import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
+import { remoteLines, startTestServer, useControls, type TestServer } from '../support/harness.ts';
 import { needTestbed, testbedEnv } from '../support/testbed.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -86,7 +86,7 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
 
   test('a first push creates the namespace, Secret, Deployments, Service, Ingress, then ReplicaSets and Pods', async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    s.controls.processes = [web, worker];
+    useControls(t, s, { processes: [web, worker] });
     assert.equal((await ssh(`config:set ${APP} SECRET=${SECRET} GREETING=hello`)).exitCode, 0);
     const r = await s.git(['push', s.sshRemote(APP), 'main'], { cwd: wd });
     assert.equal(r.exitCode, 0, r.stderr);
@@ -176,7 +176,7 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
 
   test('a push without the worker process type prunes its Deployment', async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    s.controls.processes = [web];
+    useControls(t, s, { processes: [web] });
     await s.git(['commit', '-q', '--allow-empty', '-m', 'no worker'], { cwd: wd });
     const r = await s.git(['push', s.sshRemote(APP), 'main'], { cwd: wd });
     assert.equal(r.exitCode, 0, r.stderr);
