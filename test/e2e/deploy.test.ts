@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PackBuilder } from '../../server/build/pack.ts';
 import { loadConfig } from '../../server/config.ts';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
@@ -20,6 +19,7 @@ import type { V1Pod } from '../../server/deploy/kube-types.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { httpThroughIngress, loadDuring, waitForBody } from '../support/ingress.ts';
+import { eventually } from '../support/eventually.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
 const BASE_DOMAIN = 'slipway.test';
@@ -127,10 +127,10 @@ describe('push to a URL: pack build, Kubernetes rollout, ingress', { timeout: 45
     assert.equal(scale.exitCode, 0, scale.stderr);
     const worker = (await ps(PROCS)).find((p) => p.type === 'worker')!;
     assert.equal(worker.ready, 1, JSON.stringify(worker));
-    const logs = await waitFor('the worker to log', async () => {
+    const logs = await eventually('the worker to log', async () => {
       const l = await ssh(`logs ${PROCS} -p worker -n 20`);
       return l.exitCode === 0 && l.stdout.includes('worker started') && l.stdout;
-    });
+    }, 60_000, 500);
     assert.match(logs, /worker started/);
 
     writeFileSync(join(dir, 'Procfile'), 'web: node server.js\n');
@@ -143,8 +143,8 @@ describe('push to a URL: pack build, Kubernetes rollout, ingress', { timeout: 45
     assert.equal(gone.exitCode, 1);
     assert.equal(gone.stderr, ' !     There is no "worker" process type; this app has web.');
     const kube = new KubeClient(tb!.KUBECONFIG!);
-    await waitFor('the worker pod to be gone', async () =>
-      (await kube.list<V1Pod>('v1', 'Pod', `slipway-${PROCS}`, { labelSelector: 'app.kubernetes.io/component=worker' })).length === 0);
+    await eventually('the worker pod to be gone', async () =>
+      (await kube.list<V1Pod>('v1', 'Pod', `slipway-${PROCS}`, { labelSelector: 'app.kubernetes.io/component=worker' })).length === 0, 60_000, 500);
     assert.equal(await body(PROCS), `${HELLO}\n`);
   });
 
@@ -195,14 +195,3 @@ describe('push to a URL: pack build, Kubernetes rollout, ingress', { timeout: 45
     assert.equal(await waitForBody(ingress, host(APP), (b) => b.includes('over http'), ROUTE_MS), 'hello over http from slipway\n');
   });
 });
-
-/** Polls `fn` every half second until it returns a value (not undefined/false), for at most `ms`. */
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await sleep(500);
-  }
-}

@@ -18,6 +18,12 @@ export interface FakeControls {
   onBuildStart?: (req: BuildRequest) => void;
   /** Called when a build sees its abort signal. */
   onBuildAborted?: () => void;
+  /**
+   * Called once the pipeline has taken a build's outcome and finished with it: on the next turn
+   * of the event loop after the build settles. What the pipeline does between the builder's
+   * answer and releasing the deploy lock needs no I/O, so by then a failed push's lock is free.
+   */
+  onBuildSettled?: () => void;
 }
 
 function waitOrAbort(gate: Promise<void>, signal: AbortSignal): Promise<void> {
@@ -37,6 +43,14 @@ export class FakeBuilder implements Builder {
     this.controls = controls;
   }
   async build(req: BuildRequest): Promise<BuildResult> {
+    try {
+      return await this.#build(req);
+    } finally {
+      const settled = this.controls.onBuildSettled;
+      if (settled) setImmediate(settled);
+    }
+  }
+  async #build(req: BuildRequest): Promise<BuildResult> {
     this.builds.push(req);
     this.controls.onBuildStart?.(req);
     req.transcript.detail('fake build: detected a fake app');

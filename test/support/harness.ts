@@ -1,6 +1,7 @@
 // Starts a real Slipway (ssh2 server, git http-backend, SQLite file) on loopback port 0 and drives
 // it with the real OpenSSH and git clients, as a user would.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { TestContext } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
@@ -110,4 +111,35 @@ export async function startTestServer(env: Record<string, string> = {}, backends
 /** The `remote:` lines of git's output, without the prefix and trailing padding. */
 export function remoteLines(output: string): string[] {
   return output.split('\n').filter((l) => l.startsWith('remote: ')).map((l) => l.slice(8).trimEnd());
+}
+
+let apps = 0;
+
+/** A fresh, valid app name (`prefix-N`), unique in this test process; nothing is created. */
+export function uniqueAppName(prefix = 'app'): string {
+  return `${prefix}-${++apps}`;
+}
+
+/** Runs `apps:create` for a new, unique app (`prefix-N`) and returns its name: one app per test. */
+export async function newApp(s: TestServer, prefix = 'app'): Promise<string> {
+  const name = uniqueAppName(prefix);
+  const r = await s.ssh(s.admin, `apps:create ${name}`);
+  if (r.exitCode !== 0) throw new Error(`apps:create ${name} failed (exit ${r.exitCode}): ${r.stderr}`);
+  return name;
+}
+
+/**
+ * Sets fake controls for one test. What they were is put back in `t.after`, registered before the
+ * test asserts anything, so a failing assertion cannot leave them set for the next test.
+ */
+export function useControls(t: TestContext, s: TestServer, set: Partial<FakeControls>): void {
+  const keys = Object.keys(set) as (keyof FakeControls)[];
+  const saved = Object.fromEntries(keys.map((k) => [k, s.controls[k]])) as Partial<FakeControls>;
+  t.after(() => {
+    for (const k of keys) {
+      if (saved[k] === undefined) delete s.controls[k];
+      else (s.controls as Record<string, unknown>)[k] = saved[k];
+    }
+  });
+  Object.assign(s.controls, set);
 }

@@ -4,6 +4,7 @@
 // load is never sent anywhere else.
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from './eventually.ts';
 
 export interface IngressResponse { status: number; body: string }
 
@@ -34,9 +35,8 @@ export function httpThroughIngress(addr: string, host: string, timeoutMs = 5000)
  * Throws with the last answer seen when the deadline passes.
  */
 export async function waitForBody(addr: string, host: string, ok: (body: string) => boolean, ms: number): Promise<string> {
-  const end = Date.now() + ms;
   let last = 'nothing yet';
-  for (;;) {
+  return eventually(() => `${host} via ${addr} to give the expected answer; last: ${last}`, async () => {
     try {
       const r = await httpThroughIngress(addr, host);
       if (r.status === 200 && ok(r.body)) return r.body;
@@ -44,9 +44,8 @@ export async function waitForBody(addr: string, host: string, ok: (body: string)
     } catch (err) {
       last = (err as Error).message;
     }
-    if (Date.now() > end) throw new Error(`${host} via ${addr} did not give the expected answer within ${ms / 1000} s; last: ${last}`);
-    await sleep(200);
-  }
+    return undefined;
+  }, ms);
 }
 
 /** What a steady load saw. */
