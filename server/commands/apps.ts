@@ -1,7 +1,7 @@
 import { UserError, UsageError } from '../errors.ts';
 import { appName, branchName, shown } from '../names.ts';
 import { createRepo, removeRepo } from '../repos.ts';
-import type { Command } from './types.ts';
+import { listing, type Command } from './types.ts';
 import { appUrl, remotes } from '../urls.ts';
 import { builderFor } from '../push/build-and-deploy.ts';
 import { lockApp } from '../push/lock.ts';
@@ -37,13 +37,14 @@ export const appCommands: Command[] = [
     access: 'any',
     args: { min: 0, max: 0 },
     json: true,
-    run: (ctx, _args, flags) => {
+    run: (ctx) => {
       const { store } = ctx.services;
       const apps = store.apps.list(ctx.identity.admin ? undefined : ctx.identity.name);
-      if (flags.json) return ctx.out.json(apps.map((a) => ({ name: a.name, createdAt: a.createdAt })));
-      if (apps.length === 0) return ctx.out.line('No apps yet. Create one with apps:create NAME.');
-      ctx.out.heading('Apps');
-      for (const a of apps) ctx.out.line(a.name);
+      return listing(apps.map((a) => ({ name: a.name, createdAt: a.createdAt })), (out) => {
+        if (apps.length === 0) return out.line('No apps yet. Create one with apps:create NAME.');
+        out.heading('Apps');
+        for (const a of apps) out.line(a.name);
+      });
     },
   },
   {
@@ -53,9 +54,9 @@ export const appCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 1 },
     json: true,
-    run: (ctx, [app], flags) => {
+    run: (ctx, app) => {
       const { store, config } = ctx.services;
-      const a = store.apps.get(app!)!;
+      const a = store.apps.get(app)!;
       const current = store.releases.current(a.name);
       const r = remotes(config, a.name);
       const info = {
@@ -72,20 +73,21 @@ export const appCommands: Command[] = [
         access: store.keys.grantsOf(a.name),
         configVars: Object.keys(store.config.all(a.name)).length,
       };
-      if (flags.json) return ctx.out.json(info);
-      ctx.out.heading(a.name);
-      ctx.out.pairs([
-        ['Git remote (SSH)', info.gitSsh],
-        ['Git remote (HTTP)', info.gitHttp],
-        ['Web URL', info.url],
-        ['Deploy branch', info.deployBranch],
-        ['Builder', info.builder],
-        ['Release', info.release ?? 'none yet'],
-        ['Config vars', String(info.configVars)],
-        ['Access', info.access.join(', ') || 'admins only'],
-        ['Locked', info.lockedBy ?? 'no'],
-        ['Created', info.createdAt],
-      ]);
+      return listing(info, (out) => {
+        out.heading(a.name);
+        out.pairs([
+          ['Git remote (SSH)', info.gitSsh],
+          ['Git remote (HTTP)', info.gitHttp],
+          ['Web URL', info.url],
+          ['Deploy branch', info.deployBranch],
+          ['Builder', info.builder],
+          ['Release', info.release ?? 'none yet'],
+          ['Config vars', String(info.configVars)],
+          ['Access', info.access.join(', ') || 'admins only'],
+          ['Locked', info.lockedBy ?? 'no'],
+          ['Created', info.createdAt],
+        ]);
+      });
     },
   },
   {
@@ -117,9 +119,9 @@ export const appCommands: Command[] = [
     summary: 'Stop a stuck deploy of an app and release its lock',
     access: 'app',
     args: { min: 1, max: 1 },
-    run: (ctx, [app]) => {
-      const aborted = ctx.services.pushes.abort(app!, `apps:unlock by ${ctx.identity.name}`);
-      const unlocked = ctx.services.store.apps.unlock(app!);
+    run: (ctx, app) => {
+      const aborted = ctx.services.pushes.abort(app, `apps:unlock by ${ctx.identity.name}`);
+      const unlocked = ctx.services.store.apps.unlock(app);
       ctx.out.line(aborted || unlocked ? `Unlocked ${app}.` : `${app} was not locked.`);
     },
   },
@@ -129,9 +131,9 @@ export const appCommands: Command[] = [
     summary: 'Set the branch whose pushes deploy (default: main or master)',
     access: 'app',
     args: { min: 3, max: 3 },
-    run: (ctx, [app, property, value]) => {
+    run: (ctx, app, [property, value]) => {
       if (property !== 'deploy-branch') throw new UsageError(`Unknown git property ${shown(property!)}; usage: git:set APP deploy-branch BRANCH`);
-      ctx.services.store.apps.setDeployBranch(app!, branchName(value!));
+      ctx.services.store.apps.setDeployBranch(app, branchName(value!));
       ctx.out.line(`Pushes to ${value} now deploy ${app}.`);
     },
   },

@@ -6,7 +6,7 @@ import { requireBuilder } from '../context.ts';
 import { withDeployLock } from './deploying.ts';
 import { git } from '../git.ts';
 import { repoPath } from '../repos.ts';
-import type { Command } from './types.ts';
+import { listing, type Command } from './types.ts';
 
 // Builder images are references like heroku/builder:24 or host:5000/team/builder@sha256:…
 const IMAGE = /^[a-z0-9][a-z0-9._-]*(:[0-9]+)?(\/[a-z0-9][a-z0-9._-]*)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
@@ -19,12 +19,13 @@ export const buildCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 1 },
     json: true,
-    run: (ctx, [app], flags) => {
-      const list = ctx.services.store.builds.list(app!);
-      if (flags.json) return ctx.out.json(list.map(({ logFile: _path, ...b }) => b));
-      if (list.length === 0) return ctx.out.line(`${app} has no builds yet.`);
-      ctx.out.heading(`${app} Builds`);
-      ctx.out.table(list.map((b) => [String(b.id), b.commit.slice(0, 7), b.status, b.startedAt]), ['ID', 'COMMIT', 'STATUS', 'STARTED']);
+    run: (ctx, app) => {
+      const list = ctx.services.store.builds.list(app);
+      return listing(list.map(({ logFile: _path, ...b }) => b), (out) => {
+        if (list.length === 0) return out.line(`${app} has no builds yet.`);
+        out.heading(`${app} Builds`);
+        out.table(list.map((b) => [String(b.id), b.commit.slice(0, 7), b.status, b.startedAt]), ['ID', 'COMMIT', 'STATUS', 'STARTED']);
+      });
     },
   },
   {
@@ -33,10 +34,10 @@ export const buildCommands: Command[] = [
     summary: "Print a build's full log (default: the latest)",
     access: 'app',
     args: { min: 1, max: 2 },
-    run: async (ctx, [app, id]) => {
+    run: async (ctx, app, [id]) => {
       const { store } = ctx.services;
       if (id !== undefined && !/^[1-9][0-9]{0,9}$/.test(id)) throw new UserError(`${shown(id)} is not a build id; see builds ${app}.`);
-      const build = id === undefined ? store.builds.latest(app!) : store.builds.get(app!, Number(id));
+      const build = id === undefined ? store.builds.latest(app) : store.builds.get(app, Number(id));
       if (!build) throw new UserError(id === undefined ? `${app} has no builds yet.` : `${app} has no build ${id}.`);
       const text = await readFile(build.logFile, 'utf8').catch((err: unknown) => {
         throw new UserError(`The log of build ${build.id} is gone.`, { cause: err });
@@ -73,14 +74,14 @@ export const buildCommands: Command[] = [
     summary: 'Rebuild and redeploy the deployed commit, without a push',
     access: 'app',
     args: { min: 1, max: 1 },
-    run: async (ctx, [app]) => {
+    run: async (ctx, app) => {
       const { store, config } = ctx.services;
-      const current = store.releases.current(app!);
+      const current = store.releases.current(app);
       const commit = current?.commit;
       if (!commit) throw new UserError(`${app} has no deployed commit to rebuild; push first.`);
-      await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: repoPath(config, app!) });
-      await withDeployLock(ctx, app!, 'apps:rebuild', (signal, transcript) =>
-        buildAndDeploy(ctx.services, { app: app!, commit, description: `Rebuild ${commit.slice(0, 7)}`, quarantine: {}, by: ctx.identity, transcript, signal }));
+      await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: repoPath(config, app) });
+      await withDeployLock(ctx, app, 'apps:rebuild', (signal, transcript) =>
+        buildAndDeploy(ctx.services, { app: app, commit, description: `Rebuild ${commit.slice(0, 7)}`, quarantine: {}, by: ctx.identity, transcript, signal }));
     },
   },
   {
@@ -89,8 +90,8 @@ export const buildCommands: Command[] = [
     summary: "Drop an app's build cache (the next build starts cold)",
     access: 'app',
     args: { min: 1, max: 1 },
-    run: async (ctx, [app]) => {
-      await requireBuilder(ctx.services).purgeCache(app!);
+    run: async (ctx, app) => {
+      await requireBuilder(ctx.services).purgeCache(app);
       ctx.out.line(`Purged the build cache of ${app}.`);
     },
   },

@@ -2,7 +2,7 @@ import { UserError } from '../errors.ts';
 import { configKey, configValue, shown } from '../names.ts';
 import { deployedRelease, withDeployLock } from './deploying.ts';
 import { releaseAndDeploy } from '../push/release.ts';
-import type { Command, CommandContext } from './types.ts';
+import { listing, type Command, type CommandContext } from './types.ts';
 
 /** Parses `KEY=VALUE` words; every pair is validated before anything is written. */
 export function parsePairs(words: readonly string[]): Record<string, string> {
@@ -52,15 +52,16 @@ export const configCommands: Command[] = [
     args: { min: 1, max: 1 },
     json: true,
     flags: { shell: { type: 'boolean', help: 'print KEY=VALUE lines' } },
-    run: (ctx, [app], flags) => {
-      const vars = ctx.services.store.config.all(app!);
-      if (flags.json) return ctx.out.json(vars);
-      if (flags.shell) {
-        for (const [k, v] of Object.entries(vars)) ctx.out.line(`${k}=${JSON.stringify(v)}`);
-        return;
-      }
-      ctx.out.heading(`${app} Config Vars`);
-      ctx.out.pairs(Object.entries(vars));
+    run: (ctx, app, _args, flags) => {
+      const vars = ctx.services.store.config.all(app);
+      return listing(vars, (out) => {
+        if (flags.shell) {
+          for (const [k, v] of Object.entries(vars)) out.line(`${k}=${JSON.stringify(v)}`);
+          return;
+        }
+        out.heading(`${app} Config Vars`);
+        out.pairs(Object.entries(vars));
+      });
     },
   },
   {
@@ -69,9 +70,9 @@ export const configCommands: Command[] = [
     summary: 'Print one config value',
     access: 'app',
     args: { min: 2, max: 2 },
-    run: (ctx, [app, rawKey]) => {
+    run: (ctx, app, [rawKey]) => {
       const key = configKey(rawKey!);
-      const vars = ctx.services.store.config.all(app!);
+      const vars = ctx.services.store.config.all(app);
       if (!(key in vars)) throw new UserError(`${key} is not set for ${app}.`);
       ctx.out.line(vars[key]);
     },
@@ -83,9 +84,9 @@ export const configCommands: Command[] = [
     access: 'app',
     args: { min: 2, max: 200 },
     flags: NO_RESTART,
-    run: async (ctx, [app, ...pairs], flags) => {
+    run: async (ctx, app, pairs, flags) => {
       const set = parsePairs(pairs);
-      await changeConfig(ctx, app!, set, [], `Set ${Object.keys(set).join(', ')} config vars`, flags['no-restart'] === true);
+      await changeConfig(ctx, app, set, [], `Set ${Object.keys(set).join(', ')} config vars`, flags['no-restart'] === true);
       ctx.out.line(`Setting ${Object.keys(set).join(', ')} for ${app}... done`);
     },
   },
@@ -96,9 +97,9 @@ export const configCommands: Command[] = [
     access: 'app',
     args: { min: 2, max: 200 },
     flags: NO_RESTART,
-    run: async (ctx, [app, ...keys], flags) => {
+    run: async (ctx, app, keys, flags) => {
       const valid = keys.map(configKey);
-      await changeConfig(ctx, app!, {}, valid, `Remove ${valid.join(', ')} config vars`, flags['no-restart'] === true);
+      await changeConfig(ctx, app, {}, valid, `Remove ${valid.join(', ')} config vars`, flags['no-restart'] === true);
       ctx.out.line(`Unsetting ${valid.join(', ')} for ${app}... done`);
     },
   },

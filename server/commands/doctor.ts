@@ -7,7 +7,7 @@ import { run } from '../exec.ts';
 import { findProgram } from '../backends.ts';
 import { registryBase } from '../build/image.ts';
 import { KubeClient } from '../deploy/kube-client.ts';
-import type { Command } from './types.ts';
+import { listing, type Command } from './types.ts';
 import type { Services } from '../context.ts';
 import type { CheckOutcome, DoctorCheck } from '../health.ts';
 
@@ -175,13 +175,15 @@ export const doctorCommands: Command[] = [
     access: 'admin',
     args: { min: 0, max: 0 },
     json: true,
-    async run(ctx, _args, flags) {
+    async run(ctx) {
       const checks = ctx.services.doctorChecks?.() ?? doctorChecks(ctx.services.config, ctx.services);
       const results = await runChecks(checks, ctx.signal);
-      if (flags.json) ctx.out.json(results.map((r) => ({ name: r.name, ...r.outcome })));
-      else for (const line of doctorLines(results)) ctx.out.line(line);
       const failed = results.filter((r) => !r.outcome.ok).length;
-      if (failed) throw new UserError(`${failed} of ${results.length} checks failed.`);
+      return listing(
+        results.map((r) => ({ name: r.name, ...r.outcome })),
+        (out) => { for (const line of doctorLines(results)) out.line(line); },
+        failed ? new UserError(`${failed} of ${results.length} checks failed.`) : undefined,
+      );
     },
   },
 ];

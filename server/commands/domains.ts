@@ -3,7 +3,7 @@ import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { defaultDomain } from '../urls.ts';
 import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
-import type { Command, CommandContext } from './types.ts';
+import { listing, type Command, type CommandContext } from './types.ts';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -41,15 +41,16 @@ export const domainCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 1 },
     json: true,
-    run: (ctx, [app], flags) => {
+    run: (ctx, app) => {
       const { store, config } = ctx.services;
-      const custom = store.domains.list(app!);
-      if (flags.json) return ctx.out.json({ default: defaultDomain(config, app!), custom });
-      ctx.out.heading(`${app} Default Domain`);
-      ctx.out.line(defaultDomain(config, app!));
-      ctx.out.line();
-      ctx.out.heading(`${app} Custom Domains`);
-      ctx.out.line(custom.length ? custom.join('\n') : `none (add one with domains:add ${app} HOST)`);
+      const custom = store.domains.list(app);
+      return listing({ default: defaultDomain(config, app), custom }, (out) => {
+        out.heading(`${app} Default Domain`);
+        out.line(defaultDomain(config, app));
+        out.line();
+        out.heading(`${app} Custom Domains`);
+        out.line(custom.length ? custom.join('\n') : `none (add one with domains:add ${app} HOST)`);
+      });
     },
   },
   {
@@ -58,17 +59,17 @@ export const domainCommands: Command[] = [
     summary: 'Let the app answer on another host name',
     access: 'app',
     args: { min: 2, max: 2 },
-    run: async (ctx, [app, raw]) => {
+    run: async (ctx, app, [raw]) => {
       const { store, config } = ctx.services;
       const host = parseHost(raw!, config);
-      if (host === defaultDomain(config, app!)) throw new UserError(`${host} is already ${app}'s default domain.`);
+      if (host === defaultDomain(config, app)) throw new UserError(`${host} is already ${app}'s default domain.`);
       const owner = store.domains.owner(host);
       if (owner === app) throw new UserError(`${host} is already a domain of ${app}.`);
       if (owner !== undefined) throw new UserError(`${host} is already taken by another app.`);
-      await change(ctx, app!, 'domains:add', () => {
+      await change(ctx, app, 'domains:add', () => {
         // The table's key makes a host one app's only, even against a concurrent domains:add.
-        if (store.domains.add(app!, host) !== 'ok') throw new UserError(`${host} is already taken by another app.`);
-      }, () => store.domains.remove(app!, host));
+        if (store.domains.add(app, host) !== 'ok') throw new UserError(`${host} is already taken by another app.`);
+      }, () => store.domains.remove(app, host));
       ctx.out.line(`Adding ${host} to ${app}... done`);
       ctx.out.line(`Point ${host} at this cluster's ingress (a DNS A or CNAME record) to reach it.`);
     },
@@ -79,12 +80,12 @@ export const domainCommands: Command[] = [
     summary: 'Stop answering on a custom host name',
     access: 'app',
     args: { min: 2, max: 2 },
-    run: async (ctx, [app, raw]) => {
+    run: async (ctx, app, [raw]) => {
       const { store, config } = ctx.services;
       const host = raw!.toLowerCase().replace(/\.$/, '');
-      if (host === defaultDomain(config, app!)) throw new UserError(`${host} is ${app}'s default domain; it cannot be removed.`);
+      if (host === defaultDomain(config, app)) throw new UserError(`${host} is ${app}'s default domain; it cannot be removed.`);
       if (store.domains.owner(host) !== app) throw new UserError(`${shown(host)} is not a domain of ${app}.`);
-      await change(ctx, app!, 'domains:remove', () => { store.domains.remove(app!, host); }, () => { store.domains.add(app!, host); });
+      await change(ctx, app, 'domains:remove', () => { store.domains.remove(app, host); }, () => { store.domains.add(app, host); });
       ctx.out.line(`Removing ${host} from ${app}... done`);
     },
   },

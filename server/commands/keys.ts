@@ -1,7 +1,7 @@
 import { NotFoundError, UserError } from '../errors.ts';
 import { appName, label, shown } from '../names.ts';
 import { parsePublicKey } from '../transport/ssh/lib.ts';
-import type { Command } from './types.ts';
+import { listing, type Command } from './types.ts';
 
 /** Largest public key accepted on stdin. */
 const MAX_KEY_BYTES = 16 * 1024;
@@ -33,11 +33,12 @@ export const keyCommands: Command[] = [
     access: 'admin',
     args: { min: 0, max: 0 },
     json: true,
-    run: (ctx, _args, flags) => {
+    run: (ctx) => {
       const keys = ctx.services.store.keys.list();
-      if (flags.json) return ctx.out.json(keys.map(({ name, fingerprint, type, admin, createdAt }) => ({ name, fingerprint, type, admin, createdAt })));
-      ctx.out.heading('Keys');
-      ctx.out.table(keys.map((k) => [k.name, k.fingerprint, k.admin ? 'admin' : 'deployer']), ['NAME', 'FINGERPRINT', 'ROLE']);
+      return listing(keys.map(({ name, fingerprint, type, admin, createdAt }) => ({ name, fingerprint, type, admin, createdAt })), (out) => {
+        out.heading('Keys');
+        out.table(keys.map((k) => [k.name, k.fingerprint, k.admin ? 'admin' : 'deployer']), ['NAME', 'FINGERPRINT', 'ROLE']);
+      });
     },
   },
   {

@@ -29,14 +29,14 @@ export const logCommands: Command[] = [
       ps: { type: 'string', short: 'p', help: 'only this process type' },
       num: { type: 'string', short: 'n', help: `how many recent lines (default ${DEFAULT_LOG_LINES})` },
     },
-    run: async (ctx, [app], flags) => {
+    run: async (ctx, app, _args, flags) => {
       const lines = parseLineCount(flags.num as string | undefined);
       const process = flags.ps as string | undefined;
       const deployer = requireDeployer(ctx.services);
-      const current = ctx.services.store.releases.current(app!);
+      const current = ctx.services.store.releases.current(app);
       const types = current?.processes.map((p) => p.type) ?? [];
       if (process !== undefined && !types.includes(process)) throw new UserError(`There is no ${shown(process)} process type; this app has ${types.join(', ') || 'none'}.`);
-      await deployer.logs(app!, { ...(process !== undefined ? { process } : {}), lines, follow: flags.tail === true, signal: ctx.signal }, (l) => ctx.out.line(l));
+      await deployer.logs(app, { ...(process !== undefined ? { process } : {}), lines, follow: flags.tail === true, signal: ctx.signal }, (l) => ctx.out.line(l));
     },
   },
 ];

@@ -2,7 +2,7 @@ import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
 import { requireDeployer } from '../context.ts';
-import type { Command } from './types.ts';
+import { listing, type Command } from './types.ts';
 
 /** Most instances one process type may be scaled to (a typo guard, not a capacity plan). */
 export const MAX_SCALE = 100;
@@ -33,16 +33,17 @@ export const psCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 1 },
     json: true,
-    run: async (ctx, [app], flags) => {
-      const status = await requireDeployer(ctx.services).status(app!);
-      if (flags.json) return ctx.out.json(status);
-      if (status.length === 0) return ctx.out.line(`${app} runs no processes; push it first (git push paas main).`);
-      for (const p of status) {
-        ctx.out.heading(`${p.type}: ${p.ready}/${p.desired} ready`);
-        if (p.instances.length === 0) ctx.out.line(p.desired === 0 ? `scaled to 0 (ps:scale ${app} ${p.type}=1 starts one)` : 'no instances yet');
-        else ctx.out.table(p.instances.map((i) => [i.name, i.release === null ? '-' : `v${i.release}`, i.state, i.ready ? 'ready' : 'not ready', `restarts ${i.restarts}`, i.startedAt ? `since ${i.startedAt}` : '']));
-        ctx.out.line();
-      }
+    run: async (ctx, app) => {
+      const status = await requireDeployer(ctx.services).status(app);
+      return listing(status, (out) => {
+        if (status.length === 0) return out.line(`${app} runs no processes; push it first (git push paas main).`);
+        for (const p of status) {
+          out.heading(`${p.type}: ${p.ready}/${p.desired} ready`);
+          if (p.instances.length === 0) out.line(p.desired === 0 ? `scaled to 0 (ps:scale ${app} ${p.type}=1 starts one)` : 'no instances yet');
+          else out.table(p.instances.map((i) => [i.name, i.release === null ? '-' : `v${i.release}`, i.state, i.ready ? 'ready' : 'not ready', `restarts ${i.restarts}`, i.startedAt ? `since ${i.startedAt}` : '']));
+          out.line();
+        }
+      });
     },
   },
   {
@@ -51,16 +52,16 @@ export const psCommands: Command[] = [
     summary: 'Set how many instances of each process type run (web=2 worker=0)',
     access: 'app',
     args: { min: 2, max: 50 },
-    run: async (ctx, [app, ...words]) => {
+    run: async (ctx, app, words) => {
       requireDeployer(ctx.services);
-      const current = deployedRelease(ctx, app!);
+      const current = deployedRelease(ctx, app);
       const wanted = parseFormation(words, current.processes.map((p) => p.type));
       const { store } = ctx.services;
       const summary = Object.entries(wanted).map(([k, v]) => `${k} at ${v}`).join(', ');
-      await withDeployLock(ctx, app!, 'ps:scale', async (signal, t) => {
-        const before = store.formation.all(app!);
+      await withDeployLock(ctx, app, 'ps:scale', async (signal, t) => {
+        const before = store.formation.all(app);
         ctx.out.line(`Scaling ${app}: ${summary}...`);
-        await reapply(ctx, app!, current, () => store.formation.set(app!, wanted), () => store.formation.replace(app!, before), t, signal);
+        await reapply(ctx, app, current, () => store.formation.set(app, wanted), () => store.formation.replace(app, before), t, signal);
       });
       ctx.out.line(`Scaling ${app}... done, now running ${summary}.`);
     },
@@ -71,15 +72,15 @@ export const psCommands: Command[] = [
     summary: "Restart an app's instances (all, or one process type) without a new release",
     access: 'app',
     args: { min: 1, max: 2 },
-    run: async (ctx, [app, type]) => {
+    run: async (ctx, app, [type]) => {
       const deployer = requireDeployer(ctx.services);
-      const current = deployedRelease(ctx, app!);
+      const current = deployedRelease(ctx, app);
       const types = current.processes.map((p) => p.type);
       if (type !== undefined && !types.includes(type)) throw new UserError(`There is no ${shown(type)} process type; this app has ${types.join(', ')}.`);
       const what = type ?? 'all processes';
-      await withDeployLock(ctx, app!, 'ps:restart', async (signal, t) => {
+      await withDeployLock(ctx, app, 'ps:restart', async (signal, t) => {
         ctx.out.line(`Restarting ${what} of ${app}...`);
-        await deployer.restart(app!, { ...(type !== undefined ? { process: type } : {}), transcript: t, signal });
+        await deployer.restart(app, { ...(type !== undefined ? { process: type } : {}), transcript: t, signal });
       });
       ctx.out.line(`Restarting ${what} of ${app}... done`);
     },

@@ -99,11 +99,16 @@ export async function dispatch(ctx: CommandContext, words: readonly string[]): P
   if (!c) throw new UsageError(`Unknown command ${shown(name)}. Run "help" for the list.`);
   const { args, flags } = parseArgs(c, rest);
   if (c.access === 'admin' && !ctx.identity.admin) throw new UserError(`Only admins may run ${c.name}.`);
+  let outcome;
   if (c.access === 'app') {
     const app = appName(args[0]!);
-    if (!mayUseApp(ctx.services.store, ctx.identity, app)) {
-      throw new NotFoundError(shown(app), { orNoAccess: !ctx.identity.admin });
-    }
+    if (!mayUseApp(ctx.services.store, ctx.identity, app)) throw new NotFoundError(shown(app), { orNoAccess: !ctx.identity.admin });
+    outcome = await c.run(ctx, app, args.slice(1), flags);
+  } else {
+    outcome = await c.run(ctx, args, flags);
   }
-  await c.run(ctx, args, flags);
+  if (!outcome) return;
+  if (flags.json) ctx.out.json(outcome.data);
+  else outcome.text(ctx.out);
+  if (outcome.failure) throw outcome.failure;
 }

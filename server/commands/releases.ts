@@ -3,7 +3,7 @@ import { shown } from '../names.ts';
 import { deployedRelease, withDeployLock } from './deploying.ts';
 import { requireDeployer } from '../context.ts';
 import { releaseAndDeploy } from '../push/release.ts';
-import type { Command } from './types.ts';
+import { listing, type Command } from './types.ts';
 
 /** Parses a release version as users write it: `v3` or `3`. */
 export function parseVersion(raw: string): number {
@@ -20,12 +20,13 @@ export const releaseCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 1 },
     json: true,
-    run: (ctx, [app], flags) => {
-      const list = ctx.services.store.releases.list(app!);
-      if (flags.json) return ctx.out.json(list.map(({ config: _secret, ...r }) => r));
-      if (list.length === 0) return ctx.out.line(`${app} has no releases yet.`);
-      ctx.out.heading(`${app} Releases`);
-      ctx.out.table(list.map((r) => [`v${r.version}`, r.description, r.status, r.createdAt]));
+    run: (ctx, app) => {
+      const list = ctx.services.store.releases.list(app);
+      return listing(list.map(({ config: _secret, ...r }) => r), (out) => {
+        if (list.length === 0) return out.line(`${app} has no releases yet.`);
+        out.heading(`${app} Releases`);
+        out.table(list.map((r) => [`v${r.version}`, r.description, r.status, r.createdAt]));
+      });
     },
   },
   {
@@ -35,27 +36,28 @@ export const releaseCommands: Command[] = [
     access: 'app',
     args: { min: 2, max: 2 },
     json: true,
-    run: (ctx, [app, raw], flags) => {
+    run: (ctx, app, [raw]) => {
       const version = parseVersion(raw!);
-      const r = ctx.services.store.releases.get(app!, version);
+      const r = ctx.services.store.releases.get(app, version);
       if (!r) throw new UserError(`${app} has no release v${version}; see releases ${app}.`);
       // Names only: values are secrets and `config APP` is where they are shown.
       const info = {
         version: r.version, description: r.description, status: r.status, commit: r.commit, image: r.image,
         processes: r.processes.map((p) => p.type), configVars: Object.keys(r.config), createdAt: r.createdAt, finishedAt: r.finishedAt,
       };
-      if (flags.json) return ctx.out.json(info);
-      ctx.out.heading(`Release v${r.version}`);
-      ctx.out.pairs([
-        ['Description', info.description],
-        ['Status', info.status],
-        ['Commit', info.commit ?? '-'],
-        ['Image', info.image ?? '-'],
-        ['Processes', info.processes.join(', ') || '-'],
-        ['Config vars', info.configVars.join(', ') || 'none'],
-        ['Created', info.createdAt],
-        ['Finished', info.finishedAt ?? '-'],
-      ]);
+      return listing(info, (out) => {
+        out.heading(`Release v${r.version}`);
+        out.pairs([
+          ['Description', info.description],
+          ['Status', info.status],
+          ['Commit', info.commit ?? '-'],
+          ['Image', info.image ?? '-'],
+          ['Processes', info.processes.join(', ') || '-'],
+          ['Config vars', info.configVars.join(', ') || 'none'],
+          ['Created', info.createdAt],
+          ['Finished', info.finishedAt ?? '-'],
+        ]);
+      });
     },
   },
   {
@@ -64,22 +66,22 @@ export const releaseCommands: Command[] = [
     summary: "Run an earlier release's image and config again, as a new release (default: the one before)",
     access: 'app',
     args: { min: 1, max: 2 },
-    run: async (ctx, [app, raw]) => {
+    run: async (ctx, app, [raw]) => {
       requireDeployer(ctx.services);
       const { store } = ctx.services;
-      const current = deployedRelease(ctx, app!);
+      const current = deployedRelease(ctx, app);
       const target = raw === undefined
-        ? store.releases.list(app!, 1000).find((r) => r.version < current.version && r.status === 'succeeded' && r.image)
-        : store.releases.get(app!, parseVersion(raw));
+        ? store.releases.list(app, 1000).find((r) => r.version < current.version && r.status === 'succeeded' && r.image)
+        : store.releases.get(app, parseVersion(raw));
       if (!target) throw new UserError(raw === undefined ? `${app} has no earlier release that deployed; see releases ${app}.` : `${app} has no release ${raw}; see releases ${app}.`);
       if (!target.image) throw new UserError(`v${target.version} has no image to run; pick another release (see releases ${app}).`);
       if (target.version === current.version) throw new UserError(`v${target.version} is what ${app} runs already.`);
-      const release = await withDeployLock(ctx, app!, 'rollback', async (signal, t) => {
-        const r = await releaseAndDeploy(ctx.services, app!, {
+      const release = await withDeployLock(ctx, app, 'rollback', async (signal, t) => {
+        const r = await releaseAndDeploy(ctx.services, app, {
           description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config,
         }, { transcript: t, signal, describe: true });
         // As on Heroku, a rollback brings back the config it ran with: `config` shows what runs.
-        store.config.change(app!, target.config, Object.keys(store.config.all(app!)).filter((k) => !(k in target.config)));
+        store.config.change(app, target.config, Object.keys(store.config.all(app)).filter((k) => !(k in target.config)));
         return r;
       });
       ctx.out.line(`Rolling back ${app} to v${target.version}... done, v${release.version}`);

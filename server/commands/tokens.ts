@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { UserError, UsageError } from '../errors.ts';
 import { label, shown } from '../names.ts';
-import type { Command } from './types.ts';
+import { listing, type Command } from './types.ts';
 
 export const tokenCommands: Command[] = [
   {
@@ -35,11 +35,12 @@ export const tokenCommands: Command[] = [
     access: 'any',
     args: { min: 0, max: 0 },
     json: true,
-    run: (ctx, _args, flags) => {
+    run: (ctx) => {
       const tokens = ctx.services.store.tokens.list(ctx.identity.admin ? undefined : ctx.identity.name);
-      if (flags.json) return ctx.out.json(tokens);
-      ctx.out.heading('Tokens');
-      ctx.out.table(tokens.map((t) => [t.name, t.keyName, t.createdAt, t.lastUsedAt ?? 'never']), ['NAME', 'KEY', 'CREATED', 'LAST USED']);
+      return listing(tokens, (out) => {
+        out.heading('Tokens');
+        out.table(tokens.map((t) => [t.name, t.keyName, t.createdAt, t.lastUsedAt ?? 'never']), ['NAME', 'KEY', 'CREATED', 'LAST USED']);
+      });
     },
   },
   {

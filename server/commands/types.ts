@@ -14,18 +14,47 @@ export interface CommandContext {
 
 export type Flags = Record<string, string | boolean | undefined>;
 
-/** A command declared as data: the dispatcher checks access, arity and flags before `run`. */
-export interface Command {
+/** What a command with `--json` gives back: its data, and how to show it as text; the registry picks. */
+export interface Listing {
+  data: unknown;
+  text(out: Output): void;
+  /** Raised after the listing is shown (doctor: the checks print, then the command fails). */
+  failure?: Error;
+}
+
+/** A listing of `data`, shown as text by `text` unless the caller asked for `--json`. */
+export function listing(data: unknown, text: (out: Output) => void, failure?: Error): Listing {
+  return failure ? { data, text, failure } : { data, text };
+}
+
+/** What `run` may return: nothing (the command wrote its own output), or a listing. */
+export type Outcome = void | Listing;
+
+/** What every command declares; the dispatcher checks access, arity and flags before `run`. */
+interface CommandSpec {
   name: string;
   /** Arguments as shown in help, e.g. `APP KEY=VALUE…`. */
   usage: string;
   summary: string;
-  /** admin: admins only; app: first argument is an app the caller may use; any: every key. */
-  access: 'admin' | 'app' | 'any';
+  /** Counts of the arguments as typed (for app commands, the app included). */
   args: { min: number; max: number };
   /** Declared options: `--name`; `short` also accepts `-x` (Heroku's `logs -t`, `-n 50`). */
   flags?: Record<string, { type: 'boolean' | 'string'; help: string; short?: string }>;
   /** Whether `--json` is accepted. */
   json?: boolean;
-  run(ctx: CommandContext, args: string[], flags: Flags): Promise<void> | void;
 }
+
+/** A command on one app: the first argument, validated and access-checked, arrives as `app`. */
+export interface AppCommand extends CommandSpec {
+  access: 'app';
+  run(ctx: CommandContext, app: string, args: string[], flags: Flags): Promise<Outcome> | Outcome;
+}
+
+/** A command for admins only (`admin`) or for every key (`any`). */
+export interface PlainCommand extends CommandSpec {
+  access: 'admin' | 'any';
+  run(ctx: CommandContext, args: string[], flags: Flags): Promise<Outcome> | Outcome;
+}
+
+/** A command declared as data. */
+export type Command = AppCommand | PlainCommand;

@@ -3,7 +3,8 @@
 // address swap the deployer applies for nodes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { doctorCommands, doctorLines, runChecks } from '../../server/commands/doctor.ts';
+import { doctorLines, runChecks } from '../../server/commands/doctor.ts';
+import { dispatch } from '../../server/commands/registry.ts';
 import type { DoctorCheck } from '../../server/health.ts';
 import { makeOutput } from '../../server/output/output.ts';
 import { loadConfig } from '../../server/config.ts';
@@ -37,7 +38,7 @@ async function doctor(checks: DoctorCheck[], json = false) {
   } as unknown as CommandContext;
   let error: unknown;
   try {
-    await doctorCommands[0]!.run(ctx, [], json ? { json: true } : {});
+    await dispatch(ctx, json ? ['doctor', '--json'] : ['doctor']);
   } catch (err) {
     error = err;
   }
