@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
@@ -25,16 +25,26 @@ export function fingerprintOf(blob: Buffer): string {
 
 const KEY_TYPE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
 
-/** Parses one authorized_keys-style line (options before the key type are skipped). */
+/** Smallest RSA modulus accepted, as OpenSSH's RequiredRSASize default. */
+const MIN_RSA_BITS = 2048;
+
+/** Parses one authorized_keys-style line; lines with options and RSA keys under 2048 bits are refused. */
 export function parsePublicKey(line: string): PublicKey {
   const fields = line.trim().split(/\s+/);
   const at = fields.findIndex((f) => KEY_TYPE.test(f));
   if (at < 0 || !fields[at + 1]) throw new UserError('That is not an SSH public key: expected a line like "ssh-ed25519 AAAA… comment".');
+  // sshd would restrict a key by its options (from=, command=, no-pty, expiry-time=…); Slipway does
+  // not enforce them, so such a line is refused rather than silently given the key's full rights.
+  if (at > 0) throw new UserError('Key options (from=, command=, no-pty, expiry-time=…) are not supported; send the key line without options.');
   const parsed = ssh2.utils.parseKey(`${fields[at]} ${fields[at + 1]}`);
   if (parsed instanceof Error || Array.isArray(parsed)) {
     throw new UserError('That SSH public key could not be read.', { cause: parsed instanceof Error ? parsed : undefined });
   }
   if (parsed.isPrivateKey()) throw new UserError('That is a private key; send the public key (the .pub file).');
+  if (parsed.type === 'ssh-rsa') {
+    const bits = createPublicKey(parsed.getPublicPEM()).asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS) throw new UserError(`That RSA key has ${bits} bits; use at least ${MIN_RSA_BITS} bits, or an ed25519 key.`);
+  }
   const blob = parsed.getPublicSSH();
   return { type: parsed.type, blob: blob.toString('base64'), fingerprint: fingerprintOf(blob), comment: fields.slice(at + 2).join(' ') };
 }
@@ -46,6 +56,12 @@ export function readAuthorizedKeys(file: string): PublicKey[] {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
     .map(parsePublicKey);
+}
+
+/** Whether a public-key signature algorithm is allowed: not SHA-1 `ssh-rsa`, which OpenSSH 8.8 turned off too. */
+export function signatureAlgorithmAllowed(keyAlgo: string, hashAlgo: string | undefined): boolean {
+  // ssh2 reports rsa-sha2-256/512 as key algo ssh-rsa with a hash; plain ssh-rsa has none (SHA-1).
+  return keyAlgo !== 'ssh-rsa' || hashAlgo === 'sha256' || hashAlgo === 'sha512';
 }
 
 /** Verifies a signature made by the client's key over the session data. */
