@@ -10,7 +10,7 @@ import { repoPath, serveSettings } from '../../repos.ts';
 import { pipe } from '../../exec.ts';
 import { mayUseApp } from '../../access.ts';
 import type { PushSessions } from '../../push/sessions.ts';
-import { SshServer, fingerprintOf, loadHostKey, signatureAlgorithmAllowed, verifySignature, type Connection, type ServerChannel } from './lib.ts';
+import { SshServer, fingerprintOf, loadHostKey, signatureAlgorithmAllowed, verifySignature, type Connection, type ServerChannel, type Session } from './lib.ts';
 import { Gate } from './gate.ts';
 import { LiveConnections } from './connections.ts';
 
@@ -133,11 +133,14 @@ function handleExec(door: Door, identity: Identity, channel: ServerChannel, comm
 }
 
 /** Tells a connection whose key is gone why it may do nothing more, and ends it. */
-function refuseRemovedKey(channel: ServerChannel, hangUp: () => void): void {
+function refuseRemovedKey(session: Session, channel: ServerChannel, hangUp: () => void): void {
+  // Hang up once the client closed the session, so it has the exit status: a disconnect sent
+  // right after it could overtake it. (The session, not the channel: a channel whose input
+  // nobody reads never emits 'close'.)
+  session.once('close', hangUp);
   channel.stderr.write(errorLine(KEY_GONE) + '\n');
   channel.exit(1);
   channel.end();
-  hangUp();
 }
 
 function onConnection(door: Door, client: Connection, remote: string): void {
@@ -203,13 +206,13 @@ function onConnection(door: Door, client: Connection, remote: string): void {
       session.on('exec', (accept, _reject, info) => {
         const channel = accept();
         const who = current();
-        if (!who) return refuseRemovedKey(channel, hangUp);
+        if (!who) return refuseRemovedKey(session, channel, hangUp);
         handleExec(door, who, channel, info.command, gitProtocol);
       });
       session.on('shell', (accept) => {
         const ch = accept();
         const who = current();
-        if (!who) return refuseRemovedKey(ch, hangUp);
+        if (!who) return refuseRemovedKey(session, ch, hangUp);
         ch.stderr.write(`Hi ${who.name}! Slipway does not provide shell access. Try: ssh git@HOST help\n`);
         ch.exit(1);
         ch.end();
