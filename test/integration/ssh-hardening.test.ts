@@ -3,13 +3,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipe, run, type Piped, type RunResult } from '../../server/exec.ts';
 import { makeKey, sshOptions, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
 
 const HELLO = 'SSH-2.0-x\r\n';
+const SERVER_PROCESS = join(import.meta.dirname, '../support/server-process.ts');
 
 /** A raw TCP client and what the server did to it. */
 interface Probe {
@@ -61,21 +65,47 @@ async function settled(probes: Probe[], ms: number): Promise<void> {
 const openFds = () => readdirSync('/proc/self/fd').length;
 
 describe('one unauthenticated connection cannot take the process down', () => {
-  let s: TestServer;
-  before(async () => { s = await startTestServer(); });
-  after(() => s.close());
+  // The server runs in its own process here, so "the process exited" is what the test sees.
+  let dir: string;
+  let admin: TestKey;
+  let server: ResultPromise;
+  let port: number;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-rst-'));
+    admin = await makeKey(dir, 'admin');
+    server = execa(process.execPath, [SERVER_PROCESS], {
+      // A hard cap of 100 unauthenticated connections (no random drop): the 101st is turned away.
+      env: { SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', SLIPWAY_SSH_MAX_STARTUPS: '100' },
+      reject: false,
+      buffer: false,
+    });
+    const first = await createInterface({ input: server.stdout! })[Symbol.asyncIterator]().next();
+    port = (JSON.parse(first.value as string) as { ssh: number }).ssh;
+  });
+  after(async () => {
+    server.kill('SIGTERM');
+    await server;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  test('101 connections waiting to authenticate, the last one reset (SO_LINGER 0): the server still answers', async () => {
-    const port = s.slipway.sshPort;
+  test('101 connections waiting to authenticate, the one turned away then reset (SO_LINGER 0): the server lives on', async () => {
+    let exited = false;
+    void server.then(() => { exited = true; });
     const waiting = await flood(port, 100, { hello: HELLO });
-    assert.ok(await until(() => waiting.every((p) => p.answered || p.ended), 5000), 'the server saw all 100');
-    // The 101st: its version line makes ssh2 report it; it is ended at once; then it resets.
-    const [last] = await flood(port, 1, { hello: HELLO });
-    await until(() => last!.answered || last!.ended, 2000);
-    last!.socket.resetAndDestroy();
-    for (const p of waiting) p.socket.resetAndDestroy();
+    try {
+      assert.ok(await until(() => waiting.every((p) => p.answered), 5000), 'the server took all 100');
+      const [last] = await flood(port, 1, { hello: HELLO, halfOpen: true });
+      // Wait for the server's FIN (it ended the socket), then reset: the error arrives on a
+      // connection the server has already given up on.
+      assert.ok(await until(() => last!.ended, 5000), 'the 101st was turned away');
+      last!.socket.resetAndDestroy();
+      await sleep(300);
+    } finally {
+      for (const p of waiting) p.socket.resetAndDestroy();
+    }
     await sleep(300);
-    const r = await s.ssh(s.admin, 'apps:list');
+    assert.equal(exited, false, 'the server process is still running');
+    const r = await run('ssh', [...sshOptions(admin), '-p', String(port), 'git@127.0.0.1', 'apps:list']);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, /No apps yet/);
   });
@@ -89,6 +119,7 @@ describe('login grace time (SLIPWAY_SSH_LOGIN_GRACE_S), counted from TCP accept'
   test('idle sockets that never close their side are destroyed at the deadline, so an admin gets in', async (t) => {
     const base = openFds();
     const idle = await flood(s.slipway.sshPort, 120, { hello: HELLO, halfOpen: true });
+    t.after(() => { for (const p of idle) p.socket.destroy(); });
     assert.ok(await until(() => idle.every((p) => p.ended), 5000), `the server hung up on every idle socket (${idle.filter((p) => !p.ended).length} still open)`);
     // Our 120 half-open ends are still open; the server's ends must be gone (not in FIN-WAIT-2).
     await sleep(200);
@@ -97,12 +128,12 @@ describe('login grace time (SLIPWAY_SSH_LOGIN_GRACE_S), counted from TCP accept'
     assert.ok(fds <= 120 + 10, `the server released its sockets (${fds} fds above baseline)`);
     const r = await s.ssh(s.admin, 'apps:list');
     assert.equal(r.exitCode, 0, r.stderr);
-    for (const p of idle) p.socket.destroy();
   });
 
   test('300 sockets that never send a version line are timed out too', async (t) => {
     const base = openFds();
     const silent = await flood(s.slipway.sshPort, 300);
+    t.after(() => { for (const p of silent) p.socket.destroy(); });
     await settled(silent, 1500);
     const peak = openFds() - base;
     const kept = silent.filter((p) => !p.closed).length;
@@ -124,19 +155,22 @@ describe('MaxStartups random early drop (SLIPWAY_SSH_MAX_STARTUPS) under a flood
 
   test('150 silent sockets held open: at most 100 are kept, and an admin still gets in', async (t) => {
     const silent = await flood(s.slipway.sshPort, 150);
-    await settled(silent, 3000);
-    const kept = silent.filter((p) => !p.closed).length;
-    assert.ok(kept >= 10 && kept <= 100, `between start (10) and full (100) unauthenticated connections are kept (${kept})`);
-    const attempts = 40;
-    let ok = 0;
-    for (let i = 0; i < attempts; i++) {
-      const r = await s.ssh(s.admin, 'apps:list');
-      if (r.exitCode === 0) ok++;
-      else assert.equal(r.exitCode, 255, r.stderr);
+    try {
+      await settled(silent, 3000);
+      const kept = silent.filter((p) => !p.closed).length;
+      assert.ok(kept >= 10 && kept <= 100, `between start (10) and full (100) unauthenticated connections are kept (${kept})`);
+      const attempts = 40;
+      let ok = 0;
+      for (let i = 0; i < attempts; i++) {
+        const r = await s.ssh(s.admin, 'apps:list');
+        if (r.exitCode === 0) ok++;
+        else assert.equal(r.exitCode, 255, r.stderr);
+      }
+      t.diagnostic(`150 silent sockets: ${kept} kept; a real admin ssh got in ${ok} of ${attempts} times`);
+      assert.ok(ok >= 1, 'an admin got in at least once');
+    } finally {
+      for (const p of silent) p.socket.destroy();
     }
-    t.diagnostic(`150 silent sockets: ${kept} kept; a real admin ssh got in ${ok} of ${attempts} times`);
-    assert.ok(ok >= 1, 'an admin got in at least once');
-    for (const p of silent) p.socket.destroy();
   });
 });
 
