@@ -49,11 +49,6 @@ export class Gate {
     this.server = createServer((socket) => this.accept(socket, admit));
   }
 
-  /** How many connections are open and how many of them have not authenticated yet. */
-  counts(): { open: number; unauthenticated: number } {
-    return { open: this.open.size, unauthenticated: this.unauthenticated };
-  }
-
   /** The connection from `remote` (ip:port) authenticated: it no longer counts as a startup nor runs out of grace. */
   authenticated(remote: string): void {
     const e = this.open.get(remote);

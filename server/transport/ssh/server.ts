@@ -144,14 +144,19 @@ function refuseRemovedKey(session: Session, channel: ServerChannel, hangUp: () =
 }
 
 function onConnection(door: Door, client: Connection, remote: string): void {
-  // Before anything else, even an early return: ssh2 re-emits socket errors (a peer's RST) on the
-  // connection, and an 'error' without a listener would take the whole process down.
-  client.on('error', (err) => log.debug('ssh connection error', { remote, err }));
-  const { services } = door;
   const hangUp = () => {
     client.end();
     door.gate.hangUp(remote);
   };
+  // Before anything else, even an early return: ssh2 re-emits socket errors (a peer's RST) on the
+  // connection, and an 'error' without a listener would take the whole process down.
+  client.on('error', (err) => {
+    log.debug('ssh connection error', { remote, err });
+    // ssh2 answers a protocol error or a keepalive timeout with a half-close only; a peer that
+    // never closes its side would keep the socket open, so it is destroyed soon after.
+    door.gate.hangUp(remote);
+  });
+  const { services } = door;
   let fingerprint: string | undefined;
   let attempts = 0;
   client.on('authentication', (ctx) => {
@@ -246,6 +251,11 @@ export function startSshServer(services: Services, sessions: PushSessions): Prom
   gate.server.once('close', () => clearInterval(sweeper));
   return new Promise((resolve, reject) => {
     gate.server.once('error', reject);
-    gate.server.listen(config.sshPort, config.bind, () => resolve(gate.server));
+    gate.server.listen(config.sshPort, config.bind, () => {
+      gate.server.off('error', reject);
+      // From now on an accept error (EMFILE when out of descriptors) is logged; it must not end the process.
+      gate.server.on('error', (err) => log.error('ssh listener error', { err }));
+      resolve(gate.server);
+    });
   });
 }
