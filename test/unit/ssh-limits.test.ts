@@ -61,7 +61,8 @@ test('SLIPWAY_ADMIN_KEYS with an options line is refused at import', () => {
     writeFileSync(file, `${ED25519}\nno-port-forwarding ${ED25519.replace('alice', 'bob')}\n`);
     const store = openStore(join(dir, 'db'));
     try {
-      assert.throws(() => importAdminKeys(store, file), /Key options .* are not supported/);
+      assert.throws(() => importAdminKeys(store, file), /authorized_keys, line 2: Key options .* are not supported/);
+      assert.deepEqual(store.keys.list(), [], 'nothing imported from a refused file');
     } finally {
       store.close();
     }

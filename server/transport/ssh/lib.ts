@@ -49,13 +49,21 @@ export function parsePublicKey(line: string): PublicKey {
   return { type: parsed.type, blob: blob.toString('base64'), fingerprint: fingerprintOf(blob), comment: fields.slice(at + 2).join(' ') };
 }
 
-/** Every key in an authorized_keys file (blank lines and comments skipped). */
+/** Every key in an authorized_keys file (blank lines and comments skipped); one bad line refuses the file. */
 export function readAuthorizedKeys(file: string): PublicKey[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'))
-    .map(parsePublicKey);
+  const keys: PublicKey[] = [];
+  readFileSync(file, 'utf8').split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    try {
+      keys.push(parsePublicKey(line));
+    } catch (err) {
+      // At start-up the operator must learn which file and line to fix.
+      if (err instanceof UserError) throw new UserError(`${file}, line ${i + 1}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  });
+  return keys;
 }
 
 /** Whether a public-key signature algorithm is allowed: not SHA-1 `ssh-rsa`, which OpenSSH 8.8 turned off too. */
