@@ -1,5 +1,5 @@
 import type { Store } from './store/index.ts';
-import { readAuthorizedKeys } from './transport/ssh/lib.ts';
+import { readAuthorizedKeys } from './auth/keys.ts';
 import { log } from './output/log.ts';
 
 /** A key name from an authorized_keys comment (`alice@laptop` → `alice@laptop`), made unique. */

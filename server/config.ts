@@ -40,9 +40,22 @@ export interface Config {
   buildTimeoutMs: number;
   rolloutTimeoutMs: number;
   httpRequestTimeoutMs: number;
+  /** SSH LoginGraceTime: a connection must authenticate this soon after TCP accept. */
+  sshLoginGraceMs: number;
+  /** SSH MaxStartups (start:rate:full): random early drop of new unauthenticated connections. */
+  sshMaxStartups: Readonly<MaxStartups>;
+  /** Open SSH connections (authenticated or not) beyond which new ones are closed at accept. */
+  sshMaxConnections: number;
   /** Node binary that runs the hook client (the one running the server). */
   nodeBinary: string;
   version: string;
+}
+
+/** OpenSSH's MaxStartups: from `start` unauthenticated connections on, drop new ones with a probability rising from `rate`% to 100% at `full`. */
+export interface MaxStartups {
+  start: number;
+  rate: number;
+  full: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -63,6 +76,25 @@ function positive(env: Env, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new UserError(`${name} must be a positive number, got "${raw}".`);
+  return n;
+}
+
+function maxStartups(env: Env, name: string, fallback: string): MaxStartups {
+  const raw = env[name] || fallback;
+  // As in sshd_config, one number N means N:100:N: a hard cap with no random drop before it.
+  const parts = (/^\d+$/.test(raw) ? `${raw}:100:${raw}` : raw).split(':').map(Number);
+  const [start = NaN, rate = NaN, full = NaN] = parts;
+  if (parts.length !== 3 || !parts.every(Number.isInteger) || start < 1 || full < start || rate < 0 || rate > 100) {
+    throw new UserError(`${name} must be start:rate:full like OpenSSH's MaxStartups (e.g. 10:30:100), got "${raw}".`);
+  }
+  return Object.freeze({ start, rate, full });
+}
+
+function count(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a whole number of at least 1, got "${raw}".`);
   return n;
 }
 
@@ -111,6 +143,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     buildTimeoutMs: positive(env, 'SLIPWAY_BUILD_TIMEOUT_S', 900) * 1000,
     rolloutTimeoutMs: positive(env, 'SLIPWAY_ROLLOUT_TIMEOUT_S', 300) * 1000,
     httpRequestTimeoutMs: positive(env, 'SLIPWAY_HTTP_TIMEOUT_S', 3600) * 1000,
+    sshLoginGraceMs: positive(env, 'SLIPWAY_SSH_LOGIN_GRACE_S', 60) * 1000,
+    sshMaxStartups: maxStartups(env, 'SLIPWAY_SSH_MAX_STARTUPS', '10:30:100'),
+    sshMaxConnections: count(env, 'SLIPWAY_SSH_MAX_CONNECTIONS', 500),
     nodeBinary: process.execPath,
     version: PACKAGE_VERSION,
   });

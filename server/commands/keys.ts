@@ -1,6 +1,6 @@
 import { NotFoundError, UserError } from '../errors.ts';
 import { appName, label, shown } from '../names.ts';
-import { parsePublicKey } from '../transport/ssh/lib.ts';
+import { parsePublicKey } from '../auth/keys.ts';
 import { listing, type Command } from './types.ts';
 
 /** Largest public key accepted on stdin. */

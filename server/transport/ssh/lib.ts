@@ -1,12 +1,11 @@
 import { createRequire } from 'node:module';
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, KexAlgorithm, ServerChannel, Session, ServerConfig, PublicKeyAuthContext } from 'ssh2';
-import { UserError } from '../../errors.ts';
+import type { PublicKey } from '../../auth/keys.ts';
 
-// The one home of ssh2: the server and key handling below are the only users of the library.
+// The one home of ssh2: the server, signature checks and host keys below are its only users.
 export type { AuthContext, Connection, ServerChannel, Session, ServerConfig, PublicKeyAuthContext };
 export const SshServer = ssh2.Server;
 
@@ -32,42 +31,10 @@ export const SSH_KEX = [
   // @types/ssh2 predates the patch and does not know the hybrid method's name.
 ] as unknown as KexAlgorithm[];
 
-/** A public key as stored: its type, the base64 wire blob, and the OpenSSH SHA256 fingerprint. */
-export interface PublicKey {
-  type: string;
-  blob: string;
-  fingerprint: string;
-  comment: string;
-}
-
-/** SHA256 fingerprint in OpenSSH's notation, from the key's wire blob. */
-export function fingerprintOf(blob: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
-}
-
-const KEY_TYPE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
-
-/** Parses one authorized_keys-style line (options before the key type are skipped). */
-export function parsePublicKey(line: string): PublicKey {
-  const fields = line.trim().split(/\s+/);
-  const at = fields.findIndex((f) => KEY_TYPE.test(f));
-  if (at < 0 || !fields[at + 1]) throw new UserError('That is not an SSH public key: expected a line like "ssh-ed25519 AAAA… comment".');
-  const parsed = ssh2.utils.parseKey(`${fields[at]} ${fields[at + 1]}`);
-  if (parsed instanceof Error || Array.isArray(parsed)) {
-    throw new UserError('That SSH public key could not be read.', { cause: parsed instanceof Error ? parsed : undefined });
-  }
-  if (parsed.isPrivateKey()) throw new UserError('That is a private key; send the public key (the .pub file).');
-  const blob = parsed.getPublicSSH();
-  return { type: parsed.type, blob: blob.toString('base64'), fingerprint: fingerprintOf(blob), comment: fields.slice(at + 2).join(' ') };
-}
-
-/** Every key in an authorized_keys file (blank lines and comments skipped). */
-export function readAuthorizedKeys(file: string): PublicKey[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'))
-    .map(parsePublicKey);
+/** Whether a public-key signature algorithm is allowed: not SHA-1 `ssh-rsa`, which OpenSSH 8.8 turned off too. */
+export function signatureAlgorithmAllowed(keyAlgo: string, hashAlgo: string | undefined): boolean {
+  // ssh2 reports rsa-sha2-256/512 as key algo ssh-rsa with a hash; plain ssh-rsa has none (SHA-1).
+  return keyAlgo !== 'ssh-rsa' || hashAlgo === 'sha256' || hashAlgo === 'sha512';
 }
 
 /** Verifies a signature made by the client's key over the session data. */

@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import type { Services } from '../../context.ts';
+import type { RunningDeploys, Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { execute } from '../../commands/execute.ts';
 import { tokenize } from '../../commands/parse.ts';
@@ -10,23 +10,35 @@ import { errorLine } from '../../output/output.ts';
 import { repoPath, serveSettings } from '../../repos.ts';
 import { pipe } from '../../exec.ts';
 import { mayUseApp } from '../../auth/access.ts';
-import type { RunningDeploys } from '../../context.ts';
-import { SSH_KEX, SshServer, fingerprintOf, loadHostKey, verifySignature, type Connection, type ServerChannel } from './lib.ts';
+import { fingerprintOf } from '../../auth/keys.ts';
+import { SSH_KEX, SshServer, loadHostKey, signatureAlgorithmAllowed, verifySignature, type Connection, type ServerChannel, type Session } from './lib.ts';
+import { Gate } from './gate.ts';
+import { LiveConnections } from './connections.ts';
 
-/** Limits modelled on OpenSSH's sshd defaults. */
+/** Fixed limits modelled on OpenSSH's sshd defaults; the ones an operator may change are in config. */
 export const SSH_LIMITS = {
-  /** LoginGraceTime: a connection must authenticate within this. */
-  authDeadlineMs: 60_000,
   /** MaxAuthTries. */
   maxAuthAttempts: 6,
-  /** MaxStartups (hard cap): connections still authenticating. */
-  maxUnauthenticated: 100,
+  /** MaxSessions: session channels open at once on one connection. */
+  maxSessions: 10,
   /** ClientAliveInterval × ClientAliveCountMax. */
   keepaliveIntervalMs: 15_000,
   keepaliveCountMax: 4,
   /** Largest stdin a command (keys:add) reads. */
   maxCommandInput: 64 * 1024,
+  /** How often open connections are checked for keys removed by another process (the local CLI). */
+  keySweepIntervalMs: 15_000,
 };
+
+/** What every connection handler shares. */
+interface Door {
+  services: Services;
+  sessions: RunningDeploys;
+  gate: Gate;
+  live: LiveConnections;
+}
+
+const KEY_GONE = 'Your key has been removed from Slipway; this connection can no longer run commands.';
 
 const GIT_VERBS = new Set(['git-receive-pack', 'git-upload-pack']);
 const GIT_PROTOCOL = /^[a-z0-9=:.,-]{1,64}$/i;
@@ -70,7 +82,9 @@ function serveGit(services: Services, sessions: RunningDeploys, identity: Identi
   git.stdin.on('error', (err) => log.debug('git stdin closed early', { err }));
 }
 
-function handleExec(services: Services, sessions: RunningDeploys, identity: Identity, channel: ServerChannel, command: string, gitProtocol: string | undefined): void {
+function handleExec(door: Door, identity: Identity, channel: ServerChannel, command: string, gitProtocol: string | undefined): void {
+  const { services, sessions } = door;
+  channel.on('error', (err: Error) => log.debug('ssh channel error', { err }));
   const fail = (err: unknown) => {
     const r = renderError(err);
     if (r.id) log.error('ssh exec failed', { id: r.id, err });
@@ -111,36 +125,51 @@ function handleExec(services: Services, sessions: RunningDeploys, identity: Iden
     color: false,
     signal: gone.signal,
   }).then((code) => {
+    // This command may have removed a key: its other connections end now, not at the next sweep.
+    door.live.sweep((fp) => services.store.keys.byFingerprint(fp) !== undefined);
     if (gone.signal.aborted) return;
     channel.exit(code);
     channel.end();
   });
 }
 
-function onConnection(services: Services, sessions: RunningDeploys, client: Connection, counters: { unauthenticated: number }, remote: string): void {
-  let identity: Identity | undefined;
-  let attempts = 0;
-  let pending = true;
-  counters.unauthenticated++;
-  const settle = () => { if (pending) { pending = false; counters.unauthenticated--; } };
-  const deadline = setTimeout(() => { log.info('ssh auth deadline passed', { remote }); client.end(); }, SSH_LIMITS.authDeadlineMs);
-  if (counters.unauthenticated > SSH_LIMITS.maxUnauthenticated) {
-    log.warn('too many unauthenticated ssh connections; dropping one', { remote });
-    clearTimeout(deadline);
-    settle();
+/** Tells a connection whose key is gone why it may do nothing more, and ends it. */
+function refuseRemovedKey(session: Session, channel: ServerChannel, hangUp: () => void): void {
+  // Hang up once the client closed the session, so it has the exit status: a disconnect sent
+  // right after it could overtake it. (The session, not the channel: a channel whose input
+  // nobody reads never emits 'close'.)
+  session.once('close', hangUp);
+  channel.stderr.write(errorLine(KEY_GONE) + '\n');
+  channel.exit(1);
+  channel.end();
+}
+
+function onConnection(door: Door, client: Connection, remote: string): void {
+  const hangUp = () => {
     client.end();
-    return;
-  }
+    door.gate.hangUp(remote);
+  };
+  // Before anything else, even an early return: ssh2 re-emits socket errors (a peer's RST) on the
+  // connection, and an 'error' without a listener would take the whole process down.
+  client.on('error', (err) => {
+    log.debug('ssh connection error', { remote, err });
+    // ssh2 answers a protocol error or a keepalive timeout with a half-close only; a peer that
+    // never closes its side would keep the socket open, so it is destroyed soon after.
+    door.gate.hangUp(remote);
+  });
+  const { services } = door;
+  let fingerprint: string | undefined;
+  let attempts = 0;
   client.on('authentication', (ctx) => {
     if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
     if (++attempts > SSH_LIMITS.maxAuthAttempts) {
       ctx.reject();
-      client.end();
-      return;
+      return hangUp();
     }
+    if (!signatureAlgorithmAllowed(ctx.key.algo, ctx.hashAlgo)) return ctx.reject();
     const fp = fingerprintOf(ctx.key.data);
     const key = services.store.keys.byFingerprint(fp);
-    if (!key || key.type !== ctx.key.algo.replace(/^rsa-sha2-(256|512)$/, 'ssh-rsa')) return ctx.reject();
+    if (!key || key.type !== ctx.key.algo) return ctx.reject();
     // A query without a signature only asks whether the key would do; it proves nothing, so
     // no identity is bound until a signature over the session id verifies.
     if (!ctx.signature || !ctx.blob) return ctx.accept();
@@ -148,16 +177,29 @@ function onConnection(services: Services, sessions: RunningDeploys, client: Conn
       log.warn('ssh signature did not verify', { remote, fingerprint: fp });
       return ctx.reject();
     }
-    identity = { name: key.name, admin: key.admin, via: 'ssh' };
+    fingerprint = fp;
     ctx.accept();
   });
   client.on('ready', () => {
-    clearTimeout(deadline);
-    settle();
-    if (!identity) return client.end();
-    const who = identity;
-    client.on('session', (accept) => {
+    if (!fingerprint) return hangUp();
+    door.gate.authenticated(remote);
+    const fp = fingerprint;
+    door.live.add(client, fp, hangUp);
+    // Rights are looked up again for every command, by fingerprint: a key removed, demoted or
+    // revoked since login must not keep its old rights on a connection that stays open.
+    const current = (): Identity | undefined => {
+      const key = services.store.keys.byFingerprint(fp);
+      return key && { name: key.name, admin: key.admin, via: 'ssh' };
+    };
+    let open = 0;
+    client.on('session', (accept, reject) => {
+      if (open >= SSH_LIMITS.maxSessions) {
+        log.warn('too many ssh sessions on one connection; refusing one', { remote, max: SSH_LIMITS.maxSessions });
+        return reject();
+      }
+      open++;
       const session = accept();
+      session.once('close', () => open--);
       let gitProtocol: string | undefined;
       session.on('env', (accept, reject, info) => {
         if (info.key === 'GIT_PROTOCOL' && GIT_PROTOCOL.test(info.val)) {
@@ -167,9 +209,16 @@ function onConnection(services: Services, sessions: RunningDeploys, client: Conn
       });
       session.on('pty', (accept) => accept?.());
       session.on('window-change', (accept) => accept?.());
-      session.on('exec', (accept, _reject, info) => handleExec(services, sessions, who, accept(), info.command, gitProtocol));
+      session.on('exec', (accept, _reject, info) => {
+        const channel = accept();
+        const who = current();
+        if (!who) return refuseRemovedKey(session, channel, hangUp);
+        handleExec(door, who, channel, info.command, gitProtocol);
+      });
       session.on('shell', (accept) => {
         const ch = accept();
+        const who = current();
+        if (!who) return refuseRemovedKey(session, ch, hangUp);
         ch.stderr.write(`Hi ${who.name}! Slipway does not provide shell access. Try: ssh git@HOST help\n`);
         ch.exit(1);
         ch.end();
@@ -178,25 +227,37 @@ function onConnection(services: Services, sessions: RunningDeploys, client: Conn
       session.on('sftp', (_accept, reject) => reject());
     });
   });
-  client.on('close', () => { clearTimeout(deadline); settle(); });
-  client.on('error', (err) => log.debug('ssh connection error', { remote, err }));
 }
 
-/** Starts the SSH server (public keys only) for git and admin commands. */
+/** Starts the SSH server (public keys only) for git and admin commands, limits counted from TCP accept. */
 export function startSshServer(services: Services, sessions: RunningDeploys): Promise<Server> {
-  const counters = { unauthenticated: 0 };
-  const server = new SshServer(
+  const { config } = services;
+  const ssh = new SshServer(
     {
-      hostKeys: [loadHostKey(services.config.hostKeyFile)],
-      ident: `Slipway_${services.config.version}`,
+      hostKeys: [loadHostKey(config.hostKeyFile)],
+      ident: `Slipway_${config.version}`,
       keepaliveInterval: SSH_LIMITS.keepaliveIntervalMs,
       keepaliveCountMax: SSH_LIMITS.keepaliveCountMax,
       algorithms: { kex: SSH_KEX },
     },
-    (client, info) => onConnection(services, sessions, client, counters, `${info.ip}:${info.port}`),
+    (client, info) => onConnection(door, client, `${info.ip}:${info.port}`),
   );
+  // ssh2 never listens itself: our own listener counts and times each socket, then hands it over.
+  const gate = new Gate(
+    { graceMs: config.sshLoginGraceMs, maxStartups: config.sshMaxStartups, maxConnections: config.sshMaxConnections },
+    (socket) => ssh.injectSocket(socket),
+  );
+  const live = new LiveConnections();
+  const door: Door = { services, sessions, gate, live };
+  const sweeper = setInterval(() => live.sweep((fp) => services.store.keys.byFingerprint(fp) !== undefined), SSH_LIMITS.keySweepIntervalMs).unref();
+  gate.server.once('close', () => clearInterval(sweeper));
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(services.config.sshPort, services.config.bind, () => resolve(server as unknown as Server));
+    gate.server.once('error', reject);
+    gate.server.listen(config.sshPort, config.bind, () => {
+      gate.server.off('error', reject);
+      // From now on an accept error (EMFILE when out of descriptors) is logged; it must not end the process.
+      gate.server.on('error', (err) => log.error('ssh listener error', { err }));
+      resolve(gate.server);
+    });
   });
 }

@@ -1,0 +1,365 @@
+// Attacks on the SSH front door, reproduced with raw sockets (a client cannot misbehave enough)
+// and the real OpenSSH client (ControlMaster multiplexing, forced signature algorithms).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pipe, run, type Piped, type RunResult } from '../../server/exec.ts';
+import { makeKey, sshOptions, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
+
+const HELLO = 'SSH-2.0-x\r\n';
+const SERVER_PROCESS = join(import.meta.dirname, '../support/server-process.ts');
+
+/** A raw TCP client and what the server did to it. */
+interface Probe {
+  socket: Socket;
+  /** The server sent something (its version line, or why it refused). */
+  answered: boolean;
+  /** The server closed its side (FIN or RST). */
+  ended: boolean;
+  closed: boolean;
+}
+
+/** Opens `n` raw sockets to the SSH port, each sending `hello` (or nothing); resolves once all are connected. */
+async function flood(port: number, n: number, opts: { hello?: string; halfOpen?: boolean } = {}): Promise<Probe[]> {
+  return Promise.all(Array.from({ length: n }, () => new Promise<Probe>((resolve) => {
+    // allowHalfOpen: a peer that never closes its side, which is what an attacker does.
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: opts.halfOpen ?? false });
+    const p: Probe = { socket, answered: false, ended: false, closed: false };
+    socket.on('data', () => { p.answered = true; });
+    socket.on('end', () => { p.ended = true; });
+    socket.on('error', () => { p.ended = true; });
+    socket.on('close', () => { p.ended = true; p.closed = true; resolve(p); });
+    socket.on('connect', () => {
+      if (opts.hello) socket.write(opts.hello);
+      resolve(p);
+    });
+  })));
+}
+
+/** Waits (bounded) until `cond` holds; returns whether it did. */
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await sleep(25);
+  }
+  return true;
+}
+
+/** Waits (bounded) until the server has decided on every socket: no more of them close for 300 ms. */
+async function settled(probes: Probe[], ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  let last = -1;
+  for (let n = probes.filter((p) => p.closed).length; n !== last && Date.now() < end; n = probes.filter((p) => p.closed).length) {
+    last = n;
+    await sleep(300);
+  }
+}
+
+const openFds = () => readdirSync('/proc/self/fd').length;
+
+describe('one unauthenticated connection cannot take the process down', () => {
+  // The server runs in its own process here, so "the process exited" is what the test sees.
+  let dir: string;
+  let admin: TestKey;
+  let server: ResultPromise;
+  let port: number;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-rst-'));
+    admin = await makeKey(dir, 'admin');
+    server = execa(process.execPath, [SERVER_PROCESS], {
+      // A hard cap of 100 unauthenticated connections (no random drop): the 101st is turned away.
+      env: { SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', SLIPWAY_SSH_MAX_STARTUPS: '100' },
+      reject: false,
+      buffer: false,
+    });
+    const first = await createInterface({ input: server.stdout! })[Symbol.asyncIterator]().next();
+    port = (JSON.parse(first.value as string) as { ssh: number }).ssh;
+  });
+  after(async () => {
+    server.kill('SIGTERM');
+    await server;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('101 connections waiting to authenticate, the one turned away then reset (SO_LINGER 0): the server lives on', async () => {
+    let exited = false;
+    void server.then(() => { exited = true; });
+    const waiting = await flood(port, 100, { hello: HELLO });
+    try {
+      assert.ok(await until(() => waiting.every((p) => p.answered), 5000), 'the server took all 100');
+      const [last] = await flood(port, 1, { hello: HELLO, halfOpen: true });
+      // Wait for the server's FIN (it ended the socket), then reset: the error arrives on a
+      // connection the server has already given up on.
+      assert.ok(await until(() => last!.ended, 5000), 'the 101st was turned away');
+      last!.socket.resetAndDestroy();
+      await sleep(300);
+    } finally {
+      for (const p of waiting) p.socket.resetAndDestroy();
+    }
+    await sleep(300);
+    assert.equal(exited, false, 'the server process is still running');
+    const r = await run('ssh', [...sshOptions(admin), '-p', String(port), 'git@127.0.0.1', 'apps:list']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /No apps yet/);
+  });
+});
+
+describe('login grace time (SLIPWAY_SSH_LOGIN_GRACE_S), counted from TCP accept', () => {
+  let s: TestServer;
+  before(async () => { s = await startTestServer({ SLIPWAY_SSH_LOGIN_GRACE_S: '2' }); });
+  after(() => s.close());
+
+  test('idle sockets that never close their side are destroyed at the deadline, so an admin gets in', async (t) => {
+    const base = openFds();
+    const idle = await flood(s.slipway.sshPort, 120, { hello: HELLO, halfOpen: true });
+    t.after(() => { for (const p of idle) p.socket.destroy(); });
+    assert.ok(await until(() => idle.every((p) => p.ended), 5000), `the server hung up on every idle socket (${idle.filter((p) => !p.ended).length} still open)`);
+    // Our 120 half-open ends are still open; the server's ends must be gone (not in FIN-WAIT-2).
+    await sleep(200);
+    const fds = openFds() - base;
+    t.diagnostic(`fds above baseline after the grace time, with our 120 half-open ends still open: ${fds}`);
+    assert.ok(fds <= 120 + 10, `the server released its sockets (${fds} fds above baseline)`);
+    const r = await s.ssh(s.admin, 'apps:list');
+    assert.equal(r.exitCode, 0, r.stderr);
+  });
+
+  test('300 sockets that never send a version line are timed out too', async (t) => {
+    const base = openFds();
+    const silent = await flood(s.slipway.sshPort, 300);
+    t.after(() => { for (const p of silent) p.socket.destroy(); });
+    await settled(silent, 1500);
+    const peak = openFds() - base;
+    const kept = silent.filter((p) => !p.closed).length;
+    assert.ok(await until(() => silent.every((p) => p.closed), 5000), `${silent.filter((p) => !p.closed).length} silent sockets still open after the grace time`);
+    await sleep(200);
+    const fds = openFds() - base;
+    t.diagnostic(`300 silent sockets: ${kept} kept at first (the rest dropped by MaxStartups), fds above baseline ${peak} at peak, ${fds} after the 2 s grace time; open after it: ${silent.filter((p) => !p.closed).length}`);
+    assert.ok(kept <= 100, `MaxStartups 10:30:100 keeps at most 100 unauthenticated (${kept})`);
+    assert.ok(fds <= 10, `nothing left open (${fds} fds above baseline)`);
+    const r = await s.ssh(s.admin, 'apps:list');
+    assert.equal(r.exitCode, 0, r.stderr);
+  });
+});
+
+describe('MaxStartups random early drop (SLIPWAY_SSH_MAX_STARTUPS) under a flood of silent sockets', () => {
+  let s: TestServer;
+  before(async () => { s = await startTestServer({ SLIPWAY_SSH_LOGIN_GRACE_S: '30' }); });
+  after(() => s.close());
+
+  test('150 silent sockets held open: at most 100 are kept, and an admin still gets in', async (t) => {
+    const silent = await flood(s.slipway.sshPort, 150);
+    try {
+      await settled(silent, 3000);
+      const kept = silent.filter((p) => !p.closed).length;
+      assert.ok(kept >= 10 && kept <= 100, `between start (10) and full (100) unauthenticated connections are kept (${kept})`);
+      const attempts = 40;
+      let ok = 0;
+      for (let i = 0; i < attempts; i++) {
+        const r = await s.ssh(s.admin, 'apps:list');
+        if (r.exitCode === 0) ok++;
+        else assert.equal(r.exitCode, 255, r.stderr);
+      }
+      t.diagnostic(`150 silent sockets: ${kept} kept; a real admin ssh got in ${ok} of ${attempts} times`);
+      assert.ok(ok >= 1, 'an admin got in at least once');
+    } finally {
+      for (const p of silent) p.socket.destroy();
+    }
+  });
+});
+
+/** An OpenSSH ControlMaster for `key`, in the foreground, and commands multiplexed over it. */
+class Master {
+  readonly path: string;
+  readonly process: Piped;
+  private readonly port: number;
+  constructor(s: TestServer, key: TestKey) {
+    this.port = s.slipway.sshPort;
+    this.path = join(s.dir, `cm-${key.name}`);
+    this.process = pipe('ssh', [...sshOptions(key), '-p', String(this.port), '-M', '-N', '-o', `ControlPath=${this.path}`, 'git@127.0.0.1']);
+    this.process.stdin.end();
+  }
+
+  /** Options for a client that can only ride the master: without it, it could not authenticate at all. */
+  private muxOptions(): string[] {
+    return ['-o', `ControlPath=${this.path}`, '-o', 'ControlMaster=no', '-o', 'PubkeyAuthentication=no', '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-p', String(this.port)];
+  }
+
+  /** Resolves once the master is up (bounded). */
+  async ready(): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      const r = await run('ssh', [...this.muxOptions(), '-O', 'check', 'git@127.0.0.1']);
+      if (r.exitCode === 0) return;
+      await sleep(50);
+    }
+    throw new Error('the ControlMaster did not come up');
+  }
+
+  /** Runs a command over the master's connection. */
+  ssh(command: string, input = ''): Promise<RunResult> {
+    return run('ssh', [...this.muxOptions(), 'git@127.0.0.1', command], { input });
+  }
+
+  /** Starts a command over the master's connection with stdin left open. */
+  start(command: string): Piped {
+    return pipe('ssh', [...this.muxOptions(), 'git@127.0.0.1', command]);
+  }
+
+  /** Whether the master process exited within `ms`. */
+  async exited(ms: number): Promise<boolean> {
+    return Promise.race([this.process.exited.then(() => true), sleep(ms).then(() => false)]);
+  }
+
+  stop(): void {
+    this.process.kill();
+  }
+}
+
+const text = (stream: NodeJS.ReadableStream) => new Promise<string>((resolve) => {
+  let out = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (d: string) => { out += d; });
+  stream.on('end', () => resolve(out));
+});
+
+describe('rights are checked at every command of an open connection (ControlMaster)', () => {
+  let s: TestServer;
+  const masters: Master[] = [];
+  before(async () => {
+    s = await startTestServer();
+    assert.equal((await s.ssh(s.admin, 'apps:create other')).exitCode, 0);
+    assert.equal((await s.ssh(s.admin, 'config:set other SECRET=s3cret')).exitCode, 0);
+  });
+  after(async () => {
+    for (const m of masters) m.stop();
+    await s.close();
+  });
+  const master = async (key: TestKey) => {
+    const m = new Master(s, key);
+    masters.push(m);
+    await m.ready();
+    return m;
+  };
+
+  test('a key removed while its connection stays open can run nothing more on it, and the connection is closed', async () => {
+    const admin2 = await makeKey(s.dir, 'admin2');
+    assert.equal((await s.ssh(s.admin, 'keys:add admin2 --admin', admin2.pub)).exitCode, 0);
+    const m = await master(admin2);
+    assert.equal((await m.ssh('config:get other SECRET')).stdout, 's3cret', 'the multiplexed command works before');
+    // As the local `slipway` CLI would, from another process: no SSH command ran to notice it.
+    s.slipway.services.store.keys.remove('admin2');
+    const backdoor = await makeKey(s.dir, 'backdoor');
+    const add = await m.ssh('keys:add backdoor --admin', backdoor.pub);
+    assert.equal(add.exitCode, 1, add.stderr);
+    assert.match(add.stderr, /Your key has been removed from Slipway/);
+    assert.ok(await m.exited(5000), 'the removed key\'s connection was closed');
+    const keys = JSON.parse((await s.ssh(s.admin, 'keys:list --json')).stdout) as { name: string }[];
+    assert.deepEqual(keys.map((k) => k.name), ['admin']);
+  });
+
+  test('keys:remove closes the removed key\'s open connections at once', async () => {
+    const admin3 = await makeKey(s.dir, 'admin3');
+    assert.equal((await s.ssh(s.admin, 'keys:add admin3 --admin', admin3.pub)).exitCode, 0);
+    const m = await master(admin3);
+    assert.equal((await m.ssh('apps:list')).exitCode, 0);
+    assert.equal((await s.ssh(s.admin, 'keys:remove admin3')).exitCode, 0);
+    assert.ok(await m.exited(5000), 'the connection was closed');
+    const r = await m.ssh('config:get other SECRET');
+    assert.notEqual(r.exitCode, 0);
+    assert.doesNotMatch(r.stdout, /s3cret/);
+  });
+
+  test('a demotion and access:revoke apply to the next command on the same connection', async () => {
+    const ops = await makeKey(s.dir, 'ops');
+    assert.equal((await s.ssh(s.admin, 'keys:add ops --admin', ops.pub)).exitCode, 0);
+    const m = await master(ops);
+    assert.equal((await m.ssh('config:get other SECRET')).stdout, 's3cret');
+    s.slipway.services.store.keys.setAdmin('ops', false);
+    assert.equal((await s.ssh(s.admin, 'access:grant other ops')).exitCode, 0);
+    const backdoor = await makeKey(s.dir, 'backdoor2');
+    const add = await m.ssh('keys:add backdoor2 --admin', backdoor.pub);
+    assert.equal(add.exitCode, 1, add.stderr);
+    assert.match(add.stderr, /admin/);
+    assert.equal((await m.ssh('config:get other SECRET')).stdout, 's3cret', 'a granted deployer still reads its app');
+    assert.equal((await s.ssh(s.admin, 'access:revoke other ops')).exitCode, 0);
+    const get = await m.ssh('config:get other SECRET');
+    assert.equal(get.exitCode, 1, get.stderr);
+    assert.match(get.stderr, /does not exist, or your key has no access/);
+    assert.equal((await m.exited(200)), false, 'the connection of a key that still exists stays open');
+  });
+
+  test('at most 10 sessions at once on one connection (MaxSessions)', async () => {
+    const m = await master(s.admin);
+    // keys:add waits for the end of stdin, so each of these holds its session open.
+    const held = Array.from({ length: 11 }, (_, i) => m.start(`keys:add held${i}`));
+    try {
+      const done: { code: number; err: string }[] = [];
+      const results = held.map(async (p) => {
+        const err = text(p.stderr);
+        const r = { code: await p.exited, err: await err };
+        done.push(r);
+        return r;
+      });
+      assert.ok(await until(() => done.length >= 1, 10_000), 'one session was refused');
+      await sleep(300);
+      assert.equal(done.length, 1, 'only one');
+      assert.equal(done[0]!.code, 255, done[0]!.err);
+      assert.match(done[0]!.err, /Session open refused by peer/);
+      for (const p of held) p.stdin.end();
+      const all = await Promise.all(results);
+      assert.equal(all.filter((r) => r.code === 1 && /No public key on standard input/.test(r.err)).length, 10, 'the other ten ran');
+      assert.equal((await m.ssh('apps:list')).exitCode, 0, 'closed sessions are counted down');
+    } finally {
+      for (const p of held) p.kill();
+    }
+  });
+});
+
+describe('key policy', () => {
+  let s: TestServer;
+  let rsa: TestKey;
+  before(async () => {
+    s = await startTestServer();
+    rsa = { name: 'rsa', path: join(s.dir, 'key-rsa'), pub: '' };
+    assert.equal((await run('ssh-keygen', ['-q', '-t', 'rsa', '-b', '3072', '-N', '', '-C', 'rsa', '-f', rsa.path])).exitCode, 0);
+    rsa.pub = readFileSync(rsa.path + '.pub', 'utf8');
+  });
+  after(() => s.close());
+
+  test('authorized_keys options are refused, not silently dropped', async () => {
+    const k = await makeKey(s.dir, 'restricted');
+    for (const line of [`from="10.0.0.1" ${k.pub}`, `command="echo hi",no-pty ${k.pub}`, `expiry-time="20200101" ${k.pub}`]) {
+      const r = await s.ssh(s.admin, 'keys:add restricted', line);
+      assert.equal(r.exitCode, 1, r.stderr);
+      assert.match(r.stderr, /Key options \(from=, command=, no-pty, expiry-time=…\) are not supported/);
+    }
+    assert.equal((await s.ssh(k, 'apps:list')).exitCode, 255, 'the key was not added');
+  });
+
+  test('RSA keys under 2048 bits are refused', async () => {
+    const small = join(s.dir, 'key-rsa1024');
+    assert.equal((await run('ssh-keygen', ['-q', '-t', 'rsa', '-b', '1024', '-N', '', '-f', small])).exitCode, 0);
+    const r = await s.ssh(s.admin, 'keys:add small', readFileSync(small + '.pub', 'utf8'));
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /That RSA key has 1024 bits; use at least 2048 bits/);
+  });
+
+  // rsa-sha2-256, not -512: ssh2 1.17's server-sig-algs lacks a comma before rsa-sha2-512, so
+  // OpenSSH finds no mutual algorithm for -512 alone; rsa-sha2-256 is what clients use with it.
+  test('an RSA key signs in with rsa-sha2-256 but not with SHA-1 ssh-rsa', async () => {
+    assert.equal((await s.ssh(s.admin, 'keys:add rsa', rsa.pub)).exitCode, 0);
+    const ssh = (algos: string) => run('ssh', [...sshOptions(rsa), '-o', `PubkeyAcceptedAlgorithms=${algos}`, '-p', String(s.slipway.sshPort), 'git@127.0.0.1', 'apps:list']);
+    const sha1 = await ssh('ssh-rsa');
+    assert.equal(sha1.exitCode, 255, sha1.stdout);
+    assert.match(sha1.stderr, /Permission denied/);
+    const sha2 = await ssh('rsa-sha2-256');
+    assert.equal(sha2.exitCode, 0, sha2.stderr);
+  });
+});
