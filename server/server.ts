@@ -61,11 +61,10 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.builder) log.warn('no builder configured: pushes will be rejected until pack is set up');
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
-  const sessions = new RunningDeploys();
-  const services: Services = { config, store, pushes: sessions, builder: backends.builder, deployer: backends.deployer, nativeCrypto: nativeCryptoLoaded };
-  const hook = await startHookServer(services, sessions);
-  const ssh = await startSshServer(services, sessions);
-  const http = await startHttpServer(services, sessions);
+  const services: Services = { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, nativeCrypto: nativeCryptoLoaded };
+  const hook = await startHookServer(services);
+  const ssh = await startSshServer(services);
+  const http = await startHttpServer(services);
   const sshPort = (ssh.address() as AddressInfo).port;
   const httpPort = (http.address() as AddressInfo).port;
   // With port 0 (tests), the remotes we print must name the ports actually bound.
@@ -77,7 +76,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
     sshPort,
     httpPort,
     close: async () => {
-      sessions.abortAll('the server is stopping');
+      services.pushes.abortAll('the server is stopping');
       await Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
       store.close();
       release();

@@ -10,7 +10,6 @@ import { repoPath } from '../repos.ts';
 import { parseRefUpdates } from './receive.ts';
 import { runPipeline } from './pipeline.ts';
 import { decodeRequest, encodeMessage, type HookRequest } from '../../hooks/wire.ts';
-import type { RunningDeploys } from '../context.ts';
 
 const MAX_REQUEST = 4 * 1024 * 1024;
 
@@ -22,10 +21,10 @@ function sameDir(a: string, b: string): boolean {
   }
 }
 
-async function handle(services: Services, sessions: RunningDeploys, sock: Socket, req: HookRequest): Promise<number> {
+async function handle(services: Services, sock: Socket, req: HookRequest): Promise<number> {
   const send = (line: string) => { if (!sock.destroyed) sock.write(encodeMessage({ kind: 'output', text: line + '\n' })); };
   const t = lineTranscript(send);
-  const session = sessions.get(req.pushId);
+  const session = services.pushes.get(req.pushId);
   if (!session || !sameDir(req.gitDir, repoPath(services.config, session.app))) {
     t.warn('This push did not come through Slipway; it is refused.');
     log.warn('hook call with an unknown push id or repository', { gitDir: req.gitDir });
@@ -53,7 +52,7 @@ async function handle(services: Services, sessions: RunningDeploys, sock: Socket
 }
 
 /** Listens on the local socket the pre-receive shim calls (0600: only this user's git reaches it). */
-export function startHookServer(services: Services, sessions: RunningDeploys): Promise<Server> {
+export function startHookServer(services: Services): Promise<Server> {
   const path = services.config.hookSocket;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   rmSync(path, { force: true });
@@ -74,7 +73,7 @@ export function startHookServer(services: Services, sessions: RunningDeploys): P
         sock.destroy();
         return;
       }
-      handle(services, sessions, sock, req).then(
+      handle(services, sock, req).then(
         (code) => { if (!sock.destroyed) sock.end(encodeMessage({ kind: 'verdict', exitCode: code })); },
         (err) => { log.error('hook handler crashed', { err }); sock.destroy(); },
       );

@@ -1,17 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
-import { UserError } from '../../errors.ts';
-import { pipe } from '../../exec.ts';
 import { mayUseApp } from '../../auth/access.ts';
 import { appName } from '../../names.ts';
 import { log } from '../../output/log.ts';
-import type { RunningDeploys } from '../../context.ts';
-import { serveSettings } from '../../repos.ts';
+import { reportFailure } from '../../output/report.ts';
+import { gitProtocol, isGitService, serveGit, type GitService } from '../git-service.ts';
+import { relayCgi } from './cgi.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
-const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);
-const GIT_PROTOCOL = /^[a-z0-9=:.,-]{1,64}$/i;
 
 function reply(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) { res.destroy(); return; }
@@ -34,7 +31,7 @@ export function authenticate(services: Services, header: string | undefined): Id
 }
 
 /** The smart-HTTP request, validated: which app, which service, which git endpoint. */
-interface GitRequest { app: string; service: 'git-upload-pack' | 'git-receive-pack'; path: string; advertise: boolean }
+interface GitRequest { app: string; service: GitService; path: string; advertise: boolean }
 
 function route(req: IncomingMessage): GitRequest | undefined {
   const url = new URL(req.url ?? '/', 'http://slipway.invalid');
@@ -49,30 +46,15 @@ function route(req: IncomingMessage): GitRequest | undefined {
   }
   if (m[2] === 'info/refs') {
     const service = url.searchParams.get('service') ?? '';
-    if (req.method !== 'GET' || !SERVICES.has(service)) return undefined;
-    return { app, service: service as GitRequest['service'], path: `/${app}.git/info/refs`, advertise: true };
+    if (req.method !== 'GET' || !isGitService(service)) return undefined;
+    return { app, service, path: `/${app}.git/info/refs`, advertise: true };
   }
   if (req.method !== 'POST') return undefined;
-  return { app, service: m[2] as GitRequest['service'], path: `/${app}.git/${m[2]}`, advertise: false };
+  return { app, service: m[2] as GitService, path: `/${app}.git/${m[2]}`, advertise: false };
 }
 
-/** Splits a CGI response's header block from its body. */
-function cgiHeaders(block: string): { status: number; headers: Record<string, string> } {
-  let status = 200;
-  const headers: Record<string, string> = {};
-  for (const line of block.split(/\r?\n/)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim();
-    const value = line.slice(colon + 1).trim();
-    if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10) || 500;
-    else headers[name] = value;
-  }
-  return { status, headers };
-}
-
-/** Hands one authorised smart-HTTP request to `git http-backend` (git's own CGI). */
-function serveGit(services: Services, sessions: RunningDeploys, identity: Identity, g: GitRequest, req: IncomingMessage, res: ServerResponse): void {
+/** Hands one authorised smart-HTTP request to `git http-backend` (git's own CGI) through the git service. */
+function relayGit(services: Services, identity: Identity, g: GitRequest, req: IncomingMessage, res: ServerResponse): void {
   // receive-pack enforces the pack size itself and says so in git's own words; this hard stop,
   // a little above it, catches declared or streamed bodies that are not packs (or never end).
   const limit = services.config.maxPushBytes + 1024 * 1024;
@@ -82,72 +64,46 @@ function serveGit(services: Services, sessions: RunningDeploys, identity: Identi
     req.destroy();
     return;
   }
-  const push = g.service === 'git-receive-pack' && !g.advertise ? sessions.begin(g.app, identity) : undefined;
-  const proto = req.headers['git-protocol'];
   const encoding = req.headers['content-encoding'];
-  const env: Record<string, string | undefined> = {
-    GIT_PROJECT_ROOT: services.config.reposDir,
-    GIT_HTTP_EXPORT_ALL: '1',
-    PATH_INFO: g.path,
-    REQUEST_METHOD: req.method,
-    QUERY_STRING: g.advertise ? `service=${g.service}` : '',
-    CONTENT_TYPE: req.headers['content-type'],
-    CONTENT_LENGTH: req.headers['content-length'],
-    // Set only now, after authentication: http-backend enables receive-pack only with it.
-    REMOTE_USER: identity.name,
-    REMOTE_ADDR: req.socket.remoteAddress,
-    GIT_PROTOCOL: typeof proto === 'string' && GIT_PROTOCOL.test(proto) ? proto : undefined,
-    HTTP_CONTENT_ENCODING: encoding === 'gzip' || encoding === 'x-gzip' ? encoding : undefined,
-    SLIPWAY_PUSH_ID: push?.id,
-  };
-  const cgi = pipe('git', [...serveSettings(services.config), 'http-backend'], { env });
-  let finished = false;
+  const served = serveGit(services, {
+    identity, app: g.app, service: g.service, advertiseOnly: g.advertise, gitProtocol: gitProtocol(req.headers['git-protocol']),
+    program: {
+      kind: 'http-backend',
+      cgi: {
+        GIT_PROJECT_ROOT: services.config.reposDir,
+        GIT_HTTP_EXPORT_ALL: '1',
+        PATH_INFO: g.path,
+        REQUEST_METHOD: req.method,
+        QUERY_STRING: g.advertise ? `service=${g.service}` : '',
+        CONTENT_TYPE: req.headers['content-type'],
+        CONTENT_LENGTH: req.headers['content-length'],
+        REMOTE_ADDR: req.socket.remoteAddress,
+        HTTP_CONTENT_ENCODING: encoding === 'gzip' || encoding === 'x-gzip' ? encoding : undefined,
+      },
+    },
+  });
+  const cgi = served.git;
   let received = 0;
   req.on('data', (chunk: Buffer) => {
     received += chunk.length;
     if (received > limit) {
       req.pause();
-      push?.controller.abort(new Error('request body over the size limit'));
-      cgi.kill();
+      served.cancel('request body over the size limit');
       reply(res, 413, tooLarge, { connection: 'close' });
     }
   });
   req.pipe(cgi.stdin);
   cgi.stdin.on('error', (err) => log.debug('http-backend stdin closed early', { err }));
   cgi.stderr.on('data', (d: Buffer) => log.debug('http-backend', { stderr: d.toString('utf8').trim() }));
-
-  let head = Buffer.alloc(0);
-  const onHead = (chunk: Buffer) => {
-    head = Buffer.concat([head, chunk]);
-    const crlf = head.indexOf('\r\n\r\n');
-    const lf = head.indexOf('\n\n');
-    const end = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 4 : lf >= 0 ? lf + 2 : -1;
-    if (end < 0) {
-      if (head.length > 64 * 1024) { cgi.kill(); reply(res, 502, 'Bad gateway.'); }
-      return;
-    }
-    cgi.stdout.off('data', onHead);
-    if (res.headersSent) return;
-    const { status, headers } = cgiHeaders(head.subarray(0, end).toString('latin1'));
-    res.writeHead(status, headers);
-    res.write(head.subarray(end));
-    cgi.stdout.pipe(res);
-  };
-  cgi.stdout.on('data', onHead);
-  void cgi.exited.then((code) => {
-    finished = true;
-    if (push) sessions.end(push);
+  relayCgi(cgi.stdout, res, () => { served.cancel('http-backend sent no header block'); reply(res, 502, 'Bad gateway.'); });
+  void served.exited.then((code) => {
     if (code !== 0) log.debug('http-backend exited', { code, app: g.app });
     if (!res.headersSent) reply(res, 500, 'git http-backend failed.');
   });
-  res.on('close', () => {
-    if (finished) return;
-    push?.controller.abort(new Error('the client disconnected'));
-    cgi.kill();
-  });
+  res.on('close', () => served.cancel('the client disconnected'));
 }
 
-function handle(services: Services, sessions: RunningDeploys, req: IncomingMessage, res: ServerResponse): void {
+function handle(services: Services, req: IncomingMessage, res: ServerResponse): void {
   // Every route is behind authentication, even ones that would be 404s.
   const identity = authenticate(services, req.headers.authorization);
   if (!identity) {
@@ -161,17 +117,17 @@ function handle(services: Services, sessions: RunningDeploys, req: IncomingMessa
   if (!mayUseApp(services.store, identity, g.app)) {
     return reply(res, 404, `Repository not found, or your token has no access to ${g.app}.`);
   }
-  serveGit(services, sessions, identity, g, req, res);
+  relayGit(services, identity, g, req, res);
 }
 
 /** Starts the HTTP git server: git http-backend behind our own token auth. */
-export function startHttpServer(services: Services, sessions: RunningDeploys): Promise<Server> {
+export function startHttpServer(services: Services): Promise<Server> {
   const server = createServer((req, res) => {
     try {
-      handle(services, sessions, req, res);
+      handle(services, req, res);
     } catch (err) {
-      log.error('http request failed', { err });
-      reply(res, err instanceof UserError ? 400 : 500, err instanceof UserError ? err.message : 'Internal error.');
+      const r = reportFailure(err, 'http request failed');
+      reply(res, r.id ? 500 : 400, r.message);
     }
   });
   server.requestTimeout = services.config.httpRequestTimeoutMs;

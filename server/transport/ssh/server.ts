@@ -1,15 +1,14 @@
 import type { Server } from 'node:net';
-import type { RunningDeploys, Services } from '../../context.ts';
+import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { execute } from '../../commands/execute.ts';
 import { tokenize } from '../../commands/parse.ts';
-import { UserError, renderError } from '../../errors.ts';
+import { UserError } from '../../errors.ts';
 import { appName, shown } from '../../names.ts';
 import { log } from '../../output/log.ts';
 import { errorLine } from '../../output/output.ts';
-import { repoPath, serveSettings } from '../../repos.ts';
-import { pipe } from '../../exec.ts';
-import { mayUseApp } from '../../auth/access.ts';
+import { reportFailure } from '../../output/report.ts';
+import { isGitService, gitProtocol as gitProtocolOf, serveGit, type GitService } from '../git-service.ts';
 import { fingerprintOf } from '../../auth/keys.ts';
 import { SSH_KEX, SshServer, loadHostKey, signatureAlgorithmAllowed, verifySignature, type Connection, type ServerChannel, type Session } from './lib.ts';
 import { Gate } from './gate.ts';
@@ -33,15 +32,12 @@ export const SSH_LIMITS = {
 /** What every connection handler shares. */
 interface Door {
   services: Services;
-  sessions: RunningDeploys;
   gate: Gate;
   live: LiveConnections;
 }
 
 const KEY_GONE = 'Your key has been removed from Slipway; this connection can no longer run commands.';
 
-const GIT_VERBS = new Set(['git-receive-pack', 'git-upload-pack']);
-const GIT_PROTOCOL = /^[a-z0-9=:.,-]{1,64}$/i;
 
 /** `'/myapp.git'` (as git sends it) → `myapp`; anything but one plain repo name is refused. */
 export function repoArgument(arg: string): string {
@@ -50,44 +46,31 @@ export function repoArgument(arg: string): string {
   return appName(m[1]!);
 }
 
-/** Runs git-receive-pack / git-upload-pack for an authorised user on the repo we chose. */
-function serveGit(services: Services, sessions: RunningDeploys, identity: Identity, channel: ServerChannel, words: string[], gitProtocol: string | undefined): void {
+/** Relays git-receive-pack / git-upload-pack over the channel for an authorised user, on the repo we chose. */
+function relayGit(services: Services, identity: Identity, channel: ServerChannel, words: string[], protocol: string | undefined): void {
   const [verb, arg, ...extra] = words;
   if (extra.length > 0 || arg === undefined) throw new UserError(`${verb} takes exactly one repository argument.`);
-  const app = repoArgument(arg);
-  if (!mayUseApp(services.store, identity, app)) throw new UserError(`App ${shown(app)} does not exist, or your key has no access to it.`);
-  const push = verb === 'git-receive-pack' ? sessions.begin(app, identity) : undefined;
-  const env: Record<string, string> = {};
-  if (gitProtocol) env.GIT_PROTOCOL = gitProtocol;
-  if (push) env.SLIPWAY_PUSH_ID = push.id;
-  const git = pipe('git', [...serveSettings(services.config), verb === 'git-receive-pack' ? 'receive-pack' : 'upload-pack', repoPath(services.config, app)], { env });
+  const served = serveGit(services, { identity, app: repoArgument(arg), service: verb as GitService, gitProtocol: protocol, program: { kind: 'pack' } });
+  const { git } = served;
   channel.pipe(git.stdin);
   git.stderr.pipe(channel.stderr, { end: false });
   git.stdout.pipe(channel, { end: false });
-  let exited = false;
   const outDone = new Promise<void>((r) => git.stdout.once('end', r));
   const errDone = new Promise<void>((r) => git.stderr.once('end', r));
-  void Promise.all([git.exited, outDone, errDone]).then(([code]) => {
-    exited = true;
-    if (push) sessions.end(push);
+  void Promise.all([served.exited, outDone, errDone]).then(([code]) => {
     // The exit status goes out only after all of git's output, as sshd does.
     channel.exit(code);
     channel.end();
   });
-  channel.once('close', () => {
-    if (exited) return;
-    push?.controller.abort(new Error('the client disconnected'));
-    git.kill();
-  });
+  channel.once('close', () => served.cancel('the client disconnected'));
   git.stdin.on('error', (err) => log.debug('git stdin closed early', { err }));
 }
 
 function handleExec(door: Door, identity: Identity, channel: ServerChannel, command: string, gitProtocol: string | undefined): void {
-  const { services, sessions } = door;
+  const { services } = door;
   channel.on('error', (err: Error) => log.debug('ssh channel error', { err }));
   const fail = (err: unknown) => {
-    const r = renderError(err);
-    if (r.id) log.error('ssh exec failed', { id: r.id, err });
+    const r = reportFailure(err, 'ssh command refused');
     channel.stderr.write(errorLine(r.message) + '\n');
     channel.exit(r.exitCode);
     channel.end();
@@ -98,9 +81,9 @@ function handleExec(door: Door, identity: Identity, channel: ServerChannel, comm
   } catch (err) {
     return fail(err);
   }
-  if (words[0] && GIT_VERBS.has(words[0])) {
+  if (words[0] && isGitService(words[0])) {
     try {
-      serveGit(services, sessions, identity, channel, words, gitProtocol);
+      relayGit(services, identity, channel, words, gitProtocol);
     } catch (err) {
       fail(err);
     }
@@ -202,7 +185,7 @@ function onConnection(door: Door, client: Connection, remote: string): void {
       session.once('close', () => open--);
       let gitProtocol: string | undefined;
       session.on('env', (accept, reject, info) => {
-        if (info.key === 'GIT_PROTOCOL' && GIT_PROTOCOL.test(info.val)) {
+        if (info.key === 'GIT_PROTOCOL' && gitProtocolOf(info.val)) {
           gitProtocol = info.val;
           accept?.();
         } else reject?.();
@@ -230,7 +213,7 @@ function onConnection(door: Door, client: Connection, remote: string): void {
 }
 
 /** Starts the SSH server (public keys only) for git and admin commands, limits counted from TCP accept. */
-export function startSshServer(services: Services, sessions: RunningDeploys): Promise<Server> {
+export function startSshServer(services: Services): Promise<Server> {
   const { config } = services;
   const ssh = new SshServer(
     {
@@ -248,7 +231,7 @@ export function startSshServer(services: Services, sessions: RunningDeploys): Pr
     (socket) => ssh.injectSocket(socket),
   );
   const live = new LiveConnections();
-  const door: Door = { services, sessions, gate, live };
+  const door: Door = { services, gate, live };
   const sweeper = setInterval(() => live.sweep((fp) => services.store.keys.byFingerprint(fp) !== undefined), SSH_LIMITS.keySweepIntervalMs).unref();
   gate.server.once('close', () => clearInterval(sweeper));
   return new Promise((resolve, reject) => {

@@ -1,0 +1,87 @@
+// The one git service both transports end in: which git programs may run (the allow-list), which
+// GIT_PROTOCOL values are passed on, the access check, the push's registration (so its hook call
+// can be tied to the authenticated pusher), and stopping git and the push when the client goes
+// away. The transports keep only their byte plumbing.
+import type { RunningDeploy, Services } from '../context.ts';
+import type { Identity } from '../auth/identity.ts';
+import { mayUseApp } from '../auth/access.ts';
+import { NotFoundError } from '../errors.ts';
+import type { Piped } from '../exec.ts';
+import { gitPipe } from '../git.ts';
+import { shown } from '../names.ts';
+import { repoPath, serveSettings } from '../repos.ts';
+
+/** The git services a client may ask for, by the names both transports use. */
+export type GitService = 'git-upload-pack' | 'git-receive-pack';
+
+const SERVICES: ReadonlySet<string> = new Set<GitService>(['git-upload-pack', 'git-receive-pack']);
+
+/** Whether `name` is a git service we serve (anything else is refused before git runs). */
+export function isGitService(name: string): name is GitService {
+  return SERVICES.has(name);
+}
+
+// What GIT_PROTOCOL may carry (`version=2`, and the like); anything else is dropped, not passed on.
+const GIT_PROTOCOL = /^[a-z0-9=:.,-]{1,64}$/i;
+
+/** The client's GIT_PROTOCOL, if it is a value git may be given; undefined otherwise. */
+export function gitProtocol(value: unknown): string | undefined {
+  return typeof value === 'string' && GIT_PROTOCOL.test(value) ? value : undefined;
+}
+
+/** How git is run: as the pack program over a stream (SSH), or as git's CGI (HTTP). */
+export type GitProgram =
+  | { kind: 'pack' }
+  | { kind: 'http-backend'; cgi: Readonly<Record<string, string | undefined>> };
+
+/** One authorised request's git process, and how to stop it. */
+export interface ServedGit {
+  git: Piped;
+  /** Git's exit code, once git has exited and the push (if any) is forgotten. */
+  exited: Promise<number>;
+  /** The client went away or broke a limit: abort the push's pipeline and stop git. */
+  cancel(reason: string): void;
+}
+
+/** One request for git, as a transport hands it over after authentication. */
+export interface GitRequest {
+  identity: Identity;
+  app: string;
+  service: GitService;
+  /** An HTTP info/refs request only advertises refs: nothing is pushed by it. */
+  advertiseOnly?: boolean;
+  gitProtocol: string | undefined;
+  program: GitProgram;
+}
+
+/** Starts git for an authorised request on the repository the server chose; throws NotFoundError if the key may not use the app. */
+export function serveGit(services: Pick<Services, 'config' | 'store' | 'pushes'>, req: GitRequest): ServedGit {
+  if (!mayUseApp(services.store, req.identity, req.app)) throw new NotFoundError(shown(req.app), { orNoAccess: true });
+  const pushing = req.service === 'git-receive-pack' && !req.advertiseOnly;
+  const push: RunningDeploy | undefined = pushing ? services.pushes.begin(req.app, req.identity) : undefined;
+  const env: Record<string, string | undefined> = {
+    GIT_PROTOCOL: req.gitProtocol,
+    // The hook sends this back; it is the only way its call is tied to this pusher.
+    SLIPWAY_PUSH_ID: push?.id,
+  };
+  const settings = serveSettings(services.config);
+  const git = req.program.kind === 'pack'
+    ? gitPipe([...settings, req.service.slice('git-'.length), repoPath(services.config, req.app)], { env })
+    // Set only now, after authentication: http-backend enables receive-pack only with REMOTE_USER.
+    : gitPipe([...settings, 'http-backend'], { env: { ...req.program.cgi, REMOTE_USER: req.identity.name, ...env } });
+  let done = false;
+  const exited = git.exited.then((code) => {
+    done = true;
+    if (push) services.pushes.end(push);
+    return code;
+  });
+  return {
+    git,
+    exited,
+    cancel: (reason) => {
+      if (done) return;
+      push?.controller.abort(new Error(reason));
+      git.kill();
+    },
+  };
+}
