@@ -36,6 +36,11 @@ export interface Config {
   buildTimeoutMs: number;
   rolloutTimeoutMs: number;
   httpRequestTimeoutMs: number;
+  // --- HTTP limits and data paths (issue 8; kept in one block to ease merging). ---
+  /** Largest total size of a pushed tree's files (what extracting it writes). */
+  maxTreeBytes: number;
+  /** Most HTTP connections open at once; more are refused at accept. */
+  httpMaxConnections: number;
   /** Node binary that runs the hook client (the one running the server). */
   nodeBinary: string;
   version: string;
@@ -105,6 +110,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     buildTimeoutMs: positive(env, 'SLIPWAY_BUILD_TIMEOUT_S', 900) * 1000,
     rolloutTimeoutMs: positive(env, 'SLIPWAY_ROLLOUT_TIMEOUT_S', 300) * 1000,
     httpRequestTimeoutMs: positive(env, 'SLIPWAY_HTTP_TIMEOUT_S', 3600) * 1000,
+    // --- HTTP limits and data paths (issue 8). ---
+    maxTreeBytes: positive(env, 'SLIPWAY_MAX_TREE_MB', 2048) * 1024 * 1024,
+    httpMaxConnections: Math.floor(positive(env, 'SLIPWAY_HTTP_MAX_CONNECTIONS', 256)),
     nodeBinary: process.execPath,
     version: PACKAGE_VERSION,
   });

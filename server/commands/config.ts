@@ -3,9 +3,18 @@ import { configKey, configValue, shown } from '../names.ts';
 import { deployedRelease, releaseAndDeploy, withDeployLock } from './deploying.ts';
 import type { Command, CommandContext } from './types.ts';
 
+/**
+ * Quotes a value for a POSIX shell that sources `config --shell`: inside single quotes nothing is
+ * special (`$()`, backticks, `\\` stay text), and a single quote is closed, escaped and reopened.
+ */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
 /** Parses `KEY=VALUE` words; every pair is validated before anything is written. */
 export function parsePairs(words: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // Prototype-less: a user's key (`__proto__`, `constructor`) must be data, never an inherited member.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const w of words) {
     const eq = w.indexOf('=');
     if (eq <= 0) throw new UserError(`${shown(w)} is not KEY=VALUE.`);
@@ -33,7 +42,7 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
       await releaseAndDeploy(ctx, app, { description, commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app) }, t, signal);
     } catch (err) {
       const touched = [...Object.keys(set), ...unset];
-      store.config.change(app, Object.fromEntries(touched.filter((k) => k in before).map((k) => [k, before[k]!])), touched.filter((k) => !(k in before)));
+      store.config.change(app, Object.fromEntries(touched.filter((k) => Object.hasOwn(before, k)).map((k) => [k, before[k]!])), touched.filter((k) => !Object.hasOwn(before, k)));
       throw err;
     }
   });
@@ -55,7 +64,7 @@ export const configCommands: Command[] = [
       const vars = ctx.services.store.config.all(app!);
       if (flags.json) return ctx.out.json(vars);
       if (flags.shell) {
-        for (const [k, v] of Object.entries(vars)) ctx.out.line(`${k}=${JSON.stringify(v)}`);
+        for (const [k, v] of Object.entries(vars)) ctx.out.line(`${k}=${shellQuote(v)}`);
         return;
       }
       ctx.out.heading(`${app} Config Vars`);
@@ -71,7 +80,7 @@ export const configCommands: Command[] = [
     run: (ctx, [app, rawKey]) => {
       const key = configKey(rawKey!);
       const vars = ctx.services.store.config.all(app!);
-      if (!(key in vars)) throw new UserError(`${key} is not set for ${app}.`);
+      if (!Object.hasOwn(vars, key)) throw new UserError(`${key} is not set for ${app}.`);
       ctx.out.line(vars[key]);
     },
   },

@@ -59,7 +59,7 @@ function usageOf(c: Command): string {
 /** Splits words into positional arguments and the command's declared flags. */
 export function parseArgs(c: Command, words: readonly string[]): { args: string[]; flags: Flags } {
   const args: string[] = [];
-  const flags: Flags = {};
+  const flags: Flags = Object.create(null) as Flags;
   const declared: NonNullable<Command['flags']> = { ...c.flags, ...(c.json ? { json: { type: 'boolean', help: '' } } : {}) };
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
@@ -69,7 +69,8 @@ export function parseArgs(c: Command, words: readonly string[]): { args: string[
       const m = /^--([a-z][a-z-]*)(?:=(.*))?$/s.exec(w);
       const letter = /^-([A-Za-z])$/.exec(w)?.[1];
       const name = m ? m[1]! : Object.keys(declared).find((k) => letter !== undefined && declared[k]!.short === letter);
-      const spec = name === undefined ? undefined : declared[name];
+      // Own properties only: `--constructor` must be an unknown option, not Object's member.
+      const spec = name === undefined || !Object.hasOwn(declared, name) ? undefined : declared[name];
       if (name === undefined || !spec) throw new UsageError(`Unknown option ${shown(w)} for ${c.name}; ${usageOf(c)}`);
       const inline = m?.[2];
       const shownName = m ? `--${name}` : w;

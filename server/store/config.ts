@@ -3,8 +3,9 @@ import type { Db } from './db.ts';
 /** An app's config vars (environment). Values are secrets: never logged. */
 export function configStore(db: Db) {
   return {
+    /** The app's vars by key, in a prototype-less object: `toString` or `__proto__` are plain keys here. */
     all: (app: string): Record<string, string> => {
-      const out: Record<string, string> = {};
+      const out: Record<string, string> = Object.create(null) as Record<string, string>;
       for (const r of db.prepare<[string], { key: string; value: string }>('SELECT key, value FROM config WHERE app = ? ORDER BY key').all(app)) out[r.key] = r.value;
       return out;
     },
