@@ -13,15 +13,15 @@ export function shellQuote(value: string): string {
 
 /** Parses `KEY=VALUE` words; every pair is validated before anything is written. */
 export function parsePairs(words: readonly string[]): Record<string, string> {
-  // Prototype-less: a user's key (`__proto__`, `constructor`) must be data, never an inherited member.
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  // A Map, then own properties: a user's key (`__proto__`) must be data, never the prototype.
+  const out = new Map<string, string>();
   for (const w of words) {
     const eq = w.indexOf('=');
     if (eq <= 0) throw new UserError(`${shown(w)} is not KEY=VALUE.`);
     const key = configKey(w.slice(0, eq));
-    out[key] = configValue(key, w.slice(eq + 1));
+    out.set(key, configValue(key, w.slice(eq + 1)));
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /**

@@ -59,7 +59,7 @@ function usageOf(c: Command): string {
 /** Splits words into positional arguments and the command's declared flags. */
 export function parseArgs(c: Command, words: readonly string[]): { args: string[]; flags: Flags } {
   const args: string[] = [];
-  const flags: Flags = Object.create(null) as Flags;
+  const flags: Flags = {};
   const declared: NonNullable<Command['flags']> = { ...c.flags, ...(c.json ? { json: { type: 'boolean', help: '' } } : {}) };
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
