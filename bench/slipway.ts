@@ -17,7 +17,8 @@ export interface BenchSlipway {
 
 /** Starts the server and waits for its `{"ssh":PORT,"http":PORT}` line. */
 export async function startSlipway(opts: { root: string; dataDir: string; adminKeys: string; extraEnv?: Record<string, string> }): Promise<BenchSlipway> {
-  const child: Piped = pipe(process.execPath, [join(opts.root, 'test', 'support', 'server-process.ts')], {
+  // As `npm start` runs the server (see its V8 and glibc settings there and below).
+  const child: Piped = pipe(process.execPath, ['--max-semi-space-size=2', join(opts.root, 'test', 'support', 'server-process.ts')], {
     cwd: opts.root,
     env: {
       SLIPWAY_DATA_DIR: opts.dataDir,
@@ -27,7 +28,11 @@ export async function startSlipway(opts: { root: string; dataDir: string; adminK
       SLIPWAY_HOST: '127.0.0.1',
       SLIPWAY_BASE_DOMAIN: 'apps.bench.invalid',
       SLIPWAY_ADMIN_KEYS: opts.adminKeys,
-      // As `npm start` runs the server: glibc hands memory back after large transfers.
+      // As `npm start` runs the server: glibc hands memory back after large transfers, and two
+      // malloc arenas instead of one per thread that ever allocated (libuv's pool, V8's workers),
+      // each holding freed memory of its own: with the 2 MB young generation above, this keeps
+      // RSS flat under many small HTTP requests (bench/http-rss.ts).
+      MALLOC_ARENA_MAX: '2',
       MALLOC_TRIM_THRESHOLD_: '131072',
       MALLOC_MMAP_THRESHOLD_: '131072',
       ...opts.extraEnv,

@@ -46,6 +46,11 @@ export interface Config {
   sshMaxStartups: Readonly<MaxStartups>;
   /** Open SSH connections (authenticated or not) beyond which new ones are closed at accept. */
   sshMaxConnections: number;
+  // --- HTTP limits and data paths (issue 8; kept in one block to ease merging). ---
+  /** Largest total size of a pushed tree's files (what extracting it writes). */
+  maxTreeBytes: number;
+  /** Most HTTP connections open at once; more are refused at accept. */
+  httpMaxConnections: number;
   /** Node binary that runs the hook client (the one running the server). */
   nodeBinary: string;
   version: string;
@@ -146,6 +151,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     sshLoginGraceMs: positive(env, 'SLIPWAY_SSH_LOGIN_GRACE_S', 60) * 1000,
     sshMaxStartups: maxStartups(env, 'SLIPWAY_SSH_MAX_STARTUPS', '10:30:100'),
     sshMaxConnections: count(env, 'SLIPWAY_SSH_MAX_CONNECTIONS', 500),
+    // --- HTTP limits and data paths (issue 8). ---
+    maxTreeBytes: positive(env, 'SLIPWAY_MAX_TREE_MB', 2048) * 1024 * 1024,
+    httpMaxConnections: Math.floor(positive(env, 'SLIPWAY_HTTP_MAX_CONNECTIONS', 256)),
     nodeBinary: process.execPath,
     version: PACKAGE_VERSION,
   });

@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { git } from './git.ts';
@@ -62,9 +63,41 @@ export async function createRepo(config: Pick<Config, 'reposDir'>, app: string):
   return path;
 }
 
-/** Removes the app's bare repo. */
+/** Removes the app's bare repo (nothing if it is already gone, so a destroy can be rerun). */
 export function removeRepo(config: Pick<Config, 'reposDir'>, app: string): void {
   rmSync(repoPath(config, app), { recursive: true, force: true });
+}
+
+/** Removes the app's build logs (DATA_DIR/logs/APP). */
+export function removeLogs(config: Pick<Config, 'logsDir'>, app: string): void {
+  rmSync(join(config.logsDir, appName(app)), { recursive: true, force: true });
+}
+
+const INCOMING = 'tmp_objdir-incoming-';
+
+/**
+ * Removes the quarantines (objects/tmp_objdir-incoming-*) that receive-pack killed mid-push left
+ * behind, in every repo; git removes them itself only when it exits normally. Only those older
+ * than `before` (the server's start): the caller runs this before any push can begin. Returns
+ * how many were removed.
+ */
+export async function sweepIncoming(config: Pick<Config, 'reposDir'>, before: number): Promise<number> {
+  const repos = await readdir(config.reposDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw new Error(`listing ${config.reposDir} failed`, { cause: err });
+  });
+  let removed = 0;
+  for (const repo of repos.filter((r) => r.endsWith('.git'))) {
+    const objects = join(config.reposDir, repo, 'objects');
+    const names = await readdir(objects).catch(() => [] as string[]);
+    for (const n of names.filter((x) => x.startsWith(INCOMING))) {
+      const path = join(objects, n);
+      if ((await stat(path)).mtimeMs >= before) continue;
+      await rm(path, { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
 }
 
 /** Points the repo's HEAD at the branch that was deployed, so clones check it out. */

@@ -1,14 +1,13 @@
-import type { Server } from 'node:net';
+import { connect, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { RunningDeploys, type Backends, type Services } from './context.ts';
 import { UserError } from './errors.ts';
 import { openStore } from './store/index.ts';
-import { processAlive } from './process.ts';
 import { importAdminKeys } from './bootstrap.ts';
-import { installHookShim } from './repos.ts';
+import { installHookShim, sweepIncoming } from './repos.ts';
 import { sweepTrees } from './push/extract.ts';
 import { log } from './output/log.ts';
 import { startHookServer } from './push/hook-server.ts';
@@ -29,15 +28,31 @@ function closeServer(s: { close(cb: (err?: Error) => void): unknown }): Promise<
   return new Promise((resolve) => s.close(() => resolve()));
 }
 
-/** One server per data dir: the deploy locks and the hook socket assume it. */
-function claimDataDir(config: Config): () => void {
+/**
+ * Whether a server answers on the hook socket. The kernel drops a listening socket with its
+ * process, so unlike a pid (reused after a reboot) a refused or missing socket is proof the
+ * previous server is gone.
+ */
+function hookSocketLive(path: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(path);
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') resolve(false);
+      else reject(new Error(`checking the hook socket ${path} failed`, { cause: err }));
+    });
+  });
+}
+
+/**
+ * One server per data dir: the deploy locks and the hook socket assume it. server.pid is only
+ * informational (for operators and the bench); the live hook socket is the claim.
+ */
+async function claimDataDir(config: Config): Promise<() => void> {
   const pidFile = join(config.runDir, 'server.pid');
   mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
-  if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    if (pid && pid !== process.pid && processAlive(pid)) {
-      throw new UserError(`Another Slipway server (pid ${pid}) is using ${config.dataDir}; stop it first.`);
-    }
+  if (await hookSocketLive(config.hookSocket)) {
+    throw new UserError(`Another Slipway server is using ${config.dataDir} (its hook socket answers); stop it first.`);
   }
   writeFileSync(pidFile, String(process.pid), { mode: 0o600 });
   return () => rmSync(pidFile, { force: true });
@@ -46,13 +61,16 @@ function claimDataDir(config: Config): () => void {
 /** Opens the state, recovers from a crash, and starts the hook, SSH and HTTP servers. */
 export async function startSlipway(config: Readonly<Config>, backends: Backends): Promise<RunningSlipway> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const release = claimDataDir(config);
+  const startedAt = Date.now();
+  const release = await claimDataDir(config);
   const store = openStore(config.dbFile);
   // Recovery: whatever a previous process of ours left half-done is over.
   const cleared = store.apps.clearLocksOf(process.pid);
   const abandoned = store.releases.failAbandoned() + store.builds.failAbandoned();
   const trees = await sweepTrees(config.tmpDir);
-  if (cleared || abandoned || trees) log.warn('recovered from an unclean stop', { cleared, abandoned, trees });
+  // No push runs yet (one server per data dir), so every quarantine is a killed push's.
+  const incoming = await sweepIncoming(config, startedAt);
+  if (cleared || abandoned || trees || incoming) log.warn('recovered from an unclean stop', { cleared, abandoned, trees, incoming });
   if (config.adminKeysFile) importAdminKeys(store, config.adminKeysFile);
   installHookShim(config);
   if (!nativeCryptoLoaded()) {

@@ -1,6 +1,6 @@
 import { UserError, UsageError } from '../errors.ts';
 import { appName, branchName, shown } from '../names.ts';
-import { createRepo, removeRepo } from '../repos.ts';
+import { createRepo, removeLogs, removeRepo } from '../repos.ts';
 import { listing, type Command } from './types.ts';
 import { appUrl, remotes } from '../urls.ts';
 import { builderFor } from '../push/build-and-deploy.ts';
@@ -18,6 +18,10 @@ export const appCommands: Command[] = [
       const { store, config } = ctx.services;
       if (!store.apps.create(app)) throw new UserError(`App ${shown(app)} already exists.`);
       try {
+        // With no row for the name, a repo or logs of that name are what an interrupted
+        // apps:destroy left behind: not an app's, so they are cleared for the new one.
+        removeRepo(config, app);
+        removeLogs(config, app);
         await createRepo(config, app);
       } catch (err) {
         store.apps.remove(app);
@@ -103,13 +107,16 @@ export const appCommands: Command[] = [
       const { store, config, deployer } = ctx.services;
       if (!store.apps.get(app)) throw new UserError(`App ${shown(app)} does not exist.`);
       const unlock = lockApp(ctx.services, app, `apps:destroy by ${ctx.identity.name}`);
+      // The row goes last: until then a crash leaves an app that a second apps:destroy finishes
+      // (each step is idempotent), never files without a row.
       try {
         if (deployer) await deployer.destroy(app);
+        removeRepo(config, app);
+        removeLogs(config, app);
+        store.apps.remove(app);
       } finally {
         unlock();
       }
-      store.apps.remove(app);
-      removeRepo(config, app);
       ctx.out.line(`Destroying ${app} (including all add-ons, releases and config)... done`);
     },
   },

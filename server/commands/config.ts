@@ -4,16 +4,25 @@ import { deployedRelease, withDeployLock } from './deploying.ts';
 import { releaseAndDeploy } from '../push/release.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 
+/**
+ * Quotes a value for a POSIX shell that sources `config --shell`: inside single quotes nothing is
+ * special (`$()`, backticks, `\\` stay text), and a single quote is closed, escaped and reopened.
+ */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
 /** Parses `KEY=VALUE` words; every pair is validated before anything is written. */
 export function parsePairs(words: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // A Map, then own properties: a user's key (`__proto__`) must be data, never the prototype.
+  const out = new Map<string, string>();
   for (const w of words) {
     const eq = w.indexOf('=');
     if (eq <= 0) throw new UserError(`${shown(w)} is not KEY=VALUE.`);
     const key = configKey(w.slice(0, eq));
-    out[key] = configValue(key, w.slice(eq + 1));
+    out.set(key, configValue(key, w.slice(eq + 1)));
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /**
@@ -34,7 +43,7 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
       await releaseAndDeploy(ctx.services, app, { description, commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app) }, { transcript: t, signal, describe: true });
     } catch (err) {
       const touched = [...Object.keys(set), ...unset];
-      store.config.change(app, Object.fromEntries(touched.filter((k) => k in before).map((k) => [k, before[k]!])), touched.filter((k) => !(k in before)));
+      store.config.change(app, Object.fromEntries(touched.filter((k) => Object.hasOwn(before, k)).map((k) => [k, before[k]!])), touched.filter((k) => !Object.hasOwn(before, k)));
       throw err;
     }
   });
@@ -56,7 +65,7 @@ export const configCommands: Command[] = [
       const vars = ctx.services.store.config.all(app);
       return listing(vars, (out) => {
         if (flags.shell) {
-          for (const [k, v] of Object.entries(vars)) out.line(`${k}=${JSON.stringify(v)}`);
+          for (const [k, v] of Object.entries(vars)) out.line(`${k}=${shellQuote(v)}`);
           return;
         }
         out.heading(`${app} Config Vars`);
@@ -73,7 +82,7 @@ export const configCommands: Command[] = [
     run: (ctx, app, [rawKey]) => {
       const key = configKey(rawKey!);
       const vars = ctx.services.store.config.all(app);
-      if (!(key in vars)) throw new UserError(`${key} is not set for ${app}.`);
+      if (!Object.hasOwn(vars, key)) throw new UserError(`${key} is not set for ${app}.`);
       ctx.out.line(vars[key]);
     },
   },

@@ -26,6 +26,22 @@ export function parseHost(raw: string, config: Pick<Config, 'baseDomain'>): stri
   return host;
 }
 
+/**
+ * Refuses host names that belong to the platform or to another app: the base domain itself, any
+ * name it is under (claiming `sslip.io` or the base's parent would route every app's traffic),
+ * and any name under another app's default domain (`*.beta.BASE` is beta's, whether or not beta
+ * exists yet). Names under the app's own default domain are its to add.
+ */
+export function checkClaim(host: string, app: string, config: Pick<Config, 'baseDomain'>): void {
+  const base = config.baseDomain;
+  if (host === base) throw new UserError(`${host} is the platform's base domain; it cannot be an app's domain.`);
+  if (base.endsWith(`.${host}`)) throw new UserError(`${host} is a parent of the platform's base domain ${base}; it cannot be an app's domain.`);
+  if (!host.endsWith(`.${base}`)) return;
+  const labels = host.slice(0, -base.length - 1).split('.');
+  const owner = labels[labels.length - 1]!;
+  if (owner !== app) throw new UserError(`${host} is under ${owner}.${base}, the default domain of the app named ${owner}; ${app} may only add names under ${app}.${base}.`);
+}
+
 /** Applies a domain change to what runs when the app is deployed; otherwise only stores it. */
 async function change(ctx: CommandContext, app: string, what: string, write: () => void, undo: () => void): Promise<void> {
   const current = ctx.services.store.releases.current(app);
@@ -62,6 +78,7 @@ export const domainCommands: Command[] = [
     run: async (ctx, app, [raw]) => {
       const { store, config } = ctx.services;
       const host = parseHost(raw!, config);
+      checkClaim(host, app, config);
       if (host === defaultDomain(config, app)) throw new UserError(`${host} is already ${app}'s default domain.`);
       const owner = store.domains.owner(host);
       if (owner === app) throw new UserError(`${host} is already a domain of ${app}.`);

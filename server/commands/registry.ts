@@ -71,7 +71,8 @@ export function parseArgs(c: Command, words: readonly string[]): { args: string[
       const m = /^--([a-z][a-z-]*)(?:=(.*))?$/s.exec(w);
       const letter = /^-([A-Za-z])$/.exec(w)?.[1];
       const name = m ? m[1]! : Object.keys(declared).find((k) => letter !== undefined && declared[k]!.short === letter);
-      const spec = name === undefined ? undefined : declared[name];
+      // Own properties only: `--constructor` must be an unknown option, not Object's member.
+      const spec = name === undefined || !Object.hasOwn(declared, name) ? undefined : declared[name];
       if (name === undefined || !spec) throw new UsageError(`Unknown option ${shown(w)} for ${c.name}; ${usageOf(c)}`);
       const inline = m?.[2];
       const shownName = m ? `--${name}` : w;

@@ -1,7 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { UserError, UsageError } from '../errors.ts';
 import { label, shown } from '../names.ts';
-import { listing, type Command } from './types.ts';
+import { listing, type Command, type CommandContext, type Flags } from './types.ts';
+
+const KEY_FLAG: Command['flags'] = { key: { type: 'string', help: 'owner key (admins only; required from the local CLI)' } };
+
+/**
+ * The key whose tokens a command acts on: the caller's own, or (admins only) the one named with
+ * --key. Token names are per key, so nobody learns another key's token names by trying them.
+ */
+function ownerOf(ctx: CommandContext, flags: Flags, usage: string): string {
+  if (typeof flags.key === 'string') {
+    if (!ctx.identity.admin) throw new UserError("Only admins may act on another key's tokens.");
+    const owner = label('key', flags.key);
+    if (!ctx.services.store.keys.byName(owner)) throw new UserError(`No key named ${shown(owner)}.`);
+    return owner;
+  }
+  if (ctx.identity.via === 'local') throw new UsageError(`From the local CLI, name the key the token belongs to: ${usage}`);
+  return ctx.identity.name;
+}
 
 export const tokenCommands: Command[] = [
   {
@@ -10,33 +27,28 @@ export const tokenCommands: Command[] = [
     summary: 'Create an access token for git over HTTP (shown once)',
     access: 'any',
     args: { min: 1, max: 1 },
-    flags: { key: { type: 'string', help: 'owner key (admins only; required from the local CLI)' } },
+    flags: KEY_FLAG,
     run: (ctx, [raw], flags) => {
       const name = label('token', raw!);
-      const { store } = ctx.services;
-      let owner = ctx.identity.name;
-      if (typeof flags.key === 'string') {
-        if (!ctx.identity.admin) throw new UserError('Only admins may create tokens for another key.');
-        owner = label('key', flags.key);
-      } else if (ctx.identity.via === 'local') {
-        throw new UsageError('From the local CLI, name the key the token acts as: tokens:create NAME --key KEYNAME');
-      }
-      if (!store.keys.byName(owner)) throw new UserError(`No key named ${shown(owner)}.`);
+      const owner = ownerOf(ctx, flags, 'tokens:create NAME --key KEYNAME');
+      if (!ctx.services.store.keys.byName(owner)) throw new UserError(`No key named ${shown(owner)}.`);
       const token = 'slw_' + randomBytes(24).toString('base64url');
-      if (!store.tokens.add(name, owner, token)) throw new UserError(`A token named ${shown(name)} already exists.`);
+      if (!ctx.services.store.tokens.add(name, owner, token)) throw new UserError(`You already have a token named ${shown(name)}.`);
       ctx.out.line(`Created token ${name}; it acts as ${owner}. Keep it now, it is not shown again:`);
       ctx.out.line(token);
     },
   },
   {
     name: 'tokens:list',
-    usage: '',
-    summary: 'List access tokens (yours; admins see all)',
+    usage: '[--key KEYNAME]',
+    summary: "List your access tokens (admins: another key's with --key; the local CLI: all)",
     access: 'any',
     args: { min: 0, max: 0 },
     json: true,
-    run: (ctx) => {
-      const tokens = ctx.services.store.tokens.list(ctx.identity.admin ? undefined : ctx.identity.name);
+    flags: KEY_FLAG,
+    run: (ctx, _args, flags) => {
+      const all = ctx.identity.via === 'local' && typeof flags.key !== 'string';
+      const tokens = ctx.services.store.tokens.list(all ? undefined : ownerOf(ctx, flags, 'tokens:list --key KEYNAME'));
       return listing(tokens, (out) => {
         out.heading('Tokens');
         out.table(tokens.map((t) => [t.name, t.keyName, t.createdAt, t.lastUsedAt ?? 'never']), ['NAME', 'KEY', 'CREATED', 'LAST USED']);
@@ -45,16 +57,15 @@ export const tokenCommands: Command[] = [
   },
   {
     name: 'tokens:revoke',
-    usage: 'NAME',
-    summary: 'Revoke an access token',
+    usage: 'NAME [--key KEYNAME]',
+    summary: "Revoke one of your access tokens (admins: another key's with --key)",
     access: 'any',
     args: { min: 1, max: 1 },
-    run: (ctx, [raw]) => {
+    flags: KEY_FLAG,
+    run: (ctx, [raw], flags) => {
       const name = label('token', raw!);
-      const { store } = ctx.services;
-      const t = store.tokens.byName(name);
-      if (!t || (!ctx.identity.admin && t.keyName !== ctx.identity.name)) throw new UserError(`No token named ${shown(name)}.`);
-      store.tokens.remove(name);
+      const owner = ownerOf(ctx, flags, 'tokens:revoke NAME --key KEYNAME');
+      if (!ctx.services.store.tokens.remove(owner, name)) throw new UserError(`${owner === ctx.identity.name ? 'You have no' : `${owner} has no`} token named ${shown(name)}.`);
       ctx.out.line(`Revoked token ${name}.`);
     },
   },

@@ -20,8 +20,8 @@ export function namespaceObject(app: string): KubeObject<V1Namespace> {
  * release points back at its own, unchanged Secret. This is the only object holding values.
  */
 export function secretObject(r: DeployableRelease): KubeObject<V1Secret> {
-  const data: Record<string, string> = {};
-  for (const [k, v] of Object.entries(r.config)) data[k] = Buffer.from(v, 'utf8').toString('base64');
+  // Own properties (fromEntries), so a var named `__proto__` is a key like any other.
+  const data: Record<string, string> = Object.fromEntries(Object.entries(r.config).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
   return {
     apiVersion: 'v1',
     kind: 'Secret',

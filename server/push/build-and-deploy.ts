@@ -40,7 +40,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
   stopIfAborted(signal);
 
   // extract: the tree, straight from git (and its quarantine during a push).
-  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal });
+  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes });
   try {
     // build
     const builderImage = builderFor(services, app);

@@ -1,5 +1,6 @@
 import { mkdtemp, rm, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UserError } from '../errors.ts';
 import { pipe, run } from '../exec.ts';
 import { giveUnixModes } from './zip-modes.ts';
 
@@ -36,7 +37,41 @@ export interface ExtractedTree {
   cleanup(): Promise<void>;
 }
 
-interface ExtractOptions { repo: string; commit: string; tmpRoot: string; quarantine: Quarantine; signal: AbortSignal }
+interface ExtractOptions {
+  repo: string; commit: string; tmpRoot: string; quarantine: Quarantine; signal: AbortSignal;
+  /** Largest total size of the tree's files; larger trees are refused before anything is written. */
+  maxTreeBytes?: number;
+}
+
+/**
+ * Adds up the sizes of the files in the commit's tree, stopping as soon as the sum passes `limit`
+ * (true then). receive.maxInputSize and fsck see only the pack, and a pack of a few KB can list
+ * one large zero-filled blob many times: only the tree says what extracting it writes.
+ */
+export async function treeOver(opts: Pick<ExtractOptions, 'repo' | 'commit' | 'quarantine' | 'signal'>, limit: number): Promise<boolean> {
+  const ls = pipe('git', ['ls-tree', '-r', '-l', '-z', '--full-tree', opts.commit], { env: gitEnv(opts), signal: opts.signal });
+  const stderr = drain(ls.stderr);
+  let total = 0;
+  let rest = '';
+  // -z: entries end with NUL (paths may hold newlines): `<mode> <type> <sha> <size>\t<path>`.
+  // Submodule entries have `-` for a size and add nothing.
+  for await (const chunk of ls.stdout) {
+    const entries = (rest + String(chunk)).split('\0');
+    rest = entries.pop()!;
+    for (const e of entries) {
+      const size = Number(e.slice(0, e.indexOf('\t')).split(' ').filter(Boolean)[3]);
+      if (Number.isFinite(size)) total += size;
+    }
+    if (total > limit) {
+      ls.kill();
+      break;
+    }
+  }
+  const [code, err] = await Promise.all([ls.exited, stderr]);
+  if (total > limit) return true;
+  if (code !== 0) throw new Error(`git ls-tree of ${opts.commit} exited ${code}: ${err.trim()}`);
+  return false;
+}
 
 /**
  * Writes the pushed commit's tree for the build. The objects are still in git's quarantine (not
@@ -46,6 +81,9 @@ interface ExtractOptions { repo: string; commit: string; tmpRoot: string; quaran
  * reads it only from a directory) or too large for a plain zip is unpacked into a directory.
  */
 export async function extractTree(opts: ExtractOptions): Promise<ExtractedTree> {
+  if (opts.maxTreeBytes !== undefined && await treeOver(opts, opts.maxTreeBytes)) {
+    throw new UserError(`Push rejected: the pushed files add up to more than the ${Math.round(opts.maxTreeBytes / 1048576)} MB limit (SLIPWAY_MAX_TREE_MB).`);
+  }
   await mkdir(opts.tmpRoot, { recursive: true, mode: 0o700 });
   const root = await mkdtemp(join(opts.tmpRoot, PREFIX));
   const cleanup = () => rm(root, { recursive: true, force: true });
@@ -66,7 +104,7 @@ export async function extractTree(opts: ExtractOptions): Promise<ExtractedTree> 
   }
 }
 
-function gitEnv(opts: ExtractOptions): Record<string, string | undefined> {
+function gitEnv(opts: Pick<ExtractOptions, 'repo' | 'quarantine'>): Record<string, string | undefined> {
   return {
     GIT_DIR: opts.repo,
     GIT_OBJECT_DIRECTORY: opts.quarantine.GIT_OBJECT_DIRECTORY,

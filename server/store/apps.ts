@@ -1,5 +1,5 @@
 import { now, type Db } from './db.ts';
-import { processAlive } from '../process.ts';
+import { processStartTime, sameProcessAlive } from '../process.ts';
 
 export interface App {
   name: string;
@@ -9,7 +9,7 @@ export interface App {
   lock: { owner: string; pid: number; at: string } | null;
 }
 
-interface Row { name: string; deploy_branch: string | null; builder: string | null; created_at: string; lock_owner: string | null; lock_pid: number | null; lock_at: string | null }
+interface Row { name: string; deploy_branch: string | null; builder: string | null; created_at: string; lock_owner: string | null; lock_pid: number | null; lock_at: string | null; lock_started: string | null }
 
 function toApp(r: Row): App {
   return {
@@ -49,24 +49,25 @@ export function appsStore(db: Db) {
     /**
      * Takes the deploy lock for `owner` in process `pid`. A lock whose process is gone (a server
      * that crashed, a CLI that was killed) is stale and taken over, so no crash blocks pushes
-     * forever. Returns the current holder on failure.
+     * forever. The holder is the pid and its start time: after a reboot the pid alone may name
+     * an unrelated live process. Returns the current holder on failure.
      */
     lock: (name: string, owner: string, pid: number = process.pid): { ok: true } | { ok: false; holder: string; since: string } =>
       db.transaction(() => {
         const r = get.get(name);
         if (!r) return { ok: false as const, holder: '', since: '' };
-        if (r.lock_owner && processAlive(r.lock_pid)) return { ok: false as const, holder: r.lock_owner, since: r.lock_at ?? '' };
-        db.prepare('UPDATE apps SET lock_owner = ?, lock_pid = ?, lock_at = ? WHERE name = ?').run(owner, pid, now(), name);
+        if (r.lock_owner && sameProcessAlive(r.lock_pid, r.lock_started)) return { ok: false as const, holder: r.lock_owner, since: r.lock_at ?? '' };
+        db.prepare('UPDATE apps SET lock_owner = ?, lock_pid = ?, lock_at = ?, lock_started = ? WHERE name = ?').run(owner, pid, now(), processStartTime(pid) ?? null, name);
         return { ok: true as const };
       }).immediate(),
     /** Clears locks recorded under `pid`: at start-up the server holds none, whatever the rows say. */
     clearLocksOf: (pid: number): number =>
-      db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL WHERE lock_pid = ?').run(pid).changes,
+      db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL, lock_started = NULL WHERE lock_pid = ?').run(pid).changes,
     /** Releases the lock if `owner` holds it (or unconditionally without an owner). */
     unlock: (name: string, owner?: string): boolean =>
       (owner === undefined
-        ? db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL WHERE name = ? AND lock_owner IS NOT NULL').run(name)
-        : db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL WHERE name = ? AND lock_owner = ?').run(name, owner)
+        ? db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL, lock_started = NULL WHERE name = ? AND lock_owner IS NOT NULL').run(name)
+        : db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL, lock_started = NULL WHERE name = ? AND lock_owner = ?').run(name, owner)
       ).changes === 1,
   };
 }

@@ -3,11 +3,13 @@ import type { Db } from './db.ts';
 /** An app's config vars (environment). Values are secrets: never logged. */
 export function configStore(db: Db) {
   return {
-    all: (app: string): Record<string, string> => {
-      const out: Record<string, string> = {};
-      for (const r of db.prepare<[string], { key: string; value: string }>('SELECT key, value FROM config WHERE app = ? ORDER BY key').all(app)) out[r.key] = r.value;
-      return out;
-    },
+    /**
+     * The app's vars by key. Built with Object.fromEntries, which defines own properties: a key
+     * like `__proto__` is stored as data, not assigned as the prototype. Look keys up with
+     * Object.hasOwn (`toString` is inherited, not a var).
+     */
+    all: (app: string): Record<string, string> =>
+      Object.fromEntries(db.prepare<[string], { key: string; value: string }>('SELECT key, value FROM config WHERE app = ? ORDER BY key').all(app).map((r) => [r.key, r.value])),
     /** Sets and unsets in one transaction. */
     change: (app: string, set: Readonly<Record<string, string>>, unset: readonly string[] = []): void => {
       db.transaction(() => {

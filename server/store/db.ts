@@ -80,6 +80,21 @@ const MIGRATIONS: readonly string[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+  // Token names are per key: a global name let tokens:create reveal other keys' token names.
+  `CREATE TABLE tokens_by_key (
+     key_name TEXT NOT NULL REFERENCES keys(name) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     hash TEXT NOT NULL UNIQUE,
+     created_at TEXT NOT NULL,
+     last_used_at TEXT,
+     PRIMARY KEY (key_name, name)
+   );
+   INSERT INTO tokens_by_key (key_name, name, hash, created_at, last_used_at)
+     SELECT key_name, name, hash, created_at, last_used_at FROM tokens;
+   DROP TABLE tokens;
+   ALTER TABLE tokens_by_key RENAME TO tokens;`,
+  // Deploy locks record the holder's start time too: after a reboot its pid may be another process's.
+  `ALTER TABLE apps ADD COLUMN lock_started TEXT;`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

@@ -16,10 +16,12 @@ export function hashToken(token: string): string {
 /** HTTP access tokens; each acts with the rights of the key that owns it. */
 export function tokensStore(db: Db) {
   return {
+    /** Adds a token for a key; false if that key already has a token of this name. */
     add: (name: string, keyName: string, token: string): boolean =>
       db.prepare('INSERT OR IGNORE INTO tokens (name, hash, key_name, created_at) VALUES (?, ?, ?, ?)').run(name, hashToken(token), keyName, now()).changes === 1,
-    byName: (name: string): Token | undefined => {
-      const r = db.prepare<[string], Row>('SELECT name, key_name, created_at, last_used_at FROM tokens WHERE name = ?').get(name);
+    /** A key's token of this name (names are per key). */
+    byName: (keyName: string, name: string): Token | undefined => {
+      const r = db.prepare<[string, string], Row>('SELECT name, key_name, created_at, last_used_at FROM tokens WHERE key_name = ? AND name = ?').get(keyName, name);
       return r ? toToken(r) : undefined;
     },
     /**
@@ -37,11 +39,13 @@ export function tokensStore(db: Db) {
       }
       return r.key_name;
     },
+    /** Every token, or one key's. */
     list: (keyName?: string): Token[] =>
       (keyName === undefined
-        ? db.prepare<[], Row>('SELECT name, key_name, created_at, last_used_at FROM tokens ORDER BY name').all()
+        ? db.prepare<[], Row>('SELECT name, key_name, created_at, last_used_at FROM tokens ORDER BY key_name, name').all()
         : db.prepare<[string], Row>('SELECT name, key_name, created_at, last_used_at FROM tokens WHERE key_name = ? ORDER BY name').all(keyName)
       ).map(toToken),
-    remove: (name: string): boolean => db.prepare('DELETE FROM tokens WHERE name = ?').run(name).changes === 1,
+    /** Removes a key's token of this name. */
+    remove: (keyName: string, name: string): boolean => db.prepare('DELETE FROM tokens WHERE key_name = ? AND name = ?').run(keyName, name).changes === 1,
   };
 }

@@ -7,6 +7,7 @@ import { log } from '../../output/log.ts';
 import { reportFailure } from '../../output/report.ts';
 import { gitProtocol, isGitService, serveGit, type GitService } from '../git-service.ts';
 import { relayCgi } from './cgi.ts';
+import { FailureThrottle } from './throttle.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
@@ -14,6 +15,23 @@ function reply(res: ServerResponse, status: number, text: string, headers: Recor
   if (res.headersSent) { res.destroy(); return; }
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache', ...headers });
   res.end(text + '\n');
+}
+
+/** Whether the request declares a body (which we may not want to read). */
+function hasBody(req: IncomingMessage): boolean {
+  return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Answers without reading the request's body: `Connection: close`, and the socket is destroyed
+ * once the answer is out. Otherwise Node reads (and discards) the rest of the body to keep the
+ * connection alive, for as long as a client trickles it (up to the request timeout).
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  if (!hasBody(req)) return reply(res, status, text, headers);
+  req.pause();
+  res.on('finish', () => { if (!req.complete) req.socket.destroy(); });
+  reply(res, status, text, { ...headers, connection: 'close' });
 }
 
 /** Resolves HTTP Basic credentials (any user name, an access token as password) to an identity. */
@@ -33,8 +51,7 @@ export function authenticate(services: Services, header: string | undefined): Id
 /** The smart-HTTP request, validated: which app, which service, which git endpoint. */
 interface GitRequest { app: string; service: GitService; path: string; advertise: boolean }
 
-function route(req: IncomingMessage): GitRequest | undefined {
-  const url = new URL(req.url ?? '/', 'http://slipway.invalid');
+function route(req: IncomingMessage, url: URL): GitRequest | undefined {
   const m = ROUTE.exec(url.pathname);
   if (!m) return undefined;
   let app: string;
@@ -103,28 +120,50 @@ function relayGit(services: Services, identity: Identity, g: GitRequest, req: In
   res.on('close', () => served.cancel('the client disconnected'));
 }
 
-function handle(services: Services, req: IncomingMessage, res: ServerResponse): void {
+/** The request target as a URL, or undefined if it is not one (`GET http://[::1`). */
+function target(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://slipway.invalid');
+  } catch {
+    // Not a URL: the client's mistake, answered with a 400 by the caller.
+    return undefined;
+  }
+}
+
+const UNAUTHORIZED = 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.';
+
+function handle(services: Services, throttle: FailureThrottle, req: IncomingMessage, res: ServerResponse): void {
+  const url = target(req);
+  if (!url) return refuse(req, res, 400, 'Bad request: the request target is not a valid URL.');
   // Every route is behind authentication, even ones that would be 404s.
   const identity = authenticate(services, req.headers.authorization);
   if (!identity) {
-    reply(res, 401, 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.', {
-      'www-authenticate': 'Basic realm="Slipway", charset="UTF-8"',
-    });
+    const challenge = { 'www-authenticate': 'Basic realm="Slipway", charset="UTF-8"' };
+    // No credentials is git's normal first request; only presented credentials are failures.
+    if (req.headers.authorization === undefined) return refuse(req, res, 401, UNAUTHORIZED, challenge);
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = throttle.fail(address);
+    log.warn('http authentication failed', { address, failures: throttle.failures(address), delayMs: wait });
+    if (wait === 0) return refuse(req, res, 401, UNAUTHORIZED, challenge);
+    req.pause();
+    const timer = setTimeout(() => refuse(req, res, 401, UNAUTHORIZED, challenge), wait);
+    res.on('close', () => clearTimeout(timer));
     return;
   }
-  const g = route(req);
-  if (!g) return reply(res, 404, 'Not found: Slipway serves git at /APP.git (smart HTTP only).');
+  const g = route(req, url);
+  if (!g) return refuse(req, res, 404, 'Not found: Slipway serves git at /APP.git (smart HTTP only).');
   if (!mayUseApp(services.store, identity, g.app)) {
-    return reply(res, 404, `Repository not found, or your token has no access to ${g.app}.`);
+    return refuse(req, res, 404, `Repository not found, or your token has no access to ${g.app}.`);
   }
   relayGit(services, identity, g, req, res);
 }
 
 /** Starts the HTTP git server: git http-backend behind our own token auth. */
 export function startHttpServer(services: Services): Promise<Server> {
+  const throttle = new FailureThrottle();
   const server = createServer((req, res) => {
     try {
-      handle(services, req, res);
+      handle(services, throttle, req, res);
     } catch (err) {
       const r = reportFailure(err, 'http request failed');
       reply(res, r.id ? 500 : 400, r.message);
@@ -133,6 +172,15 @@ export function startHttpServer(services: Services): Promise<Server> {
   server.requestTimeout = services.config.httpRequestTimeoutMs;
   server.headersTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
+  // Counted from accept: connections over the cap are closed at once, before any parsing.
+  server.maxConnections = services.config.httpMaxConnections;
+  let lastDropLog = 0;
+  server.on('drop', (d) => {
+    // At most one line per 10 s: a flood must not become a flood of log lines.
+    if (Date.now() - lastDropLog < 10_000) return;
+    lastDropLog = Date.now();
+    log.warn('http connection refused: too many open connections', { limit: server.maxConnections, address: d?.remoteAddress });
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(services.config.httpPort, services.config.bind, () => resolve(server));
