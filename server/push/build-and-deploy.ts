@@ -10,7 +10,8 @@ import { appUrl } from '../urls.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { repoPath } from '../repos.ts';
 import { log } from '../output/log.ts';
-import { extractTree, type Quarantine } from './extract.ts';
+import { extractTree } from './extract.ts';
+import type { Quarantine } from '../../hooks/wire.ts';
 import { releaseAndDeploy } from './release.ts';
 
 /** A commit to build and deploy, under a lock the caller holds. */

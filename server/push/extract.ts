@@ -1,15 +1,11 @@
 import { mkdtemp, rm, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
-import { pipe, run } from '../exec.ts';
+import { pipe } from '../exec.ts';
+import { git, gitPipe } from '../git.ts';
+import type { Quarantine } from '../../hooks/wire.ts';
 import { giveUnixModes } from './zip-modes.ts';
 
-/** Git's quarantine environment for a push in progress (set by receive-pack for its hooks). */
-export interface Quarantine {
-  GIT_OBJECT_DIRECTORY?: string;
-  GIT_ALTERNATE_OBJECT_DIRECTORIES?: string;
-  GIT_QUARANTINE_PATH?: string;
-}
 
 const PREFIX = 'push-';
 
@@ -49,7 +45,7 @@ interface ExtractOptions {
  * one large zero-filled blob many times: only the tree says what extracting it writes.
  */
 export async function treeOver(opts: Pick<ExtractOptions, 'repo' | 'commit' | 'quarantine' | 'signal'>, limit: number): Promise<boolean> {
-  const ls = pipe('git', ['ls-tree', '-r', '-l', '-z', '--full-tree', opts.commit], { env: gitEnv(opts), signal: opts.signal });
+  const ls = gitPipe(['ls-tree', '-r', '-l', '-z', '--full-tree', opts.commit], { env: gitEnv(opts), signal: opts.signal });
   const stderr = drain(ls.stderr);
   let total = 0;
   let rest = '';
@@ -89,8 +85,7 @@ export async function extractTree(opts: ExtractOptions): Promise<ExtractedTree> 
   const cleanup = () => rm(root, { recursive: true, force: true });
   try {
     const zip = join(root, 'src.zip');
-    const archived = await run('git', ['archive', '--format=zip', '-0', '--output', zip, opts.commit], { env: gitEnv(opts), signal: opts.signal });
-    if (archived.exitCode !== 0) throw new Error(`git archive of ${opts.commit} exited ${archived.exitCode}: ${archived.stderr.trim()}`);
+    await git(['archive', '--format=zip', '-0', '--output', zip, opts.commit], { env: gitEnv(opts), signal: opts.signal });
     const facts = await giveUnixModes(zip);
     if (facts && !facts.rootNames.has('project.toml')) return { path: zip, cleanup };
     await rm(zip, { force: true });
@@ -120,7 +115,7 @@ function gitEnv(opts: Pick<ExtractOptions, 'repo' | 'quarantine'>): Record<strin
 async function unpack(opts: ExtractOptions, dir: string): Promise<void> {
   // 644 and 755, as in the zip (git's own tar.umask default would make them group-writable); tar
   // keeps the archive's modes whoever runs it.
-  const archive = pipe('git', ['-c', 'tar.umask=0022', 'archive', '--format=tar', opts.commit], { env: gitEnv(opts), signal: opts.signal });
+  const archive = gitPipe(['-c', 'tar.umask=0022', 'archive', '--format=tar', opts.commit], { env: gitEnv(opts), signal: opts.signal });
   const untar = pipe('tar', ['--extract', '--no-same-owner', '--same-permissions', '--directory', dir], { signal: opts.signal });
   archive.stdout.pipe(untar.stdin);
   untar.stdout.resume();

@@ -5,7 +5,7 @@ import { requireBuilder, requireDeployer } from '../context.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { setHead } from '../repos.ts';
 import { deployTarget, type RefUpdate } from './receive.ts';
-import type { Quarantine } from './extract.ts';
+import type { Quarantine } from '../../hooks/wire.ts';
 import { lockApp } from './lock.ts';
 import { buildAndDeploy } from './build-and-deploy.ts';
 
