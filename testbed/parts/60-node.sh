@@ -43,6 +43,10 @@ mkdir -p "$run" "$logs"
 ingress_addr=${SLIPWAY_INGRESS_ADDR:-127.0.0.1:8081}
 ingress_port=${ingress_addr##*:}
 ping_addr=${ingress_addr%:*}:$((ingress_port + 1))
+# TLS for apps (the SNI certificates of their Ingresses), and the node's port 80 on an address of
+# its own for the ACME CA's HTTP-01 checks (65-certs.sh).
+https_addr=${SLIPWAY_HTTPS_INGRESS_ADDR:-127.0.0.1:8443}
+node80_addr=127.0.0.80:80
 api_url=https://127.0.0.1:6443
 cluster_cidr=10.42.0.0/16
 # The node's name is the machine's host name (lower case, as the kubelet does it): the API
@@ -104,7 +108,8 @@ render "$src/kubelet.yaml" "$ndir/kubelet/config.yaml" CONTAINERD_SOCK="$csock" 
   CA="$TESTBED_DIR/kube/pki/ca.crt" LOG_DIR="$ndir/kubelet/pod-logs"
 render "$src/kube-proxy.yaml" "$ndir/kube-proxy.yaml" KUBECONFIG="$ndir/pki/kube-proxy.kubeconfig" \
   NODE="$node" CLUSTER_CIDR="$cluster_cidr"
-render "$src/traefik.yaml" "$ndir/traefik/traefik.yaml" WEB_ADDR="$ingress_addr" PING_ADDR="$ping_addr"
+render "$src/traefik.yaml" "$ndir/traefik/traefik.yaml" WEB_ADDR="$ingress_addr" PING_ADDR="$ping_addr" \
+  WEBSECURE_ADDR="$https_addr" NODE80_ADDR="$node80_addr"
 mkdir -p "$ndir/dns"
 dns_health=127.0.0.1:10054
 dns_ready=127.0.0.1:10055
@@ -204,8 +209,12 @@ ensure kube-proxy "$kbin/kube-proxy" 10256 60 "$(hash_files "$ndir/kube-proxy.ya
 node_ip=$("$kubectl" get node "$node" -o 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}')
 [ -n "$node_ip" ] || die "node: $node has no InternalIP address"
 render "$src/dns-endpoints.yaml" "$ndir/dns/endpoints.yaml" NODE_IP="$node_ip" NODE="$node"
-"$kubectl" apply --server-side --field-manager=slipway-testbed -f "$src/rbac.yaml" -f "$ndir/dns/endpoints.yaml" >/dev/null ||
-  die "node: could not apply $src/rbac.yaml and the kube-dns endpoint"
+# Traefik's CRDs (its kubernetesCRD provider watches them; Slipway's redirect is a Middleware), from
+# the pinned module's source.
+traefik_dir=$(cd "$mod" && go list -m -f '{{.Dir}}' github.com/traefik/traefik/v3)
+"$kubectl" apply --server-side --field-manager=slipway-testbed -f "$src/rbac.yaml" -f "$ndir/dns/endpoints.yaml" \
+  -f "$traefik_dir/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml" >/dev/null ||
+  die "node: could not apply $src/rbac.yaml, Traefik's CRDs and the kube-dns endpoint"
 
 render "$src/Corefile" "$ndir/dns/Corefile" NODE_IP="$node_ip" HEALTH_ADDR="$dns_health" READY_ADDR="$dns_ready" \
   KUBECONFIG="$ndir/pki/dns.kubeconfig"
@@ -227,5 +236,7 @@ rss() { local pid; pid=$(cat "$run/$1.pid"); echo $(($(awk '/^VmRSS/ { print $2 
 log "node: $node Ready; ingress on $ingress_addr (RSS MiB: containerd $(rss containerd), kubelet $(rss kubelet), kube-proxy $(rss kube-proxy), coredns $(rss coredns), traefik $(rss traefik))"
 
 printf 'export SLIPWAY_TEST_INGRESS=%q\n' "$ingress_addr"
+printf 'export SLIPWAY_TEST_HTTPS_INGRESS=%q\n' "$https_addr"
+printf 'export SLIPWAY_TEST_NODE80=%q\n' "$node80_addr"
 printf 'export SLIPWAY_NODE_NAME=%q\n' "$node"
 printf 'export SLIPWAY_CONTAINERD_ADDRESS=%q\n' "$csock"
