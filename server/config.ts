@@ -53,6 +53,13 @@ export interface Config {
   httpMaxConnections: number;
   /** Node binary that runs the hook client (the one running the server). */
   nodeBinary: string;
+  // --- Certificates (issue 12). ---
+  /** ACME contact email (SLIPWAY_ACME_EMAIL); set, every app's hosts get certificates unless turned off. */
+  acmeEmail: string | undefined;
+  /** The cert-manager ClusterIssuer app certificates come from (install.sh makes it). */
+  acmeIssuer: string;
+  /** How long a push waits for its certificates before announcing the http:// URL. */
+  certWaitMs: number;
   version: string;
 }
 
@@ -101,6 +108,19 @@ function count(env: Env, name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a whole number of at least 1, got "${raw}".`);
   return n;
+}
+
+/** SLIPWAY_ACME_EMAIL: unset or empty is off; otherwise one plain address. */
+function acmeEmail(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  if (!/^[^\s@]+@[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(raw)) throw new UserError(`SLIPWAY_ACME_EMAIL must be an email address, got "${raw}".`);
+  return raw;
+}
+
+/** A Kubernetes object name setting (a DNS-1123 label). */
+function dnsLabel(name: string, raw: string): string {
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(raw)) throw new UserError(`${name} must be a Kubernetes name (lowercase letters, digits, -), got "${raw}".`);
+  return raw;
 }
 
 /** The host's first non-internal IPv4 address, for the default sslip.io base domain. */
@@ -155,6 +175,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxTreeBytes: positive(env, 'SLIPWAY_MAX_TREE_MB', 2048) * 1024 * 1024,
     httpMaxConnections: Math.floor(positive(env, 'SLIPWAY_HTTP_MAX_CONNECTIONS', 256)),
     nodeBinary: process.execPath,
+    // --- Certificates (issue 12). ---
+    acmeEmail: acmeEmail(env.SLIPWAY_ACME_EMAIL),
+    acmeIssuer: dnsLabel('SLIPWAY_ACME_ISSUER', env.SLIPWAY_ACME_ISSUER || 'slipway-acme'),
+    certWaitMs: positive(env, 'SLIPWAY_CERT_WAIT_S', 20) * 1000,
     version: PACKAGE_VERSION,
   });
 }

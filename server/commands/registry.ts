@@ -10,6 +10,7 @@ import { releaseCommands } from './releases.ts';
 import { buildCommands } from './builds.ts';
 import { psCommands } from './ps.ts';
 import { domainCommands } from './domains.ts';
+import { certCommands } from './certs.ts';
 import { logCommands } from './logs.ts';
 import { doctorCommands } from './doctor.ts';
 
@@ -45,6 +46,7 @@ export const commands: readonly Command[] = [
   ...psCommands,
   ...logCommands,
   ...domainCommands,
+  ...certCommands,
   ...buildCommands,
   ...keyCommands,
   ...tokenCommands,

@@ -1,5 +1,6 @@
 import type { ProcessType } from '../build/builder.ts';
 import type { Transcript } from '../output/transcript.ts';
+import type { TlsPlan } from './tls.ts';
 
 /** A release as the deployer sees it: what to run, with which config, how many of each. */
 export interface DeployableRelease {
@@ -14,6 +15,19 @@ export interface DeployableRelease {
   formation: Readonly<Record<string, number>>;
   /** Host names the web process answers on, the default one first. */
   domains: string[];
+  /** What is served over HTTPS; absent, Slipway manages no TLS (no ACME email, nothing uploaded). */
+  tls?: TlsPlan;
+}
+
+/** A host's certificate as `certs` shows it. */
+export interface HostCert {
+  host: string;
+  state: 'issued' | 'pending' | 'failed' | 'none';
+  /** issued: the issuer's name and the expiry; pending: what it waits for; failed: why (one sentence). */
+  issuer?: string;
+  notAfter?: string;
+  detail?: string;
+  source?: 'acme' | 'uploaded';
 }
 
 /** One running (or trying to run) instance of a process type, as `ps` shows it. */
@@ -59,4 +73,8 @@ export interface Deployer {
   restart(app: string, opts: { process?: string; transcript: Transcript; signal: AbortSignal }): Promise<void>;
   /** Writes the app's log lines (`TIME app[PROCESS.ID]: text`) as they come. */
   logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void>;
+  /** The certificate of each host of the release (none where it has no TLS). */
+  certificates?(release: DeployableRelease): Promise<HostCert[]>;
+  /** Applies the Ingresses again if a certificate arrived or left since (the redirect follows); true if it did. */
+  refreshTls?(release: DeployableRelease): Promise<boolean>;
 }

@@ -12,6 +12,14 @@ import type { KubeObject } from './kube-types.ts';
 import { replicasFor, restartPatch } from './workload.ts';
 import type { DeployableRelease, Deployer, LogRequest, ProcessStatus } from './deployer.ts';
 import { KubeClient } from './kube-client.ts';
+import type { HostCert } from './deployer.ts';
+import { TLS_LABEL, tlsHosts } from './tls.ts';
+import { acmeState, certificateReady, describePem, type CertificateLike, type ChallengeLike } from './cert-status.ts';
+import { ingressObjects, WEB_HTTPS } from './network.ts';
+import type { V1Ingress } from './kube-types.ts';
+
+const CERTIFICATE = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate' } as const;
+const CHALLENGE = { apiVersion: 'acme.cert-manager.io/v1', kind: 'Challenge' } as const;
 
 /** The kinds a release creates per process type; whatever of these a release no longer has is pruned. */
 const PRUNED: readonly { apiVersion: string; kind: string }[] = [
@@ -91,11 +99,86 @@ export class KubeDeployer implements Deployer {
 
   /** Applies a release's objects, then deletes what it no longer has (process types, old Secrets). */
   async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined): Promise<void> {
-    const [namespace, ...rest] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, { ingressClass: this.#opts.ingressClass });
+    const redirect = await this.#redirectHosts(release);
+    const [namespace, ...rest] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, { ingressClass: this.#opts.ingressClass }, redirect);
     // The namespace first: everything else lives in it.
     await this.client.apply(namespace!);
-    await Promise.all(rest.map((o) => this.client.apply(o)));
+    // Ingresses last and in order (the redirecting one first: a host moving between them is never
+    // in neither), after the TLS Secrets and Middleware they name.
+    await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => this.client.apply(o)));
+    for (const o of rest.filter((o) => o.kind === 'Ingress')) await this.client.apply(o);
     await this.#prune(release.app, rest, [release.version, previous?.version]);
+    if (release.tls) await this.#pruneTls(release, rest);
+  }
+
+  /** The hosts whose certificate is there (uploaded, or its Certificate Ready): they redirect to HTTPS. */
+  async #redirectHosts(release: DeployableRelease): Promise<Set<string>> {
+    const hosts = tlsHosts(release);
+    if (hosts.size === 0) return new Set();
+    const certs = await this.client.list<CertificateLike>(CERTIFICATE.apiVersion, CERTIFICATE.kind, namespaceFor(release.app), { labelSelector: appSelector(release.app) })
+      .catch((err: unknown) => { throw new Error(`could not read the app's Certificates (is cert-manager installed?): ${(err as Error).message}`, { cause: err }); });
+    const ready = new Set(certs.filter(certificateReady).map((c) => c.metadata?.name));
+    return new Set([...hosts].filter(([, t]) => t.source === 'uploaded' || ready.has(t.secret)).map(([h]) => h));
+  }
+
+  /** Deletes the Certificates and TLS Secrets the release no longer has (hosts removed, automatic certificates off). */
+  async #pruneTls(release: DeployableRelease, keep: readonly KubeObject[]): Promise<void> {
+    const ns = namespaceFor(release.app);
+    const certs = new Set(keep.filter((o) => o.kind === CERTIFICATE.kind).map((o) => o.metadata.name));
+    const secrets = new Set([...tlsHosts(release).values()].map((t) => t.secret));
+    const selector = `${appSelector(release.app)},${TLS_LABEL}`;
+    const [existingCerts, existingSecrets] = await Promise.all([
+      this.client.list<KubeObject>(CERTIFICATE.apiVersion, CERTIFICATE.kind, ns, { labelSelector: selector }),
+      this.client.list<V1Secret>('v1', 'Secret', ns, { labelSelector: selector }),
+    ]);
+    await Promise.all([
+      ...existingCerts.filter((c) => !certs.has(c.metadata.name)).map((c) => this.client.remove(CERTIFICATE.apiVersion, CERTIFICATE.kind, c.metadata.name, ns)),
+      ...existingSecrets.filter((x) => !secrets.has(x.metadata!.name!)).map((x) => this.client.remove('v1', 'Secret', x.metadata!.name!, ns)),
+    ]);
+  }
+
+  /** Each host's certificate: uploaded (from the release), ACME (from cert-manager's objects), or none. */
+  async certificates(release: DeployableRelease): Promise<HostCert[]> {
+    const hosts = tlsHosts(release);
+    const ns = namespaceFor(release.app);
+    const acme = [...hosts.values()].some((t) => t.source === 'acme');
+    const [certs, challenges] = acme
+      ? await Promise.all([
+        this.client.list<CertificateLike>(CERTIFICATE.apiVersion, CERTIFICATE.kind, ns, { labelSelector: appSelector(release.app) }),
+        this.client.list<ChallengeLike>(CHALLENGE.apiVersion, CHALLENGE.kind, ns),
+      ])
+      : [[], []];
+    return Promise.all(release.domains.map(async (host): Promise<HostCert> => {
+      const t = hosts.get(host);
+      if (!t) return { host, state: 'none' };
+      if (t.source === 'uploaded') {
+        const d = describePem(release.tls!.uploaded.find((u) => u.host === host)!.certPem);
+        return { host, state: 'issued', source: 'uploaded', issuer: d.issuer, notAfter: d.notAfter };
+      }
+      const cert = certs.find((c) => c.metadata?.name === t.secret);
+      let pem: string | undefined;
+      if (certificateReady(cert)) {
+        const secret = await this.client.read<V1Secret>('v1', 'Secret', t.secret, ns);
+        const crt = secret?.data?.['tls.crt'];
+        pem = crt ? Buffer.from(crt, 'base64').toString('utf8') : undefined;
+      }
+      return acmeState(host, cert, challenges, pem);
+    }));
+  }
+
+  /** Applies the Ingresses again when the set of hosts with a certificate changed; true if it did. */
+  async refreshTls(release: DeployableRelease): Promise<boolean> {
+    if (!release.tls || !release.processes.some((p) => p.type === 'web')) return false;
+    const redirect = await this.#redirectHosts(release);
+    const current = await this.client.read<V1Ingress>('networking.k8s.io/v1', 'Ingress', WEB_HTTPS, namespaceFor(release.app));
+    const now = new Set((current?.spec?.rules ?? []).map((r) => r.host));
+    if (now.size === redirect.size && [...redirect].every((h) => now.has(h))) return false;
+    const ingresses = ingressObjects(release, { ingressClass: this.#opts.ingressClass }, redirect);
+    for (const o of ingresses) await this.client.apply(o);
+    const wanted = new Set(ingresses.map((o) => o.metadata.name));
+    const existing = await this.client.list<KubeObject>('networking.k8s.io/v1', 'Ingress', namespaceFor(release.app), { labelSelector: appSelector(release.app) });
+    await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name)).map((o) => this.client.remove('networking.k8s.io/v1', 'Ingress', o.metadata.name, namespaceFor(release.app))));
+    return true;
   }
 
   /**
@@ -114,7 +197,8 @@ export class KubeDeployer implements Deployer {
       }),
       (async () => {
         const secrets = await this.client.list<V1Secret>('v1', 'Secret', ns, { labelSelector: selector });
-        const stale = secrets.filter((s) => !keepReleases.includes(Number(s.metadata?.labels?.[LABEL.release])));
+        // Release Secrets only: TLS Secrets (which have no release) are #pruneTls's.
+        const stale = secrets.filter((s) => s.metadata?.labels?.[LABEL.release] !== undefined && !keepReleases.includes(Number(s.metadata.labels[LABEL.release])));
         await Promise.all(stale.map((s) => this.client.remove('v1', 'Secret', s.metadata!.name!, ns)));
       })(),
     ]);

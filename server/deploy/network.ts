@@ -1,6 +1,7 @@
 import type { KubeObject, ObjectOptions, V1Ingress, V1Service } from './kube-types.ts';
 import type { DeployableRelease } from './deployer.ts';
 import { LABEL, appLabels, namespaceFor, processSelector } from './labels.ts';
+import { redirectRef, tlsHosts } from './tls.ts';
 
 /** Name of the web process's Deployment, Service and Ingress. */
 export const WEB = 'web';
@@ -19,14 +20,36 @@ export function serviceObject(r: Pick<DeployableRelease, 'app'>): KubeObject<V1S
   };
 }
 
-/** The Ingress routing each of the app's domains (the default one first) to the web Service. */
-export function ingressObject(r: Pick<DeployableRelease, 'app' | 'domains'>, opts: ObjectOptions = {}): KubeObject<V1Ingress> {
+/** Name of the Ingress for the hosts that redirect HTTP to HTTPS (their certificate is there). */
+export const WEB_HTTPS = 'web-https';
+
+/**
+ * The Ingresses routing each of the app's domains (the default one first) to the web Service:
+ * `web` for hosts served over HTTP, `web-https` (with the redirect Middleware) for hosts in
+ * `redirect`, whose certificate is there. Both list their hosts' TLS Secrets. An Ingress with no
+ * host is left out (pruned). `redirect` is what the cluster says, read just before.
+ */
+export function ingressObjects(r: Pick<DeployableRelease, 'app' | 'domains' | 'tls'>, opts: ObjectOptions = {}, redirect: ReadonlySet<string> = new Set()): KubeObject<V1Ingress>[] {
+  const tls = tlsHosts(r);
+  const plain = r.domains.filter((h) => !redirect.has(h) || !tls.has(h));
+  const secure = r.domains.filter((h) => redirect.has(h) && tls.has(h));
+  const out: KubeObject<V1Ingress>[] = [];
+  // The redirecting one first: a host moving over is briefly in both, never in neither.
+  if (secure.length) out.push(ingressObject({ app: r.app, domains: secure }, opts, WEB_HTTPS, tls, { 'traefik.ingress.kubernetes.io/router.middlewares': redirectRef(r.app) }));
+  if (plain.length) out.push(ingressObject({ app: r.app, domains: plain }, opts, WEB, tls));
+  return out;
+}
+
+/** One Ingress routing `domains` to the web Service, with the TLS Secrets of those that have one. */
+function ingressObject(r: Pick<DeployableRelease, 'app' | 'domains'>, opts: ObjectOptions, name: string, tls: ReturnType<typeof tlsHosts>, annotations?: Record<string, string>): KubeObject<V1Ingress> {
+  const withTls = r.domains.filter((h) => tls.has(h));
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: { name: WEB, namespace: namespaceFor(r.app), labels: { ...appLabels(r.app), [LABEL.process]: WEB } },
+    metadata: { name, namespace: namespaceFor(r.app), labels: { ...appLabels(r.app), [LABEL.process]: WEB }, ...(annotations ? { annotations } : {}) },
     spec: {
       ...(opts.ingressClass ? { ingressClassName: opts.ingressClass } : {}),
+      ...(withTls.length ? { tls: withTls.map((h) => ({ hosts: [h], secretName: tls.get(h)!.secret })) } : {}),
       rules: r.domains.map((host) => ({
         host,
         http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: WEB, port: { name: 'http' } } } }] },

@@ -2,7 +2,8 @@ import type { KubeObject, ObjectOptions, V1Namespace, V1Secret } from './kube-ty
 import type { DeployableRelease } from './deployer.ts';
 import { LABEL, appLabels, namespaceFor, secretName } from './labels.ts';
 import { deploymentObject } from './workload.ts';
-import { ingressObject, serviceObject } from './network.ts';
+import { ingressObjects, serviceObject } from './network.ts';
+import { tlsObjects } from './tls.ts';
 
 /** An app's namespace; Pod Security "baseline" keeps app pods from asking for host access. */
 export function namespaceObject(app: string): KubeObject<V1Namespace> {
@@ -36,11 +37,12 @@ export function secretObject(r: DeployableRelease): KubeObject<V1Secret> {
 
 /**
  * Everything a release runs, in apply order: the namespace, the config Secret, one Deployment per
- * process type, and for `web` a Service and an Ingress. Pure: release in, objects out.
+ * process type, and for `web` a Service, its TLS objects and its Ingresses (`redirect`: the hosts
+ * whose certificate is there). Pure: release in, objects out.
  */
-export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}): KubeObject[] {
+export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}, redirect: ReadonlySet<string> = new Set()): KubeObject[] {
   const objects: KubeObject[] = [namespaceObject(r.app), secretObject(r)];
   for (const p of r.processes) objects.push(deploymentObject(r, p));
-  if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r), ingressObject(r, opts));
+  if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r), ...tlsObjects(r), ...ingressObjects(r, opts, redirect));
   return objects;
 }

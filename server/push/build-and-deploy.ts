@@ -12,7 +12,9 @@ import { repoPath } from '../repos.ts';
 import { log } from '../output/log.ts';
 import { extractTree } from './extract.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
-import { releaseAndDeploy } from './release.ts';
+import { deployable, releaseAndDeploy } from './release.ts';
+import type { DeployableRelease } from '../deploy/deployer.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A commit to build and deploy, under a lock the caller holds. */
 export interface DeployRequest {
@@ -78,12 +80,47 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
 
     // announce
     t.step(`Released v${release.version}`);
+    const https = await waitForHttps(services, deployable(services, release), signal);
     t.raw(`=====> Application deployed:`);
-    t.detail(appUrl(config, app));
+    if (https === true) {
+      t.detail(appUrl(config, app).replace(/^http:/, 'https:'));
+    } else {
+      t.detail(appUrl(config, app));
+      if (https) t.detail(https);
+    }
     log.info('deployed', { app, version: release.version, commit: req.commit, by: req.by.name });
   } finally {
     // Removing thousands of files need not delay the verdict the pusher is waiting for.
     void tree.cleanup().catch((err: unknown) => log.warn('could not remove an extracted tree', { path: tree.path, err }));
+  }
+}
+
+/**
+ * Waits (a bounded few seconds) for the default host's certificate: true once it is issued (the
+ * redirect is then applied), else the one sentence saying why HTTPS is not there yet, or
+ * undefined when the app has no TLS.
+ */
+async function waitForHttps(services: Services, release: DeployableRelease, signal: AbortSignal): Promise<true | string | undefined> {
+  const deployer = services.deployer;
+  if (!release.tls || !deployer?.certificates || !deployer.refreshTls) return undefined;
+  const deadline = Date.now() + services.config.certWaitMs;
+  for (;;) {
+    let first;
+    try {
+      [first] = await deployer.certificates(release);
+    } catch (err) {
+      log.warn('reading certificates failed', { app: release.app, err });
+      return `HTTPS is not ready yet: its certificate could not be read (${(err as Error).message}).`;
+    }
+    if (!first || first.state === 'none') return undefined;
+    if (first.state === 'issued') {
+      await deployer.refreshTls(release);
+      return true;
+    }
+    if (first.state === 'failed' || Date.now() >= deadline || signal.aborted) {
+      return `HTTPS is not ready yet: the certificate for ${first.host} is ${first.state} (${first.detail}); it is served over HTTPS once issued (see certs ${release.app}).`;
+    }
+    await sleep(500);
   }
 }
 

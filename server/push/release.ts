@@ -1,5 +1,6 @@
 // The release stage, written once for every way a release is made (push, rebuild, config change,
 // rollback): record it, roll it out in place of the current one, mark how that went.
+import type { TlsPlan } from '../deploy/tls.ts';
 import type { Services } from '../context.ts';
 import { requireDeployer } from '../context.ts';
 import type { DeployableRelease } from '../deploy/deployer.ts';
@@ -17,7 +18,16 @@ export function deployable(services: Pick<Services, 'config' | 'store'>, r: Rele
     config: r.config,
     formation: services.store.formation.all(r.app),
     domains: [defaultDomain(services.config, r.app), ...services.store.domains.list(r.app)],
+    ...tlsPlan(services, r.app),
   };
+}
+
+/** The app's TLS: ACME certificates when an email is set and they are on for the app, and what was uploaded. */
+function tlsPlan(services: Pick<Services, 'config' | 'store'>, app: string): { tls?: TlsPlan } {
+  const uploaded = services.store.certs.uploaded(app);
+  const auto = services.config.acmeEmail !== undefined && services.store.certs.auto(app);
+  if (services.config.acmeEmail === undefined && uploaded.length === 0) return {};
+  return { tls: { issuer: auto ? services.config.acmeIssuer : undefined, uploaded } };
 }
 
 /** What a new release runs: the image, process types and config. */

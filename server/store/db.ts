@@ -95,6 +95,17 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE tokens_by_key RENAME TO tokens;`,
   // Deploy locks record the holder's start time too: after a reboot its pid may be another process's.
   `ALTER TABLE apps ADD COLUMN lock_started TEXT;`,
+  // Certificates (issue 12): automatic ACME certificates per app (on unless turned off), and the
+  // ones uploaded with certs:add, per host they are served for.
+  `ALTER TABLE apps ADD COLUMN certs_auto INTEGER NOT NULL DEFAULT 1;
+   CREATE TABLE certs (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     host TEXT NOT NULL,
+     cert_pem TEXT NOT NULL,
+     key_pem TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (app, host)
+   );`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

@@ -8,6 +8,7 @@ import { tokensStore } from './tokens.ts';
 import { settingsStore } from './settings.ts';
 import { formationStore } from './formation.ts';
 import { domainsStore } from './domains.ts';
+import { certsStore } from './certs.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -21,6 +22,7 @@ export interface Store {
   settings: ReturnType<typeof settingsStore>;
   formation: ReturnType<typeof formationStore>;
   domains: ReturnType<typeof domainsStore>;
+  certs: ReturnType<typeof certsStore>;
   close(): void;
 }
 
@@ -38,6 +40,7 @@ export function openStore(file: string): Store {
     settings: settingsStore(db),
     formation: formationStore(db),
     domains: domainsStore(db),
+    certs: certsStore(db),
     close: () => db.close(),
   };
 }
