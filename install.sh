@@ -56,6 +56,10 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
   --npm-registry URL     where Node 24, npm and the npm dependencies come from,
                          default `npm config get registry` or https://registry.npmjs.org/
   --source DIR|URL       Slipway's code: a checkout or a .tar.gz; default the checkout install.sh is in
+  --acme-email EMAIL     HTTPS for every app: install cert-manager and get Let's Encrypt certificates
+                         (HTTP-01) with this contact address [SLIPWAY_ACME_EMAIL]
+  --acme-staging         with --acme-email: Let's Encrypt's staging CA (untrusted certificates)
+  --acme-server URL      with --acme-email: this ACME directory instead of Let's Encrypt's
   --dry-run              print every step it would take; change nothing
   --uninstall            remove Slipway's service, code and settings; keep /var/lib/slipway
   --purge                with --uninstall: also remove /var/lib/slipway, the slipway user and caches
@@ -104,10 +108,11 @@ while [ $# -gt 0 ]; do
   case $1 in
     -h|--help) usage; exit 0 ;;
     --dry-run) DRY=1 ;;
+    --acme-staging) flag[acme-server]=https://acme-staging-v02.api.letsencrypt.org/directory ;;
     --uninstall) UNINSTALL=1 ;;
     --purge) PURGE=1 ;;
     --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--docker-host|\
-    --registry|--registry-pull|--builder|--pack|--npm-registry|--source)
+    --registry|--registry-pull|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
       flag[${1#--}]=$2; shift ;;
     --*=*) usage_error "write flags as two words: ${1%%=*} VALUE" ;;
@@ -195,6 +200,8 @@ settings() {
   HOST=$(pick host SLIPWAY_HOST "$IP")
   DOMAIN=$(pick domain SLIPWAY_BASE_DOMAIN "$IP.sslip.io")
   BUILDER=$(pick builder SLIPWAY_BUILDER heroku/builder:24)
+  ACME_EMAIL=$(pick acme-email SLIPWAY_ACME_EMAIL "")
+  ACME_SERVER=${flag[acme-server]:-${state[ACME_SERVER]:-https://acme-v02.api.letsencrypt.org/directory}}
   K3S_VERSION=${flag[k3s-version]:-${state[K3S_VERSION]:-$K3S_VERSION_DEFAULT}}
 
   # Each component: given by a flag (someone else's, never installed or removed here), or ours.
@@ -323,6 +330,39 @@ EOF
   detail "Traefik (k3s's default) is the ingress on ports 80 and 443"
 }
 
+# cert-manager's release manifest (controller, webhook, cainjector, CRDs) and the ClusterIssuer
+# Slipway's Certificates name. k3s's Traefik already serves :443 (websecure, TLS) and reads
+# Middlewares (its kubernetesCRD provider), which the HTTPS redirect is.
+CERT_MANAGER_VERSION=v1.20.2
+step_certs() {
+  say "Certificates"
+  if [ -z "$ACME_EMAIL" ]; then detail "off (install.sh --acme-email EMAIL turns HTTPS on for every app)"; return 0; fi
+  if [ "$OWN_K3S" = 0 ]; then
+    detail "using the cluster's cert-manager: it needs a ClusterIssuer named slipway-acme (nothing installed cluster-side)"
+    return 0
+  fi
+  local kubectl=(/usr/local/bin/k3s kubectl --kubeconfig "$K3S_KUBECONFIG")
+  run "${kubectl[@]}" apply --server-side -f "https://github.com/cert-manager/cert-manager/releases/download/$CERT_MANAGER_VERSION/cert-manager.yaml"
+  run "${kubectl[@]}" -n cert-manager wait --for=condition=Available deployment --all --timeout=300s
+  put "$ETC/cluster-issuer.yaml" 0600 root:root <<EOF
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata:
+  name: slipway-acme
+spec:
+  acme:
+    server: $ACME_SERVER
+    email: $ACME_EMAIL
+    privateKeySecretRef:
+      name: slipway-acme-account
+    solvers:
+      - http01:
+          ingress: {}
+EOF
+  run "${kubectl[@]}" apply --server-side -f "$ETC/cluster-issuer.yaml"
+  detail "cert-manager $CERT_MANAGER_VERSION; ClusterIssuer slipway-acme at $ACME_SERVER for $ACME_EMAIL"
+}
+
 # fetch_npm_package NAME VERSION DEST: a package tarball from the npm registry, its sha512
 # integrity checked against the registry's metadata, unpacked into DEST.
 fetch_npm_package() {
@@ -438,6 +478,8 @@ SLIPWAY_BUILDER=$BUILDER
 SLIPWAY_REGISTRY=$REGISTRY
 SLIPWAY_REGISTRY_PULL=$REGISTRY_PULL
 SLIPWAY_PACK=$OPT/bin/pack
+SLIPWAY_ACME_EMAIL=$ACME_EMAIL
+SLIPWAY_ACME_ISSUER=slipway-acme
 KUBECONFIG=$kube
 DOCKER_HOST=$DOCKER
 PACK_HOME=$DATA/pack
@@ -451,6 +493,7 @@ OWN_REGISTRY=$OWN_REGISTRY
 OWN_PACK=$OWN_PACK
 K3S_VERSION=$K3S_VERSION
 NPM_REGISTRY=$NPM_REGISTRY
+ACME_SERVER=$ACME_SERVER
 EOF
 }
 
@@ -605,6 +648,7 @@ main() {
   step_docker
   step_registry
   step_cluster
+  step_certs
   step_node
   step_pack
   step_user
