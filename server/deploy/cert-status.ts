@@ -44,7 +44,10 @@ export function acmeState(host: string, cert: CertificateLike | undefined, chall
     // while that fails (DNS not pointed here, port 80 closed) it retries forever: the host
     // cannot get a certificate until the reason is fixed, so it is shown as failed.
     if (/self check|propagation/i.test(reason) && /fail|error|refused|timeout|no such host|wrong status/i.test(reason)) {
-      return { host, state: 'failed', source: 'acme', detail: `the HTTP-01 challenge cannot be reached (retrying): ${reason}` };
+      // The underlying error is the end of Go's message (`Get "URL": dial tcp …: connection refused`).
+      const cause = /Get "[^"]*": (.*)$/.exec(reason)?.[1] ?? reason;
+      const url = /GET request '([^']+)'/.exec(reason)?.[1];
+      return { host, state: 'failed', source: 'acme', detail: `the HTTP-01 challenge cannot be reached (retrying): ${url ? `${url.replace(/[^/]+$/, '…')}: ` : ''}${cause}` };
     }
     return { host, state: 'pending', source: 'acme', detail: ch.status?.presented ? 'waiting for the ACME server to validate the HTTP-01 challenge' : 'waiting for the HTTP-01 challenge to be served' };
   }

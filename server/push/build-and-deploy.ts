@@ -117,7 +117,8 @@ async function waitForHttps(services: Services, release: DeployableRelease, sign
       await deployer.refreshTls(release);
       return true;
     }
-    if (first.state === 'failed' || Date.now() >= deadline || signal.aborted) {
+    // A failed self-check is often only the solver starting: wait the whole bounded time.
+    if (Date.now() >= deadline || signal.aborted) {
       return `HTTPS is not ready yet: the certificate for ${first.host} is ${first.state} (${first.detail}); it is served over HTTPS once issued (see certs ${release.app}).`;
     }
     await sleep(500);
