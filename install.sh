@@ -479,7 +479,9 @@ step_code() {
   # the system's CA bundle (with the CAs the admin added), as curl and apt do.
   REUSE_MODULES=0
   local stamp="$NODE_VERSION" lock=""
-  [ "$DRY" = 1 ] || lock=$(sha256sum "$new/package-lock.json" | cut -c1-16)
+  # The lock file and patches/ (package.json's postinstall applies them to node_modules with
+  # patch-package, a runtime dependency for that reason: ssh2's mlkem768x25519-sha256 key exchange).
+  [ "$DRY" = 1 ] || lock=$(cat "$new/package-lock.json" "$new"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16)
   stamp="$stamp $lock"
   if [ "$DRY" = 0 ] && [ -f "$OPT/app/node_modules/.slipway-stamp" ] && [ "$(cat "$OPT/app/node_modules/.slipway-stamp")" = "$stamp" ]; then
     detail "dependencies unchanged: reusing node_modules"
@@ -489,7 +491,7 @@ step_code() {
     run env -C "$new" PATH="$OPT/node/bin:/usr/bin:/bin" npm_config_nodedir="$OPT/node" npm_config_registry="$NPM_REGISTRY" \
       npm_config_cache="$CACHE/npm" npm_config_cafile=/etc/ssl/certs/ca-certificates.crt npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false \
       "$OPT/node/bin/node" "$NPM_DIR/bin/npm-cli.js" ci --omit=dev --no-audit --no-fund --loglevel=error
-    run env -C "$new" "$OPT/node/bin/node" -e 'if (!require("ssh2/lib/protocol/crypto.js").bindingAvailable) { console.error("ssh2 native crypto binding did not build"); process.exit(1); } require("better-sqlite3")(":memory:").close();'
+    run env -C "$new" "$OPT/node/bin/node" -e 'if (!require("ssh2/lib/protocol/crypto.js").bindingAvailable) { console.error("ssh2 native crypto binding did not build"); process.exit(1); } if (!require("ssh2/lib/protocol/constants.js").SUPPORTED_KEX.includes("mlkem768x25519-sha256")) { console.error("ssh2 has no mlkem768x25519-sha256: patches/ were not applied"); process.exit(1); } require("better-sqlite3")(":memory:").close();'
     if [ "$DRY" = 0 ]; then printf '%s\n' "$stamp" > "$new/node_modules/.slipway-stamp"; fi
   fi
   run chown -R root:root "$new"
