@@ -100,6 +100,9 @@ function container(r: DeployableRelease, p: ProcessType): V1Container {
   };
 }
 
+/** Seconds a release command gets to exit after its deadline's SIGTERM. */
+export const RELEASE_GRACE_SECONDS = 3;
+
 /** The name of release `version`'s release-phase pod. */
 export function releasePodName(version: number): string {
   return `release-v${version}`;
@@ -124,6 +127,9 @@ export function releasePodObject(r: DeployableRelease, p: ProcessType, deadlineS
     spec: {
       restartPolicy: 'Never',
       activeDeadlineSeconds: deadlineSeconds,
+      // A release command past its deadline is stopped, not given the default 30 s to exit (a
+      // process running as PID 1 often ignores SIGTERM).
+      terminationGracePeriodSeconds: RELEASE_GRACE_SECONDS,
       containers: [{
         name,
         image: r.image,

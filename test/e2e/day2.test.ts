@@ -150,7 +150,7 @@ describe('day-2 parity: release phase, metadata, health checks, resources, ps:st
     const res = await ssh(`resource:reserve ${APP} --process web --memory 64Mi --cpu 100m`);
     assert.equal(res.exitCode, 0, res.stderr);
     const web = await kube.read<V1Deployment>('apps/v1', 'Deployment', 'web', NS);
-    assert.deepEqual(web?.spec?.template?.spec?.containers?.[0]?.resources, { limits: { memory: '96Mi', cpu: '1' }, requests: { memory: '64Mi', cpu: '100m' } });
+    assert.deepEqual(JSON.parse(JSON.stringify(web?.spec?.template?.spec?.containers?.[0]?.resources)), { limits: { memory: '96Mi', cpu: '1' }, requests: { memory: '64Mi', cpu: '100m' } });
     assert.match((await ssh(`resource:report ${APP}`)).stdout, /web +memory 96Mi, cpu 1 +memory 64Mi, cpu 100m/);
 
     // A running instance that allocates past its limit is killed by the kernel and restarted.

@@ -46,6 +46,7 @@ test('the release type is not a Deployment; its pod runs once with the new image
   assert.equal(pod.metadata.name, 'release-v4');
   assert.equal(pod.spec!.restartPolicy, 'Never');
   assert.equal(pod.spec!.activeDeadlineSeconds, 600);
+  assert.equal(pod.spec!.terminationGracePeriodSeconds, 3, 'stopped promptly at the deadline');
   const c = pod.spec!.containers[0]!;
   assert.deepEqual([c.image, c.command], [release.image, ['/cnb/process/release']]);
   assert.deepEqual(c.envFrom, [{ secretRef: { name: 'env-v4' } }]);
