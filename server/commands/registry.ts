@@ -12,6 +12,8 @@ import { psCommands } from './ps.ts';
 import { domainCommands } from './domains.ts';
 import { logCommands } from './logs.ts';
 import { doctorCommands } from './doctor.ts';
+import { resourceCommands } from './resources.ts';
+import { checkCommands } from './checks.ts';
 
 const metaCommands: Command[] = [
   {
@@ -43,6 +45,8 @@ export const commands: readonly Command[] = [
   ...configCommands,
   ...releaseCommands,
   ...psCommands,
+  ...resourceCommands,
+  ...checkCommands,
   ...logCommands,
   ...domainCommands,
   ...buildCommands,

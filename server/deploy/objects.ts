@@ -1,7 +1,7 @@
 import type { KubeObject, ObjectOptions, V1Namespace, V1Secret } from './kube-types.ts';
 import type { DeployableRelease } from './deployer.ts';
 import { LABEL, appLabels, namespaceFor, secretName } from './labels.ts';
-import { deploymentObject } from './workload.ts';
+import { RELEASE_TYPE, deploymentObject } from './workload.ts';
 import { ingressObject, serviceObject } from './network.ts';
 
 /** An app's namespace; Pod Security "baseline" keeps app pods from asking for host access. */
@@ -36,11 +36,12 @@ export function secretObject(r: DeployableRelease): KubeObject<V1Secret> {
 
 /**
  * Everything a release runs, in apply order: the namespace, the config Secret, one Deployment per
- * process type, and for `web` a Service and an Ingress. Pure: release in, objects out.
+ * process type but `release`, and for `web` a Service and an Ingress. Pure: release in, objects out.
  */
 export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}): KubeObject[] {
   const objects: KubeObject[] = [namespaceObject(r.app), secretObject(r)];
-  for (const p of r.processes) objects.push(deploymentObject(r, p));
+  // The release command runs once per release (release phase), not as a long-running process.
+  for (const p of r.processes) if (p.type !== RELEASE_TYPE) objects.push(deploymentObject(r, p));
   if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r), ingressObject(r, opts));
   return objects;
 }
