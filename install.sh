@@ -10,9 +10,12 @@ set -euo pipefail
 # --- pins ----------------------------------------------------------------------------------------
 K3S_VERSION_DEFAULT=v1.34.1+k3s1
 PACK_VERSION=0.40.3
-# sha256 of pack-v$PACK_VERSION-linux{,-arm64}.tgz. When set, the download must match it; the
-# release's own .sha256 file is checked either way.
-export PACK_SHA256_amd64="" PACK_SHA256_arm64=""   # read indirectly, as PACK_SHA256_$ARCH
+# sha256 of pack-v$PACK_VERSION-linux{,-arm64}.tgz, verified by a maintainer against a download
+# they trust. Not pinned yet: without a pin (here, or PACK_SHA256_amd64/_arm64 in the environment,
+# set by an admin who checked it) install.sh refuses to download pack and asks for --pack. The
+# release's own .sha256 file is not trusted instead: it comes from the same place as the tarball.
+PACK_SHA256_amd64_PIN="" PACK_SHA256_arm64_PIN=""
+export PACK_SHA256_amd64=${PACK_SHA256_amd64:-$PACK_SHA256_amd64_PIN} PACK_SHA256_arm64=${PACK_SHA256_arm64:-$PACK_SHA256_arm64_PIN}   # read as PACK_SHA256_$ARCH
 NODE_VERSION_DEFAULT=24.21.0   # scripts/provision's NODE_VERSION wins when installing from a checkout
 NPM_VERSION=11.19.1
 
@@ -52,7 +55,9 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
   --registry-pull ADDR   the same registry as the cluster's nodes reach it, default NODE-IP:5000
                          for the installed one, else --registry [SLIPWAY_REGISTRY_PULL]
   --builder IMAGE        default CNB builder, default heroku/builder:24 [SLIPWAY_BUILDER]
-  --pack PATH            use this pack binary instead of downloading the pinned release [SLIPWAY_PACK]
+  --pack PATH            use this pack binary instead of downloading the pinned release [SLIPWAY_PACK];
+                         needed while install.sh pins no checksum for pack (or set PACK_SHA256_amd64
+                         / PACK_SHA256_arm64 in the environment to the sha256 you verified)
   --npm-registry URL     where Node 24, npm and the npm dependencies come from,
                          default `npm config get registry` or https://registry.npmjs.org/
   --source DIR|URL       Slipway's code: a checkout or a .tar.gz; default the checkout install.sh is in
@@ -250,6 +255,10 @@ settings() {
   fi
   [ -z "$KUBECONFIG_SRC" ] || [ "$OWN_K3S" = 1 ] || [ -r "$KUBECONFIG_SRC" ] || die "Cannot read the kubeconfig $KUBECONFIG_SRC."
   [ -z "$PACK_SRC" ] || [ -x "$PACK_SRC" ] || die "$PACK_SRC is not an executable pack binary."
+  if [ "$OWN_PACK" = 1 ] && ! { [ -x "$OPT/bin/pack" ] && "$OPT/bin/pack" version 2>/dev/null | grep -q "^$PACK_VERSION"; }; then
+    local sum_var=PACK_SHA256_$ARCH
+    [[ ${!sum_var} =~ ^[0-9a-f]{64}$ ]] || die "install.sh pins no sha256 for pack $PACK_VERSION ($ARCH), so it will not download it: pass --pack PATH (a pack binary you trust), or set $sum_var to the tarball's sha256 you verified."
+  fi
 
   # Ports that must be free: only those not already held by this install.
   PORTS_NEEDED=()
@@ -414,15 +423,11 @@ step_pack() {
   local tgz=$CACHE/pack-v$PACK_VERSION-linux$suffix.tgz
   run mkdir -p "$CACHE"
   run curl -fsSL -o "$tgz" "$url"
-  run curl -fsSL -o "$tgz.sha256" "$url.sha256"
   if [ "$DRY" = 1 ]; then
-    detail "would check the tarball against the release's .sha256${!sum_var:+ and the pinned $sum_var} and unpack pack into $OPT/bin"
+    detail "would check the tarball against the pinned $sum_var (${!sum_var}) and unpack pack into $OPT/bin"
     return 0
   fi
-  local got
-  got=$(sha256sum "$tgz" | cut -d' ' -f1)
-  [ "$got" = "$(cut -d' ' -f1 "$tgz.sha256")" ] || die "pack's download does not match its release checksum; not installed."
-  [ -z "${!sum_var}" ] || [ "$got" = "${!sum_var}" ] || die "pack's download does not match the checksum pinned in install.sh; not installed."
+  [ "$(sha256sum "$tgz" | cut -d' ' -f1)" = "${!sum_var}" ] || { rm -f "$tgz"; die "pack's download does not match the sha256 pinned for it ($sum_var); not installed."; }
   tar -xzf "$tgz" -C "$OPT/bin" --no-same-owner pack
   chmod 0755 "$OPT/bin/pack"
 }
@@ -517,7 +522,9 @@ step_code() {
   # the system's CA bundle (with the CAs the admin added), as curl and apt do.
   REUSE_MODULES=0
   local stamp="$NODE_VERSION" lock=""
-  [ "$DRY" = 1 ] || lock=$(sha256sum "$new/package-lock.json" | cut -c1-16)
+  # The lock file and patches/ (package.json's postinstall applies them to node_modules with
+  # patch-package, a runtime dependency for that reason: ssh2's mlkem768x25519-sha256 key exchange).
+  [ "$DRY" = 1 ] || lock=$(cat "$new/package-lock.json" "$new"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16)
   stamp="$stamp $lock"
   if [ "$DRY" = 0 ] && [ -f "$OPT/app/node_modules/.slipway-stamp" ] && [ "$(cat "$OPT/app/node_modules/.slipway-stamp")" = "$stamp" ]; then
     detail "dependencies unchanged: reusing node_modules"
@@ -527,7 +534,7 @@ step_code() {
     run env -C "$new" PATH="$OPT/node/bin:/usr/bin:/bin" npm_config_nodedir="$OPT/node" npm_config_registry="$NPM_REGISTRY" \
       npm_config_cache="$CACHE/npm" npm_config_cafile=/etc/ssl/certs/ca-certificates.crt npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false \
       "$OPT/node/bin/node" "$NPM_DIR/bin/npm-cli.js" ci --omit=dev --no-audit --no-fund --loglevel=error
-    run env -C "$new" "$OPT/node/bin/node" -e 'if (!require("ssh2/lib/protocol/crypto.js").bindingAvailable) { console.error("ssh2 native crypto binding did not build"); process.exit(1); } require("better-sqlite3")(":memory:").close();'
+    run env -C "$new" "$OPT/node/bin/node" -e 'if (!require("ssh2/lib/protocol/crypto.js").bindingAvailable) { console.error("ssh2 native crypto binding did not build"); process.exit(1); } if (!require("ssh2/lib/protocol/constants.js").SUPPORTED_KEX.includes("mlkem768x25519-sha256")) { console.error("ssh2 has no mlkem768x25519-sha256: patches/ were not applied"); process.exit(1); } require("better-sqlite3")(":memory:").close();'
     if [ "$DRY" = 0 ]; then printf '%s\n' "$stamp" > "$new/node_modules/.slipway-stamp"; fi
   fi
   run chown -R root:root "$new"

@@ -39,6 +39,8 @@ export interface Config {
   maxPushBytes: number;
   buildTimeoutMs: number;
   rolloutTimeoutMs: number;
+  /** Longest a release command (Procfile `release:`) may run: SLIPWAY_RELEASE_TIMEOUT_S. */
+  releaseTimeoutMs: number;
   httpRequestTimeoutMs: number;
   /** SSH LoginGraceTime: a connection must authenticate this soon after TCP accept. */
   sshLoginGraceMs: number;
@@ -167,6 +169,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxPushBytes: positive(env, 'SLIPWAY_MAX_PUSH_MB', 1024) * 1024 * 1024,
     buildTimeoutMs: positive(env, 'SLIPWAY_BUILD_TIMEOUT_S', 900) * 1000,
     rolloutTimeoutMs: positive(env, 'SLIPWAY_ROLLOUT_TIMEOUT_S', 300) * 1000,
+    releaseTimeoutMs: positive(env, 'SLIPWAY_RELEASE_TIMEOUT_S', 600) * 1000,
     httpRequestTimeoutMs: positive(env, 'SLIPWAY_HTTP_TIMEOUT_S', 3600) * 1000,
     sshLoginGraceMs: positive(env, 'SLIPWAY_SSH_LOGIN_GRACE_S', 60) * 1000,
     sshMaxStartups: maxStartups(env, 'SLIPWAY_SSH_MAX_STARTUPS', '10:30:100'),

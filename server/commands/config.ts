@@ -40,7 +40,7 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
     store.config.change(app, set, unset);
     const current = deployedRelease(ctx, app);
     try {
-      await releaseAndDeploy(ctx.services, app, { description, commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app) }, { transcript: t, signal, describe: true });
+      await releaseAndDeploy(ctx.services, app, { description, commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app), checks: current.checks }, { transcript: t, signal, describe: true, runRelease: true });
     } catch (err) {
       const touched = [...Object.keys(set), ...unset];
       store.config.change(app, Object.fromEntries(touched.filter((k) => Object.hasOwn(before, k)).map((k) => [k, before[k]!])), touched.filter((k) => !Object.hasOwn(before, k)));

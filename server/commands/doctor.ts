@@ -16,6 +16,7 @@ export interface CheckResult { name: string; outcome: CheckOutcome }
 
 const FREE_DISK_MIN = 5 * 1024 ** 3;
 const KUBE_MIN_MINOR = 31;
+const CLUSTER_CHECK_MS = 20_000;
 
 /** Runs every check, one after the other (they share the engine and the registry). */
 export async function runChecks(checks: readonly DoctorCheck[], signal: AbortSignal): Promise<CheckResult[]> {
@@ -67,6 +68,43 @@ async function fetchOk(url: string, init: RequestInit, what: string): Promise<Re
   }
   if (!res.ok) throw new Error(`${what}: the registry answered ${res.status}`);
   return res;
+}
+
+/** The API answers, a node is Ready on a supported Kubernetes, and the ingress class exists. */
+async function clusterCheck(config: Readonly<Config>): Promise<CheckOutcome> {
+  const kube = new KubeClient(config.kubeconfig!);
+  interface Node { metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion?: string } } }
+  interface IngressClass { metadata?: { name?: string; annotations?: Record<string, string> } }
+  const nodes = await kube.list<Node>('v1', 'Node', undefined);
+  const ready = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  if (!ready.length) return { ok: false, detail: `the API at ${kube.server} answers but no node is Ready (${nodes.length} nodes)`, fix: 'check the nodes: kubectl get nodes; journalctl -u k3s' };
+  const version = ready[0]!.status?.nodeInfo?.kubeletVersion ?? '';
+  const minor = Number(/^v1\.(\d+)/.exec(version)?.[1] ?? 0);
+  if (minor < KUBE_MIN_MINOR) return { ok: false, detail: `node ${ready[0]!.metadata?.name} runs Kubernetes ${version}`, fix: `Slipway needs Kubernetes 1.${KUBE_MIN_MINOR} or later` };
+  const classes = await kube.list<IngressClass>('networking.k8s.io/v1', 'IngressClass', undefined);
+  const names = classes.map((c) => c.metadata?.name ?? '');
+  const wanted = config.ingressClass ?? classes.find((c) => c.metadata?.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true')?.metadata?.name;
+  if (!wanted || !names.includes(wanted)) {
+    return { ok: false, detail: config.ingressClass ? `no IngressClass ${config.ingressClass} (have: ${names.join(', ') || 'none'})` : `no default IngressClass (have: ${names.join(', ') || 'none'})`, fix: 'install an ingress controller (k3s has Traefik) or set SLIPWAY_INGRESS_CLASS' };
+  }
+  return { ok: true, detail: `API ${kube.server}, ${ready.length}/${nodes.length} nodes Ready (${version}), ingress class ${wanted}` };
+}
+
+/** `p`, or a rejection after `ms` or when `signal` aborts (an API address that drops packets would hang). */
+async function bounded<T>(p: Promise<T>, ms: number, signal: AbortSignal, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = () => {};
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(what)), ms);
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([p, stop]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** The checks for a server's config; each is a small function over one dependency. */
@@ -125,24 +163,15 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
     {
       name: 'cluster',
       fix: 'check that the API server runs (systemctl status k3s) and KUBECONFIG in /etc/slipway/slipway.env',
-      async run() {
+      async run(signal) {
         if (!config.kubeconfig) return { ok: false, detail: 'KUBECONFIG is not set', fix: `set it in /etc/slipway/slipway.env or ${rerun}` };
-        const kube = new KubeClient(config.kubeconfig);
-        interface Node { metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion?: string } } }
-        interface IngressClass { metadata?: { name?: string; annotations?: Record<string, string> } }
-        const nodes = await kube.list<Node>('v1', 'Node', undefined);
-        const ready = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-        if (!ready.length) return { ok: false, detail: `the API at ${kube.server} answers but no node is Ready (${nodes.length} nodes)`, fix: 'check the nodes: kubectl get nodes; journalctl -u k3s' };
-        const version = ready[0]!.status?.nodeInfo?.kubeletVersion ?? '';
-        const minor = Number(/^v1\.(\d+)/.exec(version)?.[1] ?? 0);
-        if (minor < KUBE_MIN_MINOR) return { ok: false, detail: `node ${ready[0]!.metadata?.name} runs Kubernetes ${version}`, fix: `Slipway needs Kubernetes 1.${KUBE_MIN_MINOR} or later` };
-        const classes = await kube.list<IngressClass>('networking.k8s.io/v1', 'IngressClass', undefined);
-        const names = classes.map((c) => c.metadata?.name ?? '');
-        const wanted = config.ingressClass ?? classes.find((c) => c.metadata?.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true')?.metadata?.name;
-        if (!wanted || !names.includes(wanted)) {
-          return { ok: false, detail: config.ingressClass ? `no IngressClass ${config.ingressClass} (have: ${names.join(', ') || 'none'})` : `no default IngressClass (have: ${names.join(', ') || 'none'})`, fix: 'install an ingress controller (k3s has Traefik) or set SLIPWAY_INGRESS_CLASS' };
+        try {
+          return await bounded(clusterCheck(config), CLUSTER_CHECK_MS, signal, `the Kubernetes API did not answer within ${CLUSTER_CHECK_MS / 1000} s`);
+        } catch (err) {
+          // A user without cluster rights is not a stopped API server: say what it lacks.
+          if (/\b403\b/.test((err as Error).message)) return { ok: false, detail: (err as Error).message, fix: "the kubeconfig's user needs cluster-wide rights (list nodes and ingress classes, manage namespaces)" };
+          throw err;
         }
-        return { ok: true, detail: `API ${kube.server}, ${ready.length}/${nodes.length} nodes Ready (${version}), ingress class ${wanted}` };
       },
     },
     {

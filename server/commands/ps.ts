@@ -2,7 +2,29 @@ import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
 import { requireDeployer } from '../context.ts';
-import { listing, type Command } from './types.ts';
+import { listing, type Command, type CommandContext } from './types.ts';
+import { RELEASE_TYPE } from '../deploy/workload.ts';
+
+/** ps:stop and ps:start: mark types stopped (0 instances) or started, keeping the formation, and apply. */
+async function stopOrStart(ctx: CommandContext, app: string, type: string | undefined, stop: boolean): Promise<string> {
+  requireDeployer(ctx.services);
+  const current = deployedRelease(ctx, app);
+  const types = current.processes.map((p) => p.type).filter((t) => t !== RELEASE_TYPE);
+  if (type !== undefined && !types.includes(type)) throw new UserError(`There is no ${shown(type)} process type; this app has ${types.join(', ')}.`);
+  const { store } = ctx.services;
+  const before = store.stopped.all(app);
+  const targets = type !== undefined ? [type] : stop ? types : before;
+  const what = type ?? (stop ? 'all processes' : 'stopped processes');
+  const verb = stop ? 'Stopping' : 'Starting';
+  await withDeployLock(ctx, app, stop ? 'ps:stop' : 'ps:start', async (signal, t) => {
+    ctx.out.line(`${verb} ${what} of ${app}...`);
+    await reapply(ctx, app, current, () => (stop ? store.stopped.stop(app, targets) : store.stopped.start(app, targets)), () => {
+      store.stopped.start(app);
+      store.stopped.stop(app, before);
+    }, t, signal);
+  });
+  return `${verb} ${what} of ${app}... done`;
+}
 
 /** Most instances one process type may be scaled to (a typo guard, not a capacity plan). */
 export const MAX_SCALE = 100;
@@ -35,11 +57,14 @@ export const psCommands: Command[] = [
     json: true,
     run: async (ctx, app) => {
       const status = await requireDeployer(ctx.services).status(app);
+      const stopped = ctx.services.store.stopped.all(app);
       return listing(status, (out) => {
         if (status.length === 0) return out.line(`${app} runs no processes; push it first (git push paas main).`);
         for (const p of status) {
           out.heading(`${p.type}: ${p.ready}/${p.desired} ready`);
-          if (p.instances.length === 0) out.line(p.desired === 0 ? `scaled to 0 (ps:scale ${app} ${p.type}=1 starts one)` : 'no instances yet');
+          if (p.instances.length === 0) {
+            out.line(stopped.includes(p.type) ? `stopped (ps:start ${app} starts it again)` : p.desired === 0 ? `scaled to 0 (ps:scale ${app} ${p.type}=1 starts one)` : 'no instances yet');
+          }
           else out.table(p.instances.map((i) => [i.name, i.release === null ? '-' : `v${i.release}`, i.state, i.ready ? 'ready' : 'not ready', `restarts ${i.restarts}`, i.startedAt ? `since ${i.startedAt}` : '']));
           out.line();
         }
@@ -55,7 +80,7 @@ export const psCommands: Command[] = [
     run: async (ctx, app, words) => {
       requireDeployer(ctx.services);
       const current = deployedRelease(ctx, app);
-      const wanted = parseFormation(words, current.processes.map((p) => p.type));
+      const wanted = parseFormation(words, current.processes.map((p) => p.type).filter((t) => t !== RELEASE_TYPE));
       const { store } = ctx.services;
       const summary = Object.entries(wanted).map(([k, v]) => `${k} at ${v}`).join(', ');
       await withDeployLock(ctx, app, 'ps:scale', async (signal, t) => {
@@ -65,6 +90,22 @@ export const psCommands: Command[] = [
       });
       ctx.out.line(`Scaling ${app}... done, now running ${summary}.`);
     },
+  },
+  {
+    name: 'ps:stop',
+    usage: 'APP [TYPE]',
+    summary: 'Stop an app (or one process type): 0 instances, keeping the formation for ps:start',
+    access: 'app',
+    args: { min: 1, max: 2 },
+    run: async (ctx, app, [type]) => ctx.out.line(await stopOrStart(ctx, app, type, true)),
+  },
+  {
+    name: 'ps:start',
+    usage: 'APP [TYPE]',
+    summary: 'Start what ps:stop stopped, at the formation it had',
+    access: 'app',
+    args: { min: 1, max: 2 },
+    run: async (ctx, app, [type]) => ctx.out.line(await stopOrStart(ctx, app, type, false)),
   },
   {
     name: 'ps:restart',

@@ -13,6 +13,8 @@ import { domainCommands } from './domains.ts';
 import { certCommands } from './certs.ts';
 import { logCommands } from './logs.ts';
 import { doctorCommands } from './doctor.ts';
+import { resourceCommands } from './resources.ts';
+import { checkCommands } from './checks.ts';
 
 const metaCommands: Command[] = [
   {
@@ -44,6 +46,8 @@ export const commands: readonly Command[] = [
   ...configCommands,
   ...releaseCommands,
   ...psCommands,
+  ...resourceCommands,
+  ...checkCommands,
   ...logCommands,
   ...domainCommands,
   ...certCommands,

@@ -62,11 +62,12 @@ export const releaseCommands: Command[] = [
   },
   {
     name: 'rollback',
-    usage: 'APP [VERSION]',
+    usage: 'APP [VERSION] [--run-release]',
     summary: "Run an earlier release's image and config again, as a new release (default: the one before)",
     access: 'app',
     args: { min: 1, max: 2 },
-    run: async (ctx, app, [raw]) => {
+    flags: { 'run-release': { type: 'boolean', help: "run the release's release command before the rollout" } },
+    run: async (ctx, app, [raw], flags) => {
       requireDeployer(ctx.services);
       const { store } = ctx.services;
       const current = deployedRelease(ctx, app);
@@ -78,8 +79,8 @@ export const releaseCommands: Command[] = [
       if (target.version === current.version) throw new UserError(`v${target.version} is what ${app} runs already.`);
       const release = await withDeployLock(ctx, app, 'rollback', async (signal, t) => {
         const r = await releaseAndDeploy(ctx.services, app, {
-          description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config,
-        }, { transcript: t, signal, describe: true });
+          description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config, checks: target.checks,
+        }, { transcript: t, signal, describe: true, runRelease: flags['run-release'] === true });
         // As on Heroku, a rollback brings back the config it ran with: `config` shows what runs.
         store.config.change(app, target.config, Object.keys(store.config.all(app)).filter((k) => !(k in target.config)));
         return r;

@@ -2,10 +2,47 @@ import type { ProcessType } from '../build/builder.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { TlsPlan } from './tls.ts';
 
+/** Which probe a health check becomes: Kubernetes' startup, liveness or readiness probe. */
+export type CheckType = 'startup' | 'liveness' | 'readiness';
+
+/** An HTTP health check of a process type (app.json `healthchecks`, Dokku's shape, or checks:set). */
+export interface HealthCheck {
+  type: CheckType;
+  /** HTTP path probed with GET; 2xx and 3xx pass. */
+  path: string;
+  /** Container port; default the process's PORT. */
+  port?: number;
+  /** Seconds after the container starts before the first probe. */
+  initialDelay?: number;
+  /** Seconds one probe may take. */
+  timeout?: number;
+  /** Failed probes in a row before the check counts as failed. */
+  attempts?: number;
+  /** Seconds between probes. */
+  wait?: number;
+}
+
+/** Health checks by process type. */
+export type HealthChecks = Readonly<Record<string, readonly HealthCheck[]>>;
+
+/** Kubernetes quantities for one container (`512Mi`, `500m`). */
+export interface ResourceQuantities {
+  memory?: string;
+  cpu?: string;
+}
+
+/** Limits (resource:limit) and requests (resource:reserve) of one process type. */
+export interface ProcessResources {
+  limits?: ResourceQuantities;
+  requests?: ResourceQuantities;
+}
+
 /** A release as the deployer sees it: what to run, with which config, how many of each. */
 export interface DeployableRelease {
   app: string;
   version: number;
+  /** The commit the image was built from (SOURCE_VERSION), when known. */
+  commit?: string | null;
   /** Image pinned by digest. */
   image: string;
   processes: ProcessType[];
@@ -17,6 +54,10 @@ export interface DeployableRelease {
   domains: string[];
   /** What is served over HTTPS; absent, Slipway manages no TLS (no ACME email, nothing uploaded). */
   tls?: TlsPlan;
+  /** Limits and requests by process type, already resolved from the app's defaults. */
+  resources?: Readonly<Record<string, ProcessResources>>;
+  /** HTTP health checks by process type; a web process without a readiness check gets a TCP one. */
+  checks?: HealthChecks;
 }
 
 /** A host's certificate as `certs` shows it. */
@@ -28,6 +69,12 @@ export interface HostCert {
   notAfter?: string;
   detail?: string;
   source?: 'acme' | 'uploaded';
+}
+
+/** How a release command ended. */
+export interface ReleasePhaseOptions {
+  transcript: Transcript;
+  signal: AbortSignal;
 }
 
 /** One running (or trying to run) instance of a process type, as `ps` shows it. */
@@ -65,6 +112,11 @@ export interface Deployer {
   readonly name: string;
   /** Applies the release and waits until it serves; throws (after restoring `previous`) if not. */
   deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void>;
+  /**
+   * Runs the release's `release` process once, in its own pod with the release's image and
+   * config, streaming its output; throws a UserError (exit code, last lines) if it fails.
+   */
+  releasePhase(release: DeployableRelease, opts: ReleasePhaseOptions): Promise<void>;
   /** Removes everything the app runs. */
   destroy(app: string): Promise<void>;
   /** What runs now, per process type. */

@@ -3,7 +3,7 @@
 // library's one runtime home is kube-client.ts).
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 export type {
-  CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1Pod, V1ReplicaSet, V1Secret, V1Service,
+  CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1Pod, V1Probe, V1ReplicaSet, V1ResourceRequirements, V1Secret, V1Service,
 } from '@kubernetes/client-node';
 
 /**

@@ -7,10 +7,10 @@ import type { Transcript } from '../output/transcript.ts';
 import { LABEL, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
 import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
 import { releaseObjects } from './objects.ts';
-import { crashLines, podState, processTypeOf, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
+import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
 import type { KubeObject } from './kube-types.ts';
-import { replicasFor, restartPatch } from './workload.ts';
-import type { DeployableRelease, Deployer, LogRequest, ProcessStatus } from './deployer.ts';
+import { RELEASE_TYPE, releasePodObject, replicasFor, restartPatch } from './workload.ts';
+import type { DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessStatus, ReleasePhaseOptions } from './deployer.ts';
 import { KubeClient } from './kube-client.ts';
 import type { HostCert } from './deployer.ts';
 import { TLS_LABEL, tlsHosts } from './tls.ts';
@@ -32,6 +32,8 @@ const PRUNED: readonly { apiVersion: string; kind: string }[] = [
 export interface KubeDeployerOptions {
   ingressClass?: string | undefined;
   rolloutTimeoutMs: number;
+  /** Longest a release command may run (the release pod's activeDeadlineSeconds); default 10 min. */
+  releaseTimeoutMs?: number;
   /** How often a rollout is checked. */
   pollMs?: number;
   /**
@@ -58,20 +60,20 @@ class RolloutFailure extends Error {}
 export class KubeDeployer implements Deployer {
   readonly name = 'kubernetes';
   readonly client: KubeClient;
-  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; pollMs: number; waitForRollout: boolean };
+  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; pollMs: number; waitForRollout: boolean };
   readonly #pullFrom: KubeDeployerOptions['pullFrom'];
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
-    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true };
+    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true };
     this.#pullFrom = opts.pullFrom;
   }
 
   /** The deployer for a server's config (KUBECONFIG must be set). */
-  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs'> & Partial<Pick<Config, 'registry' | 'registryPull'>>): KubeDeployer {
+  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs'> & Partial<Pick<Config, 'registry' | 'registryPull' | 'releaseTimeoutMs'>>): KubeDeployer {
     if (!config.kubeconfig) throw new Error('KubeDeployer needs KUBECONFIG');
     const pullFrom = config.registry && config.registryPull && config.registryPull !== config.registry ? { from: config.registry, to: config.registryPull } : undefined;
-    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, pullFrom });
+    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, releaseTimeoutMs: config.releaseTimeoutMs, pullFrom });
   }
 
   async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void> {
@@ -87,10 +89,10 @@ export class KubeDeployer implements Deployer {
       }
       throw err;
     }
-    t.detail(`Applied v${release.version}: ${release.processes.map((p) => `${p.type}=${replicasFor(release, p.type)}`).join(', ')}`);
+    t.detail(`Applied v${release.version}: ${release.processes.filter((p) => p.type !== RELEASE_TYPE).map((p) => `${p.type}=${replicasFor(release, p.type)}`).join(', ')}`);
     if (!this.#opts.waitForRollout) return;
     try {
-      await this.#waitForRollout(release.app, release.version, t, opts.signal);
+      await this.#waitForRollout(release.app, release.version, t, opts.signal, release.checks);
     } catch (err) {
       if (!(err instanceof RolloutFailure)) throw err;
       throw await this.#giveUp(release, opts.previous, err.message, t);
@@ -209,7 +211,7 @@ export class KubeDeployer implements Deployer {
    * `web: 1/2 ready` as counts change. Throws RolloutFailure at once when a pod of the release is
    * stuck for good (CrashLoopBackOff, ImagePullBackOff, …), and at the deadline.
    */
-  async #waitForRollout(app: string, version: number, t: Transcript, signal: AbortSignal): Promise<void> {
+  async #waitForRollout(app: string, version: number, t: Transcript, signal: AbortSignal, checks?: HealthChecks): Promise<void> {
     const ns = namespaceFor(app);
     const deadline = Date.now() + this.#opts.rolloutTimeoutMs;
     const shown = new Map<string, string>();
@@ -232,6 +234,12 @@ export class KubeDeployer implements Deployer {
       if (fatal) throw new RolloutFailure(whyNotReady(states, podStates));
       const failed = states.find((s) => s.failed);
       if (failed) throw new RolloutFailure(failed.failed!);
+      // A declared HTTP readiness check that keeps failing will not start passing by itself.
+      if (checks && podStates.some((p) => p.started && !p.ready)) {
+        const events = await this.client.list<CoreV1Event>('v1', 'Event', ns, { fieldSelector: 'type=Warning' });
+        const unhealthy = readinessFailure(pods, events, checks, Date.now());
+        if (unhealthy) throw new RolloutFailure(unhealthy);
+      }
       if (states.every((s) => s.done)) return;
       if (Date.now() >= deadline) throw new RolloutFailure(`after ${Math.round(this.#opts.rolloutTimeoutMs / 1000)} s, ${whyNotReady(states, podStates)}`);
       try {
@@ -289,6 +297,65 @@ export class KubeDeployer implements Deployer {
       if (lines.length) out.push(`Last log lines of ${crashed.name}:`, ...lines);
     }
     return out;
+  }
+
+  async releasePhase(release: DeployableRelease, opts: ReleasePhaseOptions): Promise<void> {
+    const proc = release.processes.find((p) => p.type === RELEASE_TYPE);
+    if (!proc) return;
+    const t = opts.transcript;
+    const ns = namespaceFor(release.app);
+    const deadlineS = Math.max(1, Math.round(this.#opts.releaseTimeoutMs / 1000));
+    const image = pullImage(release.image, this.#pullFrom);
+    const [namespace, secret] = releaseObjects({ ...release, image }, { ingressClass: this.#opts.ingressClass });
+    // The new release's config Secret is what the release command reads; the rollout applies it
+    // again unchanged, and a release that never rolls out has it pruned by the next one.
+    await this.client.apply(namespace!);
+    await this.client.apply(secret!);
+    const pod = releasePodObject({ ...release, image }, proc, deadlineS);
+    const name = pod.metadata.name;
+    await this.client.remove('v1', 'Pod', name, ns);
+    await this.client.apply(pod);
+    const tail: string[] = [];
+    try {
+      // Until the container runs there is no log to follow; a pod stuck for good fails at once.
+      const deadline = Date.now() + this.#opts.releaseTimeoutMs + 60_000;
+      let p: V1Pod | undefined;
+      for (;;) {
+        if (opts.signal.aborted) throw new UserError('The release command was cancelled; nothing was deployed.', { cause: opts.signal.reason });
+        p = await this.client.read<V1Pod>('v1', 'Pod', name, ns);
+        const s = p && podState(p);
+        if (s?.fatal) throw new UserError(`The release command could not start: ${s.fatal}; nothing was deployed.`);
+        if (s?.started || p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed') break;
+        if (Date.now() >= deadline) throw new UserError(`The release command did not start within ${deadlineS + 60} s (${s?.state ?? 'no pod'}); nothing was deployed.`);
+        await sleep(Math.min(this.#opts.pollMs, 500));
+      }
+      await this.client.followPodLog(ns, name, pod.spec!.containers[0]!.name, { signal: opts.signal }, (raw) => {
+        const text = splitLogLine(raw).text;
+        tail.push(text);
+        if (tail.length > 10) tail.shift();
+        t.detail(text);
+      });
+      // The log ends when the container does; its status follows shortly after.
+      for (;;) {
+        if (opts.signal.aborted) throw new UserError('The release command was cancelled; nothing was deployed.', { cause: opts.signal.reason });
+        p = await this.client.read<V1Pod>('v1', 'Pod', name, ns);
+        const phase = p?.status?.phase;
+        if (phase === 'Succeeded') return;
+        if (phase === 'Failed') break;
+        if (Date.now() >= deadline) break;
+        await sleep(Math.min(this.#opts.pollMs, 500));
+      }
+      const terminated = p?.status?.containerStatuses?.[0]?.state?.terminated;
+      const last = tail.slice(-3).join(' | ');
+      const lines = last ? `; its last lines: ${last}` : '';
+      if (p?.status?.reason === 'DeadlineExceeded' || !terminated) {
+        throw new UserError(`The release command did not finish within ${deadlineS} s (SLIPWAY_RELEASE_TIMEOUT_S) and was stopped; nothing was deployed${lines}.`);
+      }
+      const why = terminated.reason && terminated.reason !== 'Error' ? `, ${terminated.reason}` : '';
+      throw new UserError(`The release command failed (exit code ${terminated.exitCode}${why}); nothing was deployed${lines}.`);
+    } finally {
+      await this.client.remove('v1', 'Pod', name, ns).catch((err: unknown) => log.warn('could not remove a release pod', { app: release.app, pod: name, err }));
+    }
   }
 
   async destroy(app: string): Promise<void> {

@@ -1,7 +1,7 @@
 import type { KubeObject, ObjectOptions, V1Namespace, V1Secret } from './kube-types.ts';
 import type { DeployableRelease } from './deployer.ts';
 import { LABEL, appLabels, namespaceFor, secretName } from './labels.ts';
-import { deploymentObject } from './workload.ts';
+import { RELEASE_TYPE, deploymentObject } from './workload.ts';
 import { ingressObjects, serviceObject } from './network.ts';
 import { tlsObjects } from './tls.ts';
 
@@ -37,12 +37,13 @@ export function secretObject(r: DeployableRelease): KubeObject<V1Secret> {
 
 /**
  * Everything a release runs, in apply order: the namespace, the config Secret, one Deployment per
- * process type, and for `web` a Service, its TLS objects and its Ingresses (`redirect`: the hosts
- * whose certificate is there). Pure: release in, objects out.
+ * process type but `release`, and for `web` a Service, its TLS objects and its Ingresses
+ * (`redirect`: the hosts whose certificate is there). Pure: release in, objects out.
  */
 export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}, redirect: ReadonlySet<string> = new Set()): KubeObject[] {
   const objects: KubeObject[] = [namespaceObject(r.app), secretObject(r)];
-  for (const p of r.processes) objects.push(deploymentObject(r, p));
+  // The release command runs once per release (release phase), not as a long-running process.
+  for (const p of r.processes) if (p.type !== RELEASE_TYPE) objects.push(deploymentObject(r, p));
   if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r), ...tlsObjects(r), ...ingressObjects(r, opts, redirect));
   return objects;
 }

@@ -1,5 +1,7 @@
 import type { CoreV1Event, V1Deployment, V1Pod } from './kube-types.ts';
-import { ANNOTATION, LABEL } from './labels.ts';
+import type { HealthChecks } from './deployer.ts';
+import { ANNOTATION, LABEL, processName } from './labels.ts';
+import { CHECK_WAIT_S } from './workload.ts';
 
 /** Where one Deployment's rollout stands. */
 export interface RolloutState {
@@ -76,7 +78,10 @@ export function podState(p: V1Pod): PodState {
   const cs = p.status?.containerStatuses?.[0];
   const restarts = cs?.restartCount ?? 0;
   const lastExit = cs?.lastState?.terminated?.exitCode;
-  const exit = lastExit === undefined ? '' : ` (exit code ${lastExit})`;
+  const lastReason = cs?.lastState?.terminated?.reason;
+  // OOMKilled is the reason users need to see (exit code 137 alone reads like any SIGKILL).
+  const why = lastReason && lastReason !== 'Error' && lastReason !== 'Completed' ? `${lastReason}, ` : '';
+  const exit = lastExit === undefined ? '' : ` (${why}exit code ${lastExit})`;
   let state: string;
   let fatal: string | null = null;
   if (p.metadata?.deletionTimestamp) {
@@ -89,6 +94,7 @@ export function podState(p: V1Pod): PodState {
     state = `${cs.state.terminated.reason ?? 'Terminated'} (exit code ${cs.state.terminated.exitCode})`;
   } else if (cs?.state?.running) {
     state = cs.ready ? 'Running' : 'Running, not ready';
+    if (lastReason === 'OOMKilled') state += ` (restarted after OOMKilled)`;
   } else {
     const scheduled = (p.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
     state = p.status?.phase ?? 'Unknown';
@@ -158,4 +164,34 @@ export function whyNotReady(states: readonly RolloutState[], pods: readonly PodS
   }
   const open = states.find((s) => !s.done);
   return open ? `${open.type}: ${open.waiting}` : 'every process was ready';
+}
+
+/** Seconds a declared readiness check may keep failing after the container started before the rollout gives up. */
+export function readinessBudgetSeconds(c: { initialDelay?: number; attempts?: number; wait?: number; timeout?: number }): number {
+  return (c.initialDelay ?? 0) + (c.attempts ?? 3) * ((c.wait ?? CHECK_WAIT_S) + (c.timeout ?? 1)) + 2;
+}
+
+/**
+ * A release pod whose declared HTTP readiness check has failed for longer than the check allows:
+ * the rollout fails with the kubelet's own reason (its newest Unhealthy event), instead of waiting
+ * for the rollout deadline. Null while every such pod is still within its budget.
+ */
+export function readinessFailure(pods: readonly V1Pod[], events: readonly CoreV1Event[], checks: HealthChecks | undefined, now: number): string | null {
+  for (const [type, list] of Object.entries(checks ?? {})) {
+    const check = list.find((c) => c.type === 'readiness');
+    if (!check) continue;
+    for (const p of pods) {
+      if (p.metadata?.labels?.[LABEL.process] !== processName(type)) continue;
+      const cs = p.status?.containerStatuses?.[0];
+      const started = cs?.state?.running?.startedAt;
+      if (!started || cs?.ready) continue;
+      if (now - new Date(started).getTime() < readinessBudgetSeconds(check) * 1000) continue;
+      const name = p.metadata?.name ?? '';
+      const last = events
+        .filter((e) => e.reason === 'Unhealthy' && e.involvedObject?.name === name && /^Readiness probe failed/.test(e.message ?? ''))
+        .sort((a, b) => eventTime(b) - eventTime(a))[0];
+      if (last) return `${type} instance ${name} failed its readiness check (GET ${check.path}): ${(last.message ?? '').trim()}`;
+    }
+  }
+  return null;
 }

@@ -1,12 +1,15 @@
-import type { KubeObject, V1Container, V1Deployment } from './kube-types.ts';
+import type { KubeObject, V1Container, V1Deployment, V1EnvVar, V1Pod, V1Probe, V1ResourceRequirements } from './kube-types.ts';
 import type { ProcessType } from '../build/builder.ts';
-import type { DeployableRelease } from './deployer.ts';
+import type { DeployableRelease, HealthCheck } from './deployer.ts';
 import { ANNOTATION, LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from './labels.ts';
 
 /** The port every process is told to listen on (`PORT`, as on Heroku and Dokku). */
 export const PORT = 5000;
 /** Seconds a terminating web pod keeps serving, so the ingress stops routing to it first. */
 export const PRESTOP_SECONDS = 5;
+
+/** The Procfile type that runs once per release (release phase), never as a Deployment. */
+export const RELEASE_TYPE = 'release';
 
 /** Desired replicas of a process type: the formation, else 1 for `web` and 0 for the rest. */
 export function replicasFor(r: Pick<DeployableRelease, 'formation'>, type: string): number {
@@ -23,8 +26,60 @@ export function processCommand(p: Pick<ProcessType, 'type'>): string[] {
   return [`/cnb/process/${p.type}`];
 }
 
+/**
+ * The release metadata every process sees (Heroku's SOURCE_VERSION, our SLIPWAY_*), minus any
+ * name the user set as a config var: `env` wins over `envFrom`, and config vars must win here.
+ */
+export function metadataEnv(r: Pick<DeployableRelease, 'app' | 'version' | 'commit' | 'config'>, type: string): V1EnvVar[] {
+  const vars: [string, string | null | undefined][] = [
+    ['SOURCE_VERSION', r.commit], ['SLIPWAY_RELEASE', `v${r.version}`], ['SLIPWAY_APP', r.app], ['SLIPWAY_PROCESS', type],
+  ];
+  return vars.filter(([k, v]) => typeof v === 'string' && !Object.hasOwn(r.config, k)).map(([name, value]) => ({ name, value: value! }));
+}
+
+/** The container resources of a process type: limits and requests as resource:limit/reserve set them. */
+export function resourcesFor(r: Pick<DeployableRelease, 'resources'>, type: string): V1ResourceRequirements | undefined {
+  const res = r.resources?.[type];
+  const clean = (q: Record<string, string | undefined> | undefined) => {
+    const e = Object.entries(q ?? {}).filter(([, v]) => v !== undefined) as [string, string][];
+    return e.length ? Object.fromEntries(e) : undefined;
+  };
+  const limits = clean(res?.limits as Record<string, string | undefined> | undefined);
+  const requests = clean(res?.requests as Record<string, string | undefined> | undefined);
+  if (!limits && !requests) return undefined;
+  return { ...(limits ? { limits } : {}), ...(requests ? { requests } : {}) };
+}
+
+/** Default seconds between probes of a declared check. */
+export const CHECK_WAIT_S = 2;
+
+/** An HTTP health check as a Kubernetes probe. */
+export function probeFor(c: HealthCheck): V1Probe {
+  return {
+    httpGet: { path: c.path, port: c.port ?? 'http' },
+    ...(c.initialDelay !== undefined ? { initialDelaySeconds: c.initialDelay } : {}),
+    timeoutSeconds: c.timeout ?? 1,
+    periodSeconds: c.wait ?? CHECK_WAIT_S,
+    failureThreshold: c.attempts ?? 3,
+  };
+}
+
+function probes(r: DeployableRelease, p: ProcessType): Partial<V1Container> {
+  const checks = r.checks?.[p.type] ?? [];
+  const of = (type: HealthCheck['type']) => checks.find((c) => c.type === type);
+  const readiness = of('readiness');
+  const liveness = of('liveness');
+  const startup = of('startup');
+  return {
+    ...(readiness ? { readinessProbe: probeFor(readiness) } : p.type === 'web' ? { readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 2, failureThreshold: 3 } } : {}),
+    ...(liveness ? { livenessProbe: probeFor(liveness) } : {}),
+    ...(startup ? { startupProbe: probeFor(startup) } : {}),
+  };
+}
+
 function container(r: DeployableRelease, p: ProcessType): V1Container {
   const web = p.type === 'web';
+  const resources = resourcesFor(r, p.type);
   return {
     name: processName(p.type),
     image: r.image,
@@ -32,15 +87,61 @@ function container(r: DeployableRelease, p: ProcessType): V1Container {
     // Config reaches the process only through the Secret: never in the spec, argv or annotations.
     envFrom: [{ secretRef: { name: secretName(r.version) } }],
     // Listed after envFrom so it wins: the Service targets this port whatever the config says.
-    env: [{ name: 'PORT', value: String(PORT) }],
+    env: [{ name: 'PORT', value: String(PORT) }, ...metadataEnv(r, p.type)],
+    ...(resources ? { resources } : {}),
     ...(web
       ? {
           ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
-          readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 2, failureThreshold: 3 },
           lifecycle: { preStop: { sleep: { seconds: PRESTOP_SECONDS } } },
         }
       : {}),
+    ...probes(r, p),
     securityContext: { allowPrivilegeEscalation: false },
+  };
+}
+
+/** Seconds a release command gets to exit after its deadline's SIGTERM. */
+export const RELEASE_GRACE_SECONDS = 3;
+
+/** The name of release `version`'s release-phase pod. */
+export function releasePodName(version: number): string {
+  return `release-v${version}`;
+}
+
+/**
+ * The pod that runs a release's `release` process once before its rollout: the new image and
+ * config, never restarted, killed by the kubelet after `deadlineSeconds`.
+ */
+export function releasePodObject(r: DeployableRelease, p: ProcessType, deadlineSeconds: number): KubeObject<V1Pod> {
+  const name = processName(p.type);
+  const resources = resourcesFor(r, p.type);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: releasePodName(r.version),
+      namespace: namespaceFor(r.app),
+      labels: { ...appLabels(r.app), [LABEL.process]: name, [LABEL.release]: String(r.version) },
+      annotations: { [ANNOTATION.release]: `v${r.version}` },
+    },
+    spec: {
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: deadlineSeconds,
+      // A release command past its deadline is stopped, not given the default 30 s to exit (a
+      // process running as PID 1 often ignores SIGTERM).
+      terminationGracePeriodSeconds: RELEASE_GRACE_SECONDS,
+      containers: [{
+        name,
+        image: r.image,
+        command: processCommand(p),
+        envFrom: [{ secretRef: { name: secretName(r.version) } }],
+        env: [{ name: 'PORT', value: String(PORT) }, ...metadataEnv(r, p.type)],
+        ...(resources ? { resources } : {}),
+        securityContext: { allowPrivilegeEscalation: false },
+      }],
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+    },
   };
 }
 

@@ -10,7 +10,8 @@ import { appUrl } from '../urls.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { repoPath } from '../repos.ts';
 import { log } from '../output/log.ts';
-import { extractTree } from './extract.ts';
+import { extractTree, readTreeFile } from './extract.ts';
+import { parseAppJson } from './app-json.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
 import { deployable, releaseAndDeploy } from './release.ts';
 import type { DeployableRelease } from '../deploy/deployer.ts';
@@ -42,6 +43,8 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
   const short = req.commit.slice(0, 7);
   stopIfAborted(signal);
 
+  // app.json first: a malformed one rejects the push before anything is built.
+  const appJson = parseAppJson(await readTreeFile({ repo: repoPath(config, app), commit: req.commit, quarantine: req.quarantine, signal }, 'app.json'));
   // extract: the tree, straight from git (and its quarantine during a push).
   const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes });
   try {
@@ -71,8 +74,8 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     let release;
     try {
       release = await releaseAndDeploy(services, app, {
-        description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig,
-      }, { transcript: t, signal });
+        description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig, checks: appJson.checks,
+      }, { transcript: t, signal, runRelease: true });
     } catch (err) {
       stopIfAborted(signal);
       throw err;

@@ -99,6 +99,24 @@ export async function extractTree(opts: ExtractOptions): Promise<ExtractedTree> 
   }
 }
 
+/** Largest file readTreeFile reads: app.json is a few KB. */
+const MAX_READ_BYTES = 256 * 1024;
+
+/**
+ * One file at the root of the pushed commit's tree (app.json), straight from git and its
+ * quarantine; undefined when the tree has no such file. Refused above 256 KB.
+ */
+export async function readTreeFile(opts: Pick<ExtractOptions, 'repo' | 'commit' | 'quarantine' | 'signal'>, name: string): Promise<string | undefined> {
+  const env = gitEnv(opts);
+  const entry = await git(['ls-tree', '-l', '-z', opts.commit, '--', name], { env, signal: opts.signal });
+  // `<mode> <type> <sha> <size>\t<path>\0`; only a regular file counts.
+  const [meta] = entry.split('\t');
+  const [, type, sha, size] = (meta ?? '').split(' ').filter(Boolean);
+  if (type !== 'blob' || !sha) return undefined;
+  if (Number(size) > MAX_READ_BYTES) throw new UserError(`Push rejected: ${name} is larger than ${MAX_READ_BYTES / 1024} KB.`);
+  return git(['cat-file', 'blob', sha], { env, signal: opts.signal });
+}
+
 function gitEnv(opts: Pick<ExtractOptions, 'repo' | 'quarantine'>): Record<string, string | undefined> {
   return {
     GIT_DIR: opts.repo,

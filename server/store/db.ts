@@ -95,6 +95,29 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE tokens_by_key RENAME TO tokens;`,
   // Deploy locks record the holder's start time too: after a reboot its pid may be another process's.
   `ALTER TABLE apps ADD COLUMN lock_started TEXT;`,
+  // Day-2: health checks a release was built with (app.json), checks:set overrides, resource
+  // limits/reservations (process '*' is the app's default), and process types ps:stop stopped.
+  `ALTER TABLE releases ADD COLUMN checks TEXT NOT NULL DEFAULT '{}';
+   CREATE TABLE checks (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     process TEXT NOT NULL,
+     type TEXT NOT NULL,
+     spec TEXT NOT NULL,
+     PRIMARY KEY (app, process, type)
+   );
+   CREATE TABLE resources (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     process TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('limit', 'reserve')),
+     memory TEXT,
+     cpu TEXT,
+     PRIMARY KEY (app, process, kind)
+   );
+   CREATE TABLE stopped (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     process TEXT NOT NULL,
+     PRIMARY KEY (app, process)
+   );`,
   // Certificates (issue 12): automatic ACME certificates per app (on unless turned off), and the
   // ones uploaded with certs:add, per host they are served for.
   `ALTER TABLE apps ADD COLUMN certs_auto INTEGER NOT NULL DEFAULT 1;

@@ -5,7 +5,7 @@ export function domainsStore(db: Db) {
   return {
     /** An app's custom domains, oldest first. */
     list: (app: string): string[] =>
-      db.prepare<[string], { host: string }>('SELECT host FROM domains WHERE app = ? ORDER BY created_at, host').all(app).map((r) => r.host),
+      db.prepare<[string], { host: string }>('SELECT host FROM domains WHERE app = ? ORDER BY created_at, rowid').all(app).map((r) => r.host),
     /** The app a host belongs to, if any. */
     owner: (host: string): string | undefined =>
       db.prepare<[string], { app: string }>('SELECT app FROM domains WHERE host = ?').get(host)?.app,

@@ -8,6 +8,7 @@ import { tokensStore } from './tokens.ts';
 import { settingsStore } from './settings.ts';
 import { formationStore } from './formation.ts';
 import { domainsStore } from './domains.ts';
+import { checksStore, resourcesStore, stoppedStore } from './resources.ts';
 import { certsStore } from './certs.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
@@ -22,6 +23,9 @@ export interface Store {
   settings: ReturnType<typeof settingsStore>;
   formation: ReturnType<typeof formationStore>;
   domains: ReturnType<typeof domainsStore>;
+  resources: ReturnType<typeof resourcesStore>;
+  checks: ReturnType<typeof checksStore>;
+  stopped: ReturnType<typeof stoppedStore>;
   certs: ReturnType<typeof certsStore>;
   close(): void;
 }
@@ -40,6 +44,9 @@ export function openStore(file: string): Store {
     settings: settingsStore(db),
     formation: formationStore(db),
     domains: domainsStore(db),
+    resources: resourcesStore(db),
+    checks: checksStore(db),
+    stopped: stoppedStore(db),
     certs: certsStore(db),
     close: () => db.close(),
   };

@@ -14,12 +14,14 @@ let dir: string;
 let admin: TestKey;
 
 /** Starts the server in its own process; resolves once it prints its ports. */
-async function startServer(env: Record<string, string>): Promise<{ child: ResultPromise; ssh: number; builds: AsyncIterator<string> }> {
+async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ResultPromise; ssh: number; builds: AsyncIterator<string> }> {
   const child = execa(process.execPath, [SERVER], {
-    env: { SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', ...env },
+    env: { SLIPWAY_DATA_DIR: dataDir, SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', ...env },
     reject: false,
     // Only our readline reads stdout: execa's own buffering would compete for the ready line.
     buffer: false,
+    // Its own process group, so a test can kill it with everything it started.
+    detached: true,
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
@@ -36,29 +38,36 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('kill -9 of the server mid-push: the push fails, its unpacked tree is removed at restart, and the next push goes through', async () => {
-  const held = await startServer({ FAKE_BUILD_HOLD: '1' });
-  const ssh = (port: number, cmd: string) => run('ssh', [...sshOptions(admin), '-p', String(port), 'git@127.0.0.1', cmd]);
+/** A server in its own process (data in `dir/NAME`) whose builds hold, with a push of one commit to `myapp` waiting on its build. */
+async function heldPush(name: string) {
+  const data = join(dir, name, 'data');
+  const held = await startServer(data, { FAKE_BUILD_HOLD: '1' });
   assert.equal((await ssh(held.ssh, 'apps:create myapp')).exitCode, 0);
-  const wd = join(dir, 'work');
-  mkdirSync(wd);
+  const wd = join(dir, name, 'work');
+  mkdirSync(wd, { recursive: true });
   const env = gitEnv(join(dir, 'home'), admin);
   await run('git', ['init', '-q', '-b', 'main'], { cwd: wd, env });
   writeFileSync(join(wd, 'a.txt'), 'a');
   await run('git', ['add', '-A'], { cwd: wd, env });
   await run('git', ['commit', '-q', '-m', 'a'], { cwd: wd, env });
-  const remote = (port: number) => `ssh://git@127.0.0.1:${port}/myapp.git`;
-
   const push = run('git', ['push', remote(held.ssh), 'main'], { cwd: wd, env });
   assert.equal((await held.builds.next()).value, 'build-started');
+  return { held, push, wd, env, data };
+}
+
+const ssh = (port: number, cmd: string) => run('ssh', [...sshOptions(admin), '-p', String(port), 'git@127.0.0.1', cmd]);
+const remote = (port: number) => `ssh://git@127.0.0.1:${port}/myapp.git`;
+
+test('kill -9 of the server mid-push: the push fails, its unpacked tree is removed at restart, and the next push goes through', async () => {
+  const { held, push, wd, env, data } = await heldPush('tree');
   held.child.kill('SIGKILL');
   const failed = await push;
   assert.notEqual(failed.exitCode, 0);
   await held.child;
-  const trees = () => readdirSync(join(dir, 'data', 'tmp')).filter((n) => n.startsWith('push-'));
+  const trees = () => readdirSync(join(data, 'tmp')).filter((n) => n.startsWith('push-'));
   assert.equal(trees().length, 1, 'the killed push left its tree');
 
-  const fresh = await startServer({});
+  const fresh = await startServer(data);
   try {
     assert.deepEqual(trees(), []);
     const ok = await run('git', ['push', remote(fresh.ssh), 'main'], { cwd: wd, env });
@@ -66,6 +75,25 @@ test('kill -9 of the server mid-push: the push fails, its unpacked tree is remov
     assert.ok(remoteLines(ok.stderr).includes('=====> Application deployed:'));
     const releases = JSON.parse((await ssh(fresh.ssh, 'releases myapp --json')).stdout) as { version: number; status: string }[];
     assert.deepEqual(releases.map((r) => [r.version, r.status]), [[1, 'succeeded']]);
+  } finally {
+    fresh.child.kill('SIGTERM');
+    await fresh.child;
+  }
+});
+
+test('kill -9 mid-push: the partial quarantine in the repo is swept at the next start', async () => {
+  const { held, push, data } = await heldPush('quarantine');
+  // The whole process group, as a power cut or an OOM kill of the service does: receive-pack
+  // dies with the server, before it can remove the quarantine holding the pushed pack.
+  process.kill(-held.child.pid!, 'SIGKILL');
+  await push;
+  await held.child;
+  const objects = join(data, 'repos/myapp.git/objects');
+  const incoming = () => readdirSync(objects).filter((n) => n.startsWith('tmp_objdir-incoming-'));
+  assert.equal(incoming().length, 1, 'the killed push left its quarantine');
+  const fresh = await startServer(data);
+  try {
+    assert.deepEqual(incoming(), []);
   } finally {
     fresh.child.kill('SIGTERM');
     await fresh.child;

@@ -3,14 +3,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
 import { run } from '../../server/exec.ts';
 import { loadConfig } from '../../server/config.ts';
 import { startSlipway } from '../../server/server.ts';
-import { gitEnv, makeKey, remoteLines, sshOptions, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
+import { makeKey, remoteLines, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
 import { FakeBuilder, FakeDeployer } from '../support/fakes.ts';
 
 const BASE = '10.0.0.1.sslip.io';
@@ -145,61 +144,12 @@ describe('data hardening', () => {
   });
 });
 
-describe('crash and restart', () => {
-  const SERVER = join(import.meta.dirname, '../support/server-process.ts');
+describe('restart after an unclean stop', () => {
   let dir: string;
-  let admin: TestKey;
-  before(async () => {
-    dir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'slipway-datacrash-'));
-    admin = await makeKey(dir, 'admin');
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-datacrash-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-
-  async function startServer(env: Record<string, string> = {}): Promise<{ child: ResultPromise; ssh: number; builds: AsyncIterator<string> }> {
-    const child = execa(process.execPath, [SERVER], {
-      env: { SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', ...env },
-      reject: false,
-      buffer: false,
-      // Its own process group, so a test can kill it with everything it started.
-      detached: true,
-    });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    const first = await lines.next();
-    if (first.done) throw new Error(`the server exited before it was ready: ${stderr}`);
-    return { child, ssh: (JSON.parse(first.value as string) as { ssh: number }).ssh, builds: lines };
-  }
-
-  test('kill -9 mid-push: the partial quarantine in the repo is swept at the next start', async () => {
-    const held = await startServer({ FAKE_BUILD_HOLD: '1' });
-    const ssh = (port: number, cmd: string) => run('ssh', [...sshOptions(admin), '-p', String(port), 'git@127.0.0.1', cmd]);
-    assert.equal((await ssh(held.ssh, 'apps:create myapp')).exitCode, 0);
-    const wd = join(dir, 'work');
-    mkdirSync(wd);
-    const env = gitEnv(join(dir, 'home'), admin);
-    await run('git', ['init', '-q', '-b', 'main'], { cwd: wd, env });
-    writeFileSync(join(wd, 'a.txt'), 'a');
-    await run('git', ['add', '-A'], { cwd: wd, env });
-    await run('git', ['commit', '-q', '-m', 'a'], { cwd: wd, env });
-    const push = run('git', ['push', `ssh://git@127.0.0.1:${held.ssh}/myapp.git`, 'main'], { cwd: wd, env });
-    assert.equal((await held.builds.next()).value, 'build-started');
-    // The whole process group, as a power cut or an OOM kill of the service does: receive-pack
-    // dies with the server, before it can remove the quarantine holding the pushed pack.
-    process.kill(-held.child.pid!, 'SIGKILL');
-    await push;
-    await held.child;
-    const objects = join(dir, 'data/repos/myapp.git/objects');
-    const incoming = () => readdirSync(objects).filter((n) => n.startsWith('tmp_objdir-incoming-'));
-    assert.equal(incoming().length, 1, 'the killed push left its quarantine');
-    const fresh = await startServer();
-    try {
-      assert.deepEqual(incoming(), []);
-    } finally {
-      fresh.child.kill('SIGTERM');
-      await fresh.child;
-    }
-  });
 
   test('a server.pid naming a live unrelated process does not block start-up; a live server does', async () => {
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });

@@ -353,7 +353,7 @@ describe('key policy', () => {
 
   // rsa-sha2-256, not -512: ssh2 1.17's server-sig-algs lacks a comma before rsa-sha2-512, so
   // OpenSSH finds no mutual algorithm for -512 alone; rsa-sha2-256 is what clients use with it.
-  test('an RSA key signs in with rsa-sha2-256 but not with SHA-1 ssh-rsa', async () => {
+  test('an RSA key signs in with rsa-sha2-256 and rsa-sha2-512 but not with SHA-1 ssh-rsa', async () => {
     assert.equal((await s.ssh(s.admin, 'keys:add rsa', rsa.pub)).exitCode, 0);
     const ssh = (algos: string) => run('ssh', [...sshOptions(rsa), '-o', `PubkeyAcceptedAlgorithms=${algos}`, '-p', String(s.slipway.sshPort), 'git@127.0.0.1', 'apps:list']);
     const sha1 = await ssh('ssh-rsa');
@@ -361,5 +361,8 @@ describe('key policy', () => {
     assert.match(sha1.stderr, /Permission denied/);
     const sha2 = await ssh('rsa-sha2-256');
     assert.equal(sha2.exitCode, 0, sha2.stderr);
+    // OpenSSH offers rsa-sha2-512 only if server-sig-algs lists it (the ssh2 patch mends that list).
+    const sha512 = await ssh('rsa-sha2-512');
+    assert.equal(sha512.exitCode, 0, sha512.stderr);
   });
 });

@@ -12,6 +12,8 @@ export interface FakeControls {
   processes?: ProcessType[];
   /** Fail the rollout with this reason. */
   deployFailure?: string;
+  /** Fail the release command with this reason (after printing `release output`). */
+  releaseFailure?: string;
   /** Hold the build until this promise resolves (or the push is aborted). */
   buildGate?: Promise<void>;
   /** Called when a build starts (tests wait on it). */
@@ -86,6 +88,13 @@ export class FakeDeployer implements Deployer {
     opts.transcript.detail('web: 1/1 ready');
     this.deployed.push(release);
   }
+  /** Release commands run, in order. */
+  releasePhases: DeployableRelease[] = [];
+  async releasePhase(release: DeployableRelease, opts: { transcript: { detail(t: string): void } }): Promise<void> {
+    this.releasePhases.push(release);
+    opts.transcript.detail(`fake release command of v${release.version}`);
+    if (this.controls.releaseFailure) throw new UserError(this.controls.releaseFailure);
+  }
   async destroy(app: string): Promise<void> {
     this.destroyed.push(app);
   }
@@ -93,7 +102,7 @@ export class FakeDeployer implements Deployer {
   /** What the last deploy of the app asked for, each instance ready. */
   async status(app: string): Promise<ProcessStatus[]> {
     const r = this.deployed.findLast((d) => d.app === app);
-    return (r?.processes ?? []).map((p) => {
+    return (r?.processes ?? []).filter((p) => p.type !== 'release').map((p) => {
       const desired = r!.formation[p.type] ?? (p.type === 'web' ? 1 : 0);
       const instances = Array.from({ length: desired }, (_, i) => ({ name: `${p.type}-fake-${i + 1}`, release: r!.version, state: 'Running', ready: true, restarts: 0, startedAt: null }));
       return { type: p.type, desired, ready: desired, instances };

@@ -14,11 +14,11 @@ function loopback(addr: string): { hostname: string; port: number } {
   return { hostname: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
-/** One GET / through the ingress with `Host: host` (a new connection each time). */
-export function httpThroughIngress(addr: string, host: string, timeoutMs = 5000): Promise<IngressResponse> {
+/** One GET of `path` (default /) through the ingress with `Host: host` (a new connection each time). */
+export function httpThroughIngress(addr: string, host: string, timeoutMs = 5000, path = '/'): Promise<IngressResponse> {
   const { hostname, port } = loopback(addr);
   return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, path: '/', method: 'GET', headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
+    const req = request({ hostname, port, path, method: 'GET', headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

@@ -82,8 +82,11 @@ test('migration: global token names become per key, keeping existing tokens', ()
   const dir = mkdtempSync(join(tmpdir(), 'slipway-migrate-'));
   const file = join(dir, 'db');
   const old = openStore(file);
-  // Back to schema 2: the global tokens table, no lock start times, no certificates.
+  // Back to schema 2: the global tokens table, no lock start times, none of schema 5's day-2
+  // tables, no certificates (schema 6).
   old.db.exec(`DROP TABLE tokens;
+    DROP TABLE checks; DROP TABLE resources; DROP TABLE stopped;
+    ALTER TABLE releases DROP COLUMN checks;
     DROP TABLE certs;
     ALTER TABLE apps DROP COLUMN certs_auto;
     CREATE TABLE tokens (name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, key_name TEXT NOT NULL REFERENCES keys(name) ON DELETE CASCADE, created_at TEXT NOT NULL, last_used_at TEXT);

