@@ -36,17 +36,19 @@ export function acmeState(host: string, cert: CertificateLike | undefined, chall
   if (!cert) return { host, state: 'pending', source: 'acme', detail: 'waiting for its Certificate to be created (deploy the app)' };
   const ch = challenges.find((c) => c.spec?.dnsName === host);
   if (ch) {
-    const reason = oneSentence(ch.status?.reason ?? '');
+    const raw = (ch.status?.reason ?? '').replace(/\s+/g, ' ').trim();
+    const reason = oneSentence(raw);
     if (ch.status?.state === 'invalid' || ch.status?.state === 'errored' || ch.status?.state === 'expired') {
       return { host, state: 'failed', source: 'acme', detail: `the ACME server refused the HTTP-01 challenge: ${reason || ch.status.state}` };
     }
     // cert-manager checks http://HOST/.well-known/acme-challenge/… itself before asking the CA;
     // while that fails (DNS not pointed here, port 80 closed) it retries forever: the host
     // cannot get a certificate until the reason is fixed, so it is shown as failed.
-    if (/self check|propagation/i.test(reason) && /fail|error|refused|timeout|no such host|wrong status/i.test(reason)) {
-      // The underlying error is the end of Go's message (`Get "URL": dial tcp …: connection refused`).
-      const cause = /Get "[^"]*": (.*)$/.exec(reason)?.[1] ?? reason;
-      const url = /GET request '([^']+)'/.exec(reason)?.[1];
+    if (/self check|propagation/i.test(raw) && /fail|error|refused|timeout|no such host|wrong status/i.test(raw)) {
+      // The underlying error is the end of Go's message (`Get "URL": dial tcp …: connection
+      // refused`), read from the whole message: the URL alone can take 300 characters.
+      const cause = oneSentence(/Get "[^"]*": (.*)$/.exec(raw)?.[1] ?? raw);
+      const url = /GET request '([^']+)'/.exec(raw)?.[1];
       return { host, state: 'failed', source: 'acme', detail: `the HTTP-01 challenge cannot be reached (retrying): ${url ? `${url.replace(/[^/]+$/, '…')}: ` : ''}${cause}` };
     }
     return { host, state: 'pending', source: 'acme', detail: ch.status?.presented ? 'waiting for the ACME server to validate the HTTP-01 challenge' : 'waiting for the HTTP-01 challenge to be served' };

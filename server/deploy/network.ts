@@ -26,7 +26,8 @@ export const WEB_HTTPS = 'web-https';
 /**
  * The Ingresses routing each of the app's domains (the default one first) to the web Service:
  * `web` for hosts served over HTTP, `web-https` (with the redirect Middleware) for hosts in
- * `redirect`, whose certificate is there. Both list their hosts' TLS Secrets. An Ingress with no
+ * `redirect`, whose certificate is there (`web` keeps their ACME challenge path). Both list their
+ * hosts' TLS Secrets. An Ingress with no
  * host is left out (pruned). `redirect` is what the cluster says, read just before.
  */
 export function ingressObjects(r: Pick<DeployableRelease, 'app' | 'domains' | 'tls'>, opts: ObjectOptions = {}, redirect: ReadonlySet<string> = new Set()): KubeObject<V1Ingress>[] {
@@ -35,24 +36,32 @@ export function ingressObjects(r: Pick<DeployableRelease, 'app' | 'domains' | 't
   const secure = r.domains.filter((h) => redirect.has(h) && tls.has(h));
   const out: KubeObject<V1Ingress>[] = [];
   // The redirecting one first: a host moving over is briefly in both, never in neither.
-  if (secure.length) out.push(ingressObject({ app: r.app, domains: secure }, opts, WEB_HTTPS, tls, { 'traefik.ingress.kubernetes.io/router.middlewares': redirectRef(r.app) }));
-  if (plain.length) out.push(ingressObject({ app: r.app, domains: plain }, opts, WEB, tls));
+  if (secure.length) out.push(ingressObject(r.app, secure.map((h) => [h, '/']), opts, WEB_HTTPS, tls, { 'traefik.ingress.kubernetes.io/router.middlewares': redirectRef(r.app) }));
+  // ACME challenge paths of redirecting hosts stay on plain HTTP (a longer rule, so Traefik
+  // prefers it to `/`): HTTP-01 is defined on port 80, and a renewal must not depend on the
+  // certificate it renews. cert-manager's solver Ingress (the token's own path) is longer still.
+  const paths = [...plain.map((h): [string, string] => [h, '/']), ...secure.map((h): [string, string] => [h, ACME_CHALLENGE])];
+  if (paths.length) out.push(ingressObject(r.app, paths, opts, WEB, tls));
   return out;
 }
 
-/** One Ingress routing `domains` to the web Service, with the TLS Secrets of those that have one. */
-function ingressObject(r: Pick<DeployableRelease, 'app' | 'domains'>, opts: ObjectOptions, name: string, tls: ReturnType<typeof tlsHosts>, annotations?: Record<string, string>): KubeObject<V1Ingress> {
-  const withTls = r.domains.filter((h) => tls.has(h));
+/** Where HTTP-01 challenges are served (RFC 8555 section 8.3). */
+export const ACME_CHALLENGE = '/.well-known/acme-challenge/';
+
+/** One Ingress routing each (host, path prefix) to the web Service, with the TLS Secrets of the hosts that have one. */
+function ingressObject(app: string, paths: readonly [string, string][], opts: ObjectOptions, name: string, tls: ReturnType<typeof tlsHosts>, annotations?: Record<string, string>): KubeObject<V1Ingress> {
+  const hosts = [...new Set(paths.map(([h]) => h))];
+  const withTls = hosts.filter((h) => tls.has(h));
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: { name, namespace: namespaceFor(r.app), labels: { ...appLabels(r.app), [LABEL.process]: WEB }, ...(annotations ? { annotations } : {}) },
+    metadata: { name, namespace: namespaceFor(app), labels: { ...appLabels(app), [LABEL.process]: WEB }, ...(annotations ? { annotations } : {}) },
     spec: {
       ...(opts.ingressClass ? { ingressClassName: opts.ingressClass } : {}),
       ...(withTls.length ? { tls: withTls.map((h) => ({ hosts: [h], secretName: tls.get(h)!.secret })) } : {}),
-      rules: r.domains.map((host) => ({
+      rules: paths.map(([host, path]) => ({
         host,
-        http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: WEB, port: { name: 'http' } } } }] },
+        http: { paths: [{ path, pathType: 'Prefix', backend: { service: { name: WEB, port: { name: 'http' } } } }] },
       })),
     },
   };

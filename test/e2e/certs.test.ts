@@ -42,7 +42,8 @@ async function curl(addr: string, url: string, opts: { cacert?: string; method?:
   const [ip, port] = [addr.slice(0, addr.lastIndexOf(':')), addr.slice(addr.lastIndexOf(':') + 1)];
   const args = ['-s', '-m', '10', '-o', '-', '-w', '\n%{http_code} %{redirect_url}', '--resolve', `${u.hostname}:${port}:${ip}`,
     ...(opts.method ? ['-X', opts.method] : []), ...(opts.cacert ? ['--cacert', opts.cacert] : []),
-    `${u.protocol}//${u.hostname}:${port}${u.pathname}`];
+    // The default port is left out, so the Host header is what a browser sends.
+    `${u.protocol}//${u.hostname}${port === (u.protocol === 'https:' ? '443' : '80') ? '' : `:${port}`}${u.pathname}${u.search}`];
   const r = await run('curl', args).catch((e: { stdout?: string; code?: number }) => ({ stdout: `\n000 curl-exit-${e.code}` }));
   const i = r.stdout.lastIndexOf('\n');
   const [status, location] = r.stdout.slice(i + 1).split(' ');
@@ -96,16 +97,22 @@ describe('HTTPS for every app: cert-manager + Pebble + Traefik', { timeout: 30 *
     assert.equal(r.exitCode, 0, r.stderr);
     const at = lines.indexOf('=====> Application deployed:');
     assert.equal(lines[at + 1], `       https://${host}`, lines.join('\n'));
-    const https = await curl(tb!.SLIPWAY_TEST_HTTPS_INGRESS!, `https://${host}/`, { cacert: tb!.SLIPWAY_TEST_ACME_ROOT! });
-    assert.equal(https.status, 200, https.body);
-    assert.match(https.body, /hello from slipway/);
+    // Traefik loads the Secret of an Ingress it was just given within its throttle (0.5 s).
+    await until(async () => {
+      const https = await curl(tb!.SLIPWAY_TEST_HTTPS_INGRESS!, `https://${host}/`, { cacert: tb!.SLIPWAY_TEST_ACME_ROOT! });
+      assert.equal(https.status, 200, `${https.location} ${https.body}`);
+      assert.match(https.body, /hello from slipway/);
+    }, 5_000);
     const cert = await servedCert(tb!.SLIPWAY_TEST_HTTPS_INGRESS!, host);
     assert.equal(cert.subjectAltName, `DNS:${host}`);
     assert.match(await certLine(host), new RegExp(`^${host.replace(/\./g, '\\.')}  issued by Pebble Intermediate CA [0-9a-f]+, expires \\d{4}-`));
-    // Traefik's permanent redirect: 308 (301 for GET).
+    // Traefik's permanent redirect (v3.6 redirectScheme `permanent`): 308, but 301 for GET.
     const post = await curl(tb!.SLIPWAY_TEST_INGRESS!, `http://${host}/`, { method: 'POST' });
     assert.equal(post.status, 308);
     assert.equal(post.location, `https://${host}/`);
+    const get = await curl(tb!.SLIPWAY_TEST_INGRESS!, `http://${host}/x?y=1`);
+    assert.equal(get.status, 301);
+    assert.equal(get.location, `https://${host}/x?y=1`);
     // ACME challenge paths are never redirected (here: no solver, so the app answers them).
     const acme = await curl(tb!.SLIPWAY_TEST_INGRESS!, `http://${host}/.well-known/acme-challenge/x`);
     assert.notEqual(acme.status, 308);

@@ -45,7 +45,9 @@ ingress_port=${ingress_addr##*:}
 ping_addr=${ingress_addr%:*}:$((ingress_port + 1))
 # TLS for apps (the SNI certificates of their Ingresses), and the node's port 80 on an address of
 # its own for the ACME CA's HTTP-01 checks (65-certs.sh).
-https_addr=${SLIPWAY_HTTPS_INGRESS_ADDR:-127.0.0.1:8443}
+# HTTPS on the node's address and port 443, as k3s's Traefik has it: Traefik's redirectScheme
+# drops the port, so on any other port a request already on HTTPS would be redirected to :443.
+https_addr=${SLIPWAY_HTTPS_INGRESS_ADDR:-127.0.0.80:443}
 node80_addr=127.0.0.80:80
 api_url=https://127.0.0.1:6443
 cluster_cidr=10.42.0.0/16
