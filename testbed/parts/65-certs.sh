@@ -107,10 +107,13 @@ render "$src/cluster-issuer.yaml" "$cdir/cluster-issuer.yaml" ISSUER="$issuer" A
 
 # --acme-http01-solver-nameservers: the self-check cert-manager makes before asking the CA to
 # validate resolves app hosts as Pebble does. No leader election: one controller.
+# --dns01-check-retry-period (HTTP-01's too): the first self-check usually runs before Traefik
+# routes to the new solver pod; retrying after 2 s instead of 10 s brings issuance from ~19 s to
+# ~11 s (the 5 passes 2 s apart that follow are fixed in cert-manager).
 ensure cert-manager "$bin/cert-manager" "${cm_health##*:}" 60 "$(sha256sum <"$KUBECONFIG" | cut -c1-16)" -- \
   --kubeconfig="$KUBECONFIG" --leader-elect=false --cluster-resource-namespace=cert-manager \
   --acme-http01-solver-image="$solver_image" --acme-http01-solver-nameservers="$dns_addr" \
-  --enable-certificate-owner-ref=true --max-concurrent-challenges=20 \
+  --enable-certificate-owner-ref=true --max-concurrent-challenges=20 --dns01-check-retry-period=2s \
   --metrics-listen-address=127.0.0.1:9402 --internal-healthz-listen-address="$cm_health"
 wait_for "the ClusterIssuer $issuer to be Ready (its ACME account at Pebble)" 60 \
   "$kubectl" wait --for=condition=Ready "clusterissuer/$issuer" --timeout=5s
