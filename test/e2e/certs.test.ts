@@ -124,7 +124,8 @@ describe('HTTPS for every app: cert-manager + Pebble + Traefik', { timeout: 30 *
     const www = `www.${suffix}.example.com`;
     assert.equal((await ssh(`domains:add ${APP} ${www}`)).exitCode, 0);
     await until(async () => assert.match(await certLine(www), / issued by Pebble/), CERT_MS);
-    assert.equal((await servedCert(tb!.SLIPWAY_TEST_HTTPS_INGRESS!, www)).subjectAltName, `DNS:${www}`);
+    // Traefik serves the new Secret within its throttle (0.5 s) after `certs` says issued.
+    await until(async () => assert.equal((await servedCert(tb!.SLIPWAY_TEST_HTTPS_INGRESS!, www)).subjectAltName, `DNS:${www}`), 5_000);
 
     const own = `own.${suffix}.example.com`;
     assert.equal((await ssh(`domains:add ${APP} ${own}`)).exitCode, 0);
