@@ -89,7 +89,10 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
     await s.commitAll(dir, 'nothing to build');
     const r = await s.git(['push', s.sshRemote('nothing'), 'main'], { cwd: dir });
     assert.notEqual(r.exitCode, 0);
-    assert.ok(remoteLines(r.stderr).some((l) => l.startsWith(' !     No buildpack detected this app')), r.stderr);
+    const said = remoteLines(r.stderr).find((l) => l.startsWith(' !     No buildpack detected this app'));
+    assert.ok(said, r.stderr);
+    // The offline builder says which files it looked for, for every language it has.
+    for (const f of ['package.json (Node.js)', 'requirements.txt', 'go.mod (Go)', 'index.html', 'Procfile']) assert.ok(said.includes(f), said);
     const ref = await s.git(['--git-dir', join(s.dir, 'data/repos/nothing.git'), 'rev-parse', '--verify', '--quiet', 'main']);
     assert.equal(ref.stdout, '');
   });
