@@ -85,7 +85,7 @@ class SessionTerminal {
   }
 }
 
-function handleExec(door: Door, identity: Identity, channel: ServerChannel, command: string, gitProtocol: string | undefined, terminal: SessionTerminal | undefined): void {
+function handleExec(door: Door, identity: Identity, channel: ServerChannel, command: string, gitProtocol: string | undefined, terminal: SessionTerminal | undefined, session: Session, client: Connection): void {
   const { services } = door;
   channel.on('error', (err: Error) => log.debug('ssh channel error', { err }));
   const fail = (err: unknown) => {
@@ -119,7 +119,12 @@ function handleExec(door: Door, identity: Identity, channel: ServerChannel, comm
     channel.once('end', () => resolve(buf));
   }));
   const gone = new AbortController();
-  channel.once('close', () => gone.abort(new Error('the client disconnected')));
+  // The session and connection too: a channel whose input nobody reads (`run APP -- sleep 60`)
+  // never emits 'close', not even when the TCP connection drops.
+  const hangUp = () => { if (!gone.signal.aborted) gone.abort(new Error('the client disconnected')); };
+  channel.once('close', hangUp);
+  session.once('close', hangUp);
+  client.once('close', hangUp);
   void execute(services, identity, words, {
     stdout: (s) => { if (!gone.signal.aborted) channel.write(s); },
     stderr: (s) => { if (!gone.signal.aborted) channel.stderr.write(s); },
@@ -134,6 +139,8 @@ function handleExec(door: Door, identity: Identity, channel: ServerChannel, comm
       ...(terminal ? { terminal } : {}),
     },
   }).then((code) => {
+    client.off('close', hangUp);
+    session.off('close', hangUp);
     // This command may have removed a key: its other connections end now, not at the next sweep.
     door.live.sweep((fp) => services.store.keys.byFingerprint(fp) !== undefined);
     if (gone.signal.aborted) return;
@@ -231,7 +238,7 @@ function onConnection(door: Door, client: Connection, remote: string): void {
         const channel = accept();
         const who = current();
         if (!who) return refuseRemovedKey(session, channel, hangUp);
-        handleExec(door, who, channel, info.command, gitProtocol, terminal);
+        handleExec(door, who, channel, info.command, gitProtocol, terminal, session, client);
       });
       session.on('shell', (accept) => {
         const ch = accept();
