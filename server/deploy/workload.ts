@@ -221,9 +221,13 @@ export interface RunPodSpec {
   mode: 'interactive' | 'detached';
 }
 
-/** The exec command of an interactive one-off run: the user's words behind the launcher. */
+/**
+ * The launcher command line of a one-off run. `--` makes the launcher exec the words directly
+ * (with the buildpack environment); without it, it would hand them to a shell as a script, and
+ * `node -e CODE` would run `node` alone.
+ */
 export function runCommand(command: readonly string[]): string[] {
-  return [LAUNCHER, ...command];
+  return [LAUNCHER, '--', ...command];
 }
 
 /**

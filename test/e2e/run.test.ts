@@ -81,7 +81,7 @@ describe('run: one-off pods on a real cluster', { timeout: 20 * 60_000 }, () => 
 
   test('with a terminal the command gets a PTY of the client\'s size', async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    const inner = ['stty', 'cols', '101', 'rows', '33;', 'exec', 'ssh', ...sshArgs('-tt'), `run ${APP} -- sh -c 'tty; stty size'`].join(' ');
+    const inner = ['stty', 'cols', '101', 'rows', '33;', 'exec', 'ssh', ...sshArgs('-tt'), `"run ${APP} -- sh -c 'tty; stty size'"`].join(' ');
     const r = await runProgram('script', ['-qec', inner, '/dev/null']);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /\/dev\/pts\/\d+\r?\n/);

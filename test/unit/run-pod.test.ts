@@ -36,12 +36,12 @@ test('an interactive run pod waits in the release image with its Secret and meta
   // Config values never reach the spec; a config var wins over the metadata env of the same name.
   assert.doesNotMatch(JSON.stringify(pod), /postgres:/);
   assert.deepEqual(c.env?.map((e) => e.name), ['PORT', 'SOURCE_VERSION', 'SLIPWAY_RELEASE', 'SLIPWAY_PROCESS']);
-  assert.deepEqual(runCommand(['node', 'scripts/seed.js']), [LAUNCHER, 'node', 'scripts/seed.js']);
+  assert.deepEqual(runCommand(['node', 'scripts/seed.js']), [LAUNCHER, '--', 'node', 'scripts/seed.js']);
 });
 
 test('a detached run pod runs the command itself through the launcher, its words as argument values', () => {
   const pod = runPodObject(release, { name: 'run-bbbbb', command: ['sh', '-c', 'echo $(id); exit 3'], deadlineSeconds: 60, mode: 'detached' });
-  assert.deepEqual(pod.spec!.containers[0]!.command, [LAUNCHER, 'sh', '-c', 'echo $(id); exit 3']);
+  assert.deepEqual(pod.spec!.containers[0]!.command, [LAUNCHER, '--', 'sh', '-c', 'echo $(id); exit 3']);
   assert.equal(pod.metadata.labels?.[LABEL.run], 'detached');
   assert.equal(pod.spec?.activeDeadlineSeconds, 60);
 });
