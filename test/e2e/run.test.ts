@@ -81,7 +81,10 @@ describe('run: one-off pods on a real cluster', { timeout: 20 * 60_000 }, () => 
 
   test('with a terminal the command gets a PTY of the client\'s size', async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    const inner = ['stty', 'cols', '101', 'rows', '33;', 'exec', 'ssh', ...sshArgs('-tt'), `"run ${APP} -- sh -c 'tty; stty size'"`].join(' ');
+    // The API server's exec sends the terminal size on its own channel once the process runs (as
+    // for kubectl exec -t), so a command that asks at its very first instruction can still see
+    // 0 0; what must hold is that the client's size reaches the PTY, so ask a moment later.
+    const inner = ['stty', 'cols', '101', 'rows', '33;', 'exec', 'ssh', ...sshArgs('-tt'), `"run ${APP} -- sh -c 'tty; sleep 1; stty size'"`].join(' ');
     const r = await runProgram('script', ['-qec', inner, '/dev/null']);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /\/dev\/pts\/\d+\r?\n/);
