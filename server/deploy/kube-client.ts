@@ -4,10 +4,23 @@
 // as `cause`.
 import { Writable } from 'node:stream';
 import type { ProcessIo } from './deployer.ts';
-import { ApiException, CoreV1Api, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, type V1Status } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, type V1ObjectMeta, type V1Status } from '@kubernetes/client-node';
 import { UserError } from '../errors.ts';
 import { FIELD_MANAGER } from './labels.ts';
-import type { KubeObject } from './kube-types.ts';
+// The model types the pure modules name, through kube-types.ts.
+export type {
+  CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1Pod, V1Probe, V1ReplicaSet, V1ResourceRequirements, V1Secret, V1Service,
+} from '@kubernetes/client-node';
+
+/**
+ * A Kubernetes object as Slipway builds and applies it: the library's own model type, with the
+ * fields server-side apply needs made required.
+ */
+export type KubeObject<T = object> = T & {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta & { name: string };
+};
 
 /** The `code` of the first error in a cause chain that has one (ECONNREFUSED, ENOTFOUND, …). */
 function networkCode(err: unknown): string | undefined {
