@@ -32,6 +32,12 @@ const flags: Command['flags'] = {
   timeout: { type: 'string', help: `stop the command after this long (seconds, or 10m, 2h; default ${DEFAULT_RUN_TIMEOUT_S / 3600} h)` },
 };
 
+/** What both run commands start from: the deadline asked for, the deployer, the release that runs now. */
+function runTarget(ctx: CommandContext, app: string, f: Flags) {
+  const timeoutSeconds = parseTimeout(f.timeout as string | undefined);
+  return { timeoutSeconds, deployer: requireDeployer(ctx.services), release: currentRelease(ctx, app) };
+}
+
 export const runCommands: Command[] = [
   {
     name: 'run',
@@ -42,9 +48,7 @@ export const runCommands: Command[] = [
     args: { min: 2, max: 10_000, verbatimAfter: 2 },
     flags,
     run: async (ctx, app, command, f: Flags) => {
-      const timeoutSeconds = parseTimeout(f.timeout as string | undefined);
-      const deployer = requireDeployer(ctx.services);
-      const release = currentRelease(ctx, app);
+      const { deployer, release, timeoutSeconds } = runTarget(ctx, app, f);
       if (!ctx.raw) throw new UserError('run needs a byte stream to attach to; use run:detached here.');
       const exitCode = await deployer.run(release, { command, timeoutSeconds, io: ctx.raw, signal: ctx.signal });
       return { exitCode };
@@ -58,9 +62,8 @@ export const runCommands: Command[] = [
     args: { min: 2, max: 10_000, verbatimAfter: 2 },
     flags,
     run: async (ctx, app, command, f: Flags) => {
-      const timeoutSeconds = parseTimeout(f.timeout as string | undefined);
-      const deployer = requireDeployer(ctx.services);
-      const pod = await deployer.runDetached(currentRelease(ctx, app), { command, timeoutSeconds });
+      const { deployer, release, timeoutSeconds } = runTarget(ctx, app, f);
+      const pod = await deployer.runDetached(release, { command, timeoutSeconds });
       ctx.out.line(pod);
       return { exitCode: 0 };
     },
