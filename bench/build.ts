@@ -1,18 +1,31 @@
-// Build benchmark (issue: real CNB builds): pushes the fixture Node app through a real Slipway
-// (SSH transport, pre-receive hook, pipeline) with the real pack builder and the testbed's offline
-// builder, and reports cold build, warm rebuild (code change only) and the platform's overhead
-// per push = push wall time − the time pack itself ran. The deployer is the test fake: this
-// measures building; bench/e2e (Kubernetes) measures going live.
+// Build benchmark (issue: real CNB builds; issue 9: languages): pushes each fixture app through a
+// real Slipway (SSH transport, pre-receive hook, pipeline) with the real pack builder and the
+// testbed's offline builder, and reports per app the cold build (new app, empty cache), the warm
+// rebuild after a code-only change, and the platform's overhead per push = push wall time − the
+// time pack itself ran. The deployer is the test fake: this measures building; bench/e2e
+// (Kubernetes) measures going live.
 //   eval "$(npm run -s testbed)"; node bench/build.ts
+//   BENCH_BUILD_ROUNDS=N (default 3), BENCH_BUILD_APPS=node-app,go-app (default: all below)
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../server/config.ts';
 import { findProgram } from '../server/backends.ts';
 import { TimedPack } from './timed-pack.ts';
+import { benchEnv } from './settings.ts';
 import { startTestServer } from '../test/support/harness.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
 
-const ROUNDS = 5;
+const ROUNDS = Number(benchEnv.BENCH_BUILD_ROUNDS ?? 3);
+/** Each fixture and the file a code-only change appends a comment to. */
+const FIXTURES: { name: string; file: string; comment: string }[] = [
+  { name: 'node-app', file: 'server.js', comment: '//' },
+  { name: 'express-app', file: 'server.js', comment: '//' },
+  { name: 'ts-app', file: 'src/server.ts', comment: '//' },
+  { name: 'python-app', file: 'app.py', comment: '#' },
+  { name: 'go-app', file: 'main.go', comment: '//' },
+];
+const wanted = benchEnv.BENCH_BUILD_APPS?.split(',');
+const fixtures = FIXTURES.filter((f) => !wanted || wanted.includes(f.name));
 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -27,36 +40,40 @@ if (!pack || config.builderImage === 'heroku/builder:24') {
 const builder = new TimedPack({ packBinary: pack, registry: config.registry, buildTimeoutMs: 15 * 60_000 });
 const s = await startTestServer({ SLIPWAY_BUILDER: config.builderImage, SLIPWAY_REGISTRY: config.registry }, { builder });
 try {
-  const cold: { total: number; pack: number }[] = [];
-  const warm: { total: number; pack: number }[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const app = `bench-build-${Date.now().toString(36)}-${round}`;
-    await s.ssh(s.admin, `apps:create ${app}`);
-    await builder.purgeCache(app);
-    const wd = fixtureCopy('node-app');
-    await s.commitAll(wd, 'cold');
-    let t0 = performance.now();
-    let r = await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd });
-    if (r.exitCode !== 0) throw new Error(`cold push failed: ${r.stderr}`);
-    cold.push({ total: performance.now() - t0, pack: builder.last });
-    appendFileSync(join(wd, 'server.js'), `\n// change ${round}\n`);
-    await s.commitAll(wd, 'code change');
-    t0 = performance.now();
-    r = await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd });
-    if (r.exitCode !== 0) throw new Error(`warm push failed: ${r.stderr}`);
-    warm.push({ total: performance.now() - t0, pack: builder.last });
-    await s.ssh(s.admin, `apps:destroy ${app} --confirm ${app}`);
-    await builder.purgeCache(app);
+  type Run = { total: number; pack: number };
+  const results: { name: string; cold: Run[]; warm: Run[] }[] = [];
+  for (const f of fixtures) {
+    const cold: Run[] = [];
+    const warm: Run[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const app = `bench-${f.name.replace(/-app$/, '')}-${Date.now().toString(36)}-${round}`;
+      await s.ssh(s.admin, `apps:create ${app}`);
+      await builder.purgeCache(app);
+      const wd = fixtureCopy(f.name);
+      await s.commitAll(wd, 'cold');
+      let t0 = performance.now();
+      let r = await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd });
+      if (r.exitCode !== 0) throw new Error(`${f.name}: cold push failed: ${r.stderr}`);
+      cold.push({ total: performance.now() - t0, pack: builder.last });
+      appendFileSync(join(wd, f.file), `\n${f.comment} change ${round}\n`);
+      await s.commitAll(wd, 'code change');
+      t0 = performance.now();
+      r = await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd });
+      if (r.exitCode !== 0) throw new Error(`${f.name}: warm push failed: ${r.stderr}`);
+      warm.push({ total: performance.now() - t0, pack: builder.last });
+      process.stderr.write(`bench/build: ${f.name} round ${round + 1}: cold ${s2(cold.at(-1)!.pack)}, warm ${s2(warm.at(-1)!.pack)} (pack)\n`);
+      await s.ssh(s.admin, `apps:destroy ${app} --confirm ${app}`);
+      await builder.purgeCache(app);
+    }
+    results.push({ name: f.name, cold, warm });
   }
-  const row = (name: string, xs: { total: number; pack: number }[], goal: string) =>
-    `| ${name} | ${s2(median(xs.map((x) => x.total)))} | ${s2(median(xs.map((x) => x.pack)))} | ${s2(median(xs.map((x) => x.total - x.pack)))} | ${goal} |`;
+  const cell = (xs: Run[], k: (x: Run) => number) => s2(median(xs.map(k)));
   const lines = [
-    `Build bench, ${new Date().toISOString().slice(0, 10)}, medians of ${ROUNDS} rounds, fixture test/fixtures/node-app, builder ${config.builderImage}`,
+    `Build bench, ${new Date().toISOString().slice(0, 10)}, medians of ${ROUNDS} rounds, fixtures in test/fixtures, builder ${config.builderImage}`,
     '',
-    '| push | total (git push) | pack | platform overhead | goal |',
-    '|---|---|---|---|---|',
-    row('cold (new app, empty cache)', cold, 'reference'),
-    row('warm (code change only)', warm, 'pack ≤ 8 s, overhead ≤ 1 s'),
+    '| app | cold: total (git push) | cold: pack | warm (code change): total | warm: pack | warm: platform overhead | goal (warm) |',
+    '|---|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.name} | ${cell(r.cold, (x) => x.total)} | ${cell(r.cold, (x) => x.pack)} | ${cell(r.warm, (x) => x.total)} | ${cell(r.warm, (x) => x.pack)} | ${cell(r.warm, (x) => x.total - x.pack)} | pack ≤ 3 s, overhead ≤ 1 s |`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
   writeFileSync(join(import.meta.dirname, 'results', 'build.md'), `# Build bench\n\n${lines.join('\n')}\n\nCommand: \`node bench/build.ts\` (part of \`npm run bench\` with the testbed up)\n`);

@@ -1,4 +1,5 @@
 import { connect, type Server } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,9 +81,20 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
   const services: Services = { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, nativeCrypto: nativeCryptoLoaded };
-  const hook = await startHookServer(services);
-  const ssh = await startSshServer(services);
-  const http = await startHttpServer(services);
+  // A start that fails halfway (a port taken, an unreadable host key) closes what it opened, so
+  // the process ends and the data dir is free again instead of a hook socket holding both.
+  const opened: Array<{ close(cb: (err?: Error) => void): unknown }> = [];
+  let hook: Server, ssh: Server, http: HttpServer;
+  try {
+    opened.push(hook = await startHookServer(services));
+    opened.push(ssh = await startSshServer(services));
+    opened.push(http = await startHttpServer(services));
+  } catch (err) {
+    await Promise.all(opened.map(closeServer));
+    store.close();
+    release();
+    throw err;
+  }
   const sshPort = (ssh.address() as AddressInfo).port;
   const httpPort = (http.address() as AddressInfo).port;
   // With port 0 (tests), the remotes we print must name the ports actually bound.
@@ -95,7 +107,11 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
     httpPort,
     close: async () => {
       services.pushes.abortAll('the server is stopping');
-      await Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
+      const closing = Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
+      // A stopping server must not wait on clients: connections that sent nothing yet, or hold a
+      // request open, would keep close() pending for as long as they like.
+      http.closeAllConnections();
+      await closing;
       store.close();
       release();
     },

@@ -76,7 +76,11 @@ export function explainFailure(rawLines: readonly string[], exitCode: number, ct
   if (ctx.stopped === 'timeout') return `The build took longer than ${ctx.minutes} minutes and was stopped.`;
   if (/No buildpack groups passed detection/i.test(text)) {
     const tried = [...new Set(lines.map((l) => /^fail: (\S+?)(@\S+)?$/.exec(l.trim())?.[1]).filter((b): b is string => b !== undefined))];
-    return `No buildpack detected this app${tried.length ? ` (tried ${tried.join(', ')})` : ''}: pack says "No buildpack groups passed detection".`;
+    // The offline builder's detect scripts print what they looked for; the lifecycle shows that
+    // output when no group passes. Other builders' reasons stay pack's own.
+    const lookedFor = [...new Set(lines.map((l) => /^looked for (.+)$/.exec(l.trim())?.[1]).filter((f): f is string => f !== undefined))];
+    const why = lookedFor.length ? `looked for ${lookedFor.join('; ')}` : 'pack says "No buildpack groups passed detection"';
+    return `No buildpack detected this app${tried.length ? ` (tried ${tried.join(', ')})` : ''}: ${why}.`;
   }
   const builder = /failed to fetch builder image '([^']+)'/.exec(text);
   if (builder) return `The builder image ${builder[1]} could not be fetched (check builder:set and the registry); nothing was built.`;

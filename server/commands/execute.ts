@@ -3,6 +3,7 @@ import { errorLine, makeOutput } from '../output/output.ts';
 import { dispatch } from './registry.ts';
 import type { Services } from '../context.ts';
 import type { Identity } from '../auth/identity.ts';
+import type { ProcessIo } from '../deploy/deployer.ts';
 
 /** The byte streams a command talks to: an SSH channel or the local terminal. */
 export interface CommandIo {
@@ -12,13 +13,14 @@ export interface CommandIo {
   color: boolean;
   /** Aborted when the caller goes away. */
   signal: AbortSignal;
+  /** The same streams as bytes (and the caller's terminal), for `run`. */
+  raw?: ProcessIo;
 }
 
 /** Runs one command for an identity and returns its exit code; errors become one clear line. */
 export async function execute(services: Services, identity: Identity, words: readonly string[], io: CommandIo): Promise<number> {
   try {
-    await dispatch({ identity, services, out: makeOutput(io.stdout, { color: io.color }), stdin: io.stdin, signal: io.signal }, words);
-    return 0;
+    return await dispatch({ identity, services, out: makeOutput(io.stdout, { color: io.color }), stdin: io.stdin, signal: io.signal, ...(io.raw ? { raw: io.raw } : {}) }, words);
   } catch (err) {
     const r = reportFailure(err, 'command failed', { command: words[0], by: identity.name });
     io.stderr(errorLine(r.message) + '\n');

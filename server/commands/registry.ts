@@ -15,6 +15,7 @@ import { logCommands } from './logs.ts';
 import { doctorCommands } from './doctor.ts';
 import { resourceCommands } from './resources.ts';
 import { checkCommands } from './checks.ts';
+import { runCommands } from './run.ts';
 
 const metaCommands: Command[] = [
   {
@@ -48,6 +49,7 @@ export const commands: readonly Command[] = [
   ...psCommands,
   ...resourceCommands,
   ...checkCommands,
+  ...runCommands,
   ...logCommands,
   ...domainCommands,
   ...certCommands,
@@ -72,6 +74,8 @@ export function parseArgs(c: Command, words: readonly string[]): { args: string[
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     if (w === '--') { args.push(...words.slice(i + 1)); break; }
+    // Past this many positional arguments every word is one, options included (`run APP ls -la`).
+    if (c.args.verbatimAfter !== undefined && args.length >= c.args.verbatimAfter) { args.push(...words.slice(i)); break; }
     if (w.startsWith('-') && w.length > 1) {
       // `--name`, `--name=value`, or a declared one-letter alias `-x` (its value, if any, is the next word).
       const m = /^--([a-z][a-z-]*)(?:=(.*))?$/s.exec(w);
@@ -98,8 +102,8 @@ export function parseArgs(c: Command, words: readonly string[]): { args: string[
   return { args, flags };
 }
 
-/** Runs one command line (already split into words) for an identity; throws UserError/UsageError. */
-export async function dispatch(ctx: CommandContext, words: readonly string[]): Promise<void> {
+/** Runs one command line (already split into words) for an identity; resolves with its exit code, throws UserError/UsageError. */
+export async function dispatch(ctx: CommandContext, words: readonly string[]): Promise<number> {
   const [name, ...rest] = words;
   if (!name) throw new UsageError('No command given. Run "help" for the list.');
   const c = byName.get(name);
@@ -114,8 +118,10 @@ export async function dispatch(ctx: CommandContext, words: readonly string[]): P
   } else {
     outcome = await c.run(ctx, args, flags);
   }
-  if (!outcome) return;
+  if (!outcome) return 0;
+  if ('exitCode' in outcome) return outcome.exitCode;
   if (flags.json) ctx.out.json(outcome.data);
   else outcome.text(ctx.out);
   if (outcome.failure) throw outcome.failure;
+  return 0;
 }

@@ -1,6 +1,7 @@
 import type { Output } from '../output/output.ts';
 import type { Services } from '../context.ts';
 import type { Identity } from '../auth/identity.ts';
+import type { ProcessIo } from '../deploy/deployer.ts';
 
 export interface CommandContext {
   identity: Identity;
@@ -10,6 +11,8 @@ export interface CommandContext {
   stdin(): Promise<string>;
   /** Aborted when the caller goes away (SSH channel closed, Ctrl-C). */
   signal: AbortSignal;
+  /** The caller's raw byte streams (and terminal), for `run`; absent where there are none. */
+  raw?: ProcessIo;
 }
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -27,8 +30,13 @@ export function listing(data: unknown, text: (out: Output) => void, failure?: Er
   return failure ? { data, text, failure } : { data, text };
 }
 
-/** What `run` may return: nothing (the command wrote its own output), or a listing. */
-export type Outcome = void | Listing;
+/** A command's own exit code (`run` passes on the one-off command's). */
+export interface ExitStatus {
+  exitCode: number;
+}
+
+/** What `run` may return: nothing (the command wrote its own output), a listing, or an exit code. */
+export type Outcome = void | Listing | ExitStatus;
 
 /** What every command declares; the dispatcher checks access, arity and flags before `run`. */
 interface CommandSpec {
@@ -37,7 +45,7 @@ interface CommandSpec {
   usage: string;
   summary: string;
   /** Counts of the arguments as typed (for app commands, the app included). */
-  args: { min: number; max: number };
+  args: { min: number; max: number; verbatimAfter?: number };
   /** Declared options: `--name`; `short` also accepts `-x` (Heroku's `logs -t`, `-n 50`). */
   flags?: Record<string, { type: 'boolean' | 'string'; help: string; short?: string }>;
   /** Whether `--json` is accepted. */

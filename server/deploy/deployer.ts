@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { ProcessType } from '../build/builder.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { TlsPlan } from './tls.ts';
@@ -100,11 +101,42 @@ export interface ProcessStatus {
 export interface LogRequest {
   /** Only this process type. */
   process?: string;
+  /** Only this pod (a `run:detached` pod's name). */
+  pod?: string;
   /** How many recent lines first (per app, merged by time). */
   lines: number;
   /** Keep streaming new lines (and new instances) until `signal` aborts. */
   follow: boolean;
   signal: AbortSignal;
+}
+
+/** A terminal's size in character cells. */
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+/** The terminal of a one-off run with a PTY: its size now, and later changes. */
+export interface Terminal extends TerminalSize {
+  onResize(listener: (size: TerminalSize) => void): void;
+}
+
+/** The raw byte streams a one-off command talks to. */
+export interface ProcessIo {
+  /** Its standard input; the command sees end of file when this ends. */
+  stdin: Readable;
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+  /** Present when the caller has a terminal: the command gets a PTY of this size. */
+  terminal?: Terminal;
+}
+
+/** What `run` asks for. */
+export interface RunRequest {
+  /** The command and its arguments, run through the image's launcher. */
+  command: readonly string[];
+  /** Longest the pod may run, in seconds. */
+  timeoutSeconds: number;
 }
 
 /** Runs releases on a cluster. */
@@ -123,6 +155,14 @@ export interface Deployer {
   status(app: string): Promise<ProcessStatus[]>;
   /** Replaces the instances of one process type (or all) with fresh ones, without a new release. */
   restart(app: string, opts: { process?: string; transcript: Transcript; signal: AbortSignal }): Promise<void>;
+  /**
+   * Runs a one-off command in a new pod of the release (its image and config), attached to `io`;
+   * resolves with the command's exit code. The pod is removed when the command ends or `signal`
+   * aborts (the client went away).
+   */
+  run(release: DeployableRelease, req: RunRequest & { io: ProcessIo; signal: AbortSignal }): Promise<number>;
+  /** Starts a one-off command in a new pod of the release in the background; resolves with the pod's name. */
+  runDetached(release: DeployableRelease, req: RunRequest): Promise<string>;
   /** Writes the app's log lines (`TIME app[PROCESS.ID]: text`) as they come. */
   logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void>;
   /** The certificate of each host of the release (none where it has no TLS). */

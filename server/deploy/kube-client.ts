@@ -3,10 +3,24 @@
 // sentence for the user (API down, credentials refused, rights missing) and keeps the original
 // as `cause`.
 import { Writable } from 'node:stream';
-import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, Log, PatchStrategy } from '@kubernetes/client-node';
+import type { ProcessIo } from './deployer.ts';
+import { ApiException, CoreV1Api, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, type V1ObjectMeta, type V1Status } from '@kubernetes/client-node';
 import { UserError } from '../errors.ts';
 import { FIELD_MANAGER } from './labels.ts';
-import type { KubeObject } from './kube-types.ts';
+// The model types the pure modules name, through kube-types.ts.
+export type {
+  CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1Pod, V1Probe, V1ReplicaSet, V1ResourceRequirements, V1Secret, V1Service,
+} from '@kubernetes/client-node';
+
+/**
+ * A Kubernetes object as Slipway builds and applies it: the library's own model type, with the
+ * fields server-side apply needs made required.
+ */
+export type KubeObject<T = object> = T & {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta & { name: string };
+};
 
 /** The `code` of the first error in a cause chain that has one (ECONNREFUSED, ENOTFOUND, …). */
 function networkCode(err: unknown): string | undefined {
@@ -38,6 +52,25 @@ export interface PodLogOptions {
   /** The previous (crashed) run of the container. */
   previous?: boolean;
   sinceTime?: string;
+}
+
+/** The exit code an exec's final Status reports: 0 on Success, the ExitCode cause otherwise. */
+export function execExitCode(status: V1Status): number | undefined {
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  return cause?.message !== undefined && /^\d+$/.test(cause.message) ? Number(cause.message) : undefined;
+}
+
+/**
+ * A sink the library writes a stream of the exec to. With a terminal it also looks like one
+ * (`columns`, `rows`, 'resize'): that is how the library learns to send window sizes.
+ */
+class Sink extends Writable {
+  columns = 0;
+  rows = 0;
+  constructor(write: (chunk: Buffer) => void) {
+    super({ write(chunk: Buffer, _encoding, callback) { write(chunk); callback(); } });
+  }
 }
 
 /** A connection to one cluster, from a kubeconfig file. */
@@ -179,5 +212,40 @@ export class KubeClient {
     } finally {
       opts.signal.removeEventListener('abort', stop);
     }
+  }
+
+  /**
+   * Runs `command` in a running container over the exec API (the v5 channel protocol, so the end
+   * of `io.stdin` reaches the command as end of file), with a PTY when `io.terminal` is given.
+   * Resolves with the command's exit code; rejects when the stream breaks without one, or with
+   * the abort reason when `signal` aborts.
+   */
+  async exec(namespace: string, pod: string, container: string, command: string[], io: ProcessIo, signal: AbortSignal): Promise<number> {
+    const what = `run a command in pod ${pod} in ${namespace}`;
+    const stdout = new Sink(io.stdout);
+    const stderr = new Sink(io.stderr);
+    const term = io.terminal;
+    if (term) {
+      stdout.columns = term.cols;
+      stdout.rows = term.rows;
+      term.onResize((size) => {
+        stdout.columns = size.cols;
+        stdout.rows = size.rows;
+        stdout.emit('resize');
+      });
+    }
+    let status: V1Status | undefined;
+    const ws = await this.#call(what, () => new Exec(this.#kc).exec(namespace, pod, container, command, stdout, term ? null : stderr, io.stdin, term !== undefined, (s) => { status = s; }));
+    return new Promise<number>((resolve, reject) => {
+      const stop = () => ws.close();
+      signal.addEventListener('abort', stop, { once: true });
+      ws.addEventListener('close', () => {
+        signal.removeEventListener('abort', stop);
+        if (signal.aborted) return reject(signal.reason);
+        const code = status && execExitCode(status);
+        if (code !== undefined) return resolve(code);
+        reject(new Error(`Kubernetes: ${what} ended without an exit code${status?.message ? `: ${status.message}` : ''}`));
+      });
+    });
   }
 }

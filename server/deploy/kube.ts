@@ -9,8 +9,8 @@ import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
 import { releaseObjects } from './objects.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
 import type { KubeObject } from './kube-types.ts';
-import { RELEASE_TYPE, releasePodObject, replicasFor, restartPatch } from './workload.ts';
-import type { DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessStatus, ReleasePhaseOptions } from './deployer.ts';
+import { RELEASE_TYPE, RUN_PROCESS, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
+import type { DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest } from './deployer.ts';
 import { KubeClient } from './kube-client.ts';
 import type { HostCert } from './deployer.ts';
 import { TLS_LABEL, tlsHosts } from './tls.ts';
@@ -358,6 +358,49 @@ export class KubeDeployer implements Deployer {
     }
   }
 
+  async run(release: DeployableRelease, req: RunRequest & { io: ProcessIo; signal: AbortSignal }): Promise<number> {
+    const ns = namespaceFor(release.app);
+    const pod = await this.#startRunPod(release, req, 'interactive');
+    try {
+      await this.#waitUntilRunning(ns, pod, req.timeoutSeconds, req.signal);
+      return await this.client.exec(ns, pod, RUN_PROCESS, runCommand(req.command), req.io, req.signal);
+    } finally {
+      await this.client.remove('v1', 'Pod', pod, ns).catch((err: unknown) => log.warn('could not remove a run pod', { app: release.app, pod, err }));
+    }
+  }
+
+  async runDetached(release: DeployableRelease, req: RunRequest): Promise<string> {
+    return this.#startRunPod(release, req, 'detached');
+  }
+
+  /** Removes the app's finished one-off pods, then creates a new one; resolves with its name. */
+  async #startRunPod(release: DeployableRelease, req: RunRequest, mode: 'interactive' | 'detached'): Promise<string> {
+    const ns = namespaceFor(release.app);
+    const selector = selectorString({ [LABEL.instance]: release.app, [LABEL.process]: RUN_PROCESS });
+    const finished = await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector, fieldSelector: 'status.phase!=Running,status.phase!=Pending' });
+    await Promise.all(finished.map((p) => this.client.remove('v1', 'Pod', p.metadata!.name!, ns)));
+    const name = runPodName();
+    await this.client.apply(runPodObject({ ...release, image: pullImage(release.image, this.#pullFrom) }, { name, command: req.command, deadlineSeconds: req.timeoutSeconds, mode }));
+    return name;
+  }
+
+  /** Polls until the one-off pod's container runs; a pod stuck for good or gone fails at once. */
+  async #waitUntilRunning(ns: string, name: string, timeoutSeconds: number, signal: AbortSignal): Promise<void> {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (let i = 0; ; i++) {
+      if (signal.aborted) throw signal.reason;
+      const p = await this.client.read<V1Pod>('v1', 'Pod', name, ns);
+      if (!p) throw new UserError(`The one-off pod ${name} was removed before it started.`);
+      const s = podState(p);
+      if (s.fatal) throw new UserError(`The command could not start: ${s.fatal}.`);
+      if (p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded') throw new UserError(`The one-off pod ${name} ended before the command started (${s.state}).`);
+      if (p.status?.containerStatuses?.[0]?.state?.running) return;
+      if (Date.now() >= deadline) throw new UserError(`The command did not start within ${timeoutSeconds} s (${s.state}).`);
+      // Most pods start within a second when the image is on the node: poll fast at first.
+      await sleep(i < 20 ? 100 : 500, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
   async destroy(app: string): Promise<void> {
     const ns = namespaceFor(app);
     if (!(await this.client.remove('v1', 'Namespace', ns))) return;
@@ -410,10 +453,11 @@ export class KubeDeployer implements Deployer {
   async logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void> {
     const ns = namespaceFor(app);
     const selector = selectorString({ [LABEL.instance]: app, ...(req.process ? { [LABEL.process]: processName(req.process) } : {}) });
-    const listPods = async () => (await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector })).map(podState).filter((p) => p.started);
+    const fieldSelector = req.pod ? `metadata.name=${req.pod}` : undefined;
+    const listPods = async () => (await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector, ...(fieldSelector ? { fieldSelector } : {}) })).map(podState).filter((p) => p.started);
     const pods = await listPods();
     if (pods.length === 0 && !req.follow) {
-      throw new UserError(`${app} has no ${req.process ? `${req.process} ` : ''}instances that have started; nothing to show.`);
+      throw new UserError(req.pod ? `${req.pod} of ${app} has not started or is gone; nothing to show.` : `${app} has no ${req.process ? `${req.process} ` : ''}instances that have started; nothing to show.`);
     }
     const texts = await Promise.all(pods.map(async (p) => ({ process: p.process, pod: p.name, text: await this.client.podLog(ns, p.name, p.process, { tailLines: req.lines }) })));
     for (const line of mergeLogs(texts, req.lines)) write(line);

@@ -14,6 +14,8 @@ export const LABEL = {
   process: 'app.kubernetes.io/component',
   /** The release number, on pods and Secrets: selects one release's pods and config. */
   release: 'slipway/release',
+  /** On the pods of `run` / `run:detached`: `interactive` or `detached`. */
+  run: 'slipway/run',
 } as const;
 
 /** Annotation keys; none ever holds a config value. */

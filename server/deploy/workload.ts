@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { KubeObject, V1Container, V1Deployment, V1EnvVar, V1Pod, V1Probe, V1ResourceRequirements } from './kube-types.ts';
 import type { ProcessType } from '../build/builder.ts';
 import type { DeployableRelease, HealthCheck } from './deployer.ts';
@@ -194,4 +195,84 @@ export function restartPatch(app: string, type: string, at: string): KubeObject<
     // field manager then owns nothing else (apply it only to a Deployment that exists).
     spec: { template: { metadata: { annotations: { [ANNOTATION.restartedAt]: at } } } },
   };
+}
+
+/** The process label and container name of one-off pods (`run`, `run:detached`); `logs -p run` selects them. */
+export const RUN_PROCESS = 'run';
+/** The launcher that sets up the buildpack environment (profile scripts, layer env) before a command. */
+export const LAUNCHER = '/cnb/lifecycle/launcher';
+/** Seconds a one-off pod gets to exit once deleted or past its deadline. */
+export const RUN_GRACE_SECONDS = 1;
+
+/** How a one-off pod runs its command. */
+export interface RunPodSpec {
+  /** The pod's name (`run-` and a random suffix). */
+  name: string;
+  /** The user's command and arguments, passed to the launcher as argument values, never to a shell. */
+  command: readonly string[];
+  /** activeDeadlineSeconds: the kubelet stops the pod after this long. */
+  deadlineSeconds: number;
+  /**
+   * `interactive`: the pod's own process only waits (`sleep` until the deadline) and the command
+   * runs in it over the exec API, which delivers every byte of output from the first one and the
+   * exit code (an attach to the command itself loses what it writes before the attach connects).
+   * `detached`: the command is the pod's process, and its output goes to the pod log.
+   */
+  mode: 'interactive' | 'detached';
+}
+
+/**
+ * The launcher command line of a one-off run. `--` makes the launcher exec the words directly
+ * (with the buildpack environment); without it, it would hand them to a shell as a script, and
+ * `node -e CODE` would run `node` alone.
+ */
+export function runCommand(command: readonly string[]): string[] {
+  return [LAUNCHER, '--', ...command];
+}
+
+/**
+ * The pod of `run` / `run:detached`: the release's image, config Secret and metadata env, like
+ * its processes, with restartPolicy Never and a deadline, labelled so that finished ones can be
+ * found and removed.
+ */
+export function runPodObject(r: DeployableRelease, spec: RunPodSpec): KubeObject<V1Pod> {
+  const resources = resourcesFor(r, RUN_PROCESS);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: spec.name,
+      namespace: namespaceFor(r.app),
+      labels: { ...appLabels(r.app), [LABEL.process]: RUN_PROCESS, [LABEL.release]: String(r.version), [LABEL.run]: spec.mode },
+      annotations: { [ANNOTATION.release]: `v${r.version}` },
+    },
+    spec: {
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: spec.deadlineSeconds,
+      terminationGracePeriodSeconds: RUN_GRACE_SECONDS,
+      containers: [{
+        name: RUN_PROCESS,
+        image: r.image,
+        command: spec.mode === 'detached' ? runCommand(spec.command) : ['sleep', String(spec.deadlineSeconds)],
+        envFrom: [{ secretRef: { name: secretName(r.version) } }],
+        env: [{ name: 'PORT', value: String(PORT) }, ...metadataEnv(r, RUN_PROCESS)],
+        ...(resources ? { resources } : {}),
+        securityContext: { allowPrivilegeEscalation: false },
+      }],
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+    },
+  };
+}
+
+const POD_SUFFIX = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** A fresh one-off pod name, `run-` and five characters as Kubernetes picks them for generated names. */
+export function runPodName(): string {
+  return `run-${[...randomBytes(5)].map((b) => POD_SUFFIX[b % POD_SUFFIX.length]).join('')}`;
+}
+
+/** Whether `name` could be a one-off pod's name (`logs -p run-x7k2p`). */
+export function isRunPodName(name: string): boolean {
+  return /^run-[bcdfghjklmnpqrstvwxz2456789]{5}$/.test(name);
 }

@@ -23,7 +23,7 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
       { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY! },
       { builder: new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: 15 * 60_000 }) },
     );
-    for (const app of ['nodeapp', 'nothing', 'npmfails', 'modes']) assert.equal((await s.ssh(s.admin, `apps:create ${app}`)).exitCode, 0);
+    for (const app of ['nodeapp', 'nothing', 'npmfails', 'modes', 'flaskbare']) assert.equal((await s.ssh(s.admin, `apps:create ${app}`)).exitCode, 0);
   });
   after(() => s?.close());
 
@@ -89,9 +89,23 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
     await s.commitAll(dir, 'nothing to build');
     const r = await s.git(['push', s.sshRemote('nothing'), 'main'], { cwd: dir });
     assert.notEqual(r.exitCode, 0);
-    assert.ok(remoteLines(r.stderr).some((l) => l.startsWith(' !     No buildpack detected this app')), r.stderr);
+    const said = remoteLines(r.stderr).find((l) => l.startsWith(' !     No buildpack detected this app'));
+    assert.ok(said, r.stderr);
+    // The offline builder says which files it looked for, for every language it has.
+    for (const f of ['package.json (Node.js)', 'requirements.txt', 'go.mod (Go)', 'index.html', 'Procfile']) assert.ok(said.includes(f), said);
     const ref = await s.git(['--git-dir', join(s.dir, 'data/repos/nothing.git'), 'rev-parse', '--verify', '--quiet', 'main']);
     assert.equal(ref.stdout, '');
+  });
+
+  test('a Python app whose Procfile runs a program it does not install is rejected at build time, not crash-looping at start', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const dir = fixtureCopy('python-missing');
+    await s.commitAll(dir, 'flask without requirements');
+    const r = await s.git(['push', s.sshRemote('flaskbare'), 'main'], { cwd: dir });
+    assert.notEqual(r.exitCode, 0);
+    const lines = remoteLines(r.stderr);
+    assert.ok(lines.some((l) => /^-----> Python 3\.11\.\d+ \(Debian bookworm\)$/.test(l)), 'the Python buildpack, not the Procfile one alone, took it:\n' + lines.join('\n'));
+    assert.ok(lines.includes(" !     The build failed: the Procfile's web process runs gunicorn, which is not installed: add it to a requirements.txt"), lines.join('\n'));
   });
 
   test('a failing npm ci rejects the push', async (t) => {

@@ -151,6 +151,22 @@ describe('restart after an unclean stop', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  test('a start that fails halfway (HTTP port taken) frees the data dir for the next start', async () => {
+    const { createServer } = await import('node:net');
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+    try {
+      const taken = (squatter.address() as { port: number }).port;
+      const env = { SLIPWAY_DATA_DIR: join(dir, 'data-busy'), SLIPWAY_SSH_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_HOST: '127.0.0.1', SLIPWAY_BASE_DOMAIN: 'apps.test' };
+      const backends = { builder: new FakeBuilder({}), deployer: new FakeDeployer({}) };
+      await assert.rejects(startSlipway(loadConfig({ ...env, SLIPWAY_HTTP_PORT: String(taken) }), backends), /EADDRINUSE/);
+      const next = await startSlipway(loadConfig({ ...env, SLIPWAY_HTTP_PORT: '0' }), backends);
+      await next.close();
+    } finally {
+      squatter.close();
+    }
+  });
+
   test('a server.pid naming a live unrelated process does not block start-up; a live server does', async () => {
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {

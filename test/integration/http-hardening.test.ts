@@ -107,10 +107,13 @@ describe('HTTP connection cap', () => {
   });
   after(() => s.close());
 
-  test('connections over SLIPWAY_HTTP_MAX_CONNECTIONS are closed at accept; a freed slot is usable again', async () => {
-    const held = [];
+  test('connections over SLIPWAY_HTTP_MAX_CONNECTIONS are closed at accept; a freed slot is usable again', async (t) => {
+    const held: Array<Awaited<ReturnType<typeof rawConnection>>> = [];
+    // Registered before the asserts: a failure must not leave sockets that keep the server open.
+    t.after(() => { for (const c of held) c.sock.destroy(); });
     for (let i = 0; i < 3; i++) held.push(await rawConnection(s.slipway.httpPort));
     const extra = await rawConnection(s.slipway.httpPort);
+    t.after(() => extra.sock.destroy());
     extra.sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     const closedAfter = await Promise.race([extra.closed, new Promise<number>((r) => setTimeout(() => r(-1), 3000))]);
     assert.ok(closedAfter >= 0, 'the connection over the cap was kept');
@@ -119,6 +122,5 @@ describe('HTTP connection cap', () => {
     await new Promise((r) => setTimeout(r, 200));
     const res = await rawRequest(s.slipway.httpPort, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.match(res, /^HTTP\/1\.1 401 /);
-    for (const c of held) c.sock.destroy();
   });
 });

@@ -1,7 +1,7 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
-import type { Deployer, DeployableRelease, LogRequest, ProcessStatus } from '../../server/deploy/deployer.ts';
+import type { Deployer, DeployableRelease, LogRequest, ProcessIo, ProcessStatus, RunRequest } from '../../server/deploy/deployer.ts';
 import { UserError } from '../../server/errors.ts';
 
 /** Behaviour switches a test flips between pushes. */
@@ -114,5 +114,44 @@ export class FakeDeployer implements Deployer {
   /** One line per call, naming what was asked for. */
   async logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void> {
     write(`2000-01-01T00:00:00Z app[${req.process ?? 'web'}.fake]: ${app} log (lines=${req.lines}, follow=${req.follow})`);
+  }
+  /** One-off commands asked for, and whether each is still attached. */
+  runs: { app: string; version: number; command: readonly string[]; timeoutSeconds: number; tty: { cols: number; rows: number } | null; resizes: { cols: number; rows: number }[]; state: 'running' | 'exited' | 'aborted' }[] = [];
+  /**
+   * A fake one-off command: `exit N` exits N; `cat` copies stdin to stdout until its end;
+   * `sleep` waits until the client goes away; anything else echoes its words and exits 0.
+   */
+  async run(release: DeployableRelease, req: RunRequest & { io: ProcessIo; signal: AbortSignal }): Promise<number> {
+    const t = req.io.terminal;
+    const entry: FakeDeployer['runs'][number] = { app: release.app, version: release.version, command: req.command, timeoutSeconds: req.timeoutSeconds, tty: t ? { cols: t.cols, rows: t.rows } : null, resizes: [], state: 'running' };
+    this.runs.push(entry);
+    t?.onResize((size) => entry.resizes.push(size));
+    const [cmd, ...args] = req.command;
+    try {
+      if (cmd === 'exit') return Number(args[0]);
+      if (cmd === 'cat') {
+        await new Promise<void>((resolve, reject) => {
+          req.io.stdin.on('data', (d: Buffer) => req.io.stdout(d));
+          req.io.stdin.once('end', resolve);
+          req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true });
+        });
+        return 0;
+      }
+      if (cmd === 'sleep') {
+        await new Promise<void>((_resolve, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true }));
+      }
+      req.io.stdout(Buffer.from(`ran ${req.command.join(' ')}${t ? ` on a ${t.cols}x${t.rows} terminal` : ''}\n`));
+      return 0;
+    } catch (err) {
+      entry.state = 'aborted';
+      throw err;
+    } finally {
+      if (entry.state === 'running') entry.state = 'exited';
+    }
+  }
+  detached: { app: string; command: readonly string[]; timeoutSeconds: number }[] = [];
+  async runDetached(release: DeployableRelease, req: RunRequest): Promise<string> {
+    this.detached.push({ app: release.app, command: req.command, timeoutSeconds: req.timeoutSeconds });
+    return 'run-fake1';
   }
 }

@@ -69,3 +69,19 @@ test('processes come from the io.buildpacks.build.metadata label', () => {
   ]);
   assert.deepEqual(processesFromLabel(undefined), []);
 });
+
+test('a detection failure names the files the offline builder looked for, each once', () => {
+  const ctx = { registry: '127.0.0.1:5000', minutes: 15 };
+  const lines = [
+    '===> DETECTING', '======== Output: slipway/nodejs@0.1.0 ========', 'looked for package.json (Node.js)',
+    '======== Output: slipway/procfile@0.1.0 ========', 'looked for Procfile (processes only)', '======== Results ========',
+    'fail: slipway/nodejs@0.1.0', 'skip: slipway/procfile@0.1.0',
+    '======== Output: slipway/go@0.1.0 ========', 'looked for go.mod (Go)',
+    '======== Output: slipway/procfile@0.1.0 ========', 'looked for Procfile (processes only)',
+    'fail: slipway/go@0.1.0', 'fail: slipway/procfile@0.1.0', 'ERROR: No buildpack groups passed detection.',
+  ];
+  assert.equal(
+    explainFailure(lines, 20, ctx),
+    'No buildpack detected this app (tried slipway/nodejs, slipway/go, slipway/procfile): looked for package.json (Node.js); Procfile (processes only); go.mod (Go).',
+  );
+});

@@ -46,6 +46,19 @@ npm_registry() {
   echo "$r"
 }
 
+# The Python package index this machine's pip uses (PIP_INDEX_URL, else pip's config), else PyPI.
+pip_index() {
+  local r=${PIP_INDEX_URL:-}
+  if [ -z "$r" ] && command -v pip3 >/dev/null 2>&1; then r=$(pip3 config get global.index-url 2>/dev/null || true); fi
+  echo "${r:-https://pypi.org/simple}"
+}
+# The Go module proxy this machine's go uses, else the public one.
+go_proxy() {
+  local r=${GOPROXY:-}
+  if [ -z "$r" ] && command -v go >/dev/null 2>&1; then r=$(go env GOPROXY 2>/dev/null || true); fi
+  echo "${r:-https://proxy.golang.org,direct}"
+}
+
 # The Debian mirror: the first URI this machine's apt config lists for the machine's own release
 # suite (not -updates or -security), in one-line or deb822 format. A Debian mirror carries every
 # release, so it also serves bookworm when the machine runs a later one.
@@ -123,7 +136,9 @@ fi
 
 # --- Builder ------------------------------------------------------------------------------------
 npm_reg=$(npm_registry)
-builder_tag=$( (echo "$stack_tag $arch $npm_reg $(basename "$SLIPWAY_LIFECYCLE_TARBALL")"
+pip_idx=$(pip_index)
+goproxy=$(go_proxy)
+builder_tag=$( (echo "$stack_tag $arch $npm_reg $pip_idx $goproxy $(basename "$SLIPWAY_LIFECYCLE_TARBALL")"
   cat "$SLIPWAY_LIFECYCLE_TARBALL.sha256" 2>/dev/null || true
   tree_hash .) | hash_of)
 builder=$SLIPWAY_REGISTRY/slipway/builder:$builder_tag
@@ -136,7 +151,8 @@ else
   cp -a "$src/." "$stage/"
   sed -i -e "s|@LIFECYCLE_URI@|file://$SLIPWAY_LIFECYCLE_TARBALL|" \
     -e "s|@BUILD_IMAGE@|$build_image|" -e "s|@RUN_IMAGE@|$run_image|" \
-    -e "s|@NPM_REGISTRY@|$npm_reg|" -e "s|@ARCH@|$arch|" "$stage/builder.toml"
+    -e "s|@NPM_REGISTRY@|$npm_reg|" -e "s|@PIP_INDEX_URL@|$pip_idx|" -e "s|@GOPROXY@|$goproxy|" \
+    -e "s|@ARCH@|$arch|" "$stage/builder.toml"
   log "pack builder create $builder"
   "$SLIPWAY_PACK" builder create "$builder" --config "$stage/builder.toml" --publish \
     --pull-policy if-not-present >&2

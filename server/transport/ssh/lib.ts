@@ -44,12 +44,24 @@ export function verifySignature(pub: PublicKey, data: Buffer, signature: Buffer,
   return key.verify(data, signature, hashAlgo as 'sha256' | undefined) === true;
 }
 
+/**
+ * A new ed25519 host key in OpenSSH format that ssh2 can read back. About 1 in 270 keys ssh2's own
+ * generator makes fails its own parser ("Malformed OpenSSH private key", measured over 3,000), and
+ * a server with such a key could never start; so a key is kept only once it parses.
+ */
+function newHostKey(): string {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const { private: priv } = ssh2.utils.generateKeyPairSync('ed25519');
+    if (!(ssh2.utils.parseKey(priv) instanceof Error)) return priv;
+  }
+  throw new Error('could not generate an SSH host key that ssh2 reads back');
+}
+
 /** Loads the server's ed25519 host key, generating it (0600) on first start. */
 export function loadHostKey(file: string): Buffer {
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const { private: priv } = ssh2.utils.generateKeyPairSync('ed25519');
-    writeFileSync(file, priv, { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, newHostKey(), { mode: 0o600, flag: 'wx' });
   }
   return readFileSync(file);
 }

@@ -66,7 +66,26 @@ function relayGit(services: Services, identity: Identity, channel: ServerChannel
   git.stdin.on('error', (err) => log.debug('git stdin closed early', { err }));
 }
 
-function handleExec(door: Door, identity: Identity, channel: ServerChannel, command: string, gitProtocol: string | undefined): void {
+/** A session's PTY as the client asked for it (`ssh -t`), kept up to date by window-change. */
+class SessionTerminal {
+  cols: number;
+  rows: number;
+  readonly #listeners: ((size: { cols: number; rows: number }) => void)[] = [];
+  constructor(cols: number, rows: number) {
+    this.cols = cols;
+    this.rows = rows;
+  }
+  onResize(listener: (size: { cols: number; rows: number }) => void): void {
+    this.#listeners.push(listener);
+  }
+  resize(cols: number, rows: number): void {
+    this.cols = cols;
+    this.rows = rows;
+    for (const l of this.#listeners) l({ cols, rows });
+  }
+}
+
+function handleExec(door: Door, identity: Identity, channel: ServerChannel, command: string, gitProtocol: string | undefined, terminal: SessionTerminal | undefined, session: Session, client: Connection): void {
   const { services } = door;
   channel.on('error', (err: Error) => log.debug('ssh channel error', { err }));
   const fail = (err: unknown) => {
@@ -100,14 +119,28 @@ function handleExec(door: Door, identity: Identity, channel: ServerChannel, comm
     channel.once('end', () => resolve(buf));
   }));
   const gone = new AbortController();
-  channel.once('close', () => gone.abort(new Error('the client disconnected')));
+  // The session and connection too: a channel whose input nobody reads (`run APP -- sleep 60`)
+  // never emits 'close', not even when the TCP connection drops.
+  const hangUp = () => { if (!gone.signal.aborted) gone.abort(new Error('the client disconnected')); };
+  channel.once('close', hangUp);
+  session.once('close', hangUp);
+  client.once('close', hangUp);
   void execute(services, identity, words, {
     stdout: (s) => { if (!gone.signal.aborted) channel.write(s); },
     stderr: (s) => { if (!gone.signal.aborted) channel.stderr.write(s); },
     stdin,
     color: false,
     signal: gone.signal,
+    // The channel as bytes, for `run`: its input is read only by a command that asks for it.
+    raw: {
+      stdin: channel,
+      stdout: (b) => { if (!gone.signal.aborted) channel.write(b); },
+      stderr: (b) => { if (!gone.signal.aborted) channel.stderr.write(b); },
+      ...(terminal ? { terminal } : {}),
+    },
   }).then((code) => {
+    client.off('close', hangUp);
+    session.off('close', hangUp);
     // This command may have removed a key: its other connections end now, not at the next sweep.
     door.live.sweep((fp) => services.store.keys.byFingerprint(fp) !== undefined);
     if (gone.signal.aborted) return;
@@ -190,13 +223,22 @@ function onConnection(door: Door, client: Connection, remote: string): void {
           accept?.();
         } else reject?.();
       });
-      session.on('pty', (accept) => accept?.());
-      session.on('window-change', (accept) => accept?.());
+      // A PTY request (`ssh -t`) comes before exec; its size, and later window changes, reach
+      // a `run` command's terminal.
+      let terminal: SessionTerminal | undefined;
+      session.on('pty', (accept, _reject, info) => {
+        terminal = new SessionTerminal(info.cols || 80, info.rows || 24);
+        accept?.();
+      });
+      session.on('window-change', (accept, _reject, info) => {
+        terminal?.resize(info.cols || terminal.cols, info.rows || terminal.rows);
+        accept?.();
+      });
       session.on('exec', (accept, _reject, info) => {
         const channel = accept();
         const who = current();
         if (!who) return refuseRemovedKey(session, channel, hangUp);
-        handleExec(door, who, channel, info.command, gitProtocol);
+        handleExec(door, who, channel, info.command, gitProtocol, terminal, session, client);
       });
       session.on('shell', (accept) => {
         const ch = accept();

@@ -1,0 +1,19 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../../server/exec.ts';
+
+const root = join(import.meta.dirname, '../..');
+
+test('the buildpacks and the test script pass shellcheck (warnings and errors)', async () => {
+  const bp = join(root, 'buildpacks');
+  const scripts = readdirSync(bp, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'stack')
+    .flatMap((d) => readdirSync(join(bp, d.name, 'bin')).map((f) => join(bp, d.name, 'bin', f)));
+  assert.ok(scripts.length >= 10, scripts.join(' '));
+  const r = await run('shellcheck', ['-S', 'warning', ...scripts, join(bp, 'nodejs/test/semver.sh'), join(root, 'scripts/test.sh')]).catch((err: unknown) => {
+    throw new Error('shellcheck is not installed (scripts/provision installs it)', { cause: err });
+  });
+  assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+});
