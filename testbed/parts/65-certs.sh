@@ -5,7 +5,7 @@
 #   pebble-challtestsrv as that DNS (127.0.0.1:8053): every name is 127.0.0.80, where the node's
 #     Traefik has an entryPoint on port 80 (60-node.sh); its management API (127.0.0.1:8055) lets
 #     a test point one host elsewhere;
-#   cert-manager's controller on the host (like Traefik), with the admin kubeconfig, its CRDs from
+#   cert-manager's control loops on the host (like Traefik; testbed/tools/certs/controller), with the admin kubeconfig, its CRDs from
 #     the pinned module's deploy/crds, its HTTP-01 solver pods from an image built here
 #     (acmesolver, one static file) and pushed to the testbed registry;
 #   the ClusterIssuer slipway-acme pointing at Pebble.
@@ -105,16 +105,14 @@ render "$src/cluster-issuer.yaml" "$cdir/cluster-issuer.yaml" ISSUER="$issuer" A
 "$kubectl" apply --server-side --field-manager=slipway-testbed -f "$cdir/cluster-issuer.yaml" >/dev/null ||
   die "certs: could not apply the ClusterIssuer"
 
-# --acme-http01-solver-nameservers: the self-check cert-manager makes before asking the CA to
-# validate resolves app hosts as Pebble does. No leader election: one controller.
-# --dns01-check-retry-period (HTTP-01's too): the first self-check usually runs before Traefik
-# routes to the new solver pod; retrying after 2 s instead of 10 s brings issuance from ~19 s to
-# ~11 s (the 5 passes 2 s apart that follow are fixed in cert-manager).
+# --solver-nameserver: the self-check cert-manager makes before asking the CA to validate
+# resolves app hosts as Pebble does. --check-retry-period: the first self-check usually runs
+# before Traefik routes to the new solver pod; retrying after 2 s instead of 10 s brings issuance
+# from ~19 s to ~11 s (the 5 passes 2 s apart that follow are fixed in cert-manager).
 ensure cert-manager "$bin/cert-manager" "${cm_health##*:}" 60 "$(sha256sum <"$KUBECONFIG" | cut -c1-16)" -- \
-  --kubeconfig="$KUBECONFIG" --leader-elect=false --cluster-resource-namespace=cert-manager \
-  --acme-http01-solver-image="$solver_image" --acme-http01-solver-nameservers="$dns_addr" \
-  --enable-certificate-owner-ref=true --max-concurrent-challenges=20 --dns01-check-retry-period=2s \
-  --metrics-listen-address=127.0.0.1:9402 --internal-healthz-listen-address="$cm_health"
+  --kubeconfig="$KUBECONFIG" --cluster-resource-namespace=cert-manager \
+  --solver-image="$solver_image" --solver-nameserver="$dns_addr" --check-retry-period=2s \
+  --healthz="$cm_health"
 wait_for "the ClusterIssuer $issuer to be Ready (its ACME account at Pebble)" 60 \
   "$kubectl" wait --for=condition=Ready "clusterissuer/$issuer" --timeout=5s
 log "certs: cert-manager, Pebble ($acme_url) and ClusterIssuer $issuer ready"
