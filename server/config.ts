@@ -62,6 +62,8 @@ export interface Config {
   acmeIssuer: string;
   /** How long a push waits for its certificates before announcing the http:// URL. */
   certWaitMs: number;
+  /** How often HTTPS routing is brought in line with issued certificates (SLIPWAY_TLS_SYNC_S). */
+  tlsSyncMs: number;
   version: string;
 }
 
@@ -182,6 +184,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     acmeEmail: acmeEmail(env.SLIPWAY_ACME_EMAIL),
     acmeIssuer: dnsLabel('SLIPWAY_ACME_ISSUER', env.SLIPWAY_ACME_ISSUER || 'slipway-acme'),
     certWaitMs: positive(env, 'SLIPWAY_CERT_WAIT_S', 20) * 1000,
+    tlsSyncMs: positive(env, 'SLIPWAY_TLS_SYNC_S', 10) * 1000,
     version: PACKAGE_VERSION,
   });
 }

@@ -14,6 +14,7 @@ import { log } from './output/log.ts';
 import { startHookServer } from './push/hook-server.ts';
 import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
+import { startTlsSync } from './push/tls-sync.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
@@ -99,6 +100,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const httpPort = (http.address() as AddressInfo).port;
   // With port 0 (tests), the remotes we print must name the ports actually bound.
   services.config = Object.freeze({ ...config, sshPort, httpPort });
+  const stopTlsSync = startTlsSync(services, config.tlsSyncMs);
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null });
 
   return {
@@ -107,6 +109,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
     httpPort,
     close: async () => {
       services.pushes.abortAll('the server is stopping');
+      stopTlsSync();
       const closing = Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
       // A stopping server must not wait on clients: connections that sent nothing yet, or hold a
       // request open, would keep close() pending for as long as they like.
