@@ -1,7 +1,7 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
-import type { Deployer, DeployableRelease, LogRequest, ProcessIo, ProcessStatus, RunRequest } from '../../server/deploy/deployer.ts';
+import type { Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, RunRequest } from '../../server/deploy/deployer.ts';
 import { UserError } from '../../server/errors.ts';
 
 /** Behaviour switches a test flips between pushes. */
@@ -12,6 +12,8 @@ export interface FakeControls {
   processes?: ProcessType[];
   /** Fail the rollout with this reason. */
   deployFailure?: string;
+  /** ACME certificates are issued (else pending). */
+  certificatesIssued?: boolean;
   /** Fail the release command with this reason (after printing `release output`). */
   releaseFailure?: string;
   /** Hold the build until this promise resolves (or the push is aborted). */
@@ -97,6 +99,21 @@ export class FakeDeployer implements Deployer {
   }
   async destroy(app: string): Promise<void> {
     this.destroyed.push(app);
+  }
+  /** Uploaded hosts are issued; ACME hosts are pending until certificatesIssued is set. */
+  async certificates(release: DeployableRelease): Promise<HostCert[]> {
+    return release.domains.map((host): HostCert => {
+      const up = release.tls?.uploaded.find((u) => u.host === host);
+      if (up) return { host, state: 'issued', source: 'uploaded', issuer: 'uploaded', notAfter: 'later' };
+      if (!release.tls?.issuer) return { host, state: 'none' };
+      return this.controls.certificatesIssued ? { host, state: 'issued', source: 'acme', issuer: 'Fake CA', notAfter: 'later' } : { host, state: 'pending', detail: 'the fake CA is thinking' };
+    });
+  }
+  /** Releases whose HTTPS routing was synced, in order. */
+  tlsRefreshed: DeployableRelease[] = [];
+  async refreshTls(release: DeployableRelease): Promise<boolean> {
+    this.tlsRefreshed.push(release);
+    return false;
   }
   restarted: { app: string; process?: string }[] = [];
   /** What the last deploy of the app asked for, each instance ready. */

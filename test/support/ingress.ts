@@ -2,7 +2,8 @@
 // header an app's URL has, as a browser on a machine whose DNS points APP.BASE_DOMAIN there would.
 // Used by test/e2e/deploy.test.ts and bench/e2e-deploy.ts. Only loopback addresses are accepted:
 // load is never sent anywhere else.
-import { request } from 'node:http';
+import { request, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from './eventually.ts';
 
@@ -14,16 +15,21 @@ function loopback(addr: string): { hostname: string; port: number } {
   return { hostname: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
+/** HTTPS instead of HTTP: the ingress address is then its TLS port, and the chain must verify against `ca` for the host (SNI). */
+export interface IngressTls { ca: string }
+
 /** One GET of `path` (default /) through the ingress with `Host: host` (a new connection each time). */
-export function httpThroughIngress(addr: string, host: string, timeoutMs = 5000, path = '/'): Promise<IngressResponse> {
+export function httpThroughIngress(addr: string, host: string, timeoutMs = 5000, path = '/', tls?: IngressTls): Promise<IngressResponse> {
   const { hostname, port } = loopback(addr);
   return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, path, method: 'GET', headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
+    const options: RequestOptions = { hostname, port, path, method: 'GET', headers: { host }, agent: false, timeout: timeoutMs };
+    const onResponse = (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
-    });
+    };
+    const req = tls ? httpsRequest({ ...options, servername: host, ca: tls.ca }, onResponse) : request(options, onResponse);
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
@@ -75,6 +81,8 @@ export interface LoadOptions {
   maxDurationMs?: number;
   /** … or this many requests (default 50,000), whichever comes first. */
   maxRequests?: number;
+  /** Over HTTPS (addr is then the TLS port). */
+  tls?: IngressTls;
 }
 
 /**
@@ -96,7 +104,7 @@ export function loadDuring(addr: string, host: string, opts: LoadOptions): { sto
   };
   const one = async () => {
     try {
-      const r = await httpThroughIngress(addr, host);
+      const r = await httpThroughIngress(addr, host, 5000, '/', opts.tls);
       if (r.status >= 200 && r.status < 300) {
         res.ok++;
         res.bodies.add(r.body);
