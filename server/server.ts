@@ -15,6 +15,7 @@ import { startHookServer } from './push/hook-server.ts';
 import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
+import { startGcTimer } from './gc/collect.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
 export interface RunningSlipway {
@@ -80,7 +81,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.builder) log.warn('no builder configured: pushes will be rejected until pack is set up');
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
-  const services: Services = { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, nativeCrypto: nativeCryptoLoaded };
+  const services: Services = { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded };
   // A start that fails halfway (a port taken, an unreadable host key) closes what it opened, so
   // the process ends and the data dir is free again instead of a hook socket holding both.
   const opened: Array<{ close(cb: (err?: Error) => void): unknown }> = [];
@@ -99,6 +100,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const httpPort = (http.address() as AddressInfo).port;
   // With port 0 (tests), the remotes we print must name the ports actually bound.
   services.config = Object.freeze({ ...config, sshPort, httpPort });
+  const stopGc = config.gcIntervalMs > 0 ? startGcTimer(services, config.gcIntervalMs) : () => {};
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null });
 
   return {
@@ -107,6 +109,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
     httpPort,
     close: async () => {
       services.pushes.abortAll('the server is stopping');
+      stopGc();
       const closing = Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
       // A stopping server must not wait on clients: connections that sent nothing yet, or hold a
       // request open, would keep close() pending for as long as they like.
