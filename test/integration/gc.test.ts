@@ -35,7 +35,7 @@ describe('garbage collection (fake builder and registry at their interfaces)', (
     await pushes(app, 5);
     await eventually('the images beyond the keep set are deleted', async () => buildTags(app).length === KEEP);
     const builds = s.builder.builds.length;
-    const list = JSON.parse((await ssh(`releases ${app} --json`)).stdout) as { version: number; imageCollectedAt: string | null }[];
+    const list = JSON.parse((await ssh(`releases ${app} --json`)).stdout) as { version: number; image: string; imageCollectedAt: string | null }[];
     assert.deepEqual(list.filter((r) => r.imageCollectedAt).map((r) => r.version).sort(), [1, 2]);
     assert.match((await ssh(`releases ${app}`)).stdout, /v1 .*\(image removed by gc\)/);
 
