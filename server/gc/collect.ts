@@ -95,8 +95,13 @@ export async function collectAll(services: Services, signal?: AbortSignal): Prom
   let storage: StorageCollection;
   if (!registry) storage = { ran: false, reason: 'no registry configured' };
   else {
-    // Stop-the-world, as the registry's documentation demands: no build pushes meanwhile.
-    storage = (await services.pushes.exclusive(() => registry.collectStorage(signal))) ?? { ran: false, reason: 'a build is running; the next collection tries again' };
+    // Stop-the-world, as the registry's documentation demands: no build pushes meanwhile. Builds
+    // in this process wait at the gate; a deploy another process (the local CLI) holds means skip.
+    storage = (await services.pushes.exclusive(async () => {
+      const elsewhere = store.apps.lockedElsewhere();
+      if (elsewhere.length) return { ran: false as const, reason: `another process is deploying ${elsewhere.join(', ')}; the next collection tries again` };
+      return registry.collectStorage(signal);
+    })) ?? { ran: false, reason: 'a build is running; the next collection tries again' };
   }
   const cachesRemoved: string[] = [];
   let imageBytesFreed = 0;

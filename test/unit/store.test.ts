@@ -100,3 +100,16 @@ test('tokens are stored only as hashes', () => {
     assert.ok(!JSON.stringify(row).includes('slw_plaintext'));
   });
 });
+
+test('lockedElsewhere names apps whose lock a live process other than ours holds', () => {
+  withStore((s) => {
+    s.apps.create('mine');
+    s.apps.create('theirs');
+    s.apps.create('dead');
+    assert.equal(s.apps.lock('mine', 'push').ok, true);
+    // The parent process (the test runner) is alive and is not us; pid 2**22 + 1 is above pid_max's default.
+    assert.equal(s.apps.lock('theirs', 'cli push', process.ppid).ok, true);
+    assert.equal(s.apps.lock('dead', 'old push', 4194305).ok, true);
+    assert.deepEqual(s.apps.lockedElsewhere(), ['theirs']);
+  });
+});
