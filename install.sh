@@ -219,6 +219,10 @@ settings() {
   if [ -n "${flag[registry]:-}" ]; then OWN_REGISTRY=0; REGISTRY=${flag[registry]}
   elif [ "${state[OWN_REGISTRY]:-}" = 0 ]; then OWN_REGISTRY=0; REGISTRY=${old[SLIPWAY_REGISTRY]}
   else OWN_REGISTRY=1; REGISTRY=127.0.0.1:5000; fi
+  # Storage GC needs the registry's config and storage on this machine: only the installed one's.
+  REGISTRY_DATA=/var/lib/docker-registry
+  REGISTRY_GC_CONFIG=
+  [ "$OWN_REGISTRY" = 0 ] || REGISTRY_GC_CONFIG=/etc/docker/registry/config.yml
   local pull_default=$REGISTRY
   [ "$OWN_REGISTRY" = 0 ] || pull_default=$IP:5000
   REGISTRY_PULL=$(pick registry-pull SLIPWAY_REGISTRY_PULL "$pull_default")
@@ -485,6 +489,8 @@ SLIPWAY_REGISTRY_PULL=$REGISTRY_PULL
 SLIPWAY_PACK=$OPT/bin/pack
 SLIPWAY_ACME_EMAIL=$ACME_EMAIL
 SLIPWAY_ACME_ISSUER=slipway-acme
+SLIPWAY_REGISTRY_GC_CONFIG=$REGISTRY_GC_CONFIG
+SLIPWAY_REGISTRY_BINARY=/usr/bin/docker-registry
 KUBECONFIG=$kube
 DOCKER_HOST=$DOCKER
 PACK_HOME=$DATA/pack
@@ -543,6 +549,19 @@ step_code() {
 
 step_service() {
   say "Service"
+  # Slipway's garbage collection runs the registry's own `garbage-collect` on its storage while no
+  # build pushes (README, "Garbage collection"); the files it deletes are the registry's, so the
+  # installed registry runs as the slipway user and the service may write its storage.
+  local rw=$DATA
+  if [ "$OWN_REGISTRY" = 1 ]; then
+    rw="$DATA $REGISTRY_DATA"
+    put /etc/systemd/system/docker-registry.service.d/slipway.conf 0644 root:root <<EOF
+[Service]
+User=slipway
+Group=slipway
+EOF
+    run chown -R slipway:slipway "$REGISTRY_DATA"
+  fi
   put "$UNIT" 0644 root:root <<EOF
 [Unit]
 Description=Slipway (git push PaaS)
@@ -561,7 +580,7 @@ Restart=on-failure
 RestartSec=2
 NoNewPrivileges=yes
 ProtectSystem=strict
-ReadWritePaths=$DATA
+ReadWritePaths=$rw
 PrivateTmp=yes
 ProtectHome=yes
 ProtectKernelTunables=yes
@@ -577,6 +596,8 @@ set -a; . $ENV_FILE; set +a
 exec $(command -v runuser || echo /usr/sbin/runuser) -u slipway -- $OPT/node/bin/node $OPT/app/bin/slipway.ts "\$@"
 EOF
   run systemctl daemon-reload
+  # The registry picks up its drop-in (it runs as slipway from now on).
+  if [ "$OWN_REGISTRY" = 1 ]; then run systemctl restart docker-registry.service; fi
   run systemctl stop slipway.service
   # Swap in the new code only now: the old one ran until here.
   run rm -rf "$OPT/app.old"
@@ -626,7 +647,14 @@ uninstall() {
   say "Uninstalling Slipway"
   run systemctl disable --now slipway.service
   run rm -f "$UNIT" "$WRAPPER"
+  # The installed registry goes back to Debian's own user (it ran as slipway for storage GC).
+  local dropin=/etc/systemd/system/docker-registry.service.d/slipway.conf
+  if [ "${state[OWN_REGISTRY]:-}" = 1 ]; then
+    run rm -f "$dropin"
+    run chown -R docker-registry:docker-registry /var/lib/docker-registry
+  fi
   run systemctl daemon-reload
+  if [ "${state[OWN_REGISTRY]:-}" = 1 ]; then run systemctl restart docker-registry.service; fi
   run rm -rf "$OPT" "$ETC"
   if [ "$PURGE" = 1 ]; then
     run rm -rf "$DATA" "$CACHE"

@@ -21,7 +21,7 @@ async function main(): Promise<number> {
     const interrupted = new AbortController();
     process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
     return await execute(
-      { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, nativeCrypto: nativeCryptoLoaded },
+      { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded },
       { name: 'local', admin: true, via: 'local' },
       process.argv.slice(2),
       {

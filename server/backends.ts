@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import type { Backends } from './context.ts';
 import { PackBuilder } from './build/pack.ts';
 import { KubeDeployer } from './deploy/kube.ts';
+import { RegistryApi } from './build/registry.ts';
 
 /** The absolute path of an executable, given as a path or looked up on PATH; undefined if none. */
 export function findProgram(name: string, searchPath: string): string | undefined {
@@ -26,7 +27,8 @@ export function findProgram(name: string, searchPath: string): string | undefine
 export async function chooseBackends(config: Readonly<Config>): Promise<Backends> {
   const pack = findProgram(config.packBinary, config.searchPath);
   return {
-    builder: pack ? new PackBuilder({ packBinary: pack, registry: config.registry, buildTimeoutMs: config.buildTimeoutMs }) : undefined,
+    builder: pack ? new PackBuilder({ packBinary: pack, registry: config.registry, buildTimeoutMs: config.buildTimeoutMs, owner: config.dataDir }) : undefined,
     deployer: config.kubeconfig ? KubeDeployer.fromConfig(config) : undefined,
+    registry: new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary }),
   };
 }

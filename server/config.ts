@@ -64,6 +64,15 @@ export interface Config {
   certWaitMs: number;
   /** How often HTTPS routing is brought in line with issued certificates (SLIPWAY_TLS_SYNC_S). */
   tlsSyncMs: number;
+  // --- Garbage collection (issue 13, item 6). ---
+  /** Images of this many newest releases per app stay in the registry (SLIPWAY_KEEP_RELEASES). */
+  keepReleases: number;
+  /** How often the whole collection (registry storage, Docker) runs: SLIPWAY_GC_INTERVAL_S; 0 is never. */
+  gcIntervalMs: number;
+  /** The registry's config.yml, for `garbage-collect` on this machine (SLIPWAY_REGISTRY_GC_CONFIG); unset skips storage GC. */
+  registryGcConfig: string | undefined;
+  /** The distribution registry binary that runs `garbage-collect` (SLIPWAY_REGISTRY_BINARY). */
+  registryBinary: string;
   version: string;
 }
 
@@ -112,6 +121,15 @@ function count(env: Env, name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a whole number of at least 1, got "${raw}".`);
   return n;
+}
+
+/** A whole number of seconds, 0 allowed (meaning off), as milliseconds. */
+function secondsOrOff(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback * 1000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a whole number of seconds (0 turns it off), got "${raw}".`);
+  return n * 1000;
 }
 
 /** SLIPWAY_ACME_EMAIL: unset or empty is off; otherwise one plain address. */
@@ -185,6 +203,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     acmeIssuer: dnsLabel('SLIPWAY_ACME_ISSUER', env.SLIPWAY_ACME_ISSUER || 'slipway-acme'),
     certWaitMs: positive(env, 'SLIPWAY_CERT_WAIT_S', 20) * 1000,
     tlsSyncMs: positive(env, 'SLIPWAY_TLS_SYNC_S', 10) * 1000,
+    // --- Garbage collection (issue 13, item 6). ---
+    keepReleases: count(env, 'SLIPWAY_KEEP_RELEASES', 10),
+    gcIntervalMs: secondsOrOff(env, 'SLIPWAY_GC_INTERVAL_S', 6 * 3600),
+    registryGcConfig: env.SLIPWAY_REGISTRY_GC_CONFIG ? resolve(env.SLIPWAY_REGISTRY_GC_CONFIG) : undefined,
+    registryBinary: env.SLIPWAY_REGISTRY_BINARY || 'docker-registry',
     version: PACKAGE_VERSION,
   });
 }

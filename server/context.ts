@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import type { Store } from './store/index.ts';
 import type { Builder } from './build/builder.ts';
 import type { Deployer } from './deploy/deployer.ts';
+import type { ImageRegistry } from './build/registry.ts';
 import type { Identity } from './auth/identity.ts';
 import type { DoctorCheck } from './health.ts';
 import { UserError } from './errors.ts';
@@ -16,6 +17,8 @@ export interface Services {
   pushes: RunningDeploys;
   builder: Builder | undefined;
   deployer: Deployer | undefined;
+  /** The registry's tags, deletes and storage GC (garbage collection); unset, nothing is collected. */
+  registry?: ImageRegistry;
   /** Whether ssh2's native crypto binding loaded in this process (for doctor). */
   nativeCrypto?: () => boolean;
   /** The checks doctor runs; tests put fakes here, the product leaves it to doctor's own. */
@@ -26,6 +29,7 @@ export interface Services {
 export interface Backends {
   builder?: Builder;
   deployer?: Deployer;
+  registry?: ImageRegistry;
 }
 
 /** A deploy running here (push, rebuild, config change, rollback): who runs it, and how to stop it. */
@@ -73,6 +77,37 @@ export class RunningDeploys {
       }
     }
     return any;
+  }
+
+  #builds = 0;
+  #collecting: Promise<void> | undefined;
+
+  /**
+   * Runs a build, which pushes to the registry: first waits while the registry's storage is being
+   * garbage-collected (a blob uploaded during its sweep could be deleted under the new image).
+   */
+  async building<T>(fn: () => Promise<T>, onWait?: () => void): Promise<T> {
+    if (this.#collecting) onWait?.();
+    while (this.#collecting) await this.#collecting;
+    this.#builds++;
+    try {
+      return await fn();
+    } finally {
+      this.#builds--;
+    }
+  }
+
+  /** Runs `fn` (storage GC) while no build runs here, holding new builds back; undefined, not run, if one is under way. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    if (this.#builds > 0 || this.#collecting) return undefined;
+    let done!: () => void;
+    this.#collecting = new Promise<void>((resolve) => { done = resolve; });
+    try {
+      return await fn();
+    } finally {
+      this.#collecting = undefined;
+      done();
+    }
   }
 
   /** Aborts everything (server shutdown). */

@@ -16,6 +16,7 @@ import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
 import { startTlsSync } from './push/tls-sync.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
+import { startGcTimer } from './gc/collect.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
 export interface RunningSlipway {
@@ -81,7 +82,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.builder) log.warn('no builder configured: pushes will be rejected until pack is set up');
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
-  const services: Services = { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, nativeCrypto: nativeCryptoLoaded };
+  const services: Services = { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded };
   // A start that fails halfway (a port taken, an unreadable host key) closes what it opened, so
   // the process ends and the data dir is free again instead of a hook socket holding both.
   const opened: Array<{ close(cb: (err?: Error) => void): unknown }> = [];
@@ -101,7 +102,9 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   // With port 0 (tests), the remotes we print must name the ports actually bound.
   services.config = Object.freeze({ ...config, sshPort, httpPort });
   const stopTlsSync = startTlsSync(services, config.tlsSyncMs);
-  log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null });
+  const stopGc = config.gcIntervalMs > 0 ? startGcTimer(services, config.gcIntervalMs) : () => {};
+  log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null,
+    gc: { keepReleases: config.keepReleases, intervalS: config.gcIntervalMs / 1000, storage: config.registryGcConfig ?? 'not configured (SLIPWAY_REGISTRY_GC_CONFIG)' } });
 
   return {
     services,
@@ -110,6 +113,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
     close: async () => {
       services.pushes.abortAll('the server is stopping');
       stopTlsSync();
+      stopGc();
       const closing = Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
       // A stopping server must not wait on clients: connections that sent nothing yet, or hold a
       // request open, would keep close() pending for as long as they like.

@@ -41,4 +41,10 @@ export interface Builder {
   build(req: BuildRequest): Promise<BuildResult>;
   /** Drops the app's build cache, so the next build starts cold. */
   purgeCache(app: string): Promise<void>;
+  /** The apps this server has build caches for (garbage collection removes destroyed apps' ones). */
+  cachedApps(): Promise<string[]>;
+  /** Bytes of the app's build cache, if it has one. */
+  cacheBytes(app: string): Promise<number | undefined>;
+  /** Removes the build engine's dangling images; returns the bytes freed. */
+  pruneImages(): Promise<number>;
 }

@@ -1,6 +1,7 @@
 import type { ProcessType } from './builder.ts';
 
-const MANIFEST_TYPES = [
+/** The manifest media types Slipway reads (OCI and Docker, single images and indexes). */
+export const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',

@@ -6,12 +6,15 @@ import { UserError } from '../errors.ts';
 import { run, runChecked } from '../exec.ts';
 import type { Builder, BuildRequest, BuildResult } from './builder.ts';
 import { inspectImage, processesFromLabel } from './image.ts';
+import { ensureCacheVolume, ownedCacheApps, pruneDanglingImages, volumeBytes } from './caches.ts';
 
 /** What the pack builder needs from the server's config. */
 export interface PackSettings {
   packBinary: string;
   registry: string;
   buildTimeoutMs: number;
+  /** Who owns the cache volumes this builder makes (the data dir), so GC only removes its own; unset, pack makes them unlabelled and GC never removes any. */
+  owner?: string;
 }
 
 /** Where an app's images live: `REGISTRY/slipway/APP`. */
@@ -110,12 +113,26 @@ export class PackBuilder implements Builder {
     await runChecked('docker', ['volume', 'rm', '--force', cacheVolume(app)]);
   }
 
+  async cachedApps(): Promise<string[]> {
+    return this.settings.owner === undefined ? [] : ownedCacheApps(this.settings.owner);
+  }
+
+  cacheBytes(app: string): Promise<number | undefined> {
+    return volumeBytes(cacheVolume(app));
+  }
+
+  pruneImages(): Promise<number> {
+    return pruneDanglingImages();
+  }
+
   async build(req: BuildRequest): Promise<BuildResult> {
     const s = this.settings;
     const reportDir = await mkdtemp(join(tmpdir(), 'slipway-report-'));
     const logStream = createWriteStream(req.logFile, { flags: 'a', mode: 0o600 });
     const tail: string[] = [];
     try {
+      // pack would create the volume itself; made here first, it carries who owns it.
+      if (s.owner !== undefined) await ensureCacheVolume(cacheVolume(req.app), req.app, s.owner);
       const r = await run(s.packBinary, packArgs(req, s, reportDir), {
         // Values for the bare `--env KEY` flags; this environment is pack's alone.
         env: req.env,

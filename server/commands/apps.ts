@@ -5,6 +5,7 @@ import { listing, type Command } from './types.ts';
 import { appUrl, remotes } from '../urls.ts';
 import { builderFor } from '../push/build-and-deploy.ts';
 import { lockApp } from '../push/lock.ts';
+import { removeImages } from '../gc/collect.ts';
 
 export const appCommands: Command[] = [
   {
@@ -111,6 +112,7 @@ export const appCommands: Command[] = [
       // (each step is idempotent), never files without a row.
       try {
         if (deployer) await deployer.destroy(app);
+        await removeImages(ctx.services, app, (line) => ctx.out.line(line));
         removeRepo(config, app);
         removeLogs(config, app);
         store.apps.remove(app);

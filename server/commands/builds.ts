@@ -1,3 +1,4 @@
+import { collectAfterDeploy } from '../gc/collect.ts';
 import { readFile } from 'node:fs/promises';
 import { NotFoundError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
@@ -82,6 +83,8 @@ export const buildCommands: Command[] = [
       await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: repoPath(config, app) });
       await withDeployLock(ctx, app, 'apps:rebuild', (signal, transcript) =>
         buildAndDeploy(ctx.services, { app: app, commit, description: `Rebuild ${commit.slice(0, 7)}`, quarantine: {}, by: ctx.identity, transcript, signal }));
+      // As after a push: the new image may push the oldest kept one out (in the background).
+      void collectAfterDeploy(ctx.services, app);
     },
   },
   {

@@ -16,6 +16,7 @@ import { doctorCommands } from './doctor.ts';
 import { resourceCommands } from './resources.ts';
 import { checkCommands } from './checks.ts';
 import { runCommands } from './run.ts';
+import { gcCommands } from './gc.ts';
 
 const metaCommands: Command[] = [
   {
@@ -57,6 +58,7 @@ export const commands: readonly Command[] = [
   ...keyCommands,
   ...tokenCommands,
   ...doctorCommands,
+  ...gcCommands,
   ...metaCommands,
 ];
 

@@ -4,6 +4,17 @@ import { deployedRelease, withDeployLock } from './deploying.ts';
 import { requireDeployer } from '../context.ts';
 import { releaseAndDeploy } from '../push/release.ts';
 import { listing, type Command } from './types.ts';
+import { oldestRunnable } from '../gc/keep.ts';
+import type { Release } from '../store/releases.ts';
+import type { Services } from '../context.ts';
+
+/** Throws the one sentence for a rollback to a release whose image garbage collection removed. */
+function refuseCollected(services: Pick<Services, 'store' | 'config'>, app: string, target: Release): void {
+  if (target.imageCollectedAt === null) return;
+  const keep = services.config.keepReleases;
+  const oldest = oldestRunnable(services.store.releases.all(app).map((r) => ({ version: r.version, image: r.image, status: r.status, collected: r.imageCollectedAt !== null })));
+  throw new UserError(`v${target.version}'s image was removed by garbage collection (SLIPWAY_KEEP_RELEASES=${keep} keeps the last ${keep}); push again${oldest === undefined ? '' : ` or roll back to v${oldest} or later`}.`);
+}
 
 /** Parses a release version as users write it: `v3` or `3`. */
 export function parseVersion(raw: string): number {
@@ -25,7 +36,7 @@ export const releaseCommands: Command[] = [
       return listing(list.map(({ config: _secret, ...r }) => r), (out) => {
         if (list.length === 0) return out.line(`${app} has no releases yet.`);
         out.heading(`${app} Releases`);
-        out.table(list.map((r) => [`v${r.version}`, r.description, r.status, r.createdAt]));
+        out.table(list.map((r) => [`v${r.version}`, r.description, r.status, r.createdAt, ...(r.imageCollectedAt ? ['(image removed by gc)'] : [])]));
       });
     },
   },
@@ -51,7 +62,7 @@ export const releaseCommands: Command[] = [
           ['Description', info.description],
           ['Status', info.status],
           ['Commit', info.commit ?? '-'],
-          ['Image', info.image ?? '-'],
+          ['Image', info.image ? `${info.image}${r.imageCollectedAt ? ' (removed by garbage collection)' : ''}` : '-'],
           ['Processes', info.processes.join(', ') || '-'],
           ['Config vars', info.configVars.join(', ') || 'none'],
           ['Created', info.createdAt],
@@ -77,7 +88,11 @@ export const releaseCommands: Command[] = [
       if (!target) throw new UserError(raw === undefined ? `${app} has no earlier release that deployed; see releases ${app}.` : `${app} has no release ${raw}; see releases ${app}.`);
       if (!target.image) throw new UserError(`v${target.version} has no image to run; pick another release (see releases ${app}).`);
       if (target.version === current.version) throw new UserError(`v${target.version} is what ${app} runs already.`);
+      refuseCollected(ctx.services, app, target);
       const release = await withDeployLock(ctx, app, 'rollback', async (signal, t) => {
+        // Again under the lock, and with no await before the release is recorded: garbage
+        // collection marks images under this lock before it deletes them.
+        refuseCollected(ctx.services, app, store.releases.get(app, target.version)!);
         const r = await releaseAndDeploy(ctx.services, app, {
           description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config, checks: target.checks,
         }, { transcript: t, signal, describe: true, runRelease: flags['run-release'] === true });

@@ -58,10 +58,10 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     const appConfig = store.config.all(app);
     let result;
     try {
-      result = await builder.build({
+      result = await services.pushes.building(() => builder.build({
         app, commit: req.commit, source: tree.path, env: appConfig, builderImage,
         tag: `build-${build.id}`, logFile: build.logFile, transcript: t, signal,
-      });
+      }), () => t.detail('Waiting for the registry\'s garbage collection to finish'));
     } catch (err) {
       store.builds.finish(build.id, 'failed');
       stopIfAborted(signal);

@@ -8,6 +8,7 @@ import { deployTarget, type RefUpdate } from './receive.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
 import { lockApp } from './lock.ts';
 import { buildAndDeploy } from './build-and-deploy.ts';
+import { collectAfterDeploy } from '../gc/collect.ts';
 
 /** One push as the pre-receive hook hands it over. */
 export interface PushRequest {
@@ -48,5 +49,7 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
   } finally {
     unlock();
   }
+  // After the lock is free and only after success; the push's verdict does not wait for it.
+  void collectAfterDeploy(services, app);
 }
 

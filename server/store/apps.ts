@@ -60,6 +60,10 @@ export function appsStore(db: Db) {
         db.prepare('UPDATE apps SET lock_owner = ?, lock_pid = ?, lock_at = ?, lock_started = ? WHERE name = ?').run(owner, pid, now(), processStartTime(pid) ?? null, name);
         return { ok: true as const };
       }).immediate(),
+    /** Apps whose deploy lock a live process other than `pid` holds (the local CLI building, say). */
+    lockedElsewhere: (pid: number = process.pid): string[] =>
+      db.prepare<[number], Row>('SELECT * FROM apps WHERE lock_owner IS NOT NULL AND lock_pid IS NOT ?').all(pid)
+        .filter((r) => sameProcessAlive(r.lock_pid, r.lock_started)).map((r) => r.name),
     /** Clears locks recorded under `pid`: at start-up the server holds none, whatever the rows say. */
     clearLocksOf: (pid: number): number =>
       db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL, lock_started = NULL WHERE lock_pid = ?').run(pid).changes,

@@ -129,6 +129,9 @@ const MIGRATIONS: readonly string[] = [
      created_at TEXT NOT NULL,
      PRIMARY KEY (app, host)
    );`,
+  // Garbage collection (issue 13, item 6): when a release's image was deleted from the registry,
+  // so rollback can say so instead of failing in the cluster.
+  `ALTER TABLE releases ADD COLUMN image_collected_at TEXT;`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

@@ -18,13 +18,16 @@ export interface Release {
   status: ReleaseStatus;
   createdAt: string;
   finishedAt: string | null;
+  /** When garbage collection deleted this release's image from the registry (then it cannot run again). */
+  imageCollectedAt: string | null;
 }
 
-interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; status: ReleaseStatus; created_at: string; finished_at: string | null }
+interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; status: ReleaseStatus; created_at: string; finished_at: string | null; image_collected_at: string | null }
 const toRelease = (r: Row): Release => ({
   app: r.app, version: r.version, description: r.description, commit: r.commit_sha, image: r.image,
   processes: JSON.parse(r.processes) as ProcessType[], config: JSON.parse(r.config) as Record<string, string>,
   checks: JSON.parse(r.checks) as HealthChecks, status: r.status, createdAt: r.created_at, finishedAt: r.finished_at,
+  imageCollectedAt: r.image_collected_at,
 });
 
 /** Numbered releases (v1, v2, …): what ran, with which config, and how it went. */
@@ -52,6 +55,15 @@ export function releasesStore(db: Db) {
     },
     list: (app: string, limit = 50): Release[] =>
       db.prepare<[string, number], Row>('SELECT * FROM releases WHERE app = ? ORDER BY version DESC LIMIT ?').all(app, limit).map(toRelease),
+    /** Every release of an app, newest first (garbage collection weighs them all). */
+    all: (app: string): Release[] =>
+      db.prepare<[string], Row>('SELECT * FROM releases WHERE app = ? ORDER BY version DESC').all(app).map(toRelease),
+    /** Records that these releases' image was deleted from the registry. */
+    markCollected: (app: string, versions: readonly number[]): void => {
+      const at = now();
+      const mark = db.prepare('UPDATE releases SET image_collected_at = ? WHERE app = ? AND version = ? AND image_collected_at IS NULL');
+      db.transaction(() => { for (const v of versions) mark.run(at, app, v); }).immediate();
+    },
     /** Marks releases left pending by a server that died as failed. */
     failAbandoned: (): number =>
       db.prepare("UPDATE releases SET status = 'failed', finished_at = ? WHERE status = 'pending'").run(now()).changes,

@@ -3,6 +3,7 @@
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
 import type { Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, RunRequest } from '../../server/deploy/deployer.ts';
 import { UserError } from '../../server/errors.ts';
+import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
 
 /** Behaviour switches a test flips between pushes. */
 export interface FakeControls {
@@ -43,8 +44,11 @@ export class FakeBuilder implements Builder {
   readonly name = 'fake';
   builds: BuildRequest[] = [];
   readonly controls: FakeControls;
-  constructor(controls: FakeControls) {
+  /** Where builds "publish" their images, when a test wants a registry. */
+  registry?: FakeRegistry;
+  constructor(controls: FakeControls, registry?: FakeRegistry) {
     this.controls = controls;
+    this.registry = registry;
   }
   async build(req: BuildRequest): Promise<BuildResult> {
     try {
@@ -68,11 +72,58 @@ export class FakeBuilder implements Builder {
     }
     if (this.controls.buildFailure) throw new UserError(this.controls.buildFailure);
     const digest = 'sha256:' + req.commit.padEnd(64, '0').slice(0, 64);
+    this.caches.add(req.app);
+    this.registry?.publish(req.app, ['latest', req.tag], digest);
     return { image: `registry.test/${req.app}@${digest}`, digest, processes: this.controls.processes ?? [{ type: 'web', command: ['web'], args: [], default: true }] };
   }
   purged: string[] = [];
+  /** Apps with a build cache: every app built here, until purged. */
+  caches = new Set<string>();
   async purgeCache(app: string): Promise<void> {
     this.purged.push(app);
+    this.caches.delete(app);
+  }
+  async cachedApps(): Promise<string[]> {
+    return [...this.caches];
+  }
+  async cacheBytes(app: string): Promise<number | undefined> {
+    return this.caches.has(app) ? 1000 : undefined;
+  }
+  prunes = 0;
+  async pruneImages(): Promise<number> {
+    this.prunes++;
+    return 0;
+  }
+}
+
+/**
+ * A registry in memory, at the ImageRegistry interface: a build "publishes" its digest under
+ * `latest` and `build-N` (FakeBuilder calls publish), deletes remove every tag on a digest.
+ */
+export class FakeRegistry implements ImageRegistry {
+  readonly repos = new Map<string, Map<string, string>>();
+  storageRuns = 0;
+  /** Set to make collectStorage say it is not configured. */
+  storageSkipped?: string;
+  publish(app: string, tags: readonly string[], digest: string): void {
+    const repo = this.repos.get(app) ?? new Map<string, string>();
+    for (const t of tags) repo.set(t, digest);
+    this.repos.set(app, repo);
+  }
+  async tags(app: string): Promise<RegistryTag[]> {
+    return [...(this.repos.get(app) ?? new Map<string, string>())].map(([tag, digest]) => ({ tag, digest }));
+  }
+  async remove(app: string, digest: string): Promise<void> {
+    const repo = this.repos.get(app);
+    for (const [t, d] of repo ?? []) if (d === digest) repo!.delete(t);
+  }
+  async bytes(app: string, digests: readonly string[]): Promise<number> {
+    return digests.length * 1_000_000;
+  }
+  async collectStorage(): Promise<StorageCollection> {
+    if (this.storageSkipped) return { ran: false, reason: this.storageSkipped };
+    this.storageRuns++;
+    return { ran: true, ms: 1, blobsDeleted: 0, manifestsDeleted: 0 };
   }
 }
 

@@ -71,7 +71,7 @@ export async function startTestServer(env: Record<string, string> = {}, backends
     SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1',
     SLIPWAY_HOST: '127.0.0.1', SLIPWAY_BASE_DOMAIN: 'apps.test', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', ...env,
   });
-  const slipway = await startSlipway(config, { builder: backends.builder ?? builder, deployer: backends.deployer ?? deployer });
+  const slipway = await startSlipway(config, { builder: backends.builder ?? builder, deployer: backends.deployer ?? deployer, registry: backends.registry });
   const home = join(dir, 'home');
   let repos = 0;
   const self: TestServer = {

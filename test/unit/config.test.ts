@@ -22,3 +22,16 @@ test('bad values are refused with one sentence', () => {
 test('the default base domain is the host address under sslip.io', () => {
   assert.match(loadConfig({}).baseDomain, /^\d+\.\d+\.\d+\.\d+\.sslip\.io$/);
 });
+
+test('garbage collection settings: defaults, and one sentence for a bad value', () => {
+  const c = loadConfig({ SLIPWAY_BASE_DOMAIN: 'example.test' });
+  assert.equal(c.keepReleases, 10);
+  assert.equal(c.gcIntervalMs, 6 * 3600 * 1000);
+  assert.equal(c.registryGcConfig, undefined);
+  assert.equal(c.registryBinary, 'docker-registry');
+  assert.equal(loadConfig({ SLIPWAY_KEEP_RELEASES: '3', SLIPWAY_GC_INTERVAL_S: '0' }).keepReleases, 3);
+  assert.equal(loadConfig({ SLIPWAY_GC_INTERVAL_S: '0' }).gcIntervalMs, 0);
+  assert.throws(() => loadConfig({ SLIPWAY_KEEP_RELEASES: '0' }), { message: 'SLIPWAY_KEEP_RELEASES must be a whole number of at least 1, got "0".' });
+  assert.throws(() => loadConfig({ SLIPWAY_KEEP_RELEASES: 'ten' }), /SLIPWAY_KEEP_RELEASES must be a whole number/);
+  assert.throws(() => loadConfig({ SLIPWAY_GC_INTERVAL_S: '1.5' }), { message: 'SLIPWAY_GC_INTERVAL_S must be a whole number of seconds (0 turns it off), got "1.5".' });
+});

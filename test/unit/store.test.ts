@@ -23,7 +23,7 @@ test('the database file is 0600, WAL, synchronous=FULL, migrated', () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
-    assert.equal(s.db.pragma('user_version', { simple: true }), 6);
+    assert.equal(s.db.pragma('user_version', { simple: true }), 7);
   });
 });
 
@@ -98,5 +98,18 @@ test('tokens are stored only as hashes', () => {
     s.tokens.add('t', 'k', 'slw_plaintext');
     const row = s.db.prepare('SELECT * FROM tokens').get() as Record<string, unknown>;
     assert.ok(!JSON.stringify(row).includes('slw_plaintext'));
+  });
+});
+
+test('lockedElsewhere names apps whose lock a live process other than ours holds', () => {
+  withStore((s) => {
+    s.apps.create('mine');
+    s.apps.create('theirs');
+    s.apps.create('dead');
+    assert.equal(s.apps.lock('mine', 'push').ok, true);
+    // The parent process (the test runner) is alive and is not us; pid 2**22 + 1 is above pid_max's default.
+    assert.equal(s.apps.lock('theirs', 'cli push', process.ppid).ok, true);
+    assert.equal(s.apps.lock('dead', 'old push', 4194305).ok, true);
+    assert.deepEqual(s.apps.lockedElsewhere(), ['theirs']);
   });
 });

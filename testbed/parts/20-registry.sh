@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # OCI registry for the testbed: Debian's docker-registry (the distribution registry binary) run
-# directly on 127.0.0.1:5000, storage under the cache dir, deletes enabled (tests delete images).
+# directly on 127.0.0.1:5000, storage under the cache dir, deletes enabled (tests and garbage collection delete images).
 # Docker, pack and the lifecycle talk plain HTTP to a registry on 127.0.0.0/8 without any
 # configuration. SLIPWAY_REGISTRY_ADDR moves it (a second testbed beside the first one).
 set -euo pipefail
@@ -24,10 +24,10 @@ if [ -n "$svc_pid" ] && [ "$(cat "/proc/$svc_pid/comm" 2>/dev/null)" = docker-re
   /etc/init.d/docker-registry stop >&2 || true
 fi
 
-if up; then
-  log "registry already running on $addr"
-else
-  cat >"$dir/config.yml" <<EOF
+# No blob descriptor cache: after `garbage-collect` (Slipway's GC runs it on this storage) a cached
+# descriptor of a deleted blob makes the registry skip that blob's next upload and serve a broken
+# image (distribution#1803, #4569). A changed config restarts the registry.
+cat >"$dir/config.yml.new" <<EOF
 version: 0.1
 log:
   level: warn
@@ -38,13 +38,26 @@ storage:
     rootdirectory: $dir/storage
   delete:
     enabled: true
-  cache:
-    blobdescriptor: inmemory
 http:
   addr: $addr
   headers:
     X-Content-Type-Options: [nosniff]
 EOF
+if cmp -s "$dir/config.yml.new" "$dir/config.yml"; then
+  rm "$dir/config.yml.new"
+else
+  mv "$dir/config.yml.new" "$dir/config.yml"
+  old_pid=$(cat "$pidfile" 2>/dev/null || true)
+  if [ -n "$old_pid" ] && [ "$(cat "/proc/$old_pid/comm" 2>/dev/null)" = docker-registry ]; then
+    log "registry config changed: restarting the registry on $addr"
+    kill "$old_pid"
+    for _ in $(seq 50); do [ -e "/proc/$old_pid" ] || break; sleep 0.1; done
+  fi
+fi
+
+if up; then
+  log "registry already running on $addr"
+else
   log "starting docker-registry on $addr (log: $dir/registry.log)"
   setsid /usr/bin/docker-registry serve "$dir/config.yml" </dev/null >>"$dir/registry.log" 2>&1 &
   echo $! >"$pidfile"
@@ -52,3 +65,6 @@ EOF
 fi
 
 echo "export SLIPWAY_REGISTRY=$addr"
+# Slipway's storage GC runs the registry's own garbage-collect on this machine, on this config.
+echo "export SLIPWAY_REGISTRY_GC_CONFIG=$dir/config.yml"
+echo "export SLIPWAY_REGISTRY_BINARY=/usr/bin/docker-registry"

@@ -1,0 +1,114 @@
+// The registry's side of garbage collection: tags and digests over the distribution HTTP API,
+// deleting manifests by digest (the registry needs storage.delete.enabled), the bytes an app's
+// images hold, and `garbage-collect` of the registry's storage, which only a registry binary on
+// the same machine as the storage can run.
+import { run } from '../exec.ts';
+import { MANIFEST_TYPES, registryBase } from './image.ts';
+import { imageRepository } from './pack.ts';
+
+/** One tag of an app's repository and the manifest digest it points at. */
+export interface RegistryTag { tag: string; digest: string }
+
+/** How a storage collection went: skipped (and why), or run (how long, what it deleted). */
+export type StorageCollection =
+  | { ran: false; reason: string }
+  | { ran: true; ms: number; blobsDeleted: number; manifestsDeleted: number };
+
+/** The registry as garbage collection needs it; tests put a fake here. */
+export interface ImageRegistry {
+  /** The app's tags with their digests (none when the repository does not exist). */
+  tags(app: string): Promise<RegistryTag[]>;
+  /** Deletes one manifest (and so every tag on it); an absent one is already deleted. */
+  remove(app: string, digest: string): Promise<void>;
+  /** The bytes the app's images hold in the registry (each blob once). */
+  bytes(app: string, digests: readonly string[]): Promise<number>;
+  /** Frees the storage of deleted manifests; the caller makes sure nothing is being pushed. */
+  collectStorage(signal?: AbortSignal): Promise<StorageCollection>;
+}
+
+/** What the registry client needs from the config. */
+export interface RegistrySettings {
+  registry: string;
+  /** The registry's config.yml, when its storage is on this machine; undefined skips storage GC. */
+  gcConfig: string | undefined;
+  binary: string;
+}
+
+interface Manifest { config?: { digest: string; size: number }; layers?: { digest: string; size: number }[]; manifests?: { digest: string; size: number }[] }
+
+/** The distribution registry over HTTP, plus its `garbage-collect` command for storage. */
+export class RegistryApi implements ImageRegistry {
+  readonly settings: RegistrySettings;
+  constructor(settings: RegistrySettings) {
+    this.settings = settings;
+  }
+
+  #url(app: string, path: string): string {
+    // imageRepository gives `host/slipway/APP`; the API path is the part after the host.
+    const repo = imageRepository(this.settings.registry, app).slice(this.settings.registry.length + 1);
+    return `${registryBase(this.settings.registry)}/v2/${repo}/${path}`;
+  }
+
+  async #fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    try {
+      return await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+    } catch (err) {
+      throw new Error(`the registry at ${this.settings.registry} is not reachable`, { cause: err });
+    }
+  }
+
+  async tags(app: string): Promise<RegistryTag[]> {
+    const res = await this.#fetch(this.#url(app, 'tags/list'));
+    if (res.status === 404) return [];
+    if (!res.ok) throw new Error(`the registry answered ${res.status} listing the tags of ${app}`);
+    const names = ((await res.json()) as { tags?: string[] | null }).tags ?? [];
+    const out: RegistryTag[] = [];
+    for (const tag of names) {
+      const head = await this.#fetch(this.#url(app, `manifests/${tag}`), { method: 'HEAD', headers: { accept: MANIFEST_TYPES } });
+      const digest = head.headers.get('docker-content-digest');
+      // A tag deleted between the listing and here is simply gone.
+      if (head.status === 404) continue;
+      if (!head.ok || !digest) throw new Error(`the registry answered ${head.status} for ${app}:${tag} without a digest`);
+      out.push({ tag, digest });
+    }
+    return out;
+  }
+
+  async remove(app: string, digest: string): Promise<void> {
+    const res = await this.#fetch(this.#url(app, `manifests/${digest}`), { method: 'DELETE' });
+    if (res.status === 202 || res.status === 404) return;
+    if (res.status === 405) throw new Error(`the registry at ${this.settings.registry} does not allow deletes: set storage.delete.enabled: true in its config`);
+    throw new Error(`the registry answered ${res.status} deleting ${app}@${digest}`);
+  }
+
+  async bytes(app: string, digests: readonly string[]): Promise<number> {
+    const sizes = new Map<string, number>();
+    for (const digest of digests) {
+      const res = await this.#fetch(this.#url(app, `manifests/${digest}`), { headers: { accept: MANIFEST_TYPES } });
+      if (res.status === 404) continue;
+      if (!res.ok) throw new Error(`the registry answered ${res.status} for ${app}@${digest}`);
+      const text = await res.text();
+      sizes.set(digest, Buffer.byteLength(text));
+      const m = JSON.parse(text) as Manifest;
+      for (const b of [m.config, ...(m.layers ?? []), ...(m.manifests ?? [])]) if (b) sizes.set(b.digest, b.size);
+    }
+    let total = 0;
+    for (const s of sizes.values()) total += s;
+    return total;
+  }
+
+  async collectStorage(signal?: AbortSignal): Promise<StorageCollection> {
+    const { gcConfig, binary } = this.settings;
+    if (!gcConfig) return { ran: false, reason: 'SLIPWAY_REGISTRY_GC_CONFIG is not set (the registry\'s config.yml on this machine)' };
+    const started = Date.now();
+    // --delete-untagged: the manifests deleted above lose their tags, and what nothing tags is
+    // garbage too; the registry prints one line per blob and manifest it deletes.
+    const r = await run(binary, ['garbage-collect', '--delete-untagged', gcConfig], { signal, timeoutMs: 30 * 60_000 }).catch((err: unknown) => {
+      throw new Error(`could not run ${binary} garbage-collect (set SLIPWAY_REGISTRY_BINARY to the registry binary)`, { cause: err });
+    });
+    if (r.exitCode !== 0 || r.stopped) throw new Error(`${binary} garbage-collect ${r.stopped ?? `exited with ${r.exitCode}`}: ${r.stderr.split('\n').slice(-5).join(' ')}`);
+    const text = `${r.stdout}\n${r.stderr}`;
+    const counts = /(\d+) blobs and (\d+) manifests eligible for deletion/.exec(text);
+    return { ran: true, ms: Date.now() - started, blobsDeleted: Number(counts?.[1] ?? 0), manifestsDeleted: Number(counts?.[2] ?? 0) };
+  }
+}

@@ -1,0 +1,142 @@
+// Garbage collection: per app after each successful deploy (tag deletion in the registry, cheap),
+// and for the whole machine on a timer or the `gc` command (the above for every app, then the
+// registry's storage, destroyed apps' build caches and dangling build images). A failure is
+// logged and reported; it never fails the push that triggered it.
+import type { Services } from '../context.ts';
+import { log } from '../output/log.ts';
+import type { StorageCollection } from '../build/registry.ts';
+import { planCollection } from './keep.ts';
+
+/** How the collection of one app went. */
+export type AppCollection =
+  | { app: string; skipped: string }
+  | { app: string; kept: number; removed: number; collected: number[] };
+
+/** What a whole collection did. */
+export interface Collection {
+  apps: AppCollection[];
+  storage: StorageCollection;
+  cachesRemoved: string[];
+  imageBytesFreed: number;
+  ms: number;
+}
+
+/**
+ * Deletes the app's images beyond the keep set. The decision and the marking of releases as
+ * collected happen in one synchronous step under the app's deploy lock, so a rollback (which
+ * checks the mark under that lock) never picks an image that is about to go; an app whose lock is
+ * taken (a deploy under way) is skipped, and its next deploy collects it.
+ */
+export async function collectApp(services: Pick<Services, 'store' | 'config' | 'registry'>, app: string): Promise<AppCollection> {
+  const { store, registry, config } = services;
+  if (!registry) return { app, skipped: 'no registry configured' };
+  const tags = await registry.tags(app);
+  const owner = 'garbage collection';
+  const lock = store.apps.lock(app, owner);
+  if (!lock.ok) return { app, skipped: `a deploy is in progress (${lock.holder})` };
+  let plan;
+  try {
+    const releases = store.releases.all(app).map((r) => ({ version: r.version, image: r.image, status: r.status, collected: r.imageCollectedAt !== null }));
+    const builds = store.builds.list(app, 1_000_000).map((b) => ({ id: b.id, finished: b.status !== 'running' }));
+    plan = planCollection({ releases, tags, builds, keep: config.keepReleases });
+    store.releases.markCollected(app, plan.collected);
+  } finally {
+    store.apps.unlock(app, owner);
+  }
+  for (const digest of plan.remove) await registry.remove(app, digest);
+  const kept = new Set(tags.map((t) => t.digest).filter((d) => plan.keep.has(d))).size;
+  const result = { app, kept, removed: plan.remove.length, collected: plan.collected };
+  if (plan.remove.length) log.info('gc: deleted old images', { ...result });
+  return result;
+}
+
+/**
+ * A destroyed app's images and build cache. Neither is needed to finish destroying the app, so a
+ * failure is said (`note`) and logged, and the collection of orphaned caches retries the cache.
+ */
+export async function removeImages(services: Pick<Services, 'registry' | 'builder'>, app: string, note: (line: string) => void): Promise<void> {
+  const { registry, builder } = services;
+  try {
+    if (registry) for (const digest of new Set((await registry.tags(app)).map((t) => t.digest))) await registry.remove(app, digest);
+  } catch (err) {
+    log.warn('apps:destroy could not delete the images', { app, err });
+    note(`Its images could not be deleted from the registry (${(err as Error).message}).`);
+  }
+  try {
+    await builder?.purgeCache(app);
+  } catch (err) {
+    log.warn('apps:destroy could not remove the build cache', { app, err });
+    note(`Its build cache could not be removed (${(err as Error).message}); garbage collection retries.`);
+  }
+}
+
+/** collectApp after a successful deploy, in the background: logged, never thrown. */
+export function collectAfterDeploy(services: Pick<Services, 'store' | 'config' | 'registry'>, app: string): Promise<void> {
+  const started = Date.now();
+  return collectApp(services, app).then(
+    (r) => log.info('gc after deploy', { ...r, ms: Date.now() - started }),
+    (err: unknown) => log.warn('gc after deploy failed; the next deploy or the timer tries again', { app, err }),
+  );
+}
+
+/** Every app's images, then the registry's storage, destroyed apps' caches and dangling images. */
+export async function collectAll(services: Services, signal?: AbortSignal): Promise<Collection> {
+  const started = Date.now();
+  const { store, registry, builder } = services;
+  const apps: AppCollection[] = [];
+  for (const a of store.apps.list()) {
+    try {
+      apps.push(await collectApp(services, a.name));
+    } catch (err) {
+      log.warn('gc of an app failed', { app: a.name, err });
+      apps.push({ app: a.name, skipped: `failed: ${(err as Error).message}` });
+    }
+  }
+  let storage: StorageCollection;
+  if (!registry) storage = { ran: false, reason: 'no registry configured' };
+  else {
+    // Stop-the-world, as the registry's documentation demands: no build pushes meanwhile. Builds
+    // in this process wait at the gate; a deploy another process (the local CLI) holds means skip.
+    storage = (await services.pushes.exclusive(async () => {
+      const elsewhere = store.apps.lockedElsewhere();
+      if (elsewhere.length) return { ran: false as const, reason: `another process is deploying ${elsewhere.join(', ')}; the next collection tries again` };
+      return registry.collectStorage(signal);
+    })) ?? { ran: false, reason: 'a build is running; the next collection tries again' };
+  }
+  const cachesRemoved: string[] = [];
+  let imageBytesFreed = 0;
+  if (builder) {
+    const known = new Set(store.apps.list().map((a) => a.name));
+    for (const app of await builder.cachedApps()) {
+      if (known.has(app)) continue;
+      await builder.purgeCache(app);
+      cachesRemoved.push(app);
+    }
+    imageBytesFreed = await builder.pruneImages();
+  }
+  const result = { apps, storage, cachesRemoved, imageBytesFreed, ms: Date.now() - started };
+  log.info('gc finished', {
+    ms: result.ms, removed: apps.reduce((n, a) => n + ('removed' in a ? a.removed : 0), 0),
+    storage: storage.ran ? { ms: storage.ms, blobs: storage.blobsDeleted, manifests: storage.manifestsDeleted } : storage.reason,
+    cachesRemoved, imageBytesFreed,
+  });
+  return result;
+}
+
+/** Runs collectAll every `intervalMs` (never two at once); returns the stop function. */
+export function startGcTimer(services: Services, intervalMs: number): () => void {
+  const stop = new AbortController();
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    collectAll(services, stop.signal)
+      .catch((err: unknown) => log.warn('gc failed; the next interval tries again', { err }))
+      .finally(() => { running = false; });
+  }, intervalMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    stop.abort(new Error('the server is stopping'));
+  };
+}
