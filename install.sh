@@ -357,21 +357,16 @@ step_certs() {
   local kubectl=(/usr/local/bin/k3s kubectl --kubeconfig "$K3S_KUBECONFIG")
   run "${kubectl[@]}" apply --server-side -f "https://github.com/cert-manager/cert-manager/releases/download/$CERT_MANAGER_VERSION/cert-manager.yaml"
   run "${kubectl[@]}" -n cert-manager wait --for=condition=Available deployment --all --timeout=300s
-  put "$ETC/cluster-issuer.yaml" 0600 root:root <<EOF
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata:
-  name: slipway-acme
-spec:
-  acme:
-    server: $ACME_SERVER
-    email: $ACME_EMAIL
-    privateKeySecretRef:
-      name: slipway-acme-account
-    solvers:
-      - http01:
-          ingress: {}
-EOF
+  # The manifest is the code's k8s/cluster-issuer.yaml (the testbed applies the same one), from
+  # the new code step_code unpacked (step_service puts it in place).
+  local tpl=$OPT/app.new/k8s/cluster-issuer.yaml
+  if [ "$DRY" = 1 ]; then
+    detail "would write $ETC/cluster-issuer.yaml from k8s/cluster-issuer.yaml (mode 0600, owner root:root)"
+  else
+    [ -f "$tpl" ] || die "$tpl is missing: the Slipway code is incomplete"
+    sed -e "s|@ISSUER@|slipway-acme|g" -e "s|@ACME_URL@|$ACME_SERVER|g" -e "s|@EMAIL@|$ACME_EMAIL|g" \
+      -e "s|@INSTANCE@|$ACME_SERVER|g" -e "s|@CA_BUNDLE@||g" "$tpl" | put "$ETC/cluster-issuer.yaml" 0600 root:root
+  fi
   run "${kubectl[@]}" apply --server-side -f "$ETC/cluster-issuer.yaml"
   detail "cert-manager $CERT_MANAGER_VERSION; ClusterIssuer slipway-acme at $ACME_SERVER for $ACME_EMAIL"
 }
@@ -683,11 +678,11 @@ main() {
   step_docker
   step_registry
   step_cluster
-  step_certs
   step_node
   step_pack
   step_user
   step_code
+  step_certs
   step_service
   step_builder
   summary

@@ -62,6 +62,16 @@ async function httpsLive(host: string, t0: number): Promise<number> {
   throw new Error(`${host} never answered over HTTPS`);
 }
 
+/** Waits until `host` answers 200 over plain HTTP (no redirect). Bounded: 1 min. */
+async function httpLive(host: string): Promise<void> {
+  for (const end = performance.now() + 60_000; performance.now() < end;) {
+    const r = await httpThroughIngress(SETTINGS.ingress, host, 3000).catch(() => undefined);
+    if (r?.status === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`${host} never answered over plain HTTP`);
+}
+
 /** Closed-loop throughput: `concurrency` clients sending GET / one after another for `seconds`. */
 async function throughput(host: string, secure: boolean, keepAlive: boolean): Promise<{ rps: number; failed: number }> {
   const addr = secure ? SETTINGS.https : SETTINGS.ingress;
@@ -138,9 +148,19 @@ try {
     await ssh(`domains:add ${app} ${www}`);
     afterDomain.push(await httpsLive(www, t0));
 
-    for (const [name, secure, keepAlive] of [['HTTP keep-alive', false, true], ['HTTPS keep-alive', true, true], ['HTTP new connection', false, false], ['HTTPS new connection', true, false]] as const) {
+    // Plain HTTP to the same app with its certificates off (else HTTP only answers redirects),
+    // then HTTPS once they are back.
+    await ssh(`certs:auto:disable ${app}`);
+    await httpLive(host);
+    for (const [name, keepAlive] of [['HTTP keep-alive', true], ['HTTP new connection', false]] as const) {
       say(`round ${round + 1}: ${name} for ${SETTINGS.seconds} s`);
-      (rates[name] ??= []).push(await throughput(host, secure, keepAlive));
+      (rates[name] ??= []).push(await throughput(host, false, keepAlive));
+    }
+    await ssh(`certs:auto:enable ${app}`);
+    await httpsLive(host, performance.now());
+    for (const [name, keepAlive] of [['HTTPS keep-alive', true], ['HTTPS new connection', false]] as const) {
+      say(`round ${round + 1}: ${name} for ${SETTINGS.seconds} s`);
+      (rates[name] ??= []).push(await throughput(host, true, keepAlive));
     }
 
     say(`round ${round + 1}: redeploy, config:set and rollback under ${SETTINGS.rps} req/s over HTTPS`);

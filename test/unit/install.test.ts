@@ -160,6 +160,19 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   for (const p of untouched) assert.equal(existsSync(p), before[p], `${p} changed`);
 });
 
+test('--dry-run --acme-email installs cert-manager and the ClusterIssuer from k8s/ after the code; --acme-staging picks the staging CA', async () => {
+  const r = await install(['--dry-run', '--admin-key', 'KEY', '--acme-email', 'ops@example.com', '--acme-staging']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const out = r.stdout;
+  const has = (s: string) => assert.ok(out.includes(s), `missing: ${s}\n${out}`);
+  has('https://github.com/cert-manager/cert-manager/releases/download/v1.20.2/cert-manager.yaml');
+  has('would write /etc/slipway/cluster-issuer.yaml from k8s/cluster-issuer.yaml');
+  has('ClusterIssuer slipway-acme at https://acme-staging-v02.api.letsencrypt.org/directory for ops@example.com');
+  assert.ok(out.indexOf('-----> Certificates') > out.indexOf('-----> Slipway code'), 'the issuer comes from the new code');
+  const plain = await install(['--dry-run', '--admin-key', 'KEY']);
+  assert.match(plain.stdout, /off \(install\.sh --acme-email EMAIL turns HTTPS on for every app\)/);
+});
+
 test('without a pinned pack checksum it refuses to download pack, and says to pass --pack', async () => {
   const r = await install(['--dry-run', '--admin-key', 'KEY'], {}, { PACK_SHA256_amd64: undefined });
   assert.equal(r.exitCode, 1, r.stdout);

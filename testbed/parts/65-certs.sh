@@ -104,11 +104,12 @@ wait_for "cert-manager's CRDs" 30 "$kubectl" wait --for=condition=Established cr
 # still says Ready, but its account is unknown to this one and every order fails. Then the issuer
 # and its account key go, and cert-manager registers again.
 pebble_run="$(cat "$run/pebble.pid")-$(awk '{print $22}' "/proc/$(cat "$run/pebble.pid")/stat" 2>/dev/null)"
-if [ "$("$kubectl" get clusterissuer "$issuer" -o jsonpath='{.metadata.annotations.slipway\.test/pebble}' 2>/dev/null)" != "$pebble_run" ]; then
+if [ "$("$kubectl" get clusterissuer "$issuer" -o jsonpath='{.metadata.annotations.slipway\.dev/acme-instance}' 2>/dev/null)" != "$pebble_run" ]; then
   "$kubectl" delete clusterissuer "$issuer" --ignore-not-found --wait=true >/dev/null
   "$kubectl" -n cert-manager delete secret "$issuer-account" --ignore-not-found >/dev/null
 fi
-render "$src/cluster-issuer.yaml" "$cdir/cluster-issuer.yaml" ISSUER="$issuer" ACME_URL="$acme_url" PEBBLE="$pebble_run" \
+"$kubectl" get namespace cert-manager >/dev/null 2>&1 || "$kubectl" create namespace cert-manager >/dev/null
+render "$SLIPWAY_ROOT/k8s/cluster-issuer.yaml" "$cdir/cluster-issuer.yaml" ISSUER="$issuer" ACME_URL="$acme_url" INSTANCE="$pebble_run" \
   EMAIL=testbed@slipway.test CA_BUNDLE="$(base64 -w0 "$pebble_dir/test/certs/pebble.minica.pem")"
 "$kubectl" apply --server-side --field-manager=slipway-testbed -f "$cdir/cluster-issuer.yaml" >/dev/null ||
   die "certs: could not apply the ClusterIssuer"
