@@ -88,7 +88,12 @@ export const psCommands: Command[] = [
         ctx.out.line(`Scaling ${app}: ${summary}...`);
         await reapply(ctx, app, current, () => store.formation.set(app, wanted), () => store.formation.replace(app, before), t, signal);
       });
-      ctx.out.line(`Scaling ${app}... done, now running ${summary}.`);
+      const stopped = Object.keys(wanted).filter((t) => store.stopped.all(app).includes(t));
+      if (stopped.length) {
+        ctx.out.line(`Scaling ${app}... done; ${stopped.join(', ')} ${stopped.length > 1 ? 'are' : 'is'} stopped and run${stopped.length > 1 ? '' : 's'} at that count after ps:start ${app}.`);
+      } else {
+        ctx.out.line(`Scaling ${app}... done, now running ${summary}.`);
+      }
     },
   },
   {

@@ -59,6 +59,35 @@ async function setResources(ctx: CommandContext, app: string, kind: ResourceKind
   ctx.out.line(`${verb} ${what} for ${scope} of ${app}... done`);
 }
 
+/** resource:limit-clear / resource:reserve-clear: drops the setting of one scope (every type, or --process). */
+async function clearResources(ctx: CommandContext, app: string, kind: ResourceKind, flags: Flags): Promise<void> {
+  const { store, deployer } = ctx.services;
+  const process = typeof flags.process === 'string' ? flags.process : ALL_PROCESSES;
+  const scope = process === ALL_PROCESSES ? 'every process type' : process;
+  const noun = kind === 'limit' ? 'limits' : 'reservations';
+  const current = store.releases.current(app);
+  const types = current?.processes.map((p) => p.type) ?? [];
+  if (process !== ALL_PROCESSES && current && !types.includes(process)) throw new UserError(`There is no ${shown(process)} process type; this app has ${types.join(', ') || 'none'}.`);
+  const before = store.resources.all(app);
+  const after = before.filter((r) => !(r.process === process && r.kind === kind));
+  if (after.length === before.length) {
+    throw new UserError(process === ALL_PROCESSES
+      ? `${app} has no default ${noun} (for every process type); per-type ones are cleared with --process TYPE.`
+      : `${app} has no ${noun} set for ${process}.`);
+  }
+  if (!deployer || !current?.image) {
+    store.resources.replace(app, after);
+  } else {
+    await withDeployLock(ctx, app, `resource:${kind}-clear`, async (signal, t) => {
+      ctx.out.line(`Clearing the ${noun} of ${scope} of ${app}...`);
+      await reapply(ctx, app, current, () => store.resources.replace(app, after), () => store.resources.replace(app, before), t, signal);
+    });
+  }
+  ctx.out.line(`Clearing the ${noun} of ${scope} of ${app}... done`);
+}
+
+const CLEAR_FLAGS: Command['flags'] = { process: FLAGS.process! };
+
 export const resourceCommands: Command[] = [
   {
     name: 'resource:limit',
@@ -101,5 +130,23 @@ export const resourceCommands: Command[] = [
         ]);
       });
     },
+  },
+  {
+    name: 'resource:limit-clear',
+    usage: 'APP [--process TYPE]',
+    summary: 'Remove the limits set for every process type (or one, with --process)',
+    access: 'app',
+    args: { min: 1, max: 1 },
+    flags: CLEAR_FLAGS,
+    run: (ctx, app, _args, flags) => clearResources(ctx, app, 'limit', flags),
+  },
+  {
+    name: 'resource:reserve-clear',
+    usage: 'APP [--process TYPE]',
+    summary: 'Remove the reservations set for every process type (or one, with --process)',
+    access: 'app',
+    args: { min: 1, max: 1 },
+    flags: CLEAR_FLAGS,
+    run: (ctx, app, _args, flags) => clearResources(ctx, app, 'reserve', flags),
   },
 ];

@@ -110,6 +110,17 @@ describe('day-2 parity over SSH and git push', () => {
       assert.equal(r.exitCode, 1, cmd);
       assert.equal(r.stderr, ` !     ${err}`, cmd);
     }
+    // Clearing: one scope at a time, rolled out; clearing what is not set is one sentence.
+    const clear = await s.ssh(s.admin, `resource:reserve-clear ${app} --process web`);
+    assert.equal(clear.exitCode, 0, clear.stderr);
+    assert.match(clear.stdout, /Clearing the reservations of web of .*\.\.\. done$/);
+    assert.deepEqual(lastDeploy(app).resources, { web: { limits: { memory: '512Mi', cpu: '1' } } });
+    assert.equal((await s.ssh(s.admin, `resource:limit-clear ${app}`)).exitCode, 0);
+    assert.deepEqual(lastDeploy(app).resources, {});
+    const again = await s.ssh(s.admin, `resource:limit-clear ${app}`);
+    assert.equal(again.exitCode, 1);
+    assert.equal(again.stderr, ` !     ${app} has no default limits (for every process type); per-type ones are cleared with --process TYPE.`);
+    assert.equal((await s.ssh(s.admin, `resource:limit-clear ${app} --process web`)).stderr, ` !     ${app} has no limits set for web.`);
   });
 
   test('ps:stop runs 0 of every type keeping the formation; ps:start restores it', async () => {
@@ -122,6 +133,11 @@ describe('day-2 parity over SSH and git push', () => {
     assert.deepEqual(lastDeploy(app).formation, { web: 0 });
     assert.match((await s.ssh(s.admin, `ps ${app}`)).stdout, new RegExp(`=== web: 0/0 ready\\nstopped \\(ps:start ${app} starts it again\\)`));
     assert.equal((await s.ssh(s.admin, `ps:stop ${app} nope`)).stderr, ' !     There is no "nope" process type; this app has web.');
+    // Scaling a stopped type keeps it stopped, and says so.
+    const scale = await s.ssh(s.admin, `ps:scale ${app} web=3`);
+    assert.equal(scale.exitCode, 0, scale.stderr);
+    assert.match(scale.stdout, new RegExp(`Scaling ${app}\\.\\.\\. done; web is stopped and runs at that count after ps:start ${app}\\.$`));
+    assert.deepEqual(lastDeploy(app).formation, { web: 0 });
     const start = await s.ssh(s.admin, `ps:start ${app}`);
     assert.equal(start.exitCode, 0, start.stderr);
     assert.deepEqual(lastDeploy(app).formation, { web: 3 });
