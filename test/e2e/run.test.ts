@@ -106,4 +106,19 @@ describe('run: one-off pods on a real cluster', { timeout: 20 * 60_000 }, () => 
     }
     t.diagnostic(`run APP -- true round trips: ${times.join(', ')} ms`);
   });
+  test('run:detached starts the command in the background; logs -p POD shows its output; the pod ends by itself', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const r = await s.ssh(s.admin, `run:detached ${APP} -- sh -c 'echo detached says hi; exit 3'`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const pod = /\b(run-[a-z0-9]{5})\b/.exec(r.stdout)?.[1];
+    assert.ok(pod, r.stdout);
+    const ended = await eventually('the detached pod to finish', async () => {
+      const p = (await runPods()).find((x) => x.metadata?.name === pod);
+      return p?.status?.phase === 'Failed' || p?.status?.phase === 'Succeeded' ? p : undefined;
+    }, 120_000, 500);
+    assert.equal(ended.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 3);
+    const logs = await s.ssh(s.admin, `logs ${APP} -p ${pod}`);
+    assert.equal(logs.exitCode, 0, logs.stderr);
+    assert.match(logs.stdout, /app\[run[^\]]*\]: detached says hi/);
+  });
 });
