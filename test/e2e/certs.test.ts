@@ -13,10 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
-import { PackBuilder } from '../../server/build/pack.ts';
-import { loadConfig } from '../../server/config.ts';
-import { KubeDeployer } from '../../server/deploy/kube.ts';
-import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
+import { remoteLines, type TestServer } from '../support/harness.ts';
+import { startOnTestbed } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 
 /** Retries `check` (which asserts) until it passes or `ms` is over; then its last error is thrown. */
@@ -80,13 +78,10 @@ describe('HTTPS for every app: cert-manager + Pebble + Traefik', { timeout: 30 *
     tb = testbedEnv(NEEDS);
     if (!tb) return;
     const env = {
-      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN,
-      KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_ROLLOUT_TIMEOUT_S: '240',
+      SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240',
       SLIPWAY_ACME_EMAIL: 'certs-test@slipway.test', SLIPWAY_ACME_ISSUER: tb.SLIPWAY_TEST_ACME_ISSUER!, SLIPWAY_CERT_WAIT_S: '45',
     };
-    const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
-    const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS });
-    s = await startTestServer(env, { builder, deployer });
+    ({ server: s } = await startOnTestbed(tb, env, { buildTimeoutMs: PUSH_MS }));
     assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
   });
   after(async () => {

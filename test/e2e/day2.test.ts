@@ -8,12 +8,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PackBuilder } from '../../server/build/pack.ts';
-import { loadConfig } from '../../server/config.ts';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
-import { KubeDeployer } from '../../server/deploy/kube.ts';
 import type { V1Deployment, V1Pod } from '../../server/deploy/kube-types.ts';
-import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
+import { remoteLines, type TestServer } from '../support/harness.ts';
+import { startOnTestbed } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
@@ -49,13 +47,8 @@ describe('day-2 parity: release phase, metadata, health checks, resources, ps:st
     if (!tb) return;
     ingress = tb.SLIPWAY_TEST_INGRESS!;
     kube = new KubeClient(tb.KUBECONFIG!);
-    const env = {
-      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN,
-      KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_RELEASE_TIMEOUT_S: String(RELEASE_TIMEOUT_S),
-    };
-    const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
-    const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS });
-    s = await startTestServer(env, { builder, deployer });
+    const env = { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_RELEASE_TIMEOUT_S: String(RELEASE_TIMEOUT_S) };
+    ({ server: s } = await startOnTestbed(tb, env, { buildTimeoutMs: PUSH_MS }));
     assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
   });
   after(async () => {

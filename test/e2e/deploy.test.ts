@@ -11,12 +11,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PackBuilder } from '../../server/build/pack.ts';
-import { loadConfig } from '../../server/config.ts';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
-import { KubeDeployer } from '../../server/deploy/kube.ts';
 import type { V1Pod } from '../../server/deploy/kube-types.ts';
-import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
+import { remoteLines, type TestServer } from '../support/harness.ts';
+import { startOnTestbed } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { httpThroughIngress, loadDuring, waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
@@ -53,14 +51,7 @@ describe('push to a URL: pack build, Kubernetes rollout, ingress', { timeout: 45
     tb = testbedEnv(NEEDS);
     if (!tb) return;
     ingress = tb.SLIPWAY_TEST_INGRESS!;
-    const env = {
-      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN,
-      KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_ROLLOUT_TIMEOUT_S: '240',
-    };
-    // The deployer exactly as server/backends.ts makes it from the server's config.
-    const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
-    const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS });
-    s = await startTestServer(env, { builder, deployer });
+    ({ server: s } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240' }, { buildTimeoutMs: PUSH_MS }));
     for (const app of [APP, PROCS]) assert.equal((await ssh(`apps:create ${app}`)).exitCode, 0);
   });
   after(async () => {

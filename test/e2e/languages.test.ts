@@ -12,9 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PackBuilder } from '../../server/build/pack.ts';
-import { loadConfig } from '../../server/config.ts';
-import { KubeDeployer } from '../../server/deploy/kube.ts';
-import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
+import { remoteLines, type TestServer } from '../support/harness.ts';
+import { startOnTestbed } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 
@@ -43,13 +42,7 @@ describe('languages: each app builds with the offline builder and answers throug
   before(async () => {
     tb = testbedEnv(NEEDS);
     if (!tb) return;
-    const env = {
-      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN,
-      KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_ROLLOUT_TIMEOUT_S: '240',
-    };
-    const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
-    builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS });
-    s = await startTestServer(env, { builder, deployer });
+    ({ server: s, builder } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240' }, { buildTimeoutMs: PUSH_MS }));
     for (const app of Object.values(APPS)) assert.equal((await ssh(`apps:create ${app}`)).exitCode, 0);
   });
   after(async () => {

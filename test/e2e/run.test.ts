@@ -5,13 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { PackBuilder } from '../../server/build/pack.ts';
-import { loadConfig } from '../../server/config.ts';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
-import { KubeDeployer } from '../../server/deploy/kube.ts';
 import type { V1Pod } from '../../server/deploy/kube-types.ts';
 import { LABEL } from '../../server/deploy/labels.ts';
-import { sshOptions, startTestServer, type TestServer } from '../support/harness.ts';
+import { sshOptions, type TestServer } from '../support/harness.ts';
+import { startOnTestbed } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -43,10 +41,7 @@ describe('run: one-off pods on a real cluster', { timeout: 20 * 60_000 }, () => 
     const tb = testbedEnv(NEEDS);
     if (!tb) return;
     kube = new KubeClient(tb.KUBECONFIG!);
-    const env = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: 'slipway.test', KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_ROLLOUT_TIMEOUT_S: '180' };
-    const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
-    const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS });
-    s = await startTestServer(env, { builder, deployer });
+    ({ server: s } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_ROLLOUT_TIMEOUT_S: '180' }, { buildTimeoutMs: PUSH_MS }));
     assert.equal((await s.ssh(s.admin, `apps:create ${APP}`)).exitCode, 0);
     const wd = fixtureCopy('day2-app');
     await s.commitAll(wd, 'run app');

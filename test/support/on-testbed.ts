@@ -1,0 +1,14 @@
+// A test Slipway on the testbed's real pieces: pack with the testbed's offline builder, its
+// registry, and the Kubernetes deployer exactly as server/backends.ts makes it from the server's
+// config. Used by the end-to-end tests; `env` adds or overrides server settings.
+import { PackBuilder } from '../../server/build/pack.ts';
+import { loadConfig } from '../../server/config.ts';
+import { KubeDeployer } from '../../server/deploy/kube.ts';
+import { startTestServer, type TestServer } from './harness.ts';
+
+export async function startOnTestbed(tb: Record<string, string>, env: Record<string, string>, opts: { buildTimeoutMs: number }): Promise<{ server: TestServer; builder: PackBuilder }> {
+  const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...env };
+  const deployer = KubeDeployer.fromConfig(loadConfig({ ...all, SLIPWAY_DATA_DIR: '/nonexistent' }));
+  const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: opts.buildTimeoutMs });
+  return { server: await startTestServer(all, { builder, deployer }), builder };
+}
