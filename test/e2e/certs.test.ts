@@ -107,6 +107,7 @@ describe('HTTPS for every app: cert-manager + Pebble + Traefik', { timeout: 30 *
     }, 5_000);
     const cert = await servedCert(tb!.SLIPWAY_TEST_HTTPS_INGRESS!, host);
     assert.equal(cert.subjectAltName, `DNS:${host}`);
+    assert.equal(cert.publicKey.asymmetricKeyType, 'ec', 'an ECDSA key (cheaper handshakes than RSA)');
     assert.match(await certLine(host), new RegExp(`^${host.replace(/\./g, '\\.')}  issued by Pebble Intermediate CA [0-9a-f]+, expires \\d{4}-`));
     // Traefik's permanent redirect (v3.6 redirectScheme `permanent`): 308, but 301 for GET.
     const post = await curl(tb!.SLIPWAY_TEST_INGRESS!, `http://${host}/`, { method: 'POST' });
