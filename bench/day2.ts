@@ -2,7 +2,7 @@
 // Kubernetes deployer), the app test/fixtures/day2-app.
 //   - `run APP -- true` round trip over SSH (a new pod of the release, exec, exit code back, pod
 //     removed), beside what a Kubernetes user types instead: `kubectl run --rm -i --restart=Never`
-//     with the same image and command (goal ≤ 2 s);
+//     with the same image and command through the buildpack launcher (goal ≤ 2 s);
 //   - the release phase's added time to a warm push: the same code-only change pushed to the app
 //     with its Procfile `release:` process and to a copy without it, interleaved; the difference
 //     of the medians, and the release command's own time as its pod reports it (goal ≤ 1.5 s
@@ -56,6 +56,7 @@ const kubectlTimes: number[] = [];
 const pushWith: number[] = [];
 const pushWithout: number[] = [];
 const commandTimes: number[] = [];
+const releaseCommandRuns: number[] = [];
 try {
   const wdWith = fixtureCopy('day2-app');
   const wdWithout = fixtureCopy('day2-app');
@@ -72,9 +73,11 @@ try {
   for (let i = 0; i < SETTINGS.rounds; i++) {
     say(`round ${i + 1}: run APP -- true, then kubectl run --rm -i`);
     runTimes.push(await timed(() => ssh(`run ${withRelease} -- true`)));
+    // The release command itself, the same way: its run minus the run of `true`.
+    releaseCommandRuns.push(await timed(() => ssh(`run ${withRelease} -- node release.js`)));
     kubectlTimes.push(await timed(async () => {
       const r = await run(SETTINGS.kubectl, ['--kubeconfig', SETTINGS.kubeconfig, '-n', `slipway-${withRelease}`, 'run', `bench-${stamp}-${i}`,
-        '--rm', '-i', '--quiet', '--restart=Never', `--image=${image}`, '--', 'true']);
+        '--rm', '-i', '--quiet', '--restart=Never', `--image=${image}`, '--command', '--', '/cnb/lifecycle/launcher', '--', 'true'], { input: '' });
       if (r.exitCode !== 0) throw new Error(`kubectl run failed: ${r.stderr}`);
     }));
 
@@ -105,6 +108,7 @@ try {
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const each = (xs: number[]) => xs.map(sec).join(', ');
 const added = median(pushWith) - median(pushWithout);
+const command = Math.max(0, median(releaseCommandRuns) - median(runTimes));
 const report = [
   '# Day-2 bench',
   '',
@@ -113,7 +117,7 @@ const report = [
   '| measure | Slipway | baseline | ratio | goal | met? |',
   '|---|---|---|---|---|---|',
   `| \`run APP -- true\` round trip over SSH | ${sec(median(runTimes))} | ${sec(median(kubectlTimes))} (\`kubectl run --rm -i --restart=Never\`) | ${(median(runTimes) / median(kubectlTimes)).toFixed(2)}× | ≤ 2 s | ${median(runTimes) <= 2000 ? 'yes' : '**no**'} |`,
-  `| warm push with a release command − without | ${sec(added)} | ${sec(median(pushWithout))} (the push without) | ${(median(pushWith) / median(pushWithout)).toFixed(2)}× | ≤ 1.5 s + the command | ${added <= 1500 + median(commandTimes) ? 'yes' : '**no**'} |`,
+  `| warm push with a release command − without | ${sec(added)} | ${sec(median(pushWithout))} (the push without) | ${(median(pushWith) / median(pushWithout)).toFixed(2)}× | ≤ 1.5 s + the command (${sec(command)}: \`run APP -- node release.js\` − \`run APP -- true\`) | ${added <= 1500 + command ? 'yes' : '**no**'} |`,
   `| the release stage as the push shows it (\`Running release command\` → \`Applied\`: pod start, command, exit) | ${sec(median(commandTimes))} | | | | |`,
   '',
   `Each round: run ${each(runTimes)}; kubectl run ${each(kubectlTimes)}; push with ${each(pushWith)}; without ${each(pushWithout)}.`,

@@ -18,6 +18,8 @@ import { acmeState, certificateReady, describePem, type CertificateLike, type Ch
 import { ingressObjects, WEB_HTTPS } from './network.ts';
 import type { V1Ingress } from './kube-types.ts';
 
+/** How often the release pod is read while it starts and after its log ends: it is what the push waits on. */
+const RELEASE_POLL_MS = 100;
 const CERTIFICATE = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate' } as const;
 const CHALLENGE = { apiVersion: 'acme.cert-manager.io/v1', kind: 'Challenge' } as const;
 
@@ -327,7 +329,7 @@ export class KubeDeployer implements Deployer {
         if (s?.fatal) throw new UserError(`The release command could not start: ${s.fatal}; nothing was deployed.`);
         if (s?.started || p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed') break;
         if (Date.now() >= deadline) throw new UserError(`The release command did not start within ${deadlineS + 60} s (${s?.state ?? 'no pod'}); nothing was deployed.`);
-        await sleep(Math.min(this.#opts.pollMs, 500));
+        await sleep(Math.min(this.#opts.pollMs, RELEASE_POLL_MS));
       }
       await this.client.followPodLog(ns, name, pod.spec!.containers[0]!.name, { signal: opts.signal }, (raw) => {
         const text = splitLogLine(raw).text;
@@ -343,7 +345,7 @@ export class KubeDeployer implements Deployer {
         if (phase === 'Succeeded') return;
         if (phase === 'Failed') break;
         if (Date.now() >= deadline) break;
-        await sleep(Math.min(this.#opts.pollMs, 500));
+        await sleep(Math.min(this.#opts.pollMs, RELEASE_POLL_MS));
       }
       const terminated = p?.status?.containerStatuses?.[0]?.state?.terminated;
       const last = tail.slice(-3).join(' | ');
