@@ -166,3 +166,37 @@ ensure_process() {
     sleep 0.5
   done
 }
+
+# binary_image LABEL DIR FILE WHAT [CHANGE...]: a one-file image of DIR/FILE (entrypoint /FILE,
+# plus each CHANGE as a `docker import -c`) in the testbed registry as slipway/FILE:TAG, TAG being
+# the first 12 hex digits of the file's sha256: the same program is never pushed twice. Prints
+# the image name.
+binary_image() {
+  local label=$1 dir=$2 file=$3 what=$4 tag image change
+  shift 4
+  tag=$(sha256sum "$dir/$file" | cut -c1-12)
+  image=$SLIPWAY_REGISTRY/slipway/$file:$tag
+  if [ "$(curl -s -o /dev/null -w '%{http_code}' -I \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$SLIPWAY_REGISTRY/v2/slipway/$file/manifests/$tag")" != 200 ]; then
+    log "$label: pushing the $what image $image"
+    local changes=(-c "ENTRYPOINT [\"/$file\"]")
+    for change in "$@"; do changes+=(-c "$change"); done
+    tar --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$dir" -c "$file" |
+      docker import "${changes[@]}" -m "slipway testbed $what" - "$image" >&2
+    docker push -q "$image" >&2
+  fi
+  printf '%s\n' "$image"
+}
+
+# render TEMPLATE OUT KEY=VALUE...: TEMPLATE with each @KEY@ replaced by VALUE, written to OUT
+# (through OUT.tmp); a value left unfilled is an error naming it.
+render() {
+  local tpl=$1 out=$2 expr=() kv
+  shift 2
+  for kv in "$@"; do expr+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+  sed "${expr[@]}" "$tpl" >"$out.tmp"
+  if grep -q '@[A-Z_]*@' "$out.tmp"; then die "$out has unfilled values: $(grep -o '@[A-Z_]*@' "$out.tmp" | sort -u | tr '\n' ' ')"; fi
+  mv "$out.tmp" "$out"
+}

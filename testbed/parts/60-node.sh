@@ -68,17 +68,7 @@ build_once node "Traefik, CoreDNS and the pause program (cold: ~10 min on 2 core
 # --- 2. the pod sandbox image ----------------------------------------------------------------------
 # One file, /pause, imported into the testbed's Docker and pushed to its registry. The tag is the
 # binary's hash: the same program is never pushed twice.
-pause_tag=$(sha256sum "$bin/pause" | cut -c1-12)
-sandbox_image=$SLIPWAY_REGISTRY/slipway/pause:$pause_tag
-if [ "$(curl -s -o /dev/null -w '%{http_code}' -I \
-  -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-  -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-  "http://$SLIPWAY_REGISTRY/v2/slipway/pause/manifests/$pause_tag")" != 200 ]; then
-  log "node: pushing the sandbox image $sandbox_image"
-  tar --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$bin" -c pause |
-    docker import -c 'ENTRYPOINT ["/pause"]' -m 'slipway testbed pod sandbox' - "$sandbox_image" >&2
-  docker push -q "$sandbox_image" >&2
-fi
+sandbox_image=$(binary_image node "$bin" pause "pod sandbox")
 
 # --- 3. certificates -------------------------------------------------------------------------------
 restart_all=0
@@ -92,16 +82,8 @@ cdir=$ndir/containerd
 csock=$cdir/containerd.sock
 cni_conf=$ndir/cni/net.d
 mkdir -p "$cdir" "$cni_conf" "$ndir/cni/ipam" "$ndir/kubelet/root" "$ndir/kubelet/pki" "$ndir/kubelet/pod-logs" "$ndir/traefik"
-# render TEMPLATE OUT NAME=VALUE...: the template with each @NAME@ replaced (values are paths
-# and addresses: no `|` in them).
-render() {
-  local tpl=$1 out=$2 expr=()
-  shift 2
-  for kv in "$@"; do expr+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
-  sed "${expr[@]}" "$tpl" >"$out.tmp"
-  if grep -q '@[A-Z_]*@' "$out.tmp"; then die "node: $out has unfilled values: $(grep -o '@[A-Z_]*@' "$out.tmp" | sort -u | tr '\n' ' ')"; fi
-  mv "$out.tmp" "$out"
-}
+# The node's config files from testbed/node/ (render: testbed/lib.sh; values are paths and
+# addresses, no `|` in them).
 render "$src/containerd.toml" "$cdir/config.toml" DIR="$cdir" SANDBOX_IMAGE="$sandbox_image" \
   CNI_BIN="$cni_bin" CNI_CONF="$cni_conf"
 mkdir -p "$cdir/certs.d/$SLIPWAY_REGISTRY"

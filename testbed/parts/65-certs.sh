@@ -49,28 +49,10 @@ pebble_dir=$(cd "$tools/pebble" && go list -m -f '{{.Dir}}' github.com/letsencry
 cm_dir=$(cd "$tools/certs" && go list -m -f '{{.Dir}}' github.com/cert-manager/cert-manager)
 
 # --- 2. the HTTP-01 solver image (as 60-node.sh's pause image) -------------------------------------
-solver_tag=$(sha256sum "$bin/acmesolver" | cut -c1-12)
-solver_image=$SLIPWAY_REGISTRY/slipway/acmesolver:$solver_tag
-if [ "$(curl -s -o /dev/null -w '%{http_code}' -I \
-  -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-  -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-  "http://$SLIPWAY_REGISTRY/v2/slipway/acmesolver/manifests/$solver_tag")" != 200 ]; then
-  log "certs: pushing the HTTP-01 solver image $solver_image"
-  # USER 65532: cert-manager runs the solver as non-root (runAsNonRoot).
-  tar --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$bin" -c acmesolver |
-    docker import -c 'ENTRYPOINT ["/acmesolver"]' -c 'USER 65532' -m 'slipway testbed acmesolver' - "$solver_image" >&2
-  docker push -q "$solver_image" >&2
-fi
+# USER 65532: cert-manager runs the solver as non-root (runAsNonRoot).
+solver_image=$(binary_image certs "$bin" acmesolver "HTTP-01 solver" 'USER 65532')
 
 # --- 3. processes ----------------------------------------------------------------------------------
-render() {
-  local tpl=$1 out=$2 expr=()
-  shift 2
-  for kv in "$@"; do expr+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
-  sed "${expr[@]}" "$tpl" >"$out.tmp"
-  if grep -q '@[A-Z_]*@' "$out.tmp"; then die "certs: $out has unfilled values"; fi
-  mv "$out.tmp" "$out"
-}
 render "$src/pebble.json" "$cdir/pebble.json" PEBBLE_DIR="$pebble_dir"
 healthy() {
   case $1 in
