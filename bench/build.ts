@@ -37,7 +37,7 @@ if (!pack || config.builderImage === 'heroku/builder:24') {
   process.stderr.write('bench/build: needs the testbed (pack and the offline builder): eval "$(npm run -s testbed)" first\n');
   process.exit(1);
 }
-const builder = new TimedPack({ packBinary: pack, registry: config.registry, buildTimeoutMs: 15 * 60_000 });
+const builder = new TimedPack({ packBinary: pack, registry: config.registry, buildTimeoutMs: 15 * 60_000, dockerHost: config.dockerHost });
 const s = await startTestServer({ SLIPWAY_BUILDER: config.builderImage, SLIPWAY_REGISTRY: config.registry }, { builder });
 try {
   type Run = { total: number; pack: number };

@@ -37,6 +37,7 @@ const SETTINGS = Object.freeze({
   acmeRoot: benchEnv.SLIPWAY_TEST_ACME_ROOT ?? '',
   issuer: benchEnv.SLIPWAY_TEST_ACME_ISSUER ?? '',
   pack: benchEnv.SLIPWAY_PACK ?? '',
+  dockerHost: benchEnv.DOCKER_HOST ?? '',
   registry: benchEnv.SLIPWAY_REGISTRY ?? '',
   builder: benchEnv.SLIPWAY_BUILDER ?? '',
   kubeconfig: benchEnv.KUBECONFIG ?? '',
@@ -117,7 +118,7 @@ const env = {
   // The push announces whatever it has after 1 s: the bench times issuance itself.
   SLIPWAY_ACME_EMAIL: 'bench@slipway.test', SLIPWAY_ACME_ISSUER: SETTINGS.issuer, SLIPWAY_CERT_WAIT_S: '1',
 };
-const builder = new PackBuilder({ packBinary: SETTINGS.pack, registry: SETTINGS.registry, buildTimeoutMs: 15 * 60_000 });
+const builder = new PackBuilder({ packBinary: SETTINGS.pack, registry: SETTINGS.registry, buildTimeoutMs: 15 * 60_000, dockerHost: SETTINGS.dockerHost });
 const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
 const s = await startTestServer(env, { builder, deployer });
 const ssh = async (cmd: string) => {

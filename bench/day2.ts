@@ -22,6 +22,7 @@ import { benchEnv } from './settings.ts';
 const SETTINGS = Object.freeze({
   rounds: Number(benchEnv.BENCH_ROUNDS || 5),
   pack: benchEnv.SLIPWAY_PACK ?? '',
+  dockerHost: benchEnv.DOCKER_HOST ?? '',
   registry: benchEnv.SLIPWAY_REGISTRY ?? '',
   builder: benchEnv.SLIPWAY_BUILDER ?? '',
   kubeconfig: benchEnv.KUBECONFIG ?? '',
@@ -35,7 +36,7 @@ for (const [k, v] of Object.entries(SETTINGS)) {
   }
 }
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
-const tb = { SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, KUBECONFIG: SETTINGS.kubeconfig, SLIPWAY_PACK: SETTINGS.pack };
+const tb = { SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, KUBECONFIG: SETTINGS.kubeconfig, SLIPWAY_PACK: SETTINGS.pack, DOCKER_HOST: SETTINGS.dockerHost };
 const { server: s } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: 'day2.bench' }, { buildTimeoutMs: 15 * 60_000 });
 const ssh = async (cmd: string) => {
   const r = await s.ssh(s.admin, cmd);

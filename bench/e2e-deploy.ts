@@ -31,6 +31,7 @@ const SETTINGS = Object.freeze({
   rps: Number(benchEnv.BENCH_RPS || 50),
   ingress: benchEnv.SLIPWAY_TEST_INGRESS ?? '',
   pack: benchEnv.SLIPWAY_PACK ?? '',
+  dockerHost: benchEnv.DOCKER_HOST ?? '',
   registry: benchEnv.SLIPWAY_REGISTRY ?? '',
   builder: benchEnv.SLIPWAY_BUILDER ?? '',
   kubeconfig: benchEnv.KUBECONFIG ?? '',
@@ -125,7 +126,7 @@ function setTag(wd: string, tag: string): void {
   writeFileSync(server(wd), src);
 }
 
-const builder = new TimedPack({ packBinary: SETTINGS.pack, registry: SETTINGS.registry, buildTimeoutMs: 15 * 60_000 });
+const builder = new TimedPack({ packBinary: SETTINGS.pack, registry: SETTINGS.registry, buildTimeoutMs: 15 * 60_000, dockerHost: SETTINGS.dockerHost });
 const env = { SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, SLIPWAY_BASE_DOMAIN: BASE, KUBECONFIG: SETTINGS.kubeconfig };
 const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
 const s = await startTestServer(env, { builder, deployer });

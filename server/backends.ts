@@ -27,7 +27,7 @@ export function findProgram(name: string, searchPath: string): string | undefine
 export async function chooseBackends(config: Readonly<Config>): Promise<Backends> {
   const pack = findProgram(config.packBinary, config.searchPath);
   return {
-    builder: pack ? new PackBuilder({ packBinary: pack, registry: config.registry, buildTimeoutMs: config.buildTimeoutMs, owner: config.dataDir }) : undefined,
+    builder: pack ? new PackBuilder({ packBinary: pack, registry: config.registry, buildTimeoutMs: config.buildTimeoutMs, dockerHost: config.dockerHost, owner: config.dataDir }) : undefined,
     deployer: config.kubeconfig ? KubeDeployer.fromConfig(config) : undefined,
     registry: new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary }),
   };

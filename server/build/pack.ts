@@ -3,16 +3,18 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { UserError } from '../errors.ts';
-import { run, runChecked } from '../exec.ts';
+import { run } from '../exec.ts';
 import type { Builder, BuildRequest, BuildResult } from './builder.ts';
 import { inspectImage, processesFromLabel } from './image.ts';
-import { ensureCacheVolume, ownedCacheApps, pruneDanglingImages, volumeBytes } from './caches.ts';
+import { ensureCacheVolume, ownedCacheApps, pruneDanglingImages, removeVolume, volumeBytes } from './caches.ts';
 
 /** What the pack builder needs from the server's config. */
 export interface PackSettings {
   packBinary: string;
   registry: string;
   buildTimeoutMs: number;
+  /** The build engine (DOCKER_HOST) pack builds on, for the cache volumes Slipway manages itself. */
+  dockerHost: string;
   /** Who owns the cache volumes this builder makes (the data dir), so GC only removes its own; unset, pack makes them unlabelled and GC never removes any. */
   owner?: string;
 }
@@ -110,19 +112,19 @@ export class PackBuilder implements Builder {
   }
 
   async purgeCache(app: string): Promise<void> {
-    await runChecked('docker', ['volume', 'rm', '--force', cacheVolume(app)]);
+    await removeVolume(this.settings.dockerHost, cacheVolume(app));
   }
 
   async cachedApps(): Promise<string[]> {
-    return this.settings.owner === undefined ? [] : ownedCacheApps(this.settings.owner);
+    return this.settings.owner === undefined ? [] : ownedCacheApps(this.settings.dockerHost, this.settings.owner);
   }
 
   cacheBytes(app: string): Promise<number | undefined> {
-    return volumeBytes(cacheVolume(app));
+    return volumeBytes(this.settings.dockerHost, cacheVolume(app));
   }
 
   pruneImages(): Promise<number> {
-    return pruneDanglingImages();
+    return pruneDanglingImages(this.settings.dockerHost);
   }
 
   async build(req: BuildRequest): Promise<BuildResult> {
@@ -132,7 +134,7 @@ export class PackBuilder implements Builder {
     const tail: string[] = [];
     try {
       // pack would create the volume itself; made here first, it carries who owns it.
-      if (s.owner !== undefined) await ensureCacheVolume(cacheVolume(req.app), req.app, s.owner);
+      if (s.owner !== undefined) await ensureCacheVolume(s.dockerHost, cacheVolume(req.app), req.app, s.owner);
       const r = await run(s.packBinary, packArgs(req, s, reportDir), {
         // Values for the bare `--env KEY` flags; this environment is pack's alone.
         env: req.env,

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { dockerApi } from '../build/docker.ts';
 import { createHash } from 'node:crypto';
 import { statfs } from 'node:fs/promises';
 import type { Config } from '../config.ts';
@@ -40,24 +40,6 @@ export function doctorLines(results: readonly CheckResult[]): string[] {
     `${outcome.ok ? 'ok  ' : 'FAIL'}  ${name.padEnd(width)}  ${outcome.detail}${!outcome.ok && outcome.fix ? ` → ${outcome.fix}` : ''}`);
 }
 
-/** A call to the Docker engine's API at DOCKER_HOST (unix:// or tcp://). */
-function docker(host: string, method: string, path: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
-  const target = host.startsWith('unix://') ? { socketPath: host.slice('unix://'.length) } : (() => {
-    const u = new URL(host.replace(/^tcp:/, 'http:'));
-    return { hostname: u.hostname, port: Number(u.port || 2375) };
-  })();
-  return new Promise((resolve, reject) => {
-    const req = request({ ...target, method, path, signal, timeout: 10_000, headers: { host: 'docker' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
-    req.on('error', (err) => reject(new Error(`the Docker engine at ${host} is not reachable (${(err as NodeJS.ErrnoException).code ?? err.message})`, { cause: err })));
-    req.end();
-  });
-}
 
 async function fetchOk(url: string, init: RequestInit, what: string): Promise<Response> {
   let res: Response;
@@ -115,7 +97,7 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
       name: 'docker',
       fix: 'check DOCKER_HOST in /etc/slipway/slipway.env',
       async run(signal) {
-        const r = await docker(config.dockerHost, 'GET', '/version', signal).catch((err: Error) => ({ status: 0, body: err.message }));
+        const r = await dockerApi(config.dockerHost, 'GET', '/version', { signal }).catch((err: Error) => ({ status: 0, body: err.message }));
         if (r.status !== 200) return { ok: false, detail: r.status ? `the engine at ${config.dockerHost} answered ${r.status}` : r.body, fix: `start it (systemctl start docker) or set DOCKER_HOST in /etc/slipway/slipway.env; the slipway user must be in the socket's group` };
         return { ok: true, detail: `Docker ${(JSON.parse(r.body) as { Version?: string }).Version ?? '?'} at ${config.dockerHost}` };
       },
@@ -134,7 +116,7 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
       name: 'builder',
       fix: 'check the Docker engine (the docker line above)',
       async run(signal) {
-        const r = await docker(config.dockerHost, 'GET', `/images/${encodeURIComponent(config.builderImage)}/json`, signal);
+        const r = await dockerApi(config.dockerHost, 'GET', `/images/${encodeURIComponent(config.builderImage)}/json`, { signal });
         if (r.status === 404) return { ok: false, detail: `${config.builderImage} is not in the Docker engine`, fix: `pull it: docker pull ${config.builderImage} (or ${rerun})` };
         if (r.status !== 200) return { ok: false, detail: `the engine answered ${r.status} for ${config.builderImage}`, fix: 'check the Docker engine' };
         return { ok: true, detail: `${config.builderImage} present` };

@@ -21,7 +21,7 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
     if (!tb) return;
     s = await startTestServer(
       { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY! },
-      { builder: new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: 15 * 60_000 }) },
+      { builder: new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: 15 * 60_000, dockerHost: tb.DOCKER_HOST! }) },
     );
     for (const app of ['nodeapp', 'nothing', 'npmfails', 'modes', 'flaskbare']) assert.equal((await s.ssh(s.admin, `apps:create ${app}`)).exitCode, 0);
   });

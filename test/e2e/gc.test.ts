@@ -54,7 +54,7 @@ describe('garbage collection keeps the last 10 releases and rollback targets', {
     };
     const config = loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' });
     const deployer = KubeDeployer.fromConfig(config);
-    const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS, owner: `e2e-${APP}` });
+    const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS, dockerHost: tb.DOCKER_HOST!, owner: `e2e-${APP}` });
     const registry = new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary });
     s = await startTestServer(env, { builder, deployer, registry });
     assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
