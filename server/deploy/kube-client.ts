@@ -149,9 +149,9 @@ export class KubeClient {
   }
 
   /** Deletes an object (its dependents in the background); false when it did not exist. */
-  async remove(apiVersion: string, kind: string, name: string, namespace?: string): Promise<boolean> {
+  async remove(apiVersion: string, kind: string, name: string, namespace?: string, opts: { gracePeriodSeconds?: number } = {}): Promise<boolean> {
     try {
-      await this.#objects.delete({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } }, undefined, undefined, undefined, undefined, 'Background');
+      await this.#objects.delete({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } }, undefined, undefined, opts.gracePeriodSeconds, undefined, 'Background');
       return true;
     } catch (err) {
       if (isStatus(err, 404)) return false;

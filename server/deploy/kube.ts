@@ -1,4 +1,5 @@
 import type { CoreV1Event, V1Deployment, V1Pod, V1Secret } from './kube-types.ts';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
@@ -9,7 +10,7 @@ import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
 import { releaseObjects } from './objects.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
 import type { KubeObject } from './kube-types.ts';
-import { RELEASE_TYPE, RUN_PROCESS, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
+import { RELEASE_TYPE, RUN_PROCESS, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
 import type { DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest } from './deployer.ts';
 import { KubeClient } from './kube-client.ts';
 import type { HostCert } from './deployer.ts';
@@ -315,49 +316,75 @@ export class KubeDeployer implements Deployer {
     await this.client.apply(secret!);
     const pod = releasePodObject({ ...release, image }, proc, deadlineS);
     const name = pod.metadata.name;
-    await this.client.remove('v1', 'Pod', name, ns);
+    // Its own process only waits, so nothing is lost by removing the pod at once (a leftover of
+    // an interrupted push here, and this one when its command is done).
+    const now = { gracePeriodSeconds: 0 };
+    await this.client.remove('v1', 'Pod', name, ns, now);
     await this.client.apply(pod);
     const tail: string[] = [];
+    const cancelled = () => new UserError('The release command was cancelled; nothing was deployed.', { cause: opts.signal.reason });
     try {
-      // Until the container runs there is no log to follow; a pod stuck for good fails at once.
       const deadline = Date.now() + this.#opts.releaseTimeoutMs + 60_000;
-      let p: V1Pod | undefined;
       for (;;) {
-        if (opts.signal.aborted) throw new UserError('The release command was cancelled; nothing was deployed.', { cause: opts.signal.reason });
-        p = await this.client.read<V1Pod>('v1', 'Pod', name, ns);
+        if (opts.signal.aborted) throw cancelled();
+        const p = await this.client.read<V1Pod>('v1', 'Pod', name, ns);
         const s = p && podState(p);
         if (s?.fatal) throw new UserError(`The release command could not start: ${s.fatal}; nothing was deployed.`);
-        if (s?.started || p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed') break;
+        if (p?.status?.containerStatuses?.[0]?.state?.running) break;
+        if (p?.status?.phase === 'Failed' || p?.status?.phase === 'Succeeded') throw new UserError(`The release pod ended before its command started (${s?.state ?? p.status.phase}); nothing was deployed.`);
         if (Date.now() >= deadline) throw new UserError(`The release command did not start within ${deadlineS + 60} s (${s?.state ?? 'no pod'}); nothing was deployed.`);
         await sleep(Math.min(this.#opts.pollMs, RELEASE_POLL_MS));
       }
-      await this.client.followPodLog(ns, name, pod.spec!.containers[0]!.name, { signal: opts.signal }, (raw) => {
-        const text = splitLogLine(raw).text;
+      // The command's output, line by line, as it comes; the deadline is ours as well as the
+      // kubelet's (which ends the pod, and with it the exec, at activeDeadlineSeconds).
+      let partial = '';
+      const line = (text: string) => {
         tail.push(text);
         if (tail.length > 10) tail.shift();
         t.detail(text);
-      });
-      // The log ends when the container does; its status follows shortly after.
-      for (;;) {
-        if (opts.signal.aborted) throw new UserError('The release command was cancelled; nothing was deployed.', { cause: opts.signal.reason });
-        p = await this.client.read<V1Pod>('v1', 'Pod', name, ns);
-        const phase = p?.status?.phase;
-        if (phase === 'Succeeded') return;
-        if (phase === 'Failed') break;
-        if (Date.now() >= deadline) break;
-        await sleep(Math.min(this.#opts.pollMs, RELEASE_POLL_MS));
+      };
+      const out = (chunk: Buffer) => {
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) line(l.replace(/\r$/, ''));
+      };
+      const stop = new AbortController();
+      const onAbort = () => stop.abort(opts.signal.reason);
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => stop.abort(new Error('deadline')), this.#opts.releaseTimeoutMs);
+      let code: number | undefined;
+      try {
+        code = await this.client.exec(ns, name, pod.spec!.containers[0]!.name, releaseCommand(proc), { stdin: Readable.from([]), stdout: out, stderr: out }, stop.signal);
+      } catch (err) {
+        if (opts.signal.aborted) throw cancelled();
+        // Past the deadline (ours, or the kubelet's ending the pod and the exec with it).
+        if (!stop.signal.aborted && !(await this.#releasePodStopped(ns, name))) throw err;
+      } finally {
+        clearTimeout(timer);
+        opts.signal.removeEventListener('abort', onAbort);
+        if (partial) line(partial);
       }
-      const terminated = p?.status?.containerStatuses?.[0]?.state?.terminated;
+      if (code === 0) return;
+      // A command killed by a signal may be the kubelet stopping the pod at its deadline.
+      if (code !== undefined && code > 128 && (stop.signal.aborted || await this.#releasePodStopped(ns, name))) code = undefined;
       const last = tail.slice(-3).join(' | ');
       const lines = last ? `; its last lines: ${last}` : '';
-      if (p?.status?.reason === 'DeadlineExceeded' || !terminated) {
-        throw new UserError(`The release command did not finish within ${deadlineS} s (SLIPWAY_RELEASE_TIMEOUT_S) and was stopped; nothing was deployed${lines}.`);
-      }
-      const why = terminated.reason && terminated.reason !== 'Error' ? `, ${terminated.reason}` : '';
-      throw new UserError(`The release command failed (exit code ${terminated.exitCode}${why}); nothing was deployed${lines}.`);
+      if (code === undefined) throw new UserError(`The release command did not finish within ${deadlineS} s (SLIPWAY_RELEASE_TIMEOUT_S) and was stopped; nothing was deployed${lines}.`);
+      const why = code === 137 ? ', killed: out of memory or SIGKILL' : '';
+      throw new UserError(`The release command failed (exit code ${code}${why}); nothing was deployed${lines}.`);
     } finally {
-      await this.client.remove('v1', 'Pod', name, ns).catch((err: unknown) => log.warn('could not remove a release pod', { app: release.app, pod: name, err }));
+      await this.client.remove('v1', 'Pod', name, ns, now).catch((err: unknown) => log.warn('could not remove a release pod', { app: release.app, pod: name, err }));
     }
+  }
+
+  /** Whether the release pod is gone or has ended (its deadline, most often) within a few seconds. */
+  async #releasePodStopped(ns: string, name: string): Promise<boolean> {
+    for (const end = Date.now() + 5000; Date.now() < end;) {
+      const p = await this.client.read<V1Pod>('v1', 'Pod', name, ns).catch(() => undefined);
+      if (!p || p.status?.reason === 'DeadlineExceeded' || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded' || p.metadata?.deletionTimestamp) return true;
+      await sleep(200);
+    }
+    return false;
   }
 
   async run(release: DeployableRelease, req: RunRequest & { io: ProcessIo; signal: AbortSignal }): Promise<number> {

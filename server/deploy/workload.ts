@@ -104,14 +104,21 @@ function container(r: DeployableRelease, p: ProcessType): V1Container {
 /** Seconds a release command gets to exit after its deadline's SIGTERM. */
 export const RELEASE_GRACE_SECONDS = 3;
 
+/** What runs in the release pod: the `release` process through the launcher, with the buildpack environment. */
+export function releaseCommand(p: Pick<ProcessType, 'type'>): string[] {
+  return processCommand(p);
+}
+
 /** The name of release `version`'s release-phase pod. */
 export function releasePodName(version: number): string {
   return `release-v${version}`;
 }
 
 /**
- * The pod that runs a release's `release` process once before its rollout: the new image and
- * config, never restarted, killed by the kubelet after `deadlineSeconds`.
+ * The pod a release's `release` process runs in once before its rollout: the new image and
+ * config, never restarted, killed by the kubelet after `deadlineSeconds`. Its own process only
+ * waits; the command runs in it over the exec API (releaseCommand), as `run` does, so its exit
+ * code arrives with the end of its output instead of at the kubelet's next status report.
  */
 export function releasePodObject(r: DeployableRelease, p: ProcessType, deadlineSeconds: number): KubeObject<V1Pod> {
   const name = processName(p.type);
@@ -134,7 +141,7 @@ export function releasePodObject(r: DeployableRelease, p: ProcessType, deadlineS
       containers: [{
         name,
         image: r.image,
-        command: processCommand(p),
+        command: ['sleep', String(deadlineSeconds)],
         envFrom: [{ secretRef: { name: secretName(r.version) } }],
         env: [{ name: 'PORT', value: String(PORT) }, ...metadataEnv(r, p.type)],
         ...(resources ? { resources } : {}),

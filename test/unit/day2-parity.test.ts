@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { V1Deployment, V1Pod, CoreV1Event } from '../../server/deploy/kube-types.ts';
 import type { DeployableRelease } from '../../server/deploy/deployer.ts';
 import { releaseObjects } from '../../server/deploy/objects.ts';
-import { releasePodObject } from '../../server/deploy/workload.ts';
+import { releaseCommand, releasePodObject } from '../../server/deploy/workload.ts';
 import { cpuQuantity, memoryQuantity, quantityValue } from '../../server/deploy/quantity.ts';
 import { parseAppJson } from '../../server/push/app-json.ts';
 import { mergeChecks, resolveResources } from '../../server/push/release.ts';
@@ -48,7 +48,9 @@ test('the release type is not a Deployment; its pod runs once with the new image
   assert.equal(pod.spec!.activeDeadlineSeconds, 600);
   assert.equal(pod.spec!.terminationGracePeriodSeconds, 3, 'stopped promptly at the deadline');
   const c = pod.spec!.containers[0]!;
-  assert.deepEqual([c.image, c.command], [release.image, ['/cnb/process/release']]);
+  // The pod waits; the command runs in it over exec.
+  assert.deepEqual([c.image, c.command], [release.image, ['sleep', '600']]);
+  assert.deepEqual(releaseCommand(release.processes[2]!), ['/cnb/process/release']);
   assert.deepEqual(c.envFrom, [{ secretRef: { name: 'env-v4' } }]);
   assert.ok(c.env!.some((e) => e.name === 'SLIPWAY_PROCESS' && e.value === 'release'));
   assert.equal(pod.metadata.labels!['slipway/release'], '4');
