@@ -1,7 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { ProcessType } from '../build/builder.ts';
 import type { Transcript } from '../output/transcript.ts';
-import type { TlsPlan } from './tls.ts';
+
+/** What a release serves over TLS; absent on a release, Slipway leaves TLS alone (no email set, nothing uploaded). */
+export interface TlsPlan {
+  /** The ClusterIssuer of automatic certificates; undefined when they are off for the app. */
+  issuer: string | undefined;
+  /** Uploaded certificates by host (these hosts get no ACME certificate). */
+  uploaded: readonly { host: string; certPem: string; keyPem: string }[];
+}
 
 /** Which probe a health check becomes: Kubernetes' startup, liveness or readiness probe. */
 export type CheckType = 'startup' | 'liveness' | 'readiness';

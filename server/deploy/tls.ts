@@ -8,14 +8,6 @@ import type { KubeObject, V1Secret } from './kube-types.ts';
 import type { DeployableRelease } from './deployer.ts';
 import { appLabels, namespaceFor } from './labels.ts';
 
-/** What a release serves over TLS; absent on a release, Slipway leaves TLS alone (no email set, nothing uploaded). */
-export interface TlsPlan {
-  /** The ClusterIssuer of automatic certificates; undefined when they are off for the app. */
-  issuer: string | undefined;
-  /** Uploaded certificates by host (these hosts get no ACME certificate). */
-  uploaded: readonly { host: string; certPem: string; keyPem: string }[];
-}
-
 /** The label marking Slipway's TLS objects (Certificates, uploaded Secrets) with their host. */
 export const TLS_LABEL = 'slipway.dev/tls';
 /** The Middleware that redirects to HTTPS, one per app namespace. */

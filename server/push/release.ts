@@ -1,6 +1,6 @@
 // The release stage, written once for every way a release is made (push, rebuild, config change,
 // rollback): record it, roll it out in place of the current one, mark how that went.
-import type { TlsPlan } from '../deploy/tls.ts';
+import type { TlsPlan } from '../deploy/deployer.ts';
 import type { Services } from '../context.ts';
 import { requireDeployer } from '../context.ts';
 import type { DeployableRelease, HealthCheck, HealthChecks, ProcessResources } from '../deploy/deployer.ts';
