@@ -24,7 +24,7 @@ import { startTestServer } from '../test/support/harness.ts';
 import { httpThroughIngress, loadDuring, type IngressTls, type LoadResult } from '../test/support/ingress.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
 import { median } from './stats.ts';
-import { benchEnv } from './settings.ts';
+import { benchEnv, requireTestbed } from './settings.ts';
 
 // Every knob the bench reads from its environment, read once here.
 const SETTINGS = Object.freeze({
@@ -43,12 +43,7 @@ const SETTINGS = Object.freeze({
   kubeconfig: benchEnv.KUBECONFIG ?? '',
   out: resolve(import.meta.dirname, 'results', 'certs.md'),
 });
-for (const [k, v] of Object.entries(SETTINGS)) {
-  if (v === '') {
-    process.stderr.write(`bench/certs: ${k} is not set; run eval "$(npm run -s testbed)" first\n`);
-    process.exit(2);
-  }
-}
+requireTestbed('certs', SETTINGS);
 const BASE = 'certs.bench';
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const tls: IngressTls = { ca: readFileSync(SETTINGS.acmeRoot, 'utf8') };

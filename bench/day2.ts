@@ -16,7 +16,7 @@ import { gitEnv } from '../test/support/harness.ts';
 import { startOnTestbed } from '../test/support/on-testbed.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
 import { median } from './stats.ts';
-import { benchEnv } from './settings.ts';
+import { benchEnv, requireTestbed } from './settings.ts';
 
 // Every knob the bench reads from its environment, read once here.
 const SETTINGS = Object.freeze({
@@ -29,12 +29,7 @@ const SETTINGS = Object.freeze({
   kubectl: benchEnv.SLIPWAY_KUBE_BIN_DIR ? join(benchEnv.SLIPWAY_KUBE_BIN_DIR, 'kubectl') : '',
   out: resolve(import.meta.dirname, 'results', 'day2.md'),
 });
-for (const [k, v] of Object.entries(SETTINGS)) {
-  if (v === '') {
-    process.stderr.write(`bench/day2: ${k} is not set; run eval "$(npm run -s testbed)" first\n`);
-    process.exit(2);
-  }
-}
+requireTestbed('day2', SETTINGS);
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const tb = { SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, KUBECONFIG: SETTINGS.kubeconfig, SLIPWAY_PACK: SETTINGS.pack, DOCKER_HOST: SETTINGS.dockerHost };
 const { server: s } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: 'day2.bench' }, { buildTimeoutMs: 15 * 60_000 });

@@ -23,7 +23,7 @@ import { gitEnv, startTestServer, type TestServer } from '../test/support/harnes
 import { httpThroughIngress, loadDuring, type LoadResult } from '../test/support/ingress.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
 import { median } from './stats.ts';
-import { benchEnv } from './settings.ts';
+import { benchEnv, requireTestbed } from './settings.ts';
 
 // Every knob the bench reads from its environment, read once here.
 const SETTINGS = Object.freeze({
@@ -37,12 +37,7 @@ const SETTINGS = Object.freeze({
   kubeconfig: benchEnv.KUBECONFIG ?? '',
   out: resolve(import.meta.dirname, 'results', 'e2e-deploy.md'),
 });
-for (const [k, v] of Object.entries(SETTINGS)) {
-  if (v === '') {
-    process.stderr.write(`bench/e2e-deploy: ${k} is not set; run eval "$(npm run -s testbed)" first\n`);
-    process.exit(2);
-  }
-}
+requireTestbed('e2e-deploy', SETTINGS);
 const BASE = 'slipway.bench';
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 

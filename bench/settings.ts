@@ -1,3 +1,13 @@
 // The benchmarks' one reader of the environment: the testbed's exports (SLIPWAY_*, KUBECONFIG)
 // and the BENCH_* knobs. Each bench file picks what it needs from this snapshot.
 export const benchEnv: Readonly<Record<string, string | undefined>> = Object.freeze({ ...process.env });
+
+/** Exits (2) naming the first of `settings` that is empty: a testbed export the bench needs. */
+export function requireTestbed(bench: string, settings: Readonly<Record<string, unknown>>): void {
+  for (const [k, v] of Object.entries(settings)) {
+    if (v === '') {
+      process.stderr.write(`bench/${bench}: ${k} is not set; run eval "$(npm run -s testbed)" first\n`);
+      process.exit(2);
+    }
+  }
+}
