@@ -200,3 +200,13 @@ render() {
   if grep -q '@[A-Z_]*@' "$out.tmp"; then die "$out has unfilled values: $(grep -o '@[A-Z_]*@' "$out.tmp" | sort -u | tr '\n' ' ')"; fi
   mv "$out.tmp" "$out"
 }
+
+# ensure_daemon LABEL NAME EXE PORT TIMEOUT INPUTS -- ARGS...: ensure_process for a program that
+# is its own executable: reuse NAME if it is ours, with the same arguments and inputs (a hash of
+# the files it reads), and healthy; otherwise (re)start it and wait up to TIMEOUT seconds for it
+# to be healthy. ARGS may start with NAME=VALUE environment settings.
+ensure_daemon() {
+  local label=$1 name=$2 exe=$3 port=$4 timeout=$5 inputs=$6
+  shift 7
+  ensure_process "$label" "$name" "$exe" "$exe" "$port" "$timeout" "$exe $* #$inputs" -- "$@"
+}

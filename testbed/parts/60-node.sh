@@ -121,14 +121,8 @@ healthy() {
 }
 
 started_any=0
-# ensure NAME EXE PORT TIMEOUT INPUTS -- ARGS...: reuse NAME if it is ours, same arguments and
-# inputs (a hash of the files it reads), and healthy; otherwise (re)start it and wait up to
-# TIMEOUT seconds for it to be healthy. ARGS may start with NAME=VALUE environment settings.
-ensure() {
-  local name=$1 exe=$2 port=$3 timeout=$4 inputs=$5
-  shift 6
-  ensure_process node "$name" "$exe" "$exe" "$port" "$timeout" "$exe $* #$inputs" -- "$@"
-}
+# ensure NAME EXE PORT TIMEOUT INPUTS -- ARGS...: ensure_daemon (testbed/lib.sh) for the node.
+ensure() { ensure_daemon node "$@"; }
 # hash_files FILE...: what a component reads, for its recorded arguments.
 hash_files() { cat "$@" | sha256sum | cut -c1-16; }
 

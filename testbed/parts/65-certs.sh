@@ -62,11 +62,8 @@ healthy() {
   esac
 }
 started_any=0
-ensure() {
-  local name=$1 exe=$2 port=$3 timeout=$4 inputs=$5
-  shift 6
-  ensure_process certs "$name" "$exe" "$exe" "$port" "$timeout" "$exe $* #$inputs" -- "$@"
-}
+# ensure NAME EXE PORT TIMEOUT INPUTS -- ARGS...: ensure_daemon (testbed/lib.sh) for the certs part.
+ensure() { ensure_daemon certs "$@"; }
 node80_ip=${SLIPWAY_TEST_NODE80%:*}
 ensure challtestsrv "$bin/pebble-challtestsrv" "${dns_mgmt##*:}" 30 "" -- \
   -defaultIPv4 "$node80_ip" -defaultIPv6 "" -dnsserver "$dns_addr" -management "$dns_mgmt" \
