@@ -19,8 +19,6 @@ import { acmeState, certificateReady, describePem, type CertificateLike, type Ch
 import { ingressObjects, WEB_HTTPS } from './network.ts';
 import type { V1Ingress } from './kube-types.ts';
 
-/** How often the release pod is read while it starts and after its log ends: it is what the push waits on. */
-const RELEASE_POLL_MS = 100;
 const CERTIFICATE = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate' } as const;
 const CHALLENGE = { apiVersion: 'acme.cert-manager.io/v1', kind: 'Challenge' } as const;
 
@@ -324,17 +322,8 @@ export class KubeDeployer implements Deployer {
     const tail: string[] = [];
     const cancelled = () => new UserError('The release command was cancelled; nothing was deployed.', { cause: opts.signal.reason });
     try {
-      const deadline = Date.now() + this.#opts.releaseTimeoutMs + 60_000;
-      for (;;) {
-        if (opts.signal.aborted) throw cancelled();
-        const p = await this.client.read<V1Pod>('v1', 'Pod', name, ns);
-        const s = p && podState(p);
-        if (s?.fatal) throw new UserError(`The release command could not start: ${s.fatal}; nothing was deployed.`);
-        if (p?.status?.containerStatuses?.[0]?.state?.running) break;
-        if (p?.status?.phase === 'Failed' || p?.status?.phase === 'Succeeded') throw new UserError(`The release pod ended before its command started (${s?.state ?? p.status.phase}); nothing was deployed.`);
-        if (Date.now() >= deadline) throw new UserError(`The release command did not start within ${deadlineS + 60} s (${s?.state ?? 'no pod'}); nothing was deployed.`);
-        await sleep(Math.min(this.#opts.pollMs, RELEASE_POLL_MS));
-      }
+      await this.#waitUntilRunning(ns, name, deadlineS + 60, opts.signal, { subject: 'The release command', pod: 'release pod', after: '; nothing was deployed' })
+        .catch((err: unknown) => { throw opts.signal.aborted ? cancelled() : err; });
       // The command's output, line by line, as it comes; the deadline is ours as well as the
       // kubelet's (which ends the pod, and with it the exec, at activeDeadlineSeconds).
       let partial = '';
@@ -413,18 +402,22 @@ export class KubeDeployer implements Deployer {
     return name;
   }
 
-  /** Polls until the one-off pod's container runs; a pod stuck for good or gone fails at once. */
-  async #waitUntilRunning(ns: string, name: string, timeoutSeconds: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Polls until a waiting pod's container runs (a one-off pod, the release pod); a pod stuck for
+   * good or gone fails at once. `say` words the sentences for the release phase.
+   */
+  async #waitUntilRunning(ns: string, name: string, timeoutSeconds: number, signal: AbortSignal,
+    say: { subject: string; pod: string; after: string } = { subject: 'The command', pod: 'one-off pod', after: '' }): Promise<void> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (let i = 0; ; i++) {
       if (signal.aborted) throw signal.reason;
       const p = await this.client.read<V1Pod>('v1', 'Pod', name, ns);
-      if (!p) throw new UserError(`The one-off pod ${name} was removed before it started.`);
+      if (!p) throw new UserError(`The ${say.pod} ${name} was removed before it started${say.after}.`);
       const s = podState(p);
-      if (s.fatal) throw new UserError(`The command could not start: ${s.fatal}.`);
-      if (p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded') throw new UserError(`The one-off pod ${name} ended before the command started (${s.state}).`);
+      if (s.fatal) throw new UserError(`${say.subject} could not start: ${s.fatal}${say.after}.`);
+      if (p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded') throw new UserError(`The ${say.pod} ${name} ended before the command started (${s.state})${say.after}.`);
       if (p.status?.containerStatuses?.[0]?.state?.running) return;
-      if (Date.now() >= deadline) throw new UserError(`The command did not start within ${timeoutSeconds} s (${s.state}).`);
+      if (Date.now() >= deadline) throw new UserError(`${say.subject} did not start within ${timeoutSeconds} s (${s.state})${say.after}.`);
       // Most pods start within a second when the image is on the node: poll fast at first.
       await sleep(i < 20 ? 100 : 500, undefined, { signal }).catch(() => undefined);
     }
