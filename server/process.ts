@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 
 /** Whether a process with this pid exists (signal 0 only checks; EPERM means it exists). */
 export function processAlive(pid: number | null | undefined): boolean {
@@ -36,4 +37,20 @@ export function sameProcessAlive(pid: number | null | undefined, startTime: stri
   const current = processStartTime(pid);
   // Undefined: it exited just now, between the two checks; counting it alive only delays a takeover.
   return current === undefined || current === startTime;
+}
+
+/** This process as an owner of cluster objects: `host/pid/start time` (see ownerAlive). */
+export function processOwner(): string {
+  return `${hostname()}/${process.pid}/${processStartTime(process.pid) ?? ''}`;
+}
+
+/**
+ * Whether the process an owner string (processOwner) names still runs. An owner on another host
+ * cannot be checked from here and counts as alive: only what is provably gone is cleaned up.
+ */
+export function ownerAlive(owner: string): boolean {
+  const m = /^(.+)\/(\d+)\/(\d*)$/.exec(owner);
+  if (!m) return false;
+  if (m[1] !== hostname()) return true;
+  return sameProcessAlive(Number(m[2]), m[3] || undefined);
 }

@@ -17,6 +17,7 @@ import { startHttpServer } from './transport/http/server.ts';
 import { startTlsSync } from './push/tls-sync.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 import { startGcTimer } from './gc/collect.ts';
+import { reconcileAtStart } from './push/reconcile.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
 export interface RunningSlipway {
@@ -68,7 +69,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const release = await claimDataDir(config);
   const store = openStore(config.dbFile);
   // Recovery: whatever a previous process of ours left half-done is over.
-  const cleared = store.apps.clearLocksOf(process.pid);
+  const cleared = store.apps.clearLocksOf(process.pid) + store.apps.clearStaleLocks();
   const abandoned = store.releases.failAbandoned() + store.builds.failAbandoned();
   const trees = await sweepTrees(config.tmpDir);
   // No push runs yet (one server per data dir), so every quarantine is a killed push's.
@@ -83,6 +84,9 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
   const services: Services = { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded };
+  // Before any deploy is accepted: the cluster runs what the database says (see push/reconcile.ts).
+  const reconciled = await reconcileAtStart(services);
+  if (reconciled.restored.length || reconciled.sweptPods) log.warn('brought the cluster in line with the database', { ...reconciled });
   // A start that fails halfway (a port taken, an unreadable host key) closes what it opened, so
   // the process ends and the data dir is free again instead of a hook socket holding both.
   const opened: Array<{ close(cb: (err?: Error) => void): unknown }> = [];

@@ -146,6 +146,15 @@ export interface RunRequest {
   timeoutSeconds: number;
 }
 
+/** One process type's Deployment as the cluster has it. */
+export interface Workload {
+  /** The Deployment's name (the process type as a DNS label). */
+  process: string;
+  /** The release its pod template runs; null when it carries none. */
+  release: number | null;
+  replicas: number;
+}
+
 /** Runs releases on a cluster. */
 export interface Deployer {
   readonly name: string;
@@ -174,6 +183,15 @@ export interface Deployer {
   logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void>;
   /** The certificate of each host of the release (none where it has no TLS). */
   certificates?(release: DeployableRelease): Promise<HostCert[]>;
+  /** The app's Deployments as the cluster has them (start-up compares them with the database). */
+  workloads(app: string): Promise<Workload[]>;
+  /**
+   * Applies `release` again without waiting for its rollout, or removes every process of the app
+   * when there is none: how a server starting after a crash puts back what the database says runs.
+   */
+  restore(app: string, release: DeployableRelease | undefined): Promise<void>;
+  /** Deletes the interactive one-off and release pods whose waiting process is gone (`alive` says); returns how many. */
+  sweepPods(alive: (owner: string) => boolean): Promise<number>;
   /** Applies the Ingresses again if a certificate arrived or left since (the redirect follows); true if it did. */
   refreshTls?(release: DeployableRelease): Promise<boolean>;
 }

@@ -5,13 +5,14 @@ import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
 import type { Transcript } from '../output/transcript.ts';
-import { LABEL, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
+import { ANNOTATION, LABEL, MANAGED_BY, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
 import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
 import { releaseObjects } from './objects.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
 import type { KubeObject } from './kube-types.ts';
 import { RELEASE_TYPE, RUN_PROCESS, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
-import type { DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest } from './deployer.ts';
+import type { DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Workload } from './deployer.ts';
+import { processOwner } from '../process.ts';
 import { KubeClient } from './kube-client.ts';
 import type { HostCert } from './deployer.ts';
 import { TLS_LABEL, tlsHosts } from './tls.ts';
@@ -312,7 +313,7 @@ export class KubeDeployer implements Deployer {
     // again unchanged, and a release that never rolls out has it pruned by the next one.
     await this.client.apply(namespace!);
     await this.client.apply(secret!);
-    const pod = releasePodObject({ ...release, image }, proc, deadlineS);
+    const pod = releasePodObject({ ...release, image }, proc, deadlineS, processOwner());
     const name = pod.metadata.name;
     // Its own process only waits, so nothing is lost by removing the pod at once (a leftover of
     // an interrupted push here, and this one when its command is done).
@@ -387,6 +388,30 @@ export class KubeDeployer implements Deployer {
     }
   }
 
+  async workloads(app: string): Promise<Workload[]> {
+    const deployments = await this.client.list<V1Deployment>('apps/v1', 'Deployment', namespaceFor(app), { labelSelector: appSelector(app) });
+    return deployments.map((d) => {
+      const m = /^v(\d+)$/.exec(d.spec?.template?.metadata?.annotations?.[ANNOTATION.release] ?? '');
+      return { process: d.metadata?.name ?? '', release: m ? Number(m[1]) : null, replicas: d.spec?.replicas ?? 0 };
+    });
+  }
+
+  async restore(app: string, release: DeployableRelease | undefined): Promise<void> {
+    if (release) await this.#applyRelease(release, undefined);
+    else await this.#prune(app, [], []);
+  }
+
+  async sweepPods(alive: (owner: string) => boolean): Promise<number> {
+    // Every namespace: the pods of all apps, found by the label all of Slipway's objects carry.
+    const pods = await this.client.list<V1Pod>('v1', 'Pod', undefined, { labelSelector: selectorString({ [LABEL.managedBy]: MANAGED_BY }) });
+    const orphans = pods.filter((p) => {
+      const owner = p.metadata?.annotations?.[ANNOTATION.owner];
+      return owner !== undefined && !alive(owner);
+    });
+    await Promise.all(orphans.map((p) => this.client.remove('v1', 'Pod', p.metadata!.name!, p.metadata!.namespace!, { gracePeriodSeconds: 0 })));
+    return orphans.length;
+  }
+
   async runDetached(release: DeployableRelease, req: RunRequest): Promise<string> {
     return this.#startRunPod(release, req, 'detached');
   }
@@ -398,7 +423,9 @@ export class KubeDeployer implements Deployer {
     const finished = await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector, fieldSelector: 'status.phase!=Running,status.phase!=Pending' });
     await Promise.all(finished.map((p) => this.client.remove('v1', 'Pod', p.metadata!.name!, ns)));
     const name = runPodName();
-    await this.client.apply(runPodObject({ ...release, image: pullImage(release.image, this.#pullFrom) }, { name, command: req.command, deadlineSeconds: req.timeoutSeconds, mode }));
+    // An interactive pod lives as long as this process waits on it: its owner says which process that is.
+    const owner = mode === 'interactive' ? { owner: processOwner() } : {};
+    await this.client.apply(runPodObject({ ...release, image: pullImage(release.image, this.#pullFrom) }, { name, command: req.command, deadlineSeconds: req.timeoutSeconds, mode, ...owner }));
     return name;
   }
 

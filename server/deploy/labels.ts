@@ -26,6 +26,12 @@ export const ANNOTATION = {
   processType: 'slipway/process-type',
   /** Set by ps:restart, under its own field manager, to roll pods without a new release. */
   restartedAt: 'slipway/restarted-at',
+  /**
+   * On an interactive one-off pod and a release pod: the process that waits on it (`host/pid/start
+   * time`, see process.ts). A server starting after a crash removes those whose process is gone,
+   * and leaves the local CLI's, which may be running now.
+   */
+  owner: 'slipway/owner',
 } as const;
 
 /** The field manager of every server-side apply of release objects. */

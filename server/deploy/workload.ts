@@ -114,13 +114,18 @@ export function releasePodName(version: number): string {
   return `release-v${version}`;
 }
 
+/** `releasePodObject`'s and `runPodObject`'s annotations: the release, and the waiting process when there is one. */
+function oneOffAnnotations(r: Pick<DeployableRelease, 'version'>, owner: string | undefined): Record<string, string> {
+  return { [ANNOTATION.release]: `v${r.version}`, ...(owner ? { [ANNOTATION.owner]: owner } : {}) };
+}
+
 /**
  * The pod a release's `release` process runs in once before its rollout: the new image and
  * config, never restarted, killed by the kubelet after `deadlineSeconds`. Its own process only
  * waits; the command runs in it over the exec API (releaseCommand), as `run` does, so its exit
  * code arrives with the end of its output instead of at the kubelet's next status report.
  */
-export function releasePodObject(r: DeployableRelease, p: ProcessType, deadlineSeconds: number): KubeObject<V1Pod> {
+export function releasePodObject(r: DeployableRelease, p: ProcessType, deadlineSeconds: number, owner?: string): KubeObject<V1Pod> {
   const name = processName(p.type);
   const resources = resourcesFor(r, p.type);
   return {
@@ -130,7 +135,7 @@ export function releasePodObject(r: DeployableRelease, p: ProcessType, deadlineS
       name: releasePodName(r.version),
       namespace: namespaceFor(r.app),
       labels: { ...appLabels(r.app), [LABEL.process]: name, [LABEL.release]: String(r.version) },
-      annotations: { [ANNOTATION.release]: `v${r.version}` },
+      annotations: oneOffAnnotations(r, owner),
     },
     spec: {
       restartPolicy: 'Never',
@@ -226,6 +231,8 @@ export interface RunPodSpec {
    * `detached`: the command is the pod's process, and its output goes to the pod log.
    */
   mode: 'interactive' | 'detached';
+  /** The process an interactive pod's command is attached through (a detached pod has none). */
+  owner?: string;
 }
 
 /**
@@ -251,7 +258,7 @@ export function runPodObject(r: DeployableRelease, spec: RunPodSpec): KubeObject
       name: spec.name,
       namespace: namespaceFor(r.app),
       labels: { ...appLabels(r.app), [LABEL.process]: RUN_PROCESS, [LABEL.release]: String(r.version), [LABEL.run]: spec.mode },
-      annotations: { [ANNOTATION.release]: `v${r.version}` },
+      annotations: oneOffAnnotations(r, spec.owner),
     },
     spec: {
       restartPolicy: 'Never',

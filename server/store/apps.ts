@@ -67,6 +67,12 @@ export function appsStore(db: Db) {
     /** Clears locks recorded under `pid`: at start-up the server holds none, whatever the rows say. */
     clearLocksOf: (pid: number): number =>
       db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL, lock_started = NULL WHERE lock_pid = ?').run(pid).changes,
+    /** Clears locks whose process is gone (a crashed server, a killed CLI), so apps:info stops showing them; returns how many. */
+    clearStaleLocks: (): number => {
+      const stale = db.prepare<[], Row>('SELECT * FROM apps WHERE lock_owner IS NOT NULL').all().filter((r) => !sameProcessAlive(r.lock_pid, r.lock_started));
+      const clear = db.prepare('UPDATE apps SET lock_owner = NULL, lock_pid = NULL, lock_at = NULL, lock_started = NULL WHERE name = ? AND lock_pid IS ?');
+      return db.transaction(() => stale.reduce((n, r) => n + clear.run(r.name, r.lock_pid).changes, 0)).immediate();
+    },
     /** Releases the lock if `owner` holds it (or unconditionally without an owner). */
     unlock: (name: string, owner?: string): boolean =>
       (owner === undefined

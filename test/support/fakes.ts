@@ -1,7 +1,7 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
-import type { Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, RunRequest } from '../../server/deploy/deployer.ts';
+import type { Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, RunRequest, Workload } from '../../server/deploy/deployer.ts';
 import { UserError } from '../../server/errors.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
 
@@ -165,6 +165,20 @@ export class FakeDeployer implements Deployer {
   async refreshTls(release: DeployableRelease): Promise<boolean> {
     this.tlsRefreshed.push(release);
     return false;
+  }
+  /** The last deploy's processes as Deployments (what a cluster would report). */
+  async workloads(app: string): Promise<Workload[]> {
+    const r = this.deployed.findLast((d) => d.app === app);
+    return (r?.processes ?? []).filter((p) => p.type !== 'release').map((p) => ({ process: p.type, release: r!.version, replicas: r!.formation[p.type] ?? (p.type === 'web' ? 1 : 0) }));
+  }
+  /** Apps put back at start-up, with the version applied (null: removed). */
+  restored: { app: string; version: number | null }[] = [];
+  async restore(app: string, release: DeployableRelease | undefined): Promise<void> {
+    this.restored.push({ app, version: release?.version ?? null });
+    if (release) this.deployed.push(release);
+  }
+  async sweepPods(): Promise<number> {
+    return 0;
   }
   restarted: { app: string; process?: string }[] = [];
   /** What the last deploy of the app asked for, each instance ready. */
