@@ -53,7 +53,7 @@ describe('a server killed mid-rollout puts back what the database says runs when
 
   /** Starts server/main.ts in its own process group; resolves once it answers over SSH. */
   async function start(): Promise<void> {
-    server = execa(process.execPath, [MAIN], { env, reject: false, detached: true, stdout: 'ignore', stderr: ['pipe', join(dir, 'server.log')] as never });
+    server = execa(process.execPath, [MAIN], { env, reject: false, detached: true, stdout: 'ignore', stderr: { file: join(dir, 'server.log'), append: true } });
     await eventually('the server to answer over SSH', async () => (await ssh('apps:list')).exitCode === 0, 120_000, 250);
   }
 
@@ -140,7 +140,7 @@ describe('a server killed mid-rollout puts back what the database says runs when
     const releases = JSON.parse((await ssh(`releases ${APP} --json`)).stdout) as { version: number; status: string }[];
     assert.deepEqual(releases.map((r) => [r.version, r.status]), [[2, 'failed'], [1, 'succeeded']]);
     const info = await ssh(`apps:info ${APP}`);
-    assert.match(info.stdout, /Locked\s+no/, info.stdout);
+    assert.match(info.stdout, /Locked:\s+no$/m, info.stdout);
     await eventually('the dead server\'s run pod to be gone', async () => {
       const names = (await runPods()).filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name);
       return names.length === 1 && names[0] === livePod;
