@@ -1,6 +1,6 @@
 // Attacks on the SSH front door, reproduced with raw sockets (a client cannot misbehave enough)
 // and the real OpenSSH client (ControlMaster multiplexing, forced signature algorithms).
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipe, run, type Piped, type RunResult } from '../../server/exec.ts';
-import { makeKey, sshOptions, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
+import { makeKey, remoteLines, sshOptions, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
 import { fingerprintOf } from '../../server/auth/keys.ts';
 import { configureLog } from '../../server/output/log.ts';
 
@@ -378,6 +378,109 @@ describe('rights are checked at every command of an open connection (ControlMast
     } finally {
       for (const p of held) p.kill();
     }
+  });
+});
+
+/** `p`'s result, or undefined if it has not settled within `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, sleep(ms).then(() => undefined)]);
+}
+
+describe('work already running when its key loses the app is stopped (access:revoke, keys:remove, demotion)', () => {
+  let s: TestServer;
+  let apps = 0;
+  before(async () => { s = await startTestServer(); });
+  after(() => s.close());
+
+  /** A new key added as a deployer (or admin) with access to a new app; returns both. */
+  async function keyWithApp(name: string, opts: { admin?: boolean } = {}): Promise<{ key: TestKey; app: string }> {
+    const key = await makeKey(s.dir, name);
+    const app = `held-${++apps}`;
+    assert.equal((await s.ssh(s.admin, `keys:add ${name}${opts.admin ? ' --admin' : ''}`, key.pub)).exitCode, 0);
+    assert.equal((await s.ssh(s.admin, `apps:create ${app}`)).exitCode, 0);
+    if (!opts.admin) assert.equal((await s.ssh(s.admin, `access:grant ${app} ${name}`)).exitCode, 0);
+    return { key, app };
+  }
+
+  /** Starts `git push` of a new repo to `remote`, its build held by the fake builder; resolves once the build runs. */
+  async function pushHeldMidBuild(t: TestContext, remote: string, key: TestKey) {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    t.after(() => release());
+    let started!: () => void;
+    const building = new Promise<void>((resolve) => { started = resolve; });
+    let aborted = false;
+    useControls(t, s, { buildGate: gate, onBuildStart: () => started(), onBuildAborted: () => { aborted = true; } });
+    const wd = await s.workRepo({ 'index.js': 'console.log("held")\n' });
+    const push = s.git(['push', remote, 'main'], { cwd: wd, key });
+    const early = await Promise.race([building.then(() => undefined), push]);
+    assert.equal(early, undefined, `the push ended before its build: ${early?.stderr}`);
+    return {
+      /** The push's result once it ends; if it does not within `ms`, the build is let go and the test fails. */
+      result: async (ms: number) => {
+        const r = await within(push, ms);
+        if (!r) {
+          release();
+          await push;
+          assert.fail(`the push went on for ${ms / 1000} s after its key lost the app`);
+        }
+        return r;
+      },
+      aborted: () => aborted,
+    };
+  }
+
+  /** What a refused push must show: one sentence, the build aborted, no ref moved, nothing deployed. */
+  async function assertStopped(r: RunResult, held: { aborted(): boolean }, keyName: string, app: string): Promise<void> {
+    assert.notEqual(r.exitCode, 0, r.stderr);
+    const errors = remoteLines(r.stderr).filter((l) => l.startsWith(' !'));
+    assert.deepEqual(errors, [` !     The key ${keyName} no longer has access to ${app}: the push was stopped and nothing was deployed.`], r.stderr);
+    assert.ok(held.aborted(), 'the build saw its abort signal');
+    const refs = await s.git(['ls-remote', s.sshRemote(app)]);
+    assert.equal(refs.exitCode, 0, refs.stderr);
+    assert.equal(refs.stdout.trim(), '', 'no ref moved');
+    assert.equal(s.deployer.deployed.filter((d) => d.app === app).length, 0, 'nothing was deployed');
+  }
+
+  test('access:revoke stops a push of that app over SSH mid-build', async (t) => {
+    const { key, app } = await keyWithApp('dev-revoked');
+    const held = await pushHeldMidBuild(t, s.sshRemote(app), key);
+    assert.equal((await s.ssh(s.admin, `access:revoke ${app} dev-revoked`)).exitCode, 0);
+    await assertStopped(await held.result(10_000), held, 'dev-revoked', app);
+  });
+
+  test('keys:remove stops a push over HTTP (with the key\'s token) mid-build', async (t) => {
+    const { key, app } = await keyWithApp('dev-removed');
+    const token = (await s.ssh(key, 'tokens:create ci')).stdout.split('\n')[1]!;
+    const held = await pushHeldMidBuild(t, s.httpRemote(app, token), key);
+    assert.equal((await s.ssh(s.admin, 'keys:remove dev-removed')).exitCode, 0);
+    await assertStopped(await held.result(10_000), held, 'dev-removed', app);
+  });
+
+  test('an admin demoted while pushing an app it has no grant for: the push is stopped within the sweep period', async (t) => {
+    const { key, app } = await keyWithApp('ops-demoted', { admin: true });
+    const held = await pushHeldMidBuild(t, s.sshRemote(app), key);
+    // As another process (the local CLI, an operator's SQL) would: no command here notices it.
+    s.slipway.services.store.keys.setAdmin('ops-demoted', false);
+    await assertStopped(await held.result(15_000), held, 'ops-demoted', app);
+  });
+
+  test('a running `logs -t` of a key revoked from the app ends, saying why', async (t) => {
+    useControls(t, s, { followLogs: true });
+    const { key, app } = await keyWithApp('dev-tail');
+    const tail = pipe('ssh', [...sshOptions(key), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', `logs ${app} -t`]);
+    tail.stdin.end();
+    t.after(() => tail.kill());
+    const out = text(tail.stdout);
+    const err = text(tail.stderr);
+    const first = await within(new Promise<boolean>((resolve) => tail.stdout.once('data', () => resolve(true))), 10_000);
+    assert.equal(first, true, 'logs -t printed its first line');
+    assert.equal(await within(tail.exited, 300), undefined, 'logs -t keeps streaming while the key has access');
+    assert.equal((await s.ssh(s.admin, `access:revoke ${app} dev-tail`)).exitCode, 0);
+    const code = await within(tail.exited, 10_000);
+    assert.equal(code, 1, 'logs -t ended with the error exit code (undefined: still running)');
+    assert.match(await out, /log \(lines=100, follow=true\)/);
+    assert.equal((await err).trim(), `!     The key dev-tail no longer has access to ${app}.`);
   });
 });
 

@@ -13,6 +13,7 @@ import { fingerprintOf, keyPolicyRefusal } from '../../auth/keys.ts';
 import { SSH_KEX, SshServer, loadHostKey, signatureAlgorithmAllowed, verifySignature, type Connection, type ServerChannel, type Session } from './lib.ts';
 import { Gate } from './gate.ts';
 import { LiveConnections } from './connections.ts';
+import { stopRevoked } from '../../revocation.ts';
 
 /** Fixed limits modelled on OpenSSH's sshd defaults; the ones an operator may change are in config. */
 export const SSH_LIMITS = {
@@ -141,8 +142,10 @@ function handleExec(door: Door, identity: Identity, channel: ServerChannel, comm
   }).then((code) => {
     client.off('close', hangUp);
     session.off('close', hangUp);
-    // This command may have removed a key: its other connections end now, not at the next sweep.
+    // This command may have removed a key or revoked its access: its other connections, and
+    // pushes and commands it has running, end now, not at the next sweep.
     door.live.sweep((fp) => services.store.keys.byFingerprint(fp) !== undefined);
+    stopRevoked(services);
     if (gone.signal.aborted) return;
     channel.exit(code);
     channel.end();
