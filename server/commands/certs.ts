@@ -9,6 +9,7 @@ import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 import { defaultDomain } from '../urls.ts';
 import type { Config } from '../config.ts';
+import type { UploadedCert } from '../store/certs.ts';
 
 /** Applies a certificate change to what runs when the app is deployed; otherwise only stores it. */
 async function change(ctx: CommandContext, app: string, what: string, write: () => void, undo: () => void): Promise<void> {
@@ -65,6 +66,15 @@ export function checkCertNames(names: readonly string[], app: string, hosts: rea
     }
     if (!hosts.includes(name)) throw new UserError(`The certificate names ${name}, which is not one of ${app}'s hosts; every name in it must be one (add it with domains:add first).`);
   }
+}
+
+/**
+ * The app's uploaded certificates that name `host` itself. Stored per host they are served for,
+ * a certificate still carries every name it was made for; once the app lets go of `host`
+ * (domains:remove), Traefik must not keep serving it for that name, which another app may add.
+ */
+export function uploadedNaming(uploaded: readonly UploadedCert[], host: string): UploadedCert[] {
+  return uploaded.filter((u) => certNames(new X509Certificate(u.certPem)).includes(host));
 }
 
 /** Splits the PEM text of certs:add into the chain and the key, and checks they belong together and are current. */

@@ -109,6 +109,23 @@ describe('certificates over SSH and git push', () => {
     assert.equal((await ssh(`certs:remove ${app} ${host}`)).exitCode, 0);
   });
 
+  test('domains:remove also stops serving an uploaded certificate that names the removed host, so no later owner of it gets it', async () => {
+    const host = `${app}.apps.test`;
+    const extra = `extra.${app}.example`;
+    assert.equal((await ssh(`domains:add ${app} ${extra}`)).exitCode, 0);
+    const both = await selfSigned([host, extra]);
+    assert.equal((await ssh(`certs:add ${app}`, both.cert + both.key)).exitCode, 0);
+    assert.deepEqual(s.slipway.services.store.certs.uploaded(app).map((u) => u.host), [extra, host]);
+    const rm = await ssh(`domains:remove ${app} ${extra}`);
+    assert.equal(rm.exitCode, 0, rm.stderr);
+    assert.match(rm.stdout, new RegExp(`^The uploaded certificate of ${app}\\.apps\\.test names ${extra.replace(/\./g, '\\.')} too, so it is no longer served; upload one without ${extra.replace(/\./g, '\\.')} \\(certs:add\\)\\.$`, 'm'));
+    assert.deepEqual(s.slipway.services.store.certs.uploaded(app), [], 'nothing that names the removed host is kept');
+    assert.deepEqual(lastDeploy().tls?.uploaded, [], 'nor served');
+    // The host is free: another app takes it, and nothing of the first app's is served for it.
+    const next = await newApp(s, 'tlsc');
+    assert.equal((await ssh(`domains:add ${next} ${extra}`)).exitCode, 0);
+  });
+
   test('certs:add serves the uploaded certificate; certs:remove takes it back', async () => {
     const host = `${app}.apps.test`;
     const good = await selfSigned([host]);
