@@ -45,7 +45,9 @@ const HANG_UP_LINGER_MS = 2000;
 /**
  * Owns the listening socket: every TCP connection is counted and timed from accept, before the
  * SSH library sees a byte, because ssh2 reports a connection only once the peer sent its version
- * line — a peer that never does would otherwise be neither counted nor timed out.
+ * line — a peer that never does would otherwise be neither counted nor timed out. Unauthenticated
+ * connections are counted per source address too, and a source whose connections keep ending
+ * unauthenticated is refused for a while, so one address cannot crowd out everyone else.
  */
 export class Gate {
   readonly server: Server;
