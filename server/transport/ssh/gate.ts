@@ -59,9 +59,9 @@ export class Gate {
   private readonly limits: Readonly<GateLimits>;
 
   /** Listens with these limits and hands each admitted socket to `admit` (ssh2's injectSocket). */
-  constructor(limits: Readonly<GateLimits>, admit: (socket: Socket) => void, clock: () => number = Date.now) {
+  constructor(limits: Readonly<GateLimits>, admit: (socket: Socket) => void) {
     this.limits = limits;
-    this.penalties = limits.penalties && new SourcePenaltyBox(limits.penalties, clock);
+    this.penalties = limits.penalties && new SourcePenaltyBox(limits.penalties);
     this.server = createServer((socket) => this.accept(socket, admit));
   }
 
