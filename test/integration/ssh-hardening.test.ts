@@ -486,6 +486,25 @@ describe('work already running when its key loses the app is stopped (access:rev
     assert.match(await out, /log \(lines=100, follow=true\)/);
     assert.equal((await err).trim(), `!     The key dev-tail no longer has access to ${app}.`);
   });
+
+  test('a running `run` of a key revoked from the app is aborted, saying why', async (t) => {
+    const { key, app } = await keyWithApp('dev-run');
+    const wd = await s.workRepo({ 'index.js': 'console.log("run")\n' });
+    const push = await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd });
+    assert.equal(push.exitCode, 0, push.stderr);
+    const sleeper = pipe('ssh', [...sshOptions(key), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', `run ${app} -- sleep`]);
+    t.after(() => sleeper.kill());
+    const err = text(sleeper.stderr);
+    const started = async () => s.deployer.runs.find((r) => r.app === app && r.command[0] === 'sleep');
+    assert.ok(await until(() => s.deployer.runs.some((r) => r.app === app), 10_000), 'the run started');
+    const entry = (await started())!;
+    assert.equal(entry.state, 'running');
+    assert.equal((await s.ssh(s.admin, `access:revoke ${app} dev-run`)).exitCode, 0);
+    const code = await within(sleeper.exited, 10_000);
+    assert.equal(code, 1, 'run ended with the error exit code (undefined: still running)');
+    assert.equal(entry.state, 'aborted', 'the one-off command was stopped, not left running');
+    assert.equal((await err).trim(), `!     The key dev-run no longer has access to ${app}.`);
+  });
 });
 
 describe('key policy', () => {
