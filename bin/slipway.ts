@@ -9,7 +9,7 @@ import { chooseBackends } from '../server/backends.ts';
 import { configureLog } from '../server/output/log.ts';
 import { errorLine } from '../server/output/output.ts';
 import { reportFailure } from '../server/output/report.ts';
-import { RunningDeploys } from '../server/context.ts';
+import { RunningDeploys, RunningSessions } from '../server/context.ts';
 import { nativeCryptoLoaded } from '../server/transport/ssh/lib.ts';
 
 async function main(): Promise<number> {
@@ -21,7 +21,7 @@ async function main(): Promise<number> {
     const interrupted = new AbortController();
     process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
     return await execute(
-      { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded },
+      { config, store, pushes: new RunningDeploys(), sessions: new RunningSessions(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded },
       { name: 'local', admin: true, via: 'local' },
       process.argv.slice(2),
       {

@@ -48,6 +48,10 @@ export interface Config {
   sshMaxStartups: Readonly<MaxStartups>;
   /** Open SSH connections (authenticated or not) beyond which new ones are closed at accept. */
   sshMaxConnections: number;
+  /** SSH PerSourceMaxStartups: unauthenticated connections one source address may hold; undefined is no limit. */
+  sshPerSourceMaxStartups: number | undefined;
+  /** SSH PerSourcePenalties: how long a source address is refused after connections that never authenticated; undefined is off. */
+  sshPenalties: Readonly<SourcePenalties> | undefined;
   // --- HTTP limits and data paths (issue 8; kept in one block to ease merging). ---
   /** Largest total size of a pushed tree's files (what extracting it writes). */
   maxTreeBytes: number;
@@ -83,6 +87,25 @@ export interface MaxStartups {
   full: number;
 }
 
+/**
+ * OpenSSH's PerSourcePenalties: each connection that ends unauthenticated adds time to its source
+ * address's penalty (capped at `maxMs`); once at least `minMs` has accrued, the address is
+ * refused at accept until the penalty runs out.
+ */
+export interface SourcePenalties {
+  /** Ended after one or more failed authentication attempts. */
+  authfailMs: number;
+  /** Ended without attempting authentication. */
+  noauthMs: number;
+  /** Did not authenticate within the login grace time. */
+  graceExceededMs: number;
+  minMs: number;
+  maxMs: number;
+}
+
+/** sshd's defaults (OpenSSH 9.8+, grace-exceeded as in 10.x). */
+const PENALTY_DEFAULTS: SourcePenalties = { authfailMs: 5_000, noauthMs: 1_000, graceExceededMs: 10_000, minMs: 15_000, maxMs: 600_000 };
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The version `version` prints: package.json's, so there is one place to bump it. */
@@ -113,6 +136,28 @@ function maxStartups(env: Env, name: string, fallback: string): MaxStartups {
     throw new UserError(`${name} must be start:rate:full like OpenSSH's MaxStartups (e.g. 10:30:100), got "${raw}".`);
   }
   return Object.freeze({ start, rate, full });
+}
+
+/** A whole number of at least 1, or `none` (no limit, as in sshd_config). */
+function countOrNone(env: Env, name: string, fallback: number): number | undefined {
+  if (env[name] === 'none') return undefined;
+  return count(env, name, fallback);
+}
+
+/** `off`, or sshd-style `KEY:DURATION` words (durations in s, m or h; bare numbers are seconds); keys not given keep sshd's defaults. */
+function penalties(env: Env, name: string): SourcePenalties | undefined {
+  const raw = (env[name] ?? '').trim();
+  if (raw === 'off' || raw === 'no') return undefined;
+  const keys: Record<string, keyof SourcePenalties> = { authfail: 'authfailMs', noauth: 'noauthMs', 'grace-exceeded': 'graceExceededMs', min: 'minMs', max: 'maxMs' };
+  const out = { ...PENALTY_DEFAULTS };
+  for (const word of raw === '' || raw === 'yes' ? [] : raw.split(/[\s,]+/)) {
+    const m = /^([a-z-]+):(\d{1,7})([smh]?)$/.exec(word);
+    const key = m && Object.hasOwn(keys, m[1]!) ? keys[m[1]!] : undefined;
+    if (!m || !key) throw new UserError(`${name} must be "off" or words like authfail:5s noauth:1s grace-exceeded:10s min:15s max:10m, got "${raw}".`);
+    out[key] = Number(m[2]) * { '': 1000, s: 1000, m: 60_000, h: 3_600_000 }[m[3]!]!;
+  }
+  if (out.maxMs < out.minMs) throw new UserError(`${name}: max must not be below min, got "${raw}".`);
+  return Object.freeze(out);
 }
 
 function count(env: Env, name: string, fallback: number): number {
@@ -192,8 +237,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     releaseTimeoutMs: positive(env, 'SLIPWAY_RELEASE_TIMEOUT_S', 600) * 1000,
     httpRequestTimeoutMs: positive(env, 'SLIPWAY_HTTP_TIMEOUT_S', 3600) * 1000,
     sshLoginGraceMs: positive(env, 'SLIPWAY_SSH_LOGIN_GRACE_S', 60) * 1000,
-    sshMaxStartups: maxStartups(env, 'SLIPWAY_SSH_MAX_STARTUPS', '10:30:100'),
+    // One source holds at most 64 unauthenticated connections, so a global random drop that
+    // starts at 128 is never set off by a single source: its burst (a CI runner's 50 clones) and
+    // everyone else get in, while many flooding sources are still dropped as sshd would.
+    sshMaxStartups: maxStartups(env, 'SLIPWAY_SSH_MAX_STARTUPS', '128:30:256'),
     sshMaxConnections: count(env, 'SLIPWAY_SSH_MAX_CONNECTIONS', 500),
+    sshPerSourceMaxStartups: countOrNone(env, 'SLIPWAY_SSH_PER_SOURCE_MAX_STARTUPS', 64),
+    sshPenalties: penalties(env, 'SLIPWAY_SSH_PER_SOURCE_PENALTIES'),
     // --- HTTP limits and data paths (issue 8). ---
     maxTreeBytes: positive(env, 'SLIPWAY_MAX_TREE_MB', 2048) * 1024 * 1024,
     httpMaxConnections: Math.floor(positive(env, 'SLIPWAY_HTTP_MAX_CONNECTIONS', 256)),

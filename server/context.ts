@@ -15,6 +15,8 @@ export interface Services {
   config: Readonly<Config>;
   store: Store;
   pushes: RunningDeploys;
+  /** App commands in flight (`logs -t`, `run`…), so a key that loses the app loses them too. */
+  sessions: RunningSessions;
   builder: Builder | undefined;
   deployer: Deployer | undefined;
   /** The registry's tags, deletes and storage GC (garbage collection); unset, nothing is collected. */
@@ -113,6 +115,46 @@ export class RunningDeploys {
   /** Aborts everything (server shutdown). */
   abortAll(reason: string): void {
     for (const s of this.#byId.values()) s.controller.abort(new Error(reason));
+  }
+
+  /** Every deploy in flight here. */
+  list(): RunningDeploy[] {
+    return [...this.#byId.values()];
+  }
+}
+
+/** An app command running for a key: its own stop signal, also aborted when its caller goes away. */
+export interface RunningSession {
+  app: string;
+  identity: Identity;
+  controller: AbortController;
+}
+
+/**
+ * App commands in flight in this process. A key's rights are checked when a command starts; a
+ * command that keeps running (`logs -t`, `run`) is tracked here so that it can be stopped when
+ * the key loses the app while it runs.
+ */
+export class RunningSessions {
+  #all = new Set<RunningSession>();
+
+  /** Registers a command on `app` for `identity`; its controller is aborted too when `caller` aborts. */
+  begin(app: string, identity: Identity, caller: AbortSignal): RunningSession {
+    const s: RunningSession = { app, identity, controller: new AbortController() };
+    if (caller.aborted) s.controller.abort(caller.reason);
+    else caller.addEventListener('abort', () => s.controller.abort(caller.reason), { once: true });
+    this.#all.add(s);
+    return s;
+  }
+
+  /** Forgets a finished command. */
+  end(s: RunningSession): void {
+    this.#all.delete(s);
+  }
+
+  /** Every command in flight here. */
+  list(): RunningSession[] {
+    return [...this.#all];
   }
 }
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import { RunningDeploys, type Backends, type Services } from './context.ts';
+import { RunningDeploys, RunningSessions, type Backends, type Services } from './context.ts';
 import { UserError } from './errors.ts';
 import { openStore } from './store/index.ts';
 import { importAdminKeys } from './bootstrap.ts';
@@ -18,6 +18,7 @@ import { startTlsSync } from './push/tls-sync.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 import { startGcTimer } from './gc/collect.ts';
 import { reconcileAtStart } from './push/reconcile.ts';
+import { startRightsSweep } from './revocation.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
 export interface RunningSlipway {
@@ -83,7 +84,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.builder) log.warn('no builder configured: pushes will be rejected until pack is set up');
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
-  const services: Services = { config, store, pushes: new RunningDeploys(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded };
+  const services: Services = { config, store, pushes: new RunningDeploys(), sessions: new RunningSessions(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded };
   // Before any deploy is accepted: the cluster runs what the database says (see push/reconcile.ts).
   const reconciled = await reconcileAtStart(services);
   if (reconciled.restored.length || reconciled.sweptPods) log.warn('brought the cluster in line with the database', { ...reconciled });
@@ -107,6 +108,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   services.config = Object.freeze({ ...config, sshPort, httpPort });
   const stopTlsSync = startTlsSync(services, config.tlsSyncMs);
   const stopGc = config.gcIntervalMs > 0 ? startGcTimer(services, config.gcIntervalMs) : () => {};
+  const stopRightsSweep = startRightsSweep(services);
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null,
     gc: { keepReleases: config.keepReleases, intervalS: config.gcIntervalMs / 1000, storage: config.registryGcConfig ?? 'not configured (SLIPWAY_REGISTRY_GC_CONFIG)' } });
 
@@ -118,6 +120,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
       services.pushes.abortAll('the server is stopping');
       stopTlsSync();
       stopGc();
+      stopRightsSweep();
       const closing = Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
       // A stopping server must not wait on clients: connections that sent nothing yet, or hold a
       // request open, would keep close() pending for as long as they like.

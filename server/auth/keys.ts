@@ -71,6 +71,24 @@ function checkBlob(type: string, blob: Buffer): { rsaBits?: number } {
   }
 }
 
+function rsaTooSmall(bits: number): string {
+  return `That RSA key has ${bits} bits; use at least ${MIN_RSA_BITS} bits, or an ed25519 key.`;
+}
+
+/**
+ * Why a stored key may not log in under today's policy, or undefined if it may. Keys are checked
+ * when added, but a key stored before the policy (an RSA key under 2048 bits) is only caught here.
+ */
+export function keyPolicyRefusal(type: string, blobBase64: string): string | undefined {
+  try {
+    const { rsaBits } = checkBlob(type, Buffer.from(blobBase64, 'base64'));
+    return rsaBits !== undefined && rsaBits < MIN_RSA_BITS ? rsaTooSmall(rsaBits) : undefined;
+  } catch (err) {
+    if (err instanceof UserError) return err.message;
+    throw err;
+  }
+}
+
 /** Parses one authorized_keys-style line; lines with options and RSA keys under 2048 bits are refused. */
 export function parsePublicKey(line: string): PublicKey {
   if (/PRIVATE KEY/.test(line)) throw new UserError('That is a private key; send the public key (the .pub file).');
@@ -85,7 +103,7 @@ export function parsePublicKey(line: string): PublicKey {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) throw new UserError('That SSH public key could not be read.');
   const blob = Buffer.from(text, 'base64');
   const { rsaBits } = checkBlob(type, blob);
-  if (rsaBits !== undefined && rsaBits < MIN_RSA_BITS) throw new UserError(`That RSA key has ${rsaBits} bits; use at least ${MIN_RSA_BITS} bits, or an ed25519 key.`);
+  if (rsaBits !== undefined && rsaBits < MIN_RSA_BITS) throw new UserError(rsaTooSmall(rsaBits));
   return { type, blob: blob.toString('base64'), fingerprint: fingerprintOf(blob), comment: fields.slice(at + 2).join(' ') };
 }
 

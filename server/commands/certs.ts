@@ -8,6 +8,8 @@ import type { HostCert } from '../deploy/deployer.ts';
 import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 import { defaultDomain } from '../urls.ts';
+import type { Config } from '../config.ts';
+import type { UploadedCert } from '../store/certs.ts';
 
 /** Applies a certificate change to what runs when the app is deployed; otherwise only stores it. */
 async function change(ctx: CommandContext, app: string, what: string, write: () => void, undo: () => void): Promise<void> {
@@ -29,6 +31,50 @@ export function certLine(c: HostCert): string {
 /** Whether a certificate's names cover `host` (exactly, or by a one-label wildcard). */
 function covers(cert: X509Certificate, host: string): boolean {
   return cert.checkHost(host, { wildcards: true, subject: 'never' }) !== undefined;
+}
+
+/**
+ * The names Traefik may serve a certificate for: its DNS and IP subjectAltNames (lowercase, no
+ * trailing dot), and its subject CN when that is a domain name, since Traefik indexes that too.
+ */
+export function certNames(leaf: X509Certificate): string[] {
+  const names: string[] = [];
+  for (const entry of (leaf.subjectAltName ?? '').split(', ')) {
+    const m = /^(?:DNS|IP Address):(.+)$/.exec(entry);
+    if (m) names.push(m[1]!.toLowerCase().replace(/\.$/, ''));
+  }
+  const cn = /(?:^|\n)CN=([^\n]+)/.exec(leaf.subject)?.[1]?.toLowerCase().replace(/\.$/, '');
+  if (cn && cn.includes('.') && !names.includes(cn)) names.push(cn);
+  return names;
+}
+
+/**
+ * Refuses a certificate that names anything but the app's own hosts. Traefik keeps every
+ * uploaded certificate in one store and serves it for every name it carries, whichever app's
+ * router the request is for; so a name of another app (or a wildcard reaching past this app's own
+ * default domain, where other apps' names and the base domain live) would be served for hosts
+ * that are not this app's. A wildcard under the app's default domain covers only names no other
+ * app may ever add (domains:add keeps them for it).
+ */
+export function checkCertNames(names: readonly string[], app: string, hosts: readonly string[], config: Pick<Config, 'baseDomain'>): void {
+  const own = defaultDomain(config, app);
+  for (const name of names) {
+    if (name.startsWith('*.')) {
+      const under = name.slice(2);
+      if (under === own || under.endsWith(`.${own}`)) continue;
+      throw new UserError(`The certificate names ${name}; a wildcard is accepted only under ${own}, since any other would be served for hosts that are not ${app}'s.`);
+    }
+    if (!hosts.includes(name)) throw new UserError(`The certificate names ${name}, which is not one of ${app}'s hosts; every name in it must be one (add it with domains:add first).`);
+  }
+}
+
+/**
+ * The app's uploaded certificates that name `host` itself. Stored per host they are served for,
+ * a certificate still carries every name it was made for; once the app lets go of `host`
+ * (domains:remove), Traefik must not keep serving it for that name, which another app may add.
+ */
+export function uploadedNaming(uploaded: readonly UploadedCert[], host: string): UploadedCert[] {
+  return uploaded.filter((u) => certNames(new X509Certificate(u.certPem)).includes(host));
 }
 
 /** Splits the PEM text of certs:add into the chain and the key, and checks they belong together and are current. */
@@ -112,8 +158,10 @@ export const certCommands: Command[] = [
     run: async (ctx, app) => {
       const { store, config } = ctx.services;
       const { certPem, keyPem, leaf } = parseUpload(await ctx.stdin());
-      const hosts = [defaultDomain(config, app), ...store.domains.list(app)].filter((h) => covers(leaf, h));
+      const appHosts = [defaultDomain(config, app), ...store.domains.list(app)];
+      const hosts = appHosts.filter((h) => covers(leaf, h));
       if (hosts.length === 0) throw new UserError(`The certificate names none of ${app}'s hosts (${leaf.subjectAltName ?? 'no subjectAltName'}); add the host with domains:add first.`);
+      checkCertNames(certNames(leaf), app, appHosts, config);
       const before = store.certs.uploaded(app);
       await change(ctx, app, 'certs:add', () => store.certs.upload(app, hosts, certPem, keyPem), () => {
         for (const h of hosts) store.certs.remove(app, h);

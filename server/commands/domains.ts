@@ -4,6 +4,7 @@ import { shown } from '../names.ts';
 import { defaultDomain } from '../urls.ts';
 import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
+import { uploadedNaming } from './certs.ts';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -102,8 +103,17 @@ export const domainCommands: Command[] = [
       const host = raw!.toLowerCase().replace(/\.$/, '');
       if (host === defaultDomain(config, app)) throw new UserError(`${host} is ${app}'s default domain; it cannot be removed.`);
       if (store.domains.owner(host) !== app) throw new UserError(`${shown(host)} is not a domain of ${app}.`);
-      await change(ctx, app, 'domains:remove', () => { store.domains.remove(app, host); }, () => { store.domains.add(app, host); });
+      const naming = uploadedNaming(store.certs.uploaded(app), host);
+      await change(ctx, app, 'domains:remove', () => {
+        store.domains.remove(app, host);
+        for (const u of naming) store.certs.remove(app, u.host);
+      }, () => {
+        store.domains.add(app, host);
+        for (const u of naming) store.certs.upload(app, [u.host], u.certPem, u.keyPem);
+      });
       ctx.out.line(`Removing ${host} from ${app}... done`);
+      const others = naming.filter((u) => u.host !== host).map((u) => u.host);
+      if (others.length) ctx.out.line(`The uploaded certificate of ${others.join(', ')} names ${host} too, so it is no longer served; upload one without ${host} (certs:add).`);
     },
   },
 ];

@@ -116,7 +116,18 @@ export async function dispatch(ctx: CommandContext, words: readonly string[]): P
   if (c.access === 'app') {
     const app = appName(args[0]!);
     if (!mayUseApp(ctx.services.store, ctx.identity, app)) throw new NotFoundError(shown(app), { orNoAccess: !ctx.identity.admin });
-    outcome = await c.run(ctx, app, args.slice(1), flags);
+    // Tracked while it runs: a key that loses the app stops its `logs -t`, `run` or deploy.
+    const session = ctx.services.sessions.begin(app, ctx.identity, ctx.signal);
+    const revoked = () => (session.controller.signal.aborted && !ctx.signal.aborted && session.controller.signal.reason instanceof UserError ? session.controller.signal.reason : undefined);
+    try {
+      outcome = await c.run({ ...ctx, signal: session.controller.signal }, app, args.slice(1), flags);
+    } catch (err) {
+      throw revoked() ?? err;
+    } finally {
+      ctx.services.sessions.end(session);
+    }
+    const why = revoked();
+    if (why) throw why;
   } else {
     outcome = await c.run(ctx, args, flags);
   }

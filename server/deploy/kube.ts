@@ -112,7 +112,9 @@ export class KubeDeployer implements Deployer {
     await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => this.client.apply(o)));
     for (const o of rest.filter((o) => o.kind === 'Ingress')) await this.client.apply(o);
     await this.#prune(release.app, rest, [release.version, previous?.version]);
-    if (release.tls) await this.#pruneTls(release, rest);
+    // Also without a TLS plan: removing the last uploaded certificate (with ACME off) leaves a
+    // release with none, and its Secret holds a private key that must not stay behind.
+    await this.#pruneTls(release, rest);
   }
 
   /** The hosts whose certificate is there (uploaded, or its Certificate Ready): they redirect to HTTPS. */
@@ -125,19 +127,26 @@ export class KubeDeployer implements Deployer {
     return new Set([...hosts].filter(([, t]) => t.source === 'uploaded' || ready.has(t.secret)).map(([h]) => h));
   }
 
-  /** Deletes the Certificates and TLS Secrets the release no longer has (hosts removed, automatic certificates off). */
+  /**
+   * Deletes the Certificates and TLS Secrets the release no longer has (hosts removed, automatic
+   * certificates off, uploaded ones removed). Certificates are only looked at with a TLS plan: without
+   * one, cert-manager (whose kind they are) need not be installed at all.
+   */
   async #pruneTls(release: DeployableRelease, keep: readonly KubeObject[]): Promise<void> {
     const ns = namespaceFor(release.app);
     const certs = new Set(keep.filter((o) => o.kind === CERTIFICATE.kind).map((o) => o.metadata.name));
     const secrets = new Set([...tlsHosts(release).values()].map((t) => t.secret));
     const selector = `${appSelector(release.app)},${TLS_LABEL}`;
     const [existingCerts, existingSecrets] = await Promise.all([
-      this.client.list<KubeObject>(CERTIFICATE.apiVersion, CERTIFICATE.kind, ns, { labelSelector: selector }),
+      release.tls ? this.client.list<KubeObject>(CERTIFICATE.apiVersion, CERTIFICATE.kind, ns, { labelSelector: selector }) : [],
       this.client.list<V1Secret>('v1', 'Secret', ns, { labelSelector: selector }),
     ]);
+    // Without a plan the Certificates stay, and so do the Secrets cert-manager keeps for them
+    // (it would only issue them again).
+    const managed = (x: V1Secret) => !release.tls && x.metadata?.annotations?.['cert-manager.io/certificate-name'] !== undefined;
     await Promise.all([
       ...existingCerts.filter((c) => !certs.has(c.metadata.name)).map((c) => this.client.remove(CERTIFICATE.apiVersion, CERTIFICATE.kind, c.metadata.name, ns)),
-      ...existingSecrets.filter((x) => !secrets.has(x.metadata!.name!)).map((x) => this.client.remove('v1', 'Secret', x.metadata!.name!, ns)),
+      ...existingSecrets.filter((x) => !secrets.has(x.metadata!.name!) && !managed(x)).map((x) => this.client.remove('v1', 'Secret', x.metadata!.name!, ns)),
     ]);
   }
 

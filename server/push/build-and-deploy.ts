@@ -31,7 +31,11 @@ export interface DeployRequest {
 }
 
 function stopIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new UserError('The push was cancelled (the client went away or apps:unlock ran); nothing was deployed.', { cause: signal.reason });
+  if (!signal.aborted) return;
+  // A reason meant for the user (the pusher's key lost the app) is said; any other is the generic one.
+  const why = signal.reason instanceof UserError ? signal.reason.message.replace(/\.$/, '') : undefined;
+  if (why) throw new UserError(`${why}: the push was stopped and nothing was deployed.`, { cause: signal.reason });
+  throw new UserError('The push was cancelled (the client went away or apps:unlock ran); nothing was deployed.', { cause: signal.reason });
 }
 
 /** extract → build → release → deploy → announce, for a push or a rebuild. */

@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1ReplicaSet, V1Secret } from '../../server/deploy/kube-types.ts';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
+import { tlsSecretName } from '../../server/deploy/tls.ts';
+import { run } from '../../server/exec.ts';
 import type { DeployableRelease } from '../../server/deploy/deployer.ts';
 import { UserError, renderError } from '../../server/errors.ts';
 import { lineTranscript } from '../../server/output/transcript.ts';
@@ -212,6 +214,28 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
     assert.equal(taken.stderr, ` !     www.${suffix}.example.com is already taken by another app.`);
     const other = await kube.read<V1Ingress>('networking.k8s.io/v1', 'Ingress', 'web', ns(OTHER));
     assert.deepEqual(other?.spec?.rules?.map((x) => x.host), [`${OTHER}.apps.test`]);
+  });
+
+  test('certs:remove of the last uploaded certificate deletes its TLS Secret (the private key) from the namespace', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    // This server has no SLIPWAY_ACME_EMAIL: once the last uploaded certificate goes, the app has no TLS at all.
+    const host = `${APP}.apps.test`;
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-cert-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const opensslKey = join(dir, 'key.pem');
+    const opensslCert = join(dir, 'cert.pem');
+    const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', '/CN=kube e2e',
+      '-addext', `subjectAltName=DNS:${host}`, '-keyout', opensslKey, '-out', opensslCert]);
+    assert.equal(made.exitCode, 0, made.stderr);
+    const add = await s.ssh(s.admin, `certs:add ${APP}`, readFileSync(opensslCert, 'utf8') + readFileSync(opensslKey, 'utf8'));
+    assert.equal(add.exitCode, 0, add.stderr);
+    const name = tlsSecretName(host, 'uploaded');
+    const secret = await kube.read<V1Secret>('v1', 'Secret', name, ns(APP));
+    assert.equal(secret?.type, 'kubernetes.io/tls');
+    assert.equal(Buffer.from(secret!.data!['tls.key']!, 'base64').toString(), readFileSync(opensslKey, 'utf8'));
+    const rm = await ssh(`certs:remove ${APP} ${host}`);
+    assert.equal(rm.exitCode, 0, rm.stderr);
+    assert.equal(await kube.read('v1', 'Secret', name, ns(APP)), undefined, 'the private key is gone from the namespace');
   });
 
   test('the rollout wait: scaling to zero finishes; a release that never gets ready fails at the deadline and the previous one is restored', async (t) => {

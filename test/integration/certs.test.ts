@@ -81,6 +81,51 @@ describe('certificates over SSH and git push', () => {
     assert.match((await ssh(`certs ${app}`)).stdout, /pending/);
   });
 
+  test('certs:add refuses a certificate naming another app\'s host or a wildcard beyond the app\'s own domain, storing nothing', async () => {
+    const other = await newApp(s, 'tlsb');
+    assert.equal((await ssh(`domains:add ${other} www.other.example`)).exitCode, 0);
+    const host = `${app}.apps.test`;
+    const cases: [string, string[], RegExp][] = [
+      ['another app\'s default domain', [host, `${other}.apps.test`], new RegExp(`^ ! {5}The certificate names ${other}\\.apps\\.test, which is not one of ${app}'s hosts; every name in it must be one \\(add it with domains:add first\\)\\.$`, 'm')],
+      ['another app\'s custom domain', [host, 'www.other.example'], new RegExp(`^ ! {5}The certificate names www\\.other\\.example, which is not one of ${app}'s hosts;`, 'm')],
+      ['a wildcard over the base domain', ['*.apps.test'], new RegExp(`^ ! {5}The certificate names \\*\\.apps\\.test; a wildcard is accepted only under ${app}\\.apps\\.test, since any other would be served for hosts that are not ${app}'s\\.$`, 'm')],
+      ['the app\'s host and a wildcard over the base domain', [host, '*.apps.test'], /^ ! {5}The certificate names \*\.apps\.test; a wildcard is accepted only under/m],
+      ['a wildcard over a parent of another app\'s custom domain', [host, '*.other.example'], /^ ! {5}The certificate names \*\.other\.example; a wildcard is accepted only under/m],
+    ];
+    const deploys = s.deployer.deployed.length;
+    for (const [what, names, message] of cases) {
+      const c = await selfSigned(names);
+      const r = await ssh(`certs:add ${app}`, c.cert + c.key);
+      assert.equal(r.exitCode, 1, `${what}: ${r.stdout}`);
+      assert.match(r.stderr, message, what);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: one sentence`);
+    }
+    assert.equal(s.deployer.deployed.length, deploys, 'nothing was deployed');
+    assert.deepEqual(s.slipway.services.store.certs.uploaded(app), [], 'nothing was stored');
+    // Under the app's own default domain a wildcard is its own: accepted, then taken back.
+    const own = await selfSigned([host, `*.${host}`]);
+    const add = await ssh(`certs:add ${app}`, own.cert + own.key);
+    assert.equal(add.exitCode, 0, add.stderr);
+    assert.equal((await ssh(`certs:remove ${app} ${host}`)).exitCode, 0);
+  });
+
+  test('domains:remove also stops serving an uploaded certificate that names the removed host, so no later owner of it gets it', async () => {
+    const host = `${app}.apps.test`;
+    const extra = `extra.${app}.example`;
+    assert.equal((await ssh(`domains:add ${app} ${extra}`)).exitCode, 0);
+    const both = await selfSigned([host, extra]);
+    assert.equal((await ssh(`certs:add ${app}`, both.cert + both.key)).exitCode, 0);
+    assert.deepEqual(s.slipway.services.store.certs.uploaded(app).map((u) => u.host), [extra, host]);
+    const rm = await ssh(`domains:remove ${app} ${extra}`);
+    assert.equal(rm.exitCode, 0, rm.stderr);
+    assert.match(rm.stdout, new RegExp(`^The uploaded certificate of ${app}\\.apps\\.test names ${extra.replace(/\./g, '\\.')} too, so it is no longer served; upload one without ${extra.replace(/\./g, '\\.')} \\(certs:add\\)\\.$`, 'm'));
+    assert.deepEqual(s.slipway.services.store.certs.uploaded(app), [], 'nothing that names the removed host is kept');
+    assert.deepEqual(lastDeploy().tls?.uploaded, [], 'nor served');
+    // The host is free: another app takes it, and nothing of the first app's is served for it.
+    const next = await newApp(s, 'tlsc');
+    assert.equal((await ssh(`domains:add ${next} ${extra}`)).exitCode, 0);
+  });
+
   test('certs:add serves the uploaded certificate; certs:remove takes it back', async () => {
     const host = `${app}.apps.test`;
     const good = await selfSigned([host]);

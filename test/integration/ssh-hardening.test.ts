@@ -1,6 +1,6 @@
 // Attacks on the SSH front door, reproduced with raw sockets (a client cannot misbehave enough)
 // and the real OpenSSH client (ControlMaster multiplexing, forced signature algorithms).
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -10,7 +10,9 @@ import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipe, run, type Piped, type RunResult } from '../../server/exec.ts';
-import { makeKey, sshOptions, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
+import { makeKey, remoteLines, sshOptions, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
+import { fingerprintOf } from '../../server/auth/keys.ts';
+import { configureLog } from '../../server/output/log.ts';
 
 const HELLO = 'SSH-2.0-x\r\n';
 const SERVER_PROCESS = join(import.meta.dirname, '../support/server-process.ts');
@@ -64,6 +66,17 @@ async function settled(probes: Probe[], ms: number): Promise<void> {
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
+/**
+ * The global limits alone, as before per-source accounting: for tests whose flood and admin both
+ * come from 127.0.0.1 (the per-source tests below flood from there and log in from 127.0.0.2).
+ */
+const ONE_SOURCE_UNLIMITED = { SLIPWAY_SSH_PER_SOURCE_MAX_STARTUPS: 'none', SLIPWAY_SSH_PER_SOURCE_PENALTIES: 'off' };
+
+/** `ssh … apps:list` as the admin, from the loopback address `from` (another source than 127.0.0.1's flood). */
+function sshFrom(s: TestServer, from: string, command = 'apps:list'): Promise<RunResult> {
+  return run('ssh', [...sshOptions(s.admin), '-b', from, '-p', String(s.slipway.sshPort), 'git@127.0.0.1', command]);
+}
+
 describe('one unauthenticated connection cannot take the process down', () => {
   // The server runs in its own process here, so "the process exited" is what the test sees.
   let dir: string;
@@ -75,7 +88,8 @@ describe('one unauthenticated connection cannot take the process down', () => {
     admin = await makeKey(dir, 'admin');
     server = execa(process.execPath, [SERVER_PROCESS], {
       // A hard cap of 100 unauthenticated connections (no random drop): the 101st is turned away.
-      env: { SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', SLIPWAY_SSH_MAX_STARTUPS: '100' },
+      // No per-source limit or penalties: all 100 come from 127.0.0.1, and so does the admin after.
+      env: { SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', SLIPWAY_SSH_MAX_STARTUPS: '100', ...ONE_SOURCE_UNLIMITED },
       reject: false,
       buffer: false,
     });
@@ -113,7 +127,7 @@ describe('one unauthenticated connection cannot take the process down', () => {
 
 describe('login grace time (SLIPWAY_SSH_LOGIN_GRACE_S), counted from TCP accept', () => {
   let s: TestServer;
-  before(async () => { s = await startTestServer({ SLIPWAY_SSH_LOGIN_GRACE_S: '2' }); });
+  before(async () => { s = await startTestServer({ SLIPWAY_SSH_LOGIN_GRACE_S: '2', SLIPWAY_SSH_MAX_STARTUPS: '10:30:100', ...ONE_SOURCE_UNLIMITED }); });
   after(() => s.close());
 
   test('idle sockets that never close their side are destroyed at the deadline, so an admin gets in', async (t) => {
@@ -150,7 +164,7 @@ describe('login grace time (SLIPWAY_SSH_LOGIN_GRACE_S), counted from TCP accept'
 
 describe('MaxStartups random early drop (SLIPWAY_SSH_MAX_STARTUPS) under a flood of silent sockets', () => {
   let s: TestServer;
-  before(async () => { s = await startTestServer({ SLIPWAY_SSH_LOGIN_GRACE_S: '30' }); });
+  before(async () => { s = await startTestServer({ SLIPWAY_SSH_LOGIN_GRACE_S: '30', SLIPWAY_SSH_MAX_STARTUPS: '10:30:100', ...ONE_SOURCE_UNLIMITED }); });
   after(() => s.close());
 
   test('150 silent sockets held open: at most 100 are kept, and an admin still gets in', async (t) => {
@@ -171,6 +185,55 @@ describe('MaxStartups random early drop (SLIPWAY_SSH_MAX_STARTUPS) under a flood
     } finally {
       for (const p of silent) p.socket.destroy();
     }
+  });
+});
+
+describe('per-source startups and penalties (PerSourceMaxStartups, PerSourcePenalties), with the default limits', () => {
+  test('50 concurrent git clones over SSH from one address all succeed', async (t) => {
+    const s = await startTestServer();
+    t.after(() => s.close());
+    assert.equal((await s.ssh(s.admin, 'apps:create burst')).exitCode, 0);
+    const wd = await s.workRepo({ 'index.js': 'console.log("hi")\n', 'README': 'burst\n' });
+    const push = await s.git(['push', s.sshRemote('burst'), 'main'], { cwd: wd });
+    assert.equal(push.exitCode, 0, push.stderr);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+      s.git(['clone', '--no-checkout', '--quiet', s.sshRemote('burst'), join(s.dir, `clone-${i}`)])));
+    const failed = results.filter((r) => r.exitCode !== 0);
+    t.diagnostic(`50 concurrent clones from 127.0.0.1: ${failed.length} failed${failed[0] ? `; first: ${failed[0].stderr.trim()}` : ''}`);
+    assert.equal(failed.length, 0, failed[0]?.stderr);
+  });
+
+  test('a flood of silent sockets from 127.0.0.1 leaves an admin from 127.0.0.2 a way in, every try; then 127.0.0.1 is penalised', async (t) => {
+    const s = await startTestServer({ SLIPWAY_SSH_LOGIN_GRACE_S: '30' });
+    t.after(() => s.close());
+    const silent = await flood(s.slipway.sshPort, 150);
+    try {
+      await settled(silent, 3000);
+      const kept = silent.filter((p) => !p.closed).length;
+      assert.ok(kept <= 64, `one source keeps at most 64 unauthenticated connections (${kept})`);
+      const attempts = 30;
+      let ok = 0;
+      for (let i = 0; i < attempts; i++) {
+        const r = await sshFrom(s, '127.0.0.2');
+        if (r.exitCode === 0) ok++;
+      }
+      t.diagnostic(`150 silent sockets from 127.0.0.1: ${kept} kept; the admin from 127.0.0.2 got in ${ok} of ${attempts} times`);
+      assert.equal(ok, attempts, 'the admin from another address got in every time');
+    } finally {
+      for (const p of silent) p.socket.destroy();
+    }
+    // Each of those connections ended without authenticating (noauth, 1 s each): far past the
+    // 15 s minimum, so the flooding address is now refused at accept; the other is not.
+    assert.ok(await until(() => silent.every((p) => p.closed), 5000));
+    // Bounded: the server may take a moment to see every one of them close.
+    let flooder = await s.ssh(s.admin, 'apps:list');
+    for (let i = 0; i < 10 && flooder.exitCode === 0; i++) {
+      await sleep(200);
+      flooder = await s.ssh(s.admin, 'apps:list');
+    }
+    assert.equal(flooder.exitCode, 255, `the flooding address is refused (${flooder.stdout})`);
+    const other = await sshFrom(s, '127.0.0.2');
+    assert.equal(other.exitCode, 0, other.stderr);
   });
 });
 
@@ -322,11 +385,134 @@ describe('rights are checked at every command of an open connection (ControlMast
   });
 });
 
+/** `p`'s result, or undefined if it has not settled within `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, sleep(ms).then(() => undefined)]);
+}
+
+describe('work already running when its key loses the app is stopped (access:revoke, keys:remove, demotion)', () => {
+  let s: TestServer;
+  let apps = 0;
+  before(async () => { s = await startTestServer(); });
+  after(() => s.close());
+
+  /** A new key added as a deployer (or admin) with access to a new app; returns both. */
+  async function keyWithApp(name: string, opts: { admin?: boolean } = {}): Promise<{ key: TestKey; app: string }> {
+    const key = await makeKey(s.dir, name);
+    const app = `held-${++apps}`;
+    assert.equal((await s.ssh(s.admin, `keys:add ${name}${opts.admin ? ' --admin' : ''}`, key.pub)).exitCode, 0);
+    assert.equal((await s.ssh(s.admin, `apps:create ${app}`)).exitCode, 0);
+    if (!opts.admin) assert.equal((await s.ssh(s.admin, `access:grant ${app} ${name}`)).exitCode, 0);
+    return { key, app };
+  }
+
+  /** Starts `git push` of a new repo to `remote`, its build held by the fake builder; resolves once the build runs. */
+  async function pushHeldMidBuild(t: TestContext, remote: string, key: TestKey) {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    t.after(() => release());
+    let started!: () => void;
+    const building = new Promise<void>((resolve) => { started = resolve; });
+    let aborted = false;
+    useControls(t, s, { buildGate: gate, onBuildStart: () => started(), onBuildAborted: () => { aborted = true; } });
+    const wd = await s.workRepo({ 'index.js': 'console.log("held")\n' });
+    const push = s.git(['push', remote, 'main'], { cwd: wd, key });
+    const early = await Promise.race([building.then(() => undefined), push]);
+    assert.equal(early, undefined, `the push ended before its build: ${early?.stderr}`);
+    return {
+      /** The push's result once it ends; if it does not within `ms`, the build is let go and the test fails. */
+      result: async (ms: number) => {
+        const r = await within(push, ms);
+        if (!r) {
+          release();
+          await push;
+          assert.fail(`the push went on for ${ms / 1000} s after its key lost the app`);
+        }
+        return r;
+      },
+      aborted: () => aborted,
+    };
+  }
+
+  /** What a refused push must show: one sentence, the build aborted, no ref moved, nothing deployed. */
+  async function assertStopped(r: RunResult, held: { aborted(): boolean }, keyName: string, app: string): Promise<void> {
+    assert.notEqual(r.exitCode, 0, r.stderr);
+    const errors = remoteLines(r.stderr).filter((l) => l.startsWith(' !'));
+    assert.deepEqual(errors, [` !     The key ${keyName} no longer has access to ${app}: the push was stopped and nothing was deployed.`], r.stderr);
+    assert.ok(held.aborted(), 'the build saw its abort signal');
+    const refs = await s.git(['ls-remote', s.sshRemote(app)]);
+    assert.equal(refs.exitCode, 0, refs.stderr);
+    assert.equal(refs.stdout.trim(), '', 'no ref moved');
+    assert.equal(s.deployer.deployed.filter((d) => d.app === app).length, 0, 'nothing was deployed');
+  }
+
+  test('access:revoke stops a push of that app over SSH mid-build', async (t) => {
+    const { key, app } = await keyWithApp('dev-revoked');
+    const held = await pushHeldMidBuild(t, s.sshRemote(app), key);
+    assert.equal((await s.ssh(s.admin, `access:revoke ${app} dev-revoked`)).exitCode, 0);
+    await assertStopped(await held.result(10_000), held, 'dev-revoked', app);
+  });
+
+  test('keys:remove stops a push over HTTP (with the key\'s token) mid-build', async (t) => {
+    const { key, app } = await keyWithApp('dev-removed');
+    const token = (await s.ssh(key, 'tokens:create ci')).stdout.split('\n')[1]!;
+    const held = await pushHeldMidBuild(t, s.httpRemote(app, token), key);
+    assert.equal((await s.ssh(s.admin, 'keys:remove dev-removed')).exitCode, 0);
+    await assertStopped(await held.result(10_000), held, 'dev-removed', app);
+  });
+
+  test('an admin demoted while pushing an app it has no grant for: the push is stopped within the sweep period', async (t) => {
+    const { key, app } = await keyWithApp('ops-demoted', { admin: true });
+    const held = await pushHeldMidBuild(t, s.sshRemote(app), key);
+    // As another process (the local CLI, an operator's SQL) would: no command here notices it.
+    s.slipway.services.store.keys.setAdmin('ops-demoted', false);
+    await assertStopped(await held.result(15_000), held, 'ops-demoted', app);
+  });
+
+  test('a running `logs -t` of a key revoked from the app ends, saying why', async (t) => {
+    useControls(t, s, { followLogs: true });
+    const { key, app } = await keyWithApp('dev-tail');
+    const tail = pipe('ssh', [...sshOptions(key), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', `logs ${app} -t`]);
+    tail.stdin.end();
+    t.after(() => tail.kill());
+    const out = text(tail.stdout);
+    const err = text(tail.stderr);
+    const first = await within(new Promise<boolean>((resolve) => tail.stdout.once('data', () => resolve(true))), 10_000);
+    assert.equal(first, true, 'logs -t printed its first line');
+    assert.equal(await within(tail.exited, 300), undefined, 'logs -t keeps streaming while the key has access');
+    assert.equal((await s.ssh(s.admin, `access:revoke ${app} dev-tail`)).exitCode, 0);
+    const code = await within(tail.exited, 10_000);
+    assert.equal(code, 1, 'logs -t ended with the error exit code (undefined: still running)');
+    assert.match(await out, /log \(lines=100, follow=true\)/);
+    assert.equal((await err).trim(), `!     The key dev-tail no longer has access to ${app}.`);
+  });
+
+  test('a running `run` of a key revoked from the app is aborted, saying why', async (t) => {
+    const { key, app } = await keyWithApp('dev-run');
+    const wd = await s.workRepo({ 'index.js': 'console.log("run")\n' });
+    const push = await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd });
+    assert.equal(push.exitCode, 0, push.stderr);
+    const sleeper = pipe('ssh', [...sshOptions(key), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', `run ${app} -- sleep`]);
+    t.after(() => sleeper.kill());
+    const err = text(sleeper.stderr);
+    const started = async () => s.deployer.runs.find((r) => r.app === app && r.command[0] === 'sleep');
+    assert.ok(await until(() => s.deployer.runs.some((r) => r.app === app), 10_000), 'the run started');
+    const entry = (await started())!;
+    assert.equal(entry.state, 'running');
+    assert.equal((await s.ssh(s.admin, `access:revoke ${app} dev-run`)).exitCode, 0);
+    const code = await within(sleeper.exited, 10_000);
+    assert.equal(code, 1, 'run ended with the error exit code (undefined: still running)');
+    assert.equal(entry.state, 'aborted', 'the one-off command was stopped, not left running');
+    assert.equal((await err).trim(), `!     The key dev-run no longer has access to ${app}.`);
+  });
+});
+
 describe('key policy', () => {
   let s: TestServer;
   let rsa: TestKey;
   before(async () => {
-    s = await startTestServer();
+    // Failed logins are what these tests do; the authfail penalty is not what they test.
+    s = await startTestServer({ SLIPWAY_SSH_PER_SOURCE_PENALTIES: 'off' });
     rsa = { name: 'rsa', path: join(s.dir, 'key-rsa'), pub: '' };
     assert.equal((await run('ssh-keygen', ['-q', '-t', 'rsa', '-b', '3072', '-N', '', '-C', 'rsa', '-f', rsa.path])).exitCode, 0);
     rsa.pub = readFileSync(rsa.path + '.pub', 'utf8');
@@ -349,6 +535,21 @@ describe('key policy', () => {
     const r = await s.ssh(s.admin, 'keys:add small', readFileSync(small + '.pub', 'utf8'));
     assert.equal(r.exitCode, 1);
     assert.match(r.stderr, /That RSA key has 1024 bits; use at least 2048 bits/);
+  });
+
+  test('an RSA key under 2048 bits stored before the policy is refused at login, and the log says why', async (t) => {
+    const small = join(s.dir, 'key-oldrsa');
+    assert.equal((await run('ssh-keygen', ['-q', '-t', 'rsa', '-b', '1024', '-N', '', '-C', 'oldrsa', '-f', small])).exitCode, 0);
+    // As a database from before the policy has it: keys:add would refuse this key now.
+    const b64 = readFileSync(small + '.pub', 'utf8').split(' ')[1]!;
+    assert.equal(s.slipway.services.store.keys.add({ name: 'oldrsa', fingerprint: fingerprintOf(Buffer.from(b64, 'base64')), type: 'ssh-rsa', publicKey: b64, admin: true }), 'ok');
+    const logged: string[] = [];
+    configureLog({ level: 'warn', sink: (line) => logged.push(line) });
+    t.after(() => configureLog({ level: process.env.SLIPWAY_TEST_LOG ? 'debug' : 'error', sink: (line) => process.stderr.write(line + '\n') }));
+    const r = await run('ssh', [...sshOptions({ name: 'oldrsa', path: small, pub: '' }), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', 'apps:list']);
+    assert.equal(r.exitCode, 255, r.stdout);
+    assert.match(r.stderr, /Permission denied/);
+    assert.ok(logged.some((l) => /ssh key refused at login by the key policy/.test(l) && /"key":"oldrsa"/.test(l) && /That RSA key has 1024 bits/.test(l)), logged.join('\n'));
   });
 
   // rsa-sha2-256, not -512: ssh2 1.17's server-sig-algs lacks a comma before rsa-sha2-512, so

@@ -29,6 +29,8 @@ export interface FakeControls {
    * answer and releasing the deploy lock needs no I/O, so by then a failed push's lock is free.
    */
   onBuildSettled?: () => void;
+  /** `logs -t` keeps streaming (after its one line) until its signal aborts, as the real one does. */
+  followLogs?: boolean;
 }
 
 function waitOrAbort(gate: Promise<void>, signal: AbortSignal): Promise<void> {
@@ -196,6 +198,11 @@ export class FakeDeployer implements Deployer {
   /** One line per call, naming what was asked for. */
   async logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void> {
     write(`2000-01-01T00:00:00Z app[${req.process ?? 'web'}.fake]: ${app} log (lines=${req.lines}, follow=${req.follow})`);
+    if (!req.follow || !this.controls.followLogs) return;
+    await new Promise<void>((resolve) => {
+      if (req.signal.aborted) return resolve();
+      req.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
   }
   /** One-off commands asked for, and whether each is still attached. */
   runs: { app: string; version: number; command: readonly string[]; timeoutSeconds: number; tty: { cols: number; rows: number } | null; resizes: { cols: number; rows: number }[]; state: 'running' | 'exited' | 'aborted' }[] = [];

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
 import { dropsNewConnection } from '../../server/transport/ssh/gate.ts';
+import { SourcePenaltyBox, sourceOf } from '../../server/transport/ssh/penalties.ts';
 import { signatureAlgorithmAllowed } from '../../server/transport/ssh/lib.ts';
 import { parsePublicKey } from '../../server/auth/keys.ts';
 import { importAdminKeys } from '../../server/bootstrap.ts';
@@ -15,8 +16,10 @@ const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP1DzxKlx7qPi91gJPWC8U74Yk4
 test('SSH limits have sshd defaults and are validated', () => {
   const c = loadConfig({ SLIPWAY_BASE_DOMAIN: 'example.test' });
   assert.equal(c.sshLoginGraceMs, 60_000);
-  assert.deepEqual(c.sshMaxStartups, { start: 10, rate: 30, full: 100 });
+  assert.deepEqual(c.sshMaxStartups, { start: 128, rate: 30, full: 256 });
   assert.equal(c.sshMaxConnections, 500);
+  assert.equal(c.sshPerSourceMaxStartups, 64);
+  assert.deepEqual(c.sshPenalties, { authfailMs: 5000, noauthMs: 1000, graceExceededMs: 10_000, minMs: 15_000, maxMs: 600_000 });
   const set = loadConfig({ SLIPWAY_BASE_DOMAIN: 'example.test', SLIPWAY_SSH_LOGIN_GRACE_S: '5', SLIPWAY_SSH_MAX_STARTUPS: '3:50:20', SLIPWAY_SSH_MAX_CONNECTIONS: '64' });
   assert.equal(set.sshLoginGraceMs, 5000);
   assert.deepEqual(set.sshMaxStartups, { start: 3, rate: 50, full: 20 });
@@ -27,6 +30,56 @@ test('SSH limits have sshd defaults and are validated', () => {
   }
   assert.throws(() => loadConfig({ SLIPWAY_SSH_LOGIN_GRACE_S: '0' }), /SLIPWAY_SSH_LOGIN_GRACE_S must be a positive number/);
   assert.throws(() => loadConfig({ SLIPWAY_SSH_MAX_CONNECTIONS: '1.5' }), /SLIPWAY_SSH_MAX_CONNECTIONS must be a whole number/);
+});
+
+test('per-source limits: PerSourceMaxStartups is a number or none, PerSourcePenalties off or sshd-style words', () => {
+  const env = (e: Record<string, string>) => loadConfig({ SLIPWAY_BASE_DOMAIN: 'example.test', ...e });
+  assert.equal(env({ SLIPWAY_SSH_PER_SOURCE_MAX_STARTUPS: '8' }).sshPerSourceMaxStartups, 8);
+  assert.equal(env({ SLIPWAY_SSH_PER_SOURCE_MAX_STARTUPS: 'none' }).sshPerSourceMaxStartups, undefined);
+  assert.throws(() => env({ SLIPWAY_SSH_PER_SOURCE_MAX_STARTUPS: '0' }), /SLIPWAY_SSH_PER_SOURCE_MAX_STARTUPS must be a whole number of at least 1/);
+  assert.equal(env({ SLIPWAY_SSH_PER_SOURCE_PENALTIES: 'off' }).sshPenalties, undefined);
+  assert.deepEqual(env({ SLIPWAY_SSH_PER_SOURCE_PENALTIES: 'authfail:30s noauth:0 max:1h' }).sshPenalties,
+    { authfailMs: 30_000, noauthMs: 0, graceExceededMs: 10_000, minMs: 15_000, maxMs: 3_600_000 });
+  for (const bad of ['crash:90s', 'authfail', 'authfail:5x', 'constructor:1', 'min:10m max:1m']) {
+    assert.throws(() => env({ SLIPWAY_SSH_PER_SOURCE_PENALTIES: bad }), /SLIPWAY_SSH_PER_SOURCE_PENALTIES/, bad);
+  }
+});
+
+test('penalties accrue per source, are enforced from min on, capped at max, and run out', () => {
+  let now = 1_000_000;
+  const box = new SourcePenaltyBox({ authfailMs: 5000, noauthMs: 1000, graceExceededMs: 10_000, minMs: 15_000, maxMs: 60_000 }, () => now);
+  box.penalise('192.0.2.1', 'authfail');
+  box.penalise('192.0.2.1', 'authfail');
+  assert.equal(box.refuses('192.0.2.1'), false, '10 s accrued: under the 15 s minimum');
+  box.penalise('192.0.2.1', 'authfail');
+  assert.equal(box.refuses('192.0.2.1'), true, '15 s accrued');
+  assert.equal(box.refuses('192.0.2.2'), false, 'another address is not touched');
+  now += 14_000;
+  assert.equal(box.refuses('192.0.2.1'), true, 'enforced until it runs out, even below the minimum');
+  now += 1_000;
+  assert.equal(box.refuses('192.0.2.1'), false, 'run out');
+  for (let i = 0; i < 100; i++) box.penalise('192.0.2.3', 'grace-exceeded');
+  now += 59_000;
+  assert.equal(box.refuses('192.0.2.3'), true);
+  now += 1_000;
+  assert.equal(box.refuses('192.0.2.3'), false, 'capped at max (60 s)');
+  // A slow trickle never reaches the minimum: each second-long penalty runs out before the next.
+  for (let i = 0; i < 50; i++) { box.penalise('192.0.2.4', 'noauth'); now += 1_000; }
+  assert.equal(box.refuses('192.0.2.4'), false);
+});
+
+test('the penalty table is bounded: the penalty nearest its end is forgotten first', () => {
+  let now = 0;
+  const box = new SourcePenaltyBox({ authfailMs: 20_000, noauthMs: 1000, graceExceededMs: 30_000, minMs: 15_000, maxMs: 60_000 }, () => now, 2);
+  box.penalise('192.0.2.1', 'grace-exceeded');
+  box.penalise('192.0.2.2', 'authfail');
+  box.penalise('192.0.2.3', 'grace-exceeded');
+  assert.equal(box.size, 2);
+  assert.equal(box.refuses('192.0.2.2'), false, 'the shortest penalty went');
+  assert.equal(box.refuses('192.0.2.1'), true);
+  assert.equal(box.refuses('192.0.2.3'), true);
+  assert.equal(sourceOf('::ffff:127.0.0.1'), '127.0.0.1', 'an IPv4-mapped address is its IPv4 address');
+  assert.equal(sourceOf('2001:db8::1'), '2001:db8::1');
 });
 
 test('MaxStartups drops nothing below start, everything from full, and linearly more in between', () => {

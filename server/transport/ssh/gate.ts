@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { MaxStartups } from '../../config.ts';
+import type { MaxStartups, SourcePenalties } from '../../config.ts';
 import { log } from '../../output/log.ts';
+import { SourcePenaltyBox, sourceOf, type PenaltyReason } from './penalties.ts';
 
 /** The limits the front door applies from TCP accept on. */
 export interface GateLimits {
@@ -9,6 +10,10 @@ export interface GateLimits {
   maxStartups: Readonly<MaxStartups>;
   /** Open connections, authenticated or not, beyond which new ones are closed at accept. */
   maxConnections: number;
+  /** PerSourceMaxStartups: unauthenticated connections one source address may hold; undefined is no limit. */
+  perSourceMaxStartups: number | undefined;
+  /** PerSourcePenalties; undefined is off. */
+  penalties: Readonly<SourcePenalties> | undefined;
 }
 
 /**
@@ -25,7 +30,12 @@ export function dropsNewConnection(startups: number, m: Readonly<MaxStartups>, r
 
 interface Entry {
   socket: Socket;
+  source: string;
   pending: boolean;
+  /** An authentication attempt failed on it (a key the server does not know, a bad signature). */
+  failedAuth: boolean;
+  /** The login grace time ran out on it. */
+  graceExceeded: boolean;
   timer: NodeJS.Timeout;
 }
 
@@ -35,17 +45,23 @@ const HANG_UP_LINGER_MS = 2000;
 /**
  * Owns the listening socket: every TCP connection is counted and timed from accept, before the
  * SSH library sees a byte, because ssh2 reports a connection only once the peer sent its version
- * line — a peer that never does would otherwise be neither counted nor timed out.
+ * line — a peer that never does would otherwise be neither counted nor timed out. Unauthenticated
+ * connections are counted per source address too, and a source whose connections keep ending
+ * unauthenticated is refused for a while, so one address cannot crowd out everyone else.
  */
 export class Gate {
   readonly server: Server;
   private readonly open = new Map<string, Entry>();
   private unauthenticated = 0;
+  /** Unauthenticated connections by source address. */
+  private readonly startupsBySource = new Map<string, number>();
+  private readonly penalties: SourcePenaltyBox | undefined;
   private readonly limits: Readonly<GateLimits>;
 
   /** Listens with these limits and hands each admitted socket to `admit` (ssh2's injectSocket). */
   constructor(limits: Readonly<GateLimits>, admit: (socket: Socket) => void) {
     this.limits = limits;
+    this.penalties = limits.penalties && new SourcePenaltyBox(limits.penalties);
     this.server = createServer((socket) => this.accept(socket, admit));
   }
 
@@ -55,7 +71,14 @@ export class Gate {
     if (!e?.pending) return;
     e.pending = false;
     this.unauthenticated--;
+    this.countStartup(e.source, -1);
     clearTimeout(e.timer);
+  }
+
+  /** An authentication attempt of `remote` failed: if the connection ends unauthenticated, its source is penalised for it. */
+  authenticationFailed(remote: string): void {
+    const e = this.open.get(remote);
+    if (e?.pending) e.failedAuth = true;
   }
 
   /** Destroys the socket of `remote` soon, whether or not the peer answers the SSH-level goodbye. */
@@ -69,22 +92,42 @@ export class Gate {
     // First of all: a reset on a socket we are about to close must never become an uncaught error.
     socket.on('error', (err) => log.debug('ssh socket error', { remote, err }));
     if (socket.remoteAddress === undefined) return void socket.destroy();
+    const source = sourceOf(socket.remoteAddress);
+    // The cheapest refusals first, and a penalised source before it can take a startup slot.
+    if (this.penalties?.refuses(source)) return refuse(socket, remote, 'Not allowed at this time');
     if (this.open.size >= this.limits.maxConnections) return refuse(socket, remote, 'Too many connections');
+    const perSource = this.limits.perSourceMaxStartups;
+    if (perSource !== undefined && (this.startupsBySource.get(source) ?? 0) >= perSource) return refuse(socket, remote, 'Exceeded PerSourceMaxStartups');
     if (dropsNewConnection(this.unauthenticated, this.limits.maxStartups)) return refuse(socket, remote, 'Exceeded MaxStartups');
-    // destroy(), not end(): a half-close leaves the socket open for as long as the peer never closes its side.
-    const timer = setTimeout(() => {
-      log.info('ssh login grace time passed', { remote });
-      socket.destroy();
-    }, this.limits.graceMs);
-    const entry: Entry = { socket, pending: true, timer };
+    const entry: Entry = {
+      socket, source, pending: true, failedAuth: false, graceExceeded: false,
+      // destroy(), not end(): a half-close leaves the socket open for as long as the peer never closes its side.
+      timer: setTimeout(() => {
+        log.info('ssh login grace time passed', { remote });
+        entry.graceExceeded = true;
+        socket.destroy();
+      }, this.limits.graceMs),
+    };
     this.open.set(remote, entry);
     this.unauthenticated++;
+    this.countStartup(source, 1);
     socket.once('close', () => {
-      clearTimeout(timer);
-      if (entry.pending) this.unauthenticated--;
+      clearTimeout(entry.timer);
       this.open.delete(remote);
+      if (!entry.pending) return;
+      this.unauthenticated--;
+      this.countStartup(source, -1);
+      // As sshd: a connection that ends without authenticating costs its source some time.
+      const reason: PenaltyReason = entry.graceExceeded ? 'grace-exceeded' : entry.failedAuth ? 'authfail' : 'noauth';
+      this.penalties?.penalise(source, reason);
     });
     admit(socket);
+  }
+
+  private countStartup(source: string, delta: 1 | -1): void {
+    const n = (this.startupsBySource.get(source) ?? 0) + delta;
+    if (n > 0) this.startupsBySource.set(source, n);
+    else this.startupsBySource.delete(source);
   }
 }
 

@@ -9,10 +9,11 @@ import { log } from '../../output/log.ts';
 import { errorLine } from '../../output/output.ts';
 import { reportFailure } from '../../output/report.ts';
 import { isGitService, gitProtocol as gitProtocolOf, serveGit, type GitService } from '../git-service.ts';
-import { fingerprintOf } from '../../auth/keys.ts';
+import { fingerprintOf, keyPolicyRefusal } from '../../auth/keys.ts';
 import { SSH_KEX, SshServer, loadHostKey, signatureAlgorithmAllowed, verifySignature, type Connection, type ServerChannel, type Session } from './lib.ts';
 import { Gate } from './gate.ts';
 import { LiveConnections } from './connections.ts';
+import { stopRevoked } from '../../revocation.ts';
 
 /** Fixed limits modelled on OpenSSH's sshd defaults; the ones an operator may change are in config. */
 export const SSH_LIMITS = {
@@ -141,8 +142,10 @@ function handleExec(door: Door, identity: Identity, channel: ServerChannel, comm
   }).then((code) => {
     client.off('close', hangUp);
     session.off('close', hangUp);
-    // This command may have removed a key: its other connections end now, not at the next sweep.
+    // This command may have removed a key or revoked its access: its other connections, and
+    // pushes and commands it has running, end now, not at the next sweep.
     door.live.sweep((fp) => services.store.keys.byFingerprint(fp) !== undefined);
+    stopRevoked(services);
     if (gone.signal.aborted) return;
     channel.exit(code);
     channel.end();
@@ -177,21 +180,33 @@ function onConnection(door: Door, client: Connection, remote: string): void {
   let fingerprint: string | undefined;
   let attempts = 0;
   client.on('authentication', (ctx) => {
-    if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+    // Every refusal but the client's opening `none` probe is a failed attempt: a connection that
+    // then ends unauthenticated costs its source address the authfail penalty.
+    const reject = (methods?: Parameters<typeof ctx.reject>[0]) => {
+      if (ctx.method !== 'none') door.gate.authenticationFailed(remote);
+      ctx.reject(methods);
+    };
+    if (ctx.method !== 'publickey') return reject(['publickey']);
     if (++attempts > SSH_LIMITS.maxAuthAttempts) {
-      ctx.reject();
+      reject();
       return hangUp();
     }
-    if (!signatureAlgorithmAllowed(ctx.key.algo, ctx.hashAlgo)) return ctx.reject();
+    if (!signatureAlgorithmAllowed(ctx.key.algo, ctx.hashAlgo)) return reject();
     const fp = fingerprintOf(ctx.key.data);
     const key = services.store.keys.byFingerprint(fp);
-    if (!key || key.type !== ctx.key.algo) return ctx.reject();
+    if (!key || key.type !== ctx.key.algo) return reject();
+    // Keys stored before the key policy (an RSA key under 2048 bits) are refused at login too.
+    const policy = keyPolicyRefusal(key.type, key.publicKey);
+    if (policy) {
+      log.warn('ssh key refused at login by the key policy', { remote, key: key.name, fingerprint: fp, reason: policy });
+      return reject();
+    }
     // A query without a signature only asks whether the key would do; it proves nothing, so
     // no identity is bound until a signature over the session id verifies.
     if (!ctx.signature || !ctx.blob) return ctx.accept();
     if (!verifySignature({ type: key.type, blob: key.publicKey, fingerprint: fp, comment: '' }, ctx.blob, ctx.signature, ctx.hashAlgo)) {
       log.warn('ssh signature did not verify', { remote, fingerprint: fp });
-      return ctx.reject();
+      return reject();
     }
     fingerprint = fp;
     ctx.accept();
@@ -269,7 +284,10 @@ export function startSshServer(services: Services): Promise<Server> {
   );
   // ssh2 never listens itself: our own listener counts and times each socket, then hands it over.
   const gate = new Gate(
-    { graceMs: config.sshLoginGraceMs, maxStartups: config.sshMaxStartups, maxConnections: config.sshMaxConnections },
+    {
+      graceMs: config.sshLoginGraceMs, maxStartups: config.sshMaxStartups, maxConnections: config.sshMaxConnections,
+      perSourceMaxStartups: config.sshPerSourceMaxStartups, penalties: config.sshPenalties,
+    },
     (socket) => ssh.injectSocket(socket),
   );
   const live = new LiveConnections();

@@ -1,0 +1,40 @@
+// Work that outlives the command that checked its rights: a push mid-build, `logs -t`, `run`. A
+// key's rights are checked when it acts, and these keep acting, so they are checked again here
+// whenever rights may have changed (after every SSH command, and every few seconds for changes
+// made by another process, such as the local CLI) and stopped when the key lost the app.
+import type { Services } from './context.ts';
+import { mayStillUseApp } from './auth/access.ts';
+import { UserError } from './errors.ts';
+import { log } from './output/log.ts';
+
+/** How often running work is checked against the stored rights, for changes no command here made. */
+export const RIGHTS_SWEEP_MS = 5_000;
+
+/**
+ * Stops every push, deploy and app command whose key may no longer use its app (the key removed,
+ * its access revoked, or an admin demoted without a grant); returns how many were stopped. Each is
+ * aborted with a UserError saying why, which is what its user sees.
+ */
+export function stopRevoked(services: Pick<Services, 'store' | 'pushes' | 'sessions'>): number {
+  let stopped = 0;
+  for (const w of [...services.pushes.list(), ...services.sessions.list()]) {
+    if (w.controller.signal.aborted || mayStillUseApp(services.store, w.identity, w.app)) continue;
+    log.info('stopping work of a key that lost its access', { key: w.identity.name, app: w.app });
+    w.controller.abort(new UserError(`The key ${w.identity.name} no longer has access to ${w.app}.`));
+    stopped++;
+  }
+  return stopped;
+}
+
+/** Runs stopRevoked every RIGHTS_SWEEP_MS; returns the function that stops it. */
+export function startRightsSweep(services: Pick<Services, 'store' | 'pushes' | 'sessions'>, intervalMs = RIGHTS_SWEEP_MS): () => void {
+  const timer = setInterval(() => {
+    // A failed look-up (a locked database) must not end the process; the next sweep tries again.
+    try {
+      stopRevoked(services);
+    } catch (err) {
+      log.error('checking running work against key rights failed', { err });
+    }
+  }, intervalMs).unref();
+  return () => clearInterval(timer);
+}
