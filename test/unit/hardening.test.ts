@@ -99,9 +99,9 @@ test('migration: global token names become per key, keeping existing tokens', ()
   const s = openStore(file);
   try {
     assert.deepEqual(s.tokens.list('k').map((t) => t.name), ['laptop']);
-    assert.equal(s.tokens.add('laptop', 'k', 'slw_a'), false);
+    assert.equal(s.tokens.add('laptop', 'k', 'slw_a'), 'exists');
     s.keys.add({ name: 'j', fingerprint: 'SHA256:y', type: 'ssh-ed25519', publicKey: 'ssh-ed25519 BBBB', admin: false });
-    assert.equal(s.tokens.add('laptop', 'j', 'slw_b'), true, 'the same name under another key');
+    assert.equal(s.tokens.add('laptop', 'j', 'slw_b'), 'added', 'the same name under another key');
   } finally {
     s.close();
     rmSync(dir, { recursive: true, force: true });
