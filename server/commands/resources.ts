@@ -69,7 +69,7 @@ async function setResources(ctx: CommandContext, app: string, kind: ResourceKind
   const after = withSetting(before, process, kind, q, ctx.identity.admin ? ctx.identity.name : undefined);
   // Kubernetes refuses pods whose request is above their limit (their own, else the namespace's
   // default for containers that set none): say so now, not mid-rollout.
-  for (const [type, res] of Object.entries(resolveResources(after, process === ALL_PROCESSES ? [...types, ALL_PROCESSES] : [process]))) {
+  for (const [type, res] of Object.entries(resolveResources(after, process === ALL_PROCESSES ? [...types, ALL_PROCESSES] : [process], undefined, { capRequests: false }))) {
     for (const field of ['memory', 'cpu'] as const) {
       const own = res.limits?.[field];
       const limit = own ?? config.containerDefaults.limits[field];

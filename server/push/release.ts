@@ -29,9 +29,10 @@ function settingChain(type: string, main: string | undefined): string[] {
 /**
  * The limits and requests of each process type: the first setting along its chain (settingChain),
  * a limit never above a ceiling an admin set anywhere along it (a deployer's own setting cannot
- * lift it), and a request never above its limit (Kubernetes refuses such a pod).
+ * lift it), and a request never above its limit (Kubernetes refuses such a pod; an admin's lower
+ * ceiling can put a deployer's request there). `capRequests: false` shows requests as set, to check them.
  */
-export function resolveResources(rows: readonly ResourceRow[], types: readonly string[], main?: string): Record<string, ProcessResources> {
+export function resolveResources(rows: readonly ResourceRow[], types: readonly string[], main?: string, opts: { capRequests?: boolean } = {}): Record<string, ProcessResources> {
   const out: Record<string, ProcessResources> = {};
   const min = (a: string | undefined, b: string | null | undefined) => (b == null ? a : a === undefined || quantityValue(b) < quantityValue(a) ? b : a);
   for (const type of types) {
@@ -43,7 +44,7 @@ export function resolveResources(rows: readonly ResourceRow[], types: readonly s
         for (const p of chain) v ??= rows.find((r) => r.process === p && r.kind === kind && r[field] !== null)?.[field] ?? undefined;
         if (kind === 'limit') {
           for (const p of chain) v = min(v, rows.find((r) => r.process === p && r.kind === 'limit')?.[field === 'memory' ? 'memoryMax' : 'cpuMax']);
-        } else {
+        } else if (opts.capRequests !== false) {
           v = min(v, v === undefined ? undefined : res.limits?.[field]);
         }
         return v;

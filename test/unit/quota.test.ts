@@ -35,12 +35,12 @@ const release = (over: Partial<DeployableRelease> = {}): DeployableRelease => ({
 test('each app namespace gets a ResourceQuota, a one-off pod quota and a LimitRange, from the plan', () => {
   const [quota, oneOff, limits] = quotaObjects('myapp', plan);
   assert.deepEqual([quota!.kind, quota!.metadata.name, quota!.metadata.namespace], ['ResourceQuota', QUOTA_NAME, 'slipway-myapp']);
-  assert.deepEqual((quota as { spec: unknown }).spec, { hard: { pods: '10', 'limits.memory': '2Gi', 'limits.cpu': '4' } });
+  assert.deepEqual((quota as unknown as { spec: unknown }).spec, { hard: { pods: '10', 'limits.memory': '2Gi', 'limits.cpu': '4' } });
   // Pods with a deadline are exactly the one-off and release pods; one more than `runs` leaves the release pod room.
   assert.deepEqual([oneOff!.kind, oneOff!.metadata.name], ['ResourceQuota', ONE_OFF_QUOTA_NAME]);
-  assert.deepEqual((oneOff as { spec: unknown }).spec, { scopes: ['Terminating'], hard: { pods: '3' } });
+  assert.deepEqual((oneOff as unknown as { spec: unknown }).spec, { scopes: ['Terminating'], hard: { pods: '3' } });
   assert.deepEqual([limits!.kind, limits!.metadata.name], ['LimitRange', LIMIT_RANGE_NAME]);
-  assert.deepEqual((limits as { spec: unknown }).spec, {
+  assert.deepEqual((limits as unknown as { spec: unknown }).spec, {
     limits: [{ type: 'Container', _default: { memory: '256Mi', cpu: '500m' }, defaultRequest: { memory: '128Mi', cpu: '50m' } }],
   });
 });
@@ -83,7 +83,7 @@ test('one-off pods run under the main type\'s limits; the release command under 
   assert.deepEqual(resolved.release, { limits: { memory: '512Mi', cpu: '1' }, requests: { memory: '256Mi' } });
   assert.deepEqual(resolved.worker, { limits: { cpu: '2' } });
   assert.equal(mainType([worker, releaseType]), 'worker');
-  assert.equal(mainType([{ ...worker, default: true }, { type: 'clock', command: [], args: [], default: false }]), 'worker');
+  assert.equal(mainType([{ type: 'clock', default: false }, { ...worker, default: true }]), 'worker');
   // The pods themselves carry them.
   const r = release({ resources: resolved });
   assert.deepEqual(runPodObject(r, { name: 'run-bcdfg', command: ['sh'], deadlineSeconds: 60, mode: 'detached' }).spec!.containers[0]!.resources,
