@@ -12,6 +12,7 @@ import { GUARD_KINDS, LIMIT_RANGE_NAME, ONE_OFF_QUOTA_NAME, QUOTA_NAME, quotaObj
 import { RUN_PROCESS, releasePodObject, runPodObject } from '../../server/deploy/workload.ts';
 import { mainType, resolveResources } from '../../server/push/release.ts';
 import { planConfigPrune } from '../../server/gc/keep.ts';
+import { rolloutState } from '../../server/deploy/rollout.ts';
 import { BuildLog } from '../../server/build/build-log.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openStore } from '../../server/store/index.ts';
@@ -162,4 +163,16 @@ test('the quota settings have defaults for a 2 GiB VM and are validated', () => 
   assert.throws(() => loadConfig({ SLIPWAY_APP_MAX_MEMORY: '2GB' }), /SLIPWAY_APP_MAX_MEMORY must be a memory size like 512Mi or 2Gi, got "2GB"\./);
   assert.throws(() => loadConfig({ SLIPWAY_APP_MAX_CPU: 'lots' }), /SLIPWAY_APP_MAX_CPU must be a CPU amount/);
   assert.throws(() => loadConfig({ SLIPWAY_APP_MAX_PODS: '0' }), /SLIPWAY_APP_MAX_PODS must be a whole number of at least 1/);
+});
+
+test('a rollout the quota refuses pods to fails at once with the quota\'s own words, not at the deadline', () => {
+  const message = 'pods "web-5d9c-abcde" is forbidden: exceeded quota: slipway-quota, requested: limits.memory=256Mi, used: limits.memory=2Gi, limited: limits.memory=2Gi';
+  const d = {
+    metadata: { name: 'web', generation: 2 }, spec: { replicas: 2, selector: {}, template: {} },
+    status: { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 2, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message }] },
+  };
+  assert.equal(rolloutState(d).failed,
+    "web cannot start new pods, the app's quota is used up (exceeded quota: slipway-quota, requested: limits.memory=256Mi, used: limits.memory=2Gi, limited: limits.memory=2Gi; see resource:quota)");
+  const other = { ...d, status: { ...d.status, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'something else' }] } };
+  assert.equal(rolloutState(other).failed, undefined);
 });
