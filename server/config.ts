@@ -259,7 +259,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     appMaxRuns: count(env, 'SLIPWAY_APP_MAX_RUNS', 2),
     appMaxProcessTypes: count(env, 'SLIPWAY_APP_MAX_PROCESS_TYPES', 20),
     maxTokensPerKey: count(env, 'SLIPWAY_MAX_TOKENS_PER_KEY', 50),
-    maxBuildLogBytes: positive(env, 'SLIPWAY_MAX_BUILD_LOG_MB', 5) * 1024 * 1024,
+    maxBuildLogBytes: Math.floor(positive(env, 'SLIPWAY_MAX_BUILD_LOG_MB', 5) * 1024 * 1024),
     maxImageBytes: positive(env, 'SLIPWAY_MAX_IMAGE_MB', 2048) * 1024 * 1024,
     version: PACKAGE_VERSION,
   });

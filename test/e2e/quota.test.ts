@@ -2,7 +2,8 @@
 // node): the app namespace holds its ResourceQuotas and LimitRange, a one-off pod runs under the
 // app's limits, the one-off pod past SLIPWAY_APP_MAX_RUNS is refused, a pod that sets no limits
 // gets the defaults from the LimitRange, and an image over SLIPWAY_MAX_IMAGE_MB, measured from the
-// registry's manifest, fails its push with nothing deployed.
+// registry's manifest, fails its push with nothing deployed (its build log on disk bounded by
+// SLIPWAY_MAX_BUILD_LOG_MB).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -106,7 +107,7 @@ describe('image size on a real registry', { timeout: 20 * 60_000 }, () => {
   before(async () => {
     tb = testbedEnv(NEEDS);
     if (!tb) return;
-    const env = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_MAX_IMAGE_MB: '1' };
+    const env = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_MAX_IMAGE_MB: '1', SLIPWAY_MAX_BUILD_LOG_MB: '0.002' };
     const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
     const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS, dockerHost: tb.DOCKER_HOST! });
     const registry = new RegistryApi({ registry: tb.SLIPWAY_REGISTRY!, gcConfig: undefined, binary: '' });
@@ -131,5 +132,10 @@ describe('image size on a real registry', { timeout: 20 * 60_000 }, () => {
     assert.equal(await new KubeClient(tb!.KUBECONFIG!).read('v1', 'Namespace', `slipway-${BIG}`), undefined, 'nothing was applied');
     const api = new RegistryApi({ registry: tb!.SLIPWAY_REGISTRY!, gcConfig: undefined, binary: '' });
     assert.deepEqual(await api.tags(BIG), [], 'the refused image is deleted');
+    // The build log on disk kept its head and tail within 2 KB, with the marker between.
+    const log = await s.ssh(s.admin, `builds:output ${BIG}`);
+    assert.equal(log.exitCode, 0, log.stderr);
+    assert.ok(Buffer.byteLength(log.stdout) < 2097 + 400, `${Buffer.byteLength(log.stdout)} bytes`);
+    assert.match(log.stdout, /\n----- \d+ lines \(\d+ bytes\) of this build's output are left out here: a build log keeps its first and last lines, at most 2097 bytes \(SLIPWAY_MAX_BUILD_LOG_MB\) -----\n/);
   });
 });
