@@ -63,7 +63,7 @@ export interface DeployableRelease {
   domains: string[];
   /** What is served over HTTPS; absent, Slipway manages no TLS (no ACME email, nothing uploaded). */
   tls?: TlsPlan;
-  /** Limits and requests by process type, already resolved from the app's defaults. */
+  /** Limits and requests by process type, already resolved from the app's defaults; `run` is what one-off pods get. */
   resources?: Readonly<Record<string, ProcessResources>>;
   /** HTTP health checks by process type; a web process without a readiness check gets a TCP one. */
   checks?: HealthChecks;
