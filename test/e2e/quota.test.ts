@@ -35,7 +35,9 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
     const tb = testbedEnv(NEEDS);
     if (!tb) return;
     kube = new KubeClient(tb.KUBECONFIG!);
-    ({ server: s } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_APP_MAX_RUNS: '2' }, { buildTimeoutMs: PUSH_MS }));
+    ({ server: s } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_APP_MAX_RUNS: '2',
+      // Twenty SSH connections at once must all reach the command: no random early drop here.
+      SLIPWAY_SSH_MAX_STARTUPS: '50' }, { buildTimeoutMs: PUSH_MS }));
     assert.equal((await s.ssh(s.admin, `apps:create ${APP}`)).exitCode, 0);
     // Stored before the first push, so every pod of the app is made under them.
     assert.equal((await s.ssh(s.admin, `resource:limit ${APP} --process web --memory 300Mi --cpu 300m`)).exitCode, 0);
@@ -79,7 +81,7 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
     const pods = await runPods();
     assert.deepEqual(pods.map((p) => p.metadata?.name).sort(), started.map((r) => r.stdout.trim()).sort(), 'only the two accepted pods exist');
     for (const p of pods) {
-      assert.deepEqual(p.spec?.containers[0]?.resources?.limits, { memory: '300Mi', cpu: '300m' }, p.metadata?.name);
+      assert.deepEqual({ ...p.spec?.containers[0]?.resources?.limits }, { memory: '300Mi', cpu: '300m' }, p.metadata?.name);
     }
     await Promise.all(pods.map((p) => kube.remove('v1', 'Pod', p.metadata!.name!, NS, { gracePeriodSeconds: 0 })));
   });
@@ -93,7 +95,7 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
       spec: { restartPolicy: 'Never', automountServiceAccountToken: false, containers: [{ name: 'c', image: 'registry.invalid/none:1', securityContext: { allowPrivilegeEscalation: false } }] },
     });
     try {
-      assert.deepEqual(created.spec?.containers[0]?.resources, { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '128Mi', cpu: '50m' } });
+      assert.deepEqual(JSON.parse(JSON.stringify(created.spec?.containers[0]?.resources)), { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '128Mi', cpu: '50m' } });
     } finally {
       await kube.remove('v1', 'Pod', name, NS, { gracePeriodSeconds: 0 });
     }
