@@ -1,12 +1,15 @@
 // Issue 16, items 4 and 8 on the testbed's real pieces (pack, the registry, Kubernetes with a real
 // node): the app namespace holds its ResourceQuotas and LimitRange, a one-off pod runs under the
-// app's limits, the one-off pod past SLIPWAY_APP_MAX_RUNS is refused, a pod that sets no limits
+// app's limits, the one-off pod past SLIPWAY_APP_MAX_RUNS is refused, a push with too many Procfile
+// types is rejected before anything deploys, a pod that sets no limits
 // gets the defaults from the LimitRange, and an image over SLIPWAY_MAX_IMAGE_MB, measured from the
 // registry's manifest, fails its push with nothing deployed (its build log on disk bounded by
 // SLIPWAY_MAX_BUILD_LOG_MB).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
 import type { KubeObject, V1LimitRange, V1Pod, V1ResourceQuota } from '../../server/deploy/kube-types.ts';
 import { LABEL } from '../../server/deploy/labels.ts';
@@ -23,6 +26,7 @@ const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PA
 const APP = `quota-${randomBytes(3).toString('hex')}`;
 const BIG = `quota-big-${randomBytes(3).toString('hex')}`;
 const NS = `slipway-${APP}`;
+const TYPES = `quota-types-${randomBytes(3).toString('hex')}`;
 const PUSH_MS = 10 * 60_000;
 
 describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
@@ -49,6 +53,7 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
   after(async () => {
     if (!s) return;
     await s.ssh(s.admin, `apps:destroy ${APP} --confirm ${APP}`);
+    await s.ssh(s.admin, `apps:destroy ${TYPES} --confirm ${TYPES}`);
     await s.close();
   });
 
@@ -84,6 +89,20 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
       assert.deepEqual({ ...p.spec?.containers[0]?.resources?.limits }, { memory: '300Mi', cpu: '300m' }, p.metadata?.name);
     }
     await Promise.all(pods.map((p) => kube.remove('v1', 'Pod', p.metadata!.name!, NS, { gracePeriodSeconds: 0 })));
+  });
+
+  test('a push whose Procfile declares more than SLIPWAY_APP_MAX_PROCESS_TYPES types is rejected; nothing reaches the cluster', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    // The attack was 300 types making 302 Deployments; 21 is past the default cap of 20.
+    assert.equal((await s.ssh(s.admin, `apps:create ${TYPES}`)).exitCode, 0);
+    const wd = fixtureCopy('node-app-procfile');
+    writeFileSync(join(wd, 'Procfile'), ['web: node server.js', ...Array.from({ length: 20 }, (_, i) => `w${i + 1}: node worker.js`)].join('\n') + '\n');
+    await s.commitAll(wd, 'many types');
+    const push = await s.git(['push', s.sshRemote(TYPES), 'main'], { cwd: wd });
+    assert.notEqual(push.exitCode, 0);
+    assert.ok(remoteLines(push.stderr).includes(' !     This release declares 21 process types, more than the 20 an app may have (SLIPWAY_APP_MAX_PROCESS_TYPES); nothing was deployed.'), push.stderr);
+    assert.equal(await kube.read('v1', 'Namespace', `slipway-${TYPES}`), undefined, 'nothing was applied');
+    assert.equal((await s.ssh(s.admin, `releases ${TYPES} --json`)).stdout, '[]');
   });
 
   test('a pod that sets no limits in the namespace gets the default limits and requests', async (t) => {
