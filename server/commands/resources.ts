@@ -222,6 +222,11 @@ export const resourceCommands: Command[] = [
           ['(every type)', show(data.defaults.limits), show(data.defaults.requests)],
           ...types.map((t) => [t, show(data.processes[t]?.limits), show(data.processes[t]?.requests)]),
         ]);
+        // Ceilings an admin set: what a deployer's resource:limit may not go above or clear.
+        for (const r of rows.filter((x) => x.kind === 'limit' && (x.memoryMax || x.cpuMax))) {
+          const what = [r.memoryMax && `memory ${r.memoryMax}`, r.cpuMax && `cpu ${r.cpuMax}`].filter(Boolean).join(', ');
+          out.line(`${r.process === ALL_PROCESSES ? 'Every type' : r.process}: limits at most ${what}, set by ${r.maxSetBy ?? 'an admin'}.`);
+        }
       });
     },
   },

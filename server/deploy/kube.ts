@@ -421,6 +421,7 @@ export class KubeDeployer implements Deployer {
     }
   }
 
+  /** One creation, under #startRunPod's per-app turn. */
   async #createRunPod(release: DeployableRelease, req: RunRequest, mode: 'interactive' | 'detached'): Promise<string> {
     const ns = namespaceFor(release.app);
     await this.#applyGuards(release);

@@ -93,6 +93,7 @@ describe('quotas and caps over SSH', () => {
     assert.equal((await ssh(`resource:limit ${app} --memory 512Mi`)).exitCode, 0);
     const report = async () => (await ssh(`resource:report ${app} --json`, dev)).stdout;
     const was = await report();
+    assert.match((await ssh(`resource:report ${app}`, dev)).stdout, /Every type: limits at most memory 512Mi, set by admin\./);
     await refused(`resource:limit ${app} --memory 1Gi`, 'An admin limited the memory of every process type to 512Mi; you may lower that limit but not raise it.', dev);
     // Not around it either, through a more specific setting.
     await refused(`resource:limit ${app} --process web --memory 1Gi`, 'An admin limited the memory of every process type to 512Mi; you may lower that limit but not raise it.', dev);
