@@ -6,7 +6,7 @@ import { shown } from '../names.ts';
 import { requireDeployer } from '../context.ts';
 import { cpuQuantity, memoryQuantity, quantityValue } from '../deploy/quantity.ts';
 import { deployable, quotaPlan, resolveResources } from '../push/release.ts';
-import { quotaRefusal } from '../deploy/quota.ts';
+import { MAX_APP_PODS, quotaRefusal } from '../deploy/quota.ts';
 import { ALL_PROCESSES, type ResourceKind, type ResourceRow } from '../store/resources.ts';
 import { reapply, withDeployLock } from './deploying.ts';
 import { listing, type Command, type CommandContext, type Flags, type Outcome } from './types.ts';
@@ -128,13 +128,10 @@ async function clearResources(ctx: CommandContext, app: string, kind: ResourceKi
 
 const CLEAR_FLAGS: Command['flags'] = { process: FLAGS.process! };
 
-/** Most pods resource:quota accepts for one app (a typo guard; a node holds 110 pods in all). */
-export const MAX_QUOTA_PODS = 500;
-
 /** --pods: a whole number of pods, at least 1. */
 function podsFlag(raw: string): number {
   const n = /^[0-9]{1,4}$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 1 && n <= MAX_QUOTA_PODS)) throw new UserError(`${shown(raw)} is not a number of pods; give a whole number from 1 to ${MAX_QUOTA_PODS}.`);
+  if (!(n >= 1 && n <= MAX_APP_PODS)) throw new UserError(`${shown(raw)} is not a number of pods; give a whole number from 1 to ${MAX_APP_PODS}.`);
   return n;
 }
 

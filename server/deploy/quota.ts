@@ -30,6 +30,9 @@ export const QUOTA_NAME = 'slipway-quota';
 export const ONE_OFF_QUOTA_NAME = 'slipway-one-off';
 export const LIMIT_RANGE_NAME = 'slipway-defaults';
 
+/** Most pods any app's quota may allow (resource:quota's bound, and ps:scale's typo guard): a node holds 110 pods in all. */
+export const MAX_APP_PODS = 500;
+
 /** Kinds that must be in the namespace before any of the app's pods is created. */
 export const GUARD_KINDS: ReadonlySet<string> = new Set(['ResourceQuota', 'LimitRange']);
 

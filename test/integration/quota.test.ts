@@ -72,6 +72,7 @@ describe('quotas and caps over SSH', () => {
     await refused(`ps:scale ${app} web=20`, `${app} at web=20 needs 21 pods (counting one extra pod per process type while it rolls out), above its quota of 10 pods (resource:quota ${app}); scale down or lower its limits.`, dev);
     assert.equal(deploys(app).length, before, 'nothing was applied');
     assert.doesNotMatch((await ssh(`ps ${app}`)).stdout, /web: 20/);
+    await refused(`ps:scale ${app} web=500`, `${app} at web=500 needs 501 pods (counting one extra pod per process type while it rolls out), above its quota of 10 pods (resource:quota ${app}); scale down or lower its limits.`, dev);
     // The quota is the admin's: a deployer sees it but cannot change it.
     const shown = await ssh(`resource:quota ${app}`, dev);
     assert.equal(shown.exitCode, 0, shown.stderr);
