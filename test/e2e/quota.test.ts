@@ -111,7 +111,11 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
     // Made straight through the API, as anything but Slipway would: admission fills in the defaults.
     const created = await kube.apply<KubeObject<V1Pod>>({
       apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS },
-      spec: { restartPolicy: 'Never', automountServiceAccountToken: false, containers: [{ name: 'c', image: 'registry.invalid/none:1', securityContext: { allowPrivilegeEscalation: false } }] },
+      spec: { restartPolicy: 'Never', automountServiceAccountToken: false, containers: [{
+        name: 'c', image: 'registry.invalid/none:1',
+        // Whatever Pod Security level the namespace enforces (baseline, or restricted), this pod passes it.
+        securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 1000, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
+      }] },
     });
     try {
       assert.deepEqual(JSON.parse(JSON.stringify(created.spec?.containers[0]?.resources)), { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '128Mi', cpu: '50m' } });
