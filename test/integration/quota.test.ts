@@ -47,6 +47,9 @@ describe('quotas and caps over SSH', () => {
     for (let i = 0; i < 2; i++) assert.equal((await ssh(`run:detached ${app} sleep 100`, dev)).exitCode, 0);
     await refused(`run:detached ${app} sleep 100`, `${app} already runs 2 one-off pods, the most it may run at once (SLIPWAY_APP_MAX_RUNS=2); wait for one to finish (logs ${app} -p run shows them).`, dev);
     assert.equal(s.deployer.detached.filter((d) => d.app === app).length, 2);
+    // An attached `run` is a one-off pod too.
+    await refused(`run ${app} echo hi`, `${app} already runs 2 one-off pods, the most it may run at once (SLIPWAY_APP_MAX_RUNS=2); wait for one to finish (logs ${app} -p run shows them).`, dev);
+    assert.equal(s.deployer.runs.filter((r) => r.app === app).length, 0);
     // Every release carries the app's bounds to the deployer, which puts them in the namespace.
     assert.deepEqual(deploys(app).at(-1)!.quota, {
       quota: { pods: 10, memory: '2Gi', cpu: '4' }, runs: 2,
