@@ -77,7 +77,30 @@ export interface Config {
   registryGcConfig: string | undefined;
   /** The distribution registry binary that runs `garbage-collect` (SLIPWAY_REGISTRY_BINARY). */
   registryBinary: string;
+  // --- Quotas and caps (issue 16, items 4 and 8). ---
+  /** Per app namespace (its ResourceQuota): pods, and the sums of memory and CPU limits; resource:quota changes them per app. */
+  appMaxPods: number;
+  appMaxMemory: string;
+  appMaxCpu: string;
+  /** Limits and requests of a container that sets none (the namespace's LimitRange). */
+  containerDefaults: Readonly<ContainerDefaults>;
+  /** One-off pods (`run`, `run:detached`) an app may have at once. */
+  appMaxRuns: number;
+  /** Procfile process types an app may have. */
+  appMaxProcessTypes: number;
+  /** Access tokens one key may have. */
+  maxTokensPerKey: number;
+  /** Largest build log kept on disk; beyond it the middle is left out (the pusher still sees every line). */
+  maxBuildLogBytes: number;
+  /** Largest image (its compressed layers, as the registry's manifest lists them) a push may deploy. */
+  maxImageBytes: number;
   version: string;
+}
+
+/** Kubernetes quantities a container gets when it sets none (memory `256Mi`, cpu `500m`). */
+export interface ContainerDefaults {
+  limits: { memory: string; cpu: string };
+  requests: { memory: string; cpu: string };
 }
 
 /** OpenSSH's MaxStartups: from `start` unauthenticated connections on, drop new ones with a probability rising from `rate`% to 100% at `full`. */
@@ -184,6 +207,17 @@ function acmeEmail(raw: string | undefined): string | undefined {
   return raw;
 }
 
+/**
+ * A Kubernetes memory (`512Mi`, `2Gi`) or CPU (`2`, `0.5`, `500m`) quantity setting, in the plain
+ * forms only (deploy/quantity.ts reads every form; config sits below deploy/ and cannot use it).
+ */
+function quantitySetting(env: Env, name: string, fallback: string, kind: 'memory' | 'cpu'): string {
+  const raw = env[name] || fallback;
+  const ok = kind === 'memory' ? /^[1-9][0-9]*(Mi|Gi)$/.test(raw) : /^([1-9][0-9]*m|[0-9]+(\.[0-9]+)?)$/.test(raw) && raw !== '0';
+  if (!ok) throw new UserError(kind === 'memory' ? `${name} must be a memory size like 512Mi or 2Gi, got "${raw}".` : `${name} must be a CPU amount like 2, 0.5 or 500m, got "${raw}".`);
+  return raw;
+}
+
 /** A Kubernetes object name setting (a DNS-1123 label). */
 function dnsLabel(name: string, raw: string): string {
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(raw)) throw new UserError(`${name} must be a Kubernetes name (lowercase letters, digits, -), got "${raw}".`);
@@ -258,6 +292,25 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     gcIntervalMs: secondsOrOff(env, 'SLIPWAY_GC_INTERVAL_S', 6 * 3600),
     registryGcConfig: env.SLIPWAY_REGISTRY_GC_CONFIG ? resolve(env.SLIPWAY_REGISTRY_GC_CONFIG) : undefined,
     registryBinary: env.SLIPWAY_REGISTRY_BINARY || 'docker-registry',
+    // --- Quotas and caps (issue 16, items 4 and 8): sized for a 2 GiB VM (see the README). ---
+    appMaxPods: count(env, 'SLIPWAY_APP_MAX_PODS', 10),
+    appMaxMemory: quantitySetting(env, 'SLIPWAY_APP_MAX_MEMORY', '2Gi', 'memory'),
+    appMaxCpu: quantitySetting(env, 'SLIPWAY_APP_MAX_CPU', '4', 'cpu'),
+    containerDefaults: Object.freeze({
+      limits: Object.freeze({
+        memory: quantitySetting(env, 'SLIPWAY_CONTAINER_MEMORY_LIMIT', '256Mi', 'memory'),
+        cpu: quantitySetting(env, 'SLIPWAY_CONTAINER_CPU_LIMIT', '500m', 'cpu'),
+      }),
+      requests: Object.freeze({
+        memory: quantitySetting(env, 'SLIPWAY_CONTAINER_MEMORY_REQUEST', '128Mi', 'memory'),
+        cpu: quantitySetting(env, 'SLIPWAY_CONTAINER_CPU_REQUEST', '50m', 'cpu'),
+      }),
+    }),
+    appMaxRuns: count(env, 'SLIPWAY_APP_MAX_RUNS', 2),
+    appMaxProcessTypes: count(env, 'SLIPWAY_APP_MAX_PROCESS_TYPES', 20),
+    maxTokensPerKey: count(env, 'SLIPWAY_MAX_TOKENS_PER_KEY', 50),
+    maxBuildLogBytes: Math.floor(positive(env, 'SLIPWAY_MAX_BUILD_LOG_MB', 5) * 1024 * 1024),
+    maxImageBytes: positive(env, 'SLIPWAY_MAX_IMAGE_MB', 2048) * 1024 * 1024,
     version: PACKAGE_VERSION,
   });
 }

@@ -21,8 +21,10 @@ export interface BuildRequest {
   builderImage: string;
   /** Release tag for this build, e.g. `v7`. */
   tag: string;
-  /** Where pack's full output goes, line by line. */
+  /** Where pack's output goes, line by line. */
   logFile: string;
+  /** Most bytes the log file may hold (SLIPWAY_MAX_BUILD_LOG_MB); beyond, its middle is left out with a marker line. */
+  maxLogBytes?: number;
   transcript: Transcript;
   signal: AbortSignal;
 }

@@ -1,4 +1,3 @@
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -6,6 +5,7 @@ import { UserError } from '../errors.ts';
 import { run } from '../exec.ts';
 import type { Builder, BuildRequest, BuildResult } from './builder.ts';
 import { inspectImage, processesFromLabel } from './image.ts';
+import { BuildLog } from './build-log.ts';
 import { ensureCacheVolume, ownedCacheApps, pruneDanglingImages, removeVolume, volumeBytes } from './caches.ts';
 
 /** What the pack builder needs from the server's config. */
@@ -130,7 +130,7 @@ export class PackBuilder implements Builder {
   async build(req: BuildRequest): Promise<BuildResult> {
     const s = this.settings;
     const reportDir = await mkdtemp(join(tmpdir(), 'slipway-report-'));
-    const logStream = createWriteStream(req.logFile, { flags: 'a', mode: 0o600 });
+    const logStream = new BuildLog(req.logFile, req.maxLogBytes ?? Infinity);
     const tail: string[] = [];
     try {
       // pack would create the volume itself; made here first, it carries who owns it.
@@ -142,7 +142,7 @@ export class PackBuilder implements Builder {
         timeoutMs: s.buildTimeoutMs,
         killTree: true,
         onLine: (line) => {
-          logStream.write(line + '\n');
+          logStream.line(line);
           tail.push(line);
           if (tail.length > 60) tail.shift();
           const shown = transcriptLine(line);
@@ -171,7 +171,7 @@ export class PackBuilder implements Builder {
       if (processes.length === 0) throw new UserError('The image declares no processes: add a Procfile or a start script.');
       return { image, digest, processes };
     } finally {
-      logStream.end();
+      await logStream.end();
       await rm(reportDir, { recursive: true, force: true });
     }
   }

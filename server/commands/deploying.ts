@@ -5,6 +5,7 @@ import { lineTranscript, type Transcript } from '../output/transcript.ts';
 import { requireDeployer } from '../context.ts';
 import { lockApp } from '../push/lock.ts';
 import { deployable } from '../push/release.ts';
+import { quotaRefusal } from '../deploy/quota.ts';
 import type { Release } from '../store/releases.ts';
 import type { CommandContext } from './types.ts';
 
@@ -43,8 +44,15 @@ export async function reapply(ctx: CommandContext, app: string, current: Release
   const deployer = requireDeployer(ctx.services);
   const before = deployable(ctx.services, current);
   change();
+  const next = deployable(ctx.services, current);
+  // A formation or limits the quota cannot hold is refused now, not left as a rollout that never ends.
+  const refused = next.quota && quotaRefusal(next, next.quota, before);
+  if (refused) {
+    undo();
+    throw new UserError(refused);
+  }
   try {
-    await deployer.deploy(deployable(ctx.services, current), { previous: before, transcript: t, signal });
+    await deployer.deploy(next, { previous: before, transcript: t, signal });
   } catch (err) {
     undo();
     throw err;

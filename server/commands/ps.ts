@@ -4,6 +4,7 @@ import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
 import { requireDeployer } from '../context.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 import { RELEASE_TYPE } from '../deploy/workload.ts';
+import { MAX_APP_PODS } from '../deploy/quota.ts';
 
 /** ps:stop and ps:start: mark types stopped (0 instances) or started, keeping the formation, and apply. */
 async function stopOrStart(ctx: CommandContext, app: string, type: string | undefined, stop: boolean): Promise<string> {
@@ -26,8 +27,11 @@ async function stopOrStart(ctx: CommandContext, app: string, type: string | unde
   return `${verb} ${what} of ${app}... done`;
 }
 
-/** Most instances one process type may be scaled to (a typo guard, not a capacity plan). */
-export const MAX_SCALE = 100;
+/**
+ * Most instances one process type may be scaled to: a typo guard only, as high as any app's quota
+ * may go, so that within it the app's quota is what answers (reapply checks it, naming the limit).
+ */
+export const MAX_SCALE = MAX_APP_PODS;
 
 /**
  * Parses `ps:scale` words (`web=2 worker=0`) against the process types the app has; every word is

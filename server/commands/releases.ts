@@ -16,6 +16,13 @@ function refuseCollected(services: Pick<Services, 'store' | 'config'>, app: stri
   throw new UserError(`v${target.version}'s image was removed by garbage collection (SLIPWAY_KEEP_RELEASES=${keep} keeps the last ${keep}); push again${oldest === undefined ? '' : ` or roll back to v${oldest} or later`}.`);
 }
 
+/** Throws the one sentence for a rollback to a release whose config copy garbage collection pruned. */
+function refusePruned(services: Pick<Services, 'config'>, app: string, target: Release): void {
+  if (target.configPrunedAt === null) return;
+  const keep = services.config.keepReleases;
+  throw new UserError(`v${target.version}'s config is gone: garbage collection keeps the config of the last ${keep} releases (SLIPWAY_KEEP_RELEASES), so roll back to a newer release (see releases ${app}).`);
+}
+
 /** Parses a release version as users write it: `v3` or `3`. */
 export function parseVersion(raw: string): number {
   const m = /^v?([1-9][0-9]{0,8})$/.exec(raw);
@@ -64,7 +71,7 @@ export const releaseCommands: Command[] = [
           ['Commit', info.commit ?? '-'],
           ['Image', info.image ? `${info.image}${r.imageCollectedAt ? ' (removed by garbage collection)' : ''}` : '-'],
           ['Processes', info.processes.join(', ') || '-'],
-          ['Config vars', info.configVars.join(', ') || 'none'],
+          ['Config vars', r.configPrunedAt ? '(pruned by garbage collection)' : info.configVars.join(', ') || 'none'],
           ['Created', info.createdAt],
           ['Finished', info.finishedAt ?? '-'],
         ]);
@@ -89,10 +96,12 @@ export const releaseCommands: Command[] = [
       if (!target.image) throw new UserError(`v${target.version} has no image to run; pick another release (see releases ${app}).`);
       if (target.version === current.version) throw new UserError(`v${target.version} is what ${app} runs already.`);
       refuseCollected(ctx.services, app, target);
+      refusePruned(ctx.services, app, target);
       const release = await withDeployLock(ctx, app, 'rollback', async (signal, t) => {
         // Again under the lock, and with no await before the release is recorded: garbage
         // collection marks images under this lock before it deletes them.
         refuseCollected(ctx.services, app, store.releases.get(app, target.version)!);
+        refusePruned(ctx.services, app, store.releases.get(app, target.version)!);
         const r = await releaseAndDeploy(ctx.services, app, {
           description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config, checks: target.checks,
         }, { transcript: t, signal, describe: true, runRelease: flags['run-release'] === true });

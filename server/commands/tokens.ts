@@ -33,7 +33,10 @@ export const tokenCommands: Command[] = [
       const owner = ownerOf(ctx, flags, 'tokens:create NAME --key KEYNAME');
       if (!ctx.services.store.keys.byName(owner)) throw new UserError(`No key named ${shown(owner)}.`);
       const token = 'slw_' + randomBytes(24).toString('base64url');
-      if (!ctx.services.store.tokens.add(name, owner, token)) throw new UserError(`You already have a token named ${shown(name)}.`);
+      const max = ctx.services.config.maxTokensPerKey;
+      const added = ctx.services.store.tokens.add(name, owner, token, max);
+      if (added === 'exists') throw new UserError(`${owner === ctx.identity.name ? 'You already have' : `${owner} already has`} a token named ${shown(name)}.`);
+      if (added === 'full') throw new UserError(`${owner === ctx.identity.name ? 'You have' : `${owner} has`} ${max} tokens, the most one key may have (SLIPWAY_MAX_TOKENS_PER_KEY); revoke one first (tokens:revoke NAME).`);
       ctx.out.line(`Created token ${name}; it acts as ${owner}. Keep it now, it is not shown again:`);
       ctx.out.line(token);
     },

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ProcessType } from '../build/builder.ts';
 import type { Transcript } from '../output/transcript.ts';
+import type { QuotaPlan } from './quota.ts';
 
 /** What a release serves over TLS; absent on a release, Slipway leaves TLS alone (no email set, nothing uploaded). */
 export interface TlsPlan {
@@ -62,10 +63,12 @@ export interface DeployableRelease {
   domains: string[];
   /** What is served over HTTPS; absent, Slipway manages no TLS (no ACME email, nothing uploaded). */
   tls?: TlsPlan;
-  /** Limits and requests by process type, already resolved from the app's defaults. */
+  /** Limits and requests by process type, already resolved from the app's defaults; `run` is what one-off pods get. */
   resources?: Readonly<Record<string, ProcessResources>>;
   /** HTTP health checks by process type; a web process without a readiness check gets a TCP one. */
   checks?: HealthChecks;
+  /** The app's quota, one-off pod limit and container defaults; absent, the namespace is left unbounded (tests of other objects). */
+  quota?: QuotaPlan;
 }
 
 /** A host's certificate as `certs` shows it. */

@@ -9,7 +9,7 @@ import { UserError } from '../errors.ts';
 import { FIELD_MANAGER } from './labels.ts';
 // The model types the pure modules name, through kube-types.ts.
 export type {
-  CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1Pod, V1Probe, V1ReplicaSet, V1ResourceRequirements, V1Secret, V1Service,
+  CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1LimitRange, V1Pod, V1Probe, V1ReplicaSet, V1ResourceQuota, V1ResourceRequirements, V1Secret, V1Service,
 } from '@kubernetes/client-node';
 
 /**
@@ -109,6 +109,8 @@ export class KubeClient {
     if (err instanceof ApiException) {
       const message = statusMessage(err.body);
       if (err.code === 401) return new UserError(`The kubeconfig's user may not ${what}: the Kubernetes API at ${this.server} refused its credentials (401 Unauthorized).`, { cause: err });
+      // Quota admission answers 403 too: that is the app's quota, not the kubeconfig's rights.
+      if (err.code === 403 && /exceeded quota/.test(message)) return new UserError(`Kubernetes refused to ${what}: the app's quota is used up (${message}).`, { cause: err });
       if (err.code === 403 && /being terminated/.test(message)) return new UserError(`Kubernetes is still deleting this app's namespace; try again in a minute (${message}).`, { cause: err });
       if (err.code === 403) return new UserError(`The kubeconfig's user may not ${what} (403 Forbidden: ${message || 'no reason given'}).`, { cause: err });
       return new Error(`Kubernetes: ${what} failed with HTTP ${err.code}${message ? `: ${message}` : ''}`, { cause: err });

@@ -1,7 +1,7 @@
 // The Kubernetes model types for the pure object builders and the rollout logic, taken (type-only,
 // erased at run time) from kube-client.ts, the library's one home, so the builders stay pure.
 export type {
-  CoreV1Event, KubeObject, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1Pod, V1Probe, V1ReplicaSet, V1ResourceRequirements, V1Secret, V1Service,
+  CoreV1Event, KubeObject, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1LimitRange, V1Pod, V1Probe, V1ReplicaSet, V1ResourceQuota, V1ResourceRequirements, V1Secret, V1Service,
 } from './kube-client.ts';
 
 /** What the object builders may be configured with. */

@@ -7,7 +7,8 @@ import { log } from '../output/log.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { ANNOTATION, LABEL, MANAGED_BY, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
 import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
-import { releaseObjects } from './objects.ts';
+import { guardObjects, releaseObjects, secretObject } from './objects.ts';
+import { GUARD_KINDS, runLimitRefusal } from './quota.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
 import type { KubeObject } from './kube-types.ts';
 import { RELEASE_TYPE, RUN_PROCESS, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
@@ -104,9 +105,12 @@ export class KubeDeployer implements Deployer {
   /** Applies a release's objects, then deletes what it no longer has (process types, old Secrets). */
   async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined): Promise<void> {
     const redirect = await this.#redirectHosts(release);
-    const [namespace, ...rest] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, { ingressClass: this.#opts.ingressClass }, redirect);
-    // The namespace first: everything else lives in it.
+    const [namespace, ...objects] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, { ingressClass: this.#opts.ingressClass }, redirect);
+    // The namespace first: everything else lives in it. Then its quota and container defaults,
+    // before any Deployment can create a pod that admission would otherwise let through unbounded.
     await this.client.apply(namespace!);
+    await Promise.all(objects.filter((o) => GUARD_KINDS.has(o.kind)).map((o) => this.client.apply(o)));
+    const rest = objects.filter((o) => !GUARD_KINDS.has(o.kind));
     // Ingresses last and in order (the redirecting one first: a host moving between them is never
     // in neither), after the TLS Secrets and Middleware they name.
     await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => this.client.apply(o)));
@@ -317,11 +321,11 @@ export class KubeDeployer implements Deployer {
     const ns = namespaceFor(release.app);
     const deadlineS = Math.max(1, Math.round(this.#opts.releaseTimeoutMs / 1000));
     const image = pullImage(release.image, this.#pullFrom);
-    const [namespace, secret] = releaseObjects({ ...release, image }, { ingressClass: this.#opts.ingressClass });
     // The new release's config Secret is what the release command reads; the rollout applies it
-    // again unchanged, and a release that never rolls out has it pruned by the next one.
-    await this.client.apply(namespace!);
-    await this.client.apply(secret!);
+    // again unchanged, and a release that never rolls out has it pruned by the next one. The
+    // namespace's quota and defaults come first, so the release pod is created under them.
+    await this.#applyGuards(release);
+    await this.client.apply(secretObject({ ...release, image }));
     const pod = releasePodObject({ ...release, image }, proc, deadlineS, processOwner());
     const name = pod.metadata.name;
     // Its own process only waits, so nothing is lost by removing the pod at once (a leftover of
@@ -425,12 +429,42 @@ export class KubeDeployer implements Deployer {
     return this.#startRunPod(release, req, 'detached');
   }
 
-  /** Removes the app's finished one-off pods, then creates a new one; resolves with its name. */
+  /** The namespace, its quota and its container defaults, in that order. */
+  async #applyGuards(release: DeployableRelease): Promise<void> {
+    const [namespace, ...guards] = guardObjects(release);
+    await this.client.apply(namespace!);
+    await Promise.all(guards.map((o) => this.client.apply(o)));
+  }
+
+  /** The start of the latest one-off pod creation per app: they run one at a time, so two cannot both pass the count. */
+  readonly #runStarts = new Map<string, Promise<unknown>>();
+
+  /**
+   * Removes the app's finished one-off pods, then creates a new one under the app's quota, unless
+   * it already runs as many as it may (release.quota.runs); resolves with the pod's name. The
+   * count is checked here for a clear sentence; the namespace's one-off quota enforces it anyway.
+   */
   async #startRunPod(release: DeployableRelease, req: RunRequest, mode: 'interactive' | 'detached'): Promise<string> {
+    const app = release.app;
+    const start = (this.#runStarts.get(app) ?? Promise.resolve()).catch(() => undefined).then(() => this.#createRunPod(release, req, mode));
+    this.#runStarts.set(app, start);
+    try {
+      return await start;
+    } finally {
+      if (this.#runStarts.get(app) === start) this.#runStarts.delete(app);
+    }
+  }
+
+  /** One creation, under #startRunPod's per-app turn. */
+  async #createRunPod(release: DeployableRelease, req: RunRequest, mode: 'interactive' | 'detached'): Promise<string> {
     const ns = namespaceFor(release.app);
+    await this.#applyGuards(release);
     const selector = selectorString({ [LABEL.instance]: release.app, [LABEL.process]: RUN_PROCESS });
-    const finished = await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector, fieldSelector: 'status.phase!=Running,status.phase!=Pending' });
-    await Promise.all(finished.map((p) => this.client.remove('v1', 'Pod', p.metadata!.name!, ns)));
+    const pods = await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector });
+    const active = (p: V1Pod) => (p.status?.phase === 'Running' || p.status?.phase === 'Pending' || !p.status?.phase) && !p.metadata?.deletionTimestamp;
+    await Promise.all(pods.filter((p) => !active(p)).map((p) => this.client.remove('v1', 'Pod', p.metadata!.name!, ns)));
+    const running = pods.filter(active).length;
+    if (release.quota && running >= release.quota.runs) throw new UserError(runLimitRefusal(release.app, running, release.quota.runs));
     const name = runPodName();
     // An interactive pod lives as long as this process waits on it: its owner says which process that is.
     const owner = mode === 'interactive' ? { owner: processOwner() } : {};

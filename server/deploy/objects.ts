@@ -4,6 +4,7 @@ import { LABEL, appLabels, namespaceFor, secretName } from './labels.ts';
 import { RELEASE_TYPE, deploymentObject } from './workload.ts';
 import { ingressObjects, serviceObject } from './network.ts';
 import { tlsObjects } from './tls.ts';
+import { quotaObjects } from './quota.ts';
 
 /** An app's namespace; Pod Security "baseline" keeps app pods from asking for host access. */
 export function namespaceObject(app: string): KubeObject<V1Namespace> {
@@ -36,12 +37,21 @@ export function secretObject(r: DeployableRelease): KubeObject<V1Secret> {
 }
 
 /**
- * Everything a release runs, in apply order: the namespace, the config Secret, one Deployment per
+ * What must exist before any pod of the app is created: the namespace, then its quota and
+ * container defaults (admission applies them to pods as they are created, never afterwards).
+ */
+export function guardObjects(r: Pick<DeployableRelease, 'app' | 'quota'>): KubeObject[] {
+  return [namespaceObject(r.app), ...(r.quota ? quotaObjects(r.app, r.quota) : [])];
+}
+
+/**
+ * Everything a release runs, in apply order: the namespace, its quota and container defaults
+ * (guardObjects), the config Secret, one Deployment per
  * process type but `release`, and for `web` a Service, its TLS objects and its Ingresses
  * (`redirect`: the hosts whose certificate is there). Pure: release in, objects out.
  */
 export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}, redirect: ReadonlySet<string> = new Set()): KubeObject[] {
-  const objects: KubeObject[] = [namespaceObject(r.app), secretObject(r)];
+  const objects: KubeObject[] = [...guardObjects(r), secretObject(r)];
   // The release command runs once per release (release phase), not as a long-running process.
   for (const p of r.processes) if (p.type !== RELEASE_TYPE) objects.push(deploymentObject(r, p));
   if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r), ...tlsObjects(r), ...ingressObjects(r, opts, redirect));

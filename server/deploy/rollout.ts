@@ -33,6 +33,10 @@ export function rolloutState(d: V1Deployment): RolloutState {
   if ((d.metadata?.generation ?? 0) > (s.observedGeneration ?? 0)) return { ...base, waiting: 'waiting for the deployment controller to see the new spec' };
   const progressing = (s.conditions ?? []).find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') return { ...base, waiting: 'progress deadline exceeded', failed: `${base.type} exceeded its progress deadline` };
+  // The ReplicaSet could not create a pod because the app's quota is full: with maxUnavailable 0
+  // no old pod leaves first, so waiting for the deadline would only delay the same answer.
+  const refused = (s.conditions ?? []).find((c) => c.type === 'ReplicaFailure' && c.status === 'True' && /exceeded quota/.test(c.message ?? ''));
+  if (refused) return { ...base, waiting: 'the quota refuses new pods', failed: `${base.type} cannot start new pods, the app's quota is used up (${(refused.message ?? '').replace(/^.*?(exceeded quota)/, '$1')}; see resource:quota)` };
   if (updated < desired) return { ...base, waiting: `${updated} of ${desired} new replicas have been updated` };
   if (total > updated) return { ...base, waiting: `${total - updated} old replicas are pending termination` };
   if (available < updated) return { ...base, waiting: `${available} of ${updated} updated replicas are available` };

@@ -5,7 +5,7 @@
 import type { Services } from '../context.ts';
 import { log } from '../output/log.ts';
 import type { StorageCollection } from '../build/registry.ts';
-import { planCollection } from './keep.ts';
+import { planCollection, planConfigPrune } from './keep.ts';
 
 /** How the collection of one app went. */
 export type AppCollection =
@@ -22,21 +22,26 @@ export interface Collection {
 }
 
 /**
- * Deletes the app's images beyond the keep set. The decision and the marking of releases as
- * collected happen in one synchronous step under the app's deploy lock, so a rollback (which
- * checks the mark under that lock) never picks an image that is about to go; an app whose lock is
- * taken (a deploy under way) is skipped, and its next deploy collects it.
+ * Deletes the app's images beyond the keep set, and the config copies of releases beyond it. The
+ * decisions and the marking of releases happen in one synchronous step under the app's deploy
+ * lock, so a rollback (which checks the marks under that lock) never picks an image that is about
+ * to go or a config that is gone; an app whose lock is taken (a deploy under way) is skipped, and
+ * its next deploy collects it.
  */
 export async function collectApp(services: Pick<Services, 'store' | 'config' | 'registry'>, app: string): Promise<AppCollection> {
   const { store, registry, config } = services;
-  if (!registry) return { app, skipped: 'no registry configured' };
-  const tags = await registry.tags(app);
+  const tags = registry ? await registry.tags(app) : [];
   const owner = 'garbage collection';
   const lock = store.apps.lock(app, owner);
   if (!lock.ok) return { app, skipped: `a deploy is in progress (${lock.holder})` };
   let plan;
   try {
-    const releases = store.releases.all(app).map((r) => ({ version: r.version, image: r.image, status: r.status, collected: r.imageCollectedAt !== null }));
+    const all = store.releases.all(app);
+    const pruned = planConfigPrune(all.map((r) => ({ version: r.version, status: r.status, image: r.image, pruned: r.configPrunedAt !== null })), config.keepReleases);
+    store.releases.pruneConfig(app, pruned);
+    if (pruned.length) log.info('gc: pruned the config copies of old releases', { app, versions: pruned });
+    if (!registry) return { app, skipped: 'no registry configured' };
+    const releases = all.map((r) => ({ version: r.version, image: r.image, status: r.status, collected: r.imageCollectedAt !== null }));
     const builds = store.builds.list(app, 1_000_000).map((b) => ({ id: b.id, finished: b.status !== 'running' }));
     plan = planCollection({ releases, tags, builds, keep: config.keepReleases });
     store.releases.markCollected(app, plan.collected);

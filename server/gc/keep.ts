@@ -75,3 +75,25 @@ export function oldestRunnable(releases: readonly ReleaseImage[]): number | unde
   const versions = releases.filter((r) => r.image && !r.collected && r.status === 'succeeded').map((r) => r.version);
   return versions.length ? Math.min(...versions) : undefined;
 }
+
+/** A release as config pruning sees it. */
+export interface ReleaseConfig {
+  version: number;
+  status: 'pending' | 'succeeded' | 'failed';
+  image: string | null;
+  /** Its config copy is gone already. */
+  pruned: boolean;
+}
+
+/**
+ * The releases whose config copy goes: every release but the newest `keep` (the same count as
+ * SLIPWAY_KEEP_RELEASES), the running one (a re-apply reads its config), the one a bare `rollback`
+ * would choose, and any still pending. Their rows stay, so `releases` keeps the history.
+ */
+export function planConfigPrune(input: readonly ReleaseConfig[], keep: number): number[] {
+  const releases = [...input].sort((a, b) => b.version - a.version);
+  const current = releases.find((r) => r.status === 'succeeded' && r.image);
+  const rollbackTarget = current && releases.find((r) => r.version < current.version && r.status === 'succeeded' && r.image);
+  const kept = new Set([...releases.slice(0, keep), current, rollbackTarget, ...releases.filter((r) => r.status === 'pending')].map((r) => r?.version));
+  return releases.filter((r) => !r.pruned && !kept.has(r.version)).map((r) => r.version);
+}

@@ -16,6 +16,7 @@ import type { Quarantine } from '../../hooks/wire.ts';
 import { deployable, releaseAndDeploy } from './release.ts';
 import type { DeployableRelease } from '../deploy/deployer.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { digestOf } from '../gc/keep.ts';
 
 /** A commit to build and deploy, under a lock the caller holds. */
 export interface DeployRequest {
@@ -64,11 +65,17 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     try {
       result = await services.pushes.building(() => builder.build({
         app, commit: req.commit, source: tree.path, env: appConfig, builderImage,
-        tag: `build-${build.id}`, logFile: build.logFile, transcript: t, signal,
+        tag: `build-${build.id}`, logFile: build.logFile, maxLogBytes: config.maxBuildLogBytes, transcript: t, signal,
       }), () => t.detail('Waiting for the registry\'s garbage collection to finish'));
     } catch (err) {
       store.builds.finish(build.id, 'failed');
       stopIfAborted(signal);
+      throw err;
+    }
+    try {
+      await refuseLargeImage(services, app, result.digest);
+    } catch (err) {
+      store.builds.finish(build.id, 'failed', result.image);
       throw err;
     }
     store.builds.finish(build.id, 'succeeded', result.image);
@@ -130,6 +137,23 @@ async function waitForHttps(services: Services, release: DeployableRelease, sign
     }
     await sleep(500);
   }
+}
+
+/**
+ * Refuses an image larger than SLIPWAY_MAX_IMAGE_MB, measured as the registry's manifest lists it
+ * (config and compressed layers): what a node pulls and the registry's disk keeps. The refused
+ * image is deleted at once unless a release of the app runs the same digest.
+ */
+async function refuseLargeImage(services: Services, app: string, digest: string): Promise<void> {
+  const { registry, config, store } = services;
+  if (!registry) return;
+  const bytes = await registry.bytes(app, [digest]);
+  if (bytes <= config.maxImageBytes) return;
+  const mb = (n: number) => Math.ceil(n / 2 ** 20);
+  if (!store.releases.all(app).some((r) => digestOf(r.image) === digest)) {
+    await registry.remove(app, digest).catch((err: unknown) => log.warn('could not delete a refused image', { app, digest, err }));
+  }
+  throw new UserError(`The image is ${mb(bytes)} MB, more than the ${mb(config.maxImageBytes)} MB an app's image may be (SLIPWAY_MAX_IMAGE_MB); nothing was deployed.`);
 }
 
 /** The builder image an app builds with: its own setting, else the global one, else SLIPWAY_BUILDER. */

@@ -4,21 +4,51 @@ import type { TlsPlan } from '../deploy/deployer.ts';
 import type { Services } from '../context.ts';
 import { requireDeployer } from '../context.ts';
 import type { DeployableRelease, HealthCheck, HealthChecks, ProcessResources } from '../deploy/deployer.ts';
-import { RELEASE_TYPE } from '../deploy/workload.ts';
+import { RELEASE_TYPE, RUN_PROCESS } from '../deploy/workload.ts';
+import { quantityValue } from '../deploy/quantity.ts';
+import { quotaRefusal, type QuotaPlan } from '../deploy/quota.ts';
+import { UserError } from '../errors.ts';
 import { ALL_PROCESSES, type ResourceRow } from '../store/resources.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { Release } from '../store/releases.ts';
 import { defaultDomain } from '../urls.ts';
 import { log } from '../output/log.ts';
 
-/** The limits and requests of each process type: its own settings over the app's defaults ('*'). */
-export function resolveResources(rows: readonly ResourceRow[], types: readonly string[]): Record<string, ProcessResources> {
+/**
+ * Where a type's settings come from, most specific first: its own, then the app's defaults ('*').
+ * One-off pods (`run`) have no type of their own and run under the main type's (`web`, else the
+ * default process); the release command under its own settings, else the main type's.
+ */
+function settingChain(type: string, main: string | undefined): string[] {
+  const via = main !== undefined && main !== type ? [main] : [];
+  if (type === RUN_PROCESS) return [...via, ALL_PROCESSES];
+  if (type === RELEASE_TYPE) return [type, ...via, ALL_PROCESSES];
+  return [type, ALL_PROCESSES];
+}
+
+/**
+ * The limits and requests of each process type: the first setting along its chain (settingChain),
+ * a limit never above a ceiling an admin set anywhere along it (a deployer's own setting cannot
+ * lift it), and a request never above its limit (Kubernetes refuses such a pod; an admin's lower
+ * ceiling can put a deployer's request there). `capRequests: false` shows requests as set, to check them.
+ */
+export function resolveResources(rows: readonly ResourceRow[], types: readonly string[], main?: string, opts: { capRequests?: boolean } = {}): Record<string, ProcessResources> {
   const out: Record<string, ProcessResources> = {};
+  const min = (a: string | undefined, b: string | null | undefined) => (b == null ? a : a === undefined || quantityValue(b) < quantityValue(a) ? b : a);
   for (const type of types) {
+    const chain = settingChain(type, main);
     const res: ProcessResources = {};
     for (const kind of ['limit', 'reserve'] as const) {
-      const pick = (field: 'memory' | 'cpu') =>
-        rows.find((r) => r.process === type && r.kind === kind && r[field] !== null)?.[field] ?? rows.find((r) => r.process === ALL_PROCESSES && r.kind === kind && r[field] !== null)?.[field] ?? undefined;
+      const pick = (field: 'memory' | 'cpu') => {
+        let v: string | undefined;
+        for (const p of chain) v ??= rows.find((r) => r.process === p && r.kind === kind && r[field] !== null)?.[field] ?? undefined;
+        if (kind === 'limit') {
+          for (const p of chain) v = min(v, rows.find((r) => r.process === p && r.kind === 'limit')?.[field === 'memory' ? 'memoryMax' : 'cpuMax']);
+        } else if (opts.capRequests !== false) {
+          v = min(v, v === undefined ? undefined : res.limits?.[field]);
+        }
+        return v;
+      };
       const memory = pick('memory');
       const cpu = pick('cpu');
       if (memory || cpu) res[kind === 'limit' ? 'limits' : 'requests'] = { ...(memory ? { memory } : {}), ...(cpu ? { cpu } : {}) };
@@ -26,6 +56,23 @@ export function resolveResources(rows: readonly ResourceRow[], types: readonly s
     if (res.limits || res.requests) out[type] = res;
   }
   return out;
+}
+
+/** The type whose limits one-off pods run under: `web`, else the image's default process, else the first. */
+export function mainType(processes: readonly { type: string; default?: boolean }[]): string | undefined {
+  const types = processes.filter((p) => p.type !== RELEASE_TYPE);
+  return (types.find((p) => p.type === 'web') ?? types.find((p) => p.default) ?? types[0])?.type;
+}
+
+/** An app's quota plan: resource:quota's settings over the SLIPWAY_APP_MAX_* defaults. */
+export function quotaPlan(services: Pick<Services, 'config' | 'store'>, app: string): QuotaPlan {
+  const { config } = services;
+  const own = services.store.quotas.get(app);
+  return {
+    quota: { pods: own?.pods ?? config.appMaxPods, memory: own?.memory ?? config.appMaxMemory, cpu: own?.cpu ?? config.appMaxCpu },
+    runs: config.appMaxRuns,
+    container: config.containerDefaults,
+  };
 }
 
 /** A release's own health checks (app.json) with the ones checks:set gave replacing the same type. */
@@ -52,7 +99,8 @@ export function deployable(services: Pick<Services, 'config' | 'store'>, r: Rele
     config: r.config,
     formation,
     domains: [defaultDomain(services.config, r.app), ...store.domains.list(r.app)],
-    resources: resolveResources(store.resources.all(r.app), r.processes.map((p) => p.type)),
+    resources: resolveResources(store.resources.all(r.app), [...r.processes.map((p) => p.type), RUN_PROCESS], mainType(r.processes)),
+    quota: quotaPlan(services, r.app),
     checks: mergeChecks(r.checks ?? {}, store.checks.all(r.app)),
     ...tlsPlan(services, r.app),
   };
@@ -88,6 +136,30 @@ export interface ReleaseOptions {
 }
 
 /**
+ * Refuses, with one sentence and before anything is recorded or applied, a release with more
+ * process types than SLIPWAY_APP_MAX_PROCESS_TYPES or whose formation does not fit the app's
+ * quota (unless it needs no more than what runs now).
+ */
+export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: string, processes: Release['processes'], previous: Release | undefined): void {
+  const max = services.config.appMaxProcessTypes;
+  const types = processes.filter((p) => p.type !== RELEASE_TYPE).length;
+  if (types > max) throw new UserError(`This release declares ${types} process types, more than the ${max} an app may have (SLIPWAY_APP_MAX_PROCESS_TYPES); nothing was deployed.`);
+  const draft = (r: Pick<Release, 'processes'>) => {
+    const d = deployable(services, { ...DRAFT, app, processes: r.processes });
+    return { app, processes: d.processes, formation: d.formation, resources: d.resources };
+  };
+  const plan = quotaPlan(services, app);
+  const refused = quotaRefusal(draft({ processes }), plan, previous && draft(previous));
+  if (refused) throw new UserError(`${refused.replace(/\.$/, '')}; nothing was deployed.`);
+}
+
+/** The fields deployable() reads besides the app and processes, for a release not yet recorded. */
+const DRAFT: Omit<Release, 'app' | 'processes'> = {
+  version: 0, description: '', commit: null, image: null, config: {}, checks: {}, status: 'pending',
+  createdAt: '', finishedAt: null, imageCollectedAt: null, configPrunedAt: null,
+};
+
+/**
  * Records a new release and rolls it out in place of the current one (which the deployer puts
  * back if the new one does not become ready). The caller holds the app's deploy lock.
  */
@@ -95,6 +167,7 @@ export async function releaseAndDeploy(services: Services, app: string, spec: Re
   const { store } = services;
   const deployer = requireDeployer(services);
   const previous = store.releases.current(app);
+  admitRelease(services, app, spec.processes, previous);
   const release = store.releases.create({ app, ...spec });
   opts.transcript.step(`Releasing v${release.version}${opts.describe ? ` (${spec.description})` : ''}`);
   try {

@@ -132,6 +132,21 @@ const MIGRATIONS: readonly string[] = [
   // Garbage collection (issue 13, item 6): when a release's image was deleted from the registry,
   // so rollback can say so instead of failing in the cluster.
   `ALTER TABLE releases ADD COLUMN image_collected_at TEXT;`,
+  // Quotas (issue 16): an admin's per-app quota (NULL: the SLIPWAY_APP_MAX_* default); the
+  // ceiling an admin set on a limit, which a deployer may go below but not above or clear; and
+  // when a release's config copy was pruned (beyond SLIPWAY_KEEP_RELEASES), keeping its row.
+  `CREATE TABLE quotas (
+     app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+     pods INTEGER,
+     memory TEXT,
+     cpu TEXT,
+     set_by TEXT NOT NULL,
+     set_at TEXT NOT NULL
+   );
+   ALTER TABLE resources ADD COLUMN memory_max TEXT;
+   ALTER TABLE resources ADD COLUMN cpu_max TEXT;
+   ALTER TABLE resources ADD COLUMN max_set_by TEXT;
+   ALTER TABLE releases ADD COLUMN config_pruned_at TEXT;`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

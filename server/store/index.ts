@@ -8,7 +8,7 @@ import { tokensStore } from './tokens.ts';
 import { settingsStore } from './settings.ts';
 import { formationStore } from './formation.ts';
 import { domainsStore } from './domains.ts';
-import { checksStore, resourcesStore, stoppedStore } from './resources.ts';
+import { checksStore, quotasStore, resourcesStore, stoppedStore } from './resources.ts';
 import { certsStore } from './certs.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
@@ -24,6 +24,7 @@ export interface Store {
   formation: ReturnType<typeof formationStore>;
   domains: ReturnType<typeof domainsStore>;
   resources: ReturnType<typeof resourcesStore>;
+  quotas: ReturnType<typeof quotasStore>;
   checks: ReturnType<typeof checksStore>;
   stopped: ReturnType<typeof stoppedStore>;
   certs: ReturnType<typeof certsStore>;
@@ -45,6 +46,7 @@ export function openStore(file: string): Store {
     formation: formationStore(db),
     domains: domainsStore(db),
     resources: resourcesStore(db),
+    quotas: quotasStore(db),
     checks: checksStore(db),
     stopped: stoppedStore(db),
     certs: certsStore(db),

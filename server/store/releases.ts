@@ -20,14 +20,16 @@ export interface Release {
   finishedAt: string | null;
   /** When garbage collection deleted this release's image from the registry (then it cannot run again). */
   imageCollectedAt: string | null;
+  /** When garbage collection dropped this release's config copy (beyond SLIPWAY_KEEP_RELEASES); `config` is then empty. */
+  configPrunedAt: string | null;
 }
 
-interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; status: ReleaseStatus; created_at: string; finished_at: string | null; image_collected_at: string | null }
+interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; status: ReleaseStatus; created_at: string; finished_at: string | null; image_collected_at: string | null; config_pruned_at: string | null }
 const toRelease = (r: Row): Release => ({
   app: r.app, version: r.version, description: r.description, commit: r.commit_sha, image: r.image,
   processes: JSON.parse(r.processes) as ProcessType[], config: JSON.parse(r.config) as Record<string, string>,
   checks: JSON.parse(r.checks) as HealthChecks, status: r.status, createdAt: r.created_at, finishedAt: r.finished_at,
-  imageCollectedAt: r.image_collected_at,
+  imageCollectedAt: r.image_collected_at, configPrunedAt: r.config_pruned_at,
 });
 
 /** Numbered releases (v1, v2, …): what ran, with which config, and how it went. */
@@ -63,6 +65,12 @@ export function releasesStore(db: Db) {
       const at = now();
       const mark = db.prepare('UPDATE releases SET image_collected_at = ? WHERE app = ? AND version = ? AND image_collected_at IS NULL');
       db.transaction(() => { for (const v of versions) mark.run(at, app, v); }).immediate();
+    },
+    /** Drops these releases' config copies (their rows stay, marked); the running one's is never passed here. */
+    pruneConfig: (app: string, versions: readonly number[]): void => {
+      const at = now();
+      const prune = db.prepare("UPDATE releases SET config = '{}', config_pruned_at = ? WHERE app = ? AND version = ? AND config_pruned_at IS NULL");
+      db.transaction(() => { for (const v of versions) prune.run(at, app, v); }).immediate();
     },
     /** Marks releases left pending by a server that died as failed. */
     failAbandoned: (): number =>

@@ -1,5 +1,5 @@
 import type { HealthCheck, CheckType, ResourceQuantities } from '../deploy/deployer.ts';
-import type { Db } from './db.ts';
+import { now, type Db } from './db.ts';
 
 /** The process name resource settings for every type are stored under (Dokku's `_default_`). */
 export const ALL_PROCESSES = '*';
@@ -7,14 +7,47 @@ export const ALL_PROCESSES = '*';
 /** Which side of a container's resources: limits (resource:limit) or requests (resource:reserve). */
 export type ResourceKind = 'limit' | 'reserve';
 
-/** One stored resource setting. */
-export interface ResourceRow { process: string; kind: ResourceKind; memory: string | null; cpu: string | null }
+/**
+ * One stored resource setting. `memoryMax`/`cpuMax`: the ceiling an admin set (a limit set by an
+ * admin is also its ceiling); a deployer may set the value at or below it, never above, and may
+ * not clear the row while it has one. `maxSetBy` names the admin key.
+ */
+export interface ResourceRow {
+  process: string; kind: ResourceKind; memory: string | null; cpu: string | null;
+  memoryMax?: string | null; cpuMax?: string | null; maxSetBy?: string | null;
+}
+
+/** An app's own quota, as resource:quota set it; a null field is the SLIPWAY_APP_MAX_* default. */
+export interface QuotaRow { pods: number | null; memory: string | null; cpu: string | null; setBy: string; setAt: string }
+
+/** Per-app quotas set with resource:quota (admins only). */
+export function quotasStore(db: Db) {
+  return {
+    get: (app: string): QuotaRow | undefined =>
+      db.prepare<[string], QuotaRow>('SELECT pods, memory, cpu, set_by AS setBy, set_at AS setAt FROM quotas WHERE app = ?').get(app),
+    /** Sets the given fields (the others keep their value), recording who set them. */
+    set: (app: string, q: { pods?: number; memory?: string; cpu?: string }, by: string): void => {
+      db.prepare(`INSERT INTO quotas (app, pods, memory, cpu, set_by, set_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (app) DO UPDATE SET pods = COALESCE(excluded.pods, pods), memory = COALESCE(excluded.memory, memory),
+          cpu = COALESCE(excluded.cpu, cpu), set_by = excluded.set_by, set_at = excluded.set_at`)
+        .run(app, q.pods ?? null, q.memory ?? null, q.cpu ?? null, by, now());
+    },
+    /** Puts back exactly `row` (none: the defaults), after a change that could not be applied. */
+    replace: (app: string, row: QuotaRow | undefined): void => {
+      db.transaction(() => {
+        db.prepare('DELETE FROM quotas WHERE app = ?').run(app);
+        if (row) db.prepare('INSERT INTO quotas (app, pods, memory, cpu, set_by, set_at) VALUES (?, ?, ?, ?, ?, ?)').run(app, row.pods, row.memory, row.cpu, row.setBy, row.setAt);
+      }).immediate();
+    },
+  };
+}
 
 /** Limits and reservations per process type ('*': the app's default). */
 export function resourcesStore(db: Db) {
   return {
     all: (app: string): ResourceRow[] =>
-      db.prepare<[string], ResourceRow>('SELECT process, kind, memory, cpu FROM resources WHERE app = ? ORDER BY process, kind').all(app),
+      db.prepare<[string], ResourceRow>(`SELECT process, kind, memory, cpu, memory_max AS memoryMax, cpu_max AS cpuMax, max_set_by AS maxSetBy
+        FROM resources WHERE app = ? ORDER BY process, kind`).all(app),
     /** Sets the given quantities; the ones not given keep their value. */
     set: (app: string, process: string, kind: ResourceKind, q: ResourceQuantities): void => {
       db.prepare(`INSERT INTO resources (app, process, kind, memory, cpu) VALUES (?, ?, ?, ?, ?)
@@ -25,8 +58,8 @@ export function resourcesStore(db: Db) {
     replace: (app: string, rows: readonly ResourceRow[]): void => {
       db.transaction(() => {
         db.prepare('DELETE FROM resources WHERE app = ?').run(app);
-        const put = db.prepare('INSERT INTO resources (app, process, kind, memory, cpu) VALUES (?, ?, ?, ?, ?)');
-        for (const r of rows) put.run(app, r.process, r.kind, r.memory, r.cpu);
+        const put = db.prepare('INSERT INTO resources (app, process, kind, memory, cpu, memory_max, cpu_max, max_set_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+        for (const r of rows) put.run(app, r.process, r.kind, r.memory, r.cpu, r.memoryMax ?? null, r.cpuMax ?? null, r.maxSetBy ?? null);
       }).immediate();
     },
   };

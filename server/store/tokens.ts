@@ -16,9 +16,18 @@ export function hashToken(token: string): string {
 /** HTTP access tokens; each acts with the rights of the key that owns it. */
 export function tokensStore(db: Db) {
   return {
-    /** Adds a token for a key; false if that key already has a token of this name. */
-    add: (name: string, keyName: string, token: string): boolean =>
-      db.prepare('INSERT OR IGNORE INTO tokens (name, hash, key_name, created_at) VALUES (?, ?, ?, ?)').run(name, hashToken(token), keyName, now()).changes === 1,
+    /**
+     * Adds a token for a key unless it already has one of this name (`exists`) or `max` tokens
+     * (`full`); counted and inserted in one transaction, so concurrent creations cannot pass the cap.
+     */
+    add: (name: string, keyName: string, token: string, max = Infinity): 'added' | 'exists' | 'full' =>
+      db.transaction((): 'added' | 'exists' | 'full' => {
+        if (db.prepare('SELECT 1 FROM tokens WHERE key_name = ? AND name = ?').get(keyName, name)) return 'exists';
+        const { n } = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM tokens WHERE key_name = ?').get(keyName)!;
+        if (n >= max) return 'full';
+        db.prepare('INSERT INTO tokens (name, hash, key_name, created_at) VALUES (?, ?, ?, ?)').run(name, hashToken(token), keyName, now());
+        return 'added';
+      }).immediate(),
     /** A key's token of this name (names are per key). */
     byName: (keyName: string, name: string): Token | undefined => {
       const r = db.prepare<[string, string], Row>('SELECT name, key_name, created_at, last_used_at FROM tokens WHERE key_name = ? AND name = ?').get(keyName, name);

@@ -96,7 +96,9 @@ describe('day-2 parity over SSH and git push', () => {
     assert.equal(lim.exitCode, 0, lim.stderr);
     assert.match(lim.stdout, /Limiting memory 512Mi, cpu 1 for every process type of .*\.\.\. done$/);
     assert.equal((await s.ssh(s.admin, `resource:reserve ${app} --process web --memory 256Mi`)).exitCode, 0);
-    assert.deepEqual(lastDeploy(app).resources, { web: { limits: { memory: '512Mi', cpu: '1' }, requests: { memory: '256Mi' } } });
+    // One-off pods (`run`) run under web's settings.
+    const webRes = { limits: { memory: '512Mi', cpu: '1' }, requests: { memory: '256Mi' } };
+    assert.deepEqual(lastDeploy(app).resources, { web: webRes, run: webRes });
     const report = await s.ssh(s.admin, `resource:report ${app} --json`);
     assert.deepEqual(JSON.parse(report.stdout), { defaults: { limits: { memory: '512Mi', cpu: '1' } }, processes: { web: { limits: { memory: '512Mi', cpu: '1' }, requests: { memory: '256Mi' } } } });
     for (const [cmd, err] of [
@@ -114,7 +116,7 @@ describe('day-2 parity over SSH and git push', () => {
     const clear = await s.ssh(s.admin, `resource:reserve-clear ${app} --process web`);
     assert.equal(clear.exitCode, 0, clear.stderr);
     assert.match(clear.stdout, /Clearing the reservations of web of .*\.\.\. done$/);
-    assert.deepEqual(lastDeploy(app).resources, { web: { limits: { memory: '512Mi', cpu: '1' } } });
+    assert.deepEqual(lastDeploy(app).resources, { web: { limits: { memory: '512Mi', cpu: '1' } }, run: { limits: { memory: '512Mi', cpu: '1' } } });
     assert.equal((await s.ssh(s.admin, `resource:limit-clear ${app}`)).exitCode, 0);
     assert.deepEqual(lastDeploy(app).resources, {});
     const again = await s.ssh(s.admin, `resource:limit-clear ${app}`);

@@ -3,6 +3,7 @@
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
 import type { Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, RunRequest, Workload } from '../../server/deploy/deployer.ts';
 import { UserError } from '../../server/errors.ts';
+import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
 
 /** Behaviour switches a test flips between pushes. */
@@ -119,8 +120,10 @@ export class FakeRegistry implements ImageRegistry {
     const repo = this.repos.get(app);
     for (const [t, d] of repo ?? []) if (d === digest) repo!.delete(t);
   }
+  /** Bytes each image holds, when a test sets it (default 1 MB). */
+  imageBytes = 1_000_000;
   async bytes(app: string, digests: readonly string[]): Promise<number> {
-    return digests.length * 1_000_000;
+    return digests.length * this.imageBytes;
   }
   async collectStorage(): Promise<StorageCollection> {
     if (this.storageSkipped) return { ran: false, reason: this.storageSkipped };
@@ -210,7 +213,13 @@ export class FakeDeployer implements Deployer {
    * A fake one-off command: `exit N` exits N; `cat` copies stdin to stdout until its end;
    * `sleep` waits until the client goes away; anything else echoes its words and exits 0.
    */
+  /** Refuses a one-off pod beyond the release's limit, as KubeDeployer does (detached ones never end here). */
+  #checkRuns(release: DeployableRelease): void {
+    const running = this.detached.filter((d) => d.app === release.app).length + this.runs.filter((r) => r.app === release.app && r.state === 'running').length;
+    if (release.quota && running >= release.quota.runs) throw new UserError(runLimitRefusal(release.app, running, release.quota.runs));
+  }
   async run(release: DeployableRelease, req: RunRequest & { io: ProcessIo; signal: AbortSignal }): Promise<number> {
+    this.#checkRuns(release);
     const t = req.io.terminal;
     const entry: FakeDeployer['runs'][number] = { app: release.app, version: release.version, command: req.command, timeoutSeconds: req.timeoutSeconds, tty: t ? { cols: t.cols, rows: t.rows } : null, resizes: [], state: 'running' };
     this.runs.push(entry);
@@ -240,6 +249,7 @@ export class FakeDeployer implements Deployer {
   }
   detached: { app: string; command: readonly string[]; timeoutSeconds: number }[] = [];
   async runDetached(release: DeployableRelease, req: RunRequest): Promise<string> {
+    this.#checkRuns(release);
     this.detached.push({ app: release.app, command: req.command, timeoutSeconds: req.timeoutSeconds });
     return 'run-fake1';
   }

@@ -83,8 +83,9 @@ test('migration: global token names become per key, keeping existing tokens', ()
   const file = join(dir, 'db');
   const old = openStore(file);
   // Back to schema 2: the global tokens table, no lock start times, none of schema 5's day-2
-  // tables, no certificates (schema 6), no collected images (schema 7).
+  // tables, no certificates (schema 6), no collected images (schema 7), no quotas (schema 8).
   old.db.exec(`DROP TABLE tokens;
+    DROP TABLE quotas; ALTER TABLE releases DROP COLUMN config_pruned_at;
     ALTER TABLE releases DROP COLUMN image_collected_at;
     DROP TABLE checks; DROP TABLE resources; DROP TABLE stopped;
     ALTER TABLE releases DROP COLUMN checks;
@@ -99,9 +100,9 @@ test('migration: global token names become per key, keeping existing tokens', ()
   const s = openStore(file);
   try {
     assert.deepEqual(s.tokens.list('k').map((t) => t.name), ['laptop']);
-    assert.equal(s.tokens.add('laptop', 'k', 'slw_a'), false);
+    assert.equal(s.tokens.add('laptop', 'k', 'slw_a'), 'exists');
     s.keys.add({ name: 'j', fingerprint: 'SHA256:y', type: 'ssh-ed25519', publicKey: 'ssh-ed25519 BBBB', admin: false });
-    assert.equal(s.tokens.add('laptop', 'j', 'slw_b'), true, 'the same name under another key');
+    assert.equal(s.tokens.add('laptop', 'j', 'slw_b'), 'added', 'the same name under another key');
   } finally {
     s.close();
     rmSync(dir, { recursive: true, force: true });
