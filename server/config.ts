@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import { UserError } from './errors.ts';
@@ -73,7 +73,18 @@ export interface Config {
   registryGcConfig: string | undefined;
   /** The distribution registry binary that runs `garbage-collect` (SLIPWAY_REGISTRY_BINARY). */
   registryBinary: string;
+  // --- Tenant isolation (issue 16). ---
+  /** The registry's credential (SLIPWAY_REGISTRY_AUTH_FILE): pushes, deletes and reads need it; unset, requests go without. */
+  registryAuth: Readonly<RegistryAuth> | undefined;
+  /** The server's own environment variables pack may see (an allow-list); nothing of an app's config is ever added. */
+  packEnv: Readonly<Record<string, string>>;
   version: string;
+}
+
+/** A user name and password for the registry's basic authentication. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
 }
 
 /** OpenSSH's MaxStartups: from `start` unauthenticated connections on, drop new ones with a probability rising from `rate`% to 100% at `full`. */
@@ -153,6 +164,49 @@ function hostAddress(): string {
   return '127.0.0.1';
 }
 
+/**
+ * SLIPWAY_REGISTRY_AUTH_FILE: one line `USER:PASSWORD`, readable by its owner only (install.sh
+ * writes it 0600). Unset or empty: no credential.
+ */
+function registryAuth(path: string | undefined): Readonly<RegistryAuth> | undefined {
+  if (!path) return undefined;
+  let text: string;
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`SLIPWAY_REGISTRY_AUTH_FILE ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: err });
+  }
+  // The password opens every app's images: a file others may read is refused, not used.
+  if ((mode & 0o077) !== 0) throw new UserError(`SLIPWAY_REGISTRY_AUTH_FILE ${path} may be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 it.`);
+  const m = /^([^:\s]+):([^\r\n]+)\r?\n?$/.exec(text);
+  if (!m) throw new UserError(`SLIPWAY_REGISTRY_AUTH_FILE ${path} must hold one line USER:PASSWORD.`);
+  return Object.freeze({ username: m[1]!, password: m[2]! });
+}
+
+/**
+ * The server's own variables pack runs with: what pack, its Docker client and Go need, as the
+ * admin set them. Anything else (above all an app's config vars) never reaches pack's process:
+ * DOCKER_HOST, DOCKER_CONFIG and the like would point it elsewhere. DOCKER_HOST and DOCKER_CONFIG
+ * are added by the builder itself.
+ */
+const PACK_ENV = [
+  'PATH', 'HOME', 'TMPDIR', 'PACK_HOME', 'PACK_VOLUME_KEY',
+  'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY', 'DOCKER_API_VERSION',
+  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+  'SSL_CERT_FILE', 'SSL_CERT_DIR',
+] as const;
+
+function packEnv(env: Env): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of PACK_ENV) {
+    const v = env[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return Object.freeze(out);
+}
+
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const dataDir = resolve(env.SLIPWAY_DATA_DIR || './data');
@@ -208,6 +262,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     gcIntervalMs: secondsOrOff(env, 'SLIPWAY_GC_INTERVAL_S', 6 * 3600),
     registryGcConfig: env.SLIPWAY_REGISTRY_GC_CONFIG ? resolve(env.SLIPWAY_REGISTRY_GC_CONFIG) : undefined,
     registryBinary: env.SLIPWAY_REGISTRY_BINARY || 'docker-registry',
+    // --- Tenant isolation (issue 16). ---
+    registryAuth: registryAuth(env.SLIPWAY_REGISTRY_AUTH_FILE ? resolve(env.SLIPWAY_REGISTRY_AUTH_FILE) : undefined),
+    packEnv: packEnv(env),
     version: PACKAGE_VERSION,
   });
 }
