@@ -2,7 +2,8 @@
 // testbed's cached image (testbed/machine/machine.sh, built by testbed/parts/70-machine.sh), with
 // its own systemd, users and file system and the host's network. The checkout is copied in and
 // install.sh runs inside as root, pointed at the testbed: its cluster (--kubeconfig), its Docker
-// engine (the socket bind-mounted into the machine), registry (with its credential, --registry-auth), offline builder and pack binary.
+// engine (the socket bind-mounted into the machine), registry (with its credential:
+// --registry-auth), offline builder and pack binary.
 // Everything after that is done from outside, as a user would: the host's own ssh and git over the
 // ports the installed service listens on, and HTTP through the testbed's ingress with the app's
 // Host header. What is proved:
