@@ -9,7 +9,7 @@
 // credential pack hands the lifecycle (CNB_REGISTRY_AUTH): it must find none.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { PackBuilder } from '../../server/build/pack.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
@@ -23,17 +23,16 @@ describe("an app's config vars never reach pack's own environment", { timeout: 2
   let tb: Record<string, string> | undefined;
   let engine: Server;
   const connections: string[] = [];
-  const open = new Set<Socket>();
 
   before(async () => {
     tb = testbedEnv(NEEDS);
     if (!tb) return;
-    // A "Docker engine" of the tenant's: it records who connects and never answers.
+    // A "Docker engine" of the tenant's: it records who connects and hangs up (so a pack that
+    // did connect fails at once rather than waiting for an answer).
     engine = createServer((socket) => {
       connections.push(`${socket.remoteAddress}:${socket.remotePort}`);
-      open.add(socket);
-      socket.on('close', () => open.delete(socket));
-      socket.on('error', () => open.delete(socket));
+      socket.on('error', () => { /* the client may see the reset first */ });
+      socket.destroy();
     });
     await new Promise<void>((done) => engine.listen(0, '127.0.0.1', done));
     s = await startTestServer(
@@ -44,7 +43,6 @@ describe("an app's config vars never reach pack's own environment", { timeout: 2
   });
   after(async () => {
     if (!tb) return;
-    for (const socket of open) socket.destroy();
     await new Promise<void>((done) => engine.close(() => done()));
     await s?.close();
   });

@@ -9,8 +9,9 @@
 // credential, as that code would have to: the catalog, a tag list, a manifest, a blob read, a
 // DELETE, an upload and a manifest PUT over slipway/APP:latest all get 401, with a wrong
 // credential too, and nothing changed. With the credential everything the server does still
-// works: pack publishes two builds, the node's containerd pulls them (the app answers through the
-// ingress), garbage collection deletes the older image and collects its storage, apps:report
+// works: pack publishes three builds, the node's containerd pulls them (the app answers through
+// the ingress), garbage collection deletes the oldest image (the second one is the rollback
+// target, always kept) and collects its storage, apps:report
 // reads the sizes, and doctor's registry check pushes, pulls and sees anonymous access refused.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,10 +76,10 @@ describe('the registry refuses every request without its credential; the server 
   });
 
   let first: Awaited<ReturnType<typeof manifest>>;
-  test('with the credential: pack publishes, the node pulls, GC deletes the older image and collects its storage', { timeout: 2 * PUSH_MS + 2 * ROUTE_MS }, async (t) => {
+  test('with the credential: pack publishes, the node pulls, GC deletes the oldest image and collects its storage', { timeout: 3 * PUSH_MS + 3 * ROUTE_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
     const wd = fixtureCopy('static-app');
-    for (const n of [1, 2]) {
+    for (const n of [1, 2, 3]) {
       writeFileSync(join(wd, 'index.html'), body(n));
       await s.commitAll(wd, `release ${n}`);
       const r = await s.git(['push', s.sshRemote(APP), 'main'], { cwd: wd });
@@ -87,11 +88,12 @@ describe('the registry refuses every request without its credential; the server 
       assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host, (b) => b === body(n), ROUTE_MS), body(n));
       if (n === 1) first = await manifest('build-1');
     }
-    // GC after the deploy (SLIPWAY_KEEP_RELEASES=1) deleted build-1's manifest through the API.
+    // GC after the deploy (SLIPWAY_KEEP_RELEASES=1, and v2 as the rollback target) deleted
+    // build-1's manifest through the API.
     const api = new RegistryApi({ registry: config.registry, gcConfig: undefined, binary: '', auth: config.registryAuth });
     await eventually('GC to keep only the newest image', async () => (await api.tags(APP)).every((x) => x.tag !== 'build-1'), 30_000);
     const report = JSON.parse((await ssh(`apps:report ${APP} --json`)).stdout) as { images: { count: number; bytes: number } };
-    assert.equal(report.images.count, 1);
+    assert.equal(report.images.count, 2);
     assert.ok(report.images.bytes > 0);
     const gc = await ssh('gc');
     assert.equal(gc.exitCode, 0, gc.stderr);
@@ -101,14 +103,14 @@ describe('the registry refuses every request without its credential; the server 
 
   test("without it (as a pod's code would be) the catalog, reads, a DELETE, an upload and a manifest PUT all get 401; nothing changes", async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    const current = await manifest('build-2');
+    const current = await manifest('build-3');
     const repo = `${base}/v2/slipway/${APP}`;
     const wrong = { authorization: `Basic ${Buffer.from(`${config.registryAuth!.username}:not-the-password`).toString('base64')}` };
     for (const [what, auth] of [['no credential', {}], ['a wrong password', wrong]] as const) {
       const attempts: [string, string, RequestInit][] = [
         ['list every repository', `${base}/v2/_catalog`, {}],
         ["list the app's tags", `${repo}/tags/list`, {}],
-        ['read its manifest', `${repo}/manifests/build-2`, { headers: { accept: MANIFEST_TYPES } }],
+        ['read its manifest', `${repo}/manifests/build-3`, { headers: { accept: MANIFEST_TYPES } }],
         ['read a layer (its config blob)', `${repo}/blobs/${current.config}`, {}],
         ['delete its manifest (its rollback target)', `${repo}/manifests/${current.digest}`, { method: 'DELETE' }],
         ['start an upload', `${repo}/blobs/uploads/`, { method: 'POST' }],
@@ -122,9 +124,9 @@ describe('the registry refuses every request without its credential; the server 
       }
     }
     // Nothing was deleted or replaced: the app's image is as the server pushed it.
-    assert.equal((await manifest('build-2')).digest, current.digest);
+    assert.equal((await manifest('build-3')).digest, current.digest);
     assert.equal((await manifest('latest')).digest, current.digest);
-    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host, (b) => b === body(2), ROUTE_MS), body(2));
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host, (b) => b === body(3), ROUTE_MS), body(3));
   });
 
   test("doctor's registry check pushes and pulls with the credential and sees requests without it refused", async (t) => {
