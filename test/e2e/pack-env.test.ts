@@ -58,6 +58,7 @@ describe("an app's config vars never reach pack's own environment", { timeout: 2
     await s.commitAll(wd, 'build env app');
     const r = await s.git(['push', s.sshRemote(APP), 'main'], { cwd: wd });
     const lines = remoteLines(r.stderr);
+    t.diagnostic(lines.filter((l) => l.includes('build env:')).map((l) => l.trim()).join(' | '));
     assert.deepEqual(connections, [], `pack connected to the app's DOCKER_HOST ${dockerHost}:\n${lines.join('\n')}`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.ok(lines.includes(`       build env: DOCKER_HOST=${dockerHost} DOCKER_CONFIG=/tmp/x`), lines.join('\n'));
