@@ -143,8 +143,14 @@ export function explainFailure(rawLines: readonly string[], exitCode: number, ct
   if (/Cannot connect to the Docker daemon|failed to connect to docker|docker client/i.test(text)) {
     return 'The Docker engine is not reachable (check DOCKER_HOST and that dockerd runs); nothing was built.';
   }
-  if (new RegExp(`${ctx.registry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*(connection refused|no such host|i/o timeout)`, 'i').test(text)) {
+  const escaped = ctx.registry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (new RegExp(`${escaped}.*(connection refused|no such host|i/o timeout)`, 'i').test(text)) {
     return `The registry ${ctx.registry} is not reachable; the image could not be published.`;
+  }
+  // A closed registry answers a wrong or missing credential with 401, which pack reports as an
+  // image that "does not exist in registry" (or, when pushing, as UNAUTHORIZED).
+  if (new RegExp(`'${escaped}/[^']*' does not exist in registry|UNAUTHORIZED|authentication required`, 'i').test(text)) {
+    return `The registry ${ctx.registry} refused the build's requests or lacks one of its images (an admin can check with doctor: the credential is SLIPWAY_REGISTRY_AUTH_FILE); nothing was published.`;
   }
   // A buildpack that failed says why in the Heroku vocabulary: ` !     reason`.
   const said = lines.findLast((l) => /^ ! {5}\S/.test(l));

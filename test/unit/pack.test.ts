@@ -125,6 +125,9 @@ test('failures become one sentence', () => {
     'The builder image reg:5000/b:1 could not be fetched (check builder:set and the registry); nothing was built.',
   );
   assert.equal(explainFailure([], 1, { ...ctx, stopped: 'timeout' }), 'The build took longer than 15 minutes and was stopped.');
+  const refused = 'The registry 127.0.0.1:5000 refused the build\'s requests or lacks one of its images (an admin can check with doctor: the credential is SLIPWAY_REGISTRY_AUTH_FILE); nothing was published.';
+  assert.equal(explainFailure(["ERROR: failed to build: invalid run-image '127.0.0.1:5000/slipway/run:dca0': image '127.0.0.1:5000/slipway/run:dca0' does not exist in registry: not found"], 1, ctx), refused);
+  assert.equal(explainFailure(['ERROR: failed to export: saving image: UNAUTHORIZED: authentication required'], 1, ctx), refused);
   assert.match(explainFailure(['npm error code ETARGET'], 51, ctx), /^The build failed: npm error code ETARGET/);
   assert.match(explainFailure(['something else'], 3, ctx), /pack exited with 3/);
 });
