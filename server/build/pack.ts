@@ -87,7 +87,7 @@ export function dockerConfigJson(registry: string, auth: Readonly<RegistryAuth> 
 
 // pack reads its env file line by line and trims each line with Go's strings.TrimSpace; this is
 // that set of white space (plus U+FEFF, which JavaScript's trim also strips).
-const SPACE = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+const SPACE = String.raw`\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff`;
 const EDGE_SPACE = new RegExp(`^[${SPACE}]|[${SPACE}]$`);
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
