@@ -694,9 +694,20 @@ step_builder() {
   local sock=${DOCKER#unix://} name=$BUILDER tag=latest
   if [[ $name == *@* ]]; then tag=${name#*@}; name=${name%%@*}
   elif [[ ${name##*/} == *:* ]]; then tag=${name##*:}; name=${name%:*}; fi
-  # Through the engine's API, so no docker CLI is needed when the engine is elsewhere.
-  run curl -fsS --unix-socket "$sock" -X POST -o /dev/null "http://docker/images/create?fromImage=$name&tag=$tag"
+  # Through the engine's API, so no docker CLI is needed when the engine is elsewhere. A builder in
+  # the closed registry is pulled with its credential (X-Registry-Auth: base64url JSON), which
+  # curl reads from stdin so that it never shows in a process list.
+  local config=""
+  if [ -n "$REGISTRY_AUTH_FILE" ] && [[ $name == "$REGISTRY"/* ]]; then
+    detail "pulled with the registry's credential"
+    config=$(printf 'header = "X-Registry-Auth: %s"' "$(printf '{"username":"%s","password":"%s","serveraddress":"%s"}' \
+      "$(json_escape "$REG_USER")" "$(json_escape "$REG_PASS")" "$REGISTRY" | base64 -w0 | tr '+/' '-_')")
+  fi
+  run curl -fsS --unix-socket "$sock" -X POST -o /dev/null "http://docker/images/create?fromImage=$name&tag=$tag" -K - <<<"$config"
 }
+
+# json_escape TEXT: TEXT as the inside of a JSON string (backslashes and double quotes escaped).
+json_escape() { local v=${1//\\/\\\\}; printf '%s' "${v//\"/\\\"}"; }
 
 summary() {
   local remote_ssh="ssh://git@$HOST:$SSH_PORT/APP.git" remote_http="http://$HOST:$HTTP_PORT/APP.git"

@@ -208,21 +208,25 @@ test('--dry-run with an existing cluster, engine, registry and pack installs non
   assert.ok(out.includes('curl -fsS --unix-socket /run/other/docker.sock -X POST -o /dev/null http://docker/images/create\\?fromImage=127.0.0.1:5000/slipway/builder\\&tag=abc'), out);
   assert.ok(out.includes('ssh -p 2322 git@127.0.0.1 apps:create myapp'), out);
   assert.ok(out.includes('Open in the firewall: 2322/tcp (SSH git), 8180/tcp (HTTP git)\n'), out);
-  // No credential given for someone else's registry: none is made up.
+  // No credential given for someone else's registry: none is made up, none is sent.
   assert.ok(!out.includes('registry-auth'), out);
+  assert.ok(!out.includes("registry's credential"), out);
 });
 
 test('--registry-auth FILE: the given registry\'s credential is kept for the server; only with --registry, only one USER:PASSWORD line', async () => {
   const { key: kc } = fakeMachine();
   const { key: auth } = fakeMachine();
   writeFileSync(auth, 'slipway:0123abcd\n');
-  const flags = ['--dry-run', '--admin-key', 'KEY', '--kubeconfig', kc, '--registry', '127.0.0.1:5000', '--registry-auth', auth];
+  const flags = ['--dry-run', '--admin-key', 'KEY', '--kubeconfig', kc, '--registry', '127.0.0.1:5000', '--builder', '127.0.0.1:5000/slipway/builder:abc', '--registry-auth', auth];
   const r = await install(flags);
   assert.equal(r.exitCode, 0, r.stderr);
   assert.ok(r.stdout.includes(`would install ${auth} as /etc/slipway/registry-auth (mode 0600) [SLIPWAY_REGISTRY_AUTH_FILE]`), r.stdout);
   assert.ok(r.stdout.includes('its nodes must pull from 127.0.0.1:5000 with the credential in /etc/slipway/registry-auth'), r.stdout);
   assert.ok(r.stdout.includes('would run: chown slipway:slipway /etc/slipway/registry-auth'), r.stdout);
   assert.ok(!r.stdout.includes('htpasswd'), r.stdout);
+  // The engine pulls a builder from that registry with the credential (on curl's stdin, not its arguments).
+  assert.ok(r.stdout.includes("       pulled with the registry's credential\n"), r.stdout);
+  assert.ok(r.stdout.includes('http://docker/images/create\\?fromImage=127.0.0.1:5000/slipway/builder\\&tag=abc -K -\n'), r.stdout);
 
   const own = await install(['--dry-run', '--admin-key', 'KEY', '--registry-auth', auth]);
   assert.equal(own.exitCode, 2, own.stdout);
