@@ -29,6 +29,10 @@ CACHE=/var/cache/slipway
 UNIT=/etc/systemd/system/slipway.service
 WRAPPER=/usr/local/bin/slipway
 K3S_REGISTRIES=/etc/rancher/k3s/registries.yaml
+# The registry's credential (USER:PASSWORD): pushes, deletes and reads need it; only the server
+# (this file, 0600) and the nodes' containerd (registries.yaml, 0600) hold it.
+REGISTRY_AUTH=$ETC/registry-auth
+REGISTRY_HTPASSWD=/etc/docker/registry/htpasswd
 K3S_KUBECONFIG=/etc/rancher/k3s/k3s.yaml
 # Preflight reads its facts (os-release, /run/systemd, /proc/meminfo) under this root; tests point
 # it at a fake one. Everything else always acts on the real machine.
@@ -54,6 +58,9 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
                          to 127.0.0.1:5000 [SLIPWAY_REGISTRY]
   --registry-pull ADDR   the same registry as the cluster's nodes reach it, default NODE-IP:5000
                          for the installed one, else --registry [SLIPWAY_REGISTRY_PULL]
+  --registry-auth FILE   with --registry: its credential, one line USER:PASSWORD (no spaces), kept
+                         as /etc/slipway/registry-auth (0600); the registry install.sh installs
+                         gets a generated one [SLIPWAY_REGISTRY_AUTH_FILE]
   --builder IMAGE        default CNB builder, default heroku/builder:24 [SLIPWAY_BUILDER]
   --pack PATH            use this pack binary instead of downloading the pinned release [SLIPWAY_PACK];
                          needed while install.sh pins no checksum for pack (or set PACK_SHA256_amd64
@@ -117,7 +124,7 @@ while [ $# -gt 0 ]; do
     --uninstall) UNINSTALL=1 ;;
     --purge) PURGE=1 ;;
     --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--docker-host|\
-    --registry|--registry-pull|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server)
+    --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
       flag[${1#--}]=$2; shift ;;
     --*=*) usage_error "write flags as two words: ${1%%=*} VALUE" ;;
@@ -195,6 +202,16 @@ public_ipv4() {
   printf '%s' "${a:-127.0.0.1}"
 }
 
+# credential_line FILE: prints FILE's one line USER:PASSWORD, or dies saying what it must hold.
+credential_line() {
+  local lines=()
+  mapfile -t lines < "$1"
+  if [ ${#lines[@]} -ne 1 ] || ! [[ ${lines[0]} =~ ^[^:[:space:]]+:[^[:space:]]+$ ]]; then
+    die "The registry credential $1 must hold one line USER:PASSWORD (no spaces)."
+  fi
+  printf '%s' "${lines[0]}"
+}
+
 # pick FLAG ENV-KEY DEFAULT: the flag, else the earlier setting, else the default.
 pick() { local v=${flag[$1]:-}; [ -n "$v" ] || v=${old[$2]:-}; [ -n "$v" ] || v=$3; printf '%s' "$v"; }
 
@@ -226,6 +243,18 @@ settings() {
   local pull_default=$REGISTRY
   [ "$OWN_REGISTRY" = 0 ] || pull_default=$IP:5000
   REGISTRY_PULL=$(pick registry-pull SLIPWAY_REGISTRY_PULL "$pull_default")
+  # The registry's credential: given for someone else's registry, generated for ours (kept across
+  # re-runs), or kept from an earlier install that was given one.
+  REGISTRY_AUTH_SRC=${flag[registry-auth]:-}
+  if [ -n "$REGISTRY_AUTH_SRC" ]; then
+    [ "$OWN_REGISTRY" = 0 ] || usage_error "--registry-auth goes with --registry: the registry install.sh installs gets a credential of its own"
+    [ -r "$REGISTRY_AUTH_SRC" ] || die "Cannot read the registry credential $REGISTRY_AUTH_SRC."
+    credential_line "$REGISTRY_AUTH_SRC" >/dev/null
+  fi
+  REGISTRY_AUTH_FILE=""
+  if [ -n "$REGISTRY_AUTH_SRC" ] || [ "$OWN_REGISTRY" = 1 ] || { [ -n "${old[SLIPWAY_REGISTRY_AUTH_FILE]:-}" ] && [ -f "$REGISTRY_AUTH" ]; }; then
+    REGISTRY_AUTH_FILE=$REGISTRY_AUTH
+  fi
   if [ -n "${flag[pack]:-}" ]; then OWN_PACK=0; PACK_SRC=${flag[pack]}
   elif [ "${state[OWN_PACK]:-}" = 0 ]; then OWN_PACK=0; PACK_SRC=$OPT/bin/pack
   else OWN_PACK=1; PACK_SRC=""; fi
@@ -276,7 +305,8 @@ settings() {
 apt_packages() {
   local want=(ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip)
   [ "$OWN_DOCKER" = 0 ] || want+=(docker.io)
-  [ "$OWN_REGISTRY" = 0 ] || want+=(docker-registry)
+  # apache2-utils: htpasswd, for the installed registry's bcrypt password file.
+  [ "$OWN_REGISTRY" = 0 ] || want+=(docker-registry apache2-utils)
   local missing=() p
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -293,11 +323,42 @@ step_docker() {
   run systemctl enable --now docker.service
 }
 
+# The registry's credential in $REGISTRY_AUTH (root's until step_user hands it to slipway): the
+# given file, the kept one, or a new random one. Sets REG_USER and REG_PASS (empty in a dry run).
+REG_USER="" REG_PASS=""
+registry_credential() {
+  [ -n "$REGISTRY_AUTH_FILE" ] || return 0
+  if [ "$DRY" = 1 ]; then
+    if [ -n "$REGISTRY_AUTH_SRC" ]; then detail "would install $REGISTRY_AUTH_SRC as $REGISTRY_AUTH (mode 0600) [SLIPWAY_REGISTRY_AUTH_FILE]"
+    elif [ -f "$REGISTRY_AUTH" ]; then detail "keeping the registry credential in $REGISTRY_AUTH [SLIPWAY_REGISTRY_AUTH_FILE]"
+    else detail "would generate a registry credential (256 random bits) into $REGISTRY_AUTH (mode 0600) [SLIPWAY_REGISTRY_AUTH_FILE]"; fi
+    return 0
+  fi
+  install -d -m 0755 "$ETC"
+  if [ -n "$REGISTRY_AUTH_SRC" ]; then
+    install -m 0600 -o root -g root "$REGISTRY_AUTH_SRC" "$REGISTRY_AUTH.new" && mv -f "$REGISTRY_AUTH.new" "$REGISTRY_AUTH"
+  elif [ ! -s "$REGISTRY_AUTH" ]; then
+    (umask 077 && printf 'slipway:%s\n' "$(openssl rand -hex 32)" > "$REGISTRY_AUTH.new") && mv -f "$REGISTRY_AUTH.new" "$REGISTRY_AUTH"
+  fi
+  local line
+  line=$(credential_line "$REGISTRY_AUTH")
+  REG_USER=${line%%:*} REG_PASS=${line#*:}
+}
+
 step_registry() {
   say "Registry"
+  registry_credential
   if [ "$OWN_REGISTRY" = 0 ]; then detail "using $REGISTRY (push) and $REGISTRY_PULL (nodes pull); not installed here"; return 0; fi
+  # Pushes, deletes and reads all need the credential (htpasswd basic auth): pods and builds may
+  # reach this port, and an open registry would let them read every app's layers and replace its
+  # images. bcrypt at a low cost: the registry checks it on every request, and a 256-bit random
+  # password needs no key stretching. Readable by the registry's user (slipway from step_service on).
+  local group=docker-registry
+  if [ -f /etc/systemd/system/docker-registry.service.d/slipway.conf ]; then group=slipway; fi
+  if [ "$DRY" = 1 ]; then detail "would write $REGISTRY_HTPASSWD (bcrypt of the credential, mode 0640, owner root:$group)"
+  else printf '%s' "$REG_PASS" | htpasswd -niB -C 5 "$REG_USER" | put "$REGISTRY_HTPASSWD" 0640 "root:$group"; fi
   # Debian's docker-registry, on every address so other nodes can pull; data under /var/lib.
-  put /etc/docker/registry/config.yml 0644 root:root <<'EOF'
+  put /etc/docker/registry/config.yml 0644 root:root <<EOF
 version: 0.1
 log:
   fields:
@@ -307,27 +368,39 @@ storage:
     rootdirectory: /var/lib/docker-registry
   delete:
     enabled: true
+auth:
+  htpasswd:
+    realm: slipway-registry
+    path: $REGISTRY_HTPASSWD
 http:
   addr: :5000
 EOF
   run systemctl enable docker-registry.service
   run systemctl restart docker-registry.service
-  detail "Slipway pushes to $REGISTRY; nodes pull from $REGISTRY_PULL over plain HTTP"
+  detail "Slipway pushes to $REGISTRY; nodes pull from $REGISTRY_PULL over plain HTTP; every request needs the credential in $REGISTRY_AUTH"
 }
 
 step_cluster() {
   say "Cluster"
   if [ "$OWN_K3S" = 0 ]; then
     detail "using the cluster in ${KUBECONFIG_SRC:-the kept kubeconfig} (nothing installed cluster-side)"
+    [ -z "$REGISTRY_AUTH_FILE" ] || detail "its nodes must pull from $REGISTRY_PULL with the credential in $REGISTRY_AUTH (k3s: registries.yaml configs.\"$REGISTRY_PULL\".auth)"
     return 0
   fi
   # containerd on every k3s node reads this: the registry is plain HTTP at the pull address. An
   # agent added later gets the same file and pulls the same images.
-  put "$K3S_REGISTRIES" 0644 root:root <<EOF
+  # With the registry's credential, so the file is root's alone; YAML single quotes keep it literal.
+  local configs="" q="'"
+  if [ -n "$REGISTRY_AUTH_FILE" ]; then
+    configs=$(printf 'configs:\n  "%s":\n    auth:\n      username: %s\n      password: %s' "$REGISTRY_PULL" \
+      "$q${REG_USER//$q/$q$q}$q" "$q${REG_PASS//$q/$q$q}$q")
+  fi
+  put "$K3S_REGISTRIES" 0600 root:root <<EOF
 mirrors:
   "$REGISTRY_PULL":
     endpoint:
       - "http://$REGISTRY_PULL"
+$configs
 EOF
   if [ -x /usr/local/bin/k3s ] && /usr/local/bin/k3s --version 2>/dev/null | grep -qF "${K3S_VERSION}"; then
     detail "k3s $K3S_VERSION already installed"
@@ -464,6 +537,8 @@ step_user() {
       chmod 0640 "$ETC/admin_keys" && chown root:slipway "$ETC/admin_keys"
     fi
   fi
+  # The server reads the registry's credential as the slipway user; nobody else may.
+  if [ -n "$REGISTRY_AUTH_FILE" ]; then run chown slipway:slipway "$REGISTRY_AUTH"; fi
   local kube=$ETC/kubeconfig
   if [ -n "$KUBECONFIG_SRC" ]; then
     if [ "$DRY" = 1 ] || [ "$(readlink -f "$KUBECONFIG_SRC")" != "$kube" ]; then
@@ -486,6 +561,7 @@ SLIPWAY_ACME_EMAIL=$ACME_EMAIL
 SLIPWAY_ACME_ISSUER=slipway-acme
 SLIPWAY_REGISTRY_GC_CONFIG=$REGISTRY_GC_CONFIG
 SLIPWAY_REGISTRY_BINARY=/usr/bin/docker-registry
+SLIPWAY_REGISTRY_AUTH_FILE=$REGISTRY_AUTH_FILE
 KUBECONFIG=$kube
 DOCKER_HOST=$DOCKER
 PACK_HOME=$DATA/pack
@@ -556,6 +632,7 @@ User=slipway
 Group=slipway
 EOF
     run chown -R slipway:slipway "$REGISTRY_DATA"
+    run chgrp slipway "$REGISTRY_HTPASSWD"
   fi
   put "$UNIT" 0644 root:root <<EOF
 [Unit]
@@ -617,9 +694,20 @@ step_builder() {
   local sock=${DOCKER#unix://} name=$BUILDER tag=latest
   if [[ $name == *@* ]]; then tag=${name#*@}; name=${name%%@*}
   elif [[ ${name##*/} == *:* ]]; then tag=${name##*:}; name=${name%:*}; fi
-  # Through the engine's API, so no docker CLI is needed when the engine is elsewhere.
-  run curl -fsS --unix-socket "$sock" -X POST -o /dev/null "http://docker/images/create?fromImage=$name&tag=$tag"
+  # Through the engine's API, so no docker CLI is needed when the engine is elsewhere. A builder in
+  # the closed registry is pulled with its credential (X-Registry-Auth: base64url JSON), which
+  # curl reads from stdin so that it never shows in a process list.
+  local config=""
+  if [ -n "$REGISTRY_AUTH_FILE" ] && [[ $name == "$REGISTRY"/* ]]; then
+    detail "pulled with the registry's credential"
+    config=$(printf 'header = "X-Registry-Auth: %s"' "$(printf '{"username":"%s","password":"%s","serveraddress":"%s"}' \
+      "$(json_escape "$REG_USER")" "$(json_escape "$REG_PASS")" "$REGISTRY" | base64 -w0 | tr '+/' '-_')")
+  fi
+  run curl -fsS --unix-socket "$sock" -X POST -o /dev/null "http://docker/images/create?fromImage=$name&tag=$tag" -K - <<<"$config"
 }
+
+# json_escape TEXT: TEXT as the inside of a JSON string (backslashes and double quotes escaped).
+json_escape() { local v=${1//\\/\\\\}; printf '%s' "${v//\"/\\\"}"; }
 
 summary() {
   local remote_ssh="ssh://git@$HOST:$SSH_PORT/APP.git" remote_http="http://$HOST:$HTTP_PORT/APP.git"
@@ -647,6 +735,7 @@ uninstall() {
   if [ "${state[OWN_REGISTRY]:-}" = 1 ]; then
     run rm -f "$dropin"
     run chown -R docker-registry:docker-registry /var/lib/docker-registry
+    [ ! -f "$REGISTRY_HTPASSWD" ] || run chgrp docker-registry "$REGISTRY_HTPASSWD"
   fi
   run systemctl daemon-reload
   if [ "${state[OWN_REGISTRY]:-}" = 1 ]; then run systemctl restart docker-registry.service; fi

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../server/config.ts';
 import { findProgram } from '../server/backends.ts';
 import { TimedPack } from './timed-pack.ts';
+import { packSettings } from '../server/build/pack.ts';
 import { benchEnv } from './settings.ts';
 import { startTestServer } from '../test/support/harness.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
@@ -37,7 +38,7 @@ if (!pack || config.builderImage === 'heroku/builder:24') {
   process.stderr.write('bench/build: needs the testbed (pack and the offline builder): eval "$(npm run -s testbed)" first\n');
   process.exit(1);
 }
-const builder = new TimedPack({ packBinary: pack, registry: config.registry, buildTimeoutMs: 15 * 60_000, dockerHost: config.dockerHost });
+const builder = new TimedPack({ ...packSettings(config, pack), buildTimeoutMs: 15 * 60_000 });
 const s = await startTestServer({ SLIPWAY_BUILDER: config.builderImage, SLIPWAY_REGISTRY: config.registry }, { builder });
 try {
   type Run = { total: number; pack: number };

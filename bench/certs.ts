@@ -17,7 +17,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PackBuilder } from '../server/build/pack.ts';
+import { PackBuilder, packSettings } from '../server/build/pack.ts';
 import { loadConfig } from '../server/config.ts';
 import { KubeDeployer } from '../server/deploy/kube.ts';
 import { startTestServer } from '../test/support/harness.ts';
@@ -113,7 +113,7 @@ const env = {
   // The push announces whatever it has after 1 s: the bench times issuance itself.
   SLIPWAY_ACME_EMAIL: 'bench@slipway.test', SLIPWAY_ACME_ISSUER: SETTINGS.issuer, SLIPWAY_CERT_WAIT_S: '1',
 };
-const builder = new PackBuilder({ packBinary: SETTINGS.pack, registry: SETTINGS.registry, buildTimeoutMs: 15 * 60_000, dockerHost: SETTINGS.dockerHost });
+const builder = new PackBuilder({ ...packSettings(loadConfig(benchEnv), SETTINGS.pack), buildTimeoutMs: 15 * 60_000 });
 const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
 const s = await startTestServer(env, { builder, deployer });
 const ssh = async (cmd: string) => {

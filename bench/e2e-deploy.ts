@@ -16,6 +16,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TimedPack } from './timed-pack.ts';
+import { packSettings } from '../server/build/pack.ts';
 import { loadConfig } from '../server/config.ts';
 import { KubeDeployer } from '../server/deploy/kube.ts';
 import { run } from '../server/exec.ts';
@@ -121,7 +122,7 @@ function setTag(wd: string, tag: string): void {
   writeFileSync(server(wd), src);
 }
 
-const builder = new TimedPack({ packBinary: SETTINGS.pack, registry: SETTINGS.registry, buildTimeoutMs: 15 * 60_000, dockerHost: SETTINGS.dockerHost });
+const builder = new TimedPack({ ...packSettings(loadConfig(benchEnv), SETTINGS.pack), buildTimeoutMs: 15 * 60_000 });
 const env = { SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, SLIPWAY_BASE_DOMAIN: BASE, KUBECONFIG: SETTINGS.kubeconfig };
 const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
 const s = await startTestServer(env, { builder, deployer });

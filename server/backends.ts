@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { Config } from './config.ts';
 import type { Backends } from './context.ts';
-import { PackBuilder } from './build/pack.ts';
+import { PackBuilder, packSettings } from './build/pack.ts';
 import { KubeDeployer } from './deploy/kube.ts';
 import { RegistryApi } from './build/registry.ts';
 
@@ -27,8 +27,8 @@ export function findProgram(name: string, searchPath: string): string | undefine
 export async function chooseBackends(config: Readonly<Config>): Promise<Backends> {
   const pack = findProgram(config.packBinary, config.searchPath);
   return {
-    builder: pack ? new PackBuilder({ packBinary: pack, registry: config.registry, buildTimeoutMs: config.buildTimeoutMs, dockerHost: config.dockerHost, owner: config.dataDir }) : undefined,
+    builder: pack ? new PackBuilder(packSettings(config, pack, config.dataDir)) : undefined,
     deployer: config.kubeconfig ? KubeDeployer.fromConfig(config) : undefined,
-    registry: new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary }),
+    registry: new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth }),
   };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import { UserError } from './errors.ts';
@@ -94,7 +94,18 @@ export interface Config {
   maxBuildLogBytes: number;
   /** Largest image (its compressed layers, as the registry's manifest lists them) a push may deploy. */
   maxImageBytes: number;
+  // --- Registry credential and pack's environment (issue 16, items 1 and 6). ---
+  /** The registry's credential (SLIPWAY_REGISTRY_AUTH_FILE): pushes, deletes and reads need it; unset, requests go without. */
+  registryAuth: Readonly<RegistryAuth> | undefined;
+  /** The server's own environment variables pack may see (an allow-list); nothing of an app's config is ever added. */
+  packEnv: Readonly<Record<string, string>>;
   version: string;
+}
+
+/** A user name and password for the registry's basic authentication. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
 }
 
 /** Kubernetes quantities a container gets when it sets none (memory `256Mi`, cpu `500m`). */
@@ -232,6 +243,49 @@ function hostAddress(): string {
   return '127.0.0.1';
 }
 
+/**
+ * SLIPWAY_REGISTRY_AUTH_FILE: one line `USER:PASSWORD`, readable by its owner only (install.sh
+ * writes it 0600). Unset or empty: no credential.
+ */
+function registryAuth(path: string | undefined): Readonly<RegistryAuth> | undefined {
+  if (!path) return undefined;
+  let text: string;
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`SLIPWAY_REGISTRY_AUTH_FILE ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: err });
+  }
+  // The password opens every app's images: a file others may read is refused, not used.
+  if ((mode & 0o077) !== 0) throw new UserError(`SLIPWAY_REGISTRY_AUTH_FILE ${path} may be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 it.`);
+  const m = /^([^:\s]+):([^\r\n]+)\r?\n?$/.exec(text);
+  if (!m) throw new UserError(`SLIPWAY_REGISTRY_AUTH_FILE ${path} must hold one line USER:PASSWORD.`);
+  return Object.freeze({ username: m[1]!, password: m[2]! });
+}
+
+/**
+ * The server's own variables pack runs with: what pack, its Docker client and Go need, as the
+ * admin set them. Anything else (above all an app's config vars) never reaches pack's process:
+ * DOCKER_HOST, DOCKER_CONFIG and the like would point it elsewhere. DOCKER_HOST and DOCKER_CONFIG
+ * are added by the builder itself.
+ */
+const PACK_ENV = [
+  'PATH', 'HOME', 'TMPDIR', 'PACK_HOME', 'PACK_VOLUME_KEY',
+  'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY', 'DOCKER_API_VERSION',
+  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+  'SSL_CERT_FILE', 'SSL_CERT_DIR',
+] as const;
+
+function packEnv(env: Env): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of PACK_ENV) {
+    const v = env[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return Object.freeze(out);
+}
+
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const dataDir = resolve(env.SLIPWAY_DATA_DIR || './data');
@@ -311,6 +365,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxTokensPerKey: count(env, 'SLIPWAY_MAX_TOKENS_PER_KEY', 50),
     maxBuildLogBytes: Math.floor(positive(env, 'SLIPWAY_MAX_BUILD_LOG_MB', 5) * 1024 * 1024),
     maxImageBytes: positive(env, 'SLIPWAY_MAX_IMAGE_MB', 2048) * 1024 * 1024,
+    // --- Registry credential and pack's environment (issue 16, items 1 and 6). ---
+    registryAuth: registryAuth(env.SLIPWAY_REGISTRY_AUTH_FILE ? resolve(env.SLIPWAY_REGISTRY_AUTH_FILE) : undefined),
+    packEnv: packEnv(env),
     version: PACKAGE_VERSION,
   });
 }

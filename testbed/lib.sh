@@ -167,6 +167,12 @@ ensure_process() {
   done
 }
 
+# registry_curl ARGS...: curl with the testbed registry's credential ($SLIPWAY_REGISTRY_AUTH_FILE,
+# 20-registry.sh), handed over on stdin as a curl config so it never shows in a process list.
+registry_curl() {
+  printf 'user = "%s"\n' "$(cat "$SLIPWAY_REGISTRY_AUTH_FILE")" | curl -K - "$@"
+}
+
 # binary_image LABEL DIR FILE WHAT [CHANGE...]: a one-file image of DIR/FILE (entrypoint /FILE,
 # plus each CHANGE as a `docker import -c`) in the testbed registry as slipway/FILE:TAG, TAG being
 # the first 12 hex digits of the file's sha256: the same program is never pushed twice. Prints
@@ -176,7 +182,7 @@ binary_image() {
   shift 4
   tag=$(sha256sum "$dir/$file" | cut -c1-12)
   image=$SLIPWAY_REGISTRY/slipway/$file:$tag
-  if [ "$(curl -s -o /dev/null -w '%{http_code}' -I \
+  if [ "$(registry_curl -s -o /dev/null -w '%{http_code}' -I \
     -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     "http://$SLIPWAY_REGISTRY/v2/slipway/$file/manifests/$tag")" != 200 ]; then

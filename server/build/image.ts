@@ -1,3 +1,4 @@
+import type { RegistryAuth } from '../config.ts';
 import type { ProcessType } from './builder.ts';
 
 /** The manifest media types Slipway reads (OCI and Docker, single images and indexes). */
@@ -39,10 +40,16 @@ export function registryBase(registry: string): string {
   return `${insecure ? 'http' : 'https'}://${registry}`;
 }
 
-async function getJson(url: string, accept: string): Promise<{ body: unknown; digest: string | null }> {
+/** The Authorization header for the registry's basic authentication (none without a credential). */
+export function registryAuthHeaders(auth: Readonly<RegistryAuth> | undefined): Record<string, string> {
+  if (!auth) return {};
+  return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
+}
+
+async function getJson(url: string, accept: string, auth: Readonly<RegistryAuth> | undefined): Promise<{ body: unknown; digest: string | null }> {
   let res: Response;
   try {
-    res = await fetch(url, { headers: { accept } });
+    res = await fetch(url, { headers: { accept, ...registryAuthHeaders(auth) } });
   } catch (err) {
     throw new Error(`the registry at ${new URL(url).host} is not reachable`, { cause: err });
   }
@@ -66,19 +73,19 @@ export function processesFromLabel(label: string | undefined, defaultType = 'web
   }));
 }
 
-/** Reads an image's manifest digest and labels straight from the registry. */
-export async function inspectImage(ref: string): Promise<{ digest: string; labels: Record<string, string> }> {
+/** Reads an image's manifest digest and labels straight from the registry (with its credential, if it has one). */
+export async function inspectImage(ref: string, auth?: Readonly<RegistryAuth>): Promise<{ digest: string; labels: Record<string, string> }> {
   const { registry, repository, reference } = parseImageRef(ref);
   const base = `${registryBase(registry)}/v2/${repository}`;
-  let { body, digest } = await getJson(`${base}/manifests/${reference}`, MANIFEST_TYPES);
+  let { body, digest } = await getJson(`${base}/manifests/${reference}`, MANIFEST_TYPES, auth);
   let manifest = body as Manifest;
   if (manifest.manifests) {
     const pick = manifest.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? manifest.manifests[0];
     if (!pick) throw new Error(`${ref} is an empty image index`);
-    ({ body } = await getJson(`${base}/manifests/${pick.digest}`, MANIFEST_TYPES));
+    ({ body } = await getJson(`${base}/manifests/${pick.digest}`, MANIFEST_TYPES, auth));
     manifest = body as Manifest;
   }
   if (!manifest.config) throw new Error(`${ref} has no image config`);
-  const config = (await getJson(`${base}/blobs/${manifest.config.digest}`, 'application/json')).body as ImageConfig;
+  const config = (await getJson(`${base}/blobs/${manifest.config.digest}`, 'application/json', auth)).body as ImageConfig;
   return { digest: digest ?? (reference.startsWith('sha256:') ? reference : ''), labels: config.config?.Labels ?? {} };
 }

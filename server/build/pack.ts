@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import type { Config, RegistryAuth } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { run } from '../exec.ts';
 import type { Builder, BuildRequest, BuildResult } from './builder.ts';
@@ -17,6 +18,15 @@ export interface PackSettings {
   dockerHost: string;
   /** Who owns the cache volumes this builder makes (the data dir), so GC only removes its own; unset, pack makes them unlabelled and GC never removes any. */
   owner?: string;
+  /** The registry's credential: pack gets it in a Docker config of its own, made for each build. */
+  registryAuth?: Readonly<RegistryAuth>;
+  /** The server's own variables pack runs with (Config.packEnv); an app's config is never added to them. */
+  env: Readonly<Record<string, string>>;
+}
+
+/** The pack builder's settings from the server's config. */
+export function packSettings(config: Readonly<Config>, packBinary: string, owner?: string): PackSettings {
+  return { packBinary, registry: config.registry, buildTimeoutMs: config.buildTimeoutMs, dockerHost: config.dockerHost, owner, registryAuth: config.registryAuth, env: config.packEnv };
 }
 
 /** Where an app's images live: `REGISTRY/slipway/APP`. */
@@ -29,11 +39,20 @@ export function cacheVolume(app: string): string {
   return `slipway-cache-${app}`;
 }
 
+/** The files one build hands pack, in a directory only the server may read. */
+export interface BuildFiles {
+  /** Where pack writes report.toml (the image digest). */
+  reportDir: string;
+  /** The app's config as `KEY=VALUE` lines (0600), pack's --env-file. */
+  envFile: string;
+}
+
 /**
- * pack's arguments for one build. Config values never appear here: each is passed as a bare
- * `--env KEY`, which pack fills from its own environment (values are not visible in `ps`).
+ * pack's arguments for one build. Config values never appear here (not visible in `ps`) nor in
+ * pack's own environment (where DOCKER_HOST and the like would steer pack itself): they reach the
+ * build only through the env file.
  */
-export function packArgs(req: Pick<BuildRequest, 'app' | 'source' | 'builderImage' | 'tag' | 'env'>, s: Pick<PackSettings, 'registry'>, reportDir: string): string[] {
+export function packArgs(req: Pick<BuildRequest, 'app' | 'source' | 'builderImage' | 'tag'>, s: Pick<PackSettings, 'registry'>, files: BuildFiles): string[] {
   const repo = imageRepository(s.registry, req.app);
   const args = [
     'build', `${repo}:latest`,
@@ -47,12 +66,44 @@ export function packArgs(req: Pick<BuildRequest, 'app' | 'source' | 'builderImag
     '--cache', `type=build;format=volume;name=${cacheVolume(req.app)}`,
     // The lifecycle container must reach a registry on the host's loopback, as the host does.
     '--network', 'host',
-    '--report-output-dir', reportDir,
+    '--report-output-dir', files.reportDir,
+    '--env-file', files.envFile,
     '--timestamps',
   ];
   if (isLoopback(s.registry)) args.push('--insecure-registry', s.registry);
-  for (const key of Object.keys(req.env)) args.push('--env', key);
   return args;
+}
+
+/** pack's whole environment: the server's allowed variables, its build engine, and a Docker config of this build's own. */
+export function packEnvironment(s: Pick<PackSettings, 'env' | 'dockerHost'>, dockerConfigDir: string): Record<string, string> {
+  return { ...s.env, DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: dockerConfigDir };
+}
+
+/** The Docker config.json pack reads the registry's credential from (no other registry, no context, no helper). */
+export function dockerConfigJson(registry: string, auth: Readonly<RegistryAuth> | undefined): string {
+  const auths = auth ? { [registry]: { auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') } } : {};
+  return JSON.stringify({ auths }) + '\n';
+}
+
+// pack reads its env file line by line and trims each line with Go's strings.TrimSpace; this is
+// that set of white space (plus U+FEFF, which JavaScript's trim also strips).
+const SPACE = String.raw`\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff`;
+const EDGE_SPACE = new RegExp(`^[${SPACE}]|[${SPACE}]$`);
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * pack's --env-file text for an app's config, and the keys it cannot carry as they are: a value
+ * with a line break, or with white space at either end (pack would cut it), stays out of the
+ * build (the app still gets it when it runs).
+ */
+export function envFileText(env: Readonly<Record<string, string>>): { text: string; left: string[] } {
+  const lines: string[] = [];
+  const left: string[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    if (!ENV_KEY.test(key) || value.includes('\n') || EDGE_SPACE.test(value)) left.push(key);
+    else lines.push(`${key}=${value}\n`);
+  }
+  return { text: lines.join(''), left };
 }
 
 function isLoopback(registry: string): boolean {
@@ -92,8 +143,14 @@ export function explainFailure(rawLines: readonly string[], exitCode: number, ct
   if (/Cannot connect to the Docker daemon|failed to connect to docker|docker client/i.test(text)) {
     return 'The Docker engine is not reachable (check DOCKER_HOST and that dockerd runs); nothing was built.';
   }
-  if (new RegExp(`${ctx.registry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*(connection refused|no such host|i/o timeout)`, 'i').test(text)) {
+  const escaped = ctx.registry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (new RegExp(`${escaped}.*(connection refused|no such host|i/o timeout)`, 'i').test(text)) {
     return `The registry ${ctx.registry} is not reachable; the image could not be published.`;
+  }
+  // A closed registry answers a wrong or missing credential with 401, which pack reports as an
+  // image that "does not exist in registry" (or, when pushing, as UNAUTHORIZED).
+  if (new RegExp(`'${escaped}/[^']*' does not exist in registry|UNAUTHORIZED|authentication required`, 'i').test(text)) {
+    return `The registry ${ctx.registry} refused the build's requests or lacks one of its images (an admin can check with doctor: the credential is SLIPWAY_REGISTRY_AUTH_FILE); nothing was published.`;
   }
   // A buildpack that failed says why in the Heroku vocabulary: ` !     reason`.
   const said = lines.findLast((l) => /^ ! {5}\S/.test(l));
@@ -129,15 +186,26 @@ export class PackBuilder implements Builder {
 
   async build(req: BuildRequest): Promise<BuildResult> {
     const s = this.settings;
-    const reportDir = await mkdtemp(join(tmpdir(), 'slipway-report-'));
+    // Private to this build (mkdtemp makes it 0700): the app's config and the registry's
+    // credential are written here and removed with it.
+    const work = await mkdtemp(join(tmpdir(), 'slipway-pack-'));
+    const files: BuildFiles = { reportDir: join(work, 'report'), envFile: join(work, 'env') };
+    const dockerConfig = join(work, 'docker');
     const logStream = new BuildLog(req.logFile, req.maxLogBytes ?? Infinity);
     const tail: string[] = [];
     try {
+      const { text, left } = envFileText(req.env);
+      await writeFile(files.envFile, text, { mode: 0o600 });
+      await mkdir(files.reportDir, { mode: 0o700 });
+      await mkdir(dockerConfig, { mode: 0o700 });
+      await writeFile(join(dockerConfig, 'config.json'), dockerConfigJson(s.registry, s.registryAuth), { mode: 0o600 });
+      for (const key of left) req.transcript.warn(`${key} is left out of the build: its value has a line break or spaces at an end, which pack's env file cannot carry (the app still gets it when it runs)`);
       // pack would create the volume itself; made here first, it carries who owns it.
       if (s.owner !== undefined) await ensureCacheVolume(s.dockerHost, cacheVolume(req.app), req.app, s.owner);
-      const r = await run(s.packBinary, packArgs(req, s, reportDir), {
-        // Values for the bare `--env KEY` flags; this environment is pack's alone.
-        env: req.env,
+      const r = await run(s.packBinary, packArgs(req, s, files), {
+        // Exactly this environment, nothing inherited: not the server's, never the app's.
+        env: packEnvironment(s, dockerConfig),
+        extendEnv: false,
         signal: req.signal,
         timeoutMs: s.buildTimeoutMs,
         killTree: true,
@@ -159,12 +227,12 @@ export class PackBuilder implements Builder {
       if (r.exitCode !== 0) {
         throw new UserError(explainFailure(tail, r.exitCode, { registry: s.registry, minutes: Math.round(s.buildTimeoutMs / 60000), stopped: r.stopped }));
       }
-      const report = await readFile(join(reportDir, 'report.toml'), 'utf8');
+      const report = await readFile(join(files.reportDir, 'report.toml'), 'utf8');
       const digest = /digest\s*=\s*"(sha256:[0-9a-f]{64})"/.exec(report)?.[1];
       if (!digest) throw new Error('pack succeeded but its report names no image digest');
       const repo = imageRepository(s.registry, req.app);
       const image = `${repo}@${digest}`;
-      const { labels } = await inspectImage(image).catch((err: unknown) => {
+      const { labels } = await inspectImage(image, s.registryAuth).catch((err: unknown) => {
         throw new UserError(`The image was built but could not be read back from ${s.registry}.`, { cause: err });
       });
       const processes = processesFromLabel(labels['io.buildpacks.build.metadata']);
@@ -172,7 +240,7 @@ export class PackBuilder implements Builder {
       return { image, digest, processes };
     } finally {
       await logStream.end();
-      await rm(reportDir, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true });
     }
   }
 }

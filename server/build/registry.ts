@@ -2,8 +2,9 @@
 // deleting manifests by digest (the registry needs storage.delete.enabled), the bytes an app's
 // images hold, and `garbage-collect` of the registry's storage, which only a registry binary on
 // the same machine as the storage can run.
+import type { RegistryAuth } from '../config.ts';
 import { run } from '../exec.ts';
-import { MANIFEST_TYPES, registryBase } from './image.ts';
+import { MANIFEST_TYPES, registryAuthHeaders, registryBase } from './image.ts';
 import { imageRepository } from './pack.ts';
 
 /** One tag of an app's repository and the manifest digest it points at. */
@@ -32,6 +33,8 @@ export interface RegistrySettings {
   /** The registry's config.yml, when its storage is on this machine; undefined skips storage GC. */
   gcConfig: string | undefined;
   binary: string;
+  /** The registry's credential: tags, manifests and deletes need it on a closed registry. */
+  auth?: Readonly<RegistryAuth>;
 }
 
 interface Manifest { config?: { digest: string; size: number }; layers?: { digest: string; size: number }[]; manifests?: { digest: string; size: number }[] }
@@ -49,9 +52,9 @@ export class RegistryApi implements ImageRegistry {
     return `${registryBase(this.settings.registry)}/v2/${repo}/${path}`;
   }
 
-  async #fetch(url: string, init: RequestInit = {}): Promise<Response> {
+  async #fetch(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Response> {
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+      return await fetch(url, { method: init.method, headers: { ...init.headers, ...registryAuthHeaders(this.settings.auth) }, signal: AbortSignal.timeout(30_000) });
     } catch (err) {
       throw new Error(`the registry at ${this.settings.registry} is not reachable`, { cause: err });
     }
@@ -60,6 +63,7 @@ export class RegistryApi implements ImageRegistry {
   async tags(app: string): Promise<RegistryTag[]> {
     const res = await this.#fetch(this.#url(app, 'tags/list'));
     if (res.status === 404) return [];
+    if (res.status === 401) throw new Error(`the registry at ${this.settings.registry} refused Slipway's credential (401) listing the tags of ${app}: check SLIPWAY_REGISTRY_AUTH_FILE`);
     if (!res.ok) throw new Error(`the registry answered ${res.status} listing the tags of ${app}`);
     const names = ((await res.json()) as { tags?: string[] | null }).tags ?? [];
     const out: RegistryTag[] = [];

@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { run } from '../exec.ts';
 import { findProgram } from '../backends.ts';
-import { registryBase } from '../build/image.ts';
+import { registryAuthHeaders, registryBase } from '../build/image.ts';
 import { KubeClient } from '../deploy/kube-client.ts';
 import { listing, type Command } from './types.ts';
 import type { Services } from '../context.ts';
@@ -48,6 +48,7 @@ async function fetchOk(url: string, init: RequestInit, what: string): Promise<Re
   } catch (err) {
     throw new Error(`${what}: ${new URL(url).host} is not reachable`, { cause: err });
   }
+  if (res.status === 401) throw new Error(`${what}: the registry asks for a credential Slipway does not have or that it refuses (401)`);
   if (!res.ok) throw new Error(`${what}: the registry answered ${res.status}`);
   return res;
 }
@@ -124,22 +125,30 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
     },
     {
       name: 'registry',
-      fix: 'start the registry (systemctl start docker-registry) or correct SLIPWAY_REGISTRY / SLIPWAY_REGISTRY_PULL in /etc/slipway/slipway.env',
+      fix: 'start the registry (systemctl start docker-registry), correct SLIPWAY_REGISTRY / SLIPWAY_REGISTRY_PULL, or give its credential in SLIPWAY_REGISTRY_AUTH_FILE (/etc/slipway/slipway.env)',
       async run(signal) {
         // Push a small blob to the address Slipway pushes to, then read it back from the address
-        // nodes pull from (same scheme: a plain-HTTP registry is plain HTTP at both).
+        // nodes pull from (same scheme: a plain-HTTP registry is plain HTTP at both), with the
+        // credential the server and the nodes hold.
         const blob = Buffer.from(`slipway doctor ${config.registry}\n`);
         const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
         const push = registryBase(config.registry);
         const pull = `${new URL(push).protocol}//${config.registryPull}`;
         const repo = 'slipway/doctor';
-        const started = await fetchOk(`${push}/v2/${repo}/blobs/uploads/`, { method: 'POST', signal }, `push to ${config.registry}`);
+        const auth = registryAuthHeaders(config.registryAuth);
+        const started = await fetchOk(`${push}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: auth, signal }, `push to ${config.registry}`);
         const location = new URL(started.headers.get('location') ?? '', `${push}/`);
         location.searchParams.set('digest', digest);
-        await fetchOk(location.href, { method: 'PUT', body: blob, headers: { 'content-type': 'application/octet-stream' }, signal }, `push to ${config.registry}`);
-        const back = await fetchOk(`${pull}/v2/${repo}/blobs/${digest}`, { signal }, `pull from ${config.registryPull}`);
+        await fetchOk(location.href, { method: 'PUT', body: blob, headers: { 'content-type': 'application/octet-stream', ...auth }, signal }, `push to ${config.registry}`);
+        const back = await fetchOk(`${pull}/v2/${repo}/blobs/${digest}`, { headers: auth, signal }, `pull from ${config.registryPull}`);
         if (!Buffer.from(await back.arrayBuffer()).equals(blob)) return { ok: false, detail: `pull from ${config.registryPull} gave other bytes than were pushed`, fix: 'SLIPWAY_REGISTRY and SLIPWAY_REGISTRY_PULL must name the same registry' };
-        return { ok: true, detail: `push to ${config.registry}, pull from ${config.registryPull}` };
+        // Whoever reaches an open registry (a build's code on the host network, a pod) can read
+        // every app's layers and overwrite its images: the same blob without credentials must be refused.
+        const anonymous = await fetch(`${push}/v2/${repo}/blobs/${digest}`, { method: 'HEAD', signal });
+        if (anonymous.status !== 401) {
+          return { ok: false, detail: `${config.registry} answers ${anonymous.status} to a request without credentials: anyone who reaches it can read and overwrite app images`, fix: 'turn on the registry\'s htpasswd auth and put its credential in SLIPWAY_REGISTRY_AUTH_FILE (install.sh does both for the registry it installs; --registry-auth FILE for another one)' };
+        }
+        return { ok: true, detail: `push to ${config.registry}, pull from ${config.registryPull}, refused without credentials` };
       },
     },
     {

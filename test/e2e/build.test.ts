@@ -9,7 +9,8 @@ import { PackBuilder } from '../../server/build/pack.ts';
 import { run } from '../../server/exec.ts';
 import { inspectImage, processesFromLabel } from '../../server/build/image.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
-import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
+import { loadConfig } from '../../server/config.ts';
+import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK'] as const;
 
@@ -20,8 +21,8 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
     tb = testbedEnv(NEEDS);
     if (!tb) return;
     s = await startTestServer(
-      { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY! },
-      { builder: new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: 15 * 60_000, dockerHost: tb.DOCKER_HOST! }) },
+      { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, ...registryAuthEnv() },
+      { builder: new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, 15 * 60_000)) },
     );
     for (const app of ['nodeapp', 'nothing', 'npmfails', 'modes', 'flaskbare']) assert.equal((await s.ssh(s.admin, `apps:create ${app}`)).exitCode, 0);
   });
@@ -41,7 +42,7 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
     const release = s.deployer.deployed.at(-1)!;
     assert.match(release.image, new RegExp(`^${tb!.SLIPWAY_REGISTRY!.replace(/\./g, '\\.')}/slipway/nodeapp@sha256:[0-9a-f]{64}$`));
     assert.ok(release.processes.some((p) => p.type === 'web'), JSON.stringify(release.processes));
-    const { labels } = await inspectImage(release.image);
+    const { labels } = await inspectImage(release.image, loadConfig(registryAuthEnv()).registryAuth);
     assert.ok(processesFromLabel(labels['io.buildpacks.build.metadata']).some((p) => p.type === 'web'));
     const output = await s.ssh(s.admin, 'builds:output nodeapp');
     assert.match(output.stdout, /DETECTING|Detecting/);

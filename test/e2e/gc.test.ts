@@ -14,7 +14,8 @@ import { RegistryApi } from '../../server/build/registry.ts';
 import { loadConfig } from '../../server/config.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';
-import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
+import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
+import { registryAuthHeaders } from '../../server/build/image.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -31,13 +32,15 @@ describe('garbage collection keeps the last 10 releases and rollback targets', {
   let s: TestServer | undefined;
   let tb: Record<string, string> | undefined;
   let registryUrl: string;
+  /** The testbed registry refuses requests without its credential. */
+  const auth = () => registryAuthHeaders(loadConfig(registryAuthEnv()).registryAuth);
   const ssh = (command: string) => s!.ssh(s!.admin, command);
   const host = `${APP}.${BASE_DOMAIN}`;
   /** The app's `build-N` tags and the distinct digests of all its tags, from the registry's API. */
   const registryState = async () => {
-    const res = await fetch(`${registryUrl}/v2/slipway/${APP}/tags/list`);
+    const res = await fetch(`${registryUrl}/v2/slipway/${APP}/tags/list`, { headers: auth() });
     const tags = res.status === 404 ? [] : ((await res.json()) as { tags: string[] | null }).tags ?? [];
-    const api = new RegistryApi({ registry: tb!.SLIPWAY_REGISTRY!, gcConfig: undefined, binary: '' });
+    const api = new RegistryApi({ registry: tb!.SLIPWAY_REGISTRY!, gcConfig: undefined, binary: '', auth: loadConfig(registryAuthEnv()).registryAuth });
     const digests = new Set((await api.tags(APP)).map((t) => t.digest));
     return { buildTags: tags.filter((t) => t.startsWith('build-')).sort((a, b) => Number(a.slice(6)) - Number(b.slice(6))), digests };
   };
@@ -50,12 +53,12 @@ describe('garbage collection keeps the last 10 releases and rollback targets', {
     const env = {
       SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN,
       KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_ROLLOUT_TIMEOUT_S: '120', SLIPWAY_KEEP_RELEASES: String(KEEP),
-      SLIPWAY_REGISTRY_GC_CONFIG: tb.SLIPWAY_REGISTRY_GC_CONFIG!, SLIPWAY_REGISTRY_BINARY: tb.SLIPWAY_REGISTRY_BINARY!,
+      SLIPWAY_REGISTRY_GC_CONFIG: tb.SLIPWAY_REGISTRY_GC_CONFIG!, SLIPWAY_REGISTRY_BINARY: tb.SLIPWAY_REGISTRY_BINARY!, ...registryAuthEnv(),
     };
     const config = loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' });
     const deployer = KubeDeployer.fromConfig(config);
-    const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS, dockerHost: tb.DOCKER_HOST!, owner: `e2e-${APP}` });
-    const registry = new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary });
+    const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, PUSH_MS, `e2e-${APP}`));
+    const registry = new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth });
     s = await startTestServer(env, { builder, deployer, registry });
     assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
   });
@@ -80,7 +83,7 @@ describe('garbage collection keeps the last 10 releases and rollback targets', {
       assert.equal(r.exitCode, 0, r.stderr);
       if (n === 1) {
         // v1's image config: a blob only v1 has, for telling whether storage GC really ran.
-        const res = await fetch(`${registryUrl}/v2/slipway/${APP}/manifests/build-1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+        const res = await fetch(`${registryUrl}/v2/slipway/${APP}/manifests/build-1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json', ...auth() } });
         firstConfigBlob = ((await res.json()) as { config: { digest: string } }).config.digest;
       }
     }
@@ -99,7 +102,7 @@ describe('garbage collection keeps the last 10 releases and rollback targets', {
 
     // Storage: v1's deleted image still has its blobs until the registry's garbage-collect runs.
     const blobUrl = `${registryUrl}/v2/slipway/${APP}/blobs/${firstConfigBlob}`;
-    assert.equal((await fetch(blobUrl, { method: 'HEAD' })).status, 200, 'before storage GC the blob is still stored');
+    assert.equal((await fetch(blobUrl, { method: 'HEAD', headers: auth() })).status, 200, 'before storage GC the blob is still stored');
     const before = storageBytes();
     const started = Date.now();
     const gc = await ssh('gc');
@@ -108,7 +111,7 @@ describe('garbage collection keeps the last 10 releases and rollback targets', {
     assert.match(gc.stdout, /Registry storage collected in [\d.]+ s: \d+ blobs and \d+ manifests deleted\./, gc.stdout);
     const after = storageBytes();
     t.diagnostic(`gc: ${gcMs} ms; registry storage ${before} -> ${after} bytes; ${gc.stdout.trim().split('\n').join(' | ')}`);
-    assert.equal((await fetch(blobUrl, { method: 'HEAD' })).status, 404, 'storage GC deleted the blob only v1 had');
+    assert.equal((await fetch(blobUrl, { method: 'HEAD', headers: auth() })).status, 404, 'storage GC deleted the blob only v1 had');
 
     // rollback to the oldest kept release: no build, and the ingress answers with its body.
     const oldest = PUSHES - KEEP + 1;

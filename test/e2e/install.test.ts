@@ -2,7 +2,8 @@
 // testbed's cached image (testbed/machine/machine.sh, built by testbed/parts/70-machine.sh), with
 // its own systemd, users and file system and the host's network. The checkout is copied in and
 // install.sh runs inside as root, pointed at the testbed: its cluster (--kubeconfig), its Docker
-// engine (the socket bind-mounted into the machine), registry, offline builder and pack binary.
+// engine (the socket bind-mounted into the machine), registry (with its credential:
+// --registry-auth), offline builder and pack binary.
 // Everything after that is done from outside, as a user would: the host's own ssh and git over the
 // ports the installed service listens on, and HTTP through the testbed's ingress with the app's
 // Host header. What is proved:
@@ -36,7 +37,7 @@ import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 
-const NEEDS = ['SLIPWAY_TEST_MACHINE', 'DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
+const NEEDS = ['SLIPWAY_TEST_MACHINE', 'DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_AUTH_FILE', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
 const MACHINE = 'slipway-e2e-install';
 /** Not the defaults (the machine shares the host's network) and not what deploy tests use (port 0). */
 const SSH_PORT = 2422;
@@ -122,7 +123,7 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     admin = await makeKey(dir, 'admin');
     const npmRegistry = (await run('npm', ['config', 'get', 'registry'])).stdout.trim();
     installFlags = ['--kubeconfig', '/srv/testbed/kubeconfig', '--docker-host', 'unix:///srv/testbed/docker.sock',
-      '--registry', tb.SLIPWAY_REGISTRY!, '--builder', tb.SLIPWAY_BUILDER!, '--pack', '/srv/testbed/pack',
+      '--registry', tb.SLIPWAY_REGISTRY!, '--registry-auth', '/srv/testbed/registry-auth', '--builder', tb.SLIPWAY_BUILDER!, '--pack', '/srv/testbed/pack',
       '--ssh-port', String(SSH_PORT), '--http-port', String(HTTP_PORT), '--host', '127.0.0.1', '--domain', DOMAIN,
       '--npm-registry', npmRegistry];
   });
@@ -152,6 +153,9 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     copyFileSync(tb!.KUBECONFIG!, join(rootfs, 'srv', 'testbed', 'kubeconfig'));
     copyFileSync(tb!.SLIPWAY_PACK!, join(rootfs, 'srv', 'testbed', 'pack'));
     ok(await inside(['chmod', '0755', '/srv/testbed/pack']), 'chmod pack');
+    // The testbed registry's credential (it refuses requests without one), for --registry-auth.
+    copyFileSync(tb!.SLIPWAY_REGISTRY_AUTH_FILE!, join(rootfs, 'srv', 'testbed', 'registry-auth'));
+    ok(await inside(['chmod', '0600', '/srv/testbed/registry-auth']), 'chmod registry-auth');
     writeFileSync(join(rootfs, 'srv', 'testbed', 'admin.pub'), admin.pub);
 
     const out = await timed(t, 'first install', () => install([...installFlags, '--admin-key', '/srv/testbed/admin.pub']));
@@ -164,6 +168,8 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.equal((await inside(['systemctl', 'show', '-P', 'User', 'slipway.service'])).stdout.trim(), 'slipway');
     assert.equal((await inside(['stat', '-c', '%a %U', '/etc/slipway/slipway.env'])).stdout.trim(), '600 root');
     assert.equal((await inside(['stat', '-c', '%a %U', '/var/lib/slipway'])).stdout.trim(), '700 slipway');
+    assert.equal((await inside(['stat', '-c', '%a %U', '/etc/slipway/registry-auth'])).stdout.trim(), '600 slipway');
+    assert.match((await inside(['cat', '/etc/slipway/slipway.env'])).stdout, /^SLIPWAY_REGISTRY_AUTH_FILE=\/etc\/slipway\/registry-auth$/m);
     ok(await ssh('apps:list'), 'apps:list over SSH');
   });
 

@@ -19,7 +19,7 @@ import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { loadConfig } from '../../server/config.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
 import { startOnTestbed } from '../support/on-testbed.ts';
-import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
+import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
 import { eventually } from '../support/eventually.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG'] as const;
@@ -132,10 +132,10 @@ describe('image size on a real registry', { timeout: 20 * 60_000 }, () => {
   before(async () => {
     tb = testbedEnv(NEEDS);
     if (!tb) return;
-    const env = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_MAX_IMAGE_MB: '1', SLIPWAY_MAX_BUILD_LOG_MB: '0.002' };
+    const env = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_MAX_IMAGE_MB: '1', SLIPWAY_MAX_BUILD_LOG_MB: '0.002' };
     const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
-    const builder = new PackBuilder({ packBinary: tb.SLIPWAY_PACK!, registry: tb.SLIPWAY_REGISTRY!, buildTimeoutMs: PUSH_MS, dockerHost: tb.DOCKER_HOST! });
-    const registry = new RegistryApi({ registry: tb.SLIPWAY_REGISTRY!, gcConfig: undefined, binary: '' });
+    const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, PUSH_MS));
+    const registry = new RegistryApi({ registry: tb.SLIPWAY_REGISTRY!, gcConfig: undefined, binary: '', auth: loadConfig(registryAuthEnv()).registryAuth });
     s = await startTestServer(env, { builder, deployer, registry });
     assert.equal((await s.ssh(s.admin, `apps:create ${BIG}`)).exitCode, 0);
   });
@@ -155,7 +155,7 @@ describe('image size on a real registry', { timeout: 20 * 60_000 }, () => {
     assert.match(said ?? push.stderr, /^ !     The image is \d+ MB, more than the 1 MB an app's image may be \(SLIPWAY_MAX_IMAGE_MB\); nothing was deployed\.$/);
     assert.equal((await s.ssh(s.admin, `releases ${BIG} --json`)).stdout, '[]');
     assert.equal(await new KubeClient(tb!.KUBECONFIG!).read('v1', 'Namespace', `slipway-${BIG}`), undefined, 'nothing was applied');
-    const api = new RegistryApi({ registry: tb!.SLIPWAY_REGISTRY!, gcConfig: undefined, binary: '' });
+    const api = new RegistryApi({ registry: tb!.SLIPWAY_REGISTRY!, gcConfig: undefined, binary: '', auth: loadConfig(registryAuthEnv()).registryAuth });
     assert.deepEqual(await api.tags(BIG), [], 'the refused image is deleted');
     // The build log on disk kept its head and tail within 2 KB, with the marker between.
     const log = await s.ssh(s.admin, `builds:output ${BIG}`);

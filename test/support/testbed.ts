@@ -5,6 +5,8 @@ import type { TestContext } from 'node:test';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { packSettings, type PackSettings } from '../../server/build/pack.ts';
+import { loadConfig } from '../../server/config.ts';
 
 /** The testbed's exports, if all of `names` are set (no side effects: for before-hooks). */
 export function testbedEnv(names: readonly string[]): Record<string, string> | undefined {
@@ -30,4 +32,15 @@ export function fixtureCopy(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), `slipway-fixture-${name}-`));
   cpSync(join(import.meta.dirname, '..', 'fixtures', name), dir, { recursive: true });
   return dir;
+}
+
+/** The testbed registry's credential setting (its registry refuses requests without it), for a test server's env. */
+export function registryAuthEnv(): Record<string, string> {
+  const file = process.env.SLIPWAY_REGISTRY_AUTH_FILE;
+  return file ? { SLIPWAY_REGISTRY_AUTH_FILE: file } : {};
+}
+
+/** pack's settings as the server makes them from the testbed's exports (registry, engine, credential, pack's allowed variables). */
+export function testbedPack(packBinary: string, buildTimeoutMs: number, owner?: string): PackSettings {
+  return { ...packSettings(loadConfig(process.env), packBinary, owner), buildTimeoutMs };
 }

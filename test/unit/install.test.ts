@@ -72,10 +72,10 @@ test('--help lists every flag with the setting it writes', async () => {
   const r = await run('bash', [script, '--help']);
   assert.equal(r.exitCode, 0);
   for (const f of ['--admin-key', '--ssh-port', '--http-port', '--host', '--domain', '--kubeconfig', '--k3s-version', '--docker-host',
-    '--registry', '--registry-pull', '--builder', '--pack', '--npm-registry', '--source', '--dry-run', '--uninstall', '--purge']) {
+    '--registry', '--registry-pull', '--registry-auth', '--builder', '--pack', '--npm-registry', '--source', '--dry-run', '--uninstall', '--purge']) {
     assert.match(r.stdout, new RegExp(`^  ${f} `, 'm'), f);
   }
-  for (const s of ['SLIPWAY_SSH_PORT', 'SLIPWAY_HTTP_PORT', 'SLIPWAY_BASE_DOMAIN', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_PULL', 'KUBECONFIG', 'DOCKER_HOST', 'SLIPWAY_PACK']) {
+  for (const s of ['SLIPWAY_SSH_PORT', 'SLIPWAY_HTTP_PORT', 'SLIPWAY_BASE_DOMAIN', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_PULL', 'SLIPWAY_REGISTRY_AUTH_FILE', 'KUBECONFIG', 'DOCKER_HOST', 'SLIPWAY_PACK']) {
     assert.ok(r.stdout.includes(`[${s}]`), s);
   }
 });
@@ -133,10 +133,18 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   const has = (s: string) => assert.ok(out.includes(s), `missing: ${s}\n${out}`);
   has('Dry run: nothing is changed.');
   has('-----> Preflight: debian on amd64');
-  has('apt-get install -y -qq --no-install-recommends ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip docker.io docker-registry');
+  has('apt-get install -y -qq --no-install-recommends ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip docker.io docker-registry apache2-utils');
   has('would run: systemctl enable --now docker.service');
+  // The registry is closed: a generated credential, its bcrypt in the registry's htpasswd, and
+  // only the server (0600, slipway's) and the nodes' containerd (registries.yaml, 0600) hold it.
+  has('would generate a registry credential (256 random bits) into /etc/slipway/registry-auth (mode 0600) [SLIPWAY_REGISTRY_AUTH_FILE]');
+  has('would write /etc/docker/registry/htpasswd (bcrypt of the credential, mode 0640, owner root:docker-registry)');
   has('would write /etc/docker/registry/config.yml');
-  has('would write /etc/rancher/k3s/registries.yaml');
+  has('every request needs the credential in /etc/slipway/registry-auth');
+  has('would write /etc/rancher/k3s/registries.yaml (mode 0600, owner root:root)');
+  has('would run: chown slipway:slipway /etc/slipway/registry-auth');
+  has('would run: chgrp slipway /etc/docker/registry/htpasswd');
+  assert.ok(out.indexOf('registry-auth (mode 0600)') < out.indexOf('registries.yaml'), 'the credential exists before the nodes are given it');
   has('would run: curl -fsSL -o /var/cache/slipway/k3s-install.sh https://get.k3s.io');
   has('INSTALL_K3S_VERSION=v1.34.1+k3s1 K3S_KUBECONFIG_MODE=600 sh /var/cache/slipway/k3s-install.sh server --write-kubeconfig-mode 0600');
   has('would run: chmod 0600 /etc/rancher/k3s/k3s.yaml');
@@ -200,6 +208,38 @@ test('--dry-run with an existing cluster, engine, registry and pack installs non
   assert.ok(out.includes('curl -fsS --unix-socket /run/other/docker.sock -X POST -o /dev/null http://docker/images/create\\?fromImage=127.0.0.1:5000/slipway/builder\\&tag=abc'), out);
   assert.ok(out.includes('ssh -p 2322 git@127.0.0.1 apps:create myapp'), out);
   assert.ok(out.includes('Open in the firewall: 2322/tcp (SSH git), 8180/tcp (HTTP git)\n'), out);
+  // No credential given for someone else's registry: none is made up, none is sent.
+  assert.ok(!out.includes('registry-auth'), out);
+  assert.ok(!out.includes("registry's credential"), out);
+});
+
+test('--registry-auth FILE: the given registry\'s credential is kept for the server; only with --registry, only one USER:PASSWORD line', async () => {
+  const { key: kc } = fakeMachine();
+  const { key: auth } = fakeMachine();
+  writeFileSync(auth, 'slipway:0123abcd\n');
+  const flags = ['--dry-run', '--admin-key', 'KEY', '--kubeconfig', kc, '--registry', '127.0.0.1:5000', '--builder', '127.0.0.1:5000/slipway/builder:abc', '--registry-auth', auth];
+  const r = await install(flags);
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.ok(r.stdout.includes(`would install ${auth} as /etc/slipway/registry-auth (mode 0600) [SLIPWAY_REGISTRY_AUTH_FILE]`), r.stdout);
+  assert.ok(r.stdout.includes('its nodes must pull from 127.0.0.1:5000 with the credential in /etc/slipway/registry-auth'), r.stdout);
+  assert.ok(r.stdout.includes('would run: chown slipway:slipway /etc/slipway/registry-auth'), r.stdout);
+  assert.ok(!r.stdout.includes('htpasswd'), r.stdout);
+  // The engine pulls a builder from that registry with the credential (on curl's stdin, not its arguments).
+  assert.ok(r.stdout.includes("       pulled with the registry's credential\n"), r.stdout);
+  assert.ok(r.stdout.includes('http://docker/images/create\\?fromImage=127.0.0.1:5000/slipway/builder\\&tag=abc -K -\n'), r.stdout);
+
+  const own = await install(['--dry-run', '--admin-key', 'KEY', '--registry-auth', auth]);
+  assert.equal(own.exitCode, 2, own.stdout);
+  assert.equal(own.stderr.split('\n')[0], ' !     --registry-auth goes with --registry: the registry install.sh installs gets a credential of its own');
+  for (const bad of ['slipway\n', 'slipway:\n', 'sli pway:pw\n', 'a:b\nc:d\n', '']) {
+    writeFileSync(auth, bad);
+    const r2 = await install(flags);
+    assert.equal(r2.exitCode, 1, JSON.stringify(bad));
+    assert.equal(r2.stderr.trimEnd(), ` !     The registry credential ${auth} must hold one line USER:PASSWORD (no spaces).`, JSON.stringify(bad));
+  }
+  const missing = await install([...flags.slice(0, -1), `${auth}.absent`]);
+  assert.equal(missing.exitCode, 1);
+  assert.equal(missing.stderr.trimEnd(), ` !     Cannot read the registry credential ${auth}.absent.`);
 });
 
 test('--uninstall --dry-run removes service, code and settings and keeps the data; --purge removes it too', async () => {

@@ -32,7 +32,7 @@ tree_hash() {
 }
 # in_registry REPO TAG: whether the testbed registry has that manifest.
 in_registry() {
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -I \
+  [ "$(registry_curl -s -o /dev/null -w '%{http_code}' -I \
     -H 'Accept: application/vnd.oci.image.index.v1+json' \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \

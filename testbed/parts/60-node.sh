@@ -84,8 +84,11 @@ cni_conf=$ndir/cni/net.d
 mkdir -p "$cdir" "$cni_conf" "$ndir/cni/ipam" "$ndir/kubelet/root" "$ndir/kubelet/pki" "$ndir/kubelet/pod-logs" "$ndir/traefik"
 # The node's config files from testbed/node/ (render: testbed/lib.sh; values are paths and
 # addresses, no `|` in them).
-render "$src/containerd.toml" "$cdir/config.toml" DIR="$cdir" SANDBOX_IMAGE="$sandbox_image" \
-  CNI_BIN="$cni_bin" CNI_CONF="$cni_conf"
+# The registry's credential goes into containerd's config, which only root may read.
+: "${SLIPWAY_REGISTRY_AUTH_FILE:?run after 20-registry.sh}"
+IFS=: read -r registry_user registry_password <"$SLIPWAY_REGISTRY_AUTH_FILE"
+(umask 077 && render "$src/containerd.toml" "$cdir/config.toml" DIR="$cdir" SANDBOX_IMAGE="$sandbox_image" \
+  CNI_BIN="$cni_bin" CNI_CONF="$cni_conf" REGISTRY="$SLIPWAY_REGISTRY" REGISTRY_USER="$registry_user" REGISTRY_PASSWORD="$registry_password")
 mkdir -p "$cdir/certs.d/$SLIPWAY_REGISTRY"
 render "$src/hosts.toml" "$cdir/certs.d/$SLIPWAY_REGISTRY/hosts.toml" DIR="$cdir" REGISTRY="$SLIPWAY_REGISTRY"
 render "$src/kubelet.yaml" "$ndir/kubelet/config.yaml" CONTAINERD_SOCK="$csock" \
