@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
 import { UserError } from './errors.ts';
 
 /** Everything Slipway reads from its environment, validated once and frozen. */
@@ -73,7 +74,29 @@ export interface Config {
   registryGcConfig: string | undefined;
   /** The distribution registry binary that runs `garbage-collect` (SLIPWAY_REGISTRY_BINARY). */
   registryBinary: string;
+  // --- Network isolation of app namespaces (issue 16, item 3). ---
+  /** The cluster's addresses app pods are kept out of, and where the ingress controller's traffic comes from. */
+  network: Readonly<ClusterNetwork>;
   version: string;
+}
+
+/** Where the ingress controller's traffic to app pods comes from. */
+export type IngressSource =
+  /** Pods (k3s: Traefik in kube-system): selected by their namespace's name and their labels. */
+  | { kind: 'pods'; namespace: string; labels: Readonly<Record<string, string>> }
+  /** A process on the nodes themselves (a host-network ingress): the node addresses. */
+  | { kind: 'node' };
+
+/** The cluster's own address ranges, which app pods may not reach (NetworkPolicy egress), and the ingress. */
+export interface ClusterNetwork {
+  /** Pod address ranges (SLIPWAY_POD_CIDR; k3s's default 10.42.0.0/16). */
+  podCidrs: readonly string[];
+  /** Service (ClusterIP) ranges (SLIPWAY_SERVICE_CIDR; k3s's default 10.43.0.0/16). */
+  serviceCidrs: readonly string[];
+  /** The nodes' own addresses as /32 or /128 (SLIPWAY_NODE_ADDRESSES; default: this machine's). */
+  nodeAddresses: readonly string[];
+  /** SLIPWAY_INGRESS_FROM. */
+  ingress: Readonly<IngressSource>;
 }
 
 /** OpenSSH's MaxStartups: from `start` unauthenticated connections on, drop new ones with a probability rising from `rate`% to 100% at `full`. */
@@ -153,6 +176,78 @@ function hostAddress(): string {
   return '127.0.0.1';
 }
 
+/** One CIDR (`10.42.0.0/16`, `fd00::/64`) or a bare address (made /32 or /128), normalised; a UserError naming the setting otherwise. */
+function cidr(name: string, raw: string): string {
+  const [addr = '', bits, extra] = raw.split('/');
+  const family = isIP(addr);
+  const max = family === 4 ? 32 : 128;
+  const n = bits === undefined ? max : Number(bits);
+  if (!family || extra !== undefined || (bits !== undefined && !/^\d{1,3}$/.test(bits)) || n > max) {
+    throw new UserError(`${name} must be a comma-separated list of addresses or CIDRs (like 10.42.0.0/16), got "${raw}".`);
+  }
+  if (hostBits(addr, n)) throw new UserError(`${name}: ${raw} has bits set past its /${n} prefix; give the range's first address (like 10.42.0.0/16).`);
+  return `${addr.toLowerCase()}/${n}`;
+}
+
+/** Whether `addr` has any bit set after its first `prefix` bits (Kubernetes takes only canonical CIDRs). */
+function hostBits(addr: string, prefix: number): boolean {
+  let value = 0n;
+  let width = 32;
+  if (isIP(addr) === 4) {
+    for (const part of addr.split('.')) value = (value << 8n) | BigInt(Number(part));
+  } else {
+    width = 128;
+    const [head = '', tail] = addr.split('::');
+    const words = (text: string) => (text ? text.split(':') : []);
+    const left = words(head);
+    const right = tail === undefined ? [] : words(tail);
+    // An embedded IPv4 tail (::ffff:1.2.3.4) is two 16-bit words.
+    const expand = (ws: string[]) => ws.flatMap((w) => (w.includes('.') ? (() => { const b = w.split('.').map(Number); return [((b[0]! << 8) | b[1]!).toString(16), ((b[2]! << 8) | b[3]!).toString(16)]; })() : [w]));
+    const l = expand(left);
+    const r = expand(right);
+    const all = [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r];
+    for (const w of all) value = (value << 16n) | BigInt(parseInt(w, 16));
+  }
+  const mask = (1n << BigInt(width - prefix)) - 1n;
+  return (value & mask) !== 0n;
+}
+
+function cidrList(env: Env, name: string, fallback: () => string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback();
+  return [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean).map((s) => cidr(name, s)))];
+}
+
+/**
+ * This machine's own addresses, every family, as /32 and /128: in install.sh's layout the server
+ * runs on the k3s server node, and anything bound to 0.0.0.0 here (SSH, HTTP, the registry, the
+ * kubelet) answers on each of them, the Docker and CNI bridges' included.
+ */
+function localAddresses(): string[] {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal) out.add(cidr('SLIPWAY_NODE_ADDRESSES', a.address.replace(/%.*$/, '')));
+  }
+  return [...out];
+}
+
+/** SLIPWAY_INGRESS_FROM: `node`, or `NAMESPACE/KEY=VALUE[,KEY=VALUE…]` (pods with those labels in that namespace). */
+function ingressSource(raw: string): IngressSource {
+  if (raw === 'node') return { kind: 'node' };
+  const bad = () => new UserError(`SLIPWAY_INGRESS_FROM must be "node" or NAMESPACE/KEY=VALUE[,KEY=VALUE] (like kube-system/app.kubernetes.io/name=traefik), got "${raw}".`);
+  const slash = raw.indexOf('/');
+  if (slash < 0) throw bad();
+  const namespace = raw.slice(0, slash);
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(namespace)) throw bad();
+  const labels: Record<string, string> = {};
+  for (const pair of raw.slice(slash + 1).split(',')) {
+    const m = /^((?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.exec(pair);
+    if (!m) throw bad();
+    labels[m[1]!] = m[4] ?? '';
+  }
+  return { kind: 'pods', namespace, labels };
+}
+
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const dataDir = resolve(env.SLIPWAY_DATA_DIR || './data');
@@ -208,6 +303,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     gcIntervalMs: secondsOrOff(env, 'SLIPWAY_GC_INTERVAL_S', 6 * 3600),
     registryGcConfig: env.SLIPWAY_REGISTRY_GC_CONFIG ? resolve(env.SLIPWAY_REGISTRY_GC_CONFIG) : undefined,
     registryBinary: env.SLIPWAY_REGISTRY_BINARY || 'docker-registry',
+    // --- Network isolation (issue 16, item 3): k3s's defaults, and this machine's addresses. ---
+    network: Object.freeze({
+      podCidrs: Object.freeze(cidrList(env, 'SLIPWAY_POD_CIDR', () => ['10.42.0.0/16'])),
+      serviceCidrs: Object.freeze(cidrList(env, 'SLIPWAY_SERVICE_CIDR', () => ['10.43.0.0/16'])),
+      nodeAddresses: Object.freeze(cidrList(env, 'SLIPWAY_NODE_ADDRESSES', localAddresses)),
+      ingress: Object.freeze(ingressSource(env.SLIPWAY_INGRESS_FROM || 'kube-system/app.kubernetes.io/name=traefik')),
+    }),
     version: PACKAGE_VERSION,
   });
 }

@@ -45,6 +45,12 @@ export interface ProcessResources {
   requests?: ResourceQuantities;
 }
 
+/** An exception to an app's network isolation (egress:allow): its pods may reach `cidr`, on `port` only when given. */
+export interface EgressRule {
+  cidr: string;
+  port?: number | undefined;
+}
+
 /** A release as the deployer sees it: what to run, with which config, how many of each. */
 export interface DeployableRelease {
   app: string;
@@ -66,6 +72,8 @@ export interface DeployableRelease {
   resources?: Readonly<Record<string, ProcessResources>>;
   /** HTTP health checks by process type; a web process without a readiness check gets a TCP one. */
   checks?: HealthChecks;
+  /** Addresses the app's pods may reach besides the internet (egress:allow). */
+  egress?: readonly EgressRule[];
 }
 
 /** A host's certificate as `certs` shows it. */

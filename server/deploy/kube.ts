@@ -1,7 +1,7 @@
 import type { CoreV1Event, V1Deployment, V1Pod, V1Secret } from './kube-types.ts';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from '../config.ts';
+import type { ClusterNetwork, Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
 import type { Transcript } from '../output/transcript.ts';
@@ -9,7 +9,7 @@ import { LABEL, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, s
 import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
 import { releaseObjects } from './objects.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
-import type { KubeObject } from './kube-types.ts';
+import type { KubeObject, ObjectOptions } from './kube-types.ts';
 import { RELEASE_TYPE, RUN_PROCESS, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
 import type { DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest } from './deployer.ts';
 import { KubeClient } from './kube-client.ts';
@@ -27,6 +27,8 @@ const PRUNED: readonly { apiVersion: string; kind: string }[] = [
   { apiVersion: 'apps/v1', kind: 'Deployment' },
   { apiVersion: 'v1', kind: 'Service' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
+  // egress-allow goes when its last exception does.
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
 ];
 
 /** How a KubeDeployer is set up. */
@@ -47,6 +49,11 @@ export interface KubeDeployerOptions {
    * (Slipway pushes to 127.0.0.1:5000, nodes pull from NODE-IP:5000): `from` prefixes become `to`.
    */
   pullFrom?: { from: string; to: string } | undefined;
+  /**
+   * The cluster's address ranges and ingress: every app namespace gets NetworkPolicies built from
+   * them (netpol.ts) before any of its pods starts. fromConfig always sets it.
+   */
+  network?: Readonly<ClusterNetwork> | undefined;
 }
 
 /** The image reference nodes pull: the push registry's address swapped for the pull address. */
@@ -61,20 +68,20 @@ class RolloutFailure extends Error {}
 export class KubeDeployer implements Deployer {
   readonly name = 'kubernetes';
   readonly client: KubeClient;
-  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; pollMs: number; waitForRollout: boolean };
+  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; pollMs: number; waitForRollout: boolean; network: Readonly<ClusterNetwork> | undefined };
   readonly #pullFrom: KubeDeployerOptions['pullFrom'];
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
-    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true };
+    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true, network: opts.network };
     this.#pullFrom = opts.pullFrom;
   }
 
   /** The deployer for a server's config (KUBECONFIG must be set). */
-  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs'> & Partial<Pick<Config, 'registry' | 'registryPull' | 'releaseTimeoutMs'>>): KubeDeployer {
+  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs' | 'network'> & Partial<Pick<Config, 'registry' | 'registryPull' | 'releaseTimeoutMs'>>): KubeDeployer {
     if (!config.kubeconfig) throw new Error('KubeDeployer needs KUBECONFIG');
     const pullFrom = config.registry && config.registryPull && config.registryPull !== config.registry ? { from: config.registry, to: config.registryPull } : undefined;
-    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, releaseTimeoutMs: config.releaseTimeoutMs, pullFrom });
+    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, releaseTimeoutMs: config.releaseTimeoutMs, pullFrom, network: config.network });
   }
 
   async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void> {
@@ -100,17 +107,35 @@ export class KubeDeployer implements Deployer {
     }
   }
 
+  /** What the object builders are given. */
+  #objectOptions(): ObjectOptions {
+    return { ingressClass: this.#opts.ingressClass, network: this.#opts.network };
+  }
+
+  /**
+   * The release's objects, after applying its namespace (unless `namespace` is false: a `run` of
+   * an app deployed before its namespace became "restricted" must not relabel it under the old
+   * pods) and its NetworkPolicies: they go before anything that starts a pod, so no pod runs
+   * unisolated, not even a release or `run` pod of an app deployed before policies existed.
+   */
+  async #applyIsolation(release: DeployableRelease, opts: { redirect?: ReadonlySet<string>; namespace?: boolean } = {}): Promise<{ policies: KubeObject[]; rest: KubeObject[] }> {
+    const [namespace, ...others] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, this.#objectOptions(), opts.redirect);
+    // The namespace first: everything else lives in it.
+    if (opts.namespace !== false) await this.client.apply(namespace!);
+    const policies = others.filter((o) => o.kind === 'NetworkPolicy');
+    await Promise.all(policies.map((o) => this.client.apply(o)));
+    return { policies, rest: others.filter((o) => o.kind !== 'NetworkPolicy') };
+  }
+
   /** Applies a release's objects, then deletes what it no longer has (process types, old Secrets). */
   async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined): Promise<void> {
     const redirect = await this.#redirectHosts(release);
-    const [namespace, ...rest] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, { ingressClass: this.#opts.ingressClass }, redirect);
-    // The namespace first: everything else lives in it.
-    await this.client.apply(namespace!);
+    const { policies, rest } = await this.#applyIsolation(release, { redirect });
     // Ingresses last and in order (the redirecting one first: a host moving between them is never
     // in neither), after the TLS Secrets and Middleware they name.
     await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => this.client.apply(o)));
     for (const o of rest.filter((o) => o.kind === 'Ingress')) await this.client.apply(o);
-    await this.#prune(release.app, rest, [release.version, previous?.version]);
+    await this.#prune(release.app, [...policies, ...rest], [release.version, previous?.version]);
     if (release.tls) await this.#pruneTls(release, rest);
   }
 
@@ -176,7 +201,7 @@ export class KubeDeployer implements Deployer {
     const current = await this.client.read<V1Ingress>('networking.k8s.io/v1', 'Ingress', WEB_HTTPS, namespaceFor(release.app));
     const now = new Set((current?.spec?.rules ?? []).map((r) => r.host));
     if (now.size === redirect.size && [...redirect].every((h) => now.has(h))) return false;
-    const ingresses = ingressObjects(release, { ingressClass: this.#opts.ingressClass }, redirect);
+    const ingresses = ingressObjects(release, this.#objectOptions(), redirect);
     for (const o of ingresses) await this.client.apply(o);
     const wanted = new Set(ingresses.map((o) => o.metadata.name));
     const existing = await this.client.list<KubeObject>('networking.k8s.io/v1', 'Ingress', namespaceFor(release.app), { labelSelector: appSelector(release.app) });
@@ -307,10 +332,9 @@ export class KubeDeployer implements Deployer {
     const ns = namespaceFor(release.app);
     const deadlineS = Math.max(1, Math.round(this.#opts.releaseTimeoutMs / 1000));
     const image = pullImage(release.image, this.#pullFrom);
-    const [namespace, secret] = releaseObjects({ ...release, image }, { ingressClass: this.#opts.ingressClass });
+    const secret = (await this.#applyIsolation(release)).rest.find((o) => o.kind === 'Secret');
     // The new release's config Secret is what the release command reads; the rollout applies it
     // again unchanged, and a release that never rolls out has it pruned by the next one.
-    await this.client.apply(namespace!);
     await this.client.apply(secret!);
     const pod = releasePodObject({ ...release, image }, proc, deadlineS);
     const name = pod.metadata.name;
@@ -397,6 +421,7 @@ export class KubeDeployer implements Deployer {
     const selector = selectorString({ [LABEL.instance]: release.app, [LABEL.process]: RUN_PROCESS });
     const finished = await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector, fieldSelector: 'status.phase!=Running,status.phase!=Pending' });
     await Promise.all(finished.map((p) => this.client.remove('v1', 'Pod', p.metadata!.name!, ns)));
+    await this.#applyIsolation(release, { namespace: false });
     const name = runPodName();
     await this.client.apply(runPodObject({ ...release, image: pullImage(release.image, this.#pullFrom) }, { name, command: req.command, deadlineSeconds: req.timeoutSeconds, mode }));
     return name;
