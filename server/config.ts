@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
-import { isIP } from 'node:net';
 import { UserError } from './errors.ts';
+import { parseCidr } from './cidr.ts';
 
 /** Everything Slipway reads from its environment, validated once and frozen. */
 export interface Config {
@@ -176,40 +176,13 @@ function hostAddress(): string {
   return '127.0.0.1';
 }
 
-/** One CIDR (`10.42.0.0/16`, `fd00::/64`) or a bare address (made /32 or /128), normalised; a UserError naming the setting otherwise. */
+/** One CIDR setting value (or a bare address), normalised; a UserError naming the setting otherwise. */
 function cidr(name: string, raw: string): string {
-  const [addr = '', bits, extra] = raw.split('/');
-  const family = isIP(addr);
-  const max = family === 4 ? 32 : 128;
-  const n = bits === undefined ? max : Number(bits);
-  if (!family || extra !== undefined || (bits !== undefined && !/^\d{1,3}$/.test(bits)) || n > max) {
-    throw new UserError(`${name} must be a comma-separated list of addresses or CIDRs (like 10.42.0.0/16), got "${raw}".`);
+  try {
+    return parseCidr(raw);
+  } catch (err) {
+    throw new UserError(`${name} must be a comma-separated list of addresses or CIDRs: ${(err as Error).message}.`, { cause: err });
   }
-  if (hostBits(addr, n)) throw new UserError(`${name}: ${raw} has bits set past its /${n} prefix; give the range's first address (like 10.42.0.0/16).`);
-  return `${addr.toLowerCase()}/${n}`;
-}
-
-/** Whether `addr` has any bit set after its first `prefix` bits (Kubernetes takes only canonical CIDRs). */
-function hostBits(addr: string, prefix: number): boolean {
-  let value = 0n;
-  let width = 32;
-  if (isIP(addr) === 4) {
-    for (const part of addr.split('.')) value = (value << 8n) | BigInt(Number(part));
-  } else {
-    width = 128;
-    const [head = '', tail] = addr.split('::');
-    const words = (text: string) => (text ? text.split(':') : []);
-    const left = words(head);
-    const right = tail === undefined ? [] : words(tail);
-    // An embedded IPv4 tail (::ffff:1.2.3.4) is two 16-bit words.
-    const expand = (ws: string[]) => ws.flatMap((w) => (w.includes('.') ? (() => { const b = w.split('.').map(Number); return [((b[0]! << 8) | b[1]!).toString(16), ((b[2]! << 8) | b[3]!).toString(16)]; })() : [w]));
-    const l = expand(left);
-    const r = expand(right);
-    const all = [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r];
-    for (const w of all) value = (value << 16n) | BigInt(parseInt(w, 16));
-  }
-  const mask = (1n << BigInt(width - prefix)) - 1n;
-  return (value & mask) !== 0n;
 }
 
 function cidrList(env: Env, name: string, fallback: () => string[]): string[] {

@@ -3,6 +3,7 @@
 // the internet: not other apps' pods or Services, not the nodes (SSH, the registry, the kubelet,
 // every port bound to 0.0.0.0), not cloud metadata. egress:allow adds exceptions an admin made.
 import type { ClusterNetwork } from '../config.ts';
+import { isIpv6Cidr } from '../cidr.ts';
 import type { DeployableRelease, EgressRule } from './deployer.ts';
 import type { KubeObject, V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from './kube-types.ts';
 import { appLabels, namespaceFor } from './labels.ts';
@@ -47,10 +48,9 @@ export function ingressPeers(net: ClusterNetwork): V1NetworkPolicyPeer[] {
  */
 export function internetPeers(net: ClusterNetwork): V1NetworkPolicyPeer[] {
   const excluded = [...new Set([...net.podCidrs, ...net.serviceCidrs, ...net.nodeAddresses, ...METADATA_RANGES])];
-  const v6 = (c: string) => c.includes(':');
   return [
-    { ipBlock: { cidr: '0.0.0.0/0', except: excluded.filter((c) => !v6(c)) } },
-    { ipBlock: { cidr: '::/0', except: excluded.filter(v6) } },
+    { ipBlock: { cidr: '0.0.0.0/0', except: excluded.filter((c) => !isIpv6Cidr(c)) } },
+    { ipBlock: { cidr: '::/0', except: excluded.filter(isIpv6Cidr) } },
   ];
 }
 

@@ -54,6 +54,7 @@ export function deployable(services: Pick<Services, 'config' | 'store'>, r: Rele
     domains: [defaultDomain(services.config, r.app), ...store.domains.list(r.app)],
     resources: resolveResources(store.resources.all(r.app), r.processes.map((p) => p.type)),
     checks: mergeChecks(r.checks ?? {}, store.checks.all(r.app)),
+    egress: store.egress.list(r.app),
     ...tlsPlan(services, r.app),
   };
 }

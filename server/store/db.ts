@@ -132,6 +132,15 @@ const MIGRATIONS: readonly string[] = [
   // Garbage collection (issue 13, item 6): when a release's image was deleted from the registry,
   // so rollback can say so instead of failing in the cluster.
   `ALTER TABLE releases ADD COLUMN image_collected_at TEXT;`,
+  // Network isolation (issue 16, item 3): the addresses an admin let an app's pods reach besides
+  // the internet (egress:allow); port 0 is every port.
+  `CREATE TABLE egress (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     cidr TEXT NOT NULL,
+     port INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (app, cidr, port)
+   );`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */
