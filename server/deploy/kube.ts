@@ -113,15 +113,16 @@ export class KubeDeployer implements Deployer {
   }
 
   /**
-   * The release's objects, after applying its namespace (unless `namespace` is false: a `run` of
-   * an app deployed before its namespace became "restricted" must not relabel it under the old
-   * pods) and its NetworkPolicies: they go before anything that starts a pod, so no pod runs
-   * unisolated, not even a release or `run` pod of an app deployed before policies existed.
+   * The release's objects, after applying its namespace and its NetworkPolicies: they go before
+   * anything that starts a pod, so no pod runs unisolated, not even a release or `run` pod of an
+   * app deployed before policies existed. `namespace: 'create'` applies the namespace only when it
+   * is not there: relabeling it "restricted" must go with the rollout of Deployments whose pods
+   * meet it, or a pod of an app deployed before would not be replaced when it goes away.
    */
-  async #applyIsolation(release: DeployableRelease, opts: { redirect?: ReadonlySet<string>; namespace?: boolean } = {}): Promise<{ policies: KubeObject[]; rest: KubeObject[] }> {
+  async #applyIsolation(release: DeployableRelease, opts: { redirect?: ReadonlySet<string>; namespace?: 'apply' | 'create' } = {}): Promise<{ policies: KubeObject[]; rest: KubeObject[] }> {
     const [namespace, ...others] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, this.#objectOptions(), opts.redirect);
     // The namespace first: everything else lives in it.
-    if (opts.namespace !== false) await this.client.apply(namespace!);
+    if (opts.namespace !== 'create' || !(await this.client.read('v1', 'Namespace', namespace!.metadata.name))) await this.client.apply(namespace!);
     const policies = others.filter((o) => o.kind === 'NetworkPolicy');
     await Promise.all(policies.map((o) => this.client.apply(o)));
     return { policies, rest: others.filter((o) => o.kind !== 'NetworkPolicy') };
@@ -332,7 +333,7 @@ export class KubeDeployer implements Deployer {
     const ns = namespaceFor(release.app);
     const deadlineS = Math.max(1, Math.round(this.#opts.releaseTimeoutMs / 1000));
     const image = pullImage(release.image, this.#pullFrom);
-    const secret = (await this.#applyIsolation(release)).rest.find((o) => o.kind === 'Secret');
+    const secret = (await this.#applyIsolation(release, { namespace: 'create' })).rest.find((o) => o.kind === 'Secret');
     // The new release's config Secret is what the release command reads; the rollout applies it
     // again unchanged, and a release that never rolls out has it pruned by the next one.
     await this.client.apply(secret!);
@@ -421,7 +422,7 @@ export class KubeDeployer implements Deployer {
     const selector = selectorString({ [LABEL.instance]: release.app, [LABEL.process]: RUN_PROCESS });
     const finished = await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector, fieldSelector: 'status.phase!=Running,status.phase!=Pending' });
     await Promise.all(finished.map((p) => this.client.remove('v1', 'Pod', p.metadata!.name!, ns)));
-    await this.#applyIsolation(release, { namespace: false });
+    await this.#applyIsolation(release, { namespace: 'create' });
     const name = runPodName();
     await this.client.apply(runPodObject({ ...release, image: pullImage(release.image, this.#pullFrom) }, { name, command: req.command, deadlineSeconds: req.timeoutSeconds, mode }));
     return name;
