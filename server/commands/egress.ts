@@ -97,7 +97,7 @@ export const egressCommands: Command[] = [
         throw new UserError(`${app} has no egress exception for ${describe(rule)}; egress ${app} lists them.`);
       }
       await change(ctx, app, 'egress:deny', () => { store.egress.remove(app, rule); }, () => { store.egress.add(app, rule); });
-      ctx.out.line(`Denying ${app} ${describe(rule)}... done`);
+      ctx.out.line(`Removing the exception of ${app} for ${describe(rule)}... done`);
     },
   },
 ];

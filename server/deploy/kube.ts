@@ -219,7 +219,8 @@ export class KubeDeployer implements Deployer {
     const ns = namespaceFor(app);
     const selector = appSelector(app);
     await Promise.all([
-      ...PRUNED.map(async ({ apiVersion, kind }) => {
+      // Without the cluster network there are no policies to keep, and none of an earlier apply's to drop.
+      ...PRUNED.filter((k) => this.#opts.network || k.kind !== 'NetworkPolicy').map(async ({ apiVersion, kind }) => {
         const wanted = new Set(keep.filter((o) => o.kind === kind).map((o) => o.metadata.name));
         const existing = await this.client.list<KubeObject>(apiVersion, kind, ns, { labelSelector: selector });
         await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name)).map((o) => this.client.remove(apiVersion, kind, o.metadata.name, ns)));

@@ -53,7 +53,7 @@ describe('egress commands over SSH', () => {
     assert.match(text.stdout, /Also allowed:\n10\.0\.5\.0\/24 port 5432\n2001:db8::\/64 port 443\n192\.0\.2\.7\/32 every port$/);
     const deny = await s.ssh(s.admin, `egress:deny ${app} 10.0.5.0/24:5432`);
     assert.equal(deny.exitCode, 0, deny.stderr);
-    assert.match(deny.stdout, new RegExp(`Denying ${app} 10\\.0\\.5\\.0/24 port 5432\\.\\.\\. done$`));
+    assert.match(deny.stdout, new RegExp(`Removing the exception of ${app} for 10\\.0\\.5\\.0/24 port 5432\\.\\.\\. done$`));
     assert.deepEqual(lastDeploy(app)!.egress, [{ cidr: '2001:db8::/64', port: 443 }, { cidr: '192.0.2.7/32' }]);
   });
 
