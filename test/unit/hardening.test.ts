@@ -83,8 +83,9 @@ test('migration: global token names become per key, keeping existing tokens', ()
   const file = join(dir, 'db');
   const old = openStore(file);
   // Back to schema 2: the global tokens table, no lock start times, none of schema 5's day-2
-  // tables, no certificates (schema 6), no collected images (schema 7).
+  // tables, no certificates (schema 6), no collected images (schema 7), no egress rules (schema 8).
   old.db.exec(`DROP TABLE tokens;
+    DROP TABLE egress;
     ALTER TABLE releases DROP COLUMN image_collected_at;
     DROP TABLE checks; DROP TABLE resources; DROP TABLE stopped;
     ALTER TABLE releases DROP COLUMN checks;
