@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import { UserError } from './errors.ts';
+import { parseCidr } from './cidr.ts';
 
 /** Everything Slipway reads from its environment, validated once and frozen. */
 export interface Config {
@@ -99,6 +100,9 @@ export interface Config {
   registryAuth: Readonly<RegistryAuth> | undefined;
   /** The server's own environment variables pack may see (an allow-list); nothing of an app's config is ever added. */
   packEnv: Readonly<Record<string, string>>;
+  // --- Network isolation of app namespaces (issue 16, item 3). ---
+  /** The cluster's addresses app pods are kept out of, and where the ingress controller's traffic comes from. */
+  network: Readonly<ClusterNetwork>;
   version: string;
 }
 
@@ -112,6 +116,25 @@ export interface RegistryAuth {
 export interface ContainerDefaults {
   limits: { memory: string; cpu: string };
   requests: { memory: string; cpu: string };
+}
+
+/** Where the ingress controller's traffic to app pods comes from. */
+export type IngressSource =
+  /** Pods (k3s: Traefik in kube-system): selected by their namespace's name and their labels. */
+  | { kind: 'pods'; namespace: string; labels: Readonly<Record<string, string>> }
+  /** A process on the nodes themselves (a host-network ingress): the node addresses. */
+  | { kind: 'node' };
+
+/** The cluster's own address ranges, which app pods may not reach (NetworkPolicy egress), and the ingress. */
+export interface ClusterNetwork {
+  /** Pod address ranges (SLIPWAY_POD_CIDR; k3s's default 10.42.0.0/16). */
+  podCidrs: readonly string[];
+  /** Service (ClusterIP) ranges (SLIPWAY_SERVICE_CIDR; k3s's default 10.43.0.0/16). */
+  serviceCidrs: readonly string[];
+  /** The nodes' own addresses as /32 or /128 (SLIPWAY_NODE_ADDRESSES; default: this machine's). */
+  nodeAddresses: readonly string[];
+  /** SLIPWAY_INGRESS_FROM. */
+  ingress: Readonly<IngressSource>;
 }
 
 /** OpenSSH's MaxStartups: from `start` unauthenticated connections on, drop new ones with a probability rising from `rate`% to 100% at `full`. */
@@ -286,6 +309,51 @@ function packEnv(env: Env): Readonly<Record<string, string>> {
   return Object.freeze(out);
 }
 
+/** One CIDR setting value (or a bare address), normalised; a UserError naming the setting otherwise. */
+function cidr(name: string, raw: string): string {
+  try {
+    return parseCidr(raw);
+  } catch (err) {
+    throw new UserError(`${name} must be a comma-separated list of addresses or CIDRs: ${(err as Error).message}.`, { cause: err });
+  }
+}
+
+function cidrList(env: Env, name: string, fallback: () => string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback();
+  return [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean).map((s) => cidr(name, s)))];
+}
+
+/**
+ * This machine's own addresses, every family, as /32 and /128: in install.sh's layout the server
+ * runs on the k3s server node, and anything bound to 0.0.0.0 here (SSH, HTTP, the registry, the
+ * kubelet) answers on each of them, the Docker and CNI bridges' included.
+ */
+function localAddresses(): string[] {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal) out.add(cidr('SLIPWAY_NODE_ADDRESSES', a.address.replace(/%.*$/, '')));
+  }
+  return [...out];
+}
+
+/** SLIPWAY_INGRESS_FROM: `node`, or `NAMESPACE/KEY=VALUE[,KEY=VALUE…]` (pods with those labels in that namespace). */
+function ingressSource(raw: string): IngressSource {
+  if (raw === 'node') return { kind: 'node' };
+  const bad = () => new UserError(`SLIPWAY_INGRESS_FROM must be "node" or NAMESPACE/KEY=VALUE[,KEY=VALUE] (like kube-system/app.kubernetes.io/name=traefik), got "${raw}".`);
+  const slash = raw.indexOf('/');
+  if (slash < 0) throw bad();
+  const namespace = raw.slice(0, slash);
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(namespace)) throw bad();
+  const labels: Record<string, string> = {};
+  for (const pair of raw.slice(slash + 1).split(',')) {
+    const m = /^((?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.exec(pair);
+    if (!m) throw bad();
+    labels[m[1]!] = m[4] ?? '';
+  }
+  return { kind: 'pods', namespace, labels };
+}
+
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const dataDir = resolve(env.SLIPWAY_DATA_DIR || './data');
@@ -368,6 +436,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     // --- Registry credential and pack's environment (issue 16, items 1 and 6). ---
     registryAuth: registryAuth(env.SLIPWAY_REGISTRY_AUTH_FILE ? resolve(env.SLIPWAY_REGISTRY_AUTH_FILE) : undefined),
     packEnv: packEnv(env),
+    // --- Network isolation (issue 16, item 3): k3s's defaults, and this machine's addresses. ---
+    network: Object.freeze({
+      podCidrs: Object.freeze(cidrList(env, 'SLIPWAY_POD_CIDR', () => ['10.42.0.0/16'])),
+      serviceCidrs: Object.freeze(cidrList(env, 'SLIPWAY_SERVICE_CIDR', () => ['10.43.0.0/16'])),
+      nodeAddresses: Object.freeze(cidrList(env, 'SLIPWAY_NODE_ADDRESSES', localAddresses)),
+      ingress: Object.freeze(ingressSource(env.SLIPWAY_INGRESS_FROM || 'kube-system/app.kubernetes.io/name=traefik')),
+    }),
     version: PACKAGE_VERSION,
   });
 }

@@ -17,6 +17,7 @@ import { resourceCommands } from './resources.ts';
 import { checkCommands } from './checks.ts';
 import { runCommands } from './run.ts';
 import { gcCommands } from './gc.ts';
+import { egressCommands } from './egress.ts';
 
 const metaCommands: Command[] = [
   {
@@ -54,6 +55,7 @@ export const commands: readonly Command[] = [
   ...logCommands,
   ...domainCommands,
   ...certCommands,
+  ...egressCommands,
   ...buildCommands,
   ...keyCommands,
   ...tokenCommands,

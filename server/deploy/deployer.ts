@@ -46,6 +46,12 @@ export interface ProcessResources {
   requests?: ResourceQuantities;
 }
 
+/** An exception to an app's network isolation (egress:allow): its pods may reach `cidr`, on `port` only when given. */
+export interface EgressRule {
+  cidr: string;
+  port?: number | undefined;
+}
+
 /** A release as the deployer sees it: what to run, with which config, how many of each. */
 export interface DeployableRelease {
   app: string;
@@ -69,6 +75,8 @@ export interface DeployableRelease {
   checks?: HealthChecks;
   /** The app's quota, one-off pod limit and container defaults; absent, the namespace is left unbounded (tests of other objects). */
   quota?: QuotaPlan;
+  /** Addresses the app's pods may reach besides the internet (egress:allow). */
+  egress?: readonly EgressRule[];
 }
 
 /** A host's certificate as `certs` shows it. */

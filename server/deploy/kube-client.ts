@@ -10,6 +10,7 @@ import { FIELD_MANAGER } from './labels.ts';
 // The model types the pure modules name, through kube-types.ts.
 export type {
   CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1LimitRange, V1Pod, V1Probe, V1ReplicaSet, V1ResourceQuota, V1ResourceRequirements, V1Secret, V1Service,
+  V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort, V1PodSecurityContext, V1PodSpec, V1SecurityContext,
 } from '@kubernetes/client-node';
 
 /**

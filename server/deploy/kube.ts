@@ -1,16 +1,16 @@
 import type { CoreV1Event, V1Deployment, V1Pod, V1Secret } from './kube-types.ts';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from '../config.ts';
+import type { ClusterNetwork, Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { ANNOTATION, LABEL, MANAGED_BY, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
 import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
-import { guardObjects, releaseObjects, secretObject } from './objects.ts';
+import { releaseObjects } from './objects.ts';
 import { GUARD_KINDS, runLimitRefusal } from './quota.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
-import type { KubeObject } from './kube-types.ts';
+import type { KubeObject, ObjectOptions } from './kube-types.ts';
 import { RELEASE_TYPE, RUN_PROCESS, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
 import type { DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Workload } from './deployer.ts';
 import { processOwner } from '../process.ts';
@@ -29,6 +29,8 @@ const PRUNED: readonly { apiVersion: string; kind: string }[] = [
   { apiVersion: 'apps/v1', kind: 'Deployment' },
   { apiVersion: 'v1', kind: 'Service' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
+  // egress-allow goes when its last exception does.
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
 ];
 
 /** How a KubeDeployer is set up. */
@@ -49,6 +51,11 @@ export interface KubeDeployerOptions {
    * (Slipway pushes to 127.0.0.1:5000, nodes pull from NODE-IP:5000): `from` prefixes become `to`.
    */
   pullFrom?: { from: string; to: string } | undefined;
+  /**
+   * The cluster's address ranges and ingress: every app namespace gets NetworkPolicies built from
+   * them (netpol.ts) before any of its pods starts. fromConfig always sets it.
+   */
+  network?: Readonly<ClusterNetwork> | undefined;
 }
 
 /** The image reference nodes pull: the push registry's address swapped for the pull address. */
@@ -63,20 +70,20 @@ class RolloutFailure extends Error {}
 export class KubeDeployer implements Deployer {
   readonly name = 'kubernetes';
   readonly client: KubeClient;
-  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; pollMs: number; waitForRollout: boolean };
+  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; pollMs: number; waitForRollout: boolean; network: Readonly<ClusterNetwork> | undefined };
   readonly #pullFrom: KubeDeployerOptions['pullFrom'];
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
-    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true };
+    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true, network: opts.network };
     this.#pullFrom = opts.pullFrom;
   }
 
   /** The deployer for a server's config (KUBECONFIG must be set). */
-  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs'> & Partial<Pick<Config, 'registry' | 'registryPull' | 'releaseTimeoutMs'>>): KubeDeployer {
+  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs' | 'network'> & Partial<Pick<Config, 'registry' | 'registryPull' | 'releaseTimeoutMs'>>): KubeDeployer {
     if (!config.kubeconfig) throw new Error('KubeDeployer needs KUBECONFIG');
     const pullFrom = config.registry && config.registryPull && config.registryPull !== config.registry ? { from: config.registry, to: config.registryPull } : undefined;
-    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, releaseTimeoutMs: config.releaseTimeoutMs, pullFrom });
+    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, releaseTimeoutMs: config.releaseTimeoutMs, pullFrom, network: config.network });
   }
 
   async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void> {
@@ -102,20 +109,20 @@ export class KubeDeployer implements Deployer {
     }
   }
 
+  /** What the object builders are given. */
+  #objectOptions(): ObjectOptions {
+    return { ingressClass: this.#opts.ingressClass, network: this.#opts.network };
+  }
+
   /** Applies a release's objects, then deletes what it no longer has (process types, old Secrets). */
   async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined): Promise<void> {
     const redirect = await this.#redirectHosts(release);
-    const [namespace, ...objects] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, { ingressClass: this.#opts.ingressClass }, redirect);
-    // The namespace first: everything else lives in it. Then its quota and container defaults,
-    // before any Deployment can create a pod that admission would otherwise let through unbounded.
-    await this.client.apply(namespace!);
-    await Promise.all(objects.filter((o) => GUARD_KINDS.has(o.kind)).map((o) => this.client.apply(o)));
-    const rest = objects.filter((o) => !GUARD_KINDS.has(o.kind));
+    const { guards, rest } = await this.#applyGuards(release, { redirect });
     // Ingresses last and in order (the redirecting one first: a host moving between them is never
     // in neither), after the TLS Secrets and Middleware they name.
     await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => this.client.apply(o)));
     for (const o of rest.filter((o) => o.kind === 'Ingress')) await this.client.apply(o);
-    await this.#prune(release.app, rest, [release.version, previous?.version]);
+    await this.#prune(release.app, [...guards, ...rest], [release.version, previous?.version]);
     // Also without a TLS plan: removing the last uploaded certificate (with ACME off) leaves a
     // release with none, and its Secret holds a private key that must not stay behind.
     await this.#pruneTls(release, rest);
@@ -190,7 +197,7 @@ export class KubeDeployer implements Deployer {
     const current = await this.client.read<V1Ingress>('networking.k8s.io/v1', 'Ingress', WEB_HTTPS, namespaceFor(release.app));
     const now = new Set((current?.spec?.rules ?? []).map((r) => r.host));
     if (now.size === redirect.size && [...redirect].every((h) => now.has(h))) return false;
-    const ingresses = ingressObjects(release, { ingressClass: this.#opts.ingressClass }, redirect);
+    const ingresses = ingressObjects(release, this.#objectOptions(), redirect);
     for (const o of ingresses) await this.client.apply(o);
     const wanted = new Set(ingresses.map((o) => o.metadata.name));
     const existing = await this.client.list<KubeObject>('networking.k8s.io/v1', 'Ingress', namespaceFor(release.app), { labelSelector: appSelector(release.app) });
@@ -207,7 +214,8 @@ export class KubeDeployer implements Deployer {
     const ns = namespaceFor(app);
     const selector = appSelector(app);
     await Promise.all([
-      ...PRUNED.map(async ({ apiVersion, kind }) => {
+      // Without the cluster network there are no policies to keep, and none of an earlier apply's to drop.
+      ...PRUNED.filter((k) => this.#opts.network || k.kind !== 'NetworkPolicy').map(async ({ apiVersion, kind }) => {
         const wanted = new Set(keep.filter((o) => o.kind === kind).map((o) => o.metadata.name));
         const existing = await this.client.list<KubeObject>(apiVersion, kind, ns, { labelSelector: selector });
         await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name)).map((o) => this.client.remove(apiVersion, kind, o.metadata.name, ns)));
@@ -323,9 +331,9 @@ export class KubeDeployer implements Deployer {
     const image = pullImage(release.image, this.#pullFrom);
     // The new release's config Secret is what the release command reads; the rollout applies it
     // again unchanged, and a release that never rolls out has it pruned by the next one. The
-    // namespace's quota and defaults come first, so the release pod is created under them.
-    await this.#applyGuards(release);
-    await this.client.apply(secretObject({ ...release, image }));
+    // namespace's policies, quota and defaults come first, so the release pod is created under them.
+    const secret = (await this.#applyGuards(release, { namespace: 'create' })).rest.find((o) => o.kind === 'Secret');
+    await this.client.apply(secret!);
     const pod = releasePodObject({ ...release, image }, proc, deadlineS, processOwner());
     const name = pod.metadata.name;
     // Its own process only waits, so nothing is lost by removing the pod at once (a leftover of
@@ -429,11 +437,21 @@ export class KubeDeployer implements Deployer {
     return this.#startRunPod(release, req, 'detached');
   }
 
-  /** The namespace, its quota and its container defaults, in that order. */
-  async #applyGuards(release: DeployableRelease): Promise<void> {
-    const [namespace, ...guards] = guardObjects(release);
-    await this.client.apply(namespace!);
+  /**
+   * The release's objects, after applying its namespace and what must be there before any pod:
+   * its NetworkPolicies (no pod runs unisolated, not even a release or `run` pod of an app deployed
+   * before policies existed), its quota and its container defaults (admission applies them to pods
+   * as they are created, never afterwards). `namespace: 'create'` applies the namespace only when
+   * it is not there: relabeling it "restricted" must go with the rollout of Deployments whose pods
+   * meet it, or a pod of an app deployed before would not be replaced when it goes away.
+   */
+  async #applyGuards(release: DeployableRelease, opts: { redirect?: ReadonlySet<string>; namespace?: 'apply' | 'create' } = {}): Promise<{ guards: KubeObject[]; rest: KubeObject[] }> {
+    const [namespace, ...others] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, this.#objectOptions(), opts.redirect);
+    // The namespace first: everything else lives in it.
+    if (opts.namespace !== 'create' || !(await this.client.read('v1', 'Namespace', namespace!.metadata.name))) await this.client.apply(namespace!);
+    const guards = others.filter((o) => GUARD_KINDS.has(o.kind));
     await Promise.all(guards.map((o) => this.client.apply(o)));
+    return { guards, rest: others.filter((o) => !GUARD_KINDS.has(o.kind)) };
   }
 
   /** The start of the latest one-off pod creation per app: they run one at a time, so two cannot both pass the count. */
@@ -458,7 +476,7 @@ export class KubeDeployer implements Deployer {
   /** One creation, under #startRunPod's per-app turn. */
   async #createRunPod(release: DeployableRelease, req: RunRequest, mode: 'interactive' | 'detached'): Promise<string> {
     const ns = namespaceFor(release.app);
-    await this.#applyGuards(release);
+    await this.#applyGuards(release, { namespace: 'create' });
     const selector = selectorString({ [LABEL.instance]: release.app, [LABEL.process]: RUN_PROCESS });
     const pods = await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector });
     const active = (p: V1Pod) => (p.status?.phase === 'Running' || p.status?.phase === 'Pending' || !p.status?.phase) && !p.metadata?.deletionTimestamp;

@@ -5,13 +5,18 @@ import { RELEASE_TYPE, deploymentObject } from './workload.ts';
 import { ingressObjects, serviceObject } from './network.ts';
 import { tlsObjects } from './tls.ts';
 import { quotaObjects } from './quota.ts';
+import { networkPolicyObjects } from './netpol.ts';
 
-/** An app's namespace; Pod Security "baseline" keeps app pods from asking for host access. */
+/**
+ * An app's namespace. Pod Security "restricted": the API server admits no pod there that runs as
+ * root, keeps a capability, may gain privileges or runs without the runtime's seccomp profile
+ * (workload.ts's pods meet it; so do cert-manager's ACME solver pods).
+ */
 export function namespaceObject(app: string): KubeObject<V1Namespace> {
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: namespaceFor(app), labels: { ...appLabels(app), 'pod-security.kubernetes.io/enforce': 'baseline' } },
+    metadata: { name: namespaceFor(app), labels: { ...appLabels(app), 'pod-security.kubernetes.io/enforce': 'restricted' } },
   };
 }
 
@@ -37,21 +42,22 @@ export function secretObject(r: DeployableRelease): KubeObject<V1Secret> {
 }
 
 /**
- * What must exist before any pod of the app is created: the namespace, then its quota and
- * container defaults (admission applies them to pods as they are created, never afterwards).
+ * What must exist before any pod of the app is created: the namespace, then its NetworkPolicies
+ * (when `opts.network` is given), its quota and container defaults (admission applies them to pods
+ * as they are created, never afterwards).
  */
-export function guardObjects(r: Pick<DeployableRelease, 'app' | 'quota'>): KubeObject[] {
-  return [namespaceObject(r.app), ...(r.quota ? quotaObjects(r.app, r.quota) : [])];
+export function guardObjects(r: Pick<DeployableRelease, 'app' | 'quota' | 'egress'>, opts: ObjectOptions = {}): KubeObject[] {
+  return [namespaceObject(r.app), ...(opts.network ? networkPolicyObjects(r, opts.network) : []), ...(r.quota ? quotaObjects(r.app, r.quota) : [])];
 }
 
 /**
- * Everything a release runs, in apply order: the namespace, its quota and container defaults
- * (guardObjects), the config Secret, one Deployment per
- * process type but `release`, and for `web` a Service, its TLS objects and its Ingresses
- * (`redirect`: the hosts whose certificate is there). Pure: release in, objects out.
+ * Everything a release runs, in apply order: the namespace and what must precede any pod
+ * (guardObjects), the config Secret, one Deployment per process type but `release`, and for `web`
+ * a Service, its TLS objects and its Ingresses (`redirect`: the hosts whose certificate is there).
+ * Pure: release in, objects out.
  */
 export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}, redirect: ReadonlySet<string> = new Set()): KubeObject[] {
-  const objects: KubeObject[] = [...guardObjects(r), secretObject(r)];
+  const objects: KubeObject[] = [...guardObjects(r, opts), secretObject(r)];
   // The release command runs once per release (release phase), not as a long-running process.
   for (const p of r.processes) if (p.type !== RELEASE_TYPE) objects.push(deploymentObject(r, p));
   if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r), ...tlsObjects(r), ...ingressObjects(r, opts, redirect));

@@ -33,8 +33,8 @@ export const LIMIT_RANGE_NAME = 'slipway-defaults';
 /** Most pods any app's quota may allow (resource:quota's bound, and ps:scale's typo guard): a node holds 110 pods in all. */
 export const MAX_APP_PODS = 500;
 
-/** Kinds that must be in the namespace before any of the app's pods is created. */
-export const GUARD_KINDS: ReadonlySet<string> = new Set(['ResourceQuota', 'LimitRange']);
+/** Kinds that must be in the namespace before any of the app's pods is created (its isolation, quota and defaults). */
+export const GUARD_KINDS: ReadonlySet<string> = new Set(['NetworkPolicy', 'ResourceQuota', 'LimitRange']);
 
 /** The namespace's ResourceQuota: every pod of the app together. */
 export function resourceQuotaObject(app: string, plan: QuotaPlan): KubeObject<V1ResourceQuota> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KubeObject, V1Container, V1Deployment, V1EnvVar, V1Pod, V1Probe, V1ResourceRequirements } from './kube-types.ts';
+import type { KubeObject, V1Container, V1Deployment, V1EnvVar, V1Pod, V1PodSecurityContext, V1Probe, V1ResourceRequirements, V1SecurityContext } from './kube-types.ts';
 import type { ProcessType } from '../build/builder.ts';
 import type { DeployableRelease, HealthCheck } from './deployer.ts';
 import { ANNOTATION, LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from './labels.ts';
@@ -36,6 +36,38 @@ export function metadataEnv(r: Pick<DeployableRelease, 'app' | 'version' | 'comm
     ['SOURCE_VERSION', r.commit], ['SLIPWAY_RELEASE', `v${r.version}`], ['SLIPWAY_APP', r.app], ['SLIPWAY_PROCESS', type],
   ];
   return vars.filter(([k, v]) => typeof v === 'string' && !Object.hasOwn(r.config, k)).map(([name, value]) => ({ name, value: value! }));
+}
+
+/**
+ * The variables the kubelet puts in every container for the API server's `kubernetes` Service,
+ * even with enableServiceLinks off (which only drops the other Services' links). App code has no
+ * business with the API server: each is set empty here, and the kubelet adds none that a
+ * container's own env already names.
+ */
+export const KUBERNETES_SERVICE_VARS = [
+  'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT', 'KUBERNETES_SERVICE_PORT_HTTPS', 'KUBERNETES_PORT',
+  'KUBERNETES_PORT_443_TCP', 'KUBERNETES_PORT_443_TCP_PROTO', 'KUBERNETES_PORT_443_TCP_PORT', 'KUBERNETES_PORT_443_TCP_ADDR',
+] as const;
+
+/** Every container's env: PORT, the release metadata, and the API server's variables blanked (a config var of the same name wins). */
+export function containerEnv(r: Pick<DeployableRelease, 'app' | 'version' | 'commit' | 'config'>, type: string): V1EnvVar[] {
+  const blank = KUBERNETES_SERVICE_VARS.filter((k) => !Object.hasOwn(r.config, k)).map((name) => ({ name, value: '' }));
+  return [{ name: 'PORT', value: String(PORT) }, ...metadataEnv(r, type), ...blank];
+}
+
+/**
+ * Pod Security "restricted" for every pod an app runs: never root (CNB run images name a numeric
+ * non-root user, heroku-24's 1001 and our stack's 1000, so the kubelet can check it), the
+ * runtime's default seccomp profile. A run image that asks for root fails to start, with the
+ * kubelet's reason in the rollout's output, instead of running as root.
+ */
+export function podSecurity(): V1PodSecurityContext {
+  return { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
+}
+
+/** Every container: no capabilities at all (binding a port under 1024 is the only thing a web process might miss, and PORT is 5000), no setuid gains. */
+export function containerSecurity(): V1SecurityContext {
+  return { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true };
 }
 
 /** The container resources of a process type: limits and requests as resource:limit/reserve set them. */
@@ -88,7 +120,7 @@ function container(r: DeployableRelease, p: ProcessType): V1Container {
     // Config reaches the process only through the Secret: never in the spec, argv or annotations.
     envFrom: [{ secretRef: { name: secretName(r.version) } }],
     // Listed after envFrom so it wins: the Service targets this port whatever the config says.
-    env: [{ name: 'PORT', value: String(PORT) }, ...metadataEnv(r, p.type)],
+    env: containerEnv(r, p.type),
     ...(resources ? { resources } : {}),
     ...(web
       ? {
@@ -97,7 +129,7 @@ function container(r: DeployableRelease, p: ProcessType): V1Container {
         }
       : {}),
     ...probes(r, p),
-    securityContext: { allowPrivilegeEscalation: false },
+    securityContext: containerSecurity(),
   };
 }
 
@@ -148,12 +180,13 @@ export function releasePodObject(r: DeployableRelease, p: ProcessType, deadlineS
         image: r.image,
         command: ['sleep', String(deadlineSeconds)],
         envFrom: [{ secretRef: { name: secretName(r.version) } }],
-        env: [{ name: 'PORT', value: String(PORT) }, ...metadataEnv(r, p.type)],
+        env: containerEnv(r, p.type),
         ...(resources ? { resources } : {}),
-        securityContext: { allowPrivilegeEscalation: false },
+        securityContext: containerSecurity(),
       }],
       automountServiceAccountToken: false,
       enableServiceLinks: false,
+      securityContext: podSecurity(),
     },
   };
 }
@@ -188,6 +221,7 @@ export function deploymentObject(r: DeployableRelease, p: ProcessType): KubeObje
           // (WEB_SERVICE_HOST, …) would leak into the app's environment next to its config.
           automountServiceAccountToken: false,
           enableServiceLinks: false,
+          securityContext: podSecurity(),
         },
       },
     },
@@ -269,12 +303,13 @@ export function runPodObject(r: DeployableRelease, spec: RunPodSpec): KubeObject
         image: r.image,
         command: spec.mode === 'detached' ? runCommand(spec.command) : ['sleep', String(spec.deadlineSeconds)],
         envFrom: [{ secretRef: { name: secretName(r.version) } }],
-        env: [{ name: 'PORT', value: String(PORT) }, ...metadataEnv(r, RUN_PROCESS)],
+        env: containerEnv(r, RUN_PROCESS),
         ...(resources ? { resources } : {}),
-        securityContext: { allowPrivilegeEscalation: false },
+        securityContext: containerSecurity(),
       }],
       automountServiceAccountToken: false,
       enableServiceLinks: false,
+      securityContext: podSecurity(),
     },
   };
 }

@@ -102,6 +102,7 @@ export function deployable(services: Pick<Services, 'config' | 'store'>, r: Rele
     resources: resolveResources(store.resources.all(r.app), [...r.processes.map((p) => p.type), RUN_PROCESS], mainType(r.processes)),
     quota: quotaPlan(services, r.app),
     checks: mergeChecks(r.checks ?? {}, store.checks.all(r.app)),
+    egress: store.egress.list(r.app),
     ...tlsPlan(services, r.app),
   };
 }

@@ -147,6 +147,15 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE resources ADD COLUMN cpu_max TEXT;
    ALTER TABLE resources ADD COLUMN max_set_by TEXT;
    ALTER TABLE releases ADD COLUMN config_pruned_at TEXT;`,
+  // Network isolation (issue 16, item 3; schema 9): the addresses an admin let an app's pods reach besides
+  // the internet (egress:allow); port 0 is every port.
+  `CREATE TABLE egress (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     cidr TEXT NOT NULL,
+     port INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (app, cidr, port)
+   );`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

@@ -10,6 +10,7 @@ import { formationStore } from './formation.ts';
 import { domainsStore } from './domains.ts';
 import { checksStore, quotasStore, resourcesStore, stoppedStore } from './resources.ts';
 import { certsStore } from './certs.ts';
+import { egressStore } from './egress.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -28,6 +29,7 @@ export interface Store {
   checks: ReturnType<typeof checksStore>;
   stopped: ReturnType<typeof stoppedStore>;
   certs: ReturnType<typeof certsStore>;
+  egress: ReturnType<typeof egressStore>;
   close(): void;
 }
 
@@ -50,6 +52,7 @@ export function openStore(file: string): Store {
     checks: checksStore(db),
     stopped: stoppedStore(db),
     certs: certsStore(db),
+    egress: egressStore(db),
     close: () => db.close(),
   };
 }

@@ -83,9 +83,10 @@ test('migration: global token names become per key, keeping existing tokens', ()
   const file = join(dir, 'db');
   const old = openStore(file);
   // Back to schema 2: the global tokens table, no lock start times, none of schema 5's day-2
-  // tables, no certificates (schema 6), no collected images (schema 7), no quotas (schema 8).
+  // tables, no certificates (schema 6), no collected images (schema 7), no quotas (schema 8), no egress rules (schema 9).
   old.db.exec(`DROP TABLE tokens;
     DROP TABLE quotas; ALTER TABLE releases DROP COLUMN config_pruned_at;
+    DROP TABLE egress;
     ALTER TABLE releases DROP COLUMN image_collected_at;
     DROP TABLE checks; DROP TABLE resources; DROP TABLE stopped;
     ALTER TABLE releases DROP COLUMN checks;

@@ -4,8 +4,10 @@ import type { V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service } from '
 import type { DeployableRelease } from '../../server/deploy/deployer.ts';
 import { releaseObjects } from '../../server/deploy/objects.ts';
 import { LABEL, namespaceFor, processName } from '../../server/deploy/labels.ts';
-import { PORT, processCommand, restartPatch } from '../../server/deploy/workload.ts';
-import type { KubeObject } from '../../server/deploy/kube-types.ts';
+import { KUBERNETES_SERVICE_VARS, PORT, processCommand, releasePodObject, restartPatch, runPodObject } from '../../server/deploy/workload.ts';
+import type { KubeObject, V1NetworkPolicy, V1PodSpec } from '../../server/deploy/kube-types.ts';
+import { EGRESS_ALLOW, ISOLATION, METADATA_RANGES, networkPolicyObjects } from '../../server/deploy/netpol.ts';
+import { loadConfig, type ClusterNetwork } from '../../server/config.ts';
 
 const SECRET_VALUE = 'hunter2-$(id)-"quoted"';
 const release: DeployableRelease = {
@@ -34,7 +36,7 @@ test('a release becomes a namespace, a Secret, a Deployment per process type, an
   for (const o of objects.slice(1)) assert.equal(o.metadata.namespace, 'slipway-myapp', `${o.kind} is in the app's namespace`);
   assert.equal(namespaceFor('myapp'), 'slipway-myapp');
   const ns = byKind<V1Namespace>(objects, 'Namespace')[0]!;
-  assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'baseline');
+  assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
 });
 
 test('every object carries the recommended labels; the process type is the component', () => {
@@ -170,4 +172,102 @@ test('the restart patch only sets a template annotation', () => {
 
 test('the builders are pure: the same release gives the same objects', () => {
   assert.deepEqual(releaseObjects(release), releaseObjects(structuredClone(release)));
+});
+
+/** Every pod spec an app runs: each Deployment's template, the release pod, a `run` pod. */
+function podSpecs(r: DeployableRelease): [string, V1PodSpec][] {
+  const withRelease = { ...r, processes: [...r.processes, { type: 'release', command: ['migrate'], args: [], default: false }] };
+  return [
+    ...byKind<V1Deployment>(releaseObjects(withRelease), 'Deployment').map((d): [string, V1PodSpec] => [`Deployment/${d.metadata.name}`, d.spec!.template.spec!]),
+    ['release pod', releasePodObject(withRelease, withRelease.processes.at(-1)!, 600).spec!],
+    ['run pod', runPodObject(r, { name: 'run-bbbbb', command: ['env'], deadlineSeconds: 60, mode: 'interactive' }).spec!],
+  ];
+}
+
+test('every pod an app runs meets Pod Security "restricted": non-root, no capabilities, no privilege gain, RuntimeDefault seccomp, no API token', () => {
+  for (const [what, spec] of podSpecs(release)) {
+    assert.deepEqual(spec.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, what);
+    assert.equal(spec.automountServiceAccountToken, false, what);
+    assert.equal(spec.enableServiceLinks, false, what);
+    assert.equal(spec.hostNetwork ?? false, false, what);
+    for (const c of spec.containers) {
+      assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true }, what);
+    }
+  }
+});
+
+test("the API server's variables the kubelet always injects are set empty in every container, unless a config var names them", () => {
+  for (const [what, spec] of podSpecs(release)) {
+    const env = spec.containers[0]!.env ?? [];
+    for (const name of KUBERNETES_SERVICE_VARS) assert.deepEqual(env.filter((e) => e.name === name), [{ name, value: '' }], `${what}: ${name}`);
+  }
+  assert.ok(KUBERNETES_SERVICE_VARS.includes('KUBERNETES_SERVICE_HOST') && KUBERNETES_SERVICE_VARS.includes('KUBERNETES_PORT_443_TCP_ADDR'));
+  // Config vars win over what the platform sets (as for SLIPWAY_*): the user's own value stays.
+  const own = { ...release, config: { ...release.config, KUBERNETES_SERVICE_HOST: 'mine' } };
+  for (const [what, spec] of podSpecs(own)) assert.ok(!spec.containers[0]!.env!.some((e) => e.name === 'KUBERNETES_SERVICE_HOST'), what);
+});
+
+const k3s: ClusterNetwork = loadConfig({ SLIPWAY_NODE_ADDRESSES: '192.0.2.10,2001:db8::10', SLIPWAY_DATA_DIR: '/nonexistent' }).network;
+
+function policies(r: DeployableRelease, net: ClusterNetwork = k3s): KubeObject<V1NetworkPolicy>[] {
+  return byKind<V1NetworkPolicy>(releaseObjects(r, { network: net }), 'NetworkPolicy');
+}
+
+test('with the cluster network given, the namespace gets its isolation policy right after it, before any pod', () => {
+  const objects = releaseObjects(release, { network: k3s });
+  assert.deepEqual(objects.slice(0, 3).map((o) => `${o.kind}/${o.metadata.name}`), ['Namespace/slipway-myapp', `NetworkPolicy/${ISOLATION}`, 'Secret/env-v7']);
+  const [p] = policies(release);
+  assert.equal(p!.metadata.namespace, 'slipway-myapp');
+  assert.deepEqual(p!.spec?.podSelector, {}, 'every pod of the namespace: processes, release and run pods, ACME solvers');
+  assert.deepEqual(p!.spec?.policyTypes, ['Ingress', 'Egress']);
+  assert.ok(!releaseObjects(release).some((o) => o.kind === 'NetworkPolicy'), 'no network, no policy');
+});
+
+test("ingress: only the namespace's own pods and the ingress controller's pods (k3s: Traefik in kube-system)", () => {
+  const [p] = policies(release);
+  assert.deepEqual(p!.spec?.ingress, [
+    { _from: [{ podSelector: {} }] },
+    { _from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } } }] },
+  ]);
+  // Every rule names its peers: a rule without any admits every source.
+  for (const rule of p!.spec!.ingress!) assert.ok((rule._from ?? []).length > 0);
+});
+
+test('an ingress on the node itself (SLIPWAY_INGRESS_FROM=node) is admitted by the node addresses; with none known, no rule admits everyone', () => {
+  const node = loadConfig({ SLIPWAY_INGRESS_FROM: 'node', SLIPWAY_NODE_ADDRESSES: '192.0.2.10', SLIPWAY_DATA_DIR: '/x' }).network;
+  assert.deepEqual(policies(release, node)[0]!.spec?.ingress?.[1], { _from: [{ ipBlock: { cidr: '192.0.2.10/32' } }] });
+  const none = { ...node, nodeAddresses: [] };
+  assert.deepEqual(policies(release, none)[0]!.spec?.ingress, [{ _from: [{ podSelector: {} }] }]);
+});
+
+test('egress: the own namespace, DNS (CoreDNS pods or a node), and every address but pods, Services, nodes and metadata', () => {
+  const [p] = policies(release);
+  const [own, dns, internet, ...more] = p!.spec!.egress!;
+  assert.deepEqual(more, []);
+  assert.deepEqual(own, { to: [{ podSelector: {} }] });
+  assert.deepEqual(dns!.ports, [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
+  assert.deepEqual(dns!.to, [
+    { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+    { ipBlock: { cidr: '192.0.2.10/32' } },
+    { ipBlock: { cidr: '2001:db8::10/128' } },
+  ]);
+  assert.equal(internet!.ports, undefined);
+  assert.deepEqual(internet!.to, [
+    { ipBlock: { cidr: '0.0.0.0/0', except: ['10.42.0.0/16', '10.43.0.0/16', '192.0.2.10/32', '169.254.0.0/16', '100.100.100.200/32', '168.63.129.16/32'] } },
+    { ipBlock: { cidr: '::/0', except: ['2001:db8::10/128', 'fe80::/10', 'fd00:ec2::254/128'] } },
+  ]);
+  assert.ok(METADATA_RANGES.includes('169.254.0.0/16') && METADATA_RANGES.includes('fd00:ec2::254/128'));
+});
+
+test('egress:allow exceptions become a second policy, one rule per address (TCP and UDP on the port given); none without exceptions', () => {
+  assert.deepEqual(policies(release).map((p) => p.metadata.name), [ISOLATION]);
+  const withRules = policies({ ...release, egress: [{ cidr: '10.0.5.0/24', port: 5432 }, { cidr: '192.0.2.10/32' }] });
+  assert.deepEqual(withRules.map((p) => p.metadata.name), [ISOLATION, EGRESS_ALLOW]);
+  const allow = withRules[1]!;
+  assert.deepEqual(allow.spec?.policyTypes, ['Egress'], 'adds egress only: ingress stays as isolated');
+  assert.deepEqual(allow.spec?.egress, [
+    { to: [{ ipBlock: { cidr: '10.0.5.0/24' } }], ports: [{ protocol: 'TCP', port: 5432 }, { protocol: 'UDP', port: 5432 }] },
+    { to: [{ ipBlock: { cidr: '192.0.2.10/32' } }] },
+  ]);
+  assert.deepEqual(networkPolicyObjects({ app: 'myapp' }, k3s).length, 1);
 });

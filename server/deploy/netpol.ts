@@ -1,0 +1,103 @@
+// The NetworkPolicies that make an app's namespace a tenant of its own: its pods take traffic only
+// from their own namespace and the ingress controller, and reach only their own namespace, DNS and
+// the internet: not other apps' pods or Services, not the nodes (SSH, the registry, the kubelet,
+// every port bound to 0.0.0.0), not cloud metadata. egress:allow adds exceptions an admin made.
+import type { ClusterNetwork } from '../config.ts';
+import { isIpv6Cidr } from '../cidr.ts';
+import type { DeployableRelease, EgressRule } from './deployer.ts';
+import type { KubeObject, V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from './kube-types.ts';
+import { appLabels, namespaceFor } from './labels.ts';
+
+/** The NetworkPolicy every app namespace has: ingress and egress limited to what an app needs. */
+export const ISOLATION = 'isolation';
+/** The NetworkPolicy holding the app's egress:allow exceptions (absent when there are none). */
+export const EGRESS_ALLOW = 'egress-allow';
+
+/**
+ * Link-local and cloud metadata addresses, where a VM's instance credentials are served: AWS,
+ * GCP, Azure, OpenStack and DigitalOcean (169.254.169.254 in 169.254.0.0/16), Alibaba Cloud
+ * (100.100.100.200), Azure's wire server (168.63.129.16), AWS over IPv6 (fd00:ec2::254), and
+ * IPv6 link-local.
+ */
+export const METADATA_RANGES: readonly string[] = ['169.254.0.0/16', '100.100.100.200/32', '168.63.129.16/32', 'fe80::/10', 'fd00:ec2::254/128'];
+
+/** The label every namespace carries with its own name (set by the API server since Kubernetes 1.22). */
+const NAMESPACE_NAME = 'kubernetes.io/metadata.name';
+
+const DNS_PORTS: V1NetworkPolicyPort[] = [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }];
+
+/** Where the cluster DNS answers: CoreDNS's pods (k3s: kube-system, k8s-app=kube-dns), or a DNS server on a node's address. */
+function dnsPeers(net: ClusterNetwork): V1NetworkPolicyPeer[] {
+  return [
+    { namespaceSelector: { matchLabels: { [NAMESPACE_NAME]: 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+    ...net.nodeAddresses.map((cidr) => ({ ipBlock: { cidr } })),
+  ];
+}
+
+/** Where the ingress controller's requests come from: its pods, or (on the node) the node's addresses. */
+export function ingressPeers(net: ClusterNetwork): V1NetworkPolicyPeer[] {
+  if (net.ingress.kind === 'pods') {
+    return [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME]: net.ingress.namespace } }, podSelector: { matchLabels: { ...net.ingress.labels } } }];
+  }
+  return net.nodeAddresses.map((cidr) => ({ ipBlock: { cidr } }));
+}
+
+/**
+ * "The internet": every address but the cluster's pods and Services, the nodes and the metadata
+ * ranges, one ipBlock per address family.
+ */
+export function internetPeers(net: ClusterNetwork): V1NetworkPolicyPeer[] {
+  const excluded = [...new Set([...net.podCidrs, ...net.serviceCidrs, ...net.nodeAddresses, ...METADATA_RANGES])];
+  return [
+    { ipBlock: { cidr: '0.0.0.0/0', except: excluded.filter((c) => !isIpv6Cidr(c)) } },
+    { ipBlock: { cidr: '::/0', except: excluded.filter(isIpv6Cidr) } },
+  ];
+}
+
+/** The isolation policy of an app's namespace (every pod in it: processes, release and `run` pods, ACME solvers). */
+export function isolationPolicy(app: string, net: ClusterNetwork): KubeObject<V1NetworkPolicy> {
+  // A rule whose peer list is empty admits everyone: a rule without peers is left out instead.
+  const fromIngress = ingressPeers(net);
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: ISOLATION, namespace: namespaceFor(app), labels: appLabels(app) },
+    spec: {
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [
+        // `_from`: the client library's name for `from` (a reserved word in its generator).
+        { _from: [{ podSelector: {} }] },
+        ...(fromIngress.length ? [{ _from: fromIngress }] : []),
+      ],
+      egress: [
+        { to: [{ podSelector: {} }] },
+        { to: dnsPeers(net), ports: DNS_PORTS },
+        { to: internetPeers(net) },
+      ],
+    },
+  };
+}
+
+/** The policy of the app's egress:allow exceptions; none when it has no exceptions. */
+export function egressAllowPolicy(app: string, rules: readonly EgressRule[]): KubeObject<V1NetworkPolicy>[] {
+  if (rules.length === 0) return [];
+  return [{
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: EGRESS_ALLOW, namespace: namespaceFor(app), labels: appLabels(app) },
+    spec: {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: rules.map((r) => ({
+        to: [{ ipBlock: { cidr: r.cidr } }],
+        ...(r.port !== undefined ? { ports: [{ protocol: 'TCP', port: r.port }, { protocol: 'UDP', port: r.port }] } : {}),
+      })),
+    },
+  }];
+}
+
+/** Every NetworkPolicy of an app's namespace: the isolation, and its egress:allow exceptions. */
+export function networkPolicyObjects(r: Pick<DeployableRelease, 'app' | 'egress'>, net: ClusterNetwork): KubeObject<V1NetworkPolicy>[] {
+  return [isolationPolicy(r.app, net), ...egressAllowPolicy(r.app, r.egress ?? [])];
+}
