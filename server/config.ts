@@ -73,6 +73,9 @@ export interface Config {
   registryGcConfig: string | undefined;
   /** The distribution registry binary that runs `garbage-collect` (SLIPWAY_REGISTRY_BINARY). */
   registryBinary: string;
+  // --- Output backpressure (issue 16, item 2). ---
+  /** How long a client may leave its output unread before its session is closed (SLIPWAY_STALL_TIMEOUT_S). */
+  stallTimeoutMs: number;
   version: string;
 }
 
@@ -208,6 +211,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     gcIntervalMs: secondsOrOff(env, 'SLIPWAY_GC_INTERVAL_S', 6 * 3600),
     registryGcConfig: env.SLIPWAY_REGISTRY_GC_CONFIG ? resolve(env.SLIPWAY_REGISTRY_GC_CONFIG) : undefined,
     registryBinary: env.SLIPWAY_REGISTRY_BINARY || 'docker-registry',
+    // --- Output backpressure (issue 16, item 2). ---
+    stallTimeoutMs: positive(env, 'SLIPWAY_STALL_TIMEOUT_S', 120) * 1000,
     version: PACKAGE_VERSION,
   });
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, KexAlgorithm, ServerChannel, Session, ServerConfig, PublicKeyAuthContext } from 'ssh2';
 import type { PublicKey } from '../../auth/keys.ts';
@@ -64,6 +65,16 @@ export function loadHostKey(file: string): Buffer {
     writeFileSync(file, newHostKey(), { mode: 0o600, flag: 'wx' });
   }
   return readFileSync(file);
+}
+
+/**
+ * The TCP socket under a connection, for what waits in it towards the client. ssh2 writes its
+ * packets to the socket without looking at write()'s answer and keeps it as `_sock`; if a new
+ * ssh2 no longer does, this is undefined and only the channels' own queues are counted.
+ */
+export function socketOf(client: Connection): { readonly writableLength: number } | undefined {
+  const sock = (client as unknown as { _sock?: unknown })._sock;
+  return sock instanceof Socket ? sock : undefined;
 }
 
 /** Whether ssh2's native crypto binding loaded; without it transfers are about 10× slower. */
