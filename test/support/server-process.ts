@@ -8,7 +8,10 @@ import { FakeBuilder, FakeDeployer, type FakeControls } from './fakes.ts';
 
 const controls: FakeControls = {};
 if (process.env.FAKE_BUILD_HOLD === '1') controls.buildGate = new Promise<void>(() => {});
-if (process.env.FAKE_FLOOD === 'release') controls.releaseFlood = true;
+if (process.env.FAKE_FLOOD === 'release') {
+  controls.releaseFlood = true;
+  controls.processes = [{ type: 'web', command: ['web'], args: [], default: true }, { type: 'release', command: ['release'], args: [], default: false }];
+}
 if (process.env.FAKE_FLOOD === 'logs') controls.logFlood = true;
 controls.onBuildStart = () => process.stdout.write('build-started\n');
 const slipway = await startSlipway(loadConfig(), { builder: new FakeBuilder(controls), deployer: new FakeDeployer(controls) });
