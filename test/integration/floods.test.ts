@@ -5,7 +5,8 @@
 // test/e2e/floods.test.ts replays the same floods with real pods.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import ssh2 from 'ssh2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -97,6 +98,28 @@ describe('floods towards a client that does not read, server in its own process'
     }
   });
 
+  test('input without end from a client that ignores its SSH window, to a command that does not read it: the connection is closed', async (t) => {
+    const { server } = await serverWithApp('input', {}, { push: true });
+    try {
+      const idle = await idleRss(server.pid);
+      const attacker = windowIgnoringClient(server.ssh, admin, 'run flood -- sleep');
+      let closed = false;
+      void attacker.closed.then(() => { closed = true; });
+      try {
+        const report = await watchFlood(server, admin, idle, FLOOD_MS);
+        t.diagnostic(describeFlood(report));
+        assert.ok(report.maxRss < idle + RSS_MARGIN, describeFlood(report));
+        assert.deepEqual(report.unanswered, [], describeFlood(report));
+        assert.ok(closed, 'the server closed the connection');
+      } finally {
+        attacker.stop();
+      }
+      assert.match(server.log(), /its client sent more input than its window allows/);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('logs -t printing without end to a client that does not read: memory stays bounded and apps:list answers', async (t) => {
     const { server } = await serverWithApp('logs', { FAKE_FLOOD: 'logs' }, { push: true });
     try {
@@ -118,6 +141,38 @@ describe('floods towards a client that does not read, server in its own process'
     }
   });
 });
+
+/**
+ * An SSH client (ssh2's, as an attacker would take it) that runs `command` and sends input
+ * without end, ignoring the window the server granted; resolves once its connection is closed.
+ */
+function windowIgnoringClient(port: number, key: TestKey, command: string): { closed: Promise<void>; stop(): void } {
+  const conn = new ssh2.Client();
+  let stopped = false;
+  const closed = new Promise<void>((resolve) => conn.once('close', () => {
+    stopped = true;
+    resolve();
+  }));
+  conn.on('error', () => {});
+  conn.on('ready', () => conn.exec(command, (err, stream) => {
+    if (err) return conn.end();
+    stream.on('data', () => {});
+    stream.stderr.on('data', () => {});
+    // Not a divisor of the 2 MiB window: ssh2's server drops data only once the window is exactly
+    // 0, and a window that goes below 0 lets everything after it in.
+    const chunk = Buffer.alloc(33_000);
+    const pump = () => {
+      if (stopped) return;
+      // ssh2's client keeps to the window by this count; a crafted client simply does not.
+      (stream as unknown as { outgoing: { window: number } }).outgoing.window = 2 ** 40;
+      for (let i = 0; i < 64; i++) stream.write(chunk);
+      setImmediate(pump);
+    };
+    pump();
+  }));
+  conn.connect({ host: '127.0.0.1', port, username: 'git', privateKey: readFileSync(key.path) });
+  return { closed, stop: () => { stopped = true; conn.end(); } };
+}
 
 describe('a client that stops reading, in process', () => {
   test('its session is closed after SLIPWAY_STALL_TIMEOUT_S, and the command stopped; a client that reads gets everything', async () => {

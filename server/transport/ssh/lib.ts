@@ -77,6 +77,30 @@ export function socketOf(client: Connection): { readonly writableLength: number 
   return sock instanceof Socket ? sock : undefined;
 }
 
+/**
+ * Most of a client's input a session channel may hold unread: what ssh2's flow control lets a
+ * client that keeps to its window queue (the 2 MiB window on top of the stream's 2 MiB), and a
+ * packet more.
+ */
+export const MAX_UNREAD_INPUT = 4 * 1024 * 1024 + 64 * 1024;
+
+/**
+ * Calls `onExceeded` (and drops the data) when a client sends more than MAX_UNREAD_INPUT that
+ * nobody has read. ssh2 drops data only when the window it granted is exactly 0 and takes the
+ * rest, so a client that ignores the window could fill a channel whose reader is paused (a `run`
+ * whose pod does not read, a git that does not) without end.
+ */
+export function boundInput(channel: ServerChannel, onExceeded: () => void): void {
+  const push = channel.push.bind(channel);
+  channel.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (Buffer.isBuffer(chunk) && channel.readableLength + chunk.length > MAX_UNREAD_INPUT) {
+      onExceeded();
+      return false;
+    }
+    return push(chunk, encoding);
+  };
+}
+
 /** Whether ssh2's native crypto binding loaded; without it transfers are about 10× slower. */
 export function nativeCryptoLoaded(): boolean {
   const require = createRequire(import.meta.url);

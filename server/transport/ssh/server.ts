@@ -10,7 +10,7 @@ import { errorLine } from '../../output/output.ts';
 import { reportFailure } from '../../output/report.ts';
 import { isGitService, gitProtocol as gitProtocolOf, serveGit, type GitService } from '../git-service.ts';
 import { fingerprintOf } from '../../auth/keys.ts';
-import { SSH_KEX, SshServer, loadHostKey, signatureAlgorithmAllowed, socketOf, verifySignature, type Connection, type ServerChannel, type Session } from './lib.ts';
+import { SSH_KEX, SshServer, boundInput, loadHostKey, signatureAlgorithmAllowed, socketOf, verifySignature, type Connection, type ServerChannel, type Session } from './lib.ts';
 import { Gate } from './gate.ts';
 import { SessionOutput } from './output.ts';
 import { LiveConnections } from './connections.ts';
@@ -248,6 +248,13 @@ function onConnection(door: Door, client: Connection, remote: string): void {
       });
       session.on('exec', (accept, _reject, info) => {
         const channel = accept();
+        let exceeded = false;
+        boundInput(channel, () => {
+          if (exceeded) return;
+          exceeded = true;
+          log.warn('closing an ssh connection: its client sent more input than its window allows', { remote });
+          hangUp();
+        });
         const who = current();
         if (!who) return refuseRemovedKey(session, channel, hangUp);
         handleExec(door, who, channel, info.command, gitProtocol, terminal, session, client);
