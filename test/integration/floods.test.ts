@@ -175,6 +175,21 @@ function windowIgnoringClient(port: number, key: TestKey, command: string): { cl
 }
 
 describe('a client that stops reading, in process', () => {
+  test('input past what a command reads (keys:add) is refused in one sentence, and the session ends', async () => {
+    const s = await startTestServer();
+    try {
+      const r = await s.ssh(s.admin, 'keys:add big', 'x'.repeat(4 * 1024 * 1024));
+      assert.equal(r.exitCode, 1);
+      assert.equal(r.stderr.trim(), '!     Standard input is too large.');
+      const keys = await s.ssh(s.admin, 'keys:list');
+      assert.equal(keys.exitCode, 0, keys.stderr);
+      assert.doesNotMatch(keys.stdout, /\bbig\b/);
+      assert.match(keys.stdout, /\badmin\b/);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('its session is closed after SLIPWAY_STALL_TIMEOUT_S, and the command stopped; a client that reads gets everything', async () => {
     const s = await startTestServer({ SLIPWAY_STALL_TIMEOUT_S: '2' });
     try {

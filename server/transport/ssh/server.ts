@@ -113,10 +113,16 @@ function handleExec(door: Door, identity: Identity, channel: ServerChannel, comm
   const stdin = () => (input ??= new Promise<string>((resolve, reject) => {
     let buf = '';
     channel.setEncoding('utf8');
-    channel.on('data', (d: string) => {
+    const onData = (d: string) => {
       buf += d;
-      if (buf.length > SSH_LIMITS.maxCommandInput) reject(new UserError('Standard input is too large.'));
-    });
+      if (buf.length <= SSH_LIMITS.maxCommandInput) return;
+      // No more is read (nor kept): the channel's window stays shut until the session ends.
+      channel.off('data', onData);
+      channel.pause();
+      buf = '';
+      reject(new UserError('Standard input is too large.'));
+    };
+    channel.on('data', onData);
     channel.once('end', () => resolve(buf));
   }));
   const gone = new AbortController();
