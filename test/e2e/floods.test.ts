@@ -111,6 +111,39 @@ describe('floods towards clients that do not read, with real pods', { timeout: 4
     assert.ok(server.alive());
   });
 
+  test('clients that keep up get everything: 8 MiB of output, and 8 MiB of input', async (t) => {
+    if (!needTestbed(t, NEEDS) || !server) return;
+    // Output: the websocket is paused and resumed many times over as the client reads.
+    const out = await new Promise<{ bytes: number; lines: boolean }>((resolve) => {
+      const p = spawn('ssh', [...sshOptions(admin), '-p', String(server!.ssh), 'git@127.0.0.1', `run ${APP} -- yes`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let bytes = 0;
+      let lines = true;
+      p.stdout!.on('data', (d: Buffer) => {
+        bytes += d.length;
+        if (!/^(y\n)*y?$/.test(d.toString('latin1').replace(/^\n/, ''))) lines = false;
+        if (bytes >= 8 * 1024 * 1024) {
+          p.kill('SIGKILL');
+          resolve({ bytes, lines });
+        }
+      });
+      p.on('exit', () => resolve({ bytes, lines }));
+    });
+    assert.ok(out.bytes >= 8 * 1024 * 1024, `got ${out.bytes} bytes`);
+    assert.ok(out.lines, 'the output is yes\'s, in order');
+    // Input: paused while the websocket's queue is long, resumed as the pod reads it.
+    const zero = openSync('/dev/zero', 'r');
+    const counted = await new Promise<string>((resolve) => {
+      const head = spawn('head', ['-c', String(8 * 1024 * 1024)], { stdio: [zero, 'pipe', 'inherit'] });
+      const p = spawn('ssh', [...sshOptions(admin), '-p', String(server!.ssh), 'git@127.0.0.1', `run ${APP} -- wc -c`], { stdio: [head.stdout!, 'pipe', 'pipe'] });
+      let text = '';
+      p.stdout!.on('data', (d: Buffer) => { text += d.toString(); });
+      p.on('exit', () => resolve(text.trim()));
+    });
+    closeSync(zero);
+    assert.equal(counted, String(8 * 1024 * 1024));
+    await eventually('the run pods to be removed', async () => (await podsOf('run')).length === 0, 120_000, 1000);
+  });
+
   test('logs -t of a pod printing without end, with a client that does not read', async (t) => {
     if (!needTestbed(t, NEEDS) || !server) return;
     const scaled = await ssh(`ps:scale ${APP} printer=1`);
