@@ -274,6 +274,8 @@ export class KubeClient {
     };
     const stdout: Sink = new Sink(io.stdout, (f) => hold(stdout, f));
     const stderr: Sink = new Sink(io.stderr, (f) => hold(stderr, f));
+    // A reader that failed ends the exec; the error is the rejection (through `finished` below).
+    for (const sink of [stdout, stderr]) sink.on('error', () => ws?.close());
     const term = io.terminal;
     if (term) {
       stdout.columns = term.cols;
