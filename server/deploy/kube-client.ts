@@ -201,10 +201,36 @@ export class KubeClient {
   }
 
   /**
+   * The last `tailLines` lines of a container's log (timestamped), keeping at most `maxBytes` of
+   * the newest: the log is read as a stream into a window that drops the oldest lines, so a log
+   * of long lines costs the window, not what `tailLines` would add up to.
+   */
+  async tailPodLog(namespace: string, pod: string, container: string, opts: { tailLines: number; maxBytes: number; signal: AbortSignal }): Promise<string> {
+    const lines: string[] = [];
+    let first = 0;
+    let bytes = 0;
+    await this.#streamPodLog(namespace, pod, container, { ...opts, follow: false }, (line) => {
+      lines.push(line);
+      bytes += line.length + 1;
+      while (bytes > opts.maxBytes && first < lines.length) bytes -= lines[first++]!.length + 1;
+      // Dropped lines are let go of now and then, not one array shift per line.
+      if (first > 1024) {
+        lines.splice(0, first);
+        first = 0;
+      }
+    });
+    return lines.slice(first).map((l) => l + '\n').join('');
+  }
+
+  /**
    * Streams a container's log (timestamped lines) to `onLine` until the container's log ends or
    * `signal` aborts; resolves then.
    */
   async followPodLog(namespace: string, pod: string, container: string, opts: PodLogOptions & { signal: AbortSignal }, onLine: (line: string) => Promise<void> | void): Promise<void> {
+    return this.#streamPodLog(namespace, pod, container, { ...opts, follow: true }, onLine);
+  }
+
+  async #streamPodLog(namespace: string, pod: string, container: string, opts: PodLogOptions & { signal: AbortSignal; follow: boolean }, onLine: (line: string) => Promise<void> | void): Promise<void> {
     if (opts.signal.aborted) return;
     let partial = '';
     let finish!: () => void;
@@ -238,7 +264,7 @@ export class KubeClient {
     });
     const controller = await this.#call(`stream the log of pod ${pod} in ${namespace}`, () =>
       new Log(this.#kc).log(namespace, pod, container, sink, {
-        follow: true, timestamps: true,
+        follow: opts.follow, timestamps: true,
         ...(opts.tailLines !== undefined ? { tailLines: opts.tailLines } : {}),
         ...(opts.sinceTime ? { sinceTime: opts.sinceTime } : {}),
       }));

@@ -57,6 +57,9 @@ export function pullImage(image: string, pullFrom: KubeDeployerOptions['pullFrom
 /** Longest line of a release command's output shown whole; one printed without a newline is cut here. */
 const MAX_RELEASE_LINE = 64 * 1024;
 
+/** Most of one instance's recent log `logs -n` holds at once (the newest lines are kept). */
+const MAX_LOG_TAIL_BYTES = 4 * 1024 * 1024;
+
 /** Why a rollout did not finish, before the previous release is restored. */
 class RolloutFailure extends Error {}
 
@@ -491,7 +494,7 @@ export class KubeDeployer implements Deployer {
     if (pods.length === 0 && !req.follow) {
       throw new UserError(req.pod ? `${req.pod} of ${app} has not started or is gone; nothing to show.` : `${app} has no ${req.process ? `${req.process} ` : ''}instances that have started; nothing to show.`);
     }
-    const texts = await Promise.all(pods.map(async (p) => ({ process: p.process, pod: p.name, text: await this.client.podLog(ns, p.name, p.process, { tailLines: req.lines }) })));
+    const texts = await Promise.all(pods.map(async (p) => ({ process: p.process, pod: p.name, text: await this.client.tailPodLog(ns, p.name, p.process, { tailLines: req.lines, maxBytes: MAX_LOG_TAIL_BYTES, signal: req.signal }) })));
     for (const line of mergeLogs(texts, req.lines)) await write(line);
     if (!req.follow) return;
     await this.#follow(ns, pods, texts, listPods, req.signal, write);

@@ -17,7 +17,7 @@ import { LABEL } from '../../server/deploy/labels.ts';
 import { gitEnv, makeKey, sshOptions, type TestKey } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { eventually } from '../support/eventually.ts';
-import { describeFlood, idleRss, RSS_MARGIN, running, startServerProcess, unreadSsh, watchFlood, type FloodReport, type ServerProcess } from '../support/floods.ts';
+import { describeFlood, idleRss, peakRssWhile, RSS_MARGIN, running, startServerProcess, unreadSsh, watchFlood, type FloodReport, type ServerProcess } from '../support/floods.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG'] as const;
 const MAIN = join(import.meta.dirname, '../../server/main.ts');
@@ -160,6 +160,15 @@ describe('floods towards clients that do not read, with real pods', { timeout: 4
       } finally {
         client.kill('SIGKILL');
       }
+      // The most recent lines a user may ask for, of 16,000 characters each: 160 MB were they
+      // all held at once; the newest 4 MiB are kept.
+      const before = await idleRss(server.pid);
+      const { peak, result: recent } = await peakRssWhile(server.pid, ssh(`logs ${APP} -n 10000 -p printer`));
+      t.diagnostic(`logs -n 10000 of 16,000-character lines: idle ${(before / 1048576).toFixed(1)} MB, peak ${(peak / 1048576).toFixed(1)} MB, ${recent.stdout.length} bytes shown`);
+      assert.equal(recent.exitCode, 0, recent.stderr);
+      assert.ok(peak < before + RSS_MARGIN, `peak ${peak} over ${before} + ${RSS_MARGIN}`);
+      const shown = recent.stdout.split('\n').filter(Boolean);
+      assert.ok(shown.length > 100 && shown.every((l) => /app\[printer\.[a-z0-9]+\]: x{15999}$/.test(l)), `${shown.length} lines`);
     } finally {
       const down = await ssh(`ps:scale ${APP} printer=0`);
       assert.equal(down.exitCode, 0, down.stderr);

@@ -129,6 +129,26 @@ export async function watchFlood(server: Pick<ServerProcess, 'pid' | 'ssh'>, key
   return report;
 }
 
+/** The largest resident memory of a process while `work` runs (sampled every 100 ms), and what `work` gave. */
+export async function peakRssWhile<T>(pid: number, work: Promise<T>): Promise<{ peak: number; result: T }> {
+  let peak = rssOf(pid);
+  let done = false;
+  const sampling = (async () => {
+    while (!done) {
+      peak = Math.max(peak, rssOf(pid));
+      await sleep(100);
+    }
+  })();
+  try {
+    const result = await work;
+    done = true;
+    await sampling;
+    return { peak, result };
+  } finally {
+    done = true;
+  }
+}
+
 /** The report in one line, for assertion messages. */
 export function describeFlood(r: FloodReport): string {
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
