@@ -53,6 +53,8 @@ export interface PodLogOptions {
   /** The previous (crashed) run of the container. */
   previous?: boolean;
   sinceTime?: string;
+  /** Bytes the API sends at most, counted from the oldest line asked for. */
+  limitBytes?: number;
 }
 
 /** The exit code an exec's final Status reports: 0 on Success, the ExitCode cause otherwise. */
@@ -197,29 +199,26 @@ export class KubeClient {
   /** The log of a pod's container so far, each line prefixed with its RFC 3339 timestamp. */
   async podLog(namespace: string, pod: string, container: string, opts: PodLogOptions = {}): Promise<string> {
     return this.#call(`read the log of pod ${pod} in ${namespace}`, () =>
-      this.#core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: opts.tailLines, previous: opts.previous, timestamps: true }));
+      this.#core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: opts.tailLines, previous: opts.previous, timestamps: true, limitBytes: opts.limitBytes }));
   }
 
   /**
-   * The last `tailLines` lines of a container's log (timestamped), keeping at most `maxBytes` of
-   * the newest: the log is read as a stream into a window that drops the oldest lines, so a log
-   * of long lines costs the window, not what `tailLines` would add up to.
+   * The newest lines of a container's log (timestamped), at most `tailLines` of them and at most
+   * about `maxBytes`: a log of long lines is not read whole. The API cuts at `limitBytes` from the
+   * oldest line asked for, so when the lines asked for are more than that, fewer are asked for
+   * again (as many as fit at the size seen, a few tries at most) and a cut last line is dropped.
    */
-  async tailPodLog(namespace: string, pod: string, container: string, opts: { tailLines: number; maxBytes: number; signal: AbortSignal }): Promise<string> {
-    const lines: string[] = [];
-    let first = 0;
-    let bytes = 0;
-    await this.#streamPodLog(namespace, pod, container, { ...opts, follow: false }, (line) => {
-      lines.push(line);
-      bytes += line.length + 1;
-      while (bytes > opts.maxBytes && first < lines.length) bytes -= lines[first++]!.length + 1;
-      // Dropped lines are let go of now and then, not one array shift per line.
-      if (first > 1024) {
-        lines.splice(0, first);
-        first = 0;
-      }
-    });
-    return lines.slice(first).map((l) => l + '\n').join('');
+  async tailPodLog(namespace: string, pod: string, container: string, opts: { tailLines: number; maxBytes: number }): Promise<string> {
+    let tailLines = opts.tailLines;
+    for (let attempt = 0; ; attempt++) {
+      const text = await this.podLog(namespace, pod, container, { tailLines, limitBytes: opts.maxBytes });
+      const bytes = Buffer.byteLength(text);
+      if (bytes < opts.maxBytes) return text;
+      const lines = Math.max(1, text.split('\n').length - 1);
+      const fit = Math.floor((lines * opts.maxBytes * 0.9) / bytes);
+      if (attempt === 3 || fit < 1 || fit >= tailLines) return text.slice(0, text.lastIndexOf('\n') + 1);
+      tailLines = fit;
+    }
   }
 
   /**
@@ -227,10 +226,6 @@ export class KubeClient {
    * `signal` aborts; resolves then.
    */
   async followPodLog(namespace: string, pod: string, container: string, opts: PodLogOptions & { signal: AbortSignal }, onLine: (line: string) => Promise<void> | void): Promise<void> {
-    return this.#streamPodLog(namespace, pod, container, { ...opts, follow: true }, onLine);
-  }
-
-  async #streamPodLog(namespace: string, pod: string, container: string, opts: PodLogOptions & { signal: AbortSignal; follow: boolean }, onLine: (line: string) => Promise<void> | void): Promise<void> {
     if (opts.signal.aborted) return;
     let partial = '';
     let finish!: () => void;
@@ -264,7 +259,7 @@ export class KubeClient {
     });
     const controller = await this.#call(`stream the log of pod ${pod} in ${namespace}`, () =>
       new Log(this.#kc).log(namespace, pod, container, sink, {
-        follow: opts.follow, timestamps: true,
+        follow: true, timestamps: true,
         ...(opts.tailLines !== undefined ? { tailLines: opts.tailLines } : {}),
         ...(opts.sinceTime ? { sinceTime: opts.sinceTime } : {}),
       }));

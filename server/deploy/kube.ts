@@ -494,7 +494,7 @@ export class KubeDeployer implements Deployer {
     if (pods.length === 0 && !req.follow) {
       throw new UserError(req.pod ? `${req.pod} of ${app} has not started or is gone; nothing to show.` : `${app} has no ${req.process ? `${req.process} ` : ''}instances that have started; nothing to show.`);
     }
-    const texts = await Promise.all(pods.map(async (p) => ({ process: p.process, pod: p.name, text: await this.client.tailPodLog(ns, p.name, p.process, { tailLines: req.lines, maxBytes: MAX_LOG_TAIL_BYTES, signal: req.signal }) })));
+    const texts = await Promise.all(pods.map(async (p) => ({ process: p.process, pod: p.name, text: await this.client.tailPodLog(ns, p.name, p.process, { tailLines: req.lines, maxBytes: MAX_LOG_TAIL_BYTES }) })));
     for (const line of mergeLogs(texts, req.lines)) await write(line);
     if (!req.follow) return;
     await this.#follow(ns, pods, texts, listPods, req.signal, write);
