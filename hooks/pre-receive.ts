@@ -26,13 +26,19 @@ sock.on('connect', () => sock.write(encodeRequest({
   },
 })));
 sock.on('data', (chunk: string) => {
-  buffered += chunk;
-  let nl: number;
-  while ((nl = buffered.indexOf('\n')) >= 0) {
-    const msg = decodeMessage(buffered.slice(0, nl));
-    buffered = buffered.slice(nl + 1);
-    if (msg.kind === 'output') process.stdout.write(msg.text);
+  const lines = (buffered + chunk).split('\n');
+  buffered = lines.pop() ?? '';
+  let text = '';
+  for (const line of lines) {
+    const msg = decodeMessage(line);
+    if (msg.kind === 'output') text += msg.text;
     else exitCode = msg.exitCode;
+  }
+  // git reads this output as fast as the pusher does: while it does not, the socket is not read
+  // either, so the server holds the output back instead of this process keeping it.
+  if (text && !process.stdout.write(text)) {
+    sock.pause();
+    process.stdout.once('drain', () => sock.resume());
   }
 });
 sock.on('error', (err) => {

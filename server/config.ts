@@ -103,6 +103,9 @@ export interface Config {
   // --- Network isolation of app namespaces (issue 16, item 3). ---
   /** The cluster's addresses app pods are kept out of, and where the ingress controller's traffic comes from. */
   network: Readonly<ClusterNetwork>;
+  // --- Output backpressure (issue 16, item 2). ---
+  /** How long a client may leave its output unread before its session is closed (SLIPWAY_STALL_TIMEOUT_S). */
+  stallTimeoutMs: number;
   version: string;
 }
 
@@ -443,6 +446,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       nodeAddresses: Object.freeze(cidrList(env, 'SLIPWAY_NODE_ADDRESSES', localAddresses)),
       ingress: Object.freeze(ingressSource(env.SLIPWAY_INGRESS_FROM || 'kube-system/app.kubernetes.io/name=traefik')),
     }),
+    // --- Output backpressure (issue 16, item 2). ---
+    stallTimeoutMs: positive(env, 'SLIPWAY_STALL_TIMEOUT_S', 120) * 1000,
     version: PACKAGE_VERSION,
   });
 }

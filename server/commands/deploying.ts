@@ -27,7 +27,7 @@ export async function withDeployLock<T>(ctx: CommandContext, app: string, what: 
   ctx.signal.addEventListener('abort', stop, { once: true });
   if (ctx.signal.aborted) stop();
   try {
-    return await fn(running.controller.signal, lineTranscript((l) => ctx.out.line(l)));
+    return await fn(running.controller.signal, lineTranscript((l) => ctx.out.line(l), () => ctx.drained()));
   } finally {
     ctx.signal.removeEventListener('abort', stop);
     ctx.services.pushes.end(running);

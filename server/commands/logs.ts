@@ -40,7 +40,10 @@ export const logCommands: Command[] = [
       const current = ctx.services.store.releases.current(app);
       const types = current?.processes.map((p) => p.type) ?? [];
       if (process !== undefined && process !== RUN_PROCESS && !types.includes(process)) throw new UserError(`There is no ${shown(process)} process type; this app has ${types.join(', ') || 'none'}.`);
-      await deployer.logs(app, { ...(process !== undefined ? { process } : {}), ...(pod ? { pod } : {}), lines, follow: flags.tail === true, signal: ctx.signal }, (l) => ctx.out.line(l));
+      await deployer.logs(app, { ...(process !== undefined ? { process } : {}), ...(pod ? { pod } : {}), lines, follow: flags.tail === true, signal: ctx.signal }, (l) => {
+        ctx.out.line(l);
+        return ctx.drained();
+      });
     },
   },
 ];

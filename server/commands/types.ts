@@ -9,6 +9,8 @@ export interface CommandContext {
   services: Services;
   /** The whole of standard input (keys:add reads the key from it). */
   stdin(): Promise<string>;
+  /** Resolves once the caller has taken what `out` wrote, up to a small backlog: long output waits on it. */
+  drained(): Promise<void>;
   /** Aborted when the caller goes away (SSH channel closed, Ctrl-C). */
   signal: AbortSignal;
   /** The caller's raw byte streams (and terminal), for `run`; absent where there are none. */

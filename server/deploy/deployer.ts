@@ -139,12 +139,17 @@ export interface Terminal extends TerminalSize {
   onResize(listener: (size: TerminalSize) => void): void;
 }
 
-/** The raw byte streams a one-off command talks to. */
+/**
+ * The raw byte streams a one-off command talks to. Output is paced by its reader: each write
+ * resolves once the reader can take more (at once while it keeps up), and the command's stream
+ * is held until then, so a client that does not read stops the command instead of filling the
+ * server's memory. A write never rejects: a reader that went away is the abort signal's business.
+ */
 export interface ProcessIo {
   /** Its standard input; the command sees end of file when this ends. */
   stdin: Readable;
-  stdout(chunk: Buffer): void;
-  stderr(chunk: Buffer): void;
+  stdout(chunk: Buffer): Promise<void>;
+  stderr(chunk: Buffer): Promise<void>;
   /** Present when the caller has a terminal: the command gets a PTY of this size. */
   terminal?: Terminal;
 }
@@ -190,8 +195,11 @@ export interface Deployer {
   run(release: DeployableRelease, req: RunRequest & { io: ProcessIo; signal: AbortSignal }): Promise<number>;
   /** Starts a one-off command in a new pod of the release in the background; resolves with the pod's name. */
   runDetached(release: DeployableRelease, req: RunRequest): Promise<string>;
-  /** Writes the app's log lines (`TIME app[PROCESS.ID]: text`) as they come. */
-  logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void>;
+  /**
+   * Writes the app's log lines (`TIME app[PROCESS.ID]: text`) as they come; the next line waits
+   * until the promise `write` returns resolves (the reader keeps up), and the stream with it.
+   */
+  logs(app: string, req: LogRequest, write: (line: string) => Promise<void>): Promise<void>;
   /** The certificate of each host of the release (none where it has no TLS). */
   certificates?(release: DeployableRelease): Promise<HostCert[]>;
   /** The app's Deployments as the cluster has them (start-up compares them with the database). */

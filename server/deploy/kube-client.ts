@@ -3,6 +3,7 @@
 // sentence for the user (API down, credentials refused, rights missing) and keeps the original
 // as `cause`.
 import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { ProcessIo } from './deployer.ts';
 import { ApiException, CoreV1Api, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, type V1ObjectMeta, type V1Status } from '@kubernetes/client-node';
 import { UserError } from '../errors.ts';
@@ -53,6 +54,8 @@ export interface PodLogOptions {
   /** The previous (crashed) run of the container. */
   previous?: boolean;
   sinceTime?: string;
+  /** Bytes the API sends at most, counted from the oldest line asked for. */
+  limitBytes?: number;
 }
 
 /** The exit code an exec's final Status reports: 0 on Success, the ExitCode cause otherwise. */
@@ -62,15 +65,49 @@ export function execExitCode(status: V1Status): number | undefined {
   return cause?.message !== undefined && /^\d+$/.test(cause.message) ? Number(cause.message) : undefined;
 }
 
+/** Bytes one exec output stream may hold for a slow reader before the websocket stops reading. */
+const EXEC_OUTPUT_HIGH_WATER = 64 * 1024;
+/** Bytes the exec websocket may queue towards the pod before the caller's input is paused. */
+const EXEC_INPUT_HIGH_WATER = 256 * 1024;
+/** How often paused input looks at whether the websocket has sent enough to go on. */
+const EXEC_INPUT_RECHECK_MS = 20;
+/** Longest log line kept whole; a container printing without a newline has it cut here. */
+const MAX_LOG_LINE = 64 * 1024;
+
+/** What exec uses of the websocket the library hands back (the `ws` package's WebSocket). */
+interface ExecSocket {
+  readonly bufferedAmount: number;
+  /** Stops reading the socket, so TCP holds the API server (and the pod's output) back. */
+  pause(): void;
+  resume(): void;
+  close(): void;
+  addEventListener(type: 'close', listener: () => void): void;
+}
+
 /**
- * A sink the library writes a stream of the exec to. With a terminal it also looks like one
- * (`columns`, `rows`, 'resize'): that is how the library learns to send window sizes.
+ * A sink the library writes a stream of the exec to. The library writes every message it gets
+ * and ignores write()'s answer, so the sink acts on it itself: while the reader (`write`) holds
+ * more than a small backlog, `full(true)` stops the websocket reading; 'drain' lets it go on.
+ * With a terminal it also looks like one (`columns`, `rows`, 'resize'): that is how the library
+ * learns to send window sizes.
  */
 class Sink extends Writable {
   columns = 0;
   rows = 0;
-  constructor(write: (chunk: Buffer) => void) {
-    super({ write(chunk: Buffer, _encoding, callback) { write(chunk); callback(); } });
+  readonly #full: (full: boolean) => void;
+  constructor(write: (chunk: Buffer) => Promise<void>, full: (full: boolean) => void) {
+    super({
+      highWaterMark: EXEC_OUTPUT_HIGH_WATER,
+      write(chunk: Buffer, _encoding, callback) { write(chunk).then(() => callback(), callback); },
+    });
+    this.#full = full;
+    this.on('drain', () => full(false));
+  }
+  // The overloads of Writable.write, in one signature that passes everything on.
+  override write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void): boolean {
+    const ok = typeof encoding === 'function' ? super.write(chunk, encoding) : super.write(chunk, encoding as BufferEncoding, callback);
+    if (!ok) this.#full(true);
+    return ok;
   }
 }
 
@@ -165,31 +202,53 @@ export class KubeClient {
   /** The log of a pod's container so far, each line prefixed with its RFC 3339 timestamp. */
   async podLog(namespace: string, pod: string, container: string, opts: PodLogOptions = {}): Promise<string> {
     return this.#call(`read the log of pod ${pod} in ${namespace}`, () =>
-      this.#core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: opts.tailLines, previous: opts.previous, timestamps: true }));
+      this.#core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: opts.tailLines, previous: opts.previous, timestamps: true, limitBytes: opts.limitBytes }));
+  }
+
+  /**
+   * The newest lines of a container's log (timestamped), at most `tailLines` of them and at most
+   * about `maxBytes`: a log of long lines is not read whole. The API cuts at `limitBytes` from the
+   * oldest line asked for, so when the lines asked for are more than that, fewer are asked for
+   * again (as many as fit at the size seen, a few tries at most) and a cut last line is dropped.
+   */
+  async tailPodLog(namespace: string, pod: string, container: string, opts: { tailLines: number; maxBytes: number }): Promise<string> {
+    let tailLines = opts.tailLines;
+    for (let attempt = 0; ; attempt++) {
+      const text = await this.podLog(namespace, pod, container, { tailLines, limitBytes: opts.maxBytes });
+      const bytes = Buffer.byteLength(text);
+      if (bytes < opts.maxBytes) return text;
+      const lines = Math.max(1, text.split('\n').length - 1);
+      const fit = Math.floor((lines * opts.maxBytes * 0.9) / bytes);
+      if (attempt === 3 || fit < 1 || fit >= tailLines) return text.slice(0, text.lastIndexOf('\n') + 1);
+      tailLines = fit;
+    }
   }
 
   /**
    * Streams a container's log (timestamped lines) to `onLine` until the container's log ends or
    * `signal` aborts; resolves then.
    */
-  async followPodLog(namespace: string, pod: string, container: string, opts: PodLogOptions & { signal: AbortSignal }, onLine: (line: string) => void): Promise<void> {
+  async followPodLog(namespace: string, pod: string, container: string, opts: PodLogOptions & { signal: AbortSignal }, onLine: (line: string) => Promise<void> | void): Promise<void> {
     if (opts.signal.aborted) return;
     let partial = '';
     let finish!: () => void;
     let fail!: (err: unknown) => void;
     const finished = new Promise<void>((resolve, reject) => { finish = resolve; fail = reject; });
+    const deliver = async (lines: string[]) => { for (const l of lines) await onLine(l); };
+    // The next chunk is asked for only once the reader took this one's lines: the library pipes
+    // the response into the sink, so the response (and the API server's stream) waits too.
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {
-        partial += chunk.toString('utf8');
-        for (let nl = partial.indexOf('\n'); nl >= 0; nl = partial.indexOf('\n')) {
-          onLine(partial.slice(0, nl));
-          partial = partial.slice(nl + 1);
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        if (partial.length > MAX_LOG_LINE) {
+          lines.push(partial);
+          partial = '';
         }
-        callback();
+        deliver(lines).then(() => callback(), (err: unknown) => { fail(err); callback(); });
       },
       final(callback) {
-        if (partial) onLine(partial);
-        callback();
+        deliver(partial ? [partial] : []).then(() => callback(), (err: unknown) => { fail(err); callback(); });
       },
     });
     sink.once('finish', () => finish());
@@ -214,6 +273,8 @@ export class KubeClient {
       await finished;
     } finally {
       opts.signal.removeEventListener('abort', stop);
+      // Ended by a failed reader too: the stream is not left running with nobody to take it.
+      controller.abort();
     }
   }
 
@@ -225,8 +286,20 @@ export class KubeClient {
    */
   async exec(namespace: string, pod: string, container: string, command: string[], io: ProcessIo, signal: AbortSignal): Promise<number> {
     const what = `run a command in pod ${pod} in ${namespace}`;
-    const stdout = new Sink(io.stdout);
-    const stderr = new Sink(io.stderr);
+    // Output: while a sink holds more than its backlog for a slow reader, the websocket stops
+    // reading, TCP holds the API server back, and the kubelet stops reading the command's pipe.
+    let ws: ExecSocket | undefined;
+    const full = new Set<Sink>();
+    const hold = (sink: Sink, isFull: boolean) => {
+      if (isFull) full.add(sink);
+      else full.delete(sink);
+      if (full.size > 0) ws?.pause();
+      else ws?.resume();
+    };
+    const stdout: Sink = new Sink(io.stdout, (f) => hold(stdout, f));
+    const stderr: Sink = new Sink(io.stderr, (f) => hold(stderr, f));
+    // A reader that failed ends the exec; the error is the rejection (through `finished` below).
+    for (const sink of [stdout, stderr]) sink.on('error', () => ws?.close());
     const term = io.terminal;
     if (term) {
       stdout.columns = term.cols;
@@ -238,16 +311,43 @@ export class KubeClient {
       });
     }
     let status: V1Status | undefined;
-    const ws = await this.#call(what, () => new Exec(this.#kc).exec(namespace, pod, container, command, stdout, term ? null : stderr, io.stdin, term !== undefined, (s) => { status = s; }));
+    ws = (await this.#call(what, () => new Exec(this.#kc).exec(namespace, pod, container, command, stdout, term ? null : stderr, io.stdin, term !== undefined, (s) => { status = s; }))) as ExecSocket;
+    if (full.size > 0) ws.pause();
+    const socket = ws;
+    // Input: the library sends whatever the caller's stream gives, and the websocket queues what
+    // the pod does not take; past a backlog the caller's stream is paused (an SSH channel then
+    // stops opening its window, so the client stops sending) until the websocket has sent it.
+    let waiting: NodeJS.Timeout | undefined;
+    const onInput = () => {
+      if (waiting || socket.bufferedAmount <= EXEC_INPUT_HIGH_WATER) return;
+      io.stdin.pause();
+      waiting = setInterval(() => {
+        if (socket.bufferedAmount > EXEC_INPUT_HIGH_WATER / 2) return;
+        clearInterval(waiting);
+        waiting = undefined;
+        io.stdin.resume();
+      }, EXEC_INPUT_RECHECK_MS);
+    };
+    io.stdin.on('data', onInput);
     return new Promise<number>((resolve, reject) => {
-      const stop = () => ws.close();
+      const stop = () => socket.close();
       signal.addEventListener('abort', stop, { once: true });
-      ws.addEventListener('close', () => {
+      socket.addEventListener('close', () => {
         signal.removeEventListener('abort', stop);
+        io.stdin.off('data', onInput);
+        clearInterval(waiting);
         if (signal.aborted) return reject(signal.reason);
-        const code = status && execExitCode(status);
-        if (code !== undefined) return resolve(code);
-        reject(new Error(`Kubernetes: ${what} ended without an exit code${status?.message ? `: ${status.message}` : ''}`));
+        // The exit code goes out after the output the sinks still hold for a slow reader.
+        const flushed = [stdout, stderr].map((sink) => {
+          if (!sink.writableEnded) sink.end();
+          return finished(sink);
+        });
+        Promise.all(flushed).then(() => {
+          if (signal.aborted) return reject(signal.reason);
+          const code = status && execExitCode(status);
+          if (code !== undefined) return resolve(code);
+          reject(new Error(`Kubernetes: ${what} ended without an exit code${status?.message ? `: ${status.message}` : ''}`));
+        }, reject);
       });
     });
   }

@@ -63,6 +63,12 @@ export function pullImage(image: string, pullFrom: KubeDeployerOptions['pullFrom
   return pullFrom && image.startsWith(`${pullFrom.from}/`) ? `${pullFrom.to}${image.slice(pullFrom.from.length)}` : image;
 }
 
+/** Longest line of a release command's output shown whole; one printed without a newline is cut here. */
+const MAX_RELEASE_LINE = 64 * 1024;
+
+/** Most of one instance's recent log `logs -n` holds at once (the newest lines are kept). */
+const MAX_LOG_TAIL_BYTES = 4 * 1024 * 1024;
+
 /** Why a rollout did not finish, before the previous release is restored. */
 class RolloutFailure extends Error {}
 
@@ -354,10 +360,17 @@ export class KubeDeployer implements Deployer {
         if (tail.length > 10) tail.shift();
         t.detail(text);
       };
+      // The exec waits for the pusher to take each chunk's lines (transcript.drained), so a
+      // command printing without end is held back by a pusher that does not read.
       const out = (chunk: Buffer) => {
         const lines = (partial + chunk.toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
+        if (partial.length > MAX_RELEASE_LINE) {
+          lines.push(partial);
+          partial = '';
+        }
         for (const l of lines) line(l.replace(/\r$/, ''));
+        return t.drained();
       };
       const stop = new AbortController();
       const onAbort = () => stop.abort(opts.signal.reason);
@@ -560,7 +573,7 @@ export class KubeDeployer implements Deployer {
     }
   }
 
-  async logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void> {
+  async logs(app: string, req: LogRequest, write: (line: string) => Promise<void>): Promise<void> {
     const ns = namespaceFor(app);
     const selector = selectorString({ [LABEL.instance]: app, ...(req.process ? { [LABEL.process]: processName(req.process) } : {}) });
     const fieldSelector = req.pod ? `metadata.name=${req.pod}` : undefined;
@@ -569,8 +582,8 @@ export class KubeDeployer implements Deployer {
     if (pods.length === 0 && !req.follow) {
       throw new UserError(req.pod ? `${req.pod} of ${app} has not started or is gone; nothing to show.` : `${app} has no ${req.process ? `${req.process} ` : ''}instances that have started; nothing to show.`);
     }
-    const texts = await Promise.all(pods.map(async (p) => ({ process: p.process, pod: p.name, text: await this.client.podLog(ns, p.name, p.process, { tailLines: req.lines }) })));
-    for (const line of mergeLogs(texts, req.lines)) write(line);
+    const texts = await Promise.all(pods.map(async (p) => ({ process: p.process, pod: p.name, text: await this.client.tailPodLog(ns, p.name, p.process, { tailLines: req.lines, maxBytes: MAX_LOG_TAIL_BYTES }) })));
+    for (const line of mergeLogs(texts, req.lines)) await write(line);
     if (!req.follow) return;
     await this.#follow(ns, pods, texts, listPods, req.signal, write);
   }
@@ -580,7 +593,7 @@ export class KubeDeployer implements Deployer {
    * start. A stream that ends (container restart, pod gone) is picked up again on the next poll
    * from the last line seen; lines at or before it are skipped so nothing prints twice.
    */
-  async #follow(ns: string, initial: PodState[], seen: { pod: string; text: string }[], listPods: () => Promise<PodState[]>, signal: AbortSignal, write: (line: string) => void): Promise<void> {
+  async #follow(ns: string, initial: PodState[], seen: { pod: string; text: string }[], listPods: () => Promise<PodState[]>, signal: AbortSignal, write: (line: string) => Promise<void>): Promise<void> {
     const last = new Map<string, { time: string; key: string }>();
     for (const s of seen) {
       const lines = s.text.split('\n').filter(Boolean);
@@ -597,7 +610,7 @@ export class KubeDeployer implements Deployer {
           const prev = last.get(p.name);
           if (prev?.key && line.key && line.key <= prev.key) return;
           if (line.key) last.set(p.name, { time: line.time, key: line.key });
-          write(formatLogLine(p.process, p.name, line));
+          return write(formatLogLine(p.process, p.name, line));
         })
         // A broken stream is not the end of `logs -t`: the next poll attaches to the pod again if
         // it is still there, from the last line shown.

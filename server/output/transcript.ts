@@ -8,10 +8,18 @@ export interface Transcript {
   warn(text: string): void;
   /** A line exactly as given (`=====> Application deployed:`). */
   raw(text: string): void;
+  /**
+   * Resolves once the pusher has taken what was written so far, up to a small backlog (at once
+   * while it keeps up). A stage relaying a tenant's output (the release command) waits on it.
+   */
+  drained(): Promise<void>;
 }
 
-/** Renders transcript calls into lines written by `write` (one call per complete line). */
-export function lineTranscript(write: (line: string) => void): Transcript {
+/**
+ * Renders transcript calls into lines written by `write` (one call per complete line); `drained`
+ * is the destination's own (default: a destination that never holds anything back).
+ */
+export function lineTranscript(write: (line: string) => void, drained: () => Promise<void> = () => Promise.resolve()): Transcript {
   return {
     step: (text) => write(`-----> ${text}`),
     detail: (text) => {
@@ -19,5 +27,6 @@ export function lineTranscript(write: (line: string) => void): Transcript {
     },
     warn: (text) => write(` !     ${text}`),
     raw: (text) => write(text),
+    drained,
   };
 }

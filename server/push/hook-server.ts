@@ -6,6 +6,7 @@ import type { Services } from '../context.ts';
 import { log } from '../output/log.ts';
 import { reportFailure } from '../output/report.ts';
 import { lineTranscript } from '../output/transcript.ts';
+import { Backpressure, OUTPUT_BOUNDS } from '../output/backpressure.ts';
 import { repoPath } from '../repos.ts';
 import { parseRefUpdates } from './receive.ts';
 import { runPipeline } from './pipeline.ts';
@@ -22,9 +23,22 @@ function sameDir(a: string, b: string): boolean {
 }
 
 async function handle(services: Services, sock: Socket, req: HookRequest): Promise<number> {
-  const send = (line: string) => { if (!sock.destroyed) sock.write(encodeMessage({ kind: 'output', text: line + '\n' })); };
-  const t = lineTranscript(send);
   const session = services.pushes.get(req.pushId);
+  // The pusher's output waits for the hook, which waits for git, which waits for the client:
+  // the release command's output is held back by a pusher that does not read, and the push is
+  // ended past the stall deadline (or the bound).
+  const pace = new Backpressure({ ...OUTPUT_BOUNDS, stallMs: services.config.stallTimeoutMs }, (why) => {
+    log.warn(`ending a push: ${why}`, { app: session?.app });
+    session?.controller.abort(new Error(why));
+    sock.destroy();
+  });
+  sock.once('close', () => pace.close());
+  const send = (line: string) => {
+    const message = encodeMessage({ kind: 'output', text: line + '\n' });
+    const done = sock.destroyed ? undefined : pace.admit(Buffer.byteLength(message));
+    if (done) sock.write(message, done);
+  };
+  const t = lineTranscript(send, () => pace.ready());
   if (!session || !sameDir(req.gitDir, repoPath(services.config, session.app))) {
     t.warn('This push did not come through Slipway; it is refused.');
     log.warn('hook call with an unknown push id or repository', { gitDir: req.gitDir });

@@ -110,7 +110,7 @@ describe('a server killed mid-rollout puts back what the database says runs when
     const deployer = KubeDeployer.fromConfig(loadConfig({ ...env }));
     const keep = new AbortController();
     const live = deployer.run({ app: APP, version: 1, image, processes: [], config: {}, formation: {}, domains: [] },
-      { command: ['sleep', '600'], timeoutSeconds: 900, signal: keep.signal, io: { stdin: Readable.from([]), stdout: () => {}, stderr: () => {} } }).catch(() => undefined);
+      { command: ['sleep', '600'], timeoutSeconds: 900, signal: keep.signal, io: { stdin: Readable.from([]), stdout: async () => {}, stderr: async () => {} } }).catch(() => undefined);
     // The dead server's: an interactive `run` attached over SSH when it is killed.
     const attached = run('ssh', [...sshOptions(admin), '-p', String(sshPort), 'git@127.0.0.1', `run ${APP} -- sleep 600`]);
     const runPods = () => kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/run=interactive' });

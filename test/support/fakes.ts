@@ -1,7 +1,7 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
-import type { Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, RunRequest, Workload } from '../../server/deploy/deployer.ts';
+import type { Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Workload } from '../../server/deploy/deployer.ts';
 import { UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
@@ -18,6 +18,10 @@ export interface FakeControls {
   certificatesIssued?: boolean;
   /** Fail the release command with this reason (after printing `release output`). */
   releaseFailure?: string;
+  /** The release command prints without end (until the push is aborted), as fast as it is let. */
+  releaseFlood?: boolean;
+  /** `logs -t` prints without end (until the client goes away), as fast as it is let. */
+  logFlood?: boolean;
   /** Hold the build until this promise resolves (or the push is aborted). */
   buildGate?: Promise<void>;
   /** Called when a build starts (tests wait on it). */
@@ -33,6 +37,14 @@ export interface FakeControls {
   /** `logs -t` keeps streaming (after its one line) until its signal aborts, as the real one does. */
   followLogs?: boolean;
 }
+
+/** What the flooding fakes print: `yes` output in 64 KiB chunks, and 100-byte lines in chunks of 500. */
+const YES_CHUNK = Buffer.from('y\n'.repeat(32 * 1024));
+const FLOOD_LINE = 'x'.repeat(100);
+const FLOOD_LINES = 500;
+
+/** Lets the event loop turn, as real streams do between chunks. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function waitOrAbort(gate: Promise<void>, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -148,10 +160,17 @@ export class FakeDeployer implements Deployer {
   }
   /** Release commands run, in order. */
   releasePhases: DeployableRelease[] = [];
-  async releasePhase(release: DeployableRelease, opts: { transcript: { detail(t: string): void } }): Promise<void> {
+  async releasePhase(release: DeployableRelease, opts: ReleasePhaseOptions): Promise<void> {
     this.releasePhases.push(release);
     opts.transcript.detail(`fake release command of v${release.version}`);
     if (this.controls.releaseFailure) throw new UserError(this.controls.releaseFailure);
+    // As the real release phase relays a command's output: a chunk of lines, then wait for the pusher.
+    while (this.controls.releaseFlood && !opts.signal.aborted) {
+      for (let i = 0; i < FLOOD_LINES; i++) opts.transcript.detail(FLOOD_LINE);
+      await opts.transcript.drained();
+      await nextTurn();
+    }
+    if (opts.signal.aborted) throw new UserError('The release command was cancelled; nothing was deployed.', { cause: opts.signal.reason });
   }
   async destroy(app: string): Promise<void> {
     this.destroyed.push(app);
@@ -198,9 +217,13 @@ export class FakeDeployer implements Deployer {
   async restart(app: string, opts: { process?: string }): Promise<void> {
     this.restarted.push({ app, ...(opts.process ? { process: opts.process } : {}) });
   }
-  /** One line per call, naming what was asked for. */
-  async logs(app: string, req: LogRequest, write: (line: string) => void): Promise<void> {
-    write(`2000-01-01T00:00:00Z app[${req.process ?? 'web'}.fake]: ${app} log (lines=${req.lines}, follow=${req.follow})`);
+  /** One line per call, naming what was asked for; with logFlood and -t, lines without end; with followLogs and -t, nothing more until the client goes. */
+  async logs(app: string, req: LogRequest, write: (line: string) => Promise<void>): Promise<void> {
+    await write(`2000-01-01T00:00:00Z app[${req.process ?? 'web'}.fake]: ${app} log (lines=${req.lines}, follow=${req.follow})`);
+    while (this.controls.logFlood && req.follow && !req.signal.aborted) {
+      await write(`2000-01-01T00:00:00Z app[web.fake]: ${FLOOD_LINE}`);
+      await nextTurn();
+    }
     if (!req.follow || !this.controls.followLogs) return;
     await new Promise<void>((resolve) => {
       if (req.signal.aborted) return resolve();
@@ -211,7 +234,8 @@ export class FakeDeployer implements Deployer {
   runs: { app: string; version: number; command: readonly string[]; timeoutSeconds: number; tty: { cols: number; rows: number } | null; resizes: { cols: number; rows: number }[]; state: 'running' | 'exited' | 'aborted' }[] = [];
   /**
    * A fake one-off command: `exit N` exits N; `cat` copies stdin to stdout until its end;
-   * `sleep` waits until the client goes away; anything else echoes its words and exits 0.
+   * `sleep` waits until the client goes away; `yes` prints without end, as fast as it is let,
+   * until the client goes away; anything else echoes its words and exits 0.
    */
   /** Refuses a one-off pod beyond the release's limit, as KubeDeployer does (detached ones never end here). */
   #checkRuns(release: DeployableRelease): void {
@@ -227,9 +251,20 @@ export class FakeDeployer implements Deployer {
     const [cmd, ...args] = req.command;
     try {
       if (cmd === 'exit') return Number(args[0]);
+      if (cmd === 'yes') {
+        // As the exec relays a pod's output: a chunk, then wait until the client can take more.
+        while (!req.signal.aborted) {
+          await req.io.stdout(YES_CHUNK);
+          await nextTurn();
+        }
+        throw req.signal.reason;
+      }
       if (cmd === 'cat') {
         await new Promise<void>((resolve, reject) => {
-          req.io.stdin.on('data', (d: Buffer) => req.io.stdout(d));
+          req.io.stdin.on('data', (d: Buffer) => {
+            req.io.stdin.pause();
+            void req.io.stdout(d).then(() => req.io.stdin.resume());
+          });
           req.io.stdin.once('end', resolve);
           req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true });
         });

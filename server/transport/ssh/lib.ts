@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, KexAlgorithm, ServerChannel, Session, ServerConfig, PublicKeyAuthContext } from 'ssh2';
 import type { PublicKey } from '../../auth/keys.ts';
@@ -64,6 +65,40 @@ export function loadHostKey(file: string): Buffer {
     writeFileSync(file, newHostKey(), { mode: 0o600, flag: 'wx' });
   }
   return readFileSync(file);
+}
+
+/**
+ * The TCP socket under a connection, for what waits in it towards the client. ssh2 writes its
+ * packets to the socket without looking at write()'s answer and keeps it as `_sock`; if a new
+ * ssh2 no longer does, this is undefined and only the channels' own queues are counted.
+ */
+export function socketOf(client: Connection): { readonly writableLength: number } | undefined {
+  const sock = (client as unknown as { _sock?: unknown })._sock;
+  return sock instanceof Socket ? sock : undefined;
+}
+
+/**
+ * Most of a client's input a session channel may hold unread: what ssh2's flow control lets a
+ * client that keeps to its window queue (the 2 MiB window on top of the stream's 2 MiB), and a
+ * packet more.
+ */
+export const MAX_UNREAD_INPUT = 4 * 1024 * 1024 + 64 * 1024;
+
+/**
+ * Calls `onExceeded` (and drops the data) when a client sends more than MAX_UNREAD_INPUT that
+ * nobody has read. ssh2 drops data only when the window it granted is exactly 0 and takes the
+ * rest, so a client that ignores the window could fill a channel whose reader is paused (a `run`
+ * whose pod does not read, a git that does not) without end.
+ */
+export function boundInput(channel: ServerChannel, onExceeded: () => void): void {
+  const push = channel.push.bind(channel);
+  channel.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (Buffer.isBuffer(chunk) && channel.readableLength + chunk.length > MAX_UNREAD_INPUT) {
+      onExceeded();
+      return false;
+    }
+    return push(chunk, encoding);
+  };
 }
 
 /** Whether ssh2's native crypto binding loaded; without it transfers are about 10× slower. */

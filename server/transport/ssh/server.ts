@@ -10,8 +10,9 @@ import { errorLine } from '../../output/output.ts';
 import { reportFailure } from '../../output/report.ts';
 import { isGitService, gitProtocol as gitProtocolOf, serveGit, type GitService } from '../git-service.ts';
 import { fingerprintOf, keyPolicyRefusal } from '../../auth/keys.ts';
-import { SSH_KEX, SshServer, loadHostKey, signatureAlgorithmAllowed, verifySignature, type Connection, type ServerChannel, type Session } from './lib.ts';
+import { SSH_KEX, SshServer, boundInput, loadHostKey, signatureAlgorithmAllowed, socketOf, verifySignature, type Connection, type ServerChannel, type Session } from './lib.ts';
 import { Gate } from './gate.ts';
+import { SessionOutput } from './output.ts';
 import { LiveConnections } from './connections.ts';
 import { stopRevoked } from '../../revocation.ts';
 
@@ -113,30 +114,47 @@ function handleExec(door: Door, identity: Identity, channel: ServerChannel, comm
   const stdin = () => (input ??= new Promise<string>((resolve, reject) => {
     let buf = '';
     channel.setEncoding('utf8');
-    channel.on('data', (d: string) => {
+    const onData = (d: string) => {
       buf += d;
-      if (buf.length > SSH_LIMITS.maxCommandInput) reject(new UserError('Standard input is too large.'));
-    });
+      if (buf.length <= SSH_LIMITS.maxCommandInput) return;
+      // No more is read (nor kept): the channel's window stays shut until the session ends.
+      channel.off('data', onData);
+      channel.pause();
+      buf = '';
+      reject(new UserError('Standard input is too large.'));
+    };
+    channel.on('data', onData);
     channel.once('end', () => resolve(buf));
   }));
   const gone = new AbortController();
+  // Output waits for the client: a command printing without end to a client that does not read
+  // is held back, and the session is closed past the stall deadline (or the bound).
+  const output = new SessionOutput(channel, socketOf(client), services.config.stallTimeoutMs, (why) => {
+    log.warn(`closing an ssh session: ${why}`, { command: words[0], by: identity.name });
+    hangUp();
+    channel.close();
+  });
   // The session and connection too: a channel whose input nobody reads (`run APP -- sleep 60`)
   // never emits 'close', not even when the TCP connection drops.
-  const hangUp = () => { if (!gone.signal.aborted) gone.abort(new Error('the client disconnected')); };
+  const hangUp = () => {
+    output.close();
+    if (!gone.signal.aborted) gone.abort(new Error('the client disconnected'));
+  };
   channel.once('close', hangUp);
   session.once('close', hangUp);
   client.once('close', hangUp);
   void execute(services, identity, words, {
-    stdout: (s) => { if (!gone.signal.aborted) channel.write(s); },
-    stderr: (s) => { if (!gone.signal.aborted) channel.stderr.write(s); },
+    stdout: (s) => void output.write('stdout', s),
+    stderr: (s) => void output.write('stderr', s),
+    drained: () => output.drained(),
     stdin,
     color: false,
     signal: gone.signal,
     // The channel as bytes, for `run`: its input is read only by a command that asks for it.
     raw: {
       stdin: channel,
-      stdout: (b) => { if (!gone.signal.aborted) channel.write(b); },
-      stderr: (b) => { if (!gone.signal.aborted) channel.stderr.write(b); },
+      stdout: (b) => output.write('stdout', b),
+      stderr: (b) => output.write('stderr', b),
       ...(terminal ? { terminal } : {}),
     },
   }).then((code) => {
@@ -251,6 +269,13 @@ function onConnection(door: Door, client: Connection, remote: string): void {
       });
       session.on('exec', (accept, _reject, info) => {
         const channel = accept();
+        let exceeded = false;
+        boundInput(channel, () => {
+          if (exceeded) return;
+          exceeded = true;
+          log.warn('closing an ssh connection: its client sent more input than its window allows', { remote });
+          hangUp();
+        });
         const who = current();
         if (!who) return refuseRemovedKey(session, channel, hangUp);
         handleExec(door, who, channel, info.command, gitProtocol, terminal, session, client);
