@@ -3,7 +3,7 @@
 // (test/fixtures/flood-app), the real OpenSSH and git clients with output nobody reads, and
 // stdin from /dev/zero. Each keeps the server's memory under its idle size + 64 MB, and the
 // server answers apps:list throughout. test/integration/floods.test.ts covers the SSH half fast.
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -17,7 +17,7 @@ import { LABEL } from '../../server/deploy/labels.ts';
 import { gitEnv, makeKey, sshOptions, type TestKey } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { eventually } from '../support/eventually.ts';
-import { describeFlood, idleRss, peakRssWhile, RSS_MARGIN, running, startServerProcess, unreadSsh, watchFlood, type FloodReport, type ServerProcess } from '../support/floods.ts';
+import { assertBounded, idleRss, peakRssWhile, RSS_MARGIN, running, startServerProcess, unreadSsh, watchFlood, type ServerProcess } from '../support/floods.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG'] as const;
 const MAIN = join(import.meta.dirname, '../../server/main.ts');
@@ -41,14 +41,6 @@ describe('floods towards clients that do not read, with real pods', { timeout: 4
   const runningPods = async (process: string) => (await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: `${LABEL.instance}=${APP},${LABEL.process}=${process}` }))
     .filter((p) => p.status?.containerStatuses?.[0]?.state?.running && !p.metadata?.deletionTimestamp);
   const podsOf = async (process: string) => kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: `${LABEL.instance}=${APP},${LABEL.process}=${process}` });
-
-  /** Asserts what a flood report must show, and puts it in the test's output. */
-  function assertBounded(t: TestContext, report: FloodReport): void {
-    t.diagnostic(describeFlood(report));
-    assert.ok(report.maxRss < report.idle + RSS_MARGIN, describeFlood(report));
-    assert.deepEqual(report.unanswered, [], describeFlood(report));
-    assert.ok(report.answered > 0, describeFlood(report));
-  }
 
   before(async () => {
     const tb = testbedEnv(NEEDS);

@@ -1,6 +1,8 @@
 // Floods towards a client that does not read, measured on a server in its own process: its
 // resident memory from /proc/PID/status while the flood goes on, and whether it still answers
 // other users. Used by test/integration/floods.test.ts (fakes) and test/e2e/floods.test.ts (pods).
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -153,6 +155,14 @@ export async function peakRssWhile<T>(pid: number, work: Promise<T>): Promise<{ 
 export function describeFlood(r: FloodReport): string {
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
   return `idle ${mb(r.idle)}, peak ${mb(r.maxRss)} (bound ${mb(r.idle + RSS_MARGIN)})${r.overBound ? ', stopped early over the bound' : ''}; apps:list answered ${r.answered}, unanswered ${r.unanswered.length}${r.unanswered.length ? `: ${r.unanswered.slice(0, 3).join('; ')}` : ''}`;
+}
+
+/** Asserts what a flood report must show (memory under the bound, apps:list answered throughout), and puts it in the test's output. */
+export function assertBounded(t: TestContext, report: FloodReport): void {
+  t.diagnostic(describeFlood(report));
+  assert.ok(report.maxRss < report.idle + RSS_MARGIN, describeFlood(report));
+  assert.deepEqual(report.unanswered, [], describeFlood(report));
+  assert.ok(report.answered > 0, describeFlood(report));
 }
 
 /** Whether a child process is still running. */
