@@ -262,7 +262,9 @@ export class KubeDeployer implements Deployer {
       const fatal = podStates.find((p) => p.fatal);
       if (fatal) throw new RolloutFailure(whyNotReady(states, podStates));
       const failed = states.find((s) => s.failed);
-      if (failed) throw new RolloutFailure(failed.failed!);
+      // Pods of earlier releases count against the quota until they are gone (their preStop
+      // pause and grace period): while any is terminating, its room comes back by itself.
+      if (failed && !(failed.quotaFull && await this.#anyTerminating(app))) throw new RolloutFailure(failed.failed!);
       // A declared HTTP readiness check that keeps failing will not start passing by itself.
       if (checks && podStates.some((p) => p.started && !p.ready)) {
         const events = await this.client.list<CoreV1Event>('v1', 'Event', ns, { fieldSelector: 'type=Warning' });
@@ -277,6 +279,12 @@ export class KubeDeployer implements Deployer {
         // Aborted while sleeping: the check at the top of the loop says so.
       }
     }
+  }
+
+  /** Whether any pod of the app is terminating. */
+  async #anyTerminating(app: string): Promise<boolean> {
+    const pods = await this.client.list<V1Pod>('v1', 'Pod', namespaceFor(app), { labelSelector: appSelector(app) });
+    return pods.some((p) => p.metadata?.deletionTimestamp);
   }
 
   /**
@@ -418,7 +426,9 @@ export class KubeDeployer implements Deployer {
       await this.#waitUntilRunning(ns, pod, req.timeoutSeconds, req.signal);
       return await this.client.exec(ns, pod, RUN_PROCESS, runCommand(req.command), req.io, req.signal);
     } finally {
-      await this.client.remove('v1', 'Pod', pod, ns).catch((err: unknown) => log.warn('could not remove a run pod', { app: release.app, pod, err }));
+      // At once (no grace period): its own process only waits, and a pod that is terminating still
+      // counts against the app's one-off quota, which would refuse the next `run` for a while.
+      await this.client.remove('v1', 'Pod', pod, ns, { gracePeriodSeconds: 0 }).catch((err: unknown) => log.warn('could not remove a run pod', { app: release.app, pod, err }));
     }
   }
 
@@ -493,7 +503,7 @@ export class KubeDeployer implements Deployer {
     const selector = selectorString({ [LABEL.instance]: release.app, [LABEL.process]: RUN_PROCESS });
     const pods = await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector });
     const active = (p: V1Pod) => (p.status?.phase === 'Running' || p.status?.phase === 'Pending' || !p.status?.phase) && !p.metadata?.deletionTimestamp;
-    await Promise.all(pods.filter((p) => !active(p)).map((p) => this.client.remove('v1', 'Pod', p.metadata!.name!, ns)));
+    await Promise.all(pods.filter((p) => !active(p)).map((p) => this.client.remove('v1', 'Pod', p.metadata!.name!, ns, { gracePeriodSeconds: 0 })));
     const running = pods.filter(active).length;
     if (release.quota && running >= release.quota.runs) throw new UserError(runLimitRefusal(release.app, running, release.quota.runs));
     const name = runPodName();

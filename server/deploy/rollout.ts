@@ -13,8 +13,10 @@ export interface RolloutState {
   done: boolean;
   /** Why it is not done yet, in kubectl's words. */
   waiting: string;
-  /** Set when Kubernetes itself gave up (the progress deadline passed). */
+  /** Set when Kubernetes itself gave up (the progress deadline passed), or the quota refuses new pods. */
   failed?: string;
+  /** The quota refused new pods: room may still come back by itself, from pods that are terminating. */
+  quotaFull?: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export function rolloutState(d: V1Deployment): RolloutState {
   // The ReplicaSet could not create a pod because the app's quota is full: with maxUnavailable 0
   // no old pod leaves first, so waiting for the deadline would only delay the same answer.
   const refused = (s.conditions ?? []).find((c) => c.type === 'ReplicaFailure' && c.status === 'True' && /exceeded quota/.test(c.message ?? ''));
-  if (refused) return { ...base, waiting: 'the quota refuses new pods', failed: `${base.type} cannot start new pods, the app's quota is used up (${(refused.message ?? '').replace(/^.*?(exceeded quota)/, '$1')}; see resource:quota)` };
+  if (refused) return { ...base, waiting: 'the quota refuses new pods', quotaFull: true, failed: `${base.type} cannot start new pods, the app's quota is used up (${(refused.message ?? '').replace(/^.*?(exceeded quota)/, '$1')}; see resource:quota)` };
   if (updated < desired) return { ...base, waiting: `${updated} of ${desired} new replicas have been updated` };
   if (total > updated) return { ...base, waiting: `${total - updated} old replicas are pending termination` };
   if (available < updated) return { ...base, waiting: `${available} of ${updated} updated replicas are available` };
