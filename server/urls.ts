@@ -13,7 +13,13 @@ export function defaultDomain(config: Pick<Config, 'baseDomain'>, app: string): 
   return `${app}.${config.baseDomain}`;
 }
 
-/** The web address an app answers on. */
-export function appUrl(config: Pick<Config, 'baseDomain'>, app: string): string {
-  return `http://${defaultDomain(config, app)}`;
+/**
+ * The web address an app answers on, the one place that decides it: `https://` once the default
+ * host's certificate is issued (Traefik serves it from then on), else `http://`. `certs` is what the
+ * deployer's certificates() reports for the app's hosts; undefined when the app has no TLS.
+ */
+export function appUrl(config: Pick<Config, 'baseDomain'>, app: string, certs?: readonly { host: string; state: string }[]): string {
+  const host = defaultDomain(config, app);
+  const https = certs?.some((c) => c.host === host && c.state === 'issued') ?? false;
+  return `${https ? 'https' : 'http'}://${host}`;
 }

@@ -6,6 +6,26 @@ import { appUrl, remotes } from '../urls.ts';
 import { builderFor } from '../push/build-and-deploy.ts';
 import { lockApp } from '../push/lock.ts';
 import { removeImages } from '../gc/collect.ts';
+import { deployable } from '../push/release.ts';
+import { log } from '../output/log.ts';
+import type { Services } from '../context.ts';
+import type { Release } from '../store/releases.ts';
+import type { HostCert } from '../deploy/deployer.ts';
+
+/** What the deployer reports for the hosts of the running release, for appUrl; undefined without TLS. */
+async function currentCerts(services: Services, current: Release | undefined): Promise<HostCert[] | undefined> {
+  const { deployer } = services;
+  if (!current?.image || !deployer?.certificates) return undefined;
+  const d = deployable(services, current);
+  if (!d.tls) return undefined;
+  try {
+    return await deployer.certificates(d);
+  } catch (err) {
+    // apps:info still answers: the URL is then shown as http, and certs APP shows the error.
+    log.warn('reading certificates failed', { app: current.app, err });
+    return undefined;
+  }
+}
 
 export const appCommands: Command[] = [
   {
@@ -59,10 +79,11 @@ export const appCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 1 },
     json: true,
-    run: (ctx, app) => {
+    run: async (ctx, app) => {
       const { store, config } = ctx.services;
       const a = store.apps.get(app)!;
       const current = store.releases.current(a.name);
+      const certs = await currentCerts(ctx.services, current);
       const r = remotes(config, a.name);
       const info = {
         name: a.name,
@@ -71,7 +92,7 @@ export const appCommands: Command[] = [
         builder: builderFor(ctx.services, a.name),
         gitSsh: r.ssh,
         gitHttp: r.http,
-        url: appUrl(config, a.name),
+        url: appUrl(config, a.name, certs),
         release: current ? `v${current.version}` : null,
         image: current?.image ?? null,
         lockedBy: a.lock?.owner ?? null,

@@ -14,7 +14,7 @@ import { extractTree, readTreeFile } from './extract.ts';
 import { parseAppJson } from './app-json.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
 import { deployable, releaseAndDeploy } from './release.ts';
-import type { DeployableRelease } from '../deploy/deployer.ts';
+import type { DeployableRelease, HostCert } from '../deploy/deployer.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf } from '../gc/keep.ts';
 
@@ -96,12 +96,8 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     t.step(`Released v${release.version}`);
     const https = await waitForHttps(services, deployable(services, release), signal);
     t.raw(`=====> Application deployed:`);
-    if (https === true) {
-      t.detail(appUrl(config, app).replace(/^http:/, 'https:'));
-    } else {
-      t.detail(appUrl(config, app));
-      if (https) t.detail(https);
-    }
+    t.detail(appUrl(config, app, https.certs));
+    if (https.note) t.detail(https.note);
     log.info('deployed', { app, version: release.version, commit: req.commit, by: req.by.name });
   } finally {
     // Removing thousands of files need not delay the verdict the pusher is waiting for.
@@ -110,30 +106,31 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
 }
 
 /**
- * Waits (a bounded few seconds) for the default host's certificate: true once it is issued (the
- * redirect is then applied), else the one sentence saying why HTTPS is not there yet, or
- * undefined when the app has no TLS.
+ * Waits (a bounded few seconds) for the default host's certificate: once it is issued the redirect
+ * is applied and the certificates are returned (appUrl then says https); otherwise also the one
+ * sentence saying why HTTPS is not there yet. No certificates when the app has no TLS.
  */
-async function waitForHttps(services: Services, release: DeployableRelease, signal: AbortSignal): Promise<true | string | undefined> {
+async function waitForHttps(services: Services, release: DeployableRelease, signal: AbortSignal): Promise<{ certs?: HostCert[]; note?: string }> {
   const deployer = services.deployer;
-  if (!release.tls || !deployer?.certificates || !deployer.refreshTls) return undefined;
+  if (!release.tls || !deployer?.certificates || !deployer.refreshTls) return {};
   const deadline = Date.now() + services.config.certWaitMs;
   for (;;) {
-    let first;
+    let certs;
     try {
-      [first] = await deployer.certificates(release);
+      certs = await deployer.certificates(release);
     } catch (err) {
       log.warn('reading certificates failed', { app: release.app, err });
-      return `HTTPS is not ready yet: its certificate could not be read (${(err as Error).message}).`;
+      return { note: `HTTPS is not ready yet: its certificate could not be read (${(err as Error).message}).` };
     }
-    if (!first || first.state === 'none') return undefined;
+    const [first] = certs;
+    if (!first || first.state === 'none') return {};
     if (first.state === 'issued') {
       await deployer.refreshTls(release);
-      return true;
+      return { certs };
     }
     // A failed self-check is often only the solver starting: wait the whole bounded time.
     if (Date.now() >= deadline || signal.aborted) {
-      return `HTTPS is not ready yet: the certificate for ${first.host} is ${first.state} (${first.detail}); it is served over HTTPS once issued (see certs ${release.app}).`;
+      return { note: `HTTPS is not ready yet: the certificate for ${first.host} is ${first.state} (${first.detail}); it is served over HTTPS once issued (see certs ${release.app}).` };
     }
     await sleep(500);
   }

@@ -150,4 +150,25 @@ describe('certificates over SSH and git push', () => {
     assert.equal(on.exitCode, 0, on.stderr);
     assert.equal(lastDeploy().tls?.issuer, 'slipway-acme');
   });
+
+  test('apps:info and the push announce http:// until the default host\'s certificate is issued, https:// from then on', async () => {
+    const host = `${app}.apps.test`;
+    const webUrl = async () => {
+      const r = await ssh(`apps:info ${app}`);
+      assert.equal(r.exitCode, 0, r.stderr);
+      return /^Web URL:\s+(\S+)$/m.exec(r.stdout)?.[1];
+    };
+    assert.equal(await webUrl(), `http://${host}`, 'pending: not served over HTTPS yet');
+    s.controls.certificatesIssued = true;
+    try {
+      assert.equal(await webUrl(), `https://${host}`);
+      const wd = await s.workRepo({ 'index.js': 'console.log("again")\n' });
+      const r = await s.git(['push', '--force', s.sshRemote(app), 'main'], { cwd: wd });
+      assert.equal(r.exitCode, 0, r.stderr);
+      const lines = remoteLines(r.stderr);
+      assert.equal(lines[lines.indexOf('=====> Application deployed:') + 1], `       https://${host}`, lines.join('\n'));
+    } finally {
+      delete s.controls.certificatesIssued;
+    }
+  });
 });
