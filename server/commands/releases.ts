@@ -4,7 +4,7 @@ import { deployedRelease, withDeployLock } from './deploying.ts';
 import { requireDeployer } from '../context.ts';
 import { releaseAndDeploy } from '../push/release.ts';
 import { listing, type Command } from './types.ts';
-import { oldestRunnable } from '../gc/keep.ts';
+import { oldestRunnable, rollbackTarget } from '../gc/keep.ts';
 import type { Release } from '../store/releases.ts';
 import type { Services } from '../context.ts';
 
@@ -90,9 +90,9 @@ export const releaseCommands: Command[] = [
       const { store } = ctx.services;
       const current = deployedRelease(ctx, app);
       const target = raw === undefined
-        ? store.releases.list(app, 1000).find((r) => r.version < current.version && r.status === 'succeeded' && r.image)
+        ? rollbackTarget(store.releases.all(app).map((r) => ({ ...r, collected: r.imageCollectedAt !== null })))
         : store.releases.get(app, parseVersion(raw));
-      if (!target) throw new UserError(raw === undefined ? `${app} has no earlier release that deployed; see releases ${app}.` : `${app} has no release ${raw}; see releases ${app}.`);
+      if (!target) throw new UserError(raw === undefined ? `${app} has no earlier release that deployed and still has its image; see releases ${app}.` : `${app} has no release ${raw}; see releases ${app}.`);
       if (!target.image) throw new UserError(`v${target.version} has no image to run; pick another release (see releases ${app}).`);
       if (target.version === current.version) throw new UserError(`v${target.version} is what ${app} runs already.`);
       refuseCollected(ctx.services, app, target);

@@ -37,7 +37,7 @@ export async function collectApp(services: Pick<Services, 'store' | 'config' | '
   let plan;
   try {
     const all = store.releases.all(app);
-    const pruned = planConfigPrune(all.map((r) => ({ version: r.version, status: r.status, image: r.image, pruned: r.configPrunedAt !== null })), config.keepReleases);
+    const pruned = planConfigPrune(all.map((r) => ({ version: r.version, status: r.status, image: r.image, collected: r.imageCollectedAt !== null, pruned: r.configPrunedAt !== null })), config.keepReleases);
     store.releases.pruneConfig(app, pruned);
     if (pruned.length) log.info('gc: pruned the config copies of old releases', { app, versions: pruned });
     if (!registry) return { app, skipped: 'no registry configured' };

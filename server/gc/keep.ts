@@ -11,6 +11,26 @@ export interface ReleaseImage {
   collected: boolean;
 }
 
+/** What the choice of a bare `rollback` needs to know of a release. */
+export interface RollbackCandidate {
+  version: number;
+  status: 'pending' | 'succeeded' | 'failed';
+  image: string | null;
+  /** Its image was deleted by garbage collection. */
+  collected: boolean;
+}
+
+/**
+ * The release a bare `rollback` goes back to, the one home of that choice (garbage collection keeps
+ * its image and config): as on Heroku, the newest release before the running one that deployed and
+ * whose image still exists.
+ */
+export function rollbackTarget<R extends RollbackCandidate>(releases: readonly R[]): R | undefined {
+  const sorted = [...releases].sort((a, b) => b.version - a.version);
+  const current = sorted.find((r) => r.status === 'succeeded' && r.image);
+  return current && sorted.find((r) => r.version < current.version && r.status === 'succeeded' && r.image && !r.collected);
+}
+
 /** One tag of the app's repository and the manifest digest it points at. */
 export interface TaggedImage { tag: string; digest: string }
 
@@ -48,8 +68,7 @@ export function planCollection(input: { releases: readonly ReleaseImage[]; tags:
   }
   for (const d of counted) keep.add(d);
   const current = releases.find((r) => r.status === 'succeeded' && r.image);
-  const rollbackTarget = current && releases.find((r) => r.version < current.version && r.status === 'succeeded' && r.image && !r.collected);
-  for (const r of [current, rollbackTarget, ...releases.filter((x) => x.status === 'pending')]) {
+  for (const r of [current, rollbackTarget(releases), ...releases.filter((x) => x.status === 'pending')]) {
     const d = digestOf(r?.image ?? null);
     if (d) keep.add(d);
   }
@@ -81,6 +100,8 @@ export interface ReleaseConfig {
   version: number;
   status: 'pending' | 'succeeded' | 'failed';
   image: string | null;
+  /** Its image was deleted by garbage collection (a bare rollback skips it). */
+  collected: boolean;
   /** Its config copy is gone already. */
   pruned: boolean;
 }
@@ -93,7 +114,6 @@ export interface ReleaseConfig {
 export function planConfigPrune(input: readonly ReleaseConfig[], keep: number): number[] {
   const releases = [...input].sort((a, b) => b.version - a.version);
   const current = releases.find((r) => r.status === 'succeeded' && r.image);
-  const rollbackTarget = current && releases.find((r) => r.version < current.version && r.status === 'succeeded' && r.image);
-  const kept = new Set([...releases.slice(0, keep), current, rollbackTarget, ...releases.filter((r) => r.status === 'pending')].map((r) => r?.version));
+  const kept = new Set([...releases.slice(0, keep), current, rollbackTarget(releases), ...releases.filter((r) => r.status === 'pending')].map((r) => r?.version));
   return releases.filter((r) => !r.pruned && !kept.has(r.version)).map((r) => r.version);
 }

@@ -1,7 +1,7 @@
 // The keep-set decision of garbage collection (server/gc/keep.ts), a pure function.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { digestOf, oldestRunnable, planCollection, type ReleaseImage } from '../../server/gc/keep.ts';
+import { digestOf, oldestRunnable, planCollection, rollbackTarget, type ReleaseImage } from '../../server/gc/keep.ts';
 
 const d = (n: number) => `sha256:${String(n).padStart(64, '0')}`;
 const img = (n: number) => `127.0.0.1:5000/slipway/app@${d(n)}`;
@@ -75,4 +75,14 @@ test('the oldest release a rollback can still run, and digests from references',
   assert.equal(digestOf(img(7)), d(7));
   assert.equal(digestOf('registry/slipway/app:latest'), undefined);
   assert.equal(digestOf(null), undefined);
+});
+
+test('a bare rollback goes to the newest earlier release that deployed and whose image still exists', () => {
+  // v5 runs; v4 failed, v3 has no image, v2's image was collected: v1 it is.
+  const releases = [rel(1), rel(2, 2, { collected: true }), rel(3, null), rel(4, 4, { status: 'failed' }), rel(5), rel(6, 6, { status: 'pending' })];
+  assert.equal(rollbackTarget(releases)?.version, 1);
+  assert.equal(rollbackTarget(releases.filter((r) => r.version !== 1)), undefined, 'nothing left to go back to');
+  assert.equal(rollbackTarget([rel(1), rel(2)])?.version, 1);
+  // Garbage collection keeps what that choice needs.
+  assert.ok(planCollection({ releases, tags: [], builds: [], keep: 1 }).keep.has(d(1)));
 });

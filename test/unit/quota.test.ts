@@ -105,11 +105,17 @@ test('a ceiling an admin set caps every setting under it, and a request is never
 });
 
 test('config copies beyond the keep count go; the running release, the rollback target and pending ones stay', () => {
-  const r = (version: number, status: 'succeeded' | 'failed' | 'pending' = 'succeeded', pruned = false) => ({ version, status, image: `img@sha256:${version}`, pruned });
+  const r = (version: number, status: 'succeeded' | 'failed' | 'pending' = 'succeeded', pruned = false) => ({ version, status, image: `img@sha256:${version}`, collected: false, pruned });
   const all = [r(1), r(2), r(3, 'failed'), r(4), r(5), r(6, 'failed'), r(7, 'failed'), r(8, 'pending')];
   // keep 2: v8 and v7 by count; v5 runs, v4 is what a bare rollback picks.
   assert.deepEqual(planConfigPrune(all, 2).sort(), [1, 2, 3, 6]);
   assert.deepEqual(planConfigPrune([r(1, 'succeeded', true), r(2), r(3)], 1), []);
+});
+
+test('config pruning keeps the config of the release a bare rollback picks: the newest earlier one whose image still exists', () => {
+  const r = (version: number, collected = false) => ({ version, status: 'succeeded' as const, image: `img@sha256:${version}`, collected, pruned: false });
+  // v3 runs; v2's image was collected, so a bare rollback goes to v1, whose config must stay.
+  assert.deepEqual(planConfigPrune([r(1), r(2, true), r(3)], 1), [2]);
 });
 
 test('a build log keeps its head and tail within the cap, with one marker line saying what was left out', async () => {
