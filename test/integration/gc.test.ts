@@ -54,6 +54,18 @@ describe('garbage collection (fake builder and registry at their interfaces)', (
     assert.equal(buildTags(app).length, KEEP);
   });
 
+  test('a bare rollback skips a release whose image was collected and goes to the newest earlier one that still has its image', async () => {
+    const app = await newApp(s, 'gcr');
+    await pushes(app, 3);
+    const list = JSON.parse((await ssh(`releases ${app} --json`)).stdout) as { version: number; image: string }[];
+    // The state under test, set directly: v2's image gone while v1's stays.
+    s.slipway.services.store.releases.markCollected(app, [2]);
+    const r = await ssh(`rollback ${app}`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /Rolling back .* to v1\.\.\. done, v4/);
+    assert.equal(s.deployer.deployed.at(-1)!.image, list.find((x) => x.version === 1)!.image);
+  });
+
   test('gc collects the registry storage and removes the caches of destroyed apps; apps:destroy removes images and cache', async () => {
     const app = await newApp(s, 'gcd');
     await pushes(app, 1);
