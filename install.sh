@@ -93,11 +93,16 @@ run() {
   if [ "$DRY" = 1 ]; then printf '       would run:'; printf ' %q' "$@"; printf '\n'; return 0; fi
   "$@"
 }
-# put FILE MODE OWNER: writes stdin to FILE atomically with that mode and owner (or prints it).
+# put FILE MODE OWNER [show]: writes stdin to FILE atomically with that mode and owner (or prints
+# that it would; with `show`, for files anyone may read, also what it would write).
 put() {
-  local file=$1 mode=$2 owner=$3 content
+  local file=$1 mode=$2 owner=$3 show=${4:-} content
   content=$(cat)
-  if [ "$DRY" = 1 ]; then detail "would write $file (mode $mode, owner $owner)"; return 0; fi
+  if [ "$DRY" = 1 ]; then
+    detail "would write $file (mode $mode, owner $owner)"
+    if [ "$show" = show ]; then printf '%s\n' "$content" | sed 's/^/         | /'; fi
+    return 0
+  fi
   mkdir -p "$(dirname "$file")"
   local tmp
   tmp=$(mktemp "$file.XXXXXX")
@@ -634,7 +639,9 @@ EOF
     run chown -R slipway:slipway "$REGISTRY_DATA"
     run chgrp slipway "$REGISTRY_HTPASSWD"
   fi
-  put "$UNIT" 0644 root:root <<EOF
+  # The server starts as `npm start` starts it: bin/slipway-server holds its Node flags and malloc
+  # settings (node comes from the environment file's PATH, $OPT/node/bin first).
+  put "$UNIT" 0644 root:root show <<EOF
 [Unit]
 Description=Slipway (git push PaaS)
 Documentation=file://$OPT/app/README.md
@@ -645,9 +652,8 @@ Wants=network-online.target
 User=slipway
 Group=slipway
 EnvironmentFile=$ENV_FILE
-Environment=MALLOC_TRIM_THRESHOLD_=131072 MALLOC_MMAP_THRESHOLD_=131072
 WorkingDirectory=$OPT/app
-ExecStart=$OPT/node/bin/node server/main.ts
+ExecStart=$OPT/app/bin/slipway-server
 Restart=on-failure
 RestartSec=2
 NoNewPrivileges=yes

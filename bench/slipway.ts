@@ -1,7 +1,7 @@
 // Runs a real Slipway server (test/support/server-process.ts: real SSH and HTTP transports, real
 // pre-receive hook round trip, instant fake builder/deployer) in its own process for the bench.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipe, type Piped } from '../server/exec.ts';
 
@@ -17,10 +17,12 @@ export interface BenchSlipway {
 
 /** Starts the server and waits for its `{"ssh":PORT,"http":PORT}` line. */
 export async function startSlipway(opts: { root: string; dataDir: string; adminKeys: string; extraEnv?: Record<string, string> }): Promise<BenchSlipway> {
-  // As `npm start` runs the server (see its V8 and glibc settings there and below).
-  const child: Piped = pipe(process.execPath, ['--max-semi-space-size=2', join(opts.root, 'test', 'support', 'server-process.ts')], {
+  // As `npm start` runs the server: bin/slipway-server holds its Node flags and malloc settings;
+  // the node it runs is this one (first on PATH).
+  const child: Piped = pipe(join(opts.root, 'bin', 'slipway-server'), [join(opts.root, 'test', 'support', 'server-process.ts')], {
     cwd: opts.root,
     env: {
+      PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
       SLIPWAY_DATA_DIR: opts.dataDir,
       SLIPWAY_SSH_PORT: '0',
       SLIPWAY_HTTP_PORT: '0',
@@ -28,13 +30,6 @@ export async function startSlipway(opts: { root: string; dataDir: string; adminK
       SLIPWAY_HOST: '127.0.0.1',
       SLIPWAY_BASE_DOMAIN: 'apps.bench.invalid',
       SLIPWAY_ADMIN_KEYS: opts.adminKeys,
-      // As `npm start` runs the server: glibc hands memory back after large transfers, and two
-      // malloc arenas instead of one per thread that ever allocated (libuv's pool, V8's workers),
-      // each holding freed memory of its own: with the 2 MB young generation above, this keeps
-      // RSS flat under many small HTTP requests (bench/http-rss.ts).
-      MALLOC_ARENA_MAX: '2',
-      MALLOC_TRIM_THRESHOLD_: '131072',
-      MALLOC_MMAP_THRESHOLD_: '131072',
       ...opts.extraEnv,
     },
   });

@@ -4,12 +4,15 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { readFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { run } from '../../server/exec.ts';
 import { sshOptions, type TestKey } from './harness.ts';
+
+const LAUNCHER = join(import.meta.dirname, '..', '..', 'bin', 'slipway-server');
 
 /** How much the server's memory may grow over its idle size during a flood. */
 export const RSS_MARGIN = 64 * 1024 * 1024;
@@ -32,9 +35,10 @@ export interface ServerProcess {
  * it) in its own process; resolves once it names its SSH port, on stdout or in its start-up log.
  */
 export async function startServerProcess(program: string, env: Record<string, string>): Promise<ServerProcess> {
-  const child: ResultPromise = execa(process.execPath, ['--max-semi-space-size=2', program], {
-    // As `npm start` runs it.
-    env: { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_MMAP_THRESHOLD_: '131072', ...env },
+  // As `npm start` runs it: bin/slipway-server (its Node flags and malloc settings) with this node
+  // first on PATH; the launcher execs node, so the pid is the server's.
+  const child: ResultPromise = execa(LAUNCHER, [program], {
+    env: { PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`, ...env },
     reject: false,
     buffer: false,
   });

@@ -6,9 +6,9 @@
 // as they were. shellcheck runs on the script (CI installs it; elsewhere the check skips).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from '../../server/exec.ts';
 import { findProgram } from '../../server/backends.ts';
 
@@ -197,7 +197,8 @@ test('--dry-run with an existing cluster, engine, registry and pack installs non
     '--registry', '127.0.0.1:5000', '--builder', '127.0.0.1:5000/slipway/builder:abc', '--pack', pack,
     '--ssh-port', '2322', '--http-port', '8180', '--domain', 'slipway.test', '--host', '127.0.0.1']);
   assert.equal(r.exitCode, 0, r.stderr);
-  const out = r.stdout;
+  // The files it shows it would write (the unit names docker-registry.service only to start after it) aside.
+  const out = r.stdout.split('\n').filter((l) => !l.startsWith('         | ')).join('\n');
   for (const absent of ['k3s-install', 'docker.io', 'docker-registry', 'registries.yaml', 'releases/download']) {
     assert.ok(!out.includes(absent), `${absent} in\n${out}`);
   }
@@ -254,6 +255,77 @@ test('--uninstall --dry-run removes service, code and settings and keeps the dat
   assert.equal(purge.exitCode, 0, purge.stderr);
   assert.ok(purge.stdout.includes('would run: rm -rf /var/lib/slipway /var/cache/slipway'), purge.stdout);
   for (const p of untouched) assert.equal(existsSync(p), before[p], `${p} changed`);
+});
+
+/** The systemd unit a dry run shows it would write, as KEY=VALUE lines of its [Service] section. */
+async function dryRunUnit(): Promise<Map<string, string[]>> {
+  const r = await install(['--dry-run', '--admin-key', 'KEY']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const at = r.stdout.indexOf('would write /etc/systemd/system/slipway.service');
+  assert.ok(at >= 0, r.stdout);
+  const unit = new Map<string, string[]>();
+  for (const line of r.stdout.slice(at).split('\n').slice(1)) {
+    const m = /^ {9}\| ([A-Za-z]+)=(.*)$/.exec(line);
+    if (!m) { if (line.startsWith('         |')) continue; break; }
+    unit.set(m[1]!, [...(unit.get(m[1]!) ?? []), m[2]!]);
+  }
+  assert.ok(unit.has('ExecStart'), `no unit in the dry run:\n${r.stdout}`);
+  return unit;
+}
+
+/**
+ * Runs COMMAND (argv, or a shell line) in a copy of the launcher whose server/main.ts only reports
+ * the environment and Node flags it was started with: what the real server would run under.
+ */
+async function startedWith(command: { argv: string[] } | { shell: string }, env: Record<string, string>, mapPath: (p: string) => string) {
+  const app = join(mkdtempSync(join(tmpdir(), 'slipway-launch-')), 'app');
+  made.push(dirname(app));
+  mkdirSync(join(app, 'bin'), { recursive: true });
+  mkdirSync(join(app, 'server'));
+  copyFileSync(join(root, 'bin', 'slipway-server'), join(app, 'bin', 'slipway-server'));
+  chmodSync(join(app, 'bin', 'slipway-server'), 0o755);
+  writeFileSync(join(app, 'server', 'main.ts'), `const e = process.env;
+console.log(JSON.stringify({ arena: e.MALLOC_ARENA_MAX, trim: e.MALLOC_TRIM_THRESHOLD_, mmap: e.MALLOC_MMAP_THRESHOLD_, flags: process.execArgv }));\n`);
+  const fullEnv = { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, ...env };
+  const r = 'shell' in command
+    ? await run('sh', ['-c', command.shell], { cwd: app, env: fullEnv, extendEnv: false })
+    : await run(mapPath(command.argv[0]!).replace('@APP@', app), command.argv.slice(1).map((a) => mapPath(a).replace('@APP@', app)), { cwd: app, env: fullEnv, extendEnv: false });
+  assert.equal(r.exitCode, 0, r.stderr);
+  return JSON.parse(r.stdout.trim()) as { arena?: string; trim?: string; mmap?: string; flags: string[] };
+}
+
+/** What `npm start` sets: the settings the server's memory numbers were measured with (README, "Memory"). */
+const AS_NPM_START = { arena: '2', trim: '131072', mmap: '131072', flags: ['--max-semi-space-size=2'] };
+
+test('the installed unit starts the server with the malloc settings and Node flags `npm start` uses', async () => {
+  const unit = await dryRunUnit();
+  // The unit's paths, on this machine: the app is a copy whose server/main.ts reports what it got.
+  const mapPath = (p: string) => p.replace('/opt/slipway/node/bin/node', process.execPath).replace('/opt/slipway/app', '@APP@');
+  const env: Record<string, string> = {};
+  for (const line of unit.get('Environment') ?? []) {
+    for (const pair of line.split(' ')) env[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
+  }
+  assert.equal(unit.get('ExecStart')!.length, 1);
+  const got = await startedWith({ argv: unit.get('ExecStart')![0]!.split(' ') }, env, mapPath);
+  assert.deepEqual(got, AS_NPM_START);
+  assert.deepEqual(await startedWith({ shell: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start }, {}, (p) => p), AS_NPM_START);
+});
+
+test('npm start, the installed unit, the benches and the flood tests launch the server from one definition (bin/slipway-server)', async () => {
+  const unit = await dryRunUnit();
+  assert.deepEqual(unit.get('ExecStart'), ['/opt/slipway/app/bin/slipway-server']);
+  assert.equal(unit.get('WorkingDirectory')?.[0], '/opt/slipway/app');
+  assert.equal(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start, 'bin/slipway-server');
+  for (const f of ['bench/slipway.ts', 'test/support/floods.ts']) {
+    assert.match(readFileSync(join(root, f), 'utf8'), /'bin', 'slipway-server'/, f);
+  }
+  // Nobody else spells the settings out (a second copy would drift from the first).
+  for (const f of ['package.json', 'install.sh', 'bench/slipway.ts', 'bench/http-rss.ts', 'bench/run.ts', 'test/support/floods.ts', 'test/support/server-process.ts', 'server/main.ts']) {
+    const text = readFileSync(join(root, f), 'utf8');
+    for (const s of ['MALLOC_', 'max-semi-space-size']) assert.ok(!text.includes(s), `${f} spells out ${s}`);
+  }
+  const launcher = readFileSync(join(root, 'bin', 'slipway-server'), 'utf8');
+  for (const s of ['MALLOC_ARENA_MAX=2', 'MALLOC_TRIM_THRESHOLD_=131072', 'MALLOC_MMAP_THRESHOLD_=131072', '--max-semi-space-size=2']) assert.ok(launcher.includes(s), s);
 });
 
 test('shellcheck passes on install.sh and the machine testbed script', async (t) => {
