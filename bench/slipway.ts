@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipe, type Piped } from '../server/exec.ts';
+import { benchEnv } from './settings.ts';
 
 /** A running bench Slipway server. */
 export interface BenchSlipway {
@@ -22,7 +23,7 @@ export async function startSlipway(opts: { root: string; dataDir: string; adminK
   const child: Piped = pipe(join(opts.root, 'bin', 'slipway-server'), [join(opts.root, 'test', 'support', 'server-process.ts')], {
     cwd: opts.root,
     env: {
-      PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+      PATH: `${dirname(process.execPath)}${delimiter}${benchEnv.PATH ?? ''}`,
       SLIPWAY_DATA_DIR: opts.dataDir,
       SLIPWAY_SSH_PORT: '0',
       SLIPWAY_HTTP_PORT: '0',

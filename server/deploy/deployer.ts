@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ProcessType } from '../build/builder.ts';
 import type { Transcript } from '../output/transcript.ts';
-import type { QuotaPlan } from './quota.ts';
+import type { ContainerDefaults } from '../config.ts';
 
 /** What a release serves over TLS; absent on a release, Slipway leaves TLS alone (no email set, nothing uploaded). */
 export interface TlsPlan {
@@ -50,6 +50,21 @@ export interface ProcessResources {
 export interface EgressRule {
   cidr: string;
   port?: number | undefined;
+}
+
+/** The namespace's quota: pods, and the sums of the containers' memory and CPU limits. */
+export interface AppQuota {
+  pods: number;
+  memory: string;
+  cpu: string;
+}
+
+/** Everything that bounds one app: its quota, its one-off pods at once, and the container defaults. */
+export interface QuotaPlan {
+  quota: AppQuota;
+  /** `run` / `run:detached` pods at once. */
+  runs: number;
+  container: ContainerDefaults;
 }
 
 /** A release as the deployer sees it: what to run, with which config, how many of each. */

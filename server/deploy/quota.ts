@@ -3,27 +3,10 @@
 // its one-off pods (those with a deadline: `run`, `run:detached`, the release command), and a
 // LimitRange that gives a container without limits the platform's defaults, so no pod is
 // unbounded and the quota (which needs every pod to declare limits) can count every pod.
-import type { ContainerDefaults } from '../config.ts';
 import type { KubeObject, V1LimitRange, V1ResourceQuota } from './kube-types.ts';
-import type { DeployableRelease, ResourceQuantities } from './deployer.ts';
+import type { DeployableRelease, QuotaPlan, ResourceQuantities } from './deployer.ts';
 import { appLabels, namespaceFor } from './labels.ts';
 import { quantityValue } from './quantity.ts';
-
-/** The namespace's quota: pods, and the sums of the containers' memory and CPU limits. */
-export interface AppQuota {
-  pods: number;
-  memory: string;
-  cpu: string;
-}
-
-
-/** Everything that bounds one app: its quota, its one-off pods at once, and the container defaults. */
-export interface QuotaPlan {
-  quota: AppQuota;
-  /** `run` / `run:detached` pods at once. */
-  runs: number;
-  container: ContainerDefaults;
-}
 
 /** Names of the objects this module makes (one of each per app namespace). */
 export const QUOTA_NAME = 'slipway-quota';

@@ -3,10 +3,10 @@
 import type { TlsPlan } from '../deploy/deployer.ts';
 import type { Services } from '../context.ts';
 import { requireDeployer } from '../context.ts';
-import type { DeployableRelease, HealthCheck, HealthChecks, ProcessResources } from '../deploy/deployer.ts';
+import type { DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan } from '../deploy/deployer.ts';
 import { RELEASE_TYPE, RUN_PROCESS } from '../deploy/workload.ts';
 import { quantityValue } from '../deploy/quantity.ts';
-import { quotaRefusal, type QuotaPlan } from '../deploy/quota.ts';
+import { quotaRefusal } from '../deploy/quota.ts';
 import { UserError } from '../errors.ts';
 import { ALL_PROCESSES, type ResourceRow } from '../store/resources.ts';
 import type { Transcript } from '../output/transcript.ts';
