@@ -42,6 +42,14 @@ function existingApp(ctx: CommandContext, raw: string): string {
   return app;
 }
 
+/** An admin command's target: the app, the rule it names, whether the app has that rule already, and how many it has. */
+function target(ctx: CommandContext, rawApp: string, raw: string): { app: string; rule: EgressRule; exists: boolean; count: number } {
+  const app = existingApp(ctx, rawApp);
+  const rule = parseEgressRule(raw);
+  const existing = ctx.services.store.egress.list(app);
+  return { app, rule, exists: existing.some((r) => r.cidr === rule.cidr && r.port === rule.port), count: existing.length };
+}
+
 /** Applies a change of exceptions to what runs when the app is deployed; otherwise only stores it. */
 async function change(ctx: CommandContext, app: string, what: string, write: () => void, undo: () => void): Promise<void> {
   const current = ctx.services.store.releases.current(app);
@@ -73,12 +81,10 @@ export const egressCommands: Command[] = [
     access: 'admin',
     args: { min: 2, max: 2 },
     run: async (ctx, [rawApp, raw]) => {
-      const app = existingApp(ctx, rawApp!);
-      const rule = parseEgressRule(raw!);
+      const { app, rule, exists, count } = target(ctx, rawApp!, raw!);
       const { store } = ctx.services;
-      const existing = store.egress.list(app);
-      if (existing.some((r) => r.cidr === rule.cidr && r.port === rule.port)) throw new UserError(`${app} may already reach ${describe(rule)}.`);
-      if (existing.length >= MAX_EGRESS_RULES) throw new UserError(`${app} has ${MAX_EGRESS_RULES} egress exceptions, the most an app may have; remove one with egress:deny first.`);
+      if (exists) throw new UserError(`${app} may already reach ${describe(rule)}.`);
+      if (count >= MAX_EGRESS_RULES) throw new UserError(`${app} has ${MAX_EGRESS_RULES} egress exceptions, the most an app may have; remove one with egress:deny first.`);
       await change(ctx, app, 'egress:allow', () => { store.egress.add(app, rule); }, () => { store.egress.remove(app, rule); });
       ctx.out.line(`Allowing ${app} to reach ${describe(rule)}... done`);
     },
@@ -90,10 +96,9 @@ export const egressCommands: Command[] = [
     access: 'admin',
     args: { min: 2, max: 2 },
     run: async (ctx, [rawApp, raw]) => {
-      const app = existingApp(ctx, rawApp!);
-      const rule = parseEgressRule(raw!);
+      const { app, rule, exists } = target(ctx, rawApp!, raw!);
       const { store } = ctx.services;
-      if (!store.egress.list(app).some((r) => r.cidr === rule.cidr && r.port === rule.port)) {
+      if (!exists) {
         throw new UserError(`${app} has no egress exception for ${describe(rule)}; egress ${app} lists them.`);
       }
       await change(ctx, app, 'egress:deny', () => { store.egress.remove(app, rule); }, () => { store.egress.add(app, rule); });
