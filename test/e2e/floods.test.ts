@@ -3,10 +3,10 @@
 // (test/fixtures/flood-app), the real OpenSSH and git clients with output nobody reads, and
 // stdin from /dev/zero. Each keeps the server's memory under its idle size + 64 MB, and the
 // server answers apps:list throughout. test/integration/floods.test.ts covers the SSH half fast.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,19 +73,24 @@ describe('floods towards clients that do not read, with real pods', { timeout: 4
     }
   });
 
-  test('run APP -- yes with an OpenSSH client whose stdout nobody reads', async (t) => {
-    if (!needTestbed(t, NEEDS) || !server) return;
-    const idle = await idleRss(server.pid);
-    const client = unreadSsh(admin, server.ssh, `run ${APP} -- yes`);
+  /** A `run` client flooding for FLOOD_MS keeps the server bounded and stays attached; its pod goes when the client does. */
+  async function runFloodHeld(t: TestContext, client: ChildProcess, idle: number): Promise<void> {
     try {
       await eventually('the run pod to run', async () => (await runningPods('run')).length > 0, POD_START_MS, 500);
-      assertBounded(t, await watchFlood(server, admin, idle, FLOOD_MS));
+      assertBounded(t, await watchFlood(server!, admin, idle, FLOOD_MS));
       assert.ok(running(client), 'the run was still attached at the end of the flood');
     } finally {
       client.kill('SIGKILL');
     }
     await eventually('the run pod to be removed', async () => (await podsOf('run')).length === 0, 120_000, 1000);
-    assert.ok(server.alive());
+    assert.ok(server!.alive());
+  }
+
+  test('run APP -- yes with an OpenSSH client whose stdout nobody reads', async (t) => {
+    if (!needTestbed(t, NEEDS) || !server) return;
+    const idle = await idleRss(server.pid);
+    const client = unreadSsh(admin, server.ssh, `run ${APP} -- yes`);
+    await runFloodHeld(t, client, idle);
   });
 
   test('cat /dev/zero | ssh … run APP -- sleep 100', async (t) => {
@@ -94,15 +99,7 @@ describe('floods towards clients that do not read, with real pods', { timeout: 4
     const zero = openSync('/dev/zero', 'r');
     const client = spawn('ssh', [...sshOptions(admin), '-p', String(server.ssh), 'git@127.0.0.1', `run ${APP} -- sleep 100`], { stdio: [zero, 'pipe', 'pipe'] });
     closeSync(zero);
-    try {
-      await eventually('the run pod to run', async () => (await runningPods('run')).length > 0, POD_START_MS, 500);
-      assertBounded(t, await watchFlood(server, admin, idle, FLOOD_MS));
-      assert.ok(running(client), 'the run was still attached at the end of the flood');
-    } finally {
-      client.kill('SIGKILL');
-    }
-    await eventually('the run pod to be removed', async () => (await podsOf('run')).length === 0, 120_000, 1000);
-    assert.ok(server.alive());
+    await runFloodHeld(t, client, idle);
   });
 
   test('clients that keep up get everything: 8 MiB of output, and 8 MiB of input', async (t) => {
