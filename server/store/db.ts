@@ -156,6 +156,10 @@ const MIGRATIONS: readonly string[] = [
      created_at TEXT NOT NULL,
      PRIMARY KEY (app, cidr, port)
    );`,
+  // HTTP API (issue 17): a token's scope (read, deploy, admin). Existing tokens keep the rights
+  // they had, their key's: admin for an admin key's, deploy for any other.
+  `ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'deploy' CHECK (scope IN ('read', 'deploy', 'admin'));
+   UPDATE tokens SET scope = 'admin' WHERE key_name IN (SELECT name FROM keys WHERE admin = 1);`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

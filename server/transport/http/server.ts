@@ -8,6 +8,8 @@ import { reportFailure } from '../../output/report.ts';
 import { gitProtocol, isGitService, serveGit, type GitService } from '../git-service.ts';
 import { relayCgi } from './cgi.ts';
 import { FailureThrottle } from './throttle.ts';
+import { basicToken, tokenIdentity } from './auth.ts';
+import { allows } from '../../auth/scopes.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
@@ -36,16 +38,8 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number, text:
 
 /** Resolves HTTP Basic credentials (any user name, an access token as password) to an identity. */
 export function authenticate(services: Services, header: string | undefined): Identity | undefined {
-  const m = /^Basic ([A-Za-z0-9+/=]{1,1024})$/.exec(header ?? '');
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  const token = decoded.slice(colon + 1);
-  if (!token) return undefined;
-  const keyName = services.store.tokens.use(token);
-  const key = keyName ? services.store.keys.byName(keyName) : undefined;
-  return key ? { name: key.name, admin: key.admin, via: 'http' } : undefined;
+  const token = basicToken(header);
+  return token ? tokenIdentity(services, token) : undefined;
 }
 
 /** The smart-HTTP request, validated: which app, which service, which git endpoint. */
@@ -154,6 +148,9 @@ function handle(services: Services, throttle: FailureThrottle, req: IncomingMess
   if (!g) return refuse(req, res, 404, 'Not found: Slipway serves git at /APP.git (smart HTTP only).');
   if (!mayUseApp(services.store, identity, g.app)) {
     return refuse(req, res, 404, `Repository not found, or your token has no access to ${g.app}.`);
+  }
+  if (g.service === 'git-receive-pack' && !allows(identity.scope ?? 'admin', 'deploy')) {
+    return refuse(req, res, 403, `Push refused: this token has the ${identity.scope} scope; pushing needs a token with the deploy scope (tokens:create NAME --scope deploy).`);
   }
   relayGit(services, identity, g, req, res);
 }
