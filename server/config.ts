@@ -106,6 +106,11 @@ export interface Config {
   // --- Output backpressure (issue 16, item 2). ---
   /** How long a client may leave its output unread before its session is closed (SLIPWAY_STALL_TIMEOUT_S). */
   stallTimeoutMs: number;
+  // --- HTTP API (issue 17). ---
+  /** Origins whose browser pages may call the API (SLIPWAY_API_CORS_ORIGINS); empty: CORS off. */
+  apiCorsOrigins: readonly string[];
+  /** How long an API request may take to send its (small) body before it is cut off (SLIPWAY_API_BODY_TIMEOUT_S). */
+  apiBodyTimeoutMs: number;
   version: string;
 }
 
@@ -357,6 +362,16 @@ function ingressSource(raw: string): IngressSource {
   return { kind: 'pods', namespace, labels };
 }
 
+/** SLIPWAY_API_CORS_ORIGINS: comma-separated origins (`https://dash.example.com`); unset or empty is none. */
+function corsOrigins(raw: string | undefined): readonly string[] {
+  const list = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of list) {
+    // An origin is scheme://host[:port] exactly, as browsers send it; `*` would let any page use a token.
+    if (!/^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/i.test(o)) throw new UserError(`SLIPWAY_API_CORS_ORIGINS must be a comma-separated list of origins like https://dash.example.com, got "${o}".`);
+  }
+  return Object.freeze(list.map((o) => o.toLowerCase()));
+}
+
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const dataDir = resolve(env.SLIPWAY_DATA_DIR || './data');
@@ -448,6 +463,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }),
     // --- Output backpressure (issue 16, item 2). ---
     stallTimeoutMs: positive(env, 'SLIPWAY_STALL_TIMEOUT_S', 120) * 1000,
+    // --- HTTP API (issue 17). ---
+    apiCorsOrigins: corsOrigins(env.SLIPWAY_API_CORS_ORIGINS),
+    apiBodyTimeoutMs: positive(env, 'SLIPWAY_API_BODY_TIMEOUT_S', 10) * 1000,
     version: PACKAGE_VERSION,
   });
 }

@@ -26,6 +26,14 @@ export class NotFoundError extends UserError {
   }
 }
 
+/** The request cannot go ahead now because of something held by someone else (an app's deploy lock). */
+export class ConflictError extends UserError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConflictError';
+  }
+}
+
 /** What a user sees for an error, and what the log gets. */
 export interface Rendered {
   message: string;

@@ -9,6 +9,8 @@ import { gitProtocol, isGitService, serveGit, type GitService } from '../git-ser
 import { relayCgi } from './cgi.ts';
 import { FailureThrottle } from './throttle.ts';
 import { basicToken, tokenIdentity } from './auth.ts';
+import { startApi, type HttpApi } from './api.ts';
+import { apiRoutes } from '../../api/index.ts';
 import { allows } from '../../auth/scopes.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -126,9 +128,10 @@ function target(req: IncomingMessage): URL | undefined {
 
 const UNAUTHORIZED = 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.';
 
-function handle(services: Services, throttle: FailureThrottle, req: IncomingMessage, res: ServerResponse): void {
+function handle(services: Services, throttle: FailureThrottle, api: HttpApi, req: IncomingMessage, res: ServerResponse): void {
   const url = target(req);
   if (!url) return refuse(req, res, 400, 'Bad request: the request target is not a valid URL.');
+  if (api.owns(url.pathname)) return api.handle(req, res);
   // Every route is behind authentication, even ones that would be 404s.
   const identity = authenticate(services, req.headers.authorization);
   if (!identity) {
@@ -155,12 +158,14 @@ function handle(services: Services, throttle: FailureThrottle, req: IncomingMess
   relayGit(services, identity, g, req, res);
 }
 
-/** Starts the HTTP git server: git http-backend behind our own token auth. */
-export function startHttpServer(services: Services): Promise<Server> {
+/** Starts the HTTP server: git http-backend behind our own token auth, and the API at /api/v1. */
+export async function startHttpServer(services: Services): Promise<Server> {
+  // One throttle: failed tokens count the same whether they were tried on git or on the API.
   const throttle = new FailureThrottle();
+  const api = await startApi(services, throttle, apiRoutes);
   const server = createServer((req, res) => {
     try {
-      handle(services, throttle, req, res);
+      handle(services, throttle, api, req, res);
     } catch (err) {
       const r = reportFailure(err, 'http request failed');
       reply(res, r.id ? 500 : 400, r.message);
