@@ -26,11 +26,19 @@ export class NotFoundError extends UserError {
   }
 }
 
-/** The request cannot go ahead now because of something held by someone else (an app's deploy lock). */
-export class ConflictError extends UserError {
+/** The app's lock is held by another deploy: the one sentence says by whom and how to clear it (HTTP 409). */
+export class LockedError extends UserError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'ConflictError';
+    this.name = 'LockedError';
+  }
+}
+
+/** The identity may not do this at all (a non-admin asking for an admin's operation; HTTP 403). */
+export class ForbiddenError extends UserError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ForbiddenError';
   }
 }
 

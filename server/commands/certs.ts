@@ -5,8 +5,9 @@ import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { deployable } from '../ops/release.ts';
 import type { HostCert } from '../deploy/deployer.ts';
-import { deployedRelease, reapply, withDeployLock } from '../ops/deploying.ts';
+import { deployedRelease, reapply, rollOut } from '../ops/rollout.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 import { defaultDomain } from '../urls.ts';
 import type { Config } from '../config.ts';
 import type { UploadedCert } from '../store/certs.ts';
@@ -15,7 +16,7 @@ import type { UploadedCert } from '../store/certs.ts';
 async function change(ctx: CommandContext, app: string, what: string, write: () => void, undo: () => void): Promise<void> {
   const current = ctx.services.store.releases.current(app);
   if (!current?.image || !ctx.services.deployer) return write();
-  await withDeployLock(ctx, app, what, (signal, t) => reapply(ctx, app, deployedRelease(ctx, app), write, undo, t, signal));
+  await rollOut(actorOf(ctx), app, what, progressOf(ctx), async ({ signal, transcript: t }) => reapply(ctx.services, deployedRelease(ctx.services, app), write, undo, { transcript: t, signal }));
 }
 
 /** One line of `certs`. */

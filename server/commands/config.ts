@@ -1,8 +1,9 @@
 import { UserError } from '../errors.ts';
 import { configKey, configValue, shown } from '../names.ts';
-import { deployedRelease, withDeployLock } from '../ops/deploying.ts';
+import { deployedRelease, rollOut } from '../ops/rollout.ts';
 import { releaseAndDeploy } from '../ops/release.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 
 /**
  * Quotes a value for a POSIX shell that sources `config --shell`: inside single quotes nothing is
@@ -35,10 +36,10 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
   const { store, deployer } = ctx.services;
   const running = store.releases.current(app);
   if (noRestart || !deployer || !running?.image) return store.config.change(app, set, unset);
-  await withDeployLock(ctx, app, 'config change', async (signal, t) => {
+  await rollOut(actorOf(ctx), app, 'config change', progressOf(ctx), async ({ signal, transcript: t }) => {
     const before = store.config.all(app);
     store.config.change(app, set, unset);
-    const current = deployedRelease(ctx, app);
+    const current = deployedRelease(ctx.services, app);
     try {
       await releaseAndDeploy(ctx.services, app, { description, commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app), checks: current.checks }, { transcript: t, signal, describe: true, runRelease: true });
     } catch (err) {

@@ -2,8 +2,9 @@ import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { defaultDomain } from '../urls.ts';
-import { deployedRelease, reapply, withDeployLock } from '../ops/deploying.ts';
+import { deployedRelease, reapply, rollOut } from '../ops/rollout.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 import { uploadedNaming } from './certs.ts';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -47,7 +48,7 @@ export function checkClaim(host: string, app: string, config: Pick<Config, 'base
 async function change(ctx: CommandContext, app: string, what: string, write: () => void, undo: () => void): Promise<void> {
   const current = ctx.services.store.releases.current(app);
   if (!current?.image || !ctx.services.deployer) return write();
-  await withDeployLock(ctx, app, what, (signal, t) => reapply(ctx, app, deployedRelease(ctx, app), write, undo, t, signal));
+  await rollOut(actorOf(ctx), app, what, progressOf(ctx), async ({ signal, transcript: t }) => reapply(ctx.services, deployedRelease(ctx.services, app), write, undo, { transcript: t, signal }));
 }
 
 export const domainCommands: Command[] = [

@@ -1,15 +1,16 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { deployedRelease, reapply, withDeployLock } from '../ops/deploying.ts';
+import { deployedRelease, reapply, rollOut } from '../ops/rollout.ts';
 import { requireDeployer } from '../context.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 import { RELEASE_TYPE } from '../deploy/workload.ts';
 import { MAX_APP_PODS } from '../deploy/quota.ts';
 
 /** ps:stop and ps:start: mark types stopped (0 instances) or started, keeping the formation, and apply. */
 async function stopOrStart(ctx: CommandContext, app: string, type: string | undefined, stop: boolean): Promise<string> {
   requireDeployer(ctx.services);
-  const current = deployedRelease(ctx, app);
+  const current = deployedRelease(ctx.services, app);
   const types = current.processes.map((p) => p.type).filter((t) => t !== RELEASE_TYPE);
   if (type !== undefined && !types.includes(type)) throw new UserError(`There is no ${shown(type)} process type; this app has ${types.join(', ')}.`);
   const { store } = ctx.services;
@@ -17,12 +18,12 @@ async function stopOrStart(ctx: CommandContext, app: string, type: string | unde
   const targets = type !== undefined ? [type] : stop ? types : before;
   const what = type ?? (stop ? 'all processes' : 'stopped processes');
   const verb = stop ? 'Stopping' : 'Starting';
-  await withDeployLock(ctx, app, stop ? 'ps:stop' : 'ps:start', async (signal, t) => {
+  await rollOut(actorOf(ctx), app, stop ? 'ps:stop' : 'ps:start', progressOf(ctx), async ({ signal, transcript: t }) => {
     ctx.out.line(`${verb} ${what} of ${app}...`);
-    await reapply(ctx, app, current, () => (stop ? store.stopped.stop(app, targets) : store.stopped.start(app, targets)), () => {
+    await reapply(ctx.services, current, () => (stop ? store.stopped.stop(app, targets) : store.stopped.start(app, targets)), () => {
       store.stopped.start(app);
       store.stopped.stop(app, before);
-    }, t, signal);
+    }, { transcript: t, signal });
   });
   return `${verb} ${what} of ${app}... done`;
 }
@@ -83,14 +84,14 @@ export const psCommands: Command[] = [
     args: { min: 2, max: 50 },
     run: async (ctx, app, words) => {
       requireDeployer(ctx.services);
-      const current = deployedRelease(ctx, app);
+      const current = deployedRelease(ctx.services, app);
       const wanted = parseFormation(words, current.processes.map((p) => p.type).filter((t) => t !== RELEASE_TYPE));
       const { store } = ctx.services;
       const summary = Object.entries(wanted).map(([k, v]) => `${k} at ${v}`).join(', ');
-      await withDeployLock(ctx, app, 'ps:scale', async (signal, t) => {
+      await rollOut(actorOf(ctx), app, 'ps:scale', progressOf(ctx), async ({ signal, transcript: t }) => {
         const before = store.formation.all(app);
         ctx.out.line(`Scaling ${app}: ${summary}...`);
-        await reapply(ctx, app, current, () => store.formation.set(app, wanted), () => store.formation.replace(app, before), t, signal);
+        await reapply(ctx.services, current, () => store.formation.set(app, wanted), () => store.formation.replace(app, before), { transcript: t, signal });
       });
       const stopped = Object.keys(wanted).filter((t) => store.stopped.all(app).includes(t));
       if (stopped.length) {
@@ -124,11 +125,11 @@ export const psCommands: Command[] = [
     args: { min: 1, max: 2 },
     run: async (ctx, app, [type]) => {
       const deployer = requireDeployer(ctx.services);
-      const current = deployedRelease(ctx, app);
+      const current = deployedRelease(ctx.services, app);
       const types = current.processes.map((p) => p.type);
       if (type !== undefined && !types.includes(type)) throw new UserError(`There is no ${shown(type)} process type; this app has ${types.join(', ')}.`);
       const what = type ?? 'all processes';
-      await withDeployLock(ctx, app, 'ps:restart', async (signal, t) => {
+      await rollOut(actorOf(ctx), app, 'ps:restart', progressOf(ctx), async ({ signal, transcript: t }) => {
         ctx.out.line(`Restarting ${what} of ${app}...`);
         await deployer.restart(app, { ...(type !== undefined ? { process: type } : {}), transcript: t, signal });
       });

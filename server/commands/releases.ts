@@ -1,9 +1,10 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { deployedRelease, withDeployLock } from '../ops/deploying.ts';
+import { deployedRelease, rollOut } from '../ops/rollout.ts';
 import { requireDeployer } from '../context.ts';
 import { releaseAndDeploy } from '../ops/release.ts';
 import { listing, type Command } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 import { oldestRunnable, rollbackTarget } from '../gc/keep.ts';
 import type { Release } from '../store/releases.ts';
 import type { Services } from '../context.ts';
@@ -88,7 +89,7 @@ export const releaseCommands: Command[] = [
     run: async (ctx, app, [raw], flags) => {
       requireDeployer(ctx.services);
       const { store } = ctx.services;
-      const current = deployedRelease(ctx, app);
+      const current = deployedRelease(ctx.services, app);
       const target = raw === undefined
         ? rollbackTarget(store.releases.all(app).map((r) => ({ ...r, collected: r.imageCollectedAt !== null })))
         : store.releases.get(app, parseVersion(raw));
@@ -97,7 +98,7 @@ export const releaseCommands: Command[] = [
       if (target.version === current.version) throw new UserError(`v${target.version} is what ${app} runs already.`);
       refuseCollected(ctx.services, app, target);
       refusePruned(ctx.services, app, target);
-      const release = await withDeployLock(ctx, app, 'rollback', async (signal, t) => {
+      const release = await rollOut(actorOf(ctx), app, 'rollback', progressOf(ctx), async ({ signal, transcript: t }) => {
         // Again under the lock, and with no await before the release is recorded: garbage
         // collection marks images under this lock before it deletes them.
         refuseCollected(ctx.services, app, store.releases.get(app, target.version)!);

@@ -6,9 +6,9 @@ import type { Transcript } from '../output/transcript.ts';
 import { setHead } from '../repos.ts';
 import { deployTarget, type RefUpdate } from './receive.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
-import { lockApp } from '../ops/lock.ts';
+import { rollOut } from '../ops/rollout.ts';
 import { buildAndDeploy } from '../ops/build-and-deploy.ts';
-import { collectAfterDeploy } from '../gc/collect.ts';
+import { collectAfterDeploy } from '../ops/collect.ts';
 
 /** One push as the pre-receive hook hands it over. */
 export interface PushRequest {
@@ -38,17 +38,14 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
   requireDeployer(services);
 
   // lock: one deploy per app at a time; a second push is turned away at once.
-  const unlock = lockApp(services, app, `push of ${short} by ${push.identity.name}`);
-  try {
+  await rollOut({ identity: push.identity, services }, app, `push of ${short}`, { transcript: t, signal: push.signal }, async () => {
     t.step(`Deploying ${app} (${short}) from ${target.branch}`);
     await buildAndDeploy(services, {
       app, commit: target.commit, description: `Deploy ${short}`, quarantine: push.quarantine,
       by: push.identity, transcript: t, signal: push.signal,
     });
     await setHead(services.config, app, target.branch);
-  } finally {
-    unlock();
-  }
+  }, { tracked: true });
   // After the lock is free and only after success; the push's verdict does not wait for it.
   void collectAfterDeploy(services, app);
 }

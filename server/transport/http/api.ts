@@ -11,7 +11,7 @@ import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { allows } from '../../auth/scopes.ts';
 import { mayUseApp } from '../../auth/access.ts';
-import { ConflictError, NotFoundError, UsageError, UserError } from '../../errors.ts';
+import { ForbiddenError, LockedError, NotFoundError, UsageError, UserError } from '../../errors.ts';
 import { appName, shown } from '../../names.ts';
 import { log } from '../../output/log.ts';
 import { reportFailure } from '../../output/report.ts';
@@ -80,7 +80,8 @@ function classify(err: unknown, request: FastifyRequest): { status: number; code
   if (typeof fe?.code === 'string' && Object.hasOwn(CLIENT_ERRORS, fe.code)) return CLIENT_ERRORS[fe.code]!;
   if (isJsonSyntax(fe)) return CLIENT_ERRORS.FST_ERR_CTP_INVALID_JSON_BODY!;
   if (err instanceof NotFoundError) return { status: 404, code: 'not_found', message: err.message };
-  if (err instanceof ConflictError) return { status: 409, code: 'conflict', message: err.message };
+  if (err instanceof LockedError) return { status: 409, code: 'conflict', message: err.message };
+  if (err instanceof ForbiddenError) return { status: 403, code: 'forbidden', message: err.message };
   if (err instanceof UsageError) return { status: 400, code: 'bad_request', message: err.message };
   if (err instanceof UserError) {
     const r = reportFailure(err, 'api request refused', { method: request.method, url: request.url, by: request.identity?.name });
