@@ -10,6 +10,7 @@ import type { Release } from '../store/releases.ts';
 import type { Services } from '../context.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { Output } from '../output/output.ts';
+import type { JobSpec, StartedJob } from '../jobs/runner.ts';
 
 /** What a day-2 change needs from its caller: who, the services, where its output goes, and when the caller leaves. */
 export interface DeployCaller {
@@ -27,23 +28,43 @@ export function deployedRelease(ctx: DeployCaller, app: string): Release {
   return r;
 }
 
+/** A change to roll out under an app's deploy lock, as a job (see jobs/runner.ts). */
+export interface DeploySpec extends JobSpec {
+  /** Who holds the lock, as apps:unlock and a refused deploy say it (default: the kind). */
+  what?: string;
+}
+
 /**
- * Runs `fn` under the app's deploy lock, tracked like a push so that apps:unlock and a closed
- * connection both stop it; `fn` gets the stop signal and a transcript onto the command's output.
+ * The one way a change rolls out: takes the app's deploy lock (a held lock is refused before any
+ * job is recorded), then runs `fn` as a job, which frees the lock when it ends. Returns at once;
+ * the job is tracked like a push, so apps:unlock, jobs:cancel, a key losing the app and (for a
+ * foreground caller, `spec.caller`) the caller going away all stop it.
+ */
+export function startDeploy<T>(services: Pick<Services, 'store' | 'jobs'>, spec: DeploySpec, fn: (signal: AbortSignal, t: Transcript) => Promise<T>): StartedJob<T> {
+  const unlock = lockApp(services, spec.app, `${spec.what ?? spec.kind} by ${spec.identity.name}`);
+  try {
+    return services.jobs.start(spec, async (t, signal) => {
+      try {
+        return await fn(signal, t);
+      } finally {
+        unlock();
+      }
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+/**
+ * Runs `fn` under the app's deploy lock as a job in the foreground: the caller sees the
+ * transcript live, and going away cancels it; `fn` gets the stop signal and the transcript.
  */
 export async function withDeployLock<T>(ctx: DeployCaller, app: string, what: string, fn: (signal: AbortSignal, t: Transcript) => Promise<T>): Promise<T> {
-  const unlock = lockApp(ctx.services, app, `${what} by ${ctx.identity.name}`);
-  const running = ctx.services.pushes.begin(app, ctx.identity);
-  const stop = () => running.controller.abort(new Error('the client went away'));
-  ctx.signal.addEventListener('abort', stop, { once: true });
-  if (ctx.signal.aborted) stop();
-  try {
-    return await fn(running.controller.signal, lineTranscript((l) => ctx.out.line(l), () => ctx.drained()));
-  } finally {
-    ctx.signal.removeEventListener('abort', stop);
-    ctx.services.pushes.end(running);
-    unlock();
-  }
+  return startDeploy(ctx.services, {
+    kind: what, app, identity: ctx.identity, origin: ctx.identity.via === 'local' ? 'cli' : ctx.identity.via, caller: ctx.signal,
+    echo: lineTranscript((l) => ctx.out.line(l), () => ctx.drained()),
+  }, fn).result;
 }
 
 /**
