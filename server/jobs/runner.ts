@@ -4,7 +4,7 @@
 // passes its connection's signal and the job stops when the caller goes away, as `git push`
 // does; a caller that detaches (the API) passes none, and only jobs:cancel, apps:unlock, a key
 // losing the app or the server stopping end it early.
-import { mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import type { Identity } from '../auth/identity.ts';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
+import { errorLine } from '../output/output.ts';
 import { lineTranscript, type Transcript } from '../output/transcript.ts';
 import type { Store } from '../store/index.ts';
 import type { JobEnd, JobOrigin, JobRow } from '../store/jobs.ts';
@@ -36,6 +37,8 @@ export interface JobSpec {
   caller?: AbortSignal;
   /** The caller's own view of the transcript (its output), written to as the job writes. */
   echo?: Transcript;
+  /** Called with the new job before its work starts (an SSH command says the job's id). */
+  onStart?: (job: JobRow) => void;
 }
 
 /** A started job: its row (queued or running) and its work's outcome. */
@@ -119,6 +122,7 @@ export class JobRunner {
     }, () => echo?.drained() ?? Promise.resolve());
 
     const row = this.#store.jobs.start(id);
+    spec.onStart?.(row);
     let settle!: (r: JobRow) => void;
     const ended = new Promise<JobRow>((resolve) => { settle = resolve; });
     this.#live.set(id, { row, log: jobLog, controller, ended });
@@ -130,7 +134,11 @@ export class JobRunner {
       } catch (err) {
         const status: JobEnd = this.#closing ? 'interrupted' : controller.signal.aborted ? 'cancelled' : 'failed';
         if (!(err instanceof UserError)) log.error('job failed', { job: id, app, kind: spec.kind, err });
-        this.#finish(id, status, { error: errorSentence(err, id) });
+        const error = errorSentence(err, id);
+        // The saved transcript ends as its caller saw it end: with why (the caller's own
+        // rendering of the error goes to the caller, so not through the echo).
+        jobLog.line(errorLine(error));
+        this.#finish(id, status, { error });
         throw err;
       } finally {
         spec.caller?.removeEventListener('abort', onCaller);
@@ -154,7 +162,7 @@ export class JobRunner {
   /**
    * Sends `onLines` every line of the job's transcript, then the new ones as it writes them, and
    * resolves with the job once it ended (at once with the saved transcript for a finished job).
-   * Stops early, with the job as it stands, when `signal` aborts.
+   * Stops early, with the job as it stands, when `signal` aborts (already aborted: what there is now).
    */
   async follow(job: JobRow, onLines: (lines: string[]) => Promise<void> | void, signal: AbortSignal): Promise<JobRow> {
     const live = this.#live.get(job.id);
@@ -166,19 +174,20 @@ export class JobRunner {
       if (text) await onLines(text.replace(/\n$/, '').split('\n'));
       return this.#store.jobs.get(job.id) ?? job;
     }
+    // Read once even when `signal` is aborted already: that is how a snapshot is taken.
     let cursor = 0;
-    while (!signal.aborted) {
+    for (;;) {
       const { lines, next } = live.log.read(cursor);
       cursor = next;
       if (lines.length) await onLines(lines);
       if (live.log.ended && live.log.read(cursor).lines.length === 0) return live.ended;
+      if (signal.aborted) return this.#store.jobs.get(job.id) ?? job;
       await live.log.waitPast(cursor, signal);
     }
-    return this.#store.jobs.get(job.id) ?? job;
   }
 
-  /** Stops a job running here (jobs:cancel); a UserError if it already ended or runs in another process. */
-  cancel(job: JobRow, by: string): void {
+  /** Stops a job running here (jobs:cancel) and resolves once it ended; a UserError if it already ended or runs in another process. */
+  cancel(job: JobRow, by: string): Promise<JobRow> {
     const live = this.#live.get(job.id);
     if (!live) {
       const now = this.#store.jobs.get(job.id) ?? job;
@@ -186,6 +195,7 @@ export class JobRunner {
       throw new UserError(`Job ${job.id} is not running in this server (another process, such as the local slipway command, runs it).`);
     }
     live.controller.abort(new UserError(`The job was cancelled by ${by}.`));
+    return live.ended;
   }
 
   /** Jobs running here now. */
@@ -233,5 +243,14 @@ export class JobRunner {
  * interrupted; its transcript stays as it was written. Returns how many.
  */
 export function interruptAbandonedJobs(store: Pick<Store, 'jobs'>): number {
-  return store.jobs.interruptAbandoned().length;
+  const jobs = store.jobs.interruptAbandoned();
+  for (const job of jobs) {
+    try {
+      appendFileSync(job.logFile, errorLine(job.error!) + '\n', { mode: 0o600 });
+    } catch (err) {
+      // The transcript's folder went with its app (an interrupted apps:destroy): nothing to say it in.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`could not mark the transcript of job ${job.id} interrupted`, { cause: err });
+    }
+  }
+  return jobs.length;
 }

@@ -64,6 +64,7 @@ export async function withDeployLock<T>(ctx: DeployCaller, app: string, what: st
   return startDeploy(ctx.services, {
     kind: what, app, identity: ctx.identity, origin: ctx.identity.via === 'local' ? 'cli' : ctx.identity.via, caller: ctx.signal,
     echo: lineTranscript((l) => ctx.out.line(l), () => ctx.drained()),
+    onStart: (job) => ctx.out.line(`-----> Job ${job.id} (${job.kind})`),
   }, fn).result;
 }
 
