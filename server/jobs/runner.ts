@@ -72,9 +72,10 @@ function newId(): string {
   return id;
 }
 
-/** The sentence a job records for the error that ended it. */
-function errorSentence(err: unknown, id: string): string {
+/** The sentence a job records for the error that ended it (`stopped`: the reason it was aborted, if it was). */
+function errorSentence(err: unknown, id: string, stopped: unknown): string {
   if (err instanceof UserError) return err.message;
+  if (stopped instanceof Error) return `The job was cancelled: ${stopped.message.replace(/\.$/, '')}.`;
   return `Internal error; the server log has the details (job ${id}).`;
 }
 
@@ -133,8 +134,9 @@ export class JobRunner {
         return value;
       } catch (err) {
         const status: JobEnd = this.#closing ? 'interrupted' : controller.signal.aborted ? 'cancelled' : 'failed';
-        if (!(err instanceof UserError)) log.error('job failed', { job: id, app, kind: spec.kind, err });
-        const error = errorSentence(err, id);
+        const stopped = controller.signal.aborted ? controller.signal.reason as unknown : undefined;
+        if (!(err instanceof UserError) && !stopped) log.error('job failed', { job: id, app, kind: spec.kind, err });
+        const error = errorSentence(err, id, stopped);
         // The saved transcript ends as its caller saw it end: with why (the caller's own
         // rendering of the error goes to the caller, so not through the echo).
         jobLog.line(errorLine(error));
