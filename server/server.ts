@@ -16,7 +16,7 @@ import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
 import { startTlsSync } from './ops/tls-sync.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
-import { startGcTimer } from './gc/collect.ts';
+import { startGcTimer } from './ops/collect.ts';
 import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
 import { reconcileAtStart } from './ops/reconcile.ts';
 import { startRightsSweep } from './revocation.ts';

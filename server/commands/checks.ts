@@ -7,8 +7,9 @@ import { requireDeployer } from '../context.ts';
 import type { HealthCheck } from '../deploy/deployer.ts';
 import { checkPath, checkType, healthCheck } from '../ops/app-json.ts';
 import { mergeChecks } from '../ops/release.ts';
-import { reapply, withDeployLock } from '../ops/deploying.ts';
+import { reapply, rollOut } from '../ops/rollout.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 
 const NUMBERS = { port: 'port', 'initial-delay': 'initialDelay', timeout: 'timeout', attempts: 'attempts', wait: 'wait' } as const;
 
@@ -18,9 +19,9 @@ async function changeChecks(ctx: CommandContext, app: string, change: () => void
   const current = store.releases.current(app);
   if (!deployer || !current?.image) return change();
   requireDeployer(ctx.services);
-  await withDeployLock(ctx, app, 'checks:set', async (signal, t) => {
+  await rollOut(actorOf(ctx), app, 'checks:set', progressOf(ctx), async ({ signal, transcript: t }) => {
     ctx.out.line(`${what}...`);
-    await reapply(ctx, app, current, change, undo, t, signal);
+    await reapply(ctx.services, current, change, undo, { transcript: t, signal });
   });
 }
 

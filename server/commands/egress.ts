@@ -7,8 +7,9 @@ import { CidrError, parseCidr } from '../cidr.ts';
 import type { EgressRule } from '../deploy/deployer.ts';
 import { NotFoundError, UserError } from '../errors.ts';
 import { appName, shown } from '../names.ts';
-import { deployedRelease, reapply, withDeployLock } from '../ops/deploying.ts';
+import { deployedRelease, reapply, rollOut } from '../ops/rollout.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 
 /** Most exceptions one app may have: each is a rule the node's firewall evaluates for every new connection. */
 export const MAX_EGRESS_RULES = 20;
@@ -54,7 +55,7 @@ function target(ctx: CommandContext, rawApp: string, raw: string): { app: string
 async function change(ctx: CommandContext, app: string, what: string, write: () => void, undo: () => void): Promise<void> {
   const current = ctx.services.store.releases.current(app);
   if (!current?.image || !ctx.services.deployer) return write();
-  await withDeployLock(ctx, app, what, (signal, t) => reapply(ctx, app, deployedRelease(ctx, app), write, undo, t, signal));
+  await rollOut(actorOf(ctx), app, what, progressOf(ctx), async ({ signal, transcript: t }) => reapply(ctx.services, deployedRelease(ctx.services, app), write, undo, { transcript: t, signal }));
 }
 
 export const egressCommands: Command[] = [

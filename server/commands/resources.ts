@@ -8,8 +8,9 @@ import { cpuQuantity, memoryQuantity, quantityValue } from '../deploy/quantity.t
 import { deployable, quotaPlan, resolveResources } from '../ops/release.ts';
 import { MAX_APP_PODS, quotaRefusal } from '../deploy/quota.ts';
 import { ALL_PROCESSES, type ResourceKind, type ResourceRow } from '../store/resources.ts';
-import { reapply, withDeployLock } from '../ops/deploying.ts';
+import { reapply, rollOut } from '../ops/rollout.ts';
 import { listing, type Command, type CommandContext, type Flags, type Outcome } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 
 const FLAGS: Command['flags'] = {
   process: { type: 'string', help: 'only this process type (default: every type)' },
@@ -86,9 +87,9 @@ async function setResources(ctx: CommandContext, app: string, kind: ResourceKind
     store.resources.replace(app, after);
   } else {
     requireDeployer(ctx.services);
-    await withDeployLock(ctx, app, `resource:${kind}`, async (signal, t) => {
+    await rollOut(actorOf(ctx), app, `resource:${kind}`, progressOf(ctx), async ({ signal, transcript: t }) => {
       ctx.out.line(`${verb} ${what} for ${scope} of ${app}...`);
-      await reapply(ctx, app, current, () => store.resources.replace(app, after), () => store.resources.replace(app, before), t, signal);
+      await reapply(ctx.services, current, () => store.resources.replace(app, after), () => store.resources.replace(app, before), { transcript: t, signal });
     });
   }
   ctx.out.line(`${verb} ${what} for ${scope} of ${app}... done`);
@@ -118,9 +119,9 @@ async function clearResources(ctx: CommandContext, app: string, kind: ResourceKi
   if (!deployer || !current?.image) {
     store.resources.replace(app, after);
   } else {
-    await withDeployLock(ctx, app, `resource:${kind}-clear`, async (signal, t) => {
+    await rollOut(actorOf(ctx), app, `resource:${kind}-clear`, progressOf(ctx), async ({ signal, transcript: t }) => {
       ctx.out.line(`Clearing the ${noun} of ${scope} of ${app}...`);
-      await reapply(ctx, app, current, () => store.resources.replace(app, after), () => store.resources.replace(app, before), t, signal);
+      await reapply(ctx.services, current, () => store.resources.replace(app, after), () => store.resources.replace(app, before), { transcript: t, signal });
     });
   }
   ctx.out.line(`Clearing the ${noun} of ${scope} of ${app}... done`);
@@ -171,9 +172,9 @@ async function quotaCommand(ctx: CommandContext, app: string, flags: Flags): Pro
     const next = deployable(ctx.services, current);
     const refused = quotaRefusal(next, { ...next.quota!, quota: { ...next.quota!.quota, ...change } });
     if (refused) throw new UserError(refused);
-    await withDeployLock(ctx, app, 'resource:quota', async (signal, t) => {
+    await rollOut(actorOf(ctx), app, 'resource:quota', progressOf(ctx), async ({ signal, transcript: t }) => {
       ctx.out.line(`Setting the quota of ${app} to ${what}...`);
-      await reapply(ctx, app, current, apply, () => store.quotas.replace(app, before), t, signal);
+      await reapply(ctx.services, current, apply, () => store.quotas.replace(app, before), { transcript: t, signal });
     });
   }
   ctx.out.line(`Setting the quota of ${app} to ${what}... done`);

@@ -6,9 +6,9 @@ import type { Transcript } from '../output/transcript.ts';
 import { setHead } from '../repos.ts';
 import { deployTarget, type RefUpdate } from './receive.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
+import { rollOut } from '../ops/rollout.ts';
 import { buildAndDeploy } from '../ops/build-and-deploy.ts';
-import { startDeploy } from '../ops/deploying.ts';
-import { collectAfterDeploy } from '../gc/collect.ts';
+import { collectAfterDeploy } from '../ops/collect.ts';
 
 /** One push as the pre-receive hook hands it over. */
 export interface PushRequest {
@@ -38,17 +38,15 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
   requireDeployer(services);
 
   // lock: one deploy per app at a time; a second push is turned away at once. The push is a job
-  // whose client is the pusher: it sees the transcript live, and its leaving cancels the job.
-  await startDeploy(services, {
-    kind: 'push', what: `push of ${short}`, app, identity: push.identity, origin: 'push', caller: push.signal, echo: push.transcript,
-  }, async (signal, t) => {
-    t.step(`Deploying ${app} (${short}) from ${target.branch}`);
+  // whose client is the pusher: it sees the job's transcript live, and its leaving cancels it.
+  await rollOut({ identity: push.identity, services }, app, `push of ${short}`, { transcript: push.transcript, signal: push.signal }, async (p) => {
+    p.transcript.step(`Deploying ${app} (${short}) from ${target.branch}`);
     await buildAndDeploy(services, {
       app, commit: target.commit, description: `Deploy ${short}`, quarantine: push.quarantine,
-      by: push.identity, transcript: t, signal,
+      by: push.identity, transcript: p.transcript, signal: p.signal,
     });
     await setHead(services.config, app, target.branch);
-  }).result;
+  }, { tracked: true, kind: 'push', origin: 'push' });
   // After the lock is free and only after success; the push's verdict does not wait for it.
   void collectAfterDeploy(services, app);
 }
