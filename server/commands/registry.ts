@@ -18,6 +18,7 @@ import { checkCommands } from './checks.ts';
 import { runCommands } from './run.ts';
 import { gcCommands } from './gc.ts';
 import { egressCommands } from './egress.ts';
+import { jobCommands } from './jobs.ts';
 
 const metaCommands: Command[] = [
   {
@@ -57,6 +58,7 @@ export const commands: readonly Command[] = [
   ...certCommands,
   ...egressCommands,
   ...buildCommands,
+  ...jobCommands,
   ...keyCommands,
   ...tokenCommands,
   ...doctorCommands,

@@ -4,6 +4,7 @@
 import type { Services } from '../context.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { Transcript } from '../output/transcript.ts';
+import type { JobOrigin, JobRow } from '../store/jobs.ts';
 
 /** Who runs an operation and on what: a checked identity and the server's services. */
 export interface Actor {
@@ -17,4 +18,13 @@ export interface Actor {
 export interface Progress {
   transcript: Transcript;
   signal: AbortSignal;
+  /**
+   * The caller does not wait for the change (the API answers 202 with the job): `signal` does not
+   * stop the job, which runs until it ends or jobs:cancel stops it.
+   */
+  detached?: boolean;
+  /** Called with the job once the change is under way (the lock taken), before its work starts. */
+  onJob?: (job: JobRow) => void;
+  /** Where the job is recorded as coming from (default: the identity's transport). */
+  origin?: JobOrigin;
 }

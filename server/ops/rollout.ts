@@ -1,5 +1,5 @@
-// The one way a change reaches what runs: under the app's lock, tracked as a running deploy (so
-// apps:unlock and the caller going away stop it), reporting on a Transcript. Pushes, rebuilds,
+// The one way a change reaches what runs: under the app's lock, as a job (so apps:unlock,
+// jobs:cancel and the caller going away stop it, and its transcript is kept), reporting on a Transcript. Pushes, rebuilds,
 // rollbacks, restarts and every stored setting that what runs must follow come through rollOut;
 // settings through changeSetting, the one "store, re-apply, undo on failure" step.
 import { UserError } from '../errors.ts';
@@ -9,6 +9,9 @@ import { deployable } from './release.ts';
 import { quotaRefusal } from '../deploy/quota.ts';
 import type { Release } from '../store/releases.ts';
 import type { Actor, Progress } from './actor.ts';
+import type { Identity } from '../auth/identity.ts';
+import type { JobOrigin } from '../store/jobs.ts';
+import type { StartedJob } from '../jobs/runner.ts';
 
 /** The release running now; a UserError if the app never deployed. */
 export function deployedRelease(services: Pick<Services, 'store'>, app: string): Release {
@@ -17,32 +20,54 @@ export function deployedRelease(services: Pick<Services, 'store'>, app: string):
   return r;
 }
 
+/** How a rollout is recorded as a job (defaults: the kind is `what`, the origin the identity's transport). */
+export interface RollOutOptions {
+  /** The push's deploy is registered already, from the moment git starts; it says no job line. */
+  tracked?: boolean;
+  kind?: string;
+  origin?: JobOrigin;
+}
+
+/** Where a job started by `identity` comes from, unless its caller says (the API, a push). */
+function originOf(identity: Identity): JobOrigin {
+  return identity.via === 'local' ? 'cli' : identity.via;
+}
+
 /**
- * Runs `fn` under the app's lock (owner: `WHAT by NAME`), tracked as a running deploy so that
- * apps:unlock and the caller's signal both stop it; `fn` gets that stop signal. `tracked`: the
- * caller registered the deploy already (a push is, from the moment git starts) and its signal is it.
+ * Runs `fn` under the app's lock (owner: `WHAT by NAME`) as a job (jobs/runner.ts) and returns at
+ * once with it: recorded with its transcript, tracked as a running deploy so that apps:unlock,
+ * jobs:cancel, a key losing the app and (unless `progress.detached`) the caller's signal stop it.
+ * The job frees the lock when it ends. A held lock is refused before any job is recorded.
  */
-export async function rollOut<T>(actor: Pick<Actor, 'identity' | 'services'>, app: string, what: string, progress: Progress, fn: (p: Progress) => Promise<T>, opts: { tracked?: boolean } = {}): Promise<T> {
+export function startRollOut<T>(actor: Pick<Actor, 'identity' | 'services'>, app: string, what: string, progress: Progress, fn: (p: Progress) => Promise<T>, opts: RollOutOptions = {}): StartedJob<T> {
   const { services, identity } = actor;
   const unlock = lockApp(services, app, `${what} by ${identity.name}`);
-  if (opts.tracked) {
-    try {
-      return await fn(progress);
-    } finally {
-      unlock();
-    }
-  }
-  const running = services.pushes.begin(app, identity);
-  const stop = () => running.controller.abort(new Error('the client went away'));
-  progress.signal.addEventListener('abort', stop, { once: true });
-  if (progress.signal.aborted) stop();
   try {
-    return await fn({ transcript: progress.transcript, signal: running.controller.signal });
-  } finally {
-    progress.signal.removeEventListener('abort', stop);
-    services.pushes.end(running);
+    return services.jobs.start({
+      kind: opts.kind ?? what, app, identity, origin: opts.origin ?? progress.origin ?? originOf(identity),
+      ...(progress.detached ? {} : { caller: progress.signal }),
+      echo: progress.transcript,
+      onStart: (job) => {
+        // A push's transcript stays as pushers know it; any other caller learns the job's id.
+        if (!opts.tracked) progress.transcript.step(`Job ${job.id} (${job.kind})`);
+        progress.onJob?.(job);
+      },
+    }, async (t, signal) => {
+      try {
+        return await fn({ transcript: t, signal });
+      } finally {
+        unlock();
+      }
+    });
+  } catch (err) {
     unlock();
+    throw err;
   }
+}
+
+/** startRollOut, waiting for the job's end: its value, or its error. */
+export async function rollOut<T>(actor: Pick<Actor, 'identity' | 'services'>, app: string, what: string, progress: Progress, fn: (p: Progress) => Promise<T>, opts: RollOutOptions = {}): Promise<T> {
+  return startRollOut(actor, app, what, progress, fn, opts).result;
 }
 
 /**
