@@ -1,35 +1,36 @@
 // How the API runs an operation: as the caller (an Actor), and for a change that rolls out, as a
-// job that outlives the request. The job is started detached: the HTTP client going away (a
-// closed browser tab) does not stop it; jobs:cancel or POST /jobs/ID/cancel does.
+// detached job: the operation checks its input and takes the app's lock first (a bad value is a
+// 422, a held lock a 409, nothing recorded), then the API answers 202 with the job as soon as it
+// is under way. The HTTP client going away (a closed browser tab) does not stop it; jobs:cancel
+// or POST /jobs/ID/cancel does.
 import type { ApiCall, Reply } from './route.ts';
 import type { Actor, Progress } from '../ops/actor.ts';
-import { LockedError } from '../errors.ts';
-import { lockedSentence } from '../ops/lock.ts';
 import { lineTranscript } from '../output/transcript.ts';
 import { jobJson } from '../jobs/job.ts';
+import type { JobRow } from '../store/jobs.ts';
 
-/** The operation's caller: the checked identity, the services, and the request's signal. */
+/** The operation's caller: the checked identity and the services. */
 export function actor(call: ApiCall): Actor {
   return { identity: call.identity, services: call.services, signal: call.signal };
 }
 
-/** Whether a change to the app's settings rolls out now (a cluster, and a release running) or is only stored. */
-export function rollsOut(call: ApiCall, app: string): boolean {
-  return call.services.deployer !== undefined && call.services.store.releases.current(app)?.image != null;
-}
-
-/** Progress nobody reads, for an operation that only stores (it reports nothing then). */
-export function discardProgress(): Progress {
-  return { transcript: lineTranscript(() => {}), signal: new AbortController().signal };
-}
-
 /**
- * Starts `work` as a job and answers 202 with it. A lock someone holds is refused first (409),
- * before a job is recorded; the job itself takes the lock and fails the same way if it lost a race.
+ * Runs a change: 202 with its job once it rolls out, or `stored(result)` when the operation ended
+ * without one (a setting only stored, the app not deployed yet). Errors before the job (the
+ * operation's checks, a held lock) are the request's; after it, they are the job's.
  */
-export function startChange(call: ApiCall, app: string, kind: string, work: (p: Progress) => Promise<unknown>): Reply {
-  const lock = call.services.store.apps.get(app)?.lock;
-  if (lock) throw new LockedError(lockedSentence(app, lock.owner, lock.at));
-  const started = call.services.jobs.start({ kind, app, identity: call.identity, origin: 'api' }, (transcript, signal) => work({ transcript, signal }));
-  return { status: 202, json: { job: jobJson(started.job) } };
+export async function runChange<T>(work: (actor: Actor, p: Progress) => Promise<T>, call: ApiCall, stored?: (result: T) => Reply): Promise<Reply> {
+  let onJob!: (job: JobRow) => void;
+  const started = new Promise<JobRow>((resolve) => { onJob = resolve; });
+  // Nothing stops a detached job but jobs:cancel (and apps:unlock, a revoked key, shutdown).
+  const progress: Progress = { transcript: lineTranscript(() => {}), signal: new AbortController().signal, detached: true, origin: 'api', onJob };
+  const done = work({ identity: call.identity, services: call.services }, progress);
+  const first = await Promise.race([started.then((job) => ({ job })), done.then((result) => ({ result }))]);
+  if ('job' in first) {
+    // Its outcome is recorded in the job (and the log); nobody here waits for it.
+    done.catch(() => {});
+    return { status: 202, json: { job: jobJson(first.job) } };
+  }
+  if (!stored) throw new Error('the operation ended without starting a job');
+  return stored(first.result);
 }

@@ -3,9 +3,8 @@
 import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams, Accepted, ConfigKey } from './schemas.ts';
-import { actor, rollsOut, startChange } from './change.ts';
-import { checkConfigChange, getConfig, setConfig } from '../ops/config.ts';
-import { discardProgress } from './change.ts';
+import { actor, runChange } from './change.ts';
+import { getConfig, setConfig } from '../ops/config.ts';
 
 const ConfigVars = Type.Record(Type.String(), Type.String(), { description: 'Every config var of the app, name to value.' });
 
@@ -30,13 +29,7 @@ export const configRoutes = [
     handle: async (call) => {
       const { app } = call.params;
       const change = { ...(call.body.set ? { set: call.body.set } : {}), ...(call.body.unset ? { unset: call.body.unset } : {}), ...(call.body.restart !== undefined ? { restart: call.body.restart } : {}) };
-      // Checked here, before a job is recorded: a bad name or value is a 422 with nothing stored.
-      checkConfigChange(change);
-      if (change.restart === false || !rollsOut(call, app)) {
-        await setConfig(actor(call), app, change, discardProgress());
-        return { status: 200, json: { config: getConfig(actor(call), app) } };
-      }
-      return startChange(call, app, 'config:set', (p) => setConfig(actor(call), app, change, p));
+      return runChange((a, p) => setConfig(a, app, change, p), call, () => ({ status: 200, json: { config: getConfig(actor(call), app) } }));
     },
   }),
 ];

@@ -2,8 +2,8 @@
 import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams, Accepted, Loose } from './schemas.ts';
-import { actor, startChange } from './change.ts';
-import { checkScale, listProcesses, restart, scalableTypes, scale, stopOrStart } from '../ops/ps.ts';
+import { actor, runChange } from './change.ts';
+import { listProcesses, restart, scale, stopOrStart } from '../ops/ps.ts';
 
 /** One process type of `ps --json`. */
 const ProcessEntry = Type.Object({
@@ -33,14 +33,7 @@ export const processRoutes = [
     params: AppParams,
     body: Type.Record(Type.String(), Type.Integer(), { minProperties: 1, description: 'Process type to number of instances.' }),
     response: { 202: Accepted },
-    handle: (call) => {
-      const { app } = call.params;
-      const types = scalableTypes(actor(call), app);
-      const formation = call.body;
-      // Every type and count is checked before a job is recorded (422, nothing changed).
-      for (const [type, count] of Object.entries(formation)) checkScale(type, count, types);
-      return startChange(call, app, 'ps:scale', (p) => scale(actor(call), app, formation, p));
-    },
+    handle: async (call) => runChange((a, p) => scale(a, call.params.app, call.body, p), call),
   }),
   ...(['restart', 'stop', 'start'] as const).map((verb) => route({
     method: 'POST', url: `/apps/:app/${verb}`, tag: 'processes', need: 'deploy',
@@ -48,10 +41,10 @@ export const processRoutes = [
     params: AppParams,
     body: OneType,
     response: { 202: Accepted },
-    handle: (call) => {
+    handle: async (call) => {
       const { app } = call.params;
       const type = call.body?.process;
-      return startChange(call, app, `ps:${verb}`, (p) => verb === 'restart' ? restart(actor(call), app, type, p) : stopOrStart(actor(call), app, type, verb === 'stop', p));
+      return runChange<unknown>((a, p) => verb === 'restart' ? restart(a, app, type, p) : stopOrStart(a, app, type, verb === 'stop', p), call);
     },
   })),
 ];

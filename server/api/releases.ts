@@ -2,7 +2,7 @@
 import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams, Accepted, Loose, Nullable, Time } from './schemas.ts';
-import { actor, startChange } from './change.ts';
+import { actor, runChange } from './change.ts';
 import { listReleases, releaseInfo, rollback } from '../ops/releases.ts';
 
 const Status = Type.String({ description: 'pending, succeeded or failed' });
@@ -61,10 +61,10 @@ export const releaseRoutes = [
       version: Type.Optional(Type.Integer({ minimum: 1, description: 'The release to run again; default: the previous one.' })),
     }, { additionalProperties: false })),
     response: { 202: Accepted },
-    handle: (call) => {
+    handle: async (call) => {
       const { app } = call.params;
       const version = call.body?.version;
-      return startChange(call, app, 'rollback', (p) => rollback(actor(call), app, version === undefined ? {} : { version }, p));
+      return runChange((a, p) => rollback(a, app, version === undefined ? {} : { version }, p), call);
     },
   }),
 ];

@@ -35,7 +35,7 @@ export interface ConfigResult {
 }
 
 /** Validates a change, every key and value before anything is written; keys as data, never the prototype. */
-export function checkConfigChange(change: ConfigChange): { set: Record<string, string>; unset: string[] } {
+function validChange(change: ConfigChange): { set: Record<string, string>; unset: string[] } {
   const set = new Map<string, string>();
   for (const [k, v] of Object.entries(change.set ?? {})) {
     const key = configKey(k);
@@ -62,7 +62,7 @@ function describe(set: readonly string[], unset: readonly string[]): string {
  * stored config stays what runs, as after a failed push.
  */
 export async function setConfig(actor: Actor, app: string, change: ConfigChange, progress: Progress): Promise<ConfigResult> {
-  const { set, unset } = checkConfigChange(change);
+  const { set, unset } = validChange(change);
   const { store } = actor.services;
   const keys = { set: Object.keys(set), unset };
   if (change.restart === false) {

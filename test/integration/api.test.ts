@@ -60,7 +60,7 @@ describe('HTTP API: auth, scopes, errors and limits', () => {
   });
 
   test('no token, a wrong token or Basic credentials: 401 with a Bearer challenge and the error shape', async () => {
-    for (const headers of [{}, { authorization: 'Bearer slw_nope' }, { authorization: 'Basic ' + Buffer.from(`x:${t.admin}`).toString('base64') }]) {
+    for (const headers of [{}, { authorization: 'Bearer slw_nope' } as Record<string, string>, { authorization: 'Basic ' + Buffer.from(`x:${t.admin}`).toString('base64') }]) {
       const r = await api(s, 'GET', '/apps', { headers });
       assert.equal(r.status, 401, r.text);
       assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer realm="Slipway"/);
@@ -100,8 +100,8 @@ describe('HTTP API: auth, scopes, errors and limits', () => {
     const unknown = await api(s, 'GET', '/apps/no-such-app/config', { token: t.dev });
     assert.equal(foreign.status, 404);
     assert.equal(unknown.status, 404);
-    assert.equal(apiError(foreign).message, `App ${theirs} does not exist, or your key has no access to it.`);
-    assert.equal(apiError(unknown).message, 'App no-such-app does not exist, or your key has no access to it.');
+    assert.equal(apiError(foreign).message, `App "${theirs}" does not exist, or your key has no access to it.`);
+    assert.equal(apiError(unknown).message, 'App "no-such-app" does not exist, or your key has no access to it.');
     // The body is not read either: a change to it is refused the same way.
     const write = await api(s, 'PATCH', `/apps/${theirs}/config`, { token: t.dev, body: { set: { A: '1' } } });
     assert.equal(write.status, 404);
