@@ -104,9 +104,17 @@ export class JobRunner {
     const dir = join(this.#config.logsDir, appName(app));
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const id = newId();
-    const queued = this.#store.jobs.create({ id, kind: spec.kind, app, by: spec.identity.name, origin: spec.origin, logFile: join(dir, `job-${id}.log`) });
-    this.#prune(app);
-    const jobLog = new JobLog(queued.logFile, this.#config.maxBuildLogBytes);
+    const logFile = join(dir, `job-${id}.log`);
+    // The file first: a job is never recorded without the transcript it points to.
+    const jobLog = new JobLog(logFile, this.#config.maxBuildLogBytes);
+    try {
+      this.#store.jobs.create({ id, kind: spec.kind, app, by: spec.identity.name, origin: spec.origin, logFile });
+      this.#prune(app);
+    } catch (err) {
+      jobLog.end();
+      rmSync(logFile, { force: true });
+      throw err;
+    }
     const running = this.#deploys.begin(app, spec.identity);
     const { controller } = running;
     // A reason meant for the user (the caller's key lost the app) is kept; any other is the client leaving.
@@ -145,7 +153,12 @@ export class JobRunner {
       } finally {
         spec.caller?.removeEventListener('abort', onCaller);
         this.#deploys.end(running);
-        await jobLog.end().catch((err: unknown) => log.warn('could not finish writing a job transcript', { job: id, err }));
+        try {
+          jobLog.end();
+        } catch (err) {
+          // The job's end is recorded already; only its transcript's kept end is missing.
+          log.error('could not finish writing a job transcript', { job: id, err });
+        }
         this.#live.delete(id);
         settle(this.#stored(id) ?? { ...row, status: 'interrupted' });
       }

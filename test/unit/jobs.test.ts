@@ -218,7 +218,7 @@ test('a follower that joins after lines slid out of a bounded transcript is told
     assert.equal(lines.at(-1), 'line 99');
     const skipped = Number(/^----- (\d+) lines/.exec(lines[marker]!)![1]);
     assert.equal(marker + skipped + (lines.length - marker - 1), 100, 'head + skipped + tail = every line');
-    await log.end();
+    log.end();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
