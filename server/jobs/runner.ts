@@ -15,7 +15,7 @@ import { log } from '../output/log.ts';
 import { errorLine } from '../output/output.ts';
 import { lineTranscript, type Transcript } from '../output/transcript.ts';
 import type { Store } from '../store/index.ts';
-import type { JobEnd, JobOrigin, JobRow } from '../store/jobs.ts';
+import { INTERRUPTED, type JobEnd, type JobOrigin, type JobRow } from '../store/jobs.ts';
 import { appName } from '../names.ts';
 import { hasEnded } from './job.ts';
 import { JobLog } from './job-log.ts';
@@ -144,7 +144,7 @@ export class JobRunner {
         const status: JobEnd = this.#closing ? 'interrupted' : controller.signal.aborted ? 'cancelled' : 'failed';
         const stopped = controller.signal.aborted ? controller.signal.reason as unknown : undefined;
         if (!(err instanceof UserError) && !stopped) log.error('job failed', { job: id, app, kind: spec.kind, err });
-        const error = errorSentence(err, id, stopped);
+        const error = status === 'interrupted' ? INTERRUPTED : errorSentence(err, id, stopped);
         // The saved transcript ends as its caller saw it end: with why (the caller's own
         // rendering of the error goes to the caller, so not through the echo).
         jobLog.line(errorLine(error));

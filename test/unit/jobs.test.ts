@@ -223,3 +223,15 @@ test('a follower that joins after lines slid out of a bounded transcript is told
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a job stopped by the server stopping is interrupted, not cancelled', () => withWorld(async ({ jobs, pushes }) => {
+  const started = jobs.start({ kind: 'push', app: 'web', identity: alice, origin: 'push' }, (_t, signal) => new Promise((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  }));
+  // What the server's close does: jobs first, then every deploy in flight is aborted.
+  jobs.close();
+  pushes.abortAll('the server is stopping');
+  const end = await started.ended;
+  assert.deepEqual([end.status, end.error], ['interrupted', 'The server stopped while this job ran; it did not finish.']);
+  assert.equal(readFileSync(started.job.logFile, 'utf8'), ' !     The server stopped while this job ran; it did not finish.\n');
+}));
