@@ -7,7 +7,8 @@
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import type { Identity } from '../auth/identity.ts';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
@@ -19,6 +20,29 @@ import { INTERRUPTED, type JobEnd, type JobOrigin, type JobRow } from '../store/
 import { appName } from '../names.ts';
 import { hasEnded } from './job.ts';
 import { JobLog } from './job-log.ts';
+
+/** How often a job run by another process is looked at again by a follower here. */
+export const FILE_POLL_MS = 500;
+
+/** The bytes of `file` from `offset` on (none if it does not exist: its app's logs are gone). */
+async function readFrom(file: string, offset: number): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw err;
+  }
+  try {
+    const size = (await fh.stat()).size;
+    if (size <= offset) return Buffer.alloc(0);
+    const buf = Buffer.alloc(size - offset);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
 
 /** How many jobs an app keeps (with their transcripts); older finished ones are forgotten as new ones start. */
 export const JOBS_KEPT = 200;
@@ -131,14 +155,16 @@ export class JobRunner {
     }, () => echo?.drained() ?? Promise.resolve());
 
     const row = this.#store.jobs.start(id);
-    spec.onStart?.(row);
     let settle!: (r: JobRow) => void;
     const ended = new Promise<JobRow>((resolve) => { settle = resolve; });
     this.#live.set(id, { row, log: jobLog, controller, ended });
     const result = (async () => {
+      // Until the work's outcome is known, the job has failed (whatever throws on the way there).
+      let end: { status: JobEnd; release?: number | null; error?: string } = { status: 'failed', error: errorSentence(undefined, id, undefined) };
       try {
+        spec.onStart?.(row);
         const value = await work(t, controller.signal);
-        this.#finish(id, 'succeeded', { release: this.#store.releases.current(app)?.version ?? null });
+        end = { status: 'succeeded', release: this.#store.releases.current(app)?.version ?? null };
         return value;
       } catch (err) {
         const status: JobEnd = this.#closing ? 'interrupted' : controller.signal.aborted ? 'cancelled' : 'failed';
@@ -148,19 +174,24 @@ export class JobRunner {
         // The saved transcript ends as its caller saw it end: with why (the caller's own
         // rendering of the error goes to the caller, so not through the echo).
         jobLog.line(errorLine(error));
-        this.#finish(id, status, { error });
+        end = { status, error };
         throw err;
       } finally {
         spec.caller?.removeEventListener('abort', onCaller);
         this.#deploys.end(running);
+        // The transcript is whole before the row says the job ended: a reader in another
+        // process (following by the file) stops at the row's end and reads the rest first.
         try {
           jobLog.end();
         } catch (err) {
-          // The job's end is recorded already; only its transcript's kept end is missing.
           log.error('could not finish writing a job transcript', { job: id, err });
         }
-        this.#live.delete(id);
-        settle(this.#stored(id) ?? { ...row, status: 'interrupted' });
+        try {
+          this.#finish(id, end.status, end);
+        } finally {
+          this.#live.delete(id);
+          settle(this.#stored(id) ?? { ...row, ...end, release: end.release ?? null, error: end.error ?? null });
+        }
       }
     })();
     // A detached caller may never look at the result: the error is in the job and the log, and
@@ -181,14 +212,7 @@ export class JobRunner {
    */
   async follow(job: JobRow, onLines: (lines: string[]) => Promise<void> | void, signal: AbortSignal): Promise<JobRow> {
     const live = this.#live.get(job.id);
-    if (!live) {
-      const text = await readFile(job.logFile, 'utf8').catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-        throw err;
-      });
-      if (text) await onLines(text.replace(/\n$/, '').split('\n'));
-      return this.#store.jobs.get(job.id) ?? job;
-    }
+    if (!live) return this.#followFile(job, onLines, signal);
     // Read once even when `signal` is aborted already: that is how a snapshot is taken.
     let cursor = 0;
     for (;;) {
@@ -198,6 +222,38 @@ export class JobRunner {
       if (live.log.ended && live.log.read(cursor).lines.length === 0) return live.ended;
       if (signal.aborted) return this.#store.jobs.get(job.id) ?? job;
       await live.log.waitPast(cursor, signal);
+    }
+  }
+
+  /**
+   * Follows a job that does not run here (ended, or run by another process such as the local
+   * slipway command) through its file: the lines there, then, while its row says it runs, what is
+   * added, polled every FILE_POLL_MS; the row's end comes after the file's (see start).
+   */
+  async #followFile(job: JobRow, onLines: (lines: string[]) => Promise<void> | void, signal: AbortSignal): Promise<JobRow> {
+    const decoder = new StringDecoder('utf8');
+    let offset = 0;
+    let partial = '';
+    for (;;) {
+      const row = this.#store.jobs.get(job.id) ?? job;
+      const chunk = await readFrom(job.logFile, offset);
+      offset += chunk.length;
+      const parts = (partial + decoder.write(chunk)).split('\n');
+      partial = parts.pop()!;
+      if (parts.length) await onLines(parts);
+      if (hasEnded(row.status) || signal.aborted) {
+        if (partial) await onLines([partial]);
+        return row;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, FILE_POLL_MS);
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
     }
   }
 
@@ -237,13 +293,15 @@ export class JobRunner {
     }
   }
 
-  /** The stored row; undefined when it is gone (the app was destroyed) or, while stopping, the database is closed. */
+  /**
+   * The stored row; undefined when it is gone (the app was destroyed) or cannot be read (the
+   * database closed at shutdown): followers waiting on a job's end must get one either way.
+   */
   #stored(id: string): JobRow | undefined {
     try {
       return this.#store.jobs.get(id);
     } catch (err) {
-      if (!this.#closing) throw err;
-      log.warn('could not read a job while stopping', { job: id, err });
+      log[this.#closing ? 'warn' : 'error']('could not read a job that ended', { job: id, err });
       return undefined;
     }
   }
