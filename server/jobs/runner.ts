@@ -269,11 +269,6 @@ export class JobRunner {
     return live.ended;
   }
 
-  /** Jobs running here now. */
-  running(): JobRow[] {
-    return [...this.#live.values()].map((l) => l.row);
-  }
-
   /**
    * The server is stopping: jobs that end from now on are recorded as interrupted (their work is
    * aborted by the shutdown), and a job whose row cannot be written any more is found running at
