@@ -2,13 +2,13 @@
 // SSH and the API's /jobs routes. A job is named by its id alone, so the rights on its app are
 // checked here, and a job the caller may not see is "not found", exactly as an id that does not exist.
 import type { Identity } from '../auth/identity.ts';
+import type { Services } from '../context.ts';
 import { mayUseApp } from '../auth/access.ts';
 import { NotFoundError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import type { Store } from '../store/index.ts';
 import type { JobRow } from '../store/jobs.ts';
 import { isJobId } from './job.ts';
-import type { JobRunner } from './runner.ts';
 
 /** A job that does not exist or that the caller may not see (the two are not told apart to non-admins). */
 export class JobNotFoundError extends NotFoundError {
@@ -20,11 +20,7 @@ export class JobNotFoundError extends NotFoundError {
 }
 
 /** What the job rules need: the store, the runner, and the commands in flight (to stop a follower who loses the app). */
-interface JobServices {
-  store: Pick<Store, 'apps' | 'keys'>;
-  jobs: JobRunner;
-  sessions: { begin(app: string, identity: Identity, caller: AbortSignal): { controller: AbortController }; end(s: { controller: AbortController }): void };
-}
+type JobServices = Pick<Services, 'jobs' | 'sessions'> & { store: Pick<Store, 'apps' | 'keys'> };
 
 /** The job with this id if `identity` may see it (admins: every job; others: jobs of apps they use); else JobNotFoundError. */
 export function visibleJob(services: Pick<JobServices, 'store' | 'jobs'>, identity: Identity, id: string): JobRow {

@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import type { Identity } from '../auth/identity.ts';
+import type { Jobs, JobSpec, RunningDeploys, StartedJob } from '../context.ts';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
-import { errorLine } from '../output/output.ts';
 import { lineTranscript, type Transcript } from '../output/transcript.ts';
 import type { Store } from '../store/index.ts';
-import { INTERRUPTED, type JobEnd, type JobOrigin, type JobRow } from '../store/jobs.ts';
+import { INTERRUPTED, type JobEnd, type JobRow } from '../store/jobs.ts';
 import { appName } from '../names.ts';
 import { hasEnded } from './job.ts';
 import { JobLog } from './job-log.ts';
@@ -47,38 +46,8 @@ async function readFrom(file: string, offset: number): Promise<Buffer> {
 /** How many jobs an app keeps (with their transcripts); older finished ones are forgotten as new ones start. */
 export const JOBS_KEPT = 200;
 
-/** What a job is and who starts it. */
-export interface JobSpec {
-  /** What it does, as the user typed it: `config:set`, `push`, `ps:scale`… */
-  kind: string;
-  app: string;
-  identity: Identity;
-  origin: JobOrigin;
-  /**
-   * A foreground caller's signal (its connection): when it aborts, the job is cancelled. Without
-   * one the job is detached: it runs until it ends, or until jobs:cancel stops it.
-   */
-  caller?: AbortSignal;
-  /** The caller's own view of the transcript (its output), written to as the job writes. */
-  echo?: Transcript;
-  /** Called with the new job before its work starts (an SSH command says the job's id). */
-  onStart?: (job: JobRow) => void;
-}
-
-/** A started job: its row (queued or running) and its work's outcome. */
-export interface StartedJob<T> {
-  job: JobRow;
-  /** The work's value, or its error (also recorded in the job). */
-  result: Promise<T>;
-  /** The job's row once it ended. */
-  ended: Promise<JobRow>;
-}
-
-/** Where the runner registers a running job, so apps:unlock, a revoked key and shutdown stop it (RunningDeploys). */
-export interface DeployRegistry {
-  begin(app: string, identity: Identity): { id: string; controller: AbortController };
-  end(d: { id: string }): void;
-}
+/** Where the runner registers a running job, so apps:unlock, a revoked key and shutdown stop it. */
+type DeployRegistry = Pick<RunningDeploys, 'begin' | 'end'>;
 
 interface Live {
   row: JobRow;
@@ -104,7 +73,7 @@ function errorSentence(err: unknown, id: string, stopped: unknown): string {
 }
 
 /** Starts, follows and cancels jobs; one per server process. */
-export class JobRunner {
+export class JobRunner implements Jobs {
   readonly #store: Pick<Store, 'jobs' | 'releases'>;
   readonly #config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>;
   readonly #deploys: DeployRegistry;
@@ -173,7 +142,7 @@ export class JobRunner {
         const error = status === 'interrupted' ? INTERRUPTED : errorSentence(err, id, stopped);
         // The saved transcript ends as its caller saw it end: with why (the caller's own
         // rendering of the error goes to the caller, so not through the echo).
-        jobLog.line(errorLine(error));
+        lineTranscript((l) => jobLog.line(l)).warn(error);
         end = { status, error };
         throw err;
       } finally {
@@ -314,7 +283,7 @@ export function interruptAbandonedJobs(store: Pick<Store, 'jobs'>): number {
   const jobs = store.jobs.interruptAbandoned();
   for (const job of jobs) {
     try {
-      appendFileSync(job.logFile, errorLine(job.error!) + '\n', { mode: 0o600 });
+      lineTranscript((l) => appendFileSync(job.logFile, l + '\n', { mode: 0o600 })).warn(job.error!);
     } catch (err) {
       // The transcript's folder went with its app (an interrupted apps:destroy): nothing to say it in.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`could not mark the transcript of job ${job.id} interrupted`, { cause: err });
