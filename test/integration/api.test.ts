@@ -376,7 +376,9 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
     const hidden = await api(s, 'GET', `/jobs/${job.id}`, { token });
     const missing = await api(s, 'GET', '/jobs/aaaaaaaaaaaa', { token });
     assert.equal(hidden.status, 404);
-    assert.deepEqual(apiError(hidden), apiError(missing));
+    assert.equal(apiError(hidden).message, `There is no job "${job.id}", or your key has no access to its app.`);
+    assert.equal(apiError(missing).message, 'There is no job "aaaaaaaaaaaa", or your key has no access to its app.');
+    assert.equal(apiError(missing).code, 'not_found');
     assert.equal((await readEvents(s, `/jobs/${job.id}/events`, token)).status, 404);
   });
 
@@ -405,17 +407,118 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
   });
 
   test('each listing is the object its SSH command prints with --json', async () => {
+    const builds = await sshJson(s, dev, `builds ${app}`) as { id: number }[];
     const pairs: [string, string][] = [
+      ['/apps', 'apps:list'],
+      [`/apps/${app}`, `apps:info ${app}`],
       [`/apps/${app}/config`, `config ${app}`],
       [`/apps/${app}/releases`, `releases ${app}`],
       [`/apps/${app}/releases/1`, `releases:info ${app} v1`],
       [`/apps/${app}/processes`, `ps ${app}`],
       [`/apps/${app}/jobs`, `jobs ${app}`],
+      [`/apps/${app}/domains`, `domains ${app}`],
+      [`/apps/${app}/certs`, `certs ${app}`],
+      [`/apps/${app}/checks`, `checks ${app}`],
+      [`/apps/${app}/resources`, `resource:report ${app}`],
+      [`/apps/${app}/quota`, `resource:quota ${app}`],
+      [`/apps/${app}/egress`, `egress ${app}`],
+      [`/apps/${app}/builds`, `builds ${app}`],
+      ['/tokens', 'tokens:list'],
     ];
     for (const [path, command] of pairs) {
       const r = await api(s, 'GET', path, { token: readToken });
       assert.equal(r.status, 200, `${path}: ${r.text}`);
       assert.deepEqual(r.json, await sshJson(s, dev, command), path);
     }
+    assert.ok(builds.length >= 2);
+    // builds:output APP ID and its route say the same: the log, or the same one sentence (the fake builder keeps no log).
+    const output = await api(s, 'GET', `/apps/${app}/builds/${builds[0]!.id}/output`, { token: readToken });
+    const overSsh = await s.ssh(dev, `builds:output ${app} ${builds[0]!.id}`);
+    if (overSsh.exitCode === 0) assert.equal(output.text, overSsh.stdout);
+    else assert.ok(overSsh.stderr.includes(apiError(output).message), `${overSsh.stderr} / ${output.text}`);
+    assert.equal(output.status, overSsh.exitCode === 0 ? 200 : 422);
+    const adminToken = await makeToken(s, s.admin, 'admin-parity');
+    assert.deepEqual((await api(s, 'GET', '/keys', { token: adminToken })).json, await sshJson(s, s.admin, 'keys:list'));
+  });
+
+  test('settings: add and remove a domain, a check, resource limits; each rolls out as a job', async () => {
+    const add = await api(s, 'POST', `/apps/${app}/domains`, { token, body: { host: 'www.api-test.example' } });
+    assert.equal(add.status, 202, add.text);
+    assert.equal((await ended((add.json as { job: Job }).job.id)).status, 'succeeded');
+    assert.deepEqual((await sshJson(s, dev, `domains ${app}`) as { custom: string[] }).custom, ['www.api-test.example']);
+    const bad = await api(s, 'POST', `/apps/${app}/domains`, { token, body: { host: 'not a host' } });
+    assert.equal(bad.status, 422);
+    const del = await api(s, 'DELETE', `/apps/${app}/domains/www.api-test.example`, { token });
+    assert.equal(del.status, 202, del.text);
+    assert.equal((await ended((del.json as { job: Job }).job.id)).status, 'succeeded');
+    assert.deepEqual((await sshJson(s, dev, `domains ${app}`) as { custom: string[] }).custom, []);
+
+    const check = await api(s, 'POST', `/apps/${app}/checks`, { token, body: { process: 'web', type: 'readiness', path: '/health' } });
+    assert.equal(check.status, 202, check.text);
+    assert.equal((await ended((check.json as { job: Job }).job.id)).status, 'succeeded');
+    assert.equal((await sshJson(s, dev, `checks ${app}`) as Record<string, { path: string }[]>).web?.[0]?.path, '/health');
+    const unset = await api(s, 'DELETE', `/apps/${app}/checks/web/readiness`, { token });
+    assert.equal(unset.status, 202, unset.text);
+    assert.equal((await ended((unset.json as { job: Job }).job.id)).status, 'succeeded');
+
+    const limit = await api(s, 'POST', `/apps/${app}/resources/limit`, { token, body: { memory: '300Mi' } });
+    assert.equal(limit.status, 202, limit.text);
+    assert.equal((await ended((limit.json as { job: Job }).job.id)).status, 'succeeded');
+    assert.equal((await sshJson(s, dev, `resource:report ${app}`) as { defaults: { limits?: { memory?: string } } }).defaults.limits?.memory, '300Mi');
+    const badLimit = await api(s, 'POST', `/apps/${app}/resources/limit`, { token, body: { memory: 'lots' } });
+    assert.equal(badLimit.status, 422);
+    const clear = await api(s, 'DELETE', `/apps/${app}/resources/limit`, { token });
+    assert.equal(clear.status, 202, clear.text);
+    assert.equal((await ended((clear.json as { job: Job }).job.id)).status, 'succeeded');
+  });
+
+  test('admin routes: a deploy token is 403; an admin token creates and destroys apps, keys, access, tokens', async () => {
+    const refused = await api(s, 'POST', '/apps', { token, body: { name: 'api-nope' } });
+    assert.equal(refused.status, 403);
+    assert.equal((await api(s, 'GET', '/keys', { token })).status, 403);
+    const adminToken = await makeToken(s, s.admin, 'admin-crud');
+    // An admin key's token with the deploy scope has no admin rights either.
+    const adminDeploy = await makeToken(s, s.admin, 'admin-deploy', 'deploy');
+    assert.equal((await api(s, 'POST', '/apps', { token: adminDeploy, body: { name: 'api-nope' } })).status, 403);
+
+    const created = await api(s, 'POST', '/apps', { token: adminToken, body: { name: 'api-made' } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal((created.json as { name: string }).name, 'api-made');
+    assert.equal((await api(s, 'POST', '/apps', { token: adminToken, body: { name: 'api-made' } })).status, 422);
+    assert.equal((await api(s, 'POST', '/apps', { token: adminToken, body: { name: 'Bad_Name' } })).status, 422);
+
+    const k = await makeKey(s.dir, 'api-key');
+    const addKey = await api(s, 'POST', '/keys', { token: adminToken, body: { name: 'api-key', publicKey: k.pub.trim() } });
+    assert.equal(addKey.status, 201, addKey.text);
+    const grant = await api(s, 'POST', '/apps/api-made/access', { token: adminToken, body: { key: 'api-key' } });
+    assert.equal(grant.status, 201, grant.text);
+    assert.deepEqual((await sshJson(s, s.admin, 'apps:info api-made') as { access: string[] }).access, ['api-key']);
+
+    const tok = await api(s, 'POST', '/tokens', { token, body: { name: 'from-api', scope: 'read' } });
+    assert.equal(tok.status, 201, tok.text);
+    const made = tok.json as { name: string; key: string; scope: string; token: string };
+    assert.deepEqual([made.name, made.key, made.scope], ['from-api', 'dev', 'read']);
+    assert.deepEqual((await api(s, 'GET', '/whoami', { token: made.token })).json, { name: 'dev', admin: false, scope: 'read' });
+    // A read token cannot make tokens, and a deploy token cannot make an admin one.
+    assert.equal((await api(s, 'POST', '/tokens', { token: made.token, body: { name: 'x' } })).status, 403);
+    assert.equal((await api(s, 'POST', '/tokens', { token: adminDeploy, body: { name: 'escalate', scope: 'admin' } })).status, 403);
+    assert.equal((await api(s, 'DELETE', '/tokens/from-api', { token })).status, 200);
+    assert.equal((await api(s, 'GET', '/whoami', { token: made.token })).status, 401);
+
+    assert.equal((await api(s, 'DELETE', '/apps/api-made/access/api-key', { token: adminToken })).status, 200);
+    assert.equal((await api(s, 'DELETE', '/keys/api-key', { token: adminToken })).status, 200);
+    const destroyed = await api(s, 'DELETE', '/apps/api-made', { token: adminToken });
+    assert.equal(destroyed.status, 200, destroyed.text);
+    assert.equal((await api(s, 'GET', '/apps/api-made', { token: adminToken })).status, 404);
+  });
+
+  test('rebuild and unlock', async () => {
+    const r = await api(s, 'POST', `/apps/${app}/rebuild`, { token });
+    assert.equal(r.status, 202, r.text);
+    const done = await ended((r.json as { job: Job }).job.id);
+    assert.equal(done.status, 'succeeded', done.error ?? '');
+    const u = await api(s, 'POST', `/apps/${app}/unlock`, { token });
+    assert.equal(u.status, 200);
+    assert.deepEqual(u.json, { unlocked: false });
   });
 });
