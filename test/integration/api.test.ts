@@ -522,3 +522,37 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
     assert.deepEqual(u.json, { unlocked: false });
   });
 });
+
+describe('HTTP API: an event stream to a client that does not read', { timeout: 60_000 }, () => {
+  let s: TestServer;
+  let token: string;
+  let app: string;
+  before(async () => {
+    s = await startTestServer({ SLIPWAY_STALL_TIMEOUT_S: '1' });
+    app = await newApp(s, 'api-flood');
+    await push(s, app, 'flood');
+    token = await makeToken(s, s.admin, 'reader');
+  });
+  after(() => s.close());
+
+  test('is held back, not buffered without bound, and closed after SLIPWAY_STALL_TIMEOUT_S', async (t) => {
+    useControls(t, s, { logFlood: true });
+    const c = await rawConnection(s);
+    t.after(() => c.sock.destroy());
+    c.sock.pause();
+    c.sock.write(`GET /api/v1/apps/${app}/logs?follow=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    const sessions = () => s.slipway.services.sessions.list().filter((x) => x.app === app).length;
+    const until = async (ok: () => boolean, what: string) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(ok(), what);
+    };
+    await until(() => sessions() === 1, 'the stream started');
+    // The flood writes as fast as it is let; the reader takes nothing. The stream waits, then ends.
+    await until(() => sessions() === 0, 'the stream was closed');
+    c.sock.resume();
+    await c.closed;
+    assert.ok(c.received().startsWith('HTTP/1.1 200 '), c.received().slice(0, 200));
+    // What reached the socket: the 1 MiB the stream may hold plus what the kernel buffers, not the flood.
+    assert.ok(c.received().length < 16 * 1024 * 1024, `${c.received().length} bytes were sent to a client that read nothing`);
+  });
+});

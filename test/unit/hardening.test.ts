@@ -83,8 +83,9 @@ test('migration: global token names become per key, keeping existing tokens', ()
   const file = join(dir, 'db');
   const old = openStore(file);
   // Back to schema 2: the global tokens table, no lock start times, none of schema 5's day-2
-  // tables, no certificates (schema 6), no collected images (schema 7), no quotas (schema 8), no egress rules (schema 9).
-  old.db.exec(`DROP TABLE tokens;
+  // tables, no certificates (schema 6), no collected images (schema 7), no quotas (schema 8), no egress rules (schema 9),
+  // no jobs (schema 10); the tokens table made here has no scopes (schema 11) either.
+  old.db.exec(`DROP TABLE tokens; DROP TABLE jobs;
     DROP TABLE quotas; ALTER TABLE releases DROP COLUMN config_pruned_at;
     DROP TABLE egress;
     ALTER TABLE releases DROP COLUMN image_collected_at;
