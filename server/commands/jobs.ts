@@ -1,12 +1,9 @@
 // jobs, jobs:info, jobs:output, jobs:cancel: the changes that rolled out (or roll out now), read
 // back from any connection, by whoever may use the job's app (jobs/access.ts).
 import { jobJson } from '../jobs/job.ts';
-import { followJob, visibleJob } from '../jobs/access.ts';
+import { followJob, JOBS_LISTED, listJobs, visibleJob } from '../jobs/access.ts';
 import type { JobRow } from '../store/jobs.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
-
-/** How many jobs `jobs APP` lists, newest first. */
-export const JOBS_LISTED = 50;
 
 /** The job with this id if the caller may see it; else the one "not found" sentence. */
 function visible(ctx: CommandContext, id: string): JobRow {
@@ -24,7 +21,7 @@ export const jobCommands: Command[] = [
     args: { min: 1, max: 1 },
     json: true,
     run: (ctx, app) => {
-      const jobs = ctx.services.store.jobs.list(app, JOBS_LISTED).map(jobJson);
+      const jobs = listJobs(ctx.services, app);
       return listing(jobs, (out) => {
         if (jobs.length === 0) return out.line(`${app} has no jobs yet.`);
         out.heading(`${app} Jobs`);

@@ -8,7 +8,7 @@ import { NotFoundError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import type { Store } from '../store/index.ts';
 import type { JobRow } from '../store/jobs.ts';
-import { isJobId } from './job.ts';
+import { isJobId, jobJson, type Job } from './job.ts';
 
 /** A job that does not exist or that the caller may not see (the two are not told apart to non-admins). */
 export class JobNotFoundError extends NotFoundError {
@@ -21,6 +21,14 @@ export class JobNotFoundError extends NotFoundError {
 
 /** What the job rules need: the store, the runner, and the commands in flight (to stop a follower who loses the app). */
 type JobServices = Pick<Services, 'jobs' | 'sessions'> & { store: Pick<Store, 'apps' | 'keys'> };
+
+/** How many jobs a listing gives, newest first (`jobs APP`, GET /apps/APP/jobs). */
+export const JOBS_LISTED = 50;
+
+/** An app's newest jobs, newest first, as every interface shows them; the caller checked the app's rights. */
+export function listJobs(services: { store: Pick<Store, 'jobs'> }, app: string): Job[] {
+  return services.store.jobs.list(app, JOBS_LISTED).map(jobJson);
+}
 
 /** The job with this id if `identity` may see it (admins: every job; others: jobs of apps they use); else JobNotFoundError. */
 export function visibleJob(services: Pick<JobServices, 'store' | 'jobs'>, identity: Identity, id: string): JobRow {

@@ -1,6 +1,6 @@
-// A running job's transcript: written to its file line by line as it goes, synchronously, so a
-// server killed mid-job leaves every line it said (a job's transcript is far smaller than the
-// build output a build log takes, and is bounded the same way), and kept in memory for the followers that join while it runs. Bounded
+// A job's transcript: written to its file line by line, synchronously, so a server killed mid-job
+// leaves every line it said up to then (a line costs one small write; a push's build output is a
+// few thousand lines), and kept in memory for the followers that join while the job runs. Bounded
 // as build logs are (SLIPWAY_MAX_BUILD_LOG_MB): the first lines and the last ones are kept, with
 // one marker line between them saying how much was left out. Followers pull lines from a cursor
 // at their own pace, so a slow follower holds back neither the job nor the other followers.
