@@ -4,11 +4,8 @@ import { Type } from 'typebox';
 import { ApiError, route, type ApiCall } from './route.ts';
 import { AppParams, JobSchema } from './schemas.ts';
 import { hasEnded, jobJson } from '../jobs/job.ts';
-import { followJob, visibleJob } from '../jobs/access.ts';
+import { followJob, JOBS_LISTED, listJobs, visibleJob } from '../jobs/access.ts';
 import type { JobRow } from '../store/jobs.ts';
-
-/** How many jobs a listing gives, newest first (as `jobs APP`). */
-const JOBS_LISTED = 50;
 
 const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, description: 'The job id.' }) }, { additionalProperties: false });
 
@@ -23,7 +20,7 @@ export const jobRoutes = [
     summary: `An app's jobs, newest first, at most ${JOBS_LISTED} (= jobs APP --json)`,
     params: AppParams,
     response: { 200: Type.Array(JobSchema) },
-    handle: (call) => ({ status: 200, json: call.services.store.jobs.list(call.params.app, JOBS_LISTED).map(jobJson) }),
+    handle: (call) => ({ status: 200, json: listJobs(call.services, call.params.app) }),
   }),
   route({
     method: 'GET', url: '/jobs/:id', tag: 'jobs', need: 'read',
