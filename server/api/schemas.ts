@@ -5,10 +5,10 @@ import { Type, type TSchema } from 'typebox';
 export const ErrorBody = Type.Object({
   error: Type.Object({
     message: Type.String({ description: 'One sentence saying what went wrong.' }),
-    code: Type.Union(['not_found', 'unauthorized', 'forbidden', 'bad_request', 'invalid', 'conflict', 'too_large', 'too_many', 'internal'].map((c) => Type.Literal(c))),
+    code: Type.Enum(['not_found', 'unauthorized', 'forbidden', 'bad_request', 'invalid', 'conflict', 'too_large', 'too_many', 'internal'], { description: 'What kind of error: 400 bad_request, 401 unauthorized, 403 forbidden, 404 not_found, 409 conflict, 413 too_large, 422 invalid, 429 too_many, 500 internal.' }),
     id: Type.Optional(Type.String({ description: 'For internal errors: the id under which the server log has the details.' })),
   }, { additionalProperties: false }),
-}, { additionalProperties: false, $id: 'Error' });
+}, { additionalProperties: false, description: 'The error: one sentence, its code, and for a 500 the id under which the server log has the details.' });
 
 /** An app's name in a path: a DNS-1123 label (the transport answers 404 for anything else). */
 export const AppName = Type.String({ minLength: 1, maxLength: 63, description: 'The app name.' });
@@ -38,7 +38,7 @@ export const JobSchema = Type.Object({
   kind: Type.String({ description: 'What it does, as the command is called: config:set, rollback, ps:scale, push…' }),
   app: Type.String(),
   by: Type.String({ description: 'The key that started it.' }),
-  status: Type.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'].map((s) => Type.Literal(s))),
+  status: Type.Enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted']),
   createdAt: Time,
   startedAt: Nullable(Time),
   finishedAt: Nullable(Time),
@@ -47,4 +47,4 @@ export const JobSchema = Type.Object({
 }, { additionalProperties: false });
 
 /** What a change that rolls out answers: 202 and the job that runs it. */
-export const Accepted = Type.Object({ job: JobSchema }, { additionalProperties: false });
+export const Accepted = Type.Object({ job: JobSchema }, { additionalProperties: false, description: 'The change rolls out as this job; follow it at /api/v1/jobs/{id}/events.' });

@@ -191,6 +191,12 @@ async function streamEvents(services: Services, request: FastifyRequest, reply: 
   }
 }
 
+/** Every route's error answers: JSON in the one shape, whatever the route answers when it succeeds. */
+const ERROR_RESPONSES = {
+  '4xx': { description: 'The request was refused (see the code).', content: { 'application/json': { schema: ErrorBody } } },
+  '5xx': { description: 'An internal error; its id is in the server log.', content: { 'application/json': { schema: ErrorBody } } },
+};
+
 /** Registers one route: its schemas (plus the error body) for validation and the document, its handler. */
 function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
   const contentType = { json: 'application/json', text: 'text/plain', sse: 'text/event-stream' }[r.produces];
@@ -204,7 +210,7 @@ function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
       ...(r.public ? { security: [] } : {}),
       ...r.schema,
       produces: [contentType],
-      response: { ...r.schema.response, '4xx': ErrorBody, '5xx': ErrorBody },
+      response: { ...r.schema.response, ...ERROR_RESPONSES },
     },
     // No body at all counts as `{}`: POST /apps/APP/restart needs none, and where {} is not enough the schema or the operation says so.
     ...(r.schema.body ? { preValidation: async (request: FastifyRequest) => { request.body ??= {}; } } : {}),
@@ -246,7 +252,6 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
     // Off unless configured: a browser page elsewhere must not use a token it got hold of.
     await app.register(cors, { origin: [...services.config.apiCorsOrigins], methods: ['GET', 'POST', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
   }
-  app.addSchema(ErrorBody);
   app.addHook('onRequest', async (request) => { authorize(services, throttle, request); });
   app.addHook('onResponse', async (request) => {
     // A body the client was still sending when we answered (a 401, a 413) is not read to its end.
@@ -264,7 +269,7 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
     for (const r of routes) register(scope, services, r);
     scope.get('/openapi.json', {
       config: { route: { public: true } as ApiRoute },
-      schema: { summary: 'This API as an OpenAPI 3.1 document', tags: ['meta'], security: [], response: { 200: { type: 'object', additionalProperties: true }, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { summary: 'This API as an OpenAPI 3.1 document', tags: ['meta'], security: [], response: { 200: { type: 'object', additionalProperties: true, description: 'The OpenAPI 3.1 document.' }, ...ERROR_RESPONSES } },
     }, async () => app.swagger());
   }, { prefix: API_PREFIX });
   await app.ready();
