@@ -1,6 +1,7 @@
 // A small client for the HTTP API in tests: JSON in and out, raw sockets for the misbehaving
 // clients, and a Server-Sent Events reader.
 import { connect, type Socket } from 'node:net';
+import assert from 'node:assert/strict';
 import type { TestKey, TestServer } from './harness.ts';
 
 export interface ApiResponse {
@@ -98,4 +99,18 @@ export function rawConnection(s: TestServer): Promise<{ sock: Socket; received: 
     sock.once('connect', () => resolve({ sock, received: () => data, closed }));
     sock.once('error', reject);
   });
+}
+
+/** Runs an SSH command with `--json` and parses what it prints. */
+export async function sshJson(s: TestServer, key: TestKey, command: string): Promise<unknown> {
+  const r = await s.ssh(key, `${command} --json`);
+  assert.equal(r.exitCode, 0, `${command}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Pushes a one-file app over SSH (the fake builder and deployer make it a release). */
+export async function push(s: TestServer, app: string, content: string): Promise<void> {
+  const wd = await s.workRepo({ 'index.js': content }, `${app}-${content.length}-${Date.now()}`);
+  const r = await s.git(['push', '--force', s.sshRemote(app), 'main'], { cwd: wd });
+  assert.equal(r.exitCode, 0, r.stderr);
 }
