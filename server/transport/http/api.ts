@@ -79,6 +79,10 @@ function classify(err: unknown, request: FastifyRequest): { status: number; code
   }
   if (typeof fe?.code === 'string' && Object.hasOwn(CLIENT_ERRORS, fe.code)) return CLIENT_ERRORS[fe.code]!;
   if (isJsonSyntax(fe)) return CLIENT_ERRORS.FST_ERR_CTP_INVALID_JSON_BODY!;
+  // Any other refusal of Fastify's own (a malformed request it could not take) is the client's too.
+  if (typeof fe?.code === 'string' && fe.code.startsWith('FST_') && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { status: fe.statusCode, code: 'bad_request', message: `The request could not be read (${fe.message.replace(/\.$/, '')}).` };
+  }
   if (err instanceof NotFoundError) return { status: 404, code: 'not_found', message: err.message };
   if (err instanceof LockedError) return { status: 409, code: 'conflict', message: err.message };
   if (err instanceof ForbiddenError) return { status: 403, code: 'forbidden', message: err.message };
