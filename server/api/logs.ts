@@ -9,7 +9,7 @@ import { UserError } from '../errors.ts';
 
 export const logRoutes = [
   route({
-    method: 'GET', url: '/apps/:app/logs', tag: 'logs', need: 'read', produces: 'text',
+    method: 'GET', url: '/apps/:app/logs', tag: 'logs', need: 'read', produces: 'text-or-sse',
     summary: "An app's recent log lines as text; with follow=1, a stream of Server-Sent Events (`line` per log line)",
     params: AppParams,
     query: Type.Object({

@@ -32,8 +32,8 @@ export type Reply =
   /** Runs until the stream is over (the transport then ends the response) or `signal` aborts. */
   | { events: (send: SendEvent, signal: AbortSignal) => Promise<void> };
 
-/** How a route answers when it succeeds, for the OpenAPI document. */
-export type Produces = 'json' | 'text' | 'sse';
+/** How a route answers when it succeeds, for the OpenAPI document (`text-or-sse`: logs, text unless asked to follow). */
+export type Produces = 'json' | 'text' | 'sse' | 'text-or-sse';
 
 /** A route as the transport registers it. */
 export interface ApiRoute {

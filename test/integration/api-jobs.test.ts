@@ -353,6 +353,24 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
     assert.equal(none.status, 422);
   });
 
+  test('a change an app that never deployed cannot take is 422, not a job', async () => {
+    const fresh = await newApp(s, 'api-fresh');
+    assert.equal((await s.ssh(s.admin, `access:grant ${fresh} ${dev.name}`)).exitCode, 0);
+    for (const [method, path, body] of [['POST', 'restart', undefined], ['POST', 'stop', undefined], ['POST', 'rebuild', undefined], ['POST', 'rollback', undefined], ['PATCH', 'formation', { web: 1 }]] as const) {
+      const r = await api(s, method, `/apps/${fresh}/${path}`, { token, ...(body ? { body } : {}) });
+      assert.equal(r.status, 422, `${path}: ${r.text}`);
+      assert.equal(apiError(r).code, 'invalid');
+    }
+    assert.deepEqual((await api(s, 'GET', `/apps/${fresh}/jobs`, { token })).json, []);
+    // A setting is only stored until the first deploy: 200/201 with what was stored, no job.
+    const stored = await api(s, 'PATCH', `/apps/${fresh}/config`, { token, body: { set: { EARLY: 'yes' } } });
+    assert.equal(stored.status, 200, stored.text);
+    assert.deepEqual(stored.json, { config: { EARLY: 'yes' } });
+    const domain = await api(s, 'POST', `/apps/${fresh}/domains`, { token, body: { host: 'early.api-test.example' } });
+    assert.equal(domain.status, 201, domain.text);
+    assert.deepEqual(domain.json, { host: 'early.api-test.example' });
+  });
+
   test('rebuild and unlock', async () => {
     const r = await api(s, 'POST', `/apps/${app}/rebuild`, { token });
     assert.equal(r.status, 202, r.text);

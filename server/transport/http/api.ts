@@ -203,7 +203,7 @@ const ERROR_RESPONSES = {
 
 /** Registers one route: its schemas (plus the error body) for validation and the document, its handler. */
 function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
-  const contentType = { json: 'application/json', text: 'text/plain', sse: 'text/event-stream' }[r.produces];
+  const contentTypes = { json: ['application/json'], text: ['text/plain'], sse: ['text/event-stream'], 'text-or-sse': ['text/plain', 'text/event-stream'] }[r.produces];
   app.route({
     method: r.method,
     url: r.url,
@@ -213,7 +213,7 @@ function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
       tags: [r.tag],
       ...(r.public ? { security: [] } : {}),
       ...r.schema,
-      produces: [contentType],
+      produces: contentTypes,
       response: { ...r.schema.response, ...ERROR_RESPONSES },
     },
     // No body at all counts as `{}`: POST /apps/APP/restart needs none, and where {} is not enough the schema or the operation says so.
