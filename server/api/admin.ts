@@ -8,7 +8,7 @@ import { addKey, grantAccess, listKeys, removeKey, revokeAccess } from '../ops/k
 import { createToken, listTokens, revokeToken } from '../ops/tokens.ts';
 
 const Name = Type.String({ minLength: 1, maxLength: 63 });
-const ScopeSchema = Type.Union([Type.Literal('read'), Type.Literal('deploy'), Type.Literal('admin')]);
+const ScopeSchema = Type.Enum(['read', 'deploy', 'admin']);
 const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: "Another key's tokens (admins)." })) }, { additionalProperties: false });
 
 export const buildRoutes = [

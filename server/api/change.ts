@@ -9,7 +9,7 @@ import { lineTranscript } from '../output/transcript.ts';
 import { jobJson } from '../jobs/job.ts';
 import type { JobRow } from '../store/jobs.ts';
 
-/** The operation's caller: the checked identity and the services. */
+/** The operation's caller: the checked identity, the services, and the request's signal (for reads that wait). */
 export function actor(call: ApiCall): Actor {
   return { identity: call.identity, services: call.services, signal: call.signal };
 }

@@ -24,8 +24,8 @@ function change<T>(call: ApiCall, status: number, work: (a: Actor, p: Progress) 
 
 const Host = Type.String({ minLength: 1, maxLength: 253, description: 'A host name (DNS).' });
 const HostParams = Type.Object({ app: AppName, host: Host }, { additionalProperties: false });
-const CheckKind = Type.Union([Type.Literal('startup'), Type.Literal('liveness'), Type.Literal('readiness')]);
-const ResourceKind = Type.Union([Type.Literal('limit'), Type.Literal('reserve')], { description: 'limit (resource:limit) or reserve (resource:reserve).' });
+const CheckKind = Type.Enum(['startup', 'liveness', 'readiness']);
+const ResourceKind = Type.Enum(['limit', 'reserve'], { description: 'limit (resource:limit) or reserve (resource:reserve).' });
 const Quantities = { memory: Type.Optional(Type.String({ maxLength: 32, description: 'Memory, e.g. 512Mi.' })), cpu: Type.Optional(Type.String({ maxLength: 32, description: 'CPU, e.g. 0.5 or 500m.' })) };
 const EgressRule = Type.Object({ cidr: Type.String(), port: Type.Optional(Type.Integer()) }, { additionalProperties: false });
 

@@ -6,7 +6,7 @@ import { route } from './route.ts';
 export const Whoami = Type.Object({
   name: Type.String({ description: 'The key the token belongs to.' }),
   admin: Type.Boolean({ description: 'Whether the token acts with admin rights (an admin key and the admin scope).' }),
-  scope: Type.Union([Type.Literal('read'), Type.Literal('deploy'), Type.Literal('admin')], { description: "The token's effective scope: the lower of its own and its key's rights." }),
+  scope: Type.Enum(['read', 'deploy', 'admin'], { description: "The token's effective scope: the lower of its own and its key's rights." }),
 }, { additionalProperties: false });
 
 export const whoamiRoutes = [
