@@ -125,6 +125,28 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
     assert.equal((await sshJson(s, dev, `ps ${app}`) as { type: string; desired: number }[]).find((p) => p.type === 'web')?.desired, 2);
   });
 
+  test("a job's event stream ends when the follower's key loses the app; the job goes on", async (t) => {
+    const gate = holdRollouts(t);
+    const watcher = await makeKey(s.dir, 'watcher');
+    assert.equal((await s.ssh(s.admin, `keys:add ${watcher.name}`, watcher.pub)).exitCode, 0);
+    assert.equal((await s.ssh(s.admin, `access:grant ${app} ${watcher.name}`)).exitCode, 0);
+    const watcherToken = await makeToken(s, watcher, 'watch', 'read');
+    const r = await api(s, 'PATCH', `/apps/${app}/config`, { token, body: { set: { WATCHED: '1' } } });
+    assert.equal(r.status, 202, r.text);
+    const { job } = r.json as { job: Job };
+    await gate.reached;
+    const stream = await readEvents(s, `/jobs/${job.id}/events`, watcherToken, () => false, () => {
+      void s.ssh(s.admin, `access:revoke ${app} ${watcher.name}`);
+    });
+    assert.ok(stream.ended);
+    const last = stream.events.at(-1)!;
+    assert.equal(last.event, 'error');
+    assert.match(JSON.parse(last.data).error.message, /no longer has access/);
+    assert.equal(((await api(s, 'GET', `/jobs/${job.id}`, { token })).json as Job).status, 'running');
+    gate.open();
+    assert.equal((await ended(job.id)).status, 'succeeded');
+  });
+
   test('POST /jobs/ID/cancel stops a running job; a finished one is 409', async (t) => {
     const gate = holdRollouts(t);
     const r = await api(s, 'PATCH', `/apps/${app}/config`, { token, body: { set: { CANCELLED: '1' } } });
