@@ -154,3 +154,8 @@ test('the layer rule sees an import up the layers', () => {
   assert.ok(layerOf('server/transport/') > layerOf('server/push/'));
   assert.equal(layerOf('server/urls.ts'), 1);
 });
+
+test('the app lock is taken and cleared in one place, ops/lock.ts', () => {
+  const takers = files.filter((f) => !f.startsWith('server/store/') && /\.apps\.(lock|unlock)\(/.test(readFileSync(join(root, f), 'utf8')));
+  assert.deepEqual(takers, ['server/ops/lock.ts']);
+});
