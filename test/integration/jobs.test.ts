@@ -168,6 +168,22 @@ describe('jobs over SSH', () => {
     assert.equal((await jobsOf(app))[0]!.status, 'succeeded');
   });
 
+  test('a job whose starter loses the app is cancelled, saying why', async (t) => {
+    const { app } = await deployedApp('starter');
+    const hold = holdRollouts(t);
+    const setting = s.ssh(dev, `config:set ${app} F=6`);
+    await hold.rolling;
+    const job = await runningJob(app);
+    assert.equal((await s.ssh(s.admin, `access:revoke ${app} dev`)).exitCode, 0);
+    const set = await setting;
+    assert.equal(set.exitCode, 1);
+    assert.match(set.stderr, new RegExp(`The key dev no longer has access to ${app}`));
+    const after = JSON.parse((await s.ssh(s.admin, `jobs:info ${job.id} --json`)).stdout) as JobJson;
+    assert.equal(after.status, 'cancelled');
+    assert.match(after.error ?? '', new RegExp(`The key dev no longer has access to ${app}`));
+    assert.deepEqual(JSON.parse((await s.ssh(s.admin, `config ${app} --json`)).stdout), {}, 'the change was taken back');
+  });
+
   test('the SSH client going away cancels its foreground job and frees the lock', async (t) => {
     const { app } = await deployedApp('hangup');
     const hold = holdRollouts(t);
