@@ -15,20 +15,17 @@ import { ForbiddenError, LockedError, NotFoundError, UsageError, UserError } fro
 import { appName, shown } from '../../names.ts';
 import { log } from '../../output/log.ts';
 import { reportFailure } from '../../output/report.ts';
-import { Backpressure, OUTPUT_BOUNDS } from '../../output/backpressure.ts';
-import { ApiError, type ApiRoute, type ErrorCode, type Reply, type SendEvent } from '../../api/route.ts';
+import { ApiError, type ApiRoute, type ErrorCode } from '../../api/route.ts';
 import { ErrorBody } from '../../api/schemas.ts';
 import { bearerToken, tokenIdentity } from './auth.ts';
 import type { FailureThrottle } from './throttle.ts';
+import { streamEvents } from './sse.ts';
 
 /** Where the API lives on the HTTP port. */
 export const API_PREFIX = '/api/v1';
 
 /** Largest request body the API reads: its bodies are a few settings, never files. */
 export const API_BODY_LIMIT = 64 * 1024;
-
-/** How often an idle event stream gets a comment line, so proxies and clients see it is alive. */
-const HEARTBEAT_MS = 15_000;
 
 /** What the git server's request handler hands API requests to. */
 export interface HttpApi {
@@ -147,54 +144,6 @@ function authorize(services: Services, throttle: FailureThrottle, request: Fasti
   }
 }
 
-/** Formats one Server-Sent Event: each line of `data` as its own `data:` field. */
-function eventText(event: string, data: string): string {
-  return `event: ${event}\n${data.split(/\r\n|\r|\n/).map((l) => `data: ${l}`).join('\n')}\n\n`;
-}
-
-/**
- * Streams a handler's events: headers at once, a comment every HEARTBEAT_MS, and writers held
- * back while the client does not read (Backpressure), so a slow reader never makes the server
- * buffer without bound; a reader stalled past SLIPWAY_STALL_TIMEOUT_S is cut off.
- */
-async function streamEvents(services: Services, request: FastifyRequest, reply: FastifyReply, events: Extract<Reply, { events: unknown }>['events']): Promise<void> {
-  const res = reply.raw;
-  reply.hijack();
-  const controller = new AbortController();
-  res.on('close', () => controller.abort(new Error('the client went away')));
-  const bp = new Backpressure({ ...OUTPUT_BOUNDS, stallMs: services.config.stallTimeoutMs }, (why) => {
-    log.info('api event stream closed', { url: request.url, why });
-    res.destroy();
-  });
-  const write = (text: string): Promise<void> => {
-    const done = bp.admit(Buffer.byteLength(text));
-    if (!done || res.destroyed) return Promise.resolve();
-    res.write(text, () => done());
-    return bp.ready();
-  };
-  res.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-  });
-  res.flushHeaders();
-  const heartbeat = setInterval(() => { void write(': heartbeat\n\n'); }, HEARTBEAT_MS);
-  const send: SendEvent = (event, data) => write(eventText(event, data));
-  try {
-    await events(send, controller.signal);
-  } catch (err) {
-    if (!controller.signal.aborted) {
-      const e = classify(err, request);
-      await write(eventText('error', JSON.stringify({ error: { message: e.message, code: e.code, ...(e.id ? { id: e.id } : {}) } })));
-    }
-  } finally {
-    clearInterval(heartbeat);
-    bp.close();
-    res.end();
-  }
-}
-
 /** Every route's error answers: JSON in the one shape, whatever the route answers when it succeeds. */
 const ERROR_RESPONSES = {
   '4xx': { description: 'The request was refused (see the code).', content: { 'application/json': { schema: ErrorBody } } },
@@ -226,7 +175,14 @@ function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
         params: request.params, query: request.query, body: request.body,
         signal: controller.signal,
       });
-      if ('events' in out) return streamEvents(services, request, reply, out.events);
+      if ('events' in out) {
+        reply.hijack();
+        const failed = (err: unknown) => {
+          const e = classify(err, request);
+          return JSON.stringify({ error: { message: e.message, code: e.code, ...(e.id ? { id: e.id } : {}) } });
+        };
+        return streamEvents(reply.raw, reply.getHeaders() as Record<string, string>, services.config.stallTimeoutMs, out.events, failed);
+      }
       if ('text' in out) return reply.code(out.status).type('text/plain; charset=utf-8').send(out.text);
       return reply.code(out.status).send(out.json);
     },
