@@ -51,6 +51,14 @@ test('every registered route is in the document, and every route declared in ser
   }
 });
 
+test('every operation has its own operationId', async () => {
+  const { doc } = await build();
+  const ids = Object.values(doc.paths).flatMap((p) => Object.values(p).map((op) => (op as { operationId?: string }).operationId));
+  assert.ok(ids.every((id) => typeof id === 'string' && /^[a-z]+[A-Za-z0-9]*$/.test(id)), JSON.stringify(ids));
+  assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+  assert.ok(ids.includes('patchAppsAppConfig') && ids.includes('getJobsIdEvents'));
+});
+
 test('the check sees a route the document leaves out', async () => {
   const { api, doc } = await build();
   const cut = structuredClone(doc);

@@ -150,6 +150,12 @@ const ERROR_RESPONSES = {
   '5xx': { description: 'An internal error; its id is in the server log.', content: { 'application/json': { schema: ErrorBody } } },
 };
 
+/** A stable name for a route, for clients generated from the document: `patchAppsAppConfig`. */
+function operationId(r: Pick<ApiRoute, 'method' | 'url'>): string {
+  const words = r.url.split('/').filter(Boolean).map((w) => w.replace(/^:/, '')).flatMap((w) => w.split(/[^A-Za-z0-9]+/)).filter(Boolean);
+  return r.method.toLowerCase() + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+}
+
 /** Registers one route: its schemas (plus the error body) for validation and the document, its handler. */
 function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
   const contentTypes = { json: ['application/json'], text: ['text/plain'], sse: ['text/event-stream'], 'text-or-sse': ['text/plain', 'text/event-stream'] }[r.produces];
@@ -159,6 +165,7 @@ function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
     config: { route: r },
     schema: {
       summary: r.summary,
+      operationId: operationId(r),
       tags: [r.tag],
       ...(r.public ? { security: [] } : {}),
       ...r.schema,
@@ -223,13 +230,15 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
   // What Fastify itself registered (not what we meant to), for the test that the document has each.
   const seen: string[] = [];
   app.addHook('onRoute', (r) => {
+    // Routes a plugin keeps out of the document on purpose (CORS preflight) are not the API's.
+    if ((r.schema as { hide?: boolean } | undefined)?.hide) return;
     for (const m of [r.method].flat()) seen.push(`${m} ${r.url}`);
   });
   await app.register(async (scope) => {
     for (const r of routes) register(scope, services, r);
     scope.get('/openapi.json', {
       config: { route: { public: true } as ApiRoute },
-      schema: { summary: 'This API as an OpenAPI 3.1 document', tags: ['meta'], security: [], response: { 200: { type: 'object', additionalProperties: true, description: 'The OpenAPI 3.1 document.' }, ...ERROR_RESPONSES } },
+      schema: { summary: 'This API as an OpenAPI 3.1 document', operationId: 'getOpenapi', tags: ['meta'], security: [], response: { 200: { type: 'object', additionalProperties: true, description: 'The OpenAPI 3.1 document.' }, ...ERROR_RESPONSES } },
     }, async () => app.swagger());
   }, { prefix: API_PREFIX });
   await app.ready();
