@@ -12,6 +12,15 @@ import { listing, type Command, type CommandContext } from './types.ts';
 
 const NUMBERS = { port: 'port', 'initial-delay': 'initialDelay', timeout: 'timeout', attempts: 'attempts', wait: 'wait' } as const;
 
+/** What each option means, for help and docs/commands.md; the defaults are describe()'s. */
+const HELP: Record<keyof typeof NUMBERS, string> = {
+  port: "the port to probe (web: its $PORT; other process types must give one)",
+  'initial-delay': 'seconds before the first probe (default 0)',
+  timeout: 'seconds one probe may take (default 1)',
+  attempts: 'failed probes in a row that count as failing (default 3)',
+  wait: 'seconds between probes (default 2)',
+};
+
 /** Stores a checks:set/checks:unset change and rolls it out when the app runs. */
 async function changeChecks(ctx: CommandContext, app: string, change: () => void, undo: () => void, what: string): Promise<void> {
   const { store, deployer } = ctx.services;
@@ -56,7 +65,7 @@ export const checkCommands: Command[] = [
     summary: 'Set an HTTP health check of a process type (replaces app.json\'s check of that kind)',
     access: 'app',
     args: { min: 4, max: 4 },
-    flags: Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: 'string' as const, help: k }])),
+    flags: Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: 'string' as const, help: HELP[k as keyof typeof NUMBERS] }])),
     run: async (ctx, app, [type, kind, path], flags) => {
       const current = ctx.services.store.releases.current(app);
       const types = current?.processes.map((p) => p.type) ?? [];
