@@ -18,7 +18,7 @@ import { KubeDeployer } from '../server/deploy/kube.ts';
 import type { DeployableRelease } from '../server/deploy/deployer.ts';
 import { lineTranscript } from '../server/output/transcript.ts';
 import { configureLog } from '../server/output/log.ts';
-import { deployable } from '../server/push/release.ts';
+import { deployable } from '../server/ops/release.ts';
 import { RunningDeploys, RunningSessions } from '../server/context.ts';
 import { openStore } from '../server/store/index.ts';
 import { markdownTable, median, secs, type Row } from './stats.ts';

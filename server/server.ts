@@ -9,15 +9,15 @@ import { UserError } from './errors.ts';
 import { openStore } from './store/index.ts';
 import { importAdminKeys } from './bootstrap.ts';
 import { installHookShim, sweepIncoming } from './repos.ts';
-import { sweepTrees } from './push/extract.ts';
+import { sweepTrees } from './build/extract.ts';
 import { log } from './output/log.ts';
 import { startHookServer } from './push/hook-server.ts';
 import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
-import { startTlsSync } from './push/tls-sync.ts';
+import { startTlsSync } from './ops/tls-sync.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 import { startGcTimer } from './gc/collect.ts';
-import { reconcileAtStart } from './push/reconcile.ts';
+import { reconcileAtStart } from './ops/reconcile.ts';
 import { startRightsSweep } from './revocation.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */

@@ -3,9 +3,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { deployable } from '../push/release.ts';
+import { deployable } from '../ops/release.ts';
 import type { HostCert } from '../deploy/deployer.ts';
-import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
+import { deployedRelease, reapply, withDeployLock } from '../ops/deploying.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 import { defaultDomain } from '../urls.ts';
 import type { Config } from '../config.ts';

@@ -5,9 +5,9 @@ import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { requireDeployer } from '../context.ts';
 import type { HealthCheck } from '../deploy/deployer.ts';
-import { checkPath, checkType, healthCheck } from '../push/app-json.ts';
-import { mergeChecks } from '../push/release.ts';
-import { reapply, withDeployLock } from './deploying.ts';
+import { checkPath, checkType, healthCheck } from '../ops/app-json.ts';
+import { mergeChecks } from '../ops/release.ts';
+import { reapply, withDeployLock } from '../ops/deploying.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 
 const NUMBERS = { port: 'port', 'initial-delay': 'initialDelay', timeout: 'timeout', attempts: 'attempts', wait: 'wait' } as const;

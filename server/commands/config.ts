@@ -1,7 +1,7 @@
 import { UserError } from '../errors.ts';
 import { configKey, configValue, shown } from '../names.ts';
-import { deployedRelease, withDeployLock } from './deploying.ts';
-import { releaseAndDeploy } from '../push/release.ts';
+import { deployedRelease, withDeployLock } from '../ops/deploying.ts';
+import { releaseAndDeploy } from '../ops/release.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 
 /**

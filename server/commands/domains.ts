@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { defaultDomain } from '../urls.ts';
-import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
+import { deployedRelease, reapply, withDeployLock } from '../ops/deploying.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 import { uploadedNaming } from './certs.ts';
 

@@ -7,7 +7,7 @@ import { CidrError, parseCidr } from '../cidr.ts';
 import type { EgressRule } from '../deploy/deployer.ts';
 import { NotFoundError, UserError } from '../errors.ts';
 import { appName, shown } from '../names.ts';
-import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
+import { deployedRelease, reapply, withDeployLock } from '../ops/deploying.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 
 /** Most exceptions one app may have: each is a rule the node's firewall evaluates for every new connection. */

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { deployedRelease, reapply, withDeployLock } from './deploying.ts';
+import { deployedRelease, reapply, withDeployLock } from '../ops/deploying.ts';
 import { requireDeployer } from '../context.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 import { RELEASE_TYPE } from '../deploy/workload.ts';

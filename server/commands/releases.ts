@@ -1,8 +1,8 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { deployedRelease, withDeployLock } from './deploying.ts';
+import { deployedRelease, withDeployLock } from '../ops/deploying.ts';
 import { requireDeployer } from '../context.ts';
-import { releaseAndDeploy } from '../push/release.ts';
+import { releaseAndDeploy } from '../ops/release.ts';
 import { listing, type Command } from './types.ts';
 import { oldestRunnable, rollbackTarget } from '../gc/keep.ts';
 import type { Release } from '../store/releases.ts';

@@ -5,10 +5,10 @@ import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { requireDeployer } from '../context.ts';
 import { cpuQuantity, memoryQuantity, quantityValue } from '../deploy/quantity.ts';
-import { deployable, quotaPlan, resolveResources } from '../push/release.ts';
+import { deployable, quotaPlan, resolveResources } from '../ops/release.ts';
 import { MAX_APP_PODS, quotaRefusal } from '../deploy/quota.ts';
 import { ALL_PROCESSES, type ResourceKind, type ResourceRow } from '../store/resources.ts';
-import { reapply, withDeployLock } from './deploying.ts';
+import { reapply, withDeployLock } from '../ops/deploying.ts';
 import { listing, type Command, type CommandContext, type Flags, type Outcome } from './types.ts';
 
 const FLAGS: Command['flags'] = {

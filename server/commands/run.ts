@@ -3,7 +3,7 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { requireDeployer } from '../context.ts';
-import { deployable } from '../push/release.ts';
+import { deployable } from '../ops/release.ts';
 import type { DeployableRelease } from '../deploy/deployer.ts';
 import type { Command, CommandContext, Flags } from './types.ts';
 

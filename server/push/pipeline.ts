@@ -6,8 +6,8 @@ import type { Transcript } from '../output/transcript.ts';
 import { setHead } from '../repos.ts';
 import { deployTarget, type RefUpdate } from './receive.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
-import { lockApp } from './lock.ts';
-import { buildAndDeploy } from './build-and-deploy.ts';
+import { lockApp } from '../ops/lock.ts';
+import { buildAndDeploy } from '../ops/build-and-deploy.ts';
 import { collectAfterDeploy } from '../gc/collect.ts';
 
 /** One push as the pre-receive hook hands it over. */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '../../server/store/index.ts';
-import { deployable } from '../../server/push/release.ts';
+import { deployable } from '../../server/ops/release.ts';
 import { loadConfig } from '../../server/config.ts';
 
 function withStore(fn: (s: Store) => void): void {

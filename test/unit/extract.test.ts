@@ -4,7 +4,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../server/exec.ts';
-import { extractTree, sweepTrees } from '../../server/push/extract.ts';
+import { extractTree, sweepTrees } from '../../server/build/extract.ts';
 
 let dir: string;
 let repo: string;

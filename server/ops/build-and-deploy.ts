@@ -10,7 +10,7 @@ import { appUrl } from '../urls.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { repoPath } from '../repos.ts';
 import { log } from '../output/log.ts';
-import { extractTree, readTreeFile } from './extract.ts';
+import { extractTree, readTreeFile } from '../build/extract.ts';
 import { parseAppJson } from './app-json.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
 import { deployable, releaseAndDeploy } from './release.ts';
