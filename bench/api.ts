@@ -1,0 +1,279 @@
+// HTTP API bench: the API beside the SSH commands it stands in for.
+//   (a) `GET /api/v1/apps` on a kept-alive connection vs `ssh … apps:list` (the real OpenSSH
+//       client, a new connection each time, as a user types it): goal ≤ 0.1×;
+//   (b) mixed reads (apps, an app, its config, releases, jobs) paced open-loop at 500 requests/s
+//       for 30 s, exactly 15,000 requests: errors, p50/p99 from each request's scheduled time (a
+//       slow answer delays no later request), the server's peak RSS: goals 0, ≤ 50 ms, ≤ 150 MB;
+//   (c) `PATCH /api/v1/apps/APP/config` until the job's SSE `end` event says `succeeded` vs
+//       `ssh … config:set APP K=V`: goal within 10 %. On the testbed's real pack and Kubernetes
+//       (a real rollout each time) when it is up, else on the fake deployer; the table says which.
+// (a) and (b) run the server in its own process as `npm start` does (bin/slipway-server, with the
+// test fakes as builder and deployer), so its RSS is the server's alone.
+//   node bench/api.ts     (BENCH_API_ROUNDS=10, BENCH_API_RATE=500, BENCH_API_SECONDS=30, BENCH_API_CHANGES=5)
+import { Agent, request } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { run, type RunResult } from '../server/exec.ts';
+import { startTestServer, type TestServer } from '../test/support/harness.ts';
+import { startOnTestbed } from '../test/support/on-testbed.ts';
+import { fixtureCopy, testbedEnv } from '../test/support/testbed.ts';
+import { isolatedGitEnv } from './fixtures.ts';
+import { benchEnv } from './settings.ts';
+import { rssMiB, startSlipway } from './slipway.ts';
+import { median } from './stats.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+// Every knob the bench reads, read once here; each is bounded so a typo cannot run for hours.
+const SETTINGS = Object.freeze({
+  rounds: Math.min(Number(benchEnv.BENCH_API_ROUNDS || 10), 100),
+  rate: Math.min(Number(benchEnv.BENCH_API_RATE || 500), 2000),
+  seconds: Math.min(Number(benchEnv.BENCH_API_SECONDS || 30), 120),
+  changes: Math.min(Number(benchEnv.BENCH_API_CHANGES || 5), 20),
+  out: resolve(import.meta.dirname, 'results', 'api.md'),
+});
+const TESTBED_NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
+const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+const sec = (x: number) => `${(x / 1000).toFixed(2)} s`;
+const pct = (xs: readonly number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
+};
+
+async function must(what: string, p: Promise<RunResult>): Promise<RunResult> {
+  const r = await p;
+  if (r.exitCode !== 0) throw new Error(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  return r;
+}
+
+/** One API answer: status, body, and how long it took. */
+interface Answer { status: number; body: string; ms: number }
+
+/** The API client: one keep-alive agent, the bearer token, JSON in and out. */
+class Api {
+  readonly agent: Agent;
+  readonly port: number;
+  readonly token: string;
+  constructor(port: number, token: string, maxSockets: number) {
+    this.port = port;
+    this.token = token;
+    this.agent = new Agent({ keepAlive: true, maxSockets });
+  }
+
+  /** Sends one request; network errors reject. */
+  call(method: string, path: string, body?: unknown): Promise<Answer> {
+    const started = performance.now();
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolveAnswer, reject) => {
+      const req = request({
+        host: '127.0.0.1', port: this.port, method, path: `/api/v1${path}`, agent: this.agent,
+        headers: { authorization: `Bearer ${this.token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolveAnswer({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
+        res.on('error', reject);
+      });
+      req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path}: no answer within 60 s`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** Follows a job's Server-Sent Events until `end`; resolves with the job the `end` event carries. */
+  jobEnd(id: string): Promise<{ status: string }> {
+    return new Promise((resolveJob, reject) => {
+      const req = request({ host: '127.0.0.1', port: this.port, path: `/api/v1/jobs/${id}/events`, agent: this.agent, headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' } }, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`GET /jobs/${id}/events answered ${res.statusCode}`));
+        res.setEncoding('utf8');
+        let buffered = '';
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          // Events end with a blank line; `end` carries the finished job as its data.
+          for (let at = buffered.indexOf('\n\n'); at >= 0; at = buffered.indexOf('\n\n')) {
+            const event = buffered.slice(0, at);
+            buffered = buffered.slice(at + 2);
+            if (!/^event: end$/m.test(event)) continue;
+            const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+            res.destroy();
+            return resolveJob(JSON.parse(data) as { status: string });
+          }
+        });
+        res.on('end', () => reject(new Error(`the events of job ${id} ended without an end event`)));
+      });
+      req.setTimeout(15 * 60_000, () => req.destroy(new Error(`job ${id}: no end event within 15 min`)));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+}
+
+/** A JSON answer with the expected status, parsed; anything else throws with the body. */
+function json<T>(a: Answer, status: number, what: string): T {
+  if (a.status !== status) throw new Error(`${what} answered ${a.status}, not ${status}: ${a.body.slice(0, 500)}`);
+  return JSON.parse(a.body) as T;
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'slipway-api-bench-'));
+const gitEnv = isolatedGitEnv(join(tmp, 'home'));
+mkdirSync(join(tmp, 'home'));
+await must('ssh-keygen', run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(tmp, 'key')]));
+const sshTo = (port: number, key: string) => (cmd: string) => must(cmd, run('ssh', ['-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-p', String(port), 'git@127.0.0.1', cmd]));
+/** `tokens:create` prints the token alone on its second line. */
+const tokenFrom = (r: RunResult) => r.stdout.split('\n')[1]!.trim();
+
+// --- (a) and (b): a server in its own process, as npm start runs it. ---
+const APPS = ['bench-a', 'bench-b', 'bench-c', 'bench-d'];
+const listing: { api: number[]; ssh: number[] } = { api: [], ssh: [] };
+const load = { latencies: [] as number[], errors: 0, errorKinds: new Map<string, number>(), sent: 0, wallMs: 0, peakRss: 0, hwm: 0, idleRss: 0 };
+const server = await startSlipway({ root: ROOT, dataDir: join(tmp, 'data'), adminKeys: join(tmp, 'key.pub') });
+try {
+  const ssh = sshTo(server.ssh, join(tmp, 'key'));
+  const token = tokenFrom(await ssh('tokens:create bench --scope deploy'));
+  // Each app has a release (a push through the fake builder), a config var and so a few jobs.
+  const wd = join(tmp, 'work');
+  mkdirSync(wd);
+  await must('git init', run('git', ['init', '-q', '-b', 'main'], { cwd: wd, env: gitEnv }));
+  writeFileSync(join(wd, 'index.js'), 'console.log("bench")\n');
+  await must('git add', run('git', ['add', '-A'], { cwd: wd, env: gitEnv }));
+  await must('git commit', run('git', ['commit', '-q', '-m', 'bench'], { cwd: wd, env: gitEnv }));
+  for (const app of APPS) {
+    await ssh(`apps:create ${app}`);
+    await must(`push ${app}`, run('git', ['push', '-q', `http://x:${token}@127.0.0.1:${server.http}/${app}.git`, 'main'], { cwd: wd, env: gitEnv }));
+    await ssh(`config:set ${app} GREETING=hello`);
+  }
+  const api = new Api(server.http, token, 64);
+  json<unknown[]>(await api.call('GET', '/apps'), 200, 'GET /apps');
+
+  say(`(a) ${SETTINGS.rounds} interleaved rounds: 50 × GET /api/v1/apps on one kept-alive connection, 2 × ssh apps:list`);
+  const one = new Api(server.http, token, 1);
+  for (let i = 0; i < 20; i++) await one.call('GET', '/apps');
+  for (let r = 0; r < SETTINGS.rounds; r++) {
+    for (let i = 0; i < 50; i++) {
+      const a = await one.call('GET', '/apps');
+      if (a.status !== 200) throw new Error(`GET /apps answered ${a.status}: ${a.body}`);
+      listing.api.push(a.ms);
+    }
+    for (let i = 0; i < 2; i++) {
+      const t0 = performance.now();
+      await ssh('apps:list');
+      listing.ssh.push(performance.now() - t0);
+    }
+  }
+  one.agent.destroy();
+
+  const total = SETTINGS.rate * SETTINGS.seconds;
+  say(`(b) ${total} mixed reads paced at ${SETTINGS.rate}/s (open loop)`);
+  const paths = APPS.flatMap((app) => ['/apps', `/apps/${app}`, `/apps/${app}/config`, `/apps/${app}/releases`, `/apps/${app}/jobs`]);
+  await new Promise((r) => setTimeout(r, 2000));
+  load.idleRss = rssMiB(server.pid).rss;
+  const sampler = setInterval(() => { load.peakRss = Math.max(load.peakRss, rssMiB(server.pid).rss); }, 100);
+  const t0 = performance.now();
+  const pending: Promise<void>[] = [];
+  const fail = (kind: string) => { load.errors++; load.errorKinds.set(kind, (load.errorKinds.get(kind) ?? 0) + 1); };
+  // Every 5 ms, send what is due: request i is due at t0 + i / rate, whatever earlier answers do.
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const now = performance.now();
+      while (load.sent < total && t0 + (load.sent * 1000) / SETTINGS.rate <= now) {
+        const due = t0 + (load.sent * 1000) / SETTINGS.rate;
+        const path = paths[load.sent % paths.length]!;
+        load.sent++;
+        pending.push(api.call('GET', path).then(
+          (a) => { if (a.status === 200) load.latencies.push(performance.now() - due); else fail(`HTTP ${a.status}`); },
+          (err: Error) => fail(err.message),
+        ));
+      }
+      if (load.sent < total) setTimeout(tick, 5);
+      else done();
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  load.wallMs = performance.now() - t0;
+  clearInterval(sampler);
+  const m = rssMiB(server.pid);
+  load.peakRss = Math.max(load.peakRss, m.rss);
+  load.hwm = m.hwm;
+  api.agent.destroy();
+} finally {
+  await server.stop();
+}
+
+// --- (c): a config change through the API vs over SSH, both to the end of the rollout. ---
+const tb = testbedEnv(TESTBED_NEEDS);
+const where = tb ? 'testbed: real pack, registry, Kubernetes node (each change is a real rollout)' : 'fake deployer (the testbed is not up: eval "$(npm run -s testbed)" for real rollouts)';
+const change: { api: number[]; ssh: number[] } = { api: [], ssh: [] };
+let s: TestServer | undefined;
+const APP = `bench-api-${Date.now().toString(36)}`;
+try {
+  say(`(c) ${SETTINGS.changes} interleaved rounds of PATCH …/config → job succeeded, and ssh config:set; ${where}`);
+  s = tb
+    ? (await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: 'api.bench', SLIPWAY_ROLLOUT_TIMEOUT_S: '180' }, { buildTimeoutMs: 15 * 60_000 })).server
+    : await startTestServer();
+  const ssh = async (cmd: string) => {
+    const r = await s!.ssh(s!.admin, cmd);
+    if (r.exitCode !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+    return r;
+  };
+  await ssh(`apps:create ${APP}`);
+  const wd = tb ? fixtureCopy('node-app') : await s.workRepo({ 'index.js': 'console.log("bench")\n' });
+  if (tb) await s.commitAll(wd, 'api bench');
+  const pushed = await s.git(['push', s.sshRemote(APP), 'main'], { cwd: wd });
+  if (pushed.exitCode !== 0) throw new Error(`push failed: ${pushed.stderr}`);
+  const api = new Api(s.slipway.httpPort, tokenFrom(await ssh('tokens:create bench-change --scope deploy')), 4);
+  for (let r = 0; r < SETTINGS.changes; r++) {
+    const t0 = performance.now();
+    const accepted = json<{ job: { id: string } }>(await api.call('PATCH', `/apps/${APP}/config`, { set: { ROUND: `api-${r}` } }), 202, `PATCH /apps/${APP}/config`);
+    const job = await api.jobEnd(accepted.job.id);
+    if (job.status !== 'succeeded') throw new Error(`job ${accepted.job.id} ended ${job.status}`);
+    change.api.push(performance.now() - t0);
+    const t1 = performance.now();
+    await ssh(`config:set ${APP} ROUND=ssh-${r}`);
+    change.ssh.push(performance.now() - t1);
+    say(`(c) round ${r + 1}: API ${sec(change.api.at(-1)!)}, SSH ${sec(change.ssh.at(-1)!)}`);
+  }
+  api.agent.destroy();
+} finally {
+  if (s) {
+    await s.ssh(s.admin, `apps:destroy ${APP} --confirm ${APP}`).catch(() => undefined);
+    await s.close();
+  }
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+const ratio = (a: number, b: number) => `${(a / b).toFixed(3)}×`;
+const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
+const apiList = median(listing.api);
+const sshList = median(listing.ssh);
+const p50 = pct(load.latencies, 50);
+const p99 = pct(load.latencies, 99);
+const apiChange = median(change.api);
+const sshChange = median(change.ssh);
+const report = [
+  '# HTTP API bench',
+  '',
+  `${new Date().toISOString().slice(0, 10)}, \`node bench/api.ts\`. Machine: 2 shared cores; client and server on loopback. (a) and (b): the server in its own process as \`npm start\` runs it (bin/slipway-server), fake builder and deployer, ${APPS.length} apps each with a release, a config var and jobs. (c): ${where}.`,
+  '',
+  '| measure | API | SSH | ratio | goal | met? |',
+  '|---|---|---|---|---|---|',
+  `| (a) list apps: \`GET /api/v1/apps\` (kept-alive connection) vs \`ssh … apps:list\` (OpenSSH client), medians of ${listing.api.length} and ${listing.ssh.length} | ${ms(apiList)} | ${ms(sshList)} | ${ratio(apiList, sshList)} | ≤ 0.1× | ${yes(apiList / sshList <= 0.1)} |`,
+  `| (c) change a config var until rolled out: \`PATCH …/config\` → the job's SSE \`end\` (succeeded) vs \`ssh … config:set\`, medians of ${change.api.length} interleaved rounds | ${sec(apiChange)} | ${sec(sshChange)} | ${ratio(apiChange, sshChange)} | ≤ 1.1× | ${yes(apiChange / sshChange <= 1.1)} |`,
+  '',
+  `(b) ${load.sent} mixed reads (apps, an app, its config, releases, jobs) paced open-loop at ${SETTINGS.rate}/s over ${SETTINGS.seconds} s, one keep-alive pool of 64 connections; latency counted from each request's scheduled time:`,
+  '',
+  '| measure | result | goal | met? |',
+  '|---|---|---|---|',
+  `| errors (non-200 or failed requests) | ${load.errors} of ${load.sent}${load.errors ? ` (${[...load.errorKinds].map(([k, n]) => `${k}: ${n}`).join('; ')})` : ''} | 0 | ${yes(load.errors === 0)} |`,
+  `| latency p50 / p99 | ${ms(p50)} / ${ms(p99)} | p99 ≤ 50 ms | ${yes(p99 <= 50)} |`,
+  `| achieved rate | ${((load.sent / load.wallMs) * 1000).toFixed(0)} requests/s over ${sec(load.wallMs)} | ${SETTINGS.rate}/s | |`,
+  `| server RSS: before the run / peak during it (sampled every 100 ms) / VmHWM since start | ${load.idleRss.toFixed(1)} / ${load.peakRss.toFixed(1)} / ${load.hwm.toFixed(1)} MiB | peak ≤ 150 MB (143 MiB) | ${yes(load.peakRss <= 143)} |`,
+  '',
+  `(a) each: API ${ms(Math.min(...listing.api))} – ${ms(Math.max(...listing.api))}; SSH ${ms(Math.min(...listing.ssh))} – ${ms(Math.max(...listing.ssh))}. (c) each round: API ${change.api.map(sec).join(', ')}; SSH ${change.ssh.map(sec).join(', ')}.`,
+  '',
+].join('\n');
+mkdirSync(resolve(import.meta.dirname, 'results'), { recursive: true });
+writeFileSync(SETTINGS.out, report);
+process.stdout.write(report);
