@@ -10,12 +10,12 @@
 // (a) and (b) run the server in its own process as `npm start` does (bin/slipway-server, with the
 // test fakes as builder and deployer), so its RSS is the server's alone.
 //   node bench/api.ts     (BENCH_API_ROUNDS=10, BENCH_API_RATE=500, BENCH_API_SECONDS=30, BENCH_API_CHANGES=5)
-import { Agent, request } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { run, type RunResult } from '../server/exec.ts';
+import { ApiClient } from '../test/support/api-client.ts';
 import { startTestServer, type TestServer } from '../test/support/harness.ts';
 import { startOnTestbed } from '../test/support/on-testbed.ts';
 import { fixtureCopy, testbedEnv } from '../test/support/testbed.ts';
@@ -48,74 +48,6 @@ async function must(what: string, p: Promise<RunResult>): Promise<RunResult> {
   return r;
 }
 
-/** One API answer: status, body, and how long it took. */
-interface Answer { status: number; body: string; ms: number }
-
-/** The API client: one keep-alive agent, the bearer token, JSON in and out. */
-class Api {
-  readonly agent: Agent;
-  readonly port: number;
-  readonly token: string;
-  constructor(port: number, token: string, maxSockets: number) {
-    this.port = port;
-    this.token = token;
-    this.agent = new Agent({ keepAlive: true, maxSockets });
-  }
-
-  /** Sends one request; network errors reject. */
-  call(method: string, path: string, body?: unknown): Promise<Answer> {
-    const started = performance.now();
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolveAnswer, reject) => {
-      const req = request({
-        host: '127.0.0.1', port: this.port, method, path: `/api/v1${path}`, agent: this.agent,
-        headers: { authorization: `Bearer ${this.token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolveAnswer({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
-        res.on('error', reject);
-      });
-      req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path}: no answer within 60 s`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-
-  /** Follows a job's Server-Sent Events until `end`; resolves with the job the `end` event carries. */
-  jobEnd(id: string): Promise<{ status: string }> {
-    return new Promise((resolveJob, reject) => {
-      const req = request({ host: '127.0.0.1', port: this.port, path: `/api/v1/jobs/${id}/events`, agent: this.agent, headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' } }, (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`GET /jobs/${id}/events answered ${res.statusCode}`));
-        res.setEncoding('utf8');
-        let buffered = '';
-        res.on('data', (chunk: string) => {
-          buffered += chunk;
-          // Events end with a blank line; `end` carries the finished job as its data.
-          for (let at = buffered.indexOf('\n\n'); at >= 0; at = buffered.indexOf('\n\n')) {
-            const event = buffered.slice(0, at);
-            buffered = buffered.slice(at + 2);
-            if (!/^event: end$/m.test(event)) continue;
-            const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
-            res.destroy();
-            return resolveJob(JSON.parse(data) as { status: string });
-          }
-        });
-        res.on('end', () => reject(new Error(`the events of job ${id} ended without an end event`)));
-      });
-      req.setTimeout(15 * 60_000, () => req.destroy(new Error(`job ${id}: no end event within 15 min`)));
-      req.on('error', reject);
-      req.end();
-    });
-  }
-}
-
-/** A JSON answer with the expected status, parsed; anything else throws with the body. */
-function json<T>(a: Answer, status: number, what: string): T {
-  if (a.status !== status) throw new Error(`${what} answered ${a.status}, not ${status}: ${a.body.slice(0, 500)}`);
-  return JSON.parse(a.body) as T;
-}
-
 const tmp = mkdtempSync(join(tmpdir(), 'slipway-api-bench-'));
 const gitEnv = isolatedGitEnv(join(tmp, 'home'));
 mkdirSync(join(tmp, 'home'));
@@ -144,11 +76,11 @@ try {
     await must(`push ${app}`, run('git', ['push', '-q', `http://x:${token}@127.0.0.1:${server.http}/${app}.git`, 'main'], { cwd: wd, env: gitEnv }));
     await ssh(`config:set ${app} GREETING=hello`);
   }
-  const api = new Api(server.http, token, 64);
-  json<unknown[]>(await api.call('GET', '/apps'), 200, 'GET /apps');
+  const api = new ApiClient(server.http, token, 64);
+  await api.json<unknown[]>('GET', '/apps', 200);
 
   say(`(a) ${SETTINGS.rounds} interleaved rounds: 50 × GET /api/v1/apps on one kept-alive connection, 2 × ssh apps:list`);
-  const one = new Api(server.http, token, 1);
+  const one = new ApiClient(server.http, token, 1);
   for (let i = 0; i < 20; i++) await one.call('GET', '/apps');
   for (let r = 0; r < SETTINGS.rounds; r++) {
     for (let i = 0; i < 50; i++) {
@@ -162,7 +94,7 @@ try {
       listing.ssh.push(performance.now() - t0);
     }
   }
-  one.agent.destroy();
+  one.close();
 
   const total = SETTINGS.rate * SETTINGS.seconds;
   say(`(b) ${total} mixed reads paced at ${SETTINGS.rate}/s (open loop)`);
@@ -197,7 +129,7 @@ try {
   const m = rssMiB(server.pid);
   load.peakRss = Math.max(load.peakRss, m.rss);
   load.hwm = m.hwm;
-  api.agent.destroy();
+  api.close();
 } finally {
   await server.stop();
 }
@@ -223,11 +155,11 @@ try {
   if (tb) await s.commitAll(wd, 'api bench');
   const pushed = await s.git(['push', s.sshRemote(APP), 'main'], { cwd: wd });
   if (pushed.exitCode !== 0) throw new Error(`push failed: ${pushed.stderr}`);
-  const api = new Api(s.slipway.httpPort, tokenFrom(await ssh('tokens:create bench-change --scope deploy')), 4);
+  const api = new ApiClient(s.slipway.httpPort, tokenFrom(await ssh('tokens:create bench-change --scope deploy')), 4);
   for (let r = 0; r < SETTINGS.changes; r++) {
     const t0 = performance.now();
-    const accepted = json<{ job: { id: string } }>(await api.call('PATCH', `/apps/${APP}/config`, { set: { ROUND: `api-${r}` } }), 202, `PATCH /apps/${APP}/config`);
-    const job = await api.jobEnd(accepted.job.id);
+    const accepted = await api.json<{ job: { id: string } }>('PATCH', `/apps/${APP}/config`, 202, { set: { ROUND: `api-${r}` } });
+    const { job } = await api.jobEvents(accepted.job.id);
     if (job.status !== 'succeeded') throw new Error(`job ${accepted.job.id} ended ${job.status}`);
     change.api.push(performance.now() - t0);
     const t1 = performance.now();
@@ -235,7 +167,7 @@ try {
     change.ssh.push(performance.now() - t1);
     say(`(c) round ${r + 1}: API ${sec(change.api.at(-1)!)}, SSH ${sec(change.ssh.at(-1)!)}`);
   }
-  api.agent.destroy();
+  api.close();
 } finally {
   if (s) {
     await s.ssh(s.admin, `apps:destroy ${APP} --confirm ${APP}`).catch(() => undefined);

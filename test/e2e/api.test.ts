@@ -1,0 +1,106 @@
+// The HTTP API end to end on the testbed's real pieces (pack, registry, Kubernetes node, Traefik):
+// an app created through the API, pushed with real git over HTTP with an API token, its config
+// changed through the API while the job's Server-Sent Events are followed to `succeeded`, and a
+// rollback through the API that brings the old answer back at the app's URL. Tests run in order
+// and share the app (test/fixtures/node-app: it answers "hello from slipway" and $GREETING).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { ApiClient } from '../support/api-client.ts';
+import type { TestServer } from '../support/harness.ts';
+import { waitForBody } from '../support/ingress.ts';
+import { startOnTestbed } from '../support/on-testbed.ts';
+import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
+
+const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
+const BASE_DOMAIN = 'slipway.test';
+const APP = `docs-api-${randomBytes(3).toString('hex')}`;
+const PUSH_MS = 10 * 60_000;
+const ROLLOUT_MS = 5 * 60_000;
+const ROUTE_MS = 30_000;
+
+interface Job { id: string; kind: string; app: string; status: string; release: number | null; error: string | null }
+
+describe('the HTTP API on the testbed: create, push, change config, roll back', { timeout: 30 * 60_000 }, () => {
+  let s: TestServer | undefined;
+  let api: ApiClient;
+  let ingress: string;
+  const host = `${APP}.${BASE_DOMAIN}`;
+
+  before(async () => {
+    const tb = testbedEnv(NEEDS);
+    if (!tb) return;
+    ingress = tb.SLIPWAY_TEST_INGRESS!;
+    ({ server: s } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '180' }, { buildTimeoutMs: PUSH_MS }));
+    const created = await s.ssh(s.admin, 'tokens:create e2e-api --scope admin');
+    assert.equal(created.exitCode, 0, created.stderr);
+    api = new ApiClient(s.slipway.httpPort, created.stdout.split('\n')[1]!.trim());
+  });
+  after(async () => {
+    if (!s) return;
+    api.close();
+    // Through the API if it got that far; over SSH whatever happened.
+    await s.ssh(s.admin, `apps:destroy ${APP} --confirm ${APP}`);
+    await s.close();
+  });
+
+  /** Follows a job to its end and asserts it succeeded, showing its transcript when not. */
+  const succeeded = async (job: Job): Promise<Job> => {
+    const { lines, job: end } = await api.jobEvents(job.id, ROLLOUT_MS);
+    assert.equal(end.status, 'succeeded', `job ${job.id} (${job.kind}) ended ${end.status}: ${String(end.error)}\n${lines.join('\n')}`);
+    assert.ok(lines.length > 0, 'the job streamed its transcript before it ended');
+    return end as unknown as Job;
+  };
+
+  test('POST /api/v1/apps creates the app; it is listed and shown as apps:info --json shows it', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const created = await api.json<{ name: string }>('POST', '/apps', 201, { name: APP });
+    assert.equal(created.name, APP);
+    const listed = await api.json<{ name: string }[]>('GET', '/apps', 200);
+    assert.ok(listed.some((a) => a.name === APP), JSON.stringify(listed));
+    const info = await api.json<Record<string, unknown>>('GET', `/apps/${APP}`, 200);
+    assert.equal(info.release, null, 'nothing deployed yet');
+    const overSsh = JSON.parse((await s.ssh(s.admin, `apps:info ${APP} --json`)).stdout) as Record<string, unknown>;
+    assert.deepEqual(info, overSsh);
+    // Not deployed yet: the change is only stored (200 with the config, no job).
+    const stored = await api.json<{ config: Record<string, string> }>('PATCH', `/apps/${APP}/config`, 200, { set: { GREETING: 'one' } });
+    assert.equal(stored.config.GREETING, 'one');
+  });
+
+  test('a push with real git over HTTP, with the API token, deploys the app', { timeout: PUSH_MS + ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const wd = fixtureCopy('node-app');
+    await s.commitAll(wd, 'node app');
+    const r = await s.git(['push', s.httpRemote(APP, api.token), 'main'], { cwd: wd });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stderr, /=====> Application deployed:/);
+    assert.equal(await waitForBody(ingress, host, (b) => b === 'hello from slipway one\n', ROUTE_MS), 'hello from slipway one\n');
+    const info = await api.json<{ release: string | null }>('GET', `/apps/${APP}`, 200);
+    assert.equal(info.release, 'v1');
+  });
+
+  test('PATCH …/config answers 202 with a job; its events end in succeeded and the app answers with the new value', { timeout: ROLLOUT_MS + ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const { job } = await api.json<{ job: Job }>('PATCH', `/apps/${APP}/config`, 202, { set: { GREETING: 'two' } });
+    assert.equal(job.app, APP);
+    assert.ok(['queued', 'running'].includes(job.status), job.status);
+    const end = await succeeded(job);
+    assert.equal(end.release, 2);
+    const config = await api.json<Record<string, string>>('GET', `/apps/${APP}/config`, 200);
+    assert.equal(config.GREETING, 'two');
+    assert.equal(await waitForBody(ingress, host, (b) => b === 'hello from slipway two\n', ROUTE_MS), 'hello from slipway two\n');
+    // The finished job reads back the same through GET /jobs/ID.
+    const again = await api.json<Job>('GET', `/jobs/${job.id}`, 200);
+    assert.equal(again.status, 'succeeded');
+  });
+
+  test('POST …/rollback answers 202 with a job; once it succeeds the old answer is back at the URL', { timeout: ROLLOUT_MS + ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const { job } = await api.json<{ job: Job }>('POST', `/apps/${APP}/rollback`, 202, {});
+    const end = await succeeded(job);
+    assert.equal(end.release, 3, 'a rollback is a new release');
+    assert.equal(await waitForBody(ingress, host, (b) => b === 'hello from slipway one\n', ROUTE_MS), 'hello from slipway one\n');
+    const releases = await api.json<{ version: number }[]>('GET', `/apps/${APP}/releases`, 200);
+    assert.deepEqual(releases.map((r) => r.version).slice(0, 3), [3, 2, 1]);
+  });
+});
