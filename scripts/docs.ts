@@ -145,12 +145,18 @@ function operationSection(method: string, path: string, op: Operation): string[]
   if (params.length) out.push('Query:', '', ...params.map((p) => `- \`${p.name}\` (${schemaText(p.schema)}${p.required ? ', required' : ''})${p.description ? `: ${p.description}` : ''}`), '');
   for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) out.push(`Body (\`${type}\`): \`${schemaText(media.schema)}\``, '');
   const responses = Object.entries(op.responses ?? {});
+  // Failures all carry the one error body (see the top of the page): list their statuses only.
+  const failures = responses.filter(([status]) => /^[45]/.test(status) || status === 'default').map(([status]) => status);
+  const successes = responses.filter(([status]) => !failures.includes(status));
   if (responses.length) {
     out.push('Responses:', '');
-    for (const [status, r] of responses) {
+    for (const [status, r] of successes) {
       const bodies = Object.entries(r.content ?? {}).map(([type, m]) => (type === 'application/json' ? `\`${schemaText(m.schema)}\`` : `\`${type}\``));
-      out.push(`- ${status}${r.description ? ` ${r.description}` : ''}${bodies.length ? `: ${bodies.join(', ')}` : ''}`);
+      // Fastify's swagger names every response "Default Response": no news, so left out.
+      const said = r.description && r.description !== 'Default Response' ? ` ${r.description}` : '';
+      out.push(`- ${status}${said}${bodies.length ? `: ${bodies.join(', ')}` : ''}`);
     }
+    if (failures.length) out.push(`- ${failures.join(', ')}: the error body`);
     out.push('');
   }
   return out;

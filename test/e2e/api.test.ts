@@ -39,7 +39,7 @@ describe('the HTTP API on the testbed: create, push, change config, roll back', 
   after(async () => {
     if (!s) return;
     api.close();
-    // Through the API if it got that far; over SSH whatever happened.
+    // Over SSH, whatever state the tests left the app in.
     await s.ssh(s.admin, `apps:destroy ${APP} --confirm ${APP}`);
     await s.close();
   });

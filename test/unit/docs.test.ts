@@ -48,7 +48,11 @@ test('an API operation shows its method, path, query, body and responses from th
         patch: {
           tags: ['config'], summary: 'Change config vars',
           requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['set'], properties: { set: { type: 'object', additionalProperties: { type: 'string' } }, restart: { type: 'boolean' } } } } } },
-          responses: { 202: { description: 'Rolling out', content: { 'application/json': { schema: { type: 'object', properties: { job: { $ref: '#/components/schemas/Job' } } } } } } },
+          responses: {
+            202: { description: 'Rolling out', content: { 'application/json': { schema: { type: 'object', properties: { job: { $ref: '#/components/schemas/Job' } } } } } },
+            404: { description: 'Default Response', content: { 'application/json': { schema: { type: 'object' } } } },
+            '5XX': { description: 'Default Response' },
+          },
         },
       },
       '/api/v1/apps/{app}/logs': { get: { tags: ['logs'], parameters: [{ name: 'tail', in: 'query', schema: { type: 'integer' } }], responses: { 200: { description: 'Log lines', content: { 'text/plain': {} } } } } },
@@ -56,7 +60,7 @@ test('an API operation shows its method, path, query, body and responses from th
   });
   assert.ok(md.includes('## config\n\n### PATCH /api/v1/apps/{app}/config\n\nChange config vars.\n'), md);
   assert.ok(md.includes('Body (`application/json`): `{set: {KEY: string}, restart?: boolean}`'), md);
-  assert.ok(md.includes('- 202 Rolling out: `{job?: Job}`'), md);
+  assert.ok(md.includes('- 202 Rolling out: `{job?: Job}`\n- 404, 5XX: the error body\n'), md);
   assert.ok(md.includes('- `tail` (integer)'), md);
   assert.ok(md.includes('- 200 Log lines: `text/plain`'), md);
 });
