@@ -294,7 +294,7 @@ console.log(JSON.stringify({ arena: e.MALLOC_ARENA_MAX, trim: e.MALLOC_TRIM_THRE
   return JSON.parse(r.stdout.trim()) as { arena?: string; trim?: string; mmap?: string; flags: string[] };
 }
 
-/** What `npm start` sets: the settings the server's memory numbers were measured with (README, "Memory"). */
+/** What `npm start` sets: the settings the server's memory numbers were measured with (docs/security.md, "Memory"). */
 const AS_NPM_START = { arena: '2', trim: '131072', mmap: '131072', flags: ['--max-semi-space-size=2'] };
 
 test('the installed unit starts the server with the malloc settings and Node flags `npm start` uses', async () => {
