@@ -395,7 +395,7 @@ const SETTINGS = {
   dataDir: setting('SLIPWAY_DATA_DIR', './data', (raw) => resolve(raw), 'Database (`slipway.db`, 0600), repositories, host key, build logs.'),
   tmpDir: optional('SLIPWAY_TMP_DIR', '`DATA_DIR/tmp`', (raw) => (raw ? resolve(raw) : undefined), "Where a pushed tree is written for its build (removed after; a crash's leftovers are removed at start-up)."),
   sshPort: setting('SLIPWAY_SSH_PORT', '2222', port, 'SSH port (git and commands).'),
-  httpPort: setting('SLIPWAY_HTTP_PORT', '8080', port, 'HTTP port (git smart HTTP).'),
+  httpPort: setting('SLIPWAY_HTTP_PORT', '8080', port, 'HTTP port (git over HTTP, and the API under /api/v1).'),
   bind: setting('SLIPWAY_BIND', '0.0.0.0', text, 'Listen address of both ports.'),
   publicHost: optional('SLIPWAY_HOST', 'first non-loopback IPv4', (raw) => raw || hostAddress(), 'Host name printed in git remotes.'),
   adminKeysFile: optional('SLIPWAY_ADMIN_KEYS', '—', orUnset, 'An authorized_keys file whose keys become admins at start-up (idempotent).'),
