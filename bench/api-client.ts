@@ -1,5 +1,6 @@
-// A small client of Slipway's HTTP API for tests and benches: a bearer token, JSON in and out over
-// one keep-alive agent, and a reader of a job's Server-Sent Events.
+// The API bench's client: a bearer token, JSON in and out over one node:http keep-alive agent with
+// a bounded number of connections (the bench decides how many are kept alive), and a reader of a
+// job's Server-Sent Events. (Tests use test/support/api-client.ts, which goes through fetch.)
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
