@@ -19,6 +19,7 @@ import type { DeployableRelease } from '../server/deploy/deployer.ts';
 import { lineTranscript } from '../server/output/transcript.ts';
 import { configureLog } from '../server/output/log.ts';
 import { deployable } from '../server/ops/release.ts';
+import { JobRunner } from '../server/jobs/runner.ts';
 import { RunningDeploys, RunningSessions } from '../server/context.ts';
 import { openStore } from '../server/store/index.ts';
 import { markdownTable, median, secs, type Row } from './stats.ts';
@@ -95,7 +96,8 @@ try {
     const first = store.releases.create({ app, description: 'bench', commit: null, image: prev.image, processes: prev.processes, config: {} });
     await deployer.deploy(deployable({ config, store }, first), { transcript: silent, signal: never });
     store.releases.finish(app, first.version, 'succeeded');
-    const services = { config, store, pushes: new RunningDeploys(), sessions: new RunningSessions(), builder: undefined, deployer };
+    const pushes = new RunningDeploys();
+    const services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), builder: undefined, deployer };
     const io = { stdout: () => {}, stderr: (s: string) => say(s.trim()), stdin: async () => '', color: false, signal: never };
     for (let i = 0; i < SETTINGS.rounds; i++) {
       t0 = performance.now();

@@ -10,6 +10,7 @@ import { configureLog } from '../server/output/log.ts';
 import { errorLine } from '../server/output/output.ts';
 import { reportFailure } from '../server/output/report.ts';
 import { RunningDeploys, RunningSessions } from '../server/context.ts';
+import { JobRunner } from '../server/jobs/runner.ts';
 import { nativeCryptoLoaded } from '../server/transport/ssh/lib.ts';
 
 async function main(): Promise<number> {
@@ -18,10 +19,11 @@ async function main(): Promise<number> {
   const store = openStore(config.dbFile);
   try {
     const backends = await chooseBackends(config);
+    const pushes = new RunningDeploys();
     const interrupted = new AbortController();
     process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
     return await execute(
-      { config, store, pushes: new RunningDeploys(), sessions: new RunningSessions(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded },
+      { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded },
       { name: 'local', admin: true, via: 'local' },
       process.argv.slice(2),
       {

@@ -106,6 +106,11 @@ export interface Config {
   // --- Output backpressure (issue 16, item 2). ---
   /** How long a client may leave its output unread before its session is closed (SLIPWAY_STALL_TIMEOUT_S). */
   stallTimeoutMs: number;
+  // --- HTTP API (issue 17). ---
+  /** Origins whose browser pages may call the API (SLIPWAY_API_CORS_ORIGINS); empty: CORS off. */
+  apiCorsOrigins: readonly string[];
+  /** How long an API request may take to send its (small) body before it is cut off (SLIPWAY_API_BODY_TIMEOUT_S). */
+  apiBodyTimeoutMs: number;
   version: string;
 }
 
@@ -386,6 +391,16 @@ function ingressSource(raw: string, name: string): Readonly<IngressSource> {
   return Object.freeze({ kind: 'pods', namespace, labels });
 }
 
+/** SLIPWAY_API_CORS_ORIGINS: comma-separated origins (`https://dash.example.com`); unset or empty is none. */
+function corsOrigins(raw: string | undefined, name: string): readonly string[] {
+  const list = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of list) {
+    // An origin is scheme://host[:port] exactly, as browsers send it; `*` would let any page use a token.
+    if (!/^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/i.test(o)) throw new UserError(`${name} must be a comma-separated list of origins like https://dash.example.com, got "${o}".`);
+  }
+  return Object.freeze(list.map((o) => o.toLowerCase()));
+}
+
 /**
  * Every environment variable the server reads, one row each: docs/configuration.md is generated
  * from this table (`npm run docs`). A key that is a field of Config lands there as read; the few
@@ -449,6 +464,8 @@ const SETTINGS = {
   serviceCidrs: optional('SLIPWAY_SERVICE_CIDR', '`10.43.0.0/16`', cidrList(() => ['10.43.0.0/16']), "The cluster's Service (ClusterIP) ranges (k3s's default), kept from app pods likewise."),
   nodeAddresses: optional('SLIPWAY_NODE_ADDRESSES', "this machine's addresses", cidrList(localAddresses), "The nodes' own addresses (IPs or CIDRs, comma-separated), which app pods may not reach; list every node's when the cluster has more than this one."),
   ingressFrom: setting('SLIPWAY_INGRESS_FROM', 'kube-system/app.kubernetes.io/name=traefik', ingressSource, "Where the ingress controller's requests to app pods come from: `NAMESPACE/KEY=VALUE[,…]` (its pods) or `node` (an ingress on the nodes themselves)."),
+  apiCorsOrigins: optional('SLIPWAY_API_CORS_ORIGINS', '— (CORS off)', corsOrigins, 'Origins (comma-separated, like `https://dash.example.com`) whose browser pages may call the API.'),
+  apiBodyTimeoutMs: setting('SLIPWAY_API_BODY_TIMEOUT_S', '10', seconds, 'How long an API request may take to send its (small) body before it is cut off, in seconds.'),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

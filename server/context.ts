@@ -7,6 +7,7 @@ import type { Deployer } from './deploy/deployer.ts';
 import type { ImageRegistry } from './build/registry.ts';
 import type { Identity } from './auth/identity.ts';
 import type { DoctorCheck } from './health.ts';
+import type { JobRunner } from './jobs/runner.ts';
 import { UserError } from './errors.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -17,6 +18,8 @@ export interface Services {
   pushes: RunningDeploys;
   /** App commands in flight (`logs -t`, `run`…), so a key that loses the app loses them too. */
   sessions: RunningSessions;
+  /** Changes that roll out, as jobs: started, followed and cancelled here. */
+  jobs: JobRunner;
   builder: Builder | undefined;
   deployer: Deployer | undefined;
   /** The registry's tags, deletes and storage GC (garbage collection); unset, nothing is collected. */

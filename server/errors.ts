@@ -26,6 +26,22 @@ export class NotFoundError extends UserError {
   }
 }
 
+/** The app's lock is held by another deploy: the one sentence says by whom and how to clear it (HTTP 409). */
+export class LockedError extends UserError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LockedError';
+  }
+}
+
+/** The identity may not do this at all (a non-admin asking for an admin's operation; HTTP 403). */
+export class ForbiddenError extends UserError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ForbiddenError';
+  }
+}
+
 /** What a user sees for an error, and what the log gets. */
 export interface Rendered {
   message: string;

@@ -16,7 +16,8 @@ import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
 import { startTlsSync } from './ops/tls-sync.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
-import { startGcTimer } from './gc/collect.ts';
+import { startGcTimer } from './ops/collect.ts';
+import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
 import { reconcileAtStart } from './ops/reconcile.ts';
 import { startRightsSweep } from './revocation.ts';
 
@@ -71,7 +72,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const store = openStore(config.dbFile);
   // Recovery: whatever a previous process of ours left half-done is over.
   const cleared = store.apps.clearLocksOf(process.pid) + store.apps.clearStaleLocks();
-  const abandoned = store.releases.failAbandoned() + store.builds.failAbandoned();
+  // A job left queued or running died with that process: interrupted, its transcript kept.
+  const abandoned = store.releases.failAbandoned() + store.builds.failAbandoned() + interruptAbandonedJobs(store);
   const trees = await sweepTrees(config.tmpDir);
   // No push runs yet (one server per data dir), so every quarantine is a killed push's.
   const incoming = await sweepIncoming(config, startedAt);
@@ -84,7 +86,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.builder) log.warn('no builder configured: pushes will be rejected until pack is set up');
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
-  const services: Services = { config, store, pushes: new RunningDeploys(), sessions: new RunningSessions(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded };
+  const pushes = new RunningDeploys();
+  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded };
   // Before any deploy is accepted: the cluster runs what the database says (see push/reconcile.ts).
   const reconciled = await reconcileAtStart(services);
   if (reconciled.restored.length || reconciled.sweptPods) log.warn('brought the cluster in line with the database', { ...reconciled });
@@ -117,6 +120,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
     sshPort,
     httpPort,
     close: async () => {
+      services.jobs.close();
       services.pushes.abortAll('the server is stopping');
       stopTlsSync();
       stopGc();

@@ -14,5 +14,7 @@ export function mayUseApp(store: Pick<Store, 'apps' | 'keys'>, identity: Identit
 export function mayStillUseApp(store: Pick<Store, 'apps' | 'keys'>, identity: Identity, app: string): boolean {
   if (identity.via === 'local') return true;
   const key = store.keys.byName(identity.name);
-  return key !== undefined && mayUseApp(store, { ...identity, admin: key.admin }, app);
+  // An HTTP token below the admin scope never had an admin's reach, whatever its key has.
+  const admin = key?.admin === true && (identity.scope === undefined || identity.scope === 'admin');
+  return key !== undefined && mayUseApp(store, { ...identity, admin }, app);
 }

@@ -4,8 +4,8 @@ import { createRepo, removeLogs, removeRepo } from '../repos.ts';
 import { listing, type Command } from './types.ts';
 import { appUrl, remotes } from '../urls.ts';
 import { builderFor } from '../ops/build-and-deploy.ts';
-import { lockApp } from '../ops/lock.ts';
-import { removeImages } from '../gc/collect.ts';
+import { breakLock, lockApp } from '../ops/lock.ts';
+import { removeImages } from '../ops/collect.ts';
 import { deployable } from '../ops/release.ts';
 import { log } from '../output/log.ts';
 import type { Services } from '../context.ts';
@@ -150,9 +150,7 @@ export const appCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 1 },
     run: (ctx, app) => {
-      const aborted = ctx.services.pushes.abort(app, `apps:unlock by ${ctx.identity.name}`);
-      const unlocked = ctx.services.store.apps.unlock(app);
-      ctx.out.line(aborted || unlocked ? `Unlocked ${app}.` : `${app} was not locked.`);
+      ctx.out.line(breakLock(ctx.services, app, ctx.identity.name) ? `Unlocked ${app}.` : `${app} was not locked.`);
     },
   },
   {

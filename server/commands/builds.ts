@@ -1,13 +1,14 @@
-import { collectAfterDeploy } from '../gc/collect.ts';
+import { collectAfterDeploy } from '../ops/collect.ts';
 import { readFile } from 'node:fs/promises';
 import { NotFoundError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { buildAndDeploy, builderFor } from '../ops/build-and-deploy.ts';
 import { requireBuilder } from '../context.ts';
-import { withDeployLock } from '../ops/deploying.ts';
+import { rollOut } from '../ops/rollout.ts';
 import { git } from '../git.ts';
 import { repoPath } from '../repos.ts';
 import { listing, type Command } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 
 // Builder images are references like heroku/builder:24 or host:5000/team/builder@sha256:…
 const IMAGE = /^[a-z0-9][a-z0-9._-]*(:[0-9]+)?(\/[a-z0-9][a-z0-9._-]*)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
@@ -81,7 +82,7 @@ export const buildCommands: Command[] = [
       const commit = current?.commit;
       if (!commit) throw new UserError(`${app} has no deployed commit to rebuild; push first.`);
       await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: repoPath(config, app) });
-      await withDeployLock(ctx, app, 'apps:rebuild', (signal, transcript) =>
+      await rollOut(actorOf(ctx), app, 'apps:rebuild', progressOf(ctx), async ({ signal, transcript: transcript }) =>
         buildAndDeploy(ctx.services, { app: app, commit, description: `Rebuild ${commit.slice(0, 7)}`, quarantine: {}, by: ctx.identity, transcript, signal }));
       // As after a push: the new image may push the oldest kept one out (in the background).
       void collectAfterDeploy(ctx.services, app);

@@ -3,12 +3,10 @@
 // too, and is rolled out at once (same release, new probes).
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { requireDeployer } from '../context.ts';
 import type { HealthCheck } from '../deploy/deployer.ts';
-import { checkPath, checkType, healthCheck } from '../ops/app-json.ts';
-import { mergeChecks } from '../ops/release.ts';
-import { reapply, withDeployLock } from '../ops/deploying.ts';
-import { listing, type Command, type CommandContext } from './types.ts';
+import { listChecks, setCheck, unsetCheck, type CheckInput } from '../ops/checks.ts';
+import { listing, type Command } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 
 const NUMBERS = { port: 'port', 'initial-delay': 'initialDelay', timeout: 'timeout', attempts: 'attempts', wait: 'wait' } as const;
 
@@ -20,18 +18,6 @@ const HELP: Record<keyof typeof NUMBERS, string> = {
   attempts: 'failed probes in a row that count as failing (default 3)',
   wait: 'seconds between probes (default 2)',
 };
-
-/** Stores a checks:set/checks:unset change and rolls it out when the app runs. */
-async function changeChecks(ctx: CommandContext, app: string, change: () => void, undo: () => void, what: string): Promise<void> {
-  const { store, deployer } = ctx.services;
-  const current = store.releases.current(app);
-  if (!deployer || !current?.image) return change();
-  requireDeployer(ctx.services);
-  await withDeployLock(ctx, app, 'checks:set', async (signal, t) => {
-    ctx.out.line(`${what}...`);
-    await reapply(ctx, app, current, change, undo, t, signal);
-  });
-}
 
 function describe(c: HealthCheck): string {
   const parts = [c.type, `GET ${c.path}`, c.port !== undefined ? `port ${c.port}` : ''];
@@ -48,9 +34,7 @@ export const checkCommands: Command[] = [
     args: { min: 1, max: 1 },
     json: true,
     run: (ctx, app) => {
-      const { store } = ctx.services;
-      const current = store.releases.current(app);
-      const checks = mergeChecks(current?.checks ?? {}, store.checks.all(app));
+      const checks = listChecks(actorOf(ctx), app);
       return listing(checks, (out) => {
         out.heading(`${app} health checks`);
         const rows = Object.entries(checks).flatMap(([type, list]) => list.map((c) => [type, describe(c)]));
@@ -67,23 +51,15 @@ export const checkCommands: Command[] = [
     args: { min: 4, max: 4 },
     flags: Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: 'string' as const, help: HELP[k as keyof typeof NUMBERS] }])),
     run: async (ctx, app, [type, kind, path], flags) => {
-      const current = ctx.services.store.releases.current(app);
-      const types = current?.processes.map((p) => p.type) ?? [];
-      if (current && !types.includes(type!)) throw new UserError(`There is no ${shown(type!)} process type; this app has ${types.join(', ') || 'none'}.`);
-      const raw: Record<string, unknown> = { type: checkType(kind, 'checks:set'), path: checkPath(path, 'checks:set') };
+      const input: CheckInput = { process: type!, type: kind, path };
       for (const [flag, field] of Object.entries(NUMBERS)) {
         const v = flags[flag];
         if (typeof v !== 'string') continue;
         if (!/^\d{1,6}$/.test(v)) throw new UserError(`checks:set: --${flag} must be a whole number, not ${shown(v)}.`);
-        raw[field] = Number(v);
+        input[field] = Number(v);
       }
-      const check = healthCheck(raw, 'checks:set');
-      if (type !== 'web' && check.port === undefined) throw new UserError('checks:set: a check of a process other than web needs --port.');
-      const { store } = ctx.services;
-      const before = store.checks.all(app)[type!]?.find((c) => c.type === check.type);
-      const what = `Setting the ${check.type} check of ${type} to GET ${check.path}`;
-      await changeChecks(ctx, app, () => store.checks.set(app, type!, check), () => (before ? store.checks.set(app, type!, before) : store.checks.remove(app, type!, check.type)), what);
-      ctx.out.line(`${what}... done`);
+      const { process, check } = await setCheck(actorOf(ctx), app, input, progressOf(ctx));
+      ctx.out.line(`Setting the ${check.type} check of ${process} to GET ${check.path}... done`);
     },
   },
   {
@@ -92,14 +68,9 @@ export const checkCommands: Command[] = [
     summary: 'Remove a check checks:set made (the release\'s app.json check, if any, applies again)',
     access: 'app',
     args: { min: 3, max: 3 },
-    run: async (ctx, app, [type, kind]) => {
-      const { store } = ctx.services;
-      const t = checkType(kind, 'checks:unset');
-      const before = store.checks.all(app)[type!]?.find((c) => c.type === t);
-      if (!before) throw new UserError(`${app} has no ${t} check of ${shown(type!)} set with checks:set.`);
-      const what = `Removing the ${t} check of ${type}`;
-      await changeChecks(ctx, app, () => store.checks.remove(app, type!, t), () => store.checks.set(app, type!, before), what);
-      ctx.out.line(`${what}... done`);
+    run: async (ctx, app, [process, kind]) => {
+      const { type } = await unsetCheck(actorOf(ctx), app, process!, kind, progressOf(ctx));
+      ctx.out.line(`Removing the ${type} check of ${process}... done`);
     },
   },
 ];

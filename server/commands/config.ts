@@ -1,8 +1,8 @@
 import { UserError } from '../errors.ts';
 import { configKey, configValue, shown } from '../names.ts';
-import { deployedRelease, withDeployLock } from '../ops/deploying.ts';
-import { releaseAndDeploy } from '../ops/release.ts';
-import { listing, type Command, type CommandContext } from './types.ts';
+import { getConfig, getConfigValue, setConfig } from '../ops/config.ts';
+import { listing, type Command } from './types.ts';
+import { actorOf, progressOf } from './progress.ts';
 
 /**
  * Quotes a value for a POSIX shell that sources `config --shell`: inside single quotes nothing is
@@ -25,30 +25,6 @@ export function parsePairs(words: readonly string[]): Record<string, string> {
   return Object.fromEntries(out);
 }
 
-/**
- * Stores a config change and, when the app runs a release and a cluster is configured, rolls out
- * a new release with it (the same image, the new config). If that release does not become ready
- * the deployer restores the previous one, and the change is taken back here too: the stored
- * config stays what runs, as after a failed push.
- */
-async function changeConfig(ctx: CommandContext, app: string, set: Record<string, string>, unset: string[], description: string, noRestart: boolean): Promise<void> {
-  const { store, deployer } = ctx.services;
-  const running = store.releases.current(app);
-  if (noRestart || !deployer || !running?.image) return store.config.change(app, set, unset);
-  await withDeployLock(ctx, app, 'config change', async (signal, t) => {
-    const before = store.config.all(app);
-    store.config.change(app, set, unset);
-    const current = deployedRelease(ctx, app);
-    try {
-      await releaseAndDeploy(ctx.services, app, { description, commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app), checks: current.checks }, { transcript: t, signal, describe: true, runRelease: true });
-    } catch (err) {
-      const touched = [...Object.keys(set), ...unset];
-      store.config.change(app, Object.fromEntries(touched.filter((k) => Object.hasOwn(before, k)).map((k) => [k, before[k]!])), touched.filter((k) => !Object.hasOwn(before, k)));
-      throw err;
-    }
-  });
-}
-
 /** config:set and config:unset store and roll out; with this flag they only store. */
 const NO_RESTART: Command['flags'] = { 'no-restart': { type: 'boolean', help: 'only store the change; the next deploy uses it' } };
 
@@ -62,7 +38,7 @@ export const configCommands: Command[] = [
     json: true,
     flags: { shell: { type: 'boolean', help: 'print KEY=VALUE lines' } },
     run: (ctx, app, _args, flags) => {
-      const vars = ctx.services.store.config.all(app);
+      const vars = getConfig(actorOf(ctx), app);
       return listing(vars, (out) => {
         if (flags.shell) {
           for (const [k, v] of Object.entries(vars)) out.line(`${k}=${shellQuote(v)}`);
@@ -79,12 +55,7 @@ export const configCommands: Command[] = [
     summary: 'Print one config value',
     access: 'app',
     args: { min: 2, max: 2 },
-    run: (ctx, app, [rawKey]) => {
-      const key = configKey(rawKey!);
-      const vars = ctx.services.store.config.all(app);
-      if (!Object.hasOwn(vars, key)) throw new UserError(`${key} is not set for ${app}.`);
-      ctx.out.line(vars[key]);
-    },
+    run: (ctx, app, [key]) => ctx.out.line(getConfigValue(actorOf(ctx), app, key!)),
   },
   {
     name: 'config:set',
@@ -94,9 +65,8 @@ export const configCommands: Command[] = [
     args: { min: 2, max: 200 },
     flags: NO_RESTART,
     run: async (ctx, app, pairs, flags) => {
-      const set = parsePairs(pairs);
-      await changeConfig(ctx, app, set, [], `Set ${Object.keys(set).join(', ')} config vars`, flags['no-restart'] === true);
-      ctx.out.line(`Setting ${Object.keys(set).join(', ')} for ${app}... done`);
+      const r = await setConfig(actorOf(ctx), app, { set: parsePairs(pairs), restart: flags['no-restart'] !== true }, progressOf(ctx));
+      ctx.out.line(`Setting ${r.set.join(', ')} for ${app}... done`);
     },
   },
   {
@@ -107,9 +77,8 @@ export const configCommands: Command[] = [
     args: { min: 2, max: 200 },
     flags: NO_RESTART,
     run: async (ctx, app, keys, flags) => {
-      const valid = keys.map(configKey);
-      await changeConfig(ctx, app, {}, valid, `Remove ${valid.join(', ')} config vars`, flags['no-restart'] === true);
-      ctx.out.line(`Unsetting ${valid.join(', ')} for ${app}... done`);
+      const r = await setConfig(actorOf(ctx), app, { unset: keys, restart: flags['no-restart'] !== true }, progressOf(ctx));
+      ctx.out.line(`Unsetting ${r.unset.join(', ')} for ${app}... done`);
     },
   },
 ];

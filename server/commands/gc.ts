@@ -1,6 +1,6 @@
 // Garbage collection's commands: `gc` runs the whole collection now (what the timer runs), and
 // `apps:report APP` shows what an app's images and build cache take on disk.
-import { collectAll } from '../gc/collect.ts';
+import { collectAll } from '../ops/collect.ts';
 import { log } from '../output/log.ts';
 import { listing, type Command } from './types.ts';
 

@@ -1,6 +1,6 @@
-import { UsageError, NotFoundError, UserError } from '../errors.ts';
-import { appName, shown } from '../names.ts';
-import { mayUseApp } from '../auth/access.ts';
+import { UsageError, UserError } from '../errors.ts';
+import { shown } from '../names.ts';
+import { authorizeApp, requireAdmin } from '../ops/access.ts';
 import type { Command, CommandContext, Flags } from './types.ts';
 import { appCommands } from './apps.ts';
 import { configCommands } from './config.ts';
@@ -18,6 +18,7 @@ import { checkCommands } from './checks.ts';
 import { runCommands } from './run.ts';
 import { gcCommands } from './gc.ts';
 import { egressCommands } from './egress.ts';
+import { jobCommands } from './jobs.ts';
 
 const metaCommands: Command[] = [
   {
@@ -57,6 +58,7 @@ export const commands: readonly Command[] = [
   ...certCommands,
   ...egressCommands,
   ...buildCommands,
+  ...jobCommands,
   ...keyCommands,
   ...tokenCommands,
   ...doctorCommands,
@@ -113,11 +115,10 @@ export async function dispatch(ctx: CommandContext, words: readonly string[]): P
   const c = byName.get(name);
   if (!c) throw new UsageError(`Unknown command ${shown(name)}. Run "help" for the list.`);
   const { args, flags } = parseArgs(c, rest);
-  if (c.access === 'admin' && !ctx.identity.admin) throw new UserError(`Only admins may run ${c.name}.`);
+  if (c.access === 'admin') requireAdmin(ctx, `Only admins may run ${c.name}.`);
   let outcome;
   if (c.access === 'app') {
-    const app = appName(args[0]!);
-    if (!mayUseApp(ctx.services.store, ctx.identity, app)) throw new NotFoundError(shown(app), { orNoAccess: !ctx.identity.admin });
+    const app = authorizeApp(ctx, args[0]!);
     // Tracked while it runs: a key that loses the app stops its `logs -t`, `run` or deploy.
     const session = ctx.services.sessions.begin(app, ctx.identity, ctx.signal);
     const revoked = () => (session.controller.signal.aborted && !ctx.signal.aborted && session.controller.signal.reason instanceof UserError ? session.controller.signal.reason : undefined);

@@ -6,9 +6,9 @@ import type { Transcript } from '../output/transcript.ts';
 import { setHead } from '../repos.ts';
 import { deployTarget, type RefUpdate } from './receive.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
-import { lockApp } from '../ops/lock.ts';
+import { rollOut } from '../ops/rollout.ts';
 import { buildAndDeploy } from '../ops/build-and-deploy.ts';
-import { collectAfterDeploy } from '../gc/collect.ts';
+import { collectAfterDeploy } from '../ops/collect.ts';
 
 /** One push as the pre-receive hook hands it over. */
 export interface PushRequest {
@@ -26,7 +26,7 @@ export interface PushRequest {
  */
 export async function runPipeline(services: Services, push: PushRequest): Promise<void> {
   const { store } = services;
-  const { app, transcript: t } = push;
+  const { app } = push;
 
   // receive: which branch and commit this push deploys.
   const appRow = store.apps.get(app);
@@ -37,18 +37,16 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
   requireBuilder(services);
   requireDeployer(services);
 
-  // lock: one deploy per app at a time; a second push is turned away at once.
-  const unlock = lockApp(services, app, `push of ${short} by ${push.identity.name}`);
-  try {
-    t.step(`Deploying ${app} (${short}) from ${target.branch}`);
+  // lock: one deploy per app at a time; a second push is turned away at once. The push is a job
+  // whose client is the pusher: it sees the job's transcript live, and its leaving cancels it.
+  await rollOut({ identity: push.identity, services }, app, `push of ${short}`, { transcript: push.transcript, signal: push.signal }, async (p) => {
+    p.transcript.step(`Deploying ${app} (${short}) from ${target.branch}`);
     await buildAndDeploy(services, {
       app, commit: target.commit, description: `Deploy ${short}`, quarantine: push.quarantine,
-      by: push.identity, transcript: t, signal: push.signal,
+      by: push.identity, transcript: p.transcript, signal: p.signal,
     });
     await setHead(services.config, app, target.branch);
-  } finally {
-    unlock();
-  }
+  }, { tracked: true, kind: 'push', origin: 'push' });
   // After the lock is free and only after success; the push's verdict does not wait for it.
   void collectAfterDeploy(services, app);
 }

@@ -156,6 +156,28 @@ const MIGRATIONS: readonly string[] = [
      created_at TEXT NOT NULL,
      PRIMARY KEY (app, cidr, port)
    );`,
+  // Jobs (issue 17, section 2): every change that rolls out, with who started it, from where, how
+  // it ended and where its transcript is; rows and transcripts go with the app, as its build logs do.
+  `CREATE TABLE jobs (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     by_key TEXT NOT NULL,
+     origin TEXT NOT NULL CHECK (origin IN ('ssh', 'http', 'api', 'push', 'cli')),
+     status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+     created_at TEXT NOT NULL,
+     started_at TEXT,
+     finished_at TEXT,
+     release INTEGER,
+     error TEXT,
+     log_file TEXT NOT NULL
+   );
+   CREATE INDEX jobs_by_app ON jobs (app);
+   CREATE INDEX jobs_unfinished ON jobs (status) WHERE status IN ('queued', 'running');`,
+  // HTTP API (issue 17): a token's scope (read, deploy, admin). Existing tokens keep the rights
+  // they had, their key's: admin for an admin key's, deploy for any other.
+  `ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'deploy' CHECK (scope IN ('read', 'deploy', 'admin'));
+   UPDATE tokens SET scope = 'admin' WHERE key_name IN (SELECT name FROM keys WHERE admin = 1);`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

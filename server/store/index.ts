@@ -11,6 +11,7 @@ import { domainsStore } from './domains.ts';
 import { checksStore, quotasStore, resourcesStore, stoppedStore } from './resources.ts';
 import { certsStore } from './certs.ts';
 import { egressStore } from './egress.ts';
+import { jobsStore } from './jobs.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -30,6 +31,7 @@ export interface Store {
   stopped: ReturnType<typeof stoppedStore>;
   certs: ReturnType<typeof certsStore>;
   egress: ReturnType<typeof egressStore>;
+  jobs: ReturnType<typeof jobsStore>;
   close(): void;
 }
 
@@ -53,6 +55,7 @@ export function openStore(file: string): Store {
     stopped: stoppedStore(db),
     certs: certsStore(db),
     egress: egressStore(db),
+    jobs: jobsStore(db),
     close: () => db.close(),
   };
 }

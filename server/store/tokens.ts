@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import { now, type Db } from './db.ts';
 
-export interface Token { name: string; keyName: string; createdAt: string; lastUsedAt: string | null }
-interface Row { name: string; key_name: string; created_at: string; last_used_at: string | null }
-const toToken = (r: Row): Token => ({ name: r.name, keyName: r.key_name, createdAt: r.created_at, lastUsedAt: r.last_used_at });
+/** What a token may do, weakest first (auth/scopes.ts holds the rules). */
+export type Scope = 'read' | 'deploy' | 'admin';
+
+export interface Token { name: string; keyName: string; scope: Scope; createdAt: string; lastUsedAt: string | null }
+interface Row { name: string; key_name: string; scope: Scope; created_at: string; last_used_at: string | null }
+const toToken = (r: Row): Token => ({ name: r.name, keyName: r.key_name, scope: r.scope, createdAt: r.created_at, lastUsedAt: r.last_used_at });
+const COLUMNS = 'name, key_name, scope, created_at, last_used_at';
+
+/** Whose a presented token is, and the scope it was created with. */
+export interface TokenUse { keyName: string; scope: Scope }
 
 /** How stale a token's last-use time may be. */
 const USE_RESOLUTION_MS = 60_000;
@@ -13,46 +20,46 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** HTTP access tokens; each acts with the rights of the key that owns it. */
+/** HTTP access tokens; each acts with the rights of the key that owns it, at most its scope. */
 export function tokensStore(db: Db) {
   return {
     /**
      * Adds a token for a key unless it already has one of this name (`exists`) or `max` tokens
      * (`full`); counted and inserted in one transaction, so concurrent creations cannot pass the cap.
      */
-    add: (name: string, keyName: string, token: string, max = Infinity): 'added' | 'exists' | 'full' =>
+    add: (name: string, keyName: string, token: string, max = Infinity, scope: Scope = 'deploy'): 'added' | 'exists' | 'full' =>
       db.transaction((): 'added' | 'exists' | 'full' => {
         if (db.prepare('SELECT 1 FROM tokens WHERE key_name = ? AND name = ?').get(keyName, name)) return 'exists';
         const { n } = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM tokens WHERE key_name = ?').get(keyName)!;
         if (n >= max) return 'full';
-        db.prepare('INSERT INTO tokens (name, hash, key_name, created_at) VALUES (?, ?, ?, ?)').run(name, hashToken(token), keyName, now());
+        db.prepare('INSERT INTO tokens (name, hash, key_name, scope, created_at) VALUES (?, ?, ?, ?, ?)').run(name, hashToken(token), keyName, scope, now());
         return 'added';
       }).immediate(),
     /** A key's token of this name (names are per key). */
     byName: (keyName: string, name: string): Token | undefined => {
-      const r = db.prepare<[string, string], Row>('SELECT name, key_name, created_at, last_used_at FROM tokens WHERE key_name = ? AND name = ?').get(keyName, name);
+      const r = db.prepare<[string, string], Row>(`SELECT ${COLUMNS} FROM tokens WHERE key_name = ? AND name = ?`).get(keyName, name);
       return r ? toToken(r) : undefined;
     },
     /**
-     * The owner of a presented token, recording its use to the minute; undefined if unknown. One
+     * The owner and scope of a presented token, recording its use to the minute; undefined if unknown. One
      * push makes several requests: writing (and syncing) the time on each would cost more than
      * the lookup.
      */
-    use: (token: string): string | undefined => {
+    use: (token: string): TokenUse | undefined => {
       const hash = hashToken(token);
-      const r = db.prepare<[string], { key_name: string; last_used_at: string | null }>('SELECT key_name, last_used_at FROM tokens WHERE hash = ?').get(hash);
+      const r = db.prepare<[string], { key_name: string; scope: Scope; last_used_at: string | null }>('SELECT key_name, scope, last_used_at FROM tokens WHERE hash = ?').get(hash);
       if (!r) return undefined;
       const at = now();
       if (!r.last_used_at || Date.parse(at) - Date.parse(r.last_used_at) >= USE_RESOLUTION_MS) {
         db.prepare('UPDATE tokens SET last_used_at = ? WHERE hash = ?').run(at, hash);
       }
-      return r.key_name;
+      return { keyName: r.key_name, scope: r.scope };
     },
     /** Every token, or one key's. */
     list: (keyName?: string): Token[] =>
       (keyName === undefined
-        ? db.prepare<[], Row>('SELECT name, key_name, created_at, last_used_at FROM tokens ORDER BY key_name, name').all()
-        : db.prepare<[string], Row>('SELECT name, key_name, created_at, last_used_at FROM tokens WHERE key_name = ? ORDER BY name').all(keyName)
+        ? db.prepare<[], Row>(`SELECT ${COLUMNS} FROM tokens ORDER BY key_name, name`).all()
+        : db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM tokens WHERE key_name = ? ORDER BY name`).all(keyName)
       ).map(toToken),
     /** Removes a key's token of this name. */
     remove: (keyName: string, name: string): boolean => db.prepare('DELETE FROM tokens WHERE key_name = ? AND name = ?').run(keyName, name).changes === 1,

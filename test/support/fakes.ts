@@ -36,6 +36,10 @@ export interface FakeControls {
   onBuildSettled?: () => void;
   /** `logs -t` keeps streaming (after its one line) until its signal aborts, as the real one does. */
   followLogs?: boolean;
+  /** Hold each rollout (after its first line) until this promise resolves (or the deploy is aborted). */
+  deployGate?: Promise<void>;
+  /** Called when a rollout starts (tests wait on it). */
+  onDeployStart?: (release: DeployableRelease) => void;
 }
 
 /** What the flooding fakes print: `yes` output in 64 KiB chunks, and 100-byte lines in chunks of 500. */
@@ -153,8 +157,13 @@ export class FakeDeployer implements Deployer {
   constructor(controls: FakeControls) {
     this.controls = controls;
   }
-  async deploy(release: DeployableRelease, opts: { transcript: { detail(t: string): void } }): Promise<void> {
+  async deploy(release: DeployableRelease, opts: { transcript: { detail(t: string): void }; signal: AbortSignal }): Promise<void> {
     if (this.controls.deployFailure) throw new UserError(this.controls.deployFailure);
+    this.controls.onDeployStart?.(release);
+    if (this.controls.deployGate) {
+      opts.transcript.detail('web: 0/1 ready');
+      await waitOrAbort(this.controls.deployGate, opts.signal);
+    }
     opts.transcript.detail('web: 1/1 ready');
     this.deployed.push(release);
   }

@@ -77,6 +77,10 @@ test('each library with a home has exactly one runtime importer', () => {
     'better-sqlite3': 'server/store/db.ts',
     chalk: 'server/output/output.ts',
     '@kubernetes/client-node': 'server/deploy/kube-client.ts',
+    fastify: 'server/transport/http/api.ts',
+    '@fastify/swagger': 'server/transport/http/api.ts',
+    '@fastify/cors': 'server/transport/http/api.ts',
+    '@fastify/type-provider-typebox': 'server/transport/http/api.ts',
   };
   for (const [lib, home] of Object.entries(homes)) {
     const runtime = [...new Set(imports.filter((i) => !i.typeOnly && (i.spec === lib || i.spec.startsWith(lib + '/'))).map((i) => i.from))];

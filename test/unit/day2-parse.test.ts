@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commands, parseArgs } from '../../server/commands/registry.ts';
-import { parseFormation, MAX_SCALE } from '../../server/commands/ps.ts';
-import { parseHost } from '../../server/commands/domains.ts';
+import { parseFormation } from '../../server/commands/ps.ts';
+import { MAX_SCALE } from '../../server/ops/ps.ts';
+import { parseHost } from '../../server/ops/domains.ts';
 import { DEFAULT_LOG_LINES, parseLineCount } from '../../server/commands/logs.ts';
 import { parseVersion } from '../../server/commands/releases.ts';
 import { UsageError, UserError } from '../../server/errors.ts';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellQuote } from '../../server/commands/config.ts';
-import { checkClaim } from '../../server/commands/domains.ts';
+import { checkClaim } from '../../server/ops/domains.ts';
 import { FailureThrottle } from '../../server/transport/http/throttle.ts';
 import { processStartTime, sameProcessAlive } from '../../server/process.ts';
 import { openStore } from '../../server/store/index.ts';

@@ -23,7 +23,7 @@ test('the database file is 0600, WAL, synchronous=FULL, migrated', () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
-    assert.equal(s.db.pragma('user_version', { simple: true }), 9);
+    assert.equal(s.db.pragma('user_version', { simple: true }), 10);
   });
 });
 
@@ -82,7 +82,7 @@ test('config changes are atomic; deleting an app cascades', () => {
     s.keys.add({ name: 'k', fingerprint: 'SHA256:x', type: 'ssh-ed25519', publicKey: 'AAAA', admin: false });
     s.keys.grant('a', 'k');
     s.tokens.add('t', 'k', 'slw_secret');
-    assert.equal(s.tokens.use('slw_secret'), 'k');
+    assert.deepEqual(s.tokens.use('slw_secret'), { keyName: 'k', scope: 'deploy' });
     assert.equal(s.tokens.use('slw_other'), undefined);
     s.apps.remove('a');
     assert.deepEqual(s.config.all('a'), {});

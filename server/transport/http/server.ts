@@ -8,6 +8,10 @@ import { reportFailure } from '../../output/report.ts';
 import { gitProtocol, isGitService, serveGit, type GitService } from '../git-service.ts';
 import { relayCgi } from './cgi.ts';
 import { FailureThrottle } from './throttle.ts';
+import { basicToken, tokenIdentity } from './auth.ts';
+import { startApi, type HttpApi } from './api.ts';
+import { apiRoutes } from '../../api/index.ts';
+import { allows } from '../../auth/scopes.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
@@ -36,16 +40,8 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number, text:
 
 /** Resolves HTTP Basic credentials (any user name, an access token as password) to an identity. */
 export function authenticate(services: Services, header: string | undefined): Identity | undefined {
-  const m = /^Basic ([A-Za-z0-9+/=]{1,1024})$/.exec(header ?? '');
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  const token = decoded.slice(colon + 1);
-  if (!token) return undefined;
-  const keyName = services.store.tokens.use(token);
-  const key = keyName ? services.store.keys.byName(keyName) : undefined;
-  return key ? { name: key.name, admin: key.admin, via: 'http' } : undefined;
+  const token = basicToken(header);
+  return token ? tokenIdentity(services, token) : undefined;
 }
 
 /** The smart-HTTP request, validated: which app, which service, which git endpoint. */
@@ -132,9 +128,10 @@ function target(req: IncomingMessage): URL | undefined {
 
 const UNAUTHORIZED = 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.';
 
-function handle(services: Services, throttle: FailureThrottle, req: IncomingMessage, res: ServerResponse): void {
+function handle(services: Services, throttle: FailureThrottle, api: HttpApi, req: IncomingMessage, res: ServerResponse): void {
   const url = target(req);
   if (!url) return refuse(req, res, 400, 'Bad request: the request target is not a valid URL.');
+  if (api.owns(url.pathname)) return api.handle(req, res);
   // Every route is behind authentication, even ones that would be 404s.
   const identity = authenticate(services, req.headers.authorization);
   if (!identity) {
@@ -155,15 +152,20 @@ function handle(services: Services, throttle: FailureThrottle, req: IncomingMess
   if (!mayUseApp(services.store, identity, g.app)) {
     return refuse(req, res, 404, `Repository not found, or your token has no access to ${g.app}.`);
   }
+  if (g.service === 'git-receive-pack' && !allows(identity.scope ?? 'admin', 'deploy')) {
+    return refuse(req, res, 403, `Push refused: this token has the ${identity.scope} scope; pushing needs a token with the deploy scope (tokens:create NAME --scope deploy).`);
+  }
   relayGit(services, identity, g, req, res);
 }
 
-/** Starts the HTTP git server: git http-backend behind our own token auth. */
-export function startHttpServer(services: Services): Promise<Server> {
+/** Starts the HTTP server: git http-backend behind our own token auth, and the API at /api/v1. */
+export async function startHttpServer(services: Services): Promise<Server> {
+  // One throttle: failed tokens count the same whether they were tried on git or on the API.
   const throttle = new FailureThrottle();
+  const api = await startApi(services, throttle, apiRoutes);
   const server = createServer((req, res) => {
     try {
-      handle(services, throttle, req, res);
+      handle(services, throttle, api, req, res);
     } catch (err) {
       const r = reportFailure(err, 'http request failed');
       reply(res, r.id ? 500 : 400, r.message);

@@ -5,7 +5,8 @@
 import type { Services } from '../context.ts';
 import { log } from '../output/log.ts';
 import type { StorageCollection } from '../build/registry.ts';
-import { planCollection, planConfigPrune } from './keep.ts';
+import { tryLockApp } from './lock.ts';
+import { planCollection, planConfigPrune } from '../gc/keep.ts';
 
 /** How the collection of one app went. */
 export type AppCollection =
@@ -31,8 +32,7 @@ export interface Collection {
 export async function collectApp(services: Pick<Services, 'store' | 'config' | 'registry'>, app: string): Promise<AppCollection> {
   const { store, registry, config } = services;
   const tags = registry ? await registry.tags(app) : [];
-  const owner = 'garbage collection';
-  const lock = store.apps.lock(app, owner);
+  const lock = tryLockApp(services, app, 'garbage collection');
   if (!lock.ok) return { app, skipped: `a deploy is in progress (${lock.holder})` };
   let plan;
   try {
@@ -46,7 +46,7 @@ export async function collectApp(services: Pick<Services, 'store' | 'config' | '
     plan = planCollection({ releases, tags, builds, keep: config.keepReleases });
     store.releases.markCollected(app, plan.collected);
   } finally {
-    store.apps.unlock(app, owner);
+    lock.unlock();
   }
   for (const digest of plan.remove) await registry.remove(app, digest);
   const kept = new Set(tags.map((t) => t.digest).filter((d) => plan.keep.has(d))).size;

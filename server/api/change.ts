@@ -1,0 +1,36 @@
+// How the API runs an operation: as the caller (an Actor), and for a change that rolls out, as a
+// detached job: the operation checks its input and takes the app's lock first (a bad value is a
+// 422, a held lock a 409, nothing recorded), then the API answers 202 with the job as soon as it
+// is under way. The HTTP client going away (a closed browser tab) does not stop it; jobs:cancel
+// or POST /jobs/ID/cancel does.
+import type { ApiCall, Reply } from './route.ts';
+import type { Actor, Progress } from '../ops/actor.ts';
+import { lineTranscript } from '../output/transcript.ts';
+import { jobJson } from '../jobs/job.ts';
+import type { JobRow } from '../store/jobs.ts';
+
+/** The operation's caller: the checked identity and the services. */
+export function actor(call: ApiCall): Actor {
+  return { identity: call.identity, services: call.services, signal: call.signal };
+}
+
+/**
+ * Runs a change: 202 with its job once it rolls out, or `stored(result)` when the operation ended
+ * without one (a setting only stored, the app not deployed yet). Errors before the job (the
+ * operation's checks, a held lock) are the request's; after it, they are the job's.
+ */
+export async function runChange<T>(work: (actor: Actor, p: Progress) => Promise<T>, call: ApiCall, stored?: (result: T) => Reply): Promise<Reply> {
+  let onJob!: (job: JobRow) => void;
+  const started = new Promise<JobRow>((resolve) => { onJob = resolve; });
+  // Nothing stops a detached job but jobs:cancel (and apps:unlock, a revoked key, shutdown).
+  const progress: Progress = { transcript: lineTranscript(() => {}), signal: new AbortController().signal, detached: true, origin: 'api', onJob };
+  const done = work({ identity: call.identity, services: call.services }, progress);
+  const first = await Promise.race([started.then((job) => ({ job })), done.then((result) => ({ result }))]);
+  if ('job' in first) {
+    // Its outcome is recorded in the job (and the log); nobody here waits for it.
+    done.catch(() => {});
+    return { status: 202, json: { job: jobJson(first.job) } };
+  }
+  if (!stored) throw new Error('the operation ended without starting a job');
+  return stored(first.result);
+}

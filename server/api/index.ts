@@ -1,0 +1,18 @@
+// Every route of the HTTP API, in the order the OpenAPI document lists them.
+import type { ApiRoute } from './route.ts';
+import { whoamiRoutes } from './whoami.ts';
+import { configRoutes } from './config.ts';
+import { releaseRoutes } from './releases.ts';
+import { processRoutes } from './processes.ts';
+import { jobRoutes } from './jobs.ts';
+import { logRoutes } from './logs.ts';
+
+/** The API's routes (the transport adds only the OpenAPI document itself). */
+export const apiRoutes: readonly ApiRoute[] = [
+  ...whoamiRoutes,
+  ...configRoutes,
+  ...releaseRoutes,
+  ...processRoutes,
+  ...logRoutes,
+  ...jobRoutes,
+];

@@ -1,0 +1,44 @@
+// An app's runtime logs: recent lines as text, or (follow=1) those and the new ones as
+// Server-Sent Events for as long as the client reads and the key may use the app.
+import { Type } from 'typebox';
+import { route } from './route.ts';
+import { AppParams } from './schemas.ts';
+import { requireDeployer } from '../context.ts';
+import { DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../commands/logs.ts';
+import { UserError } from '../errors.ts';
+
+export const logRoutes = [
+  route({
+    method: 'GET', url: '/apps/:app/logs', tag: 'logs', need: 'read', produces: 'text',
+    summary: "An app's recent log lines as text; with follow=1, a stream of Server-Sent Events (`line` per log line)",
+    params: AppParams,
+    query: Type.Object({
+      tail: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LOG_LINES, default: DEFAULT_LOG_LINES, description: 'How many recent lines.' })),
+      follow: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0'), Type.Literal('true'), Type.Literal('false')], { description: '1: keep streaming new lines (text/event-stream).' })),
+    }, { additionalProperties: false }),
+    response: { 200: Type.String({ description: 'text/plain, or with follow=1 text/event-stream (event: line, data: one log line).' }) },
+    handle: async (call) => {
+      const { app } = call.params;
+      const deployer = requireDeployer(call.services);
+      const lines = call.query.tail ?? DEFAULT_LOG_LINES;
+      if (call.query.follow === '1' || call.query.follow === 'true') {
+        return {
+          events: async (send, signal) => {
+            // Tracked like `logs -t`: a key that loses the app stops its stream at once.
+            const session = call.services.sessions.begin(app, call.identity, signal);
+            try {
+              await deployer.logs(app, { lines, follow: true, signal: session.controller.signal }, (l) => send('line', l));
+              const why: unknown = session.controller.signal.reason;
+              if (session.controller.signal.aborted && !signal.aborted && why instanceof UserError) throw why;
+            } finally {
+              call.services.sessions.end(session);
+            }
+          },
+        };
+      }
+      const out: string[] = [];
+      await deployer.logs(app, { lines, follow: false, signal: call.signal }, async (l) => { out.push(l); });
+      return { status: 200, text: out.length ? out.join('\n') + '\n' : '' };
+    },
+  }),
+];

@@ -1,0 +1,70 @@
+// An app's releases, and rolling back to one (as a job).
+import { Type } from 'typebox';
+import { route } from './route.ts';
+import { AppParams, Accepted, Loose, Nullable, Time } from './schemas.ts';
+import { actor, runChange } from './change.ts';
+import { listReleases, releaseInfo, rollback } from '../ops/releases.ts';
+
+const Status = Type.String({ description: 'pending, succeeded or failed' });
+
+/** One release of `releases --json`. */
+const ReleaseSummary = Type.Object({
+  app: Type.String(),
+  version: Type.Integer(),
+  description: Type.String(),
+  commit: Nullable(Type.String()),
+  image: Nullable(Type.String()),
+  processes: Type.Array(Loose('A process type: type, command, args, default.')),
+  checks: Loose('Health checks by process type.'),
+  status: Status,
+  createdAt: Time,
+  finishedAt: Nullable(Time),
+  imageCollectedAt: Nullable(Time),
+  configPrunedAt: Nullable(Time),
+}, { additionalProperties: false });
+
+/** `releases:info --json`. */
+const ReleaseInfo = Type.Object({
+  version: Type.Integer(),
+  description: Type.String(),
+  status: Status,
+  commit: Nullable(Type.String()),
+  image: Nullable(Type.String()),
+  processes: Type.Array(Type.String()),
+  configVars: Type.Array(Type.String(), { description: 'Names only, never values.' }),
+  createdAt: Time,
+  finishedAt: Nullable(Time),
+  imageCollectedAt: Nullable(Time),
+  configPrunedAt: Nullable(Time),
+}, { additionalProperties: false });
+
+export const releaseRoutes = [
+  route({
+    method: 'GET', url: '/apps/:app/releases', tag: 'releases', need: 'read',
+    summary: "An app's releases, newest first (= releases APP --json)",
+    params: AppParams,
+    response: { 200: Type.Array(ReleaseSummary) },
+    handle: (call) => ({ status: 200, json: listReleases(actor(call), call.params.app) }),
+  }),
+  route({
+    method: 'GET', url: '/apps/:app/releases/:version', tag: 'releases', need: 'read',
+    summary: 'One release (= releases:info APP vN --json)',
+    params: Type.Object({ app: AppParams.properties.app, version: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+    response: { 200: ReleaseInfo },
+    handle: (call) => ({ status: 200, json: releaseInfo(actor(call), call.params.app, call.params.version) }),
+  }),
+  route({
+    method: 'POST', url: '/apps/:app/rollback', tag: 'releases', need: 'deploy',
+    summary: 'Roll back to a release (default: the one before the current), as a job',
+    params: AppParams,
+    body: Type.Optional(Type.Object({
+      version: Type.Optional(Type.Integer({ minimum: 1, description: 'The release to run again; default: the previous one.' })),
+    }, { additionalProperties: false })),
+    response: { 202: Accepted },
+    handle: async (call) => {
+      const { app } = call.params;
+      const version = call.body?.version;
+      return runChange((a, p) => rollback(a, app, version === undefined ? {} : { version }, p), call);
+    },
+  }),
+];

@@ -1,0 +1,115 @@
+// An API route as data: method, path, the scope it needs, TypeBox schemas for what comes in and
+// what goes out, and a handler that calls an operation and returns plain data. The HTTP framework
+// (transport/http/api.ts) registers these, validates against the schemas, checks the token and
+// the app, and renders the reply; nothing here knows about the framework.
+import type { Static, TSchema } from 'typebox';
+import type { Identity } from '../auth/identity.ts';
+import type { Scope } from '../auth/scopes.ts';
+import type { Services } from '../context.ts';
+import { UserError } from '../errors.ts';
+
+/** The HTTP methods the API uses. */
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** One request as a handler sees it: who asks, and the validated parts of the request. */
+export interface ApiCall<P = unknown, Q = unknown, B = unknown> {
+  identity: Identity;
+  services: Services;
+  params: P;
+  query: Q;
+  body: B;
+  /** Aborted when the client goes away; work that must outlive it (a job) does not listen to it. */
+  signal: AbortSignal;
+}
+
+/** Writes one Server-Sent Event; resolves once the client has taken enough that the writer may go on. */
+export type SendEvent = (event: string, data: string) => Promise<void>;
+
+/** What a handler answers: JSON, plain text, or a stream of Server-Sent Events. */
+export type Reply =
+  | { status: number; json: unknown }
+  | { status: number; text: string }
+  /** Runs until the stream is over (the transport then ends the response) or `signal` aborts. */
+  | { events: (send: SendEvent, signal: AbortSignal) => Promise<void> };
+
+/** How a route answers when it succeeds, for the OpenAPI document. */
+export type Produces = 'json' | 'text' | 'sse';
+
+/** A route as the transport registers it. */
+export interface ApiRoute {
+  method: Method;
+  /** Fastify-style path under /api/v1, with `:name` parameters (`/apps/:app`). */
+  url: string;
+  summary: string;
+  tag: string;
+  /** The scope a token needs; GET routes need at most `read`, others at least `deploy`. */
+  need: Scope;
+  /** Whether `:app` names an app the caller must be able to use (404 otherwise, as over SSH). */
+  app: boolean;
+  /** Whether the route answers without a token (the OpenAPI document). */
+  public?: boolean;
+  produces: Produces;
+  schema: {
+    params?: TSchema;
+    querystring?: TSchema;
+    body?: TSchema;
+    /** The success statuses and their bodies (JSON schema, or a string schema for text and SSE). */
+    response: Record<number, TSchema>;
+  };
+  handle(call: ApiCall): Promise<Reply> | Reply;
+}
+
+/** What a route definition gives; `route()` fills in the rest and types the handler from the schemas. */
+interface RouteSpec<P extends TSchema, Q extends TSchema, B extends TSchema> {
+  method: Method;
+  url: string;
+  summary: string;
+  tag: string;
+  need: Scope;
+  public?: boolean;
+  produces?: Produces;
+  params?: P;
+  query?: Q;
+  body?: B;
+  response: Record<number, TSchema>;
+  handle(call: ApiCall<Static<P>, Static<Q>, Static<B>>): Promise<Reply> | Reply;
+}
+
+/** Declares a route; the handler's params, query and body are typed from their schemas. */
+export function route<P extends TSchema = TSchema, Q extends TSchema = TSchema, B extends TSchema = TSchema>(spec: RouteSpec<P, Q, B>): ApiRoute {
+  if (spec.method !== 'GET' && spec.need === 'read') throw new Error(`${spec.method} ${spec.url}: only GET routes may be open to read tokens`);
+  return {
+    method: spec.method,
+    url: spec.url,
+    summary: spec.summary,
+    tag: spec.tag,
+    need: spec.need,
+    app: spec.url.includes(':app'),
+    ...(spec.public ? { public: true } : {}),
+    produces: spec.produces ?? 'json',
+    schema: {
+      ...(spec.params ? { params: spec.params } : {}),
+      ...(spec.query ? { querystring: spec.query } : {}),
+      ...(spec.body ? { body: spec.body } : {}),
+      response: spec.response,
+    },
+    handle: spec.handle as ApiRoute['handle'],
+  };
+}
+
+/** The error codes of the API's error body, one per status class it answers with. */
+export type ErrorCode = 'not_found' | 'unauthorized' | 'forbidden' | 'bad_request' | 'invalid' | 'conflict' | 'too_large' | 'too_many' | 'internal';
+
+/** A refusal the API makes itself (a missing token, a scope too low), with its status and code. */
+export class ApiError extends UserError {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}

@@ -1,0 +1,108 @@
+// jobs, jobs:info, jobs:output, jobs:cancel: the changes that rolled out (or roll out now), read
+// back from any connection. A job is named by its id alone, so the rights on its app are checked
+// here, and a job the key may not see is "not found", exactly as an id that does not exist.
+import { UserError } from '../errors.ts';
+import { shown } from '../names.ts';
+import { mayUseApp } from '../auth/access.ts';
+import { isJobId, jobJson } from '../jobs/job.ts';
+import type { JobRow } from '../store/jobs.ts';
+import { listing, type Command, type CommandContext } from './types.ts';
+
+/** How many jobs `jobs APP` lists, newest first. */
+export const JOBS_LISTED = 50;
+
+/** The job with this id if the caller may see it (admins: every job; others: jobs of apps they use); else the one "not found" sentence. */
+function visibleJob(ctx: CommandContext, id: string): JobRow {
+  const job = isJobId(id) ? ctx.services.jobs.get(id) : undefined;
+  if (!job || !mayUseApp(ctx.services.store, ctx.identity, job.app)) {
+    throw new UserError(ctx.identity.admin ? `There is no job ${shown(id)}.` : `There is no job ${shown(id)}, or your key has no access to its app.`);
+  }
+  return job;
+}
+
+const JOB_ARG = { min: 1, max: 1 };
+
+export const jobCommands: Command[] = [
+  {
+    name: 'jobs',
+    usage: 'APP',
+    summary: `List an app's jobs (the changes that rolled out), newest first (at most ${JOBS_LISTED})`,
+    access: 'app',
+    args: { min: 1, max: 1 },
+    json: true,
+    run: (ctx, app) => {
+      const jobs = ctx.services.store.jobs.list(app, JOBS_LISTED).map(jobJson);
+      return listing(jobs, (out) => {
+        if (jobs.length === 0) return out.line(`${app} has no jobs yet.`);
+        out.heading(`${app} Jobs`);
+        out.table(jobs.map((j) => [j.id, j.kind, j.status, j.release === null ? '' : `v${j.release}`, j.by, j.createdAt]), ['ID', 'KIND', 'STATUS', 'RELEASE', 'BY', 'CREATED']);
+      });
+    },
+  },
+  {
+    name: 'jobs:info',
+    usage: 'ID',
+    summary: 'Show one job: what it did, who started it, how it ended',
+    access: 'any',
+    args: JOB_ARG,
+    json: true,
+    run: (ctx, [id]) => {
+      const job = jobJson(visibleJob(ctx, id!));
+      return listing(job, (out) => {
+        out.heading(`Job ${job.id}`);
+        out.pairs([
+          ['Kind', job.kind], ['App', job.app], ['By', job.by], ['Status', job.status],
+          ['Created', job.createdAt], ['Started', job.startedAt ?? ''], ['Finished', job.finishedAt ?? ''],
+          ['Release', job.release === null ? '' : `v${job.release}`], ['Error', job.error ?? ''],
+        ]);
+      });
+    },
+  },
+  {
+    name: 'jobs:output',
+    usage: 'ID [-t]',
+    summary: "Print a job's transcript; -t follows a running one to its end (exit 0 only if it succeeded)",
+    access: 'any',
+    args: JOB_ARG,
+    flags: { tail: { type: 'boolean', short: 't', help: 'follow the job until it ends; the exit code says whether it succeeded' } },
+    run: async (ctx, [id], flags) => {
+      const job = visibleJob(ctx, id!);
+      const write = async (lines: string[]) => {
+        for (const l of lines) ctx.out.line(l);
+        await ctx.drained();
+      };
+      if (flags.tail !== true) {
+        // What there is now, and done: a snapshot, like builds:output; it succeeds whatever the job's state.
+        await ctx.services.jobs.follow(job, write, AbortSignal.abort());
+        return;
+      }
+      // Followed like `logs -t`: a key that loses the job's app stops following at once.
+      const session = ctx.services.sessions.begin(job.app, ctx.identity, ctx.signal);
+      let ended: JobRow;
+      try {
+        ended = await ctx.services.jobs.follow(job, write, session.controller.signal);
+      } finally {
+        ctx.services.sessions.end(session);
+      }
+      const why = session.controller.signal.reason;
+      if (session.controller.signal.aborted && !ctx.signal.aborted && why instanceof UserError) throw why;
+      // As `git push` does for a deploy: the exit code says whether the change went through.
+      return { exitCode: ended.status === 'succeeded' ? 0 : 1 };
+    },
+  },
+  {
+    name: 'jobs:cancel',
+    usage: 'ID',
+    summary: 'Stop a running job (what it changed is put back, as for a failed deploy)',
+    access: 'any',
+    args: JOB_ARG,
+    run: async (ctx, [id]) => {
+      const job = visibleJob(ctx, id!);
+      const ended = ctx.services.jobs.cancel(job, ctx.identity.name);
+      // Waits for the job to stop, so that once this returns the app's lock is free again.
+      const now = await Promise.race([ended, new Promise<undefined>((resolve) => ctx.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
+      if (!now) return;
+      ctx.out.line(now.status === 'cancelled' ? `Cancelled job ${now.id} (${now.kind} of ${now.app}).` : `Job ${now.id} ended ${now.status} before it could be stopped.`);
+    },
+  },
+];

@@ -1,0 +1,294 @@
+// The HTTP API, /api/v1, on the git server's port: Fastify (the one module that imports it) does
+// the routing, validation against the routes' TypeBox schemas, serialization and the OpenAPI
+// document. The routes themselves are data in server/api/. Every request passes here in order:
+// token (401/429), scope (403), app (404, as over SSH), body (413, 400, 422), then the handler.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import cors from '@fastify/cors';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Services } from '../../context.ts';
+import type { Identity } from '../../auth/identity.ts';
+import { allows } from '../../auth/scopes.ts';
+import { mayUseApp } from '../../auth/access.ts';
+import { ForbiddenError, LockedError, NotFoundError, UsageError, UserError } from '../../errors.ts';
+import { appName, shown } from '../../names.ts';
+import { log } from '../../output/log.ts';
+import { reportFailure } from '../../output/report.ts';
+import { Backpressure, OUTPUT_BOUNDS } from '../../output/backpressure.ts';
+import { ApiError, type ApiRoute, type ErrorCode, type Reply, type SendEvent } from '../../api/route.ts';
+import { ErrorBody } from '../../api/schemas.ts';
+import { bearerToken, tokenIdentity } from './auth.ts';
+import type { FailureThrottle } from './throttle.ts';
+
+/** Where the API lives on the HTTP port. */
+export const API_PREFIX = '/api/v1';
+
+/** Largest request body the API reads: its bodies are a few settings, never files. */
+export const API_BODY_LIMIT = 64 * 1024;
+
+/** How often an idle event stream gets a comment line, so proxies and clients see it is alive. */
+const HEARTBEAT_MS = 15_000;
+
+/** What the git server's request handler hands API requests to. */
+export interface HttpApi {
+  /** Whether a request target belongs to the API. */
+  owns(pathname: string): boolean;
+  /** Serves one API request. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** The OpenAPI document, generated from the registered routes. */
+  document(): Record<string, unknown>;
+  /** The registered routes as `METHOD /path` (for the test that checks the document has each). */
+  registered(): string[];
+}
+
+/** Per request: who it is, set by the onRequest hook. */
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity?: Identity;
+  }
+  interface FastifyContextConfig {
+    route?: ApiRoute;
+  }
+}
+
+/** Fastify's own error codes that are the client's mistake, with the status and code we answer. */
+const CLIENT_ERRORS: Record<string, { status: number; code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'too_large', message: `The request body is larger than the API's limit of ${API_BODY_LIMIT / 1024} KiB.` },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'bad_request', message: 'The request body is not valid JSON.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'bad_request', message: 'The request says it sends JSON but its body is empty.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'bad_request', message: 'The request body must be JSON (Content-Type: application/json).' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_request', message: "The request body's length does not match its Content-Length." },
+  FST_ERR_CTP_INVALID_TYPE: { status: 400, code: 'bad_request', message: 'The Content-Type header is not valid.' },
+  FST_ERR_BAD_URL: { status: 400, code: 'bad_request', message: 'The request target is not a valid URL.' },
+};
+
+/** JSON's own parse failure (as Fastify's parser passes it on) is the client's bad JSON. */
+function isJsonSyntax(err: FastifyError): boolean {
+  return err instanceof SyntaxError && err.statusCode === 400;
+}
+
+/** The status, code and sentence for any error a request ended with; internal ones are logged with an id. */
+function classify(err: unknown, request: FastifyRequest): { status: number; code: ErrorCode; message: string; id?: string; headers?: Record<string, string> } {
+  if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message, headers: { ...err.headers } };
+  const fe = err as FastifyError;
+  if (fe?.validation) {
+    const first = fe.validation[0];
+    const where = `${fe.validationContext ?? 'request'}${first?.instancePath ? first.instancePath.replaceAll('/', '.') : ''}`;
+    return { status: 422, code: 'invalid', message: `Invalid ${where}: ${first?.message ?? 'it does not match the schema'}.` };
+  }
+  if (typeof fe?.code === 'string' && Object.hasOwn(CLIENT_ERRORS, fe.code)) return CLIENT_ERRORS[fe.code]!;
+  if (isJsonSyntax(fe)) return CLIENT_ERRORS.FST_ERR_CTP_INVALID_JSON_BODY!;
+  if (err instanceof NotFoundError) return { status: 404, code: 'not_found', message: err.message };
+  if (err instanceof LockedError) return { status: 409, code: 'conflict', message: err.message };
+  if (err instanceof ForbiddenError) return { status: 403, code: 'forbidden', message: err.message };
+  if (err instanceof UsageError) return { status: 400, code: 'bad_request', message: err.message };
+  if (err instanceof UserError) {
+    const r = reportFailure(err, 'api request refused', { method: request.method, url: request.url, by: request.identity?.name });
+    return { status: 422, code: 'invalid', message: r.message };
+  }
+  const r = reportFailure(err, 'api request failed', { method: request.method, url: request.url, by: request.identity?.name });
+  return { status: 500, code: 'internal', message: r.message, id: r.id! };
+}
+
+/** Whether the request declares a body. */
+function hasBody(req: IncomingMessage): boolean {
+  return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Sends the error body; a request whose body was not read (or not all) has its connection closed after. */
+function sendError(reply: FastifyReply, e: ReturnType<typeof classify>): FastifyReply {
+  if (hasBody(reply.request.raw) && !reply.request.raw.complete) reply.header('connection', 'close');
+  for (const [k, v] of Object.entries(e.headers ?? {})) reply.header(k, v);
+  return reply.code(e.status).type('application/json; charset=utf-8').send({ error: { message: e.message, code: e.code, ...(e.id ? { id: e.id } : {}) } });
+}
+
+const CHALLENGE = 'Bearer realm="Slipway"';
+const UNAUTHORIZED = 'Authentication required: send an access token (ssh git@HOST tokens:create NAME) as "Authorization: Bearer TOKEN".';
+
+/**
+ * The token, scope and app checks, before anything of the body is read. A wrong token counts
+ * against its source address; past the free attempts the answer is 429 with Retry-After.
+ */
+function authorize(services: Services, throttle: FailureThrottle, request: FastifyRequest): void {
+  const route = request.routeOptions.config.route;
+  if (route?.public) return;
+  const header = request.headers.authorization;
+  const token = bearerToken(header);
+  const identity = token ? tokenIdentity(services, token) : undefined;
+  if (!identity) {
+    if (header === undefined) throw new ApiError(401, 'unauthorized', UNAUTHORIZED, { 'www-authenticate': CHALLENGE });
+    const address = request.raw.socket.remoteAddress ?? 'unknown';
+    const wait = throttle.fail(address);
+    log.warn('api authentication failed', { address, failures: throttle.failures(address), delayMs: wait });
+    if (wait > 0) throw new ApiError(429, 'too_many', 'Too many failed authentications from your address; wait a little and try again.', { 'retry-after': String(Math.ceil(wait / 1000)) });
+    throw new ApiError(401, 'unauthorized', 'That token is not valid (revoked, or its key was removed).', { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` });
+  }
+  request.identity = identity;
+  if (!route) return;
+  const scope = identity.scope ?? 'admin';
+  if (!allows(scope, route.need)) {
+    throw new ApiError(403, 'forbidden', `This token has the ${scope} scope; ${route.method} ${API_PREFIX}${route.url} needs ${route.need}.`);
+  }
+  if (route.app) {
+    const raw = (request.params as { app?: string }).app ?? '';
+    let app: string;
+    try {
+      app = appName(raw);
+    } catch {
+      // Not a valid app name, so no app: the same 404 as for an app that does not exist.
+      throw new NotFoundError(shown(raw), { orNoAccess: !identity.admin });
+    }
+    if (!mayUseApp(services.store, identity, app)) throw new NotFoundError(shown(app), { orNoAccess: !identity.admin });
+  }
+}
+
+/** Formats one Server-Sent Event: each line of `data` as its own `data:` field. */
+function eventText(event: string, data: string): string {
+  return `event: ${event}\n${data.split(/\r\n|\r|\n/).map((l) => `data: ${l}`).join('\n')}\n\n`;
+}
+
+/**
+ * Streams a handler's events: headers at once, a comment every HEARTBEAT_MS, and writers held
+ * back while the client does not read (Backpressure), so a slow reader never makes the server
+ * buffer without bound; a reader stalled past SLIPWAY_STALL_TIMEOUT_S is cut off.
+ */
+async function streamEvents(services: Services, request: FastifyRequest, reply: FastifyReply, events: Extract<Reply, { events: unknown }>['events']): Promise<void> {
+  const res = reply.raw;
+  reply.hijack();
+  const controller = new AbortController();
+  res.on('close', () => controller.abort(new Error('the client went away')));
+  const bp = new Backpressure({ ...OUTPUT_BOUNDS, stallMs: services.config.stallTimeoutMs }, (why) => {
+    log.info('api event stream closed', { url: request.url, why });
+    res.destroy();
+  });
+  const write = (text: string): Promise<void> => {
+    const done = bp.admit(Buffer.byteLength(text));
+    if (!done || res.destroyed) return Promise.resolve();
+    res.write(text, () => done());
+    return bp.ready();
+  };
+  res.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  const heartbeat = setInterval(() => { void write(': heartbeat\n\n'); }, HEARTBEAT_MS);
+  const send: SendEvent = (event, data) => write(eventText(event, data));
+  try {
+    await events(send, controller.signal);
+  } catch (err) {
+    if (!controller.signal.aborted) {
+      const e = classify(err, request);
+      await write(eventText('error', JSON.stringify({ error: { message: e.message, code: e.code, ...(e.id ? { id: e.id } : {}) } })));
+    }
+  } finally {
+    clearInterval(heartbeat);
+    bp.close();
+    res.end();
+  }
+}
+
+/** Registers one route: its schemas (plus the error body) for validation and the document, its handler. */
+function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
+  const contentType = { json: 'application/json', text: 'text/plain', sse: 'text/event-stream' }[r.produces];
+  app.route({
+    method: r.method,
+    url: r.url,
+    config: { route: r },
+    schema: {
+      summary: r.summary,
+      tags: [r.tag],
+      ...(r.public ? { security: [] } : {}),
+      ...r.schema,
+      produces: [contentType],
+      response: { ...r.schema.response, '4xx': ErrorBody, '5xx': ErrorBody },
+    },
+    handler: async (request, reply) => {
+      const controller = new AbortController();
+      reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(new Error('the client went away')); });
+      const out = await r.handle({
+        identity: request.identity!, services,
+        params: request.params, query: request.query, body: request.body,
+        signal: controller.signal,
+      });
+      if ('events' in out) return streamEvents(services, request, reply, out.events);
+      if ('text' in out) return reply.code(out.status).type('text/plain; charset=utf-8').send(out.text);
+      return reply.code(out.status).send(out.json);
+    },
+  });
+}
+
+/** Builds the API's Fastify instance, ready to serve; it never listens itself (the git server does). */
+export async function startApi(services: Services, throttle: FailureThrottle, routes: readonly ApiRoute[]): Promise<HttpApi> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: API_BODY_LIMIT,
+    exposeHeadRoutes: false,
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Slipway API', version: services.config.version, description: 'Drive Slipway without SSH: apps, config, releases, processes, jobs. Authenticate with an access token (tokens:create NAME --scope read|deploy|admin) as `Authorization: Bearer TOKEN`.' },
+      servers: [{ url: '/' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An access token from tokens:create.' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  if (services.config.apiCorsOrigins.length > 0) {
+    // Off unless configured: a browser page elsewhere must not use a token it got hold of.
+    await app.register(cors, { origin: [...services.config.apiCorsOrigins], methods: ['GET', 'POST', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
+  }
+  app.addSchema(ErrorBody);
+  app.addHook('onRequest', async (request) => { authorize(services, throttle, request); });
+  app.addHook('onResponse', async (request) => {
+    // A body the client was still sending when we answered (a 401, a 413) is not read to its end.
+    if (hasBody(request.raw) && !request.raw.complete) request.raw.socket.destroy();
+  });
+  app.setErrorHandler((err, request, reply) => sendError(reply, classify(err, request)));
+  app.setNotFoundHandler((request, reply) => sendError(reply, { status: 404, code: 'not_found', message: `There is no API route ${request.method} ${request.url.split('?')[0]}.` }));
+
+  // What Fastify itself registered (not what we meant to), for the test that the document has each.
+  const seen: string[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) seen.push(`${m} ${r.url}`);
+  });
+  await app.register(async (scope) => {
+    for (const r of routes) register(scope, services, r);
+    scope.get('/openapi.json', {
+      config: { route: { public: true } as ApiRoute },
+      schema: { summary: 'This API as an OpenAPI 3.1 document', tags: ['meta'], security: [], response: { 200: { type: 'object', additionalProperties: true }, '4xx': ErrorBody, '5xx': ErrorBody } },
+    }, async () => app.swagger());
+  }, { prefix: API_PREFIX });
+  await app.ready();
+
+  return {
+    owns: (pathname) => pathname === API_PREFIX || pathname.startsWith(API_PREFIX + '/'),
+    handle: (req, res) => {
+      if (hasBody(req)) {
+        // The request timeout is for pushes (an hour); an API body is small and must arrive soon.
+        const timer = setTimeout(() => {
+          if (req.complete) return;
+          log.info('api request body too slow', { address: req.socket.remoteAddress, url: req.url });
+          if (!res.headersSent) {
+            res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+            res.end(JSON.stringify({ error: { message: `The request body did not arrive within ${services.config.apiBodyTimeoutMs / 1000} s.`, code: 'bad_request' } }));
+          }
+          res.on('finish', () => req.socket.destroy());
+          if (res.writableFinished) req.socket.destroy();
+        }, services.config.apiBodyTimeoutMs);
+        const clear = () => clearTimeout(timer);
+        req.once('end', clear);
+        res.once('close', clear);
+      }
+      app.routing(req, res);
+    },
+    document: () => app.swagger() as unknown as Record<string, unknown>,
+    registered: () => [...seen],
+  };
+}
