@@ -153,7 +153,7 @@ function operationSection(method: string, path: string, op: Operation): string[]
     for (const [status, r] of successes) {
       const bodies = Object.entries(r.content ?? {}).map(([type, m]) => (type === 'application/json' ? `\`${schemaText(m.schema)}\`` : `\`${type}\``));
       // Fastify's swagger names every response "Default Response": no news, so left out.
-      const said = r.description && r.description !== 'Default Response' ? ` ${r.description}` : '';
+      const said = r.description && r.description !== 'Default Response' ? ` ${r.description.replace(/\.$/, '')}` : '';
       out.push(`- ${status}${said}${bodies.length ? `: ${bodies.join(', ')}` : ''}`);
     }
     if (failures.length) out.push(`- ${failures.join(', ')}: the error body`);
