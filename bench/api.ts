@@ -63,7 +63,7 @@ const load = { latencies: [] as number[], errors: 0, errorKinds: new Map<string,
 const server = await startSlipway({ root: ROOT, dataDir: join(tmp, 'data'), adminKeys: join(tmp, 'key.pub') });
 try {
   const ssh = sshTo(server.ssh, join(tmp, 'key'));
-  const token = tokenFrom(await ssh('tokens:create bench --scope deploy'));
+  const token = tokenFrom(await ssh('tokens:create bench --scope admin'));
   // Each app has a release (a push through the fake builder), a config var and so a few jobs.
   const wd = join(tmp, 'work');
   mkdirSync(wd);
@@ -155,7 +155,7 @@ try {
   if (tb) await s.commitAll(wd, 'api bench');
   const pushed = await s.git(['push', s.sshRemote(APP), 'main'], { cwd: wd });
   if (pushed.exitCode !== 0) throw new Error(`push failed: ${pushed.stderr}`);
-  const api = new ApiClient(s.slipway.httpPort, tokenFrom(await ssh('tokens:create bench-change --scope deploy')), 4);
+  const api = new ApiClient(s.slipway.httpPort, tokenFrom(await ssh('tokens:create bench-change --scope admin')), 4);
   for (let r = 0; r < SETTINGS.changes; r++) {
     const t0 = performance.now();
     const accepted = await api.json<{ job: { id: string } }>('PATCH', `/apps/${APP}/config`, 202, { set: { ROUND: `api-${r}` } });
