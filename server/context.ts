@@ -7,7 +7,8 @@ import type { Deployer } from './deploy/deployer.ts';
 import type { ImageRegistry } from './build/registry.ts';
 import type { Identity } from './auth/identity.ts';
 import type { DoctorCheck } from './health.ts';
-import type { JobRunner } from './jobs/runner.ts';
+import type { JobRow, JobOrigin } from './store/jobs.ts';
+import type { Transcript } from './output/transcript.ts';
 import { UserError } from './errors.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -18,8 +19,8 @@ export interface Services {
   pushes: RunningDeploys;
   /** App commands in flight (`logs -t`, `run`…), so a key that loses the app loses them too. */
   sessions: RunningSessions;
-  /** Changes that roll out, as jobs: started, followed and cancelled here. */
-  jobs: JobRunner;
+  /** Changes that roll out, as jobs: started, followed and cancelled here (jobs/runner.ts). */
+  jobs: Jobs;
   builder: Builder | undefined;
   deployer: Deployer | undefined;
   /** The registry's tags, deletes and storage GC (garbage collection); unset, nothing is collected. */
@@ -171,4 +172,48 @@ export function requireBuilder(services: Pick<Services, 'builder'>): Builder {
 export function requireDeployer(services: Pick<Services, 'deployer'>): Deployer {
   if (!services.deployer) throw new UserError('This server has no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig for your k3s cluster, then restart Slipway.');
   return services.deployer;
+}
+
+/** What a job is and who starts it. */
+export interface JobSpec {
+  /** What it does, as the user typed it: `config:set`, `push`, `ps:scale`… */
+  kind: string;
+  app: string;
+  identity: Identity;
+  origin: JobOrigin;
+  /**
+   * A foreground caller's signal (its connection): when it aborts, the job is cancelled. Without
+   * one the job is detached: it runs until it ends, or until jobs:cancel stops it.
+   */
+  caller?: AbortSignal;
+  /** The caller's own view of the transcript (its output), written to as the job writes. */
+  echo?: Transcript;
+  /** Called with the new job before its work starts (an SSH command says the job's id). */
+  onStart?: (job: JobRow) => void;
+}
+
+/** A started job: its row (running) and its work's outcome. */
+export interface StartedJob<T> {
+  job: JobRow;
+  /** The work's value, or its error (also recorded in the job). */
+  result: Promise<T>;
+  /** The job's row once it ended. */
+  ended: Promise<JobRow>;
+}
+
+/**
+ * The job runner as the services carry it; jobs/runner.ts implements it. Declared here, with the
+ * other services, so that what every entry point is handed does not depend on the operations layer.
+ */
+export interface Jobs {
+  /** Starts `work` as a job and returns at once (see JobRunner.start). */
+  start<T>(spec: JobSpec, work: (t: Transcript, signal: AbortSignal) => Promise<T>): StartedJob<T>;
+  /** The stored job, if it exists (callers check the caller's rights on its app). */
+  get(id: string): JobRow | undefined;
+  /** Every line of the job's transcript, then new ones, until it ends or `signal` aborts; resolves with the job then. */
+  follow(job: JobRow, onLines: (lines: string[]) => Promise<void> | void, signal: AbortSignal): Promise<JobRow>;
+  /** Stops a running job; resolves once it ended. */
+  cancel(job: JobRow, by: string): Promise<JobRow>;
+  /** The server is stopping: jobs ending from now on are interrupted. */
+  close(): void;
 }

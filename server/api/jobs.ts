@@ -1,11 +1,10 @@
-// Jobs: the changes that rolled out or roll out now. A job is named by its id alone, so the rights
-// on its app are checked here; a job the key may not see is "not found", as an id that does not exist.
+// Jobs: the changes that rolled out or roll out now, read back, followed and cancelled with the
+// same rules as jobs:* over SSH (jobs/access.ts).
 import { Type } from 'typebox';
 import { ApiError, route, type ApiCall } from './route.ts';
 import { AppParams, JobSchema } from './schemas.ts';
-import { mayUseApp } from '../auth/access.ts';
-import { UserError } from '../errors.ts';
-import { hasEnded, isJobId, jobJson } from '../jobs/job.ts';
+import { hasEnded, jobJson } from '../jobs/job.ts';
+import { followJob, visibleJob } from '../jobs/access.ts';
 import type { JobRow } from '../store/jobs.ts';
 
 /** How many jobs a listing gives, newest first (as `jobs APP`). */
@@ -13,29 +12,9 @@ const JOBS_LISTED = 50;
 
 const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, description: 'The job id.' }) }, { additionalProperties: false });
 
-/** The job with this id if the caller may see it, else 404. */
-function visibleJob(call: ApiCall, id: string): JobRow {
-  const job = isJobId(id) ? call.services.jobs.get(id) : undefined;
-  if (!job || !mayUseApp(call.services.store, call.identity, job.app)) {
-    throw new ApiError(404, 'not_found', call.identity.admin ? `There is no job ${id}.` : 'There is no such job, or your token has no access to its app.');
-  }
-  return job;
-}
-
-/**
- * Follows a job's transcript for as long as the caller may see its app (a key that loses the app
- * stops following at once, as `jobs:output -t` does) and resolves with the job as it stands then.
- */
-async function followJob(call: ApiCall, job: JobRow, onLines: (lines: string[]) => Promise<void>, signal: AbortSignal): Promise<JobRow> {
-  const session = call.services.sessions.begin(job.app, call.identity, signal);
-  try {
-    const ended = await call.services.jobs.follow(job, onLines, session.controller.signal);
-    const why: unknown = session.controller.signal.reason;
-    if (session.controller.signal.aborted && !signal.aborted && why instanceof UserError) throw why;
-    return ended;
-  } finally {
-    call.services.sessions.end(session);
-  }
+/** The job with this id if the caller may see it, else 404 (as for an id that does not exist). */
+function visible(call: ApiCall, id: string): JobRow {
+  return visibleJob(call.services, call.identity, id);
 }
 
 export const jobRoutes = [
@@ -51,7 +30,7 @@ export const jobRoutes = [
     summary: 'One job (= jobs:info ID --json)',
     params: JobParams,
     response: { 200: JobSchema },
-    handle: (call) => ({ status: 200, json: jobJson(visibleJob(call, call.params.id)) }),
+    handle: (call) => ({ status: 200, json: jobJson(visible(call, call.params.id)) }),
   }),
   route({
     method: 'GET', url: '/jobs/:id/output', tag: 'jobs', need: 'read', produces: 'text',
@@ -59,7 +38,7 @@ export const jobRoutes = [
     params: JobParams,
     response: { 200: Type.String() },
     handle: async (call) => {
-      const job = visibleJob(call, call.params.id);
+      const job = visible(call, call.params.id);
       const lines: string[] = [];
       // An aborted signal: what there is now, and done (a snapshot).
       await call.services.jobs.follow(job, (l) => { lines.push(...l); }, AbortSignal.abort());
@@ -72,10 +51,10 @@ export const jobRoutes = [
     params: JobParams,
     response: { 200: Type.String({ description: 'text/event-stream: event: line (data: one transcript line), then event: end (data: the job as JSON).' }) },
     handle: (call) => {
-      const job = visibleJob(call, call.params.id);
+      const job = visible(call, call.params.id);
       return {
         events: async (send, signal) => {
-          const ended = await followJob(call, job, async (lines) => {
+          const ended = await followJob(call.services, call.identity, job, async (lines) => {
             for (const l of lines) await send('line', l);
           }, signal);
           if (!signal.aborted) await send('end', JSON.stringify(jobJson(ended)));
@@ -89,7 +68,7 @@ export const jobRoutes = [
     params: JobParams,
     response: { 200: JobSchema },
     handle: async (call) => {
-      const job = visibleJob(call, call.params.id);
+      const job = visible(call, call.params.id);
       if (hasEnded(job.status)) throw new ApiError(409, 'conflict', `Job ${job.id} has already ended (${job.status}).`);
       const ended = await call.services.jobs.cancel(job, call.identity.name);
       return { status: 200, json: jobJson(ended) };

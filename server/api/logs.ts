@@ -3,8 +3,8 @@
 import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams } from './schemas.ts';
-import { requireDeployer } from '../context.ts';
-import { DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../commands/logs.ts';
+import { actor } from './change.ts';
+import { appLogs, DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../ops/logs.ts';
 import { UserError } from '../errors.ts';
 
 export const logRoutes = [
@@ -15,29 +15,30 @@ export const logRoutes = [
     query: Type.Object({
       tail: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LOG_LINES, default: DEFAULT_LOG_LINES, description: 'How many recent lines.' })),
       follow: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0'), Type.Literal('true'), Type.Literal('false')], { description: '1: keep streaming new lines (text/event-stream).' })),
+      ps: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Only this process type, `run` (one-off pods) or one run:detached pod.' })),
     }, { additionalProperties: false }),
     response: { 200: Type.String({ description: 'text/plain, or with follow=1 text/event-stream (event: line, data: one log line).' }) },
     handle: async (call) => {
       const { app } = call.params;
-      const deployer = requireDeployer(call.services);
-      const lines = call.query.tail ?? DEFAULT_LOG_LINES;
-      if (call.query.follow === '1' || call.query.follow === 'true') {
+      const follow = call.query.follow === '1' || call.query.follow === 'true';
+      const stream = appLogs(actor(call), app, { lines: call.query.tail ?? DEFAULT_LOG_LINES, follow, ...(call.query.ps ? { ps: call.query.ps } : {}) });
+      if (follow) {
         return {
           events: async (send, signal) => {
             // Tracked like `logs -t`: a key that loses the app stops its stream at once.
             const session = call.services.sessions.begin(app, call.identity, signal);
             try {
-              await deployer.logs(app, { lines, follow: true, signal: session.controller.signal }, (l) => send('line', l));
-              const why: unknown = session.controller.signal.reason;
-              if (session.controller.signal.aborted && !signal.aborted && why instanceof UserError) throw why;
+              await stream((l) => send('line', l), session.controller.signal);
             } finally {
               call.services.sessions.end(session);
             }
+            const why: unknown = session.controller.signal.reason;
+            if (session.controller.signal.aborted && !signal.aborted && why instanceof UserError) throw why;
           },
         };
       }
       const out: string[] = [];
-      await deployer.logs(app, { lines, follow: false, signal: call.signal }, async (l) => { out.push(l); });
+      await stream(async (l) => { out.push(l); }, call.signal);
       return { status: 200, text: out.length ? out.join('\n') + '\n' : '' };
     },
   }),

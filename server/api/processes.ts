@@ -15,9 +15,9 @@ const ProcessEntry = Type.Object({
 }, { additionalProperties: false });
 
 /** The optional body of restart, stop and start: one process type, or all. */
-const OneType = Type.Optional(Type.Object({
+const OneType = Type.Object({
   process: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'One process type; default: all.' })),
-}, { additionalProperties: false }));
+}, { additionalProperties: false });
 
 export const processRoutes = [
   route({
@@ -43,7 +43,7 @@ export const processRoutes = [
     response: { 202: Accepted },
     handle: async (call) => {
       const { app } = call.params;
-      const type = call.body?.process;
+      const type = call.body.process;
       return runChange<unknown>((a, p) => verb === 'restart' ? restart(a, app, type, p) : stopOrStart(a, app, type, verb === 'stop', p), call);
     },
   })),

@@ -57,13 +57,13 @@ export const releaseRoutes = [
     method: 'POST', url: '/apps/:app/rollback', tag: 'releases', need: 'deploy',
     summary: 'Roll back to a release (default: the one before the current), as a job',
     params: AppParams,
-    body: Type.Optional(Type.Object({
+    body: Type.Object({
       version: Type.Optional(Type.Integer({ minimum: 1, description: 'The release to run again; default: the previous one.' })),
-    }, { additionalProperties: false })),
+    }, { additionalProperties: false }),
     response: { 202: Accepted },
     handle: async (call) => {
       const { app } = call.params;
-      const version = call.body?.version;
+      const version = call.body.version;
       return runChange((a, p) => rollback(a, app, version === undefined ? {} : { version }, p), call);
     },
   }),

@@ -1,8 +1,8 @@
 // Garbage collection's commands: `gc` runs the whole collection now (what the timer runs), and
 // `apps:report APP` shows what an app's images and build cache take on disk.
-import { collectAll } from '../ops/collect.ts';
-import { log } from '../output/log.ts';
+import { appReport, collectGarbage } from '../ops/gc.ts';
 import { listing, type Command } from './types.ts';
+import { actorOf } from './progress.ts';
 
 /** Bytes as people read them (powers of 1000, as Docker prints them). */
 export function humanBytes(n: number): string {
@@ -11,16 +11,6 @@ export function humanBytes(n: number): string {
   let v = n;
   while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
-/** A measurement that failed shows why instead of failing the whole report. */
-async function measured<T>(what: string, app: string, fn: () => Promise<T>): Promise<T | { error: string }> {
-  try {
-    return await fn();
-  } catch (err) {
-    log.warn(`apps:report could not measure ${what}`, { app, err });
-    return { error: (err as Error).message };
-  }
 }
 
 export const gcCommands: Command[] = [
@@ -32,23 +22,8 @@ export const gcCommands: Command[] = [
     args: { min: 1, max: 1 },
     json: true,
     run: async (ctx, app) => {
-      const { store, registry, builder, config } = ctx.services;
-      const releases = store.releases.all(app);
-      const images = registry
-        ? await measured('the registry', app, async () => {
-          const digests = [...new Set((await registry.tags(app)).map((t) => t.digest))];
-          return { count: digests.length, bytes: await registry.bytes(app, digests) };
-        })
-        : { error: 'no registry configured' };
-      const cache = builder ? await measured('the build cache', app, async () => (await builder.cacheBytes(app)) ?? 0) : { error: 'no builder configured' };
-      const info = {
-        app,
-        releases: releases.length,
-        releasesCollected: releases.filter((r) => r.imageCollectedAt !== null).length,
-        keepReleases: config.keepReleases,
-        images,
-        cacheBytes: cache,
-      };
+      const info = await appReport(actorOf(ctx), app);
+      const { images, cacheBytes: cache } = info;
       return listing(info, (out) => {
         out.heading(`${app} disk report`);
         out.pairs([
@@ -68,7 +43,7 @@ export const gcCommands: Command[] = [
     args: { min: 0, max: 0 },
     json: true,
     run: async (ctx) => {
-      const r = await collectAll(ctx.services, ctx.signal);
+      const r = await collectGarbage(actorOf(ctx));
       return listing(r, (out) => {
         const removed = r.apps.reduce((n, a) => n + ('removed' in a ? a.removed : 0), 0);
         out.line(`Deleted ${removed} image${removed === 1 ? '' : 's'} beyond the last ${ctx.services.config.keepReleases} releases of ${r.apps.length} app${r.apps.length === 1 ? '' : 's'}.`);

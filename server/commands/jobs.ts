@@ -1,23 +1,16 @@
 // jobs, jobs:info, jobs:output, jobs:cancel: the changes that rolled out (or roll out now), read
-// back from any connection. A job is named by its id alone, so the rights on its app are checked
-// here, and a job the key may not see is "not found", exactly as an id that does not exist.
-import { UserError } from '../errors.ts';
-import { shown } from '../names.ts';
-import { mayUseApp } from '../auth/access.ts';
-import { isJobId, jobJson } from '../jobs/job.ts';
+// back from any connection, by whoever may use the job's app (jobs/access.ts).
+import { jobJson } from '../jobs/job.ts';
+import { followJob, visibleJob } from '../jobs/access.ts';
 import type { JobRow } from '../store/jobs.ts';
 import { listing, type Command, type CommandContext } from './types.ts';
 
 /** How many jobs `jobs APP` lists, newest first. */
 export const JOBS_LISTED = 50;
 
-/** The job with this id if the caller may see it (admins: every job; others: jobs of apps they use); else the one "not found" sentence. */
-function visibleJob(ctx: CommandContext, id: string): JobRow {
-  const job = isJobId(id) ? ctx.services.jobs.get(id) : undefined;
-  if (!job || !mayUseApp(ctx.services.store, ctx.identity, job.app)) {
-    throw new UserError(ctx.identity.admin ? `There is no job ${shown(id)}.` : `There is no job ${shown(id)}, or your key has no access to its app.`);
-  }
-  return job;
+/** The job with this id if the caller may see it; else the one "not found" sentence. */
+function visible(ctx: CommandContext, id: string): JobRow {
+  return visibleJob(ctx.services, ctx.identity, id);
 }
 
 const JOB_ARG = { min: 1, max: 1 };
@@ -47,7 +40,7 @@ export const jobCommands: Command[] = [
     args: JOB_ARG,
     json: true,
     run: (ctx, [id]) => {
-      const job = jobJson(visibleJob(ctx, id!));
+      const job = jobJson(visible(ctx, id!));
       return listing(job, (out) => {
         out.heading(`Job ${job.id}`);
         out.pairs([
@@ -66,7 +59,7 @@ export const jobCommands: Command[] = [
     args: JOB_ARG,
     flags: { tail: { type: 'boolean', short: 't', help: 'follow the job until it ends; the exit code says whether it succeeded' } },
     run: async (ctx, [id], flags) => {
-      const job = visibleJob(ctx, id!);
+      const job = visible(ctx, id!);
       const write = async (lines: string[]) => {
         for (const l of lines) ctx.out.line(l);
         await ctx.drained();
@@ -77,15 +70,7 @@ export const jobCommands: Command[] = [
         return;
       }
       // Followed like `logs -t`: a key that loses the job's app stops following at once.
-      const session = ctx.services.sessions.begin(job.app, ctx.identity, ctx.signal);
-      let ended: JobRow;
-      try {
-        ended = await ctx.services.jobs.follow(job, write, session.controller.signal);
-      } finally {
-        ctx.services.sessions.end(session);
-      }
-      const why = session.controller.signal.reason;
-      if (session.controller.signal.aborted && !ctx.signal.aborted && why instanceof UserError) throw why;
+      const ended = await followJob(ctx.services, ctx.identity, job, write, ctx.signal);
       // As `git push` does for a deploy: the exit code says whether the change went through.
       return { exitCode: ended.status === 'succeeded' ? 0 : 1 };
     },
@@ -97,7 +82,7 @@ export const jobCommands: Command[] = [
     access: 'any',
     args: JOB_ARG,
     run: async (ctx, [id]) => {
-      const job = visibleJob(ctx, id!);
+      const job = visible(ctx, id!);
       const ended = ctx.services.jobs.cancel(job, ctx.identity.name);
       // Waits for the job to stop, so that once this returns the app's lock is free again.
       const now = await Promise.race([ended, new Promise<undefined>((resolve) => ctx.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);

@@ -1,13 +1,8 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { requireDeployer } from '../context.ts';
+import { appLogs, DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../ops/logs.ts';
 import type { Command } from './types.ts';
-import { RUN_PROCESS, isRunPodName } from '../deploy/workload.ts';
-
-/** Lines shown when -n is not given (Heroku's default). */
-export const DEFAULT_LOG_LINES = 100;
-/** Most lines -n may ask for. */
-export const MAX_LOG_LINES = 10_000;
+import { actorOf } from './progress.ts';
 
 /** Parses the -n/--num value: a whole number of lines from 1 to MAX_LOG_LINES. */
 export function parseLineCount(raw: string | undefined): number {
@@ -32,18 +27,12 @@ export const logCommands: Command[] = [
     },
     run: async (ctx, app, _args, flags) => {
       const lines = parseLineCount(flags.num as string | undefined);
-      const asked = flags.ps as string | undefined;
-      // A run:detached pod's name (`run-x7k2p`) selects that pod; `run` selects every one-off pod.
-      const pod = asked !== undefined && isRunPodName(asked) ? asked : undefined;
-      const process = pod ? RUN_PROCESS : asked;
-      const deployer = requireDeployer(ctx.services);
-      const current = ctx.services.store.releases.current(app);
-      const types = current?.processes.map((p) => p.type) ?? [];
-      if (process !== undefined && process !== RUN_PROCESS && !types.includes(process)) throw new UserError(`There is no ${shown(process)} process type; this app has ${types.join(', ') || 'none'}.`);
-      await deployer.logs(app, { ...(process !== undefined ? { process } : {}), ...(pod ? { pod } : {}), lines, follow: flags.tail === true, signal: ctx.signal }, (l) => {
+      const ps = flags.ps as string | undefined;
+      const stream = appLogs(actorOf(ctx), app, { ...(ps !== undefined ? { ps } : {}), lines, follow: flags.tail === true });
+      await stream((l) => {
         ctx.out.line(l);
         return ctx.drained();
-      });
+      }, ctx.signal);
     },
   },
 ];

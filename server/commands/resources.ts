@@ -2,8 +2,7 @@
 // commands over ops/resources.ts.
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { MAX_APP_PODS } from '../deploy/quota.ts';
-import { ALL_PROCESSES, clearResources, getQuota, resourceCeilings, resourceReport, setQuota, setResources, type ResourceKind } from '../ops/resources.ts';
+import { ALL_PROCESSES, MAX_APP_PODS, clearResources, getQuota, resourceCeilings, resourceReport, setQuota, setResources, type ResourceKind } from '../ops/resources.ts';
 import { listing, type Command, type CommandContext, type Flags, type Outcome } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 

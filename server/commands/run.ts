@@ -2,15 +2,12 @@
 // release's image and config, the launcher's environment, the caller's streams and exit code.
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { requireDeployer } from '../context.ts';
-import { deployable } from '../ops/release.ts';
-import type { DeployableRelease } from '../deploy/deployer.ts';
-import type { Command, CommandContext, Flags } from './types.ts';
+import { MAX_RUN_TIMEOUT_S, runAttached, runDetached } from '../ops/run.ts';
+import type { Command, Flags } from './types.ts';
+import { actorOf } from './progress.ts';
 
 /** Seconds a one-off pod may run when --timeout is not given (1 h). */
 export const DEFAULT_RUN_TIMEOUT_S = 3600;
-/** Longest --timeout accepted (1 day). */
-export const MAX_RUN_TIMEOUT_S = 86_400;
 
 /** Parses --timeout: whole seconds, or with an `s`, `m` or `h` suffix (`90`, `10m`, `2h`). */
 export function parseTimeout(raw: string | undefined): number {
@@ -21,22 +18,9 @@ export function parseTimeout(raw: string | undefined): number {
   return seconds;
 }
 
-/** The current release of an app as the deployer runs it, or a sentence saying there is none. */
-function currentRelease(ctx: CommandContext, app: string): DeployableRelease {
-  const current = ctx.services.store.releases.current(app);
-  if (!current?.image) throw new UserError(`${app} has no release yet; push code to it first (git push).`);
-  return deployable(ctx.services, current);
-}
-
 const flags: Command['flags'] = {
   timeout: { type: 'string', help: `stop the command after this long (seconds, or 10m, 2h; default ${DEFAULT_RUN_TIMEOUT_S / 3600} h)` },
 };
-
-/** What both run commands start from: the deadline asked for, the deployer, the release that runs now. */
-function runTarget(ctx: CommandContext, app: string, f: Flags) {
-  const timeoutSeconds = parseTimeout(f.timeout as string | undefined);
-  return { timeoutSeconds, deployer: requireDeployer(ctx.services), release: currentRelease(ctx, app) };
-}
 
 export const runCommands: Command[] = [
   {
@@ -48,10 +32,7 @@ export const runCommands: Command[] = [
     args: { min: 2, max: 10_000, verbatimAfter: 2 },
     flags,
     run: async (ctx, app, command, f: Flags) => {
-      const { deployer, release, timeoutSeconds } = runTarget(ctx, app, f);
-      if (!ctx.raw) throw new UserError('run needs a byte stream to attach to; use run:detached here.');
-      const exitCode = await deployer.run(release, { command, timeoutSeconds, io: ctx.raw, signal: ctx.signal });
-      return { exitCode };
+      return runAttached(actorOf(ctx), app, { command, timeoutSeconds: parseTimeout(f.timeout as string | undefined) }, ctx.raw, ctx.signal);
     },
   },
   {
@@ -62,8 +43,7 @@ export const runCommands: Command[] = [
     args: { min: 2, max: 10_000, verbatimAfter: 2 },
     flags,
     run: async (ctx, app, command, f: Flags) => {
-      const { deployer, release, timeoutSeconds } = runTarget(ctx, app, f);
-      const pod = await deployer.runDetached(release, { command, timeoutSeconds });
+      const { pod } = await runDetached(actorOf(ctx), app, { command, timeoutSeconds: parseTimeout(f.timeout as string | undefined) });
       ctx.out.line(pod);
       return { exitCode: 0 };
     },

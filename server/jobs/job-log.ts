@@ -1,9 +1,10 @@
-// A running job's transcript: written to its file as it goes (so a server that dies mid-job
-// leaves what was said), and kept in memory for the followers that join while it runs. Bounded
+// A running job's transcript: written to its file line by line as it goes, synchronously, so a
+// server killed mid-job leaves every line it said (a job's transcript is far smaller than the
+// build output a build log takes, and is bounded the same way), and kept in memory for the followers that join while it runs. Bounded
 // as build logs are (SLIPWAY_MAX_BUILD_LOG_MB): the first lines and the last ones are kept, with
 // one marker line between them saying how much was left out. Followers pull lines from a cursor
 // at their own pace, so a slow follower holds back neither the job nor the other followers.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 /** Bytes of the transcript's end kept until the job ends (at most; less for a small cap). */
 export const TAIL_BYTES = 64 * 1024;
@@ -16,7 +17,7 @@ export interface LogRead {
 
 /** One job's transcript: a bounded file and, while the job runs, what followers read. */
 export class JobLog {
-  readonly #file: WriteStream;
+  readonly #fd: number;
   readonly #headBytes: number;
   readonly #tailBytes: number;
   readonly #head: string[] = [];
@@ -32,7 +33,7 @@ export class JobLog {
   #waiters: Array<() => void> = [];
 
   constructor(path: string, maxBytes: number) {
-    this.#file = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    this.#fd = openSync(path, 'a', 0o600);
     this.#tailBytes = Math.min(TAIL_BYTES, Math.floor(maxBytes / 4));
     this.#headBytes = maxBytes - this.#tailBytes;
   }
@@ -45,7 +46,7 @@ export class JobLog {
     if (!this.#headClosed && this.#headSize + size <= this.#headBytes) {
       this.#head.push(text);
       this.#headSize += size;
-      this.#file.write(text + '\n');
+      writeSync(this.#fd, text + '\n');
     } else {
       // Past the head: keep the newest lines that fit the tail, count what falls out.
       this.#headClosed = true;
@@ -100,17 +101,16 @@ export class JobLog {
   }
 
   /** Writes the marker and the kept end, and closes the file; followers then see the end. */
-  end(): Promise<void> {
-    if (this.#ended) return Promise.resolve();
+  end(): void {
+    if (this.#ended) return;
     this.#ended = true;
-    if (this.#droppedLines > 0) this.#file.write(this.#marker(this.#droppedLines, this.#droppedBytes) + '\n');
-    for (const l of this.#tail) this.#file.write(l + '\n');
-    const closed = new Promise<void>((resolve, reject) => {
-      this.#file.once('error', reject);
-      this.#file.end(() => resolve());
-    });
-    this.#wake();
-    return closed;
+    try {
+      const rest = [...(this.#droppedLines > 0 ? [this.#marker(this.#droppedLines, this.#droppedBytes)] : []), ...this.#tail];
+      if (rest.length) writeSync(this.#fd, rest.map((l) => l + '\n').join(''));
+    } finally {
+      closeSync(this.#fd);
+      this.#wake();
+    }
   }
 
   #marker(lines: number, bytes?: number): string {

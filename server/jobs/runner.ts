@@ -7,54 +7,47 @@
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import type { Identity } from '../auth/identity.ts';
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import type { Jobs, JobSpec, RunningDeploys, StartedJob } from '../context.ts';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
-import { errorLine } from '../output/output.ts';
 import { lineTranscript, type Transcript } from '../output/transcript.ts';
 import type { Store } from '../store/index.ts';
-import type { JobEnd, JobOrigin, JobRow } from '../store/jobs.ts';
+import { INTERRUPTED, type JobEnd, type JobRow } from '../store/jobs.ts';
 import { appName } from '../names.ts';
 import { hasEnded } from './job.ts';
 import { JobLog } from './job-log.ts';
 
+/** How often a job run by another process is looked at again by a follower here. */
+export const FILE_POLL_MS = 500;
+
+/** The bytes of `file` from `offset` on (none if it does not exist: its app's logs are gone). */
+async function readFrom(file: string, offset: number): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw err;
+  }
+  try {
+    const size = (await fh.stat()).size;
+    if (size <= offset) return Buffer.alloc(0);
+    const buf = Buffer.alloc(size - offset);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** How many jobs an app keeps (with their transcripts); older finished ones are forgotten as new ones start. */
 export const JOBS_KEPT = 200;
 
-/** What a job is and who starts it. */
-export interface JobSpec {
-  /** What it does, as the user typed it: `config:set`, `push`, `ps:scale`… */
-  kind: string;
-  app: string;
-  identity: Identity;
-  origin: JobOrigin;
-  /**
-   * A foreground caller's signal (its connection): when it aborts, the job is cancelled. Without
-   * one the job is detached: it runs until it ends, or until jobs:cancel stops it.
-   */
-  caller?: AbortSignal;
-  /** The caller's own view of the transcript (its output), written to as the job writes. */
-  echo?: Transcript;
-  /** Called with the new job before its work starts (an SSH command says the job's id). */
-  onStart?: (job: JobRow) => void;
-}
-
-/** A started job: its row (queued or running) and its work's outcome. */
-export interface StartedJob<T> {
-  job: JobRow;
-  /** The work's value, or its error (also recorded in the job). */
-  result: Promise<T>;
-  /** The job's row once it ended. */
-  ended: Promise<JobRow>;
-}
-
-/** Where the runner registers a running job, so apps:unlock, a revoked key and shutdown stop it (RunningDeploys). */
-export interface DeployRegistry {
-  begin(app: string, identity: Identity): { id: string; controller: AbortController };
-  end(d: { id: string }): void;
-}
+/** Where the runner registers a running job, so apps:unlock, a revoked key and shutdown stop it. */
+type DeployRegistry = Pick<RunningDeploys, 'begin' | 'end'>;
 
 interface Live {
   row: JobRow;
@@ -80,7 +73,7 @@ function errorSentence(err: unknown, id: string, stopped: unknown): string {
 }
 
 /** Starts, follows and cancels jobs; one per server process. */
-export class JobRunner {
+export class JobRunner implements Jobs {
   readonly #store: Pick<Store, 'jobs' | 'releases'>;
   readonly #config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>;
   readonly #deploys: DeployRegistry;
@@ -104,9 +97,17 @@ export class JobRunner {
     const dir = join(this.#config.logsDir, appName(app));
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const id = newId();
-    const queued = this.#store.jobs.create({ id, kind: spec.kind, app, by: spec.identity.name, origin: spec.origin, logFile: join(dir, `job-${id}.log`) });
-    this.#prune(app);
-    const jobLog = new JobLog(queued.logFile, this.#config.maxBuildLogBytes);
+    const logFile = join(dir, `job-${id}.log`);
+    // The file first: a job is never recorded without the transcript it points to.
+    const jobLog = new JobLog(logFile, this.#config.maxBuildLogBytes);
+    try {
+      this.#store.jobs.create({ id, kind: spec.kind, app, by: spec.identity.name, origin: spec.origin, logFile });
+      this.#prune(app);
+    } catch (err) {
+      jobLog.end();
+      rmSync(logFile, { force: true });
+      throw err;
+    }
     const running = this.#deploys.begin(app, spec.identity);
     const { controller } = running;
     // A reason meant for the user (the caller's key lost the app) is kept; any other is the client leaving.
@@ -123,31 +124,43 @@ export class JobRunner {
     }, () => echo?.drained() ?? Promise.resolve());
 
     const row = this.#store.jobs.start(id);
-    spec.onStart?.(row);
     let settle!: (r: JobRow) => void;
     const ended = new Promise<JobRow>((resolve) => { settle = resolve; });
     this.#live.set(id, { row, log: jobLog, controller, ended });
     const result = (async () => {
+      // Until the work's outcome is known, the job has failed (whatever throws on the way there).
+      let end: { status: JobEnd; release?: number | null; error?: string } = { status: 'failed', error: errorSentence(undefined, id, undefined) };
       try {
+        spec.onStart?.(row);
         const value = await work(t, controller.signal);
-        this.#finish(id, 'succeeded', { release: this.#store.releases.current(app)?.version ?? null });
+        end = { status: 'succeeded', release: this.#store.releases.current(app)?.version ?? null };
         return value;
       } catch (err) {
         const status: JobEnd = this.#closing ? 'interrupted' : controller.signal.aborted ? 'cancelled' : 'failed';
         const stopped = controller.signal.aborted ? controller.signal.reason as unknown : undefined;
         if (!(err instanceof UserError) && !stopped) log.error('job failed', { job: id, app, kind: spec.kind, err });
-        const error = errorSentence(err, id, stopped);
+        const error = status === 'interrupted' ? INTERRUPTED : errorSentence(err, id, stopped);
         // The saved transcript ends as its caller saw it end: with why (the caller's own
         // rendering of the error goes to the caller, so not through the echo).
-        jobLog.line(errorLine(error));
-        this.#finish(id, status, { error });
+        lineTranscript((l) => jobLog.line(l)).warn(error);
+        end = { status, error };
         throw err;
       } finally {
         spec.caller?.removeEventListener('abort', onCaller);
         this.#deploys.end(running);
-        await jobLog.end().catch((err: unknown) => log.warn('could not finish writing a job transcript', { job: id, err }));
-        this.#live.delete(id);
-        settle(this.#stored(id) ?? { ...row, status: 'interrupted' });
+        // The transcript is whole before the row says the job ended: a reader in another
+        // process (following by the file) stops at the row's end and reads the rest first.
+        try {
+          jobLog.end();
+        } catch (err) {
+          log.error('could not finish writing a job transcript', { job: id, err });
+        }
+        try {
+          this.#finish(id, end.status, end);
+        } finally {
+          this.#live.delete(id);
+          settle(this.#stored(id) ?? { ...row, ...end, release: end.release ?? null, error: end.error ?? null });
+        }
       }
     })();
     // A detached caller may never look at the result: the error is in the job and the log, and
@@ -168,14 +181,7 @@ export class JobRunner {
    */
   async follow(job: JobRow, onLines: (lines: string[]) => Promise<void> | void, signal: AbortSignal): Promise<JobRow> {
     const live = this.#live.get(job.id);
-    if (!live) {
-      const text = await readFile(job.logFile, 'utf8').catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-        throw err;
-      });
-      if (text) await onLines(text.replace(/\n$/, '').split('\n'));
-      return this.#store.jobs.get(job.id) ?? job;
-    }
+    if (!live) return this.#followFile(job, onLines, signal);
     // Read once even when `signal` is aborted already: that is how a snapshot is taken.
     let cursor = 0;
     for (;;) {
@@ -185,6 +191,38 @@ export class JobRunner {
       if (live.log.ended && live.log.read(cursor).lines.length === 0) return live.ended;
       if (signal.aborted) return this.#store.jobs.get(job.id) ?? job;
       await live.log.waitPast(cursor, signal);
+    }
+  }
+
+  /**
+   * Follows a job that does not run here (ended, or run by another process such as the local
+   * slipway command) through its file: the lines there, then, while its row says it runs, what is
+   * added, polled every FILE_POLL_MS; the row's end comes after the file's (see start).
+   */
+  async #followFile(job: JobRow, onLines: (lines: string[]) => Promise<void> | void, signal: AbortSignal): Promise<JobRow> {
+    const decoder = new StringDecoder('utf8');
+    let offset = 0;
+    let partial = '';
+    for (;;) {
+      const row = this.#store.jobs.get(job.id) ?? job;
+      const chunk = await readFrom(job.logFile, offset);
+      offset += chunk.length;
+      const parts = (partial + decoder.write(chunk)).split('\n');
+      partial = parts.pop()!;
+      if (parts.length) await onLines(parts);
+      if (hasEnded(row.status) || signal.aborted) {
+        if (partial) await onLines([partial]);
+        return row;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, FILE_POLL_MS);
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
     }
   }
 
@@ -198,11 +236,6 @@ export class JobRunner {
     }
     live.controller.abort(new UserError(`The job was cancelled by ${by}.`));
     return live.ended;
-  }
-
-  /** Jobs running here now. */
-  running(): JobRow[] {
-    return [...this.#live.values()].map((l) => l.row);
   }
 
   /**
@@ -224,13 +257,15 @@ export class JobRunner {
     }
   }
 
-  /** The stored row; undefined when it is gone (the app was destroyed) or, while stopping, the database is closed. */
+  /**
+   * The stored row; undefined when it is gone (the app was destroyed) or cannot be read (the
+   * database closed at shutdown): followers waiting on a job's end must get one either way.
+   */
   #stored(id: string): JobRow | undefined {
     try {
       return this.#store.jobs.get(id);
     } catch (err) {
-      if (!this.#closing) throw err;
-      log.warn('could not read a job while stopping', { job: id, err });
+      log[this.#closing ? 'warn' : 'error']('could not read a job that ended', { job: id, err });
       return undefined;
     }
   }
@@ -248,7 +283,7 @@ export function interruptAbandonedJobs(store: Pick<Store, 'jobs'>): number {
   const jobs = store.jobs.interruptAbandoned();
   for (const job of jobs) {
     try {
-      appendFileSync(job.logFile, errorLine(job.error!) + '\n', { mode: 0o600 });
+      lineTranscript((l) => appendFileSync(job.logFile, l + '\n', { mode: 0o600 })).warn(job.error!);
     } catch (err) {
       // The transcript's folder went with its app (an interrupted apps:destroy): nothing to say it in.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`could not mark the transcript of job ${job.id} interrupted`, { cause: err });

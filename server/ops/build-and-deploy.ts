@@ -39,8 +39,8 @@ function stopIfAborted(signal: AbortSignal): void {
   throw new UserError('The push was cancelled (the client went away or apps:unlock ran); nothing was deployed.', { cause: signal.reason });
 }
 
-/** extract → build → release → deploy → announce, for a push or a rebuild. */
-export async function buildAndDeploy(services: Services, req: DeployRequest): Promise<void> {
+/** extract → build → release → deploy → announce, for a push or a rebuild; resolves with the new release's version. */
+export async function buildAndDeploy(services: Services, req: DeployRequest): Promise<number> {
   const { store, config } = services;
   const builder = requireBuilder(services);
   requireDeployer(services);
@@ -99,6 +99,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     t.detail(appUrl(config, app, https.certs));
     if (https.note) t.detail(https.note);
     log.info('deployed', { app, version: release.version, commit: req.commit, by: req.by.name });
+    return release.version;
   } finally {
     // Removing thousands of files need not delay the verdict the pusher is waiting for.
     void tree.cleanup().catch((err: unknown) => log.warn('could not remove an extracted tree', { path: tree.path, err }));

@@ -11,7 +11,7 @@ import { ALL_PROCESSES, type ResourceKind, type ResourceRow } from '../store/res
 import { changeSetting } from './rollout.ts';
 import type { Actor, Progress } from './actor.ts';
 
-export { ALL_PROCESSES, type ResourceKind };
+export { ALL_PROCESSES, MAX_APP_PODS, type ResourceKind };
 
 /**
  * The rows after setting `q` for (process, kind), as the store would hold them. A limit an admin

@@ -3,7 +3,7 @@
 // rollbacks, restarts and every stored setting that what runs must follow come through rollOut;
 // settings through changeSetting, the one "store, re-apply, undo on failure" step.
 import { UserError } from '../errors.ts';
-import { requireDeployer, type Services } from '../context.ts';
+import { requireDeployer, type Services, type StartedJob } from '../context.ts';
 import { lockApp } from './lock.ts';
 import { deployable } from './release.ts';
 import { quotaRefusal } from '../deploy/quota.ts';
@@ -11,7 +11,6 @@ import type { Release } from '../store/releases.ts';
 import type { Actor, Progress } from './actor.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { JobOrigin } from '../store/jobs.ts';
-import type { StartedJob } from '../jobs/runner.ts';
 
 /** The release running now; a UserError if the app never deployed. */
 export function deployedRelease(services: Pick<Services, 'store'>, app: string): Release {

@@ -6,6 +6,9 @@ export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancell
 /** The statuses a job ends in. */
 export type JobEnd = Exclude<JobStatus, 'queued' | 'running'>;
 
+/** What a job the server stopped under says. */
+export const INTERRUPTED = 'The server stopped while this job ran; it did not finish.';
+
 /** A change that rolls out, as stored: who started it, how it ended, and where its transcript is. */
 export interface JobRow {
   id: string;
@@ -68,7 +71,7 @@ export function jobsStore(db: Db) {
         const ids = db.prepare<[], { id: string }>("SELECT id FROM jobs WHERE status IN ('queued', 'running')").all().map((r) => r.id);
         const at = now();
         const mark = db.prepare("UPDATE jobs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?");
-        for (const id of ids) mark.run(at, 'The server stopped while this job ran; it did not finish.', id);
+        for (const id of ids) mark.run(at, INTERRUPTED, id);
         return ids.map((id) => get(id)!);
       }).immediate(),
     /**

@@ -99,3 +99,29 @@ test('kill -9 mid-push: the partial quarantine in the repo is swept at the next 
     await fresh.child;
   }
 });
+
+test('kill -9 mid-push: the push job is interrupted at the next start, with what its transcript said kept', async () => {
+  const { held, push, data } = await heldPush('job');
+  const running = JSON.parse((await ssh(held.ssh, 'jobs myapp --json')).stdout) as { id: string; kind: string; status: string }[];
+  assert.deepEqual(running.map((j) => [j.kind, j.status]), [['push', 'running']]);
+  process.kill(-held.child.pid!, 'SIGKILL');
+  await push;
+  await held.child;
+  const fresh = await startServer(data);
+  try {
+    const jobs = JSON.parse((await ssh(fresh.ssh, 'jobs myapp --json')).stdout) as { id: string; status: string; error: string | null; finishedAt: string | null }[];
+    assert.deepEqual(jobs.map((j) => [j.id, j.status, j.error]), [[running[0]!.id, 'interrupted', 'The server stopped while this job ran; it did not finish.']]);
+    assert.ok(jobs[0]!.finishedAt);
+    const output = await ssh(fresh.ssh, `jobs:output ${running[0]!.id}`);
+    assert.equal(output.exitCode, 0, output.stderr);
+    const lines = output.stdout.split('\n');
+    assert.match(lines[0]!, /^-----> Deploying myapp \([0-9a-f]{7}\) from main$/);
+    assert.ok(lines.includes('       fake build: detected a fake app'), output.stdout);
+    assert.equal(lines.at(-1), ' !     The server stopped while this job ran; it did not finish.');
+    const follow = await ssh(fresh.ssh, `jobs:output ${running[0]!.id} -t`);
+    assert.equal(follow.exitCode, 1, 'following an interrupted job ends at once, and not as a success');
+  } finally {
+    fresh.child.kill('SIGTERM');
+    await fresh.child;
+  }
+});

@@ -157,12 +157,12 @@ export class FakeDeployer implements Deployer {
   constructor(controls: FakeControls) {
     this.controls = controls;
   }
-  async deploy(release: DeployableRelease, opts: { transcript: { detail(t: string): void }; signal: AbortSignal }): Promise<void> {
+  async deploy(release: DeployableRelease, opts: { transcript: { detail(t: string): void }; signal?: AbortSignal }): Promise<void> {
     if (this.controls.deployFailure) throw new UserError(this.controls.deployFailure);
     this.controls.onDeployStart?.(release);
     if (this.controls.deployGate) {
       opts.transcript.detail('web: 0/1 ready');
-      await waitOrAbort(this.controls.deployGate, opts.signal);
+      await waitOrAbort(this.controls.deployGate, opts.signal ?? new AbortController().signal);
     }
     opts.transcript.detail('web: 1/1 ready');
     this.deployed.push(release);

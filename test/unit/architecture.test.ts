@@ -1,6 +1,7 @@
 // Guards the design card's rules by reading the imports of server/ and hooks/: no cycle between
-// folders (a file directly in server/ counts as its own node), one runtime importer per library
-// that has a home, and process.env read only by the config module.
+// folders (a file directly in server/ counts as its own node), imports only down the layers
+// (transports → adapters → operations → engines), one runtime importer per library that has a
+// home, and process.env read only by the config module.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -97,4 +98,68 @@ test('the cycle finder sees a loop when there is one', () => {
   const g = new Map([['a', new Map([['b', 'a→b']])], ['b', new Map([['c', 'b→c']])], ['c', new Map([['a', 'c→a']])]]);
   assert.equal(cycles(g).length, 1);
   assert.deepEqual(cycles(new Map([['a', new Map([['b', 'a→b']])]])), []);
+});
+
+// The layers of the design card, top to bottom: transports take connections; adapters (the SSH
+// commands, the HTTP API, the git push's hand-over) parse, authorise, call an operation and
+// render; operations (ops/, jobs/) hold the use cases; everything else is an engine they run on.
+// An import goes down or stays in its layer, never up. The composition roots wire every layer.
+const COMPOSITION_ROOTS = new Set(['server/server.ts', 'server/main.ts']);
+const LAYERS: Record<string, number> = {
+  'server/transport/': 4,
+  'server/commands/': 3,
+  'server/api/': 3,
+  // push/ receives a git push and hands it over to ops/ (the pipeline), as an adapter does.
+  'server/push/': 3,
+  'server/ops/': 2,
+  'server/jobs/': 2,
+};
+const LAYER_NAMES = ['', 'engine', 'operation', 'adapter', 'transport'];
+
+/** A node's layer: its folder's, else an engine (store/, deploy/, build/, auth/, gc/, output/, hooks, top-level modules). */
+function layerOf(node: string): number {
+  return LAYERS[node] ?? 1;
+}
+
+/** The relative imports between nodes, each with its source file, target file and whether it is type-only. */
+function nodeImports(): { from: string; to: string; a: string; b: string; typeOnly: boolean }[] {
+  return imports.filter((i) => i.spec.startsWith('.')).map((i) => {
+    const to = relative(root, resolve(root, dirname(i.from), i.spec));
+    return { from: i.from, to, a: nodeOf(i.from), b: nodeOf(to), typeOnly: i.typeOnly };
+  }).filter((e) => e.a !== e.b);
+}
+
+test('imports go down the layers: transports → adapters → operations → engines, never back', () => {
+  const up = nodeImports()
+    .filter((e) => !COMPOSITION_ROOTS.has(e.from) && layerOf(e.b) > layerOf(e.a))
+    .map((e) => `${e.from} (${LAYER_NAMES[layerOf(e.a)]}) → ${e.to} (${LAYER_NAMES[layerOf(e.b)]})`);
+  assert.deepEqual(up, [], `imports up the layers:\n  ${up.join('\n  ')}`);
+});
+
+test('the SSH commands reach store, deploy and build only through ops/ (type-only imports aside)', () => {
+  const direct = nodeImports()
+    .filter((e) => e.a === 'server/commands/' && !e.typeOnly && ['server/store/', 'server/deploy/', 'server/build/', 'server/gc/'].includes(e.b))
+    .map((e) => `${e.from} → ${e.to}`);
+  assert.deepEqual(direct, [], `commands importing engines at run time:\n  ${direct.join('\n  ')}`);
+});
+
+test('operations never print: nothing in ops/ or jobs/ imports the output renderer or a command type', () => {
+  const printing = imports
+    .filter((i) => /^server\/(ops|jobs)\//.test(i.from) && i.spec.startsWith('.'))
+    .map((i) => ({ from: i.from, to: relative(root, resolve(root, dirname(i.from), i.spec)) }))
+    .filter((e) => e.to === 'server/output/output.ts' || e.to.startsWith('server/commands/'))
+    .map((e) => `${e.from} → ${e.to}`);
+  assert.deepEqual(printing, []);
+});
+
+test('the layer rule sees an import up the layers', () => {
+  assert.ok(layerOf('server/commands/') > layerOf('server/ops/'));
+  assert.ok(layerOf('server/ops/') > layerOf('server/store/'));
+  assert.ok(layerOf('server/transport/') > layerOf('server/push/'));
+  assert.equal(layerOf('server/urls.ts'), 1);
+});
+
+test('the app lock is taken and cleared in one place, ops/lock.ts', () => {
+  const takers = files.filter((f) => !f.startsWith('server/store/') && /\.apps\.(lock|unlock)\(/.test(readFileSync(join(root, f), 'utf8')));
+  assert.deepEqual(takers, ['server/ops/lock.ts']);
 });

@@ -4,7 +4,8 @@ import { commands, parseArgs } from '../../server/commands/registry.ts';
 import { parseFormation } from '../../server/commands/ps.ts';
 import { MAX_SCALE } from '../../server/ops/ps.ts';
 import { parseHost } from '../../server/ops/domains.ts';
-import { DEFAULT_LOG_LINES, parseLineCount } from '../../server/commands/logs.ts';
+import { parseLineCount } from '../../server/commands/logs.ts';
+import { DEFAULT_LOG_LINES } from '../../server/ops/logs.ts';
 import { parseVersion } from '../../server/commands/releases.ts';
 import { UsageError, UserError } from '../../server/errors.ts';
 

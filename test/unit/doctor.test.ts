@@ -3,7 +3,8 @@
 // address swap the deployer applies for nodes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { doctorLines, runChecks } from '../../server/commands/doctor.ts';
+import { doctorLines } from '../../server/commands/doctor.ts';
+import { runChecks } from '../../server/ops/doctor.ts';
 import { dispatch } from '../../server/commands/registry.ts';
 import type { DoctorCheck } from '../../server/health.ts';
 import { makeOutput } from '../../server/output/output.ts';

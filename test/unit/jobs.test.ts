@@ -218,8 +218,42 @@ test('a follower that joins after lines slid out of a bounded transcript is told
     assert.equal(lines.at(-1), 'line 99');
     const skipped = Number(/^----- (\d+) lines/.exec(lines[marker]!)![1]);
     assert.equal(marker + skipped + (lines.length - marker - 1), 100, 'head + skipped + tail = every line');
-    await log.end();
+    log.end();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a job stopped by the server stopping is interrupted, not cancelled', () => withWorld(async ({ jobs, pushes }) => {
+  const started = jobs.start({ kind: 'push', app: 'web', identity: alice, origin: 'push' }, (_t, signal) => new Promise((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  }));
+  // What the server's close does: jobs first, then every deploy in flight is aborted.
+  jobs.close();
+  pushes.abortAll('the server is stopping');
+  const end = await started.ended;
+  assert.deepEqual([end.status, end.error], ['interrupted', 'The server stopped while this job ran; it did not finish.']);
+  assert.equal(readFileSync(started.job.logFile, 'utf8'), ' !     The server stopped while this job ran; it did not finish.\n');
+}));
+
+test('a job run by another process (the local CLI) is followed through its file to its end', () => withWorld(async ({ store, jobs: elsewhere, logsDir }) => {
+  const here = new JobRunner(store, { logsDir, maxBuildLogBytes: 1024 * 1024 }, new RunningDeploys());
+  const g = gate();
+  const started = elsewhere.start({ kind: 'config:set', app: 'web', identity: { name: 'local', admin: true, via: 'local' }, origin: 'cli' }, async (t) => {
+    t.step('Setting config — ünïcode');
+    await g.wait;
+    t.detail('web: 1/1 ready');
+    throw new UserError('The rollout did not become ready.');
+  });
+  const seen: string[] = [];
+  let first!: () => void;
+  const sawFirst = new Promise<void>((resolve) => { first = resolve; });
+  const following = here.follow(started.job, (lines) => { seen.push(...lines); first(); }, new AbortController().signal);
+  await sawFirst;
+  assert.deepEqual(seen, ['-----> Setting config — ünïcode']);
+  g.open();
+  const end = await following;
+  assert.equal(end.status, 'failed');
+  assert.deepEqual(seen, ['-----> Setting config — ünïcode', '       web: 1/1 ready', ' !     The rollout did not become ready.']);
+  assert.throws(() => here.cancel(store.jobs.get(started.job.id)!, 'alice'), /already ended/);
+}));

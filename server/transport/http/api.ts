@@ -206,6 +206,8 @@ function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
       produces: [contentType],
       response: { ...r.schema.response, '4xx': ErrorBody, '5xx': ErrorBody },
     },
+    // No body at all counts as `{}`: POST /apps/APP/restart needs none, and where {} is not enough the schema or the operation says so.
+    ...(r.schema.body ? { preValidation: async (request: FastifyRequest) => { request.body ??= {}; } } : {}),
     handler: async (request, reply) => {
       const controller = new AbortController();
       reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(new Error('the client went away')); });
