@@ -201,8 +201,11 @@ const apiList = median(listing.api);
 const sshList = median(listing.ssh);
 const p50 = pct(load.latencies, 50);
 const p99 = pct(load.latencies, 99);
-const apiChange = median(change.api);
-const sshChange = median(change.ssh);
+// A rollout ends on a beat of the new pod's readiness probe, so single changes take about 1.4 s
+// or about 2.5-3.5 s on either side: the mean over the rounds compares them, not the median.
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const apiChange = mean(change.api);
+const sshChange = mean(change.ssh);
 const report = [
   '# HTTP API bench',
   '',
@@ -211,7 +214,8 @@ const report = [
   '| measure | API | SSH | ratio | goal | met? |',
   '|---|---|---|---|---|---|',
   `| (a) list apps: \`GET /api/v1/apps\` (kept-alive connection) vs \`ssh … apps:list\` (OpenSSH client), medians of ${listing.api.length} and ${listing.ssh.length} | ${ms(apiList)} | ${ms(sshList)} | ${ratio(apiList, sshList)} | ≤ 0.1× | ${yes(apiList / sshList <= 0.1)} |`,
-  `| (c) change a config var until rolled out: \`PATCH …/config\` → the job's SSE \`end\` (succeeded) vs \`ssh … config:set\`, medians of ${change.api.length} rounds, taking turns, each change once the previous one's old pods are gone | ${sec(apiChange)} | ${sec(sshChange)} | ${ratio(apiChange, sshChange)} | ≤ 1.1× | ${yes(apiChange / sshChange <= 1.1)} |`,
+  `| (c) change a config var until rolled out: \`PATCH …/config\` → the job's SSE \`end\` (succeeded) vs \`ssh … config:set\`, means of ${change.api.length} rounds, taking turns, each change once the previous one's old pods are gone | ${sec(apiChange)} | ${sec(sshChange)} | ${ratio(apiChange, sshChange)} | ≤ 1.1× | ${yes(apiChange / sshChange <= 1.1)} |`,
+  `| (c) the same, medians / fastest round | ${sec(median(change.api))} / ${sec(Math.min(...change.api))} | ${sec(median(change.ssh))} / ${sec(Math.min(...change.ssh))} | ${ratio(median(change.api), median(change.ssh))} / ${ratio(Math.min(...change.api), Math.min(...change.ssh))} | | |`,
   '',
   `(b) ${load.sent} mixed reads (apps, an app, its config, releases, jobs) paced open-loop at ${SETTINGS.rate}/s over ${SETTINGS.seconds} s, one keep-alive pool of 64 connections; latency counted from each request's scheduled time:`,
   '',
