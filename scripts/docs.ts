@@ -39,7 +39,7 @@ function commandSection(c: Command): string[] {
     const spelled = `${f.short ? `-${f.short}, ` : ''}--${name}${f.type === 'string' ? ' VALUE' : ''}`;
     return `- \`${spelled}\`: ${f.help}`;
   });
-  if (c.json) flags.push('- `--json`: print the result as JSON (the same object the HTTP API returns for it)');
+  if (c.json) flags.push('- `--json`: print the result as JSON (where the HTTP API serves the same resource, the same object)');
   if (flags.length) out.push('', 'Options:', '', ...flags);
   return [...out, ''];
 }
