@@ -626,7 +626,7 @@ step_code() {
 step_service() {
   say "Service"
   # Slipway's garbage collection runs the registry's own `garbage-collect` on its storage while no
-  # build pushes (README, "Garbage collection"); the files it deletes are the registry's, so the
+  # build pushes (docs/builds.md, "Garbage collection"); the files it deletes are the registry's, so the
   # installed registry runs as the slipway user and the service may write its storage.
   local rw=$DATA
   if [ "$OWN_REGISTRY" = 1 ]; then

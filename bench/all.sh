@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# `npm run bench`: the transport bench (needs only git and OpenSSH), then, when the testbed is up
-# (eval "$(npm run -s testbed)"), the build, deploy-latency, end-to-end, day-2 and HTTPS benches. Each writes
-# its table to bench/results/.
+# `npm run bench`: the transport, memory and API benches (they need only git and OpenSSH), then,
+# when the testbed is up (eval "$(npm run -s testbed)"), the build, deploy-latency, end-to-end,
+# day-2 and HTTPS benches. Each writes its table to bench/results/ (index: bench/results/README.md).
+# The server is launched one way (bin/slipway-server: npm start's Node flags and malloc settings):
+# benches that run it in a process of its own go through bench/slipway.ts, which uses the
+# launcher; those that host it in their own process run under the launcher themselves.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 node bench/run.ts
 node bench/http-rss.ts
+# (a) and (b) start a server of their own; (c) hosts one, on the testbed when it is up.
+bin/slipway-server bench/api.ts
 if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TEST_INGRESS:-}" ]; then
-  node bench/build.ts
+  bin/slipway-server bench/build.ts
   node bench/kube-deploy.ts
-  node bench/e2e-deploy.ts
-  node bench/day2.ts
-  if [ -n "${SLIPWAY_TEST_ACME_ROOT:-}" ]; then node bench/certs.ts; else echo 'bench: HTTPS bench skipped: the testbed has no ACME CA (SLIPWAY_TEST_ACME_ROOT)' >&2; fi
+  bin/slipway-server bench/e2e-deploy.ts
+  bin/slipway-server bench/day2.ts
+  if [ -n "${SLIPWAY_TEST_ACME_ROOT:-}" ]; then bin/slipway-server bench/certs.ts; else echo 'bench: HTTPS bench skipped: the testbed has no ACME CA (SLIPWAY_TEST_ACME_ROOT)' >&2; fi
 else
   echo 'bench: build, deploy and end-to-end benches skipped: the testbed is not up; run eval "$(npm run -s testbed)" first' >&2
 fi

@@ -11,6 +11,7 @@ import { benchEnv } from './settings.ts';
 import { rssMiB, startSlipway } from './slipway.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
+const OUT = join(ROOT, 'bench', 'results', 'http-rss.md');
 const CLONES = Math.min(Number(benchEnv.BENCH_HTTP_CLONES || 1100), 20_000);
 const CONCURRENCY = Math.min(Number(benchEnv.BENCH_HTTP_CONCURRENCY || 4), 32);
 // Bounded in time as well as in count: a stuck server must not hold the bench forever.
@@ -64,8 +65,22 @@ try {
   await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
   await new Promise((r) => setTimeout(r, 2000));
   const end = rssMiB(slipway.pid);
-  process.stdout.write(`RSS after ${done * 3} HTTP git requests (${done} clones, ${CONCURRENCY} at a time, ${((Date.now() - started) / 1000).toFixed(0)} s): ${end.rss.toFixed(1)} MiB (peak ${end.hwm.toFixed(1)} MiB)\n`);
-  process.stdout.write(samples.map((s) => `  ${s}`).join('\n') + '\n');
+  const report = [
+    '# Server memory under HTTP git load',
+    '',
+    `${new Date().toISOString().slice(0, 10)}, \`node bench/http-rss.ts\`: ${done} clones of a small repo over HTTP with a token (${done * 3} requests), ${CONCURRENCY} at a time, ${((Date.now() - started) / 1000).toFixed(0)} s, loopback; the server as \`npm start\` runs it (bin/slipway-server). Machine: 2 shared cores.`,
+    '',
+    '| measure | result | goal | met? |',
+    '|---|---|---|---|',
+    `| server RSS at the end / peak (VmHWM) | ${end.rss.toFixed(1)} / ${end.hwm.toFixed(1)} MiB | ≤ 150 MB (143 MiB) | ${end.hwm <= 143 ? 'yes' : '**no**'} |`,
+    '',
+    'RSS as the run went:',
+    '',
+    ...samples.map((s) => `- ${s}`),
+    '',
+  ].join('\n');
+  writeFileSync(OUT, report);
+  process.stdout.write(report);
 } finally {
   await slipway.stop();
   rmSync(tmp, { recursive: true, force: true });

@@ -176,24 +176,66 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** The version `version` prints: package.json's, so there is one place to bump it. */
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
-function port(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+/** One environment variable the server reads: its row in docs/configuration.md and its parser, in one place. */
+export interface Setting<T = unknown> {
+  name: string;
+  /** What an unset (or empty) variable means, in Markdown, as docs/configuration.md shows it. */
+  default: string;
+  /** One line for docs/configuration.md. */
+  doc: string;
+  /** The typed value, from the variable or its default; throws a UserError naming the variable. */
+  read(env: Env): T;
+}
+
+/** A setting whose default is a value like any the user may give: `parse` always gets a string. */
+function setting<T>(name: string, fallback: string, parse: (raw: string, name: string) => T, doc: string): Setting<T> {
+  return { name, default: `\`${fallback}\``, doc, read: (env) => parse(env[name] || fallback, name) };
+}
+
+/** A setting whose default is computed or absent (`shown` says which): `parse` gets undefined when it is unset or empty. */
+function optional<T>(name: string, shown: string, parse: (raw: string | undefined, name: string) => T, doc: string): Setting<T> {
+  return { name, default: shown, doc, read: (env) => parse(env[name] || undefined, name) };
+}
+
+const text = (raw: string): string => raw;
+const orUnset = (raw: string | undefined): string | undefined => raw;
+
+function port(raw: string, name: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`${name} must be a port number (0-65535), got "${raw}".`);
   return n;
 }
 
-function positive(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+function positive(raw: string, name: string): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new UserError(`${name} must be a positive number, got "${raw}".`);
   return n;
 }
 
-function maxStartups(env: Env, name: string, fallback: string): MaxStartups {
-  const raw = env[name] || fallback;
+/** A positive number of seconds, as milliseconds. */
+const seconds = (raw: string, name: string): number => positive(raw, name) * 1000;
+/** A positive number of MB, as bytes. */
+const megabytes = (raw: string, name: string): number => positive(raw, name) * 1024 * 1024;
+
+function count(raw: string, name: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a whole number of at least 1, got "${raw}".`);
+  return n;
+}
+
+/** A whole number of at least 1, or `none` (no limit, as in sshd_config). */
+function countOrNone(raw: string, name: string): number | undefined {
+  return raw === 'none' ? undefined : count(raw, name);
+}
+
+/** A whole number of seconds, 0 allowed (meaning off), as milliseconds. */
+function secondsOrOff(raw: string, name: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a whole number of seconds (0 turns it off), got "${raw}".`);
+  return n * 1000;
+}
+
+function maxStartups(raw: string, name: string): MaxStartups {
   // As in sshd_config, one number N means N:100:N: a hard cap with no random drop before it.
   const parts = (/^\d+$/.test(raw) ? `${raw}:100:${raw}` : raw).split(':').map(Number);
   const [start = NaN, rate = NaN, full = NaN] = parts;
@@ -203,15 +245,9 @@ function maxStartups(env: Env, name: string, fallback: string): MaxStartups {
   return Object.freeze({ start, rate, full });
 }
 
-/** A whole number of at least 1, or `none` (no limit, as in sshd_config). */
-function countOrNone(env: Env, name: string, fallback: number): number | undefined {
-  if (env[name] === 'none') return undefined;
-  return count(env, name, fallback);
-}
-
 /** `off`, or sshd-style `KEY:DURATION` words (durations in s, m or h; bare numbers are seconds); keys not given keep sshd's defaults. */
-function penalties(env: Env, name: string): SourcePenalties | undefined {
-  const raw = (env[name] ?? '').trim();
+function penalties(given: string | undefined, name: string): SourcePenalties | undefined {
+  const raw = (given ?? '').trim();
   if (raw === 'off' || raw === 'no') return undefined;
   const keys: Record<string, keyof SourcePenalties> = { authfail: 'authfailMs', noauth: 'noauthMs', 'grace-exceeded': 'graceExceededMs', min: 'minMs', max: 'maxMs' };
   const out = { ...PENALTY_DEFAULTS };
@@ -225,27 +261,10 @@ function penalties(env: Env, name: string): SourcePenalties | undefined {
   return Object.freeze(out);
 }
 
-function count(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a whole number of at least 1, got "${raw}".`);
-  return n;
-}
-
-/** A whole number of seconds, 0 allowed (meaning off), as milliseconds. */
-function secondsOrOff(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback * 1000;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a whole number of seconds (0 turns it off), got "${raw}".`);
-  return n * 1000;
-}
-
 /** SLIPWAY_ACME_EMAIL: unset or empty is off; otherwise one plain address. */
-function acmeEmail(raw: string | undefined): string | undefined {
+function acmeEmail(raw: string | undefined, name: string): string | undefined {
   if (!raw) return undefined;
-  if (!/^[^\s@]+@[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(raw)) throw new UserError(`SLIPWAY_ACME_EMAIL must be an email address, got "${raw}".`);
+  if (!/^[^\s@]+@[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(raw)) throw new UserError(`${name} must be an email address, got "${raw}".`);
   return raw;
 }
 
@@ -253,17 +272,25 @@ function acmeEmail(raw: string | undefined): string | undefined {
  * A Kubernetes memory (`512Mi`, `2Gi`) or CPU (`2`, `0.5`, `500m`) quantity setting, in the plain
  * forms only (deploy/quantity.ts reads every form; config sits below deploy/ and cannot use it).
  */
-function quantitySetting(env: Env, name: string, fallback: string, kind: 'memory' | 'cpu'): string {
-  const raw = env[name] || fallback;
-  const ok = kind === 'memory' ? /^[1-9][0-9]*(Mi|Gi)$/.test(raw) : /^([1-9][0-9]*m|[0-9]+(\.[0-9]+)?)$/.test(raw) && raw !== '0';
-  if (!ok) throw new UserError(kind === 'memory' ? `${name} must be a memory size like 512Mi or 2Gi, got "${raw}".` : `${name} must be a CPU amount like 2, 0.5 or 500m, got "${raw}".`);
-  return raw;
+function quantity(kind: 'memory' | 'cpu'): (raw: string, name: string) => string {
+  return (raw, name) => {
+    const ok = kind === 'memory' ? /^[1-9][0-9]*(Mi|Gi)$/.test(raw) : /^([1-9][0-9]*m|[0-9]+(\.[0-9]+)?)$/.test(raw) && raw !== '0';
+    if (!ok) throw new UserError(kind === 'memory' ? `${name} must be a memory size like 512Mi or 2Gi, got "${raw}".` : `${name} must be a CPU amount like 2, 0.5 or 500m, got "${raw}".`);
+    return raw;
+  };
 }
 
 /** A Kubernetes object name setting (a DNS-1123 label). */
-function dnsLabel(name: string, raw: string): string {
+function dnsLabel(raw: string, name: string): string {
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(raw)) throw new UserError(`${name} must be a Kubernetes name (lowercase letters, digits, -), got "${raw}".`);
   return raw;
+}
+
+/** SLIPWAY_BASE_DOMAIN: a DNS name, lowercased; by default the host's address under sslip.io. */
+function baseDomain(raw: string | undefined, name: string): string {
+  const domain = (raw || `${hostAddress()}.sslip.io`).toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) throw new UserError(`${name} must be a DNS name, got "${domain}".`);
+  return domain;
 }
 
 /** The host's first non-internal IPv4 address, for the default sslip.io base domain. */
@@ -278,20 +305,21 @@ function hostAddress(): string {
  * SLIPWAY_REGISTRY_AUTH_FILE: one line `USER:PASSWORD`, readable by its owner only (install.sh
  * writes it 0600). Unset or empty: no credential.
  */
-function registryAuth(path: string | undefined): Readonly<RegistryAuth> | undefined {
-  if (!path) return undefined;
-  let text: string;
+function registryAuth(given: string | undefined, name: string): Readonly<RegistryAuth> | undefined {
+  if (!given) return undefined;
+  const path = resolve(given);
+  let content: string;
   let mode: number;
   try {
     mode = statSync(path).mode;
-    text = readFileSync(path, 'utf8');
+    content = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UserError(`SLIPWAY_REGISTRY_AUTH_FILE ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: err });
+    throw new UserError(`${name} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: err });
   }
   // The password opens every app's images: a file others may read is refused, not used.
-  if ((mode & 0o077) !== 0) throw new UserError(`SLIPWAY_REGISTRY_AUTH_FILE ${path} may be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 it.`);
-  const m = /^([^:\s]+):([^\r\n]+)\r?\n?$/.exec(text);
-  if (!m) throw new UserError(`SLIPWAY_REGISTRY_AUTH_FILE ${path} must hold one line USER:PASSWORD.`);
+  if ((mode & 0o077) !== 0) throw new UserError(`${name} ${path} may be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 it.`);
+  const m = /^([^:\s]+):([^\r\n]+)\r?\n?$/.exec(content);
+  if (!m) throw new UserError(`${name} ${path} must hold one line USER:PASSWORD.`);
   return Object.freeze({ username: m[1]!, password: m[2]! });
 }
 
@@ -301,7 +329,7 @@ function registryAuth(path: string | undefined): Readonly<RegistryAuth> | undefi
  * DOCKER_HOST, DOCKER_CONFIG and the like would point it elsewhere. DOCKER_HOST and DOCKER_CONFIG
  * are added by the builder itself.
  */
-const PACK_ENV = [
+export const PACK_ENV = [
   'PATH', 'HOME', 'TMPDIR', 'PACK_HOME', 'PACK_VOLUME_KEY',
   'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY', 'DOCKER_API_VERSION',
   'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
@@ -326,10 +354,11 @@ function cidr(name: string, raw: string): string {
   }
 }
 
-function cidrList(env: Env, name: string, fallback: () => string[]): string[] {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback();
-  return [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean).map((s) => cidr(name, s)))];
+/** A comma-separated list of addresses or CIDRs, normalised and frozen; `fallback` when unset or blank. */
+function cidrList(fallback: () => string[]): (raw: string | undefined, name: string) => readonly string[] {
+  return (raw, name) => Object.freeze(raw === undefined || raw.trim() === ''
+    ? fallback()
+    : [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean).map((s) => cidr(name, s)))]);
 }
 
 /**
@@ -346,9 +375,9 @@ function localAddresses(): string[] {
 }
 
 /** SLIPWAY_INGRESS_FROM: `node`, or `NAMESPACE/KEY=VALUE[,KEY=VALUE…]` (pods with those labels in that namespace). */
-function ingressSource(raw: string): IngressSource {
-  if (raw === 'node') return { kind: 'node' };
-  const bad = () => new UserError(`SLIPWAY_INGRESS_FROM must be "node" or NAMESPACE/KEY=VALUE[,KEY=VALUE] (like kube-system/app.kubernetes.io/name=traefik), got "${raw}".`);
+function ingressSource(raw: string, name: string): Readonly<IngressSource> {
+  if (raw === 'node') return Object.freeze({ kind: 'node' });
+  const bad = () => new UserError(`${name} must be "node" or NAMESPACE/KEY=VALUE[,KEY=VALUE] (like kube-system/app.kubernetes.io/name=traefik), got "${raw}".`);
   const slash = raw.indexOf('/');
   if (slash < 0) throw bad();
   const namespace = raw.slice(0, slash);
@@ -359,113 +388,116 @@ function ingressSource(raw: string): IngressSource {
     if (!m) throw bad();
     labels[m[1]!] = m[4] ?? '';
   }
-  return { kind: 'pods', namespace, labels };
+  return Object.freeze({ kind: 'pods', namespace, labels });
 }
 
 /** SLIPWAY_API_CORS_ORIGINS: comma-separated origins (`https://dash.example.com`); unset or empty is none. */
-function corsOrigins(raw: string | undefined): readonly string[] {
+function corsOrigins(raw: string | undefined, name: string): readonly string[] {
   const list = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
   for (const o of list) {
     // An origin is scheme://host[:port] exactly, as browsers send it; `*` would let any page use a token.
-    if (!/^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/i.test(o)) throw new UserError(`SLIPWAY_API_CORS_ORIGINS must be a comma-separated list of origins like https://dash.example.com, got "${o}".`);
+    if (!/^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/i.test(o)) throw new UserError(`${name} must be a comma-separated list of origins like https://dash.example.com, got "${o}".`);
   }
   return Object.freeze(list.map((o) => o.toLowerCase()));
 }
 
+/**
+ * Every environment variable the server reads, one row each: docs/configuration.md is generated
+ * from this table (`npm run docs`). A key that is a field of Config lands there as read; the few
+ * others are assembled in loadConfig. To add a setting: one row here, one field in Config.
+ */
+const SETTINGS = {
+  dataDir: setting('SLIPWAY_DATA_DIR', './data', (raw) => resolve(raw), 'Database (`slipway.db`, 0600), repositories, host key, build logs.'),
+  tmpDir: optional('SLIPWAY_TMP_DIR', '`DATA_DIR/tmp`', (raw) => (raw ? resolve(raw) : undefined), "Where a pushed tree is written for its build (removed after; a crash's leftovers are removed at start-up)."),
+  sshPort: setting('SLIPWAY_SSH_PORT', '2222', port, 'SSH port (git and commands).'),
+  httpPort: setting('SLIPWAY_HTTP_PORT', '8080', port, 'HTTP port (git over HTTP, and the API under /api/v1).'),
+  bind: setting('SLIPWAY_BIND', '0.0.0.0', text, 'Listen address of both ports.'),
+  publicHost: optional('SLIPWAY_HOST', 'first non-loopback IPv4', (raw) => raw || hostAddress(), 'Host name printed in git remotes.'),
+  adminKeysFile: optional('SLIPWAY_ADMIN_KEYS', '—', orUnset, 'An authorized_keys file whose keys become admins at start-up (idempotent).'),
+  baseDomain: optional('SLIPWAY_BASE_DOMAIN', '`<host IPv4>.sslip.io`', baseDomain, 'Apps answer at `http://APP.BASE_DOMAIN`.'),
+  sshLoginGraceMs: setting('SLIPWAY_SSH_LOGIN_GRACE_S', '60', seconds, 'An SSH connection must authenticate this soon after TCP accept, or it is closed.'),
+  // One source holds at most 64 unauthenticated connections, so a global random drop that
+  // starts at 128 is never set off by a single source: its burst (a CI runner's 50 clones) and
+  // everyone else get in, while many flooding sources are still dropped as sshd would.
+  sshMaxStartups: setting('SLIPWAY_SSH_MAX_STARTUPS', '128:30:256', maxStartups, "sshd's MaxStartups (`start:rate:full`) for connections not yet authenticated, from all sources together."),
+  sshPerSourceMaxStartups: setting('SLIPWAY_SSH_PER_SOURCE_MAX_STARTUPS', '64', countOrNone, "sshd's PerSourceMaxStartups: connections not yet authenticated from one address; `none` for no limit."),
+  sshPenalties: optional('SLIPWAY_SSH_PER_SOURCE_PENALTIES', "sshd's defaults", penalties, "sshd's PerSourcePenalties: `off`, or words like `authfail:5s noauth:1s grace-exceeded:10s min:15s max:10m` (the ones not given keep their default)."),
+  sshMaxConnections: setting('SLIPWAY_SSH_MAX_CONNECTIONS', '500', count, 'Open SSH connections, authenticated or not, beyond which new ones are closed at accept.'),
+  httpMaxConnections: setting('SLIPWAY_HTTP_MAX_CONNECTIONS', '256', (raw, name) => Math.floor(positive(raw, name)), 'Most HTTP connections open at once; more are refused at accept.'),
+  httpRequestTimeoutMs: setting('SLIPWAY_HTTP_TIMEOUT_S', '3600', seconds, 'Longest HTTP request, in seconds (a push lasts as long as its build).'),
+  stallTimeoutMs: setting('SLIPWAY_STALL_TIMEOUT_S', '120', seconds, "How long a client may leave its output unread (an SSH command, a push's transcript) before its session is closed."),
+  maxPushBytes: setting('SLIPWAY_MAX_PUSH_MB', '1024', megabytes, "Largest push (git's `receive.maxInputSize`) and largest HTTP body, in MB."),
+  maxTreeBytes: setting('SLIPWAY_MAX_TREE_MB', '2048', megabytes, "Largest total size of the files in a pushed commit, in MB."),
+  builderImage: setting('SLIPWAY_BUILDER', 'heroku/builder:24', text, 'Default CNB builder image (`builder:set` changes it at run time).'),
+  packBinary: setting('SLIPWAY_PACK', 'pack', text, 'The pack CLI: a path, or a name looked up on `PATH`.'),
+  dockerHost: setting('DOCKER_HOST', 'unix:///var/run/docker.sock', text, 'The Docker engine pack builds with (doctor checks it).'),
+  searchPath: optional('PATH', '—', (raw) => raw ?? '', 'Where external programs (git, pack, the registry binary) are looked up.'),
+  buildTimeoutMs: setting('SLIPWAY_BUILD_TIMEOUT_S', '900', seconds, 'Build deadline, in seconds.'),
+  maxBuildLogBytes: setting('SLIPWAY_MAX_BUILD_LOG_MB', '5', (raw, name) => Math.floor(megabytes(raw, name)), 'Largest build log kept on disk, in MB (its first lines and last 64 KB, a marker line between); the pusher still sees every line.'),
+  maxImageBytes: setting('SLIPWAY_MAX_IMAGE_MB', '2048', megabytes, "Largest app image in MB (config and compressed layers, as the registry's manifest lists them); a larger one fails its push."),
+  registry: setting('SLIPWAY_REGISTRY', '127.0.0.1:5000', text, 'OCI registry app images are pushed to.'),
+  registryPull: optional('SLIPWAY_REGISTRY_PULL', '`SLIPWAY_REGISTRY`', orUnset, "The same registry as the cluster's nodes reach it (install.sh: NODE-IP:5000)."),
+  registryAuth: optional('SLIPWAY_REGISTRY_AUTH_FILE', '—', registryAuth, "The registry's credential: a file holding one line `USER:PASSWORD`, readable by its owner only (a file others may read is refused)."),
+  keepReleases: setting('SLIPWAY_KEEP_RELEASES', '10', count, 'The images of this many newest releases per app stay in the registry.'),
+  gcIntervalMs: setting('SLIPWAY_GC_INTERVAL_S', '21600', secondsOrOff, 'How often the whole garbage collection runs, in seconds (`0`: never, only after deploys and `gc`).'),
+  registryGcConfig: optional('SLIPWAY_REGISTRY_GC_CONFIG', '—', (raw) => (raw ? resolve(raw) : undefined), "The registry's `config.yml` on this machine, for its `garbage-collect`; unset, storage is not collected."),
+  registryBinary: setting('SLIPWAY_REGISTRY_BINARY', 'docker-registry', text, 'The distribution registry binary that runs `garbage-collect` (upstream calls it `registry`).'),
+  kubeconfig: optional('KUBECONFIG', '—', orUnset, 'The cluster apps are deployed to (k3s writes `/etc/rancher/k3s/k3s.yaml`).'),
+  ingressClass: optional('SLIPWAY_INGRESS_CLASS', "the cluster's default", orUnset, "IngressClass of the apps' Ingresses (k3s's default is Traefik)."),
+  rolloutTimeoutMs: setting('SLIPWAY_ROLLOUT_TIMEOUT_S', '300', seconds, 'Rollout deadline, in seconds.'),
+  releaseTimeoutMs: setting('SLIPWAY_RELEASE_TIMEOUT_S', '600', seconds, 'Longest a release command (Procfile `release:`) may run, in seconds.'),
+  acmeEmail: optional('SLIPWAY_ACME_EMAIL', '—', acmeEmail, "ACME contact email; set, every app's hosts get certificates."),
+  acmeIssuer: setting('SLIPWAY_ACME_ISSUER', 'slipway-acme', dnsLabel, 'The cert-manager ClusterIssuer app certificates come from (install.sh makes it).'),
+  certWaitMs: setting('SLIPWAY_CERT_WAIT_S', '20', seconds, "How long a push waits for its default host's certificate before it ends with the http:// URL and why."),
+  tlsSyncMs: setting('SLIPWAY_TLS_SYNC_S', '10', seconds, 'How often, in seconds, hosts whose certificate was issued since are moved to HTTPS and redirected.'),
+  appMaxPods: setting('SLIPWAY_APP_MAX_PODS', '10', count, "Pods per app at once (its namespace's ResourceQuota; one-off, release and rolling-out pods count); `resource:quota --pods` per app."),
+  appMaxMemory: setting('SLIPWAY_APP_MAX_MEMORY', '2Gi', quantity('memory'), "The sum of an app's containers' memory limits; `resource:quota --memory` per app."),
+  appMaxCpu: setting('SLIPWAY_APP_MAX_CPU', '4', quantity('cpu'), "The sum of an app's containers' CPU limits; `resource:quota --cpu` per app."),
+  containerMemoryLimit: setting('SLIPWAY_CONTAINER_MEMORY_LIMIT', '256Mi', quantity('memory'), "Memory limit of a container that sets none (the namespace's LimitRange)."),
+  containerCpuLimit: setting('SLIPWAY_CONTAINER_CPU_LIMIT', '500m', quantity('cpu'), 'CPU limit of a container that sets none.'),
+  containerMemoryRequest: setting('SLIPWAY_CONTAINER_MEMORY_REQUEST', '128Mi', quantity('memory'), 'Memory request of a container that sets none.'),
+  containerCpuRequest: setting('SLIPWAY_CONTAINER_CPU_REQUEST', '50m', quantity('cpu'), 'CPU request of a container that sets none.'),
+  appMaxRuns: setting('SLIPWAY_APP_MAX_RUNS', '2', count, 'One-off pods (`run`, `run:detached`) an app may have at once.'),
+  appMaxProcessTypes: setting('SLIPWAY_APP_MAX_PROCESS_TYPES', '20', count, 'Procfile process types an app may have; a push with more is rejected before it deploys.'),
+  maxTokensPerKey: setting('SLIPWAY_MAX_TOKENS_PER_KEY', '50', count, 'Access tokens one key may hold.'),
+  podCidrs: optional('SLIPWAY_POD_CIDR', '`10.42.0.0/16`', cidrList(() => ['10.42.0.0/16']), "The cluster's pod ranges (comma-separated; k3s's default), which app pods may not reach outside their own app."),
+  serviceCidrs: optional('SLIPWAY_SERVICE_CIDR', '`10.43.0.0/16`', cidrList(() => ['10.43.0.0/16']), "The cluster's Service (ClusterIP) ranges (k3s's default), kept from app pods likewise."),
+  nodeAddresses: optional('SLIPWAY_NODE_ADDRESSES', "this machine's addresses", cidrList(localAddresses), "The nodes' own addresses (IPs or CIDRs, comma-separated), which app pods may not reach; list every node's when the cluster has more than this one."),
+  ingressFrom: setting('SLIPWAY_INGRESS_FROM', 'kube-system/app.kubernetes.io/name=traefik', ingressSource, "Where the ingress controller's requests to app pods come from: `NAMESPACE/KEY=VALUE[,…]` (its pods) or `node` (an ingress on the nodes themselves)."),
+  apiCorsOrigins: optional('SLIPWAY_API_CORS_ORIGINS', '— (CORS off)', corsOrigins, 'Origins (comma-separated, like `https://dash.example.com`) whose browser pages may call the API.'),
+  apiBodyTimeoutMs: setting('SLIPWAY_API_BODY_TIMEOUT_S', '10', seconds, 'How long an API request may take to send its (small) body before it is cut off, in seconds.'),
+} satisfies Record<string, Setting>;
+
+type Settings = typeof SETTINGS;
+type Values = { [K in keyof Settings]: ReturnType<Settings[K]['read']> };
+
+/** The settings table as docs/configuration.md lists it: name, default and doc of each variable, in table order. */
+export const settingsReference: readonly Pick<Setting, 'name' | 'default' | 'doc'>[] = Object.values(SETTINGS).map(({ name, default: d, doc }) => ({ name, default: d, doc }));
+
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
-  const dataDir = resolve(env.SLIPWAY_DATA_DIR || './data');
-  const bind = env.SLIPWAY_BIND || '0.0.0.0';
-  const baseDomain = (env.SLIPWAY_BASE_DOMAIN || `${hostAddress()}.sslip.io`).toLowerCase();
-  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(baseDomain)) {
-    throw new UserError(`SLIPWAY_BASE_DOMAIN must be a DNS name, got "${baseDomain}".`);
-  }
+  const values = Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, s.read(env)])) as Values;
+  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, ...fields } = values;
+  const { dataDir } = fields;
   const runDir = join(dataDir, 'run');
   return Object.freeze({
-    dataDir,
+    ...fields,
     reposDir: join(dataDir, 'repos'),
     hooksDir: join(dataDir, 'hooks'),
     runDir,
     logsDir: join(dataDir, 'logs'),
-    tmpDir: resolve(env.SLIPWAY_TMP_DIR || join(dataDir, 'tmp')),
+    tmpDir: fields.tmpDir ?? join(dataDir, 'tmp'),
     dbFile: join(dataDir, 'slipway.db'),
     hostKeyFile: join(dataDir, 'ssh_host_ed25519_key'),
     hookSocket: join(runDir, 'hook.sock'),
-    sshPort: port(env, 'SLIPWAY_SSH_PORT', 2222),
-    httpPort: port(env, 'SLIPWAY_HTTP_PORT', 8080),
-    bind,
-    publicHost: env.SLIPWAY_HOST || hostAddress(),
-    adminKeysFile: env.SLIPWAY_ADMIN_KEYS || undefined,
-    baseDomain,
-    builderImage: env.SLIPWAY_BUILDER || 'heroku/builder:24',
-    registry: env.SLIPWAY_REGISTRY || '127.0.0.1:5000',
-    registryPull: env.SLIPWAY_REGISTRY_PULL || env.SLIPWAY_REGISTRY || '127.0.0.1:5000',
-    dockerHost: env.DOCKER_HOST || 'unix:///var/run/docker.sock',
-    packBinary: env.SLIPWAY_PACK || 'pack',
-    searchPath: env.PATH ?? '',
-    kubeconfig: env.KUBECONFIG || undefined,
-    ingressClass: env.SLIPWAY_INGRESS_CLASS || undefined,
-    maxPushBytes: positive(env, 'SLIPWAY_MAX_PUSH_MB', 1024) * 1024 * 1024,
-    buildTimeoutMs: positive(env, 'SLIPWAY_BUILD_TIMEOUT_S', 900) * 1000,
-    rolloutTimeoutMs: positive(env, 'SLIPWAY_ROLLOUT_TIMEOUT_S', 300) * 1000,
-    releaseTimeoutMs: positive(env, 'SLIPWAY_RELEASE_TIMEOUT_S', 600) * 1000,
-    httpRequestTimeoutMs: positive(env, 'SLIPWAY_HTTP_TIMEOUT_S', 3600) * 1000,
-    sshLoginGraceMs: positive(env, 'SLIPWAY_SSH_LOGIN_GRACE_S', 60) * 1000,
-    // One source holds at most 64 unauthenticated connections, so a global random drop that
-    // starts at 128 is never set off by a single source: its burst (a CI runner's 50 clones) and
-    // everyone else get in, while many flooding sources are still dropped as sshd would.
-    sshMaxStartups: maxStartups(env, 'SLIPWAY_SSH_MAX_STARTUPS', '128:30:256'),
-    sshMaxConnections: count(env, 'SLIPWAY_SSH_MAX_CONNECTIONS', 500),
-    sshPerSourceMaxStartups: countOrNone(env, 'SLIPWAY_SSH_PER_SOURCE_MAX_STARTUPS', 64),
-    sshPenalties: penalties(env, 'SLIPWAY_SSH_PER_SOURCE_PENALTIES'),
-    // --- HTTP limits and data paths (issue 8). ---
-    maxTreeBytes: positive(env, 'SLIPWAY_MAX_TREE_MB', 2048) * 1024 * 1024,
-    httpMaxConnections: Math.floor(positive(env, 'SLIPWAY_HTTP_MAX_CONNECTIONS', 256)),
+    registryPull: fields.registryPull ?? fields.registry,
     nodeBinary: process.execPath,
-    // --- Certificates (issue 12). ---
-    acmeEmail: acmeEmail(env.SLIPWAY_ACME_EMAIL),
-    acmeIssuer: dnsLabel('SLIPWAY_ACME_ISSUER', env.SLIPWAY_ACME_ISSUER || 'slipway-acme'),
-    certWaitMs: positive(env, 'SLIPWAY_CERT_WAIT_S', 20) * 1000,
-    tlsSyncMs: positive(env, 'SLIPWAY_TLS_SYNC_S', 10) * 1000,
-    // --- Garbage collection (issue 13, item 6). ---
-    keepReleases: count(env, 'SLIPWAY_KEEP_RELEASES', 10),
-    gcIntervalMs: secondsOrOff(env, 'SLIPWAY_GC_INTERVAL_S', 6 * 3600),
-    registryGcConfig: env.SLIPWAY_REGISTRY_GC_CONFIG ? resolve(env.SLIPWAY_REGISTRY_GC_CONFIG) : undefined,
-    registryBinary: env.SLIPWAY_REGISTRY_BINARY || 'docker-registry',
-    // --- Quotas and caps (issue 16, items 4 and 8): sized for a 2 GiB VM (see the README). ---
-    appMaxPods: count(env, 'SLIPWAY_APP_MAX_PODS', 10),
-    appMaxMemory: quantitySetting(env, 'SLIPWAY_APP_MAX_MEMORY', '2Gi', 'memory'),
-    appMaxCpu: quantitySetting(env, 'SLIPWAY_APP_MAX_CPU', '4', 'cpu'),
     containerDefaults: Object.freeze({
-      limits: Object.freeze({
-        memory: quantitySetting(env, 'SLIPWAY_CONTAINER_MEMORY_LIMIT', '256Mi', 'memory'),
-        cpu: quantitySetting(env, 'SLIPWAY_CONTAINER_CPU_LIMIT', '500m', 'cpu'),
-      }),
-      requests: Object.freeze({
-        memory: quantitySetting(env, 'SLIPWAY_CONTAINER_MEMORY_REQUEST', '128Mi', 'memory'),
-        cpu: quantitySetting(env, 'SLIPWAY_CONTAINER_CPU_REQUEST', '50m', 'cpu'),
-      }),
+      limits: Object.freeze({ memory: containerMemoryLimit, cpu: containerCpuLimit }),
+      requests: Object.freeze({ memory: containerMemoryRequest, cpu: containerCpuRequest }),
     }),
-    appMaxRuns: count(env, 'SLIPWAY_APP_MAX_RUNS', 2),
-    appMaxProcessTypes: count(env, 'SLIPWAY_APP_MAX_PROCESS_TYPES', 20),
-    maxTokensPerKey: count(env, 'SLIPWAY_MAX_TOKENS_PER_KEY', 50),
-    maxBuildLogBytes: Math.floor(positive(env, 'SLIPWAY_MAX_BUILD_LOG_MB', 5) * 1024 * 1024),
-    maxImageBytes: positive(env, 'SLIPWAY_MAX_IMAGE_MB', 2048) * 1024 * 1024,
-    // --- Registry credential and pack's environment (issue 16, items 1 and 6). ---
-    registryAuth: registryAuth(env.SLIPWAY_REGISTRY_AUTH_FILE ? resolve(env.SLIPWAY_REGISTRY_AUTH_FILE) : undefined),
     packEnv: packEnv(env),
-    // --- Network isolation (issue 16, item 3): k3s's defaults, and this machine's addresses. ---
-    network: Object.freeze({
-      podCidrs: Object.freeze(cidrList(env, 'SLIPWAY_POD_CIDR', () => ['10.42.0.0/16'])),
-      serviceCidrs: Object.freeze(cidrList(env, 'SLIPWAY_SERVICE_CIDR', () => ['10.43.0.0/16'])),
-      nodeAddresses: Object.freeze(cidrList(env, 'SLIPWAY_NODE_ADDRESSES', localAddresses)),
-      ingress: Object.freeze(ingressSource(env.SLIPWAY_INGRESS_FROM || 'kube-system/app.kubernetes.io/name=traefik')),
-    }),
-    // --- Output backpressure (issue 16, item 2). ---
-    stallTimeoutMs: positive(env, 'SLIPWAY_STALL_TIMEOUT_S', 120) * 1000,
-    // --- HTTP API (issue 17). ---
-    apiCorsOrigins: corsOrigins(env.SLIPWAY_API_CORS_ORIGINS),
-    apiBodyTimeoutMs: positive(env, 'SLIPWAY_API_BODY_TIMEOUT_S', 10) * 1000,
+    network: Object.freeze({ podCidrs, serviceCidrs, nodeAddresses, ingress: ingressFrom }),
     version: PACKAGE_VERSION,
   });
 }

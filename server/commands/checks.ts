@@ -10,6 +10,15 @@ import { actorOf, progressOf } from './progress.ts';
 
 const NUMBERS = { port: 'port', 'initial-delay': 'initialDelay', timeout: 'timeout', attempts: 'attempts', wait: 'wait' } as const;
 
+/** What each option means, for help and docs/commands.md; the defaults are describe()'s. */
+const HELP: Record<keyof typeof NUMBERS, string> = {
+  port: "the port to probe (web: its $PORT; other process types must give one)",
+  'initial-delay': 'seconds before the first probe (default 0)',
+  timeout: 'seconds one probe may take (default 1)',
+  attempts: 'failed probes in a row that count as failing (default 3)',
+  wait: 'seconds between probes (default 2)',
+};
+
 function describe(c: HealthCheck): string {
   const parts = [c.type, `GET ${c.path}`, c.port !== undefined ? `port ${c.port}` : ''];
   parts.push(`initialDelay ${c.initialDelay ?? 0}s`, `timeout ${c.timeout ?? 1}s`, `attempts ${c.attempts ?? 3}`, `wait ${c.wait ?? 2}s`);
@@ -40,7 +49,7 @@ export const checkCommands: Command[] = [
     summary: 'Set an HTTP health check of a process type (replaces app.json\'s check of that kind)',
     access: 'app',
     args: { min: 4, max: 4 },
-    flags: Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: 'string' as const, help: k }])),
+    flags: Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: 'string' as const, help: HELP[k as keyof typeof NUMBERS] }])),
     run: async (ctx, app, [type, kind, path], flags) => {
       const input: CheckInput = { process: type!, type: kind, path };
       for (const [flag, field] of Object.entries(NUMBERS)) {

@@ -64,7 +64,7 @@ const probe = ([host, port]) => new Promise((resolve) => {
 });
 (async () => {
   // The enforcer programs a new pod's rules once the kubelet reports its address: a process that
-  // starts with the pod has them about 0.7-0.9 s later (README, Security). A command run over
+  // starts with the pod has them about 0.7-0.9 s later (docs/security.md, "Tenant isolation"). A command run over
   // exec (this one) starts after that in practice; the wait keeps the check on the policies.
   await new Promise((r) => setTimeout(r, 2000));
   const result = {};

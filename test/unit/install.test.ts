@@ -6,7 +6,7 @@
 // as they were. shellcheck runs on the script (CI installs it; elsewhere the check skips).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { run } from '../../server/exec.ts';
@@ -294,7 +294,7 @@ console.log(JSON.stringify({ arena: e.MALLOC_ARENA_MAX, trim: e.MALLOC_TRIM_THRE
   return JSON.parse(r.stdout.trim()) as { arena?: string; trim?: string; mmap?: string; flags: string[] };
 }
 
-/** What `npm start` sets: the settings the server's memory numbers were measured with (README, "Memory"). */
+/** What `npm start` sets: the settings the server's memory numbers were measured with (docs/security.md, "Memory"). */
 const AS_NPM_START = { arena: '2', trim: '131072', mmap: '131072', flags: ['--max-semi-space-size=2'] };
 
 test('the installed unit starts the server with the malloc settings and Node flags `npm start` uses', async () => {
@@ -319,8 +319,14 @@ test('npm start, the installed unit, the benches and the flood tests launch the 
   for (const f of ['bench/slipway.ts', 'test/support/floods.ts']) {
     assert.match(readFileSync(join(root, f), 'utf8'), /'bin', 'slipway-server'/, f);
   }
+  // A bench that hosts the server in its own process (the test harness) runs under the launcher.
+  const all = readFileSync(join(root, 'bench', 'all.sh'), 'utf8');
+  for (const f of readdirSync(join(root, 'bench')).filter((n) => n.endsWith('.ts'))) {
+    if (!/startTestServer|startOnTestbed/.test(readFileSync(join(root, 'bench', f), 'utf8'))) continue;
+    assert.match(all, new RegExp(`^\\s*(?:if .*then )?bin/slipway-server bench/${f.replace('.', '\\.')}(?:;|$)`, 'm'), `bench/all.sh runs bench/${f} without bin/slipway-server`);
+  }
   // Nobody else spells the settings out (a second copy would drift from the first).
-  for (const f of ['package.json', 'install.sh', 'bench/slipway.ts', 'bench/http-rss.ts', 'bench/run.ts', 'test/support/floods.ts', 'test/support/server-process.ts', 'server/main.ts']) {
+  for (const f of ['package.json', 'install.sh', 'bench/all.sh', 'bench/slipway.ts', 'bench/http-rss.ts', 'bench/run.ts', 'test/support/floods.ts', 'test/support/server-process.ts', 'server/main.ts']) {
     const text = readFileSync(join(root, f), 'utf8');
     for (const s of ['MALLOC_', 'max-semi-space-size']) assert.ok(!text.includes(s), `${f} spells out ${s}`);
   }
