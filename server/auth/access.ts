@@ -3,7 +3,12 @@ import type { Store } from '../store/index.ts';
 
 /** Whether the app exists and this identity may use it: admins always, other keys when granted. */
 export function mayUseApp(store: Pick<Store, 'apps' | 'keys'>, identity: Identity, app: string): boolean {
-  return store.apps.get(app) !== undefined && (identity.admin || store.keys.granted(app, identity.name));
+  return store.apps.get(app) !== undefined && (reachesAllApps(identity) || store.keys.granted(app, identity.name));
+}
+
+/** Whether the identity may use every app (an admin, or an admin key's token of a lower scope). */
+export function reachesAllApps(identity: Identity): boolean {
+  return identity.admin || identity.allApps === true;
 }
 
 /**
@@ -14,7 +19,6 @@ export function mayUseApp(store: Pick<Store, 'apps' | 'keys'>, identity: Identit
 export function mayStillUseApp(store: Pick<Store, 'apps' | 'keys'>, identity: Identity, app: string): boolean {
   if (identity.via === 'local') return true;
   const key = store.keys.byName(identity.name);
-  // An HTTP token below the admin scope never had an admin's reach, whatever its key has.
-  const admin = key?.admin === true && (identity.scope === undefined || identity.scope === 'admin');
-  return key !== undefined && mayUseApp(store, { ...identity, admin }, app);
+  // The key's reach as it is now: a demoted admin's tokens lose every app not granted to it.
+  return key !== undefined && mayUseApp(store, { ...identity, admin: false, allApps: key.admin }, app);
 }

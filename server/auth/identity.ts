@@ -9,4 +9,10 @@ export interface Identity {
   via: 'ssh' | 'http' | 'local';
   /** An HTTP token's effective scope; SSH and the local CLI act with the key's whole rights. */
   scope?: Scope;
+  /**
+   * Whether every app is within reach: an admin key's token below the admin scope reads (read) or
+   * changes (deploy) any app, as its key may, without the admin's other powers (keys, apps:create,
+   * ceilings). Unset means the same as `admin`.
+   */
+  allApps?: boolean;
 }

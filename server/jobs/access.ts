@@ -3,7 +3,7 @@
 // checked here, and a job the caller may not see is "not found", exactly as an id that does not exist.
 import type { Identity } from '../auth/identity.ts';
 import type { Services } from '../context.ts';
-import { mayUseApp } from '../auth/access.ts';
+import { mayUseApp, reachesAllApps } from '../auth/access.ts';
 import { NotFoundError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import type { Store } from '../store/index.ts';
@@ -33,7 +33,7 @@ export function listJobs(services: { store: Pick<Store, 'jobs'> }, app: string):
 /** The job with this id if `identity` may see it (admins: every job; others: jobs of apps they use); else JobNotFoundError. */
 export function visibleJob(services: Pick<JobServices, 'store' | 'jobs'>, identity: Identity, id: string): JobRow {
   const job = isJobId(id) ? services.jobs.get(id) : undefined;
-  if (!job || !mayUseApp(services.store, identity, job.app)) throw new JobNotFoundError(id, identity.admin);
+  if (!job || !mayUseApp(services.store, identity, job.app)) throw new JobNotFoundError(id, reachesAllApps(identity));
   return job;
 }
 

@@ -2,7 +2,7 @@
 // an app is used by admins and by keys granted it; admin operations by admins only.
 import { ForbiddenError, NotFoundError } from '../errors.ts';
 import { appName, shown } from '../names.ts';
-import { mayUseApp } from '../auth/access.ts';
+import { mayUseApp, reachesAllApps } from '../auth/access.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { Services } from '../context.ts';
 
@@ -18,7 +18,7 @@ interface Asker {
  */
 export function authorizeApp(actor: Asker, raw: string): string {
   const app = appName(raw);
-  if (!mayUseApp(actor.services.store, actor.identity, app)) throw new NotFoundError(shown(app), { orNoAccess: !actor.identity.admin });
+  if (!mayUseApp(actor.services.store, actor.identity, app)) throw new NotFoundError(shown(app), { orNoAccess: !reachesAllApps(actor.identity) });
   return app;
 }
 

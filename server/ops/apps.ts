@@ -9,6 +9,7 @@ import { breakLock, lockApp } from './lock.ts';
 import { removeImages } from './collect.ts';
 import { deployable } from './release.ts';
 import { requireAdmin } from './access.ts';
+import { reachesAllApps } from '../auth/access.ts';
 import { log } from '../output/log.ts';
 import type { Services } from '../context.ts';
 import type { Release } from '../store/releases.ts';
@@ -50,7 +51,7 @@ export interface AppSummary {
 
 /** apps:list --json: the apps the actor may use (every app for admins). */
 export function listApps(actor: Actor): AppSummary[] {
-  return actor.services.store.apps.list(actor.identity.admin ? undefined : actor.identity.name).map((a) => ({ name: a.name, createdAt: a.createdAt }));
+  return actor.services.store.apps.list(reachesAllApps(actor.identity) ? undefined : actor.identity.name).map((a) => ({ name: a.name, createdAt: a.createdAt }));
 }
 
 /** What the deployer reports for the hosts of the running release, for appUrl; undefined without TLS. */

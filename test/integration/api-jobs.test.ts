@@ -287,9 +287,18 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
     assert.equal(refused.status, 403);
     assert.equal((await api(s, 'GET', '/keys', { token })).status, 403);
     const adminToken = await makeToken(s, s.admin, 'admin-crud');
-    // An admin key's token with the deploy scope has no admin rights either.
+    // An admin key's token with the deploy scope reaches every app, as its key does, but has
+    // none of the admin's other powers; its read token sees every app and changes none.
     const adminDeploy = await makeToken(s, s.admin, 'admin-deploy', 'deploy');
     assert.equal((await api(s, 'POST', '/apps', { token: adminDeploy, body: { name: 'api-nope' } })).status, 403);
+    assert.equal((await api(s, 'GET', '/keys', { token: adminDeploy })).status, 403);
+    const ciChange = await api(s, 'PATCH', `/apps/${app}/config`, { token: adminDeploy, body: { set: { FROM_ADMIN_CI: '1' } } });
+    assert.equal(ciChange.status, 202, ciChange.text);
+    assert.equal((await ended((ciChange.json as { job: Job }).job.id)).status, 'succeeded');
+    const adminRead = await makeToken(s, s.admin, 'admin-look', 'read');
+    assert.ok(((await api(s, 'GET', '/apps', { token: adminRead })).json as { name: string }[]).some((a) => a.name === app));
+    assert.equal(((await api(s, 'GET', `/apps/${app}/config`, { token: adminRead })).json as Record<string, string>).FROM_ADMIN_CI, '1');
+    assert.equal((await api(s, 'PATCH', `/apps/${app}/config`, { token: adminRead, body: { set: { NOPE: '1' } } })).status, 403);
 
     const created = await api(s, 'POST', '/apps', { token: adminToken, body: { name: 'api-made' } });
     assert.equal(created.status, 201, created.text);

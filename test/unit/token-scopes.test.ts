@@ -51,10 +51,10 @@ test("a token acts with the lower of its scope and its key's rights, as the stor
     // A row that says admin for a non-admin key (the key was demoted since): the key's rights win.
     store.tokens.add('old', 'dev', 'slw_dev_old', Infinity, 'admin');
     const services = { store } as unknown as Services;
-    assert.deepEqual(tokenIdentity(services, 'slw_boss_all'), { name: 'boss', admin: true, via: 'http', scope: 'admin' });
-    assert.deepEqual(tokenIdentity(services, 'slw_boss_ci'), { name: 'boss', admin: false, via: 'http', scope: 'deploy' });
-    assert.deepEqual(tokenIdentity(services, 'slw_dev_look'), { name: 'dev', admin: false, via: 'http', scope: 'read' });
-    assert.deepEqual(tokenIdentity(services, 'slw_dev_old'), { name: 'dev', admin: false, via: 'http', scope: 'deploy' });
+    assert.deepEqual(tokenIdentity(services, 'slw_boss_all'), { name: 'boss', admin: true, via: 'http', scope: 'admin', allApps: true });
+    assert.deepEqual(tokenIdentity(services, 'slw_boss_ci'), { name: 'boss', admin: false, via: 'http', scope: 'deploy', allApps: true });
+    assert.deepEqual(tokenIdentity(services, 'slw_dev_look'), { name: 'dev', admin: false, via: 'http', scope: 'read', allApps: false });
+    assert.deepEqual(tokenIdentity(services, 'slw_dev_old'), { name: 'dev', admin: false, via: 'http', scope: 'deploy', allApps: false });
     assert.equal(tokenIdentity(services, 'slw_nope'), undefined);
     assert.equal(tokenIdentity(services, ''), undefined);
   });

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { allows } from '../../auth/scopes.ts';
-import { mayUseApp } from '../../auth/access.ts';
+import { mayUseApp, reachesAllApps } from '../../auth/access.ts';
 import { ForbiddenError, LockedError, NotFoundError, UsageError, UserError } from '../../errors.ts';
 import { appName, shown } from '../../names.ts';
 import { log } from '../../output/log.ts';
@@ -138,9 +138,9 @@ function authorize(services: Services, throttle: FailureThrottle, request: Fasti
       app = appName(raw);
     } catch {
       // Not a valid app name, so no app: the same 404 as for an app that does not exist.
-      throw new NotFoundError(shown(raw), { orNoAccess: !identity.admin });
+      throw new NotFoundError(shown(raw), { orNoAccess: !reachesAllApps(identity) });
     }
-    if (!mayUseApp(services.store, identity, app)) throw new NotFoundError(shown(app), { orNoAccess: !identity.admin });
+    if (!mayUseApp(services.store, identity, app)) throw new NotFoundError(shown(app), { orNoAccess: !reachesAllApps(identity) });
   }
 }
 
