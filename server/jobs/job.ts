@@ -2,19 +2,8 @@
 // answers with it, so both come from this one serializer.
 import type { JobRow, JobStatus } from '../store/jobs.ts';
 
-/** The public shape of a job (the API contract's JOB). */
-export interface Job {
-  id: string;
-  kind: string;
-  app: string;
-  by: string;
-  status: JobStatus;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  release: number | null;
-  error: string | null;
-}
+/** The public shape of a job (the API contract's JOB): a stored one without its file and origin. */
+export type Job = Omit<JobRow, 'origin' | 'logFile'>;
 
 /** The public object of a stored job: no file paths, no origin. */
 export function jobJson(row: JobRow): Job {
