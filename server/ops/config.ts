@@ -72,7 +72,7 @@ export async function setConfig(actor: Actor, app: string, change: ConfigChange,
   let before: Record<string, string> = {};
   let release: number | null = null;
   await changeSetting(actor, app, {
-    what: 'config change',
+    what: keys.set.length === 0 ? 'config:unset' : 'config:set',
     write: () => {
       before = store.config.all(app);
       store.config.change(app, set, unset);

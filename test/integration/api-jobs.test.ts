@@ -56,7 +56,7 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
     const r = await api(s, 'PATCH', `/apps/${app}/config`, { token, body: { set: { GREETING: 'hello world' } } });
     assert.equal(r.status, 202, r.text);
     const { job } = r.json as { job: Job };
-    assert.match(job.kind, /config/);
+    assert.equal(job.kind, 'config:set');
     assert.equal(job.app, app);
     assert.equal(job.by, 'dev');
     const stream = await readEvents(s, `/jobs/${job.id}/events`, readToken);
@@ -101,7 +101,7 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
     assert.equal(second.status, 409, second.text);
     const e = apiError(second);
     assert.equal(e.code, 'conflict');
-    assert.match(e.message, new RegExp(`^Another deploy of ${app} is in progress \\(config change by dev, since `));
+    assert.match(e.message, new RegExp(`^Another deploy of ${app} is in progress \\(config:set by dev, since `));
     gate.open();
     assert.equal((await ended((first.json as { job: Job }).job.id)).status, 'succeeded');
     const config = await sshJson(s, s.admin, `config ${app}`) as Record<string, string>;

@@ -65,23 +65,23 @@ describe('jobs over SSH', () => {
     const { app } = await deployedApp('cfgjob');
     const r = await s.ssh(dev, `config:set ${app} GREETING=hi`);
     assert.equal(r.exitCode, 0, r.stderr);
-    const id = /^-----> Job ([a-z0-9]{12}) \(config change\)$/m.exec(r.stdout)?.[1];
+    const id = /^-----> Job ([a-z0-9]{12}) \(config:set\)$/m.exec(r.stdout)?.[1];
     assert.ok(id, r.stdout);
     const info = await s.ssh(dev, `jobs:info ${id} --json`);
     assert.equal(info.exitCode, 0, info.stderr);
     const job = JSON.parse(info.stdout) as JobJson;
     assert.deepEqual(Object.keys(job), ['id', 'kind', 'app', 'by', 'status', 'createdAt', 'startedAt', 'finishedAt', 'release', 'error']);
-    assert.deepEqual({ ...job, createdAt: '', startedAt: '', finishedAt: '' }, { id, kind: 'config change', app, by: 'dev', status: 'succeeded', createdAt: '', startedAt: '', finishedAt: '', release: 2, error: null });
+    assert.deepEqual({ ...job, createdAt: '', startedAt: '', finishedAt: '' }, { id, kind: 'config:set', app, by: 'dev', status: 'succeeded', createdAt: '', startedAt: '', finishedAt: '', release: 2, error: null });
     assert.ok(job.createdAt <= job.startedAt! && job.startedAt! <= job.finishedAt!, JSON.stringify(job));
-    assert.deepEqual((await jobsOf(app)).map((j) => [j.id, j.kind]), [[id, 'config change'], [(await jobsOf(app))[1]!.id, 'push']], 'newest first');
+    assert.deepEqual((await jobsOf(app)).map((j) => [j.id, j.kind]), [[id, 'config:set'], [(await jobsOf(app))[1]!.id, 'push']], 'newest first');
     // The transcript is what config:set printed between its job line and its own last line.
     const printed = r.stdout.split('\n');
     const transcript = (await s.ssh(dev, `jobs:output ${id}`)).stdout;
     assert.deepEqual(transcript.split('\n'), printed.slice(1, -1));
     assert.ok(transcript.includes('       web: 1/1 ready'), transcript);
     const text = await s.ssh(dev, `jobs:info ${id}`);
-    assert.match(text.stdout, new RegExp(`^=== Job ${id}\\nKind: +config change\\nApp: +${app}\\nBy: +dev\\nStatus: +succeeded\\n`));
-    assert.match((await s.ssh(dev, `jobs ${app}`)).stdout, new RegExp(`^${id}  config change  succeeded  v2 +dev `, 'm'));
+    assert.match(text.stdout, new RegExp(`^=== Job ${id}\\nKind: +config:set\\nApp: +${app}\\nBy: +dev\\nStatus: +succeeded\\n`));
+    assert.match((await s.ssh(dev, `jobs ${app}`)).stdout, new RegExp(`^${id}  config:set  succeeded  v2 +dev `, 'm'));
   });
 
   test('jobs:output -t from a second connection follows a running job to its end, and exits 0 as it succeeded', async (t) => {
@@ -112,7 +112,7 @@ describe('jobs over SSH', () => {
     await eventually('the follower to be following', async () => s.slipway.services.sessions.list().some((x) => x.app === app && x.identity.name === 'admin'));
     const cancel = await s.ssh(dev, `jobs:cancel ${job.id}`);
     assert.equal(cancel.exitCode, 0, cancel.stderr);
-    assert.equal(cancel.stdout, `Cancelled job ${job.id} (config change of ${app}).`);
+    assert.equal(cancel.stdout, `Cancelled job ${job.id} (config:set of ${app}).`);
     const [set, followed] = await Promise.all([setting, following]);
     assert.equal(set.exitCode, 1);
     assert.match(set.stderr, /The job was cancelled by dev/);

@@ -81,7 +81,7 @@ test('setConfig stores the change and rolls out a release with it', async (t) =>
   assert.deepEqual(w.services.store.config.all('a'), { B: '2' });
   assert.deepEqual(w.deployer.deployed.at(-1)?.config, { B: '2' });
   assert.ok(w.lines.includes('-----> Releasing v2 (Set B config vars; Remove A config vars)'), w.lines.join('\n'));
-  assert.deepEqual(w.deployer.lockOwners, ['config change by alice']);
+  assert.deepEqual(w.deployer.lockOwners, ['config:set by alice']);
   assert.equal(w.services.store.apps.get('a')?.lock, null, 'the lock is released');
 });
 
@@ -137,7 +137,7 @@ test('apps:unlock stops a rollout in flight through the same lock and clears it'
   };
   const change = setConfig(w.alice, 'a', { set: { K: 'v' } }, w.progress);
   await running;
-  assert.equal(w.services.store.apps.get('a')?.lock?.owner, 'config change by alice');
+  assert.equal(w.services.store.apps.get('a')?.lock?.owner, 'config:set by alice');
   assert.equal(breakLock(w.services, 'a', 'carol'), true);
   await assert.rejects(change, /apps:unlock by carol/);
   assert.deepEqual(w.services.store.config.all('a'), {}, 'the change was taken back');
