@@ -332,6 +332,8 @@ export class KubeClient {
     return new Promise<number>((resolve, reject) => {
       const stop = () => socket.close();
       signal.addEventListener('abort', stop, { once: true });
+      // The caller may have left while the exec was being opened: an aborted signal fires no event.
+      if (signal.aborted) stop();
       socket.addEventListener('close', () => {
         signal.removeEventListener('abort', stop);
         io.stdin.off('data', onInput);
