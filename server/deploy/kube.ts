@@ -383,6 +383,7 @@ export class KubeDeployer implements Deployer {
       const stop = new AbortController();
       const onAbort = () => stop.abort(opts.signal.reason);
       opts.signal.addEventListener('abort', onAbort, { once: true });
+      if (opts.signal.aborted) onAbort();
       const timer = setTimeout(() => stop.abort(new Error('deadline')), this.#opts.releaseTimeoutMs);
       let code: number | undefined;
       try {

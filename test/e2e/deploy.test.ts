@@ -56,7 +56,7 @@ describe('push to a URL: pack build, Kubernetes rollout, ingress', { timeout: 45
   });
   after(async () => {
     if (!s) return;
-    for (const app of [APP, PROCS]) await ssh(`apps:destroy ${app} --confirm ${app}`);
+    await Promise.all([APP, PROCS].map((app) => ssh(`apps:destroy ${app} --confirm ${app}`)));
     await s.close();
   });
 

@@ -47,10 +47,11 @@ describe('languages: each app builds with the offline builder and answers throug
   });
   after(async () => {
     if (!s) return;
-    for (const app of Object.values(APPS)) {
+    // At once: each destroy waits for its namespace to go, which waits out its pods' grace period.
+    await Promise.all(Object.values(APPS).map(async (app) => {
       await ssh(`apps:destroy ${app} --confirm ${app}`);
       await builder?.purgeCache(app);
-    }
+    }));
     await s.close();
   });
 

@@ -106,7 +106,7 @@ describe('tenant isolation: network policies and pod hardening on a real cluster
   after(async () => {
     host?.close();
     if (!s) return;
-    for (const app of [A, B]) await s.ssh(s.admin, `apps:destroy ${app} --confirm ${app}`);
+    await Promise.all([A, B].map((app) => s!.ssh(s!.admin, `apps:destroy ${app} --confirm ${app}`)));
     await s.close();
   });
 

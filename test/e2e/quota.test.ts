@@ -52,8 +52,7 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
   });
   after(async () => {
     if (!s) return;
-    await s.ssh(s.admin, `apps:destroy ${APP} --confirm ${APP}`);
-    await s.ssh(s.admin, `apps:destroy ${TYPES} --confirm ${TYPES}`);
+    await Promise.all([APP, TYPES].map((app) => s!.ssh(s!.admin, `apps:destroy ${app} --confirm ${app}`)));
     await s.close();
   });
 
