@@ -1,22 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStore, type Store } from '../../server/store/index.ts';
+import { withStore } from '../support/store.ts';
 import { deployable } from '../../server/ops/release.ts';
 import { loadConfig } from '../../server/config.ts';
-
-function withStore(fn: (s: Store) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-store-'));
-  const s = openStore(join(dir, 'slipway.db'));
-  try {
-    fn(s);
-  } finally {
-    s.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test('formation: set merges, replace restores, rows go with the app', () => {
   withStore((s) => {

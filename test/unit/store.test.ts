@@ -5,18 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openStore } from '../../server/store/index.ts';
+import { withStore } from '../support/store.ts';
 
-function withStore(fn: (s: ReturnType<typeof openStore>, file: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-store-'));
-  const file = join(dir, 'slipway.db');
-  const s = openStore(file);
-  try {
-    fn(s, file);
-  } finally {
-    s.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test('the database file is 0600, WAL, synchronous=FULL, migrated', () => {
   withStore((s, file) => {

@@ -2,10 +2,8 @@
 // migration that gives tokens made before scopes their key's rights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { openStore } from '../../server/store/index.ts';
+import { withStore } from '../support/store.ts';
 import { allows, isScope, keyScope, lowerScope } from '../../server/auth/scopes.ts';
 import { tokenIdentity, bearerToken } from '../../server/transport/http/auth.ts';
 import type { Services } from '../../server/context.ts';
@@ -29,17 +27,6 @@ test('Bearer tokens are read from the header; anything else is no token', () => 
   assert.equal(bearerToken(undefined), undefined);
 });
 
-function withStore(fn: (s: ReturnType<typeof openStore>, file: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-scopes-'));
-  const file = join(dir, 'slipway.db');
-  const s = openStore(file);
-  try {
-    fn(s, file);
-  } finally {
-    s.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test("a token acts with the lower of its scope and its key's rights, as the store has them now", () => {
   withStore((store) => {
