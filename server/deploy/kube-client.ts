@@ -81,6 +81,8 @@ interface ExecSocket {
   pause(): void;
   resume(): void;
   close(): void;
+  /** Closes at once, without the closing handshake. */
+  terminate(): void;
   addEventListener(type: 'close', listener: () => void): void;
 }
 
@@ -330,7 +332,9 @@ export class KubeClient {
     };
     io.stdin.on('data', onInput);
     return new Promise<number>((resolve, reject) => {
-      const stop = () => socket.close();
+      // Without the closing handshake: a paused socket (a reader that does not keep up) or one
+      // with a long input queue would not finish it, and the library then waits 30 s to give up.
+      const stop = () => socket.terminate();
       signal.addEventListener('abort', stop, { once: true });
       // The caller may have left while the exec was being opened: an aborted signal fires no event.
       if (signal.aborted) stop();
