@@ -4,55 +4,30 @@
 // The pusher still sees every line live: that stream is the pusher's own connection, bounded by
 // the build's deadline and by backpressure, not by this machine's disk.
 import { createWriteStream, type WriteStream } from 'node:fs';
-
-/** Bytes of the log's end kept in memory until the build ends (at most; less for a small cap). */
-export const TAIL_BYTES = 64 * 1024;
+import { HeadAndTail } from '../output/head-and-tail.ts';
 
 /** A build log file that never grows past `maxBytes` (plus one marker line). */
 export class BuildLog {
   readonly #file: WriteStream;
-  readonly #headBytes: number;
-  readonly #tailBytes: number;
-  #written = 0;
-  #tail: string[] = [];
-  #tailSize = 0;
-  #droppedBytes = 0;
-  #droppedLines = 0;
+  readonly #bound: HeadAndTail;
 
   constructor(path: string, maxBytes: number) {
     this.#file = createWriteStream(path, { flags: 'a', mode: 0o600 });
-    this.#tailBytes = Math.min(TAIL_BYTES, Math.floor(maxBytes / 4));
-    this.#headBytes = maxBytes - this.#tailBytes;
+    this.#bound = new HeadAndTail(maxBytes);
   }
 
   /** Adds one line (without its newline). */
   line(text: string): void {
-    const l = text + '\n';
-    const size = Buffer.byteLength(l);
-    if (this.#droppedLines === 0 && this.#tail.length === 0 && this.#written + size <= this.#headBytes) {
-      this.#written += size;
-      this.#file.write(l);
-      return;
-    }
-    // Past the head: keep the newest lines that fit the tail, count what falls out.
-    this.#tail.push(l);
-    this.#tailSize += size;
-    while (this.#tailSize > this.#tailBytes && this.#tail.length > 0) {
-      const out = this.#tail.shift()!;
-      const n = Buffer.byteLength(out);
-      this.#tailSize -= n;
-      this.#droppedBytes += n;
-      this.#droppedLines++;
-    }
+    if (this.#bound.add(text)) this.#file.write(text + '\n');
   }
 
   /** Writes the marker and the kept end, and closes the file. */
   end(): Promise<void> {
-    if (this.#droppedLines > 0) {
-      this.#file.write(`----- ${this.#droppedLines} lines (${this.#droppedBytes} bytes) of this build's output are left out here: a build log keeps its first and last lines, at most ${this.#headBytes + this.#tailBytes} bytes (SLIPWAY_MAX_BUILD_LOG_MB) -----\n`);
+    const b = this.#bound;
+    if (b.droppedLines > 0) {
+      this.#file.write(`----- ${b.droppedLines} lines (${b.droppedBytes} bytes) of this build's output are left out here: a build log keeps its first and last lines, at most ${b.headBytes + b.tailBytes} bytes (SLIPWAY_MAX_BUILD_LOG_MB) -----\n`);
     }
-    for (const l of this.#tail) this.#file.write(l);
-    this.#tail = [];
+    for (const l of b.tail.splice(0)) this.#file.write(l + '\n');
     return new Promise((resolve, reject) => {
       this.#file.once('error', reject);
       this.#file.end(() => resolve());

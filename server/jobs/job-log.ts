@@ -5,9 +5,7 @@
 // one marker line between them saying how much was left out. Followers pull lines from a cursor
 // at their own pace, so a slow follower holds back neither the job nor the other followers.
 import { closeSync, openSync, writeSync } from 'node:fs';
-
-/** Bytes of the transcript's end kept until the job ends (at most; less for a small cap). */
-export const TAIL_BYTES = 64 * 1024;
+import { HeadAndTail } from '../output/head-and-tail.ts';
 
 /** Lines read from a cursor, and the cursor after them. */
 export interface LogRead {
@@ -18,15 +16,9 @@ export interface LogRead {
 /** One job's transcript: a bounded file and, while the job runs, what followers read. */
 export class JobLog {
   readonly #fd: number;
-  readonly #headBytes: number;
-  readonly #tailBytes: number;
+  readonly #bound: HeadAndTail;
+  /** The head's lines, kept for followers that join while the job runs. */
   readonly #head: string[] = [];
-  #headSize = 0;
-  #headClosed = false;
-  #tail: string[] = [];
-  #tailSize = 0;
-  #droppedBytes = 0;
-  #droppedLines = 0;
   /** How many lines were written: the cursor after the newest. */
   #next = 0;
   #ended = false;
@@ -34,30 +26,16 @@ export class JobLog {
 
   constructor(path: string, maxBytes: number) {
     this.#fd = openSync(path, 'a', 0o600);
-    this.#tailBytes = Math.min(TAIL_BYTES, Math.floor(maxBytes / 4));
-    this.#headBytes = maxBytes - this.#tailBytes;
+    this.#bound = new HeadAndTail(maxBytes);
   }
 
   /** Adds one line (without its newline); nothing once the log ended. */
   line(text: string): void {
     if (this.#ended) return;
     this.#next++;
-    const size = Buffer.byteLength(text) + 1;
-    if (!this.#headClosed && this.#headSize + size <= this.#headBytes) {
+    if (this.#bound.add(text)) {
       this.#head.push(text);
-      this.#headSize += size;
       writeSync(this.#fd, text + '\n');
-    } else {
-      // Past the head: keep the newest lines that fit the tail, count what falls out.
-      this.#headClosed = true;
-      this.#tail.push(text);
-      this.#tailSize += size;
-      while (this.#tailSize > this.#tailBytes && this.#tail.length > 0) {
-        const n = Buffer.byteLength(this.#tail.shift()!) + 1;
-        this.#tailSize -= n;
-        this.#droppedBytes += n;
-        this.#droppedLines++;
-      }
     }
     this.#wake();
   }
@@ -78,12 +56,13 @@ export class JobLog {
       lines.push(...this.#head.slice(c));
       c = this.#head.length;
     }
-    const tailStart = this.#next - this.#tail.length;
+    const { tail } = this.#bound;
+    const tailStart = this.#next - tail.length;
     if (c < tailStart) {
       lines.push(this.#marker(tailStart - c));
       c = tailStart;
     }
-    lines.push(...this.#tail.slice(c - tailStart));
+    lines.push(...tail.slice(c - tailStart));
     return { lines, next: this.#next };
   }
 
@@ -105,7 +84,8 @@ export class JobLog {
     if (this.#ended) return;
     this.#ended = true;
     try {
-      const rest = [...(this.#droppedLines > 0 ? [this.#marker(this.#droppedLines, this.#droppedBytes)] : []), ...this.#tail];
+      const b = this.#bound;
+      const rest = [...(b.droppedLines > 0 ? [this.#marker(b.droppedLines, b.droppedBytes)] : []), ...b.tail];
       if (rest.length) writeSync(this.#fd, rest.map((l) => l + '\n').join(''));
     } finally {
       closeSync(this.#fd);
@@ -114,7 +94,7 @@ export class JobLog {
   }
 
   #marker(lines: number, bytes?: number): string {
-    return `----- ${lines} lines${bytes === undefined ? '' : ` (${bytes} bytes)`} of this job's transcript are left out here: a transcript keeps its first and last lines, at most ${this.#headBytes + this.#tailBytes} bytes (SLIPWAY_MAX_BUILD_LOG_MB) -----`;
+    return `----- ${lines} lines${bytes === undefined ? '' : ` (${bytes} bytes)`} of this job's transcript are left out here: a transcript keeps its first and last lines, at most ${this.#bound.headBytes + this.#bound.tailBytes} bytes (SLIPWAY_MAX_BUILD_LOG_MB) -----`;
   }
 
   #wake(): void {
