@@ -25,7 +25,7 @@ import { fixtureCopy, testbedEnv } from '../test/support/testbed.ts';
 import { ApiClient } from './api-client.ts';
 import { isolatedGitEnv } from './fixtures.ts';
 import { benchEnv } from './settings.ts';
-import { rssMiB, startSlipway } from './slipway.ts';
+import { must, rssMiB, startSlipway } from './slipway.ts';
 import { median } from './stats.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -53,11 +53,6 @@ const pct = (xs: readonly number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
 };
 
-async function must(what: string, p: Promise<RunResult>): Promise<RunResult> {
-  const r = await p;
-  if (r.exitCode !== 0) throw new Error(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
-  return r;
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'slipway-api-bench-'));
 const gitEnv = isolatedGitEnv(join(tmp, 'home'));

@@ -5,10 +5,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { run, type RunResult } from '../server/exec.ts';
+import { run } from '../server/exec.ts';
 import { isolatedGitEnv } from './fixtures.ts';
 import { benchEnv } from './settings.ts';
-import { rssMiB, startSlipway } from './slipway.ts';
+import { must, rssMiB, startSlipway } from './slipway.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench', 'results', 'http-rss.md');
@@ -18,11 +18,6 @@ const CONCURRENCY = Math.min(Number(benchEnv.BENCH_HTTP_CONCURRENCY || 4), 32);
 const DEADLINE_MS = Number(benchEnv.BENCH_HTTP_DEADLINE_S || 600) * 1000;
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
-async function must(what: string, p: Promise<RunResult>): Promise<RunResult> {
-  const r = await p;
-  if (r.exitCode !== 0) throw new Error(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
-  return r;
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'slipway-rss-'));
 const env = isolatedGitEnv(join(tmp, 'home'));

@@ -6,10 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, homedir, loadavg } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { run, type RunResult } from '../server/exec.ts';
+import { run } from '../server/exec.ts';
 import { cpuGroup, type CpuGroup } from './cpu.ts';
 import { ensureFixture, isolatedGitEnv, type Fixture } from './fixtures.ts';
-import { rssMiB, startSlipway, type BenchSlipway } from './slipway.ts';
+import { must, rssMiB, startSlipway, type BenchSlipway } from './slipway.ts';
 import { ensureSshd, ensureUser, startSshd, GIT_SHELL, SSHD, type BenchSshd, type BenchUser } from './sshd.ts';
 import { markdownTable, median, ratioRow, secs, spread, times, type Row } from './stats.ts';
 import { benchEnv } from './settings.ts';
@@ -146,11 +146,6 @@ function fileCreationMs(dir: string): number {
 
 // ---------------------------------------------------------------------------------------------
 // Timed operations.
-async function must(what: string, p: Promise<RunResult>): Promise<RunResult> {
-  const r = await p;
-  if (r.exitCode !== 0) throw new Error(`${what} failed (exit ${r.exitCode}${r.stopped ? `, ${r.stopped}` : ''}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}`);
-  return r;
-}
 
 /** One side of a comparison: untimed preparation, the timed operation, untimed clean-up. */
 interface Side<T> {

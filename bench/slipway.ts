@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pipe, type Piped } from '../server/exec.ts';
+import { pipe, type Piped, type RunResult } from '../server/exec.ts';
 import { benchEnv } from './settings.ts';
 
 /** A running bench Slipway server. */
@@ -76,4 +76,11 @@ export function rssMiB(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+/** Awaits a program's run, or fails naming `what`, its exit and the end of what it said. */
+export async function must(what: string, p: Promise<RunResult>): Promise<RunResult> {
+  const r = await p;
+  if (r.exitCode !== 0) throw new Error(`${what} failed (exit ${r.exitCode}${r.stopped ? `, ${r.stopped}` : ''}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}`);
+  return r;
 }
