@@ -2,6 +2,7 @@
 // run time). Every call goes through `call`, which turns the library's failures into one clear
 // sentence for the user (API down, credentials refused, rights missing) and keeps the original
 // as `cause`.
+import { addAbortListener } from 'node:events';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ProcessIo } from './deployer.ts';
@@ -334,12 +335,11 @@ export class KubeClient {
     return new Promise<number>((resolve, reject) => {
       // Without the closing handshake: a paused socket (a reader that does not keep up) or one
       // with a long input queue would not finish it, and the library then waits 30 s to give up.
-      const stop = () => socket.terminate();
-      signal.addEventListener('abort', stop, { once: true });
-      // The caller may have left while the exec was being opened: an aborted signal fires no event.
-      if (signal.aborted) stop();
+      // addAbortListener also calls it for a signal aborted already (the caller left while the
+      // exec was being opened), which a plain abort listener never hears.
+      const listening = addAbortListener(signal, () => socket.terminate());
       socket.addEventListener('close', () => {
-        signal.removeEventListener('abort', stop);
+        listening[Symbol.dispose]();
         io.stdin.off('data', onInput);
         clearInterval(waiting);
         if (signal.aborted) return reject(signal.reason);

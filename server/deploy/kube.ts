@@ -380,26 +380,21 @@ export class KubeDeployer implements Deployer {
         for (const l of lines) line(l.replace(/\r$/, ''));
         return t.drained();
       };
-      const stop = new AbortController();
-      const onAbort = () => stop.abort(opts.signal.reason);
-      opts.signal.addEventListener('abort', onAbort, { once: true });
-      if (opts.signal.aborted) onAbort();
-      const timer = setTimeout(() => stop.abort(new Error('deadline')), this.#opts.releaseTimeoutMs);
+      // Ends the exec when the pusher leaves (aborted already or later) or at our deadline.
+      const stop = AbortSignal.any([opts.signal, AbortSignal.timeout(this.#opts.releaseTimeoutMs)]);
       let code: number | undefined;
       try {
-        code = await this.client.exec(ns, name, pod.spec!.containers[0]!.name, releaseCommand(proc), { stdin: Readable.from([]), stdout: out, stderr: out }, stop.signal);
+        code = await this.client.exec(ns, name, pod.spec!.containers[0]!.name, releaseCommand(proc), { stdin: Readable.from([]), stdout: out, stderr: out }, stop);
       } catch (err) {
         if (opts.signal.aborted) throw cancelled();
         // Past the deadline (ours, or the kubelet's ending the pod and the exec with it).
-        if (!stop.signal.aborted && !(await this.#releasePodStopped(ns, name))) throw err;
+        if (!stop.aborted && !(await this.#releasePodStopped(ns, name))) throw err;
       } finally {
-        clearTimeout(timer);
-        opts.signal.removeEventListener('abort', onAbort);
         if (partial) line(partial);
       }
       if (code === 0) return;
       // A command killed by a signal may be the kubelet stopping the pod at its deadline.
-      if (code !== undefined && code > 128 && (stop.signal.aborted || await this.#releasePodStopped(ns, name))) code = undefined;
+      if (code !== undefined && code > 128 && (stop.aborted || await this.#releasePodStopped(ns, name))) code = undefined;
       const last = tail.slice(-3).join(' | ');
       const lines = last ? `; its last lines: ${last}` : '';
       if (code === undefined) throw new UserError(`The release command did not finish within ${deadlineS} s (SLIPWAY_RELEASE_TIMEOUT_S) and was stopped; nothing was deployed${lines}.`);
