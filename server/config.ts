@@ -42,6 +42,8 @@ export interface Config {
   rolloutTimeoutMs: number;
   /** Longest a release command (Procfile `release:`) may run: SLIPWAY_RELEASE_TIMEOUT_S. */
   releaseTimeoutMs: number;
+  /** Longest one run of a scheduled task (app.json `cron`) may take: SLIPWAY_CRON_TIMEOUT_S. */
+  cronTimeoutMs: number;
   httpRequestTimeoutMs: number;
   /** SSH LoginGraceTime: a connection must authenticate this soon after TCP accept. */
   sshLoginGraceMs: number;
@@ -111,6 +113,15 @@ export interface Config {
   apiCorsOrigins: readonly string[];
   /** How long an API request may take to send its (small) body before it is cut off (SLIPWAY_API_BODY_TIMEOUT_S). */
   apiBodyTimeoutMs: number;
+  // --- Persistent storage (issue 18, section 3). ---
+  /** Largest volume storage:create makes (SLIPWAY_STORAGE_MAX_SIZE), a storage quantity like `10Gi`. */
+  storageMaxSize: string;
+  /** Volumes per app (SLIPWAY_APP_MAX_VOLUMES; its namespace's quota counts its claims). */
+  appMaxVolumes: number;
+  /** The sum of an app's volume sizes (SLIPWAY_APP_MAX_STORAGE; its namespace's `requests.storage`). */
+  appMaxStorage: string;
+  /** The StorageClass volumes are claimed from (SLIPWAY_STORAGE_CLASS); unset: the cluster's default. */
+  storageClass: string | undefined;
   version: string;
 }
 
@@ -280,6 +291,19 @@ function quantity(kind: 'memory' | 'cpu'): (raw: string, name: string) => string
   };
 }
 
+/** A storage size setting: a whole number of Mi, Gi or Ti (`10Gi`). */
+function storageSize(raw: string, name: string): string {
+  if (!/^[1-9][0-9]{0,5}(Mi|Gi|Ti)$/.test(raw)) throw new UserError(`${name} must be a storage size like 512Mi, 10Gi or 1Ti, got "${raw}".`);
+  return raw;
+}
+
+/** SLIPWAY_STORAGE_CLASS: unset is the cluster's default class; otherwise a StorageClass name (a DNS subdomain). */
+function storageClass(raw: string | undefined, name: string): string | undefined {
+  if (!raw) return undefined;
+  if (raw.length > 253 || !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(raw)) throw new UserError(`${name} must be a StorageClass name (lowercase letters, digits, - and .), got "${raw}".`);
+  return raw;
+}
+
 /** A Kubernetes object name setting (a DNS-1123 label). */
 function dnsLabel(raw: string, name: string): string {
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(raw)) throw new UserError(`${name} must be a Kubernetes name (lowercase letters, digits, -), got "${raw}".`);
@@ -446,6 +470,7 @@ const SETTINGS = {
   ingressClass: optional('SLIPWAY_INGRESS_CLASS', "the cluster's default", orUnset, "IngressClass of the apps' Ingresses (k3s's default is Traefik)."),
   rolloutTimeoutMs: setting('SLIPWAY_ROLLOUT_TIMEOUT_S', '300', seconds, 'Rollout deadline, in seconds.'),
   releaseTimeoutMs: setting('SLIPWAY_RELEASE_TIMEOUT_S', '600', seconds, 'Longest a release command (Procfile `release:`) may run, in seconds.'),
+  cronTimeoutMs: setting('SLIPWAY_CRON_TIMEOUT_S', '3600', seconds, "Longest one run of a scheduled task (app.json `cron`) may take, in seconds; then it is stopped and counts as failed."),
   acmeEmail: optional('SLIPWAY_ACME_EMAIL', '—', acmeEmail, "ACME contact email; set, every app's hosts get certificates."),
   acmeIssuer: setting('SLIPWAY_ACME_ISSUER', 'slipway-acme', dnsLabel, 'The cert-manager ClusterIssuer app certificates come from (install.sh makes it).'),
   certWaitMs: setting('SLIPWAY_CERT_WAIT_S', '20', seconds, "How long a push waits for its default host's certificate before it ends with the http:// URL and why."),
@@ -466,6 +491,10 @@ const SETTINGS = {
   ingressFrom: setting('SLIPWAY_INGRESS_FROM', 'kube-system/app.kubernetes.io/name=traefik', ingressSource, "Where the ingress controller's requests to app pods come from: `NAMESPACE/KEY=VALUE[,…]` (its pods) or `node` (an ingress on the nodes themselves)."),
   apiCorsOrigins: optional('SLIPWAY_API_CORS_ORIGINS', '— (CORS off)', corsOrigins, 'Origins (comma-separated, like `https://dash.example.com`) whose browser pages may call the API.'),
   apiBodyTimeoutMs: setting('SLIPWAY_API_BODY_TIMEOUT_S', '10', seconds, 'How long an API request may take to send its (small) body before it is cut off, in seconds.'),
+  storageMaxSize: setting('SLIPWAY_STORAGE_MAX_SIZE', '10Gi', storageSize, 'Largest volume `storage:create` makes (`512Mi`, `10Gi`, `1Ti`).'),
+  appMaxVolumes: setting('SLIPWAY_APP_MAX_VOLUMES', '5', count, "Volumes per app (its namespace's quota counts its claims)."),
+  appMaxStorage: setting('SLIPWAY_APP_MAX_STORAGE', '20Gi', storageSize, "The sum of an app's volume sizes (its namespace's quota of `requests.storage`)."),
+  storageClass: optional('SLIPWAY_STORAGE_CLASS', "the cluster's default", storageClass, 'The StorageClass volumes are claimed from (k3s: `local-path`, its default); a volume keeps the class it was made with.'),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

@@ -47,10 +47,11 @@ export const appRoutes = [
   }),
   route({
     method: 'DELETE', url: '/apps/:app', tag: 'apps', need: 'admin',
-    summary: 'Delete an app, its repository, config, releases and everything it runs',
+    summary: 'Delete an app, its repository, config, releases and everything it runs (an app with volumes only with includeStorage=1, which deletes them too)',
     params: AppParams,
+    query: Type.Object({ includeStorage: Type.Optional(Type.Enum(['1', '0', 'true', 'false'], { description: "1: delete the app's volumes and their data too; without it an app with volumes is refused." })) }, { additionalProperties: false }),
     response: { 200: Type.Object({ name: Type.String(), notes: Type.Array(Type.String(), { description: 'What could not be removed now (garbage collection retries it).' }) }, { additionalProperties: false }) },
-    handle: async (call) => ({ status: 200, json: await destroyApp(actor(call), call.params.app) }),
+    handle: async (call) => ({ status: 200, json: await destroyApp(actor(call), call.params.app, { includeStorage: call.query.includeStorage === '1' || call.query.includeStorage === 'true' }) }),
   }),
   route({
     method: 'POST', url: '/apps/:app/unlock', tag: 'apps', need: 'deploy',

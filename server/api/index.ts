@@ -7,8 +7,10 @@ import { releaseRoutes } from './releases.ts';
 import { processRoutes } from './processes.ts';
 import { jobRoutes } from './jobs.ts';
 import { logRoutes } from './logs.ts';
+import { cronRoutes } from './cron.ts';
 import { certRoutes, checkRoutes, domainRoutes, egressRoutes, resourceRoutes } from './settings.ts';
 import { buildRoutes, keyRoutes, tokenRoutes } from './admin.ts';
+import { storageRoutes } from './storage.ts';
 
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
@@ -18,12 +20,14 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...releaseRoutes,
   ...processRoutes,
   ...logRoutes,
+  ...cronRoutes,
   ...jobRoutes,
   ...domainRoutes,
   ...certRoutes,
   ...checkRoutes,
   ...resourceRoutes,
   ...egressRoutes,
+  ...storageRoutes,
   ...buildRoutes,
   ...keyRoutes,
   ...tokenRoutes,

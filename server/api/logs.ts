@@ -15,7 +15,7 @@ export const logRoutes = [
     query: Type.Object({
       tail: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LOG_LINES, default: DEFAULT_LOG_LINES, description: 'How many recent lines.' })),
       follow: Type.Optional(Type.Enum(['1', '0', 'true', 'false'], { description: '1: keep streaming new lines (text/event-stream).' })),
-      ps: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Only this process type, `run` (one-off pods) or one run:detached pod.' })),
+      ps: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Only this process type, `run` (one-off pods), `cron` (scheduled tasks) or one run:detached pod.' })),
     }, { additionalProperties: false }),
     response: { 200: Type.String({ description: 'text/plain, or with follow=1 text/event-stream (event: line, data: one log line).' }) },
     handle: async (call) => {

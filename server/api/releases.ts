@@ -16,6 +16,7 @@ const ReleaseSummary = Type.Object({
   image: Nullable(Type.String()),
   processes: Type.Array(Loose('A process type: type, command, args, default.')),
   checks: Loose('Health checks by process type.'),
+  cron: Type.Array(Loose('A scheduled task of its app.json: id, command, schedule, concurrencyPolicy, maintenance.')),
   status: Status,
   createdAt: Time,
   finishedAt: Nullable(Time),

@@ -92,7 +92,7 @@ export const checkRoutes = [
     method: 'GET', url: '/apps/:app/checks', tag: 'checks', need: 'read',
     summary: "An app's health checks by process type (= checks APP --json)",
     params: AppParams,
-    response: { 200: Type.Record(Type.String(), Type.Array(Loose('A check: type, path, port, initialDelay, timeout, attempts, wait.'))) },
+    response: { 200: Type.Record(Type.String(), Type.Array(Loose('A check: type, path, port, initialDelay, timeout, attempts, wait, and content (text the body must contain; from app.json).'))) },
     handle: (call) => ({ status: 200, json: listChecks(actor(call), call.params.app) }),
   }),
   route({

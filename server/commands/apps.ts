@@ -63,15 +63,15 @@ export const appCommands: Command[] = [
   },
   {
     name: 'apps:destroy',
-    usage: 'APP --confirm APP',
-    summary: 'Delete an app, its repository, config, releases and everything it runs',
+    usage: 'APP --confirm APP [--include-storage]',
+    summary: 'Delete an app, its repository, config, releases and everything it runs (its volumes too only with --include-storage)',
     access: 'admin',
     args: { min: 1, max: 1 },
-    flags: { confirm: { type: 'string', help: 'the app name again' } },
+    flags: { confirm: { type: 'string', help: 'the app name again' }, 'include-storage': { type: 'boolean', help: 'delete its volumes and their data too' } },
     run: async (ctx, [raw], flags) => {
       const app = appName(raw!);
       if (flags.confirm !== app) throw new UsageError(`This deletes ${app} for good; to go ahead, run: apps:destroy ${app} --confirm ${app}`);
-      const { notes } = await destroyApp(actorOf(ctx), app);
+      const { notes } = await destroyApp(actorOf(ctx), app, { includeStorage: flags['include-storage'] === true });
       for (const note of notes) ctx.out.line(note);
       ctx.out.line(`Destroying ${app} (including all add-ons, releases and config)... done`);
     },

@@ -20,7 +20,7 @@ const HELP: Record<keyof typeof NUMBERS, string> = {
 };
 
 function describe(c: HealthCheck): string {
-  const parts = [c.type, `GET ${c.path}`, c.port !== undefined ? `port ${c.port}` : ''];
+  const parts = [c.type, `GET ${c.path}`, c.content !== undefined ? `body contains ${JSON.stringify(c.content)}` : '', c.port !== undefined ? `port ${c.port}` : ''];
   parts.push(`initialDelay ${c.initialDelay ?? 0}s`, `timeout ${c.timeout ?? 1}s`, `attempts ${c.attempts ?? 3}`, `wait ${c.wait ?? 2}s`);
   return parts.filter(Boolean).join(', ');
 }

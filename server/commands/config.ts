@@ -1,28 +1,33 @@
-import { UserError } from '../errors.ts';
+import { UsageError, UserError } from '../errors.ts';
 import { configKey, configValue, shown } from '../names.ts';
-import { getConfig, getConfigValue, setConfig } from '../ops/config.ts';
+import { exportConfig, getConfig, getConfigValue, importConfig, setConfig } from '../ops/config.ts';
+import { EXPORT_FORMATS, MAX_CONFIG_INPUT, configLines, decodeBase64Value, encodeBase64Value, type ExportFormat } from '../ops/config-format.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
 /**
- * Quotes a value for a POSIX shell that sources `config --shell`: inside single quotes nothing is
- * special (`$()`, backticks, `\\` stay text), and a single quote is closed, escaped and reopened.
+ * Parses `KEY=VALUE` words; every pair is validated before anything is written. With `encoded`
+ * (config:set --encoded, Dokku's) each VALUE is base64 and is decoded strictly.
  */
-export function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Parses `KEY=VALUE` words; every pair is validated before anything is written. */
-export function parsePairs(words: readonly string[]): Record<string, string> {
+export function parsePairs(words: readonly string[], opts: { encoded?: boolean } = {}): Record<string, string> {
   // A Map, then own properties: a user's key (`__proto__`) must be data, never the prototype.
   const out = new Map<string, string>();
   for (const w of words) {
     const eq = w.indexOf('=');
     if (eq <= 0) throw new UserError(`${shown(w)} is not KEY=VALUE.`);
     const key = configKey(w.slice(0, eq));
-    out.set(key, configValue(key, w.slice(eq + 1)));
+    const raw = w.slice(eq + 1);
+    out.set(key, configValue(key, opts.encoded ? decodeBase64Value(key, raw) : raw));
   }
   return Object.fromEntries(out);
+}
+
+/** The `--format` of config:export, checked. */
+function exportFormat(raw: string | boolean | undefined): ExportFormat {
+  if (raw === undefined) return 'shell';
+  const f = EXPORT_FORMATS.find((x) => x === raw);
+  if (!f) throw new UsageError(`--format takes ${EXPORT_FORMATS.join(' or ')}.`);
+  return f;
 }
 
 /** config:set and config:unset store and roll out; with this flag they only store. */
@@ -41,7 +46,7 @@ export const configCommands: Command[] = [
       const vars = getConfig(actorOf(ctx), app);
       return listing(vars, (out) => {
         if (flags.shell) {
-          for (const [k, v] of Object.entries(vars)) out.line(`${k}=${shellQuote(v)}`);
+          for (const l of configLines(vars)) out.line(l);
           return;
         }
         out.heading(`${app} Config Vars`);
@@ -51,21 +56,25 @@ export const configCommands: Command[] = [
   },
   {
     name: 'config:get',
-    usage: 'APP KEY',
+    usage: 'APP KEY [--encoded]',
     summary: 'Print one config value',
     access: 'app',
     args: { min: 2, max: 2 },
-    run: (ctx, app, [key]) => ctx.out.line(getConfigValue(actorOf(ctx), app, key!)),
+    flags: { encoded: { type: 'boolean', help: 'print the value base64-encoded' } },
+    run: (ctx, app, [key], flags) => {
+      const value = getConfigValue(actorOf(ctx), app, key!);
+      ctx.out.line(flags.encoded ? encodeBase64Value(value) : value);
+    },
   },
   {
     name: 'config:set',
-    usage: 'APP KEY=VALUE… [--no-restart]',
+    usage: 'APP KEY=VALUE… [--encoded] [--no-restart]',
     summary: 'Set config vars (and roll out a release with them)',
     access: 'app',
     args: { min: 2, max: 200 },
-    flags: NO_RESTART,
+    flags: { ...NO_RESTART, encoded: { type: 'boolean', help: 'every VALUE is base64 (for values with newlines or quotes)' } },
     run: async (ctx, app, pairs, flags) => {
-      const r = await setConfig(actorOf(ctx), app, { set: parsePairs(pairs), restart: flags['no-restart'] !== true }, progressOf(ctx));
+      const r = await setConfig(actorOf(ctx), app, { set: parsePairs(pairs, { encoded: flags.encoded === true }), restart: flags['no-restart'] !== true }, progressOf(ctx));
       ctx.out.line(`Setting ${r.set.join(', ')} for ${app}... done`);
     },
   },
@@ -79,6 +88,29 @@ export const configCommands: Command[] = [
     run: async (ctx, app, keys, flags) => {
       const r = await setConfig(actorOf(ctx), app, { unset: keys, restart: flags['no-restart'] !== true }, progressOf(ctx));
       ctx.out.line(`Unsetting ${r.unset.join(', ')} for ${app}... done`);
+    },
+  },
+  {
+    name: 'config:export',
+    usage: 'APP [--format shell|exports]',
+    summary: "Print an app's config vars as KEY='value' lines that config:import reads back",
+    access: 'app',
+    args: { min: 1, max: 1 },
+    flags: { format: { type: 'string', help: "`shell` (default): KEY='value'; `exports`: export KEY='value'" } },
+    run: (ctx, app, _args, flags) => {
+      for (const l of exportConfig(actorOf(ctx), app, exportFormat(flags.format))) ctx.out.line(l);
+    },
+  },
+  {
+    name: 'config:import',
+    usage: "APP [--no-restart]  (KEY='value' lines on stdin, as config:export prints them)",
+    summary: 'Set every config var read from stdin, in one release',
+    access: 'app',
+    args: { min: 1, max: 1 },
+    flags: NO_RESTART,
+    run: async (ctx, app, _args, flags) => {
+      const r = await importConfig(actorOf(ctx), app, await ctx.stdin(MAX_CONFIG_INPUT), { restart: flags['no-restart'] !== true }, progressOf(ctx));
+      ctx.out.line(`Setting ${r.set.join(', ')} for ${app}... done`);
     },
   },
 ];

@@ -9,7 +9,7 @@ import type { ProcessIo } from '../deploy/deployer.ts';
 export interface CommandIo {
   stdout(text: string): void;
   stderr(text: string): void;
-  stdin(): Promise<string>;
+  stdin(maxChars?: number): Promise<string>;
   /**
    * Resolves once the caller has taken what was written, up to a small backlog; absent for a
    * destination that never holds anything back (the local terminal, whose writes block).

@@ -16,13 +16,13 @@ export function parseLineCount(raw: string | undefined): number {
 export const logCommands: Command[] = [
   {
     name: 'logs',
-    usage: 'APP [-t] [-p TYPE|run|POD] [-n LINES]',
+    usage: 'APP [-t] [-p TYPE|run|cron|POD] [-n LINES]',
     summary: "Show an app's recent log lines; -t keeps streaming them",
     access: 'app',
     args: { min: 1, max: 1 },
     flags: {
       tail: { type: 'boolean', short: 't', help: 'keep streaming new lines' },
-      ps: { type: 'string', short: 'p', help: 'only this process type, one-off pods (run) or one run:detached pod' },
+      ps: { type: 'string', short: 'p', help: 'only this process type, one-off pods (run), scheduled tasks (cron) or one run:detached pod' },
       num: { type: 'string', short: 'n', help: `how many recent lines (default ${DEFAULT_LOG_LINES})` },
     },
     run: async (ctx, app, _args, flags) => {

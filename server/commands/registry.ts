@@ -16,9 +16,11 @@ import { doctorCommands } from './doctor.ts';
 import { resourceCommands } from './resources.ts';
 import { checkCommands } from './checks.ts';
 import { runCommands } from './run.ts';
+import { cronCommands } from './cron.ts';
 import { gcCommands } from './gc.ts';
 import { egressCommands } from './egress.ts';
 import { jobCommands } from './jobs.ts';
+import { storageCommands } from './storage.ts';
 
 const metaCommands: Command[] = [
   {
@@ -53,10 +55,12 @@ export const commands: readonly Command[] = [
   ...resourceCommands,
   ...checkCommands,
   ...runCommands,
+  ...cronCommands,
   ...logCommands,
   ...domainCommands,
   ...certCommands,
   ...egressCommands,
+  ...storageCommands,
   ...buildCommands,
   ...jobCommands,
   ...keyCommands,

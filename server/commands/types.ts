@@ -7,8 +7,8 @@ export interface CommandContext {
   identity: Identity;
   out: Output;
   services: Services;
-  /** The whole of standard input (keys:add reads the key from it). */
-  stdin(): Promise<string>;
+  /** The whole of standard input (keys:add reads the key from it), refused past `maxChars` (the transport's own bound by default). */
+  stdin(maxChars?: number): Promise<string>;
   /** Resolves once the caller has taken what `out` wrote, up to a small backlog: long output waits on it. */
   drained(): Promise<void>;
   /** Aborted when the caller goes away (SSH channel closed, Ctrl-C). */

@@ -29,6 +29,11 @@ export interface HealthCheck {
   attempts?: number;
   /** Seconds between probes. */
   wait?: number;
+  /**
+   * Text the response body must contain (Dokku's `content`). Kubernetes probes look at the status
+   * only, so the deployer checks this itself on each new instance during the rollout.
+   */
+  content?: string;
 }
 
 /** Health checks by process type. */
@@ -52,6 +57,48 @@ export interface EgressRule {
   port?: number | undefined;
 }
 
+/** What a scheduled task does when its previous run is still going (app.json `concurrency_policy`, Dokku's words). */
+export type ConcurrencyPolicy = 'allow' | 'forbid' | 'replace';
+
+/** A scheduled task (app.json `cron`, Dokku's shape): a command run through the launcher on a schedule. */
+export interface CronTask {
+  /** Stable while the command and schedule stay the same (cron-spec.ts derives it). */
+  id: string;
+  /** Run as the launcher runs a Procfile command (a process type's name runs that process). */
+  command: string;
+  /** Five cron fields or a macro (`@daily`), in UTC. */
+  schedule: string;
+  concurrencyPolicy: ConcurrencyPolicy;
+  /** app.json `maintenance: true`: declared but not scheduled. */
+  maintenance?: boolean;
+}
+
+/** A scheduled task as the deployer applies it: suspended by cron:suspend or by app.json `maintenance`. */
+export interface ScheduledTask extends CronTask {
+  suspended: boolean;
+}
+
+/** How the newest run of a scheduled task went, from the Jobs its CronJob made. */
+export interface CronRun {
+  /** The Job's name (its pods' logs are under `logs APP -p cron`). */
+  job: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: 'succeeded' | 'failed' | 'running';
+  /** Why it failed, in Kubernetes' words (DeadlineExceeded, BackoffLimitExceeded…). */
+  reason?: string;
+}
+
+/** A scheduled task as the cluster has it. */
+export interface CronState {
+  id: string;
+  suspended: boolean;
+  /** When its CronJob last started a Job by its schedule. */
+  lastScheduled: string | null;
+  /** Its newest Job, null when it never ran (or that Job is gone). */
+  lastRun: CronRun | null;
+}
+
 /** The namespace's quota: pods, and the sums of the containers' memory and CPU limits. */
 export interface AppQuota {
   pods: number;
@@ -62,9 +109,35 @@ export interface AppQuota {
 /** Everything that bounds one app: its quota, its one-off pods at once, and the container defaults. */
 export interface QuotaPlan {
   quota: AppQuota;
+  /** Its volumes: how many claims, and their sizes together (the namespace's quota counts both). */
+  storage?: { volumes: number; size: string };
   /** `run` / `run:detached` pods at once. */
   runs: number;
   container: ContainerDefaults;
+}
+
+/** An app's persistent volume: a ReadWriteOnce PersistentVolumeClaim of `size` in its namespace. */
+export interface Volume {
+  name: string;
+  /** A storage quantity (`1Gi`). */
+  size: string;
+  /** The StorageClass to claim from; absent: the cluster's default (k3s: local-path). */
+  storageClass?: string | undefined;
+}
+
+/** A volume mounted into a process type's containers at an absolute path. */
+export interface VolumeMount {
+  volume: string;
+  path: string;
+}
+
+/** A volume's claim as the cluster has it (storage:list). */
+export interface VolumeState {
+  name: string;
+  /** Bound, Pending, Lost (the claim's phase), or Terminating. */
+  phase: string;
+  /** What the bound volume holds (`1Gi`), once bound. */
+  capacity?: string;
 }
 
 /** A release as the deployer sees it: what to run, with which config, how many of each. */
@@ -92,6 +165,15 @@ export interface DeployableRelease {
   quota?: QuotaPlan;
   /** Addresses the app's pods may reach besides the internet (egress:allow). */
   egress?: readonly EgressRule[];
+  /** Scheduled tasks (app.json `cron`), applied as CronJobs once the release's rollout succeeded. */
+  cron?: readonly ScheduledTask[];
+  /** Every volume of the app: its claims are made before any pod. */
+  volumes?: readonly Volume[];
+  /**
+   * Volume mounts by process type (app settings, not release contents: a rollback keeps today's);
+   * `run` and `release` hold what one-off and release pods mount.
+   */
+  mounts?: Readonly<Record<string, readonly VolumeMount[]>>;
 }
 
 /** A host's certificate as `certs` shows it. */
@@ -226,6 +308,16 @@ export interface Deployer {
   restore(app: string, release: DeployableRelease | undefined): Promise<void>;
   /** Deletes the interactive one-off and release pods whose waiting process is gone (`alive` says); returns how many. */
   sweepPods(alive: (owner: string) => boolean): Promise<number>;
+  /** The app's scheduled tasks as the cluster has them (suspension, newest run). */
+  cronStatus(app: string): Promise<CronState[]>;
+  /** Starts a scheduled task now, as a Job made from its CronJob; resolves with the Job's name. */
+  runCron(app: string, id: string): Promise<string>;
   /** Applies the Ingresses again if a certificate arrived or left since (the redirect follows); true if it did. */
   refreshTls?(release: DeployableRelease): Promise<boolean>;
+  /** Makes a volume's claim in the app's namespace (the namespace too, before a first deploy). */
+  applyVolume(app: string, volume: Volume): Promise<void>;
+  /** Deletes a volume's claim, and with it (reclaim policy Delete) its data; false when there was none. */
+  removeVolume(app: string, name: string): Promise<boolean>;
+  /** The app's volume claims as the cluster has them. */
+  volumeStates(app: string): Promise<VolumeState[]>;
 }

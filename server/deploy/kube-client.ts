@@ -3,6 +3,8 @@
 // sentence for the user (API down, credentials refused, rights missing) and keeps the original
 // as `cause`.
 import { addAbortListener } from 'node:events';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ProcessIo } from './deployer.ts';
@@ -11,8 +13,9 @@ import { UserError } from '../errors.ts';
 import { FIELD_MANAGER } from './labels.ts';
 // The model types the pure modules name, through kube-types.ts.
 export type {
-  CoreV1Event, V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1LimitRange, V1Pod, V1Probe, V1ReplicaSet, V1ResourceQuota, V1ResourceRequirements, V1Secret, V1Service,
+  CoreV1Event, V1ConfigMap, V1Container, V1CronJob, V1Deployment, V1Job, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1LimitRange, V1Pod, V1Probe, V1ReplicaSet, V1ResourceQuota, V1ResourceRequirements, V1Secret, V1Service,
   V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort, V1PodSecurityContext, V1PodSpec, V1SecurityContext,
+  V1DeploymentStrategy, V1PersistentVolumeClaim, V1Volume, V1VolumeMount,
 } from '@kubernetes/client-node';
 
 /**
@@ -356,5 +359,58 @@ export class KubeClient {
         }, reject);
       });
     });
+  }
+
+  /**
+   * GET `path` from a pod's port through the API server's pod proxy (what `kubectl get --raw
+   * /api/v1/namespaces/NS/pods/POD:PORT/proxy/PATH` does): the status and up to `maxBytes` of the
+   * body, or `error` when the API server could not reach the pod (its 502/503 Status says why) or
+   * the answer took longer than `timeoutMs`.
+   */
+  async proxyGet(namespace: string, pod: string, port: number, path: string, opts: { timeoutMs: number; maxBytes: number }): Promise<{ status: number; body: string } | { error: string }> {
+    const url = new URL(`${this.server.replace(/\/+$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${port}/proxy${path}`);
+    const options: RequestOptions = { method: 'GET', headers: {} };
+    await this.#kc.applyToHTTPSOptions(options as never);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const signal = AbortSignal.timeout(opts.timeoutMs);
+    const late = `no answer within ${opts.timeoutMs / 1000} s`;
+    return new Promise((resolve) => {
+      const req = send(url, { ...options, signal }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          size += chunk.length;
+          if (size >= opts.maxBytes) res.destroy();
+        });
+        const done = () => {
+          if (signal.aborted && !res.complete) return resolve({ error: late });
+          const body = Buffer.concat(chunks).subarray(0, opts.maxBytes).toString('utf8');
+          const status = res.statusCode ?? 0;
+          const reached = (status === 502 || status === 503) && proxyFailure(res, body);
+          resolve(reached ? { error: reached } : { status, body });
+        };
+        res.on('end', done);
+        res.on('close', done);
+        res.on('error', () => done());
+      });
+      req.on('error', (err: Error) => {
+        resolve({ error: signal.aborted ? late : `the Kubernetes API could not be asked (${err.message})` });
+      });
+      req.end();
+    });
+  }
+}
+
+/** The API server's own reason when its proxy could not reach a pod (a Status object), else null (the pod's own 502/503). */
+function proxyFailure(res: IncomingMessage, body: string): string | null {
+  if (!/json/.test(String(res.headers['content-type'] ?? ''))) return null;
+  try {
+    const s = JSON.parse(body) as { kind?: unknown; message?: unknown };
+    if (s.kind !== 'Status' || typeof s.message !== 'string') return null;
+    // "error trying to reach service: dial tcp 10.42.0.7:5000: connect: connection refused"
+    return s.message.replace(/^error trying to reach service: /, '');
+  } catch {
+    return null;
   }
 }

@@ -1,4 +1,4 @@
-import type { CoreV1Event, V1Deployment, V1Pod, V1Secret } from './kube-types.ts';
+import type { CoreV1Event, V1CronJob, V1Deployment, V1Job, V1PersistentVolumeClaim, V1Pod, V1Secret } from './kube-types.ts';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterNetwork, Config } from '../config.ts';
@@ -7,16 +7,19 @@ import { log } from '../output/log.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { ANNOTATION, LABEL, MANAGED_BY, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
 import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
-import { releaseObjects } from './objects.ts';
+import { namespaceObject, releaseObjects } from './objects.ts';
+import { claimObject } from './volumes.ts';
 import { GUARD_KINDS, runLimitRefusal } from './quota.ts';
+import { cronState } from './cron-state.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
 import type { KubeObject, ObjectOptions } from './kube-types.ts';
-import { RELEASE_TYPE, RUN_PROCESS, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
-import type { DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Workload } from './deployer.ts';
+import { RELEASE_TYPE, RUN_PROCESS, cronJobName, cronJobObject, manualJobName, manualJobObject, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
+import type { CronState, DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from './deployer.ts';
 import { processOwner } from '../process.ts';
 import { KubeClient } from './kube-client.ts';
 import type { HostCert } from './deployer.ts';
 import { TLS_LABEL, tlsHosts } from './tls.ts';
+import { ContentChecks, MAX_CONTENT_BODY_BYTES } from './content-check.ts';
 import { acmeState, certificateReady, describePem, type CertificateLike, type ChallengeLike } from './cert-status.ts';
 import { ingressObjects, WEB_HTTPS } from './network.ts';
 import type { V1Ingress } from './kube-types.ts';
@@ -39,6 +42,8 @@ export interface KubeDeployerOptions {
   rolloutTimeoutMs: number;
   /** Longest a release command may run (the release pod's activeDeadlineSeconds); default 10 min. */
   releaseTimeoutMs?: number;
+  /** Longest one run of a scheduled task may take (its Job's activeDeadlineSeconds); default 1 h. */
+  cronTimeoutMs?: number;
   /** How often a rollout is checked. */
   pollMs?: number;
   /**
@@ -70,26 +75,33 @@ const MAX_RELEASE_LINE = 64 * 1024;
 const MAX_LOG_TAIL_BYTES = 4 * 1024 * 1024;
 
 /** Why a rollout did not finish, before the previous release is restored. */
-class RolloutFailure extends Error {}
+class RolloutFailure extends Error {
+  /**
+   * Instances of the failed release may have become ready and replaced old ones (a content check
+   * can fail after the kubelet found its instance ready): restoring then waits until the old
+   * release serves again.
+   */
+  replacedOld = false;
+}
 
 /** Deploys releases to a Kubernetes cluster (k3s in production): one namespace per app. */
 export class KubeDeployer implements Deployer {
   readonly name = 'kubernetes';
   readonly client: KubeClient;
-  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; pollMs: number; waitForRollout: boolean; network: Readonly<ClusterNetwork> | undefined };
+  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; cronTimeoutMs: number; pollMs: number; waitForRollout: boolean; network: Readonly<ClusterNetwork> | undefined };
   readonly #pullFrom: KubeDeployerOptions['pullFrom'];
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
-    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true, network: opts.network };
+    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, cronTimeoutMs: opts.cronTimeoutMs ?? 3_600_000, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true, network: opts.network };
     this.#pullFrom = opts.pullFrom;
   }
 
   /** The deployer for a server's config (KUBECONFIG must be set). */
-  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs' | 'network'> & Partial<Pick<Config, 'registry' | 'registryPull' | 'releaseTimeoutMs'>>): KubeDeployer {
+  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs' | 'network'> & Partial<Pick<Config, 'registry' | 'registryPull' | 'releaseTimeoutMs' | 'cronTimeoutMs'>>): KubeDeployer {
     if (!config.kubeconfig) throw new Error('KubeDeployer needs KUBECONFIG');
     const pullFrom = config.registry && config.registryPull && config.registryPull !== config.registry ? { from: config.registry, to: config.registryPull } : undefined;
-    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, releaseTimeoutMs: config.releaseTimeoutMs, pullFrom, network: config.network });
+    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, releaseTimeoutMs: config.releaseTimeoutMs, cronTimeoutMs: config.cronTimeoutMs, pullFrom, network: config.network });
   }
 
   async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void> {
@@ -106,13 +118,64 @@ export class KubeDeployer implements Deployer {
       throw err;
     }
     t.detail(`Applied v${release.version}: ${release.processes.filter((p) => p.type !== RELEASE_TYPE).map((p) => `${p.type}=${replicasFor(release, p.type)}`).join(', ')}`);
-    if (!this.#opts.waitForRollout) return;
-    try {
-      await this.#waitForRollout(release.app, release.version, t, opts.signal, release.checks);
-    } catch (err) {
-      if (!(err instanceof RolloutFailure)) throw err;
-      throw await this.#giveUp(release, opts.previous, err.message, t);
+    if (this.#opts.waitForRollout) {
+      try {
+        await this.#waitForRollout(release.app, release.version, t, opts.signal, release.checks);
+      } catch (err) {
+        if (!(err instanceof RolloutFailure)) throw err;
+        throw await this.#giveUp(release, opts.previous, err, t, opts.signal);
+      }
     }
+    // Scheduled tasks only once the release runs: a release that fails its rollout never starts
+    // a task with its image or config, and its predecessor's CronJobs stay as they were.
+    try {
+      const tasks = await this.#applyCron(release);
+      if (tasks) t.detail(`Scheduled ${tasks}`);
+    } catch (err) {
+      if (opts.previous) {
+        await this.#applyRelease(opts.previous, undefined).then(() => this.#applyCron(opts.previous!)).catch((restoreErr: unknown) =>
+          log.error('restoring the previous release after failing to apply scheduled tasks failed too', { app: release.app, version: opts.previous?.version, err: restoreErr }));
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Applies the release's scheduled tasks as CronJobs and deletes the app's CronJobs it no longer
+   * has (their Jobs and pods go with them); returns what was scheduled, for the transcript.
+   */
+  async #applyCron(release: DeployableRelease): Promise<string> {
+    const image = pullImage(release.image, this.#pullFrom);
+    const deadline = Math.max(1, Math.round(this.#opts.cronTimeoutMs / 1000));
+    const wanted = (release.cron ?? []).map((task) => cronJobObject({ ...release, image }, task, deadline));
+    await Promise.all(wanted.map((o) => this.client.apply(o)));
+    await this.#pruneCron(release.app, new Set(wanted.map((o) => o.metadata.name)));
+    return (release.cron ?? []).map((c) => `${c.id} (${c.schedule}${c.suspended ? ', suspended' : ''})`).join(', ');
+  }
+
+  /** Deletes the app's CronJobs not named in `keep`. */
+  async #pruneCron(app: string, keep: ReadonlySet<string>): Promise<void> {
+    const ns = namespaceFor(app);
+    const existing = await this.client.list<KubeObject>('batch/v1', 'CronJob', ns, { labelSelector: appSelector(app) });
+    await Promise.all(existing.filter((o) => !keep.has(o.metadata.name)).map((o) => this.client.remove('batch/v1', 'CronJob', o.metadata.name, ns)));
+  }
+
+  async cronStatus(app: string): Promise<CronState[]> {
+    const ns = namespaceFor(app);
+    const [cronJobs, jobs] = await Promise.all([
+      this.client.list<V1CronJob>('batch/v1', 'CronJob', ns, { labelSelector: appSelector(app) }),
+      this.client.list<V1Job>('batch/v1', 'Job', ns, { labelSelector: `${appSelector(app)},${LABEL.cron}` }),
+    ]);
+    return cronJobs.map((c) => cronState(c, jobs));
+  }
+
+  async runCron(app: string, id: string): Promise<string> {
+    const ns = namespaceFor(app);
+    const cronJob = await this.client.read<V1CronJob>('batch/v1', 'CronJob', cronJobName(id), ns);
+    if (!cronJob?.metadata?.uid) throw new UserError(`${app} has no scheduled task ${id} in the cluster yet; deploy it first (git push).`);
+    const job = manualJobObject({ ...cronJob, metadata: { ...cronJob.metadata, name: cronJobName(id), namespace: ns, uid: cronJob.metadata.uid } }, manualJobName(id));
+    await this.client.apply(job);
+    return job.metadata.name;
   }
 
   /** What the object builders are given. */
@@ -244,6 +307,7 @@ export class KubeDeployer implements Deployer {
     const ns = namespaceFor(app);
     const deadline = Date.now() + this.#opts.rolloutTimeoutMs;
     const shown = new Map<string, string>();
+    const content = new ContentChecks(checks);
     for (;;) {
       if (signal.aborted) throw new RolloutFailure('the deploy was cancelled');
       const [deployments, pods] = await Promise.all([
@@ -271,10 +335,39 @@ export class KubeDeployer implements Deployer {
         const unhealthy = readinessFailure(pods, events, checks, Date.now());
         if (unhealthy) throw new RolloutFailure(unhealthy);
       }
-      if (states.every((s) => s.done)) return;
+      // Dokku's `content`: asked of each new instance from the moment its container runs.
+      if (content.any) {
+        const due = content.due(pods, Date.now());
+        const answers = await Promise.all(due.map((d) => this.client.proxyGet(ns, d.pod, d.port, d.check.path, { timeoutMs: (d.check.timeout ?? 1) * 1000, maxBytes: MAX_CONTENT_BODY_BYTES })));
+        due.forEach((d, i) => {
+          if (content.record(d, answers[i]!, Date.now())) t.detail(`${d.type} instance ${d.pod}: GET ${d.check.path} contains ${JSON.stringify(d.check.content)}`);
+        });
+        if (content.failure) throw Object.assign(new RolloutFailure(content.failure), { replacedOld: true });
+      }
+      if (states.every((s) => s.done) && content.allPassed(pods)) return;
       if (Date.now() >= deadline) throw new RolloutFailure(`after ${Math.round(this.#opts.rolloutTimeoutMs / 1000)} s, ${whyNotReady(states, podStates)}`);
       try {
         await sleep(Math.min(this.#opts.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal });
+      } catch {
+        // Aborted while sleeping: the check at the top of the loop says so.
+      }
+    }
+  }
+
+  /**
+   * Waits until no instance of release `version` is left, not even one finishing its preStop
+   * pause (which still answers requests the ingress had routed to it), within the rollout timeout.
+   */
+  async #waitUntilGone(app: string, version: number, signal: AbortSignal): Promise<void> {
+    const deadline = Date.now() + this.#opts.rolloutTimeoutMs;
+    const selector = selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) });
+    for (;;) {
+      const left = (await this.client.list<V1Pod>('v1', 'Pod', namespaceFor(app), { labelSelector: selector })).filter((p) => p.metadata?.labels?.[LABEL.process] !== RELEASE_TYPE);
+      if (left.length === 0) return;
+      if (signal.aborted) throw new RolloutFailure('the deploy was cancelled');
+      if (Date.now() >= deadline) throw new RolloutFailure(`after ${Math.round(this.#opts.rolloutTimeoutMs / 1000)} s, ${left.map((p) => p.metadata?.name).join(', ')} had not stopped`);
+      try {
+        await sleep(this.#opts.pollMs, undefined, { signal });
       } catch {
         // Aborted while sleeping: the check at the top of the loop says so.
       }
@@ -290,14 +383,20 @@ export class KubeDeployer implements Deployer {
   /**
    * A failed rollout: shows why (warning events, the last log lines of a crashed container),
    * puts the previous release back (or removes what the failed first release started) and
-   * returns the one-sentence error.
+   * returns the one-sentence error. When the failed release's instances had replaced old ones,
+   * it waits until the previous release serves again, so that the sentence is true when said.
    */
-  async #giveUp(release: DeployableRelease, previous: DeployableRelease | undefined, reason: string, t: Transcript): Promise<UserError> {
+  async #giveUp(release: DeployableRelease, previous: DeployableRelease | undefined, failure: RolloutFailure, t: Transcript, signal: AbortSignal): Promise<UserError> {
+    const reason = failure.message;
     await this.#showDiagnosis(release.app, release.version, t);
     try {
       if (previous) {
         t.detail(`Restoring v${previous.version}`);
         await this.#applyRelease(previous, undefined);
+        if (failure.replacedOld && this.#opts.waitForRollout) {
+          await this.#waitForRollout(previous.app, previous.version, t, signal);
+          await this.#waitUntilGone(release.app, release.version, signal);
+        }
       } else {
         await this.#prune(release.app, [], []);
       }
@@ -437,8 +536,13 @@ export class KubeDeployer implements Deployer {
   }
 
   async restore(app: string, release: DeployableRelease | undefined): Promise<void> {
-    if (release) await this.#applyRelease(release, undefined);
-    else await this.#prune(app, [], []);
+    if (release) {
+      await this.#applyRelease(release, undefined);
+      await this.#applyCron(release);
+    } else {
+      await this.#prune(app, [], []);
+      await this.#pruneCron(app, new Set());
+    }
   }
 
   async sweepPods(alive: (owner: string) => boolean): Promise<number> {
@@ -528,6 +632,26 @@ export class KubeDeployer implements Deployer {
       // Most pods start within a second when the image is on the node: poll fast at first.
       await sleep(i < 20 ? 100 : 500, undefined, { signal }).catch(() => undefined);
     }
+  }
+
+  async applyVolume(app: string, volume: Volume): Promise<void> {
+    // Before a first deploy there is no namespace yet: make it as a deploy would (the rest of the
+    // guards come with that deploy; the quota counts the claim from then on).
+    const ns = namespaceObject(app);
+    if (!(await this.client.read('v1', 'Namespace', ns.metadata.name))) await this.client.apply(ns);
+    await this.client.apply(claimObject(app, volume));
+  }
+
+  async removeVolume(app: string, name: string): Promise<boolean> {
+    return this.client.remove('v1', 'PersistentVolumeClaim', name, namespaceFor(app));
+  }
+
+  async volumeStates(app: string): Promise<VolumeState[]> {
+    const claims = await this.client.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', namespaceFor(app), { labelSelector: appSelector(app) });
+    return claims.map((c) => {
+      const capacity = c.status?.capacity?.storage;
+      return { name: c.metadata?.name ?? '', phase: c.metadata?.deletionTimestamp ? 'Terminating' : c.status?.phase ?? 'Pending', ...(capacity ? { capacity } : {}) };
+    });
   }
 
   async destroy(app: string): Promise<void> {

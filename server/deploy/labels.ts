@@ -16,6 +16,8 @@ export const LABEL = {
   release: 'slipway/release',
   /** On the pods of `run` / `run:detached`: `interactive` or `detached`. */
   run: 'slipway/run',
+  /** On a scheduled task's CronJob, its Jobs and their pods: the task's id (cron-spec.ts). */
+  cron: 'slipway/cron',
 } as const;
 
 /** Annotation keys; none ever holds a config value. */

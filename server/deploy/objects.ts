@@ -6,6 +6,7 @@ import { ingressObjects, serviceObject } from './network.ts';
 import { tlsObjects } from './tls.ts';
 import { quotaObjects } from './quota.ts';
 import { networkPolicyObjects } from './netpol.ts';
+import { claimObjects } from './volumes.ts';
 
 /**
  * An app's namespace. Pod Security "restricted": the API server admits no pod there that runs as
@@ -52,12 +53,13 @@ export function guardObjects(r: Pick<DeployableRelease, 'app' | 'quota' | 'egres
 
 /**
  * Everything a release runs, in apply order: the namespace and what must precede any pod
- * (guardObjects), the config Secret, one Deployment per process type but `release`, and for `web`
+ * (guardObjects), the app's volume claims, the config Secret, one Deployment per process type but `release`, and for `web`
  * a Service, its TLS objects and its Ingresses (`redirect`: the hosts whose certificate is there).
  * Pure: release in, objects out.
  */
 export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}, redirect: ReadonlySet<string> = new Set()): KubeObject[] {
-  const objects: KubeObject[] = [...guardObjects(r, opts), secretObject(r)];
+  // The volumes' claims before any pod that mounts them (GUARD_KINDS applies them with the guards).
+  const objects: KubeObject[] = [...guardObjects(r, opts), ...claimObjects(r), secretObject(r)];
   // The release command runs once per release (release phase), not as a long-running process.
   for (const p of r.processes) if (p.type !== RELEASE_TYPE) objects.push(deploymentObject(r, p));
   if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r), ...tlsObjects(r), ...ingressObjects(r, opts, redirect));

@@ -16,8 +16,8 @@ export const LIMIT_RANGE_NAME = 'slipway-defaults';
 /** Most pods any app's quota may allow (resource:quota's bound, and ps:scale's typo guard): a node holds 110 pods in all. */
 export const MAX_APP_PODS = 500;
 
-/** Kinds that must be in the namespace before any of the app's pods is created (its isolation, quota and defaults). */
-export const GUARD_KINDS: ReadonlySet<string> = new Set(['NetworkPolicy', 'ResourceQuota', 'LimitRange']);
+/** Kinds that must be in the namespace before any of the app's pods is created (its isolation, quota, defaults and volume claims). */
+export const GUARD_KINDS: ReadonlySet<string> = new Set(['NetworkPolicy', 'ResourceQuota', 'LimitRange', 'PersistentVolumeClaim']);
 
 /** The namespace's ResourceQuota: every pod of the app together. */
 export function resourceQuotaObject(app: string, plan: QuotaPlan): KubeObject<V1ResourceQuota> {
@@ -25,7 +25,13 @@ export function resourceQuotaObject(app: string, plan: QuotaPlan): KubeObject<V1
     apiVersion: 'v1',
     kind: 'ResourceQuota',
     metadata: { name: QUOTA_NAME, namespace: namespaceFor(app), labels: appLabels(app) },
-    spec: { hard: { pods: String(plan.quota.pods), 'limits.memory': plan.quota.memory, 'limits.cpu': plan.quota.cpu } },
+    spec: {
+      hard: {
+        pods: String(plan.quota.pods), 'limits.memory': plan.quota.memory, 'limits.cpu': plan.quota.cpu,
+        // Volume claims count too: how many, and their sizes together.
+        ...(plan.storage ? { persistentvolumeclaims: String(plan.storage.volumes), 'requests.storage': plan.storage.size } : {}),
+      },
+    },
   };
 }
 

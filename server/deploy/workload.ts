@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { KubeObject, V1Container, V1Deployment, V1EnvVar, V1Pod, V1PodSecurityContext, V1Probe, V1ResourceRequirements, V1SecurityContext } from './kube-types.ts';
+import type { KubeObject, V1Container, V1CronJob, V1Deployment, V1EnvVar, V1Job, V1Pod, V1PodSecurityContext, V1PodSpec, V1Probe, V1ResourceRequirements, V1SecurityContext } from './kube-types.ts';
 import type { ProcessType } from '../build/builder.ts';
-import type { DeployableRelease, HealthCheck } from './deployer.ts';
+import type { ConcurrencyPolicy, DeployableRelease, HealthCheck, ScheduledTask, VolumeMount } from './deployer.ts';
 import { ANNOTATION, LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from './labels.ts';
+import { containerVolumeFields, mountsOf, podVolumeFields, strategyFor, volumeSecurity } from './volumes.ts';
 
 /** The port every process is told to listen on (`PORT`, as on Heroku and Dokku). */
 export const PORT = 5000;
@@ -28,12 +29,28 @@ export function processCommand(p: Pick<ProcessType, 'type'>): string[] {
 }
 
 /**
- * The release metadata every process sees (Heroku's SOURCE_VERSION, our SLIPWAY_*), minus any
- * name the user set as a config var: `env` wins over `envFrom`, and config vars must win here.
+ * Heroku's `DYNO` of a long-running process: `TYPE.1` in every instance. A Deployment's pods have
+ * no index (no ordinal, nothing index-like in the downward API), and numbering them would need a
+ * controller in every pod's start; so DYNO says "deployed, as this process type", as Heroku's
+ * Django app reads it, and the first instance's name, as an app with one instance of a type (the
+ * default formation) reads it. With `ps:scale web=3` all three say `web.1`: one-time work belongs
+ * in the release phase or `run:detached`, and HOSTNAME (the pod's name) tells instances apart.
  */
-export function metadataEnv(r: Pick<DeployableRelease, 'app' | 'version' | 'commit' | 'config'>, type: string): V1EnvVar[] {
+export function processDyno(type: string): string {
+  return `${type}.1`;
+}
+
+/** The release phase's `DYNO` (it runs once per release, in one pod). */
+export const RELEASE_DYNO = `${RELEASE_TYPE}.1`;
+
+/**
+ * The release metadata every process sees (Heroku's DYNO and SOURCE_VERSION, our SLIPWAY_*),
+ * minus any name the user set as a config var: `env` wins over `envFrom`, and config vars must
+ * win here.
+ */
+export function metadataEnv(r: Pick<DeployableRelease, 'app' | 'version' | 'commit' | 'config'>, type: string, dyno: string = processDyno(type)): V1EnvVar[] {
   const vars: [string, string | null | undefined][] = [
-    ['SOURCE_VERSION', r.commit], ['SLIPWAY_RELEASE', `v${r.version}`], ['SLIPWAY_APP', r.app], ['SLIPWAY_PROCESS', type],
+    ['DYNO', dyno], ['SOURCE_VERSION', r.commit], ['SLIPWAY_RELEASE', `v${r.version}`], ['SLIPWAY_APP', r.app], ['SLIPWAY_PROCESS', type],
   ];
   return vars.filter(([k, v]) => typeof v === 'string' && !Object.hasOwn(r.config, k)).map(([name, value]) => ({ name, value: value! }));
 }
@@ -50,9 +67,9 @@ export const KUBERNETES_SERVICE_VARS = [
 ] as const;
 
 /** Every container's env: PORT, the release metadata, and the API server's variables blanked (a config var of the same name wins). */
-export function containerEnv(r: Pick<DeployableRelease, 'app' | 'version' | 'commit' | 'config'>, type: string): V1EnvVar[] {
+export function containerEnv(r: Pick<DeployableRelease, 'app' | 'version' | 'commit' | 'config'>, type: string, dyno?: string): V1EnvVar[] {
   const blank = KUBERNETES_SERVICE_VARS.filter((k) => !Object.hasOwn(r.config, k)).map((name) => ({ name, value: '' }));
-  return [{ name: 'PORT', value: String(PORT) }, ...metadataEnv(r, type), ...blank];
+  return [{ name: 'PORT', value: String(PORT) }, ...metadataEnv(r, type, dyno), ...blank];
 }
 
 /**
@@ -61,8 +78,8 @@ export function containerEnv(r: Pick<DeployableRelease, 'app' | 'version' | 'com
  * runtime's default seccomp profile. A run image that asks for root fails to start, with the
  * kubelet's reason in the rollout's output, instead of running as root.
  */
-export function podSecurity(): V1PodSecurityContext {
-  return { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
+export function podSecurity(mounts: readonly VolumeMount[] = []): V1PodSecurityContext {
+  return { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' }, ...volumeSecurity(mounts) };
 }
 
 /** Every container: no capabilities at all (binding a port under 1024 is the only thing a web process might miss, and PORT is 5000), no setuid gains. */
@@ -110,6 +127,11 @@ function probes(r: DeployableRelease, p: ProcessType): Partial<V1Container> {
   };
 }
 
+/** Whether a type's instances are replaced (Recreate, a volume is mounted) rather than rolled. */
+function replaced(r: DeployableRelease, p: ProcessType): boolean {
+  return strategyFor(mountsOf(r, p.type)).type === 'Recreate';
+}
+
 function container(r: DeployableRelease, p: ProcessType): V1Container {
   const web = p.type === 'web';
   const resources = resourcesFor(r, p.type);
@@ -125,10 +147,13 @@ function container(r: DeployableRelease, p: ProcessType): V1Container {
     ...(web
       ? {
           ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
-          lifecycle: { preStop: { sleep: { seconds: PRESTOP_SECONDS } } },
+          // A replaced instance (a volume is mounted: Recreate) has no successor the ingress could
+          // move to meanwhile: waiting would only lengthen the gap before the new one starts.
+          ...(replaced(r, p) ? {} : { lifecycle: { preStop: { sleep: { seconds: PRESTOP_SECONDS } } } }),
         }
       : {}),
     ...probes(r, p),
+    ...containerVolumeFields(mountsOf(r, p.type)),
     securityContext: containerSecurity(),
   };
 }
@@ -159,7 +184,6 @@ function oneOffAnnotations(r: Pick<DeployableRelease, 'version'>, owner: string 
  */
 export function releasePodObject(r: DeployableRelease, p: ProcessType, deadlineSeconds: number, owner?: string): KubeObject<V1Pod> {
   const name = processName(p.type);
-  const resources = resourcesFor(r, p.type);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -169,25 +193,55 @@ export function releasePodObject(r: DeployableRelease, p: ProcessType, deadlineS
       labels: { ...appLabels(r.app), [LABEL.process]: name, [LABEL.release]: String(r.version) },
       annotations: oneOffAnnotations(r, owner),
     },
-    spec: {
-      restartPolicy: 'Never',
-      activeDeadlineSeconds: deadlineSeconds,
-      // A release command past its deadline is stopped, not given the default 30 s to exit (a
-      // process running as PID 1 often ignores SIGTERM).
-      terminationGracePeriodSeconds: RELEASE_GRACE_SECONDS,
-      containers: [{
-        name,
-        image: r.image,
-        command: ['sleep', String(deadlineSeconds)],
-        envFrom: [{ secretRef: { name: secretName(r.version) } }],
-        env: containerEnv(r, p.type),
-        ...(resources ? { resources } : {}),
-        securityContext: containerSecurity(),
-      }],
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      securityContext: podSecurity(),
-    },
+    // A release command past its deadline is stopped, not given the default 30 s to exit (a
+    // process running as PID 1 often ignores SIGTERM).
+    spec: oneOffPodSpec(r, { container: name, process: p.type, limitsOf: p.type, command: ['sleep', String(deadlineSeconds)], dyno: RELEASE_DYNO, mountsOf: RELEASE_TYPE, deadlineSeconds, graceSeconds: RELEASE_GRACE_SECONDS }),
+  };
+}
+
+/** What differs between the pods that run once: the release pod, `run` pods, scheduled tasks' pods. */
+interface OneOffPod {
+  /** The container's name: the process label, which `logs -p` selects pods and containers by. */
+  container: string;
+  /** The process its environment names (SLIPWAY_PROCESS). */
+  process: string;
+  /** The process type whose limits and requests it gets (`run` for one-off pods and tasks). */
+  limitsOf: string;
+  command: string[];
+  /** Its DYNO (`release.1`, `run.N`, …). */
+  dyno: string;
+  /** Whose volume mounts it gets (`release`, or `run` for one-off pods and tasks: the main type's). */
+  mountsOf: string;
+  /** The pod's own activeDeadlineSeconds; a Job's pods have none (the Job's deadline ends them). */
+  deadlineSeconds?: number;
+  graceSeconds: number;
+}
+
+/**
+ * The spec of a pod that runs once: like the release's processes, its image, config Secret,
+ * metadata env and security context; restartPolicy Never.
+ */
+function oneOffPodSpec(r: DeployableRelease, o: OneOffPod): V1PodSpec {
+  const resources = resourcesFor(r, o.limitsOf);
+  const mounts = mountsOf(r, o.mountsOf);
+  return {
+    restartPolicy: 'Never',
+    ...(o.deadlineSeconds !== undefined ? { activeDeadlineSeconds: o.deadlineSeconds } : {}),
+    terminationGracePeriodSeconds: o.graceSeconds,
+    containers: [{
+      name: o.container,
+      image: r.image,
+      command: o.command,
+      envFrom: [{ secretRef: { name: secretName(r.version) } }],
+      env: containerEnv(r, o.process, o.dyno),
+      ...(resources ? { resources } : {}),
+      ...containerVolumeFields(mounts),
+      securityContext: containerSecurity(),
+    }],
+    ...podVolumeFields(mounts),
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: podSecurity(mounts),
   };
 }
 
@@ -208,8 +262,9 @@ export function deploymentObject(r: DeployableRelease, p: ProcessType): KubeObje
       replicas: replicasFor(r, p.type),
       selector: { matchLabels: processSelector(r.app, name) },
       revisionHistoryLimit: 5,
-      // Never fewer ready pods than asked for: a new pod must be ready before an old one goes.
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      // Never fewer ready pods than asked for (a new pod ready before an old one goes), unless a
+      // volume is mounted: then never two instances at once (volumes.ts).
+      strategy: strategyFor(mountsOf(r, p.type)),
       template: {
         metadata: {
           labels: { ...labels, [LABEL.release]: String(r.version) },
@@ -217,11 +272,12 @@ export function deploymentObject(r: DeployableRelease, p: ProcessType): KubeObje
         },
         spec: {
           containers: [container(r, p)],
+          ...podVolumeFields(mountsOf(r, p.type)),
           // App processes never talk to the Kubernetes API, and Docker-link style variables
           // (WEB_SERVICE_HOST, …) would leak into the app's environment next to its config.
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          securityContext: podSecurity(),
+          securityContext: podSecurity(mountsOf(r, p.type)),
         },
       },
     },
@@ -284,7 +340,6 @@ export function runCommand(command: readonly string[]): string[] {
  * found and removed.
  */
 export function runPodObject(r: DeployableRelease, spec: RunPodSpec): KubeObject<V1Pod> {
-  const resources = resourcesFor(r, RUN_PROCESS);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -294,27 +349,27 @@ export function runPodObject(r: DeployableRelease, spec: RunPodSpec): KubeObject
       labels: { ...appLabels(r.app), [LABEL.process]: RUN_PROCESS, [LABEL.release]: String(r.version), [LABEL.run]: spec.mode },
       annotations: oneOffAnnotations(r, spec.owner),
     },
-    spec: {
-      restartPolicy: 'Never',
-      activeDeadlineSeconds: spec.deadlineSeconds,
-      terminationGracePeriodSeconds: RUN_GRACE_SECONDS,
-      containers: [{
-        name: RUN_PROCESS,
-        image: r.image,
-        command: spec.mode === 'detached' ? runCommand(spec.command) : ['sleep', String(spec.deadlineSeconds)],
-        envFrom: [{ secretRef: { name: secretName(r.version) } }],
-        env: containerEnv(r, RUN_PROCESS),
-        ...(resources ? { resources } : {}),
-        securityContext: containerSecurity(),
-      }],
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      securityContext: podSecurity(),
-    },
+    spec: oneOffPodSpec(r, {
+      container: RUN_PROCESS, process: RUN_PROCESS, limitsOf: RUN_PROCESS,
+      command: spec.mode === 'detached' ? runCommand(spec.command) : ['sleep', String(spec.deadlineSeconds)],
+      dyno: runDyno(spec.name), mountsOf: RUN_PROCESS,
+      deadlineSeconds: spec.deadlineSeconds, graceSeconds: RUN_GRACE_SECONDS,
+    }),
   };
 }
 
 const POD_SUFFIX = 'bcdfghjklmnpqrstvwxz2456789';
+
+/**
+ * A one-off pod's `DYNO`: `run.N` as on Heroku (`run.9157`), N read from the pod's name as a
+ * number in base 27 (plus one), so it is unique among the app's one-off pods and `logs -p NAME`
+ * and DYNO name the same one.
+ */
+export function runDyno(podName: string): string {
+  if (!isRunPodName(podName)) throw new Error(`not a one-off pod's name: ${podName}`);
+  const n = [...podName.slice('run-'.length)].reduce((acc, ch) => acc * POD_SUFFIX.length + POD_SUFFIX.indexOf(ch), 0);
+  return `${RUN_PROCESS}.${n + 1}`;
+}
 
 /** A fresh one-off pod name, `run-` and five characters as Kubernetes picks them for generated names. */
 export function runPodName(): string {
@@ -324,4 +379,94 @@ export function runPodName(): string {
 /** Whether `name` could be a one-off pod's name (`logs -p run-x7k2p`). */
 export function isRunPodName(name: string): boolean {
   return /^run-[bcdfghjklmnpqrstvwxz2456789]{5}$/.test(name);
+}
+
+/** The process label and container name of scheduled tasks' pods: `logs APP -p cron` shows their runs. */
+export const CRON_PROCESS = 'cron';
+/** A scheduled task's DYNO: one name for every run, as the release phase has `release.1`. */
+export const CRON_DYNO = `${CRON_PROCESS}.1`;
+/** Seconds a scheduled task gets to exit once its run is stopped (its deadline, `replace`). */
+export const CRON_GRACE_SECONDS = 10;
+/** If the controller could not start a run within this long of its time (controller down), that run is skipped. */
+export const CRON_STARTING_DEADLINE_SECONDS = 300;
+/** Finished runs kept per task, each way (with their pods, so their logs stay readable). */
+export const CRON_HISTORY = 3;
+
+/** The CronJob name of a task id. */
+export function cronJobName(id: string): string {
+  return `cron-${id}`;
+}
+
+const POLICY: Record<ConcurrencyPolicy, string> = { allow: 'Allow', forbid: 'Forbid', replace: 'Replace' };
+
+/**
+ * The launcher command line of a scheduled task: the command as one argument and without `--`,
+ * so the launcher runs it as it runs a Procfile line (with the shell, in the buildpack
+ * environment) and a process type's name runs that process, as Dokku's cron does. The command is
+ * the app's own, from its app.json, and runs inside its own pod; no shell of ours sees it.
+ */
+export function cronCommand(task: Pick<ScheduledTask, 'command'>): string[] {
+  return [LAUNCHER, task.command];
+}
+
+/**
+ * The CronJob of one scheduled task of a release: its Jobs run one pod of the release's image and
+ * config as `run` pods do (same security context, env, limits; the namespace's NetworkPolicies
+ * select every pod), never retried, stopped at `deadlineSeconds`, with a small bounded history.
+ * Its pods carry no release label: the rollout of a later release must not count them.
+ */
+export function cronJobObject(r: DeployableRelease, task: ScheduledTask, deadlineSeconds: number): KubeObject<V1CronJob> {
+  const labels = { ...appLabels(r.app), [LABEL.process]: CRON_PROCESS, [LABEL.cron]: task.id };
+  const annotations = { [ANNOTATION.release]: `v${r.version}` };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: cronJobName(task.id), namespace: namespaceFor(r.app), labels, annotations },
+    spec: {
+      schedule: task.schedule,
+      timeZone: 'Etc/UTC',
+      concurrencyPolicy: POLICY[task.concurrencyPolicy],
+      suspend: task.suspended,
+      startingDeadlineSeconds: CRON_STARTING_DEADLINE_SECONDS,
+      successfulJobsHistoryLimit: CRON_HISTORY,
+      failedJobsHistoryLimit: CRON_HISTORY,
+      jobTemplate: {
+        metadata: { labels, annotations },
+        spec: {
+          backoffLimit: 0,
+          activeDeadlineSeconds: deadlineSeconds,
+          template: {
+            metadata: { labels, annotations },
+            spec: oneOffPodSpec(r, { container: CRON_PROCESS, process: CRON_PROCESS, limitsOf: RUN_PROCESS, command: cronCommand(task), dyno: CRON_DYNO, mountsOf: RUN_PROCESS, graceSeconds: CRON_GRACE_SECONDS }),
+          },
+        },
+      },
+    },
+  };
+}
+
+/**
+ * A Job that runs a task now (cron:run), made from its CronJob as `kubectl create job --from`
+ * makes it: the CronJob's Job template, owned by the CronJob (so it goes with it, and the
+ * controller's history limits count it).
+ */
+export function manualJobObject(cronJob: V1CronJob & { metadata: { name: string; namespace: string; uid: string } }, name: string): KubeObject<V1Job> {
+  const template = cronJob.spec?.jobTemplate;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      namespace: cronJob.metadata.namespace,
+      labels: { ...template?.metadata?.labels },
+      annotations: { ...template?.metadata?.annotations, 'cronjob.kubernetes.io/instantiate': 'manual' },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata.name, uid: cronJob.metadata.uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: template?.spec ?? { template: {} },
+  };
+}
+
+/** A fresh name for a Job cron:run starts: the CronJob's name and five random characters. */
+export function manualJobName(id: string): string {
+  return `${cronJobName(id)}-${runPodName().slice('run-'.length)}`;
 }

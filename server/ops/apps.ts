@@ -112,13 +112,19 @@ export async function appInfo(actor: Actor, app: string): Promise<AppInfo> {
 /**
  * apps:destroy (admins only): everything the app runs, its images and cache, repository, logs,
  * and last its row; `note` hears what could not be removed (garbage collection retries it).
+ * An app with volumes is destroyed only with `includeStorage`: its namespace goes, and with it
+ * every claim and (reclaim policy Delete) the data; without it nothing is touched.
  */
-export async function destroyApp(actor: Actor, raw: string): Promise<{ name: string; notes: string[] }> {
+export async function destroyApp(actor: Actor, raw: string, opts: { includeStorage?: boolean } = {}): Promise<{ name: string; notes: string[] }> {
   requireAdmin(actor, 'Only admins may run apps:destroy.');
   const app = appName(raw);
   const { services } = actor;
   const { store, config, deployer } = services;
   if (!store.apps.get(app)) throw new UserError(`App ${shown(app)} does not exist.`);
+  const volumes = store.volumes.list(app).map((v) => v.name);
+  if (volumes.length && !opts.includeStorage) {
+    throw new UserError(`${app} has ${volumes.length === 1 ? 'a volume' : 'volumes'} (${volumes.join(', ')}) whose data apps:destroy would delete; nothing was destroyed: add --include-storage to delete ${volumes.length === 1 ? 'it' : 'them'} too, or storage:destroy first.`);
+  }
   const notes: string[] = [];
   const unlock = lockApp(services, app, `apps:destroy by ${actor.identity.name}`);
   // The row goes last: until then a crash leaves an app that a second apps:destroy finishes

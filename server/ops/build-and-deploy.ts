@@ -12,9 +12,11 @@ import { repoPath } from '../repos.ts';
 import { log } from '../output/log.ts';
 import { extractTree, readTreeFile } from '../build/extract.ts';
 import { parseAppJson } from './app-json.ts';
+import { startAppSetup } from './app-setup.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
 import { deployable, releaseAndDeploy } from './release.ts';
 import type { DeployableRelease, HostCert } from '../deploy/deployer.ts';
+import { replicasFor } from '../deploy/workload.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf } from '../gc/keep.ts';
 
@@ -50,8 +52,12 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
 
   // app.json first: a malformed one rejects the push before anything is built.
   const appJson = parseAppJson(await readTreeFile({ repo: repoPath(config, app), commit: req.commit, quarantine: req.quarantine, signal }, 'app.json'));
+  // A first deploy's config vars from app.json env, before the build that should see them.
+  const setup = startAppSetup(services, app, appJson, t);
   // extract: the tree, straight from git (and its quarantine during a push).
-  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes });
+  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes })
+    .catch((err: unknown) => { setup.undo(); throw err; });
+  let released = false;
   try {
     // build
     const builderImage = builderFor(services, app);
@@ -82,24 +88,35 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     stopIfAborted(signal);
 
     // release → deploy
+    setup.applyFormation(result.processes);
     let release;
     try {
       release = await releaseAndDeploy(services, app, {
-        description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig, checks: appJson.checks,
+        description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig, checks: appJson.checks, cron: appJson.cron,
       }, { transcript: t, signal, runRelease: true });
     } catch (err) {
       stopIfAborted(signal);
       throw err;
     }
 
+    released = true;
+
     // announce
     t.step(`Released v${release.version}`);
-    const https = await waitForHttps(services, deployable(services, release), signal);
+    const running = deployable(services, release);
+    const https = await waitForHttps(services, running, signal);
     t.raw(`=====> Application deployed:`);
     t.detail(appUrl(config, app, https.certs));
+    // A worker-only app (app.json formation `web: 0`, or no web type) has a URL that answers nothing.
+    if (!running.processes.some((p) => p.type === 'web')) t.detail('(no web process: nothing answers at this URL)');
+    else if (store.stopped.all(app).includes('web')) t.detail(`(web is stopped: nothing answers at this URL until ps:start ${app} web)`);
+    else if (replicasFor(running, 'web') === 0) t.detail(`(web is scaled to 0: nothing answers at this URL until ps:scale ${app} web=1)`);
     if (https.note) t.detail(https.note);
     log.info('deployed', { app, version: release.version, commit: req.commit, by: req.by.name });
     return release.version;
+  } catch (err) {
+    if (!released) setup.undo();
+    throw err;
   } finally {
     // Removing thousands of files need not delay the verdict the pusher is waiting for.
     void tree.cleanup().catch((err: unknown) => log.warn('could not remove an extracted tree', { path: tree.path, err }));

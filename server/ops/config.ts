@@ -2,6 +2,7 @@
 // new config rolls out when the app runs; a failed rollout takes the change back).
 import { UserError } from '../errors.ts';
 import { configKey, configValue } from '../names.ts';
+import { configLines, parseConfigLines, type ExportFormat } from './config-format.ts';
 import { releaseAndDeploy } from './release.ts';
 import { changeSetting } from './rollout.ts';
 import type { Actor, Progress } from './actor.ts';
@@ -17,6 +18,22 @@ export function getConfigValue(actor: Actor, app: string, rawKey: string): strin
   const vars = actor.services.store.config.all(app);
   if (!Object.hasOwn(vars, key)) throw new UserError(`${key} is not set for ${app}.`);
   return vars[key]!;
+}
+
+/** config:export: the app's config vars as lines config:import reads back exactly. */
+export function exportConfig(actor: Actor, app: string, format: ExportFormat = 'shell'): string[] {
+  return configLines(getConfig(actor, app), format);
+}
+
+/**
+ * config:import: every var in `text` (config:export's lines) set in one change, so one release
+ * rolls them all out; a malformed line refuses the whole input before anything is written.
+ * Vars the input does not name stay as they are.
+ */
+export async function importConfig(actor: Actor, app: string, text: string, opts: { restart?: boolean }, progress: Progress): Promise<ConfigResult> {
+  const set = parseConfigLines(text);
+  if (Object.keys(set).length === 0) throw new UserError('The input has no KEY=VALUE lines; nothing was changed.');
+  return setConfig(actor, app, { set, ...(opts.restart === false ? { restart: false } : {}) }, progress);
 }
 
 /** A change of config vars: values to set, names to remove, and whether to roll it out (default yes). */
@@ -82,7 +99,7 @@ export async function setConfig(actor: Actor, app: string, change: ConfigChange,
       store.config.change(app, Object.fromEntries(touched.filter((k) => Object.hasOwn(before, k)).map((k) => [k, before[k]!])), touched.filter((k) => !Object.hasOwn(before, k)));
     },
     apply: async (current, p) => {
-      const r = await releaseAndDeploy(actor.services, app, { description: describe(keys.set, unset), commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app), checks: current.checks }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: true });
+      const r = await releaseAndDeploy(actor.services, app, { description: describe(keys.set, unset), commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app), checks: current.checks, cron: current.cron }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: true });
       release = r.version;
     },
   }, progress);

@@ -67,7 +67,26 @@ async function clusterCheck(config: Readonly<Config>): Promise<CheckOutcome> {
   if (!wanted || !names.includes(wanted)) {
     return { ok: false, detail: config.ingressClass ? `no IngressClass ${config.ingressClass} (have: ${names.join(', ') || 'none'})` : `no default IngressClass (have: ${names.join(', ') || 'none'})`, fix: 'install an ingress controller (k3s has Traefik) or set SLIPWAY_INGRESS_CLASS' };
   }
-  return { ok: true, detail: `API ${kube.server}, ${ready.length}/${nodes.length} nodes Ready (${version}), ingress class ${wanted}` };
+  const storage = await storageClassState(kube, config);
+  if (!storage.ok) return storage;
+  return { ok: true, detail: `API ${kube.server}, ${ready.length}/${nodes.length} nodes Ready (${version}), ingress class ${wanted}, ${storage.detail}` };
+}
+
+/**
+ * The class volumes are claimed from: SLIPWAY_STORAGE_CLASS must exist; without it the cluster's
+ * default is used, and a cluster without one only matters to apps with volumes (their claims stay
+ * Pending), so that is said, not failed.
+ */
+async function storageClassState(kube: KubeClient, config: Readonly<Config>): Promise<CheckOutcome> {
+  interface StorageClass { metadata?: { name?: string; annotations?: Record<string, string> } }
+  const classes = await kube.list<StorageClass>('storage.k8s.io/v1', 'StorageClass', undefined);
+  const names = classes.map((c) => c.metadata?.name ?? '');
+  if (config.storageClass) {
+    if (!names.includes(config.storageClass)) return { ok: false, detail: `no StorageClass ${config.storageClass} (SLIPWAY_STORAGE_CLASS; have: ${names.join(', ') || 'none'})`, fix: 'correct SLIPWAY_STORAGE_CLASS in /etc/slipway/slipway.env, or unset it for the default class' };
+    return { ok: true, detail: `storage class ${config.storageClass}` };
+  }
+  const byDefault = classes.find((c) => c.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')?.metadata?.name;
+  return { ok: true, detail: byDefault ? `storage class ${byDefault} (default)` : 'no default storage class (volumes would stay Pending; k3s has local-path)' };
 }
 
 /** `p`, or a rejection after `ms` or when `signal` aborts (an API address that drops packets would hang). */
@@ -157,7 +176,7 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
           return await bounded(clusterCheck(config), CLUSTER_CHECK_MS, signal, `the Kubernetes API did not answer within ${CLUSTER_CHECK_MS / 1000} s`);
         } catch (err) {
           // A user without cluster rights is not a stopped API server: say what it lacks.
-          if (/\b403\b/.test((err as Error).message)) return { ok: false, detail: (err as Error).message, fix: "the kubeconfig's user needs cluster-wide rights (list nodes and ingress classes, manage namespaces)" };
+          if (/\b403\b/.test((err as Error).message)) return { ok: false, detail: (err as Error).message, fix: "the kubeconfig's user needs cluster-wide rights (list nodes, ingress and storage classes, manage namespaces)" };
           throw err;
         }
       },

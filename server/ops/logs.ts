@@ -3,7 +3,7 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { requireDeployer } from '../context.ts';
-import { RUN_PROCESS, isRunPodName } from '../deploy/workload.ts';
+import { CRON_PROCESS, RUN_PROCESS, isRunPodName } from '../deploy/workload.ts';
 import type { Actor } from './actor.ts';
 
 /** Lines shown when no count is given (Heroku's default). */
@@ -11,7 +11,7 @@ export const DEFAULT_LOG_LINES = 100;
 /** Most lines one request may ask for. */
 export const MAX_LOG_LINES = 10_000;
 
-/** Which log lines: `ps` is a process type, `run` (every one-off pod) or a run:detached pod's name. */
+/** Which log lines: `ps` is a process type, `run` (every one-off pod), `cron` (scheduled tasks' runs) or a run:detached pod's name. */
 export interface LogQuery {
   ps?: string;
   lines?: number;
@@ -30,6 +30,6 @@ export function appLogs(actor: Actor, app: string, query: LogQuery): LogStream {
   const process = pod ? RUN_PROCESS : query.ps;
   const deployer = requireDeployer(actor.services);
   const types = actor.services.store.releases.current(app)?.processes.map((p) => p.type) ?? [];
-  if (process !== undefined && process !== RUN_PROCESS && !types.includes(process)) throw new UserError(`There is no ${shown(process)} process type; this app has ${types.join(', ') || 'none'}.`);
+  if (process !== undefined && process !== RUN_PROCESS && process !== CRON_PROCESS && !types.includes(process)) throw new UserError(`There is no ${shown(process)} process type; this app has ${types.join(', ') || 'none'}.`);
   return (write, signal) => deployer.logs(app, { ...(process !== undefined ? { process } : {}), ...(pod ? { pod } : {}), lines, follow: query.follow === true, signal }, write);
 }

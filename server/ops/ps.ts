@@ -7,6 +7,7 @@ import { RELEASE_TYPE } from '../deploy/workload.ts';
 import { MAX_APP_PODS } from '../deploy/quota.ts';
 import type { ProcessStatus } from '../deploy/deployer.ts';
 import { changeSetting, deployedRelease, rollOut } from './rollout.ts';
+import { scaleRefusal } from './volumes.ts';
 import type { Actor, Progress } from './actor.ts';
 
 /**
@@ -33,8 +34,14 @@ function noSuchType(type: string, types: readonly string[]): UserError {
 /** Checks one type's count against the app's process types and MAX_SCALE. */
 export function checkScale(type: string, count: number, types: readonly string[]): void {
   if (!types.includes(type)) throw noSuchType(type, types);
-  if (!Number.isInteger(count) || count < 0) throw new UserError(`${type} takes a whole number of instances, not ${shown(String(count))}.`);
+  checkCount(type, count);
+}
+
+/** Checks a count alone: a whole number from 0 to MAX_SCALE (ps:scale, app.json formation). */
+export function checkCount(type: string, count: unknown): number {
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw new UserError(`${type} takes a whole number of instances, not ${shown(typeof count === 'object' ? JSON.stringify(count) : String(count))}.`);
   if (count > MAX_SCALE) throw new UserError(`${type} cannot be scaled above ${MAX_SCALE}.`);
+  return count;
 }
 
 /** The process types a release runs (not its release command). */
@@ -60,10 +67,18 @@ export async function scale(actor: Actor, app: string, formation: Readonly<Recor
   requireDeployer(services);
   const types = runningTypes(deployedRelease(services, app).processes);
   const wanted = new Map<string, number>();
+  // A type with a volume runs one instance at most; checked again under the lock, in `write`.
+  const oneWriter = (counts: Readonly<Record<string, number>>) => {
+    for (const [type, count] of Object.entries(counts)) {
+      const refused = scaleRefusal(store.volumes.list(app), app, type, count);
+      if (refused) throw new UserError(refused);
+    }
+  };
   for (const [type, count] of Object.entries(formation)) {
     checkScale(type, count, types);
     wanted.set(type, count);
   }
+  oneWriter(formation);
   if (wanted.size === 0) throw new UserError('Nothing to scale: give TYPE=COUNT (for example web=2).');
   const set = Object.fromEntries(wanted);
   const summary = Object.entries(set).map(([k, v]) => `${k} at ${v}`).join(', ');
@@ -73,6 +88,7 @@ export async function scale(actor: Actor, app: string, formation: Readonly<Recor
     requireRunning: true,
     announce: `Scaling ${app}: ${summary}...`,
     write: () => {
+      oneWriter(set);
       before = store.formation.all(app);
       store.formation.set(app, set);
     },

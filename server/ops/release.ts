@@ -3,7 +3,7 @@
 import type { TlsPlan } from '../deploy/deployer.ts';
 import type { Services } from '../context.ts';
 import { requireDeployer } from '../context.ts';
-import type { DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan } from '../deploy/deployer.ts';
+import type { CronTask, DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan, ScheduledTask } from '../deploy/deployer.ts';
 import { RELEASE_TYPE, RUN_PROCESS } from '../deploy/workload.ts';
 import { quantityValue } from '../deploy/quantity.ts';
 import { quotaRefusal } from '../deploy/quota.ts';
@@ -13,6 +13,7 @@ import type { Transcript } from '../output/transcript.ts';
 import type { Release } from '../store/releases.ts';
 import { defaultDomain } from '../urls.ts';
 import { log } from '../output/log.ts';
+import { mountsByType, scaleRefusal, volumesOf } from './volumes.ts';
 
 /**
  * Where a type's settings come from, most specific first: its own, then the app's defaults ('*').
@@ -70,6 +71,7 @@ export function quotaPlan(services: Pick<Services, 'config' | 'store'>, app: str
   const own = services.store.quotas.get(app);
   return {
     quota: { pods: own?.pods ?? config.appMaxPods, memory: own?.memory ?? config.appMaxMemory, cpu: own?.cpu ?? config.appMaxCpu },
+    storage: { volumes: config.appMaxVolumes, size: config.appMaxStorage },
     runs: config.appMaxRuns,
     container: config.containerDefaults,
   };
@@ -90,6 +92,7 @@ export function deployable(services: Pick<Services, 'config' | 'store'>, r: Rele
   const { store } = services;
   // ps:stop keeps the formation and runs 0 of the stopped types until ps:start.
   const formation = { ...store.formation.all(r.app), ...Object.fromEntries(store.stopped.all(r.app).map((t) => [t, 0])) };
+  const volumes = store.volumes.list(r.app);
   return {
     app: r.app,
     version: r.version,
@@ -103,8 +106,17 @@ export function deployable(services: Pick<Services, 'config' | 'store'>, r: Rele
     quota: quotaPlan(services, r.app),
     checks: mergeChecks(r.checks ?? {}, store.checks.all(r.app)),
     egress: store.egress.list(r.app),
+    cron: scheduledTasks(store.cron.suspended(r.app), r.cron ?? []),
+    // Volumes and mounts are the app's as of now, whichever release runs (a rollback keeps them).
+    volumes: volumesOf(volumes),
+    mounts: mountsByType(volumes, mainType(r.processes), RUN_PROCESS),
     ...tlsPlan(services, r.app),
   };
+}
+
+/** A release's tasks as the deployer schedules them: suspended by cron:suspend (by id) or app.json `maintenance`. */
+export function scheduledTasks(suspended: readonly string[], tasks: readonly CronTask[]): ScheduledTask[] {
+  return tasks.map((t) => ({ ...t, suspended: t.maintenance === true || suspended.includes(t.id) }));
 }
 
 /** The app's TLS: ACME certificates when an email is set and they are on for the app, and what was uploaded. */
@@ -124,6 +136,8 @@ export interface ReleaseSpec {
   config: Record<string, string>;
   /** Health checks from the pushed app.json; others keep the ones the release they copy had. */
   checks?: HealthChecks;
+  /** Scheduled tasks from the pushed app.json; others keep the ones the release they copy had. */
+  cron?: readonly CronTask[];
 }
 
 /** How the release stage reports itself. */
@@ -138,13 +152,21 @@ export interface ReleaseOptions {
 
 /**
  * Refuses, with one sentence and before anything is recorded or applied, a release with more
- * process types than SLIPWAY_APP_MAX_PROCESS_TYPES or whose formation does not fit the app's
- * quota (unless it needs no more than what runs now).
+ * process types than SLIPWAY_APP_MAX_PROCESS_TYPES, with more than one instance of a type that
+ * mounts a volume, or whose formation does not fit the app's quota (unless it needs no more than
+ * what runs now).
  */
 export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: string, processes: Release['processes'], previous: Release | undefined): void {
   const max = services.config.appMaxProcessTypes;
   const types = processes.filter((p) => p.type !== RELEASE_TYPE).length;
   if (types > max) throw new UserError(`This release declares ${types} process types, more than the ${max} an app may have (SLIPWAY_APP_MAX_PROCESS_TYPES); nothing was deployed.`);
+  // A formation set before the first deploy (app.json) must not run two writers of a volume either.
+  const volumes = services.store.volumes.list(app);
+  const formation = services.store.formation.all(app);
+  for (const p of processes) {
+    const twoWriters = scaleRefusal(volumes, app, p.type, formation[p.type] ?? 0);
+    if (twoWriters) throw new UserError(`${twoWriters.replace(/\.$/, '')}; nothing was deployed.`);
+  }
   const draft = (r: Pick<Release, 'processes'>) => {
     const d = deployable(services, { ...DRAFT, app, processes: r.processes });
     return { app, processes: d.processes, formation: d.formation, resources: d.resources };
@@ -156,7 +178,7 @@ export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: 
 
 /** The fields deployable() reads besides the app and processes, for a release not yet recorded. */
 const DRAFT: Omit<Release, 'app' | 'processes'> = {
-  version: 0, description: '', commit: null, image: null, config: {}, checks: {}, status: 'pending',
+  version: 0, description: '', commit: null, image: null, config: {}, checks: {}, cron: [], status: 'pending',
   createdAt: '', finishedAt: null, imageCollectedAt: null, configPrunedAt: null,
 };
 

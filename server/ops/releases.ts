@@ -89,7 +89,7 @@ export async function rollback(actor: Actor, app: string, input: RollbackInput, 
     refuseCollected(services, app, store.releases.get(app, target.version)!);
     refusePruned(services, app, store.releases.get(app, target.version)!);
     const r = await releaseAndDeploy(services, app, {
-      description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config, checks: target.checks,
+      description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config, checks: target.checks, cron: target.cron,
     }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: input.runRelease === true });
     // As on Heroku, a rollback brings back the config it ran with: `config` shows what runs.
     store.config.change(app, target.config, Object.keys(store.config.all(app)).filter((k) => !(k in target.config)));

@@ -178,6 +178,31 @@ const MIGRATIONS: readonly string[] = [
   // they had, their key's: admin for an admin key's, deploy for any other.
   `ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'deploy' CHECK (scope IN ('read', 'deploy', 'admin'));
    UPDATE tokens SET scope = 'admin' WHERE key_name IN (SELECT name FROM keys WHERE admin = 1);`,
+  // Scheduled tasks (issue 18, app.json cron): each release keeps the tasks its app.json declared
+  // (a config change or rollback copies them, as it copies the health checks), and cron:suspend's
+  // choice is kept by task id across releases until cron:resume.
+  `ALTER TABLE releases ADD COLUMN cron TEXT NOT NULL DEFAULT '[]';
+   CREATE TABLE cron_suspended (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     id TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (app, id)
+   );`,
+  // Persistent storage (issue 18, section 3): an app's volumes (a PersistentVolumeClaim each, in its
+  // namespace) and where each is mounted (one process type and path, or none). The storage class is
+  // the one the claim was made with (NULL: the cluster's default), so a later setting never asks
+  // the API server to change it.
+  `CREATE TABLE volumes (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     size TEXT NOT NULL,
+     storage_class TEXT,
+     process TEXT,
+     path TEXT,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (app, name),
+     CHECK ((process IS NULL) = (path IS NULL))
+   );`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

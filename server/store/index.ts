@@ -12,6 +12,8 @@ import { checksStore, quotasStore, resourcesStore, stoppedStore } from './resour
 import { certsStore } from './certs.ts';
 import { egressStore } from './egress.ts';
 import { jobsStore } from './jobs.ts';
+import { cronStore } from './cron.ts';
+import { volumesStore } from './volumes.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -32,6 +34,8 @@ export interface Store {
   certs: ReturnType<typeof certsStore>;
   egress: ReturnType<typeof egressStore>;
   jobs: ReturnType<typeof jobsStore>;
+  cron: ReturnType<typeof cronStore>;
+  volumes: ReturnType<typeof volumesStore>;
   close(): void;
 }
 
@@ -56,6 +60,8 @@ export function openStore(file: string): Store {
     certs: certsStore(db),
     egress: egressStore(db),
     jobs: jobsStore(db),
+    cron: cronStore(db),
+    volumes: volumesStore(db),
     close: () => db.close(),
   };
 }

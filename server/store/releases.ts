@@ -1,5 +1,5 @@
 import type { ProcessType } from '../build/builder.ts';
-import type { HealthChecks } from '../deploy/deployer.ts';
+import type { CronTask, HealthChecks } from '../deploy/deployer.ts';
 import { now, type Db } from './db.ts';
 
 export type ReleaseStatus = 'pending' | 'succeeded' | 'failed';
@@ -15,6 +15,8 @@ export interface Release {
   config: Record<string, string>;
   /** Health checks the release was built with (app.json `healthchecks`), by process type. */
   checks: HealthChecks;
+  /** Scheduled tasks the release was built with (app.json `cron`). */
+  cron: CronTask[];
   status: ReleaseStatus;
   createdAt: string;
   finishedAt: string | null;
@@ -24,11 +26,11 @@ export interface Release {
   configPrunedAt: string | null;
 }
 
-interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; status: ReleaseStatus; created_at: string; finished_at: string | null; image_collected_at: string | null; config_pruned_at: string | null }
+interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; cron: string; status: ReleaseStatus; created_at: string; finished_at: string | null; image_collected_at: string | null; config_pruned_at: string | null }
 const toRelease = (r: Row): Release => ({
   app: r.app, version: r.version, description: r.description, commit: r.commit_sha, image: r.image,
   processes: JSON.parse(r.processes) as ProcessType[], config: JSON.parse(r.config) as Record<string, string>,
-  checks: JSON.parse(r.checks) as HealthChecks, status: r.status, createdAt: r.created_at, finishedAt: r.finished_at,
+  checks: JSON.parse(r.checks) as HealthChecks, cron: JSON.parse(r.cron) as CronTask[], status: r.status, createdAt: r.created_at, finishedAt: r.finished_at,
   imageCollectedAt: r.image_collected_at, configPrunedAt: r.config_pruned_at,
 });
 
@@ -36,11 +38,11 @@ const toRelease = (r: Row): Release => ({
 export function releasesStore(db: Db) {
   return {
     /** Records a new pending release with the next version number. */
-    create: (r: { app: string; description: string; commit: string | null; image: string | null; processes: ProcessType[]; config: Record<string, string>; checks?: HealthChecks }): Release =>
+    create: (r: { app: string; description: string; commit: string | null; image: string | null; processes: ProcessType[]; config: Record<string, string>; checks?: HealthChecks; cron?: readonly CronTask[] }): Release =>
       db.transaction(() => {
         const { v } = db.prepare<[string], { v: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM releases WHERE app = ?').get(r.app)!;
-        db.prepare('INSERT INTO releases (app, version, description, commit_sha, image, processes, config, checks, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(r.app, v, r.description, r.commit, r.image, JSON.stringify(r.processes), JSON.stringify(r.config), JSON.stringify(r.checks ?? {}), 'pending', now());
+        db.prepare('INSERT INTO releases (app, version, description, commit_sha, image, processes, config, checks, cron, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(r.app, v, r.description, r.commit, r.image, JSON.stringify(r.processes), JSON.stringify(r.config), JSON.stringify(r.checks ?? {}), JSON.stringify(r.cron ?? []), 'pending', now());
         return toRelease(db.prepare<[string, number], Row>('SELECT * FROM releases WHERE app = ? AND version = ?').get(r.app, v)!);
       }).immediate(),
     finish: (app: string, version: number, status: Exclude<ReleaseStatus, 'pending'>): void => {

@@ -93,7 +93,7 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
     const said = remoteLines(r.stderr).find((l) => l.startsWith(' !     No buildpack detected this app'));
     assert.ok(said, r.stderr);
     // The offline builder says which files it looked for, for every language it has.
-    for (const f of ['package.json (Node.js)', 'requirements.txt', 'go.mod (Go)', 'index.html', 'Procfile']) assert.ok(said.includes(f), said);
+    for (const f of ['package.json (Node.js)', 'requirements.txt', 'go.mod (Go)', 'pom.xml (Java, Maven)', 'index.html', 'Procfile']) assert.ok(said.includes(f), said);
     const ref = await s.git(['--git-dir', join(s.dir, 'data/repos/nothing.git'), 'rev-parse', '--verify', '--quiet', 'main']);
     assert.equal(ref.stdout, '');
   });
@@ -105,7 +105,7 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
     const r = await s.git(['push', s.sshRemote('flaskbare'), 'main'], { cwd: dir });
     assert.notEqual(r.exitCode, 0);
     const lines = remoteLines(r.stderr);
-    assert.ok(lines.some((l) => /^-----> Python 3\.11\.\d+ \(Debian bookworm\)$/.test(l)), 'the Python buildpack, not the Procfile one alone, took it:\n' + lines.join('\n'));
+    assert.ok(lines.some((l) => /^-----> Using Python 3\.\d+\.\d+ \(the default: the newest this builder has; pin another with \.python-version\)$/.test(l)), 'the Python buildpack, not the Procfile one alone, took it:\n' + lines.join('\n'));
     assert.ok(lines.includes(" !     The build failed: the Procfile's web process runs gunicorn, which is not installed: add it to a requirements.txt"), lines.join('\n'));
   });
 

@@ -1,6 +1,6 @@
 // Issue 13's day-2 parity on the testbed's real pieces (pack, registry, Kubernetes node, Traefik):
-// the release phase, release metadata in the environment, HTTP health checks from app.json,
-// resource limits and OOMKilled, ps:stop/ps:start. One app (test/fixtures/day2-app) is pushed
+// the release phase, release metadata in the environment (DYNO included), HTTP health checks from
+// app.json, resource limits and OOMKilled, ps:stop/ps:start, config:set --encoded. One app (test/fixtures/day2-app) is pushed
 // once and then changed with config:set, which runs the release phase too, so only the pushes
 // that are the point of a test build anything. Tests run in order and share that app.
 import { after, before, describe, test } from 'node:test';
@@ -69,7 +69,7 @@ describe('day-2 parity: release phase, metadata, health checks, resources, ps:st
     const at = lines.indexOf('-----> Running release command');
     assert.ok(at > 0, lines.join('\n'));
     assert.ok(lines.indexOf('-----> Releasing v1') < at, 'the release command runs inside the release stage');
-    assert.ok(lines.slice(at).includes(`       release phase: v1 release ${sha.slice(0, 7)}`), lines.join('\n'));
+    assert.ok(lines.slice(at).includes(`       release phase: v1 release ${sha.slice(0, 7)} release.1`), lines.join('\n'));
     // Before the rollout: the first `web: n/1 ready` line comes after the release command's output.
     assert.ok(lines.findIndex((l) => /^ {7}web: \d\/1 ready$/.test(l)) > at, lines.join('\n'));
     assert.ok(lines.includes('       Applied v1: web=1'), 'release is not a Deployment: ' + lines.join('\n'));
@@ -79,9 +79,9 @@ describe('day-2 parity: release phase, metadata, health checks, resources, ps:st
     assert.deepEqual(await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'app.kubernetes.io/component=release' }), [], 'the release pod is removed');
   });
 
-  test('every process sees SOURCE_VERSION, SLIPWAY_RELEASE, SLIPWAY_APP and SLIPWAY_PROCESS; config vars win', async (t) => {
+  test('every process sees DYNO, SOURCE_VERSION, SLIPWAY_RELEASE, SLIPWAY_APP and SLIPWAY_PROCESS; config vars win', async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    assert.deepEqual(JSON.parse((await get('/env')).body), { SOURCE_VERSION: sha, SLIPWAY_RELEASE: 'v1', SLIPWAY_APP: APP, SLIPWAY_PROCESS: 'web', PORT: '5000' });
+    assert.deepEqual(JSON.parse((await get('/env')).body), { DYNO: 'web.1', SOURCE_VERSION: sha, SLIPWAY_RELEASE: 'v1', SLIPWAY_APP: APP, SLIPWAY_PROCESS: 'web', PORT: '5000' });
     const set = await ssh(`config:set ${APP} SLIPWAY_PROCESS=mine`);
     assert.equal(set.exitCode, 0, set.stderr);
     assert.match(set.stdout, /-----> Running release command\n {7}release phase: v2 mine /, 'config:set runs the release command too');
@@ -89,7 +89,7 @@ describe('day-2 parity: release phase, metadata, health checks, resources, ps:st
       const b = (await get('/env')).body;
       return b.includes('"v2"') && b;
     }, ROUTE_MS, 500);
-    assert.deepEqual(JSON.parse(env), { SOURCE_VERSION: sha, SLIPWAY_RELEASE: 'v2', SLIPWAY_APP: APP, SLIPWAY_PROCESS: 'mine', PORT: '5000' });
+    assert.deepEqual(JSON.parse(env), { DYNO: 'web.1', SOURCE_VERSION: sha, SLIPWAY_RELEASE: 'v2', SLIPWAY_APP: APP, SLIPWAY_PROCESS: 'mine', PORT: '5000' });
   });
 
   test('a release command that fails rejects the push with its exit code and last lines; the old answer stays', { timeout: PUSH_MS + ROUTE_MS }, async (t) => {
@@ -185,5 +185,23 @@ describe('day-2 parity: release phase, metadata, health checks, resources, ps:st
     assert.equal(start.exitCode, 0, start.stderr);
     assert.equal((await ps())[0]?.ready, 1);
     assert.equal(await waitForBody(ingress, host, (b) => b === ONE, ROUTE_MS), ONE);
+  });
+
+  test('config:set --encoded: a value with newlines and quotes reaches the app exactly; DYNO in web, run and the release phase', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const value = `first "line"\nit's the 'second' $HOME \\ =\n`;
+    const r = await ssh(`config:set --encoded ${APP} MULTI=${Buffer.from(value).toString('base64')}`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /-----> Running release command\n {7}release phase: v\d+ \S+ \S+ release\.1\n/, 'the release phase is release.1');
+    const got = await eventually('the app to see MULTI', async () => {
+      const res = await get('/env?var=MULTI');
+      return res.status === 200 && res.body;
+    }, ROUTE_MS, 500);
+    assert.equal(got, value);
+    assert.equal((await ssh(`config:get --encoded ${APP} MULTI`)).stdout, Buffer.from(value).toString('base64'));
+    assert.equal(JSON.parse((await get('/env')).body).DYNO, 'web.1');
+    const run = await ssh(`run ${APP} printenv DYNO`);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stdout, /^run\.\d+$/);
   });
 });

@@ -59,7 +59,7 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
   test('the app namespace holds its quota, its one-off pod quota and its container defaults', async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
     const quota = await kube.read<KubeObject<V1ResourceQuota>>('v1', 'ResourceQuota', 'slipway-quota', NS);
-    assert.deepEqual(quota?.spec?.hard, { pods: '10', 'limits.memory': '2Gi', 'limits.cpu': '4' });
+    assert.deepEqual(quota?.spec?.hard, { pods: '10', 'limits.memory': '2Gi', 'limits.cpu': '4', persistentvolumeclaims: '5', 'requests.storage': '20Gi' });
     const oneOff = await kube.read<KubeObject<V1ResourceQuota>>('v1', 'ResourceQuota', 'slipway-one-off', NS);
     assert.deepEqual([oneOff?.spec?.scopes, oneOff?.spec?.hard], [['Terminating'], { pods: '3' }]);
     const limits = await kube.read<KubeObject<V1LimitRange>>('v1', 'LimitRange', 'slipway-defaults', NS);

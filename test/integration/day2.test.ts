@@ -4,7 +4,7 @@
 // Each test makes its own app (so its releases start at v1) and pushes what it needs itself.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newApp, startTestServer, useControls, type TestServer } from '../support/harness.ts';
+import { deployedApp, newApp, startTestServer, useControls, type TestServer } from '../support/harness.ts';
 
 interface ReleaseRow { version: number; status: string; description: string; image: string }
 
@@ -14,13 +14,6 @@ describe('day-2 commands over SSH', () => {
   /** What the fake deployer was last asked to run for `app`. */
   const lastDeploy = (app: string) => s.deployer.deployed.findLast((d) => d.app === app)!;
   /** A new app, pushed once: v1 runs. */
-  const deployedApp = async (prefix: string) => {
-    const app = await newApp(s, prefix);
-    const wd = await s.workRepo({ 'index.js': 'console.log("hi")\n' });
-    const push = await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd });
-    assert.equal(push.exitCode, 0, push.stderr);
-    return { app, wd };
-  };
   before(async () => {
     s = await startTestServer();
   });
@@ -39,7 +32,7 @@ describe('day-2 commands over SSH', () => {
   });
 
   test('config:set on a deployed app rolls out a new release with the same image and the new config', async () => {
-    const { app } = await deployedApp('cfgset');
+    const { app } = await deployedApp(s, 'cfgset');
     const r = await s.ssh(s.admin, `config:set ${app} GREETING="hi there" SECRET=hunter2`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`-----> Releasing v2 \\(Set GREETING, SECRET config vars\\)\\n {7}web: 1/1 ready\\nSetting GREETING, SECRET for ${app}\\.\\.\\. done$`));
@@ -51,7 +44,7 @@ describe('day-2 commands over SSH', () => {
   });
 
   test('config:set --no-restart only stores; config:unset releases', async () => {
-    const { app } = await deployedApp('norestart');
+    const { app } = await deployedApp(s, 'norestart');
     const before = s.deployer.deployed.length;
     assert.equal((await s.ssh(s.admin, `config:set ${app} LATER=1 --no-restart`)).exitCode, 0);
     assert.equal(s.deployer.deployed.length, before);
@@ -63,7 +56,7 @@ describe('day-2 commands over SSH', () => {
   });
 
   test('a config change whose rollout fails records a failed release and takes the change back', async (t) => {
-    const { app } = await deployedApp('cfgfail');
+    const { app } = await deployedApp(s, 'cfgfail');
     assert.equal((await s.ssh(s.admin, `config:set ${app} GREETING="hi there"`)).exitCode, 0);
     useControls(t, s, { deployFailure: 'v3 did not become ready: web instance web-1 is CrashLoopBackOff (exit code 1); v2 is running again.' });
     const r = await s.ssh(s.admin, `config:set ${app} GREETING=broken`);
@@ -76,7 +69,7 @@ describe('day-2 commands over SSH', () => {
   });
 
   test('ps shows desired and ready instances; ps:scale stores the formation and applies it without a release', async () => {
-    const { app } = await deployedApp('scale');
+    const { app } = await deployedApp(s, 'scale');
     const ps = await s.ssh(s.admin, `ps ${app}`);
     assert.match(ps.stdout, /^=== web: 1\/1 ready\nweb-fake-1  v1  Running  ready  restarts 0/);
     const bad = await s.ssh(s.admin, `ps:scale ${app} web=2 clock=1`);
@@ -94,7 +87,7 @@ describe('day-2 commands over SSH', () => {
   });
 
   test('a failed scale puts the stored formation back', async (t) => {
-    const { app } = await deployedApp('scalefail');
+    const { app } = await deployedApp(s, 'scalefail');
     assert.equal((await s.ssh(s.admin, `ps:scale ${app} web=2`)).exitCode, 0);
     useControls(t, s, { deployFailure: 'v1 did not become ready: after 300 s, web instance web-2 is Pending (Insufficient cpu); v1 is running again.' });
     const r = await s.ssh(s.admin, `ps:scale ${app} web=5`);
@@ -108,7 +101,7 @@ describe('day-2 commands over SSH', () => {
   });
 
   test('ps:restart restarts all or one process type, refusing unknown types', async () => {
-    const { app } = await deployedApp('restart');
+    const { app } = await deployedApp(s, 'restart');
     const r = await s.ssh(s.admin, `ps:restart ${app} web`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Restarting web of ${app}\\.\\.\\. done$`));
@@ -120,7 +113,7 @@ describe('day-2 commands over SSH', () => {
   });
 
   test('releases:info shows a release with config var names, never values', async () => {
-    const { app } = await deployedApp('info');
+    const { app } = await deployedApp(s, 'info');
     assert.equal((await s.ssh(s.admin, `config:set ${app} GREETING="hi there" SECRET=hunter2`)).exitCode, 0);
     const r = await s.ssh(s.admin, `releases:info ${app} v2`);
     assert.equal(r.exitCode, 0, r.stderr);
@@ -166,7 +159,7 @@ describe('day-2 commands over SSH', () => {
   });
 
   test('domains: add, list, collide, reserved, remove; the deployer gets them default first', async () => {
-    const { app } = await deployedApp('domains');
+    const { app } = await deployedApp(s, 'domains');
     const other = await newApp(s, 'other');
     assert.equal((await s.ssh(s.admin, `domains:add ${app} www.example.com`)).exitCode, 0);
     const list = await s.ssh(s.admin, `domains ${app}`);
@@ -190,7 +183,7 @@ describe('day-2 commands over SSH', () => {
   });
 
   test('logs takes -t, -p TYPE and -n LINES', async () => {
-    const { app } = await deployedApp('logs');
+    const { app } = await deployedApp(s, 'logs');
     const r = await s.ssh(s.admin, `logs ${app} -t -p web -n 5`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, `2000-01-01T00:00:00Z app[web.fake]: ${app} log (lines=5, follow=true)`);

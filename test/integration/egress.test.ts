@@ -4,26 +4,20 @@
 // real enforcer test/e2e/netpol.test.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeKey, newApp, startTestServer, useControls, type TestServer } from '../support/harness.ts';
+import { makeKey, deployedApp, newApp, startTestServer, useControls, type TestServer } from '../support/harness.ts';
 
 describe('egress commands over SSH', () => {
   let s: TestServer;
   const rules = async (app: string) => JSON.parse((await s.ssh(s.admin, `egress ${app} --json`)).stdout) as unknown;
   const lastDeploy = (app: string) => s.deployer.deployed.findLast((d) => d.app === app);
-  const deployedApp = async (prefix: string) => {
-    const app = await newApp(s, prefix);
-    const wd = await s.workRepo({ 'index.js': 'console.log("hi")\n' });
-    const push = await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd });
-    assert.equal(push.exitCode, 0, push.stderr);
-    return app;
-  };
+  const deployed = async (prefix: string) => (await deployedApp(s, prefix)).app;
   before(async () => {
     s = await startTestServer();
   });
   after(() => s.close());
 
   test("a deployer key with rights on the app may list its exceptions but not open its isolation", async () => {
-    const app = await deployedApp('egdev');
+    const app = await deployed('egdev');
     const dev = await makeKey(s.dir, 'egress-dev');
     assert.equal((await s.ssh(s.admin, `keys:add ${dev.name}`, dev.pub)).exitCode, 0);
     assert.equal((await s.ssh(s.admin, `access:grant ${app} ${dev.name}`)).exitCode, 0);
@@ -41,7 +35,7 @@ describe('egress commands over SSH', () => {
   });
 
   test('egress:allow rolls the exception out at once (same release), egress lists it, egress:deny takes it back', async () => {
-    const app = await deployedApp('egallow');
+    const app = await deployed('egallow');
     const allow = await s.ssh(s.admin, `egress:allow ${app} 10.0.5.0/24:5432`);
     assert.equal(allow.exitCode, 0, allow.stderr);
     assert.match(allow.stdout, new RegExp(`web: 1/1 ready\\nAllowing ${app} to reach 10\\.0\\.5\\.0/24 port 5432\\.\\.\\. done$`));
@@ -58,7 +52,7 @@ describe('egress commands over SSH', () => {
   });
 
   test('bad input gets one sentence and nothing is stored or rolled out', async () => {
-    const app = await deployedApp('egbad');
+    const app = await deployed('egbad');
     const before = s.deployer.deployed.length;
     const cases: [string, string][] = [
       [`egress:allow ${app} 10.0.5.1/24`, `"10.0.5.1/24" is not CIDR[:PORT] (like 10.0.5.0/24:5432, 192.0.2.7, or [2001:db8::/64]:443): 10.0.5.1/24 has bits set past its /24 prefix; give the range's first address (like 10.42.0.0/16).`],
@@ -81,7 +75,7 @@ describe('egress commands over SSH', () => {
   });
 
   test('a rollout that fails takes the exception back out of the store', async (t) => {
-    const app = await deployedApp('egfail');
+    const app = await deployed('egfail');
     useControls(t, s, { deployFailure: 'web: 0/1 ready after 300 s' });
     const r = await s.ssh(s.admin, `egress:allow ${app} 10.0.5.0/24`);
     assert.equal(r.exitCode, 1);

@@ -1,7 +1,7 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
-import type { Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Workload } from '../../server/deploy/deployer.ts';
+import type { CronState, Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from '../../server/deploy/deployer.ts';
 import { UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
@@ -183,6 +183,20 @@ export class FakeDeployer implements Deployer {
   }
   async destroy(app: string): Promise<void> {
     this.destroyed.push(app);
+    for (const key of this.claims.keys()) if (key.startsWith(`${app}/`)) this.claims.delete(key);
+  }
+  /** Volume claims by `app/name`, as a cluster would hold them. */
+  readonly claims = new Map<string, Volume>();
+  async applyVolume(app: string, volume: Volume): Promise<void> {
+    this.claims.set(`${app}/${volume.name}`, volume);
+  }
+  async removeVolume(app: string, name: string): Promise<boolean> {
+    return this.claims.delete(`${app}/${name}`);
+  }
+  /** A claim is Bound once a deploy mounted it (as local-path binds on first use), else Pending. */
+  async volumeStates(app: string): Promise<VolumeState[]> {
+    const used = new Set(this.deployed.filter((d) => d.app === app).flatMap((d) => Object.values(d.mounts ?? {}).flat().map((m) => m.volume)));
+    return [...this.claims.entries()].filter(([k]) => k.startsWith(`${app}/`)).map(([, v]) => (used.has(v.name) ? { name: v.name, phase: 'Bound', capacity: v.size } : { name: v.name, phase: 'Pending' }));
   }
   /** Uploaded hosts are issued; ACME hosts are pending until certificatesIssued is set. */
   async certificates(release: DeployableRelease): Promise<HostCert[]> {
@@ -290,6 +304,22 @@ export class FakeDeployer implements Deployer {
     } finally {
       if (entry.state === 'running') entry.state = 'exited';
     }
+  }
+  /** Scheduled tasks started with cron:run, in order. */
+  cronRuns: { app: string; id: string; job: string }[] = [];
+  /** The last deploy's tasks as its CronJobs, each having run once (succeeded) if cron:run started it. */
+  async cronStatus(app: string): Promise<CronState[]> {
+    const r = this.deployed.findLast((d) => d.app === app);
+    return (r?.cron ?? []).map((t) => {
+      const run = this.cronRuns.findLast((c) => c.app === app && c.id === t.id);
+      return { id: t.id, suspended: t.suspended, lastScheduled: null, lastRun: run ? { job: run.job, startedAt: '2000-01-01T00:00:00.000Z', finishedAt: '2000-01-01T00:00:01.000Z', result: 'succeeded' } : null };
+    });
+  }
+  async runCron(app: string, id: string): Promise<string> {
+    if (!this.deployed.findLast((d) => d.app === app)?.cron?.some((t) => t.id === id)) throw new UserError(`${app} has no scheduled task ${id} in the cluster yet; deploy it first (git push).`);
+    const job = `cron-${id}-fake${this.cronRuns.length + 1}`;
+    this.cronRuns.push({ app, id, job });
+    return job;
   }
   detached: { app: string; command: readonly string[]; timeoutSeconds: number }[] = [];
   async runDetached(release: DeployableRelease, req: RunRequest): Promise<string> {

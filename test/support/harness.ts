@@ -128,6 +128,15 @@ export async function newApp(s: TestServer, prefix = 'app'): Promise<string> {
   return name;
 }
 
+/** A new app (newApp) with a one-file repository pushed over SSH: one deployed app per test. */
+export async function deployedApp(s: TestServer, prefix = 'app'): Promise<{ app: string; wd: string }> {
+  const app = await newApp(s, prefix);
+  const wd = await s.workRepo({ 'index.js': 'console.log("hi")\n' });
+  const push = await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd });
+  if (push.exitCode !== 0) throw new Error(`git push to ${app} failed (exit ${push.exitCode}): ${push.stderr}`);
+  return { app, wd };
+}
+
 /**
  * Sets fake controls for one test. What they were is put back in `t.after`, registered before the
  * test asserts anything, so a failing assertion cannot leave them set for the next test.

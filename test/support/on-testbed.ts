@@ -1,12 +1,14 @@
 // A test Slipway on the testbed's real pieces: pack with the testbed's offline builder, its
 // registry, and the Kubernetes deployer exactly as server/backends.ts makes it from the server's
 // config. Used by the end-to-end tests; `env` adds or overrides server settings.
+import assert from 'node:assert/strict';
 import { PackBuilder } from '../../server/build/pack.ts';
 import { loadConfig } from '../../server/config.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
-import { startTestServer, type TestServer } from './harness.ts';
+import { remoteLines, startTestServer, type TestServer } from './harness.ts';
 import { registryAuthEnv, testbedEnv, testbedPack } from './testbed.ts';
 
+/** A test server on the testbed's pack, registry and Kubernetes, with `env` over its settings. */
 export async function startOnTestbed(tb: Record<string, string>, env: Record<string, string>, opts: { buildTimeoutMs: number }): Promise<{ server: TestServer; builder: PackBuilder }> {
   // Where the testbed's ingress runs (62-netpol.sh says: on the node), for the apps' NetworkPolicies.
   const ingressFrom = testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {};
@@ -14,4 +16,41 @@ export async function startOnTestbed(tb: Record<string, string>, env: Record<str
   const deployer = KubeDeployer.fromConfig(loadConfig({ ...all, SLIPWAY_DATA_DIR: '/nonexistent' }));
   const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, opts.buildTimeoutMs));
   return { server: await startTestServer(all, { builder, deployer }), builder };
+}
+
+/**
+ * A server on the testbed with `apps` created, for a suite's `before`; undefined (nothing started)
+ * when a piece in `needs` is missing, so each test skips or fails saying why (needTestbed).
+ */
+export async function startWithApps(needs: readonly string[], apps: Readonly<Record<string, string>>, env: Record<string, string>, opts: { buildTimeoutMs: number }): Promise<{ tb: Record<string, string>; server: TestServer; builder: PackBuilder } | undefined> {
+  const tb = testbedEnv(needs);
+  if (!tb) return undefined;
+  const { server, builder } = await startOnTestbed(tb, env, opts);
+  for (const app of Object.values(apps)) assert.equal((await server.ssh(server.admin, `apps:create ${app}`)).exitCode, 0);
+  return { tb, server, builder };
+}
+
+/** A suite's `after`: destroys `apps` with their build caches and closes the server. */
+export async function destroyApps(server: TestServer | undefined, builder: PackBuilder | undefined, apps: Readonly<Record<string, string>>): Promise<void> {
+  if (!server) return;
+  // At once: each destroy waits for its namespace to go, which waits out its pods' grace period.
+  await Promise.all(Object.values(apps).map(async (app) => {
+    await server.ssh(server.admin, `apps:destroy ${app} --confirm ${app}`);
+    await builder?.purgeCache(app);
+  }));
+  await server.close();
+}
+
+/** Pushes `dir` to `app` over SSH; returns the exit code and the `remote:` lines. */
+export async function pushApp(server: TestServer, app: string, dir: string): Promise<{ code: number; lines: string[] }> {
+  const r = await server.git(['push', server.sshRemote(app), 'main'], { cwd: dir });
+  return { code: r.exitCode, lines: remoteLines(r.stderr) };
+}
+
+/** Pushes `dir` to `app`, asserts it deployed, and returns the `remote:` lines. */
+export async function deployApp(server: TestServer, app: string, dir: string): Promise<string[]> {
+  const { code, lines } = await pushApp(server, app, dir);
+  assert.equal(code, 0, lines.join('\n'));
+  assert.ok(lines.includes('=====> Application deployed:'), lines.join('\n'));
+  return lines;
 }

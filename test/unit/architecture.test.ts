@@ -78,6 +78,7 @@ test('each library with a home has exactly one runtime importer', () => {
     'better-sqlite3': 'server/store/db.ts',
     chalk: 'server/output/output.ts',
     '@kubernetes/client-node': 'server/deploy/kube-client.ts',
+    'jsonc-parser': 'server/jsonc.ts',
     fastify: 'server/transport/http/api.ts',
     '@fastify/swagger': 'server/transport/http/api.ts',
     '@fastify/cors': 'server/transport/http/api.ts',

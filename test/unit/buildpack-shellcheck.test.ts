@@ -12,7 +12,8 @@ test('the buildpacks and the test script pass shellcheck (warnings and errors)',
     .filter((d) => d.isDirectory() && d.name !== 'stack')
     .flatMap((d) => readdirSync(join(bp, d.name, 'bin')).map((f) => join(bp, d.name, 'bin', f)));
   assert.ok(scripts.length >= 10, scripts.join(' '));
-  const r = await run('shellcheck', ['-S', 'warning', ...scripts, join(bp, 'nodejs/test/semver.sh'), join(root, 'scripts/test.sh')]).catch((err: unknown) => {
+  const extra = ['nodejs/test/semver.sh', 'python/test/version.sh', 'python/lib/version.sh', 'stack/cpython.sh', 'stack/debian-python.sh', 'java/lib/jdk.sh', 'java/test/jdk.sh'].map((f) => join(bp, f));
+  const r = await run('shellcheck', ['-S', 'warning', ...scripts, ...extra, join(root, 'scripts/test.sh')]).catch((err: unknown) => {
     throw new Error('shellcheck is not installed (scripts/provision installs it)', { cause: err });
   });
   assert.equal(r.exitCode, 0, r.stdout + r.stderr);

@@ -29,15 +29,19 @@ const release: DeployableRelease = {
 const deployment = (type: string) => releaseObjects(release).find((o) => o.kind === 'Deployment' && o.metadata.name === type) as V1Deployment | undefined;
 const container = (type: string) => deployment(type)!.spec!.template.spec!.containers[0]!;
 
-test('every process sees SOURCE_VERSION, SLIPWAY_RELEASE, SLIPWAY_APP, SLIPWAY_PROCESS; a config var of the same name wins', () => {
+test('every process sees DYNO, SOURCE_VERSION, SLIPWAY_RELEASE, SLIPWAY_APP, SLIPWAY_PROCESS; a config var of the same name wins', () => {
   assert.deepEqual(container('worker').env?.filter((e) => !e.name.startsWith('KUBERNETES_')), [
     { name: 'PORT', value: '5000' },
+    { name: 'DYNO', value: 'worker.1' },
     { name: 'SOURCE_VERSION', value: release.commit },
     { name: 'SLIPWAY_RELEASE', value: 'v4' },
     { name: 'SLIPWAY_PROCESS', value: 'worker' },
   ], 'SLIPWAY_APP is a config var here, so it comes from the Secret (envFrom) alone');
   const noCommit = releaseObjects({ ...release, commit: null }).find((o) => o.kind === 'Deployment') as V1Deployment;
   assert.ok(!noCommit.spec!.template.spec!.containers[0]!.env!.some((e) => e.name === 'SOURCE_VERSION'), 'no commit, no SOURCE_VERSION');
+  assert.equal(container('web').env?.find((e) => e.name === 'DYNO')?.value, 'web.1');
+  const own = releaseObjects({ ...release, config: { DYNO: 'mine' } }).find((o) => o.kind === 'Deployment') as V1Deployment;
+  assert.ok(!own.spec!.template.spec!.containers[0]!.env!.some((e) => e.name === 'DYNO'), 'a DYNO config var comes from the Secret alone');
 });
 
 test('the release type is not a Deployment; its pod runs once with the new image, config, metadata and a deadline', () => {
@@ -53,6 +57,7 @@ test('the release type is not a Deployment; its pod runs once with the new image
   assert.deepEqual(releaseCommand(release.processes[2]!), ['/cnb/process/release']);
   assert.deepEqual(c.envFrom, [{ secretRef: { name: 'env-v4' } }]);
   assert.ok(c.env!.some((e) => e.name === 'SLIPWAY_PROCESS' && e.value === 'release'));
+  assert.ok(c.env!.some((e) => e.name === 'DYNO' && e.value === 'release.1'));
   assert.equal(pod.metadata.labels!['slipway/release'], '4');
 });
 
@@ -113,13 +118,13 @@ test('quantities follow the Kubernetes syntax; bad ones get one sentence', () =>
 });
 
 test("app.json healthchecks in Dokku's shape are parsed strictly", () => {
-  assert.deepEqual(parseAppJson(undefined), { checks: {} });
-  assert.deepEqual(parseAppJson('{"name":"x"}'), { checks: {} });
-  assert.deepEqual(parseAppJson(JSON.stringify({ healthchecks: { web: [{ type: 'startup', path: '/up', port: 5000, initialDelay: 1, timeout: 2, attempts: 3, wait: 4, name: 'ignored' }] } })), {
-    checks: { web: [{ type: 'startup', path: '/up', port: 5000, initialDelay: 1, timeout: 2, attempts: 3, wait: 4 }] },
+  assert.deepEqual(parseAppJson(undefined).checks, {});
+  assert.deepEqual(parseAppJson('{"name":"x"}').checks, {});
+  assert.deepEqual(parseAppJson(JSON.stringify({ healthchecks: { web: [{ type: 'startup', path: '/up', port: 5000, initialDelay: 1, timeout: 2, attempts: 3, wait: 4, name: 'ignored' }] } })).checks, {
+    web: [{ type: 'startup', path: '/up', port: 5000, initialDelay: 1, timeout: 2, attempts: 3, wait: 4 }],
   });
   const bad: [string, RegExp][] = [
-    ['{', /^Push rejected: app\.json is not valid JSON/],
+    ['{', /^Push rejected: app\.json line 1, column 2: /],
     ['[]', /must hold a JSON object/],
     ['{"healthchecks":{"web":{}}}', /healthchecks\.web must be a list/],
     ['{"healthchecks":{"web":[{"type":"tcp"}]}}', /healthchecks\.web\[0\]: the check type must be startup, liveness or readiness, not "tcp"/],

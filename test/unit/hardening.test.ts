@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shellQuote } from '../../server/commands/config.ts';
+import { shellQuote } from '../../server/ops/config-format.ts';
 import { checkClaim } from '../../server/ops/domains.ts';
 import { FailureThrottle } from '../../server/transport/http/throttle.ts';
 import { processStartTime, sameProcessAlive } from '../../server/process.ts';
@@ -84,8 +84,10 @@ test('migration: global token names become per key, keeping existing tokens', ()
   const old = openStore(file);
   // Back to schema 2: the global tokens table, no lock start times, none of schema 5's day-2
   // tables, no certificates (schema 6), no collected images (schema 7), no quotas (schema 8), no egress rules (schema 9),
-  // no jobs (schema 10); the tokens table made here has no scopes (schema 11) either.
-  old.db.exec(`DROP TABLE tokens; DROP TABLE jobs;
+  // no jobs (schema 10); the tokens table made here has no scopes (schema 11) either; no scheduled
+  // tasks (schema 12), no volumes (schema 13).
+  old.db.exec(`DROP TABLE volumes; DROP TABLE cron_suspended; ALTER TABLE releases DROP COLUMN cron;
+    DROP TABLE tokens; DROP TABLE jobs;
     DROP TABLE quotas; ALTER TABLE releases DROP COLUMN config_pruned_at;
     DROP TABLE egress;
     ALTER TABLE releases DROP COLUMN image_collected_at;

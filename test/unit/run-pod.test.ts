@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeployableRelease } from '../../server/deploy/deployer.ts';
 import { LABEL, namespaceFor } from '../../server/deploy/labels.ts';
-import { LAUNCHER, RUN_PROCESS, isRunPodName, runCommand, runPodName, runPodObject } from '../../server/deploy/workload.ts';
+import { LAUNCHER, RUN_PROCESS, isRunPodName, runCommand, runDyno, runPodName, runPodObject } from '../../server/deploy/workload.ts';
 import { parseTimeout, DEFAULT_RUN_TIMEOUT_S } from '../../server/commands/run.ts';
 import { commands, parseArgs } from '../../server/commands/registry.ts';
 
@@ -35,7 +35,8 @@ test('an interactive run pod waits in the release image with its Secret and meta
   assert.deepEqual(c.envFrom, [{ secretRef: { name: 'env-v7' } }]);
   // Config values never reach the spec; a config var wins over the metadata env of the same name.
   assert.doesNotMatch(JSON.stringify(pod), /postgres:/);
-  assert.deepEqual(c.env?.map((e) => e.name).filter((n) => !n.startsWith('KUBERNETES_')), ['PORT', 'SOURCE_VERSION', 'SLIPWAY_RELEASE', 'SLIPWAY_PROCESS']);
+  assert.deepEqual(c.env?.map((e) => e.name).filter((n) => !n.startsWith('KUBERNETES_')), ['PORT', 'DYNO', 'SOURCE_VERSION', 'SLIPWAY_RELEASE', 'SLIPWAY_PROCESS']);
+  assert.match(c.env!.find((e) => e.name === 'DYNO')!.value!, /^run\.\d+$/);
   assert.deepEqual(runCommand(['node', 'scripts/seed.js']), [LAUNCHER, '--', 'node', 'scripts/seed.js']);
 });
 
@@ -50,6 +51,15 @@ test('run pod names are run- and five generated characters, and only those pass 
   for (let i = 0; i < 50; i++) assert.ok(isRunPodName(runPodName()));
   assert.equal(isRunPodName('web'), false);
   assert.equal(isRunPodName('run-x7k2p,a=b'), false);
+});
+
+test("a one-off pod's DYNO is run.N, N unique to its name (Heroku's run.9157)", () => {
+  assert.equal(runDyno('run-bbbbb'), 'run.1');
+  assert.equal(runDyno('run-bbbbc'), 'run.2');
+  assert.equal(runDyno('run-99999'), `run.${27 ** 5}`);
+  const names = new Set(Array.from({ length: 200 }, () => runPodName()));
+  assert.equal(new Set([...names].map(runDyno)).size, names.size, 'different pods, different DYNO');
+  assert.throws(() => runDyno('web'), /not a one-off pod/);
 });
 
 test('--timeout takes seconds or m/h, up to a day', () => {

@@ -110,8 +110,12 @@ stop() { stop_process node "$1" "$2"; }
 
 healthy() {
   case $1 in
+    # The CRI plugin loads at once but answers "server is not initialized yet" until it has
+    # recovered its containers' state (seconds with many of them) and started its streaming
+    # server, the last step before it serves; a kubelet started earlier exits.
     containerd) ctr --address "$csock" version >/dev/null 2>&1 &&
-      ctr --address "$csock" plugins ls 2>/dev/null | grep -q 'io.containerd.grpc.v1 *cri .* ok' ;;
+      ctr --address "$csock" plugins ls 2>/dev/null | grep -q 'io.containerd.grpc.v1 *cri .* ok' &&
+      awk '/^=== .* start containerd$/ { up = 0 } /msg="Start streaming server"/ { up = 1 } END { exit !up }' "$logs/containerd.log" ;;
     # Healthy, and its Node is in the API (a reset control plane forgets it; the kubelet only
     # registers when it starts).
     kubelet) [ "$(curl -s -m 3 http://127.0.0.1:10248/healthz)" = ok ] &&

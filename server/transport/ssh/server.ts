@@ -25,7 +25,7 @@ export const SSH_LIMITS = {
   /** ClientAliveInterval × ClientAliveCountMax. */
   keepaliveIntervalMs: 15_000,
   keepaliveCountMax: 4,
-  /** Largest stdin a command (keys:add) reads. */
+  /** Largest stdin a command reads unless it names its own bound (config:import's is larger). */
   maxCommandInput: 64 * 1024,
   /** How often open connections are checked for keys removed by another process (the local CLI). */
   keySweepIntervalMs: 15_000,
@@ -111,12 +111,12 @@ function handleExec(door: Door, identity: Identity, channel: ServerChannel, comm
     return;
   }
   let input: Promise<string> | undefined;
-  const stdin = () => (input ??= new Promise<string>((resolve, reject) => {
+  const stdin = (maxChars = SSH_LIMITS.maxCommandInput) => (input ??= new Promise<string>((resolve, reject) => {
     let buf = '';
     channel.setEncoding('utf8');
     const onData = (d: string) => {
       buf += d;
-      if (buf.length <= SSH_LIMITS.maxCommandInput) return;
+      if (buf.length <= maxChars) return;
       // No more is read (nor kept): the channel's window stays shut until the session ends.
       channel.off('data', onData);
       channel.pause();

@@ -1,0 +1,77 @@
+// An app's persistent volumes as Kubernetes objects, as pure functions: a ReadWriteOnce
+// PersistentVolumeClaim per volume (from the cluster's default StorageClass unless an admin named
+// one), and what a pod of a process type adds to mount them: the volumes, the mounts, a group the
+// CNB user writes with, and a rollout that never runs two instances of it at once.
+import type { KubeObject, V1DeploymentStrategy, V1PersistentVolumeClaim, V1PodSecurityContext, V1Volume, V1VolumeMount } from './kube-types.ts';
+import type { DeployableRelease, Volume, VolumeMount } from './deployer.ts';
+import { appLabels, namespaceFor } from './labels.ts';
+
+/**
+ * The group every mounted volume is made writable for (fsGroup): the CNB group of both stacks
+ * (heroku-24's user 1001 and ours 1000 are both in group 1000), so the app's user writes to it
+ * whichever builder made the image.
+ */
+export const VOLUME_GROUP = 1000;
+
+/** A volume's claim: ReadWriteOnce, of its size, from its class (absent: the cluster's default). */
+export function claimObject(app: string, v: Volume): KubeObject<V1PersistentVolumeClaim> {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: v.name, namespace: namespaceFor(app), labels: appLabels(app) },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: v.size } },
+      ...(v.storageClass ? { storageClassName: v.storageClass } : {}),
+    },
+  };
+}
+
+/** Every claim of a release's app, made before any of its pods. */
+export function claimObjects(r: Pick<DeployableRelease, 'app' | 'volumes'>): KubeObject<V1PersistentVolumeClaim>[] {
+  return (r.volumes ?? []).map((v) => claimObject(r.app, v));
+}
+
+/** The mounts of one process type (or `run`, `release`). */
+export function mountsOf(r: Pick<DeployableRelease, 'mounts'>, type: string): readonly VolumeMount[] {
+  return r.mounts?.[type] ?? [];
+}
+
+/** The pod volumes of a type's mounts, named after the volumes (DNS labels), each its app's claim. */
+export function podVolumes(mounts: readonly VolumeMount[]): V1Volume[] {
+  return [...new Set(mounts.map((m) => m.volume))].map((name) => ({ name, persistentVolumeClaim: { claimName: name } }));
+}
+
+/** The container's mounts of a type's volumes. */
+export function containerMounts(mounts: readonly VolumeMount[]): V1VolumeMount[] {
+  return mounts.map((m) => ({ name: m.volume, mountPath: m.path }));
+}
+
+/** What a pod spec of a type adds for its mounts (nothing without any). */
+export function podVolumeFields(mounts: readonly VolumeMount[]): { volumes?: V1Volume[] } {
+  return mounts.length ? { volumes: podVolumes(mounts) } : {};
+}
+
+/** What a container of a type adds for its mounts (nothing without any). */
+export function containerVolumeFields(mounts: readonly VolumeMount[]): { volumeMounts?: V1VolumeMount[] } {
+  return mounts.length ? { volumeMounts: containerMounts(mounts) } : {};
+}
+
+/**
+ * The pod security context's additions for mounts: the volume's files are given VOLUME_GROUP
+ * (only when the root is not that group yet, so a large volume is not walked on every start).
+ * Pods without mounts get nothing, so their template (and what runs) does not change.
+ */
+export function volumeSecurity(mounts: readonly VolumeMount[]): Partial<V1PodSecurityContext> {
+  return mounts.length ? { fsGroup: VOLUME_GROUP, fsGroupChangePolicy: 'OnRootMismatch' } : {};
+}
+
+/**
+ * The Deployment strategy of a type. A ReadWriteOnce volume is written by one instance at a
+ * time: a type with one is replaced (Recreate: the old pod stops before the new one starts, a few
+ * seconds without it) instead of rolled (a new pod ready before the old one goes, two writers at
+ * once). Every other type rolls with no fewer ready pods than asked for.
+ */
+export function strategyFor(mounts: readonly VolumeMount[]): V1DeploymentStrategy {
+  return mounts.length ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } };
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Testbed part: persistent volumes as k3s has them: Rancher's local-path-provisioner (the
+# provisioner k3s ships, built from the Go module proxy at the pin in testbed/tools/storage) run on
+# the host like the other controllers (kube-router, cert-manager), with the admin kubeconfig, and
+# its StorageClass `local-path` marked the cluster's default. A claim gets a directory under
+# $TESTBED_DIR/storage/volumes on the node, made (and removed again) by a helper pod running the
+# testbed's run image from the testbed registry.
+# Idempotent: rebuilt only when testbed/tools/storage or testbed/storage/build.sh change; a running
+# provisioner is reused when it is ours and was started with the same arguments and inputs.
+# Prints: SLIPWAY_TEST_STORAGE_CLASS (the default class's name).
+set -euo pipefail
+: "${SLIPWAY_ROOT:?run through testbed/up.sh}" "${SLIPWAY_CACHE_DIR:?}" "${TESTBED_DIR:?}"
+: "${KUBECONFIG:?run after 50-kube.sh}" "${SLIPWAY_KUBE_BIN_DIR:?run after 50-kube.sh}"
+: "${SLIPWAY_RUN_IMAGE:?run after 40-builder.sh}" "${SLIPWAY_NODE_NAME:?run after 60-node.sh}"
+# shellcheck source=testbed/lib.sh
+. "$SLIPWAY_ROOT/testbed/lib.sh"
+src=$SLIPWAY_ROOT/testbed/storage
+mod=$SLIPWAY_ROOT/testbed/tools/storage
+kubectl=$SLIPWAY_KUBE_BIN_DIR/kubectl
+
+exec 8>"$TESTBED_DIR/storage.lock"
+flock -n 8 || { log "storage: waiting for another testbed run to finish"; flock 8; }
+sdir=$TESTBED_DIR/storage
+run=$sdir/run
+logs=$sdir/log
+volumes=$sdir/volumes
+mkdir -p "$run" "$logs" "$volumes"
+restart_all=0
+class=local-path
+
+# --- 1. the binary ---------------------------------------------------------------------------------
+export PATH=$PATH:/usr/local/go/bin
+command -v go >/dev/null || die "storage: Go is needed to build local-path-provisioner"
+export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
+bin=$SLIPWAY_CACHE_DIR/bin/storage
+stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
+build_once storage "local-path-provisioner (cold: ~3 min on 2 cores)" "$src/build.sh" "$mod" "$bin" "$stamp"
+
+# --- 2. its objects --------------------------------------------------------------------------------
+render "$src/config.json" "$sdir/config.json" VOLUMES="$volumes"
+render "$src/helper-pod.yaml" "$sdir/helper-pod.yaml" IMAGE="$SLIPWAY_RUN_IMAGE"
+"$kubectl" apply --server-side --field-manager=slipway-testbed -f "$src/local-path.yaml" >/dev/null ||
+  die "storage: could not apply the local-path objects"
+# Exactly one default class: another one marked default would make claims without a class ambiguous.
+for other in $("$kubectl" get storageclass -o jsonpath='{range .items[?(@.metadata.annotations.storageclass\.kubernetes\.io/is-default-class=="true")]}{.metadata.name}{"\n"}{end}'); do
+  [ "$other" = "$class" ] || die "storage: StorageClass $other is marked default too; unmark it"
+done
+
+# --- 3. the provisioner ----------------------------------------------------------------------------
+healthy() { kill -0 "$(cat "$run/$1.pid" 2>/dev/null)" 2>/dev/null; }
+started_any=0
+inputs=$(cat "$KUBECONFIG" "$sdir/config.json" "$sdir/helper-pod.yaml" | sha256sum | cut -c1-16)
+ensure_daemon storage local-path-provisioner "$bin/local-path-provisioner" 0 30 "$inputs" -- \
+  start --kubeconfig="$KUBECONFIG" --namespace=local-path-storage \
+  --config="$sdir/config.json" --configmap-name=local-path-config \
+  --helper-pod-file="$sdir/helper-pod.yaml" --helper-image="$SLIPWAY_RUN_IMAGE" \
+  --service-account-name=local-path-provisioner-service-account
+if [ "$started_any" -eq 1 ]; then
+  # Up when it holds its watch: give it a moment, then it must still be running.
+  sleep 2
+  healthy local-path-provisioner || { tail -n 20 "$logs/local-path-provisioner.log" >&2; die "storage: local-path-provisioner exited (log $logs/local-path-provisioner.log)"; }
+fi
+log "storage: StorageClass $class (default) provisioned by local-path-provisioner $("$bin/local-path-provisioner" --version 2>&1 | grep -o 'v[0-9][0-9.]*' | head -n1) into $volumes"
+
+printf 'export SLIPWAY_TEST_STORAGE_CLASS=%q\n' "$class"
