@@ -31,6 +31,16 @@ until_ok() {
   done
 }
 
+# An aggregated API (an APIService served by a Service, such as metrics-server's) whose backend
+# is not running answers nothing, and the namespace controller, which must list every resource
+# before it finalizes a namespace, then never finishes. Its backend runs on the node, which starts
+# after this part, or it was left in etcd by a checkout that had a part this one lacks; the part
+# that wants it applies it again.
+for svc in $(k get apiservices -o jsonpath='{range .items[?(@.spec.service)]}{.metadata.name}{"\n"}{end}' 2>/dev/null); do
+  say "removing the aggregated API $svc until its part applies it again (its backend is not up yet)"
+  k delete apiservice "$svc" >/dev/null
+done
+
 # A namespace left by an interrupted check must be gone before it can be made again.
 if k get namespace "$ns" >/dev/null 2>&1; then
   say "removing the namespace a previous check left"

@@ -100,7 +100,8 @@ ensure etcd 2379 60 \
 
 # The apiserver listens on loopback only. Its advertise address (the `kubernetes` Service's
 # endpoint) defaults to the host's primary IP; a node that runs pods needs the apiserver reachable
-# there (see docs/kube-testbed.md).
+# there (see docs/kube-testbed.md). It reaches an aggregated API (metrics-server, part 66) at the
+# backing Pod's address rather than the Service's cluster IP, which only the node's proxy rules know.
 ensure kube-apiserver 6443 180 \
   --bind-address=127.0.0.1 --secure-port=6443 \
   --etcd-servers=https://127.0.0.1:2379 --etcd-cafile="$pki/etcd-ca.crt" \
@@ -121,6 +122,7 @@ ensure kube-apiserver 6443 180 \
   --requestheader-extra-headers-prefix=X-Remote-Extra- \
   --proxy-client-cert-file="$pki/front-proxy-client.crt" \
   --proxy-client-key-file="$pki/front-proxy-client.key" \
+  --enable-aggregator-routing=true \
   --profiling=false
 
 # One instance of each: no leader election, so a restarted one works at once instead of waiting
