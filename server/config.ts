@@ -122,6 +122,11 @@ export interface Config {
   appMaxStorage: string;
   /** The StorageClass volumes are claimed from (SLIPWAY_STORAGE_CLASS); unset: the cluster's default. */
   storageClass: string | undefined;
+  // --- Dashboard sessions (issue 19). ---
+  /** Where users open the dashboard (SLIPWAY_DASHBOARD_URL, no trailing slash); unset: http://HOST:HTTP_PORT (urls.ts). */
+  dashboardUrl: string | undefined;
+  /** How long a dashboard session lasts without a request (SLIPWAY_SESSION_IDLE_MINUTES). */
+  sessionIdleMs: number;
   version: string;
 }
 
@@ -425,6 +430,22 @@ function corsOrigins(raw: string | undefined, name: string): readonly string[] {
   return Object.freeze(list.map((o) => o.toLowerCase()));
 }
 
+/** SLIPWAY_DASHBOARD_URL: an http(s) address without query or fragment; kept without its trailing slash. */
+function dashboardUrl(raw: string | undefined, name: string): string | undefined {
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    // Not a URL at all: the sentence below says what is wanted.
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || url.username || url.password) {
+    throw new UserError(`${name} must be an http:// or https:// address like https://slipway.example.com, got "${raw}".`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
 /**
  * Every environment variable the server reads, one row each: docs/configuration.md is generated
  * from this table (`npm run docs`). A key that is a field of Config lands there as read; the few
@@ -495,6 +516,8 @@ const SETTINGS = {
   appMaxVolumes: setting('SLIPWAY_APP_MAX_VOLUMES', '5', count, "Volumes per app (its namespace's quota counts its claims)."),
   appMaxStorage: setting('SLIPWAY_APP_MAX_STORAGE', '20Gi', storageSize, "The sum of an app's volume sizes (its namespace's quota of `requests.storage`)."),
   storageClass: optional('SLIPWAY_STORAGE_CLASS', "the cluster's default", storageClass, 'The StorageClass volumes are claimed from (k3s: `local-path`, its default); a volume keeps the class it was made with.'),
+  dashboardUrl: optional('SLIPWAY_DASHBOARD_URL', '`http://HOST:HTTP_PORT`', dashboardUrl, 'Where users open the dashboard: `dashboard:login` prints its one-time links here, and browser requests from this origin may use a session.'),
+  sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

@@ -4,6 +4,7 @@
 // made by another process, such as the local CLI) and stopped when the key lost the app.
 import type { Services } from './context.ts';
 import { mayStillUseApp } from './auth/access.ts';
+import { sessionLive } from './auth/session.ts';
 import { UserError } from './errors.ts';
 import { log } from './output/log.ts';
 
@@ -12,13 +13,22 @@ export const RIGHTS_SWEEP_MS = 5_000;
 
 /**
  * Stops every push, deploy and app command whose key may no longer use its app (the key removed,
- * its access revoked, or an admin demoted without a grant); returns how many were stopped. Each is
- * aborted with a UserError saying why, which is what its user sees.
+ * its access revoked, or an admin demoted without a grant), or whose dashboard session ended
+ * (logout, expiry); returns how many were stopped. Each is aborted with a UserError saying why,
+ * which is what its user sees.
  */
-export function stopRevoked(services: Pick<Services, 'store' | 'pushes' | 'sessions'>): number {
+export function stopRevoked(services: Pick<Services, 'store' | 'pushes' | 'sessions'> & { config: Pick<Services['config'], 'sessionIdleMs'> }): number {
   let stopped = 0;
   for (const w of [...services.pushes.list(), ...services.sessions.list()]) {
-    if (w.controller.signal.aborted || mayStillUseApp(services.store, w.identity, w.app)) continue;
+    if (w.controller.signal.aborted) continue;
+    const session = w.identity.session;
+    if (session !== undefined && !sessionLive(services.store, session, services.config.sessionIdleMs)) {
+      log.info('stopping work of a dashboard session that ended', { key: w.identity.name, app: w.app });
+      w.controller.abort(new UserError('Your dashboard session has ended; log in again.'));
+      stopped++;
+      continue;
+    }
+    if (mayStillUseApp(services.store, w.identity, w.app)) continue;
     log.info('stopping work of a key that lost its access', { key: w.identity.name, app: w.app });
     w.controller.abort(new UserError(`The key ${w.identity.name} no longer has access to ${w.app}.`));
     stopped++;
@@ -27,7 +37,7 @@ export function stopRevoked(services: Pick<Services, 'store' | 'pushes' | 'sessi
 }
 
 /** Runs stopRevoked every RIGHTS_SWEEP_MS; returns the function that stops it. */
-export function startRightsSweep(services: Pick<Services, 'store' | 'pushes' | 'sessions'>, intervalMs = RIGHTS_SWEEP_MS): () => void {
+export function startRightsSweep(services: Parameters<typeof stopRevoked>[0], intervalMs = RIGHTS_SWEEP_MS): () => void {
   const timer = setInterval(() => {
     // A failed look-up (a locked database) must not end the process; the next sweep tries again.
     try {

@@ -8,6 +8,11 @@ export function remotes(config: Pick<Config, 'publicHost' | 'sshPort' | 'httpPor
   };
 }
 
+/** The dashboard's address, without a trailing slash: SLIPWAY_DASHBOARD_URL, or the HTTP port on the public host. */
+export function dashboardUrl(config: Pick<Config, 'dashboardUrl' | 'publicHost' | 'httpPort'>): string {
+  return config.dashboardUrl ?? `http://${config.publicHost}:${config.httpPort}`;
+}
+
 /** The host name every app gets: APP.BASE_DOMAIN. */
 export function defaultDomain(config: Pick<Config, 'baseDomain'>, app: string): string {
   return `${app}.${config.baseDomain}`;

@@ -1,6 +1,7 @@
 // Every route of the HTTP API, in the order the OpenAPI document lists them.
 import type { ApiRoute } from './route.ts';
 import { whoamiRoutes } from './whoami.ts';
+import { sessionRoutes } from './session.ts';
 import { appRoutes } from './apps.ts';
 import { configRoutes } from './config.ts';
 import { releaseRoutes } from './releases.ts';
@@ -15,6 +16,7 @@ import { storageRoutes } from './storage.ts';
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
   ...whoamiRoutes,
+  ...sessionRoutes,
   ...appRoutes,
   ...configRoutes,
   ...releaseRoutes,

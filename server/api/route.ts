@@ -25,9 +25,12 @@ export interface ApiCall<P = unknown, Q = unknown, B = unknown> {
 /** Writes one Server-Sent Event; resolves once the client has taken enough that the writer may go on. */
 export type SendEvent = (event: string, data: string) => Promise<void>;
 
+/** A change to the caller's dashboard session cookie (POST and DELETE /session); the transport writes it as Set-Cookie. */
+export type SessionCookie = { secret: string; endsAt: number } | { clear: true };
+
 /** What a handler answers: JSON, plain text, or a stream of Server-Sent Events. */
 export type Reply =
-  | { status: number; json: unknown }
+  | { status: number; json: unknown; cookie?: SessionCookie }
   | { status: number; text: string }
   /** Runs until the stream is over (the transport then ends the response) or `signal` aborts. */
   | { events: (send: SendEvent, signal: AbortSignal) => Promise<void> };

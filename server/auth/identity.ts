@@ -15,4 +15,9 @@ export interface Identity {
    * ceilings). Unset means the same as `admin`.
    */
   allApps?: boolean;
+  /**
+   * The dashboard session a browser request came with (its stored hash; never the cookie itself),
+   * so that work it started (an event stream) ends with the session.
+   */
+  session?: string;
 }

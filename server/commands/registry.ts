@@ -21,6 +21,7 @@ import { gcCommands } from './gc.ts';
 import { egressCommands } from './egress.ts';
 import { jobCommands } from './jobs.ts';
 import { storageCommands } from './storage.ts';
+import { dashboardCommands } from './dashboard.ts';
 
 const metaCommands: Command[] = [
   {
@@ -65,6 +66,7 @@ export const commands: readonly Command[] = [
   ...jobCommands,
   ...keyCommands,
   ...tokenCommands,
+  ...dashboardCommands,
   ...doctorCommands,
   ...gcCommands,
   ...metaCommands,

@@ -203,6 +203,25 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (app, name),
      CHECK ((process IS NULL) = (path IS NULL))
    );`,
+  // Dashboard sessions (issue 19; schema 14): one-time login codes from dashboard:login and the
+  // browser sessions they (or an API token) start. Only SHA-256 hashes of the secrets are kept. A
+  // session started with a token keeps that token's hash, so revoking the token ends it too.
+  `CREATE TABLE login_codes (
+     hash TEXT PRIMARY KEY,
+     key_name TEXT NOT NULL REFERENCES keys(name) ON DELETE CASCADE,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX login_codes_by_key ON login_codes (key_name, created_at);
+   CREATE TABLE sessions (
+     hash TEXT PRIMARY KEY,
+     key_name TEXT NOT NULL REFERENCES keys(name) ON DELETE CASCADE,
+     token_hash TEXT,
+     created_at INTEGER NOT NULL,
+     seen_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX sessions_by_key ON sessions (key_name, created_at);`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

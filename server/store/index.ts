@@ -14,6 +14,7 @@ import { egressStore } from './egress.ts';
 import { jobsStore } from './jobs.ts';
 import { cronStore } from './cron.ts';
 import { volumesStore } from './volumes.ts';
+import { sessionsStore } from './sessions.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -36,6 +37,8 @@ export interface Store {
   jobs: ReturnType<typeof jobsStore>;
   cron: ReturnType<typeof cronStore>;
   volumes: ReturnType<typeof volumesStore>;
+  /** Dashboard login codes and browser sessions. */
+  sessions: ReturnType<typeof sessionsStore>;
   close(): void;
 }
 
@@ -62,6 +65,7 @@ export function openStore(file: string): Store {
     jobs: jobsStore(db),
     cron: cronStore(db),
     volumes: volumesStore(db),
+    sessions: sessionsStore(db),
     close: () => db.close(),
   };
 }

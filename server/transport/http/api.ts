@@ -17,7 +17,8 @@ import { log } from '../../output/log.ts';
 import { reportFailure } from '../../output/report.ts';
 import { ApiError, type ApiRoute, type ErrorCode } from '../../api/route.ts';
 import { ErrorBody } from '../../api/schemas.ts';
-import { bearerToken, tokenIdentity } from './auth.ts';
+import { bearerToken, cookieIdentity, crossSiteLogin, proxiesOf, requestIsHttps, tokenIdentity, type BrowserRequest } from './auth.ts';
+import { clearedSessionCookie, sessionCookie } from '../../auth/session-cookie.ts';
 import type { FailureThrottle } from './throttle.ts';
 import { streamEvents } from './sse.ts';
 
@@ -107,16 +108,32 @@ function sendError(reply: FastifyReply, e: ReturnType<typeof classify>): Fastify
 const CHALLENGE = 'Bearer realm="Slipway"';
 const UNAUTHORIZED = 'Authentication required: send an access token (ssh git@HOST tokens:create NAME) as "Authorization: Bearer TOKEN".';
 
+/** The parts of a request the dashboard session checks read. */
+function browserRequest(request: FastifyRequest): BrowserRequest {
+  return { method: request.method, headers: request.headers, encrypted: (request.raw.socket as { encrypted?: boolean }).encrypted === true, remoteAddress: request.raw.socket.remoteAddress };
+}
+
 /**
- * The token, scope and app checks, before anything of the body is read. A wrong token counts
- * against its source address; past the free attempts the answer is 429 with Retry-After.
+ * The token (or, without an Authorization header, the dashboard session cookie), scope and app
+ * checks, before anything of the body is read. A wrong token counts against its source address;
+ * past the free attempts the answer is 429 with Retry-After.
  */
-function authorize(services: Services, throttle: FailureThrottle, request: FastifyRequest): void {
+function authorize(services: Services, throttle: FailureThrottle, proxies: Proxies, request: FastifyRequest): void {
   const route = request.routeOptions.config.route;
-  if (route?.public) return;
+  if (route?.public) {
+    // A login from another site's page would log the browser in as the attacker's key.
+    const why = request.method === 'GET' ? undefined : crossSiteLogin(services, browserRequest(request), proxies);
+    if (why) throw new ApiError(403, 'forbidden', why);
+    return;
+  }
   const header = request.headers.authorization;
   const token = bearerToken(header);
-  const identity = token ? tokenIdentity(services, token) : undefined;
+  let identity = token ? tokenIdentity(services, token) : undefined;
+  if (header === undefined) {
+    const byCookie = cookieIdentity(services, browserRequest(request), proxies);
+    if (byCookie && 'status' in byCookie) throw new ApiError(byCookie.status, byCookie.status === 401 ? 'unauthorized' : 'forbidden', byCookie.message, byCookie.headers);
+    identity = byCookie?.identity;
+  }
   if (!identity) {
     if (header === undefined) throw new ApiError(401, 'unauthorized', UNAUTHORIZED, { 'www-authenticate': CHALLENGE });
     const address = request.raw.socket.remoteAddress ?? 'unknown';
@@ -156,8 +173,11 @@ function operationId(r: Pick<ApiRoute, 'method' | 'url'>): string {
   return r.method.toLowerCase() + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
 }
 
+/** The addresses whose X-Forwarded-Proto is believed. */
+type Proxies = ReturnType<typeof proxiesOf>;
+
 /** Registers one route: its schemas (plus the error body) for validation and the document, its handler. */
-function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
+function register(app: FastifyInstance, services: Services, proxies: Proxies, r: ApiRoute): void {
   const contentTypes = { json: ['application/json'], text: ['text/plain'], sse: ['text/event-stream'], 'text-or-sse': ['text/plain', 'text/event-stream'] }[r.produces];
   app.route({
     method: r.method,
@@ -191,6 +211,12 @@ function register(app: FastifyInstance, services: Services, r: ApiRoute): void {
         return streamEvents(reply.raw, reply.getHeaders() as Record<string, string>, services.config.stallTimeoutMs, out.events, failed);
       }
       if ('text' in out) return reply.code(out.status).type('text/plain; charset=utf-8').send(out.text);
+      if (out.cookie) {
+        const secure = requestIsHttps(browserRequest(request), proxies);
+        const c = out.cookie;
+        reply.header('set-cookie', 'secret' in c ? sessionCookie(c.secret, { secure, maxAgeS: (c.endsAt - services.store.sessions.clock.now()) / 1000 }) : clearedSessionCookie(secure));
+        reply.header('cache-control', 'no-store');
+      }
       return reply.code(out.status).send(out.json);
     },
   });
@@ -209,22 +235,38 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Slipway API', version: services.config.version, description: 'Drive Slipway without SSH: apps, config, releases, processes, jobs. Authenticate with an access token (tokens:create NAME --scope read|deploy|admin) as `Authorization: Bearer TOKEN`.' },
+      info: { title: 'Slipway API', version: services.config.version, description: 'Drive Slipway without SSH: apps, config, releases, processes, jobs. Authenticate with an access token (tokens:create NAME --scope read|deploy|admin) as `Authorization: Bearer TOKEN`, or (the dashboard) with the session cookie from POST /api/v1/session; a request with the cookie that changes something sends the session\'s `X-CSRF-Token` header.' },
       servers: [{ url: '/' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An access token from tokens:create.' } } },
-      security: [{ bearer: [] }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An access token from tokens:create.' },
+          session: { type: 'apiKey', in: 'cookie', name: 'slipway_session', description: 'A dashboard session (POST /api/v1/session); changes also need the X-CSRF-Token header.' },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
     },
   });
   if (services.config.apiCorsOrigins.length > 0) {
     // Off unless configured: a browser page elsewhere must not use a token it got hold of.
     await app.register(cors, { origin: [...services.config.apiCorsOrigins], methods: ['GET', 'POST', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
   }
-  app.addHook('onRequest', async (request) => { authorize(services, throttle, request); });
+  const proxies = proxiesOf(services);
+  app.addHook('onRequest', async (request) => { authorize(services, throttle, proxies, request); });
   app.addHook('onResponse', async (request) => {
     // A body the client was still sending when we answered (a 401, a 413) is not read to its end.
     if (hasBody(request.raw) && !request.raw.complete) request.raw.socket.destroy();
   });
-  app.setErrorHandler((err, request, reply) => sendError(reply, classify(err, request)));
+  app.setErrorHandler((err, request, reply) => {
+    const e = classify(err, request);
+    // A refused login (a wrong code or token) is a failed authentication like a wrong Bearer token.
+    if (e.status === 401 && request.routeOptions.config.route?.public) {
+      const address = request.raw.socket.remoteAddress ?? 'unknown';
+      const wait = throttle.fail(address);
+      log.warn('api login failed', { address, failures: throttle.failures(address), delayMs: wait });
+      if (wait > 0) return sendError(reply, { status: 429, code: 'too_many', message: 'Too many failed authentications from your address; wait a little and try again.', headers: { 'retry-after': String(Math.ceil(wait / 1000)) } });
+    }
+    return sendError(reply, e);
+  });
   app.setNotFoundHandler((request, reply) => sendError(reply, { status: 404, code: 'not_found', message: `There is no API route ${request.method} ${request.url.split('?')[0]}.` }));
 
   // What Fastify itself registered (not what we meant to), for the test that the document has each.
@@ -235,7 +277,7 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
     for (const m of [r.method].flat()) seen.push(`${m} ${r.url}`);
   });
   await app.register(async (scope) => {
-    for (const r of routes) register(scope, services, r);
+    for (const r of routes) register(scope, services, proxies, r);
     scope.get('/openapi.json', {
       config: { route: { public: true } as ApiRoute },
       schema: { summary: 'This API as an OpenAPI 3.1 document', operationId: 'getOpenapi', tags: ['meta'], security: [], response: { 200: { type: 'object', additionalProperties: true, description: 'The OpenAPI 3.1 document.' }, ...ERROR_RESPONSES } },

@@ -3,6 +3,9 @@
 import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { keyScope, lowerScope } from '../../auth/scopes.ts';
+import { sameSecret, useSession } from '../../auth/session.ts';
+import { cameOverHttps, clearedSessionCookie, cookieValue, crossSiteRefusal, trustedProxies } from '../../auth/session-cookie.ts';
+import { dashboardUrl } from '../../urls.ts';
 
 /** The identity a token acts as: its key, with the lower of the token's scope and the key's rights. */
 export function tokenIdentity(services: Services, token: string): Identity | undefined {
@@ -26,4 +29,59 @@ export function basicToken(header: string | undefined): string | undefined {
 /** The token of an `Authorization: Bearer` header (RFC 6750's token68 characters). */
 export function bearerToken(header: string | undefined): string | undefined {
   return /^Bearer ([A-Za-z0-9._~+/-]{1,512}=*)$/i.exec(header ?? '')?.[1];
+}
+
+/** The request parts a dashboard session is checked against. */
+export interface BrowserRequest {
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  encrypted: boolean;
+  remoteAddress: string | undefined;
+}
+
+/** The outcome of a request's session cookie: the identity, or the status and sentence it is refused with. */
+export type CookieAuth =
+  | { identity: Identity }
+  | { status: 401 | 403; message: string; headers: Record<string, string> };
+
+const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/** Methods that change nothing, and so need no CSRF token. */
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+/**
+ * Checks the request's session cookie; undefined when it has none. A request from another site is
+ * refused before the session is looked at; an ended session is 401 (and the cookie cleared); a
+ * request that may change something must carry the session's CSRF token.
+ */
+export function cookieIdentity(services: Services, req: BrowserRequest, proxies: ReturnType<typeof trustedProxies>): CookieAuth | undefined {
+  const secret = cookieValue(one(req.headers.cookie));
+  if (secret === undefined) return undefined;
+  const https = requestIsHttps(req, proxies);
+  const why = crossSiteRefusal({ origin: one(req.headers.origin), fetchSite: one(req.headers['sec-fetch-site']), host: one(req.headers.host), https }, new URL(dashboardUrl(services.config)).origin);
+  if (why) return { status: 403, message: why, headers: {} };
+  const live = useSession(services.store, secret, services.config.sessionIdleMs);
+  if (!live) {
+    return { status: 401, message: 'Your dashboard session has ended (logged out, expired, or its key was removed); log in again with ssh git@HOST dashboard:login.', headers: { 'set-cookie': clearedSessionCookie(https) } };
+  }
+  if (!SAFE_METHODS.has(req.method) && !sameSecret(one(req.headers['x-csrf-token']), live.csrf)) {
+    return { status: 403, message: "A change made with the dashboard session needs the session's X-CSRF-Token header.", headers: {} };
+  }
+  return { identity: live.identity };
+}
+
+/** Whether the request came over HTTPS (our TLS, or a trusted proxy's X-Forwarded-Proto). */
+export function requestIsHttps(req: BrowserRequest, proxies: ReturnType<typeof trustedProxies>): boolean {
+  return cameOverHttps({ encrypted: req.encrypted, remoteAddress: req.remoteAddress, forwardedProto: req.headers['x-forwarded-proto'] }, proxies);
+}
+
+/** Why a browser page of another site may not send this request (a login), or undefined. */
+export function crossSiteLogin(services: Services, req: BrowserRequest, proxies: ReturnType<typeof trustedProxies>): string | undefined {
+  const https = requestIsHttps(req, proxies);
+  return crossSiteRefusal({ origin: one(req.headers.origin), fetchSite: one(req.headers['sec-fetch-site']), host: one(req.headers.host), https }, new URL(dashboardUrl(services.config)).origin);
+}
+
+/** The addresses whose X-Forwarded-Proto counts: loopback, the cluster's pods (the ingress) and its nodes. */
+export function proxiesOf(services: Services): ReturnType<typeof trustedProxies> {
+  return trustedProxies([...services.config.network.podCidrs, ...services.config.network.nodeAddresses]);
 }

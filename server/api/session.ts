@@ -1,0 +1,62 @@
+// Dashboard sessions over the API: trade a one-time code from dashboard:login (or an access token)
+// for a session cookie, read the session back (with its CSRF token), and log out. The transport
+// turns `cookie` into the Set-Cookie header; the cookie's secret never appears in a body.
+import { Type } from 'typebox';
+import { ApiError, route, type ApiRoute } from './route.ts';
+import { Time } from './schemas.ts';
+import { LoginRefusedError, currentSession, endSession, startSession } from '../ops/dashboard.ts';
+
+const SessionSchema = Type.Object({
+  key: Type.String({ description: 'The SSH key the session acts as.' }),
+  admin: Type.Boolean({ description: 'Whether the session has admin rights.' }),
+  scope: Type.Enum(['read', 'deploy', 'admin'], { description: "What it may do: a code's session, all its key may; a token's, the token's scope." }),
+  csrf: Type.String({ description: 'Send it as the X-CSRF-Token header with every request that changes something.' }),
+  expiresAt: Time,
+}, { additionalProperties: false });
+
+const NO_SESSION = 'This request has no dashboard session: log in with POST /api/v1/session (a code from dashboard:login, or a token).';
+
+/** Logout needs no more than the weakest scope: ending one's own session changes nothing a scope guards. */
+function anyScope(r: ApiRoute): ApiRoute {
+  return { ...r, need: 'read' };
+}
+
+export const sessionRoutes = [
+  route({
+    method: 'POST', url: '/session', tag: 'session', need: 'deploy', public: true,
+    summary: 'Log in to the dashboard: a one-time code from dashboard:login, or an access token, for a session cookie (slipway_session)',
+    body: Type.Object({
+      code: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'The code of the link dashboard:login printed (after #code=); valid once, for 60 s.' })),
+      token: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "An access token; the session gets the token's scope and ends if it is revoked." })),
+    }, { additionalProperties: false }),
+    response: { 200: SessionSchema },
+    handle: (call) => {
+      try {
+        const { secret, endsAt, ...info } = startSession(call.services, call.body);
+        return { status: 200, json: info, cookie: { secret, endsAt } };
+      } catch (err) {
+        if (err instanceof LoginRefusedError) throw new ApiError(401, 'unauthorized', err.message);
+        throw err;
+      }
+    },
+  }),
+  route({
+    method: 'GET', url: '/session', tag: 'session', need: 'read',
+    summary: 'The dashboard session the request came with: its key, rights, CSRF token and expiry',
+    response: { 200: SessionSchema },
+    handle: (call) => {
+      const info = currentSession(call.services, call.identity);
+      if (!info) throw new ApiError(401, 'unauthorized', NO_SESSION);
+      return { status: 200, json: info };
+    },
+  }),
+  anyScope(route({
+    method: 'DELETE', url: '/session', tag: 'session', need: 'deploy',
+    summary: 'Log out: end the session (its open event streams stop) and clear the cookie',
+    response: { 204: Type.Null({ description: 'Logged out.' }) },
+    handle: (call) => {
+      if (!endSession(call.services, call.identity)) throw new ApiError(401, 'unauthorized', NO_SESSION);
+      return { status: 204, json: null, cookie: { clear: true } };
+    },
+  })),
+];

@@ -1,0 +1,23 @@
+// dashboard:login: a one-time link that logs the browser in as the caller's key.
+import { createLoginLink } from '../ops/dashboard.ts';
+import { listing, type Command } from './types.ts';
+import { actorOf } from './progress.ts';
+
+export const dashboardCommands: Command[] = [
+  {
+    name: 'dashboard:login',
+    usage: '[--key KEYNAME]',
+    summary: 'Print a one-time link (valid 60 s) that logs a browser in to the dashboard as your key (admins: another key with --key)',
+    access: 'any',
+    args: { min: 0, max: 0 },
+    json: true,
+    flags: { key: { type: 'string', help: 'the key to log in as (admins only; required from the local CLI)' } },
+    run: (ctx, _args, flags) => {
+      const link = createLoginLink(actorOf(ctx), typeof flags.key === 'string' ? flags.key : undefined);
+      return listing({ url: link.url, expiresAt: link.expiresAt }, (out) => {
+        out.line(`Open this link within 60 s to log in as ${link.key} (it works once):`);
+        out.line(link.url);
+      });
+    },
+  },
+];
