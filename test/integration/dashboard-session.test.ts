@@ -322,4 +322,13 @@ describe('dashboard login and sessions', { timeout: 180_000 }, () => {
     assert.equal((await browser(s, 'GET', '/whoami', { cookie: first.cookie })).status, 401, 'the oldest session was ended');
     for (const l of later) assert.equal((await browser(s, 'GET', '/whoami', { cookie: l.cookie })).status, 200);
   });
+
+  // Last: it leaves this address throttled for a minute.
+  test('wrong codes count as failed authentications: past the free ones, 429 with Retry-After', async () => {
+    let r: Res | undefined;
+    for (let i = 0; i < 30 && r?.status !== 429; i++) r = await browser(s, 'POST', '/session', { body: { code: 'w'.repeat(43) } });
+    assert.equal(r?.status, 429);
+    assert.equal(apiError(r!).code, 'too_many');
+    assert.match(r!.headers.get('retry-after') ?? '', /^[1-5]$/);
+  });
 });
