@@ -13,22 +13,23 @@ export const RIGHTS_SWEEP_MS = 5_000;
 
 /**
  * Stops every push, deploy and app command whose key may no longer use its app (the key removed,
- * its access revoked, or an admin demoted without a grant), or whose dashboard session ended
- * (logout, expiry); returns how many were stopped. Each is aborted with a UserError saying why,
- * which is what its user sees.
+ * its access revoked, or an admin demoted without a grant), and every event stream of a dashboard
+ * session that ended (logout, expiry); returns how many were stopped. Each is aborted with a
+ * UserError saying why, which is what its user sees.
  */
 export function stopRevoked(services: Pick<Services, 'store' | 'pushes' | 'sessions'> & { config: Pick<Services['config'], 'sessionIdleMs'> }): number {
   let stopped = 0;
-  for (const w of [...services.pushes.list(), ...services.sessions.list()]) {
-    if (w.controller.signal.aborted) continue;
+  // Only what a session follows (logs, a job's transcript) ends with it: a deploy it started goes
+  // on after a logout, as after a closed tab, unless the key itself lost the app (below).
+  for (const w of services.sessions.list()) {
     const session = w.identity.session;
-    if (session !== undefined && !sessionLive(services.store, session, services.config.sessionIdleMs)) {
-      log.info('stopping work of a dashboard session that ended', { key: w.identity.name, app: w.app });
-      w.controller.abort(new UserError('Your dashboard session has ended; log in again.'));
-      stopped++;
-      continue;
-    }
-    if (mayStillUseApp(services.store, w.identity, w.app)) continue;
+    if (w.controller.signal.aborted || session === undefined || sessionLive(services.store, session, services.config.sessionIdleMs)) continue;
+    log.info('stopping a stream of a dashboard session that ended', { key: w.identity.name, app: w.app });
+    w.controller.abort(new UserError('Your dashboard session has ended; log in again.'));
+    stopped++;
+  }
+  for (const w of [...services.pushes.list(), ...services.sessions.list()]) {
+    if (w.controller.signal.aborted || mayStillUseApp(services.store, w.identity, w.app)) continue;
     log.info('stopping work of a key that lost its access', { key: w.identity.name, app: w.app });
     w.controller.abort(new UserError(`The key ${w.identity.name} no longer has access to ${w.app}.`));
     stopped++;

@@ -4,7 +4,7 @@
 // asserted: statuses, the one-sentence errors, the cookie's attributes, what was (not) written.
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeKey, newApp, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
+import { deployedApp, makeKey, newApp, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
 import { apiError, makeToken, sshJson } from '../support/api-client.ts';
 import { join } from 'node:path';
 import { run } from '../../server/exec.ts';
@@ -268,6 +268,34 @@ describe('dashboard login and sessions', { timeout: 180_000 }, () => {
     assert.match(text, /event: error\ndata: .*Your dashboard session has ended; log in again\./);
     assert.equal((await browser(s, 'GET', '/apps', { cookie: me.cookie })).status, 401);
     assert.equal((await browser(s, 'DELETE', '/session', { cookie: me.cookie, headers: { 'x-csrf-token': me.csrf } })).status, 401);
+  });
+
+  test("logout ends the session's job transcript stream; the deploy it started goes on", async (t) => {
+    const { app: deployed } = await deployedApp(s, 'dash-job');
+    assert.equal((await s.ssh(s.admin, `access:grant ${deployed} ${dev.name}`)).exitCode, 0);
+    let open!: () => void;
+    let reached!: () => void;
+    const atRollout = new Promise<void>((resolve) => { reached = resolve; });
+    useControls(t, s, { deployGate: new Promise<void>((resolve) => { open = resolve; }), onDeployStart: () => reached() });
+    t.after(() => open());
+    const me = await login(s, { code: await loginCode(s, dev) });
+    const change = await browser(s, 'PATCH', `/apps/${deployed}/config`, { cookie: me.cookie, headers: { 'x-csrf-token': me.csrf }, body: { set: { FROM: 'dashboard' } } });
+    assert.equal(change.status, 202, change.text);
+    const { job } = change.json as { job: { id: string } };
+    await atRollout;
+    const stream = await fetch(`http://127.0.0.1:${s.slipway.httpPort}/api/v1/jobs/${job.id}/events`, { headers: { cookie: `slipway_session=${me.cookie}` }, signal: AbortSignal.timeout(20_000) });
+    assert.equal(stream.status, 200);
+    assert.equal((await browser(s, 'DELETE', '/session', { cookie: me.cookie, headers: { 'x-csrf-token': me.csrf } })).status, 204);
+    const text = await stream.text();
+    assert.match(text, /event: error\ndata: .*Your dashboard session has ended; log in again\./);
+    assert.equal((await sshJson(s, s.admin, `jobs:info ${job.id}`) as { status: string }).status, 'running');
+    open();
+    for (let i = 0; i < 100; i++) {
+      const status = (await sshJson(s, s.admin, `jobs:info ${job.id}`) as { status: string }).status;
+      if (status !== 'running') { assert.equal(status, 'succeeded'); return; }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.fail('the job did not end');
   });
 
   test('a removed key\'s open event stream ends at once', async (t) => {
