@@ -1,7 +1,8 @@
 // The HTTP API, /api/v1, on the git server's port: Fastify (the one module that imports it) does
 // the routing, validation against the routes' TypeBox schemas, serialization and the OpenAPI
 // document. The routes themselves are data in server/api/. Every request passes here in order:
-// token (401/429), scope (403), app (404, as over SSH), body (413, 400, 422), then the handler.
+// token or dashboard session cookie (401/429; 403 for a cookie from another site or without its
+// CSRF token), scope (403), app (404, as over SSH), body (413, 400, 422), then the handler.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import cors from '@fastify/cors';
