@@ -203,6 +203,14 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (app, name),
      CHECK ((process IS NULL) = (path IS NULL))
    );`,
+  // Schema 14: reserved for the dashboard's login sessions, which another change adds; a schema
+  // version is an index here, so the entries must be contiguous.
+  `SELECT 1;`,
+  // Dashboard (issue 19; schema 15): which key made a release, and which config keys it changed
+  // from the release it replaced (names only, JSON {added, changed, removed}; NULL for the first
+  // release and for those made before this).
+  `ALTER TABLE releases ADD COLUMN created_by TEXT;
+   ALTER TABLE releases ADD COLUMN config_changes TEXT;`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */
