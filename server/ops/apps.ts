@@ -86,15 +86,14 @@ export function appState(s: { lastDeploy: LastDeploy['result'] | undefined; stop
   return 'running';
 }
 
-/** A deploy job as a last deploy, or (no job: an app deployed before jobs were kept) its newest release. */
-function lastDeployOf(job: JobRow | undefined, newest: Release | undefined): LastDeploy | null {
+/** A deploy job as a last deploy, or (no job: an app deployed before jobs were kept) its running release. */
+function lastDeployOf(job: JobRow | undefined, current: Release | undefined): LastDeploy | null {
   if (job) {
     const result = job.status === 'queued' || job.status === 'running' ? 'running' : job.status === 'succeeded' ? 'succeeded' : 'failed';
     return { at: job.finishedAt ?? job.startedAt ?? job.createdAt, result, release: job.release === null ? null : `v${job.release}`, jobId: job.id };
   }
-  if (!newest) return null;
-  const result = newest.status === 'pending' ? 'running' : newest.status;
-  return { at: newest.finishedAt ?? newest.createdAt, result, release: `v${newest.version}`, jobId: null };
+  if (!current) return null;
+  return { at: current.finishedAt ?? current.createdAt, result: 'succeeded', release: `v${current.version}`, jobId: null };
 }
 
 /** Instances the store asks for when the cluster cannot say: the running release's formation, stopped types at 0. */
@@ -126,7 +125,7 @@ export async function listApps(actor: Actor): Promise<AppSummary[]> {
     const current = store.releases.current(a.name);
     const types = current?.processes.map((p) => p.type).filter((t) => t !== RELEASE_TYPE) ?? [];
     const stopped = store.stopped.all(a.name);
-    const last = lastDeployOf(deploys.get(a.name), deploys.has(a.name) ? undefined : store.releases.list(a.name, 1)[0]);
+    const last = lastDeployOf(deploys.get(a.name), current);
     const host = defaultDomain(config, a.name);
     const https = current?.image !== undefined && current.image !== null && (
       store.certs.uploaded(a.name).some((u) => u.host === host)
