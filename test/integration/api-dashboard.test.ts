@@ -5,7 +5,7 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeKey, newApp, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
-import { api, apiError, makeToken, push, readEvents, sshJson, type SseEvent } from '../support/api-client.ts';
+import { api, apiError, makeToken, push, rawConnection, readEvents, sshJson, type SseEvent } from '../support/api-client.ts';
 import type { DeployableRelease } from '../../server/deploy/deployer.ts';
 
 type Job = { id: string; kind: string; app: string; status: string; release: number | null };
@@ -231,6 +231,28 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
     }
   });
 
+  test('GET /events: a reader that does not read is cut off, not buffered without bound', async (t) => {
+    const { events } = s.slipway.services;
+    const until = async (ok: () => boolean, what: string) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(ok(), what);
+    };
+    await until(() => events.count('admin') === 0, "the earlier tests' streams are closed");
+    const c = await rawConnection(s);
+    t.after(() => c.sock.destroy());
+    c.sock.pause();
+    c.sock.write(`GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminToken}\r\n\r\n`);
+    await until(() => events.count('admin') === 1, 'the stream started');
+    // 8 MB of events at once, to a client that takes nothing: the stream holds at most 1 MiB, then ends.
+    const job = { id: 'x'.repeat(12), kind: 'config:set', app, by: 'admin', origin: 'api' as const, status: 'running' as const, createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, release: null, error: 'e'.repeat(300), logFile: '/nonexistent' };
+    for (let i = 0; i < 20_000; i++) events.publish({ type: 'job', app, job });
+    await until(() => events.count('admin') === 0, 'the stream was closed');
+    c.sock.resume();
+    await c.closed;
+    assert.ok(c.received().startsWith('HTTP/1.1 200 '), c.received().slice(0, 200));
+    assert.ok(c.received().length < 16 * 1024 * 1024, `${c.received().length} bytes were sent to a client that read nothing`);
+  });
+
   test('doctor and the GC report are for admin tokens only (403 otherwise); the report deletes nothing', async () => {
     s.slipway.services.doctorChecks = () => [
       { name: 'docker', run: async () => ({ ok: true, detail: 'Docker 26.1.5' }) },
@@ -266,6 +288,9 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
   });
 
   test('logs ?process=TYPE: one process type, checked against the app\'s types, as logs -p over SSH', async () => {
+    const app = await newApp(s, 'dash-logs');
+    assert.equal((await s.ssh(s.admin, `access:grant ${app} ${dev.name}`)).exitCode, 0);
+    await push(s, app, 'logs');
     const r = await api(s, 'GET', `/apps/${app}/logs?process=web&tail=5`, { token: readToken });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.text, `2000-01-01T00:00:00Z app[web.fake]: ${app} log (lines=5, follow=false)\n`);
@@ -273,7 +298,7 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
     assert.equal((await s.ssh(dev, `logs ${app} -p web -n 5`)).stdout, r.text.trimEnd());
     const bad = await api(s, 'GET', `/apps/${app}/logs?process=worker`, { token: readToken });
     assert.equal(bad.status, 422, bad.text);
-    assert.equal(apiError(bad).message, 'There is no worker process type; this app has web.');
+    assert.equal(apiError(bad).message, 'There is no "worker" process type; this app has web.');
     const both = await api(s, 'GET', `/apps/${app}/logs?process=web&ps=worker`, { token: readToken });
     assert.equal(both.status, 400, both.text);
   });
