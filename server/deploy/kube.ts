@@ -689,7 +689,11 @@ export class KubeDeployer implements Deployer {
     const selector = selectorString({ [LABEL.managedBy]: MANAGED_BY });
     const [deployments, certs] = await Promise.all([
       this.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selector }),
-      opts.certificates ? this.client.list<CertificateLike & { metadata?: { labels?: Record<string, string> } }>(CERTIFICATE.apiVersion, CERTIFICATE.kind, undefined, { labelSelector: selector }) : [],
+      opts.certificates
+        ? this.client.list<CertificateLike & { metadata?: { labels?: Record<string, string> } }>(CERTIFICATE.apiVersion, CERTIFICATE.kind, undefined, { labelSelector: selector })
+          // Without cert-manager's API the instances are still worth showing: every URL is then http.
+          .catch((err: unknown) => { log.warn('listing certificates failed; apps are shown without HTTPS', { err }); return []; })
+        : [],
     ]);
     const out = new Map<string, AppRuntime>();
     const of = (app: string) => {
