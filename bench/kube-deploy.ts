@@ -19,6 +19,7 @@ import type { DeployableRelease } from '../server/deploy/deployer.ts';
 import { lineTranscript } from '../server/output/transcript.ts';
 import { configureLog } from '../server/output/log.ts';
 import { deployable } from '../server/ops/release.ts';
+import { Events } from '../server/jobs/events.ts';
 import { JobRunner } from '../server/jobs/runner.ts';
 import { RunningDeploys, RunningSessions } from '../server/context.ts';
 import { openStore } from '../server/store/index.ts';
@@ -97,7 +98,7 @@ try {
     await deployer.deploy(deployable({ config, store }, first), { transcript: silent, signal: never });
     store.releases.finish(app, first.version, 'succeeded');
     const pushes = new RunningDeploys();
-    const services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), builder: undefined, deployer };
+    const services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), events: new Events(), builder: undefined, deployer };
     const io = { stdout: () => {}, stderr: (s: string) => say(s.trim()), stdin: async () => '', color: false, signal: never };
     for (let i = 0; i < SETTINGS.rounds; i++) {
       t0 = performance.now();

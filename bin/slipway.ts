@@ -11,6 +11,7 @@ import { errorLine } from '../server/output/output.ts';
 import { reportFailure } from '../server/output/report.ts';
 import { RunningDeploys, RunningSessions } from '../server/context.ts';
 import { JobRunner } from '../server/jobs/runner.ts';
+import { Events } from '../server/jobs/events.ts';
 import { nativeCryptoLoaded } from '../server/transport/ssh/lib.ts';
 
 async function main(): Promise<number> {
@@ -23,7 +24,7 @@ async function main(): Promise<number> {
     const interrupted = new AbortController();
     process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
     return await execute(
-      { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded },
+      { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), events: new Events(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded },
       { name: 'local', admin: true, via: 'local' },
       process.argv.slice(2),
       {

@@ -21,6 +21,8 @@ export interface Services {
   sessions: RunningSessions;
   /** Changes that roll out, as jobs: started, followed and cancelled here (jobs/runner.ts). */
   jobs: Jobs;
+  /** What changed (jobs, releases, apps), for live views such as GET /api/v1/events (jobs/events.ts). */
+  events: EventBus;
   builder: Builder | undefined;
   deployer: Deployer | undefined;
   /** The registry's tags, deletes and storage GC (garbage collection); unset, nothing is collected. */
@@ -129,7 +131,8 @@ export class RunningDeploys {
 
 /** An app command running for a key: its own stop signal, also aborted when its caller goes away. */
 export interface RunningSession {
-  app: string;
+  /** The app it works on; null for a stream over every app the key may use (the dashboard's events). */
+  app: string | null;
   identity: Identity;
   controller: AbortController;
 }
@@ -143,7 +146,7 @@ export class RunningSessions {
   #all = new Set<RunningSession>();
 
   /** Registers a command on `app` for `identity`; its controller is aborted too when `caller` aborts. */
-  begin(app: string, identity: Identity, caller: AbortSignal): RunningSession {
+  begin(app: string | null, identity: Identity, caller: AbortSignal): RunningSession {
     const s: RunningSession = { app, identity, controller: new AbortController() };
     if (caller.aborted) s.controller.abort(caller.reason);
     else caller.addEventListener('abort', () => s.controller.abort(caller.reason), { once: true });
@@ -216,4 +219,27 @@ export interface Jobs {
   cancel(job: JobRow, by: string): Promise<JobRow>;
   /** The server is stopping: jobs ending from now on are interrupted. */
   close(): void;
+}
+
+/** What changed about an app, as an `app` event says it. */
+export type AppChange = 'created' | 'destroyed' | 'scaled' | 'config' | 'stopped' | 'started' | 'domains';
+
+/** Something that happened in this process: a job started or ended, a release was recorded or ended, an app changed. */
+export type SlipwayEvent =
+  | { type: 'job'; app: string; job: JobRow }
+  | { type: 'release'; app: string; version: number }
+  | { type: 'app'; app: string; change: AppChange };
+
+/**
+ * The in-process event bus as the services carry it; jobs/events.ts implements it. Listeners are
+ * called synchronously by publish, so a listener that checks rights sees the store as it was when
+ * the event happened (an app about to be destroyed still has its grants).
+ */
+export interface EventBus {
+  /** Hands the event to every listener; a listener that throws is logged and the others still get it. */
+  publish(event: SlipwayEvent): void;
+  /** Adds a listener for `key` (the identity's name); returns the function that removes it. */
+  subscribe(key: string, listener: (event: SlipwayEvent) => void): () => void;
+  /** How many listeners `key` has now (GET /events bounds the streams one key may hold). */
+  count(key: string): number;
 }

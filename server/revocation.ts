@@ -29,7 +29,16 @@ export function stopRevoked(services: Pick<Services, 'store' | 'pushes' | 'sessi
     stopped++;
   }
   for (const w of [...services.pushes.list(), ...services.sessions.list()]) {
-    if (w.controller.signal.aborted || mayStillUseApp(services.store, w.identity, w.app)) continue;
+    if (w.controller.signal.aborted) continue;
+    if (w.app === null) {
+      // A stream over every app the key may use checks each event itself; it ends when the key goes.
+      if (w.identity.via === 'local' || services.store.keys.byName(w.identity.name)) continue;
+      log.info('stopping a stream of a removed key', { key: w.identity.name });
+      w.controller.abort(new UserError(`The key ${w.identity.name} was removed.`));
+      stopped++;
+      continue;
+    }
+    if (mayStillUseApp(services.store, w.identity, w.app)) continue;
     log.info('stopping work of a key that lost its access', { key: w.identity.name, app: w.app });
     w.controller.abort(new UserError(`The key ${w.identity.name} no longer has access to ${w.app}.`));
     stopped++;

@@ -18,6 +18,7 @@ import { startTlsSync } from './ops/tls-sync.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 import { startGcTimer } from './ops/collect.ts';
 import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
+import { Events } from './jobs/events.ts';
 import { reconcileAtStart } from './ops/reconcile.ts';
 import { startRightsSweep } from './revocation.ts';
 
@@ -87,7 +88,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
   const pushes = new RunningDeploys();
-  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded };
+  const events = new Events();
+  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded };
   // Before any deploy is accepted: the cluster runs what the database says (see push/reconcile.ts).
   const reconciled = await reconcileAtStart(services);
   if (reconciled.restored.length || reconciled.sweptPods) log.warn('brought the cluster in line with the database', { ...reconciled });

@@ -6,7 +6,25 @@ import { actor, runChange } from './change.ts';
 import { appInfo, createApp, destroyApp, listApps, unlockApp } from '../ops/apps.ts';
 import { rebuild } from '../ops/builds.ts';
 
-const AppSummary = Type.Object({ name: Type.String(), createdAt: Time }, { additionalProperties: false });
+/** One app of `apps:list --json`. */
+const AppSummary = Type.Object({
+  name: Type.String(),
+  createdAt: Time,
+  state: Type.Enum(['running', 'deploying', 'failed', 'stopped', 'new'], { description: 'deploying: a push, rebuild, rollback or config change runs; failed: the last one did not succeed; stopped: every process type is stopped (ps:stop); new: no release yet.' }),
+  release: Nullable(Type.String({ description: 'The running release, as vN.' })),
+  url: Type.String({ description: "The app's URL: https:// once its certificate is issued." }),
+  https: Type.Boolean({ description: 'Whether the URL is served over HTTPS (its certificate is issued).' }),
+  processes: Type.Object({
+    running: Type.Integer({ description: 'Ready instances, over all process types.' }),
+    desired: Type.Integer({ description: 'Instances asked for.' }),
+  }, { additionalProperties: false }),
+  lastDeploy: Nullable(Type.Object({
+    at: Time,
+    result: Type.Enum(['succeeded', 'failed', 'running'], { description: 'failed includes a cancelled or interrupted deploy.' }),
+    release: Nullable(Type.String({ description: 'The release it made, as vN (when it succeeded).' })),
+    jobId: Nullable(Type.String({ description: 'Its job; null for a release made before jobs were kept.' })),
+  }, { additionalProperties: false, description: 'The newest push, rebuild, rollback or config change.' })),
+}, { additionalProperties: false });
 
 /** `apps:info --json`. */
 const AppInfo = Type.Object({
@@ -27,9 +45,9 @@ const AppInfo = Type.Object({
 export const appRoutes = [
   route({
     method: 'GET', url: '/apps', tag: 'apps', need: 'read',
-    summary: 'The apps the token may use (= apps:list --json)',
+    summary: 'The apps the token may use, with state, release, URL, instances and last deploy (= apps:list --json)',
     response: { 200: Type.Array(AppSummary) },
-    handle: (call) => ({ status: 200, json: listApps(actor(call)) }),
+    handle: async (call) => ({ status: 200, json: await listApps(actor(call)) }),
   }),
   route({
     method: 'POST', url: '/apps', tag: 'apps', need: 'admin',

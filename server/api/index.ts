@@ -12,6 +12,8 @@ import { cronRoutes } from './cron.ts';
 import { certRoutes, checkRoutes, domainRoutes, egressRoutes, resourceRoutes } from './settings.ts';
 import { buildRoutes, keyRoutes, tokenRoutes } from './admin.ts';
 import { storageRoutes } from './storage.ts';
+import { eventRoutes } from './events.ts';
+import { reportRoutes } from './reports.ts';
 
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
@@ -24,6 +26,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...logRoutes,
   ...cronRoutes,
   ...jobRoutes,
+  ...eventRoutes,
   ...domainRoutes,
   ...certRoutes,
   ...checkRoutes,
@@ -33,4 +36,5 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...buildRoutes,
   ...keyRoutes,
   ...tokenRoutes,
+  ...reportRoutes,
 ];

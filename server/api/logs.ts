@@ -5,7 +5,7 @@ import { route } from './route.ts';
 import { AppParams } from './schemas.ts';
 import { actor } from './change.ts';
 import { appLogs, DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../ops/logs.ts';
-import { UserError } from '../errors.ts';
+import { UsageError, UserError } from '../errors.ts';
 
 export const logRoutes = [
   route({
@@ -16,12 +16,16 @@ export const logRoutes = [
       tail: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LOG_LINES, default: DEFAULT_LOG_LINES, description: 'How many recent lines.' })),
       follow: Type.Optional(Type.Enum(['1', '0', 'true', 'false'], { description: '1: keep streaming new lines (text/event-stream).' })),
       ps: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Only this process type, `run` (one-off pods), `cron` (scheduled tasks) or one run:detached pod.' })),
+      process: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'The same as ps (logs APP -p TYPE); give one of the two.' })),
     }, { additionalProperties: false }),
     response: { 200: Type.String({ description: 'text/plain, or with follow=1 text/event-stream (event: line, data: one log line).' }) },
     handle: async (call) => {
       const { app } = call.params;
       const follow = call.query.follow === '1' || call.query.follow === 'true';
-      const stream = appLogs(actor(call), app, { lines: call.query.tail ?? DEFAULT_LOG_LINES, follow, ...(call.query.ps ? { ps: call.query.ps } : {}) });
+      const { ps: given, process } = call.query;
+      if (given !== undefined && process !== undefined && given !== process) throw new UsageError('Give the process type once: ps or process, not both.');
+      const ps = given ?? process;
+      const stream = appLogs(actor(call), app, { lines: call.query.tail ?? DEFAULT_LOG_LINES, follow, ...(ps ? { ps } : {}) });
       if (follow) {
         return {
           events: async (send, signal) => {

@@ -7,6 +7,16 @@ import { listReleases, releaseInfo, rollback } from '../ops/releases.ts';
 
 const Status = Type.String({ description: 'pending, succeeded or failed' });
 
+/** Who made a release, and which config keys it changed (names only, never values). */
+const Provenance = {
+  createdBy: Nullable(Type.String({ description: 'The key whose push or command made it (local: the local slipway command); null for releases made before this was recorded.' })),
+  configChanges: Nullable(Type.Object({
+    added: Type.Array(Type.String()),
+    changed: Type.Array(Type.String()),
+    removed: Type.Array(Type.String()),
+  }, { additionalProperties: false, description: 'Config keys it added, changed and removed from the release it replaced (names only); null for the first release.' })),
+};
+
 /** One release of `releases --json`. */
 const ReleaseSummary = Type.Object({
   app: Type.String(),
@@ -22,6 +32,7 @@ const ReleaseSummary = Type.Object({
   finishedAt: Nullable(Time),
   imageCollectedAt: Nullable(Time),
   configPrunedAt: Nullable(Time),
+  ...Provenance,
 }, { additionalProperties: false });
 
 /** `releases:info --json`. */
@@ -37,6 +48,7 @@ const ReleaseInfo = Type.Object({
   finishedAt: Nullable(Time),
   imageCollectedAt: Nullable(Time),
   configPrunedAt: Nullable(Time),
+  ...Provenance,
 }, { additionalProperties: false });
 
 export const releaseRoutes = [

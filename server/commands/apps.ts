@@ -22,16 +22,15 @@ export const appCommands: Command[] = [
   {
     name: 'apps:list',
     usage: '',
-    summary: 'List the apps you may use',
+    summary: 'List the apps you may use: state, release, instances ready, URL',
     access: 'any',
     args: { min: 0, max: 0 },
     json: true,
-    run: (ctx) => {
-      const apps = listApps(actorOf(ctx));
+    run: async (ctx) => {
+      const apps = await listApps(actorOf(ctx));
       return listing(apps, (out) => {
         if (apps.length === 0) return out.line('No apps yet. Create one with apps:create NAME.');
-        out.heading('Apps');
-        for (const a of apps) out.line(a.name);
+        out.table(apps.map((a) => [a.name, a.state, a.release ?? '-', `${a.processes.running}/${a.processes.desired}`, a.url]), ['NAME', 'STATE', 'RELEASE', 'READY', 'URL']);
       });
     },
   },

@@ -1,6 +1,6 @@
 // Garbage collection's commands: `gc` runs the whole collection now (what the timer runs), and
 // `apps:report APP` shows what an app's images and build cache take on disk.
-import { appReport, collectGarbage } from '../ops/gc.ts';
+import { appReport, collectGarbage, previewGarbage } from '../ops/gc.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 
@@ -37,12 +37,28 @@ export const gcCommands: Command[] = [
   },
   {
     name: 'gc',
-    usage: '',
-    summary: 'Collect garbage now: old images, registry storage, destroyed apps\' caches, dangling images',
+    usage: '[--dry-run]',
+    summary: 'Collect garbage now: old images, registry storage, destroyed apps\' caches, dangling images (--dry-run: only say what would go)',
     access: 'admin',
     args: { min: 0, max: 0 },
+    flags: { 'dry-run': { type: 'boolean', help: 'delete nothing; show what a collection would delete now' } },
     json: true,
-    run: async (ctx) => {
+    run: async (ctx, _args, flags) => {
+      if (flags['dry-run'] === true) {
+        const p = await previewGarbage(actorOf(ctx));
+        return listing(p, (out) => {
+          const planned = p.apps.filter((a) => 'removed' in a);
+          const removed = planned.reduce((n, a) => n + a.removed, 0);
+          const bytes = planned.reduce((n, a) => n + (a.removedBytes ?? 0), 0);
+          out.line(`Would delete ${removed} image${removed === 1 ? '' : 's'} (${humanBytes(bytes)}) beyond the last ${p.keepReleases} releases of ${p.apps.length} app${p.apps.length === 1 ? '' : 's'}; nothing was deleted.`);
+          for (const a of p.apps) {
+            if ('skipped' in a) out.line(`Skipped ${a.app}: ${a.skipped}.`);
+            else if (a.removed || a.configPruned.length) out.line(`${a.app}: ${a.removed} image${a.removed === 1 ? '' : 's'}${a.collected.length ? ` (releases ${a.collected.map((v) => `v${v}`).join(', ')})` : ''}, config copies of ${a.configPruned.length} release${a.configPruned.length === 1 ? '' : 's'}.`);
+          }
+          out.line(p.storage.runs ? 'Registry storage would be collected.' : `Registry storage would not be collected: ${p.storage.reason}.`);
+          out.line(`Build caches of destroyed apps: ${p.cachesRemoved.join(', ') || 'none'}.`);
+        });
+      }
       const r = await collectGarbage(actorOf(ctx));
       return listing(r, (out) => {
         const removed = r.apps.reduce((n, a) => n + ('removed' in a ? a.removed : 0), 0);

@@ -1,4 +1,4 @@
-import { UserError } from '../errors.ts';
+import { UsageError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { appLogs, DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../ops/logs.ts';
 import type { Command } from './types.ts';
@@ -16,18 +16,20 @@ export function parseLineCount(raw: string | undefined): number {
 export const logCommands: Command[] = [
   {
     name: 'logs',
-    usage: 'APP [-t] [-p TYPE|run|cron|POD] [-n LINES]',
+    usage: 'APP [-t] [-p|--process TYPE|run|cron|POD] [-n LINES]',
     summary: "Show an app's recent log lines; -t keeps streaming them",
     access: 'app',
     args: { min: 1, max: 1 },
     flags: {
       tail: { type: 'boolean', short: 't', help: 'keep streaming new lines' },
       ps: { type: 'string', short: 'p', help: 'only this process type, one-off pods (run), scheduled tasks (cron) or one run:detached pod' },
+      process: { type: 'string', help: 'the same as -p' },
       num: { type: 'string', short: 'n', help: `how many recent lines (default ${DEFAULT_LOG_LINES})` },
     },
     run: async (ctx, app, _args, flags) => {
       const lines = parseLineCount(flags.num as string | undefined);
-      const ps = flags.ps as string | undefined;
+      if (flags.ps !== undefined && flags.process !== undefined && flags.ps !== flags.process) throw new UsageError('Give the process type once: -p or --process, not both.');
+      const ps = (flags.ps ?? flags.process) as string | undefined;
       const stream = appLogs(actorOf(ctx), app, { ...(ps !== undefined ? { ps } : {}), lines, follow: flags.tail === true });
       await stream((l) => {
         ctx.out.line(l);

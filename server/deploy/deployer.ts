@@ -268,6 +268,16 @@ export interface Workload {
   replicas: number;
 }
 
+/** One app's processes and certificates as apps:list shows them, from listings across the cluster. */
+export interface AppRuntime {
+  /** Ready instances, over all its process types. */
+  running: number;
+  /** Instances its Deployments ask for. */
+  desired: number;
+  /** Hosts whose ACME certificate is issued (its Certificate is Ready). */
+  issuedHosts: string[];
+}
+
 /** Runs releases on a cluster. */
 export interface Deployer {
   readonly name: string;
@@ -282,6 +292,12 @@ export interface Deployer {
   destroy(app: string): Promise<void>;
   /** What runs now, per process type. */
   status(app: string): Promise<ProcessStatus[]>;
+  /**
+   * Every app's processes (and with `certificates`, its issued ACME hosts), by app name, from one
+   * list across the cluster per kind, whatever the number of apps (apps:list); apps running
+   * nothing are absent.
+   */
+  overview(opts: { certificates: boolean }): Promise<Map<string, AppRuntime>>;
   /** Replaces the instances of one process type (or all) with fresh ones, without a new release. */
   restart(app: string, opts: { process?: string; transcript: Transcript; signal: AbortSignal }): Promise<void>;
   /**

@@ -14,7 +14,7 @@ import { cronState } from './cron-state.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
 import type { KubeObject, ObjectOptions } from './kube-types.ts';
 import { RELEASE_TYPE, RUN_PROCESS, cronJobName, cronJobObject, manualJobName, manualJobObject, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
-import type { CronState, DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from './deployer.ts';
+import type { AppRuntime, CronState, DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from './deployer.ts';
 import { processOwner } from '../process.ts';
 import { KubeClient } from './kube-client.ts';
 import type { HostCert } from './deployer.ts';
@@ -682,6 +682,37 @@ export class KubeDeployer implements Deployer {
           .map(({ name, release, state, ready, restarts, startedAt }) => ({ name, release, state, ready, restarts, startedAt })),
       }))
       .sort((a, b) => (a.type === 'web' ? -1 : b.type === 'web' ? 1 : a.type.localeCompare(b.type)));
+  }
+
+  async overview(opts: { certificates: boolean }): Promise<Map<string, AppRuntime>> {
+    // Every namespace at once, found by the labels all of Slipway's objects carry.
+    const selector = selectorString({ [LABEL.managedBy]: MANAGED_BY });
+    const [deployments, certs] = await Promise.all([
+      this.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selector }),
+      opts.certificates
+        ? this.client.list<CertificateLike & { metadata?: { labels?: Record<string, string> } }>(CERTIFICATE.apiVersion, CERTIFICATE.kind, undefined, { labelSelector: selector })
+          // Without cert-manager's API the instances are still worth showing: every URL is then http.
+          .catch((err: unknown) => { log.warn('listing certificates failed; apps are shown without HTTPS', { err }); return []; })
+        : [],
+    ]);
+    const out = new Map<string, AppRuntime>();
+    const of = (app: string) => {
+      let r = out.get(app);
+      if (!r) out.set(app, r = { running: 0, desired: 0, issuedHosts: [] });
+      return r;
+    };
+    for (const d of deployments) {
+      const app = d.metadata?.labels?.[LABEL.instance];
+      if (!app) continue;
+      const r = of(app);
+      r.running += d.status?.readyReplicas ?? 0;
+      r.desired += d.spec?.replicas ?? 0;
+    }
+    for (const c of certs) {
+      const app = c.metadata?.labels?.[LABEL.instance];
+      if (app && certificateReady(c)) of(app).issuedHosts.push(...(c.spec?.dnsNames ?? []));
+    }
+    return out;
   }
 
   async restart(app: string, opts: { process?: string; transcript: Transcript; signal: AbortSignal }): Promise<void> {

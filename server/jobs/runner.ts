@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import type { Jobs, JobSpec, RunningDeploys, StartedJob } from '../context.ts';
+import type { EventBus, Jobs, JobSpec, RunningDeploys, StartedJob } from '../context.ts';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
@@ -77,13 +77,16 @@ export class JobRunner implements Jobs {
   readonly #store: Pick<Store, 'jobs' | 'releases'>;
   readonly #config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>;
   readonly #deploys: DeployRegistry;
+  readonly #events: Pick<EventBus, 'publish'> | undefined;
   readonly #live = new Map<string, Live>();
   #closing = false;
 
-  constructor(store: Pick<Store, 'jobs' | 'releases'>, config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>, deploys: DeployRegistry) {
+  /** `events` hears each job start and end (a `job` event with the row). */
+  constructor(store: Pick<Store, 'jobs' | 'releases'>, config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>, deploys: DeployRegistry, events?: Pick<EventBus, 'publish'>) {
     this.#store = store;
     this.#config = config;
     this.#deploys = deploys;
+    this.#events = events;
   }
 
   /**
@@ -127,6 +130,7 @@ export class JobRunner implements Jobs {
     let settle!: (r: JobRow) => void;
     const ended = new Promise<JobRow>((resolve) => { settle = resolve; });
     this.#live.set(id, { row, log: jobLog, controller, ended });
+    this.#events?.publish({ type: 'job', app, job: row });
     const result = (async () => {
       // Until the work's outcome is known, the job has failed (whatever throws on the way there).
       let end: { status: JobEnd; release?: number | null; error?: string } = { status: 'failed', error: errorSentence(undefined, id, undefined) };
@@ -159,7 +163,10 @@ export class JobRunner implements Jobs {
           this.#finish(id, end.status, end);
         } finally {
           this.#live.delete(id);
-          settle(this.#stored(id) ?? { ...row, ...end, release: end.release ?? null, error: end.error ?? null });
+          const last = this.#stored(id);
+          settle(last ?? { ...row, ...end, release: end.release ?? null, error: end.error ?? null });
+          // A row that is gone went with its app (apps:destroy says so with its own event).
+          if (last) this.#events?.publish({ type: 'job', app, job: last });
         }
       }
     })();

@@ -3,7 +3,7 @@
 import { UserError } from '../errors.ts';
 import { appName, branchName, shown } from '../names.ts';
 import { createRepo, removeLogs, removeRepo } from '../repos.ts';
-import { appUrl, remotes } from '../urls.ts';
+import { appUrl, defaultDomain, remotes } from '../urls.ts';
 import { builderFor } from './build-and-deploy.ts';
 import { breakLock, lockApp } from './lock.ts';
 import { removeImages } from './collect.ts';
@@ -13,7 +13,9 @@ import { reachesAllApps } from '../auth/access.ts';
 import { log } from '../output/log.ts';
 import type { Services } from '../context.ts';
 import type { Release } from '../store/releases.ts';
-import type { HostCert } from '../deploy/deployer.ts';
+import type { AppRuntime, HostCert } from '../deploy/deployer.ts';
+import type { JobRow } from '../store/jobs.ts';
+import { RELEASE_TYPE, replicasFor } from '../deploy/workload.ts';
 import type { Actor } from './actor.ts';
 
 /** A new app's name and git remotes. */
@@ -39,19 +41,107 @@ export async function createApp(actor: Actor, raw: string): Promise<CreatedApp> 
     store.apps.remove(app);
     throw new Error(`creating the repository of ${app} failed`, { cause: err });
   }
+  actor.services.events.publish({ type: 'app', app, change: 'created' });
   const r = remotes(config, app);
   return { name: app, gitSsh: r.ssh, gitHttp: r.http };
+}
+
+/** The job kinds that make a release: an app's newest one of these is its last deploy. */
+export const DEPLOY_KINDS: readonly string[] = ['push', 'apps:rebuild', 'rollback', 'config:set', 'config:unset'];
+
+/** What an app is doing, as apps:list and the dashboard show it. */
+export type AppState = 'running' | 'deploying' | 'failed' | 'stopped' | 'new';
+
+/** An app's last deploy: when, how it went, the release it made, and its job (null for a release older than jobs). */
+export interface LastDeploy {
+  at: string;
+  result: 'succeeded' | 'failed' | 'running';
+  release: string | null;
+  jobId: string | null;
 }
 
 /** An app as apps:list shows it. */
 export interface AppSummary {
   name: string;
   createdAt: string;
+  state: AppState;
+  /** The running release, as vN. */
+  release: string | null;
+  url: string;
+  https: boolean;
+  /** Ready and desired instances over all its process types. */
+  processes: { running: number; desired: number };
+  lastDeploy: LastDeploy | null;
 }
 
-/** apps:list --json: the apps the actor may use (every app for admins). */
-export function listApps(actor: Actor): AppSummary[] {
-  return actor.services.store.apps.list(reachesAllApps(actor.identity) ? undefined : actor.identity.name).map((a) => ({ name: a.name, createdAt: a.createdAt }));
+/**
+ * The one rule for an app's state, in order: a deploy under way; the last deploy did not succeed
+ * (a failed, cancelled or interrupted one); every process type stopped (ps:stop); no release yet; running.
+ */
+export function appState(s: { lastDeploy: LastDeploy['result'] | undefined; stopped: boolean; released: boolean }): AppState {
+  if (s.lastDeploy === 'running') return 'deploying';
+  if (s.lastDeploy === 'failed') return 'failed';
+  if (s.stopped) return 'stopped';
+  if (!s.released) return 'new';
+  return 'running';
+}
+
+/** A deploy job as a last deploy, or (no job: an app deployed before jobs were kept) its running release. */
+function lastDeployOf(job: JobRow | undefined, current: Release | undefined): LastDeploy | null {
+  if (job) {
+    const result = job.status === 'queued' || job.status === 'running' ? 'running' : job.status === 'succeeded' ? 'succeeded' : 'failed';
+    return { at: job.finishedAt ?? job.startedAt ?? job.createdAt, result, release: job.release === null ? null : `v${job.release}`, jobId: job.id };
+  }
+  if (!current) return null;
+  return { at: current.finishedAt ?? current.createdAt, result: 'succeeded', release: `v${current.version}`, jobId: null };
+}
+
+/** Instances the store asks for when the cluster cannot say: the running release's formation, stopped types at 0. */
+function desiredFromStore(services: Services, current: Release): number {
+  const d = deployable(services, current);
+  return d.processes.filter((p) => p.type !== RELEASE_TYPE).reduce((n, p) => n + replicasFor(d, p.type), 0);
+}
+
+/**
+ * apps:list --json: the apps the actor may use (every app for admins), each with its state,
+ * release, URL, processes and last deploy. The cluster is asked once for all of them (not once
+ * per app); when it cannot answer, the list still comes, with no instance counted as running.
+ */
+export async function listApps(actor: Actor): Promise<AppSummary[]> {
+  const { services } = actor;
+  const { store, config, deployer } = services;
+  const apps = store.apps.list(reachesAllApps(actor.identity) ? undefined : actor.identity.name);
+  if (apps.length === 0) return [];
+  const deploys = store.jobs.newestOfKinds(DEPLOY_KINDS);
+  let runtime: Map<string, AppRuntime> | undefined;
+  if (deployer) {
+    try {
+      runtime = await deployer.overview({ certificates: config.acmeEmail !== undefined });
+    } catch (err) {
+      log.warn('apps:list could not read the cluster; instances are shown as not running', { err });
+    }
+  }
+  return apps.map((a): AppSummary => {
+    const current = store.releases.current(a.name);
+    const types = current?.processes.map((p) => p.type).filter((t) => t !== RELEASE_TYPE) ?? [];
+    const stopped = store.stopped.all(a.name);
+    const last = lastDeployOf(deploys.get(a.name), current);
+    const host = defaultDomain(config, a.name);
+    const https = current?.image !== undefined && current.image !== null && (
+      store.certs.uploaded(a.name).some((u) => u.host === host)
+      || (config.acmeEmail !== undefined && store.certs.auto(a.name) && (runtime?.get(a.name)?.issuedHosts.includes(host) ?? false)));
+    const counted = runtime?.get(a.name);
+    return {
+      name: a.name,
+      createdAt: a.createdAt,
+      state: appState({ lastDeploy: last?.result, stopped: types.length > 0 && types.every((t) => stopped.includes(t)), released: current !== undefined }),
+      release: current ? `v${current.version}` : null,
+      url: appUrl(config, a.name, https ? [{ host, state: 'issued' }] : undefined),
+      https,
+      processes: counted ? { running: counted.running, desired: counted.desired } : { running: 0, desired: runtime || !current ? 0 : desiredFromStore(services, current) },
+      lastDeploy: last,
+    };
+  });
 }
 
 /** What the deployer reports for the hosts of the running release, for appUrl; undefined without TLS. */
@@ -134,6 +224,8 @@ export async function destroyApp(actor: Actor, raw: string, opts: { includeStora
     await removeImages(services, app, (line) => notes.push(line));
     removeRepo(config, app);
     removeLogs(config, app);
+    // Said just before the row goes: listeners check who may see it against the app's grants.
+    services.events.publish({ type: 'app', app, change: 'destroyed' });
     store.apps.remove(app);
   } finally {
     unlock();

@@ -92,7 +92,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     let release;
     try {
       release = await releaseAndDeploy(services, app, {
-        description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig, checks: appJson.checks, cron: appJson.cron,
+        description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig, checks: appJson.checks, cron: appJson.cron, createdBy: req.by.name,
       }, { transcript: t, signal, runRelease: true });
     } catch (err) {
       stopIfAborted(signal);

@@ -6,7 +6,7 @@ import type { Services } from '../context.ts';
 import { log } from '../output/log.ts';
 import type { StorageCollection } from '../build/registry.ts';
 import { tryLockApp } from './lock.ts';
-import { planCollection, planConfigPrune } from '../gc/keep.ts';
+import { planCollection, planConfigPrune, type CollectionPlan, type TaggedImage } from '../gc/keep.ts';
 
 /** How the collection of one app went. */
 export type AppCollection =
@@ -30,20 +30,17 @@ export interface Collection {
  * its next deploy collects it.
  */
 export async function collectApp(services: Pick<Services, 'store' | 'config' | 'registry'>, app: string): Promise<AppCollection> {
-  const { store, registry, config } = services;
+  const { store, registry } = services;
   const tags = registry ? await registry.tags(app) : [];
   const lock = tryLockApp(services, app, 'garbage collection');
   if (!lock.ok) return { app, skipped: `a deploy is in progress (${lock.holder})` };
   let plan;
   try {
-    const all = store.releases.all(app);
-    const pruned = planConfigPrune(all.map((r) => ({ version: r.version, status: r.status, image: r.image, collected: r.imageCollectedAt !== null, pruned: r.configPrunedAt !== null })), config.keepReleases);
-    store.releases.pruneConfig(app, pruned);
-    if (pruned.length) log.info('gc: pruned the config copies of old releases', { app, versions: pruned });
-    if (!registry) return { app, skipped: 'no registry configured' };
-    const releases = all.map((r) => ({ version: r.version, image: r.image, status: r.status, collected: r.imageCollectedAt !== null }));
-    const builds = store.builds.list(app, 1_000_000).map((b) => ({ id: b.id, finished: b.status !== 'running' }));
-    plan = planCollection({ releases, tags, builds, keep: config.keepReleases });
+    const planned = planApp(services, app, tags);
+    store.releases.pruneConfig(app, planned.pruned);
+    if (planned.pruned.length) log.info('gc: pruned the config copies of old releases', { app, versions: planned.pruned });
+    if (!registry || !planned.images) return { app, skipped: 'no registry configured' };
+    plan = planned.images;
     store.releases.markCollected(app, plan.collected);
   } finally {
     lock.unlock();
@@ -53,6 +50,59 @@ export async function collectApp(services: Pick<Services, 'store' | 'config' | '
   const result = { app, kept, removed: plan.remove.length, collected: plan.collected };
   if (plan.remove.length) log.info('gc: deleted old images', { ...result });
   return result;
+}
+
+/** What collecting one app would do now: the releases whose config copy goes, and (with a registry) which images go. */
+function planApp(services: Pick<Services, 'store' | 'config' | 'registry'>, app: string, tags: readonly TaggedImage[]): { pruned: number[]; images?: CollectionPlan } {
+  const { store, config } = services;
+  const all = store.releases.all(app);
+  const pruned = planConfigPrune(all.map((r) => ({ version: r.version, status: r.status, image: r.image, collected: r.imageCollectedAt !== null, pruned: r.configPrunedAt !== null })), config.keepReleases);
+  if (!services.registry) return { pruned };
+  const releases = all.map((r) => ({ version: r.version, image: r.image, status: r.status, collected: r.imageCollectedAt !== null }));
+  const builds = store.builds.list(app, 1_000_000).map((b) => ({ id: b.id, finished: b.status !== 'running' }));
+  return { pruned, images: planCollection({ releases, tags, builds, keep: config.keepReleases }) };
+}
+
+/** What a collection of one app would do (gc --dry-run): images kept and deleted (and their bytes), releases losing their image or config copy. */
+export type AppCollectionPlan =
+  | { app: string; skipped: string }
+  | { app: string; kept: number; removed: number; removedBytes: number | null; collected: number[]; configPruned: number[] };
+
+/** What a whole collection would do now, deleting nothing (gc --dry-run, GET /api/v1/gc). */
+export interface CollectionPreview {
+  keepReleases: number;
+  apps: AppCollectionPlan[];
+  /** Build caches of apps that no longer exist. */
+  cachesRemoved: string[];
+  /** Whether the registry's storage would be collected, or why not. */
+  storage: { runs: true } | { runs: false; reason: string };
+}
+
+/** The same decisions as collectAll, made on what the store and registry hold now, without taking a lock or changing anything. */
+export async function previewCollection(services: Services): Promise<CollectionPreview> {
+  const { store, registry, builder, config } = services;
+  const apps: AppCollectionPlan[] = [];
+  for (const a of store.apps.list()) {
+    try {
+      const tags = registry ? await registry.tags(a.name) : [];
+      const planned = planApp(services, a.name, tags);
+      if (!registry || !planned.images) {
+        apps.push({ app: a.name, kept: 0, removed: 0, removedBytes: null, collected: [], configPruned: planned.pruned });
+        continue;
+      }
+      const plan = planned.images;
+      // A size the registry cannot give is not worth failing the report for.
+      const removedBytes = plan.remove.length ? await registry.bytes(a.name, plan.remove).catch((err: unknown) => { log.warn('gc --dry-run could not measure images', { app: a.name, err }); return null; }) : 0;
+      apps.push({ app: a.name, kept: new Set(tags.map((t) => t.digest).filter((d) => plan.keep.has(d))).size, removed: plan.remove.length, removedBytes, collected: plan.collected, configPruned: planned.pruned });
+    } catch (err) {
+      log.warn('gc --dry-run of an app failed', { app: a.name, err });
+      apps.push({ app: a.name, skipped: `failed: ${(err as Error).message}` });
+    }
+  }
+  const known = new Set(store.apps.list().map((a) => a.name));
+  const cachesRemoved = builder ? (await builder.cachedApps()).filter((app) => !known.has(app)) : [];
+  const storage = !registry ? { runs: false as const, reason: 'no registry configured' } : { runs: true as const };
+  return { keepReleases: config.keepReleases, apps, cachesRemoved, storage };
 }
 
 /**

@@ -84,6 +84,7 @@ export async function setConfig(actor: Actor, app: string, change: ConfigChange,
   const keys = { set: Object.keys(set), unset };
   if (change.restart === false) {
     store.config.change(app, set, unset);
+    actor.services.events.publish({ type: 'app', app, change: 'config' });
     return { ...keys, release: null };
   }
   let before: Record<string, string> = {};
@@ -99,9 +100,10 @@ export async function setConfig(actor: Actor, app: string, change: ConfigChange,
       store.config.change(app, Object.fromEntries(touched.filter((k) => Object.hasOwn(before, k)).map((k) => [k, before[k]!])), touched.filter((k) => !Object.hasOwn(before, k)));
     },
     apply: async (current, p) => {
-      const r = await releaseAndDeploy(actor.services, app, { description: describe(keys.set, unset), commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app), checks: current.checks, cron: current.cron }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: true });
+      const r = await releaseAndDeploy(actor.services, app, { description: describe(keys.set, unset), commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app), checks: current.checks, cron: current.cron, createdBy: actor.identity.name }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: true });
       release = r.version;
     },
   }, progress);
+  actor.services.events.publish({ type: 'app', app, change: 'config' });
   return { ...keys, release };
 }

@@ -73,6 +73,7 @@ export async function addDomain(actor: Actor, app: string, raw: string, progress
     },
     undo: () => store.domains.remove(app, host),
   }, progress);
+  actor.services.events.publish({ type: 'app', app, change: 'domains' });
   return { host };
 }
 
@@ -100,5 +101,6 @@ export async function removeDomain(actor: Actor, app: string, raw: string, progr
       for (const u of naming) store.certs.upload(app, [u.host], u.certPem, u.keyPem);
     },
   }, progress);
+  actor.services.events.publish({ type: 'app', app, change: 'domains' });
   return { host, unservedCerts: naming.filter((u) => u.host !== host).map((u) => u.host) };
 }

@@ -1,7 +1,7 @@
 // Garbage collection as operations: the whole collection now (what the timer runs), and what an
 // app's images and build cache take on disk.
 import { log } from '../output/log.ts';
-import { collectAll, type Collection } from './collect.ts';
+import { collectAll, previewCollection, type Collection, type CollectionPreview } from './collect.ts';
 import { requireAdmin } from './access.ts';
 import type { Actor } from './actor.ts';
 
@@ -50,4 +50,10 @@ export async function appReport(actor: Actor, app: string): Promise<DiskReport> 
 export function collectGarbage(actor: Actor): Promise<Collection> {
   requireAdmin(actor, 'Only admins may run gc.');
   return collectAll(actor.services, actor.signal);
+}
+
+/** gc --dry-run (admins only): what a collection would delete now, deleting nothing. */
+export function previewGarbage(actor: Actor): Promise<CollectionPreview> {
+  requireAdmin(actor, 'Only admins may run gc.');
+  return previewCollection(actor.services);
 }

@@ -65,3 +65,8 @@ export function revokeAccess(actor: Actor, rawApp: string, rawKey: string): { ap
   if (!actor.services.store.keys.revoke(app, key)) throw new UserError(`${key} had no access to ${app}.`);
   return { app, key };
 }
+
+/** access APP --json: the keys granted the app (admins may use every app besides). */
+export function appAccess(actor: Actor, app: string): { app: string; keys: string[] } {
+  return { app, keys: actor.services.store.keys.grantsOf(app) };
+}

@@ -94,6 +94,7 @@ export async function scale(actor: Actor, app: string, formation: Readonly<Recor
     },
     undo: () => store.formation.replace(app, before),
   }, progress);
+  services.events.publish({ type: 'app', app, change: 'scaled' });
   return { formation: set, stopped: Object.keys(set).filter((t) => store.stopped.all(app).includes(t)) };
 }
 
@@ -122,6 +123,7 @@ export async function stopOrStart(actor: Actor, app: string, type: string | unde
       store.stopped.stop(app, before);
     },
   }, progress);
+  services.events.publish({ type: 'app', app, change: stop ? 'stopped' : 'started' });
   return { stopped: store.stopped.all(app) };
 }
 

@@ -10,7 +10,7 @@ import { quotaRefusal } from '../deploy/quota.ts';
 import { UserError } from '../errors.ts';
 import { ALL_PROCESSES, type ResourceRow } from '../store/resources.ts';
 import type { Transcript } from '../output/transcript.ts';
-import type { Release } from '../store/releases.ts';
+import { configChanges, type Release } from '../store/releases.ts';
 import { defaultDomain } from '../urls.ts';
 import { log } from '../output/log.ts';
 import { mountsByType, scaleRefusal, volumesOf } from './volumes.ts';
@@ -138,6 +138,8 @@ export interface ReleaseSpec {
   checks?: HealthChecks;
   /** Scheduled tasks from the pushed app.json; others keep the ones the release they copy had. */
   cron?: readonly CronTask[];
+  /** The key whose push or command makes it. */
+  createdBy: string;
 }
 
 /** How the release stage reports itself. */
@@ -179,7 +181,7 @@ export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: 
 /** The fields deployable() reads besides the app and processes, for a release not yet recorded. */
 const DRAFT: Omit<Release, 'app' | 'processes'> = {
   version: 0, description: '', commit: null, image: null, config: {}, checks: {}, cron: [], status: 'pending',
-  createdAt: '', finishedAt: null, imageCollectedAt: null, configPrunedAt: null,
+  createdAt: '', finishedAt: null, imageCollectedAt: null, configPrunedAt: null, createdBy: null, configChanges: null,
 };
 
 /**
@@ -191,7 +193,10 @@ export async function releaseAndDeploy(services: Services, app: string, spec: Re
   const deployer = requireDeployer(services);
   const previous = store.releases.current(app);
   admitRelease(services, app, spec.processes, previous);
-  const release = store.releases.create({ app, ...spec });
+  // What changed is judged against what runs now; a pruned copy (garbage collection) cannot say.
+  const changes = previous && previous.configPrunedAt === null ? configChanges(previous.config, spec.config) : null;
+  const release = store.releases.create({ app, ...spec, configChanges: changes });
+  services.events.publish({ type: 'release', app, version: release.version });
   opts.transcript.step(`Releasing v${release.version}${opts.describe ? ` (${spec.description})` : ''}`);
   try {
     const next = deployable(services, release);
@@ -204,8 +209,10 @@ export async function releaseAndDeploy(services: Services, app: string, spec: Re
     await deployer.deploy(next, { previous: previous && deployable(services, previous), transcript: opts.transcript, signal: opts.signal });
   } catch (err) {
     store.releases.finish(app, release.version, 'failed');
+    services.events.publish({ type: 'release', app, version: release.version });
     throw err;
   }
   store.releases.finish(app, release.version, 'succeeded');
+  services.events.publish({ type: 'release', app, version: release.version });
   return release;
 }

@@ -29,6 +29,8 @@ export interface ReleaseInfo {
   finishedAt: string | null;
   imageCollectedAt: string | null;
   configPrunedAt: string | null;
+  createdBy: string | null;
+  configChanges: Release['configChanges'];
 }
 
 /** releases:info --json: one release, or the sentence saying the app has no such release. */
@@ -38,7 +40,7 @@ export function releaseInfo(actor: Actor, app: string, version: number): Release
   return {
     version: r.version, description: r.description, status: r.status, commit: r.commit, image: r.image,
     processes: r.processes.map((p) => p.type), configVars: Object.keys(r.config), createdAt: r.createdAt, finishedAt: r.finishedAt,
-    imageCollectedAt: r.imageCollectedAt, configPrunedAt: r.configPrunedAt,
+    imageCollectedAt: r.imageCollectedAt, configPrunedAt: r.configPrunedAt, createdBy: r.createdBy, configChanges: r.configChanges,
   };
 }
 
@@ -89,7 +91,7 @@ export async function rollback(actor: Actor, app: string, input: RollbackInput, 
     refuseCollected(services, app, store.releases.get(app, target.version)!);
     refusePruned(services, app, store.releases.get(app, target.version)!);
     const r = await releaseAndDeploy(services, app, {
-      description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config, checks: target.checks, cron: target.cron,
+      description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config, checks: target.checks, cron: target.cron, createdBy: actor.identity.name,
     }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: input.runRelease === true });
     // As on Heroku, a rollback brings back the config it ran with: `config` shows what runs.
     store.config.change(app, target.config, Object.keys(store.config.all(app)).filter((k) => !(k in target.config)));

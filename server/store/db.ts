@@ -222,6 +222,11 @@ const MIGRATIONS: readonly string[] = [
      expires_at INTEGER NOT NULL
    );
    CREATE INDEX sessions_by_key ON sessions (key_name, created_at);`,
+  // Dashboard (issue 19; schema 15): which key made a release, and which config keys it changed
+  // from the release it replaced (names only, JSON {added, changed, removed}; NULL for the first
+  // release and for those made before this).
+  `ALTER TABLE releases ADD COLUMN created_by TEXT;
+   ALTER TABLE releases ADD COLUMN config_changes TEXT;`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

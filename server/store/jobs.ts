@@ -59,6 +59,13 @@ export function jobsStore(db: Db) {
       return get(id);
     },
     get,
+    /** Every app's newest job of one of `kinds`, by app: one query whatever the number of apps (apps:list). */
+    newestOfKinds: (kinds: readonly string[]): Map<string, JobRow> => {
+      if (kinds.length === 0) return new Map();
+      const marks = kinds.map(() => '?').join(', ');
+      const rows = db.prepare<string[], Row>(`SELECT jobs.* FROM jobs JOIN (SELECT MAX(rowid) AS newest FROM jobs WHERE kind IN (${marks}) GROUP BY app) n ON jobs.rowid = n.newest`).all(...kinds);
+      return new Map(rows.map((r) => [r.app, toJob(r)]));
+    },
     /** An app's jobs, newest first. */
     list: (app: string, limit: number): JobRow[] =>
       db.prepare<[string, number], Row>('SELECT * FROM jobs WHERE app = ? ORDER BY rowid DESC LIMIT ?').all(app, limit).map(toJob),

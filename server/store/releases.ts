@@ -4,6 +4,23 @@ import { now, type Db } from './db.ts';
 
 export type ReleaseStatus = 'pending' | 'succeeded' | 'failed';
 
+/** Which config keys a release changed from the one it replaced: names only, never values. */
+export interface ConfigChanges {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+/** The keys `after` adds, changes and removes from `before`, each sorted. */
+export function configChanges(before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): ConfigChanges {
+  const keys = (o: object) => Object.keys(o).sort();
+  return {
+    added: keys(after).filter((k) => !Object.hasOwn(before, k)),
+    changed: keys(after).filter((k) => Object.hasOwn(before, k) && before[k] !== after[k]),
+    removed: keys(before).filter((k) => !Object.hasOwn(after, k)),
+  };
+}
+
 export interface Release {
   app: string;
   version: number;
@@ -24,25 +41,33 @@ export interface Release {
   imageCollectedAt: string | null;
   /** When garbage collection dropped this release's config copy (beyond SLIPWAY_KEEP_RELEASES); `config` is then empty. */
   configPrunedAt: string | null;
+  /** The key whose push or command made it (`local` for the local CLI); null for releases made before this was recorded. */
+  createdBy: string | null;
+  /** Config keys changed from the release it replaced; null for an app's first release (and those made before this was recorded). */
+  configChanges: ConfigChanges | null;
 }
 
-interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; cron: string; status: ReleaseStatus; created_at: string; finished_at: string | null; image_collected_at: string | null; config_pruned_at: string | null }
+interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; cron: string; status: ReleaseStatus; created_at: string; finished_at: string | null; image_collected_at: string | null; config_pruned_at: string | null; created_by: string | null; config_changes: string | null }
 const toRelease = (r: Row): Release => ({
   app: r.app, version: r.version, description: r.description, commit: r.commit_sha, image: r.image,
   processes: JSON.parse(r.processes) as ProcessType[], config: JSON.parse(r.config) as Record<string, string>,
   checks: JSON.parse(r.checks) as HealthChecks, cron: JSON.parse(r.cron) as CronTask[], status: r.status, createdAt: r.created_at, finishedAt: r.finished_at,
   imageCollectedAt: r.image_collected_at, configPrunedAt: r.config_pruned_at,
+  createdBy: r.created_by, configChanges: r.config_changes === null ? null : JSON.parse(r.config_changes) as ConfigChanges,
 });
 
 /** Numbered releases (v1, v2, …): what ran, with which config, and how it went. */
 export function releasesStore(db: Db) {
   return {
-    /** Records a new pending release with the next version number. */
-    create: (r: { app: string; description: string; commit: string | null; image: string | null; processes: ProcessType[]; config: Record<string, string>; checks?: HealthChecks; cron?: readonly CronTask[] }): Release =>
+    /**
+     * Records a new pending release with the next version number; `configChanges` says what it
+     * changes from `replaces` (the release running when it was made), given by its caller.
+     */
+    create: (r: { app: string; description: string; commit: string | null; image: string | null; processes: ProcessType[]; config: Record<string, string>; checks?: HealthChecks; cron?: readonly CronTask[]; createdBy?: string | null; configChanges?: ConfigChanges | null }): Release =>
       db.transaction(() => {
         const { v } = db.prepare<[string], { v: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM releases WHERE app = ?').get(r.app)!;
-        db.prepare('INSERT INTO releases (app, version, description, commit_sha, image, processes, config, checks, cron, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(r.app, v, r.description, r.commit, r.image, JSON.stringify(r.processes), JSON.stringify(r.config), JSON.stringify(r.checks ?? {}), JSON.stringify(r.cron ?? []), 'pending', now());
+        db.prepare('INSERT INTO releases (app, version, description, commit_sha, image, processes, config, checks, cron, status, created_at, created_by, config_changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(r.app, v, r.description, r.commit, r.image, JSON.stringify(r.processes), JSON.stringify(r.config), JSON.stringify(r.checks ?? {}), JSON.stringify(r.cron ?? []), 'pending', now(), r.createdBy ?? null, r.configChanges ? JSON.stringify(r.configChanges) : null);
         return toRelease(db.prepare<[string, number], Row>('SELECT * FROM releases WHERE app = ? AND version = ?').get(r.app, v)!);
       }).immediate(),
     finish: (app: string, version: number, status: Exclude<ReleaseStatus, 'pending'>): void => {

@@ -84,6 +84,9 @@ describe('the HTTP API on the testbed: create, push, change config, roll back', 
     assert.equal(await waitForBody(ingress, host, (b) => b === 'hello from slipway one\n', ROUTE_MS), 'hello from slipway one\n');
     const info = await call<{ release: string | null }>('GET', `/apps/${APP}`, 200);
     assert.equal(info.release, 'v1');
+    // The listing reads its instances from the cluster (one Deployment list across namespaces).
+    const item = (await call<{ name: string; state: string; release: string | null; processes: { running: number; desired: number }; lastDeploy: { result: string } | null }[]>('GET', '/apps', 200)).find((a) => a.name === APP);
+    assert.deepEqual(item && { state: item.state, release: item.release, processes: item.processes, result: item.lastDeploy?.result }, { state: 'running', release: 'v1', processes: { running: 1, desired: 1 }, result: 'succeeded' });
   });
 
   test('PATCH …/config answers 202 with a job; its events end in succeeded and the app answers with the new value', { timeout: ROLLOUT_MS + ROUTE_MS }, async (t) => {
@@ -95,6 +98,8 @@ describe('the HTTP API on the testbed: create, push, change config, roll back', 
     assert.equal(end.release, 2);
     const config = await call<Record<string, string>>('GET', `/apps/${APP}/config`, 200);
     assert.equal(config.GREETING, 'two');
+    const v2 = await call<{ createdBy: string | null; configChanges: unknown }>('GET', `/apps/${APP}/releases/2`, 200);
+    assert.deepEqual(v2, { ...v2, createdBy: 'admin', configChanges: { added: [], changed: ['GREETING'], removed: [] } });
     assert.equal(await waitForBody(ingress, host, (b) => b === 'hello from slipway two\n', ROUTE_MS), 'hello from slipway two\n');
     // The finished job reads back the same through GET /jobs/ID.
     assert.equal((await call<Job>('GET', `/jobs/${job.id}`, 200)).status, 'succeeded');

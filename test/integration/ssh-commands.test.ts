@@ -41,7 +41,7 @@ describe('admin commands over SSH', () => {
     const before = await appNames();
     const app = await newApp(s, 'list');
     const list = await s.ssh(s.admin, 'apps:list');
-    assert.match(list.stdout, new RegExp(`^=== Apps\\n(.+\\n)*${app}$`, 'm'));
+    assert.match(list.stdout, new RegExp(`^NAME\\s+STATE\\s+RELEASE\\s+READY\\s+URL\\n(.+\\n)*${app}\\s+new\\s+-\\s+0/0\\s+http://${app}\\.apps\\.test$`, 'm'));
     assert.deepEqual(await appNames(), [...before, app].sort());
     const info = await s.ssh(s.admin, `apps:info ${app}`);
     assert.match(info.stdout, new RegExp(`=== ${app}`));

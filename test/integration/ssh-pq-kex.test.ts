@@ -55,7 +55,7 @@ describe('SSH key exchange', () => {
       const r = await ssh10([...verboseOptions(keyInside(), s.slipway.sshPort), 'apps:list']);
       assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(negotiatedKex(r.stderr), 'mlkem768x25519-sha256', r.stderr);
-      assert.match(r.stdout, /=== Apps\npqapp/);
+      assert.match(r.stdout, /^NAME\s+STATE\s+RELEASE\s+READY\s+URL\npqapp\s/);
       // OpenSSH 10.1 and later print this on every connection without a post-quantum exchange.
       assert.doesNotMatch(r.stderr, /not using a post-quantum key exchange/);
     });
@@ -88,6 +88,6 @@ describe('SSH key exchange', () => {
     const r = await run('ssh', [...verboseOptions(s.admin.path, s.slipway.sshPort), 'apps:list'], { input: '', timeoutMs: 30_000 });
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(negotiatedKex(r.stderr), expected, r.stderr);
-    assert.match(r.stdout, /=== Apps\npqapp/);
+    assert.match(r.stdout, /^NAME\s+STATE\s+RELEASE\s+READY\s+URL\npqapp\s/);
   });
 });

@@ -1,7 +1,7 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
-import type { CronState, Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from '../../server/deploy/deployer.ts';
+import type { AppRuntime, CronState, Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from '../../server/deploy/deployer.ts';
 import { UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
@@ -236,6 +236,20 @@ export class FakeDeployer implements Deployer {
       const instances = Array.from({ length: desired }, (_, i) => ({ name: `${p.type}-fake-${i + 1}`, release: r!.version, state: 'Running', ready: true, restarts: 0, startedAt: null }));
       return { type: p.type, desired, ready: desired, instances };
     });
+  }
+  /** How many times overview() was called (apps:list must call it once, whatever the number of apps). */
+  overviews = 0;
+  /** Every app's last deploy as status() reports it, with its ACME hosts issued when certificatesIssued is set. */
+  async overview(opts: { certificates: boolean }): Promise<Map<string, AppRuntime>> {
+    this.overviews++;
+    const out = new Map<string, AppRuntime>();
+    for (const app of new Set(this.deployed.map((d) => d.app))) {
+      const r = this.deployed.findLast((d) => d.app === app)!;
+      const counts = (await this.status(app)).reduce((n, p) => ({ running: n.running + p.ready, desired: n.desired + p.desired }), { running: 0, desired: 0 });
+      const acme = opts.certificates && this.controls.certificatesIssued && r.tls?.issuer ? r.domains.filter((h) => !r.tls!.uploaded.some((u) => u.host === h)) : [];
+      out.set(app, { ...counts, issuedHosts: acme });
+    }
+    return out;
   }
   async restart(app: string, opts: { process?: string }): Promise<void> {
     this.restarted.push({ app, ...(opts.process ? { process: opts.process } : {}) });

@@ -22,6 +22,7 @@ import { setAutoCerts } from '../../server/ops/certs.ts';
 import { appInfo } from '../../server/ops/apps.ts';
 import { collectApp } from '../../server/ops/collect.ts';
 import { FakeDeployer, type FakeControls } from '../support/fakes.ts';
+import { Events } from '../../server/jobs/events.ts';
 import { JobRunner } from '../../server/jobs/runner.ts';
 
 /** A fake deployer that also notes who held the app's lock during each rollout. */
@@ -55,7 +56,8 @@ function world(t: TestContext, env: Record<string, string> = {}): World {
   const controls: FakeControls = {};
   const deployer = new WatchingDeployer(controls);
   const pushes = new RunningDeploys();
-  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), builder: undefined, deployer };
+  const events = new Events();
+  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: undefined, deployer };
   deployer.services = services;
   store.apps.create('a');
   const lines: string[] = [];
