@@ -13,8 +13,8 @@ import { ReleasesPage } from './pages/releases.tsx';
 import { JobPage } from './pages/job.tsx';
 import { LogsPage } from './pages/logs.tsx';
 import { ConfigPage } from './pages/config.tsx';
-import { SettingsPage } from './pages/settings.tsx';
-import { MetricsPage } from './pages/metrics.tsx';
+import { AppSettingsPage } from './pages/app-settings.tsx';
+import { AppMetricsPage } from './pages/app-metrics.tsx';
 import { AdminPage } from './pages/admin.tsx';
 import { NotFoundPage } from './pages/notfound.tsx';
 
@@ -26,8 +26,8 @@ function Page({ route }: { route: Route }) {
     case 'releases': return <ReleasesPage app={route.app} />;
     case 'logs': return <LogsPage app={route.app} />;
     case 'config': return <ConfigPage app={route.app} />;
-    case 'settings': return <SettingsPage app={route.app} />;
-    case 'metrics': return <MetricsPage app={route.app} />;
+    case 'settings': return <AppSettingsPage app={route.app} />;
+    case 'metrics': return <AppMetricsPage app={route.app} />;
     case 'job': return <JobPage id={route.id} />;
     case 'admin': return <AdminPage />;
     default: return <NotFoundPage />;
