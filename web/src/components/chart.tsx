@@ -13,11 +13,13 @@ export interface Bar { label: string; value: number; bad?: boolean; note?: strin
 
 const W = 640;
 const H = 200;
-const PAD = { left: 64, right: 12, top: 10, bottom: 28 };
+const PAD = { left: 64, right: 12, top: 26, bottom: 28 };
 const COLOURS = ['var(--link)', 'var(--ok-fg)', 'var(--focus)', 'var(--bad-fg)', 'var(--muted)'];
 const DASHES = ['', '6 3', '2 3', '8 3 2 3', '1 2'];
 const TEXT = { fill: 'var(--muted)', fontSize: '11px' };
 const GRID = { stroke: 'var(--line)', strokeWidth: '1' };
+// Drawn at its own size at most: scaled up, the labels would outgrow the page's text.
+const SVG = { display: 'block', width: '100%', maxWidth: `${W}px`, height: 'auto' };
 
 /** A value axis top rounded up to 1, 2 or 5 times a power of ten, so the labels read well. */
 export function niceMax(max: number): number {
@@ -37,7 +39,7 @@ function Figure({ title, summary, table, children }: { title: string; summary: s
   return (
     <figure class="chart">
       <figcaption><strong>{title}</strong></figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={`${title}: ${summary}`} preserveAspectRatio="xMidYMid meet">
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title}: ${summary}`} style={SVG}>
         {children}
       </svg>
       <details>
@@ -115,7 +117,7 @@ export function LineChart({ title, series, format, empty = 'No data yet.' }: { t
       {series.length > 1 && (
         <g aria-hidden="true">
           {series.map((s, i) => (
-            <g key={s.name} transform={`translate(${PAD.left + 8 + i * 110}, ${PAD.top + 6})`}>
+            <g key={s.name} transform={`translate(${PAD.left + 8 + i * 110}, 9)`}>
               <line x1="0" x2="18" y1="0" y2="0" style={{ stroke: COLOURS[i % COLOURS.length], strokeWidth: '2', strokeDasharray: DASHES[i % DASHES.length] }} />
               <text x="22" y="4" style={{ ...TEXT, fill: 'var(--fg)' }}>{s.name}</text>
             </g>

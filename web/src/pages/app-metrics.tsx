@@ -63,7 +63,7 @@ export function AppMetricsPage({ app }: { app: string }) {
   useEffect(() => {
     let stream: { close(): void } | undefined;
     let gone = false;
-    const add = (m: Metrics) => setSamples((cur) => (cur.some((s) => s.at === m.at) ? cur : [...cur, m].slice(-MAX_SAMPLES)));
+    const add = (m: Metrics) => setSamples((cur) => (cur.some((s) => s.at === m.at) ? cur : [...cur, m].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).slice(-MAX_SAMPLES)));
     // One plain request first: it shows the numbers at once, and a refusal (503 without a metrics
     // API) arrives with its sentence, which a refused event stream would not carry.
     api<Metrics>('GET', `${base}/metrics`).then((m) => {

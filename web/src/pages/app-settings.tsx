@@ -246,8 +246,8 @@ function ResourceSection({ base, data, error, types, after }: { base: string; da
                   <td class="num">{r.requests?.memory ?? '—'}</td>
                   <td class="num">{r.requests?.cpu ?? '—'}</td>
                   <td>
-                    <button type="button" class="secondary" disabled={action.busy} aria-label={`Remove the limits of ${label}`} onClick={() => clear('limit', scope, label)}>Remove limits</button>{' '}
-                    <button type="button" class="secondary" disabled={action.busy} aria-label={`Remove the reservations of ${label}`} onClick={() => clear('reserve', scope, label)}>Remove reservations</button>
+                    <button type="button" class="secondary" disabled={action.busy} aria-label={`Remove limits of ${label}`} onClick={() => clear('limit', scope, label)}>Remove limits</button>{' '}
+                    <button type="button" class="secondary" disabled={action.busy} aria-label={`Remove reservations of ${label}`} onClick={() => clear('reserve', scope, label)}>Remove reservations</button>
                   </td>
                 </tr>
               ))}
