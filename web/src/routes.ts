@@ -20,7 +20,7 @@ export function matchRoute(pathname: string): Route {
   const parts = pathname.split('/').filter(Boolean).map((p) => {
     try { return decodeURIComponent(p); } catch { return '\u0000'; }
   });
-  if (pathname.endsWith('/') && pathname !== '/') return { page: 'notfound' };
+  if ((pathname.endsWith('/') && pathname !== '/') || parts.includes('\u0000')) return { page: 'notfound' };
   if (parts.length === 0) return { page: 'home' };
   const [a, b, c] = parts;
   if (parts.length === 1 && a === 'login') return { page: 'login' };
