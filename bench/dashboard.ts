@@ -17,14 +17,16 @@
 // fakes as builder and deployer (bench/dashboard-server.ts adds a live log and a timed
 // transcript), so its RSS is the server's alone. Loopback only; every loop is bounded.
 //   node bench/dashboard.ts  (BENCH_DASH_APPS=100, BENCH_DASH_ROUNDS=10, BENCH_DASH_TABS=20,
-//   BENCH_DASH_HOLD_S=30, BENCH_DASH_TICKS=100, BENCH_DASH_TICK_MS=100, BENCH_CHROMIUM=path)
+//   BENCH_DASH_HOLD_S=30, BENCH_DASH_TICKS=100, BENCH_DASH_TICK_MS=100; Chromium at SLIPWAY_CHROMIUM,
+//   else /usr/bin/chromium: testbed/parts/80-browser.sh installs Debian's)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { pipe, run, type Piped } from '../server/exec.ts';
+import { launchBrowser } from '../test/support/browser.ts';
 import { ApiClient } from './api-client.ts';
 import { isolatedGitEnv } from './fixtures.ts';
 import { benchEnv } from './settings.ts';
@@ -40,7 +42,7 @@ const SETTINGS = Object.freeze({
   holdS: Math.min(Number(benchEnv.BENCH_DASH_HOLD_S || 30), 120),
   ticks: Math.min(Number(benchEnv.BENCH_DASH_TICKS || 100), 1000),
   tickMs: Math.max(Number(benchEnv.BENCH_DASH_TICK_MS || 100), 10),
-  chromium: benchEnv.BENCH_CHROMIUM || '/usr/bin/chromium',
+  chromium: benchEnv.SLIPWAY_CHROMIUM || '/usr/bin/chromium',
   out: resolve(import.meta.dirname, 'results', 'dashboard.md'),
 });
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -152,7 +154,7 @@ const results = {
 };
 
 try {
-  browser = await chromium.launch({ executablePath: SETTINGS.chromium, headless: true });
+  browser = await launchBrowser(SETTINGS.chromium);
 
   // --- (1), (2), (3): one server with 100 apps and one app whose rollout writes timed lines. ---
   say(`setting up ${SETTINGS.apps} apps, each pushed once`);

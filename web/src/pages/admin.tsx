@@ -34,7 +34,7 @@ function AdminSections({ self }: { self: string }) {
       </nav>
       <KeySection keys={keys.data} error={keys.error} after={keys.reload} self={self} />
       <TokenSection keys={keys.data?.map((k) => k.name) ?? [self]} self={self} />
-      <AccessSection keys={keys.data?.map((k) => k.name) ?? []} />
+      <AccessSection keys={keys.data?.filter((k) => !k.admin).map((k) => k.name) ?? []} />
       <DoctorSection />
       <GcSection />
     </Layout>
@@ -187,7 +187,7 @@ function TokenSection({ keys, self }: { keys: string[]; self: string }) {
   );
 }
 
-/** Which keys may use an app (admins use every app): granted and revoked per app. */
+/** Which keys may use an app: granted and revoked per app (`keys` are the non-admin keys; admins use every app). */
 function AccessSection({ keys }: { keys: string[] }) {
   const apps = useData(() => api<AppSummary[]>('GET', '/apps'), []);
   const [app, setApp] = useState('');
@@ -228,13 +228,14 @@ function AccessSection({ keys }: { keys: string[] }) {
               </tbody>
             </table>
           )}
-          <form class="inline" onSubmit={grant}>
+          {keys.length === 0 && <p>Every key is an admin's, and admins use every app: add a key above to grant it an app.</p>}
+          {keys.length > 0 && <form class="inline" onSubmit={grant}>
             <label for="access-key">Let key</label>
             <select id="access-key" value={grantee} onChange={(e) => setKey(valueOf(e))}>
               {keys.map((k) => <option key={k} value={k}>{k}</option>)}
             </select>
             <button type="submit" disabled={action.busy || !grantee}>Grant access to {chosen}</button>
-          </form>
+          </form>}
           {action.view}
         </>
       )}
