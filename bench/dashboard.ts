@@ -110,29 +110,32 @@ async function signedIn(s: Setup): Promise<BrowserContext> {
 }
 
 // Runs in the page before its own scripts: stamps, on the page's clock, the first frame with
-// `want` table rows, and for each transcript line `tick N T` the first frame that shows it.
-interface PageMarks { rowsAt: number | null; ticks: Record<string, [written: number, shown: number]> }
+// `want` table rows, and for each transcript line `tick N T` when it entered the DOM and the
+// animation frame after that (the frame is painted once its callbacks have run, so this is an
+// upper bound on when it was on screen).
+interface PageMarks { rowsAt: number | null; ticks: Record<string, [written: number, inDom: number, shown: number]> }
 function installMarks(want: number): void {
   const marks: PageMarks = { rowsAt: null, ticks: {} };
   (globalThis as unknown as { __marks: PageMarks }).__marks = marks;
-  let pending: Array<[string, number]> = [];
+  let pending: Array<[string, number, number]> = [];
   let frame = false;
   const onFrame = () => {
     frame = false;
     const shown = performance.timeOrigin + performance.now();
-    for (const [n, written] of pending) marks.ticks[n] ??= [written, shown];
+    for (const [n, written, inDom] of pending) marks.ticks[n] ??= [written, inDom, shown];
     pending = [];
     if (marks.rowsAt === null && want > 0 && document.querySelectorAll('tbody tr').length >= want) marks.rowsAt = performance.now();
   };
   const seen = new Set<string>();
   new MutationObserver((records) => {
+    const inDom = performance.timeOrigin + performance.now();
     for (const r of records) {
       const nodes = r.type === 'characterData' ? [r.target] : [...r.addedNodes];
       for (const node of nodes) {
         for (const m of (node.textContent ?? '').matchAll(/tick (\d+) (\d+\.\d+)/g)) {
           if (seen.has(m[1]!)) continue;
           seen.add(m[1]!);
-          pending.push([m[1]!, Number(m[2])]);
+          pending.push([m[1]!, Number(m[2]), inDom]);
         }
       }
     }
@@ -148,7 +151,7 @@ const results = {
   listApi: [] as number[], listSsh: [] as number[],
   fcpCold: [] as number[], rowsCold: [] as number[], fcpWarm: [] as number[], rowsWarm: [] as number[],
   weight: [] as { url: string; type: string; wire: number; headers: number; body: number; gzip: number; encoding: string }[],
-  tickPage: [] as number[], tickSsh: [] as number[], ticksWritten: 0,
+  tickPage: [] as number[], tickDom: [] as number[], tickSsh: [] as number[], ticksWritten: 0,
   rssTabs: { before: 0, peak: 0, mean: 0, hwm: 0, linesMin: 0, linesMax: 0 },
   rssSsh: { before: 0, peak: 0, mean: 0, hwm: 0, linesMin: 0, linesMax: 0 },
 };
@@ -258,7 +261,8 @@ try {
     await sleep(500);
     const marks = await page.evaluate(() => (globalThis as unknown as { __marks: PageMarks }).__marks.ticks);
     results.ticksWritten = SETTINGS.ticks;
-    results.tickPage = Object.values(marks).map(([w, shown]) => shown - w);
+    results.tickPage = Object.values(marks).map(([w, , shown]) => shown - w);
+    results.tickDom = Object.values(marks).map(([w, inDom]) => inDom - w);
     results.tickSsh = [...sshArrivals.values()].map(([w, at]) => at - w);
     await ctx.close();
     s.api.close();
@@ -350,14 +354,14 @@ report.push(
   '',
   '| measure | dashboard | what a user would use instead | ratio | goal | met? |',
   '|---|---|---|---|---|---|',
-  `| (1) list ${SETTINGS.apps} apps: \`GET /api/v1/apps\` (kept-alive) vs \`ssh … apps:list\` (OpenSSH client), medians of ${r.listApi.length} and ${r.listSsh.length} | ${ms(listApi)} | ${ms(listSsh)} | ${ratio(listApi, listSsh)} | | |`,
+  `| (1) list ${SETTINGS.apps} apps: \`GET /api/v1/apps\` (kept-alive) vs \`ssh … apps:list\` (OpenSSH client), medians of ${r.listApi.length} and ${r.listSsh.length} | ${ms(listApi)} | ${ms(listSsh)} | ${ratio(listApi, listSsh)} | ≤ 0.1× (as bench/api.ts) | ${yes(listApi / listSsh <= 0.1)} |`,
   `| (1) /apps in Chromium, cold (new context, empty cache): navigation start → first frame with its ${SETTINGS.apps} rows, median of ${r.rowsCold.length} (first contentful paint ${ms(median(r.fcpCold))}) | ${ms(rowsCold)} | ${ms(listSsh)} (\`ssh … apps:list\`) | ${ratio(rowsCold, listSsh)} | ≤ 1 s | ${yes(rowsCold <= 1000)} |`,
   `| (1) the same, warm (reload, cached assets) (first contentful paint ${ms(median(r.fcpWarm))}) | ${ms(rowsWarm)} | ${ms(listSsh)} | ${ratio(rowsWarm, listSsh)} | ≤ 1 s | ${yes(rowsWarm <= 1000)} |`,
-  `| (2) page weight of the cold first load of /apps: ${r.weight.length} responses until the rows were on screen, on the wire (compressed, each body gzipped where it was sent uncompressed: ${kb(gz)}) | ${kb(wire)} | | | ≤ 250 KB compressed | ${yes(gz <= 250_000)} |`,
-  `| (3) a transcript line: the server writes it → first frame showing it in the open /jobs/ID page, p50 / p95 / max of ${r.tickPage.length} of ${r.ticksWritten} lines (${SETTINGS.tickMs} ms apart) vs the same lines reaching \`ssh … jobs:output ID -t\` | ${ms(median(r.tickPage))} / ${ms(tickP95)} / ${ms(Math.max(...r.tickPage))} | ${ms(median(r.tickSsh))} / ${ms(sshP95)} / ${ms(Math.max(...r.tickSsh))} (${r.tickSsh.length} lines) | ${ratio(median(r.tickPage), median(r.tickSsh))} (p50) | p95 ≤ 200 ms | ${yes(r.tickPage.length === r.ticksWritten && tickP95 <= 200)} |`,
+  `| (2) page weight of the cold first load of /apps: the ${r.weight.length} responses until its rows were on screen, headers and bodies as sent (assets brotli or gzip; API answers as the server sent them, counted here with their bodies gzipped) | ${kb(gz)} (${kb(wire)} as sent) | | | ≤ 250 KB compressed | ${yes(gz <= 250_000)} |`,
+  `| (3) a transcript line: the server writes it → the next animation frame after it entered the open /jobs/ID page's DOM, p50 / p95 / max of ${r.tickPage.length} of ${r.ticksWritten} lines (${SETTINGS.tickMs} ms apart; in the DOM: ${ms(median(r.tickDom))} / ${ms(pct(r.tickDom, 95))} / ${ms(Math.max(...r.tickDom))}) vs the same lines reaching \`ssh … jobs:output ID -t\` | ${ms(median(r.tickPage))} / ${ms(tickP95)} / ${ms(Math.max(...r.tickPage))} | ${ms(median(r.tickSsh))} / ${ms(sshP95)} / ${ms(Math.max(...r.tickSsh))} (${r.tickSsh.length} lines) | ${ratio(tickP95, sshP95)} (p95) | p95 ≤ 200 ms | ${yes(r.tickPage.length === r.ticksWritten && tickP95 <= 200)} |`,
   `| (4) server RSS with ${SETTINGS.tabs} tabs (a browser context each) streaming an app's logs for ${SETTINGS.holdS} s vs ${SETTINGS.tabs} \`ssh … logs APP -t\`, each on a fresh server: peak (sampled every 250 ms) | ${r.rssTabs.peak.toFixed(1)} MiB | ${r.rssSsh.peak.toFixed(1)} MiB | ${ratio(r.rssTabs.peak, r.rssSsh.peak)} | ≤ 150 MB (143 MiB) | ${yes(r.rssTabs.peak <= 143)} |`,
   '',
-  `(4) RSS before the streams / mean while they ran / VmHWM since start: tabs ${r.rssTabs.before.toFixed(1)} / ${r.rssTabs.mean.toFixed(1)} / ${r.rssTabs.hwm.toFixed(1)} MiB; ssh ${r.rssSsh.before.toFixed(1)} / ${r.rssSsh.mean.toFixed(1)} / ${r.rssSsh.hwm.toFixed(1)} MiB. Log lines (one a second per app) each follower had received at the end: tabs ${r.rssTabs.linesMin}–${r.rssTabs.linesMax}, ssh ${r.rssSsh.linesMin}–${r.rssSsh.linesMax}.`,
+  `(4) What the streams added (peak − before): tabs ${(r.rssTabs.peak - r.rssTabs.before).toFixed(1)} MiB, ssh ${(r.rssSsh.peak - r.rssSsh.before).toFixed(1)} MiB. RSS before the streams / mean while they ran / VmHWM since start: tabs ${r.rssTabs.before.toFixed(1)} / ${r.rssTabs.mean.toFixed(1)} / ${r.rssTabs.hwm.toFixed(1)} MiB; ssh ${r.rssSsh.before.toFixed(1)} / ${r.rssSsh.mean.toFixed(1)} / ${r.rssSsh.hwm.toFixed(1)} MiB. Log lines (one a second per app) each follower had received at the end: tabs ${r.rssTabs.linesMin}–${r.rssTabs.linesMax}, ssh ${r.rssSsh.linesMin}–${r.rssSsh.linesMax}.`,
   '',
   `(1) each: API ${ms(Math.min(...r.listApi))} – ${ms(Math.max(...r.listApi))}; SSH ${ms(Math.min(...r.listSsh))} – ${ms(Math.max(...r.listSsh))}; rows on screen cold ${r.rowsCold.map(ms).join(', ')}; warm ${r.rowsWarm.map(ms).join(', ')}.`,
   '',
