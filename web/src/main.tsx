@@ -57,4 +57,7 @@ function App() {
   return <SignedIn route={route} />;
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The boot message is static HTML; Preact renders next to what is there, so it goes first.
+root.textContent = '';
+render(<App />, root);
