@@ -12,15 +12,21 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 /** Where screenshots are written: SLIPWAY_SCREENSHOTS, else $TMPDIR/slipway-screenshots. */
 export const SCREENSHOT_DIR = process.env.SLIPWAY_SCREENSHOTS ?? join(tmpdir(), 'slipway-screenshots');
 
+/** The Chromium to drive: SLIPWAY_CHROMIUM (the testbed's export), else Debian's /usr/bin/chromium; undefined when neither exists. */
+export function chromiumPath(): string | undefined {
+  const bin = process.env.SLIPWAY_CHROMIUM ?? '/usr/bin/chromium';
+  return existsSync(bin) ? bin : undefined;
+}
+
 /** The Chromium executable, or undefined after skipping the test (only when the testbed is opted out). */
 export function needBrowser(t: TestContext): string | undefined {
-  const bin = process.env.SLIPWAY_CHROMIUM ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-  if (bin && existsSync(bin)) return bin;
+  const bin = chromiumPath();
+  if (bin) return bin;
   if (process.env.SLIPWAY_TESTBED === '0') {
     t.skip('SLIPWAY_TESTBED=0: browser tests opted out (no Chromium: testbed/parts/80-browser.sh installs it)');
     return undefined;
   }
-  throw new Error(`Chromium is not installed${bin ? ` at ${bin}` : ''}: run testbed/up.sh (its part 80-browser.sh installs Debian's chromium) or set SLIPWAY_CHROMIUM; SLIPWAY_TESTBED=0 skips browser tests`);
+  throw new Error(`Chromium is not installed (${process.env.SLIPWAY_CHROMIUM ?? '/usr/bin/chromium'}): run testbed/up.sh (its part 80-browser.sh installs Debian's chromium) or set SLIPWAY_CHROMIUM; SLIPWAY_TESTBED=0 skips browser tests`);
 }
 
 /** Starts headless Chromium at `executablePath`. */

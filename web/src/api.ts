@@ -122,11 +122,12 @@ export function openStream(path: string, handlers: StreamHandlers, opts: { onFai
   let es: EventSource | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  let failures = 0;
   const connect = (url: string) => {
     const source = new EventSource(API + url);
     es = source;
     for (const [name, fn] of Object.entries(handlers)) source.addEventListener(name, (e) => fn((e as MessageEvent<string>).data));
-    source.addEventListener('open', () => opts.onOpen?.());
+    source.addEventListener('open', () => { failures = 0; opts.onOpen?.(); });
     source.addEventListener('error', (e) => {
       const data = (e as MessageEvent<string>).data;
       if (typeof data === 'string') {
@@ -141,15 +142,21 @@ export function openStream(path: string, handlers: StreamHandlers, opts: { onFai
       source.close();
       if (closed) return;
       if (opts.reconnect) {
-        timer = setTimeout(() => { if (!closed) connect(opts.reconnect!()); }, 2000);
+        // 1 s, 2 s, 4 s … up to 30 s while the server keeps refusing: a retry, not a polling loop.
+        const wait = Math.min(30_000, 1000 * 2 ** failures++);
+        timer = setTimeout(() => { if (!closed) connect(opts.reconnect!()); }, wait);
+        if (failures === 1) checkSession();
         return;
       }
-      // A refused stream has no body EventSource shows us: ask the session, which sends a lost one to login.
-      api<Session>('GET', '/session').then(
-        () => opts.onFail?.('The live stream stopped; reload the page to follow it again.'),
-        (err) => { if (err instanceof ApiFailure && err.status === 401) toLogin(); else opts.onFail?.(messageOf(err)); },
-      );
+      checkSession();
     });
+  };
+  /** A refused stream has no body EventSource shows us: ask the session, which sends a lost one to login. */
+  const checkSession = () => {
+    api<Session>('GET', '/session').then(
+      () => { if (!opts.reconnect) opts.onFail?.('The live stream stopped; reload the page to follow it again.'); },
+      (err) => { if (err instanceof ApiFailure && err.status === 401) toLogin(); else opts.onFail?.(messageOf(err)); },
+    );
   };
   connect(path);
   return {

@@ -1,7 +1,7 @@
 // The dashboard's entry: picks the page for the URL; every page but /login first needs a session.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { messageOf, type Session } from './api.ts';
+import { ApiFailure, messageOf, toLogin, type Session } from './api.ts';
 import { useLocation, navigate } from './router.tsx';
 import { matchRoute, type Route } from './routes.ts';
 import { fetchSession, SessionContext } from './session.tsx';
@@ -39,7 +39,11 @@ function SignedIn({ route }: { route: Route }) {
   const [session, setSession] = useState<Session>();
   const [error, setError] = useState<string>();
   useEffect(() => {
-    fetchSession().then(setSession, (err) => setError(messageOf(err)));
+    fetchSession().then(setSession, (err) => {
+      // No session (never had one, logged out, expired, key removed): the login explanation, then back here.
+      if (err instanceof ApiFailure && err.status === 401) toLogin();
+      else setError(messageOf(err));
+    });
   }, []);
   if (error) return <main id="main"><h1>Slipway</h1><ErrorLine message={error} /></main>;
   if (!session) return <p class="boot" role="status">Loading…</p>;
@@ -57,4 +61,7 @@ function App() {
   return <SignedIn route={route} />;
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The boot message is static HTML; Preact renders next to what is there, so it goes first.
+root.textContent = '';
+render(<App />, root);

@@ -44,3 +44,13 @@ export function useDebounced(fn: () => void, ms: number): () => void {
     timer.current = setTimeout(() => { timer.current = undefined; latest.current(); }, ms);
   }, [ms]);
 }
+
+/** The time now, updated every `ms` (for "5 min ago" texts; it re-renders, it fetches nothing). */
+export function useNow(ms = 30_000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}

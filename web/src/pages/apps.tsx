@@ -5,13 +5,14 @@ import { Layout } from '../layout.tsx';
 import { useChanges } from '../live.ts';
 import { Link } from '../router.tsx';
 import { appPath } from '../routes.ts';
-import { Badge, ErrorLine, useData, useDebounced } from '../ui.tsx';
+import { Badge, ErrorLine, useData, useDebounced, useNow } from '../ui.tsx';
 
 /** The apps table. */
 export function AppsPage() {
   const { data, error, reload } = useData(() => api<AppSummary[]>('GET', '/apps'), []);
   const refetch = useDebounced(reload, 300);
   useChanges(refetch);
+  const now = useNow();
   return (
     <Layout title="Apps">
       <ErrorLine message={error} />
@@ -33,7 +34,7 @@ export function AppsPage() {
                   <td class="num" aria-label={a.processes ? `${a.processes.running} of ${a.processes.desired} running` : undefined}>{processCount(a.processes)}</td>
                   <td>{a.url ? <><a href={a.url} rel="noreferrer">{a.url.replace(/^https?:\/\//, '')}</a>{a.https ? <> <Badge value="https">HTTPS</Badge></> : null}</> : '—'}</td>
                   <td>{a.lastDeploy
-                    ? <>{a.lastDeploy.jobId ? <Link href={`/jobs/${encodeURIComponent(a.lastDeploy.jobId)}`}><Badge value={a.lastDeploy.result} /></Link> : <Badge value={a.lastDeploy.result} />} <span title={a.lastDeploy.at}>{age(a.lastDeploy.at)}</span></>
+                    ? <>{a.lastDeploy.jobId ? <Link href={`/jobs/${encodeURIComponent(a.lastDeploy.jobId)}`}><Badge value={a.lastDeploy.result} /></Link> : <Badge value={a.lastDeploy.result} />} <span title={a.lastDeploy.at}>{age(a.lastDeploy.at, now)}</span></>
                     : '—'}</td>
                 </tr>
               ))}

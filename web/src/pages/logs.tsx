@@ -11,6 +11,9 @@ import { ErrorLine, useData } from '../ui.tsx';
 /** Lines kept on the page; older ones drop off the top. */
 export const MAX_LINES = 2000;
 
+/** Lines asked for again after the stream dropped, to cover the gap (those already shown are skipped). */
+const RECONNECT_TAIL = 100;
+
 /** The live logs page. */
 export function LogsPage({ app }: { app: string }) {
   const { search } = useLocation();
@@ -21,6 +24,8 @@ export function LogsPage({ app }: { app: string }) {
   const [live, setLive] = useState(false);
   const pending = useRef<string[]>([]);
   const box = useRef<HTMLPreElement>(null);
+  const linesRef = useRef(lines);
+  linesRef.current = lines;
 
   useEffect(() => {
     setLines([]);
@@ -37,16 +42,23 @@ export function LogsPage({ app }: { app: string }) {
       if (process) q.set('process', process);
       return `/apps/${encodeURIComponent(app)}/logs?${q}`;
     };
+    // After a reconnect the tail is sent again: lines we already show are skipped until a new one comes.
+    let replayed: Set<string> | undefined;
     const stream = openStream(url(200), {
       line: (l) => {
+        if (replayed?.has(l)) return;
+        replayed = undefined;
         pending.current.push(l);
         if (!frame) frame = requestAnimationFrame(flush);
       },
     }, {
       onOpen: () => { setLive(true); setError(undefined); },
       onFail: (m) => { setLive(false); setError(m); },
-      // Reopened after a drop: only new lines, not the tail again.
-      reconnect: () => { setLive(false); return url(0); },
+      reconnect: () => {
+        setLive(false);
+        replayed = new Set(linesRef.current.slice(-RECONNECT_TAIL));
+        return url(RECONNECT_TAIL);
+      },
     });
     return () => { stream.close(); if (frame) cancelAnimationFrame(frame); };
   }, [app, process]);

@@ -80,7 +80,8 @@ function RollbackDialog({ app, release, onClose }: { app: string; release: Relea
       <ErrorLine message={error} />
       <p class="actions">
         <button type="button" class="danger" disabled={busy} onClick={confirm}>Roll back</button>{' '}
-        <button type="button" class="secondary" onClick={() => ref.current?.close()}>Cancel</button>
+        {/* Focus starts on Cancel: Enter on a dialog that just opened must not roll back. */}
+        <button type="button" class="secondary" autofocus onClick={() => ref.current?.close()}>Cancel</button>
       </p>
     </dialog>
   );
