@@ -26,7 +26,7 @@ import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { pipe, run, type Piped } from '../server/exec.ts';
-import { launchBrowser } from '../test/support/browser.ts';
+import { chromiumPath, launchBrowser } from '../test/support/browser.ts';
 import { ApiClient } from './api-client.ts';
 import { isolatedGitEnv } from './fixtures.ts';
 import { benchEnv } from './settings.ts';
@@ -42,7 +42,6 @@ const SETTINGS = Object.freeze({
   holdS: Math.min(Number(benchEnv.BENCH_DASH_HOLD_S || 30), 120),
   ticks: Math.min(Number(benchEnv.BENCH_DASH_TICKS || 100), 1000),
   tickMs: Math.max(Number(benchEnv.BENCH_DASH_TICK_MS || 100), 10),
-  chromium: benchEnv.SLIPWAY_CHROMIUM || '/usr/bin/chromium',
   out: resolve(import.meta.dirname, 'results', 'dashboard.md'),
 });
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -157,7 +156,9 @@ const results = {
 };
 
 try {
-  browser = await launchBrowser(SETTINGS.chromium);
+  const chromium = chromiumPath();
+  if (!chromium) throw new Error('Chromium is not installed: set SLIPWAY_CHROMIUM, or run testbed/up.sh (its part 80-browser.sh installs Debian\'s chromium)');
+  browser = await launchBrowser(chromium);
 
   // --- (1), (2), (3): one server with 100 apps and one app whose rollout writes timed lines. ---
   say(`setting up ${SETTINGS.apps} apps, each pushed once`);
