@@ -3,8 +3,9 @@
 // test fakes: nothing here needs a cluster). Logged in through the login page's token form, the
 // user adds and removes a domain (with the keyboard), sets a health check and a resource limit,
 // sees a bad limit refused with the API's own sentence, creates a token in /admin, sees it listed
-// and working, then revokes it; /apps/APP/metrics shows the push-to-live chart and either live
-// usage or the API's sentence; a key that is not an admin sees no admin page. axe-core checks
+// and working, then revokes it; /apps/APP/metrics charts the fake cluster's CPU and memory live
+// and the push-to-live times, or, without a metrics API, shows the API's sentence; a key that is
+// not an admin sees no admin page. axe-core checks
 // each page; screenshots go to SCREENSHOT_DIR (not committed). Steps run in order on one session.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,7 +45,7 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
   // The pages as they are in this checkout, built apart from web/dist.
   const built = await run(process.execPath, [join(root, 'scripts', 'build-web.ts'), join(dist, 'dist')], { cwd: root });
   assert.equal(built.exitCode, 0, built.stderr);
-  s = await startTestServer({ SLIPWAY_WEB_DIR: join(dist, 'dist') });
+  s = await startTestServer({ SLIPWAY_WEB_DIR: join(dist, 'dist'), SLIPWAY_METRICS_INTERVAL_S: '1' });
   const server = s;
   const token = await makeToken(server, server.admin, 'webmore-ui', 'admin');
   const { app } = await deployedApp(server, 'webmore');
@@ -144,24 +145,34 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
     assert.equal((await api(server, 'GET', '/whoami', { token: secret })).status, 401);
   });
 
-  await t.test('the metrics page shows push-to-live times, and usage or the API\'s sentence', async () => {
+  await t.test('the metrics page charts CPU and memory live, and the push-to-live times', async () => {
     await page.goto(`/apps/${app}/metrics`);
-    const bars = page.getByRole('img', { name: /^Push-to-live time of recent deploys: 1 values/ });
-    await bars.waitFor(WAIT);
-    const usage = await api(server, 'GET', `/apps/${app}/metrics`, { token });
-    if (usage.status === 200) {
-      await page.getByRole('img', { name: /^CPU per process type: latest/ }).waitFor(WAIT);
-    } else {
-      const alert = page.locator('section[aria-labelledby="usage"] [role="alert"]');
-      await alert.waitFor(WAIT);
-      assert.equal(await alert.innerText(), apiError(usage).message);
-    }
+    await page.getByRole('img', { name: /^Push-to-live time of recent deploys: 1 values/ }).waitFor();
+    const cpu = page.getByRole('img', { name: /^CPU per process type: latest web \d+ m$/ });
+    await cpu.waitFor();
+    await page.getByRole('img', { name: /^Memory per process type: latest web / }).waitFor();
+    await page.locator('section[aria-labelledby="usage"] .live.on').waitFor();
+    // The fake cluster's CPU reading grows with each one; the stream sends one a second here.
+    const first = await cpu.getAttribute('aria-label');
+    await page.waitForFunction((before) => document.querySelector('svg[aria-label^="CPU per process type"]')?.getAttribute('aria-label') !== before, first);
     // The chart's numbers, for those who cannot see it, a keyboard press away.
     await page.getByText('Push-to-live time of recent deploys as a table').focus();
     await page.keyboard.press('Enter');
     assert.equal(await page.locator('figure.chart:has-text("Push-to-live") tbody tr').count(), 1);
     await checkAxe(page, `/apps/${app}/metrics`);
     await screenshot(page, 'dashboard-metrics');
+  });
+
+  await t.test("without a metrics API the metrics page shows the API's sentence", async (tt) => {
+    Object.assign(server.controls, { noMetrics: true });
+    tt.after(() => { Reflect.deleteProperty(server.controls, 'noMetrics'); });
+    const usage = await api(server, 'GET', `/apps/${app}/metrics`, { token });
+    assert.equal(usage.status, 503, usage.text);
+    await page.reload();
+    const alert = page.locator('section[aria-labelledby="usage"] [role="alert"]');
+    await alert.waitFor();
+    assert.equal(await alert.innerText(), apiError(usage).message);
+    await page.getByRole('img', { name: /^Push-to-live time of recent deploys/ }).waitFor();
   });
 
   await t.test('a key that is not an admin sees no admin page', async () => {

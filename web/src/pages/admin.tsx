@@ -4,7 +4,7 @@
 // `doctor` report and the disk and GC report (gc --dry-run). All through the public API.
 import { Fragment, type ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, type AppInfo, type AppSummary } from '../api.ts';
+import { api, type AppSummary } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
 import { age, bytes, duration, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
@@ -192,10 +192,10 @@ function AccessSection({ keys }: { keys: string[] }) {
   const apps = useData(() => api<AppSummary[]>('GET', '/apps'), []);
   const [app, setApp] = useState('');
   const chosen = app || apps.data?.[0]?.name || '';
-  const info = useData(() => (chosen ? api<AppInfo>('GET', `/apps/${encodeURIComponent(chosen)}`) : Promise.resolve(undefined)), [chosen]);
+  const info = useData(() => (chosen ? api<{ app: string; keys: string[] }>('GET', `/apps/${encodeURIComponent(chosen)}/access`) : Promise.resolve(undefined)), [chosen]);
   const action = useAction();
   const [key, setKey] = useState('');
-  const grantee = key || keys.find((k) => !info.data?.access.includes(k)) || '';
+  const grantee = key || keys.find((k) => !info.data?.keys.includes(k)) || '';
   const grant = (e: Event) => {
     e.preventDefault();
     void action.run(() => api('POST', `/apps/${encodeURIComponent(chosen)}/access`, { key: grantee }), `${grantee} may now use ${chosen}.`, info.reload);
@@ -213,12 +213,12 @@ function AccessSection({ keys }: { keys: string[] }) {
               {apps.data.map((a) => <option key={a.name} value={a.name}>{a.name}</option>)}
             </select>
           </form>
-          {info.data && info.data.access.length === 0 && <p>Only admins may use {chosen}.</p>}
-          {info.data && info.data.access.length > 0 && (
+          {info.data && info.data.keys.length === 0 && <p>Only admins may use {chosen}.</p>}
+          {info.data && info.data.keys.length > 0 && (
             <table class="access">
               <thead><tr><th scope="col">Key</th><th scope="col">Actions</th></tr></thead>
               <tbody>
-                {info.data.access.map((k) => (
+                {info.data.keys.map((k) => (
                   <tr key={k} data-grant={k}>
                     <th scope="row">{k}</th>
                     <td><button type="button" class="secondary" disabled={action.busy} aria-label={`Revoke ${k}'s access to ${chosen}`}
