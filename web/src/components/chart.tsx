@@ -69,12 +69,13 @@ function YAxis({ top, format }: { top: number; format: (v: number) => string }) 
 }
 
 /** Lines over time (one per series), with the time of the first and last point under them. */
-export function LineChart({ title, series, format, empty = 'No data yet.' }: { title: string; series: Series[]; format: (v: number) => string; empty?: string }) {
+export function LineChart({ title, series, format, unit = 1, empty = 'No data yet.' }: { title: string; series: Series[]; format: (v: number) => string; unit?: number; empty?: string }) {
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return <p class="hint">{title}: {empty}</p>;
   const t0 = Math.min(...all.map((p) => p.t));
   const t1 = Math.max(...all.map((p) => p.t));
-  const top = niceMax(Math.max(...all.map((p) => p.v)));
+  // The axis top is a round number of `unit`s (a MiB for memory), so its labels read well.
+  const top = niceMax(Math.max(...all.map((p) => p.v)) / unit) * unit;
   const innerW = W - PAD.left - PAD.right;
   const innerH = H - PAD.top - PAD.bottom;
   const x = (t: number) => PAD.left + (t1 === t0 ? innerW : ((t - t0) / (t1 - t0)) * innerW);
@@ -129,7 +130,7 @@ export function LineChart({ title, series, format, empty = 'No data yet.' }: { t
 }
 
 /** Vertical bars, oldest first, each labelled under it; the table lists each bar with its note. */
-export function BarChart({ title, bars, format, empty = 'No data yet.' }: { title: string; bars: Bar[]; format: (v: number) => string; empty?: string }) {
+export function BarChart({ title, bars, format, category = 'Item', label = 'Value', empty = 'No data yet.' }: { title: string; bars: Bar[]; format: (v: number) => string; category?: string; label?: string; empty?: string }) {
   if (bars.length === 0) return <p class="hint">{title}: {empty}</p>;
   const top = niceMax(Math.max(...bars.map((b) => b.value)));
   const innerW = W - PAD.left - PAD.right;
@@ -140,7 +141,7 @@ export function BarChart({ title, bars, format, empty = 'No data yet.' }: { titl
   const mid = [...values].sort((a, b) => a - b)[values.length >> 1]!;
   const table = (
     <table>
-      <thead><tr><th scope="col">Deploy</th><th scope="col">Value</th><th scope="col">Note</th></tr></thead>
+      <thead><tr><th scope="col">{category}</th><th scope="col">{label}</th><th scope="col">Note</th></tr></thead>
       <tbody>
         {bars.map((b, i) => <tr key={i}><th scope="row">{b.label}</th><td class="num">{format(b.value)}</td><td>{b.note ?? ''}</td></tr>)}
       </tbody>

@@ -299,9 +299,15 @@ function show(key: string, v: unknown): string {
   return String(v);
 }
 
-/** Words from a camelCase key: "imageBytesFreed" → "image bytes freed". */
+/** What the report's known fields mean; others are shown by their key, in words. */
+const GC_LABELS: Record<string, string> = {
+  keepReleases: 'Releases kept per app', cachesRemoved: 'Build caches of removed apps to delete', storage: 'Registry storage collection',
+  apps: 'Images per app', kept: 'Images kept', removed: 'Images to delete', removedBytes: 'Space they take', collected: 'Releases losing their image', configPruned: 'Releases losing their config copy', skipped: 'Skipped',
+};
+
+/** A label for a report key: the known ones above, else its camelCase in words ("imageBytesFreed" → "image bytes freed"). */
 function words(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  return GC_LABELS[key] ?? key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 }
 
 /**

@@ -96,7 +96,7 @@ export function AppMetricsPage({ app }: { app: string }) {
         {samples.length > 0 && (
           <>
             <LineChart title="CPU per process type" series={seriesOf(samples, (p) => p.cpuMillicores)} format={cpuText} />
-            <LineChart title="Memory per process type" series={seriesOf(samples, (p) => p.memoryBytes)} format={bytes} />
+            <LineChart title="Memory per process type" series={seriesOf(samples, (p) => p.memoryBytes)} format={bytes} unit={2 ** 20} />
           </>
         )}
         {latest && (
@@ -121,7 +121,7 @@ export function AppMetricsPage({ app }: { app: string }) {
         <h2 id="deploys">Push to live</h2>
         <p class="hint">How long each of the last {MAX_DEPLOYS} pushes took from arriving to live (or failing), oldest first.</p>
         <ErrorLine message={jobs.error} />
-        {jobs.data && <BarChart title="Push-to-live time of recent deploys" bars={bars} format={duration} empty="No finished pushes yet." />}
+        {jobs.data && <BarChart title="Push-to-live time of recent deploys" bars={bars} format={duration} category="Deploy" label="Push to live" empty="No finished pushes yet." />}
       </section>
     </Layout>
   );
