@@ -4,12 +4,9 @@
 // CSSOM style properties (the CSP allows no inline style attributes), and series also differ by
 // dash pattern, so they stay apart without colour.
 import type { ComponentChildren } from 'preact';
+import { clock, niceMax, type Bar, type Series } from './chart-data.ts';
 
-/** One line of a line chart: points in time order (t: ms since the epoch). */
-export interface Series { name: string; points: { t: number; v: number }[] }
-
-/** One bar of a bar chart; `bad` bars (a failed deploy) are drawn in the danger colour. */
-export interface Bar { label: string; value: number; bad?: boolean; note?: string }
+export type { Bar, Series };
 
 const W = 640;
 const H = 200;
@@ -20,19 +17,6 @@ const TEXT = { fill: 'var(--muted)', fontSize: '11px' };
 const GRID = { stroke: 'var(--line)', strokeWidth: '1' };
 // Drawn at its own size at most: scaled up, the labels would outgrow the page's text.
 const SVG = { display: 'block', width: '100%', maxWidth: `${W}px`, height: 'auto' };
-
-/** A value axis top rounded up to 1, 2 or 5 times a power of ten, so the labels read well. */
-export function niceMax(max: number): number {
-  if (!(max > 0) || !Number.isFinite(max)) return 1;
-  const p = 10 ** Math.floor(Math.log10(max));
-  for (const m of [1, 2, 5, 10]) if (m * p >= max) return m * p;
-  return 10 * p;
-}
-
-/** A clock time for axis labels and tables: "07:42:15" (UTC, as the rest of the dashboard). */
-export function clock(t: number): string {
-  return new Date(t).toISOString().slice(11, 19);
-}
 
 /** The frame both charts share: the figure, its caption, the picture and the table of its numbers. */
 function Figure({ title, summary, table, children }: { title: string; summary: string; table: ComponentChildren; children: ComponentChildren }) {

@@ -4,51 +4,15 @@
 // the push-to-live times of the app's recent deploys (its push jobs, queued to finished).
 import { useEffect, useState } from 'preact/hooks';
 import { api, openStream, type Job } from '../api.ts';
-import { BarChart, LineChart, type Bar, type Series } from '../components/chart.tsx';
-import { bytes, duration, jobDone, when } from '../format.ts';
+import { BarChart, LineChart } from '../components/chart.tsx';
+import { cpuText, deployBars, MAX_DEPLOYS, seriesOf, type Metrics } from '../components/chart-data.ts';
+import { bytes, duration, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useChanges } from '../live.ts';
 import { ErrorLine, useData, useDebounced } from '../ui.tsx';
 
-/** GET /api/v1/apps/{app}/metrics, and each `metrics` event of its stream. */
-export interface Metrics { at: string; processes: { type: string; pods: { name: string; cpuMillicores: number; memoryBytes: number }[] }[] }
-
 /** Samples kept for the charts: 40 at the default 15 s interval is the last 10 minutes. */
 const MAX_SAMPLES = 40;
-/** Recent deploys in the push-to-live chart. */
-const MAX_DEPLOYS = 20;
-
-/** CPU as the cluster counts it: "250 m" (thousandths of a core), "1.50 cores". */
-export function cpuText(millicores: number): string {
-  if (!Number.isFinite(millicores)) return '—';
-  return millicores < 1000 ? `${Math.round(millicores)} m` : `${(millicores / 1000).toFixed(2)} cores`;
-}
-
-/** One series per process type from the samples: the sum over its pods of `pick`. */
-export function seriesOf(samples: readonly Metrics[], pick: (p: { cpuMillicores: number; memoryBytes: number }) => number): Series[] {
-  const types = [...new Set(samples.flatMap((s) => s.processes.map((p) => p.type)))].sort();
-  return types.map((type) => ({
-    name: type,
-    points: samples.flatMap((s) => {
-      const proc = s.processes.find((p) => p.type === type);
-      return proc ? [{ t: Date.parse(s.at), v: proc.pods.reduce((n, pod) => n + pick(pod), 0) }] : [];
-    }),
-  }));
-}
-
-/** The push jobs that ended, oldest first, as bars of their push-to-live time (queued → finished). */
-export function deployBars(jobs: readonly Job[], max = MAX_DEPLOYS): Bar[] {
-  return jobs
-    .filter((j) => j.kind === 'push' && j.finishedAt && jobDone(j.status))
-    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))
-    .slice(-max)
-    .map((j) => ({
-      label: j.release !== null ? `v${j.release}` : j.id.slice(0, 8),
-      value: Math.max(0, Date.parse(j.finishedAt!) - Date.parse(j.createdAt)),
-      bad: j.status !== 'succeeded',
-      note: `${j.status}, pushed ${when(j.createdAt)} by ${j.by}`,
-    }));
-}
 
 /** The metrics page. */
 export function AppMetricsPage({ app }: { app: string }) {
