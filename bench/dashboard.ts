@@ -20,7 +20,7 @@
 //   BENCH_DASH_HOLD_S=30, BENCH_DASH_TICKS=100, BENCH_DASH_TICK_MS=100; Chromium at SLIPWAY_CHROMIUM,
 //   else /usr/bin/chromium: testbed/parts/80-browser.sh installs Debian's)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
@@ -146,9 +146,11 @@ function installMarks(want: number): void {
 }
 
 const report: string[] = [];
+// The machine's load when the bench started and ended: on shared cores it moves every number here.
+const loadAt: string[] = [loadavg()[0]!.toFixed(1)];
 const results = {
   listApi: [] as number[], listSsh: [] as number[],
-  fcpCold: [] as number[], rowsCold: [] as number[], fcpWarm: [] as number[], rowsWarm: [] as number[],
+  fcpCold: [] as number[], rowsCold: [] as number[], fcpWarm: [] as number[], rowsWarm: [] as number[], stepsCold: [] as number[][],
   weight: [] as { url: string; type: string; wire: number; headers: number; body: number; gzip: number; encoding: string }[],
   tickPage: [] as number[], tickDom: [] as number[], tickSsh: [] as number[], ticksWritten: 0,
   rssTabs: { before: 0, peak: 0, mean: 0, hwm: 0, linesMin: 0, linesMax: 0 },
@@ -205,14 +207,25 @@ try {
       const load = async (go: () => Promise<unknown>) => {
         await go();
         await page.waitForFunction(() => (globalThis as unknown as { __marks: PageMarks }).__marks.rowsAt !== null, undefined, { timeout: 30_000 });
-        return page.evaluate(() => ({
-          rows: (globalThis as unknown as { __marks: PageMarks }).__marks.rowsAt!,
-          fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? Number.NaN,
-        }));
+        return page.evaluate(() => {
+          // Where the time went, from the page's own timing entries (ms from navigation start).
+          const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+          const res = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+          const find = (re: RegExp) => res.find((e) => re.test(new URL(e.name).pathname));
+          const js = find(/^\/assets\/app-.*\.js$/);
+          const session = find(/^\/api\/v1\/session$/);
+          const apps = find(/^\/api\/v1\/apps$/);
+          return {
+            rows: (globalThis as unknown as { __marks: PageMarks }).__marks.rowsAt!,
+            fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? Number.NaN,
+            steps: [nav.responseEnd, js?.responseEnd ?? Number.NaN, session?.startTime ?? Number.NaN, session?.responseEnd ?? Number.NaN, apps?.startTime ?? Number.NaN, apps?.responseEnd ?? Number.NaN],
+          };
+        });
       };
       const cold = await load(() => page.goto(`${s.base}/apps`));
       results.fcpCold.push(cold.fcp);
       results.rowsCold.push(cold.rows);
+      results.stepsCold.push(cold.steps);
       if (r === 0) {
         // Streams (text/event-stream) never finish; what the page fetched to show its rows has.
         await Promise.all(fetched);
@@ -338,7 +351,9 @@ try {
 }
 
 // --- The table. ---
+loadAt.push(loadavg()[0]!.toFixed(1));
 const r = results;
+const step = (i: number) => ms(median(r.stepsCold.map((x) => x[i]!).filter(Number.isFinite)));
 const listApi = median(r.listApi);
 const listSsh = median(r.listSsh);
 const rowsCold = median(r.rowsCold);
@@ -351,7 +366,7 @@ const sshP95 = pct(r.tickSsh, 95);
 report.push(
   '# Dashboard bench',
   '',
-  `${new Date().toISOString().slice(0, 10)}, \`node bench/dashboard.ts\`. Machine: 2 shared cores; server, Chromium (${browser?.version() ?? 'headless'}, headless) and clients on loopback. The server in its own process as \`npm start\` runs it (bin/slipway-server), fake builder and deployer (bench/dashboard-server.ts). ${SETTINGS.apps} apps, each pushed once.`,
+  `${new Date().toISOString().slice(0, 10)}, \`node bench/dashboard.ts\`. Machine: 2 shared cores (1-minute load average ${loadAt.join(' at the start, ')} at the end); server, Chromium (${browser?.version() ?? 'headless'}, headless) and clients on loopback. The server in its own process as \`npm start\` runs it (bin/slipway-server), fake builder and deployer (bench/dashboard-server.ts). ${SETTINGS.apps} apps, each pushed once.`,
   '',
   '| measure | dashboard | what a user would use instead | ratio | goal | met? |',
   '|---|---|---|---|---|---|',
@@ -363,6 +378,8 @@ report.push(
   `| (4) server RSS with ${SETTINGS.tabs} tabs (a browser context each) streaming an app's logs for ${SETTINGS.holdS} s vs ${SETTINGS.tabs} \`ssh … logs APP -t\`, each on a fresh server: peak (sampled every 250 ms) | ${r.rssTabs.peak.toFixed(1)} MiB | ${r.rssSsh.peak.toFixed(1)} MiB | ${ratio(r.rssTabs.peak, r.rssSsh.peak)} | ≤ 150 MB (143 MiB) | ${yes(r.rssTabs.peak <= 143)} |`,
   '',
   `(4) What the streams added (peak − before): tabs ${(r.rssTabs.peak - r.rssTabs.before).toFixed(1)} MiB, ssh ${(r.rssSsh.peak - r.rssSsh.before).toFixed(1)} MiB. RSS before the streams / mean while they ran / VmHWM since start: tabs ${r.rssTabs.before.toFixed(1)} / ${r.rssTabs.mean.toFixed(1)} / ${r.rssTabs.hwm.toFixed(1)} MiB; ssh ${r.rssSsh.before.toFixed(1)} / ${r.rssSsh.mean.toFixed(1)} / ${r.rssSsh.hwm.toFixed(1)} MiB. Log lines (one a second per app) each follower had received at the end: tabs ${r.rssTabs.linesMin}–${r.rssTabs.linesMax}, ssh ${r.rssSsh.linesMin}–${r.rssSsh.linesMax}.`,
+  '',
+  `(1) where a cold load's time went (medians, ms from navigation start): index.html received ${step(0)}; the script received ${step(1)}; \`GET /api/v1/session\` sent ${step(2)}, answered ${step(3)}; \`GET /api/v1/apps\` sent ${step(4)}, answered ${step(5)}; first contentful paint ${ms(median(r.fcpCold))}; the ${SETTINGS.apps} rows on screen ${ms(rowsCold)}.`,
   '',
   `(1) each: API ${ms(Math.min(...r.listApi))} – ${ms(Math.max(...r.listApi))}; SSH ${ms(Math.min(...r.listSsh))} – ${ms(Math.max(...r.listSsh))}; rows on screen cold ${r.rowsCold.map(ms).join(', ')}; warm ${r.rowsWarm.map(ms).join(', ')}.`,
   '',
