@@ -3,7 +3,7 @@
 // token's secret is shown once), which keys may use which app (access:grant/revoke), the
 // `doctor` report and the disk and GC report (gc --dry-run). All through the public API.
 import { Fragment, type ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type AppSummary } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
 import { age, bytes, duration, when } from '../format.ts';
@@ -43,11 +43,14 @@ function AdminSections({ self }: { self: string }) {
 
 /** A yes/no question before a change that cannot be undone from here. */
 function Confirm({ question, yes, onYes, onNo, busy }: { question: string; yes: string; onYes: () => void; onNo: () => void; busy: boolean }) {
+  // The button that asked is gone: keyboard focus moves to the safe answer, not to the page's top.
+  const cancel = useRef<HTMLButtonElement>(null);
+  useEffect(() => { cancel.current?.focus(); }, []);
   return (
     <span role="group" aria-label={question} class="confirm">
       {question}{' '}
       <button type="button" class="danger" disabled={busy} onClick={onYes}>{yes}</button>{' '}
-      <button type="button" class="secondary" onClick={onNo}>Cancel</button>
+      <button type="button" class="secondary" ref={cancel} onClick={onNo}>Cancel</button>
     </span>
   );
 }
