@@ -225,9 +225,9 @@ function ResourceSection({ base, data, error, types, after }: { base: string; da
     const what = kind === 'limit' ? 'limits' : 'reservations';
     if (await action.run(() => api('POST', `${base}/resources/${kind}`, body), `Set the ${what} of ${process || 'all processes'}.`, after)) { setMemory(''); setCpu(''); }
   };
-  const clear = (k: 'limit' | 'reserve', scope: string, label: string) => {
+  const clear = (k: 'limit' | 'reserve', scope: string) => {
     const q = scope ? `?process=${encodeURIComponent(scope)}` : '';
-    void action.run(() => api('DELETE', `${base}/resources/${k}${q}`), `Removed the ${k === 'limit' ? 'limits' : 'reservations'} of ${label.toLowerCase() === 'all processes' ? 'all processes' : label}.`, after);
+    void action.run(() => api('DELETE', `${base}/resources/${k}${q}`), `Removed the ${k === 'limit' ? 'limits' : 'reservations'} of ${scope || 'all processes'}.`, after);
   };
   return (
     <section aria-labelledby="resources">
@@ -246,8 +246,8 @@ function ResourceSection({ base, data, error, types, after }: { base: string; da
                   <td class="num">{r.requests?.memory ?? '—'}</td>
                   <td class="num">{r.requests?.cpu ?? '—'}</td>
                   <td>
-                    <button type="button" class="secondary" disabled={action.busy} aria-label={`Remove limits of ${label}`} onClick={() => clear('limit', scope, label)}>Remove limits</button>{' '}
-                    <button type="button" class="secondary" disabled={action.busy} aria-label={`Remove reservations of ${label}`} onClick={() => clear('reserve', scope, label)}>Remove reservations</button>
+                    <button type="button" class="secondary" disabled={action.busy} aria-label={`Remove limits of ${label}`} onClick={() => clear('limit', scope)}>Remove limits</button>{' '}
+                    <button type="button" class="secondary" disabled={action.busy} aria-label={`Remove reservations of ${label}`} onClick={() => clear('reserve', scope)}>Remove reservations</button>
                   </td>
                 </tr>
               ))}
