@@ -10,6 +10,7 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
 import { run } from '../../server/exec.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';
+import { checkAxe, launchBrowser, needBrowser, newPage, screenshot } from '../support/browser.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const PAGES = ['/', '/login', '/apps', '/apps/shop', '/apps/shop/releases', '/apps/shop/logs', '/apps/shop/config', '/apps/shop/settings', '/apps/shop/metrics', '/jobs/j-123', '/admin'];
@@ -177,4 +178,26 @@ test('git smart HTTP is untouched, also for apps named like dashboard pages', as
   }
   const refs = await raw(s.slipway.httpPort, '/login/info/refs?service=git-upload-pack');
   assert.equal(refs.status, 401, 'git asks for credentials, the dashboard does not answer');
+});
+
+test('in Chromium the login page runs under its own CSP without a violation or script error, and passes axe-core', async (t) => {
+  const chromium = needBrowser(t);
+  if (!chromium) return;
+  const browser = await launchBrowser(chromium);
+  t.after(() => browser.close());
+  const { page, errors } = await newPage(browser);
+  const base = `http://127.0.0.1:${built.slipway.httpPort}`;
+  await page.goto(`${base}/login?next=%2Fapps%2Fshop`);
+  await page.getByRole('heading', { level: 1, name: 'Log in to Slipway' }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.getByText('Loading Slipway').count(), 0, 'the boot message is replaced');
+  await page.getByText(`ssh -p 2222 git@127.0.0.1 dashboard:login`).waitFor();
+  await page.getByRole('textbox', { name: /^API token/ }).fill('slw_not-a-token');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  // The API's one sentence (a 401, or a 404 on a server without sessions) is shown as it is.
+  const alert = page.getByRole('alert');
+  await alert.waitFor({ timeout: 10_000 });
+  assert.match((await alert.textContent()) ?? '', /\.$/);
+  await checkAxe(page, 'login');
+  await screenshot(page, 'serving-login');
+  assert.deepEqual(errors.filter((e) => /Content Security Policy|page error/.test(e)), []);
 });

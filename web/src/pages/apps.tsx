@@ -34,7 +34,7 @@ export function AppsPage() {
                   <td class="num" aria-label={a.processes ? `${a.processes.running} of ${a.processes.desired} running` : undefined}>{processCount(a.processes)}</td>
                   <td>{a.url ? <><a href={a.url} rel="noreferrer">{a.url.replace(/^https?:\/\//, '')}</a>{a.https ? <> <Badge value="https">HTTPS</Badge></> : null}</> : '—'}</td>
                   <td>{a.lastDeploy
-                    ? <>{a.lastDeploy.jobId ? <Link href={`/jobs/${encodeURIComponent(a.lastDeploy.jobId)}`}><Badge value={a.lastDeploy.result} /></Link> : <Badge value={a.lastDeploy.result} />} <span title={a.lastDeploy.at}>{age(a.lastDeploy.at, now)}</span></>
+                    ? <>{a.lastDeploy.jobId ? <Link href={`/jobs/${encodeURIComponent(a.lastDeploy.jobId)}`}><DeployBadge result={a.lastDeploy.result} /></Link> : <DeployBadge result={a.lastDeploy.result} />} <span title={a.lastDeploy.at}>{age(a.lastDeploy.at, now)}</span></>
                     : '—'}</td>
                 </tr>
               ))}
@@ -44,4 +44,9 @@ export function AppsPage() {
       )}
     </Layout>
   );
+}
+
+/** A deploy's result; one still running is coloured as deploying, not as a running app. */
+function DeployBadge({ result }: { result: string }) {
+  return <Badge value={result === 'running' ? 'deploying' : result}>{result}</Badge>;
 }
