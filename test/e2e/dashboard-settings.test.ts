@@ -3,7 +3,7 @@
 // test fakes: nothing here needs a cluster). Logged in through the login page's token form, the
 // user adds and removes a domain (with the keyboard), sets a health check and a resource limit,
 // sees a bad limit refused with the API's own sentence, creates a token in /admin, sees it listed
-// and working, then revokes it; /apps/APP/metrics charts the fake cluster's CPU and memory live
+// and working, then revokes it, grants a key access to the app and takes it back; /apps/APP/metrics charts the fake cluster's CPU and memory live
 // and the push-to-live times, or, without a metrics API, shows the API's sentence; a key that is
 // not an admin sees no admin page. axe-core checks
 // each page; screenshots go to SCREENSHOT_DIR (not committed). Steps run in order on one session.
@@ -145,6 +145,22 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
     assert.equal((await api(server, 'GET', '/whoami', { token: secret })).status, 401);
   });
 
+  const dev = await makeKey(server.dir, 'webmore-dev');
+  await t.test('grants a key access to the app in /admin and takes it back', async () => {
+    assert.equal((await server.ssh(server.admin, `keys:add ${dev.name}`, dev.pub)).exitCode, 0);
+    await page.reload();
+    await page.locator(`tr[data-key="${dev.name}"]`).waitFor();
+    await page.getByLabel('App', { exact: true }).selectOption(app);
+    await page.getByLabel('Let key').selectOption(dev.name);
+    await page.getByRole('button', { name: `Grant access to ${app}` }).click();
+    const row = page.locator(`tr[data-grant="${dev.name}"]`);
+    await row.waitFor();
+    assert.deepEqual(((await api(server, 'GET', `/apps/${app}/access`, { token })).json as { keys: string[] }).keys, [dev.name]);
+    await page.getByRole('button', { name: `Revoke ${dev.name}'s access to ${app}` }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.deepEqual(((await api(server, 'GET', `/apps/${app}/access`, { token })).json as { keys: string[] }).keys, []);
+  });
+
   await t.test('the metrics page charts CPU and memory live, and the push-to-live times', async () => {
     await page.goto(`/apps/${app}/metrics`);
     await page.getByRole('img', { name: /^Push-to-live time of recent deploys: 1 values/ }).waitFor();
@@ -176,8 +192,6 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
   });
 
   await t.test('a key that is not an admin sees no admin page', async () => {
-    const dev = await makeKey(server.dir, 'webmore-dev');
-    assert.equal((await server.ssh(server.admin, `keys:add ${dev.name}`, dev.pub)).exitCode, 0);
     const devToken = await makeToken(server, dev, 'dev-ui', 'deploy');
     const other = await newPage(browser!, { baseURL: `http://127.0.0.1:${server.slipway.httpPort}` });
     await logIn(other.page, devToken, '/admin');
