@@ -6,9 +6,9 @@
 //   (2) page weight of the cold first load of /apps: what crossed the wire (headers and bodies as
 //       sent) for everything fetched until the rows were on screen (HTML, JS, CSS, the API JSON),
 //       and each body gzipped: goal ≤ 250 KB compressed;
-//   (3) a job's transcript line, from the server writing it to the first frame that shows it in
-//       an open /jobs/ID page (a MutationObserver, then the next animation frame), beside the same
-//       line reaching `ssh … jobs:output ID -t`: goal ≤ 200 ms;
+//   (3) a job's transcript line, from the server writing it to the animation frame after it
+//       entered an open /jobs/ID page's DOM (a MutationObserver), beside the same line reaching
+//       `ssh … jobs:output ID -t`: goal p95 ≤ 200 ms;
 //   (4) server RSS (/proc/PID/status) with 20 dashboard tabs each streaming an app's live logs vs
 //       20 `ssh … logs APP -t`, each side on a fresh server: goal ≤ 150 MB. A browser opens at most
 //       6 HTTP/1.1 connections per origin in one profile, fewer than 20 tabs' streams need, so
