@@ -11,21 +11,30 @@ import { ErrorLine } from '../ui.tsx';
 /** The login page. */
 export function LoginPage() {
   const next = safeNext(new URLSearchParams(location.search).get('next'));
-  const [code] = useState(() => codeFromHash(location.hash));
+  const [code, setCode] = useState(() => codeFromHash(location.hash));
   const [busy, setBusy] = useState(Boolean(code));
   const [error, setError] = useState<string>();
   const [token, setToken] = useState('');
 
   useEffect(() => {
     document.title = 'Log in · Slipway';
+    // A link opened in a tab already on this page changes only the fragment: no new page load.
+    const onHash = () => { const c = codeFromHash(location.hash); if (c) setCode(c); };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  useEffect(() => {
     if (!code) return;
+    setBusy(true);
+    setError(undefined);
     // The code is spent by this request: drop it from the address bar and history at once.
     history.replaceState(null, '', location.pathname + location.search);
     startSession({ code }).then(
       () => navigate(next, { replace: true }),
       (err) => { setError(messageOf(err)); setBusy(false); },
     );
-  }, []);
+  }, [code]);
 
   const submit = (e: Event) => {
     e.preventDefault();
