@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm run bench`: the transport, memory and API benches (they need only git and OpenSSH), then,
+# `npm run bench`: the transport, memory, API and dashboard benches (they need only git, OpenSSH and,
+# for the dashboard, Chromium), then,
 # when the testbed is up (eval "$(npm run -s testbed)"), the build, deploy-latency, end-to-end,
 # day-2 and HTTPS benches. Each writes its table to bench/results/ (index: bench/results/README.md).
 # The server is launched one way (bin/slipway-server: npm start's Node flags and malloc settings):
@@ -11,6 +12,8 @@ node bench/run.ts
 node bench/http-rss.ts
 # (a) and (b) start a server of their own; (c) hosts one, on the testbed when it is up.
 bin/slipway-server bench/api.ts
+# The dashboard in headless Chromium (Debian's chromium) against a server with the fake backends.
+if [ -x "${SLIPWAY_CHROMIUM:-/usr/bin/chromium}" ]; then node bench/dashboard.ts; else echo "bench: dashboard bench skipped: no Chromium (testbed/parts/80-browser.sh installs Debian's chromium, or set SLIPWAY_CHROMIUM)" >&2; fi
 if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TEST_INGRESS:-}" ]; then
   bin/slipway-server bench/build.ts
   node bench/kube-deploy.ts

@@ -17,10 +17,11 @@ export interface BenchSlipway {
 }
 
 /** Starts the server and waits for its `{"ssh":PORT,"http":PORT}` line. */
-export async function startSlipway(opts: { root: string; dataDir: string; adminKeys: string; extraEnv?: Record<string, string> }): Promise<BenchSlipway> {
+export async function startSlipway(opts: { root: string; dataDir: string; adminKeys: string; extraEnv?: Record<string, string>; script?: string }): Promise<BenchSlipway> {
   // As `npm start` runs the server: bin/slipway-server holds its Node flags and malloc settings;
   // the node it runs is this one (first on PATH).
-  const child: Piped = pipe(join(opts.root, 'bin', 'slipway-server'), [join(opts.root, 'test', 'support', 'server-process.ts')], {
+  // `script` is the program that starts the server (default: the test fakes' server-process.ts).
+  const child: Piped = pipe(join(opts.root, 'bin', 'slipway-server'), [opts.script ?? join(opts.root, 'test', 'support', 'server-process.ts')], {
     cwd: opts.root,
     env: {
       PATH: `${dirname(process.execPath)}${delimiter}${benchEnv.PATH ?? ''}`,

@@ -65,7 +65,7 @@ describe('git over HTTP (git http-backend behind token auth)', () => {
 
   test('no credentials, a bad token, or another scheme get 401 on every route', async () => {
     const app = await newApp(s, 'auth');
-    const paths = [`/${app}.git/info/refs?service=git-upload-pack`, `/${app}.git/info/refs?service=git-receive-pack`, '/nope.git/info/refs?service=git-upload-pack', '/', `/${app}.git/HEAD`];
+    const paths = [`/${app}.git/info/refs?service=git-upload-pack`, `/${app}.git/info/refs?service=git-receive-pack`, '/nope.git/info/refs?service=git-upload-pack', '/nothing-here', `/${app}.git/HEAD`];
     for (const p of paths) {
       for (const auth of [undefined, basic('x', 'slw_wrong'), basic('x', ''), `Bearer ${token}`, `Basic ${token}`]) {
         const res = await fetch(base + p, { headers: auth ? { authorization: auth } : {} });

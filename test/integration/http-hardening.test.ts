@@ -114,13 +114,13 @@ describe('HTTP connection cap', () => {
     for (let i = 0; i < 3; i++) held.push(await rawConnection(s.slipway.httpPort));
     const extra = await rawConnection(s.slipway.httpPort);
     t.after(() => extra.sock.destroy());
-    extra.sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    extra.sock.write('GET /x.git/info/refs HTTP/1.1\r\nHost: x\r\n\r\n');
     const closedAfter = await Promise.race([extra.closed, new Promise<number>((r) => setTimeout(() => r(-1), 3000))]);
     assert.ok(closedAfter >= 0, 'the connection over the cap was kept');
     assert.equal(extra.received(), '', 'and got no answer');
     held.shift()!.sock.destroy();
     await new Promise((r) => setTimeout(r, 200));
-    const res = await rawRequest(s.slipway.httpPort, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const res = await rawRequest(s.slipway.httpPort, 'GET /x.git/info/refs HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.match(res, /^HTTP\/1\.1 401 /);
   });
 });

@@ -10,6 +10,7 @@ import { relayCgi } from './cgi.ts';
 import { FailureThrottle } from './throttle.ts';
 import { basicToken, tokenIdentity } from './auth.ts';
 import { startApi, type HttpApi } from './api.ts';
+import { dashboard, type Dashboard } from './dashboard.ts';
 import { apiRoutes } from '../../api/index.ts';
 import { allows } from '../../auth/scopes.ts';
 
@@ -128,10 +129,13 @@ function target(req: IncomingMessage): URL | undefined {
 
 const UNAUTHORIZED = 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.';
 
-function handle(services: Services, throttle: FailureThrottle, api: HttpApi, req: IncomingMessage, res: ServerResponse): void {
+function handle(services: Services, throttle: FailureThrottle, api: HttpApi, web: Dashboard, req: IncomingMessage, res: ServerResponse): void {
   const url = target(req);
   if (!url) return refuse(req, res, 400, 'Bad request: the request target is not a valid URL.');
   if (api.owns(url.pathname)) return api.handle(req, res);
+  // The dashboard's pages are public (they hold no data; the API behind them checks the session).
+  // A git path is never one of them: git is decided first.
+  if (!ROUTE.test(url.pathname) && web.owns(req.method, url.pathname)) return web.handle(req, res, url.pathname);
   // Every route is behind authentication, even ones that would be 404s.
   const identity = authenticate(services, req.headers.authorization);
   if (!identity) {
@@ -158,14 +162,15 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, req
   relayGit(services, identity, g, req, res);
 }
 
-/** Starts the HTTP server: git http-backend behind our own token auth, and the API at /api/v1. */
+/** Starts the HTTP server: git http-backend behind our own token auth, the API at /api/v1, and the dashboard. */
 export async function startHttpServer(services: Services): Promise<Server> {
   // One throttle: failed tokens count the same whether they were tried on git or on the API.
   const throttle = new FailureThrottle();
   const api = await startApi(services, throttle, apiRoutes);
+  const web = dashboard(services.config.webDir);
   const server = createServer((req, res) => {
     try {
-      handle(services, throttle, api, req, res);
+      handle(services, throttle, api, web, req, res);
     } catch (err) {
       const r = reportFailure(err, 'http request failed');
       reply(res, r.id ? 500 : 400, r.message);

@@ -1,0 +1,79 @@
+// A job's transcript, live: the API replays what was written and streams the rest, then sends
+// `end` with the finished job. The stream is closed on `end` (EventSource would otherwise
+// reconnect and replay it all); a stream that drops before then is reopened from the start.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, messageOf, openStream, type Job } from './api.ts';
+import { appendBounded, jobDone, when } from './format.ts';
+import { Link } from './router.tsx';
+import { appPath } from './routes.ts';
+import { Badge, ErrorLine } from './ui.tsx';
+
+/** Most transcript lines kept on the page (a build can print tens of thousands). */
+const MAX_LINES = 5000;
+
+/** The job's header, status and transcript; `onEnd` runs once with the finished job. */
+export function JobView({ id, onEnd, compact }: { id: string; onEnd?: (job: Job) => void; compact?: boolean }) {
+  const [job, setJob] = useState<Job>();
+  const [lines, setLines] = useState<string[]>([]);
+  const [error, setError] = useState<string>();
+  const pending = useRef<string[]>([]);
+  const endRef = useRef(onEnd);
+  endRef.current = onEnd;
+  const box = useRef<HTMLPreElement>(null);
+
+  useEffect(() => {
+    api<Job>('GET', `/jobs/${encodeURIComponent(id)}`).then((j) => setJob((cur) => cur && jobDone(cur.status) ? cur : j), (err) => setError(messageOf(err)));
+    // Lines arrive in bursts: render at most once a frame.
+    let frame = 0;
+    const flush = () => {
+      frame = 0;
+      const more = pending.current;
+      pending.current = [];
+      setLines((cur) => appendBounded(cur, more, MAX_LINES));
+    };
+    let first = true;
+    const stream = openStream(`/jobs/${encodeURIComponent(id)}/events`, {
+      line: (l) => {
+        pending.current.push(l);
+        if (!frame) frame = requestAnimationFrame(flush);
+      },
+      end: (data) => {
+        stream.close();
+        if (frame) { cancelAnimationFrame(frame); flush(); }
+        try {
+          const ended = JSON.parse(data) as Job;
+          setJob(ended);
+          endRef.current?.(ended);
+        } catch {
+          setError('The job ended but its final status could not be read; reload the page.');
+        }
+      },
+    }, {
+      onFail: setError,
+      // A reopened stream replays the transcript from its first line.
+      onOpen: () => { if (!first) { pending.current = []; setLines([]); } first = false; },
+      reconnect: () => `/jobs/${encodeURIComponent(id)}/events`,
+    });
+    return () => { stream.close(); if (frame) cancelAnimationFrame(frame); };
+  }, [id]);
+
+  useEffect(() => {
+    const el = box.current;
+    // Follow the end of the transcript unless the reader scrolled up.
+    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
+  }, [lines]);
+
+  const status = job?.status ?? 'queued';
+  return (
+    <section class="job" aria-label={`Job ${id}`}>
+      <p class="job-head">
+        {compact && <><Link href={`/jobs/${encodeURIComponent(id)}`}>Job {id}</Link>{' '}</>}
+        <span role="status" aria-live="polite" data-job-status={status}>Status: <Badge value={status} /></span>
+        {job && <>{' · '}{job.kind} of <Link href={appPath(job.app)}>{job.app}</Link> by {job.by}{' · '}started {when(job.startedAt ?? job.createdAt)}{job.release !== null ? ` · release v${job.release}` : ''}</>}
+      </p>
+      {job?.error && <p class="error">{job.error}</p>}
+      <ErrorLine message={error} />
+      <pre class={`transcript${compact ? ' compact' : ''}`} ref={box} tabIndex={0} aria-label="Transcript">{lines.join('\n')}{!job || !jobDone(job.status) ? '\n…' : ''}</pre>
+    </section>
+  );
+}
