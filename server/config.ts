@@ -122,6 +122,9 @@ export interface Config {
   appMaxStorage: string;
   /** The StorageClass volumes are claimed from (SLIPWAY_STORAGE_CLASS); unset: the cluster's default. */
   storageClass: string | undefined;
+  // --- Metrics (issue 19). ---
+  /** How often a followed metrics stream (GET /apps/APP/metrics?follow=1) sends (SLIPWAY_METRICS_INTERVAL_S). */
+  metricsIntervalMs: number;
   version: string;
 }
 
@@ -495,6 +498,7 @@ const SETTINGS = {
   appMaxVolumes: setting('SLIPWAY_APP_MAX_VOLUMES', '5', count, "Volumes per app (its namespace's quota counts its claims)."),
   appMaxStorage: setting('SLIPWAY_APP_MAX_STORAGE', '20Gi', storageSize, "The sum of an app's volume sizes (its namespace's quota of `requests.storage`)."),
   storageClass: optional('SLIPWAY_STORAGE_CLASS', "the cluster's default", storageClass, 'The StorageClass volumes are claimed from (k3s: `local-path`, its default); a volume keeps the class it was made with.'),
+  metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;
