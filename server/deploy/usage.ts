@@ -11,7 +11,7 @@ import { quantityValue } from './quantity.ts';
 /** The value of a quantity the metrics API writes: the API's own suffixes plus n (nano) and u (micro), which CPU usage comes in; NaN when it is none. */
 export function usageValue(q: string): number {
   const small = /^(\d+(?:\.\d+)?)([nu])$/.exec(q);
-  if (small) return Number(small[1]) * (small[2] === 'n' ? 1e-9 : 1e-6);
+  if (small) return Number(small[1]) / (small[2] === 'n' ? 1e9 : 1e6);
   return quantityValue(q);
 }
 
