@@ -8,7 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ProcessIo } from './deployer.ts';
-import { ApiException, CoreV1Api, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, type V1ObjectMeta, type V1Status } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, loadAllYaml, type V1ObjectMeta, type V1Status } from '@kubernetes/client-node';
 import { UnavailableError, UserError } from '../errors.ts';
 import { FIELD_MANAGER } from './labels.ts';
 // The model types the pure modules name, through kube-types.ts.
@@ -27,6 +27,16 @@ export type KubeObject<T = object> = T & {
   kind: string;
   metadata: V1ObjectMeta & { name: string };
 };
+
+/** The objects of a YAML manifest (documents separated by `---`; empty ones skipped), each with a kind and a name. */
+export function parseManifest(text: string): KubeObject[] {
+  const docs = (loadAllYaml(text) as unknown[]).filter((d) => d !== null && d !== undefined);
+  for (const d of docs) {
+    const o = d as Partial<KubeObject>;
+    if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || typeof o.metadata?.name !== 'string') throw new UserError('A document of the manifest has no apiVersion, kind or metadata.name.');
+  }
+  return docs as KubeObject[];
+}
 
 /** The `code` of the first error in a cause chain that has one (ECONNREFUSED, ENOTFOUND, …). */
 function networkCode(err: unknown): string | undefined {

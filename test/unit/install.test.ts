@@ -159,6 +159,9 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   has('would write /etc/systemd/system/slipway.service (mode 0644');
   has('would run: systemctl enable slipway.service');
   has('would run: systemctl start slipway.service');
+  // The dashboard's route through the ingress, applied with the server's own client.
+  has('would write /etc/slipway/dashboard.yaml from k8s/dashboard.yaml (slipway.');
+  has('would run: /opt/slipway/node/bin/node /opt/slipway/app/bin/kube-apply.ts apply /etc/slipway/kubeconfig /etc/slipway/dashboard.yaml');
   has('Slipway pushes to 127.0.0.1:5000; nodes pull from 203.0.113.7:5000 over plain HTTP');
   has('images/create\\?fromImage=heroku/builder\\&tag=24');
   has('Apps answer at http://APP.203.0.113.7.sslip.io');
