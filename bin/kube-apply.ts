@@ -4,8 +4,12 @@
 // (the dashboard's route, k8s/dashboard.yaml) into a cluster it may have no kubectl for.
 //   node bin/kube-apply.ts apply|delete KUBECONFIG FILE
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient, parseManifest } from '../server/deploy/kube-client.ts';
 import { renderError } from '../server/errors.ts';
+
+/** How long a delete waits for its namespaces to be gone (an install right after must not find one terminating). */
+const NAMESPACE_GONE_MS = 120_000;
 
 /** The field manager of what install.sh applies (not `slipway`: the server prunes nothing of it). */
 const FIELD_MANAGER = 'slipway-install';
@@ -25,6 +29,15 @@ async function main(): Promise<number> {
       process.stdout.write(`${what} applied\n`);
     } else {
       process.stdout.write(`${what} ${(await kube.remove(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)) ? 'deleted' : 'was not there'}\n`);
+    }
+  }
+  if (verb === 'delete') {
+    const deadline = Date.now() + NAMESPACE_GONE_MS;
+    for (const ns of objects.filter((o) => o.kind === 'Namespace')) {
+      while (await kube.read('v1', 'Namespace', ns.metadata.name)) {
+        if (Date.now() > deadline) throw new Error(`namespace ${ns.metadata.name} is still terminating after ${NAMESPACE_GONE_MS / 1000} s`);
+        await sleep(500);
+      }
     }
   }
   return 0;

@@ -32,7 +32,7 @@ command -v go >/dev/null || die "metrics: Go is needed to build metrics-server"
 export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
 bin=$SLIPWAY_CACHE_DIR/bin/metrics
 stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
-build_once metrics "metrics-server (cold: ~4 min on 2 cores)" "$src/build.sh" "$mod" "$bin" "$stamp"
+build_once metrics "metrics-server (cold: 4-9 min on 2 cores)" "$src/build.sh" "$mod" "$bin" "$stamp"
 image=$(binary_image metrics "$bin" metrics-server "metrics-server" 'USER 1000')
 
 # --- 2. its objects --------------------------------------------------------------------------------
