@@ -37,7 +37,9 @@ describe('metrics on the testbed: the metrics API through Slipway', { timeout: P
 
   test('a deployed app\'s web pod shows up with its CPU and memory, in the API, its stream and ps:metrics', { timeout: PUSH_MS + MEASURED_MS + 60_000 }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    await deployApp(s, app, fixtureCopy('node-app'));
+    const wd = fixtureCopy('node-app');
+    await s.commitAll(wd, 'node app');
+    await deployApp(s, app, wd);
     const pods = JSON.parse((await s.ssh(s.admin, `ps ${app} --json`)).stdout) as { type: string; instances: { name: string }[] }[];
     const pod = pods.find((p) => p.type === 'web')!.instances[0]!.name;
 
