@@ -77,8 +77,10 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
   --purge                with --uninstall: also remove /var/lib/slipway, the slipway user and caches
   -h, --help             this text
 
-Also written: SLIPWAY_DATA_DIR=/var/lib/slipway, PACK_HOME, PATH. Install-side facts (what this
-script installed, so --uninstall never touches what it did not) are kept in /etc/slipway/install.env.
+Also written: SLIPWAY_DATA_DIR=/var/lib/slipway, PACK_HOME, PATH, and SLIPWAY_DASHBOARD_URL
+(https://slipway.DOMAIN with --acme-email, else http://slipway.DOMAIN; the cluster's ingress routes it
+here, /etc/slipway/dashboard.yaml). Install-side facts (what this script installed, so --uninstall
+never touches what it did not) are kept in /etc/slipway/install.env.
 EOF
 }
 
@@ -228,6 +230,9 @@ settings() {
   DOMAIN=$(pick domain SLIPWAY_BASE_DOMAIN "$IP.sslip.io")
   BUILDER=$(pick builder SLIPWAY_BUILDER heroku/builder:24)
   ACME_EMAIL=$(pick acme-email SLIPWAY_ACME_EMAIL "")
+  # The dashboard at slipway.DOMAIN (step_dashboard routes it): over HTTPS once certificates are on.
+  DASHBOARD_URL=http://slipway.$DOMAIN
+  [ -z "$ACME_EMAIL" ] || DASHBOARD_URL=https://slipway.$DOMAIN
   ACME_SERVER=${flag[acme-server]:-${state[ACME_SERVER]:-https://acme-v02.api.letsencrypt.org/directory}}
   K3S_VERSION=${flag[k3s-version]:-${state[K3S_VERSION]:-$K3S_VERSION_DEFAULT}}
 
@@ -567,6 +572,7 @@ SLIPWAY_ACME_ISSUER=slipway-acme
 SLIPWAY_REGISTRY_GC_CONFIG=$REGISTRY_GC_CONFIG
 SLIPWAY_REGISTRY_BINARY=/usr/bin/docker-registry
 SLIPWAY_REGISTRY_AUTH_FILE=$REGISTRY_AUTH_FILE
+SLIPWAY_DASHBOARD_URL=$DASHBOARD_URL
 KUBECONFIG=$kube
 DOCKER_HOST=$DOCKER
 PACK_HOME=$DATA/pack
@@ -702,6 +708,29 @@ EOF
   die "Slipway did not start listening on port $SSH_PORT; its log is above (journalctl -u slipway)."
 }
 
+# The dashboard's route through the cluster's ingress, as apps have theirs: slipway.DOMAIN to this
+# host's HTTP port (k8s/dashboard.yaml: a Service without selector, an EndpointSlice naming this
+# host, an Ingress and, with certificates on, a Certificate from the ClusterIssuer apps use).
+# Applied with the server's own Kubernetes client (bin/kube-apply.ts): an existing cluster
+# (--kubeconfig) comes with no kubectl here.
+step_dashboard() {
+  say "Dashboard at $DASHBOARD_URL"
+  local tpl=$OPT/app/k8s/dashboard.yaml out=$ETC/dashboard.yaml tls='s/ *#TLS$//'
+  [ -n "$ACME_EMAIL" ] || tls='/#TLS$/d'
+  # An Endpoint may not be a loopback address (the API server refuses it), and nothing in a pod
+  # could reach this host there.
+  if [[ $IP == 127.* ]]; then detail "not routed: this host has no address but loopback for the ingress to reach; use http://$HOST:$HTTP_PORT/"; return 0; fi
+  if [ "$DRY" = 1 ]; then
+    detail "would write $out from k8s/dashboard.yaml (slipway.$DOMAIN to $IP:$HTTP_PORT$([ -n "$ACME_EMAIL" ] && echo ", Certificate from slipway-acme"))"
+  else
+    [ -f "$tpl" ] || die "$tpl is missing: the Slipway code is incomplete"
+    sed -e "$tls" -e "s|@HOST@|slipway.$DOMAIN|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@HOST_IP@|$IP|g" -e "s|@ISSUER@|slipway-acme|g" "$tpl" |
+      put "$out" 0644 root:root
+  fi
+  run "$OPT/node/bin/node" "$OPT/app/bin/kube-apply.ts" apply "$ETC/kubeconfig" "$out"
+  detail "namespace slipway: Ingress slipway.$DOMAIN to $IP:$HTTP_PORT (the app name slipway is reserved)"
+}
+
 step_builder() {
   say "Builder image $BUILDER"
   local sock=${DOCKER#unix://} name=$BUILDER tag=latest
@@ -728,6 +757,7 @@ summary() {
   cat <<EOF
 =====> Slipway is running$([ "$UPGRADE" = 1 ] && echo " (upgraded; data kept)")
        Apps answer at http://APP.$DOMAIN
+       Dashboard:    $DASHBOARD_URL   (log in: ssh$p git@$HOST dashboard:login)
        Git remotes:  $remote_ssh
                      $remote_http   (any user, a token from tokens:create as password)
        First three commands:
@@ -742,6 +772,11 @@ EOF
 uninstall() {
   say "Uninstalling Slipway"
   run systemctl disable --now slipway.service
+  # The dashboard's route (namespace slipway) goes while the code and kubeconfig are still here.
+  if [ -f "$ETC/dashboard.yaml" ] && [ -x "$OPT/node/bin/node" ]; then
+    run "$OPT/node/bin/node" "$OPT/app/bin/kube-apply.ts" delete "$ETC/kubeconfig" "$ETC/dashboard.yaml" ||
+      detail "could not remove the dashboard's route (namespace slipway) from the cluster: remove it by hand"
+  fi
   run rm -f "$UNIT" "$WRAPPER"
   # The installed registry goes back to Debian's own user (it ran as slipway for storage GC).
   local dropin=/etc/systemd/system/docker-registry.service.d/slipway.conf
@@ -786,6 +821,7 @@ main() {
   step_code
   step_certs
   step_service
+  step_dashboard
   step_builder
   summary
 }

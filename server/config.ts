@@ -129,6 +129,9 @@ export interface Config {
   dashboardUrl: string | undefined;
   /** How long a dashboard session lasts without a request (SLIPWAY_SESSION_IDLE_MINUTES). */
   sessionIdleMs: number;
+  // --- Metrics (issue 19). ---
+  /** How often a followed metrics stream (GET /apps/APP/metrics?follow=1) sends (SLIPWAY_METRICS_INTERVAL_S). */
+  metricsIntervalMs: number;
   version: string;
 }
 
@@ -521,6 +524,7 @@ const SETTINGS = {
   storageClass: optional('SLIPWAY_STORAGE_CLASS', "the cluster's default", storageClass, 'The StorageClass volumes are claimed from (k3s: `local-path`, its default); a volume keeps the class it was made with.'),
   dashboardUrl: optional('SLIPWAY_DASHBOARD_URL', '`http://HOST:HTTP_PORT`', dashboardUrl, 'Where users open the dashboard: `dashboard:login` prints its one-time links here, and browser requests from this origin may use a session.'),
   sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),
+  metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

@@ -42,6 +42,14 @@ export class ForbiddenError extends UserError {
   }
 }
 
+/** Something the server relies on is not there or not answering (the cluster's metrics API; HTTP 503). */
+export class UnavailableError extends UserError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UnavailableError';
+  }
+}
+
 /** What a user sees for an error, and what the log gets. */
 export interface Rendered {
   message: string;

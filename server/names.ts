@@ -9,11 +9,17 @@ export function shown(value: string): string {
 // App names become Kubernetes object names and DNS labels (DNS-1035: a letter first), so
 // they are checked once here, at the edge, and are safe as path parts afterwards.
 const APP = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
-/** Validates an app name (a DNS label: lowercase letters, digits, dashes, a letter first, ≤ 40). */
+/**
+ * Names no app may have: `slipway` is the platform's own (install.sh routes slipway.BASE_DOMAIN to
+ * the dashboard; an app of that name would take its host, and names under it, as its domains).
+ */
+export const RESERVED_APP_NAMES: ReadonlySet<string> = new Set(['slipway']);
+/** Validates an app name (a DNS label: lowercase letters, digits, dashes, a letter first, ≤ 40; not reserved). */
 export function appName(name: string): string {
   if (!APP.test(name)) {
     throw new UserError(`${shown(name)} is not a valid app name: use 1-40 lowercase letters, digits and dashes, starting with a letter and not ending with a dash.`);
   }
+  if (RESERVED_APP_NAMES.has(name)) throw new UserError(`${shown(name)} is reserved for Slipway itself (its dashboard answers at ${name}.BASE_DOMAIN); choose another app name.`);
   return name;
 }
 

@@ -8,6 +8,7 @@ import { releaseRoutes } from './releases.ts';
 import { processRoutes } from './processes.ts';
 import { jobRoutes } from './jobs.ts';
 import { logRoutes } from './logs.ts';
+import { metricsRoutes } from './metrics.ts';
 import { cronRoutes } from './cron.ts';
 import { certRoutes, checkRoutes, domainRoutes, egressRoutes, resourceRoutes } from './settings.ts';
 import { buildRoutes, keyRoutes, tokenRoutes } from './admin.ts';
@@ -24,6 +25,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...releaseRoutes,
   ...processRoutes,
   ...logRoutes,
+  ...metricsRoutes,
   ...cronRoutes,
   ...jobRoutes,
   ...eventRoutes,

@@ -35,8 +35,8 @@ export type Reply =
   /** Runs until the stream is over (the transport then ends the response) or `signal` aborts. */
   | { events: (send: SendEvent, signal: AbortSignal) => Promise<void> };
 
-/** How a route answers when it succeeds, for the OpenAPI document (`text-or-sse`: logs, text unless asked to follow). */
-export type Produces = 'json' | 'text' | 'sse' | 'text-or-sse';
+/** How a route answers when it succeeds, for the OpenAPI document (`text-or-sse`: logs, text unless asked to follow; `json-or-sse`: metrics). */
+export type Produces = 'json' | 'text' | 'sse' | 'text-or-sse' | 'json-or-sse';
 
 /** A route as the transport registers it. */
 export interface ApiRoute {
@@ -101,7 +101,7 @@ export function route<P extends TSchema = TSchema, Q extends TSchema = TSchema, 
 }
 
 /** The error codes of the API's error body, one per status class it answers with. */
-export type ErrorCode = 'not_found' | 'unauthorized' | 'forbidden' | 'bad_request' | 'invalid' | 'conflict' | 'too_large' | 'too_many' | 'internal';
+export type ErrorCode = 'not_found' | 'unauthorized' | 'forbidden' | 'bad_request' | 'invalid' | 'conflict' | 'too_large' | 'too_many' | 'unavailable' | 'internal';
 
 /** A refusal the API makes itself (a missing token, a scope too low), with its status and code. */
 export class ApiError extends UserError {

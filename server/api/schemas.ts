@@ -5,7 +5,7 @@ import { Type, type TSchema } from 'typebox';
 export const ErrorBody = Type.Object({
   error: Type.Object({
     message: Type.String({ description: 'One sentence saying what went wrong.' }),
-    code: Type.Enum(['not_found', 'unauthorized', 'forbidden', 'bad_request', 'invalid', 'conflict', 'too_large', 'too_many', 'internal'], { description: 'What kind of error: 400 bad_request, 401 unauthorized, 403 forbidden, 404 not_found, 409 conflict, 413 too_large, 422 invalid, 429 too_many, 500 internal.' }),
+    code: Type.Enum(['not_found', 'unauthorized', 'forbidden', 'bad_request', 'invalid', 'conflict', 'too_large', 'too_many', 'unavailable', 'internal'], { description: 'What kind of error: 400 bad_request, 401 unauthorized, 403 forbidden, 404 not_found, 409 conflict, 413 too_large, 422 invalid, 429 too_many, 500 internal, 503 unavailable (the cluster lacks what the request needs, such as its metrics API).' }),
     id: Type.Optional(Type.String({ description: 'For internal errors: the id under which the server log has the details.' })),
   }, { additionalProperties: false }),
 }, { additionalProperties: false, description: 'The error: one sentence, its code, and for a 500 the id under which the server log has the details.' });

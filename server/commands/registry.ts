@@ -9,6 +9,7 @@ import { tokenCommands } from './tokens.ts';
 import { releaseCommands } from './releases.ts';
 import { buildCommands } from './builds.ts';
 import { psCommands } from './ps.ts';
+import { metricsCommands } from './metrics.ts';
 import { domainCommands } from './domains.ts';
 import { certCommands } from './certs.ts';
 import { logCommands } from './logs.ts';
@@ -53,6 +54,7 @@ export const commands: readonly Command[] = [
   ...configCommands,
   ...releaseCommands,
   ...psCommands,
+  ...metricsCommands,
   ...resourceCommands,
   ...checkCommands,
   ...runCommands,

@@ -212,6 +212,17 @@ export interface ProcessStatus {
   instances: InstanceStatus[];
 }
 
+/** What one pod uses now, as the cluster's metrics API (metrics.k8s.io) measured it. */
+export interface PodUsage {
+  name: string;
+  /** Its process type. */
+  process: string;
+  /** CPU over the metrics window, in thousandths of a core. */
+  cpuMillicores: number;
+  /** Working set, in bytes. */
+  memoryBytes: number;
+}
+
 /** Which log lines `logs` wants. */
 export interface LogRequest {
   /** Only this process type. */
@@ -298,6 +309,12 @@ export interface Deployer {
    * nothing are absent.
    */
   overview(opts: { certificates: boolean }): Promise<Map<string, AppRuntime>>;
+  /**
+   * CPU and memory of each instance of the app's process types (per type, web first; a type
+   * whose pods have not been measured yet has none), from metrics.k8s.io; an UnavailableError
+   * when the cluster has no metrics API or it does not answer.
+   */
+  usage(app: string): Promise<{ type: string; pods: PodUsage[] }[]>;
   /** Replaces the instances of one process type (or all) with fresh ones, without a new release. */
   restart(app: string, opts: { process?: string; transcript: Transcript; signal: AbortSignal }): Promise<void>;
   /**

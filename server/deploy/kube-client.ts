@@ -8,8 +8,8 @@ import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ProcessIo } from './deployer.ts';
-import { ApiException, CoreV1Api, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, type V1ObjectMeta, type V1Status } from '@kubernetes/client-node';
-import { UserError } from '../errors.ts';
+import { ApiException, CoreV1Api, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, loadAllYaml, type V1ObjectMeta, type V1Status } from '@kubernetes/client-node';
+import { UnavailableError, UserError } from '../errors.ts';
 import { FIELD_MANAGER } from './labels.ts';
 // The model types the pure modules name, through kube-types.ts.
 export type {
@@ -27,6 +27,16 @@ export type KubeObject<T = object> = T & {
   kind: string;
   metadata: V1ObjectMeta & { name: string };
 };
+
+/** The objects of a YAML manifest (documents separated by `---`; empty ones skipped), each with a kind and a name. */
+export function parseManifest(text: string): KubeObject[] {
+  const docs = (loadAllYaml(text) as unknown[]).filter((d) => d !== null && d !== undefined);
+  for (const d of docs) {
+    const o = d as Partial<KubeObject>;
+    if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || typeof o.metadata?.name !== 'string') throw new UserError('A document of the manifest has no apiVersion, kind or metadata.name.');
+  }
+  return docs as KubeObject[];
+}
 
 /** The `code` of the first error in a cause chain that has one (ECONNREFUSED, ENOTFOUND, …). */
 function networkCode(err: unknown): string | undefined {
@@ -60,6 +70,14 @@ export interface PodLogOptions {
   sinceTime?: string;
   /** Bytes the API sends at most, counted from the oldest line asked for. */
   limitBytes?: number;
+}
+
+/** A pod's usage as metrics.k8s.io/v1beta1 reports it (a PodMetrics object; the fields Slipway reads). */
+export interface PodMetricsItem {
+  /** Named as the pod, with the pod's labels. */
+  metadata?: { name?: string; labels?: Record<string, string> };
+  /** Quantities: CPU as cores over the window (`12345678n`), memory as the working set (`20480Ki`). */
+  containers?: { name?: string; usage?: { cpu?: string; memory?: string } }[];
 }
 
 /** The exit code an exec's final Status reports: 0 on Success, the ExitCode cause otherwise. */
@@ -124,6 +142,7 @@ export class KubeClient {
   readonly #kc: KubeConfig;
   readonly #objects: KubernetesObjectApi;
   readonly #core: CoreV1Api;
+  readonly #custom: CustomObjectsApi;
 
   constructor(kubeconfigPath: string) {
     const kc = new KubeConfig();
@@ -138,6 +157,7 @@ export class KubeClient {
     this.#kc = kc;
     this.#objects = KubernetesObjectApi.makeApiClient(kc);
     this.#core = kc.makeApiClient(CoreV1Api);
+    this.#custom = kc.makeApiClient(CustomObjectsApi);
   }
 
   /** Runs one API call; `what` completes "The kubeconfig's user may not …" (e.g. "list Pods in x"). */
@@ -182,6 +202,22 @@ export class KubeClient {
     const r = await this.#call(`list ${kind}s${namespace ? ` in ${namespace}` : ''}`, () =>
       this.#objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector));
     return r.items as T[];
+  }
+
+  /**
+   * The PodMetrics of a namespace's pods matching `labelSelector`. An aggregated API (metrics-server
+   * behind the APIService v1beta1.metrics.k8s.io) that is not there answers 404, one whose backend
+   * is down 503: both are an UnavailableError, the cluster's state rather than the request's.
+   */
+  async podMetrics(namespace: string, labelSelector: string): Promise<PodMetricsItem[]> {
+    try {
+      const list = await this.#custom.listNamespacedCustomObject({ group: 'metrics.k8s.io', version: 'v1beta1', namespace, plural: 'pods', labelSelector });
+      return (list as { items?: PodMetricsItem[] }).items ?? [];
+    } catch (err) {
+      if (isStatus(err, 404)) throw new UnavailableError('The cluster has no metrics API (metrics-server); k3s runs one unless started with --disable metrics-server, other clusters need it installed.', { cause: err });
+      if (isStatus(err, 503)) throw new UnavailableError(`The cluster's metrics API (metrics-server) is not answering; try again in a minute (kubectl get apiservice v1beta1.metrics.k8s.io says why).`, { cause: err });
+      throw this.#explain(`read the metrics of pods in ${namespace}`, err);
+    }
   }
 
   /** One object, or undefined when it does not exist. */

@@ -14,7 +14,7 @@ import { cronState } from './cron-state.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
 import type { KubeObject, ObjectOptions } from './kube-types.ts';
 import { RELEASE_TYPE, RUN_PROCESS, cronJobName, cronJobObject, manualJobName, manualJobObject, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
-import type { AppRuntime, CronState, DeployableRelease, Deployer, HealthChecks, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from './deployer.ts';
+import type { AppRuntime, CronState, DeployableRelease, Deployer, HealthChecks, LogRequest, PodUsage, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from './deployer.ts';
 import { processOwner } from '../process.ts';
 import { KubeClient } from './kube-client.ts';
 import type { HostCert } from './deployer.ts';
@@ -22,6 +22,7 @@ import { TLS_LABEL, tlsHosts } from './tls.ts';
 import { ContentChecks, MAX_CONTENT_BODY_BYTES } from './content-check.ts';
 import { acmeState, certificateReady, describePem, type CertificateLike, type ChallengeLike } from './cert-status.ts';
 import { ingressObjects, WEB_HTTPS } from './network.ts';
+import { processUsage } from './usage.ts';
 import type { V1Ingress } from './kube-types.ts';
 
 const CERTIFICATE = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate' } as const;
@@ -713,6 +714,15 @@ export class KubeDeployer implements Deployer {
       if (app && certificateReady(c)) of(app).issuedHosts.push(...(c.spec?.dnsNames ?? []));
     }
     return out;
+  }
+
+  async usage(app: string): Promise<{ type: string; pods: PodUsage[] }[]> {
+    const ns = namespaceFor(app);
+    const [deployments, metrics] = await Promise.all([
+      this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
+      this.client.podMetrics(ns, appSelector(app)),
+    ]);
+    return processUsage(deployments, metrics);
   }
 
   async restart(app: string, opts: { process?: string; transcript: Transcript; signal: AbortSignal }): Promise<void> {

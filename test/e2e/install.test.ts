@@ -34,7 +34,7 @@ import { run, type RunResult } from '../../server/exec.ts';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
 import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
-import { waitForBody } from '../support/ingress.ts';
+import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 
 const NEEDS = ['SLIPWAY_TEST_MACHINE', 'DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_AUTH_FILE', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
@@ -136,6 +136,8 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
       if (admin) await ssh(`apps:destroy ${APP} --confirm ${APP}`);
     } finally {
       ok(await machine(['destroy', MACHINE]), 'machine.sh destroy');
+      // The dashboard's route the install put into the shared cluster.
+      await new KubeClient(tb.KUBECONFIG!).remove('v1', 'Namespace', 'slipway');
       if (dir) rmSync(dir, { recursive: true, force: true });
       if (Object.keys(timings).length) process.stderr.write(`install e2e timings: ${JSON.stringify(timings)}\n`);
     }
@@ -179,6 +181,24 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.equal((await inside(['stat', '-c', '%a %U', '/etc/slipway/registry-auth'])).stdout.trim(), '600 slipway');
     assert.match((await inside(['cat', '/etc/slipway/slipway.env'])).stdout, /^SLIPWAY_REGISTRY_AUTH_FILE=\/etc\/slipway\/registry-auth$/m);
     ok(await ssh('apps:list'), 'apps:list over SSH');
+  });
+
+  test('the dashboard is routed through the cluster\'s ingress at slipway.DOMAIN, and no app may be called slipway', { timeout: ROUTE_MS + 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    assert.match((await inside(['cat', '/etc/slipway/slipway.env'])).stdout, new RegExp(`^SLIPWAY_DASHBOARD_URL=http://slipway\\.${DOMAIN.replace(/\./g, '\\.')}$`, 'm'));
+    const kube = new KubeClient(tb!.KUBECONFIG!);
+    const ingress = await kube.read<{ spec?: { rules?: { host?: string }[] } }>('networking.k8s.io/v1', 'Ingress', 'dashboard', 'slipway');
+    assert.deepEqual(ingress?.spec?.rules?.map((r) => r.host), [`slipway.${DOMAIN}`]);
+    // The API's public document, from the installed server, through the ingress (Host header).
+    let last = 'nothing yet';
+    await timed(t, 'dashboard route through the ingress', () => eventually(() => `slipway.${DOMAIN} through the ingress; last: ${last}`, async () => {
+      const r = await httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, `slipway.${DOMAIN}`, 5000, '/api/v1/openapi.json').catch((err: Error) => ({ status: 0, body: err.message }));
+      last = `${r.status} ${r.body.slice(0, 120)}`;
+      return r.status === 200 && (JSON.parse(r.body) as { openapi?: string }).openapi === '3.1.0';
+    }, ROUTE_MS, 500));
+    const taken = await ssh('apps:create slipway');
+    assert.equal(taken.exitCode, 1);
+    assert.match(taken.stderr, /"slipway" is reserved for Slipway itself/);
   });
 
   test('apps:create and git push over SSH: built with pack, deployed, answering through the ingress', { timeout: PUSH_MS + ROUTE_MS }, async (t) => {

@@ -1,8 +1,8 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
-import type { AppRuntime, CronState, Deployer, DeployableRelease, HostCert, LogRequest, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from '../../server/deploy/deployer.ts';
-import { UserError } from '../../server/errors.ts';
+import type { AppRuntime, CronState, Deployer, DeployableRelease, HostCert, LogRequest, PodUsage, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from '../../server/deploy/deployer.ts';
+import { UnavailableError, UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
 
@@ -40,6 +40,8 @@ export interface FakeControls {
   deployGate?: Promise<void>;
   /** Called when a rollout starts (tests wait on it). */
   onDeployStart?: (release: DeployableRelease) => void;
+  /** The cluster has no metrics API (usage is refused as a real cluster without metrics-server is). */
+  noMetrics?: boolean;
 }
 
 /** What the flooding fakes print: `yes` output in 64 KiB chunks, and 100-byte lines in chunks of 500. */
@@ -250,6 +252,16 @@ export class FakeDeployer implements Deployer {
       out.set(app, { ...counts, issuedHosts: acme });
     }
     return out;
+  }
+  /** Readings so far; each instance of `status` uses 10m more CPU per reading and 64 MiB. */
+  usageReads = 0;
+  async usage(app: string): Promise<{ type: string; pods: PodUsage[] }[]> {
+    if (this.controls.noMetrics) throw new UnavailableError('The cluster has no metrics API (metrics-server); the fake cluster was told to have none.');
+    const n = ++this.usageReads;
+    return (await this.status(app)).map((p) => ({
+      type: p.type,
+      pods: p.instances.map((i) => ({ name: i.name, process: p.type, cpuMillicores: 10 * n, memoryBytes: 64 * 2 ** 20 })),
+    }));
   }
   async restart(app: string, opts: { process?: string }): Promise<void> {
     this.restarted.push({ app, ...(opts.process ? { process: opts.process } : {}) });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { run } from '../../server/exec.ts';
 import { findProgram } from '../../server/backends.ts';
+import { parseManifest } from '../../server/deploy/kube-client.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const script = join(root, 'install.sh');
@@ -159,6 +160,9 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   has('would write /etc/systemd/system/slipway.service (mode 0644');
   has('would run: systemctl enable slipway.service');
   has('would run: systemctl start slipway.service');
+  // The dashboard's route through the ingress, applied with the server's own client.
+  has('would write /etc/slipway/dashboard.yaml from k8s/dashboard.yaml (slipway.');
+  has('would run: /opt/slipway/node/bin/node /opt/slipway/app/bin/kube-apply.ts apply /etc/slipway/kubeconfig /etc/slipway/dashboard.yaml');
   has('Slipway pushes to 127.0.0.1:5000; nodes pull from 203.0.113.7:5000 over plain HTTP');
   has('images/create\\?fromImage=heroku/builder\\&tag=24');
   has('Apps answer at http://APP.203.0.113.7.sslip.io');
@@ -346,4 +350,21 @@ test('shellcheck passes on install.sh and the machine testbed script', async (t)
 
 test.after(() => {
   for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+test('k8s/dashboard.yaml, rendered as install.sh renders it: the dashboard\'s route, with a Certificate only when certificates are on', () => {
+  const tpl = readFileSync(join(root, 'k8s', 'dashboard.yaml'), 'utf8');
+  const fill = (text: string) => text.replaceAll('@HOST@', 'slipway.apps.test').replaceAll('@HTTP_PORT@', '8080').replaceAll('@HOST_IP@', '10.0.0.5').replaceAll('@ISSUER@', 'slipway-acme');
+  // install.sh's sed: `s/ *#TLS$//` keeps the marked lines, `/#TLS$/d` drops them.
+  const on = parseManifest(fill(tpl.replace(/ *#TLS$/gm, '')));
+  const off = parseManifest(fill(tpl.split('\n').filter((l) => !l.endsWith('#TLS')).join('\n')));
+  assert.deepEqual(on.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`), ['Namespace /slipway', 'Service slipway/dashboard', 'EndpointSlice slipway/dashboard-host', 'Certificate slipway/dashboard-tls', 'Ingress slipway/dashboard']);
+  assert.deepEqual(off.map((o) => o.kind), ['Namespace', 'Service', 'EndpointSlice', 'Ingress']);
+  const slice = on[2] as unknown as { endpoints: { addresses: string[] }[]; ports: { port: number }[]; metadata: { labels: Record<string, string> } };
+  assert.deepEqual([slice.endpoints[0]!.addresses, slice.ports[0]!.port, slice.metadata.labels['kubernetes.io/service-name']], [['10.0.0.5'], 8080, 'dashboard']);
+  const ingress = (o: unknown) => (JSON.parse(JSON.stringify(o)) as { spec: { tls?: unknown; rules: { host: string }[] } }).spec;
+  assert.deepEqual(ingress(on[4]).tls, [{ hosts: ['slipway.apps.test'], secretName: 'dashboard-tls' }]);
+  assert.equal(ingress(off[3]).tls, undefined);
+  assert.deepEqual(ingress(off[3]).rules.map((r) => r.host), ['slipway.apps.test']);
+  assert.ok(!/@[A-Z_]+@/.test(fill(tpl)), 'every placeholder is one install.sh fills');
 });

@@ -10,6 +10,11 @@ test('app names are DNS labels that start with a letter', () => {
   }
 });
 
+test('the app name slipway is reserved: slipway.BASE_DOMAIN is the dashboard', () => {
+  assert.throws(() => appName('slipway'), /^UserError: "slipway" is reserved for Slipway itself \(its dashboard answers at slipway\.BASE_DOMAIN\); choose another app name\.$/);
+  assert.equal(appName('slipway-docs'), 'slipway-docs');
+});
+
 test('config keys, key/token names and branch names', () => {
   assert.equal(configKey('DATABASE_URL'), 'DATABASE_URL');
   assert.throws(() => configKey('1A'));

@@ -12,7 +12,7 @@ import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { allows } from '../../auth/scopes.ts';
 import { mayUseApp, reachesAllApps } from '../../auth/access.ts';
-import { ForbiddenError, LockedError, NotFoundError, UsageError, UserError } from '../../errors.ts';
+import { ForbiddenError, LockedError, NotFoundError, UnavailableError, UsageError, UserError } from '../../errors.ts';
 import { appName, shown } from '../../names.ts';
 import { log } from '../../output/log.ts';
 import { reportFailure } from '../../output/report.ts';
@@ -85,6 +85,7 @@ function classify(err: unknown, request: FastifyRequest): { status: number; code
   if (err instanceof NotFoundError) return { status: 404, code: 'not_found', message: err.message };
   if (err instanceof LockedError) return { status: 409, code: 'conflict', message: err.message };
   if (err instanceof ForbiddenError) return { status: 403, code: 'forbidden', message: err.message };
+  if (err instanceof UnavailableError) return { status: 503, code: 'unavailable', message: err.message };
   if (err instanceof UsageError) return { status: 400, code: 'bad_request', message: err.message };
   if (err instanceof UserError) {
     const r = reportFailure(err, 'api request refused', { method: request.method, url: request.url, by: request.identity?.name });
@@ -179,7 +180,7 @@ type Proxies = ReturnType<typeof proxiesOf>;
 
 /** Registers one route: its schemas (plus the error body) for validation and the document, its handler. */
 function register(app: FastifyInstance, services: Services, proxies: Proxies, r: ApiRoute): void {
-  const contentTypes = { json: ['application/json'], text: ['text/plain'], sse: ['text/event-stream'], 'text-or-sse': ['text/plain', 'text/event-stream'] }[r.produces];
+  const contentTypes = { json: ['application/json'], text: ['text/plain'], sse: ['text/event-stream'], 'text-or-sse': ['text/plain', 'text/event-stream'], 'json-or-sse': ['application/json', 'text/event-stream'] }[r.produces];
   app.route({
     method: r.method,
     url: r.url,
