@@ -68,7 +68,7 @@ export function JobView({ id, onEnd, compact }: { id: string; onEnd?: (job: Job)
     <section class="job" aria-label={`Job ${id}`}>
       <p class="job-head">
         {compact && <><Link href={`/jobs/${encodeURIComponent(id)}`}>Job {id}</Link>{' '}</>}
-        <span role="status" aria-live="polite" data-job-status={status}>Status: <Badge value={status} /></span>
+        <span role="status" aria-live="polite" data-job-status={status}>Status: <Badge value={status === 'running' ? 'deploying' : status}>{status}</Badge></span>
         {job && <>{' · '}{job.kind} of <Link href={appPath(job.app)}>{job.app}</Link> by {job.by}{' · '}started {when(job.startedAt ?? job.createdAt)}{job.release !== null ? ` · release v${job.release}` : ''}</>}
       </p>
       {job?.error && <p class="error">{job.error}</p>}
