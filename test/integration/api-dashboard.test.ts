@@ -2,9 +2,9 @@
 // state, release, URL, instances and last deploy (and apps:list showing the same); who made a
 // release and which config keys it changed; the live event stream, which only carries the apps a
 // key may use; doctor and the GC report for admins only; an app's access; logs of one process type.
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeKey, newApp, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
+import { holdRollouts, makeKey, newApp, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
 import { api, apiError, makeToken, push, rawConnection, readEvents, sshJson, type SseEvent } from '../support/api-client.ts';
 import type { DeployableRelease } from '../../server/deploy/deployer.ts';
 
@@ -50,16 +50,6 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
     return item;
   }
 
-  /** A gate the fake deployer's rollouts wait at, and a promise that a rollout reached it. */
-  function holdRollouts(t: TestContext): { open: () => void; reached: Promise<void> } {
-    let open!: () => void;
-    let reached!: () => void;
-    const r = new Promise<void>((resolve) => { reached = resolve; });
-    useControls(t, s, { deployGate: new Promise<void>((resolve) => { open = resolve; }), onDeployStart: () => reached() });
-    t.after(() => open());
-    return { open, reached: r };
-  }
-
   before(async () => {
     s = await startTestServer();
     dev = await makeKey(s.dir, 'dev');
@@ -93,7 +83,7 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
     await api(s, 'GET', '/apps', { token: adminToken });
     assert.equal(s.deployer.overviews, asked + 1);
 
-    const gate = holdRollouts(t);
+    const gate = holdRollouts(t, s);
     const change = await api(s, 'PATCH', `/apps/${app}/config`, { token, body: { set: { HELD: '1' } } });
     assert.equal(change.status, 202, change.text);
     await gate.reached;

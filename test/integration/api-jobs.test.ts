@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../server/exec.ts';
-import { makeKey, newApp, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
+import { holdRollouts, makeKey, newApp, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
 import { api, apiError, makeToken, push, readEvents, sshJson } from '../support/api-client.ts';
 
 type Job = { id: string; kind: string; app: string; by: string; status: string; release: number | null; error: string | null };
@@ -27,16 +27,6 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`job ${id} did not end`);
-  }
-
-  /** A gate the fake deployer's rollouts wait at, and a promise that a rollout reached it. */
-  function holdRollouts(t: import('node:test').TestContext): { open: () => void; reached: Promise<void> } {
-    let open!: () => void;
-    let reached!: () => void;
-    const r = new Promise<void>((resolve) => { reached = resolve; });
-    useControls(t, s, { deployGate: new Promise<void>((resolve) => { open = resolve; }), onDeployStart: () => reached() });
-    t.after(() => open());
-    return { open, reached: r };
   }
 
   before(async () => {
@@ -93,7 +83,7 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
   });
 
   test('a held lock is 409 with the holder; nothing is stored', async (t) => {
-    const gate = holdRollouts(t);
+    const gate = holdRollouts(t, s);
     const first = await api(s, 'PATCH', `/apps/${app}/config`, { token, body: { set: { HELD: '1' } } });
     assert.equal(first.status, 202, first.text);
     await gate.reached;
@@ -110,7 +100,7 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
   });
 
   test('a client that goes away mid-job does not cancel it', async (t) => {
-    const gate = holdRollouts(t);
+    const gate = holdRollouts(t, s);
     const r = await api(s, 'PATCH', `/apps/${app}/formation`, { token, body: { web: 2 } });
     assert.equal(r.status, 202, r.text);
     const { job } = r.json as { job: Job };
@@ -126,7 +116,7 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
   });
 
   test("a job's event stream ends when the follower's key loses the app; the job goes on", async (t) => {
-    const gate = holdRollouts(t);
+    const gate = holdRollouts(t, s);
     const watcher = await makeKey(s.dir, 'watcher');
     assert.equal((await s.ssh(s.admin, `keys:add ${watcher.name}`, watcher.pub)).exitCode, 0);
     assert.equal((await s.ssh(s.admin, `access:grant ${app} ${watcher.name}`)).exitCode, 0);
@@ -148,7 +138,7 @@ describe('HTTP API: changes as jobs, event streams, and the same objects as --js
   });
 
   test('POST /jobs/ID/cancel stops a running job; a finished one is 409', async (t) => {
-    const gate = holdRollouts(t);
+    const gate = holdRollouts(t, s);
     const r = await api(s, 'PATCH', `/apps/${app}/config`, { token, body: { set: { CANCELLED: '1' } } });
     assert.equal(r.status, 202, r.text);
     const { job } = r.json as { job: Job };

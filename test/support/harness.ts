@@ -152,3 +152,13 @@ export function useControls(t: TestContext, s: TestServer, set: Partial<FakeCont
   });
   Object.assign(s.controls, set);
 }
+
+/** Holds the fake deployer's rollouts at a gate for this test: `reached` settles once one waits there, `open` lets them go. */
+export function holdRollouts(t: TestContext, s: TestServer): { open: () => void; reached: Promise<void> } {
+  let open!: () => void;
+  let reached!: () => void;
+  const r = new Promise<void>((resolve) => { reached = resolve; });
+  useControls(t, s, { deployGate: new Promise<void>((resolve) => { open = resolve; }), onDeployStart: () => reached() });
+  t.after(() => open());
+  return { open, reached: r };
+}

@@ -2,8 +2,9 @@
 // `end` with the finished job. The stream is closed on `end` (EventSource would otherwise
 // reconnect and replay it all); a stream that drops before then is reopened from the start.
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLiveLines } from './live-lines.ts';
 import { api, messageOf, openStream, type Job } from './api.ts';
-import { appendBounded, jobDone, when } from './format.ts';
+import { jobDone, when } from './format.ts';
 import { Link } from './router.tsx';
 import { appPath } from './routes.ts';
 import { Badge, ErrorLine } from './ui.tsx';
@@ -14,32 +15,20 @@ const MAX_LINES = 5000;
 /** The job's header, status and transcript; `onEnd` runs once with the finished job. */
 export function JobView({ id, onEnd, compact }: { id: string; onEnd?: (job: Job) => void; compact?: boolean }) {
   const [job, setJob] = useState<Job>();
-  const [lines, setLines] = useState<string[]>([]);
+  const live = useLiveLines(MAX_LINES);
+  const { lines, box } = live;
   const [error, setError] = useState<string>();
-  const pending = useRef<string[]>([]);
   const endRef = useRef(onEnd);
   endRef.current = onEnd;
-  const box = useRef<HTMLPreElement>(null);
 
   useEffect(() => {
     api<Job>('GET', `/jobs/${encodeURIComponent(id)}`).then((j) => setJob((cur) => cur && jobDone(cur.status) ? cur : j), (err) => setError(messageOf(err)));
-    // Lines arrive in bursts: render at most once a frame.
-    let frame = 0;
-    const flush = () => {
-      frame = 0;
-      const more = pending.current;
-      pending.current = [];
-      setLines((cur) => appendBounded(cur, more, MAX_LINES));
-    };
     let first = true;
     const stream = openStream(`/jobs/${encodeURIComponent(id)}/events`, {
-      line: (l) => {
-        pending.current.push(l);
-        if (!frame) frame = requestAnimationFrame(flush);
-      },
+      line: (l) => live.add(l),
       end: (data) => {
         stream.close();
-        if (frame) { cancelAnimationFrame(frame); flush(); }
+        live.flush();
         try {
           const ended = JSON.parse(data) as Job;
           setJob(ended);
@@ -51,17 +40,11 @@ export function JobView({ id, onEnd, compact }: { id: string; onEnd?: (job: Job)
     }, {
       onFail: setError,
       // A reopened stream replays the transcript from its first line.
-      onOpen: () => { if (!first) { pending.current = []; setLines([]); } first = false; },
+      onOpen: () => { if (!first) live.clear(); first = false; },
       reconnect: () => `/jobs/${encodeURIComponent(id)}/events`,
     });
-    return () => { stream.close(); if (frame) cancelAnimationFrame(frame); };
+    return () => { stream.close(); live.stop(); };
   }, [id]);
-
-  useEffect(() => {
-    const el = box.current;
-    // Follow the end of the transcript unless the reader scrolled up.
-    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
-  }, [lines]);
 
   const status = job?.status ?? 'queued';
   return (

@@ -1,8 +1,8 @@
 // /apps/APP/logs: the app's runtime logs live (the same source as `logs -t`), filtered by
 // process type, keeping the last MAX_LINES lines.
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLiveLines } from '../live-lines.ts';
 import { api, openStream, type ProcessInfo } from '../api.ts';
-import { appendBounded } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { navigate, useLocation } from '../router.tsx';
 import { appPath } from '../routes.ts';
@@ -19,24 +19,16 @@ export function LogsPage({ app }: { app: string }) {
   const { search } = useLocation();
   const process = new URLSearchParams(search).get('process') ?? '';
   const procs = useData(() => api<ProcessInfo[]>('GET', `/apps/${encodeURIComponent(app)}/processes`), [app]);
-  const [lines, setLines] = useState<string[]>([]);
+  const buffer = useLiveLines(MAX_LINES);
+  const { lines, box } = buffer;
   const [error, setError] = useState<string>();
   const [live, setLive] = useState(false);
-  const pending = useRef<string[]>([]);
-  const box = useRef<HTMLPreElement>(null);
   const linesRef = useRef(lines);
   linesRef.current = lines;
 
   useEffect(() => {
-    setLines([]);
+    buffer.clear();
     setError(undefined);
-    let frame = 0;
-    const flush = () => {
-      frame = 0;
-      const more = pending.current;
-      pending.current = [];
-      setLines((cur) => appendBounded(cur, more, MAX_LINES));
-    };
     const url = (tail: number) => {
       const q = new URLSearchParams({ follow: '1', tail: String(tail) });
       if (process) q.set('process', process);
@@ -48,8 +40,7 @@ export function LogsPage({ app }: { app: string }) {
       line: (l) => {
         if (replayed?.has(l)) return;
         replayed = undefined;
-        pending.current.push(l);
-        if (!frame) frame = requestAnimationFrame(flush);
+        buffer.add(l);
       },
     }, {
       onOpen: () => { setLive(true); setError(undefined); },
@@ -60,13 +51,8 @@ export function LogsPage({ app }: { app: string }) {
         return url(RECONNECT_TAIL);
       },
     });
-    return () => { stream.close(); if (frame) cancelAnimationFrame(frame); };
+    return () => { stream.close(); buffer.stop(); };
   }, [app, process]);
-
-  useEffect(() => {
-    const el = box.current;
-    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
-  }, [lines]);
 
   const types = procs.data?.map((p) => p.type) ?? [];
   const choose = (e: Event) => {
@@ -82,7 +68,7 @@ export function LogsPage({ app }: { app: string }) {
           {[...new Set([...types, ...(process ? [process] : [])])].map((t) => <option key={t} value={t}>{t}</option>)}
         </select>{' '}
         <span role="status" class={live ? 'live on' : 'live'}>{live ? 'Live' : 'Connecting…'}</span>{' '}
-        <button type="button" class="secondary" onClick={() => setLines([])}>Clear</button>
+        <button type="button" class="secondary" onClick={() => buffer.clear()}>Clear</button>
       </form>
       <ErrorLine message={error ?? procs.error} />
       <pre class="logs" ref={box} tabIndex={0} aria-label={`Logs of ${app}`}>{lines.join('\n')}</pre>
