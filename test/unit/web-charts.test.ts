@@ -15,7 +15,10 @@ test('niceMax rounds an axis top up to 1, 2 or 5 times a power of ten', () => {
 });
 
 test('cpuText and clock', () => {
-  assert.equal(cpuText(3.4), '3 m');
+  assert.equal(cpuText(3.4), '3.4 m');
+  assert.equal(cpuText(0.5), '0.5 m', 'an idle app\'s axis labels stay apart');
+  assert.equal(cpuText(0), '0 m');
+  assert.equal(cpuText(12.4), '12 m');
   assert.equal(cpuText(250), '250 m');
   assert.equal(cpuText(1500), '1.50 cores');
   assert.equal(cpuText(Number.NaN), '—');

@@ -28,9 +28,11 @@ export interface Metrics { at: string; processes: { type: string; pods: { name: 
 /** Recent deploys in the push-to-live chart. */
 export const MAX_DEPLOYS = 20;
 
-/** CPU as the cluster counts it: "250 m" (thousandths of a core), "1.50 cores". */
+/** CPU as the cluster counts it: "0.5 m", "250 m" (thousandths of a core), "1.50 cores". */
 export function cpuText(millicores: number): string {
   if (!Number.isFinite(millicores)) return '—';
+  // Below 10 m one decimal, so an idle app's axis (0 to 1 m) does not read "0 m, 1 m, 1 m".
+  if (millicores < 10) return `${Number(millicores.toFixed(1))} m`;
   return millicores < 1000 ? `${Math.round(millicores)} m` : `${(millicores / 1000).toFixed(2)} cores`;
 }
 
