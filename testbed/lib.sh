@@ -3,6 +3,12 @@
 # Helpers shared by the testbed parts. Everything here logs to stderr; stdout carries exports only.
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() { printf 'testbed: error: %s\n' "$*" >&2; exit 1; }
+# part_lock NAME: holds $TESTBED_DIR/NAME.lock on fd 8 for the rest of the part, so two testbed
+# runs never set up the same part at once; the second waits, saying so.
+part_lock() {
+  exec 8>"$TESTBED_DIR/$1.lock"
+  flock -n 8 || { log "$1: waiting for another testbed run to finish"; flock 8; }
+}
 # apt_need PKG... installs the Debian packages that are missing (root only).
 apt_need() {
   local missing=()

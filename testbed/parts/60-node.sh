@@ -33,8 +33,7 @@ for p in bridge host-local portmap loopback; do
 done
 
 # One run at a time; daemons are started with this descriptor closed so they do not hold it.
-exec 8>"$TESTBED_DIR/node.lock"
-flock -n 8 || { log "node: waiting for another testbed run to finish"; flock 8; }
+part_lock node
 
 ndir=$TESTBED_DIR/node
 run=$ndir/run

@@ -26,8 +26,7 @@ mod=$SLIPWAY_ROOT/testbed/tools/netpol
 
 apt_need ipset iptables curl
 
-exec 8>"$TESTBED_DIR/netpol.lock"
-flock -n 8 || { log "netpol: waiting for another testbed run to finish"; flock 8; }
+part_lock netpol
 ndir=$TESTBED_DIR/netpol
 run=$ndir/run
 logs=$ndir/log

@@ -18,8 +18,7 @@ src=$SLIPWAY_ROOT/testbed/storage
 mod=$SLIPWAY_ROOT/testbed/tools/storage
 kubectl=$SLIPWAY_KUBE_BIN_DIR/kubectl
 
-exec 8>"$TESTBED_DIR/storage.lock"
-flock -n 8 || { log "storage: waiting for another testbed run to finish"; flock 8; }
+part_lock storage
 sdir=$TESTBED_DIR/storage
 run=$sdir/run
 logs=$sdir/log

@@ -23,8 +23,7 @@ src=$SLIPWAY_ROOT/testbed/certs
 tools=$SLIPWAY_ROOT/testbed/tools
 kubectl=$SLIPWAY_KUBE_BIN_DIR/kubectl
 
-exec 8>"$TESTBED_DIR/certs.lock"
-flock -n 8 || { log "certs: waiting for another testbed run to finish"; flock 8; }
+part_lock certs
 cdir=$TESTBED_DIR/certs
 run=$cdir/run
 logs=$cdir/log

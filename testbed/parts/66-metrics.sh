@@ -18,8 +18,7 @@ src=$SLIPWAY_ROOT/testbed/metrics
 mod=$SLIPWAY_ROOT/testbed/tools/metrics
 kubectl=$SLIPWAY_KUBE_BIN_DIR/kubectl
 
-exec 8>"$TESTBED_DIR/metrics.lock"
-flock -n 8 || { log "metrics: waiting for another testbed run to finish"; flock 8; }
+part_lock metrics
 mdir=$TESTBED_DIR/metrics
 mkdir -p "$mdir"
 # A host port (the pod runs in the host's network): not the kubelet's 10250.
