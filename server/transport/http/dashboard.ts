@@ -5,12 +5,14 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { APP_TABS } from '../../../web/src/routes.ts';
 
 /**
- * The dashboard's page URLs (web/src/routes.ts matches the same). An app page's last segment is
- * one of a fixed list, so `/APP/info/refs` and `/APP.git/…` (git) never look like one.
+ * The dashboard's page URLs (web/src/routes.ts matches the same, and its APP_TABS is the one list
+ * of an app's sub-pages). An app page's last segment is one of that fixed list, so
+ * `/APP/info/refs` and `/APP.git/…` (git) never look like one.
  */
-const PAGES = /^\/(?:|login|apps|admin|apps\/[^/]+|apps\/[^/]+\/(?:releases|logs|config|settings|metrics)|jobs\/[^/]+)$/;
+const PAGES = new RegExp(`^/(?:|login|apps|admin|apps/[^/]+|apps/[^/]+/(?:${APP_TABS.join('|')})|jobs/[^/]+)$`);
 
 /** An asset's name as build-web writes them: letters, digits, dashes and one extension. */
 const ASSET = /^\/assets\/([A-Za-z0-9_-]+\.(?:js|css|map|svg|png|woff2))$/;
