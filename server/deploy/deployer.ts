@@ -144,6 +144,17 @@ export interface VolumeState {
 export interface DeployableRelease {
   app: string;
   version: number;
+  /**
+   * The release whose instances run this one (their Deployment, pods and config Secret are named
+   * after it): a rollback's target, so a target still warm only takes the traffic back. Absent:
+   * `version`.
+   */
+  runsAs?: number | undefined;
+  /**
+   * Seconds the web instances this deploy takes the traffic from stay up beside it, warm, for an
+   * instant rollback (ps:warm, SLIPWAY_WARM_ROLLBACK); 0 or absent: they drain and stop.
+   */
+  warmSeconds?: number | undefined;
   /** The commit the image was built from (SOURCE_VERSION), when known. */
   commit?: string | null;
   /** Image pinned by digest. */
@@ -210,6 +221,20 @@ export interface ProcessStatus {
   desired: number;
   ready: number;
   instances: InstanceStatus[];
+  /**
+   * Set on the web instances of an earlier release kept warm outside the traffic: which release
+   * they run and until when (ISO time) they stay. A rollback to it only moves the traffic.
+   */
+  warm?: { release: number; until: string };
+}
+
+/** A warm set of web instances somewhere in the cluster (the warm-window sweep looks for expired ones). */
+export interface WarmSet {
+  app: string;
+  /** The release its instances run. */
+  release: number;
+  /** ISO time its window ends. */
+  until: string;
 }
 
 /** What one pod uses now, as the cluster's metrics API (metrics.k8s.io) measured it. */
@@ -301,6 +326,10 @@ export interface Deployer {
   releasePhase(release: DeployableRelease, opts: ReleasePhaseOptions): Promise<void>;
   /** Removes everything the app runs. */
   destroy(app: string): Promise<void>;
+  /** Every app's warm sets, from one list across the cluster. */
+  warmSets(): Promise<WarmSet[]>;
+  /** Stops the app's warm sets whose window ended by `now` (ms), or all with `all`; returns how many. The caller holds the app's lock. */
+  dropWarm(app: string, opts: { now: number; all?: boolean }): Promise<number>;
   /** What runs now, per process type. */
   status(app: string): Promise<ProcessStatus[]>;
   /**

@@ -5,17 +5,20 @@ export interface App {
   name: string;
   deployBranch: string | null;
   builder: string | null;
+  /** ps:warm: how long its previous release stays warm after a deploy, in seconds; null: SLIPWAY_WARM_ROLLBACK. */
+  warmSeconds: number | null;
   createdAt: string;
   lock: { owner: string; pid: number; at: string } | null;
 }
 
-interface Row { name: string; deploy_branch: string | null; builder: string | null; created_at: string; lock_owner: string | null; lock_pid: number | null; lock_at: string | null; lock_started: string | null }
+interface Row { name: string; deploy_branch: string | null; builder: string | null; warm_seconds: number | null; created_at: string; lock_owner: string | null; lock_pid: number | null; lock_at: string | null; lock_started: string | null }
 
 function toApp(r: Row): App {
   return {
     name: r.name,
     deployBranch: r.deploy_branch,
     builder: r.builder,
+    warmSeconds: r.warm_seconds,
     createdAt: r.created_at,
     lock: r.lock_owner ? { owner: r.lock_owner, pid: r.lock_pid ?? 0, at: r.lock_at ?? '' } : null,
   };
@@ -45,6 +48,9 @@ export function appsStore(db: Db) {
     },
     setBuilder: (name: string, builder: string | null): void => {
       db.prepare('UPDATE apps SET builder = ? WHERE name = ?').run(builder, name);
+    },
+    setWarmSeconds: (name: string, seconds: number | null): void => {
+      db.prepare('UPDATE apps SET warm_seconds = ? WHERE name = ?').run(seconds, name);
     },
     /**
      * Takes the deploy lock for `owner` in process `pid`. A lock whose process is gone (a server

@@ -227,6 +227,11 @@ const MIGRATIONS: readonly string[] = [
   // release and for those made before this).
   `ALTER TABLE releases ADD COLUMN created_by TEXT;
    ALTER TABLE releases ADD COLUMN config_changes TEXT;`,
+  // Atomic cutover (issue 20; schema 16): the release whose instances a release runs (a rollback
+  // runs its target's, so a warm one only moves traffic; NULL: its own), and an app's own warm
+  // window in seconds (ps:warm; NULL: SLIPWAY_WARM_ROLLBACK).
+  `ALTER TABLE releases ADD COLUMN runs_as INTEGER;
+   ALTER TABLE apps ADD COLUMN warm_seconds INTEGER;`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

@@ -45,15 +45,21 @@ export interface Release {
   createdBy: string | null;
   /** Config keys changed from the release it replaced; null for an app's first release (and those made before this was recorded). */
   configChanges: ConfigChanges | null;
+  /**
+   * The release whose instances this one runs: a rollback runs its target's (the same image and
+   * config), so a target still warm only takes the traffic back. Null: its own.
+   */
+  runsAs: number | null;
 }
 
-interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; cron: string; status: ReleaseStatus; created_at: string; finished_at: string | null; image_collected_at: string | null; config_pruned_at: string | null; created_by: string | null; config_changes: string | null }
+interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; cron: string; status: ReleaseStatus; created_at: string; finished_at: string | null; image_collected_at: string | null; config_pruned_at: string | null; created_by: string | null; config_changes: string | null; runs_as: number | null }
 const toRelease = (r: Row): Release => ({
   app: r.app, version: r.version, description: r.description, commit: r.commit_sha, image: r.image,
   processes: JSON.parse(r.processes) as ProcessType[], config: JSON.parse(r.config) as Record<string, string>,
   checks: JSON.parse(r.checks) as HealthChecks, cron: JSON.parse(r.cron) as CronTask[], status: r.status, createdAt: r.created_at, finishedAt: r.finished_at,
   imageCollectedAt: r.image_collected_at, configPrunedAt: r.config_pruned_at,
   createdBy: r.created_by, configChanges: r.config_changes === null ? null : JSON.parse(r.config_changes) as ConfigChanges,
+  runsAs: r.runs_as,
 });
 
 /** Numbered releases (v1, v2, …): what ran, with which config, and how it went. */
@@ -63,11 +69,11 @@ export function releasesStore(db: Db) {
      * Records a new pending release with the next version number; `configChanges` says what it
      * changes from `replaces` (the release running when it was made), given by its caller.
      */
-    create: (r: { app: string; description: string; commit: string | null; image: string | null; processes: ProcessType[]; config: Record<string, string>; checks?: HealthChecks; cron?: readonly CronTask[]; createdBy?: string | null; configChanges?: ConfigChanges | null }): Release =>
+    create: (r: { app: string; description: string; commit: string | null; image: string | null; processes: ProcessType[]; config: Record<string, string>; checks?: HealthChecks; cron?: readonly CronTask[]; createdBy?: string | null; configChanges?: ConfigChanges | null; runsAs?: number | null }): Release =>
       db.transaction(() => {
         const { v } = db.prepare<[string], { v: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM releases WHERE app = ?').get(r.app)!;
-        db.prepare('INSERT INTO releases (app, version, description, commit_sha, image, processes, config, checks, cron, status, created_at, created_by, config_changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(r.app, v, r.description, r.commit, r.image, JSON.stringify(r.processes), JSON.stringify(r.config), JSON.stringify(r.checks ?? {}), JSON.stringify(r.cron ?? []), 'pending', now(), r.createdBy ?? null, r.configChanges ? JSON.stringify(r.configChanges) : null);
+        db.prepare('INSERT INTO releases (app, version, description, commit_sha, image, processes, config, checks, cron, status, created_at, created_by, config_changes, runs_as) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(r.app, v, r.description, r.commit, r.image, JSON.stringify(r.processes), JSON.stringify(r.config), JSON.stringify(r.checks ?? {}), JSON.stringify(r.cron ?? []), 'pending', now(), r.createdBy ?? null, r.configChanges ? JSON.stringify(r.configChanges) : null, r.runsAs ?? null);
         return toRelease(db.prepare<[string, number], Row>('SELECT * FROM releases WHERE app = ? AND version = ?').get(r.app, v)!);
       }).immediate(),
     finish: (app: string, version: number, status: Exclude<ReleaseStatus, 'pending'>): void => {
