@@ -96,6 +96,8 @@ class RolloutFailure extends Error {
 const SWITCH_TIMEOUT_MS = 15_000;
 /** How often the switch looks at the EndpointSlices and the ingress. */
 const SWITCH_POLL_MS = 20;
+/** How long Traefik's API may not know the app's service yet (a first deploy's new Ingress) before Slipway stops asking. */
+const INGRESS_API_WAIT_MS = 5000;
 
 /** An app's sets of web instances, as deploy finds them before it changes anything. */
 interface WebSets {
@@ -105,6 +107,18 @@ interface WebSets {
   serving: number | undefined;
   /** The app still has its one `web` Deployment from before sets existed (it goes after the first switch). */
   legacy: boolean;
+}
+
+/** One answer of Traefik's API (2 s at most), or why there is none. */
+async function readIngressApi(url: string): Promise<{ json: unknown } | { error: string; missing?: true }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    if (res.status === 404) return { error: "has no service for the app's Ingresses", missing: true };
+    if (!res.ok) return { error: `answered ${res.status} for the app's service` };
+    return { json: await res.json() };
+  } catch (err) {
+    return { error: `did not answer (${(err as Error).message})` };
+  }
 }
 
 /** Whether a Deployment is no set of web instances, or the set of release `version`. */
@@ -173,8 +187,10 @@ export class KubeDeployer implements Deployer {
         await this.#waitForRollout(release.app, run.version, t, opts.signal, release.checks);
       } catch (err) {
         if (!(err instanceof RolloutFailure)) throw err;
+        // The diagnosis reads the failed set's pods first; the set never took traffic.
+        const failure = await this.#giveUp(release, previous, err, t, opts.signal, before.serving);
         if (created) await this.#dropSets(release.app, [run.version]).catch((e: unknown) => log.error('removing a failed set of web instances failed', { app: release.app, err: e }));
-        throw await this.#giveUp(release, previous, err, t, opts.signal, before.serving);
+        throw failure;
       }
       if (atomic) await this.#switchTo(run, before, t, opts.signal);
     }
@@ -248,11 +264,26 @@ export class KubeDeployer implements Deployer {
       }
       if (this.#opts.ingressApi) {
         stage = 'the ingress';
-        const url = `${this.#opts.ingressApi.replace(/\/+$/, '')}/api/http/services/${encodeURIComponent(traefikServiceName(ns, WEB, 'http'))}`;
+        const api = this.#opts.ingressApi;
+        const url = `${api}/api/http/services/${encodeURIComponent(traefikServiceName(ns, WEB, 'http'))}`;
+        const asked = Date.now();
         for (;;) {
-          const answer = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(async (res) => (res.ok ? res.json() : null), () => null);
-          if (sameAddresses(want, traefikServers(answer))) break;
-          await this.#pause(deadline, signal, `${stage} (${this.#opts.ingressApi}) did not route to the new instances`);
+          const answer = await readIngressApi(url);
+          // A first deploy's service appears in Traefik a moment after its Ingress: not yet there
+          // is worth a few polls.
+          if ('missing' in answer && Date.now() - asked < INGRESS_API_WAIT_MS) {
+            await this.#pause(deadline, signal, `${stage} (${api}) did not route to the new instances`);
+            continue;
+          }
+          // An API that cannot say (down, or it serves no such service: another ingress class)
+          // does not stop the deploy: the EndpointSlices have switched, and the doctor says why.
+          if ('error' in answer) {
+            t.detail(`(the switch is confirmed by the EndpointSlices only: Traefik's API at ${api} ${answer.error})`);
+            log.warn('could not read the ingress API during a switch', { app: run.app, url, error: answer.error });
+            break;
+          }
+          if (sameAddresses(want, traefikServers(answer.json))) break;
+          await this.#pause(deadline, signal, `${stage} (${api}) did not route to the new instances`);
         }
       }
     } catch (err) {
@@ -605,7 +636,9 @@ export class KubeDeployer implements Deployer {
     return out;
   }
 
-  async releasePhase(release: DeployableRelease, opts: ReleasePhaseOptions): Promise<void> {
+  async releasePhase(given: DeployableRelease, opts: ReleasePhaseOptions): Promise<void> {
+    // A rollback's release command runs with its target's objects (config Secret), as its instances do.
+    const release = runView(given);
     const proc = release.processes.find((p) => p.type === RELEASE_TYPE);
     if (!proc) return;
     const t = opts.transcript;
@@ -686,7 +719,7 @@ export class KubeDeployer implements Deployer {
 
   async run(release: DeployableRelease, req: RunRequest & { io: ProcessIo; signal: AbortSignal }): Promise<number> {
     const ns = namespaceFor(release.app);
-    const pod = await this.#startRunPod(release, req, 'interactive');
+    const pod = await this.#startRunPod(runView(release), req, 'interactive');
     try {
       await this.#waitUntilRunning(ns, pod, req.timeoutSeconds, req.signal);
       return await this.client.exec(ns, pod, RUN_PROCESS, runCommand(req.command), req.io, req.signal);
@@ -733,7 +766,7 @@ export class KubeDeployer implements Deployer {
   }
 
   async runDetached(release: DeployableRelease, req: RunRequest): Promise<string> {
-    return this.#startRunPod(release, req, 'detached');
+    return this.#startRunPod(runView(release), req, 'detached');
   }
 
   /**
