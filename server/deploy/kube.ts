@@ -187,10 +187,9 @@ export class KubeDeployer implements Deployer {
         await this.#waitForRollout(release.app, run.version, t, opts.signal, release.checks);
       } catch (err) {
         if (!(err instanceof RolloutFailure)) throw err;
-        // The diagnosis reads the failed set's pods first; the set never took traffic.
-        const failure = await this.#giveUp(release, previous, err, t, opts.signal, before.serving);
-        if (created) await this.#dropSets(release.app, [run.version]).catch((e: unknown) => log.error('removing a failed set of web instances failed', { app: release.app, err: e }));
-        throw failure;
+        // Once its diagnosis is read, the failed set goes (it never took traffic).
+        const dropFailed = created ? () => this.#dropSets(release.app, [run.version]) : async () => {};
+        throw await this.#giveUp(release, previous, err, t, opts.signal, before.serving, dropFailed);
       }
       if (atomic) await this.#switchTo(run, before, t, opts.signal);
     }
@@ -582,15 +581,16 @@ export class KubeDeployer implements Deployer {
 
   /**
    * A failed rollout: shows why (warning events, the last log lines of a crashed container),
-   * puts the previous release back (or removes what the failed first release started) and
+   * removes a new set of web instances (`dropFailed`, after the diagnosis read its pods), puts the previous release back (or removes what the failed first release started) and
    * returns the one-sentence error. When the failed release's instances had replaced old ones,
    * it waits until the previous release serves again, so that the sentence is true when said.
    */
-  async #giveUp(release: DeployableRelease, previous: DeployableRelease | undefined, failure: RolloutFailure, t: Transcript, signal: AbortSignal, serving: number | undefined): Promise<UserError> {
+  async #giveUp(release: DeployableRelease, previous: DeployableRelease | undefined, failure: RolloutFailure, t: Transcript, signal: AbortSignal, serving: number | undefined, dropFailed: () => Promise<void>): Promise<UserError> {
     const reason = failure.message;
     const run = runView(release);
     await this.#showDiagnosis(release.app, run.version, t);
     try {
+      await dropFailed();
       if (previous) {
         t.detail(`Restoring v${previous.version}`);
         await this.#applyRelease(previous, undefined, serving);
