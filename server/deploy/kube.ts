@@ -189,7 +189,7 @@ export class KubeDeployer implements Deployer {
         if (!(err instanceof RolloutFailure)) throw err;
         // Once its diagnosis is read, the failed set goes (it never took traffic).
         const dropFailed = created ? () => this.#dropSets(release.app, [run.version]) : async () => {};
-        throw await this.#giveUp(release, previous, err, t, opts.signal, before.serving, dropFailed);
+        throw await this.#giveUp(release, opts.previous, err, t, opts.signal, before.serving, dropFailed);
       }
     }
     if (atomic) {
@@ -249,8 +249,9 @@ export class KubeDeployer implements Deployer {
     const ns = namespaceFor(run.app);
     const switching = before.serving !== undefined && before.serving !== run.version;
     if (switching) await this.client.apply(serviceObject(run, run.version));
-    // Without the rollout wait (tests of the objects alone) no pod gets ready to be routed to.
-    if (!this.#opts.waitForRollout) return;
+    // Without the rollout wait (tests of the objects alone) no pod gets ready to be routed to; a
+    // set of no instances (ps:stop, web=0) has nothing to route to.
+    if (!this.#opts.waitForRollout || replicasFor(run, WEB) === 0) return;
     const selector = selectorString({ [LABEL.instance]: run.app, [LABEL.process]: WEB, [LABEL.release]: String(run.version) });
     const deadline = Date.now() + SWITCH_TIMEOUT_MS;
     let want = new Set<string>();
@@ -598,9 +599,10 @@ export class KubeDeployer implements Deployer {
       await dropFailed();
       if (previous) {
         t.detail(`Restoring v${previous.version}`);
-        await this.#applyRelease(previous, undefined, serving);
+        const prev = runView(previous);
+        await this.#applyRelease(prev, undefined, serving);
         if (failure.replacedOld && this.#opts.waitForRollout) {
-          await this.#waitForRollout(previous.app, previous.version, t, signal);
+          await this.#waitForRollout(prev.app, prev.version, t, signal);
           await this.#waitUntilGone(release.app, run.version, signal);
         }
       } else {
