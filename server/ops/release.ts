@@ -176,7 +176,7 @@ export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: 
   }
   const draft = (r: Pick<Release, 'processes'>) => {
     const d = deployable(services, { ...DRAFT, app, processes: r.processes });
-    return { app, processes: d.processes, formation: d.formation, resources: d.resources };
+    return { app, processes: d.processes, formation: d.formation, resources: d.resources, mounts: d.mounts };
   };
   const plan = quotaPlan(services, app);
   const refused = quotaRefusal(draft({ processes }), plan, previous && draft(previous));
