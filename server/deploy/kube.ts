@@ -167,8 +167,8 @@ export class KubeDeployer implements Deployer {
     // Serving stays where it is until the new set is ready; a first deploy serves its own at once.
     const serving = atomic ? before.serving ?? run.version : undefined;
     const created = atomic && !before.sets.has(run.version);
-    // Older warm sets make room (in the app's quota) for the new one; they take no traffic.
-    await this.#dropSets(release.app, [...before.sets.keys()].filter((v) => v !== before.serving && v !== run.version));
+    // A new set starts: older warm sets make room for it (in the app's quota); they take no traffic.
+    if (created) await this.#dropSets(release.app, [...before.sets.keys()].filter((v) => v !== before.serving));
     try {
       await this.#applyRelease(run, previous, serving);
     } catch (err) {
@@ -634,7 +634,8 @@ export class KubeDeployer implements Deployer {
     ]);
     const states = pods.map(podState);
     const out = recentWarnings(events, [...states.map((p) => p.name), ...deployments.map((d) => d.metadata?.name ?? '')]);
-    const crashed = states.find((p) => p.started && (p.restarts > 0 || !p.ready));
+    // A whole new set starts at once: the instance stuck for good says most, then one that restarted.
+    const crashed = states.find((p) => p.started && p.fatal) ?? states.find((p) => p.started && p.restarts > 0) ?? states.find((p) => p.started && !p.ready);
     if (crashed) {
       const text = await this.client.podLog(ns, crashed.name, crashed.process, { previous: crashed.restarts > 0, tailLines: 60 });
       const lines = crashLines(text.split('\n').filter(Boolean).map((l) => splitLogLine(l).text)).map((l) => '  ' + l);
