@@ -132,6 +132,13 @@ function rank(p: ProcessStatus): number {
   return p.type === 'web' ? (p.warm ? 1 : 0) : 2;
 }
 
+/** Whether a set of web instances runs exactly `replicas` ready instances of its current spec. */
+function setReady(d: V1Deployment, replicas: number): boolean {
+  const st = d.status ?? {};
+  return replicas > 0 && d.spec?.replicas === replicas && (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1)
+    && st.readyReplicas === replicas && st.updatedReplicas === replicas && (st.replicas ?? 0) === replicas;
+}
+
 /** Whether a Deployment is a set of web instances kept warm outside the traffic. */
 function isWarm(d: V1Deployment): boolean {
   return d.metadata?.labels?.[LABEL.warm] === 'true';
@@ -169,8 +176,13 @@ export class KubeDeployer implements Deployer {
     const created = atomic && !before.sets.has(run.version);
     // A new set starts: older warm sets make room for it (in the app's quota); they take no traffic.
     if (created) await this.#dropSets(release.app, [...before.sets.keys()].filter((v) => v !== before.serving));
+    // A warm set with every instance asked for ready (a rollback within the window) takes the
+    // traffic first: the rest of the release follows, and none of it changes what that set serves.
+    const warm = before.sets.get(run.version);
+    const early = atomic && this.#opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, replicasFor(run, WEB));
+    if (early) await this.#switchTo(run, before, t, opts.signal);
     try {
-      await this.#applyRelease(run, previous, serving);
+      await this.#applyRelease(run, previous, early ? run.version : serving);
     } catch (err) {
       // Some objects may be applied already: put the previous release back so a rejected push
       // leaves the cluster as it was. The apply error is the one the user needs to see.
@@ -193,7 +205,7 @@ export class KubeDeployer implements Deployer {
       }
     }
     if (atomic) {
-      await this.#switchTo(run, before, t, opts.signal);
+      if (!early) await this.#switchTo(run, before, t, opts.signal);
       await this.#retire(run, before, t);
     }
     // Scheduled tasks only once the release runs: a release that fails its rollout never starts
