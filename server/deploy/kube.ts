@@ -204,22 +204,23 @@ export class KubeDeployer implements Deployer {
         throw await this.#giveUp(release, opts.previous, err, t, opts.signal, before.serving, dropFailed);
       }
     }
-    if (atomic) {
-      if (!early) await this.#switchTo(run, before, t, opts.signal);
-      await this.#retire(run, before, t);
-    }
     // Scheduled tasks only once the release runs: a release that fails its rollout never starts
-    // a task with its image or config, and its predecessor's CronJobs stay as they were.
+    // a task with its image or config, and its predecessor's CronJobs stay as they were. Then the
+    // switch; if either fails, the traffic and the tasks stay (or go back) where they were.
     try {
       const tasks = await this.#applyCron(run);
       if (tasks) t.detail(`Scheduled ${tasks}`);
+      if (atomic && !early) await this.#switchTo(run, before, t, opts.signal);
     } catch (err) {
+      // The traffic is where it was (a failed switch moved it back): so is the rest.
+      if (created) await this.#dropSets(release.app, [run.version]).catch((e: unknown) => log.error('removing a new set of web instances failed', { app: release.app, err: e }));
       if (previous) {
-        await this.#applyRelease(previous, undefined, previous.version).then(() => this.#applyCron(previous)).catch((restoreErr: unknown) =>
-          log.error('restoring the previous release after failing to apply scheduled tasks failed too', { app: release.app, version: previous.version, err: restoreErr }));
+        await this.#applyRelease(previous, undefined, before.serving).then(() => this.#applyCron(previous)).catch((restoreErr: unknown) =>
+          log.error('restoring the previous release after a failed switch or scheduled tasks failed too', { app: release.app, version: previous.version, err: restoreErr }));
       }
       throw err;
     }
+    if (atomic) await this.#retire(run, before, t);
   }
 
   /**
