@@ -29,6 +29,7 @@ CACHE=/var/cache/slipway
 UNIT=/etc/systemd/system/slipway.service
 WRAPPER=/usr/local/bin/slipway
 K3S_REGISTRIES=/etc/rancher/k3s/registries.yaml
+K3S_MANIFESTS=/var/lib/rancher/k3s/server/manifests
 # The registry's credential (USER:PASSWORD): pushes, deletes and reads need it; only the server
 # (this file, 0600) and the nodes' containerd (registries.yaml, 0600) hold it.
 REGISTRY_AUTH=$ETC/registry-auth
@@ -411,6 +412,21 @@ mirrors:
     endpoint:
       - "http://$REGISTRY_PULL"
 $configs
+EOF
+  # k3s's Traefik, as Slipway's switch of traffic wants it: Traefik waits 2 s by default after one
+  # configuration change before it applies the next; a switch right after another change (a new
+  # release's instances becoming ready, another app's deploy) would wait that long. k3s applies
+  # files in this folder itself, before its own Traefik chart and after every change.
+  put "$K3S_MANIFESTS/slipway-traefik.yaml" 0600 root:root show <<'EOF'
+apiVersion: helm.cattle.io/v1
+kind: HelmChartConfig
+metadata:
+  name: traefik
+  namespace: kube-system
+spec:
+  valuesContent: |-
+    additionalArguments:
+      - "--providers.providersThrottleDuration=200ms"
 EOF
   if [ -x /usr/local/bin/k3s ] && /usr/local/bin/k3s --version 2>/dev/null | grep -qF "${K3S_VERSION}"; then
     detail "k3s $K3S_VERSION already installed"

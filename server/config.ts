@@ -36,6 +36,8 @@ export interface Config {
   searchPath: string;
   kubeconfig: string | undefined;
   ingressClass: string | undefined;
+  /** Traefik's API, to know when a switch of traffic reached the ingress: SLIPWAY_INGRESS_API. */
+  ingressApi: string | undefined;
   /** Largest pack git will accept in one push (receive.maxInputSize) and largest HTTP body. */
   maxPushBytes: number;
   buildTimeoutMs: number;
@@ -132,6 +134,9 @@ export interface Config {
   // --- Metrics (issue 19). ---
   /** How often a followed metrics stream (GET /apps/APP/metrics?follow=1) sends (SLIPWAY_METRICS_INTERVAL_S). */
   metricsIntervalMs: number;
+  // --- Instant rollback (issue 20). ---
+  /** How long the web instances a deploy takes the traffic from stay warm, in seconds (SLIPWAY_WARM_ROLLBACK; 0: off); ps:warm per app. */
+  warmRollbackSeconds: number;
   version: string;
 }
 
@@ -280,6 +285,35 @@ function penalties(given: string | undefined, name: string): SourcePenalties | u
   }
   if (out.maxMs < out.minMs) throw new UserError(`${name}: max must not be below min, got "${raw}".`);
   return Object.freeze(out);
+}
+
+/** The longest warm window (a typo guard: a warm set costs a second set of web instances for as long as it lasts). */
+export const MAX_WARM_SECONDS = 24 * 3600;
+
+/**
+ * A warm window as an admin types it: whole seconds (`300`) or a number with a unit (`90s`, `5m`,
+ * `1h`), at most MAX_WARM_SECONDS; `0` is off. In seconds, or undefined when it is no such thing.
+ */
+export function parseWarmWindow(raw: string): number | undefined {
+  const m = /^(\d{1,6})([smh]?)$/.exec(raw.trim());
+  if (!m) return undefined;
+  const seconds = Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600 }[m[2]!]!;
+  return seconds <= MAX_WARM_SECONDS ? seconds : undefined;
+}
+
+/** A warm window in the shortest of the units parseWarmWindow reads (`90s`, `5m`, `1h`); `off` for 0. */
+export function formatWarmWindow(seconds: number): string {
+  if (seconds === 0) return 'off';
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+/** SLIPWAY_WARM_ROLLBACK: parseWarmWindow's forms, one sentence otherwise. */
+function warmWindow(raw: string, name: string): number {
+  const seconds = parseWarmWindow(raw);
+  if (seconds === undefined) throw new UserError(`${name} must be seconds (300) or a duration like 90s, 5m or 1h, at most 24h (0 turns warm rollback off), got "${raw}".`);
+  return seconds;
 }
 
 /** SLIPWAY_ACME_EMAIL: unset or empty is off; otherwise one plain address. */
@@ -435,8 +469,8 @@ function corsOrigins(raw: string | undefined, name: string): readonly string[] {
   return Object.freeze(list.map((o) => o.toLowerCase()));
 }
 
-/** SLIPWAY_DASHBOARD_URL: an http(s) address without query or fragment; kept without its trailing slash. */
-function dashboardUrl(raw: string | undefined, name: string): string | undefined {
+/** An http(s) address without query or fragment (SLIPWAY_DASHBOARD_URL, SLIPWAY_INGRESS_API); kept without its trailing slash. */
+function httpUrl(raw: string | undefined, name: string): string | undefined {
   if (!raw) return undefined;
   let url: URL | undefined;
   try {
@@ -494,6 +528,7 @@ const SETTINGS = {
   registryBinary: setting('SLIPWAY_REGISTRY_BINARY', 'docker-registry', text, 'The distribution registry binary that runs `garbage-collect` (upstream calls it `registry`).'),
   kubeconfig: optional('KUBECONFIG', '—', orUnset, 'The cluster apps are deployed to (k3s writes `/etc/rancher/k3s/k3s.yaml`).'),
   ingressClass: optional('SLIPWAY_INGRESS_CLASS', "the cluster's default", orUnset, "IngressClass of the apps' Ingresses (k3s's default is Traefik)."),
+  ingressApi: optional('SLIPWAY_INGRESS_API', '—', httpUrl, "Traefik's API (`http://HOST:PORT`, its `api.insecure` entry point): a deploy says `Released` once Traefik routes to the new instances only. Unset, once the Service's EndpointSlices list them."),
   rolloutTimeoutMs: setting('SLIPWAY_ROLLOUT_TIMEOUT_S', '300', seconds, 'Rollout deadline, in seconds.'),
   releaseTimeoutMs: setting('SLIPWAY_RELEASE_TIMEOUT_S', '600', seconds, 'Longest a release command (Procfile `release:`) may run, in seconds.'),
   cronTimeoutMs: setting('SLIPWAY_CRON_TIMEOUT_S', '3600', seconds, "Longest one run of a scheduled task (app.json `cron`) may take, in seconds; then it is stopped and counts as failed."),
@@ -522,9 +557,10 @@ const SETTINGS = {
   appMaxVolumes: setting('SLIPWAY_APP_MAX_VOLUMES', '5', count, "Volumes per app (its namespace's quota counts its claims)."),
   appMaxStorage: setting('SLIPWAY_APP_MAX_STORAGE', '20Gi', storageSize, "The sum of an app's volume sizes (its namespace's quota of `requests.storage`)."),
   storageClass: optional('SLIPWAY_STORAGE_CLASS', "the cluster's default", storageClass, 'The StorageClass volumes are claimed from (k3s: `local-path`, its default); a volume keeps the class it was made with.'),
-  dashboardUrl: optional('SLIPWAY_DASHBOARD_URL', '`http://HOST:HTTP_PORT`', dashboardUrl, 'Where users open the dashboard: `dashboard:login` prints its one-time links here, and browser requests from this origin may use a session.'),
+  dashboardUrl: optional('SLIPWAY_DASHBOARD_URL', '`http://HOST:HTTP_PORT`', httpUrl, 'Where users open the dashboard: `dashboard:login` prints its one-time links here, and browser requests from this origin may use a session.'),
   sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),
   metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),
+  warmRollbackSeconds: setting('SLIPWAY_WARM_ROLLBACK', '5m', warmWindow, "How long the previous release's web instances stay up, outside the traffic, after a deploy, so a rollback to it only moves the traffic: seconds (`300`) or `90s`, `5m`, `1h` (at most `24h`); `0` turns it off; `ps:warm APP DURATION` per app."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

@@ -15,6 +15,7 @@ import { startHookServer } from './push/hook-server.ts';
 import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
 import { startTlsSync } from './ops/tls-sync.ts';
+import { startWarmSweep } from './ops/warm.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 import { startGcTimer } from './ops/collect.ts';
 import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
@@ -114,6 +115,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const stopTlsSync = startTlsSync(services, config.tlsSyncMs);
   const stopGc = config.gcIntervalMs > 0 ? startGcTimer(services, config.gcIntervalMs) : () => {};
   const stopRightsSweep = startRightsSweep(services);
+  const stopWarmSweep = startWarmSweep(services);
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null,
     gc: { keepReleases: config.keepReleases, intervalS: config.gcIntervalMs / 1000, storage: config.registryGcConfig ?? 'not configured (SLIPWAY_REGISTRY_GC_CONFIG)' } });
 
@@ -127,6 +129,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
       stopTlsSync();
       stopGc();
       stopRightsSweep();
+      stopWarmSweep();
       const closing = Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
       // A stopping server must not wait on clients: connections that sent nothing yet, or hold a
       // request open, would keep close() pending for as long as they like.

@@ -1,9 +1,10 @@
-// An app's processes: what runs, and changing it (scale, restart, stop, start), each as a job.
+// An app's processes: what runs, and changing it (scale, restart, stop, start), each as a job;
+// and how long the previous release's web instances stay warm (ps:warm).
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppParams, Accepted, Loose } from './schemas.ts';
+import { AppParams, Accepted, Loose, Time } from './schemas.ts';
 import { actor, runChange } from './change.ts';
-import { listProcesses, restart, scale, stopOrStart } from '../ops/ps.ts';
+import { listProcesses, restart, scale, setWarmWindow, stopOrStart, warmWindow } from '../ops/ps.ts';
 
 /** One process type of `ps --json`. */
 const ProcessEntry = Type.Object({
@@ -12,7 +13,17 @@ const ProcessEntry = Type.Object({
   ready: Type.Integer(),
   stopped: Type.Boolean({ description: 'Whether ps:stop stopped it.' }),
   instances: Type.Array(Loose('One pod: name, release, state, ready, restarts, startedAt.')),
+  warm: Type.Optional(Type.Object({
+    release: Type.Integer({ description: 'The release these instances run.' }),
+    until: Time,
+  }, { additionalProperties: false, description: "Present on an earlier release's web instances kept warm outside the traffic: a rollback to it only moves the traffic." })),
 }, { additionalProperties: false });
+
+/** ps:warm APP: an app's warm window and where it comes from. */
+const WarmWindow = {
+  seconds: Type.Integer({ description: 'How long, after a deploy, the web instances it took the traffic from stay warm; 0: off.' }),
+  source: Type.Enum(['app', 'default'], { description: 'app: set by ps:warm; default: SLIPWAY_WARM_ROLLBACK.' }),
+};
 
 /** The optional body of restart, stop and start: one process type, or all. */
 const OneType = Type.Object({
@@ -47,4 +58,21 @@ export const processRoutes = [
       return runChange<unknown>((a, p) => verb === 'restart' ? restart(a, app, type, p) : stopOrStart(a, app, type, verb === 'stop', p), call);
     },
   })),
+  route({
+    method: 'GET', url: '/apps/:app/warm', tag: 'processes', need: 'read',
+    summary: "How long the previous release's web instances stay warm after a deploy (= ps:warm APP --json)",
+    params: AppParams,
+    response: { 200: Type.Object(WarmWindow, { additionalProperties: false }) },
+    handle: (call) => ({ status: 200, json: warmWindow(actor(call), call.params.app) }),
+  }),
+  route({
+    method: 'PATCH', url: '/apps/:app/warm', tag: 'processes', need: 'deploy',
+    summary: "Set the app's warm window (= ps:warm APP DURATION); 0 also stops its warm instances now, as a job",
+    params: AppParams,
+    body: Type.Object({
+      duration: Type.Union([Type.String({ minLength: 1, maxLength: 16 }), Type.Integer()], { description: 'Seconds (300), or a duration like 90s, 5m or 1h (at most 24h); 0 turns it off; "default": SLIPWAY_WARM_ROLLBACK.' }),
+    }, { additionalProperties: false }),
+    response: { 200: Type.Object({ ...WarmWindow, dropped: Type.Integer({ description: 'Warm sets stopped (with 0).' }) }, { additionalProperties: false }), 202: Accepted },
+    handle: (call) => runChange((a, p) => setWarmWindow(a, call.params.app, call.body.duration, p), call, (result) => ({ status: 200, json: result })),
+  }),
 ];

@@ -126,8 +126,12 @@ export const resourceRoutes = [
     method: 'GET', url: '/apps/:app/resources', tag: 'resources', need: 'read',
     summary: 'The limits and reservations of each process type (= resource:report APP --json)',
     params: AppParams,
-    response: { 200: Type.Object({ defaults: Loose('For every process type: limits and requests.'), processes: Type.Record(Type.String(), Loose('limits and requests')) }, { additionalProperties: false }) },
-    handle: (call) => ({ status: 200, json: resourceReport(actor(call), call.params.app) }),
+    response: { 200: Type.Object({
+      defaults: Loose('For every process type: limits and requests.'),
+      processes: Type.Record(Type.String(), Loose('limits and requests')),
+      warm: Type.Array(Loose("An earlier release's web instances kept warm for an instant rollback: type, release, until, instances, limits (each), memoryMiB (all together)."), { description: 'They count in the quota like any pod.' }),
+    }, { additionalProperties: false }) },
+    handle: async (call) => ({ status: 200, json: await resourceReport(actor(call), call.params.app) }),
   }),
   route({
     method: 'POST', url: '/apps/:app/resources/:kind', tag: 'resources', need: 'deploy',

@@ -1,6 +1,7 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { checkScale, listProcesses, restart, scalableTypes, scale, stopOrStart } from '../ops/ps.ts';
+import { checkScale, listProcesses, restart, scalableTypes, scale, setWarmWindow, stopOrStart, warmWindow } from '../ops/ps.ts';
+import { formatWarmWindow } from '../config.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
@@ -20,6 +21,23 @@ export function parseFormation(words: readonly string[], types: readonly string[
   return out;
 }
 
+/** An ISO time as the clock time of day in UTC (`12:05:07 UTC`), as ps shows a warm window's end. */
+export function clockUtc(iso: string): string {
+  const t = new Date(iso);
+  return Number.isNaN(t.getTime()) ? iso : `${t.toISOString().slice(11, 19)} UTC`;
+}
+
+/** ps's heading of one process type: ready of desired, or for a warm set which release it runs and until when. */
+function heading(p: { type: string; ready: number; desired: number; warm?: { release: number; until: string } }): string {
+  if (!p.warm) return `${p.type}: ${p.ready}/${p.desired} ready`;
+  return `${p.type} (warm: v${p.warm.release}, until ${clockUtc(p.warm.until)}; rollback to v${p.warm.release} only moves traffic)`;
+}
+
+/** ps:warm's words for a window and where it comes from. */
+function windowText(w: { seconds: number; source: 'app' | 'default' }): string {
+  return `${formatWarmWindow(w.seconds)} (${w.source === 'app' ? 'set by ps:warm' : 'the server default, SLIPWAY_WARM_ROLLBACK'})`;
+}
+
 export const psCommands: Command[] = [
   {
     name: 'ps',
@@ -33,11 +51,11 @@ export const psCommands: Command[] = [
       return listing(status, (out) => {
         if (status.length === 0) return out.line(`${app} runs no processes; push it first (git push paas main).`);
         for (const p of status) {
-          out.heading(`${p.type}: ${p.ready}/${p.desired} ready`);
-          if (p.instances.length === 0) {
+          out.heading(heading(p));
+          if (p.instances.length === 0 && !p.warm) {
             out.line(p.stopped ? `stopped (ps:start ${app} starts it again)` : p.desired === 0 ? `scaled to 0 (ps:scale ${app} ${p.type}=1 starts one)` : 'no instances yet');
           }
-          else out.table(p.instances.map((i) => [i.name, i.release === null ? '-' : `v${i.release}`, i.state, i.ready ? 'ready' : 'not ready', `restarts ${i.restarts}`, i.startedAt ? `since ${i.startedAt}` : '']));
+          else if (p.instances.length > 0) out.table(p.instances.map((i) => [i.name, i.release === null ? '-' : `v${i.release}`, i.state, i.ready ? 'ready' : 'not ready', `restarts ${i.restarts}`, i.startedAt ? `since ${i.startedAt}` : '']));
           out.line();
         }
       });
@@ -92,6 +110,25 @@ export const psCommands: Command[] = [
     run: async (ctx, app, [type]) => {
       await restart(actorOf(ctx), app, type, progressOf(ctx));
       ctx.out.line(`Restarting ${type ?? 'all processes'} of ${app}... done`);
+    },
+  },
+  {
+    name: 'ps:warm',
+    usage: 'APP [DURATION|default]',
+    summary: "Show or set how long the previous release's web instances stay warm after a deploy, for an instant rollback (300, 90s, 5m, 1h; 0 turns it off)",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    json: true,
+    run: async (ctx, app, [given]) => {
+      if (given === undefined) {
+        const w = warmWindow(actorOf(ctx), app);
+        return listing(w, (out) => out.line(`Warm window of ${app}: ${windowText(w)}.`));
+      }
+      const r = await setWarmWindow(actorOf(ctx), app, given, progressOf(ctx));
+      const stopped = r.dropped ? `; stopped ${r.dropped} warm set${r.dropped > 1 ? 's' : ''}` : '';
+      const next = r.seconds > 0 ? ' from its next deploy on' : '';
+      ctx.out.line(`Setting the warm window of ${app}... done, now ${windowText(r)}${next}${stopped}.`);
+      return undefined;
     },
   },
 ];

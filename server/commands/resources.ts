@@ -5,6 +5,7 @@ import { shown } from '../names.ts';
 import { ALL_PROCESSES, MAX_APP_PODS, clearResources, getQuota, resourceCeilings, resourceReport, setQuota, setResources, type ResourceKind } from '../ops/resources.ts';
 import { listing, type Command, type CommandContext, type Flags, type Outcome } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
+import { clockUtc } from './ps.ts';
 
 const FLAGS: Command['flags'] = {
   process: { type: 'string', help: 'only this process type (default: every type)' },
@@ -91,8 +92,8 @@ export const resourceCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 1 },
     json: true,
-    run: (ctx, app) => {
-      const data = resourceReport(actorOf(ctx), app);
+    run: async (ctx, app) => {
+      const data = await resourceReport(actorOf(ctx), app);
       const ceilings = resourceCeilings(actorOf(ctx), app);
       const show = (q: { memory?: string; cpu?: string } | undefined) => [q?.memory ? `memory ${q.memory}` : '', q?.cpu ? `cpu ${q.cpu}` : ''].filter(Boolean).join(', ') || 'none';
       return listing(data, (out) => {
@@ -106,6 +107,10 @@ export const resourceCommands: Command[] = [
         for (const c of ceilings) {
           const what = [c.memory && `memory ${c.memory}`, c.cpu && `cpu ${c.cpu}`].filter(Boolean).join(', ');
           out.line(`${c.process === ALL_PROCESSES ? 'Every type' : c.process}: limits at most ${what}, set by ${c.setBy ?? 'an admin'}.`);
+        }
+        // An earlier release's instances kept for an instant rollback hold their limits in the quota too.
+        for (const w of data.warm) {
+          out.line(`Warm: ${w.instances} ${w.type} instance${w.instances === 1 ? '' : 's'} of v${w.release} until ${clockUtc(w.until)}, limits memory ${w.limits.memory}, cpu ${w.limits.cpu} each (${w.memoryMiB}Mi of memory in all, counted in the quota; ps:warm ${app} 0 stops them).`);
         }
       });
     },

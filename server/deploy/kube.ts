@@ -1,11 +1,11 @@
-import type { CoreV1Event, V1CronJob, V1Deployment, V1Job, V1PersistentVolumeClaim, V1Pod, V1Secret } from './kube-types.ts';
+import type { CoreV1Event, V1CronJob, V1Deployment, V1EndpointSlice, V1Job, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from './kube-types.ts';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterNetwork, Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
 import type { Transcript } from '../output/transcript.ts';
-import { ANNOTATION, LABEL, MANAGED_BY, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
+import { ANNOTATION, LABEL, MANAGED_BY, RESTART_FIELD_MANAGER, WARM_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
 import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
 import { namespaceObject, releaseObjects } from './objects.ts';
 import { claimObject } from './volumes.ts';
@@ -13,15 +13,16 @@ import { GUARD_KINDS, runLimitRefusal } from './quota.ts';
 import { cronState } from './cron-state.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady, type PodState } from './rollout.ts';
 import type { KubeObject, ObjectOptions } from './kube-types.ts';
-import { RELEASE_TYPE, RUN_PROCESS, cronJobName, cronJobObject, manualJobName, manualJobObject, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
-import type { AppRuntime, CronState, DeployableRelease, Deployer, HealthChecks, LogRequest, PodUsage, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from './deployer.ts';
+import { RELEASE_TYPE, RUN_PROCESS, cutover, runView, warmPatch, webSetName, cronJobName, cronJobObject, manualJobName, manualJobObject, releaseCommand, releasePodObject, replicasFor, restartPatch, runCommand, runPodName, runPodObject } from './workload.ts';
+import type { AppRuntime, CronState, DeployableRelease, Deployer, HealthChecks, LogRequest, PodUsage, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, WarmSet, Workload } from './deployer.ts';
 import { processOwner } from '../process.ts';
 import { KubeClient } from './kube-client.ts';
 import type { HostCert } from './deployer.ts';
 import { TLS_LABEL, tlsHosts } from './tls.ts';
 import { ContentChecks, MAX_CONTENT_BODY_BYTES } from './content-check.ts';
 import { acmeState, certificateReady, describePem, type CertificateLike, type ChallengeLike } from './cert-status.ts';
-import { ingressObjects, WEB_HTTPS } from './network.ts';
+import { ingressObjects, serviceObject, WEB, WEB_HTTPS } from './network.ts';
+import { readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from './ingress-sync.ts';
 import { processUsage } from './usage.ts';
 import type { V1Ingress } from './kube-types.ts';
 
@@ -62,6 +63,12 @@ export interface KubeDeployerOptions {
    * them (netpol.ts) before any of its pods starts. fromConfig always sets it.
    */
   network?: Readonly<ClusterNetwork> | undefined;
+  /**
+   * Traefik's API (`http://HOST:PORT`, SLIPWAY_INGRESS_API): a switch of the traffic is done once
+   * Traefik routes the app's service to the new instances only. Unset: once the Service's
+   * EndpointSlices list them.
+   */
+  ingressApi?: string | undefined;
 }
 
 /** The image reference nodes pull: the push registry's address swapped for the pull address. */
@@ -85,60 +92,237 @@ class RolloutFailure extends Error {
   replacedOld = false;
 }
 
+/** Longest the switch of the traffic to a ready set of web instances may take to reach the ingress. */
+const SWITCH_TIMEOUT_MS = 15_000;
+/** How often the switch looks at the EndpointSlices and the ingress. */
+const SWITCH_POLL_MS = 20;
+/** How long Traefik's API may not know the app's service yet (a first deploy's new Ingress) before Slipway stops asking. */
+const INGRESS_API_WAIT_MS = 5000;
+
+/** An app's sets of web instances, as deploy finds them before it changes anything. */
+interface WebSets {
+  /** The Deployments `web-vN`, by N. */
+  sets: Map<number, V1Deployment>;
+  /** The release the web Service sends the traffic to; undefined before the first deploy. */
+  serving: number | undefined;
+  /** The app still has its one `web` Deployment from before sets existed (it goes after the first switch). */
+  legacy: boolean;
+}
+
+/** One answer of Traefik's API (2 s at most), or why there is none. */
+async function readIngressApi(url: string): Promise<{ json: unknown } | { error: string; missing?: true }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    if (res.status === 404) return { error: "has no service for the app's Ingresses", missing: true };
+    if (!res.ok) return { error: `answered ${res.status} for the app's service` };
+    return { json: await res.json() };
+  } catch (err) {
+    return { error: `did not answer (${(err as Error).message})` };
+  }
+}
+
+/** Whether a Deployment is no set of web instances, or the set of release `version`. */
+function ownSet(d: V1Deployment, version: number): boolean {
+  const release = d.metadata?.labels?.[LABEL.release];
+  return release === undefined || release === String(version);
+}
+
+/** ps order: web first (the serving set before a warm one), then the other types by name. */
+function rank(p: ProcessStatus): number {
+  return p.type === 'web' ? (p.warm ? 1 : 0) : 2;
+}
+
+/** Whether a Deployment is a set of web instances kept warm outside the traffic. */
+function isWarm(d: V1Deployment): boolean {
+  return d.metadata?.labels?.[LABEL.warm] === 'true';
+}
+
 /** Deploys releases to a Kubernetes cluster (k3s in production): one namespace per app. */
 export class KubeDeployer implements Deployer {
   readonly name = 'kubernetes';
   readonly client: KubeClient;
-  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; cronTimeoutMs: number; pollMs: number; waitForRollout: boolean; network: Readonly<ClusterNetwork> | undefined };
+  readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; cronTimeoutMs: number; pollMs: number; waitForRollout: boolean; network: Readonly<ClusterNetwork> | undefined; ingressApi: string | undefined };
   readonly #pullFrom: KubeDeployerOptions['pullFrom'];
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
-    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, cronTimeoutMs: opts.cronTimeoutMs ?? 3_600_000, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true, network: opts.network };
+    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, cronTimeoutMs: opts.cronTimeoutMs ?? 3_600_000, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true, network: opts.network, ingressApi: opts.ingressApi };
     this.#pullFrom = opts.pullFrom;
   }
 
   /** The deployer for a server's config (KUBECONFIG must be set). */
-  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs' | 'network'> & Partial<Pick<Config, 'registry' | 'registryPull' | 'releaseTimeoutMs' | 'cronTimeoutMs'>>): KubeDeployer {
+  static fromConfig(config: Pick<Config, 'kubeconfig' | 'ingressClass' | 'rolloutTimeoutMs' | 'network'> & Partial<Pick<Config, 'registry' | 'registryPull' | 'releaseTimeoutMs' | 'cronTimeoutMs' | 'ingressApi'>>): KubeDeployer {
     if (!config.kubeconfig) throw new Error('KubeDeployer needs KUBECONFIG');
     const pullFrom = config.registry && config.registryPull && config.registryPull !== config.registry ? { from: config.registry, to: config.registryPull } : undefined;
-    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, releaseTimeoutMs: config.releaseTimeoutMs, cronTimeoutMs: config.cronTimeoutMs, pullFrom, network: config.network });
+    return new KubeDeployer(new KubeClient(config.kubeconfig), { ingressClass: config.ingressClass, rolloutTimeoutMs: config.rolloutTimeoutMs, releaseTimeoutMs: config.releaseTimeoutMs, cronTimeoutMs: config.cronTimeoutMs, pullFrom, network: config.network, ingressApi: config.ingressApi });
   }
 
   async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void> {
     const t = opts.transcript;
+    // The objects of a release that runs another one's instances (a rollback) are that release's.
+    const run = runView(release);
+    const previous = opts.previous && runView(opts.previous);
+    const before = await this.#webSets(release.app);
+    const atomic = cutover(run);
+    // Serving stays where it is until the new set is ready; a first deploy serves its own at once.
+    const serving = atomic ? before.serving ?? run.version : undefined;
+    const created = atomic && !before.sets.has(run.version);
+    // Older warm sets make room (in the app's quota) for the new one; they take no traffic.
+    await this.#dropSets(release.app, [...before.sets.keys()].filter((v) => v !== before.serving && v !== run.version));
     try {
-      await this.#applyRelease(release, opts.previous);
+      await this.#applyRelease(run, previous, serving);
     } catch (err) {
       // Some objects may be applied already: put the previous release back so a rejected push
       // leaves the cluster as it was. The apply error is the one the user needs to see.
-      if (opts.previous) {
-        await this.#applyRelease(opts.previous, undefined).catch((restoreErr: unknown) =>
-          log.error('restoring the previous release after a failed apply failed too', { app: release.app, version: opts.previous?.version, err: restoreErr }));
+      if (created) await this.#dropSets(release.app, [run.version]).catch((e: unknown) => log.error('removing a new set of web instances after a failed apply failed', { app: release.app, err: e }));
+      if (previous) {
+        await this.#applyRelease(previous, undefined, before.serving).catch((restoreErr: unknown) =>
+          log.error('restoring the previous release after a failed apply failed too', { app: release.app, version: previous.version, err: restoreErr }));
       }
       throw err;
     }
-    t.detail(`Applied v${release.version}: ${release.processes.filter((p) => p.type !== RELEASE_TYPE).map((p) => `${p.type}=${replicasFor(release, p.type)}`).join(', ')}`);
+    t.detail(`Applied v${release.version}${run.version !== release.version ? ` (the instances of v${run.version})` : ''}: ${release.processes.filter((p) => p.type !== RELEASE_TYPE).map((p) => `${p.type}=${replicasFor(release, p.type)}`).join(', ')}`);
     if (this.#opts.waitForRollout) {
       try {
-        await this.#waitForRollout(release.app, release.version, t, opts.signal, release.checks);
+        await this.#waitForRollout(release.app, run.version, t, opts.signal, release.checks);
       } catch (err) {
         if (!(err instanceof RolloutFailure)) throw err;
-        throw await this.#giveUp(release, opts.previous, err, t, opts.signal);
+        // Once its diagnosis is read, the failed set goes (it never took traffic).
+        const dropFailed = created ? () => this.#dropSets(release.app, [run.version]) : async () => {};
+        throw await this.#giveUp(release, previous, err, t, opts.signal, before.serving, dropFailed);
       }
+      if (atomic) await this.#switchTo(run, before, t, opts.signal);
     }
+    if (atomic) await this.#retire(run, before, t);
     // Scheduled tasks only once the release runs: a release that fails its rollout never starts
     // a task with its image or config, and its predecessor's CronJobs stay as they were.
     try {
-      const tasks = await this.#applyCron(release);
+      const tasks = await this.#applyCron(run);
       if (tasks) t.detail(`Scheduled ${tasks}`);
     } catch (err) {
-      if (opts.previous) {
-        await this.#applyRelease(opts.previous, undefined).then(() => this.#applyCron(opts.previous!)).catch((restoreErr: unknown) =>
-          log.error('restoring the previous release after failing to apply scheduled tasks failed too', { app: release.app, version: opts.previous?.version, err: restoreErr }));
+      if (previous) {
+        await this.#applyRelease(previous, undefined, previous.version).then(() => this.#applyCron(previous)).catch((restoreErr: unknown) =>
+          log.error('restoring the previous release after failing to apply scheduled tasks failed too', { app: release.app, version: previous.version, err: restoreErr }));
       }
       throw err;
     }
+  }
+
+  /**
+   * The app's sets of web instances (Deployments `web-vN`) by release, the release the web Service
+   * sends traffic to (its selector; for an app deployed before sets existed, its one `web`
+   * Deployment's release), and whether that older `web` Deployment is there.
+   */
+  async #webSets(app: string): Promise<WebSets> {
+    const ns = namespaceFor(app);
+    const [list, service, legacy] = await Promise.all([
+      this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: `${appSelector(app)},${LABEL.process}=${WEB},${LABEL.release}` }),
+      this.client.read<V1Service>('v1', 'Service', WEB, ns),
+      this.client.read<V1Deployment>('apps/v1', 'Deployment', WEB, ns),
+    ]);
+    const sets = new Map(list.map((d) => [Number(d.metadata?.labels?.[LABEL.release]), d]));
+    const selected = service?.spec?.selector?.[LABEL.release];
+    const legacyRelease = legacy?.spec?.template?.metadata?.labels?.[LABEL.release];
+    const serving = selected !== undefined ? Number(selected) : legacyRelease !== undefined ? Number(legacyRelease) : undefined;
+    return { sets, serving, legacy: Boolean(legacy) };
+  }
+
+  /** Deletes these sets of web instances of the app at once (they take no traffic), with their pods. */
+  async #dropSets(app: string, versions: readonly number[]): Promise<void> {
+    const ns = namespaceFor(app);
+    await Promise.all(versions.map(async (v) => {
+      await this.client.remove('apps/v1', 'Deployment', webSetName(v), ns);
+      const pods = await this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.process]: WEB, [LABEL.release]: String(v) }) });
+      await Promise.all(pods.map((p) => this.client.remove('v1', 'Pod', p.metadata!.name!, ns, { gracePeriodSeconds: 0 })));
+    }));
+  }
+
+  /**
+   * Moves the traffic to the release's set of web instances in one step (the Service's selector),
+   * then waits until the ingress sends every new request there: the Service's EndpointSlices list
+   * exactly the set's ready pods, and, where Traefik's API is known (SLIPWAY_INGRESS_API), Traefik's
+   * service for the app lists exactly their addresses.
+   */
+  async #switchTo(run: DeployableRelease, before: WebSets, t: Transcript, signal: AbortSignal): Promise<void> {
+    const ns = namespaceFor(run.app);
+    const switching = before.serving !== undefined && before.serving !== run.version;
+    if (switching) await this.client.apply(serviceObject(run, run.version));
+    const selector = selectorString({ [LABEL.instance]: run.app, [LABEL.process]: WEB, [LABEL.release]: String(run.version) });
+    const deadline = Date.now() + SWITCH_TIMEOUT_MS;
+    let want = new Set<string>();
+    let stage = 'the Service';
+    try {
+      for (;;) {
+        const [pods, slices] = await Promise.all([
+          this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector }),
+          this.client.list<V1EndpointSlice>('discovery.k8s.io/v1', 'EndpointSlice', ns, { labelSelector: `kubernetes.io/service-name=${WEB}` }),
+        ]);
+        want = readyPodAddresses(pods);
+        if (sameAddresses(want, sliceAddresses(slices))) break;
+        await this.#pause(deadline, signal, `${stage} did not reach the new instances`);
+      }
+      if (this.#opts.ingressApi) {
+        stage = 'the ingress';
+        const api = this.#opts.ingressApi;
+        const url = `${api}/api/http/services/${encodeURIComponent(traefikServiceName(ns, WEB, 'http'))}`;
+        const asked = Date.now();
+        for (;;) {
+          const answer = await readIngressApi(url);
+          // A first deploy's service appears in Traefik a moment after its Ingress: not yet there
+          // is worth a few polls.
+          if ('missing' in answer && Date.now() - asked < INGRESS_API_WAIT_MS) {
+            await this.#pause(deadline, signal, `${stage} (${api}) did not route to the new instances`);
+            continue;
+          }
+          // An API that cannot say (down, or it serves no such service: another ingress class)
+          // does not stop the deploy: the EndpointSlices have switched, and the doctor says why.
+          if ('error' in answer) {
+            t.detail(`(the switch is confirmed by the EndpointSlices only: Traefik's API at ${api} ${answer.error})`);
+            log.warn('could not read the ingress API during a switch', { app: run.app, url, error: answer.error });
+            break;
+          }
+          if (sameAddresses(want, traefikServers(answer.json))) break;
+          await this.#pause(deadline, signal, `${stage} (${api}) did not route to the new instances`);
+        }
+      }
+    } catch (err) {
+      if (!switching) throw err;
+      // The traffic goes back where it was: the release is rejected, and what served keeps serving.
+      await this.client.apply(serviceObject(run, before.serving)).catch((e: unknown) => log.error('moving the traffic back failed', { app: run.app, err: e }));
+      throw new UserError(`v${run.version}'s instances were ready, but ${(err as Error).message}; the traffic stays on v${before.serving}.`, { cause: err });
+    }
+    if (switching) t.detail(`Switched the traffic from v${before.serving} to v${run.version}`);
+  }
+
+  /** Sleeps a little before the next poll of a switch; throws `why` at the deadline or when cancelled. */
+  async #pause(deadline: number, signal: AbortSignal, why: string): Promise<void> {
+    if (signal.aborted) throw new Error(`the deploy was cancelled before ${why.replace(/ did not.*/, '')} followed`);
+    if (Date.now() >= deadline) throw new Error(`${why} within ${SWITCH_TIMEOUT_MS / 1000} s`);
+    await sleep(SWITCH_POLL_MS);
+  }
+
+  /**
+   * After the switch: the set that served before stays up warm for the release's warm window
+   * (outside the traffic, for an instant rollback), or is removed (its instances finish their
+   * preStop pause, draining requests in flight); the app's older `web` Deployment goes either way,
+   * and so does every other set but the serving one.
+   */
+  async #retire(run: DeployableRelease, before: WebSets, t: Transcript): Promise<void> {
+    const ns = namespaceFor(run.app);
+    const old = before.serving !== run.version && before.sets.has(before.serving ?? -1) ? before.serving : undefined;
+    const warm = old !== undefined && (run.warmSeconds ?? 0) > 0;
+    if (warm) {
+      const until = new Date(Date.now() + run.warmSeconds! * 1000).toISOString();
+      await this.client.apply(warmPatch(run.app, old, until), WARM_FIELD_MANAGER);
+      t.detail(`v${old} stays warm until ${until.slice(11, 19)} UTC (rollback to it only moves the traffic)`);
+    }
+    // Taken back into service: no longer warm.
+    if (before.sets.get(run.version)?.metadata?.labels?.[LABEL.warm]) await this.client.apply(warmPatch(run.app, run.version, null), WARM_FIELD_MANAGER);
+    const gone = [...before.sets.keys()].filter((v) => v !== run.version && !(warm && v === old));
+    await Promise.all([
+      ...gone.map((v) => this.client.remove('apps/v1', 'Deployment', webSetName(v), ns)),
+      ...(before.legacy ? [this.client.remove('apps/v1', 'Deployment', WEB, ns)] : []),
+    ]);
   }
 
   /**
@@ -184,15 +368,19 @@ export class KubeDeployer implements Deployer {
     return { ingressClass: this.#opts.ingressClass, network: this.#opts.network };
   }
 
-  /** Applies a release's objects, then deletes what it no longer has (process types, old Secrets). */
-  async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined): Promise<void> {
+  /**
+   * Applies a release's objects, then deletes what it no longer has (process types, old Secrets).
+   * The web Service keeps sending traffic to release `serving`'s set of instances; the sets
+   * themselves (and an app's older `web` Deployment) are left to deploy's switch and #retire.
+   */
+  async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined, serving: number | undefined = release.version): Promise<void> {
     const redirect = await this.#redirectHosts(release);
-    const { guards, rest } = await this.#applyGuards(release, { redirect });
+    const { guards, rest } = await this.#applyGuards(release, { redirect, serving });
     // Ingresses last and in order (the redirecting one first: a host moving between them is never
     // in neither), after the TLS Secrets and Middleware they name.
     await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => this.client.apply(o)));
     for (const o of rest.filter((o) => o.kind === 'Ingress')) await this.client.apply(o);
-    await this.#prune(release.app, [...guards, ...rest], [release.version, previous?.version]);
+    await this.#prune(release.app, [...guards, ...rest], [release.version, previous?.version, serving], cutover(release));
     // Also without a TLS plan: removing the last uploaded certificate (with ACME off) leaves a
     // release with none, and its Secret holds a private key that must not stay behind.
     await this.#pruneTls(release, rest);
@@ -280,20 +468,29 @@ export class KubeDeployer implements Deployer {
    * Secrets of releases other than `keepReleases` (the old pods of a rollout still read the
    * previous release's Secret, and restoring it needs it).
    */
-  async #prune(app: string, keep: readonly KubeObject[], keepReleases: readonly (number | undefined)[]): Promise<void> {
+  async #prune(app: string, keep: readonly KubeObject[], keepReleases: readonly (number | undefined)[], sets = false): Promise<void> {
     const ns = namespaceFor(app);
     const selector = appSelector(app);
+    // Sets of web instances (labelled with their release) come and go with the switch, and so does
+    // an older `web` Deployment while the sets take over from it; `sets: false` removes them too.
+    const left = (o: KubeObject) => sets && o.kind === 'Deployment' && (o.metadata.labels?.[LABEL.release] !== undefined || o.metadata.name === WEB);
+    const existingSets: number[] = [];
     await Promise.all([
       // Without the cluster network there are no policies to keep, and none of an earlier apply's to drop.
       ...PRUNED.filter((k) => this.#opts.network || k.kind !== 'NetworkPolicy').map(async ({ apiVersion, kind }) => {
         const wanted = new Set(keep.filter((o) => o.kind === kind).map((o) => o.metadata.name));
         const existing = await this.client.list<KubeObject>(apiVersion, kind, ns, { labelSelector: selector });
-        await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name)).map((o) => this.client.remove(apiVersion, kind, o.metadata.name, ns)));
+        for (const o of existing) if (kind === 'Deployment' && o.metadata.labels?.[LABEL.release] !== undefined) existingSets.push(Number(o.metadata.labels[LABEL.release]));
+        await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name) && !left(o)).map((o) => this.client.remove(apiVersion, kind, o.metadata.name, ns)));
       }),
+    ]);
+    await Promise.all([
       (async () => {
         const secrets = await this.client.list<V1Secret>('v1', 'Secret', ns, { labelSelector: selector });
-        // Release Secrets only: TLS Secrets (which have no release) are #pruneTls's.
-        const stale = secrets.filter((s) => s.metadata?.labels?.[LABEL.release] !== undefined && !keepReleases.includes(Number(s.metadata.labels[LABEL.release])));
+        // Release Secrets only: TLS Secrets (which have no release) are #pruneTls's. Every set of
+        // web instances still there (serving, warm) keeps its release's config.
+        const kept = [...keepReleases, ...(sets ? existingSets : [])];
+        const stale = secrets.filter((s) => s.metadata?.labels?.[LABEL.release] !== undefined && !kept.includes(Number(s.metadata.labels[LABEL.release])));
         await Promise.all(stale.map((s) => this.client.remove('v1', 'Secret', s.metadata!.name!, ns)));
       })(),
     ]);
@@ -315,7 +512,8 @@ export class KubeDeployer implements Deployer {
         this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
         this.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) }) }),
       ]);
-      const states = deployments.map(rolloutState);
+      // Of the sets of web instances, only this release's rolls out; the others (serving, warm) stand.
+      const states = deployments.filter((d) => ownSet(d, version)).map(rolloutState);
       const podStates = pods.map(podState);
       for (const s of states) {
         if (s.desired === 0 && !shown.has(s.name)) continue;
@@ -383,20 +581,22 @@ export class KubeDeployer implements Deployer {
 
   /**
    * A failed rollout: shows why (warning events, the last log lines of a crashed container),
-   * puts the previous release back (or removes what the failed first release started) and
+   * removes a new set of web instances (`dropFailed`, after the diagnosis read its pods), puts the previous release back (or removes what the failed first release started) and
    * returns the one-sentence error. When the failed release's instances had replaced old ones,
    * it waits until the previous release serves again, so that the sentence is true when said.
    */
-  async #giveUp(release: DeployableRelease, previous: DeployableRelease | undefined, failure: RolloutFailure, t: Transcript, signal: AbortSignal): Promise<UserError> {
+  async #giveUp(release: DeployableRelease, previous: DeployableRelease | undefined, failure: RolloutFailure, t: Transcript, signal: AbortSignal, serving: number | undefined, dropFailed: () => Promise<void>): Promise<UserError> {
     const reason = failure.message;
-    await this.#showDiagnosis(release.app, release.version, t);
+    const run = runView(release);
+    await this.#showDiagnosis(release.app, run.version, t);
     try {
+      await dropFailed();
       if (previous) {
         t.detail(`Restoring v${previous.version}`);
-        await this.#applyRelease(previous, undefined);
+        await this.#applyRelease(previous, undefined, serving);
         if (failure.replacedOld && this.#opts.waitForRollout) {
           await this.#waitForRollout(previous.app, previous.version, t, signal);
-          await this.#waitUntilGone(release.app, release.version, signal);
+          await this.#waitUntilGone(release.app, run.version, signal);
         }
       } else {
         await this.#prune(release.app, [], []);
@@ -436,7 +636,9 @@ export class KubeDeployer implements Deployer {
     return out;
   }
 
-  async releasePhase(release: DeployableRelease, opts: ReleasePhaseOptions): Promise<void> {
+  async releasePhase(given: DeployableRelease, opts: ReleasePhaseOptions): Promise<void> {
+    // A rollback's release command runs with its target's objects (config Secret), as its instances do.
+    const release = runView(given);
     const proc = release.processes.find((p) => p.type === RELEASE_TYPE);
     if (!proc) return;
     const t = opts.transcript;
@@ -517,7 +719,7 @@ export class KubeDeployer implements Deployer {
 
   async run(release: DeployableRelease, req: RunRequest & { io: ProcessIo; signal: AbortSignal }): Promise<number> {
     const ns = namespaceFor(release.app);
-    const pod = await this.#startRunPod(release, req, 'interactive');
+    const pod = await this.#startRunPod(runView(release), req, 'interactive');
     try {
       await this.#waitUntilRunning(ns, pod, req.timeoutSeconds, req.signal);
       return await this.client.exec(ns, pod, RUN_PROCESS, runCommand(req.command), req.io, req.signal);
@@ -530,16 +732,22 @@ export class KubeDeployer implements Deployer {
 
   async workloads(app: string): Promise<Workload[]> {
     const deployments = await this.client.list<V1Deployment>('apps/v1', 'Deployment', namespaceFor(app), { labelSelector: appSelector(app) });
-    return deployments.map((d) => {
+    // A warm set is kept on purpose beside what runs; its window ends it.
+    return deployments.filter((d) => !isWarm(d)).map((d) => {
       const m = /^v(\d+)$/.exec(d.spec?.template?.metadata?.annotations?.[ANNOTATION.release] ?? '');
-      return { process: d.metadata?.name ?? '', release: m ? Number(m[1]) : null, replicas: d.spec?.replicas ?? 0 };
+      return { process: rolloutState(d).name, release: m ? Number(m[1]) : null, replicas: d.spec?.replicas ?? 0 };
     });
   }
 
   async restore(app: string, release: DeployableRelease | undefined): Promise<void> {
     if (release) {
-      await this.#applyRelease(release, undefined);
-      await this.#applyCron(release);
+      // The database wins: its release takes the traffic at once, and other sets but warm ones go.
+      const run = runView(release);
+      const before = await this.#webSets(app);
+      await this.#applyRelease(run, undefined, run.version);
+      await this.#dropSets(app, [...before.sets].filter(([v, d]) => v !== run.version && !isWarm(d)).map(([v]) => v));
+      if (before.legacy && cutover(run)) await this.client.remove('apps/v1', 'Deployment', WEB, namespaceFor(app));
+      await this.#applyCron(run);
     } else {
       await this.#prune(app, [], []);
       await this.#pruneCron(app, new Set());
@@ -558,7 +766,7 @@ export class KubeDeployer implements Deployer {
   }
 
   async runDetached(release: DeployableRelease, req: RunRequest): Promise<string> {
-    return this.#startRunPod(release, req, 'detached');
+    return this.#startRunPod(runView(release), req, 'detached');
   }
 
   /**
@@ -569,8 +777,8 @@ export class KubeDeployer implements Deployer {
    * it is not there: relabeling it "restricted" must go with the rollout of Deployments whose pods
    * meet it, or a pod of an app deployed before would not be replaced when it goes away.
    */
-  async #applyGuards(release: DeployableRelease, opts: { redirect?: ReadonlySet<string>; namespace?: 'apply' | 'create' } = {}): Promise<{ guards: KubeObject[]; rest: KubeObject[] }> {
-    const [namespace, ...others] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, this.#objectOptions(), opts.redirect);
+  async #applyGuards(release: DeployableRelease, opts: { redirect?: ReadonlySet<string>; namespace?: 'apply' | 'create'; serving?: number | undefined } = {}): Promise<{ guards: KubeObject[]; rest: KubeObject[] }> {
+    const [namespace, ...others] = releaseObjects({ ...release, image: pullImage(release.image, this.#pullFrom) }, this.#objectOptions(), opts.redirect, opts.serving);
     // The namespace first: everything else lives in it.
     if (opts.namespace !== 'create' || !(await this.client.read('v1', 'Namespace', namespace!.metadata.name))) await this.client.apply(namespace!);
     const guards = others.filter((o) => GUARD_KINDS.has(o.kind));
@@ -655,6 +863,25 @@ export class KubeDeployer implements Deployer {
     });
   }
 
+  async warmSets(): Promise<WarmSet[]> {
+    const sets = await this.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selectorString({ [LABEL.managedBy]: MANAGED_BY, [LABEL.warm]: 'true' }) });
+    return sets.flatMap((d) => {
+      const app = d.metadata?.labels?.[LABEL.instance];
+      const release = Number(d.metadata?.labels?.[LABEL.release]);
+      const until = d.metadata?.annotations?.[ANNOTATION.warmUntil];
+      return app && until && Number.isInteger(release) ? [{ app, release, until }] : [];
+    });
+  }
+
+  async dropWarm(app: string, opts: { now: number; all?: boolean }): Promise<number> {
+    const sets = (await this.warmSets()).filter((w) => w.app === app && (opts.all || Date.parse(w.until) <= opts.now));
+    // Only sets that serve nothing: the Service may have moved to a set since it was marked.
+    const serving = (await this.#webSets(app)).serving;
+    const drop = sets.map((w) => w.release).filter((v) => v !== serving);
+    await this.#dropSets(app, drop);
+    return drop.length;
+  }
+
   async destroy(app: string): Promise<void> {
     const ns = namespaceFor(app);
     if (!(await this.client.remove('v1', 'Namespace', ns))) return;
@@ -674,15 +901,21 @@ export class KubeDeployer implements Deployer {
     ]);
     const states = pods.map(podState);
     return deployments
-      .map((d) => ({
-        type: processTypeOf(d),
-        desired: d.spec?.replicas ?? 0,
-        ready: d.status?.readyReplicas ?? 0,
-        instances: states
-          .filter((p) => p.process === d.metadata?.name)
-          .map(({ name, release, state, ready, restarts, startedAt }) => ({ name, release, state, ready, restarts, startedAt })),
-      }))
-      .sort((a, b) => (a.type === 'web' ? -1 : b.type === 'web' ? 1 : a.type.localeCompare(b.type)));
+      .map((d): ProcessStatus => {
+        const set = d.metadata?.labels?.[LABEL.release];
+        const until = d.metadata?.annotations?.[ANNOTATION.warmUntil];
+        return {
+          type: processTypeOf(d),
+          desired: d.spec?.replicas ?? 0,
+          ready: d.status?.readyReplicas ?? 0,
+          instances: states
+            // A set's instances are its release's; a process type's Deployment has them all.
+            .filter((p) => (set === undefined ? p.process === d.metadata?.name : p.process === rolloutState(d).name && String(p.release) === set))
+            .map(({ name, release, state, ready, restarts, startedAt }) => ({ name, release, state, ready, restarts, startedAt })),
+          ...(isWarm(d) && set !== undefined && until ? { warm: { release: Number(set), until } } : {}),
+        };
+      })
+      .sort((a, b) => rank(a) - rank(b) || a.type.localeCompare(b.type));
   }
 
   async overview(opts: { certificates: boolean }): Promise<Map<string, AppRuntime>> {
@@ -704,7 +937,7 @@ export class KubeDeployer implements Deployer {
     };
     for (const d of deployments) {
       const app = d.metadata?.labels?.[LABEL.instance];
-      if (!app) continue;
+      if (!app || isWarm(d)) continue;
       const r = of(app);
       r.running += d.status?.readyReplicas ?? 0;
       r.desired += d.spec?.replicas ?? 0;
@@ -722,16 +955,17 @@ export class KubeDeployer implements Deployer {
       this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
       this.client.podMetrics(ns, appSelector(app)),
     ]);
-    return processUsage(deployments, metrics);
+    return processUsage(deployments.filter((d) => !isWarm(d)), metrics);
   }
 
   async restart(app: string, opts: { process?: string; transcript: Transcript; signal: AbortSignal }): Promise<void> {
     const ns = namespaceFor(app);
-    const deployments = await this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) });
-    const targets = opts.process === undefined ? deployments : deployments.filter((d) => d.metadata?.name === processName(opts.process!));
+    // A warm set takes no traffic: restarting it would only spend its instances.
+    const deployments = (await this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) })).filter((d) => !isWarm(d));
+    const targets = opts.process === undefined ? deployments : deployments.filter((d) => rolloutState(d).name === processName(opts.process!));
     if (targets.length === 0) throw new UserError(opts.process === undefined ? `${app} runs no processes yet.` : `${app} has no ${opts.process} process.`);
     const at = new Date().toISOString();
-    await Promise.all(targets.map((d) => this.client.apply(restartPatch(app, processTypeOf(d), at), RESTART_FIELD_MANAGER)));
+    await Promise.all(targets.map((d) => this.client.apply(restartPatch(app, d.metadata!.name!, at), RESTART_FIELD_MANAGER)));
     opts.transcript.detail(`Restarting ${targets.map(processTypeOf).join(', ')}`);
     if (!this.#opts.waitForRollout) return;
     const version = Number(targets[0]!.spec?.template?.metadata?.labels?.[LABEL.release]);

@@ -18,6 +18,8 @@ export const LABEL = {
   run: 'slipway/run',
   /** On a scheduled task's CronJob, its Jobs and their pods: the task's id (cron-spec.ts). */
   cron: 'slipway/cron',
+  /** On a set of web instances kept warm outside the traffic after a deploy (`true`), for an instant rollback. */
+  warm: 'slipway/warm',
 } as const;
 
 /** Annotation keys; none ever holds a config value. */
@@ -34,12 +36,16 @@ export const ANNOTATION = {
    * and leaves the local CLI's, which may be running now.
    */
   owner: 'slipway/owner',
+  /** On a warm set of web instances: when (ISO time) its window ends and it is stopped. */
+  warmUntil: 'slipway/warm-until',
 } as const;
 
 /** The field manager of every server-side apply of release objects. */
 export const FIELD_MANAGER = 'slipway';
 /** The field manager of ps:restart, so a later apply by FIELD_MANAGER leaves its annotation alone. */
 export const RESTART_FIELD_MANAGER = 'slipway-restart';
+/** The field manager of a warm set's label and window, so taking the set back into service removes exactly those. */
+export const WARM_FIELD_MANAGER = 'slipway-warm';
 /** Value of app.kubernetes.io/managed-by. */
 export const MANAGED_BY = 'slipway';
 

@@ -6,15 +6,18 @@ import { redirectRef, tlsHosts } from './tls.ts';
 /** Name of the web process's Deployment, Service and Ingress. */
 export const WEB = 'web';
 
-/** The ClusterIP Service in front of the web pods: port 80 to their `http` port. */
-export function serviceObject(r: Pick<DeployableRelease, 'app'>): KubeObject<V1Service> {
+/**
+ * The ClusterIP Service in front of the web pods: port 80 to their `http` port. With `serving`, it
+ * selects only that release's set (cutover): moving this selector is what switches the traffic.
+ */
+export function serviceObject(r: Pick<DeployableRelease, 'app'>, serving?: number): KubeObject<V1Service> {
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: WEB, namespace: namespaceFor(r.app), labels: { ...appLabels(r.app), [LABEL.process]: WEB } },
     spec: {
       type: 'ClusterIP',
-      selector: processSelector(r.app, WEB),
+      selector: serving === undefined ? processSelector(r.app, WEB) : { ...processSelector(r.app, WEB), [LABEL.release]: String(serving) },
       ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
     },
   };

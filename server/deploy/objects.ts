@@ -1,7 +1,7 @@
 import type { KubeObject, ObjectOptions, V1Namespace, V1Secret } from './kube-types.ts';
 import type { DeployableRelease } from './deployer.ts';
 import { LABEL, appLabels, namespaceFor, secretName } from './labels.ts';
-import { RELEASE_TYPE, deploymentObject } from './workload.ts';
+import { RELEASE_TYPE, cutover, deploymentObject } from './workload.ts';
 import { ingressObjects, serviceObject } from './network.ts';
 import { tlsObjects } from './tls.ts';
 import { quotaObjects } from './quota.ts';
@@ -55,13 +55,14 @@ export function guardObjects(r: Pick<DeployableRelease, 'app' | 'quota' | 'egres
  * Everything a release runs, in apply order: the namespace and what must precede any pod
  * (guardObjects), the app's volume claims, the config Secret, one Deployment per process type but `release`, and for `web`
  * a Service, its TLS objects and its Ingresses (`redirect`: the hosts whose certificate is there).
- * Pure: release in, objects out.
+ * The Service selects the set of web instances of release `serving` (default: this one's) when
+ * the release is switched over at once (cutover). Pure: release in, objects out.
  */
-export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}, redirect: ReadonlySet<string> = new Set()): KubeObject[] {
+export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}, redirect: ReadonlySet<string> = new Set(), serving: number = r.version): KubeObject[] {
   // The volumes' claims before any pod that mounts them (GUARD_KINDS applies them with the guards).
   const objects: KubeObject[] = [...guardObjects(r, opts), ...claimObjects(r), secretObject(r)];
   // The release command runs once per release (release phase), not as a long-running process.
   for (const p of r.processes) if (p.type !== RELEASE_TYPE) objects.push(deploymentObject(r, p));
-  if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r), ...tlsObjects(r), ...ingressObjects(r, opts, redirect));
+  if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r, cutover(r) ? serving : undefined), ...tlsObjects(r), ...ingressObjects(r, opts, redirect));
   return objects;
 }

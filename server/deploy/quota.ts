@@ -7,6 +7,7 @@ import type { KubeObject, V1LimitRange, V1ResourceQuota } from './kube-types.ts'
 import type { DeployableRelease, QuotaPlan, ResourceQuantities } from './deployer.ts';
 import { appLabels, namespaceFor } from './labels.ts';
 import { quantityValue } from './quantity.ts';
+import { cutover } from './workload.ts';
 
 /** Names of the objects this module makes (one of each per app namespace). */
 export const QUOTA_NAME = 'slipway-quota';
@@ -79,15 +80,18 @@ export interface Demand { pods: number; memory: number; cpu: number }
 /**
  * What running `r` needs at its formation, with room for the rollout: a Deployment with
  * maxUnavailable 0 adds its new pod before removing an old one, and all of them roll at once, so
- * each running type counts one pod more. (Without that room a rollout at the quota never ends.)
+ * each running type counts one pod more; the web type switched over at once (cutover) starts a
+ * whole new set beside the serving one, so it counts twice. (Without that room a rollout at the
+ * quota never ends.)
  */
-export function releaseDemand(r: Pick<DeployableRelease, 'processes' | 'formation' | 'resources'>, plan: QuotaPlan): Demand {
+export function releaseDemand(r: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts'>, plan: QuotaPlan): Demand {
   const demand: Demand = { pods: 0, memory: 0, cpu: 0 };
+  const atomic = cutover(r);
   for (const p of r.processes) {
     if (p.type === 'release') continue;
     const replicas = r.formation[p.type] ?? (p.type === 'web' ? 1 : 0);
     if (replicas === 0) continue;
-    const pods = replicas + 1;
+    const pods = p.type === 'web' && atomic ? 2 * replicas : replicas + 1;
     const limits = effectiveLimits(r.resources?.[p.type]?.limits, plan);
     demand.pods += pods;
     demand.memory += pods * quantityValue(limits.memory);
@@ -113,13 +117,13 @@ export function showCores(n: number): string {
  * With `before` (what runs now), a change that does not need more of what is over the quota
  * passes: scaling down an app an admin's lower quota left over it must stay possible.
  */
-export function quotaRefusal(r: Pick<DeployableRelease, 'app' | 'processes' | 'formation' | 'resources'>, plan: QuotaPlan, before?: Pick<DeployableRelease, 'processes' | 'formation' | 'resources'>): string | undefined {
+export function quotaRefusal(r: Pick<DeployableRelease, 'app' | 'processes' | 'formation' | 'resources' | 'mounts'>, plan: QuotaPlan, before?: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts'>): string | undefined {
   const d = releaseDemand(r, plan);
   const was = before ? releaseDemand(before, plan) : undefined;
   const q = plan.quota;
   const running = r.processes.filter((p) => p.type !== 'release').map((p) => `${p.type}=${r.formation[p.type] ?? (p.type === 'web' ? 1 : 0)}`).join(' ');
   const need = (what: string, limit: string) =>
-    `${r.app} at ${running} needs ${what} (counting one extra pod per process type while it rolls out), above its quota of ${limit} (resource:quota ${r.app}); scale down or lower its limits.`;
+    `${r.app} at ${running} needs ${what} (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of ${limit} (resource:quota ${r.app}); scale down or lower its limits.`;
   const over = (field: keyof Demand, limit: number) => d[field] > limit + 1e-9 && !(was && d[field] <= was[field]);
   if (over('pods', q.pods)) return need(`${d.pods} pods`, `${q.pods} pods`);
   if (over('memory', quantityValue(q.memory))) return need(`${showBytes(d.memory)} of memory limits`, `${q.memory} of memory`);

@@ -5,7 +5,7 @@ import { CHECK_WAIT_S } from './workload.ts';
 
 /** Where one Deployment's rollout stands. */
 export interface RolloutState {
-  /** The Deployment's name (the sanitised process type). */
+  /** The sanitised process type (the pods' process label; a web set's Deployment is named `web-vN`). */
   name: string;
   /** The process type as the image names it. */
   type: string;
@@ -25,7 +25,7 @@ export interface RolloutState {
  * updated, no old replica is left, and every updated replica is available.
  */
 export function rolloutState(d: V1Deployment): RolloutState {
-  const name = d.metadata?.name ?? '';
+  const name = d.metadata?.labels?.[LABEL.process] ?? d.metadata?.name ?? '';
   const desired = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
   const updated = s.updatedReplicas ?? 0;

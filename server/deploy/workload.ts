@@ -245,22 +245,46 @@ function oneOffPodSpec(r: DeployableRelease, o: OneOffPod): V1PodSpec {
   };
 }
 
-/** The Deployment of one process type of a release. */
+/**
+ * Whether the release's web instances are switched over at once: each release's set is its own
+ * Deployment (`web-vN`), the Service selects the set that serves, and moving that selector is the
+ * switch. Not when a volume is mounted: then instances are replaced (never two at once).
+ */
+export function cutover(r: Pick<DeployableRelease, 'processes' | 'mounts'>): boolean {
+  return r.processes.some((p) => p.type === 'web') && strategyFor(mountsOf(r, 'web')).type !== 'Recreate';
+}
+
+/** The Deployment name of release `version`'s set of web instances. */
+export function webSetName(version: number): string {
+  return `web-v${version}`;
+}
+
+/**
+ * The release as its objects name it: a release that runs another one's instances (a rollback's
+ * runsAs) is that release, so its Deployments, pods and config Secret are the same objects.
+ */
+export function runView(r: DeployableRelease): DeployableRelease {
+  return r.runsAs === undefined || r.runsAs === r.version ? r : { ...r, version: r.runsAs, runsAs: undefined };
+}
+
+/** The Deployment of one process type of a release (the web type's is the release's own set when it is switched over: cutover). */
 export function deploymentObject(r: DeployableRelease, p: ProcessType): KubeObject<V1Deployment> {
   const name = processName(p.type);
+  const set = p.type === 'web' && cutover(r);
   const labels = { ...appLabels(r.app), [LABEL.process]: name };
+  const selector = set ? { ...processSelector(r.app, name), [LABEL.release]: String(r.version) } : processSelector(r.app, name);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: {
-      name,
+      name: set ? webSetName(r.version) : name,
       namespace: namespaceFor(r.app),
-      labels,
-      ...(name !== p.type ? { annotations: { [ANNOTATION.processType]: p.type } } : {}),
+      labels: set ? { ...labels, [LABEL.release]: String(r.version) } : labels,
+      ...(set || name !== p.type ? { annotations: { [ANNOTATION.processType]: p.type } } : {}),
     },
     spec: {
       replicas: replicasFor(r, p.type),
-      selector: { matchLabels: processSelector(r.app, name) },
+      selector: { matchLabels: selector },
       revisionHistoryLimit: 5,
       // Never fewer ready pods than asked for (a new pod ready before an old one goes), unless a
       // volume is mounted: then never two instances at once (volumes.ts).
@@ -280,6 +304,22 @@ export function deploymentObject(r: DeployableRelease, p: ProcessType): KubeObje
           securityContext: podSecurity(mountsOf(r, p.type)),
         },
       },
+    },
+  };
+}
+
+/**
+ * The partial Deployment that marks a set of web instances warm until `until` (ISO), under
+ * WARM_FIELD_MANAGER; with `until` null it owns nothing, which takes the mark off again.
+ */
+export function warmPatch(app: string, version: number, until: string | null): KubeObject<{ metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } }> {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: webSetName(version),
+      namespace: namespaceFor(app),
+      ...(until === null ? {} : { labels: { [LABEL.warm]: 'true' }, annotations: { [ANNOTATION.warmUntil]: until } }),
     },
   };
 }

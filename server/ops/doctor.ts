@@ -182,6 +182,19 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
       },
     },
     {
+      name: 'ingress',
+      fix: "correct SLIPWAY_INGRESS_API (Traefik's `traefik` entry point with `api.insecure`), or unset it",
+      async run(signal) {
+        // Optional: without it a switch of traffic is confirmed by the EndpointSlices alone.
+        if (!config.ingressApi) return { ok: true, detail: "SLIPWAY_INGRESS_API is unset: a deploy's switch of traffic is confirmed by the Service's EndpointSlices" };
+        const res = await fetch(`${config.ingressApi}/api/version`, { signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]) })
+          .catch((err: unknown) => { throw new Error(`Traefik's API at ${config.ingressApi} is not reachable`, { cause: err }); });
+        if (!res.ok) return { ok: false, detail: `Traefik's API at ${config.ingressApi} answered ${res.status} to /api/version` };
+        const v = (await res.json().catch(() => ({}))) as { Version?: string };
+        return { ok: true, detail: `Traefik ${v.Version ?? '(version unknown)'} at ${config.ingressApi}: a switch of traffic is confirmed by its routes` };
+      },
+    },
+    {
       name: 'disk',
       fix: `create ${config.dataDir} or set SLIPWAY_DATA_DIR`,
       async run() {

@@ -1,11 +1,13 @@
 // An app's processes: what runs (ps), how many of each type (ps:scale), stopping and starting
-// types while keeping their formation (ps:stop, ps:start), and fresh instances (ps:restart).
+// types while keeping their formation (ps:stop, ps:start), fresh instances (ps:restart), and how
+// long the previous release's web instances stay warm for an instant rollback (ps:warm).
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { requireDeployer } from '../context.ts';
 import { RELEASE_TYPE } from '../deploy/workload.ts';
 import { MAX_APP_PODS } from '../deploy/quota.ts';
 import type { ProcessStatus } from '../deploy/deployer.ts';
+import { MAX_WARM_SECONDS, parseWarmWindow } from '../config.ts';
 import { changeSetting, deployedRelease, rollOut } from './rollout.ts';
 import { scaleRefusal } from './volumes.ts';
 import type { Actor, Progress } from './actor.ts';
@@ -19,11 +21,13 @@ export const MAX_SCALE = MAX_APP_PODS;
 /** One process type as ps shows it: the deployer's status, and whether ps:stop stopped it. */
 export type ProcessEntry = ProcessStatus & { stopped: boolean };
 
-/** ps --json: each process type's desired and ready instances. */
+/** ps --json: each process type's desired and ready instances; a warm set (`warm`) comes after those that serve. */
 export async function listProcesses(actor: Actor, app: string): Promise<ProcessEntry[]> {
   const status = await requireDeployer(actor.services).status(app);
   const stopped = actor.services.store.stopped.all(app);
-  return status.map((p) => ({ ...p, stopped: stopped.includes(p.type) }));
+  const serving = status.filter((p) => !p.warm);
+  // A warm set is an earlier release's, outside the traffic: ps:stop is about what serves.
+  return [...serving.map((p) => ({ ...p, stopped: stopped.includes(p.type) })), ...status.filter((p) => p.warm).map((p) => ({ ...p, stopped: false }))];
 }
 
 /** The sentence for a process type the app does not have. */
@@ -137,4 +141,62 @@ export async function restart(actor: Actor, app: string, type: string | undefine
     await deployer.restart(app, { ...(type !== undefined ? { process: type } : {}), transcript: p.transcript, signal: p.signal });
   });
   return { process: type ?? null };
+}
+
+/** An app's warm window (ps:warm): seconds, and whether the app's own setting or SLIPWAY_WARM_ROLLBACK gives it. */
+export interface WarmWindow {
+  seconds: number;
+  source: 'app' | 'default';
+}
+
+/** ps:warm APP: how long the previous release's web instances stay warm after a deploy of the app. */
+export function warmWindow(actor: Actor, app: string): WarmWindow {
+  const own = actor.services.store.apps.get(app)?.warmSeconds ?? null;
+  return own === null ? { seconds: actor.services.config.warmRollbackSeconds, source: 'default' } : { seconds: own, source: 'app' };
+}
+
+/** What ps:warm APP DURATION did: the window in force now, and how many warm sets it stopped (a window of 0 stops them). */
+export interface WarmResult extends WarmWindow {
+  dropped: number;
+}
+
+/** A window as given (ps:warm's word, or a number of seconds through the API): seconds, null for `default`; one sentence otherwise. */
+export function warmSeconds(given: string | number): number | null {
+  if (given === 'default') return null;
+  const seconds = typeof given === 'number'
+    ? (Number.isInteger(given) && given >= 0 && given <= MAX_WARM_SECONDS ? given : undefined)
+    : parseWarmWindow(given);
+  if (seconds === undefined) {
+    throw new UserError(`${shown(String(given))} is not a warm window; give seconds (300) or a duration like 90s, 5m or 1h (at most 24h), 0 to turn it off, or default.`);
+  }
+  return seconds;
+}
+
+/**
+ * ps:warm APP DURATION: stores the app's warm window (`default`: SLIPWAY_WARM_ROLLBACK's), used
+ * from its next deploy on. A window of 0 also stops the warm set the app has now, under its lock
+ * (a deploy or rollback may be using it), and is taken back if that fails.
+ */
+export async function setWarmWindow(actor: Actor, app: string, given: string | number, progress: Progress): Promise<WarmResult> {
+  const { services } = actor;
+  const { store } = services;
+  const seconds = warmSeconds(given);
+  const before = store.apps.get(app)?.warmSeconds ?? null;
+  let dropped = 0;
+  if ((seconds ?? services.config.warmRollbackSeconds) > 0) {
+    // Nothing that runs changes: the next deploy reads it (a warm set keeps the window it got).
+    store.apps.setWarmSeconds(app, seconds);
+  } else {
+    await changeSetting(actor, app, {
+      what: 'ps:warm',
+      announce: `Turning warm rollback off for ${app}...`,
+      write: () => store.apps.setWarmSeconds(app, seconds),
+      undo: () => store.apps.setWarmSeconds(app, before),
+      apply: async (_running, p) => {
+        dropped = await requireDeployer(services).dropWarm(app, { now: Date.now(), all: true });
+        if (dropped) p.transcript.detail(`Stopped ${dropped} warm set${dropped > 1 ? 's' : ''} of web instances`);
+      },
+    }, progress);
+  }
+  return { ...warmWindow(actor, app), dropped };
 }

@@ -21,9 +21,11 @@ export interface Reconciled {
  * Why the cluster's Deployments of an app differ from what `expected` (the current release, or
  * none) runs: one sentence, or undefined when they match.
  */
-export function drift(expected: Pick<DeployableRelease, 'version' | 'formation'> & { processes: readonly { type: string }[] } | undefined, running: readonly Workload[]): string | undefined {
+export function drift(expected: Pick<DeployableRelease, 'version' | 'runsAs' | 'formation'> & { processes: readonly { type: string }[] } | undefined, running: readonly Workload[]): string | undefined {
+  // A rollback runs its target's instances: those carry the target's number.
+  const runs = expected?.runsAs ?? expected?.version;
   const want = new Map((expected?.processes ?? []).filter((p) => p.type !== RELEASE_TYPE)
-    .map((p) => [processName(p.type), { release: expected!.version, replicas: replicasFor(expected!, p.type) }]));
+    .map((p) => [processName(p.type), { release: runs!, replicas: replicasFor(expected!, p.type) }]));
   for (const w of running) {
     const e = want.get(w.process);
     if (!e) return `${w.process} runs${w.release === null ? '' : ` v${w.release}`}, which ${expected ? `v${expected.version} does not have` : 'no release that deployed has'}`;

@@ -96,6 +96,9 @@ export function deployable(services: Pick<Services, 'config' | 'store'>, r: Rele
   return {
     app: r.app,
     version: r.version,
+    runsAs: r.runsAs ?? undefined,
+    // ps:warm's own window, else SLIPWAY_WARM_ROLLBACK's.
+    warmSeconds: store.apps.get(r.app)?.warmSeconds ?? services.config.warmRollbackSeconds,
     commit: r.commit,
     image: r.image ?? '',
     processes: r.processes,
@@ -140,6 +143,8 @@ export interface ReleaseSpec {
   cron?: readonly CronTask[];
   /** The key whose push or command makes it. */
   createdBy: string;
+  /** The release whose instances it runs (a rollback's target, so a warm one only takes the traffic back); absent: its own. */
+  runsAs?: number;
 }
 
 /** How the release stage reports itself. */
@@ -171,7 +176,7 @@ export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: 
   }
   const draft = (r: Pick<Release, 'processes'>) => {
     const d = deployable(services, { ...DRAFT, app, processes: r.processes });
-    return { app, processes: d.processes, formation: d.formation, resources: d.resources };
+    return { app, processes: d.processes, formation: d.formation, resources: d.resources, mounts: d.mounts };
   };
   const plan = quotaPlan(services, app);
   const refused = quotaRefusal(draft({ processes }), plan, previous && draft(previous));
@@ -181,7 +186,7 @@ export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: 
 /** The fields deployable() reads besides the app and processes, for a release not yet recorded. */
 const DRAFT: Omit<Release, 'app' | 'processes'> = {
   version: 0, description: '', commit: null, image: null, config: {}, checks: {}, cron: [], status: 'pending',
-  createdAt: '', finishedAt: null, imageCollectedAt: null, configPrunedAt: null, createdBy: null, configChanges: null,
+  createdAt: '', finishedAt: null, imageCollectedAt: null, configPrunedAt: null, createdBy: null, configChanges: null, runsAs: null,
 };
 
 /**

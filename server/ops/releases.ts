@@ -92,6 +92,8 @@ export async function rollback(actor: Actor, app: string, input: RollbackInput, 
     refusePruned(services, app, store.releases.get(app, target.version)!);
     const r = await releaseAndDeploy(services, app, {
       description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config, checks: target.checks, cron: target.cron, createdBy: actor.identity.name,
+      // The target's instances (its own, or those it ran itself as a rollback): still warm, only the traffic moves.
+      runsAs: target.runsAs ?? target.version,
     }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: input.runRelease === true });
     // As on Heroku, a rollback brings back the config it ran with: `config` shows what runs.
     store.config.change(app, target.config, Object.keys(store.config.all(app)).filter((k) => !(k in target.config)));

@@ -9,6 +9,7 @@ import { MAX_APP_PODS, quotaRefusal } from '../deploy/quota.ts';
 import type { ProcessResources, QuotaPlan } from '../deploy/deployer.ts';
 import { ALL_PROCESSES, type ResourceKind, type ResourceRow } from '../store/resources.ts';
 import { changeSetting } from './rollout.ts';
+import { listProcesses } from './ps.ts';
 import type { Actor, Progress } from './actor.ts';
 
 export { ALL_PROCESSES, MAX_APP_PODS, type ResourceKind };
@@ -134,18 +135,44 @@ export async function clearResources(actor: Actor, app: string, kind: ResourceKi
   return { kind, scope };
 }
 
-/** resource:report --json: the limits and requests every type gets by default, and each type's own. */
+/** Web instances of an earlier release kept warm for an instant rollback, and what they hold of the quota. */
+export interface WarmCost {
+  type: string;
+  /** The release they run. */
+  release: number;
+  /** ISO time their window ends. */
+  until: string;
+  instances: number;
+  /** Each one's limits (their type's, else the containers' defaults), counted in the app's quota like any pod's. */
+  limits: { memory: string; cpu: string };
+  /** The memory limits of all of them together, in MiB. */
+  memoryMiB: number;
+}
+
+/** resource:report --json: the limits and requests every type gets by default, each type's own, and the warm instances' cost. */
 export interface ResourceReport {
   defaults: ProcessResources;
   processes: Record<string, ProcessResources>;
+  warm: WarmCost[];
 }
 
-/** resource:report --json. */
-export function resourceReport(actor: Actor, app: string): ResourceReport {
-  const { store } = actor.services;
-  const types = (store.releases.current(app)?.processes ?? []).map((p) => p.type);
+/** resource:report --json (the warm instances from the cluster, once the app runs). */
+export async function resourceReport(actor: Actor, app: string): Promise<ResourceReport> {
+  const { store, config, deployer } = actor.services;
+  const current = store.releases.current(app);
+  const types = (current?.processes ?? []).map((p) => p.type);
   const resolved = resolveResources(store.resources.all(app), [ALL_PROCESSES, ...types]);
-  return { defaults: resolved[ALL_PROCESSES] ?? {}, processes: Object.fromEntries(types.map((t) => [t, resolved[t] ?? {}])) };
+  const warm = deployer && current?.image ? (await listProcesses(actor, app)).filter((p) => p.warm) : [];
+  return {
+    defaults: resolved[ALL_PROCESSES] ?? {},
+    processes: Object.fromEntries(types.map((t) => [t, resolved[t] ?? {}])),
+    warm: warm.map((p) => {
+      const own = resolved[p.type]?.limits ?? resolved[ALL_PROCESSES]?.limits;
+      const limits = { memory: own?.memory ?? config.containerDefaults.limits.memory, cpu: own?.cpu ?? config.containerDefaults.limits.cpu };
+      const instances = p.instances.length;
+      return { type: p.type, release: p.warm!.release, until: p.warm!.until, instances, limits, memoryMiB: Math.round(instances * quantityValue(limits.memory) / 2 ** 20) };
+    }),
+  };
 }
 
 /** A ceiling an admin put on a scope's limits: what a deployer's resource:limit may not go above or clear. */

@@ -72,24 +72,24 @@ describe('quotas and caps over SSH', () => {
   test('ps:scale beyond the pod quota is refused in one sentence; the formation stays; an admin raises the quota', async () => {
     const { app } = await deployedApp('scale');
     const before = deploys(app).length;
-    await refused(`ps:scale ${app} web=20`, `${app} at web=20 needs 21 pods (counting one extra pod per process type while it rolls out), above its quota of 10 pods (resource:quota ${app}); scale down or lower its limits.`, dev);
+    await refused(`ps:scale ${app} web=20`, `${app} at web=20 needs 40 pods (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of 10 pods (resource:quota ${app}); scale down or lower its limits.`, dev);
     assert.equal(deploys(app).length, before, 'nothing was applied');
     assert.doesNotMatch((await ssh(`ps ${app}`)).stdout, /web: 20/);
-    await refused(`ps:scale ${app} web=500`, `${app} at web=500 needs 501 pods (counting one extra pod per process type while it rolls out), above its quota of 10 pods (resource:quota ${app}); scale down or lower its limits.`, dev);
+    await refused(`ps:scale ${app} web=500`, `${app} at web=500 needs 1000 pods (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of 10 pods (resource:quota ${app}); scale down or lower its limits.`, dev);
     // The quota is the admin's: a deployer sees it but cannot change it.
     const shown = await ssh(`resource:quota ${app}`, dev);
     assert.equal(shown.exitCode, 0, shown.stderr);
     assert.match(shown.stdout, /Pods:\s+10 \(default, SLIPWAY_APP_MAX_PODS\)/);
     await refused(`resource:quota ${app} --pods 50`, "Only admins may change an app's quota; resource:quota APP without options shows it.", dev);
     await refused(`resource:quota ${app} --pods lots`, '"lots" is not a number of pods; give a whole number from 1 to 500.');
-    const set = await ssh(`resource:quota ${app} --pods 30 --memory 8Gi --cpu 16`);
+    const set = await ssh(`resource:quota ${app} --pods 40 --memory 8Gi --cpu 16`);
     assert.equal(set.exitCode, 0, set.stderr);
-    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 30, memory: '8Gi', cpu: '16' });
-    assert.match((await ssh(`resource:quota ${app}`, dev)).stdout, /Pods:\s+30 \(set by admin\)/);
+    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 40, memory: '8Gi', cpu: '16' });
+    assert.match((await ssh(`resource:quota ${app}`, dev)).stdout, /Pods:\s+40 \(set by admin\)/);
     assert.equal((await ssh(`ps:scale ${app} web=20`, dev)).exitCode, 0);
     // Nor may the quota drop below what the app runs now: that rollout could never finish.
-    await refused(`resource:quota ${app} --pods 5`, `${app} at web=20 needs 21 pods (counting one extra pod per process type while it rolls out), above its quota of 5 pods (resource:quota ${app}); scale down or lower its limits.`);
-    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 30, memory: '8Gi', cpu: '16' });
+    await refused(`resource:quota ${app} --pods 5`, `${app} at web=20 needs 40 pods (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of 5 pods (resource:quota ${app}); scale down or lower its limits.`);
+    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 40, memory: '8Gi', cpu: '16' });
   });
 
   test('a limit an admin set: a deployer may lower it, not raise or clear it; nothing is stored on a refusal', async () => {

@@ -1,7 +1,7 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
-import type { AppRuntime, CronState, Deployer, DeployableRelease, HostCert, LogRequest, PodUsage, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, Workload } from '../../server/deploy/deployer.ts';
+import type { AppRuntime, CronState, Deployer, DeployableRelease, HostCert, LogRequest, PodUsage, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, WarmSet, Workload } from '../../server/deploy/deployer.ts';
 import { UnavailableError, UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
@@ -230,14 +230,39 @@ export class FakeDeployer implements Deployer {
     return 0;
   }
   restarted: { app: string; process?: string }[] = [];
-  /** What the last deploy of the app asked for, each instance ready. */
+  /** What the last deploy of the app asked for, each instance ready; then the app's warm sets (`warm`), as a test set them. */
   async status(app: string): Promise<ProcessStatus[]> {
     const r = this.deployed.findLast((d) => d.app === app);
-    return (r?.processes ?? []).filter((p) => p.type !== 'release').map((p) => {
+    const serving = (r?.processes ?? []).filter((p) => p.type !== 'release').map((p) => {
       const desired = r!.formation[p.type] ?? (p.type === 'web' ? 1 : 0);
       const instances = Array.from({ length: desired }, (_, i) => ({ name: `${p.type}-fake-${i + 1}`, release: r!.version, state: 'Running', ready: true, restarts: 0, startedAt: null }));
       return { type: p.type, desired, ready: desired, instances };
     });
+    return [...serving, ...this.warm.filter((w) => w.app === app).map((w) => w.status)];
+  }
+  /**
+   * Warm sets a test puts in the fake cluster: the app and the ProcessStatus status() reports for
+   * it (with `warm`). dropWarm removes those it stops; warmSets() lists them.
+   */
+  warm: { app: string; status: ProcessStatus }[] = [];
+  /** A warm set of `instances` web instances of `release` until `until`, as status() would report it. */
+  addWarm(app: string, release: number, until: string, instances = 1): void {
+    const list = Array.from({ length: instances }, (_, i) => ({ name: `web-v${release}-fake-${i + 1}`, release, state: 'Running', ready: true, restarts: 0, startedAt: null }));
+    this.warm.push({ app, status: { type: 'web', desired: instances, ready: instances, instances: list, warm: { release, until } } });
+  }
+  /** Calls of warmSets(). */
+  warmListings = 0;
+  async warmSets(): Promise<WarmSet[]> {
+    this.warmListings++;
+    return this.warm.map((w) => ({ app: w.app, release: w.status.warm!.release, until: w.status.warm!.until }));
+  }
+  /** Calls of dropWarm, in order. */
+  warmDrops: { app: string; now: number; all: boolean }[] = [];
+  async dropWarm(app: string, opts: { now: number; all?: boolean }): Promise<number> {
+    this.warmDrops.push({ app, now: opts.now, all: opts.all === true });
+    const gone = this.warm.filter((w) => w.app === app && (opts.all || Date.parse(w.status.warm!.until) <= opts.now));
+    this.warm = this.warm.filter((w) => !gone.includes(w));
+    return gone.length;
   }
   /** How many times overview() was called (apps:list must call it once, whatever the number of apps). */
   overviews = 0;

@@ -143,6 +143,9 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   has('would write /etc/docker/registry/config.yml');
   has('every request needs the credential in /etc/slipway/registry-auth');
   has('would write /etc/rancher/k3s/registries.yaml (mode 0600, owner root:root)');
+  // k3s's Traefik applies a change of endpoints within 200 ms of the one before (its default: 2 s).
+  has('would write /var/lib/rancher/k3s/server/manifests/slipway-traefik.yaml (mode 0600, owner root:root)');
+  has('- "--providers.providersThrottleDuration=200ms"');
   has('would run: chown slipway:slipway /etc/slipway/registry-auth');
   has('would run: chgrp slipway /etc/docker/registry/htpasswd');
   assert.ok(out.indexOf('registry-auth (mode 0600)') < out.indexOf('registries.yaml'), 'the credential exists before the nodes are given it');

@@ -28,10 +28,10 @@ function byKind<T>(objects: KubeObject[], kind: string): KubeObject<T>[] {
   return objects.filter((o) => o.kind === kind) as KubeObject<T>[];
 }
 
-test('a release becomes a namespace, a Secret, a Deployment per process type, and a Service and Ingress for web, in apply order', () => {
+test("a release becomes a namespace, a Secret, a Deployment per process type (web: the release's own set), and a Service and Ingress for web, in apply order", () => {
   const objects = releaseObjects(release);
   assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), [
-    'Namespace/slipway-myapp', 'Secret/env-v7', 'Deployment/web', 'Deployment/worker', `Deployment/${processName('celery_beat')}`, 'Service/web', 'Ingress/web',
+    'Namespace/slipway-myapp', 'Secret/env-v7', 'Deployment/web-v7', 'Deployment/worker', `Deployment/${processName('celery_beat')}`, 'Service/web', 'Ingress/web',
   ]);
   for (const o of objects.slice(1)) assert.equal(o.metadata.namespace, 'slipway-myapp', `${o.kind} is in the app's namespace`);
   assert.equal(namespaceFor('myapp'), 'slipway-myapp');
@@ -50,9 +50,12 @@ test('every object carries the recommended labels; the process type is the compo
   const [web, worker] = byKind<V1Deployment>(releaseObjects(release), 'Deployment');
   assert.equal(web!.metadata.labels?.[LABEL.process], 'web');
   assert.equal(worker!.metadata.labels?.[LABEL.process], 'worker');
-  // The selector is stable across releases (it is immutable); the pods also carry the release.
-  assert.deepEqual(web!.spec?.selector.matchLabels, { 'app.kubernetes.io/instance': 'myapp', 'app.kubernetes.io/component': 'web' });
+  // Web: each release's set selects its own pods; other types' selector is stable across releases
+  // (it is immutable), and their pods also carry the release.
+  assert.deepEqual(web!.spec?.selector.matchLabels, { 'app.kubernetes.io/instance': 'myapp', 'app.kubernetes.io/component': 'web', [LABEL.release]: '7' });
+  assert.deepEqual(worker!.spec?.selector.matchLabels, { 'app.kubernetes.io/instance': 'myapp', 'app.kubernetes.io/component': 'worker' });
   assert.equal(web!.spec?.template.metadata?.labels?.[LABEL.release], '7');
+  assert.equal(worker!.spec?.template.metadata?.labels?.[LABEL.release], '7');
   for (const [k, v] of Object.entries(web!.spec!.selector.matchLabels!)) assert.equal(web!.spec!.template.metadata!.labels![k], v);
 });
 
@@ -131,21 +134,28 @@ test('no config value appears anywhere but the Secret data: not in labels, annot
   assert.ok(!objects.some((o) => o.kind === 'ConfigMap'));
 });
 
-test('a config-only change gives the pod template a new Secret reference and release annotation, so the pods roll', () => {
+test('a config-only change gives the pod template a new Secret reference and release annotation, so the pods roll (web: a new set)', () => {
   const a = byKind<V1Deployment>(releaseObjects(release), 'Deployment')[0]!;
   const b = byKind<V1Deployment>(releaseObjects({ ...release, version: 8, config: { ...release.config, NEW: '1' } }), 'Deployment')[0]!;
   assert.notDeepEqual(a.spec?.template, b.spec?.template);
   assert.equal(b.spec?.template.metadata?.annotations?.['slipway/release'], 'v8');
-  assert.deepEqual(a.spec?.selector, b.spec?.selector);
+  assert.equal(b.metadata.name, 'web-v8');
+  const [, wa] = byKind<V1Deployment>(releaseObjects(release), 'Deployment');
+  const [, wb] = byKind<V1Deployment>(releaseObjects({ ...release, version: 8, config: { ...release.config, NEW: '1' } }), 'Deployment');
+  assert.deepEqual(wa!.spec?.selector, wb!.spec?.selector);
+  assert.notDeepEqual(wa!.spec?.template, wb!.spec?.template);
   // Scaling alone leaves the template as it is: no restart.
   const c = byKind<V1Deployment>(releaseObjects({ ...release, formation: { web: 3 } }), 'Deployment')[0]!;
   assert.deepEqual(a.spec?.template, c.spec?.template);
 });
 
-test('the Service targets the web pods; the Ingress routes each domain, default first, with the configured class', () => {
+test('the Service targets the serving set of web pods; the Ingress routes each domain, default first, with the configured class', () => {
   const objects = releaseObjects(release, { ingressClass: 'traefik' });
   const svc = byKind<V1Service>(objects, 'Service')[0]!;
-  assert.deepEqual(svc.spec?.selector, { 'app.kubernetes.io/instance': 'myapp', 'app.kubernetes.io/component': 'web' });
+  assert.deepEqual(svc.spec?.selector, { 'app.kubernetes.io/instance': 'myapp', 'app.kubernetes.io/component': 'web', [LABEL.release]: '7' });
+  // Until a new set is ready, the Service keeps the traffic on the set that serves.
+  const during = byKind<V1Service>(releaseObjects({ ...release, version: 8 }, {}, new Set(), 7), 'Service')[0]!;
+  assert.equal(during.spec?.selector?.[LABEL.release], '7');
   assert.deepEqual(svc.spec?.ports, [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
   const ing = byKind<V1Ingress>(objects, 'Ingress')[0]!;
   assert.equal(ing.spec?.ingressClassName, 'traefik');

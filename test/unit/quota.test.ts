@@ -53,22 +53,25 @@ test('the quota objects come right after the namespace, before the Secret and ev
   assert.deepEqual(releaseObjects(release({ quota: undefined })).map((o) => o.kind).filter((k) => GUARD_KINDS.has(k)), []);
 });
 
-test('a formation is measured with one extra pod per running type (the rollout surge), at its limits or the defaults', () => {
+test('a formation is measured with a second web set and one extra pod per other running type (the rollout), at its limits or the defaults', () => {
   assert.deepEqual(releaseDemand(release(), plan), { pods: 2, memory: 2 * 256 * 2 ** 20, cpu: 1 });
   const r = release({ formation: { web: 2, worker: 1 }, resources: { worker: { limits: { memory: '1Gi', cpu: '1' } } } });
-  assert.deepEqual(releaseDemand(r, plan), { pods: 5, memory: 3 * 256 * 2 ** 20 + 2 * 2 ** 30, cpu: 3 * 0.5 + 2 });
+  assert.deepEqual(releaseDemand(r, plan), { pods: 6, memory: 4 * 256 * 2 ** 20 + 2 * 2 ** 30, cpu: 4 * 0.5 + 2 });
+  // A web type that mounts a volume is replaced, not switched over: one extra pod, as other types.
+  const mounted = release({ formation: { web: 2 }, mounts: { web: [{ volume: 'data', path: '/data' }] } });
+  assert.equal(releaseDemand(mounted, plan).pods, 3);
 });
 
 test('a formation the quota cannot hold is refused in one sentence naming the limit; scaling down never is', () => {
   assert.equal(quotaRefusal(release({ formation: { web: 3 } }), plan), undefined);
   assert.equal(quotaRefusal(release({ formation: { web: 500 } }), plan),
-    'myapp at web=500 worker=0 needs 501 pods (counting one extra pod per process type while it rolls out), above its quota of 10 pods (resource:quota myapp); scale down or lower its limits.');
-  assert.match(quotaRefusal(release({ formation: { web: 2 }, resources: { web: { limits: { memory: '1Gi' } } } }), plan)!, /needs 3Gi of memory limits .* above its quota of 2Gi of memory/);
-  assert.match(quotaRefusal(release({ formation: { web: 4 }, resources: { web: { limits: { cpu: '1' } } } }), plan)!, /needs 5 CPU of limits .* above its quota of 4 CPU/);
+    'myapp at web=500 worker=0 needs 1000 pods (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of 10 pods (resource:quota myapp); scale down or lower its limits.');
+  assert.match(quotaRefusal(release({ formation: { web: 2 }, resources: { web: { limits: { memory: '1Gi' } } } }), plan)!, /needs 4Gi of memory limits .* above its quota of 2Gi of memory/);
+  assert.match(quotaRefusal(release({ formation: { web: 4 }, resources: { web: { limits: { cpu: '1' } } } }), plan)!, /needs 8 CPU of limits .* above its quota of 4 CPU/);
   // An app an admin's lower quota left over it may still scale down (or stay as it is).
   const small = { ...plan, quota: { ...plan.quota, pods: 3 } };
   assert.equal(quotaRefusal(release({ formation: { web: 4 } }), small, release({ formation: { web: 6 } })), undefined);
-  assert.match(quotaRefusal(release({ formation: { web: 7 } }), small, release({ formation: { web: 6 } }))!, /needs 8 pods/);
+  assert.match(quotaRefusal(release({ formation: { web: 7 } }), small, release({ formation: { web: 6 } }))!, /needs 14 pods/);
 });
 
 test('the one-off refusal names the limit and the setting', () => {

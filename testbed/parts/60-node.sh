@@ -220,6 +220,7 @@ rss() { local pid; pid=$(cat "$run/$1.pid"); echo $(($(awk '/^VmRSS/ { print $2 
 log "node: $node Ready; ingress on $ingress_addr (RSS MiB: containerd $(rss containerd), kubelet $(rss kubelet), kube-proxy $(rss kube-proxy), coredns $(rss coredns), traefik $(rss traefik))"
 
 printf 'export SLIPWAY_TEST_INGRESS=%q\n' "$ingress_addr"
+printf 'export SLIPWAY_INGRESS_API=%q\n' "http://$ping_addr"
 printf 'export SLIPWAY_TEST_HTTPS_INGRESS=%q\n' "$https_addr"
 printf 'export SLIPWAY_TEST_NODE80=%q\n' "$node80_addr"
 printf 'export SLIPWAY_NODE_NAME=%q\n' "$node"

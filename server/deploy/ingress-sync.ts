@@ -1,0 +1,59 @@
+// Knowing when the ingress routes to a new set of web instances: the Service's EndpointSlices list
+// exactly the set's ready pods, and then, when Slipway can read Traefik's API, Traefik's own
+// service for the app lists exactly those addresses. Pure functions here; kube.ts polls them.
+import type { V1EndpointSlice, V1Pod } from './kube-types.ts';
+
+/** The ready addresses an EndpointSlice list gives a Service (terminating or unready ones left out). */
+export function sliceAddresses(slices: readonly V1EndpointSlice[]): Set<string> {
+  const out = new Set<string>();
+  for (const s of slices) {
+    for (const e of s.endpoints ?? []) {
+      if (e.conditions?.ready === false || e.conditions?.terminating === true) continue;
+      for (const a of e.addresses ?? []) out.add(a);
+    }
+  }
+  return out;
+}
+
+/** The pod IPs of the ready, not terminating pods among `pods`. */
+export function readyPodAddresses(pods: readonly V1Pod[]): Set<string> {
+  const out = new Set<string>();
+  for (const p of pods) {
+    if (p.metadata?.deletionTimestamp) continue;
+    if (!(p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+    if (p.status?.podIP) out.add(p.status.podIP);
+  }
+  return out;
+}
+
+/** Whether two address sets are the same (non-empty) set. */
+export function sameAddresses(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size > 0 && a.size === b.size && [...a].every((x) => b.has(x));
+}
+
+/**
+ * The name Traefik's Kubernetes Ingress provider gives the service behind an app's Ingresses:
+ * namespace, Service and port name, joined by dashes, and the provider.
+ */
+export function traefikServiceName(namespace: string, service: string, port: string): string {
+  return `${namespace}-${service}-${port}@kubernetes`;
+}
+
+/**
+ * The host addresses of the servers in a Traefik API answer for one HTTP service (`GET
+ * /api/http/services/NAME`) that take new requests: a `fenced` server is a terminating endpoint
+ * Traefik only finishes requests on.
+ */
+export function traefikServers(answer: unknown): Set<string> {
+  const servers = (answer as { loadBalancer?: { servers?: { url?: unknown; fenced?: unknown }[] } } | null)?.loadBalancer?.servers ?? [];
+  const out = new Set<string>();
+  for (const s of servers) {
+    if (typeof s.url !== 'string' || s.fenced === true) continue;
+    try {
+      out.add(new URL(s.url).hostname.replace(/^\[|\]$/g, ''));
+    } catch {
+      // Not a URL: not an address we could match either; the set then never equals the pods'.
+    }
+  }
+  return out;
+}
