@@ -46,7 +46,7 @@ export interface KubeDeployerOptions {
   releaseTimeoutMs?: number;
   /** Longest one run of a scheduled task may take (its Job's activeDeadlineSeconds); default 1 h. */
   cronTimeoutMs?: number;
-  /** How often a rollout is checked. */
+  /** How often a rollout is checked (default 250 ms: a new set takes the traffic soon after it is ready). */
   pollMs?: number;
   /**
    * Whether deploy and restart wait for the rollout. Only tests turn this off: a control plane
@@ -146,7 +146,7 @@ export class KubeDeployer implements Deployer {
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
-    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, cronTimeoutMs: opts.cronTimeoutMs ?? 3_600_000, pollMs: opts.pollMs ?? 1000, waitForRollout: opts.waitForRollout ?? true, network: opts.network, ingressApi: opts.ingressApi };
+    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, cronTimeoutMs: opts.cronTimeoutMs ?? 3_600_000, pollMs: opts.pollMs ?? 250, waitForRollout: opts.waitForRollout ?? true, network: opts.network, ingressApi: opts.ingressApi };
     this.#pullFrom = opts.pullFrom;
   }
 
@@ -191,9 +191,11 @@ export class KubeDeployer implements Deployer {
         const dropFailed = created ? () => this.#dropSets(release.app, [run.version]) : async () => {};
         throw await this.#giveUp(release, previous, err, t, opts.signal, before.serving, dropFailed);
       }
-      if (atomic) await this.#switchTo(run, before, t, opts.signal);
     }
-    if (atomic) await this.#retire(run, before, t);
+    if (atomic) {
+      await this.#switchTo(run, before, t, opts.signal);
+      await this.#retire(run, before, t);
+    }
     // Scheduled tasks only once the release runs: a release that fails its rollout never starts
     // a task with its image or config, and its predecessor's CronJobs stay as they were.
     try {
@@ -247,6 +249,8 @@ export class KubeDeployer implements Deployer {
     const ns = namespaceFor(run.app);
     const switching = before.serving !== undefined && before.serving !== run.version;
     if (switching) await this.client.apply(serviceObject(run, run.version));
+    // Without the rollout wait (tests of the objects alone) no pod gets ready to be routed to.
+    if (!this.#opts.waitForRollout) return;
     const selector = selectorString({ [LABEL.instance]: run.app, [LABEL.process]: WEB, [LABEL.release]: String(run.version) });
     const deadline = Date.now() + SWITCH_TIMEOUT_MS;
     let want = new Set<string>();
@@ -314,7 +318,7 @@ export class KubeDeployer implements Deployer {
     if (warm) {
       const until = new Date(Date.now() + run.warmSeconds! * 1000).toISOString();
       await this.client.apply(warmPatch(run.app, old, until), WARM_FIELD_MANAGER);
-      t.detail(`v${old} stays warm until ${until.slice(11, 19)} UTC (rollback to it only moves the traffic)`);
+      t.detail(`The instances of v${old} stay warm until ${until.slice(11, 19)} UTC (a rollback to them only moves the traffic)`);
     }
     // Taken back into service: no longer warm.
     if (before.sets.get(run.version)?.metadata?.labels?.[LABEL.warm]) await this.client.apply(warmPatch(run.app, run.version, null), WARM_FIELD_MANAGER);
@@ -473,7 +477,8 @@ export class KubeDeployer implements Deployer {
     const selector = appSelector(app);
     // Sets of web instances (labelled with their release) come and go with the switch, and so does
     // an older `web` Deployment while the sets take over from it; `sets: false` removes them too.
-    const left = (o: KubeObject) => sets && o.kind === 'Deployment' && (o.metadata.labels?.[LABEL.release] !== undefined || o.metadata.name === WEB);
+    // (Listed objects carry no kind of their own: the kind is the one listed.)
+    const left = (kind: string, o: KubeObject) => sets && kind === 'Deployment' && (o.metadata.labels?.[LABEL.release] !== undefined || o.metadata.name === WEB);
     const existingSets: number[] = [];
     await Promise.all([
       // Without the cluster network there are no policies to keep, and none of an earlier apply's to drop.
@@ -481,7 +486,7 @@ export class KubeDeployer implements Deployer {
         const wanted = new Set(keep.filter((o) => o.kind === kind).map((o) => o.metadata.name));
         const existing = await this.client.list<KubeObject>(apiVersion, kind, ns, { labelSelector: selector });
         for (const o of existing) if (kind === 'Deployment' && o.metadata.labels?.[LABEL.release] !== undefined) existingSets.push(Number(o.metadata.labels[LABEL.release]));
-        await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name) && !left(o)).map((o) => this.client.remove(apiVersion, kind, o.metadata.name, ns)));
+        await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name) && !left(kind, o)).map((o) => this.client.remove(apiVersion, kind, o.metadata.name, ns)));
       }),
     ]);
     await Promise.all([

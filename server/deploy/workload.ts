@@ -121,7 +121,7 @@ function probes(r: DeployableRelease, p: ProcessType): Partial<V1Container> {
   const liveness = of('liveness');
   const startup = of('startup');
   return {
-    ...(readiness ? { readinessProbe: probeFor(readiness) } : p.type === 'web' ? { readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 2, failureThreshold: 3 } } : {}),
+    ...(readiness ? { readinessProbe: probeFor(readiness) } : p.type === 'web' ? { readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 1, failureThreshold: 3 } } : {}),
     ...(liveness ? { livenessProbe: probeFor(liveness) } : {}),
     ...(startup ? { startupProbe: probeFor(startup) } : {}),
   };

@@ -84,7 +84,7 @@ test('HTTP checks become probes; web without a readiness check keeps the TCP one
   assert.deepEqual(web.livenessProbe, { httpGet: { path: '/live', port: 'http' }, initialDelaySeconds: 10, timeoutSeconds: 1, periodSeconds: 2, failureThreshold: 3 });
   assert.equal(web.startupProbe, undefined);
   const plain = releaseObjects({ ...release, checks: {} }).find((o) => o.kind === 'Deployment') as V1Deployment;
-  assert.deepEqual(plain.spec!.template.spec!.containers[0]!.readinessProbe, { tcpSocket: { port: 'http' }, periodSeconds: 2, failureThreshold: 3 });
+  assert.deepEqual(plain.spec!.template.spec!.containers[0]!.readinessProbe, { tcpSocket: { port: 'http' }, periodSeconds: 1, failureThreshold: 3 });
   assert.equal(container('worker').readinessProbe, undefined);
 });
 
