@@ -11,6 +11,9 @@
 //     past the window (cold);
 //   - app O (`ps:warm APP 0` from its first release on: nothing kept warm, the comparison): the
 //     same push, config:set and a rollback, which is cold.
+// Where the time goes: when each command's output said `Applied vN` and `Switched the traffic`,
+// beside an SSH command that does nearly nothing. On a build without ps:warm (before issue 20)
+// it runs too, measuring the rolling update that build has.
 // Bounded: every probe stops by itself after 10 min, every wait after 60 s.
 //   eval "$(npm run -s testbed)"; node bench/cutover.ts     (BENCH_ROUNDS=3, BENCH_CUTOVER_AFTER=20)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../server/exec.ts';
-import { gitEnv } from '../test/support/harness.ts';
+import { gitEnv, sshOptions } from '../test/support/harness.ts';
 import { startOnTestbed } from '../test/support/on-testbed.ts';
 import { cutoverOf, probeDuring, waitForBody } from '../test/support/ingress.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
@@ -45,12 +48,22 @@ const GAP_MS = 20;
 const TAIL_MS = 1000;
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
+/** Lines of a command's output (SSH command or push) that mark where its time goes, first match each. */
+const PHASES = {
+  output: /./,
+  applied: /^ *Applied v\d+/,
+  switched: /^ *Switched the traffic/,
+} as const;
+type Phase = keyof typeof PHASES;
+
 /** One change, measured from the command's start (ms). */
 interface Measure {
   /** The command returned (git push: exited). */
   done: number;
   /** git push only: the `-----> Released` line arrived. */
   released?: number;
+  /** When the command's output said what (see PHASES), for where the time goes. */
+  phases: Partial<Record<Phase, number>>;
   /** 100 % of the requests on the target from here on; Infinity: never within the bounds. */
   all: number;
   /** First target answer → 100 %. */
@@ -84,20 +97,29 @@ function setTag(wd: string, tag: string): void {
   writeFileSync(file, readFileSync(file, 'utf8').replace(/`hello from slipway[^$`]*\$\{greeting\}/, `\`hello from slipway ${tag}\${greeting}`));
 }
 
-/** Pushes `wd` to `app` over SSH; calls `released` when the `-----> Released` line arrives. */
-async function push(app: string, wd: string, released: () => void = () => undefined): Promise<void> {
+/** Where a command reports the lines it prints as they arrive. */
+type Mark = (line: string) => void;
+
+/** Pushes `wd` to `app` over SSH, handing each `remote:` line to `mark`. */
+async function push(app: string, wd: string, mark: Mark = () => undefined): Promise<void> {
   const r = await run('git', ['push', s.sshRemote(app), 'main'], {
     cwd: wd,
     env: gitEnv(join(s.dir, 'home'), s.admin),
     onLine: (line) => {
-      if (line.replace(/^remote: /, '').startsWith('-----> Released v')) released();
+      if (line.startsWith('remote: ')) mark(line.slice(8));
     },
   });
   if (r.exitCode !== 0) throw new Error(`push to ${app} failed: ${r.stderr}`);
 }
 
+/** `ssh git@server COMMAND` as a user types it, handing each line it prints to `mark`. */
+async function sshCommand(command: string, mark: Mark): Promise<void> {
+  const r = await run('ssh', [...sshOptions(s.admin), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', command], { input: '', onLine: (line) => mark(line) });
+  if (r.exitCode !== 0) throw new Error(`${command}: exit ${r.exitCode}: ${r.stderr}`);
+}
+
 /** Runs `command` while probing `app`, which answers `from`, and measures its switch to `to`. */
-async function measure(app: string, from: string, to: string, command: (mark: () => void) => Promise<unknown>): Promise<Measure> {
+async function measure(app: string, from: string, to: string, command: (mark: Mark) => Promise<unknown>): Promise<Measure> {
   await waitForBody(SETTINGS.ingress, host(app), (b) => b === from, 60_000);
   const probe = probeDuring(SETTINGS.ingress, host(app), { gapMs: GAP_MS, maxDurationMs: 10 * 60_000 });
   try {
@@ -105,8 +127,11 @@ async function measure(app: string, from: string, to: string, command: (mark: ()
     for (const end = performance.now() + 60_000; probe.answers.length === 0 && performance.now() < end;) await sleep(5);
     const t0 = performance.now();
     let released: number | undefined;
-    await command(() => {
-      released ??= performance.now() - t0;
+    const phases: Partial<Record<Phase, number>> = {};
+    await command((line) => {
+      const at = performance.now() - t0;
+      if (line.startsWith('-----> Released v')) released ??= at;
+      for (const [k, re] of Object.entries(PHASES) as [Phase, RegExp][]) if (re.test(line)) phases[k] ??= at;
     });
     const done = performance.now() - t0;
     const doneAt = done + t0 - probe.startedAt;
@@ -121,7 +146,7 @@ async function measure(app: string, from: string, to: string, command: (mark: ()
     const c = cutoverOf(answers, from, to);
     const origin = t0 - probe.startedAt;
     const all = c.allNew === undefined ? Infinity : Math.max(0, c.allNew - origin);
-    return { done, ...(released === undefined ? {} : { released }), all, mixed: c.mixedMs ?? 0, failed: c.failed, oldAfterNew: c.oldAfterNew, requests: c.requests };
+    return { done, ...(released === undefined ? {} : { released }), phases, all, mixed: c.mixedMs ?? 0, failed: c.failed, oldAfterNew: c.oldAfterNew, requests: c.requests };
   } finally {
     await probe.stop();
   }
@@ -129,6 +154,8 @@ async function measure(app: string, from: string, to: string, command: (mark: ()
 
 type Row = 'pushW' | 'configW' | 'rollbackWarm' | 'rollbackCold' | 'pushO' | 'configO' | 'rollbackO';
 const results: Record<Row, Measure[]> = { pushW: [], configW: [], rollbackWarm: [], rollbackCold: [], pushO: [], configO: [], rollbackO: [] };
+/** A command over SSH that does nearly nothing (ps:warm APP reads one setting): the SSH client's own share of each command. */
+const sshAlone: number[] = [];
 const stamp = Date.now().toString(36);
 const made: string[] = [];
 try {
@@ -147,6 +174,11 @@ try {
       await push(app, wd);
     }
     await warmOff(O);
+    if (hasPsWarm) {
+      const t0 = performance.now();
+      await sshCommand(`ps:warm ${W}`, () => undefined);
+      sshAlone.push(performance.now() - t0);
+    }
 
     for (const [app, row] of [[W, 'pushW'], [O, 'pushO']] as const) {
       setTag(wds[app]!, 'b');
@@ -156,15 +188,15 @@ try {
     }
     for (const [app, row] of [[W, 'configW'], [O, 'configO']] as const) {
       say(`round ${round + 1}: config:set ${app}`);
-      results[row].push(await measure(app, hello('b'), hello('b', 'bonjour'), () => ssh(`config:set ${app} GREETING=bonjour`)));
+      results[row].push(await measure(app, hello('b'), hello('b', 'bonjour'), (mark) => sshCommand(`config:set ${app} GREETING=bonjour`, mark)));
     }
     for (const [app, row] of [[W, 'rollbackWarm'], [O, 'rollbackO']] as const) {
       say(`round ${round + 1}: rollback ${app} v2`);
-      results[row].push(await measure(app, hello('b', 'bonjour'), hello('b'), () => ssh(`rollback ${app} v2`)));
+      results[row].push(await measure(app, hello('b', 'bonjour'), hello('b'), (mark) => sshCommand(`rollback ${app} v2`, mark)));
     }
     say(`round ${round + 1}: ps:warm ${W} 0, rollback ${W} v3 (past the window)`);
     await warmOff(W);
-    results.rollbackCold.push(await measure(W, hello('b'), hello('b', 'bonjour'), () => ssh(`rollback ${W} v3`)));
+    results.rollbackCold.push(await measure(W, hello('b'), hello('b', 'bonjour'), (mark) => sshCommand(`rollback ${W} v3`, mark)));
 
     await Promise.all([W, O].map(async (app) => {
       await ssh(`apps:destroy ${app} --confirm ${app}`);
@@ -183,6 +215,14 @@ const row = (name: string, key: Row, goal: string) => {
   const xs = results[key];
   const afterDone = (m: Measure) => Math.max(0, m.all - (m.released ?? m.done));
   return `| ${name} | ${med(xs, (m) => m.all)} | ${xs.map((m) => s2(m.all)).join(', ')} | ${goal} | ${med(xs, (m) => m.released ?? m.done)} | ${med(xs, afterDone)} | ${med(xs, (m) => m.mixed)} (max ${s2(Math.max(...xs.map((m) => m.mixed)))}) | ${xs.reduce((a, m) => a + m.requests, 0)} | ${xs.reduce((a, m) => a + m.failed, 0)} | ${xs.reduce((a, m) => a + m.oldAfterNew, 0)} |`;
+};
+const phaseCell = (xs: Measure[], k: Phase) => {
+  const have = xs.map((m) => m.phases[k]).filter((v): v is number => v !== undefined);
+  return have.length === xs.length ? s2(median(have)) : have.length ? `${s2(median(have))} (${have.length} of ${xs.length})` : '–';
+};
+const phaseRow = (name: string, key: Row) => {
+  const xs = results[key];
+  return `| ${name} | ${phaseCell(xs, 'output')} | ${phaseCell(xs, 'applied')} | ${phaseCell(xs, 'switched')} | ${med(xs, (m) => m.released ?? m.done)} | ${med(xs, (m) => m.done)} | ${med(xs, (m) => m.all)} |`;
 };
 const report = [
   '# Cutover bench',
@@ -206,6 +246,23 @@ const report = [
   row('comparison, window off (`ps:warm APP 0` throughout): rollback', 'rollbackO', ''),
   row('comparison, window off: push (code change)', 'pushO', ''),
   row('comparison, window off: `config:set`', 'configO', ''),
+  '',
+  '## Where the time goes',
+  '',
+  'Medians, from the command\'s start, of when its output said: anything (SSH connected and the command running; a push: `-----> Deploying`),',
+  '`Applied vN` (the objects applied: a push has built by then), `Switched the traffic` (the new set ready, the Service moved, the',
+  `switch confirmed), \`Released\` (push), and when the command returned. For reference, an SSH command that does nearly nothing`,
+  `(\`ps:warm APP\`) takes ${sshAlone.length ? `${s2(median(sshAlone))} (median of ${sshAlone.length})` : 'n/a'} from start to return.`,
+  '',
+  '| change | first output | Applied | Switched | Released / done | returned | 100 % |',
+  '|---|---|---|---|---|---|---|',
+  phaseRow('rollback, warm', 'rollbackWarm'),
+  phaseRow('rollback, cold', 'rollbackCold'),
+  phaseRow('push (code change)', 'pushW'),
+  phaseRow('`config:set`', 'configW'),
+  phaseRow('window off: rollback', 'rollbackO'),
+  phaseRow('window off: push', 'pushO'),
+  phaseRow('window off: `config:set`', 'configO'),
   '',
 ].join('\n');
 mkdirSync(resolve(SETTINGS.out, '..'), { recursive: true });
