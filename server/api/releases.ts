@@ -15,6 +15,7 @@ const Provenance = {
     changed: Type.Array(Type.String()),
     removed: Type.Array(Type.String()),
   }, { additionalProperties: false, description: 'Config keys it added, changed and removed from the release it replaced (names only); null for the first release.' })),
+  runsAs: Nullable(Type.Integer({ description: "The release whose instances it runs: a rollback's target (so a warm one only took the traffic back); null: its own." })),
 };
 
 /** One release of `releases --json`. */

@@ -132,6 +132,13 @@ function rank(p: ProcessStatus): number {
   return p.type === 'web' ? (p.warm ? 1 : 0) : 2;
 }
 
+/** Whether a set of web instances runs exactly `replicas` ready instances of its current spec. */
+function setReady(d: V1Deployment, replicas: number): boolean {
+  const st = d.status ?? {};
+  return replicas > 0 && d.spec?.replicas === replicas && (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1)
+    && st.readyReplicas === replicas && st.updatedReplicas === replicas && (st.replicas ?? 0) === replicas;
+}
+
 /** Whether a Deployment is a set of web instances kept warm outside the traffic. */
 function isWarm(d: V1Deployment): boolean {
   return d.metadata?.labels?.[LABEL.warm] === 'true';
@@ -167,10 +174,15 @@ export class KubeDeployer implements Deployer {
     // Serving stays where it is until the new set is ready; a first deploy serves its own at once.
     const serving = atomic ? before.serving ?? run.version : undefined;
     const created = atomic && !before.sets.has(run.version);
-    // Older warm sets make room (in the app's quota) for the new one; they take no traffic.
-    await this.#dropSets(release.app, [...before.sets.keys()].filter((v) => v !== before.serving && v !== run.version));
+    // A new set starts: older warm sets make room for it (in the app's quota); they take no traffic.
+    if (created) await this.#dropSets(release.app, [...before.sets.keys()].filter((v) => v !== before.serving));
+    // A warm set with every instance asked for ready (a rollback within the window) takes the
+    // traffic first: the rest of the release follows, and none of it changes what that set serves.
+    const warm = before.sets.get(run.version);
+    const early = atomic && this.#opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, replicasFor(run, WEB));
+    if (early) await this.#switchTo(run, before, t, opts.signal);
     try {
-      await this.#applyRelease(run, previous, serving);
+      await this.#applyRelease(run, previous, early ? run.version : serving);
     } catch (err) {
       // Some objects may be applied already: put the previous release back so a rejected push
       // leaves the cluster as it was. The apply error is the one the user needs to see.
@@ -189,11 +201,11 @@ export class KubeDeployer implements Deployer {
         if (!(err instanceof RolloutFailure)) throw err;
         // Once its diagnosis is read, the failed set goes (it never took traffic).
         const dropFailed = created ? () => this.#dropSets(release.app, [run.version]) : async () => {};
-        throw await this.#giveUp(release, previous, err, t, opts.signal, before.serving, dropFailed);
+        throw await this.#giveUp(release, opts.previous, err, t, opts.signal, before.serving, dropFailed);
       }
     }
     if (atomic) {
-      await this.#switchTo(run, before, t, opts.signal);
+      if (!early) await this.#switchTo(run, before, t, opts.signal);
       await this.#retire(run, before, t);
     }
     // Scheduled tasks only once the release runs: a release that fails its rollout never starts
@@ -249,8 +261,9 @@ export class KubeDeployer implements Deployer {
     const ns = namespaceFor(run.app);
     const switching = before.serving !== undefined && before.serving !== run.version;
     if (switching) await this.client.apply(serviceObject(run, run.version));
-    // Without the rollout wait (tests of the objects alone) no pod gets ready to be routed to.
-    if (!this.#opts.waitForRollout) return;
+    // Without the rollout wait (tests of the objects alone) no pod gets ready to be routed to; a
+    // set of no instances (ps:stop, web=0) has nothing to route to.
+    if (!this.#opts.waitForRollout || replicasFor(run, WEB) === 0) return;
     const selector = selectorString({ [LABEL.instance]: run.app, [LABEL.process]: WEB, [LABEL.release]: String(run.version) });
     const deadline = Date.now() + SWITCH_TIMEOUT_MS;
     let want = new Set<string>();
@@ -598,9 +611,10 @@ export class KubeDeployer implements Deployer {
       await dropFailed();
       if (previous) {
         t.detail(`Restoring v${previous.version}`);
-        await this.#applyRelease(previous, undefined, serving);
+        const prev = runView(previous);
+        await this.#applyRelease(prev, undefined, serving);
         if (failure.replacedOld && this.#opts.waitForRollout) {
-          await this.#waitForRollout(previous.app, previous.version, t, signal);
+          await this.#waitForRollout(prev.app, prev.version, t, signal);
           await this.#waitUntilGone(release.app, run.version, signal);
         }
       } else {
@@ -632,7 +646,8 @@ export class KubeDeployer implements Deployer {
     ]);
     const states = pods.map(podState);
     const out = recentWarnings(events, [...states.map((p) => p.name), ...deployments.map((d) => d.metadata?.name ?? '')]);
-    const crashed = states.find((p) => p.started && (p.restarts > 0 || !p.ready));
+    // A whole new set starts at once: the instance stuck for good says most, then one that restarted.
+    const crashed = states.find((p) => p.started && p.fatal) ?? states.find((p) => p.started && p.restarts > 0) ?? states.find((p) => p.started && !p.ready);
     if (crashed) {
       const text = await this.client.podLog(ns, crashed.name, crashed.process, { previous: crashed.restarts > 0, tailLines: 60 });
       const lines = crashLines(text.split('\n').filter(Boolean).map((l) => splitLogLine(l).text)).map((l) => '  ' + l);

@@ -31,6 +31,7 @@ export interface ReleaseInfo {
   configPrunedAt: string | null;
   createdBy: string | null;
   configChanges: Release['configChanges'];
+  runsAs: number | null;
 }
 
 /** releases:info --json: one release, or the sentence saying the app has no such release. */
@@ -40,7 +41,7 @@ export function releaseInfo(actor: Actor, app: string, version: number): Release
   return {
     version: r.version, description: r.description, status: r.status, commit: r.commit, image: r.image,
     processes: r.processes.map((p) => p.type), configVars: Object.keys(r.config), createdAt: r.createdAt, finishedAt: r.finishedAt,
-    imageCollectedAt: r.imageCollectedAt, configPrunedAt: r.configPrunedAt, createdBy: r.createdBy, configChanges: r.configChanges,
+    imageCollectedAt: r.imageCollectedAt, configPrunedAt: r.configPrunedAt, createdBy: r.createdBy, configChanges: r.configChanges, runsAs: r.runsAs,
   };
 }
 

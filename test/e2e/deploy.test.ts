@@ -30,7 +30,7 @@ const PUSH_MS = 10 * 60_000;
 /** How long the ingress may take to route to a release that was reported deployed. */
 const ROUTE_MS = 30_000;
 
-interface PsEntry { type: string; desired: number; ready: number; instances: { name: string; state: string; ready: boolean }[] }
+interface PsEntry { type: string; desired: number; ready: number; instances: { name: string; state: string; ready: boolean }[]; warm?: { release: number; until: string } }
 
 describe('push to a URL: pack build, Kubernetes rollout, ingress', { timeout: 45 * 60_000 }, () => {
   let s: TestServer | undefined;
@@ -129,7 +129,8 @@ describe('push to a URL: pack build, Kubernetes rollout, ingress', { timeout: 45
     const second = await s.git(['push', s.sshRemote(PROCS), 'main'], { cwd: dir });
     assert.equal(second.exitCode, 0, second.stderr);
     assert.ok(remoteLines(second.stderr).includes('       Applied v2: web=1'), second.stderr);
-    assert.deepEqual((await ps(PROCS)).map((p) => p.type), ['web']);
+    // v1's web instances stay warm beside v2's for an instant rollback; the worker is gone.
+    assert.deepEqual((await ps(PROCS)).map((p) => [p.type, p.warm?.release ?? null]), [['web', null], ['web', 1]]);
     const gone = await ssh(`logs ${PROCS} -p worker -n 5`);
     assert.equal(gone.exitCode, 1);
     assert.equal(gone.stderr, ' !     There is no "worker" process type; this app has web.');

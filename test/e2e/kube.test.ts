@@ -11,6 +11,7 @@
 // can finish without a node (scale to zero) and where it must fail (deadline, then restore).
 //
 // Outside CI a missing KUBECONFIG skips these tests, saying why; in CI it fails them.
+import { servingWebSet, webSetNames } from '../support/web-set.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -94,7 +95,7 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
     assert.equal(r.exitCode, 0, r.stderr);
     assert.ok(remoteLines(r.stderr).includes('       Applied v1: web=1, worker=0'), r.stderr);
     const ds = await deployments(APP);
-    assert.deepEqual(ds.map((d) => [d.metadata?.name, d.spec?.replicas]).sort(), [['web', 1], ['worker', 0]]);
+    assert.deepEqual(ds.map((d) => [d.metadata?.name, d.spec?.replicas]).sort(), [['web-v1', 1], ['worker', 0]]);
     assert.ok(await kube.read('v1', 'Secret', 'env-v1', ns(APP)));
     assert.ok(await kube.read('v1', 'Service', 'web', ns(APP)));
     const ing = await kube.read<V1Ingress>('networking.k8s.io/v1', 'Ingress', 'web', ns(APP));
@@ -138,7 +139,9 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
     assert.deepEqual(plain(rs.spec?.template?.spec?.containers[0]?.envFrom), [{ secretRef: { name: 'env-v2' } }]);
     const v2 = await kube.read<V1Secret>('v1', 'Secret', 'env-v2', ns(APP));
     assert.equal(Buffer.from(v2!.data!.GREETING!, 'base64').toString(), 'bonjour');
-    assert.ok(await kube.read('v1', 'Secret', 'env-v1', ns(APP)), 'the previous release keeps its Secret during the rollout');
+    assert.ok(await kube.read('v1', 'Secret', 'env-v1', ns(APP)), 'the previous release keeps its Secret while its instances stay warm');
+    assert.deepEqual(await webSetNames(kube, ns(APP)), ['web-v1', 'web-v2'], "v1's web instances stay beside v2's");
+    assert.equal((await servingWebSet(kube, ns(APP)))?.metadata?.name, 'web-v2', 'the Service moved to v2');
   });
 
   test('ps:scale changes replicas without a new ReplicaSet; ps shows desired and instances', async (t) => {
@@ -147,9 +150,10 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
     const r = await ssh(`ps:scale ${APP} web=2 worker=1`);
     assert.equal(r.exitCode, 0, r.stderr);
     const ds = Object.fromEntries((await deployments(APP)).map((d) => [d.metadata!.name!, d.spec!.replicas]));
-    assert.deepEqual(ds, { web: 2, worker: 1 });
+    // The serving set scales; the warm one stays as it was.
+    assert.deepEqual(ds, { 'web-v1': 1, 'web-v2': 2, worker: 1 });
     await eventually('the controller to see the scale', async () => {
-      const d = await kube.read<V1Deployment>('apps/v1', 'Deployment', 'web', ns(APP));
+      const d = await servingWebSet(kube, ns(APP));
       return (d?.status?.observedGeneration ?? 0) >= (d?.metadata?.generation ?? 1);
     });
     assert.equal((await replicaSets(APP, 'web')).length, before, 'scaling does not roll the pods');
@@ -182,25 +186,27 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
     await s.git(['commit', '-q', '--allow-empty', '-m', 'no worker'], { cwd: wd });
     const r = await s.git(['push', s.sshRemote(APP), 'main'], { cwd: wd });
     assert.equal(r.exitCode, 0, r.stderr);
-    assert.deepEqual((await deployments(APP)).map((d) => d.metadata?.name), ['web']);
-    // Old Secrets go too: only this release's and the previous one's stay.
+    // v2's web instances stay warm; v1's went when v3 started.
+    assert.deepEqual((await deployments(APP)).map((d) => d.metadata?.name).sort(), ['web-v2', 'web-v3']);
+    // Old Secrets go too: only this release's and the warm one's stay.
     const secrets = await kube.list<V1Secret>('v1', 'Secret', ns(APP), { labelSelector: 'app.kubernetes.io/managed-by=slipway' });
     assert.deepEqual(secrets.map((x) => x.metadata?.name).sort(), ['env-v2', 'env-v3']);
   });
 
-  test('rollback runs the old image and config as a new release', async (t) => {
+  test("rollback runs the old image and config as a new release, on v1's instances (made again: v1's are no longer warm)", async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
     const r = await ssh(`rollback ${APP} v1`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, /done, v4/);
     const v1 = JSON.parse((await ssh(`releases:info ${APP} v1 --json`)).stdout) as { image: string };
-    const d = await kube.read<V1Deployment>('apps/v1', 'Deployment', 'web', ns(APP));
+    const d = await servingWebSet(kube, ns(APP));
+    assert.equal(d?.metadata?.name, 'web-v1');
     assert.equal(d?.spec?.template.spec?.containers[0]?.image, v1.image);
-    assert.deepEqual(plain(d?.spec?.template.spec?.containers[0]?.envFrom), [{ secretRef: { name: 'env-v4' } }]);
-    const v4 = await kube.read<V1Secret>('v1', 'Secret', 'env-v4', ns(APP));
-    assert.equal(Buffer.from(v4!.data!.GREETING!, 'base64').toString(), 'hello');
+    assert.deepEqual(plain(d?.spec?.template.spec?.containers[0]?.envFrom), [{ secretRef: { name: 'env-v1' } }]);
+    const config = await kube.read<V1Secret>('v1', 'Secret', 'env-v1', ns(APP));
+    assert.equal(Buffer.from(config!.data!.GREETING!, 'base64').toString(), 'hello');
     // v1 had a worker process type: the rollback brings its Deployment back, at the stored scale.
-    assert.deepEqual(Object.fromEntries((await deployments(APP)).map((x) => [x.metadata!.name!, x.spec!.replicas])), { web: 2, worker: 1 });
+    assert.deepEqual(Object.fromEntries((await deployments(APP)).map((x) => [x.metadata!.name!, x.spec!.replicas])), { 'web-v1': 2, 'web-v3': 2, worker: 1 });
   });
 
   test('domains: added hosts reach the Ingress; a host another app has is refused', async (t) => {
@@ -254,7 +260,9 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
       // Without a node the pod stays Pending (with a node, the fake image would fail to pull).
       assert.match(err.message, /^v2 did not become ready: (after 3 s, )?web instance web-\S+ is (Pending \(.*\)|ContainerCreating|ImagePullBackOff|ErrImagePull)[^;]*; v1 is running again\.$/);
       assert.ok(lines.includes('       web: 0/1 ready'), lines.join('\n'));
-      const dep = await kube.read<V1Deployment>('apps/v1', 'Deployment', 'web', ns(app));
+      // v2's set is gone; v1's serves (at its scale of zero) as before.
+      assert.deepEqual(await webSetNames(kube, ns(app)), ['web-v1']);
+      const dep = await servingWebSet(kube, ns(app));
       assert.equal(dep?.spec?.template.metadata?.labels?.['slipway/release'], '1');
       assert.equal(dep?.spec?.replicas, 0);
     } finally {
@@ -306,7 +314,8 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
     const d = new KubeDeployer(new KubeClient(env.SLIPWAY_TEST_KUBECONFIG_NORIGHTS!), { rolloutTimeoutMs: 3000 });
     const err = await d.deploy(release(APP, 99), { transcript: silent, signal: new AbortController().signal }).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof UserError, String(err));
-    assert.match(err.message, new RegExp(`^The kubeconfig's user may not apply Namespace slipway-${APP} \\(403 Forbidden: .*cannot patch resource "namespaces".*\\)\\.$`));
+    // Its first call reads which release serves (the web Service) before anything is applied.
+    assert.match(err.message, new RegExp(`^The kubeconfig's user may not read Service web in slipway-${APP} \\(403 Forbidden: .*cannot get resource "services".*\\)\\.$`));
     await assert.rejects(d.status(APP), /^UserError: The kubeconfig's user may not list (Deployments|Pods) in slipway-/);
   });
 });

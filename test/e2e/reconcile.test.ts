@@ -5,6 +5,7 @@
 // again, and must have put the current release back, removed the interactive one-off pod the dead
 // process was attached to (but not one a live process owns, as the local CLI's would be), and
 // show no stale lock.
+import { servingWebSet, webSetNames } from '../support/web-set.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +18,7 @@ import { run } from '../../server/exec.ts';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { loadConfig } from '../../server/config.ts';
-import type { V1Deployment, V1Pod } from '../../server/deploy/kube-types.ts';
+import type { V1Pod } from '../../server/deploy/kube-types.ts';
 import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
@@ -131,12 +132,15 @@ describe('a server killed mid-rollout puts back what the database says runs when
     await kill9();
     await push;
     await attached;
-    const webRelease = async () => (await kube.read<V1Deployment>('apps/v1', 'Deployment', 'web', NS))?.spec?.template?.metadata?.annotations?.['slipway/release'];
-    assert.equal(await webRelease(), 'v2', 'before the restart the cluster runs the release the push was killed in');
+    // The killed push's instances run beside v1's, but the traffic never left v1 (the switch comes
+    // only after they are ready).
+    assert.deepEqual(await webSetNames(kube, NS), ['web-v1', 'web-v2'], 'before the restart the cluster runs the release the push was killed in');
+    assert.equal((await servingWebSet(kube, NS))?.metadata?.name, 'web-v1');
 
     await start();
     // Reconciled before the server accepted anything: at once, not eventually.
-    assert.equal(await webRelease(), 'v1', remoteLines(transcript).join('\n'));
+    assert.deepEqual(await webSetNames(kube, NS), ['web-v1'], remoteLines(transcript).join('\n'));
+    assert.equal((await servingWebSet(kube, NS))?.metadata?.name, 'web-v1');
     const releases = JSON.parse((await ssh(`releases ${APP} --json`)).stdout) as { version: number; status: string }[];
     assert.deepEqual(releases.map((r) => [r.version, r.status]), [[2, 'failed'], [1, 'succeeded']]);
     const info = await ssh(`apps:info ${APP}`);

@@ -100,7 +100,7 @@ describe('day-2 parity over SSH and git push', () => {
     const webRes = { limits: { memory: '512Mi', cpu: '1' }, requests: { memory: '256Mi' } };
     assert.deepEqual(lastDeploy(app).resources, { web: webRes, run: webRes });
     const report = await s.ssh(s.admin, `resource:report ${app} --json`);
-    assert.deepEqual(JSON.parse(report.stdout), { defaults: { limits: { memory: '512Mi', cpu: '1' } }, processes: { web: { limits: { memory: '512Mi', cpu: '1' }, requests: { memory: '256Mi' } } } });
+    assert.deepEqual(JSON.parse(report.stdout), { defaults: { limits: { memory: '512Mi', cpu: '1' } }, processes: { web: { limits: { memory: '512Mi', cpu: '1' }, requests: { memory: '256Mi' } } }, warm: [] });
     for (const [cmd, err] of [
       [`resource:limit ${app} --memory 1GB`, '"1GB" is not a memory size; write it as Kubernetes does, for example 512Mi or 1Gi.'],
       [`resource:limit ${app} --cpu lots`, '"lots" is not a CPU amount; write cores (1, 0.5) or millicores (250m).'],

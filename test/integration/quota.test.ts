@@ -82,14 +82,14 @@ describe('quotas and caps over SSH', () => {
     assert.match(shown.stdout, /Pods:\s+10 \(default, SLIPWAY_APP_MAX_PODS\)/);
     await refused(`resource:quota ${app} --pods 50`, "Only admins may change an app's quota; resource:quota APP without options shows it.", dev);
     await refused(`resource:quota ${app} --pods lots`, '"lots" is not a number of pods; give a whole number from 1 to 500.');
-    const set = await ssh(`resource:quota ${app} --pods 40 --memory 8Gi --cpu 16`);
+    const set = await ssh(`resource:quota ${app} --pods 40 --memory 16Gi --cpu 32`);
     assert.equal(set.exitCode, 0, set.stderr);
-    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 40, memory: '8Gi', cpu: '16' });
+    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 40, memory: '16Gi', cpu: '32' });
     assert.match((await ssh(`resource:quota ${app}`, dev)).stdout, /Pods:\s+40 \(set by admin\)/);
     assert.equal((await ssh(`ps:scale ${app} web=20`, dev)).exitCode, 0);
     // Nor may the quota drop below what the app runs now: that rollout could never finish.
     await refused(`resource:quota ${app} --pods 5`, `${app} at web=20 needs 40 pods (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of 5 pods (resource:quota ${app}); scale down or lower its limits.`);
-    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 40, memory: '8Gi', cpu: '16' });
+    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 40, memory: '16Gi', cpu: '32' });
   });
 
   test('a limit an admin set: a deployer may lower it, not raise or clear it; nothing is stored on a refusal', async () => {

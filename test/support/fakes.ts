@@ -272,7 +272,7 @@ export class FakeDeployer implements Deployer {
     const out = new Map<string, AppRuntime>();
     for (const app of new Set(this.deployed.map((d) => d.app))) {
       const r = this.deployed.findLast((d) => d.app === app)!;
-      const counts = (await this.status(app)).reduce((n, p) => ({ running: n.running + p.ready, desired: n.desired + p.desired }), { running: 0, desired: 0 });
+      const counts = (await this.status(app)).filter((p) => !p.warm).reduce((n, p) => ({ running: n.running + p.ready, desired: n.desired + p.desired }), { running: 0, desired: 0 });
       const acme = opts.certificates && this.controls.certificatesIssued && r.tls?.issuer ? r.domains.filter((h) => !r.tls!.uploaded.some((u) => u.host === h)) : [];
       out.set(app, { ...counts, issuedHosts: acme });
     }

@@ -26,7 +26,7 @@ const release: DeployableRelease = {
   resources: { web: { limits: { memory: '512Mi', cpu: '1' }, requests: { memory: '256Mi' } } },
   checks: { web: [{ type: 'readiness', path: '/healthz', attempts: 2, wait: 1 }, { type: 'liveness', path: '/live', initialDelay: 10 }] },
 };
-const deployment = (type: string) => releaseObjects(release).find((o) => o.kind === 'Deployment' && o.metadata.name === type) as V1Deployment | undefined;
+const deployment = (type: string) => releaseObjects(release).find((o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === type) as V1Deployment | undefined;
 const container = (type: string) => deployment(type)!.spec!.template.spec!.containers[0]!;
 
 test('every process sees DYNO, SOURCE_VERSION, SLIPWAY_RELEASE, SLIPWAY_APP, SLIPWAY_PROCESS; a config var of the same name wins', () => {

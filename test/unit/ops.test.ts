@@ -177,7 +177,8 @@ test('domains and certs go through the same store/re-apply/undo step', async (t)
 });
 
 test('scale refuses what the app does not run and what its quota cannot hold, storing nothing', async (t) => {
-  const w = world(t, { SLIPWAY_APP_MAX_PODS: '3' });
+  // web=2 needs 4 pods: the new set of web instances starts beside the serving one (cutover).
+  const w = world(t, { SLIPWAY_APP_MAX_PODS: '4' });
   released(w, 'succeeded');
   await assert.rejects(scale(w.alice, 'a', { worker: 1 }, w.progress), /^UserError: There is no "worker" process type; this app has web\.$/);
   await assert.rejects(scale(w.alice, 'a', { web: 1.5 }, w.progress), /whole number of instances/);

@@ -43,7 +43,7 @@ export interface AppInfo {
 }
 
 /** An item of GET /api/v1/apps/{app}/processes. */
-export interface ProcessInfo { type: string; desired: number; ready: number; stopped: boolean; instances: Record<string, unknown>[] }
+export interface ProcessInfo { type: string; desired: number; ready: number; stopped: boolean; instances: Record<string, unknown>[]; warm?: { release: number; until: string } }
 
 /** An item of GET /api/v1/apps/{app}/releases. */
 export interface Release {

@@ -33,6 +33,9 @@ export function AppPage({ app }: { app: string }) {
   };
 
   const a = info.data;
+  // An earlier release's web instances kept warm for an instant rollback: listed apart, not scaled.
+  const serving = procs.data?.filter((p) => !p.warm) ?? [];
+  const warm = procs.data?.filter((p) => p.warm) ?? [];
   const urls = domains.data ? [domains.data.default, ...domains.data.custom].filter(Boolean) : [];
   return (
     <Layout title={app} app={app}>
@@ -56,10 +59,15 @@ export function AppPage({ app }: { app: string }) {
         <table class="procs">
           <thead><tr><th scope="col">Type</th><th scope="col">Ready</th><th scope="col">Scale</th><th scope="col">Actions</th></tr></thead>
           <tbody>
-            {procs.data.map((p) => <ProcessRow key={p.type} app={app} p={p} busy={busy} act={act} />)}
+            {serving.map((p) => <ProcessRow key={p.type} app={app} p={p} busy={busy} act={act} />)}
           </tbody>
         </table>
       )}
+      {warm.map((p) => (
+        <p key={`warm-${p.warm!.release}`} class="warm">
+          Warm: {p.instances.length} {p.type} instance{p.instances.length === 1 ? '' : 's'} of v{p.warm!.release} until {when(p.warm!.until)}; a rollback to v{p.warm!.release} only moves the traffic.
+        </p>
+      ))}
       <p class="actions">
         <button type="button" disabled={busy} onClick={() => act(api('POST', `${base}/restart`, {}))}>Restart all</button>{' '}
         <button type="button" class="secondary" disabled={busy} onClick={() => act(api('POST', `${base}/stop`, {}))}>Stop all</button>{' '}
