@@ -7,8 +7,9 @@
 // returned, how long both releases answered (first target answer → 100 %), failed requests, and
 // old answers after the first new one. Side by side in one run, per round, on two new apps:
 //   - app W (warm window as configured, SLIPWAY_WARM_ROLLBACK default): a warm push (code change),
-//     config:set, rollback to the warm previous release, then `ps:warm APP 0` and a rollback
-//     past the window (cold);
+//     config:set, rollback to the warm previous release, then `ps:warm APP 0` and at once a
+//     rollback to the release it dropped, then, once the instances it no longer keeps are gone, a
+//     rollback past the window (cold);
 //   - app O (`ps:warm APP 0` from its first release on: nothing kept warm, the comparison): the
 //     same push, config:set and a rollback, which is cold.
 // Where the time goes: when each command's output said `Applied vN` and `Switched the traffic`,
@@ -20,6 +21,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeClient } from '../server/deploy/kube-client.ts';
+import type { V1Pod } from '../server/deploy/kube-types.ts';
+import { LABEL } from '../server/deploy/labels.ts';
 import { run } from '../server/exec.ts';
 import { gitEnv, sshOptions } from '../test/support/harness.ts';
 import { startOnTestbed } from '../test/support/on-testbed.ts';
@@ -70,6 +74,8 @@ interface Measure {
   mixed: number;
   failed: number;
   oldAfterNew: number;
+  /** Answers from the release before to requests sent after the command returned (Released, for a push). */
+  oldAfterDone: number;
   requests: number;
 }
 
@@ -146,14 +152,26 @@ async function measure(app: string, from: string, to: string, command: (mark: Ma
     const c = cutoverOf(answers, from, to);
     const origin = t0 - probe.startedAt;
     const all = c.allNew === undefined ? Infinity : Math.max(0, c.allNew - origin);
-    return { done, ...(released === undefined ? {} : { released }), phases, all, mixed: c.mixedMs ?? 0, failed: c.failed, oldAfterNew: c.oldAfterNew, requests: c.requests };
+    const saidDone = origin + (released ?? done);
+    const oldAfterDone = answers.filter((a) => a.sentAt >= saidDone && a.body === from).length;
+    return { done, ...(released === undefined ? {} : { released }), phases, all, mixed: c.mixedMs ?? 0, failed: c.failed, oldAfterNew: c.oldAfterNew, oldAfterDone, requests: c.requests };
   } finally {
     await probe.stop();
   }
 }
 
-type Row = 'pushW' | 'configW' | 'rollbackWarm' | 'rollbackCold' | 'pushO' | 'configO' | 'rollbackO';
-const results: Record<Row, Measure[]> = { pushW: [], configW: [], rollbackWarm: [], rollbackCold: [], pushO: [], configO: [], rollbackO: [] };
+type Row = 'pushW' | 'configW' | 'rollbackWarm' | 'rollbackDropped' | 'rollbackCold' | 'pushO' | 'configO' | 'rollbackO';
+const results: Record<Row, Measure[]> = { pushW: [], configW: [], rollbackWarm: [], rollbackDropped: [], rollbackCold: [], pushO: [], configO: [], rollbackO: [] };
+
+const kube = new KubeClient(SETTINGS.kubeconfig);
+/** Waits (at most 60 s) until no pod of `app`'s release `version` is left, not even one finishing its preStop pause. */
+async function untilGone(app: string, version: number): Promise<void> {
+  const selector = `${LABEL.instance}=${app},${LABEL.release}=${version}`;
+  for (const end = performance.now() + 60_000; performance.now() < end; await sleep(250)) {
+    if ((await kube.list<V1Pod>('v1', 'Pod', `slipway-${app}`, { labelSelector: selector })).length === 0) return;
+  }
+  throw new Error(`pods of ${app} v${version} still there after 60 s`);
+}
 /** A command over SSH that does nearly nothing (ps:warm APP reads one setting): the SSH client's own share of each command. */
 const sshAlone: number[] = [];
 const stamp = Date.now().toString(36);
@@ -194,9 +212,15 @@ try {
       say(`round ${round + 1}: rollback ${app} v2`);
       results[row].push(await measure(app, hello('b', 'bonjour'), hello('b'), (mark) => sshCommand(`rollback ${app} v2`, mark)));
     }
-    say(`round ${round + 1}: ps:warm ${W} 0, rollback ${W} v3 (past the window)`);
+    // W serves v4 (v2's instances), v3's are warm. Dropped, and a rollback to v3 at once: its
+    // instances may still be finishing their preStop pause.
+    say(`round ${round + 1}: ps:warm ${W} 0, rollback ${W} v3 at once`);
     await warmOff(W);
-    results.rollbackCold.push(await measure(W, hello('b'), hello('b', 'bonjour'), (mark) => sshCommand(`rollback ${W} v3`, mark)));
+    results.rollbackDropped.push(await measure(W, hello('b'), hello('b', 'bonjour'), (mark) => sshCommand(`rollback ${W} v3`, mark)));
+    // Past the window as it usually is: v2's instances, no longer kept, are all gone.
+    await untilGone(W, 2);
+    say(`round ${round + 1}: rollback ${W} v2 (past the window, its instances gone)`);
+    results.rollbackCold.push(await measure(W, hello('b', 'bonjour'), hello('b'), (mark) => sshCommand(`rollback ${W} v2`, mark)));
 
     await Promise.all([W, O].map(async (app) => {
       await ssh(`apps:destroy ${app} --confirm ${app}`);
@@ -214,7 +238,7 @@ const med = (xs: Measure[], f: (m: Measure) => number) => s2(median(xs.map(f)));
 const row = (name: string, key: Row, goal: string) => {
   const xs = results[key];
   const afterDone = (m: Measure) => Math.max(0, m.all - (m.released ?? m.done));
-  return `| ${name} | ${med(xs, (m) => m.all)} | ${xs.map((m) => s2(m.all)).join(', ')} | ${goal} | ${med(xs, (m) => m.released ?? m.done)} | ${med(xs, afterDone)} | ${med(xs, (m) => m.mixed)} (max ${s2(Math.max(...xs.map((m) => m.mixed)))}) | ${xs.reduce((a, m) => a + m.requests, 0)} | ${xs.reduce((a, m) => a + m.failed, 0)} | ${xs.reduce((a, m) => a + m.oldAfterNew, 0)} |`;
+  return `| ${name} | ${med(xs, (m) => m.all)} | ${xs.map((m) => s2(m.all)).join(', ')} | ${goal} | ${med(xs, (m) => m.released ?? m.done)} | ${med(xs, afterDone)} | ${med(xs, (m) => m.mixed)} (max ${s2(Math.max(...xs.map((m) => m.mixed)))}) | ${xs.reduce((a, m) => a + m.requests, 0)} | ${xs.reduce((a, m) => a + m.failed, 0)} | ${xs.reduce((a, m) => a + m.oldAfterNew, 0)} | ${xs.reduce((a, m) => a + m.oldAfterDone, 0)} |`;
 };
 const phaseCell = (xs: Measure[], k: Phase) => {
   const have = xs.map((m) => m.phases[k]).filter((v): v is number => v !== undefined);
@@ -233,14 +257,17 @@ const report = [
   `"100 %": from the command's start until the first answer of the final run of target answers, a run that lasted`,
   `at least ${SETTINGS.after} requests and ${TAIL_MS / 1000} s after the command returned. Requests go one at a time, ${GAP_MS} ms apart (about`,
   `${Math.round(1000 / GAP_MS)} req/s), through the ingress. "Released / done" is the \`-----> Released\` line of a push, the return of other`,
-  'commands; "after it" is how much of the 100 % time came after that (0: every request was on the target before).',
+  'commands; "after it" is how much of the 100 % time came after that (0: every request was on the target before; up to one',
+  'request\'s time, ~0.04 s, is a request sent just before the command returned), and "old after Released / done" counts old',
+  'answers to requests sent after it (0: the command said so only once every new request went to the target).',
   '"Mixed" is first target answer → 100 % (0 for an atomic switch). Failed and old-after-new are summed over all rounds.',
   '',
   ...(hasPsWarm ? [] : ['**This build has no `ps:warm`** (before issue 20): every row is its rolling update, nothing is kept warm.', '']),
-  '| change | 100 % on target (median) | each round | goal | Released / done (median) | after it | mixed answers | requests | failed | old after new |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| change | 100 % on target (median) | each round | goal | Released / done (median) | after it | mixed answers | requests | failed | old after new | old after Released / done |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   row('rollback, warm (within the window)', 'rollbackWarm', '≤ 0.5 s'),
-  row('rollback, cold (`ps:warm APP 0` first)', 'rollbackCold', '≤ 1.5 s'),
+  row('rollback, cold (past the window: no longer kept, its instances gone)', 'rollbackCold', '≤ 1.5 s'),
+  row('rollback, cold, right after `ps:warm APP 0` dropped its instances', 'rollbackDropped', ''),
   row('push (code change), from `git push` start', 'pushW', '≤ 2.5 s'),
   row('`config:set`', 'configW', '≤ 1.5 s'),
   row('comparison, window off (`ps:warm APP 0` throughout): rollback', 'rollbackO', ''),
@@ -258,6 +285,7 @@ const report = [
   '|---|---|---|---|---|---|---|',
   phaseRow('rollback, warm', 'rollbackWarm'),
   phaseRow('rollback, cold', 'rollbackCold'),
+  phaseRow('rollback, right after `ps:warm APP 0`', 'rollbackDropped'),
   phaseRow('push (code change)', 'pushW'),
   phaseRow('`config:set`', 'configW'),
   phaseRow('window off: rollback', 'rollbackO'),
