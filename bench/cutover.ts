@@ -43,9 +43,11 @@ const SETTINGS = Object.freeze({
   builder: benchEnv.SLIPWAY_BUILDER ?? '',
   kubeconfig: benchEnv.KUBECONFIG ?? '',
   warmWindow: benchEnv.SLIPWAY_WARM_ROLLBACK ?? '',
+  // The server confirms a switch with Traefik's API when it is set (startOnTestbed passes the testbed's), else with the EndpointSlices only.
+  ingressApi: benchEnv.SLIPWAY_INGRESS_API ?? '',
   out: resolve(benchEnv.BENCH_CUTOVER_OUT || resolve(import.meta.dirname, 'results', 'cutover.md')),
 });
-requireTestbed('cutover', { ...SETTINGS, warmWindow: 'not required' });
+requireTestbed('cutover', { ...SETTINGS, warmWindow: 'not required', ingressApi: 'not required' });
 const BASE = 'cutover.bench';
 const GAP_MS = 20;
 /** How long the answers must stay on the target after the command returned. */
@@ -238,7 +240,7 @@ const med = (xs: Measure[], f: (m: Measure) => number) => s2(median(xs.map(f)));
 const row = (name: string, key: Row, goal: string) => {
   const xs = results[key];
   const afterDone = (m: Measure) => Math.max(0, m.all - (m.released ?? m.done));
-  return `| ${name} | ${med(xs, (m) => m.all)} | ${xs.map((m) => s2(m.all)).join(', ')} | ${goal} | ${med(xs, (m) => m.released ?? m.done)} | ${med(xs, afterDone)} | ${med(xs, (m) => m.mixed)} (max ${s2(Math.max(...xs.map((m) => m.mixed)))}) | ${xs.reduce((a, m) => a + m.requests, 0)} | ${xs.reduce((a, m) => a + m.failed, 0)} | ${xs.reduce((a, m) => a + m.oldAfterNew, 0)} | ${xs.reduce((a, m) => a + m.oldAfterDone, 0)} |`;
+  return `| ${name} | ${med(xs, (m) => m.all)} | ${xs.map((m) => s2(m.all)).join(', ')} | ${goal} | ${med(xs, (m) => m.released ?? m.done)} | ${med(xs, afterDone)} (max ${s2(Math.max(...xs.map(afterDone)))}) | ${med(xs, (m) => m.mixed)} (max ${s2(Math.max(...xs.map((m) => m.mixed)))}) | ${xs.reduce((a, m) => a + m.requests, 0)} | ${xs.reduce((a, m) => a + m.failed, 0)} | ${xs.reduce((a, m) => a + m.oldAfterNew, 0)} | ${xs.reduce((a, m) => a + m.oldAfterDone, 0)} |`;
 };
 const phaseCell = (xs: Measure[], k: Phase) => {
   const have = xs.map((m) => m.phases[k]).filter((v): v is number => v !== undefined);
@@ -252,7 +254,8 @@ const report = [
   '# Cutover bench',
   '',
   `${new Date().toISOString().slice(0, 10)}, ${SETTINGS.rounds} rounds (medians), fixture test/fixtures/node-app, builder ${SETTINGS.builder},`,
-  `testbed node (Traefik on ${SETTINGS.ingress}), warm window ${SETTINGS.warmWindow || 'the default (SLIPWAY_WARM_ROLLBACK unset)'}. Machine: 2 shared cores.`,
+  `testbed node (Traefik on ${SETTINGS.ingress}), warm window ${SETTINGS.warmWindow || 'the default (SLIPWAY_WARM_ROLLBACK unset)'}, a switch confirmed by`,
+  `${SETTINGS.ingressApi ? `the EndpointSlices and Traefik's API (SLIPWAY_INGRESS_API=${SETTINGS.ingressApi})` : 'the EndpointSlices only (SLIPWAY_INGRESS_API unset)'}. Machine: 2 shared cores.`,
   '',
   `"100 %": from the command's start until the first answer of the final run of target answers, a run that lasted`,
   `at least ${SETTINGS.after} requests and ${TAIL_MS / 1000} s after the command returned. Requests go one at a time, ${GAP_MS} ms apart (about`,
