@@ -59,6 +59,8 @@ const PHASES = {
   output: /./,
   applied: /^ *Applied v\d+/,
   switched: /^ *Switched the traffic/,
+  /** Traefik's API could not say (down, no such service): the EndpointSlices alone confirmed the switch. */
+  slicesOnly: /the switch is confirmed by the EndpointSlices only/,
 } as const;
 type Phase = keyof typeof PHASES;
 
@@ -248,7 +250,7 @@ const phaseCell = (xs: Measure[], k: Phase) => {
 };
 const phaseRow = (name: string, key: Row) => {
   const xs = results[key];
-  return `| ${name} | ${phaseCell(xs, 'output')} | ${phaseCell(xs, 'applied')} | ${phaseCell(xs, 'switched')} | ${med(xs, (m) => m.released ?? m.done)} | ${med(xs, (m) => m.done)} | ${med(xs, (m) => m.all)} |`;
+  return `| ${name} | ${phaseCell(xs, 'output')} | ${phaseCell(xs, 'applied')} | ${phaseCell(xs, 'switched')} | ${med(xs, (m) => m.released ?? m.done)} | ${med(xs, (m) => m.done)} | ${med(xs, (m) => m.all)} | ${xs.filter((m) => m.phases.slicesOnly !== undefined).length} of ${xs.length} |`;
 };
 const report = [
   '# Cutover bench',
@@ -284,8 +286,8 @@ const report = [
   `switch confirmed), \`Released\` (push), and when the command returned. For reference, an SSH command that does nearly nothing`,
   `(\`ps:warm APP\`) takes ${sshAlone.length ? `${s2(median(sshAlone))} (median of ${sshAlone.length})` : 'n/a'} from start to return.`,
   '',
-  '| change | first output | Applied | Switched | Released / done | returned | 100 % |',
-  '|---|---|---|---|---|---|---|',
+  '| change | first output | Applied | Switched | Released / done | returned | 100 % | confirmed by the EndpointSlices only |',
+  '|---|---|---|---|---|---|---|---|',
   phaseRow('rollback, warm', 'rollbackWarm'),
   phaseRow('rollback, cold', 'rollbackCold'),
   phaseRow('rollback, right after `ps:warm APP 0`', 'rollbackDropped'),
