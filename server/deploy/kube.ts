@@ -322,7 +322,7 @@ export class KubeDeployer implements Deployer {
    * After the switch: the set that served before stays up warm for the release's warm window
    * (outside the traffic, for an instant rollback), or is removed (its instances finish their
    * preStop pause, draining requests in flight); the app's older `web` Deployment goes either way,
-   * and so does every other set but the serving one.
+   * and so does every other set but the serving one and those still warm.
    */
   async #retire(run: DeployableRelease, before: WebSets, t: Transcript): Promise<void> {
     const ns = namespaceFor(run.app);
@@ -335,7 +335,8 @@ export class KubeDeployer implements Deployer {
     }
     // Taken back into service: no longer warm.
     if (before.sets.get(run.version)?.metadata?.labels?.[LABEL.warm]) await this.client.apply(warmPatch(run.app, run.version, null), WARM_FIELD_MANAGER);
-    const gone = [...before.sets.keys()].filter((v) => v !== run.version && !(warm && v === old));
+    // Warm sets stay until their window ends (a new set made them go already); leftovers go.
+    const gone = [...before.sets].filter(([v, d]) => v !== run.version && !(warm && v === old) && !(isWarm(d) && v !== before.serving)).map(([v]) => v);
     await Promise.all([
       ...gone.map((v) => this.client.remove('apps/v1', 'Deployment', webSetName(v), ns)),
       ...(before.legacy ? [this.client.remove('apps/v1', 'Deployment', WEB, ns)] : []),
