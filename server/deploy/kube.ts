@@ -46,7 +46,7 @@ export interface KubeDeployerOptions {
   releaseTimeoutMs?: number;
   /** Longest one run of a scheduled task may take (its Job's activeDeadlineSeconds); default 1 h. */
   cronTimeoutMs?: number;
-  /** How often a rollout is checked (default 250 ms: a new set takes the traffic soon after it is ready). */
+  /** How often a rollout is checked (default 100 ms: a new set takes the traffic soon after it is ready). */
   pollMs?: number;
   /**
    * Whether deploy and restart wait for the rollout. Only tests turn this off: a control plane
@@ -153,7 +153,7 @@ export class KubeDeployer implements Deployer {
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
-    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, cronTimeoutMs: opts.cronTimeoutMs ?? 3_600_000, pollMs: opts.pollMs ?? 250, waitForRollout: opts.waitForRollout ?? true, network: opts.network, ingressApi: opts.ingressApi };
+    this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, cronTimeoutMs: opts.cronTimeoutMs ?? 3_600_000, pollMs: opts.pollMs ?? 100, waitForRollout: opts.waitForRollout ?? true, network: opts.network, ingressApi: opts.ingressApi };
     this.#pullFrom = opts.pullFrom;
   }
 
