@@ -2,7 +2,7 @@
 # `npm run bench`: the transport, memory, API and dashboard benches (they need only git, OpenSSH and,
 # for the dashboard, Chromium), then,
 # when the testbed is up (eval "$(npm run -s testbed)"), the build, deploy-latency, end-to-end,
-# day-2 and HTTPS benches. Each writes its table to bench/results/ (index: bench/results/README.md).
+# cutover, day-2 and HTTPS benches. Each writes its table to bench/results/ (index: bench/results/README.md).
 # The server is launched one way (bin/slipway-server: npm start's Node flags and malloc settings):
 # benches that run it in a process of its own go through bench/slipway.ts, which uses the
 # launcher; those that host it in their own process run under the launcher themselves.
@@ -18,6 +18,7 @@ if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TES
   bin/slipway-server bench/build.ts
   node bench/kube-deploy.ts
   bin/slipway-server bench/e2e-deploy.ts
+  bin/slipway-server bench/cutover.ts
   bin/slipway-server bench/day2.ts
   if [ -n "${SLIPWAY_TEST_ACME_ROOT:-}" ]; then bin/slipway-server bench/certs.ts; else echo 'bench: HTTPS bench skipped: the testbed has no ACME CA (SLIPWAY_TEST_ACME_ROOT)' >&2; fi
 else

@@ -1,9 +1,10 @@
 // HTTP through the testbed's ingress (SLIPWAY_TEST_INGRESS, a loopback host:port) with the Host
 // header an app's URL has, as a browser on a machine whose DNS points APP.BASE_DOMAIN there would.
-// Used by test/e2e/deploy.test.ts and bench/e2e-deploy.ts. Only loopback addresses are accepted:
-// load is never sent anywhere else.
+// Used by test/e2e/deploy.test.ts, test/e2e/cutover.test.ts, bench/e2e-deploy.ts and
+// bench/cutover.ts. Only loopback addresses are accepted: load is never sent anywhere else.
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from './eventually.ts';
 
@@ -139,4 +140,121 @@ export function loadDuring(addr: string, host: string, opts: LoadOptions): { sto
       return res;
     },
   };
+}
+
+/** One answer of a one-at-a-time probe: when it was sent (ms after the probe started), and its 2xx body or why it failed. */
+export interface ProbeAnswer {
+  sentAt: number;
+  /** The body of a 2xx answer. */
+  body?: string;
+  /** `HTTP 502`, or the error of a request that got no answer. */
+  failure?: string;
+}
+
+export interface ProbeOptions {
+  /** Time between two requests' starts (default 20 ms, about 50 req/s while answers are fast). */
+  gapMs?: number;
+  /** The probe stops by itself after this long (default 5 min) … */
+  maxDurationMs?: number;
+  /** … or this many requests (default 20,000), whichever comes first. */
+  maxRequests?: number;
+}
+
+/**
+ * Sends GET / through the ingress one request at a time (the next starts when the previous one
+ * answered, and not before `gapMs` after it started), so the answers' order is the order in which
+ * the ingress routed them, until `stop()` or a bound. `answers` fills as they arrive.
+ */
+export function probeDuring(addr: string, host: string, opts: ProbeOptions = {}): { startedAt: number; answers: ProbeAnswer[]; stop(): Promise<ProbeAnswer[]> } {
+  loopback(addr);
+  const answers: ProbeAnswer[] = [];
+  const started = performance.now();
+  const gap = opts.gapMs ?? 20;
+  const maxMs = opts.maxDurationMs ?? 5 * 60_000;
+  const maxRequests = opts.maxRequests ?? 20_000;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped && answers.length < maxRequests && performance.now() - started < maxMs) {
+      const sentAt = performance.now() - started;
+      try {
+        const r = await httpThroughIngress(addr, host);
+        answers.push(r.status >= 200 && r.status < 300 ? { sentAt, body: r.body } : { sentAt, failure: `HTTP ${r.status}` });
+      } catch (err) {
+        answers.push({ sentAt, failure: (err as Error).message });
+      }
+      const wait = sentAt + gap - (performance.now() - started);
+      if (wait > 0) await sleep(wait);
+    }
+  })();
+  return {
+    /** performance.now() when the probe started: the origin of the answers' sentAt. */
+    startedAt: started,
+    answers,
+    async stop() {
+      stopped = true;
+      await loop;
+      return answers;
+    },
+  };
+}
+
+/** `n` requests through the ingress one after the other, at once: each one's 2xx body, or `failed: why`. */
+export async function consecutiveBodies(addr: string, host: string, n: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    try {
+      const r = await httpThroughIngress(addr, host);
+      out.push(r.status >= 200 && r.status < 300 ? r.body : `failed: HTTP ${r.status}`);
+    } catch (err) {
+      out.push(`failed: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** How a sequence of answers went from the `from` body to the `to` body. */
+export interface Cutover {
+  requests: number;
+  /** Failed requests, by status or error, with counts. */
+  failures: Record<string, number>;
+  failed: number;
+  /** 2xx bodies that are neither `from` nor `to`, with counts. */
+  strangers: Record<string, number>;
+  /** Changes between `from` and `to` answers along the sequence (failures skipped): 1 for an atomic switch. */
+  switches: number;
+  /** `from` answers after the first `to` answer: 0 for an atomic switch. */
+  oldAfterNew: number;
+  /** When the first `to` answer was sent (ms after the probe started); undefined: none. */
+  firstNew: number | undefined;
+  /**
+   * When the last run of `to` answers began (every answer from there on is `to`); undefined when
+   * the last answer is not `to`.
+   */
+  allNew: number | undefined;
+  /** allNew − firstNew: how long both releases answered (0 for an atomic switch). */
+  mixedMs: number | undefined;
+}
+
+/** Reads a probe's answers as a switch from `from` to `to` (see Cutover). */
+export function cutoverOf(answers: readonly ProbeAnswer[], from: string, to: string): Cutover {
+  const c: Cutover = { requests: answers.length, failures: {}, failed: 0, strangers: {}, switches: 0, oldAfterNew: 0, firstNew: undefined, allNew: undefined, mixedMs: undefined };
+  let last: string | undefined;
+  for (const a of answers) {
+    if (a.failure !== undefined) {
+      c.failures[a.failure] = (c.failures[a.failure] ?? 0) + 1;
+      c.failed++;
+      continue;
+    }
+    if (a.body !== from && a.body !== to) {
+      c.strangers[a.body!] = (c.strangers[a.body!] ?? 0) + 1;
+      continue;
+    }
+    if (last !== undefined && a.body !== last) c.switches++;
+    last = a.body;
+    if (a.body === to) c.firstNew ??= a.sentAt;
+    else if (c.firstNew !== undefined) c.oldAfterNew++;
+  }
+  for (let i = answers.length - 1; i >= 0 && answers[i]!.body === to; i--) c.allNew = answers[i]!.sentAt;
+  if (c.firstNew !== undefined && c.allNew !== undefined) c.mixedMs = c.allNew - c.firstNew;
+  return c;
 }

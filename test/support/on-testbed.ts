@@ -12,7 +12,9 @@ import { registryAuthEnv, testbedEnv, testbedPack } from './testbed.ts';
 export async function startOnTestbed(tb: Record<string, string>, env: Record<string, string>, opts: { buildTimeoutMs: number }): Promise<{ server: TestServer; builder: PackBuilder }> {
   // Where the testbed's ingress runs (62-netpol.sh says: on the node), for the apps' NetworkPolicies.
   const ingressFrom = testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {};
-  const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...ingressFrom, ...env };
+  // Traefik's API (60-node.sh), so a deploy says Released once Traefik itself routes to the new instances.
+  const ingressApi = testbedEnv(['SLIPWAY_INGRESS_API']) ?? {};
+  const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...ingressFrom, ...ingressApi, ...env };
   const deployer = KubeDeployer.fromConfig(loadConfig({ ...all, SLIPWAY_DATA_DIR: '/nonexistent' }));
   const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, opts.buildTimeoutMs));
   return { server: await startTestServer(all, { builder, deployer }), builder };
