@@ -30,6 +30,8 @@ UNIT=/etc/systemd/system/slipway.service
 WRAPPER=/usr/local/bin/slipway
 K3S_REGISTRIES=/etc/rancher/k3s/registries.yaml
 K3S_MANIFESTS=/var/lib/rancher/k3s/server/manifests
+# Traefik's API through the API server's service proxy (the Service is in slipway-traefik.yaml).
+K3S_TRAEFIK_API=/api/v1/namespaces/kube-system/services/slipway-traefik-api:9000/proxy
 # The registry's credential (USER:PASSWORD): pushes, deletes and reads need it; only the server
 # (this file, 0600) and the nodes' containerd (registries.yaml, 0600) hold it.
 REGISTRY_AUTH=$ETC/registry-auth
@@ -415,8 +417,9 @@ $configs
 EOF
   # k3s's Traefik, as Slipway's switch of traffic wants it: Traefik waits 2 s by default after one
   # configuration change before it applies the next; a switch right after another change (a new
-  # release's instances becoming ready, another app's deploy) would wait that long. k3s applies
-  # files in this folder itself, before its own Traefik chart and after every change.
+  # release's instances becoming ready, another app's deploy) would wait that long. Its API (on its
+  # internal `traefik` entry point) tells Slipway when a switch reached it. k3s applies files in
+  # this folder itself, before its own Traefik chart and after every change.
   put "$K3S_MANIFESTS/slipway-traefik.yaml" 0600 root:root show <<'EOF'
 apiVersion: helm.cattle.io/v1
 kind: HelmChartConfig
@@ -427,6 +430,28 @@ spec:
   valuesContent: |-
     additionalArguments:
       - "--providers.providersThrottleDuration=200ms"
+      - "--api.insecure=true"
+    ports:
+      traefik:
+        port: 9000
+        expose:
+          default: false
+---
+# Traefik's read-only API inside the cluster only (no node port, no load balancer): Slipway asks it
+# through the API server (SLIPWAY_INGRESS_API) whether a switch of traffic reached Traefik.
+apiVersion: v1
+kind: Service
+metadata:
+  name: slipway-traefik-api
+  namespace: kube-system
+spec:
+  type: ClusterIP
+  selector:
+    app.kubernetes.io/name: traefik
+  ports:
+    - name: api
+      port: 9000
+      targetPort: 9000
 EOF
   if [ -x /usr/local/bin/k3s ] && /usr/local/bin/k3s --version 2>/dev/null | grep -qF "${K3S_VERSION}"; then
     detail "k3s $K3S_VERSION already installed"
@@ -589,6 +614,7 @@ SLIPWAY_REGISTRY_GC_CONFIG=$REGISTRY_GC_CONFIG
 SLIPWAY_REGISTRY_BINARY=/usr/bin/docker-registry
 SLIPWAY_REGISTRY_AUTH_FILE=$REGISTRY_AUTH_FILE
 SLIPWAY_DASHBOARD_URL=$DASHBOARD_URL
+SLIPWAY_INGRESS_API=$([ "$OWN_K3S" = 1 ] && echo "$K3S_TRAEFIK_API")
 KUBECONFIG=$kube
 DOCKER_HOST=$DOCKER
 PACK_HOME=$DATA/pack

@@ -469,6 +469,22 @@ function corsOrigins(raw: string | undefined, name: string): readonly string[] {
   return Object.freeze(list.map((o) => o.toLowerCase()));
 }
 
+/** SLIPWAY_INGRESS_API: an http(s) address, or a service or pod proxy path on the cluster's API server. */
+function ingressApi(raw: string | undefined, name: string): string | undefined {
+  const bad = (cause?: unknown) => new UserError(`${name} must be an http:// address or an API server proxy path like /api/v1/namespaces/kube-system/services/slipway-traefik-api:9000/proxy, got "${raw}".`, { cause });
+  if (!raw?.startsWith('/')) {
+    try {
+      return httpUrl(raw, name);
+    } catch (err) {
+      throw bad(err);
+    }
+  }
+  if (!/^\/api\/v1\/namespaces\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/(services|pods)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[a-z0-9-]+)?\/proxy$/.test(raw)) {
+    throw bad();
+  }
+  return raw;
+}
+
 /** An http(s) address without query or fragment (SLIPWAY_DASHBOARD_URL, SLIPWAY_INGRESS_API); kept without its trailing slash. */
 function httpUrl(raw: string | undefined, name: string): string | undefined {
   if (!raw) return undefined;
@@ -528,7 +544,7 @@ const SETTINGS = {
   registryBinary: setting('SLIPWAY_REGISTRY_BINARY', 'docker-registry', text, 'The distribution registry binary that runs `garbage-collect` (upstream calls it `registry`).'),
   kubeconfig: optional('KUBECONFIG', '—', orUnset, 'The cluster apps are deployed to (k3s writes `/etc/rancher/k3s/k3s.yaml`).'),
   ingressClass: optional('SLIPWAY_INGRESS_CLASS', "the cluster's default", orUnset, "IngressClass of the apps' Ingresses (k3s's default is Traefik)."),
-  ingressApi: optional('SLIPWAY_INGRESS_API', '—', httpUrl, "Traefik's API (`http://HOST:PORT`, its `api.insecure` entry point): a deploy says `Released` once Traefik routes to the new instances only. Unset, once the Service's EndpointSlices list them."),
+  ingressApi: optional('SLIPWAY_INGRESS_API', '—', ingressApi, "Traefik's API (its `api.insecure` entry point): `http://HOST:PORT`, or a proxy path on the cluster's API server (`/api/v1/namespaces/kube-system/services/slipway-traefik-api:9000/proxy`, what install.sh sets on k3s). A deploy says `Released` once Traefik routes to the new instances only; unset, once the Service's EndpointSlices list them and a further 0.3 s has passed."),
   rolloutTimeoutMs: setting('SLIPWAY_ROLLOUT_TIMEOUT_S', '300', seconds, 'Rollout deadline, in seconds.'),
   releaseTimeoutMs: setting('SLIPWAY_RELEASE_TIMEOUT_S', '600', seconds, 'Longest a release command (Procfile `release:`) may run, in seconds.'),
   cronTimeoutMs: setting('SLIPWAY_CRON_TIMEOUT_S', '3600', seconds, "Longest one run of a scheduled task (app.json `cron`) may take, in seconds; then it is stopped and counts as failed."),

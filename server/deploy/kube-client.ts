@@ -404,7 +404,16 @@ export class KubeClient {
    * the answer took longer than `timeoutMs`.
    */
   async proxyGet(namespace: string, pod: string, port: number, path: string, opts: { timeoutMs: number; maxBytes: number }): Promise<{ status: number; body: string } | { error: string }> {
-    const url = new URL(`${this.server.replace(/\/+$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${port}/proxy${path}`);
+    return this.rawGet(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${port}/proxy${path}`, opts);
+  }
+
+  /**
+   * GET a path of the API server as the kubeconfig's user (`kubectl get --raw PATH`): the status
+   * and up to `maxBytes` of the body, or `error` when a proxy path could not reach its backend or
+   * the answer took longer than `timeoutMs`.
+   */
+  async rawGet(path: string, opts: { timeoutMs: number; maxBytes: number }): Promise<{ status: number; body: string } | { error: string }> {
+    const url = new URL(`${this.server.replace(/\/+$/, '')}${path}`);
     const options: RequestOptions = { method: 'GET', headers: {} };
     await this.#kc.applyToHTTPSOptions(options as never);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;

@@ -96,6 +96,8 @@ class RolloutFailure extends Error {
 const SWITCH_TIMEOUT_MS = 15_000;
 /** How often the switch looks at the EndpointSlices and the ingress. */
 const SWITCH_POLL_MS = 20;
+/** How long a switch waits after the EndpointSlices when Traefik's API cannot confirm it. */
+const INGRESS_SETTLE_MS = 300;
 /** How long Traefik's API may not know the app's service yet (a first deploy's new Ingress) before Slipway stops asking. */
 const INGRESS_API_WAIT_MS = 5000;
 
@@ -109,15 +111,29 @@ interface WebSets {
   legacy: boolean;
 }
 
-/** One answer of Traefik's API (2 s at most), or why there is none. */
-async function readIngressApi(url: string): Promise<{ json: unknown } | { error: string; missing?: true }> {
+/** Longest one answer of Traefik's API may take, and its largest body. */
+const INGRESS_API_READ = { timeoutMs: 2000, maxBytes: 1024 * 1024 };
+
+/**
+ * One answer of Traefik's API at `url`, or why there is none: an http(s) address is asked
+ * directly, a path (`/api/v1/namespaces/kube-system/services/…/proxy`) through the cluster's API
+ * server as the kubeconfig's user, which reaches a Traefik that runs in a pod (k3s's).
+ */
+async function readIngressApi(client: KubeClient, url: string): Promise<{ json: unknown } | { error: string; missing?: true }> {
+  let answer: { status: number; body: string } | { error: string };
+  if (url.startsWith('/')) {
+    answer = await client.rawGet(url, INGRESS_API_READ).catch((err: unknown) => ({ error: (err as Error).message }));
+  } else {
+    answer = await fetch(url, { signal: AbortSignal.timeout(INGRESS_API_READ.timeoutMs) })
+      .then(async (res) => ({ status: res.status, body: await res.text() }), (err: unknown) => ({ error: (err as Error).message }));
+  }
+  if ('error' in answer) return { error: `did not answer (${answer.error})` };
+  if (answer.status === 404) return { error: "has no service for the app's Ingresses", missing: true };
+  if (answer.status < 200 || answer.status > 299) return { error: `answered ${answer.status} for the app's service` };
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    if (res.status === 404) return { error: "has no service for the app's Ingresses", missing: true };
-    if (!res.ok) return { error: `answered ${res.status} for the app's service` };
-    return { json: await res.json() };
-  } catch (err) {
-    return { error: `did not answer (${(err as Error).message})` };
+    return { json: JSON.parse(answer.body) as unknown };
+  } catch {
+    return { error: 'answered something other than JSON' };
   }
 }
 
@@ -279,13 +295,14 @@ export class KubeDeployer implements Deployer {
         if (sameAddresses(want, sliceAddresses(slices))) break;
         await this.#pause(deadline, signal, `${stage} did not reach the new instances`);
       }
+      let confirmed = false;
       if (this.#opts.ingressApi) {
         stage = 'the ingress';
         const api = this.#opts.ingressApi;
         const url = `${api}/api/http/services/${encodeURIComponent(traefikServiceName(ns, WEB, 'http'))}`;
         const asked = Date.now();
         for (;;) {
-          const answer = await readIngressApi(url);
+          const answer = await readIngressApi(this.client, url);
           // A first deploy's service appears in Traefik a moment after its Ingress: not yet there
           // is worth a few polls.
           if ('missing' in answer && Date.now() - asked < INGRESS_API_WAIT_MS) {
@@ -299,10 +316,16 @@ export class KubeDeployer implements Deployer {
             log.warn('could not read the ingress API during a switch', { app: run.app, url, error: answer.error });
             break;
           }
-          if (sameAddresses(want, traefikServers(answer.json))) break;
+          if (sameAddresses(want, traefikServers(answer.json))) {
+            confirmed = true;
+            break;
+          }
           await this.#pause(deadline, signal, `${stage} (${api}) did not route to the new instances`);
         }
       }
+      // Unconfirmed by the ingress itself: give it the time Traefik takes to apply an endpoint
+      // change after another one (the throttle install.sh sets, 200 ms, and its watch).
+      if (switching && !confirmed) await sleep(INGRESS_SETTLE_MS);
     } catch (err) {
       if (!switching) throw err;
       // The traffic goes back where it was: the release is rejected, and what served keeps serving.

@@ -187,10 +187,14 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
       async run(signal) {
         // Optional: without it a switch of traffic is confirmed by the EndpointSlices alone.
         if (!config.ingressApi) return { ok: true, detail: "SLIPWAY_INGRESS_API is unset: a deploy's switch of traffic is confirmed by the Service's EndpointSlices" };
-        const res = await fetch(`${config.ingressApi}/api/version`, { signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]) })
-          .catch((err: unknown) => { throw new Error(`Traefik's API at ${config.ingressApi} is not reachable`, { cause: err }); });
-        if (!res.ok) return { ok: false, detail: `Traefik's API at ${config.ingressApi} answered ${res.status} to /api/version` };
-        const v = (await res.json().catch(() => ({}))) as { Version?: string };
+        // A proxy path is asked through the cluster's API server, as the deployer asks it.
+        const answer = config.ingressApi.startsWith('/')
+          ? await new KubeClient(config.kubeconfig!).rawGet(`${config.ingressApi}/api/version`, { timeoutMs: 3000, maxBytes: 64 * 1024 })
+          : await fetch(`${config.ingressApi}/api/version`, { signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]) })
+            .then(async (res) => ({ status: res.status, body: await res.text() }), (err: unknown) => ({ error: (err as Error).message }));
+        if ('error' in answer) return { ok: false, detail: `Traefik's API at ${config.ingressApi} is not reachable: ${answer.error}` };
+        if (answer.status !== 200) return { ok: false, detail: `Traefik's API at ${config.ingressApi} answered ${answer.status} to /api/version` };
+        const v = ((): { Version?: string } => { try { return JSON.parse(answer.body) as { Version?: string }; } catch { return {}; } })();
         return { ok: true, detail: `Traefik ${v.Version ?? '(version unknown)'} at ${config.ingressApi}: a switch of traffic is confirmed by its routes` };
       },
     },

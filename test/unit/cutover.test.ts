@@ -10,6 +10,7 @@ import { cutover, runView, warmPatch, webSetName } from '../../server/deploy/wor
 import { readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from '../../server/deploy/ingress-sync.ts';
 import { rolloutState } from '../../server/deploy/rollout.ts';
 import { drift } from '../../server/ops/reconcile.ts';
+import { loadConfig } from '../../server/config.ts';
 
 const release: DeployableRelease = {
   app: 'shop',
@@ -90,4 +91,14 @@ test('start-up compares a rollback with the instances of its target', () => {
   const expected = { ...release, version: 11, runsAs: 4 };
   assert.equal(drift(expected, [{ process: 'web', release: 4, replicas: 2 }, { process: 'worker', release: 4, replicas: 1 }]), undefined);
   assert.match(drift(expected, [{ process: 'web', release: 11, replicas: 2 }, { process: 'worker', release: 4, replicas: 1 }])!, /web runs v11, the database says v4/);
+});
+
+test('SLIPWAY_INGRESS_API is an http address or a proxy path on the API server; anything else is one sentence', () => {
+  assert.equal(loadConfig({ SLIPWAY_INGRESS_API: 'http://127.0.0.1:8082/' }).ingressApi, 'http://127.0.0.1:8082');
+  const path = '/api/v1/namespaces/kube-system/services/slipway-traefik-api:9000/proxy';
+  assert.equal(loadConfig({ SLIPWAY_INGRESS_API: path }).ingressApi, path);
+  assert.equal(loadConfig({ SLIPWAY_INGRESS_API: '' }).ingressApi, undefined);
+  for (const bad of ['/etc/passwd', '/api/v1/namespaces/kube-system/secrets/x/proxy', 'ftp://x', '/api/v1/namespaces/kube-system/services/a/proxy/../../secrets']) {
+    assert.throws(() => loadConfig({ SLIPWAY_INGRESS_API: bad }), /^UserError: SLIPWAY_INGRESS_API must be an http:\/\/ address or an API server proxy path like \/api\/v1\/namespaces\/kube-system\/services\/slipway-traefik-api:9000\/proxy, got /);
+  }
 });

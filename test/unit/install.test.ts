@@ -146,6 +146,10 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   // k3s's Traefik applies a change of endpoints within 200 ms of the one before (its default: 2 s).
   has('would write /var/lib/rancher/k3s/server/manifests/slipway-traefik.yaml (mode 0600, owner root:root)');
   has('- "--providers.providersThrottleDuration=200ms"');
+  // Its API, inside the cluster only, for the server to confirm a switch of traffic through the API server.
+  has('- "--api.insecure=true"');
+  has('name: slipway-traefik-api');
+  assert.doesNotMatch(out, /slipway-traefik-api[\s\S]*type: (NodePort|LoadBalancer)/, 'the API is not exposed outside the cluster');
   has('would run: chown slipway:slipway /etc/slipway/registry-auth');
   has('would run: chgrp slipway /etc/docker/registry/htpasswd');
   assert.ok(out.indexOf('registry-auth (mode 0600)') < out.indexOf('registries.yaml'), 'the credential exists before the nodes are given it');
