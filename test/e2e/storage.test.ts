@@ -163,13 +163,14 @@ describe('persistent storage: a volume survives deploys, rollbacks and ps:stop',
 
     const back = await ssh(`rollback ${APP} v1`);
     assert.equal(back.exitCode, 0, back.stderr);
-    // The rollback runs v1's image with today's mounts (mounts are app settings, not release contents).
-    assert.deepEqual((await notesOf('v3')).notes, ['first note', 'second note'], 'after a rollback');
+    // The rollback (v3) runs v1's instances: v1's image and config with today's mounts (mounts are
+    // app settings, not release contents); SLIPWAY_RELEASE names the release they were made for.
+    assert.deepEqual((await notesOf('v1')).notes, ['first note', 'second note'], 'after a rollback');
     assert.equal((await httpThroughIngress(ingress, host)).body, 'notes app\n');
 
     assert.equal((await ssh(`ps:stop ${APP}`)).exitCode, 0);
     assert.equal((await ssh(`ps:start ${APP}`)).exitCode, 0);
-    assert.deepEqual((await notesOf('v3')).notes, ['first note', 'second note'], 'after ps:stop and ps:start');
+    assert.deepEqual((await notesOf('v1')).notes, ['first note', 'second note'], 'after ps:stop and ps:start');
     const pod = (await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'app.kubernetes.io/component=web' })).map((p) => p.metadata?.name);
     assert.equal((await ssh(`ps:restart ${APP}`)).exitCode, 0);
     const fresh = await eventually('a fresh web instance', async () => {
@@ -177,7 +178,7 @@ describe('persistent storage: a volume survives deploys, rollbacks and ps:stop',
       return pods.length === 1 && !pod.includes(pods[0]!.metadata?.name) && pods[0]!.status?.phase === 'Running';
     }, ROUTE_MS, 500);
     assert.ok(fresh);
-    assert.deepEqual((await notesOf('v3')).notes, ['first note', 'second note'], 'after ps:restart');
+    assert.deepEqual((await notesOf('v1')).notes, ['first note', 'second note'], 'after ps:restart');
     // A one-off pod mounts the web process's volume too (a copy or a migration runs there).
     const ls = await ssh(`run ${APP} ls /data`);
     assert.equal(ls.exitCode, 0, ls.stderr);
