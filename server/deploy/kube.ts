@@ -7,7 +7,7 @@ import { log } from '../output/log.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { ANNOTATION, LABEL, MANAGED_BY, RESTART_FIELD_MANAGER, WARM_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
 import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
-import { namespaceObject, releaseObjects } from './objects.ts';
+import { namespaceObject, releaseObjects, webBudgetObject } from './objects.ts';
 import { claimObject } from './volumes.ts';
 import { GUARD_KINDS, runLimitRefusal } from './quota.ts';
 import { cronState } from './cron-state.ts';
@@ -36,6 +36,8 @@ const PRUNED: readonly { apiVersion: string; kind: string }[] = [
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
   // egress-allow goes when its last exception does.
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
+  // A type's budget goes when it runs fewer than two instances, or goes itself.
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
 ];
 
 /** How a KubeDeployer is set up. */
@@ -277,7 +279,7 @@ export class KubeDeployer implements Deployer {
   async #switchTo(run: DeployableRelease, before: WebSets, t: Transcript, signal: AbortSignal): Promise<void> {
     const ns = namespaceFor(run.app);
     const switching = before.serving !== undefined && before.serving !== run.version;
-    if (switching) await this.client.apply(serviceObject(run, run.version));
+    if (switching) await this.#pointWebAt(run, run.version);
     // Without the rollout wait (tests of the objects alone) no pod gets ready to be routed to; a
     // set of no instances (ps:stop, web=0) has nothing to route to.
     if (!this.#opts.waitForRollout || replicasFor(run, WEB) === 0) return;
@@ -329,10 +331,20 @@ export class KubeDeployer implements Deployer {
     } catch (err) {
       if (!switching) throw err;
       // The traffic goes back where it was: the release is rejected, and what served keeps serving.
-      await this.client.apply(serviceObject(run, before.serving)).catch((e: unknown) => log.error('moving the traffic back failed', { app: run.app, err: e }));
+      await this.#pointWebAt(run, before.serving!).catch((e: unknown) => log.error('moving the traffic back failed', { app: run.app, err: e }));
       throw new UserError(`v${run.version}'s instances were ready, but ${(err as Error).message}; the traffic stays on v${before.serving}.`, { cause: err });
     }
     if (switching) t.detail(`Switched the traffic from v${before.serving} to v${run.version}`);
+  }
+
+  /**
+   * Points the web Service at release `serving`'s set, and web's PodDisruptionBudget (when it has
+   * one) with it: the set that serves is the one a drain must not empty.
+   */
+  async #pointWebAt(run: DeployableRelease, serving: number): Promise<void> {
+    await this.client.apply(serviceObject(run, serving));
+    const budget = webBudgetObject(run, serving);
+    if (budget) await this.client.apply(budget);
   }
 
   /** Sleeps a little before the next poll of a switch; throws `why` at the deadline or when cancelled. */
