@@ -137,6 +137,11 @@ export interface Config {
   // --- Instant rollback (issue 20). ---
   /** How long the web instances a deploy takes the traffic from stay warm, in seconds (SLIPWAY_WARM_ROLLBACK; 0: off); ps:warm per app. */
   warmRollbackSeconds: number;
+  // --- Nodes (issue 21). ---
+  /** k3s's node token on this server, which nodes:join-command prints (SLIPWAY_K3S_TOKEN_FILE). */
+  k3sTokenFile: string;
+  /** Longest a drain waits for evictions a PodDisruptionBudget refuses, and for evicted pods to stop (SLIPWAY_DRAIN_TIMEOUT_S). */
+  drainTimeoutMs: number;
   version: string;
 }
 
@@ -577,6 +582,8 @@ const SETTINGS = {
   sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),
   metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),
   warmRollbackSeconds: setting('SLIPWAY_WARM_ROLLBACK', '5m', warmWindow, "How long the previous release's web instances stay up, outside the traffic, after a deploy, so a rollback to it only moves the traffic: seconds (`300`) or `90s`, `5m`, `1h` (at most `24h`); `0` turns it off; `ps:warm APP DURATION` per app."),
+  k3sTokenFile: setting('SLIPWAY_K3S_TOKEN_FILE', '/var/lib/rancher/k3s/server/node-token', (raw) => resolve(raw), "k3s's node token, which `nodes:join-command` prints for a new node to join with (install.sh copies it to `/etc/slipway/k3s-node-token`, readable by the server's user only)."),
+  drainTimeoutMs: setting('SLIPWAY_DRAIN_TIMEOUT_S', '300', seconds, 'How long `nodes:drain` asks again for evictions a PodDisruptionBudget refuses (an instance waits for its replacement elsewhere) and waits for evicted pods to stop, in seconds.'),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

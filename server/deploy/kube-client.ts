@@ -242,6 +242,22 @@ export class KubeClient {
     }
   }
 
+  /**
+   * Asks the Eviction API (policy/v1) to remove a pod, which the API server grants only within
+   * the PodDisruptionBudgets that select it: `evicted`, `gone` (no such pod), or `blocked` with the
+   * API server's reason when a budget allows no disruption now (429; asking again later may pass).
+   */
+  async evict(namespace: string, pod: string): Promise<{ result: 'evicted' | 'gone' } | { result: 'blocked'; reason: string }> {
+    try {
+      await this.#core.createNamespacedPodEviction({ name: pod, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace } } });
+      return { result: 'evicted' };
+    } catch (err) {
+      if (isStatus(err, 404)) return { result: 'gone' };
+      if (isStatus(err, 429)) return { result: 'blocked', reason: statusMessage((err as ApiException<unknown>).body) || 'a disruption budget allows no eviction now' };
+      throw this.#explain(`evict pod ${pod} in ${namespace}`, err);
+    }
+  }
+
   /** The log of a pod's container so far, each line prefixed with its RFC 3339 timestamp. */
   async podLog(namespace: string, pod: string, container: string, opts: PodLogOptions = {}): Promise<string> {
     return this.#call(`read the log of pod ${pod} in ${namespace}`, () =>

@@ -24,6 +24,7 @@ import { acmeState, certificateReady, describePem, type CertificateLike, type Ch
 import { ingressObjects, serviceObject, WEB, WEB_HTTPS } from './network.ts';
 import { readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from './ingress-sync.ts';
 import { processUsage } from './usage.ts';
+import { KubeNodes } from './kube-nodes.ts';
 import type { V1Ingress } from './kube-types.ts';
 
 const CERTIFICATE = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate' } as const;
@@ -166,11 +167,14 @@ function isWarm(d: V1Deployment): boolean {
 export class KubeDeployer implements Deployer {
   readonly name = 'kubernetes';
   readonly client: KubeClient;
+  /** The cluster's nodes (nodes, nodes:drain, nodes:uncordon; where build pods go). */
+  readonly cluster: KubeNodes;
   readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; cronTimeoutMs: number; pollMs: number; waitForRollout: boolean; network: Readonly<ClusterNetwork> | undefined; ingressApi: string | undefined };
   readonly #pullFrom: KubeDeployerOptions['pullFrom'];
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
+    this.cluster = new KubeNodes(client);
     this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, cronTimeoutMs: opts.cronTimeoutMs ?? 3_600_000, pollMs: opts.pollMs ?? 100, waitForRollout: opts.waitForRollout ?? true, network: opts.network, ingressApi: opts.ingressApi };
     this.#pullFrom = opts.pullFrom;
   }
