@@ -3,6 +3,8 @@
 # Slipway on k3s. Idempotent: a re-run upgrades the code and keeps every setting and all data.
 #   sudo ./install.sh --admin-key ~/.ssh/id_ed25519.pub          (from a checkout)
 #   curl -fsSL https://HOST/install.sh | sudo bash -s -- --source URL --admin-key FILE
+#   curl -fsSL https://HOST/install.sh | sudo bash -s -- --join https://HOST:6443 --token TOKEN
+#                                     (one more node: a k3s agent only; `nodes:join-command` prints it)
 # `install.sh --help` lists every flag and the setting it writes. Nothing here runs a string
 # built from user input through a shell: values are validated and passed as arguments.
 set -euo pipefail
@@ -45,6 +47,8 @@ usage() {
   cat <<'EOF'
 Usage: install.sh [FLAGS]            install, or upgrade an existing install keeping its data
        install.sh --uninstall [--purge]
+       install.sh --join URL --token TOKEN [--registries FILE] [--k3s-version V]
+                                     make this machine one more node of an existing install
 
 Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps earlier values):
   --admin-key FILE       authorized_keys-format file whose keys become admins
@@ -75,6 +79,11 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
                          (HTTP-01) with this contact address [SLIPWAY_ACME_EMAIL]
   --acme-staging         with --acme-email: Let's Encrypt's staging CA (untrusted certificates)
   --acme-server URL      with --acme-email: this ACME directory instead of Let's Encrypt's
+  --join URL             make this machine a k3s agent of the cluster at URL (https://HOST:6443, the
+                         Slipway server's k3s) and install nothing else; needs --token
+  --token TOKEN          with --join: k3s's node token (ssh git@HOST nodes:join-command prints the line)
+  --registries FILE      with --join: the server's /etc/rancher/k3s/registries.yaml, so this node pulls
+                         app images from Slipway's registry with its credential (kept 0600)
   --dry-run              print every step it would take; change nothing
   --uninstall            remove Slipway's service, code and settings; keep /var/lib/slipway
   --purge                with --uninstall: also remove /var/lib/slipway, the slipway user and caches
@@ -134,7 +143,8 @@ while [ $# -gt 0 ]; do
     --uninstall) UNINSTALL=1 ;;
     --purge) PURGE=1 ;;
     --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--docker-host|\
-    --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server)
+    --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server|\
+    --join|--token|--registries)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
       flag[${1#--}]=$2; shift ;;
     --*=*) usage_error "write flags as two words: ${1%%=*} VALUE" ;;
@@ -144,6 +154,24 @@ while [ $# -gt 0 ]; do
 done
 [ "$PURGE" = 0 ] || [ "$UNINSTALL" = 1 ] || usage_error "--purge goes with --uninstall"
 for f in "${!flag[@]}"; do safe "--$f" "${flag[$f]}"; done
+# --join: this machine becomes a k3s agent and nothing else; the flags of a Slipway install do not apply.
+JOIN=0
+if [ -n "${flag[join]:-}" ]; then
+  JOIN=1
+  [ "$UNINSTALL" = 0 ] || usage_error "--join and --uninstall do not go together"
+  for f in "${!flag[@]}"; do
+    case $f in join|token|registries|k3s-version) ;; *) usage_error "--join makes this machine a cluster node only; it takes --token, --registries, --k3s-version and --dry-run, not --$f" ;; esac
+  done
+  [ -n "${flag[token]:-}" ] || usage_error "--join needs --token TOKEN (ssh git@HOST nodes:join-command prints the whole line)"
+  # The cluster's API as k3s's agent takes it: https, a host name or IPv4, a port; no path.
+  [[ ${flag[join]} =~ ^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?/?$ ]] ||
+    usage_error "--join must be the cluster's address like https://HOST:6443, got \"${flag[join]}\""
+  # k3s's node token: K10<hash>::server:<secret>, or a bare secret; nothing a shell would read.
+  [[ ${flag[token]} =~ ^[A-Za-z0-9][A-Za-z0-9:._-]{7,511}$ ]] ||
+    usage_error "--token must be k3s's node token (the server's /var/lib/rancher/k3s/server/node-token; nodes:join-command prints it)"
+else
+  for f in token registries; do [ -z "${flag[$f]:-}" ] || usage_error "--$f goes with --join"; done
+fi
 [ -z "${flag[ssh-port]:-}" ] || port_number --ssh-port "${flag[ssh-port]}"
 [ -z "${flag[http-port]:-}" ] || port_number --http-port "${flag[http-port]}"
 
@@ -590,6 +618,12 @@ step_user() {
   fi
   # The server reads the registry's credential as the slipway user; nobody else may.
   if [ -n "$REGISTRY_AUTH_FILE" ]; then run chown slipway:slipway "$REGISTRY_AUTH"; fi
+  # k3s's node token, for nodes:join-command: the server's own copy (k3s keeps its file root's).
+  K3S_TOKEN_COPY=""
+  if [ "$OWN_K3S" = 1 ]; then
+    K3S_TOKEN_COPY=$ETC/k3s-node-token
+    run install -m 0600 -o slipway -g slipway /var/lib/rancher/k3s/server/node-token "$K3S_TOKEN_COPY"
+  fi
   local kube=$ETC/kubeconfig
   if [ -n "$KUBECONFIG_SRC" ]; then
     if [ "$DRY" = 1 ] || [ "$(readlink -f "$KUBECONFIG_SRC")" != "$kube" ]; then
@@ -615,6 +649,7 @@ SLIPWAY_REGISTRY_BINARY=/usr/bin/docker-registry
 SLIPWAY_REGISTRY_AUTH_FILE=$REGISTRY_AUTH_FILE
 SLIPWAY_DASHBOARD_URL=$DASHBOARD_URL
 SLIPWAY_INGRESS_API=$([ "$OWN_K3S" = 1 ] && echo "$K3S_TRAEFIK_API")
+SLIPWAY_K3S_TOKEN_FILE=$K3S_TOKEN_COPY
 KUBECONFIG=$kube
 DOCKER_HOST=$DOCKER
 PACK_HOME=$DATA/pack
@@ -793,6 +828,34 @@ step_builder() {
 # json_escape TEXT: TEXT as the inside of a JSON string (backslashes and double quotes escaped).
 json_escape() { local v=${1//\\/\\\\}; printf '%s' "${v//\"/\\\"}"; }
 
+# The machine as one more node: k3s's own installer (the same download as a server install) in
+# agent mode, given the server's URL and token; no Slipway code, settings, Docker or registry here.
+step_join() {
+  local url=${flag[join]%/} installer=$CACHE/k3s-install.sh
+  say "Joining the cluster at $url as a k3s agent"
+  if [ -n "${flag[registries]:-}" ]; then
+    [ -r "${flag[registries]}" ] || die "Cannot read the registries file ${flag[registries]}."
+    # Before k3s starts: containerd reads it at start, and it holds the registry's credential.
+    run install -D -m 0600 -o root -g root "${flag[registries]}" "$K3S_REGISTRIES"
+  else
+    detail "no --registries: this node pulls app images only if $K3S_REGISTRIES lets it (copy the server's)"
+  fi
+  run mkdir -p "$CACHE"
+  run curl -fsSL -o "$installer" https://get.k3s.io
+  # The token reaches the installer in its environment only (an argument would show in ps), and
+  # the installer keeps it in k3s-agent's environment file (0600).
+  if [ "$DRY" = 1 ]; then
+    detail "would run: INSTALL_K3S_VERSION=$K3S_VERSION K3S_URL=$url K3S_TOKEN=(the token given) sh $installer agent"
+  else
+    INSTALL_K3S_VERSION=$K3S_VERSION K3S_URL=$url K3S_TOKEN=${flag[token]} sh "$installer" agent
+  fi
+  local verb=joins
+  [ "$DRY" = 0 ] || verb="would join"
+  printf '=====> This machine %s the cluster at %s as a k3s agent (k3s %s)\n' "$verb" "$url" "$K3S_VERSION"
+  detail "On the Slipway server, \`nodes\` lists it once it is Ready; apps spread onto it as they are deployed or scaled."
+  detail "To keep it for builds, on the server: k3s kubectl label node $(hostname) slipway.dev/builds=true (apps then prefer the other nodes)"
+}
+
 summary() {
   local remote_ssh="ssh://git@$HOST:$SSH_PORT/APP.git" remote_http="http://$HOST:$HTTP_PORT/APP.git"
   local p="" ; [ "$SSH_PORT" = 22 ] || p=" -p $SSH_PORT"
@@ -850,6 +913,16 @@ main() {
     return 0
   fi
   preflight
+  if [ "$JOIN" = 1 ]; then
+    # A machine that is the server already would be made an agent of itself.
+    [ ! -e "$SYSROOT/etc/systemd/system/k3s.service" ] || die "This machine runs a k3s server already; --join is for a fresh machine that becomes one more node."
+    K3S_VERSION=${flag[k3s-version]:-$K3S_VERSION_DEFAULT}
+    PORTS_NEEDED=()
+    preflight_resources
+    say "Preflight: $OS_ID on $ARCH, root, systemd, memory and disk ok"
+    step_join
+    return 0
+  fi
   settings
   preflight_resources
   say "Preflight: $OS_ID on $ARCH, root, systemd, memory, disk and ports ok"
