@@ -25,9 +25,14 @@ export function schedulablePatch(node: string, schedulable: boolean): KubeObject
 /** ClusterNodes on a Kubernetes cluster. */
 export class KubeNodes implements ClusterNodes {
   readonly #client: KubeClient;
+  readonly #retryMs: number;
+  readonly #pollMs: number;
 
-  constructor(client: KubeClient) {
+  /** `retryMs` and `pollMs` (defaults: 5 s, 1 s) are only ever shortened by tests. */
+  constructor(client: KubeClient, opts: { retryMs?: number; pollMs?: number } = {}) {
     this.#client = client;
+    this.#retryMs = opts.retryMs ?? EVICTION_RETRY_MS;
+    this.#pollMs = opts.pollMs ?? GONE_POLL_MS;
   }
 
   async nodes(): Promise<NodeSummary[]> {
@@ -80,7 +85,7 @@ export class KubeNodes implements ClusterNodes {
         for (const pod of leaving) result.failed.push({ pod: podRef(pod), reason: opts.signal.aborted ? 'the drain was cancelled before it stopped' : `evicted, but still stopping after ${Math.round(opts.timeoutMs / 1000)} s` });
         break;
       }
-      await sleep(GONE_POLL_MS);
+      await sleep(this.#pollMs);
     }
     return result;
   }
@@ -111,8 +116,8 @@ export class KubeNodes implements ClusterNodes {
         said = true;
       }
       if (signal.aborted) return 'the drain was cancelled';
-      if (Date.now() + EVICTION_RETRY_MS > deadline) return answer.reason;
-      await sleep(EVICTION_RETRY_MS);
+      if (Date.now() + this.#retryMs > deadline) return answer.reason;
+      await sleep(this.#retryMs);
     }
   }
 }

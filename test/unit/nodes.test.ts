@@ -12,9 +12,10 @@ import { loadConfig } from '../../server/config.ts';
 import type { ClusterNodes, DrainResult } from '../../server/deploy/deployer.ts';
 import type { V1Namespace, V1Node, V1Pod } from '../../server/deploy/kube-types.ts';
 import { appNamespaces, drainPlan, drainRefusal, isNodeName, nodeSummaries, podRequests, type NodeSummary } from '../../server/deploy/nodes.ts';
-import { schedulablePatch } from '../../server/deploy/kube-nodes.ts';
+import { KubeNodes, schedulablePatch } from '../../server/deploy/kube-nodes.ts';
+import type { KubeClient } from '../../server/deploy/kube-client.ts';
 import { makeOutput } from '../../server/output/output.ts';
-import type { Transcript } from '../../server/output/transcript.ts';
+import { lineTranscript, type Transcript } from '../../server/output/transcript.ts';
 import { ForbiddenError, UsageError, UserError } from '../../server/errors.ts';
 
 const node = (name: string, opts: { ready?: boolean; unschedulable?: boolean; labels?: Record<string, string> } = {}): V1Node => ({
@@ -254,4 +255,94 @@ test("nodes:join-command prints install.sh's --join line with k3s's token; no to
     assert.match((unreadable.error as Error).message, /may not read k3s's node token/);
   }
   assert.ok((await command(t, undefined, ['nodes:join-command'], { admin: false, env: { SLIPWAY_K3S_TOKEN_FILE: file } })).error instanceof ForbiddenError);
+});
+
+/**
+ * The parts of KubeClient a drain uses, over pods in memory: an eviction is refused (429) while
+ * `blocked` says so for the pod, and an evicted pod is gone `stopsAfter` listings later.
+ */
+class FakeKube {
+  applied: unknown[] = [];
+  evictions: string[] = [];
+  pods: V1Pod[];
+  blocked: (name: string, attempt: number) => boolean;
+  stopsAfter: number;
+  #leaving = new Map<string, number>();
+  constructor(pods: V1Pod[], opts: { blocked?: (name: string, attempt: number) => boolean; stopsAfter?: number } = {}) {
+    this.pods = pods;
+    this.blocked = opts.blocked ?? (() => false);
+    this.stopsAfter = opts.stopsAfter ?? 1;
+  }
+  async apply<T>(obj: T): Promise<T> {
+    this.applied.push(obj);
+    return obj;
+  }
+  async list<T>(_apiVersion: string, kind: string, _ns: string | undefined, opts: { fieldSelector?: string } = {}): Promise<T[]> {
+    assert.equal(kind, 'Pod');
+    const node = /^spec\.nodeName=(.+)$/.exec(opts.fieldSelector ?? '')?.[1];
+    for (const [name, left] of this.#leaving) {
+      if (left <= 0) this.pods = this.pods.filter((p) => p.metadata?.name !== name);
+      else this.#leaving.set(name, left - 1);
+    }
+    return this.pods.filter((p) => p.spec?.nodeName === node) as T[];
+  }
+  async evict(_namespace: string, pod: string): Promise<{ result: 'evicted' | 'gone' } | { result: 'blocked'; reason: string }> {
+    const attempt = this.evictions.filter((e) => e === pod).length;
+    this.evictions.push(pod);
+    if (this.blocked(pod, attempt)) return { result: 'blocked', reason: "Cannot evict pod as it would violate the pod's disruption budget." };
+    if (!this.#leaving.has(pod)) this.#leaving.set(pod, this.stopsAfter);
+    return { result: 'evicted' };
+  }
+}
+
+async function drainWith(kube: FakeKube, timeoutMs: number, force = false) {
+  const lines: string[] = [];
+  const nodes = new KubeNodes(kube as unknown as KubeClient, { retryMs: 20, pollMs: 5 });
+  const result = await nodes.drain('a', { force, timeoutMs, transcript: lineTranscript((l) => lines.push(l)), signal: new AbortController().signal });
+  return { result, lines };
+}
+
+test('a drain cordons, evicts every evictable pod, asks again while a budget refuses, and waits until they are gone', async () => {
+  const kube = new FakeKube([
+    pod('slipway-shop', 'web-v3-x', 'a', { owner: 'ReplicaSet' }),
+    pod('slipway-shop', 'web-v3-y', 'a', { owner: 'ReplicaSet' }),
+    pod('kube-system', 'svclb-1', 'a', { owner: 'DaemonSet' }),
+    pod('slipway-shop', 'elsewhere', 'b', { owner: 'ReplicaSet' }),
+  ], { blocked: (name, attempt) => name === 'web-v3-y' && attempt < 2, stopsAfter: 2 });
+  const { result, lines } = await drainWith(kube, 10_000);
+  assert.deepEqual(kube.applied, [schedulablePatch('a', false)], 'cordoned first, and only that');
+  assert.deepEqual(result.failed, []);
+  assert.deepEqual(result.evicted.sort(), ['slipway-shop/web-v3-x', 'slipway-shop/web-v3-y']);
+  assert.deepEqual(result.skipped, [{ pod: 'kube-system/svclb-1', reason: 'DaemonSet svclb-1-owner runs it on every node' }]);
+  assert.deepEqual(kube.evictions.filter((e) => e === 'web-v3-y').length, 3, 'refused twice, granted the third time');
+  assert.ok(!kube.evictions.includes('elsewhere') && !kube.evictions.includes('svclb-1'));
+  assert.deepEqual(lines.slice(0, 3), [
+    '       Cordoned a: no new pods are scheduled on it',
+    '       Leaving kube-system/svclb-1: DaemonSet svclb-1-owner runs it on every node',
+    '       Evicting 2 pods from a',
+  ]);
+  assert.ok(lines.includes("       Waiting to evict slipway-shop/web-v3-y: Cannot evict pod as it would violate the pod's disruption budget."), lines.join('\n'));
+  assert.equal(lines.filter((l) => l.startsWith('       Evicted ')).length, 2);
+});
+
+test('a drain gives up on a pod its budget keeps refusing at the deadline, and says why; the node stays cordoned', async () => {
+  const kube = new FakeKube([pod('slipway-shop', 'web-v3-x', 'a', { owner: 'ReplicaSet' }), pod('slipway-shop', 'worker-z', 'a', { owner: 'ReplicaSet' })], { blocked: (name) => name === 'web-v3-x' });
+  const started = Date.now();
+  const { result } = await drainWith(kube, 200);
+  assert.ok(Date.now() - started < 5000);
+  assert.deepEqual(result.failed, [{ pod: 'slipway-shop/web-v3-x', reason: "Cannot evict pod as it would violate the pod's disruption budget." }]);
+  assert.deepEqual(result.evicted, ['slipway-shop/worker-z']);
+  assert.ok(kube.evictions.filter((e) => e === 'web-v3-x').length >= 2, 'asked again before the deadline');
+  assert.deepEqual(kube.applied, [schedulablePatch('a', false)], 'never uncordoned by itself');
+});
+
+test('a drain reports evicted pods that do not stop before the deadline; a node with nothing to evict is done at once', async () => {
+  const kube = new FakeKube([pod('slipway-shop', 'slow', 'a', { owner: 'ReplicaSet' })], { stopsAfter: 1_000_000 });
+  const { result } = await drainWith(kube, 100);
+  assert.deepEqual(result.failed, [{ pod: 'slipway-shop/slow', reason: 'evicted, but still stopping after 0 s' }]);
+  const empty = await drainWith(new FakeKube([pod('slipway-shop', 'run-bcdfg', 'a')]), 100);
+  assert.deepEqual(empty.result, { node: 'a', evicted: [], skipped: [{ pod: 'slipway-shop/run-bcdfg', reason: 'no controller would start it again elsewhere (a one-off or release pod ends by its deadline); --force evicts it' }], failed: [] });
+  assert.ok(empty.lines.includes('       No pods to evict from a'));
+  const forced = await drainWith(new FakeKube([pod('slipway-shop', 'run-bcdfg', 'a')]), 1000, true);
+  assert.deepEqual(forced.result.evicted, ['slipway-shop/run-bcdfg']);
 });
