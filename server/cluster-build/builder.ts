@@ -8,7 +8,7 @@
 // container's log as it starts, in order, into the push and the build log → read the image
 // digest from the export phase's report (its termination message) → delete the pod.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -325,11 +325,16 @@ export class ClusterBuilder implements Builder {
     return { image, digest, processes };
   }
 
-  /** Streams `tar -c` of a directory on this machine into `command` in the receive container. */
+  /** Streams `tar -c` of the entries of a directory on this machine into `command` in the receive container. */
   async #send(pod: string, command: string[], dir: string, only: string | undefined, signal: AbortSignal): Promise<void> {
+    // The entries by name, not `.`: the pod's volume directory belongs to root, and tar there (as
+    // the builder's user) may not set its mode or times, and would fail. The names go in on
+    // stdin, NUL-separated and verbatim (a name starting with `-` is a name, not an option).
     // --numeric-owner: names of this machine's users mean nothing in the pod; the files belong to
     // whoever extracts them there (the builder's CNB user).
-    const tar = pipe('tar', ['-c', '-f', '-', '--numeric-owner', '-C', dir, only ?? '.'], { signal });
+    const names = only ? [only] : await readdir(dir);
+    const tar = pipe('tar', ['-c', '-f', '-', '--numeric-owner', '-C', dir, '--null', '--verbatim-files-from', '--files-from', '-'], { signal });
+    tar.stdin.end(names.map((n) => `${n}\0`).join(''));
     const stderr: Buffer[] = [];
     tar.stderr.on('data', (c: Buffer) => stderr.push(c));
     const [code, tarCode] = await Promise.all([this.#exec(pod, command, tar.stdout, signal), tar.exited]);
