@@ -283,9 +283,11 @@ export class ClusterBuilder implements Builder {
       for (;;) {
         if (req.signal.aborted) throw cancelled();
         const pod = await this.#kube.read<V1Pod>('v1', 'Pod', name, BUILD_NAMESPACE);
+        // Past its deadline the kubelet kills the running container (exit 137, reason Error): the
+        // pod's reason is the one that says why.
+        if (pod?.status?.reason === 'DeadlineExceeded') return { exitCode: 137, reason: 'DeadlineExceeded', message: undefined };
         const term = statusOf(pod, container)?.state?.terminated;
         if (term) return term;
-        if (pod?.status?.reason === 'DeadlineExceeded') return { exitCode: 137, reason: 'DeadlineExceeded' };
         if (Date.now() > deadline) throw new UserError(`The build took longer than ${minutes} minutes and was stopped.`);
         await sleep(POLL_MS, undefined, { signal: req.signal }).catch(() => undefined);
       }
