@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterNetwork, Config, RegistryAuth } from '../config.ts';
 import { UserError } from '../errors.ts';
@@ -337,9 +337,14 @@ export class ClusterBuilder implements Builder {
     const names = only ? [only] : await readdir(dir);
     const tar = pipe('tar', ['-c', '-f', '-', '--numeric-owner', '-C', dir, '--null', '--verbatim-files-from', '--files-from', '-'], { signal });
     tar.stdin.end(names.map((n) => `${n}\0`).join(''));
+    // Into a stream of our own at once: the exec API's websocket opens later, and the child's
+    // stdout is already flowing (its data would be gone by then). The PassThrough holds it, and
+    // its backpressure holds tar.
+    const body = new PassThrough();
+    tar.stdout.pipe(body);
     const stderr: Buffer[] = [];
     tar.stderr.on('data', (c: Buffer) => stderr.push(c));
-    const [code, tarCode] = await Promise.all([this.#exec(pod, command, tar.stdout, signal), tar.exited]);
+    const [code, tarCode] = await Promise.all([this.#exec(pod, command, body, signal), tar.exited]);
     if (tarCode !== 0) throw new Error(`tar of ${dir} exited with ${tarCode}: ${Buffer.concat(stderr).toString().slice(0, 300)}`);
     if (code !== 0) throw new Error(`${command.join(' ')} in the build pod exited with ${code}`);
   }
