@@ -238,7 +238,7 @@ export function probePod(name: string, owner: string, builderImage: string): Kub
       restartPolicy: 'Never', activeDeadlineSeconds: 120, automountServiceAccountToken: false, enableServiceLinks: false,
       securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [{
-        name: 'probe', image: builderImage, imagePullPolicy: 'IfNotPresent', command: ['/cnb/lifecycle/detector', '-version'],
+        name: 'probe', image: builderImage, imagePullPolicy: 'IfNotPresent', command: ['/cnb/lifecycle/detector', '-version'], env: [{ name: 'CNB_PLATFORM_API', value: PLATFORM_API }],
         resources: { limits: { cpu: '100m', memory: '64Mi' } },
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
       }],

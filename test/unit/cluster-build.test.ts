@@ -170,3 +170,25 @@ test('a push that goes away while waiting leaves the line, and those behind it m
   assert.equal(q.running, 0);
   assert.equal(q.waiting, 0);
 });
+
+test('with the cluster backend doctor checks build pods instead of Docker, pack and the engine\'s builder image', async () => {
+  const { doctorChecks } = await import('../../server/ops/doctor.ts');
+  const names = (env: Record<string, string>) => doctorChecks(loadConfig(env), {}).map((c) => c.name);
+  assert.deepEqual(names({ SLIPWAY_BUILD_BACKEND: 'cluster' }).slice(0, 2), ['build pods', 'registry']);
+  assert.ok(!names({ SLIPWAY_BUILD_BACKEND: 'cluster' }).some((n) => ['docker', 'pack', 'builder'].includes(n)));
+  assert.deepEqual(names({}).slice(0, 3), ['docker', 'pack', 'builder']);
+  const outcome = await doctorChecks(loadConfig({ SLIPWAY_BUILD_BACKEND: 'cluster' }), {})[0]!.run(new AbortController().signal);
+  assert.equal(outcome.ok, false);
+  assert.match(outcome.detail, /KUBECONFIG is not set/);
+});
+
+test('doctor\'s probe pod runs the builder\'s lifecycle with a platform API it knows, as a non-root user, briefly', async () => {
+  const { probePod } = await import('../../server/cluster-build/pod.ts');
+  const pod = probePod('doctor-1', 'owner1', 'reg/builder:1');
+  assert.equal(pod.metadata.namespace, BUILD_NAMESPACE);
+  assert.deepEqual(pod.spec?.containers[0]?.command, ['/cnb/lifecycle/detector', '-version']);
+  assert.deepEqual(pod.spec?.containers[0]?.env, [{ name: 'CNB_PLATFORM_API', value: '0.13' }]);
+  assert.equal(pod.spec?.automountServiceAccountToken, false);
+  assert.equal(pod.spec?.securityContext?.runAsNonRoot, true);
+  assert.equal(pod.spec?.activeDeadlineSeconds, 120);
+});
