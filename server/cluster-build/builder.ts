@@ -94,12 +94,18 @@ export function platformEnv(env: Readonly<Record<string, string>>): { files: [st
 }
 
 /** The sentence for a container that ended without success. */
-export function explainContainer(phase: string, state: { exitCode: number; reason?: string | undefined }, tail: readonly string[], ctx: { memory: string; registry: string; minutes: number }): string {
+export function explainContainer(phase: string, state: { exitCode: number; reason?: string | undefined }, tail: readonly string[], ctx: { memory: string; registry: string; minutes: number; timeoutMs: number }): string {
   if (state.reason === 'OOMKilled') return `The build ran out of memory (OOMKilled) in its ${phase} phase: it needed more than its ${ctx.memory} limit (SLIPWAY_BUILD_MEMORY).`;
-  if (state.reason === 'DeadlineExceeded') return `The build took longer than ${ctx.minutes} minutes and was stopped.`;
+  if (state.reason === 'DeadlineExceeded') return tookTooLong(ctx.timeoutMs);
   const said = explainFailure(tail, state.exitCode, { registry: ctx.registry, minutes: ctx.minutes });
   if (said.startsWith('The build failed (pack exited')) return `The build failed in its ${phase} phase (exit code ${state.exitCode}); the output above says why.`;
   return said;
+}
+
+/** The sentence for a build stopped at its deadline (SLIPWAY_BUILD_TIMEOUT_S). */
+export function tookTooLong(timeoutMs: number): string {
+  const limit = timeoutMs >= 120_000 ? `${Math.round(timeoutMs / 60_000)} minutes` : `${Math.round(timeoutMs / 1000)} seconds`;
+  return `The build took longer than ${limit} and was stopped (SLIPWAY_BUILD_TIMEOUT_S).`;
 }
 
 /** The status of one container of a pod, init or not. */
@@ -240,7 +246,7 @@ export class ClusterBuilder implements Builder {
     // covers a pod that never gets a node.
     const deadline = Date.now() + s.buildTimeoutMs + 60_000;
     const minutes = Math.round(s.buildTimeoutMs / 60000);
-    const ctx = { memory: s.memory, registry: s.registry, minutes };
+    const ctx = { memory: s.memory, registry: s.registry, minutes, timeoutMs: s.buildTimeoutMs };
     const tail: string[] = [];
     const line = (raw: string) => {
       logStream.line(raw);
@@ -258,10 +264,10 @@ export class ClusterBuilder implements Builder {
     const started = async (container: string): Promise<V1ContainerStatus> => {
       for (;;) {
         if (req.signal.aborted) throw cancelled();
-        if (Date.now() > deadline) throw new UserError(`The build took longer than ${minutes} minutes and was stopped.`);
+        if (Date.now() > deadline) throw new UserError(tookTooLong(s.buildTimeoutMs));
         const pod = await this.#kube.read<V1Pod>('v1', 'Pod', name, BUILD_NAMESPACE);
         if (!pod) throw new Error(`the build pod ${name} disappeared`);
-        if (pod.status?.reason === 'DeadlineExceeded') throw new UserError(`The build took longer than ${minutes} minutes and was stopped.`);
+        if (pod.status?.reason === 'DeadlineExceeded') throw new UserError(tookTooLong(s.buildTimeoutMs));
         const st = statusOf(pod, container);
         if (st?.state?.running || st?.state?.terminated) return st;
         const waiting = st?.state?.waiting;
@@ -288,7 +294,7 @@ export class ClusterBuilder implements Builder {
         if (pod?.status?.reason === 'DeadlineExceeded') return { exitCode: 137, reason: 'DeadlineExceeded', message: undefined };
         const term = statusOf(pod, container)?.state?.terminated;
         if (term) return term;
-        if (Date.now() > deadline) throw new UserError(`The build took longer than ${minutes} minutes and was stopped.`);
+        if (Date.now() > deadline) throw new UserError(tookTooLong(s.buildTimeoutMs));
         await sleep(POLL_MS, undefined, { signal: req.signal }).catch(() => undefined);
       }
     };

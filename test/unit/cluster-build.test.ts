@@ -4,7 +4,7 @@ import {
   BUILD_NAMESPACE, PHASES, RECEIVE, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, registryAuthJson, secretFor, type BuildPodSpec,
 } from '../../server/cluster-build/pod.ts';
 import { BuildQueue } from '../../server/cluster-build/queue.ts';
-import { cnbUser, explainContainer, isLoopbackRegistry, ownerId, platformEnv, pullRef } from '../../server/cluster-build/builder.ts';
+import { cnbUser, explainContainer, tookTooLong, isLoopbackRegistry, ownerId, platformEnv, pullRef } from '../../server/cluster-build/builder.ts';
 import { cacheImage } from '../../server/cluster-build/cache.ts';
 import { loadConfig } from '../../server/config.ts';
 
@@ -103,11 +103,12 @@ test('builder user, owner id, pull address and platform env', () => {
 });
 
 test('a killed or failed phase becomes one sentence; OOMKilled names the memory limit', () => {
-  const ctx = { memory: '256Mi', registry: '127.0.0.1:5000', minutes: 15 };
+  const ctx = { memory: '256Mi', registry: '127.0.0.1:5000', minutes: 15, timeoutMs: 15 * 60_000 };
   const oom = explainContainer('build', { exitCode: 137, reason: 'OOMKilled' }, [], ctx);
   assert.match(oom, /OOMKilled/);
   assert.match(oom, /256Mi/);
-  assert.match(explainContainer('build', { exitCode: 137, reason: 'DeadlineExceeded' }, [], ctx), /longer than 15 minutes/);
+  assert.equal(explainContainer('build', { exitCode: 137, reason: 'DeadlineExceeded' }, [], ctx), 'The build took longer than 15 minutes and was stopped (SLIPWAY_BUILD_TIMEOUT_S).');
+  assert.equal(tookTooLong(7000), 'The build took longer than 7 seconds and was stopped (SLIPWAY_BUILD_TIMEOUT_S).');
   assert.equal(explainContainer('export', { exitCode: 1 }, ['something'], ctx), 'The build failed in its export phase (exit code 1); the output above says why.');
   assert.match(explainContainer('detect', { exitCode: 20 }, ['ERROR: No buildpack groups passed detection.'], ctx), /No buildpack detected/);
 });
