@@ -42,13 +42,31 @@ export async function purgeCacheImage(r: CacheRegistry, app: string): Promise<vo
   }
 }
 
-/** The apps that have a cache image in the registry (from its catalog). */
+/** The apps that have a cache image in the registry (from its catalog, page by page). */
 export async function cacheImageApps(r: CacheRegistry): Promise<string[]> {
-  const res = await call(r, '_catalog?n=100000');
-  if (!res.ok) throw new Error(`the registry answered ${res.status} listing its repositories`);
-  const repos = ((await res.json()) as { repositories?: string[] | null }).repositories ?? [];
   const prefix = cacheRepository('');
-  return repos.filter((x) => x.startsWith(prefix) && !x.slice(prefix.length).includes('/')).map((x) => x.slice(prefix.length));
+  const apps: string[] = [];
+  // The distribution registry answers 400 to a page larger than it allows (1000 by default) and
+  // names the next page in a Link header; `last` is where that page starts.
+  let last: string | undefined;
+  for (;;) {
+    const res = await call(r, `_catalog?n=1000${last ? `&last=${encodeURIComponent(last)}` : ''}`);
+    if (!res.ok) throw new Error(`the registry answered ${res.status} listing its repositories`);
+    const repos = ((await res.json()) as { repositories?: string[] | null }).repositories ?? [];
+    for (const x of repos) if (x.startsWith(prefix) && !x.slice(prefix.length).includes('/')) apps.push(x.slice(prefix.length));
+    if (!res.headers.get('link') || repos.length === 0) break;
+    last = repos.at(-1);
+  }
+  // The catalog keeps a repository whose manifests were all deleted (until the storage is
+  // collected): only a cache with a tag is one.
+  const tagged: string[] = [];
+  for (const app of apps) {
+    const res = await call(r, `${cacheRepository(app)}/tags/list`);
+    if (res.status === 404) continue;
+    if (!res.ok) throw new Error(`the registry answered ${res.status} listing the tags of ${cacheRepository(app)}`);
+    if ((((await res.json()) as { tags?: string[] | null }).tags ?? []).length > 0) tagged.push(app);
+  }
+  return tagged;
 }
 
 /** Bytes of the app's cache image (config and layers as its manifest lists them); undefined when there is none. */
