@@ -118,7 +118,7 @@ const STUCK = /^(ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerC
 /** A timestamped pod-log line: `2026-12-03T12:00:00.123456789Z text`. */
 const KUBE_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z ?/;
 /** How often the pod's status is read while waiting for a container. */
-const POLL_MS = 300;
+const POLL_MS = 150;
 
 /** Builds in pods on the cluster with the builder image's lifecycle; publishes straight to the registry. */
 export class ClusterBuilder implements Builder {
