@@ -41,6 +41,13 @@ export interface Config {
   /** Largest pack git will accept in one push (receive.maxInputSize) and largest HTTP body. */
   maxPushBytes: number;
   buildTimeoutMs: number;
+  /** Where builds run (SLIPWAY_BUILD_BACKEND): `pack` on the server's Docker engine, or `cluster`, a build pod per push. */
+  buildBackend: 'pack' | 'cluster';
+  /** A cluster build pod's CPU and memory (requests = limits): SLIPWAY_BUILD_CPU, SLIPWAY_BUILD_MEMORY. */
+  buildCpu: string;
+  buildMemory: string;
+  /** Cluster builds at once; later pushes wait in line (SLIPWAY_BUILD_CONCURRENCY). */
+  buildConcurrency: number;
   rolloutTimeoutMs: number;
   /** Longest a release command (Procfile `release:`) may run: SLIPWAY_RELEASE_TIMEOUT_S. */
   releaseTimeoutMs: number;
@@ -252,6 +259,11 @@ function count(raw: string, name: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a whole number of at least 1, got "${raw}".`);
   return n;
+}
+
+function buildBackend(raw: string, name: string): 'pack' | 'cluster' {
+  if (raw !== 'pack' && raw !== 'cluster') throw new UserError(`${name} must be "pack" or "cluster", got "${raw}".`);
+  return raw;
 }
 
 /** A whole number of at least 1, or `none` (no limit, as in sshd_config). */
@@ -538,6 +550,10 @@ const SETTINGS = {
   dockerHost: setting('DOCKER_HOST', 'unix:///var/run/docker.sock', text, 'The Docker engine pack builds with (doctor checks it).'),
   searchPath: optional('PATH', '—', (raw) => raw ?? '', 'Where external programs (git, pack, the registry binary) are looked up.'),
   buildTimeoutMs: setting('SLIPWAY_BUILD_TIMEOUT_S', '900', seconds, 'Build deadline, in seconds.'),
+  buildBackend: setting('SLIPWAY_BUILD_BACKEND', 'pack', buildBackend, 'Where builds run: `pack` (the Docker engine at DOCKER_HOST) or `cluster` (a pod per build in the namespace `slipway-builds`, exporting straight to the registry; no Docker engine or pack needed here).'),
+  buildCpu: setting('SLIPWAY_BUILD_CPU', '1', quantity('cpu'), 'CPU of a cluster build pod (its request and limit).'),
+  buildMemory: setting('SLIPWAY_BUILD_MEMORY', '2Gi', quantity('memory'), 'Memory of a cluster build pod (its request and limit); a build that needs more fails with OOMKilled.'),
+  buildConcurrency: setting('SLIPWAY_BUILD_CONCURRENCY', '2', count, 'Cluster builds at once; later pushes wait in line, in the order they came, and say their place.'),
   maxBuildLogBytes: setting('SLIPWAY_MAX_BUILD_LOG_MB', '5', (raw, name) => Math.floor(megabytes(raw, name)), 'Largest build log kept on disk, in MB (its first lines and last 64 KB, a marker line between); the pusher still sees every line.'),
   maxImageBytes: setting('SLIPWAY_MAX_IMAGE_MB', '2048', megabytes, "Largest app image in MB (config and compressed layers, as the registry's manifest lists them); a larger one fails its push."),
   registry: setting('SLIPWAY_REGISTRY', '127.0.0.1:5000', text, 'OCI registry app images are pushed to.'),

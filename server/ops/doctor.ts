@@ -6,6 +6,7 @@ import { run } from '../exec.ts';
 import { findProgram } from '../backends.ts';
 import { registryAuthHeaders, registryBase } from '../build/image.ts';
 import { KubeClient } from '../deploy/kube-client.ts';
+import { checkBuildPods } from '../cluster-build/doctor.ts';
 import { requireAdmin } from './access.ts';
 import type { Actor } from './actor.ts';
 import type { Services } from '../context.ts';
@@ -106,9 +107,8 @@ async function bounded<T>(p: Promise<T>, ms: number, signal: AbortSignal, what: 
   }
 }
 
-/** The checks for a server's config; each is a small function over one dependency. */
-export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 'nativeCrypto'>): DoctorCheck[] {
-  const rerun = 're-run install.sh (it keeps your data)';
+/** The pack backend's checks: the Docker engine, pack, and the builder image in the engine. */
+function packChecks(config: Readonly<Config>, rerun: string): DoctorCheck[] {
   return [
     {
       name: 'docker',
@@ -139,6 +139,23 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
         return { ok: true, detail: `${config.builderImage} present` };
       },
     },
+  ];
+}
+
+/** The checks for a server's config; each is a small function over one dependency. */
+export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 'nativeCrypto'>): DoctorCheck[] {
+  const rerun = 're-run install.sh (it keeps your data)';
+  // The cluster build backend needs no Docker engine and no pack: a test pod of the builder instead.
+  const buildChecks: DoctorCheck[] = config.buildBackend === 'cluster' ? [{
+    name: 'build pods',
+    fix: 'check KUBECONFIG and that the kubeconfig\'s user may manage pods in the namespace slipway-builds',
+    async run(signal) {
+      if (!config.kubeconfig) return { ok: false, detail: 'KUBECONFIG is not set (SLIPWAY_BUILD_BACKEND=cluster builds in the cluster)', fix: `set it in /etc/slipway/slipway.env or ${rerun}` };
+      return checkBuildPods(new KubeClient(config.kubeconfig), config, config.builderImage, signal);
+    },
+  }] : packChecks(config, rerun);
+  return [
+    ...buildChecks,
     {
       name: 'registry',
       fix: 'start the registry (systemctl start docker-registry), correct SLIPWAY_REGISTRY / SLIPWAY_REGISTRY_PULL, or give its credential in SLIPWAY_REGISTRY_AUTH_FILE (/etc/slipway/slipway.env)',
