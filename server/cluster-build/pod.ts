@@ -12,9 +12,10 @@
 import type { ClusterNetwork } from '../config.ts';
 import type { KubeObject, V1Container, V1EnvVar, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1Pod, V1Secret } from '../deploy/kube-types.ts';
 import { MANAGED_BY } from '../deploy/labels.ts';
+import { BUILD_NAMESPACE } from '../deploy/placement.ts';
 
-/** The namespace every build pod runs in. */
-export const BUILD_NAMESPACE = 'slipway-builds';
+/** The namespace every build pod runs in (placement.ts: app pods are told apart from build pods by it). */
+export { BUILD_NAMESPACE };
 /** The NetworkPolicy of that namespace. */
 export const BUILD_POLICY = 'builds';
 
