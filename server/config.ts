@@ -288,6 +288,12 @@ function maxStartups(raw: string, name: string): MaxStartups {
   return Object.freeze({ start, rate, full });
 }
 
+/** A duration as people type it: whole seconds (`90`) or a number with `s`, `m` or `h` (`90s`, `10m`, `2h`); in seconds, undefined when it is no such thing. */
+export function durationSeconds(raw: string): number | undefined {
+  const m = /^(\d{1,7})([smh]?)$/.exec(raw);
+  return m ? Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600 }[m[2]!]! : undefined;
+}
+
 /** `off`, or sshd-style `KEY:DURATION` words (durations in s, m or h; bare numbers are seconds); keys not given keep sshd's defaults. */
 function penalties(given: string | undefined, name: string): SourcePenalties | undefined {
   const raw = (given ?? '').trim();
@@ -295,10 +301,11 @@ function penalties(given: string | undefined, name: string): SourcePenalties | u
   const keys: Record<string, keyof SourcePenalties> = { authfail: 'authfailMs', noauth: 'noauthMs', 'grace-exceeded': 'graceExceededMs', min: 'minMs', max: 'maxMs' };
   const out = { ...PENALTY_DEFAULTS };
   for (const word of raw === '' || raw === 'yes' ? [] : raw.split(/[\s,]+/)) {
-    const m = /^([a-z-]+):(\d{1,7})([smh]?)$/.exec(word);
+    const m = /^([a-z-]+):(.*)$/.exec(word);
     const key = m && Object.hasOwn(keys, m[1]!) ? keys[m[1]!] : undefined;
-    if (!m || !key) throw new UserError(`${name} must be "off" or words like authfail:5s noauth:1s grace-exceeded:10s min:15s max:10m, got "${raw}".`);
-    out[key] = Number(m[2]) * { '': 1000, s: 1000, m: 60_000, h: 3_600_000 }[m[3]!]!;
+    const seconds = m ? durationSeconds(m[2]!) : undefined;
+    if (!key || seconds === undefined) throw new UserError(`${name} must be "off" or words like authfail:5s noauth:1s grace-exceeded:10s min:15s max:10m, got "${raw}".`);
+    out[key] = seconds * 1000;
   }
   if (out.maxMs < out.minMs) throw new UserError(`${name}: max must not be below min, got "${raw}".`);
   return Object.freeze(out);
@@ -312,10 +319,8 @@ export const MAX_WARM_SECONDS = 24 * 3600;
  * `1h`), at most MAX_WARM_SECONDS; `0` is off. In seconds, or undefined when it is no such thing.
  */
 export function parseWarmWindow(raw: string): number | undefined {
-  const m = /^(\d{1,6})([smh]?)$/.exec(raw.trim());
-  if (!m) return undefined;
-  const seconds = Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600 }[m[2]!]!;
-  return seconds <= MAX_WARM_SECONDS ? seconds : undefined;
+  const seconds = durationSeconds(raw.trim());
+  return seconds !== undefined && seconds <= MAX_WARM_SECONDS ? seconds : undefined;
 }
 
 /** A warm window in the shortest of the units parseWarmWindow reads (`90s`, `5m`, `1h`); `off` for 0. */

@@ -22,7 +22,7 @@ import { TLS_LABEL, tlsHosts } from './tls.ts';
 import { ContentChecks, MAX_CONTENT_BODY_BYTES } from './content-check.ts';
 import { acmeState, certificateReady, describePem, type CertificateLike, type ChallengeLike } from './cert-status.ts';
 import { ingressObjects, serviceObject, WEB, WEB_HTTPS } from './network.ts';
-import { readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from './ingress-sync.ts';
+import { askIngressApi, readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from './ingress-sync.ts';
 import { processUsage } from './usage.ts';
 import { KubeNodes } from './kube-nodes.ts';
 import type { V1Ingress } from './kube-types.ts';
@@ -117,19 +117,9 @@ interface WebSets {
 /** Longest one answer of Traefik's API may take, and its largest body. */
 const INGRESS_API_READ = { timeoutMs: 2000, maxBytes: 1024 * 1024 };
 
-/**
- * One answer of Traefik's API at `url`, or why there is none: an http(s) address is asked
- * directly, a path (`/api/v1/namespaces/kube-system/services/…/proxy`) through the cluster's API
- * server as the kubeconfig's user, which reaches a Traefik that runs in a pod (k3s's).
- */
-async function readIngressApi(client: KubeClient, url: string): Promise<{ json: unknown } | { error: string; missing?: true }> {
-  let answer: { status: number; body: string } | { error: string };
-  if (url.startsWith('/')) {
-    answer = await client.rawGet(url, INGRESS_API_READ).catch((err: unknown) => ({ error: (err as Error).message }));
-  } else {
-    answer = await fetch(url, { signal: AbortSignal.timeout(INGRESS_API_READ.timeoutMs) })
-      .then(async (res) => ({ status: res.status, body: await res.text() }), (err: unknown) => ({ error: (err as Error).message }));
-  }
+/** One answer of Traefik's API about `path`, or why there is none. */
+async function readIngressApi(client: KubeClient, api: string, path: string): Promise<{ json: unknown } | { error: string; missing?: true }> {
+  const answer = await askIngressApi(client, api, path, INGRESS_API_READ);
   if ('error' in answer) return { error: `did not answer (${answer.error})` };
   if (answer.status === 404) return { error: "has no service for the app's Ingresses", missing: true };
   if (answer.status < 200 || answer.status > 299) return { error: `answered ${answer.status} for the app's service` };
@@ -305,10 +295,10 @@ export class KubeDeployer implements Deployer {
       if (this.#opts.ingressApi) {
         stage = 'the ingress';
         const api = this.#opts.ingressApi;
-        const url = `${api}/api/http/services/${encodeURIComponent(traefikServiceName(ns, WEB, 'http'))}`;
+        const path = `/api/http/services/${encodeURIComponent(traefikServiceName(ns, WEB, 'http'))}`;
         const asked = Date.now();
         for (;;) {
-          const answer = await readIngressApi(this.client, url);
+          const answer = await readIngressApi(this.client, api, path);
           // A first deploy's service appears in Traefik a moment after its Ingress: not yet there
           // is worth a few polls.
           if ('missing' in answer && Date.now() - asked < INGRESS_API_WAIT_MS) {
@@ -319,7 +309,7 @@ export class KubeDeployer implements Deployer {
           // does not stop the deploy: the EndpointSlices have switched, and the doctor says why.
           if ('error' in answer) {
             t.detail(`(the switch is confirmed by the EndpointSlices only: Traefik's API at ${api} ${answer.error})`);
-            log.warn('could not read the ingress API during a switch', { app: run.app, url, error: answer.error });
+            log.warn('could not read the ingress API during a switch', { app: run.app, url: `${api}${path}`, error: answer.error });
             break;
           }
           if (sameAddresses(want, traefikServers(answer.json))) {
@@ -925,7 +915,12 @@ export class KubeDeployer implements Deployer {
   }
 
   async warmSets(): Promise<WarmSet[]> {
-    const sets = await this.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selectorString({ [LABEL.managedBy]: MANAGED_BY, [LABEL.warm]: 'true' }) });
+    return this.#warmSetsIn(undefined);
+  }
+
+  /** The warm sets in one app's namespace, or (undefined) in every namespace. */
+  async #warmSetsIn(ns: string | undefined): Promise<WarmSet[]> {
+    const sets = await this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: selectorString({ [LABEL.managedBy]: MANAGED_BY, [LABEL.warm]: 'true' }) });
     return sets.flatMap((d) => {
       const app = d.metadata?.labels?.[LABEL.instance];
       const release = Number(d.metadata?.labels?.[LABEL.release]);
@@ -935,9 +930,9 @@ export class KubeDeployer implements Deployer {
   }
 
   async dropWarm(app: string, opts: { now: number; all?: boolean }): Promise<number> {
-    const sets = (await this.warmSets()).filter((w) => w.app === app && (opts.all || Date.parse(w.until) <= opts.now));
     // Only sets that serve nothing: the Service may have moved to a set since it was marked.
-    const serving = (await this.#webSets(app)).serving;
+    const [warm, { serving }] = await Promise.all([this.#warmSetsIn(namespaceFor(app)), this.#webSets(app)]);
+    const sets = warm.filter((w) => w.app === app && (opts.all || Date.parse(w.until) <= opts.now));
     const drop = sets.map((w) => w.release).filter((v) => v !== serving);
     await this.#dropSets(app, drop);
     return drop.length;

@@ -7,6 +7,7 @@ import { findProgram } from '../backends.ts';
 import { registryAuthHeaders, registryBase } from '../build/image.ts';
 import { KubeClient } from '../deploy/kube-client.ts';
 import { checkBuildPods } from '../cluster-build/doctor.ts';
+import { askIngressApi } from '../deploy/ingress-sync.ts';
 import { requireAdmin } from './access.ts';
 import type { Actor } from './actor.ts';
 import type { Services } from '../context.ts';
@@ -204,11 +205,8 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
       async run(signal) {
         // Optional: without it a switch of traffic is confirmed by the EndpointSlices alone.
         if (!config.ingressApi) return { ok: true, detail: "SLIPWAY_INGRESS_API is unset: a deploy's switch of traffic is confirmed by the Service's EndpointSlices" };
-        // A proxy path is asked through the cluster's API server, as the deployer asks it.
-        const answer = config.ingressApi.startsWith('/')
-          ? await new KubeClient(config.kubeconfig!).rawGet(`${config.ingressApi}/api/version`, { timeoutMs: 3000, maxBytes: 64 * 1024 })
-          : await fetch(`${config.ingressApi}/api/version`, { signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]) })
-            .then(async (res) => ({ status: res.status, body: await res.text() }), (err: unknown) => ({ error: (err as Error).message }));
+        // Asked as the deployer asks it (a proxy path through the cluster's API server).
+        const answer = await askIngressApi(new KubeClient(config.kubeconfig!), config.ingressApi, '/api/version', { timeoutMs: 3000, maxBytes: 64 * 1024, signal });
         if ('error' in answer) return { ok: false, detail: `Traefik's API at ${config.ingressApi} is not reachable: ${answer.error}` };
         if (answer.status !== 200) return { ok: false, detail: `Traefik's API at ${config.ingressApi} answered ${answer.status} to /api/version` };
         const v = ((): { Version?: string } => { try { return JSON.parse(answer.body) as { Version?: string }; } catch { return {}; } })();
