@@ -48,6 +48,8 @@ export interface Config {
   buildMemory: string;
   /** Cluster builds at once; later pushes wait in line (SLIPWAY_BUILD_CONCURRENCY). */
   buildConcurrency: number;
+  /** Keep one started build pod waiting for the next push (SLIPWAY_BUILD_SPARE=1), in a free slot only. */
+  buildSpare: boolean;
   rolloutTimeoutMs: number;
   /** Longest a release command (Procfile `release:`) may run: SLIPWAY_RELEASE_TIMEOUT_S. */
   releaseTimeoutMs: number;
@@ -259,6 +261,11 @@ function count(raw: string, name: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a whole number of at least 1, got "${raw}".`);
   return n;
+}
+
+function zeroOrOne(raw: string, name: string): boolean {
+  if (raw !== '0' && raw !== '1') throw new UserError(`${name} must be 0 or 1, got "${raw}".`);
+  return raw === '1';
 }
 
 function buildBackend(raw: string, name: string): 'pack' | 'cluster' {
@@ -559,6 +566,7 @@ const SETTINGS = {
   buildCpu: setting('SLIPWAY_BUILD_CPU', '1', quantity('cpu'), 'CPU of a cluster build pod (its request and limit).'),
   buildMemory: setting('SLIPWAY_BUILD_MEMORY', '2Gi', quantity('memory'), 'Memory of a cluster build pod (its request and limit); a build that needs more fails with OOMKilled.'),
   buildConcurrency: setting('SLIPWAY_BUILD_CONCURRENCY', '2', count, 'Cluster builds at once; later pushes wait in line, in the order they came, and say their place.'),
+  buildSpare: setting('SLIPWAY_BUILD_SPARE', '1', zeroOrOne, "1: a cluster build pod is started before a push needs it, while a build slot is free (its CPU and memory are held while it waits); 0: each build starts its own pod."),
   maxBuildLogBytes: setting('SLIPWAY_MAX_BUILD_LOG_MB', '5', (raw, name) => Math.floor(megabytes(raw, name)), 'Largest build log kept on disk, in MB (its first lines and last 64 KB, a marker line between); the pusher still sees every line.'),
   maxImageBytes: setting('SLIPWAY_MAX_IMAGE_MB', '2048', megabytes, "Largest app image in MB (config and compressed layers, as the registry's manifest lists them); a larger one fails its push."),
   registry: setting('SLIPWAY_REGISTRY', '127.0.0.1:5000', text, 'OCI registry app images are pushed to.'),

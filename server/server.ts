@@ -141,6 +141,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
       // request open, would keep close() pending for as long as they like.
       http.closeAllConnections();
       await closing;
+      await backends.builder?.close?.().catch((err: unknown) => log.warn('the builder did not close cleanly', { err }));
       store.close();
       release();
     },

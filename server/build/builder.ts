@@ -53,4 +53,6 @@ export interface Builder {
   pruneImages(): Promise<number>;
   /** At start-up: removes what builds of a previous process of this server left running (build pods); returns how many. */
   removeLeftovers?(): Promise<number>;
+  /** The server is stopping: removes what the builder keeps running between builds (a spare build pod). */
+  close?(): Promise<void>;
 }

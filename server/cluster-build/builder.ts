@@ -2,11 +2,12 @@
 // in the namespace slipway-builds, by the builder image's CNB lifecycle, which exports straight to
 // the registry the nodes pull from. No Docker engine and no pack on the server.
 //
-// One build: wait for a slot (BuildQueue) → make the pod (and the Secret with the registry's
-// credential, owned by the pod) → stream the pushed tree and the build env in over exec (a tar on
-// stdin of the receive container: the pod needs no credential to fetch anything) → follow each
-// container's log as it starts, in order, into the push and the build log → read the image
-// digest from the export phase's report (its termination message) → delete the pod.
+// One build: wait for a slot (BuildQueue) → take the spare pod (started before, while a slot was
+// free) or start one (with the Secret holding the registry's credential, owned by the pod) → stream
+// the pushed tree and the build env in over exec (a tar on stdin: the pod needs no credential to
+// fetch anything) → run each lifecycle phase over exec, in order, its output line by line into the
+// push and the build log → read the image digest from the export phase's report → delete the pod,
+// and start the next spare.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,12 +26,10 @@ import type { V1Pod } from '../deploy/kube-types.ts';
 import { log } from '../output/log.ts';
 import { cacheImage, cacheImageApps, cacheImageBytes, purgeCacheImage } from './cache.ts';
 import {
-  BUILD_NAMESPACE, PHASES, PHASE_HEADERS, RECEIVE, RECEIVED_MARK, buildNamespace, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, secretFor,
-  type BuildPodSpec,
+  BUILD_CONTAINER, BUILD_NAMESPACE, PHASES, PHASE_HEADERS, REGISTRY_CONTAINER, REPORT_PATH, appLabels, buildNamespace, buildNetworkPolicy, buildPod,
+  buildSecret, ownedSelector, phaseExec, secretFor, type BuildPodSpec, type PhaseTarget,
 } from './pod.ts';
 import { BuildQueue } from './queue.ts';
-
-type V1ContainerStatus = NonNullable<NonNullable<V1Pod['status']>['containerStatuses']>[number];
 
 /** What the cluster builder needs from the server's config. */
 export interface ClusterBuildSettings {
@@ -43,6 +42,8 @@ export interface ClusterBuildSettings {
   cpu: string;
   memory: string;
   concurrency: number;
+  /** Start the next build's pod before its push comes, while a slot is free (SLIPWAY_BUILD_SPARE). */
+  spare: boolean;
   /** Who owns the build pods (ownerId of the data dir): a server starting removes its own leftovers. */
   owner: string;
   network: Pick<ClusterNetwork, 'nodeAddresses'>;
@@ -52,7 +53,7 @@ export interface ClusterBuildSettings {
 export function clusterBuildSettings(config: Readonly<Config>): ClusterBuildSettings {
   return {
     registry: config.registry, registryPull: config.registryPull, registryAuth: config.registryAuth, buildTimeoutMs: config.buildTimeoutMs,
-    cpu: config.buildCpu, memory: config.buildMemory, concurrency: config.buildConcurrency, owner: ownerId(config.dataDir), network: config.network,
+    cpu: config.buildCpu, memory: config.buildMemory, concurrency: config.buildConcurrency, spare: config.buildSpare, owner: ownerId(config.dataDir), network: config.network,
   };
 }
 
@@ -108,17 +109,19 @@ export function tookTooLong(timeoutMs: number): string {
   return `The build took longer than ${limit} and was stopped (SLIPWAY_BUILD_TIMEOUT_S).`;
 }
 
-/** The status of one container of a pod, init or not. */
-function statusOf(pod: V1Pod | undefined, name: string): V1ContainerStatus | undefined {
-  return [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])].find((c) => c.name === name);
-}
-
 /** Waiting reasons that will not fix themselves. */
 const STUCK = /^(ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError|CreateContainerError|RunContainerError)$/;
-/** A timestamped pod-log line: `2026-12-03T12:00:00.123456789Z text`. */
-const KUBE_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z ?/;
-/** How often the pod's status is read while waiting for a container. */
-const POLL_MS = 150;
+/** How often the pod's status is read while waiting for its containers to start. */
+const POLL_MS = 100;
+/** A spare pod's own deadline (the kubelet's): lowered to the build's when a push takes it. */
+const SPARE_DEADLINE_SECONDS = 6 * 3600;
+/** The app's build processes, killed once its build phase ends (all but the container's first). */
+const KILL_ALL = ['sh', '-c', 'kill -s KILL -1 2>/dev/null; exit 0'];
+/** The container's memory cgroup: its `oom_kill` count says whether the kernel killed for memory (cgroup v2, then v1). */
+const OOM_COUNT = ['sh', '-c', 'cat /sys/fs/cgroup/memory.events 2>/dev/null || cat /sys/fs/cgroup/memory/memory.oom_control'];
+
+/** A build pod started (or starting) before a push needs it. */
+interface Spare { builderImage: string; name: string; ready: Promise<void> }
 
 /** Builds in pods on the cluster with the builder image's lifecycle; publishes straight to the registry. */
 export class ClusterBuilder implements Builder {
@@ -128,6 +131,7 @@ export class ClusterBuilder implements Builder {
   readonly queue: BuildQueue;
   readonly #kube: KubeClient;
   #ready: Promise<void> | undefined;
+  #spare: Spare | undefined;
   readonly #users = new Map<string, Promise<{ uid: number; gid: number }>>();
 
   constructor(kube: KubeClient, settings: ClusterBuildSettings) {
@@ -165,17 +169,28 @@ export class ClusterBuilder implements Builder {
     return p;
   }
 
-  /** Deletes the build pods a previous process of this server left behind (their Secrets go with them). */
+  /** Deletes the build pods (and their Secrets) a previous process of this server left behind. */
   async removeLeftovers(): Promise<number> {
-    const pods = await this.#kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: ownedSelector(this.settings.owner) });
+    const selector = { labelSelector: ownedSelector(this.settings.owner) };
+    const pods = await this.#kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, selector);
     for (const p of pods) if (p.metadata?.name) await this.#kube.remove('v1', 'Pod', p.metadata.name, BUILD_NAMESPACE, { gracePeriodSeconds: 0 });
+    // A Secret is made just before its pod: one whose pod never came has no owner to go with.
+    const secrets = await this.#kube.list<{ metadata?: { name?: string } }>('v1', 'Secret', BUILD_NAMESPACE, selector);
+    for (const sec of secrets) if (sec.metadata?.name) await this.#kube.remove('v1', 'Secret', sec.metadata.name, BUILD_NAMESPACE);
     return pods.length;
   }
 
-  /** This server's build pods now in the cluster (names). */
+  /** This server's build pods now in the cluster (names), the spare among them. */
   async buildPods(): Promise<string[]> {
     const pods = await this.#kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: ownedSelector(this.settings.owner) });
     return pods.map((p) => p.metadata?.name ?? '').filter(Boolean);
+  }
+
+  /** The server is stopping: the spare pod goes (a build's own pod goes with its push). */
+  async close(): Promise<void> {
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare) await this.#removePod(spare.name);
   }
 
   purgeCache(app: string): Promise<void> {
@@ -202,126 +217,188 @@ export class ClusterBuilder implements Builder {
       t.detail(`Waiting for a build slot: ${ahead} ahead in line (all ${this.queue.limit} slots busy, SLIPWAY_BUILD_CONCURRENCY)`);
     });
     const logStream = new BuildLog(req.logFile, req.maxLogBytes ?? Infinity);
-    const name = `${req.app.slice(0, 40)}-${randomBytes(4).toString('hex')}`;
-    let created = false;
+    let name: string | undefined;
+    const builderImage = pullRef(req.builderImage, s);
     try {
       await this.#ensureNamespace();
       const user = await this.#userOf(req.builderImage);
-      const repo = imageRepository(s.registryPull, req.app);
-      const spec: BuildPodSpec = {
-        name, app: req.app, owner: s.owner, builderImage: pullRef(req.builderImage, s),
-        imageRepo: repo, tags: [req.tag], cacheImage: cacheImage(s.registryPull, req.app),
-        registry: s.registryPull, insecureRegistry: isLoopbackRegistry(s.registryPull),
-        // A registry on the node's loopback (the testbed's; install.sh's own is NODE-IP:5000) is
-        // reachable only from the node's own network namespace. On it, the pod shares the node's
-        // network and the namespace's NetworkPolicy does not apply to it: acceptable for a
-        // single-machine testbed, not for a cluster whose builds run untrusted code, which should
-        // use a registry address the pod network reaches (SLIPWAY_REGISTRY_PULL).
-        hostNetwork: isLoopbackRegistry(s.registryPull),
-        uid: user.uid, gid: user.gid, cpu: s.cpu, memory: s.memory,
-        deadlineSeconds: Math.ceil(s.buildTimeoutMs / 1000),
-        ...(s.registryAuth ? { authSecret: secretFor(name) } : {}),
-      };
+      const pod = await this.#claim(builderImage, user, req);
+      name = pod.name;
+      // The next push's pod starts now, while this one builds (if a slot is left for it).
+      this.#keepSpare(builderImage, user);
+      await pod.ready;
+      // The kubelet's own deadline, from the pod's start: a spare's waiting time plus this build's.
+      await this.#kube.apply({
+        apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: BUILD_NAMESPACE, labels: appLabels(req.app) },
+        spec: { activeDeadlineSeconds: Math.min(SPARE_DEADLINE_SECONDS, pod.ageSeconds() + Math.ceil(s.buildTimeoutMs / 1000)) },
+      } as V1Pod & { apiVersion: string; kind: string; metadata: { name: string } }, 'slipway-build-claim');
       const { files, left } = platformEnv(req.env);
       for (const key of left) t.warn(`${key} is left out of the build: the lifecycle takes only names of letters, digits and _ (the app still gets it when it runs)`);
-      const pod = await this.#kube.apply(buildPod(spec));
-      created = true;
-      if (s.registryAuth) await this.#kube.apply(buildSecret(spec, s.registryAuth, pod.metadata.uid ?? ''));
-      return await this.#run(name, spec, req, files, logStream);
+      const target: PhaseTarget = {
+        imageRepo: imageRepository(s.registryPull, req.app), tags: [req.tag], cacheImage: cacheImage(s.registryPull, req.app),
+        registry: s.registryPull, insecureRegistry: isLoopbackRegistry(s.registryPull),
+      };
+      return await this.#run(name, target, req, files, logStream);
     } finally {
-      if (created) {
-        // The Secret goes with its owner, the pod; removed here too so it never outlives the build.
-        await this.#kube.remove('v1', 'Pod', name, BUILD_NAMESPACE, { gracePeriodSeconds: 0 }).catch((err: unknown) => log.warn('could not delete a build pod', { pod: name, err }));
-        if (s.registryAuth) await this.#kube.remove('v1', 'Secret', secretFor(name), BUILD_NAMESPACE).catch((err: unknown) => log.warn('could not delete a build secret', { pod: name, err }));
-      }
+      if (name) await this.#removePod(name);
       release();
       await logStream.end();
+      // A slot freed: the spare a busy queue could not have now can be started.
+      if (this.#spare === undefined && this.queue.waiting === 0) {
+        const user = this.#users.get(req.builderImage);
+        if (user) user.then((u) => this.#keepSpare(builderImage, u), () => undefined);
+      }
     }
   }
 
-  async #run(name: string, spec: BuildPodSpec, req: BuildRequest, env: [string, string][], logStream: BuildLog): Promise<BuildResult> {
+  /** Deletes a build pod and its Secret (owned by the pod; removed here too so it never outlives the build). */
+  async #removePod(name: string): Promise<void> {
+    await this.#kube.remove('v1', 'Pod', name, BUILD_NAMESPACE, { gracePeriodSeconds: 0 }).catch((err: unknown) => log.warn('could not delete a build pod', { pod: name, err }));
+    if (this.settings.registryAuth) await this.#kube.remove('v1', 'Secret', secretFor(name), BUILD_NAMESPACE).catch((err: unknown) => log.warn('could not delete a build secret', { pod: name, err }));
+  }
+
+  /** The spare pod when it is of this builder image, else a pod started now. */
+  async #claim(builderImage: string, user: { uid: number; gid: number }, req: BuildRequest): Promise<{ name: string; ready: Promise<void>; ageSeconds: () => number }> {
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare && spare.builderImage === builderImage) {
+      const ok = await spare.ready.then(() => true, (err: unknown) => {
+        log.warn('the spare build pod did not start; starting another', { pod: spare.name, err });
+        return false;
+      });
+      if (ok) {
+        const pod = await this.#kube.read<V1Pod>('v1', 'Pod', spare.name, BUILD_NAMESPACE);
+        const startedAt = new Date(pod?.status?.startTime ?? Number.NaN).getTime();
+        const age = () => Number.isFinite(startedAt) ? Math.ceil((Date.now() - startedAt) / 1000) + 1 : 0;
+        if (pod?.status?.phase === 'Running' && age() + this.settings.buildTimeoutMs / 1000 < SPARE_DEADLINE_SECONDS) return { name: spare.name, ready: Promise.resolve(), ageSeconds: age };
+      }
+    }
+    if (spare) void this.#removePod(spare.name);
+    const name = await this.#startPod(builderImage, user);
+    let unschedulableSaid = false;
+    const ready = this.#running(name, req.signal, (why) => {
+      if (unschedulableSaid) return;
+      unschedulableSaid = true;
+      req.transcript.detail(`Waiting for a node with room for the build (${this.settings.cpu} CPU, ${this.settings.memory}): ${why}`);
+    });
+    return { name, ready, ageSeconds: () => 0 };
+  }
+
+  /** Starts a spare pod for the next push, if spares are on, there is none and a slot is free for it. */
+  #keepSpare(builderImage: string, user: { uid: number; gid: number }): void {
+    if (!this.settings.spare || this.#spare || this.queue.running + this.queue.waiting >= this.queue.limit) return;
+    const abort = new AbortController();
+    const spare: Spare = { builderImage, name: '', ready: Promise.resolve() };
+    this.#spare = spare;
+    spare.ready = this.#startPod(builderImage, user).then((name) => {
+      spare.name = name;
+      // Taken or dropped meanwhile: it is nobody's spare now.
+      if (this.#spare !== spare) {
+        void this.#removePod(name);
+        throw new Error('the spare was dropped while it started');
+      }
+      return this.#running(name, abort.signal, () => undefined);
+    });
+    spare.ready.catch((err: unknown) => {
+      if (this.#spare === spare) this.#spare = undefined;
+      if (spare.name && this.#spare !== spare) void this.#removePod(spare.name);
+      log.warn('a spare build pod did not start', { err });
+    });
+  }
+
+  /** Creates a build pod (and its Secret) and returns its name. */
+  async #startPod(builderImage: string, user: { uid: number; gid: number }): Promise<string> {
+    const s = this.settings;
+    const name = `build-${randomBytes(6).toString('hex')}`;
+    const spec: BuildPodSpec = {
+      name, owner: s.owner, builderImage, registry: s.registryPull,
+      // A registry on the node's loopback (the testbed's; install.sh's own is NODE-IP:5000) is
+      // reachable only from the node's own network namespace. On it, the pod shares the node's
+      // network and the namespace's NetworkPolicy does not apply to it: acceptable for a
+      // single-machine testbed, not for a cluster whose builds run untrusted code, which should
+      // use a registry address the pod network reaches (SLIPWAY_REGISTRY_PULL).
+      hostNetwork: isLoopbackRegistry(s.registryPull),
+      uid: user.uid, gid: user.gid, cpu: s.cpu, memory: s.memory,
+      deadlineSeconds: SPARE_DEADLINE_SECONDS,
+      ...(s.registryAuth ? { authSecret: secretFor(name) } : {}),
+    };
+    // The Secret first (the registry container cannot start without it), then the pod, then the
+    // Secret again, owned by the pod so that it goes with it.
+    if (s.registryAuth) await this.#kube.apply(buildSecret(spec, s.registryAuth, undefined));
+    const pod = await this.#kube.apply(buildPod(spec));
+    if (s.registryAuth) await this.#kube.apply(buildSecret(spec, s.registryAuth, pod.metadata.uid ?? ''));
+    return name;
+  }
+
+  /** Reads the pod until both its containers run; throws when they never will. */
+  async #running(name: string, signal: AbortSignal, unschedulable: (why: string) => void): Promise<void> {
+    const deadline = Date.now() + this.settings.buildTimeoutMs + 60_000;
+    for (;;) {
+      if (signal.aborted) throw new UserError('The build was cancelled.', { cause: signal.reason });
+      if (Date.now() > deadline) throw new UserError(tookTooLong(this.settings.buildTimeoutMs));
+      const pod = await this.#kube.read<V1Pod>('v1', 'Pod', name, BUILD_NAMESPACE);
+      if (!pod) throw new Error(`the build pod ${name} disappeared`);
+      const statuses = pod.status?.containerStatuses ?? [];
+      if (statuses.length === 2 && statuses.every((c) => c.state?.running)) return;
+      for (const st of statuses) {
+        if (st.state?.terminated) throw new Error(`the build pod's ${st.name} container ended before the build: ${st.state.terminated.reason ?? ''} ${st.state.terminated.message ?? ''}`);
+        const waiting = st.state?.waiting;
+        if (waiting?.reason && STUCK.test(waiting.reason)) {
+          if (/Image|ImagePull/.test(waiting.reason)) throw new UserError(`The cluster could not pull the builder image ${st.image} (${waiting.reason}: ${(waiting.message ?? '').slice(0, 200)}); nothing was built.`);
+          throw new Error(`the build pod's ${st.name} container cannot start: ${waiting.reason} ${waiting.message ?? ''}`);
+        }
+      }
+      if (pod.status?.phase === 'Failed') throw new UserError(`The build pod failed before the build (${pod.status.reason ?? 'no reason given'}: ${pod.status.message ?? ''}).`);
+      const unsched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+      if (unsched) unschedulable(unsched.message ?? '');
+      await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  async #run(name: string, target: PhaseTarget, req: BuildRequest, env: [string, string][], logStream: BuildLog): Promise<BuildResult> {
     const s = this.settings;
     const t = req.transcript;
-    // The pod's own deadline (activeDeadlineSeconds) starts once a node takes it; this one also
-    // covers a pod that never gets a node.
-    const deadline = Date.now() + s.buildTimeoutMs + 60_000;
     const minutes = Math.round(s.buildTimeoutMs / 60000);
     const ctx = { memory: s.memory, registry: s.registry, minutes, timeoutMs: s.buildTimeoutMs };
     const tail: string[] = [];
-    const line = (raw: string) => {
-      logStream.line(raw);
-      const text = raw.replace(KUBE_TIMESTAMP, '');
+    const line = (text: string) => {
+      logStream.line(text);
       tail.push(text);
       if (tail.length > 60) tail.shift();
       const shown = transcriptLine(text);
       if (shown?.raw) t.raw(shown.text);
       else if (shown) t.detail(shown.text);
     };
-    const cancelled = () => new UserError('The build was cancelled.', { cause: req.signal.reason });
-
-    let unschedulableSaid = false;
-    /** Reads the pod until `container` has started (or ended); throws when it never will. */
-    const started = async (container: string): Promise<V1ContainerStatus> => {
-      for (;;) {
-        if (req.signal.aborted) throw cancelled();
-        if (Date.now() > deadline) throw new UserError(tookTooLong(s.buildTimeoutMs));
-        const pod = await this.#kube.read<V1Pod>('v1', 'Pod', name, BUILD_NAMESPACE);
-        if (!pod) throw new Error(`the build pod ${name} disappeared`);
-        if (pod.status?.reason === 'DeadlineExceeded') throw new UserError(tookTooLong(s.buildTimeoutMs));
-        const st = statusOf(pod, container);
-        if (st?.state?.running || st?.state?.terminated) return st;
-        const waiting = st?.state?.waiting;
-        if (waiting?.reason && STUCK.test(waiting.reason)) {
-          if (/Image|ImagePull/.test(waiting.reason)) throw new UserError(`The cluster could not pull the builder image ${spec.builderImage} (${waiting.reason}: ${(waiting.message ?? '').slice(0, 200)}); nothing was built.`);
-          throw new Error(`the build pod's ${container} container cannot start: ${waiting.reason} ${waiting.message ?? ''}`);
-        }
-        if (pod.status?.phase === 'Failed') throw new UserError(`The build pod failed before its ${container} step (${pod.status.reason ?? 'no reason given'}: ${pod.status.message ?? ''}).`);
-        const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
-        if (unschedulable && !unschedulableSaid) {
-          unschedulableSaid = true;
-          t.detail(`Waiting for a node with room for the build (${s.cpu} CPU, ${s.memory}): ${unschedulable.message ?? ''}`);
-        }
-        await sleep(POLL_MS, undefined, { signal: req.signal }).catch(() => undefined);
-      }
-    };
-    /** Reads the pod until `container` has ended. */
-    const ended = async (container: string) => {
-      for (;;) {
-        if (req.signal.aborted) throw cancelled();
-        const pod = await this.#kube.read<V1Pod>('v1', 'Pod', name, BUILD_NAMESPACE);
-        // Past its deadline the kubelet kills the running container (exit 137, reason Error): the
-        // pod's reason is the one that says why.
-        if (pod?.status?.reason === 'DeadlineExceeded') return { exitCode: 137, reason: 'DeadlineExceeded', message: undefined };
-        const term = statusOf(pod, container)?.state?.terminated;
-        if (term) return term;
-        if (Date.now() > deadline) throw new UserError(tookTooLong(s.buildTimeoutMs));
-        await sleep(POLL_MS, undefined, { signal: req.signal }).catch(() => undefined);
-      }
+    // The server's own deadline: the kubelet's (activeDeadlineSeconds) also stops the pod.
+    const timeout = AbortSignal.timeout(s.buildTimeoutMs);
+    const signal = AbortSignal.any([req.signal, timeout]);
+    const failed = async (phase: string, err: unknown): Promise<never> => {
+      if (timeout.aborted || (await this.#kube.read<V1Pod>('v1', 'Pod', name, BUILD_NAMESPACE).catch(() => undefined))?.status?.reason === 'DeadlineExceeded') throw new UserError(tookTooLong(s.buildTimeoutMs), { cause: err });
+      if (req.signal.aborted) throw new UserError('The build was cancelled.', { cause: req.signal.reason });
+      throw new Error(`the build's ${phase} step could not be run in its pod`, { cause: err });
     };
 
-    // receive: the tree, then the build env, then the mark that lets the phases go.
-    const receiving = await started(RECEIVE);
-    if (receiving.state?.terminated) throw new Error(`the build pod's receive step ended before the tree was sent: ${receiving.state.terminated.reason ?? ''} ${receiving.state.terminated.message ?? ''}`);
-    await this.#send(name, ['tar', '-x', '-f', '-', '-C', '/workspace'], req.source, undefined, req.signal);
-    await this.#sendEnv(name, env, req.signal);
-    await this.#exec(name, ['touch', RECEIVED_MARK], Readable.from([]), req.signal);
-    const received = await ended(RECEIVE);
-    if (received.exitCode !== 0) throw new Error(`the build pod's receive step failed (${received.exitCode}): ${received.message ?? ''}`);
+    // The tree and the build env, over exec into the build container.
+    await this.#send(name, ['tar', '-x', '-f', '-', '-C', '/workspace'], req.source, undefined, signal).catch((err: unknown) => failed('receive', err));
+    await this.#sendEnv(name, env, signal).catch((err: unknown) => failed('receive', err));
 
-    let report = '';
     for (const phase of PHASES) {
-      await started(phase);
       t.detail(`===> ${PHASE_HEADERS[phase]}`);
       logStream.line(`===> ${PHASE_HEADERS[phase]}`);
-      // A container that ended already still has its whole log; one running is followed live.
-      await this.#kube.followPodLog(BUILD_NAMESPACE, name, phase, { signal: req.signal }, line).catch((err: unknown) => {
-        if (!req.signal.aborted) throw err;
-      });
-      const term = await ended(phase);
-      if (term.exitCode !== 0 || term.reason === 'OOMKilled') throw new UserError(explainContainer(phase, { exitCode: term.exitCode, reason: term.reason }, tail, ctx));
-      if (phase === 'export') report = term.message ?? '';
+      const { container, command } = phaseExec(phase, target);
+      const code = await this.#execLines(name, container, command, signal, line).catch((err: unknown) => failed(phase, err));
+      // What the app's build left running goes before export reads the layers.
+      if (phase === 'build') await this.#exec(name, BUILD_CONTAINER, KILL_ALL, Readable.from([]), signal).catch((err: unknown) => failed(phase, err));
+      if (code !== 0) {
+        if (timeout.aborted) throw new UserError(tookTooLong(s.buildTimeoutMs));
+        // The kernel kills one process for memory (npm's child, say), and what ran it may report
+        // its own failure: the container's count of such kills is what tells.
+        const reason = await this.#oomKilled(name, container, signal) ? 'OOMKilled' : undefined;
+        throw new UserError(explainContainer(phase, { exitCode: code, reason }, tail, ctx));
+      }
     }
 
+    const report = await this.#execOutput(name, REGISTRY_CONTAINER, ['cat', REPORT_PATH], signal).catch((err: unknown) => failed('export', err));
     const digest = /digest\s*=\s*"(sha256:[0-9a-f]{64})"/.exec(report)?.[1];
     if (!digest) throw new Error(`the build's export succeeded but its report names no image digest: ${report.slice(0, 300)}`);
     const image = `${imageRepository(s.registry, req.app)}@${digest}`;
@@ -331,6 +408,12 @@ export class ClusterBuilder implements Builder {
     const processes = processesFromLabel(labels['io.buildpacks.build.metadata']);
     if (processes.length === 0) throw new UserError('The image declares no processes: add a Procfile or a start script.');
     return { image, digest, processes };
+  }
+
+  /** Whether the kernel killed a process of the container for memory (its cgroup's oom_kill count). */
+  async #oomKilled(pod: string, container: string, signal: AbortSignal): Promise<boolean> {
+    const text = await this.#execOutput(pod, container, OOM_COUNT, signal).catch(() => '');
+    return Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? 0) > 0;
   }
 
   /** Streams `tar -c` of the entries of a directory on this machine into `command` in the receive container. */
@@ -350,7 +433,7 @@ export class ClusterBuilder implements Builder {
     tar.stdout.pipe(body);
     const stderr: Buffer[] = [];
     tar.stderr.on('data', (c: Buffer) => stderr.push(c));
-    const [code, tarCode] = await Promise.all([this.#exec(pod, command, body, signal), tar.exited]);
+    const [code, tarCode] = await Promise.all([this.#exec(pod, BUILD_CONTAINER, command, body, signal), tar.exited]);
     if (tarCode !== 0) throw new Error(`tar of ${dir} exited with ${tarCode}: ${Buffer.concat(stderr).toString().slice(0, 300)}`);
     if (code !== 0) throw new Error(`${command.join(' ')} in the build pod exited with ${code}`);
   }
@@ -367,9 +450,40 @@ export class ClusterBuilder implements Builder {
     }
   }
 
-  async #exec(pod: string, command: string[], stdin: Readable, signal: AbortSignal): Promise<number> {
+  /** Runs a command in a container of the pod; its output, line by line, goes to `onLine`. */
+  async #execLines(pod: string, container: string, command: string[], signal: AbortSignal, onLine: (line: string) => void): Promise<number> {
+    const split = () => {
+      let partial = '';
+      return {
+        write: async (c: Buffer) => {
+          const parts = (partial + c.toString()).split('\n');
+          partial = parts.pop() ?? '';
+          for (const l of parts) onLine(l.replace(/\r$/, ''));
+        },
+        end: () => { if (partial) onLine(partial); partial = ''; },
+      };
+    };
+    const out = split();
+    const err = split();
+    try {
+      return await this.#kube.exec(BUILD_NAMESPACE, pod, container, command, { stdin: Readable.from([]), stdout: out.write, stderr: err.write }, signal);
+    } finally {
+      out.end();
+      err.end();
+    }
+  }
+
+  /** Runs a command in a container of the pod and returns what it printed (it must succeed). */
+  async #execOutput(pod: string, container: string, command: string[], signal: AbortSignal): Promise<string> {
     const out: Buffer[] = [];
-    const code = await this.#kube.exec(BUILD_NAMESPACE, pod, RECEIVE, command, {
+    const code = await this.#kube.exec(BUILD_NAMESPACE, pod, container, command, { stdin: Readable.from([]), stdout: async (c) => { out.push(c); }, stderr: async () => {} }, signal);
+    if (code !== 0) throw new Error(`${command.join(' ')} in the build pod exited with ${code}`);
+    return Buffer.concat(out).toString();
+  }
+
+  async #exec(pod: string, container: string, command: string[], stdin: Readable, signal: AbortSignal): Promise<number> {
+    const out: Buffer[] = [];
+    const code = await this.#kube.exec(BUILD_NAMESPACE, pod, container, command, {
       stdin,
       stdout: async (c) => { out.push(c); },
       stderr: async (c) => { out.push(c); },

@@ -2,13 +2,19 @@
 // NetworkPolicy, one build's pod and the Secret holding the registry's credential for it.
 //
 // Why the lifecycle's separate phases and not `creator`: creator runs detect, build (the app's own
-// code: buildpack scripts, npm install, postinstall hooks…) and export in one process and one
-// container, so the registry's credential it needs for export would sit in the same container as
-// the app's build code, which could read it from /proc/1/environ or the mounted file (same user).
-// As separate containers (analyze → detect → restore → build → export, one init container each,
-// the export as the pod's one container), only analyze, restore and export get the credential,
-// and detect and build, where the app's code runs, have none: other containers' environments and
-// files are not visible to them (no shared process namespace, the Secret is not a volume).
+// code: buildpack scripts, npm install, postinstall hooks…) and export in one process, so the
+// registry's credential it needs for export would sit beside the app's build code, which could read
+// it from /proc/1/environ (same user). Here the pod has two containers that wait, and the server
+// runs each phase in one of them over exec, in order: analyze, restore and export in `registry`,
+// the only one with the credential; detect and build in `build`, which has none. Containers of a
+// pod share no process namespace, and the credential is an environment variable, never a volume, so
+// nothing the app's code runs can read it. The app's own build processes are killed once the build
+// phase ends, before export (a process it leaves behind cannot change what is exported).
+//
+// Why exec rather than a container per phase: a container start costs the kubelet half a second or
+// more and is noticed only by reading the pod; an exec starts in a tenth of that and its output and
+// exit code come back on the same connection. Such a pod names no app (the phases' arguments do),
+// so one can be started before a push needs it (a spare, builder.ts).
 import type { ClusterNetwork } from '../config.ts';
 import type { KubeObject, V1Container, V1EnvVar, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1Pod, V1Secret } from '../deploy/kube-types.ts';
 import { MANAGED_BY } from '../deploy/labels.ts';
@@ -28,34 +34,27 @@ export const BUILD_LABEL = {
   app: 'slipway/app',
 } as const;
 
-/** The lifecycle phases in the order they run, each a container of the pod. */
+/** The lifecycle phases in the order they run. */
 export const PHASES = ['analyze', 'detect', 'restore', 'build', 'export'] as const;
 export type Phase = typeof PHASES[number];
-/** The first container: it waits for the pushed tree (streamed in over exec) and ends. */
-export const RECEIVE = 'receive';
-/** Every container of a build pod in the order they run. */
-export const CONTAINERS: readonly string[] = [RECEIVE, ...PHASES];
+/** The container of the phases that talk to the registry (it alone has the credential). */
+export const REGISTRY_CONTAINER = 'registry';
+/** The container of the phases that run the app's code, and where the pushed tree is unpacked. */
+export const BUILD_CONTAINER = 'build';
 /** How `pack` names the phases in its output; the push shows the same headers. */
 export const PHASE_HEADERS: Readonly<Record<Phase, string>> = { analyze: 'ANALYZING', detect: 'DETECTING', restore: 'RESTORING', build: 'BUILDING', export: 'EXPORTING' };
+const PHASE_BINARIES: Readonly<Record<Phase, string>> = { analyze: 'analyzer', detect: 'detector', restore: 'restorer', build: 'builder', export: 'exporter' };
 
-/** The file the receive container waits for; made (over exec) once the tree and the build env are in. */
-export const RECEIVED_MARK = '/handoff/received';
-/** How long the receive container waits for the tree before it gives up (the server died meanwhile). */
-export const RECEIVE_WAIT_SECONDS = 300;
-/** Where the export phase writes report.toml: the kubelet makes it the container's termination message. */
-export const REPORT_PATH = '/dev/termination-log';
+/** Where the export phase writes report.toml: a volume only the registry container mounts. */
+export const REPORT_PATH = '/report/report.toml';
 /** The platform API the phases are asked to speak (lifecycle 0.17 and later support it; -insecure-registry needs 0.13). */
 export const PLATFORM_API = '0.13';
 
-/** Everything one build pod is made from. */
-export interface BuildPodSpec {
-  /** The pod's name (the Secret is named after it). */
-  name: string;
-  app: string;
-  /** Who owns it (ownerId of the server). */
-  owner: string;
-  /** The builder image as the nodes pull it. */
-  builderImage: string;
+/** What a container of a build pod runs until the pod is deleted: nothing (the phases come over exec). */
+const IDLE = ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 5 & wait $!; done"];
+
+/** Where one build's phases read and publish: the arguments of its execs. */
+export interface PhaseTarget {
   /** The app's image repository as the pod reaches the registry, e.g. `127.0.0.1:5000/slipway/web`. */
   imageRepo: string;
   /** Tags to publish besides `latest`, e.g. `build-7`. */
@@ -65,6 +64,18 @@ export interface BuildPodSpec {
   /** The registry host as the pod reaches it, for -insecure-registry when it speaks plain HTTP. */
   registry: string;
   insecureRegistry: boolean;
+}
+
+/** Everything one build pod is made from; nothing of an app is in it. */
+export interface BuildPodSpec {
+  /** The pod's name (the Secret is named after it). */
+  name: string;
+  /** Who owns it (ownerId of the server). */
+  owner: string;
+  /** The builder image as the nodes pull it. */
+  builderImage: string;
+  /** The registry host as the pod reaches it (the Secret's credential is for it). */
+  registry: string;
   /** Run on the node's network (a registry on the node's loopback can be reached no other way). */
   hostNetwork: boolean;
   /** The builder's CNB user and group. */
@@ -82,8 +93,13 @@ export function ownedSelector(owner: string): string {
   return `${BUILD_LABEL.managedBy}=${MANAGED_BY},${BUILD_LABEL.owner}=${owner}`;
 }
 
-function labels(spec: Pick<BuildPodSpec, 'app' | 'owner'>): Record<string, string> {
-  return { [BUILD_LABEL.managedBy]: MANAGED_BY, [BUILD_LABEL.component]: 'build', [BUILD_LABEL.owner]: spec.owner, [BUILD_LABEL.app]: spec.app };
+function labels(spec: { owner: string; app?: string }): Record<string, string> {
+  return { [BUILD_LABEL.managedBy]: MANAGED_BY, [BUILD_LABEL.component]: 'build', [BUILD_LABEL.owner]: spec.owner, ...(spec.app ? { [BUILD_LABEL.app]: spec.app } : {}) };
+}
+
+/** The labels that say which app a build pod is building now (a spare has none). */
+export function appLabels(app: string): Record<string, string> {
+  return { [BUILD_LABEL.app]: app };
 }
 
 /** The namespace builds run in. */
@@ -139,13 +155,13 @@ export function registryAuthJson(registry: string, auth: { username: string; pas
   return JSON.stringify({ [registry]: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` });
 }
 
-/** The per-build Secret with the registry's credential; owned by the pod, so it goes with it. */
-export function buildSecret(spec: Pick<BuildPodSpec, 'name' | 'app' | 'owner' | 'registry'>, auth: { username: string; password: string }, podUid: string): KubeObject<V1Secret> {
+/** The per-build Secret with the registry's credential; once its pod exists, owned by it, so it goes with it. */
+export function buildSecret(spec: Pick<BuildPodSpec, 'name' | 'owner' | 'registry'>, auth: { username: string; password: string }, podUid: string | undefined): KubeObject<V1Secret> {
   return {
     apiVersion: 'v1', kind: 'Secret',
     metadata: {
       name: secretFor(spec.name), namespace: BUILD_NAMESPACE, labels: labels(spec),
-      ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: spec.name, uid: podUid, blockOwnerDeletion: false }],
+      ...(podUid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: spec.name, uid: podUid, blockOwnerDeletion: false }] } : {}),
     },
     type: 'Opaque',
     stringData: { CNB_REGISTRY_AUTH: registryAuthJson(spec.registry, auth) },
@@ -158,7 +174,7 @@ export function secretFor(pod: string): string {
 }
 
 /** The phase's lifecycle arguments. */
-export function phaseArgs(phase: Phase, spec: Pick<BuildPodSpec, 'imageRepo' | 'tags' | 'cacheImage' | 'registry' | 'insecureRegistry'>): string[] {
+export function phaseArgs(phase: Phase, spec: PhaseTarget): string[] {
   const insecure = spec.insecureRegistry ? ['-insecure-registry', spec.registry] : [];
   const image = `${spec.imageRepo}:latest`;
   switch (phase) {
@@ -170,40 +186,38 @@ export function phaseArgs(phase: Phase, spec: Pick<BuildPodSpec, 'imageRepo' | '
   }
 }
 
-/** Whether a phase talks to the registry (and so gets its credential). */
+/** Whether a phase talks to the registry (and so runs in the container with its credential). */
 export function phaseNeedsRegistry(phase: Phase): boolean {
   return phase === 'analyze' || phase === 'restore' || phase === 'export';
 }
 
-/** The build pod: receive, then the lifecycle's phases, one container each, in order. */
+/** The container a phase runs in and its command line there. */
+export function phaseExec(phase: Phase, target: PhaseTarget): { container: string; command: string[] } {
+  return {
+    container: phaseNeedsRegistry(phase) ? REGISTRY_CONTAINER : BUILD_CONTAINER,
+    command: [`/cnb/lifecycle/${PHASE_BINARIES[phase]}`, ...phaseArgs(phase, target)],
+  };
+}
+
+/** The build pod: two containers that wait for the phases to be run in them over exec. */
 export function buildPod(spec: BuildPodSpec): KubeObject<V1Pod> {
-  const resources = { requests: { cpu: spec.cpu, memory: spec.memory }, limits: { cpu: spec.cpu, memory: spec.memory } };
+  const limits = { cpu: spec.cpu, memory: spec.memory };
   const securityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: spec.uid, runAsGroup: spec.gid };
   const mounts = { workspace: { name: 'workspace', mountPath: '/workspace' }, layers: { name: 'layers', mountPath: '/layers' }, platform: { name: 'platform', mountPath: '/platform' } };
-  const baseEnv: V1EnvVar[] = [{ name: 'CNB_PLATFORM_API', value: PLATFORM_API }, { name: 'CNB_NO_COLOR', value: 'true' }];
-  const phase = (p: Phase): V1Container => {
-    const env = [...baseEnv];
-    if (spec.authSecret && phaseNeedsRegistry(p)) {
-      env.push({ name: 'CNB_REGISTRY_AUTH', valueFrom: { secretKeyRef: { name: spec.authSecret, key: 'CNB_REGISTRY_AUTH' } } });
-    }
-    const volumeMounts = p === 'analyze' || p === 'restore' ? [mounts.layers] : [mounts.workspace, mounts.layers, mounts.platform];
-    return {
-      name: p, image: spec.builderImage, imagePullPolicy: 'IfNotPresent',
-      command: [`/cnb/lifecycle/${p === 'analyze' ? 'analyzer' : p === 'detect' ? 'detector' : p === 'restore' ? 'restorer' : p === 'build' ? 'builder' : 'exporter'}`],
-      args: phaseArgs(p, spec), env, resources, securityContext, volumeMounts,
-      terminationMessagePolicy: 'File',
-    };
+  const env: V1EnvVar[] = [{ name: 'CNB_PLATFORM_API', value: PLATFORM_API }, { name: 'CNB_NO_COLOR', value: 'true' }];
+  const registry: V1Container = {
+    name: REGISTRY_CONTAINER, image: spec.builderImage, imagePullPolicy: 'IfNotPresent', command: IDLE,
+    env: spec.authSecret ? [...env, { name: 'CNB_REGISTRY_AUTH', valueFrom: { secretKeyRef: { name: spec.authSecret, key: 'CNB_REGISTRY_AUTH' } } }] : env,
+    // Its phases move layers to and from the registry; the build's own work is in the other one.
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits },
+    securityContext,
+    volumeMounts: [mounts.workspace, mounts.layers, mounts.platform, { name: 'report', mountPath: '/report' }],
   };
-  // Waits for the tree: the server streams it in over exec (tar on stdin, so no credential of
-  // any kind is needed to fetch it) and then makes the mark. A fixed script: nothing of the
-  // push is ever in it.
-  const receive: V1Container = {
-    name: RECEIVE, image: spec.builderImage, imagePullPolicy: 'IfNotPresent',
-    command: ['sh', '-c', `i=0; while [ ! -e ${RECEIVED_MARK} ]; do i=$((i+1)); [ "$i" -gt ${RECEIVE_WAIT_SECONDS * 5} ] && { echo "no source arrived"; exit 1; }; sleep 0.2; done`],
-    resources, securityContext,
-    volumeMounts: [mounts.workspace, mounts.platform, { name: 'handoff', mountPath: '/handoff' }],
+  const build: V1Container = {
+    name: BUILD_CONTAINER, image: spec.builderImage, imagePullPolicy: 'IfNotPresent', command: IDLE, env,
+    resources: { requests: limits, limits }, securityContext,
+    volumeMounts: [mounts.workspace, mounts.layers, mounts.platform],
   };
-  const containers = PHASES.map(phase);
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name: spec.name, namespace: BUILD_NAMESPACE, labels: labels(spec) },
@@ -216,15 +230,14 @@ export function buildPod(spec: BuildPodSpec): KubeObject<V1Pod> {
       // On the node's network the node's resolver is the one that answers (cluster DNS would need
       // ClusterFirstWithHostNet, and a build needs no cluster names).
       dnsPolicy: spec.hostNetwork ? 'Default' : 'ClusterFirst',
-      terminationGracePeriodSeconds: 5,
+      terminationGracePeriodSeconds: 2,
       securityContext: { runAsNonRoot: true, runAsUser: spec.uid, runAsGroup: spec.gid, fsGroup: spec.gid, seccompProfile: { type: 'RuntimeDefault' } },
-      initContainers: [receive, ...containers.slice(0, -1)],
-      containers: containers.slice(-1),
+      containers: [registry, build],
       volumes: [
         { name: 'workspace', emptyDir: {} },
         { name: 'layers', emptyDir: {} },
         { name: 'platform', emptyDir: {} },
-        { name: 'handoff', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        { name: 'report', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
       ],
     },
   };
@@ -234,7 +247,7 @@ export function buildPod(spec: BuildPodSpec): KubeObject<V1Pod> {
 export function probePod(name: string, owner: string, builderImage: string): KubeObject<V1Pod> {
   return {
     apiVersion: 'v1', kind: 'Pod',
-    metadata: { name, namespace: BUILD_NAMESPACE, labels: { ...labels({ app: 'doctor', owner }), [BUILD_LABEL.component]: 'doctor' } },
+    metadata: { name, namespace: BUILD_NAMESPACE, labels: { ...labels({ owner }), [BUILD_LABEL.component]: 'doctor' } },
     spec: {
       restartPolicy: 'Never', activeDeadlineSeconds: 120, automountServiceAccountToken: false, enableServiceLinks: false,
       securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },

@@ -40,7 +40,9 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
   let owner: string;
   const ssh = (command: string) => s!.ssh(s!.admin, command);
   const host = (app: string) => `${app}.${BASE_DOMAIN}`;
-  const buildPods = async () => (await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: ownedSelector(owner) })).map((p) => p.metadata!.name!);
+  /** This server's build pods that are building an app (a spare, waiting for the next push, names none). */
+  const buildPods = async () => (await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: `${ownedSelector(owner)},slipway/app` })).map((p) => p.metadata!.name!);
+  const allBuildPods = async () => (await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: ownedSelector(owner) })).map((p) => p.metadata!.name!);
   const push = async (app: string, dir: string) => {
     const started = Date.now();
     const r = await s!.git(['push', s!.sshRemote(app), 'main'], { cwd: dir });
@@ -74,6 +76,7 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
       await builder?.purgeCache(app);
     }));
     await s.close();
+    assert.deepEqual(await allBuildPods(), [], 'a stopped server leaves no spare build pod');
   });
 
   let wd: string;
@@ -98,6 +101,8 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
     assert.equal(output.exitCode, 0, output.stderr);
     assert.match(output.stdout, /===> DETECTING[\s\S]*===> EXPORTING/);
     assert.deepEqual(await buildPods(), [], 'the build pod is gone once the push is over');
+    // The next push's pod is started meanwhile: one, naming no app.
+    await eventually('a spare build pod for the next push', async () => (await allBuildPods()).length === 1, 60_000, 250);
   });
 
   test('a code-only second push restores the cache image and reuses layers', { timeout: PUSH_MS }, async (t) => {
@@ -174,10 +179,10 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
     const { probePod } = await import('../../server/cluster-build/pod.ts');
     const left = probePod(`left-${suffix}`, owner, 'busybox:never-pulled');
     await kube.apply(left);
-    assert.ok((await buildPods()).includes(left.metadata.name));
+    assert.ok((await allBuildPods()).includes(left.metadata.name));
     const second = await startTestServer({ KUBECONFIG: tb!.KUBECONFIG! }, { builder: new ClusterBuilder(kube, builder.settings) });
     try {
-      assert.ok(!(await buildPods()).includes(left.metadata.name));
+      assert.ok(!(await allBuildPods()).includes(left.metadata.name));
     } finally {
       await second.close();
     }

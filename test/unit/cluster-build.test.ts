@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BUILD_NAMESPACE, PHASES, RECEIVE, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, registryAuthJson, secretFor, type BuildPodSpec,
+  BUILD_NAMESPACE, PHASES, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, phaseExec, registryAuthJson, secretFor, type BuildPodSpec, type PhaseTarget,
 } from '../../server/cluster-build/pod.ts';
 import { BuildQueue } from '../../server/cluster-build/queue.ts';
 import { cnbUser, explainContainer, tookTooLong, isLoopbackRegistry, ownerId, platformEnv, pullRef } from '../../server/cluster-build/builder.ts';
@@ -9,17 +9,19 @@ import { cacheImage } from '../../server/cluster-build/cache.ts';
 import { loadConfig } from '../../server/config.ts';
 
 const spec: BuildPodSpec = {
-  name: 'web-0a1b2c3d', app: 'web', owner: 'f00dfeed12345678', builderImage: '127.0.0.1:5000/slipway/builder:abc',
-  imageRepo: '127.0.0.1:5000/slipway/web', tags: ['build-7'], cacheImage: '127.0.0.1:5000/slipway-cache/web',
-  registry: '127.0.0.1:5000', insecureRegistry: true, hostNetwork: true, uid: 1001, gid: 1000,
-  cpu: '1', memory: '2Gi', deadlineSeconds: 900, authSecret: 'web-0a1b2c3d-registry',
+  name: 'build-0a1b2c3d', owner: 'f00dfeed12345678', builderImage: '127.0.0.1:5000/slipway/builder:abc',
+  registry: '127.0.0.1:5000', hostNetwork: true, uid: 1001, gid: 1000,
+  cpu: '1', memory: '2Gi', deadlineSeconds: 900, authSecret: 'build-0a1b2c3d-registry',
+};
+const target: PhaseTarget = {
+  imageRepo: '127.0.0.1:5000/slipway/web', tags: ['build-7'], cacheImage: '127.0.0.1:5000/slipway-cache/web', registry: '127.0.0.1:5000', insecureRegistry: true,
 };
 
-test('a build pod runs receive then the lifecycle phases in order, export last, as the builder user without a token or privileges', () => {
+test('a build pod is two idle containers, as the builder user without a token or privileges, naming no app', () => {
   const pod = buildPod(spec);
   assert.equal(pod.metadata.namespace, BUILD_NAMESPACE);
-  assert.deepEqual(pod.spec?.initContainers?.map((c) => c.name), [RECEIVE, 'analyze', 'detect', 'restore', 'build']);
-  assert.deepEqual(pod.spec?.containers.map((c) => c.name), ['export']);
+  assert.equal(pod.spec?.initContainers, undefined);
+  assert.deepEqual(pod.spec?.containers.map((c) => c.name), ['registry', 'build']);
   assert.equal(pod.spec?.restartPolicy, 'Never');
   assert.equal(pod.spec?.activeDeadlineSeconds, 900);
   assert.equal(pod.spec?.automountServiceAccountToken, false);
@@ -29,39 +31,46 @@ test('a build pod runs receive then the lifecycle phases in order, export last, 
   assert.equal(pod.spec?.securityContext?.runAsGroup, 1000);
   assert.equal(pod.spec?.hostNetwork, true);
   assert.equal(pod.spec?.dnsPolicy, 'Default');
-  for (const c of [...pod.spec!.initContainers!, ...pod.spec!.containers]) {
+  for (const c of pod.spec!.containers) {
     assert.equal(c.image, spec.builderImage);
-    assert.deepEqual(c.resources, { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } }, c.name);
+    assert.deepEqual(c.resources?.limits, { cpu: '1', memory: '2Gi' }, c.name);
     assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
     assert.deepEqual(c.securityContext?.capabilities?.drop, ['ALL']);
+    assert.equal(c.command?.[0], 'sh');
   }
-  assert.deepEqual(pod.spec?.containers[0]?.command, ['/cnb/lifecycle/exporter']);
+  // The build's own work is in `build`: its request is the whole of SLIPWAY_BUILD_CPU/MEMORY.
+  assert.deepEqual(pod.spec!.containers[1]!.resources?.requests, { cpu: '1', memory: '2Gi' });
   assert.equal(pod.metadata.labels?.['slipway/build-owner'], spec.owner);
+  assert.equal(pod.metadata.labels?.['slipway/app'], undefined);
+  assert.ok(!JSON.stringify(pod).includes('slipway/web'), 'nothing of the app is in the pod');
   assert.match(ownedSelector(spec.owner), /slipway\/build-owner=f00dfeed12345678/);
 });
 
-test('only the phases that talk to the registry get its credential; detect and build (the app\'s code) get none', () => {
+test('only the container of the phases that talk to the registry has its credential; detect and build (the app\'s code) run where there is none', () => {
   const pod = buildPod(spec);
-  const all = [...pod.spec!.initContainers!, ...pod.spec!.containers];
+  const all = pod.spec!.containers;
   const withAuth = all.filter((c) => c.env?.some((e) => e.name === 'CNB_REGISTRY_AUTH')).map((c) => c.name);
-  assert.deepEqual(withAuth, ['analyze', 'restore', 'export']);
+  assert.deepEqual(withAuth, ['registry']);
   for (const c of all) {
     for (const e of c.env ?? []) if (e.name === 'CNB_REGISTRY_AUTH') assert.deepEqual(e.valueFrom?.secretKeyRef, { name: spec.authSecret, key: 'CNB_REGISTRY_AUTH' });
   }
-  // The credential is never a volume any container could read.
+  assert.deepEqual(PHASES.map((p) => phaseExec(p, target).container), ['registry', 'build', 'registry', 'build', 'registry']);
+  assert.deepEqual(phaseExec('build', target).command, ['/cnb/lifecycle/builder']);
+  // The credential is never a volume any container could read; the report only the registry container sees.
   assert.ok(!pod.spec!.volumes!.some((v) => v.secret));
+  assert.ok(!all[1]!.volumeMounts!.some((m) => m.name === 'report'));
   const noAuth = buildPod({ ...spec, authSecret: undefined } as BuildPodSpec);
-  assert.ok(![...noAuth.spec!.initContainers!, ...noAuth.spec!.containers].some((c) => c.env?.some((e) => e.name === 'CNB_REGISTRY_AUTH')));
+  assert.ok(!noAuth.spec!.containers.some((c) => c.env?.some((e) => e.name === 'CNB_REGISTRY_AUTH')));
 });
 
 test('the phases publish latest and the release tag, with the cache image, to a plain-HTTP registry only when it is one', () => {
-  assert.deepEqual(phaseArgs('export', spec), [
-    '-insecure-registry', '127.0.0.1:5000', '-cache-image', spec.cacheImage, '-process-type', 'web', '-report', '/dev/termination-log',
+  assert.deepEqual(phaseArgs('export', target), [
+    '-insecure-registry', '127.0.0.1:5000', '-cache-image', target.cacheImage, '-process-type', 'web', '-report', '/report/report.toml',
     '127.0.0.1:5000/slipway/web:latest', '127.0.0.1:5000/slipway/web:build-7',
   ]);
-  assert.deepEqual(phaseArgs('analyze', { ...spec, insecureRegistry: false }), ['-cache-image', spec.cacheImage, '127.0.0.1:5000/slipway/web:latest']);
-  assert.deepEqual(phaseArgs('restore', spec), ['-insecure-registry', '127.0.0.1:5000', '-cache-image', spec.cacheImage]);
-  assert.deepEqual(phaseArgs('build', spec), []);
+  assert.deepEqual(phaseArgs('analyze', { ...target, insecureRegistry: false }), ['-cache-image', target.cacheImage, '127.0.0.1:5000/slipway/web:latest']);
+  assert.deepEqual(phaseArgs('restore', target), ['-insecure-registry', '127.0.0.1:5000', '-cache-image', target.cacheImage]);
+  assert.deepEqual(phaseArgs('build', target), []);
   assert.deepEqual(PHASES, ['analyze', 'detect', 'restore', 'build', 'export']);
   assert.equal(cacheImage('10.0.0.5:5000', 'web'), '10.0.0.5:5000/slipway-cache/web');
   assert.equal(isLoopbackRegistry('127.0.0.1:5000'), true);
@@ -69,6 +78,7 @@ test('the phases publish latest and the release tag, with the cache image, to a 
 });
 
 test('the per-build Secret holds CNB_REGISTRY_AUTH for that registry only and belongs to the pod', () => {
+  assert.equal(buildSecret(spec, { username: 'slipway', password: 's3cret' }, undefined).metadata.ownerReferences, undefined);
   const sec = buildSecret(spec, { username: 'slipway', password: 's3cret' }, 'uid-1');
   assert.equal(sec.metadata.name, secretFor(spec.name));
   assert.equal(sec.metadata.namespace, BUILD_NAMESPACE);
@@ -125,6 +135,9 @@ test('cluster build settings: backend, CPU, memory and concurrency are read once
   assert.throws(() => loadConfig({ SLIPWAY_BUILD_BACKEND: 'docker' }), /SLIPWAY_BUILD_BACKEND must be "pack" or "cluster", got "docker"\./);
   assert.throws(() => loadConfig({ SLIPWAY_BUILD_MEMORY: 'lots' }), /SLIPWAY_BUILD_MEMORY must be a memory size/);
   assert.throws(() => loadConfig({ SLIPWAY_BUILD_CONCURRENCY: '0' }), /SLIPWAY_BUILD_CONCURRENCY must be a whole number of at least 1/);
+  assert.equal(d.buildSpare, true);
+  assert.equal(loadConfig({ SLIPWAY_BUILD_SPARE: '0' }).buildSpare, false);
+  assert.throws(() => loadConfig({ SLIPWAY_BUILD_SPARE: 'yes' }), /SLIPWAY_BUILD_SPARE must be 0 or 1, got "yes"\./);
 });
 
 test('the build queue: at most its limit at once, the rest in arrival order, each told its place', async () => {
