@@ -26,7 +26,7 @@ import type { V1Pod } from '../deploy/kube-types.ts';
 import { log } from '../output/log.ts';
 import { cacheImage, cacheImageApps, cacheImageBytes, purgeCacheImage } from './cache.ts';
 import {
-  BUILD_CONTAINER, BUILD_NAMESPACE, PHASES, PHASE_HEADERS, REGISTRY_CONTAINER, REPORT_PATH, appLabels, buildNamespace, buildNetworkPolicy, buildPod,
+  BUILD_CONTAINER, BUILD_NAMESPACE, PHASES, PHASE_HEADERS, appLabels, buildNamespace, buildNetworkPolicy, buildPod,
   buildSecret, ownedSelector, phaseExec, secretFor, type BuildPodSpec, type PhaseTarget,
 } from './pod.ts';
 import { BuildQueue } from './queue.ts';
@@ -111,17 +111,29 @@ export function tookTooLong(timeoutMs: number): string {
 
 /** Waiting reasons that will not fix themselves. */
 const STUCK = /^(ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError|CreateContainerError|RunContainerError)$/;
+/** A container's configuration may fail for a moment (the kubelet has not yet synced the pod's new Secret); it counts as stuck after this. */
+const CONFIG_GRACE_MS = 30_000;
 /** How often the pod's status is read while waiting for its containers to start. */
 const POLL_MS = 100;
 /** A spare pod's own deadline (the kubelet's): lowered to the build's when a push takes it. */
 const SPARE_DEADLINE_SECONDS = 6 * 3600;
-/** The app's build processes, killed once its build phase ends (all but the container's first). */
-const KILL_ALL = ['sh', '-c', 'kill -s KILL -1 2>/dev/null; exit 0'];
+/** The field manager of a spare's claim (its label and lowered deadline), apart from the pod's own. */
+const CLAIM_MANAGER = 'slipway-build-claim';
 /** The container's memory cgroup: its `oom_kill` count says whether the kernel killed for memory (cgroup v2, then v1). */
 const OOM_COUNT = ['sh', '-c', 'cat /sys/fs/cgroup/memory.events 2>/dev/null || cat /sys/fs/cgroup/memory/memory.oom_control'];
 
 /** A build pod started (or starting) before a push needs it. */
-interface Spare { builderImage: string; name: string; ready: Promise<void> }
+interface Spare {
+  builderImage: string;
+  /** Set once the pod is created. */
+  name: string;
+  /** When its creation was asked for: its age is at most the time since. */
+  since: number;
+  /** Resolves once both its containers run. */
+  ready: Promise<void>;
+  /** No push will take it (the server stops, or builds use another builder image): remove it once it exists. */
+  dropped: boolean;
+}
 
 /** Builds in pods on the cluster with the builder image's lifecycle; publishes straight to the registry. */
 export class ClusterBuilder implements Builder {
@@ -132,6 +144,7 @@ export class ClusterBuilder implements Builder {
   readonly #kube: KubeClient;
   #ready: Promise<void> | undefined;
   #spare: Spare | undefined;
+  readonly #closing = new AbortController();
   readonly #users = new Map<string, Promise<{ uid: number; gid: number }>>();
 
   constructor(kube: KubeClient, settings: ClusterBuildSettings) {
@@ -188,9 +201,13 @@ export class ClusterBuilder implements Builder {
 
   /** The server is stopping: the spare pod goes (a build's own pod goes with its push). */
   async close(): Promise<void> {
+    this.#closing.abort();
     const spare = this.#spare;
     this.#spare = undefined;
-    if (spare) await this.#removePod(spare.name);
+    if (!spare) return;
+    spare.dropped = true;
+    await spare.ready.catch(() => undefined);
+    if (spare.name) await this.#removePod(spare.name);
   }
 
   purgeCache(app: string): Promise<void> {
@@ -227,11 +244,6 @@ export class ClusterBuilder implements Builder {
       // The next push's pod starts now, while this one builds (if a slot is left for it).
       this.#keepSpare(builderImage, user);
       await pod.ready;
-      // The kubelet's own deadline, from the pod's start: a spare's waiting time plus this build's.
-      await this.#kube.apply({
-        apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: BUILD_NAMESPACE, labels: appLabels(req.app) },
-        spec: { activeDeadlineSeconds: Math.min(SPARE_DEADLINE_SECONDS, pod.ageSeconds() + Math.ceil(s.buildTimeoutMs / 1000)) },
-      } as V1Pod & { apiVersion: string; kind: string; metadata: { name: string } }, 'slipway-build-claim');
       const { files, left } = platformEnv(req.env);
       for (const key of left) t.warn(`${key} is left out of the build: the lifecycle takes only names of letters, digits and _ (the app still gets it when it runs)`);
       const target: PhaseTarget = {
@@ -257,8 +269,13 @@ export class ClusterBuilder implements Builder {
     if (this.settings.registryAuth) await this.#kube.remove('v1', 'Secret', secretFor(name), BUILD_NAMESPACE).catch((err: unknown) => log.warn('could not delete a build secret', { pod: name, err }));
   }
 
-  /** The spare pod when it is of this builder image, else a pod started now. */
-  async #claim(builderImage: string, user: { uid: number; gid: number }, req: BuildRequest): Promise<{ name: string; ready: Promise<void>; ageSeconds: () => number }> {
+  /**
+   * The spare pod when it is of this builder image and still runs (then labelled with the app, its
+   * deadline lowered to its age plus the build's), else a pod started now for this build.
+   */
+  async #claim(builderImage: string, user: { uid: number; gid: number }, req: BuildRequest): Promise<{ name: string; ready: Promise<void> }> {
+    const s = this.settings;
+    const timeoutSeconds = Math.ceil(s.buildTimeoutMs / 1000);
     const spare = this.#spare;
     this.#spare = undefined;
     if (spare && spare.builderImage === builderImage) {
@@ -266,48 +283,56 @@ export class ClusterBuilder implements Builder {
         log.warn('the spare build pod did not start; starting another', { pod: spare.name, err });
         return false;
       });
-      if (ok) {
-        const pod = await this.#kube.read<V1Pod>('v1', 'Pod', spare.name, BUILD_NAMESPACE);
-        const startedAt = new Date(pod?.status?.startTime ?? Number.NaN).getTime();
-        const age = () => Number.isFinite(startedAt) ? Math.ceil((Date.now() - startedAt) / 1000) + 1 : 0;
-        if (pod?.status?.phase === 'Running' && age() + this.settings.buildTimeoutMs / 1000 < SPARE_DEADLINE_SECONDS) return { name: spare.name, ready: Promise.resolve(), ageSeconds: age };
+      const deadline = Math.ceil((Date.now() - spare.since) / 1000) + 1 + timeoutSeconds;
+      if (ok && deadline < SPARE_DEADLINE_SECONDS) {
+        // One request: the label and the kubelet's deadline, and the pod's state back.
+        const pod = await this.#kube.apply({
+          apiVersion: 'v1', kind: 'Pod', metadata: { name: spare.name, namespace: BUILD_NAMESPACE, labels: appLabels(req.app) },
+          spec: { activeDeadlineSeconds: deadline },
+        } as V1Pod & { apiVersion: string; kind: string; metadata: { name: string } }, CLAIM_MANAGER).catch((err: unknown) => {
+          log.warn('could not take the spare build pod; starting another', { pod: spare.name, err });
+          return undefined;
+        });
+        const running = pod?.status?.phase === 'Running' && (pod.status.containerStatuses ?? []).every((c) => c.state?.running);
+        if (running) return { name: spare.name, ready: Promise.resolve() };
       }
     }
-    if (spare) void this.#removePod(spare.name);
-    const name = await this.#startPod(builderImage, user);
+    if (spare) this.#drop(spare);
+    const name = await this.#startPod(builderImage, user, { app: req.app, deadlineSeconds: timeoutSeconds });
     let unschedulableSaid = false;
     const ready = this.#running(name, req.signal, (why) => {
       if (unschedulableSaid) return;
       unschedulableSaid = true;
-      req.transcript.detail(`Waiting for a node with room for the build (${this.settings.cpu} CPU, ${this.settings.memory}): ${why}`);
+      req.transcript.detail(`Waiting for a node with room for the build (${s.cpu} CPU, ${s.memory}): ${why}`);
     });
-    return { name, ready, ageSeconds: () => 0 };
+    return { name, ready };
   }
 
   /** Starts a spare pod for the next push, if spares are on, there is none and a slot is free for it. */
   #keepSpare(builderImage: string, user: { uid: number; gid: number }): void {
     if (!this.settings.spare || this.#spare || this.queue.running + this.queue.waiting >= this.queue.limit) return;
-    const abort = new AbortController();
-    const spare: Spare = { builderImage, name: '', ready: Promise.resolve() };
+    const spare: Spare = { builderImage, name: '', since: Date.now(), ready: Promise.resolve(), dropped: false };
     this.#spare = spare;
     spare.ready = this.#startPod(builderImage, user).then((name) => {
       spare.name = name;
-      // Taken or dropped meanwhile: it is nobody's spare now.
-      if (this.#spare !== spare) {
-        void this.#removePod(name);
-        throw new Error('the spare was dropped while it started');
-      }
-      return this.#running(name, abort.signal, () => undefined);
+      if (spare.dropped) throw new Error('the spare was dropped while it started');
+      return this.#running(name, this.#closing.signal, () => undefined);
     });
     spare.ready.catch((err: unknown) => {
       if (this.#spare === spare) this.#spare = undefined;
-      if (spare.name && this.#spare !== spare) void this.#removePod(spare.name);
-      log.warn('a spare build pod did not start', { err });
+      this.#drop(spare);
+      if (!this.#closing.signal.aborted) log.warn('a spare build pod did not start', { err });
     });
   }
 
+  /** Removes a spare no push will take (now, or once its pod is created). */
+  #drop(spare: Spare): void {
+    spare.dropped = true;
+    if (spare.name) void this.#removePod(spare.name);
+  }
+
   /** Creates a build pod (and its Secret) and returns its name. */
-  async #startPod(builderImage: string, user: { uid: number; gid: number }): Promise<string> {
+  async #startPod(builderImage: string, user: { uid: number; gid: number }, forBuild?: { app: string; deadlineSeconds: number }): Promise<string> {
     const s = this.settings;
     const name = `build-${randomBytes(6).toString('hex')}`;
     const spec: BuildPodSpec = {
@@ -319,7 +344,8 @@ export class ClusterBuilder implements Builder {
       // use a registry address the pod network reaches (SLIPWAY_REGISTRY_PULL).
       hostNetwork: isLoopbackRegistry(s.registryPull),
       uid: user.uid, gid: user.gid, cpu: s.cpu, memory: s.memory,
-      deadlineSeconds: SPARE_DEADLINE_SECONDS,
+      deadlineSeconds: forBuild?.deadlineSeconds ?? SPARE_DEADLINE_SECONDS,
+      ...(forBuild ? { app: forBuild.app } : {}),
       ...(s.registryAuth ? { authSecret: secretFor(name) } : {}),
     };
     // The Secret first (the registry container cannot start without it), then the pod, then the
@@ -332,7 +358,8 @@ export class ClusterBuilder implements Builder {
 
   /** Reads the pod until both its containers run; throws when they never will. */
   async #running(name: string, signal: AbortSignal, unschedulable: (why: string) => void): Promise<void> {
-    const deadline = Date.now() + this.settings.buildTimeoutMs + 60_000;
+    const since = Date.now();
+    const deadline = since + this.settings.buildTimeoutMs + 60_000;
     for (;;) {
       if (signal.aborted) throw new UserError('The build was cancelled.', { cause: signal.reason });
       if (Date.now() > deadline) throw new UserError(tookTooLong(this.settings.buildTimeoutMs));
@@ -343,6 +370,7 @@ export class ClusterBuilder implements Builder {
       for (const st of statuses) {
         if (st.state?.terminated) throw new Error(`the build pod's ${st.name} container ended before the build: ${st.state.terminated.reason ?? ''} ${st.state.terminated.message ?? ''}`);
         const waiting = st.state?.waiting;
+        if (waiting?.reason === 'CreateContainerConfigError' && Date.now() < since + CONFIG_GRACE_MS) continue;
         if (waiting?.reason && STUCK.test(waiting.reason)) {
           if (/Image|ImagePull/.test(waiting.reason)) throw new UserError(`The cluster could not pull the builder image ${st.image} (${waiting.reason}: ${(waiting.message ?? '').slice(0, 200)}); nothing was built.`);
           throw new Error(`the build pod's ${st.name} container cannot start: ${waiting.reason} ${waiting.message ?? ''}`);
@@ -378,17 +406,28 @@ export class ClusterBuilder implements Builder {
       throw new Error(`the build's ${phase} step could not be run in its pod`, { cause: err });
     };
 
-    // The tree and the build env, over exec into the build container.
-    await this.#send(name, ['tar', '-x', '-f', '-', '-C', '/workspace'], req.source, undefined, signal).catch((err: unknown) => failed('receive', err));
-    await this.#sendEnv(name, env, signal).catch((err: unknown) => failed('receive', err));
+    // The tree and the build env, over exec into the build container, while analyze (which needs
+    // neither: it reads the app's previous image and cache from the registry) runs.
+    const receiving = Promise.all([
+      this.#send(name, ['tar', '-x', '-f', '-', '-C', '/workspace'], req.source, undefined, signal),
+      this.#sendEnv(name, env, signal),
+    ]).catch((err: unknown) => failed('receive', err));
+    receiving.catch(() => undefined);
 
+    // The export phase's report follows this line; a nonce, so no other line can pass for it.
+    const reportMark = `slipway-report-${randomBytes(8).toString('hex')}`;
+    let report: string | undefined;
     for (const phase of PHASES) {
+      if (phase === 'detect') await receiving;
       t.detail(`===> ${PHASE_HEADERS[phase]}`);
       logStream.line(`===> ${PHASE_HEADERS[phase]}`);
-      const { container, command } = phaseExec(phase, target);
-      const code = await this.#execLines(name, container, command, signal, line).catch((err: unknown) => failed(phase, err));
-      // What the app's build left running goes before export reads the layers.
-      if (phase === 'build') await this.#exec(name, BUILD_CONTAINER, KILL_ALL, Readable.from([]), signal).catch((err: unknown) => failed(phase, err));
+      const { container, command } = phaseExec(phase, target, reportMark);
+      const onLine = phase !== 'export' ? line : (text: string) => {
+        if (report !== undefined) report += `${text}\n`;
+        else if (text === reportMark) report = '';
+        else line(text);
+      };
+      const code = await this.#execLines(name, container, command, signal, onLine).catch((err: unknown) => failed(phase, err));
       if (code !== 0) {
         if (timeout.aborted) throw new UserError(tookTooLong(s.buildTimeoutMs));
         // The kernel kills one process for memory (npm's child, say), and what ran it may report
@@ -398,7 +437,7 @@ export class ClusterBuilder implements Builder {
       }
     }
 
-    const report = await this.#execOutput(name, REGISTRY_CONTAINER, ['cat', REPORT_PATH], signal).catch((err: unknown) => failed('export', err));
+    report ??= '';
     const digest = /digest\s*=\s*"(sha256:[0-9a-f]{64})"/.exec(report)?.[1];
     if (!digest) throw new Error(`the build's export succeeded but its report names no image digest: ${report.slice(0, 300)}`);
     const image = `${imageRepository(s.registry, req.app)}@${digest}`;

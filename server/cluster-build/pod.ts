@@ -70,6 +70,8 @@ export interface PhaseTarget {
 export interface BuildPodSpec {
   /** The pod's name (the Secret is named after it). */
   name: string;
+  /** The app it builds, when it is started for one (a spare is not). */
+  app?: string;
   /** Who owns it (ownerId of the server). */
   owner: string;
   /** The builder image as the nodes pull it. */
@@ -191,12 +193,19 @@ export function phaseNeedsRegistry(phase: Phase): boolean {
   return phase === 'analyze' || phase === 'restore' || phase === 'export';
 }
 
-/** The container a phase runs in and its command line there. */
-export function phaseExec(phase: Phase, target: PhaseTarget): { container: string; command: string[] } {
-  return {
-    container: phaseNeedsRegistry(phase) ? REGISTRY_CONTAINER : BUILD_CONTAINER,
-    command: [`/cnb/lifecycle/${PHASE_BINARIES[phase]}`, ...phaseArgs(phase, target)],
-  };
+/**
+ * The container a phase runs in and its command line there. The build phase kills, as it ends,
+ * every process the app's build left behind (all of the container's but its first), so none can
+ * change the layers export reads. The export phase prints, after `reportMark` on a line of its
+ * own, its report.toml (the image's digest): one exec less than reading it after.
+ */
+export function phaseExec(phase: Phase, target: PhaseTarget, reportMark: string): { container: string; command: string[] } {
+  const lifecycle = `/cnb/lifecycle/${PHASE_BINARIES[phase]}`;
+  const args = phaseArgs(phase, target);
+  const container = phaseNeedsRegistry(phase) ? REGISTRY_CONTAINER : BUILD_CONTAINER;
+  if (phase === 'build') return { container, command: ['sh', '-c', '"$0" "$@"; code=$?; kill -s KILL -1 2>/dev/null; exit $code', lifecycle, ...args] };
+  if (phase === 'export') return { container, command: ['sh', '-c', `"$0" "$@" || exit $?; echo; echo ${reportMark}; cat ${REPORT_PATH}`, lifecycle, ...args] };
+  return { container, command: [lifecycle, ...args] };
 }
 
 /** The build pod: two containers that wait for the phases to be run in them over exec. */

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterBuilder, clusterBuildSettings } from '../../server/cluster-build/builder.ts';
@@ -43,6 +43,16 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
   /** This server's build pods that are building an app (a spare, waiting for the next push, names none). */
   const buildPods = async () => (await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: `${ownedSelector(owner)},slipway/app` })).map((p) => p.metadata!.name!);
   const allBuildPods = async () => (await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: ownedSelector(owner) })).map((p) => p.metadata!.name!);
+  /** A committed copy of the Node fixture whose npm `build` script is `script`, with `files` added. */
+  const withBuildScript = async (script: string, files: Record<string, string> = {}) => {
+    const dir = fixtureCopy('node-app');
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    pkg.scripts.build = script;
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+    await s!.commitAll(dir, 'build script');
+    return dir;
+  };
   const push = async (app: string, dir: string) => {
     const started = Date.now();
     const r = await s!.git(['push', s!.sshRemote(app), 'main'], { cwd: dir });
@@ -119,16 +129,13 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
 
   test('the app\'s build code sees no service account token and no registry credential', { timeout: PUSH_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    const dir = fixtureCopy('node-app');
-    const pkg = JSON.parse(await (await import('node:fs/promises')).readFile(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    pkg.scripts.build = 'node build-probe.js';
-    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
-    writeFileSync(join(dir, 'build-probe.js'), [
-      "const fs = require('fs');",
-      "console.log('token: ' + (fs.existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token') ? 'present' : 'absent'));",
-      "console.log('registry auth: ' + (process.env.CNB_REGISTRY_AUTH || fs.readFileSync('/proc/1/environ', 'utf8').includes('CNB_REGISTRY_AUTH') ? 'visible' : 'absent'));",
-    ].join('\n'));
-    await s.commitAll(dir, 'probe');
+    const dir = await withBuildScript('node build-probe.js', {
+      'build-probe.js': [
+        "const fs = require('fs');",
+        "console.log('token: ' + (fs.existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token') ? 'present' : 'absent'));",
+        "console.log('registry auth: ' + (process.env.CNB_REGISTRY_AUTH || fs.readFileSync('/proc/1/environ', 'utf8').includes('CNB_REGISTRY_AUTH') ? 'visible' : 'absent'));",
+      ].join('\n'),
+    });
     const r = await push(APPS.probe, dir);
     assert.equal(r.code, 0, r.lines.join('\n'));
     assert.ok(r.lines.includes('       token: absent'), r.lines.join('\n'));
@@ -137,12 +144,8 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
 
   test('a build past its memory limit fails the push with OOMKilled and the limit', { timeout: PUSH_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    const dir = fixtureCopy('node-app');
-    const pkg = JSON.parse(await (await import('node:fs/promises')).readFile(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     // Touches every page, so the memory is really used (not only reserved).
-    pkg.scripts.build = 'node -e "const a = []; for (;;) a.push(Buffer.alloc(64 * 1024 * 1024, 1))"';
-    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
-    await s.commitAll(dir, 'hog');
+    const dir = await withBuildScript('node -e "const a = []; for (;;) a.push(Buffer.alloc(64 * 1024 * 1024, 1))"');
     const r = await push(APPS.hog, dir);
     assert.notEqual(r.code, 0);
     assert.ok(r.lines.some((l) => / ! .*OOMKilled.*768Mi/.test(l)), r.lines.join('\n'));

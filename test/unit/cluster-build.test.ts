@@ -54,8 +54,17 @@ test('only the container of the phases that talk to the registry has its credent
   for (const c of all) {
     for (const e of c.env ?? []) if (e.name === 'CNB_REGISTRY_AUTH') assert.deepEqual(e.valueFrom?.secretKeyRef, { name: spec.authSecret, key: 'CNB_REGISTRY_AUTH' });
   }
-  assert.deepEqual(PHASES.map((p) => phaseExec(p, target).container), ['registry', 'build', 'registry', 'build', 'registry']);
-  assert.deepEqual(phaseExec('build', target).command, ['/cnb/lifecycle/builder']);
+  assert.deepEqual(PHASES.map((p) => phaseExec(p, target, 'mark').container), ['registry', 'build', 'registry', 'build', 'registry']);
+  assert.deepEqual(phaseExec('detect', target, 'mark').command, ['/cnb/lifecycle/detector']);
+  // The build phase kills what the app's build left running, keeping the builder's exit code.
+  const build = phaseExec('build', target, 'mark').command;
+  assert.deepEqual(build.slice(0, 2), ['sh', '-c']);
+  assert.match(build[2]!, /kill -s KILL -1.*exit \$code/);
+  assert.equal(build[3], '/cnb/lifecycle/builder');
+  // The export phase prints its report after the mark, only when it succeeded.
+  const exp = phaseExec('export', target, 'mark-123').command;
+  assert.match(exp[2]!, /\|\| exit \$\?; echo; echo mark-123; cat \/report\/report.toml$/);
+  assert.deepEqual(exp.slice(3), ['/cnb/lifecycle/exporter', ...phaseArgs('export', target)]);
   // The credential is never a volume any container could read; the report only the registry container sees.
   assert.ok(!pod.spec!.volumes!.some((v) => v.secret));
   assert.ok(!all[1]!.volumeMounts!.some((m) => m.name === 'report'));
