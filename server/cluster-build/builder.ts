@@ -122,6 +122,15 @@ const CLAIM_MANAGER = 'slipway-build-claim';
 /** The container's memory cgroup: its `oom_kill` count says whether the kernel killed for memory (cgroup v2, then v1). */
 const OOM_COUNT = ['sh', '-c', 'cat /sys/fs/cgroup/memory.events 2>/dev/null || cat /sys/fs/cgroup/memory/memory.oom_control'];
 
+/** Rejects once `signal` aborts (at once if it has). */
+function cancelledBy(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const cancel = () => reject(new UserError('The build was cancelled.', { cause: signal.reason }));
+    if (signal.aborted) cancel();
+    else signal.addEventListener('abort', cancel, { once: true });
+  });
+}
+
 /** A build pod started (or starting) before a push needs it. */
 interface Spare {
   builderImage: string;
@@ -133,6 +142,9 @@ interface Spare {
   ready: Promise<void>;
   /** No push will take it (the server stops, or builds use another builder image): remove it once it exists. */
   dropped: boolean;
+  /** Why no node takes it yet (the scheduler's message), and who is to hear it: the push waiting for it. */
+  unschedulable?: string;
+  onUnschedulable?: (why: string) => void;
 }
 
 /** Builds in pods on the cluster with the builder image's lifecycle; publishes straight to the registry. */
@@ -276,12 +288,28 @@ export class ClusterBuilder implements Builder {
   async #claim(builderImage: string, user: { uid: number; gid: number }, req: BuildRequest): Promise<{ name: string; ready: Promise<void> }> {
     const s = this.settings;
     const timeoutSeconds = Math.ceil(s.buildTimeoutMs / 1000);
+    let unschedulableSaid = false;
+    const unschedulable = (why: string) => {
+      if (unschedulableSaid) return;
+      unschedulableSaid = true;
+      req.transcript.detail(`Waiting for a node with room for the build (${s.cpu} CPU, ${s.memory}): ${why}`);
+    };
     const spare = this.#spare;
     this.#spare = undefined;
     if (spare && spare.builderImage === builderImage) {
-      const ok = await spare.ready.then(() => true, (err: unknown) => {
-        log.warn('the spare build pod did not start; starting another', { pod: spare.name, err });
-        return false;
+      // A spare still starting is waited for; if no node has room for it, the push says so.
+      if (spare.unschedulable) unschedulable(spare.unschedulable);
+      spare.onUnschedulable = unschedulable;
+      const ok = await Promise.race([
+        spare.ready.then(() => true, (err: unknown) => {
+          log.warn('the spare build pod did not start; starting another', { pod: spare.name, err });
+          return false;
+        }),
+        // A push that goes away while the spare starts takes it along.
+        cancelledBy(req.signal),
+      ]).catch((err: unknown) => {
+        this.#drop(spare);
+        throw err;
       });
       const deadline = Math.ceil((Date.now() - spare.since) / 1000) + 1 + timeoutSeconds;
       if (ok && deadline < SPARE_DEADLINE_SECONDS) {
@@ -299,13 +327,7 @@ export class ClusterBuilder implements Builder {
     }
     if (spare) this.#drop(spare);
     const name = await this.#startPod(builderImage, user, { app: req.app, deadlineSeconds: timeoutSeconds });
-    let unschedulableSaid = false;
-    const ready = this.#running(name, req.signal, (why) => {
-      if (unschedulableSaid) return;
-      unschedulableSaid = true;
-      req.transcript.detail(`Waiting for a node with room for the build (${s.cpu} CPU, ${s.memory}): ${why}`);
-    });
-    return { name, ready };
+    return { name, ready: this.#running(name, req.signal, unschedulable) };
   }
 
   /** Starts a spare pod for the next push, if spares are on, there is none and a slot is free for it. */
@@ -316,7 +338,10 @@ export class ClusterBuilder implements Builder {
     spare.ready = this.#startPod(builderImage, user).then((name) => {
       spare.name = name;
       if (spare.dropped) throw new Error('the spare was dropped while it started');
-      return this.#running(name, this.#closing.signal, () => undefined);
+      return this.#running(name, this.#closing.signal, (why) => {
+        spare.unschedulable = why;
+        spare.onUnschedulable?.(why);
+      });
     });
     spare.ready.catch((err: unknown) => {
       if (this.#spare === spare) this.#spare = undefined;

@@ -18,7 +18,7 @@
 import type { ClusterNetwork } from '../config.ts';
 import type { KubeObject, V1Container, V1EnvVar, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1Pod, V1Secret } from '../deploy/kube-types.ts';
 import { MANAGED_BY } from '../deploy/labels.ts';
-import { BUILD_NAMESPACE } from '../deploy/placement.ts';
+import { BUILD_APP_LABEL, BUILD_NAMESPACE } from '../deploy/placement.ts';
 
 /** The namespace every build pod runs in (placement.ts: app pods are told apart from build pods by it). */
 export { BUILD_NAMESPACE };
@@ -31,7 +31,7 @@ export const BUILD_LABEL = {
   component: 'app.kubernetes.io/component',
   /** Which server made it (a hash of its data dir): a server starting removes its own leftovers only. */
   owner: 'slipway/build-owner',
-  app: 'slipway/app',
+  app: BUILD_APP_LABEL,
 } as const;
 
 /** The lifecycle phases in the order they run. */

@@ -3,7 +3,7 @@
 import type { V1Namespace, V1Node, V1Pod } from './kube-types.ts';
 import { LABEL, MANAGED_BY, namespaceFor } from './labels.ts';
 import { quantityValue } from './quantity.ts';
-import { BUILDS_NODE_LABEL, BUILD_NAMESPACE } from './placement.ts';
+import { BUILDS_NODE_LABEL, BUILD_NAMESPACE, isSpareBuildPod } from './placement.ts';
 
 /** CPU in thousandths of a core and memory in bytes. */
 export interface Resources {
@@ -149,6 +149,7 @@ export function drainPlan(pods: readonly V1Pod[], opts: { force: boolean }): Dra
     if (p.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined) plan.skip.push({ pod, reason: 'a static pod the kubelet runs from a file' });
     else if (owner?.kind === 'DaemonSet') plan.skip.push({ pod, reason: `DaemonSet ${owner.name} runs it on every node` });
     else if (podFinished(p)) plan.skip.push({ pod, reason: `it has ended (${p.status?.phase})` });
+    else if (isSpareBuildPod(p)) plan.evict.push(pod);
     else if (!owner && !opts.force) plan.skip.push({ pod, reason: 'no controller would start it again elsewhere (a one-off or release pod ends by its deadline); --force evicts it' });
     else plan.evict.push(pod);
   }

@@ -12,6 +12,13 @@ export const BUILDS_NODE_LABEL = 'slipway.dev/builds';
 
 /** The namespace build pods run in (the cluster build backend's). */
 export const BUILD_NAMESPACE = 'slipway-builds';
+/** The label of a build pod that names the app it builds; a spare (started before a push needs it) has none. */
+export const BUILD_APP_LABEL = 'slipway/app';
+
+/** A build pod waiting for a push: nothing is lost when it goes (its server starts another). */
+export function isSpareBuildPod(pod: { metadata?: { namespace?: string; labels?: Record<string, string> } }): boolean {
+  return pod.metadata?.namespace === BUILD_NAMESPACE && !pod.metadata.labels?.[BUILD_APP_LABEL];
+}
 
 /** Instances of a process type from which on it gets a PodDisruptionBudget. */
 export const BUDGET_MIN_INSTANCES = 2;

@@ -68,7 +68,7 @@ test("nodes counts each node's requests (unfinished pods, init containers as the
   assert.deepEqual(b!.requested, { cpuMillicores: 1250, memoryBytes: 128 * 2 ** 20 + 2 ** 30 });
 });
 
-test('a drain evicts what a controller replaces; leaves static, DaemonSet and ended pods, and one-off pods unless forced', () => {
+test('a drain evicts what a controller replaces and spare build pods; leaves static, DaemonSet and ended pods, and one-off pods unless forced', () => {
   const pods = [
     pod('slipway-shop', 'web-v3-x', 'a', { owner: 'ReplicaSet' }),
     pod('slipway-shop', 'cron-y', 'a', { owner: 'Job' }),
@@ -77,6 +77,14 @@ test('a drain evicts what a controller replaces; leaves static, DaemonSet and en
     pod('slipway-shop', 'run-bcdfg', 'a'),
     pod('slipway-shop', 'done', 'a', { owner: 'ReplicaSet', phase: 'Failed' }),
   ];
+  // A spare build pod (no app yet) is evicted even unforced: its server starts another; a build is a one-off.
+  const spare = pod('slipway-builds', 'build-spare', 'a');
+  const building = pod('slipway-builds', 'build-busy', 'a');
+  building.metadata!.labels = { 'slipway/app': 'shop' };
+  assert.deepEqual(drainPlan([spare, building], { force: false }), {
+    evict: [{ namespace: 'slipway-builds', name: 'build-spare' }],
+    skip: [{ pod: { namespace: 'slipway-builds', name: 'build-busy' }, reason: drainPlan([building], { force: false }).skip[0]!.reason }],
+  });
   const plan = drainPlan(pods, { force: false });
   assert.deepEqual(plan.evict.map((p) => p.name), ['web-v3-x', 'cron-y']);
   assert.deepEqual(plan.skip.map((s) => s.pod.name), ['svclb-1', 'kube-apiserver-a', 'run-bcdfg', 'done']);
