@@ -17,6 +17,7 @@ if [ -x "${SLIPWAY_CHROMIUM:-/usr/bin/chromium}" ]; then node bench/dashboard.ts
 if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TEST_INGRESS:-}" ]; then
   bin/slipway-server bench/build.ts
   bin/slipway-server bench/cluster-build.ts
+  bin/slipway-server bench/cluster-queue.ts
   node bench/kube-deploy.ts
   bin/slipway-server bench/e2e-deploy.ts
   bin/slipway-server bench/cutover.ts

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../server/config.ts';
 import { findProgram } from '../server/backends.ts';
-import type { Builder, BuildRequest, BuildResult } from '../server/build/builder.ts';
 import { PackBuilder, packSettings } from '../server/build/pack.ts';
 import { ClusterBuilder, clusterBuildSettings } from '../server/cluster-build/builder.ts';
 import { KubeClient } from '../server/deploy/kube-client.ts';
 import { benchEnv } from './settings.ts';
+import { TimedBuilder as Timed } from './timed-builder.ts';
 import { median } from './stats.ts';
 import { startTestServer, type TestServer } from '../test/support/harness.ts';
 import { fixtureCopy, registryAuthEnv } from '../test/support/testbed.ts';
@@ -27,33 +27,6 @@ const FIXTURES: Record<string, { file: string; comment: string }> = {
 };
 const apps = (benchEnv.BENCH_CLUSTER_APPS ?? 'node-app').split(',');
 const s2 = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-/** A builder that remembers how long its last build took (ms). */
-class Timed implements Builder {
-  last = 0;
-  readonly name: string;
-  readonly wantsDirectory: boolean | undefined;
-  readonly inner: Builder;
-  constructor(inner: Builder) {
-    this.inner = inner;
-    this.name = inner.name;
-    this.wantsDirectory = inner.wantsDirectory;
-  }
-  async build(req: BuildRequest): Promise<BuildResult> {
-    const t0 = performance.now();
-    try {
-      return await this.inner.build(req);
-    } finally {
-      this.last = performance.now() - t0;
-    }
-  }
-  purgeCache(app: string) { return this.inner.purgeCache(app); }
-  cachedApps() { return this.inner.cachedApps(); }
-  cacheBytes(app: string) { return this.inner.cacheBytes(app); }
-  pruneImages() { return this.inner.pruneImages(); }
-  async removeLeftovers() { return (await this.inner.removeLeftovers?.()) ?? 0; }
-  async close() { await this.inner.close?.(); }
-}
 
 const env = loadConfig();
 const pack = findProgram(env.packBinary, env.searchPath);
