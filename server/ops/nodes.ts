@@ -12,6 +12,7 @@ import { requireAdmin } from './access.ts';
 import type { Actor, Progress } from './actor.ts';
 
 export type { NodeSummary, DrainResult };
+export { NODE_NAME } from '../deploy/nodes.ts';
 export { showBytes, showCores } from '../deploy/quota.ts';
 
 /** The port of k3s's API (and its supervisor, which agents join through). */
