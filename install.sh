@@ -60,7 +60,11 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
   --kubeconfig FILE      use this existing cluster (Kubernetes >= 1.31 with an ingress controller);
                          nothing is installed cluster-side. Default: install k3s [KUBECONFIG]
   --k3s-version V        k3s release to install, default the pinned one
-  --docker-host URL      use this Docker engine (unix:///path); default: install docker.io [DOCKER_HOST]
+  --builds pack|cluster  where pushes are built, default pack (the pack CLI on this server's Docker
+                         engine); cluster: in pods in the cluster, no Docker engine or pack on this
+                         server [SLIPWAY_BUILD_BACKEND]
+  --docker-host URL      with pack builds: use this Docker engine (unix:///path); default: install
+                         docker.io [DOCKER_HOST]
   --registry ADDR        registry Slipway pushes to; default: install docker-registry here and push
                          to 127.0.0.1:5000 [SLIPWAY_REGISTRY]
   --registry-pull ADDR   the same registry as the cluster's nodes reach it, default NODE-IP:5000
@@ -69,7 +73,8 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
                          as /etc/slipway/registry-auth (0600); the registry install.sh installs
                          gets a generated one [SLIPWAY_REGISTRY_AUTH_FILE]
   --builder IMAGE        default CNB builder, default heroku/builder:24 [SLIPWAY_BUILDER]
-  --pack PATH            use this pack binary instead of downloading the pinned release [SLIPWAY_PACK];
+  --pack PATH            with pack builds: use this pack binary instead of downloading the pinned
+                         release [SLIPWAY_PACK];
                          needed while install.sh pins no checksum for pack (or set PACK_SHA256_amd64
                          / PACK_SHA256_arm64 in the environment to the sha256 you verified)
   --npm-registry URL     where Node 24, npm and the npm dependencies come from,
@@ -89,7 +94,7 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
   --purge                with --uninstall: also remove /var/lib/slipway, the slipway user and caches
   -h, --help             this text
 
-Also written: SLIPWAY_DATA_DIR=/var/lib/slipway, PACK_HOME, PATH, and SLIPWAY_DASHBOARD_URL
+Also written: SLIPWAY_DATA_DIR=/var/lib/slipway, PACK_HOME (pack builds), PATH, and SLIPWAY_DASHBOARD_URL
 (https://slipway.DOMAIN with --acme-email, else http://slipway.DOMAIN; the cluster's ingress routes it
 here, /etc/slipway/dashboard.yaml). Install-side facts (what this script installed, so --uninstall
 never touches what it did not) are kept in /etc/slipway/install.env.
@@ -108,7 +113,7 @@ run() {
   "$@"
 }
 # put FILE MODE OWNER [show]: writes stdin to FILE atomically with that mode and owner (or prints
-# that it would; with `show`, for files anyone may read, also what it would write).
+# that it would; with `show`, for files that hold no secret, also what it would write).
 put() {
   local file=$1 mode=$2 owner=$3 show=${4:-} content
   content=$(cat)
@@ -142,7 +147,7 @@ while [ $# -gt 0 ]; do
     --acme-staging) flag[acme-server]=https://acme-staging-v02.api.letsencrypt.org/directory ;;
     --uninstall) UNINSTALL=1 ;;
     --purge) PURGE=1 ;;
-    --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--docker-host|\
+    --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--builds|--docker-host|\
     --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server|\
     --join|--token|--registries)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
@@ -271,9 +276,25 @@ settings() {
   if [ -n "${flag[kubeconfig]:-}" ]; then OWN_K3S=0; KUBECONFIG_SRC=${flag[kubeconfig]}
   elif [ "${state[OWN_K3S]:-}" = 0 ]; then OWN_K3S=0; KUBECONFIG_SRC=""
   else OWN_K3S=1; KUBECONFIG_SRC=$K3S_KUBECONFIG; fi
-  if [ -n "${flag[docker-host]:-}" ]; then OWN_DOCKER=0; DOCKER=${flag[docker-host]}
-  elif [ "${state[OWN_DOCKER]:-}" = 0 ]; then OWN_DOCKER=0; DOCKER=${old[DOCKER_HOST]}
-  else OWN_DOCKER=1; DOCKER=unix:///var/run/docker.sock; fi
+  # Where pushes are built: pack on this server's Docker engine, or pods in the cluster, which need
+  # neither (no engine or pack is installed, and none may be given).
+  BUILDS=$(pick builds SLIPWAY_BUILD_BACKEND pack)
+  case $BUILDS in pack|cluster) ;; *) usage_error "--builds must be pack or cluster, got \"$BUILDS\"" ;; esac
+  OWN_DOCKER="" DOCKER="" OWN_PACK="" PACK_SRC=""
+  if [ "$BUILDS" = cluster ]; then
+    local f why="--builds cluster"
+    [ -n "${flag[builds]:-}" ] || why="this install's earlier choice; --builds pack changes it"
+    for f in docker-host pack; do
+      [ -z "${flag[$f]:-}" ] || usage_error "--$f goes with --builds pack: builds in the cluster ($why) need no Docker engine or pack on this server"
+    done
+  else
+    if [ -n "${flag[docker-host]:-}" ]; then OWN_DOCKER=0; DOCKER=${flag[docker-host]}
+    elif [ "${state[OWN_DOCKER]:-}" = 0 ]; then OWN_DOCKER=0; DOCKER=${old[DOCKER_HOST]}
+    else OWN_DOCKER=1; DOCKER=unix:///var/run/docker.sock; fi
+    if [ -n "${flag[pack]:-}" ]; then OWN_PACK=0; PACK_SRC=${flag[pack]}
+    elif [ "${state[OWN_PACK]:-}" = 0 ]; then OWN_PACK=0; PACK_SRC=$OPT/bin/pack
+    else OWN_PACK=1; fi
+  fi
   if [ -n "${flag[registry]:-}" ]; then OWN_REGISTRY=0; REGISTRY=${flag[registry]}
   elif [ "${state[OWN_REGISTRY]:-}" = 0 ]; then OWN_REGISTRY=0; REGISTRY=${old[SLIPWAY_REGISTRY]}
   else OWN_REGISTRY=1; REGISTRY=127.0.0.1:5000; fi
@@ -296,9 +317,6 @@ settings() {
   if [ -n "$REGISTRY_AUTH_SRC" ] || [ "$OWN_REGISTRY" = 1 ] || { [ -n "${old[SLIPWAY_REGISTRY_AUTH_FILE]:-}" ] && [ -f "$REGISTRY_AUTH" ]; }; then
     REGISTRY_AUTH_FILE=$REGISTRY_AUTH
   fi
-  if [ -n "${flag[pack]:-}" ]; then OWN_PACK=0; PACK_SRC=${flag[pack]}
-  elif [ "${state[OWN_PACK]:-}" = 0 ]; then OWN_PACK=0; PACK_SRC=$OPT/bin/pack
-  else OWN_PACK=1; PACK_SRC=""; fi
 
   NPM_REGISTRY=${flag[npm-registry]:-${state[NPM_REGISTRY]:-}}
   if [ -z "$NPM_REGISTRY" ] && command -v npm >/dev/null 2>&1; then NPM_REGISTRY=$(npm config get registry 2>/dev/null || true); fi
@@ -345,7 +363,7 @@ settings() {
 # --- steps -----------------------------------------------------------------------------------------
 apt_packages() {
   local want=(ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip)
-  [ "$OWN_DOCKER" = 0 ] || want+=(docker.io)
+  [ "$OWN_DOCKER" != 1 ] || want+=(docker.io)
   # apache2-utils: htpasswd, for the installed registry's bcrypt password file.
   [ "$OWN_REGISTRY" = 0 ] || want+=(docker-registry apache2-utils)
   local missing=() p
@@ -356,6 +374,13 @@ apt_packages() {
   if [ ${#missing[@]} -eq 0 ]; then detail "all present: ${want[*]}"; return 0; fi
   run apt-get update -qq
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Builds in the cluster: nothing to install here; the server starts build pods in slipway-builds.
+step_build_pods() {
+  say "Builds in pods in the cluster (namespace slipway-builds) [SLIPWAY_BUILD_BACKEND=cluster]"
+  detail "no Docker engine or pack installed here: each push is built by $BUILDER's lifecycle in a pod, which pushes to $REGISTRY_PULL"
+  if [ -n "${old[DOCKER_HOST]:-}" ]; then detail "the Docker engine and pack an earlier install set up for pack builds are left as they are"; fi
 }
 
 step_docker() {
@@ -588,9 +613,11 @@ step_user() {
   if ! getent passwd slipway >/dev/null; then
     run useradd --system --home-dir "$DATA" --no-create-home --shell /usr/sbin/nologin slipway
   fi
-  # The Docker socket's group (docker.io's `docker`; for a given engine, whatever group owns its socket).
+  # pack builds: the Docker socket's group (docker.io's `docker`; for a given engine, whatever group
+  # owns its socket). Builds in the cluster use no engine here.
   local sock=${DOCKER#unix://} gid group
-  if [ "$DRY" = 0 ] && [ -S "$sock" ]; then
+  if [ "$BUILDS" = cluster ]; then :
+  elif [ "$DRY" = 0 ] && [ -S "$sock" ]; then
     gid=$(stat -c %g "$sock")
     group=$(getent group "$gid" | cut -d: -f1 || true)
     if [ -z "$group" ] || [ "$gid" = 0 ]; then
@@ -630,7 +657,11 @@ step_user() {
       run install -m 0600 -o slipway -g slipway "$KUBECONFIG_SRC" "$kube"
     fi
   fi
-  put "$ENV_FILE" 0600 root:root <<EOF
+  # pack's settings only for pack builds (pods in the cluster need neither pack nor an engine here).
+  local pack_env="# no pack or Docker engine: builds run in pods in the cluster"
+  [ "$BUILDS" = cluster ] || pack_env=$(printf 'SLIPWAY_PACK=%s\nDOCKER_HOST=%s\nPACK_HOME=%s' "$OPT/bin/pack" "$DOCKER" "$DATA/pack")
+  # Shown in a dry run: it holds settings and names the files with credentials, never one itself.
+  put "$ENV_FILE" 0600 root:root show <<EOF
 # Written by install.sh; a re-run keeps these values unless a flag changes them (install.sh --help).
 SLIPWAY_DATA_DIR=$DATA
 SLIPWAY_SSH_PORT=$SSH_PORT
@@ -639,9 +670,10 @@ SLIPWAY_HOST=$HOST
 SLIPWAY_BASE_DOMAIN=$DOMAIN
 SLIPWAY_ADMIN_KEYS=$ETC/admin_keys
 SLIPWAY_BUILDER=$BUILDER
+SLIPWAY_BUILD_BACKEND=$BUILDS
+$pack_env
 SLIPWAY_REGISTRY=$REGISTRY
 SLIPWAY_REGISTRY_PULL=$REGISTRY_PULL
-SLIPWAY_PACK=$OPT/bin/pack
 SLIPWAY_ACME_EMAIL=$ACME_EMAIL
 SLIPWAY_ACME_ISSUER=slipway-acme
 SLIPWAY_REGISTRY_GC_CONFIG=$REGISTRY_GC_CONFIG
@@ -651,8 +683,6 @@ SLIPWAY_DASHBOARD_URL=$DASHBOARD_URL
 SLIPWAY_INGRESS_API=$([ "$OWN_K3S" = 1 ] && echo "$K3S_TRAEFIK_API")
 SLIPWAY_K3S_TOKEN_FILE=$K3S_TOKEN_COPY
 KUBECONFIG=$kube
-DOCKER_HOST=$DOCKER
-PACK_HOME=$DATA/pack
 PATH=$OPT/node/bin:$OPT/bin:/usr/local/bin:/usr/bin:/bin
 EOF
   put "$STATE_FILE" 0644 root:root <<EOF
@@ -735,7 +765,7 @@ EOF
 [Unit]
 Description=Slipway (git push PaaS)
 Documentation=file://$OPT/app/README.md
-After=network-online.target docker.service docker-registry.service k3s.service
+After=network-online.target$([ "$BUILDS" = pack ] && echo " docker.service") docker-registry.service k3s.service
 Wants=network-online.target
 
 [Service]
@@ -902,7 +932,11 @@ uninstall() {
   fi
   if [ "${state[OWN_K3S]:-}" = 1 ]; then detail "k3s, which install.sh installed, still runs the apps: /usr/local/bin/k3s-uninstall.sh removes it"
   else detail "the cluster was not installed by install.sh and was not touched"; fi
-  [ "${state[OWN_REGISTRY]:-}" != 1 ] || detail "docker-registry (images in /var/lib/docker-registry) and docker.io stay installed: apt-get remove them if unwanted"
+  # Debian packages it installed stay (apt-get may remove them); docker.io only came for pack builds.
+  local kept=""
+  [ "${state[OWN_REGISTRY]:-}" != 1 ] || kept="docker-registry (images in /var/lib/docker-registry)"
+  [ "${state[OWN_DOCKER]:-}" != 1 ] || kept="${kept:+$kept and }docker.io"
+  [ -z "$kept" ] || detail "$kept: still installed; apt-get remove them if unwanted"
 }
 
 main() {
@@ -927,17 +961,17 @@ main() {
   preflight_resources
   say "Preflight: $OS_ID on $ARCH, root, systemd, memory, disk and ports ok"
   apt_packages
-  step_docker
+  if [ "$BUILDS" = cluster ]; then step_build_pods; else step_docker; fi
   step_registry
   step_cluster
   step_node
-  step_pack
+  [ "$BUILDS" = cluster ] || step_pack
   step_user
   step_code
   step_certs
   step_service
   step_dashboard
-  step_builder
+  [ "$BUILDS" = cluster ] || step_builder
   summary
 }
 
