@@ -46,6 +46,7 @@ export const nodeRoutes = [
       command: Type.String({ description: 'The line to run on the new machine.' }),
       installer: Type.String({ description: 'Where install.sh is fetched from (this server serves it at /install.sh).' }),
       server: Type.String({ description: "The cluster's API, which the new agent joins through." }),
+      builds: Type.Enum(['pack', 'cluster'], { description: "Where this server builds (SLIPWAY_BUILD_BACKEND): with pack, builds stay on the server's Docker engine and a new node takes none." }),
     }, { additionalProperties: false }) },
     handle: async (call) => ({ status: 200, json: await joinCommand(actor(call)) }),
   }),

@@ -81,7 +81,11 @@ export const nodeCommands: Command[] = [
     json: true,
     run: async (ctx) => {
       const r = await joinCommand(actorOf(ctx));
-      return listing(r, (out) => out.line(r.command));
+      return listing(r, (out) => {
+        out.line(r.command);
+        // Builds move to the cluster only when an admin says so: a node joining changes nothing else.
+        if (r.builds === 'pack') out.line("(Builds stay on this server's Docker engine; install.sh --builds cluster here runs them in pods on the cluster's nodes.)");
+      });
     },
   },
 ];

@@ -80,6 +80,8 @@ export interface JoinCommand {
   installer: string;
   /** The cluster's API, which the new agent joins through. */
   server: string;
+  /** Where this server builds (SLIPWAY_BUILD_BACKEND): with `pack`, a new node takes no builds. */
+  builds: 'pack' | 'cluster';
 }
 
 /**
@@ -107,5 +109,5 @@ export async function joinCommand(actor: Actor): Promise<JoinCommand> {
   const installer = `${dashboardUrl(config)}/install.sh`;
   if (!PLAIN_URL.test(installer)) throw new UserError(`The dashboard's address (${shown(installer)}, SLIPWAY_DASHBOARD_URL) has characters a shell would read; use a plain https://HOST address.`);
   // Every part holds nothing a shell interprets (checked above), so the line is safe to paste.
-  return { command: `curl -fsSL ${installer} | sudo bash -s -- --join ${server} --token ${token}`, installer, server };
+  return { command: `curl -fsSL ${installer} | sudo bash -s -- --join ${server} --token ${token}`, installer, server, builds: config.buildBackend };
 }
