@@ -81,11 +81,8 @@ export const nodeCommands: Command[] = [
     json: true,
     run: async (ctx) => {
       const r = await joinCommand(actorOf(ctx));
-      return listing(r, (out) => {
-        out.line(r.command);
-        // Builds move to the cluster only when an admin says so: a node joining changes nothing else.
-        if (r.builds === 'pack') out.line("(Builds stay on this server's Docker engine; install.sh --builds cluster here runs them in pods on the cluster's nodes.)");
-      });
+      // Only the line, so that a script can run what it prints; --json also says where builds run.
+      return listing(r, (out) => out.line(r.command));
     },
   },
 ];

@@ -246,7 +246,7 @@ test("nodes:join-command prints install.sh's --join line with k3s's token; no to
   assert.equal(r.error, undefined);
   assert.equal(r.text, `curl -fsSL https://slipway.example.com/install.sh | sudo bash -s -- --join https://paas.example.com:6443 --token ${token}\n`);
   const json = await command(t, undefined, ['nodes:join-command', '--json'], { env: { SLIPWAY_K3S_TOKEN_FILE: file } });
-  assert.deepEqual(JSON.parse(json.text), { command: r.text.trimEnd(), installer: 'https://slipway.example.com/install.sh', server: 'https://paas.example.com:6443' });
+  assert.deepEqual(JSON.parse(json.text), { command: r.text.trimEnd(), installer: 'https://slipway.example.com/install.sh', server: 'https://paas.example.com:6443', builds: 'pack' });
 
   // Nothing a shell would read ever reaches the line.
   writeFileSync(file, 'K10abc::server:$(reboot)\n');
