@@ -7,7 +7,7 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { ProcessIo } from './deployer.ts';
+import type { ProcessIo } from './process-io.ts';
 import { ApiException, CoreV1Api, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, loadAllYaml, type V1ObjectMeta, type V1Status } from '@kubernetes/client-node';
 import { UnavailableError, UserError } from '../errors.ts';
 import { FIELD_MANAGER } from './labels.ts';

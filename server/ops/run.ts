@@ -3,7 +3,8 @@
 import { UserError } from '../errors.ts';
 import { requireDeployer } from '../context.ts';
 import { deployable } from './release.ts';
-import type { DeployableRelease, ProcessIo } from '../deploy/deployer.ts';
+import type { DeployableRelease } from '../deploy/deployer.ts';
+import type { ProcessIo } from '../deploy/process-io.ts';
 import type { Actor } from './actor.ts';
 
 /** Longest a one-off command may run (1 day). */

@@ -1,7 +1,8 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
-import type { AppRuntime, CronState, Deployer, DeployableRelease, HostCert, LogRequest, PodUsage, ProcessIo, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, WarmSet, Workload } from '../../server/deploy/deployer.ts';
+import type { AppRuntime, CronState, Deployer, DeployableRelease, HostCert, LogRequest, PodUsage, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, WarmSet, Workload } from '../../server/deploy/deployer.ts';
+import type { ProcessIo } from '../../server/deploy/process-io.ts';
 import { UnavailableError, UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';

@@ -1,5 +1,5 @@
 // Guards the design card's rules by reading the imports of server/ and hooks/: no cycle between
-// folders (a file directly in server/ counts as its own node), imports only down the layers
+// folders (a file directly in server/ counts as its own node) nor between files, imports only down the layers
 // (transports → adapters → operations → engines), one runtime importer per library that has a
 // home, and process.env read only by the config module.
 import { test } from 'node:test';
@@ -32,14 +32,14 @@ function nodeOf(file: string): string {
   return parts.length > 2 ? `server/${parts[1]}/` : file;
 }
 
-/** Edges between nodes, with one example import each. */
-function folderGraph(): Map<string, Map<string, string>> {
+/** Edges between nodes (folders by default, or each file), with one example import each. */
+function folderGraph(node: (file: string) => string = nodeOf): Map<string, Map<string, string>> {
   const graph = new Map<string, Map<string, string>>();
   for (const i of imports) {
     if (!i.spec.startsWith('.')) continue;
     const target = relative(root, resolve(root, dirname(i.from), i.spec));
-    const a = nodeOf(i.from);
-    const b = nodeOf(target);
+    const a = node(i.from);
+    const b = node(target);
     if (a === b) continue;
     if (!graph.has(a)) graph.set(a, new Map());
     graph.get(a)!.set(b, `${i.from} → ${target}`);
@@ -69,6 +69,11 @@ function cycles(graph: Map<string, Map<string, string>>): string[][] {
 test('no folder of server/ imports a folder that imports it back, directly or around a loop', () => {
   const found = cycles(folderGraph());
   assert.deepEqual(found, [], `import cycles between folders:\n${found.map((c) => '  ' + c.join('\n    then ')).join('\n')}`);
+});
+
+test('no file of server/ imports a file that imports it back, directly or around a loop', () => {
+  const found = cycles(folderGraph((file) => file));
+  assert.deepEqual(found, [], `import cycles between files:\n${found.map((c) => '  ' + c.join('\n    then ')).join('\n')}`);
 });
 
 test('each library with a home has exactly one runtime importer', () => {
