@@ -67,8 +67,9 @@ say "pod $ip on $node2 answers the host"
 cip=$("$kubectl" -n "$ns" get service on1 -o 'jsonpath={.spec.clusterIP}')
 got=
 end=$((SECONDS + 30))
-until got=$("$kubectl" -n "$ns" exec on2 -- busybox wget -q -T 3 -O - "http://$cip/" 2>/dev/null) && [ "$got" = "$token on1" ]; do
-  [ $SECONDS -lt $end ] || fail "the ClusterIP $cip (pod on ${node1:-$node2}) did not answer the pod on $node2 (got: $got)"
+until got=$("$kubectl" -n "$ns" exec on2 -- busybox wget -q -T 3 -O - "http://$cip/" 2>&1) && [ "$got" = "$token on1" ]; do
+  # (An exec that fails says why: e.g. the API server could not reach the node's kubelet.)
+  [ $SECONDS -lt $end ] || fail "the ClusterIP $cip (pod on ${node1:-$node2}) did not answer the pod on $node2: $got"
   sleep 1
 done
 say "ClusterIP $cip (pod on ${node1:-$node2}) answers the pod on $node2 (exec through its kubelet)"

@@ -68,13 +68,17 @@ host_rules() {
   # DNAT to 127.0.0.1 needs route_localnet, on the link only (it goes with the link).
   sysctl -qw "net.ipv4.conf.$link.route_localnet=1"
 }
+# (The rules are read into a variable first: `iptables -S | grep -q` fails under pipefail when grep
+# quits before iptables has written a large table.)
 remove_host_rules() {
-  local c
+  local c rule rules
   for c in PREROUTING:SLIPWAY-NODE2-PRE POSTROUTING:SLIPWAY-NODE2-POST; do
-    while iptables -w 5 -t nat -S "${c%%:*}" 2>/dev/null | grep -q -- "-j ${c#*:}\$"; do
-      iptables -w 5 -t nat -S "${c%%:*}" | grep -- "-j ${c#*:}\$" | head -n1 | sed 's/^-A /-D /' |
-        xargs iptables -w 5 -t nat
-    done
+    rules=$(iptables -w 5 -t nat -S "${c%%:*}" 2>/dev/null || true)
+    while read -r rule; do
+      [ -n "$rule" ] || continue
+      # shellcheck disable=SC2086 # a rule as iptables -S prints it: words without spaces in them
+      iptables -w 5 -t nat ${rule/#-A /-D }
+    done <<<"$(grep -- "-j ${c#*:}\$" <<<"$rules" || true)"
     iptables -w 5 -t nat -F "${c#*:}" 2>/dev/null || true
     iptables -w 5 -t nat -X "${c#*:}" 2>/dev/null || true
   done
@@ -99,7 +103,8 @@ teardown() {
   fi
   ip route show | awk -v l="$link" '$0 ~ " dev " l " " { print $1 }' | while read -r r; do ip route del "$r" 2>/dev/null || true; done
   ip link del "$link" 2>/dev/null || true
-  if iptables -w 5 -t nat -S 2>/dev/null | grep -q SLIPWAY-NODE2; then had=1; remove_host_rules; fi
+  nat=$(iptables -w 5 -t nat -S 2>/dev/null || true)
+  if grep -q SLIPWAY-NODE2 <<<"$nat"; then had=1; remove_host_rules; fi
   [ "$had" -eq 0 ] || log "node2: second node removed; the testbed has one node"
 }
 
