@@ -3,6 +3,8 @@
 # Slipway on k3s. Idempotent: a re-run upgrades the code and keeps every setting and all data.
 #   sudo ./install.sh --admin-key ~/.ssh/id_ed25519.pub          (from a checkout)
 #   curl -fsSL https://HOST/install.sh | sudo bash -s -- --source URL --admin-key FILE
+#   curl -fsSL https://HOST/install.sh | sudo bash -s -- --join https://HOST:6443 --token TOKEN
+#                                     (one more node: a k3s agent only; `nodes:join-command` prints it)
 # `install.sh --help` lists every flag and the setting it writes. Nothing here runs a string
 # built from user input through a shell: values are validated and passed as arguments.
 set -euo pipefail
@@ -45,6 +47,8 @@ usage() {
   cat <<'EOF'
 Usage: install.sh [FLAGS]            install, or upgrade an existing install keeping its data
        install.sh --uninstall [--purge]
+       install.sh --join URL --token TOKEN [--registries FILE] [--k3s-version V]
+                                     make this machine one more node of an existing install
 
 Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps earlier values):
   --admin-key FILE       authorized_keys-format file whose keys become admins
@@ -56,7 +60,11 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
   --kubeconfig FILE      use this existing cluster (Kubernetes >= 1.31 with an ingress controller);
                          nothing is installed cluster-side. Default: install k3s [KUBECONFIG]
   --k3s-version V        k3s release to install, default the pinned one
-  --docker-host URL      use this Docker engine (unix:///path); default: install docker.io [DOCKER_HOST]
+  --builds pack|cluster  where pushes are built, default pack (the pack CLI on this server's Docker
+                         engine); cluster: in pods in the cluster, no Docker engine or pack on this
+                         server [SLIPWAY_BUILD_BACKEND]
+  --docker-host URL      with pack builds: use this Docker engine (unix:///path); default: install
+                         docker.io [DOCKER_HOST]
   --registry ADDR        registry Slipway pushes to; default: install docker-registry here and push
                          to 127.0.0.1:5000 [SLIPWAY_REGISTRY]
   --registry-pull ADDR   the same registry as the cluster's nodes reach it, default NODE-IP:5000
@@ -65,7 +73,8 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
                          as /etc/slipway/registry-auth (0600); the registry install.sh installs
                          gets a generated one [SLIPWAY_REGISTRY_AUTH_FILE]
   --builder IMAGE        default CNB builder, default heroku/builder:24 [SLIPWAY_BUILDER]
-  --pack PATH            use this pack binary instead of downloading the pinned release [SLIPWAY_PACK];
+  --pack PATH            with pack builds: use this pack binary instead of downloading the pinned
+                         release [SLIPWAY_PACK];
                          needed while install.sh pins no checksum for pack (or set PACK_SHA256_amd64
                          / PACK_SHA256_arm64 in the environment to the sha256 you verified)
   --npm-registry URL     where Node 24, npm and the npm dependencies come from,
@@ -75,12 +84,17 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
                          (HTTP-01) with this contact address [SLIPWAY_ACME_EMAIL]
   --acme-staging         with --acme-email: Let's Encrypt's staging CA (untrusted certificates)
   --acme-server URL      with --acme-email: this ACME directory instead of Let's Encrypt's
+  --join URL             make this machine a k3s agent of the cluster at URL (https://HOST:6443, the
+                         Slipway server's k3s) and install nothing else; needs --token
+  --token TOKEN          with --join: k3s's node token (ssh git@HOST nodes:join-command prints the line)
+  --registries FILE      with --join: the server's /etc/rancher/k3s/registries.yaml, so this node pulls
+                         app images from Slipway's registry with its credential (kept 0600)
   --dry-run              print every step it would take; change nothing
   --uninstall            remove Slipway's service, code and settings; keep /var/lib/slipway
   --purge                with --uninstall: also remove /var/lib/slipway, the slipway user and caches
   -h, --help             this text
 
-Also written: SLIPWAY_DATA_DIR=/var/lib/slipway, PACK_HOME, PATH, and SLIPWAY_DASHBOARD_URL
+Also written: SLIPWAY_DATA_DIR=/var/lib/slipway, PACK_HOME (pack builds), PATH, and SLIPWAY_DASHBOARD_URL
 (https://slipway.DOMAIN with --acme-email, else http://slipway.DOMAIN; the cluster's ingress routes it
 here, /etc/slipway/dashboard.yaml). Install-side facts (what this script installed, so --uninstall
 never touches what it did not) are kept in /etc/slipway/install.env.
@@ -99,7 +113,7 @@ run() {
   "$@"
 }
 # put FILE MODE OWNER [show]: writes stdin to FILE atomically with that mode and owner (or prints
-# that it would; with `show`, for files anyone may read, also what it would write).
+# that it would; with `show`, for files that hold no secret, also what it would write).
 put() {
   local file=$1 mode=$2 owner=$3 show=${4:-} content
   content=$(cat)
@@ -133,8 +147,9 @@ while [ $# -gt 0 ]; do
     --acme-staging) flag[acme-server]=https://acme-staging-v02.api.letsencrypt.org/directory ;;
     --uninstall) UNINSTALL=1 ;;
     --purge) PURGE=1 ;;
-    --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--docker-host|\
-    --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server)
+    --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--builds|--docker-host|\
+    --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server|\
+    --join|--token|--registries)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
       flag[${1#--}]=$2; shift ;;
     --*=*) usage_error "write flags as two words: ${1%%=*} VALUE" ;;
@@ -144,6 +159,24 @@ while [ $# -gt 0 ]; do
 done
 [ "$PURGE" = 0 ] || [ "$UNINSTALL" = 1 ] || usage_error "--purge goes with --uninstall"
 for f in "${!flag[@]}"; do safe "--$f" "${flag[$f]}"; done
+# --join: this machine becomes a k3s agent and nothing else; the flags of a Slipway install do not apply.
+JOIN=0
+if [ -n "${flag[join]:-}" ]; then
+  JOIN=1
+  [ "$UNINSTALL" = 0 ] || usage_error "--join and --uninstall do not go together"
+  for f in "${!flag[@]}"; do
+    case $f in join|token|registries|k3s-version) ;; *) usage_error "--join makes this machine a cluster node only; it takes --token, --registries, --k3s-version and --dry-run, not --$f" ;; esac
+  done
+  [ -n "${flag[token]:-}" ] || usage_error "--join needs --token TOKEN (ssh git@HOST nodes:join-command prints the whole line)"
+  # The cluster's API as k3s's agent takes it: https, a host name or IPv4, a port; no path.
+  [[ ${flag[join]} =~ ^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?/?$ ]] ||
+    usage_error "--join must be the cluster's address like https://HOST:6443, got \"${flag[join]}\""
+  # k3s's node token: K10<hash>::server:<secret>, or a bare secret; nothing a shell would read.
+  [[ ${flag[token]} =~ ^[A-Za-z0-9][A-Za-z0-9:._-]{7,511}$ ]] ||
+    usage_error "--token must be k3s's node token (the server's /var/lib/rancher/k3s/server/node-token; nodes:join-command prints it)"
+else
+  for f in token registries; do [ -z "${flag[$f]:-}" ] || usage_error "--$f goes with --join"; done
+fi
 [ -z "${flag[ssh-port]:-}" ] || port_number --ssh-port "${flag[ssh-port]}"
 [ -z "${flag[http-port]:-}" ] || port_number --http-port "${flag[http-port]}"
 
@@ -243,9 +276,25 @@ settings() {
   if [ -n "${flag[kubeconfig]:-}" ]; then OWN_K3S=0; KUBECONFIG_SRC=${flag[kubeconfig]}
   elif [ "${state[OWN_K3S]:-}" = 0 ]; then OWN_K3S=0; KUBECONFIG_SRC=""
   else OWN_K3S=1; KUBECONFIG_SRC=$K3S_KUBECONFIG; fi
-  if [ -n "${flag[docker-host]:-}" ]; then OWN_DOCKER=0; DOCKER=${flag[docker-host]}
-  elif [ "${state[OWN_DOCKER]:-}" = 0 ]; then OWN_DOCKER=0; DOCKER=${old[DOCKER_HOST]}
-  else OWN_DOCKER=1; DOCKER=unix:///var/run/docker.sock; fi
+  # Where pushes are built: pack on this server's Docker engine, or pods in the cluster, which need
+  # neither (no engine or pack is installed, and none may be given).
+  BUILDS=$(pick builds SLIPWAY_BUILD_BACKEND pack)
+  case $BUILDS in pack|cluster) ;; *) usage_error "--builds must be pack or cluster, got \"$BUILDS\"" ;; esac
+  OWN_DOCKER="" DOCKER="" OWN_PACK="" PACK_SRC=""
+  if [ "$BUILDS" = cluster ]; then
+    local f why="--builds cluster"
+    [ -n "${flag[builds]:-}" ] || why="this install's earlier choice; --builds pack changes it"
+    for f in docker-host pack; do
+      [ -z "${flag[$f]:-}" ] || usage_error "--$f goes with --builds pack: builds in the cluster ($why) need no Docker engine or pack on this server"
+    done
+  else
+    if [ -n "${flag[docker-host]:-}" ]; then OWN_DOCKER=0; DOCKER=${flag[docker-host]}
+    elif [ "${state[OWN_DOCKER]:-}" = 0 ]; then OWN_DOCKER=0; DOCKER=${old[DOCKER_HOST]}
+    else OWN_DOCKER=1; DOCKER=unix:///var/run/docker.sock; fi
+    if [ -n "${flag[pack]:-}" ]; then OWN_PACK=0; PACK_SRC=${flag[pack]}
+    elif [ "${state[OWN_PACK]:-}" = 0 ]; then OWN_PACK=0; PACK_SRC=$OPT/bin/pack
+    else OWN_PACK=1; fi
+  fi
   if [ -n "${flag[registry]:-}" ]; then OWN_REGISTRY=0; REGISTRY=${flag[registry]}
   elif [ "${state[OWN_REGISTRY]:-}" = 0 ]; then OWN_REGISTRY=0; REGISTRY=${old[SLIPWAY_REGISTRY]}
   else OWN_REGISTRY=1; REGISTRY=127.0.0.1:5000; fi
@@ -268,9 +317,6 @@ settings() {
   if [ -n "$REGISTRY_AUTH_SRC" ] || [ "$OWN_REGISTRY" = 1 ] || { [ -n "${old[SLIPWAY_REGISTRY_AUTH_FILE]:-}" ] && [ -f "$REGISTRY_AUTH" ]; }; then
     REGISTRY_AUTH_FILE=$REGISTRY_AUTH
   fi
-  if [ -n "${flag[pack]:-}" ]; then OWN_PACK=0; PACK_SRC=${flag[pack]}
-  elif [ "${state[OWN_PACK]:-}" = 0 ]; then OWN_PACK=0; PACK_SRC=$OPT/bin/pack
-  else OWN_PACK=1; PACK_SRC=""; fi
 
   NPM_REGISTRY=${flag[npm-registry]:-${state[NPM_REGISTRY]:-}}
   if [ -z "$NPM_REGISTRY" ] && command -v npm >/dev/null 2>&1; then NPM_REGISTRY=$(npm config get registry 2>/dev/null || true); fi
@@ -317,7 +363,7 @@ settings() {
 # --- steps -----------------------------------------------------------------------------------------
 apt_packages() {
   local want=(ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip)
-  [ "$OWN_DOCKER" = 0 ] || want+=(docker.io)
+  [ "$OWN_DOCKER" != 1 ] || want+=(docker.io)
   # apache2-utils: htpasswd, for the installed registry's bcrypt password file.
   [ "$OWN_REGISTRY" = 0 ] || want+=(docker-registry apache2-utils)
   local missing=() p
@@ -328,6 +374,13 @@ apt_packages() {
   if [ ${#missing[@]} -eq 0 ]; then detail "all present: ${want[*]}"; return 0; fi
   run apt-get update -qq
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Builds in the cluster: nothing to install here; the server starts build pods in slipway-builds.
+step_build_pods() {
+  say "Builds in pods in the cluster (namespace slipway-builds) [SLIPWAY_BUILD_BACKEND=cluster]"
+  detail "no Docker engine or pack installed here: each push is built by $BUILDER's lifecycle in a pod, which pushes to $REGISTRY_PULL"
+  if [ -n "${old[DOCKER_HOST]:-}" ]; then detail "the Docker engine and pack an earlier install set up for pack builds are left as they are"; fi
 }
 
 step_docker() {
@@ -560,9 +613,11 @@ step_user() {
   if ! getent passwd slipway >/dev/null; then
     run useradd --system --home-dir "$DATA" --no-create-home --shell /usr/sbin/nologin slipway
   fi
-  # The Docker socket's group (docker.io's `docker`; for a given engine, whatever group owns its socket).
+  # pack builds: the Docker socket's group (docker.io's `docker`; for a given engine, whatever group
+  # owns its socket). Builds in the cluster use no engine here.
   local sock=${DOCKER#unix://} gid group
-  if [ "$DRY" = 0 ] && [ -S "$sock" ]; then
+  if [ "$BUILDS" = cluster ]; then :
+  elif [ "$DRY" = 0 ] && [ -S "$sock" ]; then
     gid=$(stat -c %g "$sock")
     group=$(getent group "$gid" | cut -d: -f1 || true)
     if [ -z "$group" ] || [ "$gid" = 0 ]; then
@@ -590,13 +645,23 @@ step_user() {
   fi
   # The server reads the registry's credential as the slipway user; nobody else may.
   if [ -n "$REGISTRY_AUTH_FILE" ]; then run chown slipway:slipway "$REGISTRY_AUTH"; fi
+  # k3s's node token, for nodes:join-command: the server's own copy (k3s keeps its file root's).
+  K3S_TOKEN_COPY=""
+  if [ "$OWN_K3S" = 1 ]; then
+    K3S_TOKEN_COPY=$ETC/k3s-node-token
+    run install -m 0600 -o slipway -g slipway /var/lib/rancher/k3s/server/node-token "$K3S_TOKEN_COPY"
+  fi
   local kube=$ETC/kubeconfig
   if [ -n "$KUBECONFIG_SRC" ]; then
     if [ "$DRY" = 1 ] || [ "$(readlink -f "$KUBECONFIG_SRC")" != "$kube" ]; then
       run install -m 0600 -o slipway -g slipway "$KUBECONFIG_SRC" "$kube"
     fi
   fi
-  put "$ENV_FILE" 0600 root:root <<EOF
+  # pack's settings only for pack builds (pods in the cluster need neither pack nor an engine here).
+  local pack_env="# no pack or Docker engine: builds run in pods in the cluster"
+  [ "$BUILDS" = cluster ] || pack_env=$(printf 'SLIPWAY_PACK=%s\nDOCKER_HOST=%s\nPACK_HOME=%s' "$OPT/bin/pack" "$DOCKER" "$DATA/pack")
+  # Shown in a dry run: it holds settings and names the files with credentials, never one itself.
+  put "$ENV_FILE" 0600 root:root show <<EOF
 # Written by install.sh; a re-run keeps these values unless a flag changes them (install.sh --help).
 SLIPWAY_DATA_DIR=$DATA
 SLIPWAY_SSH_PORT=$SSH_PORT
@@ -605,9 +670,10 @@ SLIPWAY_HOST=$HOST
 SLIPWAY_BASE_DOMAIN=$DOMAIN
 SLIPWAY_ADMIN_KEYS=$ETC/admin_keys
 SLIPWAY_BUILDER=$BUILDER
+SLIPWAY_BUILD_BACKEND=$BUILDS
+$pack_env
 SLIPWAY_REGISTRY=$REGISTRY
 SLIPWAY_REGISTRY_PULL=$REGISTRY_PULL
-SLIPWAY_PACK=$OPT/bin/pack
 SLIPWAY_ACME_EMAIL=$ACME_EMAIL
 SLIPWAY_ACME_ISSUER=slipway-acme
 SLIPWAY_REGISTRY_GC_CONFIG=$REGISTRY_GC_CONFIG
@@ -615,9 +681,8 @@ SLIPWAY_REGISTRY_BINARY=/usr/bin/docker-registry
 SLIPWAY_REGISTRY_AUTH_FILE=$REGISTRY_AUTH_FILE
 SLIPWAY_DASHBOARD_URL=$DASHBOARD_URL
 SLIPWAY_INGRESS_API=$([ "$OWN_K3S" = 1 ] && echo "$K3S_TRAEFIK_API")
+SLIPWAY_K3S_TOKEN_FILE=$K3S_TOKEN_COPY
 KUBECONFIG=$kube
-DOCKER_HOST=$DOCKER
-PACK_HOME=$DATA/pack
 PATH=$OPT/node/bin:$OPT/bin:/usr/local/bin:/usr/bin:/bin
 EOF
   put "$STATE_FILE" 0644 root:root <<EOF
@@ -700,7 +765,7 @@ EOF
 [Unit]
 Description=Slipway (git push PaaS)
 Documentation=file://$OPT/app/README.md
-After=network-online.target docker.service docker-registry.service k3s.service
+After=network-online.target$([ "$BUILDS" = pack ] && echo " docker.service") docker-registry.service k3s.service
 Wants=network-online.target
 
 [Service]
@@ -793,6 +858,34 @@ step_builder() {
 # json_escape TEXT: TEXT as the inside of a JSON string (backslashes and double quotes escaped).
 json_escape() { local v=${1//\\/\\\\}; printf '%s' "${v//\"/\\\"}"; }
 
+# The machine as one more node: k3s's own installer (the same download as a server install) in
+# agent mode, given the server's URL and token; no Slipway code, settings, Docker or registry here.
+step_join() {
+  local url=${flag[join]%/} installer=$CACHE/k3s-install.sh
+  say "Joining the cluster at $url as a k3s agent"
+  if [ -n "${flag[registries]:-}" ]; then
+    [ -r "${flag[registries]}" ] || die "Cannot read the registries file ${flag[registries]}."
+    # Before k3s starts: containerd reads it at start, and it holds the registry's credential.
+    run install -D -m 0600 -o root -g root "${flag[registries]}" "$K3S_REGISTRIES"
+  else
+    detail "no --registries: this node pulls app images only if $K3S_REGISTRIES lets it (copy the server's)"
+  fi
+  run mkdir -p "$CACHE"
+  run curl -fsSL -o "$installer" https://get.k3s.io
+  # The token reaches the installer in its environment only (an argument would show in ps), and
+  # the installer keeps it in k3s-agent's environment file (0600).
+  if [ "$DRY" = 1 ]; then
+    detail "would run: INSTALL_K3S_VERSION=$K3S_VERSION K3S_URL=$url K3S_TOKEN=(the token given) sh $installer agent"
+  else
+    INSTALL_K3S_VERSION=$K3S_VERSION K3S_URL=$url K3S_TOKEN=${flag[token]} sh "$installer" agent
+  fi
+  local verb=joins
+  [ "$DRY" = 0 ] || verb="would join"
+  printf '=====> This machine %s the cluster at %s as a k3s agent (k3s %s)\n' "$verb" "$url" "$K3S_VERSION"
+  detail "On the Slipway server, \`nodes\` lists it once it is Ready; apps spread onto it as they are deployed or scaled."
+  detail "To keep it for builds, on the server: k3s kubectl label node $(hostname) slipway.dev/builds=true (apps then prefer the other nodes)"
+}
+
 summary() {
   local remote_ssh="ssh://git@$HOST:$SSH_PORT/APP.git" remote_http="http://$HOST:$HTTP_PORT/APP.git"
   local p="" ; [ "$SSH_PORT" = 22 ] || p=" -p $SSH_PORT"
@@ -839,7 +932,11 @@ uninstall() {
   fi
   if [ "${state[OWN_K3S]:-}" = 1 ]; then detail "k3s, which install.sh installed, still runs the apps: /usr/local/bin/k3s-uninstall.sh removes it"
   else detail "the cluster was not installed by install.sh and was not touched"; fi
-  [ "${state[OWN_REGISTRY]:-}" != 1 ] || detail "docker-registry (images in /var/lib/docker-registry) and docker.io stay installed: apt-get remove them if unwanted"
+  # Debian packages it installed stay (apt-get may remove them); docker.io only came for pack builds.
+  local kept=""
+  [ "${state[OWN_REGISTRY]:-}" != 1 ] || kept="docker-registry (images in /var/lib/docker-registry)"
+  [ "${state[OWN_DOCKER]:-}" != 1 ] || kept="${kept:+$kept and }docker.io"
+  [ -z "$kept" ] || detail "$kept: still installed; apt-get remove them if unwanted"
 }
 
 main() {
@@ -850,21 +947,31 @@ main() {
     return 0
   fi
   preflight
+  if [ "$JOIN" = 1 ]; then
+    # A machine that is the server already would be made an agent of itself.
+    [ ! -e "$SYSROOT/etc/systemd/system/k3s.service" ] || die "This machine runs a k3s server already; --join is for a fresh machine that becomes one more node."
+    K3S_VERSION=${flag[k3s-version]:-$K3S_VERSION_DEFAULT}
+    PORTS_NEEDED=()
+    preflight_resources
+    say "Preflight: $OS_ID on $ARCH, root, systemd, memory and disk ok"
+    step_join
+    return 0
+  fi
   settings
   preflight_resources
   say "Preflight: $OS_ID on $ARCH, root, systemd, memory, disk and ports ok"
   apt_packages
-  step_docker
+  if [ "$BUILDS" = cluster ]; then step_build_pods; else step_docker; fi
   step_registry
   step_cluster
   step_node
-  step_pack
+  [ "$BUILDS" = cluster ] || step_pack
   step_user
   step_code
   step_certs
   step_service
   step_dashboard
-  step_builder
+  [ "$BUILDS" = cluster ] || step_builder
   summary
 }
 

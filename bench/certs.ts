@@ -24,7 +24,7 @@ import { startTestServer } from '../test/support/harness.ts';
 import { httpThroughIngress, loadDuring, type IngressTls, type LoadResult } from '../test/support/ingress.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
 import { median } from './stats.ts';
-import { benchEnv, requireTestbed } from './settings.ts';
+import { benchEnv, pushTestbed, requireTestbed } from './settings.ts';
 
 // Every knob the bench reads from its environment, read once here.
 const SETTINGS = Object.freeze({
@@ -32,15 +32,10 @@ const SETTINGS = Object.freeze({
   rps: Number(benchEnv.BENCH_RPS || 50),
   concurrency: Number(benchEnv.BENCH_CONCURRENCY || 8),
   seconds: Number(benchEnv.BENCH_SECONDS || 10),
-  ingress: benchEnv.SLIPWAY_TEST_INGRESS ?? '',
+  ...pushTestbed,
   https: benchEnv.SLIPWAY_TEST_HTTPS_INGRESS ?? '',
   acmeRoot: benchEnv.SLIPWAY_TEST_ACME_ROOT ?? '',
   issuer: benchEnv.SLIPWAY_TEST_ACME_ISSUER ?? '',
-  pack: benchEnv.SLIPWAY_PACK ?? '',
-  dockerHost: benchEnv.DOCKER_HOST ?? '',
-  registry: benchEnv.SLIPWAY_REGISTRY ?? '',
-  builder: benchEnv.SLIPWAY_BUILDER ?? '',
-  kubeconfig: benchEnv.KUBECONFIG ?? '',
   out: resolve(import.meta.dirname, 'results', 'certs.md'),
 });
 requireTestbed('certs', SETTINGS);

@@ -30,18 +30,13 @@ import { startOnTestbed } from '../test/support/on-testbed.ts';
 import { cutoverOf, probeDuring, waitForBody } from '../test/support/ingress.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
 import { median } from './stats.ts';
-import { benchEnv, requireTestbed } from './settings.ts';
+import { benchEnv, pushTestbed, requireTestbed } from './settings.ts';
 
 // Every knob the bench reads from its environment, read once here.
 const SETTINGS = Object.freeze({
   rounds: Number(benchEnv.BENCH_ROUNDS || 3),
   after: Number(benchEnv.BENCH_CUTOVER_AFTER || 20),
-  ingress: benchEnv.SLIPWAY_TEST_INGRESS ?? '',
-  pack: benchEnv.SLIPWAY_PACK ?? '',
-  dockerHost: benchEnv.DOCKER_HOST ?? '',
-  registry: benchEnv.SLIPWAY_REGISTRY ?? '',
-  builder: benchEnv.SLIPWAY_BUILDER ?? '',
-  kubeconfig: benchEnv.KUBECONFIG ?? '',
+  ...pushTestbed,
   warmWindow: benchEnv.SLIPWAY_WARM_ROLLBACK ?? '',
   // The server confirms a switch with Traefik's API when it is set (startOnTestbed passes the testbed's), else with the EndpointSlices only.
   ingressApi: benchEnv.SLIPWAY_INGRESS_API ?? '',

@@ -24,18 +24,13 @@ import { gitEnv, startTestServer, type TestServer } from '../test/support/harnes
 import { httpThroughIngress, loadDuring, type LoadResult } from '../test/support/ingress.ts';
 import { fixtureCopy } from '../test/support/testbed.ts';
 import { median } from './stats.ts';
-import { benchEnv, requireTestbed } from './settings.ts';
+import { benchEnv, pushTestbed, requireTestbed } from './settings.ts';
 
 // Every knob the bench reads from its environment, read once here.
 const SETTINGS = Object.freeze({
   rounds: Number(benchEnv.BENCH_ROUNDS || 3),
   rps: Number(benchEnv.BENCH_RPS || 50),
-  ingress: benchEnv.SLIPWAY_TEST_INGRESS ?? '',
-  pack: benchEnv.SLIPWAY_PACK ?? '',
-  dockerHost: benchEnv.DOCKER_HOST ?? '',
-  registry: benchEnv.SLIPWAY_REGISTRY ?? '',
-  builder: benchEnv.SLIPWAY_BUILDER ?? '',
-  kubeconfig: benchEnv.KUBECONFIG ?? '',
+  ...pushTestbed,
   out: resolve(import.meta.dirname, 'results', 'e2e-deploy.md'),
 });
 requireTestbed('e2e-deploy', SETTINGS);

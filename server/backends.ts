@@ -5,6 +5,9 @@ import type { Backends } from './context.ts';
 import { PackBuilder, packSettings } from './build/pack.ts';
 import { KubeDeployer } from './deploy/kube.ts';
 import { RegistryApi } from './build/registry.ts';
+import { ClusterBuilder, clusterBuildSettings } from './cluster-build/builder.ts';
+import { KubeClient } from './deploy/kube-client.ts';
+import type { Builder } from './build/builder.ts';
 
 /** The absolute path of an executable, given as a path or looked up on PATH; undefined if none. */
 export function findProgram(name: string, searchPath: string): string | undefined {
@@ -25,10 +28,21 @@ export function findProgram(name: string, searchPath: string): string | undefine
  * stays undefined and pushes are rejected with a sentence that names what to set up.
  */
 export async function chooseBackends(config: Readonly<Config>): Promise<Backends> {
-  const pack = findProgram(config.packBinary, config.searchPath);
   return {
-    builder: pack ? new PackBuilder(packSettings(config, pack, config.dataDir)) : undefined,
+    builder: chooseBuilder(config),
     deployer: config.kubeconfig ? KubeDeployer.fromConfig(config) : undefined,
     registry: new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth }),
   };
+}
+
+/**
+ * The builder SLIPWAY_BUILD_BACKEND asks for: `pack` (the pack CLI on the server's Docker engine)
+ * or `cluster` (build pods; needs only KUBECONFIG, no Docker engine and no pack here).
+ */
+function chooseBuilder(config: Readonly<Config>): Builder | undefined {
+  if (config.buildBackend === 'cluster') {
+    return config.kubeconfig ? new ClusterBuilder(new KubeClient(config.kubeconfig), clusterBuildSettings(config)) : undefined;
+  }
+  const pack = findProgram(config.packBinary, config.searchPath);
+  return pack ? new PackBuilder(packSettings(config, pack, config.dataDir)) : undefined;
 }

@@ -41,6 +41,15 @@ export interface Config {
   /** Largest pack git will accept in one push (receive.maxInputSize) and largest HTTP body. */
   maxPushBytes: number;
   buildTimeoutMs: number;
+  /** Where builds run (SLIPWAY_BUILD_BACKEND): `pack` on the server's Docker engine, or `cluster`, a build pod per push. */
+  buildBackend: 'pack' | 'cluster';
+  /** A cluster build pod's CPU and memory (requests = limits): SLIPWAY_BUILD_CPU, SLIPWAY_BUILD_MEMORY. */
+  buildCpu: string;
+  buildMemory: string;
+  /** Cluster builds at once; later pushes wait in line (SLIPWAY_BUILD_CONCURRENCY). */
+  buildConcurrency: number;
+  /** Keep one started build pod waiting for the next push (SLIPWAY_BUILD_SPARE=1), in a free slot only. */
+  buildSpare: boolean;
   rolloutTimeoutMs: number;
   /** Longest a release command (Procfile `release:`) may run: SLIPWAY_RELEASE_TIMEOUT_S. */
   releaseTimeoutMs: number;
@@ -137,6 +146,11 @@ export interface Config {
   // --- Instant rollback (issue 20). ---
   /** How long the web instances a deploy takes the traffic from stay warm, in seconds (SLIPWAY_WARM_ROLLBACK; 0: off); ps:warm per app. */
   warmRollbackSeconds: number;
+  // --- Nodes (issue 21). ---
+  /** k3s's node token on this server, which nodes:join-command prints (SLIPWAY_K3S_TOKEN_FILE). */
+  k3sTokenFile: string;
+  /** Longest a drain waits for evictions a PodDisruptionBudget refuses, and for evicted pods to stop (SLIPWAY_DRAIN_TIMEOUT_S). */
+  drainTimeoutMs: number;
   version: string;
 }
 
@@ -249,6 +263,16 @@ function count(raw: string, name: string): number {
   return n;
 }
 
+function zeroOrOne(raw: string, name: string): boolean {
+  if (raw !== '0' && raw !== '1') throw new UserError(`${name} must be 0 or 1, got "${raw}".`);
+  return raw === '1';
+}
+
+function buildBackend(raw: string, name: string): 'pack' | 'cluster' {
+  if (raw !== 'pack' && raw !== 'cluster') throw new UserError(`${name} must be "pack" or "cluster", got "${raw}".`);
+  return raw;
+}
+
 /** A whole number of at least 1, or `none` (no limit, as in sshd_config). */
 function countOrNone(raw: string, name: string): number | undefined {
   return raw === 'none' ? undefined : count(raw, name);
@@ -271,6 +295,12 @@ function maxStartups(raw: string, name: string): MaxStartups {
   return Object.freeze({ start, rate, full });
 }
 
+/** A duration as people type it: whole seconds (`90`) or a number with `s`, `m` or `h` (`90s`, `10m`, `2h`); in seconds, undefined when it is no such thing. */
+export function durationSeconds(raw: string): number | undefined {
+  const m = /^(\d{1,7})([smh]?)$/.exec(raw);
+  return m ? Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600 }[m[2]!]! : undefined;
+}
+
 /** `off`, or sshd-style `KEY:DURATION` words (durations in s, m or h; bare numbers are seconds); keys not given keep sshd's defaults. */
 function penalties(given: string | undefined, name: string): SourcePenalties | undefined {
   const raw = (given ?? '').trim();
@@ -278,10 +308,11 @@ function penalties(given: string | undefined, name: string): SourcePenalties | u
   const keys: Record<string, keyof SourcePenalties> = { authfail: 'authfailMs', noauth: 'noauthMs', 'grace-exceeded': 'graceExceededMs', min: 'minMs', max: 'maxMs' };
   const out = { ...PENALTY_DEFAULTS };
   for (const word of raw === '' || raw === 'yes' ? [] : raw.split(/[\s,]+/)) {
-    const m = /^([a-z-]+):(\d{1,7})([smh]?)$/.exec(word);
+    const m = /^([a-z-]+):(.*)$/.exec(word);
     const key = m && Object.hasOwn(keys, m[1]!) ? keys[m[1]!] : undefined;
-    if (!m || !key) throw new UserError(`${name} must be "off" or words like authfail:5s noauth:1s grace-exceeded:10s min:15s max:10m, got "${raw}".`);
-    out[key] = Number(m[2]) * { '': 1000, s: 1000, m: 60_000, h: 3_600_000 }[m[3]!]!;
+    const seconds = m ? durationSeconds(m[2]!) : undefined;
+    if (!key || seconds === undefined) throw new UserError(`${name} must be "off" or words like authfail:5s noauth:1s grace-exceeded:10s min:15s max:10m, got "${raw}".`);
+    out[key] = seconds * 1000;
   }
   if (out.maxMs < out.minMs) throw new UserError(`${name}: max must not be below min, got "${raw}".`);
   return Object.freeze(out);
@@ -295,10 +326,8 @@ export const MAX_WARM_SECONDS = 24 * 3600;
  * `1h`), at most MAX_WARM_SECONDS; `0` is off. In seconds, or undefined when it is no such thing.
  */
 export function parseWarmWindow(raw: string): number | undefined {
-  const m = /^(\d{1,6})([smh]?)$/.exec(raw.trim());
-  if (!m) return undefined;
-  const seconds = Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600 }[m[2]!]!;
-  return seconds <= MAX_WARM_SECONDS ? seconds : undefined;
+  const seconds = durationSeconds(raw.trim());
+  return seconds !== undefined && seconds <= MAX_WARM_SECONDS ? seconds : undefined;
 }
 
 /** A warm window in the shortest of the units parseWarmWindow reads (`90s`, `5m`, `1h`); `off` for 0. */
@@ -533,6 +562,11 @@ const SETTINGS = {
   dockerHost: setting('DOCKER_HOST', 'unix:///var/run/docker.sock', text, 'The Docker engine pack builds with (doctor checks it).'),
   searchPath: optional('PATH', '—', (raw) => raw ?? '', 'Where external programs (git, pack, the registry binary) are looked up.'),
   buildTimeoutMs: setting('SLIPWAY_BUILD_TIMEOUT_S', '900', seconds, 'Build deadline, in seconds.'),
+  buildBackend: setting('SLIPWAY_BUILD_BACKEND', 'pack', buildBackend, 'Where builds run: `pack` (the Docker engine at DOCKER_HOST) or `cluster` (a pod per build in the namespace `slipway-builds`, exporting straight to the registry; no Docker engine or pack needed here).'),
+  buildCpu: setting('SLIPWAY_BUILD_CPU', '1', quantity('cpu'), 'CPU of a cluster build pod (its request and limit).'),
+  buildMemory: setting('SLIPWAY_BUILD_MEMORY', '2Gi', quantity('memory'), 'Memory of a cluster build pod (its request and limit); a build that needs more fails with OOMKilled.'),
+  buildConcurrency: setting('SLIPWAY_BUILD_CONCURRENCY', '2', count, 'Cluster builds at once; later pushes wait in line, in the order they came, and say their place.'),
+  buildSpare: setting('SLIPWAY_BUILD_SPARE', '1', zeroOrOne, "1: a cluster build pod is started before a push needs it, while a build slot is free (its CPU and memory are held while it waits); 0: each build starts its own pod."),
   maxBuildLogBytes: setting('SLIPWAY_MAX_BUILD_LOG_MB', '5', (raw, name) => Math.floor(megabytes(raw, name)), 'Largest build log kept on disk, in MB (its first lines and last 64 KB, a marker line between); the pusher still sees every line.'),
   maxImageBytes: setting('SLIPWAY_MAX_IMAGE_MB', '2048', megabytes, "Largest app image in MB (config and compressed layers, as the registry's manifest lists them); a larger one fails its push."),
   registry: setting('SLIPWAY_REGISTRY', '127.0.0.1:5000', text, 'OCI registry app images are pushed to.'),
@@ -577,6 +611,8 @@ const SETTINGS = {
   sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),
   metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),
   warmRollbackSeconds: setting('SLIPWAY_WARM_ROLLBACK', '5m', warmWindow, "How long the previous release's web instances stay up, outside the traffic, after a deploy, so a rollback to it only moves the traffic: seconds (`300`) or `90s`, `5m`, `1h` (at most `24h`); `0` turns it off; `ps:warm APP DURATION` per app."),
+  k3sTokenFile: setting('SLIPWAY_K3S_TOKEN_FILE', '/var/lib/rancher/k3s/server/node-token', (raw) => resolve(raw), "k3s's node token, which `nodes:join-command` prints for a new node to join with (install.sh copies it to `/etc/slipway/k3s-node-token`, readable by the server's user only)."),
+  drainTimeoutMs: setting('SLIPWAY_DRAIN_TIMEOUT_S', '300', seconds, 'How long `nodes:drain` asks again for evictions a PodDisruptionBudget refuses (an instance waits for its replacement elsewhere) and waits for evicted pods to stop, in seconds.'),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

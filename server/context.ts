@@ -167,7 +167,7 @@ export class RunningSessions {
 
 /** The configured builder, or a sentence saying how to set one up. */
 export function requireBuilder(services: Pick<Services, 'builder'>): Builder {
-  if (!services.builder) throw new UserError('This server has no builder configured: install pack and a Docker engine (see the README, "npm run testbed"), then restart Slipway.');
+  if (!services.builder) throw new UserError('This server has no builder configured: install pack and a Docker engine (see the README, "npm run testbed"), or build in the cluster (SLIPWAY_BUILD_BACKEND=cluster with KUBECONFIG set), then restart Slipway.');
   return services.builder;
 }
 

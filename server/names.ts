@@ -10,16 +10,22 @@ export function shown(value: string): string {
 // they are checked once here, at the edge, and are safe as path parts afterwards.
 const APP = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 /**
- * Names no app may have: `slipway` is the platform's own (install.sh routes slipway.BASE_DOMAIN to
- * the dashboard; an app of that name would take its host, and names under it, as its domains).
+ * Names no app may have, and why: `slipway` is the platform's own (install.sh routes
+ * slipway.BASE_DOMAIN to the dashboard; an app of that name would take its host, and names under
+ * it, as its domains); `builds` would have the cluster build backend's namespace, slipway-builds.
  */
-export const RESERVED_APP_NAMES: ReadonlySet<string> = new Set(['slipway']);
+const RESERVED: ReadonlyMap<string, string> = new Map([
+  ['slipway', 'its dashboard answers at slipway.BASE_DOMAIN'],
+  ['builds', 'its build pods run in the namespace slipway-builds'],
+]);
+export const RESERVED_APP_NAMES: ReadonlySet<string> = new Set(RESERVED.keys());
 /** Validates an app name (a DNS label: lowercase letters, digits, dashes, a letter first, ≤ 40; not reserved). */
 export function appName(name: string): string {
   if (!APP.test(name)) {
     throw new UserError(`${shown(name)} is not a valid app name: use 1-40 lowercase letters, digits and dashes, starting with a letter and not ending with a dash.`);
   }
-  if (RESERVED_APP_NAMES.has(name)) throw new UserError(`${shown(name)} is reserved for Slipway itself (its dashboard answers at ${name}.BASE_DOMAIN); choose another app name.`);
+  const why = RESERVED.get(name);
+  if (why) throw new UserError(`${shown(name)} is reserved for Slipway itself (${why}); choose another app name.`);
   return name;
 }
 

@@ -85,7 +85,13 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   if (!nativeCryptoLoaded()) {
     log.error('ssh2 native crypto binding NOT loaded: SSH transfers will be about 10x slower. Reinstall dependencies with scripts/provision (Node 24 headers).');
   }
-  if (!backends.builder) log.warn('no builder configured: pushes will be rejected until pack is set up');
+  if (!backends.builder) log.warn(config.buildBackend === 'cluster' ? 'no builder configured: pushes will be rejected until KUBECONFIG is set (SLIPWAY_BUILD_BACKEND=cluster)' : 'no builder configured: pushes will be rejected until pack is set up');
+  // No build runs yet: build pods of this server are a previous process's.
+  const leftBuilds = await backends.builder?.removeLeftovers?.().catch((err: unknown) => {
+    log.warn('could not remove build pods a previous process left', { err });
+    return 0;
+  });
+  if (leftBuilds) log.warn('removed build pods a previous process left', { pods: leftBuilds });
   if (!backends.deployer) log.warn('no deployer configured: pushes will be rejected until KUBECONFIG is set');
 
   const pushes = new RunningDeploys();
@@ -135,6 +141,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
       // request open, would keep close() pending for as long as they like.
       http.closeAllConnections();
       await closing;
+      await backends.builder?.close?.().catch((err: unknown) => log.warn('the builder did not close cleanly', { err }));
       store.close();
       release();
     },

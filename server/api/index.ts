@@ -15,6 +15,7 @@ import { buildRoutes, keyRoutes, tokenRoutes } from './admin.ts';
 import { storageRoutes } from './storage.ts';
 import { eventRoutes } from './events.ts';
 import { reportRoutes } from './reports.ts';
+import { nodeRoutes } from './nodes.ts';
 
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
@@ -39,4 +40,5 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...keyRoutes,
   ...tokenRoutes,
   ...reportRoutes,
+  ...nodeRoutes,
 ];

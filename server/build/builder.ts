@@ -40,6 +40,8 @@ export interface BuildResult {
 /** Turns a source tree into an OCI image in the registry. */
 export interface Builder {
   readonly name: string;
+  /** Set when `source` must be a directory (never the zip archive pack also takes). */
+  readonly wantsDirectory?: boolean;
   build(req: BuildRequest): Promise<BuildResult>;
   /** Drops the app's build cache, so the next build starts cold. */
   purgeCache(app: string): Promise<void>;
@@ -49,4 +51,8 @@ export interface Builder {
   cacheBytes(app: string): Promise<number | undefined>;
   /** Removes the build engine's dangling images; returns the bytes freed. */
   pruneImages(): Promise<number>;
+  /** At start-up: removes what builds of a previous process of this server left running (build pods); returns how many. */
+  removeLeftovers?(): Promise<number>;
+  /** The server is stopping: removes what the builder keeps running between builds (a spare build pod). */
+  close?(): Promise<void>;
 }

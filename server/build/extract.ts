@@ -37,6 +37,8 @@ interface ExtractOptions {
   repo: string; commit: string; tmpRoot: string; quarantine: Quarantine; signal: AbortSignal;
   /** Largest total size of the tree's files; larger trees are refused before anything is written. */
   maxTreeBytes?: number;
+  /** Always a directory, never the zip (a builder that streams the tree elsewhere as a tar wants one). */
+  directory?: boolean;
 }
 
 /**
@@ -84,11 +86,13 @@ export async function extractTree(opts: ExtractOptions): Promise<ExtractedTree> 
   const root = await mkdtemp(join(opts.tmpRoot, PREFIX));
   const cleanup = () => rm(root, { recursive: true, force: true });
   try {
-    const zip = join(root, 'src.zip');
-    await git(['archive', '--format=zip', '-0', '--output', zip, opts.commit], { env: gitEnv(opts), signal: opts.signal });
-    const facts = await giveUnixModes(zip);
-    if (facts && !facts.rootNames.has('project.toml')) return { path: zip, cleanup };
-    await rm(zip, { force: true });
+    if (!opts.directory) {
+      const zip = join(root, 'src.zip');
+      await git(['archive', '--format=zip', '-0', '--output', zip, opts.commit], { env: gitEnv(opts), signal: opts.signal });
+      const facts = await giveUnixModes(zip);
+      if (facts && !facts.rootNames.has('project.toml')) return { path: zip, cleanup };
+      await rm(zip, { force: true });
+    }
     const dir = join(root, 'src');
     await mkdir(dir);
     await unpack(opts, dir);

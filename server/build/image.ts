@@ -58,7 +58,7 @@ async function getJson(url: string, accept: string, auth: Readonly<RegistryAuth>
 }
 
 interface Manifest { mediaType?: string; manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[]; config?: { digest: string } }
-interface ImageConfig { config?: { Labels?: Record<string, string> } }
+interface ImageConfig { config?: { Labels?: Record<string, string>; Env?: string[] | null } }
 interface BuildMetadata { processes?: { type: string; command: string[] | string; args?: string[] | null; default?: boolean }[] }
 
 /** The processes a CNB image declares, from its `io.buildpacks.build.metadata` label. */
@@ -73,8 +73,8 @@ export function processesFromLabel(label: string | undefined, defaultType = 'web
   }));
 }
 
-/** Reads an image's manifest digest and labels straight from the registry (with its credential, if it has one). */
-export async function inspectImage(ref: string, auth?: Readonly<RegistryAuth>): Promise<{ digest: string; labels: Record<string, string> }> {
+/** Reads an image's manifest digest, labels and environment straight from the registry (with its credential, if it has one). */
+export async function inspectImage(ref: string, auth?: Readonly<RegistryAuth>): Promise<{ digest: string; labels: Record<string, string>; env: string[] }> {
   const { registry, repository, reference } = parseImageRef(ref);
   const base = `${registryBase(registry)}/v2/${repository}`;
   let { body, digest } = await getJson(`${base}/manifests/${reference}`, MANIFEST_TYPES, auth);
@@ -87,5 +87,5 @@ export async function inspectImage(ref: string, auth?: Readonly<RegistryAuth>): 
   }
   if (!manifest.config) throw new Error(`${ref} has no image config`);
   const config = (await getJson(`${base}/blobs/${manifest.config.digest}`, 'application/json', auth)).body as ImageConfig;
-  return { digest: digest ?? (reference.startsWith('sha256:') ? reference : ''), labels: config.config?.Labels ?? {} };
+  return { digest: digest ?? (reference.startsWith('sha256:') ? reference : ''), labels: config.config?.Labels ?? {}, env: config.config?.Env ?? [] };
 }

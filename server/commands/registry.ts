@@ -23,6 +23,7 @@ import { egressCommands } from './egress.ts';
 import { jobCommands } from './jobs.ts';
 import { storageCommands } from './storage.ts';
 import { dashboardCommands } from './dashboard.ts';
+import { nodeCommands } from './nodes.ts';
 
 const metaCommands: Command[] = [
   {
@@ -70,6 +71,7 @@ export const commands: readonly Command[] = [
   ...tokenCommands,
   ...dashboardCommands,
   ...doctorCommands,
+  ...nodeCommands,
   ...gcCommands,
   ...metaCommands,
 ];

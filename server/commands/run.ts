@@ -2,6 +2,7 @@
 // release's image and config, the launcher's environment, the caller's streams and exit code.
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
+import { durationSeconds } from '../config.ts';
 import { MAX_RUN_TIMEOUT_S, runAttached, runDetached } from '../ops/run.ts';
 import type { Command, Flags } from './types.ts';
 import { actorOf } from './progress.ts';
@@ -12,8 +13,7 @@ export const DEFAULT_RUN_TIMEOUT_S = 3600;
 /** Parses --timeout: whole seconds, or with an `s`, `m` or `h` suffix (`90`, `10m`, `2h`). */
 export function parseTimeout(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_RUN_TIMEOUT_S;
-  const m = /^([0-9]{1,6})([smh]?)$/.exec(raw);
-  const seconds = m ? Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1) : NaN;
+  const seconds = durationSeconds(raw) ?? NaN;
   if (!(seconds >= 1 && seconds <= MAX_RUN_TIMEOUT_S)) throw new UserError(`${shown(raw)} is not a timeout: give seconds (or 10m, 2h), at most ${MAX_RUN_TIMEOUT_S / 3600} h.`);
   return seconds;
 }

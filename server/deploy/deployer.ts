@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { ProcessType } from '../build/builder.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { ContainerDefaults } from '../config.ts';
+import type { NodeSummary } from './nodes.ts';
 
 /** What a release serves over TLS; absent on a release, Slipway leaves TLS alone (no email set, nothing uploaded). */
 export interface TlsPlan {
@@ -314,6 +315,31 @@ export interface AppRuntime {
   issuedHosts: string[];
 }
 
+/** How a drain of one node went: pods evicted, left alone (why), and not evicted (why). */
+export interface DrainResult {
+  node: string;
+  /** `namespace/name` of each pod evicted and gone from the node. */
+  evicted: string[];
+  /** Pods a drain leaves where they are: DaemonSet, static and ended pods, and without --force pods no controller owns. */
+  skipped: { pod: string; reason: string }[];
+  /** Pods that could not be evicted before the deadline (a budget still refused, or they did not stop). */
+  failed: { pod: string; reason: string }[];
+}
+
+/** What a deployer on a cluster of nodes can do with those nodes (admins: nodes, nodes:drain, nodes:uncordon). */
+export interface ClusterNodes {
+  /** Every node with what runs on it. */
+  nodes(): Promise<NodeSummary[]>;
+  /**
+   * Cordons the node, then evicts its pods through the Eviction API (PodDisruptionBudgets hold it
+   * back; refused evictions are asked again until `timeoutMs` has passed) and waits until they are
+   * gone, saying each step on `transcript`. The node stays cordoned whatever happens.
+   */
+  drain(node: string, opts: { force: boolean; timeoutMs: number; transcript: Transcript; signal: AbortSignal }): Promise<DrainResult>;
+  /** Lets new pods be scheduled on the node again. */
+  uncordon(node: string): Promise<void>;
+}
+
 /** Runs releases on a cluster. */
 export interface Deployer {
   readonly name: string;
@@ -382,4 +408,6 @@ export interface Deployer {
   removeVolume(app: string, name: string): Promise<boolean>;
   /** The app's volume claims as the cluster has them. */
   volumeStates(app: string): Promise<VolumeState[]>;
+  /** The cluster's nodes, when the deployer manages a cluster of them. */
+  readonly cluster?: ClusterNodes;
 }

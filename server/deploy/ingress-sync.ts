@@ -1,7 +1,21 @@
 // Knowing when the ingress routes to a new set of web instances: the Service's EndpointSlices list
 // exactly the set's ready pods, and then, when Slipway can read Traefik's API, Traefik's own
-// service for the app lists exactly those addresses. Pure functions here; kube.ts polls them.
+// service for the app lists exactly those addresses. Pure functions, and the one way Traefik's API
+// is asked (askIngressApi: the deployer's switch and doctor); kube.ts polls them.
 import type { V1EndpointSlice, V1Pod } from './kube-types.ts';
+import type { KubeClient } from './kube-client.ts';
+
+/**
+ * One GET of `path` on Traefik's API (SLIPWAY_INGRESS_API): an http(s) address is asked directly,
+ * a path (`/api/v1/namespaces/kube-system/services/…/proxy`) through the cluster's API server as
+ * the kubeconfig's user, which reaches a Traefik that runs in a pod (k3s's).
+ */
+export async function askIngressApi(client: Pick<KubeClient, 'rawGet'>, api: string, path: string, opts: { timeoutMs: number; maxBytes: number; signal?: AbortSignal }): Promise<{ status: number; body: string } | { error: string }> {
+  const url = `${api}${path}`;
+  if (url.startsWith('/')) return client.rawGet(url, opts).catch((err: unknown) => ({ error: (err as Error).message }));
+  const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]) : AbortSignal.timeout(opts.timeoutMs);
+  return fetch(url, { signal }).then(async (res) => ({ status: res.status, body: await res.text() }), (err: unknown) => ({ error: (err as Error).message }));
+}
 
 /** The ready addresses an EndpointSlice list gives a Service (terminating or unready ones left out). */
 export function sliceAddresses(slices: readonly V1EndpointSlice[]): Set<string> {

@@ -16,6 +16,7 @@ export type {
   CoreV1Event, V1ConfigMap, V1Container, V1CronJob, V1Deployment, V1Job, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1LimitRange, V1Pod, V1Probe, V1ReplicaSet, V1ResourceQuota, V1ResourceRequirements, V1Secret, V1Service,
   V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort, V1PodSecurityContext, V1PodSpec, V1SecurityContext,
   V1DeploymentStrategy, V1EndpointSlice, V1PersistentVolumeClaim, V1Volume, V1VolumeMount,
+  V1Affinity, V1Node, V1PodDisruptionBudget, V1TopologySpreadConstraint,
 } from '@kubernetes/client-node';
 
 /**
@@ -238,6 +239,22 @@ export class KubeClient {
     } catch (err) {
       if (isStatus(err, 404)) return false;
       throw this.#explain(`delete ${kind} ${name}${namespace ? ` in ${namespace}` : ''}`, err);
+    }
+  }
+
+  /**
+   * Asks the Eviction API (policy/v1) to remove a pod, which the API server grants only within
+   * the PodDisruptionBudgets that select it: `evicted`, `gone` (no such pod), or `blocked` with the
+   * API server's reason when a budget allows no disruption now (429; asking again later may pass).
+   */
+  async evict(namespace: string, pod: string): Promise<{ result: 'evicted' | 'gone' } | { result: 'blocked'; reason: string }> {
+    try {
+      await this.#core.createNamespacedPodEviction({ name: pod, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace } } });
+      return { result: 'evicted' };
+    } catch (err) {
+      if (isStatus(err, 404)) return { result: 'gone' };
+      if (isStatus(err, 429)) return { result: 'blocked', reason: statusMessage((err as ApiException<unknown>).body) || 'a disruption budget allows no eviction now' };
+      throw this.#explain(`evict pod ${pod} in ${namespace}`, err);
     }
   }
 

@@ -7,7 +7,7 @@ import { log } from '../output/log.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { ANNOTATION, LABEL, MANAGED_BY, RESTART_FIELD_MANAGER, WARM_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from './labels.ts';
 import { mergeLogs, formatLogLine, splitLogLine } from './logs.ts';
-import { namespaceObject, releaseObjects } from './objects.ts';
+import { namespaceObject, releaseObjects, webBudgetObject } from './objects.ts';
 import { claimObject } from './volumes.ts';
 import { GUARD_KINDS, runLimitRefusal } from './quota.ts';
 import { cronState } from './cron-state.ts';
@@ -22,8 +22,9 @@ import { TLS_LABEL, tlsHosts } from './tls.ts';
 import { ContentChecks, MAX_CONTENT_BODY_BYTES } from './content-check.ts';
 import { acmeState, certificateReady, describePem, type CertificateLike, type ChallengeLike } from './cert-status.ts';
 import { ingressObjects, serviceObject, WEB, WEB_HTTPS } from './network.ts';
-import { readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from './ingress-sync.ts';
+import { askIngressApi, readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from './ingress-sync.ts';
 import { processUsage } from './usage.ts';
+import { KubeNodes } from './kube-nodes.ts';
 import type { V1Ingress } from './kube-types.ts';
 
 const CERTIFICATE = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate' } as const;
@@ -36,6 +37,8 @@ const PRUNED: readonly { apiVersion: string; kind: string }[] = [
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
   // egress-allow goes when its last exception does.
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
+  // A type's budget goes when it runs fewer than two instances, or goes itself.
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
 ];
 
 /** How a KubeDeployer is set up. */
@@ -114,19 +117,9 @@ interface WebSets {
 /** Longest one answer of Traefik's API may take, and its largest body. */
 const INGRESS_API_READ = { timeoutMs: 2000, maxBytes: 1024 * 1024 };
 
-/**
- * One answer of Traefik's API at `url`, or why there is none: an http(s) address is asked
- * directly, a path (`/api/v1/namespaces/kube-system/services/…/proxy`) through the cluster's API
- * server as the kubeconfig's user, which reaches a Traefik that runs in a pod (k3s's).
- */
-async function readIngressApi(client: KubeClient, url: string): Promise<{ json: unknown } | { error: string; missing?: true }> {
-  let answer: { status: number; body: string } | { error: string };
-  if (url.startsWith('/')) {
-    answer = await client.rawGet(url, INGRESS_API_READ).catch((err: unknown) => ({ error: (err as Error).message }));
-  } else {
-    answer = await fetch(url, { signal: AbortSignal.timeout(INGRESS_API_READ.timeoutMs) })
-      .then(async (res) => ({ status: res.status, body: await res.text() }), (err: unknown) => ({ error: (err as Error).message }));
-  }
+/** One answer of Traefik's API about `path`, or why there is none. */
+async function readIngressApi(client: KubeClient, api: string, path: string): Promise<{ json: unknown } | { error: string; missing?: true }> {
+  const answer = await askIngressApi(client, api, path, INGRESS_API_READ);
   if ('error' in answer) return { error: `did not answer (${answer.error})` };
   if (answer.status === 404) return { error: "has no service for the app's Ingresses", missing: true };
   if (answer.status < 200 || answer.status > 299) return { error: `answered ${answer.status} for the app's service` };
@@ -164,11 +157,14 @@ function isWarm(d: V1Deployment): boolean {
 export class KubeDeployer implements Deployer {
   readonly name = 'kubernetes';
   readonly client: KubeClient;
+  /** The cluster's nodes (nodes, nodes:drain, nodes:uncordon; where build pods go). */
+  readonly cluster: KubeNodes;
   readonly #opts: { ingressClass: string | undefined; rolloutTimeoutMs: number; releaseTimeoutMs: number; cronTimeoutMs: number; pollMs: number; waitForRollout: boolean; network: Readonly<ClusterNetwork> | undefined; ingressApi: string | undefined };
   readonly #pullFrom: KubeDeployerOptions['pullFrom'];
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
+    this.cluster = new KubeNodes(client);
     this.#opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, cronTimeoutMs: opts.cronTimeoutMs ?? 3_600_000, pollMs: opts.pollMs ?? 100, waitForRollout: opts.waitForRollout ?? true, network: opts.network, ingressApi: opts.ingressApi };
     this.#pullFrom = opts.pullFrom;
   }
@@ -277,7 +273,7 @@ export class KubeDeployer implements Deployer {
   async #switchTo(run: DeployableRelease, before: WebSets, t: Transcript, signal: AbortSignal): Promise<void> {
     const ns = namespaceFor(run.app);
     const switching = before.serving !== undefined && before.serving !== run.version;
-    if (switching) await this.client.apply(serviceObject(run, run.version));
+    if (switching) await this.#pointWebAt(run, run.version);
     // Without the rollout wait (tests of the objects alone) no pod gets ready to be routed to; a
     // set of no instances (ps:stop, web=0) has nothing to route to.
     if (!this.#opts.waitForRollout || replicasFor(run, WEB) === 0) return;
@@ -299,10 +295,10 @@ export class KubeDeployer implements Deployer {
       if (this.#opts.ingressApi) {
         stage = 'the ingress';
         const api = this.#opts.ingressApi;
-        const url = `${api}/api/http/services/${encodeURIComponent(traefikServiceName(ns, WEB, 'http'))}`;
+        const path = `/api/http/services/${encodeURIComponent(traefikServiceName(ns, WEB, 'http'))}`;
         const asked = Date.now();
         for (;;) {
-          const answer = await readIngressApi(this.client, url);
+          const answer = await readIngressApi(this.client, api, path);
           // A first deploy's service appears in Traefik a moment after its Ingress: not yet there
           // is worth a few polls.
           if ('missing' in answer && Date.now() - asked < INGRESS_API_WAIT_MS) {
@@ -313,7 +309,7 @@ export class KubeDeployer implements Deployer {
           // does not stop the deploy: the EndpointSlices have switched, and the doctor says why.
           if ('error' in answer) {
             t.detail(`(the switch is confirmed by the EndpointSlices only: Traefik's API at ${api} ${answer.error})`);
-            log.warn('could not read the ingress API during a switch', { app: run.app, url, error: answer.error });
+            log.warn('could not read the ingress API during a switch', { app: run.app, url: `${api}${path}`, error: answer.error });
             break;
           }
           if (sameAddresses(want, traefikServers(answer.json))) {
@@ -329,10 +325,20 @@ export class KubeDeployer implements Deployer {
     } catch (err) {
       if (!switching) throw err;
       // The traffic goes back where it was: the release is rejected, and what served keeps serving.
-      await this.client.apply(serviceObject(run, before.serving)).catch((e: unknown) => log.error('moving the traffic back failed', { app: run.app, err: e }));
+      await this.#pointWebAt(run, before.serving!).catch((e: unknown) => log.error('moving the traffic back failed', { app: run.app, err: e }));
       throw new UserError(`v${run.version}'s instances were ready, but ${(err as Error).message}; the traffic stays on v${before.serving}.`, { cause: err });
     }
     if (switching) t.detail(`Switched the traffic from v${before.serving} to v${run.version}`);
+  }
+
+  /**
+   * Points the web Service at release `serving`'s set, and web's PodDisruptionBudget (when it has
+   * one) with it: the set that serves is the one a drain must not empty.
+   */
+  async #pointWebAt(run: DeployableRelease, serving: number): Promise<void> {
+    await this.client.apply(serviceObject(run, serving));
+    const budget = webBudgetObject(run, serving);
+    if (budget) await this.client.apply(budget);
   }
 
   /** Sleeps a little before the next poll of a switch; throws `why` at the deadline or when cancelled. */
@@ -909,7 +915,12 @@ export class KubeDeployer implements Deployer {
   }
 
   async warmSets(): Promise<WarmSet[]> {
-    const sets = await this.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selectorString({ [LABEL.managedBy]: MANAGED_BY, [LABEL.warm]: 'true' }) });
+    return this.#warmSetsIn(undefined);
+  }
+
+  /** The warm sets in one app's namespace, or (undefined) in every namespace. */
+  async #warmSetsIn(ns: string | undefined): Promise<WarmSet[]> {
+    const sets = await this.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: selectorString({ [LABEL.managedBy]: MANAGED_BY, [LABEL.warm]: 'true' }) });
     return sets.flatMap((d) => {
       const app = d.metadata?.labels?.[LABEL.instance];
       const release = Number(d.metadata?.labels?.[LABEL.release]);
@@ -919,9 +930,9 @@ export class KubeDeployer implements Deployer {
   }
 
   async dropWarm(app: string, opts: { now: number; all?: boolean }): Promise<number> {
-    const sets = (await this.warmSets()).filter((w) => w.app === app && (opts.all || Date.parse(w.until) <= opts.now));
     // Only sets that serve nothing: the Service may have moved to a set since it was marked.
-    const serving = (await this.#webSets(app)).serving;
+    const [warm, { serving }] = await Promise.all([this.#warmSetsIn(namespaceFor(app)), this.#webSets(app)]);
+    const sets = warm.filter((w) => w.app === app && (opts.all || Date.parse(w.until) <= opts.now));
     const drop = sets.map((w) => w.release).filter((v) => v !== serving);
     await this.#dropSets(app, drop);
     return drop.length;

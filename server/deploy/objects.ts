@@ -1,7 +1,8 @@
-import type { KubeObject, ObjectOptions, V1Namespace, V1Secret } from './kube-types.ts';
+import type { KubeObject, ObjectOptions, V1Namespace, V1PodDisruptionBudget, V1Secret } from './kube-types.ts';
 import type { DeployableRelease } from './deployer.ts';
-import { LABEL, appLabels, namespaceFor, secretName } from './labels.ts';
-import { RELEASE_TYPE, cutover, deploymentObject } from './workload.ts';
+import { LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from './labels.ts';
+import { RELEASE_TYPE, cutover, deploymentObject, replicasFor } from './workload.ts';
+import { BUDGET_MIN_INSTANCES, disruptionBudgetObject } from './placement.ts';
 import { ingressObjects, serviceObject } from './network.ts';
 import { tlsObjects } from './tls.ts';
 import { quotaObjects } from './quota.ts';
@@ -63,6 +64,26 @@ export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}, r
   const objects: KubeObject[] = [...guardObjects(r, opts), ...claimObjects(r), secretObject(r)];
   // The release command runs once per release (release phase), not as a long-running process.
   for (const p of r.processes) if (p.type !== RELEASE_TYPE) objects.push(deploymentObject(r, p));
+  objects.push(...budgetObjects(r, serving));
   if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r, cutover(r) ? serving : undefined), ...tlsObjects(r), ...ingressObjects(r, opts, redirect));
   return objects;
+}
+
+/**
+ * The PodDisruptionBudget of each process type running BUDGET_MIN_INSTANCES or more (named as its
+ * Deployment, or `web`); a type with fewer has none, and prune removes one it had. Web's selects
+ * the set of release `serving` when web is switched over at once (cutover): the set that serves
+ * is the one a drain must not empty, so the switch moves the budget with the Service.
+ */
+export function budgetObjects(r: DeployableRelease, serving: number = r.version): KubeObject<V1PodDisruptionBudget>[] {
+  return r.processes.filter((p) => p.type !== RELEASE_TYPE && replicasFor(r, p.type) >= BUDGET_MIN_INSTANCES).map((p) => {
+    const name = processName(p.type);
+    const set = p.type === 'web' && cutover(r);
+    return disruptionBudgetObject(r.app, name, set ? { ...processSelector(r.app, name), [LABEL.release]: String(serving) } : processSelector(r.app, name));
+  });
+}
+
+/** Web's PodDisruptionBudget when the traffic goes to release `serving`'s set; undefined when web runs fewer than two instances. */
+export function webBudgetObject(r: DeployableRelease, serving: number): KubeObject<V1PodDisruptionBudget> | undefined {
+  return budgetObjects({ ...r, processes: r.processes.filter((p) => p.type === 'web') }, serving)[0];
 }

@@ -1,10 +1,9 @@
 // What an app's pods use, from the metrics API's PodMetrics objects: pure functions, tested
 // without a cluster. metrics-server names each PodMetrics as its pod and copies the pod's labels,
-// so the process label says which Deployment (process type) it belongs to.
+// so the Deployment's selector says which Deployment (process type, a web set's release) it belongs to.
 import type { V1Deployment } from './kube-types.ts';
 import type { PodMetricsItem } from './kube-client.ts';
 import type { PodUsage } from './deployer.ts';
-import { LABEL } from './labels.ts';
 import { processTypeOf } from './rollout.ts';
 import { quantityValue } from './quantity.ts';
 
@@ -30,12 +29,18 @@ function total(item: PodMetricsItem, resource: 'cpu' | 'memory'): number {
  * type: the shape `ps:metrics` and the API show. A type whose pods were not measured yet (a pod
  * appears in the metrics API a resolution or two after it starts) has no pods.
  */
+/** Whether a Deployment's selector takes a pod with these labels (a web set's names its release too). */
+function selects(d: V1Deployment, labels: Readonly<Record<string, string>> | undefined): boolean {
+  const wanted = Object.entries(d.spec?.selector?.matchLabels ?? {});
+  return wanted.length > 0 && wanted.every(([k, v]) => labels?.[k] === v);
+}
+
 export function processUsage(deployments: readonly V1Deployment[], metrics: readonly PodMetricsItem[]): { type: string; pods: PodUsage[] }[] {
   return deployments
     .map((d) => {
       const type = processTypeOf(d);
       const pods = metrics
-        .filter((m) => m.metadata?.labels?.[LABEL.process] === d.metadata?.name && m.metadata?.name)
+        .filter((m) => m.metadata?.name && selects(d, m.metadata.labels))
         .map((m): PodUsage => ({
           name: m.metadata!.name!,
           process: type,

@@ -4,6 +4,7 @@ import type { ProcessType } from '../build/builder.ts';
 import type { ConcurrencyPolicy, DeployableRelease, HealthCheck, ScheduledTask, VolumeMount } from './deployer.ts';
 import { ANNOTATION, LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from './labels.ts';
 import { containerVolumeFields, mountsOf, podVolumeFields, strategyFor, volumeSecurity } from './volumes.ts';
+import { appNodeAffinity, spreadConstraints } from './placement.ts';
 
 /** The port every process is told to listen on (`PORT`, as on Heroku and Dokku). */
 export const PORT = 5000;
@@ -239,6 +240,7 @@ function oneOffPodSpec(r: DeployableRelease, o: OneOffPod): V1PodSpec {
       securityContext: containerSecurity(),
     }],
     ...podVolumeFields(mounts),
+    affinity: appNodeAffinity(),
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     securityContext: podSecurity(mounts),
@@ -297,6 +299,12 @@ export function deploymentObject(r: DeployableRelease, p: ProcessType): KubeObje
         spec: {
           containers: [container(r, p)],
           ...podVolumeFields(mountsOf(r, p.type)),
+          // Instances spread over the nodes, away from a build node (placement.ts). On every
+          // Deployment whatever its count: ScheduleAnyway never keeps a pod from running, and a
+          // template that changed with the count would restart the running instance on each
+          // ps:scale between 1 and 2.
+          topologySpreadConstraints: spreadConstraints(selector),
+          affinity: appNodeAffinity(),
           // App processes never talk to the Kubernetes API, and Docker-link style variables
           // (WEB_SERVICE_HOST, …) would leak into the app's environment next to its config.
           automountServiceAccountToken: false,

@@ -55,7 +55,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
   // A first deploy's config vars from app.json env, before the build that should see them.
   const setup = startAppSetup(services, app, appJson, t);
   // extract: the tree, straight from git (and its quarantine during a push).
-  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes })
+  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes, directory: builder.wantsDirectory })
     .catch((err: unknown) => { setup.undo(); throw err; });
   let released = false;
   try {

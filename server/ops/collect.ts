@@ -6,6 +6,7 @@ import type { Services } from '../context.ts';
 import { log } from '../output/log.ts';
 import type { StorageCollection } from '../build/registry.ts';
 import { tryLockApp } from './lock.ts';
+import { every } from './periodic.ts';
 import { planCollection, planConfigPrune, type CollectionPlan, type TaggedImage } from '../gc/keep.ts';
 
 /** How the collection of one app went. */
@@ -180,18 +181,5 @@ export async function collectAll(services: Services, signal?: AbortSignal): Prom
 
 /** Runs collectAll every `intervalMs` (never two at once); returns the stop function. */
 export function startGcTimer(services: Services, intervalMs: number): () => void {
-  const stop = new AbortController();
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    collectAll(services, stop.signal)
-      .catch((err: unknown) => log.warn('gc failed; the next interval tries again', { err }))
-      .finally(() => { running = false; });
-  }, intervalMs);
-  timer.unref();
-  return () => {
-    clearInterval(timer);
-    stop.abort(new Error('the server is stopping'));
-  };
+  return every(intervalMs, 'gc', (signal) => collectAll(services, signal));
 }

@@ -6,6 +6,8 @@ import { run } from '../exec.ts';
 import { findProgram } from '../backends.ts';
 import { registryAuthHeaders, registryBase } from '../build/image.ts';
 import { KubeClient } from '../deploy/kube-client.ts';
+import { checkBuildPods } from '../cluster-build/doctor.ts';
+import { askIngressApi } from '../deploy/ingress-sync.ts';
 import { requireAdmin } from './access.ts';
 import type { Actor } from './actor.ts';
 import type { Services } from '../context.ts';
@@ -106,9 +108,8 @@ async function bounded<T>(p: Promise<T>, ms: number, signal: AbortSignal, what: 
   }
 }
 
-/** The checks for a server's config; each is a small function over one dependency. */
-export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 'nativeCrypto'>): DoctorCheck[] {
-  const rerun = 're-run install.sh (it keeps your data)';
+/** The pack backend's checks: the Docker engine, pack, and the builder image in the engine. */
+function packChecks(config: Readonly<Config>, rerun: string): DoctorCheck[] {
   return [
     {
       name: 'docker',
@@ -139,6 +140,23 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
         return { ok: true, detail: `${config.builderImage} present` };
       },
     },
+  ];
+}
+
+/** The checks for a server's config; each is a small function over one dependency. */
+export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 'nativeCrypto'>): DoctorCheck[] {
+  const rerun = 're-run install.sh (it keeps your data)';
+  // The cluster build backend needs no Docker engine and no pack: a test pod of the builder instead.
+  const buildChecks: DoctorCheck[] = config.buildBackend === 'cluster' ? [{
+    name: 'build pods',
+    fix: 'check KUBECONFIG and that the kubeconfig\'s user may manage pods in the namespace slipway-builds',
+    async run(signal) {
+      if (!config.kubeconfig) return { ok: false, detail: 'KUBECONFIG is not set (SLIPWAY_BUILD_BACKEND=cluster builds in the cluster)', fix: `set it in /etc/slipway/slipway.env or ${rerun}` };
+      return checkBuildPods(new KubeClient(config.kubeconfig), config, config.builderImage, signal);
+    },
+  }] : packChecks(config, rerun);
+  return [
+    ...buildChecks,
     {
       name: 'registry',
       fix: 'start the registry (systemctl start docker-registry), correct SLIPWAY_REGISTRY / SLIPWAY_REGISTRY_PULL, or give its credential in SLIPWAY_REGISTRY_AUTH_FILE (/etc/slipway/slipway.env)',
@@ -187,11 +205,8 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
       async run(signal) {
         // Optional: without it a switch of traffic is confirmed by the EndpointSlices alone.
         if (!config.ingressApi) return { ok: true, detail: "SLIPWAY_INGRESS_API is unset: a deploy's switch of traffic is confirmed by the Service's EndpointSlices" };
-        // A proxy path is asked through the cluster's API server, as the deployer asks it.
-        const answer = config.ingressApi.startsWith('/')
-          ? await new KubeClient(config.kubeconfig!).rawGet(`${config.ingressApi}/api/version`, { timeoutMs: 3000, maxBytes: 64 * 1024 })
-          : await fetch(`${config.ingressApi}/api/version`, { signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]) })
-            .then(async (res) => ({ status: res.status, body: await res.text() }), (err: unknown) => ({ error: (err as Error).message }));
+        // Asked as the deployer asks it (a proxy path through the cluster's API server).
+        const answer = await askIngressApi(new KubeClient(config.kubeconfig!), config.ingressApi, '/api/version', { timeoutMs: 3000, maxBytes: 64 * 1024, signal });
         if ('error' in answer) return { ok: false, detail: `Traefik's API at ${config.ingressApi} is not reachable: ${answer.error}` };
         if (answer.status !== 200) return { ok: false, detail: `Traefik's API at ${config.ingressApi} answered ${answer.status} to /api/version` };
         const v = ((): { Version?: string } => { try { return JSON.parse(answer.body) as { Version?: string }; } catch { return {}; } })();

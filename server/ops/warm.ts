@@ -5,6 +5,7 @@
 import type { Services } from '../context.ts';
 import { log } from '../output/log.ts';
 import { tryLockApp } from './lock.ts';
+import { every } from './periodic.ts';
 
 /** How often the sweep looks for warm sets whose window ended. */
 export const WARM_SWEEP_MS = 10_000;
@@ -45,13 +46,5 @@ export async function sweepWarm(services: Pick<Services, 'store' | 'deployer'>, 
 
 /** Runs sweepWarm every `intervalMs` (never two at once); returns the function that stops it. */
 export function startWarmSweep(services: Pick<Services, 'store' | 'deployer'>, intervalMs = WARM_SWEEP_MS): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    sweepWarm(services)
-      .catch((err: unknown) => log.warn('the warm-window sweep failed; the next one tries again', { err }))
-      .finally(() => { running = false; });
-  }, intervalMs).unref();
-  return () => clearInterval(timer);
+  return every(intervalMs, 'the warm-window sweep', () => sweepWarm(services));
 }

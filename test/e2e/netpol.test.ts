@@ -9,6 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, connect, type Server } from 'node:net';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
 import type { KubeObject, V1Namespace, V1Pod, V1Service } from '../../server/deploy/kube-types.ts';
@@ -129,8 +130,13 @@ describe('tenant isolation: network policies and pod hardening on a real cluster
     // The kubelet and a registry on the node's address, when this machine has them there.
     if (await listening(nodeIp, 10250)) targets["the kubelet's port"] = [nodeIp, 10250];
     if (await listening(nodeIp, 5000)) targets['the registry'] = [nodeIp, 5000];
+    // A Service answers once kube-proxy has written its rules, which may come a moment after the
+    // push said Released (the ingress reads the EndpointSlices itself).
     for (const [what, [h, p]] of Object.entries(targets)) {
-      if (!h.includes('.svc.')) assert.ok(await listening(h, p), `${what} (${h}:${p}) answers from the host, so only the policy can stop A`);
+      if (h.includes('.svc.')) continue;
+      let open = await listening(h, p);
+      for (const until = Date.now() + 10_000; !open && Date.now() < until; open = await listening(h, p)) await sleep(200);
+      assert.ok(open, `${what} (${h}:${p}) answers from the host, so only the policy can stop A`);
     }
     const r = await s.ssh(s.admin, `run ${A} -- node -`, probeScript(targets, [`web.slipway-${A}.svc.cluster.local`, `web.slipway-${B}.svc.cluster.local`]));
     assert.equal(r.exitCode, 0, r.stderr);

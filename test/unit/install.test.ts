@@ -72,13 +72,14 @@ const before = Object.fromEntries(untouched.map((p) => [p, existsSync(p)]));
 test('--help lists every flag with the setting it writes', async () => {
   const r = await run('bash', [script, '--help']);
   assert.equal(r.exitCode, 0);
-  for (const f of ['--admin-key', '--ssh-port', '--http-port', '--host', '--domain', '--kubeconfig', '--k3s-version', '--docker-host',
-    '--registry', '--registry-pull', '--registry-auth', '--builder', '--pack', '--npm-registry', '--source', '--dry-run', '--uninstall', '--purge']) {
+  for (const f of ['--admin-key', '--ssh-port', '--http-port', '--host', '--domain', '--kubeconfig', '--k3s-version', '--builds', '--docker-host',
+    '--registry', '--registry-pull', '--registry-auth', '--builder', '--pack', '--npm-registry', '--source', '--join', '--token', '--registries', '--dry-run', '--uninstall', '--purge']) {
     assert.match(r.stdout, new RegExp(`^  ${f} `, 'm'), f);
   }
-  for (const s of ['SLIPWAY_SSH_PORT', 'SLIPWAY_HTTP_PORT', 'SLIPWAY_BASE_DOMAIN', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_PULL', 'SLIPWAY_REGISTRY_AUTH_FILE', 'KUBECONFIG', 'DOCKER_HOST', 'SLIPWAY_PACK']) {
+  for (const s of ['SLIPWAY_SSH_PORT', 'SLIPWAY_HTTP_PORT', 'SLIPWAY_BASE_DOMAIN', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_PULL', 'SLIPWAY_REGISTRY_AUTH_FILE', 'KUBECONFIG', 'DOCKER_HOST', 'SLIPWAY_PACK', 'SLIPWAY_BUILD_BACKEND']) {
     assert.ok(r.stdout.includes(`[${s}]`), s);
   }
+  assert.match(r.stdout, /cluster: in pods in the cluster, no Docker engine or pack on this/);
 });
 
 test('bad flags are usage errors (exit 2), one sentence each', async () => {
@@ -164,6 +165,8 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   has('would run: useradd --system --home-dir /var/lib/slipway');
   has('would run: install -d -m 0700 -o slipway -g slipway /var/lib/slipway');
   has('would write /etc/slipway/slipway.env (mode 0600, owner root:root)');
+  // k3s's node token, which the server (as slipway) reads for nodes:join-command.
+  has('would run: install -m 0600 -o slipway -g slipway /var/lib/rancher/k3s/server/node-token /etc/slipway/k3s-node-token');
   has('would write /etc/systemd/system/slipway.service (mode 0644');
   has('would run: systemctl enable slipway.service');
   has('would run: systemctl start slipway.service');
@@ -210,7 +213,7 @@ test('--dry-run with an existing cluster, engine, registry and pack installs non
   assert.equal(r.exitCode, 0, r.stderr);
   // The files it shows it would write (the unit names docker-registry.service only to start after it) aside.
   const out = r.stdout.split('\n').filter((l) => !l.startsWith('         | ')).join('\n');
-  for (const absent of ['k3s-install', 'docker.io', 'docker-registry', 'registries.yaml', 'releases/download']) {
+  for (const absent of ['k3s-install', 'docker.io', 'docker-registry', 'registries.yaml', 'releases/download', 'node-token']) {
     assert.ok(!out.includes(absent), `${absent} in\n${out}`);
   }
   assert.ok(out.includes('(nothing installed cluster-side)'), out);
@@ -223,6 +226,56 @@ test('--dry-run with an existing cluster, engine, registry and pack installs non
   // No credential given for someone else's registry: none is made up, none is sent.
   assert.ok(!out.includes('registry-auth'), out);
   assert.ok(!out.includes("registry's credential"), out);
+});
+
+test('--builds cluster: the dry run sets the server to build in pods in the cluster and installs no Docker engine or pack; pack (the default) keeps both', async () => {
+  // No pack checksum in the environment: nothing of pack is downloaded, so none is asked for.
+  const r = await install(['--dry-run', '--admin-key', 'KEY', '--builds', 'cluster'], {}, { PACK_SHA256_amd64: undefined });
+  assert.equal(r.exitCode, 0, r.stderr);
+  const out = r.stdout;
+  const has = (s: string) => assert.ok(out.includes(s), `missing: ${s}\n${out}`);
+  has('-----> Builds in pods in the cluster (namespace slipway-builds) [SLIPWAY_BUILD_BACKEND=cluster]');
+  has('no Docker engine or pack installed here: each push is built by heroku/builder:24\'s lifecycle in a pod, which pushes to 203.0.113.7:5000');
+  const env = shownSettings(out, '/etc/slipway/slipway.env');
+  assert.deepEqual(env.get('SLIPWAY_BUILD_BACKEND'), ['cluster']);
+  for (const k of ['DOCKER_HOST', 'SLIPWAY_PACK', 'PACK_HOME']) assert.ok(!env.has(k), `${k} in the environment file:\n${out}`);
+  for (const absent of ['-----> Docker engine', '-----> pack', '-----> Builder image', 'docker.io', 'docker.service', 'usermod -aG docker', 'releases/download', '/opt/slipway/bin/pack', 'images/create']) {
+    assert.ok(!out.includes(absent), `${absent} in:\n${out}`);
+  }
+  assert.deepEqual(shownSettings(out, '/etc/systemd/system/slipway.service').get('After'), ['network-online.target docker-registry.service k3s.service']);
+  // What builds in the cluster still need: the registry the pods push to (Debian's docker-registry,
+  // no Docker engine), the cluster, and the server itself.
+  has('apt-get install -y -qq --no-install-recommends ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip docker-registry apache2-utils\n');
+  has('would write /etc/docker/registry/config.yml');
+  has('would write /etc/rancher/k3s/registries.yaml');
+  has('would run: systemctl start slipway.service');
+  for (const p of untouched) assert.equal(existsSync(p), before[p], `${p} changed`);
+
+  const pack = await install(['--dry-run', '--admin-key', 'KEY']);
+  assert.equal(pack.exitCode, 0, pack.stderr);
+  const packEnv = shownSettings(pack.stdout, '/etc/slipway/slipway.env');
+  assert.deepEqual([packEnv.get('SLIPWAY_BUILD_BACKEND'), packEnv.get('DOCKER_HOST'), packEnv.get('SLIPWAY_PACK'), packEnv.get('PACK_HOME')],
+    [['pack'], ['unix:///var/run/docker.sock'], ['/opt/slipway/bin/pack'], ['/var/lib/slipway/pack']]);
+  for (const s of ['-----> Docker engine', '-----> pack', '-----> Builder image heroku/builder:24', 'docker.io', 'would run: usermod -aG docker slipway']) {
+    assert.ok(pack.stdout.includes(s), `missing: ${s}\n${pack.stdout}`);
+  }
+  assert.ok(!pack.stdout.includes('Builds in pods'), pack.stdout);
+});
+
+test('--builds takes pack or cluster, and builds in the cluster take no --docker-host or --pack: usage errors, nothing done', async () => {
+  const { key: pack } = fakeMachine();
+  chmodSync(pack, 0o755);
+  const cluster = 'goes with --builds pack: builds in the cluster (--builds cluster) need no Docker engine or pack on this server';
+  for (const [args, msg] of [
+    [['--builds', 'docker'], '--builds must be pack or cluster, got "docker"'],
+    [['--builds', 'cluster', '--docker-host', 'unix:///run/other/docker.sock'], `--docker-host ${cluster}`],
+    [['--pack', pack, '--builds', 'cluster'], `--pack ${cluster}`],
+  ] as const) {
+    const r = await install(['--dry-run', '--admin-key', 'KEY', ...args]);
+    assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.deepEqual(r.stderr.trimEnd().split('\n'), [` !     ${msg}`, 'Run install.sh --help for the flags.'], args.join(' '));
+    assert.equal(r.stdout, 'Dry run: nothing is changed.', 'no step planned');
+  }
 });
 
 test('--registry-auth FILE: the given registry\'s credential is kept for the server; only with --registry, only one USER:PASSWORD line', async () => {
@@ -268,18 +321,24 @@ test('--uninstall --dry-run removes service, code and settings and keeps the dat
   for (const p of untouched) assert.equal(existsSync(p), before[p], `${p} changed`);
 });
 
+/** The KEY=VALUE lines of FILE as a dry run's output shows it would write it (comments and sections aside). */
+function shownSettings(stdout: string, file: string): Map<string, string[]> {
+  const at = stdout.indexOf(`would write ${file} `);
+  assert.ok(at >= 0, `${file} not in:\n${stdout}`);
+  const settings = new Map<string, string[]>();
+  for (const line of stdout.slice(at).split('\n').slice(1)) {
+    if (!line.startsWith('         |')) break;
+    const m = /^ {9}\| ([A-Za-z_]+)=(.*)$/.exec(line);
+    if (m) settings.set(m[1]!, [...(settings.get(m[1]!) ?? []), m[2]!]);
+  }
+  return settings;
+}
+
 /** The systemd unit a dry run shows it would write, as KEY=VALUE lines of its [Service] section. */
 async function dryRunUnit(): Promise<Map<string, string[]>> {
   const r = await install(['--dry-run', '--admin-key', 'KEY']);
   assert.equal(r.exitCode, 0, r.stderr);
-  const at = r.stdout.indexOf('would write /etc/systemd/system/slipway.service');
-  assert.ok(at >= 0, r.stdout);
-  const unit = new Map<string, string[]>();
-  for (const line of r.stdout.slice(at).split('\n').slice(1)) {
-    const m = /^ {9}\| ([A-Za-z]+)=(.*)$/.exec(line);
-    if (!m) { if (line.startsWith('         |')) continue; break; }
-    unit.set(m[1]!, [...(unit.get(m[1]!) ?? []), m[2]!]);
-  }
+  const unit = shownSettings(r.stdout, '/etc/systemd/system/slipway.service');
   assert.ok(unit.has('ExecStart'), `no unit in the dry run:\n${r.stdout}`);
   return unit;
 }
@@ -374,4 +433,71 @@ test('k8s/dashboard.yaml, rendered as install.sh renders it: the dashboard\'s ro
   assert.equal(ingress(off[3]).tls, undefined);
   assert.deepEqual(ingress(off[3]).rules.map((r) => r.host), ['slipway.apps.test']);
   assert.ok(!/@[A-Z_]+@/.test(fill(tpl)), 'every placeholder is one install.sh fills');
+});
+
+const JOIN_TOKEN = `K10${'0a'.repeat(32)}::server:${'f3'.repeat(16)}`;
+
+test('--join --dry-run makes the machine a k3s agent through k3s\'s installer (URL and token in its environment) and installs nothing of Slipway', async () => {
+  const r = await install(['--dry-run', '--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN]);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const out = r.stdout;
+  const has = (s: string) => assert.ok(out.includes(s), `missing: ${s}\n${out}`);
+  has('Dry run: nothing is changed.');
+  has('-----> Preflight: debian on amd64, root, systemd, memory and disk ok');
+  has('-----> Joining the cluster at https://paas.example.com:6443 as a k3s agent');
+  // The same download as a server install, run as an agent.
+  has('would run: curl -fsSL -o /var/cache/slipway/k3s-install.sh https://get.k3s.io');
+  has('would run: INSTALL_K3S_VERSION=v1.34.1+k3s1 K3S_URL=https://paas.example.com:6443 K3S_TOKEN=(the token given) sh /var/cache/slipway/k3s-install.sh agent');
+  has('no --registries: this node pulls app images only if /etc/rancher/k3s/registries.yaml lets it');
+  has('=====> This machine would join the cluster at https://paas.example.com:6443 as a k3s agent (k3s v1.34.1+k3s1)');
+  assert.ok(!out.includes(JOIN_TOKEN), 'the token is not printed');
+  // Nothing of Slipway itself: no packages, registry, Node, code, service or settings.
+  for (const s of ['apt-get', 'docker', 'slipway.service', '/opt/slipway', '/etc/slipway', 'useradd', 'npm', 'pack', 'server --write-kubeconfig-mode']) {
+    assert.ok(!out.includes(s), `${s} in:\n${out}`);
+  }
+  for (const p of untouched) assert.equal(existsSync(p), before[p], `${p} changed`);
+
+  // The server's registries.yaml, so the node pulls app images with the registry's credential; a pinned k3s version.
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-join-'));
+  made.push(dir);
+  const registries = join(dir, 'registries.yaml');
+  writeFileSync(registries, 'mirrors: {}\n');
+  const withFile = await install(['--dry-run', '--join', 'https://10.0.0.5:6443', '--token', JOIN_TOKEN, '--registries', registries, '--k3s-version', 'v1.33.5+k3s1']);
+  assert.equal(withFile.exitCode, 0, withFile.stderr);
+  assert.ok(withFile.stdout.includes(`would run: install -D -m 0600 -o root -g root ${registries} /etc/rancher/k3s/registries.yaml`), withFile.stdout);
+  assert.ok(withFile.stdout.indexOf('registries.yaml') < withFile.stdout.indexOf('k3s-install.sh agent'), 'containerd has it before k3s starts');
+  assert.ok(withFile.stdout.includes('INSTALL_K3S_VERSION=v1.33.5+k3s1 K3S_URL=https://10.0.0.5:6443'));
+});
+
+test('--join validates its URL and token and takes no install flags: one sentence each, exit 2', async () => {
+  for (const [args, msg] of [
+    [['--join', 'https://paas.example.com:6443'], '--join needs --token TOKEN (ssh git@HOST nodes:join-command prints the whole line)'],
+    [['--join', 'http://paas.example.com:6443', '--token', JOIN_TOKEN], '--join must be the cluster\'s address like https://HOST:6443, got "http://paas.example.com:6443"'],
+    [['--join', 'https://paas.example.com:6443/x', '--token', JOIN_TOKEN], '--join must be the cluster\'s address like https://HOST:6443, got "https://paas.example.com:6443/x"'],
+    [['--join', 'https://a;reboot:6443', '--token', JOIN_TOKEN], '--join has characters that are not allowed: https://a;reboot:6443'],
+    [['--join', 'https://paas.example.com:6443', '--token', 'K10$(reboot)'], '--token has characters that are not allowed: K10$(reboot)'],
+    [['--join', 'https://paas.example.com:6443', '--token', 'short'], "--token must be k3s's node token (the server's /var/lib/rancher/k3s/server/node-token; nodes:join-command prints it)"],
+    [['--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN, '--admin-key', 'KEY'], '--join makes this machine a cluster node only; it takes --token, --registries, --k3s-version and --dry-run, not --admin-key'],
+    [['--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN, '--builds', 'cluster'], '--join makes this machine a cluster node only; it takes --token, --registries, --k3s-version and --dry-run, not --builds'],
+    [['--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN, '--uninstall'], '--join and --uninstall do not go together'],
+    [['--token', JOIN_TOKEN, '--admin-key', 'KEY'], '--token goes with --join'],
+    [['--registries', '/etc/hostname', '--admin-key', 'KEY'], '--registries goes with --join'],
+  ] as const) {
+    const r = await install(['--dry-run', ...args]);
+    assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stderr.split('\n')[0], ` !     ${msg}`, args.join(' '));
+    assert.ok(!r.stdout.includes('would run'), 'nothing planned');
+  }
+});
+
+test('--join refuses a machine that is a k3s server already, and one preflight refuses', async () => {
+  const { env } = fakeMachine();
+  mkdirSync(join(env.SLIPWAY_INSTALL_SYSROOT!, 'etc', 'systemd', 'system'), { recursive: true });
+  writeFileSync(join(env.SLIPWAY_INSTALL_SYSROOT!, 'etc', 'systemd', 'system', 'k3s.service'), '[Unit]\n');
+  const r = await run('bash', [script, '--dry-run', '--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN], { env, extendEnv: false });
+  assert.equal(r.exitCode, 1);
+  assert.equal(r.stderr.trimEnd(), ' !     This machine runs a k3s server already; --join is for a fresh machine that becomes one more node.');
+  const root = await install(['--dry-run', '--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN], { uid: 1000 });
+  assert.equal(root.exitCode, 1);
+  assert.match(root.stderr, /^ !     install\.sh must run as root/);
 });

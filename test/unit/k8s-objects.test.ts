@@ -28,10 +28,10 @@ function byKind<T>(objects: KubeObject[], kind: string): KubeObject<T>[] {
   return objects.filter((o) => o.kind === kind) as KubeObject<T>[];
 }
 
-test("a release becomes a namespace, a Secret, a Deployment per process type (web: the release's own set), and a Service and Ingress for web, in apply order", () => {
+test("a release becomes a namespace, a Secret, a Deployment per process type (web: the release's own set), a budget per type of 2+ instances, and a Service and Ingress for web, in apply order", () => {
   const objects = releaseObjects(release);
   assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), [
-    'Namespace/slipway-myapp', 'Secret/env-v7', 'Deployment/web-v7', 'Deployment/worker', `Deployment/${processName('celery_beat')}`, 'Service/web', 'Ingress/web',
+    'Namespace/slipway-myapp', 'Secret/env-v7', 'Deployment/web-v7', 'Deployment/worker', `Deployment/${processName('celery_beat')}`, 'PodDisruptionBudget/worker', 'Service/web', 'Ingress/web',
   ]);
   for (const o of objects.slice(1)) assert.equal(o.metadata.namespace, 'slipway-myapp', `${o.kind} is in the app's namespace`);
   assert.equal(namespaceFor('myapp'), 'slipway-myapp');

@@ -12,6 +12,7 @@ test('app names are DNS labels that start with a letter', () => {
 
 test('the app name slipway is reserved: slipway.BASE_DOMAIN is the dashboard', () => {
   assert.throws(() => appName('slipway'), /^UserError: "slipway" is reserved for Slipway itself \(its dashboard answers at slipway\.BASE_DOMAIN\); choose another app name\.$/);
+  assert.throws(() => appName('builds'), /^UserError: "builds" is reserved for Slipway itself \(its build pods run in the namespace slipway-builds\); choose another app name\.$/);
   assert.equal(appName('slipway-docs'), 'slipway-docs');
 });
 

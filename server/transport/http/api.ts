@@ -231,7 +231,9 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
     bodyLimit: API_BODY_LIMIT,
     exposeHeadRoutes: false,
     return503OnClosing: false,
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // The longest parameter a route takes is a node name (253 characters); the router's limit sits
+    // above it so a name a little too long gets the schema's sentence, not the router's own 414.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 512 },
   });
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   await app.register(swagger, {

@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { mayUseApp } from '../../auth/access.ts';
@@ -127,12 +129,29 @@ function target(req: IncomingMessage): URL | undefined {
   }
 }
 
+/** Where the installer is served (public, as any web server would serve it): nodes:join-command's line fetches it here. */
+export const INSTALLER_PATH = '/install.sh';
+const INSTALLER_FILE = join(import.meta.dirname, '..', '..', '..', 'install.sh');
+
+/** install.sh from the code this server runs, so a joining node runs the installer of the same version. */
+function serveInstaller(req: IncomingMessage, res: ServerResponse): void {
+  readFile(INSTALLER_FILE).then((body) => {
+    if (res.headersSent) return;
+    res.writeHead(200, { 'content-type': 'text/x-shellscript; charset=utf-8', 'cache-control': 'no-cache', 'content-length': String(body.length) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }, (err: unknown) => {
+    log.error('reading install.sh failed', { err });
+    refuse(req, res, 404, 'Not found: this server has no install.sh to serve.');
+  });
+}
+
 const UNAUTHORIZED = 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.';
 
 function handle(services: Services, throttle: FailureThrottle, api: HttpApi, web: Dashboard, req: IncomingMessage, res: ServerResponse): void {
   const url = target(req);
   if (!url) return refuse(req, res, 400, 'Bad request: the request target is not a valid URL.');
   if (api.owns(url.pathname)) return api.handle(req, res);
+  if (url.pathname === INSTALLER_PATH && (req.method === 'GET' || req.method === 'HEAD')) return serveInstaller(req, res);
   // The dashboard's pages are public (they hold no data; the API behind them checks the session).
   // A git path is never one of them: git is decided first.
   if (!ROUTE.test(url.pathname) && web.owns(req.method, url.pathname)) return web.handle(req, res, url.pathname);

@@ -1,0 +1,193 @@
+// Builds in the cluster (SLIPWAY_BUILD_BACKEND=cluster) on the testbed's real pieces: a build pod
+// per push in slipway-builds running the offline builder's lifecycle phases on the testbed node,
+// exporting to the testbed registry with a cache image, then the real Kubernetes deployer and the
+// app answering through the ingress. No Docker engine and no pack are used by the server here.
+// What is asserted is what a user sees (exit codes, `remote:` lines, HTTP bodies) and what is left
+// in the cluster (no build pods).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClusterBuilder, clusterBuildSettings } from '../../server/cluster-build/builder.ts';
+import { BUILD_NAMESPACE, ownedSelector } from '../../server/cluster-build/pod.ts';
+import { loadConfig } from '../../server/config.ts';
+import { run } from '../../server/exec.ts';
+import { KubeClient } from '../../server/deploy/kube-client.ts';
+import { KubeDeployer } from '../../server/deploy/kube.ts';
+import type { V1Pod } from '../../server/deploy/kube-types.ts';
+import { gitEnv, remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
+import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv } from '../support/testbed.ts';
+import { waitForBody } from '../support/ingress.ts';
+import { eventually } from '../support/eventually.ts';
+
+const NEEDS = ['SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
+const BASE_DOMAIN = 'slipway.test';
+const suffix = randomBytes(3).toString('hex');
+const APPS = { web: `cb-web-${suffix}`, probe: `cb-probe-${suffix}`, hog: `cb-hog-${suffix}`, gone: `cb-gone-${suffix}`, q1: `cb-q1-${suffix}`, q2: `cb-q2-${suffix}`, q3: `cb-q3-${suffix}` };
+const HELLO = 'hello from slipway';
+const PUSH_MS = 10 * 60_000;
+const ROUTE_MS = 30_000;
+/** Low enough that the hog fixture's build passes it quickly, high enough for the lifecycle and npm. */
+const BUILD_MEMORY = '768Mi';
+
+describe('cluster builds: a pod per push, phases streamed, cache image, limits, queue', { timeout: 60 * 60_000 }, () => {
+  let s: TestServer | undefined;
+  let tb: Record<string, string> | undefined;
+  let builder: ClusterBuilder | undefined;
+  let kube: KubeClient;
+  let owner: string;
+  const ssh = (command: string) => s!.ssh(s!.admin, command);
+  const host = (app: string) => `${app}.${BASE_DOMAIN}`;
+  /** This server's build pods that are building an app (a spare, waiting for the next push, names none). */
+  const buildPods = async () => (await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: `${ownedSelector(owner)},slipway/app` })).map((p) => p.metadata!.name!);
+  const allBuildPods = async () => (await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: ownedSelector(owner) })).map((p) => p.metadata!.name!);
+  /** A committed copy of the Node fixture whose npm `build` script is `script`, with `files` added. */
+  const withBuildScript = async (script: string, files: Record<string, string> = {}) => {
+    const dir = fixtureCopy('node-app');
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    pkg.scripts.build = script;
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+    await s!.commitAll(dir, 'build script');
+    return dir;
+  };
+  const push = async (app: string, dir: string) => {
+    const started = Date.now();
+    const r = await s!.git(['push', s!.sshRemote(app), 'main'], { cwd: dir });
+    return { code: r.exitCode, lines: remoteLines(r.stderr), ms: Date.now() - started };
+  };
+
+  before(async () => {
+    tb = testbedEnv(NEEDS);
+    if (!tb) return;
+    const ingressFrom = testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {};
+    const ingressApi = testbedEnv(['SLIPWAY_INGRESS_API']) ?? {};
+    const env = {
+      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...ingressFrom, ...ingressApi,
+      SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240',
+      SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_BUILD_CPU: '500m', SLIPWAY_BUILD_MEMORY: BUILD_MEMORY, SLIPWAY_BUILD_CONCURRENCY: '2', SLIPWAY_BUILD_TIMEOUT_S: String(PUSH_MS / 1000),
+      // No Docker engine and no pack for this server: the build must not need them.
+      DOCKER_HOST: 'unix:///nonexistent/docker.sock', SLIPWAY_PACK: '/nonexistent/pack',
+    };
+    // The builder as server/backends.ts makes it, owned by a data dir of this test's own.
+    const config = loadConfig({ ...env, SLIPWAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'slipway-cb-owner-')) });
+    kube = new KubeClient(tb.KUBECONFIG!);
+    builder = new ClusterBuilder(kube, clusterBuildSettings(config));
+    owner = builder.settings.owner;
+    s = await startTestServer(env, { builder, deployer: KubeDeployer.fromConfig(config) });
+    for (const app of Object.values(APPS)) assert.equal((await ssh(`apps:create ${app}`)).exitCode, 0);
+  });
+  after(async () => {
+    if (!s) return;
+    await Promise.all(Object.values(APPS).map(async (app) => {
+      await ssh(`apps:destroy ${app} --confirm ${app}`);
+      await builder?.purgeCache(app);
+    }));
+    await s.close();
+    assert.deepEqual(await allBuildPods(), [], 'a stopped server leaves no spare build pod');
+  });
+
+  let wd: string;
+  let coldMs = 0;
+  test('a push builds in a pod, streams each lifecycle phase, deploys, and the app answers at its URL', { timeout: PUSH_MS + ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    wd = fixtureCopy('node-app');
+    const sha = await s.commitAll(wd, 'node app');
+    const r = await push(APPS.web, wd);
+    coldMs = r.ms;
+    assert.equal(r.code, 0, r.lines.join('\n'));
+    assert.ok(r.lines.includes(`-----> Building ${APPS.web} (${sha.slice(0, 7)}) with ${tb!.SLIPWAY_BUILDER}`), r.lines.join('\n'));
+    const phases = ['ANALYZING', 'DETECTING', 'RESTORING', 'BUILDING', 'EXPORTING'].map((p) => r.lines.indexOf(`       ===> ${p}`));
+    assert.ok(phases.every((at, i) => at >= 0 && (i === 0 || at > phases[i - 1]!)), `each phase once, in order:\n${r.lines.join('\n')}`);
+    // The buildpack's own steps stream between the headers.
+    assert.ok(r.lines.slice(phases[3], phases[4]).some((l) => /^-----> /.test(l)), r.lines.join('\n'));
+    const at = r.lines.indexOf('=====> Application deployed:');
+    assert.ok(at >= 0, r.lines.join('\n'));
+    assert.equal(r.lines[at + 1], `       http://${host(APPS.web)}`);
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host(APPS.web), (b) => b === `${HELLO}\n`, ROUTE_MS), `${HELLO}\n`);
+    const output = await ssh(`builds:output ${APPS.web}`);
+    assert.equal(output.exitCode, 0, output.stderr);
+    assert.match(output.stdout, /===> DETECTING[\s\S]*===> EXPORTING/);
+    assert.deepEqual(await buildPods(), [], 'the build pod is gone once the push is over');
+    // The next push's pod is started meanwhile: one, naming no app.
+    await eventually('a spare build pod for the next push', async () => (await allBuildPods()).length === 1, 60_000, 250);
+  });
+
+  test('a code-only second push restores the cache image and reuses layers', { timeout: PUSH_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    appendFileSync(join(wd, 'server.js'), '\n// a code change\n');
+    await s.commitAll(wd, 'code change');
+    const r = await push(APPS.web, wd);
+    assert.equal(r.code, 0, r.lines.join('\n'));
+    assert.ok(r.lines.some((l) => /Restoring (data|metadata) for/.test(l)), r.lines.join('\n'));
+    assert.ok(r.lines.some((l) => /Reusing (layer|cached layer|production dependencies|all dependencies)/.test(l)), r.lines.join('\n'));
+    process.stderr.write(`cluster build: cold push ${(coldMs / 1000).toFixed(1)} s, warm code-only push ${(r.ms / 1000).toFixed(1)} s\n`);
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host(APPS.web), (b) => b === `${HELLO}\n`, ROUTE_MS), `${HELLO}\n`);
+  });
+
+  test('the app\'s build code sees no service account token and no registry credential', { timeout: PUSH_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const dir = await withBuildScript('node build-probe.js', {
+      'build-probe.js': [
+        "const fs = require('fs');",
+        "console.log('token: ' + (fs.existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token') ? 'present' : 'absent'));",
+        "console.log('registry auth: ' + (process.env.CNB_REGISTRY_AUTH || fs.readFileSync('/proc/1/environ', 'utf8').includes('CNB_REGISTRY_AUTH') ? 'visible' : 'absent'));",
+      ].join('\n'),
+    });
+    const r = await push(APPS.probe, dir);
+    assert.equal(r.code, 0, r.lines.join('\n'));
+    assert.ok(r.lines.includes('       token: absent'), r.lines.join('\n'));
+    assert.ok(r.lines.includes('       registry auth: absent'), r.lines.join('\n'));
+  });
+
+  test('a build past its memory limit fails the push with OOMKilled and the limit', { timeout: PUSH_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    // Touches every page, so the memory is really used (not only reserved).
+    const dir = await withBuildScript('node -e "const a = []; for (;;) a.push(Buffer.alloc(64 * 1024 * 1024, 1))"');
+    const r = await push(APPS.hog, dir);
+    assert.notEqual(r.code, 0);
+    assert.ok(r.lines.some((l) => / ! .*OOMKilled.*768Mi/.test(l)), r.lines.join('\n'));
+    assert.deepEqual(await buildPods(), []);
+  });
+
+  test('a push whose client goes away deletes its build pod', { timeout: PUSH_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const dir = fixtureCopy('node-app');
+    await s.commitAll(dir, 'to be abandoned');
+    const client = new AbortController();
+    const pushing = run('git', ['push', s.sshRemote(APPS.gone), 'main'], { cwd: dir, env: gitEnv(join(s.dir, 'home'), s.admin), signal: client.signal, killTree: true });
+    await eventually('a build pod for the push', async () => (await buildPods()).length > 0, PUSH_MS, 250);
+    client.abort();
+    await pushing;
+    await eventually('no build pod left', async () => (await buildPods()).length === 0, 60_000, 500);
+  });
+
+  test('3 pushes at once with 2 build slots all deploy; the third waits for a slot and says so', { timeout: 3 * PUSH_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const dirs = await Promise.all([APPS.q1, APPS.q2, APPS.q3].map(async (app) => {
+      const dir = fixtureCopy('node-app');
+      await s!.commitAll(dir, app);
+      return dir;
+    }));
+    const results = await Promise.all([APPS.q1, APPS.q2, APPS.q3].map((app, i) => push(app, dirs[i]!)));
+    for (const r of results) assert.equal(r.code, 0, r.lines.join('\n'));
+    const waited = results.filter((r) => r.lines.some((l) => /^ {7}Waiting for a build slot: 0 ahead in line/.test(l)));
+    assert.equal(waited.length, 1, results.map((r) => r.lines.join('\n')).join('\n-----\n'));
+  });
+
+  test('build pods a previous process left are deleted when the server starts', { timeout: 120_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !builder) return;
+    const { probePod } = await import('../../server/cluster-build/pod.ts');
+    const left = probePod(`left-${suffix}`, owner, 'busybox:never-pulled');
+    await kube.apply(left);
+    assert.ok((await allBuildPods()).includes(left.metadata.name));
+    const second = await startTestServer({ KUBECONFIG: tb!.KUBECONFIG! }, { builder: new ClusterBuilder(kube, builder.settings) });
+    try {
+      assert.ok(!(await allBuildPods()).includes(left.metadata.name));
+    } finally {
+      await second.close();
+    }
+  });
+});

@@ -1,0 +1,217 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  BUILD_NAMESPACE, PHASES, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, phaseExec, registryAuthJson, secretFor, type BuildPodSpec, type PhaseTarget,
+} from '../../server/cluster-build/pod.ts';
+import { BuildQueue } from '../../server/cluster-build/queue.ts';
+import { cnbUser, explainContainer, tookTooLong, isLoopbackRegistry, ownerId, platformEnv, pullRef } from '../../server/cluster-build/builder.ts';
+import { cacheImage } from '../../server/cluster-build/cache.ts';
+import { loadConfig } from '../../server/config.ts';
+
+const spec: BuildPodSpec = {
+  name: 'build-0a1b2c3d', owner: 'f00dfeed12345678', builderImage: '127.0.0.1:5000/slipway/builder:abc',
+  registry: '127.0.0.1:5000', hostNetwork: true, uid: 1001, gid: 1000,
+  cpu: '1', memory: '2Gi', deadlineSeconds: 900, authSecret: 'build-0a1b2c3d-registry',
+};
+const target: PhaseTarget = {
+  imageRepo: '127.0.0.1:5000/slipway/web', tags: ['build-7'], cacheImage: '127.0.0.1:5000/slipway-cache/web', registry: '127.0.0.1:5000', insecureRegistry: true,
+};
+
+test('a build pod is two idle containers, as the builder user without a token or privileges, naming no app', () => {
+  const pod = buildPod(spec);
+  assert.equal(pod.metadata.namespace, BUILD_NAMESPACE);
+  assert.equal(pod.spec?.initContainers, undefined);
+  assert.deepEqual(pod.spec?.containers.map((c) => c.name), ['registry', 'build']);
+  assert.equal(pod.spec?.restartPolicy, 'Never');
+  assert.equal(pod.spec?.activeDeadlineSeconds, 900);
+  assert.equal(pod.spec?.automountServiceAccountToken, false);
+  assert.equal(pod.spec?.enableServiceLinks, false);
+  assert.equal(pod.spec?.securityContext?.runAsNonRoot, true);
+  assert.equal(pod.spec?.securityContext?.runAsUser, 1001);
+  assert.equal(pod.spec?.securityContext?.runAsGroup, 1000);
+  assert.equal(pod.spec?.hostNetwork, true);
+  assert.equal(pod.spec?.dnsPolicy, 'Default');
+  for (const c of pod.spec!.containers) {
+    assert.equal(c.image, spec.builderImage);
+    assert.deepEqual(c.resources?.limits, { cpu: '1', memory: '2Gi' }, c.name);
+    assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
+    assert.deepEqual(c.securityContext?.capabilities?.drop, ['ALL']);
+    assert.equal(c.command?.[0], 'sh');
+  }
+  // The build's own work is in `build`: its request is the whole of SLIPWAY_BUILD_CPU/MEMORY.
+  assert.deepEqual(pod.spec!.containers[1]!.resources?.requests, { cpu: '1', memory: '2Gi' });
+  assert.equal(pod.metadata.labels?.['slipway/build-owner'], spec.owner);
+  assert.equal(pod.metadata.labels?.['slipway/app'], undefined);
+  assert.ok(!JSON.stringify(pod).includes('slipway/web'), 'nothing of the app is in the pod');
+  assert.match(ownedSelector(spec.owner), /slipway\/build-owner=f00dfeed12345678/);
+});
+
+test('only the container of the phases that talk to the registry has its credential; detect and build (the app\'s code) run where there is none', () => {
+  const pod = buildPod(spec);
+  const all = pod.spec!.containers;
+  const withAuth = all.filter((c) => c.env?.some((e) => e.name === 'CNB_REGISTRY_AUTH')).map((c) => c.name);
+  assert.deepEqual(withAuth, ['registry']);
+  for (const c of all) {
+    for (const e of c.env ?? []) if (e.name === 'CNB_REGISTRY_AUTH') assert.deepEqual(e.valueFrom?.secretKeyRef, { name: spec.authSecret, key: 'CNB_REGISTRY_AUTH' });
+  }
+  assert.deepEqual(PHASES.map((p) => phaseExec(p, target, 'mark').container), ['registry', 'build', 'registry', 'build', 'registry']);
+  assert.deepEqual(phaseExec('detect', target, 'mark').command, ['/cnb/lifecycle/detector']);
+  // The build phase kills what the app's build left running, keeping the builder's exit code.
+  const build = phaseExec('build', target, 'mark').command;
+  assert.deepEqual(build.slice(0, 2), ['sh', '-c']);
+  assert.match(build[2]!, /kill -s KILL -1.*exit \$code/);
+  assert.equal(build[3], '/cnb/lifecycle/builder');
+  // The export phase prints its report after the mark, only when it succeeded.
+  const exp = phaseExec('export', target, 'mark-123').command;
+  assert.match(exp[2]!, /\|\| exit \$\?; echo; echo mark-123; cat \/report\/report.toml$/);
+  assert.deepEqual(exp.slice(3), ['/cnb/lifecycle/exporter', ...phaseArgs('export', target)]);
+  // The credential is never a volume any container could read; the report only the registry container sees.
+  assert.ok(!pod.spec!.volumes!.some((v) => v.secret));
+  assert.ok(!all[1]!.volumeMounts!.some((m) => m.name === 'report'));
+  const noAuth = buildPod({ ...spec, authSecret: undefined } as BuildPodSpec);
+  assert.ok(!noAuth.spec!.containers.some((c) => c.env?.some((e) => e.name === 'CNB_REGISTRY_AUTH')));
+});
+
+test('the phases publish latest and the release tag, with the cache image, to a plain-HTTP registry only when it is one', () => {
+  assert.deepEqual(phaseArgs('export', target), [
+    '-insecure-registry', '127.0.0.1:5000', '-cache-image', target.cacheImage, '-process-type', 'web', '-report', '/report/report.toml',
+    '127.0.0.1:5000/slipway/web:latest', '127.0.0.1:5000/slipway/web:build-7',
+  ]);
+  assert.deepEqual(phaseArgs('analyze', { ...target, insecureRegistry: false }), ['-cache-image', target.cacheImage, '127.0.0.1:5000/slipway/web:latest']);
+  assert.deepEqual(phaseArgs('restore', target), ['-insecure-registry', '127.0.0.1:5000', '-cache-image', target.cacheImage]);
+  assert.deepEqual(phaseArgs('build', target), []);
+  assert.deepEqual(PHASES, ['analyze', 'detect', 'restore', 'build', 'export']);
+  assert.equal(cacheImage('10.0.0.5:5000', 'web'), '10.0.0.5:5000/slipway-cache/web');
+  assert.equal(isLoopbackRegistry('127.0.0.1:5000'), true);
+  assert.equal(isLoopbackRegistry('10.0.0.5:5000'), false);
+});
+
+test('the per-build Secret holds CNB_REGISTRY_AUTH for that registry only and belongs to the pod', () => {
+  assert.equal(buildSecret(spec, { username: 'slipway', password: 's3cret' }, undefined).metadata.ownerReferences, undefined);
+  const sec = buildSecret(spec, { username: 'slipway', password: 's3cret' }, 'uid-1');
+  assert.equal(sec.metadata.name, secretFor(spec.name));
+  assert.equal(sec.metadata.namespace, BUILD_NAMESPACE);
+  assert.deepEqual(sec.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'Pod', name: spec.name, uid: 'uid-1', blockOwnerDeletion: false }]);
+  assert.deepEqual(JSON.parse(sec.stringData!.CNB_REGISTRY_AUTH!), { '127.0.0.1:5000': `Basic ${Buffer.from('slipway:s3cret').toString('base64')}` });
+  assert.equal(registryAuthJson('r:1', { username: 'a', password: 'b' }), '{"r:1":"Basic YTpi"}');
+});
+
+test('the builds\' NetworkPolicy lets nothing in and only DNS and the registry out', () => {
+  const np = buildNetworkPolicy('10.0.0.5:5000', { nodeAddresses: ['10.0.0.5/32'] });
+  assert.equal(np.metadata.namespace, BUILD_NAMESPACE);
+  assert.deepEqual(np.spec?.podSelector, {});
+  assert.deepEqual(np.spec?.policyTypes, ['Ingress', 'Egress']);
+  assert.deepEqual(np.spec?.ingress, []);
+  const [dns, registry] = np.spec!.egress!;
+  assert.deepEqual(dns?.ports, [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
+  assert.deepEqual(registry, { to: [{ ipBlock: { cidr: '10.0.0.5/32' } }], ports: [{ protocol: 'TCP', port: 5000 }] });
+  assert.equal(np.spec!.egress!.length, 2);
+  // A registry by name: its port, on whatever address the name has.
+  assert.deepEqual(buildNetworkPolicy('registry.example.com', { nodeAddresses: [] }).spec!.egress![1], { ports: [{ protocol: 'TCP', port: 443 }] });
+});
+
+test('builder user, owner id, pull address and platform env', () => {
+  assert.deepEqual(cnbUser(['PATH=/bin', 'CNB_USER_ID=1002', 'CNB_GROUP_ID=1000']), { uid: 1002, gid: 1000 });
+  assert.equal(cnbUser(['CNB_USER_ID=0', 'CNB_GROUP_ID=0']), undefined);
+  assert.equal(cnbUser([]), undefined);
+  assert.match(ownerId('/var/lib/slipway'), /^[0-9a-f]{16}$/);
+  assert.notEqual(ownerId('/a'), ownerId('/b'));
+  assert.equal(pullRef('127.0.0.1:5000/slipway/builder:x', { registry: '127.0.0.1:5000', registryPull: '10.0.0.5:5000' }), '10.0.0.5:5000/slipway/builder:x');
+  assert.equal(pullRef('docker.io/heroku/builder:24', { registry: '127.0.0.1:5000', registryPull: '10.0.0.5:5000' }), 'docker.io/heroku/builder:24');
+  assert.deepEqual(platformEnv({ A: '1', 'B-C': 'x', MULTI: 'a\nb' }), { files: [['A', '1'], ['MULTI', 'a\nb']], left: ['B-C'] });
+});
+
+test('a killed or failed phase becomes one sentence; OOMKilled names the memory limit', () => {
+  const ctx = { memory: '256Mi', registry: '127.0.0.1:5000', minutes: 15, timeoutMs: 15 * 60_000 };
+  const oom = explainContainer('build', { exitCode: 137, reason: 'OOMKilled' }, [], ctx);
+  assert.match(oom, /OOMKilled/);
+  assert.match(oom, /256Mi/);
+  assert.equal(explainContainer('build', { exitCode: 137, reason: 'DeadlineExceeded' }, [], ctx), 'The build took longer than 15 minutes and was stopped (SLIPWAY_BUILD_TIMEOUT_S).');
+  assert.equal(tookTooLong(7000), 'The build took longer than 7 seconds and was stopped (SLIPWAY_BUILD_TIMEOUT_S).');
+  assert.equal(explainContainer('export', { exitCode: 1 }, ['something'], ctx), 'The build failed in its export phase (exit code 1); the output above says why.');
+  assert.match(explainContainer('detect', { exitCode: 20 }, ['ERROR: No buildpack groups passed detection.'], ctx), /No buildpack detected/);
+});
+
+test('cluster build settings: backend, CPU, memory and concurrency are read once and checked', () => {
+  const c = loadConfig({ SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_BUILD_CPU: '500m', SLIPWAY_BUILD_MEMORY: '1Gi', SLIPWAY_BUILD_CONCURRENCY: '3' });
+  assert.equal(c.buildBackend, 'cluster');
+  assert.equal(c.buildCpu, '500m');
+  assert.equal(c.buildMemory, '1Gi');
+  assert.equal(c.buildConcurrency, 3);
+  const d = loadConfig({});
+  assert.equal(d.buildBackend, 'pack');
+  assert.equal(d.buildConcurrency, 2);
+  assert.throws(() => loadConfig({ SLIPWAY_BUILD_BACKEND: 'docker' }), /SLIPWAY_BUILD_BACKEND must be "pack" or "cluster", got "docker"\./);
+  assert.throws(() => loadConfig({ SLIPWAY_BUILD_MEMORY: 'lots' }), /SLIPWAY_BUILD_MEMORY must be a memory size/);
+  assert.throws(() => loadConfig({ SLIPWAY_BUILD_CONCURRENCY: '0' }), /SLIPWAY_BUILD_CONCURRENCY must be a whole number of at least 1/);
+  assert.equal(d.buildSpare, true);
+  assert.equal(loadConfig({ SLIPWAY_BUILD_SPARE: '0' }).buildSpare, false);
+  assert.throws(() => loadConfig({ SLIPWAY_BUILD_SPARE: 'yes' }), /SLIPWAY_BUILD_SPARE must be 0 or 1, got "yes"\./);
+});
+
+test('the build queue: at most its limit at once, the rest in arrival order, each told its place', async () => {
+  const q = new BuildQueue(2);
+  const signal = new AbortController().signal;
+  const order: string[] = [];
+  const places: Record<string, number[]> = { c: [], d: [] };
+  const a = await q.acquire(signal, () => assert.fail('a waits'));
+  const b = await q.acquire(signal, () => assert.fail('b waits'));
+  const c = q.acquire(signal, (n) => places.c!.push(n)).then((r) => { order.push('c'); return r; });
+  const d = q.acquire(signal, (n) => places.d!.push(n)).then((r) => { order.push('d'); return r; });
+  assert.equal(q.running, 2);
+  assert.equal(q.waiting, 2);
+  a();
+  a(); // a second call of the same release changes nothing
+  const rc = await c;
+  assert.deepEqual(order, ['c']);
+  // A newcomer while d waits does not overtake d, even when a slot frees.
+  const e = q.acquire(signal, () => undefined).then((r) => { order.push('e'); return r; });
+  b();
+  const rd = await d;
+  rc();
+  const re = await e;
+  assert.deepEqual(order, ['c', 'd', 'e']);
+  assert.deepEqual(places, { c: [0], d: [1, 0] });
+  rd();
+  re();
+  assert.equal(q.running, 0);
+});
+
+test('a push that goes away while waiting leaves the line, and those behind it move up', async () => {
+  const q = new BuildQueue(1);
+  const held = await q.acquire(new AbortController().signal, () => undefined);
+  const gone = new AbortController();
+  const places: number[] = [];
+  const first = q.acquire(gone.signal, () => undefined);
+  const second = q.acquire(new AbortController().signal, (n) => places.push(n));
+  gone.abort();
+  await assert.rejects(first, /cancelled while it waited for a build slot/);
+  assert.deepEqual(places, [1, 0]);
+  held();
+  const r = await second;
+  r();
+  assert.equal(q.running, 0);
+  assert.equal(q.waiting, 0);
+});
+
+test('with the cluster backend doctor checks build pods instead of Docker, pack and the engine\'s builder image', async () => {
+  const { doctorChecks } = await import('../../server/ops/doctor.ts');
+  const names = (env: Record<string, string>) => doctorChecks(loadConfig(env), {}).map((c) => c.name);
+  assert.deepEqual(names({ SLIPWAY_BUILD_BACKEND: 'cluster' }).slice(0, 2), ['build pods', 'registry']);
+  assert.ok(!names({ SLIPWAY_BUILD_BACKEND: 'cluster' }).some((n) => ['docker', 'pack', 'builder'].includes(n)));
+  assert.deepEqual(names({}).slice(0, 3), ['docker', 'pack', 'builder']);
+  const outcome = await doctorChecks(loadConfig({ SLIPWAY_BUILD_BACKEND: 'cluster' }), {})[0]!.run(new AbortController().signal);
+  assert.equal(outcome.ok, false);
+  assert.match(outcome.detail, /KUBECONFIG is not set/);
+});
+
+test('doctor\'s probe pod runs the builder\'s lifecycle with a platform API it knows, as a non-root user, briefly', async () => {
+  const { probePod } = await import('../../server/cluster-build/pod.ts');
+  const pod = probePod('doctor-1', 'owner1', 'reg/builder:1');
+  assert.equal(pod.metadata.namespace, BUILD_NAMESPACE);
+  assert.deepEqual(pod.spec?.containers[0]?.command, ['/cnb/lifecycle/detector', '-version']);
+  assert.deepEqual(pod.spec?.containers[0]?.env, [{ name: 'CNB_PLATFORM_API', value: '0.13' }]);
+  assert.equal(pod.spec?.automountServiceAccountToken, false);
+  assert.equal(pod.spec?.securityContext?.runAsNonRoot, true);
+  assert.equal(pod.spec?.activeDeadlineSeconds, 120);
+});
