@@ -79,7 +79,8 @@ say "logs reach $node2's kubelet"
 
 if [ -n "$node1" ]; then
   for name in "on1.$ns.svc.cluster.local" kubernetes.default; do
-    "$kubectl" -n "$ns" exec on2 -- busybox nslookup "$name" 2>/dev/null | grep -q '^Address.*10\.43\.' ||
+    # getent: glibc's resolver, as the apps' own lookups go (the run image has no nslookup).
+    "$kubectl" -n "$ns" exec on2 -- getent hosts "$name" 2>/dev/null | grep -q '^10\.43\.' ||
       fail "$name did not resolve in the pod on $node2"
   done
   say "kube-dns resolves Service names in the pod on $node2"
