@@ -102,6 +102,9 @@ ensure etcd 2379 60 \
 # endpoint) defaults to the host's primary IP; a node that runs pods needs the apiserver reachable
 # there (see docs/kube-testbed.md). It reaches an aggregated API (metrics-server, part 66) at the
 # backing Pod's address rather than the Service's cluster IP, which only the node's proxy rules know.
+# It reaches a kubelet (logs, exec) at its node's InternalIP first, as kubeadm sets it: the second
+# node's host name (61-node2.sh) does not resolve on this machine; the first node's kubelet listens
+# on all addresses.
 ensure kube-apiserver 6443 180 \
   --bind-address=127.0.0.1 --secure-port=6443 \
   --etcd-servers=https://127.0.0.1:2379 --etcd-cafile="$pki/etcd-ca.crt" \
@@ -116,6 +119,7 @@ ensure kube-apiserver 6443 180 \
   --allow-privileged=true \
   --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
   --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
+  --kubelet-preferred-address-types=InternalIP,Hostname \
   --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
   --requestheader-allowed-names=front-proxy-client \
   --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
