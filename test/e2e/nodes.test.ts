@@ -1,8 +1,9 @@
-// The cluster's nodes on the testbed's real pieces (pack, registry, its one Kubernetes node): nodes
-// lists the node Ready with what it can hold; ps:scale web=2 gives web a PodDisruptionBudget and
-// both instances run spread by preference (one node: both on it); back to one instance the budget
-// goes; draining the only node is refused without --force and changes nothing; nodes:uncordon lets
-// pods back onto a cordoned node. Tests run in order and share one app (test/fixtures/node-app).
+// The cluster's nodes on the testbed's real pieces (pack, registry, its Kubernetes nodes: the host's
+// and, by default, slipway-node2): nodes lists each node Ready with what it can hold; ps:scale web=2
+// gives web a PodDisruptionBudget and both instances run spread by preference; back to one instance
+// the budget goes; draining the only schedulable node (the second one cordoned by the test) is
+// refused without --force and changes nothing; nodes:uncordon lets pods back onto a cordoned node.
+// Tests run in order and share one app (test/fixtures/node-app).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -29,55 +30,67 @@ describe('nodes: listing, budgets and spreading of scaled types, drain refusal, 
   let s: TestServer | undefined;
   let kube: KubeClient;
   let node = '';
+  /** The other node, when the testbed has two (SLIPWAY_NODE2_NAME). */
+  let other = '';
   const ssh = (command: string) => s!.ssh(s!.admin, command);
   const budget = () => kube.read<V1PodDisruptionBudget>('policy/v1', 'PodDisruptionBudget', 'web', NS);
-  const unschedulable = async () => Boolean((await kube.read<V1Node>('v1', 'Node', node))?.spec?.unschedulable);
+  const unschedulable = async (name = node) => Boolean((await kube.read<V1Node>('v1', 'Node', name))?.spec?.unschedulable);
 
   before(async () => {
     const tb = testbedEnv(NEEDS);
     if (!tb) return;
     kube = new KubeClient(tb.KUBECONFIG!);
+    other = process.env.SLIPWAY_NODE2_NAME ?? '';
     ({ server: s } = await startOnTestbed(tb, { SLIPWAY_ROLLOUT_TIMEOUT_S: String(ROLLOUT_MS / 1000) }, { buildTimeoutMs: PUSH_MS }));
     assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
   });
   after(async () => {
     if (!s) return;
-    // Never leave the testbed's node cordoned, whatever failed.
-    if (node && await unschedulable()) await kube.apply(schedulablePatch(node, true), TEST_MANAGER);
+    // Never leave a testbed node cordoned, whatever failed.
+    for (const n of [node, other]) if (n && await unschedulable(n)) await kube.apply(schedulablePatch(n, true), TEST_MANAGER);
     await ssh(`apps:destroy ${APP} --confirm ${APP}`);
     await s.close();
   });
 
-  test('nodes lists the node Ready, schedulable, with its allocatable CPU and memory and the app pod on it', { timeout: PUSH_MS + ROLLOUT_MS }, async (t) => {
+  test('nodes lists each node Ready, schedulable, with its allocatable CPU and memory, and the app pod on one of them', { timeout: PUSH_MS + ROLLOUT_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
     const wd = fixtureCopy('node-app');
     await s.commitAll(wd, 'node app');
     await deployApp(s, APP, wd);
-    const nodes = await kube.list<V1Node>('v1', 'Node', undefined);
-    assert.equal(nodes.length, 1, `the testbed has one node, got ${nodes.map((n) => n.metadata?.name).join(', ')}`);
-    node = nodes[0]!.metadata!.name!;
+    const names = (await kube.list<V1Node>('v1', 'Node', undefined)).map((n) => n.metadata!.name!).sort();
+    assert.equal(names.length, other ? 2 : 1, `the testbed has ${other ? 'two nodes' : 'one node'}, got ${names.join(', ')}`);
+    node = names.find((n) => n !== other)!;
 
     const json = await ssh('nodes --json');
     assert.equal(json.exitCode, 0, json.stderr);
-    const [listed, ...rest] = JSON.parse(json.stdout) as NodeSummary[];
-    assert.deepEqual(rest, []);
-    assert.equal(listed!.name, node);
-    assert.equal(listed!.ready, true);
-    assert.equal(listed!.schedulable, true);
-    assert.equal(listed!.builds, false);
-    assert.ok(listed!.allocatable.cpuMillicores >= 1000, `allocatable CPU ${listed!.allocatable.cpuMillicores}m`);
-    assert.ok(listed!.allocatable.memoryBytes >= 512 * 2 ** 20, `allocatable memory ${listed!.allocatable.memoryBytes}`);
-    // The app's web instance requests the namespace's defaults (50m, 128Mi): counted in what is requested.
-    assert.ok(listed!.requested.cpuMillicores >= 50 && listed!.requested.cpuMillicores <= listed!.allocatable.cpuMillicores, `requested ${listed!.requested.cpuMillicores}m`);
-    assert.ok(listed!.requested.memoryBytes >= 128 * 2 ** 20);
-    assert.ok(listed!.appPods >= 1, `app pods ${listed!.appPods}`);
-    assert.equal(listed!.buildPods, 0);
+    const all = JSON.parse(json.stdout) as NodeSummary[];
+    assert.deepEqual(all.map((n) => n.name).sort(), names);
+    for (const listed of all) {
+      assert.equal(listed.ready, true, `${listed.name} Ready`);
+      assert.equal(listed.schedulable, true);
+      assert.equal(listed.builds, false);
+      assert.ok(listed.allocatable.cpuMillicores >= 1000, `allocatable CPU ${listed.allocatable.cpuMillicores}m`);
+      assert.ok(listed.allocatable.memoryBytes >= 512 * 2 ** 20, `allocatable memory ${listed.allocatable.memoryBytes}`);
+      assert.equal(listed.buildPods, 0);
+    }
+    // The app's one web instance, on one of the nodes, requests the namespace's defaults (50m,
+    // 128Mi): counted in what that node has requested.
+    const withApp = all.filter((n) => n.appPods >= 1);
+    assert.ok(withApp.length >= 1, `app pods ${all.map((n) => `${n.name}: ${n.appPods}`).join(', ')}`);
+    for (const listed of withApp) {
+      assert.ok(listed.requested.cpuMillicores >= 50 && listed.requested.cpuMillicores <= listed.allocatable.cpuMillicores, `requested ${listed.requested.cpuMillicores}m`);
+      assert.ok(listed.requested.memoryBytes >= 128 * 2 ** 20);
+    }
 
     const text = await ssh('nodes');
     assert.equal(text.exitCode, 0, text.stderr);
     const lines = text.stdout.trimEnd().split('\n');
     assert.deepEqual(lines[0]!.split(/ {2,}/), ['NAME', 'ROLES', 'STATUS', 'CPU REQUESTED', 'MEMORY REQUESTED', 'APP PODS', 'BUILD PODS']);
-    assert.match(lines[1]!, new RegExp(`^${node.replaceAll('.', '\\.')} +\\S+ +Ready +\\S+/\\S+ \\(\\d+%\\) +\\S+/\\S+ \\(\\d+%\\) +${listed!.appPods} +0$`));
+    assert.equal(lines.length, 1 + all.length);
+    for (const listed of all) {
+      const line = lines.find((l) => l.startsWith(`${listed.name} `));
+      assert.match(line ?? '', new RegExp(`^${listed.name.replaceAll('.', '\\.')} +\\S+ +Ready +\\S+/\\S+ \\(\\d+%\\) +\\S+/\\S+ \\(\\d+%\\) +${listed.appPods} +0$`));
+    }
   });
 
   test('ps:scale web=2 gives web a PodDisruptionBudget over the serving set, spread constraints, and two running instances; web=1 removes the budget', { timeout: 3 * ROLLOUT_MS }, async (t) => {
@@ -95,7 +108,8 @@ describe('nodes: listing, budgets and spreading of scaled types, drain refusal, 
     assert.equal(web?.spec?.replicas, 2);
     const spread = web?.spec?.template?.spec?.topologySpreadConstraints;
     assert.deepEqual(JSON.parse(JSON.stringify(spread)), [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: web?.spec?.selector?.matchLabels } }]);
-    // Both instances run on the one node (ScheduleAnyway: a preference, never a reason to stay Pending).
+    // Both instances run (ScheduleAnyway: a preference, never a reason to stay Pending; with one
+    // node both are on it; test/e2e/two-nodes.test.ts shows the spread over two).
     const ps = await eventually('two ready web instances', async () => {
       const list = JSON.parse((await ssh(`ps ${APP} --json`)).stdout) as PsEntry[];
       const w = list.find((p) => p.type === 'web');
@@ -115,6 +129,17 @@ describe('nodes: listing, budgets and spreading of scaled types, drain refusal, 
 
   test('nodes:drain of the only schedulable node is refused without --force and leaves it as it was; an unknown node is one sentence', async (t) => {
     if (!needTestbed(t, NEEDS) || !s || !node) return;
+    // With two nodes, the other one cordoned (as an admin's kubectl would) leaves this one the only
+    // node new pods can be scheduled on.
+    if (other) await kube.apply(schedulablePatch(other, false), TEST_MANAGER);
+    try {
+      await refusedDrain();
+    } finally {
+      if (other) await kube.apply(schedulablePatch(other, true), TEST_MANAGER);
+    }
+  });
+
+  async function refusedDrain(): Promise<void> {
     const r = await ssh(`nodes:drain ${node}`);
     assert.equal(r.exitCode, 1);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
@@ -123,15 +148,16 @@ describe('nodes: listing, budgets and spreading of scaled types, drain refusal, 
     assert.equal(await unschedulable(), false, 'not cordoned');
     const unknown = await ssh('nodes:drain no-such-node');
     assert.equal(unknown.exitCode, 1);
-    assert.match(unknown.stderr, new RegExp(`There is no node no-such-node in the cluster \\(it has ${node.replaceAll('.', '\\.')}\\); nothing was changed\\.`));
-  });
+    const has = [node, other].filter(Boolean).sort().join(', ');
+    assert.equal(unknown.stderr.trim(), `There is no node no-such-node in the cluster (it has ${has}); nothing was changed.`);
+  }
 
   test('nodes:uncordon lets new pods onto a node an admin cordoned', async (t) => {
     if (!needTestbed(t, NEEDS) || !s || !node) return;
     await kube.apply(schedulablePatch(node, false), TEST_MANAGER);
     assert.equal(await unschedulable(), true);
     const listed = JSON.parse((await ssh('nodes --json')).stdout) as NodeSummary[];
-    assert.equal(listed[0]!.schedulable, false);
+    assert.equal(listed.find((n) => n.name === node)?.schedulable, false);
     assert.match((await ssh('nodes')).stdout, /Ready,SchedulingDisabled/);
     const r = await ssh(`nodes:uncordon ${node}`);
     assert.equal(r.exitCode, 0, r.stderr);

@@ -1,4 +1,4 @@
-// Two nodes (the testbed's first node and slipway-node2, SLIPWAY_TESTBED_NODES=2): ps:scale web=2
+// Two nodes (the testbed's first node and slipway-node2; the testbed's default, SLIPWAY_TESTBED_NODES=2): ps:scale web=2
 // places one instance on each node; nodes:drain of the second node under 50 req/s through the
 // ingress fails no request and leaves both instances on the first node; nodes:uncordon takes it
 // back. Tests run in order and share one app (test/fixtures/node-app).
@@ -10,11 +10,11 @@ import type { V1Node, V1Pod } from '../../server/deploy/kube-types.ts';
 import { schedulablePatch } from '../../server/deploy/kube-nodes.ts';
 import type { TestServer } from '../support/harness.ts';
 import { deployApp, startOnTestbed } from '../support/on-testbed.ts';
-import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
+import { fixtureCopy, needTwoNodes, testbedEnv } from '../support/testbed.ts';
 import { eventually } from '../support/eventually.ts';
 import { loadDuring, waitForBody } from '../support/ingress.ts';
 
-const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_NODE2_NAME'] as const;
+const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
 const APP = `two-${randomBytes(3).toString('hex')}`;
 const NS = `slipway-${APP}`;
 const BASE_DOMAIN = 'slipway.test';
@@ -35,7 +35,7 @@ describe('two nodes: spread instances, drain one node under load with no failed 
     .map((p) => p.spec?.nodeName ?? '');
 
   before(async () => {
-    const tb = testbedEnv(NEEDS);
+    const tb = testbedEnv([...NEEDS, 'SLIPWAY_NODE2_NAME']);
     if (!tb) return;
     kube = new KubeClient(tb.KUBECONFIG!);
     ingress = tb.SLIPWAY_TEST_INGRESS!;
@@ -51,7 +51,7 @@ describe('two nodes: spread instances, drain one node under load with no failed 
   });
 
   test('ps:scale web=2 runs one instance on each node', { timeout: PUSH_MS + ROLLOUT_MS }, async (t) => {
-    if (!needTestbed(t, NEEDS) || !s) return;
+    if (!needTwoNodes(t, NEEDS) || !s) return;
     const nodes = (await kube.list<V1Node>('v1', 'Node', undefined)).map((n) => n.metadata!.name!);
     assert.equal(nodes.length, 2, `two nodes, got ${nodes.join(', ')}`);
     assert.ok(nodes.includes(node2));
@@ -66,7 +66,7 @@ describe('two nodes: spread instances, drain one node under load with no failed 
   });
 
   test('nodes:drain of the second node under 50 req/s: no failed request, both instances on the first node; uncordon takes it back', { timeout: 2 * ROLLOUT_MS }, async (t) => {
-    if (!needTestbed(t, NEEDS) || !s) return;
+    if (!needTwoNodes(t, NEEDS) || !s) return;
     const load = loadDuring(ingress, HOST, { ratePerSecond: 50, maxDurationMs: 3 * 60_000 });
     // A few seconds of load before and after, so a gap at either edge would show.
     await new Promise((r) => setTimeout(r, 3000));

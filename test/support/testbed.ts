@@ -27,6 +27,21 @@ export function needTestbed(t: TestContext, names: readonly string[]): Record<st
   return undefined;
 }
 
+/**
+ * The testbed's exports a two-node test needs (SLIPWAY_NODE2_NAME with them), or undefined after
+ * skipping the test: when end-to-end tests are opted out, or when the testbed was brought up with
+ * one node (SLIPWAY_TESTBED_NODES=1, for a small machine).
+ */
+export function needTwoNodes(t: TestContext, names: readonly string[]): Record<string, string> | undefined {
+  if (process.env.SLIPWAY_TESTBED_NODES === '1') {
+    const why = 'SLIPWAY_TESTBED_NODES=1: the testbed has one node, so two-node tests are opted out';
+    process.stderr.write(`skipping "${t.name}": ${why}\n`);
+    t.skip(why);
+    return undefined;
+  }
+  return needTestbed(t, [...names, 'SLIPWAY_NODE2_NAME']);
+}
+
 /** A private copy of a fixture app under test/fixtures, to commit and push. */
 export function fixtureCopy(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), `slipway-fixture-${name}-`));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Testbed part: a second node, when SLIPWAY_TESTBED_NODES=2 (default 1: this part then only makes
-# sure no second node is left from an earlier run). The node is a booted systemd-nspawn machine
+# Testbed part: a second node, when SLIPWAY_TESTBED_NODES=2 (the default; 1 on a small machine,
+# and this part then only makes sure no second node is left from an earlier run). The node is a booted systemd-nspawn machine
 # (testbed/node2/machine.sh) with a network namespace of its own, linked to the host by a veth
 # pair (host 10.44.0.1/30 on slw-node2, machine 10.44.0.2 on eth0), running as systemd services:
 #   containerd (Debian's, the same as the first node's; testbed/node/containerd.toml) pulling from
@@ -24,7 +24,7 @@ set -euo pipefail
 : "${SLIPWAY_NODE_NAME:?run after 60-node.sh}"
 # shellcheck source=testbed/lib.sh
 . "$SLIPWAY_ROOT/testbed/lib.sh"
-nodes=${SLIPWAY_TESTBED_NODES:-1}
+nodes=${SLIPWAY_TESTBED_NODES:-2}
 src=$SLIPWAY_ROOT/testbed/node2
 nsrc=$SLIPWAY_ROOT/testbed/node
 kbin=$SLIPWAY_KUBE_BIN_DIR
