@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: the transport, memory, API and dashboard benches (they need only git, OpenSSH and,
 # for the dashboard, Chromium), then,
-# when the testbed is up (eval "$(npm run -s testbed)"), the build, cluster build, deploy-latency, end-to-end,
+# when the testbed is up (eval "$(npm run -s testbed)"), the build, cluster build, build load, deploy-latency, end-to-end,
 # cutover, day-2 and HTTPS benches. Each writes its table to bench/results/ (index: bench/results/README.md).
 # The server is launched one way (bin/slipway-server: npm start's Node flags and malloc settings):
 # benches that run it in a process of its own go through bench/slipway.ts, which uses the
@@ -18,6 +18,7 @@ if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TES
   bin/slipway-server bench/build.ts
   bin/slipway-server bench/cluster-build.ts
   bin/slipway-server bench/cluster-queue.ts
+  if [ -n "${SLIPWAY_NODE2_NAME:-}" ]; then bin/slipway-server bench/build-load.ts; else echo 'bench: build load bench skipped: the testbed has one node (SLIPWAY_TESTBED_NODES=1)' >&2; fi
   node bench/kube-deploy.ts
   bin/slipway-server bench/e2e-deploy.ts
   bin/slipway-server bench/cutover.ts

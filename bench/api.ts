@@ -26,7 +26,7 @@ import { ApiClient } from './api-client.ts';
 import { isolatedGitEnv } from './fixtures.ts';
 import { benchEnv } from './settings.ts';
 import { must, rssMiB, startSlipway } from './slipway.ts';
-import { median } from './stats.ts';
+import { median, percentile } from './stats.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // Every knob the bench reads, read once here; each is bounded so a typo cannot run for hours.
@@ -48,10 +48,7 @@ const TESTBED_NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SL
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
 const sec = (x: number) => `${(x / 1000).toFixed(2)} s`;
-const pct = (xs: readonly number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
-};
+
 
 
 const tmp = mkdtempSync(join(tmpdir(), 'slipway-api-bench-'));
@@ -209,8 +206,8 @@ const ratio = (a: number, b: number) => `${(a / b).toFixed(3)}×`;
 const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
 const apiList = median(listing.api);
 const sshList = median(listing.ssh);
-const p50 = pct(load.latencies, 50);
-const p99 = pct(load.latencies, 99);
+const p50 = percentile(load.latencies, 50);
+const p99 = percentile(load.latencies, 99);
 // A rollout ends on a beat of the new pod's readiness probe, so single changes take about 1.4 s
 // or about 2.5-3.5 s on either side: the mean over the rounds compares them, not the median.
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -74,6 +74,8 @@ export interface LoadResult {
   durationMs: number;
   /** When each distinct body was first seen, ms after the start. */
   firstSeen: Map<string, number>;
+  /** How long each 2xx answer took, ms, in the order they came. */
+  latenciesMs: number[];
 }
 
 export interface LoadOptions {
@@ -93,7 +95,7 @@ export interface LoadOptions {
  */
 export function loadDuring(addr: string, host: string, opts: LoadOptions): { stop(): Promise<LoadResult> } {
   loopback(addr);
-  const res: LoadResult = { sent: 0, ok: 0, non2xx: 0, errors: 0, failed: 0, bodies: new Set(), failures: {}, durationMs: 0, firstSeen: new Map() };
+  const res: LoadResult = { sent: 0, ok: 0, non2xx: 0, errors: 0, failed: 0, bodies: new Set(), failures: {}, durationMs: 0, firstSeen: new Map(), latenciesMs: [] };
   const started = Date.now();
   const maxMs = opts.maxDurationMs ?? 15 * 60_000;
   const maxRequests = opts.maxRequests ?? 50_000;
@@ -104,10 +106,12 @@ export function loadDuring(addr: string, host: string, opts: LoadOptions): { sto
     res.failures[why] = (res.failures[why] ?? 0) + 1;
   };
   const one = async () => {
+    const sentAt = performance.now();
     try {
       const r = await httpThroughIngress(addr, host, 5000, '/', opts.tls);
       if (r.status >= 200 && r.status < 300) {
         res.ok++;
+        res.latenciesMs.push(performance.now() - sentAt);
         res.bodies.add(r.body);
         if (!res.firstSeen.has(r.body)) res.firstSeen.set(r.body, Date.now() - started);
       } else {

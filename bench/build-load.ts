@@ -1,0 +1,157 @@
+// Build load bench (issue 21): an app's latency under 50 req/s through the ingress while 3 builds
+// run, in one run: with no build (before and after), with the builds in the server's Docker engine
+// (the `pack` backend, on the node the app runs on), and with the builds as pods on the other node
+// (the `cluster` backend, the second node labelled slipway.dev/builds=true, which also keeps the
+// app on the first node). Each build phase runs BENCH_LOAD_ROUNDS rounds of 3 cold pushes at once
+// (caches purged, so each build does its whole work) of 3 copies of the Node fixture; the load runs
+// from the phase's start to its end. The builds' deployer is the test fake: only building loads the
+// machine. Needs the two-node testbed with the pod-network registry address (SLIPWAY_BUILD_REGISTRY).
+//   eval "$(npm run -s testbed)"; node bench/build-load.ts
+//   BENCH_LOAD_ROUNDS=N rounds per build phase (default 2); BENCH_LOAD_RATE req/s (default 50)
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../server/config.ts';
+import { findProgram } from '../server/backends.ts';
+import { PackBuilder, packSettings } from '../server/build/pack.ts';
+import { ClusterBuilder, clusterBuildSettings } from '../server/cluster-build/builder.ts';
+import { KubeClient } from '../server/deploy/kube-client.ts';
+import type { V1Pod } from '../server/deploy/kube-types.ts';
+import { BUILDS_NODE_LABEL } from '../server/deploy/placement.ts';
+import type { Builder } from '../server/build/builder.ts';
+import { benchEnv } from './settings.ts';
+import { median, percentile } from './stats.ts';
+import { startTestServer, type TestServer } from '../test/support/harness.ts';
+import { deployApp, startOnTestbed } from '../test/support/on-testbed.ts';
+import { fixtureCopy, registryAuthEnv } from '../test/support/testbed.ts';
+import { loadDuring, waitForBody, type LoadResult } from '../test/support/ingress.ts';
+
+const ROUNDS = Number(benchEnv.BENCH_LOAD_ROUNDS ?? 2);
+const RATE = Number(benchEnv.BENCH_LOAD_RATE ?? 50);
+const BUILDS = 3;
+const LABEL_MANAGER = 'slipway-bench-build-node';
+const BASE_DOMAIN = 'slipway.test';
+
+const env = loadConfig();
+const pack = findProgram(env.packBinary, env.searchPath);
+const node2 = benchEnv.SLIPWAY_NODE2_NAME ?? '';
+const ingress = benchEnv.SLIPWAY_TEST_INGRESS ?? '';
+if (!pack || !benchEnv.KUBECONFIG || !ingress || !node2 || !benchEnv.SLIPWAY_BUILD_REGISTRY) {
+  process.stderr.write('bench/build-load: needs the two-node testbed (pack, Kubernetes with slipway-node2, the ingress, SLIPWAY_BUILD_REGISTRY): eval "$(npm run -s testbed)" first, without SLIPWAY_TESTBED_NODES=1\n');
+  process.exit(1);
+}
+const kube = new KubeClient(benchEnv.KUBECONFIG);
+const tb = Object.fromEntries(Object.entries(benchEnv).filter((e): e is [string, string] => e[1] !== undefined));
+const serverEnv = { SLIPWAY_BUILDER: env.builderImage, SLIPWAY_REGISTRY: env.registry, KUBECONFIG: benchEnv.KUBECONFIG, ...registryAuthEnv() };
+const stamp = Date.now().toString(36);
+const APP = `bench-load-${stamp}`;
+const HOST = `${APP}.${BASE_DOMAIN}`;
+const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+
+/** Marks (or unmarks) the second node as the build node, under this bench's own field manager. */
+const markBuildNode = (on: boolean) => kube.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: node2, ...(on ? { labels: { [BUILDS_NODE_LABEL]: 'true' } } : {}) } }, LABEL_MANAGER);
+
+interface Phase { label: string; load: LoadResult; builds: number; buildMs: number[] }
+const phases: Phase[] = [];
+
+/** Runs the load while `work` runs (or for `idleMs`), and records the phase. */
+async function phase(label: string, work: () => Promise<number[]>): Promise<void> {
+  const load = loadDuring(ingress, HOST, { ratePerSecond: RATE, maxDurationMs: 20 * 60_000 });
+  const buildMs = await work();
+  const r = await load.stop();
+  phases.push({ label, load: r, builds: buildMs.length, buildMs });
+  process.stderr.write(`bench/build-load: ${label}: ${r.sent} requests, ${r.failed} failed, p50 ${ms(percentile(r.latenciesMs, 50))}, p99 ${ms(percentile(r.latenciesMs, 99))}\n`);
+}
+
+/** ROUNDS rounds of BUILDS cold pushes at once through `s` (a server whose deployer is the fake); each push's time. */
+async function buildRounds(s: TestServer, builder: Builder, tag: string): Promise<number[]> {
+  const apps = Array.from({ length: BUILDS }, (_, i) => `bench-load-${tag}${i}-${stamp}`);
+  const dirs = await Promise.all(apps.map(async (app) => {
+    await s.ssh(s.admin, `apps:create ${app}`);
+    const wd = fixtureCopy('node-app');
+    await s.commitAll(wd, 'load');
+    return wd;
+  }));
+  const times: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await Promise.all(apps.map((app) => builder.purgeCache(app)));
+    await Promise.all(apps.map(async (app, i) => {
+      const t0 = performance.now();
+      const r = await s.git(['push', s.sshRemote(app), 'main'], { cwd: dirs[i]! });
+      if (r.exitCode !== 0) throw new Error(`bench/build-load: ${tag} push of ${app} failed: ${r.stderr}`);
+      times.push(performance.now() - t0);
+    }));
+    // A new commit for the next round, so each round builds.
+    for (const wd of dirs) {
+      writeFileSync(join(wd, 'round.txt'), `${round}\n`);
+      await s.commitAll(wd, `round ${round}`);
+    }
+  }
+  for (const app of apps) {
+    await s.ssh(s.admin, `apps:destroy ${app} --confirm ${app}`);
+    await builder.purgeCache(app);
+  }
+  return times;
+}
+
+const servers: TestServer[] = [];
+let appServer: TestServer | undefined;
+try {
+  await markBuildNode(true);
+  // The app, deployed for real; the build node label keeps it off the second node.
+  const started = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN }, { buildTimeoutMs: 15 * 60_000 });
+  appServer = started.server;
+  await appServer.ssh(appServer.admin, `apps:create ${APP}`);
+  const wd = fixtureCopy('node-app');
+  await appServer.commitAll(wd, 'app');
+  await deployApp(appServer, APP, wd);
+  await waitForBody(ingress, HOST, (b) => b.length > 0, 60_000);
+  const pods = await kube.list<V1Pod>('v1', 'Pod', `slipway-${APP}`, { labelSelector: 'app.kubernetes.io/component=web' });
+  const appNode = pods.map((p) => p.spec?.nodeName).find(Boolean) ?? '?';
+  if (appNode === node2) throw new Error(`bench/build-load: the app runs on ${node2}, the build node`);
+
+  const packBuilder = new PackBuilder({ ...packSettings(env, pack), buildTimeoutMs: 15 * 60_000 });
+  const packServer = await startTestServer(serverEnv, { builder: packBuilder });
+  servers.push(packServer);
+  // Three 500m slots: the three builds run at once on the build node, as in the pack phase.
+  const clusterBuilder = new ClusterBuilder(kube, clusterBuildSettings(loadConfig({
+    ...benchEnv, ...serverEnv, SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_BUILD_CPU: '500m', SLIPWAY_BUILD_CONCURRENCY: String(BUILDS),
+    SLIPWAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'slipway-bench-load-')),
+  })));
+  const clusterServer = await startTestServer(serverEnv, { builder: clusterBuilder });
+  servers.push(clusterServer);
+
+  // Idle phases as long as a build phase is expected to be; the load settles for a few seconds first.
+  await sleep(5000);
+  const idleMs = Number(benchEnv.BENCH_LOAD_IDLE_MS ?? 30_000);
+  await phase('no build', async () => { await sleep(idleMs); return []; });
+  await phase(`${BUILDS} builds in the server's Docker (pack), on the app's node`, () => buildRounds(packServer, packBuilder, 'p'));
+  await phase(`${BUILDS} builds as pods on ${node2} (cluster)`, () => buildRounds(clusterServer, clusterBuilder, 'c'));
+  await phase('no build (again)', async () => { await sleep(idleMs); return []; });
+
+  const idle = phases.filter((p) => p.builds === 0).flatMap((p) => p.load.latenciesMs);
+  const idleP99 = percentile(idle, 99);
+  const rows = phases.map((p) => {
+    const p99 = percentile(p.load.latenciesMs, 99);
+    const vs = p.builds ? `${(p99 / idleP99).toFixed(2)}×` : '';
+    const goal = p.label.includes('(cluster)') ? (p99 <= idleP99 * 1.1 ? 'met' : 'not met') : '';
+    return `| ${p.label} | ${p.load.sent} | ${p.load.failed} | ${ms(percentile(p.load.latenciesMs, 50))} | ${ms(p99)} | ${ms(Math.max(...p.load.latenciesMs))} | ${vs} | ${p.builds ? `${p.builds}, median ${(median(p.buildMs) / 1000).toFixed(1)} s` : ''} | ${goal} |`;
+  });
+  const lines = [
+    `Build load bench, ${new Date().toISOString().slice(0, 10)}: the Node fixture app on ${appNode} under ${RATE} req/s through the ingress (each request on its own connection), while ${ROUNDS} rounds of ${BUILDS} cold pushes at once build (the fake deployer), builder ${env.builderImage}. Both testbed nodes share this machine's 2 cores (the second is a systemd-nspawn machine), so builds "on the other node" still take CPU from the app's machine: the cluster backend's pods are bounded by their limits (SLIPWAY_BUILD_CPU=500m each), the pack backend's builds are not.`,
+    '',
+    '| phase | requests | failed | p50 | p99 | max | p99 ÷ no build | builds (push time) | goal: cluster p99 within 10 % of no build |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  writeFileSync(join(import.meta.dirname, 'results', 'build-load.md'), `# Build load bench\n\n${lines.join('\n')}\n\nCommand: \`node bench/build-load.ts\` (part of \`npm run bench\` with the two-node testbed up)\n`);
+} finally {
+  for (const s of servers) await s.close();
+  if (appServer) {
+    await appServer.ssh(appServer.admin, `apps:destroy ${APP} --confirm ${APP}`).catch(() => undefined);
+    await appServer.close();
+  }
+  await markBuildNode(false).catch(() => undefined);
+}
