@@ -16,8 +16,9 @@
 # pods over the route. See docs/node-testbed.md, "The second node".
 # Idempotent: the image is debootstrapped once; a running machine, unchanged configuration and
 # healthy services are reused.
-# Prints: SLIPWAY_TESTBED_NODES, and with 2 nodes SLIPWAY_NODE2_NAME and SLIPWAY_NODE_ADDRESSES
-# (every node's address: app pods may reach none of them).
+# Prints: SLIPWAY_TESTBED_NODES, and with 2 nodes SLIPWAY_NODE2_NAME, SLIPWAY_NODE_ADDRESSES
+# (every node's address: app pods may reach none of them) and how cluster build pods reach the
+# registry over the pod network (SLIPWAY_BUILD_REGISTRY, SLIPWAY_REGISTRY_HTTP, SLIPWAY_BUILD_EGRESS).
 set -euo pipefail
 : "${SLIPWAY_ROOT:?run through testbed/up.sh}" "${SLIPWAY_CACHE_DIR:?}" "${TESTBED_DIR:?}"
 : "${KUBECONFIG:?run after 50-kube.sh}" "${SLIPWAY_KUBE_BIN_DIR:?run after 50-kube.sh}"
