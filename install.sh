@@ -305,6 +305,10 @@ settings() {
   local pull_default=$REGISTRY
   [ "$OWN_REGISTRY" = 0 ] || pull_default=$IP:5000
   REGISTRY_PULL=$(pick registry-pull SLIPWAY_REGISTRY_PULL "$pull_default")
+  # The installed registry speaks plain HTTP on every address: cluster builds reach it at the
+  # nodes' address (SLIPWAY_BUILD_REGISTRY's default) and must know. Someone else's: as set before.
+  REGISTRY_HTTP=${old[SLIPWAY_REGISTRY_HTTP]:-}
+  [ "$OWN_REGISTRY" = 0 ] || REGISTRY_HTTP=$REGISTRY_PULL
   # The registry's credential: given for someone else's registry, generated for ours (kept across
   # re-runs), or kept from an earlier install that was given one.
   REGISTRY_AUTH_SRC=${flag[registry-auth]:-}
@@ -674,6 +678,7 @@ SLIPWAY_BUILD_BACKEND=$BUILDS
 $pack_env
 SLIPWAY_REGISTRY=$REGISTRY
 SLIPWAY_REGISTRY_PULL=$REGISTRY_PULL
+SLIPWAY_REGISTRY_HTTP=$REGISTRY_HTTP
 SLIPWAY_ACME_EMAIL=$ACME_EMAIL
 SLIPWAY_ACME_ISSUER=slipway-acme
 SLIPWAY_REGISTRY_GC_CONFIG=$REGISTRY_GC_CONFIG

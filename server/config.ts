@@ -28,6 +28,12 @@ export interface Config {
   registry: string;
   /** The same registry as the cluster's nodes reach it (SLIPWAY_REGISTRY_PULL; default: registry). */
   registryPull: string;
+  /** The same registry as cluster build pods reach it over the pod network (SLIPWAY_BUILD_REGISTRY; default: registryPull). */
+  buildRegistry: string;
+  /** Registry addresses (`host:port`) that speak plain HTTP besides loopback ones (SLIPWAY_REGISTRY_HTTP). */
+  registryHttp: readonly string[];
+  /** Where cluster build pods may connect besides DNS and the build registry (SLIPWAY_BUILD_EGRESS). */
+  buildEgress: readonly Readonly<BuildEgress>[];
   /** The Docker engine pack builds with (DOCKER_HOST, which pack reads itself; doctor checks it). */
   dockerHost: string;
   /** The pack CLI: a path, or a name looked up on PATH. */
@@ -152,6 +158,12 @@ export interface Config {
   /** Longest a drain waits for evictions a PodDisruptionBudget refuses, and for evicted pods to stop (SLIPWAY_DRAIN_TIMEOUT_S). */
   drainTimeoutMs: number;
   version: string;
+}
+
+/** One destination build pods may reach: a CIDR, on one TCP port or on any port. */
+export interface BuildEgress {
+  cidr: string;
+  port?: number;
 }
 
 /** A user name and password for the registry's basic authentication. */
@@ -530,6 +542,48 @@ function httpUrl(raw: string | undefined, name: string): string | undefined {
   return url.href.replace(/\/+$/, '');
 }
 
+/** A registry address as image names start with it: `host` or `host:port` (a DNS name, IPv4, or [IPv6]); the sentence names the setting otherwise. */
+function registryAddress(raw: string, name: string, needPort: boolean): string {
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(?::(\d{1,5}))?$/i.exec(raw);
+  const portOk = m?.[3] === undefined ? !needPort : Number(m[3]) >= 1 && Number(m[3]) <= 65535;
+  if (!m || !portOk) throw new UserError(`${name} must be ${needPort ? 'HOST:PORT addresses' : 'a registry address like registry.example.com or 10.0.0.5:5000'} (a host name, IPv4 address or [IPv6] address${needPort ? ', then : and a port' : ''}), got "${raw}".`);
+  return raw.toLowerCase();
+}
+
+/** SLIPWAY_BUILD_REGISTRY: unset is SLIPWAY_REGISTRY_PULL (filled in by loadConfig). */
+function optionalRegistry(raw: string | undefined, name: string): string | undefined {
+  return raw ? registryAddress(raw.trim(), name, false) : undefined;
+}
+
+/** SLIPWAY_REGISTRY_HTTP: comma-separated `host:port` registry addresses; unset or empty is none. */
+function registryList(raw: string | undefined, name: string): readonly string[] {
+  const list = (raw ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  return Object.freeze([...new Set(list.map((a) => registryAddress(a, name, true)))]);
+}
+
+/**
+ * SLIPWAY_BUILD_EGRESS: comma-separated `CIDR` (any port) or `CIDR:PORT` (that TCP port), an
+ * address standing for its /32 or /128; unset or empty is none. An IPv6 entry with a port is
+ * written `fd00::/64:443` (the prefix length tells where the address ends).
+ */
+export function parseBuildEgress(raw: string | undefined, name = 'SLIPWAY_BUILD_EGRESS'): readonly Readonly<BuildEgress>[] {
+  const out: Readonly<BuildEgress>[] = [];
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    // A port follows a prefix length (`/N:PORT`) or an IPv4 address (`A.B.C.D:PORT`).
+    const m = /^(.*\/\d{1,3}|\d+\.\d+\.\d+\.\d+):([^:/]*)$/.exec(entry);
+    const port = m ? Number(m[2]) : undefined;
+    if (m && !(/^\d{1,5}$/.test(m[2]!) && port! >= 1 && port! <= 65535)) throw new UserError(`${name} must be a comma-separated list of CIDR or CIDR:PORT (like 10.0.0.0/8 or 203.0.113.9/32:443), got "${entry}": the port must be 1-65535.`);
+    let cidr: string;
+    try {
+      cidr = parseCidr(m ? m[1]! : entry);
+    } catch (err) {
+      throw new UserError(`${name} must be a comma-separated list of CIDR or CIDR:PORT (like 10.0.0.0/8 or 203.0.113.9/32:443): ${(err as Error).message}.`, { cause: err });
+    }
+    out.push(Object.freeze(port === undefined ? { cidr } : { cidr, port }));
+  }
+  return Object.freeze(out);
+}
+
 /**
  * Every environment variable the server reads, one row each: docs/configuration.md is generated
  * from this table (`npm run docs`). A key that is a field of Config lands there as read; the few
@@ -571,6 +625,9 @@ const SETTINGS = {
   maxImageBytes: setting('SLIPWAY_MAX_IMAGE_MB', '2048', megabytes, "Largest app image in MB (config and compressed layers, as the registry's manifest lists them); a larger one fails its push."),
   registry: setting('SLIPWAY_REGISTRY', '127.0.0.1:5000', text, 'OCI registry app images are pushed to.'),
   registryPull: optional('SLIPWAY_REGISTRY_PULL', '`SLIPWAY_REGISTRY`', orUnset, "The same registry as the cluster's nodes reach it (install.sh: NODE-IP:5000)."),
+  buildRegistry: optional('SLIPWAY_BUILD_REGISTRY', '`SLIPWAY_REGISTRY_PULL`', optionalRegistry, "The same registry as cluster build pods reach it over the pod network (they export there and may connect nowhere else but DNS and SLIPWAY_BUILD_EGRESS); on loopback, build pods run on the node's network instead, outside their NetworkPolicy."),
+  registryHttp: optional('SLIPWAY_REGISTRY_HTTP', '—', registryList, 'Registry addresses (`HOST:PORT`, comma-separated) that speak plain HTTP, not HTTPS, to cluster builds (loopback addresses always do; install.sh sets its own registry\'s).'),
+  buildEgress: optional('SLIPWAY_BUILD_EGRESS', '— (none)', (raw, name) => parseBuildEgress(raw, name), 'Where cluster build pods may also connect: `CIDR` (any port) or `CIDR:PORT` (that TCP port), comma-separated (the package registries buildpacks download from, or their proxy).'),
   registryAuth: optional('SLIPWAY_REGISTRY_AUTH_FILE', '—', registryAuth, "The registry's credential: a file holding one line `USER:PASSWORD`, readable by its owner only (a file others may read is refused)."),
   keepReleases: setting('SLIPWAY_KEEP_RELEASES', '10', count, 'The images of this many newest releases per app stay in the registry.'),
   gcIntervalMs: setting('SLIPWAY_GC_INTERVAL_S', '21600', secondsOrOff, 'How often the whole garbage collection runs, in seconds (`0`: never, only after deploys and `gc`).'),
@@ -638,6 +695,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     hostKeyFile: join(dataDir, 'ssh_host_ed25519_key'),
     hookSocket: join(runDir, 'hook.sock'),
     registryPull: fields.registryPull ?? fields.registry,
+    buildRegistry: fields.buildRegistry ?? fields.registryPull ?? fields.registry,
     nodeBinary: process.execPath,
     containerDefaults: Object.freeze({
       limits: Object.freeze({ memory: containerMemoryLimit, cpu: containerCpuLimit }),

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClusterNetwork, Config, RegistryAuth } from '../config.ts';
+import type { BuildEgress, ClusterNetwork, Config, RegistryAuth } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { pipe } from '../exec.ts';
 import type { Builder, BuildRequest, BuildResult } from '../build/builder.ts';
@@ -35,8 +35,14 @@ import { BuildQueue } from './queue.ts';
 export interface ClusterBuildSettings {
   /** The registry as the server reaches it (results and cache GC use this address). */
   registry: string;
-  /** The registry as the cluster's nodes and pods reach it (the pod exports here). */
+  /** The registry as the cluster's nodes reach it (they pull the builder image from here). */
   registryPull: string;
+  /** The same registry as build pods reach it over the pod network: they export here, and may reach no other address but DNS and `egress`. */
+  buildRegistry: string;
+  /** Registry addresses that speak plain HTTP besides loopback ones (SLIPWAY_REGISTRY_HTTP). */
+  registryHttp: readonly string[];
+  /** Where build pods may also connect (SLIPWAY_BUILD_EGRESS). */
+  egress: readonly Readonly<BuildEgress>[];
   registryAuth?: Readonly<RegistryAuth> | undefined;
   buildTimeoutMs: number;
   cpu: string;
@@ -52,7 +58,8 @@ export interface ClusterBuildSettings {
 /** The cluster builder's settings from the server's config. */
 export function clusterBuildSettings(config: Readonly<Config>): ClusterBuildSettings {
   return {
-    registry: config.registry, registryPull: config.registryPull, registryAuth: config.registryAuth, buildTimeoutMs: config.buildTimeoutMs,
+    registry: config.registry, registryPull: config.registryPull, buildRegistry: config.buildRegistry, registryHttp: config.registryHttp, egress: config.buildEgress,
+    registryAuth: config.registryAuth, buildTimeoutMs: config.buildTimeoutMs,
     cpu: config.buildCpu, memory: config.buildMemory, concurrency: config.buildConcurrency, spare: config.buildSpare, owner: ownerId(config.dataDir), network: config.network,
   };
 }
@@ -66,6 +73,20 @@ export function ownerId(dataDir: string): string {
 export function isLoopbackRegistry(registry: string): boolean {
   const host = registry.replace(/:\d+$/, '');
   return host === 'localhost' || host.startsWith('127.') || host === '[::1]';
+}
+
+/** Whether the lifecycle talks plain HTTP to a registry (-insecure-registry): loopback ones, and those SLIPWAY_REGISTRY_HTTP names. */
+export function isPlainHttpRegistry(registry: string, plainHttp: readonly string[]): boolean {
+  return isLoopbackRegistry(registry) || plainHttp.includes(registry.toLowerCase());
+}
+
+/**
+ * An image the build pod published, named as the server names it (the form releases record and
+ * the deployer maps to the nodes' address): the build registry's prefix swapped for the server's.
+ * Same registry, same digest.
+ */
+export function serverRef(image: string, s: Pick<ClusterBuildSettings, 'registry' | 'buildRegistry'>): string {
+  return image.startsWith(`${s.buildRegistry}/`) ? `${s.registry}/${image.slice(s.buildRegistry.length + 1)}` : image;
 }
 
 /** The builder image as the nodes pull it: the server's registry address swapped for the nodes' one. */
@@ -169,7 +190,7 @@ export class ClusterBuilder implements Builder {
   #ensureNamespace(): Promise<void> {
     this.#ready ??= (async () => {
       await this.#kube.apply(buildNamespace());
-      await this.#kube.apply(buildNetworkPolicy(this.settings.registryPull, this.settings.network));
+      await this.#kube.apply(buildNetworkPolicy(this.settings.buildRegistry, this.settings.network, this.settings.egress));
     })().catch((err: unknown) => {
       this.#ready = undefined;
       throw err;
@@ -259,8 +280,8 @@ export class ClusterBuilder implements Builder {
       const { files, left } = platformEnv(req.env);
       for (const key of left) t.warn(`${key} is left out of the build: the lifecycle takes only names of letters, digits and _ (the app still gets it when it runs)`);
       const target: PhaseTarget = {
-        imageRepo: imageRepository(s.registryPull, req.app), tags: [req.tag], cacheImage: cacheImage(s.registryPull, req.app),
-        registry: s.registryPull, insecureRegistry: isLoopbackRegistry(s.registryPull),
+        imageRepo: imageRepository(s.buildRegistry, req.app), tags: [req.tag], cacheImage: cacheImage(s.buildRegistry, req.app),
+        registry: s.buildRegistry, insecureRegistry: isPlainHttpRegistry(s.buildRegistry, s.registryHttp),
       };
       return await this.#run(name, target, req, files, logStream);
     } finally {
@@ -361,13 +382,13 @@ export class ClusterBuilder implements Builder {
     const s = this.settings;
     const name = `build-${randomBytes(6).toString('hex')}`;
     const spec: BuildPodSpec = {
-      name, owner: s.owner, builderImage, registry: s.registryPull,
-      // A registry on the node's loopback (the testbed's; install.sh's own is NODE-IP:5000) is
-      // reachable only from the node's own network namespace. On it, the pod shares the node's
-      // network and the namespace's NetworkPolicy does not apply to it: acceptable for a
-      // single-machine testbed, not for a cluster whose builds run untrusted code, which should
-      // use a registry address the pod network reaches (SLIPWAY_REGISTRY_PULL).
-      hostNetwork: isLoopbackRegistry(s.registryPull),
+      name, owner: s.owner, builderImage, registry: s.buildRegistry,
+      // A registry on the node's loopback (the one-node testbed's; install.sh's own is
+      // NODE-IP:5000) is reachable only from the node's own network namespace. On it, the pod
+      // shares the node's network and the namespace's NetworkPolicy does not apply to it:
+      // acceptable for a single-machine testbed, not for a cluster whose builds run untrusted
+      // code, which should use a registry address the pod network reaches (SLIPWAY_BUILD_REGISTRY).
+      hostNetwork: isLoopbackRegistry(s.buildRegistry),
       uid: user.uid, gid: user.gid, cpu: s.cpu, memory: s.memory,
       deadlineSeconds: forBuild?.deadlineSeconds ?? SPARE_DEADLINE_SECONDS,
       ...(forBuild ? { app: forBuild.app } : {}),
@@ -412,7 +433,8 @@ export class ClusterBuilder implements Builder {
     const s = this.settings;
     const t = req.transcript;
     const minutes = Math.round(s.buildTimeoutMs / 60000);
-    const ctx = { memory: s.memory, registry: s.registry, minutes, timeoutMs: s.buildTimeoutMs };
+    // The lifecycle's messages name the registry as the pod reaches it.
+    const ctx = { memory: s.memory, registry: s.buildRegistry, minutes, timeoutMs: s.buildTimeoutMs };
     const tail: string[] = [];
     const line = (text: string) => {
       logStream.line(text);
@@ -465,7 +487,7 @@ export class ClusterBuilder implements Builder {
     report ??= '';
     const digest = /digest\s*=\s*"(sha256:[0-9a-f]{64})"/.exec(report)?.[1];
     if (!digest) throw new Error(`the build's export succeeded but its report names no image digest: ${report.slice(0, 300)}`);
-    const image = `${imageRepository(s.registry, req.app)}@${digest}`;
+    const image = serverRef(`${target.imageRepo}@${digest}`, s);
     const { labels } = await inspectImage(image, s.registryAuth).catch((err: unknown) => {
       throw new UserError(`The image was built but could not be read back from ${s.registry}.`, { cause: err });
     });

@@ -7,22 +7,26 @@ import type { KubeClient } from '../deploy/kube-client.ts';
 import type { V1Pod } from '../deploy/kube-types.ts';
 import type { CheckOutcome } from '../health.ts';
 import { BUILD_NAMESPACE, buildNamespace, buildNetworkPolicy, probePod } from './pod.ts';
-import { ownerId, pullRef } from './builder.ts';
+import { isLoopbackRegistry, ownerId, pullRef } from './builder.ts';
 
-/** Runs the builder image in a test pod of slipway-builds; ok once it ran `detector -version`. */
+/** Runs the builder image in a test pod of slipway-builds; ok once it ran `detector -version` and, on the pod network, reached the build registry. */
 export async function checkBuildPods(kube: KubeClient, config: Readonly<Config>, builderImage: string, signal: AbortSignal, waitMs = 90_000): Promise<CheckOutcome> {
   await kube.apply(buildNamespace());
-  await kube.apply(buildNetworkPolicy(config.registryPull, config.network));
+  await kube.apply(buildNetworkPolicy(config.buildRegistry, config.network, config.buildEgress));
   const image = pullRef(builderImage, config);
   const name = `doctor-${randomBytes(4).toString('hex')}`;
-  await kube.apply(probePod(name, ownerId(config.dataDir), image));
+  const hostNetwork = isLoopbackRegistry(config.buildRegistry);
+  await kube.apply(probePod(name, ownerId(config.dataDir), image, { address: config.buildRegistry, hostNetwork }));
   try {
     const until = Date.now() + waitMs;
     while (Date.now() < until && !signal.aborted) {
       const pod = await kube.read<V1Pod>('v1', 'Pod', name, BUILD_NAMESPACE);
       const st = pod?.status?.containerStatuses?.[0]?.state;
       if (st?.terminated) {
-        if (st.terminated.exitCode === 0) return { ok: true, detail: `a pod of ${image} ran in ${BUILD_NAMESPACE}` };
+        if (st.terminated.exitCode === 0) return { ok: true, detail: `a pod of ${image} ran in ${BUILD_NAMESPACE}${hostNetwork ? ' (on the node\'s network: the build registry is on its loopback)' : ` and reached the build registry ${config.buildRegistry}`}` };
+        if (st.terminated.exitCode === 3 && !hostNetwork) {
+          return { ok: false, detail: `a pod in ${BUILD_NAMESPACE} could not connect to the build registry ${config.buildRegistry} within 5 s`, fix: 'SLIPWAY_BUILD_REGISTRY must be the registry\'s address as the pod network reaches it (its NetworkPolicy lets build pods reach that address and port only)' };
+        }
         return { ok: false, detail: `a pod of ${image} exited with ${st.terminated.exitCode} (${st.terminated.reason ?? ''})`, fix: 'check that the image is a CNB builder (it has /cnb/lifecycle)' };
       }
       if (st?.waiting?.reason && /Image|Err/.test(st.waiting.reason)) {

@@ -15,7 +15,7 @@
 // more and is noticed only by reading the pod; an exec starts in a tenth of that and its output and
 // exit code come back on the same connection. Such a pod names no app (the phases' arguments do),
 // so one can be started before a push needs it (a spare, builder.ts).
-import type { ClusterNetwork } from '../config.ts';
+import type { BuildEgress, ClusterNetwork } from '../config.ts';
 import type { KubeObject, V1Container, V1EnvVar, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1Pod, V1Secret } from '../deploy/kube-types.ts';
 import { MANAGED_BY } from '../deploy/labels.ts';
 import { BUILD_APP_LABEL, BUILD_NAMESPACE } from '../deploy/placement.ts';
@@ -120,8 +120,13 @@ export function buildNamespace(): KubeObject<V1Namespace> {
   };
 }
 
-/** The namespace's one NetworkPolicy: no traffic in; out only to DNS and to the registry's address and port. */
-export function buildNetworkPolicy(registry: string, net: Pick<ClusterNetwork, 'nodeAddresses'>): KubeObject<V1NetworkPolicy> {
+/**
+ * The namespace's one NetworkPolicy: no traffic in; out only to DNS, to the build registry's
+ * address and port (the registry as build pods reach it, SLIPWAY_BUILD_REGISTRY) and to the
+ * SLIPWAY_BUILD_EGRESS entries. The app's build code runs in these pods: it may reach no other
+ * app, the server or the cluster's API.
+ */
+export function buildNetworkPolicy(registry: string, net: Pick<ClusterNetwork, 'nodeAddresses'>, egress: readonly Readonly<BuildEgress>[] = []): KubeObject<V1NetworkPolicy> {
   const { host, port } = splitHostPort(registry);
   // A registry named by an IP is that address; by a name (install.sh's own is NODE-IP:5000, a
   // remote one is a DNS name whose addresses may change) its port on any address.
@@ -141,15 +146,29 @@ export function buildNetworkPolicy(registry: string, net: Pick<ClusterNetwork, '
       egress: [
         { to: dnsPeers, ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
         { ...(registryPeers ? { to: registryPeers } : {}), ports: [{ protocol: 'TCP', port }] },
+        ...egress.map((e) => ({ to: [{ ipBlock: { cidr: e.cidr } }], ...(e.port !== undefined ? { ports: [{ protocol: 'TCP', port: e.port }] } : {}) })),
       ],
     },
   };
 }
 
-/** `host:port` (or `host`, port 443) of a registry address. */
+/** `host:port` (or `host`, port 443) of a registry address; an IPv6 host keeps its brackets. */
 export function splitHostPort(registry: string): { host: string; port: number } {
   const m = /^(.*?)(?::(\d+))?$/.exec(registry)!;
   return { host: m[1]!, port: m[2] ? Number(m[2]) : 443 };
+}
+
+/**
+ * What doctor's probe runs: the lifecycle's version, then (when `registry` is given) a TCP
+ * connection to it from the pod, as a build's export makes. Through bash's /dev/tcp (CNB build
+ * images are Debian or Ubuntu ones, with bash); an image without bash skips that half. The
+ * address comes in as arguments, never as shell text. Exit 3: the registry is not reachable.
+ */
+export function probeCommand(registry?: { host: string; port: number }): string[] {
+  const detector = ['/cnb/lifecycle/detector', '-version'];
+  if (!registry) return detector;
+  const connect = 'command -v bash >/dev/null || exit 0; timeout 5 bash -c \'exec 3<>"/dev/tcp/$0/$1"\' "$1" "$2" || exit 3';
+  return ['sh', '-c', `"$0" -version || exit $?; ${connect}`, detector[0]!, registry.host.replace(/^\[(.*)\]$/, '$1'), String(registry.port)];
 }
 
 /** The CNB_REGISTRY_AUTH value for one registry: `{"HOST:PORT": "Basic …"}`. */
@@ -252,16 +271,23 @@ export function buildPod(spec: BuildPodSpec): KubeObject<V1Pod> {
   };
 }
 
-/** A short test pod for doctor: the builder image pulled and started on a node, as a build would. */
-export function probePod(name: string, owner: string, builderImage: string): KubeObject<V1Pod> {
+/**
+ * A short test pod for doctor: the builder image pulled and started on a node, as a build would,
+ * on the network a build pod would have (the node's when the build registry is on its loopback);
+ * on the pod network it also connects to the build registry (probeCommand).
+ */
+export function probePod(name: string, owner: string, builderImage: string, buildRegistry?: { address: string; hostNetwork: boolean }): KubeObject<V1Pod> {
+  const hostNetwork = buildRegistry?.hostNetwork ?? false;
+  const reach = buildRegistry && !hostNetwork ? splitHostPort(buildRegistry.address) : undefined;
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name, namespace: BUILD_NAMESPACE, labels: { ...labels({ owner }), [BUILD_LABEL.component]: 'doctor' } },
     spec: {
       restartPolicy: 'Never', activeDeadlineSeconds: 120, automountServiceAccountToken: false, enableServiceLinks: false,
+      hostNetwork, dnsPolicy: hostNetwork ? 'Default' : 'ClusterFirst',
       securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [{
-        name: 'probe', image: builderImage, imagePullPolicy: 'IfNotPresent', command: ['/cnb/lifecycle/detector', '-version'], env: [{ name: 'CNB_PLATFORM_API', value: PLATFORM_API }],
+        name: 'probe', image: builderImage, imagePullPolicy: 'IfNotPresent', command: probeCommand(reach), env: [{ name: 'CNB_PLATFORM_API', value: PLATFORM_API }],
         resources: { limits: { cpu: '100m', memory: '64Mi' } },
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
       }],

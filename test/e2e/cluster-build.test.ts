@@ -9,16 +9,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { ClusterBuilder, clusterBuildSettings } from '../../server/cluster-build/builder.ts';
-import { BUILD_NAMESPACE, ownedSelector } from '../../server/cluster-build/pod.ts';
+import { Readable } from 'node:stream';
+import { ClusterBuilder, clusterBuildSettings, isLoopbackRegistry } from '../../server/cluster-build/builder.ts';
+import { BUILD_CONTAINER, BUILD_NAMESPACE, ownedSelector, splitHostPort } from '../../server/cluster-build/pod.ts';
 import { loadConfig } from '../../server/config.ts';
 import { run } from '../../server/exec.ts';
 import { KubeClient } from '../../server/deploy/kube-client.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import type { V1Pod } from '../../server/deploy/kube-types.ts';
 import { gitEnv, remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
-import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv } from '../support/testbed.ts';
+import { buildRegistryEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -65,7 +67,7 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
     const ingressFrom = testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {};
     const ingressApi = testbedEnv(['SLIPWAY_INGRESS_API']) ?? {};
     const env = {
-      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...ingressFrom, ...ingressApi,
+      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...buildRegistryEnv(), ...ingressFrom, ...ingressApi,
       SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240',
       SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_BUILD_CPU: '500m', SLIPWAY_BUILD_MEMORY: BUILD_MEMORY, SLIPWAY_BUILD_CONCURRENCY: '2', SLIPWAY_BUILD_TIMEOUT_S: String(PUSH_MS / 1000),
       // No Docker engine and no pack for this server: the build must not need them.
@@ -125,6 +127,67 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
     assert.ok(r.lines.some((l) => /Reusing (layer|cached layer|production dependencies|all dependencies)/.test(l)), r.lines.join('\n'));
     process.stderr.write(`cluster build: cold push ${(coldMs / 1000).toFixed(1)} s, warm code-only push ${(r.ms / 1000).toFixed(1)} s\n`);
     assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host(APPS.web), (b) => b === `${HELLO}\n`, ROUTE_MS), `${HELLO}\n`);
+  });
+
+  test('on the pod network (SLIPWAY_BUILD_REGISTRY off loopback) a build pod has no token, reaches the build registry and not another app\'s pod', { timeout: 240_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const buildRegistry = process.env.SLIPWAY_BUILD_REGISTRY;
+    if (!buildRegistry) {
+      const why = 'SLIPWAY_BUILD_REGISTRY is unset (one-node testbed): build pods share the node\'s network there, outside their NetworkPolicy';
+      process.stderr.write(`cluster build: skipped: ${why}\n`);
+      t.skip(why);
+      return;
+    }
+    assert.ok(!isLoopbackRegistry(buildRegistry), `SLIPWAY_BUILD_REGISTRY=${buildRegistry} is a loopback address: build pods would use the node's network`);
+    assert.equal(builder!.settings.buildRegistry, buildRegistry);
+    // The spare the earlier pushes left: a build pod like any, both containers running, no app yet.
+    let pod: V1Pod | undefined;
+    await eventually('a running spare build pod', async () => {
+      const pods = await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: ownedSelector(owner), fieldSelector: 'status.phase=Running' });
+      pod = pods.find((p) => (p.status?.containerStatuses ?? []).length === 2 && p.status!.containerStatuses!.every((c) => c.state?.running));
+      return pod !== undefined;
+    }, 120_000, 250);
+    const name = pod!.metadata!.name!;
+    const where = `build pod ${name} on ${pod!.spec?.nodeName ?? '?'} (${pod!.status?.podIP ?? '?'})`;
+    assert.notEqual(pod!.spec?.hostNetwork, true, `${where} runs on the node's network`);
+    assert.equal(pod!.spec?.automountServiceAccountToken, false);
+    assert.notEqual(pod!.status?.podIP, pod!.status?.hostIP, `${where} has the node's address`);
+    /** Runs a command in the pod's build container (where the app's build code runs); exit code and stdout. */
+    const inBuild = async (command: string[]) => {
+      const out: Buffer[] = [];
+      const code = await kube.exec(BUILD_NAMESPACE, name, BUILD_CONTAINER, command, { stdin: Readable.from([]), stdout: async (c) => { out.push(c); }, stderr: async (c) => { out.push(c); } }, AbortSignal.timeout(30_000));
+      return { code, out: Buffer.concat(out).toString().trim() };
+    };
+    const token = await inBuild(['sh', '-c', 'if [ -e /var/run/secrets/kubernetes.io/serviceaccount ]; then echo present; else echo absent; fi']);
+    assert.deepEqual(token, { code: 0, out: 'absent' });
+    // A TCP connection from the build container, as build code would make one (the build image is
+    // Debian's, with bash; 5 s at most): `open` or `closed`, and how long it took.
+    const tcp = async (host: string, port: number) => {
+      const started = Date.now();
+      const r = await inBuild(['bash', '-c', 'if timeout 5 bash -c \'exec 3<>"/dev/tcp/$0/$1"\' "$0" "$1" 2>/dev/null; then echo open; else echo closed; fi', host, String(port)]);
+      assert.equal(r.code, 0, r.out);
+      return { state: r.out.split('\n').pop(), ms: Date.now() - started };
+    };
+    const reg = splitHostPort(buildRegistry);
+    const registry = await tcp(reg.host.replace(/^\[(.*)\]$/, '$1'), reg.port);
+    assert.equal(registry.state, 'open', `${where} cannot reach the build registry ${buildRegistry}`);
+    // Another app's running instance (the first test's), which answers from this machine: only
+    // the builds' NetworkPolicy can keep the build pod from it.
+    const [app] = await kube.list<V1Pod>('v1', 'Pod', `slipway-${APPS.web}`, { fieldSelector: 'status.phase=Running' });
+    const appIp = app?.status?.podIP;
+    const appPort = app?.spec?.containers[0]?.ports?.[0]?.containerPort ?? 5000;
+    assert.ok(appIp, `${APPS.web} has a running pod`);
+    const answers = await new Promise<boolean>((resolve) => {
+      const c = connect({ host: appIp, port: appPort, timeout: 3000 });
+      const done = (ok: boolean) => { c.destroy(); resolve(ok); };
+      c.on('connect', () => done(true));
+      c.on('timeout', () => done(false));
+      c.on('error', () => done(false));
+    });
+    assert.ok(answers, `${APPS.web}'s pod ${appIp}:${appPort} answers from this machine`);
+    const other = await tcp(appIp, appPort);
+    assert.equal(other.state, 'closed', `${where} reached ${APPS.web}'s pod ${appIp}:${appPort}`);
+    assert.ok(other.ms < 10_000, `the refused connection took ${other.ms} ms`);
   });
 
   test('the app\'s build code sees no service account token and no registry credential', { timeout: PUSH_MS }, async (t) => {

@@ -6,7 +6,7 @@ import { PackBuilder } from '../../server/build/pack.ts';
 import { loadConfig } from '../../server/config.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { remoteLines, startTestServer, type TestServer } from './harness.ts';
-import { registryAuthEnv, testbedEnv, testbedPack } from './testbed.ts';
+import { buildRegistryEnv, registryAuthEnv, testbedEnv, testbedPack } from './testbed.ts';
 
 /** A test server on the testbed's pack, registry and Kubernetes, with `env` over its settings. */
 export async function startOnTestbed(tb: Record<string, string>, env: Record<string, string>, opts: { buildTimeoutMs: number }): Promise<{ server: TestServer; builder: PackBuilder }> {
@@ -14,7 +14,7 @@ export async function startOnTestbed(tb: Record<string, string>, env: Record<str
   const ingressFrom = testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {};
   // Traefik's API (60-node.sh), so a deploy says Released once Traefik itself routes to the new instances.
   const ingressApi = testbedEnv(['SLIPWAY_INGRESS_API']) ?? {};
-  const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...ingressFrom, ...ingressApi, ...env };
+  const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...buildRegistryEnv(), ...ingressFrom, ...ingressApi, ...env };
   const deployer = KubeDeployer.fromConfig(loadConfig({ ...all, SLIPWAY_DATA_DIR: '/nonexistent' }));
   const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, opts.buildTimeoutMs));
   return { server: await startTestServer(all, { builder, deployer }), builder };

@@ -49,6 +49,15 @@ export function fixtureCopy(name: string): string {
   return dir;
 }
 
+/**
+ * How cluster build pods reach the testbed registry, for a test server's env: on the two-node
+ * testbed (61-node2.sh) over the pod network at the host's end of the link, plain HTTP; on one node
+ * nothing (they then share the node's network and reach it on loopback).
+ */
+export function buildRegistryEnv(): Record<string, string> {
+  return Object.fromEntries(['SLIPWAY_BUILD_REGISTRY', 'SLIPWAY_REGISTRY_HTTP', 'SLIPWAY_BUILD_EGRESS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
+}
+
 /** The testbed registry's credential setting (its registry refuses requests without it), for a test server's env. */
 export function registryAuthEnv(): Record<string, string> {
   const file = process.env.SLIPWAY_REGISTRY_AUTH_FILE;

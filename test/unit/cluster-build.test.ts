@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BUILD_NAMESPACE, PHASES, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, phaseExec, registryAuthJson, secretFor, type BuildPodSpec, type PhaseTarget,
+  BUILD_NAMESPACE, PHASES, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, phaseExec, probeCommand, probePod, registryAuthJson, secretFor, type BuildPodSpec, type PhaseTarget,
 } from '../../server/cluster-build/pod.ts';
 import { BuildQueue } from '../../server/cluster-build/queue.ts';
-import { cnbUser, explainContainer, tookTooLong, isLoopbackRegistry, ownerId, platformEnv, pullRef } from '../../server/cluster-build/builder.ts';
+import { clusterBuildSettings, cnbUser, explainContainer, tookTooLong, isLoopbackRegistry, isPlainHttpRegistry, ownerId, platformEnv, pullRef, serverRef } from '../../server/cluster-build/builder.ts';
 import { cacheImage } from '../../server/cluster-build/cache.ts';
 import { loadConfig } from '../../server/config.ts';
 
@@ -108,6 +108,83 @@ test('the builds\' NetworkPolicy lets nothing in and only DNS and the registry o
   assert.equal(np.spec!.egress!.length, 2);
   // A registry by name: its port, on whatever address the name has.
   assert.deepEqual(buildNetworkPolicy('registry.example.com', { nodeAddresses: [] }).spec!.egress![1], { ports: [{ protocol: 'TCP', port: 443 }] });
+});
+
+test('the builds\' NetworkPolicy adds each SLIPWAY_BUILD_EGRESS entry, on its port or on all, and nothing else', () => {
+  const egress = loadConfig({ SLIPWAY_BUILD_EGRESS: '203.0.113.9/32:443, 198.51.100.0/24' }).buildEgress;
+  const np = buildNetworkPolicy('10.44.0.1:5000', { nodeAddresses: ['10.44.0.1/32'] }, egress);
+  assert.deepEqual(np.spec!.egress!.slice(1), [
+    { to: [{ ipBlock: { cidr: '10.44.0.1/32' } }], ports: [{ protocol: 'TCP', port: 5000 }] },
+    { to: [{ ipBlock: { cidr: '203.0.113.9/32' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+    { to: [{ ipBlock: { cidr: '198.51.100.0/24' } }] },
+  ]);
+  // No entry opens the pod range, the Services or any node: only DNS reaches a node's address.
+  const peers = np.spec!.egress!.slice(1).flatMap((r) => r.to ?? []).map((p) => p.ipBlock?.cidr);
+  assert.ok(!peers.some((c) => c?.startsWith('10.42.') || c?.startsWith('10.43.')), JSON.stringify(peers));
+  assert.equal(buildNetworkPolicy('10.44.0.1:5000', { nodeAddresses: [] }).spec!.egress!.length, 2);
+});
+
+test('build registry: the pods export to its address, plain HTTP when loopback or named in SLIPWAY_REGISTRY_HTTP; the release keeps the server\'s name', () => {
+  const c = loadConfig({ SLIPWAY_REGISTRY: '127.0.0.1:5000', SLIPWAY_BUILD_REGISTRY: '10.44.0.1:5000', SLIPWAY_REGISTRY_HTTP: '10.44.0.1:5000' });
+  assert.equal(c.buildRegistry, '10.44.0.1:5000');
+  assert.equal(c.registryPull, '127.0.0.1:5000');
+  const s = clusterBuildSettings(c);
+  assert.equal(s.buildRegistry, '10.44.0.1:5000');
+  assert.equal(isPlainHttpRegistry(s.buildRegistry, s.registryHttp), true);
+  assert.equal(isPlainHttpRegistry('10.44.0.1:5000', []), false);
+  assert.equal(isPlainHttpRegistry('127.0.0.1:5000', []), true);
+  assert.equal(isPlainHttpRegistry('Registry.Local:5000', ['registry.local:5000']), true);
+  assert.equal(isPlainHttpRegistry('registry.local:5001', ['registry.local:5000']), false);
+  // The digest the pod published, named as the server (and the deployer's mapping to the nodes) knows it.
+  const digest = `sha256:${'a'.repeat(64)}`;
+  assert.equal(serverRef(`10.44.0.1:5000/slipway/web@${digest}`, s), `127.0.0.1:5000/slipway/web@${digest}`);
+  assert.equal(serverRef(`10.44.0.1:50001/slipway/web@${digest}`, s), `10.44.0.1:50001/slipway/web@${digest}`);
+  assert.equal(serverRef(`127.0.0.1:5000/slipway/web@${digest}`, clusterBuildSettings(loadConfig({}))), `127.0.0.1:5000/slipway/web@${digest}`);
+  // Defaults: the nodes' address, then the server's.
+  assert.equal(loadConfig({ SLIPWAY_REGISTRY: 'r:1', SLIPWAY_REGISTRY_PULL: 'n:1' }).buildRegistry, 'n:1');
+  assert.equal(loadConfig({ SLIPWAY_REGISTRY: 'r:1' }).buildRegistry, 'r:1');
+  assert.deepEqual(loadConfig({}).registryHttp, []);
+  assert.deepEqual(loadConfig({}).buildEgress, []);
+});
+
+test('a build pod runs on the node\'s network only for a loopback build registry; the lifecycle gets -insecure-registry for it', () => {
+  const pod = buildPod({ ...spec, registry: '10.44.0.1:5000', hostNetwork: false });
+  assert.equal(pod.spec?.hostNetwork, false);
+  assert.equal(pod.spec?.dnsPolicy, 'ClusterFirst');
+  assert.equal(pod.spec?.automountServiceAccountToken, false);
+  const t: PhaseTarget = { imageRepo: '10.44.0.1:5000/slipway/web', tags: [], cacheImage: '10.44.0.1:5000/slipway-cache/web', registry: '10.44.0.1:5000', insecureRegistry: true };
+  assert.deepEqual(phaseArgs('restore', t), ['-insecure-registry', '10.44.0.1:5000', '-cache-image', '10.44.0.1:5000/slipway-cache/web']);
+  assert.deepEqual(JSON.parse(buildSecret({ ...spec, registry: '10.44.0.1:5000' }, { username: 'u', password: 'p' }, undefined).stringData!.CNB_REGISTRY_AUTH!), { '10.44.0.1:5000': `Basic ${Buffer.from('u:p').toString('base64')}` });
+});
+
+test('SLIPWAY_BUILD_REGISTRY, SLIPWAY_REGISTRY_HTTP and SLIPWAY_BUILD_EGRESS are checked, one sentence each', () => {
+  assert.equal(loadConfig({ SLIPWAY_BUILD_REGISTRY: 'Registry.Example.com' }).buildRegistry, 'registry.example.com');
+  assert.equal(loadConfig({ SLIPWAY_BUILD_REGISTRY: '[fd00::1]:5000' }).buildRegistry, '[fd00::1]:5000');
+  assert.deepEqual(loadConfig({ SLIPWAY_REGISTRY_HTTP: ' a.local:5000 ,10.0.0.5:5000,a.local:5000' }).registryHttp, ['a.local:5000', '10.0.0.5:5000']);
+  assert.deepEqual(loadConfig({ SLIPWAY_BUILD_EGRESS: '10.0.0.0/8,203.0.113.9:443,fd00::/64:8443,fd00::1' }).buildEgress,
+    [{ cidr: '10.0.0.0/8' }, { cidr: '203.0.113.9/32', port: 443 }, { cidr: 'fd00::/64', port: 8443 }, { cidr: 'fd00::1/128' }]);
+  const oneSentence = (env: Record<string, string>, re: RegExp) => assert.throws(() => loadConfig(env), (err: Error) => re.test(err.message) && err.message.split('\n').length === 1 && err.message.endsWith('.'));
+  oneSentence({ SLIPWAY_BUILD_REGISTRY: 'http://r:5000' }, /^SLIPWAY_BUILD_REGISTRY must be a registry address like registry\.example\.com or 10\.0\.0\.5:5000 .*got "http:\/\/r:5000"\.$/);
+  oneSentence({ SLIPWAY_BUILD_REGISTRY: 'r:99999' }, /^SLIPWAY_BUILD_REGISTRY must be a registry address/);
+  oneSentence({ SLIPWAY_REGISTRY_HTTP: '10.0.0.5' }, /^SLIPWAY_REGISTRY_HTTP must be HOST:PORT addresses .*got "10\.0\.0\.5"\.$/);
+  oneSentence({ SLIPWAY_REGISTRY_HTTP: 'a:5000;b:5000' }, /^SLIPWAY_REGISTRY_HTTP must be HOST:PORT addresses/);
+  oneSentence({ SLIPWAY_BUILD_EGRESS: '10.0.0.0/8:0' }, /^SLIPWAY_BUILD_EGRESS must be a comma-separated list of CIDR or CIDR:PORT .*got "10\.0\.0\.0\/8:0": the port must be 1-65535\.$/);
+  oneSentence({ SLIPWAY_BUILD_EGRESS: '10.0.0.1/8' }, /^SLIPWAY_BUILD_EGRESS must be a comma-separated list of CIDR or CIDR:PORT .*bits set past its \/8 prefix/);
+  oneSentence({ SLIPWAY_BUILD_EGRESS: 'registry.npmjs.org:443' }, /^SLIPWAY_BUILD_EGRESS must be a comma-separated list of CIDR or CIDR:PORT .*is not an address or a CIDR/);
+});
+
+test('doctor\'s probe pod takes the build pods\' network and, off the node\'s, connects to the build registry (its address as arguments, not as shell text)', () => {
+  const onPods = probePod('doctor-2', 'owner1', 'reg/builder:1', { address: '10.44.0.1:5000', hostNetwork: false });
+  assert.equal(onPods.spec?.hostNetwork, false);
+  const cmd = onPods.spec!.containers[0]!.command!;
+  assert.deepEqual(cmd.slice(0, 2), ['sh', '-c']);
+  assert.deepEqual(cmd.slice(3), ['/cnb/lifecycle/detector', '10.44.0.1', '5000']);
+  assert.ok(!cmd[2]!.includes('10.44.0.1'), cmd[2]);
+  assert.deepEqual(probeCommand({ host: '[fd00::1]', port: 5000 }).slice(-2), ['fd00::1', '5000']);
+  const onNode = probePod('doctor-3', 'owner1', 'reg/builder:1', { address: '127.0.0.1:5000', hostNetwork: true });
+  assert.equal(onNode.spec?.hostNetwork, true);
+  assert.equal(onNode.spec?.dnsPolicy, 'Default');
+  assert.deepEqual(onNode.spec?.containers[0]?.command, ['/cnb/lifecycle/detector', '-version']);
 });
 
 test('builder user, owner id, pull address and platform env', () => {

@@ -226,6 +226,8 @@ test('--dry-run with an existing cluster, engine, registry and pack installs non
   // No credential given for someone else's registry: none is made up, none is sent.
   assert.ok(!out.includes('registry-auth'), out);
   assert.ok(!out.includes("registry's credential"), out);
+  // Someone else's registry: install.sh does not know how it speaks, and says nothing of it.
+  assert.deepEqual(shownSettings(r.stdout, '/etc/slipway/slipway.env').get('SLIPWAY_REGISTRY_HTTP'), ['']);
 });
 
 test('--builds cluster: the dry run sets the server to build in pods in the cluster and installs no Docker engine or pack; pack (the default) keeps both', async () => {
@@ -238,6 +240,9 @@ test('--builds cluster: the dry run sets the server to build in pods in the clus
   has('no Docker engine or pack installed here: each push is built by heroku/builder:24\'s lifecycle in a pod, which pushes to 203.0.113.7:5000');
   const env = shownSettings(out, '/etc/slipway/slipway.env');
   assert.deepEqual(env.get('SLIPWAY_BUILD_BACKEND'), ['cluster']);
+  // The build pods export to the installed registry at the nodes' address, which speaks plain HTTP.
+  assert.deepEqual(env.get('SLIPWAY_REGISTRY_PULL'), ['203.0.113.7:5000']);
+  assert.deepEqual(env.get('SLIPWAY_REGISTRY_HTTP'), ['203.0.113.7:5000']);
   for (const k of ['DOCKER_HOST', 'SLIPWAY_PACK', 'PACK_HOME']) assert.ok(!env.has(k), `${k} in the environment file:\n${out}`);
   for (const absent of ['-----> Docker engine', '-----> pack', '-----> Builder image', 'docker.io', 'docker.service', 'usermod -aG docker', 'releases/download', '/opt/slipway/bin/pack', 'images/create']) {
     assert.ok(!out.includes(absent), `${absent} in:\n${out}`);

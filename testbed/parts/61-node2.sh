@@ -16,8 +16,9 @@
 # pods over the route. See docs/node-testbed.md, "The second node".
 # Idempotent: the image is debootstrapped once; a running machine, unchanged configuration and
 # healthy services are reused.
-# Prints: SLIPWAY_TESTBED_NODES, and with 2 nodes SLIPWAY_NODE2_NAME and SLIPWAY_NODE_ADDRESSES
-# (every node's address: app pods may reach none of them).
+# Prints: SLIPWAY_TESTBED_NODES, and with 2 nodes SLIPWAY_NODE2_NAME, SLIPWAY_NODE_ADDRESSES
+# (every node's address: app pods may reach none of them) and how cluster build pods reach the
+# registry over the pod network (SLIPWAY_BUILD_REGISTRY, SLIPWAY_REGISTRY_HTTP, SLIPWAY_BUILD_EGRESS).
 set -euo pipefail
 : "${SLIPWAY_ROOT:?run through testbed/up.sh}" "${SLIPWAY_CACHE_DIR:?}" "${TESTBED_DIR:?}"
 : "${KUBECONFIG:?run after 50-kube.sh}" "${SLIPWAY_KUBE_BIN_DIR:?run after 50-kube.sh}"
@@ -33,6 +34,9 @@ export NODE2_NAME=slipway-node2 NODE2_LINK=slw-node2 NODE2_HOST_IP=10.44.0.1 NOD
 export NODE2_CACHE=$SLIPWAY_CACHE_DIR/node2
 node=$NODE2_NAME link=$NODE2_LINK host_ip=$NODE2_HOST_IP node_ip=$NODE2_IP
 link_net=10.44.0.0/30
+# The first node's CNI bridge (testbed/node/cni.conflist, 60-node.sh).
+host_bridge=$(sed -n 's/^ *"bridge": "\([^"]*\)".*/\1/p' "$nsrc/cni.conflist")
+[ -n "$host_bridge" ] || die "node2: no bridge named in $nsrc/cni.conflist"
 # The control plane's --cluster-cidr (50-kube.sh) and where its API server listens (its kubeconfig).
 cluster_cidr=${SLIPWAY_CLUSTER_CIDR:-10.42.0.0/16}
 api_local=$(sed -n 's|^ *server: https://||p' "$KUBECONFIG" | head -n1)
@@ -44,29 +48,48 @@ ndir=$TESTBED_DIR/node2
 mkdir -p "$ndir"
 
 # --- host side of the network: own chains, hooked into the built-in ones once -------------------
-# nat SLIPWAY-NODE2-PRE (PREROUTING, from the link): the machine's connections to the host's end
-#   of the link on 6443 and 5000 go to the API server and the registry on loopback. Only the
-#   machine's own address: its pods' connections keep their pod address (the node does not
-#   masquerade in-cluster traffic) and so never match.
+# nat SLIPWAY-NODE2-PRE (PREROUTING, from the link and from the first node's CNI bridge): the
+#   machine's connections to the host's end of the link on 6443 and 5000 go to the API server and
+#   the registry on loopback; the cluster's pods (both nodes': they keep their pod address) reach
+#   only the registry that way, as cluster builds do (SLIPWAY_BUILD_REGISTRY=10.44.0.1:5000: on the
+#   pod network, inside their NetworkPolicy). Their connections to 6443 never match.
 # nat SLIPWAY-NODE2-POST (first in POSTROUTING): pod to pod between the nodes keeps its source
 #   address (the first node's bridge plugin masquerades everything leaving its pod CIDR), so
 #   NetworkPolicies see the real peer; the machine's own traffic to the outside is masqueraded.
 host_rules() {
-  local host_cidr=$1 node2_cidr=$2 out_if
+  local host_cidr=$1 node2_cidr=$2 out_if src
   out_if=$(ip -4 route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
   iptables -w 5 -t nat -N SLIPWAY-NODE2-PRE 2>/dev/null || iptables -w 5 -t nat -F SLIPWAY-NODE2-PRE
   iptables -w 5 -t nat -A SLIPWAY-NODE2-PRE -s "$node_ip" -d "$host_ip" -p tcp --dport 6443 -j DNAT --to-destination "$api_local"
-  iptables -w 5 -t nat -A SLIPWAY-NODE2-PRE -s "$node_ip" -d "$host_ip" -p tcp --dport "${SLIPWAY_REGISTRY##*:}" \
-    -j DNAT --to-destination "$SLIPWAY_REGISTRY"
+  for src in "$node_ip" "$cluster_cidr"; do
+    iptables -w 5 -t nat -A SLIPWAY-NODE2-PRE -s "$src" -d "$host_ip" -p tcp --dport "${SLIPWAY_REGISTRY##*:}" \
+      -j DNAT --to-destination "$SLIPWAY_REGISTRY"
+  done
   iptables -w 5 -t nat -C PREROUTING -i "$link" -j SLIPWAY-NODE2-PRE 2>/dev/null ||
     iptables -w 5 -t nat -I PREROUTING 1 -i "$link" -j SLIPWAY-NODE2-PRE
+  iptables -w 5 -t nat -C PREROUTING -i "$host_bridge" -j SLIPWAY-NODE2-PRE 2>/dev/null ||
+    iptables -w 5 -t nat -I PREROUTING 1 -i "$host_bridge" -j SLIPWAY-NODE2-PRE
   iptables -w 5 -t nat -N SLIPWAY-NODE2-POST 2>/dev/null || iptables -w 5 -t nat -F SLIPWAY-NODE2-POST
   [ -z "$host_cidr" ] || [ -z "$node2_cidr" ] || iptables -w 5 -t nat -A SLIPWAY-NODE2-POST -s "$host_cidr" -d "$node2_cidr" -j RETURN
   [ -z "$out_if" ] || iptables -w 5 -t nat -A SLIPWAY-NODE2-POST -s "$link_net" -o "$out_if" -j MASQUERADE
   iptables -w 5 -t nat -C POSTROUTING -j SLIPWAY-NODE2-POST 2>/dev/null ||
     iptables -w 5 -t nat -I POSTROUTING 1 -j SLIPWAY-NODE2-POST
-  # DNAT to 127.0.0.1 needs route_localnet, on the link only (it goes with the link).
+  # DNAT to 127.0.0.1 needs route_localnet on the interface the connection comes in on: the link
+  # (it goes with the link) and the first node's bridge (restored by remove_host_rules).
   sysctl -qw "net.ipv4.conf.$link.route_localnet=1"
+  [ -n "$host_cidr" ] || return 0
+  # The bridge plugin makes the bridge at the node's first pod; made here as it would make it (its
+  # gateway, the first address of the node's pod CIDR; 60-node.sh's check of it passes) when no
+  # pod ran yet, so that the sysctl has an interface to go on.
+  if ! ip link show "$host_bridge" >/dev/null 2>&1; then
+    local base=${host_cidr%/*}
+    ip link add "$host_bridge" type bridge
+    ip addr add "${base%.*}.$((${base##*.} + 1))/${host_cidr#*/}" dev "$host_bridge"
+    ip link set "$host_bridge" up
+  fi
+  [ -f "$ndir/$host_bridge.route_localnet" ] ||
+    sysctl -n "net.ipv4.conf.$host_bridge.route_localnet" >"$ndir/$host_bridge.route_localnet"
+  sysctl -qw "net.ipv4.conf.$host_bridge.route_localnet=1"
 }
 # (The rules are read into a variable first: `iptables -S | grep -q` fails under pipefail when grep
 # quits before iptables has written a large table.)
@@ -82,6 +105,11 @@ remove_host_rules() {
     iptables -w 5 -t nat -F "${c#*:}" 2>/dev/null || true
     iptables -w 5 -t nat -X "${c#*:}" 2>/dev/null || true
   done
+  # The first node's bridge as it was before host_rules (when the bridge is still there).
+  if [ -f "$ndir/$host_bridge.route_localnet" ]; then
+    sysctl -qw "net.ipv4.conf.$host_bridge.route_localnet=$(cat "$ndir/$host_bridge.route_localnet")" 2>/dev/null || true
+    rm -f "$ndir/$host_bridge.route_localnet"
+  fi
 }
 
 # --- one node: take a second one down -------------------------------------------------------------
@@ -104,7 +132,7 @@ teardown() {
   ip route show | awk -v l="$link" '$0 ~ " dev " l " " { print $1 }' | while read -r r; do ip route del "$r" 2>/dev/null || true; done
   ip link del "$link" 2>/dev/null || true
   nat=$(iptables -w 5 -t nat -S 2>/dev/null || true)
-  if grep -q SLIPWAY-NODE2 <<<"$nat"; then had=1; remove_host_rules; fi
+  if grep -q SLIPWAY-NODE2 <<<"$nat" || [ -f "$ndir/$host_bridge.route_localnet" ]; then had=1; remove_host_rules; fi
   [ "$had" -eq 0 ] || log "node2: second node removed; the testbed has one node"
 }
 
@@ -308,3 +336,10 @@ addrs=$(ip -o addr show | awk '$2 != "lo" { sub(/\/.*/, "", $4); print $4 }' | s
 printf 'export SLIPWAY_TESTBED_NODES=2\n'
 printf 'export SLIPWAY_NODE2_NAME=%q\n' "$node"
 printf 'export SLIPWAY_NODE_ADDRESSES=%q\n' "$addrs,$node_ip"
+# Cluster builds on the pod network (host_rules): the registry at the host's end of the link, plain
+# HTTP. kube-router judges a connection after the host's DNAT, so the first node's build pods'
+# connections to it arrive as 127.0.0.1:5000: the builds' NetworkPolicy must allow that too (a pod
+# reaching 127.0.0.1 itself reaches its own loopback, never the host's).
+printf 'export SLIPWAY_BUILD_REGISTRY=%q\n' "$host_ip:${SLIPWAY_REGISTRY##*:}"
+printf 'export SLIPWAY_REGISTRY_HTTP=%q\n' "$host_ip:${SLIPWAY_REGISTRY##*:}"
+printf 'export SLIPWAY_BUILD_EGRESS=%q\n' "$SLIPWAY_REGISTRY"
