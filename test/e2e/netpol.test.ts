@@ -138,6 +138,14 @@ describe('tenant isolation: network policies and pod hardening on a real cluster
       for (const until = Date.now() + 10_000; !open && Date.now() < until; open = await listening(h, p)) await sleep(200);
       assert.ok(open, `${what} (${h}:${p}) answers from the host, so only the policy can stop A`);
     }
+    // The registry's pod-network address on the two-node testbed (SLIPWAY_BUILD_REGISTRY): build
+    // pods reach it (test/e2e/cluster-build.test.ts); the host forwards it to the registry on its
+    // loopback, so it does not answer from the host itself, and an app's pod must not reach it.
+    const buildRegistry = process.env.SLIPWAY_BUILD_REGISTRY;
+    if (buildRegistry) {
+      const at = buildRegistry.lastIndexOf(':');
+      targets["the registry's address for build pods"] = [buildRegistry.slice(0, at), Number(buildRegistry.slice(at + 1))];
+    }
     const r = await s.ssh(s.admin, `run ${A} -- node -`, probeScript(targets, [`web.slipway-${A}.svc.cluster.local`, `web.slipway-${B}.svc.cluster.local`]));
     assert.equal(r.exitCode, 0, r.stderr);
     const seen = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, string>;

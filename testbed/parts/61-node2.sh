@@ -331,11 +331,13 @@ if [ "$started_any" -eq 1 ] || [ "${SLIPWAY_NODE_CHECK:-0}" = 1 ]; then
 fi
 log "node2: $node Ready at $node_ip, pods on $pod_cidr (machine $(bash "$machine" dir))"
 # What Slipway counts as "this machine's addresses" by default (every interface but loopback), plus
-# the second node's.
+# the second node's, plus 127.0.0.1: a first-node pod's connection to the registry's pod-network
+# address (10.44.0.1:5000, below) reaches the policy enforcer already rewritten to 127.0.0.1:5000, so
+# apps' NetworkPolicies must exclude that address as they exclude the nodes' own.
 addrs=$(ip -o addr show | awk '$2 != "lo" { sub(/\/.*/, "", $4); print $4 }' | sort -u | paste -sd, -)
 printf 'export SLIPWAY_TESTBED_NODES=2\n'
 printf 'export SLIPWAY_NODE2_NAME=%q\n' "$node"
-printf 'export SLIPWAY_NODE_ADDRESSES=%q\n' "$addrs,$node_ip"
+printf 'export SLIPWAY_NODE_ADDRESSES=%q\n' "$addrs,$node_ip,127.0.0.1"
 # Cluster builds on the pod network (host_rules): the registry at the host's end of the link, plain
 # HTTP. kube-router judges a connection after the host's DNAT, so the first node's build pods'
 # connections to it arrive as 127.0.0.1:5000: the builds' NetworkPolicy must allow that too (a pod
