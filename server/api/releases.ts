@@ -1,9 +1,10 @@
-// An app's releases, and rolling back to one (as a job).
+// An app's releases, rolling back to one, and promoting what it runs to other apps (as jobs).
 import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams, Accepted, Loose, Nullable, Time } from './schemas.ts';
 import { actor, runChange } from './change.ts';
 import { listReleases, releaseInfo, rollback } from '../ops/releases.ts';
+import { promote } from '../ops/promote.ts';
 
 const Status = Type.String({ description: 'pending, succeeded or failed' });
 
@@ -79,6 +80,21 @@ export const releaseRoutes = [
       const { app } = call.params;
       const version = call.body.version;
       return runChange((a, p) => rollback(a, app, version === undefined ? {} : { version }, p), call);
+    },
+  }),
+  route({
+    method: 'POST', url: '/apps/:app/promote', tag: 'releases', need: 'deploy',
+    summary: "Release the image the app runs (same digest, no build) in other apps with their own config (= apps:promote APP --to …), as jobs: the answer is the first target's; the others follow in order, each its own job",
+    params: AppParams,
+    body: Type.Object({
+      to: Type.Array(Type.String(), { minItems: 1, maxItems: 20, description: 'The apps to promote to; the token must be able to deploy each.' }),
+      confirm: Type.Optional(Type.Array(Type.String(), { maxItems: 20, description: 'Targets whose process types the promotion may remove (= --confirm); without, such a promotion is refused.' })),
+    }, { additionalProperties: false }),
+    response: { 202: Accepted },
+    handle: async (call) => {
+      const { app } = call.params;
+      const { to, confirm } = call.body;
+      return runChange((a, p) => promote(a, app, { to, confirm: confirm ?? [] }, p), call);
     },
   }),
 ];

@@ -1,7 +1,10 @@
 // The registry's side of garbage collection: tags and digests over the distribution HTTP API,
 // deleting manifests by digest (the registry needs storage.delete.enabled), the bytes an app's
 // images hold, and `garbage-collect` of the registry's storage, which only a registry binary on
-// the same machine as the storage can run.
+// the same machine as the storage can run. Also the copy of one image from an app's repository to
+// another's by digest, for a promotion: its blobs are mounted across repositories and its manifest
+// put byte for byte, so nothing is rebuilt and no layer passes through Slipway.
+import { createHash } from 'node:crypto';
 import type { RegistryAuth } from '../config.ts';
 import { run } from '../exec.ts';
 import { MANIFEST_TYPES, registryAuthHeaders, registryBase } from './image.ts';
@@ -25,6 +28,11 @@ export interface ImageRegistry {
   bytes(app: string, digests: readonly string[]): Promise<number>;
   /** Frees the storage of deleted manifests; the caller makes sure nothing is being pushed. */
   collectStorage(signal?: AbortSignal): Promise<StorageCollection>;
+  /**
+   * Makes the manifest `digest` of app `from`'s repository app `to`'s too, under `tag` (the same
+   * digest: the same image, not a rebuild), and returns its reference there (`…/slipway/TO@digest`).
+   */
+  copy(from: string, to: string, digest: string, tag: string): Promise<string>;
 }
 
 /** What the registry client needs from the config. */
@@ -37,7 +45,12 @@ export interface RegistrySettings {
   auth?: Readonly<RegistryAuth>;
 }
 
-interface Manifest { config?: { digest: string; size: number }; layers?: { digest: string; size: number }[]; manifests?: { digest: string; size: number }[] }
+interface Manifest { mediaType?: string; config?: { digest: string; size: number }; layers?: { digest: string; size: number }[]; manifests?: { digest: string; size: number }[] }
+
+/** A digest as the registry API takes it in a path or query (sha256 only: what pack and the registry write). */
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+/** A tag as the distribution spec allows it. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 /** The distribution registry over HTTP, plus its `garbage-collect` command for storage. */
 export class RegistryApi implements ImageRegistry {
@@ -46,15 +59,18 @@ export class RegistryApi implements ImageRegistry {
     this.settings = settings;
   }
 
-  #url(app: string, path: string): string {
-    // imageRepository gives `host/slipway/APP`; the API path is the part after the host.
-    const repo = imageRepository(this.settings.registry, app).slice(this.settings.registry.length + 1);
-    return `${registryBase(this.settings.registry)}/v2/${repo}/${path}`;
+  /** The app's repository as the API names it: `slipway/APP` (imageRepository without the host). */
+  #repo(app: string): string {
+    return imageRepository(this.settings.registry, app).slice(this.settings.registry.length + 1);
   }
 
-  async #fetch(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  #url(app: string, path: string): string {
+    return `${registryBase(this.settings.registry)}/v2/${this.#repo(app)}/${path}`;
+  }
+
+  async #fetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: Uint8Array<ArrayBuffer> } = {}): Promise<Response> {
     try {
-      return await fetch(url, { method: init.method, headers: { ...init.headers, ...registryAuthHeaders(this.settings.auth) }, signal: AbortSignal.timeout(30_000) });
+      return await fetch(url, { method: init.method, headers: { ...init.headers, ...registryAuthHeaders(this.settings.auth) }, ...(init.body ? { body: init.body } : {}), signal: AbortSignal.timeout(30_000) });
     } catch (err) {
       throw new Error(`the registry at ${this.settings.registry} is not reachable`, { cause: err });
     }
@@ -99,6 +115,47 @@ export class RegistryApi implements ImageRegistry {
     let total = 0;
     for (const s of sizes.values()) total += s;
     return total;
+  }
+
+  async copy(from: string, to: string, digest: string, tag: string): Promise<string> {
+    if (!TAG.test(tag)) throw new Error(`${tag} is not a valid tag`);
+    await this.#copyManifest(from, to, digest, tag);
+    return `${imageRepository(this.settings.registry, to)}@${digest}`;
+  }
+
+  /** Copies one manifest (an index's images first, by digest), its blobs mounted, and puts it under `reference` in `to`. */
+  async #copyManifest(from: string, to: string, digest: string, reference: string): Promise<void> {
+    if (!DIGEST.test(digest)) throw new Error(`${digest} is not a sha256 digest`);
+    const res = await this.#fetch(this.#url(from, `manifests/${digest}`), { headers: { accept: MANIFEST_TYPES } });
+    if (!res.ok) throw new Error(`the registry answered ${res.status} for ${from}@${digest}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    // The very bytes, or the digest changes: the target must run what was tested, not a lookalike.
+    if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest) throw new Error(`the registry's manifest ${from}@${digest} does not match its digest`);
+    const m = JSON.parse(Buffer.from(bytes).toString('utf8')) as Manifest;
+    const type = res.headers.get('content-type') ?? m.mediaType;
+    if (!type) throw new Error(`the registry gave no media type for ${from}@${digest}`);
+    for (const child of m.manifests ?? []) await this.#copyManifest(from, to, child.digest, child.digest);
+    for (const blob of [m.config, ...(m.layers ?? [])]) if (blob) await this.#mount(from, to, blob.digest);
+    const put = await this.#fetch(this.#url(to, `manifests/${reference}`), { method: 'PUT', headers: { 'content-type': type }, body: bytes });
+    if (put.status !== 201) throw new Error(`the registry answered ${put.status} putting ${to}:${reference}`);
+    const stored = put.headers.get('docker-content-digest');
+    if (stored && stored !== digest) throw new Error(`the registry stored ${to}:${reference} as ${stored}, not ${digest}`);
+  }
+
+  /** Links a blob of `from` into `to` without moving its bytes (a cross-repository mount); one `to` has already stays. */
+  async #mount(from: string, to: string, digest: string): Promise<void> {
+    if (!DIGEST.test(digest)) throw new Error(`${digest} is not a sha256 digest`);
+    const head = await this.#fetch(this.#url(to, `blobs/${digest}`), { method: 'HEAD' });
+    if (head.ok) return;
+    const res = await this.#fetch(this.#url(to, `blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(this.#repo(from))}`), { method: 'POST' });
+    if (res.status === 201) return;
+    if (res.status === 202) {
+      // The registry opened an upload instead of mounting: a promotion never uploads, so drop it.
+      const location = res.headers.get('location');
+      if (location) await this.#fetch(new URL(location, registryBase(this.settings.registry)).href, { method: 'DELETE' });
+      throw new Error(`the registry at ${this.settings.registry} would not mount ${digest} from ${from} into ${to}`);
+    }
+    throw new Error(`the registry answered ${res.status} mounting ${digest} from ${from} into ${to}`);
   }
 
   async collectStorage(signal?: AbortSignal): Promise<StorageCollection> {

@@ -1,6 +1,7 @@
-import { UserError } from '../errors.ts';
+import { UsageError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { listReleases, releaseInfo, rollback } from '../ops/releases.ts';
+import { promote } from '../ops/promote.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
@@ -63,6 +64,23 @@ export const releaseCommands: Command[] = [
     run: async (ctx, app, [raw], flags) => {
       const r = await rollback(actorOf(ctx), app, { ...(raw === undefined ? {} : { version: parseVersion(raw) }), runRelease: flags['run-release'] === true }, progressOf(ctx));
       ctx.out.line(`Rolling back ${app} to v${r.target}... done, v${r.release}`);
+    },
+  },
+  {
+    name: 'apps:promote',
+    usage: 'APP --to TARGET[,TARGET…] [--confirm TARGET[,…]]',
+    summary: "Release the image an app runs (same digest, no build) in other apps, with their own config; says what changes first",
+    access: 'app',
+    args: { min: 1, max: 1 },
+    flags: {
+      to: { type: 'string', help: 'the apps to promote to, comma-separated; you must be able to deploy each' },
+      confirm: { type: 'string', help: 'the targets whose process types the promotion may remove, comma-separated' },
+    },
+    run: async (ctx, app, _args, flags) => {
+      const list = (v: string | boolean | undefined) => (typeof v === 'string' ? v.split(',') : []);
+      if (typeof flags.to !== 'string') throw new UsageError('usage: apps:promote APP --to TARGET[,TARGET…] [--confirm TARGET[,…]]');
+      const r = await promote(actorOf(ctx), app, { to: list(flags.to), confirm: list(flags.confirm) }, progressOf(ctx));
+      for (const t of r.to) ctx.out.line(`Promoting ${r.from.app} v${r.from.version} to ${t.app}... done, v${t.release}`);
     },
   },
 ];

@@ -144,6 +144,15 @@ export class FakeRegistry implements ImageRegistry {
   async bytes(app: string, digests: readonly string[]): Promise<number> {
     return digests.length * this.imageBytes;
   }
+  /** Copies asked for, in order: from, to, digest, tag. */
+  copies: { from: string; to: string; digest: string; tag: string }[] = [];
+  /** The digest under a new tag of `to`, as the real one does by mounting its blobs; a digest `from` lacks is refused. */
+  async copy(from: string, to: string, digest: string, tag: string): Promise<string> {
+    if (![...(this.repos.get(from)?.values() ?? [])].includes(digest)) throw new Error(`the registry answered 404 for ${from}@${digest}`);
+    this.copies.push({ from, to, digest, tag });
+    this.publish(to, [tag], digest);
+    return `registry.test/${to}@${digest}`;
+  }
   async collectStorage(): Promise<StorageCollection> {
     if (this.storageSkipped) return { ran: false, reason: this.storageSkipped };
     this.storageRuns++;

@@ -5,26 +5,36 @@ import assert from 'node:assert/strict';
 import { PackBuilder } from '../../server/build/pack.ts';
 import { loadConfig } from '../../server/config.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
+import { RegistryApi } from '../../server/build/registry.ts';
 import { remoteLines, startTestServer, type TestServer } from './harness.ts';
 import { buildRegistryEnv, registryAuthEnv, testbedEnv, testbedPack } from './testbed.ts';
 
+/** How a suite's server is made: its builds' deadline, and whether it gets the registry client (tags, copies, GC after deploys). */
+export interface TestbedOptions {
+  buildTimeoutMs: number;
+  /** Give the server the registry client server/backends.ts gives it (default: none, so no GC runs after deploys). */
+  registry?: boolean;
+}
+
 /** A test server on the testbed's pack, registry and Kubernetes, with `env` over its settings. */
-export async function startOnTestbed(tb: Record<string, string>, env: Record<string, string>, opts: { buildTimeoutMs: number }): Promise<{ server: TestServer; builder: PackBuilder }> {
+export async function startOnTestbed(tb: Record<string, string>, env: Record<string, string>, opts: TestbedOptions): Promise<{ server: TestServer; builder: PackBuilder }> {
   // Where the testbed's ingress runs (62-netpol.sh says: on the node), for the apps' NetworkPolicies.
   const ingressFrom = testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {};
   // Traefik's API (60-node.sh), so a deploy says Released once Traefik itself routes to the new instances.
   const ingressApi = testbedEnv(['SLIPWAY_INGRESS_API']) ?? {};
   const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...buildRegistryEnv(), ...ingressFrom, ...ingressApi, ...env };
-  const deployer = KubeDeployer.fromConfig(loadConfig({ ...all, SLIPWAY_DATA_DIR: '/nonexistent' }));
+  const config = loadConfig({ ...all, SLIPWAY_DATA_DIR: '/nonexistent' });
+  const deployer = KubeDeployer.fromConfig(config);
   const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, opts.buildTimeoutMs));
-  return { server: await startTestServer(all, { builder, deployer }), builder };
+  const registry = opts.registry ? new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth }) : undefined;
+  return { server: await startTestServer(all, { builder, deployer, registry }), builder };
 }
 
 /**
  * A server on the testbed with `apps` created, for a suite's `before`; undefined (nothing started)
  * when a piece in `needs` is missing, so each test skips or fails saying why (needTestbed).
  */
-export async function startWithApps(needs: readonly string[], apps: Readonly<Record<string, string>>, env: Record<string, string>, opts: { buildTimeoutMs: number }): Promise<{ tb: Record<string, string>; server: TestServer; builder: PackBuilder } | undefined> {
+export async function startWithApps(needs: readonly string[], apps: Readonly<Record<string, string>>, env: Record<string, string>, opts: TestbedOptions): Promise<{ tb: Record<string, string>; server: TestServer; builder: PackBuilder } | undefined> {
   const tb = testbedEnv(needs);
   if (!tb) return undefined;
   const { server, builder } = await startOnTestbed(tb, env, opts);
