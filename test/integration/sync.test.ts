@@ -112,6 +112,13 @@ describe('deploys from a forge: webhooks, sync:run, polling', { timeout: 180_000
     const tooLarge = await deliver(app, big, github(rotated.secret, big.toString()));
     assert.equal(tooLarge.status, 413);
 
+    // Without a Content-Type the bytes are still read and verified; only POST delivers.
+    const hookUrl = `http://127.0.0.1:${s.slipway.httpPort}/hooks/${app}`;
+    const elsewhere = githubPush('feature', commit);
+    const bare = await fetch(hookUrl, { method: 'POST', headers: github(rotated.secret, elsewhere), body: new TextEncoder().encode(elsewhere) });
+    assert.equal(bare.status, 202, await bare.text());
+    assert.equal((await fetch(hookUrl)).status, 405);
+
     const noSecret = await newApp(s, 'nosecret');
     assert.equal((await s.ssh(s.admin, `sync:set ${noSecret} ${forge.url('whatever')}`)).exitCode, 0);
     const none = await deliver(noSecret, body, github('', body));
