@@ -28,3 +28,8 @@ export function appUrl(config: Pick<Config, 'baseDomain'>, app: string, certs?: 
   const https = certs?.some((c) => c.host === host && c.state === 'issued') ?? false;
   return `${https ? 'https' : 'http'}://${host}`;
 }
+
+/** Where a forge delivers an app's webhooks: POST on the server's public HTTP address (the dashboard's), /hooks/APP. */
+export function webhookUrl(config: Pick<Config, 'dashboardUrl' | 'publicHost' | 'httpPort'>, app: string): string {
+  return `${dashboardUrl(config)}/hooks/${app}`;
+}

@@ -8,6 +8,7 @@ import { keyCommands } from './keys.ts';
 import { tokenCommands } from './tokens.ts';
 import { releaseCommands } from './releases.ts';
 import { buildCommands } from './builds.ts';
+import { syncCommands } from './sync.ts';
 import { psCommands } from './ps.ts';
 import { metricsCommands } from './metrics.ts';
 import { domainCommands } from './domains.ts';
@@ -66,6 +67,7 @@ export const commands: readonly Command[] = [
   ...egressCommands,
   ...storageCommands,
   ...buildCommands,
+  ...syncCommands,
   ...jobCommands,
   ...keyCommands,
   ...tokenCommands,

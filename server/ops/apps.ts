@@ -3,6 +3,7 @@
 import { UserError } from '../errors.ts';
 import { appName, branchName, shown } from '../names.ts';
 import { createRepo, removeLogs, removeRepo } from '../repos.ts';
+import { removeDeployKey } from '../forge/remote.ts';
 import { appUrl, defaultDomain, remotes } from '../urls.ts';
 import { builderFor } from './build-and-deploy.ts';
 import { breakLock, lockApp } from './lock.ts';
@@ -36,6 +37,7 @@ export async function createApp(actor: Actor, raw: string): Promise<CreatedApp> 
     // apps:destroy left behind: not an app's, so they are cleared for the new one.
     removeRepo(config, app);
     removeLogs(config, app);
+    removeDeployKey(config, app);
     await createRepo(config, app);
   } catch (err) {
     store.apps.remove(app);
@@ -47,7 +49,7 @@ export async function createApp(actor: Actor, raw: string): Promise<CreatedApp> 
 }
 
 /** The job kinds that make a release: an app's newest one of these is its last deploy. */
-export const DEPLOY_KINDS: readonly string[] = ['push', 'apps:rebuild', 'rollback', 'config:set', 'config:unset'];
+export const DEPLOY_KINDS: readonly string[] = ['push', 'sync', 'apps:rebuild', 'rollback', 'config:set', 'config:unset'];
 
 /** What an app is doing, as apps:list and the dashboard show it. */
 export type AppState = 'running' | 'deploying' | 'failed' | 'stopped' | 'new';
@@ -224,6 +226,7 @@ export async function destroyApp(actor: Actor, raw: string, opts: { includeStora
     await removeImages(services, app, (line) => notes.push(line));
     removeRepo(config, app);
     removeLogs(config, app);
+    removeDeployKey(config, app);
     // Said just before the row goes: listeners check who may see it against the app's grants.
     services.events.publish({ type: 'app', app, change: 'destroyed' });
     store.apps.remove(app);

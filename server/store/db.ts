@@ -232,6 +232,53 @@ const MIGRATIONS: readonly string[] = [
   // window in seconds (ps:warm; NULL: SLIPWAY_WARM_ROLLBACK).
   `ALTER TABLE releases ADD COLUMN runs_as INTEGER;
    ALTER TABLE apps ADD COLUMN warm_seconds INTEGER;`,
+  // Deploys from a forge (issue 22; schema 17): the repository an app follows (URL, branch), its
+  // webhook secret and polling interval, what was fetched last and how the last sync ended, and
+  // who connected it (its jobs run with that key's rights, checked when they run). Webhook
+  // deliveries are kept by id for a bounded time, so a replayed one deploys nothing. Jobs gain the
+  // origins of those syncs (SQLite cannot change a CHECK: the table is copied).
+  `CREATE TABLE syncs (
+     app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+     url TEXT NOT NULL,
+     branch TEXT NOT NULL,
+     public_key TEXT,
+     webhook_secret TEXT,
+     poll_seconds INTEGER,
+     polled_at INTEGER,
+     last_commit TEXT,
+     fetched_at TEXT,
+     last_result TEXT,
+     result_at TEXT,
+     set_by TEXT NOT NULL,
+     set_via TEXT NOT NULL CHECK (set_via IN ('ssh', 'http', 'local')),
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE hook_deliveries (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     id TEXT NOT NULL,
+     received_at INTEGER NOT NULL,
+     PRIMARY KEY (app, id)
+   );
+   CREATE INDEX hook_deliveries_by_age ON hook_deliveries (app, received_at);
+   CREATE TABLE jobs_v17 (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     by_key TEXT NOT NULL,
+     origin TEXT NOT NULL CHECK (origin IN ('ssh', 'http', 'api', 'push', 'cli', 'webhook', 'poll')),
+     status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+     created_at TEXT NOT NULL,
+     started_at TEXT,
+     finished_at TEXT,
+     release INTEGER,
+     error TEXT,
+     log_file TEXT NOT NULL
+   );
+   INSERT INTO jobs_v17 SELECT id, kind, app, by_key, origin, status, created_at, started_at, finished_at, release, error, log_file FROM jobs;
+   DROP TABLE jobs;
+   ALTER TABLE jobs_v17 RENAME TO jobs;
+   CREATE INDEX jobs_by_app ON jobs (app);
+   CREATE INDEX jobs_unfinished ON jobs (status) WHERE status IN ('queued', 'running');`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

@@ -15,6 +15,7 @@ import { jobsStore } from './jobs.ts';
 import { cronStore } from './cron.ts';
 import { volumesStore } from './volumes.ts';
 import { sessionsStore } from './sessions.ts';
+import { syncsStore } from './syncs.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -39,6 +40,8 @@ export interface Store {
   volumes: ReturnType<typeof volumesStore>;
   /** Dashboard login codes and browser sessions. */
   sessions: ReturnType<typeof sessionsStore>;
+  /** Apps connected to a repository elsewhere (sync:set) and their webhook deliveries. */
+  syncs: ReturnType<typeof syncsStore>;
   close(): void;
 }
 
@@ -66,6 +69,7 @@ export function openStore(file: string): Store {
     cron: cronStore(db),
     volumes: volumesStore(db),
     sessions: sessionsStore(db),
+    syncs: syncsStore(db),
     close: () => db.close(),
   };
 }

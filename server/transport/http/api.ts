@@ -22,6 +22,7 @@ import { bearerToken, cookieIdentity, crossSiteLogin, proxiesOf, requestIsHttps,
 import { clearedSessionCookie, sessionCookie } from '../../auth/session-cookie.ts';
 import type { FailureThrottle } from './throttle.ts';
 import { streamEvents } from './sse.ts';
+import { HOOK_BODY_LIMIT, HOOKS_PREFIX, receiveHook } from '../../api/webhook.ts';
 
 /** Where the API lives on the HTTP port. */
 export const API_PREFIX = '/api/v1';
@@ -224,6 +225,27 @@ function register(app: FastifyInstance, services: Services, proxies: Proxies, r:
   });
 }
 
+/**
+ * The request timeout is for pushes (an hour); an API body or a webhook delivery is small and
+ * must arrive soon: past SLIPWAY_API_BODY_TIMEOUT_S the answer is 408 and the connection closes.
+ */
+function bodyDeadline(services: Services, req: IncomingMessage, res: ServerResponse): void {
+  if (!hasBody(req)) return;
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    log.info('request body too slow', { address: req.socket.remoteAddress, url: req.url });
+    if (!res.headersSent) {
+      res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+      res.end(JSON.stringify({ error: { message: `The request body did not arrive within ${services.config.apiBodyTimeoutMs / 1000} s.`, code: 'bad_request' } }));
+    }
+    res.on('finish', () => req.socket.destroy());
+    if (res.writableFinished) req.socket.destroy();
+  }, services.config.apiBodyTimeoutMs);
+  const clear = () => clearTimeout(timer);
+  req.once('end', clear);
+  res.once('close', clear);
+}
+
 /** Builds the API's Fastify instance, ready to serve; it never listens itself (the git server does). */
 export async function startApi(services: Services, throttle: FailureThrottle, routes: readonly ApiRoute[]): Promise<HttpApi> {
   const app = Fastify({
@@ -292,25 +314,68 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
   return {
     owns: (pathname) => pathname === API_PREFIX || pathname.startsWith(API_PREFIX + '/'),
     handle: (req, res) => {
-      if (hasBody(req)) {
-        // The request timeout is for pushes (an hour); an API body is small and must arrive soon.
-        const timer = setTimeout(() => {
-          if (req.complete) return;
-          log.info('api request body too slow', { address: req.socket.remoteAddress, url: req.url });
-          if (!res.headersSent) {
-            res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-            res.end(JSON.stringify({ error: { message: `The request body did not arrive within ${services.config.apiBodyTimeoutMs / 1000} s.`, code: 'bad_request' } }));
-          }
-          res.on('finish', () => req.socket.destroy());
-          if (res.writableFinished) req.socket.destroy();
-        }, services.config.apiBodyTimeoutMs);
-        const clear = () => clearTimeout(timer);
-        req.once('end', clear);
-        res.once('close', clear);
-      }
+      bodyDeadline(services, req, res);
       app.routing(req, res);
     },
     document: () => app.swagger() as unknown as Record<string, unknown>,
     registered: () => [...seen],
+  };
+}
+
+/** What the git server's request handler hands webhook deliveries to. */
+export interface HookEndpoint {
+  /** Whether a request target is a webhook's (/hooks/…). */
+  owns(pathname: string): boolean;
+  /** Serves one delivery. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/**
+ * The webhook endpoint, POST /hooks/APP: its own Fastify instance, apart from the API's (no
+ * token, no session, no JSON parsing). The body is kept as the exact bytes received (every content
+ * type, at most HOOK_BODY_LIMIT, else 413), because the forge's signature covers those bytes.
+ * An address whose deliveries failed verification `throttle`'s limit of times in its window is
+ * answered 429 before its body is read.
+ */
+export async function startHooks(services: Services, throttle: FailureThrottle, maxFailures: number): Promise<HookEndpoint> {
+  const app = Fastify({ logger: false, bodyLimit: HOOK_BODY_LIMIT, exposeHeadRoutes: false, return503OnClosing: false, routerOptions: { ignoreTrailingSlash: false, maxParamLength: 128 } });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: HOOK_BODY_LIMIT }, (_request, body, done) => { done(null, body); });
+  const answer = (reply: FastifyReply, status: number, message: string, headers: Record<string, string> = {}) => {
+    if (hasBody(reply.request.raw) && !reply.request.raw.complete) reply.header('connection', 'close');
+    for (const [k, v] of Object.entries(headers)) reply.header(k, v);
+    return reply.code(status).type('application/json; charset=utf-8').send({ message });
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    const address = request.raw.socket.remoteAddress ?? 'unknown';
+    if (throttle.failures(address) < maxFailures) return;
+    log.warn('webhook throttled', { address });
+    return answer(reply, 429, 'Too many deliveries from your address failed verification; wait a minute and try again.', { 'retry-after': '60' });
+  });
+  app.addHook('onResponse', async (request) => {
+    if (hasBody(request.raw) && !request.raw.complete) request.raw.socket.destroy();
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const fe = err as FastifyError;
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return answer(reply, 413, `The delivery is larger than ${HOOK_BODY_LIMIT / 1048576} MiB.`);
+    if (typeof fe.code === 'string' && fe.code.startsWith('FST_') && typeof fe.statusCode === 'number' && fe.statusCode < 500) return answer(reply, fe.statusCode, 'The delivery could not be read.');
+    const r = reportFailure(err, 'webhook delivery failed', { url: request.url });
+    return answer(reply, 500, r.message);
+  });
+  app.setNotFoundHandler((request, reply) => answer(reply, request.method === 'POST' ? 404 : 405, request.method === 'POST' ? 'No webhook is set up at this address.' : 'Webhooks are delivered with POST.'));
+  app.post(`${HOOKS_PREFIX}:app`, async (request, reply) => {
+    const address = request.raw.socket.remoteAddress ?? 'unknown';
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const r = receiveHook(services, { app: (request.params as { app: string }).app, headers: request.headers, body, address });
+    if (r.refused) throttle.fail(address);
+    return reply.code(r.status).type('application/json; charset=utf-8').send(r.json);
+  });
+  await app.ready();
+  return {
+    owns: (pathname) => pathname.startsWith(HOOKS_PREFIX),
+    handle: (req, res) => {
+      bodyDeadline(services, req, res);
+      app.routing(req, res);
+    },
   };
 }

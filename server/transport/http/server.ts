@@ -11,7 +11,7 @@ import { gitProtocol, isGitService, serveGit, type GitService } from '../git-ser
 import { relayCgi } from './cgi.ts';
 import { FailureThrottle } from './throttle.ts';
 import { basicToken, tokenIdentity } from './auth.ts';
-import { startApi, type HttpApi } from './api.ts';
+import { startApi, startHooks, type HookEndpoint, type HttpApi } from './api.ts';
 import { dashboard, type Dashboard } from './dashboard.ts';
 import { apiRoutes } from '../../api/index.ts';
 import { allows } from '../../auth/scopes.ts';
@@ -145,12 +145,17 @@ function serveInstaller(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
+/** Deliveries from one address that may fail verification in a minute before the rest of that minute is answered 429. */
+export const HOOK_FAILURES_PER_MINUTE = 10;
+
 const UNAUTHORIZED = 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.';
 
-function handle(services: Services, throttle: FailureThrottle, api: HttpApi, web: Dashboard, req: IncomingMessage, res: ServerResponse): void {
+function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hooks: HookEndpoint, web: Dashboard, req: IncomingMessage, res: ServerResponse): void {
   const url = target(req);
   if (!url) return refuse(req, res, 400, 'Bad request: the request target is not a valid URL.');
   if (api.owns(url.pathname)) return api.handle(req, res);
+  // A forge's delivery carries its own credential (its signature), checked by the endpoint.
+  if (hooks.owns(url.pathname)) return hooks.handle(req, res);
   if (url.pathname === INSTALLER_PATH && (req.method === 'GET' || req.method === 'HEAD')) return serveInstaller(req, res);
   // The dashboard's pages are public (they hold no data; the API behind them checks the session).
   // A git path is never one of them: git is decided first.
@@ -186,10 +191,12 @@ export async function startHttpServer(services: Services): Promise<Server> {
   // One throttle: failed tokens count the same whether they were tried on git or on the API.
   const throttle = new FailureThrottle();
   const api = await startApi(services, throttle, apiRoutes);
+  // Failed webhook verifications are counted apart: a forge's retries must not lock out git users.
+  const hooks = await startHooks(services, new FailureThrottle({ windowMs: 60_000 }), HOOK_FAILURES_PER_MINUTE);
   const web = dashboard(services.config.webDir);
   const server = createServer((req, res) => {
     try {
-      handle(services, throttle, api, web, req, res);
+      handle(services, throttle, api, hooks, web, req, res);
     } catch (err) {
       const r = reportFailure(err, 'http request failed');
       reply(res, r.id ? 500 : 400, r.message);

@@ -1,0 +1,141 @@
+// A repository elsewhere that an app follows: its URL (checked once, here), the app's deploy key
+// for SSH URLs, and the two git commands that reach it (ls-remote for polling, fetch for a sync).
+// Every git runs through the git wrapper with argument arrays; the URL is an argument value after
+// --end-of-options, and only the http, https and ssh transports are allowed.
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import { UserError } from '../errors.ts';
+import { ExecError, runChecked } from '../exec.ts';
+import { git } from '../git.ts';
+import { appName, shown } from '../names.ts';
+
+/** A checked repository URL: HTTP(S), or SSH (which needs the app's deploy key). */
+export interface RemoteUrl {
+  url: string;
+  kind: 'http' | 'ssh';
+}
+
+const MAX_URL = 512;
+// scp-like SSH, as git reads it: USER@HOST:PATH (the user is required here, so no local path or
+// Windows drive is ever mistaken for one; host and path never start with a dash).
+const SCP = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}@([A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\]):([A-Za-z0-9._~][A-Za-z0-9._~/+-]*)$/;
+
+/** Checks a repository URL as sync:set takes it; one sentence saying what is accepted otherwise. */
+export function parseRemoteUrl(raw: string): RemoteUrl {
+  const bad = (why: string) => new UserError(`${shown(raw)} is not a repository URL Slipway can fetch: ${why}. Use https://HOST/PATH, ssh://git@HOST/PATH or git@HOST:PATH.`);
+  if (raw.length > MAX_URL || !/^[\x21-\x7e]+$/.test(raw)) throw bad('it is too long or has spaces or control characters');
+  if (SCP.test(raw)) return { url: raw, kind: 'ssh' };
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch (err) {
+    throw bad('it is not a URL');
+  }
+  if (!['http:', 'https:', 'ssh:'].includes(u.protocol)) throw bad(`the ${u.protocol.replace(/:$/, '')} transport is not allowed`);
+  if (u.password || (u.protocol !== 'ssh:' && u.username)) throw bad('credentials do not belong in it (they would be shown with it); use an SSH URL and the deploy key Slipway makes');
+  if (!u.hostname || u.hostname.startsWith('-') || u.search || u.hash) throw bad('it needs a host and no query or fragment');
+  if (u.pathname === '/' || u.pathname === '') throw bad('it needs a repository path');
+  return { url: raw, kind: u.protocol === 'ssh:' ? 'ssh' : 'http' };
+}
+
+/** Where an app's deploy key and known hosts live: DATA_DIR/sync/APP (built from a validated name). */
+export function syncDir(config: Pick<Config, 'dataDir'>, app: string): string {
+  return join(config.dataDir, 'sync', appName(app));
+}
+
+const KEY = 'id_ed25519';
+
+/**
+ * The app's deploy key (ed25519), made with ssh-keygen the first time; its public half (one
+ * authorized_keys line). An existing key is kept, so pointing the app elsewhere does not break
+ * the forge's copy.
+ */
+export async function ensureDeployKey(config: Pick<Config, 'dataDir'>, app: string): Promise<string> {
+  const dir = syncDir(config, app);
+  const key = join(dir, KEY);
+  if (!existsSync(key) || !existsSync(`${key}.pub`)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    rmSync(key, { force: true });
+    rmSync(`${key}.pub`, { force: true });
+    await runChecked('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `slipway-deploy-${app}`, '-f', key]);
+  }
+  return readFileSync(`${key}.pub`, 'utf8').trim();
+}
+
+/** Removes the app's deploy key and known hosts (nothing if there are none). */
+export function removeDeployKey(config: Pick<Config, 'dataDir'>, app: string): void {
+  rmSync(syncDir(config, app), { recursive: true, force: true });
+}
+
+/** Single-quotes a server-built path for GIT_SSH_COMMAND (which git hands to a shell). */
+function sq(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * git's environment for reaching the remote: no prompts, only http(s) and ssh (no ext::, file or
+ * submodule transports), and for SSH the app's key alone with its own known_hosts, learnt on first
+ * use. GIT_SSH_COMMAND goes through a shell, so it holds only paths the server built from a
+ * validated app name, quoted; nothing a user typed.
+ */
+function remoteEnv(config: Pick<Config, 'dataDir'>, app: string, remote: RemoteUrl): Record<string, string> {
+  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'http:https:ssh', GCM_INTERACTIVE: 'never' };
+  if (remote.kind === 'ssh') {
+    const dir = syncDir(config, app);
+    env.GIT_SSH_COMMAND = ['ssh', '-i', sq(join(dir, KEY)), '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=accept-new',
+      '-o', `UserKnownHostsFile=${sq(join(dir, 'known_hosts'))}`, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30'].join(' ');
+  }
+  return env;
+}
+
+/** `-c` settings for every git that reaches a remote: no credential helper of the server's user answers for it. */
+const REMOTE_SETTINGS = ['-c', 'credential.helper=', '-c', 'core.askPass='];
+
+/** How long one git may take to reach the remote. */
+export const LS_REMOTE_TIMEOUT_MS = 60_000;
+export const FETCH_TIMEOUT_MS = 15 * 60_000;
+
+/** Where a fetched branch is kept in the app's repo until it is deployed: not a branch, so refs/heads only ever name deployed code. */
+export const SYNC_REF = 'refs/slipway/sync';
+
+/** The sentence for a git that could not reach the remote: what it was doing and git's last word. */
+function reachFailure(what: string, remote: RemoteUrl, branch: string, err: unknown): Error {
+  if (!(err instanceof ExecError)) return new Error(`${what} ${remote.url} failed`, { cause: err });
+  if (err.cancelled) return err;
+  const last = err.stderrTail.split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
+  const why = err.stopped === 'timeout' ? 'it took too long' : last ? last.replace(/^fatal: /, '') : `git exited ${err.exitCode}`;
+  return new UserError(`${what} ${branch} from ${remote.url} failed: ${why}`, { cause: err });
+}
+
+/** The commit the remote's branch points at (git ls-remote), or undefined when it has no such branch. */
+export async function remoteCommit(opts: { config: Pick<Config, 'dataDir'>; app: string; remote: RemoteUrl; branch: string; signal?: AbortSignal }): Promise<string | undefined> {
+  const { config, app, remote, branch } = opts;
+  let out: string;
+  try {
+    out = await git([...REMOTE_SETTINGS, 'ls-remote', '--heads', '--end-of-options', remote.url, `refs/heads/${branch}`], {
+      env: remoteEnv(config, app, remote), signal: opts.signal, timeoutMs: LS_REMOTE_TIMEOUT_MS, killTree: true,
+    });
+  } catch (err) {
+    throw reachFailure('Looking up', remote, branch, err);
+  }
+  const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
+  return line?.split('\t')[0];
+}
+
+/**
+ * Fetches the remote's branch into the app's repo at SYNC_REF (checking every object, as a push
+ * is checked) and returns its commit. A branch the remote does not have is a UserError.
+ */
+export async function fetchBranch(opts: { config: Pick<Config, 'dataDir'>; repo: string; app: string; remote: RemoteUrl; branch: string; signal?: AbortSignal }): Promise<string> {
+  const { config, app, remote, branch, repo } = opts;
+  try {
+    await git([...REMOTE_SETTINGS, '-c', 'fetch.fsckObjects=true', 'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-fetch-head',
+      '--end-of-options', remote.url, `+refs/heads/${branch}:${SYNC_REF}`], {
+      cwd: repo, env: remoteEnv(config, app, remote), signal: opts.signal, timeoutMs: FETCH_TIMEOUT_MS, killTree: true,
+    });
+  } catch (err) {
+    throw reachFailure('Fetching', remote, branch, err);
+  }
+  return (await git(['rev-parse', '--verify', '--end-of-options', `${SYNC_REF}^{commit}`], { cwd: repo })).trim();
+}
