@@ -75,6 +75,13 @@ export function isLoopbackRegistry(registry: string): boolean {
   return host === 'localhost' || host.startsWith('127.') || host === '[::1]';
 }
 
+/** What a build reads of its builder image: the CNB user its phases run as, and its run image. */
+interface BuilderInfo {
+  uid: number;
+  gid: number;
+  runImage: string | undefined;
+}
+
 /** Whether the lifecycle talks plain HTTP to a registry (-insecure-registry): loopback ones, and those SLIPWAY_REGISTRY_HTTP names. */
 export function isPlainHttpRegistry(registry: string, plainHttp: readonly string[]): boolean {
   return isLoopbackRegistry(registry) || plainHttp.includes(registry.toLowerCase());
@@ -87,6 +94,27 @@ export function isPlainHttpRegistry(registry: string, plainHttp: readonly string
  */
 export function serverRef(image: string, s: Pick<ClusterBuildSettings, 'registry' | 'buildRegistry'>): string {
   return image.startsWith(`${s.buildRegistry}/`) ? `${s.registry}/${image.slice(s.buildRegistry.length + 1)}` : image;
+}
+
+/**
+ * An image of the server's registry (named by its server or its nodes' address) as build pods reach
+ * it (SLIPWAY_BUILD_REGISTRY); undefined when that is the name it already has or another registry's.
+ */
+export function buildRef(image: string, s: Pick<ClusterBuildSettings, 'registry' | 'registryPull' | 'buildRegistry'>): string | undefined {
+  for (const from of [s.registry, s.registryPull]) {
+    if (from !== s.buildRegistry && image.startsWith(`${from}/`)) return `${s.buildRegistry}/${image.slice(from.length + 1)}`;
+  }
+  return undefined;
+}
+
+/** The run image a builder names in its metadata label (run.toml's first image; a stack's before platform 0.12). */
+export function builderRunImage(labels: Readonly<Record<string, string>>): string | undefined {
+  try {
+    const meta = JSON.parse(labels['io.buildpacks.builder.metadata'] ?? '{}') as { images?: { image?: string }[]; stack?: { runImage?: { image?: string } } };
+    return meta.images?.[0]?.image || meta.stack?.runImage?.image || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The builder image as the nodes pull it: the server's registry address swapped for the nodes' one. */
@@ -178,7 +206,7 @@ export class ClusterBuilder implements Builder {
   #ready: Promise<void> | undefined;
   #spare: Spare | undefined;
   readonly #closing = new AbortController();
-  readonly #users = new Map<string, Promise<{ uid: number; gid: number }>>();
+  readonly #users = new Map<string, Promise<BuilderInfo>>();
 
   constructor(kube: KubeClient, settings: ClusterBuildSettings) {
     this.#kube = kube;
@@ -198,14 +226,14 @@ export class ClusterBuilder implements Builder {
     return this.#ready;
   }
 
-  /** The builder image's CNB user, read once per image from the registry. */
-  #userOf(builderImage: string): Promise<{ uid: number; gid: number }> {
+  /** The builder image's CNB user and run image, read once per image from the registry. */
+  #userOf(builderImage: string): Promise<BuilderInfo> {
     let p = this.#users.get(builderImage);
     if (!p) {
-      p = inspectImage(builderImage, this.settings.registryAuth).then(({ env }) => {
+      p = inspectImage(builderImage, this.settings.registryAuth).then(({ env, labels }) => {
         const user = cnbUser(env);
         if (!user) throw new UserError(`The builder image ${builderImage} names no non-root build user (CNB_USER_ID, CNB_GROUP_ID): it cannot build in the cluster.`);
-        return user;
+        return { ...user, runImage: builderRunImage(labels) };
       }, (err: unknown) => {
         throw new UserError(`The builder image ${builderImage} could not be read from its registry (the cluster build backend reads its build user there; name its registry, e.g. docker.io/heroku/builder:24, and check builder:set).`, { cause: err });
       });
@@ -282,6 +310,7 @@ export class ClusterBuilder implements Builder {
       const target: PhaseTarget = {
         imageRepo: imageRepository(s.buildRegistry, req.app), tags: [req.tag], cacheImage: cacheImage(s.buildRegistry, req.app),
         registry: s.buildRegistry, insecureRegistry: isPlainHttpRegistry(s.buildRegistry, s.registryHttp),
+        runImage: user.runImage && buildRef(user.runImage, s),
       };
       return await this.#run(name, target, req, files, logStream);
     } finally {

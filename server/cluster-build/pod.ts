@@ -64,6 +64,11 @@ export interface PhaseTarget {
   /** The registry host as the pod reaches it, for -insecure-registry when it speaks plain HTTP. */
   registry: string;
   insecureRegistry: boolean;
+  /**
+   * The builder's run image as the pod reaches it, when that differs from the name the builder
+   * records (its run.toml names the registry as the server reaches it): analyze is told to use it.
+   */
+  runImage?: string | undefined;
 }
 
 /** Everything one build pod is made from; nothing of an app is in it. */
@@ -199,7 +204,7 @@ export function phaseArgs(phase: Phase, spec: PhaseTarget): string[] {
   const insecure = spec.insecureRegistry ? ['-insecure-registry', spec.registry] : [];
   const image = `${spec.imageRepo}:latest`;
   switch (phase) {
-    case 'analyze': return [...insecure, '-cache-image', spec.cacheImage, image];
+    case 'analyze': return [...insecure, ...(spec.runImage ? ['-run-image', spec.runImage] : []), '-cache-image', spec.cacheImage, image];
     case 'detect': return [];
     case 'restore': return [...insecure, '-cache-image', spec.cacheImage];
     case 'build': return [];

@@ -67,7 +67,7 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
     const ingressFrom = testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {};
     const ingressApi = testbedEnv(['SLIPWAY_INGRESS_API']) ?? {};
     const env = {
-      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...buildRegistryEnv(), ...ingressFrom, ...ingressApi,
+      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...buildRegistryEnv(), ...(testbedEnv(['SLIPWAY_NODE_ADDRESSES']) ?? {}), ...ingressFrom, ...ingressApi,
       SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240',
       SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_BUILD_CPU: '500m', SLIPWAY_BUILD_MEMORY: BUILD_MEMORY, SLIPWAY_BUILD_CONCURRENCY: '2', SLIPWAY_BUILD_TIMEOUT_S: String(PUSH_MS / 1000),
       // No Docker engine and no pack for this server: the build must not need them.

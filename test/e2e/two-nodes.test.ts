@@ -107,7 +107,7 @@ describe('two nodes: spread instances, drain one node under load with no failed 
     const env = {
       SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(),
       ...(testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {}), ...(testbedEnv(['SLIPWAY_INGRESS_API']) ?? {}),
-      ...buildRegistryEnv(),
+      ...buildRegistryEnv(), ...(testbedEnv(['SLIPWAY_NODE_ADDRESSES']) ?? {}),
       SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: String(ROLLOUT_MS / 1000),
       SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_BUILD_CPU: '500m', SLIPWAY_BUILD_TIMEOUT_S: String(PUSH_MS / 1000),
       DOCKER_HOST: 'unix:///nonexistent/docker.sock', SLIPWAY_PACK: '/nonexistent/pack',

@@ -22,7 +22,9 @@ export async function startOnTestbed(tb: Record<string, string>, env: Record<str
   const ingressFrom = testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {};
   // Traefik's API (60-node.sh), so a deploy says Released once Traefik itself routes to the new instances.
   const ingressApi = testbedEnv(['SLIPWAY_INGRESS_API']) ?? {};
-  const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...buildRegistryEnv(), ...ingressFrom, ...ingressApi, ...env };
+  // Every node's address (61-node2.sh, with two nodes), which app pods may not reach.
+  const nodeAddresses = testbedEnv(['SLIPWAY_NODE_ADDRESSES']) ?? {};
+  const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...buildRegistryEnv(), ...ingressFrom, ...ingressApi, ...nodeAddresses, ...env };
   const config = loadConfig({ ...all, SLIPWAY_DATA_DIR: '/nonexistent' });
   const deployer = KubeDeployer.fromConfig(config);
   const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, opts.buildTimeoutMs));

@@ -4,7 +4,7 @@ import {
   BUILD_NAMESPACE, PHASES, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, phaseExec, probeCommand, probePod, registryAuthJson, secretFor, type BuildPodSpec, type PhaseTarget,
 } from '../../server/cluster-build/pod.ts';
 import { BuildQueue } from '../../server/cluster-build/queue.ts';
-import { clusterBuildSettings, cnbUser, explainContainer, tookTooLong, isLoopbackRegistry, isPlainHttpRegistry, ownerId, platformEnv, pullRef, serverRef } from '../../server/cluster-build/builder.ts';
+import { buildRef, builderRunImage, clusterBuildSettings, cnbUser, explainContainer, tookTooLong, isLoopbackRegistry, isPlainHttpRegistry, ownerId, platformEnv, pullRef, serverRef } from '../../server/cluster-build/builder.ts';
 import { cacheImage } from '../../server/cluster-build/cache.ts';
 import { loadConfig } from '../../server/config.ts';
 
@@ -78,6 +78,7 @@ test('the phases publish latest and the release tag, with the cache image, to a 
     '127.0.0.1:5000/slipway/web:latest', '127.0.0.1:5000/slipway/web:build-7',
   ]);
   assert.deepEqual(phaseArgs('analyze', { ...target, insecureRegistry: false }), ['-cache-image', target.cacheImage, '127.0.0.1:5000/slipway/web:latest']);
+  assert.deepEqual(phaseArgs('analyze', { ...target, insecureRegistry: false, runImage: '10.44.0.1:5000/slipway/run:1' }), ['-run-image', '10.44.0.1:5000/slipway/run:1', '-cache-image', target.cacheImage, '127.0.0.1:5000/slipway/web:latest']);
   assert.deepEqual(phaseArgs('restore', target), ['-insecure-registry', '127.0.0.1:5000', '-cache-image', target.cacheImage]);
   assert.deepEqual(phaseArgs('build', target), []);
   assert.deepEqual(PHASES, ['analyze', 'detect', 'restore', 'build', 'export']);
@@ -140,6 +141,15 @@ test('build registry: the pods export to its address, plain HTTP when loopback o
   assert.equal(serverRef(`10.44.0.1:5000/slipway/web@${digest}`, s), `127.0.0.1:5000/slipway/web@${digest}`);
   assert.equal(serverRef(`10.44.0.1:50001/slipway/web@${digest}`, s), `10.44.0.1:50001/slipway/web@${digest}`);
   assert.equal(serverRef(`127.0.0.1:5000/slipway/web@${digest}`, clusterBuildSettings(loadConfig({}))), `127.0.0.1:5000/slipway/web@${digest}`);
+  // The builder's run image, named by the server's address in its run.toml, as the pod reaches it.
+  assert.equal(buildRef('127.0.0.1:5000/slipway/run:2f9f', s), '10.44.0.1:5000/slipway/run:2f9f');
+  assert.equal(buildRef('docker.io/heroku/heroku:24', s), undefined);
+  assert.equal(buildRef('127.0.0.1:5000/slipway/run:2f9f', clusterBuildSettings(loadConfig({}))), undefined, 'the same address: nothing to say');
+  const meta = (m: object) => ({ 'io.buildpacks.builder.metadata': JSON.stringify(m) });
+  assert.equal(builderRunImage(meta({ images: [{ image: 'r/run:1', mirrors: null }], stack: { runImage: { image: '' } } })), 'r/run:1');
+  assert.equal(builderRunImage(meta({ stack: { runImage: { image: 'r/old-run' } } })), 'r/old-run');
+  assert.equal(builderRunImage({}), undefined);
+  assert.equal(builderRunImage({ 'io.buildpacks.builder.metadata': '{not json' }), undefined);
   // Defaults: the nodes' address, then the server's.
   assert.equal(loadConfig({ SLIPWAY_REGISTRY: 'r:1', SLIPWAY_REGISTRY_PULL: 'n:1' }).buildRegistry, 'n:1');
   assert.equal(loadConfig({ SLIPWAY_REGISTRY: 'r:1' }).buildRegistry, 'r:1');
