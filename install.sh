@@ -77,6 +77,12 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
                          release [SLIPWAY_PACK];
                          needed while install.sh pins no checksum for pack (or set PACK_SHA256_amd64
                          / PACK_SHA256_arm64 in the environment to the sha256 you verified)
+  --ingress-from FROM    where the ingress's requests to app pods come from, for the apps' network
+                         policies: NAMESPACE/KEY=VALUE[,…] (its pods; default k3s's Traefik,
+                         kube-system/app.kubernetes.io/name=traefik) or node (an ingress running
+                         on the nodes themselves) [SLIPWAY_INGRESS_FROM]
+  --node-addresses LIST  every node's address (IPs or CIDRs, comma-separated), which app pods may
+                         not reach; default this machine's [SLIPWAY_NODE_ADDRESSES]
   --npm-registry URL     where Node 24, npm and the npm dependencies come from,
                          default `npm config get registry` or https://registry.npmjs.org/
   --source DIR|URL       Slipway's code: a checkout or a .tar.gz; default the checkout install.sh is in
@@ -149,7 +155,7 @@ while [ $# -gt 0 ]; do
     --purge) PURGE=1 ;;
     --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--builds|--docker-host|\
     --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server|\
-    --join|--token|--registries)
+    --join|--token|--registries|--ingress-from|--node-addresses)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
       flag[${1#--}]=$2; shift ;;
     --*=*) usage_error "write flags as two words: ${1%%=*} VALUE" ;;
@@ -266,6 +272,8 @@ settings() {
   DOMAIN=$(pick domain SLIPWAY_BASE_DOMAIN "$IP.sslip.io")
   BUILDER=$(pick builder SLIPWAY_BUILDER heroku/builder:24)
   ACME_EMAIL=$(pick acme-email SLIPWAY_ACME_EMAIL "")
+  INGRESS_FROM=$(pick ingress-from SLIPWAY_INGRESS_FROM "")
+  NODE_ADDRESSES=$(pick node-addresses SLIPWAY_NODE_ADDRESSES "")
   # The dashboard at slipway.DOMAIN (step_dashboard routes it): over HTTPS once certificates are on.
   DASHBOARD_URL=http://slipway.$DOMAIN
   [ -z "$ACME_EMAIL" ] || DASHBOARD_URL=https://slipway.$DOMAIN
@@ -686,6 +694,8 @@ SLIPWAY_REGISTRY_BINARY=/usr/bin/docker-registry
 SLIPWAY_REGISTRY_AUTH_FILE=$REGISTRY_AUTH_FILE
 SLIPWAY_DASHBOARD_URL=$DASHBOARD_URL
 SLIPWAY_INGRESS_API=$([ "$OWN_K3S" = 1 ] && echo "$K3S_TRAEFIK_API")
+SLIPWAY_INGRESS_FROM=$INGRESS_FROM
+SLIPWAY_NODE_ADDRESSES=$NODE_ADDRESSES
 SLIPWAY_K3S_TOKEN_FILE=$K3S_TOKEN_COPY
 KUBECONFIG=$kube
 PATH=$OPT/node/bin:$OPT/bin:/usr/local/bin:/usr/bin:/bin

@@ -22,7 +22,7 @@ import { loadConfig } from '../server/config.ts';
 import { KubeDeployer } from '../server/deploy/kube.ts';
 import { startTestServer } from '../test/support/harness.ts';
 import { httpThroughIngress, loadDuring, type IngressTls, type LoadResult } from '../test/support/ingress.ts';
-import { fixtureCopy } from '../test/support/testbed.ts';
+import { clusterEnv, fixtureCopy } from '../test/support/testbed.ts';
 import { median } from './stats.ts';
 import { benchEnv, pushTestbed, requireTestbed } from './settings.ts';
 
@@ -104,7 +104,7 @@ async function underLoad(host: string, fn: () => Promise<void>): Promise<LoadRes
 }
 
 const env = {
-  SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, SLIPWAY_BASE_DOMAIN: BASE, KUBECONFIG: SETTINGS.kubeconfig,
+  SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, SLIPWAY_BASE_DOMAIN: BASE, KUBECONFIG: SETTINGS.kubeconfig, ...clusterEnv(),
   // The push announces whatever it has after 1 s: the bench times issuance itself.
   SLIPWAY_ACME_EMAIL: 'bench@slipway.test', SLIPWAY_ACME_ISSUER: SETTINGS.issuer, SLIPWAY_CERT_WAIT_S: '1',
 };

@@ -22,7 +22,7 @@ import { KubeDeployer } from '../server/deploy/kube.ts';
 import { run } from '../server/exec.ts';
 import { gitEnv, startTestServer, type TestServer } from '../test/support/harness.ts';
 import { httpThroughIngress, loadDuring, type LoadResult } from '../test/support/ingress.ts';
-import { fixtureCopy } from '../test/support/testbed.ts';
+import { clusterEnv, fixtureCopy } from '../test/support/testbed.ts';
 import { median } from './stats.ts';
 import { benchEnv, pushTestbed, requireTestbed } from './settings.ts';
 
@@ -118,7 +118,7 @@ function setTag(wd: string, tag: string): void {
 }
 
 const builder = new TimedPack({ ...packSettings(loadConfig(benchEnv), SETTINGS.pack), buildTimeoutMs: 15 * 60_000 });
-const env = { SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, SLIPWAY_BASE_DOMAIN: BASE, KUBECONFIG: SETTINGS.kubeconfig };
+const env = { SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, SLIPWAY_BASE_DOMAIN: BASE, KUBECONFIG: SETTINGS.kubeconfig, ...clusterEnv() };
 const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
 const s = await startTestServer(env, { builder, deployer });
 const cold: PushTimes[] = [];

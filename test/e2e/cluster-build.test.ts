@@ -20,7 +20,7 @@ import { KubeClient } from '../../server/deploy/kube-client.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import type { V1Pod } from '../../server/deploy/kube-types.ts';
 import { gitEnv, remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
-import { buildRegistryEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv } from '../support/testbed.ts';
+import { clusterEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -64,10 +64,8 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
   before(async () => {
     tb = testbedEnv(NEEDS);
     if (!tb) return;
-    const ingressFrom = testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {};
-    const ingressApi = testbedEnv(['SLIPWAY_INGRESS_API']) ?? {};
     const env = {
-      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...buildRegistryEnv(), ...(testbedEnv(['SLIPWAY_NODE_ADDRESSES']) ?? {}), ...ingressFrom, ...ingressApi,
+      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...clusterEnv(),
       SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240',
       SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_BUILD_CPU: '500m', SLIPWAY_BUILD_MEMORY: BUILD_MEMORY, SLIPWAY_BUILD_CONCURRENCY: '2', SLIPWAY_BUILD_TIMEOUT_S: String(PUSH_MS / 1000),
       // No Docker engine and no pack for this server: the build must not need them.

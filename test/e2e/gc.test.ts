@@ -14,7 +14,7 @@ import { RegistryApi } from '../../server/build/registry.ts';
 import { loadConfig } from '../../server/config.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';
-import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
+import { clusterEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
 import { registryAuthHeaders } from '../../server/build/image.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
@@ -51,7 +51,7 @@ describe('garbage collection keeps the last 10 releases and rollback targets', {
     if (!tb) return;
     registryUrl = `http://${tb.SLIPWAY_REGISTRY}`;
     const env = {
-      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN,
+      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, ...clusterEnv(),
       KUBECONFIG: tb.KUBECONFIG!, SLIPWAY_ROLLOUT_TIMEOUT_S: '120', SLIPWAY_KEEP_RELEASES: String(KEEP),
       SLIPWAY_REGISTRY_GC_CONFIG: tb.SLIPWAY_REGISTRY_GC_CONFIG!, SLIPWAY_REGISTRY_BINARY: tb.SLIPWAY_REGISTRY_BINARY!, ...registryAuthEnv(),
     };

@@ -126,7 +126,11 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     installFlags = ['--kubeconfig', '/srv/testbed/kubeconfig', '--docker-host', 'unix:///srv/testbed/docker.sock',
       '--registry', tb.SLIPWAY_REGISTRY!, '--registry-auth', '/srv/testbed/registry-auth', '--builder', tb.SLIPWAY_BUILDER!, '--pack', '/srv/testbed/pack',
       '--ssh-port', String(SSH_PORT), '--http-port', String(HTTP_PORT), '--host', '127.0.0.1', '--domain', DOMAIN,
-      '--npm-registry', npmRegistry];
+      '--npm-registry', npmRegistry,
+      // The testbed's Traefik runs on its first node, outside the pod network: the apps' network
+      // policies admit it by the nodes' addresses (with two nodes, an app pod on the second one
+      // sees Traefik's connections come from the first).
+      '--ingress-from', 'node', ...(process.env.SLIPWAY_NODE_ADDRESSES ? ['--node-addresses', process.env.SLIPWAY_NODE_ADDRESSES] : [])];
   });
 
   after(async () => {

@@ -19,7 +19,7 @@ import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { loadConfig } from '../../server/config.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
 import { startOnTestbed } from '../support/on-testbed.ts';
-import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
+import { clusterEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
 import { eventually } from '../support/eventually.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG'] as const;
@@ -131,7 +131,7 @@ describe('image size on a real registry', { timeout: 20 * 60_000 }, () => {
   before(async () => {
     tb = testbedEnv(NEEDS);
     if (!tb) return;
-    const env = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_MAX_IMAGE_MB: '1', SLIPWAY_MAX_BUILD_LOG_MB: '0.002' };
+    const env = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...clusterEnv(), ...registryAuthEnv(), SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_MAX_IMAGE_MB: '1', SLIPWAY_MAX_BUILD_LOG_MB: '0.002' };
     const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
     const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, PUSH_MS));
     const registry = new RegistryApi({ registry: tb.SLIPWAY_REGISTRY!, gcConfig: undefined, binary: '', auth: loadConfig(registryAuthEnv()).registryAuth });

@@ -20,7 +20,7 @@ import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { loadConfig } from '../../server/config.ts';
 import type { V1Pod } from '../../server/deploy/kube-types.ts';
 import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../support/harness.ts';
-import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
+import { clusterEnv, fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 import { Readable } from 'node:stream';
@@ -75,7 +75,7 @@ describe('a server killed mid-rollout puts back what the database says runs when
       PATH: process.env.PATH!, HOME: dir,
       SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: String(sshPort), SLIPWAY_HTTP_PORT: String(await freePort()), SLIPWAY_BIND: '127.0.0.1',
       SLIPWAY_ADMIN_KEYS: `${admin.path}.pub`, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '900', SLIPWAY_GC_INTERVAL_S: '0',
-      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_PACK: tb.SLIPWAY_PACK!, KUBECONFIG: tb.KUBECONFIG!, DOCKER_HOST: tb.DOCKER_HOST!,
+      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_PACK: tb.SLIPWAY_PACK!, KUBECONFIG: tb.KUBECONFIG!, DOCKER_HOST: tb.DOCKER_HOST!, ...clusterEnv(),
       ...Object.fromEntries(['SLIPWAY_REGISTRY_PULL', 'SLIPWAY_INGRESS_CLASS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),
     };
     kube = new KubeClient(tb.KUBECONFIG!);

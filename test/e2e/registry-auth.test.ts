@@ -25,7 +25,7 @@ import { doctorChecks } from '../../server/ops/doctor.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';
-import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
+import { clusterEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -58,7 +58,7 @@ describe('the registry refuses every request without its credential; the server 
     if (!tb) return;
     base = `http://${tb.SLIPWAY_REGISTRY}`;
     const env = {
-      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, KUBECONFIG: tb.KUBECONFIG!,
+      SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, KUBECONFIG: tb.KUBECONFIG!, ...clusterEnv(),
       SLIPWAY_ROLLOUT_TIMEOUT_S: '120', SLIPWAY_KEEP_RELEASES: '1', ...registryAuthEnv(),
       SLIPWAY_REGISTRY_GC_CONFIG: tb.SLIPWAY_REGISTRY_GC_CONFIG!, SLIPWAY_REGISTRY_BINARY: tb.SLIPWAY_REGISTRY_BINARY!,
     };

@@ -20,7 +20,7 @@ import type { V1Node, V1Pod } from '../../server/deploy/kube-types.ts';
 import { schedulablePatch } from '../../server/deploy/kube-nodes.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';
 import { deployApp, startOnTestbed } from '../support/on-testbed.ts';
-import { buildRegistryEnv, fixtureCopy, needTwoNodes, registryAuthEnv, testbedEnv } from '../support/testbed.ts';
+import { clusterEnv, fixtureCopy, needTwoNodes, registryAuthEnv, testbedEnv } from '../support/testbed.ts';
 import { eventually } from '../support/eventually.ts';
 import { loadDuring, waitForBody } from '../support/ingress.ts';
 
@@ -106,8 +106,8 @@ describe('two nodes: spread instances, drain one node under load with no failed 
     await kube.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: node2, labels: { [BUILDS_NODE_LABEL]: 'true' } } }, LABEL_MANAGER);
     const env = {
       SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(),
-      ...(testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {}), ...(testbedEnv(['SLIPWAY_INGRESS_API']) ?? {}),
-      ...buildRegistryEnv(), ...(testbedEnv(['SLIPWAY_NODE_ADDRESSES']) ?? {}),
+      
+      ...clusterEnv(),
       SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: String(ROLLOUT_MS / 1000),
       SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_BUILD_CPU: '500m', SLIPWAY_BUILD_TIMEOUT_S: String(PUSH_MS / 1000),
       DOCKER_HOST: 'unix:///nonexistent/docker.sock', SLIPWAY_PACK: '/nonexistent/pack',

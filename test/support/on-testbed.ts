@@ -7,7 +7,7 @@ import { loadConfig } from '../../server/config.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { RegistryApi } from '../../server/build/registry.ts';
 import { remoteLines, startTestServer, type TestServer } from './harness.ts';
-import { buildRegistryEnv, registryAuthEnv, testbedEnv, testbedPack } from './testbed.ts';
+import { clusterEnv, registryAuthEnv, testbedEnv, testbedPack } from './testbed.ts';
 
 /** How a suite's server is made: its builds' deadline, and whether it gets the registry client (tags, copies, GC after deploys). */
 export interface TestbedOptions {
@@ -18,13 +18,7 @@ export interface TestbedOptions {
 
 /** A test server on the testbed's pack, registry and Kubernetes, with `env` over its settings. */
 export async function startOnTestbed(tb: Record<string, string>, env: Record<string, string>, opts: TestbedOptions): Promise<{ server: TestServer; builder: PackBuilder }> {
-  // Where the testbed's ingress runs (62-netpol.sh says: on the node), for the apps' NetworkPolicies.
-  const ingressFrom = testbedEnv(['SLIPWAY_INGRESS_FROM']) ?? {};
-  // Traefik's API (60-node.sh), so a deploy says Released once Traefik itself routes to the new instances.
-  const ingressApi = testbedEnv(['SLIPWAY_INGRESS_API']) ?? {};
-  // Every node's address (61-node2.sh, with two nodes), which app pods may not reach.
-  const nodeAddresses = testbedEnv(['SLIPWAY_NODE_ADDRESSES']) ?? {};
-  const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...buildRegistryEnv(), ...ingressFrom, ...ingressApi, ...nodeAddresses, ...env };
+  const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...clusterEnv(), ...env };
   const config = loadConfig({ ...all, SLIPWAY_DATA_DIR: '/nonexistent' });
   const deployer = KubeDeployer.fromConfig(config);
   const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, opts.buildTimeoutMs));

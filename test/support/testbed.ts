@@ -58,6 +58,20 @@ export function buildRegistryEnv(): Record<string, string> {
   return Object.fromEntries(['SLIPWAY_BUILD_REGISTRY', 'SLIPWAY_REGISTRY_HTTP', 'SLIPWAY_BUILD_EGRESS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
 }
 
+/**
+ * The cluster's settings a test server on the testbed needs besides the registry and builder:
+ * where the ingress's requests come from (SLIPWAY_INGRESS_FROM) and Traefik's API, every node's
+ * address (SLIPWAY_NODE_ADDRESSES, two nodes), and the build registry's pod-network address.
+ * Without the first two, an app pod on the second node refuses the ingress (its policy would admit
+ * only Traefik pods, and the testbed's Traefik runs on the first node).
+ */
+export function clusterEnv(): Record<string, string> {
+  return {
+    ...Object.fromEntries(['SLIPWAY_INGRESS_FROM', 'SLIPWAY_INGRESS_API', 'SLIPWAY_NODE_ADDRESSES'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),
+    ...buildRegistryEnv(),
+  };
+}
+
 /** The testbed registry's credential setting (its registry refuses requests without it), for a test server's env. */
 export function registryAuthEnv(): Record<string, string> {
   const file = process.env.SLIPWAY_REGISTRY_AUTH_FILE;

@@ -73,10 +73,10 @@ test('--help lists every flag with the setting it writes', async () => {
   const r = await run('bash', [script, '--help']);
   assert.equal(r.exitCode, 0);
   for (const f of ['--admin-key', '--ssh-port', '--http-port', '--host', '--domain', '--kubeconfig', '--k3s-version', '--builds', '--docker-host',
-    '--registry', '--registry-pull', '--registry-auth', '--builder', '--pack', '--npm-registry', '--source', '--join', '--token', '--registries', '--dry-run', '--uninstall', '--purge']) {
+    '--registry', '--registry-pull', '--registry-auth', '--builder', '--pack', '--npm-registry', '--source', '--join', '--token', '--registries', '--ingress-from', '--node-addresses', '--dry-run', '--uninstall', '--purge']) {
     assert.match(r.stdout, new RegExp(`^  ${f} `, 'm'), f);
   }
-  for (const s of ['SLIPWAY_SSH_PORT', 'SLIPWAY_HTTP_PORT', 'SLIPWAY_BASE_DOMAIN', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_PULL', 'SLIPWAY_REGISTRY_AUTH_FILE', 'KUBECONFIG', 'DOCKER_HOST', 'SLIPWAY_PACK', 'SLIPWAY_BUILD_BACKEND']) {
+  for (const s of ['SLIPWAY_SSH_PORT', 'SLIPWAY_HTTP_PORT', 'SLIPWAY_BASE_DOMAIN', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_PULL', 'SLIPWAY_REGISTRY_AUTH_FILE', 'KUBECONFIG', 'DOCKER_HOST', 'SLIPWAY_PACK', 'SLIPWAY_BUILD_BACKEND', 'SLIPWAY_INGRESS_FROM', 'SLIPWAY_NODE_ADDRESSES']) {
     assert.ok(r.stdout.includes(`[${s}]`), s);
   }
   assert.match(r.stdout, /cluster: in pods in the cluster, no Docker engine or pack on this/);
@@ -228,6 +228,18 @@ test('--dry-run with an existing cluster, engine, registry and pack installs non
   assert.ok(!out.includes("registry's credential"), out);
   // Someone else's registry: install.sh does not know how it speaks, and says nothing of it.
   assert.deepEqual(shownSettings(r.stdout, '/etc/slipway/slipway.env').get('SLIPWAY_REGISTRY_HTTP'), ['']);
+});
+
+test('--ingress-from and --node-addresses are written for the apps\' network policies; unset, the server\'s defaults apply', async () => {
+  const r = await install(['--dry-run', '--admin-key', 'KEY', '--ingress-from', 'node', '--node-addresses', '10.0.0.5,10.0.0.6/32']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const env = shownSettings(r.stdout, '/etc/slipway/slipway.env');
+  assert.deepEqual([env.get('SLIPWAY_INGRESS_FROM'), env.get('SLIPWAY_NODE_ADDRESSES')], [['node'], ['10.0.0.5,10.0.0.6/32']]);
+  const plain = await install(['--dry-run', '--admin-key', 'KEY']);
+  const envPlain = shownSettings(plain.stdout, '/etc/slipway/slipway.env');
+  assert.deepEqual([envPlain.get('SLIPWAY_INGRESS_FROM'), envPlain.get('SLIPWAY_NODE_ADDRESSES')], [[''], ['']]);
+  const bad = await install(['--dry-run', '--admin-key', 'KEY', '--node-addresses', '10.0.0.5 10.0.0.6']);
+  assert.equal(bad.exitCode, 2);
 });
 
 test('--builds cluster: the dry run sets the server to build in pods in the cluster and installs no Docker engine or pack; pack (the default) keeps both', async () => {
