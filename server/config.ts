@@ -160,11 +160,17 @@ export interface Config {
   version: string;
 }
 
-/** One destination build pods may reach: a CIDR, on one TCP port or on any port. */
+/**
+ * One destination build pods may reach, on one TCP port or on any port: a CIDR, or `internet`
+ * (every address but the cluster's pods and Services, the nodes and the metadata ranges).
+ */
 export interface BuildEgress {
-  cidr: string;
+  cidr: string | 'internet';
   port?: number;
 }
+
+/** SLIPWAY_BUILD_EGRESS's default: the internet over HTTP and HTTPS, where builders download. */
+export const DEFAULT_BUILD_EGRESS = 'internet:80,internet:443';
 
 /** A user name and password for the registry's basic authentication. */
 export interface RegistryAuth {
@@ -563,12 +569,21 @@ function registryList(raw: string | undefined, name: string): readonly string[] 
 
 /**
  * SLIPWAY_BUILD_EGRESS: comma-separated `CIDR` (any port) or `CIDR:PORT` (that TCP port), an
- * address standing for its /32 or /128; unset or empty is none. An IPv6 entry with a port is
- * written `fd00::/64:443` (the prefix length tells where the address ends).
+ * address standing for its /32 or /128, or `internet` / `internet:PORT`; `none` is none. An IPv6
+ * entry with a port is written `fd00::/64:443` (the prefix length tells where the address ends).
  */
 export function parseBuildEgress(raw: string | undefined, name = 'SLIPWAY_BUILD_EGRESS'): readonly Readonly<BuildEgress>[] {
   const out: Readonly<BuildEgress>[] = [];
-  for (const entry of (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+  const entries = (raw ?? DEFAULT_BUILD_EGRESS).split(',').map((e) => e.trim()).filter(Boolean);
+  if (entries.length === 1 && entries[0] === 'none') return Object.freeze(out);
+  for (const entry of entries) {
+    const internet = /^internet(?::(.*))?$/.exec(entry);
+    if (internet) {
+      const p = internet[1];
+      if (p !== undefined && !(/^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535)) throw new UserError(`${name} must be a comma-separated list of CIDR, CIDR:PORT, internet or internet:PORT, got "${entry}": the port must be 1-65535.`);
+      out.push(Object.freeze(p === undefined ? { cidr: 'internet' } : { cidr: 'internet', port: Number(p) }));
+      continue;
+    }
     // A port follows a prefix length (`/N:PORT`) or an IPv4 address (`A.B.C.D:PORT`).
     const m = /^(.*\/\d{1,3}|\d+\.\d+\.\d+\.\d+):([^:/]*)$/.exec(entry);
     const port = m ? Number(m[2]) : undefined;
@@ -627,7 +642,7 @@ const SETTINGS = {
   registryPull: optional('SLIPWAY_REGISTRY_PULL', '`SLIPWAY_REGISTRY`', orUnset, "The same registry as the cluster's nodes reach it (install.sh: NODE-IP:5000)."),
   buildRegistry: optional('SLIPWAY_BUILD_REGISTRY', '`SLIPWAY_REGISTRY_PULL`', optionalRegistry, "The same registry as cluster build pods reach it over the pod network (they export there and may connect nowhere else but DNS and SLIPWAY_BUILD_EGRESS); on loopback, build pods run on the node's network instead, outside their NetworkPolicy."),
   registryHttp: optional('SLIPWAY_REGISTRY_HTTP', '—', registryList, 'Registry addresses (`HOST:PORT`, comma-separated) that speak plain HTTP, not HTTPS, to cluster builds (loopback addresses always do; install.sh sets its own registry\'s).'),
-  buildEgress: optional('SLIPWAY_BUILD_EGRESS', '— (none)', (raw, name) => parseBuildEgress(raw, name), 'Where cluster build pods may also connect: `CIDR` (any port) or `CIDR:PORT` (that TCP port), comma-separated (the package registries buildpacks download from, or their proxy).'),
+  buildEgress: optional('SLIPWAY_BUILD_EGRESS', '`internet:80,internet:443`', (raw, name) => parseBuildEgress(raw, name), 'Where cluster build pods may also connect besides DNS and the build registry: `CIDR` (any port), `CIDR:PORT` (that TCP port), `internet` or `internet:PORT` (every address but the cluster\'s pods and Services, the nodes and the metadata ranges), comma-separated; `none` for nothing more. Narrow it to the package registries buildpacks download from, or their proxy.'),
   registryAuth: optional('SLIPWAY_REGISTRY_AUTH_FILE', '—', registryAuth, "The registry's credential: a file holding one line `USER:PASSWORD`, readable by its owner only (a file others may read is refused)."),
   keepReleases: setting('SLIPWAY_KEEP_RELEASES', '10', count, 'The images of this many newest releases per app stay in the registry.'),
   gcIntervalMs: setting('SLIPWAY_GC_INTERVAL_S', '21600', secondsOrOff, 'How often the whole garbage collection runs, in seconds (`0`: never, only after deploys and `gc`).'),

@@ -52,7 +52,7 @@ export interface ClusterBuildSettings {
   spare: boolean;
   /** Who owns the build pods (ownerId of the data dir): a server starting removes its own leftovers. */
   owner: string;
-  network: Pick<ClusterNetwork, 'nodeAddresses'>;
+  network: ClusterNetwork;
 }
 
 /** The cluster builder's settings from the server's config. */

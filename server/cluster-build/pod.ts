@@ -18,6 +18,7 @@
 import type { BuildEgress, ClusterNetwork } from '../config.ts';
 import type { KubeObject, V1Container, V1EnvVar, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1Pod, V1Secret } from '../deploy/kube-types.ts';
 import { MANAGED_BY } from '../deploy/labels.ts';
+import { internetPeers } from '../deploy/netpol.ts';
 import { BUILD_APP_LABEL, BUILD_NAMESPACE } from '../deploy/placement.ts';
 
 /** The namespace every build pod runs in (placement.ts: app pods are told apart from build pods by it). */
@@ -131,7 +132,7 @@ export function buildNamespace(): KubeObject<V1Namespace> {
  * SLIPWAY_BUILD_EGRESS entries. The app's build code runs in these pods: it may reach no other
  * app, the server or the cluster's API.
  */
-export function buildNetworkPolicy(registry: string, net: Pick<ClusterNetwork, 'nodeAddresses'>, egress: readonly Readonly<BuildEgress>[] = []): KubeObject<V1NetworkPolicy> {
+export function buildNetworkPolicy(registry: string, net: ClusterNetwork, egress: readonly Readonly<BuildEgress>[] = []): KubeObject<V1NetworkPolicy> {
   const { host, port } = splitHostPort(registry);
   // A registry named by an IP is that address; by a name (install.sh's own is NODE-IP:5000, a
   // remote one is a DNS name whose addresses may change) its port on any address.
@@ -151,7 +152,7 @@ export function buildNetworkPolicy(registry: string, net: Pick<ClusterNetwork, '
       egress: [
         { to: dnsPeers, ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
         { ...(registryPeers ? { to: registryPeers } : {}), ports: [{ protocol: 'TCP', port }] },
-        ...egress.map((e) => ({ to: [{ ipBlock: { cidr: e.cidr } }], ...(e.port !== undefined ? { ports: [{ protocol: 'TCP', port: e.port }] } : {}) })),
+        ...egress.map((e) => ({ to: e.cidr === 'internet' ? internetPeers(net) : [{ ipBlock: { cidr: e.cidr } }], ...(e.port !== undefined ? { ports: [{ protocol: 'TCP', port: e.port }] } : {}) })),
       ],
     },
   };

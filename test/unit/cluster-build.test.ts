@@ -97,8 +97,11 @@ test('the per-build Secret holds CNB_REGISTRY_AUTH for that registry only and be
   assert.equal(registryAuthJson('r:1', { username: 'a', password: 'b' }), '{"r:1":"Basic YTpi"}');
 });
 
+/** A cluster's network with these node addresses (the rest as loadConfig's defaults). */
+const net = (nodeAddresses: string[]) => ({ ...loadConfig({}).network, nodeAddresses });
+
 test('the builds\' NetworkPolicy lets nothing in and only DNS and the registry out', () => {
-  const np = buildNetworkPolicy('10.0.0.5:5000', { nodeAddresses: ['10.0.0.5/32'] });
+  const np = buildNetworkPolicy('10.0.0.5:5000', net(['10.0.0.5/32']));
   assert.equal(np.metadata.namespace, BUILD_NAMESPACE);
   assert.deepEqual(np.spec?.podSelector, {});
   assert.deepEqual(np.spec?.policyTypes, ['Ingress', 'Egress']);
@@ -108,12 +111,12 @@ test('the builds\' NetworkPolicy lets nothing in and only DNS and the registry o
   assert.deepEqual(registry, { to: [{ ipBlock: { cidr: '10.0.0.5/32' } }], ports: [{ protocol: 'TCP', port: 5000 }] });
   assert.equal(np.spec!.egress!.length, 2);
   // A registry by name: its port, on whatever address the name has.
-  assert.deepEqual(buildNetworkPolicy('registry.example.com', { nodeAddresses: [] }).spec!.egress![1], { ports: [{ protocol: 'TCP', port: 443 }] });
+  assert.deepEqual(buildNetworkPolicy('registry.example.com', net([])).spec!.egress![1], { ports: [{ protocol: 'TCP', port: 443 }] });
 });
 
 test('the builds\' NetworkPolicy adds each SLIPWAY_BUILD_EGRESS entry, on its port or on all, and nothing else', () => {
   const egress = loadConfig({ SLIPWAY_BUILD_EGRESS: '203.0.113.9/32:443, 198.51.100.0/24' }).buildEgress;
-  const np = buildNetworkPolicy('10.44.0.1:5000', { nodeAddresses: ['10.44.0.1/32'] }, egress);
+  const np = buildNetworkPolicy('10.44.0.1:5000', net(['10.44.0.1/32']), egress);
   assert.deepEqual(np.spec!.egress!.slice(1), [
     { to: [{ ipBlock: { cidr: '10.44.0.1/32' } }], ports: [{ protocol: 'TCP', port: 5000 }] },
     { to: [{ ipBlock: { cidr: '203.0.113.9/32' } }], ports: [{ protocol: 'TCP', port: 443 }] },
@@ -122,7 +125,16 @@ test('the builds\' NetworkPolicy adds each SLIPWAY_BUILD_EGRESS entry, on its po
   // No entry opens the pod range, the Services or any node: only DNS reaches a node's address.
   const peers = np.spec!.egress!.slice(1).flatMap((r) => r.to ?? []).map((p) => p.ipBlock?.cidr);
   assert.ok(!peers.some((c) => c?.startsWith('10.42.') || c?.startsWith('10.43.')), JSON.stringify(peers));
-  assert.equal(buildNetworkPolicy('10.44.0.1:5000', { nodeAddresses: [] }).spec!.egress!.length, 2);
+  assert.equal(buildNetworkPolicy('10.44.0.1:5000', net([])).spec!.egress!.length, 2);
+  // `internet`: everything but the pods, the Services, the nodes and the metadata ranges.
+  const open = buildNetworkPolicy('10.44.0.1:5000', net(['10.44.0.1/32']), loadConfig({ SLIPWAY_BUILD_EGRESS: 'internet:443' }).buildEgress).spec!.egress![2]!;
+  assert.deepEqual(open.ports, [{ protocol: 'TCP', port: 443 }]);
+  const v4 = open.to!.find((p) => p.ipBlock?.cidr === '0.0.0.0/0')!.ipBlock!;
+  for (const c of ['10.42.0.0/16', '10.43.0.0/16', '10.44.0.1/32', '169.254.0.0/16']) assert.ok(v4.except?.includes(c), `${c} in ${JSON.stringify(v4.except)}`);
+  // The default: the internet over HTTP and HTTPS; `none`: nothing more; bad entries: one sentence.
+  assert.deepEqual(loadConfig({}).buildEgress, [{ cidr: 'internet', port: 80 }, { cidr: 'internet', port: 443 }]);
+  assert.deepEqual(loadConfig({ SLIPWAY_BUILD_EGRESS: 'none' }).buildEgress, []);
+  assert.throws(() => loadConfig({ SLIPWAY_BUILD_EGRESS: 'internet:99999' }), /internet:PORT, got "internet:99999": the port must be 1-65535\./);
 });
 
 test('build registry: the pods export to its address, plain HTTP when loopback or named in SLIPWAY_REGISTRY_HTTP; the release keeps the server\'s name', () => {
@@ -154,7 +166,7 @@ test('build registry: the pods export to its address, plain HTTP when loopback o
   assert.equal(loadConfig({ SLIPWAY_REGISTRY: 'r:1', SLIPWAY_REGISTRY_PULL: 'n:1' }).buildRegistry, 'n:1');
   assert.equal(loadConfig({ SLIPWAY_REGISTRY: 'r:1' }).buildRegistry, 'r:1');
   assert.deepEqual(loadConfig({}).registryHttp, []);
-  assert.deepEqual(loadConfig({}).buildEgress, []);
+  assert.deepEqual(loadConfig({}).buildEgress, [{ cidr: 'internet', port: 80 }, { cidr: 'internet', port: 443 }]);
 });
 
 test('a build pod runs on the node\'s network only for a loopback build registry; the lifecycle gets -insecure-registry for it', () => {

@@ -341,7 +341,8 @@ printf 'export SLIPWAY_NODE_ADDRESSES=%q\n' "$addrs,$node_ip,127.0.0.1"
 # Cluster builds on the pod network (host_rules): the registry at the host's end of the link, plain
 # HTTP. kube-router judges a connection after the host's DNAT, so the first node's build pods'
 # connections to it arrive as 127.0.0.1:5000: the builds' NetworkPolicy must allow that too (a pod
-# reaching 127.0.0.1 itself reaches its own loopback, never the host's).
+# reaching 127.0.0.1 itself reaches its own loopback, never the host's), besides the default (the
+# internet over HTTP and HTTPS, where the builders download runtimes and packages).
 printf 'export SLIPWAY_BUILD_REGISTRY=%q\n' "$host_ip:${SLIPWAY_REGISTRY##*:}"
 printf 'export SLIPWAY_REGISTRY_HTTP=%q\n' "$host_ip:${SLIPWAY_REGISTRY##*:}"
-printf 'export SLIPWAY_BUILD_EGRESS=%q\n' "$SLIPWAY_REGISTRY"
+printf 'export SLIPWAY_BUILD_EGRESS=%q\n' "$SLIPWAY_REGISTRY,internet:80,internet:443"
