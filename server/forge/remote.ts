@@ -2,7 +2,9 @@
 // for SSH URLs, and the two git commands that reach it (ls-remote for polling, fetch for a sync).
 // Every git runs through the git wrapper with argument arrays; the URL is an argument value after
 // --end-of-options, and only the http, https and ssh transports are allowed.
+import { lookup } from 'node:dns/promises';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
@@ -138,4 +140,52 @@ export async function fetchBranch(opts: { config: Pick<Config, 'dataDir'>; repo:
     throw reachFailure('Fetching', remote, branch, err);
   }
   return (await git(['rev-parse', '--verify', '--end-of-options', `${SYNC_REF}^{commit}`], { cwd: repo })).trim();
+}
+
+/** Where a non-admin's repository may not be: loopback, private, link-local and shared ranges. */
+const INTERNAL_RANGES: readonly string[] = [
+  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16',
+  '::1/128', '::/128', 'fc00::/7', 'fe80::/10',
+];
+
+/** The host a repository URL names (scp-like SSH or a URL), without brackets. */
+export function remoteHost(remote: RemoteUrl): string {
+  const scp = SCP.exec(remote.url);
+  const host = scp ? scp[1]! : new URL(remote.url).hostname;
+  return host.replace(/^\[(.*)\]$/, '$1');
+}
+
+/**
+ * Refuses, for anyone but an admin, a repository whose host is or resolves to an address inside
+ * this server's networks: loopback, private and link-local ranges, and `cluster` (the pods', the
+ * Services' and the nodes' ranges). The server fetches from wherever a sync points; a deployer's
+ * URL must not make it reach the cluster's or the host's internal services. An admin may connect
+ * an internal forge. Checked when the sync is set and again before each fetch (names move).
+ */
+export async function requireReachableByTenant(remote: RemoteUrl, admin: boolean, cluster: readonly string[], resolve: (host: string) => Promise<string[]> = lookupAll): Promise<void> {
+  if (admin) return;
+  const host = remoteHost(remote);
+  let addresses: string[];
+  try {
+    addresses = isIP(host) ? [host] : await resolve(host);
+  } catch (err) {
+    throw new UserError(`${shown(host)} does not resolve, so ${shown(remote.url)} cannot be fetched.`, { cause: err });
+  }
+  const blocked = new BlockList();
+  for (const cidr of [...INTERNAL_RANGES, ...cluster]) {
+    const [net, bits] = cidr.split('/');
+    const family = isIP(net!) === 6 ? 'ipv6' : 'ipv4';
+    blocked.addSubnet(net!, Number(bits ?? (family === 'ipv6' ? 128 : 32)), family);
+  }
+  const inside = addresses.find((a) => blocked.check(a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'), isIP(a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1')) === 6 ? 'ipv6' : 'ipv4'));
+  if (inside) throw new UserError(`Only an admin may connect an app to ${shown(host)}: it is ${inside}, an address inside this server's networks; nothing was changed.`);
+}
+
+/** The cluster's own ranges from the server's config: pods, Services and nodes. */
+export function clusterRanges(config: Pick<Config, 'network'>): string[] {
+  return [...config.network.podCidrs, ...config.network.serviceCidrs, ...config.network.nodeAddresses];
+}
+
+async function lookupAll(host: string): Promise<string[]> {
+  return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 }

@@ -4,7 +4,7 @@
 import type { Services, StartedJob } from '../context.ts';
 import { LockedError, UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
-import { parseRemoteUrl, remoteCommit } from '../forge/remote.ts';
+import { clusterRanges, parseRemoteUrl, remoteCommit, requireReachableByTenant } from '../forge/remote.ts';
 import type { SyncRow } from '../store/syncs.ts';
 import { every } from './periodic.ts';
 import { detached, ownerGone, startSync, syncIdentity, type SyncOutcome } from './sync-run.ts';
@@ -43,7 +43,9 @@ async function pollOne(services: Services, row: SyncRow, signal?: AbortSignal): 
     store.syncs.result(row.app, ownerGone(row));
     return undefined;
   }
-  const commit = await remoteCommit({ config, app: row.app, remote: parseRemoteUrl(row.url), branch: row.branch, signal });
+  const remote = parseRemoteUrl(row.url);
+  await requireReachableByTenant(remote, identity.admin, clusterRanges(config));
+  const commit = await remoteCommit({ config, app: row.app, remote, branch: row.branch, signal });
   if (!commit) {
     store.syncs.result(row.app, `Polling found no branch ${row.branch} at ${row.url}.`);
     return undefined;

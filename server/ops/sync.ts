@@ -6,7 +6,7 @@ import { UserError } from '../errors.ts';
 import { branchName, shown } from '../names.ts';
 import { durationSeconds } from '../config.ts';
 import { webhookUrl } from '../urls.ts';
-import { ensureDeployKey, parseRemoteUrl, removeDeployKey } from '../forge/remote.ts';
+import { clusterRanges, ensureDeployKey, parseRemoteUrl, removeDeployKey, requireReachableByTenant } from '../forge/remote.ts';
 import type { SyncRow } from '../store/syncs.ts';
 import type { Actor } from './actor.ts';
 
@@ -56,6 +56,7 @@ export async function setSync(actor: Actor, app: string, rawUrl: string, rawBran
   const { store, config } = actor.services;
   const remote = parseRemoteUrl(rawUrl);
   const branch = branchName(rawBranch ?? store.apps.get(app)?.deployBranch ?? 'main');
+  await requireReachableByTenant(remote, actor.identity.admin, clusterRanges(config));
   const publicKey = remote.kind === 'ssh' ? await ensureDeployKey(config, app) : null;
   const row = store.syncs.set({ app, url: remote.url, branch, publicKey, setBy: actor.identity.name, setVia: actor.identity.via });
   return info(actor, row);

@@ -240,10 +240,19 @@ describe('deploys from a forge: webhooks, sync:run, polling', { timeout: 180_000
   test('a key without access to the app may not connect it; failed verifications from one address are answered 429 for a while', async () => {
     const dev = await makeKey(s.dir, 'dev');
     assert.equal((await s.ssh(s.admin, `keys:add dev`, dev.pub)).exitCode, 0);
-    const { app, commit, secret } = await connected('throttle');
+    const { app, repo, commit, secret } = await connected('throttle');
     const denied = await s.ssh(dev, `sync:set ${app} ${forge.url('x')}`);
     assert.equal(denied.exitCode, 1);
     assert.match(denied.stderr, /does not exist, or your key has no access to it/);
+    // With access, a deployer still may not point the server at an address inside its networks
+    // (the forge here is on loopback: only an admin may connect it), nor at a name that resolves there.
+    assert.equal((await s.ssh(s.admin, `access:grant ${app} dev`)).exitCode, 0);
+    for (const url of [forge.url('x'), 'https://localhost/owner/repo.git', 'ssh://git@10.43.0.1/owner/repo.git', 'git@[::1]:owner/repo.git']) {
+      const inside = await s.ssh(dev, `sync:set ${app} ${url}`);
+      assert.equal(inside.exitCode, 1, url);
+      assert.match(inside.stderr, /Only an admin may connect an app to \S+: it is \S+, an address inside this server's networks; nothing was changed\./, url);
+    }
+    assert.match((await s.ssh(s.admin, `sync ${app}`)).stdout, new RegExp(forge.url(repo).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'the sync is as it was');
     const body = githubPush('main', commit);
     let status = 0;
     for (let i = 0; i < 12 && status !== 429; i++) status = (await deliver(app, body, github('wrong', body))).status;
