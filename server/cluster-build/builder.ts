@@ -22,7 +22,8 @@ import { BuildLog } from '../build/build-log.ts';
 import { inspectImage, processesFromLabel } from '../build/image.ts';
 import { explainFailure, imageRepository, transcriptLine } from '../build/pack.ts';
 import type { KubeClient } from '../deploy/kube-client.ts';
-import type { V1Pod } from '../deploy/kube-types.ts';
+import type { V1Node, V1Pod } from '../deploy/kube-types.ts';
+import { BUILDS_NODE_LABEL, buildNodeAffinity } from '../deploy/placement.ts';
 import { log } from '../output/log.ts';
 import { cacheImage, cacheImageApps, cacheImageBytes, purgeCacheImage } from './cache.ts';
 import {
@@ -410,8 +411,11 @@ export class ClusterBuilder implements Builder {
   async #startPod(builderImage: string, user: { uid: number; gid: number }, forBuild?: { app: string; deadlineSeconds: number }): Promise<string> {
     const s = this.settings;
     const name = `build-${randomBytes(6).toString('hex')}`;
+    // Onto the build nodes when an admin has labelled any (read at each pod's start: a label takes
+    // effect with the next pod).
+    const affinity = buildNodeAffinity(await this.#kube.list<V1Node>('v1', 'Node', undefined, { labelSelector: `${BUILDS_NODE_LABEL}=true` }));
     const spec: BuildPodSpec = {
-      name, owner: s.owner, builderImage, registry: s.buildRegistry,
+      name, owner: s.owner, builderImage, registry: s.buildRegistry, affinity,
       // A registry on the node's loopback (the one-node testbed's; install.sh's own is
       // NODE-IP:5000) is reachable only from the node's own network namespace. On it, the pod
       // shares the node's network and the namespace's NetworkPolicy does not apply to it:

@@ -16,7 +16,7 @@
 // exit code come back on the same connection. Such a pod names no app (the phases' arguments do),
 // so one can be started before a push needs it (a spare, builder.ts).
 import type { BuildEgress, ClusterNetwork } from '../config.ts';
-import type { KubeObject, V1Container, V1EnvVar, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1Pod, V1Secret } from '../deploy/kube-types.ts';
+import type { KubeObject, V1Affinity, V1Container, V1EnvVar, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1Pod, V1Secret } from '../deploy/kube-types.ts';
 import { MANAGED_BY } from '../deploy/labels.ts';
 import { internetPeers } from '../deploy/netpol.ts';
 import { BUILD_APP_LABEL, BUILD_NAMESPACE } from '../deploy/placement.ts';
@@ -86,6 +86,8 @@ export interface BuildPodSpec {
   registry: string;
   /** Run on the node's network (a registry on the node's loopback can be reached no other way). */
   hostNetwork: boolean;
+  /** Where the pod may run: onto nodes labelled slipway.dev/builds=true when any is (buildNodeAffinity). */
+  affinity?: V1Affinity | undefined;
   /** The builder's CNB user and group. */
   uid: number;
   gid: number;
@@ -261,6 +263,7 @@ export function buildPod(spec: BuildPodSpec): KubeObject<V1Pod> {
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       hostNetwork: spec.hostNetwork,
+      ...(spec.affinity ? { affinity: spec.affinity } : {}),
       // On the node's network the node's resolver is the one that answers (cluster DNS would need
       // ClusterFirstWithHostNet, and a build needs no cluster names).
       dnsPolicy: spec.hostNetwork ? 'Default' : 'ClusterFirst',

@@ -4,10 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Transcript } from '../output/transcript.ts';
 import type { ClusterNodes, DrainResult } from './deployer.ts';
 import type { KubeClient } from './kube-client.ts';
-import type { KubeObject, V1Affinity, V1Namespace, V1Node, V1Pod } from './kube-types.ts';
+import type { KubeObject, V1Namespace, V1Node, V1Pod } from './kube-types.ts';
 import { LABEL, MANAGED_BY, selectorString } from './labels.ts';
 import { appNamespaces, drainPlan, nodeSummaries, podRef, type NodeSummary, type PodRef } from './nodes.ts';
-import { BUILDS_NODE_LABEL, buildNodeAffinity } from './placement.ts';
 
 /** The field manager of cordon and uncordon (spec.unschedulable), apart from the release objects'. */
 export const NODES_FIELD_MANAGER = 'slipway-nodes';
@@ -88,11 +87,6 @@ export class KubeNodes implements ClusterNodes {
       await sleep(this.#pollMs);
     }
     return result;
-  }
-
-  /** The affinity build pods get now: onto nodes labelled slipway.dev/builds=true when any is (placement.ts). */
-  async buildAffinity(): Promise<V1Affinity | undefined> {
-    return buildNodeAffinity(await this.#client.list<V1Node>('v1', 'Node', undefined, { labelSelector: `${BUILDS_NODE_LABEL}=true` }));
   }
 
   /** The pods on a node, every namespace. */

@@ -4,6 +4,7 @@ import {
   BUILD_NAMESPACE, PHASES, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, phaseExec, probeCommand, probePod, registryAuthJson, secretFor, type BuildPodSpec, type PhaseTarget,
 } from '../../server/cluster-build/pod.ts';
 import { BuildQueue } from '../../server/cluster-build/queue.ts';
+import { BUILDS_NODE_LABEL, buildNodeAffinity } from '../../server/deploy/placement.ts';
 import { buildRef, builderRunImage, clusterBuildSettings, cnbUser, explainContainer, tookTooLong, isLoopbackRegistry, isPlainHttpRegistry, ownerId, platformEnv, pullRef, serverRef } from '../../server/cluster-build/builder.ts';
 import { cacheImage } from '../../server/cluster-build/cache.ts';
 import { loadConfig } from '../../server/config.ts';
@@ -70,6 +71,11 @@ test('only the container of the phases that talk to the registry has its credent
   assert.ok(!all[1]!.volumeMounts!.some((m) => m.name === 'report'));
   const noAuth = buildPod({ ...spec, authSecret: undefined } as BuildPodSpec);
   assert.ok(!noAuth.spec!.containers.some((c) => c.env?.some((e) => e.name === 'CNB_REGISTRY_AUTH')));
+  // Onto the build nodes when one is labelled; no affinity at all otherwise.
+  assert.equal(pod.spec!.affinity, undefined);
+  const affinity = buildNodeAffinity([{ metadata: { labels: { [BUILDS_NODE_LABEL]: 'true' } } }]);
+  assert.deepEqual(buildPod({ ...spec, affinity }).spec!.affinity, affinity);
+  assert.deepEqual(affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms, [{ matchExpressions: [{ key: BUILDS_NODE_LABEL, operator: 'In', values: ['true'] }] }]);
 });
 
 test('the phases publish latest and the release tag, with the cache image, to a plain-HTTP registry only when it is one', () => {
