@@ -94,7 +94,12 @@ export function isPlainHttpRegistry(registry: string, plainHttp: readonly string
  * Same registry, same digest.
  */
 export function serverRef(image: string, s: Pick<ClusterBuildSettings, 'registry' | 'buildRegistry'>): string {
-  return image.startsWith(`${s.buildRegistry}/`) ? `${s.registry}/${image.slice(s.buildRegistry.length + 1)}` : image;
+  return renamed(image, s.buildRegistry, s.registry) ?? image;
+}
+
+/** `image` of registry address `from` named by address `to` (same registry); undefined when it is not `from`'s. */
+function renamed(image: string, from: string, to: string): string | undefined {
+  return image.startsWith(`${from}/`) ? `${to}/${image.slice(from.length + 1)}` : undefined;
 }
 
 /**
@@ -102,10 +107,8 @@ export function serverRef(image: string, s: Pick<ClusterBuildSettings, 'registry
  * it (SLIPWAY_BUILD_REGISTRY); undefined when that is the name it already has or another registry's.
  */
 export function buildRef(image: string, s: Pick<ClusterBuildSettings, 'registry' | 'registryPull' | 'buildRegistry'>): string | undefined {
-  for (const from of [s.registry, s.registryPull]) {
-    if (from !== s.buildRegistry && image.startsWith(`${from}/`)) return `${s.buildRegistry}/${image.slice(from.length + 1)}`;
-  }
-  return undefined;
+  const from = [s.registry, s.registryPull].find((r) => r !== s.buildRegistry && image.startsWith(`${r}/`));
+  return from === undefined ? undefined : renamed(image, from, s.buildRegistry);
 }
 
 /** The run image a builder names in its metadata label (run.toml's first image; a stack's before platform 0.12). */
@@ -120,7 +123,7 @@ export function builderRunImage(labels: Readonly<Record<string, string>>): strin
 
 /** The builder image as the nodes pull it: the server's registry address swapped for the nodes' one. */
 export function pullRef(image: string, s: Pick<ClusterBuildSettings, 'registry' | 'registryPull'>): string {
-  return image.startsWith(`${s.registry}/`) ? `${s.registryPull}/${image.slice(s.registry.length + 1)}` : image;
+  return renamed(image, s.registry, s.registryPull) ?? image;
 }
 
 /** The builder's CNB user and group, from its image's CNB_USER_ID / CNB_GROUP_ID. */

@@ -177,7 +177,8 @@ export async function requireReachableByTenant(remote: RemoteUrl, admin: boolean
     const family = isIP(net!) === 6 ? 'ipv6' : 'ipv4';
     blocked.addSubnet(net!, Number(bits ?? (family === 'ipv6' ? 128 : 32)), family);
   }
-  const inside = addresses.find((a) => blocked.check(a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'), isIP(a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1')) === 6 ? 'ipv6' : 'ipv4'));
+  // An IPv4-mapped IPv6 address is its IPv4 address.
+  const inside = addresses.map((a) => a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1')).find((a) => blocked.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4'));
   if (inside) throw new UserError(`Only an admin may connect an app to ${shown(host)}: it is ${inside}, an address inside this server's networks; nothing was changed.`);
 }
 

@@ -50,15 +50,6 @@ export function fixtureCopy(name: string): string {
 }
 
 /**
- * How cluster build pods reach the testbed registry, for a test server's env: on the two-node
- * testbed (61-node2.sh) over the pod network at the host's end of the link, plain HTTP; on one node
- * nothing (they then share the node's network and reach it on loopback).
- */
-export function buildRegistryEnv(): Record<string, string> {
-  return Object.fromEntries(['SLIPWAY_BUILD_REGISTRY', 'SLIPWAY_REGISTRY_HTTP', 'SLIPWAY_BUILD_EGRESS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
-}
-
-/**
  * The cluster's settings a test server on the testbed needs besides the registry and builder:
  * where the ingress's requests come from (SLIPWAY_INGRESS_FROM) and Traefik's API, every node's
  * address (SLIPWAY_NODE_ADDRESSES, two nodes), and the build registry's pod-network address.
@@ -66,10 +57,10 @@ export function buildRegistryEnv(): Record<string, string> {
  * only Traefik pods, and the testbed's Traefik runs on the first node).
  */
 export function clusterEnv(): Record<string, string> {
-  return {
-    ...Object.fromEntries(['SLIPWAY_INGRESS_FROM', 'SLIPWAY_INGRESS_API', 'SLIPWAY_NODE_ADDRESSES'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),
-    ...buildRegistryEnv(),
-  };
+  // The build registry's three settings are set on the two-node testbed only (61-node2.sh): on one
+  // node build pods share the node's network and reach the registry on loopback.
+  const keys = ['SLIPWAY_INGRESS_FROM', 'SLIPWAY_INGRESS_API', 'SLIPWAY_NODE_ADDRESSES', 'SLIPWAY_BUILD_REGISTRY', 'SLIPWAY_REGISTRY_HTTP', 'SLIPWAY_BUILD_EGRESS'];
+  return Object.fromEntries(keys.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
 }
 
 /** The testbed registry's credential setting (its registry refuses requests without it), for a test server's env. */
