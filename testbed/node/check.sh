@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves the testbed node works end to end (run by 60-node.sh after it started something, or with
 # SLIPWAY_NODE_CHECK=1):
-#   bash testbed/node/check.sh KUBECTL INGRESS_ADDR RUN_IMAGE
+#   bash testbed/node/check.sh KUBECTL INGRESS_ADDR RUN_IMAGE NODE
 # A Deployment of the stack's run image (from the testbed registry: a pull through containerd's
 # hosts.toml) serving a page with busybox httpd becomes Ready (its readiness probe passes); its
 # ClusterIP Service answers from the host (kube-proxy's rules); its name resolves inside the pod
@@ -12,6 +12,10 @@ set -euo pipefail
 kubectl=${1:?kubectl}
 ingress=${2:?ingress address}
 image=${3:-}
+# The pod is pinned to this node: a second node's Node object left in etcd by an earlier run still
+# reads Ready until the controller-manager notices its kubelet is gone (and 61-node2.sh starts that
+# kubelet only after this check), so an unpinned pod could wait there for good.
+node=${4:?node}
 ns=slipway-node-check
 host=node-check.testbed
 say() { printf 'testbed: node check: %s\n' "$*" >&2; }
@@ -25,6 +29,9 @@ fail() {
 token=ok-$RANDOM$RANDOM
 
 # A namespace left by an interrupted check (or still terminating) is finished off first.
+# Its pods are removed without waiting for a kubelet: one bound to a node that is not running (a
+# second node before 61-node2.sh starts it) would hold the namespace in Terminating.
+"$kubectl" -n "$ns" delete pods --all --force --grace-period=0 >/dev/null 2>&1 || true
 "$kubectl" delete namespace "$ns" --ignore-not-found --wait=true --timeout=120s >/dev/null
 start=$SECONDS
 "$kubectl" apply -f - >/dev/null <<EOF
@@ -42,6 +49,7 @@ spec:
     metadata: { labels: { app: web } }
     spec:
       automountServiceAccountToken: false
+      nodeSelector: { kubernetes.io/hostname: $node }
       containers:
         - name: web
           image: $image

@@ -214,7 +214,7 @@ if [ "$started_any" -eq 1 ]; then log "node: components up in $((SECONDS - node_
 # After a start (or on demand) prove the whole path: a pod from the registry becomes Ready, its
 # ClusterIP Service answers from the host, and the ingress routes a Host header to it.
 if [ "$started_any" -eq 1 ] || [ "${SLIPWAY_NODE_CHECK:-0}" = 1 ]; then
-  bash "$src/check.sh" "$kubectl" "$ingress_addr" "${SLIPWAY_RUN_IMAGE:-}" 8>&-
+  bash "$src/check.sh" "$kubectl" "$ingress_addr" "${SLIPWAY_RUN_IMAGE:-}" "$node" 8>&-
 fi
 rss() { local pid; pid=$(cat "$run/$1.pid"); echo $(($(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status") / 1024)); }
 log "node: $node Ready; ingress on $ingress_addr (RSS MiB: containerd $(rss containerd), kubelet $(rss kubelet), kube-proxy $(rss kube-proxy), coredns $(rss coredns), traefik $(rss traefik))"
