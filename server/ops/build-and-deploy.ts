@@ -48,14 +48,16 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
   requireDeployer(services);
   const { app, transcript: t, signal } = req;
   const short = req.commit.slice(0, 7);
+  // A preview app has no repository: its commits are in its parent's, where its branch is.
+  const repo = repoPath(config, store.previews.get(app)?.parent ?? app);
   stopIfAborted(signal);
 
   // app.json first: a malformed one rejects the push before anything is built.
-  const appJson = parseAppJson(await readTreeFile({ repo: repoPath(config, app), commit: req.commit, quarantine: req.quarantine, signal }, 'app.json'));
+  const appJson = parseAppJson(await readTreeFile({ repo, commit: req.commit, quarantine: req.quarantine, signal }, 'app.json'));
   // A first deploy's config vars from app.json env, before the build that should see them.
   const setup = startAppSetup(services, app, appJson, t);
   // extract: the tree, straight from git (and its quarantine during a push).
-  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes, directory: builder.wantsDirectory })
+  const tree = await extractTree({ repo, commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes, directory: builder.wantsDirectory })
     .catch((err: unknown) => { setup.undo(); throw err; });
   let released = false;
   try {
