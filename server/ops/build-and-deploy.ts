@@ -48,8 +48,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
   requireDeployer(services);
   const { app, transcript: t, signal } = req;
   const short = req.commit.slice(0, 7);
-  // A preview app has no repository: its commits are in its parent's, where its branch is.
-  const repo = repoPath(config, store.previews.get(app)?.parent ?? app);
+  const repo = sourceRepo(services, app);
   stopIfAborted(signal);
 
   // app.json first: a malformed one rejects the push before anything is built.
@@ -171,6 +170,11 @@ async function refuseLargeImage(services: Services, app: string, digest: string)
     await registry.remove(app, digest).catch((err: unknown) => log.warn('could not delete a refused image', { app, digest, err }));
   }
   throw new UserError(`The image is ${mb(bytes)} MB, more than the ${mb(config.maxImageBytes)} MB an app's image may be (SLIPWAY_MAX_IMAGE_MB); nothing was deployed.`);
+}
+
+/** The repository an app's commits are in: its own, or for a preview app (which has none) its parent's, where its branch is. */
+export function sourceRepo(services: Pick<Services, 'store' | 'config'>, app: string): string {
+  return repoPath(services.config, services.store.previews.get(app)?.parent ?? app);
 }
 
 /** The builder image an app builds with: its own setting, else the global one, else SLIPWAY_BUILDER. */

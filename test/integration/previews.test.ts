@@ -175,7 +175,7 @@ describe('preview apps of branches', () => {
     assert.ok(s.deployer.destroyed.includes(app));
   });
 
-  test('preview apps cannot manage previews, and apps:create keeps -- for previews', async () => {
+  test('a preview cannot manage previews nor be pushed to, apps:rebuild rebuilds it, and apps:create keeps -- for previews', async () => {
     const { app, wd } = await deployedApp(s, 'nest');
     await ok(`previews:enable ${app}`);
     assert.equal((await s.git(['push', s.sshRemote(app), 'main:x'], { cwd: wd })).exitCode, 0);
@@ -183,6 +183,13 @@ describe('preview apps of branches', () => {
     const r = await s.ssh(s.admin, `previews:enable ${name}`);
     assert.equal(r.exitCode, 1);
     assert.match(r.stderr, new RegExp(`${name} is a preview of ${app}; manage previews on ${app}\\.`));
+    // A preview has no repository of its own; apps:rebuild finds its commit in the parent's.
+    const push = await s.git(['push', s.sshRemote(name), 'main'], { cwd: wd });
+    assert.notEqual(push.exitCode, 0);
+    assert.ok(push.stderr.includes(`${name} is a preview of ${app} and has no repository of its own: push to ${app} (git push paas x).`), push.stderr);
+    const rebuilt = await s.ssh(s.admin, `apps:rebuild ${name}`);
+    assert.equal(rebuilt.exitCode, 0, rebuilt.stderr);
+    assert.equal(s.deployer.deployed.at(-1)?.app, name);
     const c = await s.ssh(s.admin, 'apps:create my--app');
     assert.equal(c.exitCode, 1);
     assert.match(c.stderr, /"my--app" has "--" in it/);
