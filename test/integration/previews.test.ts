@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { deployedApp, makeKey, newApp, remoteLines, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
 import { previewAppName } from '../../server/names.ts';
+import { api } from '../support/api-client.ts';
 import { reconcilePreviews } from '../../server/ops/preview-reconcile.ts';
 
 interface Listed { app: string; branch: string; commit: string | null; url: string; ageSeconds: number }
@@ -134,6 +135,11 @@ describe('preview apps of branches', () => {
     const name = previewAppName(app, 'feature');
     assert.equal(s.deployer.deployed.at(-1)?.app, name);
     await ok(`config:set ${name} X=1`, dev);
+    const listed = await api(s, 'GET', `/apps/${app}/previews`, { token: devToken });
+    assert.equal(listed.status, 200);
+    assert.deepEqual((listed.json as Listed[]).map((p) => [p.app, p.branch]), [[name, 'feature']]);
+    const settings = await api(s, 'GET', `/apps/${app}/previews/settings`, { token: devToken });
+    assert.deepEqual(settings.json, { app, enabled: true, limit: 5, ttl: '7d', sharedKeys: [] });
     assert.ok((await ok('apps:list', dev)).includes(name));
     await ok(`access:revoke ${app} dev`);
     const denied = await s.ssh(dev, `config ${name}`);
