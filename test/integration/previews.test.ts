@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { deployedApp, makeKey, newApp, remoteLines, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
+import { deployedApp, makeKey, newApp, remoteLines, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
 import { previewAppName } from '../../server/names.ts';
 import { api } from '../support/api-client.ts';
 import { reconcilePreviews } from '../../server/ops/preview-reconcile.ts';
@@ -113,11 +113,23 @@ describe('preview apps of branches', () => {
     assert.match(raise.stderr, /Only admins may allow more than 5 previews/);
   });
 
+  test('the release phase runs in the preview, with the preview\'s config', async (t) => {
+    const { app, wd } = await deployedApp(s, 'relphase');
+    await ok(`config:set ${app} SHARED=1 PRIVATE=2 --no-restart`);
+    await ok(`previews:enable ${app}`);
+    await ok(`previews:config ${app} --share SHARED`);
+    useControls(t, s, { processes: [{ type: 'web', command: ['web'], args: [], default: true }, { type: 'release', command: ['migrate'], args: [], default: true }] });
+    const r = await s.git(['push', s.sshRemote(app), 'main:migrations'], { cwd: wd });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const phase = s.deployer.releasePhases.at(-1)!;
+    assert.equal(phase.app, previewAppName(app, 'migrations'));
+    assert.deepEqual(phase.config, { SHARED: '1' });
+  });
+
   test('a failed first push of a branch leaves no preview app behind', async (t) => {
     const { app, wd } = await deployedApp(s, 'fail');
     await ok(`previews:enable ${app}`);
-    s.controls.buildFailure = 'No buildpack detected this app.';
-    t.after(() => { delete s.controls.buildFailure; });
+    useControls(t, s, { buildFailure: 'No buildpack detected this app.' });
     const r = await s.git(['push', s.sshRemote(app), 'main:broken'], { cwd: wd });
     assert.notEqual(r.exitCode, 0);
     assert.equal(await appExists(previewAppName(app, 'broken')), false);
