@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { UserError } from './errors.ts';
 
 /** Quotes user input for an error message so control characters and quotes stay visible. */
@@ -60,4 +61,34 @@ export function branchName(name: string): string {
     throw new UserError(`${shown(name)} is not a valid branch name.`);
   }
   return name;
+}
+
+/** The longest app name appName accepts. */
+export const MAX_APP_NAME = 40;
+/** What separates the parent's name from the branch's part in a preview app's name; apps:create refuses it. */
+export const PREVIEW_SEPARATOR = '--';
+const PREVIEW_HASH_CHARS = 8;
+/** The fewest characters of the branch's slug a preview name keeps before the parent's name is shortened. */
+const MIN_SLUG = 6;
+
+/** A branch name as lowercase letters, digits and single dashes (`Feature/Login_v2` → `feature-login-v2`). */
+export function branchSlug(branch: string): string {
+  return branch.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+/**
+ * The app a preview of `parent` for `branch` is: `PARENT--SLUG-HASH`, a valid app name (so its
+ * namespace slipway-NAME and host NAME.BASE_DOMAIN stay within a DNS label's 63 characters).
+ * HASH is the first 8 hex digits of SHA-256 over parent and branch, so two branches whose slugs
+ * are equal (`a/b`, `a-b`) or cut to the same prefix never share a name; the slug is shortened
+ * first, then the parent's part, never the hash.
+ */
+export function previewAppName(parent: string, branch: string): string {
+  const hash = createHash('sha256').update(`${parent}\0${branch}`).digest('hex').slice(0, PREVIEW_HASH_CHARS);
+  const fixed = PREVIEW_SEPARATOR.length + 1 + PREVIEW_HASH_CHARS;
+  let head = parent;
+  if (head.length + fixed + MIN_SLUG > MAX_APP_NAME) head = head.slice(0, MAX_APP_NAME - fixed - MIN_SLUG).replace(/-+$/, '');
+  const room = MAX_APP_NAME - fixed - head.length;
+  const slug = branchSlug(branch).slice(0, room).replace(/-+$/, '');
+  return appName(`${head}${PREVIEW_SEPARATOR}${slug ? `${slug}-` : ''}${hash}`);
 }

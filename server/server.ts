@@ -23,6 +23,7 @@ import { Events } from './jobs/events.ts';
 import { reconcileAtStart } from './ops/reconcile.ts';
 import { startRightsSweep } from './revocation.ts';
 import { startSyncPolling } from './ops/sync-poll.ts';
+import { startPreviewReconciler } from './ops/preview-reconcile.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
 export interface RunningSlipway {
@@ -124,6 +125,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const stopRightsSweep = startRightsSweep(services);
   const stopWarmSweep = startWarmSweep(services);
   const stopSyncPolling = startSyncPolling(services);
+  const stopPreviews = startPreviewReconciler(services);
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null,
     gc: { keepReleases: config.keepReleases, intervalS: config.gcIntervalMs / 1000, storage: config.registryGcConfig ?? 'not configured (SLIPWAY_REGISTRY_GC_CONFIG)' } });
 
@@ -139,6 +141,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
       stopRightsSweep();
       stopWarmSweep();
       stopSyncPolling();
+      stopPreviews();
       const closing = Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
       // A stopping server must not wait on clients: connections that sent nothing yet, or hold a
       // request open, would keep close() pending for as long as they like.

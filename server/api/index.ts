@@ -5,6 +5,7 @@ import { sessionRoutes } from './session.ts';
 import { appRoutes } from './apps.ts';
 import { configRoutes } from './config.ts';
 import { releaseRoutes } from './releases.ts';
+import { previewRoutes } from './previews.ts';
 import { processRoutes } from './processes.ts';
 import { jobRoutes } from './jobs.ts';
 import { logRoutes } from './logs.ts';
@@ -24,6 +25,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...appRoutes,
   ...configRoutes,
   ...releaseRoutes,
+  ...previewRoutes,
   ...processRoutes,
   ...logRoutes,
   ...metricsRoutes,

@@ -9,6 +9,7 @@ import { tokenCommands } from './tokens.ts';
 import { releaseCommands } from './releases.ts';
 import { buildCommands } from './builds.ts';
 import { syncCommands } from './sync.ts';
+import { previewCommands } from './previews.ts';
 import { psCommands } from './ps.ts';
 import { metricsCommands } from './metrics.ts';
 import { domainCommands } from './domains.ts';
@@ -68,6 +69,7 @@ export const commands: readonly Command[] = [
   ...storageCommands,
   ...buildCommands,
   ...syncCommands,
+  ...previewCommands,
   ...jobCommands,
   ...keyCommands,
   ...tokenCommands,

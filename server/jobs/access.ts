@@ -20,7 +20,7 @@ export class JobNotFoundError extends NotFoundError {
 }
 
 /** What the job rules need: the store, the runner, and the commands in flight (to stop a follower who loses the app). */
-type JobServices = Pick<Services, 'jobs' | 'sessions'> & { store: Pick<Store, 'apps' | 'keys'> };
+type JobServices = Pick<Services, 'jobs' | 'sessions'> & { store: Pick<Store, 'apps' | 'keys' | 'previews'> };
 
 /** How many jobs a listing gives, newest first (`jobs APP`, GET /apps/APP/jobs). */
 export const JOBS_LISTED = 50;

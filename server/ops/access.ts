@@ -1,6 +1,6 @@
 // Who may do what, decided once for every adapter (SSH commands, the local CLI, the HTTP API):
 // an app is used by admins and by keys granted it; admin operations by admins only.
-import { ForbiddenError, NotFoundError } from '../errors.ts';
+import { ForbiddenError, NotFoundError, UserError } from '../errors.ts';
 import { appName, shown } from '../names.ts';
 import { mayUseApp, reachesAllApps } from '../auth/access.ts';
 import type { Identity } from '../auth/identity.ts';
@@ -10,6 +10,17 @@ import type { Services } from '../context.ts';
 interface Asker {
   identity: Identity;
   services: Pick<Services, 'store'>;
+}
+
+/**
+ * authorizeApp for an app that has a repository of its own: a preview app has none (its branch is
+ * in its parent's), so it is refused with the sentence saying where to push.
+ */
+export function authorizeRepo(actor: Asker, raw: string): string {
+  const app = authorizeApp(actor, raw);
+  const preview = actor.services.store.previews.get(app);
+  if (preview) throw new UserError(`${app} is a preview of ${preview.parent} and has no repository of its own: push to ${preview.parent} (git push paas ${preview.branch}).`);
+  return app;
 }
 
 /**

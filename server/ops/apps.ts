@@ -1,13 +1,13 @@
 // Apps themselves: create (with its git repository), list, show, destroy, unlock a stuck deploy,
 // and choose the branch whose pushes deploy.
 import { UserError } from '../errors.ts';
-import { appName, branchName, shown } from '../names.ts';
+import { appName, branchName, PREVIEW_SEPARATOR, shown } from '../names.ts';
 import { createRepo, removeLogs, removeRepo } from '../repos.ts';
 import { removeDeployKey } from '../forge/remote.ts';
 import { appUrl, defaultDomain, remotes } from '../urls.ts';
 import { builderFor } from './build-and-deploy.ts';
 import { breakLock, lockApp } from './lock.ts';
-import { removeImages } from './collect.ts';
+import { destroyPreview, teardownApp } from './teardown.ts';
 import { deployable } from './release.ts';
 import { requireAdmin } from './access.ts';
 import { reachesAllApps } from '../auth/access.ts';
@@ -30,6 +30,8 @@ export interface CreatedApp {
 export async function createApp(actor: Actor, raw: string): Promise<CreatedApp> {
   requireAdmin(actor, 'Only admins may run apps:create.');
   const app = appName(raw);
+  // Preview apps are named PARENT--BRANCH-HASH: an app of such a name could take a preview's.
+  if (app.includes(PREVIEW_SEPARATOR)) throw new UserError(`${shown(app)} has "${PREVIEW_SEPARATOR}" in it, which names preview apps (APP${PREVIEW_SEPARATOR}BRANCH-HASH); choose another app name.`);
   const { store, config } = actor.services;
   if (!store.apps.create(app)) throw new UserError(`App ${shown(app)} already exists.`);
   try {
@@ -211,7 +213,7 @@ export async function destroyApp(actor: Actor, raw: string, opts: { includeStora
   requireAdmin(actor, 'Only admins may run apps:destroy.');
   const app = appName(raw);
   const { services } = actor;
-  const { store, config, deployer } = services;
+  const { store } = services;
   if (!store.apps.get(app)) throw new UserError(`App ${shown(app)} does not exist.`);
   const volumes = store.volumes.list(app).map((v) => v.name);
   if (volumes.length && !opts.includeStorage) {
@@ -219,17 +221,12 @@ export async function destroyApp(actor: Actor, raw: string, opts: { includeStora
   }
   const notes: string[] = [];
   const unlock = lockApp(services, app, `apps:destroy by ${actor.identity.name}`);
-  // The row goes last: until then a crash leaves an app that a second apps:destroy finishes
-  // (each step is idempotent), never files without a row.
   try {
-    if (deployer) await deployer.destroy(app);
-    await removeImages(services, app, (line) => notes.push(line));
-    removeRepo(config, app);
-    removeLogs(config, app);
-    removeDeployKey(config, app);
-    // Said just before the row goes: listeners check who may see it against the app's grants.
-    services.events.publish({ type: 'app', app, change: 'destroyed' });
-    store.apps.remove(app);
+    // Its previews first: their rows name it, and each is an app of its own in the cluster.
+    for (const preview of store.previews.list(app)) {
+      notes.push(...await destroyPreview(services, preview, `apps:destroy ${app} by ${actor.identity.name}`));
+    }
+    await teardownApp(services, app, (line) => notes.push(line));
   } finally {
     unlock();
   }

@@ -48,14 +48,15 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
   requireDeployer(services);
   const { app, transcript: t, signal } = req;
   const short = req.commit.slice(0, 7);
+  const repo = sourceRepo(services, app);
   stopIfAborted(signal);
 
   // app.json first: a malformed one rejects the push before anything is built.
-  const appJson = parseAppJson(await readTreeFile({ repo: repoPath(config, app), commit: req.commit, quarantine: req.quarantine, signal }, 'app.json'));
+  const appJson = parseAppJson(await readTreeFile({ repo, commit: req.commit, quarantine: req.quarantine, signal }, 'app.json'));
   // A first deploy's config vars from app.json env, before the build that should see them.
   const setup = startAppSetup(services, app, appJson, t);
   // extract: the tree, straight from git (and its quarantine during a push).
-  const tree = await extractTree({ repo: repoPath(config, app), commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes, directory: builder.wantsDirectory })
+  const tree = await extractTree({ repo, commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes, directory: builder.wantsDirectory })
     .catch((err: unknown) => { setup.undo(); throw err; });
   let released = false;
   try {
@@ -169,6 +170,11 @@ async function refuseLargeImage(services: Services, app: string, digest: string)
     await registry.remove(app, digest).catch((err: unknown) => log.warn('could not delete a refused image', { app, digest, err }));
   }
   throw new UserError(`The image is ${mb(bytes)} MB, more than the ${mb(config.maxImageBytes)} MB an app's image may be (SLIPWAY_MAX_IMAGE_MB); nothing was deployed.`);
+}
+
+/** The repository an app's commits are in: its own, or for a preview app (which has none) its parent's, where its branch is. */
+export function sourceRepo(services: Pick<Services, 'store' | 'config'>, app: string): string {
+  return repoPath(services.config, services.store.previews.get(app)?.parent ?? app);
 }
 
 /** The builder image an app builds with: its own setting, else the global one, else SLIPWAY_BUILDER. */

@@ -3,13 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { NotFoundError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { buildAndDeploy, builderFor } from './build-and-deploy.ts';
+import { buildAndDeploy, builderFor, sourceRepo } from './build-and-deploy.ts';
 import { requireBuilder } from '../context.ts';
 import { rollOut } from './rollout.ts';
 import { collectAfterDeploy } from './collect.ts';
 import { requireAdmin } from './access.ts';
 import { git } from '../git.ts';
-import { repoPath } from '../repos.ts';
 import type { Build } from '../store/builds.ts';
 import type { Actor, Progress } from './actor.ts';
 
@@ -53,10 +52,10 @@ export function setBuilder(actor: Actor, rawApp: string | undefined, image: stri
 
 /** apps:rebuild: builds the deployed commit again and deploys it, as a push would; resolves with the new release. */
 export async function rebuild(actor: Actor, app: string, progress: Progress): Promise<{ commit: string; release: number }> {
-  const { store, config } = actor.services;
+  const { store } = actor.services;
   const commit = store.releases.current(app)?.commit;
   if (!commit) throw new UserError(`${app} has no deployed commit to rebuild; push first.`);
-  await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: repoPath(config, app) });
+  await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: sourceRepo(actor.services, app) });
   const release = await rollOut(actor, app, 'apps:rebuild', progress, (p) =>
     buildAndDeploy(actor.services, { app, commit, description: `Rebuild ${commit.slice(0, 7)}`, quarantine: {}, by: actor.identity, transcript: p.transcript, signal: p.signal }));
   // As after a push: the new image may push the oldest kept one out (in the background).

@@ -54,6 +54,8 @@ function connected(actor: Pick<Actor, 'services'>, app: string): SyncRow {
  */
 export async function setSync(actor: Actor, app: string, rawUrl: string, rawBranch?: string): Promise<SyncInfo> {
   const { store, config } = actor.services;
+  const preview = store.previews.get(app);
+  if (preview) throw new UserError(`${app} is a preview of ${preview.parent}; it follows its branch ${preview.branch} there and cannot follow a repository.`);
   const remote = parseRemoteUrl(rawUrl);
   const branch = branchName(rawBranch ?? store.apps.get(app)?.deployBranch ?? 'main');
   await requireReachableByTenant(remote, actor.identity.admin, clusterRanges(config));

@@ -4,11 +4,12 @@ import type { Identity } from '../auth/identity.ts';
 import { requireBuilder, requireDeployer } from '../context.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { setHead } from '../repos.ts';
-import { deployTarget, type RefUpdate } from './receive.ts';
+import { pushTarget, type RefUpdate } from './receive.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
 import { rollOut } from '../ops/rollout.ts';
 import { buildAndDeploy } from '../ops/build-and-deploy.ts';
 import { collectAfterDeploy } from '../ops/collect.ts';
+import { deployPreview, removeBranchPreview } from '../ops/preview-deploy.ts';
 
 /** One push as the pre-receive hook hands it over. */
 export interface PushRequest {
@@ -21,7 +22,8 @@ export interface PushRequest {
 }
 
 /**
- * The push, top to bottom: receive → lock → extract → build → release → deploy → announce.
+ * The push, top to bottom: receive → lock → extract → build → release → deploy → announce; a push
+ * of another branch with previews on goes to that branch's preview instead.
  * Throwing rejects the push: git then leaves every ref as it was.
  */
 export async function runPipeline(services: Services, push: PushRequest): Promise<void> {
@@ -31,11 +33,15 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
   // receive: which branch and commit this push deploys.
   const appRow = store.apps.get(app);
   if (!appRow) throw new NotFoundError(app);
-  const target = deployTarget(push.updates, appRow.deployBranch);
-  const short = target.commit.slice(0, 7);
+  const target = pushTarget(push.updates, appRow.deployBranch, store.previews.settings(app).enabled);
   // Said before the lock and the upload's extraction: nothing can be deployed without them.
   requireBuilder(services);
   requireDeployer(services);
+  // Another branch, with previews on: its own preview app, deployed or removed (ops/preview-deploy.ts).
+  const previewPush = { parent: app, branch: target.branch, identity: push.identity, transcript: push.transcript, signal: push.signal };
+  if (target.kind === 'preview-removal') return removeBranchPreview(services, previewPush);
+  if (target.kind === 'preview') return deployPreview(services, { ...previewPush, commit: target.commit, quarantine: push.quarantine });
+  const short = target.commit.slice(0, 7);
 
   // lock: one deploy per app at a time; a second push is turned away at once. The push is a job
   // whose client is the pusher: it sees the job's transcript live, and its leaving cancels it.

@@ -44,3 +44,25 @@ export function deployTarget(updates: readonly RefUpdate[], deployBranch: string
   if (ZERO.test(u.new)) throw new UserError(`Deleting ${branch} is not allowed: it is the deploy branch.`);
   return { branch, commit: u.new };
 }
+
+/** What a push does: deploy the app, deploy a preview of a branch, or remove a branch's preview. */
+export type PushTarget =
+  | { kind: 'deploy'; branch: string; commit: string }
+  | { kind: 'preview'; branch: string; commit: string }
+  | { kind: 'preview-removal'; branch: string };
+
+/**
+ * Decides what the push does. With previews off, exactly deployTarget's rule. With previews on,
+ * the deploy branch deploys as before, and any other branch (still one per push) is a preview:
+ * pushed, it deploys that branch's preview; deleted, it removes it. Tags and other refs are
+ * refused as before.
+ */
+export function pushTarget(updates: readonly RefUpdate[], deployBranch: string | null, previews: boolean): PushTarget {
+  if (!previews || updates.length !== 1) return { kind: 'deploy', ...deployTarget(updates, deployBranch) };
+  const u = updates[0]!;
+  const branch = u.ref.startsWith('refs/heads/') ? u.ref.slice('refs/heads/'.length) : undefined;
+  const allowed = deployBranch ? [deployBranch] : ['main', 'master'];
+  if (!branch || allowed.includes(branch)) return { kind: 'deploy', ...deployTarget(updates, deployBranch) };
+  if (ZERO.test(u.new)) return { kind: 'preview-removal', branch };
+  return { kind: 'preview', branch, commit: u.new };
+}

@@ -36,11 +36,13 @@ export function appsStore(db: Db) {
     /** Creates the app; false if the name is taken. */
     create: (name: string): boolean =>
       db.prepare('INSERT OR IGNORE INTO apps (name, created_at) VALUES (?, ?)').run(name, now()).changes === 1,
-    /** Every app, or those `keyName` was granted. */
+    /** Every app, or those `keyName` was granted (with their previews). */
     list: (keyName?: string): App[] =>
       (keyName === undefined
         ? db.prepare<[], Row>('SELECT * FROM apps ORDER BY name').all()
-        : db.prepare<[string], Row>('SELECT apps.* FROM apps JOIN grants ON grants.app = apps.name WHERE grants.key_name = ? ORDER BY name').all(keyName)
+        // A key granted an app reaches its previews too (auth/access.ts says the same for one app).
+        : db.prepare<[string], Row>(`SELECT apps.* FROM apps LEFT JOIN previews ON previews.app = apps.name
+            WHERE EXISTS (SELECT 1 FROM grants WHERE grants.key_name = ? AND grants.app = coalesce(previews.parent, apps.name)) ORDER BY name`).all(keyName)
       ).map(toApp),
     remove: (name: string): boolean => db.prepare('DELETE FROM apps WHERE name = ?').run(name).changes === 1,
     setDeployBranch: (name: string, branch: string | null): void => {

@@ -279,6 +279,27 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE jobs_v17 RENAME TO jobs;
    CREATE INDEX jobs_by_app ON jobs (app);
    CREATE INDEX jobs_unfinished ON jobs (status) WHERE status IN ('queued', 'running');`,
+  // Preview apps (issue 22, part 1; schema 18): an app's preview settings (off until enabled; the
+  // limit and time to live, NULL: the defaults; the config keys a preview starts with), and each
+  // preview: an app of its own, of one parent and one branch of the parent's repository, with the
+  // commit and time of its last push. A preview's row goes with either app.
+  `CREATE TABLE preview_settings (
+     app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+     enabled INTEGER NOT NULL DEFAULT 0,
+     max_previews INTEGER,
+     ttl_seconds INTEGER,
+     shared_keys TEXT NOT NULL DEFAULT '[]'
+   );
+   CREATE TABLE previews (
+     app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+     parent TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     branch TEXT NOT NULL,
+     commit_sha TEXT,
+     pushed_at TEXT,
+     created_at TEXT NOT NULL,
+     UNIQUE (parent, branch)
+   );
+   CREATE INDEX previews_by_parent ON previews (parent);`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

@@ -16,6 +16,7 @@ import { cronStore } from './cron.ts';
 import { volumesStore } from './volumes.ts';
 import { sessionsStore } from './sessions.ts';
 import { syncsStore } from './syncs.ts';
+import { previewsStore } from './previews.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -42,6 +43,8 @@ export interface Store {
   sessions: ReturnType<typeof sessionsStore>;
   /** Apps connected to a repository elsewhere (sync:set) and their webhook deliveries. */
   syncs: ReturnType<typeof syncsStore>;
+  /** Preview settings per app and the preview apps of branches. */
+  previews: ReturnType<typeof previewsStore>;
   close(): void;
 }
 
@@ -70,6 +73,7 @@ export function openStore(file: string): Store {
     volumes: volumesStore(db),
     sessions: sessionsStore(db),
     syncs: syncsStore(db),
+    previews: previewsStore(db),
     close: () => db.close(),
   };
 }

@@ -4,7 +4,7 @@
 // away. The transports keep only their byte plumbing.
 import type { RunningDeploy, Services } from '../context.ts';
 import type { Identity } from '../auth/identity.ts';
-import { authorizeApp } from '../ops/access.ts';
+import { authorizeRepo } from '../ops/access.ts';
 import type { Piped } from '../exec.ts';
 import { gitPipe } from '../git.ts';
 import { repoPath, serveSettings } from '../repos.ts';
@@ -54,7 +54,7 @@ export interface GitRequest {
 
 /** Starts git for an authorised request on the repository the server chose; throws NotFoundError if the key may not use the app. */
 export function serveGit(services: Pick<Services, 'config' | 'store' | 'pushes'>, req: GitRequest): ServedGit {
-  authorizeApp({ services, identity: req.identity }, req.app);
+  authorizeRepo({ services, identity: req.identity }, req.app);
   const pushing = req.service === 'git-receive-pack' && !req.advertiseOnly;
   const push: RunningDeploy | undefined = pushing ? services.pushes.begin(req.app, req.identity) : undefined;
   const env: Record<string, string | undefined> = {

@@ -13,7 +13,7 @@ test('the database file is 0600, WAL, synchronous=FULL, migrated', () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
-    assert.equal(s.db.pragma('user_version', { simple: true }), 17);
+    assert.equal(s.db.pragma('user_version', { simple: true }), 18);
   });
 });
 
@@ -101,5 +101,40 @@ test('lockedElsewhere names apps whose lock a live process other than ours holds
     assert.equal(s.apps.lock('theirs', 'cli push', process.ppid).ok, true);
     assert.equal(s.apps.lock('dead', 'old push', 4194305).ok, true);
     assert.deepEqual(s.apps.lockedElsewhere(), ['theirs']);
+  });
+});
+
+test('previews: made within the limit with their app row, refused past it or on a taken name, gone with either app', () => {
+  withStore((s) => {
+    s.apps.create('shop');
+    s.apps.create('taken--x-00000000');
+    assert.equal(s.previews.create('shop--a-11111111', 'shop', 'a', 2), 'ok');
+    assert.equal(s.previews.create('shop--b-22222222', 'shop', 'b', 2), 'ok');
+    assert.equal(s.previews.create('shop--c-33333333', 'shop', 'c', 2), 'limit');
+    assert.equal(s.apps.get('shop--c-33333333'), undefined, 'nothing written past the limit');
+    assert.equal(s.previews.create('taken--x-00000000', 'shop', 'x', 5), 'taken');
+    assert.equal(s.previews.byBranch('shop', 'x'), undefined);
+    assert.equal(s.apps.get('shop--a-11111111')?.name, 'shop--a-11111111');
+    s.previews.pushed('shop--a-11111111', 'c'.repeat(40), '2026-01-01T00:00:00.000Z');
+    assert.deepEqual(s.previews.byBranch('shop', 'a'), { app: 'shop--a-11111111', parent: 'shop', branch: 'a', commit: 'c'.repeat(40), pushedAt: '2026-01-01T00:00:00.000Z', createdAt: s.previews.get('shop--a-11111111')!.createdAt });
+    s.apps.remove('shop--a-11111111');
+    assert.deepEqual(s.previews.list('shop').map((p) => p.branch), ['b']);
+    s.apps.remove('shop');
+    assert.deepEqual(s.previews.list(), []);
+  });
+});
+
+test('preview settings: off with the defaults until set; a key granted the parent lists its previews', () => {
+  withStore((s) => {
+    s.apps.create('shop');
+    s.apps.create('other');
+    assert.deepEqual(s.previews.settings('shop'), { enabled: false, maxPreviews: null, ttlSeconds: null, sharedKeys: [] });
+    s.previews.configure('shop', { enabled: true, sharedKeys: ['A'] });
+    s.previews.configure('shop', { maxPreviews: 2 });
+    assert.deepEqual(s.previews.settings('shop'), { enabled: true, maxPreviews: 2, ttlSeconds: null, sharedKeys: ['A'] });
+    assert.equal(s.previews.create('shop--a-11111111', 'shop', 'a', 5), 'ok');
+    assert.equal(s.keys.add({ name: 'dev', fingerprint: 'SHA256:x', type: 'ssh-ed25519', publicKey: 'ssh-ed25519 AAAA', admin: false }), 'ok');
+    s.keys.grant('shop', 'dev');
+    assert.deepEqual(s.apps.list('dev').map((a) => a.name), ['shop', 'shop--a-11111111']);
   });
 });
