@@ -59,7 +59,7 @@ export function formatPreviewTtl(seconds: number): string {
 export function limitRefusal(parent: string, limit: number): string {
   return limit === 0
     ? `${parent} allows no previews (previews:limit ${parent} is 0); nothing was deployed.`
-    : `${parent} has its ${limit} previews already (previews:limit ${parent}); delete a branch (git push paas :BRANCH) or raise the limit; nothing was deployed.`;
+    : `${parent} already has ${limit === 1 ? 'its 1 preview' : `its ${limit} previews`} (previews:limit ${parent}); delete a branch (git push paas :BRANCH) or raise the limit; nothing was deployed.`;
 }
 
 /** The config a new preview starts with: the parent's values of the shared keys only. */

@@ -102,7 +102,7 @@ describe('preview apps of branches', () => {
     const r = await s.git(['push', s.sshRemote(app), 'main:two'], { cwd: wd });
     assert.notEqual(r.exitCode, 0);
     const refusal = remoteLines(r.stderr).filter((l) => l.startsWith(' !     '));
-    assert.deepEqual(refusal, [` !     ${app} has its 1 previews already (previews:limit ${app}); delete a branch (git push paas :BRANCH) or raise the limit; nothing was deployed.`], r.stderr);
+    assert.deepEqual(refusal, [` !     ${app} already has its 1 preview (previews:limit ${app}); delete a branch (git push paas :BRANCH) or raise the limit; nothing was deployed.`], r.stderr);
     assert.equal(await refOf(app, 'two'), '');
     assert.equal(await appExists(previewAppName(app, 'two')), false);
     assert.deepEqual((await previews(app)).map((p) => p.branch), ['one']);

@@ -100,7 +100,7 @@ test('a new preview copies only the shared keys that the parent has', () => {
 });
 
 test('the limit refusal is one sentence naming the app and what to do', () => {
-  assert.match(limitRefusal('shop', 5), /^shop has its 5 previews already \(previews:limit shop\); delete a branch .*nothing was deployed\.$/);
+  assert.match(limitRefusal('shop', 5), /^shop already has its 5 previews \(previews:limit shop\); delete a branch .*nothing was deployed\.$/);
   assert.match(limitRefusal('shop', 0), /allows no previews/);
 });
 
