@@ -2,7 +2,8 @@
 # `npm run bench`: the transport, memory, API and dashboard benches (they need only git, OpenSSH and,
 # for the dashboard, Chromium), then,
 # when the testbed is up (eval "$(npm run -s testbed)"), the build, cluster build, build load, deploy-latency, end-to-end,
-# cutover, day-2 and HTTPS benches. Each writes its table to bench/results/ (index: bench/results/README.md).
+# cutover, day-2, flow (issue 22: previews, webhooks, promotion) and HTTPS benches. Each writes its table to
+# bench/results/ (index: bench/results/README.md).
 # The server is launched one way (bin/slipway-server: npm start's Node flags and malloc settings):
 # benches that run it in a process of its own go through bench/slipway.ts, which uses the
 # launcher; those that host it in their own process run under the launcher themselves.
@@ -23,6 +24,7 @@ if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TES
   bin/slipway-server bench/e2e-deploy.ts
   bin/slipway-server bench/cutover.ts
   bin/slipway-server bench/day2.ts
+  bin/slipway-server bench/flow.ts
   if [ -n "${SLIPWAY_TEST_ACME_ROOT:-}" ]; then bin/slipway-server bench/certs.ts; else echo 'bench: HTTPS bench skipped: the testbed has no ACME CA (SLIPWAY_TEST_ACME_ROOT)' >&2; fi
 else
   echo 'bench: build, deploy and end-to-end benches skipped: the testbed is not up; run eval "$(npm run -s testbed)" first' >&2
