@@ -101,6 +101,17 @@ export const FETCH_TIMEOUT_MS = 15 * 60_000;
 /** Where a fetched branch is kept in the app's repo until it is deployed: not a branch, so refs/heads only ever name deployed code. */
 export const SYNC_REF = 'refs/slipway/sync';
 
+/** Where the forge's other branches are fetched, each to its own ref, for their previews (a branch name was checked). */
+export const PREVIEW_SYNC_REFS = 'refs/slipway/preview-sync/';
+
+/**
+ * Where a forge branch is fetched before its preview deploys. The ref stays: it is the last commit
+ * fetched for that branch (polling does not fetch it again), and says the branch came from the forge.
+ */
+export function previewSyncRef(branch: string): string {
+  return PREVIEW_SYNC_REFS + branch;
+}
+
 /** The sentence for a git that could not reach the remote: what it was doing and git's last word. */
 function reachFailure(what: string, remote: RemoteUrl, branch: string, err: unknown): Error {
   if (!(err instanceof ExecError)) return new Error(`${what} ${remote.url} failed`, { cause: err });
@@ -110,36 +121,51 @@ function reachFailure(what: string, remote: RemoteUrl, branch: string, err: unkn
   return new UserError(`${what} ${branch} from ${remote.url} failed: ${why}`, { cause: err });
 }
 
-/** The commit the remote's branch points at (git ls-remote), or undefined when it has no such branch. */
-export async function remoteCommit(opts: { config: Pick<Config, 'dataDir'>; app: string; remote: RemoteUrl; branch: string; signal?: AbortSignal }): Promise<string | undefined> {
-  const { config, app, remote, branch } = opts;
+/** What `git ls-remote --heads` says of the given heads (every head when none is given): branch → commit. */
+async function lsHeads(opts: { config: Pick<Config, 'dataDir'>; app: string; remote: RemoteUrl; signal?: AbortSignal }, what: string, patterns: string[]): Promise<Map<string, string>> {
+  const { config, app, remote } = opts;
   let out: string;
   try {
-    out = await git([...REMOTE_SETTINGS, 'ls-remote', '--heads', '--end-of-options', remote.url, `refs/heads/${branch}`], {
+    out = await git([...REMOTE_SETTINGS, 'ls-remote', '--heads', '--end-of-options', remote.url, ...patterns], {
       env: remoteEnv(config, app, remote), signal: opts.signal, timeoutMs: LS_REMOTE_TIMEOUT_MS, killTree: true,
     });
   } catch (err) {
-    throw reachFailure('Looking up', remote, branch, err);
+    throw reachFailure('Looking up', remote, what, err);
   }
-  const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
-  return line?.split('\t')[0];
+  const heads = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [commit, ref] = line.split('\t');
+    if (commit && ref?.startsWith('refs/heads/')) heads.set(ref.slice('refs/heads/'.length), commit);
+  }
+  return heads;
+}
+
+/** The commit the remote's branch points at (git ls-remote), or undefined when it has no such branch. */
+export async function remoteCommit(opts: { config: Pick<Config, 'dataDir'>; app: string; remote: RemoteUrl; branch: string; signal?: AbortSignal }): Promise<string | undefined> {
+  return (await lsHeads(opts, opts.branch, [`refs/heads/${opts.branch}`])).get(opts.branch);
+}
+
+/** Every branch of the remote and its commit (one git ls-remote), for previews of the forge's branches. */
+export async function remoteBranches(opts: { config: Pick<Config, 'dataDir'>; app: string; remote: RemoteUrl; signal?: AbortSignal }): Promise<Map<string, string>> {
+  return lsHeads(opts, 'the branches', []);
 }
 
 /**
- * Fetches the remote's branch into the app's repo at SYNC_REF (checking every object, as a push
- * is checked) and returns its commit. A branch the remote does not have is a UserError.
+ * Fetches the remote's branch into the app's repo at `into` (SYNC_REF unless said; checking every
+ * object, as a push is checked) and returns its commit. A branch the remote does not have is a UserError.
  */
-export async function fetchBranch(opts: { config: Pick<Config, 'dataDir'>; repo: string; app: string; remote: RemoteUrl; branch: string; signal?: AbortSignal }): Promise<string> {
+export async function fetchBranch(opts: { config: Pick<Config, 'dataDir'>; repo: string; app: string; remote: RemoteUrl; branch: string; into?: string; signal?: AbortSignal }): Promise<string> {
   const { config, app, remote, branch, repo } = opts;
+  const into = opts.into ?? SYNC_REF;
   try {
     await git([...REMOTE_SETTINGS, '-c', 'fetch.fsckObjects=true', 'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-fetch-head',
-      '--end-of-options', remote.url, `+refs/heads/${branch}:${SYNC_REF}`], {
+      '--end-of-options', remote.url, `+refs/heads/${branch}:${into}`], {
       cwd: repo, env: remoteEnv(config, app, remote), signal: opts.signal, timeoutMs: FETCH_TIMEOUT_MS, killTree: true,
     });
   } catch (err) {
     throw reachFailure('Fetching', remote, branch, err);
   }
-  return (await git(['rev-parse', '--verify', '--end-of-options', `${SYNC_REF}^{commit}`], { cwd: repo })).trim();
+  return (await git(['rev-parse', '--verify', '--end-of-options', `${into}^{commit}`], { cwd: repo })).trim();
 }
 
 /** Where a non-admin's repository may not be: loopback, private, link-local and shared ranges. */

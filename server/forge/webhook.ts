@@ -138,10 +138,11 @@ const obj = (v: unknown): Obj | undefined => (v !== null && typeof v === 'object
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /**
- * Reads what a verified delivery asks for: a push to which branches (and commits), or something
- * else. GitHub, Gitea and GitLab name the ref (`refs/heads/BRANCH`) and the new commit (`after`,
- * all zeros for a deleted branch); Bitbucket lists `push.changes[]`, each with its `new` branch and
- * its target (`new: null` for a deleted branch). Undefined when the payload cannot be read.
+ * Reads what a verified delivery asks for: a push to which branches (and commits, or their
+ * deletion), or something else. GitHub, Gitea and GitLab name the ref (`refs/heads/BRANCH`) and the
+ * new commit (`after`, all zeros for a deleted branch); Bitbucket lists `push.changes[]`, each with
+ * its `new` branch and its target (`new: null` and the `old` branch for a deleted one). Undefined
+ * when the payload cannot be read.
  */
 export function parseEvent(forge: Forge, h: Headers, body: Buffer): Event | undefined {
   const event = eventName(forge, h);
@@ -154,7 +155,9 @@ export function parseEvent(forge: Forge, h: Headers, body: Buffer): Event | unde
   if (!ref) return undefined;
   if (!ref.startsWith('refs/heads/')) return { kind: 'other', what: `a push to ${ref}` };
   const after = str(p.after);
-  const deleted = p.deleted === true || (after !== undefined && ZERO.test(after));
+  // A deleted branch: GitHub, Gitea and Forgejo say `deleted: true` (and an all-zero `after`);
+  // GitLab says it only by the all-zero `after`.
+  const deleted = (forge !== 'gitlab' && p.deleted === true) || (after !== undefined && ZERO.test(after));
   return { kind: 'push', branches: [{ branch: ref.slice('refs/heads/'.length), commit: deleted ? undefined : after, deleted }] };
 }
 

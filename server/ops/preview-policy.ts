@@ -55,6 +55,11 @@ export function formatPreviewTtl(seconds: number): string {
   return `${Math.round(seconds / 60)}m`;
 }
 
+/** The branches that deploy the app itself (git:set's, else main and master); every other branch may have a preview. */
+export function deployBranches(deployBranch: string | null): string[] {
+  return deployBranch ? [deployBranch] : ['main', 'master'];
+}
+
 /** The one sentence that refuses a new preview past the app's limit. */
 export function limitRefusal(parent: string, limit: number): string {
   return limit === 0

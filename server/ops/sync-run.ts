@@ -47,12 +47,13 @@ export function detached(origin: JobOrigin): Progress {
   return { transcript: lineTranscript(() => {}), signal: new AbortController().signal, detached: true, origin };
 }
 
-/** The one sentence sync:info shows for how a sync ended. */
-function resultSentence(job: { id: string; status: string; error: string | null }, outcome: SyncOutcome | undefined, origin: string): string {
+/** The one sentence sync:info shows for how a sync ended; `preview` names the preview a forge branch's sync deployed. */
+export function resultSentence(job: { id: string; status: string; error: string | null }, outcome: SyncOutcome | undefined, origin: string, preview?: { app: string; branch: string }): string {
   const by = `(job ${job.id}, ${origin})`;
-  if (job.status !== 'succeeded' || !outcome) return `${job.status === 'cancelled' ? 'Cancelled' : 'Failed'}: ${job.error ?? 'no reason recorded'} ${by}`;
+  const of = preview ? `Preview ${preview.app} of ${preview.branch}: ` : '';
+  if (job.status !== 'succeeded' || !outcome) return `${of}${job.status === 'cancelled' ? 'Cancelled' : 'Failed'}: ${job.error ?? 'no reason recorded'} ${by}`;
   const short = outcome.commit.slice(0, 7);
-  return outcome.release === null ? `Up to date: ${short} was deployed already ${by}` : `Deployed ${short} as v${outcome.release} ${by}`;
+  return outcome.release === null ? `${of}Up to date: ${short} was deployed already ${by}` : `${of}Deployed ${short} as v${outcome.release} ${by}`;
 }
 
 /**

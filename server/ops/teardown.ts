@@ -30,12 +30,15 @@ export async function teardownApp(services: Services, app: string, note: (line: 
  * stays in the parent's repository. Returns what could not be removed.
  */
 export async function destroyPreview(services: Services, preview: PreviewRow, why: string): Promise<string[]> {
-  const notes: string[] = [];
+  return beginPreviewRemoval(services, preview, why);
+}
+
+/**
+ * destroyPreview for a caller that answers before the removal ends (a webhook): the lock is taken
+ * now, so a LockedError is thrown at once, and the removal goes on in the returned promise.
+ */
+export function beginPreviewRemoval(services: Services, preview: PreviewRow, why: string): Promise<string[]> {
   const unlock = lockApp(services, preview.app, `preview removal (${why})`);
-  try {
-    await teardownApp(services, preview.app, (line) => notes.push(line));
-  } finally {
-    unlock();
-  }
-  return notes;
+  const notes: string[] = [];
+  return teardownApp(services, preview.app, (line) => notes.push(line)).then(() => notes).finally(unlock);
 }

@@ -1,4 +1,5 @@
 import { UserError } from '../errors.ts';
+import { deployBranches } from '../ops/preview-policy.ts';
 
 /** One line of pre-receive input: `<old-sha> <new-sha> <ref>`. */
 export interface RefUpdate {
@@ -33,7 +34,7 @@ export interface DeployTarget {
  * main or master, as Heroku accepts), so refs only ever point at code that was deployed.
  */
 export function deployTarget(updates: readonly RefUpdate[], deployBranch: string | null): DeployTarget {
-  const allowed = deployBranch ? [deployBranch] : ['main', 'master'];
+  const allowed = deployBranches(deployBranch);
   const named = deployBranch ? deployBranch : 'main (or master)';
   if (updates.length !== 1) throw new UserError(`Push one branch at a time: only ${named} deploys.`);
   const u = updates[0]!;
@@ -61,7 +62,7 @@ export function pushTarget(updates: readonly RefUpdate[], deployBranch: string |
   if (!previews || updates.length !== 1) return { kind: 'deploy', ...deployTarget(updates, deployBranch) };
   const u = updates[0]!;
   const branch = u.ref.startsWith('refs/heads/') ? u.ref.slice('refs/heads/'.length) : undefined;
-  const allowed = deployBranch ? [deployBranch] : ['main', 'master'];
+  const allowed = deployBranches(deployBranch);
   if (!branch || allowed.includes(branch)) return { kind: 'deploy', ...deployTarget(updates, deployBranch) };
   if (ZERO.test(u.new)) return { kind: 'preview-removal', branch };
   return { kind: 'preview', branch, commit: u.new };

@@ -17,6 +17,8 @@ export interface TestForge {
   create(name: string): Promise<void>;
   /** Commits `files` on `branch` of the repository (a work tree of its own) and pushes; returns the commit. */
   commit(name: string, files: Record<string, string>, branch?: string): Promise<string>;
+  /** Deletes a branch of the repository, as deleting it on a forge does. */
+  deleteBranch(name: string, branch: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,9 @@ export async function startForge(root: string): Promise<TestForge> {
       await runChecked('git', ['push', '-q', '--force', join(root, `${name}.git`), `HEAD:refs/heads/${branch}`], { cwd: wd, env });
       return (await runChecked('git', ['rev-parse', 'HEAD'], { cwd: wd, env })).stdout.trim();
     },
+    deleteBranch: async (name, branch) => {
+      await runChecked('git', ['--git-dir', join(root, `${name}.git`), 'update-ref', '-d', `refs/heads/${branch}`], { env });
+    },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }
@@ -66,4 +71,9 @@ export function githubSignature(secret: string, body: string | Buffer): string {
 /** A GitHub push payload for `branch` at `commit`. */
 export function githubPush(branch: string, commit: string): string {
   return JSON.stringify({ ref: `refs/heads/${branch}`, before: '0'.repeat(40), after: commit, repository: { full_name: 'owner/repo' } });
+}
+
+/** GitHub's push payload for deleting `branch`, which was at `commit`. */
+export function githubDeletion(branch: string, commit: string): string {
+  return JSON.stringify({ ref: `refs/heads/${branch}`, before: commit, after: '0'.repeat(40), created: false, deleted: true, repository: { full_name: 'owner/repo' } });
 }

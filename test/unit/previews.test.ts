@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appName, branchSlug, MAX_APP_NAME, previewAppName } from '../../server/names.ts';
-import { BRANCH_GRACE_MS, DEFAULT_PREVIEW_LIMIT, formatPreviewTtl, limitRefusal, parsePreviewLimit, parsePreviewTtl, previewsToRemove, sharedConfig, type PreviewPolicy } from '../../server/ops/preview-policy.ts';
+import { BRANCH_GRACE_MS, DEFAULT_PREVIEW_LIMIT, deployBranches, formatPreviewTtl, limitRefusal, parsePreviewLimit, parsePreviewTtl, previewsToRemove, sharedConfig, type PreviewPolicy } from '../../server/ops/preview-policy.ts';
 import { pushTarget } from '../../server/push/receive.ts';
 import type { PreviewRow } from '../../server/store/previews.ts';
 import { UserError } from '../../server/errors.ts';
+import { previewBranchRefusal } from '../../server/ops/sync-previews.ts';
+import { withStore } from '../support/store.ts';
 
 test('a branch slug keeps lowercase letters and digits, one dash for any run of others', () => {
   assert.equal(branchSlug('Feature/Login_v2'), 'feature-login-v2');
@@ -122,4 +124,20 @@ test('with previews on another branch is a preview, its deletion a removal; the 
   assert.throws(() => pushTarget(upd('refs/heads/main', ZERO), null, true), /Deleting main is not allowed/);
   assert.throws(() => pushTarget(upd('refs/tags/v1'), null, true), /Pushed to refs\/tags\/v1/);
   assert.throws(() => pushTarget([...upd('refs/heads/a'), ...upd('refs/heads/b')], null, true), /Push one branch at a time/);
+});
+
+test('which forge branches get a preview: not with previews off, not the app\'s own deploy branches, not a name Slipway does not take', () => {
+  withStore((s) => {
+    s.apps.create('shop');
+    const row = s.syncs.set({ app: 'shop', url: 'https://example.com/r.git', branch: 'main', publicKey: null, setBy: 'admin', setVia: 'ssh' });
+    const services = { store: s };
+    assert.equal(previewBranchRefusal(services, row, 'feature'), 'shop has previews off (previews:enable shop turns them on).');
+    s.previews.configure('shop', { enabled: true });
+    assert.equal(previewBranchRefusal(services, row, 'feature/login'), undefined);
+    assert.equal(previewBranchRefusal(services, row, 'master'), "master is shop's own deploy branch here, so it has no preview.");
+    assert.equal(previewBranchRefusal(services, row, 'feature..x'), `"feature..x" is not a branch name Slipway takes (letters, digits, '.', '_', '/' and '-'), so it has no preview.`);
+    assert.match(previewBranchRefusal(services, row, 'ünïcode') ?? '', /is not a branch name Slipway takes/);
+    assert.deepEqual(deployBranches(null), ['main', 'master']);
+    assert.deepEqual(deployBranches('prod'), ['prod']);
+  });
 });

@@ -92,6 +92,31 @@ test('the branch of a push: refs/heads/X for GitHub, Gitea and GitLab; push.chan
   assert.equal(parseEvent('bitbucket', { 'x-event-key': 'repo:push' }, j({ push: {} })), undefined);
 });
 
+test('a deleted branch, per forge: GitHub/Gitea/Forgejo deleted or a zero after; GitLab a zero after; Bitbucket new: null', () => {
+  const j = (v: unknown) => Buffer.from(JSON.stringify(v));
+  const sha = 'c'.repeat(40);
+  const zero = '0'.repeat(40);
+  const gone = (branch: string) => ({ kind: 'push', branches: [{ branch, commit: undefined, deleted: true }] });
+  // GitHub sends both; either one is enough.
+  assert.deepEqual(parseEvent('github', { 'x-github-event': 'push' }, j({ ref: 'refs/heads/feature/x', before: sha, after: zero, deleted: true })), gone('feature/x'));
+  assert.deepEqual(parseEvent('github', { 'x-github-event': 'push' }, j({ ref: 'refs/heads/feature/x', before: sha, after: zero })), gone('feature/x'));
+  assert.deepEqual(parseEvent('github', { 'x-github-event': 'push' }, j({ ref: 'refs/heads/feature/x', deleted: true })), gone('feature/x'));
+  assert.deepEqual(parseEvent('github', { 'x-github-event': 'push' }, j({ ref: 'refs/heads/feature/x', before: zero, after: sha, created: true, deleted: false })),
+    { kind: 'push', branches: [{ branch: 'feature/x', commit: sha, deleted: false }] }, 'a created branch is a push');
+  // Gitea and Forgejo: GitHub's shape, under their own event header.
+  assert.deepEqual(parseEvent('gitea', { 'x-gitea-event': 'push' }, j({ ref: 'refs/heads/dev', before: sha, after: zero, deleted: true })), gone('dev'));
+  assert.deepEqual(parseEvent('gitea', { 'x-forgejo-event': 'push' }, j({ ref: 'refs/heads/dev', before: sha, after: zero })), gone('dev'));
+  // GitLab: only the all-zero after says it (its payload has no deleted field).
+  assert.deepEqual(parseEvent('gitlab', { 'x-gitlab-event': 'Push Hook' }, j({ object_kind: 'push', ref: 'refs/heads/dev', before: sha, after: zero, checkout_sha: null })), gone('dev'));
+  assert.deepEqual(parseEvent('gitlab', { 'x-gitlab-event': 'Push Hook' }, j({ ref: 'refs/heads/dev', after: sha, deleted: true })),
+    { kind: 'push', branches: [{ branch: 'dev', commit: sha, deleted: false }] }, 'GitLab has no deleted field: a commit in after is a push');
+  // Bitbucket: the change's new side is null and its old side names the branch; a deleted tag is no branch.
+  assert.deepEqual(parseEvent('bitbucket', { 'x-event-key': 'repo:push' }, j({ push: { changes: [{ old: { type: 'branch', name: 'feature/y', target: { hash: sha } }, new: null, closed: true }] } })), gone('feature/y'));
+  assert.deepEqual(parseEvent('bitbucket', { 'x-event-key': 'repo:push' }, j({ push: { changes: [{ old: { type: 'tag', name: 'v1' }, new: null }] } })), { kind: 'other', what: 'a push of tags only' });
+  // A deleted tag (GitHub) is not a branch.
+  assert.deepEqual(parseEvent('github', { 'x-github-event': 'push' }, j({ ref: 'refs/tags/v1', after: zero, deleted: true })), { kind: 'other', what: 'a push to refs/tags/v1' });
+});
+
 test('delivery ids are claimed once; replays within the retention are refused; old and surplus ids are forgotten', () => {
   withStore((s) => {
     s.apps.create('web');
