@@ -46,11 +46,20 @@ export function sameAddresses(a: ReadonlySet<string>, b: ReadonlySet<string>): b
 }
 
 /**
+ * A name as Traefik's providers register it: every run of characters other than letters and
+ * digits becomes one dash, none at either end (its provider.Normalize). A preview's namespace
+ * `slipway-shop--feature-1a2b3c4d` is known there as `slipway-shop-feature-1a2b3c4d`.
+ */
+export function traefikName(name: string): string {
+  return name.split(/[^\p{L}\p{N}]+/u).filter(Boolean).join('-');
+}
+
+/**
  * The name Traefik's Kubernetes Ingress provider gives the service behind an app's Ingresses:
- * namespace, Service and port name, joined by dashes, and the provider.
+ * namespace, Service and port name, joined by dashes and normalized, and the provider.
  */
 export function traefikServiceName(namespace: string, service: string, port: string): string {
-  return `${namespace}-${service}-${port}@kubernetes`;
+  return `${traefikName(`${namespace}-${service}-${port}`)}@kubernetes`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { KubeObject, V1Secret } from './kube-types.ts';
 import type { DeployableRelease } from './deployer.ts';
 import { appLabels, namespaceFor } from './labels.ts';
+import { traefikName } from './ingress-sync.ts';
 
 /** The label marking Slipway's TLS objects (Certificates, uploaded Secrets) with their host. */
 export const TLS_LABEL = 'slipway.dev/tls';
@@ -35,9 +36,13 @@ export function tlsHosts(r: Pick<DeployableRelease, 'domains' | 'tls'>): Map<str
   return out;
 }
 
-/** The Traefik Middleware reference an Ingress annotation names (namespace-name@provider). */
+/**
+ * The Traefik Middleware reference an Ingress annotation names (namespace-name@provider), as the
+ * CRD provider registers the Middleware: normalized, so a preview's `--` is one dash there too (a
+ * reference that is not would disable the app's HTTPS router).
+ */
 export function redirectRef(app: string): string {
-  return `${namespaceFor(app)}-${REDIRECT}@kubernetescrd`;
+  return `${traefikName(`${namespaceFor(app)}-${REDIRECT}`)}@kubernetescrd`;
 }
 
 /**

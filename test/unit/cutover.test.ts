@@ -80,6 +80,8 @@ test('the switch is done when the EndpointSlices and Traefik list exactly the ne
   assert.ok(sameAddresses(want, sliceAddresses([slice([['10.0.0.5', true]]), slice([['10.0.0.6', true], ['10.0.0.1', false, true]])])));
   assert.ok(!sameAddresses(new Set(), new Set()), 'no instance at all is never a switch');
   assert.equal(traefikServiceName('slipway-shop', 'web', 'http'), 'slipway-shop-web-http@kubernetes');
+  // Traefik normalizes every run of other characters to one dash: a preview's `--` is one there.
+  assert.equal(traefikServiceName('slipway-shop--feature-x-1a2b3c4d', 'web', 'http'), 'slipway-shop-feature-x-1a2b3c4d-web-http@kubernetes');
   const answer = { loadBalancer: { servers: [{ url: 'http://10.0.0.5:5000' }, { url: 'http://10.0.0.6:5000' }, { url: 'http://10.0.0.1:5000', fenced: true }] } };
   assert.ok(sameAddresses(want, traefikServers(answer)), 'a fenced (terminating) server takes no new request');
   assert.ok(!sameAddresses(want, traefikServers({ loadBalancer: { servers: [{ url: 'http://10.0.0.5:5000' }, { url: 'http://10.0.0.1:5000' }] } })));

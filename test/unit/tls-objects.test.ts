@@ -27,6 +27,9 @@ test('a host with its certificate moves to web-https (the redirect), first; its 
   assert.equal(https!.metadata.name, WEB_HTTPS);
   assert.deepEqual(rules(https!), ['myapp.apps.test/']);
   assert.equal(https!.metadata.annotations!['traefik.ingress.kubernetes.io/router.middlewares'], redirectRef('myapp'));
+  assert.equal(redirectRef('myapp'), 'slipway-myapp-https-redirect@kubernetescrd');
+  // As Traefik's CRD provider registers the Middleware of a preview's namespace: `--` is one dash.
+  assert.equal(redirectRef('shop--feature-x-1a2b3c4d'), 'slipway-shop-feature-x-1a2b3c4d-https-redirect@kubernetescrd');
   assert.deepEqual(rules(web!), ['www.example.com/', `myapp.apps.test${ACME_CHALLENGE}`]);
   assert.equal(web!.metadata.annotations, undefined);
 });
