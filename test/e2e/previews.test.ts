@@ -98,6 +98,8 @@ describe('preview apps of branches on the cluster', { timeout: 30 * 60_000 }, ()
     assert.equal(p1.code, 0, p1.lines.join('\n'));
     t.diagnostic(`first preview push (new app and namespace) took ${p1.ms} ms`);
     assert.ok(p1.lines.includes(`-----> Deploying preview ${PREVIEW} of ${APPS.parent} (${sha1.slice(0, 7)}) from ${BRANCH}`), p1.lines.join('\n'));
+    // Traefik's API knew the preview's service (its name normalizes the `--`): the switch was confirmed there.
+    assert.ok(!p1.lines.some((l) => l.includes('the switch is confirmed by the EndpointSlices only')), p1.lines.join('\n'));
     const at = p1.lines.indexOf('=====> Application deployed:');
     assert.equal(p1.lines[at + 1], `       http://${host(PREVIEW)}`, p1.lines.join('\n'));
     assert.equal(await waitForBody(ingress, host(PREVIEW), (b) => b === body1, ROUTE_MS), body1);
