@@ -53,9 +53,12 @@ async function pollOne(services: Services, row: SyncRow, signal?: AbortSignal): 
   const branches = store.previews.settings(row.app).enabled ? await remoteBranches({ config, app: row.app, remote, signal }) : undefined;
   const commit = branches ? branches.get(row.branch) : await remoteCommit({ config, app: row.app, remote, branch: row.branch, signal });
   const started: StartedJob<SyncOutcome>[] = [];
-  const job = commit ? startIfMoved(services, row, identity, commit) : undefined;
-  if (!commit) store.syncs.result(row.app, `Polling found no branch ${row.branch} at ${row.url}.`);
-  if (job) started.push(job);
+  if (commit) {
+    const job = startIfMoved(services, row, identity, commit);
+    if (job) started.push(job);
+  } else {
+    store.syncs.result(row.app, `Polling found no branch ${row.branch} at ${row.url}.`);
+  }
   if (branches) started.push(...await pollBranchPreviews(services, row, identity, branches, signal));
   return started;
 }
