@@ -66,3 +66,21 @@ export function cpuGroup(name: string): CpuGroup | undefined {
     },
   };
 }
+
+/** The whole machine's CPU time by kind, in seconds, from the first line of /proc/stat. */
+export interface MachineCpu { user: number; system: number; softirq: number; idle: number }
+
+/** The machine's CPU time so far (see coresSince). */
+export function machineCpu(): MachineCpu {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  // cpu user nice system idle iowait irq softirq steal …, in USER_HZ ticks (100 a second on Linux).
+  const [user, nice, system, idle, iowait, irq, softirq] = line.trim().split(/\s+/).slice(1).map((x) => Number(x) / 100);
+  return { user: user! + nice!, system: system!, softirq: irq! + softirq!, idle: idle! + iowait! };
+}
+
+/** The machine's CPU by kind since `before`, read `seconds` ago, in cores. */
+export function coresSince(before: MachineCpu, seconds: number): MachineCpu {
+  const now = machineCpu();
+  const cores = (k: keyof MachineCpu) => (now[k] - before[k]) / seconds;
+  return { user: cores('user'), system: cores('system'), softirq: cores('softirq'), idle: cores('idle') };
+}

@@ -7,6 +7,10 @@
 #   machine.sh poweroff         clean shutdown, waits for it; the network link goes with it
 #   machine.sh destroy          power it off and delete its file system
 #   machine.sh dir              print its root directory
+#   machine.sh cpu-weight [low|default]
+#                               print (or set) the CPU weight of its cgroup against the host's other
+#                               processes: `low` (the least there is, and cpu.idle) takes only CPU
+#                               the first node leaves idle, as a machine of its own would
 # Settings (environment): NODE2_NAME (slipway-node2), NODE2_HOST_IP/NODE2_IP (10.44.0.1/10.44.0.2,
 # a /30 on the veth pair NODE2_LINK=slw-node2 ↔ eth0), NODE2_KUBE_BIN (mounted read-only at
 # /opt/slipway/kube), NODE2_CACHE (${SLIPWAY_CACHE_DIR:-~/.cache/slipway}/node2).
@@ -164,7 +168,46 @@ stop() {
   rm -f "$pid_file"
 }
 
+# cpu_weight [low|default]: the CPU weight of the machine's cgroup (cgroup v1 cpu.shares, 2 to
+# 262144, 1024 by default; v2 cpu.weight, 1 to 10000, 100 by default), printed, or set first; `low`
+# also makes the group idle where the kernel can (`idle` is printed then). The weight that counts
+# against the host's other processes is that of the machine's topmost cgroup (the first NAME in
+# nspawn's path; its children may be named NAME too): set there and in each cgroup below it.
+cpu_weight() {
+  local line ctrl path mnt="" file low default top dir
+  leader >/dev/null || die "machine $name is not running"
+  while IFS= read -r line; do
+    line=${line#*:}; ctrl=${line%%:*}; path=${line#*:}
+    case ,$ctrl, in
+      *,cpu,*) mnt=/sys/fs/cgroup/${ctrl%%,*}; file=cpu.shares; low=2; default=1024; break ;;
+      ,,) if [ -f "/sys/fs/cgroup${path%/}/cpu.weight" ]; then mnt=/sys/fs/cgroup; file=cpu.weight; low=1; default=100; fi ;;
+    esac
+  done <"/proc/$(cat "$pid_file")/cgroup"
+  case $path in */"$name"|*/"$name"/*) ;; *) die "machine $name is not in a cgroup of its own ($path)" ;; esac
+  top=${path%%/"$name"/*}; top=$mnt${top%/"$name"}/$name
+  if [ -z "$mnt" ] || [ ! -f "$top/$file" ]; then die "no CPU controller for the cgroup of machine $name"; fi
+  case ${1:-} in
+    '') ;;
+    low|default)
+      local value=$low idle=1; [ "$1" = low ] || { value=$default; idle=0; }
+      # From nspawn's own cgroup up to the machine's topmost. cpu.idle (Linux 5.15+): the group runs
+      # only when nothing else wants the CPU, and anything else waking preempts it at once
+      # (SCHED_IDLE). An idle group's weight cannot be written: idle is cleared first, set after.
+      dir=$mnt${path%/}
+      while :; do
+        [ ! -f "$dir/cpu.idle" ] || echo 0 >"$dir/cpu.idle"
+        [ ! -f "$dir/$file" ] || echo "$value" >"$dir/$file"
+        [ ! -f "$dir/cpu.idle" ] || [ "$idle" = 0 ] || echo 1 >"$dir/cpu.idle"
+        [ "$dir" != "$top" ] || break
+        dir=${dir%/*}
+      done ;;
+    *) die "cpu-weight takes low or default, not $1" ;;
+  esac
+  if [ "$(cat "$top/cpu.idle" 2>/dev/null)" = 1 ]; then echo idle; else cat "$top/$file"; fi
+}
+
 case ${1:-} in
+  cpu-weight) shift; cpu_weight "$@" ;;
   image) build_image ;;
   boot) boot ;;
   exec) shift; in_machine "$@" ;;
@@ -172,5 +215,5 @@ case ${1:-} in
   destroy) stop; rm -rf "$dir" ;;
   dir) echo "$dir" ;;
   leader) leader ;;
-  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
 esac
