@@ -110,7 +110,7 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
 
   await t.test('the settings page has no serious accessibility violation', async () => {
     await checkAxe(page, settings);
-    await screenshot(page, 'dashboard-settings');
+    await screenshot(page, 'settings-page-settings');
   });
 
   const tokenName = 'webmore-read';
@@ -134,7 +134,7 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
 
   await t.test('the admin page has no serious accessibility violation', async () => {
     await checkAxe(page, '/admin');
-    await screenshot(page, 'dashboard-admin');
+    await screenshot(page, 'settings-page-admin');
   });
 
   await t.test('revokes the token after a confirmation; it no longer works', async () => {
@@ -176,7 +176,7 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
     await page.keyboard.press('Enter');
     assert.equal(await page.locator('figure.chart:has-text("Push-to-live") tbody tr').count(), 1);
     await checkAxe(page, `/apps/${app}/metrics`);
-    await screenshot(page, 'dashboard-metrics');
+    await screenshot(page, 'settings-page-metrics');
   });
 
   await t.test("without a metrics API the metrics page shows the API's sentence", async (tt) => {

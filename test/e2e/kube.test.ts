@@ -248,7 +248,8 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
     const env = needTestbed(t, NEEDS);
     if (!env) return;
     const app = `kubewait-${suffix}`;
-    const d = new KubeDeployer(new KubeClient(env.KUBECONFIG!), { rolloutTimeoutMs: 3000, pollMs: 250 });
+    // 10 s: long enough for a loaded control plane (other files run beside this one) to make the pod.
+    const d = new KubeDeployer(new KubeClient(env.KUBECONFIG!), { rolloutTimeoutMs: 10_000, pollMs: 250 });
     const lines: string[] = [];
     const transcript = lineTranscript((l) => lines.push(l));
     try {
@@ -258,7 +259,7 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
       const err = await d.deploy(v2, { previous: v1, transcript, signal: new AbortController().signal }).then(() => undefined, (e: unknown) => e);
       assert.ok(err instanceof UserError, String(err));
       // Without a node the pod stays Pending (with a node, the fake image would fail to pull).
-      assert.match(err.message, /^v2 did not become ready: (after 3 s, )?web instance web-\S+ is (Pending \(.*\)|ContainerCreating|ImagePullBackOff|ErrImagePull)[^;]*; v1 is running again\.$/);
+      assert.match(err.message, /^v2 did not become ready: (after \d+ s, )?web instance web-\S+ is (Pending \(.*\)|ContainerCreating|ImagePullBackOff|ErrImagePull)[^;]*; v1 is running again\.$/);
       assert.ok(lines.includes('       web: 0/1 ready'), lines.join('\n'));
       // v2's set is gone; v1's serves (at its scale of zero) as before.
       assert.deepEqual(await webSetNames(kube, ns(app)), ['web-v1']);

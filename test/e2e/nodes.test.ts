@@ -1,3 +1,4 @@
+// e2e: alone (cordons both nodes in turn and asserts the whole cluster's state: no build pods, every node schedulable)
 // The cluster's nodes on the testbed's real pieces (pack, registry, its Kubernetes nodes: the host's
 // and, by default, slipway-node2): nodes lists each node Ready with what it can hold; ps:scale web=2
 // gives web a PodDisruptionBudget and both instances run spread by preference; back to one instance

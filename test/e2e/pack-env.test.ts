@@ -9,19 +9,22 @@
 // credential pack hands the lifecycle (CNB_REGISTRY_AUTH): it must find none.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { PackBuilder } from '../../server/build/pack.ts';
 import { remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
+import { destroyApps } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK'] as const;
-const APP = `registry-packenv-${process.pid}`;
+const APP = `registry-packenv-${randomBytes(3).toString('hex')}`;
 const PUSH_MS = 10 * 60_000;
 
 describe("an app's config vars never reach pack's own environment", { timeout: 20 * 60_000 }, () => {
   let s: TestServer | undefined;
   let tb: Record<string, string> | undefined;
   let engine: Server;
+  let builder: PackBuilder | undefined;
   const connections: string[] = [];
 
   before(async () => {
@@ -35,16 +38,14 @@ describe("an app's config vars never reach pack's own environment", { timeout: 2
       socket.destroy();
     });
     await new Promise<void>((done) => engine.listen(0, '127.0.0.1', done));
-    s = await startTestServer(
-      { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, ...registryAuthEnv() },
-      { builder: new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, PUSH_MS)) },
-    );
+    builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, PUSH_MS));
+    s = await startTestServer({ SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, ...registryAuthEnv() }, { builder });
     assert.equal((await s.ssh(s.admin, `apps:create ${APP}`)).exitCode, 0);
   });
   after(async () => {
     if (!tb) return;
     await new Promise<void>((done) => engine.close(() => done()));
-    await s?.close();
+    await destroyApps(s, builder, { APP });
   });
 
   test('DOCKER_HOST and DOCKER_CONFIG set on the app: pack ignores them, the build step gets them', { timeout: PUSH_MS }, async (t) => {

@@ -9,7 +9,7 @@ import { servingWebSet, webSetNames } from '../support/web-set.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,13 +32,24 @@ const APP = `crash-${randomBytes(3).toString('hex')}`;
 const NS = `slipway-${APP}`;
 const PUSH_MS = 10 * 60_000;
 
-/** A TCP port free right now on 127.0.0.1 (the server is given fixed ports: it is restarted on them). */
+/**
+ * A TCP port free right now on 127.0.0.1, below the kernel's ephemeral range (the server is given
+ * fixed ports: it is restarted on them, and files running beside this one take ephemeral ports).
+ */
 async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
+  const below = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
+    const s = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) {
+      await new Promise((resolve) => s.close(resolve));
+      return port;
+    }
+  }
 }
 
 describe('a server killed mid-rollout puts back what the database says runs when it starts again', { timeout: 30 * 60_000 }, () => {

@@ -1,3 +1,4 @@
+// e2e: alone (its gc runs the registry's storage garbage-collect, which must not meet other files' pushes)
 // The registry is closed (issue 16, item 1). It used to answer anyone who reached it: any app's
 // code could list every repository, read another app's layers (its source), delete its manifests
 // (its rollback targets) and push to slipway/OTHER:latest, which OTHER's next build starts from.

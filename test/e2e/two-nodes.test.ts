@@ -1,3 +1,4 @@
+// e2e: alone (drains and labels the second node, where other files' pods run, and asserts placement and zero failed requests under load)
 // Two nodes (the testbed's first node and slipway-node2; the testbed's default, SLIPWAY_TESTBED_NODES=2): ps:scale web=2
 // places one instance on each node; nodes:drain of the second node under 50 req/s through the
 // ingress fails no request and leaves both instances on the first node; nodes:uncordon takes it

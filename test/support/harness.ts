@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 // Starts a real Slipway (ssh2 server, git http-backend, SQLite file) on loopback port 0 and drives
 // it with the real OpenSSH and git clients, as a user would.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -114,10 +115,12 @@ export function remoteLines(output: string): string[] {
 }
 
 let apps = 0;
+/** This process's own part of app names: test files run at once on one cluster and registry. */
+const RUN = randomBytes(3).toString('hex');
 
-/** A fresh, valid app name (`prefix-N`), unique in this test process; nothing is created. */
+/** A fresh, valid app name (`prefix-RUN-N`), unique across the test processes; nothing is created. */
 export function uniqueAppName(prefix = 'app'): string {
-  return `${prefix}-${++apps}`;
+  return `${prefix}-${RUN}-${++apps}`;
 }
 
 /** Runs `apps:create` for a new, unique app (`prefix-N`) and returns its name: one app per test. */

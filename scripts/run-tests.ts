@@ -1,0 +1,147 @@
+// The test runner's schedule (scripts/test.sh calls it once the testbed is up): every file runs
+// under node's test runner (`node --test FILE`, its own process), several at once, then the files
+// that cannot share the testbed one at a time, and at the end one summary of all of them.
+//   node scripts/run-tests.ts [--fast] [--only PATTERN]
+// - Unit and integration files run as one `node --test` with concurrency equal to the cores.
+// - End-to-end files run SLIPWAY_TEST_JOBS at a time (default 4): each owns its apps,
+//   namespaces, ports and data directory, and shares the registry, cluster and ingress the way
+//   tenants do. A file whose first lines say `// e2e: alone (WHY)` needs the testbed to itself
+//   (it restarts a shared part, drains a node or measures a flood) and runs after the others.
+// - Each file's output is printed whole when it ends, so parallel files do not interleave.
+// - The end: the ten slowest files, the files over the budget (listed, not failed) and the plain
+//   line `tests: N passed, N failed, N skipped`. The exit code is non-zero when anything failed.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(import.meta.dirname, '..');
+/** A file over this many seconds is named in the summary (it still passes). */
+const BUDGET_S = 180;
+/** A test that hangs (a socket left open) fails after 20 minutes instead of holding CI to its limit. */
+const TEST_TIMEOUT_MS = 1_200_000;
+
+/** Each file's time in the last run, so the next run starts the longest first (outside the checkout). */
+const TIMES = join(process.env.SLIPWAY_CACHE_DIR ?? join(homedir(), '.cache', 'slipway'), 'test-times.json');
+
+/** The last run's seconds per file (none when there was no run yet or its record is unreadable). */
+function lastTimes(): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(TIMES, 'utf8')) as Record<string, number>;
+  } catch {
+    return {}; // No record yet: the files start in name order.
+  }
+}
+
+/** One `node --test` process: its files, and how many of them run at once inside it. */
+interface Job { label: string; files: string[]; concurrency: number }
+
+/** What one job's runner reported, and how long the job took. */
+interface Outcome { job: Job; seconds: number; pass: number; fail: number; skipped: number; todo: number; code: number | null; summarized: boolean }
+
+/** The test files of one folder under test/, relative to the checkout, in name order. */
+export function testFiles(folder: string): string[] {
+  return readdirSync(join(ROOT, 'test', folder)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${folder}/${f}`);
+}
+
+const ALONE = /^\/\/ e2e: alone \((.+)\)$/m;
+
+/** Why an end-to-end file must have the testbed to itself (its `// e2e: alone (WHY)` line), or undefined. */
+export function aloneReason(file: string): string | undefined {
+  const head = readFileSync(join(ROOT, file), 'utf8').split('\n').slice(0, 20).join('\n');
+  return ALONE.exec(head)?.[1];
+}
+
+/** The counts in node's closing lines (`ℹ pass 12` …); `summarized` is false when the runner printed none. */
+export function runnerCounts(output: string): Pick<Outcome, 'pass' | 'fail' | 'skipped' | 'todo' | 'summarized'> {
+  const count = (name: string) => {
+    const all = [...output.matchAll(new RegExp(`^ℹ ${name} (\\d+)$`, 'gm'))];
+    return all.length ? Number(all.at(-1)![1]) : undefined;
+  };
+  const pass = count('pass');
+  const fail = (count('fail') ?? 0) + (count('cancelled') ?? 0);
+  return { pass: pass ?? 0, fail, skipped: count('skipped') ?? 0, todo: count('todo') ?? 0, summarized: pass !== undefined };
+}
+
+/** Runs one job to its end, its output kept and printed whole at the end. */
+function runJob(job: Job): Promise<Outcome> {
+  const started = performance.now();
+  const args = ['--test', '--test-reporter=spec', `--test-concurrency=${job.concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...job.files];
+  process.stdout.write(`▶ ${job.label}\n`);
+  return new Promise((done) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => chunks.push(c));
+    child.on('close', (code) => {
+      const output = Buffer.concat(chunks).toString('utf8');
+      const seconds = (performance.now() - started) / 1000;
+      const outcome: Outcome = { job, seconds, code, ...runnerCounts(output) };
+      const failed = code !== 0 || outcome.fail > 0 || !outcome.summarized;
+      process.stdout.write(`\n===== ${job.label} (${seconds.toFixed(0)} s)\n${output}`);
+      process.stdout.write(`${failed ? '✖' : '✔'} ${job.label}: ${outcome.pass} passed, ${outcome.fail} failed, ${outcome.skipped} skipped in ${seconds.toFixed(0)} s\n`);
+      done(outcome);
+    });
+  });
+}
+
+/** Runs `jobs` at most `width` at a time, longest expected first is the caller's order. */
+async function pool(jobs: Job[], width: number): Promise<Outcome[]> {
+  const queue = [...jobs];
+  const out: Outcome[] = [];
+  const worker = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) out.push(await runJob(job));
+  };
+  await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, worker));
+  return out;
+}
+
+/** The whole run's closing lines: the slowest files, those over the budget, the counts. */
+function summary(outcomes: Outcome[], wallSeconds: number): { text: string; failed: boolean } {
+  const files = outcomes.filter((o) => o.job.files.length === 1).sort((a, b) => b.seconds - a.seconds);
+  const lines = ['', 'Slowest files:'];
+  for (const o of files.slice(0, 10)) lines.push(`  ${o.seconds.toFixed(0).padStart(5)} s  ${o.job.label}`);
+  for (const o of outcomes.filter((x) => x.job.files.length > 1)) lines.push(`  ${o.job.label}: ${o.seconds.toFixed(0)} s`);
+  const over = files.filter((o) => o.seconds > BUDGET_S);
+  if (over.length) lines.push(`Over the ${BUDGET_S} s budget: ${over.map((o) => `${o.job.label} (${o.seconds.toFixed(0)} s)`).join(', ')}`);
+  const broken = outcomes.filter((o) => o.code !== 0 || !o.summarized);
+  for (const o of broken) lines.push(`✖ ${o.job.label} exited ${o.code ?? 'on a signal'}${o.summarized ? '' : ' before its runner summed up'}`);
+  const sum = (k: 'pass' | 'fail' | 'skipped') => outcomes.reduce((n, o) => n + o[k], 0);
+  const fail = sum('fail') + broken.filter((o) => o.fail === 0).length;
+  lines.push(`Wall time: ${(wallSeconds / 60).toFixed(1)} min`);
+  lines.push(`tests: ${sum('pass')} passed, ${fail} failed, ${sum('skipped')} skipped`);
+  return { text: lines.join('\n') + '\n', failed: fail > 0 };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { fast: { type: 'boolean' }, only: { type: 'string' } } });
+  const only = values.only;
+  const pick = (files: string[]) => (only ? files.filter((f) => f.includes(only)) : files);
+  const fastFiles = pick([...testFiles('unit'), ...testFiles('integration')]);
+  const e2e = values.fast ? [] : pick(testFiles('e2e'));
+  const alone = e2e.filter((f) => aloneReason(f) !== undefined);
+  const shared = e2e.filter((f) => aloneReason(f) === undefined);
+  const width = Number(process.env.SLIPWAY_TEST_JOBS ?? 4);
+  if (!Number.isInteger(width) || width < 1) throw new Error(`SLIPWAY_TEST_JOBS must be a whole number of files at once, got "${process.env.SLIPWAY_TEST_JOBS}"`);
+  const started = performance.now();
+  const jobs: Job[] = [];
+  if (fastFiles.length) jobs.push({ label: `unit and integration (${fastFiles.length} files)`, files: fastFiles, concurrency: availableParallelism() });
+  const times = lastTimes();
+  const longestFirst = [...shared].sort((a, b) => (times[b] ?? Infinity) - (times[a] ?? Infinity));
+  for (const f of longestFirst) jobs.push({ label: f, files: [f], concurrency: 1 });
+  process.stdout.write(`test: ${jobs.length} jobs, ${width} at a time; then ${alone.length} end-to-end files alone\n`);
+  const outcomes = await pool(jobs, width);
+  for (const f of alone) {
+    process.stdout.write(`test: ${f} runs alone: ${aloneReason(f)}\n`);
+    outcomes.push(await runJob({ label: f, files: [f], concurrency: 1 }));
+  }
+  for (const o of outcomes) if (o.job.files.length === 1) times[o.job.label] = Math.round(o.seconds);
+  mkdirSync(dirname(TIMES), { recursive: true });
+  writeFileSync(TIMES, JSON.stringify(times, null, 1) + '\n');
+  const { text, failed } = summary(outcomes, (performance.now() - started) / 1000);
+  process.stdout.write(text);
+  process.exitCode = failed ? 1 : 0;
+}
+
+if (import.meta.main) await main();
