@@ -12,11 +12,16 @@ export TESTBED_DIR=$SLIPWAY_CACHE_DIR/testbed
 mkdir -p "$TESTBED_DIR"
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+started=$SECONDS
 for part in "$here"/parts/*.sh; do
   [ -e "$part" ] || continue
   log "part $(basename "$part")"
+  part_started=$SECONDS
   # Each part sees the exports of the parts before it.
   out=$(bash "$part")
   printf '%s\n' "$out"
   eval "$out"
+  # What each part costs, cold and warm (docs/testbed.md records them).
+  log "part $(basename "$part") took $((SECONDS - part_started)) s"
 done
+log "up in $((SECONDS - started)) s"
