@@ -226,7 +226,7 @@ describe('deploys from a forge: webhooks, sync:run, polling', { timeout: 180_000
     const set = await s.ssh(s.admin, `sync:set ${app} ${s.sshRemote(upstream)} main --json`);
     assert.equal(set.exitCode, 0, set.stderr);
     const key = (JSON.parse(set.stdout) as { deployKey: string }).deployKey;
-    assert.match(key, /^ssh-ed25519 [A-Za-z0-9+/=]+ slipway-deploy-viassh-\d+$/);
+    assert.match(key, /^ssh-ed25519 [A-Za-z0-9+/=]+ slipway-deploy-viassh-[a-z0-9]+-\d+$/);
     assert.equal((await s.ssh(s.admin, `keys:add deploy-${app}`, key + '\n')).exitCode, 0);
     assert.equal((await s.ssh(s.admin, `access:grant ${upstream} deploy-${app}`)).exitCode, 0);
     const r = await s.ssh(s.admin, `sync:run ${app}`);
