@@ -35,7 +35,7 @@ build_once metrics "metrics-server (cold: 4-9 min on 2 cores)" "$src/build.sh" "
 image=$(binary_image metrics "$bin" metrics-server "metrics-server" 'USER 1000')
 
 # --- 2. its objects --------------------------------------------------------------------------------
-render "$src/metrics-server.yaml" "$mdir/metrics-server.yaml" IMAGE="$image" PORT="$port"
+render "$src/metrics-server.yaml" "$mdir/metrics-server.yaml" IMAGE="$image" PORT="$port" NODE="$SLIPWAY_NODE_NAME"
 "$kubectl" apply --server-side --field-manager=slipway-testbed -f "$mdir/metrics-server.yaml" >/dev/null ||
   die "metrics: could not apply $mdir/metrics-server.yaml"
 
