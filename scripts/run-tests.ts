@@ -1,12 +1,14 @@
 // The test runner's schedule (scripts/test.sh calls it once the testbed is up): every file runs
-// under node's test runner (`node --test FILE`, its own process), several at once, then the files
-// that cannot share the testbed one at a time, and at the end one summary of all of them.
+// under node's test runner (`node --test FILE`, its own process), several at once, and at the end
+// one summary of all of them.
 //   node scripts/run-tests.ts [--fast] [--only PATTERN]
-// - Unit and integration files run as one `node --test` with concurrency equal to the cores.
-// - End-to-end files run SLIPWAY_TEST_JOBS at a time (default 4): each owns its apps,
-//   namespaces, ports and data directory, and shares the registry, cluster and ingress the way
-//   tenants do. A file whose first lines say `// e2e: alone (WHY)` needs the testbed to itself
-//   (it restarts a shared part, drains a node or measures a flood) and runs after the others.
+// - First, two lanes side by side: the unit and integration files as one `node --test` with
+//   concurrency equal to the cores (they never touch the testbed), and the end-to-end files whose
+//   first lines say `// e2e: alone (WHY)`, one by one: each needs the testbed to itself (it
+//   collects the registry's storage, cordons or drains a node, asserts on the whole cluster).
+// - Then the other end-to-end files, SLIPWAY_TEST_JOBS at a time (default 4), longest first by
+//   the last run's times: each owns its apps, namespaces, ports and data directory, and shares the
+//   registry, cluster and ingress the way tenants do.
 // - Each file's output is printed whole when it ends, so parallel files do not interleave.
 // - The end: the ten slowest files, the files over the budget (listed, not failed) and the plain
 //   line `tests: N passed, N failed, N skipped`. The exit code is non-zero when anything failed.
@@ -125,17 +127,23 @@ async function main(): Promise<void> {
   const width = Number(process.env.SLIPWAY_TEST_JOBS ?? 4);
   if (!Number.isInteger(width) || width < 1) throw new Error(`SLIPWAY_TEST_JOBS must be a whole number of files at once, got "${process.env.SLIPWAY_TEST_JOBS}"`);
   const started = performance.now();
-  const jobs: Job[] = [];
-  if (fastFiles.length) jobs.push({ label: `unit and integration (${fastFiles.length} files)`, files: fastFiles, concurrency: availableParallelism() });
   const times = lastTimes();
   const longestFirst = [...shared].sort((a, b) => (times[b] ?? Infinity) - (times[a] ?? Infinity));
-  for (const f of longestFirst) jobs.push({ label: f, files: [f], concurrency: 1 });
-  process.stdout.write(`test: ${jobs.length} jobs, ${width} at a time; then ${alone.length} end-to-end files alone\n`);
-  const outcomes = await pool(jobs, width);
-  for (const f of alone) {
-    process.stdout.write(`test: ${f} runs alone: ${aloneReason(f)}\n`);
-    outcomes.push(await runJob({ label: f, files: [f], concurrency: 1 }));
-  }
+  const sharedJobs = longestFirst.map((f): Job => ({ label: f, files: [f], concurrency: 1 }));
+  // First, the files that need the testbed to themselves, one by one, beside the unit and
+  // integration files, which never touch the testbed; then the other end-to-end files at once.
+  process.stdout.write(`test: ${alone.length} end-to-end files alone beside the unit and integration files; then ${sharedJobs.length} end-to-end files, ${width} at a time\n`);
+  const aloneLane = async () => {
+    const out: Outcome[] = [];
+    for (const f of alone) {
+      process.stdout.write(`test: ${f} runs alone: ${aloneReason(f)}\n`);
+      out.push(await runJob({ label: f, files: [f], concurrency: 1 }));
+    }
+    return out;
+  };
+  const fastLane = async () => (fastFiles.length ? [await runJob({ label: `unit and integration (${fastFiles.length} files)`, files: fastFiles, concurrency: availableParallelism() })] : []);
+  const first = (await Promise.all([aloneLane(), fastLane()])).flat();
+  const outcomes = [...first, ...(await pool(sharedJobs, width))];
   for (const o of outcomes) if (o.job.files.length === 1) times[o.job.label] = Math.round(o.seconds);
   mkdirSync(dirname(TIMES), { recursive: true });
   writeFileSync(TIMES, JSON.stringify(times, null, 1) + '\n');
