@@ -34,6 +34,10 @@ for pidfile in "$TESTBED_DIR/registry/registry.pid" "$TESTBED_DIR/docker/docker.
   [ -e "$pidfile" ] || continue
   stop_pid "$(basename "$pidfile" .pid)" "$(cat "$pidfile")"
 done
-# The containers' shims outlive containerd; the end of a session ends them too.
+# The containers' shims outlive containerd, and so do the pods' processes (hostNetwork ones hold
+# their ports); the end of a session ends them too.
 for pid in $(pgrep -f containerd-shim || true); do stop_pid containerd-shim "$pid"; done
+for pid in $(find /sys/fs/cgroup -path '*kubepods*' -name cgroup.procs -exec cat {} + 2>/dev/null | sort -un); do
+  stop_pid "a pod's process" "$pid"
+done
 say "stopped; caches kept in $SLIPWAY_CACHE_DIR"
