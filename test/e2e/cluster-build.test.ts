@@ -140,23 +140,38 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
     assert.equal(builder!.settings.buildRegistry, buildRegistry);
     // The spare the earlier pushes left: a build pod like any, both containers running, no app yet.
     let pod: V1Pod | undefined;
-    await eventually('a running spare build pod', async () => {
-      const pods = await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: ownedSelector(owner), fieldSelector: 'status.phase=Running' });
-      pod = pods.find((p) => (p.status?.containerStatuses ?? []).length === 2 && p.status!.containerStatuses!.every((c) => c.state?.running));
-      return pod !== undefined;
-    }, 120_000, 250);
+    const runningSpare = async () => {
+      await eventually('a running spare build pod', async () => {
+        const pods = await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: ownedSelector(owner), fieldSelector: 'status.phase=Running' });
+        pod = pods.find((p) => (p.status?.containerStatuses ?? []).length === 2 && p.status!.containerStatuses!.every((c) => c.state?.running) && !p.metadata?.deletionTimestamp);
+        return pod !== undefined;
+      }, 120_000, 250);
+      return pod!;
+    };
+    /** Runs a command in the pod's build container (where the app's build code runs); exit code and stdout. */
+    const inBuild = async (command: string[]) => {
+      const out: Buffer[] = [];
+      const code = await kube.exec(BUILD_NAMESPACE, pod!.metadata!.name!, BUILD_CONTAINER, command, { stdin: Readable.from([]), stdout: async (c) => { out.push(c); }, stderr: async (c) => { out.push(c); } }, AbortSignal.timeout(30_000));
+      return { code, out: Buffer.concat(out).toString().trim() };
+    };
+    // An exec's stream can close with no exit code (it did once in a parallel run, 0.4 s after the
+    // spare was listed as running, the cause not logged): then the spare is found again and the
+    // check runs again; any other failure, or a third, fails the test.
+    let token: { code: number; out: string } | undefined;
+    for (let attempt = 1; !token; attempt++) {
+      await runningSpare();
+      try {
+        token = await inBuild(['sh', '-c', 'if [ -e /var/run/secrets/kubernetes.io/serviceaccount ]; then echo present; else echo absent; fi']);
+      } catch (e) {
+        if (attempt === 3 || !String(e).includes('ended without an exit code')) throw e;
+        t.diagnostic(`exec in ${pod!.metadata!.name} failed (${String(e)}); finding the spare again`);
+      }
+    }
     const name = pod!.metadata!.name!;
     const where = `build pod ${name} on ${pod!.spec?.nodeName ?? '?'} (${pod!.status?.podIP ?? '?'})`;
     assert.notEqual(pod!.spec?.hostNetwork, true, `${where} runs on the node's network`);
     assert.equal(pod!.spec?.automountServiceAccountToken, false);
     assert.notEqual(pod!.status?.podIP, pod!.status?.hostIP, `${where} has the node's address`);
-    /** Runs a command in the pod's build container (where the app's build code runs); exit code and stdout. */
-    const inBuild = async (command: string[]) => {
-      const out: Buffer[] = [];
-      const code = await kube.exec(BUILD_NAMESPACE, name, BUILD_CONTAINER, command, { stdin: Readable.from([]), stdout: async (c) => { out.push(c); }, stderr: async (c) => { out.push(c); } }, AbortSignal.timeout(30_000));
-      return { code, out: Buffer.concat(out).toString().trim() };
-    };
-    const token = await inBuild(['sh', '-c', 'if [ -e /var/run/secrets/kubernetes.io/serviceaccount ]; then echo present; else echo absent; fi']);
     assert.deepEqual(token, { code: 0, out: 'absent' });
     // A TCP connection from the build container, as build code would make one (the build image is
     // Debian's, with bash; 5 s at most): `open` or `closed`, and how long it took.
