@@ -19,6 +19,7 @@ import { makeToken } from '../support/api-client.ts';
 import { checkAxe, chromiumPath, launchBrowser, needBrowser, newPage, screenshot, SCREENSHOT_DIR } from '../support/browser.ts';
 import { makeKey, type TestKey, type TestServer } from '../support/harness.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
+import { eventually } from '../support/eventually.ts';
 import { startOnTestbed } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 
@@ -286,7 +287,9 @@ describe('the dashboard in Chromium against a real Slipway on the testbed', { ti
     assert.equal(status, 401);
     // In the page: the next navigation's request is refused and leads to the login page.
     await d.page.locator(`tr[data-app="${APP}"] a`).first().click();
-    await d.page.waitForURL(/\/login\?next=/, { timeout: UI_MS });
+    // The page's URL, not waitForURL: the refused navigation is itself replaced by the one to the
+    // login page, and waitForURL fails on that abort when it sees it (it did once under load).
+    await eventually(() => `the login page (at ${d.page.url()})`, async () => /\/login\?next=/.test(d.page.url()), UI_MS);
     await d.context.close();
   });
 
