@@ -116,6 +116,12 @@ function summary(outcomes: Outcome[], wallSeconds: number): { text: string; fail
   return { text: lines.join('\n') + '\n', failed: fail > 0 };
 }
 
+/** A usage error: one sentence, exit code 2, nothing run. */
+function usage(sentence: string): void {
+  process.stderr.write(`test: ${sentence}\n`);
+  process.exitCode = 2;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { fast: { type: 'boolean' }, only: { type: 'string' } } });
   const only = values.only;
@@ -125,7 +131,8 @@ async function main(): Promise<void> {
   const alone = e2e.filter((f) => aloneReason(f) !== undefined);
   const shared = e2e.filter((f) => aloneReason(f) === undefined);
   const width = Number(process.env.SLIPWAY_TEST_JOBS ?? 4);
-  if (!Number.isInteger(width) || width < 1) throw new Error(`SLIPWAY_TEST_JOBS must be a whole number of files at once, got "${process.env.SLIPWAY_TEST_JOBS}"`);
+  if (!Number.isInteger(width) || width < 1) return usage(`SLIPWAY_TEST_JOBS must be a whole number of files at once (1 or more), not "${process.env.SLIPWAY_TEST_JOBS}".`);
+  if (fastFiles.length + e2e.length === 0) return usage(`No test file's path contains "${only}".`);
   const started = performance.now();
   const times = lastTimes();
   const longestFirst = [...shared].sort((a, b) => (times[b] ?? Infinity) - (times[a] ?? Infinity));
