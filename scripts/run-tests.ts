@@ -1,20 +1,20 @@
 // The test runner's schedule (scripts/test.sh calls it once the testbed is up): every file runs
 // under node's test runner (`node --test FILE`, its own process), several at once, and at the end
 // one summary of all of them.
-//   node scripts/run-tests.ts [--fast] [--only PATTERN]
+//   node scripts/run-tests.ts [--fast] [--only PATTERN] [--jobs N] [--times FILE]
 // - First, two lanes side by side: the unit and integration files as one `node --test` with
 //   concurrency equal to the cores (they never touch the testbed), and the end-to-end files whose
 //   first lines say `// e2e: alone (WHY)`, one by one: each needs the testbed to itself (it
 //   collects the registry's storage, cordons or drains a node, asserts on the whole cluster).
-// - Then the other end-to-end files, SLIPWAY_TEST_JOBS at a time (default 4), longest first by
-//   the last run's times: each owns its apps, namespaces, ports and data directory, and shares the
+// - Then the other end-to-end files, --jobs at a time (default 4), longest first by the last
+//   run's times (--times, a JSON file the run rewrites): each owns its apps, namespaces, ports and data directory, and shares the
 //   registry, cluster and ingress the way tenants do.
 // - Each file's output is printed whole when it ends, so parallel files do not interleave.
 // - The end: the ten slowest files, the files over the budget (listed, not failed) and the plain
 //   line `tests: N passed, N failed, N skipped`. The exit code is non-zero when anything failed.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -24,13 +24,10 @@ const BUDGET_S = 180;
 /** A test that hangs (a socket left open) fails after 20 minutes instead of holding CI to its limit. */
 const TEST_TIMEOUT_MS = 1_200_000;
 
-/** Each file's time in the last run, so the next run starts the longest first (outside the checkout). */
-const TIMES = join(process.env.SLIPWAY_CACHE_DIR ?? join(homedir(), '.cache', 'slipway'), 'test-times.json');
-
-/** The last run's seconds per file (none when there was no run yet or its record is unreadable). */
-function lastTimes(): Record<string, number> {
+/** The last run's seconds per file, from `file` (none when there was no run yet or its record is unreadable). */
+function lastTimes(file: string): Record<string, number> {
   try {
-    return JSON.parse(readFileSync(TIMES, 'utf8')) as Record<string, number>;
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
   } catch {
     return {}; // No record yet: the files start in name order.
   }
@@ -88,6 +85,9 @@ function runJob(job: Job): Promise<Outcome> {
   });
 }
 
+/** A job of one file of its own (labelled with its path), not the unit and integration job. */
+const oneFile = (o: Outcome) => o.job.label === o.job.files[0];
+
 /** Runs `jobs` at most `width` at a time, longest expected first is the caller's order. */
 async function pool(jobs: Job[], width: number): Promise<Outcome[]> {
   const queue = [...jobs];
@@ -101,10 +101,10 @@ async function pool(jobs: Job[], width: number): Promise<Outcome[]> {
 
 /** The whole run's closing lines: the slowest files, those over the budget, the counts. */
 function summary(outcomes: Outcome[], wallSeconds: number): { text: string; failed: boolean } {
-  const files = outcomes.filter((o) => o.job.files.length === 1).sort((a, b) => b.seconds - a.seconds);
+  const files = outcomes.filter(oneFile).sort((a, b) => b.seconds - a.seconds);
   const lines = ['', 'Slowest files:'];
   for (const o of files.slice(0, 10)) lines.push(`  ${o.seconds.toFixed(0).padStart(5)} s  ${o.job.label}`);
-  for (const o of outcomes.filter((x) => x.job.files.length > 1)) lines.push(`  ${o.job.label}: ${o.seconds.toFixed(0)} s`);
+  for (const o of outcomes.filter((x) => !oneFile(x))) lines.push(`  ${o.job.label}: ${o.seconds.toFixed(0)} s`);
   const over = files.filter((o) => o.seconds > BUDGET_S);
   if (over.length) lines.push(`Over the ${BUDGET_S} s budget: ${over.map((o) => `${o.job.label} (${o.seconds.toFixed(0)} s)`).join(', ')}`);
   const broken = outcomes.filter((o) => o.code !== 0 || !o.summarized);
@@ -123,18 +123,21 @@ function usage(sentence: string): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { fast: { type: 'boolean' }, only: { type: 'string' } } });
+  // scripts/test.sh hands over the settings it reads from the environment as options.
+  const { values } = parseArgs({ options: { fast: { type: 'boolean' }, only: { type: 'string' }, jobs: { type: 'string', default: '4' }, times: { type: 'string' } } });
   const only = values.only;
   const pick = (files: string[]) => (only ? files.filter((f) => f.includes(only)) : files);
   const fastFiles = pick([...testFiles('unit'), ...testFiles('integration')]);
   const e2e = values.fast ? [] : pick(testFiles('e2e'));
-  const alone = e2e.filter((f) => aloneReason(f) !== undefined);
-  const shared = e2e.filter((f) => aloneReason(f) === undefined);
-  const width = Number(process.env.SLIPWAY_TEST_JOBS ?? 4);
-  if (!Number.isInteger(width) || width < 1) return usage(`SLIPWAY_TEST_JOBS must be a whole number of files at once (1 or more), not "${process.env.SLIPWAY_TEST_JOBS}".`);
+  // Each file's head is read once: why it runs alone, or undefined.
+  const reasons = new Map(e2e.map((f) => [f, aloneReason(f)]));
+  const alone = e2e.filter((f) => reasons.get(f) !== undefined);
+  const shared = e2e.filter((f) => reasons.get(f) === undefined);
+  const width = Number(values.jobs);
+  if (!Number.isInteger(width) || width < 1) return usage(`SLIPWAY_TEST_JOBS must be a whole number of files at once (1 or more), not "${values.jobs}".`);
   if (fastFiles.length + e2e.length === 0) return usage(`No test file's path contains "${only}".`);
   const started = performance.now();
-  const times = lastTimes();
+  const times = values.times ? lastTimes(values.times) : {};
   const longestFirst = [...shared].sort((a, b) => (times[b] ?? Infinity) - (times[a] ?? Infinity));
   const sharedJobs = longestFirst.map((f): Job => ({ label: f, files: [f], concurrency: 1 }));
   // First, the files that need the testbed to themselves, one by one, beside the unit and
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
   const aloneLane = async () => {
     const out: Outcome[] = [];
     for (const f of alone) {
-      process.stdout.write(`test: ${f} runs alone: ${aloneReason(f)}\n`);
+      process.stdout.write(`test: ${f} runs alone: ${reasons.get(f)}\n`);
       out.push(await runJob({ label: f, files: [f], concurrency: 1 }));
     }
     return out;
@@ -151,9 +154,11 @@ async function main(): Promise<void> {
   const fastLane = async () => (fastFiles.length ? [await runJob({ label: `unit and integration (${fastFiles.length} files)`, files: fastFiles, concurrency: availableParallelism() })] : []);
   const first = (await Promise.all([aloneLane(), fastLane()])).flat();
   const outcomes = [...first, ...(await pool(sharedJobs, width))];
-  for (const o of outcomes) if (o.job.files.length === 1) times[o.job.label] = Math.round(o.seconds);
-  mkdirSync(dirname(TIMES), { recursive: true });
-  writeFileSync(TIMES, JSON.stringify(times, null, 1) + '\n');
+  for (const o of outcomes) if (oneFile(o)) times[o.job.label] = Math.round(o.seconds);
+  if (values.times) {
+    mkdirSync(dirname(values.times), { recursive: true });
+    writeFileSync(values.times, JSON.stringify(times, null, 1) + '\n');
+  }
   const { text, failed } = summary(outcomes, (performance.now() - started) / 1000);
   process.stdout.write(text);
   process.exitCode = failed ? 1 : 0;

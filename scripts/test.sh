@@ -18,13 +18,16 @@ case "${1:-}" in
   '') ;;
   *) echo "test: unknown option $1 (--fast, or --only PATTERN)" >&2; exit 2 ;;
 esac
+# The runner's settings, from the environment: files at once, and where each file's last time is
+# kept (outside the checkout) so that the longest start first.
+runner=(--jobs "${SLIPWAY_TEST_JOBS:-4}" --times "${SLIPWAY_CACHE_DIR:-$HOME/.cache/slipway}/test-times.json")
 tsc --noEmit -p .
 # The dashboard's sources (web/src) have their own settings: DOM types, Preact's JSX.
 tsc --noEmit -p web
 if $fast; then
   # Choosing the fast script is opting out of the testbed: tests that need it skip, saying why.
   export SLIPWAY_TESTBED=0
-  exec node scripts/run-tests.ts --fast
+  exec node scripts/run-tests.ts --fast "${runner[@]}"
 fi
 if [ "${SLIPWAY_TESTBED:-}" = 0 ]; then
   echo "test: SLIPWAY_TESTBED=0: not bringing the testbed up; the end-to-end tests will skip" >&2
@@ -33,4 +36,4 @@ else
   exports=$(bash testbed/up.sh) || { echo "test: the testbed did not come up (see above); nothing was tested" >&2; exit 1; }
   eval "$exports"
 fi
-exec node scripts/run-tests.ts "${only[@]}"
+exec node scripts/run-tests.ts "${runner[@]}" "${only[@]}"
