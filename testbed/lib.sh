@@ -72,15 +72,24 @@ build_once() {
   local build_log=$SLIPWAY_CACHE_DIR/bin/$label-build.log build_pid=$SLIPWAY_CACHE_DIR/bin/$label-build.pid pid started
   [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$stamp" ] || return 0
   mkdir -p "$SLIPWAY_CACHE_DIR/bin"
+  # The early build chain (prebuild.sh) and a part may reach the same build at once: the check
+  # and the start happen under one lock, so only one of them starts it.
+  local lock_fd
+  exec {lock_fd}>"$SLIPWAY_CACHE_DIR/bin/$label-build.lock"
+  flock "$lock_fd"
   pid=$(cat "$build_pid" 2>/dev/null || true)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q build.sh "/proc/$pid/cmdline" 2>/dev/null; then
+  if [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ]; then
+    pid=
+  elif [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q build.sh "/proc/$pid/cmdline" 2>/dev/null; then
     log "$label: waiting for the build already running (pid $pid, log $build_log)"
   else
     log "$label: building $what (log $build_log)"
-    setsid nohup bash "$script" "$mod" "$bin" "$stamp" </dev/null >"$build_log" 2>&1 8>&- 9>&- &
+    setsid nohup bash "$script" "$mod" "$bin" "$stamp" </dev/null >"$build_log" 2>&1 7>&- 8>&- 9>&- {lock_fd}>&- &
     pid=$!
     echo "$pid" >"$build_pid"
   fi
+  exec {lock_fd}>&-
+  [ -n "$pid" ] || return 0
   started=$SECONDS
   while kill -0 "$pid" 2>/dev/null; do
     sleep 5
@@ -91,6 +100,44 @@ build_once() {
   rm -f "$build_pid"
   [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ] || { tail -n 30 "$build_log" >&2; die "$label: build failed (log $build_log)"; }
   log "$label: built in $((SECONDS - started))s: $(grep -E '^[a-z-]+: [0-9]+s$' "$bin/BUILD-TIMES" | tr '\n' ' ')"
+}
+
+# go_tool LABEL: build_once for one of the testbed's Go tools (testbed/tools/*), with the stamp
+# of everything that changes its binaries (pins, sources of our own, build script, compiler).
+# Sets GO_TOOL_BIN to its binaries' directory. Parts call it for what they run; prebuild.sh calls
+# it for all of them, early, so that the builds run while the parts wait on downloads.
+# shellcheck disable=SC2034  # read by prebuild.sh
+GO_TOOLS="kube node netpol storage certs metrics"
+go_tool() {
+  local label=$1 tools=$SLIPWAY_ROOT/testbed/tools what stamp_inputs=() mod version
+  export PATH=$PATH:/usr/local/go/bin
+  command -v go >/dev/null || die "$label: Go is needed to build the testbed's tools (go 1.24 or newer)"
+  export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
+  mod=$tools/$label
+  GO_TOOL_BIN=$SLIPWAY_CACHE_DIR/bin/$label
+  case $label in
+    kube)
+      version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$mod/go.mod")
+      [ -n "$version" ] || die "no k8s.io/kubernetes pin in testbed/tools/kube/go.mod"
+      GO_TOOL_BIN=$SLIPWAY_CACHE_DIR/bin/kube-$version
+      what="Kubernetes $version and etcd (cold: ~5 min on 2 cores)" ;;
+    node)
+      stamp_inputs=("$mod"/pause/*.go "$mod/dns/go.mod" "$mod/dns/go.sum" "$mod"/dns/*.go)
+      what="Traefik, CoreDNS and the pause program (cold: ~8 min on 2 cores)" ;;
+    netpol) what="kube-router (cold: ~2 min on 2 cores)" ;;
+    storage) what="local-path-provisioner (cold: ~2 min on 2 cores)" ;;
+    certs)
+      mapfile -t stamp_inputs < <(find "$mod" -name '*.go' | sort)
+      stamp_inputs+=("$tools/pebble/go.mod" "$tools/pebble/go.sum")
+      what="Pebble and cert-manager (cold: ~2 min on 2 cores)"
+      mod=$tools ;; # its build script takes the tools folder (two modules)
+    metrics) what="metrics-server (cold: ~2 min on 2 cores)" ;;
+    *) die "go_tool: no Go tool $label" ;;
+  esac
+  local gomod=$tools/$label stamp
+  stamp=$(cat "$gomod/go.mod" "$gomod/go.sum" "${stamp_inputs[@]}" "$SLIPWAY_ROOT/testbed/$label/build.sh" <(go version) |
+    sha256sum | cut -c1-16)
+  build_once "$label" "$what" "$SLIPWAY_ROOT/testbed/$label/build.sh" "$mod" "$GO_TOOL_BIN" "$stamp"
 }
 
 # --- daemons ------------------------------------------------------------------------------------

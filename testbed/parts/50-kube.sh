@@ -11,7 +11,6 @@ set -euo pipefail
 # shellcheck source=testbed/lib.sh
 . "$SLIPWAY_ROOT/testbed/lib.sh"
 kube_src=$SLIPWAY_ROOT/testbed/kube
-mod=$SLIPWAY_ROOT/testbed/tools/kube
 
 apt_need openssl curl iproute2 coreutils util-linux
 
@@ -22,14 +21,9 @@ exec 9>"$TESTBED_DIR/kube.lock"
 flock -n 9 || { log "kube: waiting for another testbed run to finish"; flock 9; }
 
 # --- 1. binaries ---------------------------------------------------------------------------------
-export PATH=$PATH:/usr/local/go/bin
-command -v go >/dev/null || die "Go is needed to build Kubernetes (go 1.24 or newer)"
-version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$mod/go.mod")
-[ -n "$version" ] || die "no k8s.io/kubernetes pin in testbed/tools/kube/go.mod"
-bin=$SLIPWAY_CACHE_DIR/bin/kube-$version
-# The stamp covers everything that changes the binaries: the pins, the build script, the compiler.
-stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$kube_src/build.sh" <(go version) | sha256sum | cut -c1-16)
-build_once kube "Kubernetes $version and etcd from the Go module proxy (cold: ~30 min on 2 cores)" "$kube_src/build.sh" "$mod" "$bin" "$stamp"
+go_tool kube
+bin=$GO_TOOL_BIN
+version=${bin##*/kube-}
 for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
   [ -x "$bin/$b" ] || die "kube: $bin/$b is missing (remove $bin to rebuild)"
 done

@@ -56,13 +56,8 @@ cluster_cidr=10.42.0.0/16
 node=$(hostname | tr '[:upper:]' '[:lower:]')
 
 # --- 1. binaries: pause and traefik from testbed/tools/node ------------------------------------------------
-export PATH=$PATH:/usr/local/go/bin
-command -v go >/dev/null || die "node: Go is needed to build Traefik and the pause program"
-export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
-bin=$SLIPWAY_CACHE_DIR/bin/node
-stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$mod"/pause/*.go "$mod/dns/go.mod" "$mod/dns/go.sum" "$mod"/dns/*.go \
-  "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
-build_once node "Traefik, CoreDNS and the pause program (cold: ~10 min on 2 cores)" "$src/build.sh" "$mod" "$bin" "$stamp"
+go_tool node
+bin=$GO_TOOL_BIN
 
 # --- 2. the pod sandbox image ----------------------------------------------------------------------
 # One file, /pause, imported into the testbed's Docker and pushed to its registry. The tag is the

@@ -169,15 +169,8 @@ install_bin "$kbin/kubelet" kubelet
 install_bin "$kbin/kube-proxy" kube-proxy
 # The NetworkPolicy enforcer: 62-netpol.sh's build, made here when this part comes first (the same
 # stamp, so 62-netpol.sh then finds it built).
-export PATH=$PATH:/usr/local/go/bin
-command -v go >/dev/null || die "node2: Go is needed to build kube-router"
-netpol_mod=$SLIPWAY_ROOT/testbed/tools/netpol
-netpol_bin=$SLIPWAY_CACHE_DIR/bin/netpol
-netpol_stamp=$(cat "$netpol_mod/go.mod" "$netpol_mod/go.sum" "$SLIPWAY_ROOT/testbed/netpol/build.sh" <(go version) | sha256sum | cut -c1-16)
-(
-  export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
-  build_once netpol "kube-router (cold: ~5 min on 2 cores)" "$SLIPWAY_ROOT/testbed/netpol/build.sh" "$netpol_mod" "$netpol_bin" "$netpol_stamp"
-)
+go_tool netpol
+netpol_bin=$GO_TOOL_BIN
 install_bin "$netpol_bin/kube-router" kube-router
 # The pod sandbox image: the first node's, from the registry (named in its containerd config).
 sandbox_image=$(sed -n 's/^ *sandbox_image = "\(.*\)"$/\1/p' "$TESTBED_DIR/node/containerd/config.toml")

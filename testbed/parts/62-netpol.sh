@@ -21,8 +21,6 @@ set -euo pipefail
 : "${KUBECONFIG:?run after 50-kube.sh}" "${SLIPWAY_NODE_NAME:?run after 60-node.sh}"
 # shellcheck source=testbed/lib.sh
 . "$SLIPWAY_ROOT/testbed/lib.sh"
-src=$SLIPWAY_ROOT/testbed/netpol
-mod=$SLIPWAY_ROOT/testbed/tools/netpol
 
 apt_need ipset iptables curl
 
@@ -38,12 +36,8 @@ service_cidr=10.43.0.0/16
 health_port=20244
 
 # --- 1. the binary ---------------------------------------------------------------------------------
-export PATH=$PATH:/usr/local/go/bin
-command -v go >/dev/null || die "netpol: Go is needed to build kube-router"
-export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
-bin=$SLIPWAY_CACHE_DIR/bin/netpol
-stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
-build_once netpol "kube-router (cold: ~5 min on 2 cores)" "$src/build.sh" "$mod" "$bin" "$stamp"
+go_tool netpol
+bin=$GO_TOOL_BIN
 
 # --- 2. the controller -----------------------------------------------------------------------------
 # Healthy: its health endpoint says every controller it runs checked in, and its top-level chains

@@ -15,7 +15,6 @@ set -euo pipefail
 # shellcheck source=testbed/lib.sh
 . "$SLIPWAY_ROOT/testbed/lib.sh"
 src=$SLIPWAY_ROOT/testbed/storage
-mod=$SLIPWAY_ROOT/testbed/tools/storage
 kubectl=$SLIPWAY_KUBE_BIN_DIR/kubectl
 
 part_lock storage
@@ -28,12 +27,8 @@ restart_all=0
 class=local-path
 
 # --- 1. the binary ---------------------------------------------------------------------------------
-export PATH=$PATH:/usr/local/go/bin
-command -v go >/dev/null || die "storage: Go is needed to build local-path-provisioner"
-export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
-bin=$SLIPWAY_CACHE_DIR/bin/storage
-stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
-build_once storage "local-path-provisioner (cold: ~3 min on 2 cores)" "$src/build.sh" "$mod" "$bin" "$stamp"
+go_tool storage
+bin=$GO_TOOL_BIN
 
 # --- 2. its objects --------------------------------------------------------------------------------
 render "$src/config.json" "$sdir/config.json" VOLUMES="$volumes"

@@ -37,13 +37,8 @@ pebble_mgmt=127.0.0.1:15000
 cm_health=127.0.0.1:9403
 
 # --- 1. binaries -----------------------------------------------------------------------------------
-export PATH=$PATH:/usr/local/go/bin
-command -v go >/dev/null || die "certs: Go is needed to build Pebble and cert-manager"
-export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
-bin=$SLIPWAY_CACHE_DIR/bin/certs
-stamp=$(cat "$tools/certs/go.mod" "$tools/certs/go.sum" $(find "$tools/certs" -name '*.go' | sort) \
-  "$tools/pebble/go.mod" "$tools/pebble/go.sum" "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
-build_once certs "Pebble and cert-manager (cold: ~6 min on 2 cores)" "$src/build.sh" "$tools" "$bin" "$stamp"
+go_tool certs
+bin=$GO_TOOL_BIN
 pebble_dir=$(cd "$tools/pebble" && go list -m -f '{{.Dir}}' github.com/letsencrypt/pebble/v2)
 cm_dir=$(cd "$tools/certs" && go list -m -f '{{.Dir}}' github.com/cert-manager/cert-manager)
 

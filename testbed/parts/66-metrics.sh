@@ -15,7 +15,6 @@ set -euo pipefail
 # shellcheck source=testbed/lib.sh
 . "$SLIPWAY_ROOT/testbed/lib.sh"
 src=$SLIPWAY_ROOT/testbed/metrics
-mod=$SLIPWAY_ROOT/testbed/tools/metrics
 kubectl=$SLIPWAY_KUBE_BIN_DIR/kubectl
 
 part_lock metrics
@@ -26,12 +25,8 @@ port=4443
 started=$SECONDS
 
 # --- 1. the binary and its image -------------------------------------------------------------------
-export PATH=$PATH:/usr/local/go/bin
-command -v go >/dev/null || die "metrics: Go is needed to build metrics-server"
-export GOMODCACHE=$SLIPWAY_CACHE_DIR/go/mod GOCACHE=$SLIPWAY_CACHE_DIR/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
-bin=$SLIPWAY_CACHE_DIR/bin/metrics
-stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$src/build.sh" <(go version) | sha256sum | cut -c1-16)
-build_once metrics "metrics-server (cold: 4-9 min on 2 cores)" "$src/build.sh" "$mod" "$bin" "$stamp"
+go_tool metrics
+bin=$GO_TOOL_BIN
 image=$(binary_image metrics "$bin" metrics-server "metrics-server" 'USER 1000')
 
 # --- 2. its objects --------------------------------------------------------------------------------
