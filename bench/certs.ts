@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PackBuilder, packSettings } from '../server/build/pack.ts';
 import { loadConfig } from '../server/config.ts';
-import { KubeDeployer } from '../server/deploy/kube.ts';
+import { kubeDeployer } from '../server/backends.ts';
 import { startTestServer } from '../test/support/harness.ts';
 import { httpThroughIngress, loadDuring, type IngressTls, type LoadResult } from '../test/support/ingress.ts';
 import { clusterEnv, fixtureCopy } from '../test/support/testbed.ts';
@@ -109,7 +109,7 @@ const env = {
   SLIPWAY_ACME_EMAIL: 'bench@slipway.test', SLIPWAY_ACME_ISSUER: SETTINGS.issuer, SLIPWAY_CERT_WAIT_S: '1',
 };
 const builder = new PackBuilder({ ...packSettings(loadConfig(benchEnv), SETTINGS.pack), buildTimeoutMs: 15 * 60_000 });
-const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
+const deployer = kubeDeployer(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
 const s = await startTestServer(env, { builder, deployer });
 const ssh = async (cmd: string) => {
   const r = await s.ssh(s.admin, cmd);

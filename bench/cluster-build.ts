@@ -13,7 +13,7 @@ import { loadConfig } from '../server/config.ts';
 import { findProgram } from '../server/backends.ts';
 import { PackBuilder, packSettings } from '../server/build/pack.ts';
 import { ClusterBuilder, clusterBuildSettings } from '../server/cluster-build/builder.ts';
-import { KubeClient } from '../server/deploy/kube-client.ts';
+import { KubeClient } from '../server/kube/client.ts';
 import { benchEnv } from './settings.ts';
 import { TimedBuilder as Timed } from './timed-builder.ts';
 import { median } from './stats.ts';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../server/config.ts';
 import { ClusterBuilder, clusterBuildSettings } from '../server/cluster-build/builder.ts';
-import { KubeClient } from '../server/deploy/kube-client.ts';
+import { KubeClient } from '../server/kube/client.ts';
 import { benchEnv } from './settings.ts';
 import { median } from './stats.ts';
 import { TimedBuilder } from './timed-builder.ts';

@@ -8,10 +8,11 @@
 //   wall-clock time (ms since the epoch) at which it was written, and then finishes.
 // The bench runs the listening and the timing; nothing here prints but the ready line.
 import { loadConfig } from '../server/config.ts';
-import type { DeployableRelease, LogRequest } from '../server/deploy/deployer.ts';
+import type { LogRequest } from '../server/deploy/deployer.ts';
+import type { DeployableRelease } from '../server/model.ts';
 import type { Transcript } from '../server/output/transcript.ts';
 import { startSlipway } from '../server/server.ts';
-import { FakeBuilder, FakeDeployer, type FakeControls } from '../test/support/fakes.ts';
+import { FakeBuilder, FakeDeployer, FakeLogs, FakeRollouts, type FakeControls } from '../test/support/fakes.ts';
 import { benchEnv } from './settings.ts';
 
 const LOG_MS = Math.max(Number(benchEnv.BENCH_DASH_LOG_MS || 1000), 50);
@@ -33,8 +34,8 @@ process.on('SIGUSR2', () => {
   for (const go of now) go();
 });
 
-/** The fake deployer with a live log and a timed transcript (see the top of this file). */
-class BenchDeployer extends FakeDeployer {
+/** Fake rollouts with a timed transcript (see the top of this file). */
+class BenchRollouts extends FakeRollouts {
   override async deploy(release: DeployableRelease, opts: { transcript: Transcript; signal: AbortSignal }): Promise<void> {
     if (release.app.startsWith('tick-')) {
       opts.transcript.detail('waiting for the bench');
@@ -49,7 +50,10 @@ class BenchDeployer extends FakeDeployer {
     }
     await super.deploy(release, opts);
   }
+}
 
+/** A fake live log (see the top of this file). */
+class BenchLogs extends FakeLogs {
   override async logs(app: string, req: LogRequest, write: (line: string) => Promise<void>): Promise<void> {
     await write(`2000-01-01T00:00:00Z app[web.1]: ${app} started`);
     for (let n = 1; req.follow && !req.signal.aborted; n++) {
@@ -57,6 +61,12 @@ class BenchDeployer extends FakeDeployer {
       if (!req.signal.aborted) await write(`${new Date().toISOString()} app[web.1]: ${app} line ${n}`);
     }
   }
+}
+
+/** The fake deployer with BenchRollouts and BenchLogs. */
+class BenchDeployer extends FakeDeployer {
+  override readonly rollout = new BenchRollouts(this);
+  override readonly logSource = new BenchLogs(this);
 }
 
 const controls: FakeControls = {};

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { TimedPack } from './timed-pack.ts';
 import { packSettings } from '../server/build/pack.ts';
 import { loadConfig } from '../server/config.ts';
-import { KubeDeployer } from '../server/deploy/kube.ts';
+import { kubeDeployer } from '../server/backends.ts';
 import { run } from '../server/exec.ts';
 import { gitEnv, startTestServer, type TestServer } from '../test/support/harness.ts';
 import { httpThroughIngress, loadDuring, type LoadResult } from '../test/support/ingress.ts';
@@ -119,7 +119,7 @@ function setTag(wd: string, tag: string): void {
 
 const builder = new TimedPack({ ...packSettings(loadConfig(benchEnv), SETTINGS.pack), buildTimeoutMs: 15 * 60_000 });
 const env = { SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, SLIPWAY_BASE_DOMAIN: BASE, KUBECONFIG: SETTINGS.kubeconfig, ...clusterEnv() };
-const deployer = KubeDeployer.fromConfig(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
+const deployer = kubeDeployer(loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' }));
 const s = await startTestServer(env, { builder, deployer });
 const cold: PushTimes[] = [];
 const warm: PushTimes[] = [];

@@ -24,7 +24,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeClient } from '../server/deploy/kube-client.ts';
+import { KubeClient } from '../server/kube/client.ts';
 import { previewAppName } from '../server/names.ts';
 import { remoteLines } from '../test/support/harness.ts';
 import { makeToken } from '../test/support/api-client.ts';

@@ -10,12 +10,12 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1ReplicaSet } from '../server/deploy/kube-types.ts';
+import type { V1ReplicaSet } from '../server/kube/types.ts';
 import { loadConfig } from '../server/config.ts';
 import { execute } from '../server/commands/execute.ts';
-import { KubeClient } from '../server/deploy/kube-client.ts';
+import { KubeClient } from '../server/kube/client.ts';
 import { KubeDeployer } from '../server/deploy/kube.ts';
-import type { DeployableRelease } from '../server/deploy/deployer.ts';
+import type { DeployableRelease } from '../server/model.ts';
 import { lineTranscript } from '../server/output/transcript.ts';
 import { configureLog } from '../server/output/log.ts';
 import { deployable } from '../server/ops/release.ts';
@@ -70,7 +70,7 @@ try {
   // Cold: a new client (API discovery, TLS handshakes) and a new namespace: an app's first deploy
   // right after the server started.
   let t0 = performance.now();
-  await deployer.deploy(release(app, 1), { transcript: silent, signal: never });
+  await deployer.rollout.deploy(release(app, 1), { transcript: silent, signal: never });
   cold.applied = performance.now() - t0;
   await replicaSetOf(kube, app, 1);
   cold.rs = performance.now() - t0;
@@ -81,7 +81,7 @@ try {
   for (let v = 2; v < 2 + SETTINGS.rounds; v++) {
     const r = release(app, v);
     t0 = performance.now();
-    await deployer.deploy(r, { previous: prev, transcript: silent, signal: never });
+    await deployer.rollout.deploy(r, { previous: prev, transcript: silent, signal: never });
     applied.push(performance.now() - t0);
     await replicaSetOf(kube, app, v);
     toReplicaSet.push(performance.now() - t0);
@@ -95,7 +95,7 @@ try {
   try {
     store.apps.create(app);
     const first = store.releases.create({ app, description: 'bench', commit: null, image: prev.image, processes: prev.processes, config: {} });
-    await deployer.deploy(deployable({ config, store }, first), { transcript: silent, signal: never });
+    await deployer.rollout.deploy(deployable({ config, store }, first), { transcript: silent, signal: never });
     store.releases.finish(app, first.version, 'succeeded');
     const pushes = new RunningDeploys();
     const services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), events: new Events(), builder: undefined, deployer };
@@ -124,6 +124,6 @@ try {
   writeFileSync(SETTINGS.out, `# Kubernetes deploy latency\n\n${new Date().toISOString()}, ${SETTINGS.rounds} rounds, testbed control plane (no node; rollout wait off).\n\n${table}\n`);
   process.stdout.write(table + '\n');
 } finally {
-  await new KubeDeployer(kube, { rolloutTimeoutMs: 120_000 }).destroy(app);
+  await new KubeDeployer(kube, { rolloutTimeoutMs: 120_000 }).rollout.destroy(app);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,7 @@
 //   node bin/kube-apply.ts apply|delete KUBECONFIG FILE
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeClient, parseManifest } from '../server/deploy/kube-client.ts';
+import { KubeClient, parseManifest } from '../server/kube/client.ts';
 import { renderError } from '../server/errors.ts';
 
 /** How long a delete waits for its namespaces to be gone (an install right after must not find one terminating). */

@@ -1,3 +1,4 @@
+import type { ContainerDefaults } from './model.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
@@ -178,11 +179,6 @@ export interface RegistryAuth {
   password: string;
 }
 
-/** Kubernetes quantities a container gets when it sets none (memory `256Mi`, cpu `500m`). */
-export interface ContainerDefaults {
-  limits: { memory: string; cpu: string };
-  requests: { memory: string; cpu: string };
-}
 
 /** Where the ingress controller's traffic to app pods comes from. */
 export type IngressSource =
@@ -372,7 +368,7 @@ function acmeEmail(raw: string | undefined, name: string): string | undefined {
 
 /**
  * A Kubernetes memory (`512Mi`, `2Gi`) or CPU (`2`, `0.5`, `500m`) quantity setting, in the plain
- * forms only (deploy/quantity.ts reads every form; config sits below deploy/ and cannot use it).
+ * forms only (kube/quantity.ts reads every form; config sits below kube/ and cannot use it).
  */
 function quantity(kind: 'memory' | 'cpu'): (raw: string, name: string) => string {
   return (raw, name) => {

@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import type { Store } from './store/index.ts';
 import type { Builder } from './build/builder.ts';
 import type { Deployer } from './deploy/deployer.ts';
+import type { KubeClient } from './kube/client.ts';
 import type { ImageRegistry } from './build/registry.ts';
 import type { Identity } from './auth/identity.ts';
 import type { DoctorCheck } from './health.ts';
@@ -27,6 +28,8 @@ export interface Services {
   deployer: Deployer | undefined;
   /** The registry's tags, deletes and storage GC (garbage collection); unset, nothing is collected. */
   registry?: ImageRegistry;
+  /** The server's one Kubernetes client, for doctor's checks of the cluster. */
+  kube?: KubeClient;
   /** Whether ssh2's native crypto binding loaded in this process (for doctor). */
   nativeCrypto?: () => boolean;
   /** The checks doctor runs; tests put fakes here, the product leaves it to doctor's own. */
@@ -38,6 +41,8 @@ export interface Backends {
   builder?: Builder;
   deployer?: Deployer;
   registry?: ImageRegistry;
+  /** The server's one Kubernetes client (the deployer's and build pods'), when KUBECONFIG is set. */
+  kube?: KubeClient;
 }
 
 /** A deploy running here (push, rebuild, config change, rollback): who runs it, and how to stop it. */

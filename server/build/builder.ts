@@ -1,13 +1,7 @@
 import type { Transcript } from '../output/transcript.ts';
+import type { ProcessType } from '../model.ts';
 
-/** One process type an image can run, read from the image's buildpack metadata. */
-export interface ProcessType {
-  type: string;
-  /** Command as the image's launcher expects it (CNB: run as `launcher <type>`). */
-  command: string[];
-  args: string[];
-  default: boolean;
-}
+
 
 /** Everything a builder needs for one build; the source tree is already extracted. */
 export interface BuildRequest {

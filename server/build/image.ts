@@ -1,5 +1,5 @@
 import type { RegistryAuth } from '../config.ts';
-import type { ProcessType } from './builder.ts';
+import type { ProcessType } from '../model.ts';
 
 /** The manifest media types Slipway reads (OCI and Docker, single images and indexes). */
 export const MANIFEST_TYPES = [

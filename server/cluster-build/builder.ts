@@ -21,9 +21,9 @@ import type { Builder, BuildRequest, BuildResult } from '../build/builder.ts';
 import { BuildLog } from '../build/build-log.ts';
 import { inspectImage, processesFromLabel } from '../build/image.ts';
 import { explainFailure, imageRepository, transcriptLine } from '../build/pack.ts';
-import type { KubeClient } from '../deploy/kube-client.ts';
-import type { V1Node, V1Pod } from '../deploy/kube-types.ts';
-import { BUILDS_NODE_LABEL, buildNodeAffinity } from '../deploy/placement.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { V1Node, V1Pod } from '../kube/types.ts';
+import { BUILDS_NODE_LABEL, buildNodeAffinity } from '../kube/placement.ts';
 import { log } from '../output/log.ts';
 import { cacheImage, cacheImageApps, cacheImageBytes, purgeCacheImage } from './cache.ts';
 import {

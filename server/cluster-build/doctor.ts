@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
-import type { KubeClient } from '../deploy/kube-client.ts';
-import type { V1Pod } from '../deploy/kube-types.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { V1Pod } from '../kube/types.ts';
 import type { CheckOutcome } from '../health.ts';
 import { BUILD_NAMESPACE, buildNamespace, buildNetworkPolicy, probePod } from './pod.ts';
 import { isLoopbackRegistry, ownerId, pullRef } from './builder.ts';

@@ -16,10 +16,10 @@
 // exit code come back on the same connection. Such a pod names no app (the phases' arguments do),
 // so one can be started before a push needs it (a spare, builder.ts).
 import type { BuildEgress, ClusterNetwork } from '../config.ts';
-import type { KubeObject, V1Affinity, V1Container, V1EnvVar, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1Pod, V1Secret } from '../deploy/kube-types.ts';
-import { MANAGED_BY } from '../deploy/labels.ts';
-import { internetPeers } from '../deploy/netpol.ts';
-import { BUILD_APP_LABEL, BUILD_NAMESPACE } from '../deploy/placement.ts';
+import type { KubeObject, V1Affinity, V1Container, V1EnvVar, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1Pod, V1Secret } from '../kube/types.ts';
+import { MANAGED_BY } from '../kube/labels.ts';
+import { internetPeers } from '../kube/netpol.ts';
+import { BUILD_APP_LABEL, BUILD_NAMESPACE } from '../kube/placement.ts';
 
 /** The namespace every build pod runs in (placement.ts: app pods are told apart from build pods by it). */
 export { BUILD_NAMESPACE };

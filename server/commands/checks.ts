@@ -3,7 +3,7 @@
 // too, and is rolled out at once (same release, new probes).
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import type { HealthCheck } from '../deploy/deployer.ts';
+import type { HealthCheck } from '../model.ts';
 import { listChecks, setCheck, unsetCheck, type CheckInput } from '../ops/checks.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';

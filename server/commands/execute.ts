@@ -3,7 +3,7 @@ import { errorLine, makeOutput } from '../output/output.ts';
 import { dispatch } from './registry.ts';
 import type { Services } from '../context.ts';
 import type { Identity } from '../auth/identity.ts';
-import type { ProcessIo } from '../deploy/process-io.ts';
+import type { ProcessIo } from '../kube/process-io.ts';
 
 /** The byte streams a command talks to: an SSH channel or the local terminal. */
 export interface CommandIo {

@@ -1,7 +1,7 @@
 import type { Output } from '../output/output.ts';
 import type { Services } from '../context.ts';
 import type { Identity } from '../auth/identity.ts';
-import type { ProcessIo } from '../deploy/process-io.ts';
+import type { ProcessIo } from '../kube/process-io.ts';
 
 export interface CommandContext {
   identity: Identity;

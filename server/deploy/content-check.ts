@@ -6,9 +6,9 @@
 // ready and it takes traffic; until then only a wrong answer counts as an attempt (an app still
 // starting refuses connections or answers 503, which the kubelet's own probes judge). The
 // bookkeeping is here, free of I/O; kube.ts does the asking.
-import type { V1Pod } from './kube-types.ts';
-import type { HealthCheck, HealthChecks } from './deployer.ts';
-import { LABEL, processName } from './labels.ts';
+import type { V1Pod } from '../kube/types.ts';
+import type { HealthCheck, HealthChecks } from '../model.ts';
+import { LABEL, processName } from '../kube/labels.ts';
 import { CHECK_WAIT_S, PORT } from './workload.ts';
 import { shown } from '../names.ts';
 

@@ -1,7 +1,7 @@
 // A scheduled task as `cron APP` shows it, read from its CronJob and the Jobs it made (pure).
 import type { CronRun, CronState } from './deployer.ts';
-import type { V1CronJob, V1Job } from './kube-types.ts';
-import { LABEL } from './labels.ts';
+import type { V1CronJob, V1Job } from '../kube/types.ts';
+import { LABEL } from '../kube/labels.ts';
 
 function iso(t: Date | string | undefined | null): string | null {
   if (!t) return null;

@@ -2,8 +2,8 @@
 // exactly the set's ready pods, and then, when Slipway can read Traefik's API, Traefik's own
 // service for the app lists exactly those addresses. Pure functions, and the one way Traefik's API
 // is asked (askIngressApi: the deployer's switch and doctor); kube.ts polls them.
-import type { V1EndpointSlice, V1Pod } from './kube-types.ts';
-import type { KubeClient } from './kube-client.ts';
+import type { V1EndpointSlice, V1Pod } from '../kube/types.ts';
+import type { KubeClient } from '../kube/client.ts';
 
 /**
  * One GET of `path` on Traefik's API (SLIPWAY_INGRESS_API): an http(s) address is asked directly,

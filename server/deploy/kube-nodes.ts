@@ -3,9 +3,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Transcript } from '../output/transcript.ts';
 import type { ClusterNodes, DrainResult } from './deployer.ts';
-import type { KubeClient } from './kube-client.ts';
-import type { KubeObject, V1Namespace, V1Node, V1Pod } from './kube-types.ts';
-import { LABEL, MANAGED_BY, selectorString } from './labels.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { KubeObject, V1Namespace, V1Node, V1Pod } from '../kube/types.ts';
+import { LABEL, MANAGED_BY, selectorString } from '../kube/labels.ts';
 import { appNamespaces, drainPlan, nodeSummaries, podRef, type NodeSummary, type PodRef } from './nodes.ts';
 
 /** The field manager of cordon and uncordon (spec.unschedulable), apart from the release objects'. */

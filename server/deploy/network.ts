@@ -1,6 +1,6 @@
-import type { KubeObject, ObjectOptions, V1Ingress, V1Service } from './kube-types.ts';
-import type { DeployableRelease } from './deployer.ts';
-import { LABEL, appLabels, namespaceFor, processSelector } from './labels.ts';
+import type { KubeObject, ObjectOptions, V1Ingress, V1Service } from '../kube/types.ts';
+import type { DeployableRelease } from '../model.ts';
+import { LABEL, appLabels, namespaceFor, processSelector } from '../kube/labels.ts';
 import { redirectRef, tlsHosts } from './tls.ts';
 
 /** Name of the web process's Deployment, Service and Ingress. */

@@ -1,9 +1,9 @@
 // The cluster's nodes as `nodes` shows them, and what a drain does with each pod on a node, as pure
 // functions (the cluster's objects in, plain data out).
-import type { V1Namespace, V1Node, V1Pod } from './kube-types.ts';
-import { LABEL, MANAGED_BY, namespaceFor } from './labels.ts';
-import { quantityValue } from './quantity.ts';
-import { BUILDS_NODE_LABEL, BUILD_NAMESPACE, isSpareBuildPod } from './placement.ts';
+import type { V1Namespace, V1Node, V1Pod } from '../kube/types.ts';
+import { LABEL, MANAGED_BY, namespaceFor } from '../kube/labels.ts';
+import { quantityValue } from '../kube/quantity.ts';
+import { BUILDS_NODE_LABEL, BUILD_NAMESPACE, isSpareBuildPod } from '../kube/placement.ts';
 
 /** CPU in thousandths of a core and memory in bytes. */
 export interface Resources {

@@ -1,12 +1,12 @@
-import type { KubeObject, ObjectOptions, V1Namespace, V1PodDisruptionBudget, V1Secret } from './kube-types.ts';
-import type { DeployableRelease } from './deployer.ts';
-import { LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from './labels.ts';
+import type { KubeObject, ObjectOptions, V1Namespace, V1PodDisruptionBudget, V1Secret } from '../kube/types.ts';
+import type { DeployableRelease } from '../model.ts';
+import { LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from '../kube/labels.ts';
 import { RELEASE_TYPE, cutover, deploymentObject, replicasFor } from './workload.ts';
-import { BUDGET_MIN_INSTANCES, disruptionBudgetObject } from './placement.ts';
+import { BUDGET_MIN_INSTANCES, disruptionBudgetObject } from '../kube/placement.ts';
 import { ingressObjects, serviceObject } from './network.ts';
 import { tlsObjects } from './tls.ts';
 import { quotaObjects } from './quota.ts';
-import { networkPolicyObjects } from './netpol.ts';
+import { networkPolicyObjects } from '../kube/netpol.ts';
 import { claimObjects } from './volumes.ts';
 
 /**

@@ -3,10 +3,10 @@
 // its one-off pods (those with a deadline: `run`, `run:detached`, the release command), and a
 // LimitRange that gives a container without limits the platform's defaults, so no pod is
 // unbounded and the quota (which needs every pod to declare limits) can count every pod.
-import type { KubeObject, V1LimitRange, V1ResourceQuota } from './kube-types.ts';
-import type { DeployableRelease, QuotaPlan, ResourceQuantities } from './deployer.ts';
-import { appLabels, namespaceFor } from './labels.ts';
-import { quantityValue } from './quantity.ts';
+import type { KubeObject, V1LimitRange, V1ResourceQuota } from '../kube/types.ts';
+import type { DeployableRelease, QuotaPlan, ResourceQuantities } from '../model.ts';
+import { appLabels, namespaceFor } from '../kube/labels.ts';
+import { quantityValue } from '../kube/quantity.ts';
 import { cutover } from './workload.ts';
 
 /** Names of the objects this module makes (one of each per app namespace). */

@@ -1,6 +1,6 @@
-import type { CoreV1Event, V1Deployment, V1Pod } from './kube-types.ts';
-import type { HealthChecks } from './deployer.ts';
-import { ANNOTATION, LABEL, processName } from './labels.ts';
+import type { CoreV1Event, V1Deployment, V1Pod } from '../kube/types.ts';
+import type { HealthChecks } from '../model.ts';
+import { ANNOTATION, LABEL, processName } from '../kube/labels.ts';
 import { CHECK_WAIT_S } from './workload.ts';
 
 /** Where one Deployment's rollout stands. */

@@ -4,9 +4,9 @@
 // Ingress's spec.tls, and redirects HTTP to HTTPS through a Middleware once a host's certificate
 // is there (never before: a redirect to a host without a certificate breaks it).
 import { createHash } from 'node:crypto';
-import type { KubeObject, V1Secret } from './kube-types.ts';
-import type { DeployableRelease } from './deployer.ts';
-import { appLabels, namespaceFor } from './labels.ts';
+import type { KubeObject, V1Secret } from '../kube/types.ts';
+import type { DeployableRelease } from '../model.ts';
+import { appLabels, namespaceFor } from '../kube/labels.ts';
 import { traefikName } from './ingress-sync.ts';
 
 /** The label marking Slipway's TLS objects (Certificates, uploaded Secrets) with their host. */

@@ -1,11 +1,11 @@
 // What an app's pods use, from the metrics API's PodMetrics objects: pure functions, tested
 // without a cluster. metrics-server names each PodMetrics as its pod and copies the pod's labels,
 // so the Deployment's selector says which Deployment (process type, a web set's release) it belongs to.
-import type { V1Deployment } from './kube-types.ts';
-import type { PodMetricsItem } from './kube-client.ts';
+import type { V1Deployment } from '../kube/types.ts';
+import type { PodMetricsItem } from '../kube/client.ts';
 import type { PodUsage } from './deployer.ts';
 import { processTypeOf } from './rollout.ts';
-import { quantityValue } from './quantity.ts';
+import { quantityValue } from '../kube/quantity.ts';
 
 /** The value of a quantity the metrics API writes: the API's own suffixes plus n (nano) and u (micro), which CPU usage comes in; NaN when it is none. */
 export function usageValue(q: string): number {

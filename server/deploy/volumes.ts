@@ -2,9 +2,9 @@
 // PersistentVolumeClaim per volume (from the cluster's default StorageClass unless an admin named
 // one), and what a pod of a process type adds to mount them: the volumes, the mounts, a group the
 // CNB user writes with, and a rollout that never runs two instances of it at once.
-import type { KubeObject, V1DeploymentStrategy, V1PersistentVolumeClaim, V1PodSecurityContext, V1Volume, V1VolumeMount } from './kube-types.ts';
-import type { DeployableRelease, Volume, VolumeMount } from './deployer.ts';
-import { appLabels, namespaceFor } from './labels.ts';
+import type { KubeObject, V1DeploymentStrategy, V1PersistentVolumeClaim, V1PodSecurityContext, V1Volume, V1VolumeMount } from '../kube/types.ts';
+import type { DeployableRelease, Volume, VolumeMount } from '../model.ts';
+import { appLabels, namespaceFor } from '../kube/labels.ts';
 
 /**
  * The group every mounted volume is made writable for (fsGroup): the CNB group of both stacks

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { KubeObject, V1Container, V1CronJob, V1Deployment, V1EnvVar, V1Job, V1Pod, V1PodSecurityContext, V1PodSpec, V1Probe, V1ResourceRequirements, V1SecurityContext } from './kube-types.ts';
-import type { ProcessType } from '../build/builder.ts';
-import type { ConcurrencyPolicy, DeployableRelease, HealthCheck, ScheduledTask, VolumeMount } from './deployer.ts';
-import { ANNOTATION, LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from './labels.ts';
+import type { KubeObject, V1Container, V1CronJob, V1Deployment, V1EnvVar, V1Job, V1Pod, V1PodSecurityContext, V1PodSpec, V1Probe, V1ResourceRequirements, V1SecurityContext } from '../kube/types.ts';
+import type { ProcessType } from '../model.ts';
+import type { ConcurrencyPolicy, DeployableRelease, HealthCheck, ScheduledTask, VolumeMount } from '../model.ts';
+import { ANNOTATION, LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from '../kube/labels.ts';
 import { containerVolumeFields, mountsOf, podVolumeFields, strategyFor, volumeSecurity } from './volumes.ts';
-import { appNodeAffinity, spreadConstraints } from './placement.ts';
+import { appNodeAffinity, spreadConstraints } from '../kube/placement.ts';
 
 /** The port every process is told to listen on (`PORT`, as on Heroku and Dokku). */
 export const PORT = 5000;

@@ -6,7 +6,7 @@
 import { UserError } from '../errors.ts';
 import { configKey, configValue, shown } from '../names.ts';
 import { JsoncSyntaxError, parseJsonc } from '../jsonc.ts';
-import type { CheckType, CronTask, HealthCheck, HealthChecks } from '../deploy/deployer.ts';
+import type { CheckType, CronTask, HealthCheck, HealthChecks } from '../model.ts';
 import { checkCount } from './ps.ts';
 import { parseCron } from './cron-spec.ts';
 

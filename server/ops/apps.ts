@@ -120,7 +120,7 @@ export async function listApps(actor: Actor): Promise<AppSummary[]> {
   let runtime: Map<string, AppRuntime> | undefined;
   if (deployer) {
     try {
-      runtime = await deployer.overview({ certificates: config.acmeEmail !== undefined });
+      runtime = await deployer.runtime.overview({ certificates: config.acmeEmail !== undefined });
     } catch (err) {
       log.warn('apps:list could not read the cluster; instances are shown as not running', { err });
     }
@@ -151,11 +151,11 @@ export async function listApps(actor: Actor): Promise<AppSummary[]> {
 /** What the deployer reports for the hosts of the running release, for appUrl; undefined without TLS. */
 async function currentCerts(services: Services, current: Release | undefined): Promise<HostCert[] | undefined> {
   const { deployer } = services;
-  if (!current?.image || !deployer?.certificates) return undefined;
+  if (!current?.image || !deployer) return undefined;
   const d = deployable(services, current);
   if (!d.tls) return undefined;
   try {
-    return await deployer.certificates(d);
+    return await deployer.tls.certificates(d);
   } catch (err) {
     // apps:info still answers: the URL is then shown as http, and certs APP shows the error.
     log.warn('reading certificates failed', { app: current.app, err });

@@ -15,7 +15,8 @@ import { parseAppJson } from './app-json.ts';
 import { startAppSetup } from './app-setup.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
 import { deployable, releaseAndDeploy } from './release.ts';
-import type { DeployableRelease, HostCert } from '../deploy/deployer.ts';
+import type { HostCert } from '../deploy/deployer.ts';
+import type { DeployableRelease } from '../model.ts';
 import { replicasFor } from '../deploy/workload.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf } from '../gc/keep.ts';
@@ -131,12 +132,12 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
  */
 async function waitForHttps(services: Services, release: DeployableRelease, signal: AbortSignal): Promise<{ certs?: HostCert[]; note?: string }> {
   const deployer = services.deployer;
-  if (!release.tls || !deployer?.certificates || !deployer.refreshTls) return {};
+  if (!release.tls || !deployer) return {};
   const deadline = Date.now() + services.config.certWaitMs;
   for (;;) {
     let certs;
     try {
-      certs = await deployer.certificates(release);
+      certs = await deployer.tls.certificates(release);
     } catch (err) {
       log.warn('reading certificates failed', { app: release.app, err });
       return { note: `HTTPS is not ready yet: its certificate could not be read (${(err as Error).message}).` };
@@ -144,7 +145,7 @@ async function waitForHttps(services: Services, release: DeployableRelease, sign
     const [first] = certs;
     if (!first || first.state === 'none') return {};
     if (first.state === 'issued') {
-      await deployer.refreshTls(release);
+      await deployer.tls.refreshTls(release);
       return { certs };
     }
     // A failed self-check is often only the solver starting: wait the whole bounded time.

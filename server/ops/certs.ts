@@ -91,13 +91,13 @@ export async function listCerts(actor: Actor, app: string): Promise<CertList> {
   const r = store.releases.current(app);
   const hosts = [defaultDomain(config, app), ...store.domains.list(app)];
   let certs: HostCert[];
-  if (!r?.image || !deployer?.certificates) {
+  if (!r?.image || !deployer) {
     certs = hosts.map((host) => ({ host, state: 'pending', detail: `waiting for the first deploy of ${app}` }));
   } else {
     const d = deployable(services, r);
-    certs = d.tls ? await deployer.certificates(d) : hosts.map((host) => ({ host, state: 'none' }));
+    certs = d.tls ? await deployer.tls.certificates(d) : hosts.map((host) => ({ host, state: 'none' }));
     // A certificate that arrived since the last deploy: the redirect follows it now.
-    if (d.tls && deployer.refreshTls) await deployer.refreshTls(d);
+    if (d.tls) await deployer.tls.refreshTls(d);
   }
   const acme = config.acmeEmail !== undefined;
   return { auto: acme && store.certs.auto(app), acme, certs };

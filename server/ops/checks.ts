@@ -3,7 +3,7 @@
 // rolled out at once (same release, new probes) through changeSetting.
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import type { HealthCheck } from '../deploy/deployer.ts';
+import type { HealthCheck } from '../model.ts';
 import { checkType, healthCheck } from './app-json.ts';
 import { mergeChecks } from './release.ts';
 import { changeSetting } from './rollout.ts';

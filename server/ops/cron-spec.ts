@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import type { ConcurrencyPolicy, CronTask } from '../deploy/deployer.ts';
+import type { ConcurrencyPolicy, CronTask } from '../model.ts';
 
 /** Most scheduled tasks an app.json may declare (each is a CronJob in the app's namespace). */
 export const MAX_CRON_TASKS = 20;

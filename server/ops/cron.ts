@@ -4,7 +4,8 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { requireDeployer } from '../context.ts';
-import type { CronRun, CronTask } from '../deploy/deployer.ts';
+import type { CronRun } from '../deploy/deployer.ts';
+import type { CronTask } from '../model.ts';
 import { CRON_PROCESS } from '../deploy/workload.ts';
 import { nextRun } from './cron-spec.ts';
 import { changeSetting, deployedRelease } from './rollout.ts';
@@ -44,7 +45,7 @@ export async function listCron(actor: Actor, app: string): Promise<CronEntry[]> 
   const tasks = tasksOf(actor, app);
   if (tasks.length === 0) return [];
   const suspended = new Set(store.cron.suspended(app));
-  const states = deployer && store.releases.current(app)?.image ? await deployer.cronStatus(app) : [];
+  const states = deployer && store.releases.current(app)?.image ? await deployer.cron.cronStatus(app) : [];
   const now = new Date();
   return tasks.map((t) => {
     const off = t.maintenance === true || suspended.has(t.id);
@@ -62,7 +63,7 @@ export async function runCronNow(actor: Actor, app: string, id: string): Promise
   const deployer = requireDeployer(actor.services);
   deployedRelease(actor.services, app);
   taskOf(actor, app, id);
-  const job = await deployer.runCron(app, id);
+  const job = await deployer.cron.runCron(app, id);
   return { id, job, logs: `logs ${app} -p ${CRON_PROCESS} -t` };
 }
 

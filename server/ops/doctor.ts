@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { run } from '../exec.ts';
 import { findProgram } from '../backends.ts';
 import { registryAuthHeaders, registryBase } from '../build/image.ts';
-import { KubeClient } from '../deploy/kube-client.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { checkBuildPods } from '../cluster-build/doctor.ts';
 import { askIngressApi } from '../deploy/ingress-sync.ts';
 import { requireAdmin } from './access.ts';
@@ -53,8 +53,7 @@ async function fetchOk(url: string, init: RequestInit, what: string): Promise<Re
 }
 
 /** The API answers, a node is Ready on a supported Kubernetes, and the ingress class exists. */
-async function clusterCheck(config: Readonly<Config>): Promise<CheckOutcome> {
-  const kube = new KubeClient(config.kubeconfig!);
+async function clusterCheck(config: Readonly<Config>, kube: KubeClient): Promise<CheckOutcome> {
   interface Node { metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion?: string } } }
   interface IngressClass { metadata?: { name?: string; annotations?: Record<string, string> } }
   const nodes = await kube.list<Node>('v1', 'Node', undefined);
@@ -144,15 +143,16 @@ function packChecks(config: Readonly<Config>, rerun: string): DoctorCheck[] {
 }
 
 /** The checks for a server's config; each is a small function over one dependency. */
-export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 'nativeCrypto'>): DoctorCheck[] {
+export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 'nativeCrypto' | 'kube'>): DoctorCheck[] {
+  const kube = services.kube;
   const rerun = 're-run install.sh (it keeps your data)';
   // The cluster build backend needs no Docker engine and no pack: a test pod of the builder instead.
   const buildChecks: DoctorCheck[] = config.buildBackend === 'cluster' ? [{
     name: 'build pods',
     fix: 'check KUBECONFIG and that the kubeconfig\'s user may manage pods in the namespace slipway-builds',
     async run(signal) {
-      if (!config.kubeconfig) return { ok: false, detail: 'KUBECONFIG is not set (SLIPWAY_BUILD_BACKEND=cluster builds in the cluster)', fix: `set it in /etc/slipway/slipway.env or ${rerun}` };
-      return checkBuildPods(new KubeClient(config.kubeconfig), config, config.builderImage, signal);
+      if (!kube) return { ok: false, detail: 'KUBECONFIG is not set (SLIPWAY_BUILD_BACKEND=cluster builds in the cluster)', fix: `set it in /etc/slipway/slipway.env or ${rerun}` };
+      return checkBuildPods(kube, config, config.builderImage, signal);
     },
   }] : packChecks(config, rerun);
   return [
@@ -189,9 +189,9 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
       name: 'cluster',
       fix: 'check that the API server runs (systemctl status k3s) and KUBECONFIG in /etc/slipway/slipway.env',
       async run(signal) {
-        if (!config.kubeconfig) return { ok: false, detail: 'KUBECONFIG is not set', fix: `set it in /etc/slipway/slipway.env or ${rerun}` };
+        if (!kube) return { ok: false, detail: 'KUBECONFIG is not set', fix: `set it in /etc/slipway/slipway.env or ${rerun}` };
         try {
-          return await bounded(clusterCheck(config), CLUSTER_CHECK_MS, signal, `the Kubernetes API did not answer within ${CLUSTER_CHECK_MS / 1000} s`);
+          return await bounded(clusterCheck(config, kube), CLUSTER_CHECK_MS, signal, `the Kubernetes API did not answer within ${CLUSTER_CHECK_MS / 1000} s`);
         } catch (err) {
           // A user without cluster rights is not a stopped API server: say what it lacks.
           if (/\b403\b/.test((err as Error).message)) return { ok: false, detail: (err as Error).message, fix: "the kubeconfig's user needs cluster-wide rights (list nodes, ingress and storage classes, manage namespaces)" };
@@ -205,8 +205,9 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
       async run(signal) {
         // Optional: without it a switch of traffic is confirmed by the EndpointSlices alone.
         if (!config.ingressApi) return { ok: true, detail: "SLIPWAY_INGRESS_API is unset: a deploy's switch of traffic is confirmed by the Service's EndpointSlices" };
+        if (!kube) return { ok: false, detail: `SLIPWAY_INGRESS_API is set, but KUBECONFIG is not: Traefik's API is asked through the cluster's API server` };
         // Asked as the deployer asks it (a proxy path through the cluster's API server).
-        const answer = await askIngressApi(new KubeClient(config.kubeconfig!), config.ingressApi, '/api/version', { timeoutMs: 3000, maxBytes: 64 * 1024, signal });
+        const answer = await askIngressApi(kube, config.ingressApi, '/api/version', { timeoutMs: 3000, maxBytes: 64 * 1024, signal });
         if ('error' in answer) return { ok: false, detail: `Traefik's API at ${config.ingressApi} is not reachable: ${answer.error}` };
         if (answer.status !== 200) return { ok: false, detail: `Traefik's API at ${config.ingressApi} answered ${answer.status} to /api/version` };
         const v = ((): { Version?: string } => { try { return JSON.parse(answer.body) as { Version?: string }; } catch { return {}; } })();

@@ -3,7 +3,7 @@
 // a node). Admins only: an exception widens what the app's code can reach inside the platform (the
 // registry, the kubelet, Slipway's own ports), which a tenant's deploy key must not open for itself.
 import { CidrError, parseCidr } from '../cidr.ts';
-import type { EgressRule } from '../deploy/deployer.ts';
+import type { EgressRule } from '../model.ts';
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { changeSetting } from './rollout.ts';

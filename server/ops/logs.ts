@@ -31,5 +31,5 @@ export function appLogs(actor: Actor, app: string, query: LogQuery): LogStream {
   const deployer = requireDeployer(actor.services);
   const types = actor.services.store.releases.current(app)?.processes.map((p) => p.type) ?? [];
   if (process !== undefined && process !== RUN_PROCESS && process !== CRON_PROCESS && !types.includes(process)) throw new UserError(`There is no ${shown(process)} process type; this app has ${types.join(', ') || 'none'}.`);
-  return (write, signal) => deployer.logs(app, { ...(process !== undefined ? { process } : {}), ...(pod ? { pod } : {}), lines, follow: query.follow === true, signal }, write);
+  return (write, signal) => deployer.logSource.logs(app, { ...(process !== undefined ? { process } : {}), ...(pod ? { pod } : {}), lines, follow: query.follow === true, signal }, write);
 }

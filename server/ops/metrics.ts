@@ -21,7 +21,7 @@ export interface AppMetrics {
 
 /** ps:metrics: what each instance of the app uses now; an UnavailableError when the cluster has no metrics API. */
 export async function appMetrics(actor: Actor, app: string): Promise<AppMetrics> {
-  const usage = await requireDeployer(actor.services).usage(app);
+  const usage = await requireDeployer(actor.services).runtime.usage(app);
   return {
     at: new Date().toISOString(),
     processes: usage.map(({ type, pods }) => ({ type, pods: pods.map(({ name, cpuMillicores, memoryBytes }) => ({ name, cpuMillicores, memoryBytes })) })),

@@ -18,11 +18,9 @@ export { showBytes, showCores } from '../deploy/quota.ts';
 /** The port of k3s's API (and its supervisor, which agents join through). */
 export const K3S_API_PORT = 6443;
 
-/** The deployer's nodes, or one sentence when it manages none. */
+/** The deployer's nodes. */
 function clusterOf(actor: Actor): ClusterNodes {
-  const cluster = requireDeployer(actor.services).cluster;
-  if (!cluster) throw new UserError("This server's deployer manages no cluster nodes.");
-  return cluster;
+  return requireDeployer(actor.services).nodes;
 }
 
 /** A node name as the admin typed it, checked, and the node as the cluster has it: one sentence when there is none. */

@@ -23,7 +23,7 @@ export type ProcessEntry = ProcessStatus & { stopped: boolean };
 
 /** ps --json: each process type's desired and ready instances; a warm set (`warm`) comes after those that serve. */
 export async function listProcesses(actor: Actor, app: string): Promise<ProcessEntry[]> {
-  const status = await requireDeployer(actor.services).status(app);
+  const status = await requireDeployer(actor.services).runtime.status(app);
   const stopped = actor.services.store.stopped.all(app);
   const serving = status.filter((p) => !p.warm);
   // A warm set is an earlier release's, outside the traffic: ps:stop is about what serves.
@@ -138,7 +138,7 @@ export async function restart(actor: Actor, app: string, type: string | undefine
   if (type !== undefined && !types.includes(type)) throw noSuchType(type, types);
   await rollOut(actor, app, 'ps:restart', progress, async (p) => {
     p.transcript.raw(`Restarting ${type ?? 'all processes'} of ${app}...`);
-    await deployer.restart(app, { ...(type !== undefined ? { process: type } : {}), transcript: p.transcript, signal: p.signal });
+    await deployer.rollout.restart(app, { ...(type !== undefined ? { process: type } : {}), transcript: p.transcript, signal: p.signal });
   });
   return { process: type ?? null };
 }
@@ -193,7 +193,7 @@ export async function setWarmWindow(actor: Actor, app: string, given: string | n
       write: () => store.apps.setWarmSeconds(app, seconds),
       undo: () => store.apps.setWarmSeconds(app, before),
       apply: async (_running, p) => {
-        dropped = await requireDeployer(services).dropWarm(app, { now: Date.now(), all: true });
+        dropped = await requireDeployer(services).warm.dropWarm(app, { now: Date.now(), all: true });
         if (dropped) p.transcript.detail(`Stopped ${dropped} warm set${dropped > 1 ? 's' : ''} of web instances`);
       },
     }, progress);

@@ -4,8 +4,9 @@
 // that deployed, the pusher saw the push fail, and the release that was rolling out never passed
 // its readiness check. So the current release is applied again, before any deploy is accepted.
 import type { Services } from '../context.ts';
-import type { DeployableRelease, Workload } from '../deploy/deployer.ts';
-import { processName } from '../deploy/labels.ts';
+import type { Workload } from '../deploy/deployer.ts';
+import type { DeployableRelease } from '../model.ts';
+import { processName } from '../kube/labels.ts';
 import { RELEASE_TYPE, replicasFor } from '../deploy/workload.ts';
 import { log } from '../output/log.ts';
 import { ownerAlive } from '../process.ts';
@@ -46,7 +47,7 @@ export async function reconcileAtStart(services: Pick<Services, 'config' | 'stor
   const done: Reconciled = { restored: [], sweptPods: 0 };
   if (!deployer) return done;
   try {
-    done.sweptPods = await deployer.sweepPods(ownerAlive);
+    done.sweptPods = await deployer.oneOff.sweepPods(ownerAlive);
   } catch (err) {
     // Without the cluster there is nothing to compare with, and no deploy can run either.
     log.error('could not reach the cluster at start-up: what it runs was not compared with the database', { err });
@@ -58,10 +59,10 @@ export async function reconcileAtStart(services: Pick<Services, 'config' | 'stor
     try {
       const current = store.releases.current(app.name);
       const expected = current?.image ? deployable(services, current) : undefined;
-      const why = drift(expected, await deployer.workloads(app.name));
+      const why = drift(expected, await deployer.rollout.workloads(app.name));
       if (!why) continue;
       log.warn(`the cluster does not run what the database says: ${why}; applying ${expected ? `v${expected.version}` : 'no release'} again`, { app: app.name });
-      await deployer.restore(app.name, expected);
+      await deployer.rollout.restore(app.name, expected);
       done.restored.push(app.name);
     } catch (err) {
       log.error('could not bring the app in line with the database at start-up', { app: app.name, err });

@@ -1,11 +1,11 @@
 // The release stage, written once for every way a release is made (push, rebuild, config change,
 // rollback): record it, roll it out in place of the current one, mark how that went.
-import type { TlsPlan } from '../deploy/deployer.ts';
+import type { TlsPlan } from '../model.ts';
 import type { Services } from '../context.ts';
 import { requireDeployer } from '../context.ts';
-import type { CronTask, DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan, ScheduledTask } from '../deploy/deployer.ts';
+import type { CronTask, DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan, ScheduledTask } from '../model.ts';
 import { RELEASE_TYPE, RUN_PROCESS } from '../deploy/workload.ts';
-import { quantityValue } from '../deploy/quantity.ts';
+import { quantityValue } from '../kube/quantity.ts';
 import { quotaRefusal } from '../deploy/quota.ts';
 import { UserError } from '../errors.ts';
 import { ALL_PROCESSES, type ResourceRow } from '../store/resources.ts';
@@ -208,10 +208,10 @@ export async function releaseAndDeploy(services: Services, app: string, spec: Re
     if (opts.runRelease && next.processes.some((p) => p.type === RELEASE_TYPE)) {
       opts.transcript.step('Running release command');
       const started = Date.now();
-      await deployer.releasePhase(next, { transcript: opts.transcript, signal: opts.signal });
+      await deployer.oneOff.releasePhase(next, { transcript: opts.transcript, signal: opts.signal });
       log.info('release command finished', { app, version: release.version, ms: Date.now() - started });
     }
-    await deployer.deploy(next, { previous: previous && deployable(services, previous), transcript: opts.transcript, signal: opts.signal });
+    await deployer.rollout.deploy(next, { previous: previous && deployable(services, previous), transcript: opts.transcript, signal: opts.signal });
   } catch (err) {
     store.releases.finish(app, release.version, 'failed');
     services.events.publish({ type: 'release', app, version: release.version });

@@ -3,10 +3,10 @@
 // taken back if the rollout fails, through changeSetting.
 import { ForbiddenError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { cpuQuantity, memoryQuantity, quantityValue } from '../deploy/quantity.ts';
+import { cpuQuantity, memoryQuantity, quantityValue } from '../kube/quantity.ts';
 import { deployable, quotaPlan, resolveResources } from './release.ts';
 import { MAX_APP_PODS, quotaRefusal } from '../deploy/quota.ts';
-import type { ProcessResources, QuotaPlan } from '../deploy/deployer.ts';
+import type { ProcessResources, QuotaPlan } from '../model.ts';
 import { ALL_PROCESSES, type ResourceKind, type ResourceRow } from '../store/resources.ts';
 import { changeSetting } from './rollout.ts';
 import { listProcesses } from './ps.ts';

@@ -86,7 +86,7 @@ export async function reapply(services: Services, current: Release, change: () =
     throw new UserError(refused);
   }
   try {
-    await deployer.deploy(next, { previous: before, transcript: p.transcript, signal: p.signal });
+    await deployer.rollout.deploy(next, { previous: before, transcript: p.transcript, signal: p.signal });
   } catch (err) {
     undo();
     throw err;

@@ -3,8 +3,8 @@
 import { UserError } from '../errors.ts';
 import { requireDeployer } from '../context.ts';
 import { deployable } from './release.ts';
-import type { DeployableRelease } from '../deploy/deployer.ts';
-import type { ProcessIo } from '../deploy/process-io.ts';
+import type { DeployableRelease } from '../model.ts';
+import type { ProcessIo } from '../kube/process-io.ts';
 import type { Actor } from './actor.ts';
 
 /** Longest a one-off command may run (1 day). */
@@ -35,12 +35,12 @@ export async function runAttached(actor: Actor, app: string, input: RunInput, io
   const deployer = requireDeployer(actor.services);
   const release = currentRelease(actor, app);
   if (!io) throw new UserError('run needs a byte stream to attach to; use run:detached here.');
-  return { exitCode: await deployer.run(release, { command: input.command, timeoutSeconds: input.timeoutSeconds, io, signal }) };
+  return { exitCode: await deployer.oneOff.run(release, { command: input.command, timeoutSeconds: input.timeoutSeconds, io, signal }) };
 }
 
 /** run:detached: the command in a new pod in the background; its output goes to `logs APP -p POD`. */
 export async function runDetached(actor: Actor, app: string, input: RunInput): Promise<{ pod: string }> {
   checkInput(input);
   const deployer = requireDeployer(actor.services);
-  return { pod: await deployer.runDetached(currentRelease(actor, app), { command: input.command, timeoutSeconds: input.timeoutSeconds }) };
+  return { pod: await deployer.oneOff.runDetached(currentRelease(actor, app), { command: input.command, timeoutSeconds: input.timeoutSeconds }) };
 }

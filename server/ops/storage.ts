@@ -6,7 +6,7 @@
 // replacing it (never two instances writing at once: deploy/volumes.ts).
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { quantityValue } from '../deploy/quantity.ts';
+import { quantityValue } from '../kube/quantity.ts';
 import { RELEASE_TYPE, RUN_PROCESS } from '../deploy/workload.ts';
 import type { VolumeState } from '../deploy/deployer.ts';
 import type { Services } from '../context.ts';
@@ -38,7 +38,7 @@ function existing(services: Pick<Services, 'store'>, app: string, raw: string): 
 export async function listVolumes(actor: Actor, app: string): Promise<VolumeInfo[]> {
   const { store, deployer } = actor.services;
   const rows = store.volumes.list(app);
-  const states: VolumeState[] = deployer && rows.length ? await deployer.volumeStates(app) : [];
+  const states: VolumeState[] = deployer && rows.length ? await deployer.volumes.volumeStates(app) : [];
   return rows.map((v) => ({
     name: v.name,
     size: v.size,
@@ -66,7 +66,7 @@ export async function createVolume(actor: Actor, app: string, rawName: string, r
     const storageClass = config.storageClass ?? null;
     store.volumes.add(app, { name, size, storageClass });
     try {
-      await deployer?.applyVolume(app, { name, size, ...(storageClass ? { storageClass } : {}) });
+      await deployer?.volumes.applyVolume(app, { name, size, ...(storageClass ? { storageClass } : {}) });
     } catch (err) {
       store.volumes.remove(app, name);
       throw err;
@@ -90,7 +90,7 @@ export async function destroyVolume(actor: Actor, app: string, rawName: string):
   try {
     // Again under the lock: a storage:mount may have finished in between.
     const v = unmounted();
-    await deployer?.removeVolume(app, v.name);
+    await deployer?.volumes.removeVolume(app, v.name);
     store.volumes.remove(app, v.name);
     return { name: v.name };
   } finally {

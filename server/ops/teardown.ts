@@ -15,7 +15,7 @@ import type { PreviewRow } from '../store/previews.ts';
  */
 export async function teardownApp(services: Services, app: string, note: (line: string) => void): Promise<void> {
   const { store, config, deployer } = services;
-  if (deployer) await deployer.destroy(app);
+  if (deployer) await deployer.rollout.destroy(app);
   await removeImages(services, app, note);
   removeRepo(config, app);
   removeLogs(config, app);

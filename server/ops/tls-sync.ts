@@ -12,7 +12,7 @@ export function startTlsSync(services: Services, periodMs: number): () => void {
   const failing = new Set<string>();
   const tick = async () => {
     const deployer = services.deployer;
-    if (running || !deployer?.refreshTls) return;
+    if (running || !deployer) return;
     running = true;
     try {
       for (const app of services.store.apps.list()) {
@@ -22,7 +22,7 @@ export function startTlsSync(services: Services, periodMs: number): () => void {
         const d = deployable(services, current);
         if (!d.tls) continue;
         try {
-          if (await deployer.refreshTls(d)) log.info('HTTPS routing follows a changed certificate', { app: app.name });
+          if (await deployer.tls.refreshTls(d)) log.info('HTTPS routing follows a changed certificate', { app: app.name });
           failing.delete(app.name);
         } catch (err) {
           // Once per failure, not every period.

@@ -3,9 +3,9 @@
 // second instance of a process type with a volume. The operations are in storage.ts.
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { quantityValue } from '../deploy/quantity.ts';
+import { quantityValue } from '../kube/quantity.ts';
 import { RELEASE_TYPE } from '../deploy/workload.ts';
-import type { Volume, VolumeMount } from '../deploy/deployer.ts';
+import type { Volume, VolumeMount } from '../model.ts';
 import type { VolumeRow } from '../store/volumes.ts';
 
 // Dokku's rule for storage entry names (they become claim and pod volume names): a DNS label of

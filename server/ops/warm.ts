@@ -21,7 +21,7 @@ export async function sweepWarm(services: Pick<Services, 'store' | 'deployer'>, 
   const result: WarmSweep = { dropped: [], skipped: [] };
   const deployer = services.deployer;
   if (!deployer) return result;
-  const expired = new Set((await deployer.warmSets()).filter((w) => Date.parse(w.until) <= now()).map((w) => w.app));
+  const expired = new Set((await deployer.warm.warmSets()).filter((w) => Date.parse(w.until) <= now()).map((w) => w.app));
   for (const app of expired) {
     const lock = tryLockApp(services, app, 'warm-window sweep');
     if (!lock.ok) {
@@ -29,7 +29,7 @@ export async function sweepWarm(services: Pick<Services, 'store' | 'deployer'>, 
       continue;
     }
     try {
-      const sets = await deployer.dropWarm(app, { now: now() });
+      const sets = await deployer.warm.dropWarm(app, { now: now() });
       if (sets) {
         result.dropped.push({ app, sets });
         log.info('stopped warm web instances whose window ended', { app, sets });

@@ -1,4 +1,4 @@
-import type { EgressRule } from '../deploy/deployer.ts';
+import type { EgressRule } from '../model.ts';
 import { now, type Db } from './db.ts';
 
 /** The egress:allow exceptions of each app, oldest first. */

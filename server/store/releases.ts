@@ -1,5 +1,5 @@
-import type { ProcessType } from '../build/builder.ts';
-import type { CronTask, HealthChecks } from '../deploy/deployer.ts';
+import type { ProcessType } from '../model.ts';
+import type { CronTask, HealthChecks } from '../model.ts';
 import { now, type Db } from './db.ts';
 
 export type ReleaseStatus = 'pending' | 'succeeded' | 'failed';

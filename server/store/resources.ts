@@ -1,4 +1,4 @@
-import type { HealthCheck, CheckType, ResourceQuantities } from '../deploy/deployer.ts';
+import type { HealthCheck, CheckType, ResourceQuantities } from '../model.ts';
 import { now, type Db } from './db.ts';
 
 /** The process name resource settings for every type are stored under (Dokku's `_default_`). */

@@ -43,7 +43,7 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
     assert.ok(lines.includes(`-----> Building ${APPS.node} (${sha.slice(0, 7)}) with ${tb!.SLIPWAY_BUILDER}`), lines.join('\n'));
     assert.ok(lines.some((l) => /^ {7}.*(DETECTING|Detecting|===> )/.test(l)), 'pack output is streamed, indented');
     assert.ok(lines.includes('=====> Application deployed:'));
-    const release = s.deployer.deployed.at(-1)!;
+    const release = s.deployer.rollout.deployed.at(-1)!;
     assert.match(release.image, new RegExp(`^${tb!.SLIPWAY_REGISTRY!.replace(/\./g, '\\.')}/slipway/${APPS.node}@sha256:[0-9a-f]{64}$`));
     assert.ok(release.processes.some((p) => p.type === 'web'), JSON.stringify(release.processes));
     const { labels } = await inspectImage(release.image, loadConfig(registryAuthEnv()).registryAuth);
@@ -74,7 +74,7 @@ describe('real pack builds with the offline builder', { timeout: 30 * 60_000 }, 
     const paths = ['server.js', 'bin/tool.sh', 'lib', 'lib/deep', 'lib/deep/data.txt', 'latest'];
     const want = ['644 regular file', '755 regular file', '755 directory', '755 directory', '644 regular file', '777 symbolic link'];
     const modesInImage = async () => {
-      const image = s!.deployer.deployed.at(-1)!.image;
+      const image = s!.deployer.rollout.deployed.at(-1)!.image;
       const r = await run('docker', ['run', '--rm', '--entrypoint', '/usr/bin/stat', image, '-c', '%a %F', ...paths.map((p) => `/workspace/${p}`)]);
       assert.equal(r.exitCode, 0, r.stderr);
       return r.stdout.trim().split('\n');

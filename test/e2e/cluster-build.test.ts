@@ -16,9 +16,9 @@ import { ClusterBuilder, clusterBuildSettings, isLoopbackRegistry } from '../../
 import { BUILD_CONTAINER, BUILD_NAMESPACE, ownedSelector, splitHostPort } from '../../server/cluster-build/pod.ts';
 import { loadConfig } from '../../server/config.ts';
 import { run } from '../../server/exec.ts';
-import { KubeClient } from '../../server/deploy/kube-client.ts';
-import { KubeDeployer } from '../../server/deploy/kube.ts';
-import type { V1Pod } from '../../server/deploy/kube-types.ts';
+import { KubeClient } from '../../server/kube/client.ts';
+import { kubeDeployer } from '../../server/backends.ts';
+import type { V1Pod } from '../../server/kube/types.ts';
 import { gitEnv, remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
 import { clusterEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
@@ -76,7 +76,7 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
     kube = new KubeClient(tb.KUBECONFIG!);
     builder = new ClusterBuilder(kube, clusterBuildSettings(config));
     owner = builder.settings.owner;
-    s = await startTestServer(env, { builder, deployer: KubeDeployer.fromConfig(config) });
+    s = await startTestServer(env, { builder, deployer: kubeDeployer(config) });
     for (const app of Object.values(APPS)) assert.equal((await ssh(`apps:create ${app}`)).exitCode, 0);
   });
   after(async () => {

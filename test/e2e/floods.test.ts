@@ -11,9 +11,9 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../server/exec.ts';
-import { KubeClient } from '../../server/deploy/kube-client.ts';
-import type { V1Pod } from '../../server/deploy/kube-types.ts';
-import { LABEL } from '../../server/deploy/labels.ts';
+import { KubeClient } from '../../server/kube/client.ts';
+import type { V1Pod } from '../../server/kube/types.ts';
+import { LABEL } from '../../server/kube/labels.ts';
 import { gitEnv, makeKey, sshOptions, type TestKey } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { eventually } from '../support/eventually.ts';

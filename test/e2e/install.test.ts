@@ -31,7 +31,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { run, type RunResult } from '../../server/exec.ts';
-import { KubeClient } from '../../server/deploy/kube-client.ts';
+import { KubeClient } from '../../server/kube/client.ts';
 import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';

@@ -19,12 +19,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1ReplicaSet, V1Secret } from '../../server/deploy/kube-types.ts';
-import { KubeClient } from '../../server/deploy/kube-client.ts';
+import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1ReplicaSet, V1Secret } from '../../server/kube/types.ts';
+import { KubeClient } from '../../server/kube/client.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { tlsSecretName } from '../../server/deploy/tls.ts';
 import { run } from '../../server/exec.ts';
-import type { DeployableRelease } from '../../server/deploy/deployer.ts';
+import type { DeployableRelease } from '../../server/model.ts';
 import { UserError, renderError } from '../../server/errors.ts';
 import { lineTranscript } from '../../server/output/transcript.ts';
 import { remoteLines, startTestServer, useControls, type TestServer } from '../support/harness.ts';
@@ -65,7 +65,7 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
   const silent = lineTranscript(() => {});
   const ssh = (command: string) => s!.ssh(s!.admin, command);
   /** Deletes a namespace a test made and waits until it is gone. */
-  const cleanup = (app: string) => new KubeDeployer(kube, { rolloutTimeoutMs: 120_000 }).destroy(app);
+  const cleanup = (app: string) => new KubeDeployer(kube, { rolloutTimeoutMs: 120_000 }).rollout.destroy(app);
   const deployments = (app: string) => kube.list<V1Deployment>('apps/v1', 'Deployment', ns(app));
   const replicaSets = async (app: string, process: string) =>
     (await kube.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', ns(app), { labelSelector: `app.kubernetes.io/component=${process}` }));
@@ -254,9 +254,9 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
     const transcript = lineTranscript((l) => lines.push(l));
     try {
       const v1 = release(app, 1, { formation: { web: 0 } });
-      await d.deploy(v1, { transcript, signal: new AbortController().signal });
+      await d.rollout.deploy(v1, { transcript, signal: new AbortController().signal });
       const v2 = release(app, 2);
-      const err = await d.deploy(v2, { previous: v1, transcript, signal: new AbortController().signal }).then(() => undefined, (e: unknown) => e);
+      const err = await d.rollout.deploy(v2, { previous: v1, transcript, signal: new AbortController().signal }).then(() => undefined, (e: unknown) => e);
       assert.ok(err instanceof UserError, String(err));
       // Without a node the pod stays Pending (with a node, the fake image would fail to pull).
       assert.match(err.message, /^v2 did not become ready: (after \d+ s, )?web instance web-\S+ is (Pending \(.*\)|ContainerCreating|ImagePullBackOff|ErrImagePull)[^;]*; v1 is running again\.$/);
@@ -277,7 +277,7 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
     const app = `kubefirst-${suffix}`;
     const d = new KubeDeployer(new KubeClient(env.KUBECONFIG!), { rolloutTimeoutMs: 1500, pollMs: 250 });
     try {
-      await assert.rejects(d.deploy(release(app, 1), { transcript: silent, signal: new AbortController().signal }), /; nothing was left running\.$/);
+      await assert.rejects(d.rollout.deploy(release(app, 1), { transcript: silent, signal: new AbortController().signal }), /; nothing was left running\.$/);
       assert.deepEqual(await deployments(app), []);
     } finally {
       await cleanup(app);
@@ -300,10 +300,10 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
       const file = join(dir, 'down.kubeconfig');
       writeFileSync(file, readFileSync(env.KUBECONFIG!, 'utf8').replace(/server: \S+/g, `server: https://127.0.0.1:${port}`));
       const d = new KubeDeployer(new KubeClient(file), { rolloutTimeoutMs: 3000 });
-      const err = await d.deploy(release(APP, 99), { transcript: silent, signal: new AbortController().signal }).then(() => undefined, (e: unknown) => e);
+      const err = await d.rollout.deploy(release(APP, 99), { transcript: silent, signal: new AbortController().signal }).then(() => undefined, (e: unknown) => e);
       assert.deepEqual(renderError(err), { message: `The Kubernetes API at https://127.0.0.1:${port} is not reachable: ECONNREFUSED.`, exitCode: 1 });
       assert.ok((err as Error).cause, 'the original error is kept as cause');
-      await assert.rejects(d.status(APP), /is not reachable/);
+      await assert.rejects(d.runtime.status(APP), /is not reachable/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -313,10 +313,10 @@ describe('Kubernetes deployer against a real API server', { timeout: 5 * 60_000 
     const env = needTestbed(t, ['SLIPWAY_TEST_KUBECONFIG_NORIGHTS']);
     if (!env) return;
     const d = new KubeDeployer(new KubeClient(env.SLIPWAY_TEST_KUBECONFIG_NORIGHTS!), { rolloutTimeoutMs: 3000 });
-    const err = await d.deploy(release(APP, 99), { transcript: silent, signal: new AbortController().signal }).then(() => undefined, (e: unknown) => e);
+    const err = await d.rollout.deploy(release(APP, 99), { transcript: silent, signal: new AbortController().signal }).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof UserError, String(err));
     // Its first calls (at once) read which set of web instances serves, before anything is applied.
     assert.match(err.message, new RegExp(`^The kubeconfig's user may not (read Service web|list Deployments|read Deployment web) in slipway-${APP} \\(403 Forbidden: .*cannot (get|list) resource "(services|deployments)".*\\)\\.$`));
-    await assert.rejects(d.status(APP), /^UserError: The kubeconfig's user may not list (Deployments|Pods) in slipway-/);
+    await assert.rejects(d.runtime.status(APP), /^UserError: The kubeconfig's user may not list (Deployments|Pods) in slipway-/);
   });
 });

@@ -8,8 +8,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { KubeClient } from '../../server/deploy/kube-client.ts';
-import type { V1Deployment, V1Node, V1PodDisruptionBudget, V1Service } from '../../server/deploy/kube-types.ts';
+import { KubeClient } from '../../server/kube/client.ts';
+import type { V1Deployment, V1Node, V1PodDisruptionBudget, V1Service } from '../../server/kube/types.ts';
 import { schedulablePatch } from '../../server/deploy/kube-nodes.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
 import type { TestServer } from '../support/harness.ts';

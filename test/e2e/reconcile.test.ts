@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { run } from '../../server/exec.ts';
-import { KubeClient } from '../../server/deploy/kube-client.ts';
-import { KubeDeployer } from '../../server/deploy/kube.ts';
+import { KubeClient } from '../../server/kube/client.ts';
+import { kubeDeployer } from '../../server/backends.ts';
 import { loadConfig } from '../../server/config.ts';
-import type { V1Pod } from '../../server/deploy/kube-types.ts';
+import type { V1Pod } from '../../server/kube/types.ts';
 import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../support/harness.ts';
 import { clusterEnv, fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
@@ -119,9 +119,9 @@ describe('a server killed mid-rollout puts back what the database says runs when
 
     // A live owner's interactive pod (this test process stands in for the local CLI).
     const image = (JSON.parse((await ssh(`releases:info ${APP} v1 --json`)).stdout) as { image: string }).image;
-    const deployer = KubeDeployer.fromConfig(loadConfig({ ...env }));
+    const deployer = kubeDeployer(loadConfig({ ...env }));
     const keep = new AbortController();
-    const live = deployer.run({ app: APP, version: 1, image, processes: [], config: {}, formation: {}, domains: [] },
+    const live = deployer.oneOff.run({ app: APP, version: 1, image, processes: [], config: {}, formation: {}, domains: [] },
       { command: ['sleep', '600'], timeoutSeconds: 900, signal: keep.signal, io: { stdin: Readable.from([]), stdout: async () => {}, stderr: async () => {} } }).catch(() => undefined);
     // The dead server's: an interactive `run` attached over SSH when it is killed.
     const attached = run('ssh', [...sshOptions(admin), '-p', String(sshPort), 'git@127.0.0.1', `run ${APP} -- sleep 600`]);

@@ -24,7 +24,7 @@ import { RegistryApi } from '../../server/build/registry.ts';
 import { MANIFEST_TYPES, registryAuthHeaders } from '../../server/build/image.ts';
 import { doctorChecks } from '../../server/ops/doctor.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
-import { KubeDeployer } from '../../server/deploy/kube.ts';
+import { kubeDeployer } from '../../server/backends.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';
 import { clusterEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
@@ -67,7 +67,7 @@ describe('the registry refuses every request without its credential; the server 
     assert.ok(config.registryAuth, 'the testbed gives the registry credential');
     headers = registryAuthHeaders(config.registryAuth);
     const registry = new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth });
-    s = await startTestServer(env, { builder: new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, PUSH_MS)), deployer: KubeDeployer.fromConfig(config), registry });
+    s = await startTestServer(env, { builder: new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, PUSH_MS)), deployer: kubeDeployer(config), registry });
     assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
   });
   after(async () => {

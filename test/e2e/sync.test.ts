@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PackBuilder } from '../../server/build/pack.ts';
-import { KubeClient } from '../../server/deploy/kube-client.ts';
+import { KubeClient } from '../../server/kube/client.ts';
 import { previewAppName } from '../../server/names.ts';
 import { pollSyncs } from '../../server/ops/sync-poll.ts';
 import type { TestServer } from '../support/harness.ts';

@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { ClusterBuilder, clusterBuildSettings } from '../../server/cluster-build/builder.ts';
 import { BUILD_NAMESPACE, ownedSelector } from '../../server/cluster-build/pod.ts';
 import { loadConfig } from '../../server/config.ts';
-import { KubeClient } from '../../server/deploy/kube-client.ts';
-import { KubeDeployer } from '../../server/deploy/kube.ts';
-import { BUILDS_NODE_LABEL } from '../../server/deploy/placement.ts';
-import type { V1Node, V1Pod } from '../../server/deploy/kube-types.ts';
+import { KubeClient } from '../../server/kube/client.ts';
+import { kubeDeployer } from '../../server/backends.ts';
+import { BUILDS_NODE_LABEL } from '../../server/kube/placement.ts';
+import type { V1Node, V1Pod } from '../../server/kube/types.ts';
 import { schedulablePatch } from '../../server/deploy/kube-nodes.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';
 import { deployApp, startOnTestbed } from '../support/on-testbed.ts';
@@ -115,7 +115,7 @@ describe('two nodes: spread instances, drain one node under load with no failed 
     };
     const config = loadConfig({ ...env, SLIPWAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'slipway-two-owner-')) });
     const builder = new ClusterBuilder(kube, clusterBuildSettings(config));
-    const cs = await startTestServer(env, { builder, deployer: KubeDeployer.fromConfig(config) });
+    const cs = await startTestServer(env, { builder, deployer: kubeDeployer(config) });
     try {
       assert.equal((await cs.ssh(cs.admin, `apps:create ${BUILT}`)).exitCode, 0);
       const wd = fixtureCopy('node-app');

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { holdRollouts, makeKey, newApp, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
 import { api, apiError, makeToken, push, rawConnection, readEvents, sshJson, type SseEvent } from '../support/api-client.ts';
-import type { DeployableRelease } from '../../server/deploy/deployer.ts';
+import type { DeployableRelease } from '../../server/model.ts';
 
 type Job = { id: string; kind: string; app: string; status: string; release: number | null };
 type AppItem = {
@@ -79,9 +79,9 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
     assert.ok(!Number.isNaN(Date.parse(running.lastDeploy!.at)));
 
     // The cluster is asked once per listing, whatever the number of apps.
-    const asked = s.deployer.overviews;
+    const asked = s.deployer.runtime.overviews;
     await api(s, 'GET', '/apps', { token: adminToken });
-    assert.equal(s.deployer.overviews, asked + 1);
+    assert.equal(s.deployer.runtime.overviews, asked + 1);
 
     const gate = holdRollouts(t, s);
     const change = await api(s, 'PATCH', `/apps/${app}/config`, { token, body: { set: { HELD: '1' } } });
@@ -295,20 +295,20 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
 
   test('GET /apps with 100 apps: one cluster listing, timed', async (t) => {
     const { store } = s.slipway.services;
-    const base = s.deployer.deployed.length;
+    const base = s.deployer.rollout.deployed.length;
     for (let i = 0; i < 100; i++) {
       const name = `dash-many-${i}`;
       store.apps.create(name);
       const r = store.releases.create({ app: name, description: 'Deploy 0000000', commit: '0'.repeat(40), image: `registry.test/${name}@sha256:${'0'.repeat(64)}`, processes: [{ type: 'web', command: ['web'], args: [], default: true }], config: { A: '1' }, createdBy: 'admin' });
       store.releases.finish(name, r.version, 'succeeded');
-      s.deployer.deployed.push({ app: name, version: r.version, image: r.image!, processes: r.processes, config: {}, formation: {}, domains: [`${name}.apps.test`] } as DeployableRelease);
+      s.deployer.rollout.deployed.push({ app: name, version: r.version, image: r.image!, processes: r.processes, config: {}, formation: {}, domains: [`${name}.apps.test`] } as DeployableRelease);
     }
     t.after(() => {
       for (let i = 0; i < 100; i++) store.apps.remove(`dash-many-${i}`);
-      s.deployer.deployed.splice(base);
+      s.deployer.rollout.deployed.splice(base);
     });
     const times: number[] = [];
-    const asked = s.deployer.overviews;
+    const asked = s.deployer.runtime.overviews;
     for (let round = 0; round < 10; round++) {
       const started = performance.now();
       const r = await api(s, 'GET', '/apps', { token: adminToken });
@@ -316,7 +316,7 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
       assert.equal(r.status, 200);
       assert.ok((r.json as AppItem[]).length >= 100);
     }
-    assert.equal(s.deployer.overviews, asked + 10);
+    assert.equal(s.deployer.runtime.overviews, asked + 10);
     const sorted = [...times].sort((a, b) => a - b);
     t.diagnostic(`GET /apps with ${((await api(s, 'GET', '/apps', { token: adminToken })).json as AppItem[]).length} apps (fake deployer), 10 rounds: median ${sorted[5]!.toFixed(1)} ms, max ${sorted[9]!.toFixed(1)} ms, first ${times[0]!.toFixed(1)} ms`);
   });

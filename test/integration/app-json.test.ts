@@ -24,7 +24,7 @@ const APP_JSON = `{
 
 describe('app.json env and formation over git push', () => {
   let s: TestServer;
-  const lastDeploy = (app: string) => s.deployer.deployed.findLast((d) => d.app === app);
+  const lastDeploy = (app: string) => s.deployer.rollout.deployed.findLast((d) => d.app === app);
   const push = async (app: string, files: Record<string, string>) => {
     const wd = await s.workRepo(files);
     const r = await s.git(['push', '-f', s.sshRemote(app), 'main'], { cwd: wd });

@@ -27,7 +27,7 @@ describe('certificates over SSH and git push', () => {
   let s: TestServer;
   let app: string;
   const ssh = (command: string, input?: string) => s.ssh(s.admin, command, input);
-  const lastDeploy = () => s.deployer.deployed.findLast((d) => d.app === app)!;
+  const lastDeploy = () => s.deployer.rollout.deployed.findLast((d) => d.app === app)!;
   before(async () => {
     s = await startTestServer({ SLIPWAY_ACME_EMAIL: 'ops@example.com', SLIPWAY_CERT_WAIT_S: '1', SLIPWAY_TLS_SYNC_S: '1' });
     app = await newApp(s, 'tls');
@@ -51,9 +51,9 @@ describe('certificates over SSH and git push', () => {
   });
 
   test('the TLS sync brings HTTPS routing in line on its own, every period', async () => {
-    const before = s.deployer.tlsRefreshed.length;
-    await eventually('two TLS syncs of the app', async () => s.deployer.tlsRefreshed.length >= before + 2, 10_000, 200);
-    assert.equal(s.deployer.tlsRefreshed.at(-1)!.app, app);
+    const before = s.deployer.tls.tlsRefreshed.length;
+    await eventually('two TLS syncs of the app', async () => s.deployer.tls.tlsRefreshed.length >= before + 2, 10_000, 200);
+    assert.equal(s.deployer.tls.tlsRefreshed.at(-1)!.app, app);
   });
 
   test('certs:add refuses what cannot be served, in one sentence, and stores nothing', async () => {
@@ -70,14 +70,14 @@ describe('certificates over SSH and git push', () => {
       ['an expired certificate', expired, /^ ! {5}The certificate expired on 2020-02-01T00:00:00\.000Z\.$/m],
       ['garbage in PEM armour', '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n' + good.key, /^ ! {5}The certificate or key cannot be read: /m],
     ];
-    const deploys = s.deployer.deployed.length;
+    const deploys = s.deployer.rollout.deployed.length;
     for (const [what, input, message] of cases) {
       const r = await ssh(`certs:add ${app}`, input);
       assert.equal(r.exitCode, 1, `${what}: ${r.stdout}`);
       assert.match(r.stderr, message, what);
       assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: one sentence`);
     }
-    assert.equal(s.deployer.deployed.length, deploys, 'nothing was deployed');
+    assert.equal(s.deployer.rollout.deployed.length, deploys, 'nothing was deployed');
     assert.match((await ssh(`certs ${app}`)).stdout, /pending/);
   });
 
@@ -92,7 +92,7 @@ describe('certificates over SSH and git push', () => {
       ['the app\'s host and a wildcard over the base domain', [host, '*.apps.test'], /^ ! {5}The certificate names \*\.apps\.test; a wildcard is accepted only under/m],
       ['a wildcard over a parent of another app\'s custom domain', [host, '*.other.example'], /^ ! {5}The certificate names \*\.other\.example; a wildcard is accepted only under/m],
     ];
-    const deploys = s.deployer.deployed.length;
+    const deploys = s.deployer.rollout.deployed.length;
     for (const [what, names, message] of cases) {
       const c = await selfSigned(names);
       const r = await ssh(`certs:add ${app}`, c.cert + c.key);
@@ -100,7 +100,7 @@ describe('certificates over SSH and git push', () => {
       assert.match(r.stderr, message, what);
       assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: one sentence`);
     }
-    assert.equal(s.deployer.deployed.length, deploys, 'nothing was deployed');
+    assert.equal(s.deployer.rollout.deployed.length, deploys, 'nothing was deployed');
     assert.deepEqual(s.slipway.services.store.certs.uploaded(app), [], 'nothing was stored');
     // Under the app's own default domain a wildcard is its own: accepted, then taken back.
     const own = await selfSigned([host, `*.${host}`]);

@@ -24,7 +24,7 @@ describe('config as text over SSH: --encoded, config:export, config:import', () 
   const ssh = (command: string, input?: string) => s.ssh(s.admin, command, input);
   const config = async (app: string) => JSON.parse((await ssh(`config ${app} --json`)).stdout) as Record<string, string>;
   const releases = async (app: string) => JSON.parse((await ssh(`releases ${app} --json`)).stdout) as ReleaseRow[];
-  const deploys = (app: string) => s.deployer.deployed.filter((d) => d.app === app);
+  const deploys = (app: string) => s.deployer.rollout.deployed.filter((d) => d.app === app);
   const deployed = async (prefix: string) => (await deployedApp(s, prefix)).app;
   before(async () => {
     s = await startTestServer();

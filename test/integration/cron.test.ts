@@ -48,7 +48,7 @@ describe('cron commands and routes', { timeout: 120_000 }, () => {
       ['*/15 * * * *', 'node tasks/report.js', 'allow', false, null],
     ]);
     assert.match(tasks[0]!.nextRun ?? '', /^\d{4}-\d\d-\d\dT00:00:00\.000Z$/);
-    const deployed = s.deployer.deployed.findLast((d) => d.app === app)!;
+    const deployed = s.deployer.rollout.deployed.findLast((d) => d.app === app)!;
     assert.deepEqual(deployed.cron?.map((c) => c.id), tasks.map((t) => t.id));
     const text = await s.ssh(dev, `cron ${app}`);
     assert.equal(text.exitCode, 0, text.stderr);
@@ -72,7 +72,7 @@ describe('cron commands and routes', { timeout: 120_000 }, () => {
     const viaApi = await api(s, 'POST', `/apps/${app}/cron/${task!.id}/run`, { token: tokens.deploy });
     assert.equal(viaApi.status, 201, viaApi.text);
     assert.deepEqual(viaApi.json, { id: task!.id, job: `cron-${task!.id}-fake2`, logs: `logs ${app} -p cron -t` });
-    assert.equal(s.deployer.cronRuns.length, 2);
+    assert.equal(s.deployer.cron.cronRuns.length, 2);
   });
 
   test('logs -p cron is accepted as the tasks\' process', async () => {
@@ -86,15 +86,15 @@ describe('cron commands and routes', { timeout: 120_000 }, () => {
     const r = await s.ssh(dev, `cron:suspend ${app} ${task!.id}`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Scheduled task ${task!.id} of ${app} is suspended\\.$`));
-    assert.equal(s.deployer.deployed.findLast((d) => d.app === app)!.cron?.find((c) => c.id === task!.id)?.suspended, true);
+    assert.equal(s.deployer.rollout.deployed.findLast((d) => d.app === app)!.cron?.find((c) => c.id === task!.id)?.suspended, true);
     const [after] = await list();
     assert.deepEqual([after!.suspended, after!.nextRun], [true, null]);
     assert.equal((await s.ssh(dev, `config:set ${app} X=1`)).exitCode, 0);
-    assert.equal(s.deployer.deployed.findLast((d) => d.app === app)!.cron?.find((c) => c.id === task!.id)?.suspended, true);
+    assert.equal(s.deployer.rollout.deployed.findLast((d) => d.app === app)!.cron?.find((c) => c.id === task!.id)?.suspended, true);
     const resumed = await api(s, 'POST', `/apps/${app}/cron/${task!.id}/resume`, { token: tokens.deploy });
     assert.equal(resumed.status, 202, resumed.text);
     // The job rolls out on its own, after the 202.
-    await eventually('the resume to be rolled out', async () => s.deployer.deployed.findLast((d) => d.app === app)!.cron?.find((c) => c.id === task!.id)?.suspended === false);
+    await eventually('the resume to be rolled out', async () => s.deployer.rollout.deployed.findLast((d) => d.app === app)!.cron?.find((c) => c.id === task!.id)?.suspended === false);
     assert.equal((await list())[0]!.suspended, false);
   });
 

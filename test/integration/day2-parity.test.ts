@@ -13,7 +13,7 @@ const WEB_AND_RELEASE = [
 
 describe('day-2 parity over SSH and git push', () => {
   let s: TestServer;
-  const lastDeploy = (app: string) => s.deployer.deployed.findLast((d) => d.app === app)!;
+  const lastDeploy = (app: string) => s.deployer.rollout.deployed.findLast((d) => d.app === app)!;
   const push = async (app: string, files: Record<string, string> = { 'index.js': 'console.log("hi")\n' }) => {
     const wd = await s.workRepo(files);
     return { wd, r: await s.git(['push', '-f', s.sshRemote(app), 'main'], { cwd: wd }) };
@@ -33,7 +33,7 @@ describe('day-2 parity over SSH and git push', () => {
     assert.ok(at > lines.indexOf('-----> Releasing v1'), lines.join('\n'));
     assert.equal(lines[at + 1], '       fake release command of v1');
     assert.ok(lines.indexOf('       web: 1/1 ready') > at, 'the rollout comes after the release command');
-    assert.equal(s.deployer.releasePhases.at(-1)!.app, app);
+    assert.equal(s.deployer.oneOff.releasePhases.at(-1)!.app, app);
     assert.match(lastDeploy(app).commit ?? '', /^[0-9a-f]{40}$/);
   });
 
@@ -41,12 +41,12 @@ describe('day-2 parity over SSH and git push', () => {
     useControls(t, s, { processes: WEB_AND_RELEASE });
     const app = await newApp(s, 'relfail');
     assert.equal((await push(app)).r.exitCode, 0);
-    const deploys = s.deployer.deployed.length;
+    const deploys = s.deployer.rollout.deployed.length;
     s.controls.releaseFailure = 'The release command failed (exit code 3); nothing was deployed; its last lines: boom.';
     const { r } = await push(app, { 'index.js': 'console.log("v2")\n' });
     assert.notEqual(r.exitCode, 0);
     assert.ok(remoteLines(r.stderr).includes(' !     The release command failed (exit code 3); nothing was deployed; its last lines: boom.'), r.stderr);
-    assert.equal(s.deployer.deployed.length, deploys, 'nothing was rolled out');
+    assert.equal(s.deployer.rollout.deployed.length, deploys, 'nothing was rolled out');
     const set = await s.ssh(s.admin, `config:set ${app} A=1`);
     assert.equal(set.exitCode, 1);
     assert.match(set.stdout, /-----> Running release command/);
@@ -56,12 +56,12 @@ describe('day-2 parity over SSH and git push', () => {
     delete s.controls.releaseFailure;
     // rollback runs no release command unless asked to.
     assert.equal((await s.ssh(s.admin, `config:set ${app} B=1`)).exitCode, 0);
-    const phases = s.deployer.releasePhases.length;
+    const phases = s.deployer.oneOff.releasePhases.length;
     assert.equal((await s.ssh(s.admin, `rollback ${app} v1`)).exitCode, 0);
-    assert.equal(s.deployer.releasePhases.length, phases);
+    assert.equal(s.deployer.oneOff.releasePhases.length, phases);
     const again = await s.ssh(s.admin, `rollback ${app} v4 --run-release`);
     assert.equal(again.exitCode, 0, again.stderr);
-    assert.equal(s.deployer.releasePhases.length, phases + 1);
+    assert.equal(s.deployer.oneOff.releasePhases.length, phases + 1);
   });
 
   test('app.json health checks are read from the pushed tree and stored with the release; checks:set overrides them', async () => {

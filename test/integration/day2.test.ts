@@ -12,7 +12,7 @@ describe('day-2 commands over SSH', () => {
   let s: TestServer;
   const releases = async (app: string): Promise<ReleaseRow[]> => JSON.parse((await s.ssh(s.admin, `releases ${app} --json`)).stdout) as ReleaseRow[];
   /** What the fake deployer was last asked to run for `app`. */
-  const lastDeploy = (app: string) => s.deployer.deployed.findLast((d) => d.app === app)!;
+  const lastDeploy = (app: string) => s.deployer.rollout.deployed.findLast((d) => d.app === app)!;
   /** A new app, pushed once: v1 runs. */
   before(async () => {
     s = await startTestServer();
@@ -45,9 +45,9 @@ describe('day-2 commands over SSH', () => {
 
   test('config:set --no-restart only stores; config:unset releases', async () => {
     const { app } = await deployedApp(s, 'norestart');
-    const before = s.deployer.deployed.length;
+    const before = s.deployer.rollout.deployed.length;
     assert.equal((await s.ssh(s.admin, `config:set ${app} LATER=1 --no-restart`)).exitCode, 0);
-    assert.equal(s.deployer.deployed.length, before);
+    assert.equal(s.deployer.rollout.deployed.length, before);
     assert.equal((await releases(app))[0]!.version, 1);
     const unset = await s.ssh(s.admin, `config:unset ${app} LATER`);
     assert.equal(unset.exitCode, 0, unset.stderr);
@@ -105,9 +105,9 @@ describe('day-2 commands over SSH', () => {
     const r = await s.ssh(s.admin, `ps:restart ${app} web`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Restarting web of ${app}\\.\\.\\. done$`));
-    assert.deepEqual(s.deployer.restarted.at(-1), { app, process: 'web' });
+    assert.deepEqual(s.deployer.rollout.restarted.at(-1), { app, process: 'web' });
     assert.equal((await s.ssh(s.admin, `ps:restart ${app}`)).exitCode, 0);
-    assert.deepEqual(s.deployer.restarted.at(-1), { app });
+    assert.deepEqual(s.deployer.rollout.restarted.at(-1), { app });
     const bad = await s.ssh(s.admin, `ps:restart ${app} clock`);
     assert.equal(bad.stderr, ' !     There is no "clock" process type; this app has web.');
   });

@@ -9,7 +9,7 @@ import { makeKey, deployedApp, newApp, startTestServer, useControls, type TestSe
 describe('egress commands over SSH', () => {
   let s: TestServer;
   const rules = async (app: string) => JSON.parse((await s.ssh(s.admin, `egress ${app} --json`)).stdout) as unknown;
-  const lastDeploy = (app: string) => s.deployer.deployed.findLast((d) => d.app === app);
+  const lastDeploy = (app: string) => s.deployer.rollout.deployed.findLast((d) => d.app === app);
   const deployed = async (prefix: string) => (await deployedApp(s, prefix)).app;
   before(async () => {
     s = await startTestServer();
@@ -21,13 +21,13 @@ describe('egress commands over SSH', () => {
     const dev = await makeKey(s.dir, 'egress-dev');
     assert.equal((await s.ssh(s.admin, `keys:add ${dev.name}`, dev.pub)).exitCode, 0);
     assert.equal((await s.ssh(s.admin, `access:grant ${app} ${dev.name}`)).exitCode, 0);
-    const before = s.deployer.deployed.length;
+    const before = s.deployer.rollout.deployed.length;
     for (const cmd of [`egress:allow ${app} 10.43.0.0/16`, `egress:allow ${app} 192.0.2.10:5000`, `egress:deny ${app} 192.0.2.10`]) {
       const r = await s.ssh(dev, cmd);
       assert.equal(r.exitCode, 1, cmd);
       assert.equal(r.stderr, ` !     Only admins may run ${cmd.split(' ')[0]}.`);
     }
-    assert.equal(s.deployer.deployed.length, before, 'nothing rolled out');
+    assert.equal(s.deployer.rollout.deployed.length, before, 'nothing rolled out');
     assert.deepEqual(await rules(app), []);
     const list = await s.ssh(dev, `egress ${app}`);
     assert.equal(list.exitCode, 0, list.stderr);
@@ -53,7 +53,7 @@ describe('egress commands over SSH', () => {
 
   test('bad input gets one sentence and nothing is stored or rolled out', async () => {
     const app = await deployed('egbad');
-    const before = s.deployer.deployed.length;
+    const before = s.deployer.rollout.deployed.length;
     const cases: [string, string][] = [
       [`egress:allow ${app} 10.0.5.1/24`, `"10.0.5.1/24" is not CIDR[:PORT] (like 10.0.5.0/24:5432, 192.0.2.7, or [2001:db8::/64]:443): 10.0.5.1/24 has bits set past its /24 prefix; give the range's first address (like 10.42.0.0/16).`],
       [`egress:allow ${app} db.internal:5432`, `"db.internal:5432" is not CIDR[:PORT] (like 10.0.5.0/24:5432, 192.0.2.7, or [2001:db8::/64]:443): "db.internal" is not an address or a CIDR (like 10.42.0.0/16).`],
@@ -67,7 +67,7 @@ describe('egress commands over SSH', () => {
       assert.equal(r.exitCode, 1, cmd);
       assert.equal(r.stderr, ` !     ${message}`, cmd);
     }
-    assert.equal(s.deployer.deployed.length, before);
+    assert.equal(s.deployer.rollout.deployed.length, before);
     assert.deepEqual(await rules(app), []);
     assert.equal((await s.ssh(s.admin, `egress:allow ${app} 10.0.5.0/24`)).exitCode, 0);
     const again = await s.ssh(s.admin, `egress:allow ${app} 10.0.5.0/24`);
@@ -84,9 +84,9 @@ describe('egress commands over SSH', () => {
 
   test('on an app not deployed yet the exception is only stored, for its first deploy', async () => {
     const app = await newApp(s, 'egnew');
-    const before = s.deployer.deployed.length;
+    const before = s.deployer.rollout.deployed.length;
     assert.equal((await s.ssh(s.admin, `egress:allow ${app} 10.0.5.0/24:5432`)).exitCode, 0);
-    assert.equal(s.deployer.deployed.length, before);
+    assert.equal(s.deployer.rollout.deployed.length, before);
     const wd = await s.workRepo({ 'index.js': 'console.log("hi")\n' });
     assert.equal((await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd })).exitCode, 0);
     assert.deepEqual(lastDeploy(app)!.egress, [{ cidr: '10.0.5.0/24', port: 5432 }]);

@@ -201,10 +201,10 @@ describe('a client that stops reading, in process', () => {
       assert.ok(got >= 1024 * 1024);
 
       // A client that stops reading.
-      const before = s.deployer.runs.length;
+      const before = s.deployer.oneOff.runs.length;
       const stalled = unreadSsh(s.admin, s.slipway.sshPort, `run ${app} -- yes`);
       try {
-        const entry = await eventually('the run to start', async () => s.deployer.runs.slice(before).find((r) => r.command[0] === 'yes'));
+        const entry = await eventually('the run to start', async () => s.deployer.oneOff.runs.slice(before).find((r) => r.command[0] === 'yes'));
         await eventually('the stalled run to be stopped', async () => entry.state === 'aborted', 15_000);
       } finally {
         stalled.kill('SIGKILL');

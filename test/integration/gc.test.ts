@@ -48,7 +48,7 @@ describe('garbage collection (fake builder and registry at their interfaces)', (
     assert.equal(ok.exitCode, 0, ok.stderr);
     assert.match(ok.stdout, /Rolling back .* to v3\.\.\. done, v6/);
     assert.equal(s.builder.builds.length, builds, 'no build');
-    assert.equal(s.deployer.deployed.at(-1)!.image, list.find((r) => r.version === 3)!.image);
+    assert.equal(s.deployer.rollout.deployed.at(-1)!.image, list.find((r) => r.version === 3)!.image);
     // v6 runs v3's image: the newest 3 distinct images are still v3's, v5's and v4's, so nothing goes.
     assert.equal((await ssh('gc')).exitCode, 0);
     assert.equal(buildTags(app).length, KEEP);
@@ -63,7 +63,7 @@ describe('garbage collection (fake builder and registry at their interfaces)', (
     const r = await ssh(`rollback ${app}`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, /Rolling back .* to v1\.\.\. done, v4/);
-    assert.equal(s.deployer.deployed.at(-1)!.image, list.find((x) => x.version === 1)!.image);
+    assert.equal(s.deployer.rollout.deployed.at(-1)!.image, list.find((x) => x.version === 1)!.image);
   });
 
   test('gc collects the registry storage and removes the caches of destroyed apps; apps:destroy removes images and cache', async () => {

@@ -46,7 +46,7 @@ describe('git over SSH into the push pipeline', () => {
     assert.equal(await refOf(s, app), sha);
     const rel = JSON.parse((await s.ssh(s.admin, `releases ${app} --json`)).stdout) as { version: number; status: string; commit: string }[];
     assert.deepEqual(rel.map((x) => [x.version, x.status, x.commit]), [[1, 'succeeded', sha]]);
-    assert.equal(s.deployer.deployed.at(-1)?.image, `registry.test/${app}@sha256:${sha.padEnd(64, '0').slice(0, 64)}`);
+    assert.equal(s.deployer.rollout.deployed.at(-1)?.image, `registry.test/${app}@sha256:${sha.padEnd(64, '0').slice(0, 64)}`);
     // The build saw the pushed tree, extracted from git's quarantine.
     assert.equal(s.builder.builds.at(-1)?.commit, sha);
   });

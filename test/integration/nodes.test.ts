@@ -35,7 +35,7 @@ class OneNode implements ClusterNodes {
 }
 
 class NodesDeployer extends FakeDeployer {
-  readonly cluster = new OneNode();
+  override readonly nodes = new OneNode();
 }
 
 describe('nodes over SSH and the API', { timeout: 120_000 }, () => {
@@ -84,7 +84,7 @@ describe('nodes over SSH and the API', { timeout: 120_000 }, () => {
     const refused = await s.ssh(s.admin, 'nodes:drain node-1');
     assert.equal(refused.exitCode, 1);
     assert.match(refused.stderr, /node-1 is the only node new pods can be scheduled on, so nothing evicted from it could run anywhere else; add a node first \(nodes:join-command\), or give --force to drain it anyway\./);
-    assert.deepEqual(deployer.cluster.drained, []);
+    assert.deepEqual(deployer.nodes.drained, []);
     const unknown = await s.ssh(s.admin, 'nodes:uncordon node-9');
     assert.equal(unknown.exitCode, 1);
     assert.match(unknown.stderr, /There is no node node-9 in the cluster \(it has node-1\); nothing was changed\./);
@@ -110,12 +110,12 @@ describe('nodes over SSH and the API', { timeout: 120_000 }, () => {
       assert.equal(denied.status, 403, denied.text);
       assert.equal(apiError(denied).code, 'forbidden');
     }
-    assert.deepEqual(deployer.cluster.drained, []);
+    assert.deepEqual(deployer.nodes.drained, []);
     // No body is no force: the only node is not drained.
     const refused = await api(s, 'POST', '/nodes/node-1/drain', { token: admin });
     assert.equal(refused.status, 422, refused.text);
     assert.match(apiError(refused).message, /^node-1 is the only node new pods can be scheduled on, .* or give --force to drain it anyway\.$/);
-    assert.deepEqual(deployer.cluster.drained, []);
+    assert.deepEqual(deployer.nodes.drained, []);
     const unknown = await api(s, 'POST', '/nodes/node-9/drain', { token: admin, body: { force: true } });
     assert.equal(unknown.status, 422, unknown.text);
     assert.deepEqual(apiError(unknown), { message: 'There is no node node-9 in the cluster (it has node-1); nothing was changed.', code: 'invalid' });
@@ -126,12 +126,12 @@ describe('nodes over SSH and the API', { timeout: 120_000 }, () => {
     }
     const extra = await api(s, 'POST', '/nodes/node-1/drain', { token: admin, body: { force: true, now: true } });
     assert.equal(extra.status, 422, extra.text);
-    assert.deepEqual(deployer.cluster.drained, []);
+    assert.deepEqual(deployer.nodes.drained, []);
     const r = await api(s, 'POST', '/nodes/node-1/drain', { token: admin, body: { force: true } });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, { node: 'node-1', evicted: ['app-web/web-1'], skipped: [{ pod: 'kube-system/svclb-1', reason: 'DaemonSet' }], failed: [] });
-    assert.deepEqual(deployer.cluster.drained, ['node-1']);
-    assert.deepEqual(deployer.cluster.forced, [true]);
+    assert.deepEqual(deployer.nodes.drained, ['node-1']);
+    assert.deepEqual(deployer.nodes.forced, [true]);
   });
 
   test('POST /api/v1/nodes/NODE/uncordon uncordons as nodes:uncordon --json answers; only admins', async () => {
@@ -142,11 +142,11 @@ describe('nodes over SSH and the API', { timeout: 120_000 }, () => {
     const unknown = await api(s, 'POST', '/nodes/node-9/uncordon', { token: admin });
     assert.equal(unknown.status, 422);
     assert.match(apiError(unknown).message, /^There is no node node-9 in the cluster/);
-    assert.deepEqual(deployer.cluster.uncordoned, []);
+    assert.deepEqual(deployer.nodes.uncordoned, []);
     const r = await api(s, 'POST', '/nodes/node-1/uncordon', { token: admin });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, { node: 'node-1', wasCordoned: false });
-    assert.deepEqual(deployer.cluster.uncordoned, ['node-1']);
+    assert.deepEqual(deployer.nodes.uncordoned, ['node-1']);
   });
 
   test('GET /api/v1/nodes/join-command answers admins the line and its parts; without the token file it is one sentence', async () => {

@@ -60,7 +60,7 @@ describe('preview apps of branches', () => {
     assert.ok(lines.includes(`-----> Deploying preview ${name} of ${app} (${sha1.slice(0, 7)}) from feature/Login`), lines.join('\n'));
     const at = lines.indexOf('=====> Application deployed:');
     assert.equal(lines[at + 1], `       http://${name}.apps.test`);
-    const deployed = s.deployer.deployed.at(-1)!;
+    const deployed = s.deployer.rollout.deployed.at(-1)!;
     assert.equal(deployed.app, name);
     assert.equal(deployed.config.LOG_LEVEL, 'debug');
     assert.equal(Object.hasOwn(deployed.config, 'DATABASE_URL'), false, 'an unshared key stays out of the preview');
@@ -73,7 +73,7 @@ describe('preview apps of branches', () => {
 
     // config:set of the preview sets its own value; the parent keeps its own.
     await ok(`config:set ${name} DATABASE_URL=postgres://preview`);
-    assert.equal(s.deployer.deployed.at(-1)?.config.DATABASE_URL, 'postgres://preview');
+    assert.equal(s.deployer.rollout.deployed.at(-1)?.config.DATABASE_URL, 'postgres://preview');
     assert.equal((JSON.parse(await ok(`config ${app} --json`)) as Record<string, string>).DATABASE_URL, 'postgres://prod');
 
     const sha2 = await commit(wd, 'feature two');
@@ -81,14 +81,14 @@ describe('preview apps of branches', () => {
     assert.equal(r2.exitCode, 0, r2.stderr);
     const rel = JSON.parse(await ok(`releases ${name} --json`)) as { version: number; commit: string }[];
     assert.deepEqual(rel.map((x) => [x.version, x.commit]), [[3, sha2], [2, sha1], [1, sha1]]);
-    assert.equal(s.deployer.deployed.at(-1)?.app, name);
+    assert.equal(s.deployer.rollout.deployed.at(-1)?.app, name);
     list = await previews(app);
     assert.equal(list[0]?.commit, sha2);
 
     const r3 = await s.git(['push', s.sshRemote(app), ':refs/heads/feature/Login'], { cwd: wd });
     assert.equal(r3.exitCode, 0, r3.stderr);
     assert.ok(remoteLines(r3.stderr).includes(`-----> Destroying preview ${name} of feature/Login`), r3.stderr);
-    assert.ok(s.deployer.destroyed.includes(name));
+    assert.ok(s.deployer.rollout.destroyed.includes(name));
     assert.equal(await appExists(name), false);
     assert.equal(await refOf(app, 'feature/Login'), '');
     assert.deepEqual(await previews(app), []);
@@ -121,7 +121,7 @@ describe('preview apps of branches', () => {
     useControls(t, s, { processes: [{ type: 'web', command: ['web'], args: [], default: true }, { type: 'release', command: ['migrate'], args: [], default: true }] });
     const r = await s.git(['push', s.sshRemote(app), 'main:migrations'], { cwd: wd });
     assert.equal(r.exitCode, 0, r.stderr);
-    const phase = s.deployer.releasePhases.at(-1)!;
+    const phase = s.deployer.oneOff.releasePhases.at(-1)!;
     assert.equal(phase.app, previewAppName(app, 'migrations'));
     assert.deepEqual(phase.config, { SHARED: '1' });
   });
@@ -145,7 +145,7 @@ describe('preview apps of branches', () => {
     const r = await s.git(['push', s.httpRemote(app, devToken), 'main:feature'], { cwd: wd });
     assert.equal(r.exitCode, 0, r.stderr);
     const name = previewAppName(app, 'feature');
-    assert.equal(s.deployer.deployed.at(-1)?.app, name);
+    assert.equal(s.deployer.rollout.deployed.at(-1)?.app, name);
     await ok(`config:set ${name} X=1`, dev);
     const listed = await api(s, 'GET', `/apps/${app}/previews`, { token: devToken });
     assert.equal(listed.status, 200);
@@ -170,7 +170,7 @@ describe('preview apps of branches', () => {
     const removed = (await reconcilePreviews(s.slipway.services, Date.now() + 2 * day + 60_000)).filter((x) => x.parent === app);
     assert.deepEqual(removed.map((x) => [x.app, x.reason]), [[name, 'expired']]);
     assert.equal(await appExists(name), false);
-    assert.ok(s.deployer.destroyed.includes(name));
+    assert.ok(s.deployer.rollout.destroyed.includes(name));
     assert.notEqual(await refOf(app, 'stale'), '', 'the branch stays');
   });
 
@@ -189,8 +189,8 @@ describe('preview apps of branches', () => {
     assert.ok(await appExists(b));
     await ok(`apps:destroy ${app} --confirm ${app}`);
     assert.equal(await appExists(b), false);
-    assert.ok(s.deployer.destroyed.includes(b));
-    assert.ok(s.deployer.destroyed.includes(app));
+    assert.ok(s.deployer.rollout.destroyed.includes(b));
+    assert.ok(s.deployer.rollout.destroyed.includes(app));
   });
 
   test('a preview cannot manage previews nor be pushed to, apps:rebuild rebuilds it, and apps:create keeps -- for previews', async () => {
@@ -207,7 +207,7 @@ describe('preview apps of branches', () => {
     assert.ok(push.stderr.includes(`${name} is a preview of ${app} and has no repository of its own: push to ${app} (git push paas x).`), push.stderr);
     const rebuilt = await s.ssh(s.admin, `apps:rebuild ${name}`);
     assert.equal(rebuilt.exitCode, 0, rebuilt.stderr);
-    assert.equal(s.deployer.deployed.at(-1)?.app, name);
+    assert.equal(s.deployer.rollout.deployed.at(-1)?.app, name);
     const c = await s.ssh(s.admin, 'apps:create my--app');
     assert.equal(c.exitCode, 1);
     assert.match(c.stderr, /"my--app" has "--" in it/);

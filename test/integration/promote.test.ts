@@ -24,7 +24,7 @@ describe('apps:promote (fake builder, registry and deployer at their interfaces)
   const registry = new FakeRegistry();
   const ssh = (command: string, key?: TestKey) => s.ssh(key ?? s.admin, command);
   const releases = async (app: string): Promise<ReleaseRow[]> => JSON.parse((await ssh(`releases ${app} --json`)).stdout) as ReleaseRow[];
-  const lastDeploy = (app: string) => s.deployer.deployed.findLast((d) => d.app === app)!;
+  const lastDeploy = (app: string) => s.deployer.rollout.deployed.findLast((d) => d.app === app)!;
   const digest = (image: string) => image.slice(image.indexOf('@') + 1);
   /** Pushes `wd` (its main) to `app` and returns the commit. */
   const pushTo = async (app: string, wd: string): Promise<string> => {
@@ -39,7 +39,7 @@ describe('apps:promote (fake builder, registry and deployer at their interfaces)
   const snapshot = async (...apps: string[]) => ({
     releases: await Promise.all(apps.map((a) => releases(a))),
     copies: registry.copies.length,
-    deploys: s.deployer.deployed.length,
+    deploys: s.deployer.rollout.deployed.length,
     builds: s.builder.builds.length,
   });
 
@@ -96,7 +96,7 @@ describe('apps:promote (fake builder, registry and deployer at their interfaces)
     const deployed = lastDeploy(production);
     assert.deepEqual(deployed.config, { SHARED: 'production-value', SENTRY_DSN: 'https://key@sentry' }, "the target's own config");
     assert.deepEqual(deployed.processes.map((p) => p.type), ['web', 'worker', 'release'], "staging's process types");
-    assert.equal(s.deployer.releasePhases.at(-1)!.app, production, 'the release phase ran in the target');
+    assert.equal(s.deployer.oneOff.releasePhases.at(-1)!.app, production, 'the release phase ran in the target');
     assert.match((await ssh(`releases ${production}`)).stdout, new RegExp(`v2\\s+promoted from ${staging} v1\\s+succeeded`));
     // The staging app is untouched.
     assert.deepEqual((await releases(staging)).map((x) => x.version), [1]);

@@ -15,7 +15,7 @@ describe('quotas and caps over SSH', () => {
   const registry = new FakeRegistry();
   const ssh = (command: string, key?: TestKey) => s.ssh(key ?? s.admin, command);
   const releases = async (app: string): Promise<ReleaseRow[]> => JSON.parse((await ssh(`releases ${app} --json`)).stdout) as ReleaseRow[];
-  const deploys = (app: string) => s.deployer.deployed.filter((d) => d.app === app);
+  const deploys = (app: string) => s.deployer.rollout.deployed.filter((d) => d.app === app);
   /** A new app the dev key may use, pushed once: v1 runs. */
   const deployedApp = async (prefix: string) => {
     const app = await newApp(s, prefix);
@@ -46,10 +46,10 @@ describe('quotas and caps over SSH', () => {
     const { app } = await deployedApp('runs');
     for (let i = 0; i < 2; i++) assert.equal((await ssh(`run:detached ${app} sleep 100`, dev)).exitCode, 0);
     await refused(`run:detached ${app} sleep 100`, `${app} already runs 2 one-off pods, the most it may run at once (SLIPWAY_APP_MAX_RUNS=2); wait for one to finish (logs ${app} -p run shows them).`, dev);
-    assert.equal(s.deployer.detached.filter((d) => d.app === app).length, 2);
+    assert.equal(s.deployer.oneOff.detached.filter((d) => d.app === app).length, 2);
     // An attached `run` is a one-off pod too.
     await refused(`run ${app} echo hi`, `${app} already runs 2 one-off pods, the most it may run at once (SLIPWAY_APP_MAX_RUNS=2); wait for one to finish (logs ${app} -p run shows them).`, dev);
-    assert.equal(s.deployer.runs.filter((r) => r.app === app).length, 0);
+    assert.equal(s.deployer.oneOff.runs.filter((r) => r.app === app).length, 0);
     // Every release carries the app's bounds to the deployer, which puts them in the namespace.
     assert.deepEqual(deploys(app).at(-1)!.quota, {
       quota: { pods: 10, memory: '2Gi', cpu: '4' }, runs: 2, storage: { volumes: 5, size: '20Gi' },

@@ -25,7 +25,7 @@ describe('run over SSH', () => {
     const ok = await s.ssh(s.admin, `run ${app} echo -n 'a b'`);
     assert.equal(ok.exitCode, 0, ok.stderr);
     assert.equal(ok.stdout, 'ran echo -n a b');
-    const last = s.deployer.runs.at(-1)!;
+    const last = s.deployer.oneOff.runs.at(-1)!;
     assert.deepEqual(last.command, ['echo', '-n', 'a b']);
     assert.equal(last.timeoutSeconds, 3600);
     assert.equal(last.tty, null);
@@ -33,8 +33,8 @@ describe('run over SSH', () => {
 
   test('--timeout before the command is ours; after it, the command\'s', async () => {
     assert.equal((await s.ssh(s.admin, `run ${app} --timeout 10m -- echo --timeout 5`)).exitCode, 0);
-    assert.equal(s.deployer.runs.at(-1)!.timeoutSeconds, 600);
-    assert.deepEqual(s.deployer.runs.at(-1)!.command, ['echo', '--timeout', '5']);
+    assert.equal(s.deployer.oneOff.runs.at(-1)!.timeoutSeconds, 600);
+    assert.deepEqual(s.deployer.oneOff.runs.at(-1)!.command, ['echo', '--timeout', '5']);
     const bad = await s.ssh(s.admin, `run ${app} --timeout forever -- true`);
     assert.equal(bad.exitCode, 1);
     assert.match(bad.stderr, /is not a timeout/);
@@ -67,12 +67,12 @@ describe('run over SSH', () => {
     });
     assert.equal(tt.code, 0);
     assert.match(tt.out, /ran tty on a \d+x\d+ terminal/);
-    assert.notEqual(s.deployer.runs.at(-1)!.tty, null);
+    assert.notEqual(s.deployer.oneOff.runs.at(-1)!.tty, null);
   });
 
   test('a client that goes away aborts the run', async () => {
     const p = spawn('ssh', [...sshOptions(s.admin), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', `run ${app} -- sleep`], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const entry = await eventually('the run to start', async () => s.deployer.runs.find((r) => r.command[0] === 'sleep'));
+    const entry = await eventually('the run to start', async () => s.deployer.oneOff.runs.find((r) => r.command[0] === 'sleep'));
     assert.equal(entry.state, 'running');
     p.kill('SIGKILL');
     await eventually('the run to be aborted', async () => entry.state === 'aborted');
@@ -82,7 +82,7 @@ describe('run over SSH', () => {
     const r = await s.ssh(s.admin, `run:detached ${app} -- node worker.js --once`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, 'run-fake1');
-    assert.deepEqual(s.deployer.detached.at(-1), { app, command: ['node', 'worker.js', '--once'], timeoutSeconds: 3600 });
+    assert.deepEqual(s.deployer.oneOff.detached.at(-1), { app, command: ['node', 'worker.js', '--once'], timeoutSeconds: 3600 });
     const logs = await s.ssh(s.admin, `logs ${app} -p run-bbbbb`);
     assert.equal(logs.exitCode, 0, logs.stderr);
     const logsRun = await s.ssh(s.admin, `logs ${app} -p run`);

@@ -189,7 +189,7 @@ describe('admin commands over SSH', () => {
   test('apps:destroy needs --confirm and removes everything', async () => {
     const gone = await newApp(s, 'gone');
     const other = await newApp(s, 'kept');
-    const destroyed = s.deployer.destroyed.length;
+    const destroyed = s.deployer.rollout.destroyed.length;
     const noConfirm = await s.ssh(s.admin, `apps:destroy ${gone}`);
     assert.equal(noConfirm.exitCode, 2);
     assert.match(noConfirm.stderr, new RegExp(`--confirm ${gone}`));
@@ -199,7 +199,7 @@ describe('admin commands over SSH', () => {
     const ok = await s.ssh(s.admin, `apps:destroy ${gone} --confirm ${gone}`);
     assert.equal(ok.exitCode, 0, ok.stderr);
     assert.ok(!existsSync(join(s.dir, `data/repos/${gone}.git`)));
-    assert.deepEqual(s.deployer.destroyed.slice(destroyed), [gone]);
+    assert.deepEqual(s.deployer.rollout.destroyed.slice(destroyed), [gone]);
     assert.equal((await s.ssh(s.admin, `apps:info ${gone}`)).exitCode, 1);
   });
 });

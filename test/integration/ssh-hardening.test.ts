@@ -443,7 +443,7 @@ describe('work already running when its key loses the app is stopped (access:rev
     const refs = await s.git(['ls-remote', s.sshRemote(app)]);
     assert.equal(refs.exitCode, 0, refs.stderr);
     assert.equal(refs.stdout.trim(), '', 'no ref moved');
-    assert.equal(s.deployer.deployed.filter((d) => d.app === app).length, 0, 'nothing was deployed');
+    assert.equal(s.deployer.rollout.deployed.filter((d) => d.app === app).length, 0, 'nothing was deployed');
   }
 
   test('access:revoke stops a push of that app over SSH mid-build', async (t) => {
@@ -495,8 +495,8 @@ describe('work already running when its key loses the app is stopped (access:rev
     const sleeper = pipe('ssh', [...sshOptions(key), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', `run ${app} -- sleep`]);
     t.after(() => sleeper.kill());
     const err = text(sleeper.stderr);
-    const started = async () => s.deployer.runs.find((r) => r.app === app && r.command[0] === 'sleep');
-    assert.ok(await until(() => s.deployer.runs.some((r) => r.app === app), 10_000), 'the run started');
+    const started = async () => s.deployer.oneOff.runs.find((r) => r.app === app && r.command[0] === 'sleep');
+    assert.ok(await until(() => s.deployer.oneOff.runs.some((r) => r.app === app), 10_000), 'the run started');
     const entry = (await started())!;
     assert.equal(entry.state, 'running');
     assert.equal((await s.ssh(s.admin, `access:revoke ${app} dev-run`)).exitCode, 0);

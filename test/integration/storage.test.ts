@@ -11,7 +11,7 @@ describe('storage commands and API', { timeout: 120_000 }, () => {
   let s: TestServer;
   let dev: TestKey;
   const list = async (app: string) => JSON.parse((await s.ssh(s.admin, `storage:list ${app} --json`)).stdout) as unknown;
-  const lastDeploy = (app: string) => s.deployer.deployed.findLast((d) => d.app === app);
+  const lastDeploy = (app: string) => s.deployer.rollout.deployed.findLast((d) => d.app === app);
   const deployed = async (prefix: string) => (await deployedApp(s, prefix)).app;
   before(async () => {
     s = await startTestServer({ SLIPWAY_STORAGE_MAX_SIZE: '2Gi', SLIPWAY_APP_MAX_VOLUMES: '2', SLIPWAY_APP_MAX_STORAGE: '2Gi' });
@@ -27,14 +27,14 @@ describe('storage commands and API', { timeout: 120_000 }, () => {
     const created = await s.ssh(dev, `storage:create ${app} data --size 1Gi`);
     assert.equal(created.exitCode, 0, created.stderr);
     assert.equal(created.stdout, `Creating volume data (1Gi) for ${app}... done\nMount it with: storage:mount ${app} data /data`);
-    assert.deepEqual(s.deployer.claims.get(`${app}/data`), { name: 'data', size: '1Gi' }, 'the claim is made at once, from the default class');
+    assert.deepEqual(s.deployer.volumes.claims.get(`${app}/data`), { name: 'data', size: '1Gi' }, 'the claim is made at once, from the default class');
     assert.deepEqual(await list(app), [{ name: 'data', size: '1Gi', status: 'Pending', mounts: [] }]);
 
-    const before = s.deployer.deployed.length;
+    const before = s.deployer.rollout.deployed.length;
     const mount = await s.ssh(dev, `storage:mount ${app} data /data`);
     assert.equal(mount.exitCode, 0, mount.stderr);
     assert.match(mount.stdout, new RegExp(`^-----> Job \\S+ \\(storage:mount\\)\\n {7}web: 1/1 ready\\nMounting volume data into web of ${app} at /data\\.\\.\\. done$`));
-    assert.equal(s.deployer.deployed.length, before + 1, 'rolled out once');
+    assert.equal(s.deployer.rollout.deployed.length, before + 1, 'rolled out once');
     assert.deepEqual([lastDeploy(app)!.version, lastDeploy(app)!.mounts], [1, { web: [{ volume: 'data', path: '/data' }], run: [{ volume: 'data', path: '/data' }], release: [{ volume: 'data', path: '/data' }] }]);
     assert.deepEqual(lastDeploy(app)!.volumes, [{ name: 'data', size: '1Gi' }]);
     assert.deepEqual(await list(app), [{ name: 'data', size: '1Gi', status: 'Bound', mounts: [{ process: 'web', path: '/data' }] }]);
@@ -61,14 +61,14 @@ describe('storage commands and API', { timeout: 120_000 }, () => {
     assert.match(noConfirm.stderr, /This deletes volume data of .* and its data for good; to go ahead, run: storage:destroy .* data --confirm data/);
     assert.equal((await s.ssh(dev, `storage:destroy ${app} data --confirm data`)).exitCode, 0);
     assert.deepEqual(await list(app), []);
-    assert.equal(s.deployer.claims.has(`${app}/data`), false);
+    assert.equal(s.deployer.volumes.claims.has(`${app}/data`), false);
   });
 
   test('bad input gets one sentence, and nothing is stored, made or rolled out', async () => {
     const app = await deployed('storbad');
     assert.equal((await s.ssh(s.admin, `storage:create ${app} data --size 1Gi`)).exitCode, 0);
     assert.equal((await s.ssh(s.admin, `ps:scale ${app} worker=2`)).exitCode, 0);
-    const before = s.deployer.deployed.length;
+    const before = s.deployer.rollout.deployed.length;
     const cases: [string, string][] = [
       [`storage:create ${app} Data`, '"Data" is not a valid volume name: use 1-45 lowercase letters, digits and dashes, starting with a letter and not ending with a dash.'],
       [`storage:create ${app} big --size 3Gi`, 'A volume may hold at most 2Gi (SLIPWAY_STORAGE_MAX_SIZE); 3Gi is more.'],
@@ -92,7 +92,7 @@ describe('storage commands and API', { timeout: 120_000 }, () => {
       assert.equal(r.exitCode, 1, cmd);
       assert.equal(r.stderr, ` !     ${message}`, cmd);
     }
-    assert.equal(s.deployer.deployed.length, before, 'nothing rolled out');
+    assert.equal(s.deployer.rollout.deployed.length, before, 'nothing rolled out');
     assert.deepEqual(await list(app), [{ name: 'data', size: '1Gi', status: 'Pending', mounts: [] }]);
     assert.equal((await s.ssh(s.admin, `storage:create ${app} second --size 1Gi`)).exitCode, 0);
     const third = await s.ssh(s.admin, `storage:create ${app} third --size 1Mi`);
@@ -134,13 +134,13 @@ describe('storage commands and API', { timeout: 120_000 }, () => {
     const refused = await s.ssh(s.admin, `apps:destroy ${app} --confirm ${app}`);
     assert.equal(refused.exitCode, 1);
     assert.equal(refused.stderr, ` !     ${app} has a volume (keep) whose data apps:destroy would delete; nothing was destroyed: add --include-storage to delete it too, or storage:destroy first.`);
-    assert.equal(s.deployer.destroyed.includes(app), false);
-    assert.equal(s.deployer.claims.has(`${app}/keep`), true);
+    assert.equal(s.deployer.rollout.destroyed.includes(app), false);
+    assert.equal(s.deployer.volumes.claims.has(`${app}/keep`), true);
     const viaApi = await api(s, 'DELETE', `/apps/${app}`, { token: await makeToken(s, s.admin, 'storage-admin') });
     assert.equal(viaApi.status, 422, viaApi.text);
     const gone = await s.ssh(s.admin, `apps:destroy ${app} --confirm ${app} --include-storage`);
     assert.equal(gone.exitCode, 0, gone.stderr);
-    assert.equal(s.deployer.destroyed.includes(app), true);
-    assert.equal(s.deployer.claims.has(`${app}/keep`), false);
+    assert.equal(s.deployer.rollout.destroyed.includes(app), true);
+    assert.equal(s.deployer.volumes.claims.has(`${app}/keep`), false);
   });
 });

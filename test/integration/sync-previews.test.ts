@@ -56,7 +56,7 @@ describe('previews of a forge\'s branches: webhooks and polling', { timeout: 180
   const refOf = async (app: string, ref: string) =>
     (await s.git(['--git-dir', join(s.dir, 'data/repos', `${app}.git`), 'rev-parse', '--verify', '--quiet', ref])).stdout.trim();
   const appExists = async (app: string) => (await s.ssh(s.admin, `apps:info ${app} --json`)).exitCode === 0;
-  const deploysOf = (app: string) => s.deployer.deployed.filter((r) => r.app === app);
+  const deploysOf = (app: string) => s.deployer.rollout.deployed.filter((r) => r.app === app);
   const jobsOf = (app: string) => s.slipway.services.store.jobs.list(app, 100);
 
   async function jobEnd(id: string) {
@@ -109,7 +109,7 @@ describe('previews of a forge\'s branches: webhooks and polling', { timeout: 180
     assert.equal(gone.status, 202, gone.json.message);
     assert.equal(gone.json.message, `Destroying ${name}, the preview of feature/login; feature/login is deleted here too.`);
     await eventually('the preview to be destroyed', async () => (!(await appExists(name)) && (await refOf(app, 'refs/heads/feature/login')) === '') || undefined, 30_000, 50);
-    assert.ok(s.deployer.destroyed.includes(name));
+    assert.ok(s.deployer.rollout.destroyed.includes(name));
     assert.deepEqual(await previews(app), []);
     assert.equal(await refOf(app, 'refs/slipway/preview-sync/feature/login'), '');
   });
@@ -180,7 +180,7 @@ describe('previews of a forge\'s branches: webhooks and polling', { timeout: 180
     assert.deepEqual(second.map((j) => j.job.app), [b]);
     assert.equal((await second[0]!.ended).status, 'succeeded');
     assert.equal(await appExists(a), false);
-    assert.ok(s.deployer.destroyed.includes(a));
+    assert.ok(s.deployer.rollout.destroyed.includes(a));
     assert.equal(await refOf(app, 'refs/heads/feature-a'), '');
     assert.equal(await refOf(app, 'refs/heads/feature-b'), shaB);
     assert.deepEqual((await previews(app)).map((p) => [p.app, p.branch, p.commit]), [[b, 'feature-b', shaB]]);

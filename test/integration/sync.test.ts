@@ -54,7 +54,7 @@ describe('deploys from a forge: webhooks, sync:run, polling', { timeout: 180_000
     return { app, repo, commit, secret: w.secret };
   }
 
-  const deploysOf = (app: string) => s.deployer.deployed.filter((r) => r.app === app);
+  const deploysOf = (app: string) => s.deployer.rollout.deployed.filter((r) => r.app === app);
 
   async function jobEnd(id: string) {
     return eventually(`job ${id} to end`, async () => {

@@ -11,7 +11,7 @@ import { api, apiError, makeToken } from '../support/api-client.ts';
 describe('instant rollback: ps:warm, ps, resource:report, rollback', { timeout: 120_000 }, () => {
   let s: TestServer;
   let dev: TestKey;
-  const lastDeploy = (app: string) => s.deployer.deployed.findLast((d) => d.app === app)!;
+  const lastDeploy = (app: string) => s.deployer.rollout.deployed.findLast((d) => d.app === app)!;
   const inAMinute = () => new Date(Date.now() + 60_000).toISOString();
 
   before(async () => {
@@ -54,13 +54,13 @@ describe('instant rollback: ps:warm, ps, resource:report, rollback', { timeout: 
 
   test('ps:warm 0 stops the warm set at once as a job; the next deploys get 0', async () => {
     const { app } = await deployedApp(s, 'wo-off');
-    s.deployer.addWarm(app, 1, inAMinute(), 2);
+    s.deployer.warm.addWarm(app, 1, inAMinute(), 2);
     const r = await s.ssh(s.admin, `ps:warm ${app} 0`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, /-----> Job \S+ \(ps:warm\)/);
     assert.match(r.stdout, new RegExp(`Turning warm rollback off for ${app}\\.\\.\\.`));
     assert.match(r.stdout, new RegExp(`Setting the warm window of ${app}\\.\\.\\. done, now off \\(set by ps:warm\\); stopped 1 warm set\\.$`));
-    assert.deepEqual(s.deployer.warmDrops.filter((d) => d.app === app).map((d) => d.all), [true]);
+    assert.deepEqual(s.deployer.warm.warmDrops.filter((d) => d.app === app).map((d) => d.all), [true]);
     assert.ok(!(await s.ssh(s.admin, `ps ${app}`)).stdout.includes('warm'), 'ps shows no warm set any more');
     assert.equal((await s.ssh(s.admin, `config:set ${app} A=1`)).exitCode, 0);
     assert.equal(lastDeploy(app).warmSeconds, 0);
@@ -78,7 +78,7 @@ describe('instant rollback: ps:warm, ps, resource:report, rollback', { timeout: 
 
   test('ps shows a warm set as its own block after the serving types, and --json carries `warm`', async () => {
     const { app } = await deployedApp(s, 'wo-ps');
-    s.deployer.addWarm(app, 1, '2026-12-03T12:05:07.000Z', 2);
+    s.deployer.warm.addWarm(app, 1, '2026-12-03T12:05:07.000Z', 2);
     const ps = await s.ssh(s.admin, `ps ${app}`);
     assert.equal(ps.exitCode, 0, ps.stderr);
     assert.match(ps.stdout, /^=== web: 1\/1 ready\nweb-fake-1 +v1 +Running +ready +restarts 0\s*\n\n=== web \(warm: v1, until 12:05:07 UTC; rollback to v1 only moves traffic\)\nweb-v1-fake-1 +v1 +Running +ready +restarts 0\s*\nweb-v1-fake-2 +v1/);
@@ -89,7 +89,7 @@ describe('instant rollback: ps:warm, ps, resource:report, rollback', { timeout: 
   test('resource:report counts the warm instances and their memory limits', async () => {
     const { app } = await deployedApp(s, 'wo-res');
     assert.equal((await s.ssh(s.admin, `resource:report ${app}`)).stdout.includes('Warm'), false, 'no warm set, no line');
-    s.deployer.addWarm(app, 1, '2026-12-03T12:05:07.000Z', 2);
+    s.deployer.warm.addWarm(app, 1, '2026-12-03T12:05:07.000Z', 2);
     const r = await s.ssh(s.admin, `resource:report ${app}`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Warm: 2 web instances of v1 until 12:05:07 UTC, limits memory 256Mi, cpu 500m each \\(512Mi of memory in all, counted in the quota; ps:warm ${app} 0 stops them\\)\\.`));
@@ -124,7 +124,7 @@ describe('instant rollback: ps:warm, ps, resource:report, rollback', { timeout: 
     assert.equal((await api(s, 'PATCH', `/apps/${app}/warm`, { token: read, body: { duration: '1m' } })).status, 403);
     assert.deepEqual((await api(s, 'GET', `/apps/${app}/warm`, { token })).json, { seconds: 45, source: 'app' }, 'nothing written by the refused ones');
 
-    s.deployer.addWarm(app, 1, '2026-12-03T12:05:07.000Z');
+    s.deployer.warm.addWarm(app, 1, '2026-12-03T12:05:07.000Z');
     const procs = (await api(s, 'GET', `/apps/${app}/processes`, { token: read })).json as { warm?: unknown }[];
     assert.deepEqual(procs.map((p) => p.warm ?? null), [null, { release: 1, until: '2026-12-03T12:05:07.000Z' }]);
     const res = (await api(s, 'GET', `/apps/${app}/resources`, { token: read })).json as { warm: { instances: number }[] };
@@ -133,8 +133,8 @@ describe('instant rollback: ps:warm, ps, resource:report, rollback', { timeout: 
     const off = await api(s, 'PATCH', `/apps/${app}/warm`, { token, body: { duration: 0 } });
     assert.equal(off.status, 202, off.text);
     const job = (off.json as { job: { id: string } }).job.id;
-    for (let i = 0; i < 100 && s.deployer.warm.some((w) => w.app === app); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(s.deployer.warmDrops.filter((d) => d.app === app).map((d) => d.all), [true]);
+    for (let i = 0; i < 100 && s.deployer.warm.sets.some((w) => w.app === app); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(s.deployer.warm.warmDrops.filter((d) => d.app === app).map((d) => d.all), [true]);
     assert.ok(job);
   });
 });

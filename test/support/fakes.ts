@@ -1,8 +1,11 @@
 // Fakes at Slipway's own interfaces (Builder, Deployer), for integration tests of the transports
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
-import type { Builder, BuildRequest, BuildResult, ProcessType } from '../../server/build/builder.ts';
-import type { AppRuntime, CronState, Deployer, DeployableRelease, HostCert, LogRequest, PodUsage, ProcessStatus, ReleasePhaseOptions, RunRequest, Volume, VolumeState, WarmSet, Workload } from '../../server/deploy/deployer.ts';
-import type { ProcessIo } from '../../server/deploy/process-io.ts';
+import type { Builder, BuildRequest, BuildResult } from '../../server/build/builder.ts';
+import type { ProcessType } from '../../server/model.ts';
+import type { AppRuntime, ClusterNodes, CronJobs, CronState, Deployer, DrainResult, HostCert, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
+import type { NodeSummary } from '../../server/deploy/nodes.ts';
+import type { DeployableRelease, Volume } from '../../server/model.ts';
+import type { ProcessIo } from '../../server/kube/process-io.ts';
 import { UnavailableError, UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
@@ -160,70 +163,59 @@ export class FakeRegistry implements ImageRegistry {
   }
 }
 
-/** A deployer that records what it was asked to run. */
+/** A deployer that records what it was asked to run: one small fake per capability, sharing what the fake cluster runs. */
 export class FakeDeployer implements Deployer {
   readonly name = 'fake';
-  deployed: DeployableRelease[] = [];
-  destroyed: string[] = [];
   readonly controls: FakeControls;
+  readonly rollout = new FakeRollouts(this);
+  readonly warm = new FakeWarm();
+  readonly oneOff = new FakeOneOffs(this);
+  readonly logSource = new FakeLogs(this);
+  readonly tls = new FakeTls(this);
+  readonly cron = new FakeCron(this);
+  readonly volumes = new FakeVolumes(this);
+  readonly runtime = new FakeRuntime(this);
+  /** No nodes: tests of nodes put their own ClusterNodes here. */
+  readonly nodes: ClusterNodes = new NoNodes();
   constructor(controls: FakeControls) {
     this.controls = controls;
   }
+}
+
+/** A cluster whose nodes are not this fake's business: none listed, none drained. */
+class NoNodes implements ClusterNodes {
+  async nodes(): Promise<NodeSummary[]> {
+    return [];
+  }
+  async drain(node: string): Promise<DrainResult> {
+    throw new UserError(`The fake cluster has no node ${node}.`);
+  }
+  async uncordon(node: string): Promise<void> {
+    throw new UserError(`The fake cluster has no node ${node}.`);
+  }
+}
+
+/** Deploys, restores, restarts and destroys in memory: `deployed` is what the fake cluster runs. */
+export class FakeRollouts implements Rollouts {
+  readonly #d: FakeDeployer;
+  constructor(d: FakeDeployer) {
+    this.#d = d;
+  }
+  deployed: DeployableRelease[] = [];
+  destroyed: string[] = [];
   async deploy(release: DeployableRelease, opts: { transcript: { detail(t: string): void }; signal?: AbortSignal }): Promise<void> {
-    if (this.controls.deployFailure) throw new UserError(this.controls.deployFailure);
-    this.controls.onDeployStart?.(release);
-    if (this.controls.deployGate) {
+    if (this.#d.controls.deployFailure) throw new UserError(this.#d.controls.deployFailure);
+    this.#d.controls.onDeployStart?.(release);
+    if (this.#d.controls.deployGate) {
       opts.transcript.detail('web: 0/1 ready');
-      await waitOrAbort(this.controls.deployGate, opts.signal ?? new AbortController().signal);
+      await waitOrAbort(this.#d.controls.deployGate, opts.signal ?? new AbortController().signal);
     }
     opts.transcript.detail('web: 1/1 ready');
     this.deployed.push(release);
   }
-  /** Release commands run, in order. */
-  releasePhases: DeployableRelease[] = [];
-  async releasePhase(release: DeployableRelease, opts: ReleasePhaseOptions): Promise<void> {
-    this.releasePhases.push(release);
-    opts.transcript.detail(`fake release command of v${release.version}`);
-    if (this.controls.releaseFailure) throw new UserError(this.controls.releaseFailure);
-    // As the real release phase relays a command's output: a chunk of lines, then wait for the pusher.
-    while (this.controls.releaseFlood && !opts.signal.aborted) {
-      for (let i = 0; i < FLOOD_LINES; i++) opts.transcript.detail(FLOOD_LINE);
-      await opts.transcript.drained();
-      await nextTurn();
-    }
-    if (opts.signal.aborted) throw new UserError('The release command was cancelled; nothing was deployed.', { cause: opts.signal.reason });
-  }
   async destroy(app: string): Promise<void> {
     this.destroyed.push(app);
-    for (const key of this.claims.keys()) if (key.startsWith(`${app}/`)) this.claims.delete(key);
-  }
-  /** Volume claims by `app/name`, as a cluster would hold them. */
-  readonly claims = new Map<string, Volume>();
-  async applyVolume(app: string, volume: Volume): Promise<void> {
-    this.claims.set(`${app}/${volume.name}`, volume);
-  }
-  async removeVolume(app: string, name: string): Promise<boolean> {
-    return this.claims.delete(`${app}/${name}`);
-  }
-  /** A claim is Bound once a deploy mounted it (as local-path binds on first use), else Pending. */
-  async volumeStates(app: string): Promise<VolumeState[]> {
-    const used = new Set(this.deployed.filter((d) => d.app === app).flatMap((d) => Object.values(d.mounts ?? {}).flat().map((m) => m.volume)));
-    return [...this.claims.entries()].filter(([k]) => k.startsWith(`${app}/`)).map(([, v]) => (used.has(v.name) ? { name: v.name, phase: 'Bound', capacity: v.size } : { name: v.name, phase: 'Pending' }));
-  }
-  /** Uploaded hosts are issued; ACME hosts are pending until certificatesIssued is set. */
-  async certificates(release: DeployableRelease): Promise<HostCert[]> {
-    return release.domains.map((host): HostCert => {
-      const up = release.tls?.uploaded.find((u) => u.host === host);
-      if (up) return { host, state: 'issued', source: 'uploaded', issuer: 'uploaded', notAfter: 'later' };
-      if (!release.tls?.issuer) return { host, state: 'none' };
-      return this.controls.certificatesIssued ? { host, state: 'issued', source: 'acme', issuer: 'Fake CA', notAfter: 'later' } : { host, state: 'pending', detail: 'the fake CA is thinking' };
-    });
-  }
-  /** Releases whose HTTPS routing was synced, in order. */
-  tlsRefreshed: DeployableRelease[] = [];
-  async refreshTls(release: DeployableRelease): Promise<boolean> {
-    this.tlsRefreshed.push(release);
-    return false;
+    for (const key of this.#d.volumes.claims.keys()) if (key.startsWith(`${app}/`)) this.#d.volumes.claims.delete(key);
   }
   /** The last deploy's processes as Deployments (what a cluster would report). */
   async workloads(app: string): Promise<Workload[]> {
@@ -236,83 +228,62 @@ export class FakeDeployer implements Deployer {
     this.restored.push({ app, version: release?.version ?? null });
     if (release) this.deployed.push(release);
   }
-  async sweepPods(): Promise<number> {
-    return 0;
-  }
   restarted: { app: string; process?: string }[] = [];
-  /** What the last deploy of the app asked for, each instance ready; then the app's warm sets (`warm`), as a test set them. */
-  async status(app: string): Promise<ProcessStatus[]> {
-    const r = this.deployed.findLast((d) => d.app === app);
-    const serving = (r?.processes ?? []).filter((p) => p.type !== 'release').map((p) => {
-      const desired = r!.formation[p.type] ?? (p.type === 'web' ? 1 : 0);
-      const instances = Array.from({ length: desired }, (_, i) => ({ name: `${p.type}-fake-${i + 1}`, release: r!.version, state: 'Running', ready: true, restarts: 0, startedAt: null }));
-      return { type: p.type, desired, ready: desired, instances };
-    });
-    return [...serving, ...this.warm.filter((w) => w.app === app).map((w) => w.status)];
+  async restart(app: string, opts: { process?: string }): Promise<void> {
+    this.restarted.push({ app, ...(opts.process ? { process: opts.process } : {}) });
   }
+}
+
+/** Warm sets a test puts in the fake cluster (addWarm); warmSets lists them, dropWarm stops them. */
+export class FakeWarm implements WarmInstances {
   /**
    * Warm sets a test puts in the fake cluster: the app and the ProcessStatus status() reports for
    * it (with `warm`). dropWarm removes those it stops; warmSets() lists them.
    */
-  warm: { app: string; status: ProcessStatus }[] = [];
+  sets: { app: string; status: ProcessStatus }[] = [];
   /** A warm set of `instances` web instances of `release` until `until`, as status() would report it. */
   addWarm(app: string, release: number, until: string, instances = 1): void {
     const list = Array.from({ length: instances }, (_, i) => ({ name: `web-v${release}-fake-${i + 1}`, release, state: 'Running', ready: true, restarts: 0, startedAt: null }));
-    this.warm.push({ app, status: { type: 'web', desired: instances, ready: instances, instances: list, warm: { release, until } } });
+    this.sets.push({ app, status: { type: 'web', desired: instances, ready: instances, instances: list, warm: { release, until } } });
   }
   /** Calls of warmSets(). */
   warmListings = 0;
   async warmSets(): Promise<WarmSet[]> {
     this.warmListings++;
-    return this.warm.map((w) => ({ app: w.app, release: w.status.warm!.release, until: w.status.warm!.until }));
+    return this.sets.map((w) => ({ app: w.app, release: w.status.warm!.release, until: w.status.warm!.until }));
   }
   /** Calls of dropWarm, in order. */
   warmDrops: { app: string; now: number; all: boolean }[] = [];
   async dropWarm(app: string, opts: { now: number; all?: boolean }): Promise<number> {
     this.warmDrops.push({ app, now: opts.now, all: opts.all === true });
-    const gone = this.warm.filter((w) => w.app === app && (opts.all || Date.parse(w.status.warm!.until) <= opts.now));
-    this.warm = this.warm.filter((w) => !gone.includes(w));
+    const gone = this.sets.filter((w) => w.app === app && (opts.all || Date.parse(w.status.warm!.until) <= opts.now));
+    this.sets = this.sets.filter((w) => !gone.includes(w));
     return gone.length;
   }
-  /** How many times overview() was called (apps:list must call it once, whatever the number of apps). */
-  overviews = 0;
-  /** Every app's last deploy as status() reports it, with its ACME hosts issued when certificatesIssued is set. */
-  async overview(opts: { certificates: boolean }): Promise<Map<string, AppRuntime>> {
-    this.overviews++;
-    const out = new Map<string, AppRuntime>();
-    for (const app of new Set(this.deployed.map((d) => d.app))) {
-      const r = this.deployed.findLast((d) => d.app === app)!;
-      const counts = (await this.status(app)).filter((p) => !p.warm).reduce((n, p) => ({ running: n.running + p.ready, desired: n.desired + p.desired }), { running: 0, desired: 0 });
-      const acme = opts.certificates && this.controls.certificatesIssued && r.tls?.issuer ? r.domains.filter((h) => !r.tls!.uploaded.some((u) => u.host === h)) : [];
-      out.set(app, { ...counts, issuedHosts: acme });
-    }
-    return out;
+}
+
+/** Release commands and one-off commands, recorded (and acted out: see run). */
+export class FakeOneOffs implements OneOffPods {
+  readonly #d: FakeDeployer;
+  constructor(d: FakeDeployer) {
+    this.#d = d;
   }
-  /** Readings so far; each instance of `status` uses 10m more CPU per reading and 64 MiB. */
-  usageReads = 0;
-  async usage(app: string): Promise<{ type: string; pods: PodUsage[] }[]> {
-    if (this.controls.noMetrics) throw new UnavailableError('The cluster has no metrics API (metrics-server); the fake cluster was told to have none.');
-    const n = ++this.usageReads;
-    return (await this.status(app)).map((p) => ({
-      type: p.type,
-      pods: p.instances.map((i) => ({ name: i.name, process: p.type, cpuMillicores: 10 * n, memoryBytes: 64 * 2 ** 20 })),
-    }));
-  }
-  async restart(app: string, opts: { process?: string }): Promise<void> {
-    this.restarted.push({ app, ...(opts.process ? { process: opts.process } : {}) });
-  }
-  /** One line per call, naming what was asked for; with logFlood and -t, lines without end; with followLogs and -t, nothing more until the client goes. */
-  async logs(app: string, req: LogRequest, write: (line: string) => Promise<void>): Promise<void> {
-    await write(`2000-01-01T00:00:00Z app[${req.process ?? 'web'}.fake]: ${app} log (lines=${req.lines}, follow=${req.follow})`);
-    while (this.controls.logFlood && req.follow && !req.signal.aborted) {
-      await write(`2000-01-01T00:00:00Z app[web.fake]: ${FLOOD_LINE}`);
+  /** Release commands run, in order. */
+  releasePhases: DeployableRelease[] = [];
+  async releasePhase(release: DeployableRelease, opts: ReleasePhaseOptions): Promise<void> {
+    this.releasePhases.push(release);
+    opts.transcript.detail(`fake release command of v${release.version}`);
+    if (this.#d.controls.releaseFailure) throw new UserError(this.#d.controls.releaseFailure);
+    // As the real release phase relays a command's output: a chunk of lines, then wait for the pusher.
+    while (this.#d.controls.releaseFlood && !opts.signal.aborted) {
+      for (let i = 0; i < FLOOD_LINES; i++) opts.transcript.detail(FLOOD_LINE);
+      await opts.transcript.drained();
       await nextTurn();
     }
-    if (!req.follow || !this.controls.followLogs) return;
-    await new Promise<void>((resolve) => {
-      if (req.signal.aborted) return resolve();
-      req.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    if (opts.signal.aborted) throw new UserError('The release command was cancelled; nothing was deployed.', { cause: opts.signal.reason });
+  }
+  async sweepPods(): Promise<number> {
+    return 0;
   }
   /** One-off commands asked for, and whether each is still attached. */
   runs: { app: string; version: number; command: readonly string[]; timeoutSeconds: number; tty: { cols: number; rows: number } | null; resizes: { cols: number; rows: number }[]; state: 'running' | 'exited' | 'aborted' }[] = [];
@@ -329,7 +300,7 @@ export class FakeDeployer implements Deployer {
   async run(release: DeployableRelease, req: RunRequest & { io: ProcessIo; signal: AbortSignal }): Promise<number> {
     this.#checkRuns(release);
     const t = req.io.terminal;
-    const entry: FakeDeployer['runs'][number] = { app: release.app, version: release.version, command: req.command, timeoutSeconds: req.timeoutSeconds, tty: t ? { cols: t.cols, rows: t.rows } : null, resizes: [], state: 'running' };
+    const entry: FakeOneOffs['runs'][number] = { app: release.app, version: release.version, command: req.command, timeoutSeconds: req.timeoutSeconds, tty: t ? { cols: t.cols, rows: t.rows } : null, resizes: [], state: 'running' };
     this.runs.push(entry);
     t?.onResize((size) => entry.resizes.push(size));
     const [cmd, ...args] = req.command;
@@ -366,26 +337,141 @@ export class FakeDeployer implements Deployer {
       if (entry.state === 'running') entry.state = 'exited';
     }
   }
+  detached: { app: string; command: readonly string[]; timeoutSeconds: number }[] = [];
+  async runDetached(release: DeployableRelease, req: RunRequest): Promise<string> {
+    this.#checkRuns(release);
+    this.detached.push({ app: release.app, command: req.command, timeoutSeconds: req.timeoutSeconds });
+    return 'run-fake1';
+  }
+}
+
+/** One line per `logs` call, naming what was asked for. */
+export class FakeLogs implements LogSource {
+  readonly #d: FakeDeployer;
+  constructor(d: FakeDeployer) {
+    this.#d = d;
+  }
+  /** One line per call, naming what was asked for; with logFlood and -t, lines without end; with followLogs and -t, nothing more until the client goes. */
+  async logs(app: string, req: LogRequest, write: (line: string) => Promise<void>): Promise<void> {
+    await write(`2000-01-01T00:00:00Z app[${req.process ?? 'web'}.fake]: ${app} log (lines=${req.lines}, follow=${req.follow})`);
+    while (this.#d.controls.logFlood && req.follow && !req.signal.aborted) {
+      await write(`2000-01-01T00:00:00Z app[web.fake]: ${FLOOD_LINE}`);
+      await nextTurn();
+    }
+    if (!req.follow || !this.#d.controls.followLogs) return;
+    await new Promise<void>((resolve) => {
+      if (req.signal.aborted) return resolve();
+      req.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  }
+}
+
+/** Certificates of the last deploy's hosts: uploaded ones issued, ACME ones as the controls say. */
+export class FakeTls implements TlsCertificates {
+  readonly #d: FakeDeployer;
+  constructor(d: FakeDeployer) {
+    this.#d = d;
+  }
+  /** Uploaded hosts are issued; ACME hosts are pending until certificatesIssued is set. */
+  async certificates(release: DeployableRelease): Promise<HostCert[]> {
+    return release.domains.map((host): HostCert => {
+      const up = release.tls?.uploaded.find((u) => u.host === host);
+      if (up) return { host, state: 'issued', source: 'uploaded', issuer: 'uploaded', notAfter: 'later' };
+      if (!release.tls?.issuer) return { host, state: 'none' };
+      return this.#d.controls.certificatesIssued ? { host, state: 'issued', source: 'acme', issuer: 'Fake CA', notAfter: 'later' } : { host, state: 'pending', detail: 'the fake CA is thinking' };
+    });
+  }
+  /** Releases whose HTTPS routing was synced, in order. */
+  tlsRefreshed: DeployableRelease[] = [];
+  async refreshTls(release: DeployableRelease): Promise<boolean> {
+    this.tlsRefreshed.push(release);
+    return false;
+  }
+}
+
+/** The last deploy's scheduled tasks, and the runs cron:run started. */
+export class FakeCron implements CronJobs {
+  readonly #d: FakeDeployer;
+  constructor(d: FakeDeployer) {
+    this.#d = d;
+  }
   /** Scheduled tasks started with cron:run, in order. */
   cronRuns: { app: string; id: string; job: string }[] = [];
   /** The last deploy's tasks as its CronJobs, each having run once (succeeded) if cron:run started it. */
   async cronStatus(app: string): Promise<CronState[]> {
-    const r = this.deployed.findLast((d) => d.app === app);
+    const r = this.#d.rollout.deployed.findLast((d) => d.app === app);
     return (r?.cron ?? []).map((t) => {
       const run = this.cronRuns.findLast((c) => c.app === app && c.id === t.id);
       return { id: t.id, suspended: t.suspended, lastScheduled: null, lastRun: run ? { job: run.job, startedAt: '2000-01-01T00:00:00.000Z', finishedAt: '2000-01-01T00:00:01.000Z', result: 'succeeded' } : null };
     });
   }
   async runCron(app: string, id: string): Promise<string> {
-    if (!this.deployed.findLast((d) => d.app === app)?.cron?.some((t) => t.id === id)) throw new UserError(`${app} has no scheduled task ${id} in the cluster yet; deploy it first (git push).`);
+    if (!this.#d.rollout.deployed.findLast((d) => d.app === app)?.cron?.some((t) => t.id === id)) throw new UserError(`${app} has no scheduled task ${id} in the cluster yet; deploy it first (git push).`);
     const job = `cron-${id}-fake${this.cronRuns.length + 1}`;
     this.cronRuns.push({ app, id, job });
     return job;
   }
-  detached: { app: string; command: readonly string[]; timeoutSeconds: number }[] = [];
-  async runDetached(release: DeployableRelease, req: RunRequest): Promise<string> {
-    this.#checkRuns(release);
-    this.detached.push({ app: release.app, command: req.command, timeoutSeconds: req.timeoutSeconds });
-    return 'run-fake1';
+}
+
+/** Volume claims in memory. */
+export class FakeVolumes implements VolumeClaims {
+  readonly #d: FakeDeployer;
+  constructor(d: FakeDeployer) {
+    this.#d = d;
+  }
+  /** Volume claims by `app/name`, as a cluster would hold them. */
+  readonly claims = new Map<string, Volume>();
+  async applyVolume(app: string, volume: Volume): Promise<void> {
+    this.claims.set(`${app}/${volume.name}`, volume);
+  }
+  async removeVolume(app: string, name: string): Promise<boolean> {
+    return this.claims.delete(`${app}/${name}`);
+  }
+  /** A claim is Bound once a deploy mounted it (as local-path binds on first use), else Pending. */
+  async volumeStates(app: string): Promise<VolumeState[]> {
+    const used = new Set(this.#d.rollout.deployed.filter((d) => d.app === app).flatMap((d) => Object.values(d.mounts ?? {}).flat().map((m) => m.volume)));
+    return [...this.claims.entries()].filter(([k]) => k.startsWith(`${app}/`)).map(([, v]) => (used.has(v.name) ? { name: v.name, phase: 'Bound', capacity: v.size } : { name: v.name, phase: 'Pending' }));
+  }
+}
+
+/** What the last deploy of each app runs, every instance ready, and made-up usage. */
+export class FakeRuntime implements RuntimeStatus {
+  readonly #d: FakeDeployer;
+  constructor(d: FakeDeployer) {
+    this.#d = d;
+  }
+  /** What the last deploy of the app asked for, each instance ready; then the app's warm sets (`warm`), as a test set them. */
+  async status(app: string): Promise<ProcessStatus[]> {
+    const r = this.#d.rollout.deployed.findLast((d) => d.app === app);
+    const serving = (r?.processes ?? []).filter((p) => p.type !== 'release').map((p) => {
+      const desired = r!.formation[p.type] ?? (p.type === 'web' ? 1 : 0);
+      const instances = Array.from({ length: desired }, (_, i) => ({ name: `${p.type}-fake-${i + 1}`, release: r!.version, state: 'Running', ready: true, restarts: 0, startedAt: null }));
+      return { type: p.type, desired, ready: desired, instances };
+    });
+    return [...serving, ...this.#d.warm.sets.filter((w) => w.app === app).map((w) => w.status)];
+  }
+  /** How many times overview() was called (apps:list must call it once, whatever the number of apps). */
+  overviews = 0;
+  /** Every app's last deploy as status() reports it, with its ACME hosts issued when certificatesIssued is set. */
+  async overview(opts: { certificates: boolean }): Promise<Map<string, AppRuntime>> {
+    this.overviews++;
+    const out = new Map<string, AppRuntime>();
+    for (const app of new Set(this.#d.rollout.deployed.map((d) => d.app))) {
+      const r = this.#d.rollout.deployed.findLast((d) => d.app === app)!;
+      const counts = (await this.status(app)).filter((p) => !p.warm).reduce((n, p) => ({ running: n.running + p.ready, desired: n.desired + p.desired }), { running: 0, desired: 0 });
+      const acme = opts.certificates && this.#d.controls.certificatesIssued && r.tls?.issuer ? r.domains.filter((h) => !r.tls!.uploaded.some((u) => u.host === h)) : [];
+      out.set(app, { ...counts, issuedHosts: acme });
+    }
+    return out;
+  }
+  /** Readings so far; each instance of `status` uses 10m more CPU per reading and 64 MiB. */
+  usageReads = 0;
+  async usage(app: string): Promise<{ type: string; pods: PodUsage[] }[]> {
+    if (this.#d.controls.noMetrics) throw new UnavailableError('The cluster has no metrics API (metrics-server); the fake cluster was told to have none.');
+    const n = ++this.usageReads;
+    return (await this.status(app)).map((p) => ({
+      type: p.type,
+      pods: p.instances.map((i) => ({ name: i.name, process: p.type, cpuMillicores: 10 * n, memoryBytes: 64 * 2 ** 20 })),
+    }));
   }
 }

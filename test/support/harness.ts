@@ -1,3 +1,4 @@
+import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { randomBytes } from 'node:crypto';
 // Starts a real Slipway (ssh2 server, git http-backend, SQLite file) on loopback port 0 and drives
 // it with the real OpenSSH and git clients, as a user would.
@@ -72,7 +73,9 @@ export async function startTestServer(env: Record<string, string> = {}, backends
     SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1',
     SLIPWAY_HOST: '127.0.0.1', SLIPWAY_BASE_DOMAIN: 'apps.test', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', ...env,
   });
-  const slipway = await startSlipway(config, { builder: backends.builder ?? builder, deployer: backends.deployer ?? deployer, registry: backends.registry });
+  // The server's one Kubernetes client is its deployer's, as server/backends.ts wires them.
+  const kube = backends.kube ?? (backends.deployer instanceof KubeDeployer ? backends.deployer.client : undefined);
+  const slipway = await startSlipway(config, { builder: backends.builder ?? builder, deployer: backends.deployer ?? deployer, registry: backends.registry, ...(kube ? { kube } : {}) });
   const home = join(dir, 'home');
   let repos = 0;
   const self: TestServer = {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { PackBuilder } from '../../server/build/pack.ts';
 import { loadConfig } from '../../server/config.ts';
-import { KubeDeployer } from '../../server/deploy/kube.ts';
+import { kubeDeployer } from '../../server/backends.ts';
 import { RegistryApi } from '../../server/build/registry.ts';
 import { remoteLines, startTestServer, type TestServer } from './harness.ts';
 import { clusterEnv, registryAuthEnv, testbedEnv, testbedPack } from './testbed.ts';
@@ -20,7 +20,7 @@ export interface TestbedOptions {
 export async function startOnTestbed(tb: Record<string, string>, env: Record<string, string>, opts: TestbedOptions): Promise<{ server: TestServer; builder: PackBuilder }> {
   const all = { SLIPWAY_BUILDER: tb.SLIPWAY_BUILDER!, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY!, KUBECONFIG: tb.KUBECONFIG!, ...registryAuthEnv(), ...clusterEnv(), ...env };
   const config = loadConfig({ ...all, SLIPWAY_DATA_DIR: '/nonexistent' });
-  const deployer = KubeDeployer.fromConfig(config);
+  const deployer = kubeDeployer(config);
   const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, opts.buildTimeoutMs));
   const registry = opts.registry ? new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth }) : undefined;
   return { server: await startTestServer(all, { builder, deployer, registry }), builder };

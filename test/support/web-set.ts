@@ -1,7 +1,7 @@
 // The set of web instances an app's Service sends the traffic to (atomic cutover: one Deployment
 // `web-vN` per release, the Service selecting the serving one), read from a real cluster.
-import type { KubeClient } from '../../server/deploy/kube-client.ts';
-import type { V1Deployment, V1Service } from '../../server/deploy/kube-types.ts';
+import type { KubeClient } from '../../server/kube/client.ts';
+import type { V1Deployment, V1Service } from '../../server/kube/types.ts';
 
 /** The Deployment of the web instances the app's Service selects, or undefined. */
 export async function servingWebSet(kube: KubeClient, ns: string): Promise<V1Deployment | undefined> {

@@ -8,7 +8,7 @@ import { UserError } from '../../server/errors.ts';
 import { parseAppJson } from '../../server/ops/app-json.ts';
 import { envToSet, formationToSet, generateSecret } from '../../server/ops/app-setup.ts';
 import { ContentChecks, contentVerdict } from '../../server/deploy/content-check.ts';
-import type { V1Pod } from '../../server/deploy/kube-types.ts';
+import type { V1Pod } from '../../server/kube/types.ts';
 
 const fixture = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'appjson-app', 'app.json'), 'utf8');
 const refused = (text: string, re: RegExp) =>

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { appState } from '../../server/ops/apps.ts';
 import { configChanges } from '../../server/store/releases.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
-import type { KubeClient } from '../../server/deploy/kube-client.ts';
+import type { KubeClient } from '../../server/kube/client.ts';
 
 test('an app is deploying, failed, stopped, new or running, in that order of precedence', () => {
   const cases: [Parameters<typeof appState>[0], string][] = [
@@ -48,7 +48,7 @@ test('the cluster overview: one Deployment list (and one Certificate list) acros
     },
   } as unknown as KubeClient;
   const deployer = new KubeDeployer(client, { rolloutTimeoutMs: 1000 });
-  const seen = await deployer.overview({ certificates: true });
+  const seen = await deployer.runtime.overview({ certificates: true });
   assert.deepEqual(Object.fromEntries(seen), {
     a: { running: 2, desired: 3, issuedHosts: ['a.apps.test'] },
     b: { running: 0, desired: 0, issuedHosts: [] },
@@ -58,6 +58,6 @@ test('the cluster overview: one Deployment list (and one Certificate list) acros
     { kind: 'Certificate', namespace: undefined, labelSelector: 'app.kubernetes.io/managed-by=slipway' },
   ]);
   calls.length = 0;
-  await deployer.overview({ certificates: false });
+  await deployer.runtime.overview({ certificates: false });
   assert.deepEqual(calls.map((c) => c.kind), ['Deployment']);
 });

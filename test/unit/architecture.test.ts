@@ -1,7 +1,8 @@
 // Guards the design card's rules by reading the imports of server/ and hooks/: no cycle between
 // folders (a file directly in server/ counts as its own node) nor between files, imports only down the layers
 // (transports → adapters → operations → engines), one runtime importer per library that has a
-// home, and process.env read only by the config module.
+// home, process.env read only by the config module, and the engine floor's order (model < kube <
+// deploy, build, cluster-build), one Kubernetes client per server and no file over 600 lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -82,7 +83,7 @@ test('each library with a home has exactly one runtime importer', () => {
     execa: 'server/exec.ts',
     'better-sqlite3': 'server/store/db.ts',
     chalk: 'server/output/output.ts',
-    '@kubernetes/client-node': 'server/deploy/kube-client.ts',
+    '@kubernetes/client-node': 'server/kube/client.ts',
     'jsonc-parser': 'server/jsonc.ts',
     fastify: 'server/transport/http/api.ts',
     '@fastify/swagger': 'server/transport/http/api.ts',
@@ -168,4 +169,106 @@ test('the layer rule sees an import up the layers', () => {
 test('the app lock is taken and cleared in one place, ops/lock.ts', () => {
   const takers = files.filter((f) => !f.startsWith('server/store/') && /\.apps\.(lock|unlock)\(/.test(readFileSync(join(root, f), 'utf8')));
   assert.deepEqual(takers, ['server/ops/lock.ts']);
+});
+
+// The engine floor, bottom to top: the domain's nouns (model.ts, importing nothing), the one home
+// of Kubernetes (kube/: the client, its types, labels, placement, policies, quantities), then the
+// engines that use them (deploy/, build/, cluster-build/). An engine imports only below itself or
+// beside itself; cluster builds never reach into the deployer, nor the store into any engine.
+const ENGINE_FLOORS: Record<string, number> = {
+  'server/model.ts': 0,
+  'server/kube/': 1,
+  'server/deploy/': 2,
+  'server/build/': 2,
+  'server/cluster-build/': 2,
+};
+/** Imports between nodes that the engine floor forbids even at the same floor. */
+const FORBIDDEN_BESIDE: readonly [string, string][] = [['server/cluster-build/', 'server/deploy/'], ['server/deploy/', 'server/cluster-build/']];
+
+type NodeImport = { from: string; to: string; a: string; b: string };
+
+/** The imports that break the engine floor's order, as `from → to` lines. */
+function engineFloorBreaks(edges: readonly NodeImport[]): string[] {
+  return edges.filter((e) => {
+    const fa = ENGINE_FLOORS[e.a];
+    const fb = ENGINE_FLOORS[e.b];
+    if (e.a === 'server/model.ts') return true;
+    if (fa === undefined || fb === undefined) return false;
+    return fb > fa || FORBIDDEN_BESIDE.some(([x, y]) => e.a === x && e.b === y);
+  }).map((e) => `${e.from} → ${e.to}`);
+}
+
+/** The store's imports of an engine folder (deploy/, build/, kube/, …): it may use the model and top-level modules only. */
+function storeEngineImports(edges: readonly NodeImport[]): string[] {
+  return edges.filter((e) => e.a === 'server/store/' && e.b.endsWith('/') && layerOf(e.b) === 1).map((e) => `${e.from} → ${e.to}`);
+}
+
+test('the engine floor: model < kube < deploy, build, cluster-build; cluster-build never imports deploy', () => {
+  const breaks = engineFloorBreaks(nodeImports());
+  assert.deepEqual(breaks, [], `imports against the engine floor:\n  ${breaks.join('\n  ')}`);
+});
+
+test('the engine floor rule sees an import upward, one across to deploy/, and any import of the model', () => {
+  const edge = (from: string, to: string): NodeImport => ({ from, to, a: nodeOf(from), b: nodeOf(to) });
+  assert.deepEqual(engineFloorBreaks([edge('server/kube/labels.ts', 'server/deploy/workload.ts')]), ['server/kube/labels.ts → server/deploy/workload.ts']);
+  assert.deepEqual(engineFloorBreaks([edge('server/cluster-build/pod.ts', 'server/deploy/netpol.ts')]).length, 1);
+  assert.deepEqual(engineFloorBreaks([edge('server/model.ts', 'server/errors.ts')]).length, 1);
+  assert.deepEqual(engineFloorBreaks([edge('server/deploy/kube.ts', 'server/kube/client.ts'), edge('server/cluster-build/builder.ts', 'server/build/pack.ts')]), []);
+});
+
+test('the store imports no engine, only the model and top-level modules', () => {
+  const found = storeEngineImports(nodeImports());
+  assert.deepEqual(found, [], `store/ importing engines:\n  ${found.join('\n  ')}`);
+});
+
+test('the store rule sees an import of deploy/', () => {
+  const e = { from: 'server/store/releases.ts', to: 'server/deploy/deployer.ts', a: 'server/store/', b: 'server/deploy/' };
+  assert.deepEqual(storeEngineImports([e]), ['server/store/releases.ts → server/deploy/deployer.ts']);
+  assert.deepEqual(storeEngineImports([{ ...e, to: 'server/model.ts', b: 'server/model.ts' }]), []);
+});
+
+/** Files that import `lib` (types included) outside `home` (a folder or a file). */
+function importersOutside(all: readonly Import[], lib: string, home: string): string[] {
+  return [...new Set(all.filter((i) => (i.spec === lib || i.spec.startsWith(lib + '/')) && !i.from.startsWith(home)).map((i) => i.from))];
+}
+
+test('@kubernetes/client-node is imported (types too) only in server/kube/', () => {
+  assert.deepEqual(importersOutside(imports, '@kubernetes/client-node', 'server/kube/'), []);
+  assert.deepEqual(importersOutside([{ from: 'server/deploy/x.ts', spec: '@kubernetes/client-node', typeOnly: true }], '@kubernetes/client-node', 'server/kube/'), ['server/deploy/x.ts'], 'the rule sees a type import outside');
+});
+
+/** Files of server/ that construct a Kubernetes client, other than where the backends are wired. */
+function kubeClientMakers(texts: ReadonlyMap<string, string>): string[] {
+  return [...texts].filter(([f, text]) => f !== 'server/backends.ts' && /\bnew KubeClient\(/.test(text.replace(/^\s*(\/\/|\*).*$/gm, ''))).map(([f]) => f);
+}
+
+test('one Kubernetes client per server: `new KubeClient(` only in server/backends.ts', () => {
+  const texts = new Map(files.filter((f) => f.startsWith('server/')).map((f) => [f, readFileSync(join(root, f), 'utf8')]));
+  assert.deepEqual(kubeClientMakers(texts), []);
+  assert.deepEqual(kubeClientMakers(new Map([['server/ops/doctor.ts', 'const k = new KubeClient(path);']])), ['server/ops/doctor.ts'], 'the rule sees another maker');
+});
+
+/** The longest a file of server/ may be; the files over it today, each with why it is not split yet. */
+const MAX_LINES = 600;
+const LONG_FILES: Record<string, string> = {
+  'server/config.ts': 'the one config module: every setting, its parse and its sentence; to be split by area (server, cluster, builds, limits)',
+  'server/cluster-build/builder.ts': 'the cluster build backend in one class, as deploy/kube.ts was before its split by capability',
+};
+
+/** Files over MAX_LINES that are not listed, and listed files that are no longer over it. */
+function lengthBreaks(lengths: ReadonlyMap<string, number>, allowed: Readonly<Record<string, string>>): string[] {
+  const over = [...lengths].filter(([f, n]) => n > MAX_LINES && !(f in allowed)).map(([f, n]) => `${f}: ${n} lines`);
+  const stale = Object.keys(allowed).filter((f) => (lengths.get(f) ?? 0) <= MAX_LINES).map((f) => `${f} is listed but no longer over ${MAX_LINES} lines: take it off the list`);
+  return [...over, ...stale];
+}
+
+test(`no file in server/ over ${MAX_LINES} lines but those listed with a reason`, () => {
+  const lengths = new Map(files.filter((f) => f.startsWith('server/')).map((f) => [f, readFileSync(join(root, f), 'utf8').split('\n').length]));
+  const breaks = lengthBreaks(lengths, LONG_FILES);
+  assert.deepEqual(breaks, [], breaks.join('\n'));
+});
+
+test('the length rule sees a long file and a stale exception', () => {
+  assert.deepEqual(lengthBreaks(new Map([['server/a.ts', MAX_LINES + 1]]), {}), [`server/a.ts: ${MAX_LINES + 1} lines`]);
+  assert.equal(lengthBreaks(new Map([['server/a.ts', 10]]), { 'server/a.ts': 'why' }).length, 1);
 });

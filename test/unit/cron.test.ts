@@ -2,9 +2,9 @@
 // one sentence a bad entry gets, the CronJob a task becomes and how `cron` reads its runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeployableRelease, ScheduledTask } from '../../server/deploy/deployer.ts';
-import type { V1CronJob, V1Job } from '../../server/deploy/kube-types.ts';
-import { LABEL, namespaceFor } from '../../server/deploy/labels.ts';
+import type { DeployableRelease, ScheduledTask } from '../../server/model.ts';
+import type { V1CronJob, V1Job } from '../../server/kube/types.ts';
+import { LABEL, namespaceFor } from '../../server/kube/labels.ts';
 import { CRON_HISTORY, CRON_PROCESS, LAUNCHER, RUN_PROCESS, cronJobObject, manualJobObject, runPodObject } from '../../server/deploy/workload.ts';
 import { cronState, jobRun } from '../../server/deploy/cron-state.ts';
 import { cronId, nextRun, parseCron, scheduleProblem } from '../../server/ops/cron-spec.ts';

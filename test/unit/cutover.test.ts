@@ -2,10 +2,10 @@
 // rollback names the instances it runs, and how the switch reads EndpointSlices and Traefik's API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Deployment, V1EndpointSlice, V1Pod, V1Service } from '../../server/deploy/kube-types.ts';
-import type { DeployableRelease } from '../../server/deploy/deployer.ts';
+import type { V1Deployment, V1EndpointSlice, V1Pod, V1Service } from '../../server/kube/types.ts';
+import type { DeployableRelease } from '../../server/model.ts';
 import { releaseObjects } from '../../server/deploy/objects.ts';
-import { ANNOTATION, LABEL } from '../../server/deploy/labels.ts';
+import { ANNOTATION, LABEL } from '../../server/kube/labels.ts';
 import { cutover, runView, warmPatch, webSetName } from '../../server/deploy/workload.ts';
 import { readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from '../../server/deploy/ingress-sync.ts';
 import { rolloutState } from '../../server/deploy/rollout.ts';

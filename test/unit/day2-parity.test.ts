@@ -2,11 +2,11 @@
 // release pod, quantities, app.json health checks, OOMKilled in pod states and the readiness verdict.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Deployment, V1Pod, CoreV1Event } from '../../server/deploy/kube-types.ts';
-import type { DeployableRelease } from '../../server/deploy/deployer.ts';
+import type { V1Deployment, V1Pod, CoreV1Event } from '../../server/kube/types.ts';
+import type { DeployableRelease } from '../../server/model.ts';
 import { releaseObjects } from '../../server/deploy/objects.ts';
 import { releaseCommand, releasePodObject } from '../../server/deploy/workload.ts';
-import { cpuQuantity, memoryQuantity, quantityValue } from '../../server/deploy/quantity.ts';
+import { cpuQuantity, memoryQuantity, quantityValue } from '../../server/kube/quantity.ts';
 import { parseAppJson } from '../../server/ops/app-json.ts';
 import { mergeChecks, resolveResources } from '../../server/ops/release.ts';
 import { podState, readinessFailure } from '../../server/deploy/rollout.ts';

@@ -10,7 +10,7 @@ import type { DoctorCheck } from '../../server/health.ts';
 import { makeOutput } from '../../server/output/output.ts';
 import { loadConfig } from '../../server/config.ts';
 import { UserError } from '../../server/errors.ts';
-import { pullImage } from '../../server/deploy/kube.ts';
+import { pullImage } from '../../server/deploy/kube/context.ts';
 import type { CommandContext } from '../../server/commands/types.ts';
 
 const fakes: DoctorCheck[] = [

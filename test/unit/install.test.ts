@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { run } from '../../server/exec.ts';
 import { findProgram } from '../../server/backends.ts';
-import { parseManifest } from '../../server/deploy/kube-client.ts';
+import { parseManifest } from '../../server/kube/client.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const script = join(root, 'install.sh');

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service } from '../../server/deploy/kube-types.ts';
-import type { DeployableRelease } from '../../server/deploy/deployer.ts';
+import type { V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service } from '../../server/kube/types.ts';
+import type { DeployableRelease } from '../../server/model.ts';
 import { releaseObjects } from '../../server/deploy/objects.ts';
-import { LABEL, namespaceFor, processName } from '../../server/deploy/labels.ts';
+import { LABEL, namespaceFor, processName } from '../../server/kube/labels.ts';
 import { KUBERNETES_SERVICE_VARS, PORT, processCommand, releasePodObject, restartPatch, runPodObject } from '../../server/deploy/workload.ts';
-import type { KubeObject, V1NetworkPolicy, V1PodSpec } from '../../server/deploy/kube-types.ts';
-import { EGRESS_ALLOW, ISOLATION, METADATA_RANGES, networkPolicyObjects } from '../../server/deploy/netpol.ts';
+import type { KubeObject, V1NetworkPolicy, V1PodSpec } from '../../server/kube/types.ts';
+import { EGRESS_ALLOW, ISOLATION, METADATA_RANGES, networkPolicyObjects } from '../../server/kube/netpol.ts';
 import { loadConfig, type ClusterNetwork } from '../../server/config.ts';
 
 const SECRET_VALUE = 'hunter2-$(id)-"quoted"';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CoreV1Event, V1Deployment, V1Pod } from '../../server/deploy/kube-types.ts';
+import type { CoreV1Event, V1Deployment, V1Pod } from '../../server/kube/types.ts';
 import { crashLines, podState, recentWarnings, rolloutState, whyNotReady } from '../../server/deploy/rollout.ts';
 import { formatLogLine, instanceId, mergeLogs, splitLogLine } from '../../server/deploy/logs.ts';
 

@@ -10,7 +10,7 @@ import { openStore } from '../../server/store/index.ts';
 import { RunningDeploys, RunningSessions, type Services } from '../../server/context.ts';
 import { lineTranscript } from '../../server/output/transcript.ts';
 import { ForbiddenError, LockedError, NotFoundError } from '../../server/errors.ts';
-import type { DeployableRelease } from '../../server/deploy/deployer.ts';
+import type { DeployableRelease } from '../../server/model.ts';
 import type { Actor, Progress } from '../../server/ops/actor.ts';
 import { authorizeApp, requireAdmin } from '../../server/ops/access.ts';
 import { breakLock, tryLockApp } from '../../server/ops/lock.ts';
@@ -21,18 +21,23 @@ import { addDomain } from '../../server/ops/domains.ts';
 import { setAutoCerts } from '../../server/ops/certs.ts';
 import { appInfo } from '../../server/ops/apps.ts';
 import { collectApp } from '../../server/ops/collect.ts';
-import { FakeDeployer, type FakeControls } from '../support/fakes.ts';
+import { FakeDeployer, FakeRollouts, type FakeControls } from '../support/fakes.ts';
 import { Events } from '../../server/jobs/events.ts';
 import { JobRunner } from '../../server/jobs/runner.ts';
 
-/** A fake deployer that also notes who held the app's lock during each rollout. */
-class WatchingDeployer extends FakeDeployer {
+/** Fake rollouts that also note who held the app's lock during each rollout. */
+class WatchingRollouts extends FakeRollouts {
   lockOwners: (string | null)[] = [];
   services?: Services;
   override async deploy(release: DeployableRelease, opts: { transcript: { detail(t: string): void } }): Promise<void> {
     this.lockOwners.push(this.services?.store.apps.get(release.app)?.lock?.owner ?? null);
     return super.deploy(release, opts);
   }
+}
+
+/** The fake deployer with WatchingRollouts. */
+class WatchingDeployer extends FakeDeployer {
+  override readonly rollout = new WatchingRollouts(this);
 }
 
 interface World {
@@ -58,7 +63,7 @@ function world(t: TestContext, env: Record<string, string> = {}): World {
   const pushes = new RunningDeploys();
   const events = new Events();
   const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: undefined, deployer };
-  deployer.services = services;
+  deployer.rollout.services = services;
   store.apps.create('a');
   const lines: string[] = [];
   return {
@@ -81,9 +86,9 @@ test('setConfig stores the change and rolls out a release with it', async (t) =>
   const r = await setConfig(w.alice, 'a', { set: { B: '2' }, unset: ['A'] }, w.progress);
   assert.deepEqual(r, { set: ['B'], unset: ['A'], release: 2 });
   assert.deepEqual(w.services.store.config.all('a'), { B: '2' });
-  assert.deepEqual(w.deployer.deployed.at(-1)?.config, { B: '2' });
+  assert.deepEqual(w.deployer.rollout.deployed.at(-1)?.config, { B: '2' });
   assert.ok(w.lines.includes('-----> Releasing v2 (Set B config vars; Remove A config vars)'), w.lines.join('\n'));
-  assert.deepEqual(w.deployer.lockOwners, ['config:set by alice']);
+  assert.deepEqual(w.deployer.rollout.lockOwners, ['config:set by alice']);
   assert.equal(w.services.store.apps.get('a')?.lock, null, 'the lock is released');
 });
 
@@ -91,7 +96,7 @@ test('setConfig on an app that never deployed only stores, and says no release r
   const w = world(t);
   assert.deepEqual(await setConfig(w.alice, 'a', { set: { K: 'v' } }, w.progress), { set: ['K'], unset: [], release: null });
   assert.deepEqual(w.services.store.config.all('a'), { K: 'v' });
-  assert.equal(w.deployer.deployed.length, 0);
+  assert.equal(w.deployer.rollout.deployed.length, 0);
 });
 
 test('a failing rollout takes the setting back: the store keeps saying what runs', async (t) => {
@@ -132,7 +137,7 @@ test('apps:unlock stops a rollout in flight through the same lock and clears it'
   released(w, 'succeeded');
   let started!: () => void;
   const running = new Promise<void>((resolve) => { started = resolve; });
-  w.deployer.deploy = (_release, opts) => {
+  w.deployer.rollout.deploy = (_release, opts) => {
     started();
     const { signal } = opts as unknown as { signal: AbortSignal };
     return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
@@ -157,7 +162,7 @@ test('rollback with no version picks rollbackTarget: the newest earlier release 
   const r = await rollback(w.alice, 'a', {}, w.progress);
   assert.deepEqual(r, { target: 1, release: 5 });
   assert.deepEqual(w.services.store.config.all('a'), { V: '1' }, 'the config it ran with is back');
-  assert.deepEqual(w.deployer.lockOwners, ['rollback by alice']);
+  assert.deepEqual(w.deployer.rollout.lockOwners, ['rollback by alice']);
   await assert.rejects(rollback(w.alice, 'a', { version: 2 }, w.progress), /^UserError: v2's image was removed by garbage collection/);
   await assert.rejects(rollback(w.alice, 'a', { version: 5 }, w.progress), /^UserError: v5 is what a runs already\.$/);
 });
@@ -167,8 +172,8 @@ test('domains and certs go through the same store/re-apply/undo step', async (t)
   released(w, 'succeeded');
   assert.deepEqual(await addDomain(w.alice, 'a', 'www.example.com', w.progress), { host: 'www.example.com' });
   assert.deepEqual(await setAutoCerts(w.alice, 'a', false, w.progress), { auto: false });
-  assert.deepEqual(w.deployer.lockOwners, ['domains:add by alice', 'certs:auto:disable by alice']);
-  assert.deepEqual(w.deployer.deployed.at(-1)?.domains, ['a.apps.test', 'www.example.com']);
+  assert.deepEqual(w.deployer.rollout.lockOwners, ['domains:add by alice', 'certs:auto:disable by alice']);
+  assert.deepEqual(w.deployer.rollout.deployed.at(-1)?.domains, ['a.apps.test', 'www.example.com']);
   w.controls.deployFailure = 'the ingress refused';
   await assert.rejects(addDomain(w.alice, 'a', 'api.example.com', w.progress), /the ingress refused/);
   await assert.rejects(setAutoCerts(w.alice, 'a', true, w.progress), /the ingress refused/);
@@ -185,7 +190,7 @@ test('scale refuses what the app does not run and what its quota cannot hold, st
   await assert.rejects(scale(w.alice, 'a', { web: 5 }, w.progress), /quota/);
   assert.deepEqual(w.services.store.formation.all('a'), {});
   assert.deepEqual(await scale(w.alice, 'a', { web: 2 }, w.progress), { formation: { web: 2 }, stopped: [] });
-  assert.equal(w.deployer.deployed.at(-1)?.formation.web, 2);
+  assert.equal(w.deployer.rollout.deployed.at(-1)?.formation.web, 2);
 });
 
 test('access: a key sees only apps it was granted, without learning whether others exist; admin operations refuse others', (t) => {

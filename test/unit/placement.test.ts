@@ -2,11 +2,11 @@
 // from 2 instances on, gone below), and the build node's affinity, from the pure object builders.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeployableRelease } from '../../server/deploy/deployer.ts';
-import type { KubeObject, V1Deployment, V1Pod, V1PodDisruptionBudget } from '../../server/deploy/kube-types.ts';
+import type { DeployableRelease } from '../../server/model.ts';
+import type { KubeObject, V1Deployment, V1Pod, V1PodDisruptionBudget } from '../../server/kube/types.ts';
 import { budgetObjects, releaseObjects, webBudgetObject } from '../../server/deploy/objects.ts';
-import { LABEL, processName } from '../../server/deploy/labels.ts';
-import { BUILDS_NODE_LABEL, HOSTNAME_TOPOLOGY, appNodeAffinity, buildNodeAffinity } from '../../server/deploy/placement.ts';
+import { LABEL, processName } from '../../server/kube/labels.ts';
+import { BUILDS_NODE_LABEL, HOSTNAME_TOPOLOGY, appNodeAffinity, buildNodeAffinity } from '../../server/kube/placement.ts';
 import { releasePodObject, runPodObject } from '../../server/deploy/workload.ts';
 
 const release: DeployableRelease = {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeployableRelease, QuotaPlan } from '../../server/deploy/deployer.ts';
+import type { DeployableRelease, QuotaPlan } from '../../server/model.ts';
 import { releaseObjects } from '../../server/deploy/objects.ts';
 import { GUARD_KINDS, LIMIT_RANGE_NAME, ONE_OFF_QUOTA_NAME, QUOTA_NAME, quotaObjects, quotaRefusal, releaseDemand, runLimitRefusal } from '../../server/deploy/quota.ts';
 import { RUN_PROCESS, releasePodObject, runPodObject } from '../../server/deploy/workload.ts';

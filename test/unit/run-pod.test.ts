@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeployableRelease } from '../../server/deploy/deployer.ts';
-import { LABEL, namespaceFor } from '../../server/deploy/labels.ts';
+import type { DeployableRelease } from '../../server/model.ts';
+import { LABEL, namespaceFor } from '../../server/kube/labels.ts';
 import { LAUNCHER, RUN_PROCESS, isRunPodName, runCommand, runDyno, runPodName, runPodObject } from '../../server/deploy/workload.ts';
 import { parseTimeout, DEFAULT_RUN_TIMEOUT_S } from '../../server/commands/run.ts';
 import { commands, parseArgs } from '../../server/commands/registry.ts';

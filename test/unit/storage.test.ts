@@ -3,8 +3,8 @@
 // refusal to scale a type with a volume, and the objects: claims, pod volumes, fsGroup, strategy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeployableRelease, QuotaPlan } from '../../server/deploy/deployer.ts';
-import type { V1Deployment, V1PersistentVolumeClaim, V1ResourceQuota } from '../../server/deploy/kube-types.ts';
+import type { DeployableRelease, QuotaPlan } from '../../server/model.ts';
+import type { V1Deployment, V1PersistentVolumeClaim, V1ResourceQuota } from '../../server/kube/types.ts';
 import { releaseObjects } from '../../server/deploy/objects.ts';
 import { claimObject } from '../../server/deploy/volumes.ts';
 import { deploymentObject, releasePodObject, runPodObject } from '../../server/deploy/workload.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeployableRelease } from '../../server/deploy/deployer.ts';
-import type { KubeObject, V1Ingress } from '../../server/deploy/kube-types.ts';
+import type { DeployableRelease } from '../../server/model.ts';
+import type { KubeObject, V1Ingress } from '../../server/kube/types.ts';
 import { ACME_CHALLENGE, WEB, WEB_HTTPS, ingressObjects } from '../../server/deploy/network.ts';
 import { redirectRef, tlsObjects, tlsSecretName } from '../../server/deploy/tls.ts';
 import { acmeState } from '../../server/deploy/cert-status.ts';

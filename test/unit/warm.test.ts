@@ -60,7 +60,7 @@ function world(t: TestContext, env: Record<string, string> = {}): World {
 async function released(w: World, image = `registry.test/a@sha256:${w.services.store.releases.all('a').length + 1}`): Promise<number> {
   const r = w.services.store.releases.create({ app: 'a', description: 'Deploy', commit: 'c0ffee', image, processes: [{ type: 'web', command: ['web'], args: [], default: true }], config: {} });
   w.services.store.releases.finish('a', r.version, 'succeeded');
-  await w.deployer.deploy(deployable(w.services, r), { transcript: { detail: () => {} } });
+  await w.deployer.rollout.deploy(deployable(w.services, r), { transcript: { detail: () => {} } });
   return r.version;
 }
 
@@ -97,13 +97,13 @@ test("a rollback records and deploys the target's instances (runsAs), following 
   const r3 = await rollback(w.alice, 'a', { version: 1 }, w.progress);
   assert.deepEqual(r3, { target: 1, release: 3 });
   assert.equal(w.services.store.releases.get('a', 3)!.runsAs, 1);
-  assert.deepEqual([w.deployer.deployed.at(-1)!.version, w.deployer.deployed.at(-1)!.runsAs], [3, 1]);
+  assert.deepEqual([w.deployer.rollout.deployed.at(-1)!.version, w.deployer.rollout.deployed.at(-1)!.runsAs], [3, 1]);
   await rollback(w.alice, 'a', { version: 2 }, w.progress);
-  assert.equal(w.deployer.deployed.at(-1)!.runsAs, 2);
+  assert.equal(w.deployer.rollout.deployed.at(-1)!.runsAs, 2);
   // v3 ran v1's instances: rolling back to v3 runs them again, not a set named after v3.
   await rollback(w.alice, 'a', { version: 3 }, w.progress);
-  assert.deepEqual([w.services.store.releases.get('a', 5)!.runsAs, w.deployer.deployed.at(-1)!.runsAs], [1, 1]);
-  assert.equal(w.deployer.deployed.at(-1)!.warmSeconds, 300, 'the default window');
+  assert.deepEqual([w.services.store.releases.get('a', 5)!.runsAs, w.deployer.rollout.deployed.at(-1)!.runsAs], [1, 1]);
+  assert.equal(w.deployer.rollout.deployed.at(-1)!.warmSeconds, 300, 'the default window');
 });
 
 test("ps:warm: shows the window and its source, stores one, `default` resets it; 0 stops the warm set under the app's lock", async (t) => {
@@ -114,24 +114,24 @@ test("ps:warm: shows the window and its source, stores one, `default` resets it;
   assert.deepEqual(await setWarmWindow(w.alice, 'a', 90, w.progress), { seconds: 90, source: 'app', dropped: 0 }, 'a number (the API) is seconds');
   assert.deepEqual(await setWarmWindow(w.alice, 'a', 'default', w.progress), { seconds: 300, source: 'default', dropped: 0 });
   assert.equal(w.services.store.apps.get('a')!.warmSeconds, null);
-  assert.equal(w.deployer.warmDrops.length, 0, 'a window above 0 stops nothing');
+  assert.equal(w.deployer.warm.warmDrops.length, 0, 'a window above 0 stops nothing');
 
   // Deployed, with a warm set: 0 stops it at once, inside a job holding the lock.
   await released(w);
   await released(w);
-  w.deployer.addWarm('a', 1, at(Date.now() + 60_000), 2);
+  w.deployer.warm.addWarm('a', 1, at(Date.now() + 60_000), 2);
   const owner: (string | null)[] = [];
-  const drop = w.deployer.dropWarm.bind(w.deployer);
-  w.deployer.dropWarm = async (app, opts) => {
+  const drop = w.deployer.warm.dropWarm.bind(w.deployer.warm);
+  w.deployer.warm.dropWarm = async (app, opts) => {
     owner.push(w.services.store.apps.get(app)!.lock?.owner ?? null);
     return drop(app, opts);
   };
   assert.deepEqual(await setWarmWindow(w.alice, 'a', '0', w.progress), { seconds: 0, source: 'app', dropped: 1 });
-  assert.deepEqual(w.deployer.warmDrops.map((d) => [d.app, d.all]), [['a', true]]);
+  assert.deepEqual(w.deployer.warm.warmDrops.map((d) => [d.app, d.all]), [['a', true]]);
   assert.deepEqual(owner, ['ps:warm by alice']);
   assert.equal(w.services.store.apps.get('a')!.lock, null, 'the lock is free again');
   assert.ok(w.lines.some((l) => l.includes('Stopped 1 warm set of web instances')), w.lines.join('\n'));
-  assert.deepEqual(w.deployer.warm, []);
+  assert.deepEqual(w.deployer.warm.sets, []);
 });
 
 test('ps:warm: bad input is one sentence and nothing is written; a held lock refuses 0 and keeps the setting', async (t) => {
@@ -145,19 +145,19 @@ test('ps:warm: bad input is one sentence and nothing is written; a held lock ref
   assert.equal(w.services.store.apps.get('a')!.warmSeconds, 120);
 
   await released(w);
-  w.deployer.addWarm('a', 1, at(Date.now() + 60_000));
+  w.deployer.warm.addWarm('a', 1, at(Date.now() + 60_000));
   const lock = tryLockApp(w.services, 'a', 'a push by bob');
   assert.ok(lock.ok);
   await assert.rejects(setWarmWindow(w.alice, 'a', '0', w.progress), LockedError);
   lock.unlock();
   assert.equal(w.services.store.apps.get('a')!.warmSeconds, 120, 'nothing written');
-  assert.deepEqual(w.deployer.warmDrops, []);
+  assert.deepEqual(w.deployer.warm.warmDrops, []);
 });
 
 test('ps:warm 0 whose stop fails puts the window back', async (t) => {
   const w = world(t);
   await released(w);
-  w.deployer.dropWarm = async () => { throw new Error('the cluster said no'); };
+  w.deployer.warm.dropWarm = async () => { throw new Error('the cluster said no'); };
   await assert.rejects(setWarmWindow(w.alice, 'a', '0', w.progress), /the cluster said no/);
   assert.equal(w.services.store.apps.get('a')!.warmSeconds, null);
 });
@@ -167,7 +167,7 @@ test('ps lists a warm set after the serving types; resource:report counts its in
   await released(w);
   await released(w);
   w.services.store.stopped.stop('a', ['web']);
-  w.deployer.addWarm('a', 1, '2026-12-03T12:05:07.000Z', 2);
+  w.deployer.warm.addWarm('a', 1, '2026-12-03T12:05:07.000Z', 2);
   const ps = await listProcesses(w.alice, 'a');
   assert.deepEqual(ps.map((p) => [p.type, p.warm?.release ?? null, p.stopped]), [['web', null, true], ['web', 1, false]]);
   const report = await resourceReport(w.alice, 'a');
@@ -182,12 +182,12 @@ test('the sweep stops expired warm sets under the lock, leaves current ones, and
   w.services.store.apps.create('b');
   w.services.store.apps.create('c');
   const now = Date.parse('2026-12-03T12:00:00.000Z');
-  w.deployer.addWarm('a', 1, at(now - 1000));
-  w.deployer.addWarm('b', 4, at(now - 1));
-  w.deployer.addWarm('c', 2, at(now + 60_000));
+  w.deployer.warm.addWarm('a', 1, at(now - 1000));
+  w.deployer.warm.addWarm('b', 4, at(now - 1));
+  w.deployer.warm.addWarm('c', 2, at(now + 60_000));
   const held: (string | null)[] = [];
-  const drop = w.deployer.dropWarm.bind(w.deployer);
-  w.deployer.dropWarm = async (app, opts) => {
+  const drop = w.deployer.warm.dropWarm.bind(w.deployer.warm);
+  w.deployer.warm.dropWarm = async (app, opts) => {
     held.push(w.services.store.apps.get(app)!.lock?.owner ?? null);
     return drop(app, opts);
   };
@@ -195,24 +195,24 @@ test('the sweep stops expired warm sets under the lock, leaves current ones, and
   assert.ok(lock.ok);
   const first = await sweepWarm(w.services, () => now);
   assert.deepEqual(first, { dropped: [{ app: 'a', sets: 1 }], skipped: ['b'] });
-  assert.deepEqual(w.deployer.warmDrops, [{ app: 'a', now, all: false }]);
+  assert.deepEqual(w.deployer.warm.warmDrops, [{ app: 'a', now, all: false }]);
   assert.deepEqual(held, ['warm-window sweep']);
   assert.equal(w.services.store.apps.get('a')!.lock, null, 'the sweep frees the lock');
   assert.equal(w.services.store.apps.get('b')!.lock?.owner, 'rollback by bob', "the holder's lock is left alone");
   lock.unlock();
   const second = await sweepWarm(w.services, () => now);
   assert.deepEqual(second, { dropped: [{ app: 'b', sets: 1 }], skipped: [] });
-  assert.deepEqual(w.deployer.warm.map((s) => s.app), ['c'], 'the set still in its window stays');
+  assert.deepEqual(w.deployer.warm.sets.map((s) => s.app), ['c'], 'the set still in its window stays');
 });
 
 test('a failing drop is logged and the sweep goes on to the next app', async (t) => {
   const w = world(t);
   w.services.store.apps.create('b');
   const now = Date.now();
-  w.deployer.addWarm('a', 1, at(now - 1000));
-  w.deployer.addWarm('b', 1, at(now - 1000));
-  const drop = w.deployer.dropWarm.bind(w.deployer);
-  w.deployer.dropWarm = async (app, opts) => {
+  w.deployer.warm.addWarm('a', 1, at(now - 1000));
+  w.deployer.warm.addWarm('b', 1, at(now - 1000));
+  const drop = w.deployer.warm.dropWarm.bind(w.deployer.warm);
+  w.deployer.warm.dropWarm = async (app, opts) => {
     if (app === 'a') throw new Error('the cluster said no');
     return drop(app, opts);
   };

@@ -1,7 +1,7 @@
 // Where an app's pods run when the cluster has more than one node, as pure functions: instances of
 // a process type spread over the nodes, a PodDisruptionBudget that keeps a drain from taking more
 // than one of them at a time, and the node label that keeps app pods and build pods apart.
-import type { KubeObject, V1Affinity, V1PodDisruptionBudget, V1TopologySpreadConstraint } from './kube-types.ts';
+import type { KubeObject, V1Affinity, V1PodDisruptionBudget, V1TopologySpreadConstraint } from './types.ts';
 import { LABEL, appLabels, namespaceFor } from './labels.ts';
 
 /** The well-known node label whose value is the node's own name: spreading over it spreads over nodes. */

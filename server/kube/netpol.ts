@@ -4,8 +4,8 @@
 // every port bound to 0.0.0.0), not cloud metadata. egress:allow adds exceptions an admin made.
 import type { ClusterNetwork } from '../config.ts';
 import { isIpv6Cidr } from '../cidr.ts';
-import type { DeployableRelease, EgressRule } from './deployer.ts';
-import type { KubeObject, V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from './kube-types.ts';
+import type { DeployableRelease, EgressRule } from '../model.ts';
+import type { KubeObject, V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from './types.ts';
 import { appLabels, namespaceFor } from './labels.ts';
 
 /** The NetworkPolicy every app namespace has: ingress and egress limited to what an app needs. */
