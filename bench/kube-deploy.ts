@@ -18,7 +18,7 @@ import { KubeDeployer } from '../server/deploy/kube.ts';
 import type { DeployableRelease } from '../server/model.ts';
 import { lineTranscript } from '../server/output/transcript.ts';
 import { configureLog } from '../server/output/log.ts';
-import { deployable } from '../server/ops/release.ts';
+import { deployable } from '../server/ops/releases/release.ts';
 import { Events } from '../server/jobs/events.ts';
 import { JobRunner } from '../server/jobs/runner.ts';
 import { RunningDeploys, RunningSessions } from '../server/context.ts';

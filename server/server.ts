@@ -14,16 +14,16 @@ import { log } from './output/log.ts';
 import { startHookServer } from './push/hook-server.ts';
 import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
-import { startTlsSync } from './ops/tls-sync.ts';
-import { startWarmSweep } from './ops/warm.ts';
+import { startTlsSync } from './ops/domains/tls-sync.ts';
+import { startWarmSweep } from './ops/releases/warm.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
-import { startGcTimer } from './ops/collect.ts';
+import { startGcTimer } from './ops/gc/collect.ts';
 import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
 import { Events } from './jobs/events.ts';
-import { reconcileAtStart } from './ops/reconcile.ts';
+import { reconcileAtStart } from './ops/admin/reconcile.ts';
 import { startRightsSweep } from './revocation.ts';
-import { startSyncPolling } from './ops/sync-poll.ts';
-import { startPreviewReconciler } from './ops/preview-reconcile.ts';
+import { startSyncPolling } from './ops/sync/sync-poll.ts';
+import { startPreviewReconciler } from './ops/previews/preview-reconcile.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
 export interface RunningSlipway {

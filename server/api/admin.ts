@@ -3,9 +3,9 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppName, AppParams, Nullable, Time } from './schemas.ts';
 import { actor } from './change.ts';
-import { buildOutput, listBuilds } from '../ops/builds.ts';
-import { addKey, grantAccess, listKeys, removeKey, revokeAccess } from '../ops/keys.ts';
-import { createToken, listTokens, revokeToken } from '../ops/tokens.ts';
+import { buildOutput, listBuilds } from '../ops/builds/builds.ts';
+import { addKey, grantAccess, listKeys, removeKey, revokeAccess } from '../ops/keys/keys.ts';
+import { createToken, listTokens, revokeToken } from '../ops/keys/tokens.ts';
 
 const Name = Type.String({ minLength: 1, maxLength: 63 });
 const ScopeSchema = Type.Enum(['read', 'deploy', 'admin']);

@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppName, AppParams, Accepted, Nullable, Time } from './schemas.ts';
 import { actor, runChange } from './change.ts';
-import { appInfo, createApp, destroyApp, listApps, unlockApp } from '../ops/apps.ts';
-import { rebuild } from '../ops/builds.ts';
+import { appInfo, createApp, destroyApp, listApps, unlockApp } from '../ops/apps/apps.ts';
+import { rebuild } from '../ops/builds/builds.ts';
 
 /** One app of `apps:list --json`. */
 const AppSummary = Type.Object({

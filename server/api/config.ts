@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams, Accepted, ConfigKey } from './schemas.ts';
 import { actor, runChange } from './change.ts';
-import { getConfig, setConfig } from '../ops/config.ts';
+import { getConfig, setConfig } from '../ops/config/config.ts';
 
 const ConfigVars = Type.Record(Type.String(), Type.String(), { description: 'Every config var of the app, name to value.' });
 

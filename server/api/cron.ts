@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppName, AppParams, Accepted, Nullable, Time } from './schemas.ts';
 import { actor, runChange } from './change.ts';
-import { listCron, runCronNow, suspendCron } from '../ops/cron.ts';
+import { listCron, runCronNow, suspendCron } from '../ops/cron/cron.ts';
 
 const TaskParams = Type.Object({ app: AppName, id: Type.String({ minLength: 1, maxLength: 63, description: 'The task id `cron APP` lists.' }) }, { additionalProperties: false });
 

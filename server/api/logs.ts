@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams } from './schemas.ts';
 import { actor } from './change.ts';
-import { appLogs, DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../ops/logs.ts';
+import { appLogs, DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../ops/processes/logs.ts';
 import { UsageError, UserError } from '../errors.ts';
 
 export const logRoutes = [

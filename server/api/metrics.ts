@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams, Time } from './schemas.ts';
 import { actor } from './change.ts';
-import { appMetrics, followMetrics } from '../ops/metrics.ts';
+import { appMetrics, followMetrics } from '../ops/processes/metrics.ts';
 import { UserError } from '../errors.ts';
 
 /** The metrics object (= ps:metrics APP --json). */

@@ -3,7 +3,7 @@
 import { Type } from 'typebox';
 import { route } from './route.ts';
 import { actor } from './change.ts';
-import { drainNode, joinCommand, listNodes, NODE_NAME, uncordonNode } from '../ops/nodes.ts';
+import { drainNode, joinCommand, listNodes, NODE_NAME, uncordonNode } from '../ops/admin/nodes.ts';
 import { lineTranscript } from '../output/transcript.ts';
 
 const Resources = (what: string) => Type.Object({

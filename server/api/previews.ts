@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams, Nullable, Time } from './schemas.ts';
 import { actor } from './change.ts';
-import { listPreviews, previewSettings } from '../ops/previews.ts';
+import { listPreviews, previewSettings } from '../ops/previews/previews.ts';
 
 /** One preview of `previews APP --json`. */
 const Preview = Type.Object({

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams, Accepted, Loose, Time } from './schemas.ts';
 import { actor, runChange } from './change.ts';
-import { listProcesses, restart, scale, setWarmWindow, stopOrStart, warmWindow } from '../ops/ps.ts';
+import { listProcesses, restart, scale, setWarmWindow, stopOrStart, warmWindow } from '../ops/processes/ps.ts';
 
 /** One process type of `ps --json`. */
 const ProcessEntry = Type.Object({

@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams, Accepted, Loose, Nullable, Time } from './schemas.ts';
 import { actor, runChange } from './change.ts';
-import { listReleases, releaseInfo, rollback } from '../ops/releases.ts';
-import { promote } from '../ops/promote.ts';
+import { listReleases, releaseInfo, rollback } from '../ops/releases/releases.ts';
+import { promote } from '../ops/promote/promote.ts';
 
 const Status = Type.String({ description: 'pending, succeeded or failed' });
 

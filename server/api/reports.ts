@@ -4,9 +4,9 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams, Loose, Nullable } from './schemas.ts';
 import { actor } from './change.ts';
-import { runDoctor } from '../ops/doctor.ts';
-import { previewGarbage } from '../ops/gc.ts';
-import { appAccess } from '../ops/keys.ts';
+import { runDoctor } from '../ops/admin/doctor.ts';
+import { previewGarbage } from '../ops/gc/gc.ts';
+import { appAccess } from '../ops/keys/keys.ts';
 
 export const reportRoutes = [
   route({

@@ -4,7 +4,7 @@
 import { Type } from 'typebox';
 import { ApiError, route, type ApiRoute } from './route.ts';
 import { Time } from './schemas.ts';
-import { LoginRefusedError, currentSession, endSession, startSession } from '../ops/dashboard.ts';
+import { LoginRefusedError, currentSession, endSession, startSession } from '../ops/apps/dashboard.ts';
 
 const SessionSchema = Type.Object({
   key: Type.String({ description: 'The SSH key the session acts as.' }),

@@ -6,11 +6,11 @@ import { route, type ApiCall, type Reply } from './route.ts';
 import { AppName, AppParams, Accepted, Loose, Nullable } from './schemas.ts';
 import { actor, runChange } from './change.ts';
 import type { Actor, Progress } from '../ops/actor.ts';
-import { addDomain, listDomains, removeDomain } from '../ops/domains.ts';
-import { addCert, listCerts, removeCert, setAutoCerts } from '../ops/certs.ts';
-import { listChecks, setCheck, unsetCheck } from '../ops/checks.ts';
-import { clearResources, getQuota, resourceReport, setQuota, setResources } from '../ops/resources.ts';
-import { allowEgress, denyEgress, listEgress } from '../ops/egress.ts';
+import { addDomain, listDomains, removeDomain } from '../ops/domains/domains.ts';
+import { addCert, listCerts, removeCert, setAutoCerts } from '../ops/domains/certs.ts';
+import { listChecks, setCheck, unsetCheck } from '../ops/processes/checks.ts';
+import { clearResources, getQuota, resourceReport, setQuota, setResources } from '../ops/processes/resources.ts';
+import { allowEgress, denyEgress, listEgress } from '../ops/apps/egress.ts';
 
 /** A change's answers: 202 with the job when it rolls out, else `status` with what the operation returns. */
 function changed(status: number, result: TSchema): Record<number, TSchema> {

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppName, AppParams, Accepted } from './schemas.ts';
 import { actor, runChange } from './change.ts';
-import { createVolume, destroyVolume, listVolumes, mountVolume, unmountVolume } from '../ops/storage.ts';
+import { createVolume, destroyVolume, listVolumes, mountVolume, unmountVolume } from '../ops/storage/storage.ts';
 
 const VolumeName = Type.String({ minLength: 1, maxLength: 45, description: 'The volume name (a DNS label of at most 45 characters).' });
 const VolumeParams = Type.Object({ app: AppName, name: VolumeName }, { additionalProperties: false });

@@ -3,7 +3,7 @@
 // delivery's signature is the credential), and it is not in the OpenAPI document.
 import type { Services } from '../context.ts';
 import { jobJson, type Job } from '../jobs/job.ts';
-import { deliverWebhook, type Delivery } from '../ops/webhook.ts';
+import { deliverWebhook, type Delivery } from '../ops/sync/webhook.ts';
 
 /** Largest delivery read: a push's payload is a few KB to a few hundred; more is refused with 413. */
 export const HOOK_BODY_LIMIT = 1024 * 1024;

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.ts';
 import { appName, shown } from '../names.ts';
-import { appInfo, createApp, destroyApp, listApps, setDeployBranch, unlockApp } from '../ops/apps.ts';
+import { appInfo, createApp, destroyApp, listApps, setDeployBranch, unlockApp } from '../ops/apps/apps.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { buildOutput, listBuilds, purgeCache, rebuild, setBuilder } from '../ops/builds.ts';
+import { buildOutput, listBuilds, purgeCache, rebuild, setBuilder } from '../ops/builds/builds.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 

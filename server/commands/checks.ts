@@ -4,7 +4,7 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import type { HealthCheck } from '../model.ts';
-import { listChecks, setCheck, unsetCheck, type CheckInput } from '../ops/checks.ts';
+import { listChecks, setCheck, unsetCheck, type CheckInput } from '../ops/processes/checks.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 

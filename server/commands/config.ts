@@ -1,7 +1,7 @@
 import { UsageError, UserError } from '../errors.ts';
 import { configKey, configValue, shown } from '../names.ts';
-import { exportConfig, getConfig, getConfigValue, importConfig, setConfig } from '../ops/config.ts';
-import { EXPORT_FORMATS, MAX_CONFIG_INPUT, configLines, decodeBase64Value, encodeBase64Value, type ExportFormat } from '../ops/config-format.ts';
+import { exportConfig, getConfig, getConfigValue, importConfig, setConfig } from '../ops/config/config.ts';
+import { EXPORT_FORMATS, MAX_CONFIG_INPUT, configLines, decodeBase64Value, encodeBase64Value, type ExportFormat } from '../ops/config/config-format.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 

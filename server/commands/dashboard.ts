@@ -1,5 +1,5 @@
 // dashboard:login: a one-time link that logs the browser in as the caller's key.
-import { createLoginLink } from '../ops/dashboard.ts';
+import { createLoginLink } from '../ops/apps/dashboard.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 

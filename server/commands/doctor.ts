@@ -1,5 +1,5 @@
 import { UserError } from '../errors.ts';
-import { runDoctor, type CheckResult } from '../ops/doctor.ts';
+import { runDoctor, type CheckResult } from '../ops/admin/doctor.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 

@@ -1,4 +1,4 @@
-import { addDomain, listDomains, removeDomain } from '../ops/domains.ts';
+import { addDomain, listDomains, removeDomain } from '../ops/domains/domains.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 

@@ -1,6 +1,6 @@
-// egress, egress:allow and egress:deny: the commands over ops/egress.ts (admins only for changes).
+// egress, egress:allow and egress:deny: the commands over ops/apps/egress.ts (admins only for changes).
 import { existingApp } from '../ops/access.ts';
-import { allowEgress, denyEgress, describeRule, listEgress } from '../ops/egress.ts';
+import { allowEgress, denyEgress, describeRule, listEgress } from '../ops/apps/egress.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 

@@ -1,6 +1,6 @@
 // Garbage collection's commands: `gc` runs the whole collection now (what the timer runs), and
 // `apps:report APP` shows what an app's images and build cache take on disk.
-import { appReport, collectGarbage, previewGarbage } from '../ops/gc.ts';
+import { appReport, collectGarbage, previewGarbage } from '../ops/gc/gc.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 

@@ -1,4 +1,4 @@
-import { addKey, grantAccess, listKeys, removeKey, revokeAccess } from '../ops/keys.ts';
+import { addKey, grantAccess, listKeys, removeKey, revokeAccess } from '../ops/keys/keys.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 

@@ -1,6 +1,6 @@
 import { UsageError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { appLogs, DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../ops/logs.ts';
+import { appLogs, DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../ops/processes/logs.ts';
 import type { Command } from './types.ts';
 import { actorOf } from './progress.ts';
 

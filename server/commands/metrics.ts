@@ -1,6 +1,6 @@
 // `ps:metrics APP`: CPU and memory of each of an app's instances, from the cluster's metrics API,
 // in the units `kubectl top` prints (millicores, MiB).
-import { appMetrics } from '../ops/metrics.ts';
+import { appMetrics } from '../ops/processes/metrics.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 

@@ -1,6 +1,6 @@
 // The cluster's nodes, for admins: nodes, nodes:drain, nodes:uncordon, nodes:join-command.
 import { UserError } from '../errors.ts';
-import { drainNode, joinCommand, listNodes, showBytes, showCores, uncordonNode, type NodeSummary } from '../ops/nodes.ts';
+import { drainNode, joinCommand, listNodes, showBytes, showCores, uncordonNode, type NodeSummary } from '../ops/admin/nodes.ts';
 import { lineTranscript } from '../output/transcript.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';

@@ -1,8 +1,8 @@
 // previews, previews:enable, previews:disable, previews:config, previews:limit, previews:ttl: preview
 // apps of an app's branches (a push of a branch other than the deploy branch deploys its preview).
 import { UsageError } from '../errors.ts';
-import { disablePreviews, enablePreviews, listPreviews, previewSettings, setPreviewLimit, setPreviewTtl, sharePreviewKeys, type PreviewSettingsView } from '../ops/previews.ts';
-import type { PreviewRemoval } from '../ops/preview-reconcile.ts';
+import { disablePreviews, enablePreviews, listPreviews, previewSettings, setPreviewLimit, setPreviewTtl, sharePreviewKeys, type PreviewSettingsView } from '../ops/previews/previews.ts';
+import type { PreviewRemoval } from '../ops/previews/preview-reconcile.ts';
 import type { Output } from '../output/output.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { checkScale, listProcesses, restart, scalableTypes, scale, setWarmWindow, stopOrStart, warmWindow } from '../ops/ps.ts';
+import { checkScale, listProcesses, restart, scalableTypes, scale, setWarmWindow, stopOrStart, warmWindow } from '../ops/processes/ps.ts';
 import { formatWarmWindow } from '../config.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';

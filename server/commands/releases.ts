@@ -1,7 +1,7 @@
 import { UsageError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { listReleases, releaseInfo, rollback } from '../ops/releases.ts';
-import { promote } from '../ops/promote.ts';
+import { listReleases, releaseInfo, rollback } from '../ops/releases/releases.ts';
+import { promote } from '../ops/promote/promote.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 

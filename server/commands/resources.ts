@@ -1,8 +1,8 @@
 // resource:limit, resource:reserve and resource:report (Dokku's verbs), and resource:quota: the
-// commands over ops/resources.ts.
+// commands over ops/processes/resources.ts.
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
-import { ALL_PROCESSES, MAX_APP_PODS, clearResources, getQuota, resourceCeilings, resourceReport, setQuota, setResources, type ResourceKind } from '../ops/resources.ts';
+import { ALL_PROCESSES, MAX_APP_PODS, clearResources, getQuota, resourceCeilings, resourceReport, setQuota, setResources, type ResourceKind } from '../ops/processes/resources.ts';
 import { listing, type Command, type CommandContext, type Flags, type Outcome } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 import { clockUtc } from './ps.ts';

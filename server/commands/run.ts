@@ -3,7 +3,7 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { durationSeconds } from '../config.ts';
-import { MAX_RUN_TIMEOUT_S, runAttached, runDetached } from '../ops/run.ts';
+import { MAX_RUN_TIMEOUT_S, runAttached, runDetached } from '../ops/processes/run.ts';
 import type { Command, Flags } from './types.ts';
 import { actorOf } from './progress.ts';
 

@@ -1,8 +1,8 @@
 // sync, sync:set, sync:unset, sync:webhook, sync:poll, sync:run: deploys from a repository on a
 // forge (GitHub, GitLab, Gitea/Forgejo, Bitbucket), by webhook or by polling (Dokku's git:sync).
 import { formatWarmWindow } from '../config.ts';
-import { setPoll, setSync, syncInfo, unsetSync, webhookSecret, type SyncInfo } from '../ops/sync.ts';
-import { runSync } from '../ops/sync-run.ts';
+import { setPoll, setSync, syncInfo, unsetSync, webhookSecret, type SyncInfo } from '../ops/sync/sync.ts';
+import { runSync } from '../ops/sync/sync-run.ts';
 import type { Output } from '../output/output.ts';
 import { listing, type Command, type Flags } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.ts';
-import { createToken, listTokens, revokeToken } from '../ops/tokens.ts';
+import { createToken, listTokens, revokeToken } from '../ops/keys/tokens.ts';
 import { listing, type Command, type CommandContext, type Flags } from './types.ts';
 import { actorOf } from './progress.ts';
 

@@ -5,7 +5,8 @@
 import { UserError } from '../errors.ts';
 import { requireDeployer, type Services, type StartedJob } from '../context.ts';
 import { lockApp } from './lock.ts';
-import { deployable } from './release.ts';
+import { afterRollOut, beforeRollOut } from './after-rollout.ts';
+import { deployable } from './releases/release.ts';
 import { quotaRefusal } from '../deploy/quota.ts';
 import type { Release } from '../store/releases.ts';
 import type { Actor, Progress } from './actor.ts';
@@ -36,11 +37,13 @@ function originOf(identity: Identity): JobOrigin {
  * Runs `fn` under the app's lock (owner: `WHAT by NAME`) as a job (jobs/runner.ts) and returns at
  * once with it: recorded with its transcript, tracked as a running deploy so that apps:unlock,
  * jobs:cancel, a key losing the app and (unless `progress.detached`) the caller's signal stop it.
- * The job frees the lock when it ends. A held lock is refused before any job is recorded.
+ * The job frees the lock when it ends, then runs the reactions to a successful rollout
+ * (after-rollout.ts). A held lock is refused before any job is recorded.
  */
 export function startRollOut<T>(actor: Pick<Actor, 'identity' | 'services'>, app: string, what: string, progress: Progress, fn: (p: Progress) => Promise<T>, opts: RollOutOptions = {}): StartedJob<T> {
   const { services, identity } = actor;
   const unlock = lockApp(services, app, `${what} by ${identity.name}`);
+  const before = beforeRollOut(services, app);
   try {
     return services.jobs.start({
       kind: opts.kind ?? what, app, identity, origin: opts.origin ?? progress.origin ?? originOf(identity),
@@ -52,11 +55,14 @@ export function startRollOut<T>(actor: Pick<Actor, 'identity' | 'services'>, app
         progress.onJob?.(job);
       },
     }, async (t, signal) => {
+      let value: T;
       try {
-        return await fn({ transcript: t, signal });
+        value = await fn({ transcript: t, signal });
       } finally {
         unlock();
       }
+      afterRollOut(services, app, before);
+      return value;
     });
   } catch (err) {
     unlock();

@@ -7,9 +7,8 @@ import { setHead } from '../repos.ts';
 import { pushTarget, type RefUpdate } from './receive.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
 import { rollOut } from '../ops/rollout.ts';
-import { buildAndDeploy } from '../ops/build-and-deploy.ts';
-import { collectAfterDeploy } from '../ops/collect.ts';
-import { deployPreview, removeBranchPreview } from '../ops/preview-deploy.ts';
+import { buildAndDeploy } from '../ops/builds/build-and-deploy.ts';
+import { deployPreview, removeBranchPreview } from '../ops/previews/preview-deploy.ts';
 
 /** One push as the pre-receive hook hands it over. */
 export interface PushRequest {
@@ -37,7 +36,7 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
   // Said before the lock and the upload's extraction: nothing can be deployed without them.
   requireBuilder(services);
   requireDeployer(services);
-  // Another branch, with previews on: its own preview app, deployed or removed (ops/preview-deploy.ts).
+  // Another branch, with previews on: its own preview app, deployed or removed (ops/previews/preview-deploy.ts).
   const previewPush = { parent: app, branch: target.branch, identity: push.identity, transcript: push.transcript, signal: push.signal };
   if (target.kind === 'preview-removal') return removeBranchPreview(services, previewPush);
   if (target.kind === 'preview') return deployPreview(services, { ...previewPush, commit: target.commit, quarantine: push.quarantine });
@@ -53,7 +52,5 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
     });
     await setHead(services.config, app, target.branch);
   }, { tracked: true, kind: 'push', origin: 'push' });
-  // After the lock is free and only after success; the push's verdict does not wait for it.
-  void collectAfterDeploy(services, app);
 }
 

@@ -1,5 +1,5 @@
 import { UserError } from '../errors.ts';
-import { deployBranches } from '../ops/preview-policy.ts';
+import { deployBranches } from '../ops/previews/preview-policy.ts';
 
 /** One line of pre-receive input: `<old-sha> <new-sha> <ref>`. */
 export interface RefUpdate {

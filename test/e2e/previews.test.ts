@@ -13,7 +13,7 @@ import type { PackBuilder } from '../../server/build/pack.ts';
 import { KubeClient } from '../../server/kube/client.ts';
 import type { V1Deployment } from '../../server/kube/types.ts';
 import { previewAppName } from '../../server/names.ts';
-import { reconcilePreviews } from '../../server/ops/preview-reconcile.ts';
+import { reconcilePreviews } from '../../server/ops/previews/preview-reconcile.ts';
 import { remoteLines, type TestServer } from '../support/harness.ts';
 import { eventually } from '../support/eventually.ts';
 import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { PackBuilder } from '../../server/build/pack.ts';
 import { RegistryApi } from '../../server/build/registry.ts';
 import { MANIFEST_TYPES, registryAuthHeaders } from '../../server/build/image.ts';
-import { doctorChecks } from '../../server/ops/doctor.ts';
+import { doctorChecks } from '../../server/ops/admin/doctor.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { kubeDeployer } from '../../server/backends.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';

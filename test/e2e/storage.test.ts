@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeClient } from '../../server/kube/client.ts';
 import { loadConfig } from '../../server/config.ts';
-import { doctorChecks } from '../../server/ops/doctor.ts';
+import { doctorChecks } from '../../server/ops/admin/doctor.ts';
 import type { V1Deployment, V1PersistentVolumeClaim, V1Pod } from '../../server/kube/types.ts';
 import { remoteLines, type TestServer } from '../support/harness.ts';
 import { startOnTestbed } from '../support/on-testbed.ts';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { PackBuilder } from '../../server/build/pack.ts';
 import { KubeClient } from '../../server/kube/client.ts';
 import { previewAppName } from '../../server/names.ts';
-import { pollSyncs } from '../../server/ops/sync-poll.ts';
+import { pollSyncs } from '../../server/ops/sync/sync-poll.ts';
 import type { TestServer } from '../support/harness.ts';
 import { eventually } from '../support/eventually.ts';
 import { githubDeletion, githubPush, githubSignature, startForge, type TestForge } from '../support/forge.ts';
@@ -131,7 +131,7 @@ describe('deploys from a forge on the cluster: webhook, polling, previews of its
     const kube = new KubeClient(tb.KUBECONFIG!);
     await eventually(`namespace slipway-${PREVIEW} to be gone`, async () => (await kube.read('v1', 'Namespace', `slipway-${PREVIEW}`)) === undefined, GONE_MS, 1000);
     // The removal goes on after the namespace: the preview's images, then its row, last, so that an
-    // interrupted removal can be finished (server/ops/teardown.ts); so the list is waited on too.
+    // interrupted removal can be finished (server/ops/apps/teardown.ts); so the list is waited on too.
     let listed = '';
     await eventually(() => `previews ${APPS.app} to list none (last: ${listed})`, async () => {
       listed = await ok(`previews ${APPS.app} --json`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { deployedApp, makeKey, newApp, remoteLines, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
 import { previewAppName } from '../../server/names.ts';
 import { api } from '../support/api-client.ts';
-import { reconcilePreviews } from '../../server/ops/preview-reconcile.ts';
+import { reconcilePreviews } from '../../server/ops/previews/preview-reconcile.ts';
 
 interface Listed { app: string; branch: string; commit: string | null; url: string; ageSeconds: number }
 

@@ -11,7 +11,7 @@ import { newApp, startTestServer, type TestServer } from '../support/harness.ts'
 import { githubDeletion, githubPush, githubSignature, startForge, type TestForge } from '../support/forge.ts';
 import { eventually } from '../support/eventually.ts';
 import { previewAppName } from '../../server/names.ts';
-import { pollSyncs } from '../../server/ops/sync-poll.ts';
+import { pollSyncs } from '../../server/ops/sync/sync-poll.ts';
 
 interface Answer { status: number; json: { message: string; job?: { id: string; kind: string; by: string; app: string } } }
 interface Listed { app: string; branch: string; commit: string | null; url: string }

@@ -10,7 +10,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { makeKey, newApp, startTestServer, type TestServer } from '../support/harness.ts';
 import { githubPush, githubSignature, startForge, type TestForge } from '../support/forge.ts';
 import { eventually } from '../support/eventually.ts';
-import { pollSyncs } from '../../server/ops/sync-poll.ts';
+import { pollSyncs } from '../../server/ops/sync/sync-poll.ts';
 
 interface Answer { status: number; json: { message: string; job?: { id: string; kind: string; by: string } } }
 

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../server/errors.ts';
-import { parseAppJson } from '../../server/ops/app-json.ts';
-import { envToSet, formationToSet, generateSecret } from '../../server/ops/app-setup.ts';
+import { parseAppJson } from '../../server/ops/apps/app-json.ts';
+import { envToSet, formationToSet, generateSecret } from '../../server/ops/apps/app-setup.ts';
 import { ContentChecks, contentVerdict } from '../../server/deploy/content-check.ts';
 import type { V1Pod } from '../../server/kube/types.ts';
 

@@ -2,7 +2,7 @@
 // (names only), and the cluster overview apps:list reads (over a stand-in for the kube client).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appState } from '../../server/ops/apps.ts';
+import { appState } from '../../server/ops/apps/apps.ts';
 import { configChanges } from '../../server/store/releases.ts';
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import type { KubeClient } from '../../server/kube/client.ts';

@@ -300,7 +300,7 @@ test('a push that goes away while waiting leaves the line, and those behind it m
 });
 
 test('with the cluster backend doctor checks build pods instead of Docker, pack and the engine\'s builder image', async () => {
-  const { doctorChecks } = await import('../../server/ops/doctor.ts');
+  const { doctorChecks } = await import('../../server/ops/admin/doctor.ts');
   const names = (env: Record<string, string>) => doctorChecks(loadConfig(env), {}).map((c) => c.name);
   assert.deepEqual(names({ SLIPWAY_BUILD_BACKEND: 'cluster' }).slice(0, 2), ['build pods', 'registry']);
   assert.ok(!names({ SLIPWAY_BUILD_BACKEND: 'cluster' }).some((n) => ['docker', 'pack', 'builder'].includes(n)));

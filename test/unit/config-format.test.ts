@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { configLines, decodeBase64Value, encodeBase64Value, parseConfigLines } from '../../server/ops/config-format.ts';
+import { configLines, decodeBase64Value, encodeBase64Value, parseConfigLines } from '../../server/ops/config/config-format.ts';
 import { parsePairs } from '../../server/commands/config.ts';
 import { UserError } from '../../server/errors.ts';
 

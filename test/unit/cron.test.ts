@@ -7,9 +7,9 @@ import type { V1CronJob, V1Job } from '../../server/kube/types.ts';
 import { LABEL, namespaceFor } from '../../server/kube/labels.ts';
 import { CRON_HISTORY, CRON_PROCESS, LAUNCHER, RUN_PROCESS, cronJobObject, manualJobObject, runPodObject } from '../../server/deploy/workload.ts';
 import { cronState, jobRun } from '../../server/deploy/cron-state.ts';
-import { cronId, nextRun, parseCron, scheduleProblem } from '../../server/ops/cron-spec.ts';
-import { parseAppJson } from '../../server/ops/app-json.ts';
-import { scheduledTasks } from '../../server/ops/release.ts';
+import { cronId, nextRun, parseCron, scheduleProblem } from '../../server/ops/cron/cron-spec.ts';
+import { parseAppJson } from '../../server/ops/apps/app-json.ts';
+import { scheduledTasks } from '../../server/ops/releases/release.ts';
 import { UserError } from '../../server/errors.ts';
 
 const release: DeployableRelease = {

@@ -9,7 +9,7 @@ import { ANNOTATION, LABEL } from '../../server/kube/labels.ts';
 import { cutover, runView, warmPatch, webSetName } from '../../server/deploy/workload.ts';
 import { readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from '../../server/deploy/ingress-sync.ts';
 import { rolloutState } from '../../server/deploy/rollout.ts';
-import { drift } from '../../server/ops/reconcile.ts';
+import { drift } from '../../server/ops/admin/reconcile.ts';
 import { loadConfig } from '../../server/config.ts';
 
 const release: DeployableRelease = {

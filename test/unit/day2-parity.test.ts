@@ -7,8 +7,8 @@ import type { DeployableRelease } from '../../server/model.ts';
 import { releaseObjects } from '../../server/deploy/objects.ts';
 import { releaseCommand, releasePodObject } from '../../server/deploy/workload.ts';
 import { cpuQuantity, memoryQuantity, quantityValue } from '../../server/kube/quantity.ts';
-import { parseAppJson } from '../../server/ops/app-json.ts';
-import { mergeChecks, resolveResources } from '../../server/ops/release.ts';
+import { parseAppJson } from '../../server/ops/apps/app-json.ts';
+import { mergeChecks, resolveResources } from '../../server/ops/releases/release.ts';
 import { podState, readinessFailure } from '../../server/deploy/rollout.ts';
 import { UserError } from '../../server/errors.ts';
 

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commands, parseArgs } from '../../server/commands/registry.ts';
 import { parseFormation } from '../../server/commands/ps.ts';
-import { MAX_SCALE } from '../../server/ops/ps.ts';
-import { parseHost } from '../../server/ops/domains.ts';
+import { MAX_SCALE } from '../../server/ops/processes/ps.ts';
+import { parseHost } from '../../server/ops/domains/domains.ts';
 import { parseLineCount } from '../../server/commands/logs.ts';
-import { DEFAULT_LOG_LINES } from '../../server/ops/logs.ts';
+import { DEFAULT_LOG_LINES } from '../../server/ops/processes/logs.ts';
 import { parseVersion } from '../../server/commands/releases.ts';
 import { UsageError, UserError } from '../../server/errors.ts';
 

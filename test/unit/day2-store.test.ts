@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withStore } from '../support/store.ts';
-import { deployable } from '../../server/ops/release.ts';
+import { deployable } from '../../server/ops/releases/release.ts';
 import { loadConfig } from '../../server/config.ts';
 
 test('formation: set merges, replace restores, rows go with the app', () => {

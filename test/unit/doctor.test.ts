@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { doctorLines } from '../../server/commands/doctor.ts';
-import { runChecks } from '../../server/ops/doctor.ts';
+import { runChecks } from '../../server/ops/admin/doctor.ts';
 import { dispatch } from '../../server/commands/registry.ts';
 import type { DoctorCheck } from '../../server/health.ts';
 import { makeOutput } from '../../server/output/output.ts';

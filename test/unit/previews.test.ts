@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appName, branchSlug, MAX_APP_NAME, previewAppName } from '../../server/names.ts';
-import { BRANCH_GRACE_MS, DEFAULT_PREVIEW_LIMIT, deployBranches, formatPreviewTtl, limitRefusal, parsePreviewLimit, parsePreviewTtl, previewsToRemove, sharedConfig, type PreviewPolicy } from '../../server/ops/preview-policy.ts';
+import { BRANCH_GRACE_MS, DEFAULT_PREVIEW_LIMIT, deployBranches, formatPreviewTtl, limitRefusal, parsePreviewLimit, parsePreviewTtl, previewsToRemove, sharedConfig, type PreviewPolicy } from '../../server/ops/previews/preview-policy.ts';
 import { pushTarget } from '../../server/push/receive.ts';
 import type { PreviewRow } from '../../server/store/previews.ts';
 import { UserError } from '../../server/errors.ts';
-import { previewBranchRefusal } from '../../server/ops/sync-previews.ts';
+import { previewBranchRefusal } from '../../server/ops/sync/sync-previews.ts';
 import { withStore } from '../support/store.ts';
 
 test('a branch slug keeps lowercase letters and digits, one dash for any run of others', () => {

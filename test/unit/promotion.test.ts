@@ -1,10 +1,10 @@
-// What a promotion says it changes before it runs (server/ops/promotion.ts): config key names only
+// What a promotion says it changes before it runs (server/ops/promote/promotion.ts): config key names only
 // one app has, process types added and removed, the commits between the two source versions, and
 // the refusal when process types would go without --confirm. Plus garbage collection's view of a
 // promoted image in the target's repository (gc/keep.ts): kept while a release uses it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { configKeyDiff, confirmRefusal, describeChanges, parseLog, processTypeDiff, type PromotionChanges } from '../../server/ops/promotion.ts';
+import { configKeyDiff, confirmRefusal, describeChanges, parseLog, processTypeDiff, type PromotionChanges } from '../../server/ops/promote/promotion.ts';
 import { planCollection } from '../../server/gc/keep.ts';
 
 const A = 'a'.repeat(40);

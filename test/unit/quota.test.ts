@@ -10,7 +10,7 @@ import type { DeployableRelease, QuotaPlan } from '../../server/model.ts';
 import { releaseObjects } from '../../server/deploy/objects.ts';
 import { GUARD_KINDS, LIMIT_RANGE_NAME, ONE_OFF_QUOTA_NAME, QUOTA_NAME, quotaObjects, quotaRefusal, releaseDemand, runLimitRefusal } from '../../server/deploy/quota.ts';
 import { RUN_PROCESS, releasePodObject, runPodObject } from '../../server/deploy/workload.ts';
-import { mainType, resolveResources } from '../../server/ops/release.ts';
+import { mainType, resolveResources } from '../../server/ops/releases/release.ts';
 import { planConfigPrune } from '../../server/gc/keep.ts';
 import { rolloutState } from '../../server/deploy/rollout.ts';
 import { BuildLog } from '../../server/build/build-log.ts';

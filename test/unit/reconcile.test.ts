@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drift } from '../../server/ops/reconcile.ts';
+import { drift } from '../../server/ops/admin/reconcile.ts';
 import { ownerAlive, processOwner } from '../../server/process.ts';
 import { openStore } from '../../server/store/index.ts';
 

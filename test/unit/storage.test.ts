@@ -9,9 +9,9 @@ import { releaseObjects } from '../../server/deploy/objects.ts';
 import { claimObject } from '../../server/deploy/volumes.ts';
 import { deploymentObject, releasePodObject, runPodObject } from '../../server/deploy/workload.ts';
 import { resourceQuotaObject } from '../../server/deploy/quota.ts';
-import { mountPath, mountsByType, scaleRefusal, volumeName, volumeSize } from '../../server/ops/volumes.ts';
+import { mountPath, mountsByType, scaleRefusal, volumeName, volumeSize } from '../../server/ops/storage/volumes.ts';
 import type { VolumeRow } from '../../server/store/volumes.ts';
-import { admitRelease } from '../../server/ops/release.ts';
+import { admitRelease } from '../../server/ops/releases/release.ts';
 import { loadConfig } from '../../server/config.ts';
 import { withStore } from '../support/store.ts';
 

@@ -1,0 +1,72 @@
+// Start-up reconciliation: after a crash the cluster may run what the database does not say runs
+// (a server killed at `web: 0/1 ready` leaves the new release rolling out while the database
+// marks it failed and the previous one current). The database wins: refs only ever point at code
+// that deployed, the pusher saw the push fail, and the release that was rolling out never passed
+// its readiness check. So the current release is applied again, before any deploy is accepted.
+import type { Services } from '../../context.ts';
+import type { Workload } from '../../deploy/deployer.ts';
+import type { DeployableRelease } from '../../model.ts';
+import { processName } from '../../kube/labels.ts';
+import { RELEASE_TYPE, replicasFor } from '../../deploy/workload.ts';
+import { log } from '../../output/log.ts';
+import { ownerAlive } from '../../process.ts';
+import { deployable } from '../releases/release.ts';
+
+/** What was done at start-up: apps whose workloads were put back, and leftover pods removed. */
+export interface Reconciled {
+  restored: string[];
+  sweptPods: number;
+}
+
+/**
+ * Why the cluster's Deployments of an app differ from what `expected` (the current release, or
+ * none) runs: one sentence, or undefined when they match.
+ */
+export function drift(expected: Pick<DeployableRelease, 'version' | 'runsAs' | 'formation'> & { processes: readonly { type: string }[] } | undefined, running: readonly Workload[]): string | undefined {
+  // A rollback runs its target's instances: those carry the target's number.
+  const runs = expected?.runsAs ?? expected?.version;
+  const want = new Map((expected?.processes ?? []).filter((p) => p.type !== RELEASE_TYPE)
+    .map((p) => [processName(p.type), { release: runs!, replicas: replicasFor(expected!, p.type) }]));
+  for (const w of running) {
+    const e = want.get(w.process);
+    if (!e) return `${w.process} runs${w.release === null ? '' : ` v${w.release}`}, which ${expected ? `v${expected.version} does not have` : 'no release that deployed has'}`;
+    if (w.release !== e.release) return `${w.process} runs ${w.release === null ? 'an unknown release' : `v${w.release}`}, the database says v${e.release}`;
+    if (w.replicas !== e.replicas) return `${w.process} runs ${w.replicas} instances, the database says ${e.replicas}`;
+  }
+  const missing = [...want.keys()].find((name) => !running.some((w) => w.process === name));
+  return missing ? `${missing} of v${expected!.version} is not in the cluster` : undefined;
+}
+
+/**
+ * Brings the cluster in line with the database: removes one-off and release pods of processes
+ * that are gone, and applies each app's current release again where its workloads differ. An
+ * app whose deploy lock a live process holds (the local CLI deploying) is left to it.
+ */
+export async function reconcileAtStart(services: Pick<Services, 'config' | 'store' | 'deployer'>): Promise<Reconciled> {
+  const { store, deployer } = services;
+  const done: Reconciled = { restored: [], sweptPods: 0 };
+  if (!deployer) return done;
+  try {
+    done.sweptPods = await deployer.oneOff.sweepPods(ownerAlive);
+  } catch (err) {
+    // Without the cluster there is nothing to compare with, and no deploy can run either.
+    log.error('could not reach the cluster at start-up: what it runs was not compared with the database', { err });
+    return done;
+  }
+  const lockedElsewhere = new Set(store.apps.lockedElsewhere());
+  for (const app of store.apps.list()) {
+    if (lockedElsewhere.has(app.name)) continue;
+    try {
+      const current = store.releases.current(app.name);
+      const expected = current?.image ? deployable(services, current) : undefined;
+      const why = drift(expected, await deployer.rollout.workloads(app.name));
+      if (!why) continue;
+      log.warn(`the cluster does not run what the database says: ${why}; applying ${expected ? `v${expected.version}` : 'no release'} again`, { app: app.name });
+      await deployer.rollout.restore(app.name, expected);
+      done.restored.push(app.name);
+    } catch (err) {
+      log.error('could not bring the app in line with the database at start-up', { app: app.name, err });
+    }
+  }
+  return done;
+}

@@ -1,0 +1,223 @@
+// The release stage, written once for every way a release is made (push, rebuild, config change,
+// rollback): record it, roll it out in place of the current one, mark how that went.
+import type { TlsPlan } from '../../model.ts';
+import type { Services } from '../../context.ts';
+import { requireDeployer } from '../../context.ts';
+import type { CronTask, DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan, ScheduledTask } from '../../model.ts';
+import { RELEASE_TYPE, RUN_PROCESS } from '../../deploy/workload.ts';
+import { quantityValue } from '../../kube/quantity.ts';
+import { quotaRefusal } from '../../deploy/quota.ts';
+import { UserError } from '../../errors.ts';
+import { ALL_PROCESSES, type ResourceRow } from '../../store/resources.ts';
+import type { Transcript } from '../../output/transcript.ts';
+import { configChanges, type Release } from '../../store/releases.ts';
+import { defaultDomain } from '../../urls.ts';
+import { log } from '../../output/log.ts';
+import { mountsByType, scaleRefusal, volumesOf } from '../storage/volumes.ts';
+
+/**
+ * Where a type's settings come from, most specific first: its own, then the app's defaults ('*').
+ * One-off pods (`run`) have no type of their own and run under the main type's (`web`, else the
+ * default process); the release command under its own settings, else the main type's.
+ */
+function settingChain(type: string, main: string | undefined): string[] {
+  const via = main !== undefined && main !== type ? [main] : [];
+  if (type === RUN_PROCESS) return [...via, ALL_PROCESSES];
+  if (type === RELEASE_TYPE) return [type, ...via, ALL_PROCESSES];
+  return [type, ALL_PROCESSES];
+}
+
+/**
+ * The limits and requests of each process type: the first setting along its chain (settingChain),
+ * a limit never above a ceiling an admin set anywhere along it (a deployer's own setting cannot
+ * lift it), and a request never above its limit (Kubernetes refuses such a pod; an admin's lower
+ * ceiling can put a deployer's request there). `capRequests: false` shows requests as set, to check them.
+ */
+export function resolveResources(rows: readonly ResourceRow[], types: readonly string[], main?: string, opts: { capRequests?: boolean } = {}): Record<string, ProcessResources> {
+  const out: Record<string, ProcessResources> = {};
+  const min = (a: string | undefined, b: string | null | undefined) => (b == null ? a : a === undefined || quantityValue(b) < quantityValue(a) ? b : a);
+  for (const type of types) {
+    const chain = settingChain(type, main);
+    const res: ProcessResources = {};
+    for (const kind of ['limit', 'reserve'] as const) {
+      const pick = (field: 'memory' | 'cpu') => {
+        let v: string | undefined;
+        for (const p of chain) v ??= rows.find((r) => r.process === p && r.kind === kind && r[field] !== null)?.[field] ?? undefined;
+        if (kind === 'limit') {
+          for (const p of chain) v = min(v, rows.find((r) => r.process === p && r.kind === 'limit')?.[field === 'memory' ? 'memoryMax' : 'cpuMax']);
+        } else if (opts.capRequests !== false) {
+          v = min(v, v === undefined ? undefined : res.limits?.[field]);
+        }
+        return v;
+      };
+      const memory = pick('memory');
+      const cpu = pick('cpu');
+      if (memory || cpu) res[kind === 'limit' ? 'limits' : 'requests'] = { ...(memory ? { memory } : {}), ...(cpu ? { cpu } : {}) };
+    }
+    if (res.limits || res.requests) out[type] = res;
+  }
+  return out;
+}
+
+/** The type whose limits one-off pods run under: `web`, else the image's default process, else the first. */
+export function mainType(processes: readonly { type: string; default?: boolean }[]): string | undefined {
+  const types = processes.filter((p) => p.type !== RELEASE_TYPE);
+  return (types.find((p) => p.type === 'web') ?? types.find((p) => p.default) ?? types[0])?.type;
+}
+
+/** An app's quota plan: resource:quota's settings over the SLIPWAY_APP_MAX_* defaults. */
+export function quotaPlan(services: Pick<Services, 'config' | 'store'>, app: string): QuotaPlan {
+  const { config } = services;
+  const own = services.store.quotas.get(app);
+  return {
+    quota: { pods: own?.pods ?? config.appMaxPods, memory: own?.memory ?? config.appMaxMemory, cpu: own?.cpu ?? config.appMaxCpu },
+    storage: { volumes: config.appMaxVolumes, size: config.appMaxStorage },
+    runs: config.appMaxRuns,
+    container: config.containerDefaults,
+  };
+}
+
+/** A release's own health checks (app.json) with the ones checks:set gave replacing the same type. */
+export function mergeChecks(own: HealthChecks, set: Readonly<Record<string, readonly HealthCheck[]>>): Record<string, HealthCheck[]> {
+  const out: Record<string, HealthCheck[]> = {};
+  for (const type of new Set([...Object.keys(own), ...Object.keys(set)])) {
+    const overrides = set[type] ?? [];
+    out[type] = [...(own[type] ?? []).filter((c) => !overrides.some((o) => o.type === c.type)), ...overrides];
+  }
+  return out;
+}
+
+/** Turns a stored release into what the deployer runs. */
+export function deployable(services: Pick<Services, 'config' | 'store'>, r: Release): DeployableRelease {
+  const { store } = services;
+  // ps:stop keeps the formation and runs 0 of the stopped types until ps:start.
+  const formation = { ...store.formation.all(r.app), ...Object.fromEntries(store.stopped.all(r.app).map((t) => [t, 0])) };
+  const volumes = store.volumes.list(r.app);
+  return {
+    app: r.app,
+    version: r.version,
+    runsAs: r.runsAs ?? undefined,
+    // ps:warm's own window, else SLIPWAY_WARM_ROLLBACK's.
+    warmSeconds: store.apps.get(r.app)?.warmSeconds ?? services.config.warmRollbackSeconds,
+    commit: r.commit,
+    image: r.image ?? '',
+    processes: r.processes,
+    config: r.config,
+    formation,
+    domains: [defaultDomain(services.config, r.app), ...store.domains.list(r.app)],
+    resources: resolveResources(store.resources.all(r.app), [...r.processes.map((p) => p.type), RUN_PROCESS], mainType(r.processes)),
+    quota: quotaPlan(services, r.app),
+    checks: mergeChecks(r.checks ?? {}, store.checks.all(r.app)),
+    egress: store.egress.list(r.app),
+    cron: scheduledTasks(store.cron.suspended(r.app), r.cron ?? []),
+    // Volumes and mounts are the app's as of now, whichever release runs (a rollback keeps them).
+    volumes: volumesOf(volumes),
+    mounts: mountsByType(volumes, mainType(r.processes), RUN_PROCESS),
+    ...tlsPlan(services, r.app),
+  };
+}
+
+/** A release's tasks as the deployer schedules them: suspended by cron:suspend (by id) or app.json `maintenance`. */
+export function scheduledTasks(suspended: readonly string[], tasks: readonly CronTask[]): ScheduledTask[] {
+  return tasks.map((t) => ({ ...t, suspended: t.maintenance === true || suspended.includes(t.id) }));
+}
+
+/** The app's TLS: ACME certificates when an email is set and they are on for the app, and what was uploaded. */
+function tlsPlan(services: Pick<Services, 'config' | 'store'>, app: string): { tls?: TlsPlan } {
+  const uploaded = services.store.certs.uploaded(app);
+  const auto = services.config.acmeEmail !== undefined && services.store.certs.auto(app);
+  if (services.config.acmeEmail === undefined && uploaded.length === 0) return {};
+  return { tls: { issuer: auto ? services.config.acmeIssuer : undefined, uploaded } };
+}
+
+/** What a new release runs: the image, process types and config. */
+export interface ReleaseSpec {
+  description: string;
+  commit: string | null;
+  image: string;
+  processes: Release['processes'];
+  config: Record<string, string>;
+  /** Health checks from the pushed app.json; others keep the ones the release they copy had. */
+  checks?: HealthChecks;
+  /** Scheduled tasks from the pushed app.json; others keep the ones the release they copy had. */
+  cron?: readonly CronTask[];
+  /** The key whose push or command makes it. */
+  createdBy: string;
+  /** The release whose instances it runs (a rollback's target, so a warm one only takes the traffic back); absent: its own. */
+  runsAs?: number;
+}
+
+/** How the release stage reports itself. */
+export interface ReleaseOptions {
+  transcript: Transcript;
+  signal: AbortSignal;
+  /** Name the release's description in its step line (`Releasing v4 (Rollback to v2)`). */
+  describe?: boolean;
+  /** Run the Procfile's `release` command before the rollout (pushes and config changes do). */
+  runRelease?: boolean;
+}
+
+/**
+ * Refuses, with one sentence and before anything is recorded or applied, a release with more
+ * process types than SLIPWAY_APP_MAX_PROCESS_TYPES, with more than one instance of a type that
+ * mounts a volume, or whose formation does not fit the app's quota (unless it needs no more than
+ * what runs now).
+ */
+export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: string, processes: Release['processes'], previous: Release | undefined): void {
+  const max = services.config.appMaxProcessTypes;
+  const types = processes.filter((p) => p.type !== RELEASE_TYPE).length;
+  if (types > max) throw new UserError(`This release declares ${types} process types, more than the ${max} an app may have (SLIPWAY_APP_MAX_PROCESS_TYPES); nothing was deployed.`);
+  // A formation set before the first deploy (app.json) must not run two writers of a volume either.
+  const volumes = services.store.volumes.list(app);
+  const formation = services.store.formation.all(app);
+  for (const p of processes) {
+    const twoWriters = scaleRefusal(volumes, app, p.type, formation[p.type] ?? 0);
+    if (twoWriters) throw new UserError(`${twoWriters.replace(/\.$/, '')}; nothing was deployed.`);
+  }
+  const draft = (r: Pick<Release, 'processes'>) => {
+    const d = deployable(services, { ...DRAFT, app, processes: r.processes });
+    return { app, processes: d.processes, formation: d.formation, resources: d.resources, mounts: d.mounts };
+  };
+  const plan = quotaPlan(services, app);
+  const refused = quotaRefusal(draft({ processes }), plan, previous && draft(previous));
+  if (refused) throw new UserError(`${refused.replace(/\.$/, '')}; nothing was deployed.`);
+}
+
+/** The fields deployable() reads besides the app and processes, for a release not yet recorded. */
+const DRAFT: Omit<Release, 'app' | 'processes'> = {
+  version: 0, description: '', commit: null, image: null, config: {}, checks: {}, cron: [], status: 'pending',
+  createdAt: '', finishedAt: null, imageCollectedAt: null, configPrunedAt: null, createdBy: null, configChanges: null, runsAs: null,
+};
+
+/**
+ * Records a new release and rolls it out in place of the current one (which the deployer puts
+ * back if the new one does not become ready). The caller holds the app's deploy lock.
+ */
+export async function releaseAndDeploy(services: Services, app: string, spec: ReleaseSpec, opts: ReleaseOptions): Promise<Release> {
+  const { store } = services;
+  const deployer = requireDeployer(services);
+  const previous = store.releases.current(app);
+  admitRelease(services, app, spec.processes, previous);
+  // What changed is judged against what runs now; a pruned copy (garbage collection) cannot say.
+  const changes = previous && previous.configPrunedAt === null ? configChanges(previous.config, spec.config) : null;
+  const release = store.releases.create({ app, ...spec, configChanges: changes });
+  services.events.publish({ type: 'release', app, version: release.version });
+  opts.transcript.step(`Releasing v${release.version}${opts.describe ? ` (${spec.description})` : ''}`);
+  try {
+    const next = deployable(services, release);
+    if (opts.runRelease && next.processes.some((p) => p.type === RELEASE_TYPE)) {
+      opts.transcript.step('Running release command');
+      const started = Date.now();
+      await deployer.oneOff.releasePhase(next, { transcript: opts.transcript, signal: opts.signal });
+      log.info('release command finished', { app, version: release.version, ms: Date.now() - started });
+    }
+    await deployer.rollout.deploy(next, { previous: previous && deployable(services, previous), transcript: opts.transcript, signal: opts.signal });
+  } catch (err) {
+    store.releases.finish(app, release.version, 'failed');
+    services.events.publish({ type: 'release', app, version: release.version });
+    throw err;
+  }
+  store.releases.finish(app, release.version, 'succeeded');
+  services.events.publish({ type: 'release', app, version: release.version });
+  return release;
+}
