@@ -172,14 +172,27 @@ export class RunningSessions {
 
 /** The configured builder, or a sentence saying how to set one up. */
 export function requireBuilder(services: Pick<Services, 'builder'>): Builder {
-  if (!services.builder) throw new UserError('This server has no builder configured: install pack and a Docker engine (see the README, "npm run testbed"), or build in the cluster (SLIPWAY_BUILD_BACKEND=cluster with KUBECONFIG set), then restart Slipway.');
-  return services.builder;
+  const builder = services.builder;
+  if (!builder) throw new UserError('This server has no builder configured: install pack and a Docker engine (see the README, "npm run testbed"), or build in the cluster (SLIPWAY_BUILD_BACKEND=cluster with KUBECONFIG set), then restart Slipway.');
+  return builder;
+}
+
+/** A push's builder and deployer, checked once (requireBackends) and handed down its walk. */
+export interface PushBackends {
+  builder: Builder;
+  deployer: Deployer;
+}
+
+/** The configured builder and deployer, or the sentence for the first one missing. */
+export function requireBackends(services: Pick<Services, 'builder' | 'deployer'>): PushBackends {
+  return { builder: requireBuilder(services), deployer: requireDeployer(services) };
 }
 
 /** The configured deployer, or a sentence saying how to set one up. */
 export function requireDeployer(services: Pick<Services, 'deployer'>): Deployer {
-  if (!services.deployer) throw new UserError('This server has no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig for your k3s cluster, then restart Slipway.');
-  return services.deployer;
+  const deployer = services.deployer;
+  if (!deployer) throw new UserError('This server has no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig for your k3s cluster, then restart Slipway.');
+  return deployer;
 }
 
 /** What a job is and who starts it. */

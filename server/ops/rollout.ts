@@ -9,6 +9,7 @@ import { afterRollOut, beforeRollOut } from './after-rollout.ts';
 import { deployable } from './releases/release.ts';
 import { quotaRefusal } from '../deploy/quota.ts';
 import type { Release } from '../store/releases.ts';
+import type { Deployer } from '../deploy/deployer.ts';
 import type { Actor, Progress } from './actor.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { JobOrigin } from '../store/jobs.ts';
@@ -80,8 +81,7 @@ export async function rollOut<T>(actor: Pick<Actor, 'identity' | 'services'>, ap
  * is applied again (no new release, no restart unless the pods must change). If that fails,
  * `undo` puts the store back, so it always says what runs. The caller holds the app's lock.
  */
-export async function reapply(services: Services, current: Release, change: () => void, undo: () => void, p: Progress): Promise<void> {
-  const deployer = requireDeployer(services);
+export async function reapply(services: Services, current: Release, change: () => void, undo: () => void, p: Progress, deployer: Deployer = requireDeployer(services)): Promise<void> {
   const before = deployable(services, current);
   change();
   const next = deployable(services, current);
@@ -111,8 +111,8 @@ export interface SettingChange {
   announce?: string;
   /** Refuse with deployedRelease's sentence, instead of only storing, when the app runs nothing. */
   requireRunning?: boolean;
-  /** How the change reaches what runs (default: the current release applied again); the store is written first. */
-  apply?: (current: Release, p: Progress) => Promise<void>;
+  /** How the change reaches what runs (default: the current release applied again) on the deployer changeSetting checked; the store is written first. */
+  apply?: (current: Release, p: Progress, deployer: Deployer) => Promise<void>;
 }
 
 /**
@@ -122,21 +122,23 @@ export interface SettingChange {
  */
 export async function changeSetting(actor: Pick<Actor, 'identity' | 'services'>, app: string, change: SettingChange, progress: Progress): Promise<boolean> {
   const { services } = actor;
+  // Asked for once: the rollout below runs on this one.
+  const deployer = services.deployer;
   if (change.requireRunning) {
-    requireDeployer(services);
+    requireDeployer({ deployer });
     deployedRelease(services, app);
   }
-  if (!services.deployer || !services.store.releases.current(app)?.image) {
+  if (!deployer || !services.store.releases.current(app)?.image) {
     change.write();
     return false;
   }
   await rollOut(actor, app, change.what, progress, async (p) => {
     if (change.announce) p.transcript.raw(change.announce);
     const running = deployedRelease(services, app);
-    if (!change.apply) return reapply(services, running, change.write, change.undo, p);
+    if (!change.apply) return reapply(services, running, change.write, change.undo, p, deployer);
     change.write();
     try {
-      await change.apply(running, p);
+      await change.apply(running, p, deployer);
     } catch (err) {
       change.undo();
       throw err;

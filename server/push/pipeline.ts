@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Identity } from '../auth/identity.ts';
-import { requireBuilder, requireDeployer } from '../context.ts';
+import { requireBackends } from '../context.ts';
 import type { Transcript } from '../output/transcript.ts';
 import { setHead } from '../repos.ts';
 import { pushTarget, type RefUpdate } from './receive.ts';
@@ -34,12 +34,11 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
   if (!appRow) throw new NotFoundError(app);
   const target = pushTarget(push.updates, appRow.deployBranch, store.previews.settings(app).enabled);
   // Said before the lock and the upload's extraction: nothing can be deployed without them.
-  requireBuilder(services);
-  requireDeployer(services);
+  const backends = requireBackends(services);
   // Another branch, with previews on: its own preview app, deployed or removed (ops/previews/preview-deploy.ts).
   const previewPush = { parent: app, branch: target.branch, identity: push.identity, transcript: push.transcript, signal: push.signal };
   if (target.kind === 'preview-removal') return removeBranchPreview(services, previewPush);
-  if (target.kind === 'preview') return deployPreview(services, { ...previewPush, commit: target.commit, quarantine: push.quarantine });
+  if (target.kind === 'preview') return deployPreview(services, { ...previewPush, commit: target.commit, quarantine: push.quarantine, backends });
   const short = target.commit.slice(0, 7);
 
   // lock: one deploy per app at a time; a second push is turned away at once. The push is a job
@@ -48,7 +47,7 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
     p.transcript.step(`Deploying ${app} (${short}) from ${target.branch}`);
     await buildAndDeploy(services, {
       app, commit: target.commit, description: `Deploy ${short}`, quarantine: push.quarantine,
-      by: push.identity, transcript: p.transcript, signal: p.signal,
+      by: push.identity, transcript: p.transcript, signal: p.signal, backends,
     });
     await setHead(services.config, app, target.branch);
   }, { tracked: true, kind: 'push', origin: 'push' });

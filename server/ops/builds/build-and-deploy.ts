@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { UserError } from '../../errors.ts';
 import type { Services } from '../../context.ts';
-import { requireBuilder, requireDeployer } from '../../context.ts';
+import type { PushBackends } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { appUrl } from '../../urls.ts';
 import type { Transcript } from '../../output/transcript.ts';
@@ -14,8 +14,8 @@ import { extractTree, readTreeFile } from '../../build/extract.ts';
 import { parseAppJson } from '../apps/app-json.ts';
 import { startAppSetup } from '../apps/app-setup.ts';
 import type { Quarantine } from '../../../hooks/wire.ts';
-import { deployable, releaseAndDeploy } from '../releases/release.ts';
-import type { HostCert } from '../../deploy/deployer.ts';
+import { releaseAndDeploy, type Released } from '../releases/release.ts';
+import type { Deployer, HostCert } from '../../deploy/deployer.ts';
 import type { DeployableRelease } from '../../model.ts';
 import { replicasFor } from '../../deploy/workload.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +32,8 @@ export interface DeployRequest {
   by: Identity;
   transcript: Transcript;
   signal: AbortSignal;
+  /** The builder and deployer, checked once by whoever started the walk (requireBackends). */
+  backends: PushBackends;
 }
 
 function stopIfAborted(signal: AbortSignal): void {
@@ -45,8 +47,7 @@ function stopIfAborted(signal: AbortSignal): void {
 /** extract → build → release → deploy → announce, for a push or a rebuild; resolves with the new release's version. */
 export async function buildAndDeploy(services: Services, req: DeployRequest): Promise<number> {
   const { store, config } = services;
-  const builder = requireBuilder(services);
-  requireDeployer(services);
+  const { builder, deployer } = req.backends;
   const { app, transcript: t, signal } = req;
   const short = req.commit.slice(0, 7);
   const repo = sourceRepo(services, app);
@@ -59,7 +60,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
   // extract: the tree, straight from git (and its quarantine during a push).
   const tree = await extractTree({ repo, commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes, directory: builder.wantsDirectory })
     .catch((err: unknown) => { setup.undo(); throw err; });
-  let released = false;
+  let released: Released | undefined;
   try {
     // build
     const builderImage = builderFor(services, app);
@@ -91,27 +92,26 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
 
     // release → deploy
     setup.applyFormation(result.processes);
-    let release;
+    let released;
     try {
-      release = await releaseAndDeploy(services, app, {
+      released = await releaseAndDeploy(services, app, {
         description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig, checks: appJson.checks, cron: appJson.cron, createdBy: req.by.name,
-      }, { transcript: t, signal, runRelease: true });
+      }, { transcript: t, signal, runRelease: true, deployer });
     } catch (err) {
       stopIfAborted(signal);
       throw err;
     }
 
-    released = true;
+    const { release, plan: running, settings } = released;
 
     // announce
     t.step(`Released v${release.version}`);
-    const running = deployable(services, release);
-    const https = await waitForHttps(services, running, signal);
+    const https = await waitForHttps(services, deployer, running, signal);
     t.raw(`=====> Application deployed:`);
     t.detail(appUrl(config, app, https.certs));
     // A worker-only app (app.json formation `web: 0`, or no web type) has a URL that answers nothing.
     if (!running.processes.some((p) => p.type === 'web')) t.detail('(no web process: nothing answers at this URL)');
-    else if (store.stopped.all(app).includes('web')) t.detail(`(web is stopped: nothing answers at this URL until ps:start ${app} web)`);
+    else if (settings.stopped.includes('web')) t.detail(`(web is stopped: nothing answers at this URL until ps:start ${app} web)`);
     else if (replicasFor(running, 'web') === 0) t.detail(`(web is scaled to 0: nothing answers at this URL until ps:scale ${app} web=1)`);
     if (https.note) t.detail(https.note);
     log.info('deployed', { app, version: release.version, commit: req.commit, by: req.by.name });
@@ -130,9 +130,8 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
  * is applied and the certificates are returned (appUrl then says https); otherwise also the one
  * sentence saying why HTTPS is not there yet. No certificates when the app has no TLS.
  */
-async function waitForHttps(services: Services, release: DeployableRelease, signal: AbortSignal): Promise<{ certs?: HostCert[]; note?: string }> {
-  const deployer = services.deployer;
-  if (!release.tls || !deployer) return {};
+async function waitForHttps(services: Services, deployer: Deployer, release: DeployableRelease, signal: AbortSignal): Promise<{ certs?: HostCert[]; note?: string }> {
+  if (!release.tls) return {};
   const deadline = Date.now() + services.config.certWaitMs;
   for (;;) {
     let certs;

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { NotFoundError, UserError } from '../../errors.ts';
 import { shown } from '../../names.ts';
 import { buildAndDeploy, builderFor, sourceRepo } from './build-and-deploy.ts';
-import { requireBuilder } from '../../context.ts';
+import { requireBackends, requireBuilder } from '../../context.ts';
 import { rollOut } from '../rollout.ts';
 import { requireAdmin } from '../access.ts';
 import { git } from '../../git.ts';
@@ -54,9 +54,10 @@ export async function rebuild(actor: Actor, app: string, progress: Progress): Pr
   const { store } = actor.services;
   const commit = store.releases.current(app)?.commit;
   if (!commit) throw new UserError(`${app} has no deployed commit to rebuild; push first.`);
+  const backends = requireBackends(actor.services);
   await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: sourceRepo(actor.services, app) });
   const release = await rollOut(actor, app, 'apps:rebuild', progress, (p) =>
-    buildAndDeploy(actor.services, { app, commit, description: `Rebuild ${commit.slice(0, 7)}`, quarantine: {}, by: actor.identity, transcript: p.transcript, signal: p.signal }));
+    buildAndDeploy(actor.services, { app, commit, description: `Rebuild ${commit.slice(0, 7)}`, quarantine: {}, by: actor.identity, transcript: p.transcript, signal: p.signal, backends }));
   return { commit, release };
 }
 

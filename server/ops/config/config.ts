@@ -99,8 +99,8 @@ export async function setConfig(actor: Actor, app: string, change: ConfigChange,
       const touched = [...Object.keys(set), ...unset];
       store.config.change(app, Object.fromEntries(touched.filter((k) => Object.hasOwn(before, k)).map((k) => [k, before[k]!])), touched.filter((k) => !Object.hasOwn(before, k)));
     },
-    apply: async (current, p) => {
-      const r = await releaseAndDeploy(actor.services, app, { description: describe(keys.set, unset), commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app), checks: current.checks, cron: current.cron, createdBy: actor.identity.name }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: true });
+    apply: async (current, p, deployer) => {
+      const { release: r } = await releaseAndDeploy(actor.services, app, { description: describe(keys.set, unset), commit: current.commit, image: current.image!, processes: current.processes, config: store.config.all(app), checks: current.checks, cron: current.cron, createdBy: actor.identity.name }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: true, deployer });
       release = r.version;
     },
   }, progress);

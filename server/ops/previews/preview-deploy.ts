@@ -3,7 +3,7 @@
 // deleted branch, removes it. The same lock, job, build and announcement as any push. A forge's
 // branch (sync-previews.ts) takes the same deploy, with its commit fetched first.
 import { UserError } from '../../errors.ts';
-import type { Services, StartedJob } from '../../context.ts';
+import type { PushBackends, Services, StartedJob } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import type { Transcript } from '../../output/transcript.ts';
 import type { Quarantine } from '../../../hooks/wire.ts';
@@ -58,6 +58,8 @@ export interface PreviewSource {
   origin: JobOrigin;
   /** A push's deploy is registered already, from the moment git starts; it says no job line. */
   tracked: boolean;
+  /** The builder and deployer, checked once by whoever started the deploy (requireBackends). */
+  backends: PushBackends;
   /** The commit to deploy: a push's is known, a sync fetches it here, under the preview's lock. */
   commit(p: Progress): Promise<string>;
   quarantine: Quarantine;
@@ -95,7 +97,7 @@ export function startPreviewDeploy(services: Services, push: PreviewPush & { det
         p.transcript.step(`Deploying preview ${preview.app} of ${push.parent} (${short}) from ${push.branch}`);
         release = await buildAndDeploy(services, {
           app: preview.app, commit, description: `Deploy ${short} from ${push.branch}`, quarantine: source.quarantine,
-          by: push.identity, transcript: p.transcript, signal: p.signal,
+          by: push.identity, transcript: p.transcript, signal: p.signal, backends: source.backends,
         });
         services.store.previews.pushed(preview.app, commit);
       }
@@ -115,9 +117,9 @@ export function startPreviewDeploy(services: Services, push: PreviewPush & { det
  * Builds and deploys `commit` of the branch as its preview, a push's job; throwing rejects the
  * push. A preview made by this push is removed again when its deploy fails.
  */
-export async function deployPreview(services: Services, push: PreviewPush & { commit: string; quarantine: Quarantine }): Promise<void> {
+export async function deployPreview(services: Services, push: PreviewPush & { commit: string; quarantine: Quarantine; backends: PushBackends }): Promise<void> {
   await startPreviewDeploy(services, push, {
-    what: `push of ${push.commit.slice(0, 7)}`, kind: 'push', origin: 'push', tracked: true,
+    what: `push of ${push.commit.slice(0, 7)}`, kind: 'push', origin: 'push', tracked: true, backends: push.backends,
     commit: async () => push.commit, quarantine: push.quarantine, unlessRunning: false,
   }).result;
 }

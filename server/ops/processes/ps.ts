@@ -192,8 +192,8 @@ export async function setWarmWindow(actor: Actor, app: string, given: string | n
       announce: `Turning warm rollback off for ${app}...`,
       write: () => store.apps.setWarmSeconds(app, seconds),
       undo: () => store.apps.setWarmSeconds(app, before),
-      apply: async (_running, p) => {
-        dropped = await requireDeployer(services).warm.dropWarm(app, { now: Date.now(), all: true });
+      apply: async (_running, p, deployer) => {
+        dropped = await deployer.warm.dropWarm(app, { now: Date.now(), all: true });
         if (dropped) p.transcript.detail(`Stopped ${dropped} warm set${dropped > 1 ? 's' : ''} of web instances`);
       },
     }, progress);

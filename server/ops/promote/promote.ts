@@ -112,10 +112,10 @@ export async function promote(actor: Actor, staging: string, input: PromoteInput
       // staging's can never delete what the target runs. Without a registry nothing is collected:
       // the staging reference is used as it is.
       const image = services.registry ? await services.registry.copy(staging, plan.app, digest, `promoted-${staging}-v${source.version}`) : source.image!;
-      return releaseAndDeploy(services, plan.app, {
+      return (await releaseAndDeploy(services, plan.app, {
         description, commit: source.commit, image, processes: source.processes, config: store.config.all(plan.app),
         checks: source.checks, cron: source.cron, createdBy: actor.identity.name,
-      }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: true });
+      }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: true })).release;
     });
     done.push({ app: plan.app, release: release.version });
   }

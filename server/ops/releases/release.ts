@@ -3,6 +3,7 @@
 import type { TlsPlan } from '../../model.ts';
 import type { Services } from '../../context.ts';
 import { requireDeployer } from '../../context.ts';
+import type { Deployer } from '../../deploy/deployer.ts';
 import type { CronTask, DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan, ScheduledTask } from '../../model.ts';
 import { RELEASE_TYPE, RUN_PROCESS } from '../../deploy/workload.ts';
 import { quantityValue } from '../../kube/quantity.ts';
@@ -87,34 +88,79 @@ export function mergeChecks(own: HealthChecks, set: Readonly<Record<string, read
   return out;
 }
 
-/** Turns a stored release into what the deployer runs. */
-export function deployable(services: Pick<Services, 'config' | 'store'>, r: Release): DeployableRelease {
+/**
+ * What a release plan reads of the app besides the release itself: its formation, stopped types,
+ * volumes, warm window, domains, limits, quota, checks, egress, suspended tasks and TLS. Read
+ * once per change (under the app's lock nothing else changes them), then planRelease turns any
+ * release of the app into what the deployer runs without reading again.
+ */
+export interface AppSettings {
+  app: string;
+  /** The formation as set (ps:scale, app.json), stopped types included. */
+  formation: Record<string, number>;
+  /** The types ps:stop stopped: they run 0 until ps:start. */
+  stopped: readonly string[];
+  volumes: ReturnType<Services['store']['volumes']['list']>;
+  warmSeconds: number;
+  domains: string[];
+  resources: readonly ResourceRow[];
+  quota: QuotaPlan;
+  checks: Readonly<Record<string, readonly HealthCheck[]>>;
+  egress: DeployableRelease['egress'];
+  suspended: readonly string[];
+  tls: { tls?: TlsPlan };
+}
+
+/** The app's settings a release plan reads (AppSettings), read now. */
+export function appSettings(services: Pick<Services, 'config' | 'store'>, app: string): AppSettings {
   const { store } = services;
-  // ps:stop keeps the formation and runs 0 of the stopped types until ps:start.
-  const formation = { ...store.formation.all(r.app), ...Object.fromEntries(store.stopped.all(r.app).map((t) => [t, 0])) };
-  const volumes = store.volumes.list(r.app);
+  return {
+    app,
+    formation: store.formation.all(app),
+    stopped: store.stopped.all(app),
+    volumes: store.volumes.list(app),
+    // ps:warm's own window, else SLIPWAY_WARM_ROLLBACK's.
+    warmSeconds: store.apps.get(app)?.warmSeconds ?? services.config.warmRollbackSeconds,
+    domains: [defaultDomain(services.config, app), ...store.domains.list(app)],
+    resources: store.resources.all(app),
+    quota: quotaPlan(services, app),
+    checks: store.checks.all(app),
+    egress: store.egress.list(app),
+    suspended: store.cron.suspended(app),
+    tls: tlsPlan(services, app),
+  };
+}
+
+/** Turns a stored release of the app into what the deployer runs, from settings read once (appSettings). */
+export function planRelease(settings: AppSettings, r: Release): DeployableRelease {
+  if (r.app !== settings.app) throw new Error(`a release of ${r.app} planned with the settings of ${settings.app}`);
   return {
     app: r.app,
     version: r.version,
     runsAs: r.runsAs ?? undefined,
-    // ps:warm's own window, else SLIPWAY_WARM_ROLLBACK's.
-    warmSeconds: store.apps.get(r.app)?.warmSeconds ?? services.config.warmRollbackSeconds,
+    warmSeconds: settings.warmSeconds,
     commit: r.commit,
     image: r.image ?? '',
     processes: r.processes,
     config: r.config,
-    formation,
-    domains: [defaultDomain(services.config, r.app), ...store.domains.list(r.app)],
-    resources: resolveResources(store.resources.all(r.app), [...r.processes.map((p) => p.type), RUN_PROCESS], mainType(r.processes)),
-    quota: quotaPlan(services, r.app),
-    checks: mergeChecks(r.checks ?? {}, store.checks.all(r.app)),
-    egress: store.egress.list(r.app),
-    cron: scheduledTasks(store.cron.suspended(r.app), r.cron ?? []),
+    // ps:stop keeps the formation and runs 0 of the stopped types until ps:start.
+    formation: { ...settings.formation, ...Object.fromEntries(settings.stopped.map((t) => [t, 0])) },
+    domains: settings.domains,
+    resources: resolveResources(settings.resources, [...r.processes.map((p) => p.type), RUN_PROCESS], mainType(r.processes)),
+    quota: settings.quota,
+    checks: mergeChecks(r.checks ?? {}, settings.checks),
+    egress: settings.egress,
+    cron: scheduledTasks(settings.suspended, r.cron ?? []),
     // Volumes and mounts are the app's as of now, whichever release runs (a rollback keeps them).
-    volumes: volumesOf(volumes),
-    mounts: mountsByType(volumes, mainType(r.processes), RUN_PROCESS),
-    ...tlsPlan(services, r.app),
+    volumes: volumesOf(settings.volumes),
+    mounts: mountsByType(settings.volumes, mainType(r.processes), RUN_PROCESS),
+    ...settings.tls,
   };
+}
+
+/** Turns a stored release into what the deployer runs, reading the app's settings now. */
+export function deployable(services: Pick<Services, 'config' | 'store'>, r: Release): DeployableRelease {
+  return planRelease(appSettings(services, r.app), r);
 }
 
 /** A release's tasks as the deployer schedules them: suspended by cron:suspend (by id) or app.json `maintenance`. */
@@ -155,6 +201,8 @@ export interface ReleaseOptions {
   describe?: boolean;
   /** Run the Procfile's `release` command before the rollout (pushes and config changes do). */
   runRelease?: boolean;
+  /** The deployer the caller already checked (a push checks its backends once); default: the server's. */
+  deployer?: Deployer;
 }
 
 /**
@@ -163,23 +211,20 @@ export interface ReleaseOptions {
  * mounts a volume, or whose formation does not fit the app's quota (unless it needs no more than
  * what runs now).
  */
-export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: string, processes: Release['processes'], previous: Release | undefined): void {
+export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: string, processes: Release['processes'], previous: Release | undefined, settings: AppSettings = appSettings(services, app)): void {
   const max = services.config.appMaxProcessTypes;
   const types = processes.filter((p) => p.type !== RELEASE_TYPE).length;
   if (types > max) throw new UserError(`This release declares ${types} process types, more than the ${max} an app may have (SLIPWAY_APP_MAX_PROCESS_TYPES); nothing was deployed.`);
   // A formation set before the first deploy (app.json) must not run two writers of a volume either.
-  const volumes = services.store.volumes.list(app);
-  const formation = services.store.formation.all(app);
   for (const p of processes) {
-    const twoWriters = scaleRefusal(volumes, app, p.type, formation[p.type] ?? 0);
+    const twoWriters = scaleRefusal(settings.volumes, app, p.type, settings.formation[p.type] ?? 0);
     if (twoWriters) throw new UserError(`${twoWriters.replace(/\.$/, '')}; nothing was deployed.`);
   }
   const draft = (r: Pick<Release, 'processes'>) => {
-    const d = deployable(services, { ...DRAFT, app, processes: r.processes });
+    const d = planRelease(settings, { ...DRAFT, app, processes: r.processes });
     return { app, processes: d.processes, formation: d.formation, resources: d.resources, mounts: d.mounts };
   };
-  const plan = quotaPlan(services, app);
-  const refused = quotaRefusal(draft({ processes }), plan, previous && draft(previous));
+  const refused = quotaRefusal(draft({ processes }), settings.quota, previous && draft(previous));
   if (refused) throw new UserError(`${refused.replace(/\.$/, '')}; nothing was deployed.`);
 }
 
@@ -189,29 +234,40 @@ const DRAFT: Omit<Release, 'app' | 'processes'> = {
   createdAt: '', finishedAt: null, imageCollectedAt: null, configPrunedAt: null, createdBy: null, configChanges: null, runsAs: null,
 };
 
+/** A release made and rolled out, with the plan the deployer ran (the announcement reads it, not the store). */
+export interface Released {
+  release: Release;
+  plan: DeployableRelease;
+  /** The app's settings the plan was made from. */
+  settings: AppSettings;
+}
+
 /**
  * Records a new release and rolls it out in place of the current one (which the deployer puts
- * back if the new one does not become ready). The caller holds the app's deploy lock.
+ * back if the new one does not become ready). The caller holds the app's deploy lock. The app's
+ * settings are read once, for the admission, the new release's plan and the previous one's.
  */
-export async function releaseAndDeploy(services: Services, app: string, spec: ReleaseSpec, opts: ReleaseOptions): Promise<Release> {
+export async function releaseAndDeploy(services: Services, app: string, spec: ReleaseSpec, opts: ReleaseOptions): Promise<Released> {
   const { store } = services;
-  const deployer = requireDeployer(services);
+  const deployer = opts.deployer ?? requireDeployer(services);
   const previous = store.releases.current(app);
-  admitRelease(services, app, spec.processes, previous);
+  const settings = appSettings(services, app);
+  admitRelease(services, app, spec.processes, previous, settings);
   // What changed is judged against what runs now; a pruned copy (garbage collection) cannot say.
   const changes = previous && previous.configPrunedAt === null ? configChanges(previous.config, spec.config) : null;
   const release = store.releases.create({ app, ...spec, configChanges: changes });
   services.events.publish({ type: 'release', app, version: release.version });
   opts.transcript.step(`Releasing v${release.version}${opts.describe ? ` (${spec.description})` : ''}`);
+  let next: DeployableRelease;
   try {
-    const next = deployable(services, release);
+    next = planRelease(settings, release);
     if (opts.runRelease && next.processes.some((p) => p.type === RELEASE_TYPE)) {
       opts.transcript.step('Running release command');
       const started = Date.now();
       await deployer.oneOff.releasePhase(next, { transcript: opts.transcript, signal: opts.signal });
       log.info('release command finished', { app, version: release.version, ms: Date.now() - started });
     }
-    await deployer.rollout.deploy(next, { previous: previous && deployable(services, previous), transcript: opts.transcript, signal: opts.signal });
+    await deployer.rollout.deploy(next, { previous: previous && planRelease(settings, previous), transcript: opts.transcript, signal: opts.signal });
   } catch (err) {
     store.releases.finish(app, release.version, 'failed');
     services.events.publish({ type: 'release', app, version: release.version });
@@ -219,5 +275,5 @@ export async function releaseAndDeploy(services: Services, app: string, spec: Re
   }
   store.releases.finish(app, release.version, 'succeeded');
   services.events.publish({ type: 'release', app, version: release.version });
-  return release;
+  return { release, plan: next, settings };
 }

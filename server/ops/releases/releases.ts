@@ -91,7 +91,7 @@ export async function rollback(actor: Actor, app: string, input: RollbackInput, 
     // collection marks images under this lock before it deletes them.
     refuseCollected(services, app, store.releases.get(app, target.version)!);
     refusePruned(services, app, store.releases.get(app, target.version)!);
-    const r = await releaseAndDeploy(services, app, {
+    const { release: r } = await releaseAndDeploy(services, app, {
       description: `Rollback to v${target.version}`, commit: target.commit, image: target.image!, processes: target.processes, config: target.config, checks: target.checks, cron: target.cron, createdBy: actor.identity.name,
       // The target's instances (its own, or those it ran itself as a rollback): still warm, only the traffic moves.
       runsAs: target.runsAs ?? target.version,

@@ -5,7 +5,7 @@
 // branch deleted at the forge loses its preview and its ref here. Webhook deliveries (webhook.ts)
 // and polling (sync-poll.ts) both come through here.
 import { LockedError, UserError } from '../../errors.ts';
-import { requireBuilder, requireDeployer, type Services, type StartedJob } from '../../context.ts';
+import { requireBackends, type Services, type StartedJob } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { git } from '../../git.ts';
 import { branchName, shown } from '../../names.ts';
@@ -47,15 +47,14 @@ export function previewBranchRefusal(services: Pick<Services, 'store'>, row: Syn
  */
 export function startBranchPreview(services: Services, row: SyncRow, identity: Identity, branch: string, progress: Progress): StartedJob<PreviewOutcome> {
   const { store, config } = services;
-  requireBuilder(services);
-  requireDeployer(services);
+  const backends = requireBackends(services);
   const refusal = previewBranchRefusal(services, row, branch);
   if (refusal) throw new UserError(refusal);
   const remote = parseRemoteUrl(row.url);
   const repo = repoPath(config, row.app);
   const origin = progress.origin ?? (identity.via === 'local' ? 'cli' : identity.via);
   const started = startPreviewDeploy(services, { parent: row.app, branch, identity, transcript: progress.transcript, signal: progress.signal, detached: progress.detached }, {
-    what: `sync of ${branch}`, kind: 'sync', origin, tracked: false, quarantine: {}, unlessRunning: true,
+    what: `sync of ${branch}`, kind: 'sync', origin, tracked: false, quarantine: {}, unlessRunning: true, backends,
     commit: async (p) => {
       p.transcript.step(`Fetching ${branch} from ${row.url}`);
       await requireReachableByTenant(remote, identity.admin, clusterRanges(config));

@@ -3,7 +3,7 @@
 // same for sync:run, a webhook delivery and polling; only who starts it and how it is followed
 // differ.
 import { UserError } from '../../errors.ts';
-import { requireBuilder, requireDeployer, type Services, type StartedJob } from '../../context.ts';
+import { requireBackends, type Services, type StartedJob } from '../../context.ts';
 import { mayUseApp } from '../../auth/access.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { git } from '../../git.ts';
@@ -65,8 +65,7 @@ export function startSync(actor: Pick<Actor, 'identity' | 'services'>, app: stri
   const { store, config } = services;
   const row = store.syncs.get(app);
   if (!row) throw new UserError(notConnected(app));
-  requireBuilder(services);
-  requireDeployer(services);
+  const backends = requireBackends(services);
   const remote = parseRemoteUrl(row.url);
   const repo = repoPath(config, app);
   let outcome: SyncOutcome | undefined;
@@ -83,7 +82,7 @@ export function startSync(actor: Pick<Actor, 'identity' | 'services'>, app: stri
       return outcome;
     }
     t.step(`Deploying ${app} (${short}) from ${row.branch}`);
-    const release = await buildAndDeploy(services, { app, commit, description: `Sync ${short}`, quarantine: {}, by: actor.identity, transcript: t, signal: p.signal });
+    const release = await buildAndDeploy(services, { app, commit, description: `Sync ${short}`, quarantine: {}, by: actor.identity, transcript: t, signal: p.signal, backends });
     // As after a push: the app's branch names the deployed commit, and clones check it out.
     const local = store.apps.get(app)?.deployBranch ?? (await git(['symbolic-ref', '--short', 'HEAD'], { cwd: repo })).trim();
     await git(['update-ref', `refs/heads/${local}`, commit], { cwd: repo });
