@@ -13,6 +13,30 @@ import type { Transcript } from './output/transcript.ts';
 import { UserError } from './errors.ts';
 import { randomBytes } from 'node:crypto';
 
+/** How a round has gone since the server started. */
+export interface RoundState {
+  name: string;
+  what: string;
+  intervalMs: number;
+  /** Rounds finished (failed ones included). */
+  runs: number;
+  /** Whether one is running now. */
+  running: boolean;
+  /** When the last round started and ended (ISO times), null before the first. */
+  lastStarted: string | null;
+  lastFinished: string | null;
+  /** The last round's error (one sentence), null when it succeeded. */
+  lastError: string | null;
+}
+
+/** The server's background rounds as operations see them (ops/rounds.ts runs them). */
+export interface BackgroundRounds {
+  /** Every round as it stands, in registration order. */
+  list(): RoundState[];
+  /** Runs one now and resolves with how it went; an unknown name is a UserError. */
+  runNow(name: string): Promise<RoundState>;
+}
+
 /** The services commands and the pipeline work with; the same for the SSH server and the local CLI. */
 export interface Services {
   config: Readonly<Config>;
@@ -32,6 +56,8 @@ export interface Services {
   kube?: KubeClient;
   /** Whether ssh2's native crypto binding loaded in this process (for doctor). */
   nativeCrypto?: () => boolean;
+  /** The background rounds (ops/rounds.ts): doctor shows them, rounds:run runs one now. */
+  rounds?: BackgroundRounds;
   /** The checks doctor runs; tests put fakes here, the product leaves it to doctor's own. */
   doctorChecks?: () => DoctorCheck[];
 }

@@ -45,16 +45,3 @@ export function stopRevoked(services: Pick<Services, 'store' | 'pushes' | 'sessi
   }
   return stopped;
 }
-
-/** Runs stopRevoked every RIGHTS_SWEEP_MS; returns the function that stops it. */
-export function startRightsSweep(services: Parameters<typeof stopRevoked>[0], intervalMs = RIGHTS_SWEEP_MS): () => void {
-  const timer = setInterval(() => {
-    // A failed look-up (a locked database) must not end the process; the next sweep tries again.
-    try {
-      stopRevoked(services);
-    } catch (err) {
-      log.error('checking running work against key rights failed', { err });
-    }
-  }, intervalMs).unref();
-  return () => clearInterval(timer);
-}

@@ -1,3 +1,5 @@
+import { Rounds } from './ops/rounds.ts';
+import { serverRounds } from './ops/server-rounds.ts';
 import { connect, type Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,16 +16,10 @@ import { log } from './output/log.ts';
 import { startHookServer } from './push/hook-server.ts';
 import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
-import { startTlsSync } from './ops/domains/tls-sync.ts';
-import { startWarmSweep } from './ops/releases/warm.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
-import { startGcTimer } from './ops/gc/collect.ts';
 import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
 import { Events } from './jobs/events.ts';
 import { reconcileAtStart } from './ops/admin/reconcile.ts';
-import { startRightsSweep } from './revocation.ts';
-import { startSyncPolling } from './ops/sync/sync-poll.ts';
-import { startPreviewReconciler } from './ops/previews/preview-reconcile.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
 export interface RunningSlipway {
@@ -120,12 +116,9 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const httpPort = (http.address() as AddressInfo).port;
   // With port 0 (tests), the remotes we print must name the ports actually bound.
   services.config = Object.freeze({ ...config, sshPort, httpPort });
-  const stopTlsSync = startTlsSync(services, config.tlsSyncMs);
-  const stopGc = config.gcIntervalMs > 0 ? startGcTimer(services, config.gcIntervalMs) : () => {};
-  const stopRightsSweep = startRightsSweep(services);
-  const stopWarmSweep = startWarmSweep(services);
-  const stopSyncPolling = startSyncPolling(services);
-  const stopPreviews = startPreviewReconciler(services);
+  const rounds = new Rounds(serverRounds(services));
+  services.rounds = rounds;
+  rounds.start();
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null,
     gc: { keepReleases: config.keepReleases, intervalS: config.gcIntervalMs / 1000, storage: config.registryGcConfig ?? 'not configured (SLIPWAY_REGISTRY_GC_CONFIG)' } });
 
@@ -136,12 +129,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
     close: async () => {
       services.jobs.close();
       services.pushes.abortAll('the server is stopping');
-      stopTlsSync();
-      stopGc();
-      stopRightsSweep();
-      stopWarmSweep();
-      stopSyncPolling();
-      stopPreviews();
+      rounds.stop();
       const closing = Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
       // A stopping server must not wait on clients: connections that sent nothing yet, or hold a
       // request open, would keep close() pending for as long as they like.

@@ -5,10 +5,36 @@ import { route } from './route.ts';
 import { AppParams, Loose, Nullable } from './schemas.ts';
 import { actor } from './change.ts';
 import { runDoctor } from '../ops/admin/doctor.ts';
+import { listRounds, runRound } from '../ops/admin/rounds.ts';
 import { previewGarbage } from '../ops/gc/gc.ts';
 import { appAccess } from '../ops/keys/keys.ts';
 
+/** A background round as rounds --json shows it. */
+const RoundSchema = Type.Object({
+  name: Type.String(),
+  what: Type.String({ description: 'What the round does.' }),
+  intervalMs: Type.Integer({ description: 'How often it runs; 0: only on demand.' }),
+  runs: Type.Integer({ description: 'Rounds finished since the server started.' }),
+  running: Type.Boolean(),
+  lastStarted: Nullable(Type.String({ description: 'ISO time.' })),
+  lastFinished: Nullable(Type.String({ description: 'ISO time.' })),
+  lastError: Nullable(Type.String({ description: "The last round's error; null when it succeeded." })),
+}, { additionalProperties: false });
+
 export const reportRoutes = [
+  route({
+    method: 'GET', url: '/rounds', tag: 'admin', need: 'admin',
+    summary: 'The background rounds: interval, runs, last run and last error (= rounds --json)',
+    response: { 200: Type.Array(RoundSchema) },
+    handle: async (call) => ({ status: 200, json: listRounds(actor(call)) }),
+  }),
+  route({
+    method: 'POST', url: '/rounds/:name/run', tag: 'admin', need: 'admin',
+    summary: 'Run a background round now; answers once it ended (= rounds:run NAME --json)',
+    params: Type.Object({ name: Type.String({ pattern: '^[a-z][a-z-]{0,40}$' }) }),
+    response: { 200: RoundSchema },
+    handle: async (call) => ({ status: 200, json: await runRound(actor(call), call.params.name) }),
+  }),
   route({
     method: 'GET', url: '/doctor', tag: 'admin', need: 'admin',
     summary: "Check Docker, pack, the builder, the registry, the cluster, disk and SSH crypto (= doctor --json); 200 whether or not checks fail",

@@ -26,6 +26,7 @@ import { jobCommands } from './jobs.ts';
 import { storageCommands } from './storage.ts';
 import { dashboardCommands } from './dashboard.ts';
 import { nodeCommands } from './nodes.ts';
+import { roundCommands } from './rounds.ts';
 
 const metaCommands: Command[] = [
   {
@@ -76,6 +77,7 @@ export const commands: readonly Command[] = [
   ...dashboardCommands,
   ...doctorCommands,
   ...nodeCommands,
+  ...roundCommands,
   ...gcCommands,
   ...metaCommands,
 ];

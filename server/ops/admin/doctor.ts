@@ -10,7 +10,7 @@ import { checkBuildPods } from '../../cluster-build/doctor.ts';
 import { askIngressApi } from '../../deploy/ingress-sync.ts';
 import { requireAdmin } from '../access.ts';
 import type { Actor } from '../actor.ts';
-import type { Services } from '../../context.ts';
+import type { BackgroundRounds, Services } from '../../context.ts';
 import type { CheckOutcome, DoctorCheck } from '../../health.ts';
 
 /** One check's name and what it found. */
@@ -143,7 +143,7 @@ function packChecks(config: Readonly<Config>, rerun: string): DoctorCheck[] {
 }
 
 /** The checks for a server's config; each is a small function over one dependency. */
-export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 'nativeCrypto' | 'kube'>): DoctorCheck[] {
+export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 'nativeCrypto' | 'kube' | 'rounds'>): DoctorCheck[] {
   const kube = services.kube;
   const rerun = 're-run install.sh (it keeps your data)';
   // The cluster build backend needs no Docker engine and no pack: a test pod of the builder instead.
@@ -233,7 +233,22 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
         return { ok: true, detail: "ssh2's native crypto binding loaded" };
       },
     },
+    ...roundChecks(services.rounds),
   ];
+}
+
+/** One check per background round: it passes while its last round succeeded (or none ran yet). */
+function roundChecks(rounds: BackgroundRounds | undefined): DoctorCheck[] {
+  return (rounds?.list() ?? []).map((r) => ({
+    name: `round ${r.name}`,
+    async run() {
+      const every = r.intervalMs > 0 ? `every ${Math.round(r.intervalMs / 1000)} s` : 'on demand only';
+      const last = r.lastFinished ? `, last ended ${r.lastFinished}` : ', not run yet';
+      const detail = `${r.what} (${every}; ${r.runs} run${r.runs === 1 ? '' : 's'}${last}${r.running ? ', running now' : ''})`;
+      if (r.lastError === null) return { ok: true, detail };
+      return { ok: false, detail: `${detail}: the last one failed: ${r.lastError}`, fix: `see the server's log; rounds:run ${r.name} runs it again now` };
+    },
+  }));
 }
 
 /** doctor --json (admins only): every check's name and outcome, in order. */

@@ -6,34 +6,26 @@ import type { Services } from '../../context.ts';
 import { log } from '../../output/log.ts';
 import { deployable } from '../releases/release.ts';
 
-/** Starts the periodic sync; the returned function stops it. */
-export function startTlsSync(services: Services, periodMs: number): () => void {
-  let running = false;
+/** One round of the sync (a background round, ops/server-rounds.ts); a host failing again is logged once. */
+export function tlsSyncRound(services: Services): () => Promise<void> {
   const failing = new Set<string>();
-  const tick = async () => {
+  return async () => {
     const deployer = services.deployer;
-    if (running || !deployer) return;
-    running = true;
-    try {
-      for (const app of services.store.apps.list()) {
-        if (app.lock) continue;
-        const current = services.store.releases.current(app.name);
-        if (!current?.image) continue;
-        const d = deployable(services, current);
-        if (!d.tls) continue;
-        try {
-          if (await deployer.tls.refreshTls(d)) log.info('HTTPS routing follows a changed certificate', { app: app.name });
-          failing.delete(app.name);
-        } catch (err) {
-          // Once per failure, not every period.
-          if (!failing.has(app.name)) log.warn('could not sync HTTPS routing', { app: app.name, err });
-          failing.add(app.name);
-        }
+    if (!deployer) return;
+    for (const app of services.store.apps.list()) {
+      if (app.lock) continue;
+      const current = services.store.releases.current(app.name);
+      if (!current?.image) continue;
+      const d = deployable(services, current);
+      if (!d.tls) continue;
+      try {
+        if (await deployer.tls.refreshTls(d)) log.info('HTTPS routing follows a changed certificate', { app: app.name });
+        failing.delete(app.name);
+      } catch (err) {
+        // Once per failure, not every period.
+        if (!failing.has(app.name)) log.warn('could not sync HTTPS routing', { app: app.name, err });
+        failing.add(app.name);
       }
-    } finally {
-      running = false;
     }
   };
-  const timer = setInterval(() => void tick(), periodMs).unref();
-  return () => clearInterval(timer);
 }

@@ -6,7 +6,6 @@ import type { Services } from '../../context.ts';
 import { log } from '../../output/log.ts';
 import type { StorageCollection } from '../../build/registry.ts';
 import { tryLockApp } from '../lock.ts';
-import { every } from '../periodic.ts';
 import { planCollection, planConfigPrune, type CollectionPlan, type TaggedImage } from '../../gc/keep.ts';
 
 /** How the collection of one app went. */
@@ -179,7 +178,3 @@ export async function collectAll(services: Services, signal?: AbortSignal): Prom
   return result;
 }
 
-/** Runs collectAll every `intervalMs` (never two at once); returns the stop function. */
-export function startGcTimer(services: Services, intervalMs: number): () => void {
-  return every(intervalMs, 'gc', (signal) => collectAll(services, signal));
-}

@@ -7,7 +7,6 @@ import { LockedError } from '../../errors.ts';
 import { git } from '../../git.ts';
 import { log } from '../../output/log.ts';
 import { repoPath } from '../../repos.ts';
-import { every } from '../periodic.ts';
 import { previewLimit, previewsToRemove, previewTtl, type RemovalReason } from './preview-policy.ts';
 import { destroyPreview } from '../apps/teardown.ts';
 
@@ -64,9 +63,4 @@ export async function reconcilePreviews(services: Services, now: number = Date.n
     }
   }
   return removed;
-}
-
-/** Starts the reconciler (a round every PREVIEW_ROUND_MS); returns the stop function. */
-export function startPreviewReconciler(services: Services): () => void {
-  return every(PREVIEW_ROUND_MS, 'the preview reconciler', (signal) => reconcilePreviews(services, Date.now(), signal));
 }

@@ -5,7 +5,6 @@
 import type { Services } from '../../context.ts';
 import { log } from '../../output/log.ts';
 import { tryLockApp } from '../lock.ts';
-import { every } from '../periodic.ts';
 
 /** How often the sweep looks for warm sets whose window ended. */
 export const WARM_SWEEP_MS = 10_000;
@@ -42,9 +41,4 @@ export async function sweepWarm(services: Pick<Services, 'store' | 'deployer'>, 
     }
   }
   return result;
-}
-
-/** Runs sweepWarm every `intervalMs` (never two at once); returns the function that stops it. */
-export function startWarmSweep(services: Pick<Services, 'store' | 'deployer'>, intervalMs = WARM_SWEEP_MS): () => void {
-  return every(intervalMs, 'the warm-window sweep', () => sweepWarm(services));
 }

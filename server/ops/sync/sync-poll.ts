@@ -8,7 +8,6 @@ import { log } from '../../output/log.ts';
 import { clusterRanges, parseRemoteUrl, remoteBranches, remoteCommit, requireReachableByTenant } from '../../forge/remote.ts';
 import type { Identity } from '../../auth/identity.ts';
 import type { SyncRow } from '../../store/syncs.ts';
-import { every } from '../periodic.ts';
 import { detached, ownerGone, startSync, syncIdentity, type SyncOutcome } from './sync-run.ts';
 import { pollBranchPreviews } from './sync-previews.ts';
 
@@ -80,9 +79,4 @@ function startIfMoved(services: Services, row: SyncRow, identity: Identity, comm
     }
     throw err;
   }
-}
-
-/** Starts polling (a round every POLL_TICK_MS); returns the stop function. */
-export function startSyncPolling(services: Services): () => void {
-  return every(POLL_TICK_MS, 'polling repositories', (signal) => pollSyncs(services, Date.now(), signal));
 }

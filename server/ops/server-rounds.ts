@@ -1,0 +1,23 @@
+// Every background round of a server, registered here and only here (ops/rounds.ts runs them).
+import type { Services } from '../context.ts';
+import { RIGHTS_SWEEP_MS, stopRevoked } from '../revocation.ts';
+import type { Round } from './rounds.ts';
+import { tlsSyncRound } from './domains/tls-sync.ts';
+import { collectAll } from './gc/collect.ts';
+import { WARM_SWEEP_MS, sweepWarm } from './releases/warm.ts';
+import { POLL_TICK_MS, pollSyncs } from './sync/sync-poll.ts';
+import { PREVIEW_ROUND_MS, reconcilePreviews } from './previews/preview-reconcile.ts';
+
+/** The server's background rounds, in the order doctor shows them. */
+export function serverRounds(services: Services): Round[] {
+  const { config } = services;
+  return [
+    { name: 'tls-sync', what: 'HTTPS routing follows issued certificates', intervalMs: config.tlsSyncMs, task: tlsSyncRound(services) },
+    // SLIPWAY_GC_INTERVAL_S=0 turns the timer off; gc and rounds:run gc still collect.
+    { name: 'gc', what: 'garbage collection (old images, registry storage, build caches)', intervalMs: config.gcIntervalMs > 0 ? config.gcIntervalMs : 0, task: (signal) => collectAll(services, signal) },
+    { name: 'rights', what: 'running work is stopped when its key loses the app', intervalMs: RIGHTS_SWEEP_MS, task: async () => stopRevoked(services) },
+    { name: 'warm-sweep', what: 'warm web instances stop when their window ends', intervalMs: WARM_SWEEP_MS, task: () => sweepWarm(services) },
+    { name: 'sync-poll', what: 'repositories with sync:poll are polled for new commits', intervalMs: POLL_TICK_MS, task: (signal) => pollSyncs(services, Date.now(), signal) },
+    { name: 'previews', what: 'previews past their time to live or of deleted branches are removed', intervalMs: PREVIEW_ROUND_MS, task: (signal) => reconcilePreviews(services, Date.now(), signal) },
+  ];
+}
