@@ -140,7 +140,7 @@ async function command(t: TestContext, cluster: FakeNodes | undefined, words: st
   const ctx = {
     identity: { name: 'alice', admin: opts.admin ?? true, via: 'ssh' },
     out: makeOutput((s) => out.push(s), { color: false }),
-    services: { config: loadConfig({ SLIPWAY_DATA_DIR: dir, SLIPWAY_HOST: 'paas.example.com', SLIPWAY_DASHBOARD_URL: 'https://slipway.example.com', SLIPWAY_K3S_TOKEN_FILE: join(dir, 'node-token'), ...opts.env }), deployer: cluster ? { cluster } : undefined },
+    services: { config: loadConfig({ SLIPWAY_DATA_DIR: dir, SLIPWAY_HOST: 'paas.example.com', SLIPWAY_DASHBOARD_URL: 'https://slipway.example.com', SLIPWAY_K3S_TOKEN_FILE: join(dir, 'node-token'), ...opts.env }), deployer: cluster ? { nodes: cluster } : undefined },
     stdin: async () => '',
     drained: async () => {},
     signal: new AbortController().signal,
