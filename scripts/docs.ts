@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { commands } from '../server/commands/registry.ts';
 import type { Command } from '../server/commands/types.ts';
+import { commandLine, optionsOf } from '../server/commands/help.ts';
 import { PACK_ENV, settingsReference } from '../server/config.ts';
 import { apiDocument, type OpenApiDocument } from './openapi-source.ts';
 
@@ -33,13 +34,8 @@ const ACCESS: Record<Command['access'], string> = {
 };
 
 function commandSection(c: Command): string[] {
-  const line = `${c.name}${c.usage ? ' ' + c.usage : ''}`;
-  const out = [`### ${c.name}`, '', '```', line, '```', '', `${c.summary}.`, '', `Who: ${ACCESS[c.access]}.`];
-  const flags = Object.entries(c.flags ?? {}).map(([name, f]) => {
-    const spelled = `${f.short ? `-${f.short}, ` : ''}--${name}${f.type === 'string' ? ' VALUE' : ''}`;
-    return `- \`${spelled}\`: ${f.help}`;
-  });
-  if (c.json) flags.push('- `--json`: print the result as JSON (where the HTTP API serves the same resource, the same object)');
+  const out = [`### ${c.name}`, '', '```', commandLine(c), '```', '', `${c.summary}.`, '', `Who: ${ACCESS[c.access]}.`];
+  const flags = optionsOf(c).map(([spelled, help]) => `- \`${spelled}\`: ${help}`);
   if (flags.length) out.push('', 'Options:', '', ...flags);
   return [...out, ''];
 }
@@ -54,7 +50,8 @@ export function renderCommands(list: readonly Command[] = commands): string {
     'Run a command over SSH: `ssh -p 2222 git@HOST COMMAND [ARGS]`. On the server itself the local CLI',
     'runs the same commands with the same output, as an admin on the local data dir:',
     '`slipway COMMAND [ARGS]` (install.sh puts it in `/usr/local/bin`; in a checkout,',
-    '`scripts/provision bin/slipway.ts COMMAND`). `help` lists the commands your key may run.',
+    '`scripts/provision bin/slipway.ts COMMAND`). `help` lists the commands your key may run;',
+    '`help NAMESPACE` (`help ps`, `help config`) shows one namespace\'s commands with their options.',
     '',
     'Values with spaces need quoting *on the server\'s side*, as with Dokku:',
     '`ssh git@HOST \'config:set myapp K="v w"\'`. Nothing a command receives ever reaches a shell:',
@@ -91,7 +88,7 @@ export function renderCommands(list: readonly Command[] = commands): string {
     '',
     '| command | who | what |',
     '|---|---|---|',
-    ...list.map((c) => `| [\`${cell(`${c.name}${c.usage ? ' ' + c.usage : ''}`)}\`](#${anchor(c.name)}) | ${c.access} | ${cell(c.summary)} |`),
+    ...list.map((c) => `| [\`${cell(commandLine(c))}\`](#${anchor(c.name)}) | ${c.access} | ${cell(c.summary)} |`),
     '',
     '## Reference',
     '',

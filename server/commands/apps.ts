@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.ts';
 import { appName, shown } from '../names.ts';
 import { appInfo, createApp, destroyApp, listApps, setDeployBranch, unlockApp } from '../ops/apps/apps.ts';
-import { listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 
 export const appCommands: Command[] = [
@@ -60,7 +60,7 @@ export const appCommands: Command[] = [
       });
     },
   },
-  {
+  defineCommand({
     name: 'apps:destroy',
     usage: 'APP --confirm APP [--include-storage]',
     summary: 'Delete an app, its repository, config, releases and everything it runs (its volumes too only with --include-storage)',
@@ -74,7 +74,7 @@ export const appCommands: Command[] = [
       for (const note of notes) ctx.out.line(note);
       ctx.out.line(`Destroying ${app} (including all add-ons, releases and config)... done`);
     },
-  },
+  }),
   {
     name: 'apps:unlock',
     usage: 'APP',

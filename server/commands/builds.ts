@@ -1,7 +1,7 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { buildOutput, listBuilds, purgeCache, rebuild, setBuilder } from '../ops/builds/builds.ts';
-import { listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
 export const buildCommands: Command[] = [
@@ -33,7 +33,7 @@ export const buildCommands: Command[] = [
       for (const line of text.replace(/\n$/, '').split('\n')) ctx.out.line(line);
     },
   },
-  {
+  defineCommand({
     name: 'builder:set',
     usage: 'APP|--global IMAGE|--unset',
     summary: 'Choose the CNB builder image for an app, or for all apps',
@@ -47,7 +47,7 @@ export const buildCommands: Command[] = [
       const r = setBuilder(actorOf(ctx), app, image ?? null);
       ctx.out.line(r.app === null ? `Apps without their own builder now build with ${r.builder}.` : `${r.app} now builds with ${r.builder}.`);
     },
-  },
+  }),
   {
     name: 'apps:rebuild',
     usage: 'APP',

@@ -5,19 +5,20 @@ import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import type { HealthCheck } from '../model.ts';
 import { listChecks, setCheck, unsetCheck, type CheckInput } from '../ops/processes/checks.ts';
-import { listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command, type FlagSpecs } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
-const NUMBERS = { port: 'port', 'initial-delay': 'initialDelay', timeout: 'timeout', attempts: 'attempts', wait: 'wait' } as const;
+/** checks:set's options, for help and docs/commands.md; the defaults are describe()'s. */
+const FLAGS = {
+  port: { type: 'string', help: "the port to probe (web: its $PORT; other process types must give one)" },
+  'initial-delay': { type: 'string', help: 'seconds before the first probe (default 0)' },
+  timeout: { type: 'string', help: 'seconds one probe may take (default 1)' },
+  attempts: { type: 'string', help: 'failed probes in a row that count as failing (default 3)' },
+  wait: { type: 'string', help: 'seconds between probes (default 2)' },
+} as const satisfies FlagSpecs;
 
-/** What each option means, for help and docs/commands.md; the defaults are describe()'s. */
-const HELP: Record<keyof typeof NUMBERS, string> = {
-  port: "the port to probe (web: its $PORT; other process types must give one)",
-  'initial-delay': 'seconds before the first probe (default 0)',
-  timeout: 'seconds one probe may take (default 1)',
-  attempts: 'failed probes in a row that count as failing (default 3)',
-  wait: 'seconds between probes (default 2)',
-};
+/** Each option, a whole number, and the field of the check it sets. */
+const NUMBERS = [['port', 'port'], ['initial-delay', 'initialDelay'], ['timeout', 'timeout'], ['attempts', 'attempts'], ['wait', 'wait']] as const;
 
 function describe(c: HealthCheck): string {
   const parts = [c.type, `GET ${c.path}`, c.content !== undefined ? `body contains ${JSON.stringify(c.content)}` : '', c.port !== undefined ? `port ${c.port}` : ''];
@@ -43,25 +44,25 @@ export const checkCommands: Command[] = [
       });
     },
   },
-  {
+  defineCommand({
     name: 'checks:set',
     usage: 'APP TYPE startup|liveness|readiness PATH [--port N] [--initial-delay S] [--timeout S] [--attempts N] [--wait S]',
     summary: 'Set an HTTP health check of a process type (replaces app.json\'s check of that kind)',
     access: 'app',
     args: { min: 4, max: 4 },
-    flags: Object.fromEntries(Object.keys(NUMBERS).map((k) => [k, { type: 'string' as const, help: HELP[k as keyof typeof NUMBERS] }])),
+    flags: FLAGS,
     run: async (ctx, app, [type, kind, path], flags) => {
       const input: CheckInput = { process: type!, type: kind, path };
-      for (const [flag, field] of Object.entries(NUMBERS)) {
+      for (const [flag, field] of NUMBERS) {
         const v = flags[flag];
-        if (typeof v !== 'string') continue;
+        if (v === undefined) continue;
         if (!/^\d{1,6}$/.test(v)) throw new UserError(`checks:set: --${flag} must be a whole number, not ${shown(v)}.`);
         input[field] = Number(v);
       }
       const { process, check } = await setCheck(actorOf(ctx), app, input, progressOf(ctx));
       ctx.out.line(`Setting the ${check.type} check of ${process} to GET ${check.path}... done`);
     },
-  },
+  }),
   {
     name: 'checks:unset',
     usage: 'APP TYPE startup|liveness|readiness',

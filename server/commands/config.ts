@@ -2,7 +2,7 @@ import { UsageError, UserError } from '../errors.ts';
 import { configKey, configValue, shown } from '../names.ts';
 import { exportConfig, getConfig, getConfigValue, importConfig, setConfig } from '../ops/config/config.ts';
 import { EXPORT_FORMATS, MAX_CONFIG_INPUT, configLines, decodeBase64Value, encodeBase64Value, type ExportFormat } from '../ops/config/config-format.ts';
-import { listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command, type FlagSpecs } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
 /**
@@ -23,7 +23,7 @@ export function parsePairs(words: readonly string[], opts: { encoded?: boolean }
 }
 
 /** The `--format` of config:export, checked. */
-function exportFormat(raw: string | boolean | undefined): ExportFormat {
+function exportFormat(raw: string | undefined): ExportFormat {
   if (raw === undefined) return 'shell';
   const f = EXPORT_FORMATS.find((x) => x === raw);
   if (!f) throw new UsageError(`--format takes ${EXPORT_FORMATS.join(' or ')}.`);
@@ -31,10 +31,10 @@ function exportFormat(raw: string | boolean | undefined): ExportFormat {
 }
 
 /** config:set and config:unset store and roll out; with this flag they only store. */
-const NO_RESTART: Command['flags'] = { 'no-restart': { type: 'boolean', help: 'only store the change; the next deploy uses it' } };
+const NO_RESTART = { 'no-restart': { type: 'boolean', help: 'only store the change; the next deploy uses it' } } as const satisfies FlagSpecs;
 
 export const configCommands: Command[] = [
-  {
+  defineCommand({
     name: 'config',
     usage: 'APP',
     summary: "Show an app's config vars",
@@ -53,8 +53,8 @@ export const configCommands: Command[] = [
         out.pairs(Object.entries(vars));
       });
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'config:get',
     usage: 'APP KEY [--encoded]',
     summary: 'Print one config value',
@@ -65,8 +65,8 @@ export const configCommands: Command[] = [
       const value = getConfigValue(actorOf(ctx), app, key!);
       ctx.out.line(flags.encoded ? encodeBase64Value(value) : value);
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'config:set',
     usage: 'APP KEY=VALUE… [--encoded] [--no-restart]',
     summary: 'Set config vars (and roll out a release with them)',
@@ -77,8 +77,8 @@ export const configCommands: Command[] = [
       const r = await setConfig(actorOf(ctx), app, { set: parsePairs(pairs, { encoded: flags.encoded === true }), restart: flags['no-restart'] !== true }, progressOf(ctx));
       ctx.out.line(`Setting ${r.set.join(', ')} for ${app}... done`);
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'config:unset',
     usage: 'APP KEY… [--no-restart]',
     summary: 'Remove config vars (and roll out a release without them)',
@@ -89,8 +89,8 @@ export const configCommands: Command[] = [
       const r = await setConfig(actorOf(ctx), app, { unset: keys, restart: flags['no-restart'] !== true }, progressOf(ctx));
       ctx.out.line(`Unsetting ${r.unset.join(', ')} for ${app}... done`);
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'config:export',
     usage: 'APP [--format shell|exports]',
     summary: "Print an app's config vars as KEY='value' lines that config:import reads back",
@@ -100,8 +100,8 @@ export const configCommands: Command[] = [
     run: (ctx, app, _args, flags) => {
       for (const l of exportConfig(actorOf(ctx), app, exportFormat(flags.format))) ctx.out.line(l);
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'config:import',
     usage: "APP [--no-restart]  (KEY='value' lines on stdin, as config:export prints them)",
     summary: 'Set every config var read from stdin, in one release',
@@ -112,5 +112,5 @@ export const configCommands: Command[] = [
       const r = await importConfig(actorOf(ctx), app, await ctx.stdin(MAX_CONFIG_INPUT), { restart: flags['no-restart'] !== true }, progressOf(ctx));
       ctx.out.line(`Setting ${r.set.join(', ')} for ${app}... done`);
     },
-  },
+  }),
 ];

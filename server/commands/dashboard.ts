@@ -1,10 +1,10 @@
 // dashboard:login: a one-time link that logs the browser in as the caller's key.
 import { createLoginLink } from '../ops/apps/dashboard.ts';
-import { listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 
 export const dashboardCommands: Command[] = [
-  {
+  defineCommand({
     name: 'dashboard:login',
     usage: '[--key KEYNAME]',
     summary: 'Print a one-time link (valid 60 s) that logs a browser in to the dashboard as your key (admins: another key with --key)',
@@ -13,11 +13,11 @@ export const dashboardCommands: Command[] = [
     json: true,
     flags: { key: { type: 'string', help: 'the key to log in as (admins only; required from the local CLI)' } },
     run: (ctx, _args, flags) => {
-      const link = createLoginLink(actorOf(ctx), typeof flags.key === 'string' ? flags.key : undefined);
+      const link = createLoginLink(actorOf(ctx), flags.key);
       return listing({ url: link.url, expiresAt: link.expiresAt }, (out) => {
         out.line(`Open this link within 60 s to log in as ${link.key} (it works once):`);
         out.line(link.url);
       });
     },
-  },
+  }),
 ];

@@ -1,7 +1,7 @@
 // Garbage collection's commands: `gc` runs the whole collection now (what the timer runs), and
 // `apps:report APP` shows what an app's images and build cache take on disk.
 import { appReport, collectGarbage, previewGarbage } from '../ops/gc/gc.ts';
-import { listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 
 /** Bytes as people read them (powers of 1000, as Docker prints them). */
@@ -35,7 +35,7 @@ export const gcCommands: Command[] = [
       });
     },
   },
-  {
+  defineCommand({
     name: 'gc',
     usage: '[--dry-run]',
     summary: 'Collect garbage now: old images, registry storage, destroyed apps\' caches, dangling images (--dry-run: only say what would go)',
@@ -70,5 +70,5 @@ export const gcCommands: Command[] = [
         out.line(`Removed ${r.cachesRemoved.length} build cache${r.cachesRemoved.length === 1 ? '' : 's'} of destroyed apps; dangling images freed ${humanBytes(r.imageBytesFreed)}.`);
       });
     },
-  },
+  }),
 ];

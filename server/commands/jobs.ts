@@ -3,7 +3,7 @@
 import { jobJson } from '../jobs/job.ts';
 import { followJob, JOBS_LISTED, listJobs, visibleJob } from '../jobs/access.ts';
 import type { JobRow } from '../store/jobs.ts';
-import { listing, type Command, type CommandContext } from './types.ts';
+import { defineCommand, listing, type Command, type CommandContext } from './types.ts';
 
 /** The job with this id if the caller may see it; else the one "not found" sentence. */
 function visible(ctx: CommandContext, id: string): JobRow {
@@ -48,7 +48,7 @@ export const jobCommands: Command[] = [
       });
     },
   },
-  {
+  defineCommand({
     name: 'jobs:output',
     usage: 'ID [-t]',
     summary: "Print a job's transcript; -t follows a running one to its end (exit 0 only if it succeeded)",
@@ -71,7 +71,7 @@ export const jobCommands: Command[] = [
       // As `git push` does for a deploy: the exit code says whether the change went through.
       return { exitCode: ended.status === 'succeeded' ? 0 : 1 };
     },
-  },
+  }),
   {
     name: 'jobs:cancel',
     usage: 'ID',

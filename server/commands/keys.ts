@@ -1,9 +1,9 @@
 import { addKey, grantAccess, listKeys, removeKey, revokeAccess } from '../ops/keys/keys.ts';
-import { listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 
 export const keyCommands: Command[] = [
-  {
+  defineCommand({
     name: 'keys:add',
     usage: 'NAME [--admin]  (public key on stdin)',
     summary: 'Add an SSH public key',
@@ -14,7 +14,7 @@ export const keyCommands: Command[] = [
       const k = addKey(actorOf(ctx), raw!, await ctx.stdin(), flags.admin === true);
       ctx.out.line(`Added key ${k.name} (${k.fingerprint})${k.admin ? ' as admin' : ''}.`);
     },
-  },
+  }),
   {
     name: 'keys:list',
     usage: '',

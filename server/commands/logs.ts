@@ -1,7 +1,7 @@
 import { UsageError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { appLogs, DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../ops/processes/logs.ts';
-import type { Command } from './types.ts';
+import { defineCommand, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 
 /** Parses the -n/--num value: a whole number of lines from 1 to MAX_LOG_LINES. */
@@ -14,7 +14,7 @@ export function parseLineCount(raw: string | undefined): number {
 }
 
 export const logCommands: Command[] = [
-  {
+  defineCommand({
     name: 'logs',
     usage: 'APP [-t] [-p|--process TYPE|run|cron|POD] [-n LINES]',
     summary: "Show an app's recent log lines; -t keeps streaming them",
@@ -27,14 +27,14 @@ export const logCommands: Command[] = [
       num: { type: 'string', short: 'n', help: `how many recent lines (default ${DEFAULT_LOG_LINES})` },
     },
     run: async (ctx, app, _args, flags) => {
-      const lines = parseLineCount(flags.num as string | undefined);
+      const lines = parseLineCount(flags.num);
       if (flags.ps !== undefined && flags.process !== undefined && flags.ps !== flags.process) throw new UsageError('Give the process type once: -p or --process, not both.');
-      const ps = (flags.ps ?? flags.process) as string | undefined;
+      const ps = flags.ps ?? flags.process;
       const stream = appLogs(actorOf(ctx), app, { ...(ps !== undefined ? { ps } : {}), lines, follow: flags.tail === true });
       await stream((l) => {
         ctx.out.line(l);
         return ctx.drained();
       }, ctx.signal);
     },
-  },
+  }),
 ];

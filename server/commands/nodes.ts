@@ -2,7 +2,7 @@
 import { UserError } from '../errors.ts';
 import { drainNode, joinCommand, listNodes, showBytes, showCores, uncordonNode, type NodeSummary } from '../ops/admin/nodes.ts';
 import { lineTranscript } from '../output/transcript.ts';
-import { listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
 /** `requested/allocatable (percent)` of one resource. */
@@ -40,7 +40,7 @@ export const nodeCommands: Command[] = [
       return listing(nodes, (out) => out.table(nodeRows(nodes), NODE_HEADER));
     },
   },
-  {
+  defineCommand({
     name: 'nodes:drain',
     usage: 'NODE [--force]',
     summary: "Cordon a node and evict its pods (PodDisruptionBudgets honoured: one instance of a type at a time); --force drains the only schedulable node too, and evicts pods no controller replaces",
@@ -59,7 +59,7 @@ export const nodeCommands: Command[] = [
         if (!failure) out.line(`Drained ${r.node}: ${r.evicted.length} pod${r.evicted.length === 1 ? '' : 's'} evicted${r.skipped.length ? `, ${r.skipped.length} left` : ''}; it takes no new pods until nodes:uncordon ${r.node}.`);
       }, failure);
     },
-  },
+  }),
   {
     name: 'nodes:uncordon',
     usage: 'NODE',

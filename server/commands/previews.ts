@@ -4,7 +4,7 @@ import { UsageError } from '../errors.ts';
 import { disablePreviews, enablePreviews, listPreviews, previewSettings, setPreviewLimit, setPreviewTtl, sharePreviewKeys, type PreviewSettingsView } from '../ops/previews/previews.ts';
 import type { PreviewRemoval } from '../ops/previews/preview-reconcile.ts';
 import type { Output } from '../output/output.ts';
-import { listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 
 /** An age as people say it: the largest whole unit (`3d`, `5h`, `12m`, `40s`). */
@@ -72,7 +72,7 @@ export const previewCommands: Command[] = [
       ctx.out.line(`Previews of ${app} are off: a push of another branch is refused again.`);
     },
   },
-  {
+  defineCommand({
     name: 'previews:config',
     usage: 'APP [--share KEY… | --unshare KEY…]',
     summary: "Show previews' settings, or choose the config keys a new preview copies from the app (no others)",
@@ -91,7 +91,7 @@ export const previewCommands: Command[] = [
       const s = keys.length === 0 ? previewSettings(actor, app) : sharePreviewKeys(actor, app, flags.share ? { share: keys } : { unshare: keys });
       return listing(s, (out) => showSettings(out, s));
     },
-  },
+  }),
   {
     name: 'previews:limit',
     usage: 'APP N',

@@ -1,7 +1,7 @@
 import { UsageError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { authorizeApp, requireAdmin } from '../ops/access.ts';
-import type { Command, CommandContext, Flags } from './types.ts';
+import type { Command, CommandContext, ParsedFlags } from './types.ts';
 import { appCommands } from './apps.ts';
 import { configCommands } from './config.ts';
 import { keyCommands } from './keys.ts';
@@ -27,20 +27,17 @@ import { storageCommands } from './storage.ts';
 import { dashboardCommands } from './dashboard.ts';
 import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
+import { commandLine, showHelp } from './help.ts';
 
 const metaCommands: Command[] = [
   {
     name: 'help',
-    usage: '',
-    summary: 'List the commands you may run',
+    usage: '[NAMESPACE]',
+    summary: 'List the commands you may run; with a namespace (ps, config…), its commands with their options',
     access: 'any',
-    args: { min: 0, max: 0 },
-    run: (ctx) => {
-      const mine = commands.filter((c) => c.access !== 'admin' || ctx.identity.admin);
-      ctx.out.line('Usage: ssh git@HOST COMMAND [ARGS]');
-      ctx.out.line();
-      ctx.out.table(mine.map((c) => [`${c.name}${c.usage ? ' ' + c.usage : ''}`, c.summary]));
-    },
+    args: { min: 0, max: 1 },
+    // Admin-only commands are left out for other keys, in the list and in a namespace alike.
+    run: (ctx, [namespace]) => showHelp(ctx.out, commands.filter((c) => c.access !== 'admin' || ctx.identity.admin), namespace),
   },
   {
     name: 'version',
@@ -85,13 +82,13 @@ export const commands: readonly Command[] = [
 const byName = new Map(commands.map((c) => [c.name, c]));
 
 function usageOf(c: Command): string {
-  return `usage: ${c.name}${c.usage ? ' ' + c.usage : ''}`;
+  return `usage: ${commandLine(c)}`;
 }
 
 /** Splits words into positional arguments and the command's declared flags. */
-export function parseArgs(c: Command, words: readonly string[]): { args: string[]; flags: Flags } {
+export function parseArgs(c: Command, words: readonly string[]): { args: string[]; flags: ParsedFlags } {
   const args: string[] = [];
-  const flags: Flags = {};
+  const flags: ParsedFlags = {};
   const declared: NonNullable<Command['flags']> = { ...c.flags, ...(c.json ? { json: { type: 'boolean', help: '' } } : {}) };
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;

@@ -2,7 +2,7 @@ import { UsageError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { listReleases, releaseInfo, rollback } from '../ops/releases/releases.ts';
 import { promote } from '../ops/promote/promote.ts';
-import { listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
 /** Parses a release version as users write it: `v3` or `3`. */
@@ -54,7 +54,7 @@ export const releaseCommands: Command[] = [
       });
     },
   },
-  {
+  defineCommand({
     name: 'rollback',
     usage: 'APP [VERSION] [--run-release]',
     summary: "Run an earlier release's image and config again, as a new release (default: the one before)",
@@ -65,8 +65,8 @@ export const releaseCommands: Command[] = [
       const r = await rollback(actorOf(ctx), app, { ...(raw === undefined ? {} : { version: parseVersion(raw) }), runRelease: flags['run-release'] === true }, progressOf(ctx));
       ctx.out.line(`Rolling back ${app} to v${r.target}... done, v${r.release}`);
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'apps:promote',
     usage: 'APP --to TARGET[,TARGET…] [--confirm TARGET[,…]]',
     summary: "Release the image an app runs (same digest, no build) in other apps, with their own config; says what changes first",
@@ -77,10 +77,10 @@ export const releaseCommands: Command[] = [
       confirm: { type: 'string', help: 'the targets whose process types the promotion may remove, comma-separated' },
     },
     run: async (ctx, app, _args, flags) => {
-      const list = (v: string | boolean | undefined) => (typeof v === 'string' ? v.split(',') : []);
-      if (typeof flags.to !== 'string') throw new UsageError('usage: apps:promote APP --to TARGET[,TARGET…] [--confirm TARGET[,…]]');
+      const list = (v: string | undefined) => (v === undefined ? [] : v.split(','));
+      if (flags.to === undefined) throw new UsageError('usage: apps:promote APP --to TARGET[,TARGET…] [--confirm TARGET[,…]]');
       const r = await promote(actorOf(ctx), app, { to: list(flags.to), confirm: list(flags.confirm) }, progressOf(ctx));
       for (const t of r.to) ctx.out.line(`Promoting ${r.from.app} v${r.from.version} to ${t.app}... done, v${t.release}`);
     },
-  },
+  }),
 ];

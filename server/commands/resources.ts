@@ -3,38 +3,40 @@
 import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { ALL_PROCESSES, MAX_APP_PODS, clearResources, getQuota, resourceCeilings, resourceReport, setQuota, setResources, type ResourceKind } from '../ops/processes/resources.ts';
-import { listing, type Command, type CommandContext, type Flags, type Outcome } from './types.ts';
+import { defineCommand, listing, type Command, type CommandContext, type FlagSpecs, type FlagValues, type Outcome } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 import { clockUtc } from './ps.ts';
 
-const FLAGS: Command['flags'] = {
+/** resource:limit's and resource:reserve's options. */
+const FLAGS = {
   process: { type: 'string', help: 'only this process type (default: every type)' },
   memory: { type: 'string', help: 'memory, e.g. 512Mi' },
   cpu: { type: 'string', help: 'CPU, e.g. 1 or 500m' },
-};
-
-/** A string flag's value, if given. */
-function str(flags: Flags, name: string): string | undefined {
-  return typeof flags[name] === 'string' ? flags[name] : undefined;
-}
+} as const satisfies FlagSpecs;
 
 /** resource:limit / resource:reserve. */
-async function setCommand(ctx: CommandContext, app: string, kind: ResourceKind, flags: Flags): Promise<void> {
-  const memory = str(flags, 'memory');
-  const cpu = str(flags, 'cpu');
-  const process = str(flags, 'process');
+async function setCommand(ctx: CommandContext, app: string, kind: ResourceKind, flags: FlagValues<typeof FLAGS>): Promise<void> {
+  const { memory, cpu, process } = flags;
   const r = await setResources(actorOf(ctx), app, kind, { ...(process !== undefined ? { process } : {}), ...(memory !== undefined ? { memory } : {}), ...(cpu !== undefined ? { cpu } : {}) }, progressOf(ctx));
   const what = [r.memory && `memory ${r.memory}`, r.cpu && `cpu ${r.cpu}`].filter(Boolean).join(', ');
   ctx.out.line(`${kind === 'limit' ? 'Limiting' : 'Reserving'} ${what} for ${r.scope} of ${app}... done`);
 }
 
+/** resource:limit-clear's and resource:reserve-clear's one option. */
+const CLEAR_FLAGS = { process: FLAGS.process } as const satisfies FlagSpecs;
+
 /** resource:limit-clear / resource:reserve-clear. */
-async function clearCommand(ctx: CommandContext, app: string, kind: ResourceKind, flags: Flags): Promise<void> {
-  const r = await clearResources(actorOf(ctx), app, kind, str(flags, 'process'), progressOf(ctx));
+async function clearCommand(ctx: CommandContext, app: string, kind: ResourceKind, flags: FlagValues<typeof CLEAR_FLAGS>): Promise<void> {
+  const r = await clearResources(actorOf(ctx), app, kind, flags.process, progressOf(ctx));
   ctx.out.line(`Clearing the ${kind === 'limit' ? 'limits' : 'reservations'} of ${r.scope} of ${app}... done`);
 }
 
-const CLEAR_FLAGS: Command['flags'] = { process: FLAGS.process! };
+/** resource:quota's options (admins change the quota with them). */
+const QUOTA_FLAGS = {
+  pods: { type: 'string', help: 'most pods at once, one-off and rolling-out ones included' },
+  memory: { type: 'string', help: "most memory, the sum of the containers' limits, e.g. 2Gi" },
+  cpu: { type: 'string', help: "most CPU, the sum of the containers' limits, e.g. 4" },
+} as const satisfies FlagSpecs;
 
 /** --pods: a whole number of pods, at least 1. */
 function podsFlag(raw: string): number {
@@ -44,10 +46,8 @@ function podsFlag(raw: string): number {
 }
 
 /** resource:quota APP: shows the app's quota; with flags (admins only) changes it and applies it. */
-async function quotaCommand(ctx: CommandContext, app: string, flags: Flags): Promise<Outcome> {
-  const pods = str(flags, 'pods');
-  const memory = str(flags, 'memory');
-  const cpu = str(flags, 'cpu');
+async function quotaCommand(ctx: CommandContext, app: string, flags: FlagValues<typeof QUOTA_FLAGS>): Promise<Outcome> {
+  const { pods, memory, cpu } = flags;
   if (pods === undefined && memory === undefined && cpu === undefined) {
     const q = getQuota(actorOf(ctx), app);
     const source = (field: 'pods' | 'memory' | 'cpu', setting: string) => (q.own.includes(field) ? `set by ${q.setBy}` : `default, ${setting}`);
@@ -67,7 +67,7 @@ async function quotaCommand(ctx: CommandContext, app: string, flags: Flags): Pro
 }
 
 export const resourceCommands: Command[] = [
-  {
+  defineCommand({
     name: 'resource:limit',
     usage: 'APP [--process TYPE] [--memory 512Mi] [--cpu 1]',
     summary: "Set the containers' resource limits (a process using more memory is OOMKilled)",
@@ -75,8 +75,8 @@ export const resourceCommands: Command[] = [
     args: { min: 1, max: 1 },
     flags: FLAGS,
     run: (ctx, app, _args, flags) => setCommand(ctx, app, 'limit', flags),
-  },
-  {
+  }),
+  defineCommand({
     name: 'resource:reserve',
     usage: 'APP [--process TYPE] [--memory 256Mi] [--cpu 0.5]',
     summary: "Set the containers' resource requests (what the scheduler reserves on a node)",
@@ -84,7 +84,7 @@ export const resourceCommands: Command[] = [
     args: { min: 1, max: 1 },
     flags: FLAGS,
     run: (ctx, app, _args, flags) => setCommand(ctx, app, 'reserve', flags),
-  },
+  }),
   {
     name: 'resource:report',
     usage: 'APP',
@@ -115,21 +115,17 @@ export const resourceCommands: Command[] = [
       });
     },
   },
-  {
+  defineCommand({
     name: 'resource:quota',
     usage: 'APP [--pods N] [--memory 2Gi] [--cpu 4]',
     summary: "Show an app's quota (pods, memory and CPU limits in all); admins change it with the options",
     access: 'app',
     args: { min: 1, max: 1 },
     json: true,
-    flags: {
-      pods: { type: 'string', help: 'most pods at once, one-off and rolling-out ones included' },
-      memory: { type: 'string', help: "most memory, the sum of the containers' limits, e.g. 2Gi" },
-      cpu: { type: 'string', help: "most CPU, the sum of the containers' limits, e.g. 4" },
-    },
+    flags: QUOTA_FLAGS,
     run: (ctx, app, _args, flags) => quotaCommand(ctx, app, flags),
-  },
-  {
+  }),
+  defineCommand({
     name: 'resource:limit-clear',
     usage: 'APP [--process TYPE]',
     summary: 'Remove the limits set for every process type (or one, with --process)',
@@ -137,8 +133,8 @@ export const resourceCommands: Command[] = [
     args: { min: 1, max: 1 },
     flags: CLEAR_FLAGS,
     run: (ctx, app, _args, flags) => clearCommand(ctx, app, 'limit', flags),
-  },
-  {
+  }),
+  defineCommand({
     name: 'resource:reserve-clear',
     usage: 'APP [--process TYPE]',
     summary: 'Remove the reservations set for every process type (or one, with --process)',
@@ -146,5 +142,5 @@ export const resourceCommands: Command[] = [
     args: { min: 1, max: 1 },
     flags: CLEAR_FLAGS,
     run: (ctx, app, _args, flags) => clearCommand(ctx, app, 'reserve', flags),
-  },
+  }),
 ];

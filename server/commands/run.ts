@@ -4,7 +4,7 @@ import { UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { durationSeconds } from '../config.ts';
 import { MAX_RUN_TIMEOUT_S, runAttached, runDetached } from '../ops/processes/run.ts';
-import type { Command, Flags } from './types.ts';
+import { defineCommand, type Command, type FlagSpecs } from './types.ts';
 import { actorOf } from './progress.ts';
 
 /** Seconds a one-off pod may run when --timeout is not given (1 h). */
@@ -18,12 +18,12 @@ export function parseTimeout(raw: string | undefined): number {
   return seconds;
 }
 
-const flags: Command['flags'] = {
+const flags = {
   timeout: { type: 'string', help: `stop the command after this long (seconds, or 10m, 2h; default ${DEFAULT_RUN_TIMEOUT_S / 3600} h)` },
-};
+} as const satisfies FlagSpecs;
 
 export const runCommands: Command[] = [
-  {
+  defineCommand({
     name: 'run',
     usage: 'APP [--timeout T] [--] COMMAND [ARGS…]',
     summary: "Run a one-off command in a new pod of the app's current release, attached to this terminal",
@@ -31,21 +31,21 @@ export const runCommands: Command[] = [
     // Everything after the command's first word is its own, options included (`run APP ls -la`).
     args: { min: 2, max: 10_000, verbatimAfter: 2 },
     flags,
-    run: async (ctx, app, command, f: Flags) => {
-      return runAttached(actorOf(ctx), app, { command, timeoutSeconds: parseTimeout(f.timeout as string | undefined) }, ctx.raw, ctx.signal);
+    run: async (ctx, app, command, f) => {
+      return runAttached(actorOf(ctx), app, { command, timeoutSeconds: parseTimeout(f.timeout) }, ctx.raw, ctx.signal);
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'run:detached',
     usage: 'APP [--timeout T] [--] COMMAND [ARGS…]',
     summary: 'Start a one-off command in the background; its output goes to `logs APP -p POD`',
     access: 'app',
     args: { min: 2, max: 10_000, verbatimAfter: 2 },
     flags,
-    run: async (ctx, app, command, f: Flags) => {
-      const { pod } = await runDetached(actorOf(ctx), app, { command, timeoutSeconds: parseTimeout(f.timeout as string | undefined) });
+    run: async (ctx, app, command, f) => {
+      const { pod } = await runDetached(actorOf(ctx), app, { command, timeoutSeconds: parseTimeout(f.timeout) });
       ctx.out.line(pod);
       return { exitCode: 0 };
     },
-  },
+  }),
 ];

@@ -3,18 +3,17 @@
 import { UsageError } from '../errors.ts';
 import { createVolume, destroyVolume, listVolumes, mountVolume, unmountVolume, type MountResult } from '../ops/storage/storage.ts';
 import { volumeName } from '../ops/storage/volumes.ts';
-import { listing, type Command, type Flags } from './types.ts';
+import { defineCommand, listing, type Command, type FlagSpecs } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
 /** The process type of a mount: `--process`, or Dokku's `--process-type`; default web. */
-function processFlag(flags: Flags): string | undefined {
-  const p = flags.process ?? flags['process-type'];
-  return typeof p === 'string' ? p : undefined;
+function processFlag(flags: { readonly process?: string; readonly 'process-type'?: string }): string | undefined {
+  return flags.process ?? flags['process-type'];
 }
 
 /** The mount path: the positional argument, or Dokku's `--container-dir` (not both). */
-function pathArg(positional: string | undefined, flags: Flags): string | undefined {
-  const dir = typeof flags['container-dir'] === 'string' ? flags['container-dir'] : undefined;
+function pathArg(positional: string | undefined, flags: { readonly 'container-dir'?: string }): string | undefined {
+  const dir = flags['container-dir'];
   if (positional !== undefined && dir !== undefined) throw new UsageError('Give the mount path once: as an argument or as --container-dir, not both.');
   return positional ?? dir;
 }
@@ -27,10 +26,10 @@ function doneLine(r: MountResult, app: string): string {
 const processFlags = {
   process: { type: 'string', help: 'the process type (default web)' },
   'process-type': { type: 'string', help: "the same, in Dokku's spelling" },
-} as const;
+} as const satisfies FlagSpecs;
 
 export const storageCommands: Command[] = [
-  {
+  defineCommand({
     name: 'storage:create',
     usage: 'APP NAME [--size 1Gi]',
     summary: 'Create a persistent volume for an app (a ReadWriteOnce claim from the cluster\'s default storage class)',
@@ -38,11 +37,11 @@ export const storageCommands: Command[] = [
     args: { min: 2, max: 2 },
     flags: { size: { type: 'string', help: 'how much it holds: 512Mi, 1Gi (default 1Gi)' } },
     run: async (ctx, app, [name], flags) => {
-      const v = await createVolume(actorOf(ctx), app, name!, typeof flags.size === 'string' ? flags.size : undefined);
+      const v = await createVolume(actorOf(ctx), app, name!, flags.size);
       ctx.out.line(`Creating volume ${v.name} (${v.size}) for ${app}... done`);
       ctx.out.line(`Mount it with: storage:mount ${app} ${v.name} /data`);
     },
-  },
+  }),
   {
     name: 'storage:list',
     usage: 'APP',
@@ -60,7 +59,7 @@ export const storageCommands: Command[] = [
       });
     },
   },
-  {
+  defineCommand({
     name: 'storage:mount',
     usage: 'APP NAME /PATH [--process TYPE]',
     summary: "Mount a volume into a process type's containers (default web) and roll it out; that type then runs one instance, replaced (not rolled) on deploys",
@@ -73,8 +72,8 @@ export const storageCommands: Command[] = [
       const r = await mountVolume(actorOf(ctx), app, volumeName(name!), path, processFlag(flags) ?? 'web', progressOf(ctx));
       ctx.out.line(`Mounting volume ${r.name} into ${r.process} of ${app} at ${r.path}... ${doneLine(r, app)}`);
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'storage:unmount',
     usage: 'APP NAME [/PATH] [--process TYPE]',
     summary: 'Unmount a volume (its data stays) and roll it out',
@@ -85,8 +84,8 @@ export const storageCommands: Command[] = [
       const r = await unmountVolume(actorOf(ctx), app, name!, pathArg(positional, flags), processFlag(flags), progressOf(ctx));
       ctx.out.line(`Unmounting volume ${r.name} from ${r.process} of ${app} (${r.path})... ${doneLine(r, app)}`);
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'storage:destroy',
     usage: 'APP NAME --confirm NAME',
     summary: 'Delete an unmounted volume and the data on it',
@@ -99,5 +98,5 @@ export const storageCommands: Command[] = [
       await destroyVolume(actorOf(ctx), app, name);
       ctx.out.line(`Destroying volume ${name} of ${app} and its data... done`);
     },
-  },
+  }),
 ];

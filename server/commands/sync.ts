@@ -4,7 +4,7 @@ import { formatWarmWindow } from '../config.ts';
 import { setPoll, setSync, syncInfo, unsetSync, webhookSecret, type SyncInfo } from '../ops/sync/sync.ts';
 import { runSync } from '../ops/sync/sync-run.ts';
 import type { Output } from '../output/output.ts';
-import { listing, type Command, type Flags } from './types.ts';
+import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
 /** An interval as sync:poll takes it back (`5m`, `1h`), or `off`. */
@@ -74,7 +74,7 @@ export const syncCommands: Command[] = [
       ctx.out.line(unsetSync(actorOf(ctx), app) ? `${app} no longer follows a repository.` : `${app} was not connected to a repository.`);
     },
   },
-  {
+  defineCommand({
     name: 'sync:webhook',
     usage: 'APP [--rotate]',
     summary: "Print the webhook URL and secret to give the forge (the secret is made the first time; --rotate makes a new one)",
@@ -82,14 +82,14 @@ export const syncCommands: Command[] = [
     args: { min: 1, max: 1 },
     flags: { rotate: { type: 'boolean', help: 'make a new secret; deliveries signed with the old one are refused from now on' } },
     json: true,
-    run: (ctx, app, _args, flags: Flags) => {
+    run: (ctx, app, _args, flags) => {
       const w = webhookSecret(actorOf(ctx), app, flags.rotate === true);
       return listing(w, (out) => {
         out.pairs([['URL', w.url], ['Secret', w.secret], ['Content type', 'application/json'], ['Events', 'push']]);
         if (w.made) out.line(flags.rotate ? 'A new secret: set it at the forge; the old one is refused from now on.' : 'Set this URL and secret in the repository\'s webhook settings (docs/sync.md shows where, per forge).');
       });
     },
-  },
+  }),
   {
     name: 'sync:poll',
     usage: 'APP INTERVAL|off',

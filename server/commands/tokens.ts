@@ -1,19 +1,19 @@
 import { UsageError } from '../errors.ts';
 import { createToken, listTokens, revokeToken } from '../ops/keys/tokens.ts';
-import { listing, type Command, type CommandContext, type Flags } from './types.ts';
+import { defineCommand, listing, type Command, type CommandContext, type FlagSpecs } from './types.ts';
 import { actorOf } from './progress.ts';
 
-const KEY_FLAG: Command['flags'] = { key: { type: 'string', help: 'owner key (admins only; required from the local CLI)' } };
+const KEY_FLAG = { key: { type: 'string', help: 'owner key (admins only; required from the local CLI)' } } as const satisfies FlagSpecs;
 
 /** The --key flag; from the local CLI (which has no key of its own) a command that needs one says how to give it. */
-function keyFlag(ctx: CommandContext, flags: Flags, usage?: string): string | undefined {
-  if (typeof flags.key === 'string') return flags.key;
+function keyFlag(ctx: CommandContext, flags: { readonly key?: string }, usage?: string): string | undefined {
+  if (flags.key !== undefined) return flags.key;
   if (usage !== undefined && ctx.identity.via === 'local') throw new UsageError(`From the local CLI, name the key the token belongs to: ${usage}`);
   return undefined;
 }
 
 export const tokenCommands: Command[] = [
-  {
+  defineCommand({
     name: 'tokens:create',
     usage: 'NAME [--scope read|deploy|admin] [--key KEYNAME]',
     summary: 'Create an access token for git over HTTP and the HTTP API (shown once)',
@@ -21,12 +21,12 @@ export const tokenCommands: Command[] = [
     args: { min: 1, max: 1 },
     flags: { ...KEY_FLAG, scope: { type: 'string', help: "what it may do: read (look only), deploy (change the key's apps), admin; default: all the key may" } },
     run: (ctx, [raw], flags) => {
-      const t = createToken(actorOf(ctx), raw!, keyFlag(ctx, flags, 'tokens:create NAME --key KEYNAME'), typeof flags.scope === 'string' ? flags.scope : undefined);
+      const t = createToken(actorOf(ctx), raw!, keyFlag(ctx, flags, 'tokens:create NAME --key KEYNAME'), flags.scope);
       ctx.out.line(`Created token ${t.name} (scope ${t.scope}); it acts as ${t.key}. Keep it now, it is not shown again:`);
       ctx.out.line(t.token);
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'tokens:list',
     usage: '[--key KEYNAME]',
     summary: "List your access tokens (admins: another key's with --key; the local CLI: all)",
@@ -41,8 +41,8 @@ export const tokenCommands: Command[] = [
         out.table(tokens.map((t) => [t.name, t.keyName, t.scope, t.createdAt, t.lastUsedAt ?? 'never']), ['NAME', 'KEY', 'SCOPE', 'CREATED', 'LAST USED']);
       });
     },
-  },
-  {
+  }),
+  defineCommand({
     name: 'tokens:revoke',
     usage: 'NAME [--key KEYNAME]',
     summary: "Revoke one of your access tokens (admins: another key's with --key)",
@@ -53,5 +53,5 @@ export const tokenCommands: Command[] = [
       const r = revokeToken(actorOf(ctx), raw!, keyFlag(ctx, flags, 'tokens:revoke NAME --key KEYNAME'));
       ctx.out.line(`Revoked token ${r.name}.`);
     },
-  },
+  }),
 ];

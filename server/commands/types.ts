@@ -17,7 +17,28 @@ export interface CommandContext {
   raw?: ProcessIo;
 }
 
-export type Flags = Record<string, string | boolean | undefined>;
+/** One declared option: `--name`; `short` also accepts `-x` (Heroku's `logs -t`, `-n 50`). */
+export interface FlagSpec {
+  type: 'boolean' | 'string';
+  help: string;
+  short?: string;
+}
+
+/** A command's declared options, by name. */
+export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
+
+/** The options of a command line as the registry parses them, before a command's declaration types them. */
+export type ParsedFlags = Record<string, string | true>;
+
+/**
+ * The flags `run` reads, typed from the command's own declaration: a boolean option is `true` when
+ * given, a string option its value, `json` only for a command with `json: true`; anything else is a
+ * compile error. Index signatures are dropped, so a command whose declaration the compiler cannot
+ * see (not written with `defineCommand`) reads no flag at all.
+ */
+export type FlagValues<F extends FlagSpecs, J extends boolean = false> =
+  { readonly [K in keyof F as string extends K ? never : K]?: F[K]['type'] extends 'boolean' ? true : string }
+  & ([J] extends [true] ? { readonly json?: true } : unknown);
 
 /** What a command with `--json` gives back: its data, and how to show it as text; the registry picks. */
 export interface Listing {
@@ -41,30 +62,39 @@ export interface ExitStatus {
 export type Outcome = void | Listing | ExitStatus;
 
 /** What every command declares; the dispatcher checks access, arity and flags before `run`. */
-interface CommandSpec {
+interface CommandSpec<F extends FlagSpecs, J extends boolean> {
   name: string;
   /** Arguments as shown in help, e.g. `APP KEY=VALUE…`. */
   usage: string;
   summary: string;
   /** Counts of the arguments as typed (for app commands, the app included). */
   args: { min: number; max: number; verbatimAfter?: number };
-  /** Declared options: `--name`; `short` also accepts `-x` (Heroku's `logs -t`, `-n 50`). */
-  flags?: Record<string, { type: 'boolean' | 'string'; help: string; short?: string }>;
+  /** Declared options; `run` receives them typed by `FlagValues`. */
+  flags?: F;
   /** Whether `--json` is accepted. */
-  json?: boolean;
+  json?: J;
 }
 
 /** A command on one app: the first argument, validated and access-checked, arrives as `app`. */
-export interface AppCommand extends CommandSpec {
+export interface AppCommand<F extends FlagSpecs = FlagSpecs, J extends boolean = boolean> extends CommandSpec<F, J> {
   access: 'app';
-  run(ctx: CommandContext, app: string, args: string[], flags: Flags): Promise<Outcome> | Outcome;
+  run(ctx: CommandContext, app: string, args: string[], flags: FlagValues<F, J>): Promise<Outcome> | Outcome;
 }
 
 /** A command for admins only (`admin`) or for every key (`any`). */
-export interface PlainCommand extends CommandSpec {
+export interface PlainCommand<F extends FlagSpecs = FlagSpecs, J extends boolean = boolean> extends CommandSpec<F, J> {
   access: 'admin' | 'any';
-  run(ctx: CommandContext, args: string[], flags: Flags): Promise<Outcome> | Outcome;
+  run(ctx: CommandContext, args: string[], flags: FlagValues<F, J>): Promise<Outcome> | Outcome;
 }
 
-/** A command declared as data. */
+/** A command declared as data, as the registry holds it: any declaration, so its `run` reads no flag unless `defineCommand` typed them. */
 export type Command = AppCommand | PlainCommand;
+
+/**
+ * Declares a command whose `run` reads its flags typed from its own `flags` and `json`, e.g.
+ * `defineCommand({ ..., flags: { tail: { type: 'boolean', help: '…' } }, run: (ctx, app, args, f) => f.tail })`.
+ * It is still a `Command` because `run` is declared as a method (its parameter is compared both ways).
+ */
+export function defineCommand<const F extends FlagSpecs = {}, const J extends boolean = false>(c: AppCommand<F, J> | PlainCommand<F, J>): Command {
+  return c;
+}

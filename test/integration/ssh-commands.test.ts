@@ -130,6 +130,59 @@ describe('admin commands over SSH', () => {
     assert.match((await s.ssh(s.admin, 'version')).stdout, /^slipway \d+\.\d+\.\d+$/);
   });
 
+  /** The commands `help NAMESPACE` shows, from their `=== NAME USAGE` headings. */
+  const helpCommands = (stdout: string) => [...stdout.matchAll(/^=== (\S+)/gm)].map((m) => m[1]!);
+  /** The namespaces an unknown namespace's sentence names. */
+  const namespacesNamed = (stderr: string) => (/the namespaces are ([^.]+)\./.exec(stderr)?.[1] ?? '').split(', ');
+
+  test('help NAMESPACE shows only that namespace, each command with its usage, summary and options', async () => {
+    const ps = await s.ssh(s.admin, 'help ps');
+    assert.equal(ps.exitCode, 0, ps.stderr);
+    const shown = helpCommands(ps.stdout);
+    for (const c of ['ps', 'ps:scale', 'ps:restart', 'ps:warm']) assert.ok(shown.includes(c), `${c} in ${shown.join(' ')}`);
+    assert.ok(shown.every((c) => c === 'ps' || c.startsWith('ps:')), shown.join(' '));
+    assert.doesNotMatch(ps.stdout, /config:set|apps:create|=== logs/);
+    assert.match(ps.stdout, /^=== ps:scale APP TYPE=COUNT…\nSet how many instances of each process type run \(web=2 worker=0\)$/m);
+    assert.match(ps.stdout, /^=== ps APP\n.+\n {2}--json {2}print the result as JSON/m);
+    const logs = await s.ssh(s.admin, 'help logs');
+    assert.deepEqual(helpCommands(logs.stdout), ['logs']);
+    assert.match(logs.stdout, /^ {2}-t, --tail {7}keep streaming new lines$/m);
+    assert.match(logs.stdout, /^ {2}-n, --num VALUE {2}how many recent lines/m);
+    const config = await s.ssh(s.admin, 'help config');
+    assert.match(config.stdout, /^=== config:set APP KEY=VALUE… \[--encoded\] \[--no-restart\]\n.+\n {2}--no-restart +only store the change/m);
+  });
+
+  test('an unknown namespace gets one sentence naming the namespaces', async () => {
+    const r = await s.ssh(s.admin, 'help nosuch');
+    assert.equal(r.exitCode, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^ ! {5}Unknown namespace "nosuch"; the namespaces are /);
+    const named = namespacesNamed(r.stderr);
+    for (const n of ['apps', 'config', 'ps', 'keys', 'nodes']) assert.ok(named.includes(n), `${n} in ${named.join(' ')}`);
+    assert.ok(!named.includes('ps:scale'), 'namespaces, not commands');
+    assert.equal((await s.ssh(s.admin, 'help ps config')).exitCode, 2, 'one namespace at a time');
+  });
+
+  test('help NAMESPACE shows a deployer no admin-only command, nor a namespace of only those', async () => {
+    const dev = await deployerKey();
+    const apps = helpCommands((await s.ssh(dev, 'help apps')).stdout);
+    assert.ok(apps.includes('apps:list') && apps.includes('apps:info'), apps.join(' '));
+    assert.ok(!apps.includes('apps:create') && !apps.includes('apps:destroy'), apps.join(' '));
+    const adminApps = helpCommands((await s.ssh(s.admin, 'help apps')).stdout);
+    assert.ok(adminApps.includes('apps:create') && adminApps.includes('apps:destroy'), adminApps.join(' '));
+    for (const ns of ['keys', 'nodes', 'access']) {
+      const r = await s.ssh(dev, `help ${ns}`);
+      assert.equal(r.exitCode, 2, ns);
+      assert.equal(r.stdout, '', ns);
+      assert.match(r.stderr, new RegExp(`Unknown namespace "${ns}"`));
+      const named = namespacesNamed(r.stderr);
+      assert.ok(named.includes('ps') && named.includes('tokens'), named.join(' '));
+      for (const adminOnly of ['keys', 'nodes', 'access', 'doctor', 'gc']) assert.ok(!named.includes(adminOnly), `${adminOnly} named to a deployer: ${named.join(' ')}`);
+    }
+    assert.equal((await s.ssh(s.admin, 'help keys')).exitCode, 0);
+  });
+
   test('hostile app names get one clear sentence and write nothing', async () => {
     await newApp(s, 'hostile');
     const before = readdirSync(join(s.dir, 'data/repos')).sort();

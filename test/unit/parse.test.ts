@@ -5,6 +5,7 @@ import { parseArgs, commands } from '../../server/commands/registry.ts';
 import { UsageError, UserError } from '../../server/errors.ts';
 import { parsePairs } from '../../server/commands/config.ts';
 import { repoArgument } from '../../server/transport/ssh/server.ts';
+import { defineCommand, type Command, type CommandContext } from '../../server/commands/types.ts';
 
 test('tokenize splits like a shell but expands nothing', () => {
   assert.deepEqual(tokenize('config:set app A=1 B="v w"'), ['config:set', 'app', 'A=1', 'B=v w']);
@@ -33,6 +34,41 @@ test('parseArgs checks declared flags and arity', () => {
   assert.throws(() => parseArgs(list, ['--json=yes']), /takes no value/);
   const set = commands.find((c) => c.name === 'config:set')!;
   assert.deepEqual(parseArgs(set, ['app', '--', '--X=1']).args, ['app', '--X=1']);
+});
+
+// The type-check (part of the test command) fails when an @ts-expect-error below stops being an error.
+test("a command's run reads its flags typed from its own declaration, and a literal command reads none", async () => {
+  const seen: unknown[] = [];
+  const c = defineCommand({
+    name: 'things:set', usage: 'APP [-t] [--mode M]', summary: 'Set things', access: 'app', args: { min: 1, max: 1 }, json: true,
+    flags: { tail: { type: 'boolean', short: 't', help: 'keep going' }, mode: { type: 'string', help: 'which mode' } },
+    run: (_ctx, app, _args, flags) => {
+      const tail: true | undefined = flags.tail;
+      const mode: string | undefined = flags.mode;
+      const json: true | undefined = flags.json;
+      // @ts-expect-error an option the command does not declare
+      void flags.other;
+      // @ts-expect-error a string option is not a boolean
+      const wrong: boolean | undefined = flags.mode;
+      seen.push(app, tail, mode, json, wrong);
+    },
+  });
+  const { args, flags } = parseArgs(c, ['myapp', '-t', '--mode', 'fast', '--json']);
+  assert.equal(c.access, 'app');
+  if (c.access === 'app') await c.run({} as CommandContext, args[0]!, args.slice(1), flags);
+  assert.deepEqual(seen, ['myapp', true, 'fast', true, 'fast']);
+  const plain = defineCommand({
+    name: 'things', usage: '', summary: 'List things', access: 'any', args: { min: 0, max: 0 },
+    // @ts-expect-error no json: true, so no --json
+    run: (_ctx, _args, flags) => void flags.json,
+  });
+  assert.throws(() => parseArgs(plain, ['--json']), /Unknown option "--json" for things/);
+  const literal: Command = {
+    name: 'raw', usage: '', summary: 'Raw', access: 'any', args: { min: 0, max: 0 }, flags: { q: { type: 'boolean', help: 'quiet' } },
+    // @ts-expect-error declared without defineCommand, its flags are not typed, so none may be read
+    run: (_ctx, _args, flags) => void flags.q,
+  };
+  assert.deepEqual(parseArgs(literal, ['--q']).flags, { q: true });
 });
 
 test('parsePairs validates every pair before returning', () => {
