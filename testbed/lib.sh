@@ -9,17 +9,27 @@ part_lock() {
   exec 8>"$TESTBED_DIR/$1.lock"
   flock -n 8 || { log "$1: waiting for another testbed run to finish"; flock 8; }
 }
-# apt_need PKG... installs the Debian packages that are missing (root only).
+# apt_need PKG... installs the Debian packages that are missing (root only). One apt at a time:
+# prebuild.sh installs beside the parts, so both take $SLIPWAY_CACHE_DIR/.apt.lock first (and
+# wait for dpkg's own lock, which another program on the machine may hold).
 apt_need() {
-  local missing=()
+  local missing=() p
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing Debian packages: ${missing[*]} (run as root)"
-  log "apt-get install ${missing[*]}"
-  if [ ! -f "$SLIPWAY_CACHE_DIR/.apt-updated" ] || [ -n "$(find "$SLIPWAY_CACHE_DIR/.apt-updated" -mmin +720)" ]; then
-    apt-get update -qq >&2 && touch "$SLIPWAY_CACHE_DIR/.apt-updated"
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  mkdir -p "$SLIPWAY_CACHE_DIR"
+  (
+    exec 6>"$SLIPWAY_CACHE_DIR/.apt.lock"
+    flock 6
+    missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && exit 0
+    log "apt-get install ${missing[*]}"
+    if [ ! -f "$SLIPWAY_CACHE_DIR/.apt-updated" ] || [ -n "$(find "$SLIPWAY_CACHE_DIR/.apt-updated" -mmin +720)" ]; then
+      apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 && touch "$SLIPWAY_CACHE_DIR/.apt-updated"
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >&2
+  ) 6>&-
 }
 # wait_for DESCRIPTION SECONDS CMD... retries CMD until it succeeds or the deadline passes.
 wait_for() {

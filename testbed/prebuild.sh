@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds every Go tool of the testbed that is not built yet, one after another:
+# Builds every Go tool of the testbed that is not built yet, one after another, and beside them
+# the two machines' root file systems (debootstrap: downloads and unpacking, mostly):
 #   bash testbed/prebuild.sh
 # up.sh starts it in the background before its first part, so that on a cold machine the
 # compiler keeps both cores busy while the early parts wait on downloads (Debian packages,
 # debootstrap, the module proxy). Each part still calls `go_tool` for what it runs: it finds the
-# tool built, or waits for this chain's build of it (build_once never starts one build twice).
+# tool built, or waits for this chain's build of it (build_once never starts one build twice);
+# the machine parts take the same locks as the images built here, so they wait for them.
 # Logs to stderr; a failed build is reported here and again by the part that needs it.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -12,8 +14,23 @@ export SLIPWAY_ROOT=${SLIPWAY_ROOT:-$(cd "$here/.." && pwd)}
 export SLIPWAY_CACHE_DIR=${SLIPWAY_CACHE_DIR:-$HOME/.cache/slipway}
 # shellcheck source=testbed/lib.sh
 . "$here/lib.sh"
+export TESTBED_DIR=${TESTBED_DIR:-$SLIPWAY_CACHE_DIR/testbed}
+mkdir -p "$TESTBED_DIR"
+# The roots, as root only (debootstrap), each under its part's lock.
+images() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  apt_need debootstrap systemd-container util-linux iptables iproute2 openssl curl
+  (exec 9>"$TESTBED_DIR/machine.lock" && flock 9 && bash "$here/machine/machine.sh" image 9>&-) ||
+    log "prebuild: the install machine's root did not build; 70-machine.sh will say why"
+  [ "${SLIPWAY_TESTBED_NODES:-2}" = 2 ] || return 0
+  (exec 8>"$TESTBED_DIR/node2.lock" && flock 8 && bash "$here/node2/machine.sh" image 8>&-) ||
+    log "prebuild: the second node's root did not build; 61-node2.sh will say why"
+}
+images &
+images_pid=$!
 for tool in $GO_TOOLS; do
   # A subshell: die() in one build must not stop the chain.
   (go_tool "$tool") || log "prebuild: $tool did not build; its part will say why"
 done
+wait "$images_pid" || true
 log "prebuild: done"
