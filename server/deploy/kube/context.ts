@@ -103,3 +103,12 @@ export class KubeContext {
     return { guards, rest: others.filter((o) => !GUARD_KINDS.has(o.kind)) };
   }
 }
+
+/** A part of the Kubernetes deployer: one capability of the port, on the shared context. */
+export abstract class KubePart {
+  protected readonly k: KubeContext;
+
+  constructor(k: KubeContext) {
+    this.k = k;
+  }
+}

@@ -7,25 +7,20 @@ import { cronState } from '../cron-state.ts';
 import { cronJobName, cronJobObject, manualJobName, manualJobObject } from '../workload.ts';
 import type { CronJobs, CronState } from '../deployer.ts';
 import type { DeployableRelease } from '../../model.ts';
-import type { KubeContext } from './context.ts';
+import { KubePart } from './context.ts';
 
 /** Scheduled tasks as CronJobs in the app's namespace. */
-export class KubeCron implements CronJobs {
-  readonly #k: KubeContext;
-
-  constructor(k: KubeContext) {
-    this.#k = k;
-  }
+export class KubeCron extends KubePart implements CronJobs {
 
   /**
    * Applies the release's scheduled tasks as CronJobs and deletes the app's CronJobs it no longer
    * has (their Jobs and pods go with them); returns what was scheduled, for the transcript.
    */
   async apply(release: DeployableRelease): Promise<string> {
-    const image = this.#k.pullImage(release.image);
-    const deadline = Math.max(1, Math.round(this.#k.opts.cronTimeoutMs / 1000));
+    const image = this.k.pullImage(release.image);
+    const deadline = Math.max(1, Math.round(this.k.opts.cronTimeoutMs / 1000));
     const wanted = (release.cron ?? []).map((task) => cronJobObject({ ...release, image }, task, deadline));
-    await Promise.all(wanted.map((o) => this.#k.client.apply(o)));
+    await Promise.all(wanted.map((o) => this.k.client.apply(o)));
     await this.prune(release.app, new Set(wanted.map((o) => o.metadata.name)));
     return (release.cron ?? []).map((c) => `${c.id} (${c.schedule}${c.suspended ? ', suspended' : ''})`).join(', ');
   }
@@ -33,25 +28,25 @@ export class KubeCron implements CronJobs {
   /** Deletes the app's CronJobs not named in `keep`. */
   async prune(app: string, keep: ReadonlySet<string>): Promise<void> {
     const ns = namespaceFor(app);
-    const existing = await this.#k.client.list<KubeObject>('batch/v1', 'CronJob', ns, { labelSelector: appSelector(app) });
-    await Promise.all(existing.filter((o) => !keep.has(o.metadata.name)).map((o) => this.#k.client.remove('batch/v1', 'CronJob', o.metadata.name, ns)));
+    const existing = await this.k.client.list<KubeObject>('batch/v1', 'CronJob', ns, { labelSelector: appSelector(app) });
+    await Promise.all(existing.filter((o) => !keep.has(o.metadata.name)).map((o) => this.k.client.remove('batch/v1', 'CronJob', o.metadata.name, ns)));
   }
 
   async cronStatus(app: string): Promise<CronState[]> {
     const ns = namespaceFor(app);
     const [cronJobs, jobs] = await Promise.all([
-      this.#k.client.list<V1CronJob>('batch/v1', 'CronJob', ns, { labelSelector: appSelector(app) }),
-      this.#k.client.list<V1Job>('batch/v1', 'Job', ns, { labelSelector: `${appSelector(app)},${LABEL.cron}` }),
+      this.k.client.list<V1CronJob>('batch/v1', 'CronJob', ns, { labelSelector: appSelector(app) }),
+      this.k.client.list<V1Job>('batch/v1', 'Job', ns, { labelSelector: `${appSelector(app)},${LABEL.cron}` }),
     ]);
     return cronJobs.map((c) => cronState(c, jobs));
   }
 
   async runCron(app: string, id: string): Promise<string> {
     const ns = namespaceFor(app);
-    const cronJob = await this.#k.client.read<V1CronJob>('batch/v1', 'CronJob', cronJobName(id), ns);
+    const cronJob = await this.k.client.read<V1CronJob>('batch/v1', 'CronJob', cronJobName(id), ns);
     if (!cronJob?.metadata?.uid) throw new UserError(`${app} has no scheduled task ${id} in the cluster yet; deploy it first (git push).`);
     const job = manualJobObject({ ...cronJob, metadata: { ...cronJob.metadata, name: cronJobName(id), namespace: ns, uid: cronJob.metadata.uid } }, manualJobName(id));
-    await this.#k.client.apply(job);
+    await this.k.client.apply(job);
     return job.metadata.name;
   }
 }

@@ -8,29 +8,24 @@ import { LABEL, namespaceFor, processName, selectorString } from '../../kube/lab
 import { mergeLogs, formatLogLine, splitLogLine } from '../logs.ts';
 import { podState, type PodState } from '../rollout.ts';
 import type { LogRequest, LogSource } from '../deployer.ts';
-import type { KubeContext } from './context.ts';
+import { KubePart } from './context.ts';
 
 /** Most of one instance's recent log `logs -n` holds at once (the newest lines are kept). */
 const MAX_LOG_TAIL_BYTES = 4 * 1024 * 1024;
 
 /** Pod logs, merged by time, followed across restarts and new instances. */
-export class KubeLogs implements LogSource {
-  readonly #k: KubeContext;
-
-  constructor(k: KubeContext) {
-    this.#k = k;
-  }
+export class KubeLogs extends KubePart implements LogSource {
 
   async logs(app: string, req: LogRequest, write: (line: string) => Promise<void>): Promise<void> {
     const ns = namespaceFor(app);
     const selector = selectorString({ [LABEL.instance]: app, ...(req.process ? { [LABEL.process]: processName(req.process) } : {}) });
     const fieldSelector = req.pod ? `metadata.name=${req.pod}` : undefined;
-    const listPods = async () => (await this.#k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector, ...(fieldSelector ? { fieldSelector } : {}) })).map(podState).filter((p) => p.started);
+    const listPods = async () => (await this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector, ...(fieldSelector ? { fieldSelector } : {}) })).map(podState).filter((p) => p.started);
     const pods = await listPods();
     if (pods.length === 0 && !req.follow) {
       throw new UserError(req.pod ? `${req.pod} of ${app} has not started or is gone; nothing to show.` : `${app} has no ${req.process ? `${req.process} ` : ''}instances that have started; nothing to show.`);
     }
-    const texts = await Promise.all(pods.map(async (p) => ({ process: p.process, pod: p.name, text: await this.#k.client.tailPodLog(ns, p.name, p.process, { tailLines: req.lines, maxBytes: MAX_LOG_TAIL_BYTES }) })));
+    const texts = await Promise.all(pods.map(async (p) => ({ process: p.process, pod: p.name, text: await this.k.client.tailPodLog(ns, p.name, p.process, { tailLines: req.lines, maxBytes: MAX_LOG_TAIL_BYTES }) })));
     for (const line of mergeLogs(texts, req.lines)) await write(line);
     if (!req.follow) return;
     await this.#follow(ns, pods, texts, listPods, req.signal, write);
@@ -52,7 +47,7 @@ export class KubeLogs implements LogSource {
     const attach = (p: PodState) => {
       streaming.add(p.name);
       const since = last.get(p.name);
-      void this.#k.client
+      void this.k.client
         .followPodLog(ns, p.name, p.process, { signal, ...(since?.time ? { sinceTime: since.time } : {}) }, (raw) => {
           const line = splitLogLine(raw);
           const prev = last.get(p.name);

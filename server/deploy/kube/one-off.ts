@@ -13,18 +13,13 @@ import type { OneOffPods, ReleasePhaseOptions, RunRequest } from '../deployer.ts
 import type { DeployableRelease } from '../../model.ts';
 import type { ProcessIo } from '../../kube/process-io.ts';
 import { processOwner } from '../../process.ts';
-import type { KubeContext } from './context.ts';
+import { KubePart } from './context.ts';
 
 /** Longest line of a release command's output shown whole; one printed without a newline is cut here. */
 const MAX_RELEASE_LINE = 64 * 1024;
 
 /** One-off pods: the release command, `run` and `run:detached`, and the sweep of those left behind. */
-export class KubeOneOffs implements OneOffPods {
-  readonly #k: KubeContext;
-
-  constructor(k: KubeContext) {
-    this.#k = k;
-  }
+export class KubeOneOffs extends KubePart implements OneOffPods {
 
   async releasePhase(given: DeployableRelease, opts: ReleasePhaseOptions): Promise<void> {
     // A rollback's release command runs with its target's objects (config Secret), as its instances do.
@@ -33,20 +28,20 @@ export class KubeOneOffs implements OneOffPods {
     if (!proc) return;
     const t = opts.transcript;
     const ns = namespaceFor(release.app);
-    const deadlineS = Math.max(1, Math.round(this.#k.opts.releaseTimeoutMs / 1000));
-    const image = this.#k.pullImage(release.image);
+    const deadlineS = Math.max(1, Math.round(this.k.opts.releaseTimeoutMs / 1000));
+    const image = this.k.pullImage(release.image);
     // The new release's config Secret is what the release command reads; the rollout applies it
     // again unchanged, and a release that never rolls out has it pruned by the next one. The
     // namespace's policies, quota and defaults come first, so the release pod is created under them.
-    const secret = (await this.#k.applyGuards(release, { namespace: 'create' })).rest.find((o) => o.kind === 'Secret');
-    await this.#k.client.apply(secret!);
+    const secret = (await this.k.applyGuards(release, { namespace: 'create' })).rest.find((o) => o.kind === 'Secret');
+    await this.k.client.apply(secret!);
     const pod = releasePodObject({ ...release, image }, proc, deadlineS, processOwner());
     const name = pod.metadata.name;
     // Its own process only waits, so nothing is lost by removing the pod at once (a leftover of
     // an interrupted push here, and this one when its command is done).
     const now = { gracePeriodSeconds: 0 };
-    await this.#k.client.remove('v1', 'Pod', name, ns, now);
-    await this.#k.client.apply(pod);
+    await this.k.client.remove('v1', 'Pod', name, ns, now);
+    await this.k.client.apply(pod);
     const tail: string[] = [];
     const cancelled = () => new UserError('The release command was cancelled; nothing was deployed.', { cause: opts.signal.reason });
     try {
@@ -73,10 +68,10 @@ export class KubeOneOffs implements OneOffPods {
         return t.drained();
       };
       // Ends the exec when the pusher leaves (aborted already or later) or at our deadline.
-      const stop = AbortSignal.any([opts.signal, AbortSignal.timeout(this.#k.opts.releaseTimeoutMs)]);
+      const stop = AbortSignal.any([opts.signal, AbortSignal.timeout(this.k.opts.releaseTimeoutMs)]);
       let code: number | undefined;
       try {
-        code = await this.#k.client.exec(ns, name, pod.spec!.containers[0]!.name, releaseCommand(proc), { stdin: Readable.from([]), stdout: out, stderr: out }, stop);
+        code = await this.k.client.exec(ns, name, pod.spec!.containers[0]!.name, releaseCommand(proc), { stdin: Readable.from([]), stdout: out, stderr: out }, stop);
       } catch (err) {
         if (opts.signal.aborted) throw cancelled();
         // Past the deadline (ours, or the kubelet's ending the pod and the exec with it).
@@ -93,14 +88,14 @@ export class KubeOneOffs implements OneOffPods {
       const why = code === 137 ? ', killed: out of memory or SIGKILL' : '';
       throw new UserError(`The release command failed (exit code ${code}${why}); nothing was deployed${lines}.`);
     } finally {
-      await this.#k.client.remove('v1', 'Pod', name, ns, now).catch((err: unknown) => log.warn('could not remove a release pod', { app: release.app, pod: name, err }));
+      await this.k.client.remove('v1', 'Pod', name, ns, now).catch((err: unknown) => log.warn('could not remove a release pod', { app: release.app, pod: name, err }));
     }
   }
 
   /** Whether the release pod is gone or has ended (its deadline, most often) within a few seconds. */
   async #releasePodStopped(ns: string, name: string): Promise<boolean> {
     for (const end = Date.now() + 5000; Date.now() < end;) {
-      const p = await this.#k.client.read<V1Pod>('v1', 'Pod', name, ns).catch(() => undefined);
+      const p = await this.k.client.read<V1Pod>('v1', 'Pod', name, ns).catch(() => undefined);
       if (!p || p.status?.reason === 'DeadlineExceeded' || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded' || p.metadata?.deletionTimestamp) return true;
       await sleep(200);
     }
@@ -112,11 +107,11 @@ export class KubeOneOffs implements OneOffPods {
     const pod = await this.#startRunPod(runView(release), req, 'interactive');
     try {
       await this.#waitUntilRunning(ns, pod, req.timeoutSeconds, req.signal);
-      return await this.#k.client.exec(ns, pod, RUN_PROCESS, runCommand(req.command), req.io, req.signal);
+      return await this.k.client.exec(ns, pod, RUN_PROCESS, runCommand(req.command), req.io, req.signal);
     } finally {
       // At once (no grace period): its own process only waits, and a pod that is terminating still
       // counts against the app's one-off quota, which would refuse the next `run` for a while.
-      await this.#k.client.remove('v1', 'Pod', pod, ns, { gracePeriodSeconds: 0 }).catch((err: unknown) => log.warn('could not remove a run pod', { app: release.app, pod, err }));
+      await this.k.client.remove('v1', 'Pod', pod, ns, { gracePeriodSeconds: 0 }).catch((err: unknown) => log.warn('could not remove a run pod', { app: release.app, pod, err }));
     }
   }
 
@@ -126,12 +121,12 @@ export class KubeOneOffs implements OneOffPods {
 
   async sweepPods(alive: (owner: string) => boolean): Promise<number> {
     // Every namespace: the pods of all apps, found by the label all of Slipway's objects carry.
-    const pods = await this.#k.client.list<V1Pod>('v1', 'Pod', undefined, { labelSelector: selectorString({ [LABEL.managedBy]: MANAGED_BY }) });
+    const pods = await this.k.client.list<V1Pod>('v1', 'Pod', undefined, { labelSelector: selectorString({ [LABEL.managedBy]: MANAGED_BY }) });
     const orphans = pods.filter((p) => {
       const owner = p.metadata?.annotations?.[ANNOTATION.owner];
       return owner !== undefined && !alive(owner);
     });
-    await Promise.all(orphans.map((p) => this.#k.client.remove('v1', 'Pod', p.metadata!.name!, p.metadata!.namespace!, { gracePeriodSeconds: 0 })));
+    await Promise.all(orphans.map((p) => this.k.client.remove('v1', 'Pod', p.metadata!.name!, p.metadata!.namespace!, { gracePeriodSeconds: 0 })));
     return orphans.length;
   }
 
@@ -157,17 +152,17 @@ export class KubeOneOffs implements OneOffPods {
   /** One creation, under #startRunPod's per-app turn. */
   async #createRunPod(release: DeployableRelease, req: RunRequest, mode: 'interactive' | 'detached'): Promise<string> {
     const ns = namespaceFor(release.app);
-    await this.#k.applyGuards(release, { namespace: 'create' });
+    await this.k.applyGuards(release, { namespace: 'create' });
     const selector = selectorString({ [LABEL.instance]: release.app, [LABEL.process]: RUN_PROCESS });
-    const pods = await this.#k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector });
+    const pods = await this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector });
     const active = (p: V1Pod) => (p.status?.phase === 'Running' || p.status?.phase === 'Pending' || !p.status?.phase) && !p.metadata?.deletionTimestamp;
-    await Promise.all(pods.filter((p) => !active(p)).map((p) => this.#k.client.remove('v1', 'Pod', p.metadata!.name!, ns, { gracePeriodSeconds: 0 })));
+    await Promise.all(pods.filter((p) => !active(p)).map((p) => this.k.client.remove('v1', 'Pod', p.metadata!.name!, ns, { gracePeriodSeconds: 0 })));
     const running = pods.filter(active).length;
     if (release.quota && running >= release.quota.runs) throw new UserError(runLimitRefusal(release.app, running, release.quota.runs));
     const name = runPodName();
     // An interactive pod lives as long as this process waits on it: its owner says which process that is.
     const owner = mode === 'interactive' ? { owner: processOwner() } : {};
-    await this.#k.client.apply(runPodObject({ ...release, image: this.#k.pullImage(release.image) }, { name, command: req.command, deadlineSeconds: req.timeoutSeconds, mode, ...owner }));
+    await this.k.client.apply(runPodObject({ ...release, image: this.k.pullImage(release.image) }, { name, command: req.command, deadlineSeconds: req.timeoutSeconds, mode, ...owner }));
     return name;
   }
 
@@ -180,7 +175,7 @@ export class KubeOneOffs implements OneOffPods {
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (let i = 0; ; i++) {
       if (signal.aborted) throw signal.reason;
-      const p = await this.#k.client.read<V1Pod>('v1', 'Pod', name, ns);
+      const p = await this.k.client.read<V1Pod>('v1', 'Pod', name, ns);
       if (!p) throw new UserError(`The ${say.pod} ${name} was removed before it started${say.after}.`);
       const s = podState(p);
       if (s.fatal) throw new UserError(`${say.subject} could not start: ${s.fatal}${say.after}.`);

@@ -14,7 +14,7 @@ import type { Rollouts, Workload } from '../deployer.ts';
 import type { DeployableRelease, HealthChecks } from '../../model.ts';
 import { ContentChecks, MAX_CONTENT_BODY_BYTES } from '../content-check.ts';
 import { WEB } from '../network.ts';
-import { isWarm, type KubeContext } from './context.ts';
+import { isWarm, KubePart, type KubeContext } from './context.ts';
 import { setReady, type KubeWebSets } from './web-sets.ts';
 import type { KubeCron } from './cron.ts';
 import type { KubeTls } from './tls.ts';
@@ -47,14 +47,13 @@ function ownSet(d: V1Deployment, version: number): boolean {
 }
 
 /** Rolls an app's releases out on the cluster, and puts back, restarts or removes what it runs. */
-export class KubeRollouts implements Rollouts {
-  readonly #k: KubeContext;
+export class KubeRollouts extends KubePart implements Rollouts {
   readonly #sets: KubeWebSets;
   readonly #cron: KubeCron;
   readonly #tls: KubeTls;
 
   constructor(k: KubeContext, parts: { sets: KubeWebSets; cron: KubeCron; tls: KubeTls }) {
-    this.#k = k;
+    super(k);
     this.#sets = parts.sets;
     this.#cron = parts.cron;
     this.#tls = parts.tls;
@@ -75,7 +74,7 @@ export class KubeRollouts implements Rollouts {
     // A warm set with every instance asked for ready (a rollback within the window) takes the
     // traffic first: the rest of the release follows, and none of it changes what that set serves.
     const warm = before.sets.get(run.version);
-    const early = atomic && this.#k.opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, replicasFor(run, WEB));
+    const early = atomic && this.k.opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, replicasFor(run, WEB));
     if (early) await this.#sets.switchTo(run, before, t, opts.signal);
     try {
       await this.#applyRelease(run, previous, early ? run.version : serving);
@@ -90,7 +89,7 @@ export class KubeRollouts implements Rollouts {
       throw err;
     }
     t.detail(`Applied v${release.version}${run.version !== release.version ? ` (the instances of v${run.version})` : ''}: ${release.processes.filter((p) => p.type !== RELEASE_TYPE).map((p) => `${p.type}=${replicasFor(release, p.type)}`).join(', ')}`);
-    if (this.#k.opts.waitForRollout) {
+    if (this.k.opts.waitForRollout) {
       try {
         await this.#waitForRollout(release.app, run.version, t, opts.signal, release.checks);
       } catch (err) {
@@ -126,11 +125,11 @@ export class KubeRollouts implements Rollouts {
    */
   async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined, serving: number | undefined = release.version): Promise<void> {
     const redirect = await this.#tls.redirectHosts(release);
-    const { guards, rest } = await this.#k.applyGuards(release, { redirect, serving });
+    const { guards, rest } = await this.k.applyGuards(release, { redirect, serving });
     // Ingresses last and in order (the redirecting one first: a host moving between them is never
     // in neither), after the TLS Secrets and Middleware they name.
-    await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => this.#k.client.apply(o)));
-    for (const o of rest.filter((o) => o.kind === 'Ingress')) await this.#k.client.apply(o);
+    await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => this.k.client.apply(o)));
+    for (const o of rest.filter((o) => o.kind === 'Ingress')) await this.k.client.apply(o);
     await this.#prune(release.app, [...guards, ...rest], [release.version, previous?.version, serving], cutover(release));
     // Also without a TLS plan: removing the last uploaded certificate (with ACME off) leaves a
     // release with none, and its Secret holds a private key that must not stay behind.
@@ -152,21 +151,21 @@ export class KubeRollouts implements Rollouts {
     const existingSets: number[] = [];
     await Promise.all([
       // Without the cluster network there are no policies to keep, and none of an earlier apply's to drop.
-      ...PRUNED.filter((k) => this.#k.opts.network || k.kind !== 'NetworkPolicy').map(async ({ apiVersion, kind }) => {
+      ...PRUNED.filter((k) => this.k.opts.network || k.kind !== 'NetworkPolicy').map(async ({ apiVersion, kind }) => {
         const wanted = new Set(keep.filter((o) => o.kind === kind).map((o) => o.metadata.name));
-        const existing = await this.#k.client.list<KubeObject>(apiVersion, kind, ns, { labelSelector: selector });
+        const existing = await this.k.client.list<KubeObject>(apiVersion, kind, ns, { labelSelector: selector });
         for (const o of existing) if (kind === 'Deployment' && o.metadata.labels?.[LABEL.release] !== undefined) existingSets.push(Number(o.metadata.labels[LABEL.release]));
-        await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name) && !left(kind, o)).map((o) => this.#k.client.remove(apiVersion, kind, o.metadata.name, ns)));
+        await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name) && !left(kind, o)).map((o) => this.k.client.remove(apiVersion, kind, o.metadata.name, ns)));
       }),
     ]);
     await Promise.all([
       (async () => {
-        const secrets = await this.#k.client.list<V1Secret>('v1', 'Secret', ns, { labelSelector: selector });
+        const secrets = await this.k.client.list<V1Secret>('v1', 'Secret', ns, { labelSelector: selector });
         // Release Secrets only: TLS Secrets (which have no release) are #pruneTls's. Every set of
         // web instances still there (serving, warm) keeps its release's config.
         const kept = [...keepReleases, ...(sets ? existingSets : [])];
         const stale = secrets.filter((s) => s.metadata?.labels?.[LABEL.release] !== undefined && !kept.includes(Number(s.metadata.labels[LABEL.release])));
-        await Promise.all(stale.map((s) => this.#k.client.remove('v1', 'Secret', s.metadata!.name!, ns)));
+        await Promise.all(stale.map((s) => this.k.client.remove('v1', 'Secret', s.metadata!.name!, ns)));
       })(),
     ]);
   }
@@ -178,14 +177,14 @@ export class KubeRollouts implements Rollouts {
    */
   async #waitForRollout(app: string, version: number, t: Transcript, signal: AbortSignal, checks?: HealthChecks): Promise<void> {
     const ns = namespaceFor(app);
-    const deadline = Date.now() + this.#k.opts.rolloutTimeoutMs;
+    const deadline = Date.now() + this.k.opts.rolloutTimeoutMs;
     const shown = new Map<string, string>();
     const content = new ContentChecks(checks);
     for (;;) {
       if (signal.aborted) throw new RolloutFailure('the deploy was cancelled');
       const [deployments, pods] = await Promise.all([
-        this.#k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
-        this.#k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) }) }),
+        this.k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
+        this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) }) }),
       ]);
       // Of the sets of web instances, only this release's rolls out; the others (serving, warm) stand.
       const states = deployments.filter((d) => ownSet(d, version)).map(rolloutState);
@@ -205,23 +204,23 @@ export class KubeRollouts implements Rollouts {
       if (failed && !(failed.quotaFull && await this.#anyTerminating(app))) throw new RolloutFailure(failed.failed!);
       // A declared HTTP readiness check that keeps failing will not start passing by itself.
       if (checks && podStates.some((p) => p.started && !p.ready)) {
-        const events = await this.#k.client.list<CoreV1Event>('v1', 'Event', ns, { fieldSelector: 'type=Warning' });
+        const events = await this.k.client.list<CoreV1Event>('v1', 'Event', ns, { fieldSelector: 'type=Warning' });
         const unhealthy = readinessFailure(pods, events, checks, Date.now());
         if (unhealthy) throw new RolloutFailure(unhealthy);
       }
       // Dokku's `content`: asked of each new instance from the moment its container runs.
       if (content.any) {
         const due = content.due(pods, Date.now());
-        const answers = await Promise.all(due.map((d) => this.#k.client.proxyGet(ns, d.pod, d.port, d.check.path, { timeoutMs: (d.check.timeout ?? 1) * 1000, maxBytes: MAX_CONTENT_BODY_BYTES })));
+        const answers = await Promise.all(due.map((d) => this.k.client.proxyGet(ns, d.pod, d.port, d.check.path, { timeoutMs: (d.check.timeout ?? 1) * 1000, maxBytes: MAX_CONTENT_BODY_BYTES })));
         due.forEach((d, i) => {
           if (content.record(d, answers[i]!, Date.now())) t.detail(`${d.type} instance ${d.pod}: GET ${d.check.path} contains ${JSON.stringify(d.check.content)}`);
         });
         if (content.failure) throw Object.assign(new RolloutFailure(content.failure), { replacedOld: true });
       }
       if (states.every((s) => s.done) && content.allPassed(pods)) return;
-      if (Date.now() >= deadline) throw new RolloutFailure(`after ${Math.round(this.#k.opts.rolloutTimeoutMs / 1000)} s, ${whyNotReady(states, podStates)}`);
+      if (Date.now() >= deadline) throw new RolloutFailure(`after ${Math.round(this.k.opts.rolloutTimeoutMs / 1000)} s, ${whyNotReady(states, podStates)}`);
       try {
-        await sleep(Math.min(this.#k.opts.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal });
+        await sleep(Math.min(this.k.opts.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal });
       } catch {
         // Aborted while sleeping: the check at the top of the loop says so.
       }
@@ -233,15 +232,15 @@ export class KubeRollouts implements Rollouts {
    * pause (which still answers requests the ingress had routed to it), within the rollout timeout.
    */
   async #waitUntilGone(app: string, version: number, signal: AbortSignal): Promise<void> {
-    const deadline = Date.now() + this.#k.opts.rolloutTimeoutMs;
+    const deadline = Date.now() + this.k.opts.rolloutTimeoutMs;
     const selector = selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) });
     for (;;) {
-      const left = (await this.#k.client.list<V1Pod>('v1', 'Pod', namespaceFor(app), { labelSelector: selector })).filter((p) => p.metadata?.labels?.[LABEL.process] !== RELEASE_TYPE);
+      const left = (await this.k.client.list<V1Pod>('v1', 'Pod', namespaceFor(app), { labelSelector: selector })).filter((p) => p.metadata?.labels?.[LABEL.process] !== RELEASE_TYPE);
       if (left.length === 0) return;
       if (signal.aborted) throw new RolloutFailure('the deploy was cancelled');
-      if (Date.now() >= deadline) throw new RolloutFailure(`after ${Math.round(this.#k.opts.rolloutTimeoutMs / 1000)} s, ${left.map((p) => p.metadata?.name).join(', ')} had not stopped`);
+      if (Date.now() >= deadline) throw new RolloutFailure(`after ${Math.round(this.k.opts.rolloutTimeoutMs / 1000)} s, ${left.map((p) => p.metadata?.name).join(', ')} had not stopped`);
       try {
-        await sleep(this.#k.opts.pollMs, undefined, { signal });
+        await sleep(this.k.opts.pollMs, undefined, { signal });
       } catch {
         // Aborted while sleeping: the check at the top of the loop says so.
       }
@@ -250,7 +249,7 @@ export class KubeRollouts implements Rollouts {
 
   /** Whether any pod of the app is terminating. */
   async #anyTerminating(app: string): Promise<boolean> {
-    const pods = await this.#k.client.list<V1Pod>('v1', 'Pod', namespaceFor(app), { labelSelector: appSelector(app) });
+    const pods = await this.k.client.list<V1Pod>('v1', 'Pod', namespaceFor(app), { labelSelector: appSelector(app) });
     return pods.some((p) => p.metadata?.deletionTimestamp);
   }
 
@@ -270,7 +269,7 @@ export class KubeRollouts implements Rollouts {
         t.detail(`Restoring v${previous.version}`);
         const prev = runView(previous);
         await this.#applyRelease(prev, undefined, serving);
-        if (failure.replacedOld && this.#k.opts.waitForRollout) {
+        if (failure.replacedOld && this.k.opts.waitForRollout) {
           await this.#waitForRollout(prev.app, prev.version, t, signal);
           await this.#waitUntilGone(release.app, run.version, signal);
         }
@@ -297,16 +296,16 @@ export class KubeRollouts implements Rollouts {
   async #diagnose(app: string, version: number): Promise<string[]> {
     const ns = namespaceFor(app);
     const [pods, events, deployments] = await Promise.all([
-      this.#k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) }) }),
-      this.#k.client.list<CoreV1Event>('v1', 'Event', ns, { fieldSelector: 'type=Warning' }),
-      this.#k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
+      this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) }) }),
+      this.k.client.list<CoreV1Event>('v1', 'Event', ns, { fieldSelector: 'type=Warning' }),
+      this.k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
     ]);
     const states = pods.map(podState);
     const out = recentWarnings(events, [...states.map((p) => p.name), ...deployments.map((d) => d.metadata?.name ?? '')]);
     // A whole new set starts at once: the instance stuck for good says most, then one that restarted.
     const crashed = states.find((p) => p.started && p.fatal) ?? states.find((p) => p.started && p.restarts > 0) ?? states.find((p) => p.started && !p.ready);
     if (crashed) {
-      const text = await this.#k.client.podLog(ns, crashed.name, crashed.process, { previous: crashed.restarts > 0, tailLines: 60 });
+      const text = await this.k.client.podLog(ns, crashed.name, crashed.process, { previous: crashed.restarts > 0, tailLines: 60 });
       const lines = crashLines(text.split('\n').filter(Boolean).map((l) => splitLogLine(l).text)).map((l) => '  ' + l);
       if (lines.length) out.push(`Last log lines of ${crashed.name}:`, ...lines);
     }
@@ -314,7 +313,7 @@ export class KubeRollouts implements Rollouts {
   }
 
   async workloads(app: string): Promise<Workload[]> {
-    const deployments = await this.#k.client.list<V1Deployment>('apps/v1', 'Deployment', namespaceFor(app), { labelSelector: appSelector(app) });
+    const deployments = await this.k.client.list<V1Deployment>('apps/v1', 'Deployment', namespaceFor(app), { labelSelector: appSelector(app) });
     // A warm set is kept on purpose beside what runs; its window ends it.
     return deployments.filter((d) => !isWarm(d)).map((d) => {
       const m = /^v(\d+)$/.exec(d.spec?.template?.metadata?.annotations?.[ANNOTATION.release] ?? '');
@@ -329,7 +328,7 @@ export class KubeRollouts implements Rollouts {
       const before = await this.#sets.webSets(app);
       await this.#applyRelease(run, undefined, run.version);
       await this.#sets.dropSets(app, [...before.sets].filter(([v, d]) => v !== run.version && !isWarm(d)).map(([v]) => v));
-      if (before.legacy && cutover(run)) await this.#k.client.remove('apps/v1', 'Deployment', WEB, namespaceFor(app));
+      if (before.legacy && cutover(run)) await this.k.client.remove('apps/v1', 'Deployment', WEB, namespaceFor(app));
       await this.#cron.apply(run);
     } else {
       await this.#prune(app, [], []);
@@ -339,11 +338,11 @@ export class KubeRollouts implements Rollouts {
 
   async destroy(app: string): Promise<void> {
     const ns = namespaceFor(app);
-    if (!(await this.#k.client.remove('v1', 'Namespace', ns))) return;
+    if (!(await this.k.client.remove('v1', 'Namespace', ns))) return;
     // Wait for it to be gone: until then, creating the app again would fail to deploy into it.
-    const deadline = Date.now() + this.#k.opts.rolloutTimeoutMs;
-    while (await this.#k.client.read('v1', 'Namespace', ns)) {
-      if (Date.now() >= deadline) throw new UserError(`Kubernetes is still deleting namespace ${ns} after ${Math.round(this.#k.opts.rolloutTimeoutMs / 1000)} s; run apps:destroy ${app} again later.`);
+    const deadline = Date.now() + this.k.opts.rolloutTimeoutMs;
+    while (await this.k.client.read('v1', 'Namespace', ns)) {
+      if (Date.now() >= deadline) throw new UserError(`Kubernetes is still deleting namespace ${ns} after ${Math.round(this.k.opts.rolloutTimeoutMs / 1000)} s; run apps:destroy ${app} again later.`);
       await sleep(500);
     }
   }
@@ -351,13 +350,13 @@ export class KubeRollouts implements Rollouts {
   async restart(app: string, opts: { process?: string; transcript: Transcript; signal: AbortSignal }): Promise<void> {
     const ns = namespaceFor(app);
     // A warm set takes no traffic: restarting it would only spend its instances.
-    const deployments = (await this.#k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) })).filter((d) => !isWarm(d));
+    const deployments = (await this.k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) })).filter((d) => !isWarm(d));
     const targets = opts.process === undefined ? deployments : deployments.filter((d) => rolloutState(d).name === processName(opts.process!));
     if (targets.length === 0) throw new UserError(opts.process === undefined ? `${app} runs no processes yet.` : `${app} has no ${opts.process} process.`);
     const at = new Date().toISOString();
-    await Promise.all(targets.map((d) => this.#k.client.apply(restartPatch(app, d.metadata!.name!, at), RESTART_FIELD_MANAGER)));
+    await Promise.all(targets.map((d) => this.k.client.apply(restartPatch(app, d.metadata!.name!, at), RESTART_FIELD_MANAGER)));
     opts.transcript.detail(`Restarting ${targets.map(processTypeOf).join(', ')}`);
-    if (!this.#k.opts.waitForRollout) return;
+    if (!this.k.opts.waitForRollout) return;
     const version = Number(targets[0]!.spec?.template?.metadata?.labels?.[LABEL.release]);
     try {
       await this.#waitForRollout(app, version, opts.transcript, opts.signal);

@@ -6,7 +6,7 @@ import { podState, processTypeOf, rolloutState } from '../rollout.ts';
 import type { AppRuntime, PodUsage, ProcessStatus, RuntimeStatus } from '../deployer.ts';
 import { certificateReady, type CertificateLike } from '../cert-status.ts';
 import { processUsage } from '../usage.ts';
-import { isWarm, type KubeContext } from './context.ts';
+import { isWarm, KubePart } from './context.ts';
 import { CERTIFICATE } from './tls.ts';
 
 /** ps order: web first (the serving set before a warm one), then the other types by name. */
@@ -15,18 +15,13 @@ function rank(p: ProcessStatus): number {
 }
 
 /** What runs now (ps, apps:list) and what it uses (metrics.k8s.io). */
-export class KubeRuntime implements RuntimeStatus {
-  readonly #k: KubeContext;
-
-  constructor(k: KubeContext) {
-    this.#k = k;
-  }
+export class KubeRuntime extends KubePart implements RuntimeStatus {
 
   async status(app: string): Promise<ProcessStatus[]> {
     const ns = namespaceFor(app);
     const [deployments, pods] = await Promise.all([
-      this.#k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
-      this.#k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: appSelector(app) }),
+      this.k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
+      this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: appSelector(app) }),
     ]);
     const states = pods.map(podState);
     return deployments
@@ -51,9 +46,9 @@ export class KubeRuntime implements RuntimeStatus {
     // Every namespace at once, found by the labels all of Slipway's objects carry.
     const selector = selectorString({ [LABEL.managedBy]: MANAGED_BY });
     const [deployments, certs] = await Promise.all([
-      this.#k.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selector }),
+      this.k.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selector }),
       opts.certificates
-        ? this.#k.client.list<CertificateLike & { metadata?: { labels?: Record<string, string> } }>(CERTIFICATE.apiVersion, CERTIFICATE.kind, undefined, { labelSelector: selector })
+        ? this.k.client.list<CertificateLike & { metadata?: { labels?: Record<string, string> } }>(CERTIFICATE.apiVersion, CERTIFICATE.kind, undefined, { labelSelector: selector })
           // Without cert-manager's API the instances are still worth showing: every URL is then http.
           .catch((err: unknown) => { log.warn('listing certificates failed; apps are shown without HTTPS', { err }); return []; })
         : [],
@@ -81,8 +76,8 @@ export class KubeRuntime implements RuntimeStatus {
   async usage(app: string): Promise<{ type: string; pods: PodUsage[] }[]> {
     const ns = namespaceFor(app);
     const [deployments, metrics] = await Promise.all([
-      this.#k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
-      this.#k.client.podMetrics(ns, appSelector(app)),
+      this.k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
+      this.k.client.podMetrics(ns, appSelector(app)),
     ]);
     return processUsage(deployments.filter((d) => !isWarm(d)), metrics);
   }

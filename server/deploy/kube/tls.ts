@@ -7,24 +7,19 @@ import type { DeployableRelease } from '../../model.ts';
 import { TLS_LABEL, tlsHosts } from '../tls.ts';
 import { acmeState, certificateReady, describePem, type CertificateLike, type ChallengeLike } from '../cert-status.ts';
 import { ingressObjects, WEB_HTTPS } from '../network.ts';
-import type { KubeContext } from './context.ts';
+import { KubePart } from './context.ts';
 
 export const CERTIFICATE = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate' } as const;
 const CHALLENGE = { apiVersion: 'acme.cert-manager.io/v1', kind: 'Challenge' } as const;
 
 /** The certificates of an app's hosts (cert-manager's objects, or uploaded) and the Ingresses that follow them. */
-export class KubeTls implements TlsCertificates {
-  readonly #k: KubeContext;
-
-  constructor(k: KubeContext) {
-    this.#k = k;
-  }
+export class KubeTls extends KubePart implements TlsCertificates {
 
   /** The hosts whose certificate is there (uploaded, or its Certificate Ready): they redirect to HTTPS. */
   async redirectHosts(release: DeployableRelease): Promise<Set<string>> {
     const hosts = tlsHosts(release);
     if (hosts.size === 0) return new Set();
-    const certs = await this.#k.client.list<CertificateLike>(CERTIFICATE.apiVersion, CERTIFICATE.kind, namespaceFor(release.app), { labelSelector: appSelector(release.app) })
+    const certs = await this.k.client.list<CertificateLike>(CERTIFICATE.apiVersion, CERTIFICATE.kind, namespaceFor(release.app), { labelSelector: appSelector(release.app) })
       .catch((err: unknown) => { throw new Error(`could not read the app's Certificates (is cert-manager installed?): ${(err as Error).message}`, { cause: err }); });
     const ready = new Set(certs.filter(certificateReady).map((c) => c.metadata?.name));
     return new Set([...hosts].filter(([, t]) => t.source === 'uploaded' || ready.has(t.secret)).map(([h]) => h));
@@ -41,15 +36,15 @@ export class KubeTls implements TlsCertificates {
     const secrets = new Set([...tlsHosts(release).values()].map((t) => t.secret));
     const selector = `${appSelector(release.app)},${TLS_LABEL}`;
     const [existingCerts, existingSecrets] = await Promise.all([
-      release.tls ? this.#k.client.list<KubeObject>(CERTIFICATE.apiVersion, CERTIFICATE.kind, ns, { labelSelector: selector }) : [],
-      this.#k.client.list<V1Secret>('v1', 'Secret', ns, { labelSelector: selector }),
+      release.tls ? this.k.client.list<KubeObject>(CERTIFICATE.apiVersion, CERTIFICATE.kind, ns, { labelSelector: selector }) : [],
+      this.k.client.list<V1Secret>('v1', 'Secret', ns, { labelSelector: selector }),
     ]);
     // Without a plan the Certificates stay, and so do the Secrets cert-manager keeps for them
     // (it would only issue them again).
     const managed = (x: V1Secret) => !release.tls && x.metadata?.annotations?.['cert-manager.io/certificate-name'] !== undefined;
     await Promise.all([
-      ...existingCerts.filter((c) => !certs.has(c.metadata.name)).map((c) => this.#k.client.remove(CERTIFICATE.apiVersion, CERTIFICATE.kind, c.metadata.name, ns)),
-      ...existingSecrets.filter((x) => !secrets.has(x.metadata!.name!) && !managed(x)).map((x) => this.#k.client.remove('v1', 'Secret', x.metadata!.name!, ns)),
+      ...existingCerts.filter((c) => !certs.has(c.metadata.name)).map((c) => this.k.client.remove(CERTIFICATE.apiVersion, CERTIFICATE.kind, c.metadata.name, ns)),
+      ...existingSecrets.filter((x) => !secrets.has(x.metadata!.name!) && !managed(x)).map((x) => this.k.client.remove('v1', 'Secret', x.metadata!.name!, ns)),
     ]);
   }
 
@@ -60,8 +55,8 @@ export class KubeTls implements TlsCertificates {
     const acme = [...hosts.values()].some((t) => t.source === 'acme');
     const [certs, challenges] = acme
       ? await Promise.all([
-        this.#k.client.list<CertificateLike>(CERTIFICATE.apiVersion, CERTIFICATE.kind, ns, { labelSelector: appSelector(release.app) }),
-        this.#k.client.list<ChallengeLike>(CHALLENGE.apiVersion, CHALLENGE.kind, ns),
+        this.k.client.list<CertificateLike>(CERTIFICATE.apiVersion, CERTIFICATE.kind, ns, { labelSelector: appSelector(release.app) }),
+        this.k.client.list<ChallengeLike>(CHALLENGE.apiVersion, CHALLENGE.kind, ns),
       ])
       : [[], []];
     return Promise.all(release.domains.map(async (host): Promise<HostCert> => {
@@ -74,7 +69,7 @@ export class KubeTls implements TlsCertificates {
       const cert = certs.find((c) => c.metadata?.name === t.secret);
       let pem: string | undefined;
       if (certificateReady(cert)) {
-        const secret = await this.#k.client.read<V1Secret>('v1', 'Secret', t.secret, ns);
+        const secret = await this.k.client.read<V1Secret>('v1', 'Secret', t.secret, ns);
         const crt = secret?.data?.['tls.crt'];
         pem = crt ? Buffer.from(crt, 'base64').toString('utf8') : undefined;
       }
@@ -86,14 +81,14 @@ export class KubeTls implements TlsCertificates {
   async refreshTls(release: DeployableRelease): Promise<boolean> {
     if (!release.tls || !release.processes.some((p) => p.type === 'web')) return false;
     const redirect = await this.redirectHosts(release);
-    const current = await this.#k.client.read<V1Ingress>('networking.k8s.io/v1', 'Ingress', WEB_HTTPS, namespaceFor(release.app));
+    const current = await this.k.client.read<V1Ingress>('networking.k8s.io/v1', 'Ingress', WEB_HTTPS, namespaceFor(release.app));
     const now = new Set((current?.spec?.rules ?? []).map((r) => r.host));
     if (now.size === redirect.size && [...redirect].every((h) => now.has(h))) return false;
-    const ingresses = ingressObjects(release, this.#k.objectOptions(), redirect);
-    for (const o of ingresses) await this.#k.client.apply(o);
+    const ingresses = ingressObjects(release, this.k.objectOptions(), redirect);
+    for (const o of ingresses) await this.k.client.apply(o);
     const wanted = new Set(ingresses.map((o) => o.metadata.name));
-    const existing = await this.#k.client.list<KubeObject>('networking.k8s.io/v1', 'Ingress', namespaceFor(release.app), { labelSelector: appSelector(release.app) });
-    await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name)).map((o) => this.#k.client.remove('networking.k8s.io/v1', 'Ingress', o.metadata.name, namespaceFor(release.app))));
+    const existing = await this.k.client.list<KubeObject>('networking.k8s.io/v1', 'Ingress', namespaceFor(release.app), { labelSelector: appSelector(release.app) });
+    await Promise.all(existing.filter((o) => !wanted.has(o.metadata.name)).map((o) => this.k.client.remove('networking.k8s.io/v1', 'Ingress', o.metadata.name, namespaceFor(release.app))));
     return true;
   }
 }

@@ -14,7 +14,7 @@ import type { DeployableRelease } from '../../model.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { serviceObject, WEB } from '../network.ts';
 import { askIngressApi, readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from '../ingress-sync.ts';
-import { isWarm, type KubeContext } from './context.ts';
+import { isWarm, KubePart } from './context.ts';
 
 /** Longest the switch of the traffic to a ready set of web instances may take to reach the ingress. */
 const SWITCH_TIMEOUT_MS = 15_000;
@@ -59,12 +59,7 @@ export function setReady(d: V1Deployment, replicas: number): boolean {
 }
 
 /** An app's sets of web instances: the switch of the traffic from one to the next, and those kept warm after it. */
-export class KubeWebSets implements WarmInstances {
-  readonly #k: KubeContext;
-
-  constructor(k: KubeContext) {
-    this.#k = k;
-  }
+export class KubeWebSets extends KubePart implements WarmInstances {
 
   /**
    * The app's sets of web instances (Deployments `web-vN`) by release, the release the web Service
@@ -74,9 +69,9 @@ export class KubeWebSets implements WarmInstances {
   async webSets(app: string): Promise<WebSets> {
     const ns = namespaceFor(app);
     const [list, service, legacy] = await Promise.all([
-      this.#k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: `${appSelector(app)},${LABEL.process}=${WEB},${LABEL.release}` }),
-      this.#k.client.read<V1Service>('v1', 'Service', WEB, ns),
-      this.#k.client.read<V1Deployment>('apps/v1', 'Deployment', WEB, ns),
+      this.k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: `${appSelector(app)},${LABEL.process}=${WEB},${LABEL.release}` }),
+      this.k.client.read<V1Service>('v1', 'Service', WEB, ns),
+      this.k.client.read<V1Deployment>('apps/v1', 'Deployment', WEB, ns),
     ]);
     const sets = new Map(list.map((d) => [Number(d.metadata?.labels?.[LABEL.release]), d]));
     const selected = service?.spec?.selector?.[LABEL.release];
@@ -89,9 +84,9 @@ export class KubeWebSets implements WarmInstances {
   async dropSets(app: string, versions: readonly number[]): Promise<void> {
     const ns = namespaceFor(app);
     await Promise.all(versions.map(async (v) => {
-      await this.#k.client.remove('apps/v1', 'Deployment', webSetName(v), ns);
-      const pods = await this.#k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.process]: WEB, [LABEL.release]: String(v) }) });
-      await Promise.all(pods.map((p) => this.#k.client.remove('v1', 'Pod', p.metadata!.name!, ns, { gracePeriodSeconds: 0 })));
+      await this.k.client.remove('apps/v1', 'Deployment', webSetName(v), ns);
+      const pods = await this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.process]: WEB, [LABEL.release]: String(v) }) });
+      await Promise.all(pods.map((p) => this.k.client.remove('v1', 'Pod', p.metadata!.name!, ns, { gracePeriodSeconds: 0 })));
     }));
   }
 
@@ -107,7 +102,7 @@ export class KubeWebSets implements WarmInstances {
     if (switching) await this.#pointWebAt(run, run.version);
     // Without the rollout wait (tests of the objects alone) no pod gets ready to be routed to; a
     // set of no instances (ps:stop, web=0) has nothing to route to.
-    if (!this.#k.opts.waitForRollout || replicasFor(run, WEB) === 0) return;
+    if (!this.k.opts.waitForRollout || replicasFor(run, WEB) === 0) return;
     const selector = selectorString({ [LABEL.instance]: run.app, [LABEL.process]: WEB, [LABEL.release]: String(run.version) });
     const deadline = Date.now() + SWITCH_TIMEOUT_MS;
     let want = new Set<string>();
@@ -115,21 +110,21 @@ export class KubeWebSets implements WarmInstances {
     try {
       for (;;) {
         const [pods, slices] = await Promise.all([
-          this.#k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector }),
-          this.#k.client.list<V1EndpointSlice>('discovery.k8s.io/v1', 'EndpointSlice', ns, { labelSelector: `kubernetes.io/service-name=${WEB}` }),
+          this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector }),
+          this.k.client.list<V1EndpointSlice>('discovery.k8s.io/v1', 'EndpointSlice', ns, { labelSelector: `kubernetes.io/service-name=${WEB}` }),
         ]);
         want = readyPodAddresses(pods);
         if (sameAddresses(want, sliceAddresses(slices))) break;
         await this.#pause(deadline, signal, `${stage} did not reach the new instances`);
       }
       let confirmed = false;
-      if (this.#k.opts.ingressApi) {
+      if (this.k.opts.ingressApi) {
         stage = 'the ingress';
-        const api = this.#k.opts.ingressApi;
+        const api = this.k.opts.ingressApi;
         const path = `/api/http/services/${encodeURIComponent(traefikServiceName(ns, WEB, 'http'))}`;
         const asked = Date.now();
         for (;;) {
-          const answer = await readIngressApi(this.#k.client, api, path);
+          const answer = await readIngressApi(this.k.client, api, path);
           // A first deploy's service appears in Traefik a moment after its Ingress: not yet there
           // is worth a few polls.
           if ('missing' in answer && Date.now() - asked < INGRESS_API_WAIT_MS) {
@@ -167,9 +162,9 @@ export class KubeWebSets implements WarmInstances {
    * one) with it: the set that serves is the one a drain must not empty.
    */
   async #pointWebAt(run: DeployableRelease, serving: number): Promise<void> {
-    await this.#k.client.apply(serviceObject(run, serving));
+    await this.k.client.apply(serviceObject(run, serving));
     const budget = webBudgetObject(run, serving);
-    if (budget) await this.#k.client.apply(budget);
+    if (budget) await this.k.client.apply(budget);
   }
 
   /** Sleeps a little before the next poll of a switch; throws `why` at the deadline or when cancelled. */
@@ -191,16 +186,16 @@ export class KubeWebSets implements WarmInstances {
     const warm = old !== undefined && (run.warmSeconds ?? 0) > 0;
     if (warm) {
       const until = new Date(Date.now() + run.warmSeconds! * 1000).toISOString();
-      await this.#k.client.apply(warmPatch(run.app, old, until), WARM_FIELD_MANAGER);
+      await this.k.client.apply(warmPatch(run.app, old, until), WARM_FIELD_MANAGER);
       t.detail(`The instances of v${old} stay warm until ${until.slice(11, 19)} UTC (a rollback to them only moves the traffic)`);
     }
     // Taken back into service: no longer warm.
-    if (before.sets.get(run.version)?.metadata?.labels?.[LABEL.warm]) await this.#k.client.apply(warmPatch(run.app, run.version, null), WARM_FIELD_MANAGER);
+    if (before.sets.get(run.version)?.metadata?.labels?.[LABEL.warm]) await this.k.client.apply(warmPatch(run.app, run.version, null), WARM_FIELD_MANAGER);
     // Warm sets stay until their window ends (a new set made them go already); leftovers go.
     const gone = [...before.sets].filter(([v, d]) => v !== run.version && !(warm && v === old) && !(isWarm(d) && v !== before.serving)).map(([v]) => v);
     await Promise.all([
-      ...gone.map((v) => this.#k.client.remove('apps/v1', 'Deployment', webSetName(v), ns)),
-      ...(before.legacy ? [this.#k.client.remove('apps/v1', 'Deployment', WEB, ns)] : []),
+      ...gone.map((v) => this.k.client.remove('apps/v1', 'Deployment', webSetName(v), ns)),
+      ...(before.legacy ? [this.k.client.remove('apps/v1', 'Deployment', WEB, ns)] : []),
     ]);
   }
 
@@ -210,7 +205,7 @@ export class KubeWebSets implements WarmInstances {
 
   /** The warm sets in one app's namespace, or (undefined) in every namespace. */
   async #warmSetsIn(ns: string | undefined): Promise<WarmSet[]> {
-    const sets = await this.#k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: selectorString({ [LABEL.managedBy]: MANAGED_BY, [LABEL.warm]: 'true' }) });
+    const sets = await this.k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: selectorString({ [LABEL.managedBy]: MANAGED_BY, [LABEL.warm]: 'true' }) });
     return sets.flatMap((d) => {
       const app = d.metadata?.labels?.[LABEL.instance];
       const release = Number(d.metadata?.labels?.[LABEL.release]);
