@@ -29,7 +29,7 @@ export const configRoutes = [
     handle: async (call) => {
       const { app } = call.params;
       const change = { ...(call.body.set ? { set: call.body.set } : {}), ...(call.body.unset ? { unset: call.body.unset } : {}), ...(call.body.restart !== undefined ? { restart: call.body.restart } : {}) };
-      return runChange((a, p) => setConfig(a, app, change, p), call, () => ({ status: 200, json: { config: getConfig(actor(call), app) } }));
+      return runChange((a, p) => setConfig(a, app, change, p), call, { status: 200, json: () => ({ config: getConfig(actor(call), app) }) });
     },
   }),
 ];

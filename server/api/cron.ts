@@ -49,6 +49,6 @@ export const cronRoutes = [
     summary: verb === 'suspend' ? 'Stop scheduling a task (kept for later releases), as a job when the app runs' : 'Schedule a suspended task again, as a job when the app runs',
     params: TaskParams,
     response: { 200: Suspension, 202: Accepted },
-    handle: (call) => runChange((a, p) => suspendCron(a, call.params.app, call.params.id, verb === 'suspend', p), call, (result) => ({ status: 200, json: result })),
+    handle: (call) => runChange((a, p) => suspendCron(a, call.params.app, call.params.id, verb === 'suspend', p), call, { status: 200 }),
   })),
 ];

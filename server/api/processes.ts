@@ -73,6 +73,6 @@ export const processRoutes = [
       duration: Type.Union([Type.String({ minLength: 1, maxLength: 16 }), Type.Integer()], { description: 'Seconds (300), or a duration like 90s, 5m or 1h (at most 24h); 0 turns it off; "default": SLIPWAY_WARM_ROLLBACK.' }),
     }, { additionalProperties: false }),
     response: { 200: Type.Object({ ...WarmWindow, dropped: Type.Integer({ description: 'Warm sets stopped (with 0).' }) }, { additionalProperties: false }), 202: Accepted },
-    handle: (call) => runChange((a, p) => setWarmWindow(a, call.params.app, call.body.duration, p), call, (result) => ({ status: 200, json: result })),
+    handle: (call) => runChange((a, p) => setWarmWindow(a, call.params.app, call.body.duration, p), call, { status: 200 }),
   }),
 ];

@@ -51,7 +51,7 @@ export const storageRoutes = [
     params: VolumeParams,
     body: Type.Object({ path: Path, process: Type.Optional(Process) }, { additionalProperties: false }),
     response: { 200: MountResult, 202: Accepted },
-    handle: (call) => runChange((a, p) => mountVolume(a, call.params.app, call.params.name, call.body.path, call.body.process ?? 'web', p), call, (r) => ({ status: 200, json: r })),
+    handle: (call) => runChange((a, p) => mountVolume(a, call.params.app, call.params.name, call.body.path, call.body.process ?? 'web', p), call, { status: 200 }),
   }),
   route({
     method: 'DELETE', url: '/apps/:app/storage/:name/mount', tag: 'storage', need: 'deploy',
@@ -59,6 +59,6 @@ export const storageRoutes = [
     params: VolumeParams,
     query: Type.Object({ path: Type.Optional(Path), process: Type.Optional(Process) }, { additionalProperties: false }),
     response: { 200: MountResult, 202: Accepted },
-    handle: (call) => runChange((a, p) => unmountVolume(a, call.params.app, call.params.name, call.query.path, call.query.process, p), call, (r) => ({ status: 200, json: r })),
+    handle: (call) => runChange((a, p) => unmountVolume(a, call.params.app, call.params.name, call.query.path, call.query.process, p), call, { status: 200 }),
   }),
 ];
