@@ -1,7 +1,8 @@
 // Builds, and what admins manage: keys, tokens (any key its own), and which keys may use an app.
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppName, AppParams, Nullable, Time } from './schemas.ts';
+import { AppName, AppParams } from './schemas.ts';
+import { Nullable, Time } from '../shapes/common.ts';
 import { actor } from './change.ts';
 import { buildOutput, listBuilds } from '../ops/builds/builds.ts';
 import { addKey, grantAccess, listKeys, removeKey, revokeAccess } from '../ops/keys/keys.ts';

@@ -6,7 +6,8 @@
 import type { ApiCall } from './route.ts';
 import type { Actor, Progress } from '../ops/actor.ts';
 import { lineTranscript } from '../output/transcript.ts';
-import { jobJson, type Job } from '../jobs/job.ts';
+import { jobJson } from '../jobs/job.ts';
+import type { Job } from '../shapes/jobs.ts';
 import type { JobRow } from '../store/jobs.ts';
 
 /** The operation's caller: the checked identity, the services, and the request's signal (for reads that wait). */

@@ -2,7 +2,8 @@
 // only, the same objects as their SSH commands print with --json.
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppParams, Loose, Nullable } from './schemas.ts';
+import { AppParams } from './schemas.ts';
+import { Loose, Nullable } from '../shapes/common.ts';
 import { actor } from './change.ts';
 import { runDoctor } from '../ops/admin/doctor.ts';
 import { previewGarbage } from '../ops/gc/gc.ts';

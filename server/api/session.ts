@@ -3,7 +3,7 @@
 // turns `cookie` into the Set-Cookie header; the cookie's secret never appears in a body.
 import { Type } from 'typebox';
 import { ApiError, route, type ApiRoute } from './route.ts';
-import { Time } from './schemas.ts';
+import { Time } from '../shapes/common.ts';
 import { LoginRefusedError, currentSession, endSession, startSession } from '../ops/apps/dashboard.ts';
 
 const SessionSchema = Type.Object({

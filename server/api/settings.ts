@@ -3,7 +3,9 @@
 // and is only stored (200/201) before its first deploy.
 import { Type, type TSchema } from 'typebox';
 import { route, type ApiCall } from './route.ts';
-import { AppName, AppParams, Accepted, Loose, Nullable } from './schemas.ts';
+import { AppName, AppParams } from './schemas.ts';
+import { Loose, Nullable } from '../shapes/common.ts';
+import { AcceptedSchema } from '../shapes/jobs.ts';
 import { actor, runChange, type AcceptedReply, type StoredReply } from './change.ts';
 import type { Actor, Progress } from '../ops/actor.ts';
 import { addDomain, listDomains, removeDomain } from '../ops/domains/domains.ts';
@@ -13,8 +15,8 @@ import { clearResources, getQuota, resourceReport, setQuota, setResources } from
 import { allowEgress, denyEgress, listEgress } from '../ops/apps/egress.ts';
 
 /** A change's answers: 202 with the job when it rolls out, else `status` with what the operation returns. */
-function changed<S extends number, T extends TSchema>(status: S, result: T): { [K in S]: T } & { 202: typeof Accepted } {
-  return { [status]: result, 202: Accepted } as { [K in S]: T } & { 202: typeof Accepted };
+function changed<S extends number, T extends TSchema>(status: S, result: T): { [K in S]: T } & { 202: typeof AcceptedSchema } {
+  return { [status]: result, 202: AcceptedSchema } as { [K in S]: T } & { 202: typeof AcceptedSchema };
 }
 
 /** Runs a setting's change; stored only, it answers `status` with the operation's result. */

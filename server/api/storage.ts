@@ -2,7 +2,8 @@
 // one, which rolls out as a job (202) when the app runs and is only stored (200) before its first deploy.
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppName, AppParams, Accepted } from './schemas.ts';
+import { AppName, AppParams } from './schemas.ts';
+import { AcceptedSchema } from '../shapes/jobs.ts';
 import { actor, runChange } from './change.ts';
 import { createVolume, destroyVolume, listVolumes, mountVolume, unmountVolume } from '../ops/storage/storage.ts';
 
@@ -50,7 +51,7 @@ export const storageRoutes = [
     summary: "Mount a volume into a process type's containers and roll it out (= storage:mount)",
     params: VolumeParams,
     body: Type.Object({ path: Path, process: Type.Optional(Process) }, { additionalProperties: false }),
-    response: { 200: MountResult, 202: Accepted },
+    response: { 200: MountResult, 202: AcceptedSchema },
     handle: (call) => runChange((a, p) => mountVolume(a, call.params.app, call.params.name, call.body.path, call.body.process ?? 'web', p), call, { status: 200 }),
   }),
   route({
@@ -58,7 +59,7 @@ export const storageRoutes = [
     summary: 'Unmount a volume (its data stays) and roll it out (= storage:unmount)',
     params: VolumeParams,
     query: Type.Object({ path: Type.Optional(Path), process: Type.Optional(Process) }, { additionalProperties: false }),
-    response: { 200: MountResult, 202: Accepted },
+    response: { 200: MountResult, 202: AcceptedSchema },
     handle: (call) => runChange((a, p) => unmountVolume(a, call.params.app, call.params.name, call.query.path, call.query.process, p), call, { status: 200 }),
   }),
 ];
