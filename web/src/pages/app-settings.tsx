@@ -3,7 +3,7 @@
 // checks (checks:set/unset), resource limits and reservations (resource:limit/reserve), and its
 // volumes (storage:list; read-only here: storage:create/mount stay on the command line and API).
 import { useState } from 'preact/hooks';
-import { api, type ProcessInfo } from '../api.ts';
+import { api, type ProcessEntry } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
 import { when } from '../format.ts';
 import { Layout } from '../layout.tsx';
@@ -29,7 +29,7 @@ export function AppSettingsPage({ app }: { app: string }) {
   const checks = useData(() => api<Record<string, Check[]>>('GET', `${base}/checks`), [app]);
   const resources = useData(() => api<Resources>('GET', `${base}/resources`), [app]);
   const storage = useData(() => api<Volume[]>('GET', `${base}/storage`), [app]);
-  const procs = useData(() => api<ProcessInfo[]>('GET', `${base}/processes`), [app]);
+  const procs = useData(() => api<ProcessEntry[]>('GET', `${base}/processes`), [app]);
   const refresh = () => { domains.reload(); certs.reload(); checks.reload(); resources.reload(); storage.reload(); procs.reload(); };
   const refetch = useDebounced(refresh, 300);
   useChanges((c) => { if (!c || c.app === app) refetch(); });
