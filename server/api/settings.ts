@@ -6,6 +6,7 @@ import { route, type ApiCall } from './route.ts';
 import { AppName, AppParams } from './schemas.ts';
 import { Loose, Nullable } from '../shapes/common.ts';
 import { AcceptedSchema } from '../shapes/jobs.ts';
+import { DomainListSchema } from '../shapes/domains.ts';
 import { actor, runChange, type AcceptedReply, type StoredReply } from './change.ts';
 import type { Actor, Progress } from '../ops/actor.ts';
 import { addDomain, listDomains, removeDomain } from '../ops/domains/domains.ts';
@@ -36,7 +37,7 @@ export const domainRoutes = [
     method: 'GET', url: '/apps/:app/domains', tag: 'domains', need: 'read',
     summary: "An app's default and custom domains (= domains APP --json)",
     params: AppParams,
-    response: { 200: Type.Object({ default: Type.String(), custom: Type.Array(Type.String()) }, { additionalProperties: false }) },
+    response: { 200: DomainListSchema },
     handle: (call) => ({ status: 200, json: listDomains(actor(call), call.params.app) }),
   }),
   route({
