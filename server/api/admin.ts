@@ -1,14 +1,15 @@
 // Builds, and what admins manage: keys, tokens (any key its own), and which keys may use an app.
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppName, AppParams, Nullable, Time } from './schemas.ts';
+import { AppName, AppParams } from './schemas.ts';
+import { Nullable, Time } from '../shapes/common.ts';
+import { AddedKeySchema, CreatedTokenSchema, KeySummarySchema, ScopeSchema, TokenSummarySchema } from '../shapes/keys.ts';
 import { actor } from './change.ts';
 import { buildOutput, listBuilds } from '../ops/builds/builds.ts';
 import { addKey, grantAccess, listKeys, removeKey, revokeAccess } from '../ops/keys/keys.ts';
 import { createToken, listTokens, revokeToken } from '../ops/keys/tokens.ts';
 
 const Name = Type.String({ minLength: 1, maxLength: 63 });
-const ScopeSchema = Type.Enum(['read', 'deploy', 'admin']);
 const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: "Another key's tokens (admins)." })) }, { additionalProperties: false });
 
 export const buildRoutes = [
@@ -32,14 +33,14 @@ export const keyRoutes = [
   route({
     method: 'GET', url: '/keys', tag: 'keys', need: 'admin',
     summary: 'Every SSH key (= keys:list --json)',
-    response: { 200: Type.Array(Type.Object({ name: Type.String(), fingerprint: Type.String(), type: Type.String(), admin: Type.Boolean(), createdAt: Time }, { additionalProperties: false })) },
+    response: { 200: Type.Array(KeySummarySchema) },
     handle: (call) => ({ status: 200, json: listKeys(actor(call)) }),
   }),
   route({
     method: 'POST', url: '/keys', tag: 'keys', need: 'admin',
     summary: 'Add an SSH public key under a name',
     body: Type.Object({ name: Name, publicKey: Type.String({ minLength: 1, maxLength: 16_384, description: 'One authorized_keys line, without options.' }), admin: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-    response: { 201: Type.Object({ name: Type.String(), fingerprint: Type.String(), admin: Type.Boolean() }, { additionalProperties: false }) },
+    response: { 201: AddedKeySchema },
     handle: (call) => ({ status: 201, json: addKey(actor(call), call.body.name, call.body.publicKey, call.body.admin === true) }),
   }),
   route({
@@ -71,14 +72,14 @@ export const tokenRoutes = [
     method: 'GET', url: '/tokens', tag: 'tokens', need: 'read',
     summary: "Your key's access tokens (admins: another key's with ?key=) (= tokens:list --json)",
     query: KeyQuery,
-    response: { 200: Type.Array(Type.Object({ name: Type.String(), keyName: Type.String(), scope: ScopeSchema, createdAt: Time, lastUsedAt: Nullable(Time) }, { additionalProperties: false })) },
+    response: { 200: Type.Array(TokenSummarySchema) },
     handle: (call) => ({ status: 200, json: listTokens(actor(call), call.query.key) }),
   }),
   route({
     method: 'POST', url: '/tokens', tag: 'tokens', need: 'deploy',
     summary: 'Create an access token (shown once); never with more than the calling token may do',
     body: Type.Object({ name: Name, scope: Type.Optional(ScopeSchema), key: Type.Optional(Name) }, { additionalProperties: false }),
-    response: { 201: Type.Object({ name: Type.String(), key: Type.String(), scope: ScopeSchema, token: Type.String() }, { additionalProperties: false }) },
+    response: { 201: CreatedTokenSchema },
     handle: (call) => ({ status: 201, json: createToken(actor(call), call.body.name, call.body.key, call.body.scope) }),
   }),
   route({

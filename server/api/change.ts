@@ -3,10 +3,11 @@
 // 422, a held lock a 409, nothing recorded), then the API answers 202 with the job as soon as it
 // is under way. The HTTP client going away (a closed browser tab) does not stop it; jobs:cancel
 // or POST /jobs/ID/cancel does.
-import type { ApiCall, Reply } from './route.ts';
+import type { ApiCall } from './route.ts';
 import type { Actor, Progress } from '../ops/actor.ts';
 import { lineTranscript } from '../output/transcript.ts';
 import { jobJson } from '../jobs/job.ts';
+import type { Job } from '../shapes/jobs.ts';
 import type { JobRow } from '../store/jobs.ts';
 
 /** The operation's caller: the checked identity, the services, and the request's signal (for reads that wait). */
@@ -14,12 +15,24 @@ export function actor(call: ApiCall): Actor {
   return { identity: call.identity, services: call.services, signal: call.signal };
 }
 
+/** The answer of a change that rolls out: 202 and its job. */
+export interface AcceptedReply { status: 202; json: { job: Job } }
+
+/** The answer of a change only stored: its status and what the operation returned. */
+export interface StoredReply<S extends number, J> { status: S; json: J }
+
+/** How to answer a change that ended without a job: this status, with the operation's result or `json(result)`. */
+export interface Stored<T, S extends number, J> { status: S; json?: (result: T) => J }
+
 /**
- * Runs a change: 202 with its job once it rolls out, or `stored(result)` when the operation ended
- * without one (a setting only stored, the app not deployed yet). Errors before the job (the
- * operation's checks, a held lock) are the request's; after it, they are the job's.
+ * Runs a change: 202 with its job once it rolls out, or `stored.status` with the operation's result
+ * (or `stored.json(result)`) when the operation ended without one (a setting only stored, the app
+ * not deployed yet). Errors before the job (the operation's checks, a held lock) are the
+ * request's; after it, they are the job's.
  */
-export async function runChange<T>(work: (actor: Actor, p: Progress) => Promise<T>, call: ApiCall, stored?: (result: T) => Reply): Promise<Reply> {
+export function runChange<T>(work: (actor: Actor, p: Progress) => Promise<T>, call: ApiCall): Promise<AcceptedReply>;
+export function runChange<T, S extends number, J = T>(work: (actor: Actor, p: Progress) => Promise<T>, call: ApiCall, stored: Stored<T, S, J>): Promise<NoInfer<AcceptedReply | StoredReply<S, J>>>;
+export async function runChange<T, S extends number, J>(work: (actor: Actor, p: Progress) => Promise<T>, call: ApiCall, stored?: Stored<T, S, J>): Promise<AcceptedReply | StoredReply<S, J>> {
   let onJob!: (job: JobRow) => void;
   const started = new Promise<JobRow>((resolve) => { onJob = resolve; });
   // Nothing stops a detached job but jobs:cancel (and apps:unlock, a revoked key, shutdown).
@@ -32,5 +45,6 @@ export async function runChange<T>(work: (actor: Actor, p: Progress) => Promise<
     return { status: 202, json: { job: jobJson(first.job) } };
   }
   if (!stored) throw new Error('the operation ended without starting a job');
-  return stored(first.result);
+  // Without `json`, J is T (its default): the result is the body as it is.
+  return { status: stored.status, json: stored.json ? stored.json(first.result) : first.result as unknown as J };
 }

@@ -2,18 +2,18 @@
 // them. A change rolls out as a job when the app runs a release; otherwise it is only stored.
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppParams, Accepted, ConfigKey } from './schemas.ts';
+import { AppParams, ConfigKey } from './schemas.ts';
+import { AcceptedSchema } from '../shapes/jobs.ts';
+import { ConfigVarsSchema, StoredConfigSchema } from '../shapes/config.ts';
 import { actor, runChange } from './change.ts';
 import { getConfig, setConfig } from '../ops/config/config.ts';
-
-const ConfigVars = Type.Record(Type.String(), Type.String(), { description: 'Every config var of the app, name to value.' });
 
 export const configRoutes = [
   route({
     method: 'GET', url: '/apps/:app/config', tag: 'config', need: 'read',
     summary: "An app's config vars with their values (= config APP --json)",
     params: AppParams,
-    response: { 200: ConfigVars },
+    response: { 200: ConfigVarsSchema },
     handle: (call) => ({ status: 200, json: getConfig(actor(call), call.params.app) }),
   }),
   route({
@@ -25,11 +25,11 @@ export const configRoutes = [
       unset: Type.Optional(Type.Array(ConfigKey, { maxItems: 1000, description: 'Names to remove.' })),
       restart: Type.Optional(Type.Boolean({ description: 'false: only store the change; the next deploy uses it. Default true.' })),
     }, { additionalProperties: false }),
-    response: { 200: Type.Object({ config: ConfigVars }, { additionalProperties: false }), 202: Accepted },
+    response: { 200: StoredConfigSchema, 202: AcceptedSchema },
     handle: async (call) => {
       const { app } = call.params;
       const change = { ...(call.body.set ? { set: call.body.set } : {}), ...(call.body.unset ? { unset: call.body.unset } : {}), ...(call.body.restart !== undefined ? { restart: call.body.restart } : {}) };
-      return runChange((a, p) => setConfig(a, app, change, p), call, () => ({ status: 200, json: { config: getConfig(actor(call), app) } }));
+      return runChange((a, p) => setConfig(a, app, change, p), call, { status: 200, json: () => ({ config: getConfig(actor(call), app) }) });
     },
   }),
 ];

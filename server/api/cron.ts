@@ -2,7 +2,9 @@
 // suspending or resuming one, which rolls out as a job (202) when the app runs.
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppName, AppParams, Accepted, Nullable, Time } from './schemas.ts';
+import { AppName, AppParams } from './schemas.ts';
+import { Nullable, Time } from '../shapes/common.ts';
+import { AcceptedSchema } from '../shapes/jobs.ts';
 import { actor, runChange } from './change.ts';
 import { listCron, runCronNow, suspendCron } from '../ops/cron/cron.ts';
 
@@ -48,7 +50,7 @@ export const cronRoutes = [
     method: 'POST', url: `/apps/:app/cron/:id/${verb}`, tag: 'cron', need: 'deploy',
     summary: verb === 'suspend' ? 'Stop scheduling a task (kept for later releases), as a job when the app runs' : 'Schedule a suspended task again, as a job when the app runs',
     params: TaskParams,
-    response: { 200: Suspension, 202: Accepted },
-    handle: (call) => runChange((a, p) => suspendCron(a, call.params.app, call.params.id, verb === 'suspend', p), call, (result) => ({ status: 200, json: result })),
+    response: { 200: Suspension, 202: AcceptedSchema },
+    handle: (call) => runChange((a, p) => suspendCron(a, call.params.app, call.params.id, verb === 'suspend', p), call, { status: 200 }),
   })),
 ];

@@ -2,7 +2,8 @@
 // same rules as jobs:* over SSH (jobs/access.ts).
 import { Type } from 'typebox';
 import { ApiError, route, type ApiCall } from './route.ts';
-import { AppParams, JobSchema } from './schemas.ts';
+import { AppParams } from './schemas.ts';
+import { JobSchema } from '../shapes/jobs.ts';
 import { hasEnded, jobJson } from '../jobs/job.ts';
 import { followJob, JOBS_LISTED, listJobs, visibleJob } from '../jobs/access.ts';
 import type { JobRow } from '../store/jobs.ts';

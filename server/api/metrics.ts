@@ -2,23 +2,11 @@
 // Events every SLIPWAY_METRICS_INTERVAL_S for as long as the client reads and the key may use the app.
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppParams, Time } from './schemas.ts';
+import { AppParams } from './schemas.ts';
 import { actor } from './change.ts';
+import { AppMetricsSchema } from '../shapes/processes.ts';
 import { appMetrics, followMetrics } from '../ops/processes/metrics.ts';
 import { UserError } from '../errors.ts';
-
-/** The metrics object (= ps:metrics APP --json). */
-const Metrics = Type.Object({
-  at: Time,
-  processes: Type.Array(Type.Object({
-    type: Type.String({ description: 'The process type.' }),
-    pods: Type.Array(Type.Object({
-      name: Type.String({ description: 'The pod.' }),
-      cpuMillicores: Type.Integer({ description: 'CPU over the metrics window, in thousandths of a core.' }),
-      memoryBytes: Type.Integer({ description: 'Working set, in bytes.' }),
-    }, { additionalProperties: false }), { description: 'Its pods the metrics API has measured (a new pod shows up after 15-60 s).' }),
-  }, { additionalProperties: false }), { description: 'Each process type, web first.' }),
-}, { additionalProperties: false });
 
 export const metricsRoutes = [
   route({
@@ -29,7 +17,7 @@ export const metricsRoutes = [
     query: Type.Object({
       follow: Type.Optional(Type.Enum(['1', '0', 'true', 'false'], { description: '1: keep sending readings (text/event-stream, event `metrics`).' })),
     }, { additionalProperties: false }),
-    response: { 200: Metrics },
+    response: { 200: AppMetricsSchema },
     handle: async (call) => {
       const { app } = call.params;
       const first = await appMetrics(actor(call), app);

@@ -1,7 +1,8 @@
 // An app's preview apps and their settings, read-only (changing them is previews:* over SSH).
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppParams, Nullable, Time } from './schemas.ts';
+import { AppParams } from './schemas.ts';
+import { Nullable, Time } from '../shapes/common.ts';
 import { actor } from './change.ts';
 import { listPreviews, previewSettings } from '../ops/previews/previews.ts';
 

@@ -2,28 +2,11 @@
 // and how long the previous release's web instances stay warm (ps:warm).
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppParams, Accepted, Loose, Time } from './schemas.ts';
+import { AppParams } from './schemas.ts';
+import { AcceptedSchema } from '../shapes/jobs.ts';
+import { ProcessEntrySchema, WarmResultSchema, WarmWindowSchema } from '../shapes/processes.ts';
 import { actor, runChange } from './change.ts';
 import { listProcesses, restart, scale, setWarmWindow, stopOrStart, warmWindow } from '../ops/processes/ps.ts';
-
-/** One process type of `ps --json`. */
-const ProcessEntry = Type.Object({
-  type: Type.String(),
-  desired: Type.Integer(),
-  ready: Type.Integer(),
-  stopped: Type.Boolean({ description: 'Whether ps:stop stopped it.' }),
-  instances: Type.Array(Loose('One pod: name, release, state, ready, restarts, startedAt.')),
-  warm: Type.Optional(Type.Object({
-    release: Type.Integer({ description: 'The release these instances run.' }),
-    until: Time,
-  }, { additionalProperties: false, description: "Present on an earlier release's web instances kept warm outside the traffic: a rollback to it only moves the traffic." })),
-}, { additionalProperties: false });
-
-/** ps:warm APP: an app's warm window and where it comes from. */
-const WarmWindow = {
-  seconds: Type.Integer({ description: 'How long, after a deploy, the web instances it took the traffic from stay warm; 0: off.' }),
-  source: Type.Enum(['app', 'default'], { description: 'app: set by ps:warm; default: SLIPWAY_WARM_ROLLBACK.' }),
-};
 
 /** The optional body of restart, stop and start: one process type, or all. */
 const OneType = Type.Object({
@@ -35,7 +18,7 @@ export const processRoutes = [
     method: 'GET', url: '/apps/:app/processes', tag: 'processes', need: 'read',
     summary: "An app's process types with their desired and ready instances (= ps APP --json)",
     params: AppParams,
-    response: { 200: Type.Array(ProcessEntry) },
+    response: { 200: Type.Array(ProcessEntrySchema) },
     handle: async (call) => ({ status: 200, json: await listProcesses(actor(call), call.params.app) }),
   }),
   route({
@@ -43,7 +26,7 @@ export const processRoutes = [
     summary: 'Scale process types ({"web": 2}), as a job',
     params: AppParams,
     body: Type.Record(Type.String(), Type.Integer(), { minProperties: 1, description: 'Process type to number of instances.' }),
-    response: { 202: Accepted },
+    response: { 202: AcceptedSchema },
     handle: async (call) => runChange((a, p) => scale(a, call.params.app, call.body, p), call),
   }),
   ...(['restart', 'stop', 'start'] as const).map((verb) => route({
@@ -51,7 +34,7 @@ export const processRoutes = [
     summary: `${verb[0]!.toUpperCase()}${verb.slice(1)} one process type or all, as a job`,
     params: AppParams,
     body: OneType,
-    response: { 202: Accepted },
+    response: { 202: AcceptedSchema },
     handle: async (call) => {
       const { app } = call.params;
       const type = call.body.process;
@@ -62,7 +45,7 @@ export const processRoutes = [
     method: 'GET', url: '/apps/:app/warm', tag: 'processes', need: 'read',
     summary: "How long the previous release's web instances stay warm after a deploy (= ps:warm APP --json)",
     params: AppParams,
-    response: { 200: Type.Object(WarmWindow, { additionalProperties: false }) },
+    response: { 200: WarmWindowSchema },
     handle: (call) => ({ status: 200, json: warmWindow(actor(call), call.params.app) }),
   }),
   route({
@@ -72,7 +55,7 @@ export const processRoutes = [
     body: Type.Object({
       duration: Type.Union([Type.String({ minLength: 1, maxLength: 16 }), Type.Integer()], { description: 'Seconds (300), or a duration like 90s, 5m or 1h (at most 24h); 0 turns it off; "default": SLIPWAY_WARM_ROLLBACK.' }),
     }, { additionalProperties: false }),
-    response: { 200: Type.Object({ ...WarmWindow, dropped: Type.Integer({ description: 'Warm sets stopped (with 0).' }) }, { additionalProperties: false }), 202: Accepted },
-    handle: (call) => runChange((a, p) => setWarmWindow(a, call.params.app, call.body.duration, p), call, (result) => ({ status: 200, json: result })),
+    response: { 200: WarmResultSchema, 202: AcceptedSchema },
+    handle: (call) => runChange((a, p) => setWarmWindow(a, call.params.app, call.body.duration, p), call, { status: 200 }),
   }),
 ];

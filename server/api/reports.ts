@@ -2,8 +2,10 @@
 // only, the same objects as their SSH commands print with --json.
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppParams, Loose, Nullable } from './schemas.ts';
+import { AppParams } from './schemas.ts';
+import { Loose, Nullable } from '../shapes/common.ts';
 import { actor } from './change.ts';
+import { DoctorCheckSchema } from '../shapes/keys.ts';
 import { runDoctor } from '../ops/admin/doctor.ts';
 import { listRounds, runRound } from '../ops/admin/rounds.ts';
 import { previewGarbage } from '../ops/gc/gc.ts';
@@ -38,12 +40,7 @@ export const reportRoutes = [
   route({
     method: 'GET', url: '/doctor', tag: 'admin', need: 'admin',
     summary: "Check Docker, pack, the builder, the registry, the cluster, disk and SSH crypto (= doctor --json); 200 whether or not checks fail",
-    response: { 200: Type.Array(Type.Object({
-      name: Type.String(),
-      ok: Type.Boolean(),
-      detail: Type.String({ description: 'What was found.' }),
-      fix: Type.Optional(Type.String({ description: 'For a failed check: what to do.' })),
-    }, { additionalProperties: false })) },
+    response: { 200: Type.Array(DoctorCheckSchema) },
     handle: async (call) => ({ status: 200, json: await runDoctor(actor(call)) }),
   }),
   route({

@@ -28,12 +28,26 @@ export type SendEvent = (event: string, data: string) => Promise<void>;
 /** A change to the caller's dashboard session cookie (POST and DELETE /session); the transport writes it as Set-Cookie. */
 export type SessionCookie = { secret: string; endsAt: number } | { clear: true };
 
+/** A plain-text answer (a transcript, a log). */
+export interface TextReply { status: number; text: string }
+
+/** A stream of Server-Sent Events: runs until the stream is over (the transport then ends the response) or `signal` aborts. */
+export interface EventsReply { events: (send: SendEvent, signal: AbortSignal) => Promise<void> }
+
 /** What a handler answers: JSON, plain text, or a stream of Server-Sent Events. */
-export type Reply =
-  | { status: number; json: unknown; cookie?: SessionCookie }
-  | { status: number; text: string }
-  /** Runs until the stream is over (the transport then ends the response) or `signal` aborts. */
-  | { events: (send: SendEvent, signal: AbortSignal) => Promise<void> };
+export type Reply = { status: number; json: unknown; cookie?: SessionCookie } | TextReply | EventsReply;
+
+/** The success statuses a route declares and the schema of each one's body. */
+export type Responses = Record<number, TSchema>;
+
+/** A declared status as a number (object keys are numbers here; the conditional keeps a handler's `200` a literal). */
+type StatusOf<K> = K extends number ? K : never;
+
+/** A JSON answer with one of the declared statuses, its body the static type of that status's schema. */
+export type JsonReplyOf<R extends Responses> = { [S in keyof R]: { status: StatusOf<S>; json: R[S] extends TSchema ? Static<R[S]> : never; cookie?: SessionCookie } }[keyof R];
+
+/** What a handler of a route with these responses may answer: JSON that fits the schema of its status, text with a declared status, or events. */
+export type ReplyOf<R extends Responses> = JsonReplyOf<R> | { status: StatusOf<keyof R>; text: string } | EventsReply;
 
 /** How a route answers when it succeeds, for the OpenAPI document (`text-or-sse`: logs, text unless asked to follow; `json-or-sse`: metrics). */
 export type Produces = 'json' | 'text' | 'sse' | 'text-or-sse' | 'json-or-sse';
@@ -63,7 +77,7 @@ export interface ApiRoute {
 }
 
 /** What a route definition gives; `route()` fills in the rest and types the handler from the schemas. */
-interface RouteSpec<P extends TSchema, Q extends TSchema, B extends TSchema> {
+interface RouteSpec<P extends TSchema, Q extends TSchema, B extends TSchema, R extends Responses> {
   method: Method;
   url: string;
   summary: string;
@@ -74,12 +88,15 @@ interface RouteSpec<P extends TSchema, Q extends TSchema, B extends TSchema> {
   params?: P;
   query?: Q;
   body?: B;
-  response: Record<number, TSchema>;
-  handle(call: ApiCall<Static<P>, Static<Q>, Static<B>>): Promise<Reply> | Reply;
+  response: R;
+  handle(call: ApiCall<Static<P>, Static<Q>, Static<B>>): Promise<ReplyOf<R>> | ReplyOf<R>;
 }
 
-/** Declares a route; the handler's params, query and body are typed from their schemas. */
-export function route<P extends TSchema = TSchema, Q extends TSchema = TSchema, B extends TSchema = TSchema>(spec: RouteSpec<P, Q, B>): ApiRoute {
+/**
+ * Declares a route; the handler's params, query and body are typed from their schemas, and the
+ * JSON it answers must fit the response schema of the status it answers with.
+ */
+export function route<P extends TSchema = TSchema, Q extends TSchema = TSchema, B extends TSchema = TSchema, R extends Responses = Responses>(spec: RouteSpec<P, Q, B, R>): ApiRoute {
   if (spec.method !== 'GET' && spec.need === 'read') throw new Error(`${spec.method} ${spec.url}: only GET routes may be open to read tokens`);
   return {
     method: spec.method,

@@ -3,16 +3,8 @@
 // turns `cookie` into the Set-Cookie header; the cookie's secret never appears in a body.
 import { Type } from 'typebox';
 import { ApiError, route, type ApiRoute } from './route.ts';
-import { Time } from './schemas.ts';
+import { SessionSchema } from '../shapes/session.ts';
 import { LoginRefusedError, currentSession, endSession, startSession } from '../ops/apps/dashboard.ts';
-
-const SessionSchema = Type.Object({
-  key: Type.String({ description: 'The SSH key the session acts as.' }),
-  admin: Type.Boolean({ description: 'Whether the session has admin rights.' }),
-  scope: Type.Enum(['read', 'deploy', 'admin'], { description: "What it may do: a code's session, all its key may; a token's, the token's scope." }),
-  csrf: Type.String({ description: 'Send it as the X-CSRF-Token header with every request that changes something.' }),
-  expiresAt: Time,
-}, { additionalProperties: false });
 
 const NO_SESSION = 'This request has no dashboard session: log in with POST /api/v1/session (a code from dashboard:login, or a token).';
 

@@ -2,9 +2,12 @@
 // resources and quota, egress rules. Each change rolls out as a job (202) when the app runs,
 // and is only stored (200/201) before its first deploy.
 import { Type, type TSchema } from 'typebox';
-import { route, type ApiCall, type Reply } from './route.ts';
-import { AppName, AppParams, Accepted, Loose, Nullable } from './schemas.ts';
-import { actor, runChange } from './change.ts';
+import { route, type ApiCall } from './route.ts';
+import { AppName, AppParams } from './schemas.ts';
+import { Loose, Nullable } from '../shapes/common.ts';
+import { AcceptedSchema } from '../shapes/jobs.ts';
+import { DomainListSchema } from '../shapes/domains.ts';
+import { actor, runChange, type AcceptedReply, type StoredReply } from './change.ts';
 import type { Actor, Progress } from '../ops/actor.ts';
 import { addDomain, listDomains, removeDomain } from '../ops/domains/domains.ts';
 import { addCert, listCerts, removeCert, setAutoCerts } from '../ops/domains/certs.ts';
@@ -13,13 +16,13 @@ import { clearResources, getQuota, resourceReport, setQuota, setResources } from
 import { allowEgress, denyEgress, listEgress } from '../ops/apps/egress.ts';
 
 /** A change's answers: 202 with the job when it rolls out, else `status` with what the operation returns. */
-function changed(status: number, result: TSchema): Record<number, TSchema> {
-  return { [status]: result, 202: Accepted };
+function changed<S extends number, T extends TSchema>(status: S, result: T): { [K in S]: T } & { 202: typeof AcceptedSchema } {
+  return { [status]: result, 202: AcceptedSchema } as { [K in S]: T } & { 202: typeof AcceptedSchema };
 }
 
 /** Runs a setting's change; stored only, it answers `status` with the operation's result. */
-function change<T>(call: ApiCall, status: number, work: (a: Actor, p: Progress) => Promise<T>): Promise<Reply> {
-  return runChange(work, call, (result) => ({ status, json: result }));
+function change<S extends number, T>(call: ApiCall, status: S, work: (a: Actor, p: Progress) => Promise<T>): Promise<AcceptedReply | StoredReply<S, T>> {
+  return runChange(work, call, { status });
 }
 
 const Host = Type.String({ minLength: 1, maxLength: 253, description: 'A host name (DNS).' });
@@ -34,7 +37,7 @@ export const domainRoutes = [
     method: 'GET', url: '/apps/:app/domains', tag: 'domains', need: 'read',
     summary: "An app's default and custom domains (= domains APP --json)",
     params: AppParams,
-    response: { 200: Type.Object({ default: Type.String(), custom: Type.Array(Type.String()) }, { additionalProperties: false }) },
+    response: { 200: DomainListSchema },
     handle: (call) => ({ status: 200, json: listDomains(actor(call), call.params.app) }),
   }),
   route({

@@ -2,32 +2,22 @@
 // one, which rolls out as a job (202) when the app runs and is only stored (200) before its first deploy.
 import { Type } from 'typebox';
 import { route } from './route.ts';
-import { AppName, AppParams, Accepted } from './schemas.ts';
+import { AppName, AppParams } from './schemas.ts';
+import { AcceptedSchema } from '../shapes/jobs.ts';
 import { actor, runChange } from './change.ts';
+import { MountResultSchema, VolumeInfoSchema } from '../shapes/storage.ts';
 import { createVolume, destroyVolume, listVolumes, mountVolume, unmountVolume } from '../ops/storage/storage.ts';
 
 const VolumeName = Type.String({ minLength: 1, maxLength: 45, description: 'The volume name (a DNS label of at most 45 characters).' });
 const VolumeParams = Type.Object({ app: AppName, name: VolumeName }, { additionalProperties: false });
 const Process = Type.String({ minLength: 1, maxLength: 63, description: 'The process type (default web).' });
 const Path = Type.String({ minLength: 1, maxLength: 200, description: 'An absolute path, like /data.' });
-const Mount = Type.Object({ process: Type.String(), path: Type.String() }, { additionalProperties: false });
-const VolumeInfo = Type.Object({
-  name: Type.String(),
-  size: Type.String(),
-  status: Type.String({ description: "The claim's phase: Bound, Pending (bound when a pod first mounts it), Lost, Terminating; absent without a claim." }),
-  mounts: Type.Array(Mount),
-}, { additionalProperties: false });
-const MountResult = Type.Object({
-  name: Type.String(), process: Type.String(), path: Type.String(),
-  rolledOut: Type.Boolean({ description: 'False when the app runs nothing yet: stored for its first deploy.' }),
-}, { additionalProperties: false });
-
 export const storageRoutes = [
   route({
     method: 'GET', url: '/apps/:app/storage', tag: 'storage', need: 'read',
     summary: "An app's volumes: size, claim status, mounts (= storage:list APP --json)",
     params: AppParams,
-    response: { 200: Type.Array(VolumeInfo) },
+    response: { 200: Type.Array(VolumeInfoSchema) },
     handle: async (call) => ({ status: 200, json: await listVolumes(actor(call), call.params.app) }),
   }),
   route({
@@ -50,15 +40,15 @@ export const storageRoutes = [
     summary: "Mount a volume into a process type's containers and roll it out (= storage:mount)",
     params: VolumeParams,
     body: Type.Object({ path: Path, process: Type.Optional(Process) }, { additionalProperties: false }),
-    response: { 200: MountResult, 202: Accepted },
-    handle: (call) => runChange((a, p) => mountVolume(a, call.params.app, call.params.name, call.body.path, call.body.process ?? 'web', p), call, (r) => ({ status: 200, json: r })),
+    response: { 200: MountResultSchema, 202: AcceptedSchema },
+    handle: (call) => runChange((a, p) => mountVolume(a, call.params.app, call.params.name, call.body.path, call.body.process ?? 'web', p), call, { status: 200 }),
   }),
   route({
     method: 'DELETE', url: '/apps/:app/storage/:name/mount', tag: 'storage', need: 'deploy',
     summary: 'Unmount a volume (its data stays) and roll it out (= storage:unmount)',
     params: VolumeParams,
     query: Type.Object({ path: Type.Optional(Path), process: Type.Optional(Process) }, { additionalProperties: false }),
-    response: { 200: MountResult, 202: Accepted },
-    handle: (call) => runChange((a, p) => unmountVolume(a, call.params.app, call.params.name, call.query.path, call.query.process, p), call, (r) => ({ status: 200, json: r })),
+    response: { 200: MountResultSchema, 202: AcceptedSchema },
+    handle: (call) => runChange((a, p) => unmountVolume(a, call.params.app, call.params.name, call.query.path, call.query.process, p), call, { status: 200 }),
   }),
 ];

@@ -2,7 +2,8 @@
 // operation's answer out as a small JSON body. Not part of /api/v1: nobody logs in (the
 // delivery's signature is the credential), and it is not in the OpenAPI document.
 import type { Services } from '../context.ts';
-import { jobJson, type Job } from '../jobs/job.ts';
+import { jobJson } from '../jobs/job.ts';
+import type { Job } from '../shapes/jobs.ts';
 import { deliverWebhook, type Delivery } from '../ops/sync/webhook.ts';
 
 /** Largest delivery read: a push's payload is a few KB to a few hundred; more is refused with 413. */

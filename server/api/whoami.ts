@@ -1,19 +1,12 @@
 // Who the presented token acts as.
-import { Type } from 'typebox';
 import { route } from './route.ts';
-
-/** `{name, admin, scope}` of the caller. */
-export const Whoami = Type.Object({
-  name: Type.String({ description: 'The key the token belongs to.' }),
-  admin: Type.Boolean({ description: 'Whether the token acts with admin rights (an admin key and the admin scope).' }),
-  scope: Type.Enum(['read', 'deploy', 'admin'], { description: "The token's effective scope: the lower of its own and its key's rights." }),
-}, { additionalProperties: false });
+import { WhoamiSchema } from '../shapes/session.ts';
 
 export const whoamiRoutes = [
   route({
     method: 'GET', url: '/whoami', tag: 'meta', need: 'read',
     summary: 'The key and scope the token acts with',
-    response: { 200: Whoami },
+    response: { 200: WhoamiSchema },
     handle: ({ identity }) => ({ status: 200, json: { name: identity.name, admin: identity.admin, scope: identity.scope ?? 'admin' } }),
   }),
 ];

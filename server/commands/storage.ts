@@ -1,7 +1,8 @@
 // storage:create, storage:list, storage:mount, storage:unmount, storage:destroy: the commands over
 // ops/storage/storage.ts, in Dokku's words (its k3s scheduler's named entries, per app here).
 import { UsageError } from '../errors.ts';
-import { createVolume, destroyVolume, listVolumes, mountVolume, unmountVolume, type MountResult } from '../ops/storage/storage.ts';
+import { createVolume, destroyVolume, listVolumes, mountVolume, unmountVolume } from '../ops/storage/storage.ts';
+import type { MountResult } from '../shapes/storage.ts';
 import { volumeName } from '../ops/storage/volumes.ts';
 import { defineCommand, listing, type Command, type FlagSpecs } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';

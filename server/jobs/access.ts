@@ -8,7 +8,8 @@ import { NotFoundError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import type { Store } from '../store/index.ts';
 import type { JobRow } from '../store/jobs.ts';
-import { isJobId, jobJson, type Job } from './job.ts';
+import { isJobId, jobJson } from './job.ts';
+import type { Job } from '../shapes/jobs.ts';
 
 /** A job that does not exist or that the caller may not see (the two are not told apart to non-admins). */
 export class JobNotFoundError extends NotFoundError {

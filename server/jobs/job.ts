@@ -1,9 +1,7 @@
 // A job as every interface shows it: `jobs:info --json` prints this object and the HTTP API
 // answers with it, so both come from this one serializer.
 import type { JobRow, JobStatus } from '../store/jobs.ts';
-
-/** The public shape of a job (the API contract's JOB): a stored one without its file and origin. */
-export type Job = Omit<JobRow, 'origin' | 'logFile'>;
+import type { Job } from '../shapes/jobs.ts';
 
 /** The public object of a stored job: no file paths, no origin. */
 export function jobJson(row: JobRow): Job {

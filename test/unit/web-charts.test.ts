@@ -2,7 +2,8 @@
 // text, the metrics stream's samples as one series per process type, push jobs as bars.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clock, cpuText, deployBars, niceMax, seriesOf, type Metrics } from '../../web/src/components/chart-data.ts';
+import { clock, cpuText, deployBars, niceMax, seriesOf } from '../../web/src/components/chart-data.ts';
+import type { AppMetrics } from '../../server/shapes/processes.ts';
 
 test('niceMax rounds an axis top up to 1, 2 or 5 times a power of ten', () => {
   assert.equal(niceMax(0.7), 1);
@@ -26,7 +27,7 @@ test('cpuText and clock', () => {
 });
 
 test('seriesOf sums each process type over its pods, one point per sample that has the type', () => {
-  const samples: Metrics[] = [
+  const samples: AppMetrics[] = [
     { at: '2026-12-03T07:00:00Z', processes: [{ type: 'web', pods: [{ name: 'a', cpuMillicores: 10, memoryBytes: 100 }, { name: 'b', cpuMillicores: 5, memoryBytes: 50 }] }] },
     { at: '2026-12-03T07:00:15Z', processes: [{ type: 'web', pods: [{ name: 'a', cpuMillicores: 12, memoryBytes: 100 }] }, { type: 'worker', pods: [{ name: 'w', cpuMillicores: 40, memoryBytes: 7 }] }] },
   ];

@@ -2,6 +2,19 @@
 // (same origin) and, on every change, the session's CSRF token. Every failure becomes an
 // ApiFailure carrying the API's one-sentence message, which the pages show as it is.
 import { errorMessage, safeNext } from './format.ts';
+import type { Session } from '../../server/shapes/session.ts';
+import type { Accepted } from '../../server/shapes/jobs.ts';
+
+// The API's answers as the server describes them (its schemas' static types): type-only imports,
+// so the build takes nothing of the server into the bundle.
+export type { Session } from '../../server/shapes/session.ts';
+export type { Accepted, Job } from '../../server/shapes/jobs.ts';
+export type { AppInfo, AppSummary } from '../../server/shapes/apps.ts';
+export type { AppMetrics, ProcessEntry } from '../../server/shapes/processes.ts';
+export type { ReleaseSummary } from '../../server/shapes/releases.ts';
+export type { DomainList } from '../../server/shapes/domains.ts';
+export type { CreatedToken, DoctorCheck, KeySummary, TokenSummary } from '../../server/shapes/keys.ts';
+export type { VolumeInfo } from '../../server/shapes/storage.ts';
 
 /** The API's prefix. */
 export const API = '/api/v1';
@@ -15,42 +28,6 @@ export class ApiFailure extends Error {
     this.status = status;
     this.code = code;
   }
-}
-
-/** The session as POST/GET /api/v1/session describe it. */
-export interface Session { key: string; admin: boolean; csrf: string; expiresAt: string }
-
-/** A job as GET /api/v1/jobs/{id} returns it. */
-export interface Job {
-  id: string; kind: string; app: string; by: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
-  createdAt: string; startedAt: string | null; finishedAt: string | null; release: number | null; error: string | null;
-}
-
-/** An item of GET /api/v1/apps (the newer fields may be missing on an older server). */
-export interface AppSummary {
-  name: string; createdAt: string;
-  state?: 'running' | 'deploying' | 'failed' | 'stopped' | 'new';
-  release?: string | null; url?: string; https?: boolean;
-  processes?: { running: number; desired: number };
-  lastDeploy?: { at: string; result: 'succeeded' | 'failed' | 'running'; release: string | null; jobId: string | null } | null;
-}
-
-/** GET /api/v1/apps/{app}. */
-export interface AppInfo {
-  name: string; createdAt: string; deployBranch: string; builder: string; gitSsh: string; gitHttp: string;
-  url: string; release: string | null; image: string | null; lockedBy: string | null; access: string[]; configVars: number;
-}
-
-/** An item of GET /api/v1/apps/{app}/processes. */
-export interface ProcessInfo { type: string; desired: number; ready: number; stopped: boolean; instances: Record<string, unknown>[]; warm?: { release: number; until: string } }
-
-/** An item of GET /api/v1/apps/{app}/releases. */
-export interface Release {
-  app: string; version: number; description: string; commit: string | null; image: string | null; status: string;
-  createdAt: string; finishedAt: string | null;
-  createdBy?: string | null;
-  configChanges?: { added: string[]; changed: string[]; removed: string[] } | null;
 }
 
 let csrf = '';
@@ -97,9 +74,6 @@ export function messageOf(err: unknown): string {
   if (err instanceof ApiFailure) return err.message;
   return err instanceof Error ? err.message : String(err);
 }
-
-/** What a change that rolls out answers (202): the job to follow. */
-export interface Accepted { job: Job }
 
 /** Whether an answer is a 202 with a job. */
 export function isAccepted(x: unknown): x is Accepted {

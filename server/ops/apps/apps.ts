@@ -18,13 +18,7 @@ import type { AppRuntime, HostCert } from '../../deploy/deployer.ts';
 import type { JobRow } from '../../store/jobs.ts';
 import { RELEASE_TYPE, replicasFor } from '../../deploy/workload.ts';
 import type { Actor } from '../actor.ts';
-
-/** A new app's name and git remotes. */
-export interface CreatedApp {
-  name: string;
-  gitSsh: string;
-  gitHttp: string;
-}
+import type { AppInfo, AppState, AppSummary, CreatedApp, DestroyedApp, LastDeploy, Unlocked } from '../../shapes/apps.ts';
 
 /** apps:create (admins only): the app's row and its git repository. */
 export async function createApp(actor: Actor, raw: string): Promise<CreatedApp> {
@@ -52,31 +46,6 @@ export async function createApp(actor: Actor, raw: string): Promise<CreatedApp> 
 
 /** The job kinds that make a release: an app's newest one of these is its last deploy. */
 export const DEPLOY_KINDS: readonly string[] = ['push', 'sync', 'apps:rebuild', 'rollback', 'config:set', 'config:unset'];
-
-/** What an app is doing, as apps:list and the dashboard show it. */
-export type AppState = 'running' | 'deploying' | 'failed' | 'stopped' | 'new';
-
-/** An app's last deploy: when, how it went, the release it made, and its job (null for a release older than jobs). */
-export interface LastDeploy {
-  at: string;
-  result: 'succeeded' | 'failed' | 'running';
-  release: string | null;
-  jobId: string | null;
-}
-
-/** An app as apps:list shows it. */
-export interface AppSummary {
-  name: string;
-  createdAt: string;
-  state: AppState;
-  /** The running release, as vN. */
-  release: string | null;
-  url: string;
-  https: boolean;
-  /** Ready and desired instances over all its process types. */
-  processes: { running: number; desired: number };
-  lastDeploy: LastDeploy | null;
-}
 
 /**
  * The one rule for an app's state, in order: a deploy under way; the last deploy did not succeed
@@ -163,22 +132,6 @@ async function currentCerts(services: Services, current: Release | undefined): P
   }
 }
 
-/** apps:info --json. */
-export interface AppInfo {
-  name: string;
-  createdAt: string;
-  deployBranch: string;
-  builder: string;
-  gitSsh: string;
-  gitHttp: string;
-  url: string;
-  release: string | null;
-  image: string | null;
-  lockedBy: string | null;
-  access: string[];
-  configVars: number;
-}
-
 /** apps:info --json: remotes, URL (https once its certificate is issued), current release, lock, access. */
 export async function appInfo(actor: Actor, app: string): Promise<AppInfo> {
   const { services } = actor;
@@ -209,7 +162,7 @@ export async function appInfo(actor: Actor, app: string): Promise<AppInfo> {
  * An app with volumes is destroyed only with `includeStorage`: its namespace goes, and with it
  * every claim and (reclaim policy Delete) the data; without it nothing is touched.
  */
-export async function destroyApp(actor: Actor, raw: string, opts: { includeStorage?: boolean } = {}): Promise<{ name: string; notes: string[] }> {
+export async function destroyApp(actor: Actor, raw: string, opts: { includeStorage?: boolean } = {}): Promise<DestroyedApp> {
   requireAdmin(actor, 'Only admins may run apps:destroy.');
   const app = appName(raw);
   const { services } = actor;
@@ -234,7 +187,7 @@ export async function destroyApp(actor: Actor, raw: string, opts: { includeStora
 }
 
 /** apps:unlock: stops a stuck deploy of the app and clears its lock; whether there was one. */
-export function unlockApp(actor: Actor, app: string): { unlocked: boolean } {
+export function unlockApp(actor: Actor, app: string): Unlocked {
   return { unlocked: breakLock(actor.services, app, actor.identity.name) };
 }
 

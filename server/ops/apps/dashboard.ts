@@ -7,6 +7,7 @@ import { dashboardUrl } from '../../urls.ts';
 import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import type { Actor } from '../actor.ts';
+import type { Session } from '../../shapes/session.ts';
 import { keyScope, lowerScope, type Scope } from '../../auth/scopes.ts';
 import {
   LOGIN_CODE_TTL_MS, MAX_LOGIN_CODES_PER_KEY, MAX_SESSIONS_PER_KEY, SESSION_MAX_AGE_MS,
@@ -48,17 +49,8 @@ export class LoginRefusedError extends UserError {
   }
 }
 
-/** A session as its owner's browser sees it: who, with what rights, the CSRF token, and its end if left idle. */
-export interface SessionInfo {
-  key: string;
-  admin: boolean;
-  scope: Scope;
-  csrf: string;
-  expiresAt: string;
-}
-
 /** A new session: its info, and the secret that goes into the cookie (never stored). */
-export interface StartedSession extends SessionInfo {
+export interface StartedSession extends Session {
   secret: string;
   /** The session's absolute end, for the cookie's lifetime. */
   endsAt: number;
@@ -98,7 +90,7 @@ export function startSession(services: Pick<Services, 'store' | 'config'>, crede
 }
 
 /** The caller's session as GET /session shows it; undefined when the caller did not come with a session (a Bearer token). */
-export function currentSession(services: Pick<Services, 'store' | 'config'>, identity: Identity): SessionInfo | undefined {
+export function currentSession(services: Pick<Services, 'store' | 'config'>, identity: Identity): Session | undefined {
   if (identity.session === undefined) return undefined;
   const row = services.store.sessions.get(identity.session);
   if (!row) return undefined;

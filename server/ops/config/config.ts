@@ -6,9 +6,10 @@ import { configLines, parseConfigLines, type ExportFormat } from './config-forma
 import { releaseAndDeploy } from '../releases/release.ts';
 import { changeSetting } from '../rollout.ts';
 import type { Actor, Progress } from '../actor.ts';
+import type { ConfigVars } from '../../shapes/config.ts';
 
 /** config --json: every config var of the app, values included (the adapter checked the caller may read them). */
-export function getConfig(actor: Actor, app: string): Record<string, string> {
+export function getConfig(actor: Actor, app: string): ConfigVars {
   return actor.services.store.config.all(app);
 }
 

@@ -7,6 +7,7 @@ import { defaultDomain } from '../../urls.ts';
 import { changeSetting } from '../rollout.ts';
 import { uploadedNaming } from './certs.ts';
 import type { Actor, Progress } from '../actor.ts';
+import type { DomainList } from '../../shapes/domains.ts';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -43,12 +44,6 @@ export function checkClaim(host: string, app: string, config: Pick<Config, 'base
   const labels = host.slice(0, -base.length - 1).split('.');
   const owner = labels[labels.length - 1]!;
   if (owner !== app) throw new UserError(`${host} is under ${owner}.${base}, the default domain of the app named ${owner}; ${app} may only add names under ${app}.${base}.`);
-}
-
-/** domains --json: the default domain and the custom ones. */
-export interface DomainList {
-  default: string;
-  custom: string[];
 }
 
 /** domains --json. */

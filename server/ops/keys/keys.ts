@@ -4,21 +4,13 @@ import { appName, label, shown } from '../../names.ts';
 import { parsePublicKey } from '../../auth/keys.ts';
 import { requireAdmin } from '../access.ts';
 import type { Actor } from '../actor.ts';
+import type { AddedKey, KeySummary } from '../../shapes/keys.ts';
 
 /** Largest public key accepted. */
 const MAX_KEY_BYTES = 16 * 1024;
 
-/** A key as keys:list shows it. */
-export interface KeySummary {
-  name: string;
-  fingerprint: string;
-  type: string;
-  admin: boolean;
-  createdAt: string;
-}
-
 /** keys:add (admins only): one public key (one line) under a new name. */
-export function addKey(actor: Actor, rawName: string, publicKey: string, admin: boolean): { name: string; fingerprint: string; admin: boolean } {
+export function addKey(actor: Actor, rawName: string, publicKey: string, admin: boolean): AddedKey {
   requireAdmin(actor, 'Only admins may run keys:add.');
   const name = label('key', rawName);
   const text = publicKey.trim();

@@ -5,6 +5,7 @@ import { ForbiddenError, UserError } from '../../errors.ts';
 import { label, shown } from '../../names.ts';
 import type { Scope, Token } from '../../store/tokens.ts';
 import type { Actor } from '../actor.ts';
+import type { CreatedToken } from '../../shapes/keys.ts';
 import { SCOPES, allows, isScope, keyScope } from '../../auth/scopes.ts';
 
 /**
@@ -20,14 +21,6 @@ function ownerOf(actor: Actor, key: string | undefined): string {
   }
   if (actor.identity.via === 'local') throw new UserError('From the local CLI, name the key the token belongs to.');
   return actor.identity.name;
-}
-
-/** A new token: shown once, never stored in the clear. */
-export interface CreatedToken {
-  name: string;
-  key: string;
-  scope: Scope;
-  token: string;
 }
 
 /**

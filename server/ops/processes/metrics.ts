@@ -3,21 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireDeployer } from '../../context.ts';
 import type { Actor } from '../actor.ts';
-
-/** One pod's use as the metrics API last measured it. */
-export interface PodMetrics {
-  name: string;
-  /** CPU over the measuring window, in thousandths of a core. */
-  cpuMillicores: number;
-  /** Working set, in bytes. */
-  memoryBytes: number;
-}
-
-/** ps:metrics --json and GET /apps/APP/metrics: when it was read, and each process type's pods (web first). */
-export interface AppMetrics {
-  at: string;
-  processes: { type: string; pods: PodMetrics[] }[];
-}
+import type { AppMetrics } from '../../shapes/processes.ts';
 
 /** ps:metrics: what each instance of the app uses now; an UnavailableError when the cluster has no metrics API. */
 export async function appMetrics(actor: Actor, app: string): Promise<AppMetrics> {

@@ -11,6 +11,7 @@ import { MAX_WARM_SECONDS, parseWarmWindow } from '../../config.ts';
 import { changeSetting, deployedRelease, rollOut } from '../rollout.ts';
 import { scaleRefusal } from '../storage/volumes.ts';
 import type { Actor, Progress } from '../actor.ts';
+import type { WarmResult, WarmWindow } from '../../shapes/processes.ts';
 
 /**
  * Most instances one process type may be scaled to: a typo guard only, as high as any app's quota
@@ -18,7 +19,7 @@ import type { Actor, Progress } from '../actor.ts';
  */
 export const MAX_SCALE = MAX_APP_PODS;
 
-/** One process type as ps shows it: the deployer's status, and whether ps:stop stopped it. */
+/** One process type as ps shows it: the deployer's status (its instances typed, where the wire's ProcessEntry passes them through loosely), and whether ps:stop stopped it. */
 export type ProcessEntry = ProcessStatus & { stopped: boolean };
 
 /** ps --json: each process type's desired and ready instances; a warm set (`warm`) comes after those that serve. */
@@ -143,21 +144,10 @@ export async function restart(actor: Actor, app: string, type: string | undefine
   return { process: type ?? null };
 }
 
-/** An app's warm window (ps:warm): seconds, and whether the app's own setting or SLIPWAY_WARM_ROLLBACK gives it. */
-export interface WarmWindow {
-  seconds: number;
-  source: 'app' | 'default';
-}
-
 /** ps:warm APP: how long the previous release's web instances stay warm after a deploy of the app. */
 export function warmWindow(actor: Actor, app: string): WarmWindow {
   const own = actor.services.store.apps.get(app)?.warmSeconds ?? null;
   return own === null ? { seconds: actor.services.config.warmRollbackSeconds, source: 'default' } : { seconds: own, source: 'app' };
-}
-
-/** What ps:warm APP DURATION did: the window in force now, and how many warm sets it stopped (a window of 0 stops them). */
-export interface WarmResult extends WarmWindow {
-  dropped: number;
 }
 
 /** A window as given (ps:warm's word, or a number of seconds through the API): seconds, null for `default`; one sentence otherwise. */

@@ -7,31 +7,14 @@ import { deployedRelease, rollOut } from '../rollout.ts';
 import { oldestRunnable, rollbackTarget } from '../../gc/keep.ts';
 import type { Release } from '../../store/releases.ts';
 import type { Actor, Progress } from '../actor.ts';
+import type { ReleaseInfo } from '../../shapes/releases.ts';
 
-/** A release as listed: everything but its config, whose values are secrets. */
+/** A release as listed: everything but its config, whose values are secrets (the store's row, so its processes, checks and cron keep the types the wire's ReleaseSummary passes through loosely). */
 export type ReleaseSummary = Omit<Release, 'config'>;
 
 /** releases --json: the app's releases, newest first. */
 export function listReleases(actor: Actor, app: string): ReleaseSummary[] {
   return actor.services.store.releases.list(app).map(({ config: _secret, ...r }) => r);
-}
-
-/** One release as releases:info shows it: config var names only, never values. */
-export interface ReleaseInfo {
-  version: number;
-  description: string;
-  status: Release['status'];
-  commit: string | null;
-  image: string | null;
-  processes: string[];
-  configVars: string[];
-  createdAt: string;
-  finishedAt: string | null;
-  imageCollectedAt: string | null;
-  configPrunedAt: string | null;
-  createdBy: string | null;
-  configChanges: Release['configChanges'];
-  runsAs: number | null;
 }
 
 /** releases:info --json: one release, or the sentence saying the app has no such release. */

@@ -16,15 +16,7 @@ import { lockApp } from '../lock.ts';
 import { changeSetting } from '../rollout.ts';
 import { DEFAULT_VOLUME_SIZE, mountPath, volumeName, volumeSize } from './volumes.ts';
 import type { Actor, Progress } from '../actor.ts';
-
-/** A volume as storage:list shows it. */
-export interface VolumeInfo {
-  name: string;
-  size: string;
-  /** The claim's phase: Bound, Pending (bound when a pod first mounts it), Lost, Terminating; `absent` without a claim. */
-  status: string;
-  mounts: { process: string; path: string }[];
-}
+import type { MountResult, VolumeInfo } from '../../shapes/storage.ts';
 
 /** The volume `name` of the app, or the sentence saying it has none of that name. */
 function existing(services: Pick<Services, 'store'>, app: string, raw: string): VolumeRow {
@@ -101,15 +93,6 @@ export async function destroyVolume(actor: Actor, app: string, rawName: string):
 /** The process types of the running release (none before the first deploy). */
 function runningTypes(current: Release | undefined): string[] | undefined {
   return current?.processes.map((p) => p.type).filter((t) => t !== RELEASE_TYPE);
-}
-
-/** What storage:mount and storage:unmount did: the volume, where, and whether it rolled out. */
-export interface MountResult {
-  name: string;
-  process: string;
-  path: string;
-  /** False when the app runs nothing yet: the mount is stored for its first deploy. */
-  rolledOut: boolean;
 }
 
 /**

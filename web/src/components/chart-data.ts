@@ -1,6 +1,6 @@
 // The charts' numbers, apart from their drawing so unit tests run them in Node: axis tops,
 // labels, the metrics stream's samples as series per process type, and push jobs as bars.
-import type { Job } from '../api.ts';
+import type { AppMetrics, Job } from '../api.ts';
 import { jobDone, when } from '../format.ts';
 
 /** One line of a line chart: points in time order (t: ms since the epoch). */
@@ -22,9 +22,6 @@ export function clock(t: number): string {
   return new Date(t).toISOString().slice(11, 19);
 }
 
-/** GET /api/v1/apps/{app}/metrics, and each `metrics` event of its stream. */
-export interface Metrics { at: string; processes: { type: string; pods: { name: string; cpuMillicores: number; memoryBytes: number }[] }[] }
-
 /** Recent deploys in the push-to-live chart. */
 export const MAX_DEPLOYS = 20;
 
@@ -37,7 +34,7 @@ export function cpuText(millicores: number): string {
 }
 
 /** One series per process type from the samples: the sum over its pods of `pick`. */
-export function seriesOf(samples: readonly Metrics[], pick: (p: { cpuMillicores: number; memoryBytes: number }) => number): Series[] {
+export function seriesOf(samples: readonly AppMetrics[], pick: (p: { cpuMillicores: number; memoryBytes: number }) => number): Series[] {
   const types = [...new Set(samples.flatMap((s) => s.processes.map((p) => p.type)))].sort();
   return types.map((type) => ({
     name: type,

@@ -4,17 +4,12 @@
 // `doctor` report and the disk and GC report (gc --dry-run). All through the public API.
 import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type AppSummary } from '../api.ts';
+import { api, type AppSummary, type CreatedToken, type DoctorCheck, type KeySummary, type TokenSummary } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
 import { age, bytes, duration, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useSession } from '../session.tsx';
 import { Badge, ErrorLine, useData } from '../ui.tsx';
-
-interface Key { name: string; fingerprint: string; type: string; admin: boolean; createdAt: string }
-interface Token { name: string; keyName: string; scope: 'read' | 'deploy' | 'admin'; createdAt: string; lastUsedAt: string | null }
-interface NewToken { name: string; key: string; scope: string; token: string }
-interface DoctorCheck { name: string; ok: boolean; detail: string; fix?: string }
 
 /** The admin page. */
 export function AdminPage() {
@@ -26,7 +21,7 @@ export function AdminPage() {
 }
 
 function AdminSections({ self }: { self: string }) {
-  const keys = useData(() => api<Key[]>('GET', '/keys'), []);
+  const keys = useData(() => api<KeySummary[]>('GET', '/keys'), []);
   return (
     <Layout title="Admin">
       <nav aria-label="Admin sections" class="actions">
@@ -56,7 +51,7 @@ function Confirm({ question, yes, onYes, onNo, busy }: { question: string; yes: 
 }
 
 /** SSH keys: listed, added (with the admin flag), removed after a confirmation. */
-function KeySection({ keys, error, after, self }: { keys: Key[] | undefined; error: string | undefined; after: () => void; self: string }) {
+function KeySection({ keys, error, after, self }: { keys: KeySummary[] | undefined; error: string | undefined; after: () => void; self: string }) {
   const action = useAction();
   const [name, setName] = useState('');
   const [publicKey, setPublicKey] = useState('');
@@ -115,18 +110,18 @@ function KeySection({ keys, error, after, self }: { keys: Key[] | undefined; err
 function TokenSection({ keys, self }: { keys: string[]; self: string }) {
   const [owner, setOwner] = useState(self);
   const q = owner === self ? '' : `?key=${encodeURIComponent(owner)}`;
-  const tokens = useData(() => api<Token[]>('GET', `/tokens${q}`), [owner]);
+  const tokens = useData(() => api<TokenSummary[]>('GET', `/tokens${q}`), [owner]);
   const action = useAction();
   const [name, setName] = useState('');
   const [scope, setScope] = useState<string>('deploy');
-  const [created, setCreated] = useState<NewToken>();
+  const [created, setCreated] = useState<CreatedToken>();
   const [revoking, setRevoking] = useState<string>();
   const create = async (e: Event) => {
     e.preventDefault();
     setCreated(undefined);
     const body = { name: name.trim(), scope, ...(owner === self ? {} : { key: owner }) };
     await action.run(async () => {
-      const t = await api<NewToken>('POST', '/tokens', body);
+      const t = await api<CreatedToken>('POST', '/tokens', body);
       setCreated(t);
       setName('');
       return t;

@@ -3,9 +3,9 @@
 // from the cluster's metrics API; a server without one answers 503 with the sentence shown), and
 // the push-to-live times of the app's recent deploys (its push jobs, queued to finished).
 import { useEffect, useState } from 'preact/hooks';
-import { api, openStream, type Job } from '../api.ts';
+import { api, openStream, type AppMetrics, type Job } from '../api.ts';
 import { BarChart, LineChart } from '../components/chart.tsx';
-import { cpuText, deployBars, MAX_DEPLOYS, seriesOf, type Metrics } from '../components/chart-data.ts';
+import { cpuText, deployBars, MAX_DEPLOYS, seriesOf } from '../components/chart-data.ts';
 import { bytes, duration, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useChanges } from '../live.ts';
@@ -17,7 +17,7 @@ const MAX_SAMPLES = 40;
 /** The metrics page. */
 export function AppMetricsPage({ app }: { app: string }) {
   const base = `/apps/${encodeURIComponent(app)}`;
-  const [samples, setSamples] = useState<Metrics[]>([]);
+  const [samples, setSamples] = useState<AppMetrics[]>([]);
   const [error, setError] = useState<string>();
   const [live, setLive] = useState(false);
   const jobs = useData(() => api<Job[]>('GET', `${base}/jobs`), [app]);
@@ -27,15 +27,15 @@ export function AppMetricsPage({ app }: { app: string }) {
   useEffect(() => {
     let stream: { close(): void } | undefined;
     let gone = false;
-    const add = (m: Metrics) => setSamples((cur) => (cur.some((s) => s.at === m.at) ? cur : [...cur, m].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).slice(-MAX_SAMPLES)));
+    const add = (m: AppMetrics) => setSamples((cur) => (cur.some((s) => s.at === m.at) ? cur : [...cur, m].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).slice(-MAX_SAMPLES)));
     // One plain request first: it shows the numbers at once, and a refusal (503 without a metrics
     // API) arrives with its sentence, which a refused event stream would not carry.
-    api<Metrics>('GET', `${base}/metrics`).then((m) => {
+    api<AppMetrics>('GET', `${base}/metrics`).then((m) => {
       if (gone) return;
       add(m);
       stream = openStream(`${base}/metrics?follow=1`, {
         metrics: (data) => {
-          try { add(JSON.parse(data) as Metrics); } catch { setError('The server sent metrics this page cannot read; reload the page.'); }
+          try { add(JSON.parse(data) as AppMetrics); } catch { setError('The server sent metrics this page cannot read; reload the page.'); }
         },
       }, {
         onOpen: () => { setLive(true); setError(undefined); },

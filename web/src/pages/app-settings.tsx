@@ -3,33 +3,31 @@
 // checks (checks:set/unset), resource limits and reservations (resource:limit/reserve), and its
 // volumes (storage:list; read-only here: storage:create/mount stay on the command line and API).
 import { useState } from 'preact/hooks';
-import { api, type ProcessInfo } from '../api.ts';
+import { api, type DomainList, type ProcessEntry, type VolumeInfo } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
 import { when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useChanges } from '../live.ts';
 import { Badge, ErrorLine, useData, useDebounced } from '../ui.tsx';
 
-interface Domains { default: string; custom: string[] }
 interface Cert { host: string; state: string; source?: string; issuer?: string; notAfter?: string; detail?: string }
 interface Certs { auto: boolean; acme: boolean; certs: Cert[] }
 interface Check { type: string; path: string; port?: number; initialDelay?: number; timeout?: number; attempts?: number; wait?: number; content?: string }
 interface Quantities { memory?: string; cpu?: string }
 interface ProcessResources { limits?: Quantities; requests?: Quantities }
 interface Resources { defaults: ProcessResources; processes: Record<string, ProcessResources> }
-interface Volume { name: string; size: string; status: string; mounts: { process?: string; path?: string }[] }
 
 const CHECK_KINDS = ['readiness', 'liveness', 'startup'] as const;
 
 /** The app's settings page. */
 export function AppSettingsPage({ app }: { app: string }) {
   const base = `/apps/${encodeURIComponent(app)}`;
-  const domains = useData(() => api<Domains>('GET', `${base}/domains`), [app]);
+  const domains = useData(() => api<DomainList>('GET', `${base}/domains`), [app]);
   const certs = useData(() => api<Certs>('GET', `${base}/certs`), [app]);
   const checks = useData(() => api<Record<string, Check[]>>('GET', `${base}/checks`), [app]);
   const resources = useData(() => api<Resources>('GET', `${base}/resources`), [app]);
-  const storage = useData(() => api<Volume[]>('GET', `${base}/storage`), [app]);
-  const procs = useData(() => api<ProcessInfo[]>('GET', `${base}/processes`), [app]);
+  const storage = useData(() => api<VolumeInfo[]>('GET', `${base}/storage`), [app]);
+  const procs = useData(() => api<ProcessEntry[]>('GET', `${base}/processes`), [app]);
   const refresh = () => { domains.reload(); certs.reload(); checks.reload(); resources.reload(); storage.reload(); procs.reload(); };
   const refetch = useDebounced(refresh, 300);
   useChanges((c) => { if (!c || c.app === app) refetch(); });
@@ -48,7 +46,7 @@ export function AppSettingsPage({ app }: { app: string }) {
 }
 
 /** Custom domains: listed with the default one, added and removed. */
-function DomainSection({ base, data, error, after }: { base: string; data: Domains | undefined; error: string | undefined; after: () => void }) {
+function DomainSection({ base, data, error, after }: { base: string; data: DomainList | undefined; error: string | undefined; after: () => void }) {
   const action = useAction();
   const [host, setHost] = useState('');
   const add = async (e: Event) => {
@@ -279,7 +277,7 @@ function ResourceSection({ base, data, error, types, after }: { base: string; da
 }
 
 /** The app's volumes, read-only: size, claim status and where each is mounted. */
-function StorageSection({ data, error }: { data: Volume[] | undefined; error: string | undefined }) {
+function StorageSection({ data, error }: { data: VolumeInfo[] | undefined; error: string | undefined }) {
   return (
     <section aria-labelledby="storage">
       <h2 id="storage">Storage</h2>

@@ -1,6 +1,6 @@
 // /apps/APP: URLs, processes (scale, restart, stop/start), recent jobs, links to the sub-pages.
 import { useState } from 'preact/hooks';
-import { api, isAccepted, messageOf, type AppInfo, type Job, type ProcessInfo } from '../api.ts';
+import { api, isAccepted, messageOf, type AppInfo, type DomainList, type Job, type ProcessEntry } from '../api.ts';
 import { age, when } from '../format.ts';
 import { JobView } from '../job.tsx';
 import { Layout } from '../layout.tsx';
@@ -9,15 +9,14 @@ import { Link } from '../router.tsx';
 import { appPath } from '../routes.ts';
 import { Badge, ErrorLine, useData, useDebounced } from '../ui.tsx';
 
-interface Domains { default: string; custom: string[] }
 
 /** The app's overview. */
 export function AppPage({ app }: { app: string }) {
   const base = `/apps/${encodeURIComponent(app)}`;
   const info = useData(() => api<AppInfo>('GET', base), [app]);
-  const procs = useData(() => api<ProcessInfo[]>('GET', `${base}/processes`), [app]);
+  const procs = useData(() => api<ProcessEntry[]>('GET', `${base}/processes`), [app]);
   const jobs = useData(() => api<Job[]>('GET', `${base}/jobs`), [app]);
-  const domains = useData(() => api<Domains>('GET', `${base}/domains`), [app]);
+  const domains = useData(() => api<DomainList>('GET', `${base}/domains`), [app]);
   const [error, setError] = useState<string>();
   const [job, setJob] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -100,7 +99,7 @@ export function AppPage({ app }: { app: string }) {
 }
 
 /** One process type: ready/desired, a scale form, restart and stop/start of that type. */
-function ProcessRow({ app, p, busy, act }: { app: string; p: ProcessInfo; busy: boolean; act: (x: Promise<unknown>) => void }) {
+function ProcessRow({ app, p, busy, act }: { app: string; p: ProcessEntry; busy: boolean; act: (x: Promise<unknown>) => void }) {
   const base = `/apps/${encodeURIComponent(app)}`;
   const [count, setCount] = useState(String(p.desired));
   const id = `scale-${p.type}`;

@@ -2,7 +2,7 @@
 // process type, keeping the last MAX_LINES lines.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useLiveLines } from '../live-lines.ts';
-import { api, openStream, type ProcessInfo } from '../api.ts';
+import { api, openStream, type ProcessEntry } from '../api.ts';
 import { Layout } from '../layout.tsx';
 import { navigate, useLocation } from '../router.tsx';
 import { appPath } from '../routes.ts';
@@ -18,7 +18,7 @@ const RECONNECT_TAIL = 100;
 export function LogsPage({ app }: { app: string }) {
   const { search } = useLocation();
   const process = new URLSearchParams(search).get('process') ?? '';
-  const procs = useData(() => api<ProcessInfo[]>('GET', `/apps/${encodeURIComponent(app)}/processes`), [app]);
+  const procs = useData(() => api<ProcessEntry[]>('GET', `/apps/${encodeURIComponent(app)}/processes`), [app]);
   const buffer = useLiveLines(MAX_LINES);
   const { lines, box } = buffer;
   const [error, setError] = useState<string>();

@@ -1,7 +1,7 @@
 // /apps/APP/releases: the releases as a timeline, newest first, each with who made it, when,
 // from which commit and which config keys it changed; rollback asks first, then follows the job.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, isAccepted, messageOf, type AppInfo, type Release } from '../api.ts';
+import { api, isAccepted, messageOf, type AppInfo, type ReleaseSummary } from '../api.ts';
 import { age, configChangesText, shortCommit, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useChanges } from '../live.ts';
@@ -11,11 +11,11 @@ import { Badge, ErrorLine, useData, useDebounced } from '../ui.tsx';
 /** The releases timeline. */
 export function ReleasesPage({ app }: { app: string }) {
   const base = `/apps/${encodeURIComponent(app)}`;
-  const releases = useData(() => api<Release[]>('GET', `${base}/releases`), [app]);
+  const releases = useData(() => api<ReleaseSummary[]>('GET', `${base}/releases`), [app]);
   const info = useData(() => api<AppInfo>('GET', base), [app]);
   const refetch = useDebounced(() => { releases.reload(); info.reload(); }, 300);
   useChanges((c) => { if (!c || c.app === app) refetch(); });
-  const [target, setTarget] = useState<Release>();
+  const [target, setTarget] = useState<ReleaseSummary>();
   const list = releases.data ? [...releases.data].sort((a, b) => b.version - a.version) : undefined;
   const current = info.data?.release;
   return (
@@ -51,7 +51,7 @@ export function ReleasesPage({ app }: { app: string }) {
 }
 
 /** The confirmation: a modal <dialog> (Escape cancels, focus stays inside); on yes, the rollback's job page. */
-function RollbackDialog({ app, release, onClose }: { app: string; release: Release; onClose: () => void }) {
+function RollbackDialog({ app, release, onClose }: { app: string; release: ReleaseSummary; onClose: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);

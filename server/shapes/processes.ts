@@ -1,0 +1,51 @@
+// An app's processes as `ps --json`, `ps:warm --json` and `ps:metrics --json` show them.
+import { Type, type Static } from 'typebox';
+import { Loose, Time } from './common.ts';
+
+/** One process type of `ps --json`. */
+export const ProcessEntrySchema = Type.Object({
+  type: Type.String(),
+  desired: Type.Integer(),
+  ready: Type.Integer(),
+  stopped: Type.Boolean({ description: 'Whether ps:stop stopped it.' }),
+  instances: Type.Array(Loose('One pod: name, release, state, ready, restarts, startedAt.')),
+  warm: Type.Optional(Type.Object({
+    release: Type.Integer({ description: 'The release these instances run.' }),
+    until: Time,
+  }, { additionalProperties: false, description: "Present on an earlier release's web instances kept warm outside the traffic: a rollback to it only moves the traffic." })),
+}, { additionalProperties: false });
+/** One process type as ps shows it. */
+export type ProcessEntry = Static<typeof ProcessEntrySchema>;
+
+/** ps:warm APP: an app's warm window and where it comes from. */
+const WarmFields = {
+  seconds: Type.Integer({ description: 'How long, after a deploy, the web instances it took the traffic from stay warm; 0: off.' }),
+  source: Type.Enum(['app', 'default'], { description: 'app: set by ps:warm; default: SLIPWAY_WARM_ROLLBACK.' }),
+};
+
+/** `ps:warm APP --json`. */
+export const WarmWindowSchema = Type.Object(WarmFields, { additionalProperties: false });
+/** An app's warm window (ps:warm): seconds, and whether the app's own setting or SLIPWAY_WARM_ROLLBACK gives it. */
+export type WarmWindow = Static<typeof WarmWindowSchema>;
+
+/** What ps:warm APP DURATION answers when only stored. */
+export const WarmResultSchema = Type.Object({ ...WarmFields, dropped: Type.Integer({ description: 'Warm sets stopped (with 0).' }) }, { additionalProperties: false });
+/** What ps:warm APP DURATION did: the window in force now, and how many warm sets it stopped (a window of 0 stops them). */
+export type WarmResult = Static<typeof WarmResultSchema>;
+
+/** The metrics object (= ps:metrics APP --json). */
+export const AppMetricsSchema = Type.Object({
+  at: Time,
+  processes: Type.Array(Type.Object({
+    type: Type.String({ description: 'The process type.' }),
+    pods: Type.Array(Type.Object({
+      name: Type.String({ description: 'The pod.' }),
+      cpuMillicores: Type.Integer({ description: 'CPU over the metrics window, in thousandths of a core.' }),
+      memoryBytes: Type.Integer({ description: 'Working set, in bytes.' }),
+    }, { additionalProperties: false }), { description: 'Its pods the metrics API has measured (a new pod shows up after 15-60 s).' }),
+  }, { additionalProperties: false }), { description: 'Each process type, web first.' }),
+}, { additionalProperties: false });
+/** ps:metrics --json and GET /apps/APP/metrics: when it was read, and each process type's pods (web first). */
+export type AppMetrics = Static<typeof AppMetricsSchema>;
+/** One pod's use as the metrics API last measured it. */
+export type PodMetrics = AppMetrics['processes'][number]['pods'][number];

@@ -1,0 +1,22 @@
+// An app's persistent volumes as storage:list, storage:mount and storage:unmount show them.
+import { Type, type Static } from 'typebox';
+
+const Mount = Type.Object({ process: Type.String(), path: Type.String() }, { additionalProperties: false });
+
+/** One volume of `storage:list --json`. */
+export const VolumeInfoSchema = Type.Object({
+  name: Type.String(),
+  size: Type.String(),
+  status: Type.String({ description: "The claim's phase: Bound, Pending (bound when a pod first mounts it), Lost, Terminating; absent without a claim." }),
+  mounts: Type.Array(Mount),
+}, { additionalProperties: false });
+/** A volume as storage:list shows it. */
+export type VolumeInfo = Static<typeof VolumeInfoSchema>;
+
+/** What storage:mount and storage:unmount did: the volume, where, and whether it rolled out. */
+export const MountResultSchema = Type.Object({
+  name: Type.String(), process: Type.String(), path: Type.String(),
+  rolledOut: Type.Boolean({ description: 'False when the app runs nothing yet: stored for its first deploy.' }),
+}, { additionalProperties: false });
+/** What storage:mount and storage:unmount did. */
+export type MountResult = Static<typeof MountResultSchema>;
