@@ -26,7 +26,7 @@ import { PackBuilder, packSettings } from '../server/build/pack.ts';
 import { ClusterBuilder, clusterBuildSettings } from '../server/cluster-build/builder.ts';
 import { KubeClient } from '../server/kube/client.ts';
 import type { V1Pod } from '../server/kube/types.ts';
-import { BUILDS_NODE_LABEL } from '../server/kube/placement.ts';
+import { BUILDS_NODE_LABEL } from '../server/kube/labels.ts';
 import type { Builder } from '../server/build/builder.ts';
 import { pipe, run, runChecked } from '../server/exec.ts';
 import { benchEnv } from './settings.ts';

@@ -23,7 +23,8 @@ import { inspectImage, processesFromLabel } from '../build/image.ts';
 import { explainFailure, imageRepository, transcriptLine } from '../build/pack.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { V1Node, V1Pod } from '../kube/types.ts';
-import { BUILDS_NODE_LABEL, buildNodeAffinity } from '../kube/placement.ts';
+import { buildNodeAffinity } from '../kube/placement.ts';
+import { BUILDS_NODE_LABEL } from '../kube/labels.ts';
 import { log } from '../output/log.ts';
 import { cacheImage, cacheImageApps, cacheImageBytes, purgeCacheImage } from './cache.ts';
 import {

@@ -17,9 +17,9 @@
 // so one can be started before a push needs it (a spare, builder.ts).
 import type { BuildEgress, ClusterNetwork } from '../config.ts';
 import type { KubeObject, V1Affinity, V1Container, V1EnvVar, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1Pod, V1Secret } from '../kube/types.ts';
-import { MANAGED_BY } from '../kube/labels.ts';
+import { BUILD_APP_LABEL, BUILD_OWNER_LABEL, LABEL, MANAGED_BY } from '../kube/labels.ts';
 import { internetPeers } from '../kube/netpol.ts';
-import { BUILD_APP_LABEL, BUILD_NAMESPACE } from '../kube/placement.ts';
+import { BUILD_NAMESPACE } from '../kube/placement.ts';
 
 /** The namespace every build pod runs in (placement.ts: app pods are told apart from build pods by it). */
 export { BUILD_NAMESPACE };
@@ -28,10 +28,10 @@ export const BUILD_POLICY = 'builds';
 
 /** Labels of build pods and their Secrets. */
 export const BUILD_LABEL = {
-  managedBy: 'app.kubernetes.io/managed-by',
-  component: 'app.kubernetes.io/component',
+  managedBy: LABEL.managedBy,
+  component: LABEL.process,
   /** Which server made it (a hash of its data dir): a server starting removes its own leftovers only. */
-  owner: 'slipway/build-owner',
+  owner: BUILD_OWNER_LABEL,
   app: BUILD_APP_LABEL,
 } as const;
 

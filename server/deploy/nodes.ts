@@ -3,7 +3,8 @@
 import type { V1Namespace, V1Node, V1Pod } from '../kube/types.ts';
 import { LABEL, MANAGED_BY, namespaceFor } from '../kube/labels.ts';
 import { quantityValue } from '../kube/quantity.ts';
-import { BUILDS_NODE_LABEL, BUILD_NAMESPACE, isSpareBuildPod } from '../kube/placement.ts';
+import { BUILD_NAMESPACE, isSpareBuildPod } from '../kube/placement.ts';
+import { BUILDS_NODE_LABEL } from '../kube/labels.ts';
 
 /** CPU in thousandths of a core and memory in bytes. */
 export interface Resources {

@@ -6,11 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject, V1Secret } from '../kube/types.ts';
 import type { DeployableRelease } from '../model.ts';
-import { appLabels, namespaceFor } from '../kube/labels.ts';
+import { TLS_LABEL, appLabels, namespaceFor } from '../kube/labels.ts';
 import { traefikName } from './ingress-sync.ts';
 
-/** The label marking Slipway's TLS objects (Certificates, uploaded Secrets) with their host. */
-export const TLS_LABEL = 'slipway.dev/tls';
 /** The Middleware that redirects to HTTPS, one per app namespace. */
 export const REDIRECT = 'https-redirect';
 

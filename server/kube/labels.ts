@@ -22,6 +22,19 @@ export const LABEL = {
   warm: 'slipway/warm',
 } as const;
 
+// Keys outside the two prefixes above, each kept for a reason: the node label is typed by admins
+// (`kubectl label node … slipway.dev/builds=true`, docs/nodes.md), and the TLS objects of running
+// installs carry theirs (renamed, pruning would no longer find them, and uploaded keys would stay).
+
+/** The node label (value `true`) that marks a node for builds: build pods go there, app pods prefer other nodes. */
+export const BUILDS_NODE_LABEL = 'slipway.dev/builds';
+/** The label marking Slipway's TLS objects (Certificates, uploaded Secrets) with their host. */
+export const TLS_LABEL = 'slipway.dev/tls';
+/** The label of a build pod that names the app it builds; a spare (started before a push needs it) has none. */
+export const BUILD_APP_LABEL = 'slipway/app';
+/** The label of a build pod naming the server that made it (a hash of its data dir). */
+export const BUILD_OWNER_LABEL = 'slipway/build-owner';
+
 /** Annotation keys; none ever holds a config value. */
 export const ANNOTATION = {
   /** The release version on the pod template (also rolls the pods when only config changed). */

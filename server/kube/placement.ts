@@ -2,18 +2,14 @@
 // a process type spread over the nodes, a PodDisruptionBudget that keeps a drain from taking more
 // than one of them at a time, and the node label that keeps app pods and build pods apart.
 import type { KubeObject, V1Affinity, V1PodDisruptionBudget, V1TopologySpreadConstraint } from './types.ts';
-import { LABEL, appLabels, namespaceFor } from './labels.ts';
+import { BUILDS_NODE_LABEL, BUILD_APP_LABEL, LABEL, appLabels, namespaceFor } from './labels.ts';
 
 /** The well-known node label whose value is the node's own name: spreading over it spreads over nodes. */
 export const HOSTNAME_TOPOLOGY = 'kubernetes.io/hostname';
 
-/** The node label (value `true`) that marks a node for builds: build pods go there, app pods prefer other nodes. */
-export const BUILDS_NODE_LABEL = 'slipway.dev/builds';
 
 /** The namespace build pods run in (the cluster build backend's). */
 export const BUILD_NAMESPACE = 'slipway-builds';
-/** The label of a build pod that names the app it builds; a spare (started before a push needs it) has none. */
-export const BUILD_APP_LABEL = 'slipway/app';
 
 /** A build pod waiting for a push: nothing is lost when it goes (its server starts another). */
 export function isSpareBuildPod(pod: { metadata?: { namespace?: string; labels?: Record<string, string> } }): boolean {

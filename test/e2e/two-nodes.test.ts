@@ -16,7 +16,7 @@ import { BUILD_NAMESPACE, ownedSelector } from '../../server/cluster-build/pod.t
 import { loadConfig } from '../../server/config.ts';
 import { KubeClient } from '../../server/kube/client.ts';
 import { kubeDeployer } from '../../server/backends.ts';
-import { BUILDS_NODE_LABEL } from '../../server/kube/placement.ts';
+import { BUILDS_NODE_LABEL } from '../../server/kube/labels.ts';
 import type { V1Node, V1Pod } from '../../server/kube/types.ts';
 import { schedulablePatch } from '../../server/deploy/kube-nodes.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';

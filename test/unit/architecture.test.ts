@@ -272,3 +272,18 @@ test('the length rule sees a long file and a stale exception', () => {
   assert.deepEqual(lengthBreaks(new Map([['server/a.ts', MAX_LINES + 1]]), {}), [`server/a.ts: ${MAX_LINES + 1} lines`]);
   assert.equal(lengthBreaks(new Map([['server/a.ts', 10]]), { 'server/a.ts': 'why' }).length, 1);
 });
+
+/** Label and annotation keys written as text outside server/kube/labels.ts, their one home. */
+function strayLabelKeys(texts: ReadonlyMap<string, string>): string[] {
+  const KEY = /'(app\.kubernetes\.io|slipway(\.dev)?)\/[a-z-]+'/g;
+  // A registry repository's name, not a label.
+  const NOT_LABELS = new Set(["'slipway/doctor'"]);
+  return [...texts].filter(([f]) => f !== 'server/kube/labels.ts')
+    .flatMap(([f, text]) => [...text.matchAll(KEY)].map((m) => m[0]).filter((k) => !NOT_LABELS.has(k)).map((k) => `${f}: ${k}`));
+}
+
+test('every label and annotation key is written once, in server/kube/labels.ts', () => {
+  const texts = new Map(files.filter((f) => f.startsWith('server/')).map((f) => [f, readFileSync(join(root, f), 'utf8')]));
+  assert.deepEqual(strayLabelKeys(texts), []);
+  assert.deepEqual(strayLabelKeys(new Map([['server/deploy/x.ts', "const k = 'slipway/new-key';"]])), ["server/deploy/x.ts: 'slipway/new-key'"], 'the rule sees a key written elsewhere');
+});

@@ -4,7 +4,8 @@ import {
   BUILD_NAMESPACE, PHASES, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, phaseExec, probeCommand, probePod, registryAuthJson, secretFor, type BuildPodSpec, type PhaseTarget,
 } from '../../server/cluster-build/pod.ts';
 import { BuildQueue } from '../../server/cluster-build/queue.ts';
-import { BUILDS_NODE_LABEL, buildNodeAffinity } from '../../server/kube/placement.ts';
+import { buildNodeAffinity } from '../../server/kube/placement.ts';
+import { BUILDS_NODE_LABEL } from '../../server/kube/labels.ts';
 import { buildRef, builderRunImage, clusterBuildSettings, cnbUser, explainContainer, tookTooLong, isLoopbackRegistry, isPlainHttpRegistry, ownerId, platformEnv, pullRef, serverRef } from '../../server/cluster-build/builder.ts';
 import { cacheImage } from '../../server/cluster-build/cache.ts';
 import { loadConfig } from '../../server/config.ts';

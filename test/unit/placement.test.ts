@@ -6,7 +6,8 @@ import type { DeployableRelease } from '../../server/model.ts';
 import type { KubeObject, V1Deployment, V1Pod, V1PodDisruptionBudget } from '../../server/kube/types.ts';
 import { budgetObjects, releaseObjects, webBudgetObject } from '../../server/deploy/objects.ts';
 import { LABEL, processName } from '../../server/kube/labels.ts';
-import { BUILDS_NODE_LABEL, HOSTNAME_TOPOLOGY, appNodeAffinity, buildNodeAffinity } from '../../server/kube/placement.ts';
+import { HOSTNAME_TOPOLOGY, appNodeAffinity, buildNodeAffinity } from '../../server/kube/placement.ts';
+import { BUILDS_NODE_LABEL } from '../../server/kube/labels.ts';
 import { releasePodObject, runPodObject } from '../../server/deploy/workload.ts';
 
 const release: DeployableRelease = {
