@@ -28,9 +28,21 @@ images() {
 }
 images &
 images_pid=$!
-for tool in $GO_TOOLS; do
-  # A subshell: die() in one build must not stop the chain.
-  (go_tool "$tool") || log "prebuild: $tool did not build; its part will say why"
-done
-wait "$images_pid" || true
+# lane TOOL...: builds the tools one after another; a subshell each, so that die() in one build
+# does not stop the lane.
+lane() {
+  local tool
+  for tool in "$@"; do (go_tool "$tool") || log "prebuild: $tool did not build; its part will say why"; done
+}
+# Two lanes side by side: a build keeps both cores busy while it compiles, but links its large
+# binaries on one, and the other lane's compiler takes the idle core. Each lane in the order the
+# parts need its tools (50-kube, 60-node, 61-node2 and 62-netpol, 64-storage, 65-certs, 66-metrics).
+lane_a=(kube netpol certs)
+lane_b=(node storage metrics)
+for tool in $GO_TOOLS; do [[ " ${lane_a[*]} ${lane_b[*]} " == *" $tool "* ]] || die "prebuild: $tool is in no lane"; done
+lane "${lane_a[@]}" &
+lane_a_pid=$!
+lane "${lane_b[@]}" &
+lane_b_pid=$!
+wait "$lane_a_pid" "$lane_b_pid" "$images_pid" || true
 log "prebuild: done"
