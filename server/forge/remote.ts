@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
+import { embeddedIpv4 } from '../cidr.ts';
 import { UserError } from '../errors.ts';
 import { ExecError, runChecked } from '../exec.ts';
 import { git } from '../git.ts';
@@ -205,6 +206,8 @@ export async function fetchBranch(opts: Reach & { repo: string; branch: string; 
 const INTERNAL_RANGES: readonly string[] = [
   '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16',
   '::1/128', '::/128', 'fc00::/7', 'fe80::/10',
+  // Local-use NAT64 (RFC 8215): its IPv4 address sits where the operator's prefix length puts it, so none is read out of it.
+  '64:ff9b:1::/48',
 ];
 
 /** The host a repository URL names (scp-like SSH or a URL), without brackets. */
@@ -227,7 +230,8 @@ export interface RemotePin { host: string; port: number; addresses: readonly str
 /**
  * Resolves the repository's host once and, for anyone but an admin, refuses it when it is or
  * resolves to an address inside this server's networks: loopback, private and link-local ranges,
- * and `cluster` (the pods', the Services' and the nodes' ranges). The server fetches from wherever a sync points; a
+ * those ranges behind an IPv6 transition prefix (NAT64, 6to4, Teredo), and `cluster` (the pods',
+ * the Services' and the nodes' ranges). The server fetches from wherever a sync points; a
  * deployer's URL must not make it reach the cluster's or the host's internal services. An admin
  * may connect an internal forge. Called before each git that reaches the remote, whose connection
  * is then held to the addresses returned (a name that answers differently the second time gains
@@ -254,7 +258,7 @@ export async function requireReachableByTenant(remote: RemoteUrl, admin: boolean
   if (!admin) await pinRemote(remote, admin, cluster, resolve);
 }
 
-/** Whether an address (an IPv4-mapped one as its IPv4 address) is internal or in `cluster`. */
+/** Whether an address, or an IPv4 address it carries (IPv4-mapped, NAT64, 6to4, Teredo), is internal or in `cluster`. */
 export function isInternal(address: string, cluster: readonly string[]): boolean {
   const blocked = new BlockList();
   for (const cidr of [...INTERNAL_RANGES, ...cluster]) {
@@ -262,8 +266,8 @@ export function isInternal(address: string, cluster: readonly string[]): boolean
     const family = isIP(net!) === 6 ? 'ipv6' : 'ipv4';
     blocked.addSubnet(net!, Number(bits ?? (family === 'ipv6' ? 128 : 32)), family);
   }
-  const a = address.replace(/%.*$/, '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
-  return blocked.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
+  const bare = address.replace(/%.*$/, '');
+  return [bare, ...embeddedIpv4(bare)].some((a) => blocked.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4'));
 }
 
 /** The cluster's own ranges from the server's config: pods, Services and nodes. */

@@ -272,7 +272,9 @@ describe('deploys from a forge: webhooks, sync:run, polling', { timeout: 180_000
     // With access, a deployer still may not point the server at an address inside its networks
     // (the forge here is on loopback: only an admin may connect it), nor at a name that resolves there.
     assert.equal((await s.ssh(s.admin, `access:grant ${app} dev`)).exitCode, 0);
-    for (const url of [forge.url('x'), 'https://localhost/owner/repo.git', 'ssh://git@10.43.0.1/owner/repo.git', 'git@[::1]:owner/repo.git']) {
+    // Nor behind an IPv6 transition prefix: NAT64, 6to4 and Teredo (client 127.0.0.1, its bits flipped) of loopback.
+    for (const url of [forge.url('x'), 'https://localhost/owner/repo.git', 'ssh://git@10.43.0.1/owner/repo.git', 'git@[::1]:owner/repo.git',
+      'https://[64:ff9b::7f00:1]/owner/repo.git', 'https://[2002:7f00:1::]/owner/repo.git', 'ssh://git@[2001:0:4136:e378:8000:63bf:80ff:fffe]/owner/repo.git']) {
       const inside = await s.ssh(dev, `sync:set ${app} ${url}`);
       assert.equal(inside.exitCode, 1, url);
       assert.match(inside.stderr, /Only an admin may connect an app to \S+: it is \S+, an address inside this server's networks; nothing was changed\./, url);
