@@ -45,3 +45,28 @@ function ipv6Words(addr: string): bigint[] {
   const right = tail === undefined ? [] : expand(tail);
   return [...left, ...Array<bigint>(8 - left.length - right.length).fill(0n), ...right];
 }
+
+/** Dotted IPv4 text of a 32-bit value. */
+function ipv4Text(v: bigint): string {
+  return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 0xffn)).join('.');
+}
+
+/**
+ * The IPv4 addresses an IPv6 address stands for by a transition mechanism, which a host or a
+ * gateway on the way may turn into a connection to that IPv4 address: IPv4-mapped (::ffff:0:0/96)
+ * and IPv4-compatible (::/96), NAT64 (64:ff9b::/96, RFC 6052), 6to4 (2002::/16, RFC 3056) and
+ * Teredo (2001::/32, RFC 4380: the server's address in clear, the client's with every bit
+ * flipped). Empty for any other address; an address check tests these along with the address.
+ */
+export function embeddedIpv4(addr: string): string[] {
+  const bare = addr.replace(/%.*$/, '');
+  if (isIP(bare) !== 6) return [];
+  const w = ipv6Words(bare);
+  const pair = (i: number) => (w[i]! << 16n) | w[i + 1]!;
+  const zeros = (from: number, to: number) => w.slice(from, to).every((x) => x === 0n);
+  if (zeros(0, 5) && (w[5] === 0xffffn || w[5] === 0n)) return [ipv4Text(pair(6))];
+  if (w[0] === 0x64n && w[1] === 0xff9bn && zeros(2, 6)) return [ipv4Text(pair(6))];
+  if (w[0] === 0x2002n) return [ipv4Text(pair(1))];
+  if (w[0] === 0x2001n && w[1] === 0n) return [ipv4Text(pair(2)), ipv4Text(pair(6) ^ 0xffffffffn)];
+  return [];
+}

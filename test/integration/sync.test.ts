@@ -2,15 +2,31 @@
 // served over smart HTTP plays the forge. Webhooks (a correct signature deploys; a wrong or missing
 // one, a replayed delivery, an oversized body and an app without a secret deploy nothing), sync:run
 // as a push's transcript, polling (a round driven directly, not waited for), an SSH URL with the
-// app's deploy key, and the throttle on failed verifications.
+// app's deploy key, and the throttle on failed verifications. Reaching the forge: an HTTP redirect
+// is not followed, and git connects to the addresses checked before it, not to a second lookup.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createHmac, randomUUID } from 'node:crypto';
 import { makeKey, newApp, startTestServer, type TestServer } from '../support/harness.ts';
 import { githubPush, githubSignature, startForge, type TestForge } from '../support/forge.ts';
 import { eventually } from '../support/eventually.ts';
 import { pollSyncs } from '../../server/ops/sync/sync-poll.ts';
+import { parseRemoteUrl, remoteCommit, syncDir } from '../../server/forge/remote.ts';
+import { run } from '../../server/exec.ts';
+
+/** Starts an HTTP server on loopback answering every request with `handle`; its port, the requests it saw, and a way to close it. */
+async function listen(handle: (req: { url?: string }, res: import('node:http').ServerResponse) => void): Promise<{ port: number; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const server: Server = createServer((req, res) => { seen.push(req.url ?? ''); handle(req, res); });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port, seen,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
 
 interface Answer { status: number; json: { message: string; job?: { id: string; kind: string; by: string } } }
 
@@ -232,6 +248,15 @@ describe('deploys from a forge: webhooks, sync:run, polling', { timeout: 180_000
     const r = await s.ssh(s.admin, `sync:run ${app}`);
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     assert.deepEqual(deploysOf(app).map((d) => d.commit), [commit]);
+
+    // ssh connects to the address checked, under a name that does not resolve at all: the host key
+    // is learnt under the name (and its port), so keys already known stay known.
+    const { config } = s.slipway.services;
+    const pinned = await remoteCommit({ config, app, remote: parseRemoteUrl(`ssh://git@forge.invalid:${s.slipway.sshPort}/${upstream}.git`),
+      pin: { host: 'forge.invalid', port: s.slipway.sshPort, addresses: ['127.0.0.1'] }, branch: 'main' });
+    assert.equal(pinned, commit);
+    const known = join(syncDir(config, app), 'known_hosts');
+    assert.equal((await run('ssh-keygen', ['-F', `[forge.invalid]:${s.slipway.sshPort}`, '-f', known])).exitCode, 0, 'the key is known under the name and port');
     const unset = await s.ssh(s.admin, `sync:unset ${app}`);
     assert.equal(unset.stdout.trim(), `${app} no longer follows a repository.`);
     assert.match((await s.ssh(s.admin, `sync ${app}`)).stdout, /is not connected to a repository/);
@@ -247,7 +272,9 @@ describe('deploys from a forge: webhooks, sync:run, polling', { timeout: 180_000
     // With access, a deployer still may not point the server at an address inside its networks
     // (the forge here is on loopback: only an admin may connect it), nor at a name that resolves there.
     assert.equal((await s.ssh(s.admin, `access:grant ${app} dev`)).exitCode, 0);
-    for (const url of [forge.url('x'), 'https://localhost/owner/repo.git', 'ssh://git@10.43.0.1/owner/repo.git', 'git@[::1]:owner/repo.git']) {
+    // Nor behind an IPv6 transition prefix: NAT64, 6to4 and Teredo (client 127.0.0.1, its bits flipped) of loopback.
+    for (const url of [forge.url('x'), 'https://localhost/owner/repo.git', 'ssh://git@10.43.0.1/owner/repo.git', 'git@[::1]:owner/repo.git',
+      'https://[64:ff9b::7f00:1]/owner/repo.git', 'https://[2002:7f00:1::]/owner/repo.git', 'ssh://git@[2001:0:4136:e378:8000:63bf:80ff:fffe]/owner/repo.git']) {
       const inside = await s.ssh(dev, `sync:set ${app} ${url}`);
       assert.equal(inside.exitCode, 1, url);
       assert.match(inside.stderr, /Only an admin may connect an app to \S+: it is \S+, an address inside this server's networks; nothing was changed\./, url);
@@ -260,5 +287,39 @@ describe('deploys from a forge: webhooks, sync:run, polling', { timeout: 180_000
     const good = await deliver(app, body, github(secret, body));
     assert.equal(good.status, 429, 'a throttled address is refused before its delivery is read');
     assert.equal(deploysOf(app).length, 0);
+  });
+
+  test('a forge that answers with a redirect is not followed: the address it names sees no request and the sync fails in one sentence', async () => {
+    const elsewhere = await listen((_req, res) => { res.writeHead(404); res.end(); });
+    const redirector = await listen((req, res) => { res.writeHead(302, { location: `http://127.0.0.1:${elsewhere.port}${req.url ?? '/'}` }); res.end(); });
+    try {
+      const app = await newApp(s, 'redirect');
+      // Only an admin may connect a forge on loopback; the redirect is refused for everyone.
+      const url = `http://127.0.0.1:${redirector.port}/owner/repo.git`;
+      assert.equal((await s.ssh(s.admin, `sync:set ${app} ${url} main`)).exitCode, 0);
+      const r = await s.ssh(s.admin, `sync:run ${app}`);
+      assert.equal(r.exitCode, 1);
+      assert.match(r.stderr, new RegExp(`Fetching main from ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} failed: it answered with a redirect \\(HTTP 302\\), which Slipway does not follow; give the URL it redirects to`));
+      assert.equal((await s.ssh(s.admin, `sync:poll ${app} 5m`)).exitCode, 0);
+      await pollSyncs(s.slipway.services, Date.now() + 60 * 60_000);
+      assert.ok(redirector.seen.length >= 2, 'the forge was asked, by sync:run and by polling');
+      assert.deepEqual(elsewhere.seen, [], 'the address the redirect names was never reached');
+      assert.equal(deploysOf(app).length, 0);
+    } finally {
+      await redirector.close();
+      await elsewhere.close();
+    }
+  });
+
+  test('git connects to the addresses the check resolved, not to a second lookup of the name', async () => {
+    const app = await newApp(s, 'pinned');
+    const repo = `${app}-src`;
+    await forge.create(repo);
+    const commit = await forge.commit(repo, { 'index.js': 'console.log(1)\n' });
+    const port = Number(new URL(forge.url(repo)).port);
+    // forge.invalid resolves nowhere (RFC 6761): only the pinned address can take git there.
+    const remote = parseRemoteUrl(`http://forge.invalid:${port}/${repo}.git`);
+    const got = await remoteCommit({ config: s.slipway.services.config, app, remote, pin: { host: 'forge.invalid', port, addresses: ['127.0.0.1'] }, branch: 'main' });
+    assert.equal(got, commit);
   });
 });

@@ -5,7 +5,7 @@
 import type { Services, StartedJob } from '../../context.ts';
 import { LockedError, UserError } from '../../errors.ts';
 import { log } from '../../output/log.ts';
-import { clusterRanges, parseRemoteUrl, remoteBranches, remoteCommit, requireReachableByTenant } from '../../forge/remote.ts';
+import { clusterRanges, parseRemoteUrl, remoteBranches, remoteCommit, pinRemote } from '../../forge/remote.ts';
 import type { Identity } from '../../auth/identity.ts';
 import type { SyncRow } from '../../store/syncs.ts';
 import { detached, ownerGone, startSync, syncIdentity, type SyncOutcome } from './sync-run.ts';
@@ -48,9 +48,9 @@ async function pollOne(services: Services, row: SyncRow, signal?: AbortSignal): 
     return [];
   }
   const remote = parseRemoteUrl(row.url);
-  await requireReachableByTenant(remote, identity.admin, clusterRanges(config));
-  const branches = store.previews.settings(row.app).enabled ? await remoteBranches({ config, app: row.app, remote, signal }) : undefined;
-  const commit = branches ? branches.get(row.branch) : await remoteCommit({ config, app: row.app, remote, branch: row.branch, signal });
+  const pin = await pinRemote(remote, identity.admin, clusterRanges(config));
+  const branches = store.previews.settings(row.app).enabled ? await remoteBranches({ config, app: row.app, remote, pin, signal }) : undefined;
+  const commit = branches ? branches.get(row.branch) : await remoteCommit({ config, app: row.app, remote, pin, branch: row.branch, signal });
   const started: StartedJob<SyncOutcome>[] = [];
   if (commit) {
     const job = startIfMoved(services, row, identity, commit);

@@ -11,7 +11,7 @@ import { git } from '../../git.ts';
 import { branchName, shown } from '../../names.ts';
 import { log } from '../../output/log.ts';
 import { repoPath } from '../../repos.ts';
-import { clusterRanges, fetchBranch, parseRemoteUrl, PREVIEW_SYNC_REFS, previewSyncRef, requireReachableByTenant } from '../../forge/remote.ts';
+import { clusterRanges, fetchBranch, parseRemoteUrl, PREVIEW_SYNC_REFS, previewSyncRef, pinRemote } from '../../forge/remote.ts';
 import type { SyncRow } from '../../store/syncs.ts';
 import type { Progress } from '../actor.ts';
 import { deployBranches } from '../previews/preview-policy.ts';
@@ -57,8 +57,8 @@ export function startBranchPreview(services: Services, row: SyncRow, identity: I
     what: `sync of ${branch}`, kind: 'sync', origin, tracked: false, quarantine: {}, unlessRunning: true, backends,
     commit: async (p) => {
       p.transcript.step(`Fetching ${branch} from ${row.url}`);
-      await requireReachableByTenant(remote, identity.admin, clusterRanges(config));
-      return fetchBranch({ config, repo, app: row.app, remote, branch, into: previewSyncRef(branch), signal: p.signal });
+      const pin = await pinRemote(remote, identity.admin, clusterRanges(config));
+      return fetchBranch({ config, repo, app: row.app, remote, pin, branch, into: previewSyncRef(branch), signal: p.signal });
     },
     // refs/heads only ever name deployed code: the branch moves once its preview runs the commit.
     settle: async (commit) => { await git(['update-ref', `refs/heads/${branch}`, commit], { cwd: repo }); },

@@ -8,7 +8,7 @@ import { mayUseApp } from '../../auth/access.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { git } from '../../git.ts';
 import { repoPath, setHead } from '../../repos.ts';
-import { clusterRanges, fetchBranch, parseRemoteUrl, requireReachableByTenant } from '../../forge/remote.ts';
+import { clusterRanges, fetchBranch, parseRemoteUrl, pinRemote } from '../../forge/remote.ts';
 import { log } from '../../output/log.ts';
 import { lineTranscript } from '../../output/transcript.ts';
 import type { JobOrigin } from '../../store/jobs.ts';
@@ -72,8 +72,8 @@ export function startSync(actor: Pick<Actor, 'identity' | 'services'>, app: stri
   const started = startRollOut(actor, app, 'sync', progress, async (p) => {
     const t = p.transcript;
     t.step(`Fetching ${row.branch} from ${row.url}`);
-    await requireReachableByTenant(remote, actor.identity.admin, clusterRanges(config));
-    const commit = await fetchBranch({ config, repo, app, remote, branch: row.branch, signal: p.signal });
+    const pin = await pinRemote(remote, actor.identity.admin, clusterRanges(config));
+    const commit = await fetchBranch({ config, repo, app, remote, pin, branch: row.branch, signal: p.signal });
     store.syncs.fetched(app, commit);
     const short = commit.slice(0, 7);
     if (store.releases.current(app)?.commit === commit) {
