@@ -1,7 +1,7 @@
 // Long-lived HTTP requests against a real server (fake builder and deployer): event streams of
 // every kind count together against one cap per key and one per source address, and one address
 // holds at most its share of the connections, so git, the dashboard and other keys and addresses
-// are still served while one client holds all it may.
+// are still served while one client holds all it may. A revoked token's streams end at once.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
@@ -156,5 +156,42 @@ describe('HTTP: long-lived requests and connections per key and per address', { 
     const stream = await open(s, '/events', devToken);
     stream.close();
     assert.equal(stream.status, 200, stream.body());
+  });
+
+  test("tokens:revoke (SSH or API) ends the token's open streams at once; the key's other tokens keep theirs", async (t) => {
+    const held: Held[] = [];
+    t.after(() => { for (const h of held) h.close(); });
+    useControls(t, s, { followLogs: true });
+    const leaker = await makeKey(s.dir, 'leaker');
+    assert.equal((await s.ssh(s.admin, `keys:add ${leaker.name}`, leaker.pub)).exitCode, 0);
+    assert.equal((await s.ssh(s.admin, `access:grant ${app} ${leaker.name}`)).exitCode, 0);
+    const leaked = await makeToken(s, leaker, 'leaked', 'read');
+    const kept = await makeToken(s, leaker, 'kept', 'read');
+    const streams = [];
+    for (const path of ['/events', `/apps/${app}/logs?follow=1`]) {
+      const h = await open(s, path, leaked, '127.0.0.3');
+      held.push(h);
+      assert.equal(h.status, 200, `${path}: ${h.body()}`);
+      streams.push(h);
+    }
+    const other = await open(s, '/events', kept, '127.0.0.3');
+    held.push(other);
+    assert.equal(other.status, 200, other.body());
+
+    const revoked = await s.ssh(leaker, 'tokens:revoke leaked');
+    assert.equal(revoked.exitCode, 0, revoked.stderr);
+    // Well before the next rights round (every 5 s): the revocation itself ends them.
+    for (const h of streams) {
+      assert.ok(await within(h.closed, 2000), `a stream of the revoked token is still open: ${h.body().slice(-200)}`);
+      assert.match(h.body(), /event: error\ndata: \{"error":\{"message":"The access token this stream was opened with was revoked\."/);
+    }
+    assert.equal(await within(other.closed, 200), false, "the key's other token keeps its stream");
+    assert.equal((await api(s, 'GET', '/events', { token: leaked })).status, 401);
+
+    // Revoked over the API (DELETE /tokens/NAME), the same.
+    const manager = await makeToken(s, leaker, 'manager', 'deploy');
+    assert.equal((await api(s, 'DELETE', '/tokens/kept', { token: manager })).status, 200);
+    assert.ok(await within(other.closed, 2000), 'the stream of the token revoked over the API is still open');
+    assert.match(other.body(), /was revoked\./);
   });
 });
