@@ -78,6 +78,12 @@ export interface Config {
   maxTreeBytes: number;
   /** Most HTTP connections open at once; more are refused at accept. */
   httpMaxConnections: number;
+  /** Most HTTP connections one source address may hold open; more from it are refused at accept. */
+  httpMaxConnectionsPerSource: number;
+  /** Long-lived API requests (event streams of every kind) one key may hold open, counted together. */
+  maxStreamsPerKey: number;
+  /** Long-lived API requests one source address may hold open, whatever their keys. */
+  maxStreamsPerSource: number;
   /** Node binary that runs the hook client (the one running the server). */
   nodeBinary: string;
   // --- Certificates (issue 12). ---
@@ -290,6 +296,24 @@ function buildBackend(raw: string, name: string): 'pack' | 'cluster' {
 /** A whole number of at least 1, or `none` (no limit, as in sshd_config). */
 function countOrNone(raw: string, name: string): number | undefined {
   return raw === 'none' ? undefined : count(raw, name);
+}
+
+/** A whole number of at least 1, or undefined when unset (its default is computed from another setting). */
+function countOrUnset(raw: string | undefined, name: string): number | undefined {
+  return raw === undefined ? undefined : count(raw, name);
+}
+
+/**
+ * The per-source HTTP caps, defaults filled in: a quarter of the connections per source, half of
+ * those for streams, so a source at its caps leaves the rest of the slots to everyone else and
+ * still has connections of its own for git.
+ */
+function perSourceCaps(total: number, connections: number | undefined, streams: number | undefined): { httpMaxConnectionsPerSource: number; maxStreamsPerSource: number } {
+  const perSource = connections ?? Math.max(1, Math.ceil(total / 4));
+  if (perSource > total) throw new UserError(`SLIPWAY_HTTP_MAX_CONNECTIONS_PER_SOURCE (${perSource}) must not be above SLIPWAY_HTTP_MAX_CONNECTIONS (${total}).`);
+  const perSourceStreams = streams ?? Math.max(1, Math.floor(perSource / 2));
+  if (perSourceStreams > perSource) throw new UserError(`SLIPWAY_MAX_STREAMS_PER_SOURCE (${perSourceStreams}) must not be above SLIPWAY_HTTP_MAX_CONNECTIONS_PER_SOURCE (${perSource}).`);
+  return { httpMaxConnectionsPerSource: perSource, maxStreamsPerSource: perSourceStreams };
 }
 
 /** A whole number of seconds, 0 allowed (meaning off), as milliseconds. */
@@ -618,6 +642,9 @@ const SETTINGS = {
   sshPenalties: optional('SLIPWAY_SSH_PER_SOURCE_PENALTIES', "sshd's defaults", penalties, "sshd's PerSourcePenalties: `off`, or words like `authfail:5s noauth:1s grace-exceeded:10s min:15s max:10m` (the ones not given keep their default)."),
   sshMaxConnections: setting('SLIPWAY_SSH_MAX_CONNECTIONS', '500', count, 'Open SSH connections, authenticated or not, beyond which new ones are closed at accept.'),
   httpMaxConnections: setting('SLIPWAY_HTTP_MAX_CONNECTIONS', '256', (raw, name) => Math.floor(positive(raw, name)), 'Most HTTP connections open at once; more are refused at accept.'),
+  httpMaxConnectionsPerSource: optional('SLIPWAY_HTTP_MAX_CONNECTIONS_PER_SOURCE', 'a quarter of `SLIPWAY_HTTP_MAX_CONNECTIONS` (64)', countOrUnset, 'HTTP connections one source address may hold open; more from it are closed at accept, so one address cannot take the slots everyone else needs. At most `SLIPWAY_HTTP_MAX_CONNECTIONS`; behind a proxy, the proxy is one address.'),
+  maxStreamsPerKey: setting('SLIPWAY_MAX_STREAMS_PER_KEY', '20', count, 'Long-lived API requests one key (all its tokens and dashboard sessions) may hold open, every kind counted together: `/events`, followed logs, job transcripts and metrics streams; one more is answered 429.'),
+  maxStreamsPerSource: optional('SLIPWAY_MAX_STREAMS_PER_SOURCE', 'half of `SLIPWAY_HTTP_MAX_CONNECTIONS_PER_SOURCE` (32)', countOrUnset, 'Long-lived API requests (as above) one source address may hold open, whatever keys it uses; one more is answered 429. It may not be above `SLIPWAY_HTTP_MAX_CONNECTIONS_PER_SOURCE`; kept below it (as by default), a source holding its streams still has connections of its own left for git.'),
   httpRequestTimeoutMs: setting('SLIPWAY_HTTP_TIMEOUT_S', '3600', seconds, 'Longest HTTP request, in seconds (a push lasts as long as its build).'),
   stallTimeoutMs: setting('SLIPWAY_STALL_TIMEOUT_S', '120', seconds, "How long a client may leave its output unread (an SSH command, a push's transcript) before its session is closed."),
   maxPushBytes: setting('SLIPWAY_MAX_PUSH_MB', '1024', megabytes, "Largest push (git's `receive.maxInputSize`) and largest HTTP body, in MB."),
@@ -692,11 +719,12 @@ export const settingsReference: readonly Pick<Setting, 'name' | 'default' | 'doc
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const values = Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, s.read(env)])) as Values;
-  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, ...fields } = values;
+  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, httpMaxConnectionsPerSource, maxStreamsPerSource, ...fields } = values;
   const { dataDir } = fields;
   const runDir = join(dataDir, 'run');
   return Object.freeze({
     ...fields,
+    ...perSourceCaps(fields.httpMaxConnections, httpMaxConnectionsPerSource, maxStreamsPerSource),
     reposDir: join(dataDir, 'repos'),
     hooksDir: join(dataDir, 'hooks'),
     runDir,

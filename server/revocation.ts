@@ -13,9 +13,9 @@ export const RIGHTS_SWEEP_MS = 5_000;
 
 /**
  * Stops every push, deploy and app command whose key may no longer use its app (the key removed,
- * its access revoked, or an admin demoted without a grant), and every event stream of a dashboard
- * session that ended (logout, expiry); returns how many were stopped. Each is aborted with a
- * UserError saying why, which is what its user sees.
+ * its access revoked, or an admin demoted without a grant), every stream of a dashboard session
+ * that ended (logout, expiry) and every stream opened with an access token since revoked; returns
+ * how many were stopped. Each is aborted with a UserError saying why, which is what its user sees.
  */
 export function stopRevoked(services: Pick<Services, 'store' | 'pushes' | 'sessions'> & { config: Pick<Services['config'], 'sessionIdleMs'> }): number {
   let stopped = 0;
@@ -26,6 +26,14 @@ export function stopRevoked(services: Pick<Services, 'store' | 'pushes' | 'sessi
     if (w.controller.signal.aborted || session === undefined || sessionLive(services.store, session, services.config.sessionIdleMs)) continue;
     log.info('stopping a stream of a dashboard session that ended', { key: w.identity.name, app: w.app });
     w.controller.abort(new UserError('Your dashboard session has ended; log in again.'));
+    stopped++;
+  }
+  // A stream opened with an access token ends when that token is revoked, whatever its key may still do.
+  for (const w of services.sessions.list()) {
+    const token = w.identity.token;
+    if (w.controller.signal.aborted || token === undefined || services.store.tokens.exists(token)) continue;
+    log.info('stopping a stream of a revoked token', { key: w.identity.name, app: w.app });
+    w.controller.abort(new UserError('The access token this stream was opened with was revoked.'));
     stopped++;
   }
   for (const w of [...services.pushes.list(), ...services.sessions.list()]) {

@@ -4,14 +4,11 @@
 // removed key's stream ends. A reader that does not keep up is cut off by the transport's
 // bounded backlog (transport/http/sse.ts), never buffered without end.
 import { Type } from 'typebox';
-import { ApiError, route } from './route.ts';
+import { route } from './route.ts';
 import type { SlipwayEvent } from '../context.ts';
 import { mayStillUseApp } from '../auth/access.ts';
 import { jobJson } from '../jobs/job.ts';
 import { UserError } from '../errors.ts';
-
-/** Event streams one key may hold open at once (a few browser tabs each; the rest is a runaway client). */
-export const MAX_EVENT_STREAMS_PER_KEY = 20;
 
 /** An event as the stream sends it: its name and its data. */
 function wire(e: SlipwayEvent): { event: string; data: unknown } {
@@ -25,37 +22,30 @@ function wire(e: SlipwayEvent): { event: string; data: unknown } {
 export const eventRoutes = [
   route({
     method: 'GET', url: '/events', tag: 'events', need: 'read', produces: 'sse',
-    summary: `What changes on the apps the token may use, as Server-Sent Events: \`job\` (a job started or ended), \`release\` (recorded or ended), \`app\` (created, destroyed, scaled, config, stopped, started, domains); at most ${MAX_EVENT_STREAMS_PER_KEY} streams per key`,
+    summary: 'What changes on the apps the token may use, as Server-Sent Events: `job` (a job started or ended), `release` (recorded or ended), `app` (created, destroyed, scaled, config, stopped, started, domains); a key holds at most SLIPWAY_MAX_STREAMS_PER_KEY (default 20) streams of every kind together, one address SLIPWAY_MAX_STREAMS_PER_SOURCE; one more is 429',
     response: { 200: Type.String({ description: 'text/event-stream: event: job (data: the job, as GET /jobs/{id}), event: release (data: {"app", "release": "vN"}), event: app (data: {"app", "change"}).' }) },
     handle: (call) => {
       const { services, identity } = call;
       const { store } = services;
-      if (services.events.count(identity.name) >= MAX_EVENT_STREAMS_PER_KEY) {
-        throw new ApiError(429, 'too_many', `The key ${identity.name} has ${MAX_EVENT_STREAMS_PER_KEY} event streams open already; close one (a browser tab) and try again.`);
-      }
-      // Subscribed now, so the count above and this stream are one step; events wait here until the stream is open.
-      let deliver: ((e: SlipwayEvent) => void) | undefined;
-      const early: SlipwayEvent[] = [];
-      const unsubscribe = services.events.subscribe(identity.name, (e) => (deliver ? deliver(e) : early.push(e)));
       return {
         events: async (send, signal) => {
           const gone = new AbortController();
           // Tracked like a followed log, so a dashboard session's logout or expiry ends it too.
           const session = services.sessions.begin(null, identity, signal);
           session.controller.signal.addEventListener('abort', () => gone.abort(session.controller.signal.reason), { once: true });
+          // Subscribed in the same step as the headers go out, so the client misses nothing published once it sees them.
+          const unsubscribe = services.events.subscribe(identity.name, (e) => {
+            if (gone.signal.aborted) return;
+            if (identity.via !== 'local' && !store.keys.byName(identity.name)) {
+              gone.abort(new UserError(`The key ${identity.name} was removed.`));
+              return;
+            }
+            if (!mayStillUseApp(store, identity, e.app)) return;
+            const w = wire(e);
+            // Not awaited: the transport bounds what waits for a slow reader and cuts it off.
+            void send(w.event, JSON.stringify(w.data));
+          });
           try {
-            deliver = (e) => {
-              if (gone.signal.aborted) return;
-              if (identity.via !== 'local' && !store.keys.byName(identity.name)) {
-                gone.abort(new UserError(`The key ${identity.name} was removed.`));
-                return;
-              }
-              if (!mayStillUseApp(store, identity, e.app)) return;
-              const w = wire(e);
-              // Not awaited: the transport bounds what waits for a slow reader and cuts it off.
-              void send(w.event, JSON.stringify(w.data));
-            };
-            for (const e of early.splice(0)) deliver(e);
             await new Promise<void>((resolve) => {
               const done = () => resolve();
               if (signal.aborted || gone.signal.aborted) return done();

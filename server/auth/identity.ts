@@ -20,4 +20,9 @@ export interface Identity {
    * so that work it started (an event stream) ends with the session.
    */
   session?: string;
+  /**
+   * The stored hash of the access token a request came with (never the token itself), so that
+   * work it started that keeps running (a stream) ends when the token is revoked.
+   */
+  token?: string;
 }

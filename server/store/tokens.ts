@@ -9,8 +9,8 @@ interface Row { name: string; key_name: string; scope: Scope; created_at: string
 const toToken = (r: Row): Token => ({ name: r.name, keyName: r.key_name, scope: r.scope, createdAt: r.created_at, lastUsedAt: r.last_used_at });
 const COLUMNS = 'name, key_name, scope, created_at, last_used_at';
 
-/** Whose a presented token is, and the scope it was created with. */
-export interface TokenUse { keyName: string; scope: Scope }
+/** Whose a presented token is, the scope it was created with, and its stored hash (what work it starts is tied to). */
+export interface TokenUse { keyName: string; scope: Scope; hash: string }
 
 /** How stale a token's last-use time may be. */
 const USE_RESOLUTION_MS = 60_000;
@@ -53,8 +53,10 @@ export function tokensStore(db: Db) {
       if (!r.last_used_at || Date.parse(at) - Date.parse(r.last_used_at) >= USE_RESOLUTION_MS) {
         db.prepare('UPDATE tokens SET last_used_at = ? WHERE hash = ?').run(at, hash);
       }
-      return { keyName: r.key_name, scope: r.scope };
+      return { keyName: r.key_name, scope: r.scope, hash };
     },
+    /** Whether the token with this hash still exists (not revoked, its key not removed). */
+    exists: (hash: string): boolean => db.prepare('SELECT 1 FROM tokens WHERE hash = ?').get(hash) !== undefined,
     /** Every token, or one key's. */
     list: (keyName?: string): Token[] =>
       (keyName === undefined

@@ -211,7 +211,7 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
       }
       const refused = await api(s, 'GET', '/events', { token });
       assert.equal(refused.status, 429, refused.text);
-      assert.match(apiError(refused).message, /has 20 event streams open already/);
+      assert.match(apiError(refused).message, /^The key dev has 20 streams open already/);
       // Another key is not held back by this one's streams.
       const admin = new AbortController();
       open.push(admin);

@@ -103,7 +103,7 @@ describe('HTTP hardening', () => {
 describe('HTTP connection cap', () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer({ SLIPWAY_HTTP_MAX_CONNECTIONS: '3' });
+    s = await startTestServer({ SLIPWAY_HTTP_MAX_CONNECTIONS: '3', SLIPWAY_HTTP_MAX_CONNECTIONS_PER_SOURCE: '3' });
   });
   after(() => s.close());
 

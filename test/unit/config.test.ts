@@ -70,3 +70,13 @@ test('bad cluster network settings are refused with one sentence naming the sett
     assert.throws(() => loadConfig({ SLIPWAY_INGRESS_FROM: bad }), /SLIPWAY_INGRESS_FROM must be "node" or NAMESPACE\/KEY=VALUE/, bad);
   }
 });
+
+test('HTTP caps per address and per key: defaults from the total, and no per-address cap above the one it sits in', () => {
+  const c = loadConfig({ SLIPWAY_BASE_DOMAIN: 'example.test' });
+  assert.deepEqual([c.httpMaxConnections, c.httpMaxConnectionsPerSource, c.maxStreamsPerSource, c.maxStreamsPerKey], [256, 64, 32, 20]);
+  const small = loadConfig({ SLIPWAY_BASE_DOMAIN: 'example.test', SLIPWAY_HTTP_MAX_CONNECTIONS: '10' });
+  assert.deepEqual([small.httpMaxConnectionsPerSource, small.maxStreamsPerSource], [3, 1]);
+  assert.throws(() => loadConfig({ SLIPWAY_BASE_DOMAIN: 'example.test', SLIPWAY_HTTP_MAX_CONNECTIONS: '10', SLIPWAY_HTTP_MAX_CONNECTIONS_PER_SOURCE: '11' }), /^UserError: SLIPWAY_HTTP_MAX_CONNECTIONS_PER_SOURCE \(11\) must not be above SLIPWAY_HTTP_MAX_CONNECTIONS \(10\)\.$/);
+  assert.throws(() => loadConfig({ SLIPWAY_BASE_DOMAIN: 'example.test', SLIPWAY_MAX_STREAMS_PER_SOURCE: '65' }), /SLIPWAY_MAX_STREAMS_PER_SOURCE \(65\) must not be above/);
+  assert.throws(() => loadConfig({ SLIPWAY_BASE_DOMAIN: 'example.test', SLIPWAY_MAX_STREAMS_PER_KEY: '0' }), /SLIPWAY_MAX_STREAMS_PER_KEY must be a whole number/);
+});

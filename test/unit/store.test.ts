@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openStore } from '../../server/store/index.ts';
+import { hashToken } from '../../server/store/tokens.ts';
 import { withStore } from '../support/store.ts';
 
 
@@ -72,13 +73,15 @@ test('config changes are atomic; deleting an app cascades', () => {
     s.keys.add({ name: 'k', fingerprint: 'SHA256:x', type: 'ssh-ed25519', publicKey: 'AAAA', admin: false });
     s.keys.grant('a', 'k');
     s.tokens.add('t', 'k', 'slw_secret');
-    assert.deepEqual(s.tokens.use('slw_secret'), { keyName: 'k', scope: 'deploy' });
+    assert.deepEqual(s.tokens.use('slw_secret'), { keyName: 'k', scope: 'deploy', hash: hashToken('slw_secret') });
+    assert.equal(s.tokens.exists(hashToken('slw_secret')), true);
     assert.equal(s.tokens.use('slw_other'), undefined);
     s.apps.remove('a');
     assert.deepEqual(s.config.all('a'), {});
     assert.equal(s.keys.granted('a', 'k'), false);
     s.keys.remove('k');
     assert.equal(s.tokens.use('slw_secret'), undefined, 'tokens go with their key');
+    assert.equal(s.tokens.exists(hashToken('slw_secret')), false);
   });
 });
 

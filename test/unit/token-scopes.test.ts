@@ -6,6 +6,7 @@ import { openStore } from '../../server/store/index.ts';
 import { withStore } from '../support/store.ts';
 import { allows, isScope, keyScope, lowerScope } from '../../server/auth/scopes.ts';
 import { tokenIdentity, bearerToken } from '../../server/transport/http/auth.ts';
+import { hashToken } from '../../server/store/tokens.ts';
 import type { Services } from '../../server/context.ts';
 
 test('scopes are ordered read < deploy < admin', () => {
@@ -38,10 +39,10 @@ test("a token acts with the lower of its scope and its key's rights, as the stor
     // A row that says admin for a non-admin key (the key was demoted since): the key's rights win.
     store.tokens.add('old', 'dev', 'slw_dev_old', Infinity, 'admin');
     const services = { store } as unknown as Services;
-    assert.deepEqual(tokenIdentity(services, 'slw_boss_all'), { name: 'boss', admin: true, via: 'http', scope: 'admin', allApps: true });
-    assert.deepEqual(tokenIdentity(services, 'slw_boss_ci'), { name: 'boss', admin: false, via: 'http', scope: 'deploy', allApps: true });
-    assert.deepEqual(tokenIdentity(services, 'slw_dev_look'), { name: 'dev', admin: false, via: 'http', scope: 'read', allApps: false });
-    assert.deepEqual(tokenIdentity(services, 'slw_dev_old'), { name: 'dev', admin: false, via: 'http', scope: 'deploy', allApps: false });
+    assert.deepEqual(tokenIdentity(services, 'slw_boss_all'), { name: 'boss', admin: true, via: 'http', scope: 'admin', allApps: true, token: hashToken('slw_boss_all') });
+    assert.deepEqual(tokenIdentity(services, 'slw_boss_ci'), { name: 'boss', admin: false, via: 'http', scope: 'deploy', allApps: true, token: hashToken('slw_boss_ci') });
+    assert.deepEqual(tokenIdentity(services, 'slw_dev_look'), { name: 'dev', admin: false, via: 'http', scope: 'read', allApps: false, token: hashToken('slw_dev_look') });
+    assert.deepEqual(tokenIdentity(services, 'slw_dev_old'), { name: 'dev', admin: false, via: 'http', scope: 'deploy', allApps: false, token: hashToken('slw_dev_old') });
     assert.equal(tokenIdentity(services, 'slw_nope'), undefined);
     assert.equal(tokenIdentity(services, ''), undefined);
   });

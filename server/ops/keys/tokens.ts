@@ -7,6 +7,7 @@ import type { Scope, Token } from '../../store/tokens.ts';
 import type { Actor } from '../actor.ts';
 import type { CreatedToken } from '../../shapes/keys.ts';
 import { SCOPES, allows, isScope, keyScope } from '../../auth/scopes.ts';
+import { stopRevoked } from '../../revocation.ts';
 
 /**
  * The key whose tokens an operation acts on: the actor's own, or (admins only) `key`. The local
@@ -58,10 +59,12 @@ export function listTokens(actor: Actor, key?: string): Token[] {
   return actor.services.store.tokens.list(all ? undefined : ownerOf(actor, key));
 }
 
-/** tokens:revoke: removes one of the actor's tokens (admins: `key`'s). */
+/** tokens:revoke: removes one of the actor's tokens (admins: `key`'s) and at once ends the streams opened with it. */
 export function revokeToken(actor: Actor, rawName: string, key?: string): { name: string; key: string } {
   const name = label('token', rawName);
   const owner = ownerOf(actor, key);
   if (!actor.services.store.tokens.remove(owner, name)) throw new UserError(`${owner === actor.identity.name ? 'You have no' : `${owner} has no`} token named ${shown(name)}.`);
+  // Now, not at the next rights round: whoever holds a leaked token loses what it has open too.
+  stopRevoked(actor.services);
   return { name, key: owner };
 }

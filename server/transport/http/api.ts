@@ -22,6 +22,8 @@ import { bearerToken, cookieIdentity, crossSiteLogin, proxiesOf, requestIsHttps,
 import { clearedSessionCookie, sessionCookie } from '../../auth/session-cookie.ts';
 import type { FailureThrottle } from './throttle.ts';
 import { streamEvents } from './sse.ts';
+import { StreamSlots } from './limits.ts';
+import { sourceOf } from '../source.ts';
 import { HOOK_BODY_LIMIT, HOOKS_PREFIX, receiveHook } from '../../api/webhook.ts';
 
 /** Where the API lives on the HTTP port. */
@@ -180,7 +182,7 @@ function operationId(r: Pick<ApiRoute, 'method' | 'url'>): string {
 type Proxies = ReturnType<typeof proxiesOf>;
 
 /** Registers one route: its schemas (plus the error body) for validation and the document, its handler. */
-function register(app: FastifyInstance, services: Services, proxies: Proxies, r: ApiRoute): void {
+function register(app: FastifyInstance, services: Services, proxies: Proxies, slots: StreamSlots, r: ApiRoute): void {
   const contentTypes = { json: ['application/json'], text: ['text/plain'], sse: ['text/event-stream'], 'text-or-sse': ['text/plain', 'text/event-stream'], 'json-or-sse': ['application/json', 'text/event-stream'] }[r.produces];
   app.route({
     method: r.method,
@@ -206,12 +208,15 @@ function register(app: FastifyInstance, services: Services, proxies: Proxies, r:
         signal: controller.signal,
       });
       if ('events' in out) {
+        // Counted before the stream answers 200: one more than the key or the address may hold is a 429.
+        const slot = slots.take(request.identity!.name, sourceOf(request.raw.socket.remoteAddress ?? 'unknown'));
+        if ('refused' in slot) throw new ApiError(429, 'too_many', slot.refused);
         reply.hijack();
         const failed = (err: unknown) => {
           const e = classify(err, request);
           return JSON.stringify({ error: { message: e.message, code: e.code, ...(e.id ? { id: e.id } : {}) } });
         };
-        return streamEvents(reply.raw, reply.getHeaders() as Record<string, string>, services.config.stallTimeoutMs, out.events, failed);
+        return streamEvents(reply.raw, reply.getHeaders() as Record<string, string>, services.config.stallTimeoutMs, out.events, failed).finally(slot.release);
       }
       if ('text' in out) return reply.code(out.status).type('text/plain; charset=utf-8').send(out.text);
       if (out.cookie) {
@@ -277,6 +282,7 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
     await app.register(cors, { origin: [...services.config.apiCorsOrigins], methods: ['GET', 'POST', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
   }
   const proxies = proxiesOf(services);
+  const slots = new StreamSlots({ perKey: services.config.maxStreamsPerKey, perSource: services.config.maxStreamsPerSource });
   app.addHook('onRequest', async (request) => { authorize(services, throttle, proxies, request); });
   app.addHook('onResponse', async (request) => {
     // A body the client was still sending when we answered (a 401, a 413) is not read to its end.
@@ -303,7 +309,7 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
     for (const m of [r.method].flat()) seen.push(`${m} ${r.url}`);
   });
   await app.register(async (scope) => {
-    for (const r of routes) register(scope, services, proxies, r);
+    for (const r of routes) register(scope, services, proxies, slots, r);
     scope.get('/openapi.json', {
       config: { route: { public: true } as ApiRoute },
       schema: { summary: 'This API as an OpenAPI 3.1 document', operationId: 'getOpenapi', tags: ['meta'], security: [], response: { 200: { type: 'object', additionalProperties: true, description: 'The OpenAPI 3.1 document.' }, ...ERROR_RESPONSES } },

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Services } from '../../context.ts';
@@ -10,6 +11,8 @@ import { reportFailure } from '../../output/report.ts';
 import { gitProtocol, isGitService, serveGit, type GitService } from '../git-service.ts';
 import { relayCgi } from './cgi.ts';
 import { FailureThrottle } from './throttle.ts';
+import { Tally } from './limits.ts';
+import { sourceOf } from '../source.ts';
 import { basicToken, tokenIdentity } from './auth.ts';
 import { startApi, startHooks, type HookEndpoint, type HttpApi } from './api.ts';
 import { dashboard, type Dashboard } from './dashboard.ts';
@@ -208,11 +211,26 @@ export async function startHttpServer(services: Services): Promise<Server> {
   // Counted from accept: connections over the cap are closed at once, before any parsing.
   server.maxConnections = services.config.httpMaxConnections;
   let lastDropLog = 0;
-  server.on('drop', (d) => {
-    // At most one line per 10 s: a flood must not become a flood of log lines.
+  // At most one line per 10 s: a flood must not become a flood of log lines.
+  const logDrop = (why: string, fields: Record<string, unknown>) => {
     if (Date.now() - lastDropLog < 10_000) return;
     lastDropLog = Date.now();
-    log.warn('http connection refused: too many open connections', { limit: server.maxConnections, address: d?.remoteAddress });
+    log.warn(why, fields);
+  };
+  server.on('drop', (d) => logDrop('http connection refused: too many open connections', { limit: server.maxConnections, address: d?.remoteAddress }));
+  // And per source address, so one address (a flood, a client holding streams) leaves the rest of
+  // the slots to everyone else: git, the dashboard, other keys.
+  const perSource = services.config.httpMaxConnectionsPerSource;
+  const bySource = new Tally();
+  server.on('connection', (socket: Socket) => {
+    const source = sourceOf(socket.remoteAddress ?? 'unknown');
+    if (bySource.get(source) >= perSource) {
+      logDrop('http connection refused: too many open connections from one address', { limit: perSource, address: source });
+      socket.destroy();
+      return;
+    }
+    bySource.add(source);
+    socket.once('close', () => bySource.remove(source));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -1,7 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { MaxStartups, SourcePenalties } from '../../config.ts';
 import { log } from '../../output/log.ts';
-import { SourcePenaltyBox, sourceOf, type PenaltyReason } from './penalties.ts';
+import { SourcePenaltyBox, type PenaltyReason } from './penalties.ts';
+import { sourceOf } from '../source.ts';
 
 /** The limits the front door applies from TCP accept on. */
 export interface GateLimits {

@@ -14,11 +14,6 @@ interface Penalty {
   active: boolean;
 }
 
-/** The address a connection counts against: an IPv4-mapped IPv6 address is its IPv4 address. */
-export function sourceOf(remoteAddress: string): string {
-  return remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.') ? remoteAddress.slice(7) : remoteAddress;
-}
-
 /**
  * Per-source penalties, as OpenSSH 9.8's PerSourcePenalties: every connection that ends without
  * authenticating adds time to its source's penalty, up to `max`; a source whose penalty reached
