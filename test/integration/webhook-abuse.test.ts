@@ -1,6 +1,7 @@
 // Attacks on POST /hooks/APP, replayed with node's fetch against the real server: a flood of bad
 // signatures must not lock a forge out (per sender and app, a signature that verifies is never
-// refused, X-Forwarded-For believed only from a trusted proxy).
+// refused, X-Forwarded-For believed only from a trusted proxy); the same signed body under a new
+// delivery id (or none) starts no second sync.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -51,6 +52,8 @@ describe('webhook abuse', { timeout: 180_000 }, () => {
     return { app, commit, secret: (JSON.parse(hook.stdout) as { secret: string }).secret };
   }
 
+  const syncJobs = (server: TestServer, app: string) => server.slipway.services.store.jobs.list(app, 100).filter((j) => j.kind === 'sync');
+
   async function jobEnd(server: TestServer, id: string) {
     return eventually(`job ${id} to end`, async () => {
       const j = server.slipway.services.store.jobs.get(id);
@@ -93,5 +96,24 @@ describe('webhook abuse', { timeout: 180_000 }, () => {
     const good = await deliver(proxied, app, body, { ...github(secret, body), ...from('192.0.2.7') });
     assert.equal(good.status, 202, good.json.message);
     assert.equal((await jobEnd(proxied, good.json.job!.id)).status, 'succeeded');
+  });
+
+  test('the same signed body under a new delivery id, or with none, starts no second sync; nor a signed push older than deliveries are kept', async () => {
+    const { app, commit, secret } = await connected(s, 'replay');
+    const body = githubPush('main', commit);
+    const first = await deliver(s, app, body, github(secret, body));
+    assert.equal(first.status, 202, first.json.message);
+    assert.equal((await jobEnd(s, first.json.job!.id)).status, 'succeeded');
+    const newId = await deliver(s, app, body, github(secret, body, randomUUID()));
+    assert.equal(newId.status, 409, newId.json.message);
+    assert.match(newId.json.message, /received already/);
+    const noId = await deliver(s, app, body, github(secret, body, undefined));
+    assert.equal(noId.status, 409, noId.json.message);
+    // GitHub signs the push's time (repository.pushed_at): one older than the 7 days ids are kept is refused.
+    const old = JSON.stringify({ ref: 'refs/heads/main', after: commit, repository: { full_name: 'owner/repo', pushed_at: Math.floor(Date.now() / 1000) - 8 * 86_400 } });
+    const stale = await deliver(s, app, old, github(secret, old));
+    assert.equal(stale.status, 409, stale.json.message);
+    assert.match(stale.json.message, /older than 7 days/);
+    assert.equal(syncJobs(s, app).length, 1);
   });
 });

@@ -1,5 +1,5 @@
 // A forge's webhook delivery for an app (POST /hooks/APP): verified against the app's secret over
-// the raw bytes, refused once seen (by delivery id), read for the branch it pushed, and turned
+// the raw bytes, refused once seen (by delivery id or the body's hash), read for the branch it pushed, and turned
 // into a sync job when it pushed the tracked branch; with previews on, another branch's push
 // deploys its preview and its deletion destroys it. Nobody is logged in: the secret is the
 // credential, and the job runs with the rights of the key that connected the app.
@@ -7,9 +7,9 @@ import { LockedError, UserError } from '../../errors.ts';
 import type { Services } from '../../context.ts';
 import { appName } from '../../names.ts';
 import { log } from '../../output/log.ts';
-import { deliveryId, parseEvent, verifyDelivery, type Forge, type Headers, type PushedBranch } from '../../forge/webhook.ts';
+import { bodyKey, deliveryId, parseEvent, verifyDelivery, type Forge, type Headers, type PushedBranch } from '../../forge/webhook.ts';
 import type { JobRow } from '../../store/jobs.ts';
-import type { SyncRow } from '../../store/syncs.ts';
+import { DELIVERY_RETENTION_MS, type SyncRow } from '../../store/syncs.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { detached, ownerGone, startSync, syncIdentity } from './sync-run.ts';
 import { previewBranchRefusal, startBranchPreview, startBranchRemoval } from './sync-previews.ts';
@@ -62,7 +62,14 @@ export function deliverWebhook(services: Services, d: Delivery): DeliveryAnswer 
   const event = parseEvent(forge, d.headers, d.body);
   if (!event) return { status: 400, message: `The ${forge} push payload could not be read (no ref, or not JSON).` };
   const id = deliveryId(forge, d.headers, d.body);
-  if (!store.syncs.claimDelivery(app, id)) {
+  // A signed push older than the deduplication remembers could be a replay of one forgotten.
+  if (event.kind === 'push' && event.pushedAt !== undefined && Date.now() - event.pushedAt > DELIVERY_RETENTION_MS) {
+    log.info('webhook refused: the push is older than deliveries are remembered', { app, address: d.address, delivery: id });
+    return { status: 409, message: `This delivery is of a push older than ${DELIVERY_RETENTION_MS / 86_400_000} days; nothing was done.` };
+  }
+  // The id header is not signed: the body's hash is a key too, so the same bytes under a new id (or none) are a replay.
+  const keys = [id, bodyKey(d.body)];
+  if (!store.syncs.claimDelivery(app, keys)) {
     log.info('webhook replay refused', { app, address: d.address, delivery: id });
     return { status: 409, message: 'This delivery was received already; nothing was done.' };
   }
@@ -70,7 +77,7 @@ export function deliverWebhook(services: Services, d: Delivery): DeliveryAnswer 
   // With previews on, every branch the push moved counts: the tracked one deploys the app, the others their previews.
   const answer = store.previews.settings(app).enabled ? everyBranch(services, row, forge, id, event.branches) : trackedBranch(services, row, forge, id, event.branches);
   // Not done (a lock held, a refusal, the connecting key gone): the forge may deliver it again (its "redeliver"), so the id is given back.
-  if (answer.again) store.syncs.releaseDelivery(app, id);
+  if (answer.again) store.syncs.releaseDelivery(app, keys);
   return { status: answer.status, message: answer.message, ...(answer.job ? { job: answer.job } : {}) };
 }
 
