@@ -1,7 +1,7 @@
 // Attacks on POST /hooks/APP, replayed with node's fetch against the real server: a flood of bad
 // signatures must not lock a forge out (per sender and app, a signature that verifies is never
 // refused, X-Forwarded-For believed only from a trusted proxy); the same signed body under a new
-// delivery id (or none) starts no second sync.
+// delivery id (or none) starts no second sync; and the answers do not tell which apps have a webhook.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -115,5 +115,20 @@ describe('webhook abuse', { timeout: 180_000 }, () => {
     assert.equal(stale.status, 409, stale.json.message);
     assert.match(stale.json.message, /older than 7 days/);
     assert.equal(syncJobs(s, app).length, 1);
+  });
+
+  test('a bad signature to an app with a webhook, and a delivery to one without, one not connected and one that does not exist, get one answer', async () => {
+    const { app, commit } = await connected(s, 'hashook');
+    const noSecret = await newApp(s, 'nohook');
+    assert.equal((await s.ssh(s.admin, `sync:set ${noSecret} ${forge.url('whatever')}`)).exitCode, 0);
+    const plain = await newApp(s, 'plain');
+    const body = githubPush('main', commit);
+    const answers: { app: string; status: number; text: string }[] = [];
+    for (const a of [app, noSecret, plain, 'no-such-app', 'Not_An_App']) {
+      const r = await deliver(s, a, body, github('guess', body, 'same-id'));
+      answers.push({ app: a, status: r.status, text: r.text });
+    }
+    for (const a of answers.slice(1)) assert.deepEqual({ status: a.status, text: a.text }, { status: answers[0]!.status, text: answers[0]!.text }, a.app);
+    assert.equal(answers[0]!.status, 404);
   });
 });

@@ -3,6 +3,7 @@
 // into a sync job when it pushed the tracked branch; with previews on, another branch's push
 // deploys its preview and its deletion destroys it. Nobody is logged in: the secret is the
 // credential, and the job runs with the rights of the key that connected the app.
+import { randomBytes } from 'node:crypto';
 import { LockedError, UserError } from '../../errors.ts';
 import type { Services } from '../../context.ts';
 import { appName } from '../../names.ts';
@@ -33,30 +34,37 @@ export interface DeliveryAnswer {
   refused?: boolean;
 }
 
-/** The same answer for an unknown app, one not connected and one without a secret: nothing to learn from it. */
-const NOT_HERE: DeliveryAnswer = { status: 404, message: 'No webhook is set up at this address.', refused: true };
-const BAD_SIGNATURE: DeliveryAnswer = { status: 403, message: "The delivery's signature is missing or does not match this webhook's secret.", refused: true };
+/**
+ * The one answer for an unknown app, one not connected, one without a secret and a signature that
+ * does not match: a 403 for the last alone told anyone which apps have a webhook.
+ */
+export const NOT_HERE_MESSAGE = "No webhook is set up at this address, or the delivery's signature does not match its secret.";
+const NOT_HERE: DeliveryAnswer = { status: 404, message: NOT_HERE_MESSAGE, refused: true };
+
+/** What a delivery to an app without a secret is checked against, so that its answer takes as long as a real check's. */
+const NO_SECRET = randomBytes(32).toString('hex');
 
 /** Handles one webhook delivery; never throws for anything the sender did. */
 export function deliverWebhook(services: Services, d: Delivery): DeliveryAnswer {
   const { store } = services;
-  let app: string;
+  let app: string | undefined;
   try {
     app = appName(d.app);
   } catch {
     // Not an app name, so no webhook here: the same answer as for any other.
+    app = undefined;
+  }
+  const row = app === undefined ? undefined : store.syncs.get(app);
+  // Checked even without a secret (against one nobody has), so no answer is quicker for an app without a webhook.
+  const verdict = verifyDelivery(d.headers, d.body, row?.webhookSecret ?? NO_SECRET);
+  if (!app || !row?.webhookSecret) {
+    log.info('webhook refused: no webhook set up', { app: app ?? d.app.slice(0, 64), address: d.address });
     return NOT_HERE;
   }
-  const row = store.syncs.get(app);
-  if (!row?.webhookSecret) {
-    log.info('webhook refused: no webhook set up', { app, address: d.address });
-    return NOT_HERE;
-  }
-  const verdict = verifyDelivery(d.headers, d.body, row.webhookSecret);
   if (!verdict.ok) {
     // The reason names the header that failed, never the secret or the MAC it gives.
     log.warn('webhook refused: signature', { app, address: d.address, reason: verdict.reason });
-    return BAD_SIGNATURE;
+    return NOT_HERE;
   }
   const { forge } = verdict;
   const event = parseEvent(forge, d.headers, d.body);

@@ -22,7 +22,7 @@ import { bearerToken, cookieIdentity, crossSiteLogin, proxiesOf, requestIsHttps,
 import { clearedSessionCookie, sessionCookie } from '../../auth/session-cookie.ts';
 import type { FailureThrottle } from './throttle.ts';
 import { streamEvents } from './sse.ts';
-import { HOOK_BODY_LIMIT, HOOKS_PREFIX, receiveHook } from '../../api/webhook.ts';
+import { HOOK_BODY_LIMIT, HOOKS_PREFIX, NOT_HERE_MESSAGE, receiveHook } from '../../api/webhook.ts';
 import { clientAddress, forwardingProxies } from './forwarded.ts';
 
 /** Where the API lives on the HTTP port. */
@@ -361,7 +361,7 @@ export async function startHooks(services: Services, throttle: FailureThrottle, 
     const r = reportFailure(err, 'webhook delivery failed', { url: request.url });
     return answer(reply, 500, r.message);
   });
-  app.setNotFoundHandler((request, reply) => answer(reply, request.method === 'POST' ? 404 : 405, request.method === 'POST' ? 'No webhook is set up at this address.' : 'Webhooks are delivered with POST.'));
+  app.setNotFoundHandler((request, reply) => answer(reply, request.method === 'POST' ? 404 : 405, request.method === 'POST' ? NOT_HERE_MESSAGE : 'Webhooks are delivered with POST.'));
   app.post(`${HOOKS_PREFIX}:app`, async (request, reply) => {
     const address = clientAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for'], proxies);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
