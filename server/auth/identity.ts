@@ -20,4 +20,6 @@ export interface Identity {
    * so that work it started (an event stream) ends with the session.
    */
   session?: string;
+  /** The hash of the HTTP token acting (or that started the session): a token it makes is revoked with it. */
+  token?: string;
 }

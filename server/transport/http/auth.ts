@@ -14,7 +14,7 @@ export function tokenIdentity(services: Services, token: string): Identity | und
   const key = used ? services.store.keys.byName(used.keyName) : undefined;
   if (!used || !key) return undefined;
   const scope = lowerScope(used.scope, keyScope(key.admin));
-  return { name: key.name, admin: scope === 'admin', via: 'http', scope, allApps: key.admin };
+  return { name: key.name, admin: scope === 'admin', via: 'http', scope, allApps: key.admin, token: used.hash };
 }
 
 /** The token of an `Authorization: Basic` header (any user name, the token as password). */
