@@ -135,6 +135,8 @@ export interface Config {
   // --- HTTP API (issue 17). ---
   /** Origins whose browser pages may call the API (SLIPWAY_API_CORS_ORIGINS); empty: CORS off. */
   apiCorsOrigins: readonly string[];
+  /** Peers (CIDRs) whose X-Forwarded-For names the client, for webhook throttling (SLIPWAY_TRUSTED_PROXIES; default none). */
+  trustedProxies: readonly string[];
   /** The built dashboard (index.html, assets/, manifest.json from `npm run build:web`): SLIPWAY_WEB_DIR. */
   webDir: string;
   /** How long an API request may take to send its (small) body before it is cut off (SLIPWAY_API_BODY_TIMEOUT_S). */
@@ -695,6 +697,7 @@ const SETTINGS = {
   serviceCidrs: optional('SLIPWAY_SERVICE_CIDR', '`10.43.0.0/16`', cidrList(() => ['10.43.0.0/16']), "The cluster's Service (ClusterIP) ranges (k3s's default), kept from app pods likewise."),
   nodeAddresses: optional('SLIPWAY_NODE_ADDRESSES', "this machine's addresses", cidrList(localAddresses), "The nodes' own addresses (IPs or CIDRs, comma-separated), which app pods may not reach; list every node's when the cluster has more than this one."),
   ingressFrom: setting('SLIPWAY_INGRESS_FROM', 'kube-system/app.kubernetes.io/name=traefik', ingressSource, "Where the ingress controller's requests to app pods come from: `NAMESPACE/KEY=VALUE[,…]` (its pods) or `node` (an ingress on the nodes themselves)."),
+  trustedProxies: optional('SLIPWAY_TRUSTED_PROXIES', '— (none)', cidrList(() => []), "Addresses (IPs or CIDRs, comma-separated) of the reverse proxies in front of the HTTP port, such as the cluster's ingress: only from these is X-Forwarded-For believed, for counting failed webhook deliveries per sender. Unset, every request counts as its TCP peer's."),
   apiCorsOrigins: optional('SLIPWAY_API_CORS_ORIGINS', '— (CORS off)', corsOrigins, 'Origins (comma-separated, like `https://dash.example.com`) whose browser pages may call the API.'),
   webDir: optional('SLIPWAY_WEB_DIR', '`web/dist` of the checkout', (raw) => resolve(raw ?? join(import.meta.dirname, '..', 'web', 'dist')), 'The built dashboard the HTTP port serves at `/` (`npm run build:web` writes it; without it the dashboard pages answer 503).'),
   apiBodyTimeoutMs: setting('SLIPWAY_API_BODY_TIMEOUT_S', '10', seconds, 'How long an API request may take to send its (small) body before it is cut off, in seconds.'),

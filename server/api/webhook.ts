@@ -6,6 +6,8 @@ import { jobJson } from '../jobs/job.ts';
 import type { Job } from '../shapes/jobs.ts';
 import { deliverWebhook, type Delivery } from '../ops/sync/webhook.ts';
 
+export { NOT_HERE_MESSAGE } from '../ops/sync/webhook.ts';
+
 /** Largest delivery read: a push's payload is a few KB to a few hundred; more is refused with 413. */
 export const HOOK_BODY_LIMIT = 1024 * 1024;
 

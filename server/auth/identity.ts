@@ -21,8 +21,9 @@ export interface Identity {
    */
   session?: string;
   /**
-   * The stored hash of the access token a request came with (never the token itself), so that
-   * work it started that keeps running (a stream) ends when the token is revoked.
+   * The stored hash of the access token a request came with, or that started its session (never
+   * the token itself): work it started that keeps running (a stream) ends when the token is
+   * revoked, and a token it makes is revoked with it.
    */
   token?: string;
 }

@@ -32,7 +32,7 @@ export function clearedSessionCookie(secure: boolean): string {
 }
 
 /** An address as BlockList checks it: IPv4-mapped IPv6 (`::ffff:10.0.0.1`, as a dual-stack socket reports) as IPv4. */
-function plainAddress(address: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
+export function plainAddress(address: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
   const a = mapped ?? address;
   const family = isIP(a);

@@ -69,7 +69,7 @@ export function sessionIdentity(store: Pick<Store, 'keys' | 'sessions'>, row: Se
   if (!key || sessionEnd(row, idleMs) <= store.sessions.clock.now()) return undefined;
   if (row.tokenHash !== null && row.tokenScope === null) return undefined;
   const scope: Scope = row.tokenScope === null ? keyScope(key.admin) : lowerScope(row.tokenScope, keyScope(key.admin));
-  return { name: key.name, admin: scope === 'admin', via: 'http', scope, allApps: key.admin, session: row.hash };
+  return { name: key.name, admin: scope === 'admin', via: 'http', scope, allApps: key.admin, session: row.hash, ...(row.tokenHash !== null ? { token: row.tokenHash } : {}) };
 }
 
 /**

@@ -92,6 +92,15 @@ export function deliveryId(forge: Forge, h: Headers, body: Buffer): string {
   return `${forge}:sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
+/**
+ * The key of the delivery's bytes: the same signed body is the same delivery whatever id header
+ * comes with it, since the id header is not covered by the signature (anyone who saw a delivery
+ * could send it again with a new id, or none).
+ */
+export function bodyKey(body: Buffer): string {
+  return `body:sha256:${createHash('sha256').update(body).digest('hex')}`;
+}
+
 /** One branch a push moved: its new commit (none when it was deleted). */
 export interface PushedBranch {
   branch: string;
@@ -99,10 +108,10 @@ export interface PushedBranch {
   deleted: boolean;
 }
 
-/** What a verified delivery asks for. */
+/** What a verified delivery asks for; `pushedAt` (ms) when the forge signs the push's time. */
 export type Event =
   /** A push; Bitbucket's may move several branches at once, the others' one. */
-  | { kind: 'push'; branches: PushedBranch[] }
+  | { kind: 'push'; branches: PushedBranch[]; pushedAt?: number }
   /** Not a push to a branch (a ping, a tag, an issue…): `what` names it for the answer. */
   | { kind: 'other'; what: string };
 
@@ -158,7 +167,12 @@ export function parseEvent(forge: Forge, h: Headers, body: Buffer): Event | unde
   // A deleted branch: GitHub, Gitea and Forgejo say `deleted: true` (and an all-zero `after`);
   // GitLab says it only by the all-zero `after`.
   const deleted = (forge !== 'gitlab' && p.deleted === true) || (after !== undefined && ZERO.test(after));
-  return { kind: 'push', branches: [{ branch: ref.slice('refs/heads/'.length), commit: deleted ? undefined : after, deleted }] };
+  // GitHub's push payload carries the push's time (seconds), inside the signed bytes.
+  const pushedAt = forge === 'github' ? obj(p.repository)?.pushed_at : undefined;
+  return {
+    kind: 'push', branches: [{ branch: ref.slice('refs/heads/'.length), commit: deleted ? undefined : after, deleted }],
+    ...(typeof pushedAt === 'number' && Number.isFinite(pushedAt) ? { pushedAt: pushedAt * 1000 } : {}),
+  };
 }
 
 /** Bitbucket Cloud's repo:push: each change's branch (`new`, or `old` for a deletion); tags are left out. */

@@ -300,6 +300,11 @@ const MIGRATIONS: readonly string[] = [
      UNIQUE (parent, branch)
    );
    CREATE INDEX previews_by_parent ON previews (parent);`,
+  // A token made by a token names it (its hash): revoking, or removing the key of, the one that
+  // made it removes it too, down the whole line, so a stolen token cannot outlive its revocation
+  // through tokens it made. Tokens made by a key (SSH, the local CLI, a login-code session) have none.
+  `ALTER TABLE tokens ADD COLUMN parent TEXT REFERENCES tokens(hash) ON DELETE CASCADE;
+   CREATE INDEX tokens_by_parent ON tokens (parent);`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

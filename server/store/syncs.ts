@@ -37,9 +37,9 @@ const toSync = (r: Row): SyncRow => ({
   lastResult: r.last_result, resultAt: r.result_at, setBy: r.set_by, setVia: r.set_via, createdAt: r.created_at,
 });
 
-/** How long a webhook delivery's id is remembered, and how many one app keeps at most. */
+/** How long a webhook delivery's keys are remembered, and how many one app keeps at most (two a delivery: its id and its body's hash). */
 export const DELIVERY_RETENTION_MS = 7 * 24 * 3600_000;
-export const DELIVERIES_KEPT = 1000;
+export const DELIVERIES_KEPT = 2000;
 
 /** Apps connected to a repository elsewhere, and the webhook deliveries they received. */
 export function syncsStore(db: Db) {
@@ -88,22 +88,26 @@ export function syncsStore(db: Db) {
       db.prepare('UPDATE syncs SET last_result = ?, result_at = ? WHERE app = ?').run(sentence, now(), app);
     },
     /**
-     * Claims a webhook delivery id for the app: true the first time, false for one already seen
-     * within the retention. Old ids (past the retention, or beyond the newest DELIVERIES_KEPT) are
-     * forgotten as new ones come.
+     * Claims a webhook delivery for the app by its keys (its id, its body's hash): true when none
+     * was seen within the retention, and then all are kept; false, and nothing kept, when any
+     * was. Old keys (past the retention, or beyond the newest DELIVERIES_KEPT) are forgotten as
+     * new ones come.
      */
-    claimDelivery: (app: string, id: string, at: number = Date.now()): boolean => db.transaction(() => {
+    claimDelivery: (app: string, keys: string | readonly string[], at: number = Date.now()): boolean => db.transaction(() => {
+      const all = [...new Set([keys].flat())];
       db.prepare('DELETE FROM hook_deliveries WHERE app = ? AND received_at < ?').run(app, at - DELIVERY_RETENTION_MS);
-      const fresh = db.prepare('INSERT OR IGNORE INTO hook_deliveries (app, id, received_at) VALUES (?, ?, ?)').run(app, id, at).changes > 0;
-      if (fresh) {
-        db.prepare(`DELETE FROM hook_deliveries WHERE app = ? AND rowid NOT IN
-          (SELECT rowid FROM hook_deliveries WHERE app = ? ORDER BY received_at DESC, rowid DESC LIMIT ?)`).run(app, app, DELIVERIES_KEPT);
-      }
-      return fresh;
-    })(),
-    /** Gives a claimed delivery id back (its sync could not start, so the forge may deliver it again). */
-    releaseDelivery: (app: string, id: string): void => {
-      db.prepare('DELETE FROM hook_deliveries WHERE app = ? AND id = ?').run(app, id);
+      const seen = db.prepare<[string, string], { id: string }>('SELECT id FROM hook_deliveries WHERE app = ? AND id = ?');
+      if (all.some((k) => seen.get(app, k))) return false;
+      const insert = db.prepare('INSERT INTO hook_deliveries (app, id, received_at) VALUES (?, ?, ?)');
+      for (const k of all) insert.run(app, k, at);
+      db.prepare(`DELETE FROM hook_deliveries WHERE app = ? AND rowid NOT IN
+        (SELECT rowid FROM hook_deliveries WHERE app = ? ORDER BY received_at DESC, rowid DESC LIMIT ?)`).run(app, app, DELIVERIES_KEPT);
+      return true;
+    }).immediate(),
+    /** Gives a claimed delivery's keys back (its sync could not start, so the forge may deliver it again). */
+    releaseDelivery: (app: string, keys: string | readonly string[]): void => {
+      const remove = db.prepare('DELETE FROM hook_deliveries WHERE app = ? AND id = ?');
+      for (const k of new Set([keys].flat())) remove.run(app, k);
     },
   };
 }

@@ -9,7 +9,7 @@ interface Row { name: string; key_name: string; scope: Scope; created_at: string
 const toToken = (r: Row): Token => ({ name: r.name, keyName: r.key_name, scope: r.scope, createdAt: r.created_at, lastUsedAt: r.last_used_at });
 const COLUMNS = 'name, key_name, scope, created_at, last_used_at';
 
-/** Whose a presented token is, the scope it was created with, and its stored hash (what work it starts is tied to). */
+/** Whose a presented token is, the scope it was created with, and its stored hash (what work it starts is tied to, and what a token it makes names as its parent). */
 export interface TokenUse { keyName: string; scope: Scope; hash: string }
 
 /** How stale a token's last-use time may be. */
@@ -26,13 +26,14 @@ export function tokensStore(db: Db) {
     /**
      * Adds a token for a key unless it already has one of this name (`exists`) or `max` tokens
      * (`full`); counted and inserted in one transaction, so concurrent creations cannot pass the cap.
+     * `parent`: the hash of the token that made it, if a token did.
      */
-    add: (name: string, keyName: string, token: string, max = Infinity, scope: Scope = 'deploy'): 'added' | 'exists' | 'full' =>
+    add: (name: string, keyName: string, token: string, max = Infinity, scope: Scope = 'deploy', parent: string | null = null): 'added' | 'exists' | 'full' =>
       db.transaction((): 'added' | 'exists' | 'full' => {
         if (db.prepare('SELECT 1 FROM tokens WHERE key_name = ? AND name = ?').get(keyName, name)) return 'exists';
         const { n } = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM tokens WHERE key_name = ?').get(keyName)!;
         if (n >= max) return 'full';
-        db.prepare('INSERT INTO tokens (name, hash, key_name, scope, created_at) VALUES (?, ?, ?, ?, ?)').run(name, hashToken(token), keyName, scope, now());
+        db.prepare('INSERT INTO tokens (name, hash, key_name, scope, created_at, parent) VALUES (?, ?, ?, ?, ?, ?)').run(name, hashToken(token), keyName, scope, now(), parent);
         return 'added';
       }).immediate(),
     /** A key's token of this name (names are per key). */
@@ -63,7 +64,7 @@ export function tokensStore(db: Db) {
         ? db.prepare<[], Row>(`SELECT ${COLUMNS} FROM tokens ORDER BY key_name, name`).all()
         : db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM tokens WHERE key_name = ? ORDER BY name`).all(keyName)
       ).map(toToken),
-    /** Removes a key's token of this name. */
+    /** Removes a key's token of this name, and (by the parent's cascade) every token it made, theirs too. */
     remove: (keyName: string, name: string): boolean => db.prepare('DELETE FROM tokens WHERE key_name = ? AND name = ?').run(keyName, name).changes === 1,
   };
 }

@@ -98,10 +98,9 @@ describe('previews of a forge\'s branches: webhooks and polling', { timeout: 180
     const info = JSON.parse(await ok(`sync ${app} --json`)) as { lastResult: string };
     assert.match(info.lastResult, new RegExp(`^Preview ${name} of feature/login: Deployed ${sha.slice(0, 7)} as v1 \\(job [a-z0-9]{12}, webhook\\)$`));
 
-    // The same commit delivered again (a new delivery id) deploys nothing new.
+    // The same signed body delivered again under a new delivery id is a replay: nothing runs.
     const again = await deliver(app, githubPush('feature/login', sha));
-    assert.equal(again.status, 202, again.json.message);
-    assert.equal((await jobEnd(again.json.job!.id)).status, 'succeeded');
+    assert.equal(again.status, 409, again.json.message);
     assert.equal(deploysOf(name).length, 1);
 
     await forge.deleteBranch(repo, 'feature/login');

@@ -53,9 +53,12 @@ test('tokens made before scopes keep their rights: admin for an admin key, deplo
     store.keys.add({ name: 'boss', fingerprint: 'SHA256:a', type: 'ssh-ed25519', publicKey: 'AAAA', admin: true });
     store.keys.add({ name: 'dev', fingerprint: 'SHA256:b', type: 'ssh-ed25519', publicKey: 'BBBB', admin: false });
     // The database as it was before the scope column (schema 11): drop it and what later schemas
-    // added (scheduled tasks, 12; volumes, 13; dashboard sessions, 14; release provenance, 15; warm rollback, 16; syncs, 17; previews, 18), and step the schema version back.
+    // added (scheduled tasks, 12; volumes, 13; dashboard sessions, 14; release provenance, 15; warm rollback, 16; syncs, 17; previews, 18; token parents, 19), and step the schema version back.
     const version = store.db.pragma('user_version', { simple: true }) as number;
-    store.db.exec('DROP TABLE previews; DROP TABLE preview_settings; DROP TABLE hook_deliveries; DROP TABLE syncs; ALTER TABLE releases DROP COLUMN runs_as; ALTER TABLE apps DROP COLUMN warm_seconds; ALTER TABLE releases DROP COLUMN created_by; ALTER TABLE releases DROP COLUMN config_changes; DROP TABLE sessions; DROP TABLE login_codes; DROP TABLE volumes; DROP TABLE cron_suspended; ALTER TABLE releases DROP COLUMN cron; ALTER TABLE tokens DROP COLUMN scope');
+    store.db.exec('DROP TABLE previews; DROP TABLE preview_settings; DROP TABLE hook_deliveries; DROP TABLE syncs; ALTER TABLE releases DROP COLUMN runs_as; ALTER TABLE apps DROP COLUMN warm_seconds; ALTER TABLE releases DROP COLUMN created_by; ALTER TABLE releases DROP COLUMN config_changes; DROP TABLE sessions; DROP TABLE login_codes; DROP TABLE volumes; DROP TABLE cron_suspended; ALTER TABLE releases DROP COLUMN cron; ' +
+      // Schema 19's parent column is in a foreign key, which DROP COLUMN refuses: the table is made again as schema 10 had it.
+      'DROP INDEX tokens_by_parent; CREATE TABLE tokens_v10 (key_name TEXT NOT NULL REFERENCES keys(name) ON DELETE CASCADE, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, ' +
+      'created_at TEXT NOT NULL, last_used_at TEXT, PRIMARY KEY (key_name, name)); DROP TABLE tokens; ALTER TABLE tokens_v10 RENAME TO tokens');
     store.db.pragma('user_version = 10');
     const insert = store.db.prepare("INSERT INTO tokens (name, hash, key_name, created_at) VALUES (?, ?, ?, '2026-01-01T00:00:00.000Z')");
     insert.run('laptop', 'h1', 'boss');

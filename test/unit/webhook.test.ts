@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { deliveryId, forgeOf, hmacMatches, parseEvent, tokenMatches, verifyDelivery } from '../../server/forge/webhook.ts';
+import { bodyKey, deliveryId, forgeOf, hmacMatches, parseEvent, tokenMatches, verifyDelivery } from '../../server/forge/webhook.ts';
 import { parseRemoteUrl } from '../../server/forge/remote.ts';
 import { DELIVERIES_KEPT, DELIVERY_RETENTION_MS } from '../../server/store/syncs.ts';
 import { withStore } from '../support/store.ts';
@@ -144,4 +144,13 @@ test('repository URLs: https and SSH (URL or scp-like) only; no credentials, opt
     'git@-oProxyCommand=x:o/r', 'ssh://-oProxyCommand=x/r', 'https://github.com', 'https://github.com/o/r?x=1', 'git@github.com:-o/r', 'https://exa mple.com/r']) {
     assert.throws(() => parseRemoteUrl(bad), /is not a repository URL Slipway can fetch/, bad);
   }
+});
+
+test("a delivery's body key is the hash of its bytes; GitHub's signed push time is read", () => {
+  assert.equal(bodyKey(Buffer.from('{"a":1}')), bodyKey(Buffer.from('{"a":1}')));
+  assert.notEqual(bodyKey(Buffer.from('{"a":1}')), bodyKey(Buffer.from('{"a":2}')));
+  const push = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', after: 'a'.repeat(40), repository: { pushed_at: 1700000000 } }));
+  assert.deepEqual(parseEvent('github', { 'x-github-event': 'push' }, push), { kind: 'push', branches: [{ branch: 'main', commit: 'a'.repeat(40), deleted: false }], pushedAt: 1700000000_000 });
+  const gitea = parseEvent('gitea', { 'x-gitea-event': 'push' }, push);
+  assert.ok(gitea?.kind === 'push' && gitea.pushedAt === undefined, 'only GitHub says when it pushed');
 });

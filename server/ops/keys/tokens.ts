@@ -47,7 +47,8 @@ export function createToken(actor: Actor, rawName: string, key?: string, scope?:
   const granted = scopeFor(actor, owner, scope);
   const token = 'slw_' + randomBytes(24).toString('base64url');
   const max = config.maxTokensPerKey;
-  const added = store.tokens.add(name, owner, token, max, granted);
+  // Made by a token: it names that token, and goes when that one is revoked (store/tokens.ts).
+  const added = store.tokens.add(name, owner, token, max, granted, actor.identity.token ?? null);
   if (added === 'exists') throw new UserError(`${owner === actor.identity.name ? 'You already have' : `${owner} already has`} a token named ${shown(name)}.`);
   if (added === 'full') throw new UserError(`${owner === actor.identity.name ? 'You have' : `${owner} has`} ${max} tokens, the most one key may have (SLIPWAY_MAX_TOKENS_PER_KEY); revoke one first (tokens:revoke NAME).`);
   return { name, key: owner, scope: granted, token };
@@ -59,7 +60,7 @@ export function listTokens(actor: Actor, key?: string): Token[] {
   return actor.services.store.tokens.list(all ? undefined : ownerOf(actor, key));
 }
 
-/** tokens:revoke: removes one of the actor's tokens (admins: `key`'s) and at once ends the streams opened with it. */
+/** tokens:revoke: removes one of the actor's tokens (admins: `key`'s) and every token it made, and at once ends the streams opened with them. */
 export function revokeToken(actor: Actor, rawName: string, key?: string): { name: string; key: string } {
   const name = label('token', rawName);
   const owner = ownerOf(actor, key);

@@ -1,15 +1,16 @@
 // A forge's webhook delivery for an app (POST /hooks/APP): verified against the app's secret over
-// the raw bytes, refused once seen (by delivery id), read for the branch it pushed, and turned
+// the raw bytes, refused once seen (by delivery id or the body's hash), read for the branch it pushed, and turned
 // into a sync job when it pushed the tracked branch; with previews on, another branch's push
 // deploys its preview and its deletion destroys it. Nobody is logged in: the secret is the
 // credential, and the job runs with the rights of the key that connected the app.
+import { randomBytes } from 'node:crypto';
 import { LockedError, UserError } from '../../errors.ts';
 import type { Services } from '../../context.ts';
 import { appName } from '../../names.ts';
 import { log } from '../../output/log.ts';
-import { deliveryId, parseEvent, verifyDelivery, type Forge, type Headers, type PushedBranch } from '../../forge/webhook.ts';
+import { bodyKey, deliveryId, parseEvent, verifyDelivery, type Forge, type Headers, type PushedBranch } from '../../forge/webhook.ts';
 import type { JobRow } from '../../store/jobs.ts';
-import type { SyncRow } from '../../store/syncs.ts';
+import { DELIVERY_RETENTION_MS, type SyncRow } from '../../store/syncs.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { detached, ownerGone, startSync, syncIdentity } from './sync-run.ts';
 import { previewBranchRefusal, startBranchPreview, startBranchRemoval } from './sync-previews.ts';
@@ -33,36 +34,50 @@ export interface DeliveryAnswer {
   refused?: boolean;
 }
 
-/** The same answer for an unknown app, one not connected and one without a secret: nothing to learn from it. */
-const NOT_HERE: DeliveryAnswer = { status: 404, message: 'No webhook is set up at this address.', refused: true };
-const BAD_SIGNATURE: DeliveryAnswer = { status: 403, message: "The delivery's signature is missing or does not match this webhook's secret.", refused: true };
+/**
+ * The one answer for an unknown app, one not connected, one without a secret and a signature that
+ * does not match: a 403 for the last alone told anyone which apps have a webhook.
+ */
+export const NOT_HERE_MESSAGE = "No webhook is set up at this address, or the delivery's signature does not match its secret.";
+const NOT_HERE: DeliveryAnswer = { status: 404, message: NOT_HERE_MESSAGE, refused: true };
+
+/** What a delivery to an app without a secret is checked against, so that its answer takes as long as a real check's. */
+const NO_SECRET = randomBytes(32).toString('hex');
 
 /** Handles one webhook delivery; never throws for anything the sender did. */
 export function deliverWebhook(services: Services, d: Delivery): DeliveryAnswer {
   const { store } = services;
-  let app: string;
+  let app: string | undefined;
   try {
     app = appName(d.app);
   } catch {
     // Not an app name, so no webhook here: the same answer as for any other.
+    app = undefined;
+  }
+  const row = app === undefined ? undefined : store.syncs.get(app);
+  // Checked even without a secret (against one nobody has), so no answer is quicker for an app without a webhook.
+  const verdict = verifyDelivery(d.headers, d.body, row?.webhookSecret ?? NO_SECRET);
+  if (!app || !row?.webhookSecret) {
+    log.info('webhook refused: no webhook set up', { app: app ?? d.app.slice(0, 64), address: d.address });
     return NOT_HERE;
   }
-  const row = store.syncs.get(app);
-  if (!row?.webhookSecret) {
-    log.info('webhook refused: no webhook set up', { app, address: d.address });
-    return NOT_HERE;
-  }
-  const verdict = verifyDelivery(d.headers, d.body, row.webhookSecret);
   if (!verdict.ok) {
     // The reason names the header that failed, never the secret or the MAC it gives.
     log.warn('webhook refused: signature', { app, address: d.address, reason: verdict.reason });
-    return BAD_SIGNATURE;
+    return NOT_HERE;
   }
   const { forge } = verdict;
   const event = parseEvent(forge, d.headers, d.body);
   if (!event) return { status: 400, message: `The ${forge} push payload could not be read (no ref, or not JSON).` };
   const id = deliveryId(forge, d.headers, d.body);
-  if (!store.syncs.claimDelivery(app, id)) {
+  // A signed push older than the deduplication remembers could be a replay of one forgotten.
+  if (event.kind === 'push' && event.pushedAt !== undefined && Date.now() - event.pushedAt > DELIVERY_RETENTION_MS) {
+    log.info('webhook refused: the push is older than deliveries are remembered', { app, address: d.address, delivery: id });
+    return { status: 409, message: `This delivery is of a push older than ${DELIVERY_RETENTION_MS / 86_400_000} days; nothing was done.` };
+  }
+  // The id header is not signed: the body's hash is a key too, so the same bytes under a new id (or none) are a replay.
+  const keys = [id, bodyKey(d.body)];
+  if (!store.syncs.claimDelivery(app, keys)) {
     log.info('webhook replay refused', { app, address: d.address, delivery: id });
     return { status: 409, message: 'This delivery was received already; nothing was done.' };
   }
@@ -70,7 +85,7 @@ export function deliverWebhook(services: Services, d: Delivery): DeliveryAnswer 
   // With previews on, every branch the push moved counts: the tracked one deploys the app, the others their previews.
   const answer = store.previews.settings(app).enabled ? everyBranch(services, row, forge, id, event.branches) : trackedBranch(services, row, forge, id, event.branches);
   // Not done (a lock held, a refusal, the connecting key gone): the forge may deliver it again (its "redeliver"), so the id is given back.
-  if (answer.again) store.syncs.releaseDelivery(app, id);
+  if (answer.again) store.syncs.releaseDelivery(app, keys);
   return { status: answer.status, message: answer.message, ...(answer.job ? { job: answer.job } : {}) };
 }
 

@@ -24,7 +24,8 @@ import type { FailureThrottle } from './throttle.ts';
 import { streamEvents } from './sse.ts';
 import { StreamSlots } from './limits.ts';
 import { sourceOf } from '../source.ts';
-import { HOOK_BODY_LIMIT, HOOKS_PREFIX, receiveHook } from '../../api/webhook.ts';
+import { HOOK_BODY_LIMIT, HOOKS_PREFIX, NOT_HERE_MESSAGE, receiveHook } from '../../api/webhook.ts';
+import { clientAddress, forwardingProxies } from './forwarded.ts';
 
 /** Where the API lives on the HTTP port. */
 export const API_PREFIX = '/api/v1';
@@ -340,8 +341,11 @@ export interface HookEndpoint {
  * The webhook endpoint, POST /hooks/APP: its own Fastify instance, apart from the API's (no
  * token, no session, no JSON parsing). The body is kept as the exact bytes received (every content
  * type, at most HOOK_BODY_LIMIT, else 413), because the forge's signature covers those bytes.
- * An address whose deliveries failed verification `throttle`'s limit of times in its window is
- * answered 429 before its body is read.
+ * Failed verifications are counted per sender and app (the sender: the TCP peer, or the client a
+ * trusted proxy names); one over `throttle`'s limit in its window is answered 429 instead of the
+ * refusal. The count is only looked at once the signature failed: a delivery that verifies is
+ * never refused, so nobody can lock a forge out, even when every sender reaches us through the
+ * same ingress address.
  */
 export async function startHooks(services: Services, throttle: FailureThrottle, maxFailures: number): Promise<HookEndpoint> {
   const app = Fastify({ logger: false, bodyLimit: HOOK_BODY_LIMIT, exposeHeadRoutes: false, return503OnClosing: false, routerOptions: { ignoreTrailingSlash: false, maxParamLength: 128 } });
@@ -352,12 +356,7 @@ export async function startHooks(services: Services, throttle: FailureThrottle, 
     for (const [k, v] of Object.entries(headers)) reply.header(k, v);
     return reply.code(status).type('application/json; charset=utf-8').send({ message });
   };
-  app.addHook('onRequest', async (request, reply) => {
-    const address = request.raw.socket.remoteAddress ?? 'unknown';
-    if (throttle.failures(address) < maxFailures) return;
-    log.warn('webhook throttled', { address });
-    return answer(reply, 429, 'Too many deliveries from your address failed verification; wait a minute and try again.', { 'retry-after': '60' });
-  });
+  const proxies = forwardingProxies(services.config.trustedProxies);
   app.addHook('onResponse', async (request) => {
     if (hasBody(request.raw) && !request.raw.complete) request.raw.socket.destroy();
   });
@@ -368,12 +367,21 @@ export async function startHooks(services: Services, throttle: FailureThrottle, 
     const r = reportFailure(err, 'webhook delivery failed', { url: request.url });
     return answer(reply, 500, r.message);
   });
-  app.setNotFoundHandler((request, reply) => answer(reply, request.method === 'POST' ? 404 : 405, request.method === 'POST' ? 'No webhook is set up at this address.' : 'Webhooks are delivered with POST.'));
+  app.setNotFoundHandler((request, reply) => answer(reply, request.method === 'POST' ? 404 : 405, request.method === 'POST' ? NOT_HERE_MESSAGE : 'Webhooks are delivered with POST.'));
   app.post(`${HOOKS_PREFIX}:app`, async (request, reply) => {
-    const address = request.raw.socket.remoteAddress ?? 'unknown';
+    const address = clientAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for'], proxies);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const r = receiveHook(services, { app: (request.params as { app: string }).app, headers: request.headers, body, address });
-    if (r.refused) throttle.fail(address);
+    const app = (request.params as { app: string }).app;
+    const r = receiveHook(services, { app, headers: request.headers, body, address });
+    if (r.refused) {
+      // Keyed by sender and app: one app's failures never hold back another app's deliveries.
+      const key = `${address} ${app}`;
+      if (throttle.failures(key) >= maxFailures) {
+        log.warn('webhook throttled', { address, app });
+        return answer(reply, 429, 'Too many deliveries from your address to this webhook failed verification; wait a minute and try again.', { 'retry-after': '60' });
+      }
+      throttle.fail(key);
+    }
     return reply.code(r.status).type('application/json; charset=utf-8').send(r.json);
   });
   await app.ready();

@@ -148,7 +148,7 @@ function serveInstaller(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-/** Deliveries from one address that may fail verification in a minute before the rest of that minute is answered 429. */
+/** Deliveries from one sender to one app that may fail verification in a minute before its further failures that minute are answered 429 (a delivery that verifies never is). */
 export const HOOK_FAILURES_PER_MINUTE = 10;
 
 const UNAUTHORIZED = 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.';
