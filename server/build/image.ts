@@ -57,7 +57,7 @@ async function getJson(url: string, accept: string, auth: Readonly<RegistryAuth>
   return { body: await res.json(), digest: res.headers.get('docker-content-digest') };
 }
 
-interface Manifest { mediaType?: string; manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[]; config?: { digest: string } }
+interface Manifest { mediaType?: string; manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[]; config?: { digest: string }; layers?: { digest: string }[] }
 interface ImageConfig { config?: { Labels?: Record<string, string>; Env?: string[] | null } }
 interface BuildMetadata { processes?: { type: string; command: string[] | string; args?: string[] | null; default?: boolean }[] }
 
@@ -73,8 +73,8 @@ export function processesFromLabel(label: string | undefined, defaultType = 'web
   }));
 }
 
-/** Reads an image's manifest digest, labels and environment straight from the registry (with its credential, if it has one). */
-export async function inspectImage(ref: string, auth?: Readonly<RegistryAuth>): Promise<{ digest: string; labels: Record<string, string>; env: string[] }> {
+/** An image's manifest (the linux/amd64 one of an index), its digest and where its blobs are. */
+async function readManifest(ref: string, auth: Readonly<RegistryAuth> | undefined): Promise<{ base: string; manifest: Manifest; digest: string }> {
   const { registry, repository, reference } = parseImageRef(ref);
   const base = `${registryBase(registry)}/v2/${repository}`;
   let { body, digest } = await getJson(`${base}/manifests/${reference}`, MANIFEST_TYPES, auth);
@@ -85,7 +85,24 @@ export async function inspectImage(ref: string, auth?: Readonly<RegistryAuth>): 
     ({ body } = await getJson(`${base}/manifests/${pick.digest}`, MANIFEST_TYPES, auth));
     manifest = body as Manifest;
   }
+  return { base, manifest, digest: digest ?? (reference.startsWith('sha256:') ? reference : '') };
+}
+
+/** Reads an image's manifest digest, labels and environment straight from the registry (with its credential, if it has one). */
+export async function inspectImage(ref: string, auth?: Readonly<RegistryAuth>): Promise<{ digest: string; labels: Record<string, string>; env: string[] }> {
+  const { base, manifest, digest } = await readManifest(ref, auth);
   if (!manifest.config) throw new Error(`${ref} has no image config`);
   const config = (await getJson(`${base}/blobs/${manifest.config.digest}`, 'application/json', auth)).body as ImageConfig;
-  return { digest: digest ?? (reference.startsWith('sha256:') ? reference : ''), labels: config.config?.Labels ?? {}, env: config.config?.Env ?? [] };
+  return { digest, labels: config.config?.Labels ?? {}, env: config.config?.Env ?? [] };
+}
+
+/** The digests of an image's layers, lowest first. */
+export async function imageLayers(ref: string, auth?: Readonly<RegistryAuth>): Promise<string[]> {
+  return ((await readManifest(ref, auth)).manifest.layers ?? []).map((l) => l.digest);
+}
+
+/** Whether `image` is built on `base`: its lowest layers are all of base's, in order. */
+export async function builtOn(image: string, base: string, auth?: Readonly<RegistryAuth>): Promise<boolean> {
+  const [mine, under] = await Promise.all([imageLayers(image, auth), imageLayers(base, auth)]);
+  return under.length > 0 && under.every((digest, i) => mine[i] === digest);
 }

@@ -19,7 +19,7 @@ import { UserError } from '../errors.ts';
 import { pipe } from '../exec.ts';
 import type { Builder, BuildRequest, BuildResult } from '../build/builder.ts';
 import { BuildLog } from '../build/build-log.ts';
-import { inspectImage, processesFromLabel } from '../build/image.ts';
+import { builtOn, inspectImage, processesFromLabel } from '../build/image.ts';
 import { explainFailure, imageRepository, transcriptLine } from '../build/pack.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { V1Node, V1Pod } from '../kube/types.ts';
@@ -528,6 +528,12 @@ export class ClusterBuilder implements Builder {
     const { labels } = await inspectImage(image, s.registryAuth).catch((err: unknown) => {
       throw new UserError(`The image was built but could not be read back from ${s.registry}.`, { cause: err });
     });
+    // Checked again from the registry: the image is on the run image analyze was given (export
+    // reads which from a file the build cannot write; this holds should that ever change).
+    const runImage = target.runImage && serverRef(target.runImage, s);
+    if (runImage && !(await builtOn(image, runImage, s.registryAuth).catch((err: unknown) => { throw new Error(`could not compare ${image} with its run image ${runImage}`, { cause: err }); }))) {
+      throw new UserError(`The built image is not on the builder's run image ${runImage}: the build changed what its export reads; nothing was deployed.`);
+    }
     const processes = processesFromLabel(labels['io.buildpacks.build.metadata']);
     if (processes.length === 0) throw new UserError('The image declares no processes: add a Procfile or a start script.');
     return { image, digest, processes };

@@ -48,6 +48,16 @@ const PHASE_BINARIES: Readonly<Record<Phase, string>> = { analyze: 'analyzer', d
 
 /** Where the export phase writes report.toml: a volume only the registry container mounts. */
 export const REPORT_PATH = '/report/report.toml';
+/**
+ * Where analyze writes analyzed.toml (the run image, the previous image and its layers' metadata)
+ * and restore and export read it: a volume only the registry container mounts. The app's build
+ * code can write all of /layers, and export (which holds the credential) builds the image on the
+ * run image analyzed.toml names: were it read from /layers, a build could name another app's
+ * image there and get its layers under its own (issue 35). The build side reads a copy.
+ */
+export const ANALYZED_PATH = '/meta/analyzed.toml';
+/** The copy of analyzed.toml detect and build read (their default path). */
+const ANALYZED_COPY = '/layers/analyzed.toml';
 /** The platform API the phases are asked to speak (lifecycle 0.17 and later support it; -insecure-registry needs 0.13). */
 export const PLATFORM_API = '0.13';
 
@@ -206,12 +216,13 @@ export function secretFor(pod: string): string {
 export function phaseArgs(phase: Phase, spec: PhaseTarget): string[] {
   const insecure = spec.insecureRegistry ? ['-insecure-registry', spec.registry] : [];
   const image = `${spec.imageRepo}:latest`;
+  const analyzed = ['-analyzed', ANALYZED_PATH];
   switch (phase) {
-    case 'analyze': return [...insecure, ...(spec.runImage ? ['-run-image', spec.runImage] : []), '-cache-image', spec.cacheImage, image];
+    case 'analyze': return [...insecure, ...analyzed, ...(spec.runImage ? ['-run-image', spec.runImage] : []), '-cache-image', spec.cacheImage, image];
     case 'detect': return [];
-    case 'restore': return [...insecure, '-cache-image', spec.cacheImage];
+    case 'restore': return [...insecure, ...analyzed, '-cache-image', spec.cacheImage];
     case 'build': return [];
-    case 'export': return [...insecure, '-cache-image', spec.cacheImage, '-process-type', 'web', '-report', REPORT_PATH, image, ...spec.tags.map((t) => `${spec.imageRepo}:${t}`)];
+    case 'export': return [...insecure, ...analyzed, '-cache-image', spec.cacheImage, '-process-type', 'web', '-report', REPORT_PATH, image, ...spec.tags.map((t) => `${spec.imageRepo}:${t}`)];
   }
 }
 
@@ -221,15 +232,18 @@ export function phaseNeedsRegistry(phase: Phase): boolean {
 }
 
 /**
- * The container a phase runs in and its command line there. The build phase kills, as it ends,
- * every process the app's build left behind (all of the container's but its first), so none can
- * change the layers export reads. The export phase prints, after `reportMark` on a line of its
- * own, its report.toml (the image's digest): one exec less than reading it after.
+ * The container a phase runs in and its command line there. Analyze and restore (which may update
+ * it) then copy analyzed.toml where detect and build read it, replacing whatever is there (a
+ * link is removed, not followed). The build phase kills, as it ends, every process the app's
+ * build left behind (all of the container's but its first), so none can change the layers export
+ * reads. The export phase prints, after `reportMark` on a line of its own, its report.toml (the
+ * image's digest): one exec less than reading it after.
  */
 export function phaseExec(phase: Phase, target: PhaseTarget, reportMark: string): { container: string; command: string[] } {
   const lifecycle = `/cnb/lifecycle/${PHASE_BINARIES[phase]}`;
   const args = phaseArgs(phase, target);
   const container = phaseNeedsRegistry(phase) ? REGISTRY_CONTAINER : BUILD_CONTAINER;
+  if (phase === 'analyze' || phase === 'restore') return { container, command: ['sh', '-c', `"$0" "$@" || exit $?; rm -f ${ANALYZED_COPY} && cp ${ANALYZED_PATH} ${ANALYZED_COPY}`, lifecycle, ...args] };
   if (phase === 'build') return { container, command: ['sh', '-c', '"$0" "$@"; code=$?; kill -s KILL -1 2>/dev/null; exit $code', lifecycle, ...args] };
   if (phase === 'export') return { container, command: ['sh', '-c', `"$0" "$@" || exit $?; echo; echo ${reportMark}; cat ${REPORT_PATH}`, lifecycle, ...args] };
   return { container, command: [lifecycle, ...args] };
@@ -247,7 +261,7 @@ export function buildPod(spec: BuildPodSpec): KubeObject<V1Pod> {
     // Its phases move layers to and from the registry; the build's own work is in the other one.
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits },
     securityContext,
-    volumeMounts: [mounts.workspace, mounts.layers, mounts.platform, { name: 'report', mountPath: '/report' }],
+    volumeMounts: [mounts.workspace, mounts.layers, mounts.platform, { name: 'report', mountPath: '/report' }, { name: 'meta', mountPath: '/meta' }],
   };
   const build: V1Container = {
     name: BUILD_CONTAINER, image: spec.builderImage, imagePullPolicy: 'IfNotPresent', command: IDLE, env,
@@ -275,6 +289,7 @@ export function buildPod(spec: BuildPodSpec): KubeObject<V1Pod> {
         { name: 'layers', emptyDir: {} },
         { name: 'platform', emptyDir: {} },
         { name: 'report', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        { name: 'meta', emptyDir: { medium: 'Memory', sizeLimit: '4Mi' } },
       ],
     },
   };

@@ -27,8 +27,11 @@ import { eventually } from '../support/eventually.ts';
 const NEEDS = ['SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
 const BASE_DOMAIN = 'slipway.test';
 const suffix = randomBytes(3).toString('hex');
-const APPS = { web: `cb-web-${suffix}`, probe: `cb-probe-${suffix}`, hog: `cb-hog-${suffix}`, gone: `cb-gone-${suffix}`, q1: `cb-q1-${suffix}`, q2: `cb-q2-${suffix}`, q3: `cb-q3-${suffix}` };
+const APPS = { web: `cb-web-${suffix}`, probe: `cb-probe-${suffix}`, hog: `cb-hog-${suffix}`, gone: `cb-gone-${suffix}`, q1: `cb-q1-${suffix}`, q2: `cb-q2-${suffix}`, q3: `cb-q3-${suffix}`, thief: `cb-thief-${suffix}` };
 const HELLO = 'hello from slipway';
+/** A file only the web app's image has (the thief's build tries to get it under its own image). */
+const VICTIM_FILE = 'victim-only.txt';
+const VICTIM_TEXT = `only ${APPS.web} has this`;
 const PUSH_MS = 10 * 60_000;
 const ROUTE_MS = 30_000;
 /** Low enough that the hog fixture's build passes it quickly, high enough for the lifecycle and npm. */
@@ -94,6 +97,7 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
   test('a push builds in a pod, streams each lifecycle phase, deploys, and the app answers at its URL', { timeout: PUSH_MS + ROUTE_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
     wd = fixtureCopy('node-app');
+    writeFileSync(join(wd, VICTIM_FILE), `${VICTIM_TEXT}\n`);
     const sha = await s.commitAll(wd, 'node app');
     const r = await push(APPS.web, wd);
     coldMs = r.ms;
@@ -216,6 +220,37 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
     assert.equal(r.code, 0, r.lines.join('\n'));
     assert.ok(r.lines.includes('       token: absent'), r.lines.join('\n'));
     assert.ok(r.lines.includes('       registry auth: absent'), r.lines.join('\n'));
+  });
+
+  test('a build that names another app\'s image as its run image in /layers/analyzed.toml gets none of that image', { timeout: PUSH_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !wd) return;
+    // The app's build step rewrites the run image analyze recorded (in the file detect and build
+    // read) to the web app's image: export, which holds the registry's credential, must not build on it.
+    const dir = await withBuildScript('node steal.js', {
+      'steal.js': [
+        "const fs = require('fs');",
+        "const file = '/layers/analyzed.toml';",
+        'let text = fs.readFileSync(file, \'utf8\');',
+        "const section = text.slice(text.indexOf('[run-image]'));",
+        'const ref = /reference = "([^"]+)"/.exec(section)[1];',
+        'const image = (/image = "([^"]+)"/.exec(section) || [])[1];',
+        `const victim = ref.split('/')[0] + '/slipway/${APPS.web}:latest';`,
+        'text = text.split(ref).join(victim);',
+        'if (image) text = text.split(image).join(victim);',
+        'fs.writeFileSync(file, text);',
+        "console.log('run image now ' + victim);",
+      ].join('\n'),
+    });
+    const r = await push(APPS.thief, dir);
+    assert.ok(r.lines.some((l) => l.includes(`run image now `) && l.includes(`/slipway/${APPS.web}:latest`)), `the build step ran:\n${r.lines.join('\n')}`);
+    assert.equal(r.code, 0, r.lines.join('\n'));
+    const run = await ssh(`run ${APPS.thief} -- sh -c 'cat ${VICTIM_FILE} 2>/dev/null || echo none'`);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.ok(!run.stdout.includes(VICTIM_TEXT), `the thief's image holds the web app's file:\n${run.stdout}`);
+    assert.match(run.stdout, /none/);
+    // And the web app's own image still has it (the file was there to take).
+    const own = await ssh(`run ${APPS.web} -- cat ${VICTIM_FILE}`);
+    assert.equal(own.stdout.trim(), VICTIM_TEXT, own.stderr);
   });
 
   test('a build past its memory limit fails the push with OOMKilled and the limit', { timeout: PUSH_MS }, async (t) => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BUILD_NAMESPACE, PHASES, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, phaseExec, probeCommand, probePod, registryAuthJson, secretFor, type BuildPodSpec, type PhaseTarget,
+  ANALYZED_PATH, BUILD_NAMESPACE, PHASES, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, phaseExec, probeCommand, probePod, registryAuthJson, secretFor, type BuildPodSpec, type PhaseTarget,
 } from '../../server/cluster-build/pod.ts';
 import { BuildQueue } from '../../server/cluster-build/queue.ts';
 import { buildNodeAffinity } from '../../server/kube/placement.ts';
@@ -70,6 +70,18 @@ test('only the container of the phases that talk to the registry has its credent
   // The credential is never a volume any container could read; the report only the registry container sees.
   assert.ok(!pod.spec!.volumes!.some((v) => v.secret));
   assert.ok(!all[1]!.volumeMounts!.some((m) => m.name === 'report'));
+  // analyzed.toml names the image export builds on: the phases with the credential keep it where
+  // the app's build code cannot write, and hand detect and build a copy (a link there removed, not followed).
+  assert.deepEqual(all.map((c) => c.volumeMounts!.some((m) => m.mountPath === '/meta')), [true, false]);
+  for (const p of ['analyze', 'restore', 'export'] as const) {
+    const args = phaseArgs(p, target);
+    assert.equal(args[args.indexOf('-analyzed') + 1], ANALYZED_PATH, p);
+  }
+  for (const p of ['analyze', 'restore'] as const) {
+    const cmd = phaseExec(p, target, 'mark').command;
+    assert.match(cmd[2]!, /^"\$0" "\$@" \|\| exit \$\?; rm -f \/layers\/analyzed\.toml && cp \/meta\/analyzed\.toml \/layers\/analyzed\.toml$/);
+    assert.deepEqual(cmd.slice(3), [`/cnb/lifecycle/${p === 'analyze' ? 'analyzer' : 'restorer'}`, ...phaseArgs(p, target)]);
+  }
   const noAuth = buildPod({ ...spec, authSecret: undefined } as BuildPodSpec);
   assert.ok(!noAuth.spec!.containers.some((c) => c.env?.some((e) => e.name === 'CNB_REGISTRY_AUTH')));
   // Onto the build nodes when one is labelled; no affinity at all otherwise.
@@ -81,12 +93,12 @@ test('only the container of the phases that talk to the registry has its credent
 
 test('the phases publish latest and the release tag, with the cache image, to a plain-HTTP registry only when it is one', () => {
   assert.deepEqual(phaseArgs('export', target), [
-    '-insecure-registry', '127.0.0.1:5000', '-cache-image', target.cacheImage, '-process-type', 'web', '-report', '/report/report.toml',
+    '-insecure-registry', '127.0.0.1:5000', '-analyzed', '/meta/analyzed.toml', '-cache-image', target.cacheImage, '-process-type', 'web', '-report', '/report/report.toml',
     '127.0.0.1:5000/slipway/web:latest', '127.0.0.1:5000/slipway/web:build-7',
   ]);
-  assert.deepEqual(phaseArgs('analyze', { ...target, insecureRegistry: false }), ['-cache-image', target.cacheImage, '127.0.0.1:5000/slipway/web:latest']);
-  assert.deepEqual(phaseArgs('analyze', { ...target, insecureRegistry: false, runImage: '10.44.0.1:5000/slipway/run:1' }), ['-run-image', '10.44.0.1:5000/slipway/run:1', '-cache-image', target.cacheImage, '127.0.0.1:5000/slipway/web:latest']);
-  assert.deepEqual(phaseArgs('restore', target), ['-insecure-registry', '127.0.0.1:5000', '-cache-image', target.cacheImage]);
+  assert.deepEqual(phaseArgs('analyze', { ...target, insecureRegistry: false }), ['-analyzed', '/meta/analyzed.toml', '-cache-image', target.cacheImage, '127.0.0.1:5000/slipway/web:latest']);
+  assert.deepEqual(phaseArgs('analyze', { ...target, insecureRegistry: false, runImage: '10.44.0.1:5000/slipway/run:1' }), ['-analyzed', '/meta/analyzed.toml', '-run-image', '10.44.0.1:5000/slipway/run:1', '-cache-image', target.cacheImage, '127.0.0.1:5000/slipway/web:latest']);
+  assert.deepEqual(phaseArgs('restore', target), ['-insecure-registry', '127.0.0.1:5000', '-analyzed', '/meta/analyzed.toml', '-cache-image', target.cacheImage]);
   assert.deepEqual(phaseArgs('build', target), []);
   assert.deepEqual(PHASES, ['analyze', 'detect', 'restore', 'build', 'export']);
   assert.equal(cacheImage('10.0.0.5:5000', 'web'), '10.0.0.5:5000/slipway-cache/web');
@@ -182,7 +194,7 @@ test('a build pod runs on the node\'s network only for a loopback build registry
   assert.equal(pod.spec?.dnsPolicy, 'ClusterFirst');
   assert.equal(pod.spec?.automountServiceAccountToken, false);
   const t: PhaseTarget = { imageRepo: '10.44.0.1:5000/slipway/web', tags: [], cacheImage: '10.44.0.1:5000/slipway-cache/web', registry: '10.44.0.1:5000', insecureRegistry: true };
-  assert.deepEqual(phaseArgs('restore', t), ['-insecure-registry', '10.44.0.1:5000', '-cache-image', '10.44.0.1:5000/slipway-cache/web']);
+  assert.deepEqual(phaseArgs('restore', t), ['-insecure-registry', '10.44.0.1:5000', '-analyzed', '/meta/analyzed.toml', '-cache-image', '10.44.0.1:5000/slipway-cache/web']);
   assert.deepEqual(JSON.parse(buildSecret({ ...spec, registry: '10.44.0.1:5000' }, { username: 'u', password: 'p' }, undefined).stringData!.CNB_REGISTRY_AUTH!), { '10.44.0.1:5000': `Basic ${Buffer.from('u:p').toString('base64')}` });
 });
 
