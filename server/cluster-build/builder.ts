@@ -3,7 +3,8 @@
 // the registry the nodes pull from. No Docker engine and no pack on the server.
 //
 // One build: wait for a slot (BuildQueue) → take the spare pod (started before, while a slot was
-// free) or start one (with the Secret holding the registry's credential, owned by the pod) → stream
+// free) or start one (with the Secret holding its credential for the registry gate, gate.ts, owned
+// by the pod), and let that credential reach the app's own repositories → stream
 // the pushed tree and the build env in over exec (a tar on stdin: the pod needs no credential to
 // fetch anything) → run each lifecycle phase over exec, in order, its output line by line into the
 // push and the build log → read the image digest from the export phase's report → delete the pod,
@@ -19,7 +20,7 @@ import { UserError } from '../errors.ts';
 import { pipe } from '../exec.ts';
 import type { Builder, BuildRequest, BuildResult } from '../build/builder.ts';
 import { BuildLog } from '../build/build-log.ts';
-import { builtOn, inspectImage, processesFromLabel } from '../build/image.ts';
+import { builtOn, inspectImage, parseImageRef, processesFromLabel } from '../build/image.ts';
 import { explainFailure, imageRepository, transcriptLine } from '../build/pack.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { V1Node, V1Pod } from '../kube/types.ts';
@@ -29,8 +30,9 @@ import { log } from '../output/log.ts';
 import { cacheImage, cacheImageApps, cacheImageBytes, purgeCacheImage } from './cache.ts';
 import {
   BUILD_CONTAINER, BUILD_NAMESPACE, PHASES, PHASE_HEADERS, appLabels, buildNamespace, buildNetworkPolicy, buildPod,
-  buildSecret, ownedSelector, phaseExec, secretFor, type BuildPodSpec, type PhaseTarget,
+  buildSecret, gatePolicy, gatePolicyName, ownedSelector, phaseExec, secretFor, splitHostPort, type BuildPodSpec, type PhaseTarget,
 } from './pod.ts';
+import { RegistryGate, type GateCredential } from './gate.ts';
 import { BuildQueue } from './queue.ts';
 
 /** What the cluster builder needs from the server's config. */
@@ -212,6 +214,8 @@ export class ClusterBuilder implements Builder {
   #spare: Spare | undefined;
   readonly #closing = new AbortController();
   readonly #users = new Map<string, Promise<BuilderInfo>>();
+  /** The registry gate build pods talk to, once started (none: they talk to the registry itself). */
+  #gate: { gate: RegistryGate; address: string } | undefined;
 
   constructor(kube: KubeClient, settings: ClusterBuildSettings) {
     this.#kube = kube;
@@ -219,16 +223,43 @@ export class ClusterBuilder implements Builder {
     this.queue = new BuildQueue(settings.concurrency);
   }
 
-  /** The namespace and its NetworkPolicy, applied once per process (again after a failure). */
+  /** The namespace and its NetworkPolicy, and the registry gate, set up once per process (again after a failure). */
   #ensureNamespace(): Promise<void> {
     this.#ready ??= (async () => {
       await this.#kube.apply(buildNamespace());
       await this.#kube.apply(buildNetworkPolicy(this.settings.buildRegistry, this.settings.network, this.settings.egress));
+      await this.#startGate();
     })().catch((err: unknown) => {
       this.#ready = undefined;
       throw err;
     });
     return this.#ready;
+  }
+
+  /**
+   * The registry gate, on the address build pods reach the registry at (SLIPWAY_BUILD_REGISTRY's
+   * host, or the node's loopback), when the registry has a credential to keep from them. A build
+   * registry named by a DNS name, or not of this machine, has no gate: pods then hold the
+   * registry's own credential, as doctor says.
+   */
+  async #startGate(): Promise<void> {
+    const s = this.settings;
+    const { host } = splitHostPort(s.buildRegistry);
+    if (this.#gate || !s.registryAuth || !/^(\d+\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(host)) return;
+    const gate = new RegistryGate(s.registry, s.registryAuth);
+    const address = await gate.listen(host).catch((err: unknown) => {
+      log.warn('the registry gate could not listen where build pods reach the registry; build pods get the registry\'s own credential', { host, err });
+      return undefined;
+    });
+    if (!address) return;
+    // On the pod network the namespace's policy opens the registry's port only: this server's pods may reach the gate's too.
+    if (!isLoopbackRegistry(s.buildRegistry)) await this.#kube.apply(gatePolicy(s.owner, address));
+    this.#gate = { gate, address };
+  }
+
+  /** The registry as this server's build pods reach it: the gate, or the build registry itself. */
+  #podRegistry(): string {
+    return this.#gate?.address ?? this.settings.buildRegistry;
   }
 
   /** The builder image's CNB user and run image, read once per image from the registry. */
@@ -270,10 +301,17 @@ export class ClusterBuilder implements Builder {
     this.#closing.abort();
     const spare = this.#spare;
     this.#spare = undefined;
-    if (!spare) return;
-    spare.dropped = true;
-    await spare.ready.catch(() => undefined);
-    if (spare.name) await this.#removePod(spare.name);
+    if (spare) {
+      spare.dropped = true;
+      await spare.ready.catch(() => undefined);
+      if (spare.name) await this.#removePod(spare.name);
+    }
+    const gate = this.#gate;
+    this.#gate = undefined;
+    if (gate) {
+      await gate.gate.close();
+      if (!isLoopbackRegistry(this.settings.buildRegistry)) await this.#kube.remove('networking.k8s.io/v1', 'NetworkPolicy', gatePolicyName(this.settings.owner), BUILD_NAMESPACE).catch(() => undefined);
+    }
   }
 
   purgeCache(app: string): Promise<void> {
@@ -312,11 +350,16 @@ export class ClusterBuilder implements Builder {
       await pod.ready;
       const { files, left } = platformEnv(req.env);
       for (const key of left) t.warn(`${key} is left out of the build: the lifecycle takes only names of letters, digits and _ (the app still gets it when it runs)`);
+      const at = this.#podRegistry();
       const target: PhaseTarget = {
-        imageRepo: imageRepository(s.buildRegistry, req.app), tags: [req.tag], cacheImage: cacheImage(s.buildRegistry, req.app),
-        registry: s.buildRegistry, insecureRegistry: isPlainHttpRegistry(s.buildRegistry, s.registryHttp),
-        runImage: user.runImage && buildRef(user.runImage, s),
+        imageRepo: imageRepository(at, req.app), tags: [req.tag], cacheImage: cacheImage(at, req.app),
+        registry: at, insecureRegistry: this.#gate !== undefined || isPlainHttpRegistry(at, s.registryHttp),
+        runImage: user.runImage && buildRef(user.runImage, { ...s, buildRegistry: at }),
       };
+      this.#gate?.gate.allow(name, {
+        push: [imageRepository(at, req.app), cacheImage(at, req.app)].map((r) => r.slice(at.length + 1)),
+        pull: target.runImage?.startsWith(`${at}/`) ? [parseImageRef(target.runImage).repository] : [],
+      });
       return await this.#run(name, target, req, files, logStream);
     } finally {
       if (name) await this.#removePod(name);
@@ -333,6 +376,7 @@ export class ClusterBuilder implements Builder {
   /** Deletes a build pod and its Secret (owned by the pod; removed here too so it never outlives the build). */
   async #removePod(name: string): Promise<void> {
     await this.#kube.remove('v1', 'Pod', name, BUILD_NAMESPACE, { gracePeriodSeconds: 0 }).catch((err: unknown) => log.warn('could not delete a build pod', { pod: name, err }));
+    this.#gate?.gate.revoke(name);
     if (this.settings.registryAuth) await this.#kube.remove('v1', 'Secret', secretFor(name), BUILD_NAMESPACE).catch((err: unknown) => log.warn('could not delete a build secret', { pod: name, err }));
   }
 
@@ -419,7 +463,7 @@ export class ClusterBuilder implements Builder {
     // effect with the next pod).
     const affinity = buildNodeAffinity(await this.#kube.list<V1Node>('v1', 'Node', undefined, { labelSelector: `${BUILDS_NODE_LABEL}=true` }));
     const spec: BuildPodSpec = {
-      name, owner: s.owner, builderImage, registry: s.buildRegistry, affinity,
+      name, owner: s.owner, builderImage, registry: this.#podRegistry(), affinity,
       // A registry on the node's loopback (the one-node testbed's; install.sh's own is
       // NODE-IP:5000) is reachable only from the node's own network namespace. On it, the pod
       // shares the node's network and the namespace's NetworkPolicy does not apply to it:
@@ -433,9 +477,11 @@ export class ClusterBuilder implements Builder {
     };
     // The Secret first (the registry container cannot start without it), then the pod, then the
     // Secret again, owned by the pod so that it goes with it.
-    if (s.registryAuth) await this.#kube.apply(buildSecret(spec, s.registryAuth, undefined));
+    // Its credential: the gate's, for this pod alone (good for nothing until a push takes the pod), or the registry's.
+    const auth: GateCredential | RegistryAuth | undefined = this.#gate ? this.#gate.gate.open(name) : s.registryAuth;
+    if (auth) await this.#kube.apply(buildSecret(spec, auth, undefined));
     const pod = await this.#kube.apply(buildPod(spec));
-    if (s.registryAuth) await this.#kube.apply(buildSecret(spec, s.registryAuth, pod.metadata.uid ?? ''));
+    if (auth) await this.#kube.apply(buildSecret(spec, auth, pod.metadata.uid ?? ''));
     return name;
   }
 
@@ -471,7 +517,7 @@ export class ClusterBuilder implements Builder {
     const t = req.transcript;
     const minutes = Math.round(s.buildTimeoutMs / 60000);
     // The lifecycle's messages name the registry as the pod reaches it.
-    const ctx = { memory: s.memory, registry: s.buildRegistry, minutes, timeoutMs: s.buildTimeoutMs };
+    const ctx = { memory: s.memory, registry: target.registry, minutes, timeoutMs: s.buildTimeoutMs };
     const tail: string[] = [];
     const line = (text: string) => {
       logStream.line(text);
@@ -524,13 +570,13 @@ export class ClusterBuilder implements Builder {
     report ??= '';
     const digest = /digest\s*=\s*"(sha256:[0-9a-f]{64})"/.exec(report)?.[1];
     if (!digest) throw new Error(`the build's export succeeded but its report names no image digest: ${report.slice(0, 300)}`);
-    const image = serverRef(`${target.imageRepo}@${digest}`, s);
+    const image = serverRef(`${target.imageRepo}@${digest}`, { registry: s.registry, buildRegistry: target.registry });
     const { labels } = await inspectImage(image, s.registryAuth).catch((err: unknown) => {
       throw new UserError(`The image was built but could not be read back from ${s.registry}.`, { cause: err });
     });
     // Checked again from the registry: the image is on the run image analyze was given (export
     // reads which from a file the build cannot write; this holds should that ever change).
-    const runImage = target.runImage && serverRef(target.runImage, s);
+    const runImage = target.runImage && serverRef(target.runImage, { registry: s.registry, buildRegistry: target.registry });
     if (runImage && !(await builtOn(image, runImage, s.registryAuth).catch((err: unknown) => { throw new Error(`could not compare ${image} with its run image ${runImage}`, { cause: err }); }))) {
       throw new UserError(`The built image is not on the builder's run image ${runImage}: the build changed what its export reads; nothing was deployed.`);
     }

@@ -170,6 +170,28 @@ export function buildNetworkPolicy(registry: string, net: ClusterNetwork, egress
   };
 }
 
+/** The name of the NetworkPolicy that lets one server's build pods reach its registry gate. */
+export function gatePolicyName(owner: string): string {
+  return `${BUILD_POLICY}-gate-${owner}`;
+}
+
+/**
+ * One server's addition to the namespace's policy (policies add up): its build pods may reach its
+ * registry gate (gate.ts) at `gate` (IP:port, the build registry's address and another port).
+ */
+export function gatePolicy(owner: string, gate: string): KubeObject<V1NetworkPolicy> {
+  const { host, port } = splitHostPort(gate);
+  return {
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+    metadata: { name: gatePolicyName(owner), namespace: BUILD_NAMESPACE, labels: labels({ owner }) },
+    spec: {
+      podSelector: { matchLabels: { [BUILD_LABEL.owner]: owner } },
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: `${host}/32` } }], ports: [{ protocol: 'TCP', port }] }],
+    },
+  };
+}
+
 /** `host:port` (or `host`, port 443) of a registry address; an IPv6 host keeps its brackets. */
 export function splitHostPort(registry: string): { host: string; port: number } {
   const m = /^(.*?)(?::(\d+))?$/.exec(registry)!;
@@ -194,7 +216,7 @@ export function registryAuthJson(registry: string, auth: { username: string; pas
   return JSON.stringify({ [registry]: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` });
 }
 
-/** The per-build Secret with the registry's credential; once its pod exists, owned by it, so it goes with it. */
+/** The per-build Secret with its credential for the registry (or its gate); once its pod exists, owned by it, so it goes with it. */
 export function buildSecret(spec: Pick<BuildPodSpec, 'name' | 'owner' | 'registry'>, auth: { username: string; password: string }, podUid: string | undefined): KubeObject<V1Secret> {
   return {
     apiVersion: 'v1', kind: 'Secret',

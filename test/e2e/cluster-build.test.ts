@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ClusterBuilder, clusterBuildSettings, isLoopbackRegistry } from '../../server/cluster-build/builder.ts';
-import { BUILD_CONTAINER, BUILD_NAMESPACE, ownedSelector, splitHostPort } from '../../server/cluster-build/pod.ts';
+import { BUILD_CONTAINER, BUILD_NAMESPACE, REGISTRY_CONTAINER, ownedSelector, splitHostPort } from '../../server/cluster-build/pod.ts';
 import { loadConfig } from '../../server/config.ts';
 import { run } from '../../server/exec.ts';
 import { KubeClient } from '../../server/kube/client.ts';
@@ -251,6 +251,33 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
     // And the web app's own image still has it (the file was there to take).
     const own = await ssh(`run ${APPS.web} -- cat ${VICTIM_FILE}`);
     assert.equal(own.stdout.trim(), VICTIM_TEXT, own.stderr);
+  });
+
+  test('a build pod holds a credential of its own for the registry gate, which reaches no app\'s image before a push takes the pod', { timeout: 180_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    // The spare the earlier pushes left (a pod like every build's, its registry container holding
+    // what export holds): its credential, as a confused phase there could use it.
+    let auth: Record<string, string> | undefined;
+    await eventually('a running spare build pod with its credential', async () => {
+      const pods = await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: ownedSelector(owner), fieldSelector: 'status.phase=Running' });
+      const spare = pods.find((p) => !p.metadata?.labels?.['slipway/app'] && !p.metadata?.deletionTimestamp && (p.status?.containerStatuses ?? []).every((c) => c.state?.running));
+      if (!spare) return false;
+      const out: Buffer[] = [];
+      const code = await kube.exec(BUILD_NAMESPACE, spare.metadata!.name!, REGISTRY_CONTAINER, ['sh', '-c', 'printf %s "$CNB_REGISTRY_AUTH"'], { stdin: Readable.from([]), stdout: async (c) => { out.push(c); }, stderr: async () => undefined }, AbortSignal.timeout(20_000)).catch(() => -1);
+      if (code !== 0) return false;
+      auth = JSON.parse(Buffer.concat(out).toString()) as Record<string, string>;
+      return true;
+    }, 120_000, 250);
+    const [gate, header] = Object.entries(auth!)[0]!;
+    assert.notEqual(gate, tb!.SLIPWAY_REGISTRY, 'the pod holds a credential for the gate, not the registry\'s');
+    const curl = async (url: string) => (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: ${header}`, url])).stdout.trim();
+    // With real curl, as any process in that container could: the gate answers, and refuses every app's image, the catalog and deletes.
+    assert.equal(await curl(`http://${gate}/v2/`), '200');
+    assert.equal(await curl(`http://${gate}/v2/slipway/${APPS.web}/manifests/latest`), '403');
+    assert.equal(await curl(`http://${gate}/v2/slipway-cache/${APPS.web}/manifests/latest`), '403');
+    assert.equal(await curl(`http://${gate}/v2/_catalog`), '403');
+    // And the registry itself does not take it.
+    assert.equal(await curl(`http://${tb!.SLIPWAY_REGISTRY}/v2/slipway/${APPS.web}/manifests/latest`), '401');
   });
 
   test('a build past its memory limit fails the push with OOMKilled and the limit', { timeout: PUSH_MS }, async (t) => {
