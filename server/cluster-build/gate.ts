@@ -35,7 +35,7 @@ interface Grant {
 /** A credential the gate made for one build pod. */
 export interface GateCredential { username: string; password: string }
 
-/** What a pushable repository may be asked: no deletes, no catalog. */
+/** What a pushable repository may be asked (no deletes but of an upload, below; no catalog). */
 const PUSH_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH']);
 const PULL_METHODS = new Set(['GET', 'HEAD']);
 /** Request headers not passed on (hop-by-hop ones, and the pod's own credential). */
@@ -142,7 +142,10 @@ export class RegistryGate {
       return;
     }
     const repo = repositoryOf(url.pathname, [...grant.push, ...grant.pull]);
-    const allowed = repo !== undefined && (grant.push.has(repo) ? PUSH_METHODS : PULL_METHODS).has(method);
+    const pushable = repo !== undefined && grant.push.has(repo);
+    // DELETE only of an upload of its own (a client cancels the upload it started to check it may push).
+    const cancel = pushable && method === 'DELETE' && url.pathname.startsWith(`/v2/${repo}/blobs/uploads/`);
+    const allowed = repo !== undefined && (cancel || (pushable ? PUSH_METHODS : PULL_METHODS).has(method));
     if (!allowed) {
       req.resume();
       return refuse(res, 403, 'DENIED', 'requested access to the resource is denied');

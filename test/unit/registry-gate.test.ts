@@ -57,6 +57,8 @@ test('a pod\'s credential reaches its app\'s image and cache repositories, pulls
   }
   assert.deepEqual(asked.map((a) => a.auth), asked.map(() => basic(PLATFORM)));
   assert.equal(JSON.parse((await call('/v2/slipway/web/manifests/x', { method: 'PUT', auth, body: 'the body' })).body).got, 'the body');
+  // A client cancels the upload it started to see whether it may push.
+  assert.equal((await call('/v2/slipway/web/blobs/uploads/u1?_state=x', { method: 'DELETE', auth })).status, 200);
   // An upload's next URL comes back to the gate, as a path.
   const upload = await call('/v2/slipway/web/blobs/uploads/', { method: 'POST', auth });
   assert.equal(upload.status, 202);
