@@ -12,22 +12,10 @@ import type { JobRow, JobOrigin } from './store/jobs.ts';
 import type { Transcript } from './output/transcript.ts';
 import { UserError } from './errors.ts';
 import { randomBytes } from 'node:crypto';
+import type { Round } from './shapes/rounds.ts';
 
-/** How a round has gone since the server started. */
-export interface RoundState {
-  name: string;
-  what: string;
-  intervalMs: number;
-  /** Rounds finished (failed ones included). */
-  runs: number;
-  /** Whether one is running now. */
-  running: boolean;
-  /** When the last round started and ended (ISO times), null before the first. */
-  lastStarted: string | null;
-  lastFinished: string | null;
-  /** The last round's error (one sentence), null when it succeeded. */
-  lastError: string | null;
-}
+/** How a round has gone since the server started: the API's shape (shapes/rounds.ts). */
+export type RoundState = Round;
 
 /** The server's background rounds as operations see them (ops/rounds.ts runs them). */
 export interface BackgroundRounds {

@@ -6,22 +6,11 @@ import { AppParams } from './schemas.ts';
 import { Loose, Nullable } from '../shapes/common.ts';
 import { actor } from './change.ts';
 import { DoctorCheckSchema } from '../shapes/keys.ts';
+import { RoundSchema } from '../shapes/rounds.ts';
 import { runDoctor } from '../ops/admin/doctor.ts';
 import { listRounds, runRound } from '../ops/admin/rounds.ts';
 import { previewGarbage } from '../ops/gc/gc.ts';
 import { appAccess } from '../ops/keys/keys.ts';
-
-/** A background round as rounds --json shows it. */
-const RoundSchema = Type.Object({
-  name: Type.String(),
-  what: Type.String({ description: 'What the round does.' }),
-  intervalMs: Type.Integer({ description: 'How often it runs; 0: only on demand.' }),
-  runs: Type.Integer({ description: 'Rounds finished since the server started.' }),
-  running: Type.Boolean(),
-  lastStarted: Nullable(Type.String({ description: 'ISO time.' })),
-  lastFinished: Nullable(Type.String({ description: 'ISO time.' })),
-  lastError: Nullable(Type.String({ description: "The last round's error; null when it succeeded." })),
-}, { additionalProperties: false });
 
 export const reportRoutes = [
   route({

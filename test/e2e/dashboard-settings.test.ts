@@ -132,6 +132,19 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
     assert.equal((who.json as { scope: string }).scope, 'read');
   });
 
+  await t.test('lists the background rounds in /admin and runs one now', async () => {
+    const row = page.locator('tr[data-round="rights"]');
+    await row.waitFor(WAIT);
+    const before = Number(await row.locator('td[data-runs]').getAttribute('data-runs'));
+    await page.getByRole('button', { name: 'Run the rights round now' }).click();
+    await page.locator('section[aria-labelledby="rounds"] [role="status"]').filter({ hasText: 'Ran the rights round.' }).waitFor(WAIT);
+    // The round also runs on its own every 5 s: at least one more run, and the row shows as many.
+    const listed = await api(server, 'GET', '/rounds', { token });
+    const runs = (listed.json as { name: string; runs: number }[]).find((r) => r.name === 'rights')?.runs ?? 0;
+    assert.ok(runs >= before + 1, listed.text);
+    assert.ok(Number(await row.locator('td[data-runs]').getAttribute('data-runs')) >= before + 1);
+  });
+
   await t.test('the admin page has no serious accessibility violation', async () => {
     await checkAxe(page, '/admin');
     await screenshot(page, 'settings-page-admin');

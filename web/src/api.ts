@@ -15,6 +15,7 @@ export type { ReleaseSummary } from '../../server/shapes/releases.ts';
 export type { DomainList } from '../../server/shapes/domains.ts';
 export type { CreatedToken, DoctorCheck, KeySummary, TokenSummary } from '../../server/shapes/keys.ts';
 export type { VolumeInfo } from '../../server/shapes/storage.ts';
+export type { Round } from '../../server/shapes/rounds.ts';
 
 /** The API's prefix. */
 export const API = '/api/v1';

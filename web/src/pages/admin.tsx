@@ -1,10 +1,11 @@
 // /admin (admins only; others see one sentence, and the API refuses them anyway): SSH keys
 // (keys:list/add/remove), access tokens with their scopes (tokens:list/create/revoke; a new
 // token's secret is shown once), which keys may use which app (access:grant/revoke), the
-// `doctor` report and the disk and GC report (gc --dry-run). All through the public API.
+// `doctor` report, the background rounds (each run now on demand) and the disk and GC report (gc
+// --dry-run). All through the public API.
 import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type AppSummary, type CreatedToken, type DoctorCheck, type KeySummary, type TokenSummary } from '../api.ts';
+import { api, type AppSummary, type CreatedToken, type DoctorCheck, type KeySummary, type Round, type TokenSummary } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
 import { age, bytes, duration, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
@@ -25,12 +26,13 @@ function AdminSections({ self }: { self: string }) {
   return (
     <Layout title="Admin">
       <nav aria-label="Admin sections" class="actions">
-        <a href="#keys">Keys</a><a href="#tokens">Tokens</a><a href="#access">Access</a><a href="#doctor">Doctor</a><a href="#gc">Disk and GC</a>
+        <a href="#keys">Keys</a><a href="#tokens">Tokens</a><a href="#access">Access</a><a href="#doctor">Doctor</a><a href="#rounds">Background rounds</a><a href="#gc">Disk and GC</a>
       </nav>
       <KeySection keys={keys.data} error={keys.error} after={keys.reload} self={self} />
       <TokenSection keys={keys.data?.map((k) => k.name) ?? [self]} self={self} />
       <AccessSection keys={keys.data?.filter((k) => !k.admin).map((k) => k.name) ?? []} />
       <DoctorSection />
+      <RoundsSection />
       <GcSection />
     </Layout>
   );
@@ -283,6 +285,44 @@ function DoctorSection() {
         );
       }}
     </Report>
+  );
+}
+
+/** The background rounds (rounds --json): how often, how the last went; each run now with its button. */
+function RoundsSection() {
+  const rounds = useData(() => api<Round[]>('GET', '/rounds'), []);
+  const action = useAction();
+  const runNow = (name: string) => void action.run(async () => {
+    const r = await api<Round>('POST', `/rounds/${encodeURIComponent(name)}/run`);
+    if (r.lastError) throw new Error(`The ${name} round failed: ${r.lastError}`);
+    return r;
+  }, `Ran the ${name} round.`, rounds.reload);
+  return (
+    <section aria-labelledby="rounds">
+      <h2 id="rounds">Background rounds</h2>
+      <ErrorLine message={rounds.error} />
+      {rounds.data && (
+        <div class="scroll">
+          <table class="rounds">
+            <thead><tr><th scope="col">Round</th><th scope="col">What it does</th><th scope="col">Every</th><th scope="col">Runs</th><th scope="col">Last run</th><th scope="col">Last error</th><th scope="col">Actions</th></tr></thead>
+            <tbody>
+              {rounds.data.map((r) => (
+                <tr key={r.name} data-round={r.name}>
+                  <th scope="row">{r.name}</th>
+                  <td>{r.what}</td>
+                  <td>{r.intervalMs > 0 ? duration(r.intervalMs) : 'on demand'}</td>
+                  <td data-runs={r.runs}>{r.runs}{r.running ? ' (running)' : ''}</td>
+                  <td title={when(r.lastFinished)}>{age(r.lastFinished)}</td>
+                  <td>{r.lastError ?? '—'}</td>
+                  <td><button type="button" class="secondary" disabled={action.busy} aria-label={`Run the ${r.name} round now`} onClick={() => runNow(r.name)}>Run now</button></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {action.view}
+    </section>
   );
 }
 
