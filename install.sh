@@ -177,9 +177,11 @@ if [ -n "${flag[join]:-}" ]; then
   # The cluster's API as k3s's agent takes it: https, a host name or IPv4, a port; no path.
   [[ ${flag[join]} =~ ^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?/?$ ]] ||
     usage_error "--join must be the cluster's address like https://HOST:6443, got \"${flag[join]}\""
-  # k3s's node token: K10<hash>::server:<secret>, or a bare secret; nothing a shell would read.
-  [[ ${flag[token]} =~ ^[A-Za-z0-9][A-Za-z0-9:._-]{7,511}$ ]] ||
-    usage_error "--token must be k3s's node token (the server's /var/lib/rancher/k3s/server/node-token; nodes:join-command prints it)"
+  # k3s's node token in its secure form, K10<CA hash>::server:<secret>: with the hash the agent
+  # checks the cluster's CA before it sends the secret (a bare secret trusts whatever CA it is
+  # shown, so anyone on the way to port 6443 could take it); nothing a shell would read.
+  [[ ${flag[token]} =~ ^K10[0-9A-Fa-f]{64}::[A-Za-z0-9._-][A-Za-z0-9:._-]{0,447}$ ]] ||
+    usage_error "--token must be k3s's node token in its secure form K10<CA hash>::… (the server's /var/lib/rancher/k3s/server/node-token; nodes:join-command prints it)"
 else
   for f in token registries; do [ -z "${flag[$f]:-}" ] || usage_error "--$f goes with --join"; done
 fi
@@ -919,6 +921,59 @@ summary() {
 EOF
 }
 
+# public_host HOST: whether HOST is reached from the internet, decided by its spelling as doctor's
+# https check does (less its DNS lookup of other names): an IPv4 or IPv6 address by its range
+# (loopback, private, link-local and shared ranges are not public), a name sslip.io or nip.io
+# answers by the address it spells, a single label or a name under a local-use suffix (.local,
+# .internal, .test, localhost…) is not; any other name is.
+public_host() {
+  local h=${1,,}
+  h=${h%.}; h=${h#[}; h=${h%]}
+  if [[ $h =~ (^|[.-])([0-9]{1,3})[.-]([0-9]{1,3})[.-]([0-9]{1,3})[.-]([0-9]{1,3})\.(sslip|nip)\.io$ ]]; then
+    h=${BASH_REMATCH[2]}.${BASH_REMATCH[3]}.${BASH_REMATCH[4]}.${BASH_REMATCH[5]}
+  fi
+  if [[ $h =~ ^([0-9]{1,3})\.([0-9]{1,3})\.[0-9]{1,3}\.[0-9]{1,3}$ ]]; then
+    local a=$((10#${BASH_REMATCH[1]})) b=$((10#${BASH_REMATCH[2]}))
+    if [ "$a" = 0 ] || [ "$a" = 10 ] || [ "$a" = 127 ] || { [ "$a" = 100 ] && [ "$b" -ge 64 ] && [ "$b" -le 127 ]; } ||
+      { [ "$a" = 169 ] && [ "$b" = 254 ]; } || { [ "$a" = 172 ] && [ "$b" -ge 16 ] && [ "$b" -le 31 ]; } || { [ "$a" = 192 ] && [ "$b" = 168 ]; }; then
+      return 1
+    fi
+    return 0
+  fi
+  case $h in
+    ::1|::|f[cd][0-9a-f][0-9a-f]:*|fe[89ab][0-9a-f]:*) return 1 ;;
+    *:*) return 0 ;;
+    localhost|*.localhost|*.local|*.internal|*.test|*.invalid|*.example|*.home.arpa|*.lan|*.home|*.corp|*.intranet|*.private) return 1 ;;
+    *.*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# Without certificates, on an address the internet reaches, the dashboard, the API and git over
+# HTTP take access tokens, session cookies and webhook secrets in clear: said last and loudly, on
+# stderr, so that it is the last thing on the screen.
+plain_http_warning() {
+  [ -z "$ACME_EMAIL" ] || return 0
+  local lines=() rule doctor=""
+  if public_host "slipway.$DOMAIN"; then
+    lines+=("the dashboard and the API at $DASHBOARD_URL")
+    doctor=" Until then \`slipway doctor\` fails its https check."
+  fi
+  if public_host "$HOST"; then lines+=("the API and git over HTTP at http://$HOST:$HTTP_PORT"); fi
+  [ ${#lines[@]} -gt 0 ] || return 0
+  rule=$(printf '%.0s=' {1..92})
+  {
+    printf ' !     %s\n' "$rule"
+    printf ' !     %s\n' "WARNING: NO HTTPS. THESE ARE SERVED IN PLAIN HTTP ON A PUBLIC ADDRESS:"
+    printf ' !         %s\n' "${lines[@]}"
+    printf ' !     %s\n' "Access tokens, session cookies, login links and webhook secrets sent to them cross the" \
+      "internet in clear, for anyone on the way to read or change. Turn HTTPS on: re-run install.sh" \
+      "with --acme-email EMAIL (certificates from Let's Encrypt; the dashboard moves to" \
+      "https://slipway.$DOMAIN).$doctor"
+    printf ' !     %s\n' "$rule"
+  } >&2
+}
+
 uninstall() {
   say "Uninstalling Slipway"
   run systemctl disable --now slipway.service
@@ -988,6 +1043,7 @@ main() {
   step_dashboard
   [ "$BUILDS" = cluster ] || step_builder
   summary
+  plain_http_warning
 }
 
 main

@@ -43,8 +43,9 @@ export const nodeRoutes = [
     method: 'GET', url: '/nodes/join-command', tag: 'admin', need: 'admin',
     summary: 'The command that makes a fresh machine a node of this k3s cluster; it holds the join token (= nodes:join-command --json)',
     response: { 200: Type.Object({
-      command: Type.String({ description: 'The line to run on the new machine.' }),
+      command: Type.String({ description: 'The line to run on the new machine. With an https installer address it pipes install.sh to bash; over plain http it saves it to a file, checks its SHA-256 (installerSha256) and runs it only when it matches.' }),
       installer: Type.String({ description: 'Where install.sh is fetched from (this server serves it at /install.sh).' }),
+      installerSha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'The SHA-256 (hex) of the install.sh this server serves.' }),
       server: Type.String({ description: "The cluster's API, which the new agent joins through." }),
       builds: Type.Enum(['pack', 'cluster'], { description: "Where this server builds (SLIPWAY_BUILD_BACKEND): with pack, builds stay on the server's Docker engine and a new node takes none." }),
     }, { additionalProperties: false }) },

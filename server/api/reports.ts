@@ -28,7 +28,7 @@ export const reportRoutes = [
   }),
   route({
     method: 'GET', url: '/doctor', tag: 'admin', need: 'admin',
-    summary: "Check Docker, pack, the builder, the registry, the cluster, disk and SSH crypto (= doctor --json); 200 whether or not checks fail",
+    summary: "Check Docker, pack, the builder, the registry, the cluster, disk, SSH crypto and HTTPS on a public address (= doctor --json); 200 whether or not checks fail",
     response: { 200: Type.Array(DoctorCheckSchema) },
     handle: async (call) => ({ status: 200, json: await runDoctor(actor(call)) }),
   }),

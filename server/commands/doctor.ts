@@ -14,7 +14,7 @@ export const doctorCommands: Command[] = [
   {
     name: 'doctor',
     usage: '',
-    summary: 'Check Docker, pack, the builder, the registry, the cluster, disk and SSH crypto',
+    summary: 'Check Docker, pack, the builder, the registry, the cluster, disk, SSH crypto and HTTPS on a public address',
     access: 'admin',
     args: { min: 0, max: 0 },
     json: true,

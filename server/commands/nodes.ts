@@ -75,7 +75,7 @@ export const nodeCommands: Command[] = [
   {
     name: 'nodes:join-command',
     usage: '',
-    summary: 'Print the command that makes a fresh machine a node of this k3s cluster (it holds the join token)',
+    summary: "Print the command that makes a fresh machine a node of this k3s cluster (it holds the join token; over plain http it checks install.sh's SHA-256 before running it)",
     access: 'admin',
     args: { min: 0, max: 0 },
     json: true,

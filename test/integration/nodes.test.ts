@@ -2,6 +2,7 @@
 // ClusterNodes interface, and the installer the HTTP port serves for nodes:join-command's line.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +161,7 @@ describe('nodes over SSH and the API', { timeout: 120_000 }, () => {
     assert.deepEqual(r.json, {
       command: `curl -fsSL https://slipway.example.com/install.sh | sudo bash -s -- --join https://paas.example.com:6443 --token ${token}`,
       installer: 'https://slipway.example.com/install.sh',
+      installerSha256: createHash('sha256').update(readFileSync(join(import.meta.dirname, '..', '..', 'install.sh'))).digest('hex'),
       server: 'https://paas.example.com:6443',
       builds: 'pack',
     });

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { doctorLines } from '../../server/commands/doctor.ts';
-import { runChecks } from '../../server/ops/admin/doctor.ts';
+import { doctorChecks, runChecks } from '../../server/ops/admin/doctor.ts';
+import { hostExposure, plainHttpCheck } from '../../server/ops/admin/plain-http.ts';
 import { dispatch } from '../../server/commands/registry.ts';
 import type { DoctorCheck } from '../../server/health.ts';
 import { makeOutput } from '../../server/output/output.ts';
@@ -65,4 +66,58 @@ test('nodes pull from SLIPWAY_REGISTRY_PULL what was pushed to SLIPWAY_REGISTRY'
   assert.equal(pullImage('127.0.0.1:5000/slipway/web@sha256:ab', undefined), '127.0.0.1:5000/slipway/web@sha256:ab');
   assert.equal(loadConfig({ SLIPWAY_REGISTRY: 'r:1' }).registryPull, 'r:1');
   assert.equal(loadConfig({ SLIPWAY_REGISTRY: 'r:1', SLIPWAY_REGISTRY_PULL: 'n:1' }).registryPull, 'n:1');
+});
+
+/** The `https` check for a config, names resolved by `names` (a name missing from it does not resolve). */
+async function httpsCheck(env: Record<string, string>, names: Record<string, string[]> = {}) {
+  const resolve = async (host: string) => {
+    const found = names[host];
+    if (!found) throw new Error(`getaddrinfo ENOTFOUND ${host}`);
+    return found;
+  };
+  return plainHttpCheck(loadConfig({ SLIPWAY_DATA_DIR: '/nonexistent', SLIPWAY_HTTP_PORT: '8080', ...env }), resolve).run(new AbortController().signal);
+}
+
+test('a host is public unless it is a loopback, private or link-local address, a local name, or a name that resolves only to those', async () => {
+  const names: Record<string, string[]> = { 'paas.corp.example.com': ['10.1.2.3', 'fd00::3'], 'split.example.com': ['10.1.2.3', '198.51.100.4'], 'slipway.example.com': ['198.51.100.4'] };
+  const resolve = async (host: string) => names[host] ?? Promise.reject(new Error('ENOTFOUND'));
+  const cases: [string, boolean][] = [
+    ['203.0.113.7', true], ['8.8.8.8', true], ['[2606:4700::1111]', true], ['slipway.203.0.113.7.sslip.io', true], ['a-198-51-100-4.nip.io', true],
+    ['slipway.example.com', true], ['split.example.com', true], ['unknown.example.com', true],
+    ['127.0.0.1', false], ['10.0.0.5', false], ['172.20.0.1', false], ['192.168.1.5', false], ['100.64.1.1', false], ['169.254.169.254', false],
+    ['[::1]', false], ['[fd00::5]', false], ['[::ffff:10.0.0.5]', false],
+    ['localhost', false], ['dash.localhost', false], ['paas.local', false], ['slipway.internal', false], ['slipway.slipway.test', false], ['myhost', false],
+    ['slipway.10.0.0.5.sslip.io', false], ['slipway-192-168-1-5.nip.io', false], ['paas.corp.example.com', false], ['PAAS.Local.', false],
+  ];
+  for (const [host, open] of cases) assert.equal((await hostExposure(host, resolve)).public, open, host);
+  assert.equal((await hostExposure('paas.corp.example.com', resolve)).why, 'paas.corp.example.com resolves here to private addresses only (10.1.2.3, fd00::3)');
+  assert.equal((await hostExposure('unknown.example.com', resolve)).why, 'unknown.example.com is a DNS name that does not resolve here, so it cannot be shown to be private');
+});
+
+test('doctor fails when the dashboard and API are plain http on a public address or name, with what to set; passes over https or on a private network', async () => {
+  const fix = 'turn HTTPS on: re-run install.sh with --acme-email EMAIL (the dashboard moves to https://slipway.DOMAIN and SLIPWAY_DASHBOARD_URL follows), or serve port 8080 behind HTTPS of your own and set SLIPWAY_DASHBOARD_URL to its https:// address';
+  assert.deepEqual(await httpsCheck({ SLIPWAY_HOST: '203.0.113.7' }), {
+    ok: false,
+    detail: 'the dashboard and API are served over plain HTTP at http://203.0.113.7:8080, and 203.0.113.7 is a public address: access tokens, session cookies, login links and webhook secrets cross the internet in clear',
+    fix,
+  });
+  assert.deepEqual(await httpsCheck({ SLIPWAY_DASHBOARD_URL: 'http://slipway.example.com' }, { 'slipway.example.com': ['198.51.100.4'] }), {
+    ok: false,
+    detail: 'the dashboard and API are served over plain HTTP at http://slipway.example.com, and slipway.example.com is a public DNS name (198.51.100.4): access tokens, session cookies, login links and webhook secrets cross the internet in clear',
+    fix,
+  });
+  assert.equal((await httpsCheck({ SLIPWAY_DASHBOARD_URL: 'http://slipway.203.0.113.7.sslip.io' })).ok, false);
+  assert.deepEqual(await httpsCheck({ SLIPWAY_HOST: '203.0.113.7', SLIPWAY_DASHBOARD_URL: 'https://slipway.example.com' }), { ok: true, detail: 'the dashboard and API are served at https://slipway.example.com' });
+  assert.deepEqual(await httpsCheck({ SLIPWAY_HOST: '127.0.0.1' }), {
+    ok: true,
+    detail: 'the dashboard and API are served over plain HTTP at http://127.0.0.1:8080, and 127.0.0.1 is a loopback, private or link-local address: keep it to networks you trust, and turn HTTPS on before the internet reaches it',
+  });
+  for (const url of ['http://slipway.10.0.0.5.sslip.io', 'http://slipway.slipway.test', 'http://paas.local:8080', 'http://[fd00::5]:8080']) {
+    assert.equal((await httpsCheck({ SLIPWAY_DASHBOARD_URL: url })).ok, true, url);
+  }
+});
+
+test("doctor's checks include https, after the server's own and before the rounds", () => {
+  const names = doctorChecks(loadConfig({ SLIPWAY_DATA_DIR: '/nonexistent' }), {}).map((c) => c.name);
+  assert.deepEqual(names.slice(-2), ['ssh crypto', 'https']);
 });

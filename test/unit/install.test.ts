@@ -195,6 +195,48 @@ test('--dry-run --acme-email installs cert-manager and the ClusterIssuer from k8
   assert.match(plain.stdout, /off \(install\.sh --acme-email EMAIL turns HTTPS on for every app\)/);
 });
 
+/** The boxed warning install.sh ends with when it serves plain HTTP on a public address (stderr lines between its two rules). */
+function plainHttpBox(stderr: string): string[] {
+  const lines = stderr.split('\n').filter((l) => l.startsWith(' !     '));
+  const rules = lines.flatMap((l, i) => (/^ ! {5}={92}$/.test(l) ? [i] : []));
+  return rules.length === 2 ? lines.slice(rules[0]! + 1, rules[1]) : [];
+}
+
+test('without --acme-email on a public address it ends with a boxed warning on stderr; on a private one, or with HTTPS, it does not', async () => {
+  // The fake machine's address is 203.0.113.7: public, and so is its default domain 203.0.113.7.sslip.io.
+  const r = await install(['--dry-run', '--admin-key', 'KEY']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const box = plainHttpBox(r.stderr);
+  assert.deepEqual(box, [
+    ' !     WARNING: NO HTTPS. THESE ARE SERVED IN PLAIN HTTP ON A PUBLIC ADDRESS:',
+    ' !         the dashboard and the API at http://slipway.203.0.113.7.sslip.io',
+    ' !         the API and git over HTTP at http://203.0.113.7:8080',
+    ' !     Access tokens, session cookies, login links and webhook secrets sent to them cross the',
+    ' !     internet in clear, for anyone on the way to read or change. Turn HTTPS on: re-run install.sh',
+    " !     with --acme-email EMAIL (certificates from Let's Encrypt; the dashboard moves to",
+    ' !     https://slipway.203.0.113.7.sslip.io). Until then `slipway doctor` fails its https check.',
+  ], r.stderr);
+  // Last: after the summary, so it is what stays on the screen.
+  assert.ok(r.stdout.trimEnd().endsWith('(or: ssh -p 2222 git@203.0.113.7 doctor)'), r.stdout);
+
+  // HTTPS on: no warning.
+  const acme = await install(['--dry-run', '--admin-key', 'KEY', '--acme-email', 'ops@example.com']);
+  assert.equal(acme.exitCode, 0, acme.stderr);
+  assert.deepEqual(plainHttpBox(acme.stderr), []);
+  assert.doesNotMatch(acme.stderr, /NO HTTPS/);
+  // Private addresses and local names: no warning.
+  for (const where of [['--host', '10.0.0.5', '--domain', '10.0.0.5.sslip.io'], ['--host', '192.168.1.5', '--domain', 'apps.internal'], ['--host', '127.0.0.1', '--domain', 'slipway.test']]) {
+    const lan = await install(['--dry-run', '--admin-key', 'KEY', ...where]);
+    assert.equal(lan.exitCode, 0, lan.stderr);
+    assert.doesNotMatch(lan.stderr, /NO HTTPS/, where.join(' '));
+  }
+  // A public host name for git over HTTP, with the dashboard on a private one: warned, without doctor's failure (its check reads the dashboard's address).
+  const mixed = await install(['--dry-run', '--admin-key', 'KEY', '--host', 'paas.example.com', '--domain', '10.0.0.5.sslip.io']);
+  const mixedBox = plainHttpBox(mixed.stderr);
+  assert.deepEqual(mixedBox.slice(1, 2), [' !         the API and git over HTTP at http://paas.example.com:8080'], mixed.stderr);
+  assert.doesNotMatch(mixedBox.join('\n'), /dashboard and the API|doctor/);
+});
+
 test('without a pinned pack checksum it refuses to download pack, and says to pass --pack', async () => {
   const r = await install(['--dry-run', '--admin-key', 'KEY'], {}, { PACK_SHA256_amd64: undefined });
   assert.equal(r.exitCode, 1, r.stdout);
@@ -493,7 +535,10 @@ test('--join validates its URL and token and takes no install flags: one sentenc
     [['--join', 'https://paas.example.com:6443/x', '--token', JOIN_TOKEN], '--join must be the cluster\'s address like https://HOST:6443, got "https://paas.example.com:6443/x"'],
     [['--join', 'https://a;reboot:6443', '--token', JOIN_TOKEN], '--join has characters that are not allowed: https://a;reboot:6443'],
     [['--join', 'https://paas.example.com:6443', '--token', 'K10$(reboot)'], '--token has characters that are not allowed: K10$(reboot)'],
-    [['--join', 'https://paas.example.com:6443', '--token', 'short'], "--token must be k3s's node token (the server's /var/lib/rancher/k3s/server/node-token; nodes:join-command prints it)"],
+    [['--join', 'https://paas.example.com:6443', '--token', 'short'], "--token must be k3s's node token in its secure form K10<CA hash>::… (the server's /var/lib/rancher/k3s/server/node-token; nodes:join-command prints it)"],
+    // k3s's short form (a bare secret): the agent would trust whatever CA port 6443 shows it and send the secret there.
+    [['--join', 'https://paas.example.com:6443', '--token', 'f3'.repeat(16)], "--token must be k3s's node token in its secure form K10<CA hash>::… (the server's /var/lib/rancher/k3s/server/node-token; nodes:join-command prints it)"],
+    [['--join', 'https://paas.example.com:6443', '--token', `K10${'0a'.repeat(31)}::server:${'f3'.repeat(16)}`], "--token must be k3s's node token in its secure form K10<CA hash>::… (the server's /var/lib/rancher/k3s/server/node-token; nodes:join-command prints it)"],
     [['--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN, '--admin-key', 'KEY'], '--join makes this machine a cluster node only; it takes --token, --registries, --k3s-version and --dry-run, not --admin-key'],
     [['--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN, '--builds', 'cluster'], '--join makes this machine a cluster node only; it takes --token, --registries, --k3s-version and --dry-run, not --builds'],
     [['--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN, '--uninstall'], '--join and --uninstall do not go together'],

@@ -3,7 +3,8 @@
 // fake at Slipway's own ClusterNodes interface: their refusals change nothing.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dispatch } from '../../server/commands/registry.ts';
@@ -17,6 +18,7 @@ import type { KubeClient } from '../../server/kube/client.ts';
 import { makeOutput } from '../../server/output/output.ts';
 import { lineTranscript, type Transcript } from '../../server/output/transcript.ts';
 import { ForbiddenError, UsageError, UserError } from '../../server/errors.ts';
+import { joinLine } from '../../server/ops/admin/nodes.ts';
 
 const node = (name: string, opts: { ready?: boolean; unschedulable?: boolean; labels?: Record<string, string> } = {}): V1Node => ({
   metadata: { name, labels: { 'kubernetes.io/hostname': name, ...opts.labels } },
@@ -246,13 +248,20 @@ test("nodes:join-command prints install.sh's --join line with k3s's token; no to
   assert.equal(r.error, undefined);
   assert.equal(r.text, `curl -fsSL https://slipway.example.com/install.sh | sudo bash -s -- --join https://paas.example.com:6443 --token ${token}\n`);
   const json = await command(t, undefined, ['nodes:join-command', '--json'], { env: { SLIPWAY_K3S_TOKEN_FILE: file } });
-  assert.deepEqual(JSON.parse(json.text), { command: r.text.trimEnd(), installer: 'https://slipway.example.com/install.sh', server: 'https://paas.example.com:6443', builds: 'pack' });
+  assert.deepEqual(JSON.parse(json.text), { command: r.text.trimEnd(), installer: 'https://slipway.example.com/install.sh', installerSha256: INSTALLER_SHA256, server: 'https://paas.example.com:6443', builds: 'pack' });
 
   // Nothing a shell would read ever reaches the line.
   writeFileSync(file, 'K10abc::server:$(reboot)\n');
   const shell = await command(t, undefined, ['nodes:join-command'], { env: { SLIPWAY_K3S_TOKEN_FILE: file } });
   assert.ok(shell.error instanceof UserError);
   assert.equal(shell.text, '');
+  // k3s's short form (no CA hash) is not printed: the agent would trust whatever CA port 6443 shows
+  // it, so anyone on the way could pose as the cluster and take the token.
+  writeFileSync(file, `${'f3'.repeat(16)}\n`);
+  const short = await command(t, undefined, ['nodes:join-command'], { env: { SLIPWAY_K3S_TOKEN_FILE: file } });
+  assert.ok(short.error instanceof UserError);
+  assert.equal((short.error as Error).message, `${file} (SLIPWAY_K3S_TOKEN_FILE) does not hold a k3s node token in its secure form K10<CA hash>::…, with which a joining node checks that it reaches this cluster before it sends the token.`);
+  assert.equal(short.text, '');
   writeFileSync(file, `${token}\n`);
   const host = await command(t, undefined, ['nodes:join-command'], { env: { SLIPWAY_K3S_TOKEN_FILE: file, SLIPWAY_HOST: 'x;reboot' } });
   assert.ok(host.error instanceof UserError);
@@ -263,6 +272,31 @@ test("nodes:join-command prints install.sh's --join line with k3s's token; no to
     assert.match((unreadable.error as Error).message, /may not read k3s's node token/);
   }
   assert.ok((await command(t, undefined, ['nodes:join-command'], { admin: false, env: { SLIPWAY_K3S_TOKEN_FILE: file } })).error instanceof ForbiddenError);
+});
+
+/** The SHA-256 of the install.sh in this checkout: what the HTTP port serves. */
+const INSTALLER_SHA256 = createHash('sha256').update(readFileSync(join(import.meta.dirname, '..', '..', 'install.sh'))).digest('hex');
+
+test('over a plain-http dashboard address, the join line downloads install.sh to a file, checks its SHA-256 and runs it only then', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-token-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'node-token');
+  const token = `K10${'0a'.repeat(32)}::server:${'f3'.repeat(16)}`;
+  writeFileSync(file, `${token}\n`);
+  for (const [env, installer] of [
+    [{ SLIPWAY_DASHBOARD_URL: 'http://slipway.example.com' }, 'http://slipway.example.com/install.sh'],
+    // No SLIPWAY_DASHBOARD_URL: the HTTP port on SLIPWAY_HOST, plain http.
+    [{ SLIPWAY_DASHBOARD_URL: '', SLIPWAY_HTTP_PORT: '8080' }, 'http://paas.example.com:8080/install.sh'],
+  ] as const) {
+    const r = await command(t, undefined, ['nodes:join-command'], { env: { SLIPWAY_K3S_TOKEN_FILE: file, ...env } });
+    assert.equal(r.error, undefined);
+    assert.equal(r.text, `f=$(mktemp) && curl -fsSL ${installer} -o "$f" && echo "${INSTALLER_SHA256}  $f" | sha256sum -c --quiet && sudo bash "$f" --join https://paas.example.com:6443 --token ${token}\n`);
+    const json = await command(t, undefined, ['nodes:join-command', '--json'], { env: { SLIPWAY_K3S_TOKEN_FILE: file, ...env } });
+    assert.deepEqual(JSON.parse(json.text), { command: r.text.trimEnd(), installer, installerSha256: INSTALLER_SHA256, server: 'https://paas.example.com:6443', builds: 'pack' });
+  }
+  // The line's parts, put together: https pipes to bash, anything else checks first.
+  assert.equal(joinLine('https://a.example/install.sh', 'ab'.repeat(32), 'https://a.example:6443', token), `curl -fsSL https://a.example/install.sh | sudo bash -s -- --join https://a.example:6443 --token ${token}`);
+  assert.match(joinLine('http://a.example/install.sh', 'ab'.repeat(32), 'https://a.example:6443', token), new RegExp(`^f=\\$\\(mktemp\\) && curl -fsSL http://a\\.example/install\\.sh -o "\\$f" && echo "${'ab'.repeat(32)}  \\$f" \\| sha256sum -c --quiet && sudo bash "\\$f" --join`));
 });
 
 /**

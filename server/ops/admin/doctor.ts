@@ -8,6 +8,7 @@ import { registryAuthHeaders, registryBase } from '../../build/image.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { checkBuildPods } from '../../cluster-build/doctor.ts';
 import { askIngressApi } from '../../deploy/ingress-sync.ts';
+import { plainHttpCheck } from './plain-http.ts';
 import { requireAdmin } from '../access.ts';
 import type { Actor } from '../actor.ts';
 import type { BackgroundRounds, Services } from '../../context.ts';
@@ -233,6 +234,7 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
         return { ok: true, detail: "ssh2's native crypto binding loaded" };
       },
     },
+    plainHttpCheck(config),
     ...roundChecks(services.rounds),
   ];
 }

@@ -6,6 +6,7 @@ import { UserError } from '../../errors.ts';
 import { shown } from '../../names.ts';
 import { requireDeployer } from '../../context.ts';
 import { dashboardUrl } from '../../urls.ts';
+import { INSTALLER_FILE, readInstaller, type Installer } from '../../installer.ts';
 import { drainRefusal, isNodeName, type NodeSummary } from '../../deploy/nodes.ts';
 import type { ClusterNodes, DrainResult } from '../../deploy/deployer.ts';
 import { requireAdmin } from '../access.ts';
@@ -63,8 +64,13 @@ export async function uncordonNode(actor: Actor, raw: string): Promise<{ node: s
   return { node: node.name, wasCordoned: !node.schedulable };
 }
 
-/** What k3s writes into its node-token file: `K10<ca hash>::server:<secret>`, or a bare secret. */
-const K3S_TOKEN = /^[A-Za-z0-9][A-Za-z0-9:._-]{7,511}$/;
+/**
+ * What k3s writes into its node-token file: the secure form `K10<CA hash>::server:<secret>`. Only
+ * that form is printed: its hash of the cluster's CA lets the joining agent check that it speaks
+ * to this cluster before it sends the secret; with a bare secret (k3s's short form) the agent
+ * trusts whatever CA it is shown, and anyone on the way to port 6443 could take the token.
+ */
+const K3S_TOKEN = /^K10[0-9A-Fa-f]{64}::[A-Za-z0-9._-][A-Za-z0-9:._-]{0,447}$/;
 
 /** A host name, an IPv4 or an IPv6 address (SLIPWAY_HOST), nothing a shell reads. */
 const HOST = /^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+)$/;
@@ -76,6 +82,8 @@ export interface JoinCommand {
   command: string;
   /** Where install.sh is fetched from (this server's HTTP port serves it at /install.sh). */
   installer: string;
+  /** The SHA-256 of the install.sh this server serves; over plain http the line checks the download against it before running it. */
+  installerSha256: string;
   /** The cluster's API, which the new agent joins through. */
   server: string;
   /** Where this server builds (SLIPWAY_BUILD_BACKEND): with `pack`, a new node takes no builds. */
@@ -83,9 +91,23 @@ export interface JoinCommand {
 }
 
 /**
- * nodes:join-command: `curl … install.sh | sudo bash -s -- --join https://HOST:6443 --token T`,
- * with k3s's node token from SLIPWAY_K3S_TOKEN_FILE. A server without that file runs no k3s server
- * of its own (an existing cluster given with --kubeconfig): one sentence.
+ * The line a fresh machine runs, from parts already checked to hold nothing a shell interprets.
+ * Over https, curl checks the server's certificate and the script is piped to bash. Over plain
+ * http anyone on the way could answer with a script of their own, so the line saves the download
+ * to a file, checks its SHA-256 against the one of the script this server serves (the line itself
+ * reached the admin over SSH, or the API), and runs it only when they match.
+ */
+export function joinLine(installer: string, sha256: string, server: string, token: string): string {
+  const join = `--join ${server} --token ${token}`;
+  if (installer.startsWith('https://')) return `curl -fsSL ${installer} | sudo bash -s -- ${join}`;
+  return `f=$(mktemp) && curl -fsSL ${installer} -o "$f" && echo "${sha256}  $f" | sha256sum -c --quiet && sudo bash "$f" ${join}`;
+}
+
+/**
+ * nodes:join-command: `curl … install.sh | sudo bash -s -- --join https://HOST:6443 --token T`
+ * (over plain http: download, check the SHA-256, then run), with k3s's node token from
+ * SLIPWAY_K3S_TOKEN_FILE. A server without that file runs no k3s server of its own (an existing
+ * cluster given with --kubeconfig): one sentence.
  */
 export async function joinCommand(actor: Actor): Promise<JoinCommand> {
   requireAdmin(actor, 'Only admins may see the command that joins a node (it holds the cluster\'s join token).');
@@ -100,12 +122,18 @@ export async function joinCommand(actor: Actor): Promise<JoinCommand> {
     throw new Error(`reading ${config.k3sTokenFile} failed`, { cause: err });
   }
   const token = text.trim();
-  if (!K3S_TOKEN.test(token)) throw new UserError(`${config.k3sTokenFile} (SLIPWAY_K3S_TOKEN_FILE) does not hold a k3s node token.`);
+  if (!K3S_TOKEN.test(token)) throw new UserError(`${config.k3sTokenFile} (SLIPWAY_K3S_TOKEN_FILE) does not hold a k3s node token in its secure form K10<CA hash>::…, with which a joining node checks that it reaches this cluster before it sends the token.`);
   if (!HOST.test(config.publicHost)) throw new UserError(`SLIPWAY_HOST (${shown(config.publicHost)}) is not a host name or address that a join command could name.`);
   const host = config.publicHost.includes(':') ? `[${config.publicHost}]` : config.publicHost;
   const server = `https://${host}:${K3S_API_PORT}`;
   const installer = `${dashboardUrl(config)}/install.sh`;
   if (!PLAIN_URL.test(installer)) throw new UserError(`The dashboard's address (${shown(installer)}, SLIPWAY_DASHBOARD_URL) has characters a shell would read; use a plain https://HOST address.`);
+  let installed: Installer;
+  try {
+    installed = await readInstaller();
+  } catch (err) {
+    throw new Error(`reading ${INSTALLER_FILE}, which the HTTP port serves at /install.sh, failed`, { cause: err });
+  }
   // Every part holds nothing a shell interprets (checked above), so the line is safe to paste.
-  return { command: `curl -fsSL ${installer} | sudo bash -s -- --join ${server} --token ${token}`, installer, server, builds: config.buildBackend };
+  return { command: joinLine(installer, installed.sha256, server, token), installer, installerSha256: installed.sha256, server, builds: config.buildBackend };
 }

@@ -1,7 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { mayUseApp } from '../../auth/access.ts';
@@ -18,6 +16,7 @@ import { startApi, startHooks, type HookEndpoint, type HttpApi } from './api.ts'
 import { dashboard, type Dashboard } from './dashboard.ts';
 import { apiRoutes } from '../../api/index.ts';
 import { allows } from '../../auth/scopes.ts';
+import { readInstaller } from '../../installer.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
@@ -134,11 +133,13 @@ function target(req: IncomingMessage): URL | undefined {
 
 /** Where the installer is served (public, as any web server would serve it): nodes:join-command's line fetches it here. */
 export const INSTALLER_PATH = '/install.sh';
-const INSTALLER_FILE = join(import.meta.dirname, '..', '..', '..', 'install.sh');
 
-/** install.sh from the code this server runs, so a joining node runs the installer of the same version. */
+/**
+ * install.sh from the code this server runs, so a joining node runs the installer of the same
+ * version; the bytes whose SHA-256 nodes:join-command prints for a plain-HTTP download to check.
+ */
 function serveInstaller(req: IncomingMessage, res: ServerResponse): void {
-  readFile(INSTALLER_FILE).then((body) => {
+  readInstaller().then(({ body }) => {
     if (res.headersSent) return;
     res.writeHead(200, { 'content-type': 'text/x-shellscript; charset=utf-8', 'cache-control': 'no-cache', 'content-length': String(body.length) });
     res.end(req.method === 'HEAD' ? undefined : body);
