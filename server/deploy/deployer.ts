@@ -2,17 +2,7 @@ import type { Volume, DeployableRelease } from '../model.ts';
 import type { ProcessIo } from '../kube/process-io.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { NodeSummary } from './nodes.ts';
-
-/** How the newest run of a scheduled task went, from the Jobs its CronJob made. */
-export interface CronRun {
-  /** The Job's name (its pods' logs are under `logs APP -p cron`). */
-  job: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  result: 'succeeded' | 'failed' | 'running';
-  /** Why it failed, in Kubernetes' words (DeadlineExceeded, BackoffLimitExceeded…). */
-  reason?: string;
-}
+import type { CronRun } from '../shapes/cron.ts';
 
 /** A scheduled task as the cluster has it. */
 export interface CronState {
