@@ -16,6 +16,7 @@ export type { DomainList } from '../../server/shapes/domains.ts';
 export type { CreatedToken, DoctorCheck, KeySummary, TokenSummary } from '../../server/shapes/keys.ts';
 export type { VolumeInfo } from '../../server/shapes/storage.ts';
 export type { Round } from '../../server/shapes/rounds.ts';
+export type { CollectionPreview } from '../../server/shapes/gc.ts';
 
 /** The API's prefix. */
 export const API = '/api/v1';
