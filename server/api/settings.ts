@@ -6,7 +6,7 @@ import { route, type ApiCall } from './route.ts';
 import { AppName, AppParams } from './schemas.ts';
 import { Loose, Nullable } from '../shapes/common.ts';
 import { AcceptedSchema } from '../shapes/jobs.ts';
-import { DomainListSchema } from '../shapes/domains.ts';
+import { AddedCertSchema, AutoCertsSchema, CertListSchema, DomainListSchema, RemovedCertSchema } from '../shapes/domains.ts';
 import { actor, runChange, type AcceptedReply, type StoredReply } from './change.ts';
 import type { Actor, Progress } from '../ops/actor.ts';
 import { addDomain, listDomains, removeDomain } from '../ops/domains/domains.ts';
@@ -62,7 +62,7 @@ export const certRoutes = [
     method: 'GET', url: '/apps/:app/certs', tag: 'certs', need: 'read',
     summary: "The state of each of an app's hosts' certificates (= certs APP --json)",
     params: AppParams,
-    response: { 200: Type.Object({ auto: Type.Boolean(), acme: Type.Boolean(), certs: Type.Array(Loose('One host: host, state, source, issuer, notAfter, detail.')) }, { additionalProperties: false }) },
+    response: { 200: CertListSchema },
     handle: async (call) => ({ status: 200, json: await listCerts(actor(call), call.params.app) }),
   }),
   route({
@@ -70,14 +70,14 @@ export const certRoutes = [
     summary: 'Upload a certificate and its key (PEM) for hosts of the app',
     params: AppParams,
     body: Type.Object({ pem: Type.String({ minLength: 1, maxLength: 60_000, description: 'The certificate chain and its private key, PEM.' }) }, { additionalProperties: false }),
-    response: changed(201, Type.Object({ hosts: Type.Array(Type.String()) }, { additionalProperties: false })),
+    response: changed(201, AddedCertSchema),
     handle: (call) => change(call, 201, (a, p) => addCert(a, call.params.app, call.body.pem, p)),
   }),
   route({
     method: 'DELETE', url: '/apps/:app/certs/:host', tag: 'certs', need: 'deploy',
     summary: 'Remove the uploaded certificate of a host',
     params: HostParams,
-    response: changed(200, Type.Object({ host: Type.String() }, { additionalProperties: false })),
+    response: changed(200, RemovedCertSchema),
     handle: (call) => change(call, 200, (a, p) => removeCert(a, call.params.app, call.params.host, p)),
   }),
   route({
@@ -85,7 +85,7 @@ export const certRoutes = [
     summary: 'Turn automatic (ACME) certificates on or off (= certs:auto:enable / certs:auto:disable)',
     params: AppParams,
     body: Type.Object({ auto: Type.Boolean() }, { additionalProperties: false }),
-    response: changed(200, Type.Object({ auto: Type.Boolean() }, { additionalProperties: false })),
+    response: changed(200, AutoCertsSchema),
     handle: (call) => change(call, 200, (a, p) => setAutoCerts(a, call.params.app, call.body.auto, p)),
   }),
 ];

@@ -3,6 +3,7 @@ import type { ProcessIo } from '../kube/process-io.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { NodeSummary } from './nodes.ts';
 import type { CronRun } from '../shapes/cron.ts';
+import type { HostCert } from '../shapes/domains.ts';
 
 /** A scheduled task as the cluster has it. */
 export interface CronState {
@@ -21,17 +22,6 @@ export interface VolumeState {
   phase: string;
   /** What the bound volume holds (`1Gi`), once bound. */
   capacity?: string;
-}
-
-/** A host's certificate as `certs` shows it. */
-export interface HostCert {
-  host: string;
-  state: 'issued' | 'pending' | 'failed' | 'none';
-  /** issued: the issuer's name and the expiry; pending: what it waits for; failed: why (one sentence). */
-  issuer?: string;
-  notAfter?: string;
-  detail?: string;
-  source?: 'acme' | 'uploaded';
 }
 
 /** How a release command ended. */

@@ -3,15 +3,13 @@
 // checks (checks:set/unset), resource limits and reservations (resource:limit/reserve), and its
 // volumes (storage:list; read-only here: storage:create/mount stay on the command line and API).
 import { useState } from 'preact/hooks';
-import { api, type DomainList, type ProcessEntry, type VolumeInfo } from '../api.ts';
+import { api, type CertList, type DomainList, type ProcessEntry, type VolumeInfo } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
 import { when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useChanges } from '../live.ts';
 import { Badge, ErrorLine, useData, useDebounced } from '../ui.tsx';
 
-interface Cert { host: string; state: string; source?: string; issuer?: string; notAfter?: string; detail?: string }
-interface Certs { auto: boolean; acme: boolean; certs: Cert[] }
 interface Check { type: string; path: string; port?: number; initialDelay?: number; timeout?: number; attempts?: number; wait?: number; content?: string }
 interface Quantities { memory?: string; cpu?: string }
 interface ProcessResources { limits?: Quantities; requests?: Quantities }
@@ -23,7 +21,7 @@ const CHECK_KINDS = ['readiness', 'liveness', 'startup'] as const;
 export function AppSettingsPage({ app }: { app: string }) {
   const base = `/apps/${encodeURIComponent(app)}`;
   const domains = useData(() => api<DomainList>('GET', `${base}/domains`), [app]);
-  const certs = useData(() => api<Certs>('GET', `${base}/certs`), [app]);
+  const certs = useData(() => api<CertList>('GET', `${base}/certs`), [app]);
   const checks = useData(() => api<Record<string, Check[]>>('GET', `${base}/checks`), [app]);
   const resources = useData(() => api<Resources>('GET', `${base}/resources`), [app]);
   const storage = useData(() => api<VolumeInfo[]>('GET', `${base}/storage`), [app]);
@@ -85,7 +83,7 @@ function DomainSection({ base, data, error, after }: { base: string; data: Domai
 }
 
 /** Each host's certificate, and the switch for automatic (ACME) certificates. */
-function CertSection({ base, data, error, after }: { base: string; data: Certs | undefined; error: string | undefined; after: () => void }) {
+function CertSection({ base, data, error, after }: { base: string; data: CertList | undefined; error: string | undefined; after: () => void }) {
   const action = useAction();
   return (
     <section aria-labelledby="certs">
