@@ -6,6 +6,7 @@ import { route, type ApiCall } from './route.ts';
 import { AppName, AppParams } from './schemas.ts';
 import { Loose, Nullable } from '../shapes/common.ts';
 import { AcceptedSchema } from '../shapes/jobs.ts';
+import { CheckListSchema, RemovedCheckSchema, StoredCheckSchema } from '../shapes/checks.ts';
 import { AddedCertSchema, AutoCertsSchema, CertListSchema, DomainListSchema, RemovedCertSchema } from '../shapes/domains.ts';
 import { actor, runChange, type AcceptedReply, type StoredReply } from './change.ts';
 import type { Actor, Progress } from '../ops/actor.ts';
@@ -95,7 +96,7 @@ export const checkRoutes = [
     method: 'GET', url: '/apps/:app/checks', tag: 'checks', need: 'read',
     summary: "An app's health checks by process type (= checks APP --json)",
     params: AppParams,
-    response: { 200: Type.Record(Type.String(), Type.Array(Loose('A check: type, path, port, initialDelay, timeout, attempts, wait, and content (text the body must contain; from app.json).'))) },
+    response: { 200: CheckListSchema },
     handle: (call) => ({ status: 200, json: listChecks(actor(call), call.params.app) }),
   }),
   route({
@@ -112,14 +113,14 @@ export const checkRoutes = [
       attempts: Type.Optional(Type.Integer()),
       wait: Type.Optional(Type.Integer()),
     }, { additionalProperties: false }),
-    response: changed(201, Type.Object({ process: Type.String(), check: Loose('The check as stored.') }, { additionalProperties: false })),
+    response: changed(201, StoredCheckSchema),
     handle: (call) => change(call, 201, (a, p) => setCheck(a, call.params.app, call.body, p)),
   }),
   route({
     method: 'DELETE', url: '/apps/:app/checks/:process/:type', tag: 'checks', need: 'deploy',
     summary: 'Remove a check set through the API or checks:set',
     params: Type.Object({ app: AppName, process: Type.String({ minLength: 1, maxLength: 63 }), type: CheckKind }, { additionalProperties: false }),
-    response: changed(200, Type.Object({ process: Type.String(), type: Type.String() }, { additionalProperties: false })),
+    response: changed(200, RemovedCheckSchema),
     handle: (call) => change(call, 200, (a, p) => unsetCheck(a, call.params.app, call.params.process, call.params.type, p)),
   }),
 ];
