@@ -2,7 +2,7 @@
 import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppName, AppParams } from './schemas.ts';
-import { Nullable, Time } from '../shapes/common.ts';
+import { BuildSummarySchema } from '../shapes/builds.ts';
 import { AddedKeySchema, CreatedTokenSchema, KeySummarySchema, ScopeSchema, TokenSummarySchema } from '../shapes/keys.ts';
 import { actor } from './change.ts';
 import { buildOutput, listBuilds } from '../ops/builds/builds.ts';
@@ -17,7 +17,7 @@ export const buildRoutes = [
     method: 'GET', url: '/apps/:app/builds', tag: 'builds', need: 'read',
     summary: "An app's builds, newest first (= builds APP --json)",
     params: AppParams,
-    response: { 200: Type.Array(Type.Object({ id: Type.Integer(), app: Type.String(), commit: Type.String(), status: Type.String(), image: Nullable(Type.String()), startedAt: Time, finishedAt: Nullable(Time) }, { additionalProperties: false })) },
+    response: { 200: Type.Array(BuildSummarySchema) },
     handle: (call) => ({ status: 200, json: listBuilds(actor(call), call.params.app) }),
   }),
   route({

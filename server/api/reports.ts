@@ -3,10 +3,10 @@
 import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppParams } from './schemas.ts';
-import { Loose, Nullable } from '../shapes/common.ts';
 import { actor } from './change.ts';
 import { DoctorCheckSchema } from '../shapes/keys.ts';
 import { RoundSchema } from '../shapes/rounds.ts';
+import { CollectionPreviewSchema } from '../shapes/gc.ts';
 import { runDoctor } from '../ops/admin/doctor.ts';
 import { listRounds, runRound } from '../ops/admin/rounds.ts';
 import { previewGarbage } from '../ops/gc/gc.ts';
@@ -35,22 +35,7 @@ export const reportRoutes = [
   route({
     method: 'GET', url: '/gc', tag: 'admin', need: 'admin',
     summary: 'What garbage collection would delete now, deleting nothing (= gc --dry-run --json)',
-    response: { 200: Type.Object({
-      keepReleases: Type.Integer({ description: 'SLIPWAY_KEEP_RELEASES: the images and config copies of this many releases are kept.' }),
-      apps: Type.Array(Type.Union([
-        Type.Object({ app: Type.String(), skipped: Type.String() }, { additionalProperties: false }),
-        Type.Object({
-          app: Type.String(),
-          kept: Type.Integer({ description: 'Images kept.' }),
-          removed: Type.Integer({ description: 'Images that would be deleted.' }),
-          removedBytes: Nullable(Type.Integer({ description: 'What they take in the registry (null: unknown).' })),
-          collected: Type.Array(Type.Integer(), { description: 'Releases that would lose their image (no rollback to them).' }),
-          configPruned: Type.Array(Type.Integer(), { description: 'Releases whose config copy would be dropped.' }),
-        }, { additionalProperties: false }),
-      ])),
-      cachesRemoved: Type.Array(Type.String(), { description: 'Build caches of apps that no longer exist.' }),
-      storage: Loose('{runs: true}, or {runs: false, reason}: whether the registry storage would be collected.'),
-    }, { additionalProperties: false }) },
+    response: { 200: CollectionPreviewSchema },
     handle: async (call) => ({ status: 200, json: await previewGarbage(actor(call)) }),
   }),
   route({

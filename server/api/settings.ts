@@ -6,7 +6,8 @@ import { route, type ApiCall } from './route.ts';
 import { AppName, AppParams } from './schemas.ts';
 import { Loose, Nullable } from '../shapes/common.ts';
 import { AcceptedSchema } from '../shapes/jobs.ts';
-import { DomainListSchema } from '../shapes/domains.ts';
+import { CheckListSchema, RemovedCheckSchema, StoredCheckSchema } from '../shapes/checks.ts';
+import { AddedCertSchema, AutoCertsSchema, CertListSchema, DomainListSchema, RemovedCertSchema } from '../shapes/domains.ts';
 import { actor, runChange, type AcceptedReply, type StoredReply } from './change.ts';
 import type { Actor, Progress } from '../ops/actor.ts';
 import { addDomain, listDomains, removeDomain } from '../ops/domains/domains.ts';
@@ -62,7 +63,7 @@ export const certRoutes = [
     method: 'GET', url: '/apps/:app/certs', tag: 'certs', need: 'read',
     summary: "The state of each of an app's hosts' certificates (= certs APP --json)",
     params: AppParams,
-    response: { 200: Type.Object({ auto: Type.Boolean(), acme: Type.Boolean(), certs: Type.Array(Loose('One host: host, state, source, issuer, notAfter, detail.')) }, { additionalProperties: false }) },
+    response: { 200: CertListSchema },
     handle: async (call) => ({ status: 200, json: await listCerts(actor(call), call.params.app) }),
   }),
   route({
@@ -70,14 +71,14 @@ export const certRoutes = [
     summary: 'Upload a certificate and its key (PEM) for hosts of the app',
     params: AppParams,
     body: Type.Object({ pem: Type.String({ minLength: 1, maxLength: 60_000, description: 'The certificate chain and its private key, PEM.' }) }, { additionalProperties: false }),
-    response: changed(201, Type.Object({ hosts: Type.Array(Type.String()) }, { additionalProperties: false })),
+    response: changed(201, AddedCertSchema),
     handle: (call) => change(call, 201, (a, p) => addCert(a, call.params.app, call.body.pem, p)),
   }),
   route({
     method: 'DELETE', url: '/apps/:app/certs/:host', tag: 'certs', need: 'deploy',
     summary: 'Remove the uploaded certificate of a host',
     params: HostParams,
-    response: changed(200, Type.Object({ host: Type.String() }, { additionalProperties: false })),
+    response: changed(200, RemovedCertSchema),
     handle: (call) => change(call, 200, (a, p) => removeCert(a, call.params.app, call.params.host, p)),
   }),
   route({
@@ -85,7 +86,7 @@ export const certRoutes = [
     summary: 'Turn automatic (ACME) certificates on or off (= certs:auto:enable / certs:auto:disable)',
     params: AppParams,
     body: Type.Object({ auto: Type.Boolean() }, { additionalProperties: false }),
-    response: changed(200, Type.Object({ auto: Type.Boolean() }, { additionalProperties: false })),
+    response: changed(200, AutoCertsSchema),
     handle: (call) => change(call, 200, (a, p) => setAutoCerts(a, call.params.app, call.body.auto, p)),
   }),
 ];
@@ -95,7 +96,7 @@ export const checkRoutes = [
     method: 'GET', url: '/apps/:app/checks', tag: 'checks', need: 'read',
     summary: "An app's health checks by process type (= checks APP --json)",
     params: AppParams,
-    response: { 200: Type.Record(Type.String(), Type.Array(Loose('A check: type, path, port, initialDelay, timeout, attempts, wait, and content (text the body must contain; from app.json).'))) },
+    response: { 200: CheckListSchema },
     handle: (call) => ({ status: 200, json: listChecks(actor(call), call.params.app) }),
   }),
   route({
@@ -112,14 +113,14 @@ export const checkRoutes = [
       attempts: Type.Optional(Type.Integer()),
       wait: Type.Optional(Type.Integer()),
     }, { additionalProperties: false }),
-    response: changed(201, Type.Object({ process: Type.String(), check: Loose('The check as stored.') }, { additionalProperties: false })),
+    response: changed(201, StoredCheckSchema),
     handle: (call) => change(call, 201, (a, p) => setCheck(a, call.params.app, call.body, p)),
   }),
   route({
     method: 'DELETE', url: '/apps/:app/checks/:process/:type', tag: 'checks', need: 'deploy',
     summary: 'Remove a check set through the API or checks:set',
     params: Type.Object({ app: AppName, process: Type.String({ minLength: 1, maxLength: 63 }), type: CheckKind }, { additionalProperties: false }),
-    response: changed(200, Type.Object({ process: Type.String(), type: Type.String() }, { additionalProperties: false })),
+    response: changed(200, RemovedCheckSchema),
     handle: (call) => change(call, 200, (a, p) => unsetCheck(a, call.params.app, call.params.process, call.params.type, p)),
   }),
 ];

@@ -1,5 +1,5 @@
 // certs, certs:auto:enable/disable, certs:add, certs:remove: HTTPS for an app's hosts (ops/domains/certs.ts).
-import type { HostCert } from '../deploy/deployer.ts';
+import type { HostCert } from '../shapes/domains.ts';
 import { addCert, listCerts, removeCert, setAutoCerts } from '../ops/domains/certs.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';

@@ -1,6 +1,7 @@
 // cron, cron:run, cron:suspend, cron:resume: the scheduled tasks of app.json `cron` (Dokku's
 // cron:list, cron:run, cron:suspend and cron:resume; Heroku Scheduler's jobs).
-import { listCron, runCronNow, suspendCron, type CronEntry } from '../ops/cron/cron.ts';
+import { listCron, runCronNow, suspendCron } from '../ops/cron/cron.ts';
+import type { CronEntry } from '../shapes/cron.ts';
 import { listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 

@@ -1,7 +1,7 @@
 // What cert-manager's objects say about one host's certificate, in the words `certs` shows:
 // issued, pending (what it waits for) or failed (the ACME error in one sentence). Pure.
 import { X509Certificate } from 'node:crypto';
-import type { HostCert } from './deployer.ts';
+import type { HostCert } from '../shapes/domains.ts';
 
 interface Condition { type?: string; status?: string; reason?: string; message?: string }
 /** The fields read of a cert-manager Certificate. */

@@ -1,5 +1,6 @@
 // A scheduled task as `cron APP` shows it, read from its CronJob and the Jobs it made (pure).
-import type { CronRun, CronState } from './deployer.ts';
+import type { CronState } from './deployer.ts';
+import type { CronRun } from '../shapes/cron.ts';
 import type { V1CronJob, V1Job } from '../kube/types.ts';
 import { LABEL } from '../kube/labels.ts';
 

@@ -2,17 +2,8 @@ import type { Volume, DeployableRelease } from '../model.ts';
 import type { ProcessIo } from '../kube/process-io.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { NodeSummary } from './nodes.ts';
-
-/** How the newest run of a scheduled task went, from the Jobs its CronJob made. */
-export interface CronRun {
-  /** The Job's name (its pods' logs are under `logs APP -p cron`). */
-  job: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  result: 'succeeded' | 'failed' | 'running';
-  /** Why it failed, in Kubernetes' words (DeadlineExceeded, BackoffLimitExceeded…). */
-  reason?: string;
-}
+import type { CronRun } from '../shapes/cron.ts';
+import type { HostCert } from '../shapes/domains.ts';
 
 /** A scheduled task as the cluster has it. */
 export interface CronState {
@@ -31,17 +22,6 @@ export interface VolumeState {
   phase: string;
   /** What the bound volume holds (`1Gi`), once bound. */
   capacity?: string;
-}
-
-/** A host's certificate as `certs` shows it. */
-export interface HostCert {
-  host: string;
-  state: 'issued' | 'pending' | 'failed' | 'none';
-  /** issued: the issuer's name and the expiry; pending: what it waits for; failed: why (one sentence). */
-  issuer?: string;
-  notAfter?: string;
-  detail?: string;
-  source?: 'acme' | 'uploaded';
 }
 
 /** How a release command ended. */

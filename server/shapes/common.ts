@@ -2,11 +2,11 @@
 // Each shape file of server/shapes/ exports a TypeBox schema (the route's response schema, and so
 // the OpenAPI document) and its static type, which the operations return and the dashboard reads
 // (type-only): one description per shape.
-import { Type, type TSchema } from 'typebox';
+import { Type, type TSchema, type TSchemaOptions } from 'typebox';
 
-/** A schema that may be null. */
-export function Nullable<T extends TSchema>(t: T) {
-  return Type.Union([t, Type.Null()]);
+/** A schema that may be null (`options`: the description of the whole). */
+export function Nullable<T extends TSchema>(t: T, options?: TSchemaOptions) {
+  return Type.Union([t, Type.Null()], options);
 }
 
 /** An ISO 8601 time as the store keeps it. */

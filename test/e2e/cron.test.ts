@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeClient } from '../../server/kube/client.ts';
 import type { V1CronJob, V1Job, V1Pod } from '../../server/kube/types.ts';
-import type { CronEntry } from '../../server/ops/cron/cron.ts';
+import type { CronEntry } from '../../server/shapes/cron.ts';
 import { remoteLines, type TestServer } from '../support/harness.ts';
 import { startOnTestbed } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeKey, newApp, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
 import { api, makeToken, sshJson } from '../support/api-client.ts';
-import type { CronEntry } from '../../server/ops/cron/cron.ts';
+import type { CronEntry } from '../../server/shapes/cron.ts';
 import { eventually } from '../support/eventually.ts';
 
 const APP_JSON = {

@@ -2,7 +2,8 @@
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult } from '../../server/build/builder.ts';
 import type { ProcessType } from '../../server/model.ts';
-import type { AppRuntime, ClusterNodes, CronJobs, CronState, Deployer, DrainResult, HostCert, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
+import type { AppRuntime, ClusterNodes, CronJobs, CronState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
+import type { HostCert } from '../../server/shapes/domains.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
 import type { DeployableRelease, Volume } from '../../server/model.ts';
 import type { ProcessIo } from '../../server/kube/process-io.ts';

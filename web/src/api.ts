@@ -12,10 +12,12 @@ export type { Accepted, Job } from '../../server/shapes/jobs.ts';
 export type { AppInfo, AppSummary } from '../../server/shapes/apps.ts';
 export type { AppMetrics, ProcessEntry } from '../../server/shapes/processes.ts';
 export type { ReleaseSummary } from '../../server/shapes/releases.ts';
-export type { DomainList } from '../../server/shapes/domains.ts';
+export type { CertList, DomainList } from '../../server/shapes/domains.ts';
+export type { CheckList } from '../../server/shapes/checks.ts';
 export type { CreatedToken, DoctorCheck, KeySummary, TokenSummary } from '../../server/shapes/keys.ts';
 export type { VolumeInfo } from '../../server/shapes/storage.ts';
 export type { Round } from '../../server/shapes/rounds.ts';
+export type { CollectionPreview } from '../../server/shapes/gc.ts';
 
 /** The API's prefix. */
 export const API = '/api/v1';

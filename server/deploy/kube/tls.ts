@@ -2,7 +2,8 @@
 // what `certs` shows, and the TLS objects a release no longer has.
 import type { V1Ingress, V1Secret, KubeObject } from '../../kube/types.ts';
 import { appSelector, namespaceFor } from '../../kube/labels.ts';
-import type { HostCert, TlsCertificates } from '../deployer.ts';
+import type { TlsCertificates } from '../deployer.ts';
+import type { HostCert } from '../../shapes/domains.ts';
 import type { DeployableRelease } from '../../model.ts';
 import { tlsHosts } from '../tls.ts';
 import { TLS_LABEL } from '../../kube/labels.ts';

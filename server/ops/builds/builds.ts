@@ -8,11 +8,8 @@ import { requireBackends, requireBuilder } from '../../context.ts';
 import { rollOut } from '../rollout.ts';
 import { requireAdmin } from '../access.ts';
 import { git } from '../../git.ts';
-import type { Build } from '../../store/builds.ts';
 import type { Actor, Progress } from '../actor.ts';
-
-/** A build as listed: everything but where its log file is. */
-export type BuildSummary = Omit<Build, 'logFile'>;
+import type { BuildSummary } from '../../shapes/builds.ts';
 
 /** builds --json: the app's builds, newest first. */
 export function listBuilds(actor: Actor, app: string): BuildSummary[] {

@@ -4,28 +4,12 @@
 import { UserError } from '../../errors.ts';
 import { shown } from '../../names.ts';
 import { requireDeployer } from '../../context.ts';
-import type { CronRun } from '../../deploy/deployer.ts';
 import type { CronTask } from '../../model.ts';
 import { CRON_PROCESS } from '../../deploy/workload.ts';
 import { nextRun } from './cron-spec.ts';
 import { changeSetting, deployedRelease } from '../rollout.ts';
 import type { Actor, Progress } from '../actor.ts';
-
-/** One scheduled task as `cron APP --json` lists it. */
-export interface CronEntry {
-  id: string;
-  schedule: string;
-  command: string;
-  concurrencyPolicy: CronTask['concurrencyPolicy'];
-  /** Not scheduled: cron:suspend, or app.json `maintenance: true`. */
-  suspended: boolean;
-  /** app.json `maintenance: true` (cron:resume does not lift it; the next app.json does). */
-  maintenance: boolean;
-  /** Its newest run (from the Jobs its CronJob keeps), null when it has not run. */
-  lastRun: CronRun | null;
-  /** When it runs next (UTC), null while suspended. */
-  nextRun: string | null;
-}
+import type { CronEntry, CronSuspension, StartedCronRun } from '../../shapes/cron.ts';
 
 /** The current release's tasks; none when the app never deployed. */
 function tasksOf(actor: Actor, app: string): CronTask[] {
@@ -59,7 +43,7 @@ export async function listCron(actor: Actor, app: string): Promise<CronEntry[]> 
 }
 
 /** cron:run: starts a task now, as a Job from its CronJob; its output goes to `logs APP -p cron`. */
-export async function runCronNow(actor: Actor, app: string, id: string): Promise<{ id: string; job: string; logs: string }> {
+export async function runCronNow(actor: Actor, app: string, id: string): Promise<StartedCronRun> {
   const deployer = requireDeployer(actor.services);
   deployedRelease(actor.services, app);
   taskOf(actor, app, id);
@@ -71,7 +55,7 @@ export async function runCronNow(actor: Actor, app: string, id: string): Promise
  * cron:suspend and cron:resume: stores the choice by task id (it holds for later releases while
  * the task keeps its command and schedule) and rolls it out to the task's CronJob when the app runs.
  */
-export async function suspendCron(actor: Actor, app: string, id: string, suspend: boolean, progress: Progress): Promise<{ id: string; suspended: boolean; maintenance: boolean }> {
+export async function suspendCron(actor: Actor, app: string, id: string, suspend: boolean, progress: Progress): Promise<CronSuspension> {
   const { store } = actor.services;
   const task = taskOf(actor, app, id);
   const was = store.cron.suspended(app).includes(id);

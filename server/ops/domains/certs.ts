@@ -4,12 +4,12 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { UserError } from '../../errors.ts';
 import { shown } from '../../names.ts';
 import { deployable } from '../releases/release.ts';
-import type { HostCert } from '../../deploy/deployer.ts';
 import { changeSetting } from '../rollout.ts';
 import { defaultDomain } from '../../urls.ts';
 import type { Config } from '../../config.ts';
 import type { UploadedCert } from '../../store/certs.ts';
 import type { Actor, Progress } from '../actor.ts';
+import type { AddedCert, AutoCerts, CertList, HostCert, RemovedCert } from '../../shapes/domains.ts';
 
 /** Whether a certificate's names cover `host` (exactly, or by a one-label wildcard). */
 function covers(cert: X509Certificate, host: string): boolean {
@@ -77,13 +77,6 @@ export function parseUpload(text: string): { certPem: string; keyPem: string; le
   return { certPem: certs.join('\n') + '\n', keyPem: key + '\n', leaf };
 }
 
-/** certs --json: whether ACME certificates are on for the app (and configured at all), and each host's certificate. */
-export interface CertList {
-  auto: boolean;
-  acme: boolean;
-  certs: HostCert[];
-}
-
 /** certs --json; a certificate issued since the last deploy gets its HTTPS redirect now. */
 export async function listCerts(actor: Actor, app: string): Promise<CertList> {
   const { services } = actor;
@@ -104,7 +97,7 @@ export async function listCerts(actor: Actor, app: string): Promise<CertList> {
 }
 
 /** certs:auto:enable and certs:auto:disable: ACME certificates for the app's hosts, or HTTP only for hosts without an upload. */
-export async function setAutoCerts(actor: Actor, app: string, on: boolean, progress: Progress): Promise<{ auto: boolean }> {
+export async function setAutoCerts(actor: Actor, app: string, on: boolean, progress: Progress): Promise<AutoCerts> {
   const { store, config } = actor.services;
   if (on && config.acmeEmail === undefined) throw new UserError('Automatic certificates need an ACME contact email: set SLIPWAY_ACME_EMAIL on the server (install.sh --acme-email).');
   const was = store.certs.auto(app);
@@ -113,7 +106,7 @@ export async function setAutoCerts(actor: Actor, app: string, on: boolean, progr
 }
 
 /** certs:add: serves an uploaded certificate (PEM chain and key) for the app's hosts it names; returns them. */
-export async function addCert(actor: Actor, app: string, pem: string, progress: Progress): Promise<{ hosts: string[] }> {
+export async function addCert(actor: Actor, app: string, pem: string, progress: Progress): Promise<AddedCert> {
   const { store, config } = actor.services;
   const { certPem, keyPem, leaf } = parseUpload(pem);
   const appHosts = [defaultDomain(config, app), ...store.domains.list(app)];
@@ -133,7 +126,7 @@ export async function addCert(actor: Actor, app: string, pem: string, progress: 
 }
 
 /** certs:remove: stops serving a host's uploaded certificate. */
-export async function removeCert(actor: Actor, app: string, raw: string, progress: Progress): Promise<{ host: string }> {
+export async function removeCert(actor: Actor, app: string, raw: string, progress: Progress): Promise<RemovedCert> {
   const { store } = actor.services;
   const host = raw.toLowerCase().replace(/\.$/, '');
   const u = store.certs.uploaded(app).find((c) => c.host === host);

@@ -7,6 +7,7 @@ import { log } from '../../output/log.ts';
 import type { StorageCollection } from '../../build/registry.ts';
 import { tryLockApp } from '../lock.ts';
 import { planCollection, planConfigPrune, type CollectionPlan, type TaggedImage } from '../../gc/keep.ts';
+import type { AppCollectionPlan, CollectionPreview } from '../../shapes/gc.ts';
 
 /** How the collection of one app went. */
 export type AppCollection =
@@ -61,21 +62,6 @@ function planApp(services: Pick<Services, 'store' | 'config' | 'registry'>, app:
   const releases = all.map((r) => ({ version: r.version, image: r.image, status: r.status, collected: r.imageCollectedAt !== null }));
   const builds = store.builds.list(app, 1_000_000).map((b) => ({ id: b.id, finished: b.status !== 'running' }));
   return { pruned, images: planCollection({ releases, tags, builds, keep: config.keepReleases }) };
-}
-
-/** What a collection of one app would do (gc --dry-run): images kept and deleted (and their bytes), releases losing their image or config copy. */
-export type AppCollectionPlan =
-  | { app: string; skipped: string }
-  | { app: string; kept: number; removed: number; removedBytes: number | null; collected: number[]; configPruned: number[] };
-
-/** What a whole collection would do now, deleting nothing (gc --dry-run, GET /api/v1/gc). */
-export interface CollectionPreview {
-  keepReleases: number;
-  apps: AppCollectionPlan[];
-  /** Build caches of apps that no longer exist. */
-  cachesRemoved: string[];
-  /** Whether the registry's storage would be collected, or why not. */
-  storage: { runs: true } | { runs: false; reason: string };
 }
 
 /** The same decisions as collectAll, made on what the store and registry hold now, without taking a lock or changing anything. */

@@ -1,9 +1,10 @@
 // Garbage collection as operations: the whole collection now (what the timer runs), and what an
 // app's images and build cache take on disk.
 import { log } from '../../output/log.ts';
-import { collectAll, previewCollection, type Collection, type CollectionPreview } from './collect.ts';
+import { collectAll, previewCollection, type Collection } from './collect.ts';
 import { requireAdmin } from '../access.ts';
 import type { Actor } from '../actor.ts';
+import type { CollectionPreview } from '../../shapes/gc.ts';
 
 /** A measurement that failed says why instead of failing the whole report. */
 async function measured<T>(what: string, app: string, fn: () => Promise<T>): Promise<T | { error: string }> {

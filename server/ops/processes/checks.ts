@@ -3,14 +3,14 @@
 // rolled out at once (same release, new probes) through changeSetting.
 import { UserError } from '../../errors.ts';
 import { shown } from '../../names.ts';
-import type { HealthCheck } from '../../model.ts';
 import { checkType, healthCheck } from '../apps/app-json.ts';
 import { mergeChecks } from '../releases/release.ts';
 import { changeSetting } from '../rollout.ts';
 import type { Actor, Progress } from '../actor.ts';
+import type { CheckList, RemovedCheck, StoredCheck } from '../../shapes/checks.ts';
 
 /** checks --json: each process type's checks, app.json's with checks:set's replacing the same kind. */
-export function listChecks(actor: Actor, app: string): Record<string, HealthCheck[]> {
+export function listChecks(actor: Actor, app: string): CheckList {
   const { store } = actor.services;
   return mergeChecks(store.releases.current(app)?.checks ?? {}, store.checks.all(app));
 }
@@ -28,7 +28,7 @@ export interface CheckInput {
 }
 
 /** checks:set: validates the check, stores it and rolls it out when the app runs; returns it as stored. */
-export async function setCheck(actor: Actor, app: string, input: CheckInput, progress: Progress): Promise<{ process: string; check: HealthCheck }> {
+export async function setCheck(actor: Actor, app: string, input: CheckInput, progress: Progress): Promise<StoredCheck> {
   const { store } = actor.services;
   const { process, ...raw } = input;
   const current = store.releases.current(app);
@@ -47,7 +47,7 @@ export async function setCheck(actor: Actor, app: string, input: CheckInput, pro
 }
 
 /** checks:unset: removes a check checks:set made (the release's app.json check, if any, applies again). */
-export async function unsetCheck(actor: Actor, app: string, process: string, kind: unknown, progress: Progress): Promise<{ process: string; type: HealthCheck['type'] }> {
+export async function unsetCheck(actor: Actor, app: string, process: string, kind: unknown, progress: Progress): Promise<RemovedCheck> {
   const { store } = actor.services;
   const type = checkType(kind, 'checks:unset');
   const before = store.checks.all(app)[process]?.find((c) => c.type === type);

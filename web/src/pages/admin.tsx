@@ -5,7 +5,7 @@
 // --dry-run). All through the public API.
 import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type AppSummary, type CreatedToken, type DoctorCheck, type KeySummary, type Round, type TokenSummary } from '../api.ts';
+import { api, type AppSummary, type CollectionPreview, type CreatedToken, type DoctorCheck, type KeySummary, type Round, type TokenSummary } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
 import { age, bytes, duration, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
@@ -354,7 +354,7 @@ function words(key: string): string {
  */
 function GcSection() {
   return (
-    <Report<Record<string, unknown>> id="gc" title="Disk and GC" path="/gc">
+    <Report<CollectionPreview> id="gc" title="Disk and GC" path="/gc">
       {(data) => {
         const entries = Object.entries(data ?? {});
         const tables = entries.filter(([, v]) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))) as [string, Record<string, unknown>[]][];

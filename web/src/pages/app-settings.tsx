@@ -3,16 +3,13 @@
 // checks (checks:set/unset), resource limits and reservations (resource:limit/reserve), and its
 // volumes (storage:list; read-only here: storage:create/mount stay on the command line and API).
 import { useState } from 'preact/hooks';
-import { api, type DomainList, type ProcessEntry, type VolumeInfo } from '../api.ts';
+import { api, type CertList, type CheckList, type DomainList, type ProcessEntry, type VolumeInfo } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
 import { when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useChanges } from '../live.ts';
 import { Badge, ErrorLine, useData, useDebounced } from '../ui.tsx';
 
-interface Cert { host: string; state: string; source?: string; issuer?: string; notAfter?: string; detail?: string }
-interface Certs { auto: boolean; acme: boolean; certs: Cert[] }
-interface Check { type: string; path: string; port?: number; initialDelay?: number; timeout?: number; attempts?: number; wait?: number; content?: string }
 interface Quantities { memory?: string; cpu?: string }
 interface ProcessResources { limits?: Quantities; requests?: Quantities }
 interface Resources { defaults: ProcessResources; processes: Record<string, ProcessResources> }
@@ -23,8 +20,8 @@ const CHECK_KINDS = ['readiness', 'liveness', 'startup'] as const;
 export function AppSettingsPage({ app }: { app: string }) {
   const base = `/apps/${encodeURIComponent(app)}`;
   const domains = useData(() => api<DomainList>('GET', `${base}/domains`), [app]);
-  const certs = useData(() => api<Certs>('GET', `${base}/certs`), [app]);
-  const checks = useData(() => api<Record<string, Check[]>>('GET', `${base}/checks`), [app]);
+  const certs = useData(() => api<CertList>('GET', `${base}/certs`), [app]);
+  const checks = useData(() => api<CheckList>('GET', `${base}/checks`), [app]);
   const resources = useData(() => api<Resources>('GET', `${base}/resources`), [app]);
   const storage = useData(() => api<VolumeInfo[]>('GET', `${base}/storage`), [app]);
   const procs = useData(() => api<ProcessEntry[]>('GET', `${base}/processes`), [app]);
@@ -85,7 +82,7 @@ function DomainSection({ base, data, error, after }: { base: string; data: Domai
 }
 
 /** Each host's certificate, and the switch for automatic (ACME) certificates. */
-function CertSection({ base, data, error, after }: { base: string; data: Certs | undefined; error: string | undefined; after: () => void }) {
+function CertSection({ base, data, error, after }: { base: string; data: CertList | undefined; error: string | undefined; after: () => void }) {
   const action = useAction();
   return (
     <section aria-labelledby="certs">
@@ -134,7 +131,7 @@ function NumberField({ id, label, value, set }: { id: string; label: string; val
 }
 
 /** HTTP health checks by process type: listed, set (replacing one of the same kind) and removed. */
-function CheckSection({ base, data, error, types, after }: { base: string; data: Record<string, Check[]> | undefined; error: string | undefined; types: string[]; after: () => void }) {
+function CheckSection({ base, data, error, types, after }: { base: string; data: CheckList | undefined; error: string | undefined; types: string[]; after: () => void }) {
   const action = useAction();
   const [process, setProcess] = useState('web');
   const [kind, setKind] = useState<string>('readiness');
