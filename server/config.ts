@@ -53,6 +53,8 @@ export interface Config {
   /** A cluster build pod's CPU and memory (requests = limits): SLIPWAY_BUILD_CPU, SLIPWAY_BUILD_MEMORY. */
   buildCpu: string;
   buildMemory: string;
+  /** The size limit of each of a cluster build pod's scratch volumes, /workspace and /layers (SLIPWAY_BUILD_DISK). */
+  buildDisk: string;
   /** Cluster builds at once; later pushes wait in line (SLIPWAY_BUILD_CONCURRENCY). */
   buildConcurrency: number;
   /** Keep one started build pod waiting for the next push (SLIPWAY_BUILD_SPARE=1), in a free slot only. */
@@ -109,8 +111,10 @@ export interface Config {
   appMaxPods: number;
   appMaxMemory: string;
   appMaxCpu: string;
-  /** Limits and requests of a container that sets none (the namespace's LimitRange). */
+  /** Limits and requests of a container that sets none (the namespace's LimitRange); its scratch disk's always. */
   containerDefaults: Readonly<ContainerDefaults>;
+  /** The sum of an app's containers' scratch disk limits (SLIPWAY_APP_MAX_EPHEMERAL_STORAGE); unset: the container's limit times the app's pods. */
+  appMaxEphemeralStorage: string | undefined;
   /** One-off pods (`run`, `run:detached`) an app may have at once. */
   appMaxRuns: number;
   /** Procfile process types an app may have. */
@@ -410,6 +414,20 @@ function storageSize(raw: string, name: string): string {
   return raw;
 }
 
+/** The bytes of a storage size setting (storageSize's forms). */
+function storageBytes(size: string): number {
+  const unit = { Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[size.slice(-2) as 'Mi' | 'Gi' | 'Ti'];
+  return Number(size.slice(0, -2)) * unit;
+}
+
+/** A container's scratch disk defaults: the request may not be above the limit (the API server would refuse every pod). */
+function ephemeralDefaults(limit: string, request: string): { limit: string; request: string } {
+  if (storageBytes(request) > storageBytes(limit)) {
+    throw new UserError(`SLIPWAY_CONTAINER_EPHEMERAL_STORAGE_REQUEST (${request}) may not be above SLIPWAY_CONTAINER_EPHEMERAL_STORAGE_LIMIT (${limit}).`);
+  }
+  return { limit, request };
+}
+
 /** SLIPWAY_STORAGE_CLASS: unset is the cluster's default class; otherwise a StorageClass name (a DNS subdomain). */
 function storageClass(raw: string | undefined, name: string): string | undefined {
   if (!raw) return undefined;
@@ -660,6 +678,7 @@ const SETTINGS = {
   buildCpu: setting('SLIPWAY_BUILD_CPU', '1', quantity('cpu'), 'CPU of a cluster build pod (its request and limit).'),
   buildMemory: setting('SLIPWAY_BUILD_MEMORY', '2Gi', quantity('memory'), 'Memory of a cluster build pod (its request and limit); a build that needs more fails with OOMKilled.'),
   buildConcurrency: setting('SLIPWAY_BUILD_CONCURRENCY', '2', count, 'Cluster builds at once; later pushes wait in line, in the order they came, and say their place.'),
+  buildDisk: setting('SLIPWAY_BUILD_DISK', '10Gi', storageSize, "Size limit of each of a cluster build pod's scratch volumes (the app's tree in `/workspace`, its layers and cache in `/layers`); a build that writes more is stopped and fails with one sentence."),
   buildSpare: setting('SLIPWAY_BUILD_SPARE', '1', zeroOrOne, "1: a cluster build pod is started before a push needs it, while a build slot is free (its CPU and memory are held while it waits); 0: each build starts its own pod."),
   maxBuildLogBytes: setting('SLIPWAY_MAX_BUILD_LOG_MB', '5', (raw, name) => Math.floor(megabytes(raw, name)), 'Largest build log kept on disk, in MB (its first lines and last 64 KB, a marker line between); the pusher still sees every line.'),
   maxImageBytes: setting('SLIPWAY_MAX_IMAGE_MB', '2048', megabytes, "Largest app image in MB (config and compressed layers, as the registry's manifest lists them); a larger one fails its push."),
@@ -690,6 +709,9 @@ const SETTINGS = {
   containerCpuLimit: setting('SLIPWAY_CONTAINER_CPU_LIMIT', '500m', quantity('cpu'), 'CPU limit of a container that sets none.'),
   containerMemoryRequest: setting('SLIPWAY_CONTAINER_MEMORY_REQUEST', '128Mi', quantity('memory'), 'Memory request of a container that sets none.'),
   containerCpuRequest: setting('SLIPWAY_CONTAINER_CPU_REQUEST', '50m', quantity('cpu'), 'CPU request of a container that sets none.'),
+  containerEphemeralLimit: setting('SLIPWAY_CONTAINER_EPHEMERAL_STORAGE_LIMIT', '1Gi', storageSize, "Scratch disk of every app container (its writable layer, logs and emptyDirs: `/tmp` and the like); the kubelet evicts a pod that writes more."),
+  containerEphemeralRequest: setting('SLIPWAY_CONTAINER_EPHEMERAL_STORAGE_REQUEST', '64Mi', storageSize, 'Scratch disk the scheduler reserves for every app container; at most `SLIPWAY_CONTAINER_EPHEMERAL_STORAGE_LIMIT`.'),
+  appMaxEphemeralStorage: optional('SLIPWAY_APP_MAX_EPHEMERAL_STORAGE', "`SLIPWAY_CONTAINER_EPHEMERAL_STORAGE_LIMIT` × the app's pods (10Gi)", (raw, name) => (raw ? storageSize(raw, name) : undefined), "The sum of an app's containers' scratch disk limits (its namespace's quota of `limits.ephemeral-storage` and `requests.ephemeral-storage`)."),
   appMaxRuns: setting('SLIPWAY_APP_MAX_RUNS', '2', count, 'One-off pods (`run`, `run:detached`) an app may have at once.'),
   appMaxProcessTypes: setting('SLIPWAY_APP_MAX_PROCESS_TYPES', '20', count, 'Procfile process types an app may have; a push with more is rejected before it deploys.'),
   maxTokensPerKey: setting('SLIPWAY_MAX_TOKENS_PER_KEY', '50', count, 'Access tokens one key may hold.'),
@@ -722,7 +744,7 @@ export const settingsReference: readonly Pick<Setting, 'name' | 'default' | 'doc
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const values = Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, s.read(env)])) as Values;
-  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, httpMaxConnectionsPerSource, maxStreamsPerSource, ...fields } = values;
+  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, containerEphemeralLimit, containerEphemeralRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, httpMaxConnectionsPerSource, maxStreamsPerSource, ...fields } = values;
   const { dataDir } = fields;
   const runDir = join(dataDir, 'run');
   return Object.freeze({
@@ -742,6 +764,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     containerDefaults: Object.freeze({
       limits: Object.freeze({ memory: containerMemoryLimit, cpu: containerCpuLimit }),
       requests: Object.freeze({ memory: containerMemoryRequest, cpu: containerCpuRequest }),
+      ephemeralStorage: Object.freeze(ephemeralDefaults(containerEphemeralLimit, containerEphemeralRequest)),
     }),
     packEnv: packEnv(env),
     network: Object.freeze({ podCidrs, serviceCidrs, nodeAddresses, ingress: ingressFrom }),

@@ -15,6 +15,11 @@ export interface ProcessType {
 export interface ContainerDefaults {
   limits: { memory: string; cpu: string };
   requests: { memory: string; cpu: string };
+  /**
+   * Its scratch disk (writable layer, logs, emptyDirs): the kubelet evicts a pod past its limit.
+   * Every container gets these, whatever else it sets; absent, none (tests of other objects).
+   */
+  ephemeralStorage?: { limit: string; request: string };
 }
 
 /** What a release serves over TLS; absent on a release, Slipway leaves TLS alone (no email set, nothing uploaded). */
@@ -97,6 +102,8 @@ export interface AppQuota {
   pods: number;
   memory: string;
   cpu: string;
+  /** The sum of the containers' ephemeral-storage limits (and of their requests); absent, not counted. */
+  ephemeralStorage?: string;
 }
 
 /** Everything that bounds one app: its quota, its one-off pods at once, and the container defaults. */
@@ -107,6 +114,8 @@ export interface QuotaPlan {
   /** `run` / `run:detached` pods at once. */
   runs: number;
   container: ContainerDefaults;
+  /** Set on a preview's plan: it is its share of `parent`'s, split between the `previews` previews:limit allows. */
+  share?: { parent: string; previews: number };
 }
 
 /** An app's persistent volume: a ReadWriteOnce PersistentVolumeClaim of `size` in its namespace. */

@@ -51,6 +51,8 @@ export interface ClusterBuildSettings {
   buildTimeoutMs: number;
   cpu: string;
   memory: string;
+  /** Each scratch volume's size limit (SLIPWAY_BUILD_DISK). */
+  disk: string;
   concurrency: number;
   /** Start the next build's pod before its push comes, while a slot is free (SLIPWAY_BUILD_SPARE). */
   spare: boolean;
@@ -64,7 +66,7 @@ export function clusterBuildSettings(config: Readonly<Config>): ClusterBuildSett
   return {
     registry: config.registry, registryPull: config.registryPull, buildRegistry: config.buildRegistry, registryHttp: config.registryHttp, egress: config.buildEgress,
     registryAuth: config.registryAuth, buildTimeoutMs: config.buildTimeoutMs,
-    cpu: config.buildCpu, memory: config.buildMemory, concurrency: config.buildConcurrency, spare: config.buildSpare, owner: ownerId(config.dataDir), network: config.network,
+    cpu: config.buildCpu, memory: config.buildMemory, disk: config.buildDisk, concurrency: config.buildConcurrency, spare: config.buildSpare, owner: ownerId(config.dataDir), network: config.network,
   };
 }
 
@@ -157,6 +159,12 @@ export function explainContainer(phase: string, state: { exitCode: number; reaso
   const said = explainFailure(tail, state.exitCode, { registry: ctx.registry, minutes: ctx.minutes });
   if (said.startsWith('The build failed (pack exited')) return `The build failed in its ${phase} phase (exit code ${state.exitCode}); the output above says why.`;
   return said;
+}
+
+/** The sentence for a build pod its node evicted: past a scratch volume's size (SLIPWAY_BUILD_DISK), or the node's own pressure. */
+export function evicted(message: string | undefined, disk: string): string {
+  if (/EmptyDir volume/i.test(message ?? '')) return `The build wrote more than the ${disk} a build's /workspace or /layers may hold (SLIPWAY_BUILD_DISK) and was stopped.`;
+  return `The build pod was evicted by its node${message ? ` (${message.replace(/\.$/, '')})` : ''}; push again.`;
 }
 
 /** The sentence for a build stopped at its deadline (SLIPWAY_BUILD_TIMEOUT_S). */
@@ -470,7 +478,7 @@ export class ClusterBuilder implements Builder {
       // acceptable for a single-machine testbed, not for a cluster whose builds run untrusted
       // code, which should use a registry address the pod network reaches (SLIPWAY_BUILD_REGISTRY).
       hostNetwork: isLoopbackRegistry(s.buildRegistry),
-      uid: user.uid, gid: user.gid, cpu: s.cpu, memory: s.memory,
+      uid: user.uid, gid: user.gid, cpu: s.cpu, memory: s.memory, disk: s.disk,
       deadlineSeconds: forBuild?.deadlineSeconds ?? SPARE_DEADLINE_SECONDS,
       ...(forBuild ? { app: forBuild.app } : {}),
       ...(s.registryAuth ? { authSecret: secretFor(name) } : {}),
@@ -530,8 +538,11 @@ export class ClusterBuilder implements Builder {
     // The server's own deadline: the kubelet's (activeDeadlineSeconds) also stops the pod.
     const timeout = AbortSignal.timeout(s.buildTimeoutMs);
     const signal = AbortSignal.any([req.signal, timeout]);
+    const podStatus = async () => (await this.#kube.read<V1Pod>('v1', 'Pod', name, BUILD_NAMESPACE).catch(() => undefined))?.status;
     const failed = async (phase: string, err: unknown): Promise<never> => {
-      if (timeout.aborted || (await this.#kube.read<V1Pod>('v1', 'Pod', name, BUILD_NAMESPACE).catch(() => undefined))?.status?.reason === 'DeadlineExceeded') throw new UserError(tookTooLong(s.buildTimeoutMs), { cause: err });
+      const status = timeout.aborted ? undefined : await podStatus();
+      if (timeout.aborted || status?.reason === 'DeadlineExceeded') throw new UserError(tookTooLong(s.buildTimeoutMs), { cause: err });
+      if (status?.reason === 'Evicted') throw new UserError(evicted(status.message, s.disk), { cause: err });
       if (req.signal.aborted) throw new UserError('The build was cancelled.', { cause: req.signal.reason });
       throw new Error(`the build's ${phase} step could not be run in its pod`, { cause: err });
     };
@@ -560,6 +571,8 @@ export class ClusterBuilder implements Builder {
       const code = await this.#execLines(name, container, command, signal, onLine).catch((err: unknown) => failed(phase, err));
       if (code !== 0) {
         if (timeout.aborted) throw new UserError(tookTooLong(s.buildTimeoutMs));
+        const status = await podStatus();
+        if (status?.reason === 'Evicted') throw new UserError(evicted(status.message, s.disk));
         // The kernel kills one process for memory (npm's child, say), and what ran it may report
         // its own failure: the container's count of such kills is what tells.
         const reason = await this.#oomKilled(name, container, signal) ? 'OOMKilled' : undefined;

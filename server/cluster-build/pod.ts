@@ -82,6 +82,9 @@ export interface PhaseTarget {
   runImage?: string | undefined;
 }
 
+/** The size limit of a build pod's /platform: the build's env files (the app's config) and nothing else. */
+export const PLATFORM_SIZE = '64Mi';
+
 /** Everything one build pod is made from; nothing of an app is in it. */
 export interface BuildPodSpec {
   /** The pod's name (the Secret is named after it). */
@@ -103,6 +106,8 @@ export interface BuildPodSpec {
   gid: number;
   cpu: string;
   memory: string;
+  /** The size limit of each of its scratch volumes, /workspace and /layers (SLIPWAY_BUILD_DISK). */
+  disk: string;
   deadlineSeconds: number;
   /** Set when the registry needs a credential: the Secret holding CNB_REGISTRY_AUTH. */
   authSecret?: string;
@@ -307,9 +312,11 @@ export function buildPod(spec: BuildPodSpec): KubeObject<V1Pod> {
       securityContext: { runAsNonRoot: true, runAsUser: spec.uid, runAsGroup: spec.gid, fsGroup: spec.gid, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [registry, build],
       volumes: [
-        { name: 'workspace', emptyDir: {} },
-        { name: 'layers', emptyDir: {} },
-        { name: 'platform', emptyDir: {} },
+        // On the node's disk, each bounded: past its size the kubelet evicts the pod, so a build
+        // cannot fill the node (issue 35, item 8). /platform holds the build's env files only.
+        { name: 'workspace', emptyDir: { sizeLimit: spec.disk } },
+        { name: 'layers', emptyDir: { sizeLimit: spec.disk } },
+        { name: 'platform', emptyDir: { sizeLimit: PLATFORM_SIZE } },
         { name: 'report', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
         { name: 'meta', emptyDir: { medium: 'Memory', sizeLimit: '4Mi' } },
       ],

@@ -34,8 +34,9 @@ function heading(p: { type: string; ready: number; desired: number; warm?: { rel
 }
 
 /** ps:warm's words for a window and where it comes from. */
-function windowText(w: { seconds: number; source: 'app' | 'default' }): string {
-  return `${formatWarmWindow(w.seconds)} (${w.source === 'app' ? 'set by ps:warm' : 'the server default, SLIPWAY_WARM_ROLLBACK'})`;
+function windowText(w: { seconds: number; source: 'app' | 'default' | 'preview' }): string {
+  const source = { app: 'set by ps:warm', default: 'the server default, SLIPWAY_WARM_ROLLBACK', preview: "a preview's default: its share of its parent's quota holds no warm set" }[w.source];
+  return `${formatWarmWindow(w.seconds)} (${source})`;
 }
 
 export const psCommands: Command[] = [

@@ -50,15 +50,19 @@ async function quotaCommand(ctx: CommandContext, app: string, flags: FlagValues<
   const { pods, memory, cpu } = flags;
   if (pods === undefined && memory === undefined && cpu === undefined) {
     const q = getQuota(actorOf(ctx), app);
-    const source = (field: 'pods' | 'memory' | 'cpu', setting: string) => (q.own.includes(field) ? `set by ${q.setBy}` : `default, ${setting}`);
+    // A preview's every field is its share of its parent's.
+    const share = q.share && `1/${q.share.previews} of ${q.share.parent}'s, previews:limit ${q.share.parent}`;
+    const source = (field: 'pods' | 'memory' | 'cpu', setting: string) => share ?? (q.own.includes(field) ? `set by ${q.setBy}` : `default, ${setting}`);
+    const disk = q.container.ephemeralStorage;
     return listing(q, (out) => {
       out.heading(`${app} quota`);
       out.pairs([
         ['Pods', `${q.pods} (${source('pods', 'SLIPWAY_APP_MAX_PODS')})`],
         ['Memory', `${q.memory} of limits in all (${source('memory', 'SLIPWAY_APP_MAX_MEMORY')})`],
         ['CPU', `${q.cpu} of limits in all (${source('cpu', 'SLIPWAY_APP_MAX_CPU')})`],
+        ...(q.ephemeralStorage ? [['Scratch disk', `${q.ephemeralStorage} of limits in all (${share ?? 'SLIPWAY_APP_MAX_EPHEMERAL_STORAGE'})`] as [string, string]] : []),
         ['One-off pods', `${q.runs} at once (SLIPWAY_APP_MAX_RUNS)`],
-        ['Containers', `limits memory ${q.container.limits.memory}, cpu ${q.container.limits.cpu}; requests memory ${q.container.requests.memory}, cpu ${q.container.requests.cpu} unless resource:limit/reserve set them`],
+        ['Containers', `limits memory ${q.container.limits.memory}, cpu ${q.container.limits.cpu}; requests memory ${q.container.requests.memory}, cpu ${q.container.requests.cpu} unless resource:limit/reserve set them${disk ? `; scratch disk ${disk.limit} each (${disk.request} reserved)` : ''}`],
       ]);
     });
   }

@@ -1,4 +1,4 @@
-import type { Volume, DeployableRelease } from '../model.ts';
+import type { Volume, DeployableRelease, QuotaPlan } from '../model.ts';
 import type { ProcessIo } from '../kube/process-io.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { NodeSummary } from './nodes.ts';
@@ -154,6 +154,12 @@ export interface Rollouts {
   destroy(app: string): Promise<void>;
   /** The app's Deployments as the cluster has them (start-up compares them with the database). */
   workloads(app: string): Promise<Workload[]>;
+  /**
+   * Applies the app's quota and container defaults to its namespace, when it has one (false when
+   * not), without touching what runs: pods admitted before keep running, new ones are admitted
+   * under the new bounds. (A preview follows its parent's quota so.)
+   */
+  applyQuota(app: string, plan: QuotaPlan): Promise<boolean>;
 }
 
 /** The sets of web instances kept warm beside the serving one after a deploy, for an instant rollback. */

@@ -1,8 +1,9 @@
 // What bounds one app in the cluster, as pure functions (plan in, objects or one sentence out): a
-// ResourceQuota on its namespace (pods, and the sums of memory and CPU limits), a second one on
-// its one-off pods (those with a deadline: `run`, `run:detached`, the release command), and a
-// LimitRange that gives a container without limits the platform's defaults, so no pod is
-// unbounded and the quota (which needs every pod to declare limits) can count every pod.
+// ResourceQuota on its namespace (pods, and the sums of memory, CPU and scratch disk limits), a
+// second one on its one-off pods (those with a deadline: `run`, `run:detached`, the release
+// command), and a LimitRange that gives a container without limits the platform's defaults, so no
+// pod is unbounded and the quota (which needs every pod to declare limits) can count every pod.
+// A preview's plan is its share of its parent's (previewPlan).
 import type { KubeObject, V1LimitRange, V1ResourceQuota } from '../kube/types.ts';
 import type { DeployableRelease, QuotaPlan, ResourceQuantities } from '../model.ts';
 import { appLabels, namespaceFor } from '../kube/labels.ts';
@@ -29,6 +30,8 @@ export function resourceQuotaObject(app: string, plan: QuotaPlan): KubeObject<V1
     spec: {
       hard: {
         pods: String(plan.quota.pods), 'limits.memory': plan.quota.memory, 'limits.cpu': plan.quota.cpu,
+        // Scratch disk: without it one app's pods could fill the node's disk (issue 35, item 8).
+        ...(plan.quota.ephemeralStorage ? { 'requests.ephemeral-storage': plan.quota.ephemeralStorage, 'limits.ephemeral-storage': plan.quota.ephemeralStorage } : {}),
         // Volume claims count too: how many, and their sizes together.
         ...(plan.storage ? { persistentvolumeclaims: String(plan.storage.volumes), 'requests.storage': plan.storage.size } : {}),
       },
@@ -52,15 +55,23 @@ export function oneOffQuotaObject(app: string, plan: QuotaPlan): KubeObject<V1Re
 }
 
 /**
- * The namespace's LimitRange: the limits and requests of a container that sets none. (`_default`
- * is the library model's name for the API's `default`, which its serializer writes.)
+ * The namespace's LimitRange: the limits and requests of a container that sets none, and every
+ * container's scratch disk (Slipway never sets one itself, so each gets this). (`_default` is the
+ * library model's name for the API's `default`, which its serializer writes.)
  */
 export function limitRangeObject(app: string, plan: QuotaPlan): KubeObject<V1LimitRange> {
+  const disk = plan.container.ephemeralStorage;
   return {
     apiVersion: 'v1',
     kind: 'LimitRange',
     metadata: { name: LIMIT_RANGE_NAME, namespace: namespaceFor(app), labels: appLabels(app) },
-    spec: { limits: [{ type: 'Container', _default: { ...plan.container.limits }, defaultRequest: { ...plan.container.requests } }] },
+    spec: {
+      limits: [{
+        type: 'Container',
+        _default: { ...plan.container.limits, ...(disk ? { 'ephemeral-storage': disk.limit } : {}) },
+        defaultRequest: { ...plan.container.requests, ...(disk ? { 'ephemeral-storage': disk.request } : {}) },
+      }],
+    },
   };
 }
 
@@ -74,8 +85,8 @@ export function effectiveLimits(own: ResourceQuantities | undefined, plan: Quota
   return { memory: own?.memory ?? plan.container.limits.memory, cpu: own?.cpu ?? plan.container.limits.cpu };
 }
 
-/** What a release needs from the quota: pods, bytes of memory limits, cores of CPU limits. */
-export interface Demand { pods: number; memory: number; cpu: number }
+/** What a release needs from the quota: pods, bytes of memory limits, cores of CPU limits, bytes of scratch disk limits. */
+export interface Demand { pods: number; memory: number; cpu: number; disk: number }
 
 /**
  * What running `r` needs at its formation, with room for the rollout: a Deployment with
@@ -85,7 +96,8 @@ export interface Demand { pods: number; memory: number; cpu: number }
  * quota never ends.)
  */
 export function releaseDemand(r: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts'>, plan: QuotaPlan): Demand {
-  const demand: Demand = { pods: 0, memory: 0, cpu: 0 };
+  const demand: Demand = { pods: 0, memory: 0, cpu: 0, disk: 0 };
+  const disk = plan.container.ephemeralStorage ? quantityValue(plan.container.ephemeralStorage.limit) : 0;
   const atomic = cutover(r);
   for (const p of r.processes) {
     if (p.type === 'release') continue;
@@ -96,6 +108,7 @@ export function releaseDemand(r: Pick<DeployableRelease, 'processes' | 'formatio
     demand.pods += pods;
     demand.memory += pods * quantityValue(limits.memory);
     demand.cpu += pods * quantityValue(limits.cpu);
+    demand.disk += pods * disk;
   }
   return demand;
 }
@@ -122,16 +135,84 @@ export function quotaRefusal(r: Pick<DeployableRelease, 'app' | 'processes' | 'f
   const was = before ? releaseDemand(before, plan) : undefined;
   const q = plan.quota;
   const running = r.processes.filter((p) => p.type !== 'release').map((p) => `${p.type}=${r.formation[p.type] ?? (p.type === 'web' ? 1 : 0)}`).join(' ');
+  // A preview's quota is its share of its parent's: the words say so, and how to give it more.
+  const source = plan.share
+    ? `1/${plan.share.previews} of ${plan.share.parent}'s quota, previews:limit ${plan.share.parent}); scale down, lower its limits or lower previews:limit ${plan.share.parent}.`
+    : `resource:quota ${r.app}); scale down or lower its limits.`;
   const need = (what: string, limit: string) =>
-    `${r.app} at ${running} needs ${what} (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of ${limit} (resource:quota ${r.app}); scale down or lower its limits.`;
+    `${r.app} at ${running} needs ${what} (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of ${limit} (${source}`;
   const over = (field: keyof Demand, limit: number) => d[field] > limit + 1e-9 && !(was && d[field] <= was[field]);
   if (over('pods', q.pods)) return need(`${d.pods} pods`, `${q.pods} pods`);
   if (over('memory', quantityValue(q.memory))) return need(`${showBytes(d.memory)} of memory limits`, `${q.memory} of memory`);
   if (over('cpu', quantityValue(q.cpu))) return need(`${showCores(d.cpu)} CPU of limits`, `${q.cpu} CPU`);
+  if (q.ephemeralStorage && over('disk', quantityValue(q.ephemeralStorage))) return need(`${showBytes(d.disk)} of scratch disk limits`, `${q.ephemeralStorage} of scratch disk`);
   return undefined;
 }
 
 /** The one sentence refusing a one-off pod beyond the app's limit. */
 export function runLimitRefusal(app: string, running: number, limit: number): string {
   return `${app} already runs ${running} one-off pod${running === 1 ? '' : 's'}, the most it may run at once (SLIPWAY_APP_MAX_RUNS=${limit}); wait for one to finish (logs ${app} -p run shows them).`;
+}
+
+/**
+ * Bytes as the storage quantity that says them exactly in the largest unit (`10Gi`, `1536Mi`),
+ * rounded down to a whole Mi.
+ */
+export function storageQuantity(bytes: number): string {
+  const mi = Math.floor(bytes / 2 ** 20 + 1e-9);
+  return mi > 0 && mi % 1024 === 0 ? `${mi / 1024}Gi` : `${mi}Mi`;
+}
+
+/** Cores as a CPU quantity, rounded down to a whole millicore (`2`, `400m`). */
+function cpuQuantityOf(cores: number): string {
+  const m = Math.floor(cores * 1000 + 1e-9);
+  return m % 1000 === 0 ? String(m / 1000) : `${m}m`;
+}
+
+/** The smaller of two quantities, as written. */
+function least(a: string, b: string): string {
+  return quantityValue(b) < quantityValue(a) ? b : a;
+}
+
+/**
+ * The pods a preview's formation needs by default: its one web instance and the one that
+ * replaces it while it rolls out. A preview's container defaults are sized so that these fit in
+ * its share.
+ */
+export const PREVIEW_ROOM = 2;
+
+/**
+ * A preview's plan: `parent`'s quota split evenly between the `previews` previews its
+ * previews:limit allows (pods, memory, CPU and scratch disk, each rounded down; its volumes too),
+ * so that all of them together never hold more than the parent's quota, and one never more than
+ * the parent. Split by the limit, not by how many previews there are now, a preview's share does
+ * not move when another comes or goes. The container defaults are the parent's, or smaller where
+ * the share could not hold PREVIEW_ROOM containers of them; requests stay under those limits.
+ */
+export function previewPlan(parentPlan: QuotaPlan, parent: string, previews: number): QuotaPlan {
+  const n = Math.max(1, previews);
+  const q = parentPlan.quota;
+  const memory = storageQuantity(quantityValue(q.memory) / n);
+  const cpu = cpuQuantityOf(quantityValue(q.cpu) / n);
+  const ephemeral = q.ephemeralStorage === undefined ? undefined : storageQuantity(quantityValue(q.ephemeralStorage) / n);
+  // Never below 1Mi and 1m: a LimitRange default of 0 would mean no limit at all. Such a share
+  // is refused by quotaRefusal before anything runs, as the pods need more than it holds.
+  const room = (total: string, unit: (x: number) => string, min: number) => unit(Math.max(min, quantityValue(total) / PREVIEW_ROOM));
+  const limits = {
+    memory: least(parentPlan.container.limits.memory, room(memory, storageQuantity, 2 ** 20)),
+    cpu: least(parentPlan.container.limits.cpu, room(cpu, cpuQuantityOf, 1e-3)),
+  };
+  const disk = parentPlan.container.ephemeralStorage;
+  const diskLimit = disk && ephemeral !== undefined ? least(disk.limit, room(ephemeral, storageQuantity, 2 ** 20)) : disk?.limit;
+  return {
+    quota: { pods: Math.floor(q.pods / n), memory, cpu, ...(ephemeral !== undefined ? { ephemeralStorage: ephemeral } : {}) },
+    ...(parentPlan.storage ? { storage: { volumes: Math.floor(parentPlan.storage.volumes / n), size: storageQuantity(quantityValue(parentPlan.storage.size) / n) } } : {}),
+    runs: parentPlan.runs,
+    container: {
+      limits,
+      requests: { memory: least(parentPlan.container.requests.memory, limits.memory), cpu: least(parentPlan.container.requests.cpu, limits.cpu) },
+      ...(disk && diskLimit ? { ephemeralStorage: { limit: diskLimit, request: least(disk.request, diskLimit) } } : {}),
+    },
+    share: { parent, previews: n },
+  };
 }

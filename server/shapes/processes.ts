@@ -20,7 +20,7 @@ export type ProcessEntry = Static<typeof ProcessEntrySchema>;
 /** ps:warm APP: an app's warm window and where it comes from. */
 const WarmFields = {
   seconds: Type.Integer({ description: 'How long, after a deploy, the web instances it took the traffic from stay warm; 0: off.' }),
-  source: Type.Enum(['app', 'default'], { description: 'app: set by ps:warm; default: SLIPWAY_WARM_ROLLBACK.' }),
+  source: Type.Enum(['app', 'default', 'preview'], { description: "app: set by ps:warm; default: SLIPWAY_WARM_ROLLBACK; preview: a preview's default, 0 (its share of its parent's quota holds no warm set)." }),
 };
 
 /** `ps:warm APP --json`. */

@@ -2,8 +2,9 @@
 // previews on, a pushed branch gets an app of its own in its own namespace, answering at its own
 // host through the ingress with only the shared config keys in its pods' Secret; a second push
 // updates it; deleting the branch destroys it and its namespace; the limit refuses the next branch
-// with one sentence and nothing made; an expired time to live is collected by the reconciler. The
-// apps are static sites (the offline builder's fastest build).
+// with one sentence and nothing made; an expired time to live is collected by the reconciler; a
+// preview's ResourceQuota is its share of its parent's, and follows an admin's change of it at
+// once (issue 35, item 7). The apps are static sites (the offline builder's fastest build).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PackBuilder } from '../../server/build/pack.ts';
 import { KubeClient } from '../../server/kube/client.ts';
-import type { V1Deployment } from '../../server/kube/types.ts';
+import type { KubeObject, V1Deployment, V1ResourceQuota } from '../../server/kube/types.ts';
+import { quantityValue } from '../../server/kube/quantity.ts';
 import { previewAppName } from '../../server/names.ts';
 import { reconcilePreviews } from '../../server/ops/previews/preview-reconcile.ts';
 import { remoteLines, type TestServer } from '../support/harness.ts';
@@ -78,7 +80,7 @@ describe('preview apps of branches on the cluster', { timeout: 30 * 60_000 }, ()
   after(async () => {
     // The parent's destroy destroys its previews first; their build caches go here.
     await destroyApps(s, builder, APPS);
-    for (const branch of [BRANCH, 'one', 'two']) await builder?.purgeCache(previewAppName(APPS.parent, branch));
+    for (const branch of [BRANCH, 'one', 'two', 'small']) await builder?.purgeCache(previewAppName(APPS.parent, branch));
   });
 
   test('a branch push deploys a preview answering at its own host with the shared key only; a second push updates it; deleting the branch destroys it and its namespace', { timeout: 4 * PUSH_MS + 6 * ROUTE_MS + GONE_MS }, async (t) => {
@@ -156,5 +158,32 @@ describe('preview apps of branches on the cluster', { timeout: 30 * 60_000 }, ()
     await namespaceGone(one);
     const branches = (await s.git(['ls-remote', '--heads', s.sshRemote(APPS.parent)], { cwd: wd })).stdout;
     assert.match(branches, /refs\/heads\/one$/m, 'the expired preview\'s branch is kept');
+  });
+
+  test("a preview's ResourceQuota is its share of its parent's, never larger, and follows an admin's change of the parent's quota at once", { timeout: PUSH_MS + ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !tb) return;
+    const small = previewAppName(APPS.parent, 'small');
+    const hard = async (app: string) => (await kube.read<KubeObject<V1ResourceQuota>>('v1', 'ResourceQuota', 'slipway-quota', `slipway-${app}`))?.spec?.hard ?? {};
+    // The attack: the parent limited by an admin; before, each preview got the platform's 10 pods / 2Gi / 4 CPU.
+    await ok(`resource:quota ${APPS.parent} --pods 4 --memory 1Gi`);
+    await ok(`previews:enable ${APPS.parent}`);
+    await ok(`previews:limit ${APPS.parent} 2`);
+    const body = `small ${ID}\n`;
+    await setBody(body);
+    const p = await pushRef('HEAD:refs/heads/small');
+    assert.equal(p.code, 0, p.lines.join('\n'));
+    assert.equal(await waitForBody(tb.SLIPWAY_TEST_INGRESS!, host(small), (b) => b === body, ROUTE_MS), body, 'the preview runs within its share');
+    const parent = await hard(APPS.parent);
+    const preview = await hard(small);
+    assert.deepEqual([parent.pods, parent['limits.memory']], ['4', '1Gi']);
+    assert.deepEqual(preview, {
+      pods: '2', 'limits.memory': '512Mi', 'limits.cpu': '2', 'requests.ephemeral-storage': '2Gi', 'limits.ephemeral-storage': '2Gi', persistentvolumeclaims: '2', 'requests.storage': '10Gi',
+    });
+    // Never above the parent's, and its previews:limit of them together not either.
+    assert.deepEqual(Object.keys(preview).sort(), Object.keys(parent).sort());
+    for (const [field, value] of Object.entries(preview)) assert.ok(2 * quantityValue(value) <= quantityValue(parent[field]!), `${field}: ${value} of ${parent[field]}`);
+    // An admin lowers the parent's quota: the preview's follows as the command returns.
+    await ok(`resource:quota ${APPS.parent} --memory 768Mi`);
+    assert.equal((await hard(small))['limits.memory'], '384Mi');
   });
 });

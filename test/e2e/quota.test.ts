@@ -4,7 +4,8 @@
 // types is rejected before anything deploys, a pod that sets no limits
 // gets the defaults from the LimitRange, and an image over SLIPWAY_MAX_IMAGE_MB, measured from the
 // registry's manifest, fails its push with nothing deployed (its build log on disk bounded by
-// SLIPWAY_MAX_BUILD_LOG_MB).
+// SLIPWAY_MAX_BUILD_LOG_MB). Issue 35, item 8: every container's scratch disk is limited (a
+// one-off pod writing past it is evicted by the node's kubelet) and counted in the quota.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +41,8 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
     if (!tb) return;
     kube = new KubeClient(tb.KUBECONFIG!);
     ({ server: s } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_APP_MAX_RUNS: '2',
+      // Small, so that a pod writes past it in a second: the app's sum is then 10 x 100Mi.
+      SLIPWAY_CONTAINER_EPHEMERAL_STORAGE_LIMIT: '100Mi', SLIPWAY_CONTAINER_EPHEMERAL_STORAGE_REQUEST: '10Mi',
       // Twenty SSH connections at once must all reach the command: no random early drop here.
       SLIPWAY_SSH_MAX_STARTUPS: '50' }, { buildTimeoutMs: PUSH_MS }));
     assert.equal((await s.ssh(s.admin, `apps:create ${APP}`)).exitCode, 0);
@@ -59,16 +62,18 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
   test('the app namespace holds its quota, its one-off pod quota and its container defaults', async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
     const quota = await kube.read<KubeObject<V1ResourceQuota>>('v1', 'ResourceQuota', 'slipway-quota', NS);
-    assert.deepEqual(quota?.spec?.hard, { pods: '10', 'limits.memory': '2Gi', 'limits.cpu': '4', persistentvolumeclaims: '5', 'requests.storage': '20Gi' });
+    assert.deepEqual(quota?.spec?.hard, {
+      pods: '10', 'limits.memory': '2Gi', 'limits.cpu': '4', 'requests.ephemeral-storage': '1000Mi', 'limits.ephemeral-storage': '1000Mi', persistentvolumeclaims: '5', 'requests.storage': '20Gi',
+    });
     const oneOff = await kube.read<KubeObject<V1ResourceQuota>>('v1', 'ResourceQuota', 'slipway-one-off', NS);
     assert.deepEqual([oneOff?.spec?.scopes, oneOff?.spec?.hard], [['Terminating'], { pods: '3' }]);
     const limits = await kube.read<KubeObject<V1LimitRange>>('v1', 'LimitRange', 'slipway-defaults', NS);
     const item = limits?.spec?.limits[0];
-    assert.deepEqual([item?.type, item?._default, item?.defaultRequest], ['Container', { memory: '256Mi', cpu: '500m' }, { memory: '128Mi', cpu: '50m' }]);
-    // The quota counts what runs: the web pod, under its limits.
+    assert.deepEqual([item?.type, item?._default, item?.defaultRequest], ['Container', { memory: '256Mi', cpu: '500m', 'ephemeral-storage': '100Mi' }, { memory: '128Mi', cpu: '50m', 'ephemeral-storage': '10Mi' }]);
+    // The quota counts what runs: the web pod, under its limits, its scratch disk too.
     await eventually('the quota counts the web pod', async () => {
       const q = await kube.read<KubeObject<V1ResourceQuota>>('v1', 'ResourceQuota', 'slipway-quota', NS);
-      return q?.status?.used?.['limits.memory'] === '300Mi';
+      return q?.status?.used?.['limits.memory'] === '300Mi' && q.status.used['limits.ephemeral-storage'] === '100Mi';
     });
   });
 
@@ -85,9 +90,30 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
     const pods = await runPods();
     assert.deepEqual(pods.map((p) => p.metadata?.name).sort(), started.map((r) => r.stdout.trim()).sort(), 'only the two accepted pods exist');
     for (const p of pods) {
-      assert.deepEqual({ ...p.spec?.containers[0]?.resources?.limits }, { memory: '300Mi', cpu: '300m' }, p.metadata?.name);
+      assert.deepEqual({ ...p.spec?.containers[0]?.resources?.limits }, { memory: '300Mi', cpu: '300m', 'ephemeral-storage': '100Mi' }, p.metadata?.name);
     }
     await Promise.all(pods.map((p) => kube.remove('v1', 'Pod', p.metadata!.name!, NS, { gracePeriodSeconds: 0 })));
+  });
+
+  test('a one-off pod that writes more than its scratch disk limit is evicted by the node, not left to fill its disk (issue 35, item 8)', async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    // The attack: 300 MB into the container's own filesystem; before, it stayed, and so would 48 GB.
+    const r = await s.ssh(s.admin, `run:detached ${APP} --timeout 120 -- sh -c 'dd if=/dev/zero of=/tmp/fill bs=1M count=300; sleep 100'`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const name = r.stdout.trim();
+    try {
+      // The kubelet measures scratch disk every 10 s.
+      let pod: V1Pod | undefined;
+      await eventually('the pod to be evicted', async () => {
+        pod = await kube.read<V1Pod>('v1', 'Pod', name, NS);
+        return pod?.status?.reason === 'Evicted';
+      }, 90_000, 1000);
+      assert.equal(pod?.status?.phase, 'Failed');
+      assert.match(pod?.status?.message ?? '', /ephemeral (local )?storage/, pod?.status?.message);
+      assert.match(pod?.status?.message ?? '', /100Mi/, pod?.status?.message);
+    } finally {
+      await kube.remove('v1', 'Pod', name, NS, { gracePeriodSeconds: 0 });
+    }
   });
 
   test('a push whose Procfile declares more than SLIPWAY_APP_MAX_PROCESS_TYPES types is rejected; nothing reaches the cluster', async (t) => {
@@ -117,7 +143,9 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
       }] },
     });
     try {
-      assert.deepEqual(JSON.parse(JSON.stringify(created.spec?.containers[0]?.resources)), { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '128Mi', cpu: '50m' } });
+      assert.deepEqual(JSON.parse(JSON.stringify(created.spec?.containers[0]?.resources)), {
+        limits: { memory: '256Mi', cpu: '500m', 'ephemeral-storage': '100Mi' }, requests: { memory: '128Mi', cpu: '50m', 'ephemeral-storage': '10Mi' },
+      });
     } finally {
       await kube.remove('v1', 'Pod', name, NS, { gracePeriodSeconds: 0 });
     }

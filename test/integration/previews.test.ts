@@ -113,6 +113,43 @@ describe('preview apps of branches', () => {
     assert.match(raise.stderr, /Only admins may allow more than 5 previews/);
   });
 
+  test("a preview's quota is its share of the parent's: an admin's quota and previews:limit reach running previews at once, and a preview its share cannot hold is refused (issue 35, item 7)", async () => {
+    const { app, wd } = await deployedApp(s, 'share');
+    // The attack: the parent limited by an admin, its previews got the platform's 10 pods / 2Gi / 4 CPU each.
+    await ok(`resource:quota ${app} --pods 4 --memory 1Gi`);
+    await ok(`previews:enable ${app}`);
+    await ok(`previews:limit ${app} 2`);
+    assert.equal((await s.git(['push', s.sshRemote(app), 'main:small'], { cwd: wd })).exitCode, 0);
+    const name = previewAppName(app, 'small');
+    const deployed = s.deployer.rollout.deployed.at(-1)!;
+    assert.equal(deployed.app, name);
+    assert.deepEqual(deployed.quota!.quota, { pods: 2, memory: '512Mi', cpu: '2', ephemeralStorage: '2Gi' });
+    assert.deepEqual(deployed.quota!.share, { parent: app, previews: 2 });
+    // No warm set beside its instance and its replacement: the share would have no room left for a release pod or `run`.
+    assert.equal(deployed.warmSeconds, 0);
+    assert.match(await ok(`ps:warm ${name}`), /a preview's default: its share of its parent's quota holds no warm set/);
+    assert.match(await ok(`resource:quota ${name}`), new RegExp(`Pods:\\s+2 \\(1/2 of ${app}'s, previews:limit ${app}\\)`));
+    assert.equal((JSON.parse(await ok(`resource:quota ${name} --json`)) as { memory: string }).memory, '512Mi');
+    const own = await s.ssh(s.admin, `resource:quota ${name} --pods 10`);
+    assert.equal(own.exitCode, 1);
+    assert.equal(own.stderr, ` !     ${name} is a preview of ${app}: its quota is its share of ${app}'s (divided by previews:limit ${app}); change either of those.`);
+
+    // An admin lowers the parent's quota: the running preview's namespace follows at once.
+    await ok(`resource:quota ${app} --memory 512Mi`);
+    assert.deepEqual(s.deployer.rollout.quotas.filter((q) => q.app === name).at(-1)?.plan.quota, { pods: 2, memory: '256Mi', cpu: '2', ephemeralStorage: '2Gi' });
+    // A higher previews:limit makes each share smaller, at once too.
+    await ok(`previews:limit ${app} 4`);
+    assert.deepEqual(s.deployer.rollout.quotas.filter((q) => q.app === name).at(-1)?.plan.quota, { pods: 1, memory: '128Mi', cpu: '1', ephemeralStorage: '1Gi' });
+    // A new preview its share cannot hold (a web instance and its replacement) is refused before anything runs, and not kept.
+    const before = s.deployer.rollout.deployed.length;
+    const r = await s.git(['push', s.sshRemote(app), 'main:other'], { cwd: wd });
+    assert.notEqual(r.exitCode, 0);
+    const other = previewAppName(app, 'other');
+    assert.ok(remoteLines(r.stderr).includes(` !     ${other} at web=1 needs 2 pods (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of 1 pods (1/4 of ${app}'s quota, previews:limit ${app}); scale down, lower its limits or lower previews:limit ${app}; nothing was deployed.`), r.stderr);
+    assert.equal(s.deployer.rollout.deployed.length, before);
+    assert.equal(await appExists(other), false);
+  });
+
   test('the release phase runs in the preview, with the preview\'s config', async (t) => {
     const { app, wd } = await deployedApp(s, 'relphase');
     await ok(`config:set ${app} SHARED=1 PRIVATE=2 --no-restart`);

@@ -52,8 +52,8 @@ describe('quotas and caps over SSH', () => {
     assert.equal(s.deployer.oneOff.runs.filter((r) => r.app === app).length, 0);
     // Every release carries the app's bounds to the deployer, which puts them in the namespace.
     assert.deepEqual(deploys(app).at(-1)!.quota, {
-      quota: { pods: 10, memory: '2Gi', cpu: '4' }, runs: 2, storage: { volumes: 5, size: '20Gi' },
-      container: { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '128Mi', cpu: '50m' } },
+      quota: { pods: 10, memory: '2Gi', cpu: '4', ephemeralStorage: '10Gi' }, runs: 2, storage: { volumes: 5, size: '20Gi' },
+      container: { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '128Mi', cpu: '50m' }, ephemeralStorage: { limit: '1Gi', request: '64Mi' } },
     });
   });
 
@@ -84,12 +84,13 @@ describe('quotas and caps over SSH', () => {
     await refused(`resource:quota ${app} --pods lots`, '"lots" is not a number of pods; give a whole number from 1 to 500.');
     const set = await ssh(`resource:quota ${app} --pods 40 --memory 16Gi --cpu 32`);
     assert.equal(set.exitCode, 0, set.stderr);
-    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 40, memory: '16Gi', cpu: '32' });
+    // The scratch disk of its pods together follows the pod quota (SLIPWAY_APP_MAX_EPHEMERAL_STORAGE unset).
+    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 40, memory: '16Gi', cpu: '32', ephemeralStorage: '40Gi' });
     assert.match((await ssh(`resource:quota ${app}`, dev)).stdout, /Pods:\s+40 \(set by admin\)/);
     assert.equal((await ssh(`ps:scale ${app} web=20`, dev)).exitCode, 0);
     // Nor may the quota drop below what the app runs now: that rollout could never finish.
     await refused(`resource:quota ${app} --pods 5`, `${app} at web=20 needs 40 pods (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of 5 pods (resource:quota ${app}); scale down or lower its limits.`);
-    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 40, memory: '16Gi', cpu: '32' });
+    assert.deepEqual(deploys(app).at(-1)!.quota!.quota, { pods: 40, memory: '16Gi', cpu: '32', ephemeralStorage: '40Gi' });
   });
 
   test('a limit an admin set: a deployer may lower it, not raise or clear it; nothing is stored on a refusal', async () => {

@@ -5,7 +5,7 @@ import type { ProcessType } from '../../server/model.ts';
 import type { AppRuntime, ClusterNodes, CronJobs, CronState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
 import type { HostCert } from '../../server/shapes/domains.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
-import type { DeployableRelease, Volume } from '../../server/model.ts';
+import type { DeployableRelease, QuotaPlan, Volume } from '../../server/model.ts';
 import type { ProcessIo } from '../../server/kube/process-io.ts';
 import { UnavailableError, UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
@@ -228,6 +228,13 @@ export class FakeRollouts implements Rollouts {
   async restore(app: string, release: DeployableRelease | undefined): Promise<void> {
     this.restored.push({ app, version: release?.version ?? null });
     if (release) this.deployed.push(release);
+  }
+  /** The quota plans applied to apps' namespaces alone (applyQuota), in order. */
+  quotas: { app: string; plan: QuotaPlan }[] = [];
+  async applyQuota(app: string, plan: QuotaPlan): Promise<boolean> {
+    if (!this.deployed.some((d) => d.app === app)) return false;
+    this.quotas.push({ app, plan });
+    return true;
   }
   restarted: { app: string; process?: string }[] = [];
   async restart(app: string, opts: { process?: string }): Promise<void> {

@@ -6,14 +6,14 @@ import {
 import { BuildQueue } from '../../server/cluster-build/queue.ts';
 import { buildNodeAffinity } from '../../server/kube/placement.ts';
 import { BUILDS_NODE_LABEL } from '../../server/kube/labels.ts';
-import { buildRef, builderRunImage, clusterBuildSettings, cnbUser, explainContainer, tookTooLong, isLoopbackRegistry, isPlainHttpRegistry, ownerId, platformEnv, pullRef, serverRef } from '../../server/cluster-build/builder.ts';
+import { buildRef, builderRunImage, clusterBuildSettings, cnbUser, evicted, explainContainer, tookTooLong, isLoopbackRegistry, isPlainHttpRegistry, ownerId, platformEnv, pullRef, serverRef } from '../../server/cluster-build/builder.ts';
 import { cacheImage } from '../../server/cluster-build/cache.ts';
 import { loadConfig } from '../../server/config.ts';
 
 const spec: BuildPodSpec = {
   name: 'build-0a1b2c3d', owner: 'f00dfeed12345678', builderImage: '127.0.0.1:5000/slipway/builder:abc',
   registry: '127.0.0.1:5000', hostNetwork: true, uid: 1001, gid: 1000,
-  cpu: '1', memory: '2Gi', deadlineSeconds: 900, authSecret: 'build-0a1b2c3d-registry',
+  cpu: '1', memory: '2Gi', disk: '10Gi', deadlineSeconds: 900, authSecret: 'build-0a1b2c3d-registry',
 };
 const target: PhaseTarget = {
   imageRepo: '127.0.0.1:5000/slipway/web', tags: ['build-7'], cacheImage: '127.0.0.1:5000/slipway-cache/web', registry: '127.0.0.1:5000', insecureRegistry: true,
@@ -46,6 +46,18 @@ test('a build pod is two idle containers, as the builder user without a token or
   assert.equal(pod.metadata.labels?.['slipway/app'], undefined);
   assert.ok(!JSON.stringify(pod).includes('slipway/web'), 'nothing of the app is in the pod');
   assert.match(ownedSelector(spec.owner), /slipway\/build-owner=f00dfeed12345678/);
+});
+
+test('every scratch volume of a build pod is bounded: /workspace and /layers by SLIPWAY_BUILD_DISK, /platform small, the rest in memory (issue 35, item 8)', () => {
+  const volumes = buildPod(spec).spec!.volumes!;
+  for (const v of volumes) assert.ok(v.emptyDir?.sizeLimit, `${v.name} has no size limit`);
+  assert.deepEqual(Object.fromEntries(volumes.map((v) => [v.name, v.emptyDir!.sizeLimit])), { workspace: '10Gi', layers: '10Gi', platform: '64Mi', report: '1Mi', meta: '4Mi' });
+  assert.equal(clusterBuildSettings(loadConfig({})).disk, '10Gi');
+  assert.equal(clusterBuildSettings(loadConfig({ SLIPWAY_BUILD_DISK: '20Gi' })).disk, '20Gi');
+  assert.throws(() => loadConfig({ SLIPWAY_BUILD_DISK: 'lots' }), /SLIPWAY_BUILD_DISK must be a storage size like 512Mi, 10Gi or 1Ti, got "lots"\.$/);
+  // A pod evicted for a volume past its size is told as the build's doing; the node's own pressure is not.
+  assert.equal(evicted('Usage of EmptyDir volume "layers" exceeds the limit "10Gi". ', '10Gi'), 'The build wrote more than the 10Gi a build\'s /workspace or /layers may hold (SLIPWAY_BUILD_DISK) and was stopped.');
+  assert.equal(evicted('The node was low on resource: ephemeral-storage.', '10Gi'), 'The build pod was evicted by its node (The node was low on resource: ephemeral-storage); push again.');
 });
 
 test('only the container of the phases that talk to the registry has its credential; detect and build (the app\'s code) run where there is none', () => {

@@ -54,9 +54,9 @@ test('the quota objects come right after the namespace, before the Secret and ev
 });
 
 test('a formation is measured with a second web set and one extra pod per other running type (the rollout), at its limits or the defaults', () => {
-  assert.deepEqual(releaseDemand(release(), plan), { pods: 2, memory: 2 * 256 * 2 ** 20, cpu: 1 });
+  assert.deepEqual(releaseDemand(release(), plan), { pods: 2, memory: 2 * 256 * 2 ** 20, cpu: 1, disk: 0 });
   const r = release({ formation: { web: 2, worker: 1 }, resources: { worker: { limits: { memory: '1Gi', cpu: '1' } } } });
-  assert.deepEqual(releaseDemand(r, plan), { pods: 6, memory: 4 * 256 * 2 ** 20 + 2 * 2 ** 30, cpu: 4 * 0.5 + 2 });
+  assert.deepEqual(releaseDemand(r, plan), { pods: 6, memory: 4 * 256 * 2 ** 20 + 2 * 2 ** 30, cpu: 4 * 0.5 + 2, disk: 0 });
   // A web type that mounts a volume is replaced, not switched over: one extra pod, as other types.
   const mounted = release({ formation: { web: 2 }, mounts: { web: [{ volume: 'data', path: '/data' }] } });
   assert.equal(releaseDemand(mounted, plan).pods, 3);
@@ -166,7 +166,8 @@ test('a key holds at most the token cap, counted in the same transaction as the 
 test('the quota settings have defaults for a 2 GiB VM and are validated', () => {
   const c = loadConfig({ SLIPWAY_DATA_DIR: '/tmp/x', SLIPWAY_HOST: 'h', SLIPWAY_BASE_DOMAIN: 'apps.test' });
   assert.deepEqual([c.appMaxPods, c.appMaxMemory, c.appMaxCpu, c.appMaxRuns, c.appMaxProcessTypes, c.maxTokensPerKey], [10, '2Gi', '4', 2, 20, 50]);
-  assert.deepEqual(c.containerDefaults, { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '128Mi', cpu: '50m' } });
+  assert.deepEqual(c.containerDefaults, { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '128Mi', cpu: '50m' }, ephemeralStorage: { limit: '1Gi', request: '64Mi' } });
+  assert.equal(c.appMaxEphemeralStorage, undefined);
   assert.equal(c.maxBuildLogBytes, 5 * 2 ** 20);
   assert.equal(c.maxImageBytes, 2048 * 2 ** 20);
   assert.throws(() => loadConfig({ SLIPWAY_APP_MAX_MEMORY: '2GB' }), /SLIPWAY_APP_MAX_MEMORY must be a memory size like 512Mi or 2Gi, got "2GB"\./);

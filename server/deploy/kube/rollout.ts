@@ -11,7 +11,8 @@ import { splitLogLine } from '../logs.ts';
 import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady } from '../rollout.ts';
 import { RELEASE_TYPE, cutover, runView, replicasFor, restartPatch } from '../workload.ts';
 import type { Rollouts, Workload } from '../deployer.ts';
-import type { DeployableRelease, HealthChecks } from '../../model.ts';
+import type { DeployableRelease, HealthChecks, QuotaPlan } from '../../model.ts';
+import { quotaObjects } from '../quota.ts';
 import { ContentChecks, MAX_CONTENT_BODY_BYTES } from '../content-check.ts';
 import { WEB } from '../network.ts';
 import { isWarm, KubePart, type KubeContext } from './context.ts';
@@ -116,6 +117,12 @@ export class KubeRollouts extends KubePart implements Rollouts {
       throw err;
     }
     if (atomic) await this.#sets.retire(run, before, t);
+  }
+
+  async applyQuota(app: string, plan: QuotaPlan): Promise<boolean> {
+    if (!(await this.k.client.read('v1', 'Namespace', namespaceFor(app)))) return false;
+    await Promise.all(quotaObjects(app, plan).map((o) => this.k.client.apply(o)));
+    return true;
   }
 
   /**

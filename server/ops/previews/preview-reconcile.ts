@@ -1,7 +1,7 @@
 // The preview reconciler, level-triggered: each round compares every app's previews with what
 // should be (previews on, the branch still in the repository, pushed within the time to live,
-// within the limit) and removes the rest. A preview whose deploy holds its lock is left to the
-// next round.
+// within the limit) and removes the rest, then applies to those kept their share of the parent's
+// quota as it is now. A preview whose deploy holds its lock is left to the next round.
 import type { Services } from '../../context.ts';
 import { LockedError } from '../../errors.ts';
 import { git } from '../../git.ts';
@@ -9,6 +9,7 @@ import { log } from '../../output/log.ts';
 import { repoPath } from '../../repos.ts';
 import { previewLimit, previewsToRemove, previewTtl, type RemovalReason } from './preview-policy.ts';
 import { destroyPreview } from '../apps/teardown.ts';
+import { boundPreviews } from './preview-quota.ts';
 
 /** How often the reconciler runs. */
 export const PREVIEW_ROUND_MS = 60_000;
@@ -27,7 +28,7 @@ async function branchesOf(services: Pick<Services, 'config'>, app: string, signa
   return new Set(out.split('\n').filter((l) => l !== ''));
 }
 
-/** Brings one parent's previews in line at time `now` (ms); returns what it removed. */
+/** Brings one parent's previews in line at time `now` (ms), their quotas too; returns what it removed. */
 export async function reconcileParent(services: Services, parent: string, now: number = Date.now(), signal?: AbortSignal): Promise<PreviewRemoval[]> {
   const { store } = services;
   const previews = store.previews.list(parent);
@@ -47,6 +48,8 @@ export async function reconcileParent(services: Services, parent: string, now: n
       log.warn('could not remove a preview; the next round tries again', { app: preview.app, err });
     }
   }
+  // The parent's quota or previews:limit may have changed since: the previews left follow it.
+  if (!signal?.aborted) await boundPreviews(services, parent, signal);
   return removed;
 }
 

@@ -10,6 +10,7 @@ import type { ProcessStatus } from '../../deploy/deployer.ts';
 import { MAX_WARM_SECONDS, parseWarmWindow } from '../../config.ts';
 import { changeSetting, deployedRelease, rollOut } from '../rollout.ts';
 import { scaleRefusal } from '../storage/volumes.ts';
+import { warmDefault } from '../releases/release.ts';
 import type { Actor, Progress } from '../actor.ts';
 import type { WarmResult, WarmWindow } from '../../shapes/processes.ts';
 
@@ -146,8 +147,7 @@ export async function restart(actor: Actor, app: string, type: string | undefine
 
 /** ps:warm APP: how long the previous release's web instances stay warm after a deploy of the app. */
 export function warmWindow(actor: Actor, app: string): WarmWindow {
-  const own = actor.services.store.apps.get(app)?.warmSeconds ?? null;
-  return own === null ? { seconds: actor.services.config.warmRollbackSeconds, source: 'default' } : { seconds: own, source: 'app' };
+  return warmDefault(actor.services, app);
 }
 
 /** A window as given (ps:warm's word, or a number of seconds through the API): seconds, null for `default`; one sentence otherwise. */
@@ -173,7 +173,7 @@ export async function setWarmWindow(actor: Actor, app: string, given: string | n
   const seconds = warmSeconds(given);
   const before = store.apps.get(app)?.warmSeconds ?? null;
   let dropped = 0;
-  if ((seconds ?? services.config.warmRollbackSeconds) > 0) {
+  if ((seconds ?? warmDefault(services, app).seconds) > 0) {
     // Nothing that runs changes: the next deploy reads it (a warm set keeps the window it got).
     store.apps.setWarmSeconds(app, seconds);
   } else {

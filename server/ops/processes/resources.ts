@@ -10,6 +10,7 @@ import type { ProcessResources, QuotaPlan } from '../../model.ts';
 import { ALL_PROCESSES, type ResourceKind, type ResourceRow } from '../../store/resources.ts';
 import { changeSetting } from '../rollout.ts';
 import { listProcesses } from './ps.ts';
+import { boundPreviews } from '../previews/preview-quota.ts';
 import type { Actor, Progress } from '../actor.ts';
 
 export { ALL_PROCESSES, MAX_APP_PODS, type ResourceKind };
@@ -189,14 +190,20 @@ export function resourceCeilings(actor: Actor, app: string): Ceiling[] {
     .map((r) => ({ process: r.process, memory: r.memoryMax ?? null, cpu: r.cpuMax ?? null, setBy: r.maxSetBy ?? null }));
 }
 
-/** resource:quota --json: the quota in force, which of its fields the app's own setting gives, and who set it. */
-export type QuotaInfo = QuotaPlan['quota'] & Pick<QuotaPlan, 'runs' | 'container'> & { setBy: string | null; own: ('pods' | 'memory' | 'cpu')[] };
+/**
+ * resource:quota --json: the quota in force, which of its fields the app's own setting gives, and
+ * who set it; for a preview, whose share of which parent's quota it is.
+ */
+export type QuotaInfo = QuotaPlan['quota'] & Pick<QuotaPlan, 'runs' | 'container' | 'share'> & { setBy: string | null; own: ('pods' | 'memory' | 'cpu')[] };
 
 /** resource:quota --json. */
 export function getQuota(actor: Actor, app: string): QuotaInfo {
   const plan = quotaPlan(actor.services, app);
-  const own = actor.services.store.quotas.get(app);
-  return { ...plan.quota, runs: plan.runs, container: plan.container, setBy: own?.setBy ?? null, own: (['pods', 'memory', 'cpu'] as const).filter((f) => own?.[f] != null) };
+  const own = plan.share ? undefined : actor.services.store.quotas.get(app);
+  return {
+    ...plan.quota, runs: plan.runs, container: plan.container, ...(plan.share ? { share: plan.share } : {}),
+    setBy: own?.setBy ?? null, own: (['pods', 'memory', 'cpu'] as const).filter((f) => own?.[f] != null),
+  };
 }
 
 /** A quota change: any of the three, as typed (validated here). */
@@ -219,13 +226,15 @@ export async function setQuota(actor: Actor, app: string, input: QuotaInput, pro
   };
   if (Object.keys(change).length === 0) throw new UserError('Give --pods, --memory or --cpu to change the quota.');
   if (!actor.identity.admin) throw new ForbiddenError("Only admins may change an app's quota; resource:quota APP without options shows it.");
+  const preview = store.previews.get(app);
+  if (preview) throw new UserError(`${app} is a preview of ${preview.parent}: its quota is its share of ${preview.parent}'s (divided by previews:limit ${preview.parent}); change either of those.`);
   const what = Object.entries(change).map(([k, v]) => `${k} ${v}`).join(', ');
   const before = store.quotas.get(app);
   const current = store.releases.current(app);
   if (actor.services.deployer && current?.image) {
     // A quota the app's current formation does not fit would leave a rollout that never ends.
     const next = deployable(actor.services, current);
-    const refused = quotaRefusal(next, { ...next.quota!, quota: { ...next.quota!.quota, ...change } });
+    const refused = quotaRefusal(next, quotaPlan(actor.services, app, change));
     if (refused) throw new UserError(refused);
   }
   await changeSetting(actor, app, {
@@ -234,5 +243,7 @@ export async function setQuota(actor: Actor, app: string, input: QuotaInput, pro
     write: () => store.quotas.set(app, change, actor.identity.name),
     undo: () => store.quotas.replace(app, before),
   }, progress);
+  // Its previews' shares follow now, not at their next deploy: each is a part of this quota.
+  await boundPreviews(actor.services, app);
   return { set: change };
 }

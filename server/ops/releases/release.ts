@@ -4,10 +4,11 @@ import type { TlsPlan } from '../../model.ts';
 import type { Services } from '../../context.ts';
 import { requireDeployer } from '../../context.ts';
 import type { Deployer } from '../../deploy/deployer.ts';
-import type { CronTask, DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan, ScheduledTask } from '../../model.ts';
+import type { AppQuota, CronTask, DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan, ScheduledTask } from '../../model.ts';
 import { RELEASE_TYPE, RUN_PROCESS } from '../../deploy/workload.ts';
 import { quantityValue } from '../../kube/quantity.ts';
-import { quotaRefusal } from '../../deploy/quota.ts';
+import { previewPlan, quotaRefusal, storageQuantity } from '../../deploy/quota.ts';
+import { previewLimit } from '../previews/preview-policy.ts';
 import { UserError } from '../../errors.ts';
 import { ALL_PROCESSES, type ResourceRow } from '../../store/resources.ts';
 import type { Transcript } from '../../output/transcript.ts';
@@ -66,16 +67,37 @@ export function mainType(processes: readonly { type: string; default?: boolean }
   return (types.find((p) => p.type === 'web') ?? types.find((p) => p.default) ?? types[0])?.type;
 }
 
-/** An app's quota plan: resource:quota's settings over the SLIPWAY_APP_MAX_* defaults. */
-export function quotaPlan(services: Pick<Services, 'config' | 'store'>, app: string): QuotaPlan {
-  const { config } = services;
-  const own = services.store.quotas.get(app);
+/**
+ * An app's quota plan: resource:quota's settings (or `change`, about to be stored) over the
+ * SLIPWAY_APP_MAX_* defaults. A preview's is its share of its parent's (previewPlan): never above
+ * the parent's, and all of the parent's previews together never above it either.
+ */
+export function quotaPlan(services: Pick<Services, 'config' | 'store'>, app: string, change: Partial<Pick<AppQuota, 'pods' | 'memory' | 'cpu'>> = {}): QuotaPlan {
+  const { config, store } = services;
+  const preview = store.previews.get(app);
+  if (preview) return previewPlan(quotaPlan(services, preview.parent), preview.parent, previewLimit(store.previews.settings(preview.parent)));
+  const own = store.quotas.get(app);
+  const pods = change.pods ?? own?.pods ?? config.appMaxPods;
+  const disk = config.containerDefaults.ephemeralStorage;
+  // Unset, the scratch disk of the app's pods together follows its pod quota: raising that gives room for the pods' disk too.
+  const ephemeralStorage = config.appMaxEphemeralStorage ?? (disk ? storageQuantity(pods * quantityValue(disk.limit)) : undefined);
   return {
-    quota: { pods: own?.pods ?? config.appMaxPods, memory: own?.memory ?? config.appMaxMemory, cpu: own?.cpu ?? config.appMaxCpu },
+    quota: { pods, memory: change.memory ?? own?.memory ?? config.appMaxMemory, cpu: change.cpu ?? own?.cpu ?? config.appMaxCpu, ...(ephemeralStorage ? { ephemeralStorage } : {}) },
     storage: { volumes: config.appMaxVolumes, size: config.appMaxStorage },
     runs: config.appMaxRuns,
     container: config.containerDefaults,
   };
+}
+
+/**
+ * The app's warm window: ps:warm's own, else SLIPWAY_WARM_ROLLBACK's, but none for a preview: its
+ * share of its parent's quota (previewPlan) holds its web instance and the one replacing it, and a
+ * warm set beside them would leave no room for its release command or `run`.
+ */
+export function warmDefault(services: Pick<Services, 'config' | 'store'>, app: string): { seconds: number; source: 'app' | 'default' | 'preview' } {
+  const own = services.store.apps.get(app)?.warmSeconds ?? null;
+  if (own !== null) return { seconds: own, source: 'app' };
+  return services.store.previews.get(app) ? { seconds: 0, source: 'preview' } : { seconds: services.config.warmRollbackSeconds, source: 'default' };
 }
 
 /** A release's own health checks (app.json) with the ones checks:set gave replacing the same type. */
@@ -119,8 +141,7 @@ export function appSettings(services: Pick<Services, 'config' | 'store'>, app: s
     formation: store.formation.all(app),
     stopped: store.stopped.all(app),
     volumes: store.volumes.list(app),
-    // ps:warm's own window, else SLIPWAY_WARM_ROLLBACK's.
-    warmSeconds: store.apps.get(app)?.warmSeconds ?? services.config.warmRollbackSeconds,
+    warmSeconds: warmDefault(services, app).seconds,
     domains: [defaultDomain(services.config, app), ...store.domains.list(app)],
     resources: store.resources.all(app),
     quota: quotaPlan(services, app),
