@@ -94,9 +94,10 @@ describe('deploys from a forge on the cluster: webhook, polling, previews of its
     const again = await deliver(event, headers);
     assert.equal(again.status, 409, again.json.message);
     const forged = githubPush('main', commit1);
-    assert.equal((await deliver(forged, signed(forged, 'not-the-secret'))).status, 403);
+    // A bad or missing signature gets the same 404 as an app without a webhook (issue 35: a 403 told which apps have one).
+    assert.equal((await deliver(forged, signed(forged, 'not-the-secret'))).status, 404);
     const { 'x-hub-signature-256': _sig, ...unsigned } = signed(forged);
-    assert.equal((await deliver(forged, unsigned)).status, 403);
+    assert.equal((await deliver(forged, unsigned)).status, 404);
     assert.equal(await releases(), 1, 'a refused delivery deployed nothing');
     assert.equal((await httpThroughIngress(ingress, host(APPS.app))).body, body1);
 
