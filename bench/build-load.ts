@@ -169,9 +169,10 @@ try {
   const packBuilder = new PackBuilder({ ...packSettings(env, pack), buildTimeoutMs: 15 * 60_000 });
   const packServer = await startTestServer(serverEnv, { builder: packBuilder });
   servers.push(packServer);
-  // Three 500m slots: the three builds run at once on the build node, as in the pack phase.
+  // Three 500m slots: the three builds run at once on the build node, as in the pack phase (one
+  // key pushes them all, so it may take every slot).
   const clusterBuilder = new ClusterBuilder(kube, clusterBuildSettings(loadConfig({
-    ...benchEnv, ...serverEnv, SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_BUILD_CPU: '500m', SLIPWAY_BUILD_CONCURRENCY: String(BUILDS),
+    ...benchEnv, ...serverEnv, SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_BUILD_CPU: '500m', SLIPWAY_BUILD_CONCURRENCY: String(BUILDS), SLIPWAY_BUILD_CONCURRENCY_PER_KEY: String(BUILDS),
     SLIPWAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'slipway-bench-load-')),
   })));
   const clusterServer = await startTestServer(serverEnv, { builder: clusterBuilder });

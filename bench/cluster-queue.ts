@@ -28,6 +28,9 @@ if (!benchEnv.KUBECONFIG || !benchEnv.SLIPWAY_BUILDER || !benchEnv.SLIPWAY_REGIS
 const serverEnv = { SLIPWAY_BUILDER: benchEnv.SLIPWAY_BUILDER, SLIPWAY_REGISTRY: benchEnv.SLIPWAY_REGISTRY, KUBECONFIG: benchEnv.KUBECONFIG, ...registryAuthEnv() };
 const config = loadConfig({
   SLIPWAY_BUILD_CPU: '500m', ...benchEnv, ...serverEnv, SLIPWAY_BUILD_BACKEND: 'cluster', SLIPWAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'slipway-bench-queue-')),
+  // One key pushes every app here: it may take every slot, so the bench measures the slots (a
+  // key's share is checked by test/integration/build-fairness.test.ts).
+  SLIPWAY_BUILD_CONCURRENCY_PER_KEY: benchEnv.SLIPWAY_BUILD_CONCURRENCY_PER_KEY ?? benchEnv.SLIPWAY_BUILD_CONCURRENCY ?? '2',
 });
 const slots = config.buildConcurrency;
 
@@ -80,7 +83,7 @@ try {
   const overtaken = order.map((p) => order.filter((q) => q.arrived > p.arrived && (q.started ?? Infinity) < (p.started ?? Infinity)).length);
   const waits = order.map((p) => (p.started ?? p.arrived) - p.arrived);
   const lines = [
-    `Cluster build queue bench, ${new Date().toISOString().slice(0, 10)}, one testbed node (2 cores), builder ${config.builderImage}, node-app (cold builds), SLIPWAY_BUILD_CONCURRENCY=${slots}, SLIPWAY_BUILD_CPU=${config.buildCpu}, SLIPWAY_BUILD_MEMORY=${config.buildMemory}, a spare pod on; pushes over SSH to one server (the deployer is the test fake)`,
+    `Cluster build queue bench, ${new Date().toISOString().slice(0, 10)}, one testbed node (2 cores), builder ${config.builderImage}, node-app (cold builds), SLIPWAY_BUILD_CONCURRENCY=${slots} (PER_KEY=${config.buildConcurrencyPerKey}), SLIPWAY_BUILD_CPU=${config.buildCpu}, SLIPWAY_BUILD_MEMORY=${config.buildMemory}, a spare pod on; pushes over SSH to one server (the deployer is the test fake)`,
     '',
     '| measure | value |',
     '|---|---|',

@@ -57,6 +57,8 @@ export interface Config {
   buildDisk: string;
   /** Cluster builds at once; later pushes wait in line (SLIPWAY_BUILD_CONCURRENCY). */
   buildConcurrency: number;
+  /** Cluster builds one key may run at once, so that no key holds every slot (SLIPWAY_BUILD_CONCURRENCY_PER_KEY). */
+  buildConcurrencyPerKey: number;
   /** Keep one started build pod waiting for the next push (SLIPWAY_BUILD_SPARE=1), in a free slot only. */
   buildSpare: boolean;
   rolloutTimeoutMs: number;
@@ -320,6 +322,13 @@ function perSourceCaps(total: number, connections: number | undefined, streams: 
   const perSourceStreams = streams ?? Math.max(1, Math.floor(perSource / 2));
   if (perSourceStreams > perSource) throw new UserError(`SLIPWAY_MAX_STREAMS_PER_SOURCE (${perSourceStreams}) must not be above SLIPWAY_HTTP_MAX_CONNECTIONS_PER_SOURCE (${perSource}).`);
   return { httpMaxConnectionsPerSource: perSource, maxStreamsPerSource: perSourceStreams };
+}
+
+/** SLIPWAY_BUILD_CONCURRENCY_PER_KEY: as set (at most SLIPWAY_BUILD_CONCURRENCY), else every slot but one (at least 1). */
+function perKeyBuilds(total: number, perKey: number | undefined): number {
+  const n = perKey ?? Math.max(1, total - 1);
+  if (n > total) throw new UserError(`SLIPWAY_BUILD_CONCURRENCY_PER_KEY (${n}) must not be above SLIPWAY_BUILD_CONCURRENCY (${total}).`);
+  return n;
 }
 
 /** A whole number of seconds, 0 allowed (meaning off), as milliseconds. */
@@ -677,7 +686,8 @@ const SETTINGS = {
   buildBackend: setting('SLIPWAY_BUILD_BACKEND', 'pack', buildBackend, 'Where builds run: `pack` (the Docker engine at DOCKER_HOST) or `cluster` (a pod per build in the namespace `slipway-builds`, exporting straight to the registry; no Docker engine or pack needed here).'),
   buildCpu: setting('SLIPWAY_BUILD_CPU', '1', quantity('cpu'), 'CPU of a cluster build pod (its request and limit).'),
   buildMemory: setting('SLIPWAY_BUILD_MEMORY', '2Gi', quantity('memory'), 'Memory of a cluster build pod (its request and limit); a build that needs more fails with OOMKilled.'),
-  buildConcurrency: setting('SLIPWAY_BUILD_CONCURRENCY', '2', count, 'Cluster builds at once; later pushes wait in line, in the order they came, and say their place.'),
+  buildConcurrency: setting('SLIPWAY_BUILD_CONCURRENCY', '2', count, 'Cluster builds at once; later pushes wait in line, taken in turn across keys (round-robin), and say their place.'),
+  buildConcurrencyPerKey: optional('SLIPWAY_BUILD_CONCURRENCY_PER_KEY', 'one less than `SLIPWAY_BUILD_CONCURRENCY` (at least 1)', countOrUnset, "Cluster builds one key may run at once (the key a build runs as: its pusher, or the key that connected a sync), so one key's pushes cannot hold every build slot while another key's wait; its next build waits, saying so, even while a slot is free. At most `SLIPWAY_BUILD_CONCURRENCY`; set it equal to let one key take every slot."),
   buildDisk: setting('SLIPWAY_BUILD_DISK', '10Gi', storageSize, "Size limit of each of a cluster build pod's scratch volumes (the app's tree in `/workspace`, its layers and cache in `/layers`); a build that writes more is stopped and fails with one sentence."),
   buildSpare: setting('SLIPWAY_BUILD_SPARE', '1', zeroOrOne, "1: a cluster build pod is started before a push needs it, while a build slot is free (its CPU and memory are held while it waits); 0: each build starts its own pod."),
   maxBuildLogBytes: setting('SLIPWAY_MAX_BUILD_LOG_MB', '5', (raw, name) => Math.floor(megabytes(raw, name)), 'Largest build log kept on disk, in MB (its first lines and last 64 KB, a marker line between); the pusher still sees every line.'),
@@ -744,12 +754,13 @@ export const settingsReference: readonly Pick<Setting, 'name' | 'default' | 'doc
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const values = Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, s.read(env)])) as Values;
-  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, containerEphemeralLimit, containerEphemeralRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, httpMaxConnectionsPerSource, maxStreamsPerSource, ...fields } = values;
+  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, containerEphemeralLimit, containerEphemeralRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, httpMaxConnectionsPerSource, maxStreamsPerSource, buildConcurrencyPerKey, ...fields } = values;
   const { dataDir } = fields;
   const runDir = join(dataDir, 'run');
   return Object.freeze({
     ...fields,
     ...perSourceCaps(fields.httpMaxConnections, httpMaxConnectionsPerSource, maxStreamsPerSource),
+    buildConcurrencyPerKey: perKeyBuilds(fields.buildConcurrency, buildConcurrencyPerKey),
     reposDir: join(dataDir, 'repos'),
     hooksDir: join(dataDir, 'hooks'),
     runDir,

@@ -6,6 +6,11 @@ import type { ProcessType } from '../model.ts';
 /** Everything a builder needs for one build; the source tree is already extracted. */
 export interface BuildRequest {
   app: string;
+  /**
+   * Whose share of the build slots the build takes (SLIPWAY_BUILD_CONCURRENCY_PER_KEY): the key it
+   * runs as, i.e. the pusher, or the key that connected a sync for a webhook's or a poll's build.
+   */
+  tenant: string;
   commit: string;
   /** The pushed tree: a directory, or a zip archive of it with Unix modes (pack takes either). */
   source: string;

@@ -33,7 +33,7 @@ import {
   buildSecret, gatePolicy, gatePolicyName, ownedSelector, phaseExec, secretFor, splitHostPort, type BuildPodSpec, type PhaseTarget,
 } from './pod.ts';
 import { RegistryGate, type GateCredential } from './gate.ts';
-import { BuildQueue } from './queue.ts';
+import { BuildQueue, slotFor } from './queue.ts';
 
 /** What the cluster builder needs from the server's config. */
 export interface ClusterBuildSettings {
@@ -54,6 +54,8 @@ export interface ClusterBuildSettings {
   /** Each scratch volume's size limit (SLIPWAY_BUILD_DISK). */
   disk: string;
   concurrency: number;
+  /** Builds one key may run at once (SLIPWAY_BUILD_CONCURRENCY_PER_KEY). */
+  concurrencyPerKey: number;
   /** Start the next build's pod before its push comes, while a slot is free (SLIPWAY_BUILD_SPARE). */
   spare: boolean;
   /** Who owns the build pods (ownerId of the data dir): a server starting removes its own leftovers. */
@@ -66,7 +68,7 @@ export function clusterBuildSettings(config: Readonly<Config>): ClusterBuildSett
   return {
     registry: config.registry, registryPull: config.registryPull, buildRegistry: config.buildRegistry, registryHttp: config.registryHttp, egress: config.buildEgress,
     registryAuth: config.registryAuth, buildTimeoutMs: config.buildTimeoutMs,
-    cpu: config.buildCpu, memory: config.buildMemory, disk: config.buildDisk, concurrency: config.buildConcurrency, spare: config.buildSpare, owner: ownerId(config.dataDir), network: config.network,
+    cpu: config.buildCpu, memory: config.buildMemory, disk: config.buildDisk, concurrency: config.buildConcurrency, concurrencyPerKey: config.buildConcurrencyPerKey, spare: config.buildSpare, owner: ownerId(config.dataDir), network: config.network,
   };
 }
 
@@ -228,7 +230,7 @@ export class ClusterBuilder implements Builder {
   constructor(kube: KubeClient, settings: ClusterBuildSettings) {
     this.#kube = kube;
     this.settings = settings;
-    this.queue = new BuildQueue(settings.concurrency);
+    this.queue = new BuildQueue(settings.concurrency, settings.concurrencyPerKey);
   }
 
   /** The namespace and its NetworkPolicy, and the registry gate, set up once per process (again after a failure). */
@@ -342,9 +344,7 @@ export class ClusterBuilder implements Builder {
   async build(req: BuildRequest): Promise<BuildResult> {
     const s = this.settings;
     const t = req.transcript;
-    const release = await this.queue.acquire(req.signal, (ahead) => {
-      t.detail(`Waiting for a build slot: ${ahead} ahead in line (all ${this.queue.limit} slots busy, SLIPWAY_BUILD_CONCURRENCY)`);
-    });
+    const release = await slotFor(this.queue, req);
     const logStream = new BuildLog(req.logFile, req.maxLogBytes ?? Infinity);
     let name: string | undefined;
     const builderImage = pullRef(req.builderImage, s);

@@ -19,7 +19,7 @@ import { run } from '../../server/exec.ts';
 import { KubeClient } from '../../server/kube/client.ts';
 import { kubeDeployer } from '../../server/backends.ts';
 import type { V1Pod } from '../../server/kube/types.ts';
-import { gitEnv, remoteLines, startTestServer, type TestServer } from '../support/harness.ts';
+import { gitEnv, makeKey, remoteLines, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
 import { clusterEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
@@ -43,7 +43,7 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
   let builder: ClusterBuilder | undefined;
   let kube: KubeClient;
   let owner: string;
-  const ssh = (command: string) => s!.ssh(s!.admin, command);
+  const ssh = (command: string, input?: string) => s!.ssh(s!.admin, command, input);
   const host = (app: string) => `${app}.${BASE_DOMAIN}`;
   /** This server's build pods that are building an app (a spare, waiting for the next push, names none). */
   const buildPods = async () => (await kube.list<V1Pod>('v1', 'Pod', BUILD_NAMESPACE, { labelSelector: `${ownedSelector(owner)},slipway/app` })).map((p) => p.metadata!.name!);
@@ -302,17 +302,46 @@ describe('cluster builds: a pod per push, phases streamed, cache image, limits, 
     await eventually('no build pod left', async () => (await buildPods()).length === 0, 60_000, 500);
   });
 
-  test('3 pushes at once with 2 build slots all deploy; the third waits for a slot and says so', { timeout: 3 * PUSH_MS }, async (t) => {
+  test("one key cannot hold both build slots: its second push waits for its own build, another key's push builds at once", { timeout: 3 * PUSH_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    const dirs = await Promise.all([APPS.q1, APPS.q2, APPS.q3].map(async (app) => {
+    // Two deploy keys, as two tenants: `one` owns q1 and q2, `two` owns q3. With 2 slots a key's
+    // share is 1 (SLIPWAY_BUILD_CONCURRENCY_PER_KEY's default); before, one key's two pushes took
+    // both slots and every other key's push waited behind them, up to the build deadline.
+    const keys = { one: await makeKey(s.dir, 'tenant-one'), two: await makeKey(s.dir, 'tenant-two') };
+    for (const k of Object.values(keys)) assert.equal((await ssh(`keys:add ${k.name}`, k.pub)).exitCode, 0);
+    for (const [app, k] of [[APPS.q1, keys.one], [APPS.q2, keys.one], [APPS.q3, keys.two]] as const) {
+      assert.equal((await ssh(`access:grant ${app} ${k.name}`)).exitCode, 0);
+    }
+    // q1's build holds its slot a while (its npm build script waits 30 s), so the order is not a race.
+    const slow = await withBuildScript('node -e "setTimeout(() => {}, 30000)"');
+    const dirs = await Promise.all([APPS.q2, APPS.q3].map(async (app) => {
       const dir = fixtureCopy('node-app');
       await s!.commitAll(dir, app);
       return dir;
     }));
-    const results = await Promise.all([APPS.q1, APPS.q2, APPS.q3].map((app, i) => push(app, dirs[i]!)));
-    for (const r of results) assert.equal(r.code, 0, r.lines.join('\n'));
-    const waited = results.filter((r) => r.lines.some((l) => /^ {7}Waiting for a build slot: 0 ahead in line/.test(l)));
-    assert.equal(waited.length, 1, results.map((r) => r.lines.join('\n')).join('\n-----\n'));
+    /** A push by `key` whose `remote:` lines are kept as they come, with when each came. */
+    const streamed = (key: TestKey, app: string, dir: string) => {
+      const lines: { at: number; text: string }[] = [];
+      const done = run('git', ['push', s!.sshRemote(app), 'main'], {
+        cwd: dir, env: gitEnv(join(s!.dir, 'home'), key),
+        onLine: (l) => { if (l.startsWith('remote: ')) lines.push({ at: Date.now(), text: l.slice(8).trimEnd() }); },
+      }).then((r) => r.exitCode);
+      const at = (re: RegExp) => lines.find((l) => re.test(l.text))?.at;
+      return { lines, done, at, text: () => lines.map((l) => l.text).join('\n') };
+    };
+    const analyzing = /^ {7}===> ANALYZING$/;
+    const ownWait = /^ {7}Waiting for the key tenant-one's own builds: it has 1 running, as many as one key may at once \(SLIPWAY_BUILD_CONCURRENCY_PER_KEY\); 0 ahead in line$/;
+    const anyWait = /^ {7}Waiting for /;
+    const q1 = streamed(keys.one, APPS.q1, slow);
+    await eventually(() => `q1's build to begin:\n${q1.text()}`, async () => q1.at(analyzing) !== undefined, PUSH_MS, 250);
+    const q2 = streamed(keys.one, APPS.q2, dirs[0]!);
+    await eventually(() => `q2 to wait or build:\n${q2.text()}`, async () => q2.at(anyWait) ?? q2.at(analyzing), PUSH_MS, 250);
+    assert.ok(q2.at(ownWait) !== undefined && q2.at(analyzing) === undefined, `q2 waits for its key's own build while a slot is free:\n${q2.text()}`);
+    const q3 = streamed(keys.two, APPS.q3, dirs[1]!);
+    const codes = await Promise.all([q1.done, q2.done, q3.done]);
+    assert.deepEqual(codes, [0, 0, 0], [q1, q2, q3].map((q) => q.text()).join('\n-----\n'));
+    assert.equal(q3.at(anyWait), undefined, `the other key's push never waits:\n${q3.text()}`);
+    assert.ok(q3.at(analyzing)! < q2.at(analyzing)!, `the other key's build begins before the first key's waiting one:\n${q2.text()}\n-----\n${q3.text()}`);
   });
 
   test('build pods a previous process left are deleted when the server starts', { timeout: 120_000 }, async (t) => {

@@ -10,6 +10,7 @@ import type { ProcessIo } from '../../server/kube/process-io.ts';
 import { UnavailableError, UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
+import { slotFor, type BuildQueue } from '../../server/cluster-build/queue.ts';
 
 /** Behaviour switches a test flips between pushes. */
 export interface FakeControls {
@@ -29,7 +30,9 @@ export interface FakeControls {
   logFlood?: boolean;
   /** Hold the build until this promise resolves (or the push is aborted). */
   buildGate?: Promise<void>;
-  /** Called when a build starts (tests wait on it). */
+  /** Hold this build until the promise it returns settles (a rejection fails the build with it); undefined: no hold. */
+  holdBuild?: (req: BuildRequest) => Promise<void> | undefined;
+  /** Called when a build starts, once it has its build slot if the builder has a queue (tests wait on it). */
   onBuildStart?: (req: BuildRequest) => void;
   /** Called when a build sees its abort signal. */
   onBuildAborted?: () => void;
@@ -72,14 +75,19 @@ export class FakeBuilder implements Builder {
   readonly controls: FakeControls;
   /** Where builds "publish" their images, when a test wants a registry. */
   registry?: FakeRegistry;
+  /** Build slots: set by a test, each build first takes one as the cluster builder does (slotFor). */
+  queue?: BuildQueue;
   constructor(controls: FakeControls, registry?: FakeRegistry) {
     this.controls = controls;
     this.registry = registry;
   }
   async build(req: BuildRequest): Promise<BuildResult> {
+    let release: (() => void) | undefined;
     try {
+      if (this.queue) release = await slotFor(this.queue, req);
       return await this.#build(req);
     } finally {
+      release?.();
       const settled = this.controls.onBuildSettled;
       if (settled) setImmediate(settled);
     }
@@ -88,9 +96,10 @@ export class FakeBuilder implements Builder {
     this.builds.push(req);
     this.controls.onBuildStart?.(req);
     req.transcript.detail('fake build: detected a fake app');
-    if (this.controls.buildGate) {
+    const gate = this.controls.holdBuild?.(req) ?? this.controls.buildGate;
+    if (gate) {
       try {
-        await waitOrAbort(this.controls.buildGate, req.signal);
+        await waitOrAbort(gate, req.signal);
       } catch (err) {
         this.controls.onBuildAborted?.();
         throw err;

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import {
   ANALYZED_PATH, BUILD_NAMESPACE, PHASES, buildNetworkPolicy, buildPod, buildSecret, ownedSelector, phaseArgs, phaseExec, probeCommand, probePod, registryAuthJson, secretFor, type BuildPodSpec, type PhaseTarget,
 } from '../../server/cluster-build/pod.ts';
-import { BuildQueue } from '../../server/cluster-build/queue.ts';
 import { buildNodeAffinity } from '../../server/kube/placement.ts';
 import { BUILDS_NODE_LABEL } from '../../server/kube/labels.ts';
 import { buildRef, builderRunImage, clusterBuildSettings, cnbUser, evicted, explainContainer, tookTooLong, isLoopbackRegistry, isPlainHttpRegistry, ownerId, platformEnv, pullRef, serverRef } from '../../server/cluster-build/builder.ts';
@@ -277,51 +276,6 @@ test('cluster build settings: backend, CPU, memory and concurrency are read once
   assert.equal(d.buildSpare, true);
   assert.equal(loadConfig({ SLIPWAY_BUILD_SPARE: '0' }).buildSpare, false);
   assert.throws(() => loadConfig({ SLIPWAY_BUILD_SPARE: 'yes' }), /SLIPWAY_BUILD_SPARE must be 0 or 1, got "yes"\./);
-});
-
-test('the build queue: at most its limit at once, the rest in arrival order, each told its place', async () => {
-  const q = new BuildQueue(2);
-  const signal = new AbortController().signal;
-  const order: string[] = [];
-  const places: Record<string, number[]> = { c: [], d: [] };
-  const a = await q.acquire(signal, () => assert.fail('a waits'));
-  const b = await q.acquire(signal, () => assert.fail('b waits'));
-  const c = q.acquire(signal, (n) => places.c!.push(n)).then((r) => { order.push('c'); return r; });
-  const d = q.acquire(signal, (n) => places.d!.push(n)).then((r) => { order.push('d'); return r; });
-  assert.equal(q.running, 2);
-  assert.equal(q.waiting, 2);
-  a();
-  a(); // a second call of the same release changes nothing
-  const rc = await c;
-  assert.deepEqual(order, ['c']);
-  // A newcomer while d waits does not overtake d, even when a slot frees.
-  const e = q.acquire(signal, () => undefined).then((r) => { order.push('e'); return r; });
-  b();
-  const rd = await d;
-  rc();
-  const re = await e;
-  assert.deepEqual(order, ['c', 'd', 'e']);
-  assert.deepEqual(places, { c: [0], d: [1, 0] });
-  rd();
-  re();
-  assert.equal(q.running, 0);
-});
-
-test('a push that goes away while waiting leaves the line, and those behind it move up', async () => {
-  const q = new BuildQueue(1);
-  const held = await q.acquire(new AbortController().signal, () => undefined);
-  const gone = new AbortController();
-  const places: number[] = [];
-  const first = q.acquire(gone.signal, () => undefined);
-  const second = q.acquire(new AbortController().signal, (n) => places.push(n));
-  gone.abort();
-  await assert.rejects(first, /cancelled while it waited for a build slot/);
-  assert.deepEqual(places, [1, 0]);
-  held();
-  const r = await second;
-  r();
-  assert.equal(q.running, 0);
-  assert.equal(q.waiting, 0);
 });
 
 test('with the cluster backend doctor checks build pods instead of Docker, pack and the engine\'s builder image', async () => {

@@ -93,7 +93,7 @@ test('a build runs pack with exactly that environment; the env file and Docker c
     });
     const lines: string[] = [];
     await assert.rejects(builder.build({
-      ...req, env: { ...hostile, PEM: 'a\nb' }, commit: 'c0ffee', logFile: join(dir, 'build.log'), transcript: lineTranscript((l) => lines.push(l)), signal: new AbortController().signal,
+      ...req, tenant: 'dev', env: { ...hostile, PEM: 'a\nb' }, commit: 'c0ffee', logFile: join(dir, 'build.log'), transcript: lineTranscript((l) => lines.push(l)), signal: new AbortController().signal,
     }), UserError);
     const environ = readFileSync(join(dir, 'environ'), 'utf8').trim().split('\n').filter((l) => !/^(PWD|SHLVL|_)=/.test(l)).sort();
     const configDir = environ.find((l) => l.startsWith('DOCKER_CONFIG='))!.slice('DOCKER_CONFIG='.length);

@@ -74,7 +74,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     let result;
     try {
       result = await services.pushes.building(() => builder.build({
-        app, commit: req.commit, source: tree.path, env: appConfig, builderImage,
+        app, tenant: req.by.name, commit: req.commit, source: tree.path, env: appConfig, builderImage,
         tag: `build-${build.id}`, logFile: build.logFile, maxLogBytes: config.maxBuildLogBytes, transcript: t, signal,
       }), () => t.detail('Waiting for the registry\'s garbage collection to finish'));
     } catch (err) {
