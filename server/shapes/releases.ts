@@ -15,6 +15,15 @@ const Provenance = {
   runsAs: Nullable(Type.Integer({ description: "The release whose instances it runs: a rollback's target (so a warm one only took the traffic back); null: its own." })),
 };
 
+/** When a release was made and ended, when its image and config copy went, and who made it. */
+const Lifetime = {
+  createdAt: Time,
+  finishedAt: Nullable(Time),
+  imageCollectedAt: Nullable(Time),
+  configPrunedAt: Nullable(Time),
+  ...Provenance,
+};
+
 /** One release of `releases --json`. */
 export const ReleaseSummarySchema = Type.Object({
   app: Type.String(),
@@ -26,11 +35,7 @@ export const ReleaseSummarySchema = Type.Object({
   checks: Loose('Health checks by process type.'),
   cron: Type.Array(Loose('A scheduled task of its app.json: id, command, schedule, concurrencyPolicy, maintenance.')),
   status: Status,
-  createdAt: Time,
-  finishedAt: Nullable(Time),
-  imageCollectedAt: Nullable(Time),
-  configPrunedAt: Nullable(Time),
-  ...Provenance,
+  ...Lifetime,
 }, { additionalProperties: false });
 /** A release as listed: everything but its config, whose values are secrets. */
 export type ReleaseSummary = Static<typeof ReleaseSummarySchema>;
@@ -44,11 +49,7 @@ export const ReleaseInfoSchema = Type.Object({
   image: Nullable(Type.String()),
   processes: Type.Array(Type.String()),
   configVars: Type.Array(Type.String(), { description: 'Names only, never values.' }),
-  createdAt: Time,
-  finishedAt: Nullable(Time),
-  imageCollectedAt: Nullable(Time),
-  configPrunedAt: Nullable(Time),
-  ...Provenance,
+  ...Lifetime,
 }, { additionalProperties: false });
 /** One release as releases:info shows it: config var names only, never values. */
 export type ReleaseInfo = Static<typeof ReleaseInfoSchema>;
