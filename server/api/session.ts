@@ -1,10 +1,11 @@
-// Dashboard sessions over the API: trade a one-time code from dashboard:login (or an access token)
-// for a session cookie, read the session back (with its CSRF token), and log out. The transport
-// turns `cookie` into the Set-Cookie header; the cookie's secret never appears in a body.
+// Dashboard sessions over the API: see whom a one-time code from dashboard:login logs in as, trade
+// it (or an access token) for a session cookie, read the session back (with its CSRF token), and
+// log out. The transport turns `cookie` into the Set-Cookie header; the cookie's secret never
+// appears in a body.
 import { Type } from 'typebox';
 import { ApiError, route, type ApiRoute } from './route.ts';
-import { SessionSchema } from '../shapes/session.ts';
-import { LoginRefusedError, currentSession, endSession, startSession } from '../ops/apps/dashboard.ts';
+import { LoginCodeInfoSchema, SessionSchema } from '../shapes/session.ts';
+import { LoginRefusedError, currentSession, describeLoginCode, endSession, startSession } from '../ops/apps/dashboard.ts';
 
 const NO_SESSION = 'This request has no dashboard session: log in with POST /api/v1/session (a code from dashboard:login, or a token).';
 
@@ -13,12 +14,29 @@ function anyScope(r: ApiRoute): ApiRoute {
   return { ...r, need: 'read' };
 }
 
+/** The code of a login link, as both login routes take it. */
+const CODE = Type.String({ minLength: 1, maxLength: 128, description: 'The code of the link dashboard:login printed (after #code=); valid once, for 60 s.' });
+
 export const sessionRoutes = [
   route({
+    method: 'POST', url: '/session/code', tag: 'session', need: 'deploy', public: true,
+    summary: "Whom a login link's code logs in as (key, rights, SSH key fingerprint), without using it up: the login page asks the user to confirm first",
+    body: Type.Object({ code: CODE }, { additionalProperties: false }),
+    response: { 200: LoginCodeInfoSchema },
+    handle: (call) => {
+      try {
+        return { status: 200, json: describeLoginCode(call.services, call.body.code) };
+      } catch (err) {
+        if (err instanceof LoginRefusedError) throw new ApiError(401, 'unauthorized', err.message);
+        throw err;
+      }
+    },
+  }),
+  route({
     method: 'POST', url: '/session', tag: 'session', need: 'deploy', public: true,
-    summary: 'Log in to the dashboard: a one-time code from dashboard:login, or an access token, for a session cookie (slipway_session)',
+    summary: 'Log in to the dashboard: a one-time code from dashboard:login, or an access token, for a session cookie (__Host-slipway_session over HTTPS, slipway_session over plain HTTP)',
     body: Type.Object({
-      code: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'The code of the link dashboard:login printed (after #code=); valid once, for 60 s.' })),
+      code: Type.Optional(CODE),
       token: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "An access token; the session gets the token's scope and ends if it is revoked." })),
     }, { additionalProperties: false }),
     response: { 200: SessionSchema },

@@ -3,32 +3,74 @@
 // request comes from our own pages rather than another site's.
 import { BlockList, isIP } from 'node:net';
 
-/** The session cookie's name. */
-export const SESSION_COOKIE = 'slipway_session';
+/**
+ * The session cookie's name over HTTPS. The `__Host-` prefix makes browsers accept it only Secure,
+ * with Path=/ and no Domain, from this very host: an app on a sibling host (APP.BASE_DOMAIN, next
+ * to slipway.BASE_DOMAIN) can neither set one for the dashboard's host nor replace ours.
+ */
+export const HOST_SESSION_COOKIE = '__Host-slipway_session';
 
-/** The value of cookie `name` in a Cookie header, or undefined. */
-export function cookieValue(header: string | undefined, name: string = SESSION_COOKIE): string | undefined {
+/**
+ * The session cookie's name over plain HTTP, where `__Host-` is impossible (it needs Secure, which
+ * a browser refuses to set from an http:// page). Any host under a shared parent domain can set a
+ * cookie of this name for the dashboard: docs/security.md says what the operator must do.
+ */
+export const PLAIN_SESSION_COOKIE = 'slipway_session';
+
+/** The session cookie's name for a request that came over HTTPS, or over plain HTTP. */
+export function sessionCookieName(https: boolean): string {
+  return https ? HOST_SESSION_COOKIE : PLAIN_SESSION_COOKIE;
+}
+
+/** Every value of cookie `name` in a Cookie header, in the order sent (quotes taken off). */
+export function cookieValues(header: string | undefined, name: string): string[] {
+  const values: string[] = [];
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
     const value = part.slice(eq + 1).trim();
-    return value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value;
+    values.push(value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value);
   }
-  return undefined;
+  return values;
+}
+
+/** What a request's Cookie header says of its session: none, the secret to look up, or a refusal. */
+export type SessionCookieFound = undefined | { secret: string } | { refused: string };
+
+/**
+ * The session secret a request carries. Two or more session cookies (of either name) are refused:
+ * a browser sends every cookie whose domain and path match, so a second one was set by someone
+ * else (an app on a sibling host, with Domain=PARENT or a longer Path so it is sent first) to log
+ * the browser in as another key or out of its own; neither is used. Otherwise the cookie of the
+ * request's own name counts: over HTTPS only `__Host-slipway_session`, so a lone
+ * `slipway_session` tossed in by a sibling host is no session at all.
+ */
+export function sessionSecret(header: string | undefined, https: boolean): SessionCookieFound {
+  const host = cookieValues(header, HOST_SESSION_COOKIE);
+  const plain = cookieValues(header, PLAIN_SESSION_COOKIE);
+  const count = host.length + plain.length;
+  if (count >= 2) return { refused: `This request carries ${count} Slipway session cookies, so none of them is used: a site under the same parent domain (an app's) may have set one; clear this site's cookies in the browser and log in again.` };
+  const secret = (https ? host : plain)[0];
+  return secret === undefined ? undefined : { secret };
 }
 
 /**
- * The Set-Cookie value for a session: never readable by scripts (HttpOnly), never sent by another
- * site's requests (SameSite=Strict), for the whole server (the API and the dashboard's pages),
- * and over HTTPS only when the request came over HTTPS. `maxAgeS` 0 clears it.
+ * The Set-Cookie values for a session: never readable by scripts (HttpOnly), never sent by another
+ * site's requests (SameSite=Strict), for the whole server (the API and the dashboard's pages).
+ * Over HTTPS it is `__Host-slipway_session`, Secure, and a `slipway_session` this host set over
+ * plain HTTP before is cleared (else the browser would send both, which is refused); over plain
+ * HTTP it is `slipway_session`. `maxAgeS` 0 clears it.
  */
-export function sessionCookie(secret: string, opts: { secure: boolean; maxAgeS: number }): string {
-  return [`${SESSION_COOKIE}=${secret}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${Math.max(0, Math.floor(opts.maxAgeS))}`, ...(opts.secure ? ['Secure'] : [])].join('; ');
+export function sessionCookies(secret: string, opts: { secure: boolean; maxAgeS: number }): string[] {
+  const attrs = (name: string, value: string, maxAgeS: number, secure: boolean) =>
+    [`${name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${Math.max(0, Math.floor(maxAgeS))}`, ...(secure ? ['Secure'] : [])].join('; ');
+  const own = attrs(sessionCookieName(opts.secure), secret, opts.maxAgeS, opts.secure);
+  return opts.secure ? [own, attrs(PLAIN_SESSION_COOKIE, '', 0, true)] : [own];
 }
 
-/** The Set-Cookie value that removes the session cookie. */
-export function clearedSessionCookie(secure: boolean): string {
-  return sessionCookie('', { secure, maxAgeS: 0 });
+/** The Set-Cookie values that remove the session cookie. */
+export function clearedSessionCookies(secure: boolean): string[] {
+  return sessionCookies('', { secure, maxAgeS: 0 });
 }
 
 /** An address as BlockList checks it: IPv4-mapped IPv6 (`::ffff:10.0.0.1`, as a dual-stack socket reports) as IPv4. */

@@ -11,8 +11,12 @@ import type { SessionRow } from '../store/sessions.ts';
 export const LOGIN_CODE_TTL_MS = 60_000;
 /** Live login codes one key may have; a new one drops the oldest. */
 export const MAX_LOGIN_CODES_PER_KEY = 10;
-/** Sessions one key may have; a new one ends the oldest. */
-export const MAX_SESSIONS_PER_KEY = 20;
+/**
+ * Sessions one login origin may have: a key's login links together, or one access token. A new
+ * one ends that origin's oldest, never another's, so a leaked token opening sessions without end
+ * ends only sessions it started itself (which its revocation ends anyway), not its owner's.
+ */
+export const MAX_SESSIONS_PER_ORIGIN = 20;
 /** The longest a session lasts, however active. */
 export const SESSION_MAX_AGE_MS = 12 * 60 * 60 * 1000;
 

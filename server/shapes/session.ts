@@ -13,6 +13,17 @@ export const SessionSchema = Type.Object({
 /** A dashboard session: its key, rights, CSRF token and expiry. */
 export type Session = Static<typeof SessionSchema>;
 
+/** Whom a login link logs in as (POST /session/code), shown before the user confirms. */
+export const LoginCodeInfoSchema = Type.Object({
+  key: Type.String({ description: 'The SSH key the link logs in as.' }),
+  admin: Type.Boolean({ description: 'Whether that key is an admin.' }),
+  keyType: Type.String({ description: "The SSH key's type (ssh-ed25519, …)." }),
+  fingerprint: Type.String({ description: "The SSH key's SHA-256 fingerprint, as ssh-add -l shows it." }),
+  expiresAt: Time,
+}, { additionalProperties: false });
+/** Whom a login link logs in as. */
+export type LoginCodeInfo = Static<typeof LoginCodeInfoSchema>;
+
 /** `{name, admin, scope}` of the caller. */
 export const WhoamiSchema = Type.Object({
   name: Type.String({ description: 'The key the token belongs to.' }),

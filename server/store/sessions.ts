@@ -33,12 +33,21 @@ const toSession = (r: Row): SessionRow => ({
 /** How stale a session's last-request time may be: writing (and syncing) it on every request would cost more than the request. */
 export const SEEN_RESOLUTION_MS = 60_000;
 
-/** Login codes and sessions; every write that adds a row also drops what expired and what is over the per-key cap. */
+/** Login codes and sessions; every write that adds a row also drops what expired and what is over its cap. */
 export function sessionsStore(db: Db, clock: Clock = { now: () => Date.now() }) {
-  /** Drops a key's oldest rows of `table` beyond `max`. */
-  const trim = (table: 'login_codes' | 'sessions', keyName: string, max: number) => {
-    db.prepare(`DELETE FROM ${table} WHERE key_name = ? AND hash NOT IN (SELECT hash FROM ${table} WHERE key_name = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`)
+  /** Drops a key's oldest login codes beyond `max`. */
+  const trimCodes = (keyName: string, max: number) => {
+    db.prepare('DELETE FROM login_codes WHERE key_name = ? AND hash NOT IN (SELECT hash FROM login_codes WHERE key_name = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)')
       .run(keyName, keyName, max);
+  };
+  /**
+   * Drops the oldest sessions beyond `max` of one login origin: a key's sessions from login links
+   * (token_hash NULL), or those one token started. `IS` compares NULL with NULL as equal.
+   */
+  const trimSessions = (keyName: string, tokenHash: string | null, max: number) => {
+    db.prepare(`DELETE FROM sessions WHERE key_name = ? AND token_hash IS ? AND hash NOT IN
+      (SELECT hash FROM sessions WHERE key_name = ? AND token_hash IS ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`)
+      .run(keyName, tokenHash, keyName, tokenHash, max);
   };
   return {
     clock,
@@ -48,9 +57,14 @@ export function sessionsStore(db: Db, clock: Clock = { now: () => Date.now() }) 
         const at = clock.now();
         db.prepare('DELETE FROM login_codes WHERE expires_at <= ?').run(at);
         db.prepare('INSERT INTO login_codes (hash, key_name, created_at, expires_at) VALUES (?, ?, ?, ?)').run(hash, keyName, at, at + ttlMs);
-        trim('login_codes', keyName, max);
+        trimCodes(keyName, max);
         return at + ttlMs;
       }).immediate(),
+    /** The key a login code is for and when it expires, without using it up; undefined when it is unknown or expired. */
+    peekCode: (hash: string): { keyName: string; expiresAt: number } | undefined => {
+      const r = db.prepare<[string, number], { key_name: string; expires_at: number }>('SELECT key_name, expires_at FROM login_codes WHERE hash = ? AND expires_at > ?').get(hash, clock.now());
+      return r ? { keyName: r.key_name, expiresAt: r.expires_at } : undefined;
+    },
     /** Uses up a login code: it is deleted whatever its state, and its key returned only if it had not expired. */
     takeCode: (hash: string): string | undefined =>
       db.transaction(() => {
@@ -62,7 +76,8 @@ export function sessionsStore(db: Db, clock: Clock = { now: () => Date.now() }) 
       db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM login_codes WHERE key_name = ? AND expires_at > ?').get(keyName, clock.now())!.n,
     /**
      * Stores a session lasting at most `maxAgeMs`; drops sessions past their end or idle for
-     * `idleMs`, and a key's oldest beyond `max`. Returns the stored row.
+     * `idleMs`, and the oldest beyond `max` of its login origin (the key's login links, or its
+     * token), never another origin's. Returns the stored row.
      */
     add: (s: { hash: string; keyName: string; tokenHash: string | null }, opts: { maxAgeMs: number; idleMs: number; max: number }): SessionRow =>
       db.transaction(() => {
@@ -70,7 +85,7 @@ export function sessionsStore(db: Db, clock: Clock = { now: () => Date.now() }) 
         db.prepare('DELETE FROM sessions WHERE expires_at <= ? OR seen_at <= ?').run(at, at - opts.idleMs);
         db.prepare('INSERT INTO sessions (hash, key_name, token_hash, created_at, seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
           .run(s.hash, s.keyName, s.tokenHash, at, at, at + opts.maxAgeMs);
-        trim('sessions', s.keyName, opts.max);
+        trimSessions(s.keyName, s.tokenHash, opts.max);
         return { ...s, tokenScope: null, createdAt: at, seenAt: at, expiresAt: at + opts.maxAgeMs };
       }).immediate(),
     /** The session with this hash, with its token's current scope; expiry is the caller's rule (auth/session.ts). */

@@ -1,6 +1,7 @@
 // The dashboard end to end in a real browser (Debian's Chromium, driven by playwright-core) against
 // a real Slipway on the testbed (pack, registry, Kubernetes, ingress): log in through the one-time
-// link `dashboard:login` prints over the real ssh client (refused a second time and after 60 s),
+// link `dashboard:login` prints over the real ssh client, which asks "Log in as KEY?" before any
+// session is made (refused a second time and after 60 s),
 // see the apps, watch a push from a terminal stream to `succeeded`, change config and see the new
 // release, roll back with the button and get the old answer from the app's URL, scale web to 2,
 // see a line the app printed in the live logs, lose the session when its key is removed, and have
@@ -107,8 +108,15 @@ describe('the dashboard in Chromium against a real Slipway on the testbed', { ti
     await page.getByText('dashboard:login').first().waitFor({ timeout: UI_MS });
     await look(page, 'login');
     await page.goto(`${link.replace('/login#', `/login?next=${encodeURIComponent(`/apps/${APP}/config`)}#`)}`);
-    await page.waitForURL(`${base}/apps/${APP}/config`, { timeout: UI_MS });
+    // Opening the link logs nobody in: it asks first, naming the key and its SSH key (issue 35, item 11).
+    await page.getByRole('heading', { level: 1, name: `Log in as ${s.admin.name}?` }).waitFor({ timeout: UI_MS });
     assert.ok(!page.url().includes('code='), 'the code is gone from the address');
+    const fingerprint = s.slipway.services.store.keys.byName(s.admin.name)!.fingerprint;
+    await page.getByText(fingerprint).waitFor({ timeout: UI_MS });
+    assert.equal((await admin.context.cookies()).find((c) => c.name === 'slipway_session'), undefined, 'no session before the button');
+    await look(page, 'login-confirm');
+    await page.getByRole('button', { name: `Log in as ${s.admin.name}` }).click();
+    await page.waitForURL(`${base}/apps/${APP}/config`, { timeout: UI_MS });
     await page.getByRole('heading', { level: 1, name: `${APP}: config` }).waitFor({ timeout: UI_MS });
     const cookie = (await admin.context.cookies()).find((c) => c.name === 'slipway_session');
     assert.ok(cookie, 'the session cookie is set');
@@ -280,6 +288,7 @@ describe('the dashboard in Chromium against a real Slipway on the testbed', { ti
     assert.equal((await s.ssh(s.admin, `access:grant ${APP} ${dev.name}`)).exitCode, 0);
     const d = await newPage(browser!);
     await d.page.goto(await loginLink(dev));
+    await d.page.getByRole('button', { name: `Log in as ${dev.name}` }).click({ timeout: UI_MS });
     await d.page.waitForURL(`${base}/apps`, { timeout: UI_MS });
     await d.page.locator(`tr[data-app="${APP}"]`).waitFor({ timeout: UI_MS });
     assert.equal((await s.ssh(s.admin, `keys:remove ${dev.name}`)).exitCode, 0);

@@ -186,10 +186,13 @@ describe('dashboard login and sessions', { timeout: 180_000 }, () => {
     assert.equal(forced.status, 403);
   });
 
-  test('behind a proxy on a trusted address that says https, the cookie is Secure', async () => {
+  test('behind a proxy on a trusted address that says https, the cookie is __Host-slipway_session and Secure', async () => {
     const r = await browser(s, 'POST', '/session', { headers: { 'x-forwarded-proto': 'https' }, body: { code: await loginCode(s, dev) } });
     assert.equal(r.status, 200);
-    assert.match(r.headers.get('set-cookie') ?? '', /; Secure$/);
+    assert.match(r.headers.getSetCookie()[0] ?? '', /^__Host-slipway_session=[A-Za-z0-9_-]{43}; Path=\/; .*; Secure$/);
+    // From anyone else the header is not believed: the plain cookie, not Secure.
+    const plain = await browser(s, 'POST', '/session', { body: { code: await loginCode(s, dev) } });
+    assert.match(plain.headers.getSetCookie()[0] ?? '', /^slipway_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
   });
 
   test('an admin may log in as another key; a non-admin may not; the local CLI must name one', async () => {
@@ -335,7 +338,7 @@ describe('dashboard login and sessions', { timeout: 180_000 }, () => {
     assert.equal(both.status, 422);
   });
 
-  test('at most 10 live codes and 20 sessions per key: the oldest go first', async () => {
+  test('at most 10 live codes per key and 20 sessions per login origin (the key\'s links, or one token): the oldest go first', async () => {
     const capped = await makeKey(s.dir, 'capped');
     assert.equal((await s.ssh(s.admin, `keys:add ${capped.name}`, capped.pub)).exitCode, 0);
     const codes: string[] = [];
@@ -345,10 +348,11 @@ describe('dashboard login and sessions', { timeout: 180_000 }, () => {
     const first = await login(s, { code: codes[1]! });
     const token = await makeToken(s, capped, 'many');
     const later: Session[] = [];
-    for (let i = 0; i < 20; i++) later.push(await login(s, { token }));
-    assert.equal(s.slipway.services.store.sessions.list('capped').length, 20);
-    assert.equal((await browser(s, 'GET', '/whoami', { cookie: first.cookie })).status, 401, 'the oldest session was ended');
-    for (const l of later) assert.equal((await browser(s, 'GET', '/whoami', { cookie: l.cookie })).status, 200);
+    for (let i = 0; i < 21; i++) later.push(await login(s, { token }));
+    assert.equal(s.slipway.services.store.sessions.list('capped').length, 21, "the token's 20 and the link's 1");
+    assert.equal((await browser(s, 'GET', '/whoami', { cookie: later[0]!.cookie })).status, 401, "the token's oldest session was ended");
+    assert.equal((await browser(s, 'GET', '/whoami', { cookie: first.cookie })).status, 200, "the link's session was not");
+    for (const l of later.slice(1)) assert.equal((await browser(s, 'GET', '/whoami', { cookie: l.cookie })).status, 200);
   });
 
   // Last: it leaves this address throttled for a minute.

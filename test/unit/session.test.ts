@@ -3,25 +3,62 @@
 // file with its clock moved by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cameOverHttps, clearedSessionCookie, cookieValue, crossSiteRefusal, sessionCookie, trustedProxies } from '../../server/auth/session-cookie.ts';
+import { cameOverHttps, clearedSessionCookies, cookieValues, crossSiteRefusal, sessionCookies, sessionSecret, trustedProxies } from '../../server/auth/session-cookie.ts';
 import { csrfToken, newSecret, sameSecret, secretHash, sessionEnd, sessionIdentity, useSession, wellFormedSecret } from '../../server/auth/session.ts';
 import { loadConfig } from '../../server/config.ts';
 import { dashboardUrl } from '../../server/urls.ts';
 import { hashToken } from '../../server/store/tokens.ts';
 import { withStore } from '../support/store.ts';
 
-test('the session cookie is found among others, quoted or not, and only under its own name', () => {
-  assert.equal(cookieValue('a=1; slipway_session=abc; b=2'), 'abc');
-  assert.equal(cookieValue('slipway_session="abc"'), 'abc');
-  assert.equal(cookieValue('xslipway_session=abc; slipway_sessionx=def'), undefined);
-  assert.equal(cookieValue(undefined), undefined);
-  assert.equal(cookieValue('slipway_session'), undefined);
+test('a cookie is found among others, quoted or not, and only under its own name', () => {
+  const name = 'slipway_session';
+  assert.deepEqual(cookieValues('a=1; slipway_session=abc; b=2', name), ['abc']);
+  assert.deepEqual(cookieValues('slipway_session="abc"', name), ['abc']);
+  assert.deepEqual(cookieValues('xslipway_session=abc; slipway_sessionx=def', name), []);
+  assert.deepEqual(cookieValues(undefined, name), []);
+  assert.deepEqual(cookieValues('slipway_session', name), []);
+  assert.deepEqual(cookieValues('slipway_session=a; x=1; slipway_session="b"', name), ['a', 'b']);
+  assert.deepEqual(cookieValues('__Host-slipway_session=a; slipway_session=b', '__Host-slipway_session'), ['a']);
 });
 
-test('the cookie is HttpOnly, SameSite=Strict, for the whole server, Secure only over HTTPS; clearing it sets Max-Age=0', () => {
-  assert.equal(sessionCookie('s3cret', { secure: false, maxAgeS: 43_200.7 }), 'slipway_session=s3cret; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200');
-  assert.equal(sessionCookie('s3cret', { secure: true, maxAgeS: 10 }), 'slipway_session=s3cret; Path=/; HttpOnly; SameSite=Strict; Max-Age=10; Secure');
-  assert.equal(clearedSessionCookie(true), 'slipway_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure');
+test('the session secret: over HTTPS only __Host-slipway_session counts, over plain HTTP only slipway_session', () => {
+  const a = 'A'.repeat(43);
+  assert.deepEqual(sessionSecret(`__Host-slipway_session=${a}`, true), { secret: a });
+  assert.deepEqual(sessionSecret(`theme=dark; slipway_session=${a}`, false), { secret: a });
+  // A lone plain cookie over HTTPS is what a sibling host can toss in (Domain=PARENT): no session.
+  assert.equal(sessionSecret(`slipway_session=${a}`, true), undefined);
+  // A browser never sends a Secure cookie over plain HTTP; a client that does gets no session either.
+  assert.equal(sessionSecret(`__Host-slipway_session=${a}`, false), undefined);
+  assert.equal(sessionSecret(undefined, true), undefined);
+  assert.equal(sessionSecret('other=1; __host-slipway_session=x; Slipway_Session=y', false), undefined, 'names are exact');
+});
+
+test('two or more session cookies, of either name, are refused with one sentence and neither is used', () => {
+  const sentence = (n: number) => `This request carries ${n} Slipway session cookies, so none of them is used: a site under the same parent domain (an app's) may have set one; clear this site's cookies in the browser and log in again.`;
+  for (const https of [true, false]) {
+    // The attacker's cookie sent first (a longer Path sorts first) or last: refused either way.
+    assert.deepEqual(sessionSecret('slipway_session=attacker; slipway_session=victim', https), { refused: sentence(2) });
+    assert.deepEqual(sessionSecret('slipway_session=attacker; __Host-slipway_session=victim', https), { refused: sentence(2) });
+    assert.deepEqual(sessionSecret('__Host-slipway_session=victim; slipway_session=attacker', https), { refused: sentence(2) });
+    assert.deepEqual(sessionSecret('slipway_session=; slipway_session=victim', https), { refused: sentence(2) }, 'an empty one counts: it would clear the session');
+    assert.deepEqual(sessionSecret('slipway_session=a; __Host-slipway_session=b; slipway_session=c', https), { refused: sentence(3) });
+  }
+});
+
+test('the cookie is HttpOnly, SameSite=Strict, for the whole server; over HTTPS __Host- and Secure (and an old plain one cleared); clearing sets Max-Age=0', () => {
+  assert.deepEqual(sessionCookies('s3cret', { secure: false, maxAgeS: 43_200.7 }), ['slipway_session=s3cret; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200']);
+  assert.deepEqual(sessionCookies('s3cret', { secure: true, maxAgeS: 10 }), [
+    '__Host-slipway_session=s3cret; Path=/; HttpOnly; SameSite=Strict; Max-Age=10; Secure',
+    'slipway_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure',
+  ]);
+  // What a browser requires of a __Host- cookie: Secure, Path=/, no Domain.
+  const [own] = sessionCookies('x', { secure: true, maxAgeS: 10 });
+  assert.ok(own!.includes('; Secure') && own!.includes('; Path=/;') && !/domain=/i.test(own!));
+  assert.deepEqual(clearedSessionCookies(true), [
+    '__Host-slipway_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure',
+    'slipway_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure',
+  ]);
+  assert.deepEqual(clearedSessionCookies(false), ['slipway_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0']);
 });
 
 test("X-Forwarded-Proto counts only from loopback, the pods' and the nodes' addresses, and its last value", () => {
@@ -113,6 +150,43 @@ test('the store: a code is taken once and not after its time; at most N codes an
     store.keys.remove('k');
     assert.equal(store.sessions.get('s3'), undefined);
     assert.equal(store.sessions.codeCount('k'), 0);
+  });
+});
+
+test('a login code can be looked at without using it up, until it expires', () => {
+  withStore((store) => {
+    let t = 2_000_000;
+    store.sessions.clock.now = () => t;
+    store.keys.add({ name: 'k', fingerprint: 'SHA256:k', type: 'ssh-ed25519', publicKey: 'AAAA', admin: false });
+    store.sessions.addCode('c', 'k', 60_000, 3);
+    assert.deepEqual(store.sessions.peekCode('c'), { keyName: 'k', expiresAt: t + 60_000 });
+    assert.deepEqual(store.sessions.peekCode('c'), { keyName: 'k', expiresAt: t + 60_000 }, 'looking twice');
+    assert.equal(store.sessions.peekCode('nope'), undefined);
+    assert.equal(store.sessions.takeCode('c'), 'k', 'still usable once after being looked at');
+    assert.equal(store.sessions.peekCode('c'), undefined, 'used');
+    store.sessions.addCode('d', 'k', 60_000, 3);
+    t += 60_000;
+    assert.equal(store.sessions.peekCode('d'), undefined, 'expired');
+  });
+});
+
+test('sessions are capped per login origin: a token\'s flood ends only its own oldest, never the login links\' or another token\'s', () => {
+  withStore((store) => {
+    let t = 3_000_000;
+    store.sessions.clock.now = () => t;
+    store.keys.add({ name: 'k', fingerprint: 'SHA256:k', type: 'ssh-ed25519', publicKey: 'AAAA', admin: false });
+    const opts = { maxAgeMs: 100_000, idleMs: 50_000, max: 3 };
+    const add = (hash: string, tokenHash: string | null) => { store.sessions.add({ hash, keyName: 'k', tokenHash }, opts); t += 1; };
+    add('owner-1', null);
+    add('owner-2', null);
+    add('other-token', 'th-other');
+    for (let i = 0; i < 21; i++) add(`leaked-${i}`, 'th-leaked');
+    const left = store.sessions.list('k').map((s) => s.hash);
+    assert.deepEqual(left, ['leaked-20', 'leaked-19', 'leaked-18', 'other-token', 'owner-2', 'owner-1']);
+    // The login links' own cap still ends their oldest.
+    add('owner-3', null);
+    add('owner-4', null);
+    assert.deepEqual(store.sessions.list('k').filter((s) => s.tokenHash === null).map((s) => s.hash), ['owner-4', 'owner-3', 'owner-2']);
   });
 });
 

@@ -45,7 +45,7 @@ function SignedIn({ route }: { route: Route }) {
       else setError(messageOf(err));
     });
   }, []);
-  if (error) return <main id="main"><h1>Slipway</h1><ErrorLine message={error} /></main>;
+  if (error) return <main id="main"><h1>Slipway</h1><ErrorLine message={error} /><p><a href="/login">Log in again</a></p></main>;
   if (!session) return <p class="boot" role="status">Loading…</p>;
   return <SessionContext.Provider value={session}><Page key={JSON.stringify(route)} route={route} /></SessionContext.Provider>;
 }

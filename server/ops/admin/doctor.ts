@@ -13,6 +13,7 @@ import { requireAdmin } from '../access.ts';
 import type { Actor } from '../actor.ts';
 import type { BackgroundRounds, Services } from '../../context.ts';
 import type { CheckOutcome, DoctorCheck } from '../../health.ts';
+import { dashboardSiteCheck } from './dashboard-site.ts';
 
 /** One check's name and what it found. */
 export interface CheckResult { name: string; outcome: CheckOutcome }
@@ -215,6 +216,7 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
         return { ok: true, detail: `Traefik ${v.Version ?? '(version unknown)'} at ${config.ingressApi}: a switch of traffic is confirmed by its routes` };
       },
     },
+    dashboardSiteCheck(config),
     {
       name: 'disk',
       fix: `create ${config.dataDir} or set SLIPWAY_DATA_DIR`,

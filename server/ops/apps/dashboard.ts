@@ -1,16 +1,18 @@
 // Logging in to the dashboard without a password: dashboard:login gives a key a one-time code
-// (valid 60 s) in a link; the browser trades the code, or an API token, for a session cookie.
-// Logging out deletes the session and stops the event streams it had open.
+// (valid 60 s) in a link; the login page first shows whom the code logs in as (describeLoginCode,
+// which does not use it up) and trades it for a session cookie only when the user confirms, so a
+// link someone else sent does not log the browser in as their key unasked. An API token is traded
+// the same way. Logging out deletes the session and stops the event streams it had open.
 import { ForbiddenError, UserError } from '../../errors.ts';
 import { label, shown } from '../../names.ts';
 import { dashboardUrl } from '../../urls.ts';
 import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import type { Actor } from '../actor.ts';
-import type { Session } from '../../shapes/session.ts';
+import type { LoginCodeInfo, Session } from '../../shapes/session.ts';
 import { keyScope, lowerScope, type Scope } from '../../auth/scopes.ts';
 import {
-  LOGIN_CODE_TTL_MS, MAX_LOGIN_CODES_PER_KEY, MAX_SESSIONS_PER_KEY, SESSION_MAX_AGE_MS,
+  LOGIN_CODE_TTL_MS, MAX_LOGIN_CODES_PER_KEY, MAX_SESSIONS_PER_ORIGIN, SESSION_MAX_AGE_MS,
   csrfToken, newSecret, secretHash, sessionEnd, wellFormedSecret,
 } from '../../auth/session.ts';
 import { stopRevoked } from '../../revocation.ts';
@@ -49,6 +51,21 @@ export class LoginRefusedError extends UserError {
   }
 }
 
+const INVALID_LINK = 'That login link is not valid: it was used already, it expired (links last 60 s), or it was never issued; run dashboard:login again.';
+
+/**
+ * Whom a login link's code logs in as (the key, its rights and its SSH key's fingerprint), for the
+ * page that asks "log in as KEY?" first; the code is not used up. Refused like a wrong code.
+ */
+export function describeLoginCode(services: Pick<Services, 'store'>, code: string): LoginCodeInfo {
+  const { store } = services;
+  const found = wellFormedSecret(code) ? store.sessions.peekCode(secretHash(code)) : undefined;
+  if (!found) throw new LoginRefusedError(INVALID_LINK);
+  const key = store.keys.byName(found.keyName);
+  if (!key) throw new LoginRefusedError('The key this login was for has been removed.');
+  return { key: key.name, admin: key.admin, keyType: key.type, fingerprint: key.fingerprint, expiresAt: new Date(found.expiresAt).toISOString() };
+}
+
 /** A new session: its info, and the secret that goes into the cookie (never stored). */
 export interface StartedSession extends Session {
   secret: string;
@@ -69,7 +86,7 @@ export function startSession(services: Pick<Services, 'store' | 'config'>, crede
   let tokenScope: Scope | undefined;
   if (code !== undefined) {
     keyName = wellFormedSecret(code) ? store.sessions.takeCode(secretHash(code)) : undefined;
-    if (!keyName) throw new LoginRefusedError('That login link is not valid: it was used already, it expired (links last 60 s), or it was never issued; run dashboard:login again.');
+    if (!keyName) throw new LoginRefusedError(INVALID_LINK);
   } else {
     const used = store.tokens.use(token!);
     if (!used) throw new LoginRefusedError('That token is not valid (revoked, or its key was removed).');
@@ -81,7 +98,7 @@ export function startSession(services: Pick<Services, 'store' | 'config'>, crede
   if (!key) throw new LoginRefusedError('The key this login was for has been removed.');
   const secret = newSecret();
   const hash = secretHash(secret);
-  const row = store.sessions.add({ hash, keyName: key.name, tokenHash }, { maxAgeMs: SESSION_MAX_AGE_MS, idleMs: config.sessionIdleMs, max: MAX_SESSIONS_PER_KEY });
+  const row = store.sessions.add({ hash, keyName: key.name, tokenHash }, { maxAgeMs: SESSION_MAX_AGE_MS, idleMs: config.sessionIdleMs, max: MAX_SESSIONS_PER_ORIGIN });
   const scope = tokenScope === undefined ? keyScope(key.admin) : lowerScope(tokenScope, keyScope(key.admin));
   return {
     key: key.name, admin: scope === 'admin', scope, csrf: csrfToken(hash),

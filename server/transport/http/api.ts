@@ -19,7 +19,7 @@ import { reportFailure } from '../../output/report.ts';
 import { ApiError, type ApiRoute, type ErrorCode } from '../../api/route.ts';
 import { ErrorBody } from '../../api/schemas.ts';
 import { bearerToken, cookieIdentity, crossSiteLogin, proxiesOf, requestIsHttps, tokenIdentity, type BrowserRequest } from './auth.ts';
-import { clearedSessionCookie, sessionCookie } from '../../auth/session-cookie.ts';
+import { clearedSessionCookies, sessionCookies } from '../../auth/session-cookie.ts';
 import type { FailureThrottle } from './throttle.ts';
 import { streamEvents } from './sse.ts';
 import { StreamSlots } from './limits.ts';
@@ -137,7 +137,7 @@ function authorize(services: Services, throttle: FailureThrottle, proxies: Proxi
   let identity = token ? tokenIdentity(services, token) : undefined;
   if (header === undefined) {
     const byCookie = cookieIdentity(services, browserRequest(request), proxies);
-    if (byCookie && 'status' in byCookie) throw new ApiError(byCookie.status, byCookie.status === 401 ? 'unauthorized' : 'forbidden', byCookie.message, byCookie.headers);
+    if (byCookie && 'status' in byCookie) throw new ApiError(byCookie.status, ({ 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden' } as const)[byCookie.status], byCookie.message, byCookie.headers);
     identity = byCookie?.identity;
   }
   if (!identity) {
@@ -223,7 +223,7 @@ function register(app: FastifyInstance, services: Services, proxies: Proxies, sl
       if (out.cookie) {
         const secure = requestIsHttps(browserRequest(request), proxies);
         const c = out.cookie;
-        reply.header('set-cookie', 'secret' in c ? sessionCookie(c.secret, { secure, maxAgeS: (c.endsAt - services.store.sessions.clock.now()) / 1000 }) : clearedSessionCookie(secure));
+        reply.header('set-cookie', 'secret' in c ? sessionCookies(c.secret, { secure, maxAgeS: (c.endsAt - services.store.sessions.clock.now()) / 1000 }) : clearedSessionCookies(secure));
         reply.header('cache-control', 'no-store');
       }
       return reply.code(out.status).send(out.json);
@@ -267,12 +267,12 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Slipway API', version: services.config.version, description: 'Drive Slipway without SSH: apps, config, releases, processes, jobs. Authenticate with an access token (tokens:create NAME --scope read|deploy|admin) as `Authorization: Bearer TOKEN`, or (the dashboard) with the session cookie from POST /api/v1/session; a request with the cookie that changes something sends the session\'s `X-CSRF-Token` header.' },
+      info: { title: 'Slipway API', version: services.config.version, description: 'Drive Slipway without SSH: apps, config, releases, processes, jobs. Authenticate with an access token (tokens:create NAME --scope read|deploy|admin) as `Authorization: Bearer TOKEN`, or (the dashboard) with the session cookie from POST /api/v1/session (`__Host-slipway_session` over HTTPS, `slipway_session` over plain HTTP); a request with the cookie that changes something sends the session\'s `X-CSRF-Token` header.' },
       servers: [{ url: '/' }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'An access token from tokens:create.' },
-          session: { type: 'apiKey', in: 'cookie', name: 'slipway_session', description: 'A dashboard session (POST /api/v1/session); changes also need the X-CSRF-Token header.' },
+          session: { type: 'apiKey', in: 'cookie', name: '__Host-slipway_session', description: 'A dashboard session (POST /api/v1/session): `__Host-slipway_session` over HTTPS, `slipway_session` over plain HTTP; a request with two session cookies is refused. Changes also need the X-CSRF-Token header.' },
         },
       },
       security: [{ bearer: [] }, { session: [] }],

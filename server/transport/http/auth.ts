@@ -4,7 +4,7 @@ import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { keyScope, lowerScope } from '../../auth/scopes.ts';
 import { sameSecret, useSession } from '../../auth/session.ts';
-import { cameOverHttps, clearedSessionCookie, cookieValue, crossSiteRefusal, trustedProxies } from '../../auth/session-cookie.ts';
+import { cameOverHttps, clearedSessionCookies, crossSiteRefusal, sessionSecret, trustedProxies } from '../../auth/session-cookie.ts';
 import { dashboardUrl } from '../../urls.ts';
 
 /** The identity a token acts as: its key, with the lower of the token's scope and the key's rights. */
@@ -42,7 +42,7 @@ export interface BrowserRequest {
 /** The outcome of a request's session cookie: the identity, or the status and sentence it is refused with. */
 export type CookieAuth =
   | { identity: Identity }
-  | { status: 401 | 403; message: string; headers: Record<string, string> };
+  | { status: 400 | 401 | 403; message: string; headers: Record<string, string> };
 
 const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
@@ -50,19 +50,23 @@ const one = (v: string | string[] | undefined): string | undefined => (Array.isA
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /**
- * Checks the request's session cookie; undefined when it has none. A request from another site is
- * refused before the session is looked at; an ended session is 401 (and the cookie cleared); a
- * request that may change something must carry the session's CSRF token.
+ * Checks the request's session cookie; undefined when it has none (over HTTPS, a plain
+ * `slipway_session` alone is none). Two or more session cookies are refused (400) and the request
+ * acts as no one: 400 rather than 401, so the dashboard shows the sentence instead of its login
+ * page, where logging in again would not help while the other cookie is there. A request from
+ * another site is refused before the session is looked at; an ended session is 401 (and the
+ * cookie cleared); a request that may change something must carry the session's CSRF token.
  */
 export function cookieIdentity(services: Services, req: BrowserRequest, proxies: ReturnType<typeof trustedProxies>): CookieAuth | undefined {
-  const secret = cookieValue(one(req.headers.cookie));
-  if (secret === undefined) return undefined;
   const https = requestIsHttps(req, proxies);
+  const found = sessionSecret(one(req.headers.cookie), https);
+  if (found === undefined) return undefined;
   const why = crossSiteRefusal({ origin: one(req.headers.origin), fetchSite: one(req.headers['sec-fetch-site']), host: one(req.headers.host), https }, new URL(dashboardUrl(services.config)).origin);
   if (why) return { status: 403, message: why, headers: {} };
-  const live = useSession(services.store, secret, services.config.sessionIdleMs);
+  if ('refused' in found) return { status: 400, message: found.refused, headers: {} };
+  const live = useSession(services.store, found.secret, services.config.sessionIdleMs);
   if (!live) {
-    return { status: 401, message: 'Your dashboard session has ended (logged out, expired, or its key was removed); log in again with ssh git@HOST dashboard:login.', headers: { 'set-cookie': clearedSessionCookie(https) } };
+    return { status: 401, message: 'Your dashboard session has ended (logged out, expired, or its key was removed); log in again with ssh git@HOST dashboard:login.', headers: { 'set-cookie': clearedSessionCookies(https)[0]! } };
   }
   if (!SAFE_METHODS.has(req.method) && !sameSecret(one(req.headers['x-csrf-token']), live.csrf)) {
     return { status: 403, message: "A change made with the dashboard session needs the session's X-CSRF-Token header.", headers: {} };
