@@ -7,7 +7,8 @@ import type { KubeClient } from '../kube/client.ts';
 import type { V1Pod } from '../kube/types.ts';
 import type { CheckOutcome } from '../health.ts';
 import { BUILD_NAMESPACE, buildNamespace, buildNetworkPolicy, probePod } from './pod.ts';
-import { isLoopbackRegistry, ownerId, pullRef } from './builder.ts';
+import { isLoopbackRegistry, pullRef } from './refs.ts';
+import { ownerId } from './settings.ts';
 
 /** Runs the builder image in a test pod of slipway-builds; ok once it ran `detector -version` and, on the pod network, reached the build registry. */
 export async function checkBuildPods(kube: KubeClient, config: Readonly<Config>, builderImage: string, signal: AbortSignal, waitMs = 90_000): Promise<CheckOutcome> {

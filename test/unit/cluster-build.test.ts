@@ -5,7 +5,8 @@ import {
 } from '../../server/cluster-build/pod.ts';
 import { buildNodeAffinity } from '../../server/kube/placement.ts';
 import { BUILDS_NODE_LABEL } from '../../server/kube/labels.ts';
-import { buildRef, builderRunImage, clusterBuildSettings, cnbUser, evicted, explainContainer, tookTooLong, isLoopbackRegistry, isPlainHttpRegistry, ownerId, platformEnv, pullRef, serverRef } from '../../server/cluster-build/builder.ts';
+import { buildRef, builderRunImage, cnbUser, evicted, explainContainer, tookTooLong, isLoopbackRegistry, isPlainHttpRegistry, platformEnv, pullRef, serverRef } from '../../server/cluster-build/refs.ts';
+import { clusterBuildSettings, ownerId } from '../../server/cluster-build/settings.ts';
 import { cacheImage } from '../../server/cluster-build/cache.ts';
 import { loadConfig } from '../../server/config.ts';
 
