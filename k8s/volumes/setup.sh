@@ -40,7 +40,9 @@ fi
 [ -e /dev/loop-control ] || mknod /dev/loop-control c 10 237
 tries=0
 while :; do
-  dev=$(losetup -f)
+  # util-linux says "/dev/loopN (lost)" for a device the kernel has and /dev lacks: the name is the first word.
+  dev=$(losetup -f) || fail "no free loop device (losetup -f)"
+  dev=${dev%% *}
   [ -b "$dev" ] || mknod "$dev" b 7 "${dev#/dev/loop}"
   if losetup "$dev" "$img" 2>/dev/null; then break; fi
   tries=$((tries + 1))
