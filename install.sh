@@ -1043,7 +1043,9 @@ uninstall() {
   else
     detail "kept $DATA (apps, keys, releases): install.sh again picks it up; --uninstall --purge removes it"
   fi
-  if [ "${state[OWN_K3S]:-}" = 1 ]; then detail "k3s, which install.sh installed, still runs the apps: /usr/local/bin/k3s-uninstall.sh removes it"
+  if [ "${state[OWN_K3S]:-}" = 1 ]; then
+    detail "k3s, which install.sh installed, still runs the apps: /usr/local/bin/k3s-uninstall.sh removes it"
+    detail "the apps' volumes stay in $VOLUMES_DIR, mounted at boot by slipway-volumes.service, until their apps are destroyed"
   else detail "the cluster was not installed by install.sh and was not touched"; fi
   # Debian packages it installed stay (apt-get may remove them); docker.io only came for pack builds.
   local kept=""
