@@ -39,6 +39,14 @@ K3S_TRAEFIK_API=/api/v1/namespaces/kube-system/services/slipway-traefik-api:9000
 REGISTRY_AUTH=$ETC/registry-auth
 REGISTRY_HTPASSWD=/etc/docker/registry/htpasswd
 K3S_KUBECONFIG=/etc/rancher/k3s/k3s.yaml
+# Apps' volumes on install.sh's k3s (step_volumes): the StorageClass of Slipway's own
+# local-path-provisioner, whose helper pods (busybox) make each volume a file system of its size in
+# a file under VOLUMES_DIR on its node; the boot unit mounts those files again when a node starts.
+VOLUME_CLASS=slipway-volumes
+VOLUMES_DIR=/var/lib/slipway-volumes
+VOLUMES_HELPER_IMAGE=busybox:1.37.0
+VOLUMES_UNIT=/etc/systemd/system/slipway-volumes.service
+VOLUMES_MOUNT=/usr/local/sbin/slipway-mount-volumes
 # Preflight reads its facts (os-release, /run/systemd, /proc/meminfo) under this root; tests point
 # it at a fake one. Everything else always acts on the real machine.
 SYSROOT=${SLIPWAY_INSTALL_SYSROOT:-}
@@ -91,7 +99,8 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
   --acme-staging         with --acme-email: Let's Encrypt's staging CA (untrusted certificates)
   --acme-server URL      with --acme-email: this ACME directory instead of Let's Encrypt's
   --join URL             make this machine a k3s agent of the cluster at URL (https://HOST:6443, the
-                         Slipway server's k3s) and install nothing else; needs --token
+                         Slipway server's k3s) and install nothing else but the unit that mounts
+                         volumes when it starts (slipway-volumes.service); needs --token
   --token TOKEN          with --join: k3s's node token (ssh git@HOST nodes:join-command prints the line)
   --registries FILE      with --join: the server's /etc/rancher/k3s/registries.yaml, so this node pulls
                          app images from Slipway's registry with its credential (kept 0600)
@@ -286,6 +295,10 @@ settings() {
   if [ -n "${flag[kubeconfig]:-}" ]; then OWN_K3S=0; KUBECONFIG_SRC=${flag[kubeconfig]}
   elif [ "${state[OWN_K3S]:-}" = 0 ]; then OWN_K3S=0; KUBECONFIG_SRC=""
   else OWN_K3S=1; KUBECONFIG_SRC=$K3S_KUBECONFIG; fi
+  # Volumes: on install.sh's k3s, from Slipway's class, whose volumes hold no more than their size
+  # (step_volumes); on another cluster, the class the admin set before (unset: its default).
+  STORAGE_CLASS=${old[SLIPWAY_STORAGE_CLASS]:-}
+  [ "$OWN_K3S" = 0 ] || STORAGE_CLASS=$VOLUME_CLASS
   # Where pushes are built: pack on this server's Docker engine, or pods in the cluster, which need
   # neither (no engine or pack is installed, and none may be given).
   BUILDS=$(pick builds SLIPWAY_BUILD_BACKEND pack)
@@ -534,6 +547,88 @@ EOF
   detail "Traefik (k3s's default) is the ingress on ports 80 and 443"
 }
 
+# A volume of the class slipway-volumes is a file system in a file (k8s/volumes/setup.sh), mounted
+# by the helper pod that made it; a node that restarts has none of those mounts. This unit mounts
+# them again (after e2fsck -p: busybox's mke2fs makes ext2, which has no journal) before k3s starts
+# a pod, on the server and on every node that joins. A volume left unmounted is its directory,
+# which setup.sh made immutable: the app's writes fail there rather than fill the node's disk.
+volumes_boot() {
+  put "$VOLUMES_MOUNT" 0755 root:root show <<'EOF'
+#!/bin/sh
+# Written by install.sh; slipway-volumes.service runs it before k3s: mounts each Slipway volume's
+# file system (/var/lib/slipway-volumes/NAME.img on the directory NAME) that is not mounted.
+set -u
+status=0
+for img in /var/lib/slipway-volumes/*.img; do
+  [ -f "$img" ] || continue
+  dir=${img%.img}
+  [ -d "$dir" ] || continue
+  mountpoint -q "$dir" && continue
+  e2fsck -p "$img" >/dev/null 2>&1
+  rc=$?
+  if [ "$rc" -ge 4 ]; then
+    echo "$img: errors e2fsck -p cannot fix (exit $rc); not mounted: run e2fsck $img" >&2
+    status=1
+    continue
+  fi
+  mount -o loop,nodev,nosuid "$img" "$dir" || status=1
+done
+exit $status
+EOF
+  put "$VOLUMES_UNIT" 0644 root:root show <<EOF
+[Unit]
+Description=Slipway volumes: mount each volume's file system before k3s starts its pods
+After=local-fs.target
+Before=k3s.service k3s-agent.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStartPre=-/sbin/modprobe loop
+ExecStart=$VOLUMES_MOUNT
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  run mkdir -p "$VOLUMES_DIR"
+  run systemctl daemon-reload
+  run systemctl enable --now slipway-volumes.service
+}
+
+# Slipway's volume provisioner on install.sh's k3s (k8s/volumes/provisioner.yaml): the StorageClass
+# slipway-volumes (SLIPWAY_STORAGE_CLASS), whose volumes hold no more than their size. Its
+# ConfigMap carries the scripts from the new code; a change to them restarts the provisioner
+# (their checksum is in its pod template). Volumes made before keep k3s's local-path class.
+step_volumes() {
+  say "Volumes"
+  if [ "$OWN_K3S" = 0 ]; then
+    local class="the cluster's default StorageClass"
+    [ -z "$STORAGE_CLASS" ] || class="StorageClass $STORAGE_CLASS"
+    detail "from $class: a volume holds no more than its size only where that class's driver enforces it (storage:list shows how much each uses)"
+    return 0
+  fi
+  volumes_boot
+  local kubectl=(/usr/local/bin/k3s kubectl --kubeconfig "$K3S_KUBECONFIG") src=$OPT/app.new/k8s/volumes out=$ETC/volumes sum=""
+  if [ "$DRY" = 1 ]; then
+    detail "would write $out/ from k8s/volumes/ (provisioner.yaml, config.json for $VOLUMES_DIR, helperPod.yaml on $VOLUMES_HELPER_IMAGE)"
+    detail "would apply $out/provisioner.yaml and the ConfigMap slipway-volumes-config (with setup.sh and teardown.sh)"
+  else
+    [ -f "$src/provisioner.yaml" ] || die "$src/provisioner.yaml is missing: the Slipway code is incomplete"
+    sed -e "s|@STORAGE_PATH@|$VOLUMES_DIR|g" "$src/config.json" | put "$out/config.json" 0644 root:root
+    sed -e "s|@IMAGE@|$VOLUMES_HELPER_IMAGE|g" "$src/helper-pod.yaml" | put "$out/helperPod.yaml" 0644 root:root
+    sum=$(cat "$out/config.json" "$out/helperPod.yaml" "$src/setup.sh" "$src/teardown.sh" | sha256sum | cut -c1-16)
+    sed -e "s|@HELPER_IMAGE@|$VOLUMES_HELPER_IMAGE|g" -e "s|@CONFIG_SUM@|$sum|g" "$src/provisioner.yaml" | put "$out/provisioner.yaml" 0644 root:root
+    "${kubectl[@]}" apply --server-side -f "$out/provisioner.yaml" >/dev/null ||
+      die "Could not apply $out/provisioner.yaml (Slipway's volume provisioner)."
+    "${kubectl[@]}" -n slipway-volumes create configmap slipway-volumes-config --from-file=config.json="$out/config.json" \
+      --from-file=helperPod.yaml="$out/helperPod.yaml" --from-file=setup="$src/setup.sh" --from-file=teardown="$src/teardown.sh" \
+      --dry-run=client -o yaml | "${kubectl[@]}" apply --server-side -f - >/dev/null ||
+      die "Could not apply the ConfigMap slipway-volumes-config (Slipway's volume provisioner)."
+  fi
+  run "${kubectl[@]}" -n slipway-volumes rollout status deployment/slipway-volumes --timeout=300s
+  detail "StorageClass $VOLUME_CLASS (SLIPWAY_STORAGE_CLASS): each volume a file system of its size in $VOLUMES_DIR on its node"
+}
+
 # cert-manager's release manifest (controller, webhook, cainjector, CRDs) and the ClusterIssuer
 # Slipway's Certificates name. k3s's Traefik already serves :443 (websecure, TLS) and reads
 # Middlewares (its kubernetesCRD provider), which the HTTPS redirect is.
@@ -699,6 +794,7 @@ SLIPWAY_INGRESS_API=$([ "$OWN_K3S" = 1 ] && echo "$K3S_TRAEFIK_API")
 SLIPWAY_INGRESS_FROM=$INGRESS_FROM
 SLIPWAY_NODE_ADDRESSES=$NODE_ADDRESSES
 SLIPWAY_K3S_TOKEN_FILE=$K3S_TOKEN_COPY
+SLIPWAY_STORAGE_CLASS=$STORAGE_CLASS
 KUBECONFIG=$kube
 PATH=$OPT/node/bin:$OPT/bin:/usr/local/bin:/usr/bin:/bin
 EOF
@@ -887,6 +983,8 @@ step_join() {
   else
     detail "no --registries: this node pulls app images only if $K3S_REGISTRIES lets it (copy the server's)"
   fi
+  # Before k3s: the volumes Slipway's provisioner makes on this node are mounted when it starts.
+  volumes_boot
   run mkdir -p "$CACHE"
   run curl -fsSL -o "$installer" https://get.k3s.io
   # The token reaches the installer in its environment only (an argument would show in ps), and
@@ -1000,7 +1098,9 @@ uninstall() {
   else
     detail "kept $DATA (apps, keys, releases): install.sh again picks it up; --uninstall --purge removes it"
   fi
-  if [ "${state[OWN_K3S]:-}" = 1 ]; then detail "k3s, which install.sh installed, still runs the apps: /usr/local/bin/k3s-uninstall.sh removes it"
+  if [ "${state[OWN_K3S]:-}" = 1 ]; then
+    detail "k3s, which install.sh installed, still runs the apps: /usr/local/bin/k3s-uninstall.sh removes it"
+    detail "the apps' volumes stay in $VOLUMES_DIR, mounted at boot by slipway-volumes.service, until their apps are destroyed"
   else detail "the cluster was not installed by install.sh and was not touched"; fi
   # Debian packages it installed stay (apt-get may remove them); docker.io only came for pack builds.
   local kept=""
@@ -1039,6 +1139,7 @@ main() {
   step_user
   step_code
   step_certs
+  step_volumes
   step_service
   step_dashboard
   [ "$BUILDS" = cluster ] || step_builder

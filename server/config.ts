@@ -736,7 +736,7 @@ const SETTINGS = {
   storageMaxSize: setting('SLIPWAY_STORAGE_MAX_SIZE', '10Gi', storageSize, 'Largest volume `storage:create` makes (`512Mi`, `10Gi`, `1Ti`).'),
   appMaxVolumes: setting('SLIPWAY_APP_MAX_VOLUMES', '5', count, "Volumes per app (its namespace's quota counts its claims)."),
   appMaxStorage: setting('SLIPWAY_APP_MAX_STORAGE', '20Gi', storageSize, "The sum of an app's volume sizes (its namespace's quota of `requests.storage`)."),
-  storageClass: optional('SLIPWAY_STORAGE_CLASS', "the cluster's default", storageClass, 'The StorageClass volumes are claimed from (k3s: `local-path`, its default); a volume keeps the class it was made with.'),
+  storageClass: optional('SLIPWAY_STORAGE_CLASS', "the cluster's default", storageClass, "The StorageClass volumes are claimed from; install.sh sets `slipway-volumes` on its k3s, whose volumes hold no more than their size (k3s's own default, `local-path`, ignores sizes). A volume keeps the class it was made with."),
   dashboardUrl: optional('SLIPWAY_DASHBOARD_URL', '`http://HOST:HTTP_PORT`', httpUrl, 'Where users open the dashboard: `dashboard:login` prints its one-time links here, and browser requests from this origin may use a session.'),
   sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),
   metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),

@@ -15,7 +15,7 @@ const Path = Type.String({ minLength: 1, maxLength: 200, description: 'An absolu
 export const storageRoutes = [
   route({
     method: 'GET', url: '/apps/:app/storage', tag: 'storage', need: 'read',
-    summary: "An app's volumes: size, claim status, mounts (= storage:list APP --json)",
+    summary: "An app's volumes: size, what its file system uses, claim status, mounts (= storage:list APP --json)",
     params: AppParams,
     response: { 200: Type.Array(VolumeInfoSchema) },
     handle: async (call) => ({ status: 200, json: await listVolumes(actor(call), call.params.app) }),

@@ -3,7 +3,7 @@
 import { UsageError } from '../errors.ts';
 import { createVolume, destroyVolume, listVolumes, mountVolume, unmountVolume } from '../ops/storage/storage.ts';
 import type { MountResult } from '../shapes/storage.ts';
-import { volumeName } from '../ops/storage/volumes.ts';
+import { usageCell, usageNotes, volumeName } from '../ops/storage/volumes.ts';
 import { defineCommand, listing, type Command, type FlagSpecs } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
 
@@ -33,7 +33,7 @@ export const storageCommands: Command[] = [
   defineCommand({
     name: 'storage:create',
     usage: 'APP NAME [--size 1Gi]',
-    summary: 'Create a persistent volume for an app (a ReadWriteOnce claim from the cluster\'s default storage class)',
+    summary: 'Create a persistent volume for an app (a ReadWriteOnce claim of that size, from SLIPWAY_STORAGE_CLASS or the cluster\'s default storage class)',
     access: 'app',
     args: { min: 2, max: 2 },
     flags: { size: { type: 'string', help: 'how much it holds: 512Mi, 1Gi (default 1Gi)' } },
@@ -46,7 +46,7 @@ export const storageCommands: Command[] = [
   {
     name: 'storage:list',
     usage: 'APP',
-    summary: "List an app's volumes: size, claim status and where each is mounted",
+    summary: "List an app's volumes: size, how much of it is used, claim status and where each is mounted",
     access: 'app',
     args: { min: 1, max: 1 },
     json: true,
@@ -55,8 +55,12 @@ export const storageCommands: Command[] = [
       return listing(volumes, (out) => {
         if (volumes.length === 0) return out.line(`${app} has no volumes; storage:create ${app} NAME --size 1Gi makes one.`);
         out.heading(`${app} Volumes`);
-        out.table(volumes.map((v) => [v.name, v.size, v.status, v.mounts.map((m) => `${m.process}:${m.path}`).join(', ') || 'not mounted']), ['Name', 'Size', 'Status', 'Mounted']);
+        out.table(volumes.map((v) => [v.name, v.size, usageCell(v), v.status, v.mounts.map((m) => `${m.process}:${m.path}`).join(', ') || 'not mounted']), ['Name', 'Size', 'Used', 'Status', 'Mounted']);
         if (volumes.some((v) => v.status === 'Pending')) out.line('A Pending volume is bound when a process that mounts it first starts.');
+        for (const note of volumes.flatMap(usageNotes)) out.line(note);
+        if (volumes.some((v) => v.mounts.length && v.usedBytes === undefined && !v.usageUnknown)) {
+          out.line("Used shows once the node has measured a mounted volume (every minute or so), where its storage class reports use.");
+        }
       });
     },
   },

@@ -22,6 +22,16 @@ export interface VolumeState {
   phase: string;
   /** What the bound volume holds (`1Gi`), once bound. */
   capacity?: string;
+  /** Its file system's use, as the kubelet of the node that mounts it last measured it. */
+  usage?: VolumeUsage;
+  /** Why its use is not known although a running pod mounts it (one sentence). */
+  usageUnknown?: string;
+}
+
+/** A volume's file system as the kubelet measures it (statfs): bytes used, and bytes it holds in all. */
+export interface VolumeUsage {
+  usedBytes: number;
+  capacityBytes: number;
 }
 
 /** How a release command ended. */

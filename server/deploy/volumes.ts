@@ -2,8 +2,9 @@
 // PersistentVolumeClaim per volume (from the cluster's default StorageClass unless an admin named
 // one), and what a pod of a process type adds to mount them: the volumes, the mounts, a group the
 // CNB user writes with, and a rollout that never runs two instances of it at once.
-import type { KubeObject, V1DeploymentStrategy, V1PersistentVolumeClaim, V1PodSecurityContext, V1Volume, V1VolumeMount } from '../kube/types.ts';
+import type { KubeObject, V1DeploymentStrategy, V1PersistentVolumeClaim, V1Pod, V1PodSecurityContext, V1Volume, V1VolumeMount } from '../kube/types.ts';
 import type { DeployableRelease, Volume, VolumeMount } from '../model.ts';
+import type { VolumeUsage } from './deployer.ts';
 import { appLabels, namespaceFor } from '../kube/labels.ts';
 
 /**
@@ -74,4 +75,51 @@ export function volumeSecurity(mounts: readonly VolumeMount[]): Partial<V1PodSec
  */
 export function strategyFor(mounts: readonly VolumeMount[]): V1DeploymentStrategy {
   return mounts.length ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } };
+}
+
+/** The claims the running pods mount, by the node each runs on: the nodes whose kubelet measures them. */
+export function claimsByNode(pods: readonly V1Pod[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const p of pods) {
+    const node = p.spec?.nodeName;
+    if (!node || p.status?.phase !== 'Running' || p.metadata?.deletionTimestamp) continue;
+    for (const v of p.spec?.volumes ?? []) {
+      const claim = v.persistentVolumeClaim?.claimName;
+      if (!claim) continue;
+      let set = out.get(node);
+      if (!set) out.set(node, (set = new Set()));
+      set.add(claim);
+    }
+  }
+  return out;
+}
+
+/** A number a kubelet reported, or undefined when it is not a whole number of bytes. */
+function bytes(x: unknown): number | undefined {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 ? x : undefined;
+}
+
+/**
+ * The use of `namespace`'s claims in a kubelet's stats summary (GET /api/v1/nodes/NODE/proxy/
+ * stats/summary): each pod volume the kubelet measured (its volume plugin reports metrics: `local`
+ * and CSI volumes do, `hostPath` ones do not) that names a claim of the namespace, the newest
+ * measurement when several pods mount one. Anything else in the summary is ignored.
+ */
+export function claimUsage(summary: unknown, namespace: string): Map<string, VolumeUsage> {
+  const out = new Map<string, VolumeUsage & { time: string }>();
+  const pods = (summary as { pods?: unknown } | null)?.pods;
+  if (!Array.isArray(pods)) return new Map();
+  for (const pod of pods as { podRef?: { namespace?: unknown }; volume?: unknown }[]) {
+    if (pod?.podRef?.namespace !== namespace || !Array.isArray(pod.volume)) continue;
+    for (const v of pod.volume as { pvcRef?: { name?: unknown; namespace?: unknown }; usedBytes?: unknown; capacityBytes?: unknown; time?: unknown }[]) {
+      const claim = v?.pvcRef?.name;
+      const usedBytes = bytes(v?.usedBytes);
+      const capacityBytes = bytes(v?.capacityBytes);
+      if (typeof claim !== 'string' || v.pvcRef?.namespace !== namespace || usedBytes === undefined || capacityBytes === undefined) continue;
+      const time = typeof v.time === 'string' ? v.time : '';
+      const seen = out.get(claim);
+      if (!seen || time > seen.time) out.set(claim, { usedBytes, capacityBytes, time });
+    }
+  }
+  return new Map([...out].map(([claim, { usedBytes, capacityBytes }]) => [claim, { usedBytes, capacityBytes }]));
 }

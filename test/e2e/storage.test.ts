@@ -1,8 +1,9 @@
 // Persistent storage on the testbed's real pieces (pack, registry, a Kubernetes node with the
-// local-path provisioner k3s ships, Traefik): a volume made and mounted before the first push, a
-// note written through the app (SQLite on the volume) that survives a redeploy, a rollback and
-// ps:stop/ps:start; unmount, destroy, and apps:destroy with and without --include-storage. Tests
-// run in order and share one app (test/fixtures/notes-app).
+// local-path provisioner k3s ships, running Slipway's setup of k8s/volumes/, Traefik): a volume made
+// and mounted before the first push, a note written through the app (SQLite on the volume) that
+// survives a redeploy, a rollback and ps:stop/ps:start; a 1Mi volume that refuses the 64 MiB a
+// one-off pod writes to it, and storage:list showing it full; unmount, destroy, and apps:destroy
+// with and without --include-storage. Tests run in order and share one app (test/fixtures/notes-app).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -30,7 +31,8 @@ const ROUTE_MS = 60_000;
 const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x ?? null));
 
 interface Notes { release: string; notes: string[] }
-interface VolumeInfo { name: string; size: string; status: string; mounts: { process: string; path: string }[] }
+interface VolumeInfo { name: string; size: string; status: string; mounts: { process: string; path: string }[]; usedBytes?: number; capacityBytes?: number }
+interface PersistentVolume { spec?: { claimRef?: { name?: string; namespace?: string }; local?: { path?: string }; hostPath?: { path?: string } } }
 
 /** POSTs `body` to `path` through the ingress (loopback only) with the app's Host header. */
 function post(addr: string, host: string, path: string, body: string): Promise<{ status: number; body: string }> {
@@ -78,6 +80,8 @@ describe('persistent storage: a volume survives deploys, rollbacks and ps:stop',
   const host = `${APP}.${BASE_DOMAIN}`;
   const ssh = (command: string) => s!.ssh(s!.admin, command);
   const volumes = async (): Promise<VolumeInfo[]> => JSON.parse((await ssh(`storage:list ${APP} --json`)).stdout) as VolumeInfo[];
+  /** The volumes as storage:list --json shows them, without what the kubelet measured (it changes as the app writes). */
+  const volumesNow = async () => (await volumes()).map(({ usedBytes: _u, capacityBytes: _c, ...v }) => v);
   const lastError = (text: string) => text.split('\n').filter((l) => l.startsWith(' !     ')).at(-1) ?? '';
   /** The notes once the release `release` answers them. */
   const notesOf = (release: string) => eventually(`${release} to answer /notes`, async () => {
@@ -127,7 +131,7 @@ describe('persistent storage: a volume survives deploys, rollbacks and ps:stop',
     assert.deepEqual(plain(web?.spec?.template?.spec?.volumes), [{ name: 'notes', persistentVolumeClaim: { claimName: 'notes' } }]);
     assert.deepEqual(plain(web?.spec?.template?.spec?.containers[0]?.volumeMounts), [{ name: 'notes', mountPath: '/data' }]);
     assert.equal(web?.spec?.template?.spec?.securityContext?.fsGroup, 1000);
-    assert.deepEqual(await volumes(), [{ name: 'notes', size: '100Mi', status: 'Bound', mounts: [{ process: 'web', path: '/data' }] }]);
+    assert.deepEqual(await volumesNow(), [{ name: 'notes', size: '100Mi', status: 'Bound', mounts: [{ process: 'web', path: '/data' }] }]);
   });
 
   test("doctor names the class volumes come from, and fails on a SLIPWAY_STORAGE_CLASS the cluster lacks", async (t) => {
@@ -183,6 +187,43 @@ describe('persistent storage: a volume survives deploys, rollbacks and ps:stop',
     const ls = await ssh(`run ${APP} ls /data`);
     assert.equal(ls.exitCode, 0, ls.stderr);
     assert.match(ls.stdout, /^notes\.db$/m);
+  });
+
+  test('a 1Mi volume holds 1Mi: a one-off pod writing 64 MiB to it is refused with "No space left on device", and storage:list shows the volume full', { timeout: 5 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    assert.equal((await ssh(`storage:create ${APP} tiny --size 1Mi`)).exitCode, 0);
+    const mounted = await ssh(`storage:mount ${APP} tiny /tiny`);
+    assert.equal(mounted.exitCode, 0, mounted.stderr);
+    // The volume is a file system of its own (k8s/volumes/setup.sh), in a `local` PersistentVolume
+    // the kubelet measures; a directory on the node's disk (a hostPath one) held whatever was written.
+    const pv = (await kube.list<PersistentVolume>('v1', 'PersistentVolume', undefined)).find((p) => p.spec?.claimRef?.namespace === NS && p.spec.claimRef.name === 'tiny');
+    assert.ok(pv?.spec?.local?.path && !pv.spec.hostPath, `a local volume: ${JSON.stringify(pv?.spec)}`);
+
+    // The attack: 64 MiB into the 1 MiB volume, from a pod of the app as any of its commands would.
+    const dd = await ssh(`run ${APP} -- dd if=/dev/zero of=/tiny/fill bs=4k count=16384`);
+    const said = dd.stdout + dd.stderr;
+    assert.notEqual(dd.exitCode, 0, `dd wrote all of it:\n${said}`);
+    assert.match(said, /dd: error writing '\/tiny\/fill': No space left on device/);
+    const copied = /^(\d+) bytes .* copied/m.exec(said);
+    assert.ok(copied && Number(copied[1]) <= 2 ** 20, `at most 1 MiB written: ${said}`);
+
+    // The web instance mounts it too: its node's kubelet measures the file system (every 10 s on the testbed).
+    const listed = await eventually('storage:list to show tiny full', async () => {
+      const r = await ssh(`storage:list ${APP}`);
+      return /^Volume tiny is full/m.test(r.stdout) && r.stdout;
+    }, ROUTE_MS, 1000);
+    assert.match(listed, /^tiny +1Mi +\d+Ki \((9[5-9]|100)%\) +Bound +web:\/tiny$/m);
+    assert.match(listed, /^Volume tiny is full \((9[5-9]|100)%\): writes to it fail with "No space left on device"; delete files on it, or move the data to a larger volume\.$/m);
+    assert.doesNotMatch(listed, /not held to its/, 'every volume here is held to its size');
+    const tiny = (await volumes()).find((v) => v.name === 'tiny')!;
+    assert.ok(tiny.capacityBytes! <= 2 ** 20 && tiny.usedBytes! >= 0.95 * tiny.capacityBytes!, JSON.stringify(tiny));
+    const notes = (await volumes()).find((v) => v.name === 'notes')!;
+    assert.ok(notes.capacityBytes! <= 100 * 2 ** 20 && notes.usedBytes! < notes.capacityBytes!, `the 100Mi volume is 100Mi: ${JSON.stringify(notes)}`);
+
+    // The app is not stopped by a full volume: only writes past its size fail.
+    assert.equal((await httpThroughIngress(ingress, host)).status, 200);
+    assert.equal((await ssh(`storage:unmount ${APP} tiny /tiny`)).exitCode, 0);
+    assert.equal((await ssh(`storage:destroy ${APP} tiny --confirm tiny`)).exitCode, 0);
   });
 
   test('a mounted volume is not destroyed; unmounted, the app loses it and storage:destroy deletes its claim', { timeout: 3 * ROUTE_MS }, async (t) => {

@@ -1,6 +1,7 @@
 // storage:* over the real SSH server and the HTTP API, with the fake deployer at Slipway's Deployer
 // interface: what bad input gets, who may do what, that mounts roll out as app settings (kept by a
-// rollback), the one-instance rule, and apps:destroy with and without --include-storage. The
+// rollback), the one-instance rule, what storage:list says of each volume's use, and apps:destroy
+// with and without --include-storage. The
 // objects themselves: test/unit/storage.test.ts; on a real cluster: test/e2e/storage.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +40,7 @@ describe('storage commands and API', { timeout: 120_000 }, () => {
     assert.deepEqual(lastDeploy(app)!.volumes, [{ name: 'data', size: '1Gi' }]);
     assert.deepEqual(await list(app), [{ name: 'data', size: '1Gi', status: 'Bound', mounts: [{ process: 'web', path: '/data' }] }]);
     const text = await s.ssh(dev, `storage:list ${app}`);
-    assert.match(text.stdout, /Name +Size +Status +Mounted\n.*data +1Gi +Bound +web:\/data/);
+    assert.match(text.stdout, /Name +Size +Used +Status +Mounted\n.*data +1Gi +- +Bound +web:\/data/);
 
     // A config change makes v2; rolling back to v1 runs v1's image with today's mounts.
     assert.equal((await s.ssh(s.admin, `config:set ${app} A=1`)).exitCode, 0);
@@ -102,6 +103,39 @@ describe('storage commands and API', { timeout: 120_000 }, () => {
     assert.equal(twice.stderr, ` !     Volume data is mounted into web at /data already; one process type writes a volume (ReadWriteOnce), so storage:unmount ${app} data first.`);
     const same = await s.ssh(s.admin, `storage:mount ${app} second /data`);
     assert.equal(same.stderr, ' !     web has volume data mounted at /data already.');
+  });
+
+  test("storage:list shows what each mounted volume's file system uses, says when one is full, not held to its size or not measured, and the API gives the bytes", async () => {
+    const app = await deployed('storuse');
+    for (const [name, size] of [['data', '1Gi'], ['tiny', '1Mi']]) assert.equal((await s.ssh(s.admin, `storage:create ${app} ${name} --size ${size}`)).exitCode, 0);
+    assert.equal((await s.ssh(s.admin, `storage:mount ${app} data /data`)).exitCode, 0);
+    assert.equal((await s.ssh(s.admin, `storage:mount ${app} tiny /tiny`)).exitCode, 0);
+    // As the kubelet measures a loop-mounted file system of the claim's size: a little less than it.
+    s.deployer.volumes.usage.set(`${app}/data`, { usedBytes: 12 * 2 ** 20, capacityBytes: 1006 * 2 ** 20 });
+    s.deployer.volumes.usage.set(`${app}/tiny`, { usedBytes: 1001 * 1024, capacityBytes: 1003 * 1024 });
+    const full = await s.ssh(s.admin, `storage:list ${app}`);
+    assert.equal(full.exitCode, 0, full.stderr);
+    assert.match(full.stdout, /Name +Size +Used +Status +Mounted\n.*data +1Gi +12Mi \(1%\) +Bound +web:\/data\n.*tiny +1Mi +1001Ki \(99%\) +Bound +web:\/tiny/);
+    assert.match(full.stdout, /^Volume tiny is full \(99%\): writes to it fail with "No space left on device"; delete files on it, or move the data to a larger volume\.$/m);
+    assert.doesNotMatch(full.stdout, /Volume data/);
+    assert.deepEqual(await list(app), [
+      { name: 'data', size: '1Gi', status: 'Bound', mounts: [{ process: 'web', path: '/data' }], usedBytes: 12 * 2 ** 20, capacityBytes: 1006 * 2 ** 20 },
+      { name: 'tiny', size: '1Mi', status: 'Bound', mounts: [{ process: 'web', path: '/tiny' }], usedBytes: 1001 * 1024, capacityBytes: 1003 * 1024 },
+    ]);
+
+    // A class that makes directories on the node's disk: the file system is the node's.
+    s.deployer.volumes.usage.set(`${app}/tiny`, { usedBytes: 64 * 2 ** 20, capacityBytes: 48 * 2 ** 30 });
+    s.deployer.volumes.usage.set(`${app}/data`, { unknown: "node n1's kubelet did not answer (no answer within 5 s)" });
+    const loose = await s.ssh(s.admin, `storage:list ${app}`);
+    assert.match(loose.stdout, /data +1Gi +- +Bound/);
+    assert.match(loose.stdout, /^The use of volume data is not known: node n1's kubelet did not answer \(no answer within 5 s\)\.$/m);
+    assert.match(loose.stdout, /^Volume tiny is not held to its 1Mi: its file system holds 48Gi, as its storage class does not enforce sizes \(SLIPWAY_STORAGE_CLASS names one that does\)\.$/m);
+    const token = await makeToken(s, s.admin, 'storage-use-read', 'read');
+    const listed = await api(s, 'GET', `/apps/${app}/storage`, { token });
+    assert.deepEqual(listed.json, [
+      { name: 'data', size: '1Gi', status: 'Bound', mounts: [{ process: 'web', path: '/data' }], usageUnknown: "node n1's kubelet did not answer (no answer within 5 s)" },
+      { name: 'tiny', size: '1Mi', status: 'Bound', mounts: [{ process: 'web', path: '/tiny' }], usedBytes: 64 * 2 ** 20, capacityBytes: 48 * 2 ** 30 },
+    ]);
   });
 
   test("a key without the app cannot see or touch its volumes; read tokens list, deploy tokens change", async () => {

@@ -2,7 +2,7 @@
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult } from '../../server/build/builder.ts';
 import type { ProcessType } from '../../server/model.ts';
-import type { AppRuntime, ClusterNodes, CronJobs, CronState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
+import type { AppRuntime, ClusterNodes, CronJobs, CronState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
 import type { HostCert } from '../../server/shapes/domains.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
 import type { DeployableRelease, QuotaPlan, Volume } from '../../server/model.ts';
@@ -444,10 +444,16 @@ export class FakeVolumes implements VolumeClaims {
   async removeVolume(app: string, name: string): Promise<boolean> {
     return this.claims.delete(`${app}/${name}`);
   }
-  /** A claim is Bound once a deploy mounted it (as local-path binds on first use), else Pending. */
+  /** What a kubelet measured of a claim by `app/name` (a test sets it), or why it could not be read. */
+  readonly usage = new Map<string, VolumeUsage | { unknown: string }>();
+  /** A claim is Bound once a deploy mounted it (as local-path binds on first use), else Pending; with its usage when a test set one. */
   async volumeStates(app: string): Promise<VolumeState[]> {
     const used = new Set(this.#d.rollout.deployed.filter((d) => d.app === app).flatMap((d) => Object.values(d.mounts ?? {}).flat().map((m) => m.volume)));
-    return [...this.claims.entries()].filter(([k]) => k.startsWith(`${app}/`)).map(([, v]) => (used.has(v.name) ? { name: v.name, phase: 'Bound', capacity: v.size } : { name: v.name, phase: 'Pending' }));
+    return [...this.claims.entries()].filter(([k]) => k.startsWith(`${app}/`)).map(([k, v]) => {
+      if (!used.has(v.name)) return { name: v.name, phase: 'Pending' };
+      const u = this.usage.get(k);
+      return { name: v.name, phase: 'Bound', capacity: v.size, ...(u && 'unknown' in u ? { usageUnknown: u.unknown } : u ? { usage: u } : {}) };
+    });
   }
 }
 

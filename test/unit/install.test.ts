@@ -494,6 +494,51 @@ test('k8s/dashboard.yaml, rendered as install.sh renders it: the dashboard\'s ro
   assert.ok(!/@[A-Z_]+@/.test(fill(tpl)), 'every placeholder is one install.sh fills');
 });
 
+test("--dry-run on its own k3s sets up Slipway's volume provisioner after the code (class slipway-volumes, volumes of their size) and the unit that mounts them at boot; with --kubeconfig, nothing", async () => {
+  const r = await install(['--dry-run', '--admin-key', 'KEY']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const out = r.stdout;
+  const has = (s: string) => assert.ok(out.includes(s), `missing: ${s}\n${out}`);
+  assert.deepEqual(shownSettings(out, '/etc/slipway/slipway.env').get('SLIPWAY_STORAGE_CLASS'), ['slipway-volumes']);
+  has('-----> Volumes');
+  assert.ok(out.indexOf('-----> Volumes') > out.indexOf('-----> Slipway code'), 'the scripts come from the new code');
+  has('would write /usr/local/sbin/slipway-mount-volumes (mode 0755, owner root:root)');
+  has('|   mount -o loop,nodev,nosuid "$img" "$dir" || status=1');
+  has('would write /etc/systemd/system/slipway-volumes.service (mode 0644, owner root:root)');
+  assert.deepEqual(shownSettings(out, '/etc/systemd/system/slipway-volumes.service').get('Before'), ['k3s.service k3s-agent.service']);
+  has('would run: systemctl enable --now slipway-volumes.service');
+  has('would write /etc/slipway/volumes/ from k8s/volumes/ (provisioner.yaml, config.json for /var/lib/slipway-volumes, helperPod.yaml on busybox:1.37.0)');
+  has('would run: /usr/local/bin/k3s kubectl --kubeconfig /etc/rancher/k3s/k3s.yaml -n slipway-volumes rollout status deployment/slipway-volumes --timeout=300s');
+  for (const p of untouched) assert.equal(existsSync(p), before[p], `${p} changed`);
+
+  const { key: kc } = fakeMachine();
+  const other = await install(['--dry-run', '--admin-key', 'KEY', '--kubeconfig', kc]);
+  assert.equal(other.exitCode, 0, other.stderr);
+  assert.ok(other.stdout.includes("from the cluster's default StorageClass: a volume holds no more than its size only where that class's driver enforces it"), other.stdout);
+  for (const absent of ['slipway-volumes.service', 'slipway-mount-volumes', 'rollout status deployment/slipway-volumes']) assert.ok(!other.stdout.includes(absent), `${absent} in\n${other.stdout}`);
+  assert.deepEqual(shownSettings(other.stdout, '/etc/slipway/slipway.env').get('SLIPWAY_STORAGE_CLASS'), ['']);
+});
+
+test('k8s/volumes/, rendered as install.sh renders it: the provisioner for the class slipway-volumes, its helper pod privileged with the storage path propagated both ways', () => {
+  const dir = join(root, 'k8s', 'volumes');
+  const fill = (text: string) => text.replaceAll('@HELPER_IMAGE@', 'busybox:1.37.0').replaceAll('@CONFIG_SUM@', '0123456789abcdef').replaceAll('@IMAGE@', 'busybox:1.37.0').replaceAll('@STORAGE_PATH@', '/var/lib/slipway-volumes');
+  const objects = parseManifest(fill(readFileSync(join(dir, 'provisioner.yaml'), 'utf8')));
+  assert.deepEqual(objects.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`), [
+    'Namespace /slipway-volumes', 'ServiceAccount slipway-volumes/slipway-volumes', 'Role slipway-volumes/slipway-volumes', 'RoleBinding slipway-volumes/slipway-volumes',
+    'ClusterRole /slipway-volumes', 'ClusterRoleBinding /slipway-volumes', 'Deployment slipway-volumes/slipway-volumes', 'StorageClass /slipway-volumes',
+  ]);
+  const plain = (o: unknown) => JSON.parse(JSON.stringify(o)) as Record<string, unknown>;
+  const cls = plain(objects[7]) as { provisioner: string; metadata: { annotations: Record<string, string> }; reclaimPolicy: string; volumeBindingMode: string };
+  assert.deepEqual([cls.provisioner, cls.metadata.annotations.defaultVolumeType, cls.reclaimPolicy, cls.volumeBindingMode], ['slipway.dev/volumes', 'local', 'Delete', 'WaitForFirstConsumer']);
+  const deploy = plain(objects[6]) as { spec: { template: { spec: { containers: { command: string[] }[] } } } };
+  assert.ok(deploy.spec.template.spec.containers[0]!.command.includes('--provisioner-name=slipway.dev/volumes'));
+  const helper = parseManifest(fill(readFileSync(join(dir, 'helper-pod.yaml'), 'utf8')))[0]!;
+  const c = (plain(helper) as { spec: { containers: { image: string; securityContext: { privileged: boolean }; volumeMounts: { name: string; mountPropagation: string }[] }[] } }).spec.containers[0]!;
+  assert.deepEqual([c.image, c.securityContext.privileged, c.volumeMounts], ['busybox:1.37.0', true, [{ name: 'data', mountPath: '', mountPropagation: 'Bidirectional' }]]);
+  assert.deepEqual(JSON.parse(fill(readFileSync(join(dir, 'config.json'), 'utf8'))), { nodePathMap: [{ node: 'DEFAULT_PATH_FOR_NON_LISTED_NODES', paths: ['/var/lib/slipway-volumes'] }] });
+  for (const f of ['provisioner.yaml', 'helper-pod.yaml', 'config.json']) assert.ok(!/@[A-Z_]+@/.test(fill(readFileSync(join(dir, f), 'utf8'))), `${f}: every placeholder is one install.sh fills`);
+});
+
 const JOIN_TOKEN = `K10${'0a'.repeat(32)}::server:${'f3'.repeat(16)}`;
 
 test('--join --dry-run makes the machine a k3s agent through k3s\'s installer (URL and token in its environment) and installs nothing of Slipway', async () => {
@@ -509,6 +554,10 @@ test('--join --dry-run makes the machine a k3s agent through k3s\'s installer (U
   has('would run: INSTALL_K3S_VERSION=v1.34.1+k3s1 K3S_URL=https://paas.example.com:6443 K3S_TOKEN=(the token given) sh /var/cache/slipway/k3s-install.sh agent');
   has('no --registries: this node pulls app images only if /etc/rancher/k3s/registries.yaml lets it');
   has('=====> This machine would join the cluster at https://paas.example.com:6443 as a k3s agent (k3s v1.34.1+k3s1)');
+  // The one thing of Slipway's on a node: its volumes are mounted again when it starts, before k3s.
+  has('would write /etc/systemd/system/slipway-volumes.service');
+  has('would run: systemctl enable --now slipway-volumes.service');
+  assert.ok(out.indexOf('slipway-volumes.service') < out.indexOf('k3s-install.sh agent'), 'the unit is there before k3s starts');
   assert.ok(!out.includes(JOIN_TOKEN), 'the token is not printed');
   // Nothing of Slipway itself: no packages, registry, Node, code, service or settings.
   for (const s of ['apt-get', 'docker', 'slipway.service', '/opt/slipway', '/etc/slipway', 'useradd', 'npm', 'pack', 'server --write-kubeconfig-mode']) {

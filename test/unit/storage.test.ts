@@ -1,15 +1,16 @@
 // Persistent storage as pure functions: what a volume name, size and mount path may be (one sentence
 // each otherwise), who mounts what (one-off and release pods get the main type's mounts), the
-// refusal to scale a type with a volume, and the objects: claims, pod volumes, fsGroup, strategy.
+// refusal to scale a type with a volume, the objects (claims, pod volumes, fsGroup, strategy), and
+// what storage:list makes of the kubelets' stats summaries (a volume's use; full, not held to its size).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeployableRelease, QuotaPlan } from '../../server/model.ts';
-import type { V1Deployment, V1PersistentVolumeClaim, V1ResourceQuota } from '../../server/kube/types.ts';
+import type { V1Deployment, V1PersistentVolumeClaim, V1Pod, V1ResourceQuota } from '../../server/kube/types.ts';
 import { releaseObjects } from '../../server/deploy/objects.ts';
-import { claimObject } from '../../server/deploy/volumes.ts';
+import { claimObject, claimsByNode, claimUsage } from '../../server/deploy/volumes.ts';
 import { deploymentObject, releasePodObject, runPodObject } from '../../server/deploy/workload.ts';
 import { resourceQuotaObject } from '../../server/deploy/quota.ts';
-import { mountPath, mountsByType, scaleRefusal, volumeName, volumeSize } from '../../server/ops/storage/volumes.ts';
+import { mountPath, mountsByType, scaleRefusal, showSize, usageCell, usageNotes, volumeName, volumeSize } from '../../server/ops/storage/volumes.ts';
 import type { VolumeRow } from '../../server/store/volumes.ts';
 import { admitRelease } from '../../server/ops/releases/release.ts';
 import { loadConfig } from '../../server/config.ts';
@@ -149,4 +150,53 @@ test('the store keeps one mount per volume, and a release with two instances of 
     store.apps.remove('notes');
     assert.deepEqual(store.volumes.list('notes'), [], 'volumes go with the app row');
   });
+});
+
+test("the nodes whose kubelet measures an app's volumes: those its running pods mounting a claim are on", () => {
+  const pod = (name: string, node: string | undefined, phase: string, claims: string[], deleting = false): V1Pod => ({
+    metadata: { name, ...(deleting ? { deletionTimestamp: new Date() } : {}) },
+    spec: { ...(node ? { nodeName: node } : {}), containers: [], volumes: [...claims.map((c) => ({ name: c, persistentVolumeClaim: { claimName: c } })), { name: 'tmp', emptyDir: {} }] },
+    status: { phase },
+  });
+  const byNode = claimsByNode([
+    pod('web-1', 'n1', 'Running', ['data']),
+    pod('run-1', 'n1', 'Running', ['data', 'cache']),
+    pod('worker-1', 'n2', 'Running', ['uploads']),
+    pod('web-old', 'n3', 'Running', ['data'], true),
+    pod('web-new', undefined, 'Pending', ['data']),
+    pod('job-1', 'n4', 'Succeeded', ['data']),
+  ]);
+  assert.deepEqual([...byNode].map(([n, c]) => [n, [...c].sort()]), [['n1', ['cache', 'data']], ['n2', ['uploads']]]);
+});
+
+test("a kubelet's stats summary gives each of the namespace's claims its newest measurement; other namespaces, volumes without a claim and odd numbers are left out", () => {
+  const vol = (claim: string | undefined, ns: string, used: unknown, capacity: unknown, time: string) => ({
+    name: claim ?? 'tmp', time, usedBytes: used, capacityBytes: capacity, availableBytes: 1,
+    ...(claim ? { pvcRef: { name: claim, namespace: ns } } : {}),
+  });
+  const summary = {
+    node: { nodeName: 'n1' },
+    pods: [
+      { podRef: { name: 'web-1', namespace: 'slipway-notes' }, volume: [vol('data', 'slipway-notes', 1000, 1_000_000, '2026-01-01T00:00:10Z'), vol(undefined, 'slipway-notes', 5, 10, '2026-01-01T00:00:10Z')] },
+      { podRef: { name: 'run-1', namespace: 'slipway-notes' }, volume: [vol('data', 'slipway-notes', 2000, 1_000_000, '2026-01-01T00:00:20Z'), vol('odd', 'slipway-notes', -1, 10, 'x'), vol('half', 'slipway-notes', 5, undefined, 'x')] },
+      { podRef: { name: 'web-1', namespace: 'slipway-other' }, volume: [vol('secret', 'slipway-other', 7, 8, 'x')] },
+      { podRef: { name: 'cron-1', namespace: 'slipway-notes' } },
+    ],
+  };
+  assert.deepEqual([...claimUsage(summary, 'slipway-notes')], [['data', { usedBytes: 2000, capacityBytes: 1_000_000 }]]);
+  for (const nothing of [null, {}, { pods: 'x' }, 'text', 3]) assert.deepEqual(claimUsage(nothing, 'slipway-notes').size, 0);
+});
+
+test('storage:list shows a volume\'s use as a size and a share, and says when it is full, not held to its size, or not known', () => {
+  assert.deepEqual([showSize(1003 * 1024), showSize(12.5 * 2 ** 20), showSize(1.25 * 2 ** 30), showSize(0)], ['1003Ki', '12.5Mi', '1.25Gi', '0Ki']);
+  const v = { name: 'tiny', size: '1Mi' };
+  assert.equal(usageCell({}), '-');
+  assert.equal(usageCell({ usedBytes: 512 * 1024, capacityBytes: 1003 * 1024 }), '512Ki (51%)');
+  assert.equal(usageCell({ usedBytes: 1003 * 1024, capacityBytes: 1003 * 1024 }), '1003Ki (100%)');
+  assert.deepEqual(usageNotes(v), []);
+  assert.deepEqual(usageNotes({ ...v, usedBytes: 900 * 1024, capacityBytes: 1003 * 1024 }), []);
+  assert.deepEqual(usageNotes({ ...v, usedBytes: 990 * 1024, capacityBytes: 1003 * 1024 }), ['Volume tiny is full (98%): writes to it fail with "No space left on device"; delete files on it, or move the data to a larger volume.']);
+  // A file system larger than the claim: a directory on the node's disk, whatever it holds.
+  assert.deepEqual(usageNotes({ ...v, usedBytes: 64 * 2 ** 20, capacityBytes: 48 * 2 ** 30 }), ['Volume tiny is not held to its 1Mi: its file system holds 48Gi, as its storage class does not enforce sizes (SLIPWAY_STORAGE_CLASS names one that does).']);
+  assert.deepEqual(usageNotes({ ...v, usageUnknown: "node n1's kubelet answered 503 to its stats summary" }), ["The use of volume tiny is not known: node n1's kubelet answered 503 to its stats summary."]);
 });

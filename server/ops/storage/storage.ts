@@ -26,17 +26,25 @@ function existing(services: Pick<Services, 'store'>, app: string, raw: string): 
   return v;
 }
 
-/** storage:list --json: the app's volumes, their claims' state and their mounts. */
+/**
+ * storage:list --json: the app's volumes, their claims' state, their mounts, and what each one's
+ * file system uses where a running pod mounts it.
+ */
 export async function listVolumes(actor: Actor, app: string): Promise<VolumeInfo[]> {
   const { store, deployer } = actor.services;
   const rows = store.volumes.list(app);
   const states: VolumeState[] = deployer && rows.length ? await deployer.volumes.volumeStates(app) : [];
-  return rows.map((v) => ({
-    name: v.name,
-    size: v.size,
-    status: states.find((s) => s.name === v.name)?.phase ?? 'absent',
-    mounts: v.mount ? [v.mount] : [],
-  }));
+  return rows.map((v) => {
+    const s = states.find((x) => x.name === v.name);
+    return {
+      name: v.name,
+      size: v.size,
+      status: s?.phase ?? 'absent',
+      mounts: v.mount ? [v.mount] : [],
+      ...(s?.usage ? { usedBytes: s.usage.usedBytes, capacityBytes: s.usage.capacityBytes } : {}),
+      ...(s?.usageUnknown ? { usageUnknown: s.usageUnknown } : {}),
+    };
+  });
 }
 
 /**

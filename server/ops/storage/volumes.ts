@@ -1,12 +1,14 @@
 // The rules of persistent storage as pure functions: what a volume's name, size and mount path may
-// be, what the deployer is given of an app's volumes and mounts, and the sentence refusing a
-// second instance of a process type with a volume. The operations are in storage.ts.
+// be, what the deployer is given of an app's volumes and mounts, the sentence refusing a second
+// instance of a process type with a volume, and what storage:list says of a volume's use. The
+// operations are in storage.ts.
 import { UserError } from '../../errors.ts';
 import { shown } from '../../names.ts';
 import { quantityValue } from '../../kube/quantity.ts';
 import { RELEASE_TYPE } from '../../deploy/workload.ts';
 import type { Volume, VolumeMount } from '../../model.ts';
 import type { VolumeRow } from '../../store/volumes.ts';
+import type { VolumeInfo } from '../../shapes/storage.ts';
 
 // Dokku's rule for storage entry names (they become claim and pod volume names): a DNS label of
 // at most 45 characters, a letter first.
@@ -74,4 +76,41 @@ export function scaleRefusal(rows: readonly VolumeRow[], app: string, type: stri
   const v = rows.find((r) => r.mount?.process === type);
   if (!v || count <= 1) return undefined;
   return `${type} has volume ${v.name} mounted at ${v.mount!.path}, which one instance writes at a time (ReadWriteOnce); it runs 1 instance at most (storage:unmount ${app} ${v.name} to scale it out).`;
+}
+
+/** Bytes as a storage quantity a person reads (`990Ki`, `12.5Mi`, `1.25Gi`). */
+export function showSize(n: number): string {
+  const round = (x: number) => String(Math.round(x * 100) / 100);
+  if (n < 2 ** 20) return `${Math.round(n / 2 ** 10)}Ki`;
+  return n < 2 ** 30 ? `${round(n / 2 ** 20)}Mi` : `${round(n / 2 ** 30)}Gi`;
+}
+
+/** How full a volume's file system is, in whole percent (the last percent only when it is full). */
+function percent(used: number, capacity: number): number {
+  return capacity > 0 ? Math.min(100, Math.floor((used / capacity) * 100)) : 100;
+}
+
+/** A volume's use as storage:list shows it: `990Ki (98%)`, or `-` when it is not measured. */
+export function usageCell(v: Pick<VolumeInfo, 'usedBytes' | 'capacityBytes'>): string {
+  if (v.usedBytes === undefined || v.capacityBytes === undefined) return '-';
+  return `${showSize(v.usedBytes)} (${percent(v.usedBytes, v.capacityBytes)}%)`;
+}
+
+/** The share of a file system past which storage:list calls a volume full: writes are about to fail. */
+export const FULL_PERCENT = 95;
+
+/**
+ * What storage:list says under its table about a volume's use, one sentence each: a volume not
+ * held to its size (its file system is larger: the storage class does not enforce sizes), a full
+ * one (writes fail), and one whose use could not be read.
+ */
+export function usageNotes(v: Pick<VolumeInfo, 'name' | 'size' | 'usedBytes' | 'capacityBytes' | 'usageUnknown'>): string[] {
+  if (v.usageUnknown) return [`The use of volume ${v.name} is not known: ${v.usageUnknown}.`];
+  if (v.usedBytes === undefined || v.capacityBytes === undefined) return [];
+  if (v.capacityBytes > quantityValue(v.size)) {
+    return [`Volume ${v.name} is not held to its ${v.size}: its file system holds ${showSize(v.capacityBytes)}, as its storage class does not enforce sizes (SLIPWAY_STORAGE_CLASS names one that does).`];
+  }
+  const p = percent(v.usedBytes, v.capacityBytes);
+  if (p >= FULL_PERCENT) return [`Volume ${v.name} is full (${p}%): writes to it fail with "No space left on device"; delete files on it, or move the data to a larger volume.`];
+  return [];
 }

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { api, type CertList, type CheckList, type DomainList, type ProcessEntry, type VolumeInfo } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
-import { when } from '../format.ts';
+import { bytes, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useChanges } from '../live.ts';
 import { Badge, ErrorLine, useData, useDebounced } from '../ui.tsx';
@@ -273,7 +273,7 @@ function ResourceSection({ base, data, error, types, after }: { base: string; da
   );
 }
 
-/** The app's volumes, read-only: size, claim status and where each is mounted. */
+/** The app's volumes, read-only: size, how much is used (as the node measured it), claim status and where each is mounted. */
 function StorageSection({ data, error }: { data: VolumeInfo[] | undefined; error: string | undefined }) {
   return (
     <section aria-labelledby="storage">
@@ -283,12 +283,15 @@ function StorageSection({ data, error }: { data: VolumeInfo[] | undefined; error
       {data && data.length === 0 && <p>No volumes.</p>}
       {data && data.length > 0 && (
         <table class="storage">
-          <thead><tr><th scope="col">Volume</th><th scope="col">Size</th><th scope="col">Status</th><th scope="col">Mounted at</th></tr></thead>
+          <thead><tr><th scope="col">Volume</th><th scope="col">Size</th><th scope="col">Used</th><th scope="col">Status</th><th scope="col">Mounted at</th></tr></thead>
           <tbody>
             {data.map((v) => (
               <tr key={v.name}>
                 <th scope="row">{v.name}</th>
                 <td class="num">{v.size}</td>
+                <td class="num" title={v.usageUnknown ?? (v.capacityBytes !== undefined ? `of ${bytes(v.capacityBytes)}` : 'measured while a running process mounts it')}>
+                  {v.usedBytes !== undefined ? bytes(v.usedBytes) : '—'}
+                </td>
                 <td>{v.status}</td>
                 <td>{v.mounts.length ? v.mounts.map((m) => `${m.process ?? 'web'}:${m.path ?? ''}`).join(', ') : 'not mounted'}</td>
               </tr>
