@@ -136,7 +136,7 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
     const row = page.locator('tr[data-round="rights"]');
     await row.waitFor(WAIT);
     const before = Number(await row.locator('td[data-runs]').getAttribute('data-runs'));
-    await page.getByRole('button', { name: 'Run the rights round now' }).click();
+    await page.getByRole('button', { name: 'Run now: the rights round' }).click();
     await page.locator('section[aria-labelledby="rounds"] [role="status"]').filter({ hasText: 'Ran the rights round.' }).waitFor(WAIT);
     // The round also runs on its own every 5 s: at least one more run, and the row shows as many.
     const listed = await api(server, 'GET', '/rounds', { token });

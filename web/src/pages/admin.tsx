@@ -314,7 +314,7 @@ function RoundsSection() {
                   <td data-runs={r.runs}>{r.runs}{r.running ? ' (running)' : ''}</td>
                   <td title={when(r.lastFinished)}>{age(r.lastFinished)}</td>
                   <td>{r.lastError ?? '—'}</td>
-                  <td><button type="button" class="secondary" disabled={action.busy} aria-label={`Run the ${r.name} round now`} onClick={() => runNow(r.name)}>Run now</button></td>
+                  <td><button type="button" class="secondary" disabled={action.busy} aria-label={`Run now: the ${r.name} round`} onClick={() => runNow(r.name)}>Run now</button></td>
                 </tr>
               ))}
             </tbody>
