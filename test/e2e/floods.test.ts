@@ -54,7 +54,10 @@ describe('floods towards clients that do not read, with real pods', { timeout: 4
     admin = await makeKey(dir, 'admin');
     server = await startServerProcess(MAIN, {
       SLIPWAY_DATA_DIR: join(dir, 'data'), SLIPWAY_SSH_PORT: '0', SLIPWAY_HTTP_PORT: '0', SLIPWAY_BIND: '127.0.0.1', SLIPWAY_HOST: '127.0.0.1',
-      SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_BUILD_TIMEOUT_S: String(PUSH_MS / 1000),
+      SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_ADMIN_KEYS: admin.path + '.pub', SLIPWAY_ROLLOUT_TIMEOUT_S: '180',
+      // The printer logs hundreds of MB/s: between two of the kubelet's log rotations (10 s) its log
+      // passes the default 1Gi scratch disk, and the pod would be evicted mid-flood.
+      SLIPWAY_CONTAINER_EPHEMERAL_STORAGE_LIMIT: '20Gi', SLIPWAY_BUILD_TIMEOUT_S: String(PUSH_MS / 1000),
     });
     assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
     wd = fixtureCopy('flood-app');
