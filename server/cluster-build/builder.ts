@@ -27,7 +27,7 @@ import type { V1Node, V1Pod } from '../kube/types.ts';
 import { buildNodeAffinity } from '../kube/placement.ts';
 import { BUILDS_NODE_LABEL } from '../kube/labels.ts';
 import { log } from '../output/log.ts';
-import { cacheImage, cacheImageApps, cacheImageBytes, purgeCacheImage } from './cache.ts';
+import { cacheImage, cacheImageApps, cacheImageBytes, cacheRepository, purgeCacheImage } from './cache.ts';
 import {
   BUILD_CONTAINER, BUILD_NAMESPACE, PHASES, PHASE_HEADERS, appLabels, buildNamespace, buildNetworkPolicy, buildPod,
   buildSecret, gatePolicy, gatePolicyName, ownedSelector, phaseExec, secretFor, splitHostPort, type BuildPodSpec, type PhaseTarget,
@@ -231,7 +231,7 @@ export class ClusterBuilder implements Builder {
         runImage: user.runImage && buildRef(user.runImage, { ...s, buildRegistry: at }),
       };
       this.#gate?.gate.allow(name, {
-        push: [imageRepository(at, req.app), cacheImage(at, req.app)].map((r) => r.slice(at.length + 1)),
+        push: [parseImageRef(target.imageRepo).repository, cacheRepository(req.app)],
         pull: target.runImage?.startsWith(`${at}/`) ? [parseImageRef(target.runImage).repository] : [],
       });
       return await this.#run(name, target, req, files, logStream);
@@ -449,13 +449,15 @@ export class ClusterBuilder implements Builder {
     report ??= '';
     const digest = /digest\s*=\s*"(sha256:[0-9a-f]{64})"/.exec(report)?.[1];
     if (!digest) throw new Error(`the build's export succeeded but its report names no image digest: ${report.slice(0, 300)}`);
-    const image = serverRef(`${target.imageRepo}@${digest}`, { registry: s.registry, buildRegistry: target.registry });
+    // The pod's names (the gate's or the build registry's address) as the server names them.
+    const names = { registry: s.registry, buildRegistry: target.registry };
+    const image = serverRef(`${target.imageRepo}@${digest}`, names);
     const { labels } = await inspectImage(image, s.registryAuth).catch((err: unknown) => {
       throw new UserError(`The image was built but could not be read back from ${s.registry}.`, { cause: err });
     });
     // Checked again from the registry: the image is on the run image analyze was given (export
     // reads which from a file the build cannot write; this holds should that ever change).
-    const runImage = target.runImage && serverRef(target.runImage, { registry: s.registry, buildRegistry: target.registry });
+    const runImage = target.runImage && serverRef(target.runImage, names);
     if (runImage && !(await builtOn(image, runImage, s.registryAuth).catch((err: unknown) => { throw new Error(`could not compare ${image} with its run image ${runImage}`, { cause: err }); }))) {
       throw new UserError(`The built image is not on the builder's run image ${runImage}: the build changed what its export reads; nothing was deployed.`);
     }

@@ -21,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import type { RegistryAuth } from '../config.ts';
 import { registryAuthHeaders, registryBase } from '../build/image.ts';
 import { log } from '../output/log.ts';
+import { bareHost } from './pod.ts';
 
 /** One pod's credential and what it may reach. */
 interface Grant {
@@ -86,7 +87,7 @@ export class RegistryGate {
     server.on('clientError', (_err, socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, host.replace(/^\[(.*)\]$/, '$1'), () => resolve());
+      server.listen(0, bareHost(host), () => resolve());
     });
     this.#server = server;
     const { port } = server.address() as AddressInfo;

@@ -197,6 +197,11 @@ export function gatePolicy(owner: string, gate: string): KubeObject<V1NetworkPol
   };
 }
 
+/** A host without the brackets an IPv6 address has in `host:port`. */
+export function bareHost(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
+}
+
 /** `host:port` (or `host`, port 443) of a registry address; an IPv6 host keeps its brackets. */
 export function splitHostPort(registry: string): { host: string; port: number } {
   const m = /^(.*?)(?::(\d+))?$/.exec(registry)!;
@@ -213,7 +218,7 @@ export function probeCommand(registry?: { host: string; port: number }): string[
   const detector = ['/cnb/lifecycle/detector', '-version'];
   if (!registry) return detector;
   const connect = 'command -v bash >/dev/null || exit 0; timeout 5 bash -c \'exec 3<>"/dev/tcp/$0/$1"\' "$1" "$2" || exit 3';
-  return ['sh', '-c', `"$0" -version || exit $?; ${connect}`, detector[0]!, registry.host.replace(/^\[(.*)\]$/, '$1'), String(registry.port)];
+  return ['sh', '-c', `"$0" -version || exit $?; ${connect}`, detector[0]!, bareHost(registry.host), String(registry.port)];
 }
 
 /** The CNB_REGISTRY_AUTH value for one registry: `{"HOST:PORT": "Basic …"}`. */

@@ -2,8 +2,12 @@
 import { Type, type Static } from 'typebox';
 import { Nullable, Time } from './common.ts';
 
+/** What a token may do, with what the field carrying it means. */
+export function scopeSchema(description?: string) {
+  return Type.Enum(['read', 'deploy', 'admin'], description ? { description } : {});
+}
 /** What a token may do. */
-export const ScopeSchema = Type.Enum(['read', 'deploy', 'admin']);
+export const ScopeSchema = scopeSchema();
 
 /** One key of `keys:list --json`. */
 export const KeySummarySchema = Type.Object({ name: Type.String(), fingerprint: Type.String(), type: Type.String(), admin: Type.Boolean(), createdAt: Time }, { additionalProperties: false });

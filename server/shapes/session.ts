@@ -1,12 +1,13 @@
 // Who a request acts as: the dashboard session (POST and GET /session) and the token (GET /whoami).
 import { Type, type Static } from 'typebox';
 import { Time } from './common.ts';
+import { scopeSchema } from './keys.ts';
 
 /** A dashboard session as POST and GET /session answer it. */
 export const SessionSchema = Type.Object({
   key: Type.String({ description: 'The SSH key the session acts as.' }),
   admin: Type.Boolean({ description: 'Whether the session has admin rights.' }),
-  scope: Type.Enum(['read', 'deploy', 'admin'], { description: "What it may do: a code's session, all its key may; a token's, the token's scope." }),
+  scope: scopeSchema("What it may do: a code's session, all its key may; a token's, the token's scope."),
   csrf: Type.String({ description: 'Send it as the X-CSRF-Token header with every request that changes something.' }),
   expiresAt: Time,
 }, { additionalProperties: false });
@@ -28,7 +29,7 @@ export type LoginCodeInfo = Static<typeof LoginCodeInfoSchema>;
 export const WhoamiSchema = Type.Object({
   name: Type.String({ description: 'The key the token belongs to.' }),
   admin: Type.Boolean({ description: 'Whether the token acts with admin rights (an admin key and the admin scope).' }),
-  scope: Type.Enum(['read', 'deploy', 'admin'], { description: "The token's effective scope: the lower of its own and its key's rights." }),
+  scope: scopeSchema("The token's effective scope: the lower of its own and its key's rights."),
 }, { additionalProperties: false });
 /** Who the token acts as. */
 export type Whoami = Static<typeof WhoamiSchema>;
