@@ -241,8 +241,8 @@ const PENALTY_DEFAULTS: SourcePenalties = { authfailMs: 5_000, noauthMs: 1_000, 
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The version `version` prints: package.json's, so there is one place to bump it. */
-const PACKAGE_VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+/** The version `version` prints (and the Kubernetes client's User-Agent): package.json's, so there is one place to bump it. */
+export const PACKAGE_VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** One environment variable the server reads: its row in docs/configuration.md and its parser, in one place. */
 export interface Setting<T = unknown> {

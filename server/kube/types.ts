@@ -1,5 +1,5 @@
 // The Kubernetes model types for the pure object builders and the rollout logic, taken (type-only,
-// erased at run time) from kube-client.ts, the library's one home, so the builders stay pure.
+// erased at run time) from client.ts, which takes them from @kubernetes/client-node's models.
 import type { ClusterNetwork } from '../config.ts';
 export type {
   CoreV1Event, KubeObject, V1ConfigMap, V1Container, V1CronJob, V1Deployment, V1Job, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1LimitRange, V1Pod, V1Probe, V1ReplicaSet, V1ResourceQuota, V1ResourceRequirements, V1Secret, V1Service,

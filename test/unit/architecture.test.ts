@@ -83,7 +83,6 @@ test('each library with a home has exactly one runtime importer', () => {
     execa: 'server/exec.ts',
     'better-sqlite3': 'server/store/db.ts',
     chalk: 'server/output/output.ts',
-    '@kubernetes/client-node': 'server/kube/client.ts',
     'jsonc-parser': 'server/jsonc.ts',
     fastify: 'server/transport/http/api.ts',
     '@fastify/swagger': 'server/transport/http/api.ts',
@@ -235,6 +234,45 @@ function importersOutside(all: readonly Import[], lib: string, home: string): st
 test('@kubernetes/client-node is imported (types too) only in server/kube/', () => {
   assert.deepEqual(importersOutside(imports, '@kubernetes/client-node', 'server/kube/'), []);
   assert.deepEqual(importersOutside([{ from: 'server/deploy/x.ts', spec: '@kubernetes/client-node', typeOnly: true }], '@kubernetes/client-node', 'server/kube/'), ['server/deploy/x.ts'], 'the rule sees a type import outside');
+});
+
+/**
+ * Files whose text loads `lib` at run time: a value import or export (anything but `import type`
+ * and `export type`: node strips `import { type X }` to `import {}`, which still loads the
+ * module), a bare `import 'lib'`, a dynamic import() or a require().
+ */
+function runtimeLoaders(texts: ReadonlyMap<string, string>, lib: string): string[] {
+  const name = lib.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const spec = `['"]${name}(?:/[^'"]*)?['"]`;
+  const loads = [
+    new RegExp(`^\\s*(?:import|export)\\s+(?!type\\s)[^;'"]*?\\bfrom\\s*${spec}`, 'm'),
+    new RegExp(`^\\s*import\\s*${spec}`, 'm'),
+    new RegExp(`\\b(?:import|require)\\s*\\(\\s*${spec}`),
+  ];
+  return [...texts].filter(([, text]) => loads.some((re) => re.test(text))).map(([f]) => f);
+}
+
+// The library costs about 80 MiB of memory once loaded (every generated API and model, its HTTP
+// and auth stacks), so Slipway talks to Kubernetes with a client of its own (server/kube/) and
+// takes only the model types from it, which are erased at run time.
+test('nothing loads @kubernetes/client-node at run time: its model types only (import type, export type)', () => {
+  const all = ['server', 'hooks', 'bench', 'test', 'scripts', 'web'].flatMap((dir) => readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && /\.tsx?$/.test(e.name) && !e.parentPath.includes('node_modules'))
+    .map((e) => relative(root, join(e.parentPath, e.name))));
+  const texts = new Map(all.map((f) => [f, readFileSync(join(root, f), 'utf8')]));
+  assert.deepEqual(runtimeLoaders(texts, '@kubernetes/client-node'), []);
+  const samples = new Map([
+    ['type.ts', "import type { V1Pod } from '@scope/lib';\nexport type {\n  V1Node,\n} from '@scope/lib';"],
+    ['value.ts', "import { KubeConfig } from '@scope/lib';"],
+    ['inline-type.ts', "import {\n  type V1Pod,\n} from '@scope/lib';"],
+    ['deep.ts', "import { KubeConfig } from '@scope/lib/dist/config.js';"],
+    ['reexport.ts', "export { KubeConfig } from '@scope/lib';"],
+    ['dynamic.ts', "const k = await import('@scope/lib');"],
+    ['bare.ts', "import '@scope/lib';"],
+    ['other.ts', "import { load } from 'js-yaml';\n// @scope/lib is not loaded here"],
+    ['prefix.ts', "import { x } from '@scope/library';"],
+  ]);
+  assert.deepEqual(runtimeLoaders(samples, '@scope/lib'), ['value.ts', 'inline-type.ts', 'deep.ts', 'reexport.ts', 'dynamic.ts', 'bare.ts'], 'the rule sees every way of loading it, and no type import');
 });
 
 /** Files of server/ that construct a Kubernetes client, other than where the backends are wired. */
