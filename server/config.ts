@@ -702,7 +702,7 @@ const SETTINGS = {
   gcIntervalMs: setting('SLIPWAY_GC_INTERVAL_S', '21600', secondsOrOff, 'How often the whole garbage collection runs, in seconds (`0`: never, only after deploys and `gc`).'),
   registryGcConfig: optional('SLIPWAY_REGISTRY_GC_CONFIG', '—', (raw) => (raw ? resolve(raw) : undefined), "The registry's `config.yml` on this machine, for its `garbage-collect`; unset, storage is not collected."),
   registryBinary: setting('SLIPWAY_REGISTRY_BINARY', 'docker-registry', text, 'The distribution registry binary that runs `garbage-collect` (upstream calls it `registry`).'),
-  kubeconfig: optional('KUBECONFIG', '—', orUnset, 'The cluster apps are deployed to (k3s writes `/etc/rancher/k3s/k3s.yaml`).'),
+  kubeconfig: optional('KUBECONFIG', '—', orUnset, 'The cluster apps are deployed to (k3s writes `/etc/rancher/k3s/k3s.yaml`): its current context, whose user signs in with a client certificate, a token (or token file) or a password; a user that needs an exec plugin or an auth provider is refused.'),
   ingressClass: optional('SLIPWAY_INGRESS_CLASS', "the cluster's default", orUnset, "IngressClass of the apps' Ingresses (k3s's default is Traefik)."),
   ingressApi: optional('SLIPWAY_INGRESS_API', '—', ingressApi, "Traefik's API (its `api.insecure` entry point): `http://HOST:PORT`, or a proxy path on the cluster's API server (`/api/v1/namespaces/kube-system/services/slipway-traefik-api:9000/proxy`, what install.sh sets on k3s). A deploy says `Released` once Traefik routes to the new instances only; unset, once the Service's EndpointSlices list them and a further 0.3 s has passed."),
   rolloutTimeoutMs: setting('SLIPWAY_ROLLOUT_TIMEOUT_S', '300', seconds, 'Rollout deadline, in seconds.'),
