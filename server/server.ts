@@ -136,6 +136,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
       http.closeAllConnections();
       await closing;
       await backends.builder?.close?.().catch((err: unknown) => log.warn('the builder did not close cleanly', { err }));
+      backends.deployer?.close?.();
       store.close();
       release();
     },

@@ -5,7 +5,7 @@ import type { HostCert } from '../shapes/domains.ts';
 
 interface Condition { type?: string; status?: string; reason?: string; message?: string }
 /** The fields read of a cert-manager Certificate. */
-export interface CertificateLike { metadata?: { name?: string }; spec?: { dnsNames?: string[]; secretName?: string }; status?: { conditions?: Condition[]; notAfter?: string } }
+export interface CertificateLike { metadata?: { name?: string; resourceVersion?: string }; spec?: { dnsNames?: string[]; secretName?: string }; status?: { conditions?: Condition[]; notAfter?: string } }
 /** The fields read of an ACME Challenge. */
 export interface ChallengeLike { spec?: { dnsName?: string; type?: string }; status?: { state?: string; reason?: string; presented?: boolean; processing?: boolean } }
 

@@ -268,4 +268,6 @@ export interface Deployer {
   readonly runtime: RuntimeStatus;
   /** The cluster's nodes (admins: nodes, nodes:drain, nodes:uncordon). */
   readonly nodes: ClusterNodes;
+  /** Stops what runs in the background (watches); the server is stopping. */
+  close?(): void;
 }

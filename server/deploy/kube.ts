@@ -28,9 +28,11 @@ export class KubeDeployer implements Deployer {
   readonly runtime: KubeRuntime;
   /** The cluster's nodes (nodes, nodes:drain, nodes:uncordon; where build pods go). */
   readonly nodes: KubeNodes;
+  readonly #k: KubeContext;
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     const k = new KubeContext(client, opts);
+    this.#k = k;
     this.client = client;
     this.warm = new KubeWebSets(k);
     this.cron = new KubeCron(k);
@@ -41,5 +43,10 @@ export class KubeDeployer implements Deployer {
     this.volumes = new KubeVolumes(k);
     this.runtime = new KubeRuntime(k);
     this.nodes = new KubeNodes(client);
+  }
+
+  /** Stops the cluster cache's watches. */
+  close(): void {
+    this.#k.cache.stop();
   }
 }

@@ -77,6 +77,11 @@ const inNs = (namespace: string | undefined) => (namespace ? ` in ${namespace}` 
 /** The path of a pod's subresource. */
 const podPath = (namespace: string, pod: string, sub: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/${sub}`;
 
+/** A write this client made: an object applied (as the API server answered) or one deleted. */
+export type Written =
+  | { op: 'applied'; apiVersion: string; kind: string; namespace: string | undefined; name: string; object: unknown }
+  | { op: 'removed'; apiVersion: string; kind: string; namespace: string | undefined; name: string };
+
 /** A connection to one cluster, from a kubeconfig file. */
 export class KubeClient {
   /** The API server's URL, for messages. */
@@ -85,6 +90,7 @@ export class KubeClient {
   readonly #discovery: Discovery;
   /** The kubeconfig context's namespace: where a namespaced object named without one is. */
   readonly #namespace: string;
+  readonly #writeListeners: ((w: Written) => void)[] = [];
 
   constructor(kubeconfigPath: string) {
     const target = loadKubeconfig(kubeconfigPath);
@@ -132,9 +138,19 @@ export class KubeClient {
     return this.#call(`apply ${obj.kind} ${obj.metadata.name}${inNs(obj.metadata.namespace)}`, async () => {
       const path = await this.#path(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
       // The apply content type takes YAML, of which JSON is a part.
-      const answer = await this.#http.json<T>({ method: 'PATCH', path, query: { fieldManager, force: true }, body: toWire(obj), contentType: 'application/apply-patch+yaml' });
-      return fromWire(answer);
+      const answer = fromWire(await this.#http.json<T>({ method: 'PATCH', path, query: { fieldManager, force: true }, body: toWire(obj), contentType: 'application/apply-patch+yaml' }));
+      this.#wrote({ op: 'applied', apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, object: answer });
+      return answer;
     });
+  }
+
+  /** Hears every write this client makes (the read cache keeps what this server wrote). */
+  onWrite(listener: (w: Written) => void): void {
+    this.#writeListeners.push(listener);
+  }
+
+  #wrote(w: Written): void {
+    for (const l of this.#writeListeners) l(w);
   }
 
   /** Objects of a kind in a namespace (or cluster-wide), filtered by label and field selectors. */
@@ -194,6 +210,7 @@ export class KubeClient {
     try {
       const path = await this.#path(apiVersion, kind, namespace, name);
       await this.#http.json({ method: 'DELETE', path, query: { propagationPolicy: 'Background', gracePeriodSeconds: opts.gracePeriodSeconds } });
+      this.#wrote({ op: 'removed', apiVersion, kind, namespace, name });
       return true;
     } catch (err) {
       if (isStatus(err, 404)) return false;

@@ -105,7 +105,12 @@ export function selectorString(labels: Readonly<Record<string, string>>): string
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
 }
 
+/** The labels that select everything Slipway created for an app. */
+export function appSelectorLabels(app: string): Record<string, string> {
+  return { [LABEL.managedBy]: MANAGED_BY, [LABEL.instance]: app };
+}
+
 /** Selects everything Slipway created for an app. */
 export function appSelector(app: string): string {
-  return selectorString({ [LABEL.managedBy]: MANAGED_BY, [LABEL.instance]: app });
+  return selectorString(appSelectorLabels(app));
 }

@@ -31,33 +31,44 @@ test('configChanges names the keys added, changed and removed, sorted, never a v
   assert.doesNotMatch(JSON.stringify(configChanges({ B: 'old' }, { B: 'new-secret' })), /secret|old/);
 });
 
-test('the cluster overview: one Deployment list (and one Certificate list) across namespaces, summed by app', async () => {
+test('the cluster overview: one Deployment list (and one Certificate list) across namespaces, then watches; summed by app', async () => {
   const calls: { kind: string; namespace: string | undefined; labelSelector: string | undefined }[] = [];
-  const deployment = (app: string, replicas: number, ready?: number) => ({ metadata: { name: 'web', labels: { 'app.kubernetes.io/instance': app } }, spec: { replicas }, status: ready === undefined ? {} : { readyReplicas: ready } });
+  const meta = (app: string, name: string) => ({ name, namespace: `slipway-${app}`, labels: { 'app.kubernetes.io/instance': app, 'app.kubernetes.io/managed-by': 'slipway' } });
+  const deployment = (app: string, replicas: number, ready?: number, name = 'web') => ({ metadata: meta(app, name), spec: { replicas }, status: ready === undefined ? {} : { readyReplicas: ready } });
   const objects: Record<string, unknown[]> = {
-    Deployment: [deployment('a', 2, 2), { ...deployment('a', 1, 0), metadata: { name: 'worker', labels: { 'app.kubernetes.io/instance': 'a' } } }, deployment('b', 0), { metadata: { name: 'stray' }, spec: { replicas: 5 } }],
+    Deployment: [deployment('a', 2, 2), deployment('a', 1, 0, 'worker'), deployment('b', 0), { metadata: { name: 'stray', namespace: 'x' }, spec: { replicas: 5 } }],
     Certificate: [
-      { metadata: { labels: { 'app.kubernetes.io/instance': 'a' } }, spec: { dnsNames: ['a.apps.test'] }, status: { conditions: [{ type: 'Ready', status: 'True' }] } },
-      { metadata: { labels: { 'app.kubernetes.io/instance': 'b' } }, spec: { dnsNames: ['b.apps.test'] }, status: { conditions: [{ type: 'Ready', status: 'False' }] } },
+      { metadata: meta('a', 'a-tls'), spec: { dnsNames: ['a.apps.test'] }, status: { conditions: [{ type: 'Ready', status: 'True' }] } },
+      { metadata: meta('b', 'b-tls'), spec: { dnsNames: ['b.apps.test'] }, status: { conditions: [{ type: 'Ready', status: 'False' }] } },
     ],
   };
   const client = {
-    list: async (_apiVersion: string, kind: string, namespace: string | undefined, opts: { labelSelector?: string } = {}) => {
+    onWrite: () => undefined,
+    listVersioned: async (_apiVersion: string, kind: string, namespace: string | undefined, opts: { labelSelector?: string } = {}) => {
       calls.push({ kind, namespace, labelSelector: opts.labelSelector });
-      return objects[kind] ?? [];
+      return { items: structuredClone(objects[kind] ?? []), resourceVersion: '7' };
+    },
+    watch: (_apiVersion: string, kind: string, _namespace: string | undefined, opts: { signal: AbortSignal }) => {
+      calls.push({ kind: `watch ${kind}`, namespace: undefined, labelSelector: undefined });
+      return new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
     },
   } as unknown as KubeClient;
   const deployer = new KubeDeployer(client, { rolloutTimeoutMs: 1000 });
-  const seen = await deployer.runtime.overview({ certificates: true });
-  assert.deepEqual(Object.fromEntries(seen), {
-    a: { running: 2, desired: 3, issuedHosts: ['a.apps.test'] },
-    b: { running: 0, desired: 0, issuedHosts: [] },
-  });
-  assert.deepEqual(calls, [
-    { kind: 'Deployment', namespace: undefined, labelSelector: 'app.kubernetes.io/managed-by=slipway' },
-    { kind: 'Certificate', namespace: undefined, labelSelector: 'app.kubernetes.io/managed-by=slipway' },
-  ]);
-  calls.length = 0;
-  await deployer.runtime.overview({ certificates: false });
-  assert.deepEqual(calls.map((c) => c.kind), ['Deployment']);
+  try {
+    const seen = await deployer.runtime.overview({ certificates: true });
+    assert.deepEqual(Object.fromEntries(seen), {
+      a: { running: 2, desired: 3, issuedHosts: ['a.apps.test'] },
+      b: { running: 0, desired: 0, issuedHosts: [] },
+    });
+    assert.deepEqual(calls.filter((c) => !c.kind.startsWith('watch ')), [
+      { kind: 'Deployment', namespace: undefined, labelSelector: 'app.kubernetes.io/managed-by=slipway' },
+      { kind: 'Certificate', namespace: undefined, labelSelector: 'app.kubernetes.io/managed-by=slipway' },
+    ]);
+    calls.length = 0;
+    await deployer.runtime.overview({ certificates: false });
+    await deployer.runtime.overview({ certificates: true });
+    assert.deepEqual(calls.filter((c) => !c.kind.startsWith('watch ')), [], 'later reads come from the watched caches');
+  } finally {
+    deployer.close();
+  }
 });

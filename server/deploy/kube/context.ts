@@ -8,6 +8,7 @@ import { releaseObjects } from '../objects.ts';
 import { GUARD_KINDS } from '../quota.ts';
 import type { DeployableRelease } from '../../model.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { ClusterCache } from './cache.ts';
 
 /** How a KubeDeployer is set up. */
 export interface KubeDeployerOptions {
@@ -68,12 +69,15 @@ export interface KubeSettings {
 export class KubeContext {
   readonly client: KubeClient;
   readonly opts: KubeSettings;
+  /** The watch-fed view of the cluster that reads (ps, apps:list, apps:info) use. */
+  readonly cache: ClusterCache;
   readonly #pullFrom: KubeDeployerOptions['pullFrom'];
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
     this.client = client;
     this.opts = { ingressClass: opts.ingressClass, rolloutTimeoutMs: opts.rolloutTimeoutMs, releaseTimeoutMs: opts.releaseTimeoutMs ?? 600_000, cronTimeoutMs: opts.cronTimeoutMs ?? 3_600_000, pollMs: opts.pollMs ?? 100, waitForRollout: opts.waitForRollout ?? true, network: opts.network, ingressApi: opts.ingressApi };
     this.#pullFrom = opts.pullFrom;
+    this.cache = new ClusterCache(client);
   }
 
   /** The image reference the nodes pull for `image`. */

@@ -1,10 +1,11 @@
 // What an app runs now, as ps and apps:list show it, and what its pods use.
 import type { V1Deployment, V1Pod } from '../../kube/types.ts';
 import { log } from '../../output/log.ts';
-import { ANNOTATION, LABEL, MANAGED_BY, appSelector, namespaceFor, selectorString } from '../../kube/labels.ts';
+import { ANNOTATION, LABEL, MANAGED_BY, appSelector, appSelectorLabels, namespaceFor, selectorString } from '../../kube/labels.ts';
+import { cachedIn, type CachedCertificate } from './cache.ts';
 import { podState, processTypeOf, rolloutState } from '../rollout.ts';
 import type { AppRuntime, PodUsage, ProcessStatus, RuntimeStatus } from '../deployer.ts';
-import { certificateReady, type CertificateLike } from '../cert-status.ts';
+import { certificateReady } from '../cert-status.ts';
 import { processUsage } from '../usage.ts';
 import { isWarm, KubePart } from './context.ts';
 import { CERTIFICATE } from './tls.ts';
@@ -19,9 +20,10 @@ export class KubeRuntime extends KubePart implements RuntimeStatus {
 
   async status(app: string): Promise<ProcessStatus[]> {
     const ns = namespaceFor(app);
+    const labels = appSelectorLabels(app);
     const [deployments, pods] = await Promise.all([
-      this.k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) }),
-      this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: appSelector(app) }),
+      cachedIn(this.k.cache.deployments, ns, labels).then((c) => c ?? this.k.client.list<V1Deployment>('apps/v1', 'Deployment', ns, { labelSelector: appSelector(app) })),
+      cachedIn(this.k.cache.pods, ns, labels).then((c) => c ?? this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: appSelector(app) })),
     ]);
     const states = pods.map(podState);
     return deployments
@@ -46,9 +48,9 @@ export class KubeRuntime extends KubePart implements RuntimeStatus {
     // Every namespace at once, found by the labels all of Slipway's objects carry.
     const selector = selectorString({ [LABEL.managedBy]: MANAGED_BY });
     const [deployments, certs] = await Promise.all([
-      this.k.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selector }),
+      this.k.cache.deployments.ready().then((c) => c?.all() ?? this.k.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selector })),
       opts.certificates
-        ? this.k.client.list<CertificateLike & { metadata?: { labels?: Record<string, string> } }>(CERTIFICATE.apiVersion, CERTIFICATE.kind, undefined, { labelSelector: selector })
+        ? this.k.cache.certificates.ready().then((c) => c?.all() ?? this.k.client.list<CachedCertificate>(CERTIFICATE.apiVersion, CERTIFICATE.kind, undefined, { labelSelector: selector }))
           // Without cert-manager's API the instances are still worth showing: every URL is then http.
           .catch((err: unknown) => { log.warn('listing certificates failed; apps are shown without HTTPS', { err }); return []; })
         : [],

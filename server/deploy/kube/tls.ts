@@ -1,7 +1,8 @@
 // HTTPS of an app's hosts on the cluster: which hosts have their certificate (and so redirect),
 // what `certs` shows, and the TLS objects a release no longer has.
 import type { V1Ingress, V1Secret, KubeObject } from '../../kube/types.ts';
-import { appSelector, namespaceFor } from '../../kube/labels.ts';
+import { appSelector, appSelectorLabels, namespaceFor } from '../../kube/labels.ts';
+import { cachedIn } from './cache.ts';
 import type { TlsCertificates } from '../deployer.ts';
 import type { HostCert } from '../../shapes/domains.ts';
 import type { DeployableRelease } from '../../model.ts';
@@ -16,6 +17,8 @@ const CHALLENGE = { apiVersion: 'acme.cert-manager.io/v1', kind: 'Challenge' } a
 
 /** The certificates of an app's hosts (cert-manager's objects, or uploaded) and the Ingresses that follow them. */
 export class KubeTls extends KubePart implements TlsCertificates {
+  /** Issued certificates' PEMs by Secret, with the version of the Certificate they were read at. */
+  readonly #pems = new Map<string, { version: string; pem: string }>();
 
   /** The hosts whose certificate is there (uploaded, or its Certificate Ready): they redirect to HTTPS. */
   async redirectHosts(release: DeployableRelease): Promise<Set<string>> {
@@ -55,12 +58,12 @@ export class KubeTls extends KubePart implements TlsCertificates {
     const hosts = tlsHosts(release);
     const ns = namespaceFor(release.app);
     const acme = [...hosts.values()].some((t) => t.source === 'acme');
-    const [certs, challenges] = acme
-      ? await Promise.all([
-        this.k.client.list<CertificateLike>(CERTIFICATE.apiVersion, CERTIFICATE.kind, ns, { labelSelector: appSelector(release.app) }),
-        this.k.client.list<ChallengeLike>(CHALLENGE.apiVersion, CHALLENGE.kind, ns),
-      ])
-      : [[], []];
+    const certs: CertificateLike[] = acme
+      ? await cachedIn(this.k.cache.certificates, ns, appSelectorLabels(release.app)) ?? await this.k.client.list<CertificateLike>(CERTIFICATE.apiVersion, CERTIFICATE.kind, ns, { labelSelector: appSelector(release.app) })
+      : [];
+    // Challenges only say why a certificate is not there yet: not asked for when all are.
+    const waiting = [...hosts.values()].some((t) => t.source === 'acme' && !certificateReady(certs.find((c) => c.metadata?.name === t.secret)));
+    const challenges = waiting ? await this.k.client.list<ChallengeLike>(CHALLENGE.apiVersion, CHALLENGE.kind, ns) : [];
     return Promise.all(release.domains.map(async (host): Promise<HostCert> => {
       const t = hosts.get(host);
       if (!t) return { host, state: 'none' };
@@ -69,14 +72,24 @@ export class KubeTls extends KubePart implements TlsCertificates {
         return { host, state: 'issued', source: 'uploaded', issuer: d.issuer, notAfter: d.notAfter };
       }
       const cert = certs.find((c) => c.metadata?.name === t.secret);
-      let pem: string | undefined;
-      if (certificateReady(cert)) {
-        const secret = await this.k.client.read<V1Secret>('v1', 'Secret', t.secret, ns);
-        const crt = secret?.data?.['tls.crt'];
-        pem = crt ? Buffer.from(crt, 'base64').toString('utf8') : undefined;
-      }
+      const pem = certificateReady(cert) ? await this.#issuedPem(ns, t.secret, cert?.metadata?.resourceVersion) : undefined;
       return acmeState(host, cert, challenges, pem);
     }));
+  }
+
+  /**
+   * The PEM an issued Certificate's Secret holds, read once per version of the Certificate (a
+   * renewal changes its status, and so its version): apps:info does not read a Secret per call.
+   */
+  async #issuedPem(ns: string, secretName: string, version: string | undefined): Promise<string | undefined> {
+    const key = `${ns}/${secretName}`;
+    const known = this.#pems.get(key);
+    if (version && known?.version === version) return known.pem;
+    const secret = await this.k.client.read<V1Secret>('v1', 'Secret', secretName, ns);
+    const crt = secret?.data?.['tls.crt'];
+    const pem = crt ? Buffer.from(crt, 'base64').toString('utf8') : undefined;
+    if (version && pem) this.#pems.set(key, { version, pem });
+    return pem;
   }
 
   /** Applies the Ingresses again when the set of hosts with a certificate changed; true if it did. */
