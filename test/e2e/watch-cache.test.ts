@@ -111,12 +111,16 @@ describe('reads from the watch cache', { timeout: 20 * 60_000 }, () => {
     const pods = (await kube.list<V1Pod>('v1', 'Pod', NS)).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
     const victim = pods[0]!;
     const downLag = lagUntil(1, 'the crash');
-    await kube.exec(NS, victim.metadata!.name!, victim.spec!.containers[0]!.name, ['node', '-e', 'process.kill(1, "SIGTERM")'], {
-      stdin: Readable.from([]), stdout: async () => undefined, stderr: async () => undefined,
-    }, AbortSignal.timeout(30_000)).catch(() => undefined);
+    // The container's first process, and whatever it runs (a shell that waits for node ends with it).
+    let said = '';
+    const code = await kube.exec(NS, victim.metadata!.name!, victim.spec!.containers[0]!.name, ['sh', '-c', 'kill -TERM 1; kill -TERM -1'], {
+      stdin: Readable.from([]), stdout: async (b) => { said += b.toString(); }, stderr: async (b) => { said += b.toString(); },
+    }, AbortSignal.timeout(30_000)).catch((err: unknown) => `exec failed: ${String(err)}`);
+    process.stderr.write(`watch cache: killed the web process of ${victim.metadata!.name!}: ${String(code)} ${said.trim()}\n`);
     const lag = await downLag;
     assert.ok(lag <= BEHIND_MS, `the apps list showed the crash ${lag.toFixed(0)} ms after the API server`);
     const back = await lagUntil(2, 'the restart');
+    process.stderr.write(`watch cache: the apps list behind the API server by ${upLag.toFixed(0)} ms (scale), ${lag.toFixed(0)} ms (crash), ${back.toFixed(0)} ms (restart)\n`);
     assert.ok(back <= BEHIND_MS, `the apps list showed the restarted instance ${back.toFixed(0)} ms after the API server`);
   });
 });
