@@ -845,11 +845,13 @@ step_code() {
     run env -C "$new" "$OPT/node/bin/node" -e 'if (!require("ssh2/lib/protocol/crypto.js").bindingAvailable) { console.error("ssh2 native crypto binding did not build"); process.exit(1); } if (!require("ssh2/lib/protocol/constants.js").SUPPORTED_KEX.includes("mlkem768x25519-sha256")) { console.error("ssh2 has no mlkem768x25519-sha256: patches/ were not applied"); process.exit(1); } require("better-sqlite3")(":memory:").close();'
     if [ "$DRY" = 0 ]; then printf '%s\n' "$stamp" > "$new/node_modules/.slipway-stamp"; fi
   fi
-  # The dashboard (web/dist): npm ci's postinstall built it; with reused dependencies nothing ran
-  # it, so build it here against them (linked in for the build, moved over in step_service).
+  # The dashboard (web/dist) and the built server (dist/server.mjs): npm ci's postinstall built
+  # them; with reused dependencies nothing ran it, so build them here against them (linked in for
+  # the build, moved over in step_service).
   if [ "$REUSE_MODULES" = 1 ]; then
     run ln -sfn "$OPT/app/node_modules" "$new/node_modules"
     run env -C "$new" "$OPT/node/bin/node" scripts/build-web.ts
+    run env -C "$new" "$OPT/node/bin/node" scripts/build-server.ts
     run rm "$new/node_modules"
   fi
   run chown -R root:root "$new"

@@ -1,5 +1,5 @@
 // Reads under load on the real Kubernetes deployer (issue 36): a real Slipway server process (as
-// `npm start` runs it: bin/slipway-server server/main.ts) on the testbed's pack, registry and
+// `npm start` runs it: bin/slipway-server and the built server, dist/server.mjs) on the testbed's pack, registry and
 // two-node cluster, with BENCH_READS_APPS apps (default 50) each running one web instance (one
 // build, then apps:promote to the others: same image, no more builds). Its kubeconfig points at a
 // counting proxy in front of the API server (test/support/kube-proxy.ts), which counts every
@@ -25,7 +25,7 @@ import { startKubeProxy } from '../test/support/kube-proxy.ts';
 import { ApiClient } from './api-client.ts';
 import { isolatedGitEnv } from './fixtures.ts';
 import { benchEnv, pushTestbed, requireTestbed } from './settings.ts';
-import { must, rssMiB, startSlipway, type BenchSlipway } from './slipway.ts';
+import { freePort, must, rssMiB, startSlipway, type BenchSlipway } from './slipway.ts';
 import { percentile } from './stats.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -56,7 +56,11 @@ const env = {
   ...clusterEnv(), ...registryAuthEnv(),
   ...Object.fromEntries(['SLIPWAY_REGISTRY_PULL', 'SLIPWAY_INGRESS_CLASS'].filter((k) => benchEnv[k]).map((k) => [k, benchEnv[k]!])),
 };
-const start = () => startSlipway({ root: ROOT, dataDir: join(tmp, 'data'), adminKeys: `${key}.pub`, script: join(ROOT, 'server', 'main.ts'), extraEnv: env });
+// The built server, as bin/slipway-server runs it (built now, so it is this checkout's). It prints
+// no ready line: it gets its ports, and is ready once both accept connections.
+await must('build the server', run(process.execPath, [join(ROOT, 'scripts', 'build-server.ts')]));
+const ports = { ssh: await freePort(), http: await freePort() };
+const start = () => startSlipway({ root: ROOT, dataDir: join(tmp, 'data'), adminKeys: `${key}.pub`, script: join(ROOT, 'dist', 'server.mjs'), extraEnv: env, ports });
 /** API requests Slipway sent so far that are not watches. */
 const apiRequests = () => proxy.nonWatch();
 
@@ -165,7 +169,7 @@ const row = (name: string, r: LoadResult) =>
 report.push(
   '# Reads under load, real Kubernetes deployer',
   '',
-  `${new Date().toISOString().slice(0, 10)}, \`node bench/reads.ts\` on the testbed (two nodes). A real Slipway server process (bin/slipway-server server/main.ts), ${APPS.length} apps each running one web instance of test/fixtures/node-app; its Kubernetes API requests counted by a proxy in front of the API server. Mixed reads: apps, an app, its config, releases, jobs. Machine: 2 shared cores, the cluster on the same machine.`,
+  `${new Date().toISOString().slice(0, 10)}, \`node bench/reads.ts\` on the testbed (two nodes). A real Slipway server process (bin/slipway-server dist/server.mjs), ${APPS.length} apps each running one web instance of test/fixtures/node-app; its Kubernetes API requests counted by a proxy in front of the API server. Mixed reads: apps, an app, its config, releases, jobs. Machine: 2 shared cores, the cluster on the same machine.`,
   '',
   '| load | errors | p50 / p99 | achieved | peak RSS | API requests from Slipway (not watches) |',
   '|---|---|---|---|---|---|',

@@ -3,6 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { connect } from 'node:net';
+import { freePort } from '../test/support/harness.ts';
+
+export { freePort };
 import { pipe, type Piped, type RunResult } from '../server/exec.ts';
 import { benchEnv } from './settings.ts';
 
@@ -16,8 +20,25 @@ export interface BenchSlipway {
   logTail(): string;
 }
 
-/** Starts the server and waits for its `{"ssh":PORT,"http":PORT}` line. */
-export async function startSlipway(opts: { root: string; dataDir: string; adminKeys: string; extraEnv?: Record<string, string>; script?: string }): Promise<BenchSlipway> {
+/** Resolves once something accepts connections on 127.0.0.1:`port`; fails after `ms`. */
+async function listening(port: number, ms: number, exited: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until && !exited()) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+/**
+ * Starts the server and waits for its `{"ssh":PORT,"http":PORT}` line, or with `ports` (a
+ * program that prints none, as server/main.ts) on those ports until both accept connections.
+ */
+export async function startSlipway(opts: { root: string; dataDir: string; adminKeys: string; extraEnv?: Record<string, string>; script?: string; ports?: { ssh: number; http: number } }): Promise<BenchSlipway> {
   // As `npm start` runs the server: bin/slipway-server holds its Node flags and malloc settings;
   // the node it runs is this one (first on PATH).
   // `script` is the program that starts the server (default: the test fakes' server-process.ts).
@@ -26,8 +47,8 @@ export async function startSlipway(opts: { root: string; dataDir: string; adminK
     env: {
       PATH: `${dirname(process.execPath)}${delimiter}${benchEnv.PATH ?? ''}`,
       SLIPWAY_DATA_DIR: opts.dataDir,
-      SLIPWAY_SSH_PORT: '0',
-      SLIPWAY_HTTP_PORT: '0',
+      SLIPWAY_SSH_PORT: String(opts.ports?.ssh ?? 0),
+      SLIPWAY_HTTP_PORT: String(opts.ports?.http ?? 0),
       SLIPWAY_BIND: '127.0.0.1',
       SLIPWAY_HOST: '127.0.0.1',
       SLIPWAY_BASE_DOMAIN: 'apps.bench.invalid',
@@ -43,7 +64,11 @@ export async function startSlipway(opts: { root: string; dataDir: string; adminK
   // stdout carries the ready line, then one `build-started` line per push; keep draining it so
   // the pipe never fills and stalls the server.
   const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
-  const ready = await new Promise<{ ssh: number; http: number }>((resolve, reject) => {
+  const ports = opts.ports;
+  const ready = ports
+    ? await Promise.all([listening(ports.ssh, 60_000, () => exited), listening(ports.http, 60_000, () => exited)])
+      .then(() => ports, (err: unknown) => { throw new Error(`Slipway did not start within 60 s: ${tail.join('').trim()}`, { cause: err }); })
+    : await new Promise<{ ssh: number; http: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Slipway did not start within 30 s: ${tail.join('').trim()}`)), 30_000);
     lines.on('line', (line) => {
       if (!line.startsWith('{')) return;

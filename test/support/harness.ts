@@ -1,5 +1,6 @@
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { randomBytes } from 'node:crypto';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 // Starts a real Slipway (ssh2 server, git http-backend, SQLite file) on loopback port 0 and drives
 // it with the real OpenSSH and git clients, as a user would.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -167,4 +168,13 @@ export function holdRollouts(t: TestContext, s: TestServer): { open: () => void;
   useControls(t, s, { deployGate: new Promise<void>((resolve) => { open = resolve; }), onDeployStart: () => reached() });
   t.after(() => open());
   return { open, reached: r };
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server that must be told its ports). */
+export async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
 }
