@@ -319,12 +319,30 @@ export function openDb(file: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  keepPrepared(db);
   for (const suffix of ['-wal', '-shm']) {
     try { chmodSync(file + suffix, 0o600); } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
   return db;
+}
+
+/**
+ * Prepares each SQL text once and keeps the statement: preparing costs more than running one of
+ * the store's small queries (it was the largest part of an API read's time under load,
+ * bench/reads.ts). Every query of the store is a constant string with `?` parameters (the unit
+ * test checks there is no interpolation), so the set is small and fixed, and no statement is
+ * iterated or switched to pluck or raw mode, which one shared statement would not allow.
+ */
+function keepPrepared(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const kept = new Map<string, ReturnType<Db['prepare']>>();
+  db.prepare = ((sql: string) => {
+    let statement = kept.get(sql);
+    if (!statement) kept.set(sql, statement = prepare(sql));
+    return statement;
+  }) as Db['prepare'];
 }
 
 function migrate(db: Db): void {

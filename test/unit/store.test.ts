@@ -141,3 +141,24 @@ test('preview settings: off with the defaults until set; a key granted the paren
     assert.deepEqual(s.apps.list('dev').map((a) => a.name), ['shop', 'shop--a-11111111']);
   });
 });
+
+test('statements are prepared once per SQL text, and the store never builds SQL from values', async () => {
+  const { openDb } = await import('../../server/store/db.ts');
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-prepared-'));
+  try {
+    const db = openDb(join(dir, 'slipway.db'));
+    assert.equal(db.prepare('SELECT name FROM apps WHERE name = ?'), db.prepare('SELECT name FROM apps WHERE name = ?'));
+    assert.notEqual(db.prepare('SELECT 1'), db.prepare('SELECT 2'));
+    db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // A kept statement per SQL text stays a small, fixed set only while no SQL has a value in it.
+  const storeDir = join(import.meta.dirname, '..', '..', 'server', 'store');
+  for (const f of readdirSync(storeDir).filter((n) => n.endsWith('.ts'))) {
+    const text = readFileSync(join(storeDir, f), 'utf8');
+    for (const m of text.matchAll(/\.prepare\(\s*(`[^`]*`)/g)) assert.doesNotMatch(m[1]!, /\$\{/, `${f}: a prepared SQL text with an interpolation`);
+    assert.doesNotMatch(text, /\.prepare\(\s*[^'"`\s]/, `${f}: a prepared SQL text that is not a literal`);
+  }
+});
