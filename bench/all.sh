@@ -13,6 +13,8 @@ node bench/run.ts
 node bench/http-rss.ts
 # (a) and (b) start a server of their own; (c) hosts one, on the testbed when it is up.
 bin/slipway-server bench/api.ts
+# Idle RSS of the sources vs the built server (with the testbed's KUBECONFIG when it is up).
+node bench/memory.ts
 # The dashboard in headless Chromium (Debian's chromium) against a server with the fake backends.
 if [ -x "${SLIPWAY_CHROMIUM:-/usr/bin/chromium}" ]; then node bench/dashboard.ts; else echo "bench: dashboard bench skipped: no Chromium (testbed/parts/80-browser.sh installs Debian's chromium, or set SLIPWAY_CHROMIUM)" >&2; fi
 if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TEST_INGRESS:-}" ]; then
@@ -25,6 +27,7 @@ if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TES
   bin/slipway-server bench/cutover.ts
   bin/slipway-server bench/day2.ts
   bin/slipway-server bench/flow.ts
+  node bench/reads.ts
   if [ -n "${SLIPWAY_TEST_ACME_ROOT:-}" ]; then bin/slipway-server bench/certs.ts; else echo 'bench: HTTPS bench skipped: the testbed has no ACME CA (SLIPWAY_TEST_ACME_ROOT)' >&2; fi
 else
   echo 'bench: build, deploy and end-to-end benches skipped: the testbed is not up; run eval "$(npm run -s testbed)" first' >&2

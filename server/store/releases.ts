@@ -88,6 +88,11 @@ export function releasesStore(db: Db) {
       const r = db.prepare<[string], Row>("SELECT * FROM releases WHERE app = ? AND status = 'succeeded' ORDER BY version DESC LIMIT 1").get(app);
       return r ? toRelease(r) : undefined;
     },
+    /** Each app's current release (as `current`), for every app at once: one query for a list of apps. */
+    currentOfAll: (): Map<string, Release> => {
+      const rows = db.prepare<[], Row>("SELECT releases.* FROM releases JOIN (SELECT app, MAX(version) AS v FROM releases WHERE status = 'succeeded' GROUP BY app) c ON releases.app = c.app AND releases.version = c.v").all();
+      return new Map(rows.map((r) => [r.app, toRelease(r)]));
+    },
     list: (app: string, limit = 50): Release[] =>
       db.prepare<[string, number], Row>('SELECT * FROM releases WHERE app = ? ORDER BY version DESC LIMIT ?').all(app, limit).map(toRelease),
     /** Every release of an app, newest first (garbage collection weighs them all). */

@@ -89,6 +89,16 @@ export function checksStore(db: Db) {
 export function stoppedStore(db: Db) {
   return {
     all: (app: string): string[] => db.prepare<[string], { process: string }>('SELECT process FROM stopped WHERE app = ? ORDER BY process').all(app).map((r) => r.process),
+    /** Every app's stopped types (as `all`), by app: one query for a list of apps. */
+    byApp: (): Map<string, string[]> => {
+      const out = new Map<string, string[]>();
+      for (const r of db.prepare<[], { app: string; process: string }>('SELECT app, process FROM stopped ORDER BY app, process').all()) {
+        const list = out.get(r.app);
+        if (list) list.push(r.process);
+        else out.set(r.app, [r.process]);
+      }
+      return out;
+    },
     stop: (app: string, processes: readonly string[]): void => {
       db.transaction(() => {
         const put = db.prepare('INSERT OR IGNORE INTO stopped (app, process) VALUES (?, ?)');

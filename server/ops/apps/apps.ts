@@ -95,14 +95,18 @@ export async function listApps(actor: Actor): Promise<AppSummary[]> {
       log.warn('apps:list could not read the cluster; instances are shown as not running', { err });
     }
   }
+  // One query per table for every app, not one per app: a listing of many apps stays cheap.
+  const currents = store.releases.currentOfAll();
+  const stoppedByApp = store.stopped.byApp();
+  const uploaded = store.certs.uploadedHosts();
   return apps.map((a): AppSummary => {
-    const current = store.releases.current(a.name);
+    const current = currents.get(a.name);
     const types = current?.processes.map((p) => p.type).filter((t) => t !== RELEASE_TYPE) ?? [];
-    const stopped = store.stopped.all(a.name);
+    const stopped = stoppedByApp.get(a.name) ?? [];
     const last = lastDeployOf(deploys.get(a.name), current);
     const host = defaultDomain(config, a.name);
     const https = current?.image !== undefined && current.image !== null && (
-      store.certs.uploaded(a.name).some((u) => u.host === host)
+      (uploaded.get(a.name) ?? []).includes(host)
       || (config.acmeEmail !== undefined && store.certs.auto(a.name) && (runtime?.get(a.name)?.issuedHosts.includes(host) ?? false)));
     const counted = runtime?.get(a.name);
     return {
