@@ -5,7 +5,7 @@
 // @kubernetes/client-node gives the model types only (`import type`: nothing of it is loaded at
 // run time; importing it costs about 80 MiB).
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { loadAll } from 'js-yaml';
+import { yamlDocuments } from './yaml.ts';
 import { UnavailableError, UserError } from '../errors.ts';
 import { explain, isStatus, statusMessage } from './api-error.ts';
 import { Discovery, resourcePath } from './discovery.ts';
@@ -42,7 +42,7 @@ export type KubeObject<T = object> = T & {
 
 /** The objects of a YAML manifest (documents separated by `---`; empty ones skipped), each with a kind and a name. */
 export function parseManifest(text: string): KubeObject[] {
-  const docs = loadAll(text).filter((d) => d !== null && d !== undefined);
+  const docs = yamlDocuments(text).filter((d) => d !== null && d !== undefined);
   for (const d of docs) {
     const o = d as Partial<KubeObject>;
     if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || typeof o.metadata?.name !== 'string') throw new UserError('A document of the manifest has no apiVersion, kind or metadata.name.');

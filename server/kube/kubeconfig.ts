@@ -6,7 +6,7 @@
 // kubeconfig's programs is not something a server should do unasked.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { loadAll } from 'js-yaml';
+import { yamlDocuments } from './yaml.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
 
@@ -55,7 +55,7 @@ export function parseKubeconfig(text: string, path: string, readFile: (file: str
   let doc: unknown;
   try {
     // loadAll: an empty file is no document (load would call it an error), so no context.
-    doc = loadAll(text)[0];
+    doc = yamlDocuments(text)[0];
   } catch (err) {
     throw new UserError(`${where} cannot be read: it is not YAML (${String((err as Error).message).split('\n')[0]}).`, { cause: err });
   }
