@@ -38,16 +38,14 @@ export function installHookShim(config: Pick<Config, 'hooksDir' | 'hookSocket' |
 }
 
 /**
- * `-c` settings for every git that serves a push or fetch. Given at spawn time (they reach
- * receive-pack through http-backend too), so a changed limit or a moved data dir applies to
- * every existing repo at once.
+ * `-c` settings for every git that serves a push or fetch, over either transport. Given at spawn
+ * time, so a changed limit or a moved data dir applies to every existing repo at once.
  */
 export function serveSettings(config: Pick<Config, 'hooksDir' | 'maxPushBytes'>): string[] {
   return [
     '-c', `core.hooksPath=${config.hooksDir}`,
     '-c', `receive.maxInputSize=${config.maxPushBytes}`,
     '-c', 'transfer.fsckObjects=true',
-    '-c', 'http.getanyfile=false',
     '-c', 'receive.advertisePushOptions=false',
   ];
 }

@@ -5,9 +5,8 @@
 // interfaces.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { ChildProcess } from 'node:child_process';
 import { newApp, startTestServer, type TestServer } from '../support/harness.ts';
+import { gitSpawns } from '../support/spawns.ts';
 import type { Services } from '../../server/context.ts';
 
 let s: TestServer;
@@ -94,27 +93,6 @@ test('a config change computes its release plan once and checks its deployer onc
   }
   assert.equal(walk.calls.get('deployer'), 1, 'the deployer is asked for once');
 });
-
-/** The git subcommands this process starts while `fn` runs (Node publishes every spawn). */
-async function gitSpawns<T>(fn: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
-  // Published as the process is made, before its arguments are set: read once it ran.
-  const started: ChildProcess[] = [];
-  const onSpawn = (message: unknown) => started.push((message as { process: ChildProcess }).process);
-  subscribe('child_process', onSpawn);
-  let result: T;
-  try {
-    result = await fn();
-  } finally {
-    unsubscribe('child_process', onSpawn);
-  }
-  const commands = started.flatMap(({ spawnargs: [file, ...args] }) => {
-    if (file !== 'git') return [];
-    // The subcommand: the first word that is neither an option nor the value of a `-c`.
-    const at = args.findIndex((a, i) => !a.startsWith('-') && args[i - 1] !== '-c');
-    return [args[at] ?? '?'];
-  });
-  return { result, commands };
-}
 
 test('a push starts git three times: receive-pack, one listing of the tree, one archive of it', async () => {
   const app = await newApp(s, 'spawns');
