@@ -1,7 +1,11 @@
 // Transport benchmark: Slipway's SSH and HTTP git transports against the programs a self-hosted
 // git server would otherwise use (OpenSSH sshd + git-shell; a file:// push), side by side in one
 // run, interleaved round by round because the machine is shared and timings are noisy.
-//   npm run bench            (BENCH_ROUNDS=5 BENCH_CONCURRENT_ROUNDS=3 by default)
+//   npm run bench            (BENCH_ROUNDS=5 BENCH_CONCURRENT_ROUNDS=3 BENCH_BREAKDOWN_ROUNDS=3 by default)
+//   BENCH_ONLY=ssh-clone,http-push:small node bench/run.ts
+//                            only these measures (ssh-push, ssh-clone, http-push, round-trip,
+//                            concurrent, breakdown; `:big` or `:small` for one repo): the table
+//                            goes to stdout and bench/results/latest.md stays as it is
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -23,6 +27,7 @@ const SETTINGS = Object.freeze({
   concurrentRounds: Number(env.BENCH_CONCURRENT_ROUNDS || 3),
   concurrency: Number(env.BENCH_CONCURRENCY || 50),
   breakdownRounds: Number(env.BENCH_BREAKDOWN_ROUNDS ?? 3),
+  only: new Set((env.BENCH_ONLY ?? '').split(',').map((w) => w.trim()).filter(Boolean)),
   cacheDir: resolve(env.BENCH_CACHE_DIR || join(homedir(), '.cache', 'slipway', 'bench')),
   // The git-shell user's home: outside /root, which is 0700 (see ensureUser).
   userHome: resolve(env.BENCH_USER_HOME || '/var/cache/slipway-bench'),
@@ -32,6 +37,12 @@ const SETTINGS = Object.freeze({
 });
 
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+/** Whether BENCH_ONLY (empty: everything) asks for measure `group`, for repo `fx` if given. */
+function wanted(group: string, fx?: 'big' | 'small'): boolean {
+  const only = SETTINGS.only;
+  return only.size === 0 || only.has(group) || (fx !== undefined && only.has(`${group}:${fx}`));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Cleanup: every process the bench starts is registered here and stopped on exit, even on error
@@ -197,8 +208,10 @@ async function compare<A, B>(label: string, rounds: number, a: Side<A>, b: Side<
       await once(a, round, keep ? out.a : undefined);
     }
   }
-  say(`${label}: ${a.name} ${secs(median(out.a.wall))}, ${b.name} ${secs(median(out.b.wall))} (${times(median(out.a.wall) / median(out.b.wall))}); ` +
-    `CPU server+client ${median(out.a.totalCpu).toFixed(0)} ms vs ${median(out.b.totalCpu).toFixed(0)} ms`);
+  if (rounds > 0) {
+    say(`${label}: ${a.name} ${secs(median(out.a.wall))}, ${b.name} ${secs(median(out.b.wall))} (${times(median(out.a.wall) / median(out.b.wall))}); ` +
+      `CPU server+client ${median(out.a.totalCpu).toFixed(0)} ms vs ${median(out.b.totalCpu).toFixed(0)} ms`);
+  }
   return out;
 }
 
@@ -364,16 +377,19 @@ async function main(): Promise<void> {
   });
   const sizeOf = (fx: Fixture) => (fx.name === 'big' ? '100 MB' : '7 MB');
 
-  // --- Pushes over SSH.
+  // --- Pushes over SSH. The clones and the concurrency burst use what the warm-up round pushed,
+  // so a repo they need is still pushed (the warm-up round only) when its pushes are not measured.
   const lastPushed: Record<string, { app: string; bare: string }> = {};
   for (const fx of [fixtures.big, fixtures.small]) {
+    const measured = wanted('ssh-push', fx.name);
+    if (!measured && !wanted('ssh-clone', fx.name) && !(fx.name === 'small' && wanted('concurrent'))) continue;
     const baseline = sshdPush(fx);
     let firstBare = '';
-    const s = await compare(`push ${sizeOf(fx)} ssh`, R, slipwayPush(fx, 'ssh', 'p', true), {
+    const s = await compare(`push ${sizeOf(fx)} ssh`, measured ? R : 0, slipwayPush(fx, 'ssh', 'p', true), {
       ...baseline,
       prepare: async (i) => { const p = await baseline.prepare(i); if (i === 0) firstBare = p; return p; },
     });
-    record(`push ${sizeOf(fx)} repo over SSH`, 'Slipway SSH', 'sshd + git-shell', s, 1.05);
+    if (measured) record(`push ${sizeOf(fx)} repo over SSH`, 'Slipway SSH', 'sshd + git-shell', s, 1.05);
     lastPushed[fx.name] = { app: `p-ssh-${fx.name}-0`, bare: firstBare };
   }
 
@@ -390,6 +406,7 @@ async function main(): Promise<void> {
     await must('git repack (sshd repo)', run('runuser', ['-u', user.name, '--', 'git', '-C', bare, 'repack', '-a', '-d', '-q'], { env: isolatedGitEnv(user.home), timeoutMs: 300_000 }));
   }
   for (const fx of [fixtures.big, fixtures.small]) {
+    if (!wanted('ssh-clone', fx.name)) continue;
     const size = sizeOf(fx);
     const { app, bare } = lastPushed[fx.name]!;
     const cloneInto = async (url: string, dest: string) => {
@@ -419,6 +436,7 @@ async function main(): Promise<void> {
 
   // --- Pushes over HTTP vs a local file:// push (no transport at all).
   for (const fx of [fixtures.big, fixtures.small]) {
+    if (!wanted('http-push', fx.name)) continue;
     const s = await compare(`push ${sizeOf(fx)} http`, R, slipwayPush(fx, 'http', 'p', true), filePush(fx));
     record(`push ${sizeOf(fx)} repo over HTTP (token)`, 'Slipway HTTP', 'git push file://', s, 1.10);
   }
@@ -426,7 +444,7 @@ async function main(): Promise<void> {
   phase('pushes over HTTP');
 
   // --- Command round trip: a whole ssh invocation (connect, kex, auth, command, exit).
-  {
+  if (wanted('round-trip')) {
     const rt = Math.max(3 * R, 10);
     const s = await compare('ssh round trip', rt,
       {
@@ -453,7 +471,7 @@ async function main(): Promise<void> {
     slipway: { wall: [], errors: 0 },
     sshd: { wall: [], errors: 0 },
   };
-  {
+  if (wanted('concurrent')) {
     const N = SETTINGS.concurrency;
     const burst = async (who: 'slipway' | 'sshd', url: string, round: number) => {
       const dir = join(clones, `cc-${who}-${round}`);
@@ -504,13 +522,14 @@ async function main(): Promise<void> {
   // throwaway server replaced by one that only drains its input, so no hook client, no pipeline,
   // no tree extraction: what is left is the transport. The shim is restored afterwards.
   const breakdown: string[] = [];
-  if (SETTINGS.breakdownRounds > 0) {
+  if (SETTINGS.breakdownRounds > 0 && wanted('breakdown')) {
     const shim = join(slipway.dataDir, 'hooks', 'pre-receive');
     const original = readFileSync(shim, 'utf8');
     writeFileSync(shim, '#!/bin/sh\n# bench breakdown: transport only\ncat >/dev/null\n', { mode: 0o755 });
     try {
       for (const via of ['ssh', 'http'] as const) {
         for (const fx of [fixtures.big, fixtures.small]) {
+          if (!wanted('breakdown', fx.name)) continue;
           const baselineName = via === 'ssh' ? 'sshd + git-shell' : 'git push file://';
           const s = await compare(`push ${sizeOf(fx)} ${via}, transport only`, SETTINGS.breakdownRounds,
             slipwayPush(fx, via, 'b', false), via === 'ssh' ? sshdPush(fx) : filePush(fx));
@@ -558,9 +577,9 @@ async function main(): Promise<void> {
     '',
     '## Breakdown: transport only (diagnostic)',
     '',
-    SETTINGS.breakdownRounds > 0
+    SETTINGS.breakdownRounds > 0 && wanted('breakdown')
       ? `The same pushes, ${SETTINGS.breakdownRounds} interleaved rounds, with this throwaway server's pre-receive shim replaced by \`cat >/dev/null\` (no hook client, no pipeline, no tree extraction). The difference to the main table is what the hook round trip and the pipeline cost.`
-      : 'Skipped (BENCH_BREAKDOWN_ROUNDS=0).',
+      : `Skipped (${SETTINGS.breakdownRounds > 0 ? 'not in BENCH_ONLY' : 'BENCH_BREAKDOWN_ROUNDS=0'}).`,
     '',
     ...(breakdown.length ? ['| Measure | Slipway | Baseline | Ratio | Slipway CPU total | Baseline CPU total |', '|---|---|---|---|---|---|', ...breakdown] : []),
     '',
@@ -584,6 +603,10 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(md);
+  if (SETTINGS.only.size > 0) {
+    say(`BENCH_ONLY=${[...SETTINGS.only].join(',')}: a partial run, so bench/results/latest.md is left as it is`);
+    return;
+  }
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.md'), md);
   say('wrote bench/results/latest.md');

@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync, existsSync, renameSync } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { git } from './git.ts';
@@ -38,16 +38,14 @@ export function installHookShim(config: Pick<Config, 'hooksDir' | 'hookSocket' |
 }
 
 /**
- * `-c` settings for every git that serves a push or fetch. Given at spawn time (they reach
- * receive-pack through http-backend too), so a changed limit or a moved data dir applies to
- * every existing repo at once.
+ * `-c` settings for every git that serves a push or fetch, over either transport. Given at spawn
+ * time, so a changed limit or a moved data dir applies to every existing repo at once.
  */
 export function serveSettings(config: Pick<Config, 'hooksDir' | 'maxPushBytes'>): string[] {
   return [
     '-c', `core.hooksPath=${config.hooksDir}`,
     '-c', `receive.maxInputSize=${config.maxPushBytes}`,
     '-c', 'transfer.fsckObjects=true',
-    '-c', 'http.getanyfile=false',
     '-c', 'receive.advertisePushOptions=false',
   ];
 }
@@ -102,5 +100,10 @@ export async function sweepIncoming(config: Pick<Config, 'reposDir'>, before: nu
 
 /** Points the repo's HEAD at the branch that was deployed, so clones check it out. */
 export async function setHead(config: Pick<Config, 'reposDir'>, app: string, branch: string): Promise<void> {
-  await git(['symbolic-ref', 'HEAD', `refs/heads/${branch}`], { cwd: repoPath(config, app) });
+  const repo = repoPath(config, app);
+  // It usually does already (a new repo's HEAD is main), as the symbolic ref git wrote says: then
+  // no git (a fork of this large process, 8 ms of a push) runs. Unreadable: git says why below.
+  const head = await readFile(join(repo, 'HEAD'), 'utf8').catch(() => '');
+  if (head === `ref: refs/heads/${branch}\n`) return;
+  await git(['symbolic-ref', 'HEAD', `refs/heads/${branch}`], { cwd: repo });
 }

@@ -35,30 +35,40 @@ export interface ExtractedTree {
 
 interface ExtractOptions {
   repo: string; commit: string; tmpRoot: string; quarantine: Quarantine; signal: AbortSignal;
-  /** Largest total size of the tree's files; larger trees are refused before anything is written. */
-  maxTreeBytes?: number;
   /** Always a directory, never the zip (a builder that streams the tree elsewhere as a tar wants one). */
   directory?: boolean;
 }
 
+/** An entry of the pushed commit's tree, as `git ls-tree -l` lists it. */
+export interface TreeEntry {
+  type: string;
+  sha: string;
+  size: number;
+}
+
 /**
- * Adds up the sizes of the files in the commit's tree, stopping as soon as the sum passes `limit`
- * (true then). receive.maxInputSize and fsck see only the pack, and a pack of a few KB can list
- * one large zero-filled blob many times: only the tree says what extracting it writes.
+ * Lists the commit's tree once: refuses it if its files add up to more than `limit` (the listing
+ * stops there), and returns the entry of `rootFile` at its root, if there is one (app.json, read
+ * with readTreeFile). receive.maxInputSize and fsck see only the pack, and a pack of a few KB can
+ * list one large zero-filled blob many times: only the tree says what extracting it writes.
  */
-export async function treeOver(opts: Pick<ExtractOptions, 'repo' | 'commit' | 'quarantine' | 'signal'>, limit: number): Promise<boolean> {
+export async function scanTree(opts: Pick<ExtractOptions, 'repo' | 'commit' | 'quarantine' | 'signal'>, limit: number, rootFile: string): Promise<TreeEntry | undefined> {
   const ls = gitPipe(['ls-tree', '-r', '-l', '-z', '--full-tree', opts.commit], { env: gitEnv(opts), signal: opts.signal });
   const stderr = drain(ls.stderr);
   let total = 0;
   let rest = '';
-  // -z: entries end with NUL (paths may hold newlines): `<mode> <type> <sha> <size>\t<path>`.
-  // Submodule entries have `-` for a size and add nothing.
+  let found: TreeEntry | undefined;
+  // -z: entries end with NUL (paths may hold newlines): `<mode> <type> <sha> <size>\t<path>`,
+  // the path from the root. Submodule entries have `-` for a size and add nothing.
   for await (const chunk of ls.stdout) {
     const entries = (rest + String(chunk)).split('\0');
     rest = entries.pop()!;
     for (const e of entries) {
-      const size = Number(e.slice(0, e.indexOf('\t')).split(' ').filter(Boolean)[3]);
-      if (Number.isFinite(size)) total += size;
+      const tab = e.indexOf('\t');
+      const [, type = '', sha = '', size] = e.slice(0, tab).split(' ').filter(Boolean);
+      const bytes = Number(size);
+      if (Number.isFinite(bytes)) total += bytes;
+      if (e.slice(tab + 1) === rootFile) found = { type, sha, size: bytes };
     }
     if (total > limit) {
       ls.kill();
@@ -66,9 +76,9 @@ export async function treeOver(opts: Pick<ExtractOptions, 'repo' | 'commit' | 'q
     }
   }
   const [code, err] = await Promise.all([ls.exited, stderr]);
-  if (total > limit) return true;
+  if (total > limit) throw new UserError(`Push rejected: the pushed files add up to more than the ${Math.round(limit / 1048576)} MB limit (SLIPWAY_MAX_TREE_MB).`);
   if (code !== 0) throw new Error(`git ls-tree of ${opts.commit} exited ${code}: ${err.trim()}`);
-  return false;
+  return found;
 }
 
 /**
@@ -79,9 +89,6 @@ export async function treeOver(opts: Pick<ExtractOptions, 'repo' | 'commit' | 'q
  * reads it only from a directory) or too large for a plain zip is unpacked into a directory.
  */
 export async function extractTree(opts: ExtractOptions): Promise<ExtractedTree> {
-  if (opts.maxTreeBytes !== undefined && await treeOver(opts, opts.maxTreeBytes)) {
-    throw new UserError(`Push rejected: the pushed files add up to more than the ${Math.round(opts.maxTreeBytes / 1048576)} MB limit (SLIPWAY_MAX_TREE_MB).`);
-  }
   await mkdir(opts.tmpRoot, { recursive: true, mode: 0o700 });
   const root = await mkdtemp(join(opts.tmpRoot, PREFIX));
   const cleanup = () => rm(root, { recursive: true, force: true });
@@ -107,18 +114,13 @@ export async function extractTree(opts: ExtractOptions): Promise<ExtractedTree> 
 const MAX_READ_BYTES = 256 * 1024;
 
 /**
- * One file at the root of the pushed commit's tree (app.json), straight from git and its
- * quarantine; undefined when the tree has no such file. Refused above 256 KB.
+ * One file at the root of the pushed commit's tree (app.json), as scanTree found it, straight from
+ * git and its quarantine; undefined when the tree has no such file. Refused above 256 KB.
  */
-export async function readTreeFile(opts: Pick<ExtractOptions, 'repo' | 'commit' | 'quarantine' | 'signal'>, name: string): Promise<string | undefined> {
-  const env = gitEnv(opts);
-  const entry = await git(['ls-tree', '-l', '-z', opts.commit, '--', name], { env, signal: opts.signal });
-  // `<mode> <type> <sha> <size>\t<path>\0`; only a regular file counts.
-  const [meta] = entry.split('\t');
-  const [, type, sha, size] = (meta ?? '').split(' ').filter(Boolean);
-  if (type !== 'blob' || !sha) return undefined;
-  if (Number(size) > MAX_READ_BYTES) throw new UserError(`Push rejected: ${name} is larger than ${MAX_READ_BYTES / 1024} KB.`);
-  return git(['cat-file', 'blob', sha], { env, signal: opts.signal });
+export async function readTreeFile(opts: Pick<ExtractOptions, 'repo' | 'quarantine' | 'signal'>, name: string, entry: TreeEntry | undefined): Promise<string | undefined> {
+  if (entry?.type !== 'blob' || !entry.sha) return undefined;
+  if (entry.size > MAX_READ_BYTES) throw new UserError(`Push rejected: ${name} is larger than ${MAX_READ_BYTES / 1024} KB.`);
+  return git(['cat-file', 'blob', entry.sha], { env: gitEnv(opts), signal: opts.signal });
 }
 
 function gitEnv(opts: Pick<ExtractOptions, 'repo' | 'quarantine'>): Record<string, string | undefined> {

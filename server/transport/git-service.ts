@@ -27,10 +27,8 @@ export function gitProtocol(value: unknown): string | undefined {
   return typeof value === 'string' && GIT_PROTOCOL.test(value) ? value : undefined;
 }
 
-/** How git is run: as the pack program over a stream (SSH), or as git's CGI (HTTP). */
-export type GitProgram =
-  | { kind: 'pack' }
-  | { kind: 'http-backend'; cgi: Readonly<Record<string, string | undefined>> };
+/** How git is run: the pack program over a stream (SSH), or its stateless RPC, one request at a time (smart HTTP). */
+export type GitProgram = { kind: 'pack' } | { kind: 'stateless-rpc' };
 
 /** One authorised request's git process, and how to stop it. */
 export interface ServedGit {
@@ -62,11 +60,8 @@ export function serveGit(services: Pick<Services, 'config' | 'store' | 'pushes'>
     // The hook sends this back; it is the only way its call is tied to this pusher.
     SLIPWAY_PUSH_ID: push?.id,
   };
-  const settings = serveSettings(services.config);
-  const git = req.program.kind === 'pack'
-    ? gitPipe([...settings, req.service.slice('git-'.length), repoPath(services.config, req.app)], { env })
-    // Set only now, after authentication: http-backend enables receive-pack only with REMOTE_USER.
-    : gitPipe([...settings, 'http-backend'], { env: { ...req.program.cgi, REMOTE_USER: req.identity.name, ...env } });
+  const stateless = req.program.kind === 'stateless-rpc' ? ['--stateless-rpc', ...(req.advertiseOnly ? ['--advertise-refs'] : [])] : [];
+  const git = gitPipe([...serveSettings(services.config), req.service.slice('git-'.length), ...stateless, repoPath(services.config, req.app)], { env });
   let done = false;
   const exited = git.exited.then((code) => {
     done = true;

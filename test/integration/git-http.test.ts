@@ -3,14 +3,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { makeKey, newApp, remoteLines, startTestServer, uniqueAppName, useControls, type TestServer } from '../support/harness.ts';
+import { gitSpawns } from '../support/spawns.ts';
 
 function basic(user: string, pass: string): string {
   return 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 }
 
 // Each test makes its own apps and pushes what it needs itself.
-describe('git over HTTP (git http-backend behind token auth)', () => {
+describe('git over HTTP (smart HTTP behind token auth)', () => {
   let s: TestServer;
   let token: string;
   let devToken: string;
@@ -126,6 +128,57 @@ describe('git over HTTP (git http-backend behind token auth)', () => {
     assert.equal(res.status, 413);
     assert.match(await res.text(), /larger than the 2 MB limit/);
     assert.equal(await mainOf(big), '');
+  });
+
+  test('a push starts git twice for the transport: the advertisement and the push, with no CGI in between', async () => {
+    const app = await newApp(s, 'spawns');
+    const wd = await work();
+    // A postBuffer this small makes git probe (one flush packet) before sending the pack.
+    const { result: push, commands } = await gitSpawns(() => s.git(['-c', 'http.postBuffer=1024', 'push', s.httpRemote(app, token), 'main'], { cwd: wd }));
+    assert.equal(push.exitCode, 0, push.stderr);
+    assert.ok(remoteLines(push.stderr).includes('=====> Application deployed:'), push.stderr);
+    // `push` is the test's own client; the probe is answered without git; the pipeline lists and
+    // archives the tree.
+    assert.deepEqual(commands.sort(), ['archive', 'ls-tree', 'push', 'receive-pack', 'receive-pack']);
+  });
+
+  test("a push's probe is answered as receive-pack would, without starting git", async () => {
+    const app = await newApp(s, 'probe');
+    const { result: res, commands } = await gitSpawns(async () => {
+      const r = await fetch(`${base}/${app}.git/git-receive-pack`, {
+        method: 'POST', headers: { authorization: basic('x', token), 'content-type': 'application/x-git-receive-pack-request' }, body: '0000',
+      });
+      return { status: r.status, type: r.headers.get('content-type'), cache: r.headers.get('cache-control'), body: await r.text() };
+    });
+    assert.deepEqual(res, { status: 200, type: 'application/x-git-receive-pack-result', cache: 'no-cache, max-age=0, must-revalidate', body: '' });
+    assert.deepEqual(commands, []);
+    assert.equal(await mainOf(app), '');
+  });
+
+  test('a POST of another content type is refused with 415', async () => {
+    const app = await newApp(s, 'ctype');
+    const res = await fetch(`${base}/${app}.git/git-upload-pack`, { method: 'POST', headers: { authorization: basic('x', token), 'content-type': 'text/plain' }, body: '0000' });
+    assert.equal(res.status, 415);
+    assert.match(await res.text(), /^Unsupported media type: a POST to git-upload-pack carries application\/x-git-upload-pack-request\.\n$/);
+  });
+
+  test('a gzip-compressed fetch request is inflated for upload-pack, and one that inflates too far is refused', async () => {
+    const { app } = await deployedApp('gzip');
+    const head = await mainOf(app);
+    const pkt = (line: string) => `${(line.length + 4).toString(16).padStart(4, '0')}${line}`;
+    const headers = { authorization: basic('x', token), 'content-type': 'application/x-git-upload-pack-request', 'content-encoding': 'gzip' };
+    // Protocol v0: one want, then done; upload-pack answers NAK and the pack.
+    const want = gzipSync(`${pkt(`want ${head}\n`)}0000${pkt('done\n')}`);
+    const res = await fetch(`${base}/${app}.git/git-upload-pack`, { method: 'POST', headers, body: want });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/x-git-upload-pack-result');
+    const body = Buffer.from(await res.arrayBuffer());
+    assert.equal(body.subarray(0, 8).toString(), '0008NAK\n');
+    assert.equal(body.subarray(8, 12).toString(), 'PACK');
+    // The same want 230,000 times: 11.5 MB in some 30 KB, more than a fetch negotiation may inflate to.
+    const bomb = await fetch(`${base}/${app}.git/git-upload-pack`, { method: 'POST', headers, body: gzipSync(pkt(`want ${head}\n`).repeat(230_000)) });
+    assert.equal(bomb.status, 413);
+    assert.match(await bomb.text(), /inflates past the limit/);
   });
 
   test('a revoked token stops working', async () => {

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { gitEnv, makeKey, newApp, remoteLines, startTestServer, useControls, type TestKey, type TestServer } from '../support/harness.ts';
@@ -115,6 +116,23 @@ describe('git over SSH into the push pipeline', () => {
     assert.equal(ok.exitCode, 0, ok.stderr);
     const otherPush = await s.git(['push', s.sshRemote(other), 'main'], { cwd: wd, key: dev });
     assert.notEqual(otherPush.exitCode, 0, 'a grant is per app');
+  });
+
+  test('a clone many times the SSH window arrives intact', async () => {
+    // git's output is relayed through one reused buffer, and reading pauses whenever the client's
+    // window is shut: 12 MB of incompressible data (six 2 MB windows) must still arrive byte for
+    // byte, which git checks (the pack's checksum, every object's hash) as it clones.
+    const app = await newApp(s, 'bigclone');
+    const blob = randomBytes(12 * 1024 * 1024);
+    const wd = await s.workRepo({ 'blob.bin': blob });
+    // Put straight into the app's repo: this suite's pushes are capped at 2 MB.
+    const fetched = await s.git(['--git-dir', join(s.dir, 'data/repos', `${app}.git`), 'fetch', '-q', wd, 'main:main']);
+    assert.equal(fetched.exitCode, 0, fetched.stderr);
+    const dest = join(s.dir, `${app}-clone`);
+    const r = await s.git(['clone', '-q', s.sshRemote(app), dest]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal((await s.git(['rev-parse', 'HEAD'], { cwd: dest })).stdout, await refOf(s, app));
+    assert.ok(readFileSync(join(dest, 'blob.bin')).equals(blob), 'the cloned file is the pushed one');
   });
 
   test('git verbs are allow-listed and take only an app repository', async () => {

@@ -1,10 +1,12 @@
 // The walk of one push, counted: how many times it reads the store for the release's plan and
-// asks for its backends. A push computes its release plan once and checks its builder and
-// deployer once (issue 34); the counts are measured on the real SSH push path with the fakes at
-// the Builder and Deployer interfaces.
+// asks for its backends, and which programs it starts. A push computes its release plan once and
+// checks its builder and deployer once (issue 34), and starts git only where it must (issue 36);
+// the counts are measured on the real SSH push path with the fakes at the Builder and Deployer
+// interfaces.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newApp, startTestServer, type TestServer } from '../support/harness.ts';
+import { gitSpawns } from '../support/spawns.ts';
 import type { Services } from '../../server/context.ts';
 
 let s: TestServer;
@@ -90,4 +92,14 @@ test('a config change computes its release plan once and checks its deployer onc
     assert.equal(walk.calls.get(read) ?? 0, 1, `${read} read ${walk.calls.get(read) ?? 0} times`);
   }
   assert.equal(walk.calls.get('deployer'), 1, 'the deployer is asked for once');
+});
+
+test('a push starts git three times: receive-pack, one listing of the tree, one archive of it', async () => {
+  const app = await newApp(s, 'spawns');
+  const wd = await s.workRepo({ 'index.js': 'console.log("hi")\n' });
+  const { result: push, commands } = await gitSpawns(() => s.git(['push', s.sshRemote(app), 'main'], { cwd: wd }));
+  assert.equal(push.exitCode, 0, push.stderr);
+  // `push` is this test's own client; the rest are the server's. No ls-tree for app.json (the
+  // listing finds it) and no symbolic-ref (HEAD already names main).
+  assert.deepEqual(commands.sort(), ['archive', 'ls-tree', 'push', 'receive-pack']);
 });

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { pipe, runChecked } from '../../server/exec.ts';
-import { relayCgi } from '../../server/transport/http/cgi.ts';
+import { relayCgi } from './cgi.ts';
 import { gitEnv } from './harness.ts';
 
 export interface TestForge {

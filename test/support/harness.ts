@@ -1,7 +1,7 @@
 import { KubeDeployer } from '../../server/deploy/kube.ts';
 import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-// Starts a real Slipway (ssh2 server, git http-backend, SQLite file) on loopback port 0 and drives
+// Starts a real Slipway (ssh2 server, git's smart HTTP, SQLite file) on loopback port 0 and drives
 // it with the real OpenSSH and git clients, as a user would.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { TestContext } from 'node:test';

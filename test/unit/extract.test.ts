@@ -4,7 +4,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../server/exec.ts';
-import { extractTree, sweepTrees } from '../../server/build/extract.ts';
+import { extractTree, readTreeFile, scanTree, sweepTrees } from '../../server/build/extract.ts';
 
 let dir: string;
 let repo: string;
@@ -73,6 +73,23 @@ test('a tree with a project.toml is unpacked into a directory, where pack reads 
   await tree.cleanup();
   rmSync(join(repo, 'project.toml'));
   await commit('no descriptor');
+});
+
+test('one listing finds the root app.json (not a nested one) and refuses a tree over the limit', async () => {
+  writeFileSync(join(repo, 'app.json'), '{"name":"root"}');
+  writeFileSync(join(repo, 'lib', 'app.json'), '{"name":"nested"}');
+  const id = await commit('app.json');
+  const source = { repo: join(repo, '.git'), commit: id, quarantine: {}, signal: new AbortController().signal };
+  const entry = await scanTree(source, 1024 * 1024, 'app.json');
+  assert.equal(entry?.type, 'blob');
+  assert.equal(entry?.size, '{"name":"root"}'.length);
+  assert.equal(await readTreeFile(source, 'app.json', entry), '{"name":"root"}');
+  assert.equal(await scanTree(source, 1024 * 1024, 'absent.json'), undefined);
+  // The files add up to some 60 bytes.
+  await assert.rejects(scanTree(source, 10, 'app.json'), /the pushed files add up to more than the 0 MB limit/);
+  rmSync(join(repo, 'app.json'));
+  rmSync(join(repo, 'lib', 'app.json'));
+  await commit('no app.json');
 });
 
 test('an unknown commit fails with the reason and leaves nothing behind', async () => {

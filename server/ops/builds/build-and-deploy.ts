@@ -10,7 +10,7 @@ import { appUrl } from '../../urls.ts';
 import type { Transcript } from '../../output/transcript.ts';
 import { repoPath } from '../../repos.ts';
 import { log } from '../../output/log.ts';
-import { extractTree, readTreeFile } from '../../build/extract.ts';
+import { extractTree, readTreeFile, scanTree } from '../../build/extract.ts';
 import { parseAppJson } from '../apps/app-json.ts';
 import { startAppSetup } from '../apps/app-setup.ts';
 import type { Quarantine } from '../../../hooks/wire.ts';
@@ -54,12 +54,14 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
   const repo = sourceRepo(services, app);
   stopIfAborted(signal);
 
-  // app.json first: a malformed one rejects the push before anything is built.
-  const appJson = parseAppJson(await readTreeFile({ repo, commit: req.commit, quarantine: req.quarantine, signal }, 'app.json'));
+  // One listing of the tree: too large a tree, then a malformed app.json, reject the push before
+  // anything is written or built.
+  const source = { repo, commit: req.commit, quarantine: req.quarantine, signal };
+  const appJson = parseAppJson(await readTreeFile(source, 'app.json', await scanTree(source, config.maxTreeBytes, 'app.json')));
   // A first deploy's config vars from app.json env, before the build that should see them.
   const setup = startAppSetup(services, app, appJson, t);
   // extract: the tree, straight from git (and its quarantine during a push).
-  const tree = await extractTree({ repo, commit: req.commit, tmpRoot: config.tmpDir, quarantine: req.quarantine, signal, maxTreeBytes: config.maxTreeBytes, directory: builder.wantsDirectory })
+  const tree = await extractTree({ ...source, tmpRoot: config.tmpDir, directory: builder.wantsDirectory })
     .catch((err: unknown) => { setup.undo(); throw err; });
   let released: Released | undefined;
   try {

@@ -6,8 +6,9 @@ import { mayUseApp } from '../../auth/access.ts';
 import { appName } from '../../names.ts';
 import { log } from '../../output/log.ts';
 import { reportFailure } from '../../output/report.ts';
-import { gitProtocol, isGitService, serveGit, type GitService } from '../git-service.ts';
-import { relayCgi } from './cgi.ts';
+import { isGitService, type GitService } from '../git-service.ts';
+import { serveSmartHttp, type SmartRequest } from './smart.ts';
+import { refuse, reply } from './reply.ts';
 import { FailureThrottle } from './throttle.ts';
 import { Tally } from './limits.ts';
 import { sourceOf } from '../source.ts';
@@ -20,29 +21,6 @@ import { readInstaller } from '../../installer.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
-function reply(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) { res.destroy(); return; }
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache', ...headers });
-  res.end(text + '\n');
-}
-
-/** Whether the request declares a body (which we may not want to read). */
-function hasBody(req: IncomingMessage): boolean {
-  return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-}
-
-/**
- * Answers without reading the request's body: `Connection: close`, and the socket is destroyed
- * once the answer is out. Otherwise Node reads (and discards) the rest of the body to keep the
- * connection alive, for as long as a client trickles it (up to the request timeout).
- */
-function refuse(req: IncomingMessage, res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  if (!hasBody(req)) return reply(res, status, text, headers);
-  req.pause();
-  res.on('finish', () => { if (!req.complete) req.socket.destroy(); });
-  reply(res, status, text, { ...headers, connection: 'close' });
-}
-
 /** Resolves HTTP Basic credentials (any user name, an access token as password) to an identity. */
 export function authenticate(services: Services, header: string | undefined): Identity | undefined {
   const token = basicToken(header);
@@ -50,9 +28,7 @@ export function authenticate(services: Services, header: string | undefined): Id
 }
 
 /** The smart-HTTP request, validated: which app, which service, which git endpoint. */
-interface GitRequest { app: string; service: GitService; path: string; advertise: boolean }
-
-function route(req: IncomingMessage, url: URL): GitRequest | undefined {
+function route(req: IncomingMessage, url: URL): SmartRequest | undefined {
   const m = ROUTE.exec(url.pathname);
   if (!m) return undefined;
   let app: string;
@@ -65,60 +41,10 @@ function route(req: IncomingMessage, url: URL): GitRequest | undefined {
   if (m[2] === 'info/refs') {
     const service = url.searchParams.get('service') ?? '';
     if (req.method !== 'GET' || !isGitService(service)) return undefined;
-    return { app, service, path: `/${app}.git/info/refs`, advertise: true };
+    return { app, service, advertise: true };
   }
   if (req.method !== 'POST') return undefined;
-  return { app, service: m[2] as GitService, path: `/${app}.git/${m[2]}`, advertise: false };
-}
-
-/** Hands one authorised smart-HTTP request to `git http-backend` (git's own CGI) through the git service. */
-function relayGit(services: Services, identity: Identity, g: GitRequest, req: IncomingMessage, res: ServerResponse): void {
-  // receive-pack enforces the pack size itself and says so in git's own words; this hard stop,
-  // a little above it, catches declared or streamed bodies that are not packs (or never end).
-  const limit = services.config.maxPushBytes + 1024 * 1024;
-  const tooLarge = `Push rejected: the request is larger than the ${Math.round(services.config.maxPushBytes / 1048576)} MB limit.`;
-  if (Number(req.headers['content-length'] ?? 0) > limit) {
-    reply(res, 413, tooLarge, { connection: 'close' });
-    req.destroy();
-    return;
-  }
-  const encoding = req.headers['content-encoding'];
-  const served = serveGit(services, {
-    identity, app: g.app, service: g.service, advertiseOnly: g.advertise, gitProtocol: gitProtocol(req.headers['git-protocol']),
-    program: {
-      kind: 'http-backend',
-      cgi: {
-        GIT_PROJECT_ROOT: services.config.reposDir,
-        GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: g.path,
-        REQUEST_METHOD: req.method,
-        QUERY_STRING: g.advertise ? `service=${g.service}` : '',
-        CONTENT_TYPE: req.headers['content-type'],
-        CONTENT_LENGTH: req.headers['content-length'],
-        REMOTE_ADDR: req.socket.remoteAddress,
-        HTTP_CONTENT_ENCODING: encoding === 'gzip' || encoding === 'x-gzip' ? encoding : undefined,
-      },
-    },
-  });
-  const cgi = served.git;
-  let received = 0;
-  req.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    if (received > limit) {
-      req.pause();
-      served.cancel('request body over the size limit');
-      reply(res, 413, tooLarge, { connection: 'close' });
-    }
-  });
-  req.pipe(cgi.stdin);
-  cgi.stdin.on('error', (err) => log.debug('http-backend stdin closed early', { err }));
-  cgi.stderr.on('data', (d: Buffer) => log.debug('http-backend', { stderr: d.toString('utf8').trim() }));
-  relayCgi(cgi.stdout, res, () => { served.cancel('http-backend sent no header block'); reply(res, 502, 'Bad gateway.'); });
-  void served.exited.then((code) => {
-    if (code !== 0) log.debug('http-backend exited', { code, app: g.app });
-    if (!res.headersSent) reply(res, 500, 'git http-backend failed.');
-  });
-  res.on('close', () => served.cancel('the client disconnected'));
+  return { app, service: m[2] as GitService, advertise: false };
 }
 
 /** The request target as a URL, or undefined if it is not one (`GET http://[::1`). */
@@ -187,10 +113,10 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hoo
   if (g.service === 'git-receive-pack' && !allows(identity.scope ?? 'admin', 'deploy')) {
     return refuse(req, res, 403, `Push refused: this token has the ${identity.scope} scope; pushing needs a token with the deploy scope (tokens:create NAME --scope deploy).`);
   }
-  relayGit(services, identity, g, req, res);
+  serveSmartHttp(services, identity, g, req, res);
 }
 
-/** Starts the HTTP server: git http-backend behind our own token auth, the API at /api/v1, and the dashboard. */
+/** Starts the HTTP server: git's smart HTTP behind our own token auth, the API at /api/v1, and the dashboard. */
 export async function startHttpServer(services: Services): Promise<Server> {
   // One throttle: failed tokens count the same whether they were tried on git or on the API.
   const throttle = new FailureThrottle();

@@ -12,6 +12,7 @@ import { isGitService, gitProtocol as gitProtocolOf, serveGit, type GitService }
 import { fingerprintOf, keyPolicyRefusal } from '../../auth/keys.ts';
 import { SSH_KEX, SshServer, boundInput, loadHostKey, signatureAlgorithmAllowed, socketOf, verifySignature, type Connection, type ServerChannel, type Session } from './lib.ts';
 import { Gate } from './gate.ts';
+import { readInto } from '../../exec.ts';
 import { SessionOutput } from './output.ts';
 import { LiveConnections } from './connections.ts';
 import { stopRevoked } from '../../revocation.ts';
@@ -38,6 +39,9 @@ interface Door {
   live: LiveConnections;
 }
 
+/** How much of git's output one read takes (the pipe's capacity on Linux). */
+const OUTPUT_READ_BYTES = 64 * 1024;
+
 const KEY_GONE = 'Your key has been removed from Slipway; this connection can no longer run commands.';
 
 
@@ -56,8 +60,16 @@ function relayGit(services: Services, identity: Identity, channel: ServerChannel
   const { git } = served;
   channel.pipe(git.stdin);
   git.stderr.pipe(channel.stderr, { end: false });
-  git.stdout.pipe(channel, { end: false });
-  const outDone = new Promise<void>((r) => git.stdout.once('end', r));
+  // ssh2 copies each chunk of git's output into its packets at once unless the client's window
+  // is shut (it then keeps the rest): reading pauses until that chunk went out, so the one
+  // reused buffer is never overwritten under ssh2.
+  const out = readInto(git.stdout, Buffer.allocUnsafe(OUTPUT_READ_BYTES), (chunk) => {
+    channel.write(chunk, () => {
+      if (channel.writableLength === 0) out.resume();
+    });
+    return channel.writableLength === 0;
+  });
+  const outDone = out.done;
   const errDone = new Promise<void>((r) => git.stderr.once('end', r));
   void Promise.all([served.exited, outDone, errDone]).then(([code]) => {
     // The exit status goes out only after all of git's output, as sshd does.

@@ -1,5 +1,6 @@
-// The CGI side of `git http-backend`: its response is a header block (Status:, Content-Type:, …),
-// a blank line, then the body, all on its stdout. This turns that into an HTTP response.
+// The CGI side of `git http-backend`, which serves the sync tests' forge (forge.ts): its response
+// is a header block (Status:, Content-Type:, …), a blank line, then the body, all on its stdout.
+// This turns that into an HTTP response.
 import type { Readable } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 
