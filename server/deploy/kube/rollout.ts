@@ -8,7 +8,7 @@ import { log } from '../../output/log.ts';
 import type { Transcript } from '../../output/transcript.ts';
 import { ANNOTATION, LABEL, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from '../../kube/labels.ts';
 import { splitLogLine } from '../logs.ts';
-import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady } from '../rollout.ts';
+import { crashLines, podState, processTypeOf, readinessFailure, readyPodsOf, recentWarnings, rolloutState, whyNotReady } from '../rollout.ts';
 import { RELEASE_TYPE, cutover, runView, replicasFor, restartPatch } from '../workload.ts';
 import type { Rollouts, Workload } from '../deployer.ts';
 import type { DeployableRelease, HealthChecks, QuotaPlan } from '../../model.ts';
@@ -178,7 +178,8 @@ export class KubeRollouts extends KubePart implements Rollouts {
   }
 
   /**
-   * Polls until every Deployment of the app finished rolling out (as kubectl decides it), showing
+   * Polls until every Deployment of the app finished rolling out (as kubectl decides it, its own
+   * ready pods counting as available as soon as they show: rolloutState), showing
    * `web: 1/2 ready` as counts change. Throws RolloutFailure at once when a pod of the release is
    * stuck for good (CrashLoopBackOff, ImagePullBackOff, …), and at the deadline.
    */
@@ -194,12 +195,14 @@ export class KubeRollouts extends KubePart implements Rollouts {
         this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) }) }),
       ]);
       // Of the sets of web instances, only this release's rolls out; the others (serving, warm) stand.
-      const states = deployments.filter((d) => ownSet(d, version)).map(rolloutState);
+      // Each counts its own ready pods: the one place their readiness shows without delay.
+      const own = deployments.filter((d) => ownSet(d, version));
+      const readyCounts = own.map((d) => readyPodsOf(d, pods));
+      const states = own.map((d, i) => rolloutState(d, readyCounts[i]));
       const podStates = pods.map(podState);
-      for (const s of states) {
+      for (const [i, s] of states.entries()) {
         if (s.desired === 0 && !shown.has(s.name)) continue;
-        const ready = podStates.filter((p) => p.process === s.name && p.ready).length;
-        const line = `${s.type}: ${Math.min(ready, s.desired)}/${s.desired} ready`;
+        const line = `${s.type}: ${Math.min(readyCounts[i]!, s.desired)}/${s.desired} ready`;
         if (shown.get(s.name) !== line) t.detail(line);
         shown.set(s.name, line);
       }
