@@ -13,8 +13,10 @@
 //   - app O (`ps:warm APP 0` from its first release on: nothing kept warm, the comparison): the
 //     same push, config:set and a rollback, which is cold.
 // Where the time goes: when each command's output said `Applied vN` and `Switched the traffic`,
-// beside an SSH command that does nearly nothing. On a build without ps:warm (before issue 20)
-// it runs too, measuring the rolling update that build has.
+// beside an SSH command that does nearly nothing; and on the nodes, from a pod watch (`kubectl get
+// pods -w`, stamped as its lines arrive): which node each new instance ran on, its image pull (its
+// Pulled event), when it was created, reported running by its kubelet, and Ready. On a build
+// without ps:warm (before issue 20) it runs too, measuring the rolling update that build has.
 // Bounded: every probe stops by itself after 10 min, every wait after 60 s.
 //   eval "$(npm run -s testbed)"; node bench/cutover.ts     (BENCH_ROUNDS=3, BENCH_CUTOVER_AFTER=20)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +24,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../server/kube/client.ts';
-import type { V1Pod } from '../server/kube/types.ts';
+import type { CoreV1Event, V1Pod } from '../server/kube/types.ts';
 import { LABEL } from '../server/kube/labels.ts';
 import { run } from '../server/exec.ts';
 import { gitEnv, sshOptions } from '../test/support/harness.ts';
@@ -41,6 +43,7 @@ const SETTINGS = Object.freeze({
   // The server confirms a switch with Traefik's API when it is set (startOnTestbed passes the testbed's), else with the EndpointSlices only.
   ingressApi: benchEnv.SLIPWAY_INGRESS_API ?? '',
   out: resolve(benchEnv.BENCH_CUTOVER_OUT || resolve(import.meta.dirname, 'results', 'cutover.md')),
+  kubectl: benchEnv.SLIPWAY_KUBE_BIN_DIR ? join(benchEnv.SLIPWAY_KUBE_BIN_DIR, 'kubectl') : '',
 });
 requireTestbed('cutover', { ...SETTINGS, warmWindow: 'not required', ingressApi: 'not required' });
 const BASE = 'cutover.bench';
@@ -59,6 +62,18 @@ const PHASES = {
 } as const;
 type Phase = keyof typeof PHASES;
 
+/** A change's new instances on the nodes, from the pod watch; times from the command's start (ms). */
+interface OnNodes {
+  /** The node each new instance ran on. */
+  nodes: string[];
+  /** Each new instance's image pull (its Pulled event): ms, 0 when the node had the image already. */
+  pullMs: number[];
+  /** The first new instance created; the last one reported running by its kubelet; the last one Ready. */
+  created?: number;
+  running?: number;
+  ready?: number;
+}
+
 /** One change, measured from the command's start (ms). */
 interface Measure {
   /** The command returned (git push: exited). */
@@ -76,6 +91,7 @@ interface Measure {
   /** Answers from the release before to requests sent after the command returned (Released, for a push). */
   oldAfterDone: number;
   requests: number;
+  onNodes: OnNodes;
 }
 
 const tb = { SLIPWAY_BUILDER: SETTINGS.builder, SLIPWAY_REGISTRY: SETTINGS.registry, KUBECONFIG: SETTINGS.kubeconfig, SLIPWAY_PACK: SETTINGS.pack, DOCKER_HOST: SETTINGS.dockerHost };
@@ -123,11 +139,71 @@ async function sshCommand(command: string, mark: Mark): Promise<void> {
   if (r.exitCode !== 0) throw new Error(`${command}: exit ${r.exitCode}: ${r.stderr}`);
 }
 
+const kube = new KubeClient(SETTINGS.kubeconfig);
+
+/** A pod as the watch saw it change, at the bench's clock (performance.now()). */
+interface PodSeen { first: number; node?: string; running?: number; ready?: number }
+
+/**
+ * Watches `app`'s pods (`kubectl get pods -w`) until stopped, stamping each change as it arrives.
+ * `listed` resolves once it printed the pods there are (the app always has one: what it serves).
+ */
+function watchPods(app: string): { pods: Map<string, PodSeen>; listed: Promise<void>; stop: () => Promise<void> } {
+  const pods = new Map<string, PodSeen>();
+  const stop = new AbortController();
+  let firstLine = () => {};
+  const listed = new Promise<void>((resolve) => (firstLine = resolve));
+  const columns = 'custom-columns=N:.metadata.name,NODE:.spec.nodeName,RUN:.status.containerStatuses[0].state.running.startedAt,READY:.status.conditions[?(@.type=="Ready")].status';
+  const done = run(SETTINGS.kubectl, ['--kubeconfig', SETTINGS.kubeconfig, '-n', `slipway-${app}`, 'get', 'pods', '-w', '--no-headers', '-o', columns], {
+    signal: stop.signal,
+    onLine: (line, stream) => {
+      if (stream !== 'stdout') return;
+      const at = performance.now();
+      firstLine();
+      const [name, node, running, ready] = line.trim().split(/\s+/);
+      if (!name) return;
+      const p = pods.get(name) ?? pods.set(name, { first: at }).get(name)!;
+      if (node && node !== '<none>') p.node ??= node;
+      if (running && running !== '<none>') p.running ??= at;
+      if (ready === 'True') p.ready ??= at;
+    },
+  });
+  return { pods, listed, stop: async () => { stop.abort(); await done; } };
+}
+
+/** Milliseconds of a Pulled event's pull ("… in 33ms (33ms including waiting)"), 0 for "already present", undefined otherwise. */
+function pullOf(message: string): number | undefined {
+  if (/already present/.test(message)) return 0;
+  const m = /in ([\d.]+)(ms|s) \(/.exec(message);
+  return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : undefined;
+}
+
+/** The new instances' nodes, pulls and times: the pods the watch saw that were not there before (`old`). */
+async function onNodesOf(app: string, seen: Map<string, PodSeen>, old: ReadonlySet<string>, t0: number): Promise<OnNodes> {
+  const fresh = [...seen].filter(([name]) => !old.has(name));
+  const events = await kube.list<CoreV1Event>('v1', 'Event', `slipway-${app}`, { fieldSelector: 'reason=Pulled' });
+  const pullMs = fresh.flatMap(([name]) => {
+    const ms = events.filter((e) => e.involvedObject?.name === name).map((e) => pullOf(e.message ?? '')).find((v) => v !== undefined);
+    return ms === undefined ? [] : [ms];
+  });
+  const last = (k: 'running' | 'ready') => (fresh.length && fresh.every(([, p]) => p[k] !== undefined) ? Math.max(...fresh.map(([, p]) => p[k]!)) - t0 : undefined);
+  return {
+    nodes: fresh.map(([, p]) => p.node ?? 'unscheduled'),
+    pullMs,
+    ...(fresh.length ? { created: Math.min(...fresh.map(([, p]) => p.first)) - t0 } : {}),
+    ...(last('running') === undefined ? {} : { running: last('running') }),
+    ...(last('ready') === undefined ? {} : { ready: last('ready') }),
+  };
+}
+
 /** Runs `command` while probing `app`, which answers `from`, and measures its switch to `to`. */
 async function measure(app: string, from: string, to: string, command: (mark: Mark) => Promise<unknown>): Promise<Measure> {
   await waitForBody(SETTINGS.ingress, host(app), (b) => b === from, 60_000);
+  const watch = watchPods(app);
   const probe = probeDuring(SETTINGS.ingress, host(app), { gapMs: GAP_MS, maxDurationMs: 10 * 60_000 });
   try {
+    const old = new Set((await kube.list<V1Pod>('v1', 'Pod', `slipway-${app}`)).map((p) => p.metadata?.name ?? ''));
+    await Promise.race([watch.listed, sleep(10_000)]);
     // The probe's first answer is the old body: it is up before the command starts.
     for (const end = performance.now() + 60_000; probe.answers.length === 0 && performance.now() < end;) await sleep(5);
     const t0 = performance.now();
@@ -153,16 +229,17 @@ async function measure(app: string, from: string, to: string, command: (mark: Ma
     const all = c.allNew === undefined ? Infinity : Math.max(0, c.allNew - origin);
     const saidDone = origin + (released ?? done);
     const oldAfterDone = answers.filter((a) => a.sentAt >= saidDone && a.body === from).length;
-    return { done, ...(released === undefined ? {} : { released }), phases, all, mixed: c.mixedMs ?? 0, failed: c.failed, oldAfterNew: c.oldAfterNew, oldAfterDone, requests: c.requests };
+    const onNodes = await onNodesOf(app, watch.pods, old, t0);
+    return { done, ...(released === undefined ? {} : { released }), phases, all, mixed: c.mixedMs ?? 0, failed: c.failed, oldAfterNew: c.oldAfterNew, oldAfterDone, requests: c.requests, onNodes };
   } finally {
     await probe.stop();
+    await watch.stop();
   }
 }
 
 type Row = 'pushW' | 'configW' | 'rollbackWarm' | 'rollbackDropped' | 'rollbackCold' | 'pushO' | 'configO' | 'rollbackO';
 const results: Record<Row, Measure[]> = { pushW: [], configW: [], rollbackWarm: [], rollbackDropped: [], rollbackCold: [], pushO: [], configO: [], rollbackO: [] };
 
-const kube = new KubeClient(SETTINGS.kubeconfig);
 /** Waits (at most 60 s) until no pod of `app`'s release `version` is left, not even one finishing its preStop pause. */
 async function untilGone(app: string, version: number): Promise<void> {
   const selector = `${LABEL.instance}=${app},${LABEL.release}=${version}`;
@@ -247,6 +324,20 @@ const phaseRow = (name: string, key: Row) => {
   const xs = results[key];
   return `| ${name} | ${phaseCell(xs, 'output')} | ${phaseCell(xs, 'applied')} | ${phaseCell(xs, 'switched')} | ${med(xs, (m) => m.released ?? m.done)} | ${med(xs, (m) => m.done)} | ${med(xs, (m) => m.all)} | ${xs.filter((m) => m.phases.slicesOnly !== undefined).length} of ${xs.length} |`;
 };
+/** The median of what `f` gives for the measures that have it, or – when none does. */
+const medOf = (xs: Measure[], f: (m: Measure) => number | undefined) => {
+  const have = xs.map(f).filter((v): v is number => v !== undefined);
+  return have.length ? s2(median(have)) : '–';
+};
+const nodesRow = (name: string, key: Row) => {
+  const xs = results[key];
+  const nodes = xs.flatMap((m) => m.onNodes.nodes);
+  const where = [...new Set(nodes)].sort().map((n) => `${n} ${nodes.filter((x) => x === n).length}`).join(', ');
+  const pulls = xs.flatMap((m) => m.onNodes.pullMs);
+  const pull = pulls.length ? `${Math.round(median(pulls))} ms (max ${Math.round(Math.max(...pulls))}; ${pulls.filter((p) => p === 0).length} of ${pulls.length} had it)` : '–';
+  const between = (m: Measure, from: number | undefined, to: number | undefined) => (from === undefined || to === undefined ? undefined : to - from);
+  return `| ${name} | ${where || 'none (its instances were running)'} | ${pull} | ${medOf(xs, (m) => m.onNodes.created)} | ${medOf(xs, (m) => m.onNodes.running)} | ${medOf(xs, (m) => m.onNodes.ready)} | ${medOf(xs, (m) => between(m, m.onNodes.created, m.onNodes.running))} | ${medOf(xs, (m) => between(m, m.onNodes.running, m.onNodes.ready))} | ${medOf(xs, (m) => between(m, m.onNodes.ready, m.phases.switched))} | ${med(xs, (m) => m.all)} |`;
+};
 const report = [
   '# Cutover bench',
   '',
@@ -291,6 +382,25 @@ const report = [
   phaseRow('window off: rollback', 'rollbackO'),
   phaseRow('window off: push', 'pushO'),
   phaseRow('window off: `config:set`', 'configO'),
+  '',
+  '## On the nodes',
+  '',
+  'The instances each change started, from a pod watch (`kubectl get pods -w`, each line stamped as it arrived; medians from the',
+  'command\'s start, the last instance of a change for "running" and "Ready"): the nodes they ran on (all rounds), their image',
+  'pull (the Pulled event: its duration, 0 when the node had the image), when the first was created, when the kubelet reported',
+  'it running (it notices a started container at its next look at the runtime, once a second) and Ready (the TCP readiness',
+  'check, once a second), and the spans between, per change, up to `Switched the traffic` (the ingress routes to them).',
+  '',
+  '| change | new instances ran on | image pull (median) | created | reported running | Ready | created → running | running → Ready | Ready → Switched | 100 % |',
+  '|---|---|---|---|---|---|---|---|---|---|',
+  nodesRow('rollback, warm', 'rollbackWarm'),
+  nodesRow('rollback, cold', 'rollbackCold'),
+  nodesRow('rollback, right after `ps:warm APP 0`', 'rollbackDropped'),
+  nodesRow('push (code change)', 'pushW'),
+  nodesRow('`config:set`', 'configW'),
+  nodesRow('window off: rollback', 'rollbackO'),
+  nodesRow('window off: push', 'pushO'),
+  nodesRow('window off: `config:set`', 'configO'),
   '',
 ].join('\n');
 mkdirSync(resolve(SETTINGS.out, '..'), { recursive: true });

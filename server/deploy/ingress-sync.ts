@@ -4,6 +4,7 @@
 // is asked (askIngressApi: the deployer's switch and doctor); kube.ts polls them.
 import type { V1EndpointSlice, V1Pod } from '../kube/types.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { readyAndStaying } from './rollout.ts';
 
 /**
  * One GET of `path` on Traefik's API (SLIPWAY_INGRESS_API): an http(s) address is asked directly,
@@ -32,11 +33,7 @@ export function sliceAddresses(slices: readonly V1EndpointSlice[]): Set<string> 
 /** The pod IPs of the ready, not terminating pods among `pods`. */
 export function readyPodAddresses(pods: readonly V1Pod[]): Set<string> {
   const out = new Set<string>();
-  for (const p of pods) {
-    if (p.metadata?.deletionTimestamp) continue;
-    if (!(p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')) continue;
-    if (p.status?.podIP) out.add(p.status.podIP);
-  }
+  for (const p of pods) if (readyAndStaying(p) && p.status?.podIP) out.add(p.status.podIP);
   return out;
 }
 

@@ -19,18 +19,43 @@ export interface RolloutState {
   quotaFull?: boolean;
 }
 
+/** A pod that takes traffic: Ready, and not terminating (a terminating pod stays Ready through its preStop pause). */
+export function readyAndStaying(p: V1Pod): boolean {
+  return !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
 /**
- * Decides whether a Deployment finished rolling out exactly as `kubectl rollout status` does: the
- * controller saw the latest spec (observedGeneration ≥ generation), every desired replica is
- * updated, no old replica is left, and every updated replica is available.
+ * Whether a pod is one of the Deployment's own: its controller is one of the Deployment's
+ * ReplicaSets, which the Deployment controller names DEPLOYMENT-HASH with a hash without dashes
+ * (so the pods of `web-v3` are never taken for those of an app's older `web`).
  */
-export function rolloutState(d: V1Deployment): RolloutState {
+export function ownedBy(d: V1Deployment, p: V1Pod): boolean {
+  const name = d.metadata?.name;
+  const owner = p.metadata?.ownerReferences?.find((o) => o.controller);
+  return name !== undefined && owner?.kind === 'ReplicaSet' && owner.name.startsWith(`${name}-`) && /^[a-z0-9]+$/.test(owner.name.slice(name.length + 1));
+}
+
+/** How many of the Deployment's own pods in `pods` are ready and not terminating. */
+export function readyPodsOf(d: V1Deployment, pods: readonly V1Pod[]): number {
+  return pods.filter((p) => ownedBy(d, p) && readyAndStaying(p)).length;
+}
+
+/**
+ * Decides whether a Deployment finished rolling out as `kubectl rollout status` does: the
+ * controller saw the latest spec (observedGeneration ≥ generation), every desired replica is
+ * updated, no old replica is left, and every updated replica is available. `readyPods` (its own
+ * ready pods, readyPodsOf) counts as available too: a pod's readiness reaches the pod list at once,
+ * the Deployment's status only after the ReplicaSet controller and then the Deployment controller
+ * have copied it (0.1 to 0.3 s on a busy two-node testbed, the whole of it before the traffic
+ * moves). Once the status says no old replica is left, every ready pod it owns is of the new spec.
+ */
+export function rolloutState(d: V1Deployment, readyPods = 0): RolloutState {
   const name = d.metadata?.labels?.[LABEL.process] ?? d.metadata?.name ?? '';
   const desired = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
   const updated = s.updatedReplicas ?? 0;
   const total = s.replicas ?? 0;
-  const available = s.availableReplicas ?? 0;
+  const available = Math.max(s.availableReplicas ?? 0, readyPods);
   const base = { name, type: processTypeOf(d), desired, done: false };
   if ((d.metadata?.generation ?? 0) > (s.observedGeneration ?? 0)) return { ...base, waiting: 'waiting for the deployment controller to see the new spec' };
   const progressing = (s.conditions ?? []).find((c) => c.type === 'Progressing');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CoreV1Event, V1Deployment, V1Pod } from '../../server/kube/types.ts';
-import { crashLines, podState, recentWarnings, rolloutState, whyNotReady } from '../../server/deploy/rollout.ts';
+import { crashLines, ownedBy, podState, readyPodsOf, recentWarnings, rolloutState, whyNotReady } from '../../server/deploy/rollout.ts';
 import { formatLogLine, instanceId, mergeLogs, splitLogLine } from '../../server/deploy/logs.ts';
 
 function deployment(spec: { replicas: number; generation?: number }, status: V1Deployment['status']): V1Deployment {
@@ -23,6 +23,40 @@ test('rolloutState decides as kubectl rollout status does', () => {
   assert.equal(rolloutState(deployment({ replicas: 0 }, { observedGeneration: 2 })).done, true);
   const deadline = rolloutState(deployment({ replicas: 1 }, { observedGeneration: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] }));
   assert.equal(deadline.failed, 'web exceeded its progress deadline');
+});
+
+test('rolloutState counts the pods\' own readiness before the Deployment\'s status copies it, and nothing else', () => {
+  // Ready in the pod list, not yet in the status (the ReplicaSet and Deployment controllers copy it a moment later).
+  const lagging = deployment({ replicas: 2 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 0 });
+  assert.deepEqual([rolloutState(lagging, 1).done, rolloutState(lagging, 1).waiting], [false, '1 of 2 updated replicas are available']);
+  assert.equal(rolloutState(lagging, 2).done, true);
+  assert.equal(rolloutState(lagging).done, false, 'without the pods, the status alone decides');
+  // Ready pods never stand in for what only the status knows: an unseen spec, replicas not yet updated, old ones left.
+  assert.equal(rolloutState(deployment({ replicas: 2, generation: 3 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 2 }), 2).done, false);
+  assert.equal(rolloutState(deployment({ replicas: 2 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 1 }), 2).done, false);
+  assert.match(rolloutState(deployment({ replicas: 2 }, { observedGeneration: 2, replicas: 3, updatedReplicas: 2 }), 3).waiting, /old replicas are pending termination/);
+});
+
+test('a Deployment\'s own pods are those of its ReplicaSets; ready ones count unless terminating', () => {
+  const named = (name: string): V1Deployment => ({ metadata: { name, generation: 1 }, spec: { selector: {}, template: {} } });
+  const owned = (name: string, rs: string, ready: boolean, extra: Partial<V1Pod['metadata']> = {}): V1Pod => ({
+    metadata: { name, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs, uid: rs, controller: true }], ...extra },
+    status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  });
+  const set = owned('web-v3-7d9f8c6b5-abcde', 'web-v3-7d9f8c6b5', true);
+  const legacy = owned('web-5c4b3a2d1-fghij', 'web-5c4b3a2d1', true);
+  assert.ok(ownedBy(named('web-v3'), set));
+  assert.ok(!ownedBy(named('web'), set), "web-v3's pods are not the older `web` Deployment's");
+  assert.ok(ownedBy(named('web'), legacy) && !ownedBy(named('web-v3'), legacy));
+  assert.ok(!ownedBy(named('web-v3'), { metadata: { name: 'web-v3-x', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'web-v3-abc', uid: 'j', controller: true }] } }));
+  const pods = [
+    set,
+    owned('web-v3-7d9f8c6b5-klmno', 'web-v3-7d9f8c6b5', false),
+    owned('web-v3-7d9f8c6b5-pqrst', 'web-v3-7d9f8c6b5', true, { deletionTimestamp: new Date() }),
+    legacy,
+  ];
+  assert.equal(readyPodsOf(named('web-v3'), pods), 1, 'not ready, and ready but terminating (its preStop pause), do not count');
+  assert.equal(readyPodsOf(named('web'), pods), 1);
 });
 
 function pod(name: string, status: V1Pod['status'], labels: Record<string, string> = {}): V1Pod {

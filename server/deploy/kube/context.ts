@@ -97,13 +97,19 @@ export class KubeContext {
    * as they are created, never afterwards). `namespace: 'create'` applies the namespace only when
    * it is not there: relabeling it "restricted" must go with the rollout of Deployments whose pods
    * meet it, or a pod of an app deployed before would not be replaced when it goes away.
+   * `namespace: 'present'` (the caller has just read objects in it) applies it beside the guards
+   * rather than before them, one round trip less; it is still applied before any pod starts.
    */
-  async applyGuards(release: DeployableRelease, opts: { redirect?: ReadonlySet<string>; namespace?: 'apply' | 'create'; serving?: number | undefined } = {}): Promise<{ guards: KubeObject[]; rest: KubeObject[] }> {
+  async applyGuards(release: DeployableRelease, opts: { redirect?: ReadonlySet<string>; namespace?: 'apply' | 'create' | 'present'; serving?: number | undefined } = {}): Promise<{ guards: KubeObject[]; rest: KubeObject[] }> {
     const [namespace, ...others] = releaseObjects({ ...release, image: this.pullImage(release.image) }, this.objectOptions(), opts.redirect, opts.serving);
-    // The namespace first: everything else lives in it.
-    if (opts.namespace !== 'create' || !(await this.client.read('v1', 'Namespace', namespace!.metadata.name))) await this.client.apply(namespace!);
     const guards = others.filter((o) => GUARD_KINDS.has(o.kind));
-    await Promise.all(guards.map((o) => this.client.apply(o)));
+    if (opts.namespace === 'present') {
+      await Promise.all([namespace!, ...guards].map((o) => this.client.apply(o)));
+    } else {
+      // The namespace first: everything else lives in it.
+      if (opts.namespace !== 'create' || !(await this.client.read('v1', 'Namespace', namespace!.metadata.name))) await this.client.apply(namespace!);
+      await Promise.all(guards.map((o) => this.client.apply(o)));
+    }
     return { guards, rest: others.filter((o) => !GUARD_KINDS.has(o.kind)) };
   }
 }

@@ -8,7 +8,7 @@ import { log } from '../../output/log.ts';
 import type { Transcript } from '../../output/transcript.ts';
 import { ANNOTATION, LABEL, RESTART_FIELD_MANAGER, appSelector, namespaceFor, processName, selectorString } from '../../kube/labels.ts';
 import { splitLogLine } from '../logs.ts';
-import { crashLines, podState, processTypeOf, readinessFailure, recentWarnings, rolloutState, whyNotReady } from '../rollout.ts';
+import { crashLines, podState, processTypeOf, readinessFailure, readyPodsOf, recentWarnings, rolloutState, whyNotReady } from '../rollout.ts';
 import { RELEASE_TYPE, cutover, runView, replicasFor, restartPatch } from '../workload.ts';
 import type { Rollouts, Workload } from '../deployer.ts';
 import type { DeployableRelease, HealthChecks, QuotaPlan } from '../../model.ts';
@@ -71,14 +71,18 @@ export class KubeRollouts extends KubePart implements Rollouts {
     const serving = atomic ? before.serving ?? run.version : undefined;
     const created = atomic && !before.sets.has(run.version);
     // A new set starts: older warm sets make room for it (in the app's quota); they take no traffic.
-    if (created) await this.#sets.dropSets(release.app, [...before.sets.keys()].filter((v) => v !== before.serving));
+    // They go while the namespace and its guards are applied, and are gone before the new set's
+    // Deployment is applied (#applyRelease waits for them first).
+    const makingRoom = created ? this.#sets.dropSets(release.app, [...before.sets.keys()].filter((v) => v !== before.serving)) : undefined;
+    // Anything found in the namespace shows it is there: it need not be applied before its guards.
+    const namespacePresent = before.serving !== undefined || before.sets.size > 0 || before.legacy;
     // A warm set with every instance asked for ready (a rollback within the window) takes the
     // traffic first: the rest of the release follows, and none of it changes what that set serves.
     const warm = before.sets.get(run.version);
     const early = atomic && this.k.opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, replicasFor(run, WEB));
     if (early) await this.#sets.switchTo(run, before, t, opts.signal);
     try {
-      await this.#applyRelease(run, previous, early ? run.version : serving);
+      await this.#applyRelease(run, previous, early ? run.version : serving, { beforePods: makingRoom, namespacePresent });
     } catch (err) {
       // Some objects may be applied already: put the previous release back so a rejected push
       // leaves the cluster as it was. The apply error is the one the user needs to see.
@@ -129,10 +133,15 @@ export class KubeRollouts extends KubePart implements Rollouts {
    * Applies a release's objects, then deletes what it no longer has (process types, old Secrets).
    * The web Service keeps sending traffic to release `serving`'s set of instances; the sets
    * themselves (and an app's older `web` Deployment) are left to deploy's switch and #retire.
+   * `beforePods` (older sets going) is waited for beside the guards, before anything that starts
+   * pods; with `namespacePresent` the namespace is applied beside its guards (applyGuards).
    */
-  async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined, serving: number | undefined = release.version): Promise<void> {
-    const redirect = await this.#tls.redirectHosts(release);
-    const { guards, rest } = await this.k.applyGuards(release, { redirect, serving });
+  async #applyRelease(release: DeployableRelease, previous: DeployableRelease | undefined, serving: number | undefined = release.version, opts: { beforePods?: Promise<void> | undefined; namespacePresent?: boolean } = {}): Promise<void> {
+    const namespace = opts.namespacePresent ? 'present' : 'apply';
+    const [{ guards, rest }] = await Promise.all([
+      this.#tls.redirectHosts(release).then((redirect) => this.k.applyGuards(release, { redirect, serving, namespace })),
+      opts.beforePods,
+    ]);
     // Ingresses last and in order (the redirecting one first: a host moving between them is never
     // in neither), after the TLS Secrets and Middleware they name.
     await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => this.k.client.apply(o)));
@@ -178,7 +187,8 @@ export class KubeRollouts extends KubePart implements Rollouts {
   }
 
   /**
-   * Polls until every Deployment of the app finished rolling out (as kubectl decides it), showing
+   * Polls until every Deployment of the app finished rolling out (as kubectl decides it, its own
+   * ready pods counting as available as soon as they show: rolloutState), showing
    * `web: 1/2 ready` as counts change. Throws RolloutFailure at once when a pod of the release is
    * stuck for good (CrashLoopBackOff, ImagePullBackOff, …), and at the deadline.
    */
@@ -194,12 +204,14 @@ export class KubeRollouts extends KubePart implements Rollouts {
         this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.release]: String(version) }) }),
       ]);
       // Of the sets of web instances, only this release's rolls out; the others (serving, warm) stand.
-      const states = deployments.filter((d) => ownSet(d, version)).map(rolloutState);
+      // Each counts its own ready pods: the one place their readiness shows without delay.
+      const own = deployments.filter((d) => ownSet(d, version));
+      const readyCounts = own.map((d) => readyPodsOf(d, pods));
+      const states = own.map((d, i) => rolloutState(d, readyCounts[i]));
       const podStates = pods.map(podState);
-      for (const s of states) {
+      for (const [i, s] of states.entries()) {
         if (s.desired === 0 && !shown.has(s.name)) continue;
-        const ready = podStates.filter((p) => p.process === s.name && p.ready).length;
-        const line = `${s.type}: ${Math.min(ready, s.desired)}/${s.desired} ready`;
+        const line = `${s.type}: ${Math.min(readyCounts[i]!, s.desired)}/${s.desired} ready`;
         if (shown.get(s.name) !== line) t.detail(line);
         shown.set(s.name, line);
       }

@@ -84,8 +84,12 @@ export class KubeWebSets extends KubePart implements WarmInstances {
   async dropSets(app: string, versions: readonly number[]): Promise<void> {
     const ns = namespaceFor(app);
     await Promise.all(versions.map(async (v) => {
-      await this.k.client.remove('apps/v1', 'Deployment', webSetName(v), ns);
-      const pods = await this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.process]: WEB, [LABEL.release]: String(v) }) });
+      // The pods are listed while their Deployment goes: a set that takes no traffic starts no new
+      // pod meanwhile, and the garbage collector removes any the list missed.
+      const [, pods] = await Promise.all([
+        this.k.client.remove('apps/v1', 'Deployment', webSetName(v), ns),
+        this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selectorString({ [LABEL.instance]: app, [LABEL.process]: WEB, [LABEL.release]: String(v) }) }),
+      ]);
       await Promise.all(pods.map((p) => this.k.client.remove('v1', 'Pod', p.metadata!.name!, ns, { gracePeriodSeconds: 0 })));
     }));
   }
@@ -162,9 +166,8 @@ export class KubeWebSets extends KubePart implements WarmInstances {
    * one) with it: the set that serves is the one a drain must not empty.
    */
   async #pointWebAt(run: DeployableRelease, serving: number): Promise<void> {
-    await this.k.client.apply(serviceObject(run, serving));
     const budget = webBudgetObject(run, serving);
-    if (budget) await this.k.client.apply(budget);
+    await Promise.all([this.k.client.apply(serviceObject(run, serving)), ...(budget ? [this.k.client.apply(budget)] : [])]);
   }
 
   /** Sleeps a little before the next poll of a switch; throws `why` at the deadline or when cancelled. */
