@@ -38,10 +38,11 @@ const SETTINGS = Object.freeze({
 
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
-/** Whether BENCH_ONLY (empty: everything) asks for measure `group`, for repo `fx` if given. */
+/** Whether BENCH_ONLY (empty: everything) asks for measure `group`: for repo `fx`, or for any if none is given. */
 function wanted(group: string, fx?: 'big' | 'small'): boolean {
   const only = SETTINGS.only;
-  return only.size === 0 || only.has(group) || (fx !== undefined && only.has(`${group}:${fx}`));
+  if (only.size === 0 || only.has(group)) return true;
+  return fx !== undefined ? only.has(`${group}:${fx}`) : only.has(`${group}:big`) || only.has(`${group}:small`);
 }
 
 // ---------------------------------------------------------------------------------------------
