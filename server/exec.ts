@@ -208,6 +208,8 @@ export function readInto(stream: Readable, buffer: Buffer, onChunk: (chunk: Buff
   stream.destroy();
   const opts = { handle, readable: true, writable: false, onread: { buffer, callback: (n: number) => onChunk(buffer.subarray(0, n)) } };
   const socket = new Socket(opts as unknown as SocketConstructorOpts);
+  // A failed read ends the output (`done`); the program's exit status, which its caller waits
+  // for too, says what went wrong, as it does for the pipe Node would have read.
   socket.on('error', () => socket.destroy());
   socket.resume();
   return { resume: () => socket.resume(), done: ended(socket), reused: true };
