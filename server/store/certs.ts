@@ -1,4 +1,4 @@
-import { now, type Db } from './db.ts';
+import { byApp, now, type Db } from './db.ts';
 
 /** A certificate uploaded with certs:add, as served for one host. */
 export interface UploadedCert {
@@ -18,15 +18,8 @@ export function certsStore(db: Db) {
       db.prepare('UPDATE apps SET certs_auto = ? WHERE name = ?').run(on ? 1 : 0, app);
     },
     /** The hosts with an uploaded certificate, by app (no PEMs): one query for a list of apps. */
-    uploadedHosts: (): Map<string, string[]> => {
-      const out = new Map<string, string[]>();
-      for (const r of db.prepare<[], { app: string; host: string }>('SELECT app, host FROM certs ORDER BY app, host').all()) {
-        const list = out.get(r.app);
-        if (list) list.push(r.host);
-        else out.set(r.app, [r.host]);
-      }
-      return out;
-    },
+    uploadedHosts: (): Map<string, string[]> =>
+      byApp(db.prepare<[], { app: string; value: string }>('SELECT app, host AS value FROM certs ORDER BY app, host').all()),
     /** The app's uploaded certificates, by host. */
     uploaded: (app: string): UploadedCert[] =>
       db.prepare<[string], { host: string; cert_pem: string; key_pem: string }>('SELECT host, cert_pem, key_pem FROM certs WHERE app = ? ORDER BY host')

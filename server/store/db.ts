@@ -355,6 +355,17 @@ function migrate(db: Db): void {
   }
 }
 
+/** `(app, value)` rows as each app's values, in the rows' order. */
+export function byApp(rows: readonly { app: string; value: string }[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of rows) {
+    const list = out.get(r.app);
+    if (list) list.push(r.value);
+    else out.set(r.app, [r.value]);
+  }
+  return out;
+}
+
 /** The current time as stored in the database. */
 export function now(): string {
   return new Date().toISOString();

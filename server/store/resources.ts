@@ -1,5 +1,5 @@
 import type { HealthCheck, CheckType, ResourceQuantities } from '../model.ts';
-import { now, type Db } from './db.ts';
+import { byApp, now, type Db } from './db.ts';
 
 /** The process name resource settings for every type are stored under (Dokku's `_default_`). */
 export const ALL_PROCESSES = '*';
@@ -90,15 +90,8 @@ export function stoppedStore(db: Db) {
   return {
     all: (app: string): string[] => db.prepare<[string], { process: string }>('SELECT process FROM stopped WHERE app = ? ORDER BY process').all(app).map((r) => r.process),
     /** Every app's stopped types (as `all`), by app: one query for a list of apps. */
-    byApp: (): Map<string, string[]> => {
-      const out = new Map<string, string[]>();
-      for (const r of db.prepare<[], { app: string; process: string }>('SELECT app, process FROM stopped ORDER BY app, process').all()) {
-        const list = out.get(r.app);
-        if (list) list.push(r.process);
-        else out.set(r.app, [r.process]);
-      }
-      return out;
-    },
+    byApp: (): Map<string, string[]> =>
+      byApp(db.prepare<[], { app: string; value: string }>('SELECT app, process AS value FROM stopped ORDER BY app, process').all()),
     stop: (app: string, processes: readonly string[]): void => {
       db.transaction(() => {
         const put = db.prepare('INSERT OR IGNORE INTO stopped (app, process) VALUES (?, ?)');
