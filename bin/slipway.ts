@@ -18,8 +18,9 @@ async function main(): Promise<number> {
   configureLog({ level: 'warn' });
   const config = loadConfig();
   const store = openStore(config.dbFile);
+  let backends: Awaited<ReturnType<typeof chooseBackends>> | undefined;
   try {
-    const backends = await chooseBackends(config);
+    backends = await chooseBackends(config);
     const pushes = new RunningDeploys();
     const interrupted = new AbortController();
     process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
@@ -36,6 +37,9 @@ async function main(): Promise<number> {
       },
     );
   } finally {
+    // The deployer's read cache watches the cluster once a command read it: the watches end
+    // here, or this process would not exit.
+    backends?.deployer?.close?.();
     store.close();
   }
 }

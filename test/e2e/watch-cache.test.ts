@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { LABEL } from '../../server/kube/labels.ts';
 import { KubeClient } from '../../server/kube/client.ts';
+import { run } from '../../server/exec.ts';
 import type { V1Deployment, V1Pod } from '../../server/kube/types.ts';
 import type { TestServer } from '../support/harness.ts';
 import { uniqueAppName } from '../support/harness.ts';
@@ -75,6 +76,19 @@ describe('reads from the watch cache', { timeout: 20 * 60_000 }, () => {
     const wd = fixtureCopy('node-app');
     await s.commitAll(wd, 'cache');
     await deployApp(s, APP, wd);
+  });
+
+  test('the local CLI reads through the cache too, and exits when its command is done', async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    const tb = testbedEnv(NEEDS)!;
+    // On the server's data dir, as an admin on the VM runs it; its reads start watches of their own.
+    const r = await run(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'slipway.ts'), 'ps', APP], {
+      env: { ...process.env, ...tb, SLIPWAY_DATA_DIR: s!.slipway.services.config.dataDir, SLIPWAY_BASE_DOMAIN: 'cache.test' },
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.stopped, undefined, `slipway ps did not exit by itself: ${r.stderr}`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /web/);
   });
 
   after(async () => {
