@@ -174,10 +174,11 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.equal((await inside(['systemctl', 'is-active', 'slipway.service'])).stdout.trim(), 'active');
     assert.equal((await inside(['systemctl', 'show', '-P', 'User', 'slipway.service'])).stdout.trim(), 'slipway');
     // The service's process is node itself (bin/slipway-server execs it), started as `npm start`
-    // starts it: its Node flag and malloc settings.
+    // starts it: its Node flag and malloc settings, running the server install.sh built
+    // (dist/server.mjs: the installed copy is read-only to the service, so it is built at install).
     const pid = (await inside(['systemctl', 'show', '-P', 'MainPID', 'slipway.service'])).stdout.trim();
     const cmdline = (await inside(['cat', `/proc/${pid}/cmdline`])).stdout.split('\0');
-    assert.deepEqual(cmdline.slice(1, 3), ['--max-semi-space-size=2', '/opt/slipway/app/server/main.ts'], cmdline.join(' '));
+    assert.deepEqual(cmdline.slice(1, 3), ['--max-semi-space-size=2', '/opt/slipway/app/dist/server.mjs'], cmdline.join(' '));
     const environ = (await inside(['cat', `/proc/${pid}/environ`])).stdout.split('\0');
     for (const v of ['MALLOC_ARENA_MAX=2', 'MALLOC_TRIM_THRESHOLD_=131072', 'MALLOC_MMAP_THRESHOLD_=131072']) assert.ok(environ.includes(v), `${v} not in ${environ.join(' ')}`);
     assert.equal((await inside(['stat', '-c', '%a %U', '/etc/slipway/slipway.env'])).stdout.trim(), '600 root');
