@@ -4,7 +4,6 @@
 // credentials refused, rights missing: api-error.ts), the original kept as `cause`.
 // @kubernetes/client-node gives the model types only (`import type`: nothing of it is loaded at
 // run time; importing it costs about 80 MiB).
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { yamlDocuments } from './yaml.ts';
 import { UnavailableError, UserError } from '../errors.ts';
 import { explain, isStatus, statusMessage } from './api-error.ts';
@@ -21,24 +20,9 @@ import { fromWire, toWire } from './wire.ts';
 export { KubeApiError } from './api-error.ts';
 export { execExitCode } from './exec.ts';
 export { WatchExpiredError, type WatchEvent } from './watch.ts';
-// The model types the pure modules name, through types.ts. Date-time fields arrive as the API's
-// RFC 3339 strings although the model says Date: readers take either (`new Date(x)`).
-export type {
-  CoreV1Event, V1ConfigMap, V1Container, V1CronJob, V1Deployment, V1Job, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1LimitRange, V1Pod, V1Probe, V1ReplicaSet, V1ResourceQuota, V1ResourceRequirements, V1Secret, V1Service,
-  V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort, V1PodSecurityContext, V1PodSpec, V1SecurityContext,
-  V1DeploymentStrategy, V1EndpointSlice, V1PersistentVolumeClaim, V1Volume, V1VolumeMount,
-  V1Affinity, V1Node, V1PodDisruptionBudget, V1TopologySpreadConstraint,
-} from '@kubernetes/client-node';
-
-/**
- * A Kubernetes object as Slipway builds and applies it: the library's own model type, with the
- * fields server-side apply needs made required.
- */
-export type KubeObject<T = object> = T & {
-  apiVersion: string;
-  kind: string;
-  metadata: V1ObjectMeta & { name: string };
-};
+// The model types, re-exported from types.ts (their one home; type-only, erased at run time).
+export type * from './types.ts';
+import type { KubeObject } from './types.ts';
 
 /** The objects of a YAML manifest (documents separated by `---`; empty ones skipped), each with a kind and a name. */
 export function parseManifest(text: string): KubeObject[] {

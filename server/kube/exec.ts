@@ -6,7 +6,7 @@ import { addAbortListener } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { V1Status } from '@kubernetes/client-node';
+import type { V1Status } from './types.ts';
 import type WebSocket from 'ws';
 import { KubeApiError } from './api-error.ts';
 import { parseBody, readBody, type KubeHttp } from './http.ts';

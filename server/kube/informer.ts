@@ -4,7 +4,7 @@
 // API server ends (its timeout) is resumed from the last resourceVersion seen; one it reports as
 // too old (410) or one that breaks is followed by a new list that replaces everything (what was
 // deleted meanwhile goes), and so is every resync period, which heals anything a watch missed.
-import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from './types.ts';
 import { log } from '../output/log.ts';
 
 import { WatchExpiredError, type WatchEvent } from './watch.ts';
