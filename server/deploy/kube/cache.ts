@@ -60,12 +60,19 @@ export class ClusterCache {
   readonly deployments: Cached<V1Deployment>;
   readonly pods: Cached<V1Pod>;
   readonly certificates: Cached<CachedCertificate>;
+  /** Each cached kind by `apiVersion/kind`, as a write names it. */
+  readonly #byKind: Map<string, Cached<Keyed>>;
 
   constructor(client: KubeClient, timing: Partial<InformerTiming> = {}) {
     const make = <T extends Keyed>(k: { apiVersion: string; kind: string }) => new Cached(new Informer<T>(source<T>(client, k.apiVersion, k.kind), `${k.kind}s`, timing));
     this.deployments = make<V1Deployment>(KINDS.deployments);
     this.pods = make<V1Pod>(KINDS.pods);
     this.certificates = make<CachedCertificate>(KINDS.certificates);
+    this.#byKind = new Map<string, Cached<Keyed>>([
+      [`${KINDS.deployments.apiVersion}/${KINDS.deployments.kind}`, this.deployments],
+      [`${KINDS.pods.apiVersion}/${KINDS.pods.kind}`, this.pods],
+      [`${KINDS.certificates.apiVersion}/${KINDS.certificates.kind}`, this.certificates],
+    ] as [string, Cached<Keyed>][]);
     client.onWrite((w) => this.#written(w));
   }
 
@@ -76,14 +83,11 @@ export class ClusterCache {
 
   /** A write by this server, seen by its next read. */
   #written(w: Written): void {
-    const cached = w.kind === KINDS.deployments.kind && w.apiVersion === KINDS.deployments.apiVersion ? this.deployments
-      : w.kind === KINDS.pods.kind && w.apiVersion === KINDS.pods.apiVersion ? this.pods
-      : w.kind === KINDS.certificates.kind && w.apiVersion === KINDS.certificates.apiVersion ? this.certificates
-      : undefined;
+    const cached = this.#byKind.get(`${w.apiVersion}/${w.kind}`);
     // Only what carries Slipway's label is cached (the selector the watches use).
     if (!cached?.informer.synced) return;
     if (w.op === 'removed') cached.informer.forget(w.namespace ?? '', w.name);
-    else if ((w.object as Keyed).metadata?.labels?.[LABEL.managedBy] === MANAGED_BY) (cached.informer as Informer<Keyed>).observe(w.object as Keyed);
+    else if ((w.object as Keyed).metadata?.labels?.[LABEL.managedBy] === MANAGED_BY) cached.informer.observe(w.object as Keyed);
   }
 }
 
