@@ -156,6 +156,18 @@ export interface Config {
   appMaxStorage: string;
   /** The StorageClass volumes are claimed from (SLIPWAY_STORAGE_CLASS); unset: the cluster's default. */
   storageClass: string | undefined;
+  // --- Databases for apps (issue 37). ---
+  /** The Postgres image nodes pull (SLIPWAY_POSTGRES_IMAGE; images/postgres); unset: addons:create postgres is refused. */
+  postgresImage: string | undefined;
+  /** The Valkey image nodes pull (SLIPWAY_VALKEY_IMAGE; images/valkey); unset: addons:create valkey is refused. */
+  valkeyImage: string | undefined;
+  /** Databases per app (SLIPWAY_APP_MAX_DATABASES). */
+  appMaxDatabases: number;
+  /** Memory and CPU limit of a database's container (SLIPWAY_DATABASE_MEMORY, SLIPWAY_DATABASE_CPU), inside the app's quota. */
+  databaseMemory: string;
+  databaseCpu: string;
+  /** Connections a Postgres database accepts (SLIPWAY_DATABASE_MAX_CONNECTIONS). */
+  databaseMaxConnections: number;
   // --- Dashboard sessions (issue 19). ---
   /** Where users open the dashboard (SLIPWAY_DASHBOARD_URL, no trailing slash); unset: http://HOST:HTTP_PORT (urls.ts). */
   dashboardUrl: string | undefined;
@@ -555,6 +567,13 @@ function ingressSource(raw: string, name: string): Readonly<IngressSource> {
   return Object.freeze({ kind: 'pods', namespace, labels });
 }
 
+/** An image reference (`registry:5000/slipway/postgres:17-abc`), or undefined when unset or blank. */
+function optionalImage(raw: string | undefined, name: string): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!/^[a-z0-9][a-z0-9._:/@-]{0,254}$/i.test(raw)) throw new UserError(`${name} must be an image reference like registry.example.com/slipway/postgres:17, got "${raw}".`);
+  return raw;
+}
+
 /** SLIPWAY_API_CORS_ORIGINS: comma-separated origins (`https://dash.example.com`); unset or empty is none. */
 function corsOrigins(raw: string | undefined, name: string): readonly string[] {
   const list = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
@@ -737,6 +756,12 @@ const SETTINGS = {
   appMaxVolumes: setting('SLIPWAY_APP_MAX_VOLUMES', '5', count, "Volumes per app (its namespace's quota counts its claims)."),
   appMaxStorage: setting('SLIPWAY_APP_MAX_STORAGE', '20Gi', storageSize, "The sum of an app's volume sizes (its namespace's quota of `requests.storage`)."),
   storageClass: optional('SLIPWAY_STORAGE_CLASS', "the cluster's default", storageClass, "The StorageClass volumes are claimed from; install.sh sets `slipway-volumes` on its k3s, whose volumes hold no more than their size (k3s's own default, `local-path`, ignores sizes). A volume keeps the class it was made with."),
+  postgresImage: optional('SLIPWAY_POSTGRES_IMAGE', '— (no Postgres)', optionalImage, 'The Postgres 17 image (built from Debian\'s packages: images/postgres) that `addons:create APP postgres` runs; the testbed and install.sh build it.'),
+  valkeyImage: optional('SLIPWAY_VALKEY_IMAGE', '— (no Valkey)', optionalImage, 'The Valkey 8 image (images/valkey) that `addons:create APP valkey` runs.'),
+  appMaxDatabases: setting('SLIPWAY_APP_MAX_DATABASES', '2', count, 'Databases (Postgres and Valkey together) an app may have.'),
+  databaseMemory: setting('SLIPWAY_DATABASE_MEMORY', '256Mi', quantity('memory'), "Memory limit of a database's container (counted in its app's quota)."),
+  databaseCpu: setting('SLIPWAY_DATABASE_CPU', '500m', quantity('cpu'), "CPU limit of a database's container (counted in its app's quota)."),
+  databaseMaxConnections: setting('SLIPWAY_DATABASE_MAX_CONNECTIONS', '20', count, 'Connections a Postgres database accepts at once.'),
   dashboardUrl: optional('SLIPWAY_DASHBOARD_URL', '`http://HOST:HTTP_PORT`', httpUrl, 'Where users open the dashboard: `dashboard:login` prints its one-time links here, and browser requests from this origin may use a session.'),
   sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),
   metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),

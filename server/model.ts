@@ -118,6 +118,31 @@ export interface QuotaPlan {
   share?: { parent: string; previews: number };
 }
 
+/** The databases Slipway runs for apps. */
+export type DataKind = 'postgres' | 'valkey';
+
+/**
+ * One database of an app as the deployer runs it: a StatefulSet of one instance of `image` in the
+ * app's namespace, a data and a backup volume of `size`, a Service, and a Secret with its
+ * credentials and TLS files. Secrets are in `credentials` and `tls`, never logged.
+ */
+export interface DataService {
+  app: string;
+  name: string;
+  kind: DataKind;
+  image: string;
+  size: string;
+  storageClass?: string | undefined;
+  /** The user, password and database (Postgres) the server is set up with. */
+  credentials: { username: string; password: string; database: string };
+  /** PEM: the server's key and certificate, and the authority that signed it. */
+  tls: { key: string; cert: string; ca: string };
+  /** Limits of its one container. */
+  resources: { memory: string; cpu: string };
+  /** Postgres: the most connections it accepts. */
+  maxConnections: number;
+}
+
 /** An app's persistent volume: a ReadWriteOnce PersistentVolumeClaim of `size` in its namespace. */
 export interface Volume {
   name: string;

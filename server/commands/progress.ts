@@ -11,3 +11,8 @@ export function actorOf(ctx: CommandContext): Actor {
 export function progressOf(ctx: CommandContext): Progress {
   return { transcript: lineTranscript((l) => ctx.out.line(l), () => ctx.drained()), signal: ctx.signal };
 }
+
+/** Progress for a command asked for --json: its standard output is the JSON alone, so the steps are not shown. */
+export function jsonProgressOf(ctx: CommandContext, json: boolean | undefined): Progress {
+  return json ? { transcript: lineTranscript(() => {}, () => ctx.drained()), signal: ctx.signal } : progressOf(ctx);
+}

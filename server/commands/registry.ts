@@ -24,6 +24,7 @@ import { gcCommands } from './gc.ts';
 import { egressCommands } from './egress.ts';
 import { jobCommands } from './jobs.ts';
 import { storageCommands } from './storage.ts';
+import { addonsCommands } from './addons.ts';
 import { dashboardCommands } from './dashboard.ts';
 import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
@@ -65,6 +66,7 @@ export const commands: readonly Command[] = [
   ...certCommands,
   ...egressCommands,
   ...storageCommands,
+  ...addonsCommands,
   ...buildCommands,
   ...syncCommands,
   ...previewCommands,

@@ -1,4 +1,4 @@
-import type { Volume, DeployableRelease, QuotaPlan } from '../model.ts';
+import type { Volume, DeployableRelease, QuotaPlan, DataService } from '../model.ts';
 import type { ProcessIo } from '../kube/process-io.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { NodeSummary } from './nodes.ts';
@@ -234,6 +234,35 @@ export interface VolumeClaims {
   volumeStates(app: string): Promise<VolumeState[]>;
 }
 
+/** What a database's namespace must have before its pod: the app's guards (DeployableRelease's parts). */
+export type DataGuards = Pick<DeployableRelease, 'app' | 'quota' | 'egress'>;
+
+/** A database as the cluster has it (addons, addons:info). */
+export interface DataState {
+  name: string;
+  ready: boolean;
+  /** Running, Pending (why), CrashLoopBackOff (exit code 1), no pod, … */
+  state: string;
+  restarts: number;
+  startedAt: string | null;
+  /** The phase of its data and backup claims (Bound, Pending, absent). */
+  volumes: { data: string; backup: string };
+}
+
+/** An app's databases (Postgres, Valkey). */
+export interface DataServices {
+  /**
+   * Applies the app's guards (the namespace first when there is none), then the database's
+   * objects, and waits until it accepts connections; throws one sentence when it does not start
+   * by `timeoutMs` or is stuck for good (the objects stay: the caller removes them).
+   */
+  apply(d: DataService, guards: DataGuards, opts: { transcript: Transcript; signal: AbortSignal; timeoutMs: number }): Promise<void>;
+  /** Deletes the database's set, Service, Secret and both volumes (its data goes with them). */
+  remove(app: string, name: string): Promise<void>;
+  /** The app's databases as the cluster has them. */
+  states(app: string): Promise<DataState[]>;
+}
+
 /** What runs now and what it uses. */
 export interface RuntimeStatus {
   /** What runs now, per process type. */
@@ -265,6 +294,7 @@ export interface Deployer {
   readonly tls: TlsCertificates;
   readonly cron: CronJobs;
   readonly volumes: VolumeClaims;
+  readonly data: DataServices;
   readonly runtime: RuntimeStatus;
   /** The cluster's nodes (admins: nodes, nodes:drain, nodes:uncordon). */
   readonly nodes: ClusterNodes;

@@ -1,6 +1,6 @@
 // The Kubernetes deployer (k3s in production): one namespace per app. Each capability of the
 // Deployer port is a part in deploy/kube/ (rollout, cutover and warm sets, one-off pods, TLS,
-// cron, volumes, status, logs), all on one client and one set of settings (kube/context.ts).
+// cron, volumes, databases, status, logs), all on one client and one set of settings (kube/context.ts).
 import type { Deployer } from './deployer.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeContext, type KubeDeployerOptions } from './kube/context.ts';
@@ -10,6 +10,7 @@ import { KubeTls } from './kube/tls.ts';
 import { KubeRollouts } from './kube/rollout.ts';
 import { KubeOneOffs } from './kube/one-off.ts';
 import { KubeVolumes } from './kube/volumes.ts';
+import { KubeData } from './kube/data.ts';
 import { KubeRuntime } from './kube/status.ts';
 import { KubeLogs } from './kube/logs.ts';
 import { KubeNodes } from './kube-nodes.ts';
@@ -25,6 +26,7 @@ export class KubeDeployer implements Deployer {
   readonly tls: KubeTls;
   readonly cron: KubeCron;
   readonly volumes: KubeVolumes;
+  readonly data: KubeData;
   readonly runtime: KubeRuntime;
   /** The cluster's nodes (nodes, nodes:drain, nodes:uncordon; where build pods go). */
   readonly nodes: KubeNodes;
@@ -41,6 +43,7 @@ export class KubeDeployer implements Deployer {
     this.oneOff = new KubeOneOffs(k);
     this.logSource = new KubeLogs(k);
     this.volumes = new KubeVolumes(k);
+    this.data = new KubeData(k);
     this.runtime = new KubeRuntime(k);
     this.nodes = new KubeNodes(client);
   }

@@ -20,6 +20,8 @@ export const LABEL = {
   cron: 'slipway/cron',
   /** On a set of web instances kept warm outside the traffic after a deploy (`true`), for an instant rollback. */
   warm: 'slipway/warm',
+  /** On a database's objects (data.ts): its name. */
+  data: 'slipway/data',
 } as const;
 
 // Keys outside the two prefixes above, each kept for a reason: the node label is typed by admins

@@ -8,7 +8,7 @@ export type {
   CoreV1Event, V1ConfigMap, V1Container, V1CronJob, V1Deployment, V1Job, V1Ingress, V1Namespace, V1ObjectMeta, V1EnvVar, V1LimitRange, V1Pod, V1Probe, V1ReplicaSet, V1ResourceQuota, V1ResourceRequirements, V1Secret, V1Service,
   V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort, V1PodSecurityContext, V1PodSpec, V1SecurityContext,
   V1DeploymentStrategy, V1EndpointSlice, V1PersistentVolumeClaim, V1Volume, V1VolumeMount,
-  V1Affinity, V1Node, V1PodDisruptionBudget, V1TopologySpreadConstraint, V1Status,
+  V1Affinity, V1Node, V1PodDisruptionBudget, V1TopologySpreadConstraint, V1Status, V1StatefulSet,
 } from '@kubernetes/client-node';
 
 /**

@@ -305,6 +305,29 @@ const MIGRATIONS: readonly string[] = [
   // through tokens it made. Tokens made by a key (SSH, the local CLI, a login-code session) have none.
   `ALTER TABLE tokens ADD COLUMN parent TEXT REFERENCES tokens(hash) ON DELETE CASCADE;
    CREATE INDEX tokens_by_parent ON tokens (parent);`,
+  // Databases for apps (issue 37): each app's Postgres and Valkey instances, the config var each is
+  // attached as, its credentials and the key and certificate it serves TLS with (stored like config:
+  // never logged), and per app the certificate authority that signs those (its pods trust it).
+  `CREATE TABLE data_services (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('postgres', 'valkey')),
+     version TEXT NOT NULL,
+     size TEXT NOT NULL,
+     storage_class TEXT,
+     attachment TEXT NOT NULL,
+     username TEXT NOT NULL,
+     password TEXT NOT NULL,
+     tls_key TEXT NOT NULL,
+     tls_cert TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (app, name)
+   );
+   CREATE TABLE data_ca (
+     app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+     key TEXT NOT NULL,
+     cert TEXT NOT NULL
+   );`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

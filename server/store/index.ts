@@ -17,6 +17,7 @@ import { volumesStore } from './volumes.ts';
 import { sessionsStore } from './sessions.ts';
 import { syncsStore } from './syncs.ts';
 import { previewsStore } from './previews.ts';
+import { dataStore } from './data.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -45,6 +46,8 @@ export interface Store {
   syncs: ReturnType<typeof syncsStore>;
   /** Preview settings per app and the preview apps of branches. */
   previews: ReturnType<typeof previewsStore>;
+  /** Each app's databases (addons:create) and the authority their certificates come from. */
+  data: ReturnType<typeof dataStore>;
   close(): void;
 }
 
@@ -74,6 +77,7 @@ export function openStore(file: string): Store {
     sessions: sessionsStore(db),
     syncs: syncsStore(db),
     previews: previewsStore(db),
+    data: dataStore(db),
     close: () => db.close(),
   };
 }

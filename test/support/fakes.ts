@@ -2,10 +2,10 @@
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult } from '../../server/build/builder.ts';
 import type { ProcessType } from '../../server/model.ts';
-import type { AppRuntime, ClusterNodes, CronJobs, CronState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
+import type { AppRuntime, ClusterNodes, CronJobs, CronState, DataServices, DataState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
 import type { HostCert } from '../../server/shapes/domains.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
-import type { DeployableRelease, QuotaPlan, Volume } from '../../server/model.ts';
+import type { DataService, DeployableRelease, QuotaPlan, Volume } from '../../server/model.ts';
 import type { ProcessIo } from '../../server/kube/process-io.ts';
 import { UnavailableError, UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
@@ -184,6 +184,7 @@ export class FakeDeployer implements Deployer {
   readonly tls = new FakeTls(this);
   readonly cron = new FakeCron(this);
   readonly volumes = new FakeVolumes(this);
+  readonly data = new FakeData();
   readonly runtime = new FakeRuntime(this);
   /** No nodes: tests of nodes put their own ClusterNodes here. */
   readonly nodes: ClusterNodes = new NoNodes();
@@ -496,5 +497,23 @@ export class FakeRuntime implements RuntimeStatus {
       type: p.type,
       pods: p.instances.map((i) => ({ name: i.name, process: p.type, cpuMillicores: 10 * n, memoryBytes: 64 * 2 ** 20 })),
     }));
+  }
+}
+
+/** Databases as a cluster would hold them, by `app/name`; `failNext` makes the next apply throw that sentence (the objects stay, as on a cluster). */
+export class FakeData implements DataServices {
+  readonly running = new Map<string, DataService>();
+  failNext: string | undefined;
+  async apply(d: DataService): Promise<void> {
+    this.running.set(`${d.app}/${d.name}`, d);
+    const why = this.failNext;
+    this.failNext = undefined;
+    if (why) throw new UserError(why);
+  }
+  async remove(app: string, name: string): Promise<void> {
+    this.running.delete(`${app}/${name}`);
+  }
+  async states(app: string): Promise<DataState[]> {
+    return [...this.running.values()].filter((d) => d.app === app).map((d) => ({ name: d.name, ready: true, state: 'Running', restarts: 0, startedAt: null, volumes: { data: 'Bound', backup: 'Bound' } }));
   }
 }

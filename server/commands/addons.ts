@@ -1,0 +1,89 @@
+// addons:create, addons, addons:info, addons:destroy: an app's databases in Heroku's words, over
+// ops/data/addons.ts.
+import { UsageError } from '../errors.ts';
+import { addonInfo, createAddon, destroyAddon, listAddons } from '../ops/data/addons.ts';
+import { dataName } from '../ops/data/rules.ts';
+import { defineCommand, listing, type Command } from './types.ts';
+import { actorOf, jsonProgressOf, progressOf } from './progress.ts';
+import type { AddonInfo } from '../shapes/data.ts';
+
+/** A database's state in a word or two: `ready`, or what the cluster says. */
+function stateCell(a: AddonInfo): string {
+  return a.ready ? 'ready' : a.state;
+}
+
+export const addonsCommands: Command[] = [
+  defineCommand({
+    name: 'addons:create',
+    usage: 'APP postgres|valkey [--version 17] [--size 1Gi] [--name NAME] [--as DATABASE]',
+    summary: 'Create a database for an app (Postgres 17 or Valkey 8, TLS only) and attach it: DATABASE_URL or REDIS_URL is set in a new release',
+    access: 'app',
+    args: { min: 2, max: 2 },
+    json: true,
+    flags: {
+      version: { type: 'string', help: 'the major version (Postgres 17, Valkey 8)' },
+      size: { type: 'string', help: 'its data volume (and as much again for backups): 512Mi, 1Gi (default 1Gi)' },
+      name: { type: 'string', help: 'its name in the app (default postgres, valkey, then postgres-2, …)' },
+      as: { type: 'string', help: 'the attachment: DATABASE sets DATABASE_URL (default DATABASE for Postgres, REDIS for Valkey)' },
+    },
+    run: async (ctx, app, [kind], flags) => {
+      const r = await createAddon(actorOf(ctx), app, { kind: kind!, version: flags.version, size: flags.size, name: flags.name, as: flags.as }, jsonProgressOf(ctx, flags.json));
+      return listing(r, (out) => {
+        out.line(`Created ${r.name} (${r.kind} ${r.version}, ${r.size}) as ${r.attachment}${r.release === null ? ` (stored: ${app} runs nothing yet; its first deploy gets it)` : `, released as v${r.release}`}`);
+        out.line(`Use addons:info ${app} ${r.name} to see its state.`);
+      });
+    },
+  }),
+  {
+    name: 'addons',
+    usage: 'APP',
+    summary: "List an app's databases: kind, version, size, attachment and state",
+    access: 'app',
+    args: { min: 1, max: 1 },
+    json: true,
+    run: async (ctx, app) => {
+      const addons = await listAddons(actorOf(ctx), app);
+      return listing(addons, (out) => {
+        if (addons.length === 0) return out.line(`${app} has no databases; addons:create ${app} postgres makes one.`);
+        out.heading(`${app} Databases`);
+        out.table(addons.map((a) => [a.name, `${a.kind} ${a.version}`, a.size, a.attachment, stateCell(a)]), ['Name', 'Kind', 'Size', 'Attached as', 'State']);
+      });
+    },
+  },
+  {
+    name: 'addons:info',
+    usage: 'APP NAME',
+    summary: 'Show one database: its kind, version, size, attachment, host, state and volumes',
+    access: 'app',
+    args: { min: 2, max: 2 },
+    json: true,
+    run: async (ctx, app, [name]) => {
+      const a = await addonInfo(actorOf(ctx), app, name!);
+      return listing(a, (out) => {
+        out.heading(`${app} ${a.name}`);
+        out.pairs([
+        ['Kind', `${a.kind} ${a.version}`],
+        ['Attached as', a.attachment],
+        ['Host', `${a.host}:${a.port} (TLS only)`],
+        ['State', `${stateCell(a)}${a.restarts ? `, ${a.restarts} restarts` : ''}`],
+        ['Size', `${a.size} data (${a.volumes.data}), ${a.size} backups (${a.volumes.backup})`],
+        ['Created', a.createdAt],
+        ]);
+      });
+    },
+  },
+  defineCommand({
+    name: 'addons:destroy',
+    usage: 'APP NAME --confirm APP',
+    summary: 'Detach a database (its config var unset in a new release) and delete it with its data and backups',
+    access: 'app',
+    args: { min: 2, max: 2 },
+    flags: { confirm: { type: 'string', help: 'the app name again' } },
+    run: async (ctx, app, [raw], flags) => {
+      const name = dataName(raw!);
+      if (flags.confirm !== app) throw new UsageError(`This deletes database ${name} of ${app} with its data and backups for good; to go ahead, run: addons:destroy ${app} ${name} --confirm ${app}`);
+      const r = await destroyAddon(actorOf(ctx), app, name, progressOf(ctx));
+      ctx.out.line(`Destroyed ${r.name} of ${app} and its data${r.release !== null ? ` (detached in v${r.release})` : ''}`);
+    },
+  }),
+];

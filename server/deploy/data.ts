@@ -1,0 +1,179 @@
+// An app's databases as Kubernetes objects, pure functions (database in, objects out): per
+// database a Secret (credentials, TLS key and certificates), a data and a backup claim, a
+// StatefulSet of one instance and a Service, all in the app's namespace under its guards
+// (NetworkPolicies: only the app's own pods reach it; quota; Pod Security "restricted"). The
+// images (images/) run as uid 999; the volumes are made theirs by fsGroup.
+import type { KubeObject, V1PersistentVolumeClaim, V1Secret, V1Service, V1StatefulSet } from '../kube/types.ts';
+import { LABEL, MANAGED_BY, namespaceFor } from '../kube/labels.ts';
+import type { DataKind, DataService } from '../model.ts';
+
+/** Where each kind listens, keeps its data, and how the kubelet knows it is ready. */
+const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: string[]; env: (d: DataService) => Record<string, string> }>> = {
+  postgres: {
+    port: 5432,
+    dataPath: '/var/lib/slipway/postgres',
+    ready: ['pg_isready', '-q', '-h', '/tmp', '-p', '5432'],
+    env: (d) => ({ POSTGRES_USER: d.credentials.username, POSTGRES_PASSWORD: d.credentials.password, POSTGRES_DB: d.credentials.database, PG_MAX_CONNECTIONS: String(d.maxConnections) }),
+  },
+  valkey: {
+    port: 6379,
+    dataPath: '/var/lib/slipway/valkey',
+    ready: ['slipway-valkey', 'ping'],
+    env: (d) => ({ VALKEY_PASSWORD: d.credentials.password }),
+  },
+};
+
+/** The uid and gid the images run as (images/README.md). */
+const DATA_UID = 999;
+/** Where the backup volume is mounted in every kind's container. */
+export const BACKUP_PATH = '/var/lib/slipway/backup';
+const TLS_PATH = '/etc/slipway/tls';
+
+/** The port a kind listens on (TLS only). */
+export function dataPort(kind: DataKind): number {
+  return KINDS[kind].port;
+}
+
+/** The name of a database's StatefulSet, Service and Secret (never a process type's Deployment or Service, nor a release's Secret). */
+export function dataObjectName(name: string): string {
+  return `db-${name}`;
+}
+
+/** A database's claims: `db-NAME.data` and `db-NAME.backup` (a dot no volume name of storage:create has). */
+export function dataClaimName(name: string, which: 'data' | 'backup'): string {
+  return `${dataObjectName(name)}.${which}`;
+}
+
+/**
+ * The labels of a database's objects. Not the app's own selector (instance = the app): a deploy
+ * prunes the app's Services and Deployments it does not make, and ps counts the app's pods.
+ */
+export function dataLabels(app: string, d: Pick<DataService, 'name' | 'kind'>): Record<string, string> {
+  return { [LABEL.name]: d.kind, [LABEL.instance]: `${app}.${d.name}`, [LABEL.partOf]: app, [LABEL.managedBy]: MANAGED_BY, [LABEL.data]: d.name };
+}
+
+/** The selector of every database of an app (its data labels' common part). */
+export function dataSelector(app: string): string {
+  return `${LABEL.partOf}=${app},${LABEL.managedBy}=${MANAGED_BY},${LABEL.data}`;
+}
+
+/** The host name the app's pods reach a database at (its Service, in the app's namespace). */
+export function dataHost(app: string, name: string): string {
+  return `${dataObjectName(name)}.${namespaceFor(app)}.svc`;
+}
+
+/** Every name the database's certificate is valid for: the Service's short and long names. */
+export function dataHostNames(app: string, name: string): string[] {
+  const ns = namespaceFor(app);
+  const svc = dataObjectName(name);
+  return [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`];
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+/** The database's Secret: what its server is set up with, and its TLS files. */
+export function dataSecretObject(d: DataService): KubeObject<V1Secret> {
+  const env = KINDS[d.kind].env(d);
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: dataObjectName(d.name), namespace: namespaceFor(d.app), labels: dataLabels(d.app, d) },
+    type: 'Opaque',
+    data: {
+      ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, b64(v)])),
+      'tls.key': b64(d.tls.key),
+      'tls.crt': b64(d.tls.cert),
+      'ca.crt': b64(d.tls.ca),
+    },
+  };
+}
+
+/** One of the database's two claims (ReadWriteOnce, its size, the class it was made with). */
+export function dataClaimObject(d: DataService, which: 'data' | 'backup'): KubeObject<V1PersistentVolumeClaim> {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: dataClaimName(d.name, which), namespace: namespaceFor(d.app), labels: dataLabels(d.app, d) },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: d.size } },
+      ...(d.storageClass ? { storageClassName: d.storageClass } : {}),
+    },
+  };
+}
+
+/** The Service the app's pods connect to. */
+export function dataServiceObject(d: DataService): KubeObject<V1Service> {
+  const port = KINDS[d.kind].port;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: dataObjectName(d.name), namespace: namespaceFor(d.app), labels: dataLabels(d.app, d) },
+    spec: { selector: { [LABEL.partOf]: d.app, [LABEL.data]: d.name }, ports: [{ name: d.kind, port, targetPort: port, protocol: 'TCP' }] },
+  };
+}
+
+/**
+ * The StatefulSet of one instance. Its pod meets Pod Security "restricted" (uid 999, no
+ * capabilities, no privilege escalation, RuntimeDefault seccomp), mounts no service account
+ * token, gets no Service links in its environment, and has limits inside the app's quota. A
+ * deleted pod comes back on the same claims.
+ */
+export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet> {
+  const kind = KINDS[d.kind];
+  const name = dataObjectName(d.name);
+  const labels = dataLabels(d.app, d);
+  const secret = name;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name, namespace: namespaceFor(d.app), labels },
+    spec: {
+      replicas: 1,
+      serviceName: name,
+      selector: { matchLabels: { [LABEL.partOf]: d.app, [LABEL.data]: d.name } },
+      template: {
+        metadata: { labels },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 30,
+          securityContext: { runAsNonRoot: true, runAsUser: DATA_UID, runAsGroup: DATA_UID, fsGroup: DATA_UID, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [{
+            name: d.kind,
+            image: d.image,
+            env: Object.keys(kind.env(d)).map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: secret, key: k } } })),
+            ports: [{ name: d.kind, containerPort: kind.port, protocol: 'TCP' }],
+            resources: { limits: { memory: d.resources.memory, cpu: d.resources.cpu }, requests: { memory: d.resources.memory, cpu: '50m' } },
+            readinessProbe: { exec: { command: kind.ready }, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 3 },
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
+            volumeMounts: [
+              { name: 'data', mountPath: kind.dataPath },
+              { name: 'backup', mountPath: BACKUP_PATH },
+              { name: 'tls', mountPath: TLS_PATH, readOnly: true },
+            ],
+          }],
+          volumes: [
+            { name: 'data', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'data') } },
+            { name: 'backup', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'backup') } },
+            { name: 'tls', secret: { secretName: secret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }, { key: 'ca.crt', path: 'ca.crt' }] } },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Everything a database is, in apply order: its Secret and claims before its pod, then the Service. */
+export function dataObjects(d: DataService): KubeObject[] {
+  return [dataSecretObject(d), dataClaimObject(d, 'data'), dataClaimObject(d, 'backup'), dataStatefulSetObject(d), dataServiceObject(d)];
+}
+
+/** The URL the app's config var holds: TLS required (Postgres `sslmode=require`, Valkey `rediss://`). */
+export function dataUrl(app: string, d: Pick<DataService, 'name' | 'kind' | 'credentials'>): string {
+  const host = dataHost(app, d.name);
+  const user = encodeURIComponent(d.credentials.username);
+  const pass = encodeURIComponent(d.credentials.password);
+  if (d.kind === 'postgres') return `postgres://${user}:${pass}@${host}:${KINDS.postgres.port}/${encodeURIComponent(d.credentials.database)}?sslmode=require`;
+  return `rediss://default:${pass}@${host}:${KINDS.valkey.port}`;
+}

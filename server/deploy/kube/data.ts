@@ -1,0 +1,88 @@
+// An app's databases on the cluster: applied under the app's guards (made first when the app has
+// never been deployed: no database pod runs in a namespace without its NetworkPolicies and quota),
+// waited for until the server accepts connections, read back for addons, and removed with their
+// volumes.
+import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
+import { LABEL, namespaceFor } from '../../kube/labels.ts';
+import { guardObjects } from '../objects.ts';
+import { dataClaimName, dataObjectName, dataObjects, dataSelector } from '../data.ts';
+import { podState } from '../rollout.ts';
+import { UserError } from '../../errors.ts';
+import type { DataGuards, DataServices, DataState } from '../deployer.ts';
+import type { DataService } from '../../model.ts';
+import type { Transcript } from '../../output/transcript.ts';
+import { KubePart } from './context.ts';
+
+const POLL_MS = 250;
+
+/** Databases as StatefulSets of one instance in the app's namespace. */
+export class KubeData extends KubePart implements DataServices {
+
+  async apply(d: DataService, guards: DataGuards, opts: { transcript: Transcript; signal: AbortSignal; timeoutMs: number }): Promise<void> {
+    const [namespace, ...rest] = guardObjects(guards, this.k.objectOptions());
+    // As a first deploy would: the namespace when it is not there, then its guards, before any pod.
+    if (!(await this.k.client.read('v1', 'Namespace', namespace!.metadata.name))) await this.k.client.apply(namespace!);
+    await Promise.all(rest.map((o) => this.k.client.apply(o)));
+    const [secret, data, backup, set, service] = dataObjects({ ...d, image: this.k.pullImage(d.image) });
+    await this.k.client.apply(secret!);
+    await Promise.all([data!, backup!].map((o) => this.k.client.apply(o)));
+    await Promise.all([set!, service!].map((o) => this.k.client.apply(o)));
+    opts.transcript.detail(`Starting ${d.kind} ${d.name} (waiting until it accepts connections)`);
+    await this.#waitReady(d, opts.signal, Date.now() + opts.timeoutMs);
+  }
+
+  /** Polls the database's pod until it is ready; throws at once when it is stuck for good, or at the deadline. */
+  async #waitReady(d: DataService, signal: AbortSignal, deadline: number): Promise<void> {
+    const ns = namespaceFor(d.app);
+    let last = 'no pod yet';
+    for (;;) {
+      if (signal.aborted) throw new UserError(`Starting ${d.kind} ${d.name} was cancelled.`);
+      const pods = await this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: `${LABEL.data}=${d.name}` });
+      const state = pods.map(podState)[0];
+      if (state?.ready) return;
+      if (state?.fatal) throw new UserError(`${d.kind} ${d.name} did not start: ${state.fatal}.`);
+      if (state) last = state.state;
+      if (Date.now() >= deadline) throw new UserError(`${d.kind} ${d.name} was not ready in time (${last}).`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  async remove(app: string, name: string): Promise<void> {
+    const ns = namespaceFor(app);
+    const obj = dataObjectName(name);
+    // The pod first (with its set), so its claims are released before they are deleted.
+    await Promise.all([
+      this.k.client.remove('apps/v1', 'StatefulSet', obj, ns),
+      this.k.client.remove('v1', 'Service', obj, ns),
+    ]);
+    await Promise.all([
+      this.k.client.remove('v1', 'Secret', obj, ns),
+      this.k.client.remove('v1', 'PersistentVolumeClaim', dataClaimName(name, 'data'), ns),
+      this.k.client.remove('v1', 'PersistentVolumeClaim', dataClaimName(name, 'backup'), ns),
+    ]);
+  }
+
+  async states(app: string): Promise<DataState[]> {
+    const ns = namespaceFor(app);
+    const selector = dataSelector(app);
+    const [sets, pods, claims] = await Promise.all([
+      this.k.client.list<V1StatefulSet>('apps/v1', 'StatefulSet', ns, { labelSelector: selector }),
+      this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: selector }),
+      this.k.client.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', ns, { labelSelector: selector }),
+    ]);
+    return sets.map((s) => {
+      const name = s.metadata?.labels?.[LABEL.data] ?? '';
+      const pod = pods.find((p) => p.metadata?.labels?.[LABEL.data] === name);
+      const st = pod ? podState(pod) : undefined;
+      const claim = (which: 'data' | 'backup') => claims.find((c) => c.metadata?.name === dataClaimName(name, which))?.status?.phase ?? 'absent';
+      return {
+        name,
+        ready: st?.ready ?? false,
+        state: st?.state ?? 'no pod',
+        restarts: st?.restarts ?? 0,
+        startedAt: st?.startedAt ?? null,
+        volumes: { data: claim('data'), backup: claim('backup') },
+      };
+    });
+  }
+}

@@ -1,0 +1,59 @@
+import { now, type Db } from './db.ts';
+import type { DataKind } from '../model.ts';
+
+/** One of an app's databases as stored: what it is, the config var it is attached as, its secrets. */
+export interface DataRow {
+  name: string;
+  kind: DataKind;
+  /** The server's major version (`17`, `8`). */
+  version: string;
+  /** What its data volume holds (its backup volume holds as much). */
+  size: string;
+  /** The StorageClass its claims name; null: the cluster's default. */
+  storageClass: string | null;
+  /** The config var holding its URL (`DATABASE_URL`). */
+  attachment: string;
+  username: string;
+  /** Secret: never logged, never shown but through config. */
+  password: string;
+  /** The PEM key and certificate it serves TLS with (signed by the app's data CA). */
+  tlsKey: string;
+  tlsCert: string;
+  createdAt: string;
+}
+
+interface Raw { name: string; kind: DataKind; version: string; size: string; storage_class: string | null; attachment: string; username: string; password: string; tls_key: string; tls_cert: string; created_at: string }
+
+const COLUMNS = 'name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at';
+const row = (r: Raw): DataRow => ({
+  name: r.name, kind: r.kind, version: r.version, size: r.size, storageClass: r.storage_class, attachment: r.attachment,
+  username: r.username, password: r.password, tlsKey: r.tls_key, tlsCert: r.tls_cert, createdAt: r.created_at,
+});
+
+/** Each app's databases (addons:create) and its data certificate authority. */
+export function dataStore(db: Db) {
+  return {
+    /** The app's databases, oldest first. */
+    list: (app: string): DataRow[] =>
+      db.prepare<[string], Raw>(`SELECT ${COLUMNS} FROM data_services WHERE app = ? ORDER BY created_at, rowid`).all(app).map(row),
+    get: (app: string, name: string): DataRow | undefined => {
+      const r = db.prepare<[string, string], Raw>(`SELECT ${COLUMNS} FROM data_services WHERE app = ? AND name = ?`).get(app, name);
+      return r && row(r);
+    },
+    /** Adds a database; false when the app has one of that name already. */
+    add: (app: string, d: Omit<DataRow, 'createdAt'>): boolean =>
+      db.prepare('INSERT OR IGNORE INTO data_services (app, name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(app, d.name, d.kind, d.version, d.size, d.storageClass, d.attachment, d.username, d.password, d.tlsKey, d.tlsCert, now()).changes > 0,
+    /** Removes a database's row; false when there was none. */
+    remove: (app: string, name: string): boolean =>
+      db.prepare('DELETE FROM data_services WHERE app = ? AND name = ?').run(app, name).changes > 0,
+    /** The app's data certificate authority (key and certificate, PEM), if it has one yet. */
+    ca: (app: string): { key: string; cert: string } | undefined =>
+      db.prepare<[string], { key: string; cert: string }>('SELECT key, cert FROM data_ca WHERE app = ?').get(app),
+    /** Keeps the app's data certificate authority; the first one stays (returns the one kept). */
+    keepCa: (app: string, ca: { key: string; cert: string }): { key: string; cert: string } => {
+      db.prepare('INSERT OR IGNORE INTO data_ca (app, key, cert) VALUES (?, ?, ?)').run(app, ca.key, ca.cert);
+      return db.prepare<[string], { key: string; cert: string }>('SELECT key, cert FROM data_ca WHERE app = ?').get(app)!;
+    },
+  };
+}

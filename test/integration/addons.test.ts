@@ -1,0 +1,109 @@
+// addons:* over the real SSH server, with the fake deployer at Slipway's Deployer interface:
+// creating a database attaches it in a release (its URL in config, TLS required, a certificate
+// for its Service's names from the app's own authority), refusals write nothing, a database that
+// does not start is removed again, and addons:destroy detaches and deletes it. The objects:
+// test/unit/data.test.ts; on a real cluster with real Postgres and Valkey: test/e2e/databases.test.ts.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { deployedApp, newApp, startTestServer, type TestServer } from '../support/harness.ts';
+
+describe('addons commands', { timeout: 120_000 }, () => {
+  let s: TestServer;
+  const addons = async (app: string) => JSON.parse((await s.ssh(s.admin, `addons ${app} --json`)).stdout) as { name: string; attachment: string; kind: string }[];
+  const config = async (app: string) => JSON.parse((await s.ssh(s.admin, `config ${app} --json`)).stdout) as Record<string, string>;
+  const lastDeploy = (app: string) => s.deployer.rollout.deployed.findLast((d) => d.app === app);
+  before(async () => {
+    s = await startTestServer({ SLIPWAY_POSTGRES_IMAGE: 'registry.test/slipway/postgres:17', SLIPWAY_VALKEY_IMAGE: 'registry.test/slipway/valkey:8', SLIPWAY_APP_MAX_DATABASES: '2', SLIPWAY_STORAGE_MAX_SIZE: '4Gi', SLIPWAY_APP_MAX_STORAGE: '6Gi' });
+  });
+  after(() => s.close());
+
+  test('addons:create postgres attaches DATABASE_URL in a release; valkey REDIS_URL; both serve certificates of the app\'s authority', async () => {
+    const { app } = await deployedApp(s, 'addon');
+    const before = lastDeploy(app)!.version;
+    const r = await s.ssh(s.admin, `addons:create ${app} heroku-postgresql:essential-0`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Created postgres \\(postgres 17, 1Gi\\) as DATABASE_URL, released as v${before + 1}\\n`));
+    const url = (await config(app)).DATABASE_URL!;
+    assert.match(url, new RegExp(`^postgres://u[0-9a-f]{12}:[A-Za-z0-9_-]{32}@db-postgres\\.slipway-${app}\\.svc:5432/app\\?sslmode=require$`));
+    assert.equal(lastDeploy(app)!.config.DATABASE_URL, url, 'rolled out with the URL');
+    const pg = s.deployer.data.running.get(`${app}/postgres`)!;
+    assert.equal(pg.image, 'registry.test/slipway/postgres:17');
+    assert.equal(pg.credentials.password, new URL(url).password);
+    const cert = new X509Certificate(pg.tls.cert);
+    const ca = new X509Certificate(pg.tls.ca);
+    assert.ok(cert.checkIssued(ca) && cert.verify(ca.publicKey), 'signed by the app\'s authority');
+    assert.equal(cert.checkHost(`db-postgres.slipway-${app}.svc`), `db-postgres.slipway-${app}.svc`);
+    assert.equal(cert.checkHost(`db-postgres.slipway-${app}.svc.cluster.local`), `db-postgres.slipway-${app}.svc.cluster.local`);
+    assert.equal(ca.ca, true);
+
+    const v = await s.ssh(s.admin, `addons:create ${app} redis --size 512Mi --json`);
+    assert.equal(v.exitCode, 0, v.stderr);
+    assert.deepEqual(JSON.parse(v.stdout), { name: 'valkey', kind: 'valkey', version: '8', size: '512Mi', attachment: 'REDIS_URL', release: before + 2 });
+    assert.match((await config(app)).REDIS_URL!, new RegExp(`^rediss://default:[A-Za-z0-9_-]{32}@db-valkey\\.slipway-${app}\\.svc:6379$`));
+    const vk = s.deployer.data.running.get(`${app}/valkey`)!;
+    assert.equal(vk.tls.ca, pg.tls.ca, 'one authority per app');
+    assert.deepEqual((await addons(app)).map((a) => [a.name, a.kind, a.attachment]), [['postgres', 'postgres', 'DATABASE_URL'], ['valkey', 'valkey', 'REDIS_URL']]);
+    const text = await s.ssh(s.admin, `addons ${app}`);
+    assert.match(text.stdout, /Name +Kind +Size +Attached as +State\n.*postgres +postgres 17 +1Gi +DATABASE_URL +ready\n.*valkey +valkey 8 +512Mi +REDIS_URL +ready/);
+    const info = await s.ssh(s.admin, `addons:info ${app} postgres`);
+    assert.match(info.stdout, new RegExp(`Host: +db-postgres\\.slipway-${app}\\.svc:5432 \\(TLS only\\)`));
+    assert.ok(!info.stdout.includes(pg.credentials.password) && !text.stdout.includes(pg.credentials.password), 'no password in addons or addons:info');
+
+    // A third is one more than SLIPWAY_APP_MAX_DATABASES: refused, nothing made.
+    const third = await s.ssh(s.admin, `addons:create ${app} postgres --name other`);
+    assert.equal(third.exitCode, 1);
+    assert.equal(third.stderr, ` !     ${app} has 2 databases, the most an app may have (SLIPWAY_APP_MAX_DATABASES); addons:destroy one first.`);
+
+    const noConfirm = await s.ssh(s.admin, `addons:destroy ${app} valkey`);
+    assert.equal(noConfirm.exitCode, 2);
+    assert.match(noConfirm.stderr, new RegExp(`to go ahead, run: addons:destroy ${app} valkey --confirm ${app}`));
+    const gone = await s.ssh(s.admin, `addons:destroy ${app} valkey --confirm ${app}`);
+    assert.equal(gone.exitCode, 0, gone.stderr);
+    assert.match(gone.stdout, new RegExp(`Destroyed valkey of ${app} and its data \\(detached in v${before + 3}\\)`));
+    assert.equal((await config(app)).REDIS_URL, undefined);
+    assert.equal(lastDeploy(app)!.config.REDIS_URL, undefined);
+    assert.equal(s.deployer.data.running.has(`${app}/valkey`), false);
+    assert.deepEqual((await addons(app)).map((a) => a.name), ['postgres']);
+  });
+
+  test('bad input gets one sentence and nothing is made; a database that does not start is removed again', async () => {
+    const { app } = await deployedApp(s, 'addbad');
+    const versions = lastDeploy(app)!.version;
+    for (const [cmd, want] of [
+      [`addons:create ${app} mysql`, ` !     "mysql" is not a database Slipway runs; use postgres (Postgres 17) or valkey (Valkey 8, Redis-compatible).`],
+      [`addons:create ${app} postgres --version 9`, ` !     Postgres "9" is not available; this server runs Postgres 17.`],
+      [`addons:create ${app} postgres --size 5Gi`, ` !     A volume may hold at most 4Gi (SLIPWAY_STORAGE_MAX_SIZE); 5Gi is more.`],
+      [`addons:create ${app} postgres --size 4Gi`, ` !     A database of 4Gi needs twice that (data and backups), and ${app}'s volumes and databases would then hold more than 6Gi (SLIPWAY_APP_MAX_STORAGE); make it smaller with --size, or free some first.`],
+      [`addons:create ${app} postgres --name Bad_Name`, ` !     "Bad_Name" is not a valid database name: use 1-30 lowercase letters, digits and dashes, starting with a letter and not ending with a dash.`],
+    ] as const) {
+      const r = await s.ssh(s.admin, cmd);
+      assert.equal(r.exitCode, 1, cmd);
+      assert.equal(r.stderr, want, cmd);
+    }
+    assert.equal((await s.ssh(s.admin, `config:set ${app} DATABASE_URL=postgres://elsewhere/db`)).exitCode, 0);
+    const taken = await s.ssh(s.admin, `addons:create ${app} postgres --as database`);
+    assert.equal(taken.stderr, ` !     DATABASE_URL is already set for ${app}; attach the database under another name with --as, or config:unset ${app} DATABASE_URL first.`);
+    // Without --as it takes its own name's var, leaving the app's own DATABASE_URL alone.
+    s.deployer.data.failNext = 'postgres postgres did not start: ImagePullBackOff: no such image.';
+    const failed = await s.ssh(s.admin, `addons:create ${app} postgres`);
+    assert.equal(failed.exitCode, 1);
+    assert.match(failed.stderr, / !     postgres postgres did not start: ImagePullBackOff: no such image\.$/);
+    assert.deepEqual(await addons(app), [], 'no row');
+    assert.equal(s.deployer.data.running.has(`${app}/postgres`), false, 'its objects removed');
+    assert.equal((await config(app)).DATABASE_URL, 'postgres://elsewhere/db');
+    assert.equal(lastDeploy(app)!.version, versions + 1, 'no release but the config:set');
+    const ok = await s.ssh(s.admin, `addons:create ${app} postgres`);
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.match(ok.stdout, /as POSTGRES_URL, released as v/);
+    assert.equal((await config(app)).DATABASE_URL, 'postgres://elsewhere/db');
+  });
+
+  test('an app that runs nothing yet gets its database and the URL stored for its first deploy', async () => {
+    const app = await newApp(s, 'addnew');
+    const r = await s.ssh(s.admin, `addons:create ${app} valkey`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Created valkey \\(valkey 8, 1Gi\\) as REDIS_URL \\(stored: ${app} runs nothing yet; its first deploy gets it\\)`));
+    assert.match((await config(app)).REDIS_URL!, /^rediss:\/\//);
+  });
+});
