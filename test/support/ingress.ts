@@ -41,11 +41,11 @@ export function httpThroughIngress(addr: string, host: string, timeoutMs = 5000,
  * Polls the ingress until a 200 answer's body satisfies `ok`, for at most `ms`; returns that body.
  * Throws with the last answer seen when the deadline passes.
  */
-export async function waitForBody(addr: string, host: string, ok: (body: string) => boolean, ms: number): Promise<string> {
+export async function waitForBody(addr: string, host: string, ok: (body: string) => boolean, ms: number, path = '/'): Promise<string> {
   let last = 'nothing yet';
-  return eventually(() => `${host} via ${addr} to give the expected answer; last: ${last}`, async () => {
+  return eventually(() => `${host}${path} via ${addr} to give the expected answer; last: ${last}`, async () => {
     try {
-      const r = await httpThroughIngress(addr, host);
+      const r = await httpThroughIngress(addr, host, 5000, path);
       if (r.status === 200 && ok(r.body)) return r.body;
       last = `${r.status} ${JSON.stringify(r.body.slice(0, 200))}`;
     } catch (err) {

@@ -55,11 +55,12 @@ export function fixtureCopy(name: string): string {
  * address (SLIPWAY_NODE_ADDRESSES, two nodes), and the build registry's pod-network address.
  * Without the first two, an app pod on the second node refuses the ingress (its policy would admit
  * only Traefik pods, and the testbed's Traefik runs on the first node).
+ * The database images (45-data-images.sh) come along, so addons:create works on the testbed.
  */
 export function clusterEnv(): Record<string, string> {
   // The build registry's three settings are set on the two-node testbed only (61-node2.sh): on one
   // node build pods share the node's network and reach the registry on loopback.
-  const keys = ['SLIPWAY_INGRESS_FROM', 'SLIPWAY_INGRESS_API', 'SLIPWAY_NODE_ADDRESSES', 'SLIPWAY_BUILD_REGISTRY', 'SLIPWAY_REGISTRY_HTTP', 'SLIPWAY_BUILD_EGRESS'];
+  const keys = ['SLIPWAY_INGRESS_FROM', 'SLIPWAY_INGRESS_API', 'SLIPWAY_NODE_ADDRESSES', 'SLIPWAY_BUILD_REGISTRY', 'SLIPWAY_REGISTRY_HTTP', 'SLIPWAY_BUILD_EGRESS', 'SLIPWAY_POSTGRES_IMAGE', 'SLIPWAY_VALKEY_IMAGE'];
   return Object.fromEntries(keys.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
 }
 
