@@ -1,0 +1,80 @@
+// A database's objects as pure functions (deploy/data.ts) and the rules of addons:create
+// (ops/data/rules.ts): what the pod may do, which names and labels it has (never the app's own
+// selector, which deploys prune by), and what users may type.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DataService } from '../../server/model.ts';
+import type { V1StatefulSet } from '../../server/kube/types.ts';
+import { dataClaimName, dataObjects, dataSelector, dataUrl } from '../../server/deploy/data.ts';
+import { appSelector } from '../../server/kube/labels.ts';
+import { attachmentVar, claimRefusal, dataKind, dataName, dataVersion, defaultAttachment, freeName } from '../../server/ops/data/rules.ts';
+import { UserError } from '../../server/errors.ts';
+
+const pg: DataService = {
+  app: 'shop', name: 'postgres', kind: 'postgres', image: 'reg/slipway/postgres:17', size: '1Gi',
+  credentials: { username: 'u0123456789ab', password: 'p/a:s@s', database: 'app' },
+  tls: { key: 'KEY', cert: 'CERT', ca: 'CA' }, resources: { memory: '256Mi', cpu: '500m' }, maxConnections: 20,
+};
+
+/** Whether a label selector string (`k=v,k2`) selects these labels. */
+function selects(selector: string, labels: Record<string, string>): boolean {
+  return selector.split(',').every((term) => {
+    const [k, v] = term.split('=');
+    return v === undefined ? Object.hasOwn(labels, k!) : labels[k!] === v;
+  });
+}
+
+test("a database is a Secret, two claims, a StatefulSet of one restricted pod and a Service, none under the app's own selector", () => {
+  const objects = dataObjects(pg);
+  assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), ['Secret/db-postgres', 'PersistentVolumeClaim/db-postgres.data', 'PersistentVolumeClaim/db-postgres.backup', 'StatefulSet/db-postgres', 'Service/db-postgres']);
+  for (const o of objects) {
+    assert.equal(o.metadata.namespace, 'slipway-shop');
+    assert.ok(!selects(appSelector('shop'), o.metadata.labels!), `${o.kind} is not pruned by a deploy of shop`);
+    assert.ok(selects(dataSelector('shop'), o.metadata.labels!), `${o.kind} is listed as shop's database`);
+    assert.ok(!selects(dataSelector('sho'), o.metadata.labels!), 'not another app\'s');
+  }
+  const set = objects[3] as V1StatefulSet;
+  const pod = set.spec!.template.spec!;
+  assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } });
+  assert.equal(pod.automountServiceAccountToken, false);
+  assert.equal(pod.enableServiceLinks, false);
+  const c = pod.containers[0]!;
+  assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true });
+  assert.deepEqual(c.resources?.limits, { memory: '256Mi', cpu: '500m' });
+  assert.ok(c.env!.every((e) => e.value === undefined && e.valueFrom?.secretKeyRef?.name === 'db-postgres'), 'credentials only from the Secret');
+  assert.deepEqual(pod.volumes!.map((v) => v.persistentVolumeClaim?.claimName ?? v.secret?.secretName), [dataClaimName('postgres', 'data'), dataClaimName('postgres', 'backup'), 'db-postgres']);
+  assert.deepEqual(set.spec!.replicas, 1);
+  const secret = objects[0] as unknown as { data: Record<string, string> };
+  assert.equal(Buffer.from(secret.data.POSTGRES_PASSWORD!, 'base64').toString(), 'p/a:s@s');
+});
+
+test('URLs require TLS and carry the credentials encoded', () => {
+  assert.equal(dataUrl('shop', pg), 'postgres://u0123456789ab:p%2Fa%3As%40s@db-postgres.slipway-shop.svc:5432/app?sslmode=require');
+  assert.equal(dataUrl('shop', { ...pg, name: 'valkey', kind: 'valkey' }), 'rediss://default:p%2Fa%3As%40s@db-valkey.slipway-shop.svc:6379');
+  const u = new URL(dataUrl('shop', pg));
+  assert.equal(decodeURIComponent(u.password), 'p/a:s@s');
+});
+
+test("kinds, versions, names and attachments in Heroku's and Dokku's words; one sentence for anything else", () => {
+  assert.deepEqual(['postgres', 'postgresql', 'heroku-postgresql:essential-0', 'redis', 'heroku-redis:mini', 'valkey'].map(dataKind), ['postgres', 'postgres', 'postgres', 'valkey', 'valkey', 'valkey']);
+  assert.throws(() => dataKind('mysql'), UserError);
+  assert.equal(dataVersion('postgres', undefined), '17');
+  assert.throws(() => dataVersion('postgres', '16'), /Postgres "16" is not available; this server runs Postgres 17\./);
+  assert.throws(() => dataName('-x'), UserError);
+  assert.throws(() => dataName('a'.repeat(31)), UserError);
+  assert.equal(dataName('orders-2'), 'orders-2');
+  assert.equal(freeName('postgres', []), 'postgres');
+  assert.equal(freeName('postgres', ['postgres', 'postgres-2']), 'postgres-3');
+  assert.equal(attachmentVar('database'), 'DATABASE_URL');
+  assert.equal(attachmentVar('heroku-postgresql-red'), 'HEROKU_POSTGRESQL_RED_URL');
+  assert.equal(attachmentVar('CACHE_URL'), 'CACHE_URL');
+  assert.throws(() => attachmentVar('1x'), UserError);
+  assert.equal(defaultAttachment('postgres', 'postgres-2', new Set(['DATABASE_URL'])), 'POSTGRES_2_URL');
+  assert.equal(defaultAttachment('valkey', 'valkey', new Set(['DATABASE_URL'])), 'REDIS_URL');
+});
+
+test('a database needs two claims of its size within the app\'s volume count and storage', () => {
+  assert.equal(claimRefusal('shop', { claims: 0, bytes: 0 }, '1Gi', { claims: 5, storage: '20Gi' }), undefined);
+  assert.match(claimRefusal('shop', { claims: 4, bytes: 0 }, '1Gi', { claims: 5, storage: '20Gi' })!, /needs 2 volumes \(data and backups\) and shop has 4 of its 5/);
+  assert.match(claimRefusal('shop', { claims: 0, bytes: 19 * 2 ** 30 }, '1Gi', { claims: 5, storage: '20Gi' })!, /would then hold more than 20Gi/);
+});
