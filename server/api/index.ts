@@ -14,6 +14,7 @@ import { cronRoutes } from './cron.ts';
 import { certRoutes, checkRoutes, domainRoutes, egressRoutes, resourceRoutes } from './settings.ts';
 import { buildRoutes, keyRoutes, tokenRoutes } from './admin.ts';
 import { storageRoutes } from './storage.ts';
+import { addonRoutes } from './addons.ts';
 import { eventRoutes } from './events.ts';
 import { reportRoutes } from './reports.ts';
 import { nodeRoutes } from './nodes.ts';
@@ -38,6 +39,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...resourceRoutes,
   ...egressRoutes,
   ...storageRoutes,
+  ...addonRoutes,
   ...buildRoutes,
   ...keyRoutes,
   ...tokenRoutes,

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { deployedApp, newApp, startTestServer, type TestServer } from '../support/harness.ts';
+import { api, makeToken } from '../support/api-client.ts';
 
 describe('addons commands', { timeout: 120_000 }, () => {
   let s: TestServer;
@@ -105,5 +106,27 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Created valkey \\(valkey 8, 1Gi\\) as REDIS_URL \\(stored: ${app} runs nothing yet; its first deploy gets it\\)`));
     assert.match((await config(app)).REDIS_URL!, /^rediss:\/\//);
+  });
+
+  test('the API: a read token lists, a deploy token creates (202 with the job, 201 before a first deploy) and destroys with confirm', async () => {
+    const { app } = await deployedApp(s, 'addapi');
+    const read = await makeToken(s, s.admin, 'addons-read', 'read');
+    const deploy = await makeToken(s, s.admin, 'addons-deploy');
+    assert.equal((await api(s, 'POST', `/apps/${app}/addons`, { token: read, body: { kind: 'postgres' } })).status, 403);
+    const bad = await api(s, 'POST', `/apps/${app}/addons`, { token: deploy, body: { kind: 'mysql' } });
+    assert.equal(bad.status, 422, 'a user error');
+    const made = await api(s, 'POST', `/apps/${app}/addons`, { token: deploy, body: { kind: 'postgres', as: 'MAIN' } });
+    assert.equal(made.status, 202, JSON.stringify(made.json));
+    const listed = await api(s, 'GET', `/apps/${app}/addons`, { token: read });
+    assert.equal(listed.status, 200);
+    assert.deepEqual((listed.json as { name: string; attachment: string }[]).map((a) => [a.name, a.attachment]), [['postgres', 'MAIN_URL']]);
+    assert.ok(!JSON.stringify(listed.json).includes(s.deployer.data.running.get(`${app}/postgres`)!.credentials.password), 'no password');
+    assert.equal((await api(s, 'GET', `/apps/${app}/addons/postgres`, { token: read })).status, 200);
+    assert.equal((await api(s, 'DELETE', `/apps/${app}/addons/postgres?confirm=nope`, { token: deploy })).status, 400);
+    const gone = await api(s, 'DELETE', `/apps/${app}/addons/postgres?confirm=${app}`, { token: deploy });
+    assert.equal(gone.status, 202, JSON.stringify(gone.json));
+    const fresh = await newApp(s, 'addapi');
+    const stored = await api(s, 'POST', `/apps/${fresh}/addons`, { token: deploy, body: { kind: 'valkey' } });
+    assert.deepEqual([stored.status, stored.json], [201, { name: 'valkey', kind: 'valkey', version: '8', size: '1Gi', attachment: 'REDIS_URL', release: null }]);
   });
 });

@@ -1,0 +1,54 @@
+// An app's databases (= addons:* commands): list and show them; create one, which answers once its
+// attachment rolls out as a job (202), or 201 when the app runs nothing yet; destroy one likewise.
+import { Type } from 'typebox';
+import { route } from './route.ts';
+import { AppName, AppParams } from './schemas.ts';
+import { AcceptedSchema } from '../shapes/jobs.ts';
+import { actor, runChange } from './change.ts';
+import { AddonCreatedSchema, AddonInfoSchema } from '../shapes/data.ts';
+import { addonInfo, createAddon, destroyAddon, listAddons } from '../ops/data/addons.ts';
+import { UsageError } from '../errors.ts';
+
+const DataName = Type.String({ minLength: 1, maxLength: 30, description: "The database's name in the app (postgres, valkey, or the one given at creation)." });
+const DataParams = Type.Object({ app: AppName, name: DataName }, { additionalProperties: false });
+export const addonRoutes = [
+  route({
+    method: 'GET', url: '/apps/:app/addons', tag: 'addons', need: 'read',
+    summary: "An app's databases: kind, version, size, attachment, state (= addons APP --json); no credentials",
+    params: AppParams,
+    response: { 200: Type.Array(AddonInfoSchema) },
+    handle: async (call) => ({ status: 200, json: await listAddons(actor(call), call.params.app) }),
+  }),
+  route({
+    method: 'GET', url: '/apps/:app/addons/:name', tag: 'addons', need: 'read',
+    summary: 'One database (= addons:info APP NAME --json)',
+    params: DataParams,
+    response: { 200: AddonInfoSchema },
+    handle: async (call) => ({ status: 200, json: await addonInfo(actor(call), call.params.app, call.params.name) }),
+  }),
+  route({
+    method: 'POST', url: '/apps/:app/addons', tag: 'addons', need: 'deploy',
+    summary: 'Create a database and attach it (= addons:create APP KIND): 202 with the job of the release that sets its config var; 201 when the app runs nothing yet',
+    params: AppParams,
+    body: Type.Object({
+      kind: Type.String({ maxLength: 64, description: 'postgres or valkey (Heroku\'s heroku-postgresql and heroku-redis, with or without a plan, too).' }),
+      version: Type.Optional(Type.String({ maxLength: 8, description: 'The major version (Postgres 17, Valkey 8).' })),
+      size: Type.Optional(Type.String({ maxLength: 16, description: 'Its data volume (and as much again for backups): 512Mi, 1Gi (default 1Gi).' })),
+      name: Type.Optional(DataName),
+      as: Type.Optional(Type.String({ maxLength: 64, description: 'The attachment: DATABASE sets DATABASE_URL.' })),
+    }, { additionalProperties: false }),
+    response: { 201: AddonCreatedSchema, 202: AcceptedSchema },
+    handle: (call) => runChange((a, p) => createAddon(a, call.params.app, call.body, p), call, { status: 201 }),
+  }),
+  route({
+    method: 'DELETE', url: '/apps/:app/addons/:name', tag: 'addons', need: 'deploy',
+    summary: 'Detach a database and delete it with its data and backups (= addons:destroy APP NAME --confirm APP): 202 with the job of the release that unsets its config var, or 200',
+    params: DataParams,
+    query: Type.Object({ confirm: Type.String({ maxLength: 63, description: 'The app name again.' }) }, { additionalProperties: false }),
+    response: { 200: Type.Object({ name: Type.String(), release: Type.Union([Type.Integer(), Type.Null()]) }, { additionalProperties: false }), 202: AcceptedSchema },
+    handle: (call) => {
+      if (call.query.confirm !== call.params.app) throw new UsageError(`This deletes database ${call.params.name} of ${call.params.app} with its data and backups for good; send confirm=${call.params.app} to go ahead.`);
+      return runChange((a, p) => destroyAddon(a, call.params.app, call.params.name, p), call, { status: 200 });
+    },
+  }),
+];
