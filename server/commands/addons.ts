@@ -1,7 +1,7 @@
 // addons:create, addons, addons:info, addons:destroy: an app's databases in Heroku's words, over
 // ops/data/addons.ts.
 import { UsageError } from '../errors.ts';
-import { addonInfo, createAddon, destroyAddon, listAddons } from '../ops/data/addons.ts';
+import { addonInfo, createAddon, destroyAddon, listAddons, openConsole } from '../ops/data/addons.ts';
 import { dataName } from '../ops/data/rules.ts';
 import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf, jsonProgressOf, progressOf } from './progress.ts';
@@ -85,5 +85,21 @@ export const addonsCommands: Command[] = [
       const r = await destroyAddon(actorOf(ctx), app, name, progressOf(ctx));
       ctx.out.line(`Destroyed ${r.name} of ${app} and its data${r.release !== null ? ` (detached in v${r.release})` : ''}`);
     },
+  }),
+  defineCommand({
+    name: 'pg:psql',
+    usage: 'APP [NAME]',
+    summary: "Open psql on an app's Postgres database (its first, or NAME) as the app's user, over TLS; with ssh -t, an interactive terminal",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    run: (ctx, app, [name]) => openConsole(actorOf(ctx), app, 'postgres', name, ctx.raw, ctx.signal),
+  }),
+  defineCommand({
+    name: 'redis:cli',
+    usage: 'APP [NAME]',
+    summary: "Open valkey-cli on an app's Valkey database (its first, or NAME), over TLS; with ssh -t, an interactive terminal",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    run: (ctx, app, [name]) => openConsole(actorOf(ctx), app, 'valkey', name, ctx.raw, ctx.signal),
   }),
 ];

@@ -23,6 +23,16 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
   },
 };
 
+/** The command in a database's image that starts its client as the app's user (images/README.md). */
+export function consoleCommand(kind: DataKind): string[] {
+  return kind === 'postgres' ? ['slipway-postgres', 'psql'] : ['slipway-valkey', 'cli'];
+}
+
+/** The pod of a database's StatefulSet (its one instance). */
+export function dataPodName(name: string): string {
+  return `${dataObjectName(name)}-0`;
+}
+
 /** The uid and gid the images run as (images/README.md). */
 const DATA_UID = 999;
 /** Where the backup volume is mounted in every kind's container. */

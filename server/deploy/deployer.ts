@@ -261,6 +261,11 @@ export interface DataServices {
   remove(app: string, name: string): Promise<void>;
   /** The app's databases as the cluster has them. */
   states(app: string): Promise<DataState[]>;
+  /**
+   * Runs the database's own client (psql, valkey-cli) in its pod as the app's user, attached to
+   * `io` (with a PTY when it has a terminal); resolves with the client's exit code.
+   */
+  console(d: Pick<DataService, 'app' | 'name' | 'kind'>, io: ProcessIo, signal: AbortSignal): Promise<number>;
 }
 
 /** What runs now and what it uses. */

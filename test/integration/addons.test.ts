@@ -51,6 +51,13 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.match(info.stdout, new RegExp(`Host: +db-postgres\\.slipway-${app}\\.svc:5432 \\(TLS only\\)`));
     assert.ok(!info.stdout.includes(pg.credentials.password) && !text.stdout.includes(pg.credentials.password), 'no password in addons or addons:info');
 
+    const psql = await s.ssh(s.admin, `pg:psql ${app}`);
+    assert.deepEqual([psql.exitCode, psql.stdout], [0, 'postgres console on postgres']);
+    const cli = await s.ssh(s.admin, `redis:cli ${app} valkey`);
+    assert.deepEqual([cli.exitCode, cli.stdout], [0, 'valkey console on valkey']);
+    const wrong = await s.ssh(s.admin, `redis:cli ${app} postgres`);
+    assert.equal(wrong.stderr, ' !     postgres is a Postgres database, not Valkey.');
+
     // A third is one more than SLIPWAY_APP_MAX_DATABASES: refused, nothing made.
     const third = await s.ssh(s.admin, `addons:create ${app} postgres --name other`);
     assert.equal(third.exitCode, 1);
@@ -106,6 +113,8 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Created valkey \\(valkey 8, 1Gi\\) as REDIS_URL \\(stored: ${app} runs nothing yet; its first deploy gets it\\)`));
     assert.match((await config(app)).REDIS_URL!, /^rediss:\/\//);
+    const none = await s.ssh(s.admin, `pg:psql ${app}`);
+    assert.equal(none.stderr, ` !     ${app} has no Postgres database; addons:create ${app} postgres makes one.`);
   });
 
   test('the API: a read token lists, a deploy token creates (202 with the job, 201 before a first deploy) and destroys with confirm', async () => {

@@ -516,4 +516,11 @@ export class FakeData implements DataServices {
   async states(app: string): Promise<DataState[]> {
     return [...this.running.values()].filter((d) => d.app === app).map((d) => ({ name: d.name, ready: true, state: 'Running', restarts: 0, startedAt: null, volumes: { data: 'Bound', backup: 'Bound' } }));
   }
+  /** What each console was asked for, `app/name kind`; writes the request to stdout and exits 0. */
+  readonly consoles: string[] = [];
+  async console(d: Pick<DataService, 'app' | 'name' | 'kind'>, io: ProcessIo): Promise<number> {
+    this.consoles.push(`${d.app}/${d.name} ${d.kind}`);
+    await io.stdout(Buffer.from(`${d.kind} console on ${d.name}\n`));
+    return 0;
+  }
 }

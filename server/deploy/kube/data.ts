@@ -5,11 +5,12 @@
 import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
 import { LABEL, namespaceFor } from '../../kube/labels.ts';
 import { guardObjects } from '../objects.ts';
-import { dataClaimName, dataObjectName, dataObjects, dataSelector } from '../data.ts';
+import { consoleCommand, dataClaimName, dataObjectName, dataObjects, dataPodName, dataSelector } from '../data.ts';
 import { podState } from '../rollout.ts';
 import { UserError } from '../../errors.ts';
 import type { DataGuards, DataServices, DataState } from '../deployer.ts';
 import type { DataService } from '../../model.ts';
+import type { ProcessIo } from '../../kube/process-io.ts';
 import type { Transcript } from '../../output/transcript.ts';
 import { KubePart } from './context.ts';
 
@@ -84,5 +85,9 @@ export class KubeData extends KubePart implements DataServices {
         volumes: { data: claim('data'), backup: claim('backup') },
       };
     });
+  }
+
+  async console(d: Pick<DataService, 'app' | 'name' | 'kind'>, io: ProcessIo, signal: AbortSignal): Promise<number> {
+    return this.k.client.exec(namespaceFor(d.app), dataPodName(d.name), d.kind, consoleCommand(d.kind), io, signal);
   }
 }
