@@ -26,6 +26,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { V1Node, V1Pod } from '../kube/types.ts';
 import { buildNodeAffinity } from '../kube/placement.ts';
 import { BUILDS_NODE_LABEL } from '../kube/labels.ts';
+import { execOutput, lineIo } from '../kube/exec-io.ts';
 import { log } from '../output/log.ts';
 import { cacheImage, cacheImageApps, cacheImageBytes, cacheRepository, purgeCacheImage } from './cache.ts';
 import {
@@ -508,33 +509,19 @@ export class ClusterBuilder implements Builder {
 
   /** Runs a command in a container of the pod; its output, line by line, goes to `onLine`. */
   async #execLines(pod: string, container: string, command: string[], signal: AbortSignal, onLine: (line: string) => void): Promise<number> {
-    const split = () => {
-      let partial = '';
-      return {
-        write: async (c: Buffer) => {
-          const parts = (partial + c.toString()).split('\n');
-          partial = parts.pop() ?? '';
-          for (const l of parts) onLine(l.replace(/\r$/, ''));
-        },
-        end: () => { if (partial) onLine(partial); partial = ''; },
-      };
-    };
-    const out = split();
-    const err = split();
+    const { io, end } = lineIo(onLine);
     try {
-      return await this.#kube.exec(BUILD_NAMESPACE, pod, container, command, { stdin: Readable.from([]), stdout: out.write, stderr: err.write }, signal);
+      return await this.#kube.exec(BUILD_NAMESPACE, pod, container, command, io, signal);
     } finally {
-      out.end();
-      err.end();
+      end();
     }
   }
 
   /** Runs a command in a container of the pod and returns what it printed (it must succeed). */
   async #execOutput(pod: string, container: string, command: string[], signal: AbortSignal): Promise<string> {
-    const out: Buffer[] = [];
-    const code = await this.#kube.exec(BUILD_NAMESPACE, pod, container, command, { stdin: Readable.from([]), stdout: async (c) => { out.push(c); }, stderr: async () => {} }, signal);
-    if (code !== 0) throw new Error(`${command.join(' ')} in the build pod exited with ${code}`);
-    return Buffer.concat(out).toString();
+    const r = await execOutput(this.#kube, { namespace: BUILD_NAMESPACE, pod, container }, command, signal);
+    if (r.code !== 0) throw new Error(`${command.join(' ')} in the build pod exited with ${r.code}`);
+    return r.stdout;
   }
 
   async #exec(pod: string, container: string, command: string[], stdin: Readable, signal: AbortSignal): Promise<number> {
