@@ -199,6 +199,11 @@ export interface DeployableRelease {
   /** Every volume of the app: its claims are made before any pod. */
   volumes?: readonly Volume[];
   /**
+   * The container limits of the app's databases' pods (addons:create), which run beside its
+   * processes in its namespace: its quota counts them, so a release is refused before it would not fit.
+   */
+  databases?: readonly Required<ResourceQuantities>[];
+  /**
    * Volume mounts by process type (app settings, not release contents: a rollback keeps today's);
    * `run` and `release` hold what one-off and release pods mount.
    */

@@ -95,9 +95,16 @@ export interface Demand { pods: number; memory: number; cpu: number; disk: numbe
  * whole new set beside the serving one, so it counts twice. (Without that room a rollout at the
  * quota never ends.)
  */
-export function releaseDemand(r: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts'>, plan: QuotaPlan): Demand {
+export function releaseDemand(r: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts' | 'databases'>, plan: QuotaPlan): Demand {
   const demand: Demand = { pods: 0, memory: 0, cpu: 0, disk: 0 };
   const disk = plan.container.ephemeralStorage ? quantityValue(plan.container.ephemeralStorage.limit) : 0;
+  // Each database is one pod that stays through a rollout (the namespace's defaults give it scratch disk).
+  for (const d of r.databases ?? []) {
+    demand.pods += 1;
+    demand.memory += quantityValue(d.memory);
+    demand.cpu += quantityValue(d.cpu);
+    demand.disk += disk;
+  }
   const atomic = cutover(r);
   for (const p of r.processes) {
     if (p.type === 'release') continue;
@@ -130,11 +137,12 @@ export function showCores(n: number): string {
  * With `before` (what runs now), a change that does not need more of what is over the quota
  * passes: scaling down an app an admin's lower quota left over it must stay possible.
  */
-export function quotaRefusal(r: Pick<DeployableRelease, 'app' | 'processes' | 'formation' | 'resources' | 'mounts'>, plan: QuotaPlan, before?: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts'>): string | undefined {
+export function quotaRefusal(r: Pick<DeployableRelease, 'app' | 'processes' | 'formation' | 'resources' | 'mounts' | 'databases'>, plan: QuotaPlan, before?: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts' | 'databases'>): string | undefined {
   const d = releaseDemand(r, plan);
   const was = before ? releaseDemand(before, plan) : undefined;
   const q = plan.quota;
-  const running = r.processes.filter((p) => p.type !== 'release').map((p) => `${p.type}=${r.formation[p.type] ?? (p.type === 'web' ? 1 : 0)}`).join(' ');
+  const dbs = r.databases?.length ? ` with ${r.databases.length} database${r.databases.length > 1 ? 's' : ''}` : '';
+  const running = r.processes.filter((p) => p.type !== 'release').map((p) => `${p.type}=${r.formation[p.type] ?? (p.type === 'web' ? 1 : 0)}`).join(' ') + dbs;
   // A preview's quota is its share of its parent's: the words say so, and how to give it more.
   const source = plan.share
     ? `1/${plan.share.previews} of ${plan.share.parent}'s quota, previews:limit ${plan.share.parent}); scale down, lower its limits or lower previews:limit ${plan.share.parent}.`

@@ -89,6 +89,11 @@ describe('addons commands', { timeout: 120_000 }, () => {
       assert.equal(r.exitCode, 1, cmd);
       assert.equal(r.stderr, want, cmd);
     }
+    // The quota counts a database's pod: web (twice while it rolls out, 256Mi each) and one more of 256Mi do not fit in 600Mi.
+    assert.equal((await s.ssh(s.admin, `resource:quota ${app} --memory 600Mi`)).exitCode, 0);
+    const tight = await s.ssh(s.admin, `addons:create ${app} postgres`);
+    assert.match(tight.stderr, new RegExp(`^ !     ${app} at web=1 with 1 database needs 768Mi of memory limits .*above its quota of 600Mi .*raise its quota before adding a database\\.$`));
+    assert.equal((await s.ssh(s.admin, `resource:quota ${app} --memory 2Gi`)).exitCode, 0);
     assert.equal((await s.ssh(s.admin, `config:set ${app} DATABASE_URL=postgres://elsewhere/db`)).exitCode, 0);
     const taken = await s.ssh(s.admin, `addons:create ${app} postgres --as database`);
     assert.equal(taken.stderr, ` !     DATABASE_URL is already set for ${app}; attach the database under another name with --as, or config:unset ${app} DATABASE_URL first.`);
@@ -101,9 +106,11 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.equal(s.deployer.data.running.has(`${app}/postgres`), false, 'its objects removed');
     assert.equal((await config(app)).DATABASE_URL, 'postgres://elsewhere/db');
     assert.equal(lastDeploy(app)!.version, versions + 1, 'no release but the config:set');
+    assert.deepEqual(lastDeploy(app)!.databases, [], 'the quota counts no database that is not there');
     const ok = await s.ssh(s.admin, `addons:create ${app} postgres`);
     assert.equal(ok.exitCode, 0, ok.stderr);
     assert.match(ok.stdout, /as POSTGRES_URL, released as v/);
+    assert.deepEqual(lastDeploy(app)!.databases, [{ memory: '256Mi', cpu: '500m' }], 'its release counts it');
     assert.equal((await config(app)).DATABASE_URL, 'postgres://elsewhere/db');
   });
 

@@ -123,6 +123,8 @@ export interface AppSettings {
   /** The types ps:stop stopped: they run 0 until ps:start. */
   stopped: readonly string[];
   volumes: ReturnType<Services['store']['volumes']['list']>;
+  /** The container limits of each of the app's databases (its quota counts their pods). */
+  databases: readonly { memory: string; cpu: string }[];
   warmSeconds: number;
   domains: string[];
   resources: readonly ResourceRow[];
@@ -141,6 +143,7 @@ export function appSettings(services: Pick<Services, 'config' | 'store'>, app: s
     formation: store.formation.all(app),
     stopped: store.stopped.all(app),
     volumes: store.volumes.list(app),
+    databases: store.data.list(app).map(() => ({ memory: services.config.databaseMemory, cpu: services.config.databaseCpu })),
     warmSeconds: warmDefault(services, app).seconds,
     domains: [defaultDomain(services.config, app), ...store.domains.list(app)],
     resources: store.resources.all(app),
@@ -175,6 +178,7 @@ export function planRelease(settings: AppSettings, r: Release): DeployableReleas
     // Volumes and mounts are the app's as of now, whichever release runs (a rollback keeps them).
     volumes: volumesOf(settings.volumes),
     mounts: mountsByType(settings.volumes, mainType(r.processes), RUN_PROCESS),
+    databases: settings.databases,
     ...settings.tls,
   };
 }
@@ -243,10 +247,21 @@ export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: 
   }
   const draft = (r: Pick<Release, 'processes'>) => {
     const d = planRelease(settings, { ...DRAFT, app, processes: r.processes });
-    return { app, processes: d.processes, formation: d.formation, resources: d.resources, mounts: d.mounts };
+    return { app, processes: d.processes, formation: d.formation, resources: d.resources, mounts: d.mounts, databases: d.databases };
   };
   const refused = quotaRefusal(draft({ processes }), settings.quota, previous && draft(previous));
   if (refused) throw new UserError(`${refused.replace(/\.$/, '')}; nothing was deployed.`);
+}
+
+/**
+ * The sentence refusing one more database (of `limits`) when the app's processes as they run now
+ * and its databases would no longer fit its quota; undefined when they would.
+ */
+export function databaseRefusal(services: Pick<Services, 'config' | 'store'>, app: string, limits: { memory: string; cpu: string }): string | undefined {
+  const settings = appSettings(services, app);
+  const current = services.store.releases.current(app);
+  const d = planRelease({ ...settings, databases: [...settings.databases, limits] }, { ...DRAFT, app, processes: current?.processes ?? [] });
+  return quotaRefusal(d, settings.quota);
 }
 
 /** The fields deployable() reads besides the app and processes, for a release not yet recorded. */
