@@ -6,13 +6,14 @@
 # self-signed CA and server certificate made here with openssl, mounted read-only at
 # /etc/slipway/tls as root:999 0440. Clients run in other containers of the same images that share
 # the server's network namespace (--network container:...; the servers have no other network).
-# Prints one line per check; exits 1 at the first failure. About a minute on 2 cores.
+# Prints one line per check; exits 1 at the first failure. About 30 s on 2 cores.
 #
 #   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... bash images/check.sh [postgres] [valkey]
 #
 # (testbed/parts/45-data-images.sh prints both names; DOCKER_HOST names the engine.) The idle
-# memory of each server is printed too (PSS and RSS summed over the container's processes, and
-# the engine's own figure): goals 64 MiB for Postgres, 16 MiB for Valkey, reported, not enforced.
+# memory of each server is printed too (RSS, PSS and PSS's anonymous part summed over the
+# container's processes, and the engine's own figure): goals 64 MiB for Postgres, 16 MiB for
+# Valkey, reported, not enforced.
 set -euo pipefail
 pg_image=${SLIPWAY_POSTGRES_IMAGE:-}
 vk_image=${SLIPWAY_VALKEY_IMAGE:-}
@@ -60,16 +61,16 @@ restricted=(--user 999:999 --cap-drop ALL --security-opt no-new-privileges)
 # idle_memory CONTAINER: PSS and RSS summed over its processes (from the host's /proc) and the
 # engine's figure.
 idle_memory() {
-  local pid pids pss=0 rss=0 p engine
+  local pid pids pss=0 rss=0 anon=0 p a b c engine
   pid=$(docker inspect -f '{{.State.Pid}}' "$1")
   pids="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
   for p in $pids; do
-    read -r a b < <(awk '/^Pss:/ { pss = $2 } /^Rss:/ { rss = $2 } END { print pss, rss }' "/proc/$p/smaps_rollup")
-    pss=$((pss + a)) rss=$((rss + b))
+    read -r a b c < <(awk '/^Pss:/ { pss = $2 } /^Rss:/ { rss = $2 } /^Pss_Anon:/ { anon = $2 } END { print pss, rss, anon }' "/proc/$p/smaps_rollup")
+    pss=$((pss + a)) rss=$((rss + b)) anon=$((anon + c))
   done
   engine=$(docker stats --no-stream --format '{{.MemUsage}}' "$1" | cut -d/ -f1 | tr -d ' ')
-  printf '%d processes, PSS %.1f MiB, RSS %.1f MiB, docker stats %s' "$(wc -w <<<"$pids")" \
-    "$(echo "$pss / 1024" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$engine"
+  printf '%d processes, RSS %.1f MiB, PSS %.1f MiB (anonymous %.1f MiB), docker stats %s' "$(wc -w <<<"$pids")" \
+    "$(echo "$rss / 1024" | bc -l)" "$(echo "$pss / 1024" | bc -l)" "$(echo "$anon / 1024" | bc -l)" "$engine"
 }
 
 # wait_ready SECONDS CMD...: retries CMD until it succeeds; 1 when SECONDS passed first.
