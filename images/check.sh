@@ -151,12 +151,17 @@ check_postgres() {
   ok "postgres: app is no superuser and owns appdb; builtin C.UTF-8 UTF8; shared_buffers 16MB, max_connections 20, scram-sha-256, wal_level replica"
   ok "postgres: the mounted key (root:999 0440) is used as it is (ssl_key_file /etc/slipway/tls/tls.key)"
 
+  out=$(docker exec "$pg" slipway-postgres psql -X -At -c "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1) ||
+    fail "slipway-postgres psql: $out"
+  [ "$out" = "app true" ] || fail "slipway-postgres psql: $out"
+  ok "postgres: slipway-postgres psql (the console) connects as app over TLS"
+
   sleep 5
   ok "postgres: idle memory: $(idle_memory "$pg")"
 
   docker kill -s TERM "$pg" >/dev/null
   [ "$(docker wait "$pg")" = 0 ] || { logs_of "$pg"; fail "postgres did not exit 0 on SIGTERM"; }
-  docker logs "$pg" 2>&1 | grep -q 'database system is shut down' || fail "no clean shutdown after SIGTERM"
+  docker logs "$pg" 2>&1 | grep -c 'database system is shut down' >/dev/null || fail "no clean shutdown after SIGTERM"
   ok "postgres: SIGTERM (no client connected) shuts down cleanly, exit 0"
   docker rm -v "$pg" >/dev/null
   # What a kubelet applying fsGroup 999 again does to the volume: group 999, group rw, setgid dirs.
@@ -165,7 +170,7 @@ check_postgres() {
   t0=$SECONDS
   pg_run second-secret
   wait_ready 60 ready || { logs_of "$pg"; fail "postgres: not ready again within 60 s"; }
-  docker logs "$pg" 2>&1 | grep -q -e 'automatic recovery' -e 'redo starts' -e 'not properly shut down' &&
+  docker logs "$pg" 2>&1 | grep -c -e 'automatic recovery' -e 'redo starts' -e 'not properly shut down' >/dev/null &&
     { logs_of "$pg"; fail "postgres recovered after a clean SIGTERM"; }
   ok "postgres: restarted in $((SECONDS - t0)) s with no recovery, after fsGroup's group bits on the volume (PGDATA 2770 set back to 0700)"
 
@@ -249,6 +254,10 @@ check_valkey() {
   out=$(docker run --rm --network "container:$vk" "${restricted[@]}" -e REDISCLI_AUTH=x --entrypoint valkey-cli "$vk_image" \
     --no-auth-warning -h 127.0.0.1 -p 6379 PING 2>&1) && grep -qx PONG <<<"$out" && fail "plain TCP got PONG"
   ok "valkey: plain TCP gets no answer ($(grep . <<<"$out" | tail -1 | tr -d '\r'))"
+
+  out=$(docker exec "$vk" slipway-valkey cli GET kept 2>&1) || fail "slipway-valkey cli: $out"
+  [ "$out" = "survives restarts" ] || fail "slipway-valkey cli: $out"
+  ok "valkey: slipway-valkey cli (the console) reads over TLS with the password"
 
   sleep 3
   ok "valkey: idle memory: $(idle_memory "$vk")"
