@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's own offline CNB builder, from buildpacks/:
-#   1. base: Debian trixie (13) minbase by debootstrap (from the mirror this machine's apt uses),
+#   1. base: Debian trixie (13) minbase by debootstrap (testbed/base.sh, from the mirror this machine's apt uses),
 #      `docker import`ed; the root filesystem tarball is kept in the cache.
 #   2. run and build images: buildpacks/stack/*.Dockerfile on that base, pushed to the registry.
 #   3. builder: `pack builder create` with buildpacks/builder.toml (lifecycle from 30-pack.sh),
@@ -9,36 +9,17 @@
 set -euo pipefail
 # shellcheck source=testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source=testbed/base.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../base.sh"
 
 : "${SLIPWAY_REGISTRY:?run after 20-registry.sh}" "${SLIPWAY_PACK:?run after 30-pack.sh}"
 : "${SLIPWAY_LIFECYCLE_TARBALL:?run after 30-pack.sh}" "${DOCKER_HOST:?run after 10-docker.sh}"
 
 src=$SLIPWAY_ROOT/buildpacks
-suite=trixie
-base_packages=ca-certificates,busybox
 stack_id=io.slipway.stacks.$suite
-stack_dir=$SLIPWAY_CACHE_DIR/stack
-case $(uname -m) in
-  x86_64) arch=amd64 ;;
-  aarch64) arch=arm64 ;;
-  *) die "unsupported machine $(uname -m)" ;;
-esac
+# tree_hash DIR... hashes the names, modes and contents of the files under buildpacks/DIR.
+tree_hash() { dir_hash "$src" "$@"; }
 
-hash_of() { sha256sum | cut -c1-12; }
-# tree_hash DIR... hashes the names, modes and contents of the files under DIR.
-tree_hash() {
-  (cd "$src" && find "$@" -type f -print0 | LC_ALL=C sort -z \
-    | xargs -0 stat -c '%n %a' && find "$@" -type f -print0 | LC_ALL=C sort -z | xargs -0 cat) | hash_of
-}
-# in_registry REPO TAG: whether the testbed registry has that manifest.
-in_registry() {
-  [ "$(registry_curl -s -o /dev/null -w '%{http_code}' -I \
-    -H 'Accept: application/vnd.oci.image.index.v1+json' \
-    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-    -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
-    "http://$SLIPWAY_REGISTRY/v2/$1/manifests/$2")" = 200 ]
-}
 npm_registry() {
   local r
   r=$(npm config get registry 2>/dev/null || true)
@@ -71,64 +52,6 @@ maven_repository() {
   echo "${r:-https://repo.maven.apache.org/maven2}"
 }
 
-# The Debian mirror: the first URI this machine's apt config lists for the machine's own release
-# suite (not -updates or -security), in one-line or deb822 format. A Debian mirror carries every
-# release, so it also serves trixie when the machine runs another one (e.g. bookworm).
-debian_mirror() {
-  local want
-  want=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-  [ -n "$want" ] || return 0
-  {
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-      | awk -v want="$want" '$1 == "deb" { i = 2; if ($2 ~ /^\[/) while ($i !~ /\]$/) i++; if ($2 ~ /^\[/) i++;
-                           if ($(i + 1) == want) print $i }'
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      awk -v want="$want" 'BEGIN { RS = ""; FS = "\n" }
-           { uri = ""; ok = 0; deb = 1
-             for (i = 1; i <= NF; i++) {
-               if ($i ~ /^URIs:/) { uri = $i; sub(/^URIs:[ \t]*/, "", uri); sub(/[ \t].*/, "", uri) }
-               if ($i ~ /^Types:/ && $i !~ /[ \t]deb([ \t]|$)/) deb = 0
-               if ($i ~ /^Suites:/) { n = split($i, s, /[ \t]+/); for (j = 2; j <= n; j++) if (s[j] == want) ok = 1 }
-               if ($i ~ /^Enabled:[ \t]*no/) deb = 0
-             }
-             if (uri != "" && ok && deb) print uri }' "$f"
-    done
-  } | grep -E '^https?://' | head -1
-}
-
-# --- Stack: base, run and build images ----------------------------------------------------------
-base_key=$(printf '%s %s %s' "$suite" "$base_packages" "$arch" | hash_of)
-# Certificate authorities the machine's admin added (Debian's place for them): the images trust
-# them too, so HTTPS from build and app containers works wherever it works on the host.
-local_cas=()
-for f in /usr/local/share/ca-certificates/*.crt /usr/local/share/ca-certificates/*/*.crt; do
-  if [ -f "$f" ]; then local_cas+=("$f"); fi
-done
-base_image=slipway/base:$base_key
-
-# ensure_base: the debootstrapped base as a local image (the stack images and the CPython
-# compiles start from it).
-ensure_base() {
-  docker image inspect "$base_image" >/dev/null 2>&1 && return 0
-  local rootfs_tar=$stack_dir/$suite-$base_key.tar rootfs mirror
-  if [ ! -f "$rootfs_tar" ]; then
-    apt_need debootstrap debian-archive-keyring
-    mirror=$(debian_mirror)
-    [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list*"
-    mkdir -p "$stack_dir"
-    rootfs=$(mktemp -d "$stack_dir/rootfs.XXXXXX")
-    log "debootstrap $suite (minbase + $base_packages) from $mirror (a few minutes; log: $stack_dir/debootstrap.log)"
-    debootstrap --variant=minbase --arch="$arch" --include="$base_packages" "$suite" "$rootfs" "$mirror" \
-      >"$stack_dir/debootstrap.log" 2>&1 || { rm -rf "$rootfs"; die "debootstrap failed (see $stack_dir/debootstrap.log)"; }
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/tmp/* "$rootfs"/var/log/*.log
-    tar --numeric-owner -C "$rootfs" -cf "$rootfs_tar.tmp" . && mv "$rootfs_tar.tmp" "$rootfs_tar"
-    rm -rf "$rootfs"
-  fi
-  log "docker import $base_image"
-  docker import "$rootfs_tar" "$base_image" >/dev/null
-}
-
 # --- CPython releases trixie lacks --------------------------------------------------------------
 # "MINOR DEBIAN-SOURCE-PACKAGE SUITE": compiled once per builder by buildpacks/stack/cpython.sh
 # from the upstream tarball in that Debian source package, in a throwaway container of the base,
@@ -140,12 +63,6 @@ cpythons=("3.11 python3.11 bookworm")
 # nothing up. Delete the pointer to take a newer source version from the suite.
 py_dir=$SLIPWAY_CACHE_DIR/python
 py_recipe=$( (echo "$base_key"; cat "$src/stack/cpython.sh") | hash_of)
-# The machine's apt may accept Release files past their Valid-Until date (a mirror that serves a
-# dated snapshot); the container's apt does as the machine's does.
-valid_until=true
-if command -v apt-config >/dev/null 2>&1; then
-  eval "$(apt-config shell valid_until Acquire::Check-Valid-Until)"
-fi
 # in_base SCRIPT ARG...: runs buildpacks/stack/SCRIPT ARG... MIRROR in a container of the base
 # (host network for apt, the machine's CAs in /tmp/ca), its output appended to $py_dir/build.log;
 # leaves the container's /tmp/out in $py_dir/out.
@@ -228,6 +145,7 @@ for spec in "${debian_pythons[@]}"; do
 done
 rm -rf "$py_dir/out" "$py_dir/ca"
 
+# --- Stack: run and build images (on the base of testbed/base.sh) -------------------------------
 stack_tag=$( (echo "$base_key"; tree_hash stack; [ ${#local_cas[@]} -eq 0 ] || cat "${local_cas[@]}"
   for t in "${py_tarballs[@]}"; do basename "$t"; done
   for d in "${deb_dirs[@]}"; do basename "$d"; (cd "$d" && ls ./*.deb); done) | hash_of)

@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# images/check.sh: proves Slipway's Postgres and Valkey images (images/README.md's contract) with
+# real containers on a docker engine, no Kubernetes: each runs as it will in a pod under Pod
+# Security "restricted" (--user 999:999, every capability dropped, no-new-privileges), with its
+# data in a directory owned by root, group 999, 2770 (what fsGroup 999 makes of a volume), and a
+# self-signed CA and server certificate made here with openssl, mounted read-only at
+# /etc/slipway/tls as root:999 0440. Clients run in other containers of the same images that share
+# the server's network namespace (--network container:...; the servers have no other network).
+# Prints one line per check; exits 1 at the first failure. About 30 s on 2 cores.
+#
+#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... bash images/check.sh [postgres] [valkey]
+#
+# (testbed/parts/45-data-images.sh prints both names; DOCKER_HOST names the engine.) The idle
+# memory of each server is printed too (RSS, PSS and PSS's anonymous part summed over the
+# container's processes, and the engine's own figure): goals 64 MiB for Postgres, 16 MiB for
+# Valkey, reported, not enforced.
+set -euo pipefail
+pg_image=${SLIPWAY_POSTGRES_IMAGE:-}
+vk_image=${SLIPWAY_VALKEY_IMAGE:-}
+which=("$@")
+[ ${#which[@]} -gt 0 ] || which=(postgres valkey)
+name=db.check.slipway.test # the servers' certificate name, which clients verify
+started=$SECONDS
+work=$(mktemp -d /tmp/slipway-images-check.XXXXXX)
+prefix=slipway-check-$$
+cleanup() {
+  local c
+  for c in $(docker ps -aq --filter "name=^$prefix-"); do docker rm -f -v "$c" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+n=0
+ok() { n=$((n + 1)); printf 'ok %2d %s\n' "$n" "$*"; }
+fail() { printf 'FAIL %s\n' "$*" >&2; exit 1; }
+# Nothing ends the script without saying where.
+trap 'fail "line $LINENO: exit $? of: $BASH_COMMAND"' ERR
+# logs_of CONTAINER: its output, for a failure's message.
+logs_of() { docker logs "$1" 2>&1 | tail -n 15 | sed 's/^/    | /'; }
+
+# --- certificates -------------------------------------------------------------------------------
+tls=$work/tls other=$work/other-ca
+mkdir -p "$tls" "$other"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=check-ca \
+  -keyout "$work/ca.key" -out "$tls/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
+  -keyout "$tls/tls.key" -out "$work/server.csr" 2>/dev/null
+openssl x509 -req -in "$work/server.csr" -CA "$tls/ca.crt" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
+  -extfile <(printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$name") -out "$tls/tls.crt" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=other-ca \
+  -keyout "$work/other.key" -out "$other/ca.crt" 2>/dev/null
+chown -R 0:999 "$tls" "$other"
+chmod 0750 "$tls" "$other"
+chmod 0440 "$tls"/* "$other"/*
+
+# volume DIR: a data directory as fsGroup 999 makes a volume (root:999, 2770).
+volume() { mkdir -p "$1" && chown 0:999 "$1" && chmod 2770 "$1"; }
+# restricted: how the pods run.
+restricted=(--user 999:999 --cap-drop ALL --security-opt no-new-privileges)
+
+# idle_memory CONTAINER: PSS and RSS summed over its processes (from the host's /proc) and the
+# engine's figure.
+idle_memory() {
+  local pid pids pss=0 rss=0 anon=0 p a b c engine
+  pid=$(docker inspect -f '{{.State.Pid}}' "$1")
+  pids="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+  for p in $pids; do
+    read -r a b c < <(awk '/^Pss:/ { pss = $2 } /^Rss:/ { rss = $2 } /^Pss_Anon:/ { anon = $2 } END { print pss, rss, anon }' "/proc/$p/smaps_rollup")
+    pss=$((pss + a)) rss=$((rss + b)) anon=$((anon + c))
+  done
+  engine=$(docker stats --no-stream --format '{{.MemUsage}}' "$1" | cut -d/ -f1 | tr -d ' ')
+  printf '%d processes, RSS %.1f MiB, PSS %.1f MiB (anonymous %.1f MiB), docker stats %s' "$(wc -w <<<"$pids")" \
+    "$(echo "$rss / 1024" | bc -l)" "$(echo "$pss / 1024" | bc -l)" "$(echo "$anon / 1024" | bc -l)" "$engine"
+}
+
+# wait_ready SECONDS CMD...: retries CMD until it succeeds; 1 when SECONDS passed first.
+wait_ready() {
+  local end=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $end ] || return 1
+    sleep 0.2
+  done
+}
+
+# --- Postgres -----------------------------------------------------------------------------------
+check_postgres() {
+  [ -n "$pg_image" ] || fail "SLIPWAY_POSTGRES_IMAGE is not set"
+  local pg=$prefix-pg data=$work/pg out t0
+  volume "$data"
+  pg_env=(-e POSTGRES_USER=app -e POSTGRES_DB=appdb)
+  pg_run() { # pg_run PASSWORD: starts the server as a pod would
+    docker run -d --name "$pg" --network none "${restricted[@]}" -v "$data:/var/lib/slipway/postgres" \
+      -v "$tls:/etc/slipway/tls:ro" "${pg_env[@]}" -e "POSTGRES_PASSWORD=$1" "$pg_image" >/dev/null
+  }
+  # psql_as USER PASSWORD CONNINFO SQL: psql in a container on the server's network namespace.
+  psql_as() {
+    docker run --rm --network "container:$pg" "${restricted[@]}" -v "$tls:/etc/slipway/tls:ro" -e "PGPASSWORD=$2" \
+      -e PGCONNECT_TIMEOUT=5 --entrypoint psql "$pg_image" -X -q -A -t -v ON_ERROR_STOP=1 "$3 user=$1 dbname=appdb" -c "$4" 2>&1
+  }
+  ready() { docker exec "$pg" pg_isready -h /tmp -p 5432; }
+
+  out=$(docker run --rm --network none "${restricted[@]}" -e POSTGRES_USER=app -e POSTGRES_PASSWORD=x "$pg_image" 2>&1) &&
+    fail "postgres started without POSTGRES_DB"
+  [ "$(wc -l <<<"$out")" = 1 ] && grep -q POSTGRES_DB <<<"$out" || fail "postgres without POSTGRES_DB said: $out"
+  ok "postgres: a missing POSTGRES_DB is one line on stderr and exit 1 ($out)"
+
+  mkdir -p "$work/pg-rootonly"
+  out=$(docker run --rm --network none "${restricted[@]}" -v "$work/pg-rootonly:/var/lib/slipway/postgres" \
+    -v "$tls:/etc/slipway/tls:ro" "${pg_env[@]}" -e POSTGRES_PASSWORD=x "$pg_image" 2>&1) &&
+    fail "postgres started on a volume uid 999 cannot write"
+  grep -q 'not writable by uid 999' <<<"$out" || fail "postgres on a root-only volume said: $out"
+  ok "postgres: a volume uid 999 cannot write is refused with one line"
+
+  t0=$SECONDS
+  pg_run first-secret
+  wait_ready 60 ready || { logs_of "$pg"; fail "postgres: pg_isready not 0 within 60 s"; }
+  ok "postgres: first start (initdb, role, database) ready in $((SECONDS - t0)) s (pg_isready -h /tmp -p 5432)"
+
+  [ "$(docker exec "$pg" cat /proc/1/comm)" = postgres ] || fail "PID 1 is $(docker exec "$pg" cat /proc/1/comm), not postgres"
+  [ "$(docker exec "$pg" stat -c %a /var/lib/slipway/postgres/data)" = 700 ] || fail "PGDATA is not 0700"
+  ok "postgres: PID 1 is postgres, uid $(docker exec "$pg" id -u), PGDATA 0700"
+
+  out=$(psql_as app first-secret "host=127.0.0.1 sslmode=require" \
+    "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()") || fail "sslmode=require: $out"
+  [[ $out == t\|TLSv1.3 ]] || fail "sslmode=require: not TLS 1.3: $out"
+  ok "postgres: sslmode=require as app connects over $out"
+
+  out=$(psql_as app first-secret "host=$name hostaddr=127.0.0.1 sslmode=verify-full sslrootcert=/etc/slipway/tls/ca.crt" \
+    "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('survives restarts'); SELECT current_user || ' ' || current_database()") ||
+    fail "verify-full: $out"
+  [ "$out" = "app appdb" ] || fail "verify-full: $out"
+  ok "postgres: sslmode=verify-full (host $name) connects and writes as app to appdb"
+
+  out=$(psql_as app first-secret "host=127.0.0.1 sslmode=verify-full sslrootcert=/etc/slipway/tls/ca.crt" "SELECT 1") &&
+    fail "verify-full accepted a certificate for another name"
+  grep -q 'does not match host name' <<<"$out" || fail "verify-full with another name: $out"
+  ok "postgres: verify-full refuses the certificate for another host name"
+
+  out=$(psql_as app first-secret "host=127.0.0.1 sslmode=disable" "SELECT 1") && fail "a plain TCP connection was accepted"
+  grep -q 'no encryption' <<<"$out" || fail "plain TCP: $out"
+  ok "postgres: plain TCP (sslmode=disable) is refused: $(grep -o 'pg_hba.conf rejects connection[^,]*' <<<"$out" | head -1)"
+
+  out=$(psql_as app wrong "host=127.0.0.1 sslmode=require" "SELECT 1") && fail "a wrong password was accepted"
+  grep -q 'password authentication failed' <<<"$out" || fail "wrong password: $out"
+  ok "postgres: a wrong password is refused"
+
+  out=$(psql_as app first-secret "host=127.0.0.1 sslmode=require" \
+    "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user; SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database(); SELECT datlocprovider::text || ' ' || datlocale || ' ' || pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database(); SHOW shared_buffers; SHOW max_connections; SHOW password_encryption; SHOW wal_level; SHOW ssl_key_file") || fail "role, owner or settings: $out"
+  [ "$out" = $'f|f|f\napp\nb C.UTF-8 UTF8\n16MB\n20\nscram-sha-256\nreplica\n/etc/slipway/tls/tls.key' ] || fail "role, owner or settings: $out"
+  ok "postgres: app is no superuser and owns appdb; builtin C.UTF-8 UTF8; shared_buffers 16MB, max_connections 20, scram-sha-256, wal_level replica"
+  ok "postgres: the mounted key (root:999 0440) is used as it is (ssl_key_file /etc/slipway/tls/tls.key)"
+
+  out=$(docker exec "$pg" slipway-postgres psql -X -At -c "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1) ||
+    fail "slipway-postgres psql: $out"
+  [ "$out" = "app true" ] || fail "slipway-postgres psql: $out"
+  ok "postgres: slipway-postgres psql (the console) connects as app over TLS"
+
+  sleep 5
+  ok "postgres: idle memory: $(idle_memory "$pg")"
+
+  docker kill -s TERM "$pg" >/dev/null
+  [ "$(docker wait "$pg")" = 0 ] || { logs_of "$pg"; fail "postgres did not exit 0 on SIGTERM"; }
+  docker logs "$pg" 2>&1 | grep -c 'database system is shut down' >/dev/null || fail "no clean shutdown after SIGTERM"
+  ok "postgres: SIGTERM (no client connected) shuts down cleanly, exit 0"
+  docker rm -v "$pg" >/dev/null
+  # What a kubelet applying fsGroup 999 again does to the volume: group 999, group rw, setgid dirs.
+  chgrp -R 999 "$data" && chmod -R g+rwX "$data" && find "$data" -type d -exec chmod g+s {} +
+
+  t0=$SECONDS
+  pg_run second-secret
+  wait_ready 60 ready || { logs_of "$pg"; fail "postgres: not ready again within 60 s"; }
+  docker logs "$pg" 2>&1 | grep -c -e 'automatic recovery' -e 'redo starts' -e 'not properly shut down' >/dev/null &&
+    { logs_of "$pg"; fail "postgres recovered after a clean SIGTERM"; }
+  ok "postgres: restarted in $((SECONDS - t0)) s with no recovery, after fsGroup's group bits on the volume (PGDATA 2770 set back to 0700)"
+
+  out=$(psql_as app second-secret "host=127.0.0.1 sslmode=require" "SELECT v FROM kept") || fail "after restart: $out"
+  [ "$out" = "survives restarts" ] || fail "after restart: $out"
+  out=$(psql_as app first-secret "host=127.0.0.1 sslmode=require" "SELECT 1") && fail "the old password still works after a restart"
+  ok "postgres: the data is kept; the new POSTGRES_PASSWORD works and the old one is refused"
+
+  # The stop signal of the image (SIGINT, a fast shutdown) ends a server with a client connected.
+  docker run -d --name "$pg-client" --network "container:$pg" "${restricted[@]}" -e PGPASSWORD=second-secret \
+    --entrypoint psql "$pg_image" -X "host=127.0.0.1 sslmode=require user=app dbname=appdb" -c 'SELECT pg_sleep(600)' >/dev/null
+  wait_ready 20 sh -c "[ \"\$(docker exec $pg psql -h /tmp -At -c \"SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'\" postgres)\" = 1 ]" ||
+    fail "the sleeping client did not connect"
+  t0=$SECONDS
+  docker stop -t 30 "$pg" >/dev/null
+  [ "$(docker wait "$pg")" = 0 ] || { logs_of "$pg"; fail "postgres did not exit 0 on docker stop"; }
+  ok "postgres: docker stop (the image's STOPSIGNAL SIGINT) with a client connected exits 0 in $((SECONDS - t0)) s"
+  docker rm -f -v "$pg" "$pg-client" >/dev/null
+
+  # A key Postgres would refuse (readable by all) is copied to a 0600 file of its own.
+  local loose=$work/tls-loose
+  cp -a "$tls" "$loose" && chmod 0644 "$loose/tls.key"
+  docker run -d --name "$pg" --network none "${restricted[@]}" -v "$data:/var/lib/slipway/postgres" \
+    -v "$loose:/etc/slipway/tls:ro" "${pg_env[@]}" -e POSTGRES_PASSWORD=second-secret "$pg_image" >/dev/null
+  wait_ready 60 ready || { logs_of "$pg"; fail "postgres with a 0644 key: not ready"; }
+  out=$(psql_as app second-secret "host=127.0.0.1 sslmode=require" "SHOW ssl_key_file") || fail "0644 key: $out"
+  [ "$out" = /var/lib/slipway/postgres/tls.key ] || fail "0644 key: Postgres uses $out"
+  ok "postgres: a 0644 key is copied to $out (0600) and used"
+  docker rm -f -v "$pg" >/dev/null
+}
+
+# --- Valkey -------------------------------------------------------------------------------------
+check_valkey() {
+  [ -n "$vk_image" ] || fail "SLIPWAY_VALKEY_IMAGE is not set"
+  local vk=$prefix-vk data=$work/vk out t0
+  volume "$data"
+  vk_run() { # vk_run PASSWORD
+    docker run -d --name "$vk" --network none "${restricted[@]}" -v "$data:/var/lib/slipway/valkey" \
+      -v "$tls:/etc/slipway/tls:ro" -e "VALKEY_PASSWORD=$1" "$vk_image" >/dev/null
+  }
+  # cli PASSWORD CA ARGS...: valkey-cli over TLS (rediss://, the CA's certificates verified) in a
+  # container on the server's network namespace; the password in its environment.
+  cli() {
+    local password=$1 ca=$2
+    shift 2
+    docker run --rm --network "container:$vk" "${restricted[@]}" -v "$ca:/etc/slipway/tls:ro" -e "REDISCLI_AUTH=$password" \
+      --entrypoint valkey-cli "$vk_image" --no-auth-warning -u rediss://127.0.0.1:6379 --cacert /etc/slipway/tls/ca.crt \
+      --sni "$name" "$@" 2>&1
+  }
+
+  out=$(docker run --rm --network none "${restricted[@]}" "$vk_image" 2>&1) && fail "valkey started without VALKEY_PASSWORD"
+  [ "$(wc -l <<<"$out")" = 1 ] && grep -q VALKEY_PASSWORD <<<"$out" || fail "valkey without VALKEY_PASSWORD said: $out"
+  ok "valkey: a missing VALKEY_PASSWORD is one line on stderr and exit 1 ($out)"
+
+  out=$(docker run --rm --network none --entrypoint valkey-server "$vk_image" --version)
+  ok "valkey: $out"
+
+  t0=$SECONDS
+  vk_run 'first "secret\'
+  wait_ready 30 docker exec "$vk" slipway-valkey ping || { logs_of "$vk"; fail "valkey: slipway-valkey ping not 0 within 30 s"; }
+  ok "valkey: ready in $((SECONDS - t0)) s (slipway-valkey ping)"
+
+  [ "$(docker exec "$vk" cat /proc/1/comm)" = valkey-server ] || fail "PID 1 is not valkey-server"
+  docker exec "$vk" cat /proc/1/cmdline | tr '\0' ' ' | grep -q secret && fail "the password is on valkey-server's command line"
+  out=$(docker exec "$vk" sh -c 'stat -c "%a %u" /tmp/slipway-valkey.*.conf')
+  [ "$out" = "600 999" ] || fail "the configuration file is $out, not 600 999"
+  ok "valkey: PID 1 is valkey-server, no password in its command line, its config file 0600 uid 999"
+
+  out=$(cli 'first "secret\' "$tls" SET kept 'survives restarts') || fail "rediss:// SET: $out"
+  [ "$out" = OK ] || fail "rediss:// SET: $out"
+  out=$(cli 'first "secret\' "$tls" INFO server | grep -E '^(valkey_version|tcp_port):' | tr -d '\r' | tr '\n' ' ')
+  ok "valkey: rediss:// with the CA verified and the password: SET OK ($out)"
+
+  out=$(cli 'first "secret\' "$other" PING) && grep -qx PONG <<<"$out" && fail "a client trusting another CA got PONG"
+  ok "valkey: a client that trusts another CA is refused ($(head -c 80 <<<"$out" | tr '\n' ' '))"
+
+  out=$(cli wrong "$tls" GET kept) || true
+  grep -q -e WRONGPASS -e NOAUTH <<<"$out" || fail "wrong password: $out"
+  ok "valkey: a wrong password is refused ($(head -1 <<<"$out" | tr -d '\r'))"
+
+  out=$(docker run --rm --network "container:$vk" "${restricted[@]}" -e REDISCLI_AUTH=x --entrypoint valkey-cli "$vk_image" \
+    --no-auth-warning -h 127.0.0.1 -p 6379 PING 2>&1) && grep -qx PONG <<<"$out" && fail "plain TCP got PONG"
+  ok "valkey: plain TCP gets no answer ($(grep . <<<"$out" | tail -1 | tr -d '\r'))"
+
+  out=$(docker exec "$vk" slipway-valkey cli GET kept 2>&1) || fail "slipway-valkey cli: $out"
+  [ "$out" = "survives restarts" ] || fail "slipway-valkey cli: $out"
+  ok "valkey: slipway-valkey cli (the console) reads over TLS with the password"
+
+  sleep 3
+  ok "valkey: idle memory: $(idle_memory "$vk")"
+
+  docker kill -s TERM "$vk" >/dev/null
+  [ "$(docker wait "$vk")" = 0 ] || { logs_of "$vk"; fail "valkey did not exit 0 on SIGTERM"; }
+  ok "valkey: SIGTERM saves and exits 0 ($(docker logs "$vk" 2>&1 | grep -o -e 'DB saved on disk' -e 'ready to exit, bye bye' | tr '\n' ',' | sed 's/,$//'))"
+  docker rm -v "$vk" >/dev/null
+
+  vk_run second-secret
+  wait_ready 30 docker exec "$vk" slipway-valkey ping || { logs_of "$vk"; fail "valkey: not ready again"; }
+  out=$(cli second-secret "$tls" GET kept)
+  [ "$out" = "survives restarts" ] || fail "after restart: $out"
+  out=$(cli 'first "secret\' "$tls" GET kept) || true
+  grep -q -e WRONGPASS -e NOAUTH <<<"$out" || fail "the old password still works after a restart: $out"
+  ok "valkey: the data is kept; the new VALKEY_PASSWORD works and the old one is refused"
+  docker rm -f -v "$vk" >/dev/null
+}
+
+for w in "${which[@]}"; do
+  case $w in
+    postgres) check_postgres ;;
+    valkey) check_valkey ;;
+    *) fail "usage: images/check.sh [postgres] [valkey]" ;;
+  esac
+done
+printf 'images/check.sh: %d checks passed in %d s\n' "$n" "$((SECONDS - started))"
