@@ -28,6 +28,7 @@ if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TES
   bin/slipway-server bench/day2.ts
   bin/slipway-server bench/flow.ts
   node bench/reads.ts
+  if [ -n "${SLIPWAY_POSTGRES_IMAGE:-}" ]; then bin/slipway-server bench/data.ts; else echo "bench: databases bench skipped: the testbed built no database images (SLIPWAY_POSTGRES_IMAGE)" >&2; fi
   if [ -n "${SLIPWAY_TEST_ACME_ROOT:-}" ]; then bin/slipway-server bench/certs.ts; else echo 'bench: HTTPS bench skipped: the testbed has no ACME CA (SLIPWAY_TEST_ACME_ROOT)' >&2; fi
 else
   echo 'bench: build, deploy and end-to-end benches skipped: the testbed is not up; run eval "$(npm run -s testbed)" first' >&2
