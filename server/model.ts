@@ -141,6 +141,12 @@ export interface DataService {
   resources: { memory: string; cpu: string };
   /** Postgres: the most connections it accepts. */
   maxConnections: number;
+  /**
+   * Made from another instance's backups (point-in-time restore): that instance's backup claim,
+   * mounted read-only while this one's empty data volume is filled from it, and the time to
+   * recover to (ISO 8601; absent: the end of its archive).
+   */
+  restore?: { fromClaim: string; target?: string | undefined } | undefined;
 }
 
 /** An app's persistent volume: a ReadWriteOnce PersistentVolumeClaim of `size` in its namespace. */

@@ -25,6 +25,7 @@ import { egressCommands } from './egress.ts';
 import { jobCommands } from './jobs.ts';
 import { storageCommands } from './storage.ts';
 import { addonsCommands } from './addons.ts';
+import { pgCommands } from './pg.ts';
 import { dashboardCommands } from './dashboard.ts';
 import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
@@ -67,6 +68,7 @@ export const commands: readonly Command[] = [
   ...egressCommands,
   ...storageCommands,
   ...addonsCommands,
+  ...pgCommands,
   ...buildCommands,
   ...syncCommands,
   ...previewCommands,

@@ -23,6 +23,14 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
   },
 };
 
+/** The image's own commands Slipway runs in a database's pod (images/README.md): backups, their list and check, the heartbeat. */
+export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['snapshot'];
+
+/** The argv of one of those in a kind's image. */
+export function dataCommand(kind: DataKind, command: DataCommand): string[] {
+  return [kind === 'postgres' ? 'slipway-postgres' : 'slipway-valkey', ...command];
+}
+
 /** The command in a database's image that starts its client as the app's user (images/README.md). */
 export function consoleCommand(kind: DataKind): string[] {
   return kind === 'postgres' ? ['slipway-postgres', 'psql'] : ['slipway-valkey', 'cli'];
@@ -38,6 +46,8 @@ const DATA_UID = 999;
 /** Where the backup volume is mounted in every kind's container. */
 export const BACKUP_PATH = '/var/lib/slipway/backup';
 const TLS_PATH = '/etc/slipway/tls';
+/** Where a restoring instance finds the other instance's backup volume (read-only). */
+const RESTORE_PATH = '/var/lib/slipway/restore-from';
 
 /** The port a kind listens on (TLS only). */
 export function dataPort(kind: DataKind): number {
@@ -152,7 +162,10 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
           containers: [{
             name: d.kind,
             image: d.image,
-            env: Object.keys(kind.env(d)).map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: secret, key: k } } })),
+            env: [
+              ...Object.keys(kind.env(d)).map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: secret, key: k } } })),
+              ...(d.restore ? [{ name: 'PG_RESTORE_FROM', value: RESTORE_PATH }, ...(d.restore.target ? [{ name: 'PG_RESTORE_TARGET', value: d.restore.target }] : [])] : []),
+            ],
             ports: [{ name: d.kind, containerPort: kind.port, protocol: 'TCP' }],
             resources: { limits: { memory: d.resources.memory, cpu: d.resources.cpu }, requests: { memory: d.resources.memory, cpu: '50m' } },
             readinessProbe: { exec: { command: kind.ready }, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 3 },
@@ -161,12 +174,14 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
               { name: 'data', mountPath: kind.dataPath },
               { name: 'backup', mountPath: BACKUP_PATH },
               { name: 'tls', mountPath: TLS_PATH, readOnly: true },
+              ...(d.restore ? [{ name: 'restore-from', mountPath: RESTORE_PATH, readOnly: true }] : []),
             ],
           }],
           volumes: [
             { name: 'data', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'data') } },
             { name: 'backup', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'backup') } },
             { name: 'tls', secret: { secretName: secret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }, { key: 'ca.crt', path: 'ca.crt' }] } },
+            ...(d.restore ? [{ name: 'restore-from', persistentVolumeClaim: { claimName: d.restore.fromClaim, readOnly: true } }] : []),
           ],
         },
       },

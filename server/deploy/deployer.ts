@@ -1,5 +1,6 @@
 import type { Volume, DeployableRelease, QuotaPlan, DataService } from '../model.ts';
 import type { ProcessIo } from '../kube/process-io.ts';
+import type { DataCommand } from './data.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { NodeSummary } from './nodes.ts';
 import type { CronRun } from '../shapes/cron.ts';
@@ -266,6 +267,12 @@ export interface DataServices {
    * `io` (with a PTY when it has a terminal); resolves with the client's exit code.
    */
   console(d: Pick<DataService, 'app' | 'name' | 'kind'>, io: ProcessIo, signal: AbortSignal): Promise<number>;
+  /**
+   * Runs one of the image's own commands in the database's pod (a backup, the list of backups,
+   * the heartbeat); its output lines go to `onLine` as they come, and what it printed on standard
+   * output is returned with its exit code.
+   */
+  command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { signal: AbortSignal; onLine?: (line: string) => void }): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** What runs now and what it uses. */

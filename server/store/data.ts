@@ -44,6 +44,10 @@ export function dataStore(db: Db) {
     add: (app: string, d: Omit<DataRow, 'createdAt'>): boolean =>
       db.prepare('INSERT OR IGNORE INTO data_services (app, name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(app, d.name, d.kind, d.version, d.size, d.storageClass, d.attachment, d.username, d.password, d.tlsKey, d.tlsCert, now()).changes > 0,
+    /** Changes the config var a database is recorded as attached as (pg:promote). */
+    setAttachment: (app: string, name: string, attachment: string): void => {
+      db.prepare('UPDATE data_services SET attachment = ? WHERE app = ? AND name = ?').run(attachment, app, name);
+    },
     /** Removes a database's row; false when there was none. */
     remove: (app: string, name: string): boolean =>
       db.prepare('DELETE FROM data_services WHERE app = ? AND name = ?').run(app, name).changes > 0,

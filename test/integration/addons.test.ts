@@ -145,4 +145,50 @@ describe('addons commands', { timeout: 120_000 }, () => {
     const stored = await api(s, 'POST', `/apps/${fresh}/addons`, { token: deploy, body: { kind: 'valkey' } });
     assert.deepEqual([stored.status, stored.json], [201, { name: 'valkey', kind: 'valkey', version: '8', size: '1Gi', attachment: 'REDIS_URL', release: null }]);
   });
+
+  test('pg:backups, pg:backups:capture, pg:restore into a new database (the source untouched), pg:promote and rollback', async () => {
+    const { app } = await deployedApp(s, 'addpitr');
+    assert.equal((await s.ssh(s.admin, `addons:create ${app} postgres`)).exitCode, 0);
+    const none = await s.ssh(s.admin, `pg:backups ${app}`);
+    assert.match(none.stdout, /No backups yet; pg:backups:capture/);
+    const cap = await s.ssh(s.admin, `pg:backups:capture ${app}`);
+    assert.equal(cap.exitCode, 0, cap.stderr);
+    assert.match(cap.stdout, /-----> Backing up postgres of .* \(full\)\n {7}P00   INFO: backup command end: completed successfully\nBacked up as 20261205-00000F \(full, 1000 B|Backed up as 20261205-00000F/);
+    const listed = JSON.parse((await s.ssh(s.admin, `pg:backups ${app} --json`)).stdout) as { backups: { label: string; type: string }[]; archive: unknown };
+    assert.deepEqual(listed.backups.map((b) => [b.label, b.type]), [['20261205-00000F', 'full']]);
+    s.deployer.data.failCommand = 'P00  ERROR: [047]: unable to create path \'/var/lib/slipway/backup/pgbackrest\': No space left on device';
+    const full = await s.ssh(s.admin, `pg:backups:capture ${app}`);
+    assert.equal(full.exitCode, 1);
+    assert.match(full.stderr, / !     backup full failed in postgres \(exit 1\): \[047\]: unable to create path .*No space left on device\.$/);
+
+    for (const [cmd, want] of [
+      [`pg:restore ${app} --at 2999-01-01T00:00:00Z`, / !     2999-01-01T00:00:00Z is in the future; a restore recovers to a time that has passed\./],
+      [`pg:restore ${app} --at yesterday`, / !     "yesterday" is not a time; write it as 2026-12-05T10:15:00Z/],
+      [`pg:restore ${app} --from nosuch`, new RegExp(` !     ${app} has no database nosuch`)],
+    ] as const) assert.match((await s.ssh(s.admin, cmd)).stderr, want, cmd);
+
+    const old = (await config(app)).DATABASE_URL!;
+    const applied = s.deployer.data.applies.length;
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const r = await s.ssh(s.admin, `pg:restore ${app} --at ${at} --to restored`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Restoring postgres of ${app} into a new database restored, to ${at.replace(/\./g, '\\.')} \\(postgres is not touched\\)`));
+    assert.match(r.stdout, /Restored postgres into restored \(as of .*\), attached as RESTORED_URL\nMake it the app's database with: pg:promote/);
+    const [withSource, own] = s.deployer.data.applies.slice(applied);
+    assert.deepEqual(withSource!.restore, { fromClaim: 'db-postgres.backup', target: at }, 'made from the source\'s backup volume');
+    assert.equal(own!.restore, undefined, 'then on its own');
+    assert.equal(own!.credentials.username, s.deployer.data.running.get(`${app}/postgres`)!.credentials.username, 'the roles come with the data');
+    const cfg = await config(app);
+    assert.equal(cfg.DATABASE_URL, old, 'the app still uses the source');
+    assert.match(cfg.RESTORED_URL!, new RegExp(`@db-restored\\.slipway-${app}\\.svc:5432/`));
+
+    const p = await s.ssh(s.admin, `pg:promote ${app} restored`);
+    assert.equal(p.exitCode, 0, p.stderr);
+    assert.match(p.stdout, /Promoted restored to DATABASE_URL in v\d+; postgres stays/);
+    const after = await config(app);
+    assert.deepEqual([after.DATABASE_URL, after.POSTGRES_URL, after.RESTORED_URL], [cfg.RESTORED_URL, old, undefined]);
+    assert.deepEqual((await addons(app)).map((a) => [a.name, a.attachment]), [['postgres', 'POSTGRES_URL'], ['restored', 'DATABASE_URL']]);
+    assert.equal((await s.ssh(s.admin, `rollback ${app}`)).exitCode, 0);
+    assert.equal(lastDeploy(app)!.config.DATABASE_URL, old, 'a rollback brings the old database back with the old release');
+  });
 });

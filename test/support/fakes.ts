@@ -7,6 +7,7 @@ import type { HostCert } from '../../server/shapes/domains.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
 import type { DataService, DeployableRelease, QuotaPlan, Volume } from '../../server/model.ts';
 import type { ProcessIo } from '../../server/kube/process-io.ts';
+import type { DataCommand } from '../../server/deploy/data.ts';
 import { UnavailableError, UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
@@ -504,7 +505,10 @@ export class FakeRuntime implements RuntimeStatus {
 export class FakeData implements DataServices {
   readonly running = new Map<string, DataService>();
   failNext: string | undefined;
+  /** Every apply, in order (a restore applies twice: with its source's volume, then without). */
+  readonly applies: DataService[] = [];
   async apply(d: DataService): Promise<void> {
+    this.applies.push(d);
     this.running.set(`${d.app}/${d.name}`, d);
     const why = this.failNext;
     this.failNext = undefined;
@@ -515,6 +519,33 @@ export class FakeData implements DataServices {
   }
   async states(app: string): Promise<DataState[]> {
     return [...this.running.values()].filter((d) => d.app === app).map((d) => ({ name: d.name, ready: true, state: 'Running', restarts: 0, startedAt: null, volumes: { data: 'Bound', backup: 'Bound' } }));
+  }
+  /** Each image command run, `app/name command…`. */
+  readonly commands: string[] = [];
+  /** Backups taken per `app/name`, as pgBackRest's `info` lists them. */
+  readonly backups = new Map<string, { label: string; type: string; timestamp: { start: number; stop: number }; info: { size: number; repository: { size: number } } }[]>();
+  /** The next image command fails with this on standard error (exit 1). */
+  failCommand: string | undefined;
+  async command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { onLine?: (line: string) => void }): Promise<{ code: number; stdout: string; stderr: string }> {
+    const key = `${d.app}/${d.name}`;
+    this.commands.push(`${key} ${command.join(' ')}`);
+    if (this.failCommand) {
+      const stderr = this.failCommand;
+      this.failCommand = undefined;
+      opts.onLine?.(stderr);
+      return { code: 1, stdout: '', stderr };
+    }
+    const list = this.backups.get(key) ?? [];
+    if (command[0] === 'backup') {
+      const now = Math.floor(Date.now() / 1000);
+      list.push({ label: `20261205-0000${list.length}F`, type: command[1], timestamp: { start: now - 1, stop: now }, info: { size: 1000, repository: { size: 100 } } });
+      this.backups.set(key, list);
+      opts.onLine?.('P00   INFO: backup command end: completed successfully');
+      return { code: 0, stdout: '', stderr: '' };
+    }
+    if (command[0] === 'backups') return { code: 0, stdout: JSON.stringify([{ name: 'db', backup: list, archive: [{ min: '000000010000000000000001', max: '000000010000000000000003' }], status: { code: 0, message: 'ok' } }]), stderr: '' };
+    if (command[0] === 'heartbeat' || command[0] === 'last-heartbeat') return { code: 0, stdout: new Date().toISOString(), stderr: '' };
+    return { code: 0, stdout: '', stderr: '' };
   }
   /** What each console was asked for, `app/name kind`; writes the request to stdout and exits 0. */
   readonly consoles: string[] = [];

@@ -5,7 +5,8 @@
 import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
 import { LABEL, namespaceFor } from '../../kube/labels.ts';
 import { guardObjects } from '../objects.ts';
-import { consoleCommand, dataClaimName, dataObjectName, dataObjects, dataPodName, dataSelector } from '../data.ts';
+import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSelector, type DataCommand } from '../data.ts';
+import { lineIo } from '../../kube/exec-io.ts';
 import { podState } from '../rollout.ts';
 import { UserError } from '../../errors.ts';
 import type { DataGuards, DataServices, DataState } from '../deployer.ts';
@@ -89,5 +90,22 @@ export class KubeData extends KubePart implements DataServices {
 
   async console(d: Pick<DataService, 'app' | 'name' | 'kind'>, io: ProcessIo, signal: AbortSignal): Promise<number> {
     return this.k.client.exec(namespaceFor(d.app), dataPodName(d.name), d.kind, consoleCommand(d.kind), io, signal);
+  }
+
+  async command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { signal: AbortSignal; onLine?: (line: string) => void }): Promise<{ code: number; stdout: string; stderr: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const { io, end } = lineIo((line, stream) => {
+      // Standard output is data (JSON, a time), bounded; standard error is the tool's log, shown as it comes.
+      if (stream === 'stdout') { if (out.length < 100_000) out.push(line); } else { err.push(line); if (err.length > 50) err.shift(); }
+      opts.onLine?.(line);
+    });
+    try {
+      const code = await this.k.client.exec(namespaceFor(d.app), dataPodName(d.name), d.kind, dataCommand(d.kind, command), io, opts.signal);
+      end();
+      return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+    } finally {
+      end();
+    }
   }
 }

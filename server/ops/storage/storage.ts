@@ -26,6 +26,16 @@ function existing(services: Pick<Services, 'store'>, app: string, raw: string): 
   return v;
 }
 
+/** The app's claims now (storage:create's volumes and two per database) and what they hold together. */
+export function claimsOf(services: Pick<Services, 'store'>, app: string): { claims: number; bytes: number } {
+  const volumes = services.store.volumes.list(app);
+  const data = services.store.data.list(app);
+  return {
+    claims: volumes.length + 2 * data.length,
+    bytes: volumes.reduce((n, v) => n + quantityValue(v.size), 0) + data.reduce((n, d) => n + 2 * quantityValue(d.size), 0),
+  };
+}
+
 /**
  * storage:list --json: the app's volumes, their claims' state, their mounts, and what each one's
  * file system uses where a running pod mounts it.
@@ -58,9 +68,11 @@ export async function createVolume(actor: Actor, app: string, rawName: string, r
   const size = volumeSize(rawSize ?? DEFAULT_VOLUME_SIZE, config.storageMaxSize);
   const rows = store.volumes.list(app);
   if (rows.some((v) => v.name === name)) throw new UserError(`${app} already has a volume ${name}.`);
-  if (rows.length >= config.appMaxVolumes) throw new UserError(`${app} has ${rows.length} volumes, the most an app may have (SLIPWAY_APP_MAX_VOLUMES); storage:destroy one first.`);
-  const total = rows.reduce((sum, v) => sum + quantityValue(v.size), 0) + quantityValue(size);
-  if (total > quantityValue(config.appMaxStorage)) throw new UserError(`${app}'s volumes would hold more than ${config.appMaxStorage} together (SLIPWAY_APP_MAX_STORAGE) with ${size} more; make it smaller or storage:destroy one first.`);
+  // A database's two claims count too: the namespace's quota holds all of them.
+  const now = claimsOf(actor.services, app);
+  const theirs = now.claims > rows.length ? ` (with its databases' ${now.claims - rows.length})` : '';
+  if (now.claims >= config.appMaxVolumes) throw new UserError(`${app} has ${now.claims} volumes${theirs}, the most an app may have (SLIPWAY_APP_MAX_VOLUMES); storage:destroy one first.`);
+  if (now.bytes + quantityValue(size) > quantityValue(config.appMaxStorage)) throw new UserError(`${app}'s volumes${theirs ? ' and databases' : ''} would hold more than ${config.appMaxStorage} together (SLIPWAY_APP_MAX_STORAGE) with ${size} more; make it smaller or storage:destroy one first.`);
   const unlock = lockApp(actor.services, app, `storage:create by ${actor.identity.name}`);
   try {
     const storageClass = config.storageClass ?? null;

@@ -1,0 +1,76 @@
+// pg:backups, pg:backups:capture, pg:restore, pg:promote: a Postgres database's backups and
+// point-in-time restores into a new instance, over ops/data/backups.ts.
+import { UsageError } from '../errors.ts';
+import { captureBackup, listBackups, promoteDatabase, restoreDatabase } from '../ops/data/backups.ts';
+import { showSize } from '../ops/storage/volumes.ts';
+import { defineCommand, listing, type Command } from './types.ts';
+import { actorOf, jsonProgressOf, progressOf } from './progress.ts';
+
+export const pgCommands: Command[] = [
+  defineCommand({
+    name: 'pg:backups',
+    usage: 'APP [NAME]',
+    summary: "List a Postgres database's backups (its first, or NAME) and the span of WAL archived since",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    json: true,
+    run: async (ctx, app, [name]) => {
+      const b = await listBackups(actorOf(ctx), app, name);
+      return listing(b, (out) => {
+        out.heading(`${app} ${b.database} Backups`);
+        if (b.backups.length === 0) out.line(`No backups yet; pg:backups:capture ${app} ${b.database} takes one (the daily schedule takes the next).`);
+        else out.table(b.backups.map((x) => [x.label, x.type, x.finishedAt, showSize(x.bytes), showSize(x.storedBytes)]), ['Label', 'Type', 'Finished', 'Size', 'Stored']);
+        out.line(b.archive ? `WAL archived continuously: ${b.archive.from} to ${b.archive.to}` : 'No WAL archived yet.');
+      });
+    },
+  }),
+  defineCommand({
+    name: 'pg:backups:capture',
+    usage: 'APP [NAME] [--type full|diff|incr]',
+    summary: 'Back up a Postgres database now onto its backup volume (pgBackRest; full by default)',
+    access: 'app',
+    args: { min: 1, max: 2 },
+    flags: { type: { type: 'string', help: 'full (default), diff (since the last full) or incr (since the last backup)' } },
+    run: async (ctx, app, [name], flags) => {
+      const type = flags.type ?? 'full';
+      if (type !== 'full' && type !== 'diff' && type !== 'incr') throw new UsageError(`--type is full, diff or incr, not "${type}".`);
+      const b = await captureBackup(actorOf(ctx), app, name, type, progressOf(ctx));
+      ctx.out.line(`Backed up as ${b.label} (${b.type}, ${showSize(b.bytes)}, ${showSize(b.storedBytes)} stored)`);
+    },
+  }),
+  defineCommand({
+    name: 'pg:restore',
+    usage: 'APP [--from NAME] [--at TIME] [--to NEWNAME] [--promote]',
+    summary: "Restore a Postgres database's backups and archive into a NEW database (to TIME, or the latest), checked and attached as NEWNAME_URL; the source is never touched",
+    access: 'app',
+    args: { min: 1, max: 1 },
+    json: true,
+    flags: {
+      from: { type: 'string', help: 'the database whose backups to restore (default the first Postgres)' },
+      at: { type: 'string', help: 'the time to recover to: 2026-12-05T10:15:00Z (default: the end of the archive)' },
+      to: { type: 'string', help: 'the new database\'s name (default postgres-2, …)' },
+      promote: { type: 'boolean', help: 'then make it DATABASE_URL (pg:promote) in a second release' },
+    },
+    run: async (ctx, app, _args, flags) => {
+      const progress = jsonProgressOf(ctx, flags.json);
+      const r = await restoreDatabase(actorOf(ctx), app, { from: flags.from, at: flags.at, to: flags.to }, progress);
+      const promoted = flags.promote ? await promoteDatabase(actorOf(ctx), app, r.name, undefined, progress) : undefined;
+      return listing({ ...r, ...(promoted ? { promoted } : {}) }, (out) => {
+        out.line(`Restored ${r.from} into ${r.name} (${r.target ? `as of ${r.target}` : 'to the end of its archive'}; ready in ${(r.readyMs / 1000).toFixed(1)} s; newest heartbeat ${r.newestHeartbeat ?? 'none'}), attached as ${r.attachment}`);
+        out.line(promoted ? `Promoted ${r.name} to ${promoted.attachment}${promoted.release !== null ? ` in v${promoted.release}` : ''}; ${r.from} stays` : `Make it the app's database with: pg:promote ${app} ${r.name}`);
+      });
+    },
+  }),
+  defineCommand({
+    name: 'pg:promote',
+    usage: 'APP NAME [--as DATABASE]',
+    summary: "Make a Postgres database the app's DATABASE_URL in one release; the one that held it stays, as its own NAME_URL (rollback brings it back)",
+    access: 'app',
+    args: { min: 2, max: 2 },
+    flags: { as: { type: 'string', help: 'the attachment to move (default DATABASE)' } },
+    run: async (ctx, app, [name], flags) => {
+      const r = await promoteDatabase(actorOf(ctx), app, name!, flags.as, progressOf(ctx));
+      ctx.out.line(`Promoted ${r.name} to ${r.attachment}${r.release !== null ? ` in v${r.release}` : ''}${r.previous ? `; ${r.previous} stays` : ''}`);
+    },
+  }),
+];
