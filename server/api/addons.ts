@@ -4,8 +4,10 @@ import { Type } from 'typebox';
 import { route } from './route.ts';
 import { AppName, AppParams } from './schemas.ts';
 import { AcceptedSchema } from '../shapes/jobs.ts';
-import { actor, runChange } from './change.ts';
+import { actor, quietProgress, runChange } from './change.ts';
 import { AddonCreatedSchema, AddonInfoSchema } from '../shapes/data.ts';
+import { BackupInfoSchema, BackupsSchema, RestoredSchema } from '../shapes/backups.ts';
+import { captureBackup, listBackups, promoteDatabase, restoreDatabase } from '../ops/data/backups.ts';
 import { addonInfo, createAddon, destroyAddon, listAddons } from '../ops/data/addons.ts';
 import { UsageError } from '../errors.ts';
 
@@ -51,4 +53,39 @@ export const addonRoutes = [
       return runChange((a, p) => destroyAddon(a, call.params.app, call.params.name, p), call, { status: 200 });
     },
   }),
+  route({
+    method: 'GET', url: '/apps/:app/addons/:name/backups', tag: 'addons', need: 'read',
+    summary: "A Postgres database's backups and the WAL archived (= pg:backups APP NAME --json)",
+    params: DataParams,
+    response: { 200: BackupsSchema },
+    handle: async (call) => ({ status: 200, json: await listBackups(actor(call), call.params.app, call.params.name) }),
+  }),
+  route({
+    method: 'POST', url: '/apps/:app/addons/:name/backups', tag: 'addons', need: 'deploy',
+    summary: 'Back up a Postgres database now (= pg:backups:capture); answers with the backup when it is done',
+    params: DataParams,
+    body: Type.Object({ type: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('diff'), Type.Literal('incr')])) }, { additionalProperties: false }),
+    response: { 201: BackupInfoSchema },
+    handle: async (call) => ({ status: 201, json: await captureBackup(actor(call), call.params.app, call.params.name, call.body.type ?? 'full', quietProgress(call)) }),
+  }),
+  route({
+    method: 'POST', url: '/apps/:app/addons/:name/restore', tag: 'addons', need: 'deploy',
+    summary: "Restore a Postgres database's backups into a NEW database (= pg:restore --from NAME [--at TIME] [--to NEW]): 202 with the job of the release that attaches it",
+    params: DataParams,
+    body: Type.Object({
+      at: Type.Optional(Type.String({ maxLength: 40, description: 'The time to recover to (ISO 8601); absent: the end of the archive.' })),
+      to: Type.Optional(DataName),
+    }, { additionalProperties: false }),
+    response: { 201: RestoredSchema, 202: AcceptedSchema },
+    handle: (call) => runChange((a, p) => restoreDatabase(a, call.params.app, { from: call.params.name, at: call.body.at, to: call.body.to }, p), call, { status: 201 }),
+  }),
+  route({
+    method: 'POST', url: '/apps/:app/addons/:name/promote', tag: 'addons', need: 'deploy',
+    summary: "Make a Postgres database the app's DATABASE_URL in one release (= pg:promote): 202 with its job",
+    params: DataParams,
+    body: Type.Object({ as: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+    response: { 200: Type.Object({ name: Type.String(), attachment: Type.String(), release: Type.Union([Type.Integer(), Type.Null()]), previous: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false }), 202: AcceptedSchema },
+    handle: (call) => runChange((a, p) => promoteDatabase(a, call.params.app, call.params.name, call.body.as, p), call, { status: 200 }),
+  }),
 ];
+

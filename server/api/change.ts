@@ -15,6 +15,11 @@ export function actor(call: ApiCall): Actor {
   return { identity: call.identity, services: call.services, signal: call.signal };
 }
 
+/** Progress nobody reads, for an operation the request itself waits for (a backup); it stops when the client goes away. */
+export function quietProgress(call: ApiCall): Progress {
+  return { transcript: lineTranscript(() => {}), signal: call.signal };
+}
+
 /** The answer of a change that rolls out: 202 and its job. */
 export interface AcceptedReply { status: 202; json: { job: Job } }
 

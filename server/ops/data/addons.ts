@@ -1,0 +1,211 @@
+// Databases for apps (Heroku's addons:*, Dokku's postgres:* and redis:*): Postgres and Valkey
+// instances Slipway runs in the app's namespace, each attached to the app as a config var
+// (DATABASE_URL, REDIS_URL) holding a TLS URL with its own random credentials. Attaching is a
+// config change, so it is a release: rolled out with the cutover and undone by a rollback. A
+// database that does not start, or whose release fails, is removed again: nothing is left.
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../../errors.ts';
+import { newAuthority, newServerCert } from '../../data/certs.ts';
+import { dataHost, dataHostNames, dataPort, dataUrl } from '../../deploy/data.ts';
+import { log } from '../../output/log.ts';
+import type { DataKind, DataService } from '../../model.ts';
+import type { DataRow } from '../../store/data.ts';
+import type { Services } from '../../context.ts';
+import type { AddonCreated, AddonInfo } from '../../shapes/data.ts';
+import { lockApp } from '../lock.ts';
+import { databaseRefusal, quotaPlan } from '../releases/release.ts';
+import { setConfig } from '../config/config.ts';
+import { DEFAULT_VOLUME_SIZE, volumeSize } from '../storage/volumes.ts';
+import { claimsOf } from '../storage/storage.ts';
+import { attachmentVar, claimRefusal, DATA_KINDS, dataKind, dataName, dataVersion, defaultAttachment, freeName } from './rules.ts';
+import type { Actor, Progress } from '../actor.ts';
+import type { ProcessIo } from '../../kube/process-io.ts';
+
+/** How long a new database may take to accept connections (an image pull on a cold node included). */
+const START_TIMEOUT_MS = 180_000;
+/** The database every Postgres instance is made with. */
+export const DATABASE = 'app';
+
+/** What addons:create is asked for. */
+export interface AddonRequest {
+  kind: string;
+  version?: string | undefined;
+  size?: string | undefined;
+  /** Its name in the app; default `postgres`, `postgres-2`, … */
+  name?: string | undefined;
+  /** The attachment (`DATABASE` sets DATABASE_URL); default the kind's, or NAME_URL when that is taken. */
+  as?: string | undefined;
+}
+
+/** The image a kind runs, or the sentence saying this server has none. */
+export function imageOf(services: Pick<Services, 'config'>, kind: DataKind): string {
+  const image = kind === 'postgres' ? services.config.postgresImage : services.config.valkeyImage;
+  if (!image) throw new UserError(`This server runs no ${DATA_KINDS[kind].title}: its administrator sets ${kind === 'postgres' ? 'SLIPWAY_POSTGRES_IMAGE' : 'SLIPWAY_VALKEY_IMAGE'} (install.sh and the testbed build the image from Debian's packages).`);
+  return image;
+}
+
+/** The database `raw` of the app, or the sentence saying it has none of that name. */
+export function existing(services: Pick<Services, 'store'>, app: string, raw: string): DataRow {
+  const name = dataName(raw);
+  const row = services.store.data.get(app, name);
+  if (!row) throw new UserError(`${app} has no database ${name}; addons ${app} lists its databases.`);
+  return row;
+}
+
+/** The URL a stored database is attached with. */
+export function rowUrl(app: string, row: DataRow): string {
+  return dataUrl(app, { name: row.name, kind: row.kind, credentials: { username: row.username, password: row.password, database: DATABASE } });
+}
+
+/** What the deployer runs for a stored database. */
+export function serviceOf(services: Pick<Services, 'config' | 'store'>, app: string, row: DataRow, ca: string): DataService {
+  const { config } = services;
+  return {
+    app, name: row.name, kind: row.kind, image: imageOf(services, row.kind), size: row.size,
+    ...(row.storageClass ? { storageClass: row.storageClass } : {}),
+    credentials: { username: row.username, password: row.password, database: DATABASE },
+    tls: { key: row.tlsKey, cert: row.tlsCert, ca },
+    resources: { memory: config.databaseMemory, cpu: config.databaseCpu },
+    maxConnections: config.databaseMaxConnections,
+  };
+}
+
+/** Everything that refuses the request, checked before anything is made (and again under the lock). */
+export function checked(actor: Actor, app: string, req: AddonRequest, kind: DataKind, size: string): { name: string; attachment: string } {
+  const { store, config } = actor.services;
+  const rows = store.data.list(app);
+  if (rows.length >= config.appMaxDatabases) throw new UserError(`${app} has ${rows.length} databases, the most an app may have (SLIPWAY_APP_MAX_DATABASES); addons:destroy one first.`);
+  const name = req.name !== undefined ? dataName(req.name) : freeName(kind, rows.map((r) => r.name));
+  if (rows.some((r) => r.name === name)) throw new UserError(`${app} already has a database ${name}; choose another with --name.`);
+  const vars = store.config.all(app);
+  const inUse = new Set([...Object.keys(vars), ...rows.map((r) => r.attachment)]);
+  const attachment = req.as !== undefined ? attachmentVar(req.as) : defaultAttachment(kind, name, inUse);
+  if (inUse.has(attachment)) throw new UserError(`${attachment} is already set for ${app}; attach the database under another name with --as, or config:unset ${app} ${attachment} first.`);
+  const refusal = claimRefusal(app, claimsOf(actor.services, app), size, { claims: config.appMaxVolumes, storage: config.appMaxStorage })
+    ?? databaseRefusal(actor.services, app, { memory: config.databaseMemory, cpu: config.databaseCpu });
+  if (refusal) throw new UserError(refusal.replace(/scale down or lower its limits\.$/, 'scale down, lower its limits, or raise its quota before adding a database.'));
+  return { name, attachment };
+}
+
+/**
+ * addons:create: makes a database (its TLS certificate from the app's own authority, random
+ * credentials), waits until it accepts connections, then attaches it: the config var is set in
+ * one release (stored only when the app runs nothing yet). Any failure removes what was made.
+ */
+export async function createAddon(actor: Actor, app: string, req: AddonRequest, progress: Progress): Promise<AddonCreated> {
+  const { store, config, deployer } = actor.services;
+  const kind = dataKind(req.kind);
+  const version = dataVersion(kind, req.version);
+  const size = volumeSize(req.size ?? DEFAULT_VOLUME_SIZE, config.storageMaxSize);
+  const image = imageOf(actor.services, kind);
+  const first = checked(actor, app, req, kind, size);
+  const ca = store.data.ca(app) ?? store.data.keepCa(app, await newAuthority(app));
+  const tls = await newServerCert(ca, dataHostNames(app, first.name));
+  const t = progress.transcript;
+  let row: DataRow;
+  const unlock = lockApp(actor.services, app, `addons:create by ${actor.identity.name}`);
+  try {
+    // Again under the lock: another addons:create or a config change may have finished meanwhile.
+    const { name, attachment } = checked(actor, app, req, kind, size);
+    if (name !== first.name) throw new UserError(`A database named ${first.name} was made for ${app} meanwhile; try again.`);
+    const storageClass = config.storageClass ?? null;
+    row = { name, kind, version, size, storageClass, attachment, username: `u${randomBytes(6).toString('hex')}`, password: randomBytes(24).toString('base64url'), tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
+    store.data.add(app, row);
+    t.step(`Creating ${DATA_KINDS[kind].title} ${version} ${name} (${size}) for ${app}`);
+    try {
+      if (!deployer) throw new UserError('This server has no cluster to run databases on (no deployer).');
+      await deployer.data.apply({ ...serviceOf(actor.services, app, row, ca.cert), image }, { app, quota: quotaPlan(actor.services, app), egress: store.egress.list(app) }, { transcript: t, signal: progress.signal, timeoutMs: START_TIMEOUT_MS });
+    } catch (err) {
+      await removeQuietly(actor, app, name, err);
+      throw err;
+    }
+  } finally {
+    unlock();
+  }
+  t.step(`Attaching ${row.name} as ${row.attachment}`);
+  try {
+    const r = await setConfig(actor, app, { set: { [row.attachment]: rowUrl(app, row) } }, progress);
+    return { name: row.name, kind, version, size, attachment: row.attachment, release: r.release };
+  } catch (err) {
+    // The release failed and the config change was taken back: the database goes too.
+    const unlockAgain = lockApp(actor.services, app, `addons:create by ${actor.identity.name} (undo)`);
+    try {
+      await removeQuietly(actor, app, row.name, err);
+    } finally {
+      unlockAgain();
+    }
+    throw err;
+  }
+}
+
+/** Removes a database that failed to come up; a failure to remove is logged with the first error, which is the one the user sees. */
+export async function removeQuietly(actor: Actor, app: string, name: string, cause: unknown): Promise<void> {
+  try {
+    await actor.services.deployer?.data.remove(app, name);
+    actor.services.store.data.remove(app, name);
+  } catch (err) {
+    log.error('a database that failed to start could not be removed', { app, name, err, cause });
+  }
+}
+
+/** addons --json: the app's databases with their state on the cluster. */
+export async function listAddons(actor: Actor, app: string): Promise<AddonInfo[]> {
+  const { store, deployer } = actor.services;
+  const rows = store.data.list(app);
+  const states = rows.length && deployer ? await deployer.data.states(app) : [];
+  return rows.map((r) => {
+    const s = states.find((x) => x.name === r.name);
+    return {
+      name: r.name, kind: r.kind, version: r.version, size: r.size, attachment: r.attachment,
+      host: dataHost(app, r.name), port: dataPort(r.kind),
+      state: s?.state ?? 'absent', ready: s?.ready ?? false, restarts: s?.restarts ?? 0,
+      volumes: s?.volumes ?? { data: 'absent', backup: 'absent' },
+      createdAt: r.createdAt,
+    };
+  });
+}
+
+/** addons:info: one database. */
+export async function addonInfo(actor: Actor, app: string, raw: string): Promise<AddonInfo> {
+  const row = existing(actor.services, app, raw);
+  return (await listAddons(actor, app)).find((a) => a.name === row.name)!;
+}
+
+/**
+ * addons:destroy: detaches the database (its config var unset in one release, when it still holds
+ * this database's URL), then deletes it with its data and backups.
+ */
+export async function destroyAddon(actor: Actor, app: string, raw: string, progress: Progress): Promise<{ name: string; release: number | null }> {
+  const { store } = actor.services;
+  const row = existing(actor.services, app, raw);
+  let release: number | null = null;
+  if (store.config.all(app)[row.attachment] === rowUrl(app, row)) {
+    progress.transcript.step(`Detaching ${row.name} (${row.attachment})`);
+    release = (await setConfig(actor, app, { unset: [row.attachment] }, progress)).release;
+  }
+  const unlock = lockApp(actor.services, app, `addons:destroy by ${actor.identity.name}`);
+  try {
+    existing(actor.services, app, row.name);
+    progress.transcript.step(`Destroying ${row.name} and its data`);
+    await actor.services.deployer?.data.remove(app, row.name);
+    store.data.remove(app, row.name);
+  } finally {
+    unlock();
+  }
+  return { name: row.name, release };
+}
+
+/**
+ * pg:psql and redis:cli: the database's own client in its pod, as the app's user over TLS,
+ * attached to the caller's streams; the first database of `kind` unless one is named.
+ */
+export async function openConsole(actor: Actor, app: string, kind: DataKind, raw: string | undefined, io: ProcessIo | undefined, signal: AbortSignal): Promise<{ exitCode: number }> {
+  const rows = actor.services.store.data.list(app).filter((r) => r.kind === kind);
+  const row = raw !== undefined ? existing(actor.services, app, raw) : rows[0];
+  if (!row) throw new UserError(`${app} has no ${DATA_KINDS[kind].title} database; addons:create ${app} ${kind} makes one.`);
+  if (row.kind !== kind) throw new UserError(`${row.name} is a ${DATA_KINDS[row.kind].title} database, not ${DATA_KINDS[kind].title}.`);
+  if (!io) throw new UserError('This needs a byte stream to attach to (an SSH session).');
+  const deployer = actor.services.deployer;
+  if (!deployer) throw new UserError('This server has no cluster to run databases on (no deployer).');
+  return { exitCode: await deployer.data.console({ app, name: row.name, kind }, io, signal) };
+}

@@ -1,0 +1,212 @@
+// A Postgres database's backups (Heroku's pg:backups, pg:backups:capture; pg:restore, pg:promote):
+// continuous WAL archiving and base backups by pgBackRest in the database's pod onto its own
+// backup volume (images/README.md), listed from pgBackRest's own record; a restore, to a point
+// in time or the end of the archive, always into a NEW instance that reads the old one's backup
+// volume read-only, is checked, and is attached under its own config var; pg:promote then moves
+// DATABASE_URL to it in one release, and the old instance stays (a rollback brings it back).
+// The heartbeat round writes the time into every Postgres database every 30 s, so a restore
+// (and a drill) can say how recent the data it holds is.
+import { performance } from 'node:perf_hooks';
+import { UserError } from '../../errors.ts';
+import { shown } from '../../names.ts';
+import { log } from '../../output/log.ts';
+import { dataClaimName, dataHostNames, type DataCommand } from '../../deploy/data.ts';
+import { newServerCert } from '../../data/certs.ts';
+import type { Services } from '../../context.ts';
+import type { DataRow } from '../../store/data.ts';
+import type { BackupInfo, Backups, Restored } from '../../shapes/backups.ts';
+import { lockApp } from '../lock.ts';
+import { quotaPlan } from '../releases/release.ts';
+import { setConfig } from '../config/config.ts';
+import { attachmentVar, freeName } from './rules.ts';
+import { checked, existing, removeQuietly, rowUrl, serviceOf } from './addons.ts';
+import type { Actor, Progress } from '../actor.ts';
+
+/** How long a restore may take to replay its backup and archive before it accepts connections. */
+const RESTORE_TIMEOUT_MS = 15 * 60_000;
+/** How often the heartbeat round writes into every Postgres database. */
+export const HEARTBEAT_MS = 30_000;
+
+/** The app's Postgres database `raw`, or its first one. */
+function postgresOf(services: Pick<Services, 'store'>, app: string, raw: string | undefined): DataRow {
+  const row = raw !== undefined ? existing(services, app, raw) : services.store.data.list(app).find((r) => r.kind === 'postgres');
+  if (!row) throw new UserError(`${app} has no Postgres database; addons:create ${app} postgres makes one.`);
+  if (row.kind !== 'postgres') throw new UserError(`${row.name} is not a Postgres database; backups here are Postgres's (Valkey keeps its own snapshots).`);
+  return row;
+}
+
+/** The deployer, or the sentence saying there is none. */
+function deployerOf(services: Pick<Services, 'deployer'>) {
+  if (!services.deployer) throw new UserError('This server has no cluster to run databases on (no deployer).');
+  return services.deployer;
+}
+
+/** Runs one of the image's commands in the database's pod; its failure is one sentence with the tool's last line. */
+async function inDatabase(actor: Actor, app: string, row: DataRow, command: DataCommand, signal: AbortSignal, onLine?: (line: string) => void): Promise<string> {
+  const r = await deployerOf(actor.services).data.command({ app, name: row.name, kind: row.kind }, command, { signal, ...(onLine ? { onLine } : {}) });
+  if (r.code !== 0) {
+    const last = r.stderr.trim().split('\n').at(-1)?.replace(/^P\d+ +\w+: /, '') ?? '';
+    throw new UserError(`${command.join(' ')} failed in ${row.name} (exit ${r.code})${last ? `: ${last}` : ''}.`);
+  }
+  return r.stdout;
+}
+
+interface PgBackRestInfo {
+  name: string;
+  backup?: { label: string; type: string; timestamp: { start: number; stop: number }; info?: { size?: number; repository?: { delta?: number; size?: number } } }[];
+  archive?: { min?: string | null; max?: string | null }[];
+}
+
+/** pgBackRest's `info --output=json` as Slipway shows it; one sentence when it is not that. */
+export function parseBackups(name: string, json: string): Backups {
+  let info: PgBackRestInfo[];
+  try {
+    info = JSON.parse(json) as PgBackRestInfo[];
+  } catch (err) {
+    throw new Error(`the backup list of ${name} is not pgBackRest's JSON`, { cause: err });
+  }
+  const stanza = info.find((s) => s.name === 'db');
+  const iso = (t: number) => new Date(t * 1000).toISOString();
+  const backups: BackupInfo[] = (stanza?.backup ?? []).map((b) => ({
+    label: b.label,
+    type: b.type === 'diff' || b.type === 'incr' ? b.type : 'full',
+    startedAt: iso(b.timestamp.start),
+    finishedAt: iso(b.timestamp.stop),
+    bytes: b.info?.size ?? 0,
+    storedBytes: b.info?.repository?.delta ?? b.info?.repository?.size ?? 0,
+  }));
+  const a = stanza?.archive?.[0];
+  return { database: name, backups, archive: a?.min && a.max ? { from: a.min, to: a.max } : null };
+}
+
+/** pg:backups: a Postgres database's backups. */
+export async function listBackups(actor: Actor, app: string, raw: string | undefined): Promise<Backups> {
+  const row = postgresOf(actor.services, app, raw);
+  return parseBackups(row.name, await inDatabase(actor, app, row, ['backups'], actor.signal ?? new AbortController().signal));
+}
+
+/** pg:backups:capture: a backup now (full by default), pgBackRest's lines on the transcript; the backup made. */
+export async function captureBackup(actor: Actor, app: string, raw: string | undefined, type: 'full' | 'diff' | 'incr', progress: Progress): Promise<BackupInfo> {
+  const row = postgresOf(actor.services, app, raw);
+  const t = progress.transcript;
+  t.step(`Backing up ${row.name} of ${app} (${type})`);
+  await inDatabase(actor, app, row, ['backup', type], progress.signal, (line) => t.detail(line));
+  const { backups } = await listBackups(actor, app, row.name);
+  const made = backups.at(-1);
+  if (!made) throw new UserError(`The backup of ${row.name} ended, but pgBackRest lists none.`);
+  return made;
+}
+
+/** A restore's target time: an ISO 8601 time (or `YYYY-MM-DD HH:MM:SS` in UTC) not in the future. */
+export function restoreTarget(raw: string, now = Date.now()): string {
+  const normal = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d+)?)?( ?(UTC|Z))?$/.test(raw) ? `${raw.replace(/ ?(UTC|Z)$/, '').replace(' ', 'T')}Z` : raw;
+  const t = Date.parse(normal);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(t)) throw new UserError(`${shown(raw)} is not a time; write it as 2026-12-05T10:15:00Z (or "2026-12-05 10:15:00 UTC").`);
+  if (t > now) throw new UserError(`${raw} is in the future; a restore recovers to a time that has passed.`);
+  return new Date(t).toISOString();
+}
+
+/**
+ * pg:restore: a NEW instance made from the backups and archive of `from` (the app's first
+ * Postgres database by default), recovered to `at` (or the end of the archive). The source is
+ * never touched: its backup volume is mounted read-only while the new one fills its own data
+ * volume, then unmounted again (the new instance must not depend on the old one's volume). It is
+ * attached under its own config var (NAME_URL) in one release; pg:promote makes it the app's
+ * DATABASE_URL. A failure at any step removes the new instance.
+ */
+export async function restoreDatabase(actor: Actor, app: string, opts: { from?: string | undefined; at?: string | undefined; to?: string | undefined }, progress: Progress): Promise<Restored> {
+  const { store } = actor.services;
+  const source = postgresOf(actor.services, app, opts.from);
+  const target = opts.at !== undefined ? restoreTarget(opts.at) : undefined;
+  const name = opts.to ?? freeName('postgres', store.data.list(app).map((r) => r.name));
+  const attachment = attachmentVar(name);
+  const first = checked(actor, app, { kind: 'postgres', name, as: attachment }, 'postgres', source.size);
+  const ca = store.data.ca(app);
+  if (!ca) throw new Error(`${app} has databases but no data certificate authority`);
+  const tls = await newServerCert(ca, dataHostNames(app, first.name));
+  const t = progress.transcript;
+  const deployer = deployerOf(actor.services);
+  let readyMs = 0;
+  let newestHeartbeat: string | null = null;
+  const row: DataRow = { ...source, name: first.name, attachment: first.attachment, tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
+  const unlock = lockApp(actor.services, app, `pg:restore by ${actor.identity.name}`);
+  try {
+    checked(actor, app, { kind: 'postgres', name: row.name, as: row.attachment }, 'postgres', source.size);
+    store.data.add(app, row);
+    const guards = { app, quota: quotaPlan(actor.services, app), egress: store.egress.list(app) };
+    const service = serviceOf(actor.services, app, row, ca.cert);
+    try {
+      t.step(`Restoring ${source.name} of ${app} into a new database ${row.name}, ${target ? `to ${target}` : 'to the end of its archive'} (${source.name} is not touched)`);
+      const started = performance.now();
+      await deployer.data.apply({ ...service, restore: { fromClaim: dataClaimName(source.name, 'backup'), target } }, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
+      readyMs = Math.round(performance.now() - started);
+      t.detail(`${row.name} accepted connections ${(readyMs / 1000).toFixed(1)} s after it started`);
+      newestHeartbeat = (await inDatabase(actor, app, row, ['last-heartbeat'], progress.signal)).trim() || null;
+      t.detail(newestHeartbeat ? `Newest heartbeat in it: ${newestHeartbeat}` : 'No heartbeat in it (the source had none yet)');
+      // On its own from now on: the source's backup volume is no longer mounted.
+      await deployer.data.apply(service, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
+    } catch (err) {
+      await removeQuietly(actor, app, row.name, err);
+      throw err;
+    }
+  } finally {
+    unlock();
+  }
+  t.step(`Attaching ${row.name} as ${row.attachment}`);
+  try {
+    const r = await setConfig(actor, app, { set: { [row.attachment]: rowUrl(app, row) } }, progress);
+    return { name: row.name, from: source.name, attachment: row.attachment, target: target ?? null, newestHeartbeat, readyMs, release: r.release };
+  } catch (err) {
+    const again = lockApp(actor.services, app, `pg:restore by ${actor.identity.name} (undo)`);
+    try {
+      await removeQuietly(actor, app, row.name, err);
+    } finally {
+      again();
+    }
+    throw err;
+  }
+}
+
+/**
+ * pg:promote: makes `raw` the app's DATABASE_URL (or `as`) in one release; the database that held
+ * it keeps its data and is attached as its own NAME_URL in the same release, so a rollback to an
+ * earlier release brings it back as DATABASE_URL.
+ */
+export async function promoteDatabase(actor: Actor, app: string, raw: string, as: string | undefined, progress: Progress): Promise<{ name: string; attachment: string; release: number | null; previous: string | null }> {
+  const { store } = actor.services;
+  const row = postgresOf(actor.services, app, raw);
+  const target = as !== undefined ? attachmentVar(as) : 'DATABASE_URL';
+  if (row.attachment === target) throw new UserError(`${row.name} is ${target} already.`);
+  const holder = store.data.list(app).find((r) => r.attachment === target);
+  const set: Record<string, string> = { [target]: rowUrl(app, row) };
+  const unset: string[] = [];
+  let holderVar: string | undefined;
+  if (holder) {
+    holderVar = attachmentVar(holder.name);
+    if (holderVar === target || (Object.hasOwn(store.config.all(app), holderVar) && store.config.all(app)[holderVar] !== rowUrl(app, holder))) throw new UserError(`${holderVar} is already set for ${app}; config:unset it first, so ${holder.name} can keep its own name.`);
+    set[holderVar] = rowUrl(app, holder);
+  }
+  if (row.attachment !== holderVar) unset.push(row.attachment);
+  progress.transcript.step(`Promoting ${row.name} to ${target}${holder ? ` (${holder.name} stays, as ${holderVar})` : ''}`);
+  const r = await setConfig(actor, app, { set, unset: unset.filter((k) => !Object.hasOwn(set, k)) }, progress);
+  if (holder && holderVar) store.data.setAttachment(app, holder.name, holderVar);
+  store.data.setAttachment(app, row.name, target);
+  return { name: row.name, attachment: target, release: r.release, previous: holder?.name ?? null };
+}
+
+/** The heartbeat round: the time written into every Postgres database of every app; one database's failure does not stop the others. */
+export async function writeHeartbeats(services: Services, signal: AbortSignal): Promise<void> {
+  if (!services.deployer) return;
+  const failed: string[] = [];
+  for (const app of services.store.apps.list()) {
+    for (const row of services.store.data.list(app.name)) {
+      if (row.kind !== 'postgres' || signal.aborted) continue;
+      const r = await services.deployer.data.command({ app: app.name, name: row.name, kind: row.kind }, ['heartbeat'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
+      if (r.code !== 0) {
+        failed.push(`${app.name}/${row.name}`);
+        log.warn('a database heartbeat failed', { app: app.name, database: row.name, code: r.code, stderr: r.stderr.slice(-300) });
+      }
+    }
+  }
+  if (failed.length) throw new Error(`the heartbeat failed in ${failed.join(', ')}`);
+}

@@ -1,0 +1,65 @@
+// The rules of an app's databases as pure functions: which kinds and versions there are (in
+// Heroku's and Dokku's words), what a name and an attachment may be, and the sentences refusing
+// one more database than the app's limits allow. The operations are in addons.ts.
+import { UserError } from '../../errors.ts';
+import { shown } from '../../names.ts';
+import { quantityValue } from '../../kube/quantity.ts';
+import type { DataKind } from '../../model.ts';
+
+/** Each kind: its versions (the first is the default), the config var it attaches as by default, and what users type for it. */
+export const DATA_KINDS: Readonly<Record<DataKind, { versions: readonly string[]; attachment: string; aliases: readonly string[]; title: string }>> = {
+  postgres: { versions: ['17'], attachment: 'DATABASE_URL', aliases: ['postgres', 'postgresql', 'heroku-postgresql', 'pg'], title: 'Postgres' },
+  valkey: { versions: ['8'], attachment: 'REDIS_URL', aliases: ['valkey', 'redis', 'heroku-redis', 'heroku-valkey'], title: 'Valkey' },
+};
+
+/** The kind a user named (`postgres`, `heroku-postgresql:essential-0`, `redis`), or one sentence. */
+export function dataKind(raw: string): DataKind {
+  // Heroku's service:plan; a plan means nothing here (the size is --size).
+  const service = raw.split(':')[0]!.toLowerCase();
+  for (const [kind, k] of Object.entries(DATA_KINDS) as [DataKind, (typeof DATA_KINDS)[DataKind]][]) if (k.aliases.includes(service)) return kind;
+  throw new UserError(`${shown(raw)} is not a database Slipway runs; use postgres (Postgres 17) or valkey (Valkey 8, Redis-compatible).`);
+}
+
+/** The version asked for, or the kind's default; one sentence for one it does not have. */
+export function dataVersion(kind: DataKind, raw: string | undefined): string {
+  const k = DATA_KINDS[kind];
+  if (raw === undefined) return k.versions[0]!;
+  if (!k.versions.includes(raw)) throw new UserError(`${k.title} ${shown(raw)} is not available; this server runs ${k.title} ${k.versions.join(', ')}.`);
+  return raw;
+}
+
+const NAME = /^[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?$/;
+
+/** A database's name in its app, or the sentence saying what one looks like. */
+export function dataName(raw: string): string {
+  if (!NAME.test(raw)) throw new UserError(`${shown(raw)} is not a valid database name: use 1-30 lowercase letters, digits and dashes, starting with a letter and not ending with a dash.`);
+  return raw;
+}
+
+/** The first free name for a new database of `kind`: `postgres`, then `postgres-2`, … */
+export function freeName(kind: DataKind, taken: readonly string[]): string {
+  if (!taken.includes(kind)) return kind;
+  for (let n = 2; ; n++) if (!taken.includes(`${kind}-${n}`)) return `${kind}-${n}`;
+}
+
+/** The config var a database is attached as: `--as DATABASE` (Heroku's attachment name) is DATABASE_URL; a name already ending in _URL stays. */
+export function attachmentVar(raw: string): string {
+  const upper = raw.toUpperCase().replace(/-/g, '_');
+  if (!/^[A-Z][A-Z0-9_]{0,60}$/.test(upper)) throw new UserError(`${shown(raw)} is not an attachment name: use letters, digits and underscores, starting with a letter (like DATABASE, which sets DATABASE_URL).`);
+  return upper.endsWith('_URL') ? upper : `${upper}_URL`;
+}
+
+/** The attachment a database gets when none is given: the kind's (DATABASE_URL), or NAME_URL when that one is in use. */
+export function defaultAttachment(kind: DataKind, name: string, inUse: ReadonlySet<string>): string {
+  const first = DATA_KINDS[kind].attachment;
+  return inUse.has(first) ? attachmentVar(name) : first;
+}
+
+/** What the app's claims would be with one more database (two claims of `size`), against its limits; one sentence when over. */
+export function claimRefusal(app: string, existing: { claims: number; bytes: number }, size: string, limits: { claims: number; storage: string }): string | undefined {
+  const claims = existing.claims + 2;
+  if (claims > limits.claims) return `A database needs 2 volumes (data and backups) and ${app} has ${existing.claims} of its ${limits.claims} (SLIPWAY_APP_MAX_VOLUMES); storage:destroy or addons:destroy one first.`;
+  const bytes = existing.bytes + 2 * quantityValue(size);
+  if (bytes > quantityValue(limits.storage)) return `A database of ${size} needs twice that (data and backups), and ${app}'s volumes and databases would then hold more than ${limits.storage} (SLIPWAY_APP_MAX_STORAGE); make it smaller with --size, or free some first.`;
+  return undefined;
+}
