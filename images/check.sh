@@ -361,6 +361,47 @@ check_backups() {
   docker rm -f -v "$pg3" >/dev/null
 }
 
+# --- Postgres: the time a restore of a larger database takes (not run by default) ---------------
+# pgbench -i -s SCALE (SLIPWAY_CHECK_RESTORE_SCALE, default 70: about 1 GiB), a full backup, the
+# instance removed, and a new one restored from its backup volume to the end of the archive: the
+# time from `docker run` to the first query is what a restore drill or a user waits.
+check_restore_size() {
+  [ -n "$pg_image" ] || fail "SLIPWAY_POSTGRES_IMAGE is not set"
+  local scale=${SLIPWAY_CHECK_RESTORE_SCALE:-70} pg=$prefix-rs pg2=$prefix-rs2 data=$work/rs-data repo=$work/rs-backup
+  local data2=$work/rs-data2 repo2=$work/rs-backup2 t0 out size start_ns end_ns
+  volume "$data"
+  volume "$repo"
+  volume "$data2"
+  volume "$repo2"
+  rs_run() { # rs_run NAME DATA BACKUP [DOCKER ARG...]
+    local c=$1 d=$2 b=$3
+    shift 3
+    docker run -d --name "$c" --network none "${restricted[@]}" -v "$d:/var/lib/slipway/postgres" \
+      -v "$b:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER=app -e POSTGRES_DB=appdb \
+      -e POSTGRES_PASSWORD=secret "$@" "$pg_image" >/dev/null
+  }
+  rs_run "$pg" "$data" "$repo"
+  wait_ready 60 docker exec "$pg" pg_isready -h /tmp -p 5432 || { logs_of "$pg"; fail "restore-size: not ready"; }
+  t0=$SECONDS
+  docker exec "$pg" pgbench -q -i -I dtGvp -s "$scale" -h /tmp -U postgres appdb >/dev/null 2>&1 || fail "pgbench -i -s $scale failed"
+  size=$(docker exec "$pg" psql -X -A -t -h /tmp -U postgres -d appdb -c "SELECT pg_size_pretty(pg_database_size('appdb'))")
+  ok "restore-size: pgbench -i -I dtGvp -s $scale: appdb is $size, made in $((SECONDS - t0)) s"
+  t0=$SECONDS
+  out=$(docker exec "$pg" slipway-postgres backup full 2>&1) || { printf '%s\n' "$out" >&2; fail "backup full failed"; }
+  ok "restore-size: backup full in $((SECONDS - t0)) s: $(grep -o 'full backup size = .*' <<<"$out"); repository $(du -sh "$repo" | cut -f1)"
+  docker stop -t 60 "$pg" >/dev/null
+  docker rm -v "$pg" >/dev/null
+  rm -rf "$data"
+  start_ns=$(date +%s%N)
+  rs_run "$pg2" "$data2" "$repo2" -v "$repo:/var/lib/slipway/restore-from:ro" -e PG_RESTORE_FROM=/var/lib/slipway/restore-from
+  wait_ready 1800 docker exec "$pg2" psql -X -h /tmp -U postgres -d appdb -c 'SELECT 1' || { logs_of "$pg2"; fail "restore-size: no answer within 30 min"; }
+  end_ns=$(date +%s%N)
+  out=$(docker exec "$pg2" psql -X -A -t -h /tmp -U postgres -d appdb -c 'SELECT count(*) FROM pgbench_accounts')
+  [ "$out" = "$((scale * 100000))" ] || fail "restore-size: pgbench_accounts has $out rows"
+  ok "restore-size: restored $size into a new instance: container start to first query $(((end_ns - start_ns) / 1000000)) ms ($out accounts; $(docker logs "$pg2" 2>&1 | grep -o 'restore command end: .*'))"
+  docker rm -f -v "$pg2" >/dev/null
+}
+
 # --- Valkey -------------------------------------------------------------------------------------
 check_valkey() {
   [ -n "$vk_image" ] || fail "SLIPWAY_VALKEY_IMAGE is not set"
@@ -457,8 +498,9 @@ for w in "${which[@]}"; do
   case $w in
     postgres) check_postgres ;;
     backups) check_backups ;;
+    restore-size) check_restore_size ;;
     valkey) check_valkey ;;
-    *) fail "usage: images/check.sh [postgres] [backups] [valkey]" ;;
+    *) fail "usage: images/check.sh [postgres] [backups] [valkey] [restore-size]" ;;
   esac
 done
 printf 'images/check.sh: %d checks passed in %d s\n' "$n" "$((SECONDS - started))"
