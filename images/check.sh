@@ -6,10 +6,17 @@
 # self-signed CA and server certificate made here with openssl, mounted read-only at
 # /etc/slipway/tls as root:999 0440. Clients run in other containers of the same images that share
 # the server's network namespace (--network container:...; the servers have no other network).
-# Prints one line per check; exits 1 at the first failure. About 30 s on 2 cores.
+# Prints one line per check; exits 1 at the first failure. Sections, each runnable alone:
+#   postgres      TLS, passwords, roles, restarts, stop signals (about 30 s on 2 cores)
+#   backups       WAL archiving, backups, verify, heartbeat and point-in-time restore with
+#                 pgBackRest, into a new instance from the old one's backup volume (about 65 s)
+#   valkey        the same as postgres for Valkey, and its snapshot (about 17 s)
+#   restore-size  not run by default: a restore of a 1 GiB database, timed (about 70 s; needs
+#                 3 GiB of disk in /tmp; SLIPWAY_CHECK_RESTORE_SCALE=70 is pgbench's scale)
 #
-#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... bash images/check.sh [postgres] [valkey]
+#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... bash images/check.sh [postgres] [backups] [valkey] [restore-size]
 #
+# With no section named: postgres, backups and valkey (about 95 s). Needs jq on the host.
 # (testbed/parts/45-data-images.sh prints both names; DOCKER_HOST names the engine.) The idle
 # memory of each server is printed too (RSS, PSS and PSS's anonymous part summed over the
 # container's processes, and the engine's own figure): goals 64 MiB for Postgres, 16 MiB for
