@@ -9,14 +9,14 @@
 # Prints one line per check; exits 1 at the first failure. Sections, each runnable alone:
 #   postgres      TLS, passwords, roles, restarts, stop signals (about 30 s on 2 cores)
 #   backups       WAL archiving, backups, verify, heartbeat and point-in-time restore with
-#                 pgBackRest, into a new instance from the old one's backup volume (about 65 s)
+#                 pgBackRest, into a new instance from the old one's backup volume (about 70 s)
 #   valkey        the same as postgres for Valkey, and its snapshot (about 17 s)
 #   restore-size  not run by default: a restore of a 1 GiB database, timed (about 70 s; needs
 #                 3 GiB of disk in /tmp; SLIPWAY_CHECK_RESTORE_SCALE=70 is pgbench's scale)
 #
 #   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... bash images/check.sh [postgres] [backups] [valkey] [restore-size]
 #
-# With no section named: postgres, backups and valkey (about 95 s). Needs jq on the host.
+# With no section named: postgres, backups and valkey (about 100 s). Needs jq on the host.
 # (testbed/parts/45-data-images.sh prints both names; DOCKER_HOST names the engine.) The idle
 # memory of each server is printed too (RSS, PSS and PSS's anonymous part summed over the
 # container's processes, and the engine's own figure): goals 64 MiB for Postgres, 16 MiB for
@@ -233,6 +233,8 @@ check_backups() {
 
   bk_run "$pg" "$data" "$repo"
   wait_ready 60 docker exec "$pg" pg_isready -h /tmp -p 5432 || { logs_of "$pg"; fail "backups: not ready within 60 s"; }
+  out=$(docker exec "$pg" slipway-postgres backups)
+  [ "$(jq -c '.[0].status' <<<"$out")" = '{"code":2,"lock":{"backup":{"held":false}},"message":"no valid backups"}' ] || fail "backups before any: $out"
   out=$(sql "$pg" "SHOW archive_mode; SHOW archive_timeout; SHOW archive_command")
   [ "$out" = $'on\n1min\npgbackrest --config=/tmp/slipway-pgbackrest.conf --stanza=db archive-push %p' ] || fail "archive settings: $out"
   [ -s "$repo/pgbackrest/backup/db/backup.info" ] && [ -s "$repo/pgbackrest/archive/db/archive.info" ] ||
@@ -343,6 +345,20 @@ check_backups() {
     [ -z "$(ls -A "$data3/data")" ] && [ -z "$(ls -A "$repo3/pgbackrest")" ] || fail "a failed restore left files: $(ls -A "$data3/data" "$repo3/pgbackrest")"
     ok "backups: a restore to $target ($what the archive) fails with one line, PGDATA left empty: $out"
   done
+
+  # The retry in the same volumes, after a restore that was interrupted (its marker and a file
+  # left in PGDATA): emptied, then restored, this time to the end of the archive.
+  local pg4=$prefix-bk4
+  mkdir "$data3/data/base" && : >"$data3/data/base/left-over" && chown -R 999:999 "$data3/data/base"
+  : >"$data3/restore-unfinished"
+  bk_run "$pg4" "$data3" "$repo3" -v "$repo:$from:ro" -e "PG_RESTORE_FROM=$from"
+  wait_ready 120 docker exec "$pg4" psql -X -h /tmp -U postgres -d appdb -c 'SELECT 1' || { logs_of "$pg4"; fail "the retried restore did not answer within 120 s"; }
+  out=$(sql "$pg4" "SELECT count(*) = max(id) AND max(id) > $n_rows FROM ticks")
+  [ "$out" = t ] || fail "restored to the end of the archive: $(sql "$pg4" "SELECT count(*), max(id) FROM ticks")"
+  docker logs "$pg4" 2>&1 | grep -c 'an earlier restore into .* did not finish' >/dev/null || fail "no word of the unfinished restore"
+  [ ! -e "$data3/restore-unfinished" ] && [ ! -e "$data3/data/base/left-over" ] || fail "the unfinished restore's marker or files are still there"
+  ok "backups: retried in the same volumes after an interrupted restore (marker and a left-over file): emptied and restored to the end of the archive, rows 1..$(sql "$pg4" "SELECT max(id) FROM ticks")"
+  docker rm -f -v "$pg4" >/dev/null
 
   # A full backup volume: archive-push fails, Postgres keeps the segments and pushes them once there is room.
   local pg3=$prefix-bk3 data4=$work/bk-data4 seg2 failed
