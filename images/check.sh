@@ -6,10 +6,17 @@
 # self-signed CA and server certificate made here with openssl, mounted read-only at
 # /etc/slipway/tls as root:999 0440. Clients run in other containers of the same images that share
 # the server's network namespace (--network container:...; the servers have no other network).
-# Prints one line per check; exits 1 at the first failure. About 30 s on 2 cores.
+# Prints one line per check; exits 1 at the first failure. Sections, each runnable alone:
+#   postgres      TLS, passwords, roles, restarts, stop signals (about 30 s on 2 cores)
+#   backups       WAL archiving, backups, verify, heartbeat and point-in-time restore with
+#                 pgBackRest, into a new instance from the old one's backup volume (about 70 s)
+#   valkey        the same as postgres for Valkey, and its snapshot (about 17 s)
+#   restore-size  not run by default: a restore of a 1 GiB database, timed (about 70 s; needs
+#                 3 GiB of disk in /tmp; SLIPWAY_CHECK_RESTORE_SCALE=70 is pgbench's scale)
 #
-#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... bash images/check.sh [postgres] [valkey]
+#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... bash images/check.sh [postgres] [backups] [valkey] [restore-size]
 #
+# With no section named: postgres, backups and valkey (about 100 s). Needs jq on the host.
 # (testbed/parts/45-data-images.sh prints both names; DOCKER_HOST names the engine.) The idle
 # memory of each server is printed too (RSS, PSS and PSS's anonymous part summed over the
 # container's processes, and the engine's own figure): goals 64 MiB for Postgres, 16 MiB for
@@ -18,7 +25,7 @@ set -euo pipefail
 pg_image=${SLIPWAY_POSTGRES_IMAGE:-}
 vk_image=${SLIPWAY_VALKEY_IMAGE:-}
 which=("$@")
-[ ${#which[@]} -gt 0 ] || which=(postgres valkey)
+[ ${#which[@]} -gt 0 ] || which=(postgres backups valkey)
 name=db.check.slipway.test # the servers' certificate name, which clients verify
 started=$SECONDS
 work=$(mktemp -d /tmp/slipway-images-check.XXXXXX)
@@ -202,14 +209,232 @@ check_postgres() {
   docker rm -f -v "$pg" >/dev/null
 }
 
+# --- Postgres: WAL archiving, backups, point-in-time restore (pgBackRest) ---------------------
+check_backups() {
+  [ -n "$pg_image" ] || fail "SLIPWAY_POSTGRES_IMAGE is not set"
+  local pg=$prefix-bk data=$work/bk-data repo=$work/bk-backup out t0 n_rows t_target before_backup seg i
+  volume "$data"
+  volume "$repo"
+  # bk_run NAME DATA BACKUP [DOCKER ARG...]: an instance with its data and backup volumes.
+  bk_run() {
+    local c=$1 d=$2 b=$3
+    shift 3
+    docker run -d --name "$c" --network none "${restricted[@]}" -v "$d:/var/lib/slipway/postgres" \
+      -v "$b:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER=app -e POSTGRES_DB=appdb \
+      -e POSTGRES_PASSWORD=secret "$@" "$pg_image" >/dev/null
+  }
+  # sql CONTAINER SQL: as the superuser on the server's socket in appdb (one value per line).
+  sql() { docker exec "$1" psql -X -q -A -t -v ON_ERROR_STOP=1 -h /tmp -p 5432 -U postgres -d appdb -c "$2" 2>&1; }
+  # archived CONTAINER SEGMENT: 0 once the archiver has pushed SEGMENT (or a later one).
+  archived() { [[ "$(sql "$1" "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")" > "$2" ||
+    "$(sql "$1" "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")" = "$2" ]]; }
+  # switch CONTAINER: a write and a WAL switch; prints the segment just finished.
+  switch() { sql "$1" "CREATE TABLE IF NOT EXISTS nudge (at timestamptz); INSERT INTO nudge VALUES (now()); SELECT pg_walfile_name(pg_switch_wal())"; }
+
+  bk_run "$pg" "$data" "$repo"
+  wait_ready 60 docker exec "$pg" pg_isready -h /tmp -p 5432 || { logs_of "$pg"; fail "backups: not ready within 60 s"; }
+  out=$(docker exec "$pg" slipway-postgres backups)
+  [ "$(jq -c '.[0].status' <<<"$out")" = '{"code":2,"lock":{"backup":{"held":false}},"message":"no valid backups"}' ] || fail "backups before any: $out"
+  out=$(sql "$pg" "SHOW archive_mode; SHOW archive_timeout; SHOW archive_command")
+  [ "$out" = $'on\n1min\npgbackrest --config=/tmp/slipway-pgbackrest.conf --stanza=db archive-push %p' ] || fail "archive settings: $out"
+  [ -s "$repo/pgbackrest/backup/db/backup.info" ] && [ -s "$repo/pgbackrest/archive/db/archive.info" ] ||
+    fail "no stanza db in the backup volume: $(find "$repo" | head)"
+  ok "backups: the stanza db is in the backup volume at start; archive_mode on, archive_timeout 1min, archive_command pgBackRest's archive-push"
+
+  out=$(docker exec "$pg" slipway-postgres last-heartbeat 2>&1) || fail "last-heartbeat with none: $out"
+  [ -z "$out" ] || fail "last-heartbeat with none printed: $out"
+  out=$(docker exec "$pg" slipway-postgres heartbeat 2>&1) || fail "heartbeat: $out"
+  [[ $out =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$ ]] || fail "heartbeat printed: $out"
+  [ "$(docker exec "$pg" slipway-postgres last-heartbeat 2>&1)" = "$out" ] || fail "last-heartbeat is not what heartbeat wrote ($out)"
+  ok "backups: heartbeat wrote $out and last-heartbeat reads it back (nothing before the first)"
+
+  # Numbered rows, one per 0.2 s, each committed on its own, by a procedure in the server.
+  sql "$pg" "CREATE TABLE ticks (id int PRIMARY KEY, at timestamptz NOT NULL);
+    CREATE PROCEDURE tick_forever() LANGUAGE plpgsql AS \$\$ DECLARE i int := 0; BEGIN
+      LOOP i := i + 1; INSERT INTO ticks VALUES (i, clock_timestamp()); COMMIT; PERFORM pg_sleep(0.2); END LOOP; END \$\$" >/dev/null
+  docker exec -d "$pg" psql -X -q -h /tmp -p 5432 -U postgres -d appdb -c 'CALL tick_forever()'
+  wait_ready 10 sh -c "[ \"\$(docker exec $pg psql -X -A -t -h /tmp -U postgres -d appdb -c 'SELECT count(*) > 2 FROM ticks')\" = t ]" ||
+    fail "the writer does not write"
+  before_backup=$(sql "$pg" "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+
+  t0=$SECONDS
+  out=$(docker exec "$pg" slipway-postgres backup full 2>&1) || { printf '%s\n' "$out" >&2; fail "backup full failed"; }
+  grep -q 'new backup label = .*F$' <<<"$out" || fail "backup full said: $out"
+  ok "backups: backup full (online, while writing) in $((SECONDS - t0)) s: $(grep -o 'full backup size = .*' <<<"$out")"
+  out=$(docker exec "$pg" slipway-postgres backup weekly 2>&1) && fail "backup weekly was accepted"
+  out=$(docker exec "$pg" slipway-postgres backups)
+  [ "$(jq -r '.[0].name + " " + .[0].status.message + " " + ([.[0].backup[].type] | join(","))' <<<"$out")" = "db ok full" ] ||
+    fail "backups: $out"
+  ok "backups: 'backups' is pgBackRest's JSON: stanza db ok, one full backup $(jq -r '.[0].backup[0].label' <<<"$out"); an unknown type is refused"
+
+  sleep 3
+  # T: 100 ms after row N was written (it commits within that; row N+1 comes 200 ms after row N).
+  read -r n_rows t_target < <(sql "$pg" "SELECT id, to_char((at + interval '100 ms') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM ticks ORDER BY id DESC LIMIT 1" | tr '|' ' ')
+  sleep 3
+  # The segment holding row N is pushed now rather than after archive_timeout's 60 s.
+  seg=$(sql "$pg" "SELECT pg_walfile_name(pg_switch_wal())")
+  wait_ready 30 archived "$pg" "$seg" || fail "segment $seg was not archived within 30 s"
+  out=$(docker exec "$pg" slipway-postgres verify 2>&1) || { printf '%s\n' "$out" >&2; fail "verify failed on a good repository"; }
+  ok "backups: verify passes on the repository ($(grep -c 'status: valid' <<<"$out") backup valid, $(grep -o 'total valid WAL: [0-9]*' <<<"$out"))"
+  sleep 2
+  docker stop -t 30 "$pg" >/dev/null
+  local written
+  written=$(docker run --rm --network none "${restricted[@]}" -v "$data:/var/lib/slipway/postgres" --entrypoint sh "$pg_image" \
+    -c 'cat /var/lib/slipway/postgres/data/PG_VERSION' 2>&1)
+  [ "$written" = 17 ] || fail "the stopped instance's data: $written"
+  docker rm -v "$pg" >/dev/null
+  rm -rf "$data"
+  ok "backups: row $n_rows written at T-100ms, T = $t_target; the instance stopped (still writing) and its data directory removed"
+
+  # A copy of the repository with bytes flipped in one backup file fails verify.
+  local bad=$work/bk-bad file
+  cp -a "$repo" "$bad"
+  file=$(find "$bad/pgbackrest/backup" -name '*.zst' -size +8k -print -quit)
+  printf '\xde\xad\xbe\xef' | dd of="$file" bs=1 seek=64 conv=notrunc status=none
+  out=$(docker run --rm --network none "${restricted[@]}" -v "$bad:/var/lib/slipway/backup" -e POSTGRES_USER=app \
+    -e POSTGRES_DB=appdb -e POSTGRES_PASSWORD=secret "$pg_image" verify 2>&1) && { printf '%s\n' "$out" >&2; fail "verify passed a damaged backup"; }
+  grep -q 'checksum invalid: 1' <<<"$out" && [[ $(tail -n 1 <<<"$out") == *'repository has errors'* ]] || fail "verify of a damaged backup: $out"
+  ok "backups: verify fails (exit 1) after 4 bytes flipped in ${file#"$bad/pgbackrest/backup/db/"}: checksum invalid: 1"
+
+  # The restore: a new instance, empty data and backup volumes, the old backup volume read-only.
+  local pg2=$prefix-bk2 data2=$work/bk-data2 repo2=$work/bk-backup2 from=/var/lib/slipway/restore-from
+  volume "$data2"
+  volume "$repo2"
+  local start_ns end_ns
+  start_ns=$(date +%s%N)
+  bk_run "$pg2" "$data2" "$repo2" -v "$repo:$from:ro" -e "PG_RESTORE_FROM=$from" -e "PG_RESTORE_TARGET=$t_target"
+  wait_ready 120 docker exec "$pg2" psql -X -h /tmp -U postgres -d appdb -c 'SELECT 1' || { logs_of "$pg2"; fail "the restored instance did not answer within 120 s"; }
+  end_ns=$(date +%s%N)
+  out=$(sql "$pg2" "SELECT count(*), min(id), max(id) FROM ticks")
+  [ "$out" = "$n_rows|1|$n_rows" ] || { logs_of "$pg2"; fail "restored to T: count|min|max = $out, not $n_rows|1|$n_rows"; }
+  ok "backups: restored into a new instance to T: rows 1..$n_rows, none after (container start to first query $(((end_ns - start_ns) / 1000000)) ms)"
+  out=$(docker exec "$pg2" slipway-postgres psql -X -q -A -t -v ON_ERROR_STOP=1 \
+    -c "CREATE TABLE after_restore (v text); INSERT INTO after_restore VALUES ('written'); SELECT v || ' ' || current_user FROM after_restore" 2>&1) ||
+    fail "writes after the restore: $out"
+  [ "$out" = "written app" ] || fail "writes after the restore: $out"
+  out=$(sql "$pg2" "SELECT pg_is_in_recovery()::text || '|' || current_setting('restore_command') || '|' || current_setting('recovery_target_time')")
+  [ "$out" = 'false||' ] || fail "after the restore: in recovery | restore_command | recovery_target_time = $out"
+  ok "backups: the restored instance is promoted and takes writes (as app over TLS); restore_command and the target are cleared"
+  seg=$(switch "$pg2" | tail -n 1)
+  wait_ready 30 archived "$pg2" "$seg" || { logs_of "$pg2"; fail "the restored instance did not archive $seg"; }
+  [ -s "$repo2/pgbackrest/backup/db/backup.info" ] && [ -e "$repo2/pgbackrest/archive/db/17-1/00000002.history" ] &&
+    ls "$repo2/pgbackrest/archive/db/17-1/0000000200000000/$seg-"* >/dev/null || fail "the new repository: $(find "$repo2" -type f | head -n 20)"
+  ok "backups: the restored instance's own backup volume has the stanza, timeline 2's history and archived WAL ($seg)"
+
+  # Restarted without the old volume (PG_RESTORE_FROM still set): a plain start, the stanza found.
+  docker stop -t 30 "$pg2" >/dev/null
+  docker rm -v "$pg2" >/dev/null
+  bk_run "$pg2" "$data2" "$repo2" -e "PG_RESTORE_FROM=$from" -e "PG_RESTORE_TARGET=$t_target"
+  wait_ready 60 docker exec "$pg2" pg_isready -h /tmp -p 5432 || { logs_of "$pg2"; fail "the restored instance did not restart"; }
+  out=$(sql "$pg2" "SELECT count(*) FROM ticks; SELECT v FROM after_restore")
+  [ "$out" = "$n_rows"$'\nwritten' ] || fail "after the restart: $out"
+  ok "backups: restarted without the old backup volume, it simply starts (stanza-create again succeeds) with its rows"
+  docker rm -f -v "$pg2" >/dev/null
+
+  # Targets outside what the archive holds: one line, exit 1, PGDATA left empty.
+  local data3=$work/bk-data3 repo3=$work/bk-backup3 target what
+  for what in before after; do
+    rm -rf "$data3" "$repo3"
+    volume "$data3"
+    volume "$repo3"
+    if [ "$what" = before ]; then target=$before_backup; else target=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ); fi
+    out=$(docker run --rm --network none "${restricted[@]}" -v "$data3:/var/lib/slipway/postgres" -v "$repo3:/var/lib/slipway/backup" \
+      -v "$repo:$from:ro" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER=app -e POSTGRES_DB=appdb -e POSTGRES_PASSWORD=secret \
+      -e "PG_RESTORE_FROM=$from" -e "PG_RESTORE_TARGET=$target" "$pg_image" 2>&1) && fail "a restore to $target ($what) succeeded"
+    [ "$(wc -l <<<"$out")" = 1 ] && grep -q "is $what the" <<<"$out" || fail "a restore to $target ($what) said: $out"
+    [ -z "$(ls -A "$data3/data")" ] && [ -z "$(ls -A "$repo3/pgbackrest")" ] || fail "a failed restore left files: $(ls -A "$data3/data" "$repo3/pgbackrest")"
+    ok "backups: a restore to $target ($what the archive) fails with one line, PGDATA left empty: $out"
+  done
+
+  # The retry in the same volumes, after a restore that was interrupted (its marker and a file
+  # left in PGDATA): emptied, then restored, this time to the end of the archive.
+  local pg4=$prefix-bk4
+  mkdir "$data3/data/base" && : >"$data3/data/base/left-over" && chown -R 999:999 "$data3/data/base"
+  : >"$data3/restore-unfinished"
+  bk_run "$pg4" "$data3" "$repo3" -v "$repo:$from:ro" -e "PG_RESTORE_FROM=$from"
+  wait_ready 120 docker exec "$pg4" psql -X -h /tmp -U postgres -d appdb -c 'SELECT 1' || { logs_of "$pg4"; fail "the retried restore did not answer within 120 s"; }
+  out=$(sql "$pg4" "SELECT count(*) = max(id) AND max(id) > $n_rows FROM ticks")
+  [ "$out" = t ] || fail "restored to the end of the archive: $(sql "$pg4" "SELECT count(*), max(id) FROM ticks")"
+  docker logs "$pg4" 2>&1 | grep -c 'an earlier restore into .* did not finish' >/dev/null || fail "no word of the unfinished restore"
+  [ ! -e "$data3/restore-unfinished" ] && [ ! -e "$data3/data/base/left-over" ] || fail "the unfinished restore's marker or files are still there"
+  ok "backups: retried in the same volumes after an interrupted restore (marker and a left-over file): emptied and restored to the end of the archive, rows 1..$(sql "$pg4" "SELECT max(id) FROM ticks")"
+  docker rm -f -v "$pg4" >/dev/null
+
+  # A full backup volume: archive-push fails, Postgres keeps the segments and pushes them once there is room.
+  local pg3=$prefix-bk3 data4=$work/bk-data4 seg2 failed
+  volume "$data4"
+  docker run -d --name "$pg3" --network none "${restricted[@]}" -v "$data4:/var/lib/slipway/postgres" \
+    --tmpfs /var/lib/slipway/backup:size=24m,uid=999,gid=999,mode=0700 -v "$tls:/etc/slipway/tls:ro" \
+    -e POSTGRES_USER=app -e POSTGRES_DB=appdb -e POSTGRES_PASSWORD=secret "$pg_image" >/dev/null
+  wait_ready 60 docker exec "$pg3" pg_isready -h /tmp -p 5432 || { logs_of "$pg3"; fail "the instance on a small backup volume did not start"; }
+  docker exec "$pg3" sh -c 'cat /dev/urandom >/var/lib/slipway/backup/filler 2>/dev/null' && fail "the filler did not fill the volume"
+  seg=$(switch "$pg3" | tail -n 1)
+  wait_ready 30 sh -c "[ \"\$(docker exec $pg3 psql -X -A -t -h /tmp -U postgres -d appdb -c 'SELECT failed_count > 0 FROM pg_stat_archiver')\" = t ]" ||
+    fail "archive-push did not fail on a full volume"
+  failed=$(sql "$pg3" "SELECT failed_count FROM pg_stat_archiver")
+  archived "$pg3" "$seg" && fail "$seg archived on a full volume"
+  docker exec "$pg3" test -e "/var/lib/slipway/postgres/data/pg_wal/archive_status/$seg.ready" || fail "$seg is not kept as .ready"
+  docker exec "$pg3" rm /var/lib/slipway/backup/filler
+  seg2=$(switch "$pg3" | tail -n 1)
+  wait_ready 60 archived "$pg3" "$seg2" || { logs_of "$pg3"; fail "$seg2 not archived after room was made"; }
+  for i in "$seg" "$seg2"; do
+    docker exec "$pg3" sh -c "ls /var/lib/slipway/backup/pgbackrest/archive/db/17-1/0000000100000000/$i-*" >/dev/null || fail "$i is not in the repository"
+  done
+  ok "backups: on a full backup volume archive-push fails ($failed failures), $seg waits as .ready; with room, $seg and $seg2 are archived"
+  docker rm -f -v "$pg3" >/dev/null
+}
+
+# --- Postgres: the time a restore of a larger database takes (not run by default) ---------------
+# pgbench -i -s SCALE (SLIPWAY_CHECK_RESTORE_SCALE, default 70: about 1 GiB), a full backup, the
+# instance removed, and a new one restored from its backup volume to the end of the archive: the
+# time from `docker run` to the first query is what a restore drill or a user waits.
+check_restore_size() {
+  [ -n "$pg_image" ] || fail "SLIPWAY_POSTGRES_IMAGE is not set"
+  local scale=${SLIPWAY_CHECK_RESTORE_SCALE:-70} pg=$prefix-rs pg2=$prefix-rs2 data=$work/rs-data repo=$work/rs-backup
+  local data2=$work/rs-data2 repo2=$work/rs-backup2 t0 out size start_ns end_ns
+  volume "$data"
+  volume "$repo"
+  volume "$data2"
+  volume "$repo2"
+  rs_run() { # rs_run NAME DATA BACKUP [DOCKER ARG...]
+    local c=$1 d=$2 b=$3
+    shift 3
+    docker run -d --name "$c" --network none "${restricted[@]}" -v "$d:/var/lib/slipway/postgres" \
+      -v "$b:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER=app -e POSTGRES_DB=appdb \
+      -e POSTGRES_PASSWORD=secret "$@" "$pg_image" >/dev/null
+  }
+  rs_run "$pg" "$data" "$repo"
+  wait_ready 60 docker exec "$pg" pg_isready -h /tmp -p 5432 || { logs_of "$pg"; fail "restore-size: not ready"; }
+  t0=$SECONDS
+  docker exec "$pg" pgbench -q -i -I dtGvp -s "$scale" -h /tmp -U postgres appdb >/dev/null 2>&1 || fail "pgbench -i -s $scale failed"
+  size=$(docker exec "$pg" psql -X -A -t -h /tmp -U postgres -d appdb -c "SELECT pg_size_pretty(pg_database_size('appdb'))")
+  ok "restore-size: pgbench -i -I dtGvp -s $scale: appdb is $size, made in $((SECONDS - t0)) s"
+  t0=$SECONDS
+  out=$(docker exec "$pg" slipway-postgres backup full 2>&1) || { printf '%s\n' "$out" >&2; fail "backup full failed"; }
+  ok "restore-size: backup full in $((SECONDS - t0)) s: $(grep -o 'full backup size = .*' <<<"$out"); repository $(du -sh "$repo" | cut -f1)"
+  docker stop -t 60 "$pg" >/dev/null
+  docker rm -v "$pg" >/dev/null
+  rm -rf "$data"
+  start_ns=$(date +%s%N)
+  rs_run "$pg2" "$data2" "$repo2" -v "$repo:/var/lib/slipway/restore-from:ro" -e PG_RESTORE_FROM=/var/lib/slipway/restore-from
+  wait_ready 1800 docker exec "$pg2" psql -X -h /tmp -U postgres -d appdb -c 'SELECT 1' || { logs_of "$pg2"; fail "restore-size: no answer within 30 min"; }
+  end_ns=$(date +%s%N)
+  out=$(docker exec "$pg2" psql -X -A -t -h /tmp -U postgres -d appdb -c 'SELECT count(*) FROM pgbench_accounts')
+  [ "$out" = "$((scale * 100000))" ] || fail "restore-size: pgbench_accounts has $out rows"
+  ok "restore-size: restored $size into a new instance: container start to first query $(((end_ns - start_ns) / 1000000)) ms ($out accounts; $(docker logs "$pg2" 2>&1 | grep -o 'restore command end: .*'))"
+  docker rm -f -v "$pg2" >/dev/null
+}
+
 # --- Valkey -------------------------------------------------------------------------------------
 check_valkey() {
   [ -n "$vk_image" ] || fail "SLIPWAY_VALKEY_IMAGE is not set"
   local vk=$prefix-vk data=$work/vk out t0
   volume "$data"
+  local backup=$work/vk-backup
+  volume "$backup"
   vk_run() { # vk_run PASSWORD
     docker run -d --name "$vk" --network none "${restricted[@]}" -v "$data:/var/lib/slipway/valkey" \
-      -v "$tls:/etc/slipway/tls:ro" -e "VALKEY_PASSWORD=$1" "$vk_image" >/dev/null
+      -v "$backup:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e "VALKEY_PASSWORD=$1" "$vk_image" >/dev/null
   }
   # cli PASSWORD CA ARGS...: valkey-cli over TLS (rediss://, the CA's certificates verified) in a
   # container on the server's network namespace; the password in its environment.
@@ -259,6 +484,21 @@ check_valkey() {
   [ "$out" = "survives restarts" ] || fail "slipway-valkey cli: $out"
   ok "valkey: slipway-valkey cli (the console) reads over TLS with the password"
 
+  # Seven older snapshots already there: the new one makes eight, and the oldest goes.
+  local i snap
+  volume "$backup/valkey"
+  for i in 0 1 2 3 4 5 6; do : >"$backup/valkey/dump-20200101T00000${i}Z.rdb"; done
+  chown 0:999 "$backup"/valkey/*.rdb
+  snap=$(docker exec "$vk" slipway-valkey snapshot 2>&1) || fail "slipway-valkey snapshot: $snap"
+  [[ $snap =~ ^/var/lib/slipway/backup/valkey/dump-[0-9]{8}T[0-9]{6}Z\.rdb$ ]] || fail "slipway-valkey snapshot printed: $snap"
+  out=$(find "$backup/valkey" -name 'dump-*.rdb' -printf '%f\n' | sort | tr '\n' ' ')
+  [ "$out" = "dump-20200101T000001Z.rdb dump-20200101T000002Z.rdb dump-20200101T000003Z.rdb dump-20200101T000004Z.rdb dump-20200101T000005Z.rdb dump-20200101T000006Z.rdb ${snap##*/} " ] ||
+    fail "the snapshots kept: $out"
+  out=$(docker run --rm --network none "${restricted[@]}" -v "$backup:/var/lib/slipway/backup:ro" --entrypoint valkey-check-rdb \
+    "$vk_image" "$snap" 2>&1) || fail "valkey-check-rdb $snap: $out"
+  grep -q '1 keys read' <<<"$out" || fail "valkey-check-rdb $snap: $out"
+  ok "valkey: slipway-valkey snapshot wrote ${snap##*/} (valkey-check-rdb: 1 keys read) and kept the newest 7"
+
   sleep 3
   ok "valkey: idle memory: $(idle_memory "$vk")"
 
@@ -280,8 +520,10 @@ check_valkey() {
 for w in "${which[@]}"; do
   case $w in
     postgres) check_postgres ;;
+    backups) check_backups ;;
+    restore-size) check_restore_size ;;
     valkey) check_valkey ;;
-    *) fail "usage: images/check.sh [postgres] [valkey]" ;;
+    *) fail "usage: images/check.sh [postgres] [backups] [valkey] [restore-size]" ;;
   esac
 done
 printf 'images/check.sh: %d checks passed in %d s\n' "$n" "$((SECONDS - started))"

@@ -6,7 +6,8 @@
 # slipway/postgres:<tag> and slipway/valkey:<tag>, the tag a hash of the image's inputs (the base,
 # its folder in images/, the machine's CAs, apt's Valid-Until choice); a tag the registry already
 # has is not built again. images/check.sh proves the images with docker (TLS, passwords, restarts,
-# stop signals); it takes about a minute, so it runs here only with SLIPWAY_TESTBED_CHECK_IMAGES=1.
+# stop signals, backups and restores); it takes about 100 s, so it runs here only with
+# SLIPWAY_TESTBED_CHECK_IMAGES=1.
 # Prints: SLIPWAY_POSTGRES_IMAGE, SLIPWAY_VALKEY_IMAGE (the names the cluster's nodes pull, as
 # SLIPWAY_RUN_IMAGE is).
 set -euo pipefail
