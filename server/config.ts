@@ -168,6 +168,8 @@ export interface Config {
   databaseCpu: string;
   /** Connections a Postgres database accepts (SLIPWAY_DATABASE_MAX_CONNECTIONS). */
   databaseMaxConnections: number;
+  /** Seconds after which a Postgres database's WAL is archived even when its segment is not full (SLIPWAY_DATABASE_ARCHIVE_TIMEOUT_S). */
+  databaseArchiveTimeoutS: number;
   // --- Dashboard sessions (issue 19). ---
   /** Where users open the dashboard (SLIPWAY_DASHBOARD_URL, no trailing slash); unset: http://HOST:HTTP_PORT (urls.ts). */
   dashboardUrl: string | undefined;
@@ -762,6 +764,7 @@ const SETTINGS = {
   databaseMemory: setting('SLIPWAY_DATABASE_MEMORY', '256Mi', quantity('memory'), "Memory limit of a database's container (counted in its app's quota)."),
   databaseCpu: setting('SLIPWAY_DATABASE_CPU', '500m', quantity('cpu'), "CPU limit of a database's container (counted in its app's quota)."),
   databaseMaxConnections: setting('SLIPWAY_DATABASE_MAX_CONNECTIONS', '20', count, 'Connections a Postgres database accepts at once.'),
+  databaseArchiveTimeoutS: setting('SLIPWAY_DATABASE_ARCHIVE_TIMEOUT_S', '60', count, "Seconds after which a Postgres database's write-ahead log is archived to its backup volume even when its segment is not full: the most recent writes a lost data volume can take with it (a restore recovers everything before)."),
   dashboardUrl: optional('SLIPWAY_DASHBOARD_URL', '`http://HOST:HTTP_PORT`', httpUrl, 'Where users open the dashboard: `dashboard:login` prints its one-time links here, and browser requests from this origin may use a session.'),
   sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),
   metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),

@@ -141,6 +141,8 @@ export interface DataService {
   resources: { memory: string; cpu: string };
   /** Postgres: the most connections it accepts. */
   maxConnections: number;
+  /** Postgres: seconds after which WAL with writes in it is archived (the most writes a lost data volume takes with it). */
+  archiveTimeoutS: number;
   /**
    * Made from another instance's backups (point-in-time restore): that instance's backup claim,
    * mounted read-only while this one's empty data volume is filled from it, and the time to

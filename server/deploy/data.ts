@@ -13,7 +13,7 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
     port: 5432,
     dataPath: '/var/lib/slipway/postgres',
     ready: ['pg_isready', '-q', '-h', '/tmp', '-p', '5432'],
-    env: (d) => ({ POSTGRES_USER: d.credentials.username, POSTGRES_PASSWORD: d.credentials.password, POSTGRES_DB: d.credentials.database, PG_MAX_CONNECTIONS: String(d.maxConnections) }),
+    env: (d) => ({ POSTGRES_USER: d.credentials.username, POSTGRES_PASSWORD: d.credentials.password, POSTGRES_DB: d.credentials.database, PG_MAX_CONNECTIONS: String(d.maxConnections), PG_ARCHIVE_TIMEOUT: String(d.archiveTimeoutS) }),
   },
   valkey: {
     port: 6379,

@@ -13,7 +13,7 @@ import { UserError } from '../../server/errors.ts';
 const pg: DataService = {
   app: 'shop', name: 'postgres', kind: 'postgres', image: 'reg/slipway/postgres:17', size: '1Gi',
   credentials: { username: 'u0123456789ab', password: 'p/a:s@s', database: 'app' },
-  tls: { key: 'KEY', cert: 'CERT', ca: 'CA' }, resources: { memory: '256Mi', cpu: '500m' }, maxConnections: 20,
+  tls: { key: 'KEY', cert: 'CERT', ca: 'CA' }, resources: { memory: '256Mi', cpu: '500m' }, maxConnections: 20, archiveTimeoutS: 60,
 };
 
 /** Whether a label selector string (`k=v,k2`) selects these labels. */

@@ -67,6 +67,7 @@ export function serviceOf(services: Pick<Services, 'config' | 'store'>, app: str
     tls: { key: row.tlsKey, cert: row.tlsCert, ca },
     resources: { memory: config.databaseMemory, cpu: config.databaseCpu },
     maxConnections: config.databaseMaxConnections,
+    archiveTimeoutS: config.databaseArchiveTimeoutS,
   };
 }
 

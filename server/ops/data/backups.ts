@@ -145,6 +145,9 @@ export async function restoreDatabase(actor: Actor, app: string, opts: { from?: 
       t.detail(newestHeartbeat ? `Newest heartbeat in it: ${newestHeartbeat}` : 'No heartbeat in it (the source had none yet)');
       // On its own from now on: the source's backup volume is no longer mounted.
       await deployer.data.apply(service, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
+      // Its own repository has WAL from now on but no backup to start from: one, before it is used.
+      t.detail(`Taking a first full backup of ${row.name}`);
+      await inDatabase(actor, app, row, ['backup', 'full'], progress.signal);
     } catch (err) {
       await removeQuietly(actor, app, row.name, err);
       throw err;
