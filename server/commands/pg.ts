@@ -41,7 +41,7 @@ export const pgCommands: Command[] = [
   defineCommand({
     name: 'pg:restore',
     usage: 'APP [--from NAME] [--at TIME] [--to NEWNAME] [--promote]',
-    summary: "Restore a Postgres database's backups and archive into a NEW database (to TIME, or the latest), checked and attached as NEWNAME_URL; the source is never touched",
+    summary: "Restore a Postgres database's backups and archive into a NEW database (to TIME, or the latest), checked and attached as NEWNAME_URL (or, with --promote, as DATABASE_URL); the source is never touched",
     access: 'app',
     args: { min: 1, max: 1 },
     json: true,
@@ -49,15 +49,14 @@ export const pgCommands: Command[] = [
       from: { type: 'string', help: 'the database whose backups to restore (default the first Postgres)' },
       at: { type: 'string', help: 'the time to recover to: 2026-12-05T10:15:00Z (default: the end of the archive)' },
       to: { type: 'string', help: 'the new database\'s name (default postgres-2, …)' },
-      promote: { type: 'boolean', help: 'then make it DATABASE_URL (pg:promote) in a second release' },
+      promote: { type: 'boolean', help: "make it the app's DATABASE_URL in the same release (the one that held it stays, as its own NAME_URL)" },
     },
     run: async (ctx, app, _args, flags) => {
       const progress = jsonProgressOf(ctx, flags.json);
-      const r = await restoreDatabase(actorOf(ctx), app, { from: flags.from, at: flags.at, to: flags.to }, progress);
-      const promoted = flags.promote ? await promoteDatabase(actorOf(ctx), app, r.name, undefined, progress) : undefined;
-      return listing({ ...r, ...(promoted ? { promoted } : {}) }, (out) => {
-        out.line(`Restored ${r.from} into ${r.name} (${r.target ? `as of ${r.target}` : 'to the end of its archive'}; ready in ${(r.readyMs / 1000).toFixed(1)} s; newest heartbeat ${r.newestHeartbeat ?? 'none'}), attached as ${r.attachment}`);
-        out.line(promoted ? `Promoted ${r.name} to ${promoted.attachment}${promoted.release !== null ? ` in v${promoted.release}` : ''}; ${r.from} stays` : `Make it the app's database with: pg:promote ${app} ${r.name}`);
+      const r = await restoreDatabase(actorOf(ctx), app, { from: flags.from, at: flags.at, to: flags.to, promote: flags.promote }, progress);
+      return listing(r, (out) => {
+        out.line(`Restored ${r.from} into ${r.name} (${r.target ? `as of ${r.target}` : 'to the end of its archive'}; ready in ${(r.readyMs / 1000).toFixed(1)} s; newest heartbeat ${r.newestHeartbeat ?? 'none'}), attached as ${r.attachment}${r.release !== null ? ` in v${r.release}` : ''}`);
+        out.line(r.promoted ? `${r.from} stays, with its data as it was` : `Make it the app's database with: pg:promote ${app} ${r.name}`);
       });
     },
   }),

@@ -28,6 +28,7 @@ export const RestoredSchema = Type.Object({
   newestHeartbeat: Type.Union([Type.String(), Type.Null()], { description: 'The newest heartbeat Slipway wrote into the source that the new instance holds.' }),
   readyMs: Type.Integer({ minimum: 0, description: 'From starting the new instance until it accepted connections (recovery time).' }),
   release: Type.Union([Type.Integer(), Type.Null()]),
+  promoted: Type.Boolean({ description: "Whether it was made the app's DATABASE_URL in that same release (--promote)." }),
 }, { additionalProperties: false });
 /** What pg:restore made. */
 export type Restored = Static<typeof RestoredSchema>;

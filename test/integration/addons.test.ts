@@ -173,7 +173,7 @@ describe('addons commands', { timeout: 120_000 }, () => {
     const r = await s.ssh(s.admin, `pg:restore ${app} --at ${at} --to restored`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Restoring postgres of ${app} into a new database restored, to ${at.replace(/\./g, '\\.')} \\(postgres is not touched\\)`));
-    assert.match(r.stdout, /Restored postgres into restored \(as of .*\), attached as RESTORED_URL\nMake it the app's database with: pg:promote/);
+    assert.match(r.stdout, /Restored postgres into restored \(as of .*\), attached as RESTORED_URL in v\d+\nMake it the app's database with: pg:promote/);
     const [withSource, own] = s.deployer.data.applies.slice(applied);
     assert.deepEqual(withSource!.restore, { fromClaim: 'db-postgres.backup', target: at }, 'made from the source\'s backup volume');
     assert.equal(own!.restore, undefined, 'then on its own');
@@ -190,5 +190,15 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.deepEqual((await addons(app)).map((a) => [a.name, a.attachment]), [['postgres', 'POSTGRES_URL'], ['restored', 'DATABASE_URL']]);
     assert.equal((await s.ssh(s.admin, `rollback ${app}`)).exitCode, 0);
     assert.equal(lastDeploy(app)!.config.DATABASE_URL, old, 'a rollback brings the old database back with the old release');
+
+    // --promote: made DATABASE_URL in the release that attaches it, one release in all.
+    assert.equal((await s.ssh(s.admin, `addons:destroy ${app} postgres --confirm ${app}`)).exitCode, 0);
+    const releases = lastDeploy(app)!.version;
+    const both = await s.ssh(s.admin, `pg:restore ${app} --from restored --to again --promote`);
+    assert.equal(both.exitCode, 0, both.stderr);
+    assert.match(both.stdout, new RegExp(`Restored restored into again \\(to the end of its archive; .*\\), attached as DATABASE_URL in v${releases + 1}\\nrestored stays, with its data as it was`));
+    assert.equal(lastDeploy(app)!.version, releases + 1);
+    const last = await config(app);
+    assert.deepEqual([last.DATABASE_URL?.includes('@db-again.'), last.RESTORED_URL?.includes('@db-restored.'), last.AGAIN_URL], [true, true, undefined]);
   });
 });

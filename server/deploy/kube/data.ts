@@ -28,19 +28,28 @@ export class KubeData extends KubePart implements DataServices {
     const [secret, data, backup, set, service] = dataObjects({ ...d, image: this.k.pullImage(d.image) });
     await this.k.client.apply(secret!);
     await Promise.all([data!, backup!].map((o) => this.k.client.apply(o)));
-    await Promise.all([set!, service!].map((o) => this.k.client.apply(o)));
+    const [applied] = await Promise.all([set!, service!].map((o) => this.k.client.apply(o)));
     opts.transcript.detail(`Starting ${d.kind} ${d.name} (waiting until it accepts connections)`);
-    await this.#waitReady(d, opts.signal, Date.now() + opts.timeoutMs);
+    await this.#waitReady(d, applied!.metadata.generation ?? 1, opts.signal, Date.now() + opts.timeoutMs);
   }
 
-  /** Polls the database's pod until it is ready; throws at once when it is stuck for good, or at the deadline. */
-  async #waitReady(d: DataService, signal: AbortSignal, deadline: number): Promise<void> {
+  /**
+   * Polls until the set has seen generation `generation` and its pod of that revision is ready (a
+   * changed set replaces its pod: the old one, still ready for a moment, does not count); throws
+   * at once when the pod is stuck for good, or at the deadline.
+   */
+  async #waitReady(d: DataService, generation: number, signal: AbortSignal, deadline: number): Promise<void> {
     const ns = namespaceFor(d.app);
     let last = 'no pod yet';
     for (;;) {
       if (signal.aborted) throw new UserError(`Starting ${d.kind} ${d.name} was cancelled.`);
-      const pods = await this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: `${LABEL.data}=${d.name}` });
-      const state = pods.map(podState)[0];
+      const [set, pods] = await Promise.all([
+        this.k.client.read<V1StatefulSet>('apps/v1', 'StatefulSet', dataObjectName(d.name), ns),
+        this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: `${LABEL.data}=${d.name}` }),
+      ]);
+      const revision = (set?.status?.observedGeneration ?? 0) >= generation ? set?.status?.updateRevision : undefined;
+      const pod = pods.find((p) => !p.metadata?.deletionTimestamp && revision !== undefined && p.metadata?.labels?.['controller-revision-hash'] === revision);
+      const state = pod ? podState(pod) : undefined;
       if (state?.ready) return;
       if (state?.fatal) throw new UserError(`${d.kind} ${d.name} did not start: ${state.fatal}.`);
       if (state) last = state.state;

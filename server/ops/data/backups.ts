@@ -45,7 +45,9 @@ function deployerOf(services: Pick<Services, 'deployer'>) {
 async function inDatabase(actor: Actor, app: string, row: DataRow, command: DataCommand, signal: AbortSignal, onLine?: (line: string) => void): Promise<string> {
   const r = await deployerOf(actor.services).data.command({ app, name: row.name, kind: row.kind }, command, { signal, ...(onLine ? { onLine } : {}) });
   if (r.code !== 0) {
-    const last = r.stderr.trim().split('\n').at(-1)?.replace(/^P\d+ +\w+: /, '') ?? '';
+    // pgBackRest says why on its ERROR line; its last line only says the command ended.
+    const lines = r.stderr.trim().split('\n');
+    const last = (lines.findLast((l) => /ERROR:/.test(l)) ?? lines.at(-1))?.replace(/^P\d+ +\w+: /, '') ?? '';
     throw new UserError(`${command.join(' ')} failed in ${row.name} (exit ${r.code})${last ? `: ${last}` : ''}.`);
   }
   return r.stdout;
@@ -114,7 +116,7 @@ export function restoreTarget(raw: string, now = Date.now()): string {
  * attached under its own config var (NAME_URL) in one release; pg:promote makes it the app's
  * DATABASE_URL. A failure at any step removes the new instance.
  */
-export async function restoreDatabase(actor: Actor, app: string, opts: { from?: string | undefined; at?: string | undefined; to?: string | undefined }, progress: Progress): Promise<Restored> {
+export async function restoreDatabase(actor: Actor, app: string, opts: { from?: string | undefined; at?: string | undefined; to?: string | undefined; promote?: boolean | undefined }, progress: Progress): Promise<Restored> {
   const { store } = actor.services;
   const source = postgresOf(actor.services, app, opts.from);
   const target = opts.at !== undefined ? restoreTarget(opts.at) : undefined;
@@ -155,10 +157,16 @@ export async function restoreDatabase(actor: Actor, app: string, opts: { from?: 
   } finally {
     unlock();
   }
-  t.step(`Attaching ${row.name} as ${row.attachment}`);
   try {
+    // Promoted at once, in the same release: after a loss the app's DATABASE_URL names a database
+    // that is gone, and a release that only attached this one would run the release phase there.
+    if (opts.promote) {
+      const p = await promote(actor, app, row, 'DATABASE_URL', progress);
+      return { name: row.name, from: source.name, attachment: p.attachment, target: target ?? null, newestHeartbeat, readyMs, release: p.release, promoted: true };
+    }
+    t.step(`Attaching ${row.name} as ${row.attachment}`);
     const r = await setConfig(actor, app, { set: { [row.attachment]: rowUrl(app, row) } }, progress);
-    return { name: row.name, from: source.name, attachment: row.attachment, target: target ?? null, newestHeartbeat, readyMs, release: r.release };
+    return { name: row.name, from: source.name, attachment: row.attachment, target: target ?? null, newestHeartbeat, readyMs, release: r.release, promoted: false };
   } catch (err) {
     const again = lockApp(actor.services, app, `pg:restore by ${actor.identity.name} (undo)`);
     try {
@@ -176,11 +184,16 @@ export async function restoreDatabase(actor: Actor, app: string, opts: { from?: 
  * earlier release brings it back as DATABASE_URL.
  */
 export async function promoteDatabase(actor: Actor, app: string, raw: string, as: string | undefined, progress: Progress): Promise<{ name: string; attachment: string; release: number | null; previous: string | null }> {
-  const { store } = actor.services;
   const row = postgresOf(actor.services, app, raw);
   const target = as !== undefined ? attachmentVar(as) : 'DATABASE_URL';
   if (row.attachment === target) throw new UserError(`${row.name} is ${target} already.`);
-  const holder = store.data.list(app).find((r) => r.attachment === target);
+  return promote(actor, app, row, target, progress);
+}
+
+/** Sets `target` to `row`'s URL in one release, the database that held it moving to its own NAME_URL, and records both. */
+async function promote(actor: Actor, app: string, row: DataRow, target: string, progress: Progress): Promise<{ name: string; attachment: string; release: number | null; previous: string | null }> {
+  const { store } = actor.services;
+  const holder = store.data.list(app).find((r) => r.attachment === target && r.name !== row.name);
   const set: Record<string, string> = { [target]: rowUrl(app, row) };
   const unset: string[] = [];
   let holderVar: string | undefined;
@@ -189,7 +202,7 @@ export async function promoteDatabase(actor: Actor, app: string, raw: string, as
     if (holderVar === target || (Object.hasOwn(store.config.all(app), holderVar) && store.config.all(app)[holderVar] !== rowUrl(app, holder))) throw new UserError(`${holderVar} is already set for ${app}; config:unset it first, so ${holder.name} can keep its own name.`);
     set[holderVar] = rowUrl(app, holder);
   }
-  if (row.attachment !== holderVar) unset.push(row.attachment);
+  if (row.attachment !== holderVar && Object.hasOwn(store.config.all(app), row.attachment)) unset.push(row.attachment);
   progress.transcript.step(`Promoting ${row.name} to ${target}${holder ? ` (${holder.name} stays, as ${holderVar})` : ''}`);
   const r = await setConfig(actor, app, { set, unset: unset.filter((k) => !Object.hasOwn(set, k)) }, progress);
   if (holder && holderVar) store.data.setAttachment(app, holder.name, holderVar);
