@@ -170,6 +170,8 @@ export interface Config {
   databaseMaxConnections: number;
   /** Seconds after which a Postgres database's WAL is archived even when its segment is not full (SLIPWAY_DATABASE_ARCHIVE_TIMEOUT_S). */
   databaseArchiveTimeoutS: number;
+  /** How often each Postgres database gets a full backup and a restore drill (SLIPWAY_DATABASE_BACKUP_INTERVAL_S), in ms. */
+  databaseBackupIntervalMs: number;
   // --- Dashboard sessions (issue 19). ---
   /** Where users open the dashboard (SLIPWAY_DASHBOARD_URL, no trailing slash); unset: http://HOST:HTTP_PORT (urls.ts). */
   dashboardUrl: string | undefined;
@@ -764,6 +766,7 @@ const SETTINGS = {
   databaseMemory: setting('SLIPWAY_DATABASE_MEMORY', '256Mi', quantity('memory'), "Memory limit of a database's container (counted in its app's quota)."),
   databaseCpu: setting('SLIPWAY_DATABASE_CPU', '500m', quantity('cpu'), "CPU limit of a database's container (counted in its app's quota)."),
   databaseMaxConnections: setting('SLIPWAY_DATABASE_MAX_CONNECTIONS', '20', count, 'Connections a Postgres database accepts at once.'),
+  databaseBackupIntervalMs: setting('SLIPWAY_DATABASE_BACKUP_INTERVAL_S', '86400', seconds, 'How often, in seconds, each Postgres database gets a full backup onto its backup volume and then a restore drill (its latest backup restored into a scratch copy and checked); the `db-backups` round looks every 10 minutes.'),
   databaseArchiveTimeoutS: setting('SLIPWAY_DATABASE_ARCHIVE_TIMEOUT_S', '60', count, "Seconds after which a Postgres database's write-ahead log is archived to its backup volume even when its segment is not full: the most recent writes a lost data volume can take with it (a restore recovers everything before)."),
   dashboardUrl: optional('SLIPWAY_DASHBOARD_URL', '`http://HOST:HTTP_PORT`', httpUrl, 'Where users open the dashboard: `dashboard:login` prints its one-time links here, and browser requests from this origin may use a session.'),
   sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),

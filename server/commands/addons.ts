@@ -12,6 +12,21 @@ function stateCell(a: AddonInfo): string {
   return a.ready ? 'ready' : a.state;
 }
 
+/** How long ago an ISO time was, in a word or two: `3 h ago`. */
+function ago(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  return s < 172_800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86_400)} days ago`;
+}
+
+/** "ok, 3 h ago, RPO 41 s, RTO 38 s", or never. */
+function restoreCell(a: AddonInfo): string {
+  const d = a.lastVerifiedRestore;
+  if (!d) return 'never (pg:backups:verify runs a drill; the db-backups round runs one a day)';
+  return `ok, ${ago(d.at)}, RPO ${d.rpoS === null ? 'unknown (no heartbeat yet)' : `${d.rpoS} s`}, RTO ${d.rtoMs === null ? '?' : `${Math.round(d.rtoMs / 1000)} s`}`;
+}
+
 export const addonsCommands: Command[] = [
   defineCommand({
     name: 'addons:create',
@@ -68,7 +83,9 @@ export const addonsCommands: Command[] = [
         ['State', `${stateCell(a)}${a.restarts ? `, ${a.restarts} restarts` : ''}`],
         ['Size', `${a.size} data (${a.volumes.data}), ${a.size} backups (${a.volumes.backup})`],
         ['Created', a.createdAt],
+        ...(a.kind === 'postgres' ? [['Last backup', a.lastBackupAt ? ago(a.lastBackupAt) : 'none yet'], ['Last verified restore', restoreCell(a)]] as [string, string][] : []),
         ]);
+        if (a.lastDrill && !a.lastDrill.ok) out.line(`The last restore drill (${ago(a.lastDrill.at)}) failed at ${a.lastDrill.step}: ${a.lastDrill.message}`);
       });
     },
   },

@@ -1,7 +1,8 @@
 // pg:backups, pg:backups:capture, pg:restore, pg:promote: a Postgres database's backups and
 // point-in-time restores into a new instance, over ops/data/backups.ts.
-import { UsageError } from '../errors.ts';
+import { UsageError, UserError } from '../errors.ts';
 import { captureBackup, listBackups, promoteDatabase, restoreDatabase } from '../ops/data/backups.ts';
+import { verifyBackups } from '../ops/data/drills.ts';
 import { showSize } from '../ops/storage/volumes.ts';
 import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf, jsonProgressOf, progressOf } from './progress.ts';
@@ -70,6 +71,21 @@ export const pgCommands: Command[] = [
     run: async (ctx, app, [name], flags) => {
       const r = await promoteDatabase(actorOf(ctx), app, name!, flags.as, progressOf(ctx));
       ctx.out.line(`Promoted ${r.name} to ${r.attachment}${r.release !== null ? ` in v${r.release}` : ''}${r.previous ? `; ${r.previous} stays` : ''}`);
+    },
+  }),
+  defineCommand({
+    name: 'pg:backups:verify',
+    usage: 'APP [NAME]',
+    summary: "Prove a Postgres database's backups now: its latest backup and archive restored into a scratch copy, started and checked (pgBackRest verify, the heartbeat, pg_amcheck); addons:info shows the outcome",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    json: true,
+    run: async (ctx, app, [name]) => {
+      const d = await verifyBackups(actorOf(ctx), app, name);
+      return listing(d, (out) => {
+        if (d.ok) out.line(`Restore drill ok: ${d.message}; RPO ${d.rpoS ?? '?'} s, RTO ${d.rtoMs === null ? '?' : (d.rtoMs / 1000).toFixed(1)} s`);
+        else out.line(`Restore drill FAILED at ${d.step}: ${d.message}`);
+      }, d.ok ? undefined : new UserError(`The restore drill failed at ${d.step}; the backups are not proven.`));
     },
   }),
 ];

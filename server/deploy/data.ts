@@ -3,7 +3,7 @@
 // StatefulSet of one instance and a Service, all in the app's namespace under its guards
 // (NetworkPolicies: only the app's own pods reach it; quota; Pod Security "restricted"). The
 // images (images/) run as uid 999; the volumes are made theirs by fsGroup.
-import type { KubeObject, V1PersistentVolumeClaim, V1Secret, V1Service, V1StatefulSet } from '../kube/types.ts';
+import type { KubeObject, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service, V1StatefulSet } from '../kube/types.ts';
 import { LABEL, MANAGED_BY, namespaceFor } from '../kube/labels.ts';
 import type { DataKind, DataService } from '../model.ts';
 
@@ -24,7 +24,7 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
 };
 
 /** The image's own commands Slipway runs in a database's pod (images/README.md): backups, their list and check, the heartbeat. */
-export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['snapshot'];
+export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['snapshot'];
 
 /** The argv of one of those in a kind's image. */
 export function dataCommand(kind: DataKind, command: DataCommand): string[] {
@@ -185,6 +185,34 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
           ],
         },
       },
+    },
+  };
+}
+
+/** The name of a database's restore-drill pod (a scratch copy, deleted when the drill ends). */
+export function drillPodName(name: string): string {
+  return `${dataObjectName(name)}-drill`;
+}
+
+/**
+ * A restore drill's scratch pod: the database's own pod spec (image, Secret, limits, security),
+ * restoring from its backup volume (`d.restore`) into scratch space of its size instead of
+ * claims, never restarted, never reached by a Service (its `slipway/data` label is `drill.NAME`,
+ * which no database name can be), and gone with its data when deleted.
+ */
+export function drillPodObject(d: DataService): KubeObject<V1Pod> {
+  const set = dataStatefulSetObject(d);
+  const spec = set.spec!.template.spec!;
+  const labels = { ...dataLabels(d.app, d), [LABEL.data]: `drill.${d.name}` };
+  const scratch = { emptyDir: { sizeLimit: d.size } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: drillPodName(d.name), namespace: namespaceFor(d.app), labels },
+    spec: {
+      ...spec,
+      restartPolicy: 'Never',
+      volumes: spec.volumes!.map((v) => (v.name === 'data' || v.name === 'backup' ? { name: v.name, ...scratch } : v)),
     },
   };
 }

@@ -273,6 +273,13 @@ export interface DataServices {
    * output is returned with its exit code.
    */
   command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { signal: AbortSignal; onLine?: (line: string) => void }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /**
+   * A restore drill: starts a scratch copy of the database restoring from its own backup volume
+   * (`d.restore`), waits until it accepts connections, runs `checks` in it in order (each
+   * command's result is returned as it ended), and deletes it whatever happened. Throws one
+   * sentence when the copy does not start by `timeoutMs`.
+   */
+  drill(d: DataService, checks: readonly DataCommand[], opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; results: { code: number; stdout: string; stderr: string }[] }>;
 }
 
 /** What runs now and what it uses. */

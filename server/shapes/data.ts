@@ -1,6 +1,16 @@
 // An app's databases as addons, addons:info and addons:create show them (--json and the API).
 import { Type, type Static } from 'typebox';
 
+/** A restore drill's outcome. */
+export const DrillSchema = Type.Object({
+  at: Type.String(),
+  ok: Type.Boolean(),
+  step: Type.Union([Type.String(), Type.Null()], { description: 'The step that failed: verify, restore, heartbeat or amcheck; null when it passed.' }),
+  message: Type.Union([Type.String(), Type.Null()]),
+  rpoS: Type.Union([Type.Number(), Type.Null()], { description: 'Recovery point: how far the newest heartbeat in the restored copy was behind the time recovered to, in seconds.' }),
+  rtoMs: Type.Union([Type.Integer(), Type.Null()], { description: 'Recovery time: from starting the copy until it accepted connections, in ms.' }),
+}, { additionalProperties: false });
+
 /** One database of `addons --json`. */
 export const AddonInfoSchema = Type.Object({
   name: Type.String({ description: 'Its name in the app (`postgres`, `valkey`, or --name); objects are `db-NAME`.' }),
@@ -15,6 +25,9 @@ export const AddonInfoSchema = Type.Object({
   restarts: Type.Integer({ minimum: 0 }),
   volumes: Type.Object({ data: Type.String(), backup: Type.String() }, { description: "The phase of its claims: Bound, Pending, absent.", additionalProperties: false }),
   createdAt: Type.String(),
+  lastBackupAt: Type.Union([Type.String(), Type.Null()], { description: 'When the last backup Slipway took ended (Postgres); null: none yet.' }),
+  lastDrill: Type.Union([DrillSchema, Type.Null()], { description: 'The newest restore drill (Postgres): its latest backup restored into a scratch copy and checked.' }),
+  lastVerifiedRestore: Type.Union([DrillSchema, Type.Null()], { description: 'The newest drill that passed.' }),
 }, { additionalProperties: false });
 /** A database as addons shows it. */
 export type AddonInfo = Static<typeof AddonInfoSchema>;

@@ -22,6 +22,22 @@ export interface DataRow {
   createdAt: string;
 }
 
+/** One restore drill: when, whether it proved the backup, the step that failed, and what it measured. */
+export interface DrillRow {
+  at: string;
+  ok: boolean;
+  /** The step that failed: verify, restore, heartbeat, amcheck (null when it passed). */
+  step: string | null;
+  /** One sentence: what failed, or what was checked. */
+  message: string | null;
+  /** Recovery point: how old the newest heartbeat in the restored copy was, against the time recovered to, in seconds. */
+  rpoS: number | null;
+  /** Recovery time: from starting the copy until it accepted connections, in ms. */
+  rtoMs: number | null;
+}
+
+interface DrillRaw { at: string; ok: number; step: string | null; message: string | null; rpo_s: number | null; rto_ms: number | null }
+
 interface Raw { name: string; kind: DataKind; version: string; size: string; storage_class: string | null; attachment: string; username: string; password: string; tls_key: string; tls_cert: string; created_at: string }
 
 const COLUMNS = 'name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at';
@@ -47,6 +63,26 @@ export function dataStore(db: Db) {
     /** Changes the config var a database is recorded as attached as (pg:promote). */
     setAttachment: (app: string, name: string, attachment: string): void => {
       db.prepare('UPDATE data_services SET attachment = ? WHERE app = ? AND name = ?').run(attachment, app, name);
+    },
+    /** Records that a backup of the database ended now. */
+    backedUp: (app: string, name: string): void => {
+      db.prepare('UPDATE data_services SET last_backup_at = ? WHERE app = ? AND name = ?').run(now(), app, name);
+    },
+    /** When the database's last backup taken by Slipway ended (null: none yet). */
+    lastBackupAt: (app: string, name: string): string | null =>
+      db.prepare<[string, string], { at: string | null }>('SELECT last_backup_at AS at FROM data_services WHERE app = ? AND name = ?').get(app, name)?.at ?? null,
+    /** Records a restore drill's outcome, keeping the newest 30 per database. */
+    addDrill: (app: string, name: string, d: Omit<DrillRow, 'at'>): void => {
+      db.prepare('INSERT INTO data_drills (app, name, at, ok, step, message, rpo_s, rto_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(app, name, now(), d.ok ? 1 : 0, d.step, d.message, d.rpoS, d.rtoMs);
+      db.prepare('DELETE FROM data_drills WHERE app = ? AND name = ? AND rowid NOT IN (SELECT rowid FROM data_drills WHERE app = ? AND name = ? ORDER BY at DESC, rowid DESC LIMIT 30)').run(app, name, app, name);
+    },
+    /** The newest drill of the database, and its newest successful one. */
+    drills: (app: string, name: string): { last: DrillRow | undefined; lastOk: DrillRow | undefined } => {
+      const drill = (r: DrillRaw | undefined): DrillRow | undefined => r && { at: r.at, ok: r.ok === 1, step: r.step, message: r.message, rpoS: r.rpo_s, rtoMs: r.rto_ms };
+      return {
+        last: drill(db.prepare<[string, string], DrillRaw>('SELECT at, ok, step, message, rpo_s, rto_ms FROM data_drills WHERE app = ? AND name = ? ORDER BY at DESC, rowid DESC LIMIT 1').get(app, name)),
+        lastOk: drill(db.prepare<[string, string], DrillRaw>('SELECT at, ok, step, message, rpo_s, rto_ms FROM data_drills WHERE app = ? AND name = ? AND ok = 1 ORDER BY at DESC, rowid DESC LIMIT 1').get(app, name)),
+      };
     },
     /** Removes a database's row; false when there was none. */
     remove: (app: string, name: string): boolean =>

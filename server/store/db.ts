@@ -328,6 +328,21 @@ const MIGRATIONS: readonly string[] = [
      key TEXT NOT NULL,
      cert TEXT NOT NULL
    );`,
+  // Backups proven by restores (issue 37): when each database was last backed up, and each
+  // restore drill's outcome (the step that failed, the recovery point and time it measured).
+  `ALTER TABLE data_services ADD COLUMN last_backup_at TEXT;
+   CREATE TABLE data_drills (
+     app TEXT NOT NULL,
+     name TEXT NOT NULL,
+     at TEXT NOT NULL,
+     ok INTEGER NOT NULL,
+     step TEXT,
+     message TEXT,
+     rpo_s REAL,
+     rto_ms INTEGER,
+     FOREIGN KEY (app, name) REFERENCES data_services (app, name) ON DELETE CASCADE
+   );
+   CREATE INDEX data_drills_by_database ON data_drills (app, name, at);`,
 ];
 
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { deployedApp, newApp, startTestServer, type TestServer } from '../support/harness.ts';
 import { api, makeToken } from '../support/api-client.ts';
+import { backupRound, unprovenDatabases } from '../../server/ops/data/drills.ts';
 
 describe('addons commands', { timeout: 120_000 }, () => {
   let s: TestServer;
@@ -200,5 +201,45 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.equal(lastDeploy(app)!.version, releases + 1);
     const last = await config(app);
     assert.deepEqual([last.DATABASE_URL?.includes('@db-again.'), last.RESTORED_URL?.includes('@db-restored.'), last.AGAIN_URL], [true, true, undefined]);
+  });
+
+  test('restore drills prove backups: pg:backups:verify, addons:info shows the last verified restore, a damaged backup fails it, doctor names databases without one', async () => {
+    const { app } = await deployedApp(s, 'adddrill');
+    assert.equal((await s.ssh(s.admin, `addons:create ${app} postgres`)).exitCode, 0);
+    const never = await s.ssh(s.admin, `addons:info ${app} postgres`);
+    assert.match(never.stdout, /Last backup: +none yet\nLast verified restore: +never/);
+    const none = await s.ssh(s.admin, `pg:backups:verify ${app}`);
+    assert.equal(none.exitCode, 1);
+    assert.match(none.stdout, /Restore drill FAILED at verify: there is no backup to restore yet/);
+
+    assert.equal((await s.ssh(s.admin, `pg:backups:capture ${app}`)).exitCode, 0);
+    const ok = await s.ssh(s.admin, `pg:backups:verify ${app}`);
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.match(ok.stdout, /^Restore drill ok: restored to the end of the archive, amcheck clean; RPO \d+ s, RTO 38\.0 s$/m);
+    const drilled = s.deployer.data.drills.at(-1)!;
+    assert.deepEqual(drilled.restore, { fromClaim: 'db-postgres.backup', target: undefined }, 'from its own backup volume, into a scratch copy');
+    assert.match((await s.ssh(s.admin, `addons:info ${app} postgres`)).stdout, /Last backup: +\d+ s ago\nLast verified restore: +ok, \d+ s ago, RPO \d+ s, RTO 38 s/);
+
+    s.deployer.data.failCommand = "P00  ERROR: [028]: invalid checksum in '/var/lib/slipway/backup/pgbackrest/backup/db/20261205-000000F/pg_data/base/1/1259.zst'";
+    const damaged = await s.ssh(s.admin, `pg:backups:verify ${app} --json`);
+    assert.equal(damaged.exitCode, 1);
+    assert.match(damaged.stdout, /"step": "verify"/);
+    const info = JSON.parse((await s.ssh(s.admin, `addons:info ${app} postgres --json`)).stdout) as { lastDrill: { ok: boolean; step: string }; lastVerifiedRestore: { ok: boolean } };
+    assert.deepEqual([info.lastDrill.ok, info.lastDrill.step, info.lastVerifiedRestore.ok], [false, 'verify', true]);
+    assert.match((await s.ssh(s.admin, `addons:info ${app} postgres`)).stdout, /The last restore drill \(\d+ s ago\) failed at verify: pgBackRest's verify found the backups damaged: \[028\]: invalid checksum/);
+    s.deployer.data.drillAnswers = [{ code: 0, stdout: new Date().toISOString(), stderr: '' }, { code: 2, stdout: 'heap table "app.public.pages_row", block 0, offset 1: xmin 1234 precedes relation freeze threshold', stderr: '' }];
+    const corrupt = await s.ssh(s.admin, `pg:backups:verify ${app}`);
+    assert.match(corrupt.stdout, /Restore drill FAILED at amcheck: pg_amcheck found corruption in the restored copy: heap table/);
+
+    // doctor: a database a day old whose newest verified restore is older than 26 h.
+    const services = s.slipway.services;
+    const dayLater = Date.now() + 27 * 3_600_000;
+    assert.ok(unprovenDatabases(services, dayLater).some((u) => u.startsWith(`${app}/postgres (last drill failed at amcheck`)));
+    assert.ok(!unprovenDatabases(services).some((u) => u.startsWith(`${app}/`)), 'too young to be held to it');
+    // The round: a day later both a backup and a drill are due; it takes the backup and runs the drill.
+    const before = s.deployer.data.drills.length;
+    await backupRound(services, new AbortController().signal, dayLater).catch(() => {});
+    assert.ok(s.deployer.data.commands.includes(`${app}/postgres backup full`));
+    assert.ok(s.deployer.data.drills.length > before, 'a drill ran');
   });
 });

@@ -547,6 +547,16 @@ export class FakeData implements DataServices {
     if (command[0] === 'heartbeat' || command[0] === 'last-heartbeat') return { code: 0, stdout: new Date().toISOString(), stderr: '' };
     return { code: 0, stdout: '', stderr: '' };
   }
+  /** Every drill asked for (the database as it would start), and what the next drill's checks answer (default: a heartbeat a minute before its target, amcheck clean). */
+  readonly drills: DataService[] = [];
+  drillAnswers: { code: number; stdout: string; stderr: string }[] | undefined;
+  async drill(d: DataService, checks: readonly DataCommand[]): Promise<{ readyMs: number; results: { code: number; stdout: string; stderr: string }[] }> {
+    this.drills.push(d);
+    const target = d.restore?.target ? Date.parse(d.restore.target) : Date.now();
+    const results = this.drillAnswers ?? checks.map((c) => ({ code: 0, stdout: c[0] === 'last-heartbeat' ? new Date(target - 41_000).toISOString() : '', stderr: '' }));
+    this.drillAnswers = undefined;
+    return { readyMs: 38_000, results };
+  }
   /** What each console was asked for, `app/name kind`; writes the request to stdout and exits 0. */
   readonly consoles: string[] = [];
   async console(d: Pick<DataService, 'app' | 'name' | 'kind'>, io: ProcessIo): Promise<number> {

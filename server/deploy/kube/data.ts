@@ -5,7 +5,8 @@
 import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
 import { LABEL, namespaceFor } from '../../kube/labels.ts';
 import { guardObjects } from '../objects.ts';
-import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSelector, type DataCommand } from '../data.ts';
+import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSelector, drillPodName, drillPodObject, type DataCommand } from '../data.ts';
+import { performance } from 'node:perf_hooks';
 import { lineIo } from '../../kube/exec-io.ts';
 import { podState } from '../rollout.ts';
 import { UserError } from '../../errors.ts';
@@ -101,16 +102,59 @@ export class KubeData extends KubePart implements DataServices {
     return this.k.client.exec(namespaceFor(d.app), dataPodName(d.name), d.kind, consoleCommand(d.kind), io, signal);
   }
 
+  async drill(d: DataService, checks: readonly DataCommand[], opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; results: { code: number; stdout: string; stderr: string }[] }> {
+    const ns = namespaceFor(d.app);
+    const name = drillPodName(d.name);
+    // A drill left by a server that stopped mid-way goes first.
+    await this.k.client.remove('v1', 'Pod', name, ns, { gracePeriodSeconds: 0 });
+    await this.#gone(ns, name, opts.signal);
+    const started = performance.now();
+    await this.k.client.apply(drillPodObject({ ...d, image: this.k.pullImage(d.image) }));
+    try {
+      const deadline = Date.now() + opts.timeoutMs;
+      let last = 'no pod yet';
+      for (;;) {
+        if (opts.signal.aborted) throw new UserError(`The restore drill of ${d.name} was cancelled.`);
+        const pod = await this.k.client.read<V1Pod>('v1', 'Pod', name, ns);
+        const state = pod ? podState(pod) : undefined;
+        if (state?.ready) break;
+        if (state?.fatal || pod?.status?.phase === 'Failed' || pod?.status?.phase === 'Succeeded') throw new UserError(`the scratch copy did not start: ${state?.fatal ?? state?.state ?? 'it ended'}`);
+        if (state) last = state.state;
+        if (Date.now() >= deadline) throw new UserError(`the scratch copy was not ready in ${Math.round(opts.timeoutMs / 1000)} s (${last})`);
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+      const readyMs = Math.round(performance.now() - started);
+      const results = [];
+      for (const c of checks) results.push(await this.#exec(ns, name, d.kind, c, opts.signal));
+      return { readyMs, results };
+    } finally {
+      await this.k.client.remove('v1', 'Pod', name, ns, { gracePeriodSeconds: 0 });
+    }
+  }
+
+  /** Waits (a little) until the pod `name` is gone. */
+  async #gone(ns: string, name: string, signal: AbortSignal): Promise<void> {
+    for (let i = 0; i < 120 && !signal.aborted; i++) {
+      if (!(await this.k.client.read('v1', 'Pod', name, ns))) return;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
   async command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { signal: AbortSignal; onLine?: (line: string) => void }): Promise<{ code: number; stdout: string; stderr: string }> {
+    return this.#exec(namespaceFor(d.app), dataPodName(d.name), d.kind, command, opts.signal, opts.onLine);
+  }
+
+  /** Runs one of the image's commands in a pod: its exit code, its standard output (bounded) and the end of its standard error; each line to `onLine` as it comes. */
+  async #exec(ns: string, pod: string, kind: DataService['kind'], command: DataCommand, signal: AbortSignal, onLine?: (line: string) => void): Promise<{ code: number; stdout: string; stderr: string }> {
     const out: string[] = [];
     const err: string[] = [];
     const { io, end } = lineIo((line, stream) => {
       // Standard output is data (JSON, a time), bounded; standard error is the tool's log, shown as it comes.
       if (stream === 'stdout') { if (out.length < 100_000) out.push(line); } else { err.push(line); if (err.length > 50) err.shift(); }
-      opts.onLine?.(line);
+      onLine?.(line);
     });
     try {
-      const code = await this.k.client.exec(namespaceFor(d.app), dataPodName(d.name), d.kind, dataCommand(d.kind, command), io, opts.signal);
+      const code = await this.k.client.exec(ns, pod, kind, dataCommand(kind, command), io, signal);
       end();
       return { code, stdout: out.join('\n'), stderr: err.join('\n') };
     } finally {

@@ -10,6 +10,7 @@ import { checkBuildPods } from '../../cluster-build/doctor.ts';
 import { askIngressApi } from '../../deploy/ingress-sync.ts';
 import { plainHttpCheck } from './plain-http.ts';
 import { requireAdmin } from '../access.ts';
+import { unprovenDatabases } from '../data/drills.ts';
 import type { Actor } from '../actor.ts';
 import type { BackgroundRounds, Services } from '../../context.ts';
 import type { CheckOutcome, DoctorCheck } from '../../health.ts';
@@ -145,7 +146,7 @@ function packChecks(config: Readonly<Config>, rerun: string): DoctorCheck[] {
 }
 
 /** The checks for a server's config; each is a small function over one dependency. */
-export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 'nativeCrypto' | 'kube' | 'rounds'>): DoctorCheck[] {
+export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 'nativeCrypto' | 'kube' | 'rounds'> & Partial<Pick<Services, 'store'>>): DoctorCheck[] {
   const kube = services.kube;
   const rerun = 're-run install.sh (it keeps your data)';
   // The cluster build backend needs no Docker engine and no pack: a test pod of the builder instead.
@@ -237,8 +238,21 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
       },
     },
     plainHttpCheck(config),
+    ...(services.store ? [databasesCheck(services.store)] : []),
     ...roundChecks(services.rounds),
   ];
+}
+
+/** Every Postgres database older than a day has had its backups proven by a restore drill in the last 26 hours. */
+function databasesCheck(store: Services['store']): DoctorCheck {
+  return {
+    name: 'database backups',
+    async run() {
+      const unproven = unprovenDatabases({ store });
+      if (unproven.length === 0) return { ok: true, detail: 'every Postgres database has a verified restore in the last 26 h (or is younger than that)' };
+      return { ok: false, detail: `no verified restore in 26 h: ${unproven.join('; ')}`, fix: 'pg:backups:verify APP NAME runs a drill now and says which step fails' };
+    },
+  };
 }
 
 /** One check per background round: it passes while its last round succeeded (or none ran yet). */

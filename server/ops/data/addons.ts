@@ -156,12 +156,16 @@ export async function listAddons(actor: Actor, app: string): Promise<AddonInfo[]
   const states = rows.length && deployer ? await deployer.data.states(app) : [];
   return rows.map((r) => {
     const s = states.find((x) => x.name === r.name);
+    const drills = store.data.drills(app, r.name);
     return {
       name: r.name, kind: r.kind, version: r.version, size: r.size, attachment: r.attachment,
       host: dataHost(app, r.name), port: dataPort(r.kind),
       state: s?.state ?? 'absent', ready: s?.ready ?? false, restarts: s?.restarts ?? 0,
       volumes: s?.volumes ?? { data: 'absent', backup: 'absent' },
       createdAt: r.createdAt,
+      lastBackupAt: store.data.lastBackupAt(app, r.name),
+      lastDrill: drills.last ?? null,
+      lastVerifiedRestore: drills.lastOk ?? null,
     };
   });
 }

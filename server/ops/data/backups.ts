@@ -93,6 +93,7 @@ export async function captureBackup(actor: Actor, app: string, raw: string | und
   const t = progress.transcript;
   t.step(`Backing up ${row.name} of ${app} (${type})`);
   await inDatabase(actor, app, row, ['backup', type], progress.signal, (line) => t.detail(line));
+  actor.services.store.data.backedUp(app, row.name);
   const { backups } = await listBackups(actor, app, row.name);
   const made = backups.at(-1);
   if (!made) throw new UserError(`The backup of ${row.name} ended, but pgBackRest lists none.`);
@@ -150,6 +151,7 @@ export async function restoreDatabase(actor: Actor, app: string, opts: { from?: 
       // Its own repository has WAL from now on but no backup to start from: one, before it is used.
       t.detail(`Taking a first full backup of ${row.name}`);
       await inDatabase(actor, app, row, ['backup', 'full'], progress.signal);
+      store.data.backedUp(app, row.name);
     } catch (err) {
       await removeQuietly(actor, app, row.name, err);
       throw err;
