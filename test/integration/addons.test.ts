@@ -231,11 +231,14 @@ describe('addons commands', { timeout: 120_000 }, () => {
     const corrupt = await s.ssh(s.admin, `pg:backups:verify ${app}`);
     assert.match(corrupt.stdout, /Restore drill FAILED at amcheck: pg_amcheck found corruption in the restored copy: heap table/);
 
-    // doctor: a database a day old whose newest verified restore is older than 26 h.
+    // doctor: a database whose last drill failed, now; one without any drill only once it is a day old.
     const services = s.slipway.services;
     const dayLater = Date.now() + 27 * 3_600_000;
-    assert.ok(unprovenDatabases(services, dayLater).some((u) => u.startsWith(`${app}/postgres (last drill failed at amcheck`)));
-    assert.ok(!unprovenDatabases(services).some((u) => u.startsWith(`${app}/`)), 'too young to be held to it');
+    assert.ok(unprovenDatabases(services).some((u) => u.startsWith(`${app}/postgres (last drill failed at amcheck`)));
+    const fresh = await deployedApp(s, 'adddrill');
+    assert.equal((await s.ssh(s.admin, `addons:create ${fresh.app} postgres`)).exitCode, 0);
+    assert.ok(!unprovenDatabases(services).some((u) => u.startsWith(`${fresh.app}/`)), 'too young to be held to it');
+    assert.ok(unprovenDatabases(services, dayLater).includes(`${fresh.app}/postgres (no verified restore in 26 h)`));
     // The round: a day later both a backup and a drill are due; it takes the backup and runs the drill.
     const before = s.deployer.data.drills.length;
     await backupRound(services, new AbortController().signal, dayLater).catch(() => {});

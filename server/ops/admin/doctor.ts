@@ -243,14 +243,14 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
   ];
 }
 
-/** Every Postgres database older than a day has had its backups proven by a restore drill in the last 26 hours. */
+/** Every Postgres database passed its last restore drill, and one older than a day had one in the last 26 hours. */
 function databasesCheck(store: Services['store']): DoctorCheck {
   return {
     name: 'database backups',
     async run() {
       const unproven = unprovenDatabases({ store });
-      if (unproven.length === 0) return { ok: true, detail: 'every Postgres database has a verified restore in the last 26 h (or is younger than that)' };
-      return { ok: false, detail: `no verified restore in 26 h: ${unproven.join('; ')}`, fix: 'pg:backups:verify APP NAME runs a drill now and says which step fails' };
+      if (unproven.length === 0) return { ok: true, detail: 'every Postgres database passed its last restore drill, within 26 h (or is younger than that)' };
+      return { ok: false, detail: `backups not proven by a restore: ${unproven.join('; ')}`, fix: 'pg:backups:verify APP NAME runs a drill now and says which step fails' };
     },
   };
 }

@@ -99,14 +99,19 @@ export async function backupRound(services: Services, signal: AbortSignal, now =
   if (failed.length) throw new Error(failed.join('; '));
 }
 
-/** doctor's view: the Postgres databases older than DRILL_STALE_MS without a successful drill since, each as `app/name (why)`. */
+/**
+ * doctor's view: the Postgres databases whose last drill failed, and those older than
+ * DRILL_STALE_MS without a successful drill since, each as `app/name (why)`.
+ */
 export function unprovenDatabases(services: Pick<Services, 'store'>, now = Date.now()): string[] {
   const out: string[] = [];
   for (const app of services.store.apps.list()) {
     for (const row of services.store.data.list(app.name)) {
-      if (row.kind !== 'postgres' || now - Date.parse(row.createdAt) < DRILL_STALE_MS) continue;
+      if (row.kind !== 'postgres') continue;
       const { last, lastOk } = services.store.data.drills(app.name, row.name);
-      if (lastOk && now - Date.parse(lastOk.at) < DRILL_STALE_MS) continue;
+      const failed = last !== undefined && !last.ok;
+      if (!failed && now - Date.parse(row.createdAt) < DRILL_STALE_MS) continue;
+      if (!failed && lastOk && now - Date.parse(lastOk.at) < DRILL_STALE_MS) continue;
       out.push(`${app.name}/${row.name} (${last && !last.ok ? `last drill failed at ${last.step}: ${last.message}` : 'no verified restore in 26 h'})`);
     }
   }
