@@ -4,7 +4,9 @@
 // `ssl_require=True`, redis-py over rediss://) gets its databases with addons:create before its
 // first push, migrates in the release phase and answers through the ingress with rows it wrote
 // over TLS; plain-text connections are refused; a database pod that is deleted comes back on its
-// volume with every row; addons:destroy takes the database, its volumes and its config var.
+// volume with every row; addons:destroy takes the database, its volumes and its config var; a
+// restore drill proves a backup (pgBackRest verify, a scratch copy, heartbeat, pg_amcheck) and
+// fails at verify once bytes of a backup file are flipped, which addons:info and doctor then say.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +20,7 @@ import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts'
 import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
+import { execOutput } from '../../server/kube/exec-io.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_POSTGRES_IMAGE', 'SLIPWAY_VALKEY_IMAGE'] as const;
 const BASE_DOMAIN = 'slipway.test';
@@ -96,5 +99,35 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
       return claims.some((c) => c.metadata?.name?.startsWith('db-valkey.')) ? undefined : true;
     }, ROUTE_MS);
     assert.equal(await page('/rows', (b) => b.startsWith('rows 3')), 'rows 3, last 3, tls on\n', 'the app still answers, from Postgres');
+  });
+
+  test('a restore drill proves a backup; flipped bytes in a backup file fail it, and addons:info and doctor say so', { timeout: 4 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    // A heartbeat now rather than at the round's next turn (every 30 s).
+    const beat = await ssh('rounds:run db-heartbeat');
+    assert.equal(beat.exitCode, 0, beat.stderr);
+    assert.equal((await ssh(`pg:backups:capture ${APPS.shop}`)).exitCode, 0);
+    const ok = await ssh(`pg:backups:verify ${APPS.shop}`);
+    assert.equal(ok.exitCode, 0, ok.stderr + ok.stdout);
+    assert.match(ok.stdout, /^Restore drill ok: restored to the end of the archive, amcheck clean; RPO \d+ s, RTO [\d.]+ s$/m);
+    t.diagnostic(ok.stdout.trim());
+    assert.match((await ssh(`addons:info ${APPS.shop} postgres`)).stdout, /Last verified restore: +ok, \d+ s ago, RPO \d+ s, RTO \d+ s/);
+    const scratch = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=drill.postgres' });
+    assert.equal(scratch.length, 0, 'the scratch copy is gone');
+
+    // Flip four bytes in the middle of the largest file of the newest backup.
+    const [pod] = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=postgres' });
+    const flip = await execOutput(kube, { namespace: NS, pod: pod!.metadata!.name!, container: 'postgres' }, ['sh', '-c',
+      'f=$(ls -S $(find /var/lib/slipway/backup/pgbackrest/backup/db -type f -name "*.zst" -size +2k) | head -1) && printf "\\377\\000\\377\\000" | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") / 2 )) conv=notrunc 2>/dev/null && echo "$f"'], new AbortController().signal);
+    assert.equal(flip.code, 0, flip.stderr);
+    assert.match(flip.stdout, /\.zst\n?$/);
+    const bad = await ssh(`pg:backups:verify ${APPS.shop}`);
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stdout, /^Restore drill FAILED at verify: pgBackRest's verify found the backups damaged: /m);
+    assert.match((await ssh(`addons:info ${APPS.shop} postgres`)).stdout, /The last restore drill \(\d+ s ago\) failed at verify: /);
+    const doctor = JSON.parse((await ssh('doctor --json')).stdout) as { name: string; ok: boolean; detail: string }[];
+    const check = doctor.find((c) => c.name === 'database backups')!;
+    assert.equal(check.ok, false);
+    assert.match(check.detail, new RegExp(`${APPS.shop}/postgres \\(last drill failed at verify`));
   });
 });
