@@ -5,9 +5,10 @@ import { route } from './route.ts';
 import { AppName, AppParams } from './schemas.ts';
 import { AcceptedSchema } from '../shapes/jobs.ts';
 import { actor, quietProgress, runChange } from './change.ts';
-import { AddonCreatedSchema, AddonInfoSchema } from '../shapes/data.ts';
+import { AddonCreatedSchema, AddonInfoSchema, DrillSchema } from '../shapes/data.ts';
 import { BackupInfoSchema, BackupsSchema, RestoredSchema } from '../shapes/backups.ts';
 import { captureBackup, listBackups, promoteDatabase, restoreDatabase } from '../ops/data/backups.ts';
+import { verifyBackups } from '../ops/data/drills.ts';
 import { addonInfo, createAddon, destroyAddon, listAddons } from '../ops/data/addons.ts';
 import { UsageError } from '../errors.ts';
 
@@ -87,5 +88,11 @@ export const addonRoutes = [
     response: { 200: Type.Object({ name: Type.String(), attachment: Type.String(), release: Type.Union([Type.Integer(), Type.Null()]), previous: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false }), 202: AcceptedSchema },
     handle: (call) => runChange((a, p) => promoteDatabase(a, call.params.app, call.params.name, call.body.as, p), call, { status: 200 }),
   }),
+  route({
+    method: 'POST', url: '/apps/:app/addons/:name/verify', tag: 'addons', need: 'deploy',
+    summary: "Prove a Postgres database's backups now with a restore drill (= pg:backups:verify): 200 with its outcome, passed or not",
+    params: DataParams,
+    response: { 200: DrillSchema },
+    handle: async (call) => ({ status: 200, json: await verifyBackups(actor(call), call.params.app, call.params.name) }),
+  }),
 ];
-
