@@ -6,6 +6,7 @@ import { dataName } from '../ops/data/rules.ts';
 import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf, jsonProgressOf, progressOf } from './progress.ts';
 import type { AddonInfo } from '../shapes/data.ts';
+import type { DataKind } from '../model.ts';
 
 /** A database's state in a word or two: `ready`, or what the cluster says. */
 function stateCell(a: AddonInfo): string {
@@ -25,6 +26,18 @@ function restoreCell(a: AddonInfo): string {
   const d = a.lastVerifiedRestore;
   if (!d) return 'never (pg:backups:verify runs a drill; the db-backups round runs one a day)';
   return `ok, ${ago(d.at)}, RPO ${d.rpoS === null ? 'unknown (no heartbeat yet)' : `${d.rpoS} s`}, RTO ${d.rtoMs === null ? '?' : `${Math.round(d.rtoMs / 1000)} s`}`;
+}
+
+/** A database's own client attached to the caller's session (pg:psql, redis:cli). */
+function consoleCommand(name: string, kind: DataKind, summary: string): Command {
+  return defineCommand({
+    name,
+    usage: 'APP [NAME]',
+    summary,
+    access: 'app',
+    args: { min: 1, max: 2 },
+    run: (ctx, app, [db]) => openConsole(actorOf(ctx), app, kind, db, ctx.raw, ctx.signal),
+  });
 }
 
 export const addonsCommands: Command[] = [
@@ -103,20 +116,6 @@ export const addonsCommands: Command[] = [
       ctx.out.line(`Destroyed ${r.name} of ${app} and its data${r.release !== null ? ` (detached in v${r.release})` : ''}`);
     },
   }),
-  defineCommand({
-    name: 'pg:psql',
-    usage: 'APP [NAME]',
-    summary: "Open psql on an app's Postgres database (its first, or NAME) as the app's user, over TLS; with ssh -t, an interactive terminal",
-    access: 'app',
-    args: { min: 1, max: 2 },
-    run: (ctx, app, [name]) => openConsole(actorOf(ctx), app, 'postgres', name, ctx.raw, ctx.signal),
-  }),
-  defineCommand({
-    name: 'redis:cli',
-    usage: 'APP [NAME]',
-    summary: "Open valkey-cli on an app's Valkey database (its first, or NAME), over TLS; with ssh -t, an interactive terminal",
-    access: 'app',
-    args: { min: 1, max: 2 },
-    run: (ctx, app, [name]) => openConsole(actorOf(ctx), app, 'valkey', name, ctx.raw, ctx.signal),
-  }),
+  consoleCommand('pg:psql', 'postgres', "Open psql on an app's Postgres database (its first, or NAME) as the app's user, over TLS; with ssh -t, an interactive terminal"),
+  consoleCommand('redis:cli', 'valkey', "Open valkey-cli on an app's Valkey database (its first, or NAME), over TLS; with ssh -t, an interactive terminal"),
 ];
