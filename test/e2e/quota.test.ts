@@ -63,7 +63,7 @@ describe('quotas on a real cluster', { timeout: 20 * 60_000 }, () => {
     if (!needTestbed(t, NEEDS) || !s) return;
     const quota = await kube.read<KubeObject<V1ResourceQuota>>('v1', 'ResourceQuota', 'slipway-quota', NS);
     assert.deepEqual(quota?.spec?.hard, {
-      pods: '10', 'limits.memory': '2Gi', 'limits.cpu': '4', 'requests.ephemeral-storage': '1000Mi', 'limits.ephemeral-storage': '1000Mi', persistentvolumeclaims: '5', 'requests.storage': '20Gi',
+      pods: '10', 'limits.memory': '2Gi', 'limits.cpu': '4', 'requests.ephemeral-storage': '1000Mi', 'limits.ephemeral-storage': '1000Mi', persistentvolumeclaims: '10', 'requests.storage': '20Gi',
     });
     const oneOff = await kube.read<KubeObject<V1ResourceQuota>>('v1', 'ResourceQuota', 'slipway-one-off', NS);
     assert.deepEqual([oneOff?.spec?.scopes, oneOff?.spec?.hard], [['Terminating'], { pods: '3' }]);

@@ -52,7 +52,7 @@ describe('quotas and caps over SSH', () => {
     assert.equal(s.deployer.oneOff.runs.filter((r) => r.app === app).length, 0);
     // Every release carries the app's bounds to the deployer, which puts them in the namespace.
     assert.deepEqual(deploys(app).at(-1)!.quota, {
-      quota: { pods: 10, memory: '2Gi', cpu: '4', ephemeralStorage: '10Gi' }, runs: 2, storage: { volumes: 5, size: '20Gi' },
+      quota: { pods: 10, memory: '2Gi', cpu: '4', ephemeralStorage: '10Gi' }, runs: 2, storage: { volumes: 10, size: '20Gi' },
       container: { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '128Mi', cpu: '50m' }, ephemeralStorage: { limit: '1Gi', request: '64Mi' } },
     });
   });
