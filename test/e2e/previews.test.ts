@@ -177,7 +177,7 @@ describe('preview apps of branches on the cluster', { timeout: 30 * 60_000 }, ()
     const preview = await hard(small);
     assert.deepEqual([parent.pods, parent['limits.memory']], ['4', '1Gi']);
     assert.deepEqual(preview, {
-      pods: '2', 'limits.memory': '512Mi', 'limits.cpu': '2', 'requests.ephemeral-storage': '2Gi', 'limits.ephemeral-storage': '2Gi', persistentvolumeclaims: '2', 'requests.storage': '10Gi',
+      pods: '2', 'limits.memory': '512Mi', 'limits.cpu': '2', 'requests.ephemeral-storage': '2Gi', 'limits.ephemeral-storage': '2Gi', persistentvolumeclaims: '5', 'requests.storage': '10Gi',
     });
     // Never above the parent's, and its previews:limit of them together not either.
     assert.deepEqual(Object.keys(preview).sort(), Object.keys(parent).sort());
