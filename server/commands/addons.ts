@@ -40,6 +40,34 @@ function consoleCommand(name: string, kind: DataKind, summary: string): Command 
   });
 }
 
+/** addons:info, and pg:info (the app's first Postgres when no name is given). */
+function infoCommand(name: string, usage: string, summary: string, args: { min: number; max: number }, kind: DataKind | undefined): Command {
+  return {
+    name,
+    usage,
+    summary,
+    access: 'app',
+    args,
+    json: true,
+    run: async (ctx, app, [db]) => {
+      const a = await addonInfo(actorOf(ctx), app, db, kind);
+      return listing(a, (out) => {
+        out.heading(`${app} ${a.name}`);
+        out.pairs([
+          ['Kind', `${a.kind} ${a.version}`],
+          ['Attached as', a.attachment],
+          ['Host', `${a.host}:${a.port} (TLS only)`],
+          ['State', `${stateCell(a)}${a.restarts ? `, ${a.restarts} restarts` : ''}`],
+          ['Size', `${a.size} data (${a.volumes.data}), ${a.size} backups (${a.volumes.backup})`],
+          ['Created', a.createdAt],
+          ...(a.kind === 'postgres' ? [['Last backup', a.lastBackupAt ? ago(a.lastBackupAt) : 'none yet'], ['Last verified restore', restoreCell(a)]] as [string, string][] : []),
+        ]);
+        if (a.lastDrill && !a.lastDrill.ok) out.line(`The last restore drill (${ago(a.lastDrill.at)}) failed at ${a.lastDrill.step}: ${a.lastDrill.message}`);
+      });
+    },
+  };
+}
+
 export const addonsCommands: Command[] = [
   defineCommand({
     name: 'addons:create',
@@ -78,30 +106,8 @@ export const addonsCommands: Command[] = [
       });
     },
   },
-  {
-    name: 'addons:info',
-    usage: 'APP NAME',
-    summary: 'Show one database: its kind, version, size, attachment, host, state and volumes',
-    access: 'app',
-    args: { min: 2, max: 2 },
-    json: true,
-    run: async (ctx, app, [name]) => {
-      const a = await addonInfo(actorOf(ctx), app, name!);
-      return listing(a, (out) => {
-        out.heading(`${app} ${a.name}`);
-        out.pairs([
-        ['Kind', `${a.kind} ${a.version}`],
-        ['Attached as', a.attachment],
-        ['Host', `${a.host}:${a.port} (TLS only)`],
-        ['State', `${stateCell(a)}${a.restarts ? `, ${a.restarts} restarts` : ''}`],
-        ['Size', `${a.size} data (${a.volumes.data}), ${a.size} backups (${a.volumes.backup})`],
-        ['Created', a.createdAt],
-        ...(a.kind === 'postgres' ? [['Last backup', a.lastBackupAt ? ago(a.lastBackupAt) : 'none yet'], ['Last verified restore', restoreCell(a)]] as [string, string][] : []),
-        ]);
-        if (a.lastDrill && !a.lastDrill.ok) out.line(`The last restore drill (${ago(a.lastDrill.at)}) failed at ${a.lastDrill.step}: ${a.lastDrill.message}`);
-      });
-    },
-  },
+  infoCommand('addons:info', 'APP NAME', 'Show one database: its kind, version, size, attachment, host, state, volumes, last backup and last verified restore', { min: 2, max: 2 }, undefined),
+  infoCommand('pg:info', 'APP [NAME]', "Show an app's Postgres database (its first, or NAME) as addons:info does: state, last backup, last verified restore with RPO and RTO", { min: 1, max: 2 }, 'postgres'),
   defineCommand({
     name: 'addons:destroy',
     usage: 'APP NAME --confirm APP',

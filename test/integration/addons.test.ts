@@ -219,6 +219,7 @@ describe('addons commands', { timeout: 120_000 }, () => {
     const drilled = s.deployer.data.drills.at(-1)!;
     assert.deepEqual(drilled.restore, { fromClaim: 'db-postgres.backup', target: undefined }, 'from its own backup volume, into a scratch copy');
     assert.match((await s.ssh(s.admin, `addons:info ${app} postgres`)).stdout, /Last backup: +\d+ s ago\nLast verified restore: +ok, \d+ s ago, RPO \d+ s, RTO 38 s/);
+    assert.match((await s.ssh(s.admin, `pg:info ${app}`)).stdout, /Last verified restore: +ok, \d+ s ago, RPO \d+ s, RTO 38 s/, 'pg:info: the first Postgres');
 
     s.deployer.data.failCommand = "P00  ERROR: [028]: invalid checksum in '/var/lib/slipway/backup/pgbackrest/backup/db/20261205-000000F/pg_data/base/1/1259.zst'";
     const damaged = await s.ssh(s.admin, `pg:backups:verify ${app} --json`);

@@ -170,9 +170,12 @@ export async function listAddons(actor: Actor, app: string): Promise<AddonInfo[]
   });
 }
 
-/** addons:info: one database. */
-export async function addonInfo(actor: Actor, app: string, raw: string): Promise<AddonInfo> {
-  const row = existing(actor.services, app, raw);
+/** addons:info: one database; pg:info: `raw`, or the app's first of `kind`. */
+export async function addonInfo(actor: Actor, app: string, raw: string | undefined, kind?: DataKind): Promise<AddonInfo> {
+  const first = kind ?? 'postgres';
+  const row = raw !== undefined ? existing(actor.services, app, raw) : actor.services.store.data.list(app).find((r) => r.kind === first);
+  if (!row) throw new UserError(`${app} has no ${DATA_KINDS[first].title} database; addons:create ${app} ${first} makes one.`);
+  if (kind && row.kind !== kind) throw new UserError(`${row.name} is a ${DATA_KINDS[row.kind].title} database, not ${DATA_KINDS[kind].title}.`);
   return (await listAddons(actor, app)).find((a) => a.name === row.name)!;
 }
 
