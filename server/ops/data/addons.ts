@@ -9,8 +9,9 @@ import { newAuthority, newServerCert } from '../../data/certs.ts';
 import { dataHost, dataHostNames, dataPort, dataUrl } from '../../deploy/data.ts';
 import { log } from '../../output/log.ts';
 import type { DataKind, DataService } from '../../model.ts';
+import type { DataGuards } from '../../deploy/deployer.ts';
 import type { DataRow } from '../../store/data.ts';
-import type { Services } from '../../context.ts';
+import { requireDeployer, type Services } from '../../context.ts';
 import type { AddonCreated, AddonInfo } from '../../shapes/data.ts';
 import { lockApp } from '../lock.ts';
 import { databaseRefusal, quotaPlan } from '../releases/release.ts';
@@ -50,6 +51,62 @@ export function existing(services: Pick<Services, 'store'>, app: string, raw: st
   const row = services.store.data.get(app, name);
   if (!row) throw new UserError(`${app} has no database ${name}; addons ${app} lists its databases.`);
   return row;
+}
+
+/**
+ * The app's database `raw`, or its first of `kind`; one sentence when it has none, or when `raw`
+ * is of another kind (`otherKind` words that sentence; by default "X is a Valkey database, not Postgres.").
+ */
+export function databaseOf(services: Pick<Services, 'store'>, app: string, kind: DataKind, raw: string | undefined, otherKind?: (row: DataRow) => string): DataRow {
+  const row = raw !== undefined ? existing(services, app, raw) : services.store.data.list(app).find((r) => r.kind === kind);
+  if (!row) throw new UserError(`${app} has no ${DATA_KINDS[kind].title} database; addons:create ${app} ${kind} makes one.`);
+  if (row.kind !== kind) throw new UserError(otherKind?.(row) ?? `${row.name} is a ${DATA_KINDS[row.kind].title} database, not ${DATA_KINDS[kind].title}.`);
+  return row;
+}
+
+/**
+ * Makes a database and attaches it. Under the app's lock, `make` checks again and gives the row,
+ * which is recorded, and `start` brings it up (the deployer's apply and whatever must come before
+ * it is used); then `attach` releases it. A failure at either step removes the database with its
+ * volumes, so nothing is left.
+ */
+export async function makeAndAttach<T>(actor: Actor, app: string, what: string, make: () => DataRow, start: (row: DataRow) => Promise<void>, attach: (row: DataRow) => Promise<T>): Promise<T> {
+  let row: DataRow;
+  const unlock = lockApp(actor.services, app, `${what} by ${actor.identity.name}`);
+  try {
+    row = make();
+    actor.services.store.data.add(app, row);
+    try {
+      await start(row);
+    } catch (err) {
+      await removeQuietly(actor, app, row.name, err);
+      throw err;
+    }
+  } finally {
+    unlock();
+  }
+  try {
+    return await attach(row);
+  } catch (err) {
+    // The release failed and the config change was taken back: the database goes too.
+    const again = lockApp(actor.services, app, `${what} by ${actor.identity.name} (undo)`);
+    try {
+      await removeQuietly(actor, app, row.name, err);
+    } finally {
+      again();
+    }
+    throw err;
+  }
+}
+
+/** The guards a database's namespace gets before its pod: the app's quota and egress exceptions. */
+export function guardsOf(services: Pick<Services, 'config' | 'store'>, app: string): DataGuards {
+  return { app, quota: quotaPlan(services, app), egress: services.store.egress.list(app) };
+}
+
+/** Every Postgres database of every app (the rounds' and doctor's walk). */
+export function postgresDatabases(services: Pick<Services, 'store'>): { app: string; row: DataRow }[] {
+  return services.store.apps.list().flatMap((a) => services.store.data.list(a.name).filter((row) => row.kind === 'postgres').map((row) => ({ app: a.name, row })));
 }
 
 /** The URL a stored database is attached with. */
@@ -94,49 +151,30 @@ export function checked(actor: Actor, app: string, req: AddonRequest, kind: Data
  * one release (stored only when the app runs nothing yet). Any failure removes what was made.
  */
 export async function createAddon(actor: Actor, app: string, req: AddonRequest, progress: Progress): Promise<AddonCreated> {
-  const { store, config, deployer } = actor.services;
+  const { store, config } = actor.services;
   const kind = dataKind(req.kind);
   const version = dataVersion(kind, req.version);
   const size = volumeSize(req.size ?? DEFAULT_VOLUME_SIZE, config.storageMaxSize);
-  const image = imageOf(actor.services, kind);
+  // Refused at once when this server has no image for the kind, or no cluster.
+  imageOf(actor.services, kind);
+  const deployer = requireDeployer(actor.services);
   const first = checked(actor, app, req, kind, size);
   const ca = store.data.ca(app) ?? store.data.keepCa(app, await newAuthority(app));
   const tls = await newServerCert(ca, dataHostNames(app, first.name));
   const t = progress.transcript;
-  let row: DataRow;
-  const unlock = lockApp(actor.services, app, `addons:create by ${actor.identity.name}`);
-  try {
+  return makeAndAttach(actor, app, 'addons:create', () => {
     // Again under the lock: another addons:create or a config change may have finished meanwhile.
     const { name, attachment } = checked(actor, app, req, kind, size);
     if (name !== first.name) throw new UserError(`A database named ${first.name} was made for ${app} meanwhile; try again.`);
-    const storageClass = config.storageClass ?? null;
-    row = { name, kind, version, size, storageClass, attachment, username: `u${randomBytes(6).toString('hex')}`, password: randomBytes(24).toString('base64url'), tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
-    store.data.add(app, row);
-    t.step(`Creating ${DATA_KINDS[kind].title} ${version} ${name} (${size}) for ${app}`);
-    try {
-      if (!deployer) throw new UserError('This server has no cluster to run databases on (no deployer).');
-      await deployer.data.apply({ ...serviceOf(actor.services, app, row, ca.cert), image }, { app, quota: quotaPlan(actor.services, app), egress: store.egress.list(app) }, { transcript: t, signal: progress.signal, timeoutMs: START_TIMEOUT_MS });
-    } catch (err) {
-      await removeQuietly(actor, app, name, err);
-      throw err;
-    }
-  } finally {
-    unlock();
-  }
-  t.step(`Attaching ${row.name} as ${row.attachment}`);
-  try {
+    return { name, kind, version, size, storageClass: config.storageClass ?? null, attachment, username: `u${randomBytes(6).toString('hex')}`, password: randomBytes(24).toString('base64url'), tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
+  }, async (row) => {
+    t.step(`Creating ${DATA_KINDS[kind].title} ${version} ${row.name} (${size}) for ${app}`);
+    await deployer.data.apply(serviceOf(actor.services, app, row, ca.cert), guardsOf(actor.services, app), { transcript: t, signal: progress.signal, timeoutMs: START_TIMEOUT_MS });
+  }, async (row) => {
+    t.step(`Attaching ${row.name} as ${row.attachment}`);
     const r = await setConfig(actor, app, { set: { [row.attachment]: rowUrl(app, row) } }, progress);
     return { name: row.name, kind, version, size, attachment: row.attachment, release: r.release };
-  } catch (err) {
-    // The release failed and the config change was taken back: the database goes too.
-    const unlockAgain = lockApp(actor.services, app, `addons:create by ${actor.identity.name} (undo)`);
-    try {
-      await removeQuietly(actor, app, row.name, err);
-    } finally {
-      unlockAgain();
-    }
-    throw err;
-  }
+  });
 }
 
 /** Removes a database that failed to come up; a failure to remove is logged with the first error, which is the one the user sees. */
@@ -172,10 +210,7 @@ export async function listAddons(actor: Actor, app: string): Promise<AddonInfo[]
 
 /** addons:info: one database; pg:info: `raw`, or the app's first of `kind`. */
 export async function addonInfo(actor: Actor, app: string, raw: string | undefined, kind?: DataKind): Promise<AddonInfo> {
-  const first = kind ?? 'postgres';
-  const row = raw !== undefined ? existing(actor.services, app, raw) : actor.services.store.data.list(app).find((r) => r.kind === first);
-  if (!row) throw new UserError(`${app} has no ${DATA_KINDS[first].title} database; addons:create ${app} ${first} makes one.`);
-  if (kind && row.kind !== kind) throw new UserError(`${row.name} is a ${DATA_KINDS[row.kind].title} database, not ${DATA_KINDS[kind].title}.`);
+  const row = raw !== undefined && kind === undefined ? existing(actor.services, app, raw) : databaseOf(actor.services, app, kind ?? 'postgres', raw);
   return (await listAddons(actor, app)).find((a) => a.name === row.name)!;
 }
 
@@ -208,12 +243,7 @@ export async function destroyAddon(actor: Actor, app: string, raw: string, progr
  * attached to the caller's streams; the first database of `kind` unless one is named.
  */
 export async function openConsole(actor: Actor, app: string, kind: DataKind, raw: string | undefined, io: ProcessIo | undefined, signal: AbortSignal): Promise<{ exitCode: number }> {
-  const rows = actor.services.store.data.list(app).filter((r) => r.kind === kind);
-  const row = raw !== undefined ? existing(actor.services, app, raw) : rows[0];
-  if (!row) throw new UserError(`${app} has no ${DATA_KINDS[kind].title} database; addons:create ${app} ${kind} makes one.`);
-  if (row.kind !== kind) throw new UserError(`${row.name} is a ${DATA_KINDS[row.kind].title} database, not ${DATA_KINDS[kind].title}.`);
+  const row = databaseOf(actor.services, app, kind, raw);
   if (!io) throw new UserError('This needs a byte stream to attach to (an SSH session).');
-  const deployer = actor.services.deployer;
-  if (!deployer) throw new UserError('This server has no cluster to run databases on (no deployer).');
-  return { exitCode: await deployer.data.console({ app, name: row.name, kind }, io, signal) };
+  return { exitCode: await requireDeployer(actor.services).data.console({ app, name: row.name, kind }, io, signal) };
 }

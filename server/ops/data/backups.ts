@@ -12,14 +12,12 @@ import { shown } from '../../names.ts';
 import { log } from '../../output/log.ts';
 import { dataClaimName, dataHostNames, type DataCommand } from '../../deploy/data.ts';
 import { newServerCert } from '../../data/certs.ts';
-import type { Services } from '../../context.ts';
+import { requireDeployer, type Services } from '../../context.ts';
 import type { DataRow } from '../../store/data.ts';
 import type { BackupInfo, Backups, Restored } from '../../shapes/backups.ts';
-import { lockApp } from '../lock.ts';
-import { quotaPlan } from '../releases/release.ts';
 import { setConfig } from '../config/config.ts';
 import { attachmentVar, freeName } from './rules.ts';
-import { checked, existing, removeQuietly, rowUrl, serviceOf } from './addons.ts';
+import { checked, databaseOf, guardsOf, makeAndAttach, postgresDatabases, rowUrl, serviceOf } from './addons.ts';
 import type { Actor, Progress } from '../actor.ts';
 
 /** How long a restore may take to replay its backup and archive before it accepts connections. */
@@ -29,26 +27,21 @@ export const HEARTBEAT_MS = 30_000;
 
 /** The app's Postgres database `raw`, or its first one. */
 function postgresOf(services: Pick<Services, 'store'>, app: string, raw: string | undefined): DataRow {
-  const row = raw !== undefined ? existing(services, app, raw) : services.store.data.list(app).find((r) => r.kind === 'postgres');
-  if (!row) throw new UserError(`${app} has no Postgres database; addons:create ${app} postgres makes one.`);
-  if (row.kind !== 'postgres') throw new UserError(`${row.name} is not a Postgres database; backups here are Postgres's (Valkey keeps its own snapshots).`);
-  return row;
+  return databaseOf(services, app, 'postgres', raw, (row) => `${row.name} is not a Postgres database; backups here are Postgres's (Valkey keeps its own snapshots).`);
 }
 
-/** The deployer, or the sentence saying there is none. */
-function deployerOf(services: Pick<Services, 'deployer'>) {
-  if (!services.deployer) throw new UserError('This server has no cluster to run databases on (no deployer).');
-  return services.deployer;
+/** The line of a tool's standard error that says why it failed: pgBackRest's ERROR line (its last line only says the command ended), else the last. */
+export function toolError(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter(Boolean);
+  return (lines.findLast((l) => /ERROR|error|corrupt/.test(l)) ?? lines.at(-1) ?? '').replace(/^P\d+ +\w+: /, '');
 }
 
-/** Runs one of the image's commands in the database's pod; its failure is one sentence with the tool's last line. */
+/** Runs one of the image's commands in the database's pod; its failure is one sentence with the tool's reason. */
 async function inDatabase(actor: Actor, app: string, row: DataRow, command: DataCommand, signal: AbortSignal, onLine?: (line: string) => void): Promise<string> {
-  const r = await deployerOf(actor.services).data.command({ app, name: row.name, kind: row.kind }, command, { signal, ...(onLine ? { onLine } : {}) });
+  const r = await requireDeployer(actor.services).data.command({ app, name: row.name, kind: row.kind }, command, { signal, ...(onLine ? { onLine } : {}) });
   if (r.code !== 0) {
-    // pgBackRest says why on its ERROR line; its last line only says the command ended.
-    const lines = r.stderr.trim().split('\n');
-    const last = (lines.findLast((l) => /ERROR:/.test(l)) ?? lines.at(-1))?.replace(/^P\d+ +\w+: /, '') ?? '';
-    throw new UserError(`${command.join(' ')} failed in ${row.name} (exit ${r.code})${last ? `: ${last}` : ''}.`);
+    const why = toolError(r.stderr);
+    throw new UserError(`${command.join(' ')} failed in ${row.name} (exit ${r.code})${why ? `: ${why}` : ''}.`);
   }
   return r.stdout;
 }
@@ -128,56 +121,40 @@ export async function restoreDatabase(actor: Actor, app: string, opts: { from?: 
   if (!ca) throw new Error(`${app} has databases but no data certificate authority`);
   const tls = await newServerCert(ca, dataHostNames(app, first.name));
   const t = progress.transcript;
-  const deployer = deployerOf(actor.services);
+  const deployer = requireDeployer(actor.services);
   let readyMs = 0;
   let newestHeartbeat: string | null = null;
-  const row: DataRow = { ...source, name: first.name, attachment: first.attachment, tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
-  const unlock = lockApp(actor.services, app, `pg:restore by ${actor.identity.name}`);
-  try {
-    checked(actor, app, { kind: 'postgres', name: row.name, as: row.attachment }, 'postgres', source.size);
-    store.data.add(app, row);
-    const guards = { app, quota: quotaPlan(actor.services, app), egress: store.egress.list(app) };
+  const restored = (attachment: string, release: number | null, promoted: boolean): Restored => ({ name: first.name, from: source.name, attachment, target: target ?? null, newestHeartbeat, readyMs, release, promoted });
+  return makeAndAttach(actor, app, 'pg:restore', () => {
+    checked(actor, app, { kind: 'postgres', name: first.name, as: first.attachment }, 'postgres', source.size);
+    return { ...source, name: first.name, attachment: first.attachment, tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
+  }, async (row) => {
+    const guards = guardsOf(actor.services, app);
     const service = serviceOf(actor.services, app, row, ca.cert);
-    try {
-      t.step(`Restoring ${source.name} of ${app} into a new database ${row.name}, ${target ? `to ${target}` : 'to the end of its archive'} (${source.name} is not touched)`);
-      const started = performance.now();
-      await deployer.data.apply({ ...service, restore: { fromClaim: dataClaimName(source.name, 'backup'), target } }, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
-      readyMs = Math.round(performance.now() - started);
-      t.detail(`${row.name} accepted connections ${(readyMs / 1000).toFixed(1)} s after it started`);
-      newestHeartbeat = (await inDatabase(actor, app, row, ['last-heartbeat'], progress.signal)).trim() || null;
-      t.detail(newestHeartbeat ? `Newest heartbeat in it: ${newestHeartbeat}` : 'No heartbeat in it (the source had none yet)');
-      // On its own from now on: the source's backup volume is no longer mounted.
-      await deployer.data.apply(service, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
-      // Its own repository has WAL from now on but no backup to start from: one, before it is used.
-      t.detail(`Taking a first full backup of ${row.name}`);
-      await inDatabase(actor, app, row, ['backup', 'full'], progress.signal);
-      store.data.backedUp(app, row.name);
-    } catch (err) {
-      await removeQuietly(actor, app, row.name, err);
-      throw err;
-    }
-  } finally {
-    unlock();
-  }
-  try {
+    t.step(`Restoring ${source.name} of ${app} into a new database ${row.name}, ${target ? `to ${target}` : 'to the end of its archive'} (${source.name} is not touched)`);
+    const started = performance.now();
+    await deployer.data.apply({ ...service, restore: { fromClaim: dataClaimName(source.name, 'backup'), target } }, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
+    readyMs = Math.round(performance.now() - started);
+    t.detail(`${row.name} accepted connections ${(readyMs / 1000).toFixed(1)} s after it started`);
+    newestHeartbeat = (await inDatabase(actor, app, row, ['last-heartbeat'], progress.signal)).trim() || null;
+    t.detail(newestHeartbeat ? `Newest heartbeat in it: ${newestHeartbeat}` : 'No heartbeat in it (the source had none yet)');
+    // On its own from now on: the source's backup volume is no longer mounted.
+    await deployer.data.apply(service, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
+    // Its own repository has WAL from now on but no backup to start from: one, before it is used.
+    t.detail(`Taking a first full backup of ${row.name}`);
+    await inDatabase(actor, app, row, ['backup', 'full'], progress.signal);
+    store.data.backedUp(app, row.name);
+  }, async (row) => {
     // Promoted at once, in the same release: after a loss the app's DATABASE_URL names a database
     // that is gone, and a release that only attached this one would run the release phase there.
     if (opts.promote) {
       const p = await promote(actor, app, row, 'DATABASE_URL', progress);
-      return { name: row.name, from: source.name, attachment: p.attachment, target: target ?? null, newestHeartbeat, readyMs, release: p.release, promoted: true };
+      return restored(p.attachment, p.release, true);
     }
     t.step(`Attaching ${row.name} as ${row.attachment}`);
     const r = await setConfig(actor, app, { set: { [row.attachment]: rowUrl(app, row) } }, progress);
-    return { name: row.name, from: source.name, attachment: row.attachment, target: target ?? null, newestHeartbeat, readyMs, release: r.release, promoted: false };
-  } catch (err) {
-    const again = lockApp(actor.services, app, `pg:restore by ${actor.identity.name} (undo)`);
-    try {
-      await removeQuietly(actor, app, row.name, err);
-    } finally {
-      again();
-    }
-    throw err;
-  }
+    return restored(row.attachment, r.release, false);
+  });
 }
 
 /**
@@ -195,16 +172,17 @@ export async function promoteDatabase(actor: Actor, app: string, raw: string, as
 /** Sets `target` to `row`'s URL in one release, the database that held it moving to its own NAME_URL, and records both. */
 async function promote(actor: Actor, app: string, row: DataRow, target: string, progress: Progress): Promise<{ name: string; attachment: string; release: number | null; previous: string | null }> {
   const { store } = actor.services;
+  const vars = store.config.all(app);
   const holder = store.data.list(app).find((r) => r.attachment === target && r.name !== row.name);
   const set: Record<string, string> = { [target]: rowUrl(app, row) };
   const unset: string[] = [];
   let holderVar: string | undefined;
   if (holder) {
     holderVar = attachmentVar(holder.name);
-    if (holderVar === target || (Object.hasOwn(store.config.all(app), holderVar) && store.config.all(app)[holderVar] !== rowUrl(app, holder))) throw new UserError(`${holderVar} is already set for ${app}; config:unset it first, so ${holder.name} can keep its own name.`);
+    if (holderVar === target || (Object.hasOwn(vars, holderVar) && vars[holderVar] !== rowUrl(app, holder))) throw new UserError(`${holderVar} is already set for ${app}; config:unset it first, so ${holder.name} can keep its own name.`);
     set[holderVar] = rowUrl(app, holder);
   }
-  if (row.attachment !== holderVar && Object.hasOwn(store.config.all(app), row.attachment)) unset.push(row.attachment);
+  if (row.attachment !== holderVar && Object.hasOwn(vars, row.attachment)) unset.push(row.attachment);
   progress.transcript.step(`Promoting ${row.name} to ${target}${holder ? ` (${holder.name} stays, as ${holderVar})` : ''}`);
   const r = await setConfig(actor, app, { set, unset: unset.filter((k) => !Object.hasOwn(set, k)) }, progress);
   if (holder && holderVar) store.data.setAttachment(app, holder.name, holderVar);
@@ -216,14 +194,12 @@ async function promote(actor: Actor, app: string, row: DataRow, target: string, 
 export async function writeHeartbeats(services: Services, signal: AbortSignal): Promise<void> {
   if (!services.deployer) return;
   const failed: string[] = [];
-  for (const app of services.store.apps.list()) {
-    for (const row of services.store.data.list(app.name)) {
-      if (row.kind !== 'postgres' || signal.aborted) continue;
-      const r = await services.deployer.data.command({ app: app.name, name: row.name, kind: row.kind }, ['heartbeat'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
-      if (r.code !== 0) {
-        failed.push(`${app.name}/${row.name}`);
-        log.warn('a database heartbeat failed', { app: app.name, database: row.name, code: r.code, stderr: r.stderr.slice(-300) });
-      }
+  for (const { app, row } of postgresDatabases(services)) {
+    if (signal.aborted) break;
+    const r = await services.deployer.data.command({ app, name: row.name, kind: row.kind }, ['heartbeat'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
+    if (r.code !== 0) {
+      failed.push(`${app}/${row.name}`);
+      log.warn('a database heartbeat failed', { app, database: row.name, code: r.code, stderr: r.stderr.slice(-300) });
     }
   }
   if (failed.length) throw new Error(`the heartbeat failed in ${failed.join(', ')}`);

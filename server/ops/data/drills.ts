@@ -5,13 +5,12 @@
 // recovered to the data is), and pg_amcheck over every table and index. The outcome is recorded
 // and shown by addons:info, the API and doctor. The db-backups round takes a full backup of each
 // Postgres database a day and runs its drill a day; pg:backups:verify runs one now.
-import { UserError } from '../../errors.ts';
 import { log } from '../../output/log.ts';
 import { dataClaimName } from '../../deploy/data.ts';
-import type { Services } from '../../context.ts';
+import { requireDeployer, type Services } from '../../context.ts';
 import type { DataRow, DrillRow } from '../../store/data.ts';
-import { existing, serviceOf } from './addons.ts';
-import { parseBackups } from './backups.ts';
+import { databaseOf, postgresDatabases, serviceOf } from './addons.ts';
+import { parseBackups, toolError } from './backups.ts';
 import type { Actor } from '../actor.ts';
 
 /** How far back a drill recovers to: a recent point the archive holds, as a restore after a loss would. */
@@ -23,12 +22,6 @@ export const DRILL_STALE_MS = 26 * 3_600_000;
 /** How often the db-backups round looks for databases due a backup or a drill. */
 export const BACKUP_ROUND_MS = 10 * 60_000;
 
-/** The last line worth showing of a tool's standard error. */
-function lastLine(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter(Boolean);
-  return (lines.findLast((l) => /ERROR|error|corrupt/.test(l)) ?? lines.at(-1) ?? '').replace(/^P\d+ +\w+: /, '');
-}
-
 /** Runs one drill of a Postgres database and records it; never throws for a failed check (that is the outcome). */
 export async function drill(services: Services, app: string, row: DataRow, signal: AbortSignal, now = Date.now()): Promise<Omit<DrillRow, 'at'>> {
   const outcome = await runDrill(services, app, row, signal, now).catch((err: unknown) => ({ ok: false, step: 'restore', message: (err as Error).message, rpoS: null, rtoMs: null }));
@@ -38,14 +31,13 @@ export async function drill(services: Services, app: string, row: DataRow, signa
 }
 
 async function runDrill(services: Services, app: string, row: DataRow, signal: AbortSignal, now: number): Promise<Omit<DrillRow, 'at'>> {
-  const deployer = services.deployer;
-  if (!deployer) throw new UserError('This server has no cluster to run databases on (no deployer).');
+  const deployer = requireDeployer(services);
   const at = { app, name: row.name, kind: row.kind };
   const fail = (step: string, message: string): Omit<DrillRow, 'at'> => ({ ok: false, step, message, rpoS: null, rtoMs: null });
   const verify = await deployer.data.command(at, ['verify'], { signal });
-  if (verify.code !== 0) return fail('verify', `pgBackRest's verify found the backups damaged: ${lastLine(verify.stderr) || `exit ${verify.code}`}`);
+  if (verify.code !== 0) return fail('verify', `pgBackRest's verify found the backups damaged: ${toolError(verify.stderr) || `exit ${verify.code}`}`);
   const list = await deployer.data.command(at, ['backups'], { signal });
-  if (list.code !== 0) return fail('verify', `the backups could not be listed: ${lastLine(list.stderr)}`);
+  if (list.code !== 0) return fail('verify', `the backups could not be listed: ${toolError(list.stderr)}`);
   const { backups } = parseBackups(row.name, list.stdout);
   const first = backups[0];
   if (!first) return fail('verify', 'there is no backup to restore yet');
@@ -56,18 +48,16 @@ async function runDrill(services: Services, app: string, row: DataRow, signal: A
   const d = { ...serviceOf(services, app, row, ca.cert), restore: { fromClaim: dataClaimName(row.name, 'backup'), target } };
   const { readyMs, results } = await deployer.data.drill(d, [['last-heartbeat'], ['amcheck']], { signal, timeoutMs: DRILL_TIMEOUT_MS });
   const [heartbeat, amcheck] = results;
-  if (!heartbeat || heartbeat.code !== 0) return { ...fail('heartbeat', `the heartbeat could not be read from the restored copy: ${lastLine(heartbeat?.stderr ?? '')}`), rtoMs: readyMs };
+  if (!heartbeat || heartbeat.code !== 0) return { ...fail('heartbeat', `the heartbeat could not be read from the restored copy: ${toolError(heartbeat?.stderr ?? '')}`), rtoMs: readyMs };
   const beat = heartbeat.stdout.trim();
   const rpoS = beat ? Math.max(0, Math.round(((target ? Date.parse(target) : now) - Date.parse(beat)) / 1000)) : null;
-  if (!amcheck || amcheck.code !== 0) return { ok: false, step: 'amcheck', message: `pg_amcheck found corruption in the restored copy: ${lastLine(amcheck?.stdout || amcheck?.stderr || '')}`, rpoS, rtoMs: readyMs };
+  if (!amcheck || amcheck.code !== 0) return { ok: false, step: 'amcheck', message: `pg_amcheck found corruption in the restored copy: ${toolError(amcheck?.stdout || amcheck?.stderr || '')}`, rpoS, rtoMs: readyMs };
   return { ok: true, step: null, message: `restored ${target ? `to ${target}` : 'to the end of the archive'}, amcheck clean${beat ? '' : ', no heartbeat yet'}`, rpoS, rtoMs: readyMs };
 }
 
 /** pg:backups:verify: a drill of the database now (its first Postgres, or `raw`). */
 export async function verifyBackups(actor: Actor, app: string, raw: string | undefined): Promise<DrillRow> {
-  const row = raw !== undefined ? existing(actor.services, app, raw) : actor.services.store.data.list(app).find((r) => r.kind === 'postgres');
-  if (!row) throw new UserError(`${app} has no Postgres database; addons:create ${app} postgres makes one.`);
-  if (row.kind !== 'postgres') throw new UserError(`${row.name} is not a Postgres database; its drill is not done yet.`);
+  const row = databaseOf(actor.services, app, 'postgres', raw, (r) => `${r.name} is not a Postgres database; its drill is not done yet.`);
   await drill(actor.services, app, row, actor.signal ?? new AbortController().signal);
   return actor.services.store.data.drills(app, row.name).last!;
 }
@@ -77,23 +67,21 @@ export async function backupRound(services: Services, signal: AbortSignal, now =
   if (!services.deployer) return;
   const day = services.config.databaseBackupIntervalMs;
   const failed: string[] = [];
-  for (const app of services.store.apps.list()) {
-    for (const row of services.store.data.list(app.name)) {
-      if (row.kind !== 'postgres' || signal.aborted) continue;
-      const last = services.store.data.lastBackupAt(app.name, row.name);
-      if (!last || now - Date.parse(last) >= day) {
-        const r = await services.deployer.data.command({ app: app.name, name: row.name, kind: row.kind }, ['backup', 'full'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
-        if (r.code !== 0) {
-          failed.push(`${app.name}/${row.name}: backup: ${lastLine(r.stderr)}`);
-          continue;
-        }
-        services.store.data.backedUp(app.name, row.name);
+  for (const { app, row } of postgresDatabases(services)) {
+    if (signal.aborted) break;
+    const last = services.store.data.lastBackupAt(app, row.name);
+    if (!last || now - Date.parse(last) >= day) {
+      const r = await services.deployer.data.command({ app, name: row.name, kind: row.kind }, ['backup', 'full'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
+      if (r.code !== 0) {
+        failed.push(`${app}/${row.name}: backup: ${toolError(r.stderr)}`);
+        continue;
       }
-      const { last: lastDrill } = services.store.data.drills(app.name, row.name);
-      if (!lastDrill || now - Date.parse(lastDrill.at) >= day) {
-        const d = await drill(services, app.name, row, signal, now);
-        if (!d.ok) failed.push(`${app.name}/${row.name}: drill failed at ${d.step}`);
-      }
+      services.store.data.backedUp(app, row.name);
+    }
+    const { last: lastDrill } = services.store.data.drills(app, row.name);
+    if (!lastDrill || now - Date.parse(lastDrill.at) >= day) {
+      const d = await drill(services, app, row, signal, now);
+      if (!d.ok) failed.push(`${app}/${row.name}: drill failed at ${d.step}`);
     }
   }
   if (failed.length) throw new Error(failed.join('; '));
@@ -105,15 +93,12 @@ export async function backupRound(services: Services, signal: AbortSignal, now =
  */
 export function unprovenDatabases(services: Pick<Services, 'store'>, now = Date.now()): string[] {
   const out: string[] = [];
-  for (const app of services.store.apps.list()) {
-    for (const row of services.store.data.list(app.name)) {
-      if (row.kind !== 'postgres') continue;
-      const { last, lastOk } = services.store.data.drills(app.name, row.name);
-      const failed = last !== undefined && !last.ok;
-      if (!failed && now - Date.parse(row.createdAt) < DRILL_STALE_MS) continue;
-      if (!failed && lastOk && now - Date.parse(lastOk.at) < DRILL_STALE_MS) continue;
-      out.push(`${app.name}/${row.name} (${last && !last.ok ? `last drill failed at ${last.step}: ${last.message}` : 'no verified restore in 26 h'})`);
-    }
+  for (const { app, row } of postgresDatabases(services)) {
+    const { last, lastOk } = services.store.data.drills(app, row.name);
+    const failed = last !== undefined && !last.ok;
+    if (!failed && now - Date.parse(row.createdAt) < DRILL_STALE_MS) continue;
+    if (!failed && lastOk && now - Date.parse(lastOk.at) < DRILL_STALE_MS) continue;
+    out.push(`${app}/${row.name} (${failed ? `last drill failed at ${last.step}: ${last.message}` : 'no verified restore in 26 h'})`);
   }
   return out;
 }
