@@ -1,5 +1,6 @@
 import type { Volume, DeployableRelease, QuotaPlan, DataService } from '../model.ts';
 import type { ProcessIo } from '../kube/process-io.ts';
+import type { ExecOutput } from '../kube/exec-io.ts';
 import type { DataCommand } from './data.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { NodeSummary } from './nodes.ts';
@@ -272,14 +273,14 @@ export interface DataServices {
    * the heartbeat); its output lines go to `onLine` as they come, and what it printed on standard
    * output is returned with its exit code.
    */
-  command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { signal: AbortSignal; onLine?: (line: string) => void }): Promise<{ code: number; stdout: string; stderr: string }>;
+  command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { signal: AbortSignal; onLine?: (line: string) => void }): Promise<ExecOutput>;
   /**
    * A restore drill: starts a scratch copy of the database restoring from its own backup volume
    * (`d.restore`), waits until it accepts connections, runs `checks` in it in order (each
    * command's result is returned as it ended), and deletes it whatever happened. Throws one
    * sentence when the copy does not start by `timeoutMs`.
    */
-  drill(d: DataService, checks: readonly DataCommand[], opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; results: { code: number; stdout: string; stderr: string }[] }>;
+  drill(d: DataService, checks: readonly DataCommand[], opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; results: ExecOutput[] }>;
 }
 
 /** What runs now and what it uses. */

@@ -4,7 +4,7 @@
 import type { V1Deployment, KubeObject, ObjectOptions } from '../../kube/types.ts';
 import type { ClusterNetwork } from '../../config.ts';
 import { LABEL } from '../../kube/labels.ts';
-import { releaseObjects } from '../objects.ts';
+import { guardObjects, releaseObjects } from '../objects.ts';
 import { GUARD_KINDS } from '../quota.ts';
 import type { DeployableRelease } from '../../model.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -103,14 +103,27 @@ export class KubeContext {
   async applyGuards(release: DeployableRelease, opts: { redirect?: ReadonlySet<string>; namespace?: 'apply' | 'create' | 'present'; serving?: number | undefined } = {}): Promise<{ guards: KubeObject[]; rest: KubeObject[] }> {
     const [namespace, ...others] = releaseObjects({ ...release, image: this.pullImage(release.image) }, this.objectOptions(), opts.redirect, opts.serving);
     const guards = others.filter((o) => GUARD_KINDS.has(o.kind));
-    if (opts.namespace === 'present') {
-      await Promise.all([namespace!, ...guards].map((o) => this.client.apply(o)));
-    } else {
-      // The namespace first: everything else lives in it.
-      if (opts.namespace !== 'create' || !(await this.client.read('v1', 'Namespace', namespace!.metadata.name))) await this.client.apply(namespace!);
-      await Promise.all(guards.map((o) => this.client.apply(o)));
-    }
+    await this.#applyNamespaceAnd(namespace!, guards, opts.namespace ?? 'apply');
     return { guards, rest: others.filter((o) => !GUARD_KINDS.has(o.kind)) };
+  }
+
+  /**
+   * The app's namespace (when it is not there) and its guards, for pods that belong to no release
+   * (an app's database before its first deploy).
+   */
+  async applyAppGuards(app: Pick<DeployableRelease, 'app' | 'quota' | 'egress'>): Promise<void> {
+    const [namespace, ...guards] = guardObjects(app, this.objectOptions());
+    await this.#applyNamespaceAnd(namespace!, guards, 'create');
+  }
+
+  /** The namespace first (everything else lives in it), then `guards`; see applyGuards for `mode`. */
+  async #applyNamespaceAnd(namespace: KubeObject, guards: readonly KubeObject[], mode: 'apply' | 'create' | 'present'): Promise<void> {
+    if (mode === 'present') {
+      await Promise.all([namespace, ...guards].map((o) => this.client.apply(o)));
+      return;
+    }
+    if (mode !== 'create' || !(await this.client.read('v1', 'Namespace', namespace.metadata.name))) await this.client.apply(namespace);
+    await Promise.all(guards.map((o) => this.client.apply(o)));
   }
 }
 

@@ -4,10 +4,9 @@
 // volumes.
 import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
 import { LABEL, namespaceFor } from '../../kube/labels.ts';
-import { guardObjects } from '../objects.ts';
 import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSelector, drillPodName, drillPodObject, type DataCommand } from '../data.ts';
 import { performance } from 'node:perf_hooks';
-import { lineIo } from '../../kube/exec-io.ts';
+import { lineIo, type ExecOutput } from '../../kube/exec-io.ts';
 import { podState } from '../rollout.ts';
 import { UserError } from '../../errors.ts';
 import type { DataGuards, DataServices, DataState } from '../deployer.ts';
@@ -22,10 +21,8 @@ const POLL_MS = 250;
 export class KubeData extends KubePart implements DataServices {
 
   async apply(d: DataService, guards: DataGuards, opts: { transcript: Transcript; signal: AbortSignal; timeoutMs: number }): Promise<void> {
-    const [namespace, ...rest] = guardObjects(guards, this.k.objectOptions());
     // As a first deploy would: the namespace when it is not there, then its guards, before any pod.
-    if (!(await this.k.client.read('v1', 'Namespace', namespace!.metadata.name))) await this.k.client.apply(namespace!);
-    await Promise.all(rest.map((o) => this.k.client.apply(o)));
+    await this.k.applyAppGuards(guards);
     const [secret, data, backup, set, service] = dataObjects({ ...d, image: this.k.pullImage(d.image) });
     await this.k.client.apply(secret!);
     await Promise.all([data!, backup!].map((o) => this.k.client.apply(o)));
@@ -36,25 +33,32 @@ export class KubeData extends KubePart implements DataServices {
 
   /**
    * Polls until the set has seen generation `generation` and its pod of that revision is ready (a
-   * changed set replaces its pod: the old one, still ready for a moment, does not count); throws
-   * at once when the pod is stuck for good, or at the deadline.
+   * changed set replaces its pod: the old one, still ready for a moment, does not count).
    */
   async #waitReady(d: DataService, generation: number, signal: AbortSignal, deadline: number): Promise<void> {
     const ns = namespaceFor(d.app);
-    let last = 'no pod yet';
-    for (;;) {
-      if (signal.aborted) throw new UserError(`Starting ${d.kind} ${d.name} was cancelled.`);
+    await this.#untilReady(`${d.kind} ${d.name}`, signal, deadline, async () => {
       const [set, pods] = await Promise.all([
         this.k.client.read<V1StatefulSet>('apps/v1', 'StatefulSet', dataObjectName(d.name), ns),
         this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: `${LABEL.data}=${d.name}` }),
       ]);
       const revision = (set?.status?.observedGeneration ?? 0) >= generation ? set?.status?.updateRevision : undefined;
-      const pod = pods.find((p) => !p.metadata?.deletionTimestamp && revision !== undefined && p.metadata?.labels?.['controller-revision-hash'] === revision);
-      const state = pod ? podState(pod) : undefined;
+      return pods.find((p) => !p.metadata?.deletionTimestamp && revision !== undefined && p.metadata?.labels?.['controller-revision-hash'] === revision);
+    });
+  }
+
+  /** Polls `pod` until it is ready; throws one sentence about `what` when it is stuck for good or ended, was cancelled, or at the deadline. */
+  async #untilReady(what: string, signal: AbortSignal, deadline: number, pod: () => Promise<V1Pod | undefined>): Promise<void> {
+    let last = 'no pod yet';
+    for (;;) {
+      if (signal.aborted) throw new UserError(`Starting ${what} was cancelled.`);
+      const p = await pod();
+      const state = p ? podState(p) : undefined;
       if (state?.ready) return;
-      if (state?.fatal) throw new UserError(`${d.kind} ${d.name} did not start: ${state.fatal}.`);
+      const ended = p?.status?.phase === 'Failed' || p?.status?.phase === 'Succeeded';
+      if (state?.fatal || ended) throw new UserError(`${what} did not start: ${state?.fatal ?? state?.state ?? 'it ended'}.`);
       if (state) last = state.state;
-      if (Date.now() >= deadline) throw new UserError(`${d.kind} ${d.name} was not ready in time (${last}).`);
+      if (Date.now() >= deadline) throw new UserError(`${what} was not ready in time (${last}).`);
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
@@ -102,7 +106,7 @@ export class KubeData extends KubePart implements DataServices {
     return this.k.client.exec(namespaceFor(d.app), dataPodName(d.name), d.kind, consoleCommand(d.kind), io, signal);
   }
 
-  async drill(d: DataService, checks: readonly DataCommand[], opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; results: { code: number; stdout: string; stderr: string }[] }> {
+  async drill(d: DataService, checks: readonly DataCommand[], opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; results: ExecOutput[] }> {
     const ns = namespaceFor(d.app);
     const name = drillPodName(d.name);
     // A drill left by a server that stopped mid-way goes first.
@@ -111,18 +115,7 @@ export class KubeData extends KubePart implements DataServices {
     const started = performance.now();
     await this.k.client.apply(drillPodObject({ ...d, image: this.k.pullImage(d.image) }));
     try {
-      const deadline = Date.now() + opts.timeoutMs;
-      let last = 'no pod yet';
-      for (;;) {
-        if (opts.signal.aborted) throw new UserError(`The restore drill of ${d.name} was cancelled.`);
-        const pod = await this.k.client.read<V1Pod>('v1', 'Pod', name, ns);
-        const state = pod ? podState(pod) : undefined;
-        if (state?.ready) break;
-        if (state?.fatal || pod?.status?.phase === 'Failed' || pod?.status?.phase === 'Succeeded') throw new UserError(`the scratch copy did not start: ${state?.fatal ?? state?.state ?? 'it ended'}`);
-        if (state) last = state.state;
-        if (Date.now() >= deadline) throw new UserError(`the scratch copy was not ready in ${Math.round(opts.timeoutMs / 1000)} s (${last})`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
-      }
+      await this.#untilReady(`the scratch copy of ${d.name}`, opts.signal, Date.now() + opts.timeoutMs, () => this.k.client.read<V1Pod>('v1', 'Pod', name, ns));
       const readyMs = Math.round(performance.now() - started);
       const results = [];
       for (const c of checks) results.push(await this.#exec(ns, name, d.kind, c, opts.signal));
@@ -140,12 +133,12 @@ export class KubeData extends KubePart implements DataServices {
     }
   }
 
-  async command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { signal: AbortSignal; onLine?: (line: string) => void }): Promise<{ code: number; stdout: string; stderr: string }> {
+  async command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { signal: AbortSignal; onLine?: (line: string) => void }): Promise<ExecOutput> {
     return this.#exec(namespaceFor(d.app), dataPodName(d.name), d.kind, command, opts.signal, opts.onLine);
   }
 
   /** Runs one of the image's commands in a pod: its exit code, its standard output (bounded) and the end of its standard error; each line to `onLine` as it comes. */
-  async #exec(ns: string, pod: string, kind: DataService['kind'], command: DataCommand, signal: AbortSignal, onLine?: (line: string) => void): Promise<{ code: number; stdout: string; stderr: string }> {
+  async #exec(ns: string, pod: string, kind: DataService['kind'], command: DataCommand, signal: AbortSignal, onLine?: (line: string) => void): Promise<ExecOutput> {
     const out: string[] = [];
     const err: string[] = [];
     const { io, end } = lineIo((line, stream) => {
@@ -153,12 +146,12 @@ export class KubeData extends KubePart implements DataServices {
       if (stream === 'stdout') { if (out.length < 100_000) out.push(line); } else { err.push(line); if (err.length > 50) err.shift(); }
       onLine?.(line);
     });
+    let code: number;
     try {
-      const code = await this.k.client.exec(ns, pod, kind, dataCommand(kind, command), io, signal);
-      end();
-      return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+      code = await this.k.client.exec(ns, pod, kind, dataCommand(kind, command), io, signal);
     } finally {
       end();
     }
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   }
 }
