@@ -211,6 +211,8 @@ export interface DeployableRelease {
    * processes in its namespace: its quota counts them, so a release is refused before it would not fit.
    */
   databases?: readonly Required<ResourceQuantities>[];
+  /** The certificate of the app's databases' authority, mounted in each of its pods; absent when it has no database. */
+  dataCa?: string | undefined;
   /**
    * Volume mounts by process type (app settings, not release contents: a rollback keeps today's);
    * `run` and `release` hold what one-off and release pods mount.

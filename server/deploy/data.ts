@@ -3,8 +3,8 @@
 // StatefulSet of one instance and a Service, all in the app's namespace under its guards
 // (NetworkPolicies: only the app's own pods reach it; quota; Pod Security "restricted"). The
 // images (images/) run as uid 999; the volumes are made theirs by fsGroup.
-import type { KubeObject, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service, V1StatefulSet } from '../kube/types.ts';
-import { LABEL, MANAGED_BY, namespaceFor } from '../kube/labels.ts';
+import type { KubeObject, V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service, V1StatefulSet } from '../kube/types.ts';
+import { LABEL, MANAGED_BY, appLabels, namespaceFor } from '../kube/labels.ts';
 import type { DataKind, DataService } from '../model.ts';
 
 /** Where each kind listens, keeps its data, and how the kubelet knows it is ready. */
@@ -217,16 +217,38 @@ export function drillPodObject(d: DataService): KubeObject<V1Pod> {
   };
 }
 
-/** Everything a database is, in apply order: its Secret and claims before its pod, then the Service. */
+/**
+ * Everything a database is, in apply order: its Secret and claims before its pod, then the
+ * Service; and the authority's ConfigMap the app's pods mount (a release applies it too; a `run`
+ * before the app's next release needs it already).
+ */
 export function dataObjects(d: DataService): KubeObject[] {
-  return [dataSecretObject(d), dataClaimObject(d, 'data'), dataClaimObject(d, 'backup'), dataStatefulSetObject(d), dataServiceObject(d)];
+  return [dataSecretObject(d), dataClaimObject(d, 'data'), dataClaimObject(d, 'backup'), dataStatefulSetObject(d), dataServiceObject(d), dataCaObject(d.app, d.tls.ca)];
 }
 
-/** The URL the app's config var holds: TLS required (Postgres `sslmode=require`, Valkey `rediss://`). */
+/** The ConfigMap holding the certificate of the app's databases' authority, which every pod of an app with databases mounts. */
+export const DATA_CA_MAP = 'slipway-data-ca';
+/** Where the app's pods find it (`ca.crt`), read-only. */
+export const DATA_CA_DIR = '/etc/slipway/data-ca';
+/** The file itself. */
+export const DATA_CA_FILE = `${DATA_CA_DIR}/ca.crt`;
+
+/** The ConfigMap of the app's databases' authority (a certificate: nothing secret in it). */
+export function dataCaObject(app: string, cert: string): KubeObject<V1ConfigMap> {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: DATA_CA_MAP, namespace: namespaceFor(app), labels: appLabels(app) }, data: { 'ca.crt': cert } };
+}
+
+/**
+ * The URL the app's config var holds: TLS required (Postgres `sslmode=require`, Valkey
+ * `rediss://`). A Postgres URL names the authority's certificate the app's pods mount
+ * (`sslrootcert`): libpq then checks the server's certificate against it (with `require` too),
+ * `sslmode=verify-full` checks the host name as well, and node-postgres, which reads the file
+ * itself, verifies instead of refusing an unknown authority.
+ */
 export function dataUrl(app: string, d: Pick<DataService, 'name' | 'kind' | 'credentials'>): string {
   const host = dataHost(app, d.name);
   const user = encodeURIComponent(d.credentials.username);
   const pass = encodeURIComponent(d.credentials.password);
-  if (d.kind === 'postgres') return `postgres://${user}:${pass}@${host}:${KINDS.postgres.port}/${encodeURIComponent(d.credentials.database)}?sslmode=require`;
+  if (d.kind === 'postgres') return `postgres://${user}:${pass}@${host}:${KINDS.postgres.port}/${encodeURIComponent(d.credentials.database)}?sslmode=require&sslrootcert=${DATA_CA_FILE}`;
   return `rediss://default:${pass}@${host}:${KINDS.valkey.port}`;
 }

@@ -23,8 +23,8 @@ export class KubeData extends KubePart implements DataServices {
   async apply(d: DataService, guards: DataGuards, opts: { transcript: Transcript; signal: AbortSignal; timeoutMs: number }): Promise<void> {
     // As a first deploy would: the namespace when it is not there, then its guards, before any pod.
     await this.k.applyAppGuards(guards);
-    const [secret, data, backup, set, service] = dataObjects({ ...d, image: this.k.pullImage(d.image) });
-    await this.k.client.apply(secret!);
+    const [secret, data, backup, set, service, ca] = dataObjects({ ...d, image: this.k.pullImage(d.image) });
+    await Promise.all([secret!, ca!].map((o) => this.k.client.apply(o)));
     await Promise.all([data!, backup!].map((o) => this.k.client.apply(o)));
     const [applied] = await Promise.all([set!, service!].map((o) => this.k.client.apply(o)));
     opts.transcript.detail(`Starting ${d.kind} ${d.name} (waiting until it accepts connections)`);

@@ -18,6 +18,7 @@ import { databaseRefusal, quotaPlan } from '../releases/release.ts';
 import { setConfig } from '../config/config.ts';
 import { DEFAULT_VOLUME_SIZE, volumeSize } from '../storage/volumes.ts';
 import { claimsOf } from '../storage/storage.ts';
+import { databaseLimits } from './resources.ts';
 import { attachmentVar, claimRefusal, DATA_KINDS, dataKind, dataName, dataVersion, defaultAttachment, freeName } from './rules.ts';
 import type { Actor, Progress } from '../actor.ts';
 import type { ProcessIo } from '../../kube/process-io.ts';
@@ -122,7 +123,7 @@ export function serviceOf(services: Pick<Services, 'config' | 'store'>, app: str
     ...(row.storageClass ? { storageClass: row.storageClass } : {}),
     credentials: { username: row.username, password: row.password, database: DATABASE },
     tls: { key: row.tlsKey, cert: row.tlsCert, ca },
-    resources: { memory: config.databaseMemory, cpu: config.databaseCpu },
+    resources: databaseLimits(services, app),
     maxConnections: config.databaseMaxConnections,
     archiveTimeoutS: config.databaseArchiveTimeoutS,
   };
@@ -140,7 +141,7 @@ export function checked(actor: Actor, app: string, req: AddonRequest, kind: Data
   const attachment = req.as !== undefined ? attachmentVar(req.as) : defaultAttachment(kind, name, inUse);
   if (inUse.has(attachment)) throw new UserError(`${attachment} is already set for ${app}; attach the database under another name with --as, or config:unset ${app} ${attachment} first.`);
   const refusal = claimRefusal(app, claimsOf(actor.services, app), size, { claims: config.appMaxVolumes, storage: config.appMaxStorage })
-    ?? databaseRefusal(actor.services, app, { memory: config.databaseMemory, cpu: config.databaseCpu });
+    ?? databaseRefusal(actor.services, app, databaseLimits(actor.services, app));
   if (refusal) throw new UserError(refusal.replace(/scale down or lower its limits\.$/, 'scale down, lower its limits, or raise its quota before adding a database.'));
   return { name, attachment };
 }
