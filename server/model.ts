@@ -143,6 +143,8 @@ export interface DataService {
   maxConnections: number;
   /** Postgres: seconds after which WAL with writes in it is archived (the most writes a lost data volume takes with it). */
   archiveTimeoutS: number;
+  /** A preview's: its backups in scratch space that goes with its pod instead of a claim of their own (nothing to restore a preview from). */
+  scratchBackups?: boolean | undefined;
   /**
    * Made from another instance's backups (point-in-time restore): that instance's backup claim,
    * mounted read-only while this one's empty data volume is filled from it, and the time to

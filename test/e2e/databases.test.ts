@@ -109,6 +109,26 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
     assert.deepEqual(r.stdout.trim().split('\n').slice(-3), ['verify-full connected: True', 'plain refused: no encryption', 'wrong password refused: password']);
   });
 
+  test("Valkey's backups are proven too: the round's snapshot restored into a scratch copy with the heartbeat key; a damaged snapshot fails addons:verify", { timeout: 4 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    assert.equal((await ssh('rounds:run db-heartbeat')).exitCode, 0);
+    const round = await ssh('rounds:run db-backups');
+    assert.equal(round.exitCode, 0, round.stderr + round.stdout);
+    const info = await ssh(`addons:info ${APPS.shop} valkey`);
+    assert.match(info.stdout, /Last verified restore: +ok, \d+ s ago, RPO \d+ s, RTO \d+ s/, info.stdout);
+    const ok = await ssh(`addons:verify ${APPS.shop} valkey`);
+    assert.equal(ok.exitCode, 0, ok.stderr + ok.stdout);
+    assert.match(ok.stdout, /^Restore drill ok: restored from its newest snapshot, keys \d+; RPO \d+ s, RTO [\d.]+ s$/m);
+    t.diagnostic(ok.stdout.trim());
+    const [pod] = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=valkey' });
+    const flip = await execOutput(kube, { namespace: NS, pod: pod!.metadata!.name!, container: 'valkey' }, ['sh', '-c',
+      'f=$(ls /var/lib/slipway/backup/valkey/dump-*.rdb | sort -r | head -1) && printf "\\377\\000\\377\\000" | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") / 2 )) conv=notrunc 2>/dev/null && echo "$f"'], new AbortController().signal);
+    assert.equal(flip.code, 0, flip.stderr);
+    const bad = await ssh(`addons:verify ${APPS.shop} valkey`);
+    assert.equal(bad.exitCode, 1, bad.stdout);
+    assert.match(bad.stdout, /^Restore drill FAILED at verify: dump-\d{8}T\d{6}Z\.rdb is damaged/m);
+  });
+
   test('a deleted database pod comes back on its volume with every row; addons:destroy takes it, its volumes and its config var', { timeout: 4 * ROUTE_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
     const [pod] = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=postgres' });
