@@ -79,6 +79,9 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
   test("a preview gets empty databases of its own: its release phase migrates there, and it sees none of the parent's rows", { timeout: PUSH_MS + 4 * ROUTE_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s || !dir) return;
     assert.equal((await ssh(`previews:enable ${APPS.shop}`)).exitCode, 0);
+    // A preview's quota is a share of its parent's (1/5 with 4 previews): one preview, the half,
+    // holds its web, release and two database pods.
+    assert.equal((await ssh(`previews:limit ${APPS.shop} 1`)).exitCode, 0);
     const preview = previewAppName(APPS.shop, 'feature');
     const push = async (ref: string) => {
       const r = await s!.git(['push', s!.sshRemote(APPS.shop), ref], { cwd: dir });
@@ -114,6 +117,7 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
     assert.equal((await ssh('rounds:run db-heartbeat')).exitCode, 0);
     const round = await ssh('rounds:run db-backups');
     assert.equal(round.exitCode, 0, round.stderr + round.stdout);
+    assert.doesNotMatch(round.stdout, /ran and failed/, round.stdout);
     const info = await ssh(`addons:info ${APPS.shop} valkey`);
     assert.match(info.stdout, /Last verified restore: +ok, \d+ s ago, RPO \d+ s, RTO \d+ s/, info.stdout);
     const ok = await ssh(`addons:verify ${APPS.shop} valkey`);
