@@ -3,6 +3,7 @@
 // one way to do each thing (X25519 recipients, ChaCha20-Poly1305 in 64 KiB chunks, each chunk
 // authenticated and the last one marked), so a flipped byte or a truncated file fails to decrypt
 // instead of giving wrong data, and the archive opens with the `age` CLI too (`age -d -i KEY`).
+import { writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
@@ -62,4 +63,21 @@ function unreadable(err: unknown, name: string): ArchiveUnreadable {
   const message = err instanceof Error ? err.message : String(err);
   if (/no identity matched/.test(message)) return new ArchiveUnreadable(`${name} was not encrypted to this key: give the key file whose recipient was SLIPWAY_BACKUP_KEY when it was written.`, { cause: err });
   return new ArchiveUnreadable(`${name} is damaged or truncated (${message}): it cannot be restored; take another backup.`, { cause: err });
+}
+
+/**
+ * backup:keygen FILE: a new key pair, the secret key written to FILE (0600, never over an existing
+ * file: the backups made with a key need it), in age-keygen's format; returns the recipient.
+ */
+export async function writeKeyFile(file: string): Promise<{ file: string; recipient: string }> {
+  const { identity, recipient } = await newKeyPair();
+  const text = `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`;
+  try {
+    writeFileSync(file, text, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new UserError(`${file} exists: backup:keygen never overwrites a key file (the backups made with that key need it).`, { cause: err });
+    throw new UserError(`${file} cannot be written (${code ?? 'error'}).`, { cause: err });
+  }
+  return { file, recipient };
 }

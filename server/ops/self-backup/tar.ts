@@ -4,16 +4,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { UserError } from '../../errors.ts';
 
 /** A tar being written: add entries one after the other, then end it. */
 export class TarWriter {
+  // tar-stream's streams are streamx streams: Node's stream helpers meet them as async iterables.
   readonly #pack = tar.pack();
+  readonly #out = Readable.from(this.#pack, { objectMode: false });
   /** The tar's bytes, to pipe onward (encryption, then the file). */
-  get output(): Readable { return this.#pack as unknown as Readable; }
+  get output(): Readable { return this.#out; }
 
   /** Adds a file entry from a buffer; resolves with its SHA-256. */
   async buffer(name: string, data: Uint8Array, mode = 0o600): Promise<string> {
@@ -33,11 +34,21 @@ export class TarWriter {
   /** Adds a file entry of `size` bytes from a stream; resolves with its SHA-256 (a stream of another size fails). */
   async fromStream(name: string, size: number, from: Readable, mode = 0o600): Promise<string> {
     const hash = createHash('sha256');
-    const written = new Promise<void>((resolve, reject) => {
-      const entry = this.#pack.entry({ name, size, mode, mtime: new Date() }, (err) => (err ? reject(err) : resolve()));
-      pipeline(from, new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(null, chunk); } }), entry).catch(reject);
+    let entry!: ReturnType<tar.Pack['entry']>;
+    const ended = new Promise<void>((resolve, reject) => {
+      entry = this.#pack.entry({ name, size, mode, mtime: new Date() }, (err) => (err ? reject(err) : resolve()));
     });
-    await written;
+    try {
+      for await (const chunk of from as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        if (!entry.write(chunk)) await new Promise<void>((resolve) => entry.once('drain', resolve));
+      }
+      entry.end(() => undefined);
+    } catch (err) {
+      entry.destroy(err as Error);
+      throw err;
+    }
+    await ended;
     return hash.digest('hex');
   }
 
@@ -75,31 +86,38 @@ export interface ReadEntry { name: string; size: number; sha256: string; directo
 export async function extractTar(from: Readable, dir: string, onEntry: (e: ReadEntry, path: string) => void | Promise<void>): Promise<ReadEntry[]> {
   const extract = tar.extract();
   const entries: ReadEntry[] = [];
-  const reading = pipeline(from, extract);
-  const walking = (async () => {
-    for await (const entry of extract) {
-      const { header } = entry;
-      const name = safeName(header.name);
-      const path = join(dir, name);
-      if (header.type === 'directory') {
-        mkdirSync(path, { recursive: true, mode: 0o700 });
-        entry.resume();
-        const e = { name, size: 0, sha256: '', directory: true };
-        entries.push(e);
-        await onEntry(e, path);
-        continue;
-      }
-      if (header.type !== 'file') throw new UserError(`The archive holds ${name} of type ${header.type}, which no Slipway backup has: it cannot be restored.`);
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      const hash = createHash('sha256');
-      let size = 0;
-      await pipeline(entry, new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); } }), createWriteStream(path, { flags: 'wx', mode: (header.mode ?? 0o600) & 0o700 }));
-      const e = { name, size, sha256: hash.digest('hex'), directory: false };
+  // A failure of the source (decryption) ends the extraction with it.
+  from.on('error', (err) => extract.destroy(err));
+  from.pipe(extract as unknown as NodeJS.WritableStream);
+  for await (const entry of extract) {
+    const { header } = entry;
+    const name = safeName(header.name);
+    const path = join(dir, name);
+    if (header.type === 'directory') {
+      mkdirSync(path, { recursive: true, mode: 0o700 });
+      for await (const _ of entry) { /* a directory has no bytes */ }
+      const e = { name, size: 0, sha256: '', directory: true };
       entries.push(e);
       await onEntry(e, path);
+      continue;
     }
-  })();
-  // Whichever fails first says why (a decryption error reaches both).
-  await Promise.all([reading, walking]);
+    if (header.type !== 'file') throw new UserError(`The archive holds ${name} of type ${header.type}, which no Slipway backup has: it cannot be restored.`);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const hash = createHash('sha256');
+    let size = 0;
+    const file = createWriteStream(path, { flags: 'wx', mode: (header.mode ?? 0o600) & 0o700 });
+    try {
+      for await (const chunk of entry as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        size += chunk.length;
+        if (!file.write(chunk)) await new Promise<void>((resolve) => file.once('drain', resolve));
+      }
+    } finally {
+      await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    }
+    const e = { name, size, sha256: hash.digest('hex'), directory: false };
+    entries.push(e);
+    await onEntry(e, path);
+  }
   return entries;
 }
