@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KubeClient } from '../../server/kube/client.ts';
 import { RegistryApi } from '../../server/build/registry.ts';
+import { RegistryBlobs } from '../../server/build/registry-blobs.ts';
 import { loadConfig } from '../../server/config.ts';
 import { run } from '../../server/exec.ts';
 import { writeKeyFile } from '../../server/ops/self-backup/age.ts';
@@ -95,7 +96,9 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
     const registry = new RegistryApi({ registry: config.registry, gcConfig: undefined, binary: 'registry', auth: config.registryAuth });
     const digest = releasesBefore[0]!.image.split('@')[1]!;
     await registry.remove(app, digest);
-    assert.deepEqual((await registry.tags(app)).filter((t) => t.digest === digest), []);
+    const blobs = new RegistryBlobs(config.registry, config.registryAuth);
+    const repository = releasesBefore[0]!.image.split('@')[0]!.slice(config.registry.length + 1);
+    assert.equal(await blobs.manifest(repository, digest), undefined, 'the registry lost the image');
     await eventually(() => `namespace ${NS} to be deleted`, async () => (await kube.read('v1', 'Namespace', NS)) === undefined || undefined, 120_000, 1000);
 
     // The local CLI restores into a new data dir; the same into a data dir that is not empty is refused.
@@ -107,6 +110,7 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
     assert.equal(restored.exitCode, 0, restored.stderr);
     assert.match(restored.stdout, /^Restored 1 apps \(2 releases\) from a backup of /m);
     assert.match(restored.stdout, /^Images: 1 pushed into /m);
+    assert.ok(await blobs.manifest(repository, digest), 'the image is back in the registry under the same digest');
     t.diagnostic(`restore (local CLI, a new process): ${restoreMs} ms`);
     const again = await run(process.execPath, [CLI, 'restore', archive, '--key', keyFile], { env: cliEnv });
     assert.equal(again.exitCode, 1);

@@ -61,9 +61,12 @@ export class MemoryImages implements ImageBlobs {
   }
 }
 
-/** Fills the store: `apps` apps of `releases` releases each (every release a new image over a shared base layer). */
-export function seedStore(store: Store, config: Pick<Config, 'reposDir'>, images: MemoryImages, opts: { apps: number; releases: number; layerBytes?: number }): void {
-  const base = randomBytes(opts.layerBytes ?? 200_000);
+/**
+ * Fills the store: `apps` apps of `releases` releases each, every release a new image of its own
+ * layer (`releaseBytes`) over a base layer (`baseBytes`), one base shared by every app unless `basePerApp`.
+ */
+export function seedStore(store: Store, config: Pick<Config, 'reposDir'>, images: MemoryImages, opts: { apps: number; releases: number; baseBytes?: number; releaseBytes?: number; basePerApp?: boolean }): void {
+  const shared = randomBytes(opts.baseBytes ?? 200_000);
   store.keys.add({ name: 'alice', fingerprint: 'SHA256:alice', type: 'ssh-ed25519', publicKey: 'AAAAC3NzaC1lZDI1NTE5AAAAIAlice', admin: true });
   store.keys.add({ name: 'dev', fingerprint: 'SHA256:dev', type: 'ssh-ed25519', publicKey: 'AAAAC3NzaC1lZDI1NTE5AAAAIDev', admin: false });
   store.tokens.add('ci', 'dev', 'slw_secret_token_value');
@@ -74,8 +77,9 @@ export function seedStore(store: Store, config: Pick<Config, 'reposDir'>, images
     store.config.change(app, { DATABASE_URL: `postgres://u:p@db/${app}`, SECRET_KEY: randomBytes(8).toString('hex') });
     store.domains.add(app, `${app}.example.com`);
     store.keys.grant(app, 'dev');
+    const base = opts.basePerApp ? randomBytes(opts.baseBytes ?? 200_000) : shared;
     for (let v = 1; v <= opts.releases; v++) {
-      const digest = images.image(`slipway/${app}`, [base, randomBytes(opts.layerBytes ? Math.floor(opts.layerBytes / 10) : 20_000)]);
+      const digest = images.image(`slipway/${app}`, [base, randomBytes(opts.releaseBytes ?? 20_000)]);
       const r = store.releases.create({ app, description: `Deploy ${v}`, commit: randomBytes(20).toString('hex'), image: `${images.registry}/slipway/${app}@${digest}`, processes: [{ type: 'web', command: ['web'], args: [], default: true }], config: store.config.all(app) });
       store.releases.finish(app, r.version, 'succeeded');
     }
