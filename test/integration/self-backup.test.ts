@@ -79,6 +79,18 @@ test('a deployer may not back up', async () => {
   await assert.rejects(createBackup({ identity: { name: 'dev', admin: false, via: 'ssh' }, services: services() }), /Only admins may back up Slipway/);
 });
 
+test('a registry that fails mid-backup fails backup:create, and no archive or partial file is left', async () => {
+  const broken = Object.assign(Object.create(images) as MemoryImages, {
+    blob: async (repository: string, digest: string) => {
+      if (repository === 'slipway/app1') throw new Error(`the registry answered 500 for the blob ${repository}@${digest}`);
+      return images.blob(repository, digest);
+    },
+  });
+  const dir = loadConfig({ SLIPWAY_DATA_DIR: join(root, 'data'), SLIPWAY_BACKUP_KEY: recipient, SLIPWAY_BACKUP_DIR: join(root, 'broken-backups') });
+  await assert.rejects(backUp({ config: dir, store, images: broken } as unknown as Services), /the registry answered 500 for the blob slipway\/app1/);
+  assert.deepEqual(readdirSync(dir.backupDir), []);
+});
+
 test('backup:create writes one archive, verifies it, and backups lists it; backup:verify checks it again', async () => {
   const r = await createBackup(admin(services()));
   assert.equal(r.verified, true, r.verifyError ?? '');

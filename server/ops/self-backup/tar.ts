@@ -57,6 +57,12 @@ export class TarWriter {
     return this.fromStream(name, size, size > 0 ? createReadStream(path, { start: 0, end: size - 1 }) : createReadStream(path, { start: 0, end: -1 }), mode);
   }
 
+  /** Stops the tar (the writer of the archive failed): an entry waiting to be read fails too. */
+  abort(err: Error): void {
+    this.#pack.destroy(err);
+    this.#out.destroy(err);
+  }
+
   /** Ends the tar. */
   end(): void {
     this.#pack.finalize();

@@ -55,15 +55,15 @@ export async function writeArchive(input: { config: Readonly<Config>; store: Sto
     const tar = new TarWriter();
     const hash = createHash('sha256');
     let bytes = 0;
-    const sealed = encrypting(tar.output, input.recipients).then((encrypted) => pipeline(
+    const sealed = encrypting(tar.output, input.recipients).then(async (encrypted) => pipeline(
       encrypted,
       new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); bytes += chunk.length; cb(null, chunk); } }),
       createWriteStream(partial, { flags: 'wx', mode: 0o600 }),
       ...(input.signal ? [{ signal: input.signal }] as const : []),
-    ));
+    )).catch((err: unknown) => { tar.abort(err as Error); throw err; });
     const filling = fill(tar, { config, store, images, storeCopy, schema, apps, signal: input.signal });
     // A failure on either side stops both: the tar's writer waits on the file, the file on the tar.
-    const [content] = await Promise.all([filling.catch((err: unknown) => { tar.output.destroy(err as Error); throw err; }), sealed]);
+    const [content] = await Promise.all([filling.catch((err: unknown) => { tar.abort(err as Error); throw err; }), sealed]);
     renameSync(partial, file);
     return { ...content, bytes, sha256: hash.digest('hex') };
   } catch (err) {
