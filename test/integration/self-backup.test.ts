@@ -19,6 +19,9 @@ import { backUp, backupFreshness, createBackup, listBackups, NO_KEY, verifyBacku
 import { writeKeyFile, identityIn } from '../../server/ops/self-backup/age.ts';
 import { restoreArchive } from '../../server/ops/self-backup/restore.ts';
 import { MemoryImages, dumpStore, seedStore } from '../support/self-backup.ts';
+import { makeKey, startTestServer } from '../support/harness.ts';
+import { api, makeToken } from '../support/api-client.ts';
+import { doctorChecks } from '../../server/ops/admin/doctor.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'slipway-self-backup-'));
 let keyFile: string;
@@ -201,4 +204,49 @@ test('an archive from a newer schema is refused; its own verify says so', async 
   } finally {
     s.close();
   }
+});
+
+test('over SSH and the API: backup:create, backups and backup:verify for admins; deployers and read tokens are refused', async () => {
+  const s = await startTestServer({ SLIPWAY_BACKUP_KEY: recipient });
+  try {
+    const made = await s.ssh(s.admin, 'backup:create');
+    assert.equal(made.exitCode, 0, made.stderr);
+    assert.match(made.stdout, /^Backed up as slipway-\d{8}T\d{6}Z\.tar\.age \(.*: 0 apps, 0 releases, 0 images, 0 blobs\) in [\d.]+ s\.\nVerified in [\d.]+ s: it decrypts, every file and image blob matches its checksum, the store passes its integrity check\.$/);
+    const listed = await s.ssh(s.admin, 'backups');
+    assert.match(listed.stdout, /^NAME +SIZE +CREATED +APPS +IMAGES +STATE\nslipway-\S+ +[\d.]+ kB +\S+ +0 +0 +verified$/);
+    const verified = await s.ssh(s.admin, 'backup:verify');
+    assert.equal(verified.exitCode, 0, verified.stderr);
+    assert.match(verified.stdout, /: ok: unchanged since it was written \(SHA-256 matches\); decrypted and checked whole when written/);
+    const admin = await makeToken(s, s.admin, 'backups-admin', 'admin');
+    const read = await makeToken(s, s.admin, 'backups-read', 'read');
+    const created = await api(s, 'POST', '/backups', { token: admin });
+    assert.equal(created.status, 201, created.text);
+    const name = (created.json as { name: string; verified: boolean }).name;
+    assert.equal((created.json as { verified: boolean }).verified, true);
+    const all = await api(s, 'GET', '/backups', { token: admin });
+    assert.deepEqual((all.json as { name: string }[]).map((b) => b.name)[0], name);
+    const check = await api(s, 'POST', `/backups/${name}/verify`, { token: admin });
+    assert.deepEqual([check.status, (check.json as { ok: boolean }).ok], [200, true]);
+    assert.equal((await api(s, 'POST', '/backups', { token: read })).status, 403);
+    assert.equal((await api(s, 'GET', '/backups', { token: read })).status, 403);
+    const dev = await makeKey(s.dir, 'dev');
+    assert.equal((await s.ssh(s.admin, 'keys:add dev', dev.pub)).exitCode, 0);
+    const refused = await s.ssh(dev, 'backup:create');
+    assert.notEqual(refused.exitCode, 0);
+    assert.match(refused.stderr, /Only admins may run backup:create\./);
+    const keygen = await s.ssh(s.admin, 'backup:keygen /tmp/stolen.key');
+    assert.equal(keygen.exitCode, 1);
+    assert.match(keygen.stderr, /backup:keygen works on this machine's files: run it with the local CLI on the server/);
+    assert.equal(existsSync('/tmp/stolen.key'), false);
+  } finally {
+    await s.close();
+  }
+});
+
+test('doctor fails while there is no verified backup, once backups are configured', async () => {
+  const checks = doctorChecks(loadConfig({ SLIPWAY_DATA_DIR: join(root, 'doctor'), SLIPWAY_BACKUP_KEY: recipient }), {});
+  const check = checks.find((c) => c.name === 'slipway backups');
+  assert.ok(check);
+  assert.deepEqual(await check.run(new AbortController().signal), { ok: false, detail: `no verified backup of Slipway in ${join(root, 'doctor', 'backups')}`, fix: 'backup:create writes one now; SLIPWAY_BACKUP_INTERVAL_S has the self-backup round write them' });
+  assert.equal(doctorChecks(loadConfig({ SLIPWAY_DATA_DIR: root }), {}).some((c) => c.name === 'slipway backups'), false, 'not configured: no check');
 });

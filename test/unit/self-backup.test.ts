@@ -64,3 +64,10 @@ test('backup:keygen, restore and backup:verify --key are refused over SSH with o
     await assert.rejects(dispatch(ctx, words), sentence);
   }
 });
+
+test('two archives of the same second keep their order: slipway-…Z-2 is newer than slipway-…Z', () => {
+  const first = { name: 'slipway-20261231T120000Z.tar.age', createdAt: '2026-12-31T12:00:00.100Z', verified: true };
+  const second = { name: 'slipway-20261231T120000Z-2.tar.age', createdAt: '2026-12-31T12:00:00.900Z', verified: true };
+  const older = { name: 'slipway-20261231T115959Z.tar.age', createdAt: '2026-12-31T11:59:59.000Z', verified: true };
+  assert.deepEqual(planRetention([first, older, second], 1, 30 * DAY, now), [first.name, older.name]);
+});

@@ -23,6 +23,18 @@ import { writeArchive } from './write.ts';
 /** An archive's file name: `slipway-20261205T101500Z.tar.age` (a second one in the same second gets `-2`). */
 const NAME = /^slipway-\d{8}T\d{6}Z(?:-\d+)?\.tar\.age$/;
 
+/** An archive's place in time, for sorting: its stamp, then its number within the second (`-2` after none). */
+function order(name: string): string {
+  const m = /^slipway-(\d{8}T\d{6}Z)(?:-(\d+))?\./.exec(name);
+  return m ? `${m[1]}-${(m[2] ?? '1').padStart(6, '0')}` : name;
+}
+
+/** Newest first. */
+const newestFirst = (a: { name: string }, b: { name: string }) => {
+  const [x, y] = [order(a.name), order(b.name)];
+  return x < y ? 1 : x > y ? -1 : 0;
+};
+
 /** The registry client a backup reads images with: the services' own (tests), or the configured registry's. */
 export function imagesOf(services: Pick<Services, 'config'> & { images?: ImageBlobs }): ImageBlobs {
   return services.images ?? new RegistryBlobs(services.config.registry, services.config.registryAuth);
@@ -117,7 +129,7 @@ export function readRecords(config: Pick<Config, 'backupDir'>): BackupRecord[] {
       out.push({ name: f, createdAt: '', bytes: 0, sha256: '', slipway: '', schema: 0, apps: 0, releases: 0, images: 0, missingImages: [], blobs: 0, blobBytes: 0, writeMs: 0, verifyMs: null, verified: false, verifiedAt: null, verifyError: 'no record of this archive', deleted: [] });
     }
   }
-  return out.sort((a, b) => b.name.localeCompare(a.name));
+  return out.sort(newestFirst);
 }
 
 /**
@@ -126,7 +138,7 @@ export function readRecords(config: Pick<Config, 'backupDir'>): BackupRecord[] {
  * unverified ones older than the newest verified go. Returns the names deleted.
  */
 export function planRetention(records: readonly Pick<BackupRecord, 'name' | 'createdAt' | 'verified'>[], keep: number, maxAgeMs: number, now: number): string[] {
-  const sorted = [...records].sort((a, b) => b.name.localeCompare(a.name));
+  const sorted = [...records].sort(newestFirst);
   const newest = sorted.find((r) => r.verified);
   if (!newest) return [];
   const keptVerified = new Set(sorted.filter((r) => r.verified).slice(0, keep).map((r) => r.name));
@@ -135,7 +147,7 @@ export function planRetention(records: readonly Pick<BackupRecord, 'name' | 'cre
     const old = r.createdAt !== '' && now - Date.parse(r.createdAt) > maxAgeMs;
     if (old) return true;
     if (r.verified) return !keptVerified.has(r.name);
-    return r.name < newest.name;
+    return order(r.name) < order(newest.name);
   }).map((r) => r.name);
 }
 
