@@ -172,7 +172,7 @@ test('a data dir that is not empty is refused', async () => {
 test('a wrong key is refused', async () => {
   const other = join(root, 'other.key');
   await writeKeyFile(other);
-  await refused('wrong-key', archive, /was not encrypted to this key/, { key: other });
+  await refused('wrong-key', archive, /does not open with this key \(it was encrypted to another key, or its header is damaged\)/, { key: other });
   await refused('recipient-as-key', archive, /holds a public recipient, not a key/, { key: join(root, 'backup.pub') });
 });
 
@@ -184,6 +184,14 @@ test('a flipped byte and a truncated archive are refused', async () => {
     const f = join(root, `flipped-${at}.tar.age`);
     writeFileSync(f, flipped);
     await refused(`flipped-${at}`, f, /is damaged or truncated/);
+  }
+  // In the header: its MAC fails, or (within this key's stanza) the key no longer opens it.
+  for (const at of [40, bytes.indexOf('\n---') - 3]) {
+    const flipped = Buffer.from(bytes);
+    flipped[at] = flipped[at]! ^ 0x01;
+    const f = join(root, `header-${at}.tar.age`);
+    writeFileSync(f, flipped);
+    await refused(`header-${at}`, f, /is damaged or truncated|does not open with this key/);
   }
   for (const length of [Math.floor(bytes.length / 2), 65_536 + 200, bytes.length - 16]) {
     const f = join(root, `cut-${length}.tar.age`);

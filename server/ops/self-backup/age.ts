@@ -61,7 +61,7 @@ export async function decrypting(encrypted: Readable, identity: string, name: st
 /** The sentence for a decryption failure. */
 function unreadable(err: unknown, name: string): ArchiveUnreadable {
   const message = err instanceof Error ? err.message : String(err);
-  if (/no identity matched/.test(message)) return new ArchiveUnreadable(`${name} was not encrypted to this key: give the key file whose recipient was SLIPWAY_BACKUP_KEY when it was written.`, { cause: err });
+  if (/no identity matched/.test(message)) return new ArchiveUnreadable(`${name} does not open with this key (it was encrypted to another key, or its header is damaged): give the key file whose recipient was SLIPWAY_BACKUP_KEY when it was written.`, { cause: err });
   return new ArchiveUnreadable(`${name} is damaged or truncated (${message}): it cannot be restored; take another backup.`, { cause: err });
 }
 
