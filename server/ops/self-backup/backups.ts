@@ -71,7 +71,9 @@ async function writeAndVerify(services: Services, recipient: string, signal?: Ab
   const file = join(config.backupDir, name);
   const once = await newKeyPair();
   const started = Date.now();
-  const written = await writeArchive({ config, store: services.store, images: imagesOf(services), file, recipients: [recipient, once.recipient], signal });
+  const write = () => writeArchive({ config, store: services.store, images: imagesOf(services), file, recipients: [recipient, once.recipient], signal });
+  // As a build does: the registry's storage is not garbage-collected while blobs are read from it.
+  const written = services.pushes ? await services.pushes.building(write) : await write();
   const writeMs = Date.now() - started;
   const record: BackupRecord = {
     name, createdAt: written.manifest.createdAt, bytes: written.bytes, sha256: written.sha256, slipway: written.manifest.slipway, schema: written.manifest.schema,
