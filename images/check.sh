@@ -489,6 +489,10 @@ check_valkey() {
   volume "$backup/valkey"
   for i in 0 1 2 3 4 5 6; do : >"$backup/valkey/dump-20200101T00000${i}Z.rdb"; done
   chown 0:999 "$backup"/valkey/*.rdb
+  docker exec "$vk" slipway-valkey heartbeat || fail "slipway-valkey heartbeat failed"
+  beat=$(docker exec "$vk" slipway-valkey last-heartbeat)
+  [[ $beat =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] || fail "slipway-valkey last-heartbeat printed: $beat"
+  ok "valkey: slipway-valkey heartbeat wrote the time, last-heartbeat reads it ($beat)"
   snap=$(docker exec "$vk" slipway-valkey snapshot 2>&1) || fail "slipway-valkey snapshot: $snap"
   [[ $snap =~ ^/var/lib/slipway/backup/valkey/dump-[0-9]{8}T[0-9]{6}Z\.rdb$ ]] || fail "slipway-valkey snapshot printed: $snap"
   out=$(find "$backup/valkey" -name 'dump-*.rdb' -printf '%f\n' | sort | tr '\n' ' ')
@@ -496,8 +500,34 @@ check_valkey() {
     fail "the snapshots kept: $out"
   out=$(docker run --rm --network none "${restricted[@]}" -v "$backup:/var/lib/slipway/backup:ro" --entrypoint valkey-check-rdb \
     "$vk_image" "$snap" 2>&1) || fail "valkey-check-rdb $snap: $out"
-  grep -q '1 keys read' <<<"$out" || fail "valkey-check-rdb $snap: $out"
-  ok "valkey: slipway-valkey snapshot wrote ${snap##*/} (valkey-check-rdb: 1 keys read) and kept the newest 7"
+  grep -q '2 keys read' <<<"$out" || fail "valkey-check-rdb $snap: $out"
+  ok "valkey: slipway-valkey snapshot wrote ${snap##*/} (valkey-check-rdb: 2 keys read) and kept the newest 7"
+  out=$(docker exec "$vk" slipway-valkey verify 2>&1) || fail "slipway-valkey verify: $out"
+  [ "$out" = "${snap##*/} is whole" ] || fail "slipway-valkey verify printed: $out"
+  ok "valkey: slipway-valkey verify: $out"
+
+  # A scratch copy from that snapshot (a restore drill's): another server on an empty data volume,
+  # the backup volume read-only at VALKEY_RESTORE_FROM, starts with its keys and no AOF.
+  local scratch=$work/vk-scratch sc=slipway-check-valkey-scratch
+  volume "$scratch"
+  docker run -d --name "$sc" --network none "${restricted[@]}" -v "$scratch:/var/lib/slipway/valkey" \
+    -v "$backup:/var/lib/slipway/restore-from:ro" -v "$tls:/etc/slipway/tls:ro" -e VALKEY_RESTORE_FROM=/var/lib/slipway/restore-from \
+    -e 'VALKEY_PASSWORD=scratch' "$vk_image" >/dev/null
+  wait_ready 30 docker exec "$sc" slipway-valkey ping || { logs_of "$sc"; fail "valkey: the scratch copy did not start"; }
+  out=$(docker exec "$sc" slipway-valkey cli GET kept)
+  [ "$out" = "survives restarts" ] || fail "the scratch copy has: $out"
+  [ "$(docker exec "$sc" slipway-valkey last-heartbeat)" = "$beat" ] || fail "the scratch copy's heartbeat differs"
+  [ "$(docker exec "$sc" slipway-valkey check)" = "keys 2" ] || fail "slipway-valkey check in the scratch copy: $(docker exec "$sc" slipway-valkey check 2>&1)"
+  [ "$(docker exec "$sc" slipway-valkey cli CONFIG GET appendonly | tail -1)" = no ] || fail "the scratch copy writes an append-only file"
+  docker rm -f -v "$sc" >/dev/null
+  ok "valkey: a scratch copy from the newest snapshot (VALKEY_RESTORE_FROM) has its keys and heartbeat, no AOF"
+  local file=$backup/valkey/${snap##*/}
+  cp -p "$file" "$work/snapshot.rdb"
+  printf '\xde\xad\xbe\xef' | dd of="$file" bs=1 seek=$(($(stat -c %s "$file") / 2)) conv=notrunc status=none
+  out=$(docker exec "$vk" slipway-valkey verify 2>&1) && fail "slipway-valkey verify passed a damaged snapshot: $out"
+  grep -q "is damaged" <<<"$out" || fail "slipway-valkey verify of a damaged snapshot said: $out"
+  cp -p "$work/snapshot.rdb" "$file"
+  ok "valkey: verify fails after 4 bytes flipped in the snapshot ($out)"
 
   sleep 3
   ok "valkey: idle memory: $(idle_memory "$vk")"

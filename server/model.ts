@@ -143,6 +143,8 @@ export interface DataService {
   maxConnections: number;
   /** Postgres: seconds after which WAL with writes in it is archived (the most writes a lost data volume takes with it). */
   archiveTimeoutS: number;
+  /** A preview's: its backups in scratch space that goes with its pod instead of a claim of their own (nothing to restore a preview from). */
+  scratchBackups?: boolean | undefined;
   /**
    * Made from another instance's backups (point-in-time restore): that instance's backup claim,
    * mounted read-only while this one's empty data volume is filled from it, and the time to
@@ -211,6 +213,8 @@ export interface DeployableRelease {
    * processes in its namespace: its quota counts them, so a release is refused before it would not fit.
    */
   databases?: readonly Required<ResourceQuantities>[];
+  /** The certificate of the app's databases' authority, mounted in each of its pods; absent when it has no database. */
+  dataCa?: string | undefined;
   /**
    * Volume mounts by process type (app settings, not release contents: a rollback keeps today's);
    * `run` and `release` hold what one-off and release pods mount.

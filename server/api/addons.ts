@@ -90,9 +90,9 @@ export const addonRoutes = [
   }),
   route({
     method: 'POST', url: '/apps/:app/addons/:name/verify', tag: 'addons', need: 'deploy',
-    summary: "Prove a Postgres database's backups now with a restore drill (= pg:backups:verify): 200 with its outcome, passed or not",
+    summary: "Prove a database's backups now with a restore drill (= addons:verify; Postgres or Valkey): 200 with its outcome, passed or not",
     params: DataParams,
     response: { 200: DrillSchema },
-    handle: async (call) => ({ status: 200, json: await verifyBackups(actor(call), call.params.app, call.params.name) }),
+    handle: async (call) => ({ status: 200, json: await verifyBackups(actor(call), call.params.app, call.params.name, true) }),
   }),
 ];

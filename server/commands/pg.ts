@@ -4,8 +4,17 @@ import { UsageError, UserError } from '../errors.ts';
 import { captureBackup, listBackups, promoteDatabase, restoreDatabase } from '../ops/data/backups.ts';
 import { verifyBackups } from '../ops/data/drills.ts';
 import { showSize } from '../ops/storage/volumes.ts';
-import { defineCommand, listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command, type Listing } from './types.ts';
+import type { DrillRow } from '../store/data.ts';
 import { actorOf, jsonProgressOf, progressOf } from './progress.ts';
+
+/** A drill's outcome as a line, and the command's failure when it failed. */
+function drillOutcome(d: DrillRow): Listing {
+  return listing(d, (out) => {
+    if (d.ok) out.line(`Restore drill ok: ${d.message}; RPO ${d.rpoS ?? '?'} s, RTO ${d.rtoMs === null ? '?' : (d.rtoMs / 1000).toFixed(1)} s`);
+    else out.line(`Restore drill FAILED at ${d.step}: ${d.message}`);
+  }, d.ok ? undefined : new UserError(`The restore drill failed at ${d.step}; the backups are not proven.`));
+}
 
 export const pgCommands: Command[] = [
   defineCommand({
@@ -80,12 +89,15 @@ export const pgCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 2 },
     json: true,
-    run: async (ctx, app, [name]) => {
-      const d = await verifyBackups(actorOf(ctx), app, name);
-      return listing(d, (out) => {
-        if (d.ok) out.line(`Restore drill ok: ${d.message}; RPO ${d.rpoS ?? '?'} s, RTO ${d.rtoMs === null ? '?' : (d.rtoMs / 1000).toFixed(1)} s`);
-        else out.line(`Restore drill FAILED at ${d.step}: ${d.message}`);
-      }, d.ok ? undefined : new UserError(`The restore drill failed at ${d.step}; the backups are not proven.`));
-    },
+    run: async (ctx, app, [name]) => drillOutcome(await verifyBackups(actorOf(ctx), app, name)),
+  }),
+  defineCommand({
+    name: 'addons:verify',
+    usage: 'APP NAME',
+    summary: "Prove a database's backups now, Postgres or Valkey (its newest snapshot checked with valkey-check-rdb, restored into a scratch copy, started, its heartbeat read); addons:info shows the outcome",
+    access: 'app',
+    args: { min: 2, max: 2 },
+    json: true,
+    run: async (ctx, app, [name]) => drillOutcome(await verifyBackups(actorOf(ctx), app, name, true)),
   }),
 ];

@@ -23,10 +23,11 @@ export class KubeData extends KubePart implements DataServices {
   async apply(d: DataService, guards: DataGuards, opts: { transcript: Transcript; signal: AbortSignal; timeoutMs: number }): Promise<void> {
     // As a first deploy would: the namespace when it is not there, then its guards, before any pod.
     await this.k.applyAppGuards(guards);
-    const [secret, data, backup, set, service] = dataObjects({ ...d, image: this.k.pullImage(d.image) });
-    await this.k.client.apply(secret!);
-    await Promise.all([data!, backup!].map((o) => this.k.client.apply(o)));
-    const [applied] = await Promise.all([set!, service!].map((o) => this.k.client.apply(o)));
+    const objects = dataObjects({ ...d, image: this.k.pullImage(d.image) });
+    const of = (kind: string) => objects.filter((o) => o.kind === kind);
+    await Promise.all([...of('Secret'), ...of('ConfigMap')].map((o) => this.k.client.apply(o)));
+    await Promise.all(of('PersistentVolumeClaim').map((o) => this.k.client.apply(o)));
+    const [applied] = await Promise.all([...of('StatefulSet'), ...of('Service')].map((o) => this.k.client.apply(o)));
     opts.transcript.detail(`Starting ${d.kind} ${d.name} (waiting until it accepts connections)`);
     await this.#waitReady(d, applied!.metadata.generation ?? 1, opts.signal, Date.now() + opts.timeoutMs);
   }

@@ -17,7 +17,7 @@ import type { DataRow } from '../../store/data.ts';
 import type { BackupInfo, Backups, Restored } from '../../shapes/backups.ts';
 import { setConfig } from '../config/config.ts';
 import { attachmentVar, freeName } from './rules.ts';
-import { checked, databaseOf, guardsOf, makeAndAttach, postgresDatabases, rowUrl, serviceOf } from './addons.ts';
+import { allDatabases, checked, databaseOf, guardsOf, makeAndAttach, rowUrl, serviceOf } from './addons.ts';
 import type { Actor, Progress } from '../actor.ts';
 
 /** How long a restore may take to replay its backup and archive before it accepts connections. */
@@ -190,11 +190,11 @@ async function promote(actor: Actor, app: string, row: DataRow, target: string, 
   return { name: row.name, attachment: target, release: r.release, previous: holder?.name ?? null };
 }
 
-/** The heartbeat round: the time written into every Postgres database of every app; one database's failure does not stop the others. */
+/** The heartbeat round: the time written into every database of every app (Valkey: a key); one database's failure does not stop the others. */
 export async function writeHeartbeats(services: Services, signal: AbortSignal): Promise<void> {
   if (!services.deployer) return;
   const failed: string[] = [];
-  for (const { app, row } of postgresDatabases(services)) {
+  for (const { app, row } of allDatabases(services)) {
     if (signal.aborted) break;
     const r = await services.deployer.data.command({ app, name: row.name, kind: row.kind }, ['heartbeat'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
     if (r.code !== 0) {

@@ -56,10 +56,11 @@ export function defaultAttachment(kind: DataKind, name: string, inUse: ReadonlyS
 }
 
 /** What the app's claims would be with one more database (two claims of `size`), against its limits; one sentence when over. */
-export function claimRefusal(app: string, existing: { claims: number; bytes: number }, size: string, limits: { claims: number; storage: string }): string | undefined {
-  const claims = existing.claims + 2;
-  if (claims > limits.claims) return `A database needs 2 volumes (data and backups) and ${app} has ${existing.claims} of its ${limits.claims} (SLIPWAY_APP_MAX_VOLUMES); storage:destroy or addons:destroy one first.`;
-  const bytes = existing.bytes + 2 * quantityValue(size);
-  if (bytes > quantityValue(limits.storage)) return `A database of ${size} needs twice that (data and backups), and ${app}'s volumes and databases would then hold more than ${limits.storage} (SLIPWAY_APP_MAX_STORAGE); make it smaller with --size, or free some first.`;
+export function claimRefusal(app: string, existing: { claims: number; bytes: number }, size: string, limits: { claims: number; storage: string }, per: 1 | 2 = 2): string | undefined {
+  const claims = existing.claims + per;
+  const what = per === 2 ? '2 volumes (data and backups)' : 'a volume';
+  if (claims > limits.claims) return `A database needs ${what} and ${app} has ${existing.claims} of its ${limits.claims} (SLIPWAY_APP_MAX_VOLUMES); storage:destroy or addons:destroy one first.`;
+  const bytes = existing.bytes + per * quantityValue(size);
+  if (bytes > quantityValue(limits.storage)) return `A database of ${size} needs ${per === 2 ? 'twice that (data and backups)' : 'that much'}, and ${app}'s volumes and databases would then hold more than ${limits.storage} (SLIPWAY_APP_MAX_STORAGE); make it smaller with --size, or free some first.`;
   return undefined;
 }
