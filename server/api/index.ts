@@ -18,6 +18,7 @@ import { addonRoutes } from './addons.ts';
 import { eventRoutes } from './events.ts';
 import { reportRoutes } from './reports.ts';
 import { nodeRoutes } from './nodes.ts';
+import { selfBackupRoutes } from './self-backups.ts';
 
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
@@ -45,4 +46,5 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...tokenRoutes,
   ...reportRoutes,
   ...nodeRoutes,
+  ...selfBackupRoutes,
 ];

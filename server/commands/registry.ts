@@ -30,6 +30,7 @@ import { pgCommands } from './pg.ts';
 import { dashboardCommands } from './dashboard.ts';
 import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
+import { backupCommands } from './backups.ts';
 import { commandLine, showHelp } from './help.ts';
 
 const metaCommands: Command[] = [
@@ -80,6 +81,7 @@ export const commands: readonly Command[] = [
   ...doctorCommands,
   ...nodeCommands,
   ...roundCommands,
+  ...backupCommands,
   ...gcCommands,
   ...metaCommands,
 ];
