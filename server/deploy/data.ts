@@ -24,7 +24,7 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
 };
 
 /** The image's own commands Slipway runs in a database's pod (images/README.md): backups, their list and check, the heartbeat. */
-export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['snapshot'];
+export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['snapshot'] | ['server-version'] | ['row-counts'];
 
 /** The argv of one of those in a kind's image. */
 export function dataCommand(kind: DataKind, command: DataCommand): string[] {
@@ -165,6 +165,7 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
             env: [
               ...Object.keys(kind.env(d)).map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: secret, key: k } } })),
               ...(d.restore ? [{ name: 'PG_RESTORE_FROM', value: RESTORE_PATH }, ...(d.restore.target ? [{ name: 'PG_RESTORE_TARGET', value: d.restore.target }] : [])] : []),
+              ...(d.upgradeFrom ? [{ name: 'PG_UPGRADE_FROM', value: d.upgradeFrom }] : []),
             ],
             ports: [{ name: d.kind, containerPort: kind.port, protocol: 'TCP' }],
             resources: { limits: { memory: d.resources.memory, cpu: d.resources.cpu }, requests: { memory: d.resources.memory, cpu: '50m' } },
