@@ -170,6 +170,9 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
             ports: [{ name: d.kind, containerPort: kind.port, protocol: 'TCP' }],
             resources: { limits: { memory: d.resources.memory, cpu: d.resources.cpu }, requests: { memory: d.resources.memory, cpu: '50m' } },
             readinessProbe: { exec: { command: kind.ready }, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 3 },
+            // The entry script's last line (why it exited: a restore or an upgrade that failed) is
+            // kept in the container's status, where the server reads it back.
+            terminationMessagePolicy: 'FallbackToLogsOnError',
             securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
             volumeMounts: [
               { name: 'data', mountPath: kind.dataPath },
@@ -188,6 +191,13 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
       },
     },
   };
+}
+
+/** The line of a failed container's termination message (its log's end) that says why: the entry script's last `slipway-…:` line, else the last line; at most 300 characters. */
+export function exitReason(message: string | undefined): string | undefined {
+  const lines = (message ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const line = lines.findLast((l) => /^slipway-(postgres|valkey): /.test(l)) ?? lines.at(-1);
+  return line?.replace(/^slipway-(postgres|valkey): /, '').slice(0, 300);
 }
 
 /** The name of a database's restore-drill pod (a scratch copy, deleted when the drill ends). */

@@ -4,7 +4,7 @@
 // volumes.
 import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
 import { LABEL, namespaceFor } from '../../kube/labels.ts';
-import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSelector, drillPodName, drillPodObject, type DataCommand } from '../data.ts';
+import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSelector, drillPodName, drillPodObject, exitReason, type DataCommand } from '../data.ts';
 import { performance } from 'node:perf_hooks';
 import { lineIo, type ExecOutput } from '../../kube/exec-io.ts';
 import { podState } from '../rollout.ts';
@@ -56,7 +56,11 @@ export class KubeData extends KubePart implements DataServices {
       const state = p ? podState(p) : undefined;
       if (state?.ready) return;
       const ended = p?.status?.phase === 'Failed' || p?.status?.phase === 'Succeeded';
-      if (state?.fatal || ended) throw new UserError(`${what} did not start: ${state?.fatal ?? state?.state ?? 'it ended'}.`);
+      if (state?.fatal || ended) {
+        const cs = p?.status?.containerStatuses?.[0];
+        const why = exitReason(cs?.lastState?.terminated?.message ?? cs?.state?.terminated?.message);
+        throw new UserError(`${what} did not start: ${state?.fatal ?? state?.state ?? 'it ended'}${why ? `: ${why.replace(/\.$/, '')}` : ''}.`);
+      }
       if (state) last = state.state;
       if (Date.now() >= deadline) throw new UserError(`${what} was not ready in time (${last}).`);
       await new Promise((r) => setTimeout(r, POLL_MS));
