@@ -16,6 +16,8 @@ import type { Transcript } from '../../output/transcript.ts';
 import { KubePart } from './context.ts';
 
 const POLL_MS = 250;
+/** How long removing a database waits for its claims to be gone (its pod's grace period, then the volumes' release). */
+const REMOVE_WAIT_MS = 90_000;
 
 /** Databases as StatefulSets of one instance in the app's namespace. */
 export class KubeData extends KubePart implements DataServices {
@@ -80,6 +82,14 @@ export class KubeData extends KubePart implements DataServices {
       this.k.client.remove('v1', 'PersistentVolumeClaim', dataClaimName(name, 'data'), ns),
       this.k.client.remove('v1', 'PersistentVolumeClaim', dataClaimName(name, 'backup'), ns),
     ]);
+    // Until the claims are gone (they wait for the pod to go): a database made again under the
+    // same name at once (pg:upgrade or pg:restore tried again) would otherwise apply its claims onto
+    // the terminating ones, which then vanish and leave its pod unschedulable.
+    const signal = AbortSignal.timeout(REMOVE_WAIT_MS);
+    await Promise.all([
+      this.#gone('v1', 'PersistentVolumeClaim', ns, dataClaimName(name, 'data'), signal),
+      this.#gone('v1', 'PersistentVolumeClaim', ns, dataClaimName(name, 'backup'), signal),
+    ]);
   }
 
   async states(app: string): Promise<DataState[]> {
@@ -115,7 +125,7 @@ export class KubeData extends KubePart implements DataServices {
     const name = drillPodName(d.name);
     // A drill left by a server that stopped mid-way goes first.
     await this.k.client.remove('v1', 'Pod', name, ns, { gracePeriodSeconds: 0 });
-    await this.#gone(ns, name, opts.signal);
+    await this.#gone('v1', 'Pod', ns, name, AbortSignal.any([opts.signal, AbortSignal.timeout(120 * POLL_MS)]));
     const started = performance.now();
     await this.k.client.apply(drillPodObject({ ...d, image: this.k.pullImage(d.image) }));
     try {
@@ -129,10 +139,10 @@ export class KubeData extends KubePart implements DataServices {
     }
   }
 
-  /** Waits (a little) until the pod `name` is gone. */
-  async #gone(ns: string, name: string, signal: AbortSignal): Promise<void> {
-    for (let i = 0; i < 120 && !signal.aborted; i++) {
-      if (!(await this.k.client.read('v1', 'Pod', name, ns))) return;
+  /** Waits until the object is gone, or `signal` ends the wait. */
+  async #gone(apiVersion: string, kind: string, ns: string, name: string, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (!(await this.k.client.read(apiVersion, kind, name, ns))) return;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
