@@ -14,7 +14,7 @@
 #   upgrade       not run by default (needs SLIPWAY_POSTGRES18_IMAGE too): a 17 cluster with rows
 #                 upgraded to 18 by the 18 image (PG_UPGRADE_FROM=17): refused without it, put back
 #                 as it was when pg_upgrade --check fails, then every row there on 18, the stanza
-#                 upgraded and backed up (about 40 s)
+#                 upgraded and backed up; the 18 image refuses to restore 17's backups (about 25-40 s)
 #   restore-size  not run by default: a restore of a 1 GiB database, timed (about 70 s; needs
 #                 3 GiB of disk in /tmp; SLIPWAY_CHECK_RESTORE_SCALE=70 is pgbench's scale)
 #
@@ -567,8 +567,18 @@ check_upgrade() {
   [ "$(cat "$data/data/PG_VERSION")" = 17 ] || fail "upgrade: the refused start changed PG_VERSION"
   ok "upgrade: the 18 image refuses a 17 cluster without PG_UPGRADE_FROM, with one line, touching nothing"
 
+  local empty=$work/up-empty empty_repo=$work/up-empty-backup
+  volume "$empty"
+  volume "$empty_repo"
+  out=$(docker run --rm --network none "${restricted[@]}" -v "$empty:/var/lib/slipway/postgres" -v "$empty_repo:/var/lib/slipway/backup" \
+    -v "$repo:/var/lib/slipway/restore-from:ro" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER=app -e POSTGRES_DB=appdb \
+    -e POSTGRES_PASSWORD=secret -e PG_RESTORE_FROM=/var/lib/slipway/restore-from "$pg18_image" 2>&1) && fail "the 18 image restored 17's backups"
+  [ "$(wc -l <<<"$out")" = 1 ] && grep -q 'the backups in /var/lib/slipway/restore-from are of Postgres 17 and this image runs Postgres 18' <<<"$out" &&
+    [ -z "$(ls -A "$empty/data")" ] || fail "upgrade: a restore of 17's backups by the 18 image: $out"
+  ok "upgrade: the 18 image refuses to restore 17's backups, with one line (the 17 image restores them, then the copy is upgraded)"
+
   out=$(once "$pg18_image" -e PG_UPGRADE_FROM=17 -- upgrade) && fail "the upgrade of a cluster with a regproc column passed"
-  grep -q 'pg_upgrade --check found that .* cannot be upgraded to Postgres 18 (its report above); nothing was changed' <<<"$out" &&
+  grep -q 'pg_upgrade --check found that .* cannot be upgraded to Postgres 18 (its report above); the Postgres 17 cluster is back in place' <<<"$out" &&
     grep -q 'reg\*' <<<"$out" || fail "upgrade: the failed check said: $out"
   [ "$(cat "$data/data/PG_VERSION")" = 17 ] && [ ! -e "$data/data-17" ] && [ ! -e "$data/upgrade-unfinished" ] || fail "upgrade: a failed check left $(ls "$data")"
   up_run "$pg_image"

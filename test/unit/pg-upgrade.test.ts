@@ -70,10 +70,10 @@ test("exitReason: the entry script's last line from a failed container's termina
     'Performing Consistency Checks',
     'Checking for data type usage                                  fatal',
     'slipway-postgres: upgrading /var/lib/slipway/postgres/data from Postgres 17 to Postgres 18 (pg_upgrade --link)',
-    'slipway-postgres: pg_upgrade --check found that /var/lib/slipway/postgres/data cannot be upgraded to Postgres 18 (its report above); nothing was changed',
+    'slipway-postgres: pg_upgrade --check found that /var/lib/slipway/postgres/data cannot be upgraded to Postgres 18 (its report above); the Postgres 17 cluster is back in place',
     '',
   ].join('\n');
-  assert.equal(exitReason(log), 'pg_upgrade --check found that /var/lib/slipway/postgres/data cannot be upgraded to Postgres 18 (its report above); nothing was changed');
+  assert.equal(exitReason(log), 'pg_upgrade --check found that /var/lib/slipway/postgres/data cannot be upgraded to Postgres 18 (its report above); the Postgres 17 cluster is back in place');
   assert.equal(exitReason('panic: something\n'), 'panic: something');
   assert.equal(exitReason(undefined), undefined);
   assert.equal(exitReason(''), undefined);
