@@ -159,6 +159,8 @@ export interface Config {
   // --- Databases for apps (issue 37). ---
   /** The Postgres image nodes pull (SLIPWAY_POSTGRES_IMAGE; images/postgres); unset: addons:create postgres is refused. */
   postgresImage: string | undefined;
+  /** The Postgres 18 image with 17's programs (SLIPWAY_POSTGRES18_IMAGE; images/postgres18); unset: pg:upgrade --to 18 is refused. */
+  postgres18Image: string | undefined;
   /** The Valkey image nodes pull (SLIPWAY_VALKEY_IMAGE; images/valkey); unset: addons:create valkey is refused. */
   valkeyImage: string | undefined;
   /** Databases per app (SLIPWAY_APP_MAX_DATABASES). */
@@ -799,6 +801,7 @@ const SETTINGS = {
   appMaxStorage: setting('SLIPWAY_APP_MAX_STORAGE', '20Gi', storageSize, "The sum of an app's volume sizes (its namespace's quota of `requests.storage`)."),
   storageClass: optional('SLIPWAY_STORAGE_CLASS', "the cluster's default", storageClass, "The StorageClass volumes are claimed from; install.sh sets `slipway-volumes` on its k3s, whose volumes hold no more than their size (k3s's own default, `local-path`, ignores sizes). A volume keeps the class it was made with."),
   postgresImage: optional('SLIPWAY_POSTGRES_IMAGE', '— (no Postgres)', optionalImage, 'The Postgres 17 image (built from Debian\'s packages: images/postgres) that `addons:create APP postgres` runs; the testbed and install.sh build it.'),
+  postgres18Image: optional('SLIPWAY_POSTGRES18_IMAGE', '— (no upgrade to 18)', optionalImage, "The Postgres 18 image, with Postgres 17's programs beside it for pg_upgrade (images/postgres18), that `pg:upgrade APP --to 18` upgrades a copy of a database with and that upgraded databases run (keep it set while any does); the testbed builds it."),
   valkeyImage: optional('SLIPWAY_VALKEY_IMAGE', '— (no Valkey)', optionalImage, 'The Valkey 8 image (images/valkey) that `addons:create APP valkey` runs.'),
   appMaxDatabases: setting('SLIPWAY_APP_MAX_DATABASES', '4', count, 'Databases (Postgres and Valkey together, restored copies included) an app may have.'),
   databaseMemory: setting('SLIPWAY_DATABASE_MEMORY', '256Mi', quantity('memory'), "Memory limit of a database's container (counted in its app's quota)."),

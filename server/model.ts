@@ -151,6 +151,11 @@ export interface DataService {
    * recover to (ISO 8601; absent: the end of its archive).
    */
   restore?: { fromClaim: string; target?: string | undefined } | undefined;
+  /**
+   * Postgres: the older major whose cluster this instance's data volume may hold (a restored copy
+   * of a database being upgraded); the image upgrades it in place with pg_upgrade before it serves.
+   */
+  upgradeFrom?: string | undefined;
 }
 
 /** An app's persistent volume: a ReadWriteOnce PersistentVolumeClaim of `size` in its namespace. */

@@ -2,6 +2,7 @@
 // point-in-time restores into a new instance, over ops/data/backups.ts.
 import { UsageError, UserError } from '../errors.ts';
 import { captureBackup, listBackups, promoteDatabase, restoreDatabase } from '../ops/data/backups.ts';
+import { upgradeDatabase } from '../ops/data/upgrade.ts';
 import { verifyBackups } from '../ops/data/drills.ts';
 import { showSize } from '../ops/storage/volumes.ts';
 import { defineCommand, listing, type Command, type Listing } from './types.ts';
@@ -80,6 +81,26 @@ export const pgCommands: Command[] = [
     run: async (ctx, app, [name], flags) => {
       const r = await promoteDatabase(actorOf(ctx), app, name!, flags.as, progressOf(ctx));
       ctx.out.line(`Promoted ${r.name} to ${r.attachment}${r.release !== null ? ` in v${r.release}` : ''}${r.previous ? `; ${r.previous} stays` : ''}`);
+    },
+  }),
+  defineCommand({
+    name: 'pg:upgrade',
+    usage: 'APP [NAME] --to 18 [--name NEWNAME]',
+    summary: "Upgrade a Postgres database to a newer major in a NEW database (a copy restored from its backups, pg_upgrade, checked), which takes over its DATABASE_URL in one release; the old one stays, as its own NAME_URL (rollback brings it back)",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    json: true,
+    flags: {
+      to: { type: 'string', help: 'the major to upgrade to: 18' },
+      name: { type: 'string', help: "the new database's name (default postgres-2, …)" },
+    },
+    run: async (ctx, app, [name], flags) => {
+      if (flags.to === undefined) throw new UsageError('pg:upgrade needs --to, the major to upgrade to (--to 18).');
+      const r = await upgradeDatabase(actorOf(ctx), app, { database: name, to: flags.to, name: flags.name }, jsonProgressOf(ctx, flags.json));
+      return listing(r, (out) => {
+        out.line(`Upgraded ${r.from} (Postgres ${r.fromVersion}) into ${r.name} (Postgres ${r.serverVersion}; ${r.tables} tables, ${r.rows} rows, the same as before pg_upgrade; restored in ${(r.restoreMs / 1000).toFixed(1)} s, upgraded in ${(r.upgradeMs / 1000).toFixed(1)} s), now ${r.attachment}${r.release !== null ? ` in v${r.release}` : ''}`);
+        out.line(`${r.from} stays, with its data as it was; rollback brings it back, addons:destroy ${app} ${r.from} removes it`);
+      });
     },
   }),
   defineCommand({

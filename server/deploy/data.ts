@@ -29,9 +29,9 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
 /**
  * The image's own commands Slipway runs in a database's pod (images/README.md): Postgres's backups
  * and their list, Valkey's snapshot; both kinds' verify (of the backups), heartbeat and
- * last-heartbeat; a restored copy's check (Postgres's amcheck, Valkey's check).
+ * last-heartbeat; a restored copy's check (Postgres's amcheck, Valkey's check); Postgres's server-version and row-counts (an upgrade's checks).
  */
-export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['check'] | ['snapshot'];
+export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['check'] | ['snapshot'] | ['server-version'] | ['row-counts'];
 
 /** The argv of one of those in a kind's image. */
 export function dataCommand(kind: DataKind, command: DataCommand): string[] {
@@ -172,10 +172,14 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
             env: [
               ...Object.keys(kind.env(d)).map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: secret, key: k } } })),
               ...Object.entries(d.restore ? kind.restoreEnv(d.restore.target) : {}).map(([name, value]) => ({ name, value })),
+              ...(d.upgradeFrom ? [{ name: 'PG_UPGRADE_FROM', value: d.upgradeFrom }] : []),
             ],
             ports: [{ name: d.kind, containerPort: kind.port, protocol: 'TCP' }],
             resources: { limits: { memory: d.resources.memory, cpu: d.resources.cpu }, requests: { memory: d.resources.memory, cpu: '50m' } },
             readinessProbe: { exec: { command: kind.ready }, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 3 },
+            // The entry script's last line (why it exited: a restore or an upgrade that failed) is
+            // kept in the container's status, where the server reads it back.
+            terminationMessagePolicy: 'FallbackToLogsOnError',
             securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
             volumeMounts: [
               { name: 'data', mountPath: kind.dataPath },
@@ -194,6 +198,13 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
       },
     },
   };
+}
+
+/** The line of a failed container's termination message (its log's end) that says why: the entry script's last `slipway-…:` line, else the last line; at most 300 characters. */
+export function exitReason(message: string | undefined): string | undefined {
+  const lines = (message ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const line = lines.findLast((l) => /^slipway-(postgres|valkey): /.test(l)) ?? lines.at(-1);
+  return line?.replace(/^slipway-(postgres|valkey): /, '').slice(0, 300);
 }
 
 /** The name of a database's restore-drill pod (a scratch copy, deleted when the drill ends). */

@@ -39,8 +39,13 @@ export interface AddonRequest {
   as?: string | undefined;
 }
 
-/** The image a kind runs, or the sentence saying this server has none. */
-export function imageOf(services: Pick<Services, 'config'>, kind: DataKind): string {
+/** The image a kind runs (Postgres 18: the upgrade image), or the sentence saying this server has none. */
+export function imageOf(services: Pick<Services, 'config'>, kind: DataKind, version?: string): string {
+  if (kind === 'postgres' && version === '18') {
+    const image = services.config.postgres18Image;
+    if (!image) throw new UserError('This server has no Postgres 18 image: its administrator sets SLIPWAY_POSTGRES18_IMAGE (the testbed builds it from Debian\'s packages: images/postgres18).');
+    return image;
+  }
   const image = kind === 'postgres' ? services.config.postgresImage : services.config.valkeyImage;
   if (!image) throw new UserError(`This server runs no ${DATA_KINDS[kind].title}: its administrator sets ${kind === 'postgres' ? 'SLIPWAY_POSTGRES_IMAGE' : 'SLIPWAY_VALKEY_IMAGE'} (install.sh and the testbed build the image from Debian's packages).`);
   return image;
@@ -125,7 +130,7 @@ export function rowUrl(app: string, row: DataRow): string {
 export function serviceOf(services: Pick<Services, 'config' | 'store'>, app: string, row: DataRow, ca: string): DataService {
   const { config } = services;
   return {
-    app, name: row.name, kind: row.kind, image: imageOf(services, row.kind), size: row.size,
+    app, name: row.name, kind: row.kind, image: imageOf(services, row.kind, row.version), size: row.size,
     ...(row.storageClass ? { storageClass: row.storageClass } : {}),
     credentials: { username: row.username, password: row.password, database: DATABASE },
     tls: { key: row.tlsKey, cert: row.tlsCert, ca },

@@ -26,7 +26,7 @@ const RESTORE_TIMEOUT_MS = 15 * 60_000;
 export const HEARTBEAT_MS = 30_000;
 
 /** The app's Postgres database `raw`, or its first one. */
-function postgresOf(services: Pick<Services, 'store'>, app: string, raw: string | undefined): DataRow {
+export function postgresOf(services: Pick<Services, 'store'>, app: string, raw: string | undefined): DataRow {
   return databaseOf(services, app, 'postgres', raw, (row) => `${row.name} is not a Postgres database; backups here are Postgres's (Valkey keeps its own snapshots).`);
 }
 
@@ -37,7 +37,7 @@ export function toolError(stderr: string): string {
 }
 
 /** Runs one of the image's commands in the database's pod; its failure is one sentence with the tool's reason. */
-async function inDatabase(actor: Actor, app: string, row: DataRow, command: DataCommand, signal: AbortSignal, onLine?: (line: string) => void): Promise<string> {
+export async function inDatabase(actor: Actor, app: string, row: DataRow, command: DataCommand, signal: AbortSignal, onLine?: (line: string) => void): Promise<string> {
   const r = await requireDeployer(actor.services).data.command({ app, name: row.name, kind: row.kind }, command, { signal, ...(onLine ? { onLine } : {}) });
   if (r.code !== 0) {
     const why = toolError(r.stderr);
@@ -170,7 +170,7 @@ export async function promoteDatabase(actor: Actor, app: string, raw: string, as
 }
 
 /** Sets `target` to `row`'s URL in one release, the database that held it moving to its own NAME_URL, and records both. */
-async function promote(actor: Actor, app: string, row: DataRow, target: string, progress: Progress): Promise<{ name: string; attachment: string; release: number | null; previous: string | null }> {
+export async function promote(actor: Actor, app: string, row: DataRow, target: string, progress: Progress): Promise<{ name: string; attachment: string; release: number | null; previous: string | null }> {
   const { store } = actor.services;
   const vars = store.config.all(app);
   const holder = store.data.list(app).find((r) => r.attachment === target && r.name !== row.name);

@@ -20,6 +20,22 @@ export function dataKind(raw: string): DataKind {
   throw new UserError(`${shown(raw)} is not a database Slipway runs; use postgres (Postgres 17) or valkey (Valkey 8, Redis-compatible).`);
 }
 
+/**
+ * Postgres majors a database can be upgraded to (pg:upgrade --to), with the image of each: 18 is
+ * an upgrade target only, not a version addons:create makes (its packages are Debian testing's,
+ * and an upgrade keeps the 17 instance beside it to go back to).
+ */
+export const POSTGRES_UPGRADES: readonly string[] = ['18'];
+
+/** The major `raw` a Postgres database of `from` may be upgraded to (--to), or one sentence. */
+export function upgradeTarget(from: string, raw: string): string {
+  const to = raw.trim();
+  if (!/^\d{1,3}$/.test(to)) throw new UserError(`--to takes a Postgres major version like 18, not ${shown(raw)}.`);
+  if (Number(to) <= Number(from)) throw new UserError(`--to ${to} is not newer than the database's Postgres ${from}; pg:upgrade only goes to a newer major.`);
+  if (!POSTGRES_UPGRADES.includes(to)) throw new UserError(`Postgres ${to} is not an upgrade this server offers; pg:upgrade goes to Postgres ${POSTGRES_UPGRADES.join(', ')}.`);
+  return to;
+}
+
 /** The version asked for, or the kind's default; one sentence for one it does not have. */
 export function dataVersion(kind: DataKind, raw: string | undefined): string {
   const k = DATA_KINDS[kind];
