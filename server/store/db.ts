@@ -5,8 +5,12 @@ import { dirname } from 'node:path';
 /** The database handle every store module takes; better-sqlite3 lives only here. */
 export type Db = Database.Database;
 
-/** Schema migrations, applied in order; the index + 1 is the schema version (PRAGMA user_version). */
-const MIGRATIONS: readonly string[] = [
+/**
+ * Schema migrations, applied in order; the index + 1 is the schema version (PRAGMA user_version).
+ * Append only: a shipped one is never edited (test/unit/store-migrations.test.ts holds each
+ * version's recorded schema and rows).
+ */
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE apps (
      name TEXT PRIMARY KEY,
      deploy_branch TEXT,

@@ -1,0 +1,197 @@
+// Records a store at every schema version, for test/unit/store-migrations.test.ts: for each N from 1
+// to SCHEMA_VERSION, test/fixtures/stores/schema-N.sql holds the tables MIGRATIONS[0..N) make and
+// the same few rows in each (an app with releases and config, keys, tokens, domains, volumes,
+// previews, jobs, databases, … as far as schema N has them), written with plain SQL valid at N.
+// A fixture is recorded once, when its schema is the newest, and then kept: the test migrates it
+// with whatever the migrations have become, which is what a server upgraded from that version does.
+// So the script only writes the fixtures that are missing; --rewrite N records one again (only
+// for a schema that never shipped).
+//   node scripts/record-store-fixtures.ts [--rewrite N]
+//
+// It uses node:sqlite, not the store's driver: the fixtures are written by a different hand from
+// the code they test. A fixture is an SQL text, not a database file, so a review reads it and
+// a diff shows what changed.
+import { DatabaseSync } from 'node:sqlite';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MIGRATIONS, SCHEMA_VERSION } from '../server/store/db.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+/** Where the fixtures are kept. */
+export const FIXTURE_DIR = join(ROOT, 'test', 'fixtures', 'stores');
+
+/** The fixture file of schema `n`. */
+export const fixtureFile = (n: number): string => join(FIXTURE_DIR, `schema-${n}.sql`);
+
+const T0 = '2026-11-20T10:00:00.000Z';
+const T1 = '2026-11-21T11:30:00.000Z';
+const T2 = '2026-11-22T12:45:00.000Z';
+/** sha256 of the tokens `tok-alice-ci`, `tok-bob-laptop` and `tok-alice-child` (what tokens.add stores). */
+const HASH_ALICE = 'b0ba7c69c2f38fd487d046ce0835a36552691913dcd11e433789a0cd79bb4e71';
+const HASH_BOB = '306a41f49b7d3cf394e58f350d566365e6ce9ca759ab99c2e71e7cc45b82e28a';
+const HASH_CHILD = 'f20e47c94cb20db30530e9ec4d0107770be0c0455cb63c24f84b95df4441ba75';
+
+type Value = string | number | null;
+
+/**
+ * The rows every fixture holds, by table, with the columns of the newest schema; a fixture at N
+ * keeps the tables and columns that exist at N (a column added later then takes its default
+ * when the store migrates). A row with a value an older schema refuses (a job origin added by
+ * schema 17) says since when it exists. Order matters: a row comes after the rows it refers to.
+ */
+const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
+  ['keys', { name: 'alice', fingerprint: 'SHA256:alice0000000000000000000000000000000000000', type: 'ssh-ed25519', public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAlice alice@laptop', admin: 1, created_at: T0 }],
+  ['keys', { name: 'bob', fingerprint: 'SHA256:bob00000000000000000000000000000000000000000', type: 'ssh-ed25519', public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBob bob@desk', admin: 0, created_at: T0 }],
+  ['apps', { name: 'shop', deploy_branch: 'main', builder: null, created_at: T0, lock_owner: null, lock_pid: null, lock_at: null, lock_started: null, certs_auto: 1, warm_seconds: 120 }],
+  ['apps', { name: 'blog', deploy_branch: null, builder: 'pack', created_at: T1, lock_owner: 'push by bob', lock_pid: 4242, lock_at: T2, lock_started: '123456', certs_auto: 0, warm_seconds: null }],
+  ['apps', { name: 'shop--feature-login-1a2b3c', deploy_branch: null, builder: null, created_at: T2, lock_owner: null, lock_pid: null, lock_at: null, lock_started: null, certs_auto: 1, warm_seconds: null }],
+  ['config', { app: 'shop', key: 'DATABASE_URL', value: 'postgres://shop:pw@db:5432/shop' }],
+  ['config', { app: 'shop', key: 'GREETING', value: 'héllo "world"\nsecond line; $HOME `x`' }],
+  ['config', { app: 'blog', key: 'EMPTY', value: '' }],
+  ['grants', { app: 'blog', key_name: 'bob' }],
+  ['tokens', { name: 'ci', hash: HASH_ALICE, key_name: 'alice', created_at: T0, last_used_at: T1, scope: 'admin', parent: null }],
+  ['tokens', { name: 'laptop', hash: HASH_BOB, key_name: 'bob', created_at: T1, last_used_at: null, scope: 'read', parent: null }],
+  ['tokens', { name: 'child', hash: HASH_CHILD, key_name: 'alice', created_at: T2, last_used_at: null, scope: 'deploy', parent: HASH_ALICE }],
+  ['releases', {
+    app: 'shop', version: 1, description: 'Deploy 1111111', commit_sha: '1111111111111111111111111111111111111111', image: 'registry.local/shop@sha256:aaaa',
+    processes: '[{"type":"web","command":["web"],"args":[],"default":true}]', config: '{"GREETING":"hi"}', status: 'succeeded', created_at: T0, finished_at: T0,
+    checks: '{"web":[{"type":"startup","path":"/health"}]}', image_collected_at: T2, config_pruned_at: T2, cron: '[{"id":"nightly","command":"rake cleanup","schedule":"@daily"}]',
+    created_by: 'alice', config_changes: null, runs_as: null,
+  }],
+  ['releases', {
+    app: 'shop', version: 2, description: 'Set DATABASE_URL', commit_sha: '1111111111111111111111111111111111111111', image: 'registry.local/shop@sha256:aaaa',
+    processes: '[{"type":"web","command":["web"],"args":[],"default":true},{"type":"worker","command":["worker"],"args":[],"default":false}]',
+    config: '{"DATABASE_URL":"postgres://shop:pw@db:5432/shop","GREETING":"héllo \\"world\\"\\nsecond line; $HOME `x`"}', status: 'succeeded', created_at: T1, finished_at: T1,
+    checks: '{}', image_collected_at: null, config_pruned_at: null, cron: '[]', created_by: 'bob', config_changes: '{"added":["DATABASE_URL"],"changed":["GREETING"],"removed":[]}', runs_as: 1,
+  }],
+  ['releases', {
+    app: 'blog', version: 1, description: 'Deploy 2222222', commit_sha: '2222222222222222222222222222222222222222', image: null,
+    processes: '[]', config: '{}', status: 'failed', created_at: T1, finished_at: null,
+    checks: '{}', image_collected_at: null, config_pruned_at: null, cron: '[]', created_by: null, config_changes: null, runs_as: null,
+  }],
+  ['formation', { app: 'shop', process: 'web', quantity: 2 }],
+  ['formation', { app: 'shop', process: 'worker', quantity: 1 }],
+  ['domains', { host: 'www.shop.example', app: 'shop', created_at: T1 }],
+  ['builds', { id: 1, app: 'shop', commit_sha: '1111111111111111111111111111111111111111', status: 'succeeded', log_file: 'builds/shop/1.log', image: 'registry.local/shop@sha256:aaaa', started_at: T0, finished_at: T0 }],
+  ['builds', { id: 2, app: 'blog', commit_sha: '2222222222222222222222222222222222222222', status: 'failed', log_file: 'builds/blog/2.log', image: null, started_at: T1, finished_at: T1 }],
+  ['settings', { key: 'example', value: '{"recorded":true}' }],
+  ['checks', { app: 'shop', process: 'web', type: 'liveness', spec: '{"type":"liveness","path":"/alive","port":5000}' }],
+  ['resources', { app: 'shop', process: '*', kind: 'limit', memory: '512Mi', cpu: '500m', memory_max: '1Gi', cpu_max: null, max_set_by: 'alice' }],
+  ['resources', { app: 'shop', process: 'worker', kind: 'reserve', memory: '128Mi', cpu: null, memory_max: null, cpu_max: null, max_set_by: null }],
+  ['stopped', { app: 'blog', process: 'worker' }],
+  ['certs', { app: 'blog', host: 'blog.example', cert_pem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', key_pem: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n', created_at: T1 }],
+  ['quotas', { app: 'shop', pods: 8, memory: '4Gi', cpu: null, set_by: 'alice', set_at: T1 }],
+  ['egress', { app: 'shop', cidr: '10.20.0.0/16', port: 5432, created_at: T1 }],
+  ['egress', { app: 'shop', cidr: '192.0.2.7/32', port: 0, created_at: T2 }],
+  ['jobs', { id: 'job-shop-1', kind: 'deploy', app: 'shop', by_key: 'alice', origin: 'push', status: 'succeeded', created_at: T0, started_at: T0, finished_at: T0, release: 1, error: null, log_file: 'jobs/shop/job-shop-1.log' }],
+  ['jobs', { id: 'job-blog-1', kind: 'config:set', app: 'blog', by_key: 'bob', origin: 'http', status: 'failed', created_at: T1, started_at: T1, finished_at: T1, release: null, error: 'The rollout did not finish.', log_file: 'jobs/blog/job-blog-1.log' }],
+  ['cron_suspended', { app: 'shop', id: 'nightly', created_at: T2 }],
+  ['volumes', { app: 'shop', name: 'uploads', size: '1Gi', storage_class: null, process: 'web', path: '/app/uploads', created_at: T1 }],
+  ['volumes', { app: 'shop', name: 'cache', size: '256Mi', storage_class: 'local-path', process: null, path: null, created_at: T2 }],
+  ['login_codes', { hash: 'c0de'.repeat(16), key_name: 'alice', created_at: 1795000000000, expires_at: 1795000060000 }],
+  ['sessions', { hash: '5e55'.repeat(16), key_name: 'alice', token_hash: null, created_at: 1795000000000, seen_at: 1795000600000, expires_at: 1795043200000 }],
+  ['sessions', { hash: '70ce'.repeat(16), key_name: 'bob', token_hash: HASH_BOB, created_at: 1795000000000, seen_at: 1795000000000, expires_at: 1795043200000 }],
+  ['syncs', {
+    app: 'blog', url: 'https://git.example/blog.git', branch: 'main', public_key: null, webhook_secret: 'whsec-blog', poll_seconds: 300, polled_at: 1795000000000,
+    last_commit: '2222222222222222222222222222222222222222', fetched_at: T1, last_result: 'Deployed 2222222 as v1.', result_at: T1, set_by: 'bob', set_via: 'ssh', created_at: T1,
+  }],
+  ['hook_deliveries', { app: 'blog', id: 'delivery-1', received_at: 1795000000000 }],
+  ['jobs', { id: 'job-blog-2', kind: 'sync', app: 'blog', by_key: 'bob', origin: 'webhook', status: 'running', created_at: T2, started_at: T2, finished_at: null, release: null, error: null, log_file: 'jobs/blog/job-blog-2.log' }, 17],
+  ['preview_settings', { app: 'shop', enabled: 1, max_previews: 3, ttl_seconds: 86400, shared_keys: '["GREETING"]' }],
+  ['previews', { app: 'shop--feature-login-1a2b3c', parent: 'shop', branch: 'feature/login', commit_sha: '3333333333333333333333333333333333333333', pushed_at: T2, created_at: T2 }],
+  ['data_services', {
+    app: 'shop', name: 'shop-db', kind: 'postgres', version: '17', size: '1Gi', storage_class: null, attachment: 'DATABASE_URL', username: 'shop', password: 'pw',
+    tls_key: '-----BEGIN PRIVATE KEY-----\nDB\n-----END PRIVATE KEY-----\n', tls_cert: '-----BEGIN CERTIFICATE-----\nDB\n-----END CERTIFICATE-----\n', created_at: T1, last_backup_at: T2,
+  }],
+  ['data_ca', { app: 'shop', key: '-----BEGIN PRIVATE KEY-----\nCA\n-----END PRIVATE KEY-----\n', cert: '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n' }],
+  ['data_drills', { app: 'shop', name: 'shop-db', at: T2, ok: 1, step: null, message: 'Restored and checked.', rpo_s: 1.5, rto_ms: 42000 }],
+];
+
+/** The schema MIGRATIONS[0..n) make, in a new in-memory database. */
+export function migratedTo(n: number): DatabaseSync {
+  const db = new DatabaseSync(':memory:');
+  for (let v = 0; v < n; v++) db.exec(MIGRATIONS[v]!);
+  db.exec(`PRAGMA user_version = ${n}`);
+  return db;
+}
+
+/** The columns each table has in `db`. */
+function columnsOf(db: DatabaseSync): Map<string, Set<string>> {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
+  return new Map(tables.map(({ name }) => [name, new Set((db.prepare('SELECT name FROM pragma_table_info(?)').all(name) as { name: string }[]).map((c) => c.name))]));
+}
+
+/** The inserts of ROWS valid at the schema of `db`: tables it has, columns it has. */
+function inserts(db: DatabaseSync): string[] {
+  const columns = columnsOf(db);
+  const out: string[] = [];
+  const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+  for (const [table, row, since = 1] of ROWS) {
+    const have = columns.get(table);
+    if (!have || version < since) continue;
+    const keys = Object.keys(row).filter((k) => have.has(k));
+    const values = keys.map((k) => (db.prepare('SELECT quote(?) AS q').get(row[k]) as { q: string }).q);
+    out.push(`INSERT INTO ${table} (${keys.join(', ')}) VALUES (${values.join(', ')});`);
+  }
+  return out;
+}
+
+/**
+ * The text of a store: its user_version, its schema as SQLite keeps it (sqlite_master, in the
+ * order it was made) and every row, as SQL that makes the same database again.
+ */
+export function dump(db: DatabaseSync): string {
+  const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+  const objects = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid").all() as { type: string; name: string; sql: string }[];
+  const lines = [`PRAGMA user_version = ${version};`, 'BEGIN;'];
+  for (const o of objects.filter((x) => x.type === 'table')) lines.push(`${o.sql};`);
+  for (const o of objects.filter((x) => x.type === 'table')) {
+    const cols = (db.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').all(o.name) as { name: string }[]).map((c) => c.name);
+    const quoted = cols.map((c) => `quote("${c}")`).join(" || ', ' || ");
+    for (const r of db.prepare(`SELECT ${quoted} AS v FROM "${o.name}" ORDER BY rowid`).all() as { v: string }[]) {
+      lines.push(`INSERT INTO ${o.name} (${cols.join(', ')}) VALUES (${r.v});`);
+    }
+  }
+  const hasSequence = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").get();
+  if (hasSequence) {
+    lines.push('DELETE FROM sqlite_sequence;');
+    for (const s of db.prepare('SELECT name, seq FROM sqlite_sequence ORDER BY name').all() as { name: string; seq: number }[]) {
+      lines.push(`INSERT INTO sqlite_sequence (name, seq) VALUES ('${s.name}', ${s.seq});`);
+    }
+  }
+  for (const o of objects.filter((x) => x.type !== 'table')) lines.push(`${o.sql};`);
+  lines.push('COMMIT;');
+  return lines.join('\n') + '\n';
+}
+
+/** The fixture text of schema `n`: MIGRATIONS[0..n) applied, ROWS inserted, dumped. */
+export function record(n: number): string {
+  const db = migratedTo(n);
+  try {
+    db.exec('BEGIN');
+    for (const sql of inserts(db)) db.exec(sql);
+    db.exec('COMMIT');
+    const problems = db.prepare('PRAGMA foreign_key_check').all();
+    if (problems.length) throw new Error(`schema ${n}: the rows break a foreign key: ${JSON.stringify(problems)}`);
+    return `-- A Slipway store at schema ${n}, recorded by scripts/record-store-fixtures.ts; kept as it is (run the script, do not edit).\n` + dump(db);
+  } finally {
+    db.close();
+  }
+}
+
+function main(argv: readonly string[]): void {
+  const at = argv.indexOf('--rewrite');
+  const rewrite = at >= 0 ? Number(argv[at + 1]) : undefined;
+  if (rewrite !== undefined && !(Number.isInteger(rewrite) && rewrite >= 1 && rewrite <= SCHEMA_VERSION)) {
+    throw new Error(`--rewrite takes a schema version from 1 to ${SCHEMA_VERSION}.`);
+  }
+  mkdirSync(FIXTURE_DIR, { recursive: true });
+  for (let n = 1; n <= SCHEMA_VERSION; n++) {
+    const file = fixtureFile(n);
+    if (existsSync(file) && n !== rewrite) continue;
+    writeFileSync(file, record(n));
+    console.log(`recorded ${file}`);
+  }
+}
+
+if (import.meta.main) main(process.argv.slice(2));

@@ -1,0 +1,268 @@
+// Migrations from every schema version that shipped (issue 38, section 4): each fixture in
+// test/fixtures/stores/ is a store at one schema with the same few rows in every table it has,
+// recorded by scripts/record-store-fixtures.ts when that schema was the newest and kept since. The
+// current openStore must migrate each to SCHEMA_VERSION and read back every row with its value,
+// and the columns added after the fixture's schema with their defaults. A migration that fails
+// must leave the store at the schema it was at.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DatabaseSync } from 'node:sqlite';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { openStore, type Store } from '../../server/store/index.ts';
+import { inspectStoreFile, SCHEMA_VERSION } from '../../server/store/db.ts';
+import { sessionsStore } from '../../server/store/sessions.ts';
+import { dump, FIXTURE_DIR, fixtureFile, migratedTo } from '../../scripts/record-store-fixtures.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const T0 = '2026-11-20T10:00:00.000Z';
+const T1 = '2026-11-21T11:30:00.000Z';
+const T2 = '2026-11-22T12:45:00.000Z';
+const PREVIEW = 'shop--feature-login-1a2b3c';
+const GREETING = 'héllo "world"\nsecond line; $HOME `x`';
+
+const dirs: string[] = [];
+test.after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+/** A store file in a new temporary directory, made from the fixture of schema `n` (as the fixture holds it, not migrated). */
+function storeAt(n: number): string {
+  const dir = mkdtempSync(join(tmpdir(), `slipway-schema-${n}-`));
+  dirs.push(dir);
+  const file = join(dir, 'slipway.db');
+  const db = new DatabaseSync(file, { enableForeignKeyConstraints: false });
+  try { db.exec(readFileSync(fixtureFile(n), 'utf8')); } finally { db.close(); }
+  return file;
+}
+
+/** Runs `f` on the file with node:sqlite (not the store's driver), then closes it. */
+function withRaw<T>(file: string, f: (db: DatabaseSync) => T): T {
+  const db = new DatabaseSync(file);
+  try { return f(db); } finally { db.close(); }
+}
+
+/** The schema as SQLite keeps it: every table and index with its SQL text. */
+function schemaOf(db: DatabaseSync): string[] {
+  return (db.prepare("SELECT type || ' ' || name || ': ' || sql AS s FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name").all() as { s: string }[]).map((r) => r.s);
+}
+
+const version = (db: DatabaseSync) => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+
+/** The message that tells the next developer what to do about a missing fixture. */
+const missing = (n: number) =>
+  `${relative(ROOT, fixtureFile(n))} is missing: record it with \`node scripts/record-store-fixtures.ts\` while schema ${n} is the newest, and commit it (docs/testing.md, "Store fixtures").`;
+
+/** Checks every recorded row of a fixture of schema `n`, read through the store after migrating. */
+function checkRows(s: Store, n: number): void {
+  const since = (v: number) => n >= v;
+
+  // Apps, with the columns added later at their defaults.
+  assert.deepEqual(s.apps.list().map((a) => a.name), ['blog', 'shop', PREVIEW]);
+  assert.deepEqual(s.apps.get('shop'), { name: 'shop', deployBranch: 'main', builder: null, warmSeconds: since(16) ? 120 : null, createdAt: T0, lock: null });
+  assert.deepEqual(s.apps.get('blog'), { name: 'blog', deployBranch: null, builder: 'pack', warmSeconds: null, createdAt: T1, lock: { owner: 'push by bob', pid: 4242, at: T2 } });
+  assert.equal(s.db.prepare<[string], { v: string | null }>('SELECT lock_started AS v FROM apps WHERE name = ?').get('blog')!.v, since(4) ? '123456' : null);
+  assert.equal(s.certs.auto('shop'), true);
+  assert.equal(s.certs.auto('blog'), !since(6), 'certs:auto:disable is kept; before schema 6 every app has automatic certificates');
+
+  // Config, byte for byte.
+  assert.deepEqual(s.config.all('shop'), { DATABASE_URL: 'postgres://shop:pw@db:5432/shop', GREETING });
+  assert.deepEqual(s.config.all('blog'), { EMPTY: '' });
+
+  // Keys and grants.
+  assert.deepEqual(s.keys.list().map((k) => [k.name, k.admin, k.type, k.createdAt]), [['alice', true, 'ssh-ed25519', T0], ['bob', false, 'ssh-ed25519', T0]]);
+  assert.equal(s.keys.byFingerprint('SHA256:bob00000000000000000000000000000000000000000')?.name, 'bob');
+  assert.deepEqual(s.keys.grantsOf('blog'), ['bob']);
+  assert.deepEqual(s.apps.list('bob').map((a) => a.name), ['blog']);
+
+  // Tokens: before schema 11 a token takes its key's rights (admin for an admin key's, deploy for any other).
+  const scopes = since(11) ? { child: 'deploy', ci: 'admin', laptop: 'read' } : { child: 'admin', ci: 'admin', laptop: 'deploy' };
+  assert.deepEqual(s.tokens.list(), [
+    { name: 'child', keyName: 'alice', scope: scopes.child, createdAt: T2, lastUsedAt: null },
+    { name: 'ci', keyName: 'alice', scope: scopes.ci, createdAt: T0, lastUsedAt: T1 },
+    { name: 'laptop', keyName: 'bob', scope: scopes.laptop, createdAt: T1, lastUsedAt: null },
+  ]);
+  assert.equal(s.tokens.use('tok-bob-laptop')?.keyName, 'bob', 'a token still authenticates: its stored hash is kept');
+
+  // Releases and their config snapshots.
+  assert.deepEqual(s.releases.all('shop').map((r) => r.version), [2, 1]);
+  const web = { type: 'web', command: ['web'], args: [], default: true };
+  assert.deepEqual(s.releases.get('shop', 1), {
+    app: 'shop', version: 1, description: 'Deploy 1111111', commit: '1'.repeat(40), image: 'registry.local/shop@sha256:aaaa',
+    processes: [web], config: { GREETING: 'hi' }, checks: since(5) ? { web: [{ type: 'startup', path: '/health' }] } : {},
+    cron: since(12) ? [{ id: 'nightly', command: 'rake cleanup', schedule: '@daily' }] : [], status: 'succeeded', createdAt: T0, finishedAt: T0,
+    imageCollectedAt: since(7) ? T2 : null, configPrunedAt: since(8) ? T2 : null, createdBy: since(15) ? 'alice' : null, configChanges: null, runsAs: null,
+  });
+  assert.deepEqual(s.releases.get('shop', 2), {
+    app: 'shop', version: 2, description: 'Set DATABASE_URL', commit: '1'.repeat(40), image: 'registry.local/shop@sha256:aaaa',
+    processes: [web, { type: 'worker', command: ['worker'], args: [], default: false }],
+    config: { DATABASE_URL: 'postgres://shop:pw@db:5432/shop', GREETING }, checks: {}, cron: [], status: 'succeeded', createdAt: T1, finishedAt: T1,
+    imageCollectedAt: null, configPrunedAt: null, createdBy: since(15) ? 'bob' : null,
+    configChanges: since(15) ? { added: ['DATABASE_URL'], changed: ['GREETING'], removed: [] } : null, runsAs: since(16) ? 1 : null,
+  });
+  assert.equal(s.releases.current('shop')?.version, 2);
+  assert.equal(s.releases.current('blog'), undefined, "blog's only release failed");
+  assert.equal(s.releases.get('blog', 1)?.status, 'failed');
+
+  // Formation, domains, builds, settings.
+  assert.deepEqual(s.formation.all('shop'), { web: 2, worker: 1 });
+  assert.deepEqual(s.domains.list('shop'), ['www.shop.example']);
+  assert.equal(s.domains.owner('www.shop.example'), 'shop');
+  assert.deepEqual(s.builds.get('shop', 1), { id: 1, app: 'shop', commit: '1'.repeat(40), status: 'succeeded', logFile: 'builds/shop/1.log', image: 'registry.local/shop@sha256:aaaa', startedAt: T0, finishedAt: T0 });
+  assert.equal(s.builds.latest('blog')?.id, 2);
+  assert.equal(s.settings.get('example'), since(2) ? '{"recorded":true}' : undefined);
+
+  // Day-2: checks, resources, stopped types; certificates; quotas and ceilings; egress.
+  assert.deepEqual(s.checks.all('shop'), since(5) ? { web: [{ type: 'liveness', path: '/alive', port: 5000 }] } : {});
+  assert.deepEqual(s.resources.all('shop'), since(5) ? [
+    { process: '*', kind: 'limit', memory: '512Mi', cpu: '500m', memoryMax: since(8) ? '1Gi' : null, cpuMax: null, maxSetBy: since(8) ? 'alice' : null },
+    { process: 'worker', kind: 'reserve', memory: '128Mi', cpu: null, memoryMax: null, cpuMax: null, maxSetBy: null },
+  ] : []);
+  assert.deepEqual(s.stopped.all('blog'), since(5) ? ['worker'] : []);
+  assert.deepEqual(s.certs.uploaded('blog').map((c) => [c.host, c.certPem.split('\n')[1], c.keyPem.split('\n')[1]]), since(6) ? [['blog.example', 'MIIB', 'MIIE']] : []);
+  assert.deepEqual(s.quotas.get('shop'), since(8) ? { pods: 8, memory: '4Gi', cpu: null, setBy: 'alice', setAt: T1 } : undefined);
+  assert.deepEqual(s.egress.list('shop'), since(9) ? [{ cidr: '10.20.0.0/16', port: 5432 }, { cidr: '192.0.2.7/32' }] : []);
+
+  // Jobs (their origins widened at 17), cron, volumes.
+  assert.deepEqual(s.jobs.list('shop', 10), since(10) ? [{
+    id: 'job-shop-1', kind: 'deploy', app: 'shop', by: 'alice', origin: 'push', status: 'succeeded', createdAt: T0, startedAt: T0, finishedAt: T0, release: 1, error: null, logFile: 'jobs/shop/job-shop-1.log',
+  }] : []);
+  assert.deepEqual(s.jobs.list('blog', 10).map((j) => [j.id, j.origin, j.status, j.error]), [
+    ...since(17) ? [['job-blog-2', 'webhook', 'running', null]] : [],
+    ...since(10) ? [['job-blog-1', 'http', 'failed', 'The rollout did not finish.']] : [],
+  ]);
+  assert.deepEqual(s.cron.suspended('shop'), since(12) ? ['nightly'] : []);
+  assert.deepEqual(s.volumes.list('shop'), since(13) ? [
+    { name: 'uploads', size: '1Gi', storageClass: null, mount: { process: 'web', path: '/app/uploads' }, createdAt: T1 },
+    { name: 'cache', size: '256Mi', storageClass: 'local-path', mount: null, createdAt: T2 },
+  ] : []);
+
+  // Dashboard login codes and sessions, read at the time they were recorded (the store's clock).
+  const sessions = sessionsStore(s.db, { now: () => 1795000000001 });
+  assert.deepEqual(sessions.peekCode('c0de'.repeat(16)), since(14) ? { keyName: 'alice', expiresAt: 1795000060000 } : undefined);
+  assert.deepEqual(sessions.list('bob').map((r) => [r.tokenHash?.slice(0, 8), r.tokenScope]), since(14) ? [['306a41f4', 'read']] : []);
+  assert.equal(sessions.get('5e55'.repeat(16))?.seenAt, since(14) ? 1795000600000 : undefined);
+
+  // Syncs and webhook deliveries; previews; databases, their authority, backups and drills.
+  const sync = s.syncs.get('blog');
+  assert.deepEqual(sync && [sync.url, sync.branch, sync.webhookSecret, sync.pollSeconds, sync.lastCommit, sync.lastResult, sync.setBy, sync.setVia],
+    since(17) ? ['https://git.example/blog.git', 'main', 'whsec-blog', 300, '2'.repeat(40), 'Deployed 2222222 as v1.', 'bob', 'ssh'] : undefined);
+  if (since(17)) assert.equal(s.syncs.claimDelivery('blog', 'delivery-1', 1795000000001), false, 'a recorded delivery is still refused as a replay');
+  assert.deepEqual(s.previews.settings('shop'), since(18) ? { enabled: true, maxPreviews: 3, ttlSeconds: 86400, sharedKeys: ['GREETING'] } : { enabled: false, maxPreviews: null, ttlSeconds: null, sharedKeys: [] });
+  assert.deepEqual(s.previews.get(PREVIEW), since(18) ? { app: PREVIEW, parent: 'shop', branch: 'feature/login', commit: '3'.repeat(40), pushedAt: T2, createdAt: T2 } : undefined);
+  assert.deepEqual(s.data.list('shop').map((d) => [d.name, d.kind, d.version, d.attachment, d.username, d.password, d.tlsCert.split('\n')[1], d.createdAt]),
+    since(20) ? [['shop-db', 'postgres', '17', 'DATABASE_URL', 'shop', 'pw', 'DB', T1]] : []);
+  assert.equal(s.data.ca('shop')?.cert.split('\n')[1], since(20) ? 'CA' : undefined);
+  if (since(20)) {
+    assert.equal(s.data.lastBackupAt('shop', 'shop-db'), since(21) ? T2 : null);
+    assert.deepEqual(s.data.drills('shop', 'shop-db').last, since(21) ? { at: T2, ok: true, step: null, message: 'Restored and checked.', rpoS: 1.5, rtoMs: 42000 } : undefined);
+  }
+}
+
+/** Checks that the migrated store takes writes where the recorded rows left off, and that its foreign keys still cascade. */
+function checkWrites(s: Store, n: number): void {
+  assert.equal(s.releases.create({ app: 'shop', description: 'Deploy after upgrade', commit: null, image: null, processes: [], config: {} }).version, 3);
+  assert.equal(s.builds.start('blog', '4'.repeat(40), (id) => `builds/blog/${id}.log`).id, 3, 'build ids go on after the recorded ones (sqlite_sequence)');
+  assert.equal(s.tokens.remove('alice', 'ci'), true);
+  assert.deepEqual(s.tokens.list('alice').map((t) => t.name), n >= 19 ? [] : ['child'], 'a token made by a token goes with it from schema 19 on');
+  assert.equal(s.apps.remove('shop'), true);
+  for (const table of ['config', 'releases', 'formation', 'domains', 'builds', 'egress', 'volumes', 'jobs', 'data_services', 'data_drills', 'preview_settings']) {
+    assert.equal(s.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE app = 'shop'`).get()!.n, 0, `${table}: an app's rows go with it`);
+  }
+  // Its preview's row goes with it (the preview app itself is removed by apps:destroy, not by the store).
+  assert.equal(s.previews.get(PREVIEW), undefined);
+}
+
+// One test per schema version, 1 to SCHEMA_VERSION: a version without a fixture fails, naming the file.
+for (let n = 1; n <= SCHEMA_VERSION; n++) {
+  test(`a store at schema ${n} migrates to schema ${SCHEMA_VERSION} with every row it held`, () => {
+    if (!existsSync(fixtureFile(n))) assert.fail(missing(n));
+    const file = storeAt(n);
+    withRaw(file, (db) => {
+      assert.equal(version(db), n, 'the fixture is at its schema');
+      // A fixture is the schema the migrations made when it was recorded: if today's MIGRATIONS[0..n)
+      // make another one, a shipped migration was edited, and stores out there differ from new ones.
+      const made = migratedTo(n);
+      try {
+        assert.deepEqual(schemaOf(db), schemaOf(made), `MIGRATIONS[0..${n}) no longer make the schema recorded in schema-${n}.sql: a shipped migration was edited (they are append only; add a new one)`);
+      } finally { made.close(); }
+    });
+    const s = openStore(file);
+    try {
+      assert.equal(s.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.equal(s.db.pragma('integrity_check', { simple: true }), 'ok');
+      assert.deepEqual(s.db.pragma('foreign_key_check'), []);
+      checkRows(s, n);
+      checkWrites(s, n);
+    } finally {
+      s.close();
+    }
+    withRaw(file, (db) => {
+      const fresh = migratedTo(SCHEMA_VERSION);
+      try {
+        assert.deepEqual(schemaOf(db), schemaOf(fresh), `migrated from schema ${n}, the store has the schema a new store has`);
+      } finally { fresh.close(); }
+    });
+  });
+}
+
+test('the test lists a missing fixture by its file and says how to record it', () => {
+  assert.match(missing(SCHEMA_VERSION + 1), new RegExp(`^test/fixtures/stores/schema-${SCHEMA_VERSION + 1}\\.sql is missing: record it with \`node scripts/record-store-fixtures\\.ts\``));
+});
+
+test('no fixture is newer than the schema (a migration was removed, or a fixture came from another branch)', () => {
+  const versions = readdirSync(FIXTURE_DIR).map((f) => /^schema-(\d+)\.sql$/.exec(f)).filter((m) => m !== null).map((m) => Number(m[1]));
+  assert.deepEqual(versions.filter((v) => v > SCHEMA_VERSION), []);
+  assert.equal(readdirSync(FIXTURE_DIR).length, versions.length, 'test/fixtures/stores holds only schema-N.sql files');
+});
+
+test('the fixtures stay small', () => {
+  for (const f of readdirSync(FIXTURE_DIR)) assert.ok(readFileSync(join(FIXTURE_DIR, f)).length < 32 * 1024, `${f} is over 32 KiB`);
+});
+
+// Each migration runs in its own transaction (server/store/db.ts, migrate): one that fails leaves
+// the store at the schema before it, every row as it was. A store at schema 16 with a table in
+// the way of migration 17 (jobs_v17, which 17 makes after its other tables) fails halfway through 17.
+test('a migration that fails halfway leaves the store exactly as it was', () => {
+  const file = storeAt(16);
+  const before = withRaw(file, (db) => { db.exec('CREATE TABLE jobs_v17 (x)'); return dump(db); });
+  assert.throws(() => openStore(file), /table jobs_v17 already exists/);
+  withRaw(file, (db) => {
+    assert.equal(dump(db), before, 'schema, rows and user_version are as they were');
+    assert.equal(db.prepare("SELECT 1 FROM sqlite_master WHERE name IN ('syncs', 'hook_deliveries')").get(), undefined, "17's first statements were rolled back");
+    db.exec('DROP TABLE jobs_v17');
+  });
+  assert.deepEqual(inspectStoreFile(file), { schema: 16, integrity: 'ok' });
+  const s = openStore(file);
+  try {
+    assert.equal(s.db.pragma('user_version', { simple: true }), SCHEMA_VERSION, 'once the obstacle is gone the store migrates');
+    checkRows(s, 16);
+  } finally {
+    s.close();
+  }
+});
+
+// Migrations are not one transaction together: from schema 10, those before the one that fails
+// (11 to 16) stay applied. The store is then at a schema this Slipway knows, with every row, and
+// the next start goes on from there.
+test('a migration that fails after others succeeded leaves the store at the last schema that was reached, whole', () => {
+  const file = storeAt(10);
+  withRaw(file, (db) => db.exec('CREATE TABLE jobs_v17 (x)'));
+  assert.throws(() => openStore(file), /table jobs_v17 already exists/);
+  withRaw(file, (db) => {
+    assert.equal(version(db), 16);
+    const made = migratedTo(16);
+    try {
+      made.exec('CREATE TABLE jobs_v17 (x)');
+      assert.deepEqual(schemaOf(db), schemaOf(made), 'the schema is exactly 16 (and the table in the way)');
+    } finally { made.close(); }
+    assert.equal((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
+    db.exec('DROP TABLE jobs_v17');
+  });
+  const s = openStore(file);
+  try {
+    assert.equal(s.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    checkRows(s, 10);
+  } finally {
+    s.close();
+  }
+});
