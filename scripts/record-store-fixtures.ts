@@ -183,7 +183,9 @@ function main(argv: readonly string[]): void {
   const at = argv.indexOf('--rewrite');
   const rewrite = at >= 0 ? Number(argv[at + 1]) : undefined;
   if (rewrite !== undefined && !(Number.isInteger(rewrite) && rewrite >= 1 && rewrite <= SCHEMA_VERSION)) {
-    throw new Error(`--rewrite takes a schema version from 1 to ${SCHEMA_VERSION}.`);
+    console.error(`--rewrite takes a schema version from 1 to ${SCHEMA_VERSION}.`);
+    process.exitCode = 2;
+    return;
   }
   mkdirSync(FIXTURE_DIR, { recursive: true });
   for (let n = 1; n <= SCHEMA_VERSION; n++) {
