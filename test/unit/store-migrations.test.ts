@@ -41,9 +41,13 @@ function withRaw<T>(file: string, f: (db: DatabaseSync) => T): T {
   try { return f(db); } finally { db.close(); }
 }
 
-/** The schema as SQLite keeps it: every table and index with its SQL text. */
+/**
+ * The schema as SQLite keeps it: every table and index with its SQL text. Quotes around a plain
+ * name are dropped: how ALTER TABLE RENAME quotes the new name is SQLite's choice, not the schema.
+ */
 function schemaOf(db: DatabaseSync): string[] {
-  return (db.prepare("SELECT type || ' ' || name || ': ' || sql AS s FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name").all() as { s: string }[]).map((r) => r.s);
+  return (db.prepare("SELECT type || ' ' || name || ': ' || sql AS s FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name").all() as { s: string }[])
+    .map((r) => r.s.replace(/"(\w+)"/g, '$1'));
 }
 
 const version = (db: DatabaseSync) => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
