@@ -47,7 +47,7 @@ function DatabaseRow({ d, now }: { d: AddonInfo; now: number }) {
         {d.restarts > 0 && <span class="hint"> {d.restarts} restart{d.restarts === 1 ? '' : 's'}</span>}
       </td>
       <td class="num">{d.size}</td>
-      <td title={when(d.lastBackupAt)}>{d.lastBackupAt ? age(d.lastBackupAt, now) : 'none yet'}</td>
+      <td data-backup={d.lastBackupAt ?? 'none'} title={when(d.lastBackupAt)}>{d.lastBackupAt ? age(d.lastBackupAt, now) : 'none yet'}</td>
       <td data-restore={restore.tone} class={`restore restore-${restore.tone}`} title={drillAt ? when(drillAt) : undefined}>{restore.text}</td>
     </tr>
   );
