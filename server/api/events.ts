@@ -22,7 +22,7 @@ function wire(e: SlipwayEvent): { event: string; data: unknown } {
 export const eventRoutes = [
   route({
     method: 'GET', url: '/events', tag: 'events', need: 'read', produces: 'sse',
-    summary: 'What changes on the apps the token may use, as Server-Sent Events: `job` (a job started or ended), `release` (recorded or ended), `app` (created, destroyed, scaled, config, stopped, started, domains); a key holds at most SLIPWAY_MAX_STREAMS_PER_KEY (default 20) streams of every kind together, one address SLIPWAY_MAX_STREAMS_PER_SOURCE; one more is 429',
+    summary: 'What changes on the apps the token may use, as Server-Sent Events: `job` (a job started or ended), `release` (recorded or ended), `app` (created, destroyed, scaled, config, stopped, started, domains, data: a backup taken or a restore drill recorded); a key holds at most SLIPWAY_MAX_STREAMS_PER_KEY (default 20) streams of every kind together, one address SLIPWAY_MAX_STREAMS_PER_SOURCE; one more is 429',
     response: { 200: Type.String({ description: 'text/event-stream: event: job (data: the job, as GET /jobs/{id}), event: release (data: {"app", "release": "vN"}), event: app (data: {"app", "change"}).' }) },
     handle: (call) => {
       const { services, identity } = call;

@@ -208,11 +208,17 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.equal((await s.ssh(s.admin, `addons:create ${app} postgres`)).exitCode, 0);
     const never = await s.ssh(s.admin, `addons:info ${app} postgres`);
     assert.match(never.stdout, /Last backup: +none yet\nLast verified restore: +never/);
+    // Every recorded drill, failed or not, and every backup is an `app` event (change data) for the dashboard's live view.
+    const heard: string[] = [];
+    const unsubscribe = s.slipway.services.events.subscribe('test', (e) => { if (e.type === 'app' && e.app === app) heard.push(e.change); });
     const none = await s.ssh(s.admin, `pg:backups:verify ${app}`);
     assert.equal(none.exitCode, 1);
     assert.match(none.stdout, /Restore drill FAILED at verify: there is no backup to restore yet/);
+    assert.deepEqual(heard, ['data']);
 
     assert.equal((await s.ssh(s.admin, `pg:backups:capture ${app}`)).exitCode, 0);
+    unsubscribe();
+    assert.deepEqual(heard, ['data', 'data'], 'a backup taken is one too');
     const ok = await s.ssh(s.admin, `pg:backups:verify ${app}`);
     assert.equal(ok.exitCode, 0, ok.stderr);
     assert.match(ok.stdout, /^Restore drill ok: restored to the end of the archive, amcheck clean; RPO \d+ s, RTO 38\.0 s$/m);

@@ -2,7 +2,7 @@
 // times, counts and config changes, where login may send the browser, which page a URL is.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { age, appendBounded, bytes, codeFromHash, configChangesText, duration, errorMessage, jobDone, processCount, safeNext, shortCommit, when } from '../../web/src/format.ts';
+import { age, appendBounded, bytes, codeFromHash, configChangesText, databaseState, duration, errorMessage, jobDone, processCount, restoreSummary, safeNext, shortCommit, when } from '../../web/src/format.ts';
 import { appPath, matchRoute } from '../../web/src/routes.ts';
 
 test('age says how long ago, in the largest sensible unit', () => {
@@ -83,4 +83,20 @@ test('matchRoute knows every dashboard URL and nothing else', () => {
   for (const p of ['/apps/shop/nope', '/apps/', '/jobs', '/x', '/apps/a/b/c', '/apps/%E0%A4%A']) assert.deepEqual(matchRoute(p), { page: 'notfound' }, p);
   assert.equal(appPath('shop'), '/apps/shop');
   assert.equal(appPath('shop', 'logs'), '/apps/shop/logs');
+});
+
+test("databaseState and restoreSummary: a database's state and its last verified restore as the Databases section shows them", () => {
+  const now = Date.parse('2026-12-03T12:00:00Z');
+  assert.equal(databaseState({ ready: true, state: 'Running' }), 'ready');
+  assert.equal(databaseState({ ready: false, state: 'Pending (Unschedulable)' }), 'Pending (Unschedulable)');
+  assert.equal(databaseState({ ready: false, state: '' }), 'unknown');
+  const ok = { at: '2026-12-03T09:00:00Z', ok: true, step: null, message: 'restored', rpoS: 41, rtoMs: 38_200 };
+  assert.deepEqual(restoreSummary(null, null, now), { text: 'never', tone: 'none' });
+  assert.deepEqual(restoreSummary(ok, ok, now), { text: 'ok, 3 h ago, RPO 41 s, RTO 38 s', tone: 'ok' });
+  assert.deepEqual(restoreSummary(ok, { ...ok, rpoS: null, rtoMs: null }, now), { text: 'ok, 3 h ago, RPO unknown (no heartbeat yet), RTO unknown', tone: 'ok' });
+  const old = { ...ok, at: '2026-12-02T09:00:00Z' };
+  assert.deepEqual(restoreSummary(old, old, now), { text: 'ok, 27 h ago, RPO 41 s, RTO 38 s', tone: 'warn' }, 'overdue past 26 h, as doctor says');
+  const failed = { at: '2026-12-03T11:55:00Z', ok: false, step: 'verify', message: "pgBackRest's verify found the backups damaged", rpoS: null, rtoMs: null };
+  assert.deepEqual(restoreSummary(failed, ok, now), { text: "failed at verify, 5 min ago: pgBackRest's verify found the backups damaged; last ok 3 h ago", tone: 'bad' });
+  assert.deepEqual(restoreSummary({ ...failed, step: null, message: null }, null, now), { text: 'failed at restore, 5 min ago', tone: 'bad' });
 });

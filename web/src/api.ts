@@ -16,6 +16,7 @@ export type { CertList, DomainList } from '../../server/shapes/domains.ts';
 export type { CheckList } from '../../server/shapes/checks.ts';
 export type { CreatedToken, DoctorCheck, KeySummary, TokenSummary } from '../../server/shapes/keys.ts';
 export type { VolumeInfo } from '../../server/shapes/storage.ts';
+export type { AddonInfo } from '../../server/shapes/data.ts';
 export type { Round } from '../../server/shapes/rounds.ts';
 export type { CollectionPreview } from '../../server/shapes/gc.ts';
 

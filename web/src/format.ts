@@ -94,3 +94,31 @@ export function errorMessage(status: number, body: unknown): string {
 export function jobDone(status: string): boolean {
   return ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(status);
 }
+
+/** A database's state in a word: "ready" when it accepts connections, else what the cluster says ("Pending", "absent"…). */
+export function databaseState(a: { ready: boolean; state: string }): string {
+  return a.ready ? 'ready' : a.state || 'unknown';
+}
+
+/** A restore drill as the API gives it (server/shapes/data.ts DrillSchema). */
+interface DrillLike { at: string; ok: boolean; step: string | null; message: string | null; rpoS: number | null; rtoMs: number | null }
+
+/** A database with no verified restore in this long is overdue (doctor's 26 h). */
+const RESTORE_STALE_MS = 26 * 3_600_000;
+
+/**
+ * A database's last verified restore in a line and a tone: "ok, 3 h ago, RPO 41 s, RTO 38 s"
+ * (tone ok; warn past 26 h), the newest drill's failed step when it failed ("failed at verify,
+ * 5 min ago: …", tone bad), or "never" (tone none).
+ */
+export function restoreSummary(last: DrillLike | null, verified: DrillLike | null, now: number = Date.now()): { text: string; tone: 'ok' | 'warn' | 'bad' | 'none' } {
+  if (last && !last.ok) {
+    const since = verified ? `; last ok ${age(verified.at, now)}` : '';
+    return { text: `failed at ${last.step ?? 'restore'}, ${age(last.at, now)}${last.message ? `: ${last.message}` : ''}${since}`, tone: 'bad' };
+  }
+  if (!verified) return { text: 'never', tone: 'none' };
+  const rpo = verified.rpoS === null ? 'RPO unknown (no heartbeat yet)' : `RPO ${Math.round(verified.rpoS)} s`;
+  const rto = verified.rtoMs === null ? 'RTO unknown' : `RTO ${Math.round(verified.rtoMs / 1000)} s`;
+  const stale = now - Date.parse(verified.at) >= RESTORE_STALE_MS;
+  return { text: `ok, ${age(verified.at, now)}, ${rpo}, ${rto}`, tone: stale ? 'warn' : 'ok' };
+}

@@ -87,6 +87,7 @@ export async function captureBackup(actor: Actor, app: string, raw: string | und
   t.step(`Backing up ${row.name} of ${app} (${type})`);
   await inDatabase(actor, app, row, ['backup', type], progress.signal, (line) => t.detail(line));
   actor.services.store.data.backedUp(app, row.name);
+  actor.services.events.publish({ type: 'app', app, change: 'data' });
   const { backups } = await listBackups(actor, app, row.name);
   const made = backups.at(-1);
   if (!made) throw new UserError(`The backup of ${row.name} ended, but pgBackRest lists none.`);

@@ -27,6 +27,8 @@ export const BACKUP_ROUND_MS = 10 * 60_000;
 export async function drill(services: Services, app: string, row: DataRow, signal: AbortSignal, now = Date.now()): Promise<Omit<DrillRow, 'at'>> {
   const outcome = await runDrill(services, app, row, signal, now).catch((err: unknown) => ({ ok: false, step: 'restore', message: (err as Error).message, rpoS: null, rtoMs: null }));
   services.store.data.addDrill(app, row.name, outcome);
+  // The dashboard's Databases section shows the newest drill (and pg:backups:capture's backup): it refetches on this event.
+  services.events.publish({ type: 'app', app, change: 'data' });
   if (!outcome.ok) log.warn('a restore drill failed', { app, database: row.name, step: outcome.step, message: outcome.message });
   return outcome;
 }

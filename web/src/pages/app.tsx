@@ -1,4 +1,4 @@
-// /apps/APP: URLs, processes (scale, restart, stop/start), recent jobs, links to the sub-pages.
+// /apps/APP: URLs, processes (scale, restart, stop/start), databases, recent jobs, links to the sub-pages.
 import { useState } from 'preact/hooks';
 import { api, isAccepted, messageOf, type AppInfo, type DomainList, type Job, type ProcessEntry } from '../api.ts';
 import { age, when } from '../format.ts';
@@ -8,6 +8,7 @@ import { useChanges } from '../live.ts';
 import { Link } from '../router.tsx';
 import { appPath } from '../routes.ts';
 import { Badge, ErrorLine, useData, useDebounced } from '../ui.tsx';
+import { Databases } from './app-databases.tsx';
 
 
 /** The app's overview. */
@@ -73,6 +74,8 @@ export function AppPage({ app }: { app: string }) {
         <button type="button" class="secondary" disabled={busy} onClick={() => act(api('POST', `${base}/start`, {}))}>Start all</button>
       </p>
       {job && <JobView key={job} id={job} compact onEnd={refresh} />}
+
+      <Databases app={app} />
 
       <h2>Recent jobs</h2>
       <ErrorLine message={jobs.error} />
