@@ -24,7 +24,10 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
 };
 
 /** The image's own commands Slipway runs in a database's pod (images/README.md): backups, their list and check, the heartbeat. */
-export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['snapshot'];
+export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['snapshot'] | StreamCommand | ['login-retire', string];
+
+/** The image's commands that take input or give output as bytes (a dump, an import, a new login's password on stdin). */
+export type StreamCommand = ['dump'] | ['import', string] | ['login-add', string, string];
 
 /** The argv of one of those in a kind's image. */
 export function dataCommand(kind: DataKind, command: DataCommand): string[] {

@@ -4,7 +4,7 @@
 // volumes.
 import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
 import { LABEL, namespaceFor } from '../../kube/labels.ts';
-import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSelector, drillPodName, drillPodObject, type DataCommand } from '../data.ts';
+import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSecretObject, dataSelector, drillPodName, drillPodObject, type DataCommand, type StreamCommand } from '../data.ts';
 import { performance } from 'node:perf_hooks';
 import { lineIo, type ExecOutput } from '../../kube/exec-io.ts';
 import { podState } from '../rollout.ts';
@@ -131,6 +131,14 @@ export class KubeData extends KubePart implements DataServices {
       if (!(await this.k.client.read('v1', 'Pod', name, ns))) return;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
+  }
+
+  async stream(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: StreamCommand, io: ProcessIo, signal: AbortSignal): Promise<number> {
+    return this.k.client.exec(namespaceFor(d.app), dataPodName(d.name), d.kind, dataCommand(d.kind, command), io, signal);
+  }
+
+  async secret(d: DataService): Promise<void> {
+    await this.k.client.apply(dataSecretObject(d));
   }
 
   async command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { signal: AbortSignal; onLine?: (line: string) => void }): Promise<ExecOutput> {
