@@ -183,7 +183,10 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
           volumes: [
             { name: 'data', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'data') } },
             { name: 'backup', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'backup') } },
-            { name: 'tls', secret: { secretName: secret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }, { key: 'ca.crt', path: 'ca.crt' }] } },
+            // Postgres's current login too, as files the kubelet keeps up to date: a credential
+            // rotation changes the Secret, not the running pod's environment, and the console and
+            // an import read the login from here (images/README.md).
+            { name: 'tls', secret: { secretName: secret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }, { key: 'ca.crt', path: 'ca.crt' }, ...(d.kind === 'postgres' ? [{ key: 'POSTGRES_USER', path: 'login/user' }, { key: 'POSTGRES_PASSWORD', path: 'login/password' }] : [])] } },
             ...(d.restore ? [{ name: 'restore-from', persistentVolumeClaim: { claimName: d.restore.fromClaim, readOnly: true } }] : []),
           ],
         },
