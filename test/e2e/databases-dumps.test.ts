@@ -132,7 +132,7 @@ describe('dumps, imports and credential rotation', { timeout: 30 * 60_000 }, () 
     const before = await config();
     const imp = await sshFile(`pg:backups:restore ${APP} --to imported --promote`, { from: viaSsh });
     assert.equal(imp.code, 0, imp.stderr + imp.stdout);
-    assert.match(imp.stdout, /Restored the archive \([\d.]+ [KM]i?B\) into imported, attached as DATABASE_URL in v\d+\n/);
+    assert.match(imp.stdout, /Restored the archive \([\d.]+[KMG]i\) into imported, attached as DATABASE_URL in v\d+\n/);
     const promoted = await config();
     assert.notEqual(promoted.DATABASE_URL, before.DATABASE_URL);
     assert.equal(promoted.POSTGRES_URL, before.DATABASE_URL, 'the old database stays, as its own POSTGRES_URL');
