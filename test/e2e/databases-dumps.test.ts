@@ -23,7 +23,6 @@ import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts'
 import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
-import { run } from '../../server/exec.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_POSTGRES_IMAGE'] as const;
 const BASE_DOMAIN = 'slipway.test';
@@ -59,11 +58,18 @@ describe('dumps, imports and credential rotation', { timeout: 30 * 60_000 }, () 
       resolve({ code: code ?? -1, stderr, stdout });
     });
   });
-  /** pg_restore -l of an archive: its exit code and table of contents. */
-  const toc = async (file: string) => {
-    const r = await run('pg_restore', ['-l', file]);
-    return { code: r.exitCode, list: r.stdout.split('\n').filter((l) => /^\d+;/.test(l)).map((l) => l.replace(/^\d+; \d+ \d+ /, '')) };
-  };
+  /** pg_restore -l of an archive (Postgres 17's, from the database image: the host's may be older): its exit code and table of contents. */
+  const toc = (file: string) => new Promise<{ code: number; list: string[] }>((resolve, reject) => {
+    const input = openSync(file, 'r');
+    const p = spawn('docker', ['run', '--rm', '-i', '--network', 'none', '--entrypoint', 'pg_restore', tb!.SLIPWAY_POSTGRES_IMAGE!, '-l'], { stdio: [input, 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      closeSync(input);
+      resolve({ code: code ?? -1, list: out.split('\n').filter((l) => /^\d+;/.test(l)).map((l) => l.replace(/^\d+; \d+ \d+ /, '')) });
+    });
+  });
   /** psql in the database's pod as `user` with `password` over TLS: its exit code and what it said. */
   const loginAs = async (db: string, user: string, password: string) => {
     let out = '';
