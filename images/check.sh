@@ -10,13 +10,15 @@
 #   postgres      TLS, passwords, roles, restarts, stop signals (about 30 s on 2 cores)
 #   backups       WAL archiving, backups, verify, heartbeat and point-in-time restore with
 #                 pgBackRest, into a new instance from the old one's backup volume (about 70 s)
+#   dumps         pg_dump archives out and in (dump, import), rotated logins (login-add,
+#                 login-retire) and a restart as one (about 30 s)
 #   valkey        the same as postgres for Valkey, and its snapshot (about 17 s)
 #   restore-size  not run by default: a restore of a 1 GiB database, timed (about 70 s; needs
 #                 3 GiB of disk in /tmp; SLIPWAY_CHECK_RESTORE_SCALE=70 is pgbench's scale)
 #
-#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... bash images/check.sh [postgres] [backups] [valkey] [restore-size]
+#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... bash images/check.sh [postgres] [backups] [dumps] [valkey] [restore-size]
 #
-# With no section named: postgres, backups and valkey (about 100 s). Needs jq on the host.
+# With no section named: postgres, backups, dumps and valkey (about 130 s). Needs jq on the host.
 # (testbed/parts/45-data-images.sh prints both names; DOCKER_HOST names the engine.) The idle
 # memory of each server is printed too (RSS, PSS and PSS's anonymous part summed over the
 # container's processes, and the engine's own figure): goals 64 MiB for Postgres, 16 MiB for
@@ -25,7 +27,7 @@ set -euo pipefail
 pg_image=${SLIPWAY_POSTGRES_IMAGE:-}
 vk_image=${SLIPWAY_VALKEY_IMAGE:-}
 which=("$@")
-[ ${#which[@]} -gt 0 ] || which=(postgres backups valkey)
+[ ${#which[@]} -gt 0 ] || which=(postgres backups dumps valkey)
 name=db.check.slipway.test # the servers' certificate name, which clients verify
 started=$SECONDS
 work=$(mktemp -d /tmp/slipway-images-check.XXXXXX)
@@ -517,13 +519,77 @@ check_valkey() {
   docker rm -f -v "$vk" >/dev/null
 }
 
+# --- Postgres: dumps, imports, rotated logins ---------------------------------------------------
+check_dumps() {
+  [ -n "$pg_image" ] || fail "SLIPWAY_POSTGRES_IMAGE is not set"
+  local src=$prefix-dsrc dst=$prefix-ddst out dump=$work/app.dump junk=$work/junk.dump holder
+  volume "$work/ds-data" && volume "$work/ds-backup" && volume "$work/dd-data" && volume "$work/dd-backup"
+  # dm_run NAME DIR USER PASSWORD: an instance with its data and backup volumes in DIR-data, DIR-backup.
+  dm_run() {
+    docker run -d --name "$1" --network none "${restricted[@]}" -v "$2-data:/var/lib/slipway/postgres" \
+      -v "$2-backup:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER="$3" -e POSTGRES_DB=appdb \
+      -e POSTGRES_PASSWORD="$4" "$pg_image" >/dev/null
+    wait_ready 60 docker exec "$1" pg_isready -h /tmp -p 5432 || { logs_of "$1"; fail "$1: not ready within 60 s"; }
+  }
+  # as CONTAINER USER PASSWORD SQL: psql as USER over TLS to 127.0.0.1 in the container's namespace.
+  as() {
+    docker run --rm --network "container:$1" "${restricted[@]}" -e "PGPASSWORD=$3" -e PGCONNECT_TIMEOUT=5 \
+      --entrypoint psql "$pg_image" -X -q -A -t -v ON_ERROR_STOP=1 "host=127.0.0.1 sslmode=require user=$2 dbname=appdb" -c "$4" 2>&1
+  }
+  dm_run "$src" "$work/ds" app secret
+  out=$(as "$src" app secret "CREATE TABLE items (n int PRIMARY KEY, v text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 1000) g") || fail "rows: $out"
+  docker exec "$src" slipway-postgres dump >"$dump" || fail "dump: exit $?"
+  [ "$(head -c 5 "$dump")" = PGDMP ] || fail "dump: not a custom-format archive"
+  out=$(docker run --rm -i --network none --entrypoint pg_restore "$pg_image" -l <"$dump" | grep -c 'TABLE DATA public items') || fail "pg_restore -l: $out"
+  ok "dumps: slipway-postgres dump is a pg_dump -Fc archive pg_restore -l reads ($(stat -c %s "$dump") bytes)"
+
+  dm_run "$dst" "$work/dd" other other-secret
+  out=$(docker exec -i "$dst" slipway-postgres import 10000000 <"$dump" 2>&1) || fail "import: $out"
+  out=$(as "$dst" other other-secret "SELECT count(*), pg_get_userbyid(relowner) FROM items JOIN pg_class ON relname = 'items' GROUP BY relowner") || fail "imported rows: $out"
+  [ "$out" = "1000|other" ] || fail "imported rows: $out"
+  [ -z "$(ls -A "$work/dd-backup" | grep -v pgbackrest)" ] || fail "import: the archive was left on the backup volume"
+  ok "dumps: import restores the archive as the instance's own role (1000 rows, owned by other), and removes its copy"
+  head -c 20000 /dev/urandom >"$junk"
+  out=$(docker exec -i "$dst" slipway-postgres import 10000000 <"$junk" 2>&1) && fail "import took garbage"
+  grep -q 'import: this is not an archive pg_restore reads' <<<"$out" || fail "garbage: $out"
+  out=$(docker exec -i "$dst" slipway-postgres import 1000 <"$dump" 2>&1) && fail "import took an archive over its bound"
+  grep -q 'import: the archive is larger than 1000 bytes' <<<"$out" || fail "too large: $out"
+  ok "dumps: garbage and an archive over MAXBYTES are refused with one line each"
+
+  # A rotation: a new login that acts as app; app's sessions keep it until none is left.
+  out=$(printf 'new-secret\n' | docker exec -i "$src" slipway-postgres login-add unew app 2>&1) || fail "login-add: $out"
+  out=$(as "$src" unew new-secret "CREATE TABLE made_by_new (x int); SELECT current_user || ' ' || session_user || ' ' || pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'made_by_new'") || fail "the new login: $out"
+  [ "$out" = "app unew app" ] || fail "the new login: $out"
+  ok "dumps: login-add makes a login (password on stdin) that acts as the owner: $out"
+  # An idle session (psql waiting on its input), as an app's pooled connection is.
+  docker run -d -i --name "$src-held" --network "container:$src" "${restricted[@]}" -e PGPASSWORD=secret \
+    --entrypoint psql "$pg_image" -X "host=127.0.0.1 sslmode=require user=app dbname=appdb" >/dev/null
+  wait_ready 20 sh -c "[ \"\$(docker exec $src slipway-postgres login-retire app)\" = 1 ]" || fail "login-retire did not count the held session"
+  out=$(as "$src" app secret "SELECT 1") || fail "the old login was retired while a session used it: $out"
+  docker rm -f "$src-held" >/dev/null
+  wait_ready 20 sh -c "[ \"\$(docker exec $src slipway-postgres login-retire app)\" = 0 ]" || fail "login-retire did not retire app"
+  out=$(as "$src" app secret "SELECT 1") && fail "the retired login still logs in"
+  grep -q -e 'not permitted to log in' -e 'password authentication failed' <<<"$out" || fail "retired login: $out"
+  ok "dumps: login-retire keeps a login while a session uses it, then removes its LOGIN"
+  docker rm -f -v "$src" >/dev/null
+  holder=$(docker run -d --name "$src" --network none "${restricted[@]}" -v "$work/ds-data:/var/lib/slipway/postgres" \
+    -v "$work/ds-backup:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER=unew -e POSTGRES_DB=appdb \
+    -e POSTGRES_PASSWORD=new-secret "$pg_image")
+  wait_ready 60 docker exec "$src" pg_isready -h /tmp -p 5432 || { logs_of "$src"; fail "restart as unew: not ready"; }
+  out=$(as "$src" unew new-secret "SELECT pg_get_userbyid(datdba) || ' ' || current_user FROM pg_database WHERE datname = 'appdb'; SELECT count(*) FROM items") || fail "after restart: $out"
+  [ "$out" = $'app app\n1000' ] || fail "after a restart as the rotated login: $out"
+  ok "dumps: a restart with the rotated login keeps appdb owned by app (${holder:0:12})"
+  docker rm -f -v "$src" "$dst" >/dev/null
+}
+
 for w in "${which[@]}"; do
   case $w in
     postgres) check_postgres ;;
     backups) check_backups ;;
+    dumps) check_dumps ;;
     restore-size) check_restore_size ;;
     valkey) check_valkey ;;
-    *) fail "usage: images/check.sh [postgres] [backups] [valkey] [restore-size]" ;;
+    *) fail "usage: images/check.sh [postgres] [backups] [dumps] [valkey] [restore-size]" ;;
   esac
 done
 printf 'images/check.sh: %d checks passed in %d s\n' "$n" "$((SECONDS - started))"
