@@ -538,10 +538,27 @@ check_dumps() {
   }
   dm_run "$src" "$work/ds" app secret
   out=$(as "$src" app secret "CREATE TABLE items (n int PRIMARY KEY, v text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 1000) g") || fail "rows: $out"
-  docker exec "$src" slipway-postgres dump >"$dump" || fail "dump: exit $?"
+  # The caller keeps the dump's standard input open while it reads (its end stops pg_dump).
+  exec 4< <(sleep 120)
+  local input=$!
+  docker exec -i "$src" slipway-postgres dump <&4 >"$dump" || fail "dump: exit $?"
   [ "$(head -c 5 "$dump")" = PGDMP ] || fail "dump: not a custom-format archive"
   out=$(docker run --rm -i --network none --entrypoint pg_restore "$pg_image" -l <"$dump" | grep -c 'TABLE DATA public items') || fail "pg_restore -l: $out"
   ok "dumps: slipway-postgres dump is a pg_dump -Fc archive pg_restore -l reads ($(stat -c %s "$dump") bytes)"
+  out=$(as "$src" app secret "CREATE TABLE big AS SELECT g, md5(g::text) || md5((g * 7)::text) AS v FROM generate_series(1, 300000) g") || fail "big: $out"
+  # A reader that does not read (pg_dump waits on its full pipe), then its input ends (what a
+  # caller that went away leaves).
+  docker exec -i "$src" slipway-postgres dump <&4 | sleep 60 &
+  local stalled=$!
+  wait_ready 20 sh -c "[ \"\$(docker exec $src psql -h /tmp -At -U postgres -d appdb -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'\")\" = 1 ]" ||
+    fail "pg_dump did not start"
+  exec 4<&-
+  kill "$input" 2>/dev/null || true
+  wait_ready 20 sh -c "[ \"\$(docker exec $src psql -h /tmp -At -U postgres -d appdb -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'\")\" = 0 ]" ||
+    fail "pg_dump did not end when its input did"
+  kill "$stalled" 2>/dev/null || true
+  out=$(as "$src" app secret "DROP TABLE big") || fail "big: $out"
+  ok "dumps: the end of its standard input (the caller gone) ends pg_dump"
 
   dm_run "$dst" "$work/dd" other other-secret
   out=$(docker exec -i "$dst" slipway-postgres import 10000000 <"$dump" 2>&1) || fail "import: $out"

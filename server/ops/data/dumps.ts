@@ -5,7 +5,7 @@
 // under its own NAME_URL, or promoted to DATABASE_URL in that same release. The archive is
 // restored by pg_restore as the app's own role (--no-owner --no-acl), never as the superuser: an
 // archive can hold any SQL. A bad archive removes the new database; the live one is never touched.
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../errors.ts';
 import { newAuthority, newServerCert } from '../../data/certs.ts';
@@ -52,11 +52,19 @@ export function prepareDump(actor: Actor, app: string, raw: string | undefined):
     run: async (write, signal) => {
       let bytes = 0;
       const err = errorTail();
-      const code = await deployer.data.stream({ app, name: row.name, kind: row.kind }, ['dump'], {
-        stdin: Readable.from([]),
-        stdout: async (c) => { bytes += c.length; await write(c); },
-        stderr: err.write,
-      }, signal);
+      // Open while the dump runs: the image ends pg_dump when its input ends, which is what a
+      // caller that went away leaves behind (the exec's streams closed), not only a finished dump.
+      const input = new PassThrough();
+      let code: number;
+      try {
+        code = await deployer.data.stream({ app, name: row.name, kind: row.kind }, ['dump'], {
+          stdin: input,
+          stdout: async (c) => { bytes += c.length; await write(c); },
+          stderr: err.write,
+        }, signal);
+      } finally {
+        input.end();
+      }
       if (code !== 0) {
         const why = toolError(err.text()).replace(/^pg_dump: error: /, '');
         throw new UserError(`pg_dump of ${row.name} failed (exit ${code})${why ? `: ${why}` : ''}; the download is incomplete.`);
