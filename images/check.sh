@@ -575,9 +575,9 @@ check_dumps() {
 
   # A rotation: a new login that acts as app; app's sessions keep it until none is left.
   out=$(printf 'new-secret\n' | docker exec -i "$src" slipway-postgres login-add unew app 2>&1) || fail "login-add: $out"
-  out=$(as "$src" unew new-secret "CREATE TABLE made_by_new (x int); SELECT current_user || ' ' || session_user || ' ' || pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'made_by_new'") || fail "the new login: $out"
-  [ "$out" = "app unew app" ] || fail "the new login: $out"
-  ok "dumps: login-add makes a login (password on stdin) that acts as the owner: $out"
+  out=$(as "$src" unew new-secret "CREATE TABLE made_by_new (x int); SELECT current_user || ' ' || session_user || ' ' || pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'made_by_new'; SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") || fail "the new login: $out"
+  [ "$out" = $'app unew app\nt' ] || fail "the new login: $out"
+  ok "dumps: login-add makes a login (password on stdin) that acts as the owner and sees its own session's TLS: ${out//$'\n'/ }"
   # An idle session (psql waiting on its input), as an app's pooled connection is.
   docker run -d -i --name "$src-held" --network "container:$src" "${restricted[@]}" -e PGPASSWORD=secret \
     --entrypoint psql "$pg_image" -X "host=127.0.0.1 sslmode=require user=app dbname=appdb" >/dev/null

@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -38,6 +38,8 @@ describe('dumps, imports and credential rotation', { timeout: 30 * 60_000 }, () 
   let tb: Record<string, string> | undefined;
   let builder: PackBuilder | undefined;
   let kube: KubeClient;
+  /** The console session held open across the rotation (ended in `after` when the test fails first). */
+  let held: ChildProcess | undefined;
   const host = `${APP}.${BASE_DOMAIN}`;
   const ssh = (command: string, input?: string) => s!.ssh(s!.admin, command, input);
   const get = (path: string) => httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, host, 10_000, path);
@@ -82,7 +84,10 @@ describe('dumps, imports and credential rotation', { timeout: 30 * 60_000 }, () 
     ({ tb, server: s, builder } = await startWithApps(NEEDS, APPS, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240', SLIPWAY_WARM_ROLLBACK: '0' }, { buildTimeoutMs: PUSH_MS }) ?? {});
     if (tb) kube = new KubeClient(tb.KUBECONFIG!);
   });
-  after(() => destroyApps(s, builder, APPS));
+  after(async () => {
+    held?.kill();
+    await destroyApps(s, builder, APPS);
+  });
 
   test('a dump over SSH and HTTP, imported with --promote; garbage refused with nothing left; rotation while an old session stays open', { timeout: PUSH_MS + 12 * ROUTE_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
@@ -156,18 +161,21 @@ describe('dumps, imports and credential rotation', { timeout: 30 * 60_000 }, () 
     assert.match(((await post.json()) as { error: { message: string } }).error.message, /^The archive could not be restored \(this is not an archive pg_restore reads/);
     const names = (JSON.parse((await ssh(`addons ${APP} --json`)).stdout) as { name: string }[]).map((a) => a.name);
     assert.deepEqual(names, ['postgres', 'imported']);
-    const claims = await kube.list('v1', 'PersistentVolumeClaim', NS);
-    assert.deepEqual(claims.map((c) => (c as { metadata?: { name?: string } }).metadata?.name ?? "").filter((n) => /junk/.test(n)), [], 'no claim of the refused imports');
+    // Deleted with the database; a claim goes once its pod has.
+    await eventually(() => 'the refused imports\' claims to be gone', async () => {
+      const claims = await kube.list<{ metadata?: { name?: string } }>('v1', 'PersistentVolumeClaim', NS);
+      return !claims.some((c) => /junk/.test(c.metadata?.name ?? ''));
+    }, 60_000, 1000);
     assert.deepEqual((await config()).DATABASE_URL, promoted.DATABASE_URL, 'config as it was');
     lap('garbage refused over SSH and HTTP');
 
     // Rotation while a console session with the old login stays open.
     const oldUrl = new URL(promoted.DATABASE_URL!);
-    const held = spawn('ssh', [...sshOptions(s.admin), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', `pg:psql ${APP} imported`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    held = spawn('ssh', [...sshOptions(s.admin), '-p', String(s.slipway.sshPort), 'git@127.0.0.1', `pg:psql ${APP} imported`], { stdio: ['pipe', 'pipe', 'pipe'] });
     let heldOut = '';
-    held.stdout.on('data', (c: Buffer) => { heldOut += c.toString(); });
+    held.stdout!.on('data', (c: Buffer) => { heldOut += c.toString(); });
     const ask = async (sql: string, expect: RegExp) => {
-      held.stdin.write(`${sql}\n`);
+      held!.stdin!.write(`${sql}\n`);
       await eventually(() => `the held session to answer ${sql} (${heldOut.slice(-200)})`, async () => expect.test(heldOut), 20_000, 100);
     };
     await ask("SELECT 'before=' || count(*) FROM pages_row;", /before=20/);
@@ -182,7 +190,12 @@ describe('dumps, imports and credential rotation', { timeout: 30 * 60_000 }, () 
     assert.equal(Buffer.from(secret!.data!.POSTGRES_USER!, 'base64').toString(), newUrl.username, 'the Secret has the new login, for a restart');
     await ask("SELECT 'during=' || count(*) FROM pages_row;", /during=20/);
     // The new release connects with the new login, and writes as the role that owns the data.
-    assert.equal((await get('/rows?add=22')).status, 200);
+    const added = await get('/rows?add=22');
+    if (added.status !== 200) {
+      const probe = await ssh(`run ${APP} -- python -c "import os, psycopg; c = psycopg.connect(os.environ['DATABASE_URL']); print(c.execute('SELECT current_user, session_user, count(*) FROM pages_row').fetchone()); c.execute('INSERT INTO pages_row (n) VALUES (99)')"`);
+      t.diagnostic(`a connection with DATABASE_URL: ${probe.exitCode} ${probe.stdout} ${probe.stderr}`);
+    }
+    assert.equal(added.status, 200, added.body.slice(0, 500));
     assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host, (b) => b.startsWith('rows 21'), ROUTE_MS, '/rows'), 'rows 21, last 22, tls on\n');
     await ask(`SELECT 'app=' || count(*) FROM pg_stat_activity WHERE usename = '${newUrl.username}';`, /app=[1-9]/);
     assert.equal((await loginAs('imported', decodeURIComponent(oldUrl.username), decodeURIComponent(oldUrl.password))).code, 0, 'the old login still logs in while a session uses it');
@@ -191,8 +204,9 @@ describe('dumps, imports and credential rotation', { timeout: 30 * 60_000 }, () 
     await ask("SELECT 'still=' || count(*) FROM pages_row;", /still=21/);
     lap('rotated with the old session open');
 
-    held.stdin.end();
-    await new Promise((f) => held.once('close', f));
+    const ending = held;
+    ending.stdin!.end();
+    await new Promise((f) => ending.once('close', f));
     // The old release's pods (with their pooled connections) are gone once the rollout ended; the round then retires the login.
     await eventually(() => 'the old login to be retired', async () => {
       await ssh('rounds:run db-logins');
