@@ -4,7 +4,8 @@
 // (ALTER ROLE … SET role), so what it makes belongs to that role and the next rotation's login can
 // use it too. The database's Secret gets the new login, so a restarted pod sets it up again.
 // The `db-logins` round removes the LOGIN of each login rotated away from once pg_stat_activity
-// shows none of its sessions (the app's old release, a console left open).
+// shows none of its sessions (the app's old release, a console left open) and the pod reads the
+// new login from its Secret (the kubelet brings the change in within a minute or so).
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { UserError } from '../../errors.ts';
@@ -123,8 +124,8 @@ export async function retireLogins(services: Services, signal: AbortSignal): Pro
       log.warn('retiring a database login failed', { app: r.app, database: r.name, login: r.username, code: out.code, stderr: out.stderr.slice(-300) });
       continue;
     }
-    const sessions = Number(out.stdout.trim());
-    if (sessions === 0) {
+    // The number of its sessions, or `mounted` while the pod still reads it as its login.
+    if (out.stdout.trim() === '0') {
       services.store.data.retired(r.app, r.name, r.username);
       log.info('a rotated database login can no longer log in', { app: r.app, database: r.name, login: r.username });
     }
