@@ -15,6 +15,8 @@ node bench/http-rss.ts
 bin/slipway-server bench/api.ts
 # Idle RSS of the sources vs the built server (with the testbed's KUBECONFIG when it is up).
 node bench/memory.ts
+# Slipway's own backup and restore (no testbed: the registry is in memory; about 2 GB of temporary files).
+node bench/self-backup.ts
 # The dashboard in headless Chromium (Debian's chromium) against a server with the fake backends.
 if [ -x "${SLIPWAY_CHROMIUM:-/usr/bin/chromium}" ]; then node bench/dashboard.ts; else echo "bench: dashboard bench skipped: no Chromium (testbed/parts/80-browser.sh installs Debian's chromium, or set SLIPWAY_CHROMIUM)" >&2; fi
 if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TEST_INGRESS:-}" ]; then

@@ -7,7 +7,10 @@
 //     URL released, the release rolled out), and until the app answers through the ingress with a
 //     query over that URL (`/ping?var=SECOND_URL`);
 //   - `docker run` of the same image with the same TLS files until `pg_isready` answers.
-// Then the idle working set of the app's Postgres and Valkey pods, from the metrics API.
+// Then a restore drill's cost to the live database: pgbench's select-only load at a fixed rate in
+// the database's pod, alone and while `pg:backups:verify` runs a drill beside it (its p50 and p99
+// per transaction; the goal: p99 within 10 %). Then the idle working set of the app's Postgres and
+// Valkey pods, from the metrics API.
 //   eval "$(npm run -s testbed)"; node bench/data.ts     (BENCH_ROUNDS=3)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +23,7 @@ import { kubeDeployer } from '../server/backends.ts';
 import { run, runChecked } from '../server/exec.ts';
 import { KubeClient } from '../server/kube/client.ts';
 import { newAuthority, newServerCert } from '../server/data/certs.ts';
+import { execOutput } from '../server/kube/exec-io.ts';
 import { startTestServer } from '../test/support/harness.ts';
 import { httpThroughIngress } from '../test/support/ingress.ts';
 import { clusterEnv, fixtureCopy } from '../test/support/testbed.ts';
@@ -79,6 +83,10 @@ const ssh = async (cmd: string) => {
 const command: number[] = [];
 const connected: number[] = [];
 const docker: number[] = [];
+/** pgbench's latencies (ms) per run, alone and beside a drill. */
+const load: { alone: number[][]; drill: number[][]; drillMs: number[] } = { alone: [], drill: [], drillMs: [] };
+/** The load: select-only transactions at a fixed rate for this long, 2 clients. */
+const LOAD = { rate: 100, seconds: 20 };
 let memory: { name: string; bytes: number }[] = [];
 const tlsDir = mkdtempSync(join(tmpdir(), 'bench-tls-'));
 try {
@@ -110,6 +118,27 @@ try {
     await ssh(`addons:destroy ${app} second --confirm ${app}`);
     docker.push(await dockerPostgres(tlsDir));
   }
+  const [pg] = await kube.list<{ metadata: { name: string } }>('v1', 'Pod', `slipway-${app}`, { labelSelector: 'slipway/data=postgres' });
+  const at = { namespace: `slipway-${app}`, pod: pg!.metadata.name, container: 'postgres' };
+  const inPod = async (cmd: string[]) => {
+    const r = await execOutput(kube, at, cmd, AbortSignal.timeout(180_000), 64 * 2 ** 20);
+    if (r.code !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  await inPod(['pgbench', '-h', '/tmp', '-U', 'postgres', '-i', '-s', '4', '-q', 'app']);
+  // One run of the load: per-transaction latencies from pgbench's log (its third field, µs).
+  const pgbench = async () => {
+    const out = await inPod(['sh', '-c', `cd /tmp && rm -f pgb.* && pgbench -h /tmp -U postgres -S -c 2 -j 1 -R ${LOAD.rate} -T ${LOAD.seconds} -l --log-prefix=pgb app >/dev/null 2>&1 && cat pgb.* && rm -f pgb.*`]);
+    return out.split('\n').filter(Boolean).map((l) => Number(l.split(' ')[2]) / 1000).sort((a, b) => a - b);
+  };
+  for (let round = 0; round < SETTINGS.rounds; round++) {
+    say(`round ${round + 1}: pgbench alone, then beside a restore drill`);
+    load.alone.push(await pgbench());
+    const t0 = performance.now();
+    const drill = ssh(`pg:backups:verify ${app}`).then(() => load.drillMs.push(performance.now() - t0));
+    load.drill.push(await pgbench());
+    await drill;
+  }
   say('waiting 45 s idle for the metrics API to measure the databases');
   await new Promise((f) => setTimeout(f, 45_000));
   const m = await kube.rawGet(`/apis/metrics.k8s.io/v1beta1/namespaces/slipway-${app}/pods`, { timeoutMs: 5000, maxBytes: 2 ** 20 });
@@ -133,6 +162,10 @@ function parseQuantity(q: string): number {
 }
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+/** The q-quantile of sorted values. */
+const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+const p = (runs: number[][], q: number) => median(runs.map((r) => quantile(r, q)));
 const report = [
   '# Databases for apps',
   '',
@@ -146,6 +179,15 @@ const report = [
   `| … until the app answers through the ingress with a query over the new URL | ${s2(median(connected))} | ${connected.map(s2).join(', ')} | ≤ 30 s (Heroku Essential: minutes) |`,
   `| \`docker run\` of the same image until \`pg_isready\` (Dokku's postgres:create; no release, no app restart) | ${s2(median(docker))} | ${docker.map(s2).join(', ')} | |`,
   `| ratio: Slipway until connected / docker run until ready | ${(median(connected) / median(docker)).toFixed(2)}× | | |`,
+  '',
+  "## A restore drill's cost to the live database",
+  '',
+  `pgbench select-only (scale 4), 2 clients at ${LOAD.rate} transactions/s for ${LOAD.seconds} s in the database's pod; \`pg:backups:verify\` started with the second run (each drill took ${load.drillMs.map(s2).join(', ')}).`,
+  '',
+  '| measure | alone | beside a drill | change | each round (alone / beside) | goal |',
+  '|---|---|---|---|---|---|',
+  `| p50 per transaction | ${ms(p(load.alone, 0.5))} | ${ms(p(load.drill, 0.5))} | ${((p(load.drill, 0.5) / p(load.alone, 0.5) - 1) * 100).toFixed(0)} % | ${load.alone.map((r, i) => `${ms(quantile(r, 0.5))} / ${ms(quantile(load.drill[i]!, 0.5))}`).join(', ')} | |`,
+  `| p99 per transaction | ${ms(p(load.alone, 0.99))} | ${ms(p(load.drill, 0.99))} | ${((p(load.drill, 0.99) / p(load.alone, 0.99) - 1) * 100).toFixed(0)} % | ${load.alone.map((r, i) => `${ms(quantile(r, 0.99))} / ${ms(quantile(load.drill[i]!, 0.99))}`).join(', ')} | ≤ +10 % |`,
   '',
   '## Idle memory (working set, metrics API, after 45 s idle)',
   '',

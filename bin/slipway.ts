@@ -13,28 +13,33 @@ import { RunningDeploys, RunningSessions } from '../server/context.ts';
 import { JobRunner } from '../server/jobs/runner.ts';
 import { Events } from '../server/jobs/events.ts';
 import { nativeCryptoLoaded } from '../server/transport/ssh/lib.ts';
+import { STORELESS, configOnly } from '../server/commands/backups.ts';
 
 async function main(): Promise<number> {
   configureLog({ level: 'warn' });
   const config = loadConfig();
+  const interrupted = new AbortController();
+  process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
+  const io = {
+    stdout: (s: string) => process.stdout.write(s),
+    stderr: (s: string) => process.stderr.write(s),
+    stdin: () => text(process.stdin),
+    color: process.stdout.isTTY === true,
+    signal: interrupted.signal,
+  };
+  const local = { name: 'local', admin: true, via: 'local' } as const;
+  // backup:keygen needs no server, and restore an empty data directory: neither opens the store.
+  if (STORELESS.has(process.argv[2] ?? '')) return execute(configOnly(config), local, process.argv.slice(2), io);
   const store = openStore(config.dbFile);
   let backends: Awaited<ReturnType<typeof chooseBackends>> | undefined;
   try {
     backends = await chooseBackends(config);
     const pushes = new RunningDeploys();
-    const interrupted = new AbortController();
-    process.once('SIGINT', () => interrupted.abort(new Error('interrupted')));
     return await execute(
       { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), events: new Events(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded },
-      { name: 'local', admin: true, via: 'local' },
+      local,
       process.argv.slice(2),
-      {
-        stdout: (s) => process.stdout.write(s),
-        stderr: (s) => process.stderr.write(s),
-        stdin: () => text(process.stdin),
-        color: process.stdout.isTTY === true,
-        signal: interrupted.signal,
-      },
+      io,
     );
   } finally {
     // The deployer's read cache watches the cluster once a command read it: the watches end

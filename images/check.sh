@@ -13,12 +13,17 @@
 #   dumps         pg_dump archives out and in (dump, import), rotated logins (login-add,
 #                 login-retire) and a restart as one (about 30 s)
 #   valkey        the same as postgres for Valkey, and its snapshot (about 17 s)
+#   upgrade       not run by default (needs SLIPWAY_POSTGRES18_IMAGE too): a 17 cluster with rows
+#                 upgraded to 18 by the 18 image (PG_UPGRADE_FROM=17): refused without it, put back
+#                 as it was when pg_upgrade --check fails, then every row there on 18, the stanza
+#                 upgraded and backed up; the 18 image refuses to restore 17's backups (about 25-40 s)
 #   restore-size  not run by default: a restore of a 1 GiB database, timed (about 70 s; needs
 #                 3 GiB of disk in /tmp; SLIPWAY_CHECK_RESTORE_SCALE=70 is pgbench's scale)
 #
-#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... bash images/check.sh [postgres] [backups] [dumps] [valkey] [restore-size]
+#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... [SLIPWAY_POSTGRES18_IMAGE=...] bash images/check.sh [postgres] [backups] [dumps] [valkey] [upgrade] [restore-size]
 #
-# With no section named: postgres, backups, dumps and valkey (about 130 s). Needs jq on the host.
+# With no section named: postgres, backups, dumps and valkey (about 130 s), and upgrade when
+# SLIPWAY_POSTGRES18_IMAGE is set. Needs jq on the host.
 # (testbed/parts/45-data-images.sh prints both names; DOCKER_HOST names the engine.) The idle
 # memory of each server is printed too (RSS, PSS and PSS's anonymous part summed over the
 # container's processes, and the engine's own figure): goals 64 MiB for Postgres, 16 MiB for
@@ -26,8 +31,9 @@
 set -euo pipefail
 pg_image=${SLIPWAY_POSTGRES_IMAGE:-}
 vk_image=${SLIPWAY_VALKEY_IMAGE:-}
+pg18_image=${SLIPWAY_POSTGRES18_IMAGE:-}
 which=("$@")
-[ ${#which[@]} -gt 0 ] || which=(postgres backups dumps valkey)
+[ ${#which[@]} -gt 0 ] || { which=(postgres backups dumps valkey); [ -z "$pg18_image" ] || which+=(upgrade); }
 name=db.check.slipway.test # the servers' certificate name, which clients verify
 started=$SECONDS
 work=$(mktemp -d /tmp/slipway-images-check.XXXXXX)
@@ -491,6 +497,10 @@ check_valkey() {
   volume "$backup/valkey"
   for i in 0 1 2 3 4 5 6; do : >"$backup/valkey/dump-20200101T00000${i}Z.rdb"; done
   chown 0:999 "$backup"/valkey/*.rdb
+  docker exec "$vk" slipway-valkey heartbeat || fail "slipway-valkey heartbeat failed"
+  beat=$(docker exec "$vk" slipway-valkey last-heartbeat)
+  [[ $beat =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] || fail "slipway-valkey last-heartbeat printed: $beat"
+  ok "valkey: slipway-valkey heartbeat wrote the time, last-heartbeat reads it ($beat)"
   snap=$(docker exec "$vk" slipway-valkey snapshot 2>&1) || fail "slipway-valkey snapshot: $snap"
   [[ $snap =~ ^/var/lib/slipway/backup/valkey/dump-[0-9]{8}T[0-9]{6}Z\.rdb$ ]] || fail "slipway-valkey snapshot printed: $snap"
   out=$(find "$backup/valkey" -name 'dump-*.rdb' -printf '%f\n' | sort | tr '\n' ' ')
@@ -498,8 +508,34 @@ check_valkey() {
     fail "the snapshots kept: $out"
   out=$(docker run --rm --network none "${restricted[@]}" -v "$backup:/var/lib/slipway/backup:ro" --entrypoint valkey-check-rdb \
     "$vk_image" "$snap" 2>&1) || fail "valkey-check-rdb $snap: $out"
-  grep -q '1 keys read' <<<"$out" || fail "valkey-check-rdb $snap: $out"
-  ok "valkey: slipway-valkey snapshot wrote ${snap##*/} (valkey-check-rdb: 1 keys read) and kept the newest 7"
+  grep -q '2 keys read' <<<"$out" || fail "valkey-check-rdb $snap: $out"
+  ok "valkey: slipway-valkey snapshot wrote ${snap##*/} (valkey-check-rdb: 2 keys read) and kept the newest 7"
+  out=$(docker exec "$vk" slipway-valkey verify 2>&1) || fail "slipway-valkey verify: $out"
+  [ "$out" = "${snap##*/} is whole" ] || fail "slipway-valkey verify printed: $out"
+  ok "valkey: slipway-valkey verify: $out"
+
+  # A scratch copy from that snapshot (a restore drill's): another server on an empty data volume,
+  # the backup volume read-only at VALKEY_RESTORE_FROM, starts with its keys and no AOF.
+  local scratch=$work/vk-scratch sc=slipway-check-valkey-scratch
+  volume "$scratch"
+  docker run -d --name "$sc" --network none "${restricted[@]}" -v "$scratch:/var/lib/slipway/valkey" \
+    -v "$backup:/var/lib/slipway/restore-from:ro" -v "$tls:/etc/slipway/tls:ro" -e VALKEY_RESTORE_FROM=/var/lib/slipway/restore-from \
+    -e 'VALKEY_PASSWORD=scratch' "$vk_image" >/dev/null
+  wait_ready 30 docker exec "$sc" slipway-valkey ping || { logs_of "$sc"; fail "valkey: the scratch copy did not start"; }
+  out=$(docker exec "$sc" slipway-valkey cli GET kept)
+  [ "$out" = "survives restarts" ] || fail "the scratch copy has: $out"
+  [ "$(docker exec "$sc" slipway-valkey last-heartbeat)" = "$beat" ] || fail "the scratch copy's heartbeat differs"
+  [ "$(docker exec "$sc" slipway-valkey check)" = "keys 2" ] || fail "slipway-valkey check in the scratch copy: $(docker exec "$sc" slipway-valkey check 2>&1)"
+  [ "$(docker exec "$sc" slipway-valkey cli CONFIG GET appendonly | tail -1)" = no ] || fail "the scratch copy writes an append-only file"
+  docker rm -f -v "$sc" >/dev/null
+  ok "valkey: a scratch copy from the newest snapshot (VALKEY_RESTORE_FROM) has its keys and heartbeat, no AOF"
+  local file=$backup/valkey/${snap##*/}
+  cp -p "$file" "$work/snapshot.rdb"
+  printf '\xde\xad\xbe\xef' | dd of="$file" bs=1 seek=$(($(stat -c %s "$file") / 2)) conv=notrunc status=none
+  out=$(docker exec "$vk" slipway-valkey verify 2>&1) && fail "slipway-valkey verify passed a damaged snapshot: $out"
+  grep -q "is damaged" <<<"$out" || fail "slipway-valkey verify of a damaged snapshot said: $out"
+  cp -p "$work/snapshot.rdb" "$file"
+  ok "valkey: verify fails after 4 bytes flipped in the snapshot ($out)"
 
   sleep 3
   ok "valkey: idle memory: $(idle_memory "$vk")"
@@ -600,14 +636,106 @@ check_dumps() {
   docker rm -f -v "$src" "$dst" >/dev/null
 }
 
+# --- Postgres 17 to 18 ------------------------------------------------------------------------
+check_upgrade() {
+  [ -n "$pg_image" ] || fail "SLIPWAY_POSTGRES_IMAGE is not set"
+  [ -n "$pg18_image" ] || fail "SLIPWAY_POSTGRES18_IMAGE is not set"
+  local pg=$prefix-up data=$work/up-data repo=$work/up-backup out t0 counts hb ver
+  volume "$data"
+  volume "$repo"
+  # up_run IMAGE [DOCKER ARG...] [-- ARG...]: an instance of IMAGE on the same two volumes.
+  up_run() {
+    local image=$1
+    shift
+    docker run -d --name "$pg" --network none "${restricted[@]}" -v "$data:/var/lib/slipway/postgres" \
+      -v "$repo:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER=app -e POSTGRES_DB=appdb \
+      -e POSTGRES_PASSWORD=secret "$@" "$image" >/dev/null
+  }
+  once() { # once IMAGE [DOCKER ARG...] -- ARG...: a container that runs and ends, its output printed
+    local image=$1 args=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+    shift
+    docker run --rm --network none "${restricted[@]}" -v "$data:/var/lib/slipway/postgres" -v "$repo:/var/lib/slipway/backup" \
+      -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER=app -e POSTGRES_DB=appdb -e POSTGRES_PASSWORD=secret "${args[@]}" "$image" "$@" 2>&1
+  }
+  sql() { docker exec "$pg" psql -X -q -A -t -v ON_ERROR_STOP=1 -h /tmp -p 5432 -U postgres -d appdb -c "$1" 2>&1; }
+  up() { wait_ready 120 docker exec "$pg" pg_isready -h /tmp -p 5432 || { logs_of "$pg"; fail "upgrade: $pg not ready within 120 s"; }; }
+  stop() { docker stop -t 30 "$pg" >/dev/null && docker rm -v "$pg" >/dev/null; }
+
+  # A 17 cluster with rows, a heartbeat, a backup, and a column of a type pg_upgrade refuses.
+  up_run "$pg_image"
+  up
+  sql "CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items SELECT i, md5(i::text) FROM generate_series(1, 5000) i;
+    CREATE SCHEMA other; CREATE TABLE other.notes AS SELECT i FROM generate_series(1, 77) i; CREATE TABLE trap (f regproc)" >/dev/null
+  hb=$(docker exec "$pg" slipway-postgres heartbeat)
+  docker exec "$pg" slipway-postgres backup full >/dev/null 2>&1 || fail "upgrade: the 17 backup failed"
+  counts=$(docker exec "$pg" slipway-postgres row-counts)
+  [ "$counts" = $'appdb other.notes 77\nappdb public.items 5000\nappdb public.trap 0\npostgres public.slipway_heartbeat 1' ] || fail "upgrade: row-counts on 17: $counts"
+  ok "upgrade: a Postgres $(docker exec "$pg" slipway-postgres server-version | cut -d' ' -f1) cluster with 5077 rows, a heartbeat and a full backup (row-counts lists every user table)"
+  stop
+
+  out=$(once "$pg18_image" --) && fail "the 18 image started on a 17 cluster without PG_UPGRADE_FROM"
+  [ "$(wc -l <<<"$out")" = 1 ] && grep -q 'holds a Postgres 17 cluster and this image runs Postgres 18: set PG_UPGRADE_FROM=17' <<<"$out" || fail "upgrade: without PG_UPGRADE_FROM: $out"
+  [ "$(cat "$data/data/PG_VERSION")" = 17 ] || fail "upgrade: the refused start changed PG_VERSION"
+  ok "upgrade: the 18 image refuses a 17 cluster without PG_UPGRADE_FROM, with one line, touching nothing"
+
+  local empty=$work/up-empty empty_repo=$work/up-empty-backup
+  volume "$empty"
+  volume "$empty_repo"
+  out=$(docker run --rm --network none "${restricted[@]}" -v "$empty:/var/lib/slipway/postgres" -v "$empty_repo:/var/lib/slipway/backup" \
+    -v "$repo:/var/lib/slipway/restore-from:ro" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER=app -e POSTGRES_DB=appdb \
+    -e POSTGRES_PASSWORD=secret -e PG_RESTORE_FROM=/var/lib/slipway/restore-from "$pg18_image" 2>&1) && fail "the 18 image restored 17's backups"
+  [ "$(wc -l <<<"$out")" = 1 ] && grep -q 'the backups in /var/lib/slipway/restore-from are of Postgres 17 and this image runs Postgres 18' <<<"$out" &&
+    [ -z "$(ls -A "$empty/data")" ] || fail "upgrade: a restore of 17's backups by the 18 image: $out"
+  ok "upgrade: the 18 image refuses to restore 17's backups, with one line (the 17 image restores them, then the copy is upgraded)"
+
+  out=$(once "$pg18_image" -e PG_UPGRADE_FROM=17 -- upgrade) && fail "the upgrade of a cluster with a regproc column passed"
+  grep -q 'pg_upgrade --check found that .* cannot be upgraded to Postgres 18 (its report above); the Postgres 17 cluster is back in place' <<<"$out" &&
+    grep -q 'reg\*' <<<"$out" || fail "upgrade: the failed check said: $out"
+  [ "$(cat "$data/data/PG_VERSION")" = 17 ] && [ ! -e "$data/data-17" ] && [ ! -e "$data/upgrade-unfinished" ] || fail "upgrade: a failed check left $(ls "$data")"
+  up_run "$pg_image"
+  up
+  [ "$(sql "SELECT count(*) FROM items")" = 5000 ] || fail "upgrade: the 17 cluster after a failed check"
+  sql "DROP TABLE trap" >/dev/null
+  stop
+  ok "upgrade: pg_upgrade --check refuses a regproc column: one line after its report, and the 17 cluster starts again as it was"
+
+  t0=$SECONDS
+  up_run "$pg18_image" -e PG_UPGRADE_FROM=17
+  up
+  ver=$(docker exec "$pg" slipway-postgres server-version)
+  [[ $ver == 18.* ]] || fail "upgrade: server_version $ver"
+  [ "$(docker exec "$pg" slipway-postgres row-counts)" = "$(grep -v trap <<<"$counts")" ] || fail "upgrade: row-counts on 18: $(docker exec "$pg" slipway-postgres row-counts)"
+  [ "$(sql "SELECT sum(length(v)) FROM items")" = 160000 ] && [ "$(docker exec "$pg" slipway-postgres last-heartbeat)" = "$hb" ] || fail "upgrade: the data on 18"
+  out=$(docker exec "$pg" slipway-postgres psql -X -q -A -t -c "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
+  [ "$out" = "app true" ] || fail "upgrade: app over TLS on 18: $out"
+  [ "$(cat "$data/data/PG_VERSION")" = 18 ] && [ ! -e "$data/data-17" ] && [ ! -e "$data/upgrade-unfinished" ] || fail "upgrade: left $(ls "$data")"
+  docker logs "$pg" 2>&1 | grep -q 'upgraded /var/lib/slipway/postgres/data from Postgres 17 to Postgres 18' || fail "upgrade: no upgrade in the log"
+  ok "upgrade: PG_UPGRADE_FROM=17: pg_upgrade --link and vacuumdb, then Postgres $ver serves every row and the heartbeat (app over TLS too) in $((SECONDS - t0)) s; the 17 cluster is gone"
+
+  out=$(docker exec "$pg" slipway-postgres backup full 2>&1) || { printf '%s\n' "$out" >&2; fail "upgrade: backup on 18"; }
+  out=$(docker exec "$pg" slipway-postgres backups)
+  [ "$(jq -r '[.[0].db[].version] | join(",")' <<<"$out")" = 17,18 ] && [ "$(jq -r '.[0].status.message' <<<"$out")" = ok ] &&
+    [ "$(jq -r '[.[0].backup[].database.id] | join(",")' <<<"$out")" = 1,2 ] || fail "upgrade: backups after the stanza upgrade: $out"
+  ok "upgrade: the stanza was upgraded (databases 17 and 18 in the repository) and a full backup of 18 is taken"
+  stop
+  up_run "$pg18_image"
+  up
+  [ "$(sql "SELECT count(*) FROM items")" = 5000 ] || fail "upgrade: after a restart"
+  stop
+  ok "upgrade: a restart without PG_UPGRADE_FROM is a plain start of the 18 cluster"
+}
+
 for w in "${which[@]}"; do
   case $w in
+    upgrade) check_upgrade ;;
     postgres) check_postgres ;;
     backups) check_backups ;;
     dumps) check_dumps ;;
     restore-size) check_restore_size ;;
     valkey) check_valkey ;;
-    *) fail "usage: images/check.sh [postgres] [backups] [dumps] [valkey] [restore-size]" ;;
+    *) fail "usage: images/check.sh [postgres] [backups] [dumps] [valkey] [upgrade] [restore-size]" ;;
   esac
 done
 printf 'images/check.sh: %d checks passed in %d s\n' "$n" "$((SECONDS - started))"

@@ -159,6 +159,8 @@ export interface Config {
   // --- Databases for apps (issue 37). ---
   /** The Postgres image nodes pull (SLIPWAY_POSTGRES_IMAGE; images/postgres); unset: addons:create postgres is refused. */
   postgresImage: string | undefined;
+  /** The Postgres 18 image with 17's programs (SLIPWAY_POSTGRES18_IMAGE; images/postgres18); unset: pg:upgrade --to 18 is refused. */
+  postgres18Image: string | undefined;
   /** The Valkey image nodes pull (SLIPWAY_VALKEY_IMAGE; images/valkey); unset: addons:create valkey is refused. */
   valkeyImage: string | undefined;
   /** Databases per app (SLIPWAY_APP_MAX_DATABASES). */
@@ -190,6 +192,19 @@ export interface Config {
   k3sTokenFile: string;
   /** Longest a drain waits for evictions a PodDisruptionBudget refuses, and for evicted pods to stop (SLIPWAY_DRAIN_TIMEOUT_S). */
   drainTimeoutMs: number;
+  // --- Slipway's own backups (issue 38). ---
+  /** The age recipient (`age1…`) backups are encrypted to (SLIPWAY_BACKUP_KEY); unset, backup:create is refused. */
+  backupRecipient: string | undefined;
+  /** Where backup archives are written (SLIPWAY_BACKUP_DIR; default DATA_DIR/backups). */
+  backupDir: string;
+  /** Verified backups kept (SLIPWAY_BACKUP_KEEP). */
+  backupKeep: number;
+  /** Backups older than this are deleted after a verified one, the newest verified kept always (SLIPWAY_BACKUP_MAX_AGE_DAYS), in ms. */
+  backupMaxAgeMs: number;
+  /** How often the backup round writes one (SLIPWAY_BACKUP_INTERVAL_S); 0: only backup:create. */
+  backupIntervalMs: number;
+  /** doctor fails when the newest verified backup is older than this (SLIPWAY_BACKUP_STALE_H), in ms. */
+  backupStaleMs: number;
   version: string;
 }
 
@@ -347,6 +362,31 @@ function perKeyBuilds(total: number, perKey: number | undefined): number {
   const n = perKey ?? Math.max(1, total - 1);
   if (n > total) throw new UserError(`SLIPWAY_BUILD_CONCURRENCY_PER_KEY (${n}) must not be above SLIPWAY_BUILD_CONCURRENCY (${total}).`);
   return n;
+}
+
+/** An age X25519 or hybrid recipient as age prints it. */
+const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{20,}$/;
+
+/**
+ * SLIPWAY_BACKUP_KEY: the public recipient `age1…`, or a file holding it (one line; `#` comments
+ * allowed). A secret key (`AGE-SECRET-KEY-…`) is refused: the server only ever encrypts, so it
+ * never needs it, and without it a stolen server cannot decrypt the backups it wrote.
+ */
+function backupRecipient(raw: string | undefined, name: string): string | undefined {
+  if (!raw) return undefined;
+  let text = raw.trim();
+  if (!text.startsWith('age1')) {
+    const path = resolve(raw);
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new UserError(`${name} must be an age recipient (age1…) or a file holding one; ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: err });
+    }
+    if (/AGE-SECRET-KEY-/i.test(text)) throw new UserError(`${name} ${path} holds the secret key: give the server only its public recipient (the age1… line backup:keygen printed), and keep the key file off the server.`);
+    text = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).join('\n');
+  }
+  if (!AGE_RECIPIENT.test(text)) throw new UserError(`${name} must be an age recipient like age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p (printed by slipway backup:keygen FILE), or a file holding one, got "${text.slice(0, 80)}".`);
+  return text;
 }
 
 /** A whole number of seconds, 0 allowed (meaning off), as milliseconds. */
@@ -763,6 +803,7 @@ const SETTINGS = {
   appMaxStorage: setting('SLIPWAY_APP_MAX_STORAGE', '20Gi', storageSize, "The sum of an app's volume sizes (its namespace's quota of `requests.storage`)."),
   storageClass: optional('SLIPWAY_STORAGE_CLASS', "the cluster's default", storageClass, "The StorageClass volumes are claimed from; install.sh sets `slipway-volumes` on its k3s, whose volumes hold no more than their size (k3s's own default, `local-path`, ignores sizes). A volume keeps the class it was made with."),
   postgresImage: optional('SLIPWAY_POSTGRES_IMAGE', '— (no Postgres)', optionalImage, 'The Postgres 17 image (built from Debian\'s packages: images/postgres) that `addons:create APP postgres` runs; the testbed and install.sh build it.'),
+  postgres18Image: optional('SLIPWAY_POSTGRES18_IMAGE', '— (no upgrade to 18)', optionalImage, "The Postgres 18 image, with Postgres 17's programs beside it for pg_upgrade (images/postgres18), that `pg:upgrade APP --to 18` upgrades a copy of a database with and that upgraded databases run (keep it set while any does); the testbed builds it."),
   valkeyImage: optional('SLIPWAY_VALKEY_IMAGE', '— (no Valkey)', optionalImage, 'The Valkey 8 image (images/valkey) that `addons:create APP valkey` runs.'),
   appMaxDatabases: setting('SLIPWAY_APP_MAX_DATABASES', '4', count, 'Databases (Postgres and Valkey together, restored copies included) an app may have.'),
   databaseMemory: setting('SLIPWAY_DATABASE_MEMORY', '256Mi', quantity('memory'), "Memory limit of a database's container (counted in its app's quota)."),
@@ -776,6 +817,12 @@ const SETTINGS = {
   metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),
   warmRollbackSeconds: setting('SLIPWAY_WARM_ROLLBACK', '5m', warmWindow, "How long the previous release's web instances stay up, outside the traffic, after a deploy, so a rollback to it only moves the traffic: seconds (`300`) or `90s`, `5m`, `1h` (at most `24h`); `0` turns it off; `ps:warm APP DURATION` per app."),
   k3sTokenFile: setting('SLIPWAY_K3S_TOKEN_FILE', '/var/lib/rancher/k3s/server/node-token', (raw) => resolve(raw), "k3s's node token, which `nodes:join-command` prints for a new node to join with (install.sh copies it to `/etc/slipway/k3s-node-token`, readable by the server's user only)."),
+  backupRecipient: optional('SLIPWAY_BACKUP_KEY', '— (no backups)', backupRecipient, "The age public recipient (`age1…`, printed by `slipway backup:keygen FILE`) Slipway's own backups are encrypted to, or a file holding it; the secret key file is refused (keep it off the server: a stolen server then cannot read its old backups)."),
+  backupDir: optional('SLIPWAY_BACKUP_DIR', '`DATA_DIR/backups`', (raw) => (raw ? resolve(raw) : undefined), "Where `backup:create` writes Slipway's own encrypted archives (put it on another disk, or copy them off the machine)."),
+  backupKeep: setting('SLIPWAY_BACKUP_KEEP', '7', count, 'Verified backups kept; older ones are deleted after each new verified one.'),
+  backupMaxAgeMs: setting('SLIPWAY_BACKUP_MAX_AGE_DAYS', '30', (raw, name) => positive(raw, name) * 86_400_000, 'Backups older than this many days are deleted after each new verified one (the newest verified backup is always kept).'),
+  backupIntervalMs: setting('SLIPWAY_BACKUP_INTERVAL_S', '0', secondsOrOff, "How often, in seconds, the `self-backup` round writes and verifies a backup of Slipway itself (`0`: only `backup:create`)."),
+  backupStaleMs: setting('SLIPWAY_BACKUP_STALE_H', '26', (raw, name) => positive(raw, name) * 3_600_000, '`doctor` fails when backups are configured and the newest verified one is older than this many hours.'),
   drainTimeoutMs: setting('SLIPWAY_DRAIN_TIMEOUT_S', '300', seconds, 'How long `nodes:drain` asks again for evictions a PodDisruptionBudget refuses (an instance waits for its replacement elsewhere) and waits for evicted pods to stop, in seconds.'),
 } satisfies Record<string, Setting>;
 
@@ -802,6 +849,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tmpDir: fields.tmpDir ?? join(dataDir, 'tmp'),
     dbFile: join(dataDir, 'slipway.db'),
     hostKeyFile: join(dataDir, 'ssh_host_ed25519_key'),
+    backupDir: fields.backupDir ?? join(dataDir, 'backups'),
     hookSocket: join(runDir, 'hook.sock'),
     registryPull: fields.registryPull ?? fields.registry,
     buildRegistry: fields.buildRegistry ?? fields.registryPull ?? fields.registry,

@@ -6,6 +6,7 @@ import type { Builder } from './build/builder.ts';
 import type { Deployer } from './deploy/deployer.ts';
 import type { KubeClient } from './kube/client.ts';
 import type { ImageRegistry } from './build/registry.ts';
+import type { ImageBlobs } from './build/registry-blobs.ts';
 import type { Identity } from './auth/identity.ts';
 import type { DoctorCheck } from './health.ts';
 import type { JobRow, JobOrigin } from './store/jobs.ts';
@@ -40,6 +41,8 @@ export interface Services {
   deployer: Deployer | undefined;
   /** The registry's tags, deletes and storage GC (garbage collection); unset, nothing is collected. */
   registry?: ImageRegistry;
+  /** Images by digest for Slipway's own backups; unset, the configured registry's (tests put a fake here). */
+  images?: ImageBlobs;
   /** The server's one Kubernetes client, for doctor's checks of the cluster. */
   kube?: KubeClient;
   /** Whether ssh2's native crypto binding loaded in this process (for doctor). */

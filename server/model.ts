@@ -143,12 +143,19 @@ export interface DataService {
   maxConnections: number;
   /** Postgres: seconds after which WAL with writes in it is archived (the most writes a lost data volume takes with it). */
   archiveTimeoutS: number;
+  /** A preview's: its backups in scratch space that goes with its pod instead of a claim of their own (nothing to restore a preview from). */
+  scratchBackups?: boolean | undefined;
   /**
    * Made from another instance's backups (point-in-time restore): that instance's backup claim,
    * mounted read-only while this one's empty data volume is filled from it, and the time to
    * recover to (ISO 8601; absent: the end of its archive).
    */
   restore?: { fromClaim: string; target?: string | undefined } | undefined;
+  /**
+   * Postgres: the older major whose cluster this instance's data volume may hold (a restored copy
+   * of a database being upgraded); the image upgrades it in place with pg_upgrade before it serves.
+   */
+  upgradeFrom?: string | undefined;
 }
 
 /** An app's persistent volume: a ReadWriteOnce PersistentVolumeClaim of `size` in its namespace. */
@@ -211,6 +218,8 @@ export interface DeployableRelease {
    * processes in its namespace: its quota counts them, so a release is refused before it would not fit.
    */
   databases?: readonly Required<ResourceQuantities>[];
+  /** The certificate of the app's databases' authority, mounted in each of its pods; absent when it has no database. */
+  dataCa?: string | undefined;
   /**
    * Volume mounts by process type (app settings, not release contents: a rollback keeps today's);
    * `run` and `release` hold what one-off and release pods mount.

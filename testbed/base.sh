@@ -6,7 +6,9 @@
 # stack_dir, base_key, base_image (slipway/base:<base_key>, a local image of the engine), local_cas
 # (the machine's added certificate authorities) and valid_until (the machine's apt choice for a
 # Release file past its Valid-Until date), and defines ensure_base, debian_mirror, in_registry,
-# hash_of and dir_hash.
+# hash_of and dir_hash. `ensure_base forky` makes the Debian forky (testing) base the same way
+# (slipway/base:<base_key_of forky>): the Postgres 18 image, which needs forky's packages, starts
+# from it.
 suite=trixie
 base_packages=ca-certificates,busybox
 stack_dir=$SLIPWAY_CACHE_DIR/stack
@@ -61,7 +63,9 @@ debian_mirror() {
   } | grep -E '^https?://' | head -1
 }
 
-base_key=$(printf '%s %s %s' "$suite" "$base_packages" "$arch" | hash_of)
+# base_key_of SUITE: the hash that names a suite's base image and its root file system's tarball.
+base_key_of() { printf '%s %s %s' "$1" "$base_packages" "$arch" | hash_of; }
+base_key=$(base_key_of "$suite")
 # Certificate authorities the machine's admin added (Debian's place for them): the images trust
 # them too, so HTTPS from build and app containers works wherever it works on the host.
 local_cas=()
@@ -70,26 +74,32 @@ for f in /usr/local/share/ca-certificates/*.crt /usr/local/share/ca-certificates
 done
 base_image=slipway/base:$base_key
 
-# ensure_base: the debootstrapped base as a local image of the engine (the images above start
-# from it); the root file system's tarball is kept in $stack_dir.
+# ensure_base [SUITE]: the debootstrapped base of SUITE (default trixie) as a local image of the
+# engine, slipway/base:<base_key_of SUITE> (the images above start from it); the root file system's
+# tarball is kept in $stack_dir. A suite newer than the machine's debootstrap knows (forky on a
+# bookworm machine) is made with the script of sid, which testing's suites share.
 ensure_base() {
-  docker image inspect "$base_image" >/dev/null 2>&1 && return 0
-  local rootfs_tar=$stack_dir/$suite-$base_key.tar rootfs mirror
+  local want=${1:-$suite} key image rootfs_tar rootfs mirror script=()
+  key=$(base_key_of "$want")
+  image=slipway/base:$key
+  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  rootfs_tar=$stack_dir/$want-$key.tar
   if [ ! -f "$rootfs_tar" ]; then
     apt_need debootstrap debian-archive-keyring
     mirror=$(debian_mirror)
     [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list*"
+    [ -e "/usr/share/debootstrap/scripts/$want" ] || script=(/usr/share/debootstrap/scripts/sid)
     mkdir -p "$stack_dir"
     rootfs=$(mktemp -d "$stack_dir/rootfs.XXXXXX")
-    log "debootstrap $suite (minbase + $base_packages) from $mirror (a few minutes; log: $stack_dir/debootstrap.log)"
-    debootstrap --variant=minbase --arch="$arch" --include="$base_packages" "$suite" "$rootfs" "$mirror" \
-      >"$stack_dir/debootstrap.log" 2>&1 || { rm -rf "$rootfs"; die "debootstrap failed (see $stack_dir/debootstrap.log)"; }
+    log "debootstrap $want (minbase + $base_packages) from $mirror (a few minutes; log: $stack_dir/debootstrap-$want.log)"
+    debootstrap --variant=minbase --arch="$arch" --include="$base_packages" "$want" "$rootfs" "$mirror" "${script[@]}" \
+      >"$stack_dir/debootstrap-$want.log" 2>&1 || { rm -rf "$rootfs"; die "debootstrap of $want failed (see $stack_dir/debootstrap-$want.log)"; }
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/tmp/* "$rootfs"/var/log/*.log
     tar --numeric-owner -C "$rootfs" -cf "$rootfs_tar.tmp" . && mv "$rootfs_tar.tmp" "$rootfs_tar"
     rm -rf "$rootfs"
   fi
-  log "docker import $base_image"
-  docker import "$rootfs_tar" "$base_image" >/dev/null
+  log "docker import $image"
+  docker import "$rootfs_tar" "$image" >/dev/null
 }
 
 # The machine's apt may accept Release files past their Valid-Until date (a mirror that serves a

@@ -6,7 +6,8 @@ import { AppName, AppParams } from './schemas.ts';
 import { AcceptedSchema } from '../shapes/jobs.ts';
 import { actor, quietProgress, runChange } from './change.ts';
 import { AddonCreatedSchema, AddonInfoSchema, DrillSchema } from '../shapes/data.ts';
-import { BackupInfoSchema, BackupsSchema, RestoredSchema } from '../shapes/backups.ts';
+import { BackupInfoSchema, BackupsSchema, RestoredSchema, UpgradedSchema } from '../shapes/backups.ts';
+import { upgradeDatabase } from '../ops/data/upgrade.ts';
 import { captureBackup, listBackups, promoteDatabase, restoreDatabase } from '../ops/data/backups.ts';
 import { verifyBackups } from '../ops/data/drills.ts';
 import { addonInfo, createAddon, destroyAddon, listAddons } from '../ops/data/addons.ts';
@@ -81,6 +82,17 @@ export const addonRoutes = [
     handle: (call) => runChange((a, p) => restoreDatabase(a, call.params.app, { from: call.params.name, at: call.body.at, to: call.body.to }, p), call, { status: 201 }),
   }),
   route({
+    method: 'POST', url: '/apps/:app/addons/:name/upgrade', tag: 'addons', need: 'deploy',
+    summary: "Upgrade a Postgres database to a newer major in a NEW database that takes over its attachment in one release (= pg:upgrade APP NAME --to 18): 202 with the job of that release",
+    params: DataParams,
+    body: Type.Object({
+      to: Type.String({ maxLength: 8, description: 'The major to upgrade to: 18.' }),
+      name: Type.Optional(DataName),
+    }, { additionalProperties: false }),
+    response: { 201: UpgradedSchema, 202: AcceptedSchema },
+    handle: (call) => runChange((a, p) => upgradeDatabase(a, call.params.app, { database: call.params.name, to: call.body.to, name: call.body.name }, p), call, { status: 201 }),
+  }),
+  route({
     method: 'POST', url: '/apps/:app/addons/:name/promote', tag: 'addons', need: 'deploy',
     summary: "Make a Postgres database the app's DATABASE_URL in one release (= pg:promote): 202 with its job",
     params: DataParams,
@@ -90,9 +102,9 @@ export const addonRoutes = [
   }),
   route({
     method: 'POST', url: '/apps/:app/addons/:name/verify', tag: 'addons', need: 'deploy',
-    summary: "Prove a Postgres database's backups now with a restore drill (= pg:backups:verify): 200 with its outcome, passed or not",
+    summary: "Prove a database's backups now with a restore drill (= addons:verify; Postgres or Valkey): 200 with its outcome, passed or not",
     params: DataParams,
     response: { 200: DrillSchema },
-    handle: async (call) => ({ status: 200, json: await verifyBackups(actor(call), call.params.app, call.params.name) }),
+    handle: async (call) => ({ status: 200, json: await verifyBackups(actor(call), call.params.app, call.params.name, true) }),
   }),
 ];

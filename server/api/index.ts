@@ -19,6 +19,7 @@ import { dumpRoutes } from './dumps.ts';
 import { eventRoutes } from './events.ts';
 import { reportRoutes } from './reports.ts';
 import { nodeRoutes } from './nodes.ts';
+import { selfBackupRoutes } from './self-backups.ts';
 
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
@@ -47,4 +48,5 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...tokenRoutes,
   ...reportRoutes,
   ...nodeRoutes,
+  ...selfBackupRoutes,
 ];

@@ -2,10 +2,20 @@
 // point-in-time restores into a new instance, over ops/data/backups.ts.
 import { UsageError, UserError } from '../errors.ts';
 import { captureBackup, listBackups, promoteDatabase, restoreDatabase } from '../ops/data/backups.ts';
+import { upgradeDatabase } from '../ops/data/upgrade.ts';
 import { verifyBackups } from '../ops/data/drills.ts';
 import { showSize } from '../ops/storage/volumes.ts';
-import { defineCommand, listing, type Command } from './types.ts';
+import { defineCommand, listing, type Command, type Listing } from './types.ts';
+import type { DrillRow } from '../store/data.ts';
 import { actorOf, jsonProgressOf, progressOf } from './progress.ts';
+
+/** A drill's outcome as a line, and the command's failure when it failed. */
+function drillOutcome(d: DrillRow): Listing {
+  return listing(d, (out) => {
+    if (d.ok) out.line(`Restore drill ok: ${d.message}; RPO ${d.rpoS ?? '?'} s, RTO ${d.rtoMs === null ? '?' : (d.rtoMs / 1000).toFixed(1)} s`);
+    else out.line(`Restore drill FAILED at ${d.step}: ${d.message}`);
+  }, d.ok ? undefined : new UserError(`The restore drill failed at ${d.step}; the backups are not proven.`));
+}
 
 export const pgCommands: Command[] = [
   defineCommand({
@@ -74,18 +84,41 @@ export const pgCommands: Command[] = [
     },
   }),
   defineCommand({
+    name: 'pg:upgrade',
+    usage: 'APP [NAME] --to 18 [--name NEWNAME]',
+    summary: "Upgrade a Postgres database to a newer major in a NEW database (a copy restored from its backups, pg_upgrade, checked), which takes over its DATABASE_URL in one release; the old one stays, as its own NAME_URL (rollback brings it back)",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    json: true,
+    flags: {
+      to: { type: 'string', help: 'the major to upgrade to: 18' },
+      name: { type: 'string', help: "the new database's name (default postgres-2, …)" },
+    },
+    run: async (ctx, app, [name], flags) => {
+      if (flags.to === undefined) throw new UsageError('pg:upgrade needs --to, the major to upgrade to (--to 18).');
+      const r = await upgradeDatabase(actorOf(ctx), app, { database: name, to: flags.to, name: flags.name }, jsonProgressOf(ctx, flags.json));
+      return listing(r, (out) => {
+        out.line(`Upgraded ${r.from} (Postgres ${r.fromVersion}) into ${r.name} (Postgres ${r.serverVersion}; ${r.tables} tables, ${r.rows} rows, the same as before pg_upgrade; restored in ${(r.restoreMs / 1000).toFixed(1)} s, upgraded in ${(r.upgradeMs / 1000).toFixed(1)} s), now ${r.attachment}${r.release !== null ? ` in v${r.release}` : ''}`);
+        out.line(`${r.from} stays, with its data as it was; rollback brings it back, addons:destroy ${app} ${r.from} removes it`);
+      });
+    },
+  }),
+  defineCommand({
     name: 'pg:backups:verify',
     usage: 'APP [NAME]',
     summary: "Prove a Postgres database's backups now: its latest backup and archive restored into a scratch copy, started and checked (pgBackRest verify, the heartbeat, pg_amcheck); addons:info shows the outcome",
     access: 'app',
     args: { min: 1, max: 2 },
     json: true,
-    run: async (ctx, app, [name]) => {
-      const d = await verifyBackups(actorOf(ctx), app, name);
-      return listing(d, (out) => {
-        if (d.ok) out.line(`Restore drill ok: ${d.message}; RPO ${d.rpoS ?? '?'} s, RTO ${d.rtoMs === null ? '?' : (d.rtoMs / 1000).toFixed(1)} s`);
-        else out.line(`Restore drill FAILED at ${d.step}: ${d.message}`);
-      }, d.ok ? undefined : new UserError(`The restore drill failed at ${d.step}; the backups are not proven.`));
-    },
+    run: async (ctx, app, [name]) => drillOutcome(await verifyBackups(actorOf(ctx), app, name)),
+  }),
+  defineCommand({
+    name: 'addons:verify',
+    usage: 'APP NAME',
+    summary: "Prove a database's backups now, Postgres or Valkey (its newest snapshot checked with valkey-check-rdb, restored into a scratch copy, started, its heartbeat read); addons:info shows the outcome",
+    access: 'app',
+    args: { min: 2, max: 2 },
+    json: true,
+    run: async (ctx, app, [name]) => drillOutcome(await verifyBackups(actorOf(ctx), app, name, true)),
   }),
 ];

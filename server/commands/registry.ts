@@ -2,6 +2,7 @@ import { UsageError, UserError } from '../errors.ts';
 import { shown } from '../names.ts';
 import { authorizeApp, requireAdmin } from '../ops/access.ts';
 import type { Command, CommandContext, ParsedFlags } from './types.ts';
+import { dokkuDataHint } from './dokku-data.ts';
 import { appCommands } from './apps.ts';
 import { configCommands } from './config.ts';
 import { keyCommands } from './keys.ts';
@@ -30,6 +31,7 @@ import { pgDumpCommands } from './pg-dumps.ts';
 import { dashboardCommands } from './dashboard.ts';
 import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
+import { backupCommands } from './backups.ts';
 import { commandLine, showHelp } from './help.ts';
 
 const metaCommands: Command[] = [
@@ -81,6 +83,7 @@ export const commands: readonly Command[] = [
   ...doctorCommands,
   ...nodeCommands,
   ...roundCommands,
+  ...backupCommands,
   ...gcCommands,
   ...metaCommands,
 ];
@@ -132,7 +135,7 @@ export async function dispatch(ctx: CommandContext, words: readonly string[]): P
   const [name, ...rest] = words;
   if (!name) throw new UsageError('No command given. Run "help" for the list.');
   const c = byName.get(name);
-  if (!c) throw new UsageError(`Unknown command ${shown(name)}. Run "help" for the list.`);
+  if (!c) throw new UsageError(dokkuDataHint(name) ?? `Unknown command ${shown(name)}. Run "help" for the list.`);
   const { args, flags } = parseArgs(c, rest);
   if (c.access === 'admin') requireAdmin(ctx, `Only admins may run ${c.name}.`);
   let outcome;

@@ -3,28 +3,35 @@
 // StatefulSet of one instance and a Service, all in the app's namespace under its guards
 // (NetworkPolicies: only the app's own pods reach it; quota; Pod Security "restricted"). The
 // images (images/) run as uid 999; the volumes are made theirs by fsGroup.
-import type { KubeObject, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service, V1StatefulSet } from '../kube/types.ts';
-import { LABEL, MANAGED_BY, namespaceFor } from '../kube/labels.ts';
+import type { KubeObject, V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service, V1StatefulSet } from '../kube/types.ts';
+import { LABEL, MANAGED_BY, appLabels, namespaceFor } from '../kube/labels.ts';
 import type { DataKind, DataService } from '../model.ts';
 
 /** Where each kind listens, keeps its data, and how the kubelet knows it is ready. */
-const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: string[]; env: (d: DataService) => Record<string, string> }>> = {
+const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: string[]; env: (d: DataService) => Record<string, string>; restoreEnv: (target: string | undefined) => Record<string, string> }>> = {
   postgres: {
     port: 5432,
     dataPath: '/var/lib/slipway/postgres',
     ready: ['pg_isready', '-q', '-h', '/tmp', '-p', '5432'],
     env: (d) => ({ POSTGRES_USER: d.credentials.username, POSTGRES_PASSWORD: d.credentials.password, POSTGRES_DB: d.credentials.database, PG_MAX_CONNECTIONS: String(d.maxConnections), PG_ARCHIVE_TIMEOUT: String(d.archiveTimeoutS) }),
+    restoreEnv: (target) => ({ PG_RESTORE_FROM: RESTORE_PATH, ...(target ? { PG_RESTORE_TARGET: target } : {}) }),
   },
   valkey: {
     port: 6379,
     dataPath: '/var/lib/slipway/valkey',
     ready: ['slipway-valkey', 'ping'],
     env: (d) => ({ VALKEY_PASSWORD: d.credentials.password }),
+    // Its newest snapshot: Valkey has no archive to recover to a point in time from.
+    restoreEnv: () => ({ VALKEY_RESTORE_FROM: RESTORE_PATH }),
   },
 };
 
-/** The image's own commands Slipway runs in a database's pod (images/README.md): backups, their list and check, the heartbeat. */
-export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['snapshot'] | StreamCommand | ['login-retire', string];
+/**
+ * The image's own commands Slipway runs in a database's pod (images/README.md): Postgres's backups
+ * and their list, Valkey's snapshot; both kinds' verify (of the backups), heartbeat and
+ * last-heartbeat; a restored copy's check (Postgres's amcheck, Valkey's check); Postgres's server-version and row-counts (an upgrade's checks), its dumps, imports and logins.
+ */
+export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['check'] | ['snapshot'] | ['server-version'] | ['row-counts'] | StreamCommand | ['login-retire', string];
 
 /** The image's commands that take input or give output as bytes (a dump, an import, a new login's password on stdin). */
 export type StreamCommand = ['dump'] | ['import', string] | ['login-add', string, string];
@@ -167,11 +174,15 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
             image: d.image,
             env: [
               ...Object.keys(kind.env(d)).map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: secret, key: k } } })),
-              ...(d.restore ? [{ name: 'PG_RESTORE_FROM', value: RESTORE_PATH }, ...(d.restore.target ? [{ name: 'PG_RESTORE_TARGET', value: d.restore.target }] : [])] : []),
+              ...Object.entries(d.restore ? kind.restoreEnv(d.restore.target) : {}).map(([name, value]) => ({ name, value })),
+              ...(d.upgradeFrom ? [{ name: 'PG_UPGRADE_FROM', value: d.upgradeFrom }] : []),
             ],
             ports: [{ name: d.kind, containerPort: kind.port, protocol: 'TCP' }],
             resources: { limits: { memory: d.resources.memory, cpu: d.resources.cpu }, requests: { memory: d.resources.memory, cpu: '50m' } },
             readinessProbe: { exec: { command: kind.ready }, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 3 },
+            // The entry script's last line (why it exited: a restore or an upgrade that failed) is
+            // kept in the container's status, where the server reads it back.
+            terminationMessagePolicy: 'FallbackToLogsOnError',
             securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
             volumeMounts: [
               { name: 'data', mountPath: kind.dataPath },
@@ -182,7 +193,7 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
           }],
           volumes: [
             { name: 'data', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'data') } },
-            { name: 'backup', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'backup') } },
+            d.scratchBackups ? { name: 'backup', emptyDir: { sizeLimit: d.size } } : { name: 'backup', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'backup') } },
             // Postgres's current login too, as files the kubelet keeps up to date: a credential
             // rotation changes the Secret, not the running pod's environment, and the console and
             // an import read the login from here (images/README.md).
@@ -193,6 +204,13 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
       },
     },
   };
+}
+
+/** The line of a failed container's termination message (its log's end) that says why: the entry script's last `slipway-…:` line, else the last line; at most 300 characters. */
+export function exitReason(message: string | undefined): string | undefined {
+  const lines = (message ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const line = lines.findLast((l) => /^slipway-(postgres|valkey): /.test(l)) ?? lines.at(-1);
+  return line?.replace(/^slipway-(postgres|valkey): /, '').slice(0, 300);
 }
 
 /** The name of a database's restore-drill pod (a scratch copy, deleted when the drill ends). */
@@ -223,16 +241,38 @@ export function drillPodObject(d: DataService): KubeObject<V1Pod> {
   };
 }
 
-/** Everything a database is, in apply order: its Secret and claims before its pod, then the Service. */
+/**
+ * Everything a database is, in apply order: its Secret and claims before its pod, then the
+ * Service; and the authority's ConfigMap the app's pods mount (a release applies it too; a `run`
+ * before the app's next release needs it already).
+ */
 export function dataObjects(d: DataService): KubeObject[] {
-  return [dataSecretObject(d), dataClaimObject(d, 'data'), dataClaimObject(d, 'backup'), dataStatefulSetObject(d), dataServiceObject(d)];
+  return [dataSecretObject(d), dataClaimObject(d, 'data'), ...(d.scratchBackups ? [] : [dataClaimObject(d, 'backup')]), dataStatefulSetObject(d), dataServiceObject(d), dataCaObject(d.app, d.tls.ca)];
 }
 
-/** The URL the app's config var holds: TLS required (Postgres `sslmode=require`, Valkey `rediss://`). */
+/** The ConfigMap holding the certificate of the app's databases' authority, which every pod of an app with databases mounts. */
+export const DATA_CA_MAP = 'slipway-data-ca';
+/** Where the app's pods find it (`ca.crt`), read-only. */
+export const DATA_CA_DIR = '/etc/slipway/data-ca';
+/** The file itself. */
+export const DATA_CA_FILE = `${DATA_CA_DIR}/ca.crt`;
+
+/** The ConfigMap of the app's databases' authority (a certificate: nothing secret in it). */
+export function dataCaObject(app: string, cert: string): KubeObject<V1ConfigMap> {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: DATA_CA_MAP, namespace: namespaceFor(app), labels: appLabels(app) }, data: { 'ca.crt': cert } };
+}
+
+/**
+ * The URL the app's config var holds: TLS required (Postgres `sslmode=require`, Valkey
+ * `rediss://`). A Postgres URL names the authority's certificate the app's pods mount
+ * (`sslrootcert`): libpq then checks the server's certificate against it (with `require` too),
+ * `sslmode=verify-full` checks the host name as well, and node-postgres, which reads the file
+ * itself, verifies instead of refusing an unknown authority.
+ */
 export function dataUrl(app: string, d: Pick<DataService, 'name' | 'kind' | 'credentials'>): string {
   const host = dataHost(app, d.name);
   const user = encodeURIComponent(d.credentials.username);
   const pass = encodeURIComponent(d.credentials.password);
-  if (d.kind === 'postgres') return `postgres://${user}:${pass}@${host}:${KINDS.postgres.port}/${encodeURIComponent(d.credentials.database)}?sslmode=require`;
+  if (d.kind === 'postgres') return `postgres://${user}:${pass}@${host}:${KINDS.postgres.port}/${encodeURIComponent(d.credentials.database)}?sslmode=require&sslrootcert=${DATA_CA_FILE}`;
   return `rediss://default:${pass}@${host}:${KINDS.valkey.port}`;
 }

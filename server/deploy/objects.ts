@@ -8,6 +8,7 @@ import { tlsObjects } from './tls.ts';
 import { quotaObjects } from './quota.ts';
 import { networkPolicyObjects } from '../kube/netpol.ts';
 import { claimObjects } from './volumes.ts';
+import { dataCaObject } from './data.ts';
 
 /**
  * An app's namespace. Pod Security "restricted": the API server admits no pod there that runs as
@@ -61,7 +62,7 @@ export function guardObjects(r: Pick<DeployableRelease, 'app' | 'quota' | 'egres
  */
 export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}, redirect: ReadonlySet<string> = new Set(), serving: number = r.version): KubeObject[] {
   // The volumes' claims before any pod that mounts them (GUARD_KINDS applies them with the guards).
-  const objects: KubeObject[] = [...guardObjects(r, opts), ...claimObjects(r), secretObject(r)];
+  const objects: KubeObject[] = [...guardObjects(r, opts), ...claimObjects(r), secretObject(r), ...(r.dataCa !== undefined ? [dataCaObject(r.app, r.dataCa)] : [])];
   // The release command runs once per release (release phase), not as a long-running process.
   for (const p of r.processes) if (p.type !== RELEASE_TYPE) objects.push(deploymentObject(r, p));
   objects.push(...budgetObjects(r, serving));

@@ -141,14 +141,16 @@ export function quotaRefusal(r: Pick<DeployableRelease, 'app' | 'processes' | 'f
   const d = releaseDemand(r, plan);
   const was = before ? releaseDemand(before, plan) : undefined;
   const q = plan.quota;
-  const dbs = r.databases?.length ? ` with ${r.databases.length} database${r.databases.length > 1 ? 's' : ''}` : '';
-  const running = r.processes.filter((p) => p.type !== 'release').map((p) => `${p.type}=${r.formation[p.type] ?? (p.type === 'web' ? 1 : 0)}`).join(' ') + dbs;
+  const dbs = r.databases?.length ? `${r.databases.length} database${r.databases.length > 1 ? 's' : ''}` : '';
+  const formation = r.processes.filter((p) => p.type !== 'release').map((p) => `${p.type}=${r.formation[p.type] ?? (p.type === 'web' ? 1 : 0)}`).join(' ');
+  // No process yet (a database made before the first push): the databases alone.
+  const running = formation && dbs ? `${formation} with ${dbs}` : `${formation || dbs}`;
   // A preview's quota is its share of its parent's: the words say so, and how to give it more.
   const source = plan.share
     ? `1/${plan.share.previews} of ${plan.share.parent}'s quota, previews:limit ${plan.share.parent}); scale down, lower its limits or lower previews:limit ${plan.share.parent}.`
     : `resource:quota ${r.app}); scale down or lower its limits.`;
   const need = (what: string, limit: string) =>
-    `${r.app} at ${running} needs ${what} (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of ${limit} (${source}`;
+    `${r.app}${running ? ` at ${running}` : ''} needs ${what} (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of ${limit} (${source}`;
   const over = (field: keyof Demand, limit: number) => d[field] > limit + 1e-9 && !(was && d[field] <= was[field]);
   if (over('pods', q.pods)) return need(`${d.pods} pods`, `${q.pods} pods`);
   if (over('memory', quantityValue(q.memory))) return need(`${showBytes(d.memory)} of memory limits`, `${q.memory} of memory`);
@@ -172,7 +174,7 @@ export function storageQuantity(bytes: number): string {
 }
 
 /** Cores as a CPU quantity, rounded down to a whole millicore (`2`, `400m`). */
-function cpuQuantityOf(cores: number): string {
+export function cpuQuantityOf(cores: number): string {
   const m = Math.floor(cores * 1000 + 1e-9);
   return m % 1000 === 0 ? String(m / 1000) : `${m}m`;
 }

@@ -6,6 +6,7 @@ import type { KubeObject, V1DeploymentStrategy, V1PersistentVolumeClaim, V1Pod, 
 import type { DeployableRelease, Volume, VolumeMount } from '../model.ts';
 import type { VolumeUsage } from './deployer.ts';
 import { appLabels, namespaceFor } from '../kube/labels.ts';
+import { DATA_CA_DIR, DATA_CA_MAP } from './data.ts';
 
 /**
  * The group every mounted volume is made writable for (fsGroup): the CNB group of both stacks
@@ -48,14 +49,22 @@ export function containerMounts(mounts: readonly VolumeMount[]): V1VolumeMount[]
   return mounts.map((m) => ({ name: m.volume, mountPath: m.path }));
 }
 
-/** What a pod spec of a type adds for its mounts (nothing without any). */
-export function podVolumeFields(mounts: readonly VolumeMount[]): { volumes?: V1Volume[] } {
-  return mounts.length ? { volumes: podVolumes(mounts) } : {};
+/**
+ * The pod volume of the app's databases' certificate authority (DATA_CA_MAP). Its name starts
+ * with a digit, which no volume of storage:create may (they start with a letter).
+ */
+const DATA_CA_VOLUME = '0-data-ca';
+
+/** What a pod spec of a type adds for its mounts and, when the app has databases (`dataCa`), their authority's certificate (nothing without either). */
+export function podVolumeFields(mounts: readonly VolumeMount[], dataCa = false): { volumes?: V1Volume[] } {
+  const volumes = [...podVolumes(mounts), ...(dataCa ? [{ name: DATA_CA_VOLUME, configMap: { name: DATA_CA_MAP } }] : [])];
+  return volumes.length ? { volumes } : {};
 }
 
-/** What a container of a type adds for its mounts (nothing without any). */
-export function containerVolumeFields(mounts: readonly VolumeMount[]): { volumeMounts?: V1VolumeMount[] } {
-  return mounts.length ? { volumeMounts: containerMounts(mounts) } : {};
+/** What a container of a type adds for its mounts and the databases' authority (nothing without either). */
+export function containerVolumeFields(mounts: readonly VolumeMount[], dataCa = false): { volumeMounts?: V1VolumeMount[] } {
+  const volumeMounts = [...containerMounts(mounts), ...(dataCa ? [{ name: DATA_CA_VOLUME, mountPath: DATA_CA_DIR, readOnly: true }] : [])];
+  return volumeMounts.length ? { volumeMounts } : {};
 }
 
 /**

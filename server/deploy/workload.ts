@@ -154,7 +154,7 @@ function container(r: DeployableRelease, p: ProcessType): V1Container {
         }
       : {}),
     ...probes(r, p),
-    ...containerVolumeFields(mountsOf(r, p.type)),
+    ...containerVolumeFields(mountsOf(r, p.type), r.dataCa !== undefined),
     securityContext: containerSecurity(),
   };
 }
@@ -236,10 +236,10 @@ function oneOffPodSpec(r: DeployableRelease, o: OneOffPod): V1PodSpec {
       envFrom: [{ secretRef: { name: secretName(r.version) } }],
       env: containerEnv(r, o.process, o.dyno),
       ...(resources ? { resources } : {}),
-      ...containerVolumeFields(mounts),
+      ...containerVolumeFields(mounts, r.dataCa !== undefined),
       securityContext: containerSecurity(),
     }],
-    ...podVolumeFields(mounts),
+    ...podVolumeFields(mounts, r.dataCa !== undefined),
     affinity: appNodeAffinity(),
     automountServiceAccountToken: false,
     enableServiceLinks: false,
@@ -298,7 +298,7 @@ export function deploymentObject(r: DeployableRelease, p: ProcessType): KubeObje
         },
         spec: {
           containers: [container(r, p)],
-          ...podVolumeFields(mountsOf(r, p.type)),
+          ...podVolumeFields(mountsOf(r, p.type), r.dataCa !== undefined),
           // Instances spread over the nodes, away from a build node (placement.ts). On every
           // Deployment whatever its count: ScheduleAnyway never keeps a pod from running, and a
           // template that changed with the count would restart the running instance on each

@@ -1,15 +1,17 @@
 // The NetworkPolicies that make an app's namespace a tenant of its own: its pods take traffic only
-// from their own namespace and the ingress controller, and reach only their own namespace, DNS and
-// the internet: not other apps' pods or Services, not the nodes (SSH, the registry, the kubelet,
-// every port bound to 0.0.0.0), not cloud metadata. egress:allow adds exceptions an admin made.
+// from their own namespace and the ingress controller (its databases only from their namespace),
+// and reach only their own namespace, DNS and the internet: not other apps' pods or Services, not
+// the nodes (SSH, the registry, the kubelet, every port bound to 0.0.0.0), not cloud metadata. egress:allow adds exceptions an admin made.
 import type { ClusterNetwork } from '../config.ts';
 import { isIpv6Cidr } from '../cidr.ts';
 import type { DeployableRelease, EgressRule } from '../model.ts';
 import type { KubeObject, V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from './types.ts';
-import { appLabels, namespaceFor } from './labels.ts';
+import { LABEL, appLabels, namespaceFor } from './labels.ts';
 
 /** The NetworkPolicy every app namespace has: ingress and egress limited to what an app needs. */
 export const ISOLATION = 'isolation';
+/** The NetworkPolicy admitting the ingress controller to the app's pods but not to its databases (absent when no peer is known). */
+export const FROM_INGRESS = 'from-ingress';
 /** The NetworkPolicy holding the app's egress:allow exceptions (absent when there are none). */
 export const EGRESS_ALLOW = 'egress-allow';
 
@@ -54,10 +56,12 @@ export function internetPeers(net: ClusterNetwork): V1NetworkPolicyPeer[] {
   ];
 }
 
-/** The isolation policy of an app's namespace (every pod in it: processes, release and `run` pods, ACME solvers). */
+/**
+ * The isolation policy of an app's namespace (every pod in it: processes, release and `run` pods,
+ * ACME solvers, databases): traffic in only from the namespace's own pods, out only to them, DNS
+ * and the internet. The ingress controller gets in by FROM_INGRESS, which leaves databases out.
+ */
 export function isolationPolicy(app: string, net: ClusterNetwork): KubeObject<V1NetworkPolicy> {
-  // A rule whose peer list is empty admits everyone: a rule without peers is left out instead.
-  const fromIngress = ingressPeers(net);
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -65,11 +69,8 @@ export function isolationPolicy(app: string, net: ClusterNetwork): KubeObject<V1
     spec: {
       podSelector: {},
       policyTypes: ['Ingress', 'Egress'],
-      ingress: [
-        // `_from`: the client library's name for `from` (a reserved word in its generator).
-        { _from: [{ podSelector: {} }] },
-        ...(fromIngress.length ? [{ _from: fromIngress }] : []),
-      ],
+      // `_from`: the client library's name for `from` (a reserved word in its generator).
+      ingress: [{ _from: [{ podSelector: {} }] }],
       egress: [
         { to: [{ podSelector: {} }] },
         { to: dnsPeers(net), ports: DNS_PORTS },
@@ -77,6 +78,27 @@ export function isolationPolicy(app: string, net: ClusterNetwork): KubeObject<V1
       ],
     },
   };
+}
+
+/**
+ * The ingress controller's way in: to every pod of the namespace but its databases (pods with a
+ * `slipway/data` label), so neither the controller nor anything else on a node's address (with
+ * SLIPWAY_INGRESS_FROM=node) reaches a database. None when no peer is known: a rule whose peer
+ * list is empty admits everyone.
+ */
+export function fromIngressPolicy(app: string, net: ClusterNetwork): KubeObject<V1NetworkPolicy>[] {
+  const peers = ingressPeers(net);
+  if (peers.length === 0) return [];
+  return [{
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: FROM_INGRESS, namespace: namespaceFor(app), labels: appLabels(app) },
+    spec: {
+      podSelector: { matchExpressions: [{ key: LABEL.data, operator: 'DoesNotExist' }] },
+      policyTypes: ['Ingress'],
+      ingress: [{ _from: peers }],
+    },
+  }];
 }
 
 /** The policy of the app's egress:allow exceptions; none when it has no exceptions. */
@@ -97,7 +119,11 @@ export function egressAllowPolicy(app: string, rules: readonly EgressRule[]): Ku
   }];
 }
 
-/** Every NetworkPolicy of an app's namespace: the isolation, and its egress:allow exceptions. */
+/**
+ * Every NetworkPolicy of an app's namespace: the ingress controller's way in (first: a namespace
+ * whose isolation policy still admitted it never refuses it for a moment), the isolation, and the
+ * egress:allow exceptions.
+ */
 export function networkPolicyObjects(r: Pick<DeployableRelease, 'app' | 'egress'>, net: ClusterNetwork): KubeObject<V1NetworkPolicy>[] {
-  return [isolationPolicy(r.app, net), ...egressAllowPolicy(r.app, r.egress ?? [])];
+  return [...fromIngressPolicy(r.app, net), isolationPolicy(r.app, net), ...egressAllowPolicy(r.app, r.egress ?? [])];
 }

@@ -32,3 +32,20 @@ export const RestoredSchema = Type.Object({
 }, { additionalProperties: false });
 /** What pg:restore made. */
 export type Restored = Static<typeof RestoredSchema>;
+
+/** What pg:upgrade made: the upgraded copy, what it was checked with, and the release that made it the app's database. */
+export const UpgradedSchema = Type.Object({
+  name: Type.String({ description: 'The new database (a copy of the source, upgraded).' }),
+  from: Type.String({ description: 'The source database, untouched; it stays attached as its own NAME_URL.' }),
+  fromVersion: Type.String(), version: Type.String({ description: 'The major the new database runs.' }),
+  serverVersion: Type.String({ description: "The upgraded server's own `SHOW server_version`." }),
+  attachment: Type.String({ description: 'The config var the new database holds (the one the source held, DATABASE_URL by default).' }),
+  tables: Type.Integer({ minimum: 0, description: 'User tables whose row counts were compared before and after pg_upgrade (all equal).' }),
+  rows: Type.Integer({ minimum: 0, description: 'Rows in them.' }),
+  newestHeartbeat: Type.Union([Type.String(), Type.Null()], { description: 'The newest heartbeat from the source that the new database holds.' }),
+  restoreMs: Type.Integer({ minimum: 0, description: 'From starting the copy until the restored 17 accepted connections.' }),
+  upgradeMs: Type.Integer({ minimum: 0, description: 'From starting the new image until the upgraded server accepted connections (pg_upgrade and vacuumdb included).' }),
+  release: Type.Union([Type.Integer(), Type.Null()]),
+}, { additionalProperties: false });
+/** What pg:upgrade made. */
+export type Upgraded = Static<typeof UpgradedSchema>;

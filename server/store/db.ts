@@ -357,6 +357,34 @@ const MIGRATIONS: readonly string[] = [
    );`,
 ];
 
+/** The schema version this Slipway migrates a store to (PRAGMA user_version). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * A consistent copy of the open store in `file` (0600), taken with SQLite's online backup while
+ * the server keeps writing: pages changed during the copy are copied again, so the copy is the
+ * database as of one moment, which a plain file copy of a WAL database is not.
+ */
+export async function copyStore(db: Db, file: string): Promise<void> {
+  closeSync(openSync(file, 'wx', 0o600));
+  await db.backup(file);
+  // A single file: the copy leaves WAL mode, which openDb turns on again where it is restored.
+  const copy = new Database(file);
+  try { copy.pragma('journal_mode = DELETE'); } finally { copy.close(); }
+  chmodSync(file, 0o600);
+}
+
+/** What a copy of the store holds, opened read-only: its schema version and SQLite's integrity check. */
+export function inspectStoreFile(file: string): { schema: number; integrity: string } {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.pragma('integrity_check') as { integrity_check: string }[];
+    return { schema: db.pragma('user_version', { simple: true }) as number, integrity: rows.map((r) => r.integrity_check).join('; ') };
+  } finally {
+    db.close();
+  }
+}
+
 /** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */
 export function openDb(file: string): Db {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

@@ -7,6 +7,8 @@
 // volume with every row; addons:destroy takes the database, its volumes and its config var; a
 // restore drill proves a backup (pgBackRest verify, a scratch copy, heartbeat, pg_amcheck) and
 // fails at verify once bytes of a backup file are flipped, which addons:info and doctor then say.
+// A preview of the app gets empty databases of its own: its release phase migrates there, and it
+// sees none of the parent's rows.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
 import { after, before, describe, test } from 'node:test';
@@ -15,8 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { KubeClient } from '../../server/kube/client.ts';
 import type { V1PersistentVolumeClaim, V1Pod } from '../../server/kube/types.ts';
 import type { PackBuilder } from '../../server/build/pack.ts';
-import type { TestServer } from '../support/harness.ts';
 import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';
+import { remoteLines, type TestServer } from '../support/harness.ts';
+import { previewAppName } from '../../server/names.ts';
 import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
@@ -37,7 +40,9 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
   let kube: KubeClient;
   const host = `${APPS.shop}.${BASE_DOMAIN}`;
   const ssh = (command: string) => s!.ssh(s!.admin, command);
-  const page = (path: string, ok: (b: string) => boolean) => waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host, ok, ROUTE_MS, path);
+  const page = (path: string, ok: (b: string) => boolean, at = host) => waitForBody(tb!.SLIPWAY_TEST_INGRESS!, at, ok, ROUTE_MS, path);
+  /** The Django app's checkout, pushed by the first test. */
+  let dir: string | undefined;
 
   before(async () => {
     ({ tb, server: s, builder } = await startWithApps(NEEDS, APPS, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240' }, { buildTimeoutMs: PUSH_MS }) ?? {});
@@ -62,7 +67,7 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
     assert.equal(pods.length, 2);
     for (const p of pods) assert.deepEqual([p.spec?.securityContext?.runAsUser, p.spec?.containers[0]?.securityContext?.capabilities?.drop], [999, ['ALL']]);
 
-    const dir = fixtureCopy('django-db-app');
+    dir = fixtureCopy('django-db-app');
     await s.commitAll(dir, 'django app with databases');
     const lines = await deployApp(s, APPS.shop, dir);
     assert.ok(lines.some((l) => /Applying pages\.0001_initial\.\.\. OK/.test(l)), `the release phase migrated:\n${lines.join('\n')}`);
@@ -71,11 +76,61 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
     assert.match(await page('/cache', (b) => b.startsWith('hits ')), /^hits \d+\n$/);
   });
 
-  test('a plain-text connection and a wrong password are refused', { timeout: 3 * ROUTE_MS }, async (t) => {
+  test("a preview gets empty databases of its own: its release phase migrates there, and it sees none of the parent's rows", { timeout: PUSH_MS + 4 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !dir) return;
+    assert.equal((await ssh(`previews:enable ${APPS.shop}`)).exitCode, 0);
+    // A preview's quota is a share of its parent's (1/5 with 4 previews): one preview, the half,
+    // holds its web, release and two database pods.
+    assert.equal((await ssh(`previews:limit ${APPS.shop} 1`)).exitCode, 0);
+    const preview = previewAppName(APPS.shop, 'feature');
+    const push = async (ref: string) => {
+      const r = await s!.git(['push', s!.sshRemote(APPS.shop), ref], { cwd: dir });
+      const lines = remoteLines(r.stderr);
+      assert.equal(r.exitCode, 0, lines.join('\n'));
+      return lines;
+    };
+    const lines = await push('HEAD:refs/heads/feature');
+    assert.ok(lines.some((l) => l.startsWith(`-----> Creating an empty Postgres 17 postgres (1Gi) for preview ${preview}, as DATABASE_URL`)), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith(`-----> Creating an empty Valkey 8 valkey (256Mi) for preview ${preview}, as REDIS_URL`)), lines.join('\n'));
+    assert.ok(lines.some((l) => /Applying pages\.0001_initial\.\.\. OK/.test(l)), `the preview's release phase migrated its own database:\n${lines.join('\n')}`);
+    const at = `${preview}.${BASE_DOMAIN}`;
+    assert.equal(await page('/rows', (b) => b.startsWith('rows '), at), 'rows 0, last -, tls on\n', "none of the parent's rows");
+    assert.equal(await page('/rows?add=7', (b) => b.startsWith('rows 1'), at), 'rows 1, last 7, tls on\n');
+    assert.equal(await page('/rows', (b) => b.startsWith('rows 2')), 'rows 2, last 2, tls on\n', "the parent's rows are its own");
+    const urls = [APPS.shop, preview].map(async (app) => (JSON.parse((await ssh(`config ${app} --json`)).stdout) as Record<string, string>).DATABASE_URL);
+    const [parentUrl, previewUrl] = await Promise.all(urls);
+    assert.match(previewUrl!, new RegExp(`@db-postgres\\.slipway-${preview}\\.svc:5432/`));
+    assert.notEqual(previewUrl, parentUrl);
+    const gone = await push(':refs/heads/feature');
+    assert.ok(gone.includes(`-----> Destroying preview ${preview} of feature`), gone.join('\n'));
+  });
+
+  test("sslmode=verify-full connects (the app's pods hold the databases' authority); a plain-text connection and a wrong password are refused", { timeout: 3 * ROUTE_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
     const r = await ssh(`run ${APPS.shop} -- python probe_db.py`);
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
-    assert.deepEqual(r.stdout.trim().split('\n').slice(-2), ['plain refused: no encryption', 'wrong password refused: password']);
+    assert.deepEqual(r.stdout.trim().split('\n').slice(-3), ['verify-full connected: True', 'plain refused: no encryption', 'wrong password refused: password']);
+  });
+
+  test("Valkey's backups are proven too: the round's snapshot restored into a scratch copy with the heartbeat key; a damaged snapshot fails addons:verify", { timeout: 4 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    assert.equal((await ssh('rounds:run db-heartbeat')).exitCode, 0);
+    const round = await ssh('rounds:run db-backups');
+    assert.equal(round.exitCode, 0, round.stderr + round.stdout);
+    assert.doesNotMatch(round.stdout, /ran and failed/, round.stdout);
+    const info = await ssh(`addons:info ${APPS.shop} valkey`);
+    assert.match(info.stdout, /Last verified restore: +ok, \d+ s ago, RPO \d+ s, RTO \d+ s/, info.stdout);
+    const ok = await ssh(`addons:verify ${APPS.shop} valkey`);
+    assert.equal(ok.exitCode, 0, ok.stderr + ok.stdout);
+    assert.match(ok.stdout, /^Restore drill ok: restored from its newest snapshot, keys \d+; RPO \d+ s, RTO [\d.]+ s$/m);
+    t.diagnostic(ok.stdout.trim());
+    const [pod] = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=valkey' });
+    const flip = await execOutput(kube, { namespace: NS, pod: pod!.metadata!.name!, container: 'valkey' }, ['sh', '-c',
+      'f=$(ls /var/lib/slipway/backup/valkey/dump-*.rdb | sort -r | head -1) && printf "\\377\\000\\377\\000" | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") / 2 )) conv=notrunc 2>/dev/null && echo "$f"'], new AbortController().signal);
+    assert.equal(flip.code, 0, flip.stderr);
+    const bad = await ssh(`addons:verify ${APPS.shop} valkey`);
+    assert.equal(bad.exitCode, 1, bad.stdout);
+    assert.match(bad.stdout, /^Restore drill FAILED at verify: dump-\d{8}T\d{6}Z\.rdb is damaged/m);
   });
 
   test('a deleted database pod comes back on its volume with every row; addons:destroy takes it, its volumes and its config var', { timeout: 4 * ROUTE_MS }, async (t) => {

@@ -5,12 +5,18 @@
 // kubelet, a stand-in for the registry and every other host service), while A's own Service, DNS
 // and the ingress keep working. Then the pod hardening: `run A -- env` carries no address of the
 // API server and no service links, the namespace is Pod Security "restricted", A's pods run as a
-// non-root user without capabilities, and a pod asking for root is refused.
+// non-root user without capabilities, and a pod asking for root is refused. B's Postgres database
+// takes connections from B's own pods only: not from A's pod, not from the node's address (where
+// the ingress runs here, SLIPWAY_INGRESS_FROM=node, and where a build pod on the node's network
+// would come from).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, connect, type Server } from 'node:net';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { KubeClient } from '../../server/kube/client.ts';
 import type { KubeObject, V1Namespace, V1Pod, V1Service } from '../../server/kube/types.ts';
 import { LABEL } from '../../server/kube/labels.ts';
@@ -19,7 +25,8 @@ import { startOnTestbed } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 
-const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_NODE_NAME', 'SLIPWAY_TEST_NETPOL'] as const;
+const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_NODE_NAME', 'SLIPWAY_TEST_NETPOL', 'SLIPWAY_POSTGRES_IMAGE'] as const;
+const run = promisify(execFile);
 const SUFFIX = randomBytes(3).toString('hex');
 const A = `netpol-a-${SUFFIX}`;
 const B = `netpol-b-${SUFFIX}`;
@@ -37,13 +44,20 @@ function listening(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** Whether a TCP connection to host:port opens from the testbed's second node's network (its nspawn machine; 3 s at most). */
+async function fromNode2(host: string, port: number): Promise<boolean> {
+  const machine = fileURLToPath(new URL('../../testbed/node2/machine.sh', import.meta.url));
+  const { stdout } = await run('bash', [machine, 'exec', 'bash', '-c', 'if timeout 3 bash -c \'exec 3<>"/dev/tcp/$0/$1"\' "$0" "$1" 2>/dev/null; then echo open; else echo closed; fi', host, String(port)], { timeout: 15_000 });
+  return stdout.trim().split('\n').at(-1) === 'open';
+}
+
 /**
  * The probe A's code runs (`node -` reads it from stdin): a TCP connection to each target, which
  * sends an HTTP request and reports the first line of the answer ("open: HTTP/1.1 200 OK", "open:
  * SSH-2.0-…", "open" when nothing came within a second), or why it failed (ECONNREFUSED: the
  * enforcer's REJECT; timeout), and the addresses DNS gives for the names. One JSON line out.
  */
-function probeScript(targets: Record<string, [string, number]>, names: string[]): string {
+function probeScript(targets: Record<string, [string, number]>, names: string[], retryMs = 0): string {
   return `
 const net = require('node:net');
 const dns = require('node:dns/promises');
@@ -69,7 +83,16 @@ const probe = ([host, port]) => new Promise((resolve) => {
   // exec (this one) starts after that in practice; the wait keeps the check on the policies.
   await new Promise((r) => setTimeout(r, 2000));
   const result = {};
-  await Promise.all(Object.entries(targets).map(async ([k, t]) => { result[k] = await probe(t); }));
+  // With retryMs, a target that refused or timed out is tried again until then (a connection that
+  // should be let in, while the enforcer may still be programming a new pod's rules).
+  const until = Date.now() + ${retryMs};
+  await Promise.all(Object.entries(targets).map(async ([k, t]) => {
+    for (;;) {
+      result[k] = await probe(t);
+      if (/^(open|closed$)/.test(result[k]) || Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }));
   for (const n of names) result['dns ' + n] = await dns.lookup(n).then((a) => a.address, (e) => e.code);
   console.log(JSON.stringify(result));
 })();
@@ -81,6 +104,8 @@ describe('tenant isolation: network policies and pod hardening on a real cluster
   let kube: KubeClient;
   let host: Server | undefined;
   let tb: Record<string, string> | undefined;
+  /** B's database, made while the first tests run. */
+  let database: Promise<{ exitCode: number; stdout: string; stderr: string }> | undefined;
 
   before(async () => {
     tb = testbedEnv(NEEDS);
@@ -103,10 +128,12 @@ describe('tenant isolation: network policies and pod hardening on a real cluster
       const push = await s.git(['push', s.sshRemote(app), 'main'], { cwd: wd });
       assert.equal(push.exitCode, 0, push.stderr);
     }
+    database = s.ssh(s.admin, `addons:create ${B} postgres`);
   });
   after(async () => {
     host?.close();
     if (!s) return;
+    await database;
     await Promise.all([A, B].map((app) => s!.ssh(s!.admin, `apps:destroy ${app} --confirm ${app}`)));
     await s.close();
   });
@@ -190,5 +217,46 @@ describe('tenant isolation: network policies and pod hardening on a real cluster
       spec: { containers: [{ name: 'c', image, command: ['sleep', '5'], securityContext: { runAsUser: 0 } }] },
     };
     await assert.rejects(kube.apply(root), /restricted|PodSecurity|forbidden/i);
+  });
+
+  test("B's database answers B's own pod only: not A's pod, not the node's address (the ingress's, or a build pod's on the node's network)", { timeout: 4 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !database) return;
+    const made = await database;
+    assert.equal(made.exitCode, 0, made.stderr);
+    const [db] = JSON.parse((await s.ssh(s.admin, `addons ${B} --json`)).stdout) as { name: string }[];
+    assert.ok(db, `${B} has a database`);
+    const ns = `slipway-${B}`;
+    const service = `db-${db.name}.${ns}.svc.cluster.local`;
+    const [pod] = await kube.list<V1Pod>('v1', 'Pod', ns, { labelSelector: `${LABEL.data}=${db.name}`, fieldSelector: 'status.phase=Running' });
+    const [web] = await kube.list<V1Pod>('v1', 'Pod', ns, { labelSelector: `${LABEL.instance}=${B},${LABEL.process}=web`, fieldSelector: 'status.phase=Running' });
+    assert.ok(pod?.status?.podIP && web?.status?.podIP, "B's database pod and web pod run");
+    const targets: Record<string, [string, number]> = { "B's database Service": [service, 5432], "B's database pod": [pod.status.podIP, 5432] };
+    const probe = async (app: string, retryMs = 0) => {
+      const r = await s!.ssh(s!.admin, `run ${app} -- node -`, probeScript(targets, [], retryMs));
+      assert.equal(r.exitCode, 0, r.stderr);
+      return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, string>;
+    };
+    const fromB = await probe(B, 30_000);
+    t.diagnostic(`from B: ${JSON.stringify(fromB)}`);
+    // Postgres closes a connection that starts with an HTTP request without a word: `closed` is a
+    // connection made (a refused one is ECONNREFUSED, a dropped one a timeout).
+    for (const what of Object.keys(targets)) assert.match(fromB[what]!, /^(open|closed$)/, `${what} takes B's own pod's connection: ${fromB[what]}`);
+    const fromA = await probe(A);
+    t.diagnostic(`from A: ${JSON.stringify(fromA)}`);
+    for (const what of Object.keys(targets)) assert.doesNotMatch(fromA[what]!, /^(open|closed$)/, `${what} must be unreachable from A's pod: ${fromA[what]}`);
+    // From another node's address (where the ingress runs here, SLIPWAY_INGRESS_FROM=node, and
+    // where a build pod on that node's network would come from): B's web pod answers, its database
+    // does not. The node a pod runs on always reaches it (NetworkPolicy's own rule): the check
+    // comes from this machine for a database on the second node, and from the second node's
+    // network for a database here.
+    if (!process.env.SLIPWAY_NODE2_NAME) {
+      t.diagnostic('one node (SLIPWAY_NODE2_NAME unset): no other node to connect from');
+      return;
+    }
+    const here = pod.spec?.nodeName === tb!.SLIPWAY_NODE_NAME;
+    const from = here ? `the second node (${process.env.SLIPWAY_NODE2_NAME})` : 'this node';
+    const reach = here ? fromNode2 : listening;
+    assert.ok(await reach(web.status.podIP, 5000), `B's web pod answers from ${from} (the ingress's way in)`);
+    assert.equal(await reach(pod.status.podIP, 5432), false, `B's database pod on ${pod.spec?.nodeName} must not take a connection from ${from}`);
   });
 });

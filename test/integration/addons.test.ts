@@ -27,7 +27,7 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Created postgres \\(postgres 17, 1Gi\\) as DATABASE_URL, released as v${before + 1}\\n`));
     const url = (await config(app)).DATABASE_URL!;
-    assert.match(url, new RegExp(`^postgres://u[0-9a-f]{12}:[A-Za-z0-9_-]{32}@db-postgres\\.slipway-${app}\\.svc:5432/app\\?sslmode=require$`));
+    assert.match(url, new RegExp(`^postgres://u[0-9a-f]{12}:[A-Za-z0-9_-]{32}@db-postgres\\.slipway-${app}\\.svc:5432/app\\?sslmode=require&sslrootcert=/etc/slipway/data-ca/ca\\.crt$`));
     assert.equal(lastDeploy(app)!.config.DATABASE_URL, url, 'rolled out with the URL');
     const pg = s.deployer.data.running.get(`${app}/postgres`)!;
     assert.equal(pg.image, 'registry.test/slipway/postgres:17');

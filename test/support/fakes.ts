@@ -510,13 +510,26 @@ export class FakeData implements DataServices {
   async apply(d: DataService): Promise<void> {
     this.applies.push(d);
     this.running.set(`${d.app}/${d.name}`, d);
+    // What `server-version` answers: 18 once an instance was started to upgrade (pg:upgrade), else 17.
+    const key = `${d.app}/${d.name}`;
+    if (d.upgradeFrom) this.serverVersions.set(key, '18.6 (Debian 18.6-3)');
+    else if (!this.serverVersions.has(key)) this.serverVersions.set(key, '17.12 (Debian 17.12-0+deb13u1)');
     const why = this.failNext;
     this.failNext = undefined;
     if (why) throw new UserError(why);
   }
   async remove(app: string, name: string): Promise<void> {
     this.running.delete(`${app}/${name}`);
+    this.serverVersions.delete(`${app}/${name}`);
   }
+  /** `server-version` of each `app/name`. */
+  readonly serverVersions = new Map<string, string>();
+  /** What the next runs of a command answer on stdout, by its name (e.g. `row-counts`), in order; default: one table of 3 rows and the heartbeat's. */
+  readonly answers = new Map<string, string[]>();
+  /** The next run of this command (by name) fails with `stderr` (exit 1). */
+  failOn: { command: string; stderr: string } | undefined;
+  /** The heartbeat each `app/name` holds (a restored copy: the default, the same in every one). */
+  readonly heartbeats = new Map<string, string>();
   async states(app: string): Promise<DataState[]> {
     return [...this.running.values()].filter((d) => d.app === app).map((d) => ({ name: d.name, ready: true, state: 'Running', restarts: 0, startedAt: null, volumes: { data: 'Bound', backup: 'Bound' } }));
   }
@@ -535,6 +548,21 @@ export class FakeData implements DataServices {
       opts.onLine?.(stderr);
       return { code: 1, stdout: '', stderr };
     }
+    if (this.failOn?.command === command[0]) {
+      const stderr = this.failOn.stderr;
+      this.failOn = undefined;
+      return { code: 1, stdout: '', stderr };
+    }
+    const queued = this.answers.get(command[0])?.shift();
+    if (queued !== undefined) return { code: 0, stdout: queued, stderr: '' };
+    if (command[0] === 'server-version') return { code: 0, stdout: this.serverVersions.get(key) ?? '', stderr: '' };
+    if (command[0] === 'row-counts') return { code: 0, stdout: 'app public.items 3\npostgres public.slipway_heartbeat 1', stderr: '' };
+    if (command[0] === 'last-heartbeat') return { code: 0, stdout: this.heartbeats.get(key) ?? '2026-12-05T09:08:12.680144Z', stderr: '' };
+    if (command[0] === 'heartbeat') {
+      const at = new Date().toISOString();
+      this.heartbeats.set(key, at);
+      return { code: 0, stdout: at, stderr: '' };
+    }
     const list = this.backups.get(key) ?? [];
     if (command[0] === 'backup') {
       const now = Math.floor(Date.now() / 1000);
@@ -544,7 +572,6 @@ export class FakeData implements DataServices {
       return { code: 0, stdout: '', stderr: '' };
     }
     if (command[0] === 'backups') return { code: 0, stdout: JSON.stringify([{ name: 'db', backup: list, archive: [{ min: '000000010000000000000001', max: '000000010000000000000003' }], status: { code: 0, message: 'ok' } }]), stderr: '' };
-    if (command[0] === 'heartbeat' || command[0] === 'last-heartbeat') return { code: 0, stdout: new Date().toISOString(), stderr: '' };
     if (command[0] === 'login-retire') {
       const sessions = this.sessions.get(`${key} ${command[1]}`) ?? 0;
       if (sessions === 0) this.noLogin.add(`${key} ${command[1]}`);

@@ -60,7 +60,7 @@ export function fixtureCopy(name: string): string {
 export function clusterEnv(): Record<string, string> {
   // The build registry's three settings are set on the two-node testbed only (61-node2.sh): on one
   // node build pods share the node's network and reach the registry on loopback.
-  const keys = ['SLIPWAY_INGRESS_FROM', 'SLIPWAY_INGRESS_API', 'SLIPWAY_NODE_ADDRESSES', 'SLIPWAY_BUILD_REGISTRY', 'SLIPWAY_REGISTRY_HTTP', 'SLIPWAY_BUILD_EGRESS', 'SLIPWAY_POSTGRES_IMAGE', 'SLIPWAY_VALKEY_IMAGE'];
+  const keys = ['SLIPWAY_INGRESS_FROM', 'SLIPWAY_INGRESS_API', 'SLIPWAY_NODE_ADDRESSES', 'SLIPWAY_BUILD_REGISTRY', 'SLIPWAY_REGISTRY_HTTP', 'SLIPWAY_BUILD_EGRESS', 'SLIPWAY_POSTGRES_IMAGE', 'SLIPWAY_POSTGRES18_IMAGE', 'SLIPWAY_VALKEY_IMAGE'];
   return Object.fromEntries(keys.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
 }
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { DataService } from '../../server/model.ts';
 import type { V1StatefulSet } from '../../server/kube/types.ts';
 import { dataClaimName, dataObjects, dataSelector, dataUrl } from '../../server/deploy/data.ts';
+import { dokkuDataHint } from '../../server/commands/dokku-data.ts';
 import { appSelector } from '../../server/kube/labels.ts';
 import { attachmentVar, claimRefusal, dataKind, dataName, dataVersion, defaultAttachment, freeName } from '../../server/ops/data/rules.ts';
 import { UserError } from '../../server/errors.ts';
@@ -24,9 +25,13 @@ function selects(selector: string, labels: Record<string, string>): boolean {
   });
 }
 
-test("a database is a Secret, two claims, a StatefulSet of one restricted pod and a Service, none under the app's own selector", () => {
-  const objects = dataObjects(pg);
-  assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), ['Secret/db-postgres', 'PersistentVolumeClaim/db-postgres.data', 'PersistentVolumeClaim/db-postgres.backup', 'StatefulSet/db-postgres', 'Service/db-postgres']);
+test("a database is a Secret, two claims, a StatefulSet of one restricted pod and a Service, none under the app's own selector; the authority's certificate is the app's", () => {
+  const all = dataObjects(pg);
+  assert.deepEqual(all.map((o) => `${o.kind}/${o.metadata.name}`), ['Secret/db-postgres', 'PersistentVolumeClaim/db-postgres.data', 'PersistentVolumeClaim/db-postgres.backup', 'StatefulSet/db-postgres', 'Service/db-postgres', 'ConfigMap/slipway-data-ca']);
+  const ca = all.at(-1) as unknown as { data: Record<string, string>; metadata: { labels: Record<string, string> } };
+  assert.equal(ca.data['ca.crt'], pg.tls.ca);
+  assert.ok(selects(appSelector('shop'), ca.metadata.labels), "the app's, shared by its databases: addons:destroy leaves it");
+  const objects = all.slice(0, -1);
   for (const o of objects) {
     assert.equal(o.metadata.namespace, 'slipway-shop');
     assert.ok(!selects(appSelector('shop'), o.metadata.labels!), `${o.kind} is not pruned by a deploy of shop`);
@@ -49,7 +54,7 @@ test("a database is a Secret, two claims, a StatefulSet of one restricted pod an
 });
 
 test('URLs require TLS and carry the credentials encoded', () => {
-  assert.equal(dataUrl('shop', pg), 'postgres://u0123456789ab:p%2Fa%3As%40s@db-postgres.slipway-shop.svc:5432/app?sslmode=require');
+  assert.equal(dataUrl('shop', pg), 'postgres://u0123456789ab:p%2Fa%3As%40s@db-postgres.slipway-shop.svc:5432/app?sslmode=require&sslrootcert=/etc/slipway/data-ca/ca.crt');
   assert.equal(dataUrl('shop', { ...pg, name: 'valkey', kind: 'valkey' }), 'rediss://default:p%2Fa%3As%40s@db-valkey.slipway-shop.svc:6379');
   const u = new URL(dataUrl('shop', pg));
   assert.equal(decodeURIComponent(u.password), 'p/a:s@s');
@@ -77,4 +82,12 @@ test('a database needs two claims of its size within the app\'s volume count and
   assert.equal(claimRefusal('shop', { claims: 0, bytes: 0 }, '1Gi', { claims: 5, storage: '20Gi' }), undefined);
   assert.match(claimRefusal('shop', { claims: 4, bytes: 0 }, '1Gi', { claims: 5, storage: '20Gi' })!, /needs 2 volumes \(data and backups\) and shop has 4 of its 5/);
   assert.match(claimRefusal('shop', { claims: 0, bytes: 19 * 2 ** 30 }, '1Gi', { claims: 5, storage: '20Gi' })!, /would then hold more than 20Gi/);
+});
+
+test("Dokku's postgres:* and redis:* verbs get the sentence naming what does it here", () => {
+  assert.equal(dokkuDataHint('postgres:create'), 'postgres:create is Dokku\'s; here it is: addons:create APP postgres [--name NAME] (a database belongs to one app here: create and link in one).');
+  assert.equal(dokkuDataHint('redis:connect'), 'redis:connect is Dokku\'s; here it is: redis:cli APP.');
+  assert.equal(dokkuDataHint('postgres:connect'), 'postgres:connect is Dokku\'s; here it is: pg:psql APP.');
+  assert.match(dokkuDataHint('redis:backup')!, /^redis:backup is Dokku's; databases here are addons of an app/);
+  assert.equal(dokkuDataHint('apps:frobnicate'), undefined);
 });

@@ -6,7 +6,7 @@ import { releaseObjects } from '../../server/deploy/objects.ts';
 import { LABEL, namespaceFor, processName } from '../../server/kube/labels.ts';
 import { KUBERNETES_SERVICE_VARS, PORT, processCommand, releasePodObject, restartPatch, runPodObject } from '../../server/deploy/workload.ts';
 import type { KubeObject, V1NetworkPolicy, V1PodSpec } from '../../server/kube/types.ts';
-import { EGRESS_ALLOW, ISOLATION, METADATA_RANGES, networkPolicyObjects } from '../../server/kube/netpol.ts';
+import { EGRESS_ALLOW, FROM_INGRESS, ISOLATION, METADATA_RANGES, networkPolicyObjects } from '../../server/kube/netpol.ts';
 import { loadConfig, type ClusterNetwork } from '../../server/config.ts';
 
 const SECRET_VALUE = 'hunter2-$(id)-"quoted"';
@@ -225,33 +225,37 @@ function policies(r: DeployableRelease, net: ClusterNetwork = k3s): KubeObject<V
 
 test('with the cluster network given, the namespace gets its isolation policy right after it, before any pod', () => {
   const objects = releaseObjects(release, { network: k3s });
-  assert.deepEqual(objects.slice(0, 3).map((o) => `${o.kind}/${o.metadata.name}`), ['Namespace/slipway-myapp', `NetworkPolicy/${ISOLATION}`, 'Secret/env-v7']);
-  const [p] = policies(release);
+  assert.deepEqual(objects.slice(0, 4).map((o) => `${o.kind}/${o.metadata.name}`), ['Namespace/slipway-myapp', `NetworkPolicy/${FROM_INGRESS}`, `NetworkPolicy/${ISOLATION}`, 'Secret/env-v7']);
+  const p = policies(release)[1];
   assert.equal(p!.metadata.namespace, 'slipway-myapp');
   assert.deepEqual(p!.spec?.podSelector, {}, 'every pod of the namespace: processes, release and run pods, ACME solvers');
   assert.deepEqual(p!.spec?.policyTypes, ['Ingress', 'Egress']);
   assert.ok(!releaseObjects(release).some((o) => o.kind === 'NetworkPolicy'), 'no network, no policy');
 });
 
-test("ingress: only the namespace's own pods and the ingress controller's pods (k3s: Traefik in kube-system)", () => {
-  const [p] = policies(release);
-  assert.deepEqual(p!.spec?.ingress, [
-    { _from: [{ podSelector: {} }] },
+test("ingress: only the namespace's own pods, and the ingress controller's pods (k3s: Traefik in kube-system) to every pod but the databases", () => {
+  const [from, iso] = policies(release);
+  assert.equal(from!.metadata.name, FROM_INGRESS);
+  assert.deepEqual(iso!.spec?.ingress, [{ _from: [{ podSelector: {} }] }]);
+  assert.deepEqual(from!.spec?.policyTypes, ['Ingress']);
+  assert.deepEqual(from!.spec?.podSelector, { matchExpressions: [{ key: 'slipway/data', operator: 'DoesNotExist' }] }, "a database's pods carry slipway/data");
+  assert.deepEqual(from!.spec?.ingress, [
     { _from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } } }] },
   ]);
   // Every rule names its peers: a rule without any admits every source.
-  for (const rule of p!.spec!.ingress!) assert.ok((rule._from ?? []).length > 0);
+  for (const p of [from!, iso!]) for (const rule of p.spec!.ingress!) assert.ok((rule._from ?? []).length > 0);
 });
 
 test('an ingress on the node itself (SLIPWAY_INGRESS_FROM=node) is admitted by the node addresses; with none known, no rule admits everyone', () => {
   const node = loadConfig({ SLIPWAY_INGRESS_FROM: 'node', SLIPWAY_NODE_ADDRESSES: '192.0.2.10', SLIPWAY_DATA_DIR: '/x' }).network;
-  assert.deepEqual(policies(release, node)[0]!.spec?.ingress?.[1], { _from: [{ ipBlock: { cidr: '192.0.2.10/32' } }] });
+  assert.deepEqual(policies(release, node)[0]!.spec?.ingress, [{ _from: [{ ipBlock: { cidr: '192.0.2.10/32' } }] }]);
   const none = { ...node, nodeAddresses: [] };
+  assert.deepEqual(policies(release, none).map((p) => p.metadata.name), [ISOLATION]);
   assert.deepEqual(policies(release, none)[0]!.spec?.ingress, [{ _from: [{ podSelector: {} }] }]);
 });
 
 test('egress: the own namespace, DNS (CoreDNS pods or a node), and every address but pods, Services, nodes and metadata', () => {
-  const [p] = policies(release);
+  const p = policies(release).find((x) => x.metadata.name === ISOLATION);
   const [own, dns, internet, ...more] = p!.spec!.egress!;
   assert.deepEqual(more, []);
   assert.deepEqual(own, { to: [{ podSelector: {} }] });
@@ -270,14 +274,14 @@ test('egress: the own namespace, DNS (CoreDNS pods or a node), and every address
 });
 
 test('egress:allow exceptions become a second policy, one rule per address (TCP and UDP on the port given); none without exceptions', () => {
-  assert.deepEqual(policies(release).map((p) => p.metadata.name), [ISOLATION]);
+  assert.deepEqual(policies(release).map((p) => p.metadata.name), [FROM_INGRESS, ISOLATION]);
   const withRules = policies({ ...release, egress: [{ cidr: '10.0.5.0/24', port: 5432 }, { cidr: '192.0.2.10/32' }] });
-  assert.deepEqual(withRules.map((p) => p.metadata.name), [ISOLATION, EGRESS_ALLOW]);
-  const allow = withRules[1]!;
+  assert.deepEqual(withRules.map((p) => p.metadata.name), [FROM_INGRESS, ISOLATION, EGRESS_ALLOW]);
+  const allow = withRules[2]!;
   assert.deepEqual(allow.spec?.policyTypes, ['Egress'], 'adds egress only: ingress stays as isolated');
   assert.deepEqual(allow.spec?.egress, [
     { to: [{ ipBlock: { cidr: '10.0.5.0/24' } }], ports: [{ protocol: 'TCP', port: 5432 }, { protocol: 'UDP', port: 5432 }] },
     { to: [{ ipBlock: { cidr: '192.0.2.10/32' } }] },
   ]);
-  assert.deepEqual(networkPolicyObjects({ app: 'myapp' }, k3s).length, 1);
+  assert.deepEqual(networkPolicyObjects({ app: 'myapp' }, k3s).length, 2);
 });

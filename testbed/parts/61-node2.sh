@@ -70,7 +70,12 @@ host_rules() {
   iptables -w 5 -t nat -C PREROUTING -i "$host_bridge" -j SLIPWAY-NODE2-PRE 2>/dev/null ||
     iptables -w 5 -t nat -I PREROUTING 1 -i "$host_bridge" -j SLIPWAY-NODE2-PRE
   iptables -w 5 -t nat -N SLIPWAY-NODE2-POST 2>/dev/null || iptables -w 5 -t nat -F SLIPWAY-NODE2-POST
-  [ -z "$host_cidr" ] || [ -z "$node2_cidr" ] || iptables -w 5 -t nat -A SLIPWAY-NODE2-POST -s "$host_cidr" -d "$node2_cidr" -j RETURN
+  # The first node's pods keep their addresses towards the second node's pods, as on a real cluster
+  # (flannel masquerades only what leaves the cluster's pods): ACCEPT ends the nat table's
+  # POSTROUTING here, so the bridge plugin's MASQUERADE after this chain never sees these packets
+  # (a RETURN would fall through to it, and the second node's NetworkPolicies would see the first
+  # node's address instead of the pod's).
+  [ -z "$host_cidr" ] || [ -z "$node2_cidr" ] || iptables -w 5 -t nat -A SLIPWAY-NODE2-POST -s "$host_cidr" -d "$node2_cidr" -j ACCEPT
   [ -z "$out_if" ] || iptables -w 5 -t nat -A SLIPWAY-NODE2-POST -s "$link_net" -o "$out_if" -j MASQUERADE
   iptables -w 5 -t nat -C POSTROUTING -j SLIPWAY-NODE2-POST 2>/dev/null ||
     iptables -w 5 -t nat -I POSTROUTING 1 -j SLIPWAY-NODE2-POST

@@ -4,7 +4,7 @@
 // volumes.
 import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
 import { ANNOTATION, LABEL, SECRET_FIELD_MANAGER, namespaceFor } from '../../kube/labels.ts';
-import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSecretObject, dataSelector, drillPodName, drillPodObject, type DataCommand, type StreamCommand } from '../data.ts';
+import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSecretObject, dataSelector, drillPodName, drillPodObject, exitReason, type DataCommand, type StreamCommand } from '../data.ts';
 import { performance } from 'node:perf_hooks';
 import { lineIo, type ExecOutput } from '../../kube/exec-io.ts';
 import { podState } from '../rollout.ts';
@@ -16,6 +16,8 @@ import type { Transcript } from '../../output/transcript.ts';
 import { KubePart } from './context.ts';
 
 const POLL_MS = 250;
+/** How long removing a database waits for its claims to be gone (its pod's grace period, then the volumes' release). */
+const REMOVE_WAIT_MS = 90_000;
 
 /** Databases as StatefulSets of one instance in the app's namespace. */
 export class KubeData extends KubePart implements DataServices {
@@ -23,10 +25,11 @@ export class KubeData extends KubePart implements DataServices {
   async apply(d: DataService, guards: DataGuards, opts: { transcript: Transcript; signal: AbortSignal; timeoutMs: number }): Promise<void> {
     // As a first deploy would: the namespace when it is not there, then its guards, before any pod.
     await this.k.applyAppGuards(guards);
-    const [secret, data, backup, set, service] = dataObjects({ ...d, image: this.k.pullImage(d.image) });
-    await this.k.client.apply(secret!);
-    await Promise.all([data!, backup!].map((o) => this.k.client.apply(o)));
-    const [applied] = await Promise.all([set!, service!].map((o) => this.k.client.apply(o)));
+    const objects = dataObjects({ ...d, image: this.k.pullImage(d.image) });
+    const of = (kind: string) => objects.filter((o) => o.kind === kind);
+    await Promise.all([...of('Secret'), ...of('ConfigMap')].map((o) => this.k.client.apply(o)));
+    await Promise.all(of('PersistentVolumeClaim').map((o) => this.k.client.apply(o)));
+    const [applied] = await Promise.all([...of('StatefulSet'), ...of('Service')].map((o) => this.k.client.apply(o)));
     opts.transcript.detail(`Starting ${d.kind} ${d.name} (waiting until it accepts connections)`);
     await this.#waitReady(d, applied!.metadata.generation ?? 1, opts.signal, Date.now() + opts.timeoutMs);
   }
@@ -56,7 +59,11 @@ export class KubeData extends KubePart implements DataServices {
       const state = p ? podState(p) : undefined;
       if (state?.ready) return;
       const ended = p?.status?.phase === 'Failed' || p?.status?.phase === 'Succeeded';
-      if (state?.fatal || ended) throw new UserError(`${what} did not start: ${state?.fatal ?? state?.state ?? 'it ended'}.`);
+      if (state?.fatal || ended) {
+        const cs = p?.status?.containerStatuses?.[0];
+        const why = exitReason(cs?.lastState?.terminated?.message ?? cs?.state?.terminated?.message);
+        throw new UserError(`${what} did not start: ${state?.fatal ?? state?.state ?? 'it ended'}${why ? `: ${why.replace(/\.$/, '')}` : ''}.`);
+      }
       if (state) last = state.state;
       if (Date.now() >= deadline) throw new UserError(`${what} was not ready in time (${last}).`);
       await new Promise((r) => setTimeout(r, POLL_MS));
@@ -75,6 +82,14 @@ export class KubeData extends KubePart implements DataServices {
       this.k.client.remove('v1', 'Secret', obj, ns),
       this.k.client.remove('v1', 'PersistentVolumeClaim', dataClaimName(name, 'data'), ns),
       this.k.client.remove('v1', 'PersistentVolumeClaim', dataClaimName(name, 'backup'), ns),
+    ]);
+    // Until the claims are gone (they wait for the pod to go): a database made again under the
+    // same name at once (pg:upgrade or pg:restore tried again) would otherwise apply its claims onto
+    // the terminating ones, which then vanish and leave its pod unschedulable.
+    const signal = AbortSignal.timeout(REMOVE_WAIT_MS);
+    await Promise.all([
+      this.#gone('v1', 'PersistentVolumeClaim', ns, dataClaimName(name, 'data'), signal),
+      this.#gone('v1', 'PersistentVolumeClaim', ns, dataClaimName(name, 'backup'), signal),
     ]);
   }
 
@@ -111,7 +126,7 @@ export class KubeData extends KubePart implements DataServices {
     const name = drillPodName(d.name);
     // A drill left by a server that stopped mid-way goes first.
     await this.k.client.remove('v1', 'Pod', name, ns, { gracePeriodSeconds: 0 });
-    await this.#gone(ns, name, opts.signal);
+    await this.#gone('v1', 'Pod', ns, name, AbortSignal.any([opts.signal, AbortSignal.timeout(120 * POLL_MS)]));
     const started = performance.now();
     await this.k.client.apply(drillPodObject({ ...d, image: this.k.pullImage(d.image) }));
     try {
@@ -125,10 +140,10 @@ export class KubeData extends KubePart implements DataServices {
     }
   }
 
-  /** Waits (a little) until the pod `name` is gone. */
-  async #gone(ns: string, name: string, signal: AbortSignal): Promise<void> {
-    for (let i = 0; i < 120 && !signal.aborted; i++) {
-      if (!(await this.k.client.read('v1', 'Pod', name, ns))) return;
+  /** Waits until the object is gone, or `signal` ends the wait. */
+  async #gone(apiVersion: string, kind: string, ns: string, name: string, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (!(await this.k.client.read(apiVersion, kind, name, ns))) return;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }

@@ -15,6 +15,7 @@ import type { Actor } from '../actor.ts';
 import type { BackgroundRounds, Services } from '../../context.ts';
 import type { CheckOutcome, DoctorCheck } from '../../health.ts';
 import { dashboardSiteCheck } from './dashboard-site.ts';
+import { backupFreshness } from '../self-backup/backups.ts';
 
 /** One check's name and what it found. */
 export interface CheckResult { name: string; outcome: CheckOutcome }
@@ -239,6 +240,7 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
     },
     plainHttpCheck(config),
     ...(services.store ? [databasesCheck(services.store)] : []),
+    ...(config.backupRecipient ? [selfBackupCheck(config)] : []),
     ...roundChecks(services.rounds),
   ];
 }
@@ -251,6 +253,17 @@ function databasesCheck(store: Services['store']): DoctorCheck {
       const unproven = unprovenDatabases({ store });
       if (unproven.length === 0) return { ok: true, detail: 'every Postgres database passed its last restore drill, within 26 h (or is younger than that)' };
       return { ok: false, detail: `backups not proven by a restore: ${unproven.join('; ')}`, fix: 'pg:backups:verify APP NAME runs a drill now and says which step fails' };
+    },
+  };
+}
+
+/** When backups are configured: the newest verified backup of Slipway is younger than SLIPWAY_BACKUP_STALE_H. */
+function selfBackupCheck(config: Readonly<Config>): DoctorCheck {
+  return {
+    name: 'slipway backups',
+    fix: `check that ${config.backupDir} can be read`,
+    async run() {
+      return backupFreshness(config, Date.now()) ?? { ok: true, detail: 'backups are not configured (SLIPWAY_BACKUP_KEY)' };
     },
   };
 }

@@ -18,6 +18,7 @@ import { databaseRefusal, quotaPlan } from '../releases/release.ts';
 import { setConfig } from '../config/config.ts';
 import { DEFAULT_VOLUME_SIZE, volumeSize } from '../storage/volumes.ts';
 import { claimsOf } from '../storage/storage.ts';
+import { databaseLimits } from './resources.ts';
 import { attachmentVar, claimRefusal, DATA_KINDS, dataKind, dataName, dataVersion, defaultAttachment, freeName } from './rules.ts';
 import type { Actor, Progress } from '../actor.ts';
 import type { ProcessIo } from '../../kube/process-io.ts';
@@ -38,8 +39,13 @@ export interface AddonRequest {
   as?: string | undefined;
 }
 
-/** The image a kind runs, or the sentence saying this server has none. */
-export function imageOf(services: Pick<Services, 'config'>, kind: DataKind): string {
+/** The image a kind runs (Postgres 18: the upgrade image), or the sentence saying this server has none. */
+export function imageOf(services: Pick<Services, 'config'>, kind: DataKind, version?: string): string {
+  if (kind === 'postgres' && version === '18') {
+    const image = services.config.postgres18Image;
+    if (!image) throw new UserError('This server has no Postgres 18 image: its administrator sets SLIPWAY_POSTGRES18_IMAGE (the testbed builds it from Debian\'s packages: images/postgres18).');
+    return image;
+  }
   const image = kind === 'postgres' ? services.config.postgresImage : services.config.valkeyImage;
   if (!image) throw new UserError(`This server runs no ${DATA_KINDS[kind].title}: its administrator sets ${kind === 'postgres' ? 'SLIPWAY_POSTGRES_IMAGE' : 'SLIPWAY_VALKEY_IMAGE'} (install.sh and the testbed build the image from Debian's packages).`);
   return image;
@@ -104,9 +110,15 @@ export function guardsOf(services: Pick<Services, 'config' | 'store'>, app: stri
   return { app, quota: quotaPlan(services, app), egress: services.store.egress.list(app) };
 }
 
-/** Every Postgres database of every app (the rounds' and doctor's walk). */
-export function postgresDatabases(services: Pick<Services, 'store'>): { app: string; row: DataRow }[] {
-  return services.store.apps.list().flatMap((a) => services.store.data.list(a.name).filter((row) => row.kind === 'postgres').map((row) => ({ app: a.name, row })));
+/** Every database of every app (the heartbeat's walk); without previews' (`backedUp`), those whose backups are kept (the backups', drills' and doctor's). */
+export function allDatabases(services: Pick<Services, 'store'>, which: 'all' | 'backedUp' = 'all'): { app: string; row: DataRow }[] {
+  return services.store.apps.list().filter((a) => which === 'all' || !isPreview(services, a.name))
+    .flatMap((a) => services.store.data.list(a.name).map((row) => ({ app: a.name, row })));
+}
+
+/** Whether `app` is a preview: its databases keep their backups in scratch space (DataService.scratchBackups), and no round backs them up or drills them. */
+export function isPreview(services: Pick<Services, 'store'>, app: string): boolean {
+  return services.store.previews.get(app) !== undefined;
 }
 
 /** The URL a stored database is attached with. */
@@ -118,13 +130,14 @@ export function rowUrl(app: string, row: DataRow): string {
 export function serviceOf(services: Pick<Services, 'config' | 'store'>, app: string, row: DataRow, ca: string): DataService {
   const { config } = services;
   return {
-    app, name: row.name, kind: row.kind, image: imageOf(services, row.kind), size: row.size,
+    app, name: row.name, kind: row.kind, image: imageOf(services, row.kind, row.version), size: row.size,
     ...(row.storageClass ? { storageClass: row.storageClass } : {}),
     credentials: { username: row.username, password: row.password, database: DATABASE },
     tls: { key: row.tlsKey, cert: row.tlsCert, ca },
-    resources: { memory: config.databaseMemory, cpu: config.databaseCpu },
+    resources: databaseLimits(services, app),
     maxConnections: config.databaseMaxConnections,
     archiveTimeoutS: config.databaseArchiveTimeoutS,
+    ...(isPreview(services, app) ? { scratchBackups: true } : {}),
   };
 }
 
@@ -139,8 +152,9 @@ export function checked(actor: Actor, app: string, req: AddonRequest, kind: Data
   const inUse = new Set([...Object.keys(vars), ...rows.map((r) => r.attachment)]);
   const attachment = req.as !== undefined ? attachmentVar(req.as) : defaultAttachment(kind, name, inUse);
   if (inUse.has(attachment)) throw new UserError(`${attachment} is already set for ${app}; attach the database under another name with --as, or config:unset ${app} ${attachment} first.`);
-  const refusal = claimRefusal(app, claimsOf(actor.services, app), size, { claims: config.appMaxVolumes, storage: config.appMaxStorage })
-    ?? databaseRefusal(actor.services, app, { memory: config.databaseMemory, cpu: config.databaseCpu });
+  const storage = quotaPlan(actor.services, app).storage ?? { volumes: config.appMaxVolumes, size: config.appMaxStorage };
+  const refusal = claimRefusal(app, claimsOf(actor.services, app), size, { claims: storage.volumes, storage: storage.size }, isPreview(actor.services, app) ? 1 : 2)
+    ?? databaseRefusal(actor.services, app, databaseLimits(actor.services, app));
   if (refusal) throw new UserError(refusal.replace(/scale down or lower its limits\.$/, 'scale down, lower its limits, or raise its quota before adding a database.'));
   return { name, attachment };
 }

@@ -17,7 +17,7 @@ import type { DataRow } from '../../store/data.ts';
 import type { BackupInfo, Backups, Restored } from '../../shapes/backups.ts';
 import { setConfig } from '../config/config.ts';
 import { attachmentVar, freeName } from './rules.ts';
-import { checked, databaseOf, guardsOf, makeAndAttach, postgresDatabases, rowUrl, serviceOf } from './addons.ts';
+import { allDatabases, checked, databaseOf, guardsOf, makeAndAttach, rowUrl, serviceOf } from './addons.ts';
 import type { Actor, Progress } from '../actor.ts';
 
 /** How long a restore may take to replay its backup and archive before it accepts connections. */
@@ -26,7 +26,7 @@ const RESTORE_TIMEOUT_MS = 15 * 60_000;
 export const HEARTBEAT_MS = 30_000;
 
 /** The app's Postgres database `raw`, or its first one. */
-function postgresOf(services: Pick<Services, 'store'>, app: string, raw: string | undefined): DataRow {
+export function postgresOf(services: Pick<Services, 'store'>, app: string, raw: string | undefined): DataRow {
   return databaseOf(services, app, 'postgres', raw, (row) => `${row.name} is not a Postgres database; backups here are Postgres's (Valkey keeps its own snapshots).`);
 }
 
@@ -37,7 +37,7 @@ export function toolError(stderr: string): string {
 }
 
 /** Runs one of the image's commands in the database's pod; its failure is one sentence with the tool's reason. */
-async function inDatabase(actor: Actor, app: string, row: DataRow, command: DataCommand, signal: AbortSignal, onLine?: (line: string) => void): Promise<string> {
+export async function inDatabase(actor: Actor, app: string, row: DataRow, command: DataCommand, signal: AbortSignal, onLine?: (line: string) => void): Promise<string> {
   const r = await requireDeployer(actor.services).data.command({ app, name: row.name, kind: row.kind }, command, { signal, ...(onLine ? { onLine } : {}) });
   if (r.code !== 0) {
     const why = toolError(r.stderr);
@@ -170,7 +170,7 @@ export async function promoteDatabase(actor: Actor, app: string, raw: string, as
 }
 
 /** Sets `target` to `row`'s URL in one release, the database that held it moving to its own NAME_URL, and records both. */
-async function promote(actor: Actor, app: string, row: DataRow, target: string, progress: Progress): Promise<{ name: string; attachment: string; release: number | null; previous: string | null }> {
+export async function promote(actor: Actor, app: string, row: DataRow, target: string, progress: Progress): Promise<{ name: string; attachment: string; release: number | null; previous: string | null }> {
   const { store } = actor.services;
   const vars = store.config.all(app);
   const holder = store.data.list(app).find((r) => r.attachment === target && r.name !== row.name);
@@ -190,11 +190,11 @@ async function promote(actor: Actor, app: string, row: DataRow, target: string, 
   return { name: row.name, attachment: target, release: r.release, previous: holder?.name ?? null };
 }
 
-/** The heartbeat round: the time written into every Postgres database of every app; one database's failure does not stop the others. */
+/** The heartbeat round: the time written into every database of every app (Valkey: a key); one database's failure does not stop the others. */
 export async function writeHeartbeats(services: Services, signal: AbortSignal): Promise<void> {
   if (!services.deployer) return;
   const failed: string[] = [];
-  for (const { app, row } of postgresDatabases(services)) {
+  for (const { app, row } of allDatabases(services)) {
     if (signal.aborted) break;
     const r = await services.deployer.data.command({ app, name: row.name, kind: row.kind }, ['heartbeat'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
     if (r.code !== 0) {

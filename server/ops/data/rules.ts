@@ -20,6 +20,22 @@ export function dataKind(raw: string): DataKind {
   throw new UserError(`${shown(raw)} is not a database Slipway runs; use postgres (Postgres 17) or valkey (Valkey 8, Redis-compatible).`);
 }
 
+/**
+ * Postgres majors a database can be upgraded to (pg:upgrade --to), with the image of each: 18 is
+ * an upgrade target only, not a version addons:create makes (its packages are Debian testing's,
+ * and an upgrade keeps the 17 instance beside it to go back to).
+ */
+export const POSTGRES_UPGRADES: readonly string[] = ['18'];
+
+/** The major `raw` a Postgres database of `from` may be upgraded to (--to), or one sentence. */
+export function upgradeTarget(from: string, raw: string): string {
+  const to = raw.trim();
+  if (!/^\d{1,3}$/.test(to)) throw new UserError(`--to takes a Postgres major version like 18, not ${shown(raw)}.`);
+  if (Number(to) <= Number(from)) throw new UserError(`--to ${to} is not newer than the database's Postgres ${from}; pg:upgrade only goes to a newer major.`);
+  if (!POSTGRES_UPGRADES.includes(to)) throw new UserError(`Postgres ${to} is not an upgrade this server offers; pg:upgrade goes to Postgres ${POSTGRES_UPGRADES.join(', ')}.`);
+  return to;
+}
+
 /** The version asked for, or the kind's default; one sentence for one it does not have. */
 export function dataVersion(kind: DataKind, raw: string | undefined): string {
   const k = DATA_KINDS[kind];
@@ -56,10 +72,11 @@ export function defaultAttachment(kind: DataKind, name: string, inUse: ReadonlyS
 }
 
 /** What the app's claims would be with one more database (two claims of `size`), against its limits; one sentence when over. */
-export function claimRefusal(app: string, existing: { claims: number; bytes: number }, size: string, limits: { claims: number; storage: string }): string | undefined {
-  const claims = existing.claims + 2;
-  if (claims > limits.claims) return `A database needs 2 volumes (data and backups) and ${app} has ${existing.claims} of its ${limits.claims} (SLIPWAY_APP_MAX_VOLUMES); storage:destroy or addons:destroy one first.`;
-  const bytes = existing.bytes + 2 * quantityValue(size);
-  if (bytes > quantityValue(limits.storage)) return `A database of ${size} needs twice that (data and backups), and ${app}'s volumes and databases would then hold more than ${limits.storage} (SLIPWAY_APP_MAX_STORAGE); make it smaller with --size, or free some first.`;
+export function claimRefusal(app: string, existing: { claims: number; bytes: number }, size: string, limits: { claims: number; storage: string }, per: 1 | 2 = 2): string | undefined {
+  const claims = existing.claims + per;
+  const what = per === 2 ? '2 volumes (data and backups)' : 'a volume';
+  if (claims > limits.claims) return `A database needs ${what} and ${app} has ${existing.claims} of its ${limits.claims} (SLIPWAY_APP_MAX_VOLUMES); storage:destroy or addons:destroy one first.`;
+  const bytes = existing.bytes + per * quantityValue(size);
+  if (bytes > quantityValue(limits.storage)) return `A database of ${size} needs ${per === 2 ? 'twice that (data and backups)' : 'that much'}, and ${app}'s volumes and databases would then hold more than ${limits.storage} (SLIPWAY_APP_MAX_STORAGE); make it smaller with --size, or free some first.`;
   return undefined;
 }

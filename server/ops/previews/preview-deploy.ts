@@ -15,6 +15,7 @@ import type { Progress } from '../actor.ts';
 import { startRollOut } from '../rollout.ts';
 import { buildAndDeploy } from '../builds/build-and-deploy.ts';
 import { destroyPreview } from '../apps/teardown.ts';
+import { makePreviewDatabases } from '../data/previews.ts';
 import { limitRefusal, previewLimit, sharedConfig } from './preview-policy.ts';
 
 /** A push of one branch of `parent` that previews take. */
@@ -94,6 +95,9 @@ export function startPreviewDeploy(services: Services, push: PreviewPush & { det
       if (source.unlessRunning && services.store.previews.get(preview.app)?.commit === commit) {
         p.transcript.detail(`${short} is what ${preview.app} runs already: nothing to deploy.`);
       } else {
+        // Its own empty databases first (the parent's data stays with the parent), so its release
+        // phase and code find their DATABASE_URL.
+        await makePreviewDatabases({ identity: push.identity, services }, push.parent, preview.app, p);
         p.transcript.step(`Deploying preview ${preview.app} of ${push.parent} (${short}) from ${push.branch}`);
         release = await buildAndDeploy(services, {
           app: preview.app, commit, description: `Deploy ${short} from ${push.branch}`, quarantine: source.quarantine,

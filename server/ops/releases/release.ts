@@ -16,6 +16,7 @@ import { configChanges, type Release } from '../../store/releases.ts';
 import { defaultDomain } from '../../urls.ts';
 import { log } from '../../output/log.ts';
 import { mountsByType, scaleRefusal, volumesOf } from '../storage/volumes.ts';
+import { databaseLimits } from '../data/resources.ts';
 
 /**
  * Where a type's settings come from, most specific first: its own, then the app's defaults ('*').
@@ -125,6 +126,8 @@ export interface AppSettings {
   volumes: ReturnType<Services['store']['volumes']['list']>;
   /** The container limits of each of the app's databases (its quota counts their pods). */
   databases: readonly { memory: string; cpu: string }[];
+  /** The certificate of the databases' authority, when the app has a database. */
+  dataCa: string | undefined;
   warmSeconds: number;
   domains: string[];
   resources: readonly ResourceRow[];
@@ -143,7 +146,8 @@ export function appSettings(services: Pick<Services, 'config' | 'store'>, app: s
     formation: store.formation.all(app),
     stopped: store.stopped.all(app),
     volumes: store.volumes.list(app),
-    databases: store.data.list(app).map(() => ({ memory: services.config.databaseMemory, cpu: services.config.databaseCpu })),
+    databases: store.data.list(app).map(() => databaseLimits(services, app)),
+    dataCa: store.data.list(app).length ? store.data.ca(app)?.cert : undefined,
     warmSeconds: warmDefault(services, app).seconds,
     domains: [defaultDomain(services.config, app), ...store.domains.list(app)],
     resources: store.resources.all(app),
@@ -179,6 +183,7 @@ export function planRelease(settings: AppSettings, r: Release): DeployableReleas
     volumes: volumesOf(settings.volumes),
     mounts: mountsByType(settings.volumes, mainType(r.processes), RUN_PROCESS),
     databases: settings.databases,
+    dataCa: settings.dataCa,
     ...settings.tls,
   };
 }

@@ -30,9 +30,11 @@ function existing(services: Pick<Services, 'store'>, app: string, raw: string): 
 export function claimsOf(services: Pick<Services, 'store'>, app: string): { claims: number; bytes: number } {
   const volumes = services.store.volumes.list(app);
   const data = services.store.data.list(app);
+  // A database has a data and a backup claim; a preview's keeps its backups in scratch space.
+  const per = services.store.previews.get(app) ? 1 : 2;
   return {
-    claims: volumes.length + 2 * data.length,
-    bytes: volumes.reduce((n, v) => n + quantityValue(v.size), 0) + data.reduce((n, d) => n + 2 * quantityValue(d.size), 0),
+    claims: volumes.length + per * data.length,
+    bytes: volumes.reduce((n, v) => n + quantityValue(v.size), 0) + data.reduce((n, d) => n + per * quantityValue(d.size), 0),
   };
 }
 

@@ -1,0 +1,59 @@
+// A preview's own databases: a preview of an app that has databases gets, before its first
+// deploy, an empty database of each of the parent's kinds and versions, attached under the same
+// config var, so its code runs against a database of its own and never sees the parent's data
+// (the parent's databases admit only the parent's own pods anyway: kube/netpol.ts). They live in
+// the preview's namespace and go with it.
+import { randomBytes } from 'node:crypto';
+import { newAuthority, newServerCert } from '../../data/certs.ts';
+import { dataHostNames } from '../../deploy/data.ts';
+import { requireDeployer } from '../../context.ts';
+import type { DataRow } from '../../store/data.ts';
+import { quantityValue } from '../../kube/quantity.ts';
+import { DEFAULT_VOLUME_SIZE } from '../storage/volumes.ts';
+import { DATA_KINDS } from './rules.ts';
+import { checked, guardsOf, removeQuietly, rowUrl, serviceOf } from './addons.ts';
+import type { Actor, Progress } from '../actor.ts';
+
+/** How long a preview's database may take to accept connections (an image pull on a cold node included). */
+const START_TIMEOUT_MS = 180_000;
+
+/** The size of a preview's copy of a database: the parent's, at most the default volume size. */
+export function previewDatabaseSize(parentSize: string): string {
+  return quantityValue(parentSize) <= quantityValue(DEFAULT_VOLUME_SIZE) ? parentSize : DEFAULT_VOLUME_SIZE;
+}
+
+/**
+ * Makes the preview's empty databases, one for each of the parent's, under the same names and
+ * config vars; stores each var without a release (the preview's deploy that follows releases
+ * them). Runs under the preview's lock, in its first deploy; one that exists already is kept. A
+ * database that does not come up is removed, and the deploy fails with its reason.
+ */
+export async function makePreviewDatabases(actor: Actor, parent: string, preview: string, progress: Progress): Promise<string[]> {
+  const { store, config } = actor.services;
+  const wanted = store.data.list(parent).filter((p) => !store.data.get(preview, p.name));
+  if (wanted.length === 0) return [];
+  const deployer = requireDeployer(actor.services);
+  const ca = store.data.ca(preview) ?? store.data.keepCa(preview, await newAuthority(preview));
+  const t = progress.transcript;
+  const made: string[] = [];
+  for (const p of wanted) {
+    const size = previewDatabaseSize(p.size);
+    const { name, attachment } = checked(actor, preview, { kind: p.kind, name: p.name, as: p.attachment }, p.kind, size);
+    const tls = await newServerCert(ca, dataHostNames(preview, name));
+    const row: DataRow = {
+      name, kind: p.kind, version: p.version, size, storageClass: config.storageClass ?? null, attachment,
+      username: `u${randomBytes(6).toString('hex')}`, password: randomBytes(24).toString('base64url'), tlsKey: tls.key, tlsCert: tls.cert, createdAt: '',
+    };
+    t.step(`Creating an empty ${DATA_KINDS[p.kind].title} ${p.version} ${name} (${size}) for preview ${preview}, as ${attachment} (${parent}'s data stays with ${parent})`);
+    store.data.add(preview, row);
+    try {
+      await deployer.data.apply(serviceOf(actor.services, preview, row, ca.cert), guardsOf(actor.services, preview), { transcript: t, signal: progress.signal, timeoutMs: START_TIMEOUT_MS });
+    } catch (err) {
+      await removeQuietly(actor, preview, name, err);
+      throw err;
+    }
+    store.config.change(preview, { [attachment]: rowUrl(preview, row) });
+    made.push(name);
+  }
+  return made;
+}

@@ -1,0 +1,137 @@
+// Slipway's own backup and restore on the testbed, with the real registry, pack and Kubernetes: an
+// app is pushed and its config changed (two releases, one image), a token is made, and
+// backup:create writes and verifies an archive holding the image from the testbed registry. Then
+// the loss: the server stops, the app's namespace is deleted and its image's manifest deleted from
+// the registry. The local CLI's `slipway restore` brings the data dir back in a fresh directory and
+// pushes the image back by digest; a server started on it applies the current release at start-up
+// (no build), the app answers again with its config, `releases` and `config` are as they were, the
+// old token works, and a rollback goes back to the first release.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { KubeClient } from '../../server/kube/client.ts';
+import { RegistryApi } from '../../server/build/registry.ts';
+import { RegistryBlobs } from '../../server/build/registry-blobs.ts';
+import { loadConfig } from '../../server/config.ts';
+import { run } from '../../server/exec.ts';
+import { writeKeyFile } from '../../server/ops/self-backup/age.ts';
+import type { PackBuilder } from '../../server/build/pack.ts';
+import type { TestServer } from '../support/harness.ts';
+import { api, makeToken } from '../support/api-client.ts';
+import { deployApp, startOnTestbed } from '../support/on-testbed.ts';
+import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv } from '../support/testbed.ts';
+import { waitForBody } from '../support/ingress.ts';
+import { eventually } from '../support/eventually.ts';
+
+const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
+const BASE_DOMAIN = 'slipway.test';
+const app = `selfbak-${randomBytes(3).toString('hex')}`;
+const NS = `slipway-${app}`;
+const PUSH_MS = 5 * 60_000;
+const ROUTE_MS = 90_000;
+const CLI = resolve(import.meta.dirname, '..', '..', 'bin', 'slipway.ts');
+
+describe("Slipway's own backup, restored into a fresh data dir on the testbed", { timeout: 15 * 60_000 }, () => {
+  let a: TestServer | undefined;
+  let b: TestServer | undefined;
+  let builder: PackBuilder | undefined;
+  let tb: Record<string, string> | undefined;
+  let kube: KubeClient;
+  const work = mkdtempSync(join(tmpdir(), 'slipway-self-backup-e2e-'));
+  const keyFile = join(work, 'backup.key');
+  const host = `${app}.${BASE_DOMAIN}`;
+  let env: Record<string, string>;
+
+  before(async () => {
+    tb = testbedEnv(NEEDS);
+    if (!tb) return;
+    const { recipient } = await writeKeyFile(keyFile);
+    env = { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_WARM_ROLLBACK: '0', SLIPWAY_BACKUP_KEY: recipient, SLIPWAY_BACKUP_DIR: join(work, 'backups') };
+    ({ server: a, builder } = await startOnTestbed(tb, env, { buildTimeoutMs: PUSH_MS }));
+    kube = new KubeClient(tb.KUBECONFIG!);
+  });
+  after(async () => {
+    const s = b ?? a;
+    if (s) {
+      await s.ssh(s.admin, `apps:destroy ${app} --confirm ${app}`);
+      await builder?.purgeCache(app);
+    }
+    await b?.close();
+    await a?.close().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('push, back up, lose the app, restore, start: the app answers with its releases, config and token; rollback works', { timeout: 12 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !a || !tb) return;
+    const started = Date.now();
+    assert.equal((await a.ssh(a.admin, `apps:create ${app}`)).exitCode, 0);
+    const dir = fixtureCopy('node-app');
+    await a.commitAll(dir, 'node app');
+    await deployApp(a, app, dir);
+    const set = await a.ssh(a.admin, `config:set ${app} GREETING=restored`);
+    assert.equal(set.exitCode, 0, set.stderr);
+    await waitForBody(tb.SLIPWAY_TEST_INGRESS!, host, (body) => body === 'hello from slipway restored\n', ROUTE_MS);
+    const token = await makeToken(a, a.admin, 'survives', 'admin');
+    const releasesBefore = JSON.parse((await a.ssh(a.admin, `releases ${app} --json`)).stdout) as { version: number; description: string; image: string }[];
+    assert.equal(releasesBefore.length, 2);
+
+    const made = await a.ssh(a.admin, 'backup:create --json');
+    assert.equal(made.exitCode, 0, made.stderr);
+    const record = JSON.parse(made.stdout) as { name: string; verified: boolean; images: number; blobs: number; bytes: number; writeMs: number; verifyMs: number };
+    assert.equal(record.verified, true);
+    assert.equal(record.images, 1, 'both releases run one image');
+    assert.ok(record.blobs >= 3, `the image's manifest, config and layers: ${record.blobs}`);
+    t.diagnostic(`backup: ${(record.bytes / 1e6).toFixed(1)} MB, ${record.blobs} blobs, written in ${record.writeMs} ms, verified in ${record.verifyMs} ms`);
+    const listed = await a.ssh(a.admin, 'backups');
+    assert.match(listed.stdout, new RegExp(`${record.name.replace(/\./g, '\\.')} .* verified`));
+    const archive = join(env.SLIPWAY_BACKUP_DIR!, record.name);
+
+    // The loss: the server goes, the app's namespace goes, and the registry loses the image's manifest.
+    await a.slipway.close();
+    await kube.remove('v1', 'Namespace', NS);
+    const config = loadConfig({ ...process.env, ...registryAuthEnv(), SLIPWAY_DATA_DIR: '/nonexistent' });
+    const registry = new RegistryApi({ registry: config.registry, gcConfig: undefined, binary: 'registry', auth: config.registryAuth });
+    const digest = releasesBefore[0]!.image.split('@')[1]!;
+    await registry.remove(app, digest);
+    const blobs = new RegistryBlobs(config.registry, config.registryAuth);
+    const repository = releasesBefore[0]!.image.split('@')[0]!.slice(config.registry.length + 1);
+    assert.equal(await blobs.manifest(repository, digest), undefined, 'the registry lost the image');
+    await eventually(() => `namespace ${NS} to be deleted`, async () => (await kube.read('v1', 'Namespace', NS)) === undefined || undefined, 120_000, 1000);
+
+    // The local CLI restores into a new data dir; the same into a data dir that is not empty is refused.
+    const dataDir = join(work, 'restored');
+    const cliEnv = { ...process.env, ...registryAuthEnv(), SLIPWAY_DATA_DIR: dataDir, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY! };
+    const restoreStarted = Date.now();
+    const restored = await run(process.execPath, [CLI, 'restore', archive, '--key', keyFile], { env: cliEnv });
+    const restoreMs = Date.now() - restoreStarted;
+    assert.equal(restored.exitCode, 0, restored.stderr);
+    assert.match(restored.stdout, /^Restored 1 apps \(2 releases\) from a backup of /m);
+    assert.match(restored.stdout, /^Images: 1 pushed into /m);
+    assert.ok(await blobs.manifest(repository, digest), 'the image is back in the registry under the same digest');
+    t.diagnostic(`restore (local CLI, a new process): ${restoreMs} ms`);
+    const again = await run(process.execPath, [CLI, 'restore', archive, '--key', keyFile], { env: cliEnv });
+    assert.equal(again.exitCode, 1);
+    assert.match(again.stderr, /is not empty: restore only goes into an empty or new data directory/);
+    assert.deepEqual(readdirSync(work).filter((f) => f.includes('.restore-')), []);
+
+    // A server on the restored data dir: start-up puts the current release back, without a build.
+    ({ server: b } = await startOnTestbed(tb, { ...env, SLIPWAY_DATA_DIR: dataDir }, { buildTimeoutMs: PUSH_MS }));
+    assert.equal(await waitForBody(tb.SLIPWAY_TEST_INGRESS!, host, (body) => body === 'hello from slipway restored\n', ROUTE_MS), 'hello from slipway restored\n');
+    const releasesAfter = JSON.parse((await b.ssh(b.admin, `releases ${app} --json`)).stdout) as typeof releasesBefore;
+    assert.deepEqual(releasesAfter, releasesBefore);
+    const cfg = JSON.parse((await b.ssh(b.admin, `config ${app} --json`)).stdout) as Record<string, string>;
+    assert.equal(cfg.GREETING, 'restored');
+    const whoami = await api(b, 'GET', '/whoami', { token });
+    assert.equal(whoami.status, 200, `the token made before the backup: ${whoami.text}`);
+    const builds = JSON.parse((await b.ssh(b.admin, `builds ${app} --json`)).stdout) as unknown[];
+    assert.equal(builds.length, 1, 'no build ran on the restored server');
+
+    const rollback = await b.ssh(b.admin, `rollback ${app}`);
+    assert.equal(rollback.exitCode, 0, rollback.stderr);
+    assert.equal(await waitForBody(tb.SLIPWAY_TEST_INGRESS!, host, (body) => body === 'hello from slipway\n', ROUTE_MS), 'hello from slipway\n');
+    t.diagnostic(`the whole test: ${Math.round((Date.now() - started) / 1000)} s`);
+  });
+});
