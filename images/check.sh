@@ -10,6 +10,8 @@
 #   postgres      TLS, passwords, roles, restarts, stop signals (about 30 s on 2 cores)
 #   backups       WAL archiving, backups, verify, heartbeat and point-in-time restore with
 #                 pgBackRest, into a new instance from the old one's backup volume (about 70 s)
+#   dumps         pg_dump archives out and in (dump, import), rotated logins (login-add,
+#                 login-retire) and a restart as one (about 30 s)
 #   valkey        the same as postgres for Valkey, and its snapshot (about 17 s)
 #   upgrade       not run by default (needs SLIPWAY_POSTGRES18_IMAGE too): a 17 cluster with rows
 #                 upgraded to 18 by the 18 image (PG_UPGRADE_FROM=17): refused without it, put back
@@ -18,9 +20,9 @@
 #   restore-size  not run by default: a restore of a 1 GiB database, timed (about 70 s; needs
 #                 3 GiB of disk in /tmp; SLIPWAY_CHECK_RESTORE_SCALE=70 is pgbench's scale)
 #
-#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... [SLIPWAY_POSTGRES18_IMAGE=...] bash images/check.sh [postgres] [backups] [valkey] [upgrade] [restore-size]
+#   SLIPWAY_POSTGRES_IMAGE=... SLIPWAY_VALKEY_IMAGE=... [SLIPWAY_POSTGRES18_IMAGE=...] bash images/check.sh [postgres] [backups] [dumps] [valkey] [upgrade] [restore-size]
 #
-# With no section named: postgres, backups and valkey (about 100 s), and upgrade when
+# With no section named: postgres, backups, dumps and valkey (about 130 s), and upgrade when
 # SLIPWAY_POSTGRES18_IMAGE is set. Needs jq on the host.
 # (testbed/parts/45-data-images.sh prints both names; DOCKER_HOST names the engine.) The idle
 # memory of each server is printed too (RSS, PSS and PSS's anonymous part summed over the
@@ -31,7 +33,7 @@ pg_image=${SLIPWAY_POSTGRES_IMAGE:-}
 vk_image=${SLIPWAY_VALKEY_IMAGE:-}
 pg18_image=${SLIPWAY_POSTGRES18_IMAGE:-}
 which=("$@")
-[ ${#which[@]} -gt 0 ] || { which=(postgres backups valkey); [ -z "$pg18_image" ] || which+=(upgrade); }
+[ ${#which[@]} -gt 0 ] || { which=(postgres backups dumps valkey); [ -z "$pg18_image" ] || which+=(upgrade); }
 name=db.check.slipway.test # the servers' certificate name, which clients verify
 started=$SECONDS
 work=$(mktemp -d /tmp/slipway-images-check.XXXXXX)
@@ -553,6 +555,87 @@ check_valkey() {
   docker rm -f -v "$vk" >/dev/null
 }
 
+# --- Postgres: dumps, imports, rotated logins ---------------------------------------------------
+check_dumps() {
+  [ -n "$pg_image" ] || fail "SLIPWAY_POSTGRES_IMAGE is not set"
+  local src=$prefix-dsrc dst=$prefix-ddst out dump=$work/app.dump junk=$work/junk.dump holder
+  volume "$work/ds-data" && volume "$work/ds-backup" && volume "$work/dd-data" && volume "$work/dd-backup"
+  # dm_run NAME DIR USER PASSWORD: an instance with its data and backup volumes in DIR-data, DIR-backup.
+  dm_run() {
+    docker run -d --name "$1" --network none "${restricted[@]}" -v "$2-data:/var/lib/slipway/postgres" \
+      -v "$2-backup:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER="$3" -e POSTGRES_DB=appdb \
+      -e POSTGRES_PASSWORD="$4" "$pg_image" >/dev/null
+    wait_ready 60 docker exec "$1" pg_isready -h /tmp -p 5432 || { logs_of "$1"; fail "$1: not ready within 60 s"; }
+  }
+  # as CONTAINER USER PASSWORD SQL: psql as USER over TLS to 127.0.0.1 in the container's namespace.
+  as() {
+    docker run --rm --network "container:$1" "${restricted[@]}" -e "PGPASSWORD=$3" -e PGCONNECT_TIMEOUT=5 \
+      --entrypoint psql "$pg_image" -X -q -A -t -v ON_ERROR_STOP=1 "host=127.0.0.1 sslmode=require user=$2 dbname=appdb" -c "$4" 2>&1
+  }
+  dm_run "$src" "$work/ds" app secret
+  out=$(as "$src" app secret "CREATE TABLE items (n int PRIMARY KEY, v text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 1000) g") || fail "rows: $out"
+  # The caller keeps the dump's standard input open while it reads (its end stops pg_dump).
+  exec 4< <(sleep 120)
+  local input=$!
+  docker exec -i "$src" slipway-postgres dump <&4 >"$dump" || fail "dump: exit $?"
+  [ "$(head -c 5 "$dump")" = PGDMP ] || fail "dump: not a custom-format archive"
+  out=$(docker run --rm -i --network none --entrypoint pg_restore "$pg_image" -l <"$dump" | grep -c 'TABLE DATA public items') || fail "pg_restore -l: $out"
+  ok "dumps: slipway-postgres dump is a pg_dump -Fc archive pg_restore -l reads ($(stat -c %s "$dump") bytes)"
+  out=$(as "$src" app secret "CREATE TABLE big AS SELECT g, md5(g::text) || md5((g * 7)::text) AS v FROM generate_series(1, 300000) g") || fail "big: $out"
+  # A reader that does not read (pg_dump waits on its full pipe), then its input ends (what a
+  # caller that went away leaves).
+  # shellcheck disable=SC2216 # sleep reads nothing on purpose: the pipe fills and pg_dump waits.
+  docker exec -i "$src" slipway-postgres dump <&4 | sleep 60 &
+  local stalled=$!
+  wait_ready 20 sh -c "[ \"\$(docker exec $src psql -h /tmp -At -U postgres -d appdb -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'\")\" = 1 ]" ||
+    fail "pg_dump did not start"
+  exec 4<&-
+  kill "$input" 2>/dev/null || true
+  wait_ready 20 sh -c "[ \"\$(docker exec $src psql -h /tmp -At -U postgres -d appdb -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'\")\" = 0 ]" ||
+    fail "pg_dump did not end when its input did"
+  kill "$stalled" 2>/dev/null || true
+  out=$(as "$src" app secret "DROP TABLE big") || fail "big: $out"
+  ok "dumps: the end of its standard input (the caller gone) ends pg_dump"
+
+  dm_run "$dst" "$work/dd" other other-secret
+  out=$(docker exec -i "$dst" slipway-postgres import 10000000 <"$dump" 2>&1) || fail "import: $out"
+  out=$(as "$dst" other other-secret "SELECT count(*), pg_get_userbyid(relowner) FROM items JOIN pg_class ON relname = 'items' GROUP BY relowner") || fail "imported rows: $out"
+  [ "$out" = "1000|other" ] || fail "imported rows: $out"
+  [ ! -e "$work/dd-backup/slipway-import.dump" ] || fail "import: the archive was left on the backup volume"
+  ok "dumps: import restores the archive as the instance's own role (1000 rows, owned by other), and removes its copy"
+  head -c 20000 /dev/urandom >"$junk"
+  out=$(docker exec -i "$dst" slipway-postgres import 10000000 <"$junk" 2>&1) && fail "import took garbage"
+  grep -q 'import: this is not an archive pg_restore reads' <<<"$out" || fail "garbage: $out"
+  out=$(docker exec -i "$dst" slipway-postgres import 1000 <"$dump" 2>&1) && fail "import took an archive over its bound"
+  grep -q 'import: the archive is larger than 1000 bytes' <<<"$out" || fail "too large: $out"
+  ok "dumps: garbage and an archive over MAXBYTES are refused with one line each"
+
+  # A rotation: a new login that acts as app; app's sessions keep it until none is left.
+  out=$(printf 'new-secret\n' | docker exec -i "$src" slipway-postgres login-add unew app 2>&1) || fail "login-add: $out"
+  out=$(as "$src" unew new-secret "CREATE TABLE made_by_new (x int); SELECT current_user || ' ' || session_user || ' ' || pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'made_by_new'; SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") || fail "the new login: $out"
+  [ "$out" = $'app unew app\nt' ] || fail "the new login: $out"
+  ok "dumps: login-add makes a login (password on stdin) that acts as the owner and sees its own session's TLS: ${out//$'\n'/ }"
+  # An idle session (psql waiting on its input), as an app's pooled connection is.
+  docker run -d -i --name "$src-held" --network "container:$src" "${restricted[@]}" -e PGPASSWORD=secret \
+    --entrypoint psql "$pg_image" -X "host=127.0.0.1 sslmode=require user=app dbname=appdb" >/dev/null
+  wait_ready 20 sh -c "[ \"\$(docker exec $src slipway-postgres login-retire app)\" = 1 ]" || fail "login-retire did not count the held session"
+  out=$(as "$src" app secret "SELECT 1") || fail "the old login was retired while a session used it: $out"
+  docker rm -f "$src-held" >/dev/null
+  wait_ready 20 sh -c "[ \"\$(docker exec $src slipway-postgres login-retire app)\" = 0 ]" || fail "login-retire did not retire app"
+  out=$(as "$src" app secret "SELECT 1") && fail "the retired login still logs in"
+  grep -q -e 'not permitted to log in' -e 'password authentication failed' <<<"$out" || fail "retired login: $out"
+  ok "dumps: login-retire keeps a login while a session uses it, then removes its LOGIN"
+  docker rm -f -v "$src" >/dev/null
+  holder=$(docker run -d --name "$src" --network none "${restricted[@]}" -v "$work/ds-data:/var/lib/slipway/postgres" \
+    -v "$work/ds-backup:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e POSTGRES_USER=unew -e POSTGRES_DB=appdb \
+    -e POSTGRES_PASSWORD=new-secret "$pg_image")
+  wait_ready 60 docker exec "$src" pg_isready -h /tmp -p 5432 || { logs_of "$src"; fail "restart as unew: not ready"; }
+  out=$(as "$src" unew new-secret "SELECT pg_get_userbyid(datdba) || ' ' || current_user FROM pg_database WHERE datname = 'appdb'; SELECT count(*) FROM items") || fail "after restart: $out"
+  [ "$out" = $'app app\n1000' ] || fail "after a restart as the rotated login: $out"
+  ok "dumps: a restart with the rotated login keeps appdb owned by app (${holder:0:12})"
+  docker rm -f -v "$src" "$dst" >/dev/null
+}
+
 # --- Postgres 17 to 18 ------------------------------------------------------------------------
 check_upgrade() {
   [ -n "$pg_image" ] || fail "SLIPWAY_POSTGRES_IMAGE is not set"
@@ -649,9 +732,10 @@ for w in "${which[@]}"; do
     upgrade) check_upgrade ;;
     postgres) check_postgres ;;
     backups) check_backups ;;
+    dumps) check_dumps ;;
     restore-size) check_restore_size ;;
     valkey) check_valkey ;;
-    *) fail "usage: images/check.sh [postgres] [backups] [valkey] [upgrade] [restore-size]" ;;
+    *) fail "usage: images/check.sh [postgres] [backups] [dumps] [valkey] [upgrade] [restore-size]" ;;
   esac
 done
 printf 'images/check.sh: %d checks passed in %d s\n' "$n" "$((SECONDS - started))"

@@ -174,6 +174,8 @@ export interface Config {
   databaseArchiveTimeoutS: number;
   /** How often each Postgres database gets a full backup and a restore drill (SLIPWAY_DATABASE_BACKUP_INTERVAL_S), in ms. */
   databaseBackupIntervalMs: number;
+  /** Largest pg_dump archive pg:backups:restore takes (SLIPWAY_DATABASE_IMPORT_MAX_BYTES), in bytes; the new database's size bounds it too. */
+  databaseImportMaxBytes: number;
   // --- Dashboard sessions (issue 19). ---
   /** Where users open the dashboard (SLIPWAY_DASHBOARD_URL, no trailing slash); unset: http://HOST:HTTP_PORT (urls.ts). */
   dashboardUrl: string | undefined;
@@ -809,6 +811,7 @@ const SETTINGS = {
   databaseMaxConnections: setting('SLIPWAY_DATABASE_MAX_CONNECTIONS', '20', count, 'Connections a Postgres database accepts at once.'),
   databaseBackupIntervalMs: setting('SLIPWAY_DATABASE_BACKUP_INTERVAL_S', '86400', seconds, 'How often, in seconds, each Postgres database gets a full backup onto its backup volume and then a restore drill (its latest backup restored into a scratch copy and checked); the `db-backups` round looks every 10 minutes.'),
   databaseArchiveTimeoutS: setting('SLIPWAY_DATABASE_ARCHIVE_TIMEOUT_S', '60', count, "Seconds after which a Postgres database's write-ahead log is archived to its backup volume even when its segment is not full: the most recent writes a lost data volume can take with it (a restore recovers everything before)."),
+  databaseImportMaxBytes: setting('SLIPWAY_DATABASE_IMPORT_MAX_BYTES', '4Gi', (raw, name) => storageBytes(storageSize(raw, name)), 'Largest `pg_dump` archive `pg:backups:restore` (and `POST /api/v1/apps/APP/addons/import`) takes, as a size (`4Gi`); the new database\'s size bounds it too, and a bigger upload is cut off with one sentence and the new database removed.'),
   dashboardUrl: optional('SLIPWAY_DASHBOARD_URL', '`http://HOST:HTTP_PORT`', httpUrl, 'Where users open the dashboard: `dashboard:login` prints its one-time links here, and browser requests from this origin may use a session.'),
   sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),
   metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),

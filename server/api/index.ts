@@ -15,6 +15,7 @@ import { certRoutes, checkRoutes, domainRoutes, egressRoutes, resourceRoutes } f
 import { buildRoutes, keyRoutes, tokenRoutes } from './admin.ts';
 import { storageRoutes } from './storage.ts';
 import { addonRoutes } from './addons.ts';
+import { dumpRoutes } from './dumps.ts';
 import { eventRoutes } from './events.ts';
 import { reportRoutes } from './reports.ts';
 import { nodeRoutes } from './nodes.ts';
@@ -41,6 +42,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...egressRoutes,
   ...storageRoutes,
   ...addonRoutes,
+  ...dumpRoutes,
   ...buildRoutes,
   ...keyRoutes,
   ...tokenRoutes,

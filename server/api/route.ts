@@ -2,6 +2,7 @@
 // what goes out, and a handler that calls an operation and returns plain data. The HTTP framework
 // (transport/http/api.ts) registers these, validates against the schemas, checks the token and
 // the app, and renders the reply; nothing here knows about the framework.
+import type { Readable } from 'node:stream';
 import type { Static, TSchema } from 'typebox';
 import type { Identity } from '../auth/identity.ts';
 import type { Scope } from '../auth/scopes.ts';
@@ -20,6 +21,8 @@ export interface ApiCall<P = unknown, Q = unknown, B = unknown> {
   body: B;
   /** Aborted when the client goes away; work that must outlive it (a job) does not listen to it. */
   signal: AbortSignal;
+  /** An upload route's request body as it arrives (application/octet-stream), never read whole into memory. */
+  upload?: Readable;
 }
 
 /** Writes one Server-Sent Event; resolves once the client has taken enough that the writer may go on. */
@@ -34,8 +37,16 @@ export interface TextReply { status: number; text: string }
 /** A stream of Server-Sent Events: runs until the stream is over (the transport then ends the response) or `signal` aborts. */
 export interface EventsReply { events: (send: SendEvent, signal: AbortSignal) => Promise<void> }
 
-/** What a handler answers: JSON, plain text, or a stream of Server-Sent Events. */
-export type Reply = { status: number; json: unknown; cookie?: SessionCookie } | TextReply | EventsReply;
+/**
+ * Bytes streamed as they are made (a database dump): 200 with `type` and a download named
+ * `filename` once `bytes` writes its first chunk; `write` resolves when the client can take more.
+ * A failure before the first byte is the usual error answer; after it, the connection is cut, so
+ * the client sees a transfer that did not end.
+ */
+export interface BytesReply { type: string; filename: string; bytes: (write: (chunk: Buffer) => Promise<void>, signal: AbortSignal) => Promise<unknown> }
+
+/** What a handler answers: JSON, plain text, a stream of Server-Sent Events, or bytes. */
+export type Reply = { status: number; json: unknown; cookie?: SessionCookie } | TextReply | EventsReply | BytesReply;
 
 /** The success statuses a route declares and the schema of each one's body. */
 export type Responses = Record<number, TSchema>;
@@ -47,10 +58,10 @@ type StatusOf<K> = K extends number ? K : never;
 export type JsonReplyOf<R extends Responses> = { [S in keyof R]: { status: StatusOf<S>; json: R[S] extends TSchema ? Static<R[S]> : never; cookie?: SessionCookie } }[keyof R];
 
 /** What a handler of a route with these responses may answer: JSON that fits the schema of its status, text with a declared status, or events. */
-export type ReplyOf<R extends Responses> = JsonReplyOf<R> | { status: StatusOf<keyof R>; text: string } | EventsReply;
+export type ReplyOf<R extends Responses> = JsonReplyOf<R> | { status: StatusOf<keyof R>; text: string } | EventsReply | BytesReply;
 
 /** How a route answers when it succeeds, for the OpenAPI document (`text-or-sse`: logs, text unless asked to follow; `json-or-sse`: metrics). */
-export type Produces = 'json' | 'text' | 'sse' | 'text-or-sse' | 'json-or-sse';
+export type Produces = 'json' | 'text' | 'sse' | 'text-or-sse' | 'json-or-sse' | 'bytes';
 
 /** A route as the transport registers it. */
 export interface ApiRoute {
@@ -66,6 +77,8 @@ export interface ApiRoute {
   /** Whether the route answers without a token (the OpenAPI document). */
   public?: boolean;
   produces: Produces;
+  /** Whether the request body is bytes (application/octet-stream) handed to the handler as a stream (`upload`), not JSON. */
+  upload?: boolean;
   schema: {
     params?: TSchema;
     querystring?: TSchema;
@@ -85,6 +98,7 @@ interface RouteSpec<P extends TSchema, Q extends TSchema, B extends TSchema, R e
   need: Scope;
   public?: boolean;
   produces?: Produces;
+  upload?: boolean;
   params?: P;
   query?: Q;
   body?: B;
@@ -106,6 +120,7 @@ export function route<P extends TSchema = TSchema, Q extends TSchema = TSchema, 
     need: spec.need,
     app: spec.url.includes(':app'),
     ...(spec.public ? { public: true } : {}),
+    ...(spec.upload ? { upload: true } : {}),
     produces: spec.produces ?? 'json',
     schema: {
       ...(spec.params ? { params: spec.params } : {}),

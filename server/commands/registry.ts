@@ -27,6 +27,7 @@ import { jobCommands } from './jobs.ts';
 import { storageCommands } from './storage.ts';
 import { addonsCommands } from './addons.ts';
 import { pgCommands } from './pg.ts';
+import { pgDumpCommands } from './pg-dumps.ts';
 import { dashboardCommands } from './dashboard.ts';
 import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
@@ -71,6 +72,7 @@ export const commands: readonly Command[] = [
   ...storageCommands,
   ...addonsCommands,
   ...pgCommands,
+  ...pgDumpCommands,
   ...buildCommands,
   ...syncCommands,
   ...previewCommands,

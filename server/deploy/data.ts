@@ -29,9 +29,12 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
 /**
  * The image's own commands Slipway runs in a database's pod (images/README.md): Postgres's backups
  * and their list, Valkey's snapshot; both kinds' verify (of the backups), heartbeat and
- * last-heartbeat; a restored copy's check (Postgres's amcheck, Valkey's check); Postgres's server-version and row-counts (an upgrade's checks).
+ * last-heartbeat; a restored copy's check (Postgres's amcheck, Valkey's check); Postgres's server-version and row-counts (an upgrade's checks), its dumps, imports and logins.
  */
-export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['check'] | ['snapshot'] | ['server-version'] | ['row-counts'];
+export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['check'] | ['snapshot'] | ['server-version'] | ['row-counts'] | StreamCommand | ['login-retire', string];
+
+/** The image's commands that take input or give output as bytes (a dump, an import, a new login's password on stdin). */
+export type StreamCommand = ['dump'] | ['import', string] | ['login-add', string, string];
 
 /** The argv of one of those in a kind's image. */
 export function dataCommand(kind: DataKind, command: DataCommand): string[] {
@@ -191,7 +194,10 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
           volumes: [
             { name: 'data', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'data') } },
             d.scratchBackups ? { name: 'backup', emptyDir: { sizeLimit: d.size } } : { name: 'backup', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'backup') } },
-            { name: 'tls', secret: { secretName: secret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }, { key: 'ca.crt', path: 'ca.crt' }] } },
+            // Postgres's current login too, as files the kubelet keeps up to date: a credential
+            // rotation changes the Secret, not the running pod's environment, and the console and
+            // an import read the login from here (images/README.md).
+            { name: 'tls', secret: { secretName: secret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }, { key: 'ca.crt', path: 'ca.crt' }, ...(d.kind === 'postgres' ? [{ key: 'POSTGRES_USER', path: 'login/user' }, { key: 'POSTGRES_PASSWORD', path: 'login/password' }] : [])] } },
             ...(d.restore ? [{ name: 'restore-from', persistentVolumeClaim: { claimName: d.restore.fromClaim, readOnly: true } }] : []),
           ],
         },

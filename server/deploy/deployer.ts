@@ -1,7 +1,7 @@
 import type { Volume, DeployableRelease, QuotaPlan, DataService } from '../model.ts';
 import type { ProcessIo } from '../kube/process-io.ts';
 import type { ExecOutput } from '../kube/exec-io.ts';
-import type { DataCommand } from './data.ts';
+import type { DataCommand, StreamCommand } from './data.ts';
 import type { Transcript } from '../output/transcript.ts';
 import type { NodeSummary } from './nodes.ts';
 import type { CronRun } from '../shapes/cron.ts';
@@ -281,6 +281,13 @@ export interface DataServices {
    * sentence when the copy does not start by `timeoutMs`.
    */
   drill(d: DataService, checks: readonly DataCommand[], opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; results: ExecOutput[] }>;
+  /**
+   * Runs one of the image's byte-stream commands in the database's pod (a dump to `io.stdout`, an
+   * import from `io.stdin`), paced by `io`'s reader; resolves with its exit code.
+   */
+  stream(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: StreamCommand, io: ProcessIo, signal: AbortSignal): Promise<number>;
+  /** Applies the database's Secret alone (new credentials for its next start); its pod is not restarted. */
+  secret(d: DataService): Promise<void>;
 }
 
 /** What runs now and what it uses. */

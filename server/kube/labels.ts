@@ -53,6 +53,8 @@ export const ANNOTATION = {
   owner: 'slipway/owner',
   /** On a warm set of web instances: when (ISO time) its window ends and it is stopped. */
   warmUntil: 'slipway/warm-until',
+  /** On a database's pod: when (ISO time) its Secret last changed (a credential rotation); the change makes the kubelet bring the Secret's files up to date now. */
+  secretAt: 'slipway/secret-at',
 } as const;
 
 /** The field manager of every server-side apply of release objects. */
@@ -61,6 +63,8 @@ export const FIELD_MANAGER = 'slipway';
 export const RESTART_FIELD_MANAGER = 'slipway-restart';
 /** The field manager of a warm set's label and window, so taking the set back into service removes exactly those. */
 export const WARM_FIELD_MANAGER = 'slipway-warm';
+/** The field manager of a database pod's secret-at annotation. */
+export const SECRET_FIELD_MANAGER = 'slipway-secret';
 /** Value of app.kubernetes.io/managed-by. */
 export const MANAGED_BY = 'slipway';
 

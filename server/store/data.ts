@@ -16,6 +16,8 @@ export interface DataRow {
   username: string;
   /** Secret: never logged, never shown but through config. */
   password: string;
+  /** Postgres: the role that owns the data, which `username` acts as after a credential rotation (null: `username` itself). */
+  owner?: string | null;
   /** The PEM key and certificate it serves TLS with (signed by the app's data CA). */
   tlsKey: string;
   tlsCert: string;
@@ -38,12 +40,12 @@ export interface DrillRow {
 
 interface DrillRaw { at: string; ok: number; step: string | null; message: string | null; rpo_s: number | null; rto_ms: number | null }
 
-interface Raw { name: string; kind: DataKind; version: string; size: string; storage_class: string | null; attachment: string; username: string; password: string; tls_key: string; tls_cert: string; created_at: string }
+interface Raw { name: string; kind: DataKind; version: string; size: string; storage_class: string | null; attachment: string; username: string; password: string; tls_key: string; tls_cert: string; created_at: string; owner: string | null }
 
-const COLUMNS = 'name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at';
+const COLUMNS = 'name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at, owner';
 const row = (r: Raw): DataRow => ({
   name: r.name, kind: r.kind, version: r.version, size: r.size, storageClass: r.storage_class, attachment: r.attachment,
-  username: r.username, password: r.password, tlsKey: r.tls_key, tlsCert: r.tls_cert, createdAt: r.created_at,
+  username: r.username, password: r.password, tlsKey: r.tls_key, tlsCert: r.tls_cert, createdAt: r.created_at, owner: r.owner,
 });
 
 /** Each app's databases (addons:create) and its data certificate authority. */
@@ -58,8 +60,23 @@ export function dataStore(db: Db) {
     },
     /** Adds a database; false when the app has one of that name already. */
     add: (app: string, d: Omit<DataRow, 'createdAt'>): boolean =>
-      db.prepare('INSERT OR IGNORE INTO data_services (app, name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(app, d.name, d.kind, d.version, d.size, d.storageClass, d.attachment, d.username, d.password, d.tlsKey, d.tlsCert, now()).changes > 0,
+      db.prepare('INSERT OR IGNORE INTO data_services (app, name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(app, d.name, d.kind, d.version, d.size, d.storageClass, d.attachment, d.username, d.password, d.tlsKey, d.tlsCert, now(), d.owner ?? null).changes > 0,
+    /** A credential rotation: the login and password the database is used with, acting as `owner` (null: as itself). */
+    setLogin: (app: string, name: string, login: { username: string; password: string; owner: string | null }): void => {
+      db.prepare('UPDATE data_services SET username = ?, password = ?, owner = ? WHERE app = ? AND name = ?').run(login.username, login.password, login.owner, app, name);
+    },
+    /** Records a login rotated away from: a round removes its LOGIN once no session uses it. */
+    retire: (app: string, name: string, username: string): void => {
+      db.prepare('INSERT OR IGNORE INTO data_retiring (app, name, username, since) VALUES (?, ?, ?, ?)').run(app, name, username, now());
+    },
+    /** Logins rotated away from and not yet retired, every app's, oldest first. */
+    retiring: (): { app: string; name: string; username: string; since: string }[] =>
+      db.prepare<[], { app: string; name: string; username: string; since: string }>('SELECT app, name, username, since FROM data_retiring ORDER BY since, rowid').all(),
+    /** A retiring login can no longer log in: forgotten. */
+    retired: (app: string, name: string, username: string): void => {
+      db.prepare('DELETE FROM data_retiring WHERE app = ? AND name = ? AND username = ?').run(app, name, username);
+    },
     /** Changes the config var a database is recorded as attached as (pg:promote). */
     setAttachment: (app: string, name: string, attachment: string): void => {
       db.prepare('UPDATE data_services SET attachment = ? WHERE app = ? AND name = ?').run(attachment, app, name);

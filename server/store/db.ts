@@ -347,6 +347,18 @@ export const MIGRATIONS: readonly string[] = [
      FOREIGN KEY (app, name) REFERENCES data_services (app, name) ON DELETE CASCADE
    );
    CREATE INDEX data_drills_by_database ON data_drills (app, name, at);`,
+  // Credential rotation (issue 37): the role that owns a Postgres database's data when the one it
+  // logs in as is a rotated one (NULL: the login role itself), and the logins rotated away from,
+  // kept until no session uses them and their LOGIN is removed.
+  `ALTER TABLE data_services ADD COLUMN owner TEXT;
+   CREATE TABLE data_retiring (
+     app TEXT NOT NULL,
+     name TEXT NOT NULL,
+     username TEXT NOT NULL,
+     since TEXT NOT NULL,
+     PRIMARY KEY (app, name, username),
+     FOREIGN KEY (app, name) REFERENCES data_services (app, name) ON DELETE CASCADE
+   );`,
 ];
 
 /** The schema version this Slipway migrates a store to (PRAGMA user_version). */

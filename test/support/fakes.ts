@@ -7,7 +7,7 @@ import type { HostCert } from '../../server/shapes/domains.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
 import type { DataService, DeployableRelease, QuotaPlan, Volume } from '../../server/model.ts';
 import type { ProcessIo } from '../../server/kube/process-io.ts';
-import type { DataCommand } from '../../server/deploy/data.ts';
+import type { DataCommand, StreamCommand } from '../../server/deploy/data.ts';
 import { UnavailableError, UserError } from '../../server/errors.ts';
 import { runLimitRefusal } from '../../server/deploy/quota.ts';
 import type { ImageRegistry, RegistryTag, StorageCollection } from '../../server/build/registry.ts';
@@ -572,7 +572,60 @@ export class FakeData implements DataServices {
       return { code: 0, stdout: '', stderr: '' };
     }
     if (command[0] === 'backups') return { code: 0, stdout: JSON.stringify([{ name: 'db', backup: list, archive: [{ min: '000000010000000000000001', max: '000000010000000000000003' }], status: { code: 0, message: 'ok' } }]), stderr: '' };
+    if (command[0] === 'login-retire') {
+      const sessions = this.sessions.get(`${key} ${command[1]}`) ?? 0;
+      if (sessions === 0) this.noLogin.add(`${key} ${command[1]}`);
+      return { code: 0, stdout: `${sessions}\n`, stderr: '' };
+    }
     return { code: 0, stdout: '', stderr: '' };
+  }
+  /** Open sessions per `app/name login` (what login-retire counts; default none). */
+  readonly sessions = new Map<string, number>();
+  /** Logins made by login-add, `app/name login` → the role it acts as, and the password it got on standard input. */
+  readonly logins = new Map<string, { owner: string; password: string }>();
+  /** Logins whose LOGIN login-retire removed, `app/name login`. */
+  readonly noLogin = new Set<string>();
+  /** The archive a dump streams per `app/name` (default `PGDMP` and the key), and what each import received. */
+  readonly dumps = new Map<string, Buffer>();
+  readonly imports = new Map<string, Buffer>();
+  /** Each Secret applied alone (credential rotation): the database as it was written. */
+  readonly secrets: DataService[] = [];
+  async stream(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: StreamCommand, io: ProcessIo, signal: AbortSignal): Promise<number> {
+    const key = `${d.app}/${d.name}`;
+    this.commands.push(`${key} ${command.join(' ')}`);
+    const input = async (max: number): Promise<Buffer> => {
+      const chunks: Buffer[] = [];
+      let n = 0;
+      for await (const c of io.stdin) {
+        if (signal.aborted) throw signal.reason;
+        chunks.push(c as Buffer);
+        n += (c as Buffer).length;
+        if (n > max) break;
+      }
+      if (signal.aborted) throw signal.reason;
+      return Buffer.concat(chunks);
+    };
+    const fail = async (line: string) => { await io.stderr(Buffer.from(`${line}\n`)); return 1; };
+    if (command[0] === 'dump') {
+      const archive = this.dumps.get(key) ?? Buffer.from(`PGDMP fake archive of ${key}`);
+      for (let i = 0; i < archive.length; i += 5) await io.stdout(archive.subarray(i, i + 5));
+      return 0;
+    }
+    if (command[0] === 'import') {
+      const max = Number(command[1]);
+      const archive = await input(max);
+      if (archive.length > max) return fail(`slipway-postgres: import: the archive is larger than ${max} bytes`);
+      if (!archive.subarray(0, 5).equals(Buffer.from('PGDMP'))) return fail('slipway-postgres: import: this is not an archive pg_restore reads (pg_dump -Fc): input file does not appear to be a valid archive');
+      this.imports.set(key, archive);
+      return 0;
+    }
+    const password = (await input(1024)).toString().split('\n')[0]!;
+    this.logins.set(`${key} ${command[1]}`, { owner: command[2], password });
+    return 0;
+  }
+  async secret(d: DataService): Promise<void> {
+    this.secrets.push(d);
+    this.running.set(`${d.app}/${d.name}`, d);
   }
   /** Every drill asked for (the database as it would start), and what the next drill's checks answer (default: a heartbeat a minute before its target, amcheck clean). */
   readonly drills: DataService[] = [];

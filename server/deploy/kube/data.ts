@@ -3,8 +3,8 @@
 // waited for until the server accepts connections, read back for addons, and removed with their
 // volumes.
 import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
-import { LABEL, namespaceFor } from '../../kube/labels.ts';
-import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSelector, drillPodName, drillPodObject, exitReason, type DataCommand } from '../data.ts';
+import { ANNOTATION, LABEL, SECRET_FIELD_MANAGER, namespaceFor } from '../../kube/labels.ts';
+import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSecretObject, dataSelector, drillPodName, drillPodObject, exitReason, type DataCommand, type StreamCommand } from '../data.ts';
 import { performance } from 'node:perf_hooks';
 import { lineIo, type ExecOutput } from '../../kube/exec-io.ts';
 import { podState } from '../rollout.ts';
@@ -145,6 +145,20 @@ export class KubeData extends KubePart implements DataServices {
     while (!signal.aborted) {
       if (!(await this.k.client.read(apiVersion, kind, name, ns))) return;
       await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  async stream(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: StreamCommand, io: ProcessIo, signal: AbortSignal): Promise<number> {
+    return this.k.client.exec(namespaceFor(d.app), dataPodName(d.name), d.kind, dataCommand(d.kind, command), io, signal);
+  }
+
+  async secret(d: DataService): Promise<void> {
+    await this.k.client.apply(dataSecretObject(d));
+    // A change to the pod has the kubelet bring its mounted Secret up to date at once, rather
+    // than at its next periodic sync (a minute or more); no restart.
+    const ns = namespaceFor(d.app);
+    if (await this.k.client.read('v1', 'Pod', dataPodName(d.name), ns)) {
+      await this.k.client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: dataPodName(d.name), namespace: ns, annotations: { [ANNOTATION.secretAt]: new Date().toISOString() } } }, SECRET_FIELD_MANAGER);
     }
   }
 

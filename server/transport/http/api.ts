@@ -22,6 +22,8 @@ import { bearerToken, cookieIdentity, crossSiteLogin, proxiesOf, requestIsHttps,
 import { clearedSessionCookies, sessionCookies } from '../../auth/session-cookie.ts';
 import type { FailureThrottle } from './throttle.ts';
 import { streamEvents } from './sse.ts';
+import { streamBytes } from './bytes.ts';
+import { Readable } from 'node:stream';
 import { StreamSlots } from './limits.ts';
 import { sourceOf } from '../source.ts';
 import { HOOK_BODY_LIMIT, HOOKS_PREFIX, NOT_HERE_MESSAGE, receiveHook } from '../../api/webhook.ts';
@@ -98,6 +100,9 @@ function classify(err: unknown, request: FastifyRequest): { status: number; code
   const r = reportFailure(err, 'api request failed', { method: request.method, url: request.url, by: request.identity?.name });
   return { status: 500, code: 'internal', message: r.message, id: r.id! };
 }
+
+/** The media type of an upload route's body (a database archive), streamed to the handler, never parsed. */
+const UPLOAD_TYPE = 'application/octet-stream';
 
 /** Whether the request declares a body. */
 function hasBody(req: IncomingMessage): boolean {
@@ -184,7 +189,7 @@ type Proxies = ReturnType<typeof proxiesOf>;
 
 /** Registers one route: its schemas (plus the error body) for validation and the document, its handler. */
 function register(app: FastifyInstance, services: Services, proxies: Proxies, slots: StreamSlots, r: ApiRoute): void {
-  const contentTypes = { json: ['application/json'], text: ['text/plain'], sse: ['text/event-stream'], 'text-or-sse': ['text/plain', 'text/event-stream'], 'json-or-sse': ['application/json', 'text/event-stream'] }[r.produces];
+  const contentTypes = { json: ['application/json'], text: ['text/plain'], sse: ['text/event-stream'], 'text-or-sse': ['text/plain', 'text/event-stream'], 'json-or-sse': ['application/json', 'text/event-stream'], bytes: ['application/octet-stream'] }[r.produces];
   app.route({
     method: r.method,
     url: r.url,
@@ -196,6 +201,7 @@ function register(app: FastifyInstance, services: Services, proxies: Proxies, sl
       ...(r.public ? { security: [] } : {}),
       ...r.schema,
       produces: contentTypes,
+      ...(r.upload ? { consumes: [UPLOAD_TYPE] } : {}),
       response: { ...r.schema.response, ...ERROR_RESPONSES },
     },
     // No body at all counts as `{}`: POST /apps/APP/restart needs none, and where {} is not enough the schema or the operation says so.
@@ -205,9 +211,22 @@ function register(app: FastifyInstance, services: Services, proxies: Proxies, sl
       reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(new Error('the client went away')); });
       const out = await r.handle({
         identity: request.identity!, services,
-        params: request.params, query: request.query, body: request.body,
+        params: request.params, query: request.query, body: r.upload ? undefined : request.body,
         signal: controller.signal,
+        ...(r.upload && request.body instanceof Readable ? { upload: request.body } : {}),
       });
+      if ('bytes' in out) {
+        reply.hijack();
+        try {
+          return await streamBytes(reply.raw, reply.getHeaders() as Record<string, string>, services.config.stallTimeoutMs, out);
+        } catch (err) {
+          // Nothing was sent yet: the usual error answer, written by hand (the reply is hijacked).
+          const e = classify(err, request);
+          reply.raw.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8' });
+          reply.raw.end(JSON.stringify({ error: { message: e.message, code: e.code, ...(e.id ? { id: e.id } : {}) } }));
+          return;
+        }
+      }
       if ('events' in out) {
         // Counted before the stream answers 200: one more than the key or the address may hold is a 429.
         const slot = slots.take(request.identity!.name, sourceOf(request.raw.socket.remoteAddress ?? 'unknown'));
@@ -236,7 +255,9 @@ function register(app: FastifyInstance, services: Services, proxies: Proxies, sl
  * must arrive soon: past SLIPWAY_API_BODY_TIMEOUT_S the answer is 408 and the connection closes.
  */
 function bodyDeadline(services: Services, req: IncomingMessage, res: ServerResponse): void {
-  if (!hasBody(req)) return;
+  // An upload (a database archive, gigabytes) takes as long as it takes; only an upload route
+  // reads one, any other refuses it at once (415), and the request timeout bounds it.
+  if (!hasBody(req) || req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() === UPLOAD_TYPE) return;
   const timer = setTimeout(() => {
     if (req.complete) return;
     log.info('request body too slow', { address: req.socket.remoteAddress, url: req.url });
@@ -282,6 +303,12 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
     // Off unless configured: a browser page elsewhere must not use a token it got hold of.
     await app.register(cors, { origin: [...services.config.apiCorsOrigins], methods: ['GET', 'POST', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
   }
+  // An upload route's body goes to its handler as the stream it is (bounded by the operation);
+  // every other route refuses it before reading any of it.
+  app.addContentTypeParser(UPLOAD_TYPE, (request, payload, done) => {
+    if (!request.routeOptions.config.route?.upload) return done(new ApiError(415, 'bad_request', 'The request body must be JSON (Content-Type: application/json).'), undefined);
+    done(null, payload);
+  });
   const proxies = proxiesOf(services);
   const slots = new StreamSlots({ perKey: services.config.maxStreamsPerKey, perSource: services.config.maxStreamsPerSource });
   app.addHook('onRequest', async (request) => { authorize(services, throttle, proxies, request); });
