@@ -7,10 +7,10 @@
 //     URL released, the release rolled out), and until the app answers through the ingress with a
 //     query over that URL (`/ping?var=SECOND_URL`);
 //   - `docker run` of the same image with the same TLS files until `pg_isready` answers.
-// Then a restore drill's cost to the live database: pgbench's select-only load at a fixed rate in
-// the database's pod, alone and while `pg:backups:verify` runs a drill beside it (its p50 and p99
-// per transaction; the goal: p99 within 10 %). Then the idle working set of the app's Postgres and
-// Valkey pods, from the metrics API.
+// Then the idle working set of the app's Postgres and Valkey pods, from the metrics API; then a
+// restore drill's cost to the live database: pgbench's select-only load at a fixed rate in the
+// database's pod, alone and while `pg:backups:verify` runs a drill beside it (its p50 and p99 per
+// transaction; the goal: p99 within 10 %).
 //   eval "$(npm run -s testbed)"; node bench/data.ts     (BENCH_ROUNDS=3)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,6 +118,13 @@ try {
     await ssh(`addons:destroy ${app} second --confirm ${app}`);
     docker.push(await dockerPostgres(tlsDir));
   }
+  say('waiting 45 s idle for the metrics API to measure the databases');
+  await new Promise((f) => setTimeout(f, 45_000));
+  const m = await kube.rawGet(`/apis/metrics.k8s.io/v1beta1/namespaces/slipway-${app}/pods`, { timeoutMs: 5000, maxBytes: 2 ** 20 });
+  if ('body' in m && m.status === 200) {
+    const items = (JSON.parse(m.body) as { items: { metadata: { name: string }; containers: { usage: { memory: string } }[] }[] }).items;
+    memory = items.filter((i) => i.metadata.name.startsWith('db-')).map((i) => ({ name: i.metadata.name, bytes: parseQuantity(i.containers[0]!.usage.memory) }));
+  }
   const [pg] = await kube.list<{ metadata: { name: string } }>('v1', 'Pod', `slipway-${app}`, { labelSelector: 'slipway/data=postgres' });
   const at = { namespace: `slipway-${app}`, pod: pg!.metadata.name, container: 'postgres' };
   const inPod = async (cmd: string[]) => {
@@ -126,6 +133,8 @@ try {
     return r.stdout;
   };
   await inPod(['pgbench', '-h', '/tmp', '-U', 'postgres', '-i', '-s', '4', '-q', 'app']);
+  // A drill restores the latest backup: one that holds pgbench's tables.
+  await ssh(`pg:backups:capture ${app}`);
   // One run of the load: per-transaction latencies from pgbench's log (its third field, µs).
   const pgbench = async () => {
     const out = await inPod(['sh', '-c', `cd /tmp && rm -f pgb.* && pgbench -h /tmp -U postgres -S -c 2 -j 1 -R ${LOAD.rate} -T ${LOAD.seconds} -l --log-prefix=pgb app >/dev/null 2>&1 && cat pgb.* && rm -f pgb.*`]);
@@ -138,13 +147,6 @@ try {
     const drill = ssh(`pg:backups:verify ${app}`).then(() => load.drillMs.push(performance.now() - t0));
     load.drill.push(await pgbench());
     await drill;
-  }
-  say('waiting 45 s idle for the metrics API to measure the databases');
-  await new Promise((f) => setTimeout(f, 45_000));
-  const m = await kube.rawGet(`/apis/metrics.k8s.io/v1beta1/namespaces/slipway-${app}/pods`, { timeoutMs: 5000, maxBytes: 2 ** 20 });
-  if ('body' in m && m.status === 200) {
-    const items = (JSON.parse(m.body) as { items: { metadata: { name: string }; containers: { usage: { memory: string } }[] }[] }).items;
-    memory = items.filter((i) => i.metadata.name.startsWith('db-')).map((i) => ({ name: i.metadata.name, bytes: parseQuantity(i.containers[0]!.usage.memory) }));
   }
 } finally {
   await s.ssh(s.admin, `apps:destroy ${app} --confirm ${app}`);
