@@ -101,7 +101,7 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['previews', { app: 'shop--feature-login-1a2b3c', parent: 'shop', branch: 'feature/login', commit_sha: '3333333333333333333333333333333333333333', pushed_at: T2, created_at: T2 }],
   ['data_services', {
     app: 'shop', name: 'shop-db', kind: 'postgres', version: '17', size: '1Gi', storage_class: null, attachment: 'DATABASE_URL', username: 'shop', password: 'pw',
-    tls_key: '-----BEGIN PRIVATE KEY-----\nDB\n-----END PRIVATE KEY-----\n', tls_cert: '-----BEGIN CERTIFICATE-----\nDB\n-----END CERTIFICATE-----\n', created_at: T1, last_backup_at: T2, owner: 'shop-owner',
+    tls_key: '-----BEGIN PRIVATE KEY-----\nDB\n-----END PRIVATE KEY-----\n', tls_cert: '-----BEGIN CERTIFICATE-----\nDB\n-----END CERTIFICATE-----\n', created_at: T1, last_backup_at: T2, owner: 'shop-owner', backup_at: '02:00',
   }],
   ['data_ca', { app: 'shop', key: '-----BEGIN PRIVATE KEY-----\nCA\n-----END PRIVATE KEY-----\n', cert: '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n' }],
   ['data_drills', { app: 'shop', name: 'shop-db', at: T2, ok: 1, step: null, message: 'Restored and checked.', rpo_s: 1.5, rto_ms: 42000 }],

@@ -6,9 +6,9 @@ import { AppName, AppParams } from './schemas.ts';
 import { AcceptedSchema } from '../shapes/jobs.ts';
 import { actor, quietProgress, runChange } from './change.ts';
 import { AddonCreatedSchema, AddonInfoSchema, DrillSchema } from '../shapes/data.ts';
-import { BackupInfoSchema, BackupsSchema, RestoredSchema, UpgradedSchema } from '../shapes/backups.ts';
+import { BackupInfoSchema, BackupScheduleSchema, BackupsSchema, RestoredSchema, UpgradedSchema } from '../shapes/backups.ts';
 import { upgradeDatabase } from '../ops/data/upgrade.ts';
-import { captureBackup, listBackups, promoteDatabase, restoreDatabase } from '../ops/data/backups.ts';
+import { captureBackup, listBackups, promoteDatabase, restoreDatabase, scheduleBackups } from '../ops/data/backups.ts';
 import { verifyBackups } from '../ops/data/drills.ts';
 import { addonInfo, createAddon, destroyAddon, listAddons } from '../ops/data/addons.ts';
 import { UsageError } from '../errors.ts';
@@ -61,6 +61,21 @@ export const addonRoutes = [
     params: DataParams,
     response: { 200: BackupsSchema },
     handle: async (call) => ({ status: 200, json: await listBackups(actor(call), call.params.app, call.params.name) }),
+  }),
+  route({
+    method: 'POST', url: '/apps/:app/addons/:name/backups/schedule', tag: 'addons', need: 'deploy',
+    summary: "Take a Postgres database's daily full backup at a time of day, UTC (= pg:backups:schedule --at)",
+    params: DataParams,
+    body: Type.Object({ at: Type.String({ maxLength: 16, description: 'HH:MM, UTC (02:00, 02:00 UTC).' }) }, { additionalProperties: false }),
+    response: { 200: BackupScheduleSchema },
+    handle: async (call) => ({ status: 200, json: scheduleBackups(actor(call), call.params.app, call.params.name, call.body.at) }),
+  }),
+  route({
+    method: 'DELETE', url: '/apps/:app/addons/:name/backups/schedule', tag: 'addons', need: 'deploy',
+    summary: "Take a Postgres database's daily full backup a day after the last one again (= pg:backups:unschedule)",
+    params: DataParams,
+    response: { 200: BackupScheduleSchema },
+    handle: async (call) => ({ status: 200, json: scheduleBackups(actor(call), call.params.app, call.params.name, null) }),
   }),
   route({
     method: 'POST', url: '/apps/:app/addons/:name/backups', tag: 'addons', need: 'deploy',

@@ -60,7 +60,7 @@ function infoCommand(name: string, usage: string, summary: string, args: { min: 
           ['State', `${stateCell(a)}${a.restarts ? `, ${a.restarts} restarts` : ''}`],
           ['Size', `${a.size} data (${a.volumes.data}), ${a.size} backups (${a.volumes.backup})`],
           ['Created', a.createdAt],
-          [a.kind === 'postgres' ? 'Last backup' : 'Last snapshot', a.lastBackupAt ? ago(a.lastBackupAt) : 'none yet'],
+          [a.kind === 'postgres' ? 'Last backup' : 'Last snapshot', `${a.lastBackupAt ? ago(a.lastBackupAt) : 'none yet'}${a.backupAt ? ` (daily at ${a.backupAt} UTC)` : ''}`],
           ['Last verified restore', restoreCell(a)],
         ]);
         if (a.lastDrill && !a.lastDrill.ok) out.line(`The last restore drill (${ago(a.lastDrill.at)}) failed at ${a.lastDrill.step}: ${a.lastDrill.message}`);

@@ -14,7 +14,8 @@ const VERBS: Readonly<Record<string, string>> = {
   connect: 'CONSOLE APP',
   enter: 'CONSOLE APP',
   backup: 'pg:backups:capture APP',
-  'backup-schedule': 'pg:backups APP (a full backup runs every day, WAL is archived continuously)',
+  'backup-schedule': "pg:backups:schedule APP --at '02:00 UTC' (WAL is archived continuously besides)",
+  'backup-unschedule': 'pg:backups:unschedule APP',
   export: 'pg:backups:download APP',
   import: 'pg:backups:restore APP < dump',
   promote: 'pg:promote APP NAME',
@@ -22,7 +23,7 @@ const VERBS: Readonly<Record<string, string>> = {
 };
 
 /** The verbs only Postgres has here (Valkey keeps its own snapshots). */
-const POSTGRES_ONLY: ReadonlySet<string> = new Set(['backup', 'backup-schedule', 'export', 'import', 'promote', 'upgrade']);
+const POSTGRES_ONLY: ReadonlySet<string> = new Set(['backup', 'backup-schedule', 'backup-unschedule', 'export', 'import', 'promote', 'upgrade']);
 
 /** The sentence for a Dokku database verb, or undefined when `name` is not one. */
 export function dokkuDataHint(name: string): string | undefined {

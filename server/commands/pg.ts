@@ -1,7 +1,7 @@
 // pg:backups, pg:backups:capture, pg:restore, pg:promote: a Postgres database's backups and
 // point-in-time restores into a new instance, over ops/data/backups.ts.
 import { UsageError, UserError } from '../errors.ts';
-import { captureBackup, listBackups, promoteDatabase, restoreDatabase } from '../ops/data/backups.ts';
+import { captureBackup, listBackups, promoteDatabase, restoreDatabase, scheduleBackups } from '../ops/data/backups.ts';
 import { upgradeDatabase } from '../ops/data/upgrade.ts';
 import { verifyBackups } from '../ops/data/drills.ts';
 import { showSize } from '../ops/storage/volumes.ts';
@@ -33,6 +33,32 @@ export const pgCommands: Command[] = [
         else out.table(b.backups.map((x) => [x.label, x.type, x.finishedAt, showSize(x.bytes), showSize(x.storedBytes)]), ['Label', 'Type', 'Finished', 'Size', 'Stored']);
         out.line(b.archive ? `WAL archived continuously: ${b.archive.from} to ${b.archive.to}` : 'No WAL archived yet.');
       });
+    },
+  }),
+  defineCommand({
+    name: 'pg:backups:schedule',
+    usage: "APP [NAME] --at '02:00 UTC'",
+    summary: "Take a Postgres database's daily full backup at a time of day (UTC) instead of a day after the last one",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    json: true,
+    flags: { at: { type: 'string', help: 'the time of day, HH:MM UTC' } },
+    run: async (ctx, app, [name], flags) => {
+      if (flags.at === undefined) throw new UsageError(`pg:backups:schedule needs --at, for example: pg:backups:schedule ${app} --at '02:00 UTC'`);
+      const r = scheduleBackups(actorOf(ctx), app, name, flags.at);
+      return listing(r, (out) => out.line(`${r.database} is backed up every day at ${r.at} UTC (then its restore drill runs)`));
+    },
+  }),
+  defineCommand({
+    name: 'pg:backups:unschedule',
+    usage: 'APP [NAME]',
+    summary: "Take a Postgres database's daily full backup a day after the last one again, at no set time",
+    access: 'app',
+    args: { min: 1, max: 2 },
+    json: true,
+    run: async (ctx, app, [name]) => {
+      const r = scheduleBackups(actorOf(ctx), app, name, null);
+      return listing(r, (out) => out.line(`${r.database} is backed up a day after its last backup, at no set time`));
     },
   }),
   defineCommand({

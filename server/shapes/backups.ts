@@ -49,3 +49,9 @@ export const UpgradedSchema = Type.Object({
 }, { additionalProperties: false });
 /** What pg:upgrade made. */
 export type Upgraded = Static<typeof UpgradedSchema>;
+
+/** A database's backup schedule (pg:backups:schedule, unschedule). */
+export const BackupScheduleSchema = Type.Object({
+  database: Type.String(),
+  at: Type.Union([Type.String(), Type.Null()], { description: 'The time of day (HH:MM, UTC) its daily backup is taken at; null: a day after the last one.' }),
+}, { additionalProperties: false });

@@ -26,6 +26,7 @@ export const AddonInfoSchema = Type.Object({
   volumes: Type.Object({ data: Type.String(), backup: Type.String() }, { description: "The phase of its claims: Bound, Pending, absent.", additionalProperties: false }),
   createdAt: Type.String(),
   lastBackupAt: Type.Union([Type.String(), Type.Null()], { description: 'When the last backup Slipway took ended (Postgres); null: none yet.' }),
+  backupAt: Type.Union([Type.String(), Type.Null()], { description: 'The time of day (HH:MM, UTC) its daily backup is taken at (pg:backups:schedule); null: a day after the last one.' }),
   lastDrill: Type.Union([DrillSchema, Type.Null()], { description: 'The newest restore drill (Postgres): its latest backup restored into a scratch copy and checked.' }),
   lastVerifiedRestore: Type.Union([DrillSchema, Type.Null()], { description: 'The newest drill that passed.' }),
 }, { additionalProperties: false });

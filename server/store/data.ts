@@ -88,6 +88,13 @@ export function dataStore(db: Db) {
     /** When the database's last backup taken by Slipway ended (null: none yet). */
     lastBackupAt: (app: string, name: string): string | null =>
       db.prepare<[string, string], { at: string | null }>('SELECT last_backup_at AS at FROM data_services WHERE app = ? AND name = ?').get(app, name)?.at ?? null,
+    /** The time of day (HH:MM, UTC) its daily backup is scheduled at; null: by the interval since the last one. */
+    backupAt: (app: string, name: string): string | null =>
+      db.prepare<[string, string], { at: string | null }>('SELECT backup_at AS at FROM data_services WHERE app = ? AND name = ?').get(app, name)?.at ?? null,
+    /** pg:backups:schedule (HH:MM, UTC) and unschedule (null). */
+    setBackupAt: (app: string, name: string, at: string | null): void => {
+      db.prepare('UPDATE data_services SET backup_at = ? WHERE app = ? AND name = ?').run(at, app, name);
+    },
     /** Records a restore drill's outcome, keeping the newest 30 per database. */
     addDrill: (app: string, name: string, d: Omit<DrillRow, 'at'>): void => {
       db.prepare('INSERT INTO data_drills (app, name, at, ok, step, message, rpo_s, rto_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(app, name, now(), d.ok ? 1 : 0, d.step, d.message, d.rpoS, d.rtoMs);

@@ -359,6 +359,9 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (app, name, username),
      FOREIGN KEY (app, name) REFERENCES data_services (app, name) ON DELETE CASCADE
    );`,
+  // pg:backups:schedule (issue 37): the time of day (HH:MM, UTC) a database's daily backup is
+  // taken at; NULL: every SLIPWAY_DATABASE_BACKUP_INTERVAL_S since the last one.
+  `ALTER TABLE data_services ADD COLUMN backup_at TEXT;`,
 ];
 
 /** The schema version this Slipway migrates a store to (PRAGMA user_version). */

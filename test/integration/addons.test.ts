@@ -251,5 +251,29 @@ describe('addons commands', { timeout: 120_000 }, () => {
     await backupRound(services, new AbortController().signal, dayLater).catch(() => {});
     assert.ok(s.deployer.data.commands.includes(`${app}/postgres backup full`));
     assert.ok(s.deployer.data.drills.length > before, 'a drill ran');
+
+    // pg:backups:schedule: at a time of day (UTC); refused otherwise in one sentence, nothing stored.
+    const bad = await s.ssh(s.admin, `pg:backups:schedule ${fresh.app} --at 25:00`);
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stderr, /"25:00" is not a time of day; write it as 02:00 UTC/);
+    assert.equal(services.store.data.backupAt(fresh.app, 'postgres'), null);
+    const set = await s.ssh(s.admin, `pg:backups:schedule ${fresh.app} --at '3:30 UTC'`);
+    assert.equal(set.exitCode, 0, set.stderr);
+    assert.match(set.stdout, /^postgres is backed up every day at 03:30 UTC/);
+    assert.match((await s.ssh(s.admin, `addons:info ${fresh.app} postgres`)).stdout, /Last backup: +.*\(daily at 03:30 UTC\)/);
+    const token = await makeToken(s, s.admin, 'schedule', 'deploy');
+    const viaApi = await api(s, 'POST', `/apps/${fresh.app}/addons/postgres/backups/schedule`, { token, body: { at: '04:15' } });
+    assert.deepEqual([viaApi.status, viaApi.json], [200, { database: 'postgres', at: '04:15' }]);
+    services.store.data.backedUp(fresh.app, 'postgres');
+    const last = Date.parse(services.store.data.lastBackupAt(fresh.app, 'postgres')!);
+    const slotAfter = (ms: number) => { const d = new Date(ms); const t = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 4, 15); return t > ms ? t : t + 24 * 3_600_000; };
+    const commands = () => s.deployer.data.commands.filter((c) => c === `${fresh.app}/postgres backup full`).length;
+    const n = commands();
+    await backupRound(services, new AbortController().signal, slotAfter(last) - 60_000).catch(() => {});
+    assert.equal(commands(), n, 'not before its time of day');
+    await backupRound(services, new AbortController().signal, slotAfter(last) + 60_000).catch(() => {});
+    assert.equal(commands(), n + 1, 'at its time of day');
+    assert.equal((await s.ssh(s.admin, `pg:backups:unschedule ${fresh.app}`)).exitCode, 0);
+    assert.equal(services.store.data.backupAt(fresh.app, 'postgres'), null);
   });
 });

@@ -7,6 +7,7 @@ import type { DataService } from '../../server/model.ts';
 import type { V1StatefulSet } from '../../server/kube/types.ts';
 import { dataClaimName, dataObjects, dataSelector, dataUrl } from '../../server/deploy/data.ts';
 import { dokkuDataHint } from '../../server/commands/dokku-data.ts';
+import { backupDue, backupTime } from '../../server/ops/data/rules.ts';
 import { appSelector } from '../../server/kube/labels.ts';
 import { attachmentVar, claimRefusal, dataKind, dataName, dataVersion, defaultAttachment, freeName } from '../../server/ops/data/rules.ts';
 import { UserError } from '../../server/errors.ts';
@@ -90,4 +91,20 @@ test("Dokku's postgres:* and redis:* verbs get the sentence naming what does it 
   assert.equal(dokkuDataHint('postgres:connect'), 'postgres:connect is Dokku\'s; here it is: pg:psql APP.');
   assert.match(dokkuDataHint('redis:backup')!, /^redis:backup is Dokku's; databases here are addons of an app/);
   assert.equal(dokkuDataHint('apps:frobnicate'), undefined);
+});
+
+test('a backup schedule is a time of day in UTC; a daily backup is due once that time passed since the last one', () => {
+  assert.equal(backupTime('02:00'), '02:00');
+  assert.equal(backupTime('2:05 UTC'), '02:05');
+  assert.equal(backupTime('23:59Z'), '23:59');
+  for (const bad of ['24:00', '02:60', '2', '02:00 America/Los_Angeles', '']) assert.throws(() => backupTime(bad), /is not a time of day; write it as 02:00 UTC/);
+  const at = (iso: string) => Date.parse(iso);
+  const day = 24 * 3_600_000;
+  assert.equal(backupDue('02:00', null, at('2026-12-05T01:00:00Z'), day), true, 'never backed up: at once');
+  assert.equal(backupDue('02:00', '2026-12-04T02:01:00Z', at('2026-12-05T01:59:00Z'), day), false, 'before today\'s time');
+  assert.equal(backupDue('02:00', '2026-12-04T02:01:00Z', at('2026-12-05T02:00:00Z'), day), true, 'at today\'s time');
+  assert.equal(backupDue('02:00', '2026-12-05T02:03:00Z', at('2026-12-05T23:00:00Z'), day), false, 'taken today already');
+  assert.equal(backupDue('02:00', '2026-12-05T01:00:00Z', at('2026-12-05T03:00:00Z'), day), true, 'a capture before the time does not replace it');
+  assert.equal(backupDue(null, '2026-12-04T05:00:00Z', at('2026-12-05T04:59:00Z'), day), false, 'unscheduled: a day after the last');
+  assert.equal(backupDue(null, '2026-12-04T05:00:00Z', at('2026-12-05T05:00:00Z'), day), true);
 });

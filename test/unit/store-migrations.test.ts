@@ -160,6 +160,7 @@ function checkRows(s: Store, n: number): void {
     assert.equal(s.data.lastBackupAt('shop', 'shop-db'), since(21) ? T2 : null);
     assert.deepEqual(s.data.drills('shop', 'shop-db').last, since(21) ? { at: T2, ok: true, step: null, message: 'Restored and checked.', rpoS: 1.5, rtoMs: 42000 } : undefined);
     assert.equal(s.data.get('shop', 'shop-db')?.owner, since(22) ? 'shop-owner' : null, 'a store from before rotation: the login owns its data');
+    assert.equal(s.data.backupAt('shop', 'shop-db'), since(23) ? '02:00' : null, 'a store from before schedules: a day after the last backup');
     assert.deepEqual(s.data.retiring(), since(22) ? [{ app: 'shop', name: 'shop-db', username: 'shop-old', since: T2 }] : []);
   }
 }

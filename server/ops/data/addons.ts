@@ -216,6 +216,7 @@ export async function listAddons(actor: Actor, app: string): Promise<AddonInfo[]
       volumes: s?.volumes ?? { data: 'absent', backup: 'absent' },
       createdAt: r.createdAt,
       lastBackupAt: store.data.lastBackupAt(app, r.name),
+      backupAt: store.data.backupAt(app, r.name),
       lastDrill: drills.last ?? null,
       lastVerifiedRestore: drills.lastOk ?? null,
     };

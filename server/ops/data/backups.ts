@@ -16,7 +16,7 @@ import { requireDeployer, type Services } from '../../context.ts';
 import type { DataRow } from '../../store/data.ts';
 import type { BackupInfo, Backups, Restored } from '../../shapes/backups.ts';
 import { setConfig } from '../config/config.ts';
-import { attachmentVar, freeName } from './rules.ts';
+import { attachmentVar, backupTime, freeName } from './rules.ts';
 import { allDatabases, checked, databaseOf, guardsOf, makeAndAttach, rowUrl, serviceOf } from './addons.ts';
 import type { Actor, Progress } from '../actor.ts';
 
@@ -78,6 +78,18 @@ export function parseBackups(name: string, json: string): Backups {
 export async function listBackups(actor: Actor, app: string, raw: string | undefined): Promise<Backups> {
   const row = postgresOf(actor.services, app, raw);
   return parseBackups(row.name, await inDatabase(actor, app, row, ['backups'], actor.signal ?? new AbortController().signal));
+}
+
+/**
+ * pg:backups:schedule (a time of day, `02:00 UTC`) and unschedule (null): when the db-backups round
+ * takes the database's daily full backup; unscheduled, a day after the last one
+ * (SLIPWAY_DATABASE_BACKUP_INTERVAL_S).
+ */
+export function scheduleBackups(actor: Actor, app: string, raw: string | undefined, at: string | null): { database: string; at: string | null } {
+  const row = postgresOf(actor.services, app, raw);
+  const time = at === null ? null : backupTime(at);
+  actor.services.store.data.setBackupAt(app, row.name, time);
+  return { database: row.name, at: time };
 }
 
 /** pg:backups:capture: a backup now (full by default), pgBackRest's lines on the transcript; the backup made. */

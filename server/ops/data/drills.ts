@@ -12,6 +12,7 @@ import { requireDeployer, type Services } from '../../context.ts';
 import type { DataRow, DrillRow } from '../../store/data.ts';
 import { allDatabases, databaseOf, existing, serviceOf } from './addons.ts';
 import { parseBackups, toolError } from './backups.ts';
+import { backupDue } from './rules.ts';
 import type { Actor } from '../actor.ts';
 
 /** How far back a drill recovers to: a recent point the archive holds, as a restore after a loss would. */
@@ -78,7 +79,7 @@ export async function verifyBackups(actor: Actor, app: string, raw: string | und
   return actor.services.store.data.drills(app, row.name).last!;
 }
 
-/** The db-backups round: a full backup (Valkey: a snapshot) of each database a day, and a drill a day after it; one database's failure does not stop the others. */
+/** The db-backups round: a full backup (Valkey: a snapshot) of each database a day (at its pg:backups:schedule time, when it has one), and a drill a day after it; one database's failure does not stop the others. */
 export async function backupRound(services: Services, signal: AbortSignal, now = Date.now()): Promise<void> {
   if (!services.deployer) return;
   const day = services.config.databaseBackupIntervalMs;
@@ -86,7 +87,7 @@ export async function backupRound(services: Services, signal: AbortSignal, now =
   for (const { app, row } of allDatabases(services, 'backedUp')) {
     if (signal.aborted) break;
     const last = services.store.data.lastBackupAt(app, row.name);
-    if (!last || now - Date.parse(last) >= day) {
+    if (backupDue(services.store.data.backupAt(app, row.name), last, now, day)) {
       const r = await services.deployer.data.command({ app, name: row.name, kind: row.kind }, row.kind === 'postgres' ? ['backup', 'full'] : ['snapshot'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
       if (r.code !== 0) {
         failed.push(`${app}/${row.name}: backup: ${toolError(r.stderr)}`);

@@ -80,3 +80,26 @@ export function claimRefusal(app: string, existing: { claims: number; bytes: num
   if (bytes > quantityValue(limits.storage)) return `A database of ${size} needs ${per === 2 ? 'twice that (data and backups)' : 'that much'}, and ${app}'s volumes and databases would then hold more than ${limits.storage} (SLIPWAY_APP_MAX_STORAGE); make it smaller with --size, or free some first.`;
   return undefined;
 }
+
+/** A backup schedule's time of day: `HH:MM`, optionally with ` UTC` or `Z` (the only zone: a server's days are UTC); one sentence otherwise. */
+export function backupTime(raw: string): string {
+  const m = /^([01]?\d|2[0-3]):([0-5]\d)(?: ?(?:UTC|Z))?$/i.exec(raw.trim());
+  if (!m) throw new UserError(`${shown(raw)} is not a time of day; write it as 02:00 UTC (times are in UTC).`);
+  return `${m[1]!.padStart(2, '0')}:${m[2]}`;
+}
+
+/**
+ * Whether a database's daily backup is due at `now`: with a time of day (`at`, HH:MM UTC), once that
+ * time has passed today and the last backup ended before it; without, once `intervalMs` has passed
+ * since the last one. Never backed up: due at once either way.
+ */
+export function backupDue(at: string | null, last: string | null, now: number, intervalMs: number): boolean {
+  if (!last) return true;
+  const lastMs = Date.parse(last);
+  if (at === null) return now - lastMs >= intervalMs;
+  const [h, m] = at.split(':').map(Number) as [number, number];
+  const day = new Date(now);
+  let slot = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), h, m);
+  if (slot > now) slot -= 24 * 3_600_000;
+  return lastMs < slot;
+}
