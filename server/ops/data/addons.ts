@@ -141,6 +141,21 @@ export function serviceOf(services: Pick<Services, 'config' | 'store'>, app: str
   };
 }
 
+/** The app's databases' certificate authority, made (and kept) with its first database. */
+export async function authorityOf(services: Pick<Services, 'store'>, app: string): Promise<{ key: string; cert: string }> {
+  return services.store.data.ca(app) ?? services.store.data.keepCa(app, await newAuthority(app));
+}
+
+/** New random credentials for a database: a user `u` + 12 hex digits and a 32-character password. */
+export function newLogin(): { username: string; password: string } {
+  return { username: `u${randomBytes(6).toString('hex')}`, password: randomBytes(24).toString('base64url') };
+}
+
+/** A new database's row: what it is, new credentials, and its certificate. */
+export function newDataRow(d: Pick<DataRow, 'name' | 'kind' | 'version' | 'size' | 'storageClass' | 'attachment'>, tls: { key: string; cert: string }): DataRow {
+  return { ...d, ...newLogin(), tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
+}
+
 /** Everything that refuses the request, checked before anything is made (and again under the lock). */
 export function checked(actor: Actor, app: string, req: AddonRequest, kind: DataKind, size: string): { name: string; attachment: string } {
   const { store, config } = actor.services;
@@ -165,7 +180,7 @@ export function checked(actor: Actor, app: string, req: AddonRequest, kind: Data
  * one release (stored only when the app runs nothing yet). Any failure removes what was made.
  */
 export async function createAddon(actor: Actor, app: string, req: AddonRequest, progress: Progress): Promise<AddonCreated> {
-  const { store, config } = actor.services;
+  const { config } = actor.services;
   const kind = dataKind(req.kind);
   const version = dataVersion(kind, req.version);
   const size = volumeSize(req.size ?? DEFAULT_VOLUME_SIZE, config.storageMaxSize);
@@ -173,14 +188,14 @@ export async function createAddon(actor: Actor, app: string, req: AddonRequest, 
   imageOf(actor.services, kind);
   const deployer = requireDeployer(actor.services);
   const first = checked(actor, app, req, kind, size);
-  const ca = store.data.ca(app) ?? store.data.keepCa(app, await newAuthority(app));
+  const ca = await authorityOf(actor.services, app);
   const tls = await newServerCert(ca, dataHostNames(app, first.name));
   const t = progress.transcript;
   return makeAndAttach(actor, app, 'addons:create', () => {
     // Again under the lock: another addons:create or a config change may have finished meanwhile.
     const { name, attachment } = checked(actor, app, req, kind, size);
     if (name !== first.name) throw new UserError(`A database named ${first.name} was made for ${app} meanwhile; try again.`);
-    return { name, kind, version, size, storageClass: config.storageClass ?? null, attachment, username: `u${randomBytes(6).toString('hex')}`, password: randomBytes(24).toString('base64url'), tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
+    return newDataRow({ name, kind, version, size, storageClass: config.storageClass ?? null, attachment }, tls);
   }, async (row) => {
     t.step(`Creating ${DATA_KINDS[kind].title} ${version} ${row.name} (${size}) for ${app}`);
     await deployer.data.apply(serviceOf(actor.services, app, row, ca.cert), guardsOf(actor.services, app), { transcript: t, signal: progress.signal, timeoutMs: START_TIMEOUT_MS });

@@ -6,7 +6,6 @@
 // The `db-logins` round removes the LOGIN of each login rotated away from once pg_stat_activity
 // shows none of its sessions (the app's old release, a console left open) and the pod reads the
 // new login from its Secret (the kubelet brings the change in within a minute or so).
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { UserError } from '../../errors.ts';
 import { log } from '../../output/log.ts';
@@ -15,7 +14,7 @@ import type { DataRow } from '../../store/data.ts';
 import type { Rotated } from '../../shapes/dumps.ts';
 import { lockApp } from '../lock.ts';
 import { setConfig } from '../config/config.ts';
-import { databaseOf, existing, rowUrl, serviceOf } from './addons.ts';
+import { databaseOf, existing, newLogin, rowUrl, serviceOf } from './addons.ts';
 import { toolError } from './backups.ts';
 import type { Actor, Progress } from '../actor.ts';
 
@@ -52,7 +51,7 @@ export async function rotateCredentials(actor: Actor, app: string, raw: string |
   if (!ca) throw new Error(`${app} has databases but no data certificate authority`);
   const t = progress.transcript;
   const old = { username: row.username, password: row.password, owner: row.owner ?? null };
-  const next = { username: `u${randomBytes(6).toString('hex')}`, password: randomBytes(24).toString('base64url'), owner: row.owner ?? row.username };
+  const next = { ...newLogin(), owner: row.owner ?? row.username };
   // Whether the app's config holds this database's URL now: then it is changed in a release.
   const attached = store.config.all(app)[row.attachment] === rowUrl(app, row);
   const unlock = lockApp(actor.services, app, `pg:credentials:rotate by ${actor.identity.name}`);

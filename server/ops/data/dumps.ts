@@ -6,9 +6,8 @@
 // restored by pg_restore as the app's own role (--no-owner --no-acl), never as the superuser: an
 // archive can hold any SQL. A bad archive removes the new database; the live one is never touched.
 import { PassThrough, Readable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
 import { UserError } from '../../errors.ts';
-import { newAuthority, newServerCert } from '../../data/certs.ts';
+import { newServerCert } from '../../data/certs.ts';
 import { dataHostNames } from '../../deploy/data.ts';
 import { quantityValue } from '../../kube/quantity.ts';
 import { requireDeployer } from '../../context.ts';
@@ -17,7 +16,7 @@ import type { Imported } from '../../shapes/dumps.ts';
 import { setConfig } from '../config/config.ts';
 import { DEFAULT_VOLUME_SIZE, showSize, volumeSize } from '../storage/volumes.ts';
 import { attachmentVar, freeName } from './rules.ts';
-import { checked, databaseOf, guardsOf, imageOf, makeAndAttach, rowUrl, serviceOf } from './addons.ts';
+import { authorityOf, checked, databaseOf, guardsOf, imageOf, makeAndAttach, newDataRow, rowUrl, serviceOf } from './addons.ts';
 import { promoteDatabase, toolError } from './backups.ts';
 import type { Actor, Progress } from '../actor.ts';
 
@@ -130,7 +129,7 @@ export async function importDump(actor: Actor, app: string, req: ImportRequest, 
   const max = Math.min(config.databaseImportMaxBytes, quantityValue(size));
   const name = req.to ?? freeName('postgres', store.data.list(app).map((r) => r.name));
   const first = checked(actor, app, { kind: 'postgres', name, as: attachmentVar(name) }, 'postgres', size);
-  const ca = store.data.ca(app) ?? store.data.keepCa(app, await newAuthority(app));
+  const ca = await authorityOf(actor.services, app);
   const tls = await newServerCert(ca, dataHostNames(app, first.name));
   const t = progress.transcript;
   // The upload stops the import when it is cut short, as a client that goes away does.
@@ -141,7 +140,7 @@ export async function importDump(actor: Actor, app: string, req: ImportRequest, 
   let bytes = 0;
   return makeAndAttach(actor, app, 'pg:backups:restore', (): DataRow => {
     checked(actor, app, { kind: 'postgres', name: first.name, as: first.attachment }, 'postgres', size);
-    return { name: first.name, kind: 'postgres', version: '17', size, storageClass: config.storageClass ?? null, attachment: first.attachment, username: `u${randomBytes(6).toString('hex')}`, password: randomBytes(24).toString('base64url'), tlsKey: tls.key, tlsCert: tls.cert, createdAt: '', owner: null };
+    return { ...newDataRow({ name: first.name, kind: 'postgres', version: '17', size, storageClass: config.storageClass ?? null, attachment: first.attachment }, tls), owner: null };
   }, async (row) => {
     t.step(`Creating Postgres 17 ${row.name} (${size}) for ${app} to restore the archive into (no live database is touched)`);
     await deployer.data.apply(serviceOf(actor.services, app, row, ca.cert), guardsOf(actor.services, app), { transcript: t, signal, timeoutMs: START_TIMEOUT_MS });

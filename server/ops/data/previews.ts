@@ -3,15 +3,13 @@
 // config var, so its code runs against a database of its own and never sees the parent's data
 // (the parent's databases admit only the parent's own pods anyway: kube/netpol.ts). They live in
 // the preview's namespace and go with it.
-import { randomBytes } from 'node:crypto';
-import { newAuthority, newServerCert } from '../../data/certs.ts';
+import { newServerCert } from '../../data/certs.ts';
 import { dataHostNames } from '../../deploy/data.ts';
 import { requireDeployer } from '../../context.ts';
-import type { DataRow } from '../../store/data.ts';
 import { quantityValue } from '../../kube/quantity.ts';
 import { DEFAULT_VOLUME_SIZE } from '../storage/volumes.ts';
 import { DATA_KINDS } from './rules.ts';
-import { checked, guardsOf, removeQuietly, rowUrl, serviceOf } from './addons.ts';
+import { authorityOf, checked, guardsOf, newDataRow, removeQuietly, rowUrl, serviceOf } from './addons.ts';
 import type { Actor, Progress } from '../actor.ts';
 
 /** How long a preview's database may take to accept connections (an image pull on a cold node included). */
@@ -33,17 +31,14 @@ export async function makePreviewDatabases(actor: Actor, parent: string, preview
   const wanted = store.data.list(parent).filter((p) => !store.data.get(preview, p.name));
   if (wanted.length === 0) return [];
   const deployer = requireDeployer(actor.services);
-  const ca = store.data.ca(preview) ?? store.data.keepCa(preview, await newAuthority(preview));
+  const ca = await authorityOf(actor.services, preview);
   const t = progress.transcript;
   const made: string[] = [];
   for (const p of wanted) {
     const size = previewDatabaseSize(p.size);
     const { name, attachment } = checked(actor, preview, { kind: p.kind, name: p.name, as: p.attachment }, p.kind, size);
     const tls = await newServerCert(ca, dataHostNames(preview, name));
-    const row: DataRow = {
-      name, kind: p.kind, version: p.version, size, storageClass: config.storageClass ?? null, attachment,
-      username: `u${randomBytes(6).toString('hex')}`, password: randomBytes(24).toString('base64url'), tlsKey: tls.key, tlsCert: tls.cert, createdAt: '',
-    };
+    const row = newDataRow({ name, kind: p.kind, version: p.version, size, storageClass: config.storageClass ?? null, attachment }, tls);
     t.step(`Creating an empty ${DATA_KINDS[p.kind].title} ${p.version} ${name} (${size}) for preview ${preview}, as ${attachment} (${parent}'s data stays with ${parent})`);
     store.data.add(preview, row);
     try {
