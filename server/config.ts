@@ -181,6 +181,8 @@ export interface Config {
   dashboardUrl: string | undefined;
   /** How long a dashboard session lasts without a request (SLIPWAY_SESSION_IDLE_MINUTES). */
   sessionIdleMs: number;
+  /** How long a one-time link from dashboard:login may be used, once (SLIPWAY_LOGIN_LINK_TTL_S). */
+  loginLinkTtlMs: number;
   // --- Metrics (issue 19). ---
   /** How often a followed metrics stream (GET /apps/APP/metrics?follow=1) sends (SLIPWAY_METRICS_INTERVAL_S). */
   metricsIntervalMs: number;
@@ -814,6 +816,7 @@ const SETTINGS = {
   databaseImportMaxBytes: setting('SLIPWAY_DATABASE_IMPORT_MAX_BYTES', '4Gi', (raw, name) => storageBytes(storageSize(raw, name)), 'Largest `pg_dump` archive `pg:backups:restore` (and `POST /api/v1/apps/APP/addons/import`) takes, as a size (`4Gi`); the new database\'s size bounds it too, and a bigger upload is cut off with one sentence and the new database removed.'),
   dashboardUrl: optional('SLIPWAY_DASHBOARD_URL', '`http://HOST:HTTP_PORT`', httpUrl, 'Where users open the dashboard: `dashboard:login` prints its one-time links here, and browser requests from this origin may use a session.'),
   sessionIdleMs: setting('SLIPWAY_SESSION_IDLE_MINUTES', '30', (raw, name) => positive(raw, name) * 60_000, 'A dashboard session ends after this many minutes without a request (and 12 hours after its login in any case).'),
+  loginLinkTtlMs: setting('SLIPWAY_LOGIN_LINK_TTL_S', '60', seconds, 'How long, in seconds, a one-time link `dashboard:login` prints may be used (once); a shorter time leaves a leaked link less time to be used.'),
   metricsIntervalMs: setting('SLIPWAY_METRICS_INTERVAL_S', '15', seconds, "How often, in seconds, a followed metrics stream (`GET /api/v1/apps/APP/metrics?follow=1`) sends the app's CPU and memory; the metrics API measures about every 15 s."),
   warmRollbackSeconds: setting('SLIPWAY_WARM_ROLLBACK', '5m', warmWindow, "How long the previous release's web instances stay up, outside the traffic, after a deploy, so a rollback to it only moves the traffic: seconds (`300`) or `90s`, `5m`, `1h` (at most `24h`); `0` turns it off; `ps:warm APP DURATION` per app."),
   k3sTokenFile: setting('SLIPWAY_K3S_TOKEN_FILE', '/var/lib/rancher/k3s/server/node-token', (raw) => resolve(raw), "k3s's node token, which `nodes:join-command` prints for a new node to join with (install.sh copies it to `/etc/slipway/k3s-node-token`, readable by the server's user only)."),

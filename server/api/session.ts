@@ -15,7 +15,7 @@ function anyScope(r: ApiRoute): ApiRoute {
 }
 
 /** The code of a login link, as both login routes take it. */
-const CODE = Type.String({ minLength: 1, maxLength: 128, description: 'The code of the link dashboard:login printed (after #code=); valid once, for 60 s.' });
+const CODE = Type.String({ minLength: 1, maxLength: 128, description: 'The code of the link dashboard:login printed (after #code=); valid once, for SLIPWAY_LOGIN_LINK_TTL_S (60 s by default).' });
 
 export const sessionRoutes = [
   route({

@@ -7,8 +7,6 @@ import { keyScope, lowerScope, type Scope } from './scopes.ts';
 import type { Store } from '../store/index.ts';
 import type { SessionRow } from '../store/sessions.ts';
 
-/** How long a login code from dashboard:login may be used (once). */
-export const LOGIN_CODE_TTL_MS = 60_000;
 /** Live login codes one key may have; a new one drops the oldest. */
 export const MAX_LOGIN_CODES_PER_KEY = 10;
 /**

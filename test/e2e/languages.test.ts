@@ -2,7 +2,8 @@
 // in-process Slipway, a real pack build with the offline builder (dependencies from the npm
 // registry, PyPI, the Go module proxy), the real Kubernetes deployer, pods on the testbed node,
 // and the app's answer through the ingress at `Host: APP.BASE_DOMAIN`. One app per language;
-// the TypeScript app is pushed twice to check that a code-only change reuses its dependencies.
+// the TypeScript app is pushed twice to check that a code-only change reuses its dependencies. A
+// native addon compiled from source is languages-native.test.ts.
 // Cold builds download toolchains and packages, so each push gets minutes.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
@@ -27,7 +28,6 @@ const ROUTE_MS = 60_000;
 const APPS = {
   express: `express-${suffix}`,
   ts: `ts-${suffix}`,
-  sqlite: `sqlite-${suffix}`,
   python: `python-${suffix}`,
   go: `go-${suffix}`,
 } as const;
@@ -77,15 +77,6 @@ describe('languages: each app builds with the offline builder and answers throug
     assert.ok(second.some((l) => /Reusing layer 'slipway\/nodejs:modules'/.test(l)), second.join('\n'));
     const logs = await ssh(`logs ${APPS.ts} -n 50`);
     assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host(APPS.ts), (b) => b === want, ROUTE_MS), want, logs.stdout);
-  });
-
-  test('a native addon (better-sqlite3, no prebuilt binary reachable) compiles with node-gyp against the installed Node headers', { timeout: PUSH_MS + ROUTE_MS }, async (t) => {
-    if (!needTestbed(t, NEEDS) || !s) return;
-    const dir = fixtureCopy('sqlite-app');
-    await s.commitAll(dir, 'sqlite app');
-    await push(APPS.sqlite, dir);
-    const want = 'hello from sqlite 3\n';
-    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host(APPS.sqlite), (b) => b === want, ROUTE_MS), want);
   });
 
   test('Python: Flask + gunicorn from requirements.txt with a Procfile is built by the Python buildpack, not the Procfile one alone', { timeout: PUSH_MS + ROUTE_MS }, async (t) => {

@@ -12,7 +12,7 @@ import type { Actor } from '../actor.ts';
 import type { LoginCodeInfo, Session } from '../../shapes/session.ts';
 import { keyScope, lowerScope, type Scope } from '../../auth/scopes.ts';
 import {
-  LOGIN_CODE_TTL_MS, MAX_LOGIN_CODES_PER_KEY, MAX_SESSIONS_PER_ORIGIN, SESSION_MAX_AGE_MS,
+  MAX_LOGIN_CODES_PER_KEY, MAX_SESSIONS_PER_ORIGIN, SESSION_MAX_AGE_MS,
   csrfToken, newSecret, secretHash, sessionEnd, wellFormedSecret,
 } from '../../auth/session.ts';
 import { stopRevoked } from '../../revocation.ts';
@@ -37,7 +37,7 @@ export function createLoginLink(actor: Actor, key?: string): LoginLink {
     owner = actor.identity.name;
   }
   const code = newSecret();
-  const expires = store.sessions.addCode(secretHash(code), owner, LOGIN_CODE_TTL_MS, MAX_LOGIN_CODES_PER_KEY);
+  const expires = store.sessions.addCode(secretHash(code), owner, config.loginLinkTtlMs, MAX_LOGIN_CODES_PER_KEY);
   // In the fragment: browsers send neither it nor its page's fragment to the server (no access
   // log has it) nor in a Referer; the login page reads it and posts it.
   return { key: owner, url: `${dashboardUrl(config)}/login#code=${code}`, expiresAt: new Date(expires).toISOString() };

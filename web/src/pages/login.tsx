@@ -94,7 +94,7 @@ export function LoginPage() {
       {current && <p>This browser is logged in as <strong>{current.key}</strong>. <a href={next}>Go on to the dashboard</a>.</p>}
       <section aria-labelledby="with-ssh">
         <h2 id="with-ssh">With your SSH key</h2>
-        <p>Run this in a terminal where your Slipway SSH key works, then open the link it prints (it works once, within 60 seconds):</p>
+        <p>Run this in a terminal where your Slipway SSH key works, then open the link it prints (it works once, within a minute unless your admin set another time):</p>
         <pre class="command"><code>ssh -p 2222 git@{host} dashboard:login</code></pre>
       </section>
       <section aria-labelledby="with-token">
