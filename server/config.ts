@@ -209,6 +209,9 @@ export interface Config {
   backupIntervalMs: number;
   /** doctor fails when the newest verified backup is older than this (SLIPWAY_BACKUP_STALE_H), in ms. */
   backupStaleMs: number;
+  // --- Platform metrics (issue 39). ---
+  /** Addresses (CIDRs) that may read GET /metrics without a token (SLIPWAY_METRICS_ALLOW; default none). */
+  metricsAllow: readonly string[];
   version: string;
 }
 
@@ -838,6 +841,7 @@ const SETTINGS = {
   backupIntervalMs: setting('SLIPWAY_BACKUP_INTERVAL_S', '0', secondsOrOff, "How often, in seconds, the `self-backup` round writes and verifies a backup of Slipway itself (`0`: only `backup:create`)."),
   backupStaleMs: setting('SLIPWAY_BACKUP_STALE_H', '26', (raw, name) => positive(raw, name) * 3_600_000, '`doctor` fails when backups are configured and the newest verified one is older than this many hours.'),
   drainTimeoutMs: setting('SLIPWAY_DRAIN_TIMEOUT_S', '300', seconds, 'How long `nodes:drain` asks again for evictions a PodDisruptionBudget refuses (an instance waits for its replacement elsewhere) and waits for evicted pods to stop, in seconds.'),
+  metricsAllow: optional('SLIPWAY_METRICS_ALLOW', '— (none)', cidrList(() => []), "Addresses (IPs or CIDRs, comma-separated) from which `GET /metrics` (the platform's Prometheus metrics) may be read without a token, such as the Prometheus server's; from anywhere else it takes an admin's token. The TCP peer counts, never X-Forwarded-For."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

@@ -68,6 +68,8 @@ export interface RunningDeploy {
   app: string;
   identity: Identity;
   controller: AbortController;
+  /** When it was registered (`performance.now()`): for a push, when git receive-pack started. */
+  startedAt: number;
 }
 
 /**
@@ -82,7 +84,7 @@ export class RunningDeploys {
 
   /** Registers a deploy about to start. */
   begin(app: string, identity: Identity): RunningDeploy {
-    const s: RunningDeploy = { id: randomBytes(16).toString('hex'), app, identity, controller: new AbortController() };
+    const s: RunningDeploy = { id: randomBytes(16).toString('hex'), app, identity, controller: new AbortController(), startedAt: performance.now() };
     this.#byId.set(s.id, s);
     return s;
   }

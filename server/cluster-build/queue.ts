@@ -11,6 +11,7 @@
 // their order. A slot passes on as it frees, inside the same call: nobody can take it between.
 import { UserError } from '../errors.ts';
 import type { BuildRequest } from '../build/builder.ts';
+import { buildQueued } from '../observe/metrics.ts';
 
 /** Why a build waits, and its place: what the push is told. */
 export interface BuildWait {
@@ -212,5 +213,9 @@ export function waitLine(w: BuildWait): string {
 
 /** Waits for a slot for the build (as its key), telling its transcript why it waits and its place; resolves with the slot's release. */
 export function slotFor(queue: BuildQueue, req: Pick<BuildRequest, 'tenant' | 'signal' | 'transcript'>): Promise<() => void> {
-  return queue.acquire(req.tenant, req.signal, (w) => req.transcript.detail(waitLine(w)));
+  // Counted in the queue's length (slipway_build_queue_length) until it has its slot or gives up.
+  const waited = buildQueued();
+  const slot = queue.acquire(req.tenant, req.signal, (w) => req.transcript.detail(waitLine(w)));
+  slot.then(waited, waited);
+  return slot;
 }

@@ -297,9 +297,10 @@ export interface RuntimeStatus {
   /**
    * Every app's processes (and with `certificates`, its issued ACME hosts), by app name, from one
    * list across the cluster per kind, whatever the number of apps (apps:list); apps running
-   * nothing are absent.
+   * nothing are absent. With `cachedOnly`, an UnavailableError rather than a list from the API
+   * while the watch cache has not listed the cluster (a metrics scrape asks the API nothing).
    */
-  overview(opts: { certificates: boolean }): Promise<Map<string, AppRuntime>>;
+  overview(opts: { certificates: boolean; cachedOnly?: boolean }): Promise<Map<string, AppRuntime>>;
   /**
    * CPU and memory of each instance of the app's process types (per type, web first; a type
    * whose pods have not been measured yet has none), from metrics.k8s.io; an UnavailableError

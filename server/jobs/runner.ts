@@ -19,6 +19,7 @@ import { INTERRUPTED, type JobEnd, type JobRow } from '../store/jobs.ts';
 import { appName } from '../names.ts';
 import { hasEnded } from './job.ts';
 import { JobLog } from './job-log.ts';
+import { jobEnded, jobStarted } from '../observe/metrics.ts';
 
 /** How often a job run by another process is looked at again by a follower here. */
 export const FILE_POLL_MS = 500;
@@ -130,6 +131,7 @@ export class JobRunner implements Jobs {
     let settle!: (r: JobRow) => void;
     const ended = new Promise<JobRow>((resolve) => { settle = resolve; });
     this.#live.set(id, { row, log: jobLog, controller, ended });
+    jobStarted(spec.kind);
     this.#events?.publish({ type: 'job', app, job: row });
     const result = (async () => {
       // Until the work's outcome is known, the job has failed (whatever throws on the way there).
@@ -162,6 +164,7 @@ export class JobRunner implements Jobs {
         try {
           this.#finish(id, end.status, end);
         } finally {
+          jobEnded(spec.kind, end.status);
           this.#live.delete(id);
           const last = this.#stored(id);
           settle(last ?? { ...row, ...end, release: end.release ?? null, error: end.error ?? null });

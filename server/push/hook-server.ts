@@ -55,6 +55,7 @@ async function handle(services: Services, sock: Socket, req: HookRequest): Promi
       quarantine: req.quarantine,
       transcript: t,
       signal: session.controller.signal,
+      startedAt: session.startedAt,
     });
     return 0;
   } catch (err) {

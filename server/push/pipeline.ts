@@ -9,6 +9,7 @@ import type { Quarantine } from '../../hooks/wire.ts';
 import { rollOut } from '../ops/rollout.ts';
 import { buildAndDeploy } from '../ops/builds/build-and-deploy.ts';
 import { deployPreview, removeBranchPreview } from '../ops/previews/preview-deploy.ts';
+import { observePush, secondsSince, type Outcome } from '../observe/metrics.ts';
 
 /** One push as the pre-receive hook hands it over. */
 export interface PushRequest {
@@ -18,6 +19,8 @@ export interface PushRequest {
   quarantine: Quarantine;
   transcript: Transcript;
   signal: AbortSignal;
+  /** When the push started (`performance.now()` as git receive-pack started), for push-to-live. */
+  startedAt?: number;
 }
 
 /**
@@ -26,6 +29,20 @@ export interface PushRequest {
  * Throwing rejects the push: git then leaves every ref as it was.
  */
 export async function runPipeline(services: Services, push: PushRequest): Promise<void> {
+  const start = performance.now();
+  let outcome: Outcome = 'failed';
+  try {
+    await pipeline(services, push);
+    outcome = 'succeeded';
+  } catch (err) {
+    if (push.signal.aborted) outcome = 'cancelled';
+    throw err;
+  } finally {
+    observePush(services.builder?.name ?? 'none', outcome, secondsSince(start));
+  }
+}
+
+async function pipeline(services: Services, push: PushRequest): Promise<void> {
   const { store } = services;
   const { app } = push;
 
@@ -47,7 +64,7 @@ export async function runPipeline(services: Services, push: PushRequest): Promis
     p.transcript.step(`Deploying ${app} (${short}) from ${target.branch}`);
     await buildAndDeploy(services, {
       app, commit: target.commit, description: `Deploy ${short}`, quarantine: push.quarantine,
-      by: push.identity, transcript: p.transcript, signal: p.signal, backends,
+      by: push.identity, transcript: p.transcript, signal: p.signal, backends, startedAt: push.startedAt,
     });
     await setHead(services.config, app, target.branch);
   }, { tracked: true, kind: 'push', origin: 'push' });

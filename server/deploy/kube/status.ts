@@ -1,6 +1,7 @@
 // What an app runs now, as ps and apps:list show it, and what its pods use.
 import type { V1Deployment, V1Pod } from '../../kube/types.ts';
 import { log } from '../../output/log.ts';
+import { UnavailableError } from '../../errors.ts';
 import { ANNOTATION, LABEL, MANAGED_BY, appSelector, appSelectorLabels, namespaceFor, selectorString } from '../../kube/labels.ts';
 import { cachedIn, type CachedCertificate } from './cache.ts';
 import { podState, processTypeOf, rolloutState } from '../rollout.ts';
@@ -44,11 +45,15 @@ export class KubeRuntime extends KubePart implements RuntimeStatus {
       .sort((a, b) => rank(a) - rank(b) || a.type.localeCompare(b.type));
   }
 
-  async overview(opts: { certificates: boolean }): Promise<Map<string, AppRuntime>> {
+  async overview(opts: { certificates: boolean; cachedOnly?: boolean }): Promise<Map<string, AppRuntime>> {
     // Every namespace at once, found by the labels all of Slipway's objects carry.
     const selector = selectorString({ [LABEL.managedBy]: MANAGED_BY });
+    const uncached = (): Promise<V1Deployment[]> => {
+      if (opts.cachedOnly) throw new UnavailableError("The cluster's watch cache has not listed the Deployments yet.");
+      return this.k.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selector });
+    };
     const [deployments, certs] = await Promise.all([
-      this.k.cache.deployments.ready().then((c) => c?.all() ?? this.k.client.list<V1Deployment>('apps/v1', 'Deployment', undefined, { labelSelector: selector })),
+      this.k.cache.deployments.ready().then((c) => c?.all() ?? uncached()),
       opts.certificates
         ? this.k.cache.certificates.ready().then((c) => c?.all() ?? this.k.client.list<CachedCertificate>(CERTIFICATE.apiVersion, CERTIFICATE.kind, undefined, { labelSelector: selector }))
           // Without cert-manager's API the instances are still worth showing: every URL is then http.

@@ -21,6 +21,7 @@ import type { DeployableRelease } from '../../model.ts';
 import { replicasFor } from '../../deploy/workload.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf } from '../../gc/keep.ts';
+import { observeBuild, observePushToLive, secondsSince, type Outcome } from '../../observe/metrics.ts';
 
 /** A commit to build and deploy, under a lock the caller holds. */
 export interface DeployRequest {
@@ -35,6 +36,8 @@ export interface DeployRequest {
   signal: AbortSignal;
   /** The builder and deployer, checked once by whoever started the walk (requireBackends). */
   backends: PushBackends;
+  /** A push's start (`performance.now()` as git receive-pack started): its push-to-live is measured to the release serving. */
+  startedAt?: number | undefined;
 }
 
 function stopIfAborted(signal: AbortSignal): void {
@@ -74,12 +77,19 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     // One read: the release records exactly the config the build saw.
     const appConfig = store.config.all(app);
     let result;
+    let buildStart = performance.now();
     try {
-      result = await services.pushes.building(() => builder.build({
-        app, tenant: req.by.name, commit: req.commit, source: tree.path, env: appConfig, builderImage,
-        tag: `build-${build.id}`, logFile: build.logFile, maxLogBytes: config.maxBuildLogBytes, transcript: t, signal,
-      }), () => t.detail('Waiting for the registry\'s garbage collection to finish'));
+      result = await services.pushes.building(() => {
+        buildStart = performance.now();
+        return builder.build({
+          app, tenant: req.by.name, commit: req.commit, source: tree.path, env: appConfig, builderImage,
+          tag: `build-${build.id}`, logFile: build.logFile, maxLogBytes: config.maxBuildLogBytes, transcript: t, signal,
+        });
+      }, () => t.detail('Waiting for the registry\'s garbage collection to finish'));
+      observeBuild(builder.name, 'succeeded', secondsSince(buildStart));
     } catch (err) {
+      const outcome: Outcome = signal.aborted ? 'cancelled' : 'failed';
+      observeBuild(builder.name, outcome, secondsSince(buildStart));
       store.builds.finish(build.id, 'failed');
       stopIfAborted(signal);
       throw err;
@@ -106,6 +116,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     }
 
     const { release, plan: running, settings } = released;
+    if (req.startedAt !== undefined) observePushToLive(builder.name, secondsSince(req.startedAt));
 
     // announce
     t.step(`Released v${release.version}`);

@@ -20,6 +20,7 @@ import { attachmentVar, backupTime, freeName } from './rules.ts';
 import { allDatabases, checked, databaseOf, guardsOf, makeAndAttach, rowUrl, serviceOf } from './addons.ts';
 import type { Actor, Progress } from '../actor.ts';
 import { databaseStats, fullVolumes, isFull } from './stats.ts';
+import { observeBackup } from '../../observe/metrics.ts';
 
 /** How long a restore may take to replay its backup and archive before it accepts connections. */
 const RESTORE_TIMEOUT_MS = 15 * 60_000;
@@ -115,7 +116,11 @@ export async function captureBackup(actor: Actor, app: string, raw: string | und
   await refuseFullBackupVolume(actor.services, app, row, progress.signal);
   const t = progress.transcript;
   t.step(`Backing up ${row.name} of ${app} (${type})`);
-  await inDatabase(actor, app, row, backupCommand(actor.services, type), progress.signal, (line) => t.detail(line));
+  await inDatabase(actor, app, row, backupCommand(actor.services, type), progress.signal, (line) => t.detail(line)).catch((err: unknown) => {
+    observeBackup(false);
+    throw err;
+  });
+  observeBackup(true);
   actor.services.store.data.backedUp(app, row.name);
   actor.services.events.publish({ type: 'app', app, change: 'data' });
   const { backups } = await listBackups(actor, app, row.name);

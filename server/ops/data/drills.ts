@@ -14,6 +14,7 @@ import { allDatabases, databaseOf, existing, serviceOf } from './addons.ts';
 import { backupCommand, refuseFullBackupVolume, parseBackups, toolError } from './backups.ts';
 import { backupDue } from './rules.ts';
 import type { Actor } from '../actor.ts';
+import { observeBackup, observeDrill } from '../../observe/metrics.ts';
 
 /** How far back a drill recovers to: a recent point the archive holds, as a restore after a loss would. */
 const DRILL_LAG_MS = 5 * 60_000;
@@ -28,6 +29,7 @@ export const BACKUP_ROUND_MS = 10 * 60_000;
 export async function drill(services: Services, app: string, row: DataRow, signal: AbortSignal, now = Date.now()): Promise<Omit<DrillRow, 'at'>> {
   const outcome = await runDrill(services, app, row, signal, now).catch((err: unknown) => ({ ok: false, step: 'restore', message: (err as Error).message, rpoS: null, rtoMs: null }));
   services.store.data.addDrill(app, row.name, outcome);
+  observeDrill(outcome.ok);
   // The dashboard's Databases section shows the newest drill (and pg:backups:capture's backup): it refetches on this event.
   services.events.publish({ type: 'app', app, change: 'data' });
   if (!outcome.ok) log.warn('a restore drill failed', { app, database: row.name, step: outcome.step, message: outcome.message });
@@ -91,6 +93,7 @@ export async function backupRound(services: Services, signal: AbortSignal, now =
       // A full backup volume: the backup is refused, saying so (the drill below still proves the last one).
       const full = await refuseFullBackupVolume(services, app, row, signal).then(() => null, (err: unknown) => (err as Error).message);
       const r = full ? { code: -1, stdout: '', stderr: full } : await services.deployer.data.command({ app, name: row.name, kind: row.kind }, row.kind === 'postgres' ? backupCommand(services, 'full') : ['snapshot'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
+      observeBackup(r.code === 0);
       if (r.code !== 0) {
         failed.push(`${app}/${row.name}: backup: ${toolError(r.stderr)}`);
         continue;

@@ -8,6 +8,7 @@ import { oldestRunnable, rollbackTarget } from '../../gc/keep.ts';
 import type { Release } from '../../store/releases.ts';
 import type { Actor, Progress } from '../actor.ts';
 import type { ReleaseInfo } from '../../shapes/releases.ts';
+import { observeRollback, secondsSince } from '../../observe/metrics.ts';
 
 /** A release as listed: everything but its config, whose values are secrets (the store's row, so its processes, checks and cron keep the types the wire's ReleaseSummary passes through loosely). */
 export type ReleaseSummary = Omit<Release, 'config'>;
@@ -69,6 +70,7 @@ export async function rollback(actor: Actor, app: string, input: RollbackInput, 
   if (target.version === current.version) throw new UserError(`v${target.version} is what ${app} runs already.`);
   refuseCollected(services, app, target);
   refusePruned(services, app, target);
+  const start = performance.now();
   const release = await rollOut(actor, app, 'rollback', progress, async (p) => {
     // Again under the lock, and with no await before the release is recorded: garbage
     // collection marks images under this lock before it deletes them.
@@ -82,6 +84,10 @@ export async function rollback(actor: Actor, app: string, input: RollbackInput, 
     // As on Heroku, a rollback brings back the config it ran with: `config` shows what runs.
     store.config.change(app, target.config, Object.keys(store.config.all(app)).filter((k) => !(k in target.config)));
     return r;
+  }).catch((err: unknown) => {
+    observeRollback(progress.signal.aborted ? 'cancelled' : 'failed', secondsSince(start));
+    throw err;
   });
+  observeRollback('succeeded', secondsSince(start));
   return { target: target.version, release: release.version };
 }

@@ -28,6 +28,7 @@ import { StreamSlots } from './limits.ts';
 import { sourceOf } from '../source.ts';
 import { HOOK_BODY_LIMIT, HOOKS_PREFIX, NOT_HERE_MESSAGE, receiveHook } from '../../api/webhook.ts';
 import { clientAddress, forwardingProxies } from './forwarded.ts';
+import { authenticationFailed, observeApiRequest } from '../../observe/metrics.ts';
 
 /** Where the API lives on the HTTP port. */
 export const API_PREFIX = '/api/v1';
@@ -148,6 +149,7 @@ function authorize(services: Services, throttle: FailureThrottle, proxies: Proxi
   if (!identity) {
     if (header === undefined) throw new ApiError(401, 'unauthorized', UNAUTHORIZED, { 'www-authenticate': CHALLENGE });
     const address = request.raw.socket.remoteAddress ?? 'unknown';
+    authenticationFailed('http');
     const wait = throttle.fail(address);
     log.warn('api authentication failed', { address, failures: throttle.failures(address), delayMs: wait });
     if (wait > 0) throw new ApiError(429, 'too_many', 'Too many failed authentications from your address; wait a little and try again.', { 'retry-after': String(Math.ceil(wait / 1000)) });
@@ -312,9 +314,11 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
   const proxies = proxiesOf(services);
   const slots = new StreamSlots({ perKey: services.config.maxStreamsPerKey, perSource: services.config.maxStreamsPerSource });
   app.addHook('onRequest', async (request) => { authorize(services, throttle, proxies, request); });
-  app.addHook('onResponse', async (request) => {
+  app.addHook('onResponse', async (request, reply) => {
     // A body the client was still sending when we answered (a 401, a 413) is not read to its end.
     if (hasBody(request.raw) && !request.raw.complete) request.raw.socket.destroy();
+    // The route's pattern, never the URL asked for: one series per route, whatever the paths tried.
+    observeApiRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
   app.setErrorHandler((err, request, reply) => {
     const e = classify(err, request);

@@ -18,6 +18,8 @@ import { dashboard, type Dashboard } from './dashboard.ts';
 import { apiRoutes } from '../../api/index.ts';
 import { allows } from '../../auth/scopes.ts';
 import { readInstaller } from '../../installer.ts';
+import { METRICS_PATH, platformMetrics } from './platform-metrics.ts';
+import { authenticationFailed, connectionOpened, connectionRefused, startProcessMetrics } from '../../observe/metrics.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
@@ -78,12 +80,17 @@ function serveInstaller(req: IncomingMessage, res: ServerResponse): void {
 /** Deliveries from one sender to one app that may fail verification in a minute before its further failures that minute are answered 429 (a delivery that verifies never is). */
 export const HOOK_FAILURES_PER_MINUTE = 10;
 
+/** A plain request handler of the HTTP port's own. */
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
 const UNAUTHORIZED = 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.';
 
-function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hooks: HookEndpoint, web: Dashboard, req: IncomingMessage, res: ServerResponse): void {
+function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hooks: HookEndpoint, web: Dashboard, metrics: Handler, req: IncomingMessage, res: ServerResponse): void {
   const url = target(req);
   if (!url) return refuse(req, res, 400, 'Bad request: the request target is not a valid URL.');
   if (api.owns(url.pathname)) return api.handle(req, res);
+  // Its own credential: an admin's Bearer token, or an address of SLIPWAY_METRICS_ALLOW.
+  if (url.pathname === METRICS_PATH) return metrics(req, res);
   // A forge's delivery carries its own credential (its signature), checked by the endpoint.
   if (hooks.owns(url.pathname)) return hooks.handle(req, res);
   if (url.pathname === INSTALLER_PATH && (req.method === 'GET' || req.method === 'HEAD')) return serveInstaller(req, res);
@@ -97,6 +104,7 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hoo
     // No credentials is git's normal first request; only presented credentials are failures.
     if (req.headers.authorization === undefined) return refuse(req, res, 401, UNAUTHORIZED, challenge);
     const address = req.socket.remoteAddress ?? 'unknown';
+    authenticationFailed('http');
     const wait = throttle.fail(address);
     log.warn('http authentication failed', { address, failures: throttle.failures(address), delayMs: wait });
     if (wait === 0) return refuse(req, res, 401, UNAUTHORIZED, challenge);
@@ -124,9 +132,11 @@ export async function startHttpServer(services: Services): Promise<Server> {
   // Failed webhook verifications are counted apart: a forge's retries must not lock out git users.
   const hooks = await startHooks(services, new FailureThrottle({ windowMs: 60_000 }), HOOK_FAILURES_PER_MINUTE);
   const web = dashboard(services.config.webDir);
+  const metrics = platformMetrics(services, throttle);
+  startProcessMetrics();
   const server = createServer((req, res) => {
     try {
-      handle(services, throttle, api, hooks, web, req, res);
+      handle(services, throttle, api, hooks, web, metrics, req, res);
     } catch (err) {
       const r = reportFailure(err, 'http request failed');
       reply(res, r.id ? 500 : 400, r.message);
@@ -144,7 +154,10 @@ export async function startHttpServer(services: Services): Promise<Server> {
     lastDropLog = Date.now();
     log.warn(why, fields);
   };
-  server.on('drop', (d) => logDrop('http connection refused: too many open connections', { limit: server.maxConnections, address: d?.remoteAddress }));
+  server.on('drop', (d) => {
+    connectionRefused('http', 'max_connections');
+    logDrop('http connection refused: too many open connections', { limit: server.maxConnections, address: d?.remoteAddress });
+  });
   // And per source address, so one address (a flood, a client holding streams) leaves the rest of
   // the slots to everyone else: git, the dashboard, other keys.
   const perSource = services.config.httpMaxConnectionsPerSource;
@@ -152,12 +165,14 @@ export async function startHttpServer(services: Services): Promise<Server> {
   server.on('connection', (socket: Socket) => {
     const source = sourceOf(socket.remoteAddress ?? 'unknown');
     if (bySource.get(source) >= perSource) {
+      connectionRefused('http', 'per_source');
       logDrop('http connection refused: too many open connections from one address', { limit: perSource, address: source });
       socket.destroy();
       return;
     }
     bySource.add(source);
-    socket.once('close', () => bySource.remove(source));
+    const closed = connectionOpened('http');
+    socket.once('close', () => { bySource.remove(source); closed(); });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { Backpressure, OUTPUT_BOUNDS } from '../../output/backpressure.ts';
 import { log } from '../../output/log.ts';
 import type { SendEvent } from '../../api/route.ts';
+import { streamOpened } from '../../observe/metrics.ts';
 
 /** How often an idle event stream gets a comment line, so proxies and clients see it is alive. */
 const HEARTBEAT_MS = 15_000;
@@ -35,6 +36,7 @@ export async function streamEvents(res: ServerResponse, headers: Record<string, 
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   res.flushHeaders();
   const heartbeat = setInterval(() => { void write(': heartbeat\n\n'); }, HEARTBEAT_MS);
+  const closed = streamOpened();
   try {
     await events((event, data) => write(eventText(event, data)), controller.signal);
   } catch (err) {
@@ -43,6 +45,7 @@ export async function streamEvents(res: ServerResponse, headers: Record<string, 
     else await write(eventText('error', failed(err)));
   } finally {
     clearInterval(heartbeat);
+    closed();
     bp.close();
     res.end();
   }

@@ -3,6 +3,7 @@ import type { MaxStartups, SourcePenalties } from '../../config.ts';
 import { log } from '../../output/log.ts';
 import { SourcePenaltyBox, type PenaltyReason } from './penalties.ts';
 import { sourceOf } from '../source.ts';
+import { authenticationFailed, connectionOpened, connectionRefused } from '../../observe/metrics.ts';
 
 /** The limits the front door applies from TCP accept on. */
 export interface GateLimits {
@@ -78,6 +79,7 @@ export class Gate {
 
   /** An authentication attempt of `remote` failed: if the connection ends unauthenticated, its source is penalised for it. */
   authenticationFailed(remote: string): void {
+    authenticationFailed('ssh');
     const e = this.open.get(remote);
     if (e?.pending) e.failedAuth = true;
   }
@@ -95,11 +97,11 @@ export class Gate {
     if (socket.remoteAddress === undefined) return void socket.destroy();
     const source = sourceOf(socket.remoteAddress);
     // The cheapest refusals first, and a penalised source before it can take a startup slot.
-    if (this.penalties?.refuses(source)) return refuse(socket, remote, 'Not allowed at this time');
-    if (this.open.size >= this.limits.maxConnections) return refuse(socket, remote, 'Too many connections');
+    if (this.penalties?.refuses(source)) return refuse(socket, remote, 'Not allowed at this time', 'penalty');
+    if (this.open.size >= this.limits.maxConnections) return refuse(socket, remote, 'Too many connections', 'max_connections');
     const perSource = this.limits.perSourceMaxStartups;
-    if (perSource !== undefined && (this.startupsBySource.get(source) ?? 0) >= perSource) return refuse(socket, remote, 'Exceeded PerSourceMaxStartups');
-    if (dropsNewConnection(this.unauthenticated, this.limits.maxStartups)) return refuse(socket, remote, 'Exceeded MaxStartups');
+    if (perSource !== undefined && (this.startupsBySource.get(source) ?? 0) >= perSource) return refuse(socket, remote, 'Exceeded PerSourceMaxStartups', 'per_source');
+    if (dropsNewConnection(this.unauthenticated, this.limits.maxStartups)) return refuse(socket, remote, 'Exceeded MaxStartups', 'max_startups');
     const entry: Entry = {
       socket, source, pending: true, failedAuth: false, graceExceeded: false,
       // destroy(), not end(): a half-close leaves the socket open for as long as the peer never closes its side.
@@ -112,7 +114,9 @@ export class Gate {
     this.open.set(remote, entry);
     this.unauthenticated++;
     this.countStartup(source, 1);
+    const closed = connectionOpened('ssh');
     socket.once('close', () => {
+      closed();
       clearTimeout(entry.timer);
       this.open.delete(remote);
       if (!entry.pending) return;
@@ -132,8 +136,9 @@ export class Gate {
   }
 }
 
-/** Tells the peer why in one line (as sshd does) and closes the socket for good. */
-function refuse(socket: Socket, remote: string, why: string): void {
+/** Tells the peer why in one line (as sshd does) and closes the socket for good; counted by `reason`, a fixed word. */
+function refuse(socket: Socket, remote: string, why: string, reason: string): void {
+  connectionRefused('ssh', reason);
   log.info(`ssh connection dropped: ${why}`, { remote });
   socket.end(`${why}\r\n`, () => socket.destroy());
 }
