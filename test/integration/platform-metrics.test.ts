@@ -4,27 +4,12 @@
 // read back with the parser Prometheus itself uses.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { makeKey, newApp, startTestServer, type TestServer } from '../support/harness.ts';
 import { api, makeToken, push } from '../support/api-client.ts';
-import { parseExposition, sampleValue, type Family } from '../support/prom-text.ts';
+import { parseExposition, sampleValue, scrapeMetrics, type Family, type ScrapeOptions } from '../support/prom-text.ts';
 
-/** GET /metrics from `localAddress` (127.0.0.1 by default), with the headers given. */
-function scrape(s: TestServer, opts: { token?: string; localAddress?: string; method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; type: string; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port: s.slipway.httpPort, path: '/metrics', method: opts.method ?? 'GET', localAddress: opts.localAddress ?? '127.0.0.1',
-      headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), text }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** GET /metrics of the test server. */
+const scrape = (s: TestServer, opts: ScrapeOptions = {}) => scrapeMetrics(s.slipway.httpPort, opts);
 
 describe('GET /metrics', { timeout: 120_000 }, () => {
   let s: TestServer;

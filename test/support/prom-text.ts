@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -71,4 +72,29 @@ export function sampleValue(families: Map<string, Family>, name: string, labels:
   const s = sampleOf(families, name, labels);
   if (!s) return 0;
   return s.buckets ? s.count ?? 0 : Number(s.value);
+}
+
+/** How a test asks for GET /metrics: its token, the local address it comes from (127.0.0.1), the method and other headers. */
+export interface ScrapeOptions {
+  token?: string;
+  localAddress?: string;
+  method?: string;
+  headers?: Record<string, string>;
+}
+
+/** GET /metrics of the server on 127.0.0.1:`port`: the status, content type and body. */
+export function scrapeMetrics(port: number, opts: ScrapeOptions = {}): Promise<{ status: number; type: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1', port, path: '/metrics', method: opts.method ?? 'GET', localAddress: opts.localAddress ?? '127.0.0.1',
+      headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
