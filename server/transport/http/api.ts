@@ -325,6 +325,7 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
     // A refused login (a wrong code or token) is a failed authentication like a wrong Bearer token.
     if (e.status === 401 && request.routeOptions.config.route?.public) {
       const address = request.raw.socket.remoteAddress ?? 'unknown';
+      authenticationFailed('http');
       const wait = throttle.fail(address);
       log.warn('api login failed', { address, failures: throttle.failures(address), delayMs: wait });
       if (wait > 0) return sendError(reply, { status: 429, code: 'too_many', message: 'Too many failed authentications from your address; wait a little and try again.', headers: { 'retry-after': String(Math.ceil(wait / 1000)) } });
