@@ -212,6 +212,8 @@ export interface Config {
   // --- Platform metrics (issue 39). ---
   /** Addresses (CIDRs) that may read GET /metrics without a token (SLIPWAY_METRICS_ALLOW; default none). */
   metricsAllow: readonly string[];
+  /** The OTLP/HTTP endpoint push traces are sent to (SLIPWAY_OTLP_TRACES_URL); unset, none are made. */
+  otlpTracesUrl: string | undefined;
   version: string;
 }
 
@@ -842,6 +844,7 @@ const SETTINGS = {
   backupStaleMs: setting('SLIPWAY_BACKUP_STALE_H', '26', (raw, name) => positive(raw, name) * 3_600_000, '`doctor` fails when backups are configured and the newest verified one is older than this many hours.'),
   drainTimeoutMs: setting('SLIPWAY_DRAIN_TIMEOUT_S', '300', seconds, 'How long `nodes:drain` asks again for evictions a PodDisruptionBudget refuses (an instance waits for its replacement elsewhere) and waits for evicted pods to stop, in seconds.'),
   metricsAllow: optional('SLIPWAY_METRICS_ALLOW', '— (none)', cidrList(() => []), "Addresses (IPs or CIDRs, comma-separated) from which `GET /metrics` (the platform's Prometheus metrics) may be read without a token, such as the Prometheus server's; from anywhere else it takes an admin's token. The TCP peer counts, never X-Forwarded-For."),
+  otlpTracesUrl: optional('SLIPWAY_OTLP_TRACES_URL', '— (no traces)', httpUrl, "An OpenTelemetry collector's OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`): each push is sent there as a trace of its stages (receive, build, release, rollout, switch), so a slow push shows where its time went."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

@@ -16,6 +16,7 @@ import { log } from './output/log.ts';
 import { startHookServer } from './push/hook-server.ts';
 import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
+import { startTracing, stopTracing } from './observe/traces.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
 import { Events } from './jobs/events.ts';
@@ -98,6 +99,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   // Before any deploy is accepted: the cluster runs what the database says (see push/reconcile.ts).
   const reconciled = await reconcileAtStart(services);
   if (reconciled.restored.length || reconciled.sweptPods) log.warn('brought the cluster in line with the database', { ...reconciled });
+  // Traces of pushes, when an OTLP endpoint is set: on before the first push can arrive.
+  if (config.otlpTracesUrl) await startTracing(config.otlpTracesUrl, config.version);
   // A start that fails halfway (a port taken, an unreadable host key) closes what it opened, so
   // the process ends and the data dir is free again instead of a hook socket holding both.
   const opened: Array<{ close(cb: (err?: Error) => void): unknown }> = [];
@@ -108,6 +111,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
     opened.push(http = await startHttpServer(services));
   } catch (err) {
     await Promise.all(opened.map(closeServer));
+    if (config.otlpTracesUrl) await stopTracing().catch((e: unknown) => log.warn('the trace exporter did not stop cleanly', { err: e }));
     store.close();
     release();
     throw err;
@@ -137,6 +141,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
       await closing;
       await backends.builder?.close?.().catch((err: unknown) => log.warn('the builder did not close cleanly', { err }));
       backends.deployer?.close?.();
+      // What is still batched goes out before the process ends.
+      if (config.otlpTracesUrl) await stopTracing().catch((err: unknown) => log.warn('the trace exporter did not stop cleanly', { err }));
       store.close();
       release();
     },

@@ -10,6 +10,7 @@ import { rollOut } from '../ops/rollout.ts';
 import { buildAndDeploy } from '../ops/builds/build-and-deploy.ts';
 import { deployPreview, removeBranchPreview } from '../ops/previews/preview-deploy.ts';
 import { observePush, secondsSince, type Outcome } from '../observe/metrics.ts';
+import { inSpan, pastSpan } from '../observe/traces.ts';
 
 /** One push as the pre-receive hook hands it over. */
 export interface PushRequest {
@@ -30,15 +31,20 @@ export interface PushRequest {
  */
 export async function runPipeline(services: Services, push: PushRequest): Promise<void> {
   const start = performance.now();
+  const backend = services.builder?.name ?? 'none';
   let outcome: Outcome = 'failed';
   try {
-    await pipeline(services, push);
+    // One trace per push, from git receive-pack's start: receive (the upload), then the stages.
+    await inSpan('push', { 'slipway.app': push.app, 'slipway.backend': backend }, async () => {
+      if (push.startedAt !== undefined) pastSpan('receive', { 'slipway.app': push.app }, push.startedAt, start);
+      await pipeline(services, push);
+    }, push.startedAt);
     outcome = 'succeeded';
   } catch (err) {
     if (push.signal.aborted) outcome = 'cancelled';
     throw err;
   } finally {
-    observePush(services.builder?.name ?? 'none', outcome, secondsSince(start));
+    observePush(backend, outcome, secondsSince(start));
   }
 }
 

@@ -92,6 +92,7 @@ test('each library with a home has exactly one runtime importer', () => {
     'age-encryption': 'server/ops/self-backup/age.ts',
     'tar-stream': 'server/ops/self-backup/tar.ts',
     'prom-client': 'server/observe/metrics.ts',
+    '@opentelemetry/api': 'server/observe/traces.ts',
   };
   for (const [lib, home] of Object.entries(homes)) {
     const runtime = [...new Set(imports.filter((i) => !i.typeOnly && (i.spec === lib || i.spec.startsWith(lib + '/'))).map((i) => i.from))];
@@ -277,6 +278,14 @@ test('nothing loads @kubernetes/client-node at run time: its model types only (i
     ['prefix.ts', "import { x } from '@scope/library';"],
   ]);
   assert.deepEqual(runtimeLoaders(samples, '@scope/lib'), ['value.ts', 'inline-type.ts', 'deep.ts', 'reexport.ts', 'dynamic.ts', 'bare.ts'], 'the rule sees every way of loading it, and no type import');
+});
+
+// The OpenTelemetry SDK and exporter are loaded only once tracing is turned on (SLIPWAY_OTLP_TRACES_URL),
+// by the one module that owns them: a server without the setting carries none of it.
+test('@opentelemetry/* is loaded at run time only by server/observe/traces.ts', () => {
+  const texts = new Map(files.map((f) => [f, readFileSync(join(root, f), 'utf8')]));
+  const loaders = new Set(['api', 'sdk-trace', 'exporter-trace-otlp-http', 'resources', 'context-async-hooks'].flatMap((p) => runtimeLoaders(texts, `@opentelemetry/${p}`)));
+  assert.deepEqual([...loaders], ['server/observe/traces.ts']);
 });
 
 /** Files of server/ that construct a Kubernetes client, other than where the backends are wired. */

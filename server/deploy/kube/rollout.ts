@@ -19,6 +19,7 @@ import { isWarm, KubePart, type KubeContext } from './context.ts';
 import { setReady, type KubeWebSets } from './web-sets.ts';
 import type { KubeCron } from './cron.ts';
 import type { KubeTls } from './tls.ts';
+import { inSpan } from '../../observe/traces.ts';
 
 /** The kinds a release creates per process type; whatever of these a release no longer has is pruned. */
 const PRUNED: readonly { apiVersion: string; kind: string }[] = [
@@ -80,7 +81,7 @@ export class KubeRollouts extends KubePart implements Rollouts {
     // traffic first: the rest of the release follows, and none of it changes what that set serves.
     const warm = before.sets.get(run.version);
     const early = atomic && this.k.opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, replicasFor(run, WEB));
-    if (early) await this.#sets.switchTo(run, before, t, opts.signal);
+    if (early) await inSpan('switch', { 'slipway.app': release.app, 'slipway.release': release.version }, () => this.#sets.switchTo(run, before, t, opts.signal));
     try {
       await this.#applyRelease(run, previous, early ? run.version : serving, { beforePods: makingRoom, namespacePresent });
     } catch (err) {
@@ -110,7 +111,7 @@ export class KubeRollouts extends KubePart implements Rollouts {
     try {
       const tasks = await this.#cron.apply(run);
       if (tasks) t.detail(`Scheduled ${tasks}`);
-      if (atomic && !early) await this.#sets.switchTo(run, before, t, opts.signal);
+      if (atomic && !early) await inSpan('switch', { 'slipway.app': release.app, 'slipway.release': release.version }, () => this.#sets.switchTo(run, before, t, opts.signal));
     } catch (err) {
       // The traffic is where it was (a failed switch moved it back): so is the rest.
       if (created) await this.#sets.dropSets(release.app, [run.version]).catch((e: unknown) => log.error('removing a new set of web instances failed', { app: release.app, err: e }));

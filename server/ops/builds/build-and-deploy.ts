@@ -22,6 +22,7 @@ import { replicasFor } from '../../deploy/workload.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf } from '../../gc/keep.ts';
 import { observeBuild, observePushToLive, secondsSince, type Outcome } from '../../observe/metrics.ts';
+import { inSpan } from '../../observe/traces.ts';
 
 /** A commit to build and deploy, under a lock the caller holds. */
 export interface DeployRequest {
@@ -81,10 +82,10 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     try {
       result = await services.pushes.building(() => {
         buildStart = performance.now();
-        return builder.build({
+        return inSpan('build', { 'slipway.app': app, 'slipway.backend': builder.name }, () => builder.build({
           app, tenant: req.by.name, commit: req.commit, source: tree.path, env: appConfig, builderImage,
           tag: `build-${build.id}`, logFile: build.logFile, maxLogBytes: config.maxBuildLogBytes, transcript: t, signal,
-        });
+        }));
       }, () => t.detail('Waiting for the registry\'s garbage collection to finish'));
       observeBuild(builder.name, 'succeeded', secondsSince(buildStart));
     } catch (err) {

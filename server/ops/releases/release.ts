@@ -17,6 +17,7 @@ import { defaultDomain } from '../../urls.ts';
 import { log } from '../../output/log.ts';
 import { mountsByType, scaleRefusal, volumesOf } from '../storage/volumes.ts';
 import { databaseLimits } from '../data/resources.ts';
+import { inSpan } from '../../observe/traces.ts';
 
 /**
  * Where a type's settings come from, most specific first: its own, then the app's defaults ('*').
@@ -305,10 +306,10 @@ export async function releaseAndDeploy(services: Services, app: string, spec: Re
     if (opts.runRelease && next.processes.some((p) => p.type === RELEASE_TYPE)) {
       opts.transcript.step('Running release command');
       const started = Date.now();
-      await deployer.oneOff.releasePhase(next, { transcript: opts.transcript, signal: opts.signal });
+      await inSpan('release', { 'slipway.app': app, 'slipway.release': release.version }, () => deployer.oneOff.releasePhase(next, { transcript: opts.transcript, signal: opts.signal }));
       log.info('release command finished', { app, version: release.version, ms: Date.now() - started });
     }
-    await deployer.rollout.deploy(next, { previous: previous && planRelease(settings, previous), transcript: opts.transcript, signal: opts.signal });
+    await inSpan('rollout', { 'slipway.app': app, 'slipway.release': release.version }, () => deployer.rollout.deploy(next, { previous: previous && planRelease(settings, previous), transcript: opts.transcript, signal: opts.signal }));
   } catch (err) {
     store.releases.finish(app, release.version, 'failed');
     services.events.publish({ type: 'release', app, version: release.version });
