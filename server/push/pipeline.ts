@@ -31,24 +31,25 @@ export interface PushRequest {
  */
 export async function runPipeline(services: Services, push: PushRequest): Promise<void> {
   const start = performance.now();
-  const backend = services.builder?.name ?? 'none';
+  // The builder's name once the walk has checked it (requireBackends); none when it has not.
+  const seen = { backend: 'none' };
   let outcome: Outcome = 'failed';
   try {
     // One trace per push, from git receive-pack's start: receive (the upload), then the stages.
-    await inSpan('push', { 'slipway.app': push.app, 'slipway.backend': backend }, async () => {
+    await inSpan('push', { 'slipway.app': push.app }, async () => {
       if (push.startedAt !== undefined) pastSpan('receive', { 'slipway.app': push.app }, push.startedAt, start);
-      await pipeline(services, push);
+      await pipeline(services, push, seen);
     }, push.startedAt);
     outcome = 'succeeded';
   } catch (err) {
     if (push.signal.aborted) outcome = 'cancelled';
     throw err;
   } finally {
-    observePush(backend, outcome, secondsSince(start));
+    observePush(seen.backend, outcome, secondsSince(start));
   }
 }
 
-async function pipeline(services: Services, push: PushRequest): Promise<void> {
+async function pipeline(services: Services, push: PushRequest, seen: { backend: string }): Promise<void> {
   const { store } = services;
   const { app } = push;
 
@@ -58,6 +59,7 @@ async function pipeline(services: Services, push: PushRequest): Promise<void> {
   const target = pushTarget(push.updates, appRow.deployBranch, store.previews.settings(app).enabled);
   // Said before the lock and the upload's extraction: nothing can be deployed without them.
   const backends = requireBackends(services);
+  seen.backend = backends.builder.name;
   // Another branch, with previews on: its own preview app, deployed or removed (ops/previews/preview-deploy.ts).
   const previewPush = { parent: app, branch: target.branch, identity: push.identity, transcript: push.transcript, signal: push.signal };
   if (target.kind === 'preview-removal') return removeBranchPreview(services, previewPush);
