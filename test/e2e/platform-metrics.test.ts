@@ -2,7 +2,9 @@
 // test/fixtures/node-app moves the push and build counters and the push-to-live histogram (pack
 // backend), the app's process counts come from the real watch cache, a rollback moves its
 // histogram, and every answer is read with the parser Prometheus itself uses. A non-admin token
-// and an address outside SLIPWAY_METRICS_ALLOW are refused; an address inside it is not.
+// and an address outside SLIPWAY_METRICS_ALLOW are refused; an address inside it is not. The push
+// is also sent as a trace over OTLP/HTTP (SLIPWAY_OTLP_TRACES_URL) to a receiver on loopback:
+// push ⊃ receive, build, rollout ⊃ switch (the traffic moved by the real deployer).
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +18,7 @@ import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 import { parseExposition, sampleOf, sampleValue, scrapeMetrics, type Family } from '../support/prom-text.ts';
+import { attribute, startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
 const BASE_DOMAIN = 'slipway.test';
@@ -28,6 +31,7 @@ describe('GET /metrics on the testbed: a real push moves the push counters and p
   let tb: Record<string, string> | undefined;
   let builder: PackBuilder | undefined;
   let adminToken: string;
+  let receiver: OtlpReceiver | undefined;
   const host = `${APPS.web}.${BASE_DOMAIN}`;
 
   async function metrics(): Promise<Map<string, Family>> {
@@ -37,10 +41,14 @@ describe('GET /metrics on the testbed: a real push moves the push counters and p
   }
 
   before(async () => {
-    ({ tb, server: s, builder } = await startWithApps(NEEDS, APPS, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_METRICS_ALLOW: '127.0.0.2' }, { buildTimeoutMs: PUSH_MS }) ?? {});
+    receiver = await startOtlpReceiver();
+    ({ tb, server: s, builder } = await startWithApps(NEEDS, APPS, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_METRICS_ALLOW: '127.0.0.2', SLIPWAY_OTLP_TRACES_URL: receiver.url }, { buildTimeoutMs: PUSH_MS }) ?? {});
     if (s) adminToken = await makeToken(s, s.admin, 'e2e-scraper', 'admin');
   });
-  after(() => destroyApps(s, builder, APPS));
+  after(async () => {
+    await destroyApps(s, builder, APPS);
+    await receiver?.close();
+  });
 
   test('a push deploys; its counters, build and push-to-live moved; the watch cache counts its instance; a rollback is timed', { timeout: PUSH_MS + 4 * ROUTE_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
@@ -66,6 +74,16 @@ describe('GET /metrics on the testbed: a real push moves the push counters and p
     assert.ok(live > build && build > 0, `push-to-live ${live} s, build ${build} s`);
     assert.ok(live <= pushSeconds, `push-to-live ${live} s, the git push took ${pushSeconds} s`);
     t.diagnostic(`push ${pushSeconds.toFixed(1)} s: push-to-live ${live.toFixed(1)} s, build ${build.toFixed(1)} s`);
+
+    // The same push as a trace: its stages nest under it, the switch of the traffic under the rollout.
+    const root = await eventually('the push span at the OTLP receiver', async () => receiver!.spans().find((x) => x.name === 'push' && attribute(x, 'slipway.app') === APPS.web), 15_000);
+    const inTrace = receiver!.spans().filter((x) => x.traceId === root.traceId);
+    const named = (name: string) => inTrace.find((x) => x.name === name);
+    for (const name of ['receive', 'build', 'rollout']) assert.equal(named(name)?.parentSpanId, root.spanId, `${name} is a child of push: ${inTrace.map((x) => x.name).join(', ')}`);
+    assert.equal(named('switch')?.parentSpanId, named('rollout')!.spanId, 'the switch of the traffic is part of the rollout');
+    assert.equal(attribute(named('build')!, 'slipway.backend'), 'pack');
+    const seconds = (name: string) => Number(BigInt(named(name)!.endTimeUnixNano) - BigInt(named(name)!.startTimeUnixNano)) / 1e9;
+    t.diagnostic(`trace: push ${seconds('push').toFixed(1)} s = receive ${seconds('receive').toFixed(2)} s, build ${seconds('build').toFixed(1)} s, rollout ${seconds('rollout').toFixed(1)} s (switch ${seconds('switch').toFixed(2)} s)`);
 
     // The real watch cache (its first list started by the first scrape): one instance asked for, ready.
     let seen = '';

@@ -4,57 +4,30 @@
 // receive-pack's start, with `receive`, `build` and `rollout` as its children, in order and inside it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { newApp, startTestServer, type TestServer } from '../support/harness.ts';
 import { push } from '../support/api-client.ts';
 import { eventually } from '../support/eventually.ts';
-
-/** One span as OTLP's JSON encoding has it (ids as hex, times as nanosecond strings). */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  attributes?: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
-  status?: { code?: number; message?: string };
-}
-
-interface OtlpRequest {
-  resourceSpans: { resource?: { attributes?: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
-}
+import { attribute, startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from '../support/otlp-receiver.ts';
 
 describe('push traces over OTLP/HTTP', { timeout: 120_000 }, () => {
   let s: TestServer;
-  let receiver: Server;
-  const requests: { path: string; type: string; body: OtlpRequest }[] = [];
+  let receiver: OtlpReceiver;
 
   before(async () => {
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        requests.push({ path: req.url ?? '', type: String(req.headers['content-type']), body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpRequest });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const port = (receiver.address() as AddressInfo).port;
-    s = await startTestServer({ SLIPWAY_OTLP_TRACES_URL: `http://127.0.0.1:${port}/v1/traces` });
+    receiver = await startOtlpReceiver();
+    s = await startTestServer({ SLIPWAY_OTLP_TRACES_URL: receiver.url });
   });
   after(async () => {
     await s?.close();
-    receiver?.close();
+    await receiver?.close();
   });
 
   test('a push is one trace: push ⊃ receive, build, rollout, with the app and the service named', async () => {
     const app = await newApp(s, 'traced');
     await push(s, app, 'console.log("traced")');
-    const spans = () => requests.flatMap((r) => r.body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
-    const root = await eventually('the push span at the receiver', async () => spans().find((x) => x.name === 'push' && x.attributes?.some((a) => a.key === 'slipway.app' && a.value.stringValue === app)), 15_000);
+    const spans = () => receiver.spans();
+    const requests = receiver.requests;
+    const root = await eventually('the push span at the receiver', async () => spans().find((x) => x.name === 'push' && attribute(x, 'slipway.app') === app), 15_000);
     assert.equal(requests[0]!.path, '/v1/traces');
     assert.match(requests[0]!.type, /^application\/json/);
     const service = requests[0]!.body.resourceSpans[0]!.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue;
@@ -70,6 +43,6 @@ describe('push traces over OTLP/HTTP', { timeout: 120_000 }, () => {
     assert.ok(t(receive!, 'endTimeUnixNano') <= t(build!, 'startTimeUnixNano'), 'receive, then build');
     assert.ok(t(build!, 'endTimeUnixNano') <= t(rollout!, 'startTimeUnixNano'), 'build, then rollout');
     assert.ok(t(rollout!, 'endTimeUnixNano') <= t(root, 'endTimeUnixNano'), 'inside the push');
-    assert.ok(build!.attributes?.some((a) => a.key === 'slipway.backend' && a.value.stringValue === 'fake'));
+    assert.equal(attribute(build!, 'slipway.backend'), 'fake');
   });
 });
