@@ -4,6 +4,7 @@
 // server without the setting loads none of it). Stages nest by the async context they run in, so
 // a stage deep in the deployer (the switch of the traffic) needs no span handed down to it.
 import { context, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { UserError } from '../errors.ts';
 
 /** A span's attributes: a few fixed facts (the app, a release's version, the backend), never config or user text. */
 export type SpanAttributes = Record<string, string | number>;
@@ -61,7 +62,8 @@ export async function inSpan<T>(name: string, attributes: SpanAttributes, fn: ()
       span.setStatus({ code: SpanStatusCode.OK });
       return value;
     } catch (err) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      // The sentence a user was shown; anything else stays in the server's log.
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof UserError ? err.message : 'internal error (see the server log)' });
       throw err;
     } finally {
       span.end();
