@@ -9,6 +9,7 @@ import {
 } from '../../server/observe/metrics.ts';
 import { allowList, scrapeAccess } from '../../server/ops/observe/scrape.ts';
 import { loadConfig } from '../../server/config.ts';
+import { inSpan, pastSpan } from '../../server/observe/traces.ts';
 import type { Identity } from '../../server/auth/identity.ts';
 import { parseExposition, sampleOf, sampleValue } from '../support/prom-text.ts';
 
@@ -141,4 +142,13 @@ test('SLIPWAY_METRICS_ALLOW: none by default, CIDRs or addresses, one sentence f
   assert.deepEqual(loadConfig({}).metricsAllow, []);
   assert.deepEqual(loadConfig({ SLIPWAY_METRICS_ALLOW: '10.0.0.5, 192.168.0.0/16' }).metricsAllow, ['10.0.0.5/32', '192.168.0.0/16']);
   assert.throws(() => loadConfig({ SLIPWAY_METRICS_ALLOW: 'prometheus.internal' }), /^UserError: SLIPWAY_METRICS_ALLOW must be a comma-separated list of addresses or CIDRs: /);
+});
+
+test('without SLIPWAY_OTLP_TRACES_URL a stage runs as it is: its value, its error, nothing recorded', async () => {
+  assert.equal(loadConfig({}).otlpTracesUrl, undefined);
+  assert.equal(loadConfig({ SLIPWAY_OTLP_TRACES_URL: 'http://collector:4318/v1/traces' }).otlpTracesUrl, 'http://collector:4318/v1/traces');
+  assert.throws(() => loadConfig({ SLIPWAY_OTLP_TRACES_URL: 'collector:4318' }), /^UserError: SLIPWAY_OTLP_TRACES_URL must be an http:\/\/ or https:\/\/ address/);
+  assert.equal(await inSpan('build', { 'slipway.app': 'shop' }, async () => 7), 7);
+  await assert.rejects(inSpan('build', {}, async () => { throw new Error('pack failed'); }), /pack failed/);
+  pastSpan('receive', {}, performance.now() - 5, performance.now());
 });
