@@ -57,7 +57,14 @@ function scrape(port: number, agent: Agent, token: string): Promise<{ status: nu
   });
 }
 
-interface LoadRun { name: string; latencies: number[]; errors: Map<string, number>; scrapes: number[]; wallMs: number; peakRss: number }
+interface LoadRun { name: string; latencies: number[]; errors: Map<string, number>; scrapes: number[]; wallMs: number; peakRss: number; cpuMs: number }
+
+/** CPU time (user + system) the process has used, in ms, from /proc/PID/stat (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After the command: state is field 3, so utime (14) and stime (15) are at 11 and 12 here.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 /** Counts one failure of `kind` in the run. */
 function failed(r: LoadRun, kind: string): void {
@@ -65,6 +72,7 @@ function failed(r: LoadRun, kind: string): void {
 }
 
 const scrapeMs: number[] = [];
+let scrapeCpuMs = 0;
 let size = { bytes: 0, families: 0, series: 0 };
 const runs: LoadRun[] = [];
 let idleRss = 0;
@@ -95,12 +103,14 @@ try {
   for (let i = 0; i < 20; i++) await scrape(server.http, agent, token);
   say(`(a) ${SETTINGS.scrapes} scrapes`);
   let last = '';
+  const cpu0 = cpuMs(server.pid);
   for (let i = 0; i < SETTINGS.scrapes; i++) {
     const r = await scrape(server.http, agent, token);
     if (r.status !== 200) throw new Error(`GET /metrics answered ${r.status}: ${r.text}`);
     scrapeMs.push(r.ms);
     last = r.text;
   }
+  scrapeCpuMs = (cpuMs(server.pid) - cpu0) / SETTINGS.scrapes;
   const families = parseExposition(last);
   size = { bytes: Buffer.byteLength(last), families: families.size, series: last.split('\n').filter((l) => l && !l.startsWith('#')).length };
 
@@ -110,7 +120,8 @@ try {
   for (const [name, everyMs] of [['no scrapes', 0], ['a scrape every 1 s', 1000], ['no scrapes', 0], ['a scrape every 1 s', 1000]] as const) {
     const total = SETTINGS.rate * SETTINGS.seconds;
     say(`(b) ${total} mixed reads at ${SETTINGS.rate}/s, ${name}`);
-    const r: LoadRun = { name, latencies: [], errors: new Map(), scrapes: [], wallMs: 0, peakRss: 0 };
+    const r: LoadRun = { name, latencies: [], errors: new Map(), scrapes: [], wallMs: 0, peakRss: 0, cpuMs: 0 };
+    const cpuStart = cpuMs(server.pid);
     const sampler = setInterval(() => { r.peakRss = Math.max(r.peakRss, rssMiB(server.pid).rss); }, 100);
     const scraper = everyMs ? setInterval(() => {
       void scrape(server.http, agent, token).then((a) => { if (a.status === 200) r.scrapes.push(a.ms); else failed(r, `scrape HTTP ${a.status}`); }, (err: Error) => failed(r, `scrape: ${err.message}`));
@@ -134,6 +145,7 @@ try {
     });
     await Promise.all(pending);
     r.wallMs = performance.now() - t0;
+    r.cpuMs = cpuMs(server.pid) - cpuStart;
     clearInterval(sampler);
     if (scraper) clearInterval(scraper);
     runs.push(r);
@@ -157,13 +169,14 @@ const section = [
   '| measure | result |',
   '|---|---|',
   `| latency p50 / p99 / max | ${ms(median(scrapeMs))} / ${ms(percentile(scrapeMs, 99))} / ${ms(Math.max(...scrapeMs))} |`,
+  `| the server's CPU per scrape (user + system, /proc) | ${ms(scrapeCpuMs)} |`,
   `| answer | ${(size.bytes / 1024).toFixed(1)} KiB: ${size.families} families, ${size.series} sample lines (parsed with Prometheus's own parser) |`,
   '',
   `(b) ${SETTINGS.rate * SETTINGS.seconds} mixed API reads (apps, an app, its config, releases, jobs) paced open-loop at ${SETTINGS.rate}/s over ${SETTINGS.seconds} s, one keep-alive pool of 63 connections (the scrapes on a 64th), latency from each request's scheduled time; four runs in this order. Load average of the machine when the bench ended: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (1, 5, 15 min).`,
   '',
-  '| run | errors | API p50 / p99 | scrapes during the run (p50 / max) | peak RSS |',
-  '|---|---|---|---|---|',
-  ...runs.map((r) => `| ${r.name} | ${[...r.errors.values()].reduce((a, b) => a + b, 0)} of ${SETTINGS.rate * SETTINGS.seconds}${r.errors.size ? ` (${[...r.errors].map(([k, n]) => `${k}: ${n}`).join('; ')})` : ''} | ${ms(median(r.latencies))} / ${ms(percentile(r.latencies, 99))} | ${r.scrapes.length ? `${r.scrapes.length} (${ms(median(r.scrapes))} / ${ms(Math.max(...r.scrapes))})` : '—'} | ${r.peakRss.toFixed(1)} MiB |`),
+  '| run | errors | API p50 / p99 | scrapes during the run (p50 / max) | server CPU | peak RSS |',
+  '|---|---|---|---|---|---|',
+  ...runs.map((r) => `| ${r.name} | ${[...r.errors.values()].reduce((a, b) => a + b, 0)} of ${SETTINGS.rate * SETTINGS.seconds}${r.errors.size ? ` (${[...r.errors].map(([k, n]) => `${k}: ${n}`).join('; ')})` : ''} | ${ms(median(r.latencies))} / ${ms(percentile(r.latencies, 99))} | ${r.scrapes.length ? `${r.scrapes.length} (${ms(median(r.scrapes))} / ${ms(Math.max(...r.scrapes))})` : '—'} | ${(r.cpuMs / 1000).toFixed(2)} s | ${r.peakRss.toFixed(1)} MiB |`),
   '',
 ].join('\n');
 
