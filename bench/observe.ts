@@ -182,13 +182,17 @@ const section = [
 
 // Keep every other section of the file (another bench writes its own).
 const before = existsSync(SETTINGS.out) ? readFileSync(SETTINGS.out, 'utf8') : '# Observability benches\n\nWhat watching Slipway costs (issue 39). Each section is written by its bench.\n';
+// Within it, the notes written by hand under NOTES (what a run cannot measure) stay too.
+const NOTES = '\n### Notes';
 const at = before.indexOf(`\n${HEADING}\n`);
 let text: string;
 if (at < 0) {
   text = `${before.trimEnd()}\n\n${section}`;
 } else {
   const next = before.indexOf('\n## ', at + HEADING.length + 1);
-  text = `${before.slice(0, at + 1)}${section}${next < 0 ? '' : before.slice(next)}`;
+  const old = before.slice(at, next < 0 ? undefined : next);
+  const notes = old.includes(NOTES) ? `\n${old.slice(old.indexOf(NOTES)).trim()}\n` : '';
+  text = `${before.slice(0, at + 1)}${section}${notes}${next < 0 ? '' : before.slice(next)}`;
 }
 writeFileSync(SETTINGS.out, text.trimEnd() + '\n');
 say(`wrote ${SETTINGS.out}`);
