@@ -21,13 +21,17 @@ const ALIASES: Record<string, string> = {
   'scale': 'ps:scale', 'storage': 'storage:list', 'builds:info': 'builds:output',
 };
 
-/** The client's version, from its package.json. */
+/** The client's version, from its package.json: beside main.ts in a checkout, one folder up from the built dist/slipway.mjs. */
 function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
+  for (const at of ['./package.json', '../package.json']) {
+    try {
+      const p = JSON.parse(readFileSync(new URL(at, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (p.name === 'slipway-cli') return p.version;
+    } catch {
+      // Not there: the other place.
+    }
   }
+  return 'unknown';
 }
 
 /** The command list, or (with a name or a namespace) their usage and options. */

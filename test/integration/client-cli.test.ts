@@ -4,11 +4,13 @@
 // one sentence; --remote chooses; logout revokes the token.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deployedApp, makeKey, newApp, type TestServer, startTestServer, useControls } from '../support/harness.ts';
 import { api, sshJson } from '../support/api-client.ts';
 import { clientUser, type ClientUser } from '../support/client-run.ts';
+import { run } from '../../server/exec.ts';
 
 let s: TestServer;
 let user: ClientUser;
@@ -119,12 +121,14 @@ test('two Slipway remotes give one sentence listing them; --remote and git confi
     assert.equal((await sshJson(s, s.admin, `config ${app}`) as Record<string, string>).WHERE, undefined);
 
     await s.git(['config', 'slipway.remote', 'paas'], { cwd: wd });
-    const configured = await user.cli(wd, ['config', '--json']);
+    const configured = await user.cli(wd, ['apps:info', '--json']);
     assert.equal(configured.exitCode, 0, configured.stderr);
-    assert.equal((JSON.parse(configured.stdout) as Record<string, string>).GREETING, 'hello world');
+    assert.equal((JSON.parse(configured.stdout) as { name: string }).name, app);
 
-    const byEnv = await user.cli(wd, ['config', '--json'], { env: { SLIPWAY_APP: other } });
-    assert.equal((JSON.parse(byEnv.stdout) as Record<string, string>).WHERE, 'staging', 'SLIPWAY_APP comes first');
+    const byFlag = await user.cli(wd, ['apps:info', '--json', '--app', other]);
+    assert.equal((JSON.parse(byFlag.stdout) as { name: string }).name, other, '--app comes before the remotes');
+    const byEnv = await user.cli(wd, ['apps:info', '--json', '--app', app], { env: { SLIPWAY_APP: other } });
+    assert.equal((JSON.parse(byEnv.stdout) as { name: string }).name, other, 'SLIPWAY_APP comes first');
   } finally {
     await s.git(['config', '--unset', 'slipway.remote'], { cwd: wd });
     await s.git(['remote', 'remove', 'staging'], { cwd: wd });
@@ -135,6 +139,23 @@ test('npm run -s cli runs the client in a checkout', async () => {
   const r = await user.cli(wd, ['apps', '--json'], { npm: true });
   assert.equal(r.exitCode, 0, r.stderr);
   assert.ok((JSON.parse(r.stdout) as { name: string }[]).some((a) => a.name === app));
+});
+
+test('the packed client runs with npx: npm pack of client/, npx of the tarball', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-pack-'));
+  try {
+    const packed = await run('npm', ['pack', '--pack-destination', dir], { cwd: join(import.meta.dirname, '..', '..', 'client') });
+    assert.equal(packed.exitCode, 0, packed.stderr);
+    const tgz = join(dir, packed.stdout.trim().split('\n').pop()!);
+    const l = JSON.parse(readFileSync(loginFile(), 'utf8')) as { token: string };
+    const r = await run('npx', ['--yes', '--cache', join(dir, 'cache'), '--package', tgz, 'slipway', 'apps:info', '--json'], {
+      cwd: wd, env: { ...user.env, SLIPWAY_TOKEN: l.token, SLIPWAY_HOST: `http://127.0.0.1:${s.slipway.httpPort}` }, extendEnv: false,
+    });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { name: string }).name, app, 'the app came from the remote, the server from SLIPWAY_HOST');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('SLIPWAY_TOKEN and SLIPWAY_HOST work without a stored login (CI)', async () => {

@@ -3,6 +3,8 @@
 // names is in the document. A new route without a client command fails here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
 import type { Services } from '../../server/context.ts';
 import { startApi } from '../../server/transport/http/api.ts';
@@ -52,4 +54,9 @@ test('the parity rule sees a route without a command', () => {
 test('command names are unique', () => {
   const names = clientCommands.map((c) => c.name);
   assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), []);
+});
+
+test('docs/cli.md names every client command', () => {
+  const md = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'cli.md'), 'utf8');
+  assert.deepEqual(clientCommands.map((c) => c.name).filter((n) => !md.includes(`\`${n}\``)), []);
 });
