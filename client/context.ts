@@ -4,7 +4,7 @@
 // repository's remotes that are Slipway remotes of a known host, of which exactly one app must win.
 import type { ClientEnv } from './env.ts';
 import { ClientError, UsageError } from './errors.ts';
-import { gitConfig, gitRemotes } from './git.ts';
+import { remoteConfig } from './git.ts';
 import type { Server } from './http.ts';
 import { checkedHost, findLogin, listLogins } from './logins.ts';
 import type { Out } from './out.ts';
@@ -77,8 +77,8 @@ export class Context {
   async target(): Promise<{ app: string; server: Server }> {
     const given = this.env.app ?? this.globals.app;
     if (given !== undefined) return { app: given, server: this.server() };
-    const remoteName = this.globals.remote ?? await gitConfig(this.cwd, 'slipway.remote');
-    const remotes = await gitRemotes(this.cwd);
+    const { remotes, chosen } = await remoteConfig(this.cwd);
+    const remoteName = this.globals.remote ?? chosen;
     if (remoteName !== undefined) {
       const r = remotes.find((x) => x.name === remoteName);
       if (!r) throw new ClientError(`This repository has no remote named ${remoteName}.`);

@@ -3,21 +3,23 @@
 import { capture } from './proc.ts';
 import type { GitRemote } from './remotes.ts';
 
-/** The repository's remotes with their fetch URLs; none outside a repository. */
-export async function gitRemotes(cwd: string): Promise<GitRemote[]> {
-  const r = await capture('git', ['config', '--get-regexp', '^remote\\..*\\.url$'], { cwd }).catch(() => undefined);
-  if (!r || r.code !== 0) return [];
-  return r.stdout.split('\n').flatMap((line) => {
+/** The repository's remotes with their fetch URLs and `slipway.remote`, read by one git call; none outside a repository. */
+export async function remoteConfig(cwd: string): Promise<{ remotes: GitRemote[]; chosen: string | undefined }> {
+  const r = await capture('git', ['config', '--get-regexp', '^(remote\\..*\\.url|slipway\\.remote)$'], { cwd }).catch(() => undefined);
+  const remotes: GitRemote[] = [];
+  let chosen: string | undefined;
+  if (!r || r.code !== 0) return { remotes, chosen };
+  for (const line of r.stdout.split('\n')) {
     const m = /^remote\.(.+)\.url (.*)$/.exec(line);
-    return m ? [{ name: m[1]!, url: m[2]! }] : [];
-  });
+    if (m) remotes.push({ name: m[1]!, url: m[2]! });
+    else if (line.startsWith('slipway.remote ')) chosen = line.slice('slipway.remote '.length).trim() || undefined;
+  }
+  return { remotes, chosen };
 }
 
-/** One value of git config (`slipway.remote`), or undefined. */
-export async function gitConfig(cwd: string, key: string): Promise<string | undefined> {
-  const r = await capture('git', ['config', '--get', key], { cwd }).catch(() => undefined);
-  const v = r?.code === 0 ? r.stdout.trim() : '';
-  return v === '' ? undefined : v;
+/** The repository's remotes with their fetch URLs; none outside a repository. */
+export async function gitRemotes(cwd: string): Promise<GitRemote[]> {
+  return (await remoteConfig(cwd)).remotes;
 }
 
 /** Whether `cwd` is inside a git work tree. */

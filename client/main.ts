@@ -9,6 +9,7 @@ import type { ClientCommand } from './commands/types.ts';
 import { Context } from './context.ts';
 import { readEnv } from './env.ts';
 import { ClientError, UsageError } from './errors.ts';
+import { closeConnections } from './http.ts';
 import { errorLine, processOut, type Out } from './out.ts';
 
 const byName = new Map(clientCommands.map((c) => [c.name, c]));
@@ -68,8 +69,12 @@ export async function main(argv: readonly string[], out: Out = processOut(), cwd
   const ctx = new Context(readEnv(), cwd, p.globals, out);
   const target = c.app ? await ctx.target() : undefined;
   const server = target?.server ?? (c.local ? { host: '', api: '', token: '' } : ctx.server());
-  const code = await c.run({ ctx, server, app: target?.app ?? '', args: p.args, flags: p.flags, json: p.globals.json });
-  return code ?? 0;
+  try {
+    const code = await c.run({ ctx, server, app: target?.app ?? '', args: p.args, flags: p.flags, json: p.globals.json });
+    return code ?? 0;
+  } finally {
+    closeConnections();
+  }
 }
 
 if (import.meta.main) {

@@ -1,8 +1,6 @@
 // Databases (addons, pg:*) and volumes (storage:*). A pg command without NAME acts on the app's
 // only Postgres database, as over SSH.
-import { createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { ClientError, UsageError } from '../errors.ts';
 import { call, send, seg } from '../http.ts';
@@ -60,11 +58,10 @@ export const dataCommands: ClientCommand[] = [
     name: 'pg:backups:download', usage: '[NAME] [-o FILE]', summary: 'A pg_dump -Fc of the database as it is now (to FILE, or stdout)', routes: ['GET /apps/{app}/addons/{name}/dump'], app: true, args: OPTIONAL_NAME,
     flags: { output: { type: 'string', short: 'o', help: 'the file to write' } },
     run: async (r) => {
-      const res = await send(r.server, 'GET', await dbPath('/dump')(r));
-      if (!res.body) throw new ClientError('The server sent no archive.');
       const file = str(r, 'output');
       if (!file && r.ctx.out.tty) throw new UsageError('The archive is binary: give -o FILE, or redirect stdout to a file.');
-      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), file ? createWriteStream(file, { mode: 0o600 }) : process.stdout);
+      const res = await send(r.server, 'GET', await dbPath('/dump')(r));
+      await pipeline(res.body, file ? createWriteStream(file, { mode: 0o600 }) : process.stdout);
     },
   },
   {
@@ -72,9 +69,9 @@ export const dataCommands: ClientCommand[] = [
     flags: { to: { type: 'string', help: "the new database's name" }, size: { type: 'string', help: 'its size' }, promote: { type: 'boolean', help: "make it the app's DATABASE_URL" }, input: { type: 'string', short: 'i', help: 'the archive (default: stdin)' } },
     run: async (r) => {
       const file = str(r, 'input');
-      const upload = file ? (await open(file)).readableWebStream() : Readable.toWeb(process.stdin);
-      const res = await send(r.server, 'POST', `/apps/${seg(r.app)}/addons/import`, { query: { to: str(r, 'to'), size: str(r, 'size'), promote: r.flags.promote === true }, upload: upload as ReadableStream<Uint8Array> });
-      const json = await res.json() as unknown;
+      const upload = file ? createReadStream(file) : process.stdin;
+      const res = await send(r.server, 'POST', `/apps/${seg(r.app)}/addons/import`, { query: { to: str(r, 'to'), size: str(r, 'size'), promote: r.flags.promote === true }, upload });
+      const json = JSON.parse(await res.text()) as unknown;
       if (r.json) r.ctx.out.json(json);
       else r.ctx.out.line(`Restored into ${(json as { name?: string }).name ?? 'a new database'}.`);
     },

@@ -1,7 +1,7 @@
 // Processes: ps, scale, restart/stop/start, the warm window, metrics, logs (-t follows them live),
 // cron tasks, and `run`, which goes through SSH for a real terminal (the API has no exec stream).
 import { ClientError, UsageError } from '../errors.ts';
-import { call, events, send, seg } from '../http.ts';
+import { call, events, send, seg, type Reply } from '../http.ts';
 import { streamError } from '../jobs.ts';
 import { findLogin } from '../logins.ts';
 import { DEFAULT_SSH_PORT } from '../context.ts';
@@ -21,7 +21,7 @@ function verb(v: 'restart' | 'stop' | 'start', summary: string): ClientCommand {
 }
 
 /** Follows an SSE stream of lines (`logs -t`) until the server ends it or the user stops it. */
-async function followLines(r: Run, res: Response): Promise<void> {
+async function followLines(r: Run, res: Reply): Promise<void> {
   for await (const e of events(res)) {
     if (e.event === 'line') r.ctx.out.line(e.data);
     else if (e.event === 'error') throw new ClientError(streamError(e.data));
