@@ -337,3 +337,37 @@ test('every label and annotation key is written once, in server/kube/labels.ts',
   assert.deepEqual(strayLabelKeys(texts), []);
   assert.deepEqual(strayLabelKeys(new Map([['server/deploy/x.ts', "const k = 'slipway/new-key';"]])), ["server/deploy/x.ts: 'slipway/new-key'"], 'the rule sees a key written elsewhere');
 });
+
+/**
+ * The client (client/, a package of its own) against its rule: it is a client of /api/v1, so it
+ * loads nothing of the server and no library (node: built-ins and its own files only); it may
+ * take the API's response shapes as types (`import type` from server/shapes/, erased at run time).
+ */
+function clientBreaks(clientImports: readonly Import[]): string[] {
+  return clientImports.filter((i) => {
+    if (i.spec.startsWith('node:')) return false;
+    if (!i.spec.startsWith('.')) return true;
+    const target = relative(root, resolve(root, dirname(i.from), i.spec));
+    if (target.startsWith('client/')) return false;
+    return !(i.typeOnly && target.startsWith('server/shapes/'));
+  }).map((i) => `${i.from} → ${i.spec}${i.typeOnly ? ' (type)' : ''}`);
+}
+
+test('client/ imports nothing of the server but the API shapes as types, and no library', () => {
+  const clientImports = sources('client').flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(IMPORT)].map((m) => ({ from: f, spec: m[2]!, typeOnly: m[1] !== undefined })));
+  assert.ok(clientImports.length > 20, 'the client has its imports read');
+  assert.deepEqual(clientBreaks(clientImports), []);
+  assert.deepEqual(clientBreaks([
+    { from: 'client/a.ts', spec: '../server/ops/apps/apps.ts', typeOnly: false },
+    { from: 'client/a.ts', spec: '../server/shapes/apps.ts', typeOnly: false },
+    { from: 'client/a.ts', spec: '../server/shapes/apps.ts', typeOnly: true },
+    { from: 'client/commands/a.ts', spec: '../../server/errors.ts', typeOnly: true },
+    { from: 'client/a.ts', spec: 'execa', typeOnly: false },
+    { from: 'client/a.ts', spec: 'node:fs', typeOnly: false },
+  ]), ['client/a.ts → ../server/ops/apps/apps.ts', 'client/a.ts → ../server/shapes/apps.ts', 'client/commands/a.ts → ../../server/errors.ts (type)', 'client/a.ts → execa'], 'the rule sees the server, a value import of a shape and a library');
+});
+
+test('client/ reads process.env only in client/env.ts', () => {
+  const readers = sources('client').filter((f) => /\bprocess\.env\b/.test(readFileSync(join(root, f), 'utf8').replace(/^\s*(\/\/|\*).*$/gm, '')));
+  assert.deepEqual(readers, ['client/env.ts']);
+});

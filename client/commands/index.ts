@@ -1,0 +1,22 @@
+// Every command of the client, in help order.
+import { adminCommands } from './admin.ts';
+import { appCommands } from './apps.ts';
+import { configCommands } from './config.ts';
+import { dataCommands } from './data.ts';
+import { loginCommands } from './login.ts';
+import { psCommands } from './ps.ts';
+import { releaseCommands } from './releases.ts';
+import { settingCommands } from './settings.ts';
+import type { ClientCommand } from './types.ts';
+
+/** The client's commands. */
+export const clientCommands: readonly ClientCommand[] = [
+  ...loginCommands,
+  ...appCommands,
+  ...configCommands,
+  ...releaseCommands,
+  ...psCommands,
+  ...settingCommands,
+  ...dataCommands,
+  ...adminCommands,
+];

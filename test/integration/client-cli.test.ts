@@ -1,0 +1,179 @@
+// The client CLI as a user runs it: a real process in a real git repository, logged in with the
+// key in a real ssh-agent through the real OpenSSH client, against the real server (fake builder
+// and deployer). In a repository with one Slipway remote, commands need no flags; several give
+// one sentence; --remote chooses; logout revokes the token.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deployedApp, makeKey, newApp, type TestServer, startTestServer, useControls } from '../support/harness.ts';
+import { api, sshJson } from '../support/api-client.ts';
+import { clientUser, type ClientUser } from '../support/client-run.ts';
+import { run } from '../../server/exec.ts';
+
+let s: TestServer;
+let user: ClientUser;
+let app: string;
+let wd: string;
+
+before(async () => {
+  s = await startTestServer();
+  const dev = await makeKey(s.dir, 'dev');
+  const added = await s.ssh(s.admin, 'keys:add dev', dev.pub);
+  assert.equal(added.exitCode, 0, added.stderr);
+  ({ app, wd } = await deployedApp(s, 'cli'));
+  assert.equal((await s.ssh(s.admin, `access:grant ${app} dev`)).exitCode, 0);
+  // The user's repository: the app's SSH remote, and its HTTP remote (the same app: one app wins).
+  await s.git(['remote', 'add', 'paas', s.sshRemote(app)], { cwd: wd });
+  await s.git(['remote', 'add', 'paas-http', s.httpRemote(app)], { cwd: wd });
+  // A remote that is no Slipway remote of a known host counts for nothing.
+  await s.git(['remote', 'add', 'origin', 'git@github.com:someone/elsewhere.git'], { cwd: wd });
+  user = await clientUser(dev);
+});
+
+after(async () => {
+  await user?.close();
+  await s?.close();
+});
+
+/** The stored login file of the test server's host. */
+function loginFile(): string {
+  return join(user.configDir, 'slipway', 'hosts', '127.0.0.1.json');
+}
+
+test('before login, a command says to log in', async () => {
+  const r = await user.cli(wd, ['releases']);
+  assert.equal(r.exitCode, 2, r.stderr);
+  assert.match(r.stderr, /slipway login HOST/);
+});
+
+test('login in the repository mints a token over SSH with the agent\'s key and stores it 0600', async () => {
+  const r = await user.cli(wd, ['login']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stdout, /^Logged in to 127\.0\.0\.1 as dev \(scope deploy\); token cli-[a-z0-9.-]+ is stored in /);
+  assert.equal(statSync(loginFile()).mode & 0o777, 0o600);
+  assert.equal(statSync(join(user.configDir, 'slipway', 'hosts')).mode & 0o777, 0o700);
+  const l = JSON.parse(readFileSync(loginFile(), 'utf8')) as { api: string; sshPort: number; tokenName: string };
+  assert.equal(l.api, `http://127.0.0.1:${s.slipway.httpPort}`, 'the API address came from the HTTP remote');
+  assert.equal(l.sshPort, s.slipway.sshPort, 'the SSH port came from the SSH remote');
+  const tokens = await sshJson(s, s.admin, 'tokens:list --key dev') as { name: string }[];
+  assert.ok(tokens.some((t) => t.name === l.tokenName), 'the token is the dev key\'s');
+});
+
+test('config:set K=V, releases, rollback and logs work with no flags in the repository', async () => {
+  const set = await user.cli(wd, ['config:set', 'GREETING=hello world']);
+  assert.equal(set.exitCode, 0, set.stderr);
+  assert.ok(set.stdout.trim().split('\n').length > 1, `the job's transcript is followed: ${set.stdout}`);
+  assert.deepEqual((await sshJson(s, s.admin, `config ${app}`) as Record<string, string>).GREETING, 'hello world');
+
+  const releases = await user.cli(wd, ['releases']);
+  assert.equal(releases.exitCode, 0, releases.stderr);
+  assert.match(releases.stdout, /^VERSION\s+STATUS/m);
+  assert.match(releases.stdout, /^v2\s/m);
+
+  const json = await user.cli(wd, ['releases', '--json']);
+  assert.equal((JSON.parse(json.stdout) as { version: number }[])[0]!.version, 2);
+
+  const back = await user.cli(wd, ['rollback']);
+  assert.equal(back.exitCode, 0, back.stderr);
+  const after = await sshJson(s, s.admin, `releases ${app}`) as { version: number; description: string }[];
+  assert.equal(after[0]!.version, 3);
+  assert.match(after[0]!.description, /v1/i, 'v3 rolls back to the one before v2');
+
+  const logs = await user.cli(wd, ['logs']);
+  assert.equal(logs.exitCode, 0, logs.stderr);
+  assert.match(logs.stdout, new RegExp(`${app} log \\(lines=\\d+, follow=false\\)`));
+  const tail = await user.cli(wd, ['logs', '-t']);
+  assert.equal(tail.exitCode, 0, tail.stderr);
+  assert.match(tail.stdout, /follow=true/);
+});
+
+test('a change whose job fails exits 1 with the job\'s sentence; --json prints the ended job', async (t) => {
+  useControls(t, s, { deployFailure: 'the fake rollout failed' });
+  const r = await user.cli(wd, ['config:set', 'BROKEN=1']);
+  assert.equal(r.exitCode, 1, r.stdout);
+  assert.match(r.stderr, /^ ! {5}Job \S+ failed: .*the fake rollout failed/m);
+  const j = await user.cli(wd, ['config:set', 'BROKEN=2', '--json']);
+  assert.equal(j.exitCode, 1);
+  assert.equal((JSON.parse(j.stdout) as { status: string }).status, 'failed');
+});
+
+test('the API\'s refusal is its one sentence, exit code 1', async () => {
+  const r = await user.cli(wd, ['releases:info', 'v99']);
+  assert.equal(r.exitCode, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^ ! {5}\S.*\.$/);
+});
+
+test('two Slipway remotes give one sentence listing them; --remote and git config slipway.remote choose', async () => {
+  const other = await newApp(s, 'cli2');
+  assert.equal((await s.ssh(s.admin, `access:grant ${other} dev`)).exitCode, 0);
+  await s.git(['remote', 'add', 'staging', s.sshRemote(other)], { cwd: wd });
+  try {
+    const r = await user.cli(wd, ['config']);
+    assert.equal(r.exitCode, 2);
+    assert.equal(r.stderr.trimEnd(), ` !     This repository has remotes of several apps: paas/paas-http (${app} on 127.0.0.1), staging (${other} on 127.0.0.1); choose one with --remote NAME or --app APP.`);
+
+    const chosen = await user.cli(wd, ['config:set', 'WHERE=staging', '--remote', 'staging']);
+    assert.equal(chosen.exitCode, 0, chosen.stderr);
+    assert.equal((await sshJson(s, s.admin, `config ${other}`) as Record<string, string>).WHERE, 'staging');
+    assert.equal((await sshJson(s, s.admin, `config ${app}`) as Record<string, string>).WHERE, undefined);
+
+    await s.git(['config', 'slipway.remote', 'paas'], { cwd: wd });
+    const configured = await user.cli(wd, ['apps:info', '--json']);
+    assert.equal(configured.exitCode, 0, configured.stderr);
+    assert.equal((JSON.parse(configured.stdout) as { name: string }).name, app);
+
+    const byFlag = await user.cli(wd, ['apps:info', '--json', '--app', other]);
+    assert.equal((JSON.parse(byFlag.stdout) as { name: string }).name, other, '--app comes before the remotes');
+    const byEnv = await user.cli(wd, ['apps:info', '--json', '--app', app], { env: { SLIPWAY_APP: other } });
+    assert.equal((JSON.parse(byEnv.stdout) as { name: string }).name, other, 'SLIPWAY_APP comes first');
+  } finally {
+    await s.git(['config', '--unset', 'slipway.remote'], { cwd: wd });
+    await s.git(['remote', 'remove', 'staging'], { cwd: wd });
+  }
+});
+
+test('npm run -s cli runs the client in a checkout', async () => {
+  const r = await user.cli(wd, ['apps', '--json'], { npm: true });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.ok((JSON.parse(r.stdout) as { name: string }[]).some((a) => a.name === app));
+});
+
+test('the packed client runs with npx: npm pack of client/, npx of the tarball', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-pack-'));
+  try {
+    const packed = await run('npm', ['pack', '--pack-destination', dir], { cwd: join(import.meta.dirname, '..', '..', 'client') });
+    assert.equal(packed.exitCode, 0, packed.stderr);
+    const tgz = join(dir, packed.stdout.trim().split('\n').pop()!);
+    const l = JSON.parse(readFileSync(loginFile(), 'utf8')) as { token: string };
+    const r = await run('npx', ['--yes', '--cache', join(dir, 'cache'), '--package', tgz, 'slipway', 'apps:info', '--json'], {
+      cwd: wd, env: { ...user.env, SLIPWAY_TOKEN: l.token, SLIPWAY_HOST: `http://127.0.0.1:${s.slipway.httpPort}` }, extendEnv: false,
+    });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { name: string }).name, app, 'the app came from the remote, the server from SLIPWAY_HOST');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SLIPWAY_TOKEN and SLIPWAY_HOST work without a stored login (CI)', async () => {
+  const l = JSON.parse(readFileSync(loginFile(), 'utf8')) as { token: string };
+  const r = await user.cli(wd, ['whoami', '--json'], { env: { XDG_CONFIG_HOME: join(user.env.HOME!, 'empty'), SLIPWAY_TOKEN: l.token, SLIPWAY_HOST: `http://127.0.0.1:${s.slipway.httpPort}`, SLIPWAY_APP: app } });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { name: string }).name, 'dev');
+});
+
+test('logout revokes the token on the server and removes the file; the token is then refused', async () => {
+  const l = JSON.parse(readFileSync(loginFile(), 'utf8')) as { token: string; tokenName: string };
+  assert.equal((await api(s, 'GET', '/whoami', { token: l.token })).status, 200);
+  const r = await user.cli(wd, ['logout']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout.trim(), `Logged out of 127.0.0.1: token ${l.tokenName} revoked.`);
+  assert.throws(() => statSync(loginFile()), /ENOENT/);
+  assert.equal((await api(s, 'GET', '/whoami', { token: l.token })).status, 401);
+  const again = await user.cli(wd, ['releases']);
+  assert.equal(again.exitCode, 2);
+  assert.match(again.stderr, /slipway login HOST/);
+});
