@@ -206,6 +206,11 @@ export interface Config {
   /** doctor fails when the newest verified backup is older than this (SLIPWAY_BACKUP_STALE_H), in ms. */
   backupStaleMs: number;
   version: string;
+  // --- Upgrades in place (issue 38). ---
+  /** Where the store is copied before a migration (DATA_DIR/upgrades): beside the store, never in SLIPWAY_BACKUP_DIR, which holds only encrypted archives. */
+  storeCopiesDir: string;
+  /** While this file exists (DATA_DIR/upgrading, written by install.sh --upgrade), pushes and changes are refused; reads go on. */
+  maintenanceFile: string;
 }
 
 /**
@@ -862,5 +867,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     packEnv: packEnv(env),
     network: Object.freeze({ podCidrs, serviceCidrs, nodeAddresses, ingress: ingressFrom }),
     version: PACKAGE_VERSION,
+    storeCopiesDir: join(dataDir, 'upgrades'),
+    maintenanceFile: join(dataDir, 'upgrading'),
   });
 }
