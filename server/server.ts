@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import { RunningDeploys, RunningSessions, type Backends, type Services } from './context.ts';
 import { UserError } from './errors.ts';
 import { openStoreCopyingFirst } from './store/index.ts';
+import { upgrading } from './ops/upgrade/maintenance.ts';
 import { importAdminKeys } from './bootstrap.ts';
 import { installHookShim, sweepIncoming } from './repos.ts';
 import { sweepTrees } from './build/extract.ts';
@@ -117,7 +118,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const httpPort = (http.address() as AddressInfo).port;
   // With port 0 (tests), the remotes we print must name the ports actually bound.
   services.config = Object.freeze({ ...config, sshPort, httpPort });
-  const rounds = new Rounds(serverRounds(services));
+  // An upgrade's restart would cut a round in half (a deploy, a backup): none starts while one runs.
+  const rounds = new Rounds(serverRounds(services), { paused: () => upgrading(config) });
   services.rounds = rounds;
   rounds.start();
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null,

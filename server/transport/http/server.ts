@@ -18,6 +18,7 @@ import { dashboard, type Dashboard } from './dashboard.ts';
 import { apiRoutes } from '../../api/index.ts';
 import { allows } from '../../auth/scopes.ts';
 import { readInstaller } from '../../installer.ts';
+import { UPGRADING, UPGRADING_RETRY_S, upgrading } from '../../ops/upgrade/maintenance.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
@@ -113,6 +114,8 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hoo
   if (g.service === 'git-receive-pack' && !allows(identity.scope ?? 'admin', 'deploy')) {
     return refuse(req, res, 403, `Push refused: this token has the ${identity.scope} scope; pushing needs a token with the deploy scope (tokens:create NAME --scope deploy).`);
   }
+  // git shows a refusal's text/plain body as `remote:` lines, with its status.
+  if (g.service === 'git-receive-pack' && upgrading(services.config)) return refuse(req, res, 503, UPGRADING, { 'retry-after': String(UPGRADING_RETRY_S) });
   serveSmartHttp(services, identity, g, req, res);
 }
 
