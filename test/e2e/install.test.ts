@@ -17,8 +17,9 @@
 //     none failed);
 //   - install.sh --upgrade to the checkout with a bumped version and one more migration (a marker
 //     file in the new code shows up) keeps every setting and all data, the app answering all
-//     along; a push while it runs is refused with the sentence, the store is copied before it is
-//     migrated, and the same push deploys after;
+//     along; a backup key set by hand is kept and backs up first (backup:create), a push while it
+//     runs is refused with the sentence, the store is copied before it is migrated, and the same
+//     push deploys after;
 //   - --uninstall removes service, code and settings and keeps /var/lib/slipway; installing again
 //     over it (no --admin-key: the admins come from the kept database) gives everything back, and
 //     a push with the old token still deploys;
@@ -41,6 +42,7 @@ import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../suppo
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { httpThroughIngress, loadDuring, waitForBody } from '../support/ingress.ts';
 import { inspectStoreFile, SCHEMA_VERSION } from '../../server/store/db.ts';
+import { writeKeyFile } from '../../server/ops/self-backup/age.ts';
 import { eventually } from '../support/eventually.ts';
 
 const NEEDS = ['SLIPWAY_TEST_MACHINE', 'DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_AUTH_FILE', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
@@ -309,7 +311,12 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
   test('install.sh --upgrade to a newer version: the app serves throughout, a push meanwhile is refused with the sentence, the store is copied then migrated, and the next push deploys', { timeout: INSTALL_MS + PUSH_MS }, async (t) => {
     if (!needTestbed(t, NEEDS)) return;
     const rootfs = (await machine(['dir', MACHINE])).stdout.trim();
-    const settings = readFileSync(join(rootfs, 'etc', 'slipway', 'slipway.env'), 'utf8');
+    // A backup key set by hand, as docs/backups.md says: the upgrade backs up with it first, and
+    // keeps the line (the file is written back exactly as it was).
+    const { recipient } = await writeKeyFile(join(dir, 'backup.key'));
+    const envFile = join(rootfs, 'etc', 'slipway', 'slipway.env');
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}# Set by hand, kept by install.sh:\nSLIPWAY_BACKUP_KEY=${recipient}\n`);
+    const settings = readFileSync(envFile, 'utf8');
     const version = ((await ssh('version')).stdout.trim().split(' ')[1])!;
     nextVersion(rootfs, `${version}-next`, 'CREATE TABLE upgrade_probe (id INTEGER PRIMARY KEY)');
     // New code: a file the first install did not have.
@@ -328,10 +335,16 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.notEqual(refused!.exitCode, 0, refused!.stderr);
     assert.ok(refused!.stderr.includes(' !     Slipway is being upgraded; try again in a minute.'), refused!.stderr);
     assert.ok(r.stdout.includes('=====> Slipway is running (upgraded; data kept)'), r.stdout);
+    // The self-backup came first, by the previous version's local CLI, verified.
+    assert.ok(r.stdout.includes('       self-backup first (SLIPWAY_BACKUP_KEY is set): backup:create'), r.stdout);
+    const backedUp = /^Backed up as (slipway-\d{8}T\d{6}Z\.tar\.age) \(.*: 1 apps, 2 releases, \d+ images, \d+ blobs\) in [\d.]+ s\.\nVerified in [\d.]+ s: /m.exec(r.stdout);
+    assert.ok(backedUp, r.stdout);
+    assert.ok(r.stdout.indexOf(backedUp[0]) < r.stdout.indexOf('-----> Slipway code in'), 'before the new code');
+    assert.ok(existsSync(join(rootfs, 'var', 'lib', 'slipway', 'backups', backedUp[1]!)));
     assert.ok(r.stdout.includes('dependencies unchanged: reusing node_modules'), r.stdout);
     assert.ok(r.stdout.includes(`       upgraded from ${version} to ${version}-next; pushes and changes are taken again`), r.stdout);
     assert.equal(readFileSync(join(rootfs, 'opt', 'slipway', 'app', 'UPGRADE-MARKER'), 'utf8'), marker);
-    assert.equal(readFileSync(join(rootfs, 'etc', 'slipway', 'slipway.env'), 'utf8'), settings);
+    assert.equal(readFileSync(envFile, 'utf8'), settings);
     assert.equal((await ssh('version')).stdout.trim(), `slipway ${version}-next`);
     assert.deepEqual(storeSchema(rootfs), { schema: SCHEMA_VERSION + 1, integrity: 'ok' });
     // The copy the new version took before migrating: the store at the previous schema.
