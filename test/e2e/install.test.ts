@@ -111,6 +111,8 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     releases: await json(`releases ${APP}`),
     builds: await json(`builds ${APP}`),
   });
+  /** The installed service's last lines of log, for a failure's message. */
+  const serviceLog = () => inside(['journalctl', '-u', 'slipway.service', '-n', '80', '--no-pager']);
   const answering = () => eventually(`Slipway on port ${SSH_PORT} to answer apps:list`, async () => (await ssh('apps:list')).exitCode === 0, BACK_MS, 500);
   const install = async (flags: string[]) => {
     const r = await inside(['bash', '/srv/slipway/install.sh', ...flags], INSTALL_MS);
@@ -386,7 +388,7 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     writeFileSync(server, readFileSync(server, 'utf8').replace('hello after the upgrade from slipway', 'hello again from slipway'));
     await commitAll('after reinstall');
     const r = await timed(t, 'push over HTTP after reinstall', () => git(['push', `http://x:${token}@127.0.0.1:${HTTP_PORT}/${APP}.git`, 'main'], wd));
-    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.exitCode, 0, r.exitCode === 0 ? '' : `${r.stderr}\nthe service's log:\n${(await serviceLog()).stdout}`);
     assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('again'), ROUTE_MS), 'hello again from slipway\n');
     assert.equal(((await json(`releases ${APP}`)) as unknown[]).length, 4);
   });
