@@ -54,6 +54,10 @@ SYSROOT=${SLIPWAY_INSTALL_SYSROOT:-}
 usage() {
   cat <<'EOF'
 Usage: install.sh [FLAGS]            install, or upgrade an existing install keeping its data
+       install.sh --upgrade [--source DIR|URL]
+                                     upgrade a running install in place: the apps keep serving,
+                                     pushes and changes wait, a backup first, the previous version
+                                     put back if the new one does not come up (docs/install.md)
        install.sh --uninstall [--purge]
        install.sh --join URL --token TOKEN [--registries FILE] [--k3s-version V]
                                      make this machine one more node of an existing install
@@ -104,6 +108,12 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
   --token TOKEN          with --join: k3s's node token (ssh git@HOST nodes:join-command prints the line)
   --registries FILE      with --join: the server's /etc/rancher/k3s/registries.yaml, so this node pulls
                          app images from Slipway's registry with its credential (kept 0600)
+  --upgrade              upgrade this running install in place (refused where there is none): while
+                         it runs, pushes and changes are refused with one sentence (the flag file
+                         /var/lib/slipway/upgrading); a self-backup first (backup:create when
+                         SLIPWAY_BACKUP_KEY is set; the new version copies the store before it
+                         migrates it in any case); if the new version does not answer, the previous
+                         code and store are put back and started again
   --dry-run              print every step it would take; change nothing
   --uninstall            remove Slipway's service, code and settings; keep /var/lib/slipway
   --purge                with --uninstall: also remove /var/lib/slipway, the slipway user and caches
@@ -154,7 +164,7 @@ port_number() {
 
 # --- flags -----------------------------------------------------------------------------------------
 declare -A flag=()
-UNINSTALL=0 PURGE=0
+UNINSTALL=0 PURGE=0 IN_PLACE=0
 while [ $# -gt 0 ]; do
   case $1 in
     -h|--help) usage; exit 0 ;;
@@ -162,6 +172,7 @@ while [ $# -gt 0 ]; do
     --acme-staging) flag[acme-server]=https://acme-staging-v02.api.letsencrypt.org/directory ;;
     --uninstall) UNINSTALL=1 ;;
     --purge) PURGE=1 ;;
+    --upgrade) IN_PLACE=1 ;;
     --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--builds|--docker-host|\
     --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server|\
     --join|--token|--registries|--ingress-from|--node-addresses)
@@ -173,12 +184,14 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ "$PURGE" = 0 ] || [ "$UNINSTALL" = 1 ] || usage_error "--purge goes with --uninstall"
+[ "$IN_PLACE" = 0 ] || [ "$UNINSTALL" = 0 ] || usage_error "--upgrade and --uninstall do not go together"
 for f in "${!flag[@]}"; do safe "--$f" "${flag[$f]}"; done
 # --join: this machine becomes a k3s agent and nothing else; the flags of a Slipway install do not apply.
 JOIN=0
 if [ -n "${flag[join]:-}" ]; then
   JOIN=1
   [ "$UNINSTALL" = 0 ] || usage_error "--join and --uninstall do not go together"
+  [ "$IN_PLACE" = 0 ] || usage_error "--join makes a fresh machine a cluster node; --upgrade upgrades a Slipway server"
   for f in "${!flag[@]}"; do
     case $f in join|token|registries|k3s-version) ;; *) usage_error "--join makes this machine a cluster node only; it takes --token, --registries, --k3s-version and --dry-run, not --$f" ;; esac
   done
@@ -770,7 +783,8 @@ step_user() {
   local pack_env="# no pack or Docker engine: builds run in pods in the cluster"
   [ "$BUILDS" = cluster ] || pack_env=$(printf 'SLIPWAY_PACK=%s\nDOCKER_HOST=%s\nPACK_HOME=%s' "$OPT/bin/pack" "$DOCKER" "$DATA/pack")
   # Shown in a dry run: it holds settings and names the files with credentials, never one itself.
-  put "$ENV_FILE" 0600 root:root show <<EOF
+  local written
+  written=$(cat <<EOF
 # Written by install.sh; a re-run keeps these values unless a flag changes them (install.sh --help).
 SLIPWAY_DATA_DIR=$DATA
 SLIPWAY_SSH_PORT=$SSH_PORT
@@ -798,6 +812,14 @@ SLIPWAY_STORAGE_CLASS=$STORAGE_CLASS
 KUBECONFIG=$kube
 PATH=$OPT/node/bin:$OPT/bin:/usr/local/bin:/usr/bin:/bin
 EOF
+)
+  # Settings an admin added by hand (SLIPWAY_BACKUP_KEY, docs/backups.md) stay as they were.
+  local k kept=""
+  for k in $(printf '%s\n' "${!old[@]}" | sort); do
+    grep -q "^$k=" <<<"$written" || kept+=$'\n'"$k=${old[$k]}"
+  done
+  [ -z "$kept" ] || written+=$'\n'"# Set by hand, kept by install.sh:$kept"
+  put "$ENV_FILE" 0600 root:root show <<<"$written"
   put "$STATE_FILE" 0644 root:root <<EOF
 # What install.sh installed itself (1) or was given (0); --uninstall only removes its own.
 OWN_K3S=$OWN_K3S
@@ -918,10 +940,17 @@ EOF
   if [ "${REUSE_MODULES:-0}" = 1 ]; then run mv "$OPT/app/node_modules" "$OPT/app.new/node_modules"; fi
   if [ "$DRY" = 1 ] || [ -d "$OPT/app" ]; then run mv "$OPT/app" "$OPT/app.old"; fi
   run mv "$OPT/app.new" "$OPT/app"
-  run rm -rf "$OPT/app.old"
+  # An upgrade in place keeps the previous code until the new one answered (upgrade_rollback).
+  [ "$IN_PLACE" = 1 ] || run rm -rf "$OPT/app.old"
   run systemctl enable slipway.service
+  local restarts=0
+  [ "$DRY" = 1 ] || restarts=$(systemctl show -P NRestarts slipway.service)
   run systemctl start slipway.service
   if [ "$DRY" = 1 ]; then detail "would wait for port $SSH_PORT to answer"; return 0; fi
+  if [ "$IN_PLACE" = 1 ]; then
+    upgrade_check "${restarts:-0}" || upgrade_rollback
+    return 0
+  fi
   for _ in $(seq 1 60); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$SSH_PORT") 2>/dev/null; then detail "listening on $SSH_PORT (SSH) and $HTTP_PORT (HTTP)"; return 0; fi
     sleep 0.5
@@ -1111,6 +1140,122 @@ uninstall() {
   [ -z "$kept" ] || detail "$kept: still installed; apt-get remove them if unwanted"
 }
 
+# --- upgrade in place (--upgrade, docs/install.md) -------------------------------------------------
+# The apps run in the cluster, not in the server, so its restart does not touch them. While the
+# flag file exists the server refuses pushes and changes with one sentence ("Slipway is being
+# upgraded; try again in a minute.") and answers reads (server/ops/upgrade/maintenance.ts), so no
+# push is cut in half by the restart and nothing is written after the backup that a rollback
+# would lose.
+MAINTENANCE=$DATA/upgrading
+STORE=$DATA/slipway.db
+# Where the new version copies the store before it migrates it (server/store/db.ts, copyBeforeMigrating).
+STORE_COPIES=$DATA/upgrades
+UPGRADE_MARK="" OLD_VERSION="" NEW_VERSION="" UPGRADE_WHY=""
+
+# package_version DIR: the "version" of DIR/package.json.
+package_version() { sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' "$1/package.json" | head -n1; }
+
+upgrade_preflight() {
+  if [ ! -f "$ENV_FILE" ] || { [ "$DRY" = 0 ] && [ ! -f "$OPT/app/package.json" ]; }; then
+    die "There is no Slipway installed here to upgrade ($ENV_FILE or $OPT/app is missing): run install.sh without --upgrade."
+  fi
+  OLD_VERSION=$(package_version "$OPT/app" 2>/dev/null || true)
+}
+
+# The flag on, then a backup: backup:create by the installed (previous) version's local CLI when a
+# backup key is set; without one, the new version's copy of the store before it migrates is the
+# backup (the store is the only thing a new version changes).
+upgrade_begin() {
+  say "Upgrading Slipway ${OLD_VERSION:-} in place: the apps keep serving; pushes and changes wait"
+  if [ "$DRY" = 1 ]; then
+    detail "would write $MAINTENANCE (pushes and changes refused until the new version answers)"
+  else
+    UPGRADE_MARK=$(mktemp)
+    trap upgrade_cleanup EXIT
+    install -m 0644 -o slipway -g slipway /dev/null "$MAINTENANCE"
+    detail "$MAINTENANCE written: pushes and changes are refused until the new version answers"
+  fi
+  if [ -n "${old[SLIPWAY_BACKUP_KEY]:-}" ]; then
+    detail "self-backup first (SLIPWAY_BACKUP_KEY is set): backup:create"
+    run "$WRAPPER" backup:create || die "The self-backup before the upgrade failed (its message is above); nothing was upgraded."
+  else
+    detail "no SLIPWAY_BACKUP_KEY: the new version copies the store into $STORE_COPIES before it migrates it"
+  fi
+}
+
+# Whatever happened, the flag goes (a failed step before the new code leaves the previous version
+# running, which must take pushes again).
+upgrade_cleanup() {
+  rm -f "$MAINTENANCE"
+  [ -z "$UPGRADE_MARK" ] || rm -f "$UPGRADE_MARK"
+}
+
+# upgrade_check RESTARTS: whether the new version came up within a minute: the service running and
+# not restarted since it was started (RESTARTS: systemd's count before), SSH listening, and the API
+# naming the new version.
+upgrade_check() {
+  local before=$1 want got now
+  want=$(package_version "$OPT/app")
+  NEW_VERSION=$want
+  for _ in $(seq 1 120); do
+    now=$(systemctl show -P NRestarts slipway.service)
+    if [ "${now:-0}" != "$before" ] || systemctl is-failed --quiet slipway.service; then
+      UPGRADE_WHY="version $want stopped as it started"
+      return 1
+    fi
+    got=$(curl -fsS --max-time 2 "http://127.0.0.1:$HTTP_PORT/api/v1/openapi.json" 2>/dev/null |
+      "$OPT/node/bin/node" -e 'let s = ""; process.stdin.on("data", (d) => { s += d; }).on("end", () => { try { process.stdout.write(JSON.parse(s).info.version); } catch {} });' || true)
+    if [ "$got" = "$want" ] && (exec 3<>"/dev/tcp/127.0.0.1/$SSH_PORT") 2>/dev/null; then
+      detail "version $want answers on $SSH_PORT (SSH) and $HTTP_PORT (HTTP)"
+      return 0
+    fi
+    sleep 0.5
+  done
+  UPGRADE_WHY="version $want did not answer on port $HTTP_PORT within a minute"
+  return 1
+}
+
+# The new version did not come up: the previous code back, and the store as it was before this
+# upgrade when the new version had copied it (it migrated, or was about to), then started again.
+upgrade_rollback() {
+  journalctl -u slipway.service -n 20 --no-pager >&2 || true
+  say "Putting version $OLD_VERSION back: $UPGRADE_WHY"
+  systemctl stop slipway.service
+  rm -rf "$OPT/app.failed"
+  mv "$OPT/app" "$OPT/app.failed"
+  mv "$OPT/app.old" "$OPT/app"
+  # Reused dependencies moved over to the new code (step_service): they come back with the old.
+  if [ ! -d "$OPT/app/node_modules" ]; then mv "$OPT/app.failed/node_modules" "$OPT/app/node_modules"; fi
+  local copy restored="" aside f
+  copy=$(find "$STORE_COPIES" -maxdepth 1 -name 'store-before-v*.sqlite' -newer "$UPGRADE_MARK" -printf '%T@ %p\n' 2>/dev/null | sort -n | tail -n1 | cut -d' ' -f2-)
+  if [ -n "$copy" ]; then
+    # The store the new version left (and its WAL, which must never meet the copy) is kept aside.
+    aside=$STORE_COPIES/failed-upgrade-$(date -u +%Y%m%dT%H%M%SZ)
+    install -d -m 0700 -o slipway -g slipway "$aside"
+    for f in "$STORE" "$STORE-wal" "$STORE-shm"; do [ ! -e "$f" ] || mv "$f" "$aside/"; done
+    install -m 0600 -o slipway -g slipway "$copy" "$STORE"
+    restored=", and the store as it was before ($copy; the new version's is in $aside)"
+  fi
+  rm -rf "$OPT/app.failed"
+  systemctl start slipway.service
+  for _ in $(seq 1 60); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$SSH_PORT") 2>/dev/null; then
+      die "The upgrade to $NEW_VERSION failed ($UPGRADE_WHY; its log is above): version $OLD_VERSION runs again with its code$restored."
+    fi
+    sleep 0.5
+  done
+  journalctl -u slipway.service -n 30 --no-pager >&2 || true
+  die "The upgrade to $NEW_VERSION failed ($UPGRADE_WHY) and version $OLD_VERSION, put back$restored, did not start listening on port $SSH_PORT either; its log is above (journalctl -u slipway)."
+}
+
+# The new version answers: the previous code goes, and the flag (pushes are taken again while the
+# dashboard's route and the builder image are brought up to date).
+upgrade_end() {
+  run rm -rf "$OPT/app.old"
+  run rm -f "$MAINTENANCE"
+  detail "upgraded from ${OLD_VERSION:-?} to ${NEW_VERSION:-the new version}; pushes and changes are taken again"
+}
+
 main() {
   [ "$DRY" = 0 ] || echo "Dry run: nothing is changed."
   if [ "$UNINSTALL" = 1 ]; then
@@ -1129,9 +1274,11 @@ main() {
     step_join
     return 0
   fi
+  [ "$IN_PLACE" = 0 ] || upgrade_preflight
   settings
   preflight_resources
   say "Preflight: $OS_ID on $ARCH, root, systemd, memory, disk and ports ok"
+  [ "$IN_PLACE" = 0 ] || upgrade_begin
   apt_packages
   if [ "$BUILDS" = cluster ]; then step_build_pods; else step_docker; fi
   step_registry
@@ -1143,6 +1290,7 @@ main() {
   step_certs
   step_volumes
   step_service
+  [ "$IN_PLACE" = 0 ] || upgrade_end
   step_dashboard
   [ "$BUILDS" = cluster ] || step_builder
   summary

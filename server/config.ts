@@ -215,6 +215,11 @@ export interface Config {
   /** The OTLP/HTTP endpoint push traces are sent to (SLIPWAY_OTLP_TRACES_URL); unset, none are made. */
   otlpTracesUrl: string | undefined;
   version: string;
+  // --- Upgrades in place (issue 38). ---
+  /** Where the store is copied before a migration (DATA_DIR/upgrades): beside the store, never in SLIPWAY_BACKUP_DIR, which holds only encrypted archives. */
+  storeCopiesDir: string;
+  /** While this file exists (DATA_DIR/upgrading, written by install.sh --upgrade), pushes and changes are refused; reads go on. */
+  maintenanceFile: string;
 }
 
 /**
@@ -883,5 +888,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     packEnv: packEnv(env),
     network: Object.freeze({ podCidrs, serviceCidrs, nodeAddresses, ingress: ingressFrom }),
     version: PACKAGE_VERSION,
+    storeCopiesDir: join(dataDir, 'upgrades'),
+    maintenanceFile: join(dataDir, 'upgrading'),
   });
 }

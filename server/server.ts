@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { RunningDeploys, RunningSessions, type Backends, type Services } from './context.ts';
 import { UserError } from './errors.ts';
-import { openStore } from './store/index.ts';
+import { openStoreCopyingFirst } from './store/index.ts';
+import { upgrading } from './ops/upgrade/maintenance.ts';
 import { importAdminKeys } from './bootstrap.ts';
 import { installHookShim, sweepIncoming } from './repos.ts';
 import { sweepTrees } from './build/extract.ts';
@@ -70,7 +71,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const startedAt = Date.now();
   const release = await claimDataDir(config);
-  const store = openStore(config.dbFile);
+  const { store, copy } = await openStoreCopyingFirst(config.dbFile, config.storeCopiesDir);
+  if (copy) log.warn('migrated the store; a copy taken before is kept', { copy });
   // Recovery: whatever a previous process of ours left half-done is over.
   const cleared = store.apps.clearLocksOf(process.pid) + store.apps.clearStaleLocks();
   // A job left queued or running died with that process: interrupted, its transcript kept.
@@ -120,7 +122,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const httpPort = (http.address() as AddressInfo).port;
   // With port 0 (tests), the remotes we print must name the ports actually bound.
   services.config = Object.freeze({ ...config, sshPort, httpPort });
-  const rounds = new Rounds(serverRounds(services));
+  // An upgrade's restart would cut a round in half (a deploy, a backup): none starts while one runs.
+  const rounds = new Rounds(serverRounds(services), { paused: () => upgrading(config) });
   services.rounds = rounds;
   rounds.start();
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null,

@@ -33,6 +33,7 @@ import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
 import { backupCommands } from './backups.ts';
 import { commandLine, showHelp } from './help.ts';
+import { refuseChangeWhileUpgrading } from './upgrading.ts';
 
 const metaCommands: Command[] = [
   {
@@ -138,6 +139,7 @@ export async function dispatch(ctx: CommandContext, words: readonly string[]): P
   if (!c) throw new UsageError(dokkuDataHint(name) ?? `Unknown command ${shown(name)}. Run "help" for the list.`);
   const { args, flags } = parseArgs(c, rest);
   if (c.access === 'admin') requireAdmin(ctx, `Only admins may run ${c.name}.`);
+  refuseChangeWhileUpgrading(ctx, c);
   let outcome;
   if (c.access === 'app') {
     const app = authorizeApp(ctx, args[0]!);

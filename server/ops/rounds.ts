@@ -27,8 +27,11 @@ export class Rounds implements BackgroundRounds {
   readonly #entries = new Map<string, Entry>();
   readonly #stop = new AbortController();
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #paused: () => boolean;
 
-  constructor(rounds: readonly Round[]) {
+  /** `paused`: while it says so, the timers' ticks start nothing (an upgrade under way); rounds:run still runs one. */
+  constructor(rounds: readonly Round[], opts: { paused?: () => boolean } = {}) {
+    this.#paused = opts.paused ?? (() => false);
     for (const round of rounds) {
       if (this.#entries.has(round.name)) throw new Error(`two background rounds are named ${round.name}`);
       this.#entries.set(round.name, { round, current: undefined, state: { name: round.name, what: round.what, intervalMs: round.intervalMs, runs: 0, running: false, lastStarted: null, lastFinished: null, lastError: null } });
@@ -40,8 +43,8 @@ export class Rounds implements BackgroundRounds {
     for (const entry of this.#entries.values()) {
       if (entry.round.intervalMs <= 0) continue;
       const timer = setInterval(() => {
-        // A round still running skips this tick.
-        if (!entry.current) void this.#run(entry);
+        // A round still running skips this tick, and so does every round while paused.
+        if (!entry.current && !this.#paused()) void this.#run(entry);
       }, entry.round.intervalMs);
       timer.unref();
       this.#timers.push(timer);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { UserError } from '../errors.ts';
 
 /** The database handle every store module takes; better-sqlite3 lives only here. */
 export type Db = Database.Database;
@@ -392,18 +393,32 @@ export function inspectStoreFile(file: string): { schema: number; integrity: str
   }
 }
 
-/** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */
-export function openDb(file: string): Db {
+/** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. `copy`: where copyBeforeMigrating put the store, named if a migration fails. */
+export function openDb(file: string, opts: { copy?: string } = {}): Db {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   // Create the file ourselves so it is never world-readable, even for an instant.
   closeSync(openSync(file, 'a', 0o600));
-  chmodSync(file, 0o600);
   const db = new Database(file);
+  try {
+    // Before anything is written (WAL mode is a write to the file's header): a newer store is left as it is.
+    refuseNewer(file, schemaOf(db));
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  chmodSync(file, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  try {
+    migrate(db);
+  } catch (err) {
+    const at = schemaOf(db);
+    db.close();
+    if (opts.copy === undefined) throw err;
+    throw new Error(`The store could not be migrated to schema ${SCHEMA_VERSION} and was left at schema ${at}, as it was; the copy taken before migrating is ${opts.copy}.`, { cause: err });
+  }
   keepPrepared(db);
   for (const suffix of ['-wal', '-shm']) {
     try { chmodSync(file + suffix, 0o600); } catch (err) {
@@ -411,6 +426,46 @@ export function openDb(file: string): Db {
     }
   }
   return db;
+}
+
+function schemaOf(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** A store from a newer Slipway is never opened: this one would run on a schema it does not know. */
+function refuseNewer(file: string, schema: number): void {
+  if (schema <= SCHEMA_VERSION) return;
+  throw new UserError(`The store ${file} is at schema ${schema}, newer than the ${SCHEMA_VERSION} this Slipway knows: it was written by a newer Slipway, so run that version (or restore a backup taken before it); nothing was changed.`);
+}
+
+/**
+ * Before a store at an older schema is migrated: a consistent copy of it in `dir`
+ * (`store-before-vN-TIME.sqlite`, N the schema it will be migrated to), proven by opening it and
+ * checking its integrity and schema. Undefined when there is nothing to migrate (no store yet, a
+ * new one, or one at this schema); a newer store is refused here as openDb refuses it.
+ */
+export async function copyBeforeMigrating(file: string, dir: string, at: Date = new Date()): Promise<string | undefined> {
+  if (!existsSync(file)) return undefined;
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    const schema = schemaOf(db);
+    refuseNewer(file, schema);
+    if (schema === 0 || schema === SCHEMA_VERSION) return undefined;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const copy = join(dir, `store-before-v${SCHEMA_VERSION}-${at.toISOString().replace(/[:.]/g, '-')}.sqlite`);
+    try {
+      await copyStore(db, copy);
+    } catch (err) {
+      throw new Error(`Could not copy the store to ${copy} before migrating it from schema ${schema} to ${SCHEMA_VERSION}; nothing was migrated.`, { cause: err });
+    }
+    const found = inspectStoreFile(copy);
+    if (found.integrity !== 'ok' || found.schema !== schema) {
+      throw new Error(`The copy of the store taken before migrating (${copy}) does not check out (schema ${found.schema}, integrity ${found.integrity}); nothing was migrated.`);
+    }
+    return copy;
+  } finally {
+    db.close();
+  }
 }
 
 /**
@@ -430,14 +485,20 @@ function keepPrepared(db: Db): void {
   }) as Db['prepare'];
 }
 
+/**
+ * All the pending migrations in one transaction: a store is at the schema it was, or at this
+ * Slipway's; never between, where neither the previous Slipway (which refuses a newer store) nor
+ * this one could take it without its migrations.
+ */
 function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+  const current = schemaOf(db);
+  if (current >= MIGRATIONS.length) return;
+  db.transaction(() => {
+    for (let v = current; v < MIGRATIONS.length; v++) {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
-  }
+    }
+  }).immediate();
 }
 
 /** `(app, value)` rows as each app's values, in the rows' order. */

@@ -1,7 +1,7 @@
 import { appsStore } from './apps.ts';
 import { buildsStore } from './builds.ts';
 import { configStore } from './config.ts';
-import { openDb, type Db } from './db.ts';
+import { copyBeforeMigrating, openDb, type Db } from './db.ts';
 import { keysStore } from './keys.ts';
 import { releasesStore } from './releases.ts';
 import { tokensStore } from './tokens.ts';
@@ -51,9 +51,18 @@ export interface Store {
   close(): void;
 }
 
-/** Opens the store at `file`. */
-export function openStore(file: string): Store {
-  const db = openDb(file);
+/**
+ * Opens the store at `file` the way the server and the local CLI do: a store at an older schema is
+ * first copied into `copiesDir` (copyBeforeMigrating), and a migration that fails names the copy.
+ */
+export async function openStoreCopyingFirst(file: string, copiesDir: string): Promise<{ store: Store; copy: string | undefined }> {
+  const copy = await copyBeforeMigrating(file, copiesDir);
+  return { store: openStore(file, copy === undefined ? {} : { copy }), copy };
+}
+
+/** Opens the store at `file` (migrated; `copy` names copyBeforeMigrating's copy in a failed migration's error). */
+export function openStore(file: string, opts: { copy?: string } = {}): Store {
+  const db = openDb(file, opts);
   return {
     db,
     apps: appsStore(db),

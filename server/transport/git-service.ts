@@ -8,6 +8,7 @@ import { authorizeRepo } from '../ops/access.ts';
 import type { Piped } from '../exec.ts';
 import { gitPipe } from '../git.ts';
 import { repoPath, serveSettings } from '../repos.ts';
+import { refuseWhileUpgrading } from '../ops/upgrade/maintenance.ts';
 
 /** The git services a client may ask for, by the names both transports use. */
 export type GitService = 'git-upload-pack' | 'git-receive-pack';
@@ -53,6 +54,8 @@ export interface GitRequest {
 /** Starts git for an authorised request on the repository the server chose; throws NotFoundError if the key may not use the app. */
 export function serveGit(services: Pick<Services, 'config' | 'store' | 'pushes'>, req: GitRequest): ServedGit {
   authorizeRepo({ services, identity: req.identity }, req.app);
+  // A push now would be cut in half by the upgrade's restart: refused before git starts.
+  if (req.service === 'git-receive-pack') refuseWhileUpgrading(services.config, req.identity);
   const pushing = req.service === 'git-receive-pack' && !req.advertiseOnly;
   const push: RunningDeploy | undefined = pushing ? services.pushes.begin(req.app, req.identity) : undefined;
   const env: Record<string, string | undefined> = {

@@ -12,8 +12,14 @@
 //     pack, deploy to the cluster, and the app answers at APP.BASE_DOMAIN;
 //   - a power-off and boot brings the service back by itself with the same apps, keys, tokens,
 //     releases and builds;
-//   - a re-run of install.sh with no flags upgrades the code (a marker file in the new code shows
-//     up) and keeps every setting and all data;
+//   - install.sh --upgrade to a version whose store migration fails puts the previous code and
+//     store back and starts them, the app answering all along (20 requests/s through the ingress,
+//     none failed);
+//   - install.sh --upgrade to the checkout with a bumped version and one more migration (a marker
+//     file in the new code shows up) keeps every setting and all data, the app answering all
+//     along; a backup key set by hand is kept and backs up first (backup:create), a push while it
+//     runs is refused with the sentence, the store is copied before it is migrated, and the same
+//     push deploys after;
 //   - --uninstall removes service, code and settings and keeps /var/lib/slipway; installing again
 //     over it (no --admin-key: the admins come from the kept database) gives everything back, and
 //     a push with the old token still deploys;
@@ -27,14 +33,16 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { run, type RunResult } from '../../server/exec.ts';
 import { KubeClient } from '../../server/kube/client.ts';
 import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../support/harness.ts';
 import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
-import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
+import { httpThroughIngress, loadDuring, waitForBody } from '../support/ingress.ts';
+import { inspectStoreFile, SCHEMA_VERSION } from '../../server/store/db.ts';
+import { writeKeyFile } from '../../server/ops/self-backup/age.ts';
 import { eventually } from '../support/eventually.ts';
 
 const NEEDS = ['SLIPWAY_TEST_MACHINE', 'DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_AUTH_FILE', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
@@ -103,6 +111,8 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     releases: await json(`releases ${APP}`),
     builds: await json(`builds ${APP}`),
   });
+  /** The installed service's last lines of log, for a failure's message. */
+  const serviceLog = () => inside(['journalctl', '-u', 'slipway.service', '-n', '80', '--no-pager']);
   const answering = () => eventually(`Slipway on port ${SSH_PORT} to answer apps:list`, async () => (await ssh('apps:list')).exitCode === 0, BACK_MS, 500);
   const install = async (flags: string[]) => {
     const r = await inside(['bash', '/srv/slipway/install.sh', ...flags], INSTALL_MS);
@@ -250,20 +260,109 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('over http'), ROUTE_MS), 'hello over http from slipway\n');
   });
 
-  test('install.sh again with no flags upgrades the code and keeps every setting and all data', { timeout: INSTALL_MS }, async (t) => {
+  /** The checkout in the machine as the next version: package.json's version and one more store migration (a statement), appended. */
+  const nextVersion = (rootfs: string, version: string, migration: string) => {
+    const src = join(rootfs, 'srv', 'slipway');
+    const pkg = readFileSync(join(root, 'package.json'), 'utf8');
+    const bumped = pkg.replace(/^ {2}"version": "[^"]*"/m, `  "version": "${version}"`);
+    assert.notEqual(bumped, pkg);
+    writeFileSync(join(src, 'package.json'), bumped);
+    const db = readFileSync(join(root, 'server', 'store', 'db.ts'), 'utf8');
+    const more = db.replace(/\n\];\n\n\/\*\* The schema version this Slipway/, `\n  \`${migration}\`,\n];\n\n/** The schema version this Slipway`);
+    assert.notEqual(more, db);
+    writeFileSync(join(src, 'server', 'store', 'db.ts'), more);
+  };
+  /** `install.sh --upgrade` with the app under 20 requests/s through the ingress the whole time. */
+  const upgradeUnderLoad = async (t: TestContext, what: string, during?: () => Promise<void>) => {
+    const load = loadDuring(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, { ratePerSecond: 20, maxDurationMs: INSTALL_MS });
+    await new Promise((r) => setTimeout(r, 2000));
+    const upgrade = timed(t, what, () => inside(['bash', '/srv/slipway/install.sh', '--upgrade'], INSTALL_MS));
+    const duringDone = during?.();
+    const r = await upgrade;
+    await duringDone;
+    await new Promise((r) => setTimeout(r, 2000));
+    const served = await load.stop();
+    t.diagnostic(`${what}: ${served.sent} requests, ${served.failed} failed, bodies ${JSON.stringify([...served.bodies])}`);
+    assert.ok(served.sent >= 200, `sent ${served.sent}`);
+    assert.equal(served.failed, 0, `failed ${served.failed} of ${served.sent}: ${JSON.stringify(served.failures)}`);
+    assert.deepEqual([...served.bodies], ['hello over http from slipway\n']);
+    return r;
+  };
+  const storeSchema = (rootfs: string) => inspectStoreFile(join(rootfs, 'var', 'lib', 'slipway', 'slipway.db'));
+
+  test('install.sh --upgrade to a version whose migration fails: the app keeps serving, and the previous code and store come back', { timeout: INSTALL_MS }, async (t) => {
     if (!needTestbed(t, NEEDS)) return;
     const rootfs = (await machine(['dir', MACHINE])).stdout.trim();
-    const settings = readFileSync(join(rootfs, 'etc', 'slipway', 'slipway.env'), 'utf8');
+    const version = ((await ssh('version')).stdout.trim().split(' ')[1])!;
+    // A migration that cannot succeed: the table exists.
+    nextVersion(rootfs, `${version}-broken`, 'CREATE TABLE apps (name TEXT)');
+    const r = await upgradeUnderLoad(t, 'failed upgrade (rolled back)');
+    assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+    const line = r.stderr.split('\n').find((l) => l.startsWith(' !     '));
+    assert.match(line ?? r.stderr, new RegExp(`^ !     The upgrade to ${version}-broken failed \\(version ${version}-broken stopped as it started; its log is above\\): version ${version} runs again with its code, and the store as it was before \\(/var/lib/slipway/upgrades/store-before-v${SCHEMA_VERSION + 1}-\\S+\\.sqlite; the new version's is in /var/lib/slipway/upgrades/failed-upgrade-\\S+\\)\\.$`));
+    // The new version's own words, from its log: the store left as it was, and where the copy is.
+    assert.match(r.stderr, /could not be migrated to schema \d+ and was left at schema \d+, as it was; the copy taken before migrating is/);
+    await answering();
+    assert.equal((await ssh('version')).stdout.trim(), `slipway ${version}`);
+    assert.deepEqual(storeSchema(rootfs), { schema: SCHEMA_VERSION, integrity: 'ok' });
+    assert.equal(existsSync(join(rootfs, 'var', 'lib', 'slipway', 'upgrading')), false, 'the flag is gone');
+    assert.equal(existsSync(join(rootfs, 'opt', 'slipway', 'app.old')), false);
+    assert.deepEqual(await snapshot(), before1);
+  });
+
+  test('install.sh --upgrade to a newer version: the app serves throughout, a push meanwhile is refused with the sentence, the store is copied then migrated, and the next push deploys', { timeout: INSTALL_MS + PUSH_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    const rootfs = (await machine(['dir', MACHINE])).stdout.trim();
+    // A backup key set by hand, as docs/backups.md says: the upgrade backs up with it first, and
+    // keeps the line (the file is written back exactly as it was).
+    const { recipient } = await writeKeyFile(join(dir, 'backup.key'));
+    const envFile = join(rootfs, 'etc', 'slipway', 'slipway.env');
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}# Set by hand, kept by install.sh:\nSLIPWAY_BACKUP_KEY=${recipient}\n`);
+    const settings = readFileSync(envFile, 'utf8');
+    const version = ((await ssh('version')).stdout.trim().split(' ')[1])!;
+    nextVersion(rootfs, `${version}-next`, 'CREATE TABLE upgrade_probe (id INTEGER PRIMARY KEY)');
     // New code: a file the first install did not have.
     const marker = `upgrade ${randomBytes(4).toString('hex')}\n`;
     writeFileSync(join(rootfs, 'srv', 'slipway', 'UPGRADE-MARKER'), marker);
-    const out = await timed(t, 'upgrade (re-run, no flags)', () => install([]));
-    assert.ok(out.includes('=====> Slipway is running (upgraded; data kept)'), out);
-    assert.ok(out.includes('dependencies unchanged: reusing node_modules'), out);
+    const server = join(wd, 'server.js');
+    writeFileSync(server, readFileSync(server, 'utf8').replace('hello over http from slipway', 'hello after the upgrade from slipway'));
+    const sha = await commitAll('after the upgrade');
+    let refused: RunResult | undefined;
+    const r = await upgradeUnderLoad(t, 'upgrade in place', async () => {
+      // Once the flag is there, a push is refused with the sentence (by whichever version answers).
+      await eventually('the maintenance flag', async () => existsSync(join(rootfs, 'var', 'lib', 'slipway', 'upgrading')), INSTALL_MS, 100);
+      refused = await git(['push', `ssh://git@127.0.0.1:${SSH_PORT}/${APP}.git`, 'main'], wd);
+    });
+    ok(r, 'install.sh --upgrade');
+    assert.notEqual(refused!.exitCode, 0, refused!.stderr);
+    assert.ok(refused!.stderr.includes(' !     Slipway is being upgraded; try again in a minute.'), refused!.stderr);
+    assert.ok(r.stdout.includes('=====> Slipway is running (upgraded; data kept)'), r.stdout);
+    // The self-backup came first, by the previous version's local CLI, verified.
+    assert.ok(r.stdout.includes('       self-backup first (SLIPWAY_BACKUP_KEY is set): backup:create'), r.stdout);
+    const backedUp = /^Backed up as (slipway-\d{8}T\d{6}Z\.tar\.age) \(.*: 1 apps, 2 releases, \d+ images, \d+ blobs\) in [\d.]+ s\.\nVerified in [\d.]+ s: /m.exec(r.stdout);
+    assert.ok(backedUp, r.stdout);
+    assert.ok(r.stdout.indexOf(backedUp[0]) < r.stdout.indexOf('-----> Slipway code in'), 'before the new code');
+    assert.ok(existsSync(join(rootfs, 'var', 'lib', 'slipway', 'backups', backedUp[1]!)));
+    assert.ok(r.stdout.includes('dependencies unchanged: reusing node_modules'), r.stdout);
+    assert.ok(r.stdout.includes(`       upgraded from ${version} to ${version}-next; pushes and changes are taken again`), r.stdout);
     assert.equal(readFileSync(join(rootfs, 'opt', 'slipway', 'app', 'UPGRADE-MARKER'), 'utf8'), marker);
-    assert.equal(readFileSync(join(rootfs, 'etc', 'slipway', 'slipway.env'), 'utf8'), settings);
-    await answering();
+    assert.equal(readFileSync(envFile, 'utf8'), settings);
+    assert.equal((await ssh('version')).stdout.trim(), `slipway ${version}-next`);
+    assert.deepEqual(storeSchema(rootfs), { schema: SCHEMA_VERSION + 1, integrity: 'ok' });
+    // The copy the new version took before migrating: the store at the previous schema.
+    const copies = readdirSync(join(rootfs, 'var', 'lib', 'slipway', 'upgrades')).filter((f) => f.startsWith(`store-before-v${SCHEMA_VERSION + 1}-`)).sort();
+    // The failed upgrade's (one per start systemd tried) and this one's.
+    assert.ok(copies.length >= 2, copies.join(' '));
+    assert.deepEqual(inspectStoreFile(join(rootfs, 'var', 'lib', 'slipway', 'upgrades', copies.at(-1)!)), { schema: SCHEMA_VERSION, integrity: 'ok' });
+    assert.equal(existsSync(join(rootfs, 'var', 'lib', 'slipway', 'upgrading')), false);
     assert.deepEqual(await snapshot(), before1);
+    // The refused push changed nothing; the same push now deploys.
+    const pushed = await timed(t, 'push after the upgrade', () => git(['push', `ssh://git@127.0.0.1:${SSH_PORT}/${APP}.git`, 'main'], wd));
+    assert.equal(pushed.exitCode, 0, pushed.stderr);
+    assert.ok(remoteLines(pushed.stderr).includes(`-----> Building ${APP} (${sha.slice(0, 7)}) with ${tb!.SLIPWAY_BUILDER}`), pushed.stderr);
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('after the upgrade'), ROUTE_MS), 'hello after the upgrade from slipway\n');
+    before1 = await snapshot();
+    assert.equal((before1.releases as unknown[]).length, 3);
   });
 
   test('--uninstall keeps the data; installing again over it brings everything back', { timeout: INSTALL_MS + PUSH_MS }, async (t) => {
@@ -286,12 +385,12 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
 
     // The kept repository, token and build cache: a push with the old token deploys.
     const server = join(wd, 'server.js');
-    writeFileSync(server, readFileSync(server, 'utf8').replace('hello over http from slipway', 'hello again from slipway'));
+    writeFileSync(server, readFileSync(server, 'utf8').replace('hello after the upgrade from slipway', 'hello again from slipway'));
     await commitAll('after reinstall');
     const r = await timed(t, 'push over HTTP after reinstall', () => git(['push', `http://x:${token}@127.0.0.1:${HTTP_PORT}/${APP}.git`, 'main'], wd));
-    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.exitCode, 0, r.exitCode === 0 ? '' : `${r.stderr}\nthe service's log:\n${(await serviceLog()).stdout}`);
     assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('again'), ROUTE_MS), 'hello again from slipway\n');
-    assert.equal(((await json(`releases ${APP}`)) as unknown[]).length, 3);
+    assert.equal(((await json(`releases ${APP}`)) as unknown[]).length, 4);
   });
 
   test('doctor over SSH passes every check against the real engine, registry and cluster', async (t) => {

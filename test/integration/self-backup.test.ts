@@ -200,6 +200,20 @@ test('a flipped byte and a truncated archive are refused', async () => {
   }
 });
 
+test('an archive whose images are named for another registry address is refused before anything is pushed', async () => {
+  const dataDir = join(root, 'other-registry');
+  const target = loadConfig({ SLIPWAY_DATA_DIR: dataDir, SLIPWAY_REGISTRY: '10.0.0.9:5000' });
+  const fresh = new MemoryImages('10.0.0.9:5000');
+  await assert.rejects(restoreArchive({ config: target, archive, keyFile, images: fresh }), (err: unknown) => {
+    assert.ok(err instanceof UserError, String(err));
+    assert.equal(err.message, "This backup's images are named for the registry registry.test, and this machine's SLIPWAY_REGISTRY is 10.0.0.9:5000: restore with a registry at registry.test (SLIPWAY_REGISTRY=registry.test); nothing was restored.");
+    return true;
+  });
+  assert.equal(existsSync(dataDir), false);
+  assert.equal(fresh.writes, 0);
+  assert.deepEqual(readdirSync(root).filter((f) => f.includes('.restore-')), []);
+});
+
 test('an archive from a newer schema is refused; its own verify says so', async () => {
   const newer = loadConfig({ SLIPWAY_DATA_DIR: join(root, 'newer'), SLIPWAY_BACKUP_KEY: recipient, SLIPWAY_REGISTRY: 'registry.test' });
   const s = openStore(newer.dbFile);

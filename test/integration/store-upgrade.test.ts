@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../server/exec.ts';
@@ -39,6 +39,11 @@ test('the local CLI on a store of schema 1 migrates it and shows its apps, confi
   const apps = JSON.parse(await slipway(dir, 'apps:list', '--json')) as { name: string; release: string | null }[];
   assert.deepEqual(apps.map((a) => [a.name, a.release]), [['blog', null], ['shop', 'v2'], ['shop--feature-login-1a2b3c', null]]);
   assert.deepEqual(inspectStoreFile(join(dir, 'slipway.db')), { schema: SCHEMA_VERSION, integrity: 'ok' });
+  // The store as it was, copied before it was migrated (and only then: the next command copies nothing).
+  const copies = readdirSync(join(dir, 'upgrades'));
+  assert.equal(copies.length, 1, copies.join(' '));
+  assert.match(copies[0]!, new RegExp(`^store-before-v${SCHEMA_VERSION}-.+\\.sqlite$`));
+  assert.deepEqual(inspectStoreFile(join(dir, 'upgrades', copies[0]!)), { schema: 1, integrity: 'ok' });
   assert.equal(await slipway(dir, 'config:get', 'shop', 'GREETING'), 'héllo "world"\nsecond line; $HOME `x`', 'the value as it was stored, newline and all');
   const release = await slipway(dir, 'releases:info', 'shop', 'v2');
   assert.match(release, /Status: +succeeded/);
@@ -46,6 +51,20 @@ test('the local CLI on a store of schema 1 migrates it and shows its apps, confi
   assert.match(await slipway(dir, 'keys:list'), /alice +SHA256:alice0+ +admin\nbob +SHA256:bob0+ +deployer/);
   // Schema 11 gave every token its key's rights: admin for alice's, deploy for bob's.
   assert.match(await slipway(dir, 'tokens:list'), /child +alice +admin .*\nci +alice +admin .*\nlaptop +bob +deploy /);
+  assert.equal(readdirSync(join(dir, 'upgrades')).length, 1);
+});
+
+test('the local CLI on a store from a newer Slipway refuses with one sentence and changes nothing', async () => {
+  const dir = dataDirAt(SCHEMA_VERSION);
+  const file = join(dir, 'slipway.db');
+  const db = new DatabaseSync(file);
+  try { db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`); } finally { db.close(); }
+  const before = readFileSync(file);
+  const r = await run(process.execPath, [cli, 'apps:list'], { env: { SLIPWAY_DATA_DIR: dir } });
+  assert.equal(r.exitCode, 1, r.stderr);
+  assert.equal(r.stderr, ` !     The store ${file} is at schema ${SCHEMA_VERSION + 1}, newer than the ${SCHEMA_VERSION} this Slipway knows: it was written by a newer Slipway, so run that version (or restore a backup taken before it); nothing was changed.`);
+  assert.deepEqual(readFileSync(file), before);
+  assert.deepEqual(readdirSync(dir), ['slipway.db']);
 });
 
 test('the local CLI on a store of schema 17 shows its volumes, egress exceptions, jobs (a webhook\'s among them) and limits', async () => {

@@ -612,3 +612,22 @@ test('--join refuses a machine that is a k3s server already, and one preflight r
   assert.equal(root.exitCode, 1);
   assert.match(root.stderr, /^ !     install\.sh must run as root/);
 });
+
+test('--upgrade: listed in --help, refused beside --uninstall or --join, and refused with one sentence where nothing is installed', async () => {
+  const help = await run('bash', [script, '--help']);
+  assert.match(help.stdout, /^ {2}--upgrade {14}upgrade this running install in place/m);
+  for (const [args, msg] of [
+    [['--upgrade', '--uninstall'], '--upgrade and --uninstall do not go together'],
+    [['--upgrade', '--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN], '--join makes a fresh machine a cluster node; --upgrade upgrades a Slipway server'],
+  ] as const) {
+    const r = await install(['--dry-run', ...args]);
+    assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stderr.split('\n')[0], ` !     ${msg}`);
+  }
+  // This machine has no /etc/slipway (the test's `untouched` list): there is nothing to upgrade.
+  assert.equal(existsSync('/etc/slipway/slipway.env'), false);
+  const r = await install(['--dry-run', '--upgrade']);
+  assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+  assert.equal(r.stderr.trimEnd(), ' !     There is no Slipway installed here to upgrade (/etc/slipway/slipway.env or /opt/slipway/app is missing): run install.sh without --upgrade.');
+  assert.ok(!r.stdout.includes('would'), 'nothing planned');
+});

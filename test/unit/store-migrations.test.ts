@@ -3,7 +3,7 @@
 // recorded by scripts/record-store-fixtures.ts when that schema was the newest and kept since. The
 // current openStore must migrate each to SCHEMA_VERSION and read back every row with its value,
 // and the columns added after the fixture's schema with their defaults. A migration that fails
-// must leave the store at the schema it was at.
+// must leave the store at the schema it was at, even after others succeeded before it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
@@ -248,19 +248,19 @@ test('a migration that fails halfway leaves the store exactly as it was', () => 
   }
 });
 
-// Migrations are not one transaction together: from schema 10, those before the one that fails
-// (11 to 16) stay applied. The store is then at a schema this Slipway knows, with every row, and
-// the next start goes on from there.
-test('a migration that fails after others succeeded leaves the store at the last schema that was reached, whole', () => {
+// The pending migrations are one transaction together: from schema 10, a failure in 17 takes 11 to
+// 16 back with it. The store is then at the schema it was, which the Slipway that wrote it still
+// opens (it refuses a newer store), and the next start migrates it whole.
+test('a migration that fails after others succeeded leaves the store at the schema it was, whole', () => {
   const file = storeAt(10);
   withRaw(file, (db) => db.exec('CREATE TABLE jobs_v17 (x)'));
   assert.throws(() => openStore(file), /table jobs_v17 already exists/);
   withRaw(file, (db) => {
-    assert.equal(version(db), 16);
-    const made = migratedTo(16);
+    assert.equal(version(db), 10);
+    const made = migratedTo(10);
     try {
       made.exec('CREATE TABLE jobs_v17 (x)');
-      assert.deepEqual(schemaOf(db), schemaOf(made), 'the schema is exactly 16 (and the table in the way)');
+      assert.deepEqual(schemaOf(db), schemaOf(made), 'the schema is exactly 10 (and the table in the way)');
     } finally { made.close(); }
     assert.equal((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
     db.exec('DROP TABLE jobs_v17');

@@ -2,7 +2,8 @@
 // archive is decrypted and checked into a new directory beside the data directory, its images are
 // pushed into the configured registry by digest, and only then is the new directory renamed to be
 // the data directory. Refused with one sentence, nothing left behind, for a data directory that is
-// not empty, a wrong key, a damaged or truncated archive, or one from a newer Slipway. The next
+// not empty, a wrong key, a damaged or truncated archive, one from a newer Slipway, or one whose
+// images are named for another registry address. The next
 // start of the server applies every app's current release to the cluster (ops/admin/reconcile.ts:
 // what is missing there is applied from the database), from the restored images, without a build.
 import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -60,6 +61,12 @@ export async function restoreArchive(input: { config: Pick<Config, 'dataDir' | '
   const work = mkdtempSync(join(parent, `.${basename(dataDir)}.restore-`));
   try {
     const check = await readArchive(archive, identity, work, basename(archive));
+    // Every release names its image by the registry's address (127.0.0.1:5000/APP@sha256:…):
+    // pushed to another address, no release would find its image. Refused before anything is pushed.
+    const from = check.manifest.registry;
+    if (from !== input.config.registry) {
+      throw new UserError(`This backup's images are named for the registry ${from}, and this machine's SLIPWAY_REGISTRY is ${input.config.registry}: restore with a registry at ${from} (SLIPWAY_REGISTRY=${from}); nothing was restored.`);
+    }
     const pushed = await pushImages(input.images ?? new RegistryBlobs(input.config.registry, input.config.registryAuth), work, check.manifest);
     // The data directory as the server lays it out; the archive's own bookkeeping goes.
     const next = join(work, 'data');

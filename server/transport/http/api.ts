@@ -2,7 +2,7 @@
 // the routing, validation against the routes' TypeBox schemas, serialization and the OpenAPI
 // document. The routes themselves are data in server/api/. Every request passes here in order:
 // token or dashboard session cookie (401/429; 403 for a cookie from another site or without its
-// CSRF token), scope (403), app (404, as over SSH), body (413, 400, 422), then the handler.
+// CSRF token), scope (403), an upgrade under way for a change (503), app (404, as over SSH), body (413, 400, 422), then the handler.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import cors from '@fastify/cors';
@@ -29,6 +29,7 @@ import { sourceOf } from '../source.ts';
 import { HOOK_BODY_LIMIT, HOOKS_PREFIX, NOT_HERE_MESSAGE, receiveHook } from '../../api/webhook.ts';
 import { clientAddress, forwardingProxies } from './forwarded.ts';
 import { authenticationFailed, observeApiRequest } from '../../observe/metrics.ts';
+import { UPGRADING, UPGRADING_RETRY_S, upgrading } from '../../ops/upgrade/maintenance.ts';
 
 /** Where the API lives on the HTTP port. */
 export const API_PREFIX = '/api/v1';
@@ -161,6 +162,8 @@ function authorize(services: Services, throttle: FailureThrottle, proxies: Proxi
   if (!allows(scope, route.need)) {
     throw new ApiError(403, 'forbidden', `This token has the ${scope} scope; ${route.method} ${API_PREFIX}${route.url} needs ${route.need}.`);
   }
+  // A route that needs more than read changes something: refused while Slipway is being upgraded.
+  if (route.need !== 'read' && upgrading(services.config)) throw new ApiError(503, 'unavailable', UPGRADING, { 'retry-after': String(UPGRADING_RETRY_S) });
   if (route.app) {
     const raw = (request.params as { app?: string }).app ?? '';
     let app: string;
@@ -404,6 +407,8 @@ export async function startHooks(services: Services, throttle: FailureThrottle, 
     const address = clientAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for'], proxies);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const app = (request.params as { app: string }).app;
+    // A delivery starts a deploy: refused while Slipway is being upgraded (the poll round or the forge's redelivery picks it up after).
+    if (upgrading(services.config)) return answer(reply, 503, UPGRADING, { 'retry-after': String(UPGRADING_RETRY_S) });
     const r = receiveHook(services, { app, headers: request.headers, body, address });
     if (r.refused) {
       // Keyed by sender and app: one app's failures never hold back another app's deliveries.

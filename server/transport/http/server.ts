@@ -20,6 +20,7 @@ import { allows } from '../../auth/scopes.ts';
 import { readInstaller } from '../../installer.ts';
 import { METRICS_PATH, platformMetrics } from './platform-metrics.ts';
 import { authenticationFailed, connectionOpened, connectionRefused, startProcessMetrics } from '../../observe/metrics.ts';
+import { UPGRADING, UPGRADING_RETRY_S, upgrading } from '../../ops/upgrade/maintenance.ts';
 
 const ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
@@ -121,6 +122,8 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hoo
   if (g.service === 'git-receive-pack' && !allows(identity.scope ?? 'admin', 'deploy')) {
     return refuse(req, res, 403, `Push refused: this token has the ${identity.scope} scope; pushing needs a token with the deploy scope (tokens:create NAME --scope deploy).`);
   }
+  // git shows a refusal's text/plain body as `remote:` lines, with its status.
+  if (g.service === 'git-receive-pack' && upgrading(services.config)) return refuse(req, res, 503, UPGRADING, { 'retry-after': String(UPGRADING_RETRY_S) });
   serveSmartHttp(services, identity, g, req, res);
 }
 
