@@ -206,6 +206,9 @@ export interface Config {
   /** doctor fails when the newest verified backup is older than this (SLIPWAY_BACKUP_STALE_H), in ms. */
   backupStaleMs: number;
   version: string;
+  // --- Audit log (issue 39). ---
+  /** Audit entries older than this are pruned (SLIPWAY_AUDIT_RETENTION_DAYS, default 400). */
+  auditRetentionMs: number;
 }
 
 /**
@@ -824,6 +827,7 @@ const SETTINGS = {
   backupIntervalMs: setting('SLIPWAY_BACKUP_INTERVAL_S', '0', secondsOrOff, "How often, in seconds, the `self-backup` round writes and verifies a backup of Slipway itself (`0`: only `backup:create`)."),
   backupStaleMs: setting('SLIPWAY_BACKUP_STALE_H', '26', (raw, name) => positive(raw, name) * 3_600_000, '`doctor` fails when backups are configured and the newest verified one is older than this many hours.'),
   drainTimeoutMs: setting('SLIPWAY_DRAIN_TIMEOUT_S', '300', seconds, 'How long `nodes:drain` asks again for evictions a PodDisruptionBudget refuses (an instance waits for its replacement elsewhere) and waits for evicted pods to stop, in seconds.'),
+  auditRetentionMs: setting('SLIPWAY_AUDIT_RETENTION_DAYS', '400', (raw, name) => positive(raw, name) * 86_400_000, 'Audit log entries older than this many days are deleted by the `audit` round, which first records where the chain then starts (docs/audit.md).'),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

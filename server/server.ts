@@ -20,6 +20,8 @@ import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
 import { Events } from './jobs/events.ts';
 import { reconcileAtStart } from './ops/admin/reconcile.ts';
+import { AuditLog } from './ops/audit/recorder.ts';
+import { ensureAuditKey } from './ops/audit/checkpoint.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
 export interface RunningSlipway {
@@ -79,6 +81,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const incoming = await sweepIncoming(config, startedAt);
   if (cleared || abandoned || trees || incoming) log.warn('recovered from an unclean stop', { cleared, abandoned, trees, incoming });
   if (config.adminKeysFile) importAdminKeys(store, config.adminKeysFile);
+  // The key the audit log's daily checkpoints are signed with, outside the database.
+  ensureAuditKey(config);
   installHookShim(config);
   if (!nativeCryptoLoaded()) {
     log.error('ssh2 native crypto binding NOT loaded: SSH transfers will be about 10x slower. Reinstall dependencies with scripts/provision (Node 24 headers).');
@@ -94,7 +98,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
 
   const pushes = new RunningDeploys();
   const events = new Events();
-  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: backends.builder, deployer: backends.deployer, registry: backends.registry, ...(backends.kube ? { kube: backends.kube } : {}), nativeCrypto: nativeCryptoLoaded };
+  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: backends.builder, deployer: backends.deployer, registry: backends.registry, ...(backends.kube ? { kube: backends.kube } : {}), nativeCrypto: nativeCryptoLoaded, audit: new AuditLog(store) };
   // Before any deploy is accepted: the cluster runs what the database says (see push/reconcile.ts).
   const reconciled = await reconcileAtStart(services);
   if (reconciled.restored.length || reconciled.sweptPods) log.warn('brought the cluster in line with the database', { ...reconciled });

@@ -33,6 +33,8 @@ import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
 import { backupCommands } from './backups.ts';
 import { commandLine, showHelp } from './help.ts';
+import { audited } from './audited.ts';
+import { auditCommands } from './audit.ts';
 
 const metaCommands: Command[] = [
   {
@@ -85,6 +87,7 @@ export const commands: readonly Command[] = [
   ...roundCommands,
   ...backupCommands,
   ...gcCommands,
+  ...auditCommands,
   ...metaCommands,
 ];
 
@@ -137,6 +140,11 @@ export async function dispatch(ctx: CommandContext, words: readonly string[]): P
   const c = byName.get(name);
   if (!c) throw new UsageError(dokkuDataHint(name) ?? `Unknown command ${shown(name)}. Run "help" for the list.`);
   const { args, flags } = parseArgs(c, rest);
+  return audited(ctx, c, words, args, () => runParsed(ctx, c, args, flags));
+}
+
+/** Checks access and runs a parsed command; resolves with its exit code. */
+async function runParsed(ctx: CommandContext, c: Command, args: string[], flags: ParsedFlags): Promise<number> {
   if (c.access === 'admin') requireAdmin(ctx, `Only admins may run ${c.name}.`);
   let outcome;
   if (c.access === 'app') {

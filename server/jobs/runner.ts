@@ -18,6 +18,7 @@ import type { Store } from '../store/index.ts';
 import { INTERRUPTED, type JobEnd, type JobRow } from '../store/jobs.ts';
 import { appName } from '../names.ts';
 import { hasEnded } from './job.ts';
+import { noteAuditJob } from '../audit-scope.ts';
 import { JobLog } from './job-log.ts';
 
 /** How often a job run by another process is looked at again by a follower here. */
@@ -106,6 +107,7 @@ export class JobRunner implements Jobs {
     try {
       this.#store.jobs.create({ id, kind: spec.kind, app, by: spec.identity.name, origin: spec.origin, logFile });
       this.#prune(app);
+      noteAuditJob(id);
     } catch (err) {
       jobLog.end();
       rmSync(logFile, { force: true });

@@ -11,6 +11,7 @@ import { HEARTBEAT_MS, writeHeartbeats } from './data/backups.ts';
 import { BACKUP_ROUND_MS, backupRound } from './data/drills.ts';
 import { RETIRE_ROUND_MS, retireLogins } from './data/credentials.ts';
 import { backUp } from './self-backup/backups.ts';
+import { AUDIT_ROUND_MS, auditRound } from './audit/round.ts';
 
 /** The server's background rounds, in the order doctor shows them. */
 export function serverRounds(services: Services): Round[] {
@@ -28,5 +29,6 @@ export function serverRounds(services: Services): Round[] {
     // SLIPWAY_BACKUP_INTERVAL_S=0 (the default) turns the timer off; backup:create still writes one.
     { name: 'self-backup', what: "Slipway's own backup is written, encrypted and verified", intervalMs: config.backupIntervalMs, task: (signal) => backUp(services, signal) },
     { name: 'previews', what: 'previews past their time to live or of deleted branches are removed', intervalMs: PREVIEW_ROUND_MS, task: (signal) => reconcilePreviews(services, Date.now(), signal) },
+    { name: 'audit', what: "the audit log's head is signed daily; entries past SLIPWAY_AUDIT_RETENTION_DAYS are pruned", intervalMs: AUDIT_ROUND_MS, task: () => auditRound(services) },
   ];
 }

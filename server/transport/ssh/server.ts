@@ -16,6 +16,7 @@ import { readInto } from '../../exec.ts';
 import { SessionOutput } from './output.ts';
 import { LiveConnections } from './connections.ts';
 import { stopRevoked } from '../../revocation.ts';
+import { sourceOf } from '../source.ts';
 
 /** Fixed limits modelled on OpenSSH's sshd defaults; the ones an operator may change are in config. */
 export const SSH_LIMITS = {
@@ -193,7 +194,7 @@ function refuseRemovedKey(session: Session, channel: ServerChannel, hangUp: () =
   channel.end();
 }
 
-function onConnection(door: Door, client: Connection, remote: string): void {
+function onConnection(door: Door, client: Connection, remote: string, source: string): void {
   const hangUp = () => {
     client.end();
     door.gate.hangUp(remote);
@@ -250,7 +251,7 @@ function onConnection(door: Door, client: Connection, remote: string): void {
     // revoked since login must not keep its old rights on a connection that stays open.
     const current = (): Identity | undefined => {
       const key = services.store.keys.byFingerprint(fp);
-      return key && { name: key.name, admin: key.admin, via: 'ssh' };
+      return key && { name: key.name, admin: key.admin, via: 'ssh', source };
     };
     let open = 0;
     client.on('session', (accept, reject) => {
@@ -317,7 +318,7 @@ export function startSshServer(services: Services): Promise<Server> {
       keepaliveCountMax: SSH_LIMITS.keepaliveCountMax,
       algorithms: { kex: SSH_KEX },
     },
-    (client, info) => onConnection(door, client, `${info.ip}:${info.port}`),
+    (client, info) => onConnection(door, client, `${info.ip}:${info.port}`, sourceOf(info.ip)),
   );
   // ssh2 never listens itself: our own listener counts and times each socket, then hands it over.
   const gate = new Gate(
