@@ -36,8 +36,9 @@ async function main(): Promise<number> {
   try {
     backends = await chooseBackends(config);
     const pushes = new RunningDeploys();
+    const audit = new AuditLog(store);
     return await execute(
-      { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), events: new Events(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded, audit: new AuditLog(store) },
+      { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, undefined, audit), events: new Events(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded, audit },
       local,
       process.argv.slice(2),
       io,

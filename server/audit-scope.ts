@@ -15,7 +15,9 @@ export function withAuditScope<T>(scope: AuditScope, fn: () => T): T {
   return scopes.run(scope, fn);
 }
 
-/** Notes a job started in the current scope, if there is one. */
-export function noteAuditJob(id: string): void {
-  scopes.getStore()?.jobs.push(id);
+/** Notes a job started in the current scope; false when there is none (the server started it on its own). */
+export function noteAuditJob(id: string): boolean {
+  const scope = scopes.getStore();
+  scope?.jobs.push(id);
+  return scope !== undefined;
 }

@@ -98,7 +98,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
 
   const pushes = new RunningDeploys();
   const events = new Events();
-  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: backends.builder, deployer: backends.deployer, registry: backends.registry, ...(backends.kube ? { kube: backends.kube } : {}), nativeCrypto: nativeCryptoLoaded, audit: new AuditLog(store) };
+  const audit = new AuditLog(store);
+  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events, audit), events, builder: backends.builder, deployer: backends.deployer, registry: backends.registry, ...(backends.kube ? { kube: backends.kube } : {}), nativeCrypto: nativeCryptoLoaded, audit };
   // Before any deploy is accepted: the cluster runs what the database says (see push/reconcile.ts).
   const reconciled = await reconcileAtStart(services);
   if (reconciled.restored.length || reconciled.sweptPods) log.warn('brought the cluster in line with the database', { ...reconciled });

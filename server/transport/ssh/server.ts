@@ -17,6 +17,7 @@ import { SessionOutput } from './output.ts';
 import { LiveConnections } from './connections.ts';
 import { stopRevoked } from '../../revocation.ts';
 import { sourceOf } from '../source.ts';
+import { recordAfter } from '../../ops/audit/recorder.ts';
 
 /** Fixed limits modelled on OpenSSH's sshd defaults; the ones an operator may change are in config. */
 export const SSH_LIMITS = {
@@ -210,6 +211,14 @@ function onConnection(door: Door, client: Connection, remote: string, source: st
   const { services } = door;
   let fingerprint: string | undefined;
   let attempts = 0;
+  // A connection that offered keys and ended without logging in is one failed login in the audit
+  // log (a client offers each of its keys in turn, so not one entry per key), with the key named
+  // when one was known here but its signature did not verify.
+  let claimed: string | undefined;
+  client.once('close', () => {
+    if (fingerprint || attempts === 0) return;
+    recordAfter(services, { actor: claimed ?? 'unknown', credential: 'key', interface: 'ssh', source, action: 'login', outcome: 'denied', meta: { attempts } });
+  });
   client.on('authentication', (ctx) => {
     // Every refusal but the client's opening `none` probe is a failed attempt: a connection that
     // then ends unauthenticated costs its source address the authfail penalty.
@@ -236,6 +245,7 @@ function onConnection(door: Door, client: Connection, remote: string, source: st
     // no identity is bound until a signature over the session id verifies.
     if (!ctx.signature || !ctx.blob) return ctx.accept();
     if (!verifySignature({ type: key.type, blob: key.publicKey, fingerprint: fp, comment: '' }, ctx.blob, ctx.signature, ctx.hashAlgo)) {
+      claimed = key.name;
       log.warn('ssh signature did not verify', { remote, fingerprint: fp });
       return reject();
     }
