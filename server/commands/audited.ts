@@ -38,10 +38,13 @@ export function recordsEntry(name: string): boolean {
 export async function audited(ctx: CommandContext, c: Command, words: readonly string[], args: readonly string[], run: () => Promise<number>): Promise<number> {
   if (!recordsEntry(c.name)) return run();
   const { store } = ctx.services;
-  // An app command names its app first; an admin command on an app (apps:create, apps:destroy) too.
+  // An app command names its app first; so does a command whose usage starts with APP
+  // (apps:create, access:grant, audit [APP]); jobs:cancel names a job, whose app it changes.
   const first = args[0];
-  const app = first !== undefined && validAppName(first) && (c.access === 'app' || store.apps.get(first) !== undefined || c.name.startsWith('apps:')) ? first : null;
-  const object = c.access === 'app' || app ? args[1] : args[0];
+  const namesApp = c.access === 'app' || /^\[?APP\b/.test(c.usage);
+  const app = namesApp && first !== undefined && validAppName(first) ? first
+    : c.name === 'jobs:cancel' && first !== undefined ? store.jobs.get(first)?.app ?? null : null;
+  const object = namesApp ? args[1] : args[0];
   const scope = { jobs: [] as string[] };
   let outcome: AuditOutcome = 'ok';
   const meta: Record<string, unknown> = { words: redactWords(words.slice(1)) };

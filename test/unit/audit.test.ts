@@ -211,3 +211,17 @@ test('--since takes a date, a time or an age, and refuses anything else in one s
   assert.equal(parseSince('2026-12-01T10:00:00Z', now), '2026-12-01T10:00:00.000Z');
   assert.throws(() => parseSince('yesterday', now), /^UsageError: --since takes a date or time/);
 });
+
+test('a listener gets every entry once stored (the seam for an off-box copy); one that throws does not stop the recording', () => {
+  withLog(0, (f) => {
+    const seen: number[] = [];
+    const stop = f.audit.onEntry((r) => seen.push(r.seq));
+    f.audit.onEntry(() => { throw new Error('drain down'); });
+    f.audit.record({ actor: 'alice', interface: 'ssh', action: 'apps:create', outcome: 'ok' });
+    f.audit.record({ actor: 'alice', interface: 'ssh', action: 'apps:destroy', outcome: 'ok' });
+    stop();
+    f.audit.record({ actor: 'alice', interface: 'ssh', action: 'apps:create', outcome: 'ok' });
+    assert.deepEqual(seen, [1, 2]);
+    assert.equal(f.store.audit.count(), 3);
+  });
+});

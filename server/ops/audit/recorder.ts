@@ -18,16 +18,26 @@ const clip = (s: string | null | undefined): string | null => (s === undefined |
 export class AuditLog implements AuditRecorder {
   readonly #store: Store;
   readonly #clock: () => Date;
+  readonly #listeners = new Set<(row: AuditRow) => void>();
 
   constructor(store: Store, clock: () => Date = () => new Date()) {
     this.#store = store;
     this.#clock = clock;
   }
 
+  /**
+   * Calls `listener` with every entry once it is stored (an off-box copy, such as a global drain,
+   * catches a log cut short); returns the function that stops it. A listener that throws is logged.
+   */
+  onEntry(listener: (row: AuditRow) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** Appends one entry; returns it as stored. */
   record(entry: AuditInput): AuditRow {
     const meta = canonicalJson(entry.meta ?? {});
-    return this.#store.audit.append((head) => {
+    const stored = this.#store.audit.append((head) => {
       const row: Omit<AuditRow, 'hash'> = {
         seq: (head?.seq ?? 0) + 1,
         at: this.#clock().toISOString(),
@@ -45,6 +55,14 @@ export class AuditLog implements AuditRecorder {
       };
       return { ...row, hash: entryHash(row) };
     });
+    for (const listener of this.#listeners) {
+      try {
+        listener(stored);
+      } catch (err) {
+        log.error('an audit entry listener failed', { err, seq: stored.seq });
+      }
+    }
+    return stored;
   }
 }
 
