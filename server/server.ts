@@ -20,7 +20,7 @@ import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
 import { Events } from './jobs/events.ts';
 import { reconcileAtStart } from './ops/admin/reconcile.ts';
-import { AuditLog } from './ops/audit/recorder.ts';
+import { AuditLog, recordAfter } from './ops/audit/recorder.ts';
 import { ensureAuditKey } from './ops/audit/checkpoint.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
@@ -121,7 +121,12 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const httpPort = (http.address() as AddressInfo).port;
   // With port 0 (tests), the remotes we print must name the ports actually bound.
   services.config = Object.freeze({ ...config, sshPort, httpPort });
-  const rounds = new Rounds(serverRounds(services));
+  // The audit log records each run of a round that changes the server's own state (gc, backups) and
+  // a round that starts failing, once, not every interval it goes on failing.
+  const rounds = new Rounds(serverRounds(services), (round, error, failedBefore) => {
+    if (error === null ? !round.audited : failedBefore) return;
+    recordAfter(services, { actor: 'slipway', interface: 'server', action: `round:${round.name}`, outcome: error === null ? 'ok' : 'failed', meta: error === null ? {} : { error: error.slice(0, 300) } });
+  });
   services.rounds = rounds;
   rounds.start();
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null,
