@@ -61,8 +61,6 @@ export function auditStore(db: Db) {
     last,
     /** The newest pruning anchor, if entries were ever pruned. */
     anchor,
-    /** Every pruning anchor, oldest first. */
-    anchors: (): AuditAnchor[] => db.prepare<[], AuditAnchor>('SELECT upto, hash, at FROM audit_pruned ORDER BY upto').all(),
     /** The entry with this sequence number. */
     get: (seq: number): AuditRow | undefined => db.prepare<[number], AuditRow>('SELECT * FROM audit WHERE seq = ?').get(seq),
     /** The entry with this hash (audit:verify, locating where a chain was cut). */

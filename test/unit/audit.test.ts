@@ -197,8 +197,8 @@ test('a checkpoint is due on the first round, then once a day when entries came 
 });
 
 test('entries keep config key names and never values; URLs lose their credentials', () => {
-  assert.deepEqual(redactWords(['shop', 'DATABASE_URL=postgres://u:pw@db/x', '--scope', 'read', 'https://bot:ghp_secret@github.com/a/b.git']),
-    ['shop', 'DATABASE_URL=…', '--scope', 'read', 'https://…@github.com/a/b.git']);
+  assert.deepEqual(redactWords(['shop', 'DATABASE_URL=postgres://u:pw@db/x', '1BAD=secret', '--scope', 'read', '--format=jsonl', 'https://bot:ghp_secret@github.com/a/b.git']),
+    ['shop', 'DATABASE_URL=…', '1BAD=…', '--scope', 'read', '--format=jsonl', 'https://…@github.com/a/b.git']);
   assert.deepEqual(bodyNames({ set: { A: 'secret', B: 'x' }, unset: ['C'], token: 'slw_secret' }), { set: ['A', 'B'], unset: true, token: true });
   assert.equal(bodyNames('text'), undefined);
 });

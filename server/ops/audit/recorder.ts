@@ -82,8 +82,9 @@ export function actorOf(store: Store, identity: Identity, over?: AuditInterface)
  */
 export function redactWords(words: readonly string[]): string[] {
   return words.map((w) => {
-    const assignment = /^([A-Za-z_][A-Za-z0-9_.-]*)=/.exec(w);
-    if (assignment) return `${assignment[1]}=…`;
+    // Any word with `=` that is not an option, whatever its key looks like (a bad key is still a value's neighbour).
+    const eq = w.indexOf('=');
+    if (eq > 0 && !w.startsWith('-')) return `${w.slice(0, eq)}=…`;
     return w.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1…@');
   });
 }

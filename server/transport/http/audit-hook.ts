@@ -35,7 +35,8 @@ export function auditRequest(services: Services, request: FastifyRequest, reply:
     ? actorOf(services.store, request.identity)
     : { actor: request.auditActor ?? 'unknown', credential: request.auditActor ? 'login' : null, interface: 'api' as const, source: null };
   const meta: Record<string, unknown> = { status };
-  const fields = bodyNames(request.body);
+  // An upload's body is the stream of its bytes, not fields.
+  const fields = route.upload ? undefined : bodyNames(request.body);
   if (fields) meta.fields = fields;
   const query = Object.keys((request.query ?? {}) as object);
   if (query.length) meta.query = query;
