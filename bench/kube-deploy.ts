@@ -25,6 +25,7 @@ import { RunningDeploys, RunningSessions } from '../server/context.ts';
 import { openStore } from '../server/store/index.ts';
 import { markdownTable, median, secs, type Row } from './stats.ts';
 import { benchEnv } from './settings.ts';
+import { AuditLog } from '../server/ops/audit/recorder.ts';
 
 // Every knob the bench reads from its environment, read once here.
 const SETTINGS = Object.freeze({
@@ -98,7 +99,7 @@ try {
     await deployer.rollout.deploy(deployable({ config, store }, first), { transcript: silent, signal: never });
     store.releases.finish(app, first.version, 'succeeded');
     const pushes = new RunningDeploys();
-    const services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), events: new Events(), builder: undefined, deployer };
+    const services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), events: new Events(), builder: undefined, deployer, audit: new AuditLog(store) };
     const io = { stdout: () => {}, stderr: (s: string) => say(s.trim()), stdin: async () => '', color: false, signal: never };
     for (let i = 0; i < SETTINGS.rounds; i++) {
       t0 = performance.now();

@@ -14,6 +14,7 @@ import { JobRunner } from '../server/jobs/runner.ts';
 import { Events } from '../server/jobs/events.ts';
 import { nativeCryptoLoaded } from '../server/transport/ssh/lib.ts';
 import { STORELESS, configOnly } from '../server/commands/backups.ts';
+import { AuditLog } from '../server/ops/audit/recorder.ts';
 
 async function main(): Promise<number> {
   configureLog({ level: 'warn' });
@@ -36,8 +37,9 @@ async function main(): Promise<number> {
   try {
     backends = await chooseBackends(config);
     const pushes = new RunningDeploys();
+    const audit = new AuditLog(store);
     return await execute(
-      { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes), events: new Events(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded },
+      { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, undefined, audit), events: new Events(), builder: backends.builder, deployer: backends.deployer, registry: backends.registry, nativeCrypto: nativeCryptoLoaded, audit },
       local,
       process.argv.slice(2),
       io,

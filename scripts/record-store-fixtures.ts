@@ -12,6 +12,7 @@
 // the code they test. A fixture is an SQL text, not a database file, so a review reads it and
 // a diff shows what changed.
 import { DatabaseSync } from 'node:sqlite';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MIGRATIONS, SCHEMA_VERSION } from '../server/store/db.ts';
@@ -32,6 +33,17 @@ const HASH_BOB = '306a41f49b7d3cf394e58f350d566365e6ce9ca759ab99c2e71e7cc45b82e2
 const HASH_CHILD = 'f20e47c94cb20db30530e9ec4d0107770be0c0455cb63c24f84b95df4441ba75';
 
 type Value = string | number | null;
+
+/**
+ * An audit entry chained as docs/audit.md says, computed here by its own hand: SHA-256 of the
+ * previous hash, a newline, and the JSON array of the entry's fields in their order.
+ */
+function auditEntry(e: Record<string, Value>): Record<string, Value> {
+  const fields = ['seq', 'at', 'actor', 'credential', 'interface', 'source', 'action', 'app', 'object', 'outcome', 'job', 'meta'].map((k) => e[k]);
+  return { ...e, hash: createHash('sha256').update(`${e.prev}\n${JSON.stringify(fields)}`).digest('hex') };
+}
+const AUDIT_1 = auditEntry({ seq: 1, at: T1, actor: 'alice', credential: 'key', interface: 'ssh', source: '192.0.2.1', action: 'config:set', app: 'shop', object: 'GREETING=…', outcome: 'ok', job: null, meta: '{"words":["shop","GREETING=…"]}', prev: '0'.repeat(64) });
+const AUDIT_2 = auditEntry({ seq: 2, at: T2, actor: 'bob', credential: 'token laptop', interface: 'git', source: '198.51.100.2', action: 'push', app: 'blog', object: null, outcome: 'denied', job: null, meta: '{"transport":"http"}', prev: AUDIT_1.hash! });
 
 /**
  * The rows every fixture holds, by table, with the columns of the newest schema; a fixture at N
@@ -106,6 +118,8 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['data_ca', { app: 'shop', key: '-----BEGIN PRIVATE KEY-----\nCA\n-----END PRIVATE KEY-----\n', cert: '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n' }],
   ['data_drills', { app: 'shop', name: 'shop-db', at: T2, ok: 1, step: null, message: 'Restored and checked.', rpo_s: 1.5, rto_ms: 42000 }],
   ['data_retiring', { app: 'shop', name: 'shop-db', username: 'shop-old', since: T2 }],
+  ['audit', AUDIT_1],
+  ['audit', AUDIT_2],
 ];
 
 /** The schema MIGRATIONS[0..n) make, in a new in-memory database. */

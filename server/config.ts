@@ -220,6 +220,9 @@ export interface Config {
   storeCopiesDir: string;
   /** While this file exists (DATA_DIR/upgrading, written by install.sh --upgrade), pushes and changes are refused; reads go on. */
   maintenanceFile: string;
+  // --- Audit log (issue 39). ---
+  /** Audit entries older than this are pruned (SLIPWAY_AUDIT_RETENTION_DAYS, default 400). */
+  auditRetentionMs: number;
 }
 
 /**
@@ -850,6 +853,7 @@ const SETTINGS = {
   drainTimeoutMs: setting('SLIPWAY_DRAIN_TIMEOUT_S', '300', seconds, 'How long `nodes:drain` asks again for evictions a PodDisruptionBudget refuses (an instance waits for its replacement elsewhere) and waits for evicted pods to stop, in seconds.'),
   metricsAllow: optional('SLIPWAY_METRICS_ALLOW', '— (none)', cidrList(() => []), "Addresses (IPs or CIDRs, comma-separated) from which `GET /metrics` (the platform's Prometheus metrics) may be read without a token, such as the Prometheus server's; from anywhere else it takes an admin's token. The TCP peer counts, never X-Forwarded-For."),
   otlpTracesUrl: optional('SLIPWAY_OTLP_TRACES_URL', '— (no traces)', httpUrl, "An OpenTelemetry collector's OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`): each push is sent there as a trace of its stages (receive, build, release, rollout, switch), so a slow push shows where its time went."),
+  auditRetentionMs: setting('SLIPWAY_AUDIT_RETENTION_DAYS', '400', (raw, name) => positive(raw, name) * 86_400_000, 'Audit log entries older than this many days are deleted by the `audit` round, which first records where the chain then starts (docs/audit.md).'),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

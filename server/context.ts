@@ -51,6 +51,39 @@ export interface Services {
   rounds?: BackgroundRounds;
   /** The checks doctor runs; tests put fakes here, the product leaves it to doctor's own. */
   doctorChecks?: () => DoctorCheck[];
+  /** The audit log's recorder (ops/audit/recorder.ts): every change and every denied attempt, from every interface. */
+  audit: AuditRecorder;
+}
+
+/** Where an audited action came in: an SSH command, a git push, the API, the dashboard, a forge's webhook, cron, the server itself, the local CLI. */
+export type AuditInterface = 'ssh' | 'git' | 'api' | 'dashboard' | 'webhook' | 'cron' | 'server' | 'cli';
+
+/** How an audited action ended. */
+export type AuditOutcome = 'ok' | 'denied' | 'failed';
+
+/** One audit entry as a caller gives it; the recorder adds the time, the sequence number and the chain. */
+export interface AuditInput {
+  /** The key name, or `slipway` for the server's own work, or `unknown` for a caller that did not authenticate. */
+  actor: string;
+  /** How the actor proved who it is: `key`, `token NAME`, `session ID` (a prefix of its stored hash), `login`. */
+  credential?: string | null;
+  interface: AuditInterface;
+  source?: string | null;
+  /** What was done: a command's name (`config:set`), an API route (`PATCH /apps/:app/config`), `push`, … */
+  action: string;
+  app?: string | null;
+  /** What in the app (or, without one, on the server) it was done to: a domain, a database, a key, a token. */
+  object?: string | null;
+  outcome: AuditOutcome;
+  job?: string | null;
+  /** Anything else worth keeping, never a secret: config key names, never values. */
+  meta?: Record<string, unknown>;
+}
+
+/** Records audit entries; declared here so that every layer can be handed it, implemented by ops/audit/recorder.ts. */
+export interface AuditRecorder {
+  /** Appends one entry to the chain; throws when the store refuses it. */
+  record(entry: AuditInput): void;
 }
 
 /** The builder and deployer chosen for this server; tests put fakes here, the product never does. */

@@ -22,6 +22,8 @@ import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
 import { Events } from './jobs/events.ts';
 import { reconcileAtStart } from './ops/admin/reconcile.ts';
+import { AuditLog, recordAfter } from './ops/audit/recorder.ts';
+import { ensureAuditKey } from './ops/audit/checkpoint.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
 export interface RunningSlipway {
@@ -82,6 +84,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const incoming = await sweepIncoming(config, startedAt);
   if (cleared || abandoned || trees || incoming) log.warn('recovered from an unclean stop', { cleared, abandoned, trees, incoming });
   if (config.adminKeysFile) importAdminKeys(store, config.adminKeysFile);
+  // The key the audit log's daily checkpoints are signed with, outside the database.
+  ensureAuditKey(config);
   installHookShim(config);
   if (!nativeCryptoLoaded()) {
     log.error('ssh2 native crypto binding NOT loaded: SSH transfers will be about 10x slower. Reinstall dependencies with scripts/provision (Node 24 headers).');
@@ -97,7 +101,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
 
   const pushes = new RunningDeploys();
   const events = new Events();
-  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: backends.builder, deployer: backends.deployer, registry: backends.registry, ...(backends.kube ? { kube: backends.kube } : {}), nativeCrypto: nativeCryptoLoaded };
+  const audit = new AuditLog(store);
+  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events, audit), events, builder: backends.builder, deployer: backends.deployer, registry: backends.registry, ...(backends.kube ? { kube: backends.kube } : {}), nativeCrypto: nativeCryptoLoaded, audit };
   // Before any deploy is accepted: the cluster runs what the database says (see push/reconcile.ts).
   const reconciled = await reconcileAtStart(services);
   if (reconciled.restored.length || reconciled.sweptPods) log.warn('brought the cluster in line with the database', { ...reconciled });
@@ -123,7 +128,15 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   // With port 0 (tests), the remotes we print must name the ports actually bound.
   services.config = Object.freeze({ ...config, sshPort, httpPort });
   // An upgrade's restart would cut a round in half (a deploy, a backup): none starts while one runs.
-  const rounds = new Rounds(serverRounds(services), { paused: () => upgrading(config) });
+  // The audit log records each run of a round that changes the server's own state (gc, backups) and
+  // a round that starts failing, once, not every interval it goes on failing.
+  const rounds = new Rounds(serverRounds(services), {
+    paused: () => upgrading(config),
+    observe: (round, error, failedBefore) => {
+      if (error === null ? !round.audited : failedBefore) return;
+      recordAfter(services, { actor: 'slipway', interface: 'server', action: `round:${round.name}`, outcome: error === null ? 'ok' : 'failed', meta: error === null ? {} : { error: error.slice(0, 300) } });
+    },
+  });
   services.rounds = rounds;
   rounds.start();
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null,

@@ -26,4 +26,6 @@ export interface Identity {
    * revoked, and a token it makes is revoked with it.
    */
   token?: string;
+  /** The address the caller connected from, as the transport saw it (the audit log's source). */
+  source?: string;
 }

@@ -20,7 +20,8 @@ export const STORELESS = new Set(['backup:keygen', 'restore']);
 
 /** What a storeless command is handed: the config alone (the data dir may not exist yet). */
 export function configOnly(config: Readonly<Config>): Services {
-  return { config } as Services;
+  // No store is open to record into (restore makes the store); both work on this machine's files only.
+  return { config, audit: { record: () => undefined } } as unknown as Services;
 }
 
 function localOnly(ctx: CommandContext, usage: string): void {

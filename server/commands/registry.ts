@@ -34,6 +34,8 @@ import { roundCommands } from './rounds.ts';
 import { backupCommands } from './backups.ts';
 import { commandLine, showHelp } from './help.ts';
 import { refuseChangeWhileUpgrading } from './upgrading.ts';
+import { audited } from './audited.ts';
+import { auditCommands } from './audit.ts';
 
 const metaCommands: Command[] = [
   {
@@ -86,6 +88,7 @@ export const commands: readonly Command[] = [
   ...roundCommands,
   ...backupCommands,
   ...gcCommands,
+  ...auditCommands,
   ...metaCommands,
 ];
 
@@ -138,6 +141,11 @@ export async function dispatch(ctx: CommandContext, words: readonly string[]): P
   const c = byName.get(name);
   if (!c) throw new UsageError(dokkuDataHint(name) ?? `Unknown command ${shown(name)}. Run "help" for the list.`);
   const { args, flags } = parseArgs(c, rest);
+  return audited(ctx, c, words, args, () => runParsed(ctx, c, args, flags));
+}
+
+/** Checks access and runs a parsed command; resolves with its exit code. */
+async function runParsed(ctx: CommandContext, c: Command, args: string[], flags: ParsedFlags): Promise<number> {
   if (c.access === 'admin') requireAdmin(ctx, `Only admins may run ${c.name}.`);
   refuseChangeWhileUpgrading(ctx, c);
   let outcome;

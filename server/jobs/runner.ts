@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import type { EventBus, Jobs, JobSpec, RunningDeploys, StartedJob } from '../context.ts';
+import type { AuditRecorder, EventBus, Jobs, JobSpec, RunningDeploys, StartedJob } from '../context.ts';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../output/log.ts';
@@ -18,6 +18,7 @@ import type { Store } from '../store/index.ts';
 import { INTERRUPTED, type JobEnd, type JobRow } from '../store/jobs.ts';
 import { appName } from '../names.ts';
 import { hasEnded } from './job.ts';
+import { noteAuditJob } from '../audit-scope.ts';
 import { JobLog } from './job-log.ts';
 import { jobEnded, jobStarted } from '../observe/metrics.ts';
 
@@ -79,11 +80,14 @@ export class JobRunner implements Jobs {
   readonly #config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>;
   readonly #deploys: DeployRegistry;
   readonly #events: Pick<EventBus, 'publish'> | undefined;
+  /** Records the jobs the server starts on its own (a round's sync, a preview's expiry) when they end; an adapter records the rest. */
+  readonly #audit: AuditRecorder | undefined;
   readonly #live = new Map<string, Live>();
   #closing = false;
 
   /** `events` hears each job start and end (a `job` event with the row). */
-  constructor(store: Pick<Store, 'jobs' | 'releases'>, config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>, deploys: DeployRegistry, events?: Pick<EventBus, 'publish'>) {
+  constructor(store: Pick<Store, 'jobs' | 'releases'>, config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>, deploys: DeployRegistry, events?: Pick<EventBus, 'publish'>, audit?: AuditRecorder) {
+    this.#audit = audit;
     this.#store = store;
     this.#config = config;
     this.#deploys = deploys;
@@ -112,6 +116,8 @@ export class JobRunner implements Jobs {
       rmSync(logFile, { force: true });
       throw err;
     }
+    // Started by an adapter that records it (its entry names the job), or by the server on its own.
+    const ownJob = !noteAuditJob(id);
     const running = this.#deploys.begin(app, spec.identity);
     const { controller } = running;
     // A reason meant for the user (the caller's key lost the app) is kept; any other is the client leaving.
@@ -170,6 +176,7 @@ export class JobRunner implements Jobs {
           settle(last ?? { ...row, ...end, release: end.release ?? null, error: end.error ?? null });
           // A row that is gone went with its app (apps:destroy says so with its own event).
           if (last) this.#events?.publish({ type: 'job', app, job: last });
+          if (ownJob) this.#recordOwn(spec, id, end);
         }
       }
     })();
@@ -177,6 +184,19 @@ export class JobRunner implements Jobs {
     // must not also end the process as an unhandled rejection.
     result.catch(() => {});
     return { job: row, result, ended };
+  }
+
+  /** The entry of a job the server started on its own; a failure to record is logged, the job's end stands. */
+  #recordOwn(spec: JobSpec, id: string, end: { status: JobEnd; error?: string }): void {
+    if (!this.#audit) return;
+    try {
+      this.#audit.record({
+        actor: spec.identity.name, interface: 'server', action: `job:${spec.kind}`, app: spec.app, job: id,
+        outcome: end.status === 'succeeded' ? 'ok' : 'failed', meta: { origin: spec.origin, status: end.status, ...(end.error ? { error: end.error.slice(0, 300) } : {}) },
+      });
+    } catch (err) {
+      log.error('an audit entry could not be recorded', { err, job: id });
+    }
   }
 
   /** The stored job, if it exists (whatever its app: callers check the caller's rights on it). */

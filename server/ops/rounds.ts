@@ -14,7 +14,12 @@ export interface Round {
   what: string;
   intervalMs: number;
   task: (signal: AbortSignal) => Promise<unknown>;
+  /** Whether each run is a change of the server's own that the audit log records (gc, backups); a failure is recorded for every round. */
+  audited?: boolean;
 }
+
+/** Told how a round's run ended: `error` is null when it succeeded; `failedBefore` says whether its previous run failed too. */
+export type RoundObserver = (round: Round, error: string | null, failedBefore: boolean) => void;
 
 interface Entry {
   round: Round;
@@ -29,9 +34,15 @@ export class Rounds implements BackgroundRounds {
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #paused: () => boolean;
 
-  /** `paused`: while it says so, the timers' ticks start nothing (an upgrade under way); rounds:run still runs one. */
-  constructor(rounds: readonly Round[], opts: { paused?: () => boolean } = {}) {
+  readonly #observe: RoundObserver | undefined;
+
+  /**
+   * `paused`: while it says so, the timers' ticks start nothing (an upgrade under way); rounds:run
+   * still runs one. `observe`: told of each run's end (the audit log's record of rounds).
+   */
+  constructor(rounds: readonly Round[], opts: { paused?: () => boolean; observe?: RoundObserver } = {}) {
     this.#paused = opts.paused ?? (() => false);
+    this.#observe = opts.observe;
     for (const round of rounds) {
       if (this.#entries.has(round.name)) throw new Error(`two background rounds are named ${round.name}`);
       this.#entries.set(round.name, { round, current: undefined, state: { name: round.name, what: round.what, intervalMs: round.intervalMs, runs: 0, running: false, lastStarted: null, lastFinished: null, lastError: null } });
@@ -75,6 +86,7 @@ export class Rounds implements BackgroundRounds {
 
   #run(entry: Entry): Promise<void> {
     const { state, round } = entry;
+    const failedBefore = state.lastError !== null;
     state.running = true;
     state.lastStarted = new Date().toISOString();
     const current = round.task(this.#stop.signal).then(
@@ -84,6 +96,7 @@ export class Rounds implements BackgroundRounds {
         log.warn(`${round.what} failed; the next round tries again`, { round: round.name, err });
       },
     ).finally(() => {
+      this.#observe?.(round, state.lastError, failedBefore);
       state.runs++;
       state.running = false;
       state.lastFinished = new Date().toISOString();

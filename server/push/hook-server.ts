@@ -10,6 +10,8 @@ import { Backpressure, OUTPUT_BOUNDS } from '../output/backpressure.ts';
 import { repoPath } from '../repos.ts';
 import { parseRefUpdates } from './receive.ts';
 import { runPipeline } from './pipeline.ts';
+import { withAuditScope, type AuditScope } from '../audit-scope.ts';
+import { actorOf, failureText, outcomeOfError, recordAfter } from '../ops/audit/recorder.ts';
 import { decodeRequest, encodeMessage, type HookRequest } from '../../hooks/wire.ts';
 
 const MAX_REQUEST = 4 * 1024 * 1024;
@@ -47,18 +49,24 @@ async function handle(services: Services, sock: Socket, req: HookRequest): Promi
   // The hook's connection is the push's lifeline: git or the client going away aborts the pipeline.
   const onClose = () => session.controller.abort(new Error('the pre-receive hook went away'));
   sock.once('close', onClose);
+  const scope: AuditScope = { jobs: [] };
+  const entry = { ...actorOf(services.store, session.identity, 'git'), action: 'push', app: session.app, meta: { transport: session.identity.via } as Record<string, unknown> };
   try {
-    await runPipeline(services, {
+    const updates = parseRefUpdates(req.stdin);
+    entry.meta.refs = updates.map((u) => `${u.ref} ${u.new.slice(0, 12)}`);
+    await withAuditScope(scope, () => runPipeline(services, {
       app: session.app,
       identity: session.identity,
-      updates: parseRefUpdates(req.stdin),
+      updates,
       quarantine: req.quarantine,
       transcript: t,
       signal: session.controller.signal,
       startedAt: session.startedAt,
-    });
+    }));
+    recordAfter(services, { ...entry, outcome: 'ok', job: scope.jobs[0] ?? null });
     return 0;
   } catch (err) {
+    recordAfter(services, { ...entry, outcome: outcomeOfError(err, services.store, session.app), job: scope.jobs[0] ?? null, meta: { ...entry.meta, error: failureText(err) } });
     t.warn(reportFailure(err, 'push rejected', { app: session.app }).message);
     return 1;
   } finally {

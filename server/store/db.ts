@@ -363,6 +363,45 @@ export const MIGRATIONS: readonly string[] = [
   // pg:backups:schedule (issue 37): the time of day (HH:MM, UTC) a database's daily backup is
   // taken at; NULL: every SLIPWAY_DATABASE_BACKUP_INTERVAL_S since the last one.
   `ALTER TABLE data_services ADD COLUMN backup_at TEXT;`,
+  // The audit log (issue 39): every change and every denied attempt, each entry carrying the hash
+  // of the one before (ops/audit/chain.ts). The store refuses to change an entry, and to delete one
+  // that no pruning anchor covers: retention records "pruned up to N, whose hash was H" first, so
+  // the chain stays checkable from N + 1 (ops/audit/prune.ts).
+  `CREATE TABLE audit (
+     seq INTEGER PRIMARY KEY,
+     at TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     credential TEXT,
+     interface TEXT NOT NULL,
+     source TEXT,
+     action TEXT NOT NULL,
+     app TEXT,
+     object TEXT,
+     outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'denied', 'failed')),
+     job TEXT,
+     meta TEXT NOT NULL,
+     prev TEXT NOT NULL,
+     hash TEXT NOT NULL
+   );
+   CREATE INDEX audit_by_app ON audit (app, seq);
+   CREATE INDEX audit_by_at ON audit (at);
+   CREATE TABLE audit_pruned (
+     upto INTEGER PRIMARY KEY,
+     hash TEXT NOT NULL,
+     at TEXT NOT NULL
+   );
+   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+   BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;
+   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+   WHEN OLD.seq > COALESCE((SELECT MAX(upto) FROM audit_pruned), 0)
+   BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted, except up to a pruning anchor'); END;
+   CREATE TRIGGER audit_pruned_no_update BEFORE UPDATE ON audit_pruned
+   BEGIN SELECT RAISE(ABORT, 'audit pruning anchors cannot be changed'); END;
+   CREATE TRIGGER audit_pruned_no_delete BEFORE DELETE ON audit_pruned
+   BEGIN SELECT RAISE(ABORT, 'audit pruning anchors cannot be deleted'); END;
+   CREATE TRIGGER audit_pruned_checked BEFORE INSERT ON audit_pruned
+   WHEN NOT EXISTS (SELECT 1 FROM audit WHERE seq = NEW.upto AND hash = NEW.hash)
+   BEGIN SELECT RAISE(ABORT, 'a pruning anchor must name an entry and its hash'); END;`,
 ];
 
 /** The schema version this Slipway migrates a store to (PRAGMA user_version). */

@@ -18,6 +18,7 @@ import { sessionsStore } from './sessions.ts';
 import { syncsStore } from './syncs.ts';
 import { previewsStore } from './previews.ts';
 import { dataStore } from './data.ts';
+import { auditStore } from './audit.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -48,6 +49,8 @@ export interface Store {
   previews: ReturnType<typeof previewsStore>;
   /** Each app's databases (addons:create) and the authority their certificates come from. */
   data: ReturnType<typeof dataStore>;
+  /** The audit log: entries in a hash chain, only ever added (ops/audit/). */
+  audit: ReturnType<typeof auditStore>;
   close(): void;
 }
 
@@ -87,6 +90,7 @@ export function openStore(file: string, opts: { copy?: string } = {}): Store {
     syncs: syncsStore(db),
     previews: previewsStore(db),
     data: dataStore(db),
+    audit: auditStore(db),
     close: () => db.close(),
   };
 }

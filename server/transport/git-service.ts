@@ -5,6 +5,7 @@
 import type { RunningDeploy, Services } from '../context.ts';
 import type { Identity } from '../auth/identity.ts';
 import { authorizeRepo } from '../ops/access.ts';
+import { actorOf, failureText, outcomeOfError, recordAfter } from '../ops/audit/recorder.ts';
 import type { Piped } from '../exec.ts';
 import { gitPipe } from '../git.ts';
 import { repoPath, serveSettings } from '../repos.ts';
@@ -52,11 +53,17 @@ export interface GitRequest {
 }
 
 /** Starts git for an authorised request on the repository the server chose; throws NotFoundError if the key may not use the app. */
-export function serveGit(services: Pick<Services, 'config' | 'store' | 'pushes'>, req: GitRequest): ServedGit {
-  authorizeRepo({ services, identity: req.identity }, req.app);
+export function serveGit(services: Pick<Services, 'config' | 'store' | 'pushes' | 'audit'>, req: GitRequest): ServedGit {
+  const pushing = req.service === 'git-receive-pack' && !req.advertiseOnly;
+  try {
+    authorizeRepo({ services, identity: req.identity }, req.app);
+  } catch (err) {
+    // A push or fetch of an app the key may not use: a denied attempt (a push that goes ahead is recorded when its hook ends).
+    recordAfter(services, { ...actorOf(services.store, req.identity, 'git'), action: req.service === 'git-receive-pack' ? 'push' : 'fetch', app: req.app, outcome: outcomeOfError(err, services.store, req.app), meta: { transport: req.identity.via, error: failureText(err) } });
+    throw err;
+  }
   // A push now would be cut in half by the upgrade's restart: refused before git starts.
   if (req.service === 'git-receive-pack') refuseWhileUpgrading(services.config, req.identity);
-  const pushing = req.service === 'git-receive-pack' && !req.advertiseOnly;
   const push: RunningDeploy | undefined = pushing ? services.pushes.begin(req.app, req.identity) : undefined;
   const env: Record<string, string | undefined> = {
     GIT_PROTOCOL: req.gitProtocol,

@@ -22,6 +22,7 @@ import { MemoryImages, dumpStore, seedStore } from '../support/self-backup.ts';
 import { makeKey, startTestServer } from '../support/harness.ts';
 import { api, makeToken } from '../support/api-client.ts';
 import { doctorChecks } from '../../server/ops/admin/doctor.ts';
+import { auditKeyFile, ensureAuditKey } from '../../server/ops/audit/checkpoint.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'slipway-self-backup-'));
 let keyFile: string;
@@ -41,6 +42,7 @@ before(async () => {
   store = openStore(config.dbFile);
   seedStore(store, config, images, { apps: 3, releases: 4 });
   writeFileSync(config.hostKeyFile, 'host key bytes\n', { mode: 0o600 });
+  ensureAuditKey(config);
 });
 after(() => {
   store?.close();
@@ -140,6 +142,7 @@ test('restore into an empty data dir: the store, repositories and host key come 
   }
   assert.deepEqual(tree(target.reposDir), tree(config.reposDir));
   assert.equal(readFileSync(target.hostKeyFile, 'utf8'), 'host key bytes\n');
+  assert.equal(readFileSync(auditKeyFile(target), 'utf8'), readFileSync(auditKeyFile(config), 'utf8'), "the audit log's signing key comes back, so its checkpoints still verify");
   const settings = JSON.parse(readFileSync(join(target.dataDir, 'restored-settings.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(settings.registry, 'registry.test');
   assert.equal(readdirSync(root).filter((f) => f.includes('.restore-')).length, 0, 'no work directory is left');

@@ -19,6 +19,8 @@ import { makeOutput } from '../../server/output/output.ts';
 import { lineTranscript, type Transcript } from '../../server/output/transcript.ts';
 import { ForbiddenError, UsageError, UserError } from '../../server/errors.ts';
 import { joinLine } from '../../server/ops/admin/nodes.ts';
+import { openStore } from '../../server/store/index.ts';
+import { AuditLog } from '../../server/ops/audit/recorder.ts';
 
 const node = (name: string, opts: { ready?: boolean; unschedulable?: boolean; labels?: Record<string, string> } = {}): V1Node => ({
   metadata: { name, labels: { 'kubernetes.io/hostname': name, ...opts.labels } },
@@ -137,12 +139,17 @@ const summary = (name: string, over: Partial<NodeSummary> = {}): NodeSummary => 
 /** Runs one command line in process as `admin` (or not) against the fake nodes; its output, exit code and error. */
 async function command(t: TestContext, cluster: FakeNodes | undefined, words: string[], opts: { admin?: boolean; env?: Record<string, string> } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-nodes-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // A real store: the dispatcher records each command in its audit log.
+  const store = openStore(join(dir, 'slipway.db'));
+  t.after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const out: string[] = [];
   const ctx = {
     identity: { name: 'alice', admin: opts.admin ?? true, via: 'ssh' },
     out: makeOutput((s) => out.push(s), { color: false }),
-    services: { config: loadConfig({ SLIPWAY_DATA_DIR: dir, SLIPWAY_HOST: 'paas.example.com', SLIPWAY_DASHBOARD_URL: 'https://slipway.example.com', SLIPWAY_K3S_TOKEN_FILE: join(dir, 'node-token'), ...opts.env }), deployer: cluster ? { nodes: cluster } : undefined },
+    services: { config: loadConfig({ SLIPWAY_DATA_DIR: dir, SLIPWAY_HOST: 'paas.example.com', SLIPWAY_DASHBOARD_URL: 'https://slipway.example.com', SLIPWAY_K3S_TOKEN_FILE: join(dir, 'node-token'), ...opts.env }), store, audit: new AuditLog(store), deployer: cluster ? { nodes: cluster } : undefined },
     stdin: async () => '',
     drained: async () => {},
     signal: new AbortController().signal,

@@ -24,6 +24,7 @@ import { collectApp } from '../../server/ops/gc/collect.ts';
 import { FakeDeployer, FakeRollouts, type FakeControls } from '../support/fakes.ts';
 import { Events } from '../../server/jobs/events.ts';
 import { JobRunner } from '../../server/jobs/runner.ts';
+import { AuditLog } from '../../server/ops/audit/recorder.ts';
 
 /** Fake rollouts that also note who held the app's lock during each rollout. */
 class WatchingRollouts extends FakeRollouts {
@@ -62,7 +63,7 @@ function world(t: TestContext, env: Record<string, string> = {}): World {
   const deployer = new WatchingDeployer(controls);
   const pushes = new RunningDeploys();
   const events = new Events();
-  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: undefined, deployer };
+  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: undefined, deployer, audit: new AuditLog(store) };
   deployer.rollout.services = services;
   store.apps.create('a');
   const lines: string[] = [];

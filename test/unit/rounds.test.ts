@@ -61,3 +61,16 @@ test('started rounds run on their interval (one of 0 only on demand), and stop a
   await new Promise((r) => setImmediate(r));
   assert.match(String(aborted), /the server is stopping/);
 });
+
+test('the observer hears how each run ended, and whether the one before failed too (the audit log records a round that starts failing once)', async () => {
+  let fail = false;
+  const heard: [string, string | null, boolean][] = [];
+  const rounds = new Rounds([{ name: 'gc', what: 'x', intervalMs: 0, audited: true, task: async () => { if (fail) throw new Error('registry down'); } }], { observe: (r, error, failedBefore) => { heard.push([r.name, error, failedBefore]); } });
+  await rounds.runNow('gc');
+  fail = true;
+  await rounds.runNow('gc');
+  await rounds.runNow('gc');
+  fail = false;
+  await rounds.runNow('gc');
+  assert.deepEqual(heard, [['gc', null, false], ['gc', 'registry down', false], ['gc', 'registry down', true], ['gc', null, true]]);
+});

@@ -14,6 +14,7 @@ import { openStore, type Store } from '../../server/store/index.ts';
 import { inspectStoreFile, SCHEMA_VERSION } from '../../server/store/db.ts';
 import { sessionsStore } from '../../server/store/sessions.ts';
 import { dump, FIXTURE_DIR, fixtureFile, migratedTo } from '../../scripts/record-store-fixtures.ts';
+import { verifyAudit } from '../../server/ops/audit/verify.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const T0 = '2026-11-20T10:00:00.000Z';
@@ -163,6 +164,12 @@ function checkRows(s: Store, n: number): void {
     assert.equal(s.data.backupAt('shop', 'shop-db'), since(23) ? '02:00' : null, 'a store from before schedules: a day after the last backup');
     assert.deepEqual(s.data.retiring(), since(22) ? [{ app: 'shop', name: 'shop-db', username: 'shop-old', since: T2 }] : []);
   }
+  // The audit log (schema 24): its entries as recorded, their chain intact (hashes computed by the fixture recorder's own hand).
+  assert.deepEqual(s.audit.list({ limit: 10 }).map((e) => [e.seq, e.actor, e.interface, e.action, e.app, e.outcome]),
+    since(24) ? [[2, 'bob', 'git', 'push', 'blog', 'denied'], [1, 'alice', 'ssh', 'config:set', 'shop', 'ok']] : []);
+  const chain = verifyAudit({ dataDir: join(tmpdir(), 'slipway-no-such-dir') }, s);
+  assert.equal(chain.ok, true, chain.broken?.message);
+  assert.equal(chain.entries, since(24) ? 2 : 0);
 }
 
 /** Checks that the migrated store takes writes where the recorded rows left off, and that its foreign keys still cascade. */
@@ -175,6 +182,8 @@ function checkWrites(s: Store, n: number): void {
   for (const table of ['config', 'releases', 'formation', 'domains', 'builds', 'egress', 'volumes', 'jobs', 'data_services', 'data_drills', 'preview_settings']) {
     assert.equal(s.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE app = 'shop'`).get()!.n, 0, `${table}: an app's rows go with it`);
   }
+  // The audit log keeps an app's entries after the app is gone.
+  assert.equal(s.audit.list({ app: 'shop', limit: 10 }).length, n >= 24 ? 1 : 0);
   // Its preview's row goes with it (the preview app itself is removed by apps:destroy, not by the store).
   assert.equal(s.previews.get(PREVIEW), undefined);
 }

@@ -22,6 +22,7 @@ import { FakeDeployer } from '../support/fakes.ts';
 import { Events } from '../../server/jobs/events.ts';
 import { JobRunner } from '../../server/jobs/runner.ts';
 import { configureLog } from '../../server/output/log.ts';
+import { AuditLog } from '../../server/ops/audit/recorder.ts';
 
 // The failures these tests provoke are logged as they should be; the test output needs none of it.
 configureLog({ level: 'error' });
@@ -46,7 +47,7 @@ function world(t: TestContext, env: Record<string, string> = {}): World {
   const deployer = new FakeDeployer({});
   const pushes = new RunningDeploys();
   const events = new Events();
-  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: undefined, deployer };
+  const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events), events, builder: undefined, deployer, audit: new AuditLog(store) };
   store.apps.create('a');
   const lines: string[] = [];
   return {

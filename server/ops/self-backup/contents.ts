@@ -5,6 +5,7 @@
 //   manifest.json            this file's BackupManifest
 //   store/slipway.db         the store, copied with SQLite's online backup
 //   data/ssh_host_ed25519_key
+//   data/audit_ed25519_key   the audit log's signing key (ops/audit/checkpoint.ts)
 //   settings.json            the settings the server ran with (non-secret ones and the registry credential)
 //   repos/…                  every app's bare git repository (refs before objects)
 //   images/oci-layout, images/index.json, images/blobs/sha256/…   an OCI image layout, each blob once
@@ -49,6 +50,7 @@ export const ENTRY = {
   manifest: 'manifest.json',
   store: 'store/slipway.db',
   hostKey: 'data/ssh_host_ed25519_key',
+  auditKey: 'data/audit_ed25519_key',
   settings: 'settings.json',
   repos: 'repos',
   images: 'images',

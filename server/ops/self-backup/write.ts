@@ -13,6 +13,7 @@ import type { ImageBlobs } from '../../build/registry-blobs.ts';
 import { encrypting } from './age.ts';
 import { TarWriter } from './tar.ts';
 import { ENTRY, FORMAT, imagesToKeep, manifestApps, manifestDatabases, type BackupManifest, type ManifestImage } from './contents.ts';
+import { auditKeyFile } from '../audit/checkpoint.ts';
 
 /** What went into an archive. */
 export interface Written {
@@ -98,6 +99,13 @@ async function fill(tar: TarWriter, c: { config: Readonly<Config>; store: Store;
   files++;
   if (existsSync(c.config.hostKeyFile)) {
     sums[ENTRY.hostKey] = await tar.file(ENTRY.hostKey, c.config.hostKeyFile, statSync(c.config.hostKeyFile).size);
+    files++;
+  }
+  // The audit log's signing key, so a restored server still verifies the checkpoints in its chain
+  // (the latest-checkpoint file stays behind: it may be newer than this copy of the store).
+  const auditKey = auditKeyFile(c.config);
+  if (existsSync(auditKey)) {
+    sums[ENTRY.auditKey] = await tar.file(ENTRY.auditKey, auditKey, statSync(auditKey).size);
     files++;
   }
   await add(ENTRY.settings, Buffer.from(JSON.stringify(settingsOf(c.config), null, 2)));

@@ -30,6 +30,8 @@ import { HOOK_BODY_LIMIT, HOOKS_PREFIX, NOT_HERE_MESSAGE, receiveHook } from '..
 import { clientAddress, forwardingProxies } from './forwarded.ts';
 import { authenticationFailed, observeApiRequest } from '../../observe/metrics.ts';
 import { UPGRADING, UPGRADING_RETRY_S, upgrading } from '../../ops/upgrade/maintenance.ts';
+import { withAuditScope, type AuditScope } from '../../audit-scope.ts';
+import { auditRequest } from './audit-hook.ts';
 
 /** Where the API lives on the HTTP port. */
 export const API_PREFIX = '/api/v1';
@@ -53,6 +55,12 @@ export interface HttpApi {
 declare module 'fastify' {
   interface FastifyRequest {
     identity?: Identity;
+    /** The jobs the handler started (the audit entry names them). */
+    auditScope?: AuditScope;
+    /** The sentence a refused or failed request ended with, for its audit entry. */
+    auditError?: string;
+    /** The key a login (a public route) logged in as. */
+    auditActor?: string;
   }
   interface FastifyContextConfig {
     route?: ApiRoute;
@@ -214,12 +222,16 @@ function register(app: FastifyInstance, services: Services, proxies: Proxies, sl
     handler: async (request, reply) => {
       const controller = new AbortController();
       reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(new Error('the client went away')); });
-      const out = await r.handle({
+      const scope: AuditScope = { jobs: [] };
+      request.auditScope = scope;
+      const out = await withAuditScope(scope, () => r.handle({
         identity: request.identity!, services,
         params: request.params, query: request.query, body: r.upload ? undefined : request.body,
         signal: controller.signal,
         ...(r.upload && request.body instanceof Readable ? { upload: request.body } : {}),
-      });
+      }));
+      // A login answers with the key it logged in as: its audit entry's actor.
+      if (r.public && 'json' in out && typeof (out.json as { key?: unknown } | null)?.key === 'string') request.auditActor = (out.json as { key: string }).key;
       if ('bytes' in out) {
         reply.hijack();
         try {
@@ -316,15 +328,23 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
   });
   const proxies = proxiesOf(services);
   const slots = new StreamSlots({ perKey: services.config.maxStreamsPerKey, perSource: services.config.maxStreamsPerSource });
-  app.addHook('onRequest', async (request) => { authorize(services, throttle, proxies, request); });
+  // The client's address as the audit log keeps it: X-Forwarded-For only from SLIPWAY_TRUSTED_PROXIES.
+  const forwarded = forwardingProxies(services.config.trustedProxies);
+  const addressOf = (request: FastifyRequest) => sourceOf(clientAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for'], forwarded));
+  app.addHook('onRequest', async (request) => {
+    authorize(services, throttle, proxies, request);
+    if (request.identity) request.identity = { ...request.identity, source: addressOf(request) };
+  });
   app.addHook('onResponse', async (request, reply) => {
     // A body the client was still sending when we answered (a 401, a 413) is not read to its end.
     if (hasBody(request.raw) && !request.raw.complete) request.raw.socket.destroy();
     // The route's pattern, never the URL asked for: one series per route, whatever the paths tried.
     observeApiRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    auditRequest(services, request, reply, addressOf(request));
   });
   app.setErrorHandler((err, request, reply) => {
     const e = classify(err, request);
+    request.auditError = e.message;
     // A refused login (a wrong code or token) is a failed authentication like a wrong Bearer token.
     if (e.status === 401 && request.routeOptions.config.route?.public) {
       const address = request.raw.socket.remoteAddress ?? 'unknown';

@@ -12,6 +12,7 @@ import { refuse, reply } from './reply.ts';
 import { FailureThrottle } from './throttle.ts';
 import { Tally } from './limits.ts';
 import { sourceOf } from '../source.ts';
+import { actorOf, recordAfter } from '../../ops/audit/recorder.ts';
 import { basicToken, tokenIdentity } from './auth.ts';
 import { startApi, startHooks, type HookEndpoint, type HttpApi } from './api.ts';
 import { dashboard, type Dashboard } from './dashboard.ts';
@@ -99,7 +100,9 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hoo
   // A git path is never one of them: git is decided first.
   if (!ROUTE.test(url.pathname) && web.owns(req.method, url.pathname)) return web.handle(req, res, url.pathname);
   // Every route is behind authentication, even ones that would be 404s.
-  const identity = authenticate(services, req.headers.authorization);
+  const authenticated = authenticate(services, req.headers.authorization);
+  const source = sourceOf(req.socket.remoteAddress ?? 'unknown');
+  const identity = authenticated && { ...authenticated, source };
   if (!identity) {
     const challenge = { 'www-authenticate': 'Basic realm="Slipway", charset="UTF-8"' };
     // No credentials is git's normal first request; only presented credentials are failures.
@@ -108,6 +111,7 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hoo
     authenticationFailed('http');
     const wait = throttle.fail(address);
     log.warn('http authentication failed', { address, failures: throttle.failures(address), delayMs: wait });
+    recordAfter(services, { actor: 'unknown', interface: 'git', source, action: 'login', outcome: 'denied', meta: { path: url.pathname.slice(0, 200) } });
     if (wait === 0) return refuse(req, res, 401, UNAUTHORIZED, challenge);
     req.pause();
     const timer = setTimeout(() => refuse(req, res, 401, UNAUTHORIZED, challenge), wait);
@@ -117,9 +121,11 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hoo
   const g = route(req, url);
   if (!g) return refuse(req, res, 404, 'Not found: Slipway serves git at /APP.git (smart HTTP only).');
   if (!mayUseApp(services.store, identity, g.app)) {
+    recordAfter(services, { ...actorOf(services.store, identity, 'git'), action: g.service === 'git-receive-pack' ? 'push' : 'fetch', app: g.app, outcome: services.store.apps.get(g.app) ? 'denied' : 'failed', meta: { transport: 'http' } });
     return refuse(req, res, 404, `Repository not found, or your token has no access to ${g.app}.`);
   }
   if (g.service === 'git-receive-pack' && !allows(identity.scope ?? 'admin', 'deploy')) {
+    recordAfter(services, { ...actorOf(services.store, identity, 'git'), action: 'push', app: g.app, outcome: 'denied', meta: { transport: 'http', scope: identity.scope } });
     return refuse(req, res, 403, `Push refused: this token has the ${identity.scope} scope; pushing needs a token with the deploy scope (tokens:create NAME --scope deploy).`);
   }
   // git shows a refusal's text/plain body as `remote:` lines, with its status.

@@ -16,6 +16,8 @@ import { readInto } from '../../exec.ts';
 import { SessionOutput } from './output.ts';
 import { LiveConnections } from './connections.ts';
 import { stopRevoked } from '../../revocation.ts';
+import { sourceOf } from '../source.ts';
+import { recordAfter } from '../../ops/audit/recorder.ts';
 
 /** Fixed limits modelled on OpenSSH's sshd defaults; the ones an operator may change are in config. */
 export const SSH_LIMITS = {
@@ -193,7 +195,7 @@ function refuseRemovedKey(session: Session, channel: ServerChannel, hangUp: () =
   channel.end();
 }
 
-function onConnection(door: Door, client: Connection, remote: string): void {
+function onConnection(door: Door, client: Connection, remote: string, source: string): void {
   const hangUp = () => {
     client.end();
     door.gate.hangUp(remote);
@@ -209,6 +211,14 @@ function onConnection(door: Door, client: Connection, remote: string): void {
   const { services } = door;
   let fingerprint: string | undefined;
   let attempts = 0;
+  // A connection that offered keys and ended without logging in is one failed login in the audit
+  // log (a client offers each of its keys in turn, so not one entry per key), with the key named
+  // when one was known here but its signature did not verify.
+  let claimed: string | undefined;
+  client.once('close', () => {
+    if (fingerprint || attempts === 0) return;
+    recordAfter(services, { actor: claimed ?? 'unknown', credential: 'key', interface: 'ssh', source, action: 'login', outcome: 'denied', meta: { attempts } });
+  });
   client.on('authentication', (ctx) => {
     // Every refusal but the client's opening `none` probe is a failed attempt: a connection that
     // then ends unauthenticated costs its source address the authfail penalty.
@@ -235,6 +245,7 @@ function onConnection(door: Door, client: Connection, remote: string): void {
     // no identity is bound until a signature over the session id verifies.
     if (!ctx.signature || !ctx.blob) return ctx.accept();
     if (!verifySignature({ type: key.type, blob: key.publicKey, fingerprint: fp, comment: '' }, ctx.blob, ctx.signature, ctx.hashAlgo)) {
+      claimed = key.name;
       log.warn('ssh signature did not verify', { remote, fingerprint: fp });
       return reject();
     }
@@ -250,7 +261,7 @@ function onConnection(door: Door, client: Connection, remote: string): void {
     // revoked since login must not keep its old rights on a connection that stays open.
     const current = (): Identity | undefined => {
       const key = services.store.keys.byFingerprint(fp);
-      return key && { name: key.name, admin: key.admin, via: 'ssh' };
+      return key && { name: key.name, admin: key.admin, via: 'ssh', source };
     };
     let open = 0;
     client.on('session', (accept, reject) => {
@@ -317,7 +328,7 @@ export function startSshServer(services: Services): Promise<Server> {
       keepaliveCountMax: SSH_LIMITS.keepaliveCountMax,
       algorithms: { kex: SSH_KEX },
     },
-    (client, info) => onConnection(door, client, `${info.ip}:${info.port}`),
+    (client, info) => onConnection(door, client, `${info.ip}:${info.port}`, sourceOf(info.ip)),
   );
   // ssh2 never listens itself: our own listener counts and times each socket, then hands it over.
   const gate = new Gate(
