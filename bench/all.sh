@@ -15,6 +15,8 @@ node bench/http-rss.ts
 bin/slipway-server bench/api.ts
 # Idle RSS of the sources vs the built server (with the testbed's KUBECONFIG when it is up).
 node bench/memory.ts
+# What a GET /metrics scrape costs, and the API's latency with scrapes (a server of its own, fake backends).
+node bench/observe.ts
 # Slipway's own backup and restore (no testbed: the registry is in memory; about 2 GB of temporary files).
 node bench/self-backup.ts
 # The audit log's cost per entry and audit:verify of 100,000 entries (no testbed: a store in a temporary directory).
