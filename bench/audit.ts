@@ -9,7 +9,7 @@
 // Writes results/observe.md (its "Audit log" section). No testbed needed.
 //   node bench/audit.ts
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openStore } from '../server/store/index.ts';
@@ -120,7 +120,7 @@ try {
   const section = [
     '## Audit log (issue 39)',
     '',
-    `\`node bench/audit.ts\`, ${new Date().toISOString().slice(0, 10)}: a real store (SQLite, WAL, synchronous=FULL) in a temporary directory on this machine's disk, 2 shared cores.`,
+    `\`node bench/audit.ts\`, ${new Date().toISOString().slice(0, 10)}: a real store (SQLite, WAL, synchronous=FULL) in a temporary directory on this machine's disk, 2 shared cores (load average ${loadavg()[0]!.toFixed(1)} when it ended: the flush's time is the disk's, and moves with what else writes to it).`,
     '',
     '| measure | value | goal | met |',
     '|---|---|---|---|',
