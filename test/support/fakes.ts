@@ -581,8 +581,8 @@ export class FakeData implements DataServices {
   }
   /** Open sessions per `app/name login` (what login-retire counts; default none). */
   readonly sessions = new Map<string, number>();
-  /** Logins made by login-add, `app/name login` → the role it acts as, and the password it got on standard input. */
-  readonly logins = new Map<string, { owner: string; password: string }>();
+  /** Logins made by login-add, `app/name login` → the role it acts as (Valkey's ACL users: null), and the password it got on standard input. */
+  readonly logins = new Map<string, { owner: string | null; password: string }>();
   /** Logins whose LOGIN login-retire removed, `app/name login`. */
   readonly noLogin = new Set<string>();
   /** The archive a dump streams per `app/name` (default `PGDMP` and the key), and what each import received. */
@@ -620,7 +620,7 @@ export class FakeData implements DataServices {
       return 0;
     }
     const password = (await input(1024)).toString().split('\n')[0]!;
-    this.logins.set(`${key} ${command[1]}`, { owner: command[2], password });
+    this.logins.set(`${key} ${command[1]}`, { owner: command[2] ?? null, password });
     return 0;
   }
   async secret(d: DataService): Promise<void> {
