@@ -362,6 +362,9 @@ export const MIGRATIONS: readonly string[] = [
   // pg:backups:schedule (issue 37): the time of day (HH:MM, UTC) a database's daily backup is
   // taken at; NULL: every SLIPWAY_DATABASE_BACKUP_INTERVAL_S since the last one.
   `ALTER TABLE data_services ADD COLUMN backup_at TEXT;`,
+  // previews:config --fork-db (issue 37): a new preview's Postgres databases are restored from its
+  // parent's latest backups instead of starting empty.
+  `ALTER TABLE preview_settings ADD COLUMN fork_db INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** The schema version this Slipway migrates a store to (PRAGMA user_version). */
