@@ -220,26 +220,29 @@ export function exitReason(message: string | undefined): string | undefined {
   return line?.replace(/^slipway-(postgres|valkey): /, '').slice(0, 300);
 }
 
-/** The name of a database's restore-drill pod (a scratch copy, deleted when the drill ends). */
-export function drillPodName(name: string): string {
-  return `${dataObjectName(name)}-drill`;
+/** What a scratch copy of a database is for: a restore drill, or a preview's copy of its latest backup (previews:config --fork-db). */
+export type ScratchPurpose = 'drill' | 'fork';
+
+/** The name of a database's scratch pod (a restore drill's, or a fork's: deleted when it ends). */
+export function drillPodName(name: string, purpose: ScratchPurpose = 'drill'): string {
+  return `${dataObjectName(name)}-${purpose}`;
 }
 
 /**
- * A restore drill's scratch pod: the database's own pod spec (image, Secret, limits, security),
- * restoring from its backup volume (`d.restore`) into scratch space of its size instead of
- * claims, never restarted, never reached by a Service (its `slipway/data` label is `drill.NAME`,
- * which no database name can be), and gone with its data when deleted.
+ * A scratch pod (a restore drill's, or a fork's): the database's own pod spec (image, Secret,
+ * limits, security), restoring from its backup volume (`d.restore`) into scratch space of its
+ * size instead of claims, never restarted, never reached by a Service (its `slipway/data` label
+ * is `drill.NAME` or `fork.NAME`, which no database name can be), and gone with its data when deleted.
  */
-export function drillPodObject(d: DataService): KubeObject<V1Pod> {
+export function drillPodObject(d: DataService, purpose: ScratchPurpose = 'drill'): KubeObject<V1Pod> {
   const set = dataStatefulSetObject(d);
   const spec = set.spec!.template.spec!;
-  const labels = { ...dataLabels(d.app, d), [LABEL.data]: `drill.${d.name}` };
+  const labels = { ...dataLabels(d.app, d), [LABEL.data]: `${purpose}.${d.name}` };
   const scratch = { emptyDir: { sizeLimit: d.size } };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: drillPodName(d.name), namespace: namespaceFor(d.app), labels },
+    metadata: { name: drillPodName(d.name, purpose), namespace: namespaceFor(d.app), labels },
     spec: {
       ...spec,
       restartPolicy: 'Never',

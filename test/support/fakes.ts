@@ -637,6 +637,17 @@ export class FakeData implements DataServices {
     this.drillAnswers = undefined;
     return { readyMs: 38_000, results };
   }
+  /** Every scratch copy a fork asked for (the parent's database as it would start), and the command run in it. */
+  readonly forks: { d: DataService; command: string }[] = [];
+  async fromBackup(d: DataService, command: StreamCommand, io: ProcessIo): Promise<{ readyMs: number; code: number }> {
+    this.forks.push({ d, command: command.join(' ') });
+    const why = this.failNext;
+    this.failNext = undefined;
+    if (why) throw new UserError(why);
+    const archive = this.dumps.get(`${d.app}/${d.name}`) ?? Buffer.from(`PGDMP fake archive of ${d.app}/${d.name} from its backup`);
+    for (let i = 0; i < archive.length; i += 5) await io.stdout(archive.subarray(i, i + 5));
+    return { readyMs: 21_000, code: 0 };
+  }
   /** What each console was asked for, `app/name kind`; writes the request to stdout and exits 0. */
   readonly consoles: string[] = [];
   async console(d: Pick<DataService, 'app' | 'name' | 'kind'>, io: ProcessIo): Promise<number> {
