@@ -339,6 +339,19 @@ check_backups() {
   ok "backups: restarted without the old backup volume, it simply starts (stanza-create again succeeds) with its rows"
   docker rm -f -v "$pg2" >/dev/null
 
+  # PG_RESTORE_TARGET=immediate: the backup as it ended, none of the rows written after it (the
+  # writer went on for seconds after the backup, and the archive holds them).
+  local pg3=$prefix-bk3 data3=$work/bk-data3 repo3=$work/bk-backup3
+  volume "$data3"
+  volume "$repo3"
+  bk_run "$pg3" "$data3" "$repo3" -v "$repo:$from:ro" -e "PG_RESTORE_FROM=$from" -e PG_RESTORE_TARGET=immediate
+  wait_ready 120 docker exec "$pg3" psql -X -h /tmp -U postgres -d appdb -c 'SELECT 1' || { logs_of "$pg3"; fail "the immediate restore did not answer within 120 s"; }
+  read -r count max_id < <(sql "$pg3" "SELECT count(*), max(id) FROM ticks" | tr '|' ' ')
+  ((count == max_id && count > 0 && max_id < n_rows)) || fail "restored to the end of the backup: $count rows up to $max_id (row $n_rows was written seconds after it)"
+  [ "$(sql "$pg3" "SELECT pg_is_in_recovery()")" = f ] || fail "the immediate restore is still in recovery"
+  ok "backups: PG_RESTORE_TARGET=immediate restores the backup as it ended: rows 1..$max_id, not the later ones up to $n_rows the archive holds; promoted"
+  docker rm -f -v "$pg3" >/dev/null
+
   # Targets outside what the archive holds: one line, exit 1, PGDATA left empty.
   local data3=$work/bk-data3 repo3=$work/bk-backup3 target what
   for what in before after; do

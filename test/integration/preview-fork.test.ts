@@ -53,7 +53,7 @@ describe('previews with copies of the parent\'s latest backups (--fork-db)', { t
     assert.ok(lines.some((l) => /^ {7}Restored \S+ of .* postgres into postgres \(its scratch copy started in 21\.0 s\)$/.test(l)), lines.join('\n'));
     assert.ok(lines.includes(`-----> Creating an empty Valkey 8 valkey (1Gi) for preview ${preview}, as REDIS_URL (${app}'s data stays with ${app})`), lines.join('\n'));
     const [fork] = s.deployer.data.forks.slice(forks);
-    assert.deepEqual([fork!.d.app, fork!.d.name, fork!.d.restore?.fromClaim, fork!.command], [app, 'postgres', 'db-postgres.backup', 'dump'], "a scratch copy of the parent's database from its backup volume");
+    assert.deepEqual([fork!.d.app, fork!.d.name, fork!.d.restore, fork!.command], [app, 'postgres', { fromClaim: 'db-postgres.backup', target: 'immediate' }, 'dump'], "a scratch copy of the parent's database from its backup volume, as its newest backup ended");
     assert.equal(s.deployer.data.forks.length, forks + 1, 'only Postgres is copied');
     assert.equal(liveDumps(), dumpsBefore, "the parent's live database is never dumped");
     assert.equal(s.deployer.data.imports.get(`${preview}/postgres`)?.toString(), 'PGDMP the parent as its latest backup holds it', "into the preview's own database");

@@ -1,6 +1,6 @@
 // previews:config --fork-db: a new preview's Postgres databases start as copies of the parent's,
-// restored from the parent's latest backup (and the WAL archived after it), never read from the
-// parent's live database. A scratch copy of the parent's database is started in the parent's
+// restored from the parent's latest backup as it ended (no later WAL replayed), never read from
+// the parent's live database. A scratch copy of the parent's database is started in the parent's
 // namespace from its backup volume (mounted read-only, as a restore drill does), pg_dump of that
 // copy is streamed straight into pg_restore in the preview's own new database (as the preview's
 // role, --no-owner --no-acl, as an import is), and the scratch copy is deleted. The parent's data
@@ -63,7 +63,7 @@ export async function forkInto(services: Services, parent: string, from: DataRow
     // pg_restore ended (or failed early): what pg_dump still writes is dropped, so it is never held.
     archive.resume();
   });
-  const dumping = deployer.data.fromBackup({ ...serviceOf(services, parent, from, ca.cert), restore: { fromClaim: dataClaimName(from.name, 'backup') } }, ['dump'], {
+  const dumping = deployer.data.fromBackup({ ...serviceOf(services, parent, from, ca.cert), restore: { fromClaim: dataClaimName(from.name, 'backup'), target: 'immediate' } }, ['dump'], {
     stdin: dumpInput,
     stdout: async (c) => {
       bytes += c.length;
