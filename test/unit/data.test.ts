@@ -124,3 +124,8 @@ test("a Valkey database is used as default until its first rotation, then as its
   const tls = pod.volumes!.find((v) => v.name === 'tls')!;
   assert.deepEqual(tls.secret!.items!.map((i) => `${i.key}:${i.path}`), ['tls.crt:tls.crt', 'tls.key:tls.key', 'ca.crt:ca.crt', 'VALKEY_USER:login/user', 'VALKEY_PASSWORD:login/password']);
 });
+
+test("Dokku's redis:promote names redis:promote here, postgres:promote pg:promote", () => {
+  assert.equal(dokkuDataHint('redis:promote'), "redis:promote is Dokku's; here it is: redis:promote APP NAME.");
+  assert.equal(dokkuDataHint('postgres:promote'), "postgres:promote is Dokku's; here it is: pg:promote APP NAME.");
+});
