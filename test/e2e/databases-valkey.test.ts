@@ -4,7 +4,8 @@
 // connected as `default` keeps working, and once it is gone the db-logins round turns `default`
 // off; the round's snapshot (taken and drilled after the rotation) comes back in a NEW instance
 // with redis:restore --promote, REDIS_URL moved in one release, the app counting on from the
-// snapshot's value; rollback puts the old instance back.
+// snapshot's value; rollback puts the old instance back. A preview with previews:config --fork-db
+// gets the parent's rows as its latest backup holds them, not a row written after it.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +16,8 @@ import { Readable } from 'node:stream';
 import { KubeClient } from '../../server/kube/client.ts';
 import type { V1Pod, V1Secret } from '../../server/kube/types.ts';
 import type { PackBuilder } from '../../server/build/pack.ts';
-import { sshOptions, type TestServer } from '../support/harness.ts';
+import { remoteLines, sshOptions, type TestServer } from '../support/harness.ts';
+import { previewAppName } from '../../server/names.ts';
 import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
@@ -37,6 +39,8 @@ describe('Valkey: credential rotation and restores into a new instance', { timeo
   let kube: KubeClient;
   /** The console held open across the rotation (ended in `after` when the test fails first). */
   let held: ChildProcess | undefined;
+  /** The Django app's checkout, pushed by the first test. */
+  let dir: string | undefined;
   const host = `${APP}.${BASE_DOMAIN}`;
   const ssh = (command: string) => s!.ssh(s!.admin, command);
   const config = async () => JSON.parse((await ssh(`config ${APP} --json`)).stdout) as Record<string, string>;
@@ -71,7 +75,7 @@ describe('Valkey: credential rotation and restores into a new instance', { timeo
       const made = await ssh(`addons:create ${APP} ${kind} --size 256Mi`);
       assert.equal(made.exitCode, 0, made.stderr);
     }
-    const dir = fixtureCopy('django-db-app');
+    dir = fixtureCopy('django-db-app');
     await s.commitAll(dir, 'django app with databases');
     await deployApp(s, APP, dir);
     await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host, (b) => b.startsWith('hits '), ROUTE_MS, '/cache');
@@ -153,5 +157,39 @@ describe('Valkey: credential rotation and restores into a new instance', { timeo
     assert.equal((await config()).REDIS_URL, newRaw);
     assert.equal(await hits(), inSnapshot + 4, 'the old instance, as it was');
     lap('rolled back');
+  });
+
+  test("previews:config --fork-db: a preview's Postgres holds the parent's rows as of its latest backup, none written after it", { timeout: PUSH_MS + 8 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !dir) return;
+    const started = Date.now();
+    const lap = (what: string) => t.diagnostic(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // The restored copy goes: a preview gets one database per parent database, within its share of the quota.
+    assert.equal((await ssh(`addons:destroy ${APP} valkey-2 --confirm ${APP}`)).exitCode, 0);
+    const rows = (path: string) => httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, host, 10_000, path);
+    for (let n = 1; n <= 3; n++) assert.equal((await rows(`/rows?add=${n}`)).status, 200);
+    assert.equal((await ssh(`pg:backups:capture ${APP}`)).exitCode, 0);
+    assert.equal((await rows('/rows?add=4')).body, 'rows 4, last 4, tls on\n', 'a row after the backup, in the live database only');
+    const on = await ssh(`previews:config ${APP} --fork-db`);
+    assert.equal(on.exitCode, 0, on.stderr);
+    assert.equal((await ssh(`previews:enable ${APP}`)).exitCode, 0);
+    assert.equal((await ssh(`previews:limit ${APP} 1`)).exitCode, 0);
+    lap('backed up with 3 rows, a 4th after it');
+
+    const preview = previewAppName(APP, 'feature');
+    const push = await s.git(['push', s.sshRemote(APP), 'HEAD:refs/heads/feature'], { cwd: dir });
+    const lines = remoteLines(push.stderr);
+    assert.equal(push.exitCode, 0, lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith(`-----> Creating Postgres 17 postgres (256Mi) for preview ${preview}, as DATABASE_URL, a copy of ${APP}'s latest backup`)), lines.join('\n'));
+    const copied = lines.find((l) => /Restored .* into postgres \(its scratch copy started in/.test(l));
+    assert.ok(copied, lines.join('\n'));
+    t.diagnostic(copied.trim());
+    lap('preview deployed');
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${preview}.${BASE_DOMAIN}`, (b) => b.startsWith('rows '), ROUTE_MS, '/rows'), 'rows 3, last 3, tls on\n', "the parent's rows as its latest backup holds them");
+    assert.equal((await rows('/rows')).body, 'rows 4, last 4, tls on\n', "the parent's own database as it was");
+    const scratch = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=fork.postgres' });
+    assert.deepEqual(scratch.filter((p) => !p.metadata?.deletionTimestamp), [], 'the scratch copy is gone');
+    const gone = await s.git(['push', s.sshRemote(APP), ':refs/heads/feature'], { cwd: dir });
+    assert.equal(gone.exitCode, 0);
+    lap('preview destroyed');
   });
 });
