@@ -12,7 +12,8 @@
 #                 pgBackRest, into a new instance from the old one's backup volume (about 70 s)
 #   dumps         pg_dump archives out and in (dump, import), rotated logins (login-add,
 #                 login-retire) and a restart as one (about 30 s)
-#   valkey        the same as postgres for Valkey, and its snapshot (about 17 s)
+#   valkey        the same as postgres for Valkey, its snapshot, a kept copy (aof-on), and rotated
+#                 logins as ACL users (login-add, login-retire, VALKEY_USER) (about 19 s)
 #   upgrade       not run by default (needs SLIPWAY_POSTGRES18_IMAGE too): a 17 cluster with rows
 #                 upgraded to 18 by the 18 image (PG_UPGRADE_FROM=17): refused without it, put back
 #                 as it was when pg_upgrade --check fails, then every row there on 18, the stanza
