@@ -644,6 +644,17 @@ check_dumps() {
   }
   dm_run "$src" "$work/ds" app secret
   out=$(as "$src" app secret "CREATE TABLE items (n int PRIMARY KEY, v text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 1000) g") || fail "rows: $out"
+  # An extension the superuser made and commented, as plpgsql's comment is in many dumps (Heroku's):
+  # the target has it too, and only its owner may comment on it.
+  out=$(docker exec "$src" psql -X -q -h /tmp -U postgres -d appdb -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pgcrypto; COMMENT ON EXTENSION pgcrypto IS 'made by the superuser'" 2>&1) || fail "extension: $out"
+  out=$(docker exec "$src" slipway-postgres stats) || fail "stats: $out"
+  grep -Eq '^data_used [1-9][0-9]+$' <<<"$out" && grep -Eq '^backup_avail [1-9][0-9]*$' <<<"$out" && grep -qx 'connections 0' <<<"$out" && grep -qx 'max_connections 20' <<<"$out" ||
+    fail "stats: $out"
+  ok "dumps: stats prints both volumes' use and the connections: ${out//$'\n'/, }"
+  out=$(docker exec "$src" slipway-postgres backup full 7d 2>&1) || fail "backup with 7d: $out"
+  grep -qx 'repo1-retention-full-type=time' <(docker exec "$src" cat /tmp/slipway-pgbackrest.conf) || fail "backup 7d: no time retention in pgBackRest's configuration"
+  out=$(docker exec "$src" slipway-postgres backup full 7weeks 2>&1) && fail "backup took a retention of 7weeks"
+  ok "dumps: backup full 7d expires by age (repo1-retention-full-type=time); a bad retention is refused"
   # The caller keeps the dump's standard input open while it reads (its end stops pg_dump).
   exec 4< <(sleep 120)
   local input=$!
@@ -668,11 +679,13 @@ check_dumps() {
   ok "dumps: the end of its standard input (the caller gone) ends pg_dump"
 
   dm_run "$dst" "$work/dd" other other-secret
+  out=$(docker exec "$dst" psql -X -q -h /tmp -U postgres -d appdb -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pgcrypto" 2>&1) || fail "extension in the target: $out"
+  grep -q 'COMMENT - EXTENSION pgcrypto' < <(docker run --rm -i --network none --entrypoint pg_restore "$pg_image" -l <"$dump") || fail "the dump has no comment on pgcrypto"
   out=$(docker exec -i "$dst" slipway-postgres import 10000000 <"$dump" 2>&1) || fail "import: $out"
   out=$(as "$dst" other other-secret "SELECT count(*), pg_get_userbyid(relowner) FROM items JOIN pg_class ON relname = 'items' GROUP BY relowner") || fail "imported rows: $out"
   [ "$out" = "1000|other" ] || fail "imported rows: $out"
   [ ! -e "$work/dd-backup/slipway-import.dump" ] || fail "import: the archive was left on the backup volume"
-  ok "dumps: import restores the archive as the instance's own role (1000 rows, owned by other), and removes its copy"
+  ok "dumps: import restores the archive as the instance's own role (1000 rows, owned by other), past a comment on an extension it does not own, and removes its copy"
   head -c 20000 /dev/urandom >"$junk"
   out=$(docker exec -i "$dst" slipway-postgres import 10000000 <"$junk" 2>&1) && fail "import took garbage"
   grep -q 'import: this is not an archive pg_restore reads' <<<"$out" || fail "garbage: $out"

@@ -11,10 +11,11 @@
 //   registry, cluster and ingress the way tenants do.
 // - Each file's output is printed whole when it ends, so parallel files do not interleave.
 // - The end: the ten slowest files, the files over the budget (listed, not failed) and the plain
-//   line `tests: N passed, N failed, N skipped`. The exit code is non-zero when anything failed.
+//   line `tests: N passed, N failed, N skipped`, and before it each phase's time with how busy the
+//   machine's cores were (whether more files at once could help). The exit code is non-zero when anything failed.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -102,8 +103,32 @@ async function pool(jobs: Job[], width: number): Promise<Outcome[]> {
   return out;
 }
 
-/** The whole run's closing lines: the slowest files, those over the budget, the counts. */
-function summary(outcomes: Outcome[], wallSeconds: number): { text: string; failed: boolean } {
+/** The machine's CPU time so far, all cores: busy (user, nice, system, interrupts) and in all, in ms. */
+function cpuTime(): { busy: number; all: number } {
+  let busy = 0;
+  let all = 0;
+  for (const { times: t } of cpus()) {
+    busy += t.user + t.nice + t.sys + t.irq;
+    all += t.user + t.nice + t.sys + t.irq + t.idle;
+  }
+  return { busy, all };
+}
+
+/** One phase of the run: how long it took and how busy the machine's cores were meanwhile (whoever kept them busy). */
+interface Phase { name: string; seconds: number; busyShare: number }
+
+/** Runs `work` as a phase, measuring its wall time and the machine's CPU use. */
+async function phase<T>(name: string, phases: Phase[], work: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const c0 = cpuTime();
+  const out = await work();
+  const c1 = cpuTime();
+  phases.push({ name, seconds: (performance.now() - t0) / 1000, busyShare: c1.all > c0.all ? (c1.busy - c0.busy) / (c1.all - c0.all) : 0 });
+  return out;
+}
+
+/** The whole run's closing lines: the slowest files, those over the budget, each phase's time and CPU use, the counts. */
+function summary(outcomes: Outcome[], wallSeconds: number, phases: Phase[] = []): { text: string; failed: boolean } {
   const files = outcomes.filter(oneFile).sort((a, b) => b.seconds - a.seconds);
   const lines = ['', 'Slowest files:'];
   for (const o of files.slice(0, 10)) lines.push(`  ${o.seconds.toFixed(0).padStart(5)} s  ${o.job.label}`);
@@ -114,6 +139,8 @@ function summary(outcomes: Outcome[], wallSeconds: number): { text: string; fail
   for (const o of broken) lines.push(`✖ ${o.job.label} exited ${o.code ?? 'on a signal'}${o.summarized ? '' : ' before its runner summed up'}`);
   const sum = (k: 'pass' | 'fail' | 'skipped') => outcomes.reduce((n, o) => n + o[k], 0);
   const fail = sum('fail') + broken.filter((o) => o.fail === 0).length;
+  // Whether more files at once could help: a phase whose cores were nearly always busy would only slow each file down.
+  for (const p of phases) lines.push(`${p.name}: ${(p.seconds / 60).toFixed(1)} min, the machine's ${cpus().length} cores ${Math.round(p.busyShare * 100)} % busy`);
   lines.push(`Wall time: ${(wallSeconds / 60).toFixed(1)} min`);
   lines.push(`tests: ${sum('pass')} passed, ${fail} failed, ${sum('skipped')} skipped`);
   return { text: lines.join('\n') + '\n', failed: fail > 0 };
@@ -155,14 +182,16 @@ async function main(): Promise<void> {
     return out;
   };
   const fastLane = async () => (fastFiles.length ? [await runJob({ label: `unit and integration (${fastFiles.length} files)`, files: fastFiles, concurrency: availableParallelism() })] : []);
-  const first = (await Promise.all([aloneLane(), fastLane()])).flat();
-  const outcomes = [...first, ...(await pool(sharedJobs, width))];
+  const phases: Phase[] = [];
+  const first = await phase('Alone and unit files', phases, async () => (await Promise.all([aloneLane(), fastLane()])).flat());
+  const rest = sharedJobs.length ? await phase(`Shared end-to-end files, ${width} at a time`, phases, () => pool(sharedJobs, width)) : [];
+  const outcomes = [...first, ...rest];
   for (const o of outcomes) if (oneFile(o)) times[o.job.label] = Math.round(o.seconds);
   if (values.times) {
     mkdirSync(dirname(values.times), { recursive: true });
     writeFileSync(values.times, JSON.stringify(times, null, 1) + '\n');
   }
-  const { text, failed } = summary(outcomes, (performance.now() - started) / 1000);
+  const { text, failed } = summary(outcomes, (performance.now() - started) / 1000, phases);
   process.stdout.write(text);
   process.exitCode = failed ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-import type { ContainerDefaults } from './model.ts';
+import type { BackupRetention, ContainerDefaults } from './model.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
@@ -170,6 +170,8 @@ export interface Config {
   databaseCpu: string;
   /** Connections a Postgres database accepts (SLIPWAY_DATABASE_MAX_CONNECTIONS). */
   databaseMaxConnections: number;
+  /** Which backups each Postgres database keeps (SLIPWAY_DATABASE_BACKUP_RETENTION): a count of full backups, or an age in days. */
+  databaseBackupRetention: BackupRetention;
   /** Seconds after which a Postgres database's WAL is archived even when its segment is not full (SLIPWAY_DATABASE_ARCHIVE_TIMEOUT_S). */
   databaseArchiveTimeoutS: number;
   /** How often each Postgres database gets a full backup and a restore drill (SLIPWAY_DATABASE_BACKUP_INTERVAL_S), in ms. */
@@ -324,6 +326,14 @@ function count(raw: string, name: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a whole number of at least 1, got "${raw}".`);
   return n;
+}
+
+/** A Postgres backup retention: a count of full backups (1-99) or an age in days (`14d`, 1-9999). */
+function backupRetention(raw: string, name: string): BackupRetention {
+  const m = /^([1-9]\d{0,3})d$/.exec(raw);
+  if (m) return { days: Number(m[1]) };
+  if (/^[1-9]\d?$/.test(raw)) return { fullBackups: Number(raw) };
+  throw new UserError(`${name} must be a number of full backups from 1 to 99 (\`2\`) or an age in days (\`14d\`), got "${raw}".`);
 }
 
 function zeroOrOne(raw: string, name: string): boolean {
@@ -811,6 +821,7 @@ const SETTINGS = {
   databaseMemory: setting('SLIPWAY_DATABASE_MEMORY', '256Mi', quantity('memory'), "Memory limit of a database's container (counted in its app's quota)."),
   databaseCpu: setting('SLIPWAY_DATABASE_CPU', '500m', quantity('cpu'), "CPU limit of a database's container (counted in its app's quota)."),
   databaseMaxConnections: setting('SLIPWAY_DATABASE_MAX_CONNECTIONS', '20', count, 'Connections a Postgres database accepts at once.'),
+  databaseBackupRetention: setting('SLIPWAY_DATABASE_BACKUP_RETENTION', '2', backupRetention, "Which backups each Postgres database keeps on its backup volume: a number of full backups (`2`: the newest two, each with its differential and incremental backups and the WAL since), or an age (`14d`: what a restore to any time of the last 14 days needs, however many full backups that is). Each backup applies it when it ends (pgBackRest's expire)."),
   databaseBackupIntervalMs: setting('SLIPWAY_DATABASE_BACKUP_INTERVAL_S', '86400', seconds, 'How often, in seconds, each Postgres database gets a full backup onto its backup volume and then a restore drill (its latest backup restored into a scratch copy and checked); the `db-backups` round looks every 10 minutes.'),
   databaseArchiveTimeoutS: setting('SLIPWAY_DATABASE_ARCHIVE_TIMEOUT_S', '60', count, "Seconds after which a Postgres database's write-ahead log is archived to its backup volume even when its segment is not full: the most recent writes a lost data volume can take with it (a restore recovers everything before)."),
   databaseImportMaxBytes: setting('SLIPWAY_DATABASE_IMPORT_MAX_BYTES', '4Gi', (raw, name) => storageBytes(storageSize(raw, name)), 'Largest `pg_dump` archive `pg:backups:restore` (and `POST /api/v1/apps/APP/addons/import`) takes, as a size (`4Gi`); the new database\'s size bounds it too, and a bigger upload is cut off with one sentence and the new database removed.'),

@@ -126,6 +126,9 @@ export type DataKind = 'postgres' | 'valkey';
  * app's namespace, a data and a backup volume of `size`, a Service, and a Secret with its
  * credentials and TLS files. Secrets are in `credentials` and `tls`, never logged.
  */
+/** Which backups a Postgres database keeps: its newest `fullBackups` full ones, or what restores to any time of the last `days` days need. */
+export type BackupRetention = { fullBackups: number } | { days: number };
+
 export interface DataService {
   app: string;
   name: string;

@@ -3,6 +3,7 @@
 import { UsageError } from '../errors.ts';
 import { addonInfo, createAddon, destroyAddon, listAddons, openConsole } from '../ops/data/addons.ts';
 import { dataName } from '../ops/data/rules.ts';
+import { bytesText } from '../ops/data/stats.ts';
 import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf, jsonProgressOf, progressOf } from './progress.ts';
 import type { AddonInfo } from '../shapes/data.ts';
@@ -26,6 +27,11 @@ function restoreCell(a: AddonInfo): string {
   const d = a.lastVerifiedRestore;
   if (!d) return 'never (pg:backups:verify runs a drill; the db-backups round runs one a day)';
   return `ok, ${ago(d.at)}, RPO ${d.rpoS === null ? 'unknown (no heartbeat yet)' : `${d.rpoS} s`}, RTO ${d.rtoMs === null ? '?' : `${Math.round(d.rtoMs / 1000)} s`}`;
+}
+
+/** A volume's use: `41.2 MiB of 1.0 GiB (4 %)`, or `?` when the pod did not say. */
+function volumeCell(v: NonNullable<AddonInfo['stats']>['data']): string {
+  return v ? `${bytesText(v.usedBytes)} of ${bytesText(v.sizeBytes)} (${Math.floor((v.usedBytes / v.sizeBytes) * 100)} %)` : '?';
 }
 
 /** A database's own client attached to the caller's session (pg:psql, redis:cli). */
@@ -59,10 +65,15 @@ function infoCommand(name: string, usage: string, summary: string, args: { min: 
           ['Host', `${a.host}:${a.port} (TLS only)`],
           ['State', `${stateCell(a)}${a.restarts ? `, ${a.restarts} restarts` : ''}`],
           ['Size', `${a.size} data (${a.volumes.data}), ${a.size} backups (${a.volumes.backup})`],
+          ...(a.stats ? [
+            ['Used', `${volumeCell(a.stats.data)} data, ${volumeCell(a.stats.backup)} backups`],
+            ['Connections', a.stats.connections === null ? 'unknown (the server did not answer)' : `${a.stats.connections} of ${a.stats.maxConnections ?? '?'}`],
+          ] as [string, string][] : []),
           ['Created', a.createdAt],
           [a.kind === 'postgres' ? 'Last backup' : 'Last snapshot', `${a.lastBackupAt ? ago(a.lastBackupAt) : 'none yet'}${a.backupAt ? ` (daily at ${a.backupAt} UTC)` : ''}`],
           ['Last verified restore', restoreCell(a)],
         ]);
+        for (const p of a.problems) out.line(p);
         if (a.lastDrill && !a.lastDrill.ok) out.line(`The last restore drill (${ago(a.lastDrill.at)}) failed at ${a.lastDrill.step}: ${a.lastDrill.message}`);
       });
     },
@@ -107,8 +118,8 @@ export const addonsCommands: Command[] = [
       });
     },
   },
-  infoCommand('addons:info', 'APP NAME', 'Show one database: its kind, version, size, attachment, host, state, volumes, last backup and last verified restore', { min: 2, max: 2 }, undefined),
-  infoCommand('pg:info', 'APP [NAME]', "Show an app's Postgres database (its first, or NAME) as addons:info does: state, last backup, last verified restore with RPO and RTO", { min: 1, max: 2 }, 'postgres'),
+  infoCommand('addons:info', 'APP NAME', 'Show one database: its kind, version, size, attachment, host, state, volumes and how full they are, connections, last backup and last verified restore', { min: 2, max: 2 }, undefined),
+  infoCommand('pg:info', 'APP [NAME]', "Show an app's Postgres database (its first, or NAME) as addons:info does: state, volumes' use, connections, last backup, last verified restore with RPO and RTO", { min: 1, max: 2 }, 'postgres'),
   defineCommand({
     name: 'addons:destroy',
     usage: 'APP NAME --confirm APP',

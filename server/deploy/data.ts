@@ -5,7 +5,7 @@
 // images (images/) run as uid 999; the volumes are made theirs by fsGroup.
 import type { KubeObject, V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service, V1StatefulSet } from '../kube/types.ts';
 import { LABEL, MANAGED_BY, appLabels, namespaceFor } from '../kube/labels.ts';
-import type { DataKind, DataService } from '../model.ts';
+import type { BackupRetention, DataKind, DataService } from '../model.ts';
 
 /** Where each kind listens, keeps its data, and how the kubelet knows it is ready. */
 const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: string[]; env: (d: DataService) => Record<string, string>; restoreEnv: (target: string | undefined) => Record<string, string> }>> = {
@@ -30,12 +30,17 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
 /**
  * The image's own commands Slipway runs in a database's pod (images/README.md): Postgres's backups
  * and their list, Valkey's snapshot; both kinds' verify (of the backups), heartbeat and
- * last-heartbeat; a restored copy's check (Postgres's amcheck, Valkey's check); Postgres's server-version and row-counts (an upgrade's checks), its dumps, imports and logins.
+ * last-heartbeat; a restored copy's check (Postgres's amcheck, Valkey's check); Postgres's server-version and row-counts (an upgrade's checks), its dumps, imports and logins; Postgres's stats (volumes and connections).
  */
-export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['check'] | ['snapshot'] | ['server-version'] | ['row-counts'] | StreamCommand | ['login-retire', string] | ['aof-on'];
+export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backup', 'full' | 'diff' | 'incr', string] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['check'] | ['snapshot'] | ['server-version'] | ['row-counts'] | StreamCommand | ['login-retire', string] | ['stats'] | ['aof-on'];
 
 /** The image's commands that take input or give output as bytes (a dump, an import, a new login's password on stdin: Postgres's acting as an owner, Valkey's an ACL user). */
 export type StreamCommand = ['dump'] | ['import', string] | ['login-add', string, string] | ['login-add', string];
+
+/** A backup's retention as the image's `backup` command takes it (images/README.md): `2` full backups, or `14d`. */
+export function retentionArg(r: BackupRetention): string {
+  return 'days' in r ? `${r.days}d` : String(r.fullBackups);
+}
 
 /** The argv of one of those in a kind's image. */
 export function dataCommand(kind: DataKind, command: DataCommand): string[] {

@@ -12,6 +12,18 @@ export const DrillSchema = Type.Object({
 }, { additionalProperties: false });
 
 /** One database of `addons --json`. */
+const VolumeUseSchema = Type.Union([Type.Object({ usedBytes: Type.Integer({ minimum: 0 }), sizeBytes: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }), Type.Null()]);
+
+/** What a database's pod says of itself (Postgres; the image's `stats`). */
+export const DataStatsSchema = Type.Object({
+  connections: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'Client sessions open now, every user\'s; null when the server did not answer.' }),
+  maxConnections: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'The most it accepts (SLIPWAY_DATABASE_MAX_CONNECTIONS).' }),
+  data: VolumeUseSchema,
+  backup: VolumeUseSchema,
+}, { additionalProperties: false });
+/** What a database's pod says of itself. */
+export type DataStats = Static<typeof DataStatsSchema>;
+
 export const AddonInfoSchema = Type.Object({
   name: Type.String({ description: 'Its name in the app (`postgres`, `valkey`, or --name); objects are `db-NAME`.' }),
   kind: Type.Union([Type.Literal('postgres'), Type.Literal('valkey')]),
@@ -29,6 +41,8 @@ export const AddonInfoSchema = Type.Object({
   backupAt: Type.Union([Type.String(), Type.Null()], { description: 'The time of day (HH:MM, UTC) its daily backup is taken at (pg:backups:schedule); null: a day after the last one.' }),
   lastDrill: Type.Union([DrillSchema, Type.Null()], { description: 'The newest restore drill (Postgres): its latest backup restored into a scratch copy and checked.' }),
   lastVerifiedRestore: Type.Union([DrillSchema, Type.Null()], { description: 'The newest drill that passed.' }),
+  stats: Type.Union([DataStatsSchema, Type.Null()], { description: 'Its volumes\' use and its connections, as its pod says now (Postgres); null when it cannot say (not ready, no answer within 5 s).' }),
+  problems: Type.Array(Type.String(), { description: 'One sentence per full volume (95 % or more used): what stops, and what to do.' }),
 }, { additionalProperties: false });
 /** A database as addons shows it. */
 export type AddonInfo = Static<typeof AddonInfoSchema>;

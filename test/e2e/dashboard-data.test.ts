@@ -84,9 +84,10 @@ describe("the app page's Databases section in Chromium against a real Slipway an
     const cells = async () => (await row.locator('th, td').allInnerTexts()).map((c) => c.trim());
     const first = await cells();
     assert.deepEqual(first.slice(0, 5), ['postgres', 'postgres 17', 'DATABASE_URL', 'ready', '512Mi'], first.join(' | '));
-    assert.equal(first[5], 'none yet');
+    assert.match(first[5]!, /^\d+ \/ 20$/, 'its connections, as its pod counts them');
+    assert.equal(first[6], 'none yet');
     assert.equal(await row.locator('td[data-backup]').getAttribute('data-backup'), 'none');
-    assert.equal(first[6], 'never');
+    assert.equal(first[7], 'never');
     assert.equal(await row.locator('td[data-restore]').getAttribute('data-restore'), 'none');
     const text = await page.locator('main').innerText();
     assert.ok(!text.includes(password), 'no credential on the page');
@@ -113,7 +114,7 @@ describe("the app page's Databases section in Chromium against a real Slipway an
     await restore.waitFor({ timeout: UI_MS });
     t.diagnostic(`the row said ok ${Date.now() - drilled} ms after the drill ended`);
     assert.match(await restore.innerText(), /^ok, (just now|\d+ s ago), RPO \d+ s, RTO \d+ s$/);
-    assert.match((await cells())[5]!, /^(just now|\d+ s ago)$/, 'the backup shows too');
+    assert.match((await cells())[6]!, /^(just now|\d+ s ago)$/, 'the backup shows too');
     await checkAxe(page, 'app page with a verified database');
     await screenshot(page, 'dashboard-data-verified');
 

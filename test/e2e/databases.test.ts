@@ -166,7 +166,11 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
     assert.equal(ok.exitCode, 0, ok.stderr + ok.stdout);
     assert.match(ok.stdout, /^Restore drill ok: restored to the end of the archive, amcheck clean; RPO \d+ s, RTO [\d.]+ s$/m);
     t.diagnostic(ok.stdout.trim());
-    assert.match((await ssh(`addons:info ${APPS.shop} postgres`)).stdout, /Last verified restore: +ok, \d+ s ago, RPO \d+ s, RTO \d+ s/);
+    const info = (await ssh(`addons:info ${APPS.shop} postgres`)).stdout;
+    assert.match(info, /Last verified restore: +ok, \d+ s ago, RPO \d+ s, RTO \d+ s/);
+    // What the pod says of itself: both volumes' use, and its connections against its limit.
+    assert.match(info, /Used: +[\d.]+ [KMG]?i?B of [\d.]+ [KMG]iB \(\d+ %\) data, [\d.]+ [KMG]?i?B of [\d.]+ [KMG]iB \(\d+ %\) backups\n/);
+    assert.match(info, /Connections: +\d+ of 20\n/);
     const scratch = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=drill.postgres' });
     assert.equal(scratch.length, 0, 'the scratch copy is gone');
 

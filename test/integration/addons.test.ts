@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { deployedApp, newApp, startTestServer, type TestServer } from '../support/harness.ts';
 import { api, makeToken } from '../support/api-client.ts';
 import { backupRound, unprovenDatabases } from '../../server/ops/data/drills.ts';
+import type { AddonInfo } from '../../server/shapes/data.ts';
 
 describe('addons commands', { timeout: 120_000 }, () => {
   let s: TestServer;
@@ -145,6 +146,28 @@ describe('addons commands', { timeout: 120_000 }, () => {
     const fresh = await newApp(s, 'addapi');
     const stored = await api(s, 'POST', `/apps/${fresh}/addons`, { token: deploy, body: { kind: 'valkey' } });
     assert.deepEqual([stored.status, stored.json], [201, { name: 'valkey', kind: 'valkey', version: '8', size: '1Gi', attachment: 'REDIS_URL', release: null }]);
+  });
+
+  test("addons:info shows the volumes' use and the connections; a full volume is one sentence, and a backup onto a full backup volume is refused before it starts", async () => {
+    const { app } = await deployedApp(s, 'addstats');
+    assert.equal((await s.ssh(s.admin, `addons:create ${app} postgres`)).exitCode, 0);
+    const info = await s.ssh(s.admin, `pg:info ${app}`);
+    assert.match(info.stdout, /Used: +1\.0 MiB of 1\.0 GiB \(0 %\) data, 1\.0 MiB of 1\.0 GiB \(0 %\) backups\n/);
+    assert.match(info.stdout, /Connections: +2 of 20\n/);
+    s.deployer.data.stats.set(`${app}/postgres`, 'data_used 1030000000\ndata_avail 99000000000\nbackup_used 1000000000\nbackup_avail 10000000\n');
+    const full = await s.ssh(s.admin, `pg:info ${app}`);
+    assert.match(full.stdout, /Connections: +unknown \(the server did not answer\)\n/);
+    assert.match(full.stdout, /The data volume of postgres is full \(982\.3 MiB of 1\.0 GiB used\): writes fail once it has no room left; .*pg:backups:restore .* --size SIZE --promote/);
+    assert.match(full.stdout, /The backup volume of postgres is full \(953\.7 MiB of 963\.2 MiB used\): new backups are refused/);
+    const listed = (await addons(app))[0]! as unknown as AddonInfo;
+    assert.equal(listed.problems.length, 2);
+    assert.deepEqual(listed.stats!.backup, { usedBytes: 1000000000, sizeBytes: 1010000000 }, 'the file system has less room left than the claim');
+    const ran = s.deployer.data.commands.length;
+    const refused = await s.ssh(s.admin, `pg:backups:capture ${app}`);
+    assert.equal(refused.exitCode, 1);
+    assert.match(refused.stderr, /^ !     The backup volume of postgres is full \(953\.7 MiB of 963\.2 MiB used\): new backups are refused/m);
+    assert.deepEqual(s.deployer.data.commands.slice(ran), [], 'no backup started');
+    s.deployer.data.stats.delete(`${app}/postgres`);
   });
 
   test('pg:backups, pg:backups:capture, pg:restore into a new database (the source untouched), pg:promote and rollback', async () => {

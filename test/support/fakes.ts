@@ -539,8 +539,13 @@ export class FakeData implements DataServices {
   readonly backups = new Map<string, { label: string; type: string; timestamp: { start: number; stop: number }; info: { size: number; repository: { size: number } } }[]>();
   /** The next image command fails with this on standard error (exit 1). */
   failCommand: string | undefined;
+  /** What `stats` prints per `app/name` (default: 1 MiB used on each volume with plenty left, 2 of 20 connections); not counted in `commands`, and failCommand does not apply. */
+  readonly stats = new Map<string, string>();
   async command(d: Pick<DataService, 'app' | 'name' | 'kind'>, command: DataCommand, opts: { onLine?: (line: string) => void }): Promise<{ code: number; stdout: string; stderr: string }> {
     const key = `${d.app}/${d.name}`;
+    if (command[0] === 'stats') {
+      return { code: 0, stdout: this.stats.get(key) ?? 'data_used 1048576\ndata_avail 99000000000\nbackup_used 1048576\nbackup_avail 99000000000\nconnections 2\nmax_connections 20\n', stderr: '' };
+    }
     this.commands.push(`${key} ${command.join(' ')}`);
     if (this.failCommand) {
       const stderr = this.failCommand;

@@ -12,6 +12,9 @@ import { backupDue, backupTime } from '../../server/ops/data/rules.ts';
 import { appSelector } from '../../server/kube/labels.ts';
 import { attachmentVar, claimRefusal, dataKind, dataName, dataVersion, defaultAttachment, freeName } from '../../server/ops/data/rules.ts';
 import { UserError } from '../../server/errors.ts';
+import { loadConfig } from '../../server/config.ts';
+import { backupCommand } from '../../server/ops/data/backups.ts';
+import { bytesText, fullVolumes, isFull, parseStats } from '../../server/ops/data/stats.ts';
 
 const pg: DataService = {
   app: 'shop', name: 'postgres', kind: 'postgres', image: 'reg/slipway/postgres:17', size: '1Gi',
@@ -128,4 +131,30 @@ test("a Valkey database is used as default until its first rotation, then as its
 test("Dokku's redis:promote names redis:promote here, postgres:promote pg:promote", () => {
   assert.equal(dokkuDataHint('redis:promote'), "redis:promote is Dokku's; here it is: redis:promote APP NAME.");
   assert.equal(dokkuDataHint('postgres:promote'), "postgres:promote is Dokku's; here it is: pg:promote APP NAME.");
+});
+
+test("the image's stats: numbers by name, a missing field null, a full volume one sentence each", () => {
+  // The claim is 100 bytes; the data volume's file system has room to spare, the backup volume's 1 byte.
+  const s = parseStats('data_used 10\ndata_avail 5000\nbackup_used 96\nbackup_avail 1\nconnections 3\nmax_connections 20\n', 100);
+  assert.deepEqual(s, { connections: 3, maxConnections: 20, data: { usedBytes: 10, sizeBytes: 100 }, backup: { usedBytes: 96, sizeBytes: 97 } });
+  assert.deepEqual(parseStats('data_used 10\ndata_avail 500\nslipway-postgres: psql: error\n', 100), { connections: null, maxConnections: null, data: { usedBytes: 10, sizeBytes: 100 }, backup: null });
+  assert.equal(isFull(s.data), false);
+  assert.equal(isFull(s.backup), true);
+  assert.equal(isFull(null), false);
+  const sentences = fullVolumes('shop', 'postgres', s);
+  assert.equal(sentences.length, 1);
+  assert.match(sentences[0]!, /^The backup volume of postgres is full \(96 B of 97 B used\): new backups are refused/);
+  assert.equal(bytesText(1536), '1.5 KiB');
+});
+
+test('SLIPWAY_DATABASE_BACKUP_RETENTION: a count of full backups or an age in days; the default is the image\'s and is not passed to it', () => {
+  assert.deepEqual(loadConfig({}).databaseBackupRetention, { fullBackups: 2 });
+  assert.deepEqual(loadConfig({ SLIPWAY_DATABASE_BACKUP_RETENTION: '14d' }).databaseBackupRetention, { days: 14 });
+  assert.deepEqual(loadConfig({ SLIPWAY_DATABASE_BACKUP_RETENTION: '7' }).databaseBackupRetention, { fullBackups: 7 });
+  for (const bad of ['0', '100', '0d', '14 days', '-1', 'd']) {
+    assert.throws(() => loadConfig({ SLIPWAY_DATABASE_BACKUP_RETENTION: bad }), /SLIPWAY_DATABASE_BACKUP_RETENTION must be a number of full backups from 1 to 99 \(`2`\) or an age in days \(`14d`\)/, bad);
+  }
+  assert.deepEqual(backupCommand({ config: loadConfig({}) }, 'full'), ['backup', 'full']);
+  assert.deepEqual(backupCommand({ config: loadConfig({ SLIPWAY_DATABASE_BACKUP_RETENTION: '30d' }) }, 'incr'), ['backup', 'incr', '30d']);
+  assert.deepEqual(backupCommand({ config: loadConfig({ SLIPWAY_DATABASE_BACKUP_RETENTION: '5' }) }, 'full'), ['backup', 'full', '5']);
 });

@@ -21,6 +21,7 @@ import { claimsOf } from '../storage/storage.ts';
 import { databaseLimits } from './resources.ts';
 import { attachmentVar, claimRefusal, DATA_KINDS, dataKind, dataName, dataVersion, defaultAttachment, freeName } from './rules.ts';
 import type { Actor, Progress } from '../actor.ts';
+import { databaseStats, fullVolumes } from './stats.ts';
 import type { ProcessIo } from '../../kube/process-io.ts';
 
 /** How long a new database may take to accept connections (an image pull on a cold node included). */
@@ -230,7 +231,8 @@ export async function listAddons(actor: Actor, app: string): Promise<AddonInfo[]
   const { store, deployer } = actor.services;
   const rows = store.data.list(app);
   const states = rows.length && deployer ? await deployer.data.states(app) : [];
-  return rows.map((r) => {
+  const stats = await Promise.all(rows.map((r) => (states.find((x) => x.name === r.name)?.ready ? databaseStats(actor.services, app, r, actor.signal) : null)));
+  return rows.map((r, i) => {
     const s = states.find((x) => x.name === r.name);
     const drills = store.data.drills(app, r.name);
     return {
@@ -243,6 +245,8 @@ export async function listAddons(actor: Actor, app: string): Promise<AddonInfo[]
       backupAt: store.data.backupAt(app, r.name),
       lastDrill: drills.last ?? null,
       lastVerifiedRestore: drills.lastOk ?? null,
+      stats: stats[i] ?? null,
+      problems: stats[i] ? fullVolumes(app, r.name, stats[i]) : [],
     };
   });
 }

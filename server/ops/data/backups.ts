@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { UserError } from '../../errors.ts';
 import { shown } from '../../names.ts';
 import { log } from '../../output/log.ts';
-import { dataClaimName, dataHostNames, type DataCommand } from '../../deploy/data.ts';
+import { dataClaimName, dataHostNames, retentionArg, type DataCommand } from '../../deploy/data.ts';
 import { newServerCert } from '../../data/certs.ts';
 import { requireDeployer, type Services } from '../../context.ts';
 import type { DataRow } from '../../store/data.ts';
@@ -20,6 +20,7 @@ import type { DataKind } from '../../model.ts';
 import { attachmentVar, backupTime, DATA_KINDS, freeName } from './rules.ts';
 import { allDatabases, checked, databaseOf, existing, guardsOf, makeAndAttach, rowUrl, serviceOf } from './addons.ts';
 import type { Actor, Progress } from '../actor.ts';
+import { databaseStats, fullVolumes, isFull } from './stats.ts';
 
 /** How long a restore may take to replay its backup and archive before it accepts connections. */
 const RESTORE_TIMEOUT_MS = 15 * 60_000;
@@ -35,6 +36,22 @@ export function postgresOf(services: Pick<Services, 'store'>, app: string, raw: 
 export function toolError(stderr: string): string {
   const lines = stderr.trim().split('\n').filter(Boolean);
   return (lines.findLast((l) => /ERROR|error|corrupt/.test(l)) ?? lines.at(-1) ?? '').replace(/^P\d+ +\w+: /, '');
+}
+
+/**
+ * The image's backup command of `type` with the configured retention
+ * (SLIPWAY_DATABASE_BACKUP_RETENTION). The default (2 full backups) is the image's own and is not
+ * passed, so a database still running an older image, which takes no retention argument, backs up.
+ */
+export function backupCommand(services: Pick<Services, 'config'>, type: 'full' | 'diff' | 'incr'): DataCommand {
+  const r = services.config.databaseBackupRetention;
+  return 'fullBackups' in r && r.fullBackups === 2 ? ['backup', type] : ['backup', type, retentionArg(r)];
+}
+
+/** Throws the full backup volume's sentence when the pod says it is full (a pod that cannot say lets the backup try). */
+export async function refuseFullBackupVolume(services: Pick<Services, 'deployer'>, app: string, row: DataRow, signal?: AbortSignal): Promise<void> {
+  const stats = await databaseStats(services, app, row, signal);
+  if (stats && isFull(stats.backup)) throw new UserError(fullVolumes(app, row.name, { ...stats, data: null })[0]!);
 }
 
 /** Runs one of the image's commands in the database's pod; its failure is one sentence with the tool's reason. */
@@ -96,9 +113,10 @@ export function scheduleBackups(actor: Actor, app: string, raw: string | undefin
 /** pg:backups:capture: a backup now (full by default), pgBackRest's lines on the transcript; the backup made. */
 export async function captureBackup(actor: Actor, app: string, raw: string | undefined, type: 'full' | 'diff' | 'incr', progress: Progress): Promise<BackupInfo> {
   const row = postgresOf(actor.services, app, raw);
+  await refuseFullBackupVolume(actor.services, app, row, progress.signal);
   const t = progress.transcript;
   t.step(`Backing up ${row.name} of ${app} (${type})`);
-  await inDatabase(actor, app, row, ['backup', type], progress.signal, (line) => t.detail(line));
+  await inDatabase(actor, app, row, backupCommand(actor.services, type), progress.signal, (line) => t.detail(line));
   actor.services.store.data.backedUp(app, row.name);
   actor.services.events.publish({ type: 'app', app, change: 'data' });
   const { backups } = await listBackups(actor, app, row.name);
@@ -156,7 +174,7 @@ export async function restoreDatabase(actor: Actor, app: string, opts: { from?: 
     await deployer.data.apply(service, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
     // Its own repository has WAL from now on but no backup to start from: one, before it is used.
     t.detail(`Taking a first full backup of ${row.name}`);
-    await inDatabase(actor, app, row, ['backup', 'full'], progress.signal);
+    await inDatabase(actor, app, row, backupCommand(actor.services, 'full'), progress.signal);
     store.data.backedUp(app, row.name);
   }, async (row) => {
     // Promoted at once, in the same release: after a loss the app's DATABASE_URL names a database

@@ -11,7 +11,7 @@ import { dataClaimName } from '../../deploy/data.ts';
 import { requireDeployer, type Services } from '../../context.ts';
 import type { DataRow, DrillRow } from '../../store/data.ts';
 import { allDatabases, databaseOf, existing, serviceOf } from './addons.ts';
-import { parseBackups, toolError } from './backups.ts';
+import { backupCommand, refuseFullBackupVolume, parseBackups, toolError } from './backups.ts';
 import { backupDue } from './rules.ts';
 import type { Actor } from '../actor.ts';
 
@@ -88,7 +88,9 @@ export async function backupRound(services: Services, signal: AbortSignal, now =
     if (signal.aborted) break;
     const last = services.store.data.lastBackupAt(app, row.name);
     if (backupDue(services.store.data.backupAt(app, row.name), last, now, day)) {
-      const r = await services.deployer.data.command({ app, name: row.name, kind: row.kind }, row.kind === 'postgres' ? ['backup', 'full'] : ['snapshot'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
+      // A full backup volume: the backup is refused, saying so (the drill below still proves the last one).
+      const full = await refuseFullBackupVolume(services, app, row, signal).then(() => null, (err: unknown) => (err as Error).message);
+      const r = full ? { code: -1, stdout: '', stderr: full } : await services.deployer.data.command({ app, name: row.name, kind: row.kind }, row.kind === 'postgres' ? backupCommand(services, 'full') : ['snapshot'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
       if (r.code !== 0) {
         failed.push(`${app}/${row.name}: backup: ${toolError(r.stderr)}`);
         continue;

@@ -14,7 +14,7 @@ import { requireDeployer } from '../../context.ts';
 import type { Upgraded } from '../../shapes/backups.ts';
 import { attachmentVar, dataName, freeName, upgradeTarget } from './rules.ts';
 import { checked, guardsOf, imageOf, makeAndAttach, rowUrl, serviceOf } from './addons.ts';
-import { inDatabase, postgresOf, promote } from './backups.ts';
+import { backupCommand, inDatabase, postgresOf, promote } from './backups.ts';
 import type { Actor, Progress } from '../actor.ts';
 
 /** How long the restore, and then pg_upgrade with its statistics, may each take before the copy accepts connections. */
@@ -72,7 +72,7 @@ export async function upgradeDatabase(actor: Actor, app: string, opts: { databas
   // Everything the source has committed until now goes into its archive with a backup (the rule
   // for an upgrade: a backup first); the copy is restored to the end of that archive.
   t.step(`Backing up ${source.name} of ${app} first (incremental)`);
-  await inDatabase(actor, app, source, ['backup', 'incr'], signal, (line) => { if (/new backup label|ERROR/.test(line)) t.detail(line.replace(/^P\d+ +\w+: /, '')); });
+  await inDatabase(actor, app, source, backupCommand(actor.services, 'incr'), signal, (line) => { if (/new backup label|ERROR/.test(line)) t.detail(line.replace(/^P\d+ +\w+: /, '')); });
   store.data.backedUp(app, source.name);
 
   return makeAndAttach(actor, app, 'pg:upgrade', () => {
@@ -109,7 +109,7 @@ export async function upgradeDatabase(actor: Actor, app: string, opts: { databas
 
     // Its repository's stanza was upgraded with it; a full backup starts its own history.
     t.detail(`Taking a first full backup of ${row.name}`);
-    await inDatabase(actor, app, row, ['backup', 'full'], signal);
+    await inDatabase(actor, app, row, backupCommand(actor.services, 'full'), signal);
     store.data.backedUp(app, row.name);
   }, async (row) => {
     const p = await promote(actor, app, row, source.attachment, progress);

@@ -1,5 +1,5 @@
 // The app page's Databases section: each database (addons:create) with its kind, attachment, state,
-// size, last backup and last verified restore, as GET /apps/APP/addons gives them (no credentials:
+// size (and how full), connections, last backup and last verified restore, and a full volume's sentence, as GET /apps/APP/addons gives them (no credentials:
 // the API has none to give). Live like the rest of the page: it refetches on the app's events,
 // which include a restore drill being recorded (change "data").
 import { api, type AddonInfo } from '../api.ts';
@@ -21,15 +21,21 @@ export function Databases({ app }: { app: string }) {
       {list.data && list.data.length > 0 && (
         <div class="scroll">
           <table class="databases">
-            <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Attached as</th><th scope="col">State</th><th scope="col">Size</th><th scope="col">Last backup</th><th scope="col">Last verified restore</th></tr></thead>
+            <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Attached as</th><th scope="col">State</th><th scope="col">Size</th><th scope="col">Connections</th><th scope="col">Last backup</th><th scope="col">Last verified restore</th></tr></thead>
             <tbody>
               {list.data.map((d) => <DatabaseRow key={d.name} d={d} now={now} />)}
             </tbody>
           </table>
         </div>
       )}
+      {list.data?.flatMap((d) => d.problems).map((p) => <p key={p} role="alert" class="error">{p}</p>)}
     </section>
   );
+}
+
+/** A volume's share used, as a whole percent. */
+function pct(v: { usedBytes: number; sizeBytes: number }): string {
+  return `${Math.floor((v.usedBytes / v.sizeBytes) * 100)} %`;
 }
 
 /** One database: a warning style for a state other than ready and for a failed or overdue drill. */
@@ -46,7 +52,8 @@ function DatabaseRow({ d, now }: { d: AddonInfo; now: number }) {
         <Badge value={d.ready ? 'ready' : 'pending'}>{state}</Badge>
         {d.restarts > 0 && <span class="hint"> {d.restarts} restart{d.restarts === 1 ? '' : 's'}</span>}
       </td>
-      <td class="num">{d.size}</td>
+      <td class="num" title={d.stats?.data ? `data ${pct(d.stats.data)} used, backups ${d.stats.backup ? pct(d.stats.backup) : '?'} used` : undefined}>{d.size}</td>
+      <td class="num" data-connections={d.stats?.connections ?? 'unknown'}>{d.stats && d.stats.connections !== null ? `${d.stats.connections} / ${d.stats.maxConnections ?? '?'}` : '–'}</td>
       <td data-backup={d.lastBackupAt ?? 'none'} title={when(d.lastBackupAt)}>{d.lastBackupAt ? age(d.lastBackupAt, now) : 'none yet'}</td>
       <td data-restore={restore.tone} class={`restore restore-${restore.tone}`} title={drillAt ? when(drillAt) : undefined}>{restore.text}</td>
     </tr>
