@@ -12,7 +12,8 @@
 #                 pgBackRest, into a new instance from the old one's backup volume (about 70 s)
 #   dumps         pg_dump archives out and in (dump, import), rotated logins (login-add,
 #                 login-retire) and a restart as one (about 30 s)
-#   valkey        the same as postgres for Valkey, and its snapshot (about 17 s)
+#   valkey        the same as postgres for Valkey, its snapshot, a kept copy (aof-on), and rotated
+#                 logins as ACL users (login-add, login-retire, VALKEY_USER) (about 19 s)
 #   upgrade       not run by default (needs SLIPWAY_POSTGRES18_IMAGE too): a 17 cluster with rows
 #                 upgraded to 18 by the 18 image (PG_UPGRADE_FROM=17): refused without it, put back
 #                 as it was when pg_upgrade --check fails, then every row there on 18, the stanza
@@ -339,6 +340,19 @@ check_backups() {
   ok "backups: restarted without the old backup volume, it simply starts (stanza-create again succeeds) with its rows"
   docker rm -f -v "$pg2" >/dev/null
 
+  # PG_RESTORE_TARGET=immediate: the backup as it ended, none of the rows written after it (the
+  # writer went on for seconds after the backup, and the archive holds them).
+  local pg3=$prefix-bk3 data3=$work/bk-data3 repo3=$work/bk-backup3
+  volume "$data3"
+  volume "$repo3"
+  bk_run "$pg3" "$data3" "$repo3" -v "$repo:$from:ro" -e "PG_RESTORE_FROM=$from" -e PG_RESTORE_TARGET=immediate
+  wait_ready 120 docker exec "$pg3" psql -X -h /tmp -U postgres -d appdb -c 'SELECT 1' || { logs_of "$pg3"; fail "the immediate restore did not answer within 120 s"; }
+  read -r count max_id < <(sql "$pg3" "SELECT count(*), max(id) FROM ticks" | tr '|' ' ')
+  ((count == max_id && count > 0 && max_id < n_rows)) || fail "restored to the end of the backup: $count rows up to $max_id (row $n_rows was written seconds after it)"
+  [ "$(sql "$pg3" "SELECT pg_is_in_recovery()")" = f ] || fail "the immediate restore is still in recovery"
+  ok "backups: PG_RESTORE_TARGET=immediate restores the backup as it ended: rows 1..$max_id, not the later ones up to $n_rows the archive holds; promoted"
+  docker rm -f -v "$pg3" >/dev/null
+
   # Targets outside what the archive holds: one line, exit 1, PGDATA left empty.
   local data3=$work/bk-data3 repo3=$work/bk-backup3 target what
   for what in before after; do
@@ -488,6 +502,15 @@ check_valkey() {
     --no-auth-warning -h 127.0.0.1 -p 6379 PING 2>&1) && grep -qx PONG <<<"$out" && fail "plain TCP got PONG"
   ok "valkey: plain TCP gets no answer ($(grep . <<<"$out" | tail -1 | tr -d '\r'))"
 
+  # cli_as USER PASSWORD ARGS...: the same as USER (an ACL user).
+  cli_as() {
+    local user=$1 password=$2
+    shift 2
+    docker run --rm --network "container:$vk" "${restricted[@]}" -v "$tls:/etc/slipway/tls:ro" -e "REDISCLI_AUTH=$password" \
+      --entrypoint valkey-cli "$vk_image" --no-auth-warning -u rediss://127.0.0.1:6379 --user "$user" --cacert /etc/slipway/tls/ca.crt \
+      --sni "$name" "$@" 2>&1
+  }
+
   out=$(docker exec "$vk" slipway-valkey cli GET kept 2>&1) || fail "slipway-valkey cli: $out"
   [ "$out" = "survives restarts" ] || fail "slipway-valkey cli: $out"
   ok "valkey: slipway-valkey cli (the console) reads over TLS with the password"
@@ -527,8 +550,44 @@ check_valkey() {
   [ "$(docker exec "$sc" slipway-valkey last-heartbeat)" = "$beat" ] || fail "the scratch copy's heartbeat differs"
   [ "$(docker exec "$sc" slipway-valkey check)" = "keys 2" ] || fail "slipway-valkey check in the scratch copy: $(docker exec "$sc" slipway-valkey check 2>&1)"
   [ "$(docker exec "$sc" slipway-valkey cli CONFIG GET appendonly | tail -1)" = no ] || fail "the scratch copy writes an append-only file"
+  # Kept as a database of its own (redis:restore): the append-only file turned on while it runs,
+  # then started again without VALKEY_RESTORE_FROM, as its StatefulSet's second apply does.
+  out=$(docker exec "$sc" slipway-valkey aof-on 2>&1) || fail "slipway-valkey aof-on: $out"
+  [ "$out" = "appendonly yes" ] || fail "slipway-valkey aof-on printed: $out"
+  docker stop -t 30 "$sc" >/dev/null && docker rm -v "$sc" >/dev/null
+  docker run -d --name "$sc" --network none "${restricted[@]}" -v "$scratch:/var/lib/slipway/valkey" \
+    -v "$tls:/etc/slipway/tls:ro" -e 'VALKEY_PASSWORD=scratch' "$vk_image" >/dev/null
+  wait_ready 30 docker exec "$sc" slipway-valkey ping || { logs_of "$sc"; fail "valkey: the kept copy did not start again"; }
+  [ "$(docker exec "$sc" slipway-valkey check)" = "keys 2" ] || fail "the kept copy has: $(docker exec "$sc" slipway-valkey check 2>&1)"
+  [ "$(docker exec "$sc" slipway-valkey cli GET kept)" = "survives restarts" ] || fail "the kept copy lost its key"
+  [ "$(docker exec "$sc" slipway-valkey cli CONFIG GET appendonly | tail -1)" = yes ] || fail "the kept copy writes no append-only file"
   docker rm -f -v "$sc" >/dev/null
-  ok "valkey: a scratch copy from the newest snapshot (VALKEY_RESTORE_FROM) has its keys and heartbeat, no AOF"
+  ok "valkey: a scratch copy from the newest snapshot (VALKEY_RESTORE_FROM) has its keys and heartbeat, no AOF; after aof-on and a restart without it, its keys from its own AOF"
+
+  # A credential rotation: a new ACL user beside `default`; `default` is turned off once no
+  # connection is logged in as it, and a restart with the new login knows only the new user.
+  local hold=$prefix-vkhold
+  docker run -d --name "$hold" --network "container:$vk" "${restricted[@]}" -e 'REDISCLI_AUTH=first "secret\' \
+    --entrypoint valkey-cli "$vk_image" --no-auth-warning --tls --insecure -h 127.0.0.1 -p 6379 BLPOP slipway:never 0 >/dev/null
+  out=$(printf 'rotated-secret\n' | docker exec -i "$vk" slipway-valkey login-add u0123456789ab 2>&1) || fail "slipway-valkey login-add: $out"
+  out=$(cli_as u0123456789ab rotated-secret GET kept) || fail "the new login: $out"
+  [ "$out" = "survives restarts" ] || fail "the new login read: $out"
+  out=$(printf 'x\n' | docker exec -i "$vk" slipway-valkey login-add default 2>&1) && fail "login-add default was taken: $out"
+  ok "valkey: login-add makes an ACL user that reads the data; login-add default is refused"
+  out=$(docker exec "$vk" slipway-valkey login-retire default)
+  [ "$out" = mounted ] || fail "login-retire of the login in use printed: $out"
+  retire_as_new() { docker exec -e VALKEY_USER=u0123456789ab -e VALKEY_PASSWORD=rotated-secret "$vk" slipway-valkey login-retire "$1"; }
+  wait_ready 10 sh -c "[ \"\$(docker exec $vk slipway-valkey cli CLIENT LIST | grep -c 'cmd=blpop')\" = 1 ]" || fail "the held connection is not there"
+  out=$(retire_as_new default) || fail "login-retire default: $out"
+  [ "$out" = 1 ] || fail "login-retire default with a connection held printed: $out"
+  out=$(cli 'first "secret\' "$tls" GET kept) || fail "default while still held: $out"
+  docker rm -f "$hold" >/dev/null
+  wait_ready 10 sh -c "[ \"\$(docker exec -e VALKEY_USER=u0123456789ab -e VALKEY_PASSWORD=rotated-secret $vk slipway-valkey login-retire default)\" = 0 ]" ||
+    fail "login-retire default did not reach 0 once the connection closed"
+  out=$(cli 'first "secret\' "$tls" GET kept) || true
+  grep -q -e WRONGPASS -e NOAUTH <<<"$out" || fail "default still logs in after it was retired: $out"
+  [ "$(cli_as u0123456789ab rotated-secret GET kept)" = "survives restarts" ] || fail "the new login stopped working"
+  ok "valkey: login-retire says mounted for the login in use, counts default's connections (1), then turns default off at 0"
   local file=$backup/valkey/${snap##*/}
   cp -p "$file" "$work/snapshot.rdb"
   printf '\xde\xad\xbe\xef' | dd of="$file" bs=1 seek=$(($(stat -c %s "$file") / 2)) conv=notrunc status=none
@@ -552,6 +611,17 @@ check_valkey() {
   out=$(cli 'first "secret\' "$tls" GET kept) || true
   grep -q -e WRONGPASS -e NOAUTH <<<"$out" || fail "the old password still works after a restart: $out"
   ok "valkey: the data is kept; the new VALKEY_PASSWORD works and the old one is refused"
+  docker rm -f -v "$vk" >/dev/null
+
+  docker run -d --name "$vk" --network none "${restricted[@]}" -v "$data:/var/lib/slipway/valkey" -v "$backup:/var/lib/slipway/backup" \
+    -v "$tls:/etc/slipway/tls:ro" -e VALKEY_USER=u0123456789ab -e VALKEY_PASSWORD=rotated-secret "$vk_image" >/dev/null
+  wait_ready 30 docker exec "$vk" slipway-valkey ping || { logs_of "$vk"; fail "valkey: not ready as an ACL user"; }
+  [ "$(cli_as u0123456789ab rotated-secret GET kept)" = "survives restarts" ] || fail "the ACL user after a restart: $(cli_as u0123456789ab rotated-secret GET kept)"
+  out=$(cli rotated-secret "$tls" GET kept) || true
+  grep -q -e WRONGPASS -e NOAUTH <<<"$out" || fail "default logs in with the ACL user's password: $out"
+  docker exec "$vk" sh -c 'cat /tmp/slipway-valkey.*.conf' | grep -q rotated-secret && fail "the ACL user's password is in the configuration file"
+  [ "$(docker exec "$vk" slipway-valkey check)" = "keys 2" ] || fail "slipway-valkey check as the ACL user: $(docker exec "$vk" slipway-valkey check 2>&1)"
+  ok "valkey: started with VALKEY_USER, only that ACL user logs in (default off), its password only hashed in the configuration"
   docker rm -f -v "$vk" >/dev/null
 }
 

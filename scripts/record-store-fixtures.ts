@@ -109,7 +109,7 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   }],
   ['hook_deliveries', { app: 'blog', id: 'delivery-1', received_at: 1795000000000 }],
   ['jobs', { id: 'job-blog-2', kind: 'sync', app: 'blog', by_key: 'bob', origin: 'webhook', status: 'running', created_at: T2, started_at: T2, finished_at: null, release: null, error: null, log_file: 'jobs/blog/job-blog-2.log' }, 17],
-  ['preview_settings', { app: 'shop', enabled: 1, max_previews: 3, ttl_seconds: 86400, shared_keys: '["GREETING"]' }],
+  ['preview_settings', { app: 'shop', enabled: 1, max_previews: 3, ttl_seconds: 86400, shared_keys: '["GREETING"]', fork_db: 1 }],
   ['previews', { app: 'shop--feature-login-1a2b3c', parent: 'shop', branch: 'feature/login', commit_sha: '3333333333333333333333333333333333333333', pushed_at: T2, created_at: T2 }],
   ['data_services', {
     app: 'shop', name: 'shop-db', kind: 'postgres', version: '17', size: '1Gi', storage_class: null, attachment: 'DATABASE_URL', username: 'shop', password: 'pw',

@@ -151,7 +151,7 @@ export interface DataService {
   /**
    * Made from another instance's backups (point-in-time restore): that instance's backup claim,
    * mounted read-only while this one's empty data volume is filled from it, and the time to
-   * recover to (ISO 8601; absent: the end of its archive).
+   * recover to (ISO 8601; `immediate`: the newest backup as it ended; absent: the end of its archive).
    */
   restore?: { fromClaim: string; target?: string | undefined } | undefined;
   /**

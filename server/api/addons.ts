@@ -8,7 +8,8 @@ import { actor, quietProgress, runChange } from './change.ts';
 import { AddonCreatedSchema, AddonInfoSchema, DrillSchema } from '../shapes/data.ts';
 import { BackupInfoSchema, BackupScheduleSchema, BackupsSchema, RestoredSchema, UpgradedSchema } from '../shapes/backups.ts';
 import { upgradeDatabase } from '../ops/data/upgrade.ts';
-import { captureBackup, listBackups, promoteDatabase, restoreDatabase, scheduleBackups } from '../ops/data/backups.ts';
+import { captureBackup, listBackups, promoteDatabase, scheduleBackups } from '../ops/data/backups.ts';
+import { restoreAny } from '../ops/data/valkey-restore.ts';
 import { verifyBackups } from '../ops/data/drills.ts';
 import { addonInfo, createAddon, destroyAddon, listAddons } from '../ops/data/addons.ts';
 import { UsageError } from '../errors.ts';
@@ -87,14 +88,15 @@ export const addonRoutes = [
   }),
   route({
     method: 'POST', url: '/apps/:app/addons/:name/restore', tag: 'addons', need: 'deploy',
-    summary: "Restore a Postgres database's backups into a NEW database (= pg:restore --from NAME [--at TIME] [--to NEW]): 202 with the job of the release that attaches it",
+    summary: "Restore a database's backups into a NEW database (= pg:restore --from NAME [--at TIME] [--to NEW] [--promote]; a Valkey database's newest snapshot: redis:restore): 202 with the job of the release that attaches it",
     params: DataParams,
     body: Type.Object({
-      at: Type.Optional(Type.String({ maxLength: 40, description: 'The time to recover to (ISO 8601); absent: the end of the archive.' })),
+      at: Type.Optional(Type.String({ maxLength: 40, description: 'Postgres: the time to recover to (ISO 8601); absent: the end of the archive.' })),
       to: Type.Optional(DataName),
+      promote: Type.Optional(Type.Boolean({ description: "Make it the app's DATABASE_URL (Valkey: REDIS_URL) in the same release." })),
     }, { additionalProperties: false }),
     response: { 201: RestoredSchema, 202: AcceptedSchema },
-    handle: (call) => runChange((a, p) => restoreDatabase(a, call.params.app, { from: call.params.name, at: call.body.at, to: call.body.to }, p), call, { status: 201 }),
+    handle: (call) => runChange((a, p) => restoreAny(a, call.params.app, { from: call.params.name, at: call.body.at, to: call.body.to, promote: call.body.promote }, p), call, { status: 201 }),
   }),
   route({
     method: 'POST', url: '/apps/:app/addons/:name/upgrade', tag: 'addons', need: 'deploy',
@@ -109,11 +111,11 @@ export const addonRoutes = [
   }),
   route({
     method: 'POST', url: '/apps/:app/addons/:name/promote', tag: 'addons', need: 'deploy',
-    summary: "Make a Postgres database the app's DATABASE_URL in one release (= pg:promote): 202 with its job",
+    summary: "Make a database the app's DATABASE_URL (Valkey: REDIS_URL) in one release (= pg:promote, redis:promote): 202 with its job",
     params: DataParams,
     body: Type.Object({ as: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
     response: { 200: Type.Object({ name: Type.String(), attachment: Type.String(), release: Type.Union([Type.Integer(), Type.Null()]), previous: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false }), 202: AcceptedSchema },
-    handle: (call) => runChange((a, p) => promoteDatabase(a, call.params.app, call.params.name, call.body.as, p), call, { status: 200 }),
+    handle: (call) => runChange((a, p) => promoteDatabase(a, call.params.app, call.params.name, call.body.as, p, 'any'), call, { status: 200 }),
   }),
   route({
     method: 'POST', url: '/apps/:app/addons/:name/verify', tag: 'addons', need: 'deploy',

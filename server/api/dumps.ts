@@ -39,7 +39,7 @@ export const dumpRoutes = [
   }),
   route({
     method: 'POST', url: '/apps/:app/addons/:name/credentials/rotate', tag: 'addons', need: 'deploy',
-    summary: "New random credentials for a Postgres database, set in its config var in one release (= pg:credentials:rotate): 202 with the job; the old ones work until no session uses them",
+    summary: "New random credentials for a database, set in its config var in one release (= pg:credentials:rotate; Valkey: redis:credentials:rotate, an ACL user): 202 with the job; the old ones work until no session uses them",
     params: DataParams,
     response: { 200: RotatedSchema, 202: AcceptedSchema },
     handle: (call) => runChange((a, p) => rotateCredentials(a, call.params.app, call.params.name, p), call, { status: 200 }),

@@ -23,6 +23,7 @@ const Settings = Type.Object({
   limit: Type.Integer(),
   ttl: Type.String({ description: 'How long a preview lives without a push, e.g. 7d.' }),
   sharedKeys: Type.Array(Type.String(), { description: 'Config keys a new preview copies from the app; no others.' }),
+  forkDb: Type.Boolean({ description: "Whether a new preview's Postgres databases are restored from the app's latest backups (previews:config --fork-db) instead of starting empty." }),
 }, { additionalProperties: false });
 
 export const previewRoutes = [

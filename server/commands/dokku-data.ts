@@ -18,12 +18,12 @@ const VERBS: Readonly<Record<string, string>> = {
   'backup-unschedule': 'pg:backups:unschedule APP',
   export: 'pg:backups:download APP',
   import: 'pg:backups:restore APP < dump',
-  promote: 'pg:promote APP NAME',
+  promote: 'PROMOTE APP NAME',
   upgrade: 'pg:upgrade APP --to VERSION',
 };
 
 /** The verbs only Postgres has here (Valkey keeps its own snapshots). */
-const POSTGRES_ONLY: ReadonlySet<string> = new Set(['backup', 'backup-schedule', 'backup-unschedule', 'export', 'import', 'promote', 'upgrade']);
+const POSTGRES_ONLY: ReadonlySet<string> = new Set(['backup', 'backup-schedule', 'backup-unschedule', 'export', 'import', 'upgrade']);
 
 /** The sentence for a Dokku database verb, or undefined when `name` is not one. */
 export function dokkuDataHint(name: string): string | undefined {
@@ -32,6 +32,6 @@ export function dokkuDataHint(name: string): string | undefined {
   const [, kind, verb] = m as unknown as [string, 'postgres' | 'redis', string];
   const here = kind === 'redis' && POSTGRES_ONLY.has(verb) ? undefined : VERBS[verb];
   if (!here) return `${name} is Dokku's; databases here are addons of an app: see "help addons:create".`;
-  const said = here.replace('KIND', kind).replace('CONSOLE', kind === 'postgres' ? 'pg:psql' : 'redis:cli');
+  const said = here.replace('KIND', kind).replace('CONSOLE', kind === 'postgres' ? 'pg:psql' : 'redis:cli').replace('PROMOTE', kind === 'postgres' ? 'pg:promote' : 'redis:promote');
   return `${name} is Dokku's; here it is: ${said}.`;
 }

@@ -51,7 +51,7 @@ export const pgDumpCommands: Command[] = [
     args: { min: 1, max: 2 },
     json: true,
     run: async (ctx, app, [name], flags) => {
-      const r = await rotateCredentials(actorOf(ctx), app, name, jsonProgressOf(ctx, flags.json));
+      const r = await rotateCredentials(actorOf(ctx), app, name, jsonProgressOf(ctx, flags.json), 'postgres');
       return listing(r, (out) => {
         out.line(`Rotated the credentials of ${r.name}: ${r.attachment} ${r.release !== null ? `changed in v${r.release}` : 'stored (the app runs nothing yet)'}`);
         out.line(`The old login ${r.retiring} works until no session uses it; then it can no longer log in (the db-logins round).`);

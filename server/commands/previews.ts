@@ -1,7 +1,7 @@
 // previews, previews:enable, previews:disable, previews:config, previews:limit, previews:ttl: preview
 // apps of an app's branches (a push of a branch other than the deploy branch deploys its preview).
 import { UsageError } from '../errors.ts';
-import { disablePreviews, enablePreviews, listPreviews, previewSettings, setPreviewLimit, setPreviewTtl, sharePreviewKeys, type PreviewSettingsView } from '../ops/previews/previews.ts';
+import { disablePreviews, enablePreviews, listPreviews, previewSettings, setPreviewForkDb, setPreviewLimit, setPreviewTtl, sharePreviewKeys, type PreviewSettingsView } from '../ops/previews/previews.ts';
 import type { PreviewRemoval } from '../ops/previews/preview-reconcile.ts';
 import type { Output } from '../output/output.ts';
 import { defineCommand, listing, type Command } from './types.ts';
@@ -22,6 +22,7 @@ function showSettings(out: Output, s: PreviewSettingsView): void {
     ['Limit', String(s.limit)],
     ['Time to live', `${s.ttl} without a push`],
     ['Shared config', s.sharedKeys.length ? s.sharedKeys.join(', ') : 'none (previews:config APP --share KEY…)'],
+    ['Databases', s.forkDb ? `Postgres copied from ${s.app}'s latest backups (--fork-db)` : 'empty, of their own (previews:config APP --fork-db copies Postgres from the latest backups)'],
   ]);
 }
 
@@ -74,16 +75,25 @@ export const previewCommands: Command[] = [
   },
   defineCommand({
     name: 'previews:config',
-    usage: 'APP [--share KEY… | --unshare KEY…]',
-    summary: "Show previews' settings, or choose the config keys a new preview copies from the app (no others)",
+    usage: 'APP [--share KEY… | --unshare KEY… | --fork-db | --no-fork-db]',
+    summary: "Show previews' settings, or choose the config keys a new preview copies from the app (no others), or whether its Postgres databases are copies of the app's latest backups (--fork-db) instead of empty",
     access: 'app',
     args: { min: 1, max: 257 },
     json: true,
     flags: {
       share: { type: 'boolean', help: 'copy these keys of the app into each new preview' },
       unshare: { type: 'boolean', help: 'stop copying these keys into new previews' },
+      'fork-db': { type: 'boolean', help: "give each new preview copies of the app's Postgres databases, restored from their latest backups (never the live databases); refused while one has no backup" },
+      'no-fork-db': { type: 'boolean', help: "new previews' databases start empty again (the default)" },
     },
     run: (ctx, app, keys, flags) => {
+      const fork = flags['fork-db'] === true ? true : flags['no-fork-db'] === true ? false : undefined;
+      if (fork !== undefined) {
+        if (flags['fork-db'] && flags['no-fork-db']) throw new UsageError('Give --fork-db or --no-fork-db, not both.');
+        if (flags.share || flags.unshare || keys.length > 0) throw new UsageError('--fork-db and --no-fork-db take no keys; change shared keys in a command of their own.');
+        const s = setPreviewForkDb(actorOf(ctx), app, fork);
+        return listing(s, (out) => showSettings(out, s));
+      }
       if (flags.share && flags.unshare) throw new UsageError('Give --share or --unshare, not both; usage: previews:config APP [--share KEY… | --unshare KEY…]');
       if (keys.length > 0 && !flags.share && !flags.unshare) throw new UsageError('Name keys with --share or --unshare; usage: previews:config APP [--share KEY… | --unshare KEY…]');
       if ((flags.share || flags.unshare) && keys.length === 0) throw new UsageError('Name at least one config key; usage: previews:config APP [--share KEY… | --unshare KEY…]');

@@ -28,6 +28,7 @@ import { storageCommands } from './storage.ts';
 import { addonsCommands } from './addons.ts';
 import { pgCommands } from './pg.ts';
 import { pgDumpCommands } from './pg-dumps.ts';
+import { redisCommands } from './redis.ts';
 import { dashboardCommands } from './dashboard.ts';
 import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
@@ -76,6 +77,7 @@ export const commands: readonly Command[] = [
   ...addonsCommands,
   ...pgCommands,
   ...pgDumpCommands,
+  ...redisCommands,
   ...buildCommands,
   ...syncCommands,
   ...previewCommands,

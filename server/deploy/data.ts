@@ -20,7 +20,8 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
     port: 6379,
     dataPath: '/var/lib/slipway/valkey',
     ready: ['slipway-valkey', 'ping'],
-    env: (d) => ({ VALKEY_PASSWORD: d.credentials.password }),
+    // The login: `default` (requirepass) until a rotation makes an ACL user (images/README.md).
+    env: (d) => ({ VALKEY_USER: d.credentials.username, VALKEY_PASSWORD: d.credentials.password }),
     // Its newest snapshot: Valkey has no archive to recover to a point in time from.
     restoreEnv: () => ({ VALKEY_RESTORE_FROM: RESTORE_PATH }),
   },
@@ -31,10 +32,10 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
  * and their list, Valkey's snapshot; both kinds' verify (of the backups), heartbeat and
  * last-heartbeat; a restored copy's check (Postgres's amcheck, Valkey's check); Postgres's server-version and row-counts (an upgrade's checks), its dumps, imports and logins; Postgres's stats (volumes and connections).
  */
-export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backup', 'full' | 'diff' | 'incr', string] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['check'] | ['snapshot'] | ['server-version'] | ['row-counts'] | StreamCommand | ['login-retire', string] | ['stats'];
+export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backup', 'full' | 'diff' | 'incr', string] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['check'] | ['snapshot'] | ['server-version'] | ['row-counts'] | StreamCommand | ['login-retire', string] | ['stats'] | ['aof-on'];
 
-/** The image's commands that take input or give output as bytes (a dump, an import, a new login's password on stdin). */
-export type StreamCommand = ['dump'] | ['import', string] | ['login-add', string, string];
+/** The image's commands that take input or give output as bytes (a dump, an import, a new login's password on stdin: Postgres's acting as an owner, Valkey's an ACL user). */
+export type StreamCommand = ['dump'] | ['import', string] | ['login-add', string, string] | ['login-add', string];
 
 /** A backup's retention as the image's `backup` command takes it (images/README.md): `2` full backups, or `14d`. */
 export function retentionArg(r: BackupRetention): string {
@@ -199,10 +200,10 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
           volumes: [
             { name: 'data', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'data') } },
             d.scratchBackups ? { name: 'backup', emptyDir: { sizeLimit: d.size } } : { name: 'backup', persistentVolumeClaim: { claimName: dataClaimName(d.name, 'backup') } },
-            // Postgres's current login too, as files the kubelet keeps up to date: a credential
-            // rotation changes the Secret, not the running pod's environment, and the console and
-            // an import read the login from here (images/README.md).
-            { name: 'tls', secret: { secretName: secret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }, { key: 'ca.crt', path: 'ca.crt' }, ...(d.kind === 'postgres' ? [{ key: 'POSTGRES_USER', path: 'login/user' }, { key: 'POSTGRES_PASSWORD', path: 'login/password' }] : [])] } },
+            // The current login too, as files the kubelet keeps up to date: a credential rotation
+            // changes the Secret, not the running pod's environment, and the console, an import
+            // and Valkey's probe read the login from here (images/README.md).
+            { name: 'tls', secret: { secretName: secret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }, { key: 'ca.crt', path: 'ca.crt' }, ...LOGIN_FILES[d.kind]] } },
             ...(d.restore ? [{ name: 'restore-from', persistentVolumeClaim: { claimName: d.restore.fromClaim, readOnly: true } }] : []),
           ],
         },
@@ -211,6 +212,12 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
   };
 }
 
+/** The Secret's keys each kind's pod mounts as its current login's files. */
+const LOGIN_FILES: Readonly<Record<DataKind, { key: string; path: string }[]>> = {
+  postgres: [{ key: 'POSTGRES_USER', path: 'login/user' }, { key: 'POSTGRES_PASSWORD', path: 'login/password' }],
+  valkey: [{ key: 'VALKEY_USER', path: 'login/user' }, { key: 'VALKEY_PASSWORD', path: 'login/password' }],
+};
+
 /** The line of a failed container's termination message (its log's end) that says why: the entry script's last `slipway-…:` line, else the last line; at most 300 characters. */
 export function exitReason(message: string | undefined): string | undefined {
   const lines = (message ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
@@ -218,26 +225,29 @@ export function exitReason(message: string | undefined): string | undefined {
   return line?.replace(/^slipway-(postgres|valkey): /, '').slice(0, 300);
 }
 
-/** The name of a database's restore-drill pod (a scratch copy, deleted when the drill ends). */
-export function drillPodName(name: string): string {
-  return `${dataObjectName(name)}-drill`;
+/** What a scratch copy of a database is for: a restore drill, or a preview's copy of its latest backup (previews:config --fork-db). */
+export type ScratchPurpose = 'drill' | 'fork';
+
+/** The name of a database's scratch pod (a restore drill's, or a fork's: deleted when it ends). */
+export function drillPodName(name: string, purpose: ScratchPurpose = 'drill'): string {
+  return `${dataObjectName(name)}-${purpose}`;
 }
 
 /**
- * A restore drill's scratch pod: the database's own pod spec (image, Secret, limits, security),
- * restoring from its backup volume (`d.restore`) into scratch space of its size instead of
- * claims, never restarted, never reached by a Service (its `slipway/data` label is `drill.NAME`,
- * which no database name can be), and gone with its data when deleted.
+ * A scratch pod (a restore drill's, or a fork's): the database's own pod spec (image, Secret,
+ * limits, security), restoring from its backup volume (`d.restore`) into scratch space of its
+ * size instead of claims, never restarted, never reached by a Service (its `slipway/data` label
+ * is `drill.NAME` or `fork.NAME`, which no database name can be), and gone with its data when deleted.
  */
-export function drillPodObject(d: DataService): KubeObject<V1Pod> {
+export function drillPodObject(d: DataService, purpose: ScratchPurpose = 'drill'): KubeObject<V1Pod> {
   const set = dataStatefulSetObject(d);
   const spec = set.spec!.template.spec!;
-  const labels = { ...dataLabels(d.app, d), [LABEL.data]: `drill.${d.name}` };
+  const labels = { ...dataLabels(d.app, d), [LABEL.data]: `${purpose}.${d.name}` };
   const scratch = { emptyDir: { sizeLimit: d.size } };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: drillPodName(d.name), namespace: namespaceFor(d.app), labels },
+    metadata: { name: drillPodName(d.name, purpose), namespace: namespaceFor(d.app), labels },
     spec: {
       ...spec,
       restartPolicy: 'Never',
@@ -279,5 +289,5 @@ export function dataUrl(app: string, d: Pick<DataService, 'name' | 'kind' | 'cre
   const user = encodeURIComponent(d.credentials.username);
   const pass = encodeURIComponent(d.credentials.password);
   if (d.kind === 'postgres') return `postgres://${user}:${pass}@${host}:${KINDS.postgres.port}/${encodeURIComponent(d.credentials.database)}?sslmode=require&sslrootcert=${DATA_CA_FILE}`;
-  return `rediss://default:${pass}@${host}:${KINDS.valkey.port}`;
+  return `rediss://${user}:${pass}@${host}:${KINDS.valkey.port}`;
 }

@@ -282,6 +282,13 @@ export interface DataServices {
    */
   drill(d: DataService, checks: readonly DataCommand[], opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; results: ExecOutput[] }>;
   /**
+   * A scratch copy as a drill starts one (from `d.restore`, never the live database), in which one
+   * of the image's byte-stream commands runs attached to `io` (a dump to `io.stdout`: a preview's
+   * copy of its parent's latest backup); deleted whatever happened. Resolves with the command's
+   * exit code and how long the copy took to start; throws one sentence when it does not start.
+   */
+  fromBackup(d: DataService, command: StreamCommand, io: ProcessIo, opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; code: number }>;
+  /**
    * Runs one of the image's byte-stream commands in the database's pod (a dump to `io.stdout`, an
    * import from `io.stdin`), paced by `io`'s reader; resolves with its exit code.
    */

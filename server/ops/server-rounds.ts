@@ -25,7 +25,7 @@ export function serverRounds(services: Services): Round[] {
     { name: 'sync-poll', what: 'repositories with sync:poll are polled for new commits', intervalMs: POLL_TICK_MS, task: (signal) => pollSyncs(services, Date.now(), signal) },
     { name: 'db-heartbeat', what: 'the time is written into every database (a restore says how recent its data is)', intervalMs: HEARTBEAT_MS, task: (signal) => writeHeartbeats(services, signal) },
     { name: 'db-backups', what: 'each database gets a daily full backup (Valkey: a snapshot) and a daily restore drill', intervalMs: BACKUP_ROUND_MS, task: (signal) => backupRound(services, signal), audited: true },
-    { name: 'db-logins', what: 'database logins rotated away from can no longer log in once no session uses them', intervalMs: RETIRE_ROUND_MS, task: (signal) => retireLogins(services, signal) },
+    { name: 'db-logins', what: 'database logins rotated away from (Postgres roles, Valkey ACL users) can no longer log in once no session uses them', intervalMs: RETIRE_ROUND_MS, task: (signal) => retireLogins(services, signal) },
     // SLIPWAY_BACKUP_INTERVAL_S=0 (the default) turns the timer off; backup:create still writes one.
     { name: 'self-backup', what: "Slipway's own backup is written, encrypted and verified", intervalMs: config.backupIntervalMs, task: (signal) => backUp(services, signal), audited: true },
     { name: 'previews', what: 'previews past their time to live or of deleted branches are removed', intervalMs: PREVIEW_ROUND_MS, task: (signal) => reconcilePreviews(services, Date.now(), signal) },

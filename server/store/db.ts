@@ -402,6 +402,9 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER audit_pruned_checked BEFORE INSERT ON audit_pruned
    WHEN NOT EXISTS (SELECT 1 FROM audit WHERE seq = NEW.upto AND hash = NEW.hash)
    BEGIN SELECT RAISE(ABORT, 'a pruning anchor must name an entry and its hash'); END;`,
+  // previews:config --fork-db (issue 37): a new preview's Postgres databases are restored from its
+  // parent's latest backups instead of starting empty.
+  `ALTER TABLE preview_settings ADD COLUMN fork_db INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** The schema version this Slipway migrates a store to (PRAGMA user_version). */

@@ -7,6 +7,8 @@ export interface PreviewSettings {
   ttlSeconds: number | null;
   /** Config keys a new preview copies from its parent; every other key stays out. */
   sharedKeys: string[];
+  /** Whether a new preview's Postgres databases are restored from the parent's latest backups (previews:config --fork-db) instead of starting empty. */
+  forkDb: boolean;
 }
 
 /** One preview app: its own name, its parent's, the branch it runs, and its last push (null before the first succeeded). */
@@ -19,10 +21,10 @@ export interface PreviewRow {
   createdAt: string;
 }
 
-interface SettingsRow { enabled: number; max_previews: number | null; ttl_seconds: number | null; shared_keys: string }
+interface SettingsRow { enabled: number; max_previews: number | null; ttl_seconds: number | null; shared_keys: string; fork_db: number }
 interface Row { app: string; parent: string; branch: string; commit_sha: string | null; pushed_at: string | null; created_at: string }
 
-const DEFAULT_SETTINGS: PreviewSettings = { enabled: false, maxPreviews: null, ttlSeconds: null, sharedKeys: [] };
+const DEFAULT_SETTINGS: PreviewSettings = { enabled: false, maxPreviews: null, ttlSeconds: null, sharedKeys: [], forkDb: false };
 
 function toRow(r: Row): PreviewRow {
   return { app: r.app, parent: r.parent, branch: r.branch, commit: r.commit_sha, pushedAt: r.pushed_at, createdAt: r.created_at };
@@ -32,12 +34,12 @@ function toRow(r: Row): PreviewRow {
 export function previewsStore(db: Db) {
   const settings = (app: string): PreviewSettings => {
     const r = db.prepare<[string], SettingsRow>('SELECT * FROM preview_settings WHERE app = ?').get(app);
-    return r ? { enabled: r.enabled === 1, maxPreviews: r.max_previews, ttlSeconds: r.ttl_seconds, sharedKeys: JSON.parse(r.shared_keys) as string[] } : { ...DEFAULT_SETTINGS, sharedKeys: [] };
+    return r ? { enabled: r.enabled === 1, maxPreviews: r.max_previews, ttlSeconds: r.ttl_seconds, sharedKeys: JSON.parse(r.shared_keys) as string[], forkDb: r.fork_db === 1 } : { ...DEFAULT_SETTINGS, sharedKeys: [] };
   };
   const put = (app: string, s: PreviewSettings): void => {
-    db.prepare(`INSERT INTO preview_settings (app, enabled, max_previews, ttl_seconds, shared_keys) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (app) DO UPDATE SET enabled = excluded.enabled, max_previews = excluded.max_previews, ttl_seconds = excluded.ttl_seconds, shared_keys = excluded.shared_keys`)
-      .run(app, s.enabled ? 1 : 0, s.maxPreviews, s.ttlSeconds, JSON.stringify(s.sharedKeys));
+    db.prepare(`INSERT INTO preview_settings (app, enabled, max_previews, ttl_seconds, shared_keys, fork_db) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (app) DO UPDATE SET enabled = excluded.enabled, max_previews = excluded.max_previews, ttl_seconds = excluded.ttl_seconds, shared_keys = excluded.shared_keys, fork_db = excluded.fork_db`)
+      .run(app, s.enabled ? 1 : 0, s.maxPreviews, s.ttlSeconds, JSON.stringify(s.sharedKeys), s.forkDb ? 1 : 0);
   };
   const get = db.prepare<[string], Row>('SELECT * FROM previews WHERE app = ?');
   return {

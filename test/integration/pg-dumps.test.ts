@@ -163,7 +163,7 @@ describe('pg dumps, imports and credential rotation', { timeout: 120_000 }, () =
 
     assert.equal((await s.ssh(s.admin, `addons:create ${app} valkey`)).exitCode, 0);
     const vk = await s.ssh(s.admin, `pg:credentials:rotate ${app} valkey`);
-    assert.deepEqual([vk.exitCode, vk.stderr], [1, ' !     valkey is a Valkey database; its credentials are not rotated yet (pg:credentials:rotate is for Postgres).']);
+    assert.deepEqual([vk.exitCode, vk.stderr], [1, ` !     valkey is a Valkey database; redis:credentials:rotate ${app} valkey rotates its credentials.`]);
     const api = await http(`/apps/${app}/addons/postgres/credentials/rotate`, { method: 'POST' });
     assert.equal(api.status, 202, 'a rotation over the API rolls out as a job');
     assert.ok(((await api.json()) as { job: { id: string } }).job.id);

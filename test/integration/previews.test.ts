@@ -188,7 +188,7 @@ describe('preview apps of branches', () => {
     assert.equal(listed.status, 200);
     assert.deepEqual((listed.json as Listed[]).map((p) => [p.app, p.branch]), [[name, 'feature']]);
     const settings = await api(s, 'GET', `/apps/${app}/previews/settings`, { token: devToken });
-    assert.deepEqual(settings.json, { app, enabled: true, limit: 5, ttl: '7d', sharedKeys: [] });
+    assert.deepEqual(settings.json, { app, enabled: true, limit: 5, ttl: '7d', sharedKeys: [], forkDb: false });
     assert.ok((await ok('apps:list', dev)).includes(name));
     await ok(`access:revoke ${app} dev`);
     const denied = await s.ssh(dev, `config ${name}`);

@@ -586,8 +586,8 @@ export class FakeData implements DataServices {
   }
   /** Open sessions per `app/name login` (what login-retire counts; default none). */
   readonly sessions = new Map<string, number>();
-  /** Logins made by login-add, `app/name login` → the role it acts as, and the password it got on standard input. */
-  readonly logins = new Map<string, { owner: string; password: string }>();
+  /** Logins made by login-add, `app/name login` → the role it acts as (Valkey's ACL users: null), and the password it got on standard input. */
+  readonly logins = new Map<string, { owner: string | null; password: string }>();
   /** Logins whose LOGIN login-retire removed, `app/name login`. */
   readonly noLogin = new Set<string>();
   /** The archive a dump streams per `app/name` (default `PGDMP` and the key), and what each import received. */
@@ -625,7 +625,7 @@ export class FakeData implements DataServices {
       return 0;
     }
     const password = (await input(1024)).toString().split('\n')[0]!;
-    this.logins.set(`${key} ${command[1]}`, { owner: command[2], password });
+    this.logins.set(`${key} ${command[1]}`, { owner: command[2] ?? null, password });
     return 0;
   }
   async secret(d: DataService): Promise<void> {
@@ -641,6 +641,17 @@ export class FakeData implements DataServices {
     const results = this.drillAnswers ?? checks.map((c) => ({ code: 0, stdout: c[0] === 'last-heartbeat' ? new Date(target - 41_000).toISOString() : '', stderr: '' }));
     this.drillAnswers = undefined;
     return { readyMs: 38_000, results };
+  }
+  /** Every scratch copy a fork asked for (the parent's database as it would start), and the command run in it. */
+  readonly forks: { d: DataService; command: string }[] = [];
+  async fromBackup(d: DataService, command: StreamCommand, io: ProcessIo): Promise<{ readyMs: number; code: number }> {
+    this.forks.push({ d, command: command.join(' ') });
+    const why = this.failNext;
+    this.failNext = undefined;
+    if (why) throw new UserError(why);
+    const archive = this.dumps.get(`${d.app}/${d.name}`) ?? Buffer.from(`PGDMP fake archive of ${d.app}/${d.name} from its backup`);
+    for (let i = 0; i < archive.length; i += 5) await io.stdout(archive.subarray(i, i + 5));
+    return { readyMs: 21_000, code: 0 };
   }
   /** What each console was asked for, `app/name kind`; writes the request to stdout and exits 0. */
   readonly consoles: string[] = [];

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { DataService } from '../../server/model.ts';
 import type { V1StatefulSet } from '../../server/kube/types.ts';
 import { dataClaimName, dataObjects, dataSelector, dataUrl } from '../../server/deploy/data.ts';
+import { loginOf } from '../../server/ops/data/addons.ts';
 import { dokkuDataHint } from '../../server/commands/dokku-data.ts';
 import { backupDue, backupTime } from '../../server/ops/data/rules.ts';
 import { appSelector } from '../../server/kube/labels.ts';
@@ -59,7 +60,8 @@ test("a database is a Secret, two claims, a StatefulSet of one restricted pod an
 
 test('URLs require TLS and carry the credentials encoded', () => {
   assert.equal(dataUrl('shop', pg), 'postgres://u0123456789ab:p%2Fa%3As%40s@db-postgres.slipway-shop.svc:5432/app?sslmode=require&sslrootcert=/etc/slipway/data-ca/ca.crt');
-  assert.equal(dataUrl('shop', { ...pg, name: 'valkey', kind: 'valkey' }), 'rediss://default:p%2Fa%3As%40s@db-valkey.slipway-shop.svc:6379');
+  assert.equal(dataUrl('shop', { ...pg, name: 'valkey', kind: 'valkey', credentials: { ...pg.credentials, username: 'default' } }), 'rediss://default:p%2Fa%3As%40s@db-valkey.slipway-shop.svc:6379');
+  assert.equal(dataUrl('shop', { ...pg, name: 'valkey', kind: 'valkey' }), 'rediss://u0123456789ab:p%2Fa%3As%40s@db-valkey.slipway-shop.svc:6379', 'a rotated login: its ACL user');
   const u = new URL(dataUrl('shop', pg));
   assert.equal(decodeURIComponent(u.password), 'p/a:s@s');
 });
@@ -110,6 +112,25 @@ test('a backup schedule is a time of day in UTC; a daily backup is due once that
   assert.equal(backupDue('02:00', '2026-12-05T01:00:00Z', at('2026-12-05T03:00:00Z'), day), true, 'a capture before the time does not replace it');
   assert.equal(backupDue(null, '2026-12-04T05:00:00Z', at('2026-12-05T04:59:00Z'), day), false, 'unscheduled: a day after the last');
   assert.equal(backupDue(null, '2026-12-04T05:00:00Z', at('2026-12-05T05:00:00Z'), day), true);
+});
+
+test("a Valkey database is used as default until its first rotation, then as its ACL user; its pod reads the login from the Secret's files", () => {
+  assert.equal(loginOf({ kind: 'valkey', username: 'u0123456789ab', owner: null }), 'default');
+  assert.equal(loginOf({ kind: 'valkey', username: 'u0123456789ab', owner: 'default' }), 'u0123456789ab');
+  assert.equal(loginOf({ kind: 'postgres', username: 'u0123456789ab', owner: null }), 'u0123456789ab');
+  const vk: DataService = { ...pg, name: 'valkey', kind: 'valkey', credentials: { ...pg.credentials, username: 'default' } };
+  const [secret, , , set] = dataObjects(vk) as unknown as [{ data: Record<string, string> }, unknown, unknown, V1StatefulSet];
+  assert.deepEqual(Object.keys(secret.data).filter((k) => k.startsWith('VALKEY_')), ['VALKEY_USER', 'VALKEY_PASSWORD']);
+  assert.equal(Buffer.from(secret.data.VALKEY_USER!, 'base64').toString(), 'default');
+  const pod = set.spec!.template.spec!;
+  assert.deepEqual(pod.containers[0]!.env!.map((e) => `${e.name}<-${e.valueFrom?.secretKeyRef?.key}`), ['VALKEY_USER<-VALKEY_USER', 'VALKEY_PASSWORD<-VALKEY_PASSWORD']);
+  const tls = pod.volumes!.find((v) => v.name === 'tls')!;
+  assert.deepEqual(tls.secret!.items!.map((i) => `${i.key}:${i.path}`), ['tls.crt:tls.crt', 'tls.key:tls.key', 'ca.crt:ca.crt', 'VALKEY_USER:login/user', 'VALKEY_PASSWORD:login/password']);
+});
+
+test("Dokku's redis:promote names redis:promote here, postgres:promote pg:promote", () => {
+  assert.equal(dokkuDataHint('redis:promote'), "redis:promote is Dokku's; here it is: redis:promote APP NAME.");
+  assert.equal(dokkuDataHint('postgres:promote'), "postgres:promote is Dokku's; here it is: pg:promote APP NAME.");
 });
 
 test("the image's stats: numbers by name, a missing field null, a full volume one sentence each", () => {

@@ -152,7 +152,7 @@ function checkRows(s: Store, n: number): void {
   assert.deepEqual(sync && [sync.url, sync.branch, sync.webhookSecret, sync.pollSeconds, sync.lastCommit, sync.lastResult, sync.setBy, sync.setVia],
     since(17) ? ['https://git.example/blog.git', 'main', 'whsec-blog', 300, '2'.repeat(40), 'Deployed 2222222 as v1.', 'bob', 'ssh'] : undefined);
   if (since(17)) assert.equal(s.syncs.claimDelivery('blog', 'delivery-1', 1795000000001), false, 'a recorded delivery is still refused as a replay');
-  assert.deepEqual(s.previews.settings('shop'), since(18) ? { enabled: true, maxPreviews: 3, ttlSeconds: 86400, sharedKeys: ['GREETING'] } : { enabled: false, maxPreviews: null, ttlSeconds: null, sharedKeys: [] });
+  assert.deepEqual(s.previews.settings('shop'), since(18) ? { enabled: true, maxPreviews: 3, ttlSeconds: 86400, sharedKeys: ['GREETING'], forkDb: since(25) } : { enabled: false, maxPreviews: null, ttlSeconds: null, sharedKeys: [], forkDb: false });
   assert.deepEqual(s.previews.get(PREVIEW), since(18) ? { app: PREVIEW, parent: 'shop', branch: 'feature/login', commit: '3'.repeat(40), pushedAt: T2, createdAt: T2 } : undefined);
   assert.deepEqual(s.data.list('shop').map((d) => [d.name, d.kind, d.version, d.attachment, d.username, d.password, d.tlsCert.split('\n')[1], d.createdAt]),
     since(20) ? [['shop-db', 'postgres', '17', 'DATABASE_URL', 'shop', 'pw', 'DB', T1]] : []);
@@ -162,6 +162,7 @@ function checkRows(s: Store, n: number): void {
     assert.deepEqual(s.data.drills('shop', 'shop-db').last, since(21) ? { at: T2, ok: true, step: null, message: 'Restored and checked.', rpoS: 1.5, rtoMs: 42000 } : undefined);
     assert.equal(s.data.get('shop', 'shop-db')?.owner, since(22) ? 'shop-owner' : null, 'a store from before rotation: the login owns its data');
     assert.equal(s.data.backupAt('shop', 'shop-db'), since(23) ? '02:00' : null, 'a store from before schedules: a day after the last backup');
+    assert.equal(s.previews.settings('shop').forkDb, since(25), "a store from before --fork-db: previews' databases start empty");
     assert.deepEqual(s.data.retiring(), since(22) ? [{ app: 'shop', name: 'shop-db', username: 'shop-old', since: T2 }] : []);
   }
   // The audit log (schema 24): its entries as recorded, their chain intact (hashes computed by the fixture recorder's own hand).

@@ -14,7 +14,7 @@ test('the database file is 0600, WAL, synchronous=FULL, migrated', () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
-    assert.equal(s.db.pragma('user_version', { simple: true }), 24);
+    assert.equal(s.db.pragma('user_version', { simple: true }), 25);
   });
 });
 
@@ -131,10 +131,10 @@ test('preview settings: off with the defaults until set; a key granted the paren
   withStore((s) => {
     s.apps.create('shop');
     s.apps.create('other');
-    assert.deepEqual(s.previews.settings('shop'), { enabled: false, maxPreviews: null, ttlSeconds: null, sharedKeys: [] });
+    assert.deepEqual(s.previews.settings('shop'), { enabled: false, maxPreviews: null, ttlSeconds: null, sharedKeys: [], forkDb: false });
     s.previews.configure('shop', { enabled: true, sharedKeys: ['A'] });
-    s.previews.configure('shop', { maxPreviews: 2 });
-    assert.deepEqual(s.previews.settings('shop'), { enabled: true, maxPreviews: 2, ttlSeconds: null, sharedKeys: ['A'] });
+    s.previews.configure('shop', { maxPreviews: 2, forkDb: true });
+    assert.deepEqual(s.previews.settings('shop'), { enabled: true, maxPreviews: 2, ttlSeconds: null, sharedKeys: ['A'], forkDb: true });
     assert.equal(s.previews.create('shop--a-11111111', 'shop', 'a', 5), 'ok');
     assert.equal(s.keys.add({ name: 'dev', fingerprint: 'SHA256:x', type: 'ssh-ed25519', publicKey: 'ssh-ed25519 AAAA', admin: false }), 'ok');
     s.keys.grant('shop', 'dev');

@@ -4,7 +4,7 @@
 // volumes.
 import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
 import { ANNOTATION, LABEL, SECRET_FIELD_MANAGER, namespaceFor } from '../../kube/labels.ts';
-import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSecretObject, dataSelector, drillPodName, drillPodObject, exitReason, type DataCommand, type StreamCommand } from '../data.ts';
+import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSecretObject, dataSelector, drillPodName, drillPodObject, exitReason, type DataCommand, type ScratchPurpose, type StreamCommand } from '../data.ts';
 import { performance } from 'node:perf_hooks';
 import { lineIo, type ExecOutput } from '../../kube/exec-io.ts';
 import { podState } from '../rollout.ts';
@@ -122,19 +122,31 @@ export class KubeData extends KubePart implements DataServices {
   }
 
   async drill(d: DataService, checks: readonly DataCommand[], opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; results: ExecOutput[] }> {
+    return this.#scratch(d, 'drill', opts, async (ns, name) => {
+      const results = [];
+      for (const c of checks) results.push(await this.#exec(ns, name, d.kind, c, opts.signal));
+      return results;
+    }).then(({ readyMs, result }) => ({ readyMs, results: result }));
+  }
+
+  async fromBackup(d: DataService, command: StreamCommand, io: ProcessIo, opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; code: number }> {
+    return this.#scratch(d, 'fork', opts, (ns, name) => this.k.client.exec(ns, name, d.kind, dataCommand(d.kind, command), io, opts.signal))
+      .then(({ readyMs, result }) => ({ readyMs, code: result }));
+  }
+
+  /** Starts a scratch copy (`purpose`'s pod), waits until it is ready, runs `use` in it, and deletes it whatever happened. */
+  async #scratch<T>(d: DataService, purpose: ScratchPurpose, opts: { signal: AbortSignal; timeoutMs: number }, use: (ns: string, pod: string) => Promise<T>): Promise<{ readyMs: number; result: T }> {
     const ns = namespaceFor(d.app);
-    const name = drillPodName(d.name);
-    // A drill left by a server that stopped mid-way goes first.
+    const name = drillPodName(d.name, purpose);
+    // One left by a server that stopped mid-way goes first.
     await this.k.client.remove('v1', 'Pod', name, ns, { gracePeriodSeconds: 0 });
     await this.#gone('v1', 'Pod', ns, name, AbortSignal.any([opts.signal, AbortSignal.timeout(120 * POLL_MS)]));
     const started = performance.now();
-    await this.k.client.apply(drillPodObject({ ...d, image: this.k.pullImage(d.image) }));
+    await this.k.client.apply(drillPodObject({ ...d, image: this.k.pullImage(d.image) }, purpose));
     try {
       await this.#untilReady(`the scratch copy of ${d.name}`, opts.signal, Date.now() + opts.timeoutMs, () => this.k.client.read<V1Pod>('v1', 'Pod', name, ns));
       const readyMs = Math.round(performance.now() - started);
-      const results = [];
-      for (const c of checks) results.push(await this.#exec(ns, name, d.kind, c, opts.signal));
-      return { readyMs, results };
+      return { readyMs, result: await use(ns, name) };
     } finally {
       await this.k.client.remove('v1', 'Pod', name, ns, { gracePeriodSeconds: 0 });
     }

@@ -122,9 +122,18 @@ export function isPreview(services: Pick<Services, 'store'>, app: string): boole
   return services.store.previews.get(app) !== undefined;
 }
 
+/**
+ * The user a stored database is used as: its row's, but a Valkey database's is `default` (whose
+ * password is requirepass) until a credential rotation makes it an ACL user of its own (then its
+ * `owner` is `default`: it has the rights `default` had).
+ */
+export function loginOf(row: Pick<DataRow, 'kind' | 'username' | 'owner'>): string {
+  return row.kind === 'valkey' && !row.owner ? 'default' : row.username;
+}
+
 /** The URL a stored database is attached with. */
 export function rowUrl(app: string, row: DataRow): string {
-  return dataUrl(app, { name: row.name, kind: row.kind, credentials: { username: row.username, password: row.password, database: DATABASE } });
+  return dataUrl(app, { name: row.name, kind: row.kind, credentials: { username: loginOf(row), password: row.password, database: DATABASE } });
 }
 
 /** What the deployer runs for a stored database. */
@@ -133,7 +142,7 @@ export function serviceOf(services: Pick<Services, 'config' | 'store'>, app: str
   return {
     app, name: row.name, kind: row.kind, image: imageOf(services, row.kind, row.version), size: row.size,
     ...(row.storageClass ? { storageClass: row.storageClass } : {}),
-    credentials: { username: row.username, password: row.password, database: DATABASE },
+    credentials: { username: loginOf(row), password: row.password, database: DATABASE },
     tls: { key: row.tlsKey, cert: row.tlsCert, ca },
     resources: databaseLimits(services, app),
     maxConnections: config.databaseMaxConnections,

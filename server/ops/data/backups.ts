@@ -16,8 +16,9 @@ import { requireDeployer, type Services } from '../../context.ts';
 import type { DataRow } from '../../store/data.ts';
 import type { BackupInfo, Backups, Restored } from '../../shapes/backups.ts';
 import { setConfig } from '../config/config.ts';
-import { attachmentVar, backupTime, freeName } from './rules.ts';
-import { allDatabases, checked, databaseOf, guardsOf, makeAndAttach, rowUrl, serviceOf } from './addons.ts';
+import type { DataKind } from '../../model.ts';
+import { attachmentVar, backupTime, DATA_KINDS, freeName } from './rules.ts';
+import { allDatabases, checked, databaseOf, existing, guardsOf, makeAndAttach, rowUrl, serviceOf } from './addons.ts';
 import type { Actor, Progress } from '../actor.ts';
 import { databaseStats, fullVolumes, isFull } from './stats.ts';
 import { observeBackup } from '../../observe/metrics.ts';
@@ -194,13 +195,16 @@ export async function restoreDatabase(actor: Actor, app: string, opts: { from?: 
 }
 
 /**
- * pg:promote: makes `raw` the app's DATABASE_URL (or `as`) in one release; the database that held
+ * pg:promote (redis:promote: `kind` valkey, REDIS_URL; the API: `any`): makes `raw` the app's
+ * DATABASE_URL (or `as`) in one release; the database that held
  * it keeps its data and is attached as its own NAME_URL in the same release, so a rollback to an
  * earlier release brings it back as DATABASE_URL.
  */
-export async function promoteDatabase(actor: Actor, app: string, raw: string, as: string | undefined, progress: Progress): Promise<{ name: string; attachment: string; release: number | null; previous: string | null }> {
-  const row = postgresOf(actor.services, app, raw);
-  const target = as !== undefined ? attachmentVar(as) : 'DATABASE_URL';
+export async function promoteDatabase(actor: Actor, app: string, raw: string, as: string | undefined, progress: Progress, kind: DataKind | 'any' = 'postgres'): Promise<{ name: string; attachment: string; release: number | null; previous: string | null }> {
+  const row = kind === 'any' ? existing(actor.services, app, raw)
+    : kind === 'postgres' ? postgresOf(actor.services, app, raw)
+    : databaseOf(actor.services, app, kind, raw, (r) => `${r.name} is a Postgres database; pg:promote ${app} ${r.name} promotes it.`);
+  const target = as !== undefined ? attachmentVar(as) : DATA_KINDS[row.kind].attachment;
   if (row.attachment === target) throw new UserError(`${row.name} is ${target} already.`);
   return promote(actor, app, row, target, progress);
 }

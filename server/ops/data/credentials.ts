@@ -1,35 +1,44 @@
-// pg:credentials:rotate (Heroku's verb): new random credentials for a Postgres database, in the
-// app's config in ONE release, while the old ones keep working until no session uses them. The
-// new login is a role of its own that is a member of the role owning the data and acts as it
-// (ALTER ROLE … SET role), so what it makes belongs to that role and the next rotation's login can
-// use it too. The database's Secret gets the new login, so a restarted pod sets it up again.
-// The `db-logins` round removes the LOGIN of each login rotated away from once pg_stat_activity
-// shows none of its sessions (the app's old release, a console left open) and the pod reads the
-// new login from its Secret (the kubelet brings the change in within a minute or so).
+// pg:credentials:rotate and redis:credentials:rotate (Heroku's verbs): new random credentials for
+// a database, in the app's config in ONE release, while the old ones keep working until nothing
+// uses them. Postgres: the new login is a role of its own that is a member of the role owning the
+// data and acts as it (ALTER ROLE … SET role), so what it makes belongs to that role and the next
+// rotation's login can use it too. Valkey: the new login is an ACL user with every right (the
+// rights `default` had; until its first rotation a Valkey database is used as `default`). The
+// database's Secret gets the new login, so a restarted pod sets it up again. The `db-logins` round
+// retires each login rotated away from once none of its sessions remain (pg_stat_activity;
+// Valkey's CLIENT LIST, user=), the app's old release and a console left open included, and the
+// pod reads the new login from its Secret (the kubelet brings the change in within a minute or so):
+// Postgres's loses its LOGIN, Valkey's ACL user is deleted (`default` turned off).
 import { Readable } from 'node:stream';
 import { UserError } from '../../errors.ts';
 import { log } from '../../output/log.ts';
 import { requireDeployer, type Services } from '../../context.ts';
 import type { DataRow } from '../../store/data.ts';
+import type { DataKind } from '../../model.ts';
 import type { Rotated } from '../../shapes/dumps.ts';
 import { lockApp } from '../lock.ts';
 import { setConfig } from '../config/config.ts';
-import { databaseOf, existing, newLogin, rowUrl, serviceOf } from './addons.ts';
+import { databaseOf, existing, guardsOf, loginOf, newLogin, rowUrl, serviceOf } from './addons.ts';
 import { toolError } from './backups.ts';
 import type { Actor, Progress } from '../actor.ts';
 
 /** How often the db-logins round looks for retired logins' sessions. */
 export const RETIRE_ROUND_MS = 60_000;
+/** How long a Valkey database brought up to date before its rotation may take to accept connections again. */
+const APPLY_TIMEOUT_MS = 180_000;
+/** A Valkey login's owner once it is an ACL user: it has the rights `default` had. */
+const VALKEY_OWNER = 'default';
 
 /** A stream of one line: the new password for login-add's standard input. */
 async function* passwordLine(password: string): AsyncGenerator<Buffer> {
   yield Buffer.from(`${password}\n`);
 }
 
-/** Adds the login `username` (acting as `owner`) in the database's pod; one sentence when it fails. */
+/** Adds the login `username` (Postgres: acting as `owner`; Valkey: an ACL user) in the database's pod; one sentence when it fails. */
 async function addLogin(services: Services, app: string, row: DataRow, login: { username: string; password: string; owner: string }, signal: AbortSignal): Promise<void> {
   let err = '';
-  const code = await requireDeployer(services).data.stream({ app, name: row.name, kind: row.kind }, ['login-add', login.username, login.owner], {
+  const command = row.kind === 'postgres' ? ['login-add', login.username, login.owner] as const : ['login-add', login.username] as const;
+  const code = await requireDeployer(services).data.stream({ app, name: row.name, kind: row.kind }, [...command], {
     stdin: Readable.from(passwordLine(login.password)),
     stdout: async () => {},
     stderr: async (c) => { err = (err + c.toString()).slice(-4096); },
@@ -38,27 +47,35 @@ async function addLogin(services: Services, app: string, row: DataRow, login: { 
 }
 
 /**
- * pg:credentials:rotate: a new login and password for the app's Postgres database `raw` (or its
- * first), made in the database, written to its Secret, and set in the app's config var in one
- * release; the old login keeps working until no session uses it (the db-logins round). When the
- * release fails, the config is as it was and so are the database's credentials.
+ * pg:credentials:rotate and redis:credentials:rotate (`kind`; the API names the database, of
+ * either kind): a new login and password for the app's database `raw` (or its first of `kind`),
+ * made in the database, written to its Secret, and set in the app's config var in one release; the
+ * old login keeps working until no session uses it (the db-logins round). When the release fails,
+ * the config is as it was and so are the database's credentials.
  */
-export async function rotateCredentials(actor: Actor, app: string, raw: string | undefined, progress: Progress): Promise<Rotated> {
+export async function rotateCredentials(actor: Actor, app: string, raw: string | undefined, progress: Progress, kind?: DataKind): Promise<Rotated> {
   const { store } = actor.services;
-  const row = databaseOf(actor.services, app, 'postgres', raw, (r) => `${r.name} is a Valkey database; its credentials are not rotated yet (pg:credentials:rotate is for Postgres).`);
+  const row = kind === undefined && raw !== undefined ? existing(actor.services, app, raw) : databaseOf(actor.services, app, kind ?? 'postgres', raw, (r) => `${r.name} is a ${r.kind === 'valkey' ? 'Valkey' : 'Postgres'} database; ${r.kind === 'valkey' ? 'redis' : 'pg'}:credentials:rotate ${app} ${r.name} rotates its credentials.`);
   const deployer = requireDeployer(actor.services);
   const ca = store.data.ca(app);
   if (!ca) throw new Error(`${app} has databases but no data certificate authority`);
   const t = progress.transcript;
   const old = { username: row.username, password: row.password, owner: row.owner ?? null };
-  const next = { ...newLogin(), owner: row.owner ?? row.username };
+  const oldLogin = loginOf(row);
+  const next = { ...newLogin(), owner: row.kind === 'valkey' ? VALKEY_OWNER : row.owner ?? row.username };
   // Whether the app's config holds this database's URL now: then it is changed in a release.
   const attached = store.config.all(app)[row.attachment] === rowUrl(app, row);
-  const unlock = lockApp(actor.services, app, `pg:credentials:rotate by ${actor.identity.name}`);
+  const unlock = lockApp(actor.services, app, `${row.kind === 'valkey' ? 'redis' : 'pg'}:credentials:rotate by ${actor.identity.name}`);
   let current: DataRow;
   try {
     existing(actor.services, app, row.name);
-    t.step(`Making a new login for ${row.name} (${row.username} keeps working until no session uses it)`);
+    if (row.kind === 'valkey') {
+      // Its pod as this server makes it now, with the same login: it reads its login from the
+      // Secret's files and has login-add. A database made before is started again (once).
+      t.step(`Checking that ${row.name} runs as this server makes it (a database made by an older server starts again)`);
+      await deployer.data.apply(serviceOf(actor.services, app, row, ca.cert), guardsOf(actor.services, app), { transcript: t, signal: progress.signal, timeoutMs: APPLY_TIMEOUT_MS });
+    }
+    t.step(`Making a new login for ${row.name} (${oldLogin} keeps working until no ${row.kind === 'valkey' ? 'connection' : 'session'} uses it)`);
     await addLogin(actor.services, app, row, next, progress.signal);
     store.data.setLogin(app, row.name, next);
     current = existing(actor.services, app, row.name);
@@ -75,7 +92,7 @@ export async function rotateCredentials(actor: Actor, app: string, raw: string |
     try {
       release = (await setConfig(actor, app, { set: { [row.attachment]: rowUrl(app, current) } }, progress)).release;
     } catch (err) {
-      const again = lockApp(actor.services, app, `pg:credentials:rotate by ${actor.identity.name} (undo)`);
+      const again = lockApp(actor.services, app, `${row.kind === 'valkey' ? 'redis' : 'pg'}:credentials:rotate by ${actor.identity.name} (undo)`);
       try {
         await undo(actor, app, row, old, next.username, ca.cert, err);
       } finally {
@@ -85,8 +102,8 @@ export async function rotateCredentials(actor: Actor, app: string, raw: string |
     }
   }
   // Only now: until the release that no longer uses it, the old login must keep working.
-  store.data.retire(app, row.name, old.username);
-  return { name: row.name, attachment: row.attachment, release, retiring: old.username };
+  store.data.retire(app, row.name, oldLogin);
+  return { name: row.name, attachment: row.attachment, release, retiring: oldLogin };
 }
 
 /** Puts the old login back as the database's (store and Secret); the new one is retired by the round. A failure here is logged with the first error, which the user sees. */
@@ -101,8 +118,8 @@ async function undo(actor: Actor, app: string, row: DataRow, old: { username: st
 }
 
 /**
- * The db-logins round: each login rotated away from loses its LOGIN once no session uses it, and
- * is then forgotten; one database's failure does not stop the others.
+ * The db-logins round: each login rotated away from loses its LOGIN (Valkey: its ACL user) once no
+ * session uses it, and is then forgotten; one database's failure does not stop the others.
  */
 export async function retireLogins(services: Services, signal: AbortSignal): Promise<void> {
   if (!services.deployer) return;
@@ -112,7 +129,7 @@ export async function retireLogins(services: Services, signal: AbortSignal): Pro
     const row = services.store.data.get(r.app, r.name);
     if (!row) continue;
     // A login that is the database's again (a failed rotation undone) is not retired.
-    if (row.username === r.username) {
+    if (loginOf(row) === r.username) {
       services.store.data.retired(r.app, r.name, r.username);
       continue;
     }

@@ -1,8 +1,9 @@
 // A preview's own databases: a preview of an app that has databases gets, before its first
 // deploy, an empty database of each of the parent's kinds and versions, attached under the same
 // config var, so its code runs against a database of its own and never sees the parent's data
-// (the parent's databases admit only the parent's own pods anyway: kube/netpol.ts). They live in
-// the preview's namespace and go with it.
+// (the parent's databases admit only the parent's own pods anyway: kube/netpol.ts). With
+// previews:config --fork-db its Postgres databases are copies of the parent's latest backups
+// instead (preview-fork.ts). They live in the preview's namespace and go with it.
 import { newServerCert } from '../../data/certs.ts';
 import { dataHostNames } from '../../deploy/data.ts';
 import { requireDeployer } from '../../context.ts';
@@ -10,6 +11,8 @@ import { quantityValue } from '../../kube/quantity.ts';
 import { DEFAULT_VOLUME_SIZE } from '../storage/volumes.ts';
 import { DATA_KINDS } from './rules.ts';
 import { authorityOf, checked, guardsOf, newDataRow, removeQuietly, rowUrl, serviceOf } from './addons.ts';
+import { forkInto, forkRefusal } from './preview-fork.ts';
+import { UserError } from '../../errors.ts';
 import type { Actor, Progress } from '../actor.ts';
 
 /** How long a preview's database may take to accept connections (an image pull on a cold node included). */
@@ -31,6 +34,12 @@ export async function makePreviewDatabases(actor: Actor, parent: string, preview
   const wanted = store.data.list(parent).filter((p) => !store.data.get(preview, p.name));
   if (wanted.length === 0) return [];
   const deployer = requireDeployer(actor.services);
+  // A fork needs a backup of each of the parent's Postgres databases: refused before anything is made.
+  const fork = store.previews.settings(parent).forkDb;
+  if (fork) {
+    const refusal = forkRefusal(actor.services, parent);
+    if (refusal) throw new UserError(refusal);
+  }
   const ca = await authorityOf(actor.services, preview);
   const t = progress.transcript;
   const made: string[] = [];
@@ -39,10 +48,14 @@ export async function makePreviewDatabases(actor: Actor, parent: string, preview
     const { name, attachment } = checked(actor, preview, { kind: p.kind, name: p.name, as: p.attachment }, p.kind, size);
     const tls = await newServerCert(ca, dataHostNames(preview, name));
     const row = newDataRow({ name, kind: p.kind, version: p.version, size, storageClass: config.storageClass ?? null, attachment }, tls);
-    t.step(`Creating an empty ${DATA_KINDS[p.kind].title} ${p.version} ${name} (${size}) for preview ${preview}, as ${attachment} (${parent}'s data stays with ${parent})`);
+    const copy = fork && p.kind === 'postgres';
+    t.step(copy
+      ? `Creating ${DATA_KINDS[p.kind].title} ${p.version} ${name} (${size}) for preview ${preview}, as ${attachment}, a copy of ${parent}'s latest backup (previews:config --fork-db)`
+      : `Creating an empty ${DATA_KINDS[p.kind].title} ${p.version} ${name} (${size}) for preview ${preview}, as ${attachment} (${parent}'s data stays with ${parent})`);
     store.data.add(preview, row);
     try {
       await deployer.data.apply(serviceOf(actor.services, preview, row, ca.cert), guardsOf(actor.services, preview), { transcript: t, signal: progress.signal, timeoutMs: START_TIMEOUT_MS });
+      if (copy) await forkInto(actor.services, parent, p, preview, row, progress);
     } catch (err) {
       await removeQuietly(actor, preview, name, err);
       throw err;

@@ -7,6 +7,7 @@ import { appUrl } from '../../urls.ts';
 import type { Actor } from '../actor.ts';
 import { formatPreviewTtl, lastPush, parsePreviewLimit, parsePreviewTtl, previewLimit, previewTtl } from './preview-policy.ts';
 import { reconcileParent, type PreviewRemoval } from './preview-reconcile.ts';
+import { forkRefusal } from '../data/preview-fork.ts';
 
 /** previews:config --json: whether previews are on, their limit, time to live and shared keys. */
 export interface PreviewSettingsView {
@@ -15,6 +16,8 @@ export interface PreviewSettingsView {
   limit: number;
   ttl: string;
   sharedKeys: string[];
+  /** Whether a new preview's Postgres databases are copies of the app's latest backups (--fork-db) instead of empty. */
+  forkDb: boolean;
 }
 
 /** A preview as `previews APP` lists it. */
@@ -39,7 +42,23 @@ function parentApp(actor: Actor, app: string): string {
 export function previewSettings(actor: Actor, raw: string): PreviewSettingsView {
   const app = parentApp(actor, raw);
   const s = actor.services.store.previews.settings(app);
-  return { app, enabled: s.enabled, limit: previewLimit(s), ttl: formatPreviewTtl(previewTtl(s)), sharedKeys: s.sharedKeys };
+  return { app, enabled: s.enabled, limit: previewLimit(s), ttl: formatPreviewTtl(previewTtl(s)), sharedKeys: s.sharedKeys, forkDb: s.forkDb };
+}
+
+/**
+ * previews:config --fork-db / --no-fork-db: whether a new preview's Postgres databases are
+ * restored from the app's latest backups instead of starting empty. Turning it on is refused in one
+ * sentence while a Postgres database of the app has no backup yet (or it has none). Previews made
+ * already keep their databases.
+ */
+export function setPreviewForkDb(actor: Actor, raw: string, on: boolean): PreviewSettingsView {
+  const app = parentApp(actor, raw);
+  if (on) {
+    const refusal = forkRefusal(actor.services, app);
+    if (refusal) throw new UserError(refusal);
+  }
+  actor.services.store.previews.configure(app, { forkDb: on });
+  return previewSettings(actor, app);
 }
 
 /** previews:enable: pushes of other branches deploy previews from now on. */
