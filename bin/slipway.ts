@@ -4,7 +4,7 @@
 import { text } from 'node:stream/consumers';
 import { loadConfig } from '../server/config.ts';
 import { execute } from '../server/commands/execute.ts';
-import { openStore } from '../server/store/index.ts';
+import { openStore, storeKeysOf } from '../server/store/index.ts';
 import { chooseBackends } from '../server/backends.ts';
 import { configureLog } from '../server/output/log.ts';
 import { errorLine } from '../server/output/output.ts';
@@ -30,7 +30,7 @@ async function main(): Promise<number> {
   const local = { name: 'local', admin: true, via: 'local' } as const;
   // backup:keygen needs no server, and restore an empty data directory: neither opens the store.
   if (STORELESS.has(process.argv[2] ?? '')) return execute(configOnly(config), local, process.argv.slice(2), io);
-  const store = openStore(config.dbFile);
+  const store = openStore(config.dbFile, storeKeysOf(config));
   let backends: Awaited<ReturnType<typeof chooseBackends>> | undefined;
   try {
     backends = await chooseBackends(config);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { RunningDeploys, RunningSessions, type Backends, type Services } from './context.ts';
 import { UserError } from './errors.ts';
-import { openStore } from './store/index.ts';
+import { openStore, storeKeysOf } from './store/index.ts';
 import { importAdminKeys } from './bootstrap.ts';
 import { installHookShim, sweepIncoming } from './repos.ts';
 import { sweepTrees } from './build/extract.ts';
@@ -69,7 +69,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const startedAt = Date.now();
   const release = await claimDataDir(config);
-  const store = openStore(config.dbFile);
+  const store = openStore(config.dbFile, storeKeysOf(config));
   // Recovery: whatever a previous process of ours left half-done is over.
   const cleared = store.apps.clearLocksOf(process.pid) + store.apps.clearStaleLocks();
   // A job left queued or running died with that process: interrupted, its transcript kept.

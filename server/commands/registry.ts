@@ -32,6 +32,7 @@ import { dashboardCommands } from './dashboard.ts';
 import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
 import { backupCommands } from './backups.ts';
+import { secretCommands } from './secrets.ts';
 import { commandLine, showHelp } from './help.ts';
 
 const metaCommands: Command[] = [
@@ -84,6 +85,7 @@ export const commands: readonly Command[] = [
   ...nodeCommands,
   ...roundCommands,
   ...backupCommands,
+  ...secretCommands,
   ...gcCommands,
   ...metaCommands,
 ];

@@ -1,16 +1,24 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Sealer, type StoreKeys } from './sealing.ts';
+import { openAll, sealInPlace } from './secrets.ts';
 
 /** The database handle every store module takes; better-sqlite3 lives only here. */
 export type Db = Database.Database;
+
+/**
+ * One migration: SQL, or a function for one that rewrites values with the store's keys (it changes
+ * no table, so the fixtures' recorder, which applies only SQL, makes the same schema without it).
+ */
+export type Migration = string | ((db: Db, sealer: Sealer) => void);
 
 /**
  * Schema migrations, applied in order; the index + 1 is the schema version (PRAGMA user_version).
  * Append only: a shipped one is never edited (test/unit/store-migrations.test.ts holds each
  * version's recorded schema and rows).
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE apps (
      name TEXT PRIMARY KEY,
      deploy_branch TEXT,
@@ -362,6 +370,10 @@ export const MIGRATIONS: readonly string[] = [
   // pg:backups:schedule (issue 37): the time of day (HH:MM, UTC) a database's daily backup is
   // taken at; NULL: every SLIPWAY_DATABASE_BACKUP_INTERVAL_S since the last one.
   `ALTER TABLE data_services ADD COLUMN backup_at TEXT;`,
+  // Secrets at rest (issue 38): every secret value stored in clear until now (config vars, releases'
+  // copies of them, database passwords and TLS keys, data CAs' keys, uploaded certificates' keys,
+  // webhook secrets) sealed with AES-256-GCM under a key outside the database (store/sealing.ts).
+  sealInPlace,
 ];
 
 /** The schema version this Slipway migrates a store to (PRAGMA user_version). */
@@ -392,8 +404,28 @@ export function inspectStoreFile(file: string): { schema: number; integrity: str
   }
 }
 
-/** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. */
-export function openDb(file: string): Db {
+/** Where a store's keys are when nothing else is said: the `keys` folder beside its database file. */
+export const defaultKeys = (file: string): StoreKeys => ({ dir: join(dirname(file), 'keys') });
+
+/**
+ * Opens every secret value of a store copy (read-only) with the keys in `keyDir`, as a restore of
+ * it will: the number opened; throws, naming the value, when one does not open. A copy from
+ * before secrets were sealed has none to open.
+ */
+export function openSecretsOf(file: string, keyDir: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    if ((db.pragma('user_version', { simple: true }) as number) < MIGRATIONS.indexOf(sealInPlace) + 1) return 0;
+    const sealer = new Sealer({ dir: keyDir });
+    sealer.attach(db);
+    return openAll(db, sealer);
+  } finally {
+    db.close();
+  }
+}
+
+/** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated (with `sealer`'s keys). */
+export function openDb(file: string, sealer: Sealer = new Sealer(defaultKeys(file))): Db {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   // Create the file ourselves so it is never world-readable, even for an instant.
   closeSync(openSync(file, 'a', 0o600));
@@ -403,7 +435,15 @@ export function openDb(file: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  // A value changed or deleted is overwritten in the file, not left in a free page: a value sealed
+  // again (a rotation) or removed leaves nothing behind for a copy of the file to reveal.
+  db.pragma('secure_delete = ON');
+  sealer.attach(db);
+  if (migrate(db, sealer)) {
+    // Values were rewritten (sealed): the old pages, free or in the WAL, go now.
+    db.exec('VACUUM');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  }
   keepPrepared(db);
   for (const suffix of ['-wal', '-shm']) {
     try { chmodSync(file + suffix, 0o600); } catch (err) {
@@ -430,14 +470,22 @@ function keepPrepared(db: Db): void {
   }) as Db['prepare'];
 }
 
-function migrate(db: Db): void {
+/** Applies the migrations the store lacks, each in its own transaction; true when one of them rewrote values. */
+function migrate(db: Db, sealer: Sealer): boolean {
   const current = db.pragma('user_version', { simple: true }) as number;
+  let rewrote = false;
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      const m = MIGRATIONS[v]!;
+      if (typeof m === 'string') db.exec(m);
+      else {
+        m(db, sealer);
+        rewrote = true;
+      }
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }
+  return rewrote;
 }
 
 /** `(app, value)` rows as each app's values, in the rows' order. */

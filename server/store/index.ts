@@ -1,7 +1,10 @@
 import { appsStore } from './apps.ts';
 import { buildsStore } from './builds.ts';
 import { configStore } from './config.ts';
-import { openDb, type Db } from './db.ts';
+import { defaultKeys, openDb, type Db } from './db.ts';
+import { Sealer, type StoreKeys } from './sealing.ts';
+import { secretsStore } from './secrets.ts';
+import type { Config } from '../config.ts';
 import { keysStore } from './keys.ts';
 import { releasesStore } from './releases.ts';
 import { tokensStore } from './tokens.ts';
@@ -48,19 +51,38 @@ export interface Store {
   previews: ReturnType<typeof previewsStore>;
   /** Each app's databases (addons:create) and the authority their certificates come from. */
   data: ReturnType<typeof dataStore>;
+  /** The keys the secret values are sealed with, and their rotation. */
+  secrets: ReturnType<typeof secretsStore>;
+  /** The key ring itself (a backup takes its keys). */
+  sealer: Sealer;
   close(): void;
 }
 
-/** Opens the store at `file`. */
-export function openStore(file: string): Store {
-  const db = openDb(file);
+/** The store's keys as configured: the key folder, and SLIPWAY_STORE_KEY's keys when set. */
+export function storeKeysOf(config: Pick<Config, 'storeKeyDir' | 'storeKeys'>): StoreKeys {
+  return config.storeKeys ? { dir: config.storeKeyDir, given: config.storeKeys } : { dir: config.storeKeyDir };
+}
+
+/**
+ * Opens the store at `file`, its secrets sealed with the keys of `keys` (by default the `keys`
+ * folder beside the file); one sentence when the key the store names is missing.
+ */
+export function openStore(file: string, keys: StoreKeys = defaultKeys(file)): Store {
+  const sealer = new Sealer(keys);
+  const db = openDb(file, sealer);
+  try {
+    sealer.check();
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return {
     db,
     apps: appsStore(db),
-    config: configStore(db),
+    config: configStore(db, sealer),
     keys: keysStore(db),
     tokens: tokensStore(db),
-    releases: releasesStore(db),
+    releases: releasesStore(db, sealer),
     builds: buildsStore(db),
     settings: settingsStore(db),
     formation: formationStore(db),
@@ -69,15 +91,17 @@ export function openStore(file: string): Store {
     quotas: quotasStore(db),
     checks: checksStore(db),
     stopped: stoppedStore(db),
-    certs: certsStore(db),
+    certs: certsStore(db, sealer),
     egress: egressStore(db),
     jobs: jobsStore(db),
     cron: cronStore(db),
     volumes: volumesStore(db),
     sessions: sessionsStore(db),
-    syncs: syncsStore(db),
+    syncs: syncsStore(db, sealer),
     previews: previewsStore(db),
-    data: dataStore(db),
+    data: dataStore(db, sealer),
+    secrets: secretsStore(db, sealer),
+    sealer,
     close: () => db.close(),
   };
 }
