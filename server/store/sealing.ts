@@ -14,7 +14,7 @@
 // manager: the first seals, any others only open). Which key new values are sealed with is
 // recorded in the store itself (setting `store_key`), in the transaction that re-seals everything,
 // so a crash anywhere in a rotation leaves every value sealed with a key whose file is still there.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -67,9 +67,19 @@ const aadOf = (id: string, column: string, row: readonly (string | number)[]) =>
 
 type Db = Database.Database;
 
+/** Values opened kept in memory, by associated data and sealed text: a read of an app's config opens each value once. */
+const OPENED_KEPT = 4096;
+
 /** The store's keys and the sealing and opening of its secret values. */
 export class Sealer {
   readonly #keys = new Map<string, Buffer>();
+  /** The keys as OpenSSL key objects: made once (a raw key per cipher costs about 5× as much as the decryption). */
+  readonly #objects = new Map<string, KeyObject>();
+  /**
+   * Opened values by `aad ‖ text`. A sealed text never changes (a new value gets a new nonce), and
+   * its row is in the key, so a text moved to another row is opened (and refused) anew.
+   */
+  readonly #opened = new Map<string, string>();
   readonly #given: string[] = [];
   readonly #dir: string;
   #db: Db | undefined;
@@ -113,11 +123,13 @@ export class Sealer {
   fileOf(id: string): string { return join(this.#dir, `store-${id}.key`); }
 
   /** A key by id, looking in the folder again once when it is not known yet. */
-  #key(id: string): Buffer {
+  #key(id: string): KeyObject {
     if (!this.#keys.has(id)) this.reload();
     const key = this.#keys.get(id);
     if (!key) throw new SealError(`A secret in the store is sealed with key ${id}, which is neither in ${this.#dir} (store-${id}.key) nor in SLIPWAY_STORE_KEY: restore that key file (every backup of Slipway holds it).`);
-    return key;
+    let object = this.#objects.get(id);
+    if (!object) this.#objects.set(id, object = createSecretKey(key));
+    return object;
   }
 
   /**
@@ -181,8 +193,10 @@ export class Sealer {
       if (id === keep || this.given(id)) continue;
       rmSync(this.fileOf(id), { force: true });
       this.#keys.delete(id);
+      this.#objects.delete(id);
       removed.push(id);
     }
+    this.#opened.clear();
     return removed;
   }
 
@@ -190,6 +204,8 @@ export class Sealer {
   removeKey(id: string): void {
     rmSync(this.fileOf(id), { force: true });
     this.#keys.delete(id);
+    this.#objects.delete(id);
+    this.#opened.clear();
   }
 
   /** Every key this sealer holds, for a backup: id and base64. */
@@ -213,13 +229,21 @@ export class Sealer {
     if (!id || text[PREFIX.length + 16] !== ':') throw new SealError(`The ${where} in the store is not sealed: it was written by hand or by a Slipway older than schema 24.`);
     const body = Buffer.from(text.slice(PREFIX.length + 17), 'base64');
     if (body.length < 28) throw new SealError(`The ${where} in the store is damaged (too short to be sealed).`);
+    const aad = aadOf(id, column, row);
+    const kept = `${aad.toString('utf8')}\0${text}`;
+    const known = this.#opened.get(kept);
+    if (known !== undefined) return known;
     const decipher = createDecipheriv('aes-256-gcm', this.#key(id), body.subarray(0, 12));
-    decipher.setAAD(aadOf(id, column, row));
+    decipher.setAAD(aad);
     decipher.setAuthTag(body.subarray(body.length - 16));
+    let plain: string;
     try {
-      return Buffer.concat([decipher.update(body.subarray(12, body.length - 16)), decipher.final()]).toString('utf8');
+      plain = Buffer.concat([decipher.update(body.subarray(12, body.length - 16)), decipher.final()]).toString('utf8');
     } catch (err) {
       throw new SealError(`The ${where} in the store does not open with key ${id}: it was changed, or moved from another row.`, { cause: err });
     }
+    if (this.#opened.size >= OPENED_KEPT) this.#opened.clear();
+    this.#opened.set(kept, plain);
+    return plain;
   }
 }
