@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../server/exec.ts';
@@ -39,6 +39,9 @@ test('the local CLI on a store of schema 1 migrates it and shows its apps, confi
   const apps = JSON.parse(await slipway(dir, 'apps:list', '--json')) as { name: string; release: string | null }[];
   assert.deepEqual(apps.map((a) => [a.name, a.release]), [['blog', null], ['shop', 'v2'], ['shop--feature-login-1a2b3c', null]]);
   assert.deepEqual(inspectStoreFile(join(dir, 'slipway.db')), { schema: SCHEMA_VERSION, integrity: 'ok' });
+  // Its secrets were sealed on the way, with a key made in the data dir's key folder.
+  assert.match(readdirSync(join(dir, 'keys')).join(), /^store-[0-9a-f]{16}\.key$/);
+  assert.equal(readFileSync(join(dir, 'slipway.db')).includes('second line; $HOME'), false, 'no config value in clear in the migrated file');
   assert.equal(await slipway(dir, 'config:get', 'shop', 'GREETING'), 'héllo "world"\nsecond line; $HOME `x`', 'the value as it was stored, newline and all');
   const release = await slipway(dir, 'releases:info', 'shop', 'v2');
   assert.match(release, /Status: +succeeded/);
