@@ -15,7 +15,7 @@
 // recorded in the store itself (setting `store_key`), in the transaction that re-seals everything,
 // so a crash anywhere in a rotation leaves every value sealed with a key whose file is still there.
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { UserError } from '../errors.ts';
@@ -113,6 +113,8 @@ export class Sealer {
       const m = FILE.exec(name);
       if (!m || this.#keys.has(m[1]!)) continue;
       const file = join(this.#dir, name);
+      // As ssh does with a private key: one others may read is refused, not used.
+      if (statSync(file).mode & 0o077) throw new UserError(`${file} may be read by others than its owner (mode ${(statSync(file).mode & 0o777).toString(8)}): chmod 600 it (it opens every secret in the store).`);
       const key = parseKey(readFileSync(file, 'utf8'), file);
       if (keyId(key) !== m[1]) throw new SealError(`${file} holds another key than its name says; it was changed or renamed.`);
       this.#keys.set(m[1]!, key);

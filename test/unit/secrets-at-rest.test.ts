@@ -3,7 +3,7 @@
 // moves every one to a new key in one transaction (server/store/secrets.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -157,6 +157,10 @@ test('with another key the store is refused at open, and a value of an unknown k
   // A key file whose bytes are not its name's.
   writeFileSync(join(keys, name!), other.toString('base64'), { mode: 0o600 });
   assert.throws(() => openStore(file), /holds another key than its name says/);
+  // The right key, readable by others: refused, not used.
+  writeFileSync(join(keys, name!), saved, { mode: 0o600 });
+  chmodSync(join(keys, name!), 0o644);
+  assert.throws(() => openStore(file), /store-[0-9a-f]{16}\.key may be read by others than its owner \(mode 644\): chmod 600 it/);
   // Given in SLIPWAY_STORE_KEY instead of the folder: opens.
   rmSync(keys, { recursive: true });
   const s2 = openStore(file, { dir: keys, given: [saved.toString('utf8').trim()] });

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { openStore, type Store } from '../../server/store/index.ts';
@@ -35,7 +35,11 @@ function storeAt(n: number): string {
   // From the schema that seals secrets on, a store comes with its key folder.
   if (n >= SEALED_SINCE) {
     mkdirSync(join(dir, 'keys'), { mode: 0o700 });
-    for (const f of readdirSync(FIXTURE_KEY_DIR)) copyFileSync(join(FIXTURE_KEY_DIR, f), join(dir, 'keys', f));
+    // 0600 as the server makes it (git keeps the fixture's file 0644; a key others may read is refused).
+    for (const f of readdirSync(FIXTURE_KEY_DIR)) {
+      copyFileSync(join(FIXTURE_KEY_DIR, f), join(dir, 'keys', f));
+      chmodSync(join(dir, 'keys', f), 0o600);
+    }
   }
   return file;
 }
