@@ -551,13 +551,30 @@ EOF
     run systemctl restart k3s.service
   else
     # The official installer verifies its download against the release's checksums.
+    # --secrets-encryption: the API server encrypts Secrets (apps' config, registry and database
+    # credentials) with AES-CBC before they reach the datastore; k3s makes and keeps the key.
+    # It can only be chosen when the server first starts (docs/security.md: rotation, and an
+    # older install's cluster).
     local installer=$CACHE/k3s-install.sh
     run mkdir -p "$CACHE"
     run curl -fsSL -o "$installer" https://get.k3s.io
-    run env INSTALL_K3S_VERSION="$K3S_VERSION" K3S_KUBECONFIG_MODE=600 sh "$installer" server --write-kubeconfig-mode 0600
+    run env INSTALL_K3S_VERSION="$K3S_VERSION" K3S_KUBECONFIG_MODE=600 sh "$installer" server --write-kubeconfig-mode 0600 --secrets-encryption
   fi
   run chmod 0600 "$K3S_KUBECONFIG"
   detail "Traefik (k3s's default) is the ingress on ports 80 and 443"
+  k3s_secrets_encryption_note
+}
+
+# A cluster k3s started without --secrets-encryption (an install before it was turned on) keeps
+# Secrets in clear in its datastore: say so, and how to turn it on, rather than restart k3s with a
+# different encryption setting under running apps.
+k3s_secrets_encryption_note() {
+  if [ "$DRY" = 1 ]; then detail "Secrets are encrypted in k3s's datastore (k3s secrets-encrypt status)"; return 0; fi
+  if /usr/local/bin/k3s secrets-encrypt status 2>/dev/null | grep -q '^Encryption Status: Enabled'; then
+    detail "Secrets are encrypted in k3s's datastore (k3s secrets-encrypt status)"
+  else
+    printf -- ' !     %s\n' "k3s keeps Secrets (apps' config) in clear in its datastore: it was installed without --secrets-encryption. Turn it on: k3s secrets-encrypt enable; systemctl restart k3s; k3s secrets-encrypt reencrypt (docs/security.md)." >&2
+  fi
 }
 
 # A volume of the class slipway-volumes is a file system in a file (k8s/volumes/setup.sh), mounted

@@ -22,7 +22,7 @@ import { deployable } from '../server/ops/releases/release.ts';
 import { Events } from '../server/jobs/events.ts';
 import { JobRunner } from '../server/jobs/runner.ts';
 import { RunningDeploys, RunningSessions } from '../server/context.ts';
-import { openStore } from '../server/store/index.ts';
+import { openStore, storeKeysOf } from '../server/store/index.ts';
 import { markdownTable, median, secs, type Row } from './stats.ts';
 import { benchEnv } from './settings.ts';
 import { AuditLog } from '../server/ops/audit/recorder.ts';
@@ -92,7 +92,7 @@ try {
 
   // config:set as the command runs it (parse, lock, new release in SQLite, deploy), in process.
   const config = loadConfig({ SLIPWAY_DATA_DIR: dir, SLIPWAY_BASE_DOMAIN: 'apps.test' });
-  const store = openStore(config.dbFile);
+  const store = openStore(config.dbFile, storeKeysOf(config));
   try {
     store.apps.create(app);
     const first = store.releases.create({ app, description: 'bench', commit: null, image: prev.image, processes: prev.processes, config: {} });

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
 import { loadConfig } from '../server/config.ts';
-import { openStore } from '../server/store/index.ts';
+import { openStore, storeKeysOf } from '../server/store/index.ts';
 import type { Services } from '../server/context.ts';
 import { backUp } from '../server/ops/self-backup/backups.ts';
 import { writeKeyFile } from '../server/ops/self-backup/age.ts';
@@ -37,7 +37,7 @@ const root = mkdtempSync(join(tmpdir(), 'slipway-bench-self-backup-'));
 try {
   const { recipient } = await writeKeyFile(join(root, 'backup.key'));
   const config = loadConfig({ SLIPWAY_DATA_DIR: join(root, 'data'), SLIPWAY_BACKUP_KEY: recipient, SLIPWAY_REGISTRY: 'registry.test', SLIPWAY_BACKUP_KEEP: '100' });
-  const store = openStore(config.dbFile);
+  const store = openStore(config.dbFile, storeKeysOf(config));
   const images = new MemoryImages();
   say(`seeding ${SETTINGS.apps} apps × ${SETTINGS.releases} releases, images ${SETTINGS.baseMb} MB per app + ${SETTINGS.releaseMb} MB per release`);
   seedStore(store, config, images, { apps: SETTINGS.apps, releases: SETTINGS.releases, baseBytes: SETTINGS.baseMb * 1e6, releaseBytes: SETTINGS.releaseMb * 1e6, basePerApp: true });

@@ -4,7 +4,7 @@
 import { text } from 'node:stream/consumers';
 import { loadConfig } from '../server/config.ts';
 import { execute } from '../server/commands/execute.ts';
-import { openStoreCopyingFirst } from '../server/store/index.ts';
+import { openStoreCopyingFirst, storeKeysOf } from '../server/store/index.ts';
 import { chooseBackends } from '../server/backends.ts';
 import { configureLog } from '../server/output/log.ts';
 import { errorLine } from '../server/output/output.ts';
@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   // backup:keygen needs no server, and restore an empty data directory: neither opens the store.
   if (STORELESS.has(process.argv[2] ?? '')) return execute(configOnly(config), local, process.argv.slice(2), io);
   // An upgrade's new code may meet the store before the server does: the same copy first.
-  const { store } = await openStoreCopyingFirst(config.dbFile, config.storeCopiesDir);
+  const { store } = await openStoreCopyingFirst(config.dbFile, config.storeCopiesDir, storeKeysOf(config));
   let backends: Awaited<ReturnType<typeof chooseBackends>> | undefined;
   try {
     backends = await chooseBackends(config);

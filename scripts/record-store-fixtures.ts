@@ -12,7 +12,7 @@
 // the code they test. A fixture is an SQL text, not a database file, so a review reads it and
 // a diff shows what changed.
 import { DatabaseSync } from 'node:sqlite';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MIGRATIONS, SCHEMA_VERSION } from '../server/store/db.ts';
@@ -122,10 +122,57 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['audit', AUDIT_2],
 ];
 
-/** The schema MIGRATIONS[0..n) make, in a new in-memory database. */
+/**
+ * The first schema whose secret values are sealed (the migration that seals them is the first one
+ * that is a function), and the key the fixtures from then on are sealed with: a fixed key, kept
+ * beside the fixtures (test/fixtures/store-keys/), so that a fixture stays the same text.
+ */
+export const SEALED_SINCE = MIGRATIONS.findIndex((m) => typeof m !== 'string') + 1;
+export const FIXTURE_KEY = Buffer.alloc(32, 7);
+export const FIXTURE_KEY_ID = createHash('sha256').update('slipway store key\0').update(FIXTURE_KEY).digest('hex').slice(0, 16);
+export const FIXTURE_KEY_DIR = join(ROOT, 'test', 'fixtures', 'store-keys');
+
+/**
+ * The secret columns as this script knows them (written apart from server/store/secrets.ts): the
+ * table, the column, and the columns naming the row, which make the associated data.
+ */
+const SECRETS: [table: string, column: string, rowKey: string[]][] = [
+  ['config', 'value', ['app', 'key']],
+  ['releases', 'config', ['app', 'version']],
+  ['data_services', 'password', ['app', 'name']],
+  ['data_services', 'tls_key', ['app', 'name']],
+  ['data_ca', 'key', ['app']],
+  ['certs', 'key_pem', ['app', 'host']],
+  ['syncs', 'webhook_secret', ['app']],
+];
+
+/**
+ * Seals the secret columns of `db` as a store of schema SEALED_SINCE or later holds them:
+ * `sealed:v1:KEYID:BASE64(nonce ‖ AES-256-GCM ciphertext ‖ tag)`, the associated data naming the
+ * format and key, the column and the row. The nonce comes from a hash of the value and its row,
+ * so the fixture is the same text each time it is recorded (a store's nonces are random).
+ */
+function sealSecrets(db: DatabaseSync): void {
+  for (const [table, column, rowKey] of SECRETS) {
+    const rows = db.prepare(`SELECT rowid AS id, ${rowKey.join(', ')}, ${column} AS v FROM ${table} WHERE ${column} IS NOT NULL`).all() as Record<string, string | number>[];
+    for (const r of rows) {
+      const aad = Buffer.from([`sealed:v1:${FIXTURE_KEY_ID}`, `${table}.${column}`, ...rowKey.map((k) => String(r[k]))].join('\0'));
+      const nonce = createHash('sha256').update(aad).update(String(r.v)).digest().subarray(0, 12);
+      const cipher = createCipheriv('aes-256-gcm', FIXTURE_KEY, nonce).setAAD(aad);
+      const body = Buffer.concat([nonce, cipher.update(String(r.v), 'utf8'), cipher.final(), cipher.getAuthTag()]);
+      db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`).run(`sealed:v1:${FIXTURE_KEY_ID}:${body.toString('base64')}`, r.id!);
+    }
+  }
+  db.prepare("INSERT INTO settings (key, value) VALUES ('store_key', ?)").run(FIXTURE_KEY_ID);
+}
+
+/** The schema MIGRATIONS[0..n) make, in a new in-memory database (a function migration changes no table). */
 export function migratedTo(n: number): DatabaseSync {
   const db = new DatabaseSync(':memory:');
-  for (let v = 0; v < n; v++) db.exec(MIGRATIONS[v]!);
+  for (let v = 0; v < n; v++) {
+    const m = MIGRATIONS[v]!;
+    if (typeof m === 'string') db.exec(m);
+  }
   db.exec(`PRAGMA user_version = ${n}`);
   return db;
 }
@@ -185,6 +232,7 @@ export function record(n: number): string {
   try {
     db.exec('BEGIN');
     for (const sql of inserts(db)) db.exec(sql);
+    if (SEALED_SINCE > 0 && n >= SEALED_SINCE) sealSecrets(db);
     db.exec('COMMIT');
     const problems = db.prepare('PRAGMA foreign_key_check').all();
     if (problems.length) throw new Error(`schema ${n}: the rows break a foreign key: ${JSON.stringify(problems)}`);
@@ -203,6 +251,9 @@ function main(argv: readonly string[]): void {
     return;
   }
   mkdirSync(FIXTURE_DIR, { recursive: true });
+  mkdirSync(FIXTURE_KEY_DIR, { recursive: true });
+  const keyFile = join(FIXTURE_KEY_DIR, `store-${FIXTURE_KEY_ID}.key`);
+  if (!existsSync(keyFile)) writeFileSync(keyFile, `${FIXTURE_KEY.toString('base64')}\n`);
   for (let n = 1; n <= SCHEMA_VERSION; n++) {
     const file = fixtureFile(n);
     if (existsSync(file) && n !== rewrite) continue;

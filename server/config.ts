@@ -214,6 +214,11 @@ export interface Config {
   metricsAllow: readonly string[];
   /** The OTLP/HTTP endpoint push traces are sent to (SLIPWAY_OTLP_TRACES_URL); unset, none are made. */
   otlpTracesUrl: string | undefined;
+  // --- Secrets at rest (issue 38). ---
+  /** Keys from SLIPWAY_STORE_KEY (base64 of 32 bytes each; the first seals), instead of the key folder's; undefined: the folder's. */
+  storeKeys: readonly string[] | undefined;
+  /** The store's key folder, DATA_DIR/keys (0700; store-KEYID.key files, 0600). */
+  storeKeyDir: string;
   version: string;
   // --- Upgrades in place (issue 38). ---
   /** Where the store is copied before a migration (DATA_DIR/upgrades): beside the store, never in SLIPWAY_BACKUP_DIR, which holds only encrypted archives. */
@@ -412,6 +417,28 @@ function backupRecipient(raw: string | undefined, name: string): string | undefi
   }
   if (!AGE_RECIPIENT.test(text)) throw new UserError(`${name} must be an age recipient like age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p (printed by slipway backup:keygen FILE), or a file holding one, got "${text.slice(0, 80)}".`);
   return text;
+}
+
+/**
+ * SLIPWAY_STORE_KEY: comma-separated keys of 32 bytes in base64 (the first seals new values, the
+ * others only open), or a file holding them (one a line, `#` comments), as a secret manager gives them.
+ */
+function storeKeys(raw: string | undefined, name: string): readonly string[] | undefined {
+  if (!raw) return undefined;
+  let text = raw;
+  if (raw.startsWith('/') || raw.startsWith('.')) {
+    try {
+      text = readFileSync(resolve(raw), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).join(',');
+    } catch (err) {
+      throw new UserError(`${name} must be keys in base64 or a file holding them; ${resolve(raw)} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: err });
+    }
+  }
+  const keys = text.split(',').map((k) => k.trim()).filter(Boolean);
+  for (const k of keys) {
+    if (Buffer.from(k, 'base64').length !== 32 || Buffer.from(k, 'base64').toString('base64') !== k) throw new UserError(`${name} must be one or more comma-separated keys of 32 bytes in base64 (\`openssl rand -base64 32\`), or a file holding them.`);
+  }
+  if (!keys.length) throw new UserError(`${name} holds no key: give one or more keys of 32 bytes in base64, or unset it to use the key folder DATA_DIR/keys.`);
+  return Object.freeze(keys);
 }
 
 /** A whole number of seconds, 0 allowed (meaning off), as milliseconds. */
@@ -854,6 +881,7 @@ const SETTINGS = {
   metricsAllow: optional('SLIPWAY_METRICS_ALLOW', '— (none)', cidrList(() => []), "Addresses (IPs or CIDRs, comma-separated) from which `GET /metrics` (the platform's Prometheus metrics) may be read without a token, such as the Prometheus server's; from anywhere else it takes an admin's token. The TCP peer counts, never X-Forwarded-For."),
   otlpTracesUrl: optional('SLIPWAY_OTLP_TRACES_URL', '— (no traces)', httpUrl, "An OpenTelemetry collector's OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`): each push is sent there as a trace of its stages (receive, build, release, rollout, switch), so a slow push shows where its time went."),
   auditRetentionMs: setting('SLIPWAY_AUDIT_RETENTION_DAYS', '400', (raw, name) => positive(raw, name) * 86_400_000, 'Audit log entries older than this many days are deleted by the `audit` round, which first records where the chain then starts (docs/audit.md).'),
+  storeKeys: optional('SLIPWAY_STORE_KEY', '— (the key folder `DATA_DIR/keys`)', storeKeys, "The key Slipway's store seals its secrets with (config values, database passwords, TLS keys, webhook secrets), from a secret manager: 32 bytes in base64 (`openssl rand -base64 32`), or several comma-separated (the first seals; the others only open values sealed before, while `secrets:rotate-key` moves them to the first), or a file holding them. Unset, the key is a file in `DATA_DIR/keys`, made at the first start."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;
@@ -880,6 +908,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dbFile: join(dataDir, 'slipway.db'),
     hostKeyFile: join(dataDir, 'ssh_host_ed25519_key'),
     backupDir: fields.backupDir ?? join(dataDir, 'backups'),
+    storeKeyDir: join(dataDir, 'keys'),
     hookSocket: join(runDir, 'hook.sock'),
     registryPull: fields.registryPull ?? fields.registry,
     buildRegistry: fields.buildRegistry ?? fields.registryPull ?? fields.registry,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { RunningDeploys, RunningSessions, type Backends, type Services } from './context.ts';
 import { UserError } from './errors.ts';
-import { openStoreCopyingFirst } from './store/index.ts';
+import { openStoreCopyingFirst, storeKeysOf } from './store/index.ts';
 import { upgrading } from './ops/upgrade/maintenance.ts';
 import { importAdminKeys } from './bootstrap.ts';
 import { installHookShim, sweepIncoming } from './repos.ts';
@@ -73,7 +73,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const startedAt = Date.now();
   const release = await claimDataDir(config);
-  const { store, copy } = await openStoreCopyingFirst(config.dbFile, config.storeCopiesDir);
+  const { store, copy } = await openStoreCopyingFirst(config.dbFile, config.storeCopiesDir, storeKeysOf(config));
   if (copy) log.warn('migrated the store; a copy taken before is kept', { copy });
   // Recovery: whatever a previous process of ours left half-done is over.
   const cleared = store.apps.clearLocksOf(process.pid) + store.apps.clearStaleLocks();

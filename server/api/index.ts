@@ -21,6 +21,7 @@ import { reportRoutes } from './reports.ts';
 import { nodeRoutes } from './nodes.ts';
 import { selfBackupRoutes } from './self-backups.ts';
 import { auditRoutes } from './audit.ts';
+import { secretRoutes } from './secrets.ts';
 
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
@@ -51,4 +52,5 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...nodeRoutes,
   ...selfBackupRoutes,
   ...auditRoutes,
+  ...secretRoutes,
 ];

@@ -33,6 +33,7 @@ import { dashboardCommands } from './dashboard.ts';
 import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
 import { backupCommands } from './backups.ts';
+import { secretCommands } from './secrets.ts';
 import { commandLine, showHelp } from './help.ts';
 import { refuseChangeWhileUpgrading } from './upgrading.ts';
 import { audited } from './audited.ts';
@@ -89,6 +90,7 @@ export const commands: readonly Command[] = [
   ...nodeCommands,
   ...roundCommands,
   ...backupCommands,
+  ...secretCommands,
   ...gcCommands,
   ...auditCommands,
   ...metaCommands,

@@ -1,5 +1,6 @@
 import { now, type Db } from './db.ts';
 import type { DataKind } from '../model.ts';
+import type { Sealer } from './sealing.ts';
 
 /** One of an app's databases as stored: what it is, the config var it is attached as, its secrets. */
 export interface DataRow {
@@ -43,29 +44,30 @@ interface DrillRaw { at: string; ok: number; step: string | null; message: strin
 interface Raw { name: string; kind: DataKind; version: string; size: string; storage_class: string | null; attachment: string; username: string; password: string; tls_key: string; tls_cert: string; created_at: string; owner: string | null }
 
 const COLUMNS = 'name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at, owner';
-const row = (r: Raw): DataRow => ({
-  name: r.name, kind: r.kind, version: r.version, size: r.size, storageClass: r.storage_class, attachment: r.attachment,
-  username: r.username, password: r.password, tlsKey: r.tls_key, tlsCert: r.tls_cert, createdAt: r.created_at, owner: r.owner,
-});
-
-/** Each app's databases (addons:create) and its data certificate authority. */
-export function dataStore(db: Db) {
+/** Each app's databases (addons:create) and its data certificate authority; passwords and keys stored sealed. */
+export function dataStore(db: Db, sealer: Sealer) {
+  const row = (app: string) => (r: Raw): DataRow => ({
+    name: r.name, kind: r.kind, version: r.version, size: r.size, storageClass: r.storage_class, attachment: r.attachment,
+    username: r.username, password: sealer.open(r.password, 'data_services.password', [app, r.name]), tlsKey: sealer.open(r.tls_key, 'data_services.tls_key', [app, r.name]),
+    tlsCert: r.tls_cert, createdAt: r.created_at, owner: r.owner,
+  });
+  const ca = (app: string, r: { key: string; cert: string } | undefined) => r && { key: sealer.open(r.key, 'data_ca.key', [app]), cert: r.cert };
   return {
     /** The app's databases, oldest first. */
     list: (app: string): DataRow[] =>
-      db.prepare<[string], Raw>(`SELECT ${COLUMNS} FROM data_services WHERE app = ? ORDER BY created_at, rowid`).all(app).map(row),
+      db.prepare<[string], Raw>(`SELECT ${COLUMNS} FROM data_services WHERE app = ? ORDER BY created_at, rowid`).all(app).map(row(app)),
     get: (app: string, name: string): DataRow | undefined => {
       const r = db.prepare<[string, string], Raw>(`SELECT ${COLUMNS} FROM data_services WHERE app = ? AND name = ?`).get(app, name);
-      return r && row(r);
+      return r && row(app)(r);
     },
     /** Adds a database; false when the app has one of that name already. */
-    add: (app: string, d: Omit<DataRow, 'createdAt'>): boolean =>
+    add: (app: string, d: Omit<DataRow, 'createdAt'>): boolean => db.transaction(() =>
       db.prepare('INSERT OR IGNORE INTO data_services (app, name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(app, d.name, d.kind, d.version, d.size, d.storageClass, d.attachment, d.username, d.password, d.tlsKey, d.tlsCert, now(), d.owner ?? null).changes > 0,
+        .run(app, d.name, d.kind, d.version, d.size, d.storageClass, d.attachment, d.username, sealer.seal(d.password, 'data_services.password', [app, d.name]), sealer.seal(d.tlsKey, 'data_services.tls_key', [app, d.name]), d.tlsCert, now(), d.owner ?? null).changes > 0).immediate(),
     /** A credential rotation: the login and password the database is used with, acting as `owner` (null: as itself). */
-    setLogin: (app: string, name: string, login: { username: string; password: string; owner: string | null }): void => {
-      db.prepare('UPDATE data_services SET username = ?, password = ?, owner = ? WHERE app = ? AND name = ?').run(login.username, login.password, login.owner, app, name);
-    },
+    setLogin: (app: string, name: string, login: { username: string; password: string; owner: string | null }): void => db.transaction(() => {
+      db.prepare('UPDATE data_services SET username = ?, password = ?, owner = ? WHERE app = ? AND name = ?').run(login.username, sealer.seal(login.password, 'data_services.password', [app, name]), login.owner, app, name);
+    }).immediate(),
     /** Records a login rotated away from: a round removes its LOGIN once no session uses it. */
     retire: (app: string, name: string, username: string): void => {
       db.prepare('INSERT OR IGNORE INTO data_retiring (app, name, username, since) VALUES (?, ?, ?, ?)').run(app, name, username, now());
@@ -113,11 +115,11 @@ export function dataStore(db: Db) {
       db.prepare('DELETE FROM data_services WHERE app = ? AND name = ?').run(app, name).changes > 0,
     /** The app's data certificate authority (key and certificate, PEM), if it has one yet. */
     ca: (app: string): { key: string; cert: string } | undefined =>
-      db.prepare<[string], { key: string; cert: string }>('SELECT key, cert FROM data_ca WHERE app = ?').get(app),
+      ca(app, db.prepare<[string], { key: string; cert: string }>('SELECT key, cert FROM data_ca WHERE app = ?').get(app)),
     /** Keeps the app's data certificate authority; the first one stays (returns the one kept). */
-    keepCa: (app: string, ca: { key: string; cert: string }): { key: string; cert: string } => {
-      db.prepare('INSERT OR IGNORE INTO data_ca (app, key, cert) VALUES (?, ?, ?)').run(app, ca.key, ca.cert);
-      return db.prepare<[string], { key: string; cert: string }>('SELECT key, cert FROM data_ca WHERE app = ?').get(app)!;
-    },
+    keepCa: (app: string, made: { key: string; cert: string }): { key: string; cert: string } => db.transaction(() => {
+      db.prepare('INSERT OR IGNORE INTO data_ca (app, key, cert) VALUES (?, ?, ?)').run(app, sealer.seal(made.key, 'data_ca.key', [app]), made.cert);
+      return ca(app, db.prepare<[string], { key: string; cert: string }>('SELECT key, cert FROM data_ca WHERE app = ?').get(app))!;
+    }).immediate(),
   };
 }

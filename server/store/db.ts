@@ -1,17 +1,25 @@
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.ts';
+import { Sealer, type StoreKeys } from './sealing.ts';
+import { openAll, sealInPlace } from './secrets.ts';
 
 /** The database handle every store module takes; better-sqlite3 lives only here. */
 export type Db = Database.Database;
+
+/**
+ * One migration: SQL, or a function for one that rewrites values with the store's keys (it changes
+ * no table, so the fixtures' recorder, which applies only SQL, makes the same schema without it).
+ */
+export type Migration = string | ((db: Db, sealer: Sealer) => void);
 
 /**
  * Schema migrations, applied in order; the index + 1 is the schema version (PRAGMA user_version).
  * Append only: a shipped one is never edited (test/unit/store-migrations.test.ts holds each
  * version's recorded schema and rows).
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE apps (
      name TEXT PRIMARY KEY,
      deploy_branch TEXT,
@@ -405,6 +413,10 @@ export const MIGRATIONS: readonly string[] = [
   // previews:config --fork-db (issue 37): a new preview's Postgres databases are restored from its
   // parent's latest backups instead of starting empty.
   `ALTER TABLE preview_settings ADD COLUMN fork_db INTEGER NOT NULL DEFAULT 0;`,
+  // Secrets at rest (issue 38): every secret value stored in clear until now (config vars, releases'
+  // copies of them, database passwords and TLS keys, data CAs' keys, uploaded certificates' keys,
+  // webhook secrets) sealed with AES-256-GCM under a key outside the database (store/sealing.ts).
+  sealInPlace,
 ];
 
 /** The schema version this Slipway migrates a store to (PRAGMA user_version). */
@@ -435,8 +447,31 @@ export function inspectStoreFile(file: string): { schema: number; integrity: str
   }
 }
 
-/** Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated. `copy`: where copyBeforeMigrating put the store, named if a migration fails. */
-export function openDb(file: string, opts: { copy?: string } = {}): Db {
+/** Where a store's keys are when nothing else is said: the `keys` folder beside its database file. */
+export const defaultKeys = (file: string): StoreKeys => ({ dir: join(dirname(file), 'keys') });
+
+/**
+ * Opens every secret value of a store copy (read-only) with the keys in `keyDir`, as a restore of
+ * it will: the number opened; throws, naming the value, when one does not open. A copy from
+ * before secrets were sealed has none to open.
+ */
+export function openSecretsOf(file: string, keyDir: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    if ((db.pragma('user_version', { simple: true }) as number) < MIGRATIONS.indexOf(sealInPlace) + 1) return 0;
+    const sealer = new Sealer({ dir: keyDir });
+    sealer.attach(db);
+    return openAll(db, sealer);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Opens (creating if needed) the database file: 0600, WAL, synchronous=FULL, migrated (with
+ * `sealer`'s keys). `copy`: where copyBeforeMigrating put the store, named if a migration fails.
+ */
+export function openDb(file: string, sealer: Sealer = new Sealer(defaultKeys(file)), opts: { copy?: string } = {}): Db {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   // Create the file ourselves so it is never world-readable, even for an instant.
   closeSync(openSync(file, 'a', 0o600));
@@ -453,13 +488,23 @@ export function openDb(file: string, opts: { copy?: string } = {}): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // A value changed or deleted is overwritten in the file, not left in a free page: a value sealed
+  // again (a rotation) or removed leaves nothing behind for a copy of the file to reveal.
+  db.pragma('secure_delete = ON');
+  sealer.attach(db);
+  let rewrote: boolean;
   try {
-    migrate(db);
+    rewrote = migrate(db, sealer);
   } catch (err) {
     const at = schemaOf(db);
     db.close();
     if (opts.copy === undefined) throw err;
     throw new Error(`The store could not be migrated to schema ${SCHEMA_VERSION} and was left at schema ${at}, as it was; the copy taken before migrating is ${opts.copy}.`, { cause: err });
+  }
+  if (rewrote) {
+    // Values were rewritten (sealed): the old pages, free or in the WAL, go now.
+    db.exec('VACUUM');
+    db.pragma('wal_checkpoint(TRUNCATE)');
   }
   keepPrepared(db);
   for (const suffix of ['-wal', '-shm']) {
@@ -470,44 +515,20 @@ export function openDb(file: string, opts: { copy?: string } = {}): Db {
   return db;
 }
 
-function schemaOf(db: Db): number {
+/** An existing store file opened as it is: no pragma set, nothing migrated (a copy or a check of it). */
+export function openAsIs(file: string): Db {
+  return new Database(file, { fileMustExist: true });
+}
+
+/** The schema a store is at (PRAGMA user_version). */
+export function schemaOf(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
 /** A store from a newer Slipway is never opened: this one would run on a schema it does not know. */
-function refuseNewer(file: string, schema: number): void {
+export function refuseNewer(file: string, schema: number): void {
   if (schema <= SCHEMA_VERSION) return;
   throw new UserError(`The store ${file} is at schema ${schema}, newer than the ${SCHEMA_VERSION} this Slipway knows: it was written by a newer Slipway, so run that version (or restore a backup taken before it); nothing was changed.`);
-}
-
-/**
- * Before a store at an older schema is migrated: a consistent copy of it in `dir`
- * (`store-before-vN-TIME.sqlite`, N the schema it will be migrated to), proven by opening it and
- * checking its integrity and schema. Undefined when there is nothing to migrate (no store yet, a
- * new one, or one at this schema); a newer store is refused here as openDb refuses it.
- */
-export async function copyBeforeMigrating(file: string, dir: string, at: Date = new Date()): Promise<string | undefined> {
-  if (!existsSync(file)) return undefined;
-  const db = new Database(file, { fileMustExist: true });
-  try {
-    const schema = schemaOf(db);
-    refuseNewer(file, schema);
-    if (schema === 0 || schema === SCHEMA_VERSION) return undefined;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const copy = join(dir, `store-before-v${SCHEMA_VERSION}-${at.toISOString().replace(/[:.]/g, '-')}.sqlite`);
-    try {
-      await copyStore(db, copy);
-    } catch (err) {
-      throw new Error(`Could not copy the store to ${copy} before migrating it from schema ${schema} to ${SCHEMA_VERSION}; nothing was migrated.`, { cause: err });
-    }
-    const found = inspectStoreFile(copy);
-    if (found.integrity !== 'ok' || found.schema !== schema) {
-      throw new Error(`The copy of the store taken before migrating (${copy}) does not check out (schema ${found.schema}, integrity ${found.integrity}); nothing was migrated.`);
-    }
-    return copy;
-  } finally {
-    db.close();
-  }
 }
 
 /**
@@ -530,17 +551,24 @@ function keepPrepared(db: Db): void {
 /**
  * All the pending migrations in one transaction: a store is at the schema it was, or at this
  * Slipway's; never between, where neither the previous Slipway (which refuses a newer store) nor
- * this one could take it without its migrations.
+ * this one could take it without its migrations. True when one of them rewrote values (sealed them).
  */
-function migrate(db: Db): void {
+function migrate(db: Db, sealer: Sealer): boolean {
   const current = schemaOf(db);
-  if (current >= MIGRATIONS.length) return;
+  let rewrote = false;
+  if (current >= MIGRATIONS.length) return rewrote;
   db.transaction(() => {
     for (let v = current; v < MIGRATIONS.length; v++) {
-      db.exec(MIGRATIONS[v]!);
+      const m = MIGRATIONS[v]!;
+      if (typeof m === 'string') db.exec(m);
+      else {
+        m(db, sealer);
+        rewrote = true;
+      }
       db.pragma(`user_version = ${v + 1}`);
     }
   }).immediate();
+  return rewrote;
 }
 
 /** `(app, value)` rows as each app's values, in the rows' order. */

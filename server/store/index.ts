@@ -1,7 +1,11 @@
 import { appsStore } from './apps.ts';
 import { buildsStore } from './builds.ts';
 import { configStore } from './config.ts';
-import { copyBeforeMigrating, openDb, type Db } from './db.ts';
+import { defaultKeys, openDb, type Db } from './db.ts';
+import { copyBeforeMigrating } from './copies.ts';
+import { Sealer, type StoreKeys } from './sealing.ts';
+import { secretsStore } from './secrets.ts';
+import type { Config } from '../config.ts';
 import { keysStore } from './keys.ts';
 import { releasesStore } from './releases.ts';
 import { tokensStore } from './tokens.ts';
@@ -51,28 +55,48 @@ export interface Store {
   data: ReturnType<typeof dataStore>;
   /** The audit log: entries in a hash chain, only ever added (ops/audit/). */
   audit: ReturnType<typeof auditStore>;
+  /** The keys the secret values are sealed with, and their rotation. */
+  secrets: ReturnType<typeof secretsStore>;
+  /** The key ring itself (a backup takes its keys). */
+  sealer: Sealer;
   close(): void;
+}
+
+/** The store's keys as configured: the key folder, and SLIPWAY_STORE_KEY's keys when set. */
+export function storeKeysOf(config: Pick<Config, 'storeKeyDir' | 'storeKeys'>): StoreKeys {
+  return config.storeKeys ? { dir: config.storeKeyDir, given: config.storeKeys } : { dir: config.storeKeyDir };
 }
 
 /**
  * Opens the store at `file` the way the server and the local CLI do: a store at an older schema is
  * first copied into `copiesDir` (copyBeforeMigrating), and a migration that fails names the copy.
  */
-export async function openStoreCopyingFirst(file: string, copiesDir: string): Promise<{ store: Store; copy: string | undefined }> {
+export async function openStoreCopyingFirst(file: string, copiesDir: string, keys: StoreKeys = defaultKeys(file)): Promise<{ store: Store; copy: string | undefined }> {
   const copy = await copyBeforeMigrating(file, copiesDir);
-  return { store: openStore(file, copy === undefined ? {} : { copy }), copy };
+  return { store: openStore(file, keys, copy === undefined ? {} : { copy }), copy };
 }
 
-/** Opens the store at `file` (migrated; `copy` names copyBeforeMigrating's copy in a failed migration's error). */
-export function openStore(file: string, opts: { copy?: string } = {}): Store {
-  const db = openDb(file, opts);
+/**
+ * Opens the store at `file`, its secrets sealed with the keys of `keys` (by default the `keys`
+ * folder beside the file); one sentence when the key the store names is missing. `copy` names
+ * copyBeforeMigrating's copy in a failed migration's error.
+ */
+export function openStore(file: string, keys: StoreKeys = defaultKeys(file), opts: { copy?: string } = {}): Store {
+  const sealer = new Sealer(keys);
+  const db = openDb(file, sealer, opts);
+  try {
+    sealer.check();
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return {
     db,
     apps: appsStore(db),
-    config: configStore(db),
+    config: configStore(db, sealer),
     keys: keysStore(db),
     tokens: tokensStore(db),
-    releases: releasesStore(db),
+    releases: releasesStore(db, sealer),
     builds: buildsStore(db),
     settings: settingsStore(db),
     formation: formationStore(db),
@@ -81,16 +105,18 @@ export function openStore(file: string, opts: { copy?: string } = {}): Store {
     quotas: quotasStore(db),
     checks: checksStore(db),
     stopped: stoppedStore(db),
-    certs: certsStore(db),
+    certs: certsStore(db, sealer),
     egress: egressStore(db),
     jobs: jobsStore(db),
     cron: cronStore(db),
     volumes: volumesStore(db),
     sessions: sessionsStore(db),
-    syncs: syncsStore(db),
+    syncs: syncsStore(db, sealer),
     previews: previewsStore(db),
-    data: dataStore(db),
+    data: dataStore(db, sealer),
     audit: auditStore(db),
+    secrets: secretsStore(db, sealer),
+    sealer,
     close: () => db.close(),
   };
 }

@@ -1,6 +1,7 @@
 import type { ProcessType } from '../model.ts';
 import type { CronTask, HealthChecks } from '../model.ts';
 import { now, type Db } from './db.ts';
+import type { Sealer } from './sealing.ts';
 
 export type ReleaseStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -53,17 +54,18 @@ export interface Release {
 }
 
 interface Row { app: string; version: number; description: string; commit_sha: string | null; image: string | null; processes: string; config: string; checks: string; cron: string; status: ReleaseStatus; created_at: string; finished_at: string | null; image_collected_at: string | null; config_pruned_at: string | null; created_by: string | null; config_changes: string | null; runs_as: number | null }
-const toRelease = (r: Row): Release => ({
+const toReleaseWith = (sealer: Sealer) => (r: Row): Release => ({
   app: r.app, version: r.version, description: r.description, commit: r.commit_sha, image: r.image,
-  processes: JSON.parse(r.processes) as ProcessType[], config: JSON.parse(r.config) as Record<string, string>,
+  processes: JSON.parse(r.processes) as ProcessType[], config: JSON.parse(sealer.open(r.config, 'releases.config', [r.app, r.version])) as Record<string, string>,
   checks: JSON.parse(r.checks) as HealthChecks, cron: JSON.parse(r.cron) as CronTask[], status: r.status, createdAt: r.created_at, finishedAt: r.finished_at,
   imageCollectedAt: r.image_collected_at, configPrunedAt: r.config_pruned_at,
   createdBy: r.created_by, configChanges: r.config_changes === null ? null : JSON.parse(r.config_changes) as ConfigChanges,
   runsAs: r.runs_as,
 });
 
-/** Numbered releases (v1, v2, …): what ran, with which config, and how it went. */
-export function releasesStore(db: Db) {
+/** Numbered releases (v1, v2, …): what ran, with which config (sealed, as config is), and how it went. */
+export function releasesStore(db: Db, sealer: Sealer) {
+  const toRelease = toReleaseWith(sealer);
   return {
     /**
      * Records a new pending release with the next version number; `configChanges` says what it
@@ -73,7 +75,7 @@ export function releasesStore(db: Db) {
       db.transaction(() => {
         const { v } = db.prepare<[string], { v: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM releases WHERE app = ?').get(r.app)!;
         db.prepare('INSERT INTO releases (app, version, description, commit_sha, image, processes, config, checks, cron, status, created_at, created_by, config_changes, runs_as) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(r.app, v, r.description, r.commit, r.image, JSON.stringify(r.processes), JSON.stringify(r.config), JSON.stringify(r.checks ?? {}), JSON.stringify(r.cron ?? []), 'pending', now(), r.createdBy ?? null, r.configChanges ? JSON.stringify(r.configChanges) : null, r.runsAs ?? null);
+          .run(r.app, v, r.description, r.commit, r.image, JSON.stringify(r.processes), sealer.seal(JSON.stringify(r.config), 'releases.config', [r.app, v]), JSON.stringify(r.checks ?? {}), JSON.stringify(r.cron ?? []), 'pending', now(), r.createdBy ?? null, r.configChanges ? JSON.stringify(r.configChanges) : null, r.runsAs ?? null);
         return toRelease(db.prepare<[string, number], Row>('SELECT * FROM releases WHERE app = ? AND version = ?').get(r.app, v)!);
       }).immediate(),
     finish: (app: string, version: number, status: Exclude<ReleaseStatus, 'pending'>): void => {
@@ -107,8 +109,8 @@ export function releasesStore(db: Db) {
     /** Drops these releases' config copies (their rows stay, marked); the running one's is never passed here. */
     pruneConfig: (app: string, versions: readonly number[]): void => {
       const at = now();
-      const prune = db.prepare("UPDATE releases SET config = '{}', config_pruned_at = ? WHERE app = ? AND version = ? AND config_pruned_at IS NULL");
-      db.transaction(() => { for (const v of versions) prune.run(at, app, v); }).immediate();
+      const prune = db.prepare('UPDATE releases SET config = ?, config_pruned_at = ? WHERE app = ? AND version = ? AND config_pruned_at IS NULL');
+      db.transaction(() => { for (const v of versions) prune.run(sealer.seal('{}', 'releases.config', [app, v]), at, app, v); }).immediate();
     },
     /** Marks releases left pending by a server that died as failed. */
     failAbandoned: (): number =>

@@ -1,4 +1,5 @@
 import { now, type Db } from './db.ts';
+import type { Sealer } from './sealing.ts';
 
 /** How an app follows a repository elsewhere (sync:set), as stored. */
 export interface SyncRow {
@@ -31,8 +32,8 @@ interface Row {
   last_result: string | null; result_at: string | null; set_by: string; set_via: SyncRow['setVia']; created_at: string;
 }
 
-const toSync = (r: Row): SyncRow => ({
-  app: r.app, url: r.url, branch: r.branch, publicKey: r.public_key, webhookSecret: r.webhook_secret,
+const toSyncWith = (sealer: Sealer) => (r: Row): SyncRow => ({
+  app: r.app, url: r.url, branch: r.branch, publicKey: r.public_key, webhookSecret: r.webhook_secret === null ? null : sealer.open(r.webhook_secret, 'syncs.webhook_secret', [r.app]),
   pollSeconds: r.poll_seconds, polledAt: r.polled_at, lastCommit: r.last_commit, fetchedAt: r.fetched_at,
   lastResult: r.last_result, resultAt: r.result_at, setBy: r.set_by, setVia: r.set_via, createdAt: r.created_at,
 });
@@ -42,7 +43,8 @@ export const DELIVERY_RETENTION_MS = 7 * 24 * 3600_000;
 export const DELIVERIES_KEPT = 2000;
 
 /** Apps connected to a repository elsewhere, and the webhook deliveries they received. */
-export function syncsStore(db: Db) {
+export function syncsStore(db: Db, sealer: Sealer) {
+  const toSync = toSyncWith(sealer);
   const get = (app: string): SyncRow | undefined => {
     const r = db.prepare<[string], Row>('SELECT * FROM syncs WHERE app = ?').get(app);
     return r ? toSync(r) : undefined;
@@ -68,9 +70,9 @@ export function syncsStore(db: Db) {
       return db.prepare('DELETE FROM syncs WHERE app = ?').run(app).changes > 0;
     })(),
     /** Sets the webhook secret. */
-    setSecret: (app: string, secret: string): void => {
-      db.prepare('UPDATE syncs SET webhook_secret = ? WHERE app = ?').run(secret, app);
-    },
+    setSecret: (app: string, secret: string): void => db.transaction(() => {
+      db.prepare('UPDATE syncs SET webhook_secret = ? WHERE app = ?').run(sealer.seal(secret, 'syncs.webhook_secret', [app]), app);
+    }).immediate(),
     /** Sets the polling interval (null: off). */
     setPoll: (app: string, seconds: number | null): void => {
       db.prepare('UPDATE syncs SET poll_seconds = ?, polled_at = NULL WHERE app = ?').run(seconds, app);

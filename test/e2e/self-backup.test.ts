@@ -111,6 +111,8 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
     assert.match(restored.stdout, /^Restored 1 apps \(2 releases\) from a backup of /m);
     assert.match(restored.stdout, /^Images: 1 pushed into /m);
     assert.ok(await blobs.manifest(repository, digest), 'the image is back in the registry under the same digest');
+    // The key the store's secrets are sealed with came back beside it (the app's config opens below).
+    assert.deepEqual(readdirSync(join(dataDir, 'keys')), readdirSync(join(a.dir, 'data', 'keys')));
     t.diagnostic(`restore (local CLI, a new process): ${restoreMs} ms`);
     const again = await run(process.execPath, [CLI, 'restore', archive, '--key', keyFile], { env: cliEnv });
     assert.equal(again.exitCode, 1);

@@ -143,6 +143,10 @@ test('restore into an empty data dir: the store, repositories and host key come 
   assert.deepEqual(tree(target.reposDir), tree(config.reposDir));
   assert.equal(readFileSync(target.hostKeyFile, 'utf8'), 'host key bytes\n');
   assert.equal(readFileSync(auditKeyFile(target), 'utf8'), readFileSync(auditKeyFile(config), 'utf8'), "the audit log's signing key comes back, so its checkpoints still verify");
+  // The key the store's secrets are sealed with comes back with it, 0600 in a 0700 folder.
+  assert.deepEqual(tree(target.storeKeyDir), tree(config.storeKeyDir));
+  assert.equal(statSync(target.storeKeyDir).mode & 0o777, 0o700);
+  for (const f of readdirSync(target.storeKeyDir)) assert.equal(statSync(join(target.storeKeyDir, f)).mode & 0o777, 0o600);
   const settings = JSON.parse(readFileSync(join(target.dataDir, 'restored-settings.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(settings.registry, 'registry.test');
   assert.equal(readdirSync(root).filter((f) => f.includes('.restore-')).length, 0, 'no work directory is left');
@@ -164,6 +168,67 @@ async function refused(name: string, file: string, sentence: RegExp, opts: { key
   assert.equal(fresh.writes, 0, `${name}: nothing was pushed`);
   assert.deepEqual(readdirSync(root).filter((f) => f.includes('.restore-')), [], `${name}: no work directory is left`);
 }
+
+test("the restored store's secrets open with the restored key, and only with it", async () => {
+  const target = loadConfig({ SLIPWAY_DATA_DIR: join(root, 'restored') });
+  const restored = openStore(target.dbFile);
+  try {
+    assert.deepEqual(restored.config.all('app1'), store.config.all('app1'));
+    assert.match(restored.config.all('app1').DATABASE_URL!, /^postgres:\/\/u:p@db\/app1$/);
+    assert.deepEqual(restored.certs.uploaded('app0'), store.certs.uploaded('app0'));
+    assert.deepEqual(restored.releases.get('app2', 4)?.config, store.releases.get('app2', 4)?.config);
+  } finally {
+    restored.close();
+  }
+  // The database file alone (without DATA_DIR/keys) is refused with one sentence.
+  const alone = join(root, 'store-alone');
+  mkdirSync(alone);
+  writeFileSync(join(alone, 'slipway.db'), readFileSync(target.dbFile));
+  assert.throws(() => openStore(join(alone, 'slipway.db')), /The store's secrets are sealed with key [0-9a-f]{16}, but .* is missing/);
+  assert.equal(readFileSync(target.dbFile).includes('postgres://u:p@db/app1'), false, 'the restored database file holds no config value in clear');
+});
+
+test('an archive whose keys do not open its store fails its verification', async () => {
+  const other = loadConfig({ SLIPWAY_DATA_DIR: join(root, 'keyless'), SLIPWAY_BACKUP_KEY: recipient, SLIPWAY_REGISTRY: 'registry.test' });
+  const s = openStore(other.dbFile);
+  try {
+    s.apps.create('lone');
+    s.config.change('lone', { A: 'b' });
+    // A store whose key the archive would not hold.
+    s.sealer.exportKeys = () => [];
+    const r = await backUp({ config: other, store: s, images } as unknown as Services);
+    assert.equal(r.verified, false);
+    assert.match(r.verifyError ?? '', /its store's secrets do not open with the keys it holds \(A secret in the store is sealed with key [0-9a-f]{16}, which is neither in/);
+  } finally {
+    s.close();
+  }
+});
+
+test('secrets:rotate-key: refused while a backup is written; an archive from before the rotation and one after both restore', async () => {
+  const { rotateStoreKey } = await import('../../server/ops/admin/secrets.ts');
+  const writing = createBackup(admin(services()));
+  assert.throws(() => rotateStoreKey(admin(services()) as never), /A backup of Slipway is being written now; rotate the key once it ends/);
+  const first = await writing;
+  assert.equal(first.verified, true, first.verifyError ?? '');
+  const before = readdirSync(config.storeKeyDir);
+  const r = rotateStoreKey(admin(services()) as never);
+  assert.deepEqual(r.removed, before.map((f) => f.slice(6, 22)));
+  assert.deepEqual(readdirSync(config.storeKeyDir), [`store-${r.key}.key`]);
+  const second = await createBackup(admin(services()));
+  assert.equal(second.verified, true, second.verifyError ?? '');
+  for (const [name, key] of [[first.name, r.previous], [second.name, r.key]] as const) {
+    const target = loadConfig({ SLIPWAY_DATA_DIR: join(root, `rotated-${key}`), SLIPWAY_REGISTRY: 'registry.test' });
+    await restoreArchive({ config: target, archive: join(config.backupDir, name), keyFile, images: new MemoryImages() });
+    assert.deepEqual(readdirSync(target.storeKeyDir).includes(`store-${key}.key`), true, `${name} holds key ${key}`);
+    const restored = openStore(target.dbFile);
+    try {
+      assert.equal(restored.secrets.status().current, key);
+      assert.deepEqual(restored.config.all('app0'), store.config.all('app0'));
+    } finally {
+      restored.close();
+    }
+  }
+});
 
 test('a data dir that is not empty is refused', async () => {
   const dataDir = join(root, 'busy');

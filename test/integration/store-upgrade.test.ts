@@ -44,6 +44,9 @@ test('the local CLI on a store of schema 1 migrates it and shows its apps, confi
   assert.equal(copies.length, 1, copies.join(' '));
   assert.match(copies[0]!, new RegExp(`^store-before-v${SCHEMA_VERSION}-.+\\.sqlite$`));
   assert.deepEqual(inspectStoreFile(join(dir, 'upgrades', copies[0]!)), { schema: 1, integrity: 'ok' });
+  // Its secrets were sealed on the way, with a key made in the data dir's key folder.
+  assert.match(readdirSync(join(dir, 'keys')).join(), /^store-[0-9a-f]{16}\.key$/);
+  assert.equal(readFileSync(join(dir, 'slipway.db')).includes('second line; $HOME'), false, 'no config value in clear in the migrated file');
   assert.equal(await slipway(dir, 'config:get', 'shop', 'GREETING'), 'héllo "world"\nsecond line; $HOME `x`', 'the value as it was stored, newline and all');
   const release = await slipway(dir, 'releases:info', 'shop', 'v2');
   assert.match(release, /Status: +succeeded/);

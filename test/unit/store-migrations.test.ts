@@ -7,13 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { openStore, type Store } from '../../server/store/index.ts';
 import { inspectStoreFile, SCHEMA_VERSION } from '../../server/store/db.ts';
 import { sessionsStore } from '../../server/store/sessions.ts';
-import { dump, FIXTURE_DIR, fixtureFile, migratedTo } from '../../scripts/record-store-fixtures.ts';
+import { dump, FIXTURE_DIR, FIXTURE_KEY_DIR, fixtureFile, migratedTo, SEALED_SINCE } from '../../scripts/record-store-fixtures.ts';
 import { verifyAudit } from '../../server/ops/audit/verify.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -33,7 +33,33 @@ function storeAt(n: number): string {
   const file = join(dir, 'slipway.db');
   const db = new DatabaseSync(file, { enableForeignKeyConstraints: false });
   try { db.exec(readFileSync(fixtureFile(n), 'utf8')); } finally { db.close(); }
+  // From the schema that seals secrets on, a store comes with its key folder.
+  if (n >= SEALED_SINCE) {
+    mkdirSync(join(dir, 'keys'), { mode: 0o700 });
+    // 0600 as the server makes it (git keeps the fixture's file 0644; a key others may read is refused).
+    for (const f of readdirSync(FIXTURE_KEY_DIR)) {
+      copyFileSync(join(FIXTURE_KEY_DIR, f), join(dir, 'keys', f));
+      chmodSync(join(dir, 'keys', f), 0o600);
+    }
+  }
   return file;
+}
+
+/** Every secret the fixtures hold in clear before SEALED_SINCE (a part of each, for the raw file's bytes). */
+const SECRETS = ['postgres://shop:pw@db', 'second line', 'GREETING":"hi', 'whsec-blog', 'MIIE', '\nDB\n-----END PRIVATE', '\nCA\n-----END PRIVATE'];
+
+/** The migrated store's secret columns hold only sealed values, and its file (and WAL) none of the secrets in clear. */
+function checkSealed(file: string): void {
+  withRaw(file, (db) => {
+    const texts = [
+      ...db.prepare('SELECT value AS v FROM config').all(), ...db.prepare('SELECT config AS v FROM releases').all(),
+      ...db.prepare('SELECT password AS v FROM data_services UNION ALL SELECT tls_key FROM data_services').all(),
+      ...db.prepare('SELECT key AS v FROM data_ca UNION ALL SELECT key_pem FROM certs UNION ALL SELECT webhook_secret FROM syncs WHERE webhook_secret IS NOT NULL').all(),
+    ].map((r) => (r as { v: string }).v);
+    for (const t of texts) assert.match(t, /^sealed:v1:[0-9a-f]{16}:[A-Za-z0-9+/=]+$/);
+  });
+  const bytes = readFileSync(file).toString('latin1');
+  for (const secret of SECRETS) assert.ok(!bytes.includes(secret), `the store file holds ${JSON.stringify(secret)} in clear`);
 }
 
 /** Runs `f` on the file with node:sqlite (not the store's driver), then closes it. */
@@ -209,9 +235,15 @@ for (let n = 1; n <= SCHEMA_VERSION; n++) {
       assert.equal(s.db.pragma('integrity_check', { simple: true }), 'ok');
       assert.deepEqual(s.db.pragma('foreign_key_check'), []);
       checkRows(s, n);
-      checkWrites(s, n);
     } finally {
       s.close();
+    }
+    checkSealed(file);
+    const w = openStore(file);
+    try {
+      checkWrites(w, n);
+    } finally {
+      w.close();
     }
     withRaw(file, (db) => {
       const fresh = migratedTo(SCHEMA_VERSION);
@@ -282,4 +314,32 @@ test('a migration that fails after others succeeded leaves the store at the sche
   } finally {
     s.close();
   }
+});
+
+// The migration that seals the secrets is one transaction: a failure halfway (a trigger in the way
+// of its certificates, after config and releases were sealed) leaves every value in clear, as it was.
+test('the sealing migration that fails halfway leaves every value as it was, and then seals them all', () => {
+  const file = storeAt(SEALED_SINCE - 1);
+  const before = withRaw(file, (db) => {
+    db.exec("CREATE TRIGGER in_the_way BEFORE UPDATE ON certs BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    return dump(db);
+  });
+  assert.throws(() => openStore(file), /injected failure/);
+  withRaw(file, (db) => {
+    assert.equal(dump(db), before, 'schema, rows and user_version are as they were');
+    db.exec('DROP TRIGGER in_the_way');
+  });
+  const s = openStore(file);
+  try {
+    checkRows(s, SEALED_SINCE - 1);
+  } finally {
+    s.close();
+  }
+  checkSealed(file);
+});
+
+test('a sealed store without its key folder is refused with one sentence', () => {
+  const file = storeAt(SEALED_SINCE);
+  rmSync(join(file, '..', 'keys'), { recursive: true });
+  assert.throws(() => openStore(file), /The store's secrets are sealed with key [0-9a-f]{16}, but .*store-[0-9a-f]{16}\.key is missing and SLIPWAY_STORE_KEY does not hold it/);
 });

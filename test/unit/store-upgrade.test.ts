@@ -11,7 +11,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openStore, openStoreCopyingFirst } from '../../server/store/index.ts';
-import { copyBeforeMigrating, inspectStoreFile, SCHEMA_VERSION } from '../../server/store/db.ts';
+import { inspectStoreFile, SCHEMA_VERSION } from '../../server/store/db.ts';
+import { copyBeforeMigrating } from '../../server/store/copies.ts';
 import { UserError } from '../../server/errors.ts';
 import { dump, fixtureFile } from '../../scripts/record-store-fixtures.ts';
 
@@ -38,9 +39,9 @@ function raw<T>(file: string, f: (db: DatabaseSync) => T): T {
   try { return f(db); } finally { db.close(); }
 }
 
-/** Every file in `dir` with its SHA-256: what "nothing written" is checked against. */
+/** Every file in `dir` with its SHA-256 (the store's key folder, `keys/`, by its files too): what "nothing written" is checked against. */
 function files(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
+  return Object.fromEntries(readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().filter((f) => statSync(join(dir, f)).isFile()).map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
 }
 
 const NEWER = new RegExp(`^The store \\S+slipway\\.db is at schema ${SCHEMA_VERSION + 1}, newer than the ${SCHEMA_VERSION} this Slipway knows: it was written by a newer Slipway, so run that version \\(or restore a backup taken before it\\); nothing was changed\\.$`);
@@ -53,7 +54,7 @@ test('a store from a newer Slipway is refused with one sentence naming both sche
   // (so that turning WAL on would be a visible write).
   raw(file, (db) => { db.exec(`PRAGMA journal_mode = DELETE; PRAGMA user_version = ${SCHEMA_VERSION + 1}`); });
   const before = files(dir);
-  assert.deepEqual(Object.keys(before), ['slipway.db']);
+  assert.deepEqual(Object.keys(before).filter((f) => !f.startsWith('keys')), ['slipway.db']);
 
   assert.throws(() => openStore(file), (err: Error) => err instanceof UserError && NEWER.test(err.message));
   await assert.rejects(openStoreCopyingFirst(file, join(dir, 'upgrades')), (err: Error) => err instanceof UserError && NEWER.test(err.message));

@@ -79,6 +79,12 @@ if [ "$restart_all" -eq 1 ]; then
   restart_all=0
 fi
 
+# Secrets are encrypted before they reach etcd, as install.sh's k3s does (--secrets-encryption):
+# AES-CBC with a key made once and kept (testbed/kube/encryption.sh), so e2e tests run against a
+# datastore that holds no Secret in clear and can check it (SLIPWAY_TEST_ETCD_PKI below).
+encryption_config=$kdir/encryption.yaml
+bash "$kube_src/encryption.sh" "$encryption_config"
+
 # Service IPs come from 10.43.0.0/16 and pod CIDRs from 10.42.0.0/16, as in k3s.
 service_cidr=10.43.0.0/16
 cluster_cidr=10.42.0.0/16
@@ -121,6 +127,7 @@ ensure kube-apiserver 6443 180 \
   --proxy-client-cert-file="$pki/front-proxy-client.crt" \
   --proxy-client-key-file="$pki/front-proxy-client.key" \
   --enable-aggregator-routing=true \
+  --encryption-provider-config="$encryption_config" \
   --profiling=false
 
 # One instance of each: no leader election, so a restarted one works at once instead of waiting
@@ -163,3 +170,7 @@ log "kube: control plane $version ready at $api_url (RSS: $(
 printf 'export KUBECONFIG=%q\n' "$admin_kc"
 printf 'export SLIPWAY_TEST_KUBECONFIG_NORIGHTS=%q\n' "$norights_kc"
 printf 'export SLIPWAY_KUBE_BIN_DIR=%q\n' "$bin"
+# etcd's client address and the directory of the apiserver's etcd client certificate: a test reads
+# a Secret's raw bytes there to check they are encrypted (test/e2e/secrets-at-rest.test.ts).
+printf 'export SLIPWAY_TEST_ETCD=%q\n' "https://127.0.0.1:2379"
+printf 'export SLIPWAY_TEST_ETCD_PKI=%q\n' "$pki"

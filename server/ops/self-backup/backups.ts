@@ -45,6 +45,9 @@ export const NO_KEY = 'No backup key is set: run `slipway backup:keygen FILE` on
 
 let running: Promise<BackupRecord> | undefined;
 
+/** Whether a backup is being written now (secrets:rotate-key waits for it). */
+export const backupInProgress = (): boolean => running !== undefined;
+
 /** backup:create (admins): one backup now, verified, then retention. */
 export async function createBackup(actor: Actor): Promise<BackupRecord> {
   requireAdmin(actor, 'Only admins may back up Slipway.');

@@ -6,6 +6,7 @@
 //   store/slipway.db         the store, copied with SQLite's online backup
 //   data/ssh_host_ed25519_key
 //   data/audit_ed25519_key   the audit log's signing key (ops/audit/checkpoint.ts)
+//   keys/store-KEYID.key     the keys the store's secrets are sealed with (taken with the store copy)
 //   settings.json            the settings the server ran with (non-secret ones and the registry credential)
 //   repos/…                  every app's bare git repository (refs before objects)
 //   images/oci-layout, images/index.json, images/blobs/sha256/…   an OCI image layout, each blob once
@@ -51,6 +52,7 @@ export const ENTRY = {
   store: 'store/slipway.db',
   hostKey: 'data/ssh_host_ed25519_key',
   auditKey: 'data/audit_ed25519_key',
+  keys: 'keys',
   settings: 'settings.json',
   repos: 'repos',
   images: 'images',

@@ -5,7 +5,7 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../errors.ts';
-import { inspectStoreFile, SCHEMA_VERSION } from '../../store/db.ts';
+import { inspectStoreFile, openSecretsOf, SCHEMA_VERSION } from '../../store/db.ts';
 import { decrypting } from './age.ts';
 import { extractTar, type ReadEntry } from './tar.ts';
 import { ENTRY, FORMAT, type BackupManifest } from './contents.ts';
@@ -76,5 +76,10 @@ export async function readArchive(file: string, identity: string, dir: string, n
   const store = inspectStoreFile(join(dir, ENTRY.store));
   if (store.integrity !== 'ok') throw damaged(name, `its store fails SQLite's integrity check (${store.integrity.slice(0, 200)})`);
   if (store.schema !== manifest.schema) throw damaged(name, `its store has schema ${store.schema}, its manifest says ${manifest.schema}`);
+  try {
+    openSecretsOf(join(dir, ENTRY.store), join(dir, ENTRY.keys));
+  } catch (err) {
+    throw damaged(name, `its store's secrets do not open with the keys it holds (${(err as Error).message})`);
+  }
   return { manifest, files: files.length, blobs: blobs.size, bytes };
 }

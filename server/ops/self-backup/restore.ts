@@ -72,6 +72,11 @@ export async function restoreArchive(input: { config: Pick<Config, 'dataDir' | '
     const next = join(work, 'data');
     mkdirSync(next, { recursive: true, mode: 0o700 });
     renameSync(join(work, ENTRY.store), join(next, 'slipway.db'));
+    // The keys the store's secrets are sealed with (archives from before schema 24 hold none).
+    if (existsSync(join(work, ENTRY.keys))) {
+      renameSync(join(work, ENTRY.keys), join(next, 'keys'));
+      chmodSync(join(next, 'keys'), 0o700);
+    }
     if (existsSync(join(work, ENTRY.repos))) renameSync(join(work, ENTRY.repos), join(next, 'repos'));
     // What the server ran with (the registry credential included), for the operator to set again.
     renameSync(join(work, ENTRY.settings), join(next, 'restored-settings.json'));

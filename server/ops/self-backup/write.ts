@@ -51,6 +51,9 @@ export async function writeArchive(input: { config: Readonly<Config>; store: Sto
   try {
     // The store first, as of one moment: the manifest is read from the copy, so both agree.
     await copyStore(store.db, storeCopy);
+    // The keys its secrets are sealed with, as of the same moment (a rotation is refused while a
+    // backup is written, and runs whole between two turns of the event loop in any case).
+    const keys = store.sealer.exportKeys();
     const schema = inspectStoreFile(storeCopy).schema;
     const apps = manifestApps(store);
     const tar = new TarWriter();
@@ -62,7 +65,7 @@ export async function writeArchive(input: { config: Readonly<Config>; store: Sto
       createWriteStream(partial, { flags: 'wx', mode: 0o600 }),
       ...(input.signal ? [{ signal: input.signal }] as const : []),
     )).catch((err: unknown) => { tar.abort(err as Error); throw err; });
-    const filling = fill(tar, { config, store, images, storeCopy, schema, apps, signal: input.signal });
+    const filling = fill(tar, { config, store, images, storeCopy, keys, schema, apps, signal: input.signal });
     // A failure on either side stops both: the tar's writer waits on the file, the file on the tar.
     const [content] = await Promise.all([filling.catch((err: unknown) => { tar.abort(err as Error); throw err; }), sealed]);
     renameSync(partial, file);
@@ -76,7 +79,7 @@ export async function writeArchive(input: { config: Readonly<Config>; store: Sto
 }
 
 /** Adds every entry in order, then the checksums, and ends the tar. */
-async function fill(tar: TarWriter, c: { config: Readonly<Config>; store: Store; images: ImageBlobs; storeCopy: string; schema: number; apps: BackupManifest['apps']; signal?: AbortSignal }): Promise<Omit<Written, 'bytes' | 'sha256'>> {
+async function fill(tar: TarWriter, c: { config: Readonly<Config>; store: Store; images: ImageBlobs; storeCopy: string; keys: { id: string; base64: string }[]; schema: number; apps: BackupManifest['apps']; signal?: AbortSignal }): Promise<Omit<Written, 'bytes' | 'sha256'>> {
   const sums: Record<string, string> = {};
   let files = 0;
   // The images are looked up before the manifest is written, so it lists only what the archive holds.
@@ -97,6 +100,9 @@ async function fill(tar: TarWriter, c: { config: Readonly<Config>; store: Store;
   await add(ENTRY.manifest, Buffer.from(JSON.stringify(manifest, null, 2)));
   sums[ENTRY.store] = await tar.file(ENTRY.store, c.storeCopy, statSync(c.storeCopy).size);
   files++;
+  // Every key at hand, those from SLIPWAY_STORE_KEY too: the archive restores without the secret manager.
+  await tar.directory(ENTRY.keys);
+  for (const k of c.keys) await add(`${ENTRY.keys}/store-${k.id}.key`, Buffer.from(`${k.base64}\n`));
   if (existsSync(c.config.hostKeyFile)) {
     sums[ENTRY.hostKey] = await tar.file(ENTRY.hostKey, c.config.hostKeyFile, statSync(c.config.hostKeyFile).size);
     files++;
