@@ -398,15 +398,11 @@ export function openDb(file: string, opts: { copy?: string } = {}): Db {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   // Create the file ourselves so it is never world-readable, even for an instant.
   closeSync(openSync(file, 'a', 0o600));
-  const db = new Database(file);
-  try {
-    // Before anything is written (WAL mode is a write to the file's header): a newer store is left as it is.
-    refuseNewer(file, schemaOf(db));
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  // Read-only first, before anything is written (WAL mode is a write to the file's header, and a
+  // writer's close checkpoints): a newer store is left as it is.
+  refuseNewer(file, schemaOfFile(file));
   chmodSync(file, 0o600);
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
@@ -432,6 +428,11 @@ function schemaOf(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+function schemaOfFile(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try { return schemaOf(db); } finally { db.close(); }
+}
+
 /** A store from a newer Slipway is never opened: this one would run on a schema it does not know. */
 function refuseNewer(file: string, schema: number): void {
   if (schema <= SCHEMA_VERSION) return;
@@ -446,7 +447,8 @@ function refuseNewer(file: string, schema: number): void {
  */
 export async function copyBeforeMigrating(file: string, dir: string, at: Date = new Date()): Promise<string | undefined> {
   if (!existsSync(file)) return undefined;
-  const db = new Database(file, { fileMustExist: true });
+  // Read-only: the copy is taken with SQLite's online backup, which only reads.
+  const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const schema = schemaOf(db);
     refuseNewer(file, schema);
