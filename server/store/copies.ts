@@ -13,6 +13,7 @@ import { copyStore, inspectStoreFile, openAsIs, refuseNewer, schemaOf, SCHEMA_VE
  */
 export async function copyBeforeMigrating(file: string, dir: string, at: Date = new Date()): Promise<string | undefined> {
   if (!existsSync(file)) return undefined;
+  // Read-only: the copy is taken with SQLite's online backup, which only reads.
   const db = openAsIs(file);
   try {
     const schema = schemaOf(db);

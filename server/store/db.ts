@@ -475,15 +475,11 @@ export function openDb(file: string, sealer: Sealer = new Sealer(defaultKeys(fil
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   // Create the file ourselves so it is never world-readable, even for an instant.
   closeSync(openSync(file, 'a', 0o600));
-  const db = new Database(file);
-  try {
-    // Before anything is written (WAL mode is a write to the file's header): a newer store is left as it is.
-    refuseNewer(file, schemaOf(db));
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  // Read-only first, before anything is written (WAL mode is a write to the file's header, and a
+  // writer's close checkpoints): a newer store is left as it is.
+  refuseNewer(file, schemaOfFile(file));
   chmodSync(file, 0o600);
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
@@ -515,14 +511,19 @@ export function openDb(file: string, sealer: Sealer = new Sealer(defaultKeys(fil
   return db;
 }
 
-/** An existing store file opened as it is: no pragma set, nothing migrated (a copy or a check of it). */
+/** An existing store file opened read-only as it is: no pragma set, nothing migrated (a copy or a check of it). */
 export function openAsIs(file: string): Db {
-  return new Database(file, { fileMustExist: true });
+  return new Database(file, { readonly: true, fileMustExist: true });
 }
 
 /** The schema a store is at (PRAGMA user_version). */
 export function schemaOf(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
+}
+
+function schemaOfFile(file: string): number {
+  const db = openAsIs(file);
+  try { return schemaOf(db); } finally { db.close(); }
 }
 
 /** A store from a newer Slipway is never opened: this one would run on a schema it does not know. */
