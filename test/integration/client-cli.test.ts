@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deployedApp, makeKey, newApp, type TestServer, startTestServer, useControls } from '../support/harness.ts';
-import { api, sshJson } from '../support/api-client.ts';
+import { api, makeToken, sshJson } from '../support/api-client.ts';
 import { clientUser, type ClientUser } from '../support/client-run.ts';
 import { run } from '../../server/exec.ts';
 
@@ -102,6 +102,7 @@ test('a change whose job fails exits 1 with the job\'s sentence; --json prints t
 test('the API\'s refusal is its one sentence, exit code 1', async () => {
   const r = await user.cli(wd, ['releases:info', 'v99']);
   assert.equal(r.exitCode, 1);
+  assert.equal(r.stderr, ` !     ${app} has no release v99; see releases ${app}.\n`);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /^ ! {5}\S.*\.$/);
 });
@@ -133,6 +134,27 @@ test('two Slipway remotes give one sentence listing them; --remote and git confi
     await s.git(['config', '--unset', 'slipway.remote'], { cwd: wd });
     await s.git(['remote', 'remove', 'staging'], { cwd: wd });
   }
+});
+
+test('apps:create in a repository adds the paas remote; apps:destroy removes it', async () => {
+  const fresh = await s.workRepo({ 'index.js': 'console.log("new")\n' });
+  const name = `${app}-new`;
+  // Only admins create apps: an admin's token, as a CI job would have it.
+  const admin = { SLIPWAY_TOKEN: await makeToken(s, s.admin, 'cli-admin'), SLIPWAY_HOST: `http://127.0.0.1:${s.slipway.httpPort}` };
+  const cli = (args: string[]) => user.cli(fresh, args, { env: admin });
+  const created = await cli(['apps:create', name]);
+  assert.equal(created.exitCode, 0, created.stderr);
+  assert.match(created.stdout, /Added the git remote paas: git push paas main deploys it\./);
+  const url = (await s.git(['remote', 'get-url', 'paas'], { cwd: fresh })).stdout.trim();
+  assert.match(url, new RegExp(`^ssh://git@127\\.0\\.0\\.1:\\d+/${name}\\.git$`));
+  const refused = await cli(['apps:destroy']);
+  assert.equal(refused.exitCode, 2);
+  assert.match(refused.stderr, new RegExp(`--confirm ${name}`));
+  const destroyed = await cli(['apps:destroy', '--confirm', name]);
+  assert.equal(destroyed.exitCode, 0, destroyed.stderr);
+  assert.match(destroyed.stdout, /Removed the git remote paas\./);
+  assert.equal((await s.git(['remote'], { cwd: fresh })).stdout.trim(), '');
+  assert.equal((await s.ssh(s.admin, `apps:info ${name}`)).exitCode, 1);
 });
 
 test('npm run -s cli runs the client in a checkout', async () => {
