@@ -102,7 +102,7 @@ test('a change whose job fails exits 1 with the job\'s sentence; --json prints t
 test('the API\'s refusal is its one sentence, exit code 1', async () => {
   const r = await user.cli(wd, ['releases:info', 'v99']);
   assert.equal(r.exitCode, 1);
-  assert.equal(r.stderr, ` !     ${app} has no release v99; see releases ${app}.\n`);
+  assert.equal(r.stderr, ` !     ${app} has no release v99; see releases ${app}.`);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /^ ! {5}\S.*\.$/);
 });
