@@ -157,6 +157,27 @@ test('apps:create in a repository adds the paas remote; apps:destroy removes it'
   assert.equal((await s.ssh(s.admin, `apps:info ${name}`)).exitCode, 1);
 });
 
+test('run goes through SSH: the exit code is the command\'s, words arrive as they were, a terminal gets a TTY', async () => {
+  const failed = await user.cli(wd, ['run', '--', 'exit', '3']);
+  assert.equal(failed.exitCode, 3, failed.stderr);
+  const ok = await user.cli(wd, ['run', 'echo', "it's a b", '$(id)']);
+  assert.equal(ok.exitCode, 0, ok.stderr);
+  assert.equal(ok.stdout, "ran echo it's a b $(id)");
+  assert.deepEqual(s.deployer.oneOff.runs.at(-1)!.command, ['echo', "it's a b", '$(id)']);
+  assert.equal(s.deployer.oneOff.runs.at(-1)!.tty, null, 'no terminal, no TTY');
+  // On a terminal (script(1) gives the client one), ssh asks for a TTY and the one-off pod gets it.
+  const tty = await run('script', ['-qec', `${process.execPath} ${join(import.meta.dirname, '..', '..', 'client', 'main.ts')} run -a ${app} true`, '/dev/null'], { cwd: wd, env: user.env, extendEnv: false });
+  assert.equal(tty.exitCode, 0, tty.stdout);
+  assert.notEqual(s.deployer.oneOff.runs.at(-1)!.tty, null, 'a TTY');
+});
+
+test('on a terminal a change shows a status line while its job runs', async () => {
+  const r = await run('script', ['-qec', `${process.execPath} ${join(import.meta.dirname, '..', '..', 'client', 'main.ts')} config:set SHOWN=1`, '/dev/null'], { cwd: wd, env: user.env, extendEnv: false });
+  assert.equal(r.exitCode, 0, r.stdout);
+  assert.match(r.stdout, /Releasing v\d+/);
+  assert.match(r.stdout, /\r\x1b\[K/, 'the status line is cleared before each transcript line');
+});
+
 test('npm run -s cli runs the client in a checkout', async () => {
   const r = await user.cli(wd, ['apps', '--json'], { npm: true });
   assert.equal(r.exitCode, 0, r.stderr);
