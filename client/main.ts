@@ -11,6 +11,7 @@ import { Context } from './context.ts';
 import { readEnv } from './env.ts';
 import { ClientError, UsageError } from './errors.ts';
 import { closeConnections } from './http.ts';
+import { following } from './jobs.ts';
 import { errorLine, processOut, type Out } from './out.ts';
 
 const byName = new Map(clientCommands.map((c) => [c.name, c]));
@@ -91,7 +92,12 @@ if (import.meta.main) {
   const out = processOut();
   // A reader that went away (`slipway logs | head`) ends the output, not with an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); });
-  process.once('SIGINT', () => process.exit(130));
+  // A job runs on the server whether or not anyone follows it: Ctrl-C stops following, not the job.
+  process.once('SIGINT', () => {
+    const job = following.job;
+    if (job) out.note(`\nStopped following job ${job.id}; it goes on. Follow it again with slipway jobs:follow ${job.id}, or stop it with slipway jobs:cancel ${job.id}.`);
+    process.exit(130);
+  });
   main(process.argv.slice(2), out).then(
     (code) => { process.exitCode = code; },
     (err: unknown) => {

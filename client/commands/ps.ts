@@ -7,7 +7,7 @@ import { findLogin } from '../logins.ts';
 import { DEFAULT_SSH_PORT } from '../context.ts';
 import { cell } from '../out.ts';
 import { sshAttached } from '../ssh.ts';
-import { change, int, pairs, read, str } from './kit.ts';
+import { answered, change, int, pairs, read, str } from './kit.ts';
 import type { ClientCommand, Run } from './types.ts';
 
 const PROCESS_FLAG = { process: { type: 'string', short: 'p', help: 'one process type (default: all)' } } as const;
@@ -41,8 +41,15 @@ export const psCommands: ClientCommand[] = [
   verb('restart', 'Restart one process type or all, followed live'),
   verb('stop', 'Stop one process type or all (scale to zero, keeping the formation)'),
   verb('start', 'Start stopped process types again'),
-  read({ name: 'ps:warm', summary: "How long the previous release's web instances stay warm after a deploy", route: 'GET /apps/{app}/warm' }),
-  change({ name: 'ps:warm:set', usage: 'DURATION|default', summary: 'Set the warm window (300, 90s, 5m, 1h; 0 turns it off)', route: 'PATCH /apps/{app}/warm', args: { min: 1, max: 1 }, body: (r) => ({ duration: /^\d+$/.test(r.args[0]!) ? Number(r.args[0]) : r.args[0] }) }),
+  {
+    name: 'ps:warm', usage: '[DURATION|default]', summary: "How long the previous release's web instances stay warm after a deploy; with DURATION (300, 90s, 5m, 1h; 0 off), set it",
+    routes: ['GET /apps/{app}/warm', 'PATCH /apps/{app}/warm'], app: true, args: { min: 0, max: 1 }, flags: { 'no-wait': { type: 'boolean', help: 'print the job and return, without following it' } },
+    run: async (r) => {
+      const d = r.args[0];
+      const a = d === undefined ? await call(r.server, 'GET', `/apps/${seg(r.app)}/warm`) : await call(r.server, 'PATCH', `/apps/${seg(r.app)}/warm`, { body: { duration: /^\d+$/.test(d) ? Number(d) : d } });
+      return answered(r, a.status, a.json);
+    },
+  },
   {
     name: 'ps:metrics', usage: '[-t]', summary: "CPU and memory of the app's pods by process type; -t keeps reading", routes: ['GET /apps/{app}/metrics'], app: true, args: { min: 0, max: 0 },
     flags: { tail: { type: 'boolean', short: 't', help: 'keep reading' } },

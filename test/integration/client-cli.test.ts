@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deployedApp, makeKey, newApp, type TestServer, startTestServer, useControls } from '../support/harness.ts';
+import { spawn } from 'node:child_process';
+import { deployedApp, holdRollouts, makeKey, newApp, type TestServer, startTestServer, useControls } from '../support/harness.ts';
 import { api, makeToken, sshJson } from '../support/api-client.ts';
 import { clientUser, type ClientUser } from '../support/client-run.ts';
 import { run } from '../../server/exec.ts';
@@ -176,6 +177,26 @@ test('on a terminal a change shows a status line while its job runs', async () =
   assert.equal(r.exitCode, 0, r.stdout);
   assert.match(r.stdout, /Releasing v\d+/);
   assert.match(r.stdout, /\r\x1b\[K/, 'the status line is cleared before each transcript line');
+});
+
+test('Ctrl-C stops following a job, not the job: it says how to follow or cancel it', async (t) => {
+  const gate = holdRollouts(t, s);
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'client', 'main.ts'), 'config:set', 'HELD=1'], { cwd: wd, env: user.env });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+  // The client follows the job's stream once the job's first line reached it.
+  const firstLine = new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => { if (b.toString().includes('Releasing')) resolve(); }));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await gate.reached;
+  await firstLine;
+  const job = (await sshJson(s, s.admin, `jobs ${app}`) as { id: string; status: string }[])[0]!;
+  child.kill('SIGINT');
+  assert.equal(await exited, 130);
+  assert.match(stderr, new RegExp(`Stopped following job ${job.id}; it goes on\\. Follow it again with slipway jobs:follow ${job.id}`));
+  assert.equal((await sshJson(s, s.admin, `jobs:info ${job.id}`) as { status: string }).status, 'running');
+  gate.open();
+  const followed = await user.cli(wd, ['jobs:follow', job.id]);
+  assert.equal(followed.exitCode, 0, followed.stderr);
 });
 
 test('npm run -s cli runs the client in a checkout', async () => {
