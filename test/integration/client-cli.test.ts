@@ -241,3 +241,14 @@ test('logout revokes the token on the server and removes the file; the token is 
   assert.equal(again.exitCode, 2);
   assert.match(again.stderr, /slipway login HOST/);
 });
+
+test('login HOST takes the SSH port and API address from the repository\'s remotes of that host', async () => {
+  const r = await user.cli(wd, ['login', '127.0.0.1']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const l = JSON.parse(readFileSync(loginFile(), 'utf8')) as { api: string; sshPort: number };
+  assert.deepEqual([l.api, l.sshPort], [`http://127.0.0.1:${s.slipway.httpPort}`, s.slipway.sshPort]);
+  const elsewhere = await user.cli(s.dir, ['login', '127.0.0.1', '--ssh-port', '1']);
+  assert.equal(elsewhere.exitCode, 1);
+  assert.match(elsewhere.stderr, /^ ! {5}Could not log in over SSH to git@127\.0\.0\.1 \(port 1\): .+\.$/m);
+  assert.equal((await user.cli(wd, ['logout', '127.0.0.1'])).exitCode, 0);
+});
