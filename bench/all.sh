@@ -18,7 +18,7 @@ node bench/memory.ts
 # Slipway's own backup and restore (no testbed: the registry is in memory; about 2 GB of temporary files).
 node bench/self-backup.ts
 # The client CLI (issue 41): its cold start and config:set vs ssh, on a server with the fake backends.
-node bench/cli.ts
+bin/slipway-server bench/cli.ts
 # The dashboard in headless Chromium (Debian's chromium) against a server with the fake backends.
 if [ -x "${SLIPWAY_CHROMIUM:-/usr/bin/chromium}" ]; then node bench/dashboard.ts; else echo "bench: dashboard bench skipped: no Chromium (testbed/parts/80-browser.sh installs Debian's chromium, or set SLIPWAY_CHROMIUM)" >&2; fi
 if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TEST_INGRESS:-}" ]; then

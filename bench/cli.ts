@@ -8,7 +8,7 @@
 //       connection each time): goal within 10 %.
 // The server runs in this process with the fake builder and deployer (test/support/harness.ts), so
 // what is measured is the client and its transport, not a rollout.
-//   node bench/cli.ts     (BENCH_CLI_ROUNDS=15)
+//   bin/slipway-server bench/cli.ts     (BENCH_CLI_ROUNDS=15; the server in this process, launched as npm start launches it)
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -75,7 +75,7 @@ try {
   ];
   const md = `# Client CLI (issue 41)
 
-\`node bench/cli.ts\`, ${new Date().toISOString().slice(0, 10)}, ${ROUNDS} rounds each, ${cpus().length} cores shared with other work; the
+\`bin/slipway-server bench/cli.ts\`, ${new Date().toISOString().slice(0, 10)}, ${ROUNDS} rounds each, ${cpus().length} cores shared with other work; the
 server in the bench's process with the fake builder and deployer. Medians. The rounds interleave
 the measures, so a busy machine slows each alike; load average when it ended: ${loadavg()[0]!.toFixed(1)}.
 
