@@ -199,6 +199,20 @@ test('Ctrl-C stops following a job, not the job: it says how to follow or cancel
   assert.equal(followed.exitCode, 0, followed.stderr);
 });
 
+test('keys:add reads the public key from stdin; keys lists it; keys:remove removes it (an admin\'s token)', async () => {
+  const admin = { SLIPWAY_TOKEN: await makeToken(s, s.admin, 'cli-keys'), SLIPWAY_HOST: `http://127.0.0.1:${s.slipway.httpPort}` };
+  const other = await makeKey(s.dir, 'laptop');
+  const added = await user.cli(wd, ['keys:add', 'laptop'], { env: admin, input: other.pub });
+  assert.equal(added.exitCode, 0, added.stderr);
+  const keys = await user.cli(wd, ['keys', '--json'], { env: admin });
+  assert.ok((JSON.parse(keys.stdout) as { name: string }[]).some((k) => k.name === 'laptop'));
+  const listed = await user.cli(wd, ['keys'], { env: admin });
+  assert.match(listed.stdout, /^NAME\b/m);
+  assert.match(listed.stdout, /^laptop\s/m);
+  assert.equal((await user.cli(wd, ['keys:remove', 'laptop'], { env: admin })).exitCode, 0);
+  assert.equal((await s.ssh(other, 'apps')).exitCode, 255, 'the removed key no longer logs in');
+});
+
 test('npm run -s cli runs the client in a checkout', async () => {
   const r = await user.cli(wd, ['apps', '--json'], { npm: true });
   assert.equal(r.exitCode, 0, r.stderr);
