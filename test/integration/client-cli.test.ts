@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { deployedApp, holdRollouts, makeKey, newApp, type TestServer, startTestServer, useControls } from '../support/harness.ts';
 import { api, makeToken, sshJson } from '../support/api-client.ts';
 import { clientUser, type ClientUser } from '../support/client-run.ts';
+import { eventually } from '../support/eventually.ts';
 import { run } from '../../server/exec.ts';
 
 let s: TestServer;
@@ -211,6 +212,24 @@ test('keys:add reads the public key from stdin; keys lists it; keys:remove remov
   assert.match(listed.stdout, /^laptop\s/m);
   assert.equal((await user.cli(wd, ['keys:remove', 'laptop'], { env: admin })).exitCode, 0);
   assert.equal((await s.ssh(other, 'apps')).exitCode, 255, 'the removed key no longer logs in');
+});
+
+test('events prints what changes on the apps live, one line each', async () => {
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'client', 'main.ts'), 'events'], { cwd: wd, env: user.env });
+  let stdout = '';
+  const seen = new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); if (/^release {2}app=\S+ release=v\d+$/m.test(stdout)) resolve(); }));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    // The stream is open once the server answers it; a change made meanwhile shows up there.
+    await eventually('the events stream to show a release', async () => {
+      await s.ssh(s.admin, `config:set ${app} EVENT=${Date.now()}`);
+      return Promise.race([seen.then(() => true), new Promise<undefined>((f) => setTimeout(() => f(undefined), 1000))]);
+    }, 20_000);
+    assert.match(stdout, new RegExp(`^job {2}.*app=${app}`, 'm'));
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+  }
 });
 
 test('npm run -s cli runs the client in a checkout', async () => {
