@@ -20,6 +20,12 @@ function verb(v: 'restart' | 'stop' | 'start', summary: string): ClientCommand {
   });
 }
 
+/** The SSH port of the command's server: its login's, else the default (a CI job with SLIPWAY_TOKEN has no login). */
+export function sshPortOf(r: Run): number {
+  const login = r.ctx.env.token ? undefined : findLogin(r.ctx.env.configDir, r.server.host);
+  return login?.sshPort ?? DEFAULT_SSH_PORT;
+}
+
 /** Follows an SSE stream of lines (`logs -t`) until the server ends it or the user stops it. */
 async function followLines(r: Run, res: Reply): Promise<void> {
   for await (const e of events(res)) {
@@ -76,9 +82,10 @@ export const psCommands: ClientCommand[] = [
   change({ name: 'cron:resume', usage: 'ID', summary: 'Resume a suspended scheduled task', route: 'POST /apps/{app}/cron/{id}/resume' }),
   {
     name: 'run', usage: '[--timeout T] [--] COMMAND [ARGS…]', summary: 'Run a one-off command in a new container of the app, on your terminal (through SSH)', routes: [], app: true, args: { min: 1, max: Infinity, verbatimAfter: 0 },
-    run: async (r) => {
-      const login = r.ctx.env.token ? undefined : findLogin(r.ctx.env.configDir, r.server.host);
-      return sshAttached(r.ctx.env, r.server.host, login?.sshPort ?? DEFAULT_SSH_PORT, ['run', r.app, ...r.args]);
-    },
+    run: (r) => sshAttached(r.ctx.env, r.server.host, sshPortOf(r), ['run', r.app, ...r.args]),
+  },
+  {
+    name: 'run:detached', usage: '[--timeout T] [--] COMMAND [ARGS…]', summary: 'Start a one-off command in the background (through SSH); its output goes to logs -p POD', routes: [], app: true, args: { min: 1, max: Infinity, verbatimAfter: 0 },
+    run: (r) => sshAttached(r.ctx.env, r.server.host, sshPortOf(r), ['run:detached', r.app, ...r.args]),
   },
 ];

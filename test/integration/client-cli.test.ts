@@ -173,6 +173,16 @@ test('run goes through SSH: the exit code is the command\'s, words arrive as the
   assert.notEqual(s.deployer.oneOff.runs.at(-1)!.tty, null, 'a TTY');
 });
 
+test('run:detached and dashboard go through SSH too', async () => {
+  const detached = await user.cli(wd, ['run:detached', 'sleep', '1']);
+  assert.equal(detached.exitCode, 0, detached.stderr);
+  assert.match(detached.stdout.trim(), /^\S+$/, 'the pod name');
+  assert.deepEqual(s.deployer.oneOff.detached.at(-1)!.command, ['sleep', '1']);
+  const link = await user.cli(wd, ['dashboard']);
+  assert.equal(link.exitCode, 0, link.stderr);
+  assert.match(link.stdout.trim(), /^http:\/\/127\.0\.0\.1:\d+\/login#code=\S+$/);
+});
+
 test('on a terminal a change shows a status line while its job runs', async () => {
   const r = await run('script', ['-qec', `${process.execPath} ${join(import.meta.dirname, '..', '..', 'client', 'main.ts')} config:set SHOWN=1`, '/dev/null'], { cwd: wd, env: user.env, extendEnv: false });
   assert.equal(r.exitCode, 0, r.stdout);
