@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { deployedApp, holdRollouts, makeKey, newApp, type TestServer, startTestServer, useControls } from '../support/harness.ts';
+import { deployedApp, freePort, holdRollouts, makeKey, newApp, type TestServer, startTestServer, useControls } from '../support/harness.ts';
 import { api, makeToken, sshJson } from '../support/api-client.ts';
 import { clientUser, type ClientUser } from '../support/client-run.ts';
 import { eventually } from '../support/eventually.ts';
@@ -270,6 +270,16 @@ test('SLIPWAY_TOKEN and SLIPWAY_HOST work without a stored login (CI)', async ()
   const r = await user.cli(wd, ['whoami', '--json'], { env: { XDG_CONFIG_HOME: join(user.env.HOME!, 'empty'), SLIPWAY_TOKEN: l.token, SLIPWAY_HOST: `http://127.0.0.1:${s.slipway.httpPort}`, SLIPWAY_APP: app } });
   assert.equal(r.exitCode, 0, r.stderr);
   assert.equal((JSON.parse(r.stdout) as { name: string }).name, 'dev');
+});
+
+test('a server that cannot be reached, or refuses the token, says what to do next', async () => {
+  const closed = await freePort();
+  const unreachable = await user.cli(wd, ['apps'], { env: { SLIPWAY_TOKEN: 'slw_x', SLIPWAY_HOST: `127.0.0.1:${closed}` } });
+  assert.equal(unreachable.exitCode, 1);
+  assert.equal(unreachable.stderr.trim(), `!     Could not reach the Slipway server at http://127.0.0.1:${closed} (ECONNREFUSED): check the address, or log in again with slipway login 127.0.0.1.`);
+  const refused = await user.cli(wd, ['apps'], { env: { SLIPWAY_TOKEN: 'slw_not_a_token', SLIPWAY_HOST: `http://127.0.0.1:${s.slipway.httpPort}` } });
+  assert.equal(refused.exitCode, 1);
+  assert.match(refused.stderr, new RegExp(`^ ! {5}The server at http://127\\.0\\.0\\.1:${s.slipway.httpPort} refused the token \\(.+\\): log in again with slipway login 127\\.0\\.0\\.1\\.$`, 'm'));
 });
 
 test('logout revokes the token on the server and removes the file; the token is then refused', async () => {
