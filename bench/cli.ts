@@ -81,12 +81,12 @@ the measures, so a busy machine slows each alike; load average when it ended: ${
 
 ${markdownTable(rows)}
 
-What it means: \`node -e ''\` is what any Node program pays before its first line, and it swings
-with the machine's load; the client's own share is the rest (loading its one file, one request).
-\`config:set\` through the client pays that start too, plus one \`git config\` call to find the app
-from the remote and two requests (the change, then its job's events, on one kept-alive
-connection); \`ssh\` is a C program that starts in a few milliseconds. At their fastest the two are
-alike (the minimums below); at the median the gap is about Node's start.
+What it means: \`node -e ''\` is what any Node program pays before its first line; the client's own
+share is the rest (loading its one file, one request). \`config:set\` through the client pays that
+start, one \`git config\` call to find the app from the remote and two requests (the change, then its
+job's events, on one kept-alive connection); \`ssh\` starts in a few milliseconds but pays a key
+exchange (ML-KEM) and a signature on every connection. On a quiet machine the client is the faster
+of the two; Node's start grows with the machine's load more than ssh's does (docs/cli.md, "Speed").
 
 Details (min / median / max):
 - \`node -e ''\`: ${spread(node)}
