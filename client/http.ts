@@ -2,7 +2,8 @@
 // to do next when the server cannot be reached or refuses the token, and a Server-Sent Events
 // reader. Not fetch, and node:http(s) taken with process.getBuiltinModule, not imported: fetch,
 // and an ES import of node:http (whose namespace reads its lazy WebSocket export), load undici,
-// which costs a cold start about 50-100 ms (bench/results/cli.md); node:https (TLS) only for https.
+// which costs a cold start about 25 ms at rest and more under load (docs/cli.md, "Speed");
+// node:https (TLS) only for https.
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
