@@ -21,6 +21,8 @@ node bench/observe.ts
 node bench/self-backup.ts
 # The audit log's cost per entry and audit:verify of 100,000 entries (no testbed: a store in a temporary directory).
 node bench/audit.ts
+# The client CLI (issue 41): its cold start and config:set vs ssh, on a server with the fake backends.
+bin/slipway-server bench/cli.ts
 # The dashboard in headless Chromium (Debian's chromium) against a server with the fake backends.
 if [ -x "${SLIPWAY_CHROMIUM:-/usr/bin/chromium}" ]; then node bench/dashboard.ts; else echo "bench: dashboard bench skipped: no Chromium (testbed/parts/80-browser.sh installs Debian's chromium, or set SLIPWAY_CHROMIUM)" >&2; fi
 if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TEST_INGRESS:-}" ]; then

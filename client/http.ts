@@ -1,8 +1,10 @@
 // The API over node:http(s): JSON in and out with the token, the API's one-sentence errors, what
 // to do next when the server cannot be reached or refuses the token, and a Server-Sent Events
-// reader. (Not fetch: loading it costs a cold start about 50-100 ms more, bench/results/cli.md.)
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+// reader. Not fetch, and node:http(s) taken with process.getBuiltinModule, not imported: fetch,
+// and an ES import of node:http (whose namespace reads its lazy WebSocket export), load undici,
+// which costs a cold start about 25 ms at rest and more under load (docs/cli.md, "Speed");
+// node:https (TLS) only for https.
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ClientError } from './errors.ts';
@@ -32,12 +34,19 @@ export interface Reply {
 }
 
 // One connection per server for a command's requests (a change's PATCH, then its job's events).
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+const agents = new Map<'http:' | 'https:', HttpAgent>();
+
+/** node:http or node:https, and its kept-alive agent. */
+function transport(protocol: 'http:' | 'https:'): { request: typeof import('node:http').request; agent: HttpAgent } {
+  const mod = protocol === 'https:' ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
+  let agent = agents.get(protocol);
+  if (!agent) agents.set(protocol, agent = new mod.Agent({ keepAlive: true }));
+  return { request: mod.request as typeof import('node:http').request, agent };
+}
 
 /** Closes the kept-alive connections, so the process can exit at once. */
 export function closeConnections(): void {
-  agents.http.destroy();
-  agents.https.destroy();
+  for (const a of agents.values()) a.destroy();
 }
 
 /** The URL of an API path (`/apps/x/config`) with its query. */
@@ -73,8 +82,8 @@ export async function send(server: Server, method: string, path: string, opts: R
   let res: IncomingMessage;
   try {
     res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const https = url.protocol === 'https:';
-      const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent: https ? agents.https : agents.http, ...(opts.signal ? { signal: opts.signal } : {}) }, resolve);
+      const { request, agent } = transport(url.protocol === 'https:' ? 'https:' : 'http:');
+      const req = request(url, { method, headers, agent, ...(opts.signal ? { signal: opts.signal } : {}) }, resolve);
       req.on('error', reject);
       if (opts.upload) pipeline(opts.upload, req).catch(reject);
       else req.end(body);

@@ -8,6 +8,9 @@ import { errorLine, type Out } from './out.ts';
 /** A job as the API answers it (server/shapes/jobs.ts). */
 export interface Job { id: string; kind: string; app: string; status: string; error: string | null; release: number | null }
 
+/** The job being followed now, for what Ctrl-C says (main.ts): the job goes on without its follower. */
+export const following: { job?: Job } = {};
+
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /** Follows a job to its end; prints its lines (or, with `json`, the ended job) and resolves with the exit code. */
@@ -20,6 +23,7 @@ export async function followJob(server: Server, out: Out, job: Job, opts: { json
   const clear = () => { if (live) process.stderr.write('\r\x1b[K'); };
   const timer = live ? setInterval(status, 100) : undefined;
   let ended: Job | undefined;
+  following.job = job;
   try {
     for await (const e of events(res)) {
       if (e.event === 'line') {
@@ -33,6 +37,7 @@ export async function followJob(server: Server, out: Out, job: Job, opts: { json
       }
     }
   } finally {
+    following.job = undefined;
     if (timer) clearInterval(timer);
     clear();
   }

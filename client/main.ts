@@ -6,13 +6,18 @@ import { readFileSync } from 'node:fs';
 import { parseArgv, GLOBAL_FLAGS, usageOf } from './argv.ts';
 import { clientCommands } from './commands/index.ts';
 import type { ClientCommand } from './commands/types.ts';
+import { completionScript } from './completion.ts';
 import { Context } from './context.ts';
 import { readEnv } from './env.ts';
 import { ClientError, UsageError } from './errors.ts';
 import { closeConnections } from './http.ts';
+import { following } from './jobs.ts';
 import { errorLine, processOut, type Out } from './out.ts';
 
 const byName = new Map(clientCommands.map((c) => [c.name, c]));
+
+/** `completion SHELL` as the scripts list it (main answers it before any command: it needs no server). */
+const COMPLETION: ClientCommand = { name: 'completion', usage: 'bash|zsh|fish', summary: 'Print the shell completion script', routes: [], app: false, local: true, args: { min: 1, max: 1 }, run: async () => {} };
 
 /** Heroku's and Dokku's other spellings of the same commands. */
 const ALIASES: Record<string, string> = {
@@ -51,6 +56,7 @@ function help(out: Out, topic: string | undefined): void {
     if (topic) for (const [k, f] of Object.entries(c.flags ?? {})) out.line(`      ${f.short ? `-${f.short}, ` : ''}--${k}${f.type === 'string' ? ' VALUE' : ''}  ${f.help}`);
   }
   if (!topic) {
+    out.line(`  ${'completion'.padEnd(width)}  ${COMPLETION.summary} (bash, zsh, fish)`);
     out.line('');
     out.line('Options of every command:');
     for (const [k, f] of Object.entries(GLOBAL_FLAGS)) out.line(`  ${f.short ? `-${f.short}, ` : '    '}--${k}${f.type === 'string' ? ' VALUE' : ''}  ${f.help}`);
@@ -62,6 +68,11 @@ export async function main(argv: readonly string[], out: Out = processOut(), cwd
   const p = parseArgv(argv, (n) => byName.get(ALIASES[n] ?? n));
   if (p.globals.version) { out.line(`slipway client ${version()}`); return 0; }
   if (p.name === undefined || p.name === 'help') { help(out, p.name === 'help' ? p.args[0] : undefined); return 0; }
+  if (p.name === 'completion') {
+    if (p.args.length !== 1) throw new UsageError('usage: slipway completion bash|zsh|fish');
+    out.raw(completionScript(p.args[0]!, [...clientCommands, COMPLETION]));
+    return 0;
+  }
   const c: ClientCommand | undefined = p.command;
   if (!c) throw new UsageError(`Unknown command ${p.name}; slipway help lists them.`);
   if (p.globals.help) { help(out, c.name); return 0; }
@@ -81,7 +92,12 @@ if (import.meta.main) {
   const out = processOut();
   // A reader that went away (`slipway logs | head`) ends the output, not with an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); });
-  process.once('SIGINT', () => process.exit(130));
+  // A job runs on the server whether or not anyone follows it: Ctrl-C stops following, not the job.
+  process.once('SIGINT', () => {
+    const job = following.job;
+    if (job) out.note(`\nStopped following job ${job.id}; it goes on. Follow it again with slipway jobs:follow ${job.id}, or stop it with slipway jobs:cancel ${job.id}.`);
+    process.exit(130);
+  });
   main(process.argv.slice(2), out).then(
     (code) => { process.exitCode = code; },
     (err: unknown) => {

@@ -10,7 +10,7 @@ export const adminCommands: ClientCommand[] = [
   change({
     name: 'keys:add', usage: 'NAME [--admin] [FILE.pub]  (or the key on stdin)', summary: 'Add an SSH public key under a name (admins)', route: 'POST /keys', args: { min: 1, max: 2 },
     flags: { admin: { type: 'boolean', help: 'make it an admin' } },
-    body: (r) => ({ name: r.args[0], publicKey: readFileSync(r.args[1] ?? '/dev/stdin', 'utf8').trim(), ...(r.flags.admin ? { admin: true } : {}) }),
+    body: (r) => ({ name: r.args[0], publicKey: readFileSync(r.args[1] ?? 0, 'utf8').trim(), ...(r.flags.admin ? { admin: true } : {}) }),
   }),
   change({ name: 'keys:remove', usage: 'NAME', summary: 'Remove a key (its tokens stop at once; admins)', route: 'DELETE /keys/{name}' }),
   read({ name: 'access', summary: 'The keys granted the app', route: 'GET /apps/{app}/access' }),

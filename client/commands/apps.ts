@@ -10,10 +10,17 @@ import { parseRemote } from '../remotes.ts';
 import { streamError } from '../jobs.ts';
 import { cell, table } from '../out.ts';
 import { change, read } from './kit.ts';
-import type { ClientCommand } from './types.ts';
+import type { ClientCommand, Run } from './types.ts';
+import { sshPortOf } from './ps.ts';
+import { sshCapture } from '../ssh.ts';
 
 /** The remote `apps:create` adds inside a repository, as the SSH transcript suggests (`git remote add paas …`). */
 const REMOTE = 'paas';
+
+/** What opens a URL: $BROWSER, else the platform's opener. */
+function opener(r: Run): string {
+  return r.ctx.env.browser ?? (process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open');
+}
 
 export const appCommands: ClientCommand[] = [
   read({
@@ -72,9 +79,18 @@ export const appCommands: ClientCommand[] = [
       const info = (await call(r.server, 'GET', `/apps/${seg(r.app)}`)).json as AppInfo;
       if (r.json) return r.ctx.out.json({ url: info.url });
       r.ctx.out.line(info.url);
-      if (!r.ctx.out.tty) return;
-      const opener = r.ctx.env.browser ?? (process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open');
-      detached(opener, [info.url]);
+      if (r.ctx.out.tty) detached(opener(r), [info.url]);
+    },
+  },
+  {
+    name: 'dashboard', usage: '', summary: 'Open the dashboard, logged in as your key: a one-time link made over SSH (printed; opened on a terminal)', routes: [], app: false, args: { min: 0, max: 0 },
+    run: async (r) => {
+      const made = await sshCapture(r.ctx.env, r.server.host, sshPortOf(r), ['dashboard:login', '--json']);
+      if (made.code !== 0) throw new ClientError(made.stderr.trim().split('\n').pop()?.replace(/^ !\s+/, '') || `ssh exited with ${made.code}.`);
+      const link = JSON.parse(made.stdout) as { url: string; expiresAt: string };
+      if (r.json) return r.ctx.out.json(link);
+      r.ctx.out.line(link.url);
+      if (r.ctx.out.tty) detached(opener(r), [link.url]);
     },
   },
   read({ name: 'whoami', summary: 'The key and scope your token acts with', route: 'GET /whoami' }),

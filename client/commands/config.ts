@@ -11,7 +11,7 @@ const NO_RESTART: Record<string, FlagSpec> = {
   'no-wait': { type: 'boolean', help: 'print the job and return, without following it' },
 };
 
-/** The config object in `KEY=VALUE` lines, sorted. */
+/** The config vars as [name, value] rows, sorted by name. */
 function configTable(vars: Record<string, string>): [string, string][] {
   return Object.entries(vars).sort(([a], [b]) => a.localeCompare(b));
 }

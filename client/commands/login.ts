@@ -1,7 +1,6 @@
 // login: the SSH key is the login. A token is minted over SSH with the user's own ssh client and
 // agent (`tokens:create`), checked against the API, and stored 0600 per host; logout revokes it
 // on the server (the API, or SSH when the API cannot be reached) and removes the file.
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_HTTP_PORT, DEFAULT_SSH_PORT } from '../context.ts';
 import { ClientError, UsageError } from '../errors.ts';
@@ -16,11 +15,17 @@ import type { ClientCommand, Run } from './types.ts';
 /** Where `login` goes: the host, its SSH port, the API's origin if known, an app to ask about. */
 interface Where { host: string; sshPort?: number; api?: string; app?: string }
 
-/** HOST as given (a host name or a remote's URL), or the repository's Slipway remotes' one host. */
+/** HOST as given (a host name, with what the repository's remotes of it say, or a server's address), or the repository's Slipway remotes' one host. */
 async function where(r: Run): Promise<Where> {
   const given = r.args[0];
+  const remotes = (await gitRemotes(r.ctx.cwd)).flatMap((g) => { const s = parseRemote(g.url); return s ? [s] : []; });
   if (given !== undefined) {
-    if (!/:\/\//.test(given)) return { host: checkedHost(given) };
+    if (!/:\/\//.test(given)) {
+      // The repository's remotes of that host know its SSH port and HTTP address.
+      const host = checkedHost(given);
+      const mine = remotes.filter((x) => x.host === host);
+      return mine.length ? fromRemotes(mine) : { host };
+    }
     // A server's address: ssh://git@HOST:PORT (its SSH port) or http(s)://HOST[:PORT] (its API).
     let u: URL;
     try {
@@ -33,7 +38,6 @@ async function where(r: Run): Promise<Where> {
     if (u.protocol === 'http:' || u.protocol === 'https:') return { host, api: u.origin };
     throw new UsageError(`${JSON.stringify(given)} is not a host or a server address.`);
   }
-  const remotes = (await gitRemotes(r.ctx.cwd)).flatMap((g) => { const s = parseRemote(g.url); return s ? [s] : []; });
   if (remotes.length === 0) throw new UsageError('Name the server: slipway login HOST (or run it in a repository with a Slipway remote).');
   return fromRemotes(remotes);
 }
@@ -51,7 +55,8 @@ function fromRemotes(remotes: readonly SlipwayRemote[]): Where {
 /** A token name for this machine: cli-HOSTNAME-RANDOM, within the server's token name rule. */
 function tokenName(): string {
   const machine = hostname().toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 40) || 'machine';
-  return `cli-${machine}-${randomBytes(3).toString('hex')}`;
+  // node:crypto only here, and not as an ES import (its namespace loads WebCrypto): a faster start for every other command.
+  return `cli-${machine}-${process.getBuiltinModule('node:crypto').randomBytes(3).toString('hex')}`;
 }
 
 /** The last line of what ssh printed on stderr (the server's sentence, or ssh's own). */

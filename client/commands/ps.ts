@@ -7,7 +7,7 @@ import { findLogin } from '../logins.ts';
 import { DEFAULT_SSH_PORT } from '../context.ts';
 import { cell } from '../out.ts';
 import { sshAttached } from '../ssh.ts';
-import { change, int, pairs, read, str } from './kit.ts';
+import { answered, change, int, pairs, read, str } from './kit.ts';
 import type { ClientCommand, Run } from './types.ts';
 
 const PROCESS_FLAG = { process: { type: 'string', short: 'p', help: 'one process type (default: all)' } } as const;
@@ -18,6 +18,12 @@ function verb(v: 'restart' | 'stop' | 'start', summary: string): ClientCommand {
     name: `ps:${v}`, usage: '[TYPE]', summary, route: `POST /apps/{app}/${v}`, args: { min: 0, max: 1 }, flags: PROCESS_FLAG,
     body: (r) => { const p = r.args[0] ?? str(r, 'process'); return p ? { process: p } : {}; },
   });
+}
+
+/** The SSH port of the command's server: its login's, else the default (a CI job with SLIPWAY_TOKEN has no login). */
+export function sshPortOf(r: Run): number {
+  const login = r.ctx.env.token ? undefined : findLogin(r.ctx.env.configDir, r.server.host);
+  return login?.sshPort ?? DEFAULT_SSH_PORT;
 }
 
 /** Follows an SSE stream of lines (`logs -t`) until the server ends it or the user stops it. */
@@ -41,8 +47,15 @@ export const psCommands: ClientCommand[] = [
   verb('restart', 'Restart one process type or all, followed live'),
   verb('stop', 'Stop one process type or all (scale to zero, keeping the formation)'),
   verb('start', 'Start stopped process types again'),
-  read({ name: 'ps:warm', summary: "How long the previous release's web instances stay warm after a deploy", route: 'GET /apps/{app}/warm' }),
-  change({ name: 'ps:warm:set', usage: 'DURATION|default', summary: 'Set the warm window (300, 90s, 5m, 1h; 0 turns it off)', route: 'PATCH /apps/{app}/warm', args: { min: 1, max: 1 }, body: (r) => ({ duration: /^\d+$/.test(r.args[0]!) ? Number(r.args[0]) : r.args[0] }) }),
+  {
+    name: 'ps:warm', usage: '[DURATION|default]', summary: "How long the previous release's web instances stay warm after a deploy; with DURATION (300, 90s, 5m, 1h; 0 off), set it",
+    routes: ['GET /apps/{app}/warm', 'PATCH /apps/{app}/warm'], app: true, args: { min: 0, max: 1 }, flags: { 'no-wait': { type: 'boolean', help: 'print the job and return, without following it' } },
+    run: async (r) => {
+      const d = r.args[0];
+      const a = d === undefined ? await call(r.server, 'GET', `/apps/${seg(r.app)}/warm`) : await call(r.server, 'PATCH', `/apps/${seg(r.app)}/warm`, { body: { duration: /^\d+$/.test(d) ? Number(d) : d } });
+      return answered(r, a.status, a.json);
+    },
+  },
   {
     name: 'ps:metrics', usage: '[-t]', summary: "CPU and memory of the app's pods by process type; -t keeps reading", routes: ['GET /apps/{app}/metrics'], app: true, args: { min: 0, max: 0 },
     flags: { tail: { type: 'boolean', short: 't', help: 'keep reading' } },
@@ -69,9 +82,10 @@ export const psCommands: ClientCommand[] = [
   change({ name: 'cron:resume', usage: 'ID', summary: 'Resume a suspended scheduled task', route: 'POST /apps/{app}/cron/{id}/resume' }),
   {
     name: 'run', usage: '[--timeout T] [--] COMMAND [ARGS…]', summary: 'Run a one-off command in a new container of the app, on your terminal (through SSH)', routes: [], app: true, args: { min: 1, max: Infinity, verbatimAfter: 0 },
-    run: async (r) => {
-      const login = r.ctx.env.token ? undefined : findLogin(r.ctx.env.configDir, r.server.host);
-      return sshAttached(r.ctx.env, r.server.host, login?.sshPort ?? DEFAULT_SSH_PORT, ['run', r.app, ...r.args]);
-    },
+    run: (r) => sshAttached(r.ctx.env, r.server.host, sshPortOf(r), ['run', r.app, ...r.args]),
+  },
+  {
+    name: 'run:detached', usage: '[--timeout T] [--] COMMAND [ARGS…]', summary: 'Start a one-off command in the background (through SSH); its output goes to logs -p POD', routes: [], app: true, args: { min: 1, max: Infinity, verbatimAfter: 0 },
+    run: (r) => sshAttached(r.ctx.env, r.server.host, sshPortOf(r), ['run:detached', r.app, ...r.args]),
   },
 ];

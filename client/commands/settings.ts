@@ -25,7 +25,8 @@ function resources(kind: 'limit' | 'reserve'): ClientCommand[] {
 
 /** The PEM of certs:add: the files given (certificate chain, then key), or stdin. */
 function pemOf(r: Run): string {
-  const files = r.args.length ? r.args : ['/dev/stdin'];
+  // stdin as file descriptor 0, which Windows has too (it has no /dev/stdin).
+  const files: (string | number)[] = r.args.length ? r.args : [0];
   return files.map((f) => readFileSync(f, 'utf8')).join('\n');
 }
 

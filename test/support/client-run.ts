@@ -13,7 +13,7 @@ export interface ClientUser {
   env: Record<string, string>;
   configDir: string;
   /** Runs `slipway ARGS` in `cwd` (node client/main.ts; `npm: true` through the npm script). */
-  cli(cwd: string, args: string[], opts?: { env?: Record<string, string>; npm?: boolean }): Promise<RunResult>;
+  cli(cwd: string, args: string[], opts?: { env?: Record<string, string>; npm?: boolean; input?: string }): Promise<RunResult>;
   close(): Promise<void>;
 }
 
@@ -37,8 +37,8 @@ export async function clientUser(key: TestKey): Promise<ClientUser> {
   return {
     env, configDir,
     cli: (cwd, args, opts = {}) => opts.npm
-      ? run('npm', ['run', '-s', '--prefix', ROOT, 'cli', '--', ...args], { cwd, env: { ...env, ...opts.env }, extendEnv: false })
-      : run(process.execPath, [join(ROOT, 'client', 'main.ts'), ...args], { cwd, env: { ...env, ...opts.env }, extendEnv: false }),
+      ? run('npm', ['run', '-s', '--prefix', ROOT, 'cli', '--', ...args], { cwd, env: { ...env, ...opts.env }, extendEnv: false, ...(opts.input !== undefined ? { input: opts.input } : {}) })
+      : run(process.execPath, [join(ROOT, 'client', 'main.ts'), ...args], { cwd, env: { ...env, ...opts.env }, extendEnv: false, ...(opts.input !== undefined ? { input: opts.input } : {}) }),
     close: async () => {
       if (pid) process.kill(Number(pid));
     },

@@ -7,6 +7,8 @@ import { parseHost } from '../../client/context.ts';
 import { parseArgv } from '../../client/argv.ts';
 import { clientCommands } from '../../client/commands/index.ts';
 import { quoteWord } from '../../client/ssh.ts';
+import { completionScript } from '../../client/completion.ts';
+import { execFileSync } from 'node:child_process';
 import { tokenize } from '../../server/commands/parse.ts';
 
 test('the remote shapes the server prints, scp-like SSH and HTTP under /git/ are Slipway remotes', () => {
@@ -66,4 +68,15 @@ test('the command line: options anywhere, run takes the rest as it is but the ap
 test('words sent over SSH come back from the server\'s tokenizer as they were', () => {
   const words = ['run', 'web', 'echo', "it's", 'a b', '$(id)', '"q"', '', 'back\\slash', 'K=V;rm'];
   assert.deepEqual(tokenize(words.map(quoteWord).join(' ')), words);
+});
+
+test('bash completes commands across the colon, and each command\'s options', () => {
+  const script = completionScript('bash', clientCommands);
+  const complete = (line: string) => execFileSync('bash', ['-c', `${script}\nCOMP_LINE="$1"; COMP_POINT=\${#1}; _slipway; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', line], { encoding: 'utf8' }).trim().split('\n');
+  assert.deepEqual(complete('slipway config:s'), ['set']);
+  assert.deepEqual(complete('slipway ps:sc'), ['scale']);
+  assert.deepEqual(complete('slipway config:set A=1 --no'), ['--no-restart', '--no-wait']);
+  assert.ok(complete('slipway logs -').includes('--tail'));
+  assert.throws(() => completionScript('tcsh', clientCommands), /use bash, zsh or fish/);
+  for (const shell of ['zsh', 'fish']) assert.match(completionScript(shell, clientCommands), /config:set|config\\:set/);
 });
