@@ -206,6 +206,13 @@ export interface Config {
   /** doctor fails when the newest verified backup is older than this (SLIPWAY_BACKUP_STALE_H), in ms. */
   backupStaleMs: number;
   version: string;
+  // --- Log drains (issue 39). ---
+  /** The log collector's image (SLIPWAY_COLLECTOR_IMAGE; images/collector); unset: drains:add is refused. */
+  collectorImage: string | undefined;
+  /** The nodes' pod log folders the collector reads (SLIPWAY_COLLECTOR_POD_LOGS), absolute paths. */
+  collectorPodLogs: readonly string[];
+  /** Where the collector keeps its read positions on each node (SLIPWAY_COLLECTOR_STATE_DIR). */
+  collectorStateDir: string;
 }
 
 /**
@@ -613,6 +620,14 @@ function ingressSource(raw: string, name: string): Readonly<IngressSource> {
   return Object.freeze({ kind: 'pods', namespace, labels });
 }
 
+/** Absolute paths, comma-separated (no `..`, no spaces): host folders a pod mounts. */
+function absolutePaths(raw: string, name: string): readonly string[] {
+  const paths = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const bad = paths.find((p) => !/^\/[A-Za-z0-9._/-]*$/.test(p) || p.split('/').includes('..'));
+  if (paths.length === 0 || bad !== undefined) throw new UserError(`${name} must be absolute paths separated by commas, like /var/log/pods, got "${raw}".`);
+  return Object.freeze(paths.map((p) => p.replace(/(.)\/+$/, '$1')));
+}
+
 /** An image reference (`registry:5000/slipway/postgres:17-abc`), or undefined when unset or blank. */
 function optionalImage(raw: string | undefined, name: string): string | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
@@ -824,6 +839,9 @@ const SETTINGS = {
   backupIntervalMs: setting('SLIPWAY_BACKUP_INTERVAL_S', '0', secondsOrOff, "How often, in seconds, the `self-backup` round writes and verifies a backup of Slipway itself (`0`: only `backup:create`)."),
   backupStaleMs: setting('SLIPWAY_BACKUP_STALE_H', '26', (raw, name) => positive(raw, name) * 3_600_000, '`doctor` fails when backups are configured and the newest verified one is older than this many hours.'),
   drainTimeoutMs: setting('SLIPWAY_DRAIN_TIMEOUT_S', '300', seconds, 'How long `nodes:drain` asks again for evictions a PodDisruptionBudget refuses (an instance waits for its replacement elsewhere) and waits for evicted pods to stop, in seconds.'),
+  collectorImage: optional('SLIPWAY_COLLECTOR_IMAGE', '— (no drains)', optionalImage, "The log collector's image (the OpenTelemetry Collector built by ocb: images/collector, testbed/tools/collector) that Slipway runs on every node for the log drains; the testbed builds it."),
+  collectorPodLogs: setting('SLIPWAY_COLLECTOR_POD_LOGS', '/var/log/pods', absolutePaths, "The nodes' pod log folders (the kubelet's `podLogsDir`; absolute paths, comma-separated) the log collector reads."),
+  collectorStateDir: setting('SLIPWAY_COLLECTOR_STATE_DIR', '/var/lib/slipway/collector', (raw, name) => absolutePaths(raw, name)[0]!, "The folder on each node where the log collector keeps how far it read each log, so a restart neither loses nor repeats lines."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;
