@@ -20,6 +20,7 @@ import { eventRoutes } from './events.ts';
 import { reportRoutes } from './reports.ts';
 import { nodeRoutes } from './nodes.ts';
 import { selfBackupRoutes } from './self-backups.ts';
+import { drainRoutes } from './drains.ts';
 
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
@@ -49,4 +50,5 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...reportRoutes,
   ...nodeRoutes,
   ...selfBackupRoutes,
+  ...drainRoutes,
 ];

@@ -33,6 +33,7 @@ import { nodeCommands } from './nodes.ts';
 import { roundCommands } from './rounds.ts';
 import { backupCommands } from './backups.ts';
 import { commandLine, showHelp } from './help.ts';
+import { drainCommands } from './drains.ts';
 
 const metaCommands: Command[] = [
   {
@@ -86,6 +87,7 @@ export const commands: readonly Command[] = [
   ...backupCommands,
   ...gcCommands,
   ...metaCommands,
+  ...drainCommands,
 ];
 
 const byName = new Map(commands.map((c) => [c.name, c]));

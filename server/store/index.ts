@@ -18,6 +18,7 @@ import { sessionsStore } from './sessions.ts';
 import { syncsStore } from './syncs.ts';
 import { previewsStore } from './previews.ts';
 import { dataStore } from './data.ts';
+import { drainsStore } from './drains.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -48,6 +49,8 @@ export interface Store {
   previews: ReturnType<typeof previewsStore>;
   /** Each app's databases (addons:create) and the authority their certificates come from. */
   data: ReturnType<typeof dataStore>;
+  /** Log drains, per app and global (drains:add). */
+  drains: ReturnType<typeof drainsStore>;
   close(): void;
 }
 
@@ -78,6 +81,7 @@ export function openStore(file: string): Store {
     syncs: syncsStore(db),
     previews: previewsStore(db),
     data: dataStore(db),
+    drains: drainsStore(db),
     close: () => db.close(),
   };
 }

@@ -163,6 +163,11 @@ function checkRows(s: Store, n: number): void {
     assert.equal(s.data.backupAt('shop', 'shop-db'), since(23) ? '02:00' : null, 'a store from before schedules: a day after the last backup');
     assert.deepEqual(s.data.retiring(), since(22) ? [{ app: 'shop', name: 'shop-db', username: 'shop-old', since: T2 }] : []);
   }
+  // Log drains.
+  assert.deepEqual(s.drains.all().map((d) => [d.app, d.url, d.headers, d.createdBy, d.sentSeen, d.lastOkAt]), since(24) ? [
+    [null, 'otlp+https://otel.example/v1/logs', { 'X-Team': 'ops' }, 'alice', 0, null],
+    ['shop', 'syslog+tls://logs.example:6514', {}, 'bob', 42, T2],
+  ] : []);
 }
 
 /** Checks that the migrated store takes writes where the recorded rows left off, and that its foreign keys still cascade. */
