@@ -11,6 +11,7 @@
 # Slipway itself deploys the collector (a DaemonSet in slipway-drains) from SLIPWAY_COLLECTOR_IMAGE.
 # The node runs on this machine (60-node.sh) with its pod logs in $TESTBED_DIR/node/kubelet/pod-logs,
 # the second node (61-node2.sh) in /var/log/pods: the collector reads both paths.
+# Installs rsyslog and rsyslog-openssl, the receiver test/e2e/drains.test.ts runs.
 # Prints: SLIPWAY_COLLECTOR_IMAGE, SLIPWAY_COLLECTOR_POD_LOGS, SLIPWAY_COLLECTOR_STATE_DIR and
 # SLIPWAY_TEST_DRAIN_CA (the folder of the drain CA's ca.pem and ca.key).
 set -euo pipefail
@@ -24,6 +25,9 @@ set -euo pipefail
 part_lock collector
 cdir=$TESTBED_DIR/collector
 mkdir -p "$cdir"
+# The end-to-end tests' real receivers: Debian's rsyslog with its TLS driver (started by the test
+# on a port of its own; the package's service is never started here).
+apt_need rsyslog rsyslog-openssl
 
 # --- 1. the drain CA (kept: receivers' certificates made from it stay valid) --------------------
 if [ ! -s "$cdir/ca.pem" ] || [ ! -s "$cdir/ca.key" ]; then
