@@ -143,7 +143,7 @@ go_tool() {
       mod=$tools ;; # its build script takes the tools folder (two modules)
     metrics) what="metrics-server (cold: ~2 min on 2 cores)" ;;
     collector)
-      stamp_inputs=("$mod/manifest.yaml")
+      stamp_inputs=("$mod/manifest.yaml" "$SLIPWAY_ROOT"/images/collector/logplexexporter/*.go "$SLIPWAY_ROOT"/images/collector/logplexexporter/go.*)
       what="the OpenTelemetry Collector with ocb (cold: ~8 min on 2 cores)" ;;
     *) die "go_tool: no Go tool $label" ;;
   esac

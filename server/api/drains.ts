@@ -8,7 +8,7 @@ import { DrainViewSchema, DrainsInfoSchema } from '../shapes/drains.ts';
 import { addDrain, drainsInfo, listDrains, removeDrain } from '../ops/drains/drains.ts';
 import { testDrain } from '../ops/drains/drain-test.ts';
 
-const Url = Type.String({ minLength: 1, maxLength: 512, description: 'syslog+tls://HOST:PORT, syslog://HOST:PORT or otlp+https://HOST[:PORT]/PATH.' });
+const Url = Type.String({ minLength: 1, maxLength: 512, description: 'syslog+tls://HOST:PORT, syslog://HOST:PORT, https://[USER:PASSWORD@]HOST[:PORT]/PATH or otlp+https://HOST[:PORT]/PATH.' });
 const Ref = Type.String({ minLength: 1, maxLength: 512, description: "The drain's token (d.…) or URL." });
 const AddBody = Type.Object({
   url: Url,

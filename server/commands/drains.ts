@@ -58,7 +58,7 @@ export const drainCommands: Command[] = [
   defineCommand({
     name: 'drains:add',
     usage: 'APP URL [--header NAME=VALUE] | --global URL',
-    summary: "Send an app's log lines to URL: syslog+tls://HOST:PORT, syslog://HOST:PORT or otlp+https://HOST/PATH (its token is in every line)",
+    summary: "Send an app's log lines to URL: syslog+tls://HOST:PORT, syslog://HOST:PORT, https://[USER:PASSWORD@]HOST/PATH or otlp+https://HOST/PATH (its token is in every line)",
     access: 'any',
     args: { min: 1, max: 2 },
     flags: { ...GLOBAL, header: { type: 'string', help: 'an HTTP header an otlp+https:// drain sends (NAME=VALUE, e.g. an API key)' } },

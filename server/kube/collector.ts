@@ -28,7 +28,9 @@ const CONFIG_MOUNT = '/etc/slipway-collector';
 /** Where one drain's lines go, as checked by ops/drains (drain-url.ts). */
 export type DrainTarget =
   | { kind: 'syslog'; host: string; port: number; tls: boolean }
-  | { kind: 'otlp'; endpoint: string; headers: Readonly<Record<string, string>> };
+  | { kind: 'otlp'; endpoint: string; headers: Readonly<Record<string, string>> }
+  /** Heroku's HTTPS drain: framed syslog lines in a POST (our logplex exporter), Basic auth from the URL. */
+  | { kind: 'https'; endpoint: string };
 
 /** One drain as the collector's configuration needs it. */
 export interface CollectorDrain {
@@ -55,9 +57,12 @@ export function drainComponent(id: string): string {
   return `d-${id}`;
 }
 
+/** The collector's exporter of each kind of drain. */
+const EXPORTER_TYPE: Readonly<Record<DrainTarget['kind'], string>> = { syslog: 'syslog', otlp: 'otlp_http', https: 'logplex' };
+
 /** The exporter's component id of a drain, as the collector's metrics and logs name it. */
 export function drainExporterId(d: Pick<CollectorDrain, 'id' | 'target'>): string {
-  return `${d.target.kind === 'syslog' ? 'syslog' : 'otlp_http'}/${drainComponent(d.id)}`;
+  return `${EXPORTER_TYPE[d.target.kind]}/${drainComponent(d.id)}`;
 }
 
 /**
@@ -149,6 +154,7 @@ function exporterConfig(t: DrainTarget): Record<string, unknown> {
       ...delivery,
     };
   }
+  if (t.kind === 'https') return { endpoint: t.endpoint, ...delivery };
   return { logs_endpoint: t.endpoint, headers: { ...t.headers }, ...delivery };
 }
 

@@ -1,7 +1,7 @@
 // Log drains on the testbed (issue 39), with real receivers on this machine that the pods reach at
 // the node's address: Debian's rsyslog over TLS (its ossl driver, a certificate from the testbed's
-// drain CA, which the collector image trusts: 67-collector.sh) and a TLS syslog endpoint of the
-// test's own (node:tls, octet-counted frames). Apps print numbered lines when asked; the
+// drain CA, which the collector image trusts: 67-collector.sh), an HTTPS endpoint as Heroku's
+// HTTPS drains post to (node:https, the same certificate) and a plain TCP syslog endpoint (B's). Apps print numbered lines when asked; the
 // collector (a DaemonSet Slipway applies) reads them from the nodes' pod logs.
 // - every line reaches both of A's drains once, in order, across a restart of the collector's
 //   pods in the middle; B's lines reach B's drain and none of A's (and the other way round);
@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,31 +44,50 @@ interface Got { host: string; app: string; proc: string; msg: string; at: number
 
 const FRAME_LINE = /^<\d+>1 \S+ (\S+) (\S+) (\S+) \S+ (?:-|\[.*?\]) ?(.*)$/s;
 
-/** A TLS (or plain) syslog receiver of RFC 6587 octet-counted frames. */
+/** Takes the octet-counted frames (RFC 6587) at the start of `buf` into `got`; what is left of `buf`. */
+function takeFrames(buf: Buffer<ArrayBufferLike>, got: Got[]): Buffer<ArrayBufferLike> {
+  for (;;) {
+    const sp = buf.indexOf(0x20);
+    if (sp < 0) return buf;
+    const len = Number(buf.subarray(0, sp).toString());
+    if (!Number.isInteger(len) || buf.length < sp + 1 + len) return buf;
+    const frame = buf.subarray(sp + 1, sp + 1 + len).toString().replace(/\n$/, '');
+    buf = buf.subarray(sp + 1 + len);
+    const m = FRAME_LINE.exec(frame);
+    if (m) got.push({ host: m[1]!, app: m[2]!, proc: m[3]!, msg: m[4]!, at: Date.now() });
+  }
+}
+
+/**
+ * A plain TCP syslog receiver of octet-counted frames, or (with `tls`) an HTTPS endpoint as
+ * Heroku's HTTPS drains post to: frames in the body, the logplex headers, Basic auth.
+ */
 class FrameReceiver {
   readonly got: Got[] = [];
-  server: TlsServer | ReturnType<typeof createTcpServer> | undefined;
+  /** The HTTPS endpoint's requests: Authorization, Content-Type, Logplex-Msg-Count and the frames counted in the body. */
+  readonly posts: { auth: string | undefined; type: string | undefined; count: string | undefined; token: string | undefined; frames: number }[] = [];
+  server: ReturnType<typeof createHttpsServer> | ReturnType<typeof createTcpServer> | undefined;
   port = 0;
 
   async start(tls: { key: string; cert: string } | undefined): Promise<void> {
-    const onSocket = (socket: NodeJS.ReadableStream & { on: (e: string, f: (...a: never[]) => void) => unknown }) => {
-      let buf = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        buf = Buffer.concat([buf, chunk]);
-        for (;;) {
-          const sp = buf.indexOf(0x20);
-          if (sp < 0) return;
-          const len = Number(buf.subarray(0, sp).toString());
-          if (!Number.isInteger(len) || buf.length < sp + 1 + len) return;
-          const frame = buf.subarray(sp + 1, sp + 1 + len).toString().replace(/\n$/, '');
-          buf = buf.subarray(sp + 1 + len);
-          const m = FRAME_LINE.exec(frame);
-          if (m) this.got.push({ host: m[1]!, app: m[2]!, proc: m[3]!, msg: m[4]!, at: Date.now() });
-        }
+    if (tls) {
+      this.server = createHttpsServer(tls, (req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const before = this.got.length;
+          takeFrames(Buffer.concat(chunks), this.got);
+          this.posts.push({ auth: req.headers.authorization, type: req.headers['content-type'], count: req.headers['logplex-msg-count'] as string | undefined, token: req.headers['logplex-drain-token'] as string | undefined, frames: this.got.length - before });
+          res.writeHead(204).end();
+        });
       });
-      socket.on('error', () => undefined);
-    };
-    this.server = tls ? createTlsServer(tls, onSocket as never) : createTcpServer(onSocket as never);
+    } else {
+      this.server = createTcpServer((socket) => {
+        let buf: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+        socket.on('data', (chunk: Buffer) => { buf = takeFrames(Buffer.concat([buf, chunk]), this.got); });
+        socket.on('error', () => undefined);
+      });
+    }
     await new Promise<void>((resolve) => this.server!.listen(0, '0.0.0.0', resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }
@@ -160,7 +179,7 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
   let nodeIp = '';
   const dir = mkdtempSync(join(tmpdir(), 'slipway-drains-'));
   const rsyslog = new Rsyslog();
-  const tlsReceiver = new FrameReceiver();
+  const tlsReceiver = new FrameReceiver(); // the HTTPS endpoint
   const bReceiver = new FrameReceiver();
   const ssh = (command: string) => s!.ssh(s!.admin, command);
   /** The collector's pods: node, restarts, and the lines of their logs that are not about delivery (for a failure's message). */
@@ -194,7 +213,7 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     await Promise.all([emit(APPS.a, `tag=${a}&from=1&to=${N}&per_s=300`), emit(APPS.b, `tag=${b}&from=1&to=${NB}&per_s=100`)]);
     await during?.();
     try {
-      await eventually(() => `all ${N} lines at both of A's drains (rsyslog ${gaps(seqs(rsyslog.got(), a), N)}; tls ${gaps(seqs(tlsReceiver.got, a), N)}; B ${gaps(seqs(bReceiver.got, b), NB)})`, async () =>
+      await eventually(() => `all ${N} lines at both of A's drains (rsyslog ${gaps(seqs(rsyslog.got(), a), N)}; https ${gaps(seqs(tlsReceiver.got, a), N)}; B ${gaps(seqs(bReceiver.got, b), NB)})`, async () =>
         (new Set(seqs(rsyslog.got(), a)).size >= N && new Set(seqs(tlsReceiver.got, a)).size >= N && new Set(seqs(bReceiver.got, b)).size >= NB ? true : undefined), 60_000);
     } catch (err) {
       t.diagnostic(`collector pods now: ${await collectorPods()}`);
@@ -202,13 +221,16 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     }
     await new Promise((f) => setTimeout(f, 2000)); // any repeat would have come by now
     assertAllOnce(seqs(rsyslog.got(), a), N, 'rsyslog (TLS)');
-    assertAllOnce(seqs(tlsReceiver.got, a), N, 'the TLS endpoint');
+    assertAllOnce(seqs(tlsReceiver.got, a), N, 'the HTTPS endpoint');
     assertAllOnce(seqs(bReceiver.got, b), NB, "B's drain");
     // Tenants apart: no line of B at A's drains, none of A at B's.
-    for (const [what, got] of [['rsyslog', rsyslog.got()], ['the TLS endpoint', tlsReceiver.got]] as const) {
+    for (const [what, got] of [['rsyslog', rsyslog.got()], ['the HTTPS endpoint', tlsReceiver.got]] as const) {
       assert.equal(got.filter((g) => g.msg.startsWith(`${b} `) || g.msg.startsWith('bwarm ')).length, 0, `${what} got none of B's lines`);
     }
     assert.equal(bReceiver.got.filter((g) => g.msg.startsWith(`${a} `) || g.msg.startsWith('warm ')).length, 0, "B's drain got none of A's lines");
+    // Heroku's HTTPS drain: Basic auth from the URL, the logplex headers, the count of the frames.
+    const post = tlsReceiver.posts.at(-1)!;
+    assert.deepEqual({ ...post, frames: post.frames > 0 }, { auth: `Basic ${Buffer.from('drain:s3cret').toString('base64')}`, type: 'application/logplex-1', count: String(post.frames), token: tokens.tls, frames: true });
     // Heroku's fields: the drain's own token as the host, `app`, the process type and instance.
     const sample = tlsReceiver.got.find((g) => g.msg.startsWith(`${a} seq=1 `))!;
     assert.equal(sample.host, tokens.tls);
@@ -216,12 +238,12 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     assert.match(sample.proc, /^web\.[a-z0-9]{5}$/);
     assert.equal(rsyslog.got().find((g) => g.msg.startsWith(`${a} seq=1 `))!.host, tokens.rsyslog);
     assert.equal(bReceiver.got.find((g) => g.msg.startsWith(`${b} seq=1 `))!.host, tokens.b);
-    // Latency from the app's stdout to the TLS endpoint (the pods' clocks are this machine's).
+    // Latency from the app's stdout to the HTTPS endpoint (the pods' clocks are this machine's).
     const lat = tlsReceiver.got.map((g) => {
       const m = new RegExp(`^${a} seq=\\d+ at=(\\d+)$`).exec(g.msg);
       return m ? g.at - Number(m[1]) : undefined;
     }).filter((x): x is number => x !== undefined);
-    t.diagnostic(`${a}: line latency to the TLS endpoint: p50 ${percentile(lat, 50)} ms, p90 ${percentile(lat, 90)} ms, p99 ${percentile(lat, 99)} ms, max ${Math.max(...lat)} ms`);
+    t.diagnostic(`${a}: line latency to the HTTPS endpoint: p50 ${percentile(lat, 50)} ms, p90 ${percentile(lat, 90)} ms, p99 ${percentile(lat, 99)} ms, max ${Math.max(...lat)} ms`);
   };
 
   before(async () => {
@@ -291,9 +313,10 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
 
     // The second drain of A (the collector's pods roll) and B's.
     const add2At = Date.now();
-    const tls2 = await ssh(`drains:add ${APPS.a} syslog+tls://${nodeIp}:${tlsReceiver.port} --json`);
+    const tls2 = await ssh(`drains:add ${APPS.a} https://drain:s3cret@${nodeIp}:${tlsReceiver.port}/logs --json`);
     assert.equal(tls2.exitCode, 0, tls2.stderr);
-    const tlsDrain = JSON.parse(tls2.stdout) as { token: string };
+    const tlsDrain = JSON.parse(tls2.stdout) as { token: string; url: string };
+    assert.equal(tlsDrain.url, `https://drain:***@${nodeIp}:${tlsReceiver.port}/logs`, 'the password is never shown');
     const firstAt2 = await eventually(() => 'the first line at the second drain', async () => tlsReceiver.got[0]?.at, 60_000);
     t.diagnostic(`first line at a new drain (the collector's pods rolled): ${((firstAt2 - add2At) / 1000).toFixed(1)} s after drains:add`);
     const bAdd = await ssh(`drains:add ${APPS.b} syslog://${nodeIp}:${bReceiver.port} --json`);

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectorConfig, collectorDaemonSet, drainExporterId, type CollectorDrain } from '../../server/kube/collector.ts';
-import { parseDrainUrl, parseHeaders } from '../../server/ops/drains/drain-url.ts';
+import { parseDrainUrl, parseHeaders, shownUrl } from '../../server/ops/drains/drain-url.ts';
 import { addLog, addMetrics, type Delivery } from '../../server/ops/drains/delivery.ts';
 import { addDrain, drainsInfo, listDrains, removeDrain } from '../../server/ops/drains/drains.ts';
 import { testFrame } from '../../server/ops/drains/drain-test.ts';
@@ -45,6 +45,8 @@ test("the collector's configuration routes each app's namespace to its own drain
   assert.equal(c.exporters[`syslog/d-${A}`].sending_queue.storage, 'file_storage', "a drain's queue survives a restart");
   assert.deepEqual(c.exporters[`otlp_http/d-${G}`].headers, { 'X-Key': 'k' });
   assert.equal(drainExporterId(drains[2]!), `otlp_http/d-${G}`);
+  const h = JSON.parse(collectorConfig([{ id: A, token: `d.${A}`, app: 'shop', target: { kind: 'https', endpoint: 'https://u:p@logs.example.com/x' } }], { podLogs: ['/var/log/pods'] })!) as Record<string, any>;
+  assert.equal(h.exporters[`logplex/d-${A}`].endpoint, 'https://u:p@logs.example.com/x', "Heroku's HTTPS drain: our logplex exporter");
 });
 
 test('no drain, no collector; only global drains, no routing', () => {
@@ -73,7 +75,7 @@ test('drain URLs: the three kinds, and one sentence for anything else', () => {
   assert.deepEqual(parseDrainUrl('syslog://[2001:db8::1]:514').target, { kind: 'syslog', host: '2001:db8::1', port: 514, tls: false });
   assert.deepEqual(parseDrainUrl('otlp+https://otel.example.com', { 'X-Key': 'k' }).target, { kind: 'otlp', endpoint: 'https://otel.example.com/v1/logs', headers: { 'X-Key': 'k' } });
   for (const [raw, why] of [
-    ['https://logs.example.com/drain', /the scheme https is not one of them/],
+    ['http://logs.example.com/drain', /the scheme http is not one of them/],
     ['syslog+tls://logs.example.com', /needs its port/],
     ['syslog://u:p@logs.example.com:514', /takes no credentials/],
     ['syslog://logs.example.com:514/x', /has no path/],
@@ -81,9 +83,12 @@ test('drain URLs: the three kinds, and one sentence for anything else', () => {
     ['syslog://logs.example.com:514?x=1', /query or a fragment/],
     ['syslog://a b:514', /spaces or control characters/],
   ] as const) {
-    assert.throws(() => parseDrainUrl(raw), (err: Error) => why.test(err.message) && err.message.endsWith('Use syslog+tls://HOST:PORT, syslog://HOST:PORT or otlp+https://HOST[:PORT]/PATH.'), raw);
+    assert.throws(() => parseDrainUrl(raw), (err: Error) => why.test(err.message) && err.message.endsWith('Use syslog+tls://HOST:PORT, syslog://HOST:PORT, https://[USER:PASSWORD@]HOST[:PORT]/PATH or otlp+https://HOST[:PORT]/PATH.'), raw);
   }
   assert.throws(() => parseDrainUrl('syslog://logs.example.com:514', { 'X-Key': 'k' }), /Headers \(--header\) go with otlp\+https:\/\/ drains only/);
+  assert.deepEqual(parseDrainUrl('https://user:p%40ss@logs.example.com/drain/1').target, { kind: 'https', endpoint: 'https://user:p%40ss@logs.example.com/drain/1' });
+  assert.equal(shownUrl('https://user:p%40ss@logs.example.com/drain/1'), 'https://user:***@logs.example.com/drain/1');
+  assert.equal(shownUrl('syslog+tls://logs.example.com:6514'), 'syslog+tls://logs.example.com:6514');
 });
 
 test('headers: NAME=VALUE, no control characters, none the collector sets', () => {

@@ -19,7 +19,9 @@ start=$SECONDS
 echo "building ocb $version"
 CGO_ENABLED=0 nice -n 10 go build -trimpath -buildvcs=false -o "$tmp/ocb" go.opentelemetry.io/collector/cmd/builder
 echo "ocb: $((SECONDS - start))s" | tee -a "$tmp/BUILD-TIMES"
-sed "s|@OUT@|$tmp/src|" manifest.yaml >"$tmp/manifest.yaml"
+# Our own exporter (Heroku's HTTPS drains) is a local module beside the image's Dockerfile.
+logplex=$(cd ../../../images/collector/logplexexporter && pwd)
+sed -e "s|@OUT@|$tmp/src|" -e "s|@LOGPLEX@|$logplex|" manifest.yaml >"$tmp/manifest.yaml"
 start=$SECONDS
 echo "building slipway-collector (ocb $version)"
 # ocb writes the collector's main package into src/ and compiles it there; -s -w keeps the image small.

@@ -4,9 +4,10 @@
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { request } from 'node:https';
+import { randomUUID } from 'node:crypto';
 import { UserError } from '../../errors.ts';
 import type { Actor } from '../actor.ts';
-import { parseDrainUrl } from './drain-url.ts';
+import { parseDrainUrl, shownUrl } from './drain-url.ts';
 import { requireOutside, type DrainScope } from './drains.ts';
 
 /** How long the test may take: connecting, the TLS handshake, the endpoint's answer. */
@@ -28,6 +29,10 @@ export async function testDrain(actor: Actor, scope: DrainScope, ref: string): P
   const token = row ? `d.${row.id}` : 'd.test';
   const t = url.target;
   if (t.kind === 'syslog') return syslogTest(t.host, pinned, t.port, t.tls, testFrame(token));
+  if (t.kind === 'https') {
+    const frame = testFrame(token);
+    return post(t.endpoint, pinned, { 'content-type': 'application/logplex-1', 'logplex-msg-count': '1', 'logplex-frame-id': randomUUID(), 'logplex-drain-token': token }, frame);
+  }
   return otlpTest(t.endpoint, pinned, t.headers, token);
 }
 
@@ -63,14 +68,24 @@ function otlpTest(endpoint: string, pinned: string | undefined, headers: Readonl
       scopeLogs: [{ logRecords: [{ timeUnixNano: nanos, body: { stringValue: 'drains:test from Slipway' }, attributes: [{ key: 'heroku.drain_token', value: { stringValue: token } }] }] }],
     }],
   });
+  return post(endpoint, pinned, { ...headers, 'content-type': 'application/json' }, body);
+}
+
+/** POSTs `body` to `endpoint` (at `pinned` when given); the one-line outcome, the URL's password never in it. */
+function post(endpoint: string, pinned: string | undefined, headers: Readonly<Record<string, string>>, body: string): Promise<string> {
+  const where = shownUrl(endpoint);
+  const u = new URL(endpoint);
+  const auth = u.username || u.password ? { authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` } : {};
+  u.username = '';
+  u.password = '';
   return new Promise((resolve) => {
     const lookup = pinned === undefined ? undefined : (_h: string, _o: unknown, cb: (err: null, address: string, family: number) => void) => cb(null, pinned, isIP(pinned));
-    const req = request(endpoint, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: TEST_TIMEOUT_MS, ...(lookup ? { lookup: lookup as never } : {}) }, (res) => {
+    const req = request(u, { method: 'POST', headers: { ...headers, ...auth, 'content-length': Buffer.byteLength(body) }, timeout: TEST_TIMEOUT_MS, ...(lookup ? { lookup: lookup as never } : {}) }, (res) => {
       res.resume();
-      res.on('end', () => resolve(`${endpoint} answered ${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd() + '.'));
+      res.on('end', () => resolve(`${where} answered ${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd() + '.'));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${TEST_TIMEOUT_MS / 1000} s`)));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve(`${endpoint} failed: ${err.message}.`));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(`${where} failed: ${err.code && !err.message.includes(err.code) ? `${err.code} ` : ''}${err.message}.`));
     req.end(body);
   });
 }

@@ -1,6 +1,7 @@
 // A drain's URL and headers, checked once here (drains:add), and what the collector makes of
-// them. Heroku's kinds: syslog over TLS or plain TCP (RFC 5424 lines with octet counting), and
-// OTLP/HTTP logs (Heroku Fir's telemetry drains), with headers for the receiver's key.
+// them. Heroku's kinds: syslog over TLS or plain TCP (RFC 5424 lines with octet counting), HTTPS
+// (the same lines in a POST, Basic auth from the URL), and OTLP/HTTP logs (Heroku Fir's
+// telemetry drains), with headers for the receiver's key.
 import { isIP } from 'node:net';
 import { UserError } from '../../errors.ts';
 import { shown } from '../../names.ts';
@@ -24,7 +25,7 @@ export interface DrainUrl {
 
 /** Checks a drain URL as drains:add takes it; one sentence saying what is accepted otherwise. */
 export function parseDrainUrl(raw: string, headers: Readonly<Record<string, string>> = {}): DrainUrl {
-  const bad = (why: string) => new UserError(`${shown(raw)} is not a drain URL Slipway can send to: ${why}. Use syslog+tls://HOST:PORT, syslog://HOST:PORT or otlp+https://HOST[:PORT]/PATH.`);
+  const bad = (why: string) => new UserError(`${shown(raw)} is not a drain URL Slipway can send to: ${why}. Use syslog+tls://HOST:PORT, syslog://HOST:PORT, https://[USER:PASSWORD@]HOST[:PORT]/PATH or otlp+https://HOST[:PORT]/PATH.`);
   if (raw.length > MAX_URL || !/^[\x21-\x7e]+$/.test(raw)) throw bad('it is too long or has spaces or control characters');
   let u: URL;
   try {
@@ -33,7 +34,7 @@ export function parseDrainUrl(raw: string, headers: Readonly<Record<string, stri
     throw bad('it is not a URL');
   }
   const scheme = u.protocol.replace(/:$/, '');
-  if (!['syslog+tls', 'syslog', 'otlp+https'].includes(scheme)) throw bad(`the scheme ${scheme} is not one of them`);
+  if (!['syslog+tls', 'syslog', 'https', 'otlp+https'].includes(scheme)) throw bad(`the scheme ${scheme} is not one of them`);
   // The host reaches the collector's configuration as it is: a name or an address only.
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!host || !/^[A-Za-z0-9.-]+$|^[0-9A-Fa-f:.]+$/.test(host) || host.startsWith('-') || (host.includes(':') && isIP(host) !== 6)) throw bad('its host is not a name or an address');
@@ -44,6 +45,10 @@ export function parseDrainUrl(raw: string, headers: Readonly<Record<string, stri
     const path = u.pathname === '/' || u.pathname === '' ? '/v1/logs' : u.pathname;
     const endpoint = `https://${u.host}${path}`;
     return { url: raw, host, port, target: { kind: 'otlp', endpoint, headers: { ...headers } } };
+  }
+  if (scheme === 'https') {
+    if (Object.keys(headers).length > 0) throw new UserError('Headers (--header) go with otlp+https:// drains only; an https:// drain takes its credentials in the URL (https://USER:PASSWORD@HOST/PATH).');
+    return { url: raw, host, port: u.port ? Number(u.port) : 443, target: { kind: 'https', endpoint: u.href } };
   }
   if (u.username || u.password) throw bad('a syslog drain takes no credentials');
   if (!u.port) throw bad('a syslog drain needs its port');
@@ -66,4 +71,16 @@ export function parseHeaders(raw: readonly string[]): Record<string, string> {
     headers[name] = value;
   }
   return headers;
+}
+
+/** A drain's URL as it is shown: an https:// drain's password replaced by `***`. */
+export function shownUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (!u.password) return raw;
+    u.password = '***';
+    return u.href;
+  } catch {
+    return raw; // stored URLs were checked when added
+  }
 }

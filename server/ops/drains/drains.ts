@@ -14,7 +14,7 @@ import type { DrainRow } from '../../store/drains.ts';
 import type { Services } from '../../context.ts';
 import type { Actor } from '../actor.ts';
 import type { DrainStatus, DrainView, DrainsInfo } from '../../shapes/drains.ts';
-import { parseDrainUrl, parseHeaders, type DrainUrl } from './drain-url.ts';
+import { parseDrainUrl, parseHeaders, shownUrl, type DrainUrl } from './drain-url.ts';
 import { addLog, addMetrics, type Delivery } from './delivery.ts';
 
 /** Whose lines a drain receives: one app's, or (admins only) every app's. */
@@ -28,7 +28,7 @@ export type { DrainView, DrainStatus, DrainsInfo };
 const TOKEN_PREFIX = 'd.';
 
 function view(row: DrainRow): DrainView {
-  return { token: `${TOKEN_PREFIX}${row.id}`, app: row.app, url: row.url, headers: Object.keys(row.headers), createdBy: row.createdBy, createdAt: row.createdAt };
+  return { token: `${TOKEN_PREFIX}${row.id}`, app: row.app, url: shownUrl(row.url), headers: Object.keys(row.headers), createdBy: row.createdBy, createdAt: row.createdAt };
 }
 
 function scopeApp(scope: DrainScope): string | null {
@@ -49,7 +49,7 @@ function requireCollector(services: Pick<Services, 'deployer' | 'config'>): LogC
 /** The drain a token (`d.…`) or URL names in the scope; one sentence when there is none. */
 function find(actor: Actor, scope: DrainScope, ref: string): DrainRow {
   const rows = actor.services.store.drains.list(scopeApp(scope));
-  const row = rows.find((r) => `${TOKEN_PREFIX}${r.id}` === ref || r.url === ref);
+  const row = rows.find((r) => `${TOKEN_PREFIX}${r.id}` === ref || r.url === ref || shownUrl(r.url) === ref);
   const where = 'app' in scope ? scope.app : 'the global drains';
   if (!row) throw new UserError(`${shown(ref)} is not a drain of ${where}; drains ${'app' in scope ? scope.app : '--global'} lists them.`);
   return row;
@@ -91,7 +91,7 @@ export async function addDrain(actor: Actor, scope: DrainScope, rawUrl: string, 
   const url = parseDrainUrl(rawUrl, parseHeaders(rawHeaders));
   const app = scopeApp(scope);
   const existing = store.drains.list(app);
-  if (existing.some((r) => r.url === url.url)) throw new UserError(`${app ?? 'The server'} already drains to ${shown(url.url)}; nothing was changed.`);
+  if (existing.some((r) => r.url === url.url)) throw new UserError(`${app ?? 'The server'} already drains to ${shown(shownUrl(url.url))}; nothing was changed.`);
   if (existing.length >= MAX_DRAINS) throw new UserError(`${app ?? 'The server'} has ${existing.length} drains, the most it may have; remove one first (drains:remove).`);
   await requireOutside(actor, url);
   const row = store.drains.add({ id: randomUUID(), app, url: url.url, headers: url.target.kind === 'otlp' ? { ...url.target.headers } : {}, createdBy: actor.identity.name });
