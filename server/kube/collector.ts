@@ -178,7 +178,7 @@ export function collectorSecret(config: string): KubeObject<V1Secret> {
 /**
  * The DaemonSet: one collector per node, every node (taints tolerated), reading the pod log
  * folders read-only. Its template carries the configuration's hash, so a change of the drains
- * rolls the pods (the collector reads its configuration once). It runs as root without any
+ * rolls the pods, all nodes at once (the collector reads its configuration once). It runs as root without any
  * capability (the log files are root's), on a read-only root file system, with no token for the
  * Kubernetes API, which it does not use.
  */
@@ -189,7 +189,9 @@ export function collectorDaemonSet(config: string, settings: CollectorSettings):
     metadata: { name: COLLECTOR_NAME, namespace: COLLECTOR_NAMESPACE, labels: { ...COLLECTOR_LABELS } },
     spec: {
       selector: { matchLabels: { ...COLLECTOR_LABELS } },
-      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+      // Every node at once: each collector reads only its own node's logs and resumes where it
+      // stopped, so nothing waits on another node's, and a new drain's first line comes sooner.
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '100%' } },
       template: {
         metadata: { labels: { ...COLLECTOR_LABELS }, annotations: { [ANNOTATION.configHash]: hash } },
         spec: {

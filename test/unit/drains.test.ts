@@ -157,10 +157,13 @@ test('drains:add stores the drain and applies the collector with every drain; dr
   await assert.rejects(removeDrain(admin, { app: 'shop' }, d.token), /is not a drain of shop/);
 });
 
-test('a collector that cannot be applied leaves no drain behind', async () => {
+test('a collector that cannot be applied leaves no drain behind, and takes none away', async () => {
   const { admin, store } = setup({ fail: true });
   await assert.rejects(addDrain(admin, { app: 'shop' }, 'syslog+tls://logs.example.com:6514'), /refused the DaemonSet/);
   assert.deepEqual(store.drains.list('shop'), []);
+  store.drains.add({ id: A, app: 'shop', url: 'syslog+tls://logs.example.com:6514', headers: {}, createdBy: 'alice' });
+  await assert.rejects(removeDrain(admin, { app: 'shop' }, `d.${A}`), /refused the DaemonSet/);
+  assert.deepEqual(store.drains.list('shop').map((d) => d.id), [A]);
 });
 
 test("a non-admin's drain into the server's networks, or a global one, is refused and nothing stored", async () => {

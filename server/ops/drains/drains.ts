@@ -108,9 +108,18 @@ export async function addDrain(actor: Actor, scope: DrainScope, rawUrl: string, 
 export async function removeDrain(actor: Actor, scope: DrainScope, ref: string): Promise<DrainView> {
   requireGlobalRights(actor, scope);
   const row = find(actor, scope, ref);
-  actor.services.store.drains.remove(row.id);
+  const { store } = actor.services;
+  store.drains.remove(row.id);
   const collector = actor.services.deployer?.collector;
-  if (collector && actor.services.config.collectorImage) await applyCollector(actor.services, collector);
+  if (collector && actor.services.config.collectorImage) {
+    try {
+      await applyCollector(actor.services, collector);
+    } catch (err) {
+      // The collector still sends to it: the drain stays listed, to be removed again.
+      store.drains.add({ id: row.id, app: row.app, url: row.url, headers: row.headers, createdBy: row.createdBy });
+      throw err;
+    }
+  }
   return view(row);
 }
 
