@@ -431,4 +431,44 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     assert.ok(r.body.includes(`slipway-${APPS.b}`), "the app's namespace is a resource attribute");
     assert.equal(otlp.requests.filter((x) => /(^|[^a-z])(run|rerun|warm|down) seq=/.test(x.body)).length, 0, "none of A's lines");
   });
+
+  let flooded = false;
+  test("2,000 lines/s for 10 s reach the HTTPS drain, none lost or repeated; the collector's CPU and memory meanwhile", { timeout: 5 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !ready) return;
+    const N = 20_000;
+    const metric = async (name: RegExp) => {
+      let sum = 0;
+      for (const p of await kube.list<V1Pod>('v1', 'Pod', COLLECTOR_NAMESPACE)) {
+        const m = await kube.proxyGet(COLLECTOR_NAMESPACE, p.metadata!.name!, COLLECTOR_METRICS_PORT, '/metrics', { timeoutMs: 5000, maxBytes: 4 << 20 });
+        const v = 'body' in m ? name.exec(m.body)?.[1] : undefined;
+        sum += Number(v ?? NaN);
+      }
+      return sum;
+    };
+    const cpu = /^otelcol_process_cpu_seconds(?:_total)?(?:\{[^}]*\})? (\S+)/m;
+    const rss = /^otelcol_process_memory_rss(?:_bytes)?(?:\{[^}]*\})? (\S+)/m;
+    const cpuBefore = await metric(cpu);
+    const started = Date.now();
+    await emit(APPS.a, `tag=flood&from=1&to=${N}&per_s=2000`);
+    let peakRss = 0;
+    await eventually(() => `all ${N} lines at the HTTPS drain (${gaps(seqs(tlsReceiver.got, 'flood'), N)})`, async () => {
+      peakRss = Math.max(peakRss, await metric(rss));
+      return new Set(seqs(tlsReceiver.got, 'flood')).size >= N ? true : undefined;
+    }, 120_000, 1000);
+    const wall = (Date.now() - started) / 1000;
+    const cores = (await metric(cpu)) - cpuBefore;
+    t.diagnostic(`${N} lines at 2,000/s: all at the HTTPS drain ${wall.toFixed(1)} s after the first was printed; the collectors used ${cores.toFixed(1)} CPU-seconds in all (${(cores / wall).toFixed(2)} core on average over the nodes), peak RSS ${(peakRss / 2 ** 20).toFixed(1)} MiB summed over the nodes`);
+    await new Promise((f) => setTimeout(f, 5000)); // rsyslog's share, for the next test
+    assertAllOnce(seqs(tlsReceiver.got, 'flood'), N, 'the HTTPS endpoint, 2,000 lines/s');
+    flooded = true;
+  });
+
+  test('at 2,000 lines/s the syslog+tls drain (rsyslog) loses none either', {
+    todo: "measured on the testbed: rsyslog over TLS missed 1,425 and 1,855 of 20,000 lines in chunks of 70-300 (whole batches) while the HTTPS drain of the same app got all, and the collector's log showed no error; the same collector binary sending to the same rsyslog on this machine's loopback lost none of 20,000 (the syslog exporter opens a connection per batch, and syslog has no acknowledgement)",
+  }, (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !flooded) return;
+    const got = seqs(rsyslog.got(), 'flood');
+    t.diagnostic(`rsyslog: ${gaps(got, 20_000)}`);
+    assertAllOnce(got, 20_000, 'rsyslog (TLS), 2,000 lines/s');
+  });
 });
