@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { gunzipSync } from 'node:zlib';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
@@ -306,6 +306,7 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     tlsReceiver.close();
     bReceiver.close();
     otlp.server?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test("a non-admin's drain to 127.0.0.1 or into 10.0.0.0/8 is refused, and nothing is stored", async (t) => {
