@@ -228,6 +228,13 @@ export interface Config {
   // --- Audit log (issue 39). ---
   /** Audit entries older than this are pruned (SLIPWAY_AUDIT_RETENTION_DAYS, default 400). */
   auditRetentionMs: number;
+  // --- Log drains (issue 39). ---
+  /** The log collector's image (SLIPWAY_COLLECTOR_IMAGE; images/collector); unset: drains:add is refused. */
+  collectorImage: string | undefined;
+  /** The nodes' pod log folders the collector reads (SLIPWAY_COLLECTOR_POD_LOGS), absolute paths. */
+  collectorPodLogs: readonly string[];
+  /** Where the collector keeps its read positions on each node (SLIPWAY_COLLECTOR_STATE_DIR). */
+  collectorStateDir: string;
 }
 
 /**
@@ -665,6 +672,14 @@ function ingressSource(raw: string, name: string): Readonly<IngressSource> {
   return Object.freeze({ kind: 'pods', namespace, labels });
 }
 
+/** Absolute paths, comma-separated (no `..`, no spaces): host folders a pod mounts. */
+function absolutePaths(raw: string, name: string): readonly string[] {
+  const paths = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const bad = paths.find((p) => !/^\/[A-Za-z0-9._/-]*$/.test(p) || p.split('/').includes('..'));
+  if (paths.length === 0 || bad !== undefined) throw new UserError(`${name} must be absolute paths separated by commas, like /var/log/pods, got "${raw}".`);
+  return Object.freeze(paths.map((p) => p.replace(/(.)\/+$/, '$1')));
+}
+
 /** An image reference (`registry:5000/slipway/postgres:17-abc`), or undefined when unset or blank. */
 function optionalImage(raw: string | undefined, name: string): string | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
@@ -882,6 +897,9 @@ const SETTINGS = {
   otlpTracesUrl: optional('SLIPWAY_OTLP_TRACES_URL', '— (no traces)', httpUrl, "An OpenTelemetry collector's OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`): each push is sent there as a trace of its stages (receive, build, release, rollout, switch), so a slow push shows where its time went."),
   auditRetentionMs: setting('SLIPWAY_AUDIT_RETENTION_DAYS', '400', (raw, name) => positive(raw, name) * 86_400_000, 'Audit log entries older than this many days are deleted by the `audit` round, which first records where the chain then starts (docs/audit.md).'),
   storeKeys: optional('SLIPWAY_STORE_KEY', '— (the key folder `DATA_DIR/keys`)', storeKeys, "The key Slipway's store seals its secrets with (config values, database passwords, TLS keys, webhook secrets), from a secret manager: 32 bytes in base64 (`openssl rand -base64 32`), or several comma-separated (the first seals; the others only open values sealed before, while `secrets:rotate-key` moves them to the first), or a file holding them. Unset, the key is a file in `DATA_DIR/keys`, made at the first start."),
+  collectorImage: optional('SLIPWAY_COLLECTOR_IMAGE', '— (no drains)', optionalImage, "The log collector's image (the OpenTelemetry Collector built by ocb: images/collector, testbed/tools/collector) that Slipway runs on every node for the log drains; the testbed builds it."),
+  collectorPodLogs: setting('SLIPWAY_COLLECTOR_POD_LOGS', '/var/log/pods', absolutePaths, "The nodes' pod log folders (the kubelet's `podLogsDir`; absolute paths, comma-separated) the log collector reads."),
+  collectorStateDir: setting('SLIPWAY_COLLECTOR_STATE_DIR', '/var/lib/slipway/collector', (raw, name) => absolutePaths(raw, name)[0]!, "The folder on each node where the log collector keeps how far it read each log, so a restart neither loses nor repeats lines."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

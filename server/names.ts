@@ -13,11 +13,13 @@ const APP = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 /**
  * Names no app may have, and why: `slipway` is the platform's own (install.sh routes
  * slipway.BASE_DOMAIN to the dashboard; an app of that name would take its host, and names under
- * it, as its domains); `builds` would have the cluster build backend's namespace, slipway-builds.
+ * it, as its domains); `builds` would have the cluster build backend's namespace, slipway-builds, and `drains` the log
+ * collector's, slipway-drains.
  */
 const RESERVED: ReadonlyMap<string, string> = new Map([
   ['slipway', 'its dashboard answers at slipway.BASE_DOMAIN'],
   ['builds', 'its build pods run in the namespace slipway-builds'],
+  ['drains', 'the log collector runs in the namespace slipway-drains'],
 ]);
 export const RESERVED_APP_NAMES: ReadonlySet<string> = new Set(RESERVED.keys());
 /** Validates an app name (a DNS label: lowercase letters, digits, dashes, a letter first, ≤ 40; not reserved). */

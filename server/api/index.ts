@@ -22,6 +22,7 @@ import { nodeRoutes } from './nodes.ts';
 import { selfBackupRoutes } from './self-backups.ts';
 import { auditRoutes } from './audit.ts';
 import { secretRoutes } from './secrets.ts';
+import { drainRoutes } from './drains.ts';
 
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
@@ -53,4 +54,5 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...selfBackupRoutes,
   ...auditRoutes,
   ...secretRoutes,
+  ...drainRoutes,
 ];

@@ -38,6 +38,7 @@ import { commandLine, showHelp } from './help.ts';
 import { refuseChangeWhileUpgrading } from './upgrading.ts';
 import { audited } from './audited.ts';
 import { auditCommands } from './audit.ts';
+import { drainCommands } from './drains.ts';
 
 const metaCommands: Command[] = [
   {
@@ -94,6 +95,7 @@ export const commands: readonly Command[] = [
   ...gcCommands,
   ...auditCommands,
   ...metaCommands,
+  ...drainCommands,
 ];
 
 const byName = new Map(commands.map((c) => [c.name, c]));

@@ -6,6 +6,7 @@ import type { Transcript } from '../output/transcript.ts';
 import type { NodeSummary } from './nodes.ts';
 import type { CronRun } from '../shapes/cron.ts';
 import type { HostCert } from '../shapes/domains.ts';
+import type { CollectorDrain, CollectorSettings } from '../kube/collector.ts';
 
 /** A scheduled task as the cluster has it. */
 export interface CronState {
@@ -316,6 +317,24 @@ export interface RuntimeStatus {
   usage(app: string): Promise<{ type: string; pods: PodUsage[] }[]>;
 }
 
+/** One collector pod as drains:info reads it: its node, whether it is ready, its metrics (Prometheus text) and recent log lines, or why they could not be read. */
+export interface CollectorPod {
+  pod: string;
+  node: string | undefined;
+  ready: boolean;
+  metrics: string | undefined;
+  log: string | undefined;
+  error: string | undefined;
+}
+
+/** The log collector of the drains (issue 39): one per node, configured from the drains. */
+export interface LogCollector {
+  /** Runs the collector with these drains (none: it is removed); a change rolls its pods. */
+  apply(drains: readonly CollectorDrain[], settings: CollectorSettings): Promise<void>;
+  /** Each collector pod, with its metrics and recent log lines; none when it does not run. */
+  pods(): Promise<CollectorPod[]>;
+}
+
 /**
  * Runs releases on a cluster, one capability per port: an operation takes the one it uses
  * (`deployer.oneOff.run(…)`), and a test fakes only that one.
@@ -333,6 +352,8 @@ export interface Deployer {
   readonly runtime: RuntimeStatus;
   /** The cluster's nodes (admins: nodes, nodes:drain, nodes:uncordon). */
   readonly nodes: ClusterNodes;
+  /** The log collector of the drains; unset, drains are refused (a deployer without one). */
+  readonly collector?: LogCollector;
   /** Stops what runs in the background (watches); the server is stopping. */
   close?(): void;
 }

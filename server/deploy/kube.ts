@@ -14,6 +14,7 @@ import { KubeData } from './kube/data.ts';
 import { KubeRuntime } from './kube/status.ts';
 import { KubeLogs } from './kube/logs.ts';
 import { KubeNodes } from './kube-nodes.ts';
+import { KubeCollector } from './kube/collector.ts';
 
 /** Deploys releases to a Kubernetes cluster: the Deployer port's capabilities on one client. */
 export class KubeDeployer implements Deployer {
@@ -30,6 +31,7 @@ export class KubeDeployer implements Deployer {
   readonly runtime: KubeRuntime;
   /** The cluster's nodes (nodes, nodes:drain, nodes:uncordon; where build pods go). */
   readonly nodes: KubeNodes;
+  readonly collector: KubeCollector;
   readonly #k: KubeContext;
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
@@ -46,6 +48,7 @@ export class KubeDeployer implements Deployer {
     this.data = new KubeData(k);
     this.runtime = new KubeRuntime(k);
     this.nodes = new KubeNodes(client);
+    this.collector = new KubeCollector(k);
   }
 
   /** Stops the cluster cache's watches. */

@@ -55,6 +55,8 @@ export const ANNOTATION = {
   warmUntil: 'slipway/warm-until',
   /** On a database's pod: when (ISO time) its Secret last changed (a credential rotation); the change makes the kubelet bring the Secret's files up to date now. */
   secretAt: 'slipway/secret-at',
+  /** On the log collector's pod template: a hash of its configuration (a change of the drains rolls its pods). */
+  configHash: 'slipway/config-hash',
 } as const;
 
 /** The field manager of every server-side apply of release objects. */

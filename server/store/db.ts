@@ -417,6 +417,19 @@ export const MIGRATIONS: readonly Migration[] = [
   // copies of them, database passwords and TLS keys, data CAs' keys, uploaded certificates' keys,
   // webhook secrets) sealed with AES-256-GCM under a key outside the database (store/sealing.ts).
   sealInPlace,
+  // Log drains (issue 39): where an app's lines (app NULL: every app's) are sent, by whom, and
+  // what drains:info last saw of its delivery (the collector's count of lines sent, and when it grew).
+  `CREATE TABLE drains (
+     id TEXT PRIMARY KEY,
+     app TEXT REFERENCES apps(name) ON DELETE CASCADE,
+     url TEXT NOT NULL,
+     headers TEXT NOT NULL DEFAULT '{}',
+     created_by TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     sent_seen INTEGER NOT NULL DEFAULT 0,
+     last_ok_at TEXT
+   );
+   CREATE INDEX drains_by_app ON drains (app);`,
 ];
 
 /** The schema version this Slipway migrates a store to (PRAGMA user_version). */

@@ -23,6 +23,7 @@ import { syncsStore } from './syncs.ts';
 import { previewsStore } from './previews.ts';
 import { dataStore } from './data.ts';
 import { auditStore } from './audit.ts';
+import { drainsStore } from './drains.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -59,6 +60,8 @@ export interface Store {
   secrets: ReturnType<typeof secretsStore>;
   /** The key ring itself (a backup takes its keys). */
   sealer: Sealer;
+  /** Log drains, per app and global (drains:add). */
+  drains: ReturnType<typeof drainsStore>;
   close(): void;
 }
 
@@ -117,6 +120,7 @@ export function openStore(file: string, keys: StoreKeys = defaultKeys(file), opt
     audit: auditStore(db),
     secrets: secretsStore(db, sealer),
     sealer,
+    drains: drainsStore(db),
     close: () => db.close(),
   };
 }

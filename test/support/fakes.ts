@@ -2,7 +2,8 @@
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult } from '../../server/build/builder.ts';
 import type { ProcessType } from '../../server/model.ts';
-import type { AppRuntime, ClusterNodes, CronJobs, CronState, DataServices, DataState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
+import type { AppRuntime, ClusterNodes, CollectorPod, LogCollector, CronJobs, CronState, DataServices, DataState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
+import type { CollectorDrain } from '../../server/kube/collector.ts';
 import type { HostCert } from '../../server/shapes/domains.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
 import type { DataService, DeployableRelease, QuotaPlan, Volume } from '../../server/model.ts';
@@ -189,8 +190,21 @@ export class FakeDeployer implements Deployer {
   readonly runtime = new FakeRuntime(this);
   /** No nodes: tests of nodes put their own ClusterNodes here. */
   readonly nodes: ClusterNodes = new NoNodes();
+  readonly collector = new FakeCollector();
   constructor(controls: FakeControls) {
     this.controls = controls;
+  }
+}
+
+/** The drains' log collector: records every set of drains it was applied with; `pods` is what drains:info reads. */
+export class FakeCollector implements LogCollector {
+  readonly applied: CollectorDrain[][] = [];
+  pods_: CollectorPod[] = [];
+  async apply(drains: readonly CollectorDrain[]): Promise<void> {
+    this.applied.push([...drains]);
+  }
+  async pods(): Promise<CollectorPod[]> {
+    return this.pods_;
   }
 }
 

@@ -197,6 +197,11 @@ function checkRows(s: Store, n: number): void {
   const chain = verifyAudit({ dataDir: join(tmpdir(), 'slipway-no-such-dir') }, s);
   assert.equal(chain.ok, true, chain.broken?.message);
   assert.equal(chain.entries, since(24) ? 2 : 0);
+  // Log drains.
+  assert.deepEqual(s.drains.all().map((d) => [d.app, d.url, d.headers, d.createdBy, d.sentSeen, d.lastOkAt]), since(27) ? [
+    [null, 'otlp+https://otel.example/v1/logs', { 'X-Team': 'ops' }, 'alice', 0, null],
+    ['shop', 'syslog+tls://logs.example:6514', {}, 'bob', 42, T2],
+  ] : []);
 }
 
 /** Checks that the migrated store takes writes where the recorded rows left off, and that its foreign keys still cascade. */

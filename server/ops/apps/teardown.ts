@@ -6,6 +6,7 @@ import { removeDeployKey } from '../../forge/remote.ts';
 import { removeImages } from '../gc/collect.ts';
 import { lockApp } from '../lock.ts';
 import type { PreviewRow } from '../../store/previews.ts';
+import { applyCollector } from '../drains/drains.ts';
 
 /**
  * Everything `app` runs, its images and cache, repository, logs, and last its row; `note` hears
@@ -22,7 +23,12 @@ export async function teardownApp(services: Services, app: string, note: (line: 
   removeDeployKey(config, app);
   // Said just before the row goes: listeners check who may see it against the app's grants.
   services.events.publish({ type: 'app', app, change: 'destroyed' });
+  const drained = store.drains.list(app).length > 0;
   store.apps.remove(app);
+  // Its drains went with the row: the collector stops sending its lines (and stops, when none is left).
+  if (drained && deployer?.collector && config.collectorImage) {
+    await applyCollector(services, deployer.collector).catch((err: unknown) => note(`The log collector was not updated (${err instanceof Error ? err.message : String(err)}); the next change of a drain updates it.`));
+  }
 }
 
 /**
