@@ -4,6 +4,7 @@ import { appCommands } from './apps.ts';
 import { configCommands } from './config.ts';
 import { dataCommands } from './data.ts';
 import { loginCommands } from './login.ts';
+import { observeCommands } from './observe.ts';
 import { psCommands } from './ps.ts';
 import { releaseCommands } from './releases.ts';
 import { settingCommands } from './settings.ts';
@@ -19,4 +20,5 @@ export const clientCommands: readonly ClientCommand[] = [
   ...settingCommands,
   ...dataCommands,
   ...adminCommands,
+  ...observeCommands,
 ];
