@@ -371,10 +371,8 @@ export const MIGRATIONS: readonly Migration[] = [
   // pg:backups:schedule (issue 37): the time of day (HH:MM, UTC) a database's daily backup is
   // taken at; NULL: every SLIPWAY_DATABASE_BACKUP_INTERVAL_S since the last one.
   `ALTER TABLE data_services ADD COLUMN backup_at TEXT;`,
-  // The audit log (issue 39): every change and every denied attempt, each entry carrying the hash
-  // of the one before (ops/audit/chain.ts). The store refuses to change an entry, and to delete one
-  // that no pruning anchor covers: retention records "pruned up to N, whose hash was H" first, so
-  // the chain stays checkable from N + 1 (ops/audit/prune.ts).
+  // The audit log (issue 39): entries chained by hash (ops/audit/chain.ts), never changed, deleted
+  // only up to a pruning anchor ("pruned up to N, whose hash was H": ops/audit/prune.ts).
   `CREATE TABLE audit (
      seq INTEGER PRIMARY KEY,
      at TEXT NOT NULL,
