@@ -408,8 +408,7 @@ export const MIGRATIONS: readonly Migration[] = [
    CREATE TRIGGER audit_pruned_checked BEFORE INSERT ON audit_pruned
    WHEN NOT EXISTS (SELECT 1 FROM audit WHERE seq = NEW.upto AND hash = NEW.hash)
    BEGIN SELECT RAISE(ABORT, 'a pruning anchor must name an entry and its hash'); END;`,
-  // previews:config --fork-db (issue 37): a new preview's Postgres databases are restored from its
-  // parent's latest backups instead of starting empty.
+  // previews:config --fork-db (issue 37): a preview's Postgres restored from its parent's backups.
   `ALTER TABLE preview_settings ADD COLUMN fork_db INTEGER NOT NULL DEFAULT 0;`,
   // Secrets at rest (issue 38): every secret value stored in clear until now (config vars, releases'
   // copies of them, database passwords and TLS keys, data CAs' keys, uploaded certificates' keys,
