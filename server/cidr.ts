@@ -1,6 +1,6 @@
 // Address ranges as settings and commands take them (SLIPWAY_POD_CIDR, egress:allow): one address
 // or CIDR, checked and written the one way Kubernetes accepts in a NetworkPolicy's ipBlock.
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
 /** Why a text is not a usable CIDR; the message is one sentence about the value. */
 export class CidrError extends Error {}
@@ -69,4 +69,15 @@ export function embeddedIpv4(addr: string): string[] {
   if (w[0] === 0x2002n) return [ipv4Text(pair(1))];
   if (w[0] === 0x2001n && w[1] === 0n) return [ipv4Text(pair(2)), ipv4Text(pair(6) ^ 0xffffffffn)];
   return [];
+}
+
+/** A list of settings' CIDRs (or bare addresses) that `BlockList.check` matches addresses against. */
+export function cidrBlockList(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const [addr = '', bits = ''] = c.split('/');
+    const family = isIP(addr) === 4 ? 'ipv4' : 'ipv6';
+    list.addSubnet(addr, Number(bits || (family === 'ipv4' ? 32 : 128)), family);
+  }
+  return list;
 }

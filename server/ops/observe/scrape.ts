@@ -3,7 +3,8 @@
 // an event is read at the scrape, from memory and the store only: each app's process counts from
 // the watch cache the dashboard already reads (no request to the Kubernetes API per scrape), and
 // the times of the databases' last successful backups and drills.
-import { BlockList, isIP } from 'node:net';
+import type { BlockList } from 'node:net';
+import { cidrBlockList } from '../../cidr.ts';
 import type { Services } from '../../context.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { plainAddress } from '../../auth/session-cookie.ts';
@@ -23,13 +24,7 @@ export type ScrapeAccess = { ok: true } | { ok: false; status: 401 | 403; messag
 
 /** The addresses of SLIPWAY_METRICS_ALLOW, as a list `allowed` checks. */
 export function allowList(cidrs: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const c of cidrs) {
-    const [addr = '', bits = ''] = c.split('/');
-    const family = isIP(addr) === 4 ? 'ipv4' : 'ipv6';
-    list.addSubnet(addr, Number(bits || (family === 'ipv4' ? 32 : 128)), family);
-  }
-  return list;
+  return cidrBlockList(cidrs);
 }
 
 /**

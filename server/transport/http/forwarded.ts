@@ -1,18 +1,13 @@
 // Which client a request came from, when a reverse proxy (the cluster's ingress) stands between:
 // its X-Forwarded-For is believed only from a peer listed in SLIPWAY_TRUSTED_PROXIES, or anyone
 // could name any address and so escape (or aim) a throttle that counts per sender.
-import { BlockList, isIP } from 'node:net';
+import type { BlockList } from 'node:net';
 import { plainAddress } from '../../auth/session-cookie.ts';
+import { cidrBlockList } from '../../cidr.ts';
 
 /** The peers whose X-Forwarded-For is believed: exactly the CIDRs given (none by default, not even loopback). */
 export function forwardingProxies(cidrs: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const c of cidrs) {
-    const [addr = '', bits = ''] = c.split('/');
-    const family = isIP(addr) === 4 ? 'ipv4' : 'ipv6';
-    list.addSubnet(addr, Number(bits || (family === 'ipv4' ? 32 : 128)), family);
-  }
-  return list;
+  return cidrBlockList(cidrs);
 }
 
 function trusted(address: string, proxies: BlockList): boolean {
