@@ -231,9 +231,11 @@ export async function listAddons(actor: Actor, app: string): Promise<AddonInfo[]
   const { store, deployer } = actor.services;
   const rows = store.data.list(app);
   const states = rows.length && deployer ? await deployer.data.states(app) : [];
-  const stats = await Promise.all(rows.map((r) => (states.find((x) => x.name === r.name)?.ready ? databaseStats(actor.services, app, r, actor.signal) : null)));
+  const found = rows.map((r) => states.find((x) => x.name === r.name));
+  // What each ready database's pod says of itself, all asked at once.
+  const stats = await Promise.all(rows.map((r, i) => (found[i]?.ready ? databaseStats(actor.services, app, r, actor.signal) : null)));
   return rows.map((r, i) => {
-    const s = states.find((x) => x.name === r.name);
+    const s = found[i];
     const drills = store.data.drills(app, r.name);
     return {
       name: r.name, kind: r.kind, version: r.version, size: r.size, attachment: r.attachment,
