@@ -120,7 +120,7 @@ export function openStore(file: string, keys: StoreKeys = defaultKeys(file), opt
     audit: auditStore(db),
     secrets: secretsStore(db, sealer),
     sealer,
-    drains: drainsStore(db),
+    drains: drainsStore(db, sealer),
     close: () => db.close(),
   };
 }

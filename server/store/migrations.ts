@@ -1,7 +1,7 @@
 // The store's schema migrations, in order: the index + 1 is the schema version.
 import type Database from 'better-sqlite3';
 import type { Sealer } from './sealing.ts';
-import { sealInPlace } from './secrets.ts';
+import { sealDrains, sealInPlace } from './secrets.ts';
 
 /**
  * One migration: SQL, or a function for one that rewrites values with the store's keys (it changes
@@ -422,4 +422,5 @@ export const MIGRATIONS: readonly Migration[] = [
      last_ok_at TEXT
    );
    CREATE INDEX drains_by_app ON drains (app);`,
+  sealDrains,
 ];

@@ -46,7 +46,7 @@ function storeAt(n: number): string {
 }
 
 /** Every secret the fixtures hold in clear before SEALED_SINCE (a part of each, for the raw file's bytes). */
-const SECRETS = ['postgres://shop:pw@db', 'second line', 'GREETING":"hi', 'whsec-blog', 'MIIE', '\nDB\n-----END PRIVATE', '\nCA\n-----END PRIVATE'];
+const SECRETS = ['postgres://shop:pw@db', 'second line', 'GREETING":"hi', 'whsec-blog', 'MIIE', '\nDB\n-----END PRIVATE', '\nCA\n-----END PRIVATE', 'otel.example/v1/logs', 'logs.example:6514', 'X-Team'];
 
 /** The migrated store's secret columns hold only sealed values, and its file (and WAL) none of the secrets in clear. */
 function checkSealed(file: string): void {
@@ -55,6 +55,7 @@ function checkSealed(file: string): void {
       ...db.prepare('SELECT value AS v FROM config').all(), ...db.prepare('SELECT config AS v FROM releases').all(),
       ...db.prepare('SELECT password AS v FROM data_services UNION ALL SELECT tls_key FROM data_services').all(),
       ...db.prepare('SELECT key AS v FROM data_ca UNION ALL SELECT key_pem FROM certs UNION ALL SELECT webhook_secret FROM syncs WHERE webhook_secret IS NOT NULL').all(),
+      ...db.prepare('SELECT url AS v FROM drains UNION ALL SELECT headers FROM drains').all(),
     ].map((r) => (r as { v: string }).v);
     for (const t of texts) assert.match(t, /^sealed:v1:[0-9a-f]{16}:[A-Za-z0-9+/=]+$/);
   });
