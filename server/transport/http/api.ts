@@ -330,7 +330,7 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
       },
       security: [{ bearer: [] }, { session: [] }],
     },
-    transformObject: ({ openapiObject }) => withScopes(openapiObject as OpenApiPaths, routes),
+    transformObject: (d) => ('openapiObject' in d ? withScopes(d.openapiObject as OpenApiPaths, routes) : d.swaggerObject),
   });
   if (services.config.apiCorsOrigins.length > 0) {
     // Off unless configured: a browser page elsewhere must not use a token it got hold of.
