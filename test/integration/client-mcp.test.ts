@@ -12,18 +12,20 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { deployedApp, makeKey, type TestKey, type TestServer, startTestServer } from '../support/harness.ts';
 import { makeToken, sshJson } from '../support/api-client.ts';
+import { run } from '../../server/exec.ts';
 import type { AuditEntry } from '../../server/shapes/audit.ts';
 
-const MAIN = resolve(import.meta.dirname, '..', '..', 'client', 'main.ts');
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const MAIN = join(ROOT, 'client', 'main.ts');
 
 /** What a tool call answered: its text and whether it is an error. */
 interface Called { text: string; isError: boolean }
 
 /** An MCP session with `slipway mcp` for `token`, through the SDK's client over stdio. */
-async function connect(s: TestServer, token: string, home: string): Promise<{ client: Client; call: (name: string, args?: Record<string, unknown>) => Promise<Called>; stderr: () => string }> {
+async function connect(s: TestServer, token: string, home: string, main = MAIN): Promise<{ client: Client; call: (name: string, args?: Record<string, unknown>) => Promise<Called>; stderr: () => string }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [MAIN, 'mcp'],
+    args: [main, 'mcp'],
     env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'config'), SLIPWAY_TOKEN: token, SLIPWAY_HOST: `http://127.0.0.1:${s.slipway.httpPort}` },
     stderr: 'pipe',
   });
@@ -167,5 +169,20 @@ describe('slipway mcp', { timeout: 180_000 }, () => {
     assert.doesNotMatch(config.text, /hunter2/);
     const releases = await reader.call('releases', { app });
     assert.equal(releases.isError, false, releases.text);
+  });
+
+  test('the built package (the one file and the chunk npm pack ships) serves the same tools', async () => {
+    const dist = join(home, 'dist');
+    const built = await run(process.execPath, [join(ROOT, 'scripts', 'build-client.ts'), dist]);
+    assert.equal(built.exitCode, 0, built.stderr);
+    const packed = await connect(s, await makeToken(s, dev, 'mcp-packed', 'read'), home, join(dist, 'slipway.mjs'));
+    try {
+      const { tools } = await packed.client.listTools();
+      assert.deepEqual(tools.map((t) => t.name).sort(), (await reader.client.listTools()).tools.map((t) => t.name).sort());
+      const apps = await packed.call('apps');
+      assert.ok((JSON.parse(apps.text) as { name: string }[]).some((a) => a.name === app), apps.text);
+    } finally {
+      await packed.client.close();
+    }
   });
 });
