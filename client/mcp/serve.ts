@@ -9,7 +9,7 @@ import { Server as McpSdkServer } from '@modelcontextprotocol/sdk/server/index.j
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ClientError } from '../errors.ts';
-import { call, type Server } from '../http.ts';
+import { call, type Answer, type Server } from '../http.ts';
 import { followJob, type Job } from '../jobs.ts';
 import type { Out } from '../out.ts';
 import { isScope, offered, requestOf, toolsFrom, withheld, type McpTool, type OpenApiDocument, type Scope } from './tools.ts';
@@ -55,7 +55,7 @@ export async function runTool(server: Server, tools: ReadonlyMap<string, McpTool
   if (!offered([tool], who.scope).length) return answer(`This token has the ${who.scope} scope; ${name} needs ${tool.need}. Nothing was sent.`, true);
   const req = requestOf(tool, args);
   if ('refused' in req) return answer(req.refused, true);
-  let a;
+  let a: Answer;
   try {
     a = await call(server, req.method, req.path, { query: req.query, ...(req.body !== undefined ? { body: req.body } : {}) });
   } catch (err) {
