@@ -149,6 +149,9 @@ describe('slipway mcp', { timeout: 180_000 }, () => {
     assert.equal(stopped.isError, false, stopped.text);
     const stop = (await audit()).find((e) => e.action === 'POST /apps/:app/stop')!;
     assert.equal(stop.credential, 'token mcp-deploy');
+    // Its undoing is no destructive change: ps_start needs no confirm.
+    const started = await deploy.call('ps_start', { app });
+    assert.equal(started.isError, false, started.text);
   });
 
   test('a read token lists no tool that changes anything, a forced call is refused, config values are withheld', async () => {
