@@ -12,7 +12,7 @@ import { ClientError } from '../errors.ts';
 import { call, type Answer, type Server } from '../http.ts';
 import { followJob, type Job } from '../jobs.ts';
 import type { Out } from '../out.ts';
-import { isScope, offered, requestOf, toolsFrom, withheld, type McpTool, type OpenApiDocument, type Scope } from './tools.ts';
+import { allows, isScope, offered, requestOf, toolsFrom, withheld, type McpTool, type OpenApiDocument, type Scope } from './tools.ts';
 
 /** How long a call that started a job follows it before answering with the job still running (MCP clients time out at about 60 s). */
 const FOLLOW_MS = 45_000;
@@ -21,8 +21,8 @@ const MAX_TEXT = 100_000;
 /** The transcript lines an ended job's answer carries. */
 const JOB_LINES = 40;
 
-/** What the server says of the token, once at the start. */
-interface Who { name: string; scope: Scope }
+/** What the server says of the token, once at the start; `scope` is what is offered (lowered by --scope: `limited`). */
+interface Who { name: string; scope: Scope; limited?: boolean }
 
 /** A tool's answer: text, and whether it is a refusal or failure. */
 function answer(text: string, isError = false): CallToolResult {
@@ -52,7 +52,7 @@ export async function runTool(server: Server, tools: ReadonlyMap<string, McpTool
   const tool = tools.get(name);
   if (!tool) return answer(`There is no tool ${name}.`, true);
   // Listed or not, a tool beyond the token's scope is refused here, before any request (the server would refuse it too).
-  if (!offered([tool], who.scope).length) return answer(`This token has the ${who.scope} scope; ${name} needs ${tool.need}. Nothing was sent.`, true);
+  if (!offered([tool], who.scope).length) return answer(`${who.limited ? `slipway mcp was started with --scope ${who.scope}` : `This token has the ${who.scope} scope`}; ${name} needs ${tool.need}. Nothing was sent.`, true);
   const req = requestOf(tool, args);
   if ('refused' in req) return answer(req.refused, true);
   let a: Answer;
@@ -72,12 +72,16 @@ export async function runTool(server: Server, tools: ReadonlyMap<string, McpTool
 /** What `serveMcp` reads and writes: stdin and stdout by default; `note` is stderr (never the protocol's stdout). */
 export interface McpIo { stdin?: Readable; stdout?: Writable; note: (line: string) => void }
 
-/** Serves MCP on stdio for `server`'s token until the client closes stdin. */
-export async function serveMcp(server: Server, version: string, io: McpIo): Promise<void> {
+/**
+ * Serves MCP on stdio for `server`'s token until the client closes stdin; `limit` (--scope) lowers
+ * what is offered below the token's own scope, never above it.
+ */
+export async function serveMcp(server: Server, version: string, io: McpIo, limit?: Scope): Promise<void> {
   const api: Server = { ...server, agent: `slipway-mcp/${version}` };
   const whoami = (await call(api, 'GET', '/whoami')).json as { name?: unknown; scope?: unknown };
   if (typeof whoami.name !== 'string' || !isScope(whoami.scope)) throw new ClientError(`The server at ${api.api} did not say who the token is (GET /api/v1/whoami).`);
-  const who: Who = { name: whoami.name, scope: whoami.scope };
+  const limited = limit !== undefined && !allows(limit, whoami.scope);
+  const who: Who = { name: whoami.name, scope: limited ? limit : whoami.scope, ...(limited ? { limited } : {}) };
   const doc = (await call(api, 'GET', '/openapi.json')).json as OpenApiDocument;
   let all: McpTool[];
   try {
@@ -91,7 +95,7 @@ export async function serveMcp(server: Server, version: string, io: McpIo): Prom
     { name: 'slipway', title: 'Slipway', version },
     {
       capabilities: { tools: {} },
-      instructions: `Slipway apps on ${api.host}, as the key ${who.name} with a ${who.scope} token: read apps, logs, releases, jobs and config names${who.scope === 'read' ? '' : '; deploy, roll back, scale and set config'}. Destructive tools need confirm set to the app's name; give it only when the user asked for exactly that change.`,
+      instructions: `Slipway apps on ${api.host}, as the key ${who.name} with the ${who.scope} scope: read apps, logs, releases, jobs and config names${who.scope === 'read' ? '' : '; deploy, roll back, scale and set config'}. Destructive tools need confirm set to the app's name; give it only when the user asked for exactly that change.`,
     },
   );
   mcp.setRequestHandler(ListToolsRequestSchema, async () => ({
@@ -104,7 +108,7 @@ export async function serveMcp(server: Server, version: string, io: McpIo): Prom
     (io.stdin ?? process.stdin).once('end', resolve);
   });
   await mcp.connect(transport);
-  io.note(`slipway mcp: ${listed.length} tools for ${who.name} (${who.scope} token) on ${api.api}; reading MCP on stdin.`);
+  io.note(`slipway mcp: ${listed.length} tools for ${who.name} (${whoami.scope} token${limited ? `, offered as ${who.scope}` : ''}) on ${api.api}; reading MCP on stdin.`);
   await closed;
   await mcp.close();
 }

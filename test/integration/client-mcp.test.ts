@@ -22,10 +22,10 @@ const MAIN = join(ROOT, 'client', 'main.ts');
 interface Called { text: string; isError: boolean }
 
 /** An MCP session with `slipway mcp` for `token`, through the SDK's client over stdio. */
-async function connect(s: TestServer, token: string, home: string, main = MAIN): Promise<{ client: Client; call: (name: string, args?: Record<string, unknown>) => Promise<Called>; stderr: () => string }> {
+async function connect(s: TestServer, token: string, home: string, main = MAIN, extra: string[] = []): Promise<{ client: Client; call: (name: string, args?: Record<string, unknown>) => Promise<Called>; stderr: () => string }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [main, 'mcp'],
+    args: [main, 'mcp', ...extra],
     env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'config'), SLIPWAY_TOKEN: token, SLIPWAY_HOST: `http://127.0.0.1:${s.slipway.httpPort}` },
     stderr: 'pipe',
   });
@@ -172,6 +172,25 @@ describe('slipway mcp', { timeout: 180_000 }, () => {
     assert.doesNotMatch(config.text, /hunter2/);
     const releases = await reader.call('releases', { app });
     assert.equal(releases.isError, false, releases.text);
+  });
+
+  test('--scope read offers a deploy token\'s session only the reads, and withholds config values; a bad scope is one sentence', async () => {
+    const token = await makeToken(s, dev, 'mcp-lowered', 'deploy');
+    const lowered = await connect(s, token, home, MAIN, ['--scope', 'read']);
+    try {
+      const { tools } = await lowered.client.listTools();
+      assert.deepEqual(tools.filter((t) => t.annotations?.readOnlyHint !== true).map((t) => t.name), []);
+      const forced = await lowered.call('ps_scale', { app, formation: { web: 3 } });
+      assert.equal(forced.text, 'slipway mcp was started with --scope read; ps_scale needs deploy. Nothing was sent.');
+      assert.doesNotMatch((await lowered.call('config', { app })).text, /hunter2/);
+      assert.match(lowered.stderr(), /\(deploy token, offered as read\)/);
+    } finally {
+      await lowered.client.close();
+    }
+    const bad = await run(process.execPath, [MAIN, 'mcp', '--scope', 'root'], { env: { PATH: process.env.PATH ?? '', HOME: home, SLIPWAY_TOKEN: token, SLIPWAY_HOST: `http://127.0.0.1:${s.slipway.httpPort}` }, extendEnv: false, input: '' });
+    assert.equal(bad.exitCode, 2);
+    assert.equal(bad.stderr.trim(), '!     --scope takes read, deploy or admin, not "root".');
+    assert.equal(bad.stdout, '');
   });
 
   test('the built package (the one file and the chunk npm pack ships) serves the same tools', async () => {
