@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { deployedApp, makeKey, type TestKey, type TestServer, startTestServer } from '../support/harness.ts';
+import { deployedApp, makeKey, type TestKey, type TestServer, startTestServer, useControls } from '../support/harness.ts';
 import { makeToken, sshJson } from '../support/api-client.ts';
 import { run } from '../../server/exec.ts';
 import type { AuditEntry } from '../../server/shapes/audit.ts';
@@ -132,6 +132,14 @@ describe('slipway mcp', { timeout: 180_000 }, () => {
     const rebuild = entries.find((e) => e.action === 'POST /apps/:app/rebuild')!;
     assert.equal(rebuild.credential, 'token mcp-deploy');
     assert.equal(rebuild.job, rebuildJob.id);
+  });
+
+  test('a change whose job fails is an error answer with the job\'s sentence', async (t) => {
+    useControls(t, s, { deployFailure: 'the fake rollout failed' });
+    const r = await deploy.call('config_set', { app, set: { BROKEN: '1' } });
+    assert.equal(r.isError, true, r.text);
+    assert.match(r.text, /"status": "failed"/);
+    assert.match(r.text, /Job \S+ failed: .*the fake rollout failed/);
   });
 
   test('a destructive tool without confirm (or with another name) is refused and sends nothing', async () => {
