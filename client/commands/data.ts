@@ -52,6 +52,7 @@ export const dataCommands: ClientCommand[] = [
     body: (r) => ({ to: str(r, 'to'), ...(str(r, 'name') ? { name: str(r, 'name') } : {}) }),
   }),
   change({ name: 'pg:promote', usage: 'NAME [--as DATABASE]', summary: "Make a database the app's DATABASE_URL", route: 'POST /apps/{app}/addons/{name}/promote', flags: { as: { type: 'string', help: 'the attachment' } }, body: (r) => (str(r, 'as') ? { as: str(r, 'as') } : {}) }),
+  change({ name: 'addons:update', usage: 'NAME', summary: "Move a database to the server's image of its major version (a restart)", route: 'POST /apps/{app}/addons/{name}/image' }),
   change({ name: 'addons:verify', usage: '[NAME]', summary: "Prove the database's backups now with a restore drill", route: 'POST /apps/{app}/addons/{name}/verify', args: OPTIONAL_NAME, path: dbPath('/verify') }),
   change({ name: 'pg:credentials:rotate', usage: '[NAME]', summary: 'New random credentials, set in its config var in one release', route: 'POST /apps/{app}/addons/{name}/credentials/rotate', args: OPTIONAL_NAME, path: dbPath('/credentials/rotate') }),
   {

@@ -5,7 +5,8 @@ import { route } from './route.ts';
 import { AppName, AppParams } from './schemas.ts';
 import { AcceptedSchema } from '../shapes/jobs.ts';
 import { actor, quietProgress, runChange } from './change.ts';
-import { AddonCreatedSchema, AddonInfoSchema, DrillSchema } from '../shapes/data.ts';
+import { AddonCreatedSchema, AddonInfoSchema, DrillSchema, ImageUpdatedSchema } from '../shapes/data.ts';
+import { updateAddonImage } from '../ops/data/image-update.ts';
 import { BackupInfoSchema, BackupScheduleSchema, BackupsSchema, RestoredSchema, UpgradedSchema } from '../shapes/backups.ts';
 import { upgradeDatabase } from '../ops/data/upgrade.ts';
 import { captureBackup, listBackups, promoteDatabase, scheduleBackups } from '../ops/data/backups.ts';
@@ -108,6 +109,13 @@ export const addonRoutes = [
     }, { additionalProperties: false }),
     response: { 201: UpgradedSchema, 202: AcceptedSchema },
     handle: (call) => runChange((a, p) => upgradeDatabase(a, call.params.app, { database: call.params.name, to: call.body.to, name: call.body.name }, p), call, { status: 201 }),
+  }),
+  route({
+    method: 'POST', url: '/apps/:app/addons/:name/image', tag: 'addons', need: 'deploy',
+    summary: "Move a database to this server's image of its major version, on the same volumes (= addons:update; a restart: a few seconds without it): 202 with its job",
+    params: DataParams,
+    response: { 200: ImageUpdatedSchema, 202: AcceptedSchema },
+    handle: (call) => runChange((a, p) => updateAddonImage(a, call.params.app, call.params.name, p), call, { status: 200 }),
   }),
   route({
     method: 'POST', url: '/apps/:app/addons/:name/promote', tag: 'addons', need: 'deploy',

@@ -2,6 +2,7 @@
 // ops/data/addons.ts.
 import { UsageError } from '../errors.ts';
 import { addonInfo, createAddon, destroyAddon, listAddons, openConsole } from '../ops/data/addons.ts';
+import { updateAddonImage } from '../ops/data/image-update.ts';
 import { dataName } from '../ops/data/rules.ts';
 import { bytesText } from '../ops/data/stats.ts';
 import { defineCommand, listing, type Command } from './types.ts';
@@ -120,6 +121,18 @@ export const addonsCommands: Command[] = [
   },
   infoCommand('addons:info', 'APP NAME', 'Show one database: its kind, version, size, attachment, host, state, volumes and how full they are, connections, last backup and last verified restore', { min: 2, max: 2 }, undefined),
   infoCommand('pg:info', 'APP [NAME]', "Show an app's Postgres database (its first, or NAME) as addons:info does: state, volumes' use, connections, last backup, last verified restore with RPO and RTO", { min: 1, max: 2 }, 'postgres'),
+  defineCommand({
+    name: 'addons:update',
+    usage: 'APP NAME',
+    summary: "Move a database to this server's image of its major version (after a Slipway upgrade brought a newer one), on the same volumes: a restart, a few seconds without it",
+    access: 'app',
+    args: { min: 2, max: 2 },
+    json: true,
+    run: async (ctx, app, [name], flags) => {
+      const r = await updateAddonImage(actorOf(ctx), app, name!, jsonProgressOf(ctx, flags.json));
+      return listing(r, (out) => out.line(r.changed ? `${r.name} runs ${r.to} (was ${r.from}).` : `${r.name} runs ${r.to} already; nothing was changed.`));
+    },
+  }),
   defineCommand({
     name: 'addons:destroy',
     usage: 'APP NAME --confirm APP',

@@ -4,7 +4,7 @@
 // (NetworkPolicies: only the app's own pods reach it; quota; Pod Security "restricted"). The
 // images (images/) run as uid 999; the volumes are made theirs by fsGroup.
 import type { KubeObject, V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service, V1StatefulSet } from '../kube/types.ts';
-import { LABEL, MANAGED_BY, appLabels, namespaceFor } from '../kube/labels.ts';
+import { ANNOTATION, LABEL, MANAGED_BY, appLabels, namespaceFor } from '../kube/labels.ts';
 import type { BackupRetention, DataKind, DataService } from '../model.ts';
 
 /** Where each kind listens, keeps its data, and how the kubelet knows it is ready. */
@@ -155,7 +155,7 @@ export function dataServiceObject(d: DataService): KubeObject<V1Service> {
  * token, gets no Service links in its environment, and has limits inside the app's quota. A
  * deleted pod comes back on the same claims.
  */
-export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet> {
+export function dataStatefulSetObject(d: DataService, named: string = d.image): KubeObject<V1StatefulSet> {
   const kind = KINDS[d.kind];
   const name = dataObjectName(d.name);
   const labels = dataLabels(d.app, d);
@@ -163,7 +163,8 @@ export function dataStatefulSetObject(d: DataService): KubeObject<V1StatefulSet>
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: { name, namespace: namespaceFor(d.app), labels },
+    // The image as Slipway names it (`named`; d.image may be the nodes' pull address): addons:update compares it with the server's.
+    metadata: { name, namespace: namespaceFor(d.app), labels, annotations: { [ANNOTATION.image]: named } },
     spec: {
       replicas: 1,
       serviceName: name,
@@ -261,8 +262,8 @@ export function drillPodObject(d: DataService, purpose: ScratchPurpose = 'drill'
  * Service; and the authority's ConfigMap the app's pods mount (a release applies it too; a `run`
  * before the app's next release needs it already).
  */
-export function dataObjects(d: DataService): KubeObject[] {
-  return [dataSecretObject(d), dataClaimObject(d, 'data'), ...(d.scratchBackups ? [] : [dataClaimObject(d, 'backup')]), dataStatefulSetObject(d), dataServiceObject(d), dataCaObject(d.app, d.tls.ca)];
+export function dataObjects(d: DataService, named: string = d.image): KubeObject[] {
+  return [dataSecretObject(d), dataClaimObject(d, 'data'), ...(d.scratchBackups ? [] : [dataClaimObject(d, 'backup')]), dataStatefulSetObject(d, named), dataServiceObject(d), dataCaObject(d.app, d.tls.ca)];
 }
 
 /** The ConfigMap holding the certificate of the app's databases' authority, which every pod of an app with databases mounts. */

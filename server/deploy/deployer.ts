@@ -250,6 +250,8 @@ export interface DataState {
   startedAt: string | null;
   /** The phase of its data and backup claims (Bound, Pending, absent). */
   volumes: { data: string; backup: string };
+  /** The image its set runs, as Slipway named it when it applied the set (null: unknown). */
+  image: string | null;
 }
 
 /** An app's databases (Postgres, Valkey). */

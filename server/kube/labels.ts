@@ -57,6 +57,8 @@ export const ANNOTATION = {
   secretAt: 'slipway/secret-at',
   /** On the log collector's pod template: a hash of its configuration (a change of the drains rolls its pods). */
   configHash: 'slipway/config-hash',
+  /** On a database's StatefulSet: the image it runs as Slipway names it (before a pull address replaced the registry's). */
+  image: 'slipway/image',
 } as const;
 
 /** The field manager of every server-side apply of release objects. */

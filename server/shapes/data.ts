@@ -42,10 +42,21 @@ export const AddonInfoSchema = Type.Object({
   lastDrill: Type.Union([DrillSchema, Type.Null()], { description: 'The newest restore drill (Postgres): its latest backup restored into a scratch copy and checked.' }),
   lastVerifiedRestore: Type.Union([DrillSchema, Type.Null()], { description: 'The newest drill that passed.' }),
   stats: Type.Union([DataStatsSchema, Type.Null()], { description: 'Its volumes\' use and its connections, as its pod says now (Postgres); null when it cannot say (not ready, no answer within 5 s).' }),
-  problems: Type.Array(Type.String(), { description: 'One sentence per full volume (95 % or more used): what stops, and what to do.' }),
+  image: Type.Union([Type.String(), Type.Null()], { description: 'The image it runs (null: not on the cluster); addons:update moves it to the server\'s.' }),
+  problems: Type.Array(Type.String(), { description: "One sentence per full volume (95 % or more used): what stops, and what to do; one when it runs another image than the server's." }),
 }, { additionalProperties: false });
 /** A database as addons shows it. */
 export type AddonInfo = Static<typeof AddonInfoSchema>;
+
+/** What addons:update did. */
+export const ImageUpdatedSchema = Type.Object({
+  name: Type.String(),
+  from: Type.String({ description: 'The image it ran before.' }),
+  to: Type.String({ description: "The server's image it runs now." }),
+  changed: Type.Boolean({ description: "False when it ran the server's image already (nothing was done)." }),
+}, { additionalProperties: false });
+/** What addons:update did. */
+export type ImageUpdated = Static<typeof ImageUpdatedSchema>;
 
 /** What addons:create did: the database, and the release that attached it (null: stored for the first deploy). */
 export const AddonCreatedSchema = Type.Object({

@@ -545,7 +545,7 @@ export class FakeData implements DataServices {
   /** The heartbeat each `app/name` holds (a restored copy: the default, the same in every one). */
   readonly heartbeats = new Map<string, string>();
   async states(app: string): Promise<DataState[]> {
-    return [...this.running.values()].filter((d) => d.app === app).map((d) => ({ name: d.name, ready: true, state: 'Running', restarts: 0, startedAt: null, volumes: { data: 'Bound', backup: 'Bound' } }));
+    return [...this.running.values()].filter((d) => d.app === app).map((d) => ({ name: d.name, ready: true, state: 'Running', restarts: 0, startedAt: null, volumes: { data: 'Bound', backup: 'Bound' }, image: d.image }));
   }
   /** Each image command run, `app/name command…`. */
   readonly commands: string[] = [];

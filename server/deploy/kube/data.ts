@@ -25,7 +25,7 @@ export class KubeData extends KubePart implements DataServices {
   async apply(d: DataService, guards: DataGuards, opts: { transcript: Transcript; signal: AbortSignal; timeoutMs: number }): Promise<void> {
     // As a first deploy would: the namespace when it is not there, then its guards, before any pod.
     await this.k.applyAppGuards(guards);
-    const objects = dataObjects({ ...d, image: this.k.pullImage(d.image) });
+    const objects = dataObjects({ ...d, image: this.k.pullImage(d.image) }, d.image);
     const of = (kind: string) => objects.filter((o) => o.kind === kind);
     await Promise.all([...of('Secret'), ...of('ConfigMap')].map((o) => this.k.client.apply(o)));
     await Promise.all(of('PersistentVolumeClaim').map((o) => this.k.client.apply(o)));
@@ -113,6 +113,7 @@ export class KubeData extends KubePart implements DataServices {
         restarts: st?.restarts ?? 0,
         startedAt: st?.startedAt ?? null,
         volumes: { data: claim('data'), backup: claim('backup') },
+        image: s.metadata?.annotations?.[ANNOTATION.image] ?? s.spec?.template?.spec?.containers?.[0]?.image ?? null,
       };
     });
   }

@@ -52,6 +52,21 @@ export function imageOf(services: Pick<Services, 'config'>, kind: DataKind, vers
   return image;
 }
 
+/** The sentence addons and addons:info show for a database running another image than the server's, or undefined. */
+function imageBehind(app: string, row: Pick<DataRow, 'name' | 'kind' | 'version'>, running: string | null, current: string | undefined): string | undefined {
+  if (running === null || current === undefined || running === current) return undefined;
+  return `${row.name} runs ${running}, not this server's ${current}: addons:update ${app} ${row.name} moves it (a restart: a few seconds without it).`;
+}
+
+/** The image this server runs a database of `row`'s kind and major with, or undefined when it has none. */
+function serverImage(services: Pick<Services, 'config'>, row: Pick<DataRow, 'kind' | 'version'>): string | undefined {
+  try {
+    return imageOf(services, row.kind, row.version);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The database `raw` of the app, or the sentence saying it has none of that name. */
 export function existing(services: Pick<Services, 'store'>, app: string, raw: string): DataRow {
   const name = dataName(raw);
@@ -248,7 +263,8 @@ export async function listAddons(actor: Actor, app: string): Promise<AddonInfo[]
       lastDrill: drills.last ?? null,
       lastVerifiedRestore: drills.lastOk ?? null,
       stats: stats[i] ?? null,
-      problems: stats[i] ? fullVolumes(app, r.name, stats[i]) : [],
+      image: s?.image ?? null,
+      problems: [...(stats[i] ? fullVolumes(app, r.name, stats[i]) : []), ...[imageBehind(app, r, s?.image ?? null, serverImage(actor.services, r))].filter((p) => p !== undefined)],
     };
   });
 }
