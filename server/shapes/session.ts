@@ -30,6 +30,7 @@ export const WhoamiSchema = Type.Object({
   name: Type.String({ description: 'The key the token belongs to.' }),
   admin: Type.Boolean({ description: 'Whether the token acts with admin rights (an admin key and the admin scope).' }),
   scope: scopeSchema("The token's effective scope: the lower of its own and its key's rights."),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the token expires; absent when it never does.' })),
 }, { additionalProperties: false });
 /** Who the token acts as. */
 export type Whoami = Static<typeof WhoamiSchema>;

@@ -13,7 +13,7 @@ import { FailureThrottle } from './throttle.ts';
 import { Tally } from './limits.ts';
 import { sourceOf } from '../source.ts';
 import { actorOf, recordAfter } from '../../ops/audit/recorder.ts';
-import { basicToken, tokenIdentity } from './auth.ts';
+import { basicToken, expiredTokenMessage, tokenIdentity } from './auth.ts';
 import { startApi, startHooks, type HookEndpoint, type HttpApi } from './api.ts';
 import { dashboard, type Dashboard } from './dashboard.ts';
 import { apiRoutes } from '../../api/index.ts';
@@ -107,6 +107,8 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hoo
     const challenge = { 'www-authenticate': 'Basic realm="Slipway", charset="UTF-8"' };
     // No credentials is git's normal first request; only presented credentials are failures.
     if (req.headers.authorization === undefined) return refuse(req, res, 401, UNAUTHORIZED, challenge);
+    const expired = expiredTokenMessage(services, basicToken(req.headers.authorization));
+    if (expired) return refuse(req, res, 401, expired, challenge);
     const address = req.socket.remoteAddress ?? 'unknown';
     authenticationFailed('http');
     const wait = throttle.fail(address);
