@@ -79,6 +79,11 @@ export function tokensStore(db: Db) {
       const r = db.prepare<[string], { expires_at: string | null }>('SELECT expires_at FROM tokens WHERE hash = ?').get(hash);
       return r !== undefined && !expiredAt(r.expires_at, now());
     },
+    /** Whether the token with this hash is still there but past its expiry (what a stream it opened is told). */
+    expiredHash: (hash: string): boolean => {
+      const r = db.prepare<[string], { expires_at: string | null }>('SELECT expires_at FROM tokens WHERE hash = ?').get(hash);
+      return r !== undefined && expiredAt(r.expires_at, now());
+    },
     /** Every token, or one key's. */
     list: (keyName?: string): Token[] =>
       (keyName === undefined
