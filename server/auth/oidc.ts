@@ -71,8 +71,12 @@ export async function finishSignIn(settings: OidcSettings, currentUrl: URL, flow
   const tokens = await oidc.authorizationCodeGrant(config, currentUrl, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
   const claims = tokens.claims();
   if (!claims) throw new Error('the provider sent no ID token');
-  const email = typeof claims.email === 'string' ? claims.email.toLowerCase() : undefined;
-  return { sub: claims.sub, email, verifiedEmail: claims.email_verified === true ? email : undefined };
+  let found: { email?: unknown; email_verified?: unknown } = { email: claims.email, email_verified: claims.email_verified };
+  // Many providers put the email in the UserInfo answer only (OpenID Connect Core 5.4): asked there,
+  // for the same subject (the library refuses another's), when the ID token has none.
+  if (typeof claims.email !== 'string' && tokens.access_token) found = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+  const email = typeof found.email === 'string' ? found.email.toLowerCase() : undefined;
+  return { sub: claims.sub, email, verifiedEmail: found.email_verified === true ? email : undefined };
 }
 
 /** Whether an error is the provider's or the flow's (a user's sentence), not ours. */
