@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { run } from '../../server/exec.ts';
 import { freePort, makeKey, newApp, startTestServer, type TestKey, type TestServer } from '../support/harness.ts';
 import { sshJson } from '../support/api-client.ts';
-import { launchBrowser, needBrowser, newPage, screenshot } from '../support/browser.ts';
+import { checkAxe, launchBrowser, needBrowser, newPage, screenshot } from '../support/browser.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const CLIENT_ID = 'slipway-dashboard';
@@ -109,6 +109,7 @@ describe('dashboard sign-in with OpenID Connect, in Chromium', { timeout: 180_00
       const button = page.getByRole('link', { name: 'Sign in with Test ID' });
       await button.waitFor();
       await screenshot(page, 'oidc-login');
+      assert.deepEqual(await checkAxe(page), [], 'the login page with its sign-in button passes axe');
       await button.click();
       await atProvider(page, issuer, 'alice');
       await page.waitForURL(`${dashboard}/apps`);
