@@ -106,7 +106,9 @@ describe('tokens that expire', { timeout: 120_000 }, () => {
   });
 
   test('the client CLI warns when its token expires within a week, and not before', async () => {
-    const soon = (await created(s, dev, 'soon --ttl 2d')).token;
+    const made = await created(s, dev, 'soon --ttl 2d');
+    const soon = made.token;
+    const soonAt = /expires (\S+)\)/.exec(made.line)?.[1] ?? 'no expiry printed';
     const later = (await created(s, dev, 'later --ttl 20d')).token;
     const host = `http://127.0.0.1:${s.slipway.httpPort}`;
     const r = await user.cli(s.dir, ['whoami'], { env: { SLIPWAY_TOKEN: soon, SLIPWAY_HOST: host } });
@@ -116,6 +118,10 @@ describe('tokens that expire', { timeout: 120_000 }, () => {
     const quiet = await user.cli(s.dir, ['whoami'], { env: { SLIPWAY_TOKEN: later, SLIPWAY_HOST: host } });
     assert.equal(quiet.exitCode, 0, quiet.stderr);
     assert.doesNotMatch(quiet.stderr, /expires/);
+    // The client's `tokens` lists each token's expiry too.
+    const listed = await user.cli(s.dir, ['tokens'], { env: { SLIPWAY_TOKEN: later, SLIPWAY_HOST: host } });
+    assert.equal(listed.exitCode, 0, listed.stderr);
+    assert.ok(listed.stdout.includes(soonAt), listed.stdout);
   });
 });
 
