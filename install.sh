@@ -114,6 +114,8 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
                          SLIPWAY_BACKUP_KEY is set; the new version copies the store before it
                          migrates it in any case); if the new version does not answer, the previous
                          code and store are put back and started again
+  --job-wait SECONDS     with --upgrade: how long to wait for the jobs running when it starts (pushes,
+                         deploys, config changes) to end before the restart; default 600, 0 cuts them
   --dry-run              print every step it would take; change nothing
   --uninstall            remove Slipway's service, code and settings; keep /var/lib/slipway
   --purge                with --uninstall: also remove /var/lib/slipway, the slipway user and caches
@@ -175,7 +177,7 @@ while [ $# -gt 0 ]; do
     --upgrade) IN_PLACE=1 ;;
     --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--builds|--docker-host|\
     --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server|\
-    --join|--token|--registries|--ingress-from|--node-addresses)
+    --join|--token|--registries|--ingress-from|--node-addresses|--job-wait)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
       flag[${1#--}]=$2; shift ;;
     --*=*) usage_error "write flags as two words: ${1%%=*} VALUE" ;;
@@ -185,6 +187,10 @@ while [ $# -gt 0 ]; do
 done
 [ "$PURGE" = 0 ] || [ "$UNINSTALL" = 1 ] || usage_error "--purge goes with --uninstall"
 [ "$IN_PLACE" = 0 ] || [ "$UNINSTALL" = 0 ] || usage_error "--upgrade and --uninstall do not go together"
+if [ -n "${flag[job-wait]:-}" ]; then
+  [ "$IN_PLACE" = 1 ] || usage_error "--job-wait goes with --upgrade"
+  [[ ${flag[job-wait]} =~ ^[0-9]{1,5}$ ]] || usage_error "--job-wait must be a number of seconds, got \"${flag[job-wait]}\""
+fi
 for f in "${!flag[@]}"; do safe "--$f" "${flag[$f]}"; done
 # --join: this machine becomes a k3s agent and nothing else; the flags of a Slipway install do not apply.
 JOIN=0
@@ -1192,12 +1198,45 @@ upgrade_begin() {
     install -m 0644 -o slipway -g slipway /dev/null "$MAINTENANCE"
     detail "$MAINTENANCE written: pushes and changes are refused until the new version answers"
   fi
+  [ "$DRY" = 1 ] || upgrade_wait_jobs "${flag[job-wait]:-600}"
   if [ -n "${old[SLIPWAY_BACKUP_KEY]:-}" ]; then
     detail "self-backup first (SLIPWAY_BACKUP_KEY is set): backup:create"
     run "$WRAPPER" backup:create || die "The self-backup before the upgrade failed (its message is above); nothing was upgraded."
   else
     detail "no SLIPWAY_BACKUP_KEY: the new version copies the store into $STORE_COPIES before it migrates it"
   fi
+}
+
+# running_jobs: how many jobs the store has queued or running (read-only; the server keeps writing).
+running_jobs() {
+  "$OPT/node/bin/node" -e '
+    const { DatabaseSync } = require("node:sqlite");
+    const db = new DatabaseSync(process.argv[1], { readOnly: true });
+    db.exec("PRAGMA busy_timeout = 5000");
+    process.stdout.write(String(db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE status IN (\x27queued\x27, \x27running\x27)").get().n));
+  ' "$STORE"
+}
+
+# upgrade_wait_jobs SECONDS: with the flag on no job starts, so the running ones are let end before
+# the restart would cut them (they would show as interrupted); past SECONDS the upgrade stops and
+# nothing was changed (0: do not wait).
+upgrade_wait_jobs() {
+  local limit=$1 n waited=0
+  [ -f "$STORE" ] || return 0
+  n=$(running_jobs) || die "Could not count the running jobs in $STORE (the error is above); nothing was upgraded."
+  [ "$n" != 0 ] || { detail "no job running"; return 0; }
+  if [ "$limit" = 0 ]; then
+    detail "$n job(s) running: --job-wait 0, the restart cuts them (they show as interrupted)"
+    return 0
+  fi
+  detail "waiting up to ${limit}s for $n running job(s) to end (ssh git@HOST jobs APP shows them)"
+  while [ "$n" != 0 ]; do
+    [ "$waited" -lt "$limit" ] || die "$n job(s) still running after ${limit}s; nothing was upgraded: try again once they end, or pass --job-wait 0 to cut them."
+    sleep 1
+    waited=$((waited + 1))
+    n=$(running_jobs) || die "Could not count the running jobs in $STORE (the error is above); nothing was upgraded."
+  done
+  detail "the running jobs ended after ${waited}s"
 }
 
 # Whatever happened, the flag goes (a failed step before the new code leaves the previous version

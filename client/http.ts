@@ -10,7 +10,13 @@ import { pipeline } from 'node:stream/promises';
 import { ClientError } from './errors.ts';
 
 /** Where requests go and with which token; `host` is what `slipway login HOST` takes. */
-export interface Server { api: string; token: string; host: string }
+export interface Server {
+  api: string;
+  token: string;
+  host: string;
+  /** The User-Agent the requests name (`slipway-mcp/0.1.0` for the MCP server's); none by default. */
+  agent?: string;
+}
 
 /** An answer: its status and body (JSON when the server sent JSON, else text). */
 export interface Answer { status: number; json: unknown; text: string; type: string }
@@ -72,6 +78,7 @@ async function readAll(stream: Readable): Promise<string> {
 export async function send(server: Server, method: string, path: string, opts: RequestOptions = {}): Promise<Reply> {
   const url = apiUrl(server, path, opts.query);
   const headers: Record<string, string> = { authorization: `Bearer ${server.token}`, accept: 'application/json, text/plain, text/event-stream' };
+  if (server.agent) headers['user-agent'] = server.agent;
   let body: string | undefined;
   if (opts.upload !== undefined) headers['content-type'] = 'application/octet-stream';
   else if (opts.body !== undefined) {

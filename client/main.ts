@@ -2,7 +2,6 @@
 // The Slipway client: the HTTP API from a laptop or a CI runner, with the app found from the git
 // remotes and the login made with the SSH key. `npm run -s cli -- ARGS` in a checkout; the
 // package (client/package.json) installs it as `slipway`.
-import { readFileSync } from 'node:fs';
 import { parseArgv, GLOBAL_FLAGS, usageOf } from './argv.ts';
 import { clientCommands } from './commands/index.ts';
 import type { ClientCommand } from './commands/types.ts';
@@ -13,6 +12,7 @@ import { ClientError, UsageError } from './errors.ts';
 import { closeConnections } from './http.ts';
 import { following } from './jobs.ts';
 import { errorLine, processOut, type Out } from './out.ts';
+import { version } from './version.ts';
 
 const byName = new Map(clientCommands.map((c) => [c.name, c]));
 
@@ -26,19 +26,6 @@ const ALIASES: Record<string, string> = {
   'apps:open': 'open', 'create': 'apps:create', 'destroy': 'apps:destroy', 'info': 'apps:info', 'restart': 'ps:restart',
   'scale': 'ps:scale', 'storage': 'storage:list', 'builds:info': 'builds:output',
 };
-
-/** The client's version, from its package.json: beside main.ts in a checkout, one folder up from the built dist/slipway.mjs. */
-function version(): string {
-  for (const at of ['./package.json', '../package.json']) {
-    try {
-      const p = JSON.parse(readFileSync(new URL(at, import.meta.url), 'utf8')) as { name?: string; version: string };
-      if (p.name === 'slipway-cli') return p.version;
-    } catch {
-      // Not there: the other place.
-    }
-  }
-  return 'unknown';
-}
 
 /** The command list, or (with a name or a namespace) their usage and options. */
 function help(out: Out, topic: string | undefined): void {

@@ -141,7 +141,7 @@ export const FIXTURE_KEY_DIR = join(ROOT, 'test', 'fixtures', 'store-keys');
  * The secret columns as this script knows them (written apart from server/store/secrets.ts): the
  * table, the column, and the columns naming the row, which make the associated data.
  */
-const SECRETS: [table: string, column: string, rowKey: string[]][] = [
+const SECRETS: [table: string, column: string, rowKey: string[], since?: number][] = [
   ['config', 'value', ['app', 'key']],
   ['releases', 'config', ['app', 'version']],
   ['data_services', 'password', ['app', 'name']],
@@ -149,6 +149,8 @@ const SECRETS: [table: string, column: string, rowKey: string[]][] = [
   ['data_ca', 'key', ['app']],
   ['certs', 'key_pem', ['app', 'host']],
   ['syncs', 'webhook_secret', ['app']],
+  ['drains', 'url', ['id'], 28],
+  ['drains', 'headers', ['id'], 28],
 ];
 
 /**
@@ -157,15 +159,16 @@ const SECRETS: [table: string, column: string, rowKey: string[]][] = [
  * format and key, the column and the row. The nonce comes from a hash of the value and its row,
  * so the fixture is the same text each time it is recorded (a store's nonces are random).
  */
-function sealSecrets(db: DatabaseSync): void {
-  for (const [table, column, rowKey] of SECRETS) {
-    const rows = db.prepare(`SELECT rowid AS id, ${rowKey.join(', ')}, ${column} AS v FROM ${table} WHERE ${column} IS NOT NULL`).all() as Record<string, string | number>[];
+function sealSecrets(db: DatabaseSync, n: number): void {
+  for (const [table, column, rowKey, since = SEALED_SINCE] of SECRETS) {
+    if (n < since) continue;
+    const rows = db.prepare(`SELECT rowid AS rowid_, ${rowKey.join(', ')}, ${column} AS v FROM ${table} WHERE ${column} IS NOT NULL`).all() as Record<string, string | number>[];
     for (const r of rows) {
       const aad = Buffer.from([`sealed:v1:${FIXTURE_KEY_ID}`, `${table}.${column}`, ...rowKey.map((k) => String(r[k]))].join('\0'));
       const nonce = createHash('sha256').update(aad).update(String(r.v)).digest().subarray(0, 12);
       const cipher = createCipheriv('aes-256-gcm', FIXTURE_KEY, nonce).setAAD(aad);
       const body = Buffer.concat([nonce, cipher.update(String(r.v), 'utf8'), cipher.final(), cipher.getAuthTag()]);
-      db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`).run(`sealed:v1:${FIXTURE_KEY_ID}:${body.toString('base64')}`, r.id!);
+      db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`).run(`sealed:v1:${FIXTURE_KEY_ID}:${body.toString('base64')}`, r.rowid_!);
     }
   }
   db.prepare("INSERT INTO settings (key, value) VALUES ('store_key', ?)").run(FIXTURE_KEY_ID);
@@ -237,7 +240,7 @@ export function record(n: number): string {
   try {
     db.exec('BEGIN');
     for (const sql of inserts(db)) db.exec(sql);
-    if (SEALED_SINCE > 0 && n >= SEALED_SINCE) sealSecrets(db);
+    if (SEALED_SINCE > 0 && n >= SEALED_SINCE) sealSecrets(db, n);
     db.exec('COMMIT');
     const problems = db.prepare('PRAGMA foreign_key_check').all();
     if (problems.length) throw new Error(`schema ${n}: the rows break a foreign key: ${JSON.stringify(problems)}`);

@@ -4,6 +4,7 @@ import { appCommands } from './apps.ts';
 import { configCommands } from './config.ts';
 import { dataCommands } from './data.ts';
 import { loginCommands } from './login.ts';
+import { mcpCommands } from './mcp.ts';
 import { observeCommands } from './observe.ts';
 import { psCommands } from './ps.ts';
 import { releaseCommands } from './releases.ts';
@@ -21,4 +22,5 @@ export const clientCommands: readonly ClientCommand[] = [
   ...dataCommands,
   ...adminCommands,
   ...observeCommands,
+  ...mcpCommands,
 ];

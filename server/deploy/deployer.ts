@@ -6,7 +6,7 @@ import type { Transcript } from '../output/transcript.ts';
 import type { NodeSummary } from './nodes.ts';
 import type { CronRun } from '../shapes/cron.ts';
 import type { HostCert } from '../shapes/domains.ts';
-import type { CollectorDrain, CollectorSettings } from '../kube/collector.ts';
+import type { AllowedDrainAddress, CollectorDrain, CollectorSettings } from '../kube/collector.ts';
 
 /** A scheduled task as the cluster has it. */
 export interface CronState {
@@ -330,7 +330,8 @@ export interface CollectorPod {
 /** The log collector of the drains (issue 39): one per node, configured from the drains. */
 export interface LogCollector {
   /** Runs the collector with these drains (none: it is removed); a change rolls its pods. */
-  apply(drains: readonly CollectorDrain[], settings: CollectorSettings): Promise<void>;
+  /** `allowed`: addresses inside the cluster's networks that admins' drains point at (the collector's egress policy lets it reach them). */
+  apply(drains: readonly CollectorDrain[], settings: CollectorSettings, allowed?: readonly AllowedDrainAddress[]): Promise<void>;
   /** Each collector pod, with its metrics and recent log lines; none when it does not run. */
   pods(): Promise<CollectorPod[]>;
 }

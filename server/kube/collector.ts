@@ -6,14 +6,18 @@
 // tenant cannot make its lines reach another app's drain. Each app's lines go, by a routing
 // connector on the namespace, to a pipeline per drain that puts the drain's token in every line.
 import { createHash } from 'node:crypto';
-import type { KubeObject, V1DaemonSet, V1Namespace, V1Secret } from './types.ts';
+import type { ClusterNetwork } from '../config.ts';
+import type { KubeObject, V1DaemonSet, V1Namespace, V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort, V1Secret } from './types.ts';
 import { ANNOTATION, LABEL, MANAGED_BY, namespaceFor } from './labels.ts';
+import { dnsPeers, DNS_PORTS, internetPeers } from './netpol.ts';
 
 /** The collector's namespace (`drains` is a reserved app name, so no app has it). */
 export const COLLECTOR_NAMESPACE = 'slipway-drains';
 /** The DaemonSet, its pods' container and the Secret holding the configuration. */
 export const COLLECTOR_NAME = 'collector';
 export const COLLECTOR_CONFIG_SECRET = 'collector-config';
+/** The NetworkPolicy limiting where the collector's pods may connect. */
+export const COLLECTOR_EGRESS_POLICY = 'collector-egress';
 /** The collector's own metrics (Prometheus text), read through the API server's pod proxy. */
 export const COLLECTOR_METRICS_PORT = 8888;
 /** The pod label every collector pod has (with LABEL.managedBy). */
@@ -156,6 +160,37 @@ function exporterConfig(t: DrainTarget): Record<string, unknown> {
   }
   if (t.kind === 'https') return { endpoint: t.endpoint, ...delivery };
   return { logs_endpoint: t.endpoint, headers: { ...t.headers }, ...delivery };
+}
+
+/** An address inside the cluster's networks that an admin's drain points at, allowed to the collector on its port. */
+export interface AllowedDrainAddress {
+  address: string;
+  port: number;
+}
+
+/**
+ * Where the collector may connect: DNS, and the internet as an app may reach it (not the cluster's
+ * pods and Services, not the nodes, not cloud metadata: internetPeers), and besides those only the
+ * addresses inside those networks that admins' drains resolved to when this was applied. A drain's
+ * name that a tenant later points at a node or a pod (the collector resolves names again when it
+ * sends) reaches nothing there.
+ */
+export function collectorEgressPolicy(net: ClusterNetwork, allowed: readonly AllowedDrainAddress[]): KubeObject<V1NetworkPolicy> {
+  const byAddress = new Map<string, Set<number>>();
+  for (const a of allowed) byAddress.set(a.address, (byAddress.get(a.address) ?? new Set()).add(a.port));
+  const exceptions = [...byAddress].sort(([a], [b]) => a.localeCompare(b)).map(([address, ports]) => ({
+    to: [{ ipBlock: { cidr: `${address}/${address.includes(':') ? 128 : 32}` } }] as V1NetworkPolicyPeer[],
+    ports: [...ports].sort((a, b) => a - b).map((port): V1NetworkPolicyPort => ({ protocol: 'TCP', port })),
+  }));
+  return {
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+    metadata: { name: COLLECTOR_EGRESS_POLICY, namespace: COLLECTOR_NAMESPACE, labels: { [LABEL.managedBy]: MANAGED_BY } },
+    spec: {
+      podSelector: { matchLabels: { ...COLLECTOR_LABELS } },
+      policyTypes: ['Egress'],
+      egress: [{ to: dnsPeers(net), ports: DNS_PORTS }, { to: internetPeers(net) }, ...exceptions],
+    },
+  };
 }
 
 /** The collector's namespace: privileged Pod Security, as it mounts node folders. */

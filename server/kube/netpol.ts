@@ -26,10 +26,10 @@ export const METADATA_RANGES: readonly string[] = ['169.254.0.0/16', '100.100.10
 /** The label every namespace carries with its own name (set by the API server since Kubernetes 1.22). */
 const NAMESPACE_NAME = 'kubernetes.io/metadata.name';
 
-const DNS_PORTS: V1NetworkPolicyPort[] = [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }];
+export const DNS_PORTS: V1NetworkPolicyPort[] = [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }];
 
 /** Where the cluster DNS answers: CoreDNS's pods (k3s: kube-system, k8s-app=kube-dns), or a DNS server on a node's address. */
-function dnsPeers(net: ClusterNetwork): V1NetworkPolicyPeer[] {
+export function dnsPeers(net: ClusterNetwork): V1NetworkPolicyPeer[] {
   return [
     { namespaceSelector: { matchLabels: { [NAMESPACE_NAME]: 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
     ...net.nodeAddresses.map((cidr) => ({ ipBlock: { cidr } })),

@@ -1,9 +1,35 @@
 // The copy of the store taken before a migration (install.sh --upgrade's safety net, and any start
 // of a newer Slipway on an older store): consistent (SQLite's online backup), proven, kept in the
 // data directory's upgrades folder.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyStore, inspectStoreFile, openAsIs, refuseNewer, schemaOf, SCHEMA_VERSION } from './db.ts';
+
+/** How many copies taken before migrating are kept: the newest (install.sh --upgrade's way back) and two before it. */
+export const KEPT_COPIES = 3;
+
+/** The copies taken before migrating, in `dir`, oldest first (their names sort by time within a schema, and schemas only grow). */
+function copiesIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const name = /^store-before-v(\d+)-(.+)\.sqlite$/;
+  return readdirSync(dir).filter((f) => name.test(f)).sort((a, b) => {
+    const [, va, ta] = name.exec(a)!;
+    const [, vb, tb] = name.exec(b)!;
+    return Number(va) - Number(vb) || (ta! < tb! ? -1 : ta! > tb! ? 1 : 0);
+  });
+}
+
+/**
+ * After a migration committed: removes all but the newest KEPT_COPIES copies in `dir` (an old copy
+ * holds what the store held then: a copy from before schema 26 its secrets in clear). The removed
+ * files' names.
+ */
+export function pruneCopies(dir: string, keep = KEPT_COPIES): string[] {
+  const all = copiesIn(dir);
+  const gone = all.slice(0, Math.max(0, all.length - keep));
+  for (const f of gone) rmSync(join(dir, f), { force: true });
+  return gone;
+}
 
 /**
  * Before a store at an older schema is migrated: a consistent copy of it in `dir`

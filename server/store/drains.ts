@@ -1,4 +1,5 @@
 import { now, type Db } from './db.ts';
+import type { Sealer } from './sealing.ts';
 
 /** A log drain as stored: where an app's lines go (drains:add), or every app's (app null, --global). */
 export interface DrainRow {
@@ -19,13 +20,16 @@ interface Row {
   id: string; app: string | null; url: string; headers: string; created_by: string; created_at: string; sent_seen: number; last_ok_at: string | null;
 }
 
-const toDrain = (r: Row): DrainRow => ({
-  id: r.id, app: r.app, url: r.url, headers: JSON.parse(r.headers) as Record<string, string>,
+/** A drain's URL and headers are sealed (they may carry a password or an API key), under its id. */
+const toDrainWith = (sealer: Sealer) => (r: Row): DrainRow => ({
+  id: r.id, app: r.app, url: sealer.open(r.url, 'drains.url', [r.id]),
+  headers: JSON.parse(sealer.open(r.headers, 'drains.headers', [r.id])) as Record<string, string>,
   createdBy: r.created_by, createdAt: r.created_at, sentSeen: r.sent_seen, lastOkAt: r.last_ok_at,
 });
 
 /** Log drains, per app and global. */
-export function drainsStore(db: Db) {
+export function drainsStore(db: Db, sealer: Sealer) {
+  const toDrain = toDrainWith(sealer);
   return {
     /** Every drain, global ones first, each group by creation. */
     all: (): DrainRow[] => db.prepare<[], Row>('SELECT * FROM drains ORDER BY app IS NOT NULL, app, created_at, id').all().map(toDrain),
@@ -41,7 +45,7 @@ export function drainsStore(db: Db) {
     /** Adds a drain. */
     add: (d: Pick<DrainRow, 'id' | 'app' | 'url' | 'headers' | 'createdBy'>): DrainRow => {
       db.prepare('INSERT INTO drains (id, app, url, headers, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(d.id, d.app, d.url, JSON.stringify(d.headers), d.createdBy, now());
+        .run(d.id, d.app, sealer.seal(d.url, 'drains.url', [d.id]), sealer.seal(JSON.stringify(d.headers), 'drains.headers', [d.id]), d.createdBy, now());
       return toDrain(db.prepare<[string], Row>('SELECT * FROM drains WHERE id = ?').get(d.id)!);
     },
     /** Removes a drain; false if there was none. */

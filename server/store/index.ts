@@ -2,7 +2,7 @@ import { appsStore } from './apps.ts';
 import { buildsStore } from './builds.ts';
 import { configStore } from './config.ts';
 import { defaultKeys, openDb, type Db } from './db.ts';
-import { copyBeforeMigrating } from './copies.ts';
+import { copyBeforeMigrating, pruneCopies } from './copies.ts';
 import { Sealer, type StoreKeys } from './sealing.ts';
 import { secretsStore } from './secrets.ts';
 import type { Config } from '../config.ts';
@@ -75,11 +75,15 @@ export function storeKeysOf(config: Pick<Config, 'storeKeyDir' | 'storeKeys'>): 
 
 /**
  * Opens the store at `file` the way the server and the local CLI do: a store at an older schema is
- * first copied into `copiesDir` (copyBeforeMigrating), and a migration that fails names the copy.
+ * first copied into `copiesDir` (copyBeforeMigrating), and a migration that fails names the copy;
+ * one that succeeds keeps only the newest KEPT_COPIES copies.
  */
 export async function openStoreCopyingFirst(file: string, copiesDir: string, keys: StoreKeys = defaultKeys(file)): Promise<{ store: Store; copy: string | undefined }> {
   const copy = await copyBeforeMigrating(file, copiesDir);
-  return { store: openStore(file, keys, copy === undefined ? {} : { copy }), copy };
+  const store = openStore(file, keys, copy === undefined ? {} : { copy });
+  // Migrated: copies beyond the newest few go (an old one holds the store as it was then).
+  if (copy !== undefined) pruneCopies(copiesDir);
+  return { store, copy };
 }
 
 /**
@@ -123,7 +127,7 @@ export function openStore(file: string, keys: StoreKeys = defaultKeys(file), opt
     audit: auditStore(db),
     secrets: secretsStore(db, sealer),
     sealer,
-    drains: drainsStore(db),
+    drains: drainsStore(db, sealer),
     oidc: oidcStore(db),
     close: () => db.close(),
   };

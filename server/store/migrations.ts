@@ -1,7 +1,7 @@
 // The store's schema migrations, in order: the index + 1 is the schema version.
 import type Database from 'better-sqlite3';
 import type { Sealer } from './sealing.ts';
-import { sealInPlace } from './secrets.ts';
+import { sealDrains, sealInPlace } from './secrets.ts';
 
 /**
  * One migration: SQL, or a function for one that rewrites values with the store's keys (it changes
@@ -422,6 +422,7 @@ export const MIGRATIONS: readonly Migration[] = [
      last_ok_at TEXT
    );
    CREATE INDEX drains_by_app ON drains (app);`,
+  sealDrains,
   // Tokens and sign-in (issue 41): when a token stops working (NULL: never); the OpenID Connect
   // accounts an admin bound to keys (keys:oidc: a subject, or a verified email), and which binding
   // a dashboard session was signed in through, so unbinding (or removing the key) ends it.

@@ -6,6 +6,11 @@ import type { Sealer } from './sealing.ts';
 
 type Db = Database.Database;
 
+/** The schema whose migration sealed the values stored in clear before it (sealInPlace). */
+const SEALED_AT = 26;
+/** The schema whose migration sealed the log drains' URLs and headers (sealDrains). */
+const DRAINS_SEALED_AT = 28;
+
 /** A stored secret as read: its column, its row (the associated data), its stored text. */
 interface Stored { rowid: number; text: string; row: (string | number)[] }
 
@@ -14,41 +19,60 @@ interface Stored { rowid: number; text: string; row: (string | number)[] }
  * how its rows are read and written. Token and session secrets are not here: only their SHA-256
  * hashes are stored. The SQL is each column's own literal text (the store never builds SQL).
  */
-const COLUMNS: { column: string; read: (db: Db) => Stored[]; write: (db: Db, rowid: number, text: string) => void }[] = [
+const COLUMNS: { column: string; since: number; read: (db: Db) => Stored[]; write: (db: Db, rowid: number, text: string) => void }[] = [
   {
     column: 'config.value',
+    since: SEALED_AT,
     read: (db) => db.prepare<[], { rowid: number; app: string; key: string; value: string }>('SELECT rowid, app, key, value FROM config').all().map((r) => ({ rowid: r.rowid, text: r.value, row: [r.app, r.key] })),
     write: (db, rowid, text) => { db.prepare('UPDATE config SET value = ? WHERE rowid = ?').run(text, rowid); },
   },
   {
     column: 'releases.config',
+    since: SEALED_AT,
     read: (db) => db.prepare<[], { rowid: number; app: string; version: number; config: string }>('SELECT rowid, app, version, config FROM releases').all().map((r) => ({ rowid: r.rowid, text: r.config, row: [r.app, r.version] })),
     write: (db, rowid, text) => { db.prepare('UPDATE releases SET config = ? WHERE rowid = ?').run(text, rowid); },
   },
   {
     column: 'data_services.password',
+    since: SEALED_AT,
     read: (db) => db.prepare<[], { rowid: number; app: string; name: string; password: string }>('SELECT rowid, app, name, password FROM data_services').all().map((r) => ({ rowid: r.rowid, text: r.password, row: [r.app, r.name] })),
     write: (db, rowid, text) => { db.prepare('UPDATE data_services SET password = ? WHERE rowid = ?').run(text, rowid); },
   },
   {
     column: 'data_services.tls_key',
+    since: SEALED_AT,
     read: (db) => db.prepare<[], { rowid: number; app: string; name: string; tls_key: string }>('SELECT rowid, app, name, tls_key FROM data_services').all().map((r) => ({ rowid: r.rowid, text: r.tls_key, row: [r.app, r.name] })),
     write: (db, rowid, text) => { db.prepare('UPDATE data_services SET tls_key = ? WHERE rowid = ?').run(text, rowid); },
   },
   {
     column: 'data_ca.key',
+    since: SEALED_AT,
     read: (db) => db.prepare<[], { rowid: number; app: string; key: string }>('SELECT rowid, app, key FROM data_ca').all().map((r) => ({ rowid: r.rowid, text: r.key, row: [r.app] })),
     write: (db, rowid, text) => { db.prepare('UPDATE data_ca SET key = ? WHERE rowid = ?').run(text, rowid); },
   },
   {
     column: 'certs.key_pem',
+    since: SEALED_AT,
     read: (db) => db.prepare<[], { rowid: number; app: string; host: string; key_pem: string }>('SELECT rowid, app, host, key_pem FROM certs').all().map((r) => ({ rowid: r.rowid, text: r.key_pem, row: [r.app, r.host] })),
     write: (db, rowid, text) => { db.prepare('UPDATE certs SET key_pem = ? WHERE rowid = ?').run(text, rowid); },
   },
   {
     column: 'syncs.webhook_secret',
+    since: SEALED_AT,
     read: (db) => db.prepare<[], { rowid: number; app: string; webhook_secret: string }>('SELECT rowid, app, webhook_secret FROM syncs WHERE webhook_secret IS NOT NULL').all().map((r) => ({ rowid: r.rowid, text: r.webhook_secret, row: [r.app] })),
     write: (db, rowid, text) => { db.prepare('UPDATE syncs SET webhook_secret = ? WHERE rowid = ?').run(text, rowid); },
+  },
+  {
+    column: 'drains.url',
+    since: DRAINS_SEALED_AT,
+    read: (db) => db.prepare<[], { rowid: number; id: string; url: string }>('SELECT rowid, id, url FROM drains').all().map((r) => ({ rowid: r.rowid, text: r.url, row: [r.id] })),
+    write: (db, rowid, text) => { db.prepare('UPDATE drains SET url = ? WHERE rowid = ?').run(text, rowid); },
+  },
+  {
+    column: 'drains.headers',
+    since: DRAINS_SEALED_AT,
+    read: (db) => db.prepare<[], { rowid: number; id: string; headers: string }>('SELECT rowid, id, headers FROM drains').all().map((r) => ({ rowid: r.rowid, text: r.headers, row: [r.id] })),
+    write: (db, rowid, text) => { db.prepare('UPDATE drains SET headers = ? WHERE rowid = ?').run(text, rowid); },
   },
 ];
 
@@ -60,9 +84,9 @@ export const SECRET_COLUMNS: readonly string[] = COLUMNS.map((c) => c.column);
  * stored before schema 24, or the sealer's open); `each` is called after every value (a test's
  * injected failure). Returns how many values were sealed. Runs in the caller's transaction.
  */
-export function resealAll(db: Db, sealer: Sealer, to: string, open: (text: string, column: string, row: readonly (string | number)[]) => string, each?: (done: number) => void): number {
+export function resealAll(db: Db, sealer: Sealer, to: string, open: (text: string, column: string, row: readonly (string | number)[]) => string, each?: (done: number) => void, columns = COLUMNS): number {
   let done = 0;
-  for (const c of COLUMNS) {
+  for (const c of columns) {
     for (const s of c.read(db)) {
       c.write(db, s.rowid, sealer.seal(open(s.text, c.column, s.row), c.column, s.row, to));
       done++;
@@ -75,7 +99,9 @@ export function resealAll(db: Db, sealer: Sealer, to: string, open: (text: strin
 /** Opens every secret value (a backup's check that its keys open its store copy); the number opened. */
 export function openAll(db: Db, sealer: Sealer): number {
   let n = 0;
-  for (const c of COLUMNS) {
+  // A copy from an older Slipway: only the columns sealed at its schema hold sealed values.
+  const schema = db.pragma('user_version', { simple: true }) as number;
+  for (const c of COLUMNS.filter((x) => x.since <= schema)) {
     for (const s of c.read(db)) {
       sealer.open(s.text, c.column, s.row);
       n++;
@@ -103,8 +129,17 @@ export function valuesByKey(db: Db): Record<string, number> {
  */
 export function sealInPlace(db: Db, sealer: Sealer): void {
   const to = sealer.current();
-  resealAll(db, sealer, to, (text) => text);
+  resealAll(db, sealer, to, (text) => text, undefined, COLUMNS.filter((c) => c.since === SEALED_AT));
   sealer.setCurrent(to);
+}
+
+/**
+ * Schema 28: seals the log drains' URLs (a syslog URL's or an HTTPS drain's user and password,
+ * a token in its path) and OTLP headers (an API key), stored in clear since schema 27, with the
+ * store's current key, in the migration's own transaction.
+ */
+export function sealDrains(db: Db, sealer: Sealer): void {
+  resealAll(db, sealer, sealer.current(), (text) => text, undefined, COLUMNS.filter((c) => c.since === DRAINS_SEALED_AT));
 }
 
 /** What secrets:rotate-key did: the key every value is now sealed with, the one before, how many values, which key files went. */

@@ -1,7 +1,8 @@
 // The client CLI on the testbed (issue 41): from a fresh clone of an app, `npx` the packed client
 // (npm pack of client/), log in with the key in a real ssh-agent, `apps:create` (which adds the
 // `paas` remote), `git push paas main` through the real pack and Kubernetes, then `open` prints the
-// URL that answers, and `config:set` through the client rolls out a release the URL then shows.
+// URL that answers, and `config:set` through the client rolls out a release the URL then shows;
+// then `slipway mcp` of the same package, with the stored login, reads the app's real logs and scales it.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +18,8 @@ import { destroyApps, startWithApps } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { clientUser, type ClientUser } from '../support/client-run.ts';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
 const BASE_DOMAIN = 'slipway.test';
@@ -88,5 +91,32 @@ describe('the packed client from a fresh clone: login, apps:create, git push paa
 
     const releases = await npx(clone, ['releases', '--json']);
     assert.deepEqual((JSON.parse(releases.stdout) as { version: number }[]).map((r) => r.version), [2, 1]);
+  });
+
+  test('npx slipway mcp with the stored login: an MCP client reads the app\'s real logs and releases, and scales it', { timeout: 4 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !user) return;
+    const started = Date.now();
+    const transport = new StdioClientTransport({ command: 'npx', args: ['--yes', '--cache', join(tmp, 'npm-cache'), '--package', tgz, 'slipway', 'mcp'], cwd: tmp, env: user.env, stderr: 'pipe' });
+    const mcp = new Client({ name: 'slipway-e2e', version: '1.0.0' });
+    await mcp.connect(transport);
+    const text = async (name: string, args: Record<string, unknown>) => {
+      const r = await mcp.callTool({ name, arguments: args });
+      const out = (r.content as { text?: string }[]).map((c) => c.text ?? '').join('\n');
+      assert.notEqual(r.isError, true, `${name}: ${out}`);
+      return out;
+    };
+    try {
+      const names = (await mcp.listTools()).tools.map((x) => x.name);
+      assert.ok(names.includes('apps_destroy') && names.includes('ps_scale'), 'the stored login is the admin key\'s: every tool');
+      assert.match(await text('logs', { app: APPS.web, tail: 50 }), /listening on \d+/, 'the app\'s own log line, from its pod');
+      assert.deepEqual((JSON.parse(await text('releases', { app: APPS.web })) as { version: number }[]).map((r) => r.version), [2, 1]);
+      const scaled = await text('ps_scale', { app: APPS.web, formation: { web: 2 } });
+      assert.match(scaled, /"status": "succeeded"/);
+      const ps = JSON.parse(await text('ps', { app: APPS.web })) as { type: string; desired: number; ready?: number }[];
+      assert.equal(ps.find((p) => p.type === 'web')?.desired, 2);
+    } finally {
+      await mcp.close();
+    }
+    t.diagnostic(`mcp: start, 3 reads and a scale: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 });

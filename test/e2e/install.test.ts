@@ -338,6 +338,8 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.notEqual(refused!.exitCode, 0, refused!.stderr);
     assert.ok(refused!.stderr.includes(' !     Slipway is being upgraded; try again in a minute.'), refused!.stderr);
     assert.ok(r.stdout.includes('=====> Slipway is running (upgraded; data kept)'), r.stdout);
+    // The jobs running when it started were counted in the live store (none here, or they ended).
+    assert.match(r.stdout, /^ {7}(no job running|the running jobs ended after \d+s)$/m);
     // The self-backup came first, by the previous version's local CLI, verified.
     assert.ok(r.stdout.includes('       self-backup first (SLIPWAY_BACKUP_KEY is set): backup:create'), r.stdout);
     const backedUp = /^Backed up as (slipway-\d{8}T\d{6}Z\.tar\.age) \(.*: 1 apps, 2 releases, \d+ images, \d+ blobs\) in [\d.]+ s\.\nVerified in [\d.]+ s: /m.exec(r.stdout);

@@ -339,15 +339,19 @@ test('every label and annotation key is written once, in server/kube/labels.ts',
   assert.deepEqual(strayLabelKeys(new Map([['server/deploy/x.ts', "const k = 'slipway/new-key';"]])), ["server/deploy/x.ts: 'slipway/new-key'"], 'the rule sees a key written elsewhere');
 });
 
+/** The one library of the client and its one home: the MCP SDK, loaded only by `slipway mcp` (bundled into a chunk of its own). */
+const CLIENT_LIBRARY_HOMES: Record<string, string> = { '@modelcontextprotocol/sdk': 'client/mcp/serve.ts' };
+
 /**
  * The client (client/, a package of its own) against its rule: it is a client of /api/v1, so it
- * loads nothing of the server and no library (node: built-ins and its own files only); it may
- * take the API's response shapes as types (`import type` from server/shapes/, erased at run time).
+ * loads nothing of the server and no library (node: built-ins and its own files only) but the MCP
+ * SDK in its home; it may take the API's response shapes as types (`import type` from
+ * server/shapes/, erased at run time).
  */
 function clientBreaks(clientImports: readonly Import[]): string[] {
   return clientImports.filter((i) => {
     if (i.spec.startsWith('node:')) return false;
-    if (!i.spec.startsWith('.')) return true;
+    if (!i.spec.startsWith('.')) return !Object.entries(CLIENT_LIBRARY_HOMES).some(([lib, home]) => i.from === home && (i.spec === lib || i.spec.startsWith(`${lib}/`)));
     const target = relative(root, resolve(root, dirname(i.from), i.spec));
     if (target.startsWith('client/')) return false;
     return !(i.typeOnly && target.startsWith('server/shapes/'));
@@ -365,7 +369,14 @@ test('client/ imports nothing of the server but the API shapes as types, and no 
     { from: 'client/commands/a.ts', spec: '../../server/errors.ts', typeOnly: true },
     { from: 'client/a.ts', spec: 'execa', typeOnly: false },
     { from: 'client/a.ts', spec: 'node:fs', typeOnly: false },
-  ]), ['client/a.ts → ../server/ops/apps/apps.ts', 'client/a.ts → ../server/shapes/apps.ts', 'client/commands/a.ts → ../../server/errors.ts (type)', 'client/a.ts → execa'], 'the rule sees the server, a value import of a shape and a library');
+    { from: 'client/mcp/serve.ts', spec: '@modelcontextprotocol/sdk/server/index.js', typeOnly: false },
+    { from: 'client/commands/a.ts', spec: '@modelcontextprotocol/sdk/types.js', typeOnly: false },
+  ]), ['client/a.ts → ../server/ops/apps/apps.ts', 'client/a.ts → ../server/shapes/apps.ts', 'client/commands/a.ts → ../../server/errors.ts (type)', 'client/a.ts → execa', 'client/commands/a.ts → @modelcontextprotocol/sdk/types.js'], 'the rule sees the server, a value import of a shape, a library, and the MCP SDK outside its home');
+});
+
+test('the client loads its MCP server (and so the MCP SDK) only when `slipway mcp` runs: no static import of client/mcp/serve.ts', () => {
+  const importers = sources('client').filter((f) => f !== 'client/mcp/serve.ts' && [...readFileSync(join(root, f), 'utf8').matchAll(IMPORT)].some((m) => !m[1] && /mcp\/serve\.ts$/.test(m[2]!)));
+  assert.deepEqual(importers, []);
 });
 
 test('client/ reads process.env only in client/env.ts', () => {

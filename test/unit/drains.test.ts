@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectorConfig, collectorDaemonSet, drainExporterId, type CollectorDrain } from '../../server/kube/collector.ts';
+import { collectorConfig, collectorDaemonSet, collectorEgressPolicy, drainExporterId, type AllowedDrainAddress, type CollectorDrain } from '../../server/kube/collector.ts';
 import { parseDrainUrl, parseHeaders, shownUrl } from '../../server/ops/drains/drain-url.ts';
 import { addLog, addMetrics, type Delivery } from '../../server/ops/drains/delivery.ts';
 import { addDrain, drainsInfo, listDrains, removeDrain } from '../../server/ops/drains/drains.ts';
@@ -129,18 +129,20 @@ function setup(opts: { fail?: boolean } = {}) {
   const store = openStore(join(mkdtempSync(join(tmpdir(), 'slipway-drains-')), 'db'));
   for (const app of ['shop', 'blog']) store.apps.create(app);
   const applied: CollectorDrain[][] = [];
+  const allowed: AllowedDrainAddress[][] = [];
   const pods: CollectorPod[] = [];
   const collector: LogCollector = {
-    apply: async (d) => {
+    apply: async (d, _settings, a = []) => {
       if (opts.fail) throw new Error('the API server refused the DaemonSet');
       applied.push([...d]);
+      allowed.push([...a]);
     },
     pods: async () => pods,
   };
   const config = loadConfig({ SLIPWAY_DATA_DIR: '/nonexistent', SLIPWAY_COLLECTOR_IMAGE: 'reg/slipway/collector:1', SLIPWAY_NODE_ADDRESSES: '192.0.2.2' });
   const services = { store, config, deployer: { collector } } as unknown as Actor['services'];
   const as = (admin: boolean): Actor => ({ identity: { name: admin ? 'alice' : 'bob', admin, via: 'ssh' }, services });
-  return { store, applied, pods, admin: as(true), dev: as(false) };
+  return { store, applied, allowed, pods, admin: as(true), dev: as(false) };
 }
 
 test('drains:add stores the drain and applies the collector with every drain; drains:remove takes it out', async () => {
@@ -188,4 +190,27 @@ test("drains:info: each drain's delivery from the collector's pods; last success
   assert.ok(info.drains[0]!.lastSuccessAt);
   assert.deepEqual(info.collector, { pods: 2, ready: 1, unread: ['collector-y: no answer within 3 s'] });
   assert.equal((await drainsInfo(admin, { app: 'blog' })).drains.length, 0);
+});
+
+test("the collector's egress: DNS, the internet as apps reach it, and the internal addresses of admins' drains only", async () => {
+  const { admin, dev, store, allowed } = setup();
+  store.keys.add({ name: 'alice', fingerprint: 'SHA256:a', type: 'ssh-ed25519', publicKey: 'ssh-ed25519 AAAA alice', admin: true });
+  store.keys.add({ name: 'bob', fingerprint: 'SHA256:b', type: 'ssh-ed25519', publicKey: 'ssh-ed25519 AAAA bob', admin: false });
+  // An admin's drain at a node's address, a global one on loopback's neighbour network, a tenant's on a public address.
+  await addDrain(admin, { app: 'shop' }, 'syslog://192.0.2.2:5514');
+  await addDrain(admin, { global: true }, 'https://u:p@10.9.8.7/logs');
+  await addDrain(dev, { app: 'blog' }, 'syslog://203.0.113.9:514');
+  assert.deepEqual(allowed.at(-1)!.sort((a, b) => a.address.localeCompare(b.address)), [{ address: '10.9.8.7', port: 443 }, { address: '192.0.2.2', port: 5514 }]);
+  // A tenant's drain that points inside (stored as an admin would have, the creator no admin now) gets no way in.
+  store.drains.add({ id: A, app: 'blog', url: 'syslog://192.0.2.2:6000', headers: {}, createdBy: 'bob' });
+  await addDrain(admin, { app: 'blog' }, 'syslog://203.0.113.10:514');
+  assert.ok(!allowed.at(-1)!.some((a) => a.port === 6000), JSON.stringify(allowed.at(-1)));
+
+  const net = { podCidrs: ['10.42.0.0/16'], serviceCidrs: ['10.43.0.0/16'], nodeAddresses: ['192.0.2.2/32'], ingress: { kind: 'node' as const } } as unknown as Parameters<typeof collectorEgressPolicy>[0];
+  const p = collectorEgressPolicy(net, [{ address: '192.0.2.2', port: 5514 }, { address: '192.0.2.2', port: 514 }, { address: 'fd00::5', port: 443 }]);
+  assert.deepEqual(p.spec!.policyTypes, ['Egress']);
+  const egress = p.spec!.egress!;
+  assert.deepEqual(egress[0]!.ports, [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
+  assert.deepEqual(egress[1]!.to![0]!.ipBlock!.except, ['10.42.0.0/16', '10.43.0.0/16', '192.0.2.2/32', '169.254.0.0/16', '100.100.100.200/32', '168.63.129.16/32']);
+  assert.deepEqual(egress.slice(2).map((e) => [e.to![0]!.ipBlock!.cidr, e.ports!.map((x) => x.port)]), [['192.0.2.2/32', [514, 5514]], ['fd00::5/128', [443]]]);
 });

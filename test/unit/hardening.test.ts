@@ -85,7 +85,7 @@ test('migration: global token names become per key, keeping existing tokens', ()
   // Back to schema 2: the global tokens table, no lock start times, none of schema 5's day-2
   // tables, no certificates (schema 6), no collected images (schema 7), no quotas (schema 8), no egress rules (schema 9),
   // no jobs (schema 10); the tokens table made here has no scopes (schema 11) either; no scheduled
-  // tasks (schema 12), no volumes (schema 13), no dashboard sessions (schema 14), no release provenance (schema 15), no warm rollback (schema 16), no syncs (schema 17), no previews (schema 18), no databases (schema 20), no rotated logins (schema 22), no audit log (schema 24), no drains (schema 27), no OpenID Connect bindings (schema 28).
+  // tasks (schema 12), no volumes (schema 13), no dashboard sessions (schema 14), no release provenance (schema 15), no warm rollback (schema 16), no syncs (schema 17), no previews (schema 18), no databases (schema 20), no rotated logins (schema 22), no audit log (schema 24), no drains (schema 27), no OpenID Connect bindings (schema 29).
   old.db.exec(`DROP TABLE oidc_bindings; DROP TABLE drains; DROP TABLE audit_pruned; DROP TABLE audit; DROP TABLE data_retiring; DROP TABLE data_drills; DROP TABLE data_ca; DROP TABLE data_services; DROP TABLE previews; DROP TABLE preview_settings; DROP TABLE hook_deliveries; DROP TABLE syncs; ALTER TABLE releases DROP COLUMN runs_as; ALTER TABLE apps DROP COLUMN warm_seconds; ALTER TABLE releases DROP COLUMN created_by; ALTER TABLE releases DROP COLUMN config_changes;
     DROP TABLE sessions; DROP TABLE login_codes; DROP TABLE volumes; DROP TABLE cron_suspended; ALTER TABLE releases DROP COLUMN cron;
     DROP TABLE tokens; DROP TABLE jobs;

@@ -617,9 +617,12 @@ test('--join refuses a machine that is a k3s server already, and one preflight r
 test('--upgrade: listed in --help, refused beside --uninstall or --join, and refused with one sentence where nothing is installed', async () => {
   const help = await run('bash', [script, '--help']);
   assert.match(help.stdout, /^ {2}--upgrade {14}upgrade this running install in place/m);
+  assert.match(help.stdout, /^ {2}--job-wait SECONDS {5}with --upgrade: how long to wait for the jobs running/m);
   for (const [args, msg] of [
     [['--upgrade', '--uninstall'], '--upgrade and --uninstall do not go together'],
     [['--upgrade', '--join', 'https://paas.example.com:6443', '--token', JOIN_TOKEN], '--join makes a fresh machine a cluster node; --upgrade upgrades a Slipway server'],
+    [['--job-wait', '60'], '--job-wait goes with --upgrade'],
+    [['--upgrade', '--job-wait', '10m'], '--job-wait must be a number of seconds, got "10m"'],
   ] as const) {
     const r = await install(['--dry-run', ...args]);
     assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);

@@ -67,3 +67,12 @@ test('the check sees a route the document leaves out', async () => {
   delete cut.paths['/api/v1/whoami'];
   assert.deepEqual(missing(cut, api.registered()), ['GET /api/v1/whoami']);
 });
+
+test('every operation says the scope a token needs for it (x-slipway-scope), as its route declares', async () => {
+  const { doc } = await build();
+  const scopeOf = (method: string, url: string) => (doc.paths[`/api/v1${url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`]?.[method.toLowerCase()] as { 'x-slipway-scope'?: string } | undefined)?.['x-slipway-scope'];
+  for (const r of apiRoutes) assert.equal(scopeOf(r.method, r.url), r.need, `${r.method} ${r.url}`);
+  assert.equal(scopeOf('GET', '/apps'), 'read');
+  assert.equal(scopeOf('PATCH', '/apps/:app/formation'), 'deploy');
+  assert.equal(scopeOf('PATCH', '/apps/:app/quota'), 'admin');
+});

@@ -36,6 +36,8 @@ function filled(dir = tempDir()): { file: string; s: Store } {
   s.certs.upload('blog', ['blog.example'], 'CERT', PEM_KEY);
   s.syncs.set({ app: 'blog', url: 'https://git.example/blog.git', branch: 'main', publicKey: null, setBy: 'alice', setVia: 'ssh' });
   s.syncs.setSecret('blog', 'whsec-value');
+  s.drains.add({ id: '0d0d0d0d-1111-4222-8333-444455556666', app: 'shop', url: 'https://logs:drain-pass@logs.example/ingest', headers: {}, createdBy: 'alice' });
+  s.drains.add({ id: '0e0e0e0e-1111-4222-8333-444455556666', app: null, url: 'otlp+https://otel.example/v1/logs', headers: { Authorization: 'Bearer otel-key' }, createdBy: 'alice' });
   return { file, s };
 }
 
@@ -45,6 +47,7 @@ function readAll(s: Store) {
     shop: s.config.all('shop'), blog: s.config.all('blog'), release: s.releases.get('shop', 1)?.config,
     db: s.data.get('shop', 'shop-db') && [s.data.get('shop', 'shop-db')!.password, s.data.get('shop', 'shop-db')!.tlsKey],
     ca: s.data.ca('shop')?.key, cert: s.certs.uploaded('blog')[0]?.keyPem, hook: s.syncs.get('blog')?.webhookSecret,
+    drains: s.drains.all().map((d) => [d.url, d.headers]),
   };
 }
 
@@ -52,6 +55,7 @@ const EXPECTED = {
   shop: { DATABASE_URL: 'postgres://u:hunter2@db/shop', EMPTY: '', UNICODE: 'héllo\nwörld' }, blog: { TOKEN: 'blog-token-value' },
   release: { DATABASE_URL: 'postgres://u:hunter2@db/shop', EMPTY: '', UNICODE: 'héllo\nwörld' },
   db: ['db-password-1', PEM_KEY], ca: PEM_KEY, cert: PEM_KEY, hook: 'whsec-value',
+  drains: [['otlp+https://otel.example/v1/logs', { Authorization: 'Bearer otel-key' }], ['https://logs:drain-pass@logs.example/ingest', {}]],
 };
 
 /** The raw texts of every secret column. */
@@ -60,6 +64,7 @@ function raw(s: Store): string[] {
     ...s.db.prepare<[], { v: string }>('SELECT value AS v FROM config').all(), ...s.db.prepare<[], { v: string }>('SELECT config AS v FROM releases').all(),
     ...s.db.prepare<[], { v: string }>('SELECT password AS v FROM data_services UNION ALL SELECT tls_key FROM data_services').all(),
     ...s.db.prepare<[], { v: string }>('SELECT key AS v FROM data_ca UNION ALL SELECT key_pem FROM certs UNION ALL SELECT webhook_secret FROM syncs').all(),
+    ...s.db.prepare<[], { v: string }>('SELECT url AS v FROM drains UNION ALL SELECT headers FROM drains').all(),
   ].map((r) => r.v);
 }
 
@@ -69,14 +74,14 @@ function fileBytes(s: Store, file: string): string {
   return readFileSync(file).toString('latin1') + (existsSync(`${file}-wal`) ? readFileSync(`${file}-wal`).toString('latin1') : '');
 }
 
-const PLAIN = ['hunter2', 'blog-token-value', 'db-password-1', 'SECRETKEYBYTES', 'whsec-value', 'wörld'];
+const PLAIN = ['hunter2', 'blog-token-value', 'db-password-1', 'SECRETKEYBYTES', 'whsec-value', 'wörld', 'drain-pass', 'otel-key'];
 
 test('every secret round-trips through the store, and neither the columns nor the file hold one in clear', () => {
   const { file, s } = filled();
   try {
     assert.deepEqual(readAll(s), EXPECTED);
     const texts = raw(s);
-    assert.equal(texts.length, 10);
+    assert.equal(texts.length, 14);
     for (const t of texts) assert.match(t, /^sealed:v1:[0-9a-f]{16}:[A-Za-z0-9+/]+=*$/);
     const bytes = fileBytes(s, file);
     for (const p of PLAIN) assert.ok(!bytes.includes(p), `the database file holds ${p} in clear`);
@@ -84,7 +89,7 @@ test('every secret round-trips through the store, and neither the columns nor th
     s.config.change('blog', { A: 'same', B: 'same' });
     const [a, b] = ['A', 'B'].map((k) => s.db.prepare<[string], { value: string }>("SELECT value FROM config WHERE app = 'blog' AND key = ?").get(k)!.value);
     assert.notEqual(a!.split(':')[3], b!.split(':')[3]);
-    assert.deepEqual(SECRET_COLUMNS, ['config.value', 'releases.config', 'data_services.password', 'data_services.tls_key', 'data_ca.key', 'certs.key_pem', 'syncs.webhook_secret']);
+    assert.deepEqual(SECRET_COLUMNS, ['config.value', 'releases.config', 'data_services.password', 'data_services.tls_key', 'data_ca.key', 'certs.key_pem', 'syncs.webhook_secret', 'drains.url', 'drains.headers']);
   } finally {
     s.close();
   }
@@ -182,14 +187,14 @@ test('secrets:rotate-key seals every value with a new key, removes the old file 
     const rotation = s.secrets.rotate();
     assert.equal(rotation.previous, before.current);
     assert.notEqual(rotation.key, before.current);
-    assert.equal(rotation.values, 10);
+    assert.equal(rotation.values, 14);
     assert.deepEqual(rotation.removed, [before.current]);
     assert.deepEqual(readdirSync(join(dir, 'keys')), [`store-${rotation.key}.key`]);
     assert.ok(raw(s).every((t) => t.startsWith(`sealed:v1:${rotation.key}:`)));
     assert.deepEqual(readAll(s), EXPECTED);
     s.config.change('shop', { NEW: 'after rotation' });
     after = s.secrets.status();
-    assert.deepEqual(after.values, { [rotation.key]: 11 });
+    assert.deepEqual(after.values, { [rotation.key]: 15 });
   } finally {
     s.close();
   }
@@ -220,7 +225,7 @@ test('a rotation that fails halfway leaves every value with the old key, readabl
   try {
     assert.deepEqual(readAll(again), EXPECTED);
     // And the next rotation goes through.
-    assert.equal(again.secrets.rotate().values, 10);
+    assert.equal(again.secrets.rotate().values, 14);
     assert.deepEqual(readAll(again), EXPECTED);
   } finally {
     again.close();
@@ -233,7 +238,7 @@ test('a crash during a rotation (a process killed mid-way) leaves every value re
   const { file, s } = filled(dir);
   const old = s.secrets.status().current;
   s.close();
-  // A separate process rotates and is killed (SIGKILL, no clean-up) after sealing 6 of 10 values
+  // A separate process rotates and is killed (SIGKILL, no clean-up) after sealing 6 of 14 values
   // inside the transaction, or right after the commit (before the old key file is removed).
   const script = (at: 'mid' | 'committed') => `
     import { openStore } from ${JSON.stringify(new URL('../../server/store/index.ts', import.meta.url).pathname)};

@@ -46,7 +46,7 @@ function storeAt(n: number): string {
 }
 
 /** Every secret the fixtures hold in clear before SEALED_SINCE (a part of each, for the raw file's bytes). */
-const SECRETS = ['postgres://shop:pw@db', 'second line', 'GREETING":"hi', 'whsec-blog', 'MIIE', '\nDB\n-----END PRIVATE', '\nCA\n-----END PRIVATE'];
+const SECRETS = ['postgres://shop:pw@db', 'second line', 'GREETING":"hi', 'whsec-blog', 'MIIE', '\nDB\n-----END PRIVATE', '\nCA\n-----END PRIVATE', 'otel.example/v1/logs', 'logs.example:6514', 'X-Team'];
 
 /** The migrated store's secret columns hold only sealed values, and its file (and WAL) none of the secrets in clear. */
 function checkSealed(file: string): void {
@@ -55,6 +55,7 @@ function checkSealed(file: string): void {
       ...db.prepare('SELECT value AS v FROM config').all(), ...db.prepare('SELECT config AS v FROM releases').all(),
       ...db.prepare('SELECT password AS v FROM data_services UNION ALL SELECT tls_key FROM data_services').all(),
       ...db.prepare('SELECT key AS v FROM data_ca UNION ALL SELECT key_pem FROM certs UNION ALL SELECT webhook_secret FROM syncs WHERE webhook_secret IS NOT NULL').all(),
+      ...db.prepare('SELECT url AS v FROM drains UNION ALL SELECT headers FROM drains').all(),
     ].map((r) => (r as { v: string }).v);
     for (const t of texts) assert.match(t, /^sealed:v1:[0-9a-f]{16}:[A-Za-z0-9+/=]+$/);
   });
@@ -107,11 +108,11 @@ function checkRows(s: Store, n: number): void {
 
   // Tokens: before schema 11 a token takes its key's rights (admin for an admin key's, deploy for any other).
   const scopes = since(11) ? { child: 'deploy', ci: 'admin', laptop: 'read' } : { child: 'admin', ci: 'admin', laptop: 'deploy' };
-  // Tokens from before expiry (schema 28) never expire.
+  // Tokens from before expiry (schema 29) never expire.
   assert.deepEqual(s.tokens.list(), [
     { name: 'child', keyName: 'alice', scope: scopes.child, createdAt: T2, lastUsedAt: null, expiresAt: null },
     { name: 'ci', keyName: 'alice', scope: scopes.ci, createdAt: T0, lastUsedAt: T1, expiresAt: null },
-    { name: 'laptop', keyName: 'bob', scope: scopes.laptop, createdAt: T1, lastUsedAt: null, expiresAt: since(28) ? '2099-01-01T00:00:00.000Z' : null },
+    { name: 'laptop', keyName: 'bob', scope: scopes.laptop, createdAt: T1, lastUsedAt: null, expiresAt: since(29) ? '2099-01-01T00:00:00.000Z' : null },
   ]);
   assert.equal(s.tokens.use('tok-bob-laptop')?.keyName, 'bob', 'a token still authenticates: its stored hash is kept');
 
@@ -203,13 +204,13 @@ function checkRows(s: Store, n: number): void {
     [null, 'otlp+https://otel.example/v1/logs', { 'X-Team': 'ops' }, 'alice', 0, null],
     ['shop', 'syslog+tls://logs.example:6514', {}, 'bob', 42, T2],
   ] : []);
-  // OpenID Connect bindings (schema 28), and the session signed in through one.
-  assert.deepEqual(s.oidc.list().map((b) => [b.claim, b.value, b.keyName, b.createdBy, b.createdAt]), since(28) ? [
+  // OpenID Connect bindings (schema 29), and the session signed in through one.
+  assert.deepEqual(s.oidc.list().map((b) => [b.claim, b.value, b.keyName, b.createdBy, b.createdAt]), since(29) ? [
     ['email', 'alice@example.com', 'alice', 'alice', T2],
     ['sub', '248289761001', 'bob', 'alice', T2],
   ] : []);
   assert.deepEqual(s.sessions.list('alice').map((r) => [r.hash.slice(0, 4), r.oidc, r.unbound]),
-    since(28) ? [['0dc0', { claim: 'email', value: 'alice@example.com' }, false], ['5e55', null, false]] : since(14) ? [['5e55', null, false]] : []);
+    since(29) ? [['0dc0', { claim: 'email', value: 'alice@example.com' }, false], ['5e55', null, false]] : since(14) ? [['5e55', null, false]] : []);
 }
 
 /** Checks that the migrated store takes writes where the recorded rows left off, and that its foreign keys still cascade. */

@@ -7,12 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openStore, openStoreCopyingFirst } from '../../server/store/index.ts';
 import { inspectStoreFile, SCHEMA_VERSION } from '../../server/store/db.ts';
-import { copyBeforeMigrating } from '../../server/store/copies.ts';
+import { copyBeforeMigrating, KEPT_COPIES, pruneCopies } from '../../server/store/copies.ts';
 import { UserError } from '../../server/errors.ts';
 import { dump, fixtureFile } from '../../scripts/record-store-fixtures.ts';
 
@@ -132,4 +132,20 @@ test('a migration that fails leaves the store as it was and its error names the 
   const [copy] = readdirSync(copies);
   assert.equal(raw(join(copies, copy!), dump), was, 'the copy is the store as it was');
   assert.deepEqual(inspectStoreFile(file), { schema: 10, integrity: 'ok' });
+});
+
+test('a migration that succeeds keeps the newest copies only; a failed one and other files are left alone', async () => {
+  const { dir, file } = storeAt(25);
+  const copies = join(dir, 'upgrades');
+  mkdirSync(copies, { mode: 0o700 });
+  // Copies from earlier upgrades (schema 9 sorts before schema 10 by number, not by text), and a file of the admin's.
+  const earlier = ['store-before-v9-2026-01-01T00-00-00-000Z.sqlite', 'store-before-v10-2025-12-01T00-00-00-000Z.sqlite',
+    'store-before-v10-2026-02-01T00-00-00-000Z.sqlite', 'store-before-v27-2026-11-01T00-00-00-000Z.sqlite'];
+  for (const f of [...earlier, 'notes.txt']) writeFileSync(join(copies, f), 'x');
+  const { store, copy } = await openStoreCopyingFirst(file, copies);
+  store.close();
+  assert.equal(KEPT_COPIES, 3);
+  assert.deepEqual(readdirSync(copies).sort(), [basename(copy!), 'notes.txt', earlier[2]!, earlier[3]!].sort());
+  assert.deepEqual(pruneCopies(copies, 1), [earlier[2], earlier[3]]);
+  assert.deepEqual(readdirSync(copies).sort(), [basename(copy!), 'notes.txt'].sort());
 });

@@ -53,7 +53,7 @@ test('tokens made before scopes keep their rights: admin for an admin key, deplo
     store.keys.add({ name: 'boss', fingerprint: 'SHA256:a', type: 'ssh-ed25519', publicKey: 'AAAA', admin: true });
     store.keys.add({ name: 'dev', fingerprint: 'SHA256:b', type: 'ssh-ed25519', publicKey: 'BBBB', admin: false });
     // The database as it was before the scope column (schema 11): drop it and what later schemas
-    // added (scheduled tasks, 12; volumes, 13; dashboard sessions, 14; release provenance, 15; warm rollback, 16; syncs, 17; previews, 18; token parents, 19; the audit log, 24; OpenID Connect bindings, 28), and step the schema version back.
+    // added (scheduled tasks, 12; volumes, 13; dashboard sessions, 14; release provenance, 15; warm rollback, 16; syncs, 17; previews, 18; token parents, 19; the audit log, 24; OpenID Connect bindings, 29), and step the schema version back.
     const version = store.db.pragma('user_version', { simple: true }) as number;
     store.db.exec('DROP TABLE oidc_bindings; DROP TABLE drains; DROP TABLE audit_pruned; DROP TABLE audit; DROP TABLE data_retiring; DROP TABLE data_drills; DROP TABLE data_ca; DROP TABLE data_services; DROP TABLE previews; DROP TABLE preview_settings; DROP TABLE hook_deliveries; DROP TABLE syncs; ALTER TABLE releases DROP COLUMN runs_as; ALTER TABLE apps DROP COLUMN warm_seconds; ALTER TABLE releases DROP COLUMN created_by; ALTER TABLE releases DROP COLUMN config_changes; DROP TABLE sessions; DROP TABLE login_codes; DROP TABLE volumes; DROP TABLE cron_suspended; ALTER TABLE releases DROP COLUMN cron; ' +
       // Schema 19's parent column is in a foreign key, which DROP COLUMN refuses: the table is made again as schema 10 had it.

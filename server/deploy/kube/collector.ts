@@ -4,8 +4,9 @@
 // port of it is exposed) and its recent log lines, where a failing delivery is logged.
 import type { V1Pod } from '../../kube/types.ts';
 import {
-  COLLECTOR_CONFIG_SECRET, COLLECTOR_LABELS, COLLECTOR_METRICS_PORT, COLLECTOR_NAME, COLLECTOR_NAMESPACE,
-  collectorConfig, collectorDaemonSet, collectorNamespace, collectorSecret, type CollectorDrain, type CollectorSettings,
+  COLLECTOR_CONFIG_SECRET, COLLECTOR_EGRESS_POLICY, COLLECTOR_LABELS, COLLECTOR_METRICS_PORT, COLLECTOR_NAME, COLLECTOR_NAMESPACE,
+  collectorConfig, collectorDaemonSet, collectorEgressPolicy, collectorNamespace, collectorSecret,
+  type AllowedDrainAddress, type CollectorDrain, type CollectorSettings,
 } from '../../kube/collector.ts';
 import { selectorString } from '../../kube/labels.ts';
 import type { CollectorPod, LogCollector } from '../deployer.ts';
@@ -20,14 +21,18 @@ const LOG_MAX_BYTES = 512 * 1024;
 /** The collector as a DaemonSet in slipway-drains. */
 export class KubeCollector extends KubePart implements LogCollector {
   /** Applies the namespace, the configuration's Secret and the DaemonSet; with no drains, removes the DaemonSet and the Secret. */
-  async apply(drains: readonly CollectorDrain[], settings: CollectorSettings): Promise<void> {
+  async apply(drains: readonly CollectorDrain[], settings: CollectorSettings, allowed: readonly AllowedDrainAddress[] = []): Promise<void> {
     const config = collectorConfig(drains, settings);
     if (config === undefined) {
       await this.k.client.remove('apps/v1', 'DaemonSet', COLLECTOR_NAME, COLLECTOR_NAMESPACE);
       await this.k.client.remove('v1', 'Secret', COLLECTOR_CONFIG_SECRET, COLLECTOR_NAMESPACE);
+      await this.k.client.remove('networking.k8s.io/v1', 'NetworkPolicy', COLLECTOR_EGRESS_POLICY, COLLECTOR_NAMESPACE);
       return;
     }
     if (!(await this.k.client.read('v1', 'Namespace', COLLECTOR_NAMESPACE))) await this.k.client.apply(collectorNamespace());
+    // Where its pods may connect, before a pod of the new configuration starts (as an app's namespace is isolated before its pods).
+    const net = this.k.opts.network;
+    if (net) await this.k.client.apply(collectorEgressPolicy(net, allowed));
     // The Secret before the DaemonSet: a pod started by the new template reads the new configuration.
     await this.k.client.apply(collectorSecret(config));
     await this.k.client.apply(collectorDaemonSet(config, { ...settings, image: this.k.pullImage(settings.image) }));

@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { ForbiddenError, UserError } from '../../errors.ts';
 import { shown } from '../../names.ts';
 import { clusterRanges, isInternal } from '../../forge/remote.ts';
-import { drainExporterId, type CollectorDrain } from '../../kube/collector.ts';
+import { drainExporterId, type AllowedDrainAddress, type CollectorDrain } from '../../kube/collector.ts';
 import type { LogCollector } from '../../deploy/deployer.ts';
 import type { DrainRow } from '../../store/drains.ts';
 import type { Services } from '../../context.ts';
@@ -159,11 +159,45 @@ export function collectorDrains(services: Pick<Services, 'store'>): CollectorDra
 // last one to finish has the newest set.
 let applying: Promise<unknown> = Promise.resolve();
 
+/** How long resolving one admin drain's name for the collector's egress policy may take. */
+const RESOLVE_TIMEOUT_MS = 3_000;
+
+/**
+ * The addresses inside the server's networks that drains point at, for the collector's egress
+ * policy: only drains an admin may point there (global ones, and those whose creator is an admin
+ * now), each name resolved now. A tenant's drain gets none, so its name pointed at a node later
+ * reaches nothing.
+ */
+export async function allowedDrainAddresses(services: Pick<Services, 'store' | 'config'>): Promise<AllowedDrainAddress[]> {
+  const cluster = clusterRanges(services.config);
+  const out: AllowedDrainAddress[] = [];
+  for (const r of services.store.drains.all()) {
+    if (r.app !== null && !services.store.keys.byName(r.createdBy)?.admin) continue;
+    const { host, port } = drainEndpoint(parseDrainUrl(r.url, r.headers).target);
+    const bare = host.replace(/^\[|\]$/g, '');
+    const addresses = isIP(bare) ? [bare] : await withTimeout(lookupAll(bare), RESOLVE_TIMEOUT_MS).catch(() => [] as string[]);
+    for (const address of addresses) if (isInternal(address, cluster)) out.push({ address, port });
+  }
+  return out;
+}
+
+/** The host and TCP port a drain's lines are sent to. */
+function drainEndpoint(t: CollectorDrain['target']): { host: string; port: number } {
+  if (t.kind === 'syslog') return { host: t.host, port: t.port };
+  const u = new URL(t.endpoint);
+  return { host: u.hostname, port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80 };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
+}
+
 /** Applies the collector with every drain in the store (none: it is removed). */
 export function applyCollector(services: Pick<Services, 'store' | 'config'>, collector: LogCollector): Promise<void> {
-  const run = applying.catch(() => undefined).then(() => collector.apply(collectorDrains(services), {
+  const run = applying.catch(() => undefined).then(async () => collector.apply(collectorDrains(services), {
     image: services.config.collectorImage ?? '', podLogs: services.config.collectorPodLogs, stateDir: services.config.collectorStateDir,
-  }));
+  }, await allowedDrainAddresses(services)));
   applying = run;
   return run;
 }

@@ -200,6 +200,21 @@ function operationId(r: Pick<ApiRoute, 'method' | 'url'>): string {
   return r.method.toLowerCase() + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
 }
 
+/** The part of the document `withScopes` writes into. */
+type OpenApiPaths = { paths?: Record<string, Record<string, Record<string, unknown>>> };
+
+/**
+ * The document with each operation's scope (`x-slipway-scope`: read, deploy or admin), so a client
+ * generated from it (the client's MCP server) offers a token only what its scope may call.
+ */
+function withScopes<D extends OpenApiPaths>(doc: D, routes: readonly ApiRoute[]): D {
+  for (const r of routes) {
+    const op = doc.paths?.[API_PREFIX + r.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[r.method.toLowerCase()];
+    if (op) op['x-slipway-scope'] = r.need;
+  }
+  return doc;
+}
+
 /** The addresses whose X-Forwarded-Proto is believed. */
 type Proxies = ReturnType<typeof proxiesOf>;
 
@@ -318,6 +333,7 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
       },
       security: [{ bearer: [] }, { session: [] }],
     },
+    transformObject: (d) => ('openapiObject' in d ? withScopes(d.openapiObject as OpenApiPaths, routes) : d.swaggerObject),
   });
   if (services.config.apiCorsOrigins.length > 0) {
     // Off unless configured: a browser page elsewhere must not use a token it got hold of.
