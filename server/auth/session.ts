@@ -63,8 +63,9 @@ export interface LiveSession {
 
 /**
  * The identity a session acts as, or undefined when it has ended: expired (idle or absolute), its
- * key removed, the token it was started with revoked or expired, or its OpenID Connect binding removed. A code's session acts with its key's whole
- * rights; a token's with the lower of the token's scope and its key's rights, as the token would.
+ * key removed, the token it was started with revoked or expired, or the OpenID Connect binding it
+ * signed in through removed. A code's (or an OpenID Connect account's) session acts with its key's
+ * whole rights; a token's with the lower of the token's scope and its key's rights, as the token would.
  */
 export function sessionIdentity(store: Pick<Store, 'keys' | 'sessions'>, row: SessionRow, idleMs: number): Identity | undefined {
   const key = store.keys.byName(row.keyName);
