@@ -79,6 +79,9 @@ export function tokensStore(db: Db) {
       const r = db.prepare<[string], { expires_at: string | null }>('SELECT expires_at FROM tokens WHERE hash = ?').get(hash);
       return r !== undefined && !expiredAt(r.expires_at, now());
     },
+    /** When the token with this hash expires: an ISO time, null for never, undefined when there is no such token. */
+    expiryOf: (hash: string): string | null | undefined =>
+      db.prepare<[string], { expires_at: string | null }>('SELECT expires_at FROM tokens WHERE hash = ?').get(hash)?.expires_at,
     /** Whether the token with this hash is still there but past its expiry (what a stream it opened is told). */
     expiredHash: (hash: string): boolean => {
       const r = db.prepare<[string], { expires_at: string | null }>('SELECT expires_at FROM tokens WHERE hash = ?').get(hash);

@@ -105,6 +105,19 @@ describe('tokens that expire', { timeout: 120_000 }, () => {
     assert.match(listed.stdout.split('\n').find((l) => l.startsWith('brief ')) ?? '', /\(expired\)\s*$/);
   });
 
+  test('a token made by a token never outlives it', async () => {
+    const { token } = await created(s, dev, 'parent --ttl 2d');
+    const parentEnd = (await api(s, 'GET', '/whoami', { token })).headers.get('slipway-token-expires');
+    const child = await api(s, 'POST', '/tokens', { token, body: { name: 'child' } });
+    assert.equal(child.status, 201, child.text);
+    assert.equal((child.json as { expiresAt: string }).expiresAt, parentEnd, "without --ttl: the parent's end, not the server's maximum");
+    const longer = await api(s, 'POST', '/tokens', { token, body: { name: 'longer', ttl: '3d' } });
+    assert.equal(longer.status, 422);
+    assert.equal(apiError(longer).message, `This token expires at ${parentEnd}, and a token it makes may not last longer; ask for a shorter --ttl.`);
+    const shorter = await api(s, 'POST', '/tokens', { token, body: { name: 'shorter', ttl: '1d' } });
+    assert.equal(shorter.status, 201, shorter.text);
+  });
+
   test('the client CLI warns when its token expires within a week, and not before', async () => {
     const made = await created(s, dev, 'soon --ttl 2d');
     const soon = made.token;

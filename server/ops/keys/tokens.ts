@@ -62,7 +62,14 @@ export function createToken(actor: Actor, rawName: string, key?: string, scope?:
   if (!store.keys.byName(owner)) throw new UserError(`No key named ${shown(owner)}.`);
   const granted = scopeFor(actor, owner, scope);
   const lifetime = tokenLifetime(ttl, config.tokenMaxTtlMs);
-  const expiresAt = lifetime === undefined ? null : new Date(Date.now() + lifetime).toISOString();
+  let expiresAt = lifetime === undefined ? null : new Date(Date.now() + lifetime).toISOString();
+  // A token made by a token (or a session it started) never outlives it: else a token that
+  // expires tomorrow could mint one that lasts for ever and keep its holder in.
+  const parentEnd = actor.identity.token === undefined ? null : store.tokens.expiryOf(actor.identity.token) ?? null;
+  if (parentEnd !== null && (expiresAt === null || expiresAt > parentEnd)) {
+    if (ttl !== undefined) throw new UserError(`This token expires at ${parentEnd}, and a token it makes may not last longer; ask for a shorter --ttl.`);
+    expiresAt = parentEnd;
+  }
   const token = 'slw_' + randomBytes(24).toString('base64url');
   const max = config.maxTokensPerKey;
   // Made by a token: it names that token, and goes when that one is revoked (store/tokens.ts).
