@@ -111,7 +111,13 @@ describe('dashboard sign-in with OpenID Connect, in Chromium', { timeout: 180_00
       await screenshot(page, 'oidc-login');
       assert.deepEqual(await checkAxe(page), [], 'the login page with its sign-in button passes axe');
       await button.click();
+      const returned = page.waitForResponse((r) => r.url().startsWith(`${dashboard}/login/oidc/callback`));
       await atProvider(page, issuer, 'alice');
+      const callback = await returned;
+      assert.equal(callback.status(), 302);
+      // What the sign-in costs the server on its return: the code traded, the ID token checked, UserInfo asked.
+      const timing = callback.request().timing();
+      t.diagnostic(`callback answered in ${Math.round(timing.responseStart - timing.requestStart)} ms`);
       await page.waitForURL(`${dashboard}/apps`);
       await page.getByRole('link', { name: app, exact: true }).waitFor();
       await screenshot(page, 'oidc-apps');
