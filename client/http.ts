@@ -102,7 +102,31 @@ export async function send(server: Server, method: string, path: string, opts: R
   }
   const reply: Reply = { status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: res, text: () => readAll(res) };
   if (reply.status >= 400) throw await refusal(server, reply);
+  warnOfExpiry(server, res.headers['slipway-token-expires']);
   return reply;
+}
+
+/** How long before its token expires the client starts to warn: a week, time to log in again. */
+export const EXPIRY_WARNING_MS = 7 * 86_400_000;
+
+/** The warning for a token that expires at `expiresAt` (the API's header), or undefined when it is further off than a week. */
+export function expiryWarning(host: string, expiresAt: string | undefined, now: number): string | undefined {
+  const at = expiresAt === undefined ? NaN : Date.parse(expiresAt);
+  if (Number.isNaN(at) || at - now > EXPIRY_WARNING_MS) return undefined;
+  const days = Math.max(0, Math.floor((at - now) / 86_400_000));
+  const left = days === 0 ? 'within a day' : days === 1 ? 'in 1 day' : `in ${days} days`;
+  return `Your token for ${host} expires ${left} (${new Date(at).toISOString()}): run slipway login ${host} for a new one.`;
+}
+
+let warned = false;
+
+/** Says once per run, on stderr, that the token expires within a week. */
+function warnOfExpiry(server: Server, header: string | string[] | undefined): void {
+  if (warned) return;
+  const line = expiryWarning(server.host, Array.isArray(header) ? header[0] : header, Date.now());
+  if (line === undefined) return;
+  warned = true;
+  process.stderr.write(` !     ${line}\n`);
 }
 
 /** The error a refused request becomes: the API's own sentence, and for 401 what to do next. */

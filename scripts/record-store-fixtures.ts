@@ -62,7 +62,7 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['config', { app: 'blog', key: 'EMPTY', value: '' }],
   ['grants', { app: 'blog', key_name: 'bob' }],
   ['tokens', { name: 'ci', hash: HASH_ALICE, key_name: 'alice', created_at: T0, last_used_at: T1, scope: 'admin', parent: null }],
-  ['tokens', { name: 'laptop', hash: HASH_BOB, key_name: 'bob', created_at: T1, last_used_at: null, scope: 'read', parent: null }],
+  ['tokens', { name: 'laptop', hash: HASH_BOB, key_name: 'bob', created_at: T1, last_used_at: null, scope: 'read', parent: null, expires_at: '2099-01-01T00:00:00.000Z' }],
   ['tokens', { name: 'child', hash: HASH_CHILD, key_name: 'alice', created_at: T2, last_used_at: null, scope: 'deploy', parent: HASH_ALICE }],
   ['releases', {
     app: 'shop', version: 1, description: 'Deploy 1111111', commit_sha: '1111111111111111111111111111111111111111', image: 'registry.local/shop@sha256:aaaa',
@@ -103,6 +103,9 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['login_codes', { hash: 'c0de'.repeat(16), key_name: 'alice', created_at: 1795000000000, expires_at: 1795000060000 }],
   ['sessions', { hash: '5e55'.repeat(16), key_name: 'alice', token_hash: null, created_at: 1795000000000, seen_at: 1795000600000, expires_at: 1795043200000 }],
   ['sessions', { hash: '70ce'.repeat(16), key_name: 'bob', token_hash: HASH_BOB, created_at: 1795000000000, seen_at: 1795000000000, expires_at: 1795043200000 }],
+  ['oidc_bindings', { claim: 'email', value: 'alice@example.com', key_name: 'alice', created_by: 'alice', created_at: T2 }],
+  ['oidc_bindings', { claim: 'sub', value: '248289761001', key_name: 'bob', created_by: 'alice', created_at: T2 }],
+  ['sessions', { hash: '0dc0'.repeat(16), key_name: 'alice', token_hash: null, created_at: 1795000000000, seen_at: 1795000000000, expires_at: 1795043200000, oidc_claim: 'email', oidc_value: 'alice@example.com' }],
   ['syncs', {
     app: 'blog', url: 'https://git.example/blog.git', branch: 'main', public_key: null, webhook_secret: 'whsec-blog', poll_seconds: 300, polled_at: 1795000000000,
     last_commit: '2222222222222222222222222222222222222222', fetched_at: T1, last_result: 'Deployed 2222222 as v1.', result_at: T1, set_by: 'bob', set_via: 'ssh', created_at: T1,

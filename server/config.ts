@@ -4,6 +4,7 @@ import { resolve, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import { UserError } from './errors.ts';
 import { parseCidr } from './cidr.ts';
+import { oidcIssuer, oidcSettings, secretFile, tokenMaxTtl, type OidcSettings } from './oidc-settings.ts';
 
 /** Everything Slipway reads from its environment, validated once and frozen. */
 export interface Config {
@@ -235,6 +236,11 @@ export interface Config {
   collectorPodLogs: readonly string[];
   /** Where the collector keeps its read positions on each node (SLIPWAY_COLLECTOR_STATE_DIR). */
   collectorStateDir: string;
+  // --- Tokens and sign-in (issue 41). ---
+  /** The longest lifetime an access token may have, and the one it gets without --ttl (SLIPWAY_TOKEN_MAX_TTL); undefined: tokens may last for ever. */
+  tokenMaxTtlMs: number | undefined;
+  /** The OpenID Connect provider the dashboard offers sign-in with (SLIPWAY_OIDC_*); undefined: none. */
+  oidc: Readonly<OidcSettings> | undefined;
 }
 
 /**
@@ -900,6 +906,12 @@ const SETTINGS = {
   collectorImage: optional('SLIPWAY_COLLECTOR_IMAGE', '— (no drains)', optionalImage, "The log collector's image (the OpenTelemetry Collector built by ocb: images/collector, testbed/tools/collector) that Slipway runs on every node for the log drains; the testbed builds it."),
   collectorPodLogs: setting('SLIPWAY_COLLECTOR_POD_LOGS', '/var/log/pods', absolutePaths, "The nodes' pod log folders (the kubelet's `podLogsDir`; absolute paths, comma-separated) the log collector reads."),
   collectorStateDir: setting('SLIPWAY_COLLECTOR_STATE_DIR', '/var/lib/slipway/collector', (raw, name) => absolutePaths(raw, name)[0]!, "The folder on each node where the log collector keeps how far it read each log, so a restart neither loses nor repeats lines."),
+  tokenMaxTtlMs: optional('SLIPWAY_TOKEN_MAX_TTL', '— (tokens may last for ever)', tokenMaxTtl, 'The longest an access token may last (`90d`, `12h`, `3600` seconds): `tokens:create --ttl` may ask for less, and a token made without `--ttl` gets this; a token past its expiry is refused at once. Tokens made before it was set keep their own expiry (none).'),
+  oidcIssuer: optional('SLIPWAY_OIDC_ISSUER', '— (no OpenID Connect sign-in)', oidcIssuer, "An OpenID Connect provider's issuer URL (`https://accounts.example.com`; http:// only on loopback): the dashboard's login page offers \"Sign in with …\" there, for accounts an admin bound to a key with `keys:oidc`. Register `DASHBOARD_URL/login/oidc/callback` as the client's redirect URI."),
+  oidcClientId: optional('SLIPWAY_OIDC_CLIENT_ID', '—', orUnset, 'The client id the OpenID Connect provider gave Slipway (needed with `SLIPWAY_OIDC_ISSUER`).'),
+  oidcClientSecret: optional('SLIPWAY_OIDC_CLIENT_SECRET', '— (a public client: PKCE alone)', orUnset, 'The client secret the provider gave Slipway; prefer `SLIPWAY_OIDC_CLIENT_SECRET_FILE`.'),
+  oidcClientSecretFile: optional('SLIPWAY_OIDC_CLIENT_SECRET_FILE', '—', secretFile, 'A file holding the client secret on one line, readable by its owner only (a file others may read is refused).'),
+  oidcName: optional('SLIPWAY_OIDC_NAME', "the issuer's host", orUnset, 'What the login page\'s button says after "Sign in with" (`Google`, `Keycloak`…).'),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;
@@ -911,7 +923,7 @@ export const settingsReference: readonly Pick<Setting, 'name' | 'default' | 'doc
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const values = Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, s.read(env)])) as Values;
-  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, containerEphemeralLimit, containerEphemeralRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, httpMaxConnectionsPerSource, maxStreamsPerSource, buildConcurrencyPerKey, ...fields } = values;
+  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, containerEphemeralLimit, containerEphemeralRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, httpMaxConnectionsPerSource, maxStreamsPerSource, buildConcurrencyPerKey, oidcIssuer: issuer, oidcClientId: clientId, oidcClientSecret: clientSecret, oidcClientSecretFile: clientSecretFile, oidcName: oidcLabel, ...fields } = values;
   const { dataDir } = fields;
   const runDir = join(dataDir, 'run');
   return Object.freeze({
@@ -941,5 +953,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     version: PACKAGE_VERSION,
     storeCopiesDir: join(dataDir, 'upgrades'),
     maintenanceFile: join(dataDir, 'upgrading'),
+    oidc: oidcSettings({ issuer, clientId, clientSecret, clientSecretFile, name: oidcLabel }),
   });
 }

@@ -28,12 +28,13 @@ export function stopRevoked(services: Pick<Services, 'store' | 'pushes' | 'sessi
     w.controller.abort(new UserError('Your dashboard session has ended; log in again.'));
     stopped++;
   }
-  // A stream opened with an access token ends when that token is revoked, whatever its key may still do.
+  // A stream opened with an access token ends when that token is revoked or expires, whatever its key may still do.
   for (const w of services.sessions.list()) {
     const token = w.identity.token;
     if (w.controller.signal.aborted || token === undefined || services.store.tokens.exists(token)) continue;
-    log.info('stopping a stream of a revoked token', { key: w.identity.name, app: w.app });
-    w.controller.abort(new UserError('The access token this stream was opened with was revoked.'));
+    const expired = services.store.tokens.expiredHash(token);
+    log.info(expired ? 'stopping a stream of an expired token' : 'stopping a stream of a revoked token', { key: w.identity.name, app: w.app });
+    w.controller.abort(new UserError(expired ? 'The access token this stream was opened with expired.' : 'The access token this stream was opened with was revoked.'));
     stopped++;
   }
   for (const w of [...services.pushes.list(), ...services.sessions.list()]) {

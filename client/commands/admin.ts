@@ -18,9 +18,9 @@ export const adminCommands: ClientCommand[] = [
   change({ name: 'access:revoke', usage: 'KEYNAME', summary: "Take a key's access to the app away (admins)", route: 'DELETE /apps/{app}/access/{key}' }),
   read({ name: 'tokens', usage: '[--key KEYNAME]', summary: 'Your access tokens', route: 'GET /tokens', flags: KEY_FLAG, query: (r) => ({ key: str(r, 'key') }) }),
   change({
-    name: 'tokens:create', usage: 'NAME [--scope read|deploy|admin] [--key KEYNAME]', summary: 'Create an access token (shown once)', route: 'POST /tokens', args: { min: 1, max: 1 },
-    flags: { ...KEY_FLAG, scope: { type: 'string', help: 'read, deploy or admin' } },
-    body: (r) => ({ name: r.args[0], ...(str(r, 'scope') ? { scope: str(r, 'scope') } : {}), ...(str(r, 'key') ? { key: str(r, 'key') } : {}) }),
+    name: 'tokens:create', usage: 'NAME [--scope read|deploy|admin] [--ttl 30d] [--key KEYNAME]', summary: 'Create an access token (shown once)', route: 'POST /tokens', args: { min: 1, max: 1 },
+    flags: { ...KEY_FLAG, scope: { type: 'string', help: 'read, deploy or admin' }, ttl: { type: 'string', help: 'how long it lasts: 30d, 12h, 90m, 3600s' } },
+    body: (r) => ({ name: r.args[0], ...(str(r, 'scope') ? { scope: str(r, 'scope') } : {}), ...(str(r, 'key') ? { key: str(r, 'key') } : {}), ...(str(r, 'ttl') ? { ttl: str(r, 'ttl') } : {}) }),
   }),
   change({ name: 'tokens:revoke', usage: 'NAME [--key KEYNAME]', summary: 'Revoke an access token', route: 'DELETE /tokens/{name}', flags: KEY_FLAG, query: (r) => ({ key: str(r, 'key') }) }),
   read({ name: 'rounds', summary: "The server's background rounds (admins)", route: 'GET /rounds' }),

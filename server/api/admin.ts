@@ -78,9 +78,9 @@ export const tokenRoutes = [
   route({
     method: 'POST', url: '/tokens', tag: 'tokens', need: 'deploy',
     summary: 'Create an access token (shown once); never with more than the calling token may do',
-    body: Type.Object({ name: Name, scope: Type.Optional(ScopeSchema), key: Type.Optional(Name) }, { additionalProperties: false }),
+    body: Type.Object({ name: Name, scope: Type.Optional(ScopeSchema), key: Type.Optional(Name), ttl: Type.Optional(Type.String({ maxLength: 16, description: 'How long it lasts: 30d, 12h, 90m, 3600s (at most SLIPWAY_TOKEN_MAX_TTL, which is also the default when set).' })) }, { additionalProperties: false }),
     response: { 201: CreatedTokenSchema },
-    handle: (call) => ({ status: 201, json: createToken(actor(call), call.body.name, call.body.key, call.body.scope) }),
+    handle: (call) => ({ status: 201, json: createToken(actor(call), call.body.name, call.body.key, call.body.scope, call.body.ttl) }),
   }),
   route({
     method: 'DELETE', url: '/tokens/:name', tag: 'tokens', need: 'deploy',

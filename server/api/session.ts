@@ -4,7 +4,7 @@
 // appears in a body.
 import { Type } from 'typebox';
 import { ApiError, route, type ApiRoute } from './route.ts';
-import { LoginCodeInfoSchema, SessionSchema } from '../shapes/session.ts';
+import { LoginCodeInfoSchema, SessionSchema, SignInOptionsSchema } from '../shapes/session.ts';
 import { LoginRefusedError, currentSession, describeLoginCode, endSession, startSession } from '../ops/apps/dashboard.ts';
 
 const NO_SESSION = 'This request has no dashboard session: log in with POST /api/v1/session (a code from dashboard:login, or a token).';
@@ -18,6 +18,15 @@ function anyScope(r: ApiRoute): ApiRoute {
 const CODE = Type.String({ minLength: 1, maxLength: 128, description: 'The code of the link dashboard:login printed (after #code=); valid once, for SLIPWAY_LOGIN_LINK_TTL_S (60 s by default).' });
 
 export const sessionRoutes = [
+  route({
+    method: 'GET', url: '/session/options', tag: 'session', need: 'read', public: true,
+    summary: "The login page's ways in besides a login link and a token: the OpenID Connect provider's name, if one is set",
+    response: { 200: SignInOptionsSchema },
+    handle: (call) => {
+      const oidc = call.services.config.oidc;
+      return { status: 200, json: { oidc: oidc ? { name: oidc.name, start: '/login/oidc' } : null } };
+    },
+  }),
   route({
     method: 'POST', url: '/session/code', tag: 'session', need: 'deploy', public: true,
     summary: "Whom a login link's code logs in as (key, rights, SSH key fingerprint), without using it up: the login page asks the user to confirm first",

@@ -7,6 +7,6 @@ export const whoamiRoutes = [
     method: 'GET', url: '/whoami', tag: 'meta', need: 'read',
     summary: 'The key and scope the token acts with',
     response: { 200: WhoamiSchema },
-    handle: ({ identity }) => ({ status: 200, json: { name: identity.name, admin: identity.admin, scope: identity.scope ?? 'admin' } }),
+    handle: ({ identity }) => ({ status: 200, json: { name: identity.name, admin: identity.admin, scope: identity.scope ?? 'admin', ...(identity.tokenExpiresAt ? { expiresAt: identity.tokenExpiresAt } : {}) } }),
   }),
 ];

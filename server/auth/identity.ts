@@ -26,6 +26,8 @@ export interface Identity {
    * revoked, and a token it makes is revoked with it.
    */
   token?: string;
+  /** When the access token a request came with expires (ISO time), if it does: the API says so in a header, and the client CLI warns. */
+  tokenExpiresAt?: string;
   /** The address the caller connected from, as the transport saw it (the audit log's source). */
   source?: string;
 }

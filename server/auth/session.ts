@@ -63,13 +63,15 @@ export interface LiveSession {
 
 /**
  * The identity a session acts as, or undefined when it has ended: expired (idle or absolute), its
- * key removed, or the token it was started with revoked. A code's session acts with its key's whole
- * rights; a token's with the lower of the token's scope and its key's rights, as the token would.
+ * key removed, the token it was started with revoked or expired, or the OpenID Connect binding it
+ * signed in through removed. A code's (or an OpenID Connect account's) session acts with its key's
+ * whole rights; a token's with the lower of the token's scope and its key's rights, as the token would.
  */
 export function sessionIdentity(store: Pick<Store, 'keys' | 'sessions'>, row: SessionRow, idleMs: number): Identity | undefined {
   const key = store.keys.byName(row.keyName);
   if (!key || sessionEnd(row, idleMs) <= store.sessions.clock.now()) return undefined;
-  if (row.tokenHash !== null && row.tokenScope === null) return undefined;
+  // The token it was started with was revoked or expired; the OpenID Connect binding it signed in through was removed.
+  if ((row.tokenHash !== null && row.tokenScope === null) || row.unbound) return undefined;
   const scope: Scope = row.tokenScope === null ? keyScope(key.admin) : lowerScope(row.tokenScope, keyScope(key.admin));
   return { name: key.name, admin: scope === 'admin', via: 'http', scope, allApps: key.admin, session: row.hash, ...(row.tokenHash !== null ? { token: row.tokenHash } : {}) };
 }

@@ -1,4 +1,5 @@
 import { addKey, grantAccess, listKeys, removeKey, revokeAccess } from '../ops/keys/keys.ts';
+import { bindOidc, listOidc, unbindOidc } from '../ops/keys/oidc.ts';
 import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf } from './progress.ts';
 
@@ -40,6 +41,44 @@ export const keyCommands: Command[] = [
       ctx.out.line(`Removed key ${removeKey(actorOf(ctx), raw!).name}.`);
     },
   },
+  {
+    name: 'keys:oidc',
+    usage: 'KEYNAME SUBJECT-or-EMAIL',
+    summary: "Let an OpenID Connect account sign in to the dashboard as a key: its subject, or its verified email (sub:… or email:… to say which)",
+    access: 'admin',
+    args: { min: 2, max: 2 },
+    run: (ctx, [rawKey, raw]) => {
+      const b = bindOidc(actorOf(ctx), rawKey!, raw!);
+      ctx.out.line(`The OpenID Connect ${b.claim === 'sub' ? 'subject' : 'email'} ${b.value} now signs in to the dashboard as ${b.keyName}.`);
+    },
+  },
+  {
+    name: 'keys:oidc:remove',
+    usage: 'SUBJECT-or-EMAIL',
+    summary: 'Unbind an OpenID Connect account from its key; the dashboard sessions it signed in to end at once',
+    access: 'admin',
+    args: { min: 1, max: 1 },
+    run: (ctx, [raw]) => {
+      const r = unbindOidc(actorOf(ctx), raw!);
+      ctx.out.line(`Unbound the OpenID Connect ${r.claim === 'sub' ? 'subject' : 'email'} ${r.value} from ${r.key}; ${r.sessions === 1 ? '1 dashboard session' : `${r.sessions} dashboard sessions`} ended.`);
+    },
+  },
+  defineCommand({
+    name: 'keys:oidc:list',
+    usage: '[--key KEYNAME]',
+    summary: 'List the OpenID Connect accounts bound to keys',
+    access: 'admin',
+    args: { min: 0, max: 0 },
+    json: true,
+    flags: { key: { type: 'string', help: "only this key's" } },
+    run: (ctx, _args, flags) => {
+      const bindings = listOidc(actorOf(ctx), flags.key);
+      return listing(bindings, (out) => {
+        out.heading('OpenID Connect accounts');
+        out.table(bindings.map((b) => [b.keyName, b.claim, b.value, b.createdBy, b.createdAt]), ['KEY', 'CLAIM', 'VALUE', 'BOUND BY', 'BOUND AT']);
+      });
+    },
+  }),
   {
     name: 'access:grant',
     usage: 'APP KEYNAME',

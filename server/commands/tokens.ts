@@ -12,17 +12,27 @@ function keyFlag(ctx: CommandContext, flags: { readonly key?: string }, usage?: 
   return undefined;
 }
 
+/** A token's expiry as tokens:list shows it: never, the time, or the time and that it has passed. */
+export function expiryText(expiresAt: string | null, at: string): string {
+  if (expiresAt === null) return 'never';
+  return Date.parse(expiresAt) <= Date.parse(at) ? `${expiresAt} (expired)` : expiresAt;
+}
+
 export const tokenCommands: Command[] = [
   defineCommand({
     name: 'tokens:create',
-    usage: 'NAME [--scope read|deploy|admin] [--key KEYNAME]',
+    usage: 'NAME [--scope read|deploy|admin] [--ttl 30d] [--key KEYNAME]',
     summary: 'Create an access token for git over HTTP and the HTTP API (shown once)',
     access: 'any',
     args: { min: 1, max: 1 },
-    flags: { ...KEY_FLAG, scope: { type: 'string', help: "what it may do: read (look only), deploy (change the key's apps), admin; default: all the key may" } },
+    flags: {
+      ...KEY_FLAG,
+      scope: { type: 'string', help: "what it may do: read (look only), deploy (change the key's apps), admin; default: all the key may" },
+      ttl: { type: 'string', help: 'how long it lasts: 30d, 12h, 90m, 3600s; default: SLIPWAY_TOKEN_MAX_TTL, or for ever when that is unset' },
+    },
     run: (ctx, [raw], flags) => {
-      const t = createToken(actorOf(ctx), raw!, keyFlag(ctx, flags, 'tokens:create NAME --key KEYNAME'), flags.scope);
-      ctx.out.line(`Created token ${t.name} (scope ${t.scope}); it acts as ${t.key}. Keep it now, it is not shown again:`);
+      const t = createToken(actorOf(ctx), raw!, keyFlag(ctx, flags, 'tokens:create NAME --key KEYNAME'), flags.scope, flags.ttl);
+      ctx.out.line(`Created token ${t.name} (scope ${t.scope}${t.expiresAt ? `, expires ${t.expiresAt}` : ''}); it acts as ${t.key}. Keep it now, it is not shown again:`);
       ctx.out.line(t.token);
     },
   }),
@@ -38,7 +48,8 @@ export const tokenCommands: Command[] = [
       const tokens = listTokens(actorOf(ctx), keyFlag(ctx, flags));
       return listing(tokens, (out) => {
         out.heading('Tokens');
-        out.table(tokens.map((t) => [t.name, t.keyName, t.scope, t.createdAt, t.lastUsedAt ?? 'never']), ['NAME', 'KEY', 'SCOPE', 'CREATED', 'LAST USED']);
+        const at = new Date().toISOString();
+        out.table(tokens.map((t) => [t.name, t.keyName, t.scope, t.createdAt, t.lastUsedAt ?? 'never', expiryText(t.expiresAt, at)]), ['NAME', 'KEY', 'SCOPE', 'CREATED', 'LAST USED', 'EXPIRES']);
       });
     },
   }),

@@ -20,12 +20,12 @@ export const AddedKeySchema = Type.Object({ name: Type.String(), fingerprint: Ty
 export type AddedKey = Static<typeof AddedKeySchema>;
 
 /** One token of `tokens:list --json`. */
-export const TokenSummarySchema = Type.Object({ name: Type.String(), keyName: Type.String(), scope: ScopeSchema, createdAt: Time, lastUsedAt: Nullable(Time) }, { additionalProperties: false });
+export const TokenSummarySchema = Type.Object({ name: Type.String(), keyName: Type.String(), scope: ScopeSchema, createdAt: Time, lastUsedAt: Nullable(Time), expiresAt: Nullable(Time, { description: 'When the token stops working; null: never.' }) }, { additionalProperties: false });
 /** A token as tokens:list shows it. */
 export type TokenSummary = Static<typeof TokenSummarySchema>;
 
 /** What tokens:create answers: the token, shown once. */
-export const CreatedTokenSchema = Type.Object({ name: Type.String(), key: Type.String(), scope: ScopeSchema, token: Type.String() }, { additionalProperties: false });
+export const CreatedTokenSchema = Type.Object({ name: Type.String(), key: Type.String(), scope: ScopeSchema, token: Type.String(), expiresAt: Nullable(Time, { description: 'When the token stops working; null: never.' }) }, { additionalProperties: false });
 /** A new token: shown once, never stored in the clear. */
 export type CreatedToken = Static<typeof CreatedTokenSchema>;
 

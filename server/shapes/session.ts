@@ -30,6 +30,20 @@ export const WhoamiSchema = Type.Object({
   name: Type.String({ description: 'The key the token belongs to.' }),
   admin: Type.Boolean({ description: 'Whether the token acts with admin rights (an admin key and the admin scope).' }),
   scope: scopeSchema("The token's effective scope: the lower of its own and its key's rights."),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the token expires; absent when it never does.' })),
 }, { additionalProperties: false });
 /** Who the token acts as. */
 export type Whoami = Static<typeof WhoamiSchema>;
+
+/** How the login page may sign in besides a login link and a token: the OpenID Connect provider, if one is set. */
+export const SignInOptionsSchema = Type.Object({
+  oidc: Type.Union([
+    Type.Object({
+      name: Type.String({ description: 'What the button says after "Sign in with" (SLIPWAY_OIDC_NAME).' }),
+      start: Type.String({ description: 'The page that starts the sign-in (a browser navigation, not an API call); ?next=PATH lands there after.' }),
+    }, { additionalProperties: false }),
+    Type.Null(),
+  ], { description: 'The OpenID Connect sign-in; null when SLIPWAY_OIDC_ISSUER is not set.' }),
+}, { additionalProperties: false });
+/** The login page's other ways in. */
+export type SignInOptions = Static<typeof SignInOptionsSchema>;

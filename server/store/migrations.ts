@@ -423,4 +423,20 @@ export const MIGRATIONS: readonly Migration[] = [
    );
    CREATE INDEX drains_by_app ON drains (app);`,
   sealDrains,
+  // Tokens and sign-in (issue 41): when a token stops working (NULL: never); the OpenID Connect
+  // accounts an admin bound to keys (keys:oidc: a subject, or a verified email), and which binding
+  // a dashboard session was signed in through, so unbinding (or removing the key) ends it.
+  `ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+   CREATE TABLE oidc_bindings (
+     claim TEXT NOT NULL,
+     value TEXT NOT NULL,
+     key_name TEXT NOT NULL REFERENCES keys(name) ON DELETE CASCADE,
+     created_by TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (claim, value)
+   );
+   CREATE INDEX oidc_bindings_by_key ON oidc_bindings (key_name);
+   ALTER TABLE sessions ADD COLUMN oidc_claim TEXT;
+   ALTER TABLE sessions ADD COLUMN oidc_value TEXT;
+   CREATE INDEX sessions_by_oidc ON sessions (oidc_claim, oidc_value);`,
 ];

@@ -93,6 +93,7 @@ test('each library with a home has exactly one runtime importer', () => {
     'tar-stream': 'server/ops/self-backup/tar.ts',
     'prom-client': 'server/observe/metrics.ts',
     '@opentelemetry/api': 'server/observe/traces.ts',
+    'openid-client': 'server/auth/oidc.ts',
   };
   for (const [lib, home] of Object.entries(homes)) {
     const runtime = [...new Set(imports.filter((i) => !i.typeOnly && (i.spec === lib || i.spec.startsWith(lib + '/'))).map((i) => i.from))];

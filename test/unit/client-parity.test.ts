@@ -18,6 +18,7 @@ const NOT_COMMANDS: Record<string, string> = {
   'GET /session': "the dashboard's session cookie",
   'POST /session': "the dashboard's login: trades a code or a token for a session cookie",
   'DELETE /session': "the dashboard's logout of its cookie",
+  'GET /session/options': "the dashboard's login page: whether to offer OpenID Connect sign-in",
 };
 
 /** Every operation of the document as `METHOD /path` (without /api/v1, `{param}` as the document spells it). */

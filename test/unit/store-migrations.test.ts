@@ -108,10 +108,11 @@ function checkRows(s: Store, n: number): void {
 
   // Tokens: before schema 11 a token takes its key's rights (admin for an admin key's, deploy for any other).
   const scopes = since(11) ? { child: 'deploy', ci: 'admin', laptop: 'read' } : { child: 'admin', ci: 'admin', laptop: 'deploy' };
+  // Tokens from before expiry (schema 29) never expire.
   assert.deepEqual(s.tokens.list(), [
-    { name: 'child', keyName: 'alice', scope: scopes.child, createdAt: T2, lastUsedAt: null },
-    { name: 'ci', keyName: 'alice', scope: scopes.ci, createdAt: T0, lastUsedAt: T1 },
-    { name: 'laptop', keyName: 'bob', scope: scopes.laptop, createdAt: T1, lastUsedAt: null },
+    { name: 'child', keyName: 'alice', scope: scopes.child, createdAt: T2, lastUsedAt: null, expiresAt: null },
+    { name: 'ci', keyName: 'alice', scope: scopes.ci, createdAt: T0, lastUsedAt: T1, expiresAt: null },
+    { name: 'laptop', keyName: 'bob', scope: scopes.laptop, createdAt: T1, lastUsedAt: null, expiresAt: since(29) ? '2099-01-01T00:00:00.000Z' : null },
   ]);
   assert.equal(s.tokens.use('tok-bob-laptop')?.keyName, 'bob', 'a token still authenticates: its stored hash is kept');
 
@@ -203,6 +204,13 @@ function checkRows(s: Store, n: number): void {
     [null, 'otlp+https://otel.example/v1/logs', { 'X-Team': 'ops' }, 'alice', 0, null],
     ['shop', 'syslog+tls://logs.example:6514', {}, 'bob', 42, T2],
   ] : []);
+  // OpenID Connect bindings (schema 29), and the session signed in through one.
+  assert.deepEqual(s.oidc.list().map((b) => [b.claim, b.value, b.keyName, b.createdBy, b.createdAt]), since(29) ? [
+    ['email', 'alice@example.com', 'alice', 'alice', T2],
+    ['sub', '248289761001', 'bob', 'alice', T2],
+  ] : []);
+  assert.deepEqual(s.sessions.list('alice').map((r) => [r.hash.slice(0, 4), r.oidc, r.unbound]),
+    since(29) ? [['0dc0', { claim: 'email', value: 'alice@example.com' }, false], ['5e55', null, false]] : since(14) ? [['5e55', null, false]] : []);
 }
 
 /** Checks that the migrated store takes writes where the recorded rows left off, and that its foreign keys still cascade. */

@@ -14,7 +14,7 @@ test('the database file is 0600, WAL, synchronous=FULL, migrated', () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
-    assert.equal(s.db.pragma('user_version', { simple: true }), 28);
+    assert.equal(s.db.pragma('user_version', { simple: true }), 29);
   });
 });
 
@@ -73,7 +73,7 @@ test('config changes are atomic; deleting an app cascades', () => {
     s.keys.add({ name: 'k', fingerprint: 'SHA256:x', type: 'ssh-ed25519', publicKey: 'AAAA', admin: false });
     s.keys.grant('a', 'k');
     s.tokens.add('t', 'k', 'slw_secret');
-    assert.deepEqual(s.tokens.use('slw_secret'), { keyName: 'k', scope: 'deploy', hash: hashToken('slw_secret') });
+    assert.deepEqual(s.tokens.use('slw_secret'), { keyName: 'k', scope: 'deploy', hash: hashToken('slw_secret'), expiresAt: null });
     assert.equal(s.tokens.exists(hashToken('slw_secret')), true);
     assert.equal(s.tokens.use('slw_other'), undefined);
     s.apps.remove('a');

@@ -7,7 +7,7 @@ import type { Accepted } from '../../server/shapes/jobs.ts';
 
 // The API's answers as the server describes them (its schemas' static types): type-only imports,
 // so the build takes nothing of the server into the bundle.
-export type { LoginCodeInfo, Session } from '../../server/shapes/session.ts';
+export type { LoginCodeInfo, Session, SignInOptions } from '../../server/shapes/session.ts';
 export type { Accepted, Job } from '../../server/shapes/jobs.ts';
 export type { AppInfo, AppSummary } from '../../server/shapes/apps.ts';
 export type { AppMetrics, ProcessEntry } from '../../server/shapes/processes.ts';

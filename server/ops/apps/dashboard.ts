@@ -89,7 +89,10 @@ export function startSession(services: Pick<Services, 'store' | 'config'>, crede
     if (!keyName) throw new LoginRefusedError(INVALID_LINK);
   } else {
     const used = store.tokens.use(token!);
-    if (!used) throw new LoginRefusedError('That token is not valid (revoked, or its key was removed).');
+    if (!used) {
+      const gone = store.tokens.expired(token!);
+      throw new LoginRefusedError(gone ? `That token expired at ${gone.expiresAt}; make a new one with tokens:create.` : 'That token is not valid (revoked, or its key was removed).');
+    }
     keyName = used.keyName;
     tokenHash = secretHash(token!);
     tokenScope = used.scope;

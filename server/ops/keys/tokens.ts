@@ -8,6 +8,7 @@ import type { Actor } from '../actor.ts';
 import type { CreatedToken } from '../../shapes/keys.ts';
 import { SCOPES, allows, isScope, keyScope } from '../../auth/scopes.ts';
 import { stopRevoked } from '../../revocation.ts';
+import { formatDuration, parseDuration } from '../../durations.ts';
 
 /**
  * The key whose tokens an operation acts on: the actor's own, or (admins only) `key`. The local
@@ -38,20 +39,44 @@ function scopeFor(actor: Actor, owner: string, raw: string | undefined): Scope {
   return raw;
 }
 
-/** tokens:create: a new token for the actor's key (or, admins, `key`'s), with `scope` (default: all the key may). */
-export function createToken(actor: Actor, rawName: string, key?: string, scope?: string): CreatedToken {
+/**
+ * How long a new token lasts, in ms (undefined: for ever): `raw` (`30d`, `12h`, seconds), at most
+ * SLIPWAY_TOKEN_MAX_TTL; without `raw`, that maximum when one is set.
+ */
+export function tokenLifetime(raw: string | undefined, maxMs: number | undefined): number | undefined {
+  if (raw === undefined) return maxMs;
+  const ms = parseDuration(raw);
+  if (ms === undefined) throw new UserError(`${shown(raw)} is not a lifetime; use a number of days, hours, minutes or seconds like 30d, 12h, 90m or 3600s.`);
+  if (maxMs !== undefined && ms > maxMs) throw new UserError(`Tokens may last at most ${formatDuration(maxMs)} on this server (SLIPWAY_TOKEN_MAX_TTL); ask for --ttl ${formatDuration(maxMs)} or less.`);
+  return ms;
+}
+
+/**
+ * tokens:create: a new token for the actor's key (or, admins, `key`'s), with `scope` (default: all
+ * the key may) and lifetime `ttl` (default: SLIPWAY_TOKEN_MAX_TTL, or none).
+ */
+export function createToken(actor: Actor, rawName: string, key?: string, scope?: string, ttl?: string): CreatedToken {
   const name = label('token', rawName);
   const owner = ownerOf(actor, key);
   const { store, config } = actor.services;
   if (!store.keys.byName(owner)) throw new UserError(`No key named ${shown(owner)}.`);
   const granted = scopeFor(actor, owner, scope);
+  const lifetime = tokenLifetime(ttl, config.tokenMaxTtlMs);
+  let expiresAt = lifetime === undefined ? null : new Date(Date.now() + lifetime).toISOString();
+  // A token made by a token (or a session it started) never outlives it: else a token that
+  // expires tomorrow could mint one that lasts for ever and keep its holder in.
+  const parentEnd = actor.identity.token === undefined ? null : store.tokens.expiryOf(actor.identity.token) ?? null;
+  if (parentEnd !== null && (expiresAt === null || expiresAt > parentEnd)) {
+    if (ttl !== undefined) throw new UserError(`This token expires at ${parentEnd}, and a token it makes may not last longer; ask for a shorter --ttl.`);
+    expiresAt = parentEnd;
+  }
   const token = 'slw_' + randomBytes(24).toString('base64url');
   const max = config.maxTokensPerKey;
   // Made by a token: it names that token, and goes when that one is revoked (store/tokens.ts).
-  const added = store.tokens.add(name, owner, token, max, granted, actor.identity.token ?? null);
+  const added = store.tokens.add(name, owner, token, max, granted, actor.identity.token ?? null, expiresAt);
   if (added === 'exists') throw new UserError(`${owner === actor.identity.name ? 'You already have' : `${owner} already has`} a token named ${shown(name)}.`);
   if (added === 'full') throw new UserError(`${owner === actor.identity.name ? 'You have' : `${owner} has`} ${max} tokens, the most one key may have (SLIPWAY_MAX_TOKENS_PER_KEY); revoke one first (tokens:revoke NAME).`);
-  return { name, key: owner, scope: granted, token };
+  return { name, key: owner, scope: granted, token, expiresAt };
 }
 
 /** tokens:list --json: the actor's tokens (admins: `key`'s; the local CLI without a key: every token). */

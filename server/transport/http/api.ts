@@ -18,7 +18,7 @@ import { log } from '../../output/log.ts';
 import { reportFailure } from '../../output/report.ts';
 import { ApiError, type ApiRoute, type ErrorCode } from '../../api/route.ts';
 import { ErrorBody } from '../../api/schemas.ts';
-import { bearerToken, cookieIdentity, crossSiteLogin, proxiesOf, requestIsHttps, tokenIdentity, type BrowserRequest } from './auth.ts';
+import { TOKEN_EXPIRES_HEADER, bearerToken, cookieIdentity, crossSiteLogin, expiredTokenMessage, proxiesOf, requestIsHttps, tokenIdentity, type BrowserRequest } from './auth.ts';
 import { clearedSessionCookies, sessionCookies } from '../../auth/session-cookie.ts';
 import type { FailureThrottle } from './throttle.ts';
 import { streamEvents } from './sse.ts';
@@ -157,6 +157,9 @@ function authorize(services: Services, throttle: FailureThrottle, proxies: Proxi
   }
   if (!identity) {
     if (header === undefined) throw new ApiError(401, 'unauthorized', UNAUTHORIZED, { 'www-authenticate': CHALLENGE });
+    // A token past its expiry is a known token, not a guess: said so, and not counted as a failure.
+    const expired = expiredTokenMessage(services, token);
+    if (expired) throw new ApiError(401, 'unauthorized', expired, { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` });
     const address = request.raw.socket.remoteAddress ?? 'unknown';
     authenticationFailed('http');
     const wait = throttle.fail(address);
@@ -347,9 +350,10 @@ export async function startApi(services: Services, throttle: FailureThrottle, ro
   // The client's address as the audit log keeps it: X-Forwarded-For only from SLIPWAY_TRUSTED_PROXIES.
   const forwarded = forwardingProxies(services.config.trustedProxies);
   const addressOf = (request: FastifyRequest) => sourceOf(clientAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for'], forwarded));
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     authorize(services, throttle, proxies, request);
     if (request.identity) request.identity = { ...request.identity, source: addressOf(request) };
+    if (request.identity?.tokenExpiresAt) reply.header(TOKEN_EXPIRES_HEADER, request.identity.tokenExpiresAt);
   });
   app.addHook('onResponse', async (request, reply) => {
     // A body the client was still sending when we answered (a 401, a 413) is not read to its end.

@@ -14,7 +14,16 @@ export function tokenIdentity(services: Services, token: string): Identity | und
   const key = used ? services.store.keys.byName(used.keyName) : undefined;
   if (!used || !key) return undefined;
   const scope = lowerScope(used.scope, keyScope(key.admin));
-  return { name: key.name, admin: scope === 'admin', via: 'http', scope, allApps: key.admin, token: used.hash };
+  return { name: key.name, admin: scope === 'admin', via: 'http', scope, allApps: key.admin, token: used.hash, ...(used.expiresAt !== null ? { tokenExpiresAt: used.expiresAt } : {}) };
+}
+
+/** The header every authenticated API answer carries when the request's token expires: when (ISO time), for clients to warn ahead. */
+export const TOKEN_EXPIRES_HEADER = 'slipway-token-expires';
+
+/** The sentence a token past its expiry is refused with, or undefined when the token is not one. */
+export function expiredTokenMessage(services: Services, token: string | undefined): string | undefined {
+  const gone = token ? services.store.tokens.expired(token) : undefined;
+  return gone && `The token ${gone.name} expired at ${gone.expiresAt}; make a new one (ssh git@HOST tokens:create NAME --ttl 30d, or slipway login).`;
 }
 
 /** The token of an `Authorization: Basic` header (any user name, the token as password). */

@@ -13,9 +13,10 @@ import { FailureThrottle } from './throttle.ts';
 import { Tally } from './limits.ts';
 import { sourceOf } from '../source.ts';
 import { actorOf, recordAfter } from '../../ops/audit/recorder.ts';
-import { basicToken, tokenIdentity } from './auth.ts';
+import { basicToken, expiredTokenMessage, tokenIdentity } from './auth.ts';
 import { startApi, startHooks, type HookEndpoint, type HttpApi } from './api.ts';
 import { dashboard, type Dashboard } from './dashboard.ts';
+import { oidcSignIn, type OidcSignIn } from './oidc.ts';
 import { apiRoutes } from '../../api/index.ts';
 import { allows } from '../../auth/scopes.ts';
 import { readInstaller } from '../../installer.ts';
@@ -87,7 +88,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const UNAUTHORIZED = 'Authentication required: use any user name and an access token (ssh git@HOST tokens:create NAME) as the password.';
 
-function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hooks: HookEndpoint, web: Dashboard, metrics: Handler, req: IncomingMessage, res: ServerResponse): void {
+function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hooks: HookEndpoint, web: Dashboard, metrics: Handler, req: IncomingMessage, res: ServerResponse, oidc: OidcSignIn): void {
   const url = target(req);
   if (!url) return refuse(req, res, 400, 'Bad request: the request target is not a valid URL.');
   if (api.owns(url.pathname)) return api.handle(req, res);
@@ -96,6 +97,8 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hoo
   // A forge's delivery carries its own credential (its signature), checked by the endpoint.
   if (hooks.owns(url.pathname)) return hooks.handle(req, res);
   if (url.pathname === INSTALLER_PATH && (req.method === 'GET' || req.method === 'HEAD')) return serveInstaller(req, res);
+  // The OpenID Connect sign-in's two pages: the provider's answer is its credential, checked there.
+  if (oidc.owns(req.method, url.pathname)) return oidc.handle(req, res, url);
   // The dashboard's pages are public (they hold no data; the API behind them checks the session).
   // A git path is never one of them: git is decided first.
   if (!ROUTE.test(url.pathname) && web.owns(req.method, url.pathname)) return web.handle(req, res, url.pathname);
@@ -107,6 +110,8 @@ function handle(services: Services, throttle: FailureThrottle, api: HttpApi, hoo
     const challenge = { 'www-authenticate': 'Basic realm="Slipway", charset="UTF-8"' };
     // No credentials is git's normal first request; only presented credentials are failures.
     if (req.headers.authorization === undefined) return refuse(req, res, 401, UNAUTHORIZED, challenge);
+    const expired = expiredTokenMessage(services, basicToken(req.headers.authorization));
+    if (expired) return refuse(req, res, 401, expired, challenge);
     const address = req.socket.remoteAddress ?? 'unknown';
     authenticationFailed('http');
     const wait = throttle.fail(address);
@@ -141,11 +146,12 @@ export async function startHttpServer(services: Services): Promise<Server> {
   // Failed webhook verifications are counted apart: a forge's retries must not lock out git users.
   const hooks = await startHooks(services, new FailureThrottle({ windowMs: 60_000 }), HOOK_FAILURES_PER_MINUTE);
   const web = dashboard(services.config.webDir);
+  const oidc = oidcSignIn(services);
   const metrics = platformMetrics(services, throttle);
   startProcessMetrics();
   const server = createServer((req, res) => {
     try {
-      handle(services, throttle, api, hooks, web, metrics, req, res);
+      handle(services, throttle, api, hooks, web, metrics, req, res, oidc);
     } catch (err) {
       const r = reportFailure(err, 'http request failed');
       reply(res, r.id ? 500 : 400, r.message);

@@ -4,7 +4,7 @@
 // for their own key does not silently log this browser in as them. Then the browser goes on to
 // the page it wanted (?next=). Without a code: how to get a link, and a form for an API token.
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiFailure, messageOf, type LoginCodeInfo, type Session } from '../api.ts';
+import { api, ApiFailure, messageOf, type LoginCodeInfo, type Session, type SignInOptions } from '../api.ts';
 import { codeFromHash, safeNext } from '../format.ts';
 import { navigate } from '../router.tsx';
 import { startSession } from '../session.tsx';
@@ -19,6 +19,7 @@ export function LoginPage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const [token, setToken] = useState('');
+  const [options, setOptions] = useState<SignInOptions>();
 
   useEffect(() => {
     document.title = 'Log in · Slipway';
@@ -30,6 +31,8 @@ export function LoginPage() {
       // Two session cookies (one set by another site under the same domain): say so here too.
       if (err instanceof ApiFailure && err.status === 400) setError(err.message);
     });
+    // Whether the server offers OpenID Connect sign-in (a button beside the SSH-key link).
+    api<SignInOptions>('GET', '/session/options').then(setOptions, () => setOptions(undefined));
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
 
@@ -97,6 +100,13 @@ export function LoginPage() {
         <p>Run this in a terminal where your Slipway SSH key works, then open the link it prints (it works once, within a minute unless your admin set another time):</p>
         <pre class="command"><code>ssh -p 2222 git@{host} dashboard:login</code></pre>
       </section>
+      {options?.oidc && (
+        <section aria-labelledby="with-oidc">
+          <h2 id="with-oidc">With your {options.oidc.name} account</h2>
+          <p>For an account your admin bound to a Slipway key (<code>keys:oidc</code>).</p>
+          <a class="button" href={`${options.oidc.start}?next=${encodeURIComponent(next)}`}>Sign in with {options.oidc.name}</a>
+        </section>
+      )}
       <section aria-labelledby="with-token">
         <h2 id="with-token">With an API token</h2>
         <form onSubmit={submit}>
