@@ -299,4 +299,35 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.equal((await s.ssh(s.admin, `pg:backups:unschedule ${fresh.app}`)).exitCode, 0);
     assert.equal(services.store.data.backupAt(fresh.app, 'postgres'), null);
   });
+
+  test("addons:update moves a database running another image to the server's, on the same volumes; one that does not come up runs its old image again", async () => {
+    const { app } = await deployedApp(s, 'imageup');
+    assert.equal((await s.ssh(s.admin, `addons:create ${app} postgres`)).exitCode, 0);
+    const key = `${app}/postgres`;
+    const OLD = 'registry.test/slipway/postgres:17-older';
+    const NEW = 'registry.test/slipway/postgres:17';
+    // What a database made by an older Slipway runs.
+    s.deployer.data.running.set(key, { ...s.deployer.data.running.get(key)!, image: OLD });
+    const info = await s.ssh(s.admin, `addons:info ${app} postgres`);
+    assert.ok(info.stdout.includes(`postgres runs ${OLD}, not this server's ${NEW}: addons:update ${app} postgres moves it (a restart: a few seconds without it).`), info.stdout);
+    assert.equal((JSON.parse((await s.ssh(s.admin, `addons:info ${app} postgres --json`)).stdout) as AddonInfo).image, OLD);
+
+    // Not coming up on the new image: applied again with the old one, and one sentence.
+    s.deployer.data.failNext = 'postgres did not accept connections within 180 s';
+    const applies = s.deployer.data.applies.length;
+    const failed = await s.ssh(s.admin, `addons:update ${app} postgres`);
+    assert.equal(failed.exitCode, 1);
+    assert.match(failed.stderr, new RegExp(`postgres did not come up on ${NEW} \\(postgres did not accept connections within 180 s\\); it runs ${OLD} again\\.`));
+    assert.deepEqual(s.deployer.data.applies.slice(applies).map((d) => d.image), [NEW, OLD]);
+    assert.equal(s.deployer.data.running.get(key)!.image, OLD);
+
+    const token = await makeToken(s, s.admin, 'imageup', 'deploy');
+    const r = await api(s, 'POST', `/apps/${app}/addons/postgres/image`, { token });
+    assert.deepEqual([r.status, r.json], [200, { name: 'postgres', from: OLD, to: NEW, changed: true }]);
+    assert.equal(s.deployer.data.running.get(key)!.image, NEW);
+    const again = await s.ssh(s.admin, `addons:update ${app} postgres`);
+    assert.deepEqual([again.exitCode, again.stdout.trim()], [0, `postgres runs ${NEW} already; nothing was changed.`]);
+    assert.ok(!(await s.ssh(s.admin, `addons:info ${app} postgres`)).stdout.includes('addons:update'), 'no sentence once it runs the server\'s image');
+    assert.match((await s.ssh(s.admin, `addons:update ${app} nope`)).stderr, new RegExp(`${app} has no database nope; addons ${app} lists its databases\\.`));
+  });
 });

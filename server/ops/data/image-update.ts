@@ -36,7 +36,6 @@ export async function updateAddonImage(actor: Actor, app: string, raw: string, p
     if (!state) throw new UserError(`${current.name} is not on the cluster (addons:info ${app} ${current.name} shows its state); nothing was changed.`);
     const from = state.image ?? 'an unknown image';
     if (state.image === to) {
-      t.detail(`${current.name} runs ${to} already; nothing to do.`);
       return { name: current.name, from, to, changed: false };
     }
     const service = serviceOf(actor.services, app, current, ca.cert);
