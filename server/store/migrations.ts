@@ -422,4 +422,19 @@ export const MIGRATIONS: readonly Migration[] = [
      last_ok_at TEXT
    );
    CREATE INDEX drains_by_app ON drains (app);`,
+  // Apps that sleep at zero (issue 40): an app's idle time before its web set stops (ps:sleep
+  // --after; NULL: the default, SLIPWAY_PREVIEW_SLEEP_AFTER for a preview and never for an app;
+  // 0: never), since when it sleeps, and each wake: what woke it, when, and how long it took.
+  `ALTER TABLE apps ADD COLUMN sleep_seconds INTEGER;
+   ALTER TABLE apps ADD COLUMN asleep_since TEXT;
+   CREATE TABLE wakes (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     asleep_since TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     trigger TEXT NOT NULL,
+     ready_ms INTEGER,
+     error TEXT
+   );
+   CREATE INDEX wakes_by_app ON wakes (app, id);`,
 ];

@@ -202,6 +202,10 @@ function checkRows(s: Store, n: number): void {
     [null, 'otlp+https://otel.example/v1/logs', { 'X-Team': 'ops' }, 'alice', 0, null],
     ['shop', 'syslog+tls://logs.example:6514', {}, 'bob', 42, T2],
   ] : []);
+  // Apps that sleep at zero (schema 28): the setting, the sleeping preview, its wake.
+  assert.deepEqual(['shop', 'blog', 'shop--feature-login-1a2b3c'].map((a) => s.sleep.after(a)), since(28) ? [0, null, 600] : [null, null, null]);
+  assert.deepEqual(s.sleep.asleep(), since(28) ? [{ app: 'shop--feature-login-1a2b3c', since: T2 }] : []);
+  assert.deepEqual(s.sleep.wakes('shop--feature-login-1a2b3c').map((w) => [w.asleepSince, w.startedAt, w.trigger, w.readyMs, w.error]), since(28) ? [[T1, T2, 'request', 2400, null]] : []);
 }
 
 /** Checks that the migrated store takes writes where the recorded rows left off, and that its foreign keys still cascade. */
