@@ -118,10 +118,11 @@ function flights(services: object): WakeFlights {
  */
 export async function wakeApp(services: Services, app: string, trigger: WakeTrigger, signal?: AbortSignal): Promise<WebTarget[]> {
   const f = flights(services);
-  const recent = f.recent.get(app);
-  if (recent && Date.now() - recent.at < RECENT_WAKE_MS && !services.store.sleep.asleepSince(app)) return recent.targets;
   let flight = f.running.get(app);
+  const recent = f.recent.get(app);
+  if (!flight && recent && Date.now() - recent.at < RECENT_WAKE_MS && !services.store.sleep.asleepSince(app)) return recent.targets;
   if (!flight) {
+    f.recent.delete(app);
     flight = runWake(services, app, trigger).finally(() => f.running.delete(app));
     f.running.set(app, flight);
   }
