@@ -81,7 +81,7 @@ export const SLICE_LABEL = {
   managedBy: 'endpointslice.kubernetes.io/managed-by',
 } as const;
 /** The managed-by value of the EndpointSlice that points a sleeping app's web Service at the waker. */
-export const SLICE_MANAGER = 'slipway.dev/waker';
+export const SLICE_MANAGER = 'slipway-waker';
 
 /**
  * The namespace an app runs in. One per app keeps names short (`web`, `env-v7`), lets destroy be a

@@ -70,7 +70,7 @@ test("the waker's EndpointSlice belongs to the web Service, is not the EndpointS
   const slice = wakerSliceObject('shop', { address: '10.0.0.5', port: 8090 });
   assert.equal(slice.metadata.namespace, 'slipway-shop');
   assert.equal(slice.metadata.labels?.['kubernetes.io/service-name'], 'web');
-  assert.equal(slice.metadata.labels?.['endpointslice.kubernetes.io/managed-by'], 'slipway.dev/waker');
+  assert.equal(slice.metadata.labels?.['endpointslice.kubernetes.io/managed-by'], 'slipway-waker');
   assert.deepEqual([slice.addressType, slice.endpoints, slice.ports], ['IPv4', [{ addresses: ['10.0.0.5'], conditions: { ready: true, serving: true, terminating: false } }], [{ name: 'http', port: 8090, protocol: 'TCP' }]]);
   assert.equal(wakerSliceObject('shop', { address: 'fd00::5', port: 1 }).addressType, 'IPv6');
   assert.deepEqual(replicasPatch('shop', 7, 0), { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web-v7', namespace: 'slipway-shop' }, spec: { replicas: 0 } });
