@@ -287,6 +287,8 @@ export interface ClusterNetwork {
   nodeAddresses: readonly string[];
   /** SLIPWAY_INGRESS_FROM. */
   ingress: Readonly<IngressSource>;
+  /** SLIPWAY_WAKER_ADDRESS: the waker passes a woken app's held requests on from there, to its web port. */
+  waker?: string | undefined;
 }
 
 /** OpenSSH's MaxStartups: from `start` unauthenticated connections on, drop new ones with a probability rising from `rate`% to 100% at `full`. */
@@ -986,7 +988,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       ephemeralStorage: Object.freeze(ephemeralDefaults(containerEphemeralLimit, containerEphemeralRequest)),
     }),
     packEnv: packEnv(env),
-    network: Object.freeze({ podCidrs, serviceCidrs, nodeAddresses, ingress: ingressFrom }),
+    network: Object.freeze({ podCidrs, serviceCidrs, nodeAddresses, ingress: ingressFrom, waker: fields.wakerAddress }),
     version: PACKAGE_VERSION,
     storeCopiesDir: join(dataDir, 'upgrades'),
     maintenanceFile: join(dataDir, 'upgrading'),

@@ -54,7 +54,8 @@ describe('apps that sleep at zero on the testbed: idle by the ingress metrics, w
   /** Waits until the app sleeps with no web pod left; returns how long that took. */
   const asleep = async (): Promise<number> => {
     const t0 = Date.now();
-    await eventually(`${APPS.web} to sleep with no web pod`, async () => (await state()).asleepSince !== null && (await webPods()) === 0, 120_000, 250);
+    const round = () => s!.slipway.services.rounds?.list().find((r) => r.name === 'sleep');
+    await eventually(() => `${APPS.web} to sleep with no web pod (the sleep round: ${round()?.runs} runs, last error ${round()?.lastError})`, async () => (await state()).asleepSince !== null && (await webPods()) === 0, 90_000, 250);
     return Date.now() - t0;
   };
   let deployedAt = 0;

@@ -46,8 +46,9 @@ function passedOn(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
 }
 
 /** Sends the request to the woken app's instance and its answer back, both streamed. */
-function forward(req: IncomingMessage, res: ServerResponse, to: WebTarget): void {
-  const upstream = request({ host: to.address, port: to.port, method: req.method, path: req.url, headers: passedOn(req.headers) });
+function forward(req: IncomingMessage, res: ServerResponse, to: WebTarget, from: string): void {
+  // From the waker's own address: the app's NetworkPolicy admits it, to the web port only (kube/netpol.ts).
+  const upstream = request({ host: to.address, port: to.port, localAddress: from, method: req.method, path: req.url, headers: passedOn(req.headers) });
   upstream.on('response', (answer) => {
     res.writeHead(answer.statusCode ?? 502, passedOn(answer.headers));
     answer.pipe(res);
@@ -85,7 +86,7 @@ async function handle(services: Services, held: HeldRequests, req: IncomingMessa
   } finally {
     held.release();
   }
-  forward(req, res, targets[Math.floor(Math.random() * targets.length)]!);
+  forward(req, res, targets[Math.floor(Math.random() * targets.length)]!, services.config.wakerAddress!);
 }
 
 /** Starts the waker on SLIPWAY_WAKER_ADDRESS:SLIPWAY_WAKER_PORT; undefined when no address is set. */
