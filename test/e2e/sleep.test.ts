@@ -10,6 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { KubeClient } from '../../server/kube/client.ts';
@@ -123,9 +124,17 @@ describe('apps that sleep at zero on the testbed: idle by the ingress metrics, w
     if (!needTestbed(t, NEEDS) || !s || !deployedAt) return;
     await asleep();
     const cfg = s.slipway.services.config;
-    const other = await fetch(`http://${cfg.wakerAddress}:${cfg.wakerPort}/`, { headers: { host: `not-an-app.${BASE_DOMAIN}` } });
+    const other = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: cfg.wakerAddress, port: cfg.wakerPort, path: '/', headers: { host: `not-an-app.${BASE_DOMAIN}` }, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
     assert.equal(other.status, 404);
-    assert.match(await other.text(), /No sleeping app answers at "not-an-app\.slipway\.test"\./);
+    assert.match(other.body, /No sleeping app answers at "not-an-app\.slipway\.test"\./);
     const off = await ssh(`ps:sleep ${APPS.web} --after 0`);
     assert.equal(off.exitCode, 0, off.stderr);
     assert.match(off.stdout, /it now sleeps never \(set by ps:sleep\); woke it\./);

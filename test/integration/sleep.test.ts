@@ -123,7 +123,7 @@ describe('apps that sleep at zero, with the fake deployer', () => {
     assert.equal(state.wakes[0]!.trigger, 'request');
     assert.ok(state.wakes[0]!.readyMs > 0);
     const audit = s.slipway.services.store.audit.list({ limit: 20 }).filter((e) => e.app === app && e.interface === 'server').map((e) => [e.action, e.outcome]);
-    assert.deepEqual(audit, [['ps:wake', 'ok'], ['ps:sleep', 'ok']]);
+    assert.deepEqual(audit, [['wake', 'ok'], ['sleep', 'ok']]);
     // A request the ingress still sends to the waker right after the wake goes to the instance too.
     assert.equal((await atWaker(s, `${app}.apps.test`)).status, 200);
   });

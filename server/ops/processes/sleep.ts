@@ -148,7 +148,8 @@ async function runWake(services: Services, app: string, trigger: WakeTrigger): P
     if (id !== undefined) {
       services.store.sleep.wakeEnded(id, { readyMs });
       log.info('woke a sleeping app', { app, trigger, readyMs: Math.round(readyMs) });
-      recordAfter(services, { actor: 'slipway', interface: 'server', action: 'ps:wake', app, outcome: 'ok', meta: { trigger, readyMs: Math.round(readyMs) } });
+      // ps:wake's own entry is the command's (or the route's); a wake by a request or a deploy is the server's.
+      if (trigger !== 'ps:wake') recordAfter(services, { actor: 'slipway', interface: 'server', action: 'wake', app, outcome: 'ok', meta: { trigger, readyMs: Math.round(readyMs) } });
       services.events.publish({ type: 'app', app, change: 'woke' });
     }
     flights(services).recent.set(app, { at: Date.now(), targets });
@@ -157,7 +158,7 @@ async function runWake(services: Services, app: string, trigger: WakeTrigger): P
     if (id !== undefined) {
       services.store.sleep.wakeEnded(id, { error: (err as Error).message });
       if (since) services.store.sleep.fellAsleep(app, since);
-      recordAfter(services, { actor: 'slipway', interface: 'server', action: 'ps:wake', app, outcome: 'failed', meta: { trigger, error: (err as Error).message.slice(0, 300) } });
+      if (trigger !== 'ps:wake') recordAfter(services, { actor: 'slipway', interface: 'server', action: 'wake', app, outcome: 'failed', meta: { trigger, error: (err as Error).message.slice(0, 300) } });
     }
     throw err;
   }
@@ -185,7 +186,7 @@ export async function putToSleep(services: Services, app: string): Promise<boole
   if (!(await port.sleep(release, waker))) return false;
   services.store.sleep.fellAsleep(app);
   flights(services).recent.delete(app);
-  recordAfter(services, { actor: 'slipway', interface: 'server', action: 'ps:sleep', app, outcome: 'ok', meta: { after: sleepAfter(services, app).seconds } });
+  recordAfter(services, { actor: 'slipway', interface: 'server', action: 'sleep', app, outcome: 'ok', meta: { after: sleepAfter(services, app).seconds } });
   services.events.publish({ type: 'app', app, change: 'asleep' });
   log.info('put an idle app to sleep', { app });
   return true;
