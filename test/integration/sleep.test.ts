@@ -11,6 +11,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { deployedApp, startTestServer, type TestServer } from '../support/harness.ts';
+import { previewAppName } from '../../server/names.ts';
 
 /** An address of this machine other than loopback (an EndpointSlice cannot name loopback; the waker binds it). */
 function hostAddress(): string {
@@ -86,6 +87,21 @@ describe('apps that sleep at zero, with the fake deployer', () => {
     assert.equal(refused.exitCode, 1);
     assert.match(refused.stderr, /Apps cannot sleep on this server: SLIPWAY_WAKER_ADDRESS \(where the ingress reaches the waker\) is not set\./);
     assert.equal(JSON.parse((await bare.ssh(bare.admin, `ps:sleep ${other} --json`)).stdout).seconds, 0);
+  });
+
+  test("a preview sleeps after SLIPWAY_PREVIEW_SLEEP_AFTER by default (30m), an app never unless told; ps:sleep --after default goes back to it", async () => {
+    const { app: parent, wd } = await deployedApp(s, 'parent');
+    assert.equal((await s.ssh(s.admin, `previews:enable ${parent}`)).exitCode, 0);
+    const push = await s.git(['push', s.sshRemote(parent), 'HEAD:refs/heads/feature'], { cwd: wd });
+    assert.equal(push.exitCode, 0, push.stderr);
+    const preview = previewAppName(parent, 'feature');
+    const show = async (a: string) => JSON.parse((await s.ssh(s.admin, `ps:sleep ${a} --json`)).stdout) as { seconds: number; source: string };
+    assert.deepEqual(await show(preview), { seconds: 1800, source: 'preview', asleepSince: null, wakes: [] });
+    assert.deepEqual([(await show(parent)).seconds, (await show(parent)).source], [0, 'default']);
+    assert.equal((await s.ssh(s.admin, `ps:sleep ${preview} --after 2h`)).exitCode, 0);
+    assert.deepEqual([(await show(preview)).seconds, (await show(preview)).source], [7200, 'app']);
+    assert.equal((await s.ssh(s.admin, `ps:sleep ${preview} --after default`)).exitCode, 0);
+    assert.deepEqual([(await show(preview)).seconds, (await show(preview)).source], [1800, 'preview']);
   });
 
   test('the sleep round puts the app to sleep once its count has not moved for its idle time', async () => {
