@@ -351,7 +351,7 @@ export interface WebTarget {
 export interface SleepWake {
   /**
    * Points the app's web Service at the waker as well (an EndpointSlice of its own), then stops
-   * its serving web set (0 instances; the formation is kept). False when it serves nothing to stop.
+   * its serving web set (0 instances; the formation is kept). False when it has no web set, or its formation runs no web instance.
    */
   sleep(release: DeployableRelease, waker: WakerAddress): Promise<boolean>;
   /**

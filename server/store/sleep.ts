@@ -40,6 +40,10 @@ export function sleepStore(db: Db) {
     fellAsleep: (app: string, at: string = now()): void => {
       db.prepare('UPDATE apps SET asleep_since = ? WHERE name = ?').run(at, app);
     },
+    /** Takes back fellAsleep when putting the app to sleep did not happen (no wake is recorded). */
+    notAsleep: (app: string): void => {
+      db.prepare('UPDATE apps SET asleep_since = NULL WHERE name = ?').run(app);
+    },
     /** Records a wake beginning (the app no longer counts as asleep) and returns its id; undefined when the app was not asleep. */
     wakeStarted: (app: string, trigger: WakeTrigger): number | undefined =>
       db.transaction(() => {

@@ -30,8 +30,9 @@ export class KubeSleep extends KubePart implements SleepWake {
     const { app } = release;
     const serving = await this.#serving(app);
     if (serving === undefined) return false;
+    // A set already at 0 (ps:scale web=0 does not count: its formation asks for none) still gets the waker.
     const set = await this.k.client.read<V1Deployment>('apps/v1', 'Deployment', webSetName(serving), namespaceFor(app));
-    if (!set || (set.spec?.replicas ?? 0) === 0) return false;
+    if (!set || replicasFor(release, WEB) === 0) return false;
     // The waker first: while the instances stop, a request goes to one of them or to the waker.
     await this.k.client.apply(wakerSliceObject(app, waker));
     await this.k.client.apply(replicasPatch(app, serving, 0), SLEEP_FIELD_MANAGER);

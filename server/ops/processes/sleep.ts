@@ -101,13 +101,15 @@ export async function wakeNow(actor: Actor, app: string): Promise<Wake | null> {
 interface WakeFlights {
   running: Map<string, Promise<WebTarget[]>>;
   recent: Map<string, { at: number; targets: WebTarget[] }>;
+  /** Apps being put to sleep now: a wake waits for it, so that the sleep cannot stop what the wake started. */
+  sleeping: Map<string, Promise<unknown>>;
 }
 const flightsOf = new WeakMap<object, WakeFlights>();
 
 /** This server's wakes (one per app at a time). */
 function flights(services: object): WakeFlights {
   let f = flightsOf.get(services);
-  if (!f) flightsOf.set(services, f = { running: new Map(), recent: new Map() });
+  if (!f) flightsOf.set(services, f = { running: new Map(), recent: new Map(), sleeping: new Map() });
   return f;
 }
 
@@ -123,7 +125,8 @@ export async function wakeApp(services: Services, app: string, trigger: WakeTrig
   if (!flight && recent && Date.now() - recent.at < RECENT_WAKE_MS && !services.store.sleep.asleepSince(app)) return recent.targets;
   if (!flight) {
     f.recent.delete(app);
-    flight = runWake(services, app, trigger).finally(() => f.running.delete(app));
+    const sleeping = f.sleeping.get(app);
+    flight = (sleeping ? sleeping.then(() => runWake(services, app, trigger), () => runWake(services, app, trigger)) : runWake(services, app, trigger)).finally(() => f.running.delete(app));
     f.running.set(app, flight);
   }
   if (!signal) return flight;
@@ -183,9 +186,19 @@ export function appForHost(services: Pick<Services, 'config' | 'store'>, host: s
 export async function putToSleep(services: Services, app: string): Promise<boolean> {
   const { port, waker } = sleepBackend(services);
   const release = deployable(services, deployedRelease(services, app));
-  if (!(await port.sleep(release, waker))) return false;
+  // Asleep before the Service points at the waker: a request that reaches the waker at once finds the app.
   services.store.sleep.fellAsleep(app);
   flights(services).recent.delete(app);
+  let slept = false;
+  const sleeping = port.sleep(release, waker);
+  flights(services).sleeping.set(app, sleeping);
+  try {
+    slept = await sleeping;
+  } finally {
+    flights(services).sleeping.delete(app);
+    if (!slept) services.store.sleep.notAsleep(app);
+  }
+  if (!slept) return false;
   recordAfter(services, { actor: 'slipway', interface: 'server', action: 'sleep', app, outcome: 'ok', meta: { after: sleepAfter(services, app).seconds } });
   services.events.publish({ type: 'app', app, change: 'asleep' });
   log.info('put an idle app to sleep', { app });
