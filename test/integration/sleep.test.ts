@@ -87,6 +87,16 @@ describe('apps that sleep at zero, with the fake deployer', () => {
     assert.equal(refused.exitCode, 1);
     assert.match(refused.stderr, /Apps cannot sleep on this server: SLIPWAY_WAKER_ADDRESS \(where the ingress reaches the waker\) is not set\./);
     assert.equal(JSON.parse((await bare.ssh(bare.admin, `ps:sleep ${other} --json`)).stdout).seconds, 0);
+    const blind = await startTestServer({ SLIPWAY_WAKER_ADDRESS: hostAddress(), SLIPWAY_WAKER_PORT: '0' });
+    try {
+      const { app: third } = await deployedApp(blind, 'nometrics');
+      const r = await blind.ssh(blind.admin, `ps:sleep ${third} --after 30m`);
+      assert.equal(r.exitCode, 1);
+      assert.match(r.stderr, /Apps cannot sleep on this server: SLIPWAY_INGRESS_API \(where Slipway reads the ingress's request counts\) is not set\./);
+      assert.equal(JSON.parse((await blind.ssh(blind.admin, `ps:sleep ${third} --json`)).stdout).seconds, 0);
+    } finally {
+      await blind.close();
+    }
   });
 
   test("a preview sleeps after SLIPWAY_PREVIEW_SLEEP_AFTER by default (30m), an app never unless told; ps:sleep --after default goes back to it", async () => {

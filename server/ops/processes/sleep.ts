@@ -78,7 +78,11 @@ export async function setSleepAfter(actor: Actor, app: string, given: string | n
   const { services } = actor;
   const seconds = sleepSeconds(given);
   const effective = seconds ?? sleepDefault(services, app).seconds;
-  if (effective > 0) sleepBackend(services);
+  if (effective > 0) {
+    sleepBackend(services);
+    // Idle is what the ingress counts: without its metrics the app would never sleep.
+    if (!services.config.ingressApi) throw new UserError('Apps cannot sleep on this server: SLIPWAY_INGRESS_API (where Slipway reads the ingress\'s request counts) is not set.');
+  }
   services.store.sleep.setAfter(app, seconds);
   let woke = false;
   if (effective === 0 && services.store.sleep.asleepSince(app)) {
