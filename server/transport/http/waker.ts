@@ -80,7 +80,10 @@ async function handle(services: Services, held: HeldRequests, req: IncomingMessa
     targets = await wakeApp(services, app, 'request', AbortSignal.any([bound, left.signal]));
   } catch (err) {
     if (left.signal.aborted) return;
-    if (bound.aborted) return refuse(req, res, 503, `${app} is still waking; try again in a few seconds.`, retry);
+    if (bound.aborted) {
+      log.warn('a held request reached the hold time before its app woke', { app, holdMs: services.config.wakerHoldMs });
+      return refuse(req, res, 503, `${app} is still waking; try again in a few seconds.`, retry);
+    }
     const r = reportFailure(err, 'a wake failed', { app });
     return refuse(req, res, 503, `${app} could not be woken: ${r.message}`, retry);
   } finally {
