@@ -517,7 +517,8 @@ EOF
   # k3s's Traefik, as Slipway's switch of traffic wants it: Traefik waits 2 s by default after one
   # configuration change before it applies the next; a switch right after another change (a new
   # release's instances becoming ready, another app's deploy) would wait that long. Its API (on its
-  # internal `traefik` entry point) tells Slipway when a switch reached it. k3s applies files in
+  # internal `traefik` entry point) tells Slipway when a switch reached it, and its Prometheus
+  # metrics there, per service, when an app has had no request (apps that sleep, ps:sleep). k3s applies files in
   # this folder itself, before its own Traefik chart and after every change.
   put "$K3S_MANIFESTS/slipway-traefik.yaml" 0600 root:root show <<'EOF'
 apiVersion: helm.cattle.io/v1
@@ -530,6 +531,10 @@ spec:
     additionalArguments:
       - "--providers.providersThrottleDuration=200ms"
       - "--api.insecure=true"
+    metrics:
+      prometheus:
+        entryPoint: traefik
+        addServicesLabels: true
     ports:
       traefik:
         port: 9000
@@ -830,6 +835,7 @@ SLIPWAY_DASHBOARD_URL=$DASHBOARD_URL
 SLIPWAY_INGRESS_API=$([ "$OWN_K3S" = 1 ] && echo "$K3S_TRAEFIK_API")
 SLIPWAY_INGRESS_FROM=$INGRESS_FROM
 SLIPWAY_NODE_ADDRESSES=$NODE_ADDRESSES
+SLIPWAY_WAKER_ADDRESS=$([ "$OWN_K3S" = 1 ] && echo "$IP")
 SLIPWAY_K3S_TOKEN_FILE=$K3S_TOKEN_COPY
 SLIPWAY_STORAGE_CLASS=$STORAGE_CLASS
 KUBECONFIG=$kube

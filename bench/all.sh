@@ -33,6 +33,7 @@ if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TES
   node bench/kube-deploy.ts
   bin/slipway-server bench/e2e-deploy.ts
   bin/slipway-server bench/cutover.ts
+  bin/slipway-server bench/wake.ts
   bin/slipway-server bench/day2.ts
   bin/slipway-server bench/flow.ts
   node bench/reads.ts

@@ -54,9 +54,9 @@ const AUDIT_2 = auditEntry({ seq: 2, at: T2, actor: 'bob', credential: 'token la
 const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['keys', { name: 'alice', fingerprint: 'SHA256:alice0000000000000000000000000000000000000', type: 'ssh-ed25519', public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAlice alice@laptop', admin: 1, created_at: T0 }],
   ['keys', { name: 'bob', fingerprint: 'SHA256:bob00000000000000000000000000000000000000000', type: 'ssh-ed25519', public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBob bob@desk', admin: 0, created_at: T0 }],
-  ['apps', { name: 'shop', deploy_branch: 'main', builder: null, created_at: T0, lock_owner: null, lock_pid: null, lock_at: null, lock_started: null, certs_auto: 1, warm_seconds: 120 }],
+  ['apps', { name: 'shop', deploy_branch: 'main', builder: null, created_at: T0, lock_owner: null, lock_pid: null, lock_at: null, lock_started: null, certs_auto: 1, warm_seconds: 120, sleep_seconds: 0, asleep_since: null }],
   ['apps', { name: 'blog', deploy_branch: null, builder: 'pack', created_at: T1, lock_owner: 'push by bob', lock_pid: 4242, lock_at: T2, lock_started: '123456', certs_auto: 0, warm_seconds: null }],
-  ['apps', { name: 'shop--feature-login-1a2b3c', deploy_branch: null, builder: null, created_at: T2, lock_owner: null, lock_pid: null, lock_at: null, lock_started: null, certs_auto: 1, warm_seconds: null }],
+  ['apps', { name: 'shop--feature-login-1a2b3c', deploy_branch: null, builder: null, created_at: T2, lock_owner: null, lock_pid: null, lock_at: null, lock_started: null, certs_auto: 1, warm_seconds: null, sleep_seconds: 600, asleep_since: T2 }],
   ['config', { app: 'shop', key: 'DATABASE_URL', value: 'postgres://shop:pw@db:5432/shop' }],
   ['config', { app: 'shop', key: 'GREETING', value: 'héllo "world"\nsecond line; $HOME `x`' }],
   ['config', { app: 'blog', key: 'EMPTY', value: '' }],
@@ -125,6 +125,7 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['audit', AUDIT_2],
   ['drains', { id: '0d0d0d0d-1111-4222-8333-444455556666', app: 'shop', url: 'syslog+tls://logs.example:6514', headers: '{}', created_by: 'bob', created_at: T1, sent_seen: 42, last_ok_at: T2 }],
   ['drains', { id: '0e0e0e0e-1111-4222-8333-444455556666', app: null, url: 'otlp+https://otel.example/v1/logs', headers: '{"X-Team":"ops"}', created_by: 'alice', created_at: T2, sent_seen: 0, last_ok_at: null }],
+  ['wakes', { app: 'shop--feature-login-1a2b3c', asleep_since: T1, started_at: T2, trigger: 'request', ready_ms: 2400, error: null }],
 ];
 
 /**

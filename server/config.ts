@@ -2,6 +2,7 @@ import type { BackupRetention, ContainerDefaults } from './model.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
 import { UserError } from './errors.ts';
 import { parseCidr } from './cidr.ts';
 import { oidcIssuer, oidcSettings, secretFile, tokenMaxTtl, type OidcSettings } from './oidc-settings.ts';
@@ -241,6 +242,19 @@ export interface Config {
   tokenMaxTtlMs: number | undefined;
   /** The OpenID Connect provider the dashboard offers sign-in with (SLIPWAY_OIDC_*); undefined: none. */
   oidc: Readonly<OidcSettings> | undefined;
+  // --- Apps that sleep at zero (issue 40). ---
+  /** How long a preview goes without a request before its web set sleeps, in seconds (SLIPWAY_PREVIEW_SLEEP_AFTER; 0: never); ps:sleep per app. */
+  previewSleepSeconds: number;
+  /** The address the ingress reaches the waker at (SLIPWAY_WAKER_ADDRESS); unset: ps:sleep is refused. */
+  wakerAddress: string | undefined;
+  /** The waker's port (SLIPWAY_WAKER_PORT; 0: any free port). */
+  wakerPort: number;
+  /** Requests the waker holds at once, over every app (SLIPWAY_WAKER_MAX_HELD). */
+  wakerMaxHeld: number;
+  /** Longest the waker holds one request while its app wakes (SLIPWAY_WAKER_HOLD_S). */
+  wakerHoldMs: number;
+  /** How often the sleep round reads the ingress's request counts (SLIPWAY_SLEEP_ROUND_S). */
+  sleepRoundMs: number;
 }
 
 /**
@@ -279,6 +293,8 @@ export interface ClusterNetwork {
   nodeAddresses: readonly string[];
   /** SLIPWAY_INGRESS_FROM. */
   ingress: Readonly<IngressSource>;
+  /** SLIPWAY_WAKER_ADDRESS: the waker passes a woken app's held requests on from there, to its web port. */
+  waker?: string | undefined;
 }
 
 /** OpenSSH's MaxStartups: from `start` unauthenticated connections on, drop new ones with a probability rising from `rate`% to 100% at `full`. */
@@ -512,6 +528,35 @@ export function formatWarmWindow(seconds: number): string {
   if (seconds % 3600 === 0) return `${seconds / 3600}h`;
   if (seconds % 60 === 0) return `${seconds / 60}m`;
   return `${seconds}s`;
+}
+
+/** Longest idle time ps:sleep takes: 30 days. */
+export const MAX_SLEEP_SECONDS = 30 * 86_400;
+
+/**
+ * An idle time as an admin types it (ps:sleep --after, SLIPWAY_PREVIEW_SLEEP_AFTER): whole seconds
+ * or `90s`, `30m`, `2h`, `1d`, at most MAX_SLEEP_SECONDS; `0` is off. Undefined when it is no such thing.
+ */
+export function parseSleepAfter(raw: string): number | undefined {
+  const t = raw.trim();
+  const d = /^(\d{1,3})d$/.exec(t);
+  const seconds = d ? Number(d[1]) * 86_400 : durationSeconds(t);
+  return seconds !== undefined && seconds <= MAX_SLEEP_SECONDS ? seconds : undefined;
+}
+
+/** SLIPWAY_PREVIEW_SLEEP_AFTER: parseSleepAfter's forms, one sentence otherwise. */
+function sleepAfter(raw: string, name: string): number {
+  const seconds = parseSleepAfter(raw);
+  if (seconds === undefined) throw new UserError(`${name} must be seconds (1800) or a duration like 90s, 30m, 2h or 1d, at most 30d (0 turns sleeping off), got "${raw}".`);
+  return seconds;
+}
+
+/** SLIPWAY_WAKER_ADDRESS: one IP address (not loopback: an EndpointSlice cannot hold one); unset or empty is none. */
+function wakerAddress(raw: string | undefined, name: string): string | undefined {
+  if (!raw) return undefined;
+  const v = raw.trim();
+  if (!isIP(v) || /^127\./.test(v) || v === '::1') throw new UserError(`${name} must be an IP address of this machine that the ingress reaches (not a loopback one), got "${raw}".`);
+  return v;
 }
 
 /** SLIPWAY_WARM_ROLLBACK: parseWarmWindow's forms, one sentence otherwise. */
@@ -912,6 +957,12 @@ const SETTINGS = {
   oidcClientSecret: optional('SLIPWAY_OIDC_CLIENT_SECRET', '— (a public client: PKCE alone)', orUnset, 'The client secret the provider gave Slipway; prefer `SLIPWAY_OIDC_CLIENT_SECRET_FILE`.'),
   oidcClientSecretFile: optional('SLIPWAY_OIDC_CLIENT_SECRET_FILE', '—', secretFile, 'A file holding the client secret on one line, readable by its owner only (a file others may read is refused).'),
   oidcName: optional('SLIPWAY_OIDC_NAME', "the issuer's host", orUnset, 'What the login page\'s button says after "Sign in with" (`Google`, `Keycloak`…).'),
+  previewSleepSeconds: setting('SLIPWAY_PREVIEW_SLEEP_AFTER', '30m', sleepAfter, "How long a preview goes without a request through the ingress before its web instances are stopped (it sleeps at zero and wakes on its next request, which is held meanwhile): seconds (`1800`) or `90s`, `30m`, `2h`, `1d`; `0` keeps previews running; `ps:sleep APP --after` per app (apps never sleep unless told). Needs `SLIPWAY_WAKER_ADDRESS`."),
+  wakerAddress: optional('SLIPWAY_WAKER_ADDRESS', '— (nothing sleeps)', wakerAddress, "The IP address of this machine the ingress reaches Slipway's waker at (install.sh: the node's address): a sleeping app's web Service points there, and the waker holds each request while it wakes the app, then passes it on. Unset, `ps:sleep` is refused and previews do not sleep."),
+  wakerPort: setting('SLIPWAY_WAKER_PORT', '8090', port, "The waker's port, on `SLIPWAY_WAKER_ADDRESS` (it serves only requests for sleeping apps' hosts: nothing else of Slipway answers there)."),
+  wakerMaxHeld: setting('SLIPWAY_WAKER_MAX_HELD', '100', count, 'Requests the waker holds at once, for all sleeping apps together; one more is answered 503 with Retry-After.'),
+  wakerHoldMs: setting('SLIPWAY_WAKER_HOLD_S', '30', seconds, 'Longest the waker holds a request while its app wakes, in seconds; then it is answered 503 with Retry-After.'),
+  sleepRoundMs: setting('SLIPWAY_SLEEP_ROUND_S', '30', seconds, "How often, in seconds, the `sleep` round reads the ingress's request counts (Traefik's metrics at `SLIPWAY_INGRESS_API/metrics`) and puts idle apps to sleep."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;
@@ -949,7 +1000,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       ephemeralStorage: Object.freeze(ephemeralDefaults(containerEphemeralLimit, containerEphemeralRequest)),
     }),
     packEnv: packEnv(env),
-    network: Object.freeze({ podCidrs, serviceCidrs, nodeAddresses, ingress: ingressFrom }),
+    network: Object.freeze({ podCidrs, serviceCidrs, nodeAddresses, ingress: ingressFrom, waker: fields.wakerAddress }),
     version: PACKAGE_VERSION,
     storeCopiesDir: join(dataDir, 'upgrades'),
     maintenanceFile: join(dataDir, 'upgrading'),

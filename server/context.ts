@@ -292,7 +292,7 @@ export interface Jobs {
 }
 
 /** What changed about an app, as an `app` event says it. */
-export type AppChange = 'created' | 'destroyed' | 'scaled' | 'config' | 'stopped' | 'started' | 'domains' | 'data';
+export type AppChange = 'created' | 'destroyed' | 'scaled' | 'config' | 'stopped' | 'started' | 'domains' | 'data' | 'asleep' | 'woke';
 
 /** Something that happened in this process: a job started or ended, a release was recorded or ended, an app changed. */
 export type SlipwayEvent =

@@ -17,6 +17,7 @@ import { log } from './output/log.ts';
 import { startHookServer } from './push/hook-server.ts';
 import { startSshServer } from './transport/ssh/server.ts';
 import { startHttpServer } from './transport/http/server.ts';
+import { startWaker } from './transport/http/waker.ts';
 import { startTracing, stopTracing } from './observe/traces.ts';
 import { nativeCryptoLoaded } from './transport/ssh/lib.ts';
 import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
@@ -111,11 +112,13 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   // A start that fails halfway (a port taken, an unreadable host key) closes what it opened, so
   // the process ends and the data dir is free again instead of a hook socket holding both.
   const opened: Array<{ close(cb: (err?: Error) => void): unknown }> = [];
-  let hook: Server, ssh: Server, http: HttpServer;
+  let hook: Server, ssh: Server, http: HttpServer, waker: HttpServer | undefined;
   try {
     opened.push(hook = await startHookServer(services));
     opened.push(ssh = await startSshServer(services));
     opened.push(http = await startHttpServer(services));
+    waker = await startWaker(services);
+    if (waker) opened.push(waker);
   } catch (err) {
     await Promise.all(opened.map(closeServer));
     if (config.otlpTracesUrl) await stopTracing().catch((e: unknown) => log.warn('the trace exporter did not stop cleanly', { err: e }));
@@ -126,7 +129,9 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const sshPort = (ssh.address() as AddressInfo).port;
   const httpPort = (http.address() as AddressInfo).port;
   // With port 0 (tests), the remotes we print must name the ports actually bound.
-  services.config = Object.freeze({ ...config, sshPort, httpPort });
+  // The waker's port goes into the sleeping apps' EndpointSlices: the one bound.
+  const wakerPort = waker ? (waker.address() as AddressInfo).port : config.wakerPort;
+  services.config = Object.freeze({ ...config, sshPort, httpPort, wakerPort });
   // An upgrade's restart would cut a round in half (a deploy, a backup): none starts while one runs.
   // The audit log records each run of a round that changes the server's own state (gc, backups) and
   // a round that starts failing, once, not every interval it goes on failing.
@@ -150,10 +155,11 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
       services.jobs.close();
       services.pushes.abortAll('the server is stopping');
       rounds.stop();
-      const closing = Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook)]);
+      const closing = Promise.all([closeServer(ssh as Server), closeServer(http), closeServer(hook), ...(waker ? [closeServer(waker)] : [])]);
       // A stopping server must not wait on clients: connections that sent nothing yet, or hold a
       // request open, would keep close() pending for as long as they like.
       http.closeAllConnections();
+      waker?.closeAllConnections();
       await closing;
       await backends.builder?.close?.().catch((err: unknown) => log.warn('the builder did not close cleanly', { err }));
       backends.deployer?.close?.();

@@ -9,6 +9,7 @@ import { observeCommands } from './observe.ts';
 import { psCommands } from './ps.ts';
 import { releaseCommands } from './releases.ts';
 import { settingCommands } from './settings.ts';
+import { sleepCommands } from './sleep.ts';
 import type { ClientCommand } from './types.ts';
 
 /** The client's commands. */
@@ -23,4 +24,5 @@ export const clientCommands: readonly ClientCommand[] = [
   ...adminCommands,
   ...observeCommands,
   ...mcpCommands,
+  ...sleepCommands,
 ];

@@ -28,7 +28,8 @@ export function clockUtc(iso: string): string {
 }
 
 /** ps's heading of one process type: ready of desired, or for a warm set which release it runs and until when. */
-function heading(p: { type: string; ready: number; desired: number; warm?: { release: number; until: string } }): string {
+function heading(p: { type: string; ready: number; desired: number; warm?: { release: number; until: string }; asleep?: { since: string } }): string {
+  if (p.asleep) return `${p.type}: asleep since ${clockUtc(p.asleep.since)} (its next request wakes it; ps:sleep shows its wakes)`;
   if (!p.warm) return `${p.type}: ${p.ready}/${p.desired} ready`;
   return `${p.type} (warm: v${p.warm.release}, until ${clockUtc(p.warm.until)}; rollback to v${p.warm.release} only moves traffic)`;
 }
@@ -53,7 +54,7 @@ export const psCommands: Command[] = [
         if (status.length === 0) return out.line(`${app} runs no processes; push it first (git push paas main).`);
         for (const p of status) {
           out.heading(heading(p));
-          if (p.instances.length === 0 && !p.warm) {
+          if (p.instances.length === 0 && !p.warm && !p.asleep) {
             out.line(p.stopped ? `stopped (ps:start ${app} starts it again)` : p.desired === 0 ? `scaled to 0 (ps:scale ${app} ${p.type}=1 starts one)` : 'no instances yet');
           }
           else if (p.instances.length > 0) out.table(p.instances.map((i) => [i.name, i.release === null ? '-' : `v${i.release}`, i.state, i.ready ? 'ready' : 'not ready', `restarts ${i.restarts}`, i.startedAt ? `since ${i.startedAt}` : '']));

@@ -26,6 +26,7 @@ import { egressCommands } from './egress.ts';
 import { jobCommands } from './jobs.ts';
 import { storageCommands } from './storage.ts';
 import { addonsCommands } from './addons.ts';
+import { sleepCommands } from './sleep.ts';
 import { pgCommands } from './pg.ts';
 import { pgDumpCommands } from './pg-dumps.ts';
 import { redisCommands } from './redis.ts';
@@ -96,6 +97,7 @@ export const commands: readonly Command[] = [
   ...auditCommands,
   ...metaCommands,
   ...drainCommands,
+  ...sleepCommands,
 ];
 
 const byName = new Map(commands.map((c) => [c.name, c]));

@@ -338,6 +338,37 @@ export interface LogCollector {
   pods(): Promise<CollectorPod[]>;
 }
 
+/** Where the ingress reaches Slipway's waker (SLIPWAY_WAKER_ADDRESS, SLIPWAY_WAKER_PORT). */
+export interface WakerAddress {
+  address: string;
+  port: number;
+}
+
+/** Where a woken app's web instances take requests: a ready instance's address and port. */
+export interface WebTarget {
+  address: string;
+  port: number;
+}
+
+/** An app's web set at zero while no request comes, and back on the first one (ps:sleep, issue 40). */
+export interface SleepWake {
+  /**
+   * Points the app's web Service at the waker as well (an EndpointSlice of its own), then stops
+   * its serving web set (0 instances; the formation is kept). False when it has no web set, or its formation runs no web instance.
+   */
+  sleep(release: DeployableRelease, waker: WakerAddress): Promise<boolean>;
+  /**
+   * Starts the serving web set again at the release's count and resolves once an instance is
+   * ready, with where it takes requests; then the Service no longer points at the waker. Throws
+   * one sentence when none is ready by `timeoutMs`.
+   */
+  wake(release: DeployableRelease, opts: { timeoutMs: number; signal: AbortSignal }): Promise<WebTarget[]>;
+  /** Whether the app's web Service points at the waker now. */
+  pointsAtWaker(app: string): Promise<boolean>;
+  /** Whether the app's serving web set has ready instances now. */
+  serving(app: string): Promise<boolean>;
+}
+
 /**
  * Runs releases on a cluster, one capability per port: an operation takes the one it uses
  * (`deployer.oneOff.run(…)`), and a test fakes only that one.
@@ -357,6 +388,8 @@ export interface Deployer {
   readonly nodes: ClusterNodes;
   /** The log collector of the drains; unset, drains are refused (a deployer without one). */
   readonly collector?: LogCollector;
+  /** Web sets that sleep at zero and wake on a request; unset, ps:sleep is refused. */
+  readonly sleep?: SleepWake;
   /** Stops what runs in the background (watches); the server is stopping. */
   close?(): void;
 }

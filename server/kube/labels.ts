@@ -69,8 +69,21 @@ export const RESTART_FIELD_MANAGER = 'slipway-restart';
 export const WARM_FIELD_MANAGER = 'slipway-warm';
 /** The field manager of a database pod's secret-at annotation. */
 export const SECRET_FIELD_MANAGER = 'slipway-secret';
+/** The field manager of a sleeping web set's replicas (0 while it sleeps), so a deploy's apply takes them back. */
+export const SLEEP_FIELD_MANAGER = 'slipway-sleep';
 /** Value of app.kubernetes.io/managed-by. */
 export const MANAGED_BY = 'slipway';
+
+/**
+ * Kubernetes' own keys on an EndpointSlice: the Service it belongs to (what the ingress reads), and
+ * who manages it (the EndpointSlice controller leaves slices another manager marks alone).
+ */
+export const SLICE_LABEL = {
+  service: 'kubernetes.io/service-name',
+  managedBy: 'endpointslice.kubernetes.io/managed-by',
+} as const;
+/** The managed-by value of the EndpointSlice that points a sleeping app's web Service at the waker. */
+export const SLICE_MANAGER = 'slipway-waker';
 
 /**
  * The namespace an app runs in. One per app keeps names short (`web`, `env-v7`), lets destroy be a

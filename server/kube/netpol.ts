@@ -96,7 +96,9 @@ export function fromIngressPolicy(app: string, net: ClusterNetwork): KubeObject<
     spec: {
       podSelector: { matchExpressions: [{ key: LABEL.data, operator: 'DoesNotExist' }] },
       policyTypes: ['Ingress'],
-      ingress: [{ _from: peers }],
+      // The waker (apps that sleep) passes a woken app's held requests on from its own address,
+      // to the web port only: what the ingress reaches anyway.
+      ingress: [{ _from: peers }, ...(net.waker ? [{ _from: [{ ipBlock: { cidr: `${net.waker}/${net.waker.includes(':') ? 128 : 32}` } }], ports: [{ protocol: 'TCP', port: 'http' }] }] : [])],
     },
   }];
 }

@@ -12,6 +12,7 @@ import { BACKUP_ROUND_MS, backupRound } from './data/drills.ts';
 import { RETIRE_ROUND_MS, retireLogins } from './data/credentials.ts';
 import { backUp } from './self-backup/backups.ts';
 import { AUDIT_ROUND_MS, auditRound } from './audit/round.ts';
+import { sleepRound } from './processes/sleep-round.ts';
 
 /** The server's background rounds, in the order doctor shows them. */
 export function serverRounds(services: Services): Round[] {
@@ -30,5 +31,6 @@ export function serverRounds(services: Services): Round[] {
     { name: 'self-backup', what: "Slipway's own backup is written, encrypted and verified", intervalMs: config.backupIntervalMs, task: (signal) => backUp(services, signal), audited: true },
     { name: 'previews', what: 'previews past their time to live or of deleted branches are removed', intervalMs: PREVIEW_ROUND_MS, task: (signal) => reconcilePreviews(services, Date.now(), signal) },
     { name: 'audit', what: "the audit log's head is signed daily; entries past SLIPWAY_AUDIT_RETENTION_DAYS are pruned", intervalMs: AUDIT_ROUND_MS, task: () => auditRound(services) },
+    { name: 'sleep', what: 'apps idle for their ps:sleep time (previews: SLIPWAY_PREVIEW_SLEEP_AFTER) sleep at zero web instances', intervalMs: config.sleepRoundMs, task: sleepRound(services) },
   ];
 }

@@ -13,6 +13,9 @@ export const ProcessEntrySchema = Type.Object({
     release: Type.Integer({ description: 'The release these instances run.' }),
     until: Time,
   }, { additionalProperties: false, description: "Present on an earlier release's web instances kept warm outside the traffic: a rollback to it only moves the traffic." })),
+  asleep: Type.Optional(Type.Object({
+    since: Time,
+  }, { additionalProperties: false, description: 'Present on web while the app sleeps at zero (ps:sleep): its next request wakes it.' })),
 }, { additionalProperties: false });
 /** One process type as ps shows it. */
 export type ProcessEntry = Static<typeof ProcessEntrySchema>;

@@ -25,6 +25,7 @@ import { dataStore } from './data.ts';
 import { auditStore } from './audit.ts';
 import { drainsStore } from './drains.ts';
 import { oidcStore } from './oidc.ts';
+import { sleepStore } from './sleep.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -65,6 +66,8 @@ export interface Store {
   drains: ReturnType<typeof drainsStore>;
   /** OpenID Connect accounts bound to keys (keys:oidc). */
   oidc: ReturnType<typeof oidcStore>;
+  /** Apps that sleep at zero (ps:sleep): the setting, whether one sleeps, its wakes. */
+  sleep: ReturnType<typeof sleepStore>;
   close(): void;
 }
 
@@ -129,6 +132,7 @@ export function openStore(file: string, keys: StoreKeys = defaultKeys(file), opt
     sealer,
     drains: drainsStore(db, sealer),
     oidc: oidcStore(db),
+    sleep: sleepStore(db),
     close: () => db.close(),
   };
 }

@@ -439,4 +439,19 @@ export const MIGRATIONS: readonly Migration[] = [
    ALTER TABLE sessions ADD COLUMN oidc_claim TEXT;
    ALTER TABLE sessions ADD COLUMN oidc_value TEXT;
    CREATE INDEX sessions_by_oidc ON sessions (oidc_claim, oidc_value);`,
+  // Apps that sleep at zero (issue 40): an app's idle time before its web set stops (ps:sleep
+  // --after; NULL: the default, SLIPWAY_PREVIEW_SLEEP_AFTER for a preview and never for an app;
+  // 0: never), since when it sleeps, and each wake: what woke it, when, and how long it took.
+  `ALTER TABLE apps ADD COLUMN sleep_seconds INTEGER;
+   ALTER TABLE apps ADD COLUMN asleep_since TEXT;
+   CREATE TABLE wakes (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     asleep_since TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     trigger TEXT NOT NULL,
+     ready_ms INTEGER,
+     error TEXT
+   );
+   CREATE INDEX wakes_by_app ON wakes (app, id);`,
 ];

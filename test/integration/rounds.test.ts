@@ -22,7 +22,7 @@ describe('background rounds over SSH and the API', { timeout: 60_000 }, () => {
     const r = await s.ssh(s.admin, 'rounds --json');
     assert.equal(r.exitCode, 0, r.stderr);
     const rounds = JSON.parse(r.stdout) as { name: string; intervalMs: number; runs: number; lastError: string | null }[];
-    assert.deepEqual(rounds.map((x) => x.name), ['tls-sync', 'gc', 'rights', 'warm-sweep', 'sync-poll', 'db-heartbeat', 'db-backups', 'db-logins', 'self-backup', 'previews', 'audit']);
+    assert.deepEqual(rounds.map((x) => x.name), ['tls-sync', 'gc', 'rights', 'warm-sweep', 'sync-poll', 'db-heartbeat', 'db-backups', 'db-logins', 'self-backup', 'previews', 'audit', 'sleep']);
     assert.ok(rounds.every((x) => x.lastError === null && Number.isInteger(x.intervalMs)));
     const text = await s.ssh(s.admin, 'rounds');
     assert.match(text.stdout, /ROUND +EVERY +RUNS +LAST ENDED +OUTCOME/);
@@ -40,7 +40,7 @@ describe('background rounds over SSH and the API', { timeout: 60_000 }, () => {
     assert.ok(ran.lastFinished);
     const unknown = await s.ssh(s.admin, 'rounds:run nope');
     assert.equal(unknown.exitCode, 1);
-    assert.match(unknown.stderr, /There is no background round nope; the rounds are: tls-sync, gc, rights, warm-sweep, sync-poll, db-heartbeat, db-backups, db-logins, self-backup, previews, audit\./);
+    assert.match(unknown.stderr, /There is no background round nope; the rounds are: tls-sync, gc, rights, warm-sweep, sync-poll, db-heartbeat, db-backups, db-logins, self-backup, previews, audit, sleep\./);
     const denied = await s.ssh(dev, 'rounds:run gc');
     assert.notEqual(denied.exitCode, 0);
     assert.equal((await s.ssh(dev, 'rounds')).exitCode === 0, false);
@@ -51,7 +51,7 @@ describe('background rounds over SSH and the API', { timeout: 60_000 }, () => {
     const read = await makeToken(s, s.admin, 'rounds-read', 'read');
     const list = await api(s, 'GET', '/rounds', { token: admin });
     assert.equal(list.status, 200);
-    assert.equal((list.json as unknown[]).length, 11);
+    assert.equal((list.json as unknown[]).length, 12);
     const run = await api(s, 'POST', '/rounds/rights/run', { token: admin });
     assert.equal(run.status, 200);
     assert.equal((run.json as { name: string }).name, 'rights');
@@ -65,7 +65,7 @@ describe('background rounds over SSH and the API', { timeout: 60_000 }, () => {
     const services = s.slipway.services;
     const results = await runDoctor({ identity: { name: 'admin', admin: true, via: 'ssh' }, services });
     const rounds = results.filter((r) => r.name.startsWith('round '));
-    assert.deepEqual(rounds.map((r) => r.name), ['round tls-sync', 'round gc', 'round rights', 'round warm-sweep', 'round sync-poll', 'round db-heartbeat', 'round db-backups', 'round db-logins', 'round self-backup', 'round previews', 'round audit']);
+    assert.deepEqual(rounds.map((r) => r.name), ['round tls-sync', 'round gc', 'round rights', 'round warm-sweep', 'round sync-poll', 'round db-heartbeat', 'round db-backups', 'round db-logins', 'round self-backup', 'round previews', 'round audit', 'round sleep']);
     assert.ok(rounds.every((r) => r.ok), JSON.stringify(rounds));
     assert.match(rounds.find((r) => r.name === 'round warm-sweep')!.detail, /^warm web instances stop when their window ends \(every 10 s; \d+ runs?/);
   });

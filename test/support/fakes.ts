@@ -2,7 +2,7 @@
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult } from '../../server/build/builder.ts';
 import type { ProcessType } from '../../server/model.ts';
-import type { AppRuntime, ClusterNodes, CollectorPod, LogCollector, CronJobs, CronState, DataServices, DataState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload } from '../../server/deploy/deployer.ts';
+import type { AppRuntime, ClusterNodes, CollectorPod, LogCollector, CronJobs, CronState, DataServices, DataState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload, SleepWake, WakerAddress, WebTarget } from '../../server/deploy/deployer.ts';
 import type { CollectorDrain } from '../../server/kube/collector.ts';
 import type { HostCert } from '../../server/shapes/domains.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
@@ -191,8 +191,43 @@ export class FakeDeployer implements Deployer {
   /** No nodes: tests of nodes put their own ClusterNodes here. */
   readonly nodes: ClusterNodes = new NoNodes();
   readonly collector = new FakeCollector();
+  readonly sleep = new FakeSleep();
   constructor(controls: FakeControls) {
     this.controls = controls;
+  }
+}
+
+/**
+ * Web sets that sleep and wake, in memory: `asleep` holds the apps whose Service points at the
+ * waker; a wake takes `wakeMs` (or waits for `wakeGate`) and answers `target`, or throws `wakeFailure`.
+ */
+export class FakeSleep implements SleepWake {
+  readonly asleep = new Map<string, WakerAddress>();
+  /** Each sleep and wake, in order. */
+  readonly calls: { op: 'sleep' | 'wake'; app: string; version: number }[] = [];
+  wakeMs = 0;
+  wakeGate: Promise<void> | undefined;
+  wakeFailure: string | undefined;
+  target: WebTarget = { address: '127.0.0.1', port: 5000 };
+  async sleep(release: DeployableRelease, waker: WakerAddress): Promise<boolean> {
+    if (this.asleep.has(release.app)) return false;
+    this.calls.push({ op: 'sleep', app: release.app, version: release.version });
+    this.asleep.set(release.app, waker);
+    return true;
+  }
+  async wake(release: DeployableRelease, opts: { timeoutMs: number; signal: AbortSignal }): Promise<WebTarget[]> {
+    this.calls.push({ op: 'wake', app: release.app, version: release.version });
+    if (this.wakeGate) await waitOrAbort(this.wakeGate, opts.signal);
+    if (this.wakeMs) await new Promise((r) => setTimeout(r, this.wakeMs));
+    if (this.wakeFailure) throw new UserError(this.wakeFailure);
+    this.asleep.delete(release.app);
+    return [this.target];
+  }
+  async pointsAtWaker(app: string): Promise<boolean> {
+    return this.asleep.has(app);
+  }
+  async serving(app: string): Promise<boolean> {
+    return !this.asleep.has(app);
   }
 }
 

@@ -211,6 +211,10 @@ function checkRows(s: Store, n: number): void {
   ] : []);
   assert.deepEqual(s.sessions.list('alice').map((r) => [r.hash.slice(0, 4), r.oidc, r.unbound]),
     since(29) ? [['0dc0', { claim: 'email', value: 'alice@example.com' }, false], ['5e55', null, false]] : since(14) ? [['5e55', null, false]] : []);
+  // Apps that sleep at zero (schema 30): the setting, the sleeping preview, its wake.
+  assert.deepEqual(['shop', 'blog', 'shop--feature-login-1a2b3c'].map((a) => s.sleep.after(a)), since(30) ? [0, null, 600] : [null, null, null]);
+  assert.deepEqual(s.sleep.asleep(), since(30) ? [{ app: 'shop--feature-login-1a2b3c', since: T2 }] : []);
+  assert.deepEqual(s.sleep.wakes('shop--feature-login-1a2b3c').map((w) => [w.asleepSince, w.startedAt, w.trigger, w.readyMs, w.error]), since(30) ? [[T1, T2, 'request', 2400, null]] : []);
 }
 
 /** Checks that the migrated store takes writes where the recorded rows left off, and that its foreign keys still cascade. */

@@ -15,6 +15,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { serviceObject, WEB } from '../network.ts';
 import { askIngressApi, readyPodAddresses, sameAddresses, sliceAddresses, traefikServers, traefikServiceName } from '../ingress-sync.ts';
 import { isWarm, KubePart } from './context.ts';
+import { WAKER_SLICE } from '../sleep-objects.ts';
 
 /** Longest the switch of the traffic to a ready set of web instances may take to reach the ingress. */
 const SWITCH_TIMEOUT_MS = 15_000;
@@ -104,6 +105,8 @@ export class KubeWebSets extends KubePart implements WarmInstances {
     const ns = namespaceFor(run.app);
     const switching = before.serving !== undefined && before.serving !== run.version;
     if (switching) await this.#pointWebAt(run, run.version);
+    // A deploy wakes a sleeping app: its instances are ready, the waker's slice goes (kube/sleep.ts).
+    await this.k.client.remove('discovery.k8s.io/v1', 'EndpointSlice', WAKER_SLICE, ns);
     // Without the rollout wait (tests of the objects alone) no pod gets ready to be routed to; a
     // set of no instances (ps:stop, web=0) has nothing to route to.
     if (!this.k.opts.waitForRollout || replicasFor(run, WEB) === 0) return;

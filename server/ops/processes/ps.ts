@@ -20,16 +20,19 @@ import type { WarmResult, WarmWindow } from '../../shapes/processes.ts';
  */
 export const MAX_SCALE = MAX_APP_PODS;
 
-/** One process type as ps shows it: the deployer's status (its instances typed, where the wire's ProcessEntry passes them through loosely), and whether ps:stop stopped it. */
-export type ProcessEntry = ProcessStatus & { stopped: boolean };
+/** One process type as ps shows it: the deployer's status (its instances typed, where the wire's ProcessEntry passes them through loosely), whether ps:stop stopped it, and for web since when the app sleeps. */
+export type ProcessEntry = ProcessStatus & { stopped: boolean; asleep?: { since: string } };
 
 /** ps --json: each process type's desired and ready instances; a warm set (`warm`) comes after those that serve. */
 export async function listProcesses(actor: Actor, app: string): Promise<ProcessEntry[]> {
   const status = await requireDeployer(actor.services).runtime.status(app);
   const stopped = actor.services.store.stopped.all(app);
   const serving = status.filter((p) => !p.warm);
+  // A sleeping app's web set is at zero until its next request (ps:sleep).
+  const since = actor.services.store.sleep.asleepSince(app);
+  const asleep = (type: string) => (since && type === 'web' ? { asleep: { since } } : {});
   // A warm set is an earlier release's, outside the traffic: ps:stop is about what serves.
-  return [...serving.map((p) => ({ ...p, stopped: stopped.includes(p.type) })), ...status.filter((p) => p.warm).map((p) => ({ ...p, stopped: false }))];
+  return [...serving.map((p) => ({ ...p, stopped: stopped.includes(p.type), ...asleep(p.type) })), ...status.filter((p) => p.warm).map((p) => ({ ...p, stopped: false }))];
 }
 
 /** The sentence for a process type the app does not have. */

@@ -68,6 +68,12 @@ export function AppPage({ app }: { app: string }) {
           Warm: {p.instances.length} {p.type} instance{p.instances.length === 1 ? '' : 's'} of v{p.warm!.release} until {when(p.warm!.until)}; a rollback to v{p.warm!.release} only moves the traffic.
         </p>
       ))}
+      {serving.filter((p) => p.asleep).map((p) => (
+        <p key={`asleep-${p.type}`} class="asleep">
+          Asleep since {when(p.asleep!.since)}: no {p.type} instance runs until the next request, which wakes it (held meanwhile).{' '}
+          <button type="button" class="secondary" disabled={busy} onClick={() => act(api('POST', `${base}/wake`, {}))}>Wake now</button>
+        </p>
+      ))}
       <p class="actions">
         <button type="button" disabled={busy} onClick={() => act(api('POST', `${base}/restart`, {}))}>Restart all</button>{' '}
         <button type="button" class="secondary" disabled={busy} onClick={() => act(api('POST', `${base}/stop`, {}))}>Stop all</button>{' '}
