@@ -96,7 +96,7 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['egress', { app: 'shop', cidr: '10.20.0.0/16', port: 5432, created_at: T1 }],
   ['egress', { app: 'shop', cidr: '192.0.2.7/32', port: 0, created_at: T2 }],
   ['jobs', { id: 'job-shop-1', kind: 'deploy', app: 'shop', by_key: 'alice', origin: 'push', status: 'succeeded', created_at: T0, started_at: T0, finished_at: T0, release: 1, error: null, log_file: 'jobs/shop/job-shop-1.log' }],
-  ['jobs', { id: 'job-blog-1', kind: 'config:set', app: 'blog', by_key: 'bob', origin: 'http', status: 'failed', created_at: T1, started_at: T1, finished_at: T1, release: null, error: 'The rollout did not finish.', log_file: 'jobs/blog/job-blog-1.log' }],
+  ['jobs', { id: 'job-blog-1', kind: 'config:set', app: 'blog', by_key: 'bob', origin: 'http', status: 'failed', created_at: T1, started_at: T1, finished_at: T1, release: null, error: 'The rollout did not finish.', log_file: 'jobs/blog/job-blog-1.log', credential: 'token ci' }],
   ['cron_suspended', { app: 'shop', id: 'nightly', created_at: T2 }],
   ['volumes', { app: 'shop', name: 'uploads', size: '1Gi', storage_class: null, process: 'web', path: '/app/uploads', created_at: T1 }],
   ['volumes', { app: 'shop', name: 'cache', size: '256Mi', storage_class: 'local-path', process: null, path: null, created_at: T2 }],

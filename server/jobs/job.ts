@@ -8,6 +8,7 @@ export function jobJson(row: JobRow): Job {
   return {
     id: row.id, kind: row.kind, app: row.app, by: row.by, status: row.status,
     createdAt: row.createdAt, startedAt: row.startedAt, finishedAt: row.finishedAt, release: row.release, error: row.error,
+    credential: row.credential,
   };
 }
 

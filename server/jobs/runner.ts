@@ -21,6 +21,7 @@ import { hasEnded } from './job.ts';
 import { noteAuditJob } from '../audit-scope.ts';
 import { JobLog } from './job-log.ts';
 import { jobEnded, jobStarted } from '../observe/metrics.ts';
+import { credentialOf } from '../auth/credential.ts';
 
 /** How often a job run by another process is looked at again by a follower here. */
 export const FILE_POLL_MS = 500;
@@ -76,7 +77,7 @@ function errorSentence(err: unknown, id: string, stopped: unknown): string {
 
 /** Starts, follows and cancels jobs; one per server process. */
 export class JobRunner implements Jobs {
-  readonly #store: Pick<Store, 'jobs' | 'releases'>;
+  readonly #store: Pick<Store, 'jobs' | 'releases' | 'audit'>;
   readonly #config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>;
   readonly #deploys: DeployRegistry;
   readonly #events: Pick<EventBus, 'publish'> | undefined;
@@ -86,7 +87,7 @@ export class JobRunner implements Jobs {
   #closing = false;
 
   /** `events` hears each job start and end (a `job` event with the row). */
-  constructor(store: Pick<Store, 'jobs' | 'releases'>, config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>, deploys: DeployRegistry, events?: Pick<EventBus, 'publish'>, audit?: AuditRecorder) {
+  constructor(store: Pick<Store, 'jobs' | 'releases' | 'audit'>, config: Pick<Config, 'logsDir' | 'maxBuildLogBytes'>, deploys: DeployRegistry, events?: Pick<EventBus, 'publish'>, audit?: AuditRecorder) {
     this.#audit = audit;
     this.#store = store;
     this.#config = config;
@@ -109,7 +110,7 @@ export class JobRunner implements Jobs {
     // The file first: a job is never recorded without the transcript it points to.
     const jobLog = new JobLog(logFile, this.#config.maxBuildLogBytes);
     try {
-      this.#store.jobs.create({ id, kind: spec.kind, app, by: spec.identity.name, origin: spec.origin, logFile });
+      this.#store.jobs.create({ id, kind: spec.kind, app, by: spec.identity.name, origin: spec.origin, logFile, credential: credentialOf(spec.identity, this.#store.audit.tokenName) });
       this.#prune(app);
     } catch (err) {
       jobLog.end();

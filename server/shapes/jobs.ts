@@ -14,6 +14,7 @@ export const JobSchema = Type.Object({
   finishedAt: Nullable(Time),
   release: Nullable(Type.Integer({ description: 'The release the app runs after the job (when it succeeded).' })),
   error: Nullable(Type.String({ description: 'Why it failed or stopped, in one sentence.' })),
+  credential: Nullable(Type.String({ description: 'How its starter proved who it is: `key` (SSH), `local` (the CLI on the server), `token NAME` (an access token: the API, the client CLI, an assistant through `slipway mcp`), `session …` (the dashboard); null for jobs from before schema 31.' })),
 }, { additionalProperties: false });
 /** The public shape of a job (the API contract's JOB): a stored one without its file and origin. */
 export type Job = Static<typeof JobSchema>;

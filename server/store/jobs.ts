@@ -23,15 +23,19 @@ export interface JobRow {
   release: number | null;
   error: string | null;
   logFile: string;
+  /** How its starter proved who it is (`key`, `local`, `token NAME`, `session …`); null for jobs recorded before schema 31. */
+  credential: string | null;
 }
 
 interface Row {
   id: string; kind: string; app: string; by_key: string; origin: JobOrigin; status: JobStatus;
   created_at: string; started_at: string | null; finished_at: string | null; release: number | null; error: string | null; log_file: string;
+  credential: string | null;
 }
 const toJob = (r: Row): JobRow => ({
   id: r.id, kind: r.kind, app: r.app, by: r.by_key, origin: r.origin, status: r.status,
   createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at, release: r.release, error: r.error, logFile: r.log_file,
+  credential: r.credential,
 });
 
 /** Jobs and where their transcripts are kept. */
@@ -42,9 +46,9 @@ export function jobsStore(db: Db) {
   };
   return {
     /** Records a queued job. */
-    create: (job: Pick<JobRow, 'id' | 'kind' | 'app' | 'by' | 'origin' | 'logFile'>): JobRow => {
-      db.prepare("INSERT INTO jobs (id, kind, app, by_key, origin, status, created_at, log_file) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)")
-        .run(job.id, job.kind, job.app, job.by, job.origin, now(), job.logFile);
+    create: (job: Pick<JobRow, 'id' | 'kind' | 'app' | 'by' | 'origin' | 'logFile'> & { credential?: string | null }): JobRow => {
+      db.prepare("INSERT INTO jobs (id, kind, app, by_key, origin, status, created_at, log_file, credential) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)")
+        .run(job.id, job.kind, job.app, job.by, job.origin, now(), job.logFile, job.credential ?? null);
       return get(job.id)!;
     },
     /** Marks a queued job running. */

@@ -454,4 +454,7 @@ export const MIGRATIONS: readonly Migration[] = [
      error TEXT
    );
    CREATE INDEX wakes_by_app ON wakes (app, id);`,
+  // Job records name the credential that started each job (issue 41: an assistant's calls through
+  // its token are told apart from its key's own), as the audit log does.
+  `ALTER TABLE jobs ADD COLUMN credential TEXT;`,
 ];

@@ -174,7 +174,7 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
     assert.ok(parsed.every((e) => e.data.app === app), `only ${app}'s events: ${JSON.stringify(parsed)}`);
     const jobs = parsed.filter((e) => e.event === 'job').map((e) => e.data as Job);
     assert.deepEqual(jobs.map((j) => [j.kind, j.status]), [['config:set', 'running'], ['config:set', 'succeeded']]);
-    assert.deepEqual(Object.keys(jobs[1]!).sort(), ['app', 'by', 'createdAt', 'error', 'finishedAt', 'id', 'kind', 'release', 'startedAt', 'status']);
+    assert.deepEqual(Object.keys(jobs[1]!).sort(), ['app', 'by', 'createdAt', 'credential', 'error', 'finishedAt', 'id', 'kind', 'release', 'startedAt', 'status']);
     const version = `v${jobs[1]!.release}`;
     assert.deepEqual(parsed.filter((e) => e.event === 'release').map((e) => e.data), [{ app, release: version }, { app, release: version }]);
     assert.deepEqual(parsed.filter((e) => e.event === 'app').map((e) => e.data), [{ app, change: 'config' }]);
@@ -234,7 +234,7 @@ describe('HTTP API: what the dashboard reads', { timeout: 180_000 }, () => {
     c.sock.write(`GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminToken}\r\n\r\n`);
     await until(() => events.count('admin') === 1, 'the stream started');
     // 8 MB of events at once, to a client that takes nothing: the stream holds at most 1 MiB, then ends.
-    const job = { id: 'x'.repeat(12), kind: 'config:set', app, by: 'admin', origin: 'api' as const, status: 'running' as const, createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, release: null, error: 'e'.repeat(300), logFile: '/nonexistent' };
+    const job = { id: 'x'.repeat(12), kind: 'config:set', app, by: 'admin', origin: 'api' as const, status: 'running' as const, createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, release: null, error: 'e'.repeat(300), logFile: '/nonexistent', credential: 'key' };
     for (let i = 0; i < 20_000; i++) events.publish({ type: 'job', app, job });
     await until(() => events.count('admin') === 0, 'the stream was closed');
     c.sock.resume();

@@ -114,6 +114,7 @@ describe('slipway mcp', { timeout: 180_000 }, () => {
     const job = (JSON.parse(scaled.text.slice(0, scaled.text.indexOf('\n\nTranscript:'))) as { job: { id: string; status: string; by: string; kind: string } }).job;
     assert.equal(job.status, 'succeeded');
     assert.equal(job.by, 'dev', 'the job is recorded under the token\'s key');
+    assert.equal((job as { credential?: string }).credential, 'token mcp-deploy', 'and names the token that started it');
     const ps = await sshJson(s, s.admin, `ps ${app}`) as { type: string; desired: number }[];
     assert.equal(ps.find((p) => p.type === 'web')?.desired, 2);
 

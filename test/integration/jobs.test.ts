@@ -70,8 +70,8 @@ describe('jobs over SSH', () => {
     const info = await s.ssh(dev, `jobs:info ${id} --json`);
     assert.equal(info.exitCode, 0, info.stderr);
     const job = JSON.parse(info.stdout) as JobJson;
-    assert.deepEqual(Object.keys(job), ['id', 'kind', 'app', 'by', 'status', 'createdAt', 'startedAt', 'finishedAt', 'release', 'error']);
-    assert.deepEqual({ ...job, createdAt: '', startedAt: '', finishedAt: '' }, { id, kind: 'config:set', app, by: 'dev', status: 'succeeded', createdAt: '', startedAt: '', finishedAt: '', release: 2, error: null });
+    assert.deepEqual(Object.keys(job), ['id', 'kind', 'app', 'by', 'status', 'createdAt', 'startedAt', 'finishedAt', 'release', 'error', 'credential']);
+    assert.deepEqual({ ...job, createdAt: '', startedAt: '', finishedAt: '' }, { id, kind: 'config:set', app, by: 'dev', status: 'succeeded', createdAt: '', startedAt: '', finishedAt: '', release: 2, error: null, credential: 'key' });
     assert.ok(job.createdAt <= job.startedAt! && job.startedAt! <= job.finishedAt!, JSON.stringify(job));
     assert.deepEqual((await jobsOf(app)).map((j) => [j.id, j.kind]), [[id, 'config:set'], [(await jobsOf(app))[1]!.id, 'push']], 'newest first');
     // The transcript is what config:set printed between its job line and its own last line.

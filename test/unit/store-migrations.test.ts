@@ -157,8 +157,10 @@ function checkRows(s: Store, n: number): void {
 
   // Jobs (their origins widened at 17), cron, volumes.
   assert.deepEqual(s.jobs.list('shop', 10), since(10) ? [{
-    id: 'job-shop-1', kind: 'deploy', app: 'shop', by: 'alice', origin: 'push', status: 'succeeded', createdAt: T0, startedAt: T0, finishedAt: T0, release: 1, error: null, logFile: 'jobs/shop/job-shop-1.log',
+    id: 'job-shop-1', kind: 'deploy', app: 'shop', by: 'alice', origin: 'push', status: 'succeeded', createdAt: T0, startedAt: T0, finishedAt: T0, release: 1, error: null, logFile: 'jobs/shop/job-shop-1.log', credential: null,
   }] : []);
+  // The credential that started a job (schema 31); jobs from before say none.
+  assert.equal(s.jobs.get('job-blog-1')?.credential ?? null, since(31) ? 'token ci' : null);
   assert.deepEqual(s.jobs.list('blog', 10).map((j) => [j.id, j.origin, j.status, j.error]), [
     ...since(17) ? [['job-blog-2', 'webhook', 'running', null]] : [],
     ...since(10) ? [['job-blog-1', 'http', 'failed', 'The rollout did not finish.']] : [],

@@ -43,7 +43,7 @@ test('seriesOf sums each process type over its pods, one point per sample that h
 test('deployBars: finished pushes only, oldest first, queued to finished, failures marked', () => {
   const job = (id: string, over: Record<string, unknown>) => ({
     id, kind: 'push', app: 'shop', by: 'alice', status: 'succeeded' as const, createdAt: '2026-12-03T07:00:00.000Z',
-    startedAt: '2026-12-03T07:00:01.000Z', finishedAt: '2026-12-03T07:00:04.500Z', release: 1, error: null, ...over,
+    startedAt: '2026-12-03T07:00:01.000Z', finishedAt: '2026-12-03T07:00:04.500Z', release: 1, error: null, credential: 'key', ...over,
   });
   const bars = deployBars([
     job('j3', { createdAt: '2026-12-03T07:10:00.000Z', finishedAt: '2026-12-03T07:10:09.000Z', status: 'failed', release: null }),

@@ -8,6 +8,7 @@ import type { Identity } from '../../auth/identity.ts';
 import type { Store } from '../../store/index.ts';
 import type { AuditRow } from '../../store/audit.ts';
 import { canonicalJson, entryHash, GENESIS } from './chain.ts';
+import { credentialOf } from '../../auth/credential.ts';
 
 /** The longest text kept in one field of an entry (a command line, an object name). */
 const MAX_FIELD = 512;
@@ -69,11 +70,7 @@ export class AuditLog implements AuditRecorder {
 /** Who an identity is, for an entry: its key, how it proved it, where it came in and from where. */
 export function actorOf(store: Store, identity: Identity, over?: AuditInterface): Pick<AuditInput, 'actor' | 'credential' | 'interface' | 'source'> {
   const iface: AuditInterface = over ?? (identity.via === 'ssh' ? 'ssh' : identity.via === 'local' ? 'cli' : identity.session ? 'dashboard' : 'api');
-  let credential = 'key';
-  if (identity.session) credential = `session ${identity.session.slice(0, 12)}`;
-  else if (identity.token) credential = `token ${store.audit.tokenName(identity.token) ?? identity.token.slice(0, 12)}`;
-  else if (identity.via === 'local') credential = 'local';
-  return { actor: identity.name, credential, interface: iface, source: identity.source ?? null };
+  return { actor: identity.name, credential: credentialOf(identity, store.audit.tokenName), interface: iface, source: identity.source ?? null };
 }
 
 /**
