@@ -235,6 +235,9 @@ export interface Config {
   collectorPodLogs: readonly string[];
   /** Where the collector keeps its read positions on each node (SLIPWAY_COLLECTOR_STATE_DIR). */
   collectorStateDir: string;
+  // --- Autoscaling (issue 40). ---
+  /** Seconds an autoscaler waits on lower load before it removes instances (SLIPWAY_AUTOSCALE_SCALE_DOWN_S; its scale-down stabilization window). */
+  autoscaleScaleDownSeconds: number;
 }
 
 /**
@@ -369,6 +372,13 @@ function zeroOrOne(raw: string, name: string): boolean {
 function buildBackend(raw: string, name: string): 'pack' | 'cluster' {
   if (raw !== 'pack' && raw !== 'cluster') throw new UserError(`${name} must be "pack" or "cluster", got "${raw}".`);
   return raw;
+}
+
+/** The autoscalers' scale-down window: whole seconds from 0 to 3600 (an HPA takes at most an hour). */
+function autoscaleWindow(raw: string, name: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 3600) throw new UserError(`${name} must be a whole number of seconds from 0 to 3600, got "${raw}".`);
+  return n;
 }
 
 /** A whole number of at least 1, or `none` (no limit, as in sshd_config). */
@@ -900,6 +910,7 @@ const SETTINGS = {
   collectorImage: optional('SLIPWAY_COLLECTOR_IMAGE', '— (no drains)', optionalImage, "The log collector's image (the OpenTelemetry Collector built by ocb: images/collector, testbed/tools/collector) that Slipway runs on every node for the log drains; the testbed builds it."),
   collectorPodLogs: setting('SLIPWAY_COLLECTOR_POD_LOGS', '/var/log/pods', absolutePaths, "The nodes' pod log folders (the kubelet's `podLogsDir`; absolute paths, comma-separated) the log collector reads."),
   collectorStateDir: setting('SLIPWAY_COLLECTOR_STATE_DIR', '/var/lib/slipway/collector', (raw, name) => absolutePaths(raw, name)[0]!, "The folder on each node where the log collector keeps how far it read each log, so a restart neither loses nor repeats lines."),
+  autoscaleScaleDownSeconds: setting('SLIPWAY_AUTOSCALE_SCALE_DOWN_S', '300', autoscaleWindow, "How long, in seconds (0 to 3600), an autoscaled process type's load must stay low before its autoscaler removes instances (the HorizontalPodAutoscaler's scale-down stabilization window; Kubernetes' default is 300); a change reaches each autoscaler at its app's next deploy or `ps:autoscale`."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;
