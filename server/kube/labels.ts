@@ -67,6 +67,11 @@ export const RESTART_FIELD_MANAGER = 'slipway-restart';
 export const WARM_FIELD_MANAGER = 'slipway-warm';
 /** The field manager of a database pod's secret-at annotation. */
 export const SECRET_FIELD_MANAGER = 'slipway-secret';
+/**
+ * The field manager that holds an autoscaled Deployment's replicas while FIELD_MANAGER lets go of
+ * them (server-side apply's hand-over): the autoscaler takes them over with its first change.
+ */
+export const AUTOSCALE_FIELD_MANAGER = 'slipway-autoscale';
 /** Value of app.kubernetes.io/managed-by. */
 export const MANAGED_BY = 'slipway';
 
