@@ -8,7 +8,7 @@
 // out are outside it, and the switch moves it with the traffic.
 import type { KubeObject, V2HorizontalPodAutoscaler } from '../kube/types.ts';
 import type { Autoscale, DeployableRelease } from '../model.ts';
-import { LABEL, appLabels, namespaceFor, processName } from '../kube/labels.ts';
+import { ANNOTATION, LABEL, appLabels, namespaceFor, processName } from '../kube/labels.ts';
 import { quantityValue } from '../kube/quantity.ts';
 import { cpuQuantityOf, effectiveLimits, storageQuantity } from './quota.ts';
 import { cutover, webSetName } from './workload.ts';
@@ -46,7 +46,7 @@ export function autoscalerObject(r: DeployableRelease, type: string, rule: Autos
   return {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
-    metadata: { name, namespace: namespaceFor(r.app), labels: { ...appLabels(r.app), [LABEL.process]: name } },
+    metadata: { name, namespace: namespaceFor(r.app), labels: { ...appLabels(r.app), [LABEL.process]: name }, annotations: { [ANNOTATION.processType]: type } },
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: autoscaleTarget(r, type, serving) },
       minReplicas: rule.min,

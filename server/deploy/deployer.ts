@@ -319,8 +319,8 @@ export interface RuntimeStatus {
 
 /** An autoscaler as the cluster has it (ps): its bounds, the instances it found and wants, and each metric's average use now against its target. */
 export interface AutoscalerState {
-  /** Its name: the autoscaled type's Deployment name (processName). */
-  name: string;
+  /** The process type it counts the instances of. */
+  type: string;
   min: number;
   max: number;
   /** The Deployment it counts. */

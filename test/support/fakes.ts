@@ -211,7 +211,7 @@ export class FakeAutoscalers implements Autoscalers {
   async states(app: string): Promise<AutoscalerState[]> {
     const r = this.#d.rollout.deployed.findLast((d) => d.app === app);
     return Object.entries(r?.autoscale ?? {}).map(([type, rule]) => ({
-      name: type, min: rule.min, max: rule.max, target: type === 'web' ? `web-v${r!.runsAs ?? r!.version}` : type, current: rule.min, desired: rule.min,
+      type, min: rule.min, max: rule.max, target: type === 'web' ? `web-v${r!.runsAs ?? r!.version}` : type, current: rule.min, desired: rule.min,
       metrics: [
         ...(rule.cpu !== undefined ? [{ resource: 'cpu', target: rule.cpu / 100, ...(this.use !== undefined ? { current: this.use } : {}) }] : []),
         ...(rule.memory !== undefined ? [{ resource: 'memory', target: (rule.memory / 100) * 2 ** 29, ...(this.use !== undefined ? { current: 2 ** 26 } : {}) }] : []),

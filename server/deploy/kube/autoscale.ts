@@ -2,7 +2,7 @@
 // HorizontalPodAutoscalers (server-side apply's field managers), and the autoscalers as ps shows them.
 import type { KubeObject, V1Deployment, V2HorizontalPodAutoscaler } from '../../kube/types.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { AUTOSCALE_FIELD_MANAGER, appSelector, namespaceFor } from '../../kube/labels.ts';
+import { ANNOTATION, AUTOSCALE_FIELD_MANAGER, appSelector, namespaceFor } from '../../kube/labels.ts';
 import { quantityValue } from '../../kube/quantity.ts';
 import type { DeployableRelease } from '../../model.ts';
 import type { AutoscalerState, Autoscalers } from '../deployer.ts';
@@ -16,7 +16,8 @@ import { KubePart } from './context.ts';
  * autoscaler over spec.replicas. A new one starts with as many instances as the set it takes over
  * from (`serving`'s, for web), within the rule's bounds. An existing one is applied without
  * replicas, so Slipway's field manager lets go of them: first AUTOSCALE_FIELD_MANAGER applies the
- * count it has now, so that letting go leaves that count (a field no manager holds any more would
+ * count it has now (within the bounds: an autoscaler of a Deployment at 0, after ps:start, would
+ * never start it), so that letting go leaves that count (a field no manager holds any more would
  * go back to 1), until the autoscaler's first change takes the field over. Between the read and
  * that apply the autoscaler may have moved the count: it moves it again at its next look (15 s).
  */
@@ -27,7 +28,7 @@ export async function applyWorkload(client: KubeClient, o: KubeObject, release: 
   const ns = d.metadata.namespace!;
   const existing = await client.read<V1Deployment>('apps/v1', 'Deployment', d.metadata.name, ns);
   if (existing) {
-    await client.apply({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: d.metadata.name, namespace: ns }, spec: { replicas: existing.spec?.replicas ?? rule.min } }, AUTOSCALE_FIELD_MANAGER);
+    await client.apply({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: d.metadata.name, namespace: ns }, spec: { replicas: startReplicas(rule, existing.spec?.replicas) } }, AUTOSCALE_FIELD_MANAGER);
     const { replicas: _owned, ...spec } = d.spec!;
     return client.apply({ ...d, spec } as KubeObject);
   }
@@ -48,7 +49,7 @@ export function autoscalerState(h: V2HorizontalPodAutoscaler): AutoscalerState {
   });
   const stuck = (h.status?.conditions ?? []).find((c) => (c.type === 'ScalingActive' || c.type === 'AbleToScale') && c.status === 'False');
   return {
-    name: h.metadata?.name ?? '',
+    type: h.metadata?.annotations?.[ANNOTATION.processType] ?? h.metadata?.name ?? '',
     min: h.spec?.minReplicas ?? 1,
     max: h.spec?.maxReplicas ?? 1,
     target: h.spec?.scaleTargetRef.name ?? '',
