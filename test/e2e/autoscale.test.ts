@@ -84,7 +84,7 @@ describe('autoscaling web on CPU, on a real cluster', { timeout: 20 * 60_000 }, 
     // Past the quota (10 pods by default; web at 6 counts 12 with a rollout's second set): one sentence, nothing written.
     const over = await ssh(`ps:autoscale ${APP} web --max 6 --cpu 50`);
     assert.equal(over.exitCode, 1);
-    assert.match(over.stderr, new RegExp(`^ !     ${APP} at web=1\\.\\.6 needs 12 pods \\(counting an autoscaled type at its max, .*\\), above its quota of 10 pods \\(resource:quota ${APP}\\); scale down, lower an autoscaled type's --max or lower its limits\\.\\n$`));
+    assert.match(over.stderr, new RegExp(`^ !     ${APP} at web=1\\.\\.6 needs 12 pods \\(counting an autoscaled type at its max, .*\\), above its quota of 10 pods \\(resource:quota ${APP}\\); scale down, lower an autoscaled type's --max or lower its limits\\.$`));
     assert.equal((await ssh(`ps:autoscale ${APP} --json`)).stdout.trim(), '[]');
 
     const on = await ssh(`ps:autoscale ${APP} web --max ${MAX} --cpu 50`);
