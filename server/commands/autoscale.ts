@@ -38,7 +38,7 @@ export const autoscaleCommands: Command[] = [
     flags: FLAGS,
     run: async (ctx, app, [type], flags) => {
       if (type === undefined) {
-        if (Object.values(flags).some((v) => v !== undefined)) throw new UserError(`Name the process type to autoscale (for example ps:autoscale ${app} web --max 5 --cpu 70).`);
+        if ([flags.min, flags.max, flags.cpu, flags.memory].some((v) => v !== undefined)) throw new UserError(`Name the process type to autoscale (for example ps:autoscale ${app} web --max 5 --cpu 70).`);
         const rules = autoscaleRules(actorOf(ctx), app);
         return listing(rules, (out) => {
           if (rules.length === 0) return out.line(`${app} has no autoscaled process type (ps:autoscale ${app} web --max 5 --cpu 70 makes one).`);
