@@ -125,45 +125,53 @@ describe('autoscaling web on CPU, on a real cluster', { timeout: 20 * 60_000 }, 
       }
     })();
 
-    // The load: WORKERS requests at a time to /burn through the ingress, each waiting for its answer.
-    let loading = true;
-    let answers = 0;
-    const load = Promise.all(Array.from({ length: WORKERS }, async () => {
-      while (loading) {
-        const r = await httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, HOST, 10_000, '/burn').catch(() => undefined);
-        if (r?.status === 200) answers++;
-      }
-    }));
-    const readyAt = async (set: string, n: number) => {
-      const d = await kube.read<V1Deployment>('apps/v1', 'Deployment', set, NS);
-      return d?.spec?.replicas === n && d.status?.readyReplicas === n ? true : undefined;
-    };
     try {
-      const loadStart = Date.now();
-      await eventually(() => `web-v1 to run ${MAX} ready instances under load`, () => readyAt('web-v1', MAX), GROW_MS, 1000);
-      t.diagnostic(`grew from 1 to ${MAX} in ${Date.now() - loadStart} ms (${answers} answers)`);
-      const ps = await ssh(`ps ${APP}`);
-      assert.match(ps.stdout, /autoscaled 1 to 3: 3 running, \d wanted; CPU (\d+ %|\?) \(aim 50 %\)/, ps.stdout);
+      // The load: WORKERS requests at a time to /burn through the ingress, each waiting for its answer.
+      let loading = true;
+      let answers = 0;
+      const load = Promise.all(Array.from({ length: WORKERS }, async () => {
+        while (loading) {
+          const r = await httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, HOST, 10_000, '/burn').catch(() => undefined);
+          if (r?.status === 200) answers++;
+        }
+      }));
+      let warmCount: number | undefined;
+      const readyAt = async (set: string, n: number) => {
+        const d = await kube.read<V1Deployment>('apps/v1', 'Deployment', set, NS);
+        return d?.spec?.replicas === n && d.status?.readyReplicas === n ? true : undefined;
+      };
+      try {
+        const loadStart = Date.now();
+        await eventually(() => `web-v1 to run ${MAX} ready instances under load`, () => readyAt('web-v1', MAX), GROW_MS, 1000);
+        t.diagnostic(`grew from 1 to ${MAX} in ${Date.now() - loadStart} ms (${answers} answers)`);
+        const ps = await ssh(`ps ${APP}`);
+        assert.match(ps.stdout, /autoscaled 1 to 3: \d running, \d wanted; CPU (\d+ %|\?) \(aim 50 %\)/, ps.stdout);
 
-      // A deploy under load: the new set starts at the count the serving one had and takes the autoscaler over.
-      const deployStart = Date.now();
-      const cfg = await ssh(`config:set ${APP} GREETING=again`);
-      assert.equal(cfg.exitCode, 0, cfg.stderr + cfg.stdout);
-      t.diagnostic(`config:set deployed v2 under load in ${Date.now() - deployStart} ms`);
-      const moved = await kube.read<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', 'web', NS);
-      assert.equal(moved?.spec?.scaleTargetRef.name, 'web-v2', 'the autoscaler counts the set that serves');
-      const v2 = await kube.read<V1Deployment>('apps/v1', 'Deployment', 'web-v2', NS);
-      assert.ok((v2?.spec?.replicas ?? 0) >= 2, `the new set started near the count under load, not at the min (${v2?.spec?.replicas})`);
-      assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, HOST, (b) => b.includes('again'), 30_000), 'hello from slipway again\n');
+        // A deploy under load: the new set starts at the count the serving one had and takes the autoscaler over.
+        const deployStart = Date.now();
+        const cfg = await ssh(`config:set ${APP} GREETING=again`);
+        assert.equal(cfg.exitCode, 0, cfg.stderr + cfg.stdout);
+        t.diagnostic(`config:set deployed v2 under load in ${Date.now() - deployStart} ms`);
+        const moved = await kube.read<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', 'web', NS);
+        assert.equal(moved?.spec?.scaleTargetRef.name, 'web-v2', 'the autoscaler counts the set that serves');
+        const v2 = await kube.read<V1Deployment>('apps/v1', 'Deployment', 'web-v2', NS);
+        assert.ok((v2?.spec?.replicas ?? 0) >= 2, `the new set started near the count under load, not at the min (${v2?.spec?.replicas})`);
+        warmCount = (await kube.read<V1Deployment>('apps/v1', 'Deployment', 'web-v1', NS))?.spec?.replicas;
+        assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, HOST, (b) => b.includes('again'), 30_000), 'hello from slipway again\n');
+      } finally {
+        loading = false;
+        await load;
+      }
+      const stopAt = Date.now();
+      assert.ok(warmCount !== undefined && warmCount >= 2, `web-v1 stays warm at its count (${warmCount})`);
+      await eventually(() => 'web-v2 to come back to 1 instance after the load', () => readyAt('web-v2', 1), SHRINK_MS, 1000);
+      t.diagnostic(`came back to 1 in ${Date.now() - stopAt} ms after the load stopped`);
+      const warm = await kube.read<V1Deployment>('apps/v1', 'Deployment', 'web-v1', NS);
+      assert.equal(warm?.spec?.replicas, warmCount, 'the warm set is outside the autoscaler: its count did not follow web-v2 down');
     } finally {
-      loading = false;
-      await load;
+      watching = false;
+      await watcher;
     }
-    const stopAt = Date.now();
-    await eventually(() => 'web-v2 to come back to 1 instance after the load', () => readyAt('web-v2', 1), SHRINK_MS, 1000);
-    t.diagnostic(`came back to 1 in ${Date.now() - stopAt} ms after the load stopped`);
-    watching = false;
-    await watcher;
     t.diagnostic(`most asked for of one set: ${seen.replicas}; most pods of one set: ${seen.pods}; quota pods used at most ${seen.quotaPods} of ${seen.quotaHard}`);
     assert.ok(seen.replicas <= MAX, `no set was asked for more than ${MAX} (${seen.replicas})`);
     assert.ok(seen.pods <= MAX, `no set ran more than ${MAX} pods (${seen.pods})`);
