@@ -96,8 +96,9 @@ export async function autoscaleOff(actor: Actor, app: string, type: string, prog
   const before = store.autoscale.all(app);
   const rule = before.find((r) => r.process === type);
   if (!rule) throw new UserError(`${shown(type)} of ${app} is not autoscaled (ps:autoscale ${app} lists those that are).`);
-  const state = (await deployer.autoscale.states(app).catch(() => [])).find((s) => s.type === type);
-  const instances = Math.min(rule.max, Math.max(rule.min, state?.current || rule.min));
+  // What its Deployment asks for now (the autoscaler's own status may be a look behind).
+  const running = (await deployer.runtime.status(app)).find((p) => p.type === type && !p.warm)?.desired;
+  const instances = Math.min(rule.max, Math.max(rule.min, running || rule.min));
   const formation = store.formation.all(app);
   await changeSetting(actor, app, {
     what: 'ps:autoscale:off',
