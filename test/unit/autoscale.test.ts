@@ -179,3 +179,11 @@ test("an autoscaled Deployment's replicas are handed over, never set back: held 
   await applyWorkload(plain.client, deploymentObject(release({ formation: { web: 2 } }), web) as KubeObject, release({ formation: { web: 2 } }), 3);
   assert.deepEqual(plain.applied.map((a) => [a.manager, (a.obj as KubeObject<V1Deployment>).spec?.replicas]), [[FIELD_MANAGER, 2]]);
 });
+
+test("start-up reconciliation takes an autoscaled type's count within its bounds as no drift, outside them as drift", async () => {
+  const { drift } = await import('../../server/ops/admin/reconcile.ts');
+  const expected = { version: 4, runsAs: undefined, formation: { web: 1 }, autoscale: { web: { min: 1, max: 5, cpu: 50 } }, processes: [web] };
+  assert.equal(drift(expected, [{ process: 'web', release: 4, replicas: 4 }]), undefined, 'what the autoscaler chose');
+  assert.equal(drift(expected, [{ process: 'web', release: 4, replicas: 7 }]), 'web runs 7 instances, the database says 1 to 5 (autoscaled)');
+  assert.equal(drift({ ...expected, autoscale: undefined }, [{ process: 'web', release: 4, replicas: 4 }]), 'web runs 4 instances, the database says 1');
+});
