@@ -5,7 +5,7 @@
 // grows web to its max within two minutes, a config change deploys a new set that takes the
 // autoscaler over at the count it had (the old set, kept warm, is outside it), and once the load
 // stops web comes back to its min (the scale-down window is SLIPWAY_AUTOSCALE_SCALE_DOWN_S, 15 s
-// here, instead of Kubernetes' 5 minutes). Throughout, no set of web instances is asked for or
+// here, instead of Kubernetes' 5 minutes); a rollback moves the autoscaler back to the warm set. Throughout, no set of web instances is asked for or
 // runs more than the max, and the app's pods stay within its quota. One push for the whole file.
 //
 // Outside CI a missing testbed piece skips the test, saying why; in CI it fails it.
@@ -177,10 +177,17 @@ describe('autoscaling web on CPU, on a real cluster', { timeout: 20 * 60_000 }, 
     assert.ok(seen.pods <= MAX, `no set ran more than ${MAX} pods (${seen.pods})`);
     assert.deepEqual(seen.overQuota, [], 'the quota held');
 
+    // A rollback within the warm window only moves the traffic back to web-v1, at the count it kept,
+    // and the autoscaler with it.
+    const back = await ssh(`rollback ${APP}`);
+    assert.equal(back.exitCode, 0, back.stderr + back.stdout);
+    assert.equal((await kube.read<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', 'web', NS))?.spec?.scaleTargetRef.name, 'web-v1', 'a rollback moves the autoscaler back');
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, HOST, (b) => b.startsWith('hello'), 30_000), 'hello from slipway\n');
+
     // Off: the count is ps:scale's again, the autoscaler goes.
     const off = await ssh(`ps:autoscale:off ${APP} web`);
     assert.equal(off.exitCode, 0, off.stderr);
-    assert.match(off.stdout, /web stays at 1 \(ps:scale/);
+    assert.match(off.stdout, /web stays at [1-3] \(ps:scale/);
     assert.equal(await kube.read('autoscaling/v2', 'HorizontalPodAutoscaler', 'web', NS), undefined);
     t.diagnostic(`the whole test took ${Date.now() - started} ms`);
   });
