@@ -126,6 +126,8 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['drains', { id: '0d0d0d0d-1111-4222-8333-444455556666', app: 'shop', url: 'syslog+tls://logs.example:6514', headers: '{}', created_by: 'bob', created_at: T1, sent_seen: 42, last_ok_at: T2 }],
   ['drains', { id: '0e0e0e0e-1111-4222-8333-444455556666', app: null, url: 'otlp+https://otel.example/v1/logs', headers: '{"X-Team":"ops"}', created_by: 'alice', created_at: T2, sent_seen: 0, last_ok_at: null }],
   ['wakes', { app: 'shop--feature-login-1a2b3c', asleep_since: T1, started_at: T2, trigger: 'request', ready_ms: 2400, error: null }],
+  ['autoscale', { app: 'shop', process: 'web', min: 1, max: 4, cpu: 70, memory: null }],
+  ['autoscale', { app: 'shop', process: 'worker', min: 2, max: 3, cpu: 60, memory: 80 }],
 ];
 
 /**

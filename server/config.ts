@@ -255,6 +255,9 @@ export interface Config {
   wakerHoldMs: number;
   /** How often the sleep round reads the ingress's request counts (SLIPWAY_SLEEP_ROUND_S). */
   sleepRoundMs: number;
+  // --- Autoscaling (issue 40). ---
+  /** Seconds an autoscaler waits on lower load before it removes instances (SLIPWAY_AUTOSCALE_SCALE_DOWN_S; its scale-down stabilization window). */
+  autoscaleScaleDownSeconds: number;
 }
 
 /**
@@ -391,6 +394,13 @@ function zeroOrOne(raw: string, name: string): boolean {
 function buildBackend(raw: string, name: string): 'pack' | 'cluster' {
   if (raw !== 'pack' && raw !== 'cluster') throw new UserError(`${name} must be "pack" or "cluster", got "${raw}".`);
   return raw;
+}
+
+/** The autoscalers' scale-down window: whole seconds from 0 to 3600 (an HPA takes at most an hour). */
+function autoscaleWindow(raw: string, name: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 3600) throw new UserError(`${name} must be a whole number of seconds from 0 to 3600, got "${raw}".`);
+  return n;
 }
 
 /** A whole number of at least 1, or `none` (no limit, as in sshd_config). */
@@ -963,6 +973,7 @@ const SETTINGS = {
   wakerMaxHeld: setting('SLIPWAY_WAKER_MAX_HELD', '100', count, 'Requests the waker holds at once, for all sleeping apps together; one more is answered 503 with Retry-After.'),
   wakerHoldMs: setting('SLIPWAY_WAKER_HOLD_S', '30', seconds, 'Longest the waker holds a request while its app wakes, in seconds; then it is answered 503 with Retry-After.'),
   sleepRoundMs: setting('SLIPWAY_SLEEP_ROUND_S', '30', seconds, "How often, in seconds, the `sleep` round reads the ingress's request counts (Traefik's metrics at `SLIPWAY_INGRESS_API/metrics`) and puts idle apps to sleep."),
+  autoscaleScaleDownSeconds: setting('SLIPWAY_AUTOSCALE_SCALE_DOWN_S', '300', autoscaleWindow, "How long, in seconds (0 to 3600), an autoscaled process type's load must stay low before its autoscaler removes instances (the HorizontalPodAutoscaler's scale-down stabilization window; Kubernetes' default is 300); a change reaches each autoscaler at its app's next deploy or `ps:autoscale`."),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

@@ -106,6 +106,21 @@ export interface AppQuota {
   ephemeralStorage?: string;
 }
 
+/**
+ * An autoscaled process type's rule (ps:autoscale): instances from `min` to `max`, added when the
+ * average use of its instances goes above a share of their limits.
+ */
+export interface Autoscale {
+  min: number;
+  max: number;
+  /** Average CPU use to aim at, in percent of each instance's CPU limit. */
+  cpu?: number | undefined;
+  /** Average memory use to aim at, in percent of each instance's memory limit. */
+  memory?: number | undefined;
+  /** Seconds of lower load before instances are removed (SLIPWAY_AUTOSCALE_SCALE_DOWN_S). */
+  scaleDownSeconds?: number | undefined;
+}
+
 /** Everything that bounds one app: its quota, its one-off pods at once, and the container defaults. */
 export interface QuotaPlan {
   quota: AppQuota;
@@ -228,4 +243,9 @@ export interface DeployableRelease {
    * `run` and `release` hold what one-off and release pods mount.
    */
   mounts?: Readonly<Record<string, readonly VolumeMount[]>>;
+  /**
+   * Process types whose instances an autoscaler (a HorizontalPodAutoscaler) counts, between their
+   * rule's min and max (ps:autoscale); their `formation` is the min. Stopped types have none.
+   */
+  autoscale?: Readonly<Record<string, Autoscale>>;
 }

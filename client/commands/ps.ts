@@ -57,6 +57,28 @@ export const psCommands: ClientCommand[] = [
     },
   },
   {
+    name: 'ps:autoscale', usage: '[TYPE --max N [--min N] [--cpu PERCENT] [--memory PERCENT]]', summary: "The app's autoscaled process types; with TYPE, autoscale it between --min and --max on its average CPU and/or memory use (percent of its limits)",
+    routes: ['GET /apps/{app}/autoscale', 'PATCH /apps/{app}/autoscale/{process}'], app: true, args: { min: 0, max: 1 },
+    flags: {
+      min: { type: 'string', help: 'fewest instances (default 1)' }, max: { type: 'string', help: 'most instances' },
+      cpu: { type: 'string', help: 'average CPU use to aim at, in percent of the limit' }, memory: { type: 'string', help: 'average memory use to aim at, in percent of the limit' },
+      'no-wait': { type: 'boolean', help: 'print the job and return, without following it' },
+    },
+    run: async (r) => {
+      const type = r.args[0];
+      if (type === undefined) {
+        const a = await call(r.server, 'GET', `/apps/${seg(r.app)}/autoscale`);
+        return answered(r, a.status, a.json);
+      }
+      const max = int(r, 'max');
+      if (max === undefined) throw new UsageError('Give --max, the most instances (for example slipway ps:autoscale web --max 5 --cpu 70).');
+      const body = { max, ...Object.fromEntries((['min', 'cpu', 'memory'] as const).flatMap((k) => { const v = int(r, k); return v === undefined ? [] : [[k, v]]; })) };
+      const a = await call(r.server, 'PATCH', `/apps/${seg(r.app)}/autoscale/${seg(type)}`, { body });
+      return answered(r, a.status, a.json);
+    },
+  },
+  change({ name: 'ps:autoscale:off', usage: 'TYPE', summary: 'Stop autoscaling a process type (it keeps the instances it runs), followed live', route: 'DELETE /apps/{app}/autoscale/{process}' }),
+  {
     name: 'ps:metrics', usage: '[-t]', summary: "CPU and memory of the app's pods by process type; -t keeps reading", routes: ['GET /apps/{app}/metrics'], app: true, args: { min: 0, max: 0 },
     flags: { tail: { type: 'boolean', short: 't', help: 'keep reading' } },
     run: async (r) => {

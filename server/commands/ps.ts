@@ -3,7 +3,9 @@ import { shown } from '../names.ts';
 import { checkScale, listProcesses, restart, scalableTypes, scale, setWarmWindow, stopOrStart, warmWindow } from '../ops/processes/ps.ts';
 import { formatWarmWindow } from '../config.ts';
 import { listing, type Command } from './types.ts';
+import type { ProcessEntry } from '../shapes/processes.ts';
 import { actorOf, progressOf } from './progress.ts';
+import { autoscaleCommands } from './autoscale.ts';
 
 /**
  * Parses `ps:scale` words (`web=2 worker=0`) against the process types the app has; every word is
@@ -34,6 +36,13 @@ function heading(p: { type: string; ready: number; desired: number; warm?: { rel
   return `${p.type} (warm: v${p.warm.release}, until ${clockUtc(p.warm.until)}; rollback to v${p.warm.release} only moves traffic)`;
 }
 
+/** ps's line of an autoscaled type: its bounds, the instances its autoscaler runs and wants, each metric now against its aim. */
+export function autoscaleLine(a: NonNullable<ProcessEntry['autoscale']>): string {
+  const metric = (name: string, now: number | undefined, aim: number | undefined) => (aim === undefined ? [] : [`${name} ${now === undefined ? '?' : `${now} %`} (aim ${aim} %)`]);
+  const metrics = [...metric('CPU', a.cpuNow, a.cpu), ...metric('memory', a.memoryNow, a.memory)].join(', ');
+  return `autoscaled ${a.min} to ${a.max}: ${a.current} running, ${a.desired} wanted; ${metrics}${a.why ? `; ${a.why}` : ''}`;
+}
+
 /** ps:warm's words for a window and where it comes from. */
 function windowText(w: { seconds: number; source: 'app' | 'default' | 'preview' }): string {
   const source = { app: 'set by ps:warm', default: 'the server default, SLIPWAY_WARM_ROLLBACK', preview: "a preview's default: its share of its parent's quota holds no warm set" }[w.source];
@@ -54,6 +63,7 @@ export const psCommands: Command[] = [
         if (status.length === 0) return out.line(`${app} runs no processes; push it first (git push paas main).`);
         for (const p of status) {
           out.heading(heading(p));
+          if (p.autoscale) out.line(autoscaleLine(p.autoscale));
           if (p.instances.length === 0 && !p.warm && !p.asleep) {
             out.line(p.stopped ? `stopped (ps:start ${app} starts it again)` : p.desired === 0 ? `scaled to 0 (ps:scale ${app} ${p.type}=1 starts one)` : 'no instances yet');
           }
@@ -133,4 +143,5 @@ export const psCommands: Command[] = [
       return undefined;
     },
   },
+  ...autoscaleCommands,
 ];

@@ -319,6 +319,28 @@ export interface RuntimeStatus {
   usage(app: string): Promise<{ type: string; pods: PodUsage[] }[]>;
 }
 
+/** An autoscaler as the cluster has it (ps): its bounds, the instances it found and wants, and each metric's average use now against its target. */
+export interface AutoscalerState {
+  /** The process type it counts the instances of. */
+  type: string;
+  min: number;
+  max: number;
+  /** The Deployment it counts. */
+  target: string;
+  current: number;
+  desired: number;
+  /** Per metric (`cpu` in cores, `memory` in bytes): the average use per instance now (unknown before the first reading) and the target. */
+  metrics: { resource: string; current?: number; target: number }[];
+  /** Why it cannot scale now (no metrics yet, …), when it says so. */
+  why?: string;
+}
+
+/** The autoscalers of autoscaled process types (ps:autoscale); they are release objects, applied and pruned with the rest. */
+export interface Autoscalers {
+  /** The app's autoscalers as the cluster has them. */
+  states(app: string): Promise<AutoscalerState[]>;
+}
+
 /** One collector pod as drains:info reads it: its node, whether it is ready, its metrics (Prometheus text) and recent log lines, or why they could not be read. */
 export interface CollectorPod {
   pod: string;
@@ -386,6 +408,8 @@ export interface Deployer {
   readonly runtime: RuntimeStatus;
   /** The cluster's nodes (admins: nodes, nodes:drain, nodes:uncordon). */
   readonly nodes: ClusterNodes;
+  /** The autoscalers of autoscaled process types (ps). */
+  readonly autoscale: Autoscalers;
   /** The log collector of the drains; unset, drains are refused (a deployer without one). */
   readonly collector?: LogCollector;
   /** Web sets that sleep at zero and wake on a request; unset, ps:sleep is refused. */

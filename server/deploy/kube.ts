@@ -16,6 +16,7 @@ import { KubeLogs } from './kube/logs.ts';
 import { KubeNodes } from './kube-nodes.ts';
 import { KubeCollector } from './kube/collector.ts';
 import { KubeSleep } from './kube/sleep.ts';
+import { KubeAutoscalers } from './kube/autoscale.ts';
 
 /** Deploys releases to a Kubernetes cluster: the Deployer port's capabilities on one client. */
 export class KubeDeployer implements Deployer {
@@ -34,6 +35,7 @@ export class KubeDeployer implements Deployer {
   readonly nodes: KubeNodes;
   readonly collector: KubeCollector;
   readonly sleep: KubeSleep;
+  readonly autoscale: KubeAutoscalers;
   readonly #k: KubeContext;
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
@@ -52,6 +54,7 @@ export class KubeDeployer implements Deployer {
     this.nodes = new KubeNodes(client);
     this.collector = new KubeCollector(k);
     this.sleep = new KubeSleep(k);
+    this.autoscale = new KubeAutoscalers(k);
   }
 
   /** Stops the cluster cache's watches. */

@@ -1,6 +1,7 @@
 import type { KubeObject, ObjectOptions, V1Namespace, V1PodDisruptionBudget, V1Secret } from '../kube/types.ts';
 import type { DeployableRelease } from '../model.ts';
 import { LABEL, appLabels, namespaceFor, processName, processSelector, secretName } from '../kube/labels.ts';
+import { autoscalerObjects } from './autoscale.ts';
 import { RELEASE_TYPE, cutover, deploymentObject, replicasFor } from './workload.ts';
 import { BUDGET_MIN_INSTANCES, disruptionBudgetObject } from '../kube/placement.ts';
 import { ingressObjects, serviceObject } from './network.ts';
@@ -66,6 +67,8 @@ export function releaseObjects(r: DeployableRelease, opts: ObjectOptions = {}, r
   // The release command runs once per release (release phase), not as a long-running process.
   for (const p of r.processes) if (p.type !== RELEASE_TYPE) objects.push(deploymentObject(r, p));
   objects.push(...budgetObjects(r, serving));
+  // Autoscalers count the set that serves (web's moves with the switch, as its budget does).
+  objects.push(...autoscalerObjects(r, serving));
   if (r.processes.some((p) => p.type === 'web')) objects.push(serviceObject(r, cutover(r) ? serving : undefined), ...tlsObjects(r), ...ingressObjects(r, opts, redirect));
   return objects;
 }

@@ -93,9 +93,9 @@ export interface Demand { pods: number; memory: number; cpu: number; disk: numbe
  * maxUnavailable 0 adds its new pod before removing an old one, and all of them roll at once, so
  * each running type counts one pod more; the web type switched over at once (cutover) starts a
  * whole new set beside the serving one, so it counts twice. (Without that room a rollout at the
- * quota never ends.)
+ * quota never ends.) An autoscaled type counts at its max.
  */
-export function releaseDemand(r: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts' | 'databases'>, plan: QuotaPlan): Demand {
+export function releaseDemand(r: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts' | 'databases' | 'autoscale'>, plan: QuotaPlan): Demand {
   const demand: Demand = { pods: 0, memory: 0, cpu: 0, disk: 0 };
   const disk = plan.container.ephemeralStorage ? quantityValue(plan.container.ephemeralStorage.limit) : 0;
   // Each database is one pod that stays through a rollout (the namespace's defaults give it scratch disk).
@@ -108,7 +108,8 @@ export function releaseDemand(r: Pick<DeployableRelease, 'processes' | 'formatio
   const atomic = cutover(r);
   for (const p of r.processes) {
     if (p.type === 'release') continue;
-    const replicas = r.formation[p.type] ?? (p.type === 'web' ? 1 : 0);
+    // An autoscaled type may run its max: the quota must hold that (ps:autoscale is refused otherwise).
+    const replicas = r.autoscale?.[p.type]?.max ?? r.formation[p.type] ?? (p.type === 'web' ? 1 : 0);
     if (replicas === 0) continue;
     const pods = p.type === 'web' && atomic ? 2 * replicas : replicas + 1;
     const limits = effectiveLimits(r.resources?.[p.type]?.limits, plan);
@@ -137,20 +138,24 @@ export function showCores(n: number): string {
  * With `before` (what runs now), a change that does not need more of what is over the quota
  * passes: scaling down an app an admin's lower quota left over it must stay possible.
  */
-export function quotaRefusal(r: Pick<DeployableRelease, 'app' | 'processes' | 'formation' | 'resources' | 'mounts' | 'databases'>, plan: QuotaPlan, before?: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts' | 'databases'>): string | undefined {
+export function quotaRefusal(r: Pick<DeployableRelease, 'app' | 'processes' | 'formation' | 'resources' | 'mounts' | 'databases' | 'autoscale'>, plan: QuotaPlan, before?: Pick<DeployableRelease, 'processes' | 'formation' | 'resources' | 'mounts' | 'databases' | 'autoscale'>): string | undefined {
   const d = releaseDemand(r, plan);
   const was = before ? releaseDemand(before, plan) : undefined;
   const q = plan.quota;
   const dbs = r.databases?.length ? `${r.databases.length} database${r.databases.length > 1 ? 's' : ''}` : '';
-  const formation = r.processes.filter((p) => p.type !== 'release').map((p) => `${p.type}=${r.formation[p.type] ?? (p.type === 'web' ? 1 : 0)}`).join(' ');
+  const count = (type: string) => {
+    const rule = r.autoscale?.[type];
+    return rule ? `${rule.min}..${rule.max}` : String(r.formation[type] ?? (type === 'web' ? 1 : 0));
+  };
+  const formation = r.processes.filter((p) => p.type !== 'release').map((p) => `${p.type}=${count(p.type)}`).join(' ');
   // No process yet (a database made before the first push): the databases alone.
   const running = formation && dbs ? `${formation} with ${dbs}` : `${formation || dbs}`;
   // A preview's quota is its share of its parent's: the words say so, and how to give it more.
   const source = plan.share
     ? `1/${plan.share.previews} of ${plan.share.parent}'s quota, previews:limit ${plan.share.parent}); scale down, lower its limits or lower previews:limit ${plan.share.parent}.`
-    : `resource:quota ${r.app}); scale down or lower its limits.`;
+    : `resource:quota ${r.app}); scale down${r.autoscale && Object.keys(r.autoscale).length ? ', lower an autoscaled type\'s --max' : ''} or lower its limits.`;
   const need = (what: string, limit: string) =>
-    `${r.app}${running ? ` at ${running}` : ''} needs ${what} (counting a second set of web instances and one extra pod per other process type while it rolls out), above its quota of ${limit} (${source}`;
+    `${r.app}${running ? ` at ${running}` : ''} needs ${what} (counting ${r.autoscale && Object.keys(r.autoscale).length ? 'an autoscaled type at its max, ' : ''}a second set of web instances and one extra pod per other process type while it rolls out), above its quota of ${limit} (${source}`;
   const over = (field: keyof Demand, limit: number) => d[field] > limit + 1e-9 && !(was && d[field] <= was[field]);
   if (over('pods', q.pods)) return need(`${d.pods} pods`, `${q.pods} pods`);
   if (over('memory', quantityValue(q.memory))) return need(`${showBytes(d.memory)} of memory limits`, `${q.memory} of memory`);

@@ -71,6 +71,11 @@ export const WARM_FIELD_MANAGER = 'slipway-warm';
 export const SECRET_FIELD_MANAGER = 'slipway-secret';
 /** The field manager of a sleeping web set's replicas (0 while it sleeps), so a deploy's apply takes them back. */
 export const SLEEP_FIELD_MANAGER = 'slipway-sleep';
+/**
+ * The field manager that holds an autoscaled Deployment's replicas while FIELD_MANAGER lets go of
+ * them (server-side apply's hand-over): the autoscaler takes them over with its first change.
+ */
+export const AUTOSCALE_FIELD_MANAGER = 'slipway-autoscale';
 /** Value of app.kubernetes.io/managed-by. */
 export const MANAGED_BY = 'slipway';
 

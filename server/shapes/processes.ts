@@ -16,6 +16,17 @@ export const ProcessEntrySchema = Type.Object({
   asleep: Type.Optional(Type.Object({
     since: Time,
   }, { additionalProperties: false, description: 'Present on web while the app sleeps at zero (ps:sleep): its next request wakes it.' })),
+  autoscale: Type.Optional(Type.Object({
+    min: Type.Integer(),
+    max: Type.Integer(),
+    cpu: Type.Optional(Type.Integer({ description: 'Average CPU use aimed at, in percent of each instance\'s CPU limit.' })),
+    memory: Type.Optional(Type.Integer({ description: 'Average memory use aimed at, in percent of each instance\'s memory limit.' })),
+    current: Type.Integer({ description: 'Instances the autoscaler last found.' }),
+    desired: Type.Integer({ description: 'Instances it wants.' }),
+    cpuNow: Type.Optional(Type.Integer({ description: 'Average CPU use now, in percent of the limit (absent until measured).' })),
+    memoryNow: Type.Optional(Type.Integer({ description: 'Average memory use now, in percent of the limit (absent until measured).' })),
+    why: Type.Optional(Type.String({ description: 'Why it cannot scale now, when it says so.' })),
+  }, { additionalProperties: false, description: 'Present on an autoscaled type (ps:autoscale) that serves: its autoscaler.' })),
 }, { additionalProperties: false });
 /** One process type as ps shows it. */
 export type ProcessEntry = Static<typeof ProcessEntrySchema>;
@@ -52,3 +63,25 @@ export const AppMetricsSchema = Type.Object({
 export type AppMetrics = Static<typeof AppMetricsSchema>;
 /** One pod's use as the metrics API last measured it. */
 export type PodMetrics = AppMetrics['processes'][number]['pods'][number];
+
+/** One autoscaled process type's rule (ps:autoscale APP --json, GET /apps/APP/autoscale). */
+export const AutoscaleRuleSchema = Type.Object({
+  process: Type.String({ description: 'The process type.' }),
+  min: Type.Integer({ description: 'Fewest instances.' }),
+  max: Type.Integer({ description: 'Most instances (the app\'s quota holds them).' }),
+  cpu: Type.Union([Type.Integer(), Type.Null()], { description: 'Average CPU use aimed at, in percent of each instance\'s CPU limit; null: not a metric.' }),
+  memory: Type.Union([Type.Integer(), Type.Null()], { description: 'Average memory use aimed at, in percent of each instance\'s memory limit; null: not a metric.' }),
+}, { additionalProperties: false });
+/** An autoscaled type's rule. */
+export type AutoscaleRule = Static<typeof AutoscaleRuleSchema>;
+
+/** ps:autoscale APP --json: the app's autoscaled types. */
+export const AutoscaleRulesSchema = Type.Array(AutoscaleRuleSchema);
+
+/** What ps:autoscale:off did: the type, and the count it runs at now (ps:scale's again). */
+export const AutoscaleOffSchema = Type.Object({
+  process: Type.String(),
+  instances: Type.Integer({ description: 'The count it keeps: what its autoscaler last ran, within what ps:scale allows.' }),
+}, { additionalProperties: false });
+/** What ps:autoscale:off did. */
+export type AutoscaleOff = Static<typeof AutoscaleOffSchema>;

@@ -26,6 +26,7 @@ import { auditStore } from './audit.ts';
 import { drainsStore } from './drains.ts';
 import { oidcStore } from './oidc.ts';
 import { sleepStore } from './sleep.ts';
+import { autoscaleStore } from './autoscale.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -68,6 +69,8 @@ export interface Store {
   oidc: ReturnType<typeof oidcStore>;
   /** Apps that sleep at zero (ps:sleep): the setting, whether one sleeps, its wakes. */
   sleep: ReturnType<typeof sleepStore>;
+  /** Autoscaled process types and their rules (ps:autoscale). */
+  autoscale: ReturnType<typeof autoscaleStore>;
   close(): void;
 }
 
@@ -133,6 +136,7 @@ export function openStore(file: string, keys: StoreKeys = defaultKeys(file), opt
     drains: drainsStore(db, sealer),
     oidc: oidcStore(db),
     sleep: sleepStore(db),
+    autoscale: autoscaleStore(db),
     close: () => db.close(),
   };
 }

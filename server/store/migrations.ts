@@ -457,4 +457,16 @@ export const MIGRATIONS: readonly Migration[] = [
   // Job records name the credential that started each job (issue 41: an assistant's calls through
   // its token are told apart from its key's own), as the audit log does.
   `ALTER TABLE jobs ADD COLUMN credential TEXT;`,
+  // ps:autoscale (issue 40): a process type's instances counted by an autoscaler, from min to max,
+  // aiming at an average use of CPU and/or memory (percent of each instance's limits).
+  `CREATE TABLE autoscale (
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     process TEXT NOT NULL,
+     min INTEGER NOT NULL CHECK (min >= 1),
+     max INTEGER NOT NULL CHECK (max >= min),
+     cpu INTEGER CHECK (cpu BETWEEN 1 AND 100),
+     memory INTEGER CHECK (memory BETWEEN 1 AND 100),
+     CHECK (cpu IS NOT NULL OR memory IS NOT NULL),
+     PRIMARY KEY (app, process)
+   );`,
 ];

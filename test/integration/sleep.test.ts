@@ -99,6 +99,21 @@ describe('apps that sleep at zero, with the fake deployer', () => {
     }
   });
 
+  test('an app whose web is autoscaled does not sleep, and one that sleeps is not autoscaled: one sentence each, nothing written', async () => {
+    const { app: other } = await deployedApp(s, 'sleepauto');
+    assert.equal((await s.ssh(s.admin, `ps:autoscale ${other} web --max 3 --cpu 70`)).exitCode, 0);
+    const refused = await s.ssh(s.admin, `ps:sleep ${other} --after 30m`);
+    assert.equal(refused.exitCode, 1);
+    assert.equal(refused.stderr, ` !     ${other}'s web is autoscaled, and its autoscaler keeps at least its --min running, so it cannot sleep; ps:autoscale:off ${other} web first.`);
+    assert.equal(s.slipway.services.store.sleep.after(other), null, 'nothing written');
+    assert.equal((await s.ssh(s.admin, `ps:autoscale:off ${other} web`)).exitCode, 0);
+    assert.equal((await s.ssh(s.admin, `ps:sleep ${other} --after 30m`)).exitCode, 0);
+    const auto = await s.ssh(s.admin, `ps:autoscale ${other} web --max 3 --cpu 70`);
+    assert.equal(auto.exitCode, 1);
+    assert.equal(auto.stderr, ` !     ${other} sleeps when idle (ps:sleep), which an autoscaler of web would undo; ps:sleep ${other} --after 0 first.`);
+    assert.deepEqual(s.slipway.services.store.autoscale.all(other), [], 'nothing written');
+  });
+
   test("a preview sleeps after SLIPWAY_PREVIEW_SLEEP_AFTER by default (30m), an app never unless told; ps:sleep --after default goes back to it", async () => {
     const { app: parent, wd } = await deployedApp(s, 'parent');
     assert.equal((await s.ssh(s.admin, `previews:enable ${parent}`)).exitCode, 0);

@@ -2,7 +2,7 @@
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult } from '../../server/build/builder.ts';
 import type { ProcessType } from '../../server/model.ts';
-import type { AppRuntime, ClusterNodes, CollectorPod, LogCollector, CronJobs, CronState, DataServices, DataState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload, SleepWake, WakerAddress, WebTarget } from '../../server/deploy/deployer.ts';
+import type { AppRuntime, AutoscalerState, Autoscalers, ClusterNodes, CollectorPod, LogCollector, CronJobs, CronState, DataServices, DataState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload, SleepWake, WakerAddress, WebTarget } from '../../server/deploy/deployer.ts';
 import type { CollectorDrain } from '../../server/kube/collector.ts';
 import type { HostCert } from '../../server/shapes/domains.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
@@ -192,6 +192,7 @@ export class FakeDeployer implements Deployer {
   readonly nodes: ClusterNodes = new NoNodes();
   readonly collector = new FakeCollector();
   readonly sleep = new FakeSleep();
+  readonly autoscale = new FakeAutoscalers(this);
   constructor(controls: FakeControls) {
     this.controls = controls;
   }
@@ -228,6 +229,30 @@ export class FakeSleep implements SleepWake {
   }
   async serving(app: string): Promise<boolean> {
     return !this.asleep.has(app);
+  }
+}
+
+/**
+ * The autoscalers the last deploy of each app asked for, as a cluster would report them: each at
+ * its min, every instance using `use` (cores) of CPU and 64 MiB of memory; `use` unset: not
+ * measured yet.
+ */
+export class FakeAutoscalers implements Autoscalers {
+  readonly #d: FakeDeployer;
+  use: number | undefined;
+  constructor(d: FakeDeployer) {
+    this.#d = d;
+  }
+  async states(app: string): Promise<AutoscalerState[]> {
+    const r = this.#d.rollout.deployed.findLast((d) => d.app === app);
+    return Object.entries(r?.autoscale ?? {}).map(([type, rule]) => ({
+      type, min: rule.min, max: rule.max, target: type === 'web' ? `web-v${r!.runsAs ?? r!.version}` : type, current: rule.min, desired: rule.min,
+      metrics: [
+        ...(rule.cpu !== undefined ? [{ resource: 'cpu', target: rule.cpu / 100, ...(this.use !== undefined ? { current: this.use } : {}) }] : []),
+        ...(rule.memory !== undefined ? [{ resource: 'memory', target: (rule.memory / 100) * 2 ** 29, ...(this.use !== undefined ? { current: 2 ** 26 } : {}) }] : []),
+      ],
+      ...(this.use === undefined ? { why: 'the HPA was unable to compute the replica count: no metrics yet' } : {}),
+    }));
   }
 }
 

@@ -217,6 +217,11 @@ function checkRows(s: Store, n: number): void {
   assert.deepEqual(['shop', 'blog', 'shop--feature-login-1a2b3c'].map((a) => s.sleep.after(a)), since(30) ? [0, null, 600] : [null, null, null]);
   assert.deepEqual(s.sleep.asleep(), since(30) ? [{ app: 'shop--feature-login-1a2b3c', since: T2 }] : []);
   assert.deepEqual(s.sleep.wakes('shop--feature-login-1a2b3c').map((w) => [w.asleepSince, w.startedAt, w.trigger, w.readyMs, w.error]), since(30) ? [[T1, T2, 'request', 2400, null]] : []);
+  // Autoscaled process types (schema 32).
+  assert.deepEqual(s.autoscale.all('shop'), since(32) ? [
+    { process: 'web', min: 1, max: 4, cpu: 70, memory: null },
+    { process: 'worker', min: 2, max: 3, cpu: 60, memory: 80 },
+  ] : []);
 }
 
 /** Checks that the migrated store takes writes where the recorded rows left off, and that its foreign keys still cascade. */
@@ -226,7 +231,7 @@ function checkWrites(s: Store, n: number): void {
   assert.equal(s.tokens.remove('alice', 'ci'), true);
   assert.deepEqual(s.tokens.list('alice').map((t) => t.name), n >= 19 ? [] : ['child'], 'a token made by a token goes with it from schema 19 on');
   assert.equal(s.apps.remove('shop'), true);
-  for (const table of ['config', 'releases', 'formation', 'domains', 'builds', 'egress', 'volumes', 'jobs', 'data_services', 'data_drills', 'preview_settings']) {
+  for (const table of ['config', 'releases', 'formation', 'domains', 'builds', 'egress', 'volumes', 'jobs', 'data_services', 'data_drills', 'preview_settings', ...(n >= 28 ? ['autoscale'] : [])]) {
     assert.equal(s.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE app = 'shop'`).get()!.n, 0, `${table}: an app's rows go with it`);
   }
   // The audit log keeps an app's entries after the app is gone.

@@ -17,6 +17,8 @@ import { ContentChecks, MAX_CONTENT_BODY_BYTES } from '../content-check.ts';
 import { WEB } from '../network.ts';
 import { isWarm, KubePart, type KubeContext } from './context.ts';
 import { setReady, type KubeWebSets } from './web-sets.ts';
+import { applyWorkload } from './autoscale.ts';
+import { startReplicas } from '../autoscale.ts';
 import type { KubeCron } from './cron.ts';
 import type { KubeTls } from './tls.ts';
 import { inSpan } from '../../observe/traces.ts';
@@ -30,6 +32,8 @@ const PRUNED: readonly { apiVersion: string; kind: string }[] = [
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
   // A type's budget goes when it runs fewer than two instances, or goes itself.
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+  // A type's autoscaler goes with ps:autoscale:off, ps:stop, or the type.
+  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
 ];
 
 /** Why a rollout did not finish, before the previous release is restored. */
@@ -80,7 +84,9 @@ export class KubeRollouts extends KubePart implements Rollouts {
     // A warm set with every instance asked for ready (a rollback within the window) takes the
     // traffic first: the rest of the release follows, and none of it changes what that set serves.
     const warm = before.sets.get(run.version);
-    const early = atomic && this.k.opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, replicasFor(run, WEB));
+    // An autoscaled warm set is ready at the count it was left with, within the rule's bounds.
+    const warmWant = run.autoscale?.web ? startReplicas(run.autoscale.web, warm?.spec?.replicas) : replicasFor(run, WEB);
+    const early = atomic && this.k.opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, warmWant);
     if (early) await inSpan('switch', { 'slipway.app': release.app, 'slipway.release': release.version }, () => this.#sets.switchTo(run, before, t, opts.signal));
     try {
       await this.#applyRelease(run, previous, early ? run.version : serving, { beforePods: makingRoom, namespacePresent });
@@ -145,7 +151,7 @@ export class KubeRollouts extends KubePart implements Rollouts {
     ]);
     // Ingresses last and in order (the redirecting one first: a host moving between them is never
     // in neither), after the TLS Secrets and Middleware they name.
-    await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => this.k.client.apply(o)));
+    await Promise.all(rest.filter((o) => o.kind !== 'Ingress').map((o) => applyWorkload(this.k.client, o, release, serving)));
     for (const o of rest.filter((o) => o.kind === 'Ingress')) await this.k.client.apply(o);
     await this.#prune(release.app, [...guards, ...rest], [release.version, previous?.version, serving], cutover(release));
     // Also without a TLS plan: removing the last uploaded certificate (with ACME off) leaves a

@@ -8,6 +8,7 @@ import { log } from '../../output/log.ts';
 import type { Transcript } from '../../output/transcript.ts';
 import { ANNOTATION, LABEL, MANAGED_BY, WARM_FIELD_MANAGER, appSelector, namespaceFor, selectorString } from '../../kube/labels.ts';
 import { webBudgetObject } from '../objects.ts';
+import { webAutoscalerObject } from '../autoscale.ts';
 import { warmPatch, webSetName, replicasFor } from '../workload.ts';
 import type { WarmInstances, WarmSet } from '../deployer.ts';
 import type { DeployableRelease } from '../../model.ts';
@@ -165,12 +166,14 @@ export class KubeWebSets extends KubePart implements WarmInstances {
   }
 
   /**
-   * Points the web Service at release `serving`'s set, and web's PodDisruptionBudget (when it has
-   * one) with it: the set that serves is the one a drain must not empty.
+   * Points the web Service at release `serving`'s set, and web's PodDisruptionBudget and autoscaler
+   * (when it has them) with it: the set that serves is the one a drain must not empty, and the one
+   * the autoscaler counts (a warm set keeps the count it had).
    */
   async #pointWebAt(run: DeployableRelease, serving: number): Promise<void> {
     const budget = webBudgetObject(run, serving);
-    await Promise.all([this.k.client.apply(serviceObject(run, serving)), ...(budget ? [this.k.client.apply(budget)] : [])]);
+    const autoscaler = webAutoscalerObject(run, serving);
+    await Promise.all([this.k.client.apply(serviceObject(run, serving)), ...[budget, autoscaler].flatMap((o) => (o ? [this.k.client.apply(o)] : []))]);
   }
 
   /** Sleeps a little before the next poll of a switch; throws `why` at the deadline or when cancelled. */

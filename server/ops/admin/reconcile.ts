@@ -22,16 +22,20 @@ export interface Reconciled {
  * Why the cluster's Deployments of an app differ from what `expected` (the current release, or
  * none) runs: one sentence, or undefined when they match.
  */
-export function drift(expected: Pick<DeployableRelease, 'version' | 'runsAs' | 'formation'> & { processes: readonly { type: string }[] } | undefined, running: readonly Workload[]): string | undefined {
+export function drift(expected: Pick<DeployableRelease, 'version' | 'runsAs' | 'formation' | 'autoscale'> & { processes: readonly { type: string }[] } | undefined, running: readonly Workload[]): string | undefined {
   // A rollback runs its target's instances: those carry the target's number.
   const runs = expected?.runsAs ?? expected?.version;
   const want = new Map((expected?.processes ?? []).filter((p) => p.type !== RELEASE_TYPE)
-    .map((p) => [processName(p.type), { release: runs!, replicas: replicasFor(expected!, p.type) }]));
+    .map((p) => [processName(p.type), { release: runs!, replicas: replicasFor(expected!, p.type), autoscale: expected!.autoscale?.[p.type] }]));
   for (const w of running) {
     const e = want.get(w.process);
     if (!e) return `${w.process} runs${w.release === null ? '' : ` v${w.release}`}, which ${expected ? `v${expected.version} does not have` : 'no release that deployed has'}`;
     if (w.release !== e.release) return `${w.process} runs ${w.release === null ? 'an unknown release' : `v${w.release}`}, the database says v${e.release}`;
-    if (w.replicas !== e.replicas) return `${w.process} runs ${w.replicas} instances, the database says ${e.replicas}`;
+    // An autoscaled type runs what its autoscaler chose, within its bounds.
+    const rule = e.autoscale;
+    if (rule ? w.replicas < rule.min || w.replicas > rule.max : w.replicas !== e.replicas) {
+      return `${w.process} runs ${w.replicas} instances, the database says ${rule ? `${rule.min} to ${rule.max} (autoscaled)` : e.replicas}`;
+    }
   }
   const missing = [...want.keys()].find((name) => !running.some((w) => w.process === name));
   return missing ? `${missing} of v${expected!.version} is not in the cluster` : undefined;

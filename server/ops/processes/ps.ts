@@ -12,7 +12,11 @@ import { changeSetting, deployedRelease, rollOut } from '../rollout.ts';
 import { scaleRefusal } from '../storage/volumes.ts';
 import { warmDefault } from '../releases/release.ts';
 import type { Actor, Progress } from '../actor.ts';
-import type { WarmResult, WarmWindow } from '../../shapes/processes.ts';
+import type { ProcessEntry as ProcessEntryShape, WarmResult, WarmWindow } from '../../shapes/processes.ts';
+import { autoscaleEntry, autoscaledRefusal } from './autoscale-view.ts';
+
+/** An autoscaled type's autoscaler as ps shows it. */
+type AutoscaleView = NonNullable<ProcessEntryShape['autoscale']>;
 
 /**
  * Most instances one process type may be scaled to: a typo guard only, as high as any app's quota
@@ -20,19 +24,29 @@ import type { WarmResult, WarmWindow } from '../../shapes/processes.ts';
  */
 export const MAX_SCALE = MAX_APP_PODS;
 
-/** One process type as ps shows it: the deployer's status (its instances typed, where the wire's ProcessEntry passes them through loosely), whether ps:stop stopped it, and for web since when the app sleeps. */
-export type ProcessEntry = ProcessStatus & { stopped: boolean; asleep?: { since: string } };
+/** One process type as ps shows it: the deployer's status (its instances typed, where the wire's ProcessEntry passes them through loosely), whether ps:stop stopped it, for web since when the app sleeps, and its autoscaler. */
+export type ProcessEntry = ProcessStatus & { stopped: boolean; asleep?: { since: string }; autoscale?: AutoscaleView };
 
 /** ps --json: each process type's desired and ready instances; a warm set (`warm`) comes after those that serve. */
 export async function listProcesses(actor: Actor, app: string): Promise<ProcessEntry[]> {
-  const status = await requireDeployer(actor.services).runtime.status(app);
+  const deployer = requireDeployer(actor.services);
+  const rules = actor.services.store.autoscale.all(app);
+  const [status, autoscalers] = await Promise.all([
+    deployer.runtime.status(app),
+    // Asked only of an app with autoscaled types; ps still answers when the cluster does not.
+    rules.length ? deployer.autoscale.states(app).catch(() => []) : [],
+  ]);
   const stopped = actor.services.store.stopped.all(app);
   const serving = status.filter((p) => !p.warm);
   // A sleeping app's web set is at zero until its next request (ps:sleep).
   const since = actor.services.store.sleep.asleepSince(app);
   const asleep = (type: string) => (since && type === 'web' ? { asleep: { since } } : {});
-  // A warm set is an earlier release's, outside the traffic: ps:stop is about what serves.
-  return [...serving.map((p) => ({ ...p, stopped: stopped.includes(p.type), ...asleep(p.type) })), ...status.filter((p) => p.warm).map((p) => ({ ...p, stopped: false }))];
+  const autoscale = (type: string) => {
+    const rule = stopped.includes(type) ? undefined : rules.find((r) => r.process === type);
+    return rule ? { autoscale: autoscaleEntry(rule, autoscalers.find((a) => a.type === type)) } : {};
+  };
+  // A warm set is an earlier release's, outside the traffic (and its autoscaler): ps:stop is about what serves.
+  return [...serving.map((p) => ({ ...p, stopped: stopped.includes(p.type), ...asleep(p.type), ...autoscale(p.type) })), ...status.filter((p) => p.warm).map((p) => ({ ...p, stopped: false }))];
 }
 
 /** The sentence for a process type the app does not have. */
@@ -83,8 +97,13 @@ export async function scale(actor: Actor, app: string, formation: Readonly<Recor
       if (refused) throw new UserError(refused);
     }
   };
+  const autoscaled = store.autoscale.all(app);
   for (const [type, count] of Object.entries(formation)) {
     checkScale(type, count, types);
+    // ps:scale means exactly this many: on an autoscaled type it would be overruled within 15 s
+    // (or silently mean a min), so it says how to change the bounds or end the autoscaling instead.
+    const rule = autoscaled.find((r) => r.process === type);
+    if (rule) throw new UserError(autoscaledRefusal(app, rule));
     wanted.set(type, count);
   }
   oneWriter(formation);

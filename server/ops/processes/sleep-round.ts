@@ -10,7 +10,7 @@ import { WEB } from '../../deploy/network.ts';
 import { log } from '../../output/log.ts';
 import { tryLockApp } from '../lock.ts';
 import { idleLongEnough, observe, requestCounts, type IdleSample } from './sleep-idle.ts';
-import { putToSleep, sleepAfter, wakeApp } from './sleep.ts';
+import { putToSleep, sleepAfter, wakeApp, webAutoscaled } from './sleep.ts';
 
 /** Largest metrics page read from the ingress. */
 const METRICS_READ = { timeoutMs: 5000, maxBytes: 16 * 1024 * 1024 };
@@ -45,7 +45,7 @@ export function sleepRound(services: Services): (signal: AbortSignal) => Promise
     if (!config.ingressApi) return result;
     const asleep = new Set(store.sleep.asleep().map((a) => a.app));
     const candidates = store.apps.list().map((a) => a.name)
-      .filter((app) => !asleep.has(app) && sleepAfter(services, app).seconds > 0 && store.releases.current(app)?.image);
+      .filter((app) => !asleep.has(app) && sleepAfter(services, app).seconds > 0 && store.releases.current(app)?.image && !webAutoscaled(services, app));
     for (const app of samples.keys()) if (!candidates.includes(app)) samples.delete(app);
     if (candidates.length === 0) return result;
     const kube = services.kube ?? { rawGet: () => Promise.reject(new Error('no cluster client')) };

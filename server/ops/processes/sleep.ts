@@ -79,6 +79,7 @@ export async function setSleepAfter(actor: Actor, app: string, given: string | n
   const seconds = sleepSeconds(given);
   const effective = seconds ?? sleepDefault(services, app).seconds;
   if (effective > 0) {
+    if (webAutoscaled(services, app)) throw new UserError(`${app}'s web is autoscaled, and its autoscaler keeps at least its --min running, so it cannot sleep; ps:autoscale:off ${app} web first.`);
     sleepBackend(services);
     // Idle is what the ingress counts: without its metrics the app would never sleep.
     if (!services.config.ingressApi) throw new UserError('Apps cannot sleep on this server: SLIPWAY_INGRESS_API (where Slipway reads the ingress\'s request counts) is not set.');
@@ -90,6 +91,11 @@ export async function setSleepAfter(actor: Actor, app: string, given: string | n
     woke = true;
   }
   return { ...sleepState(actor, app), woke };
+}
+
+/** Whether the app's web type is autoscaled (ps:autoscale): its autoscaler keeps at least its min, so it never sleeps. */
+export function webAutoscaled(services: Pick<Services, 'store'>, app: string): boolean {
+  return services.store.autoscale.all(app).some((r) => r.process === 'web');
 }
 
 /** ps:wake APP: wakes the app now if it sleeps; resolves with the wake (null when it was awake). */

@@ -4,13 +4,14 @@ import type { TlsPlan } from '../../model.ts';
 import type { Services } from '../../context.ts';
 import { requireDeployer } from '../../context.ts';
 import type { Deployer } from '../../deploy/deployer.ts';
-import type { AppQuota, CronTask, DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan, ScheduledTask } from '../../model.ts';
+import type { AppQuota, Autoscale, CronTask, DeployableRelease, HealthCheck, HealthChecks, ProcessResources, QuotaPlan, ScheduledTask } from '../../model.ts';
 import { RELEASE_TYPE, RUN_PROCESS } from '../../deploy/workload.ts';
 import { quantityValue } from '../../kube/quantity.ts';
 import { previewPlan, quotaRefusal, storageQuantity } from '../../deploy/quota.ts';
 import { previewLimit } from '../previews/preview-policy.ts';
 import { UserError } from '../../errors.ts';
 import { ALL_PROCESSES, type ResourceRow } from '../../store/resources.ts';
+import type { AutoscaleRow } from '../../store/autoscale.ts';
 import type { Transcript } from '../../output/transcript.ts';
 import { configChanges, type Release } from '../../store/releases.ts';
 import { defaultDomain } from '../../urls.ts';
@@ -137,6 +138,8 @@ export interface AppSettings {
   egress: DeployableRelease['egress'];
   suspended: readonly string[];
   tls: { tls?: TlsPlan };
+  /** Autoscaled process types (ps:autoscale), and the window their autoscalers wait before scaling down. */
+  autoscale?: { rules: readonly AutoscaleRow[]; scaleDownSeconds: number };
 }
 
 /** The app's settings a release plan reads (AppSettings), read now. */
@@ -157,12 +160,14 @@ export function appSettings(services: Pick<Services, 'config' | 'store'>, app: s
     egress: store.egress.list(app),
     suspended: store.cron.suspended(app),
     tls: tlsPlan(services, app),
+    autoscale: { rules: store.autoscale.all(app), scaleDownSeconds: services.config.autoscaleScaleDownSeconds },
   };
 }
 
 /** Turns a stored release of the app into what the deployer runs, from settings read once (appSettings). */
 export function planRelease(settings: AppSettings, r: Release): DeployableRelease {
   if (r.app !== settings.app) throw new Error(`a release of ${r.app} planned with the settings of ${settings.app}`);
+  const autoscaled = autoscaleRules(settings, r.processes);
   return {
     app: r.app,
     version: r.version,
@@ -172,8 +177,10 @@ export function planRelease(settings: AppSettings, r: Release): DeployableReleas
     image: r.image ?? '',
     processes: r.processes,
     config: r.config,
-    // ps:stop keeps the formation and runs 0 of the stopped types until ps:start.
-    formation: { ...settings.formation, ...Object.fromEntries(settings.stopped.map((t) => [t, 0])) },
+    // ps:stop keeps the formation and runs 0 of the stopped types until ps:start; an autoscaled
+    // type runs at least its min.
+    formation: { ...settings.formation, ...Object.fromEntries(Object.entries(autoscaled).map(([t, a]) => [t, a.min])), ...Object.fromEntries(settings.stopped.map((t) => [t, 0])) },
+    ...(Object.keys(autoscaled).length ? { autoscale: autoscaled } : {}),
     domains: settings.domains,
     resources: resolveResources(settings.resources, [...r.processes.map((p) => p.type), RUN_PROCESS], mainType(r.processes)),
     quota: settings.quota,
@@ -187,6 +194,16 @@ export function planRelease(settings: AppSettings, r: Release): DeployableReleas
     dataCa: settings.dataCa,
     ...settings.tls,
   };
+}
+
+/** The autoscaled types a release runs, by type: a stopped type (ps:stop) is outside its autoscaler until ps:start. */
+function autoscaleRules(settings: AppSettings, processes: Release['processes']): Record<string, Autoscale> {
+  const out: Record<string, Autoscale> = {};
+  for (const a of settings.autoscale?.rules ?? []) {
+    if (settings.stopped.includes(a.process) || !processes.some((p) => p.type === a.process) || a.process === RELEASE_TYPE) continue;
+    out[a.process] = { min: a.min, max: a.max, ...(a.cpu !== null ? { cpu: a.cpu } : {}), ...(a.memory !== null ? { memory: a.memory } : {}), scaleDownSeconds: settings.autoscale!.scaleDownSeconds };
+  }
+  return out;
 }
 
 /** Turns a stored release into what the deployer runs, reading the app's settings now. */
@@ -253,7 +270,7 @@ export function admitRelease(services: Pick<Services, 'config' | 'store'>, app: 
   }
   const draft = (r: Pick<Release, 'processes'>) => {
     const d = planRelease(settings, { ...DRAFT, app, processes: r.processes });
-    return { app, processes: d.processes, formation: d.formation, resources: d.resources, mounts: d.mounts, databases: d.databases };
+    return { app, processes: d.processes, formation: d.formation, resources: d.resources, mounts: d.mounts, databases: d.databases, autoscale: d.autoscale };
   };
   const refused = quotaRefusal(draft({ processes }), settings.quota, previous && draft(previous));
   if (refused) throw new UserError(`${refused.replace(/\.$/, '')}; nothing was deployed.`);

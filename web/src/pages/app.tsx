@@ -63,6 +63,15 @@ export function AppPage({ app }: { app: string }) {
           </tbody>
         </table>
       )}
+      {serving.filter((p) => p.autoscale).map((p) => {
+        const x = p.autoscale!;
+        const metric = (name: string, now: number | undefined, aim: number | undefined) => (aim === undefined ? [] : [`${name} ${now === undefined ? '?' : `${now} %`} (aim ${aim} %)`]);
+        return (
+          <p key={`autoscale-${p.type}`} class="autoscale">
+            Autoscaled: {p.type} from {x.min} to {x.max} instances, {x.current} running, {x.desired} wanted; {[...metric('CPU', x.cpuNow, x.cpu), ...metric('memory', x.memoryNow, x.memory)].join(', ')}{x.why ? `; ${x.why}` : ''} (ps:scale is refused; ps:autoscale changes it).
+          </p>
+        );
+      })}
       {warm.map((p) => (
         <p key={`warm-${p.warm!.release}`} class="warm">
           Warm: {p.instances.length} {p.type} instance{p.instances.length === 1 ? '' : 's'} of v{p.warm!.release} until {when(p.warm!.until)}; a rollback to v{p.warm!.release} only moves the traffic.
