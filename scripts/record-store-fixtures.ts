@@ -122,6 +122,7 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['audit', AUDIT_2],
   ['drains', { id: '0d0d0d0d-1111-4222-8333-444455556666', app: 'shop', url: 'syslog+tls://logs.example:6514', headers: '{}', created_by: 'bob', created_at: T1, sent_seen: 42, last_ok_at: T2 }],
   ['drains', { id: '0e0e0e0e-1111-4222-8333-444455556666', app: null, url: 'otlp+https://otel.example/v1/logs', headers: '{"X-Team":"ops"}', created_by: 'alice', created_at: T2, sent_seen: 0, last_ok_at: null }],
+  ['canary_settings', { app: 'shop', steps: '[10,50,100]', step_seconds: 300, error_points: 1, p95_ms: 100, set_by: 'alice', set_at: T2 }],
 ];
 
 /**

@@ -24,6 +24,7 @@ import { previewsStore } from './previews.ts';
 import { dataStore } from './data.ts';
 import { auditStore } from './audit.ts';
 import { drainsStore } from './drains.ts';
+import { canaryStore } from './canary.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -62,6 +63,8 @@ export interface Store {
   sealer: Sealer;
   /** Log drains, per app and global (drains:add). */
   drains: ReturnType<typeof drainsStore>;
+  /** Each app's canary setting (canary:set). */
+  canary: ReturnType<typeof canaryStore>;
   close(): void;
 }
 
@@ -121,6 +124,7 @@ export function openStore(file: string, keys: StoreKeys = defaultKeys(file), opt
     secrets: secretsStore(db, sealer),
     sealer,
     drains: drainsStore(db),
+    canary: canaryStore(db),
     close: () => db.close(),
   };
 }
