@@ -15,6 +15,7 @@ import { KubeRuntime } from './kube/status.ts';
 import { KubeLogs } from './kube/logs.ts';
 import { KubeNodes } from './kube-nodes.ts';
 import { KubeCollector } from './kube/collector.ts';
+import { KubeCanary } from './kube/canary.ts';
 
 /** Deploys releases to a Kubernetes cluster: the Deployer port's capabilities on one client. */
 export class KubeDeployer implements Deployer {
@@ -32,6 +33,7 @@ export class KubeDeployer implements Deployer {
   /** The cluster's nodes (nodes, nodes:drain, nodes:uncordon; where build pods go). */
   readonly nodes: KubeNodes;
   readonly collector: KubeCollector;
+  readonly canary: KubeCanary;
   readonly #k: KubeContext;
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
@@ -49,6 +51,7 @@ export class KubeDeployer implements Deployer {
     this.runtime = new KubeRuntime(k);
     this.nodes = new KubeNodes(client);
     this.collector = new KubeCollector(k);
+    this.canary = new KubeCanary(k, { tls: this.tls });
   }
 
   /** Stops the cluster cache's watches. */

@@ -61,7 +61,7 @@ export class KubeRollouts extends KubePart implements Rollouts {
     this.#tls = parts.tls;
   }
 
-  async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void> {
+  async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal; beside?: (serving: number) => Promise<void> }): Promise<void> {
     const t = opts.transcript;
     // The objects of a release that runs another one's instances (a rollback) are that release's.
     const run = runView(release);
@@ -80,7 +80,7 @@ export class KubeRollouts extends KubePart implements Rollouts {
     // A warm set with every instance asked for ready (a rollback within the window) takes the
     // traffic first: the rest of the release follows, and none of it changes what that set serves.
     const warm = before.sets.get(run.version);
-    const early = atomic && this.k.opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, replicasFor(run, WEB));
+    const early = !opts.beside && atomic && this.k.opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, replicasFor(run, WEB));
     if (early) await inSpan('switch', { 'slipway.app': release.app, 'slipway.release': release.version }, () => this.#sets.switchTo(run, before, t, opts.signal));
     try {
       await this.#applyRelease(run, previous, early ? run.version : serving, { beforePods: makingRoom, namespacePresent });
@@ -111,6 +111,9 @@ export class KubeRollouts extends KubePart implements Rollouts {
     try {
       const tasks = await this.#cron.apply(run);
       if (tasks) t.detail(`Scheduled ${tasks}`);
+      // A canary runs beside the serving set before the switch; if it is aborted, the rest goes back below.
+      const serving = before.serving;
+      if (atomic && opts.beside && serving !== undefined && serving !== run.version && replicasFor(run, WEB) > 0) await opts.beside(serving);
       if (atomic && !early) await inSpan('switch', { 'slipway.app': release.app, 'slipway.release': release.version }, () => this.#sets.switchTo(run, before, t, opts.signal));
     } catch (err) {
       // The traffic is where it was (a failed switch moved it back): so is the rest.
