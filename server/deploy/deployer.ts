@@ -7,7 +7,6 @@ import type { NodeSummary } from './nodes.ts';
 import type { CronRun } from '../shapes/cron.ts';
 import type { HostCert } from '../shapes/domains.ts';
 import type { CollectorDrain, CollectorSettings } from '../kube/collector.ts';
-import type { CanarySample } from './ingress-metrics.ts';
 
 /** A scheduled task as the cluster has it. */
 export interface CronState {
@@ -382,4 +381,20 @@ export interface CanarySplit {
   finish(app: string): Promise<void>;
   /** The ingress's counters of each set now; a sentence (UserError) when the ingress cannot be read. */
   sample(app: string): Promise<CanarySample>;
+}
+
+/** Cumulative counters of one set of web instances as the ingress has them. */
+export interface SetCounters {
+  /** Requests answered. */
+  requests: number;
+  /** Of which with a 5xx status. */
+  errors: number;
+  /** The latency histogram: upper bound in seconds (Infinity last) → requests at or under it. */
+  buckets: [number, number][];
+}
+
+/** Counters of both sets at one moment. */
+export interface CanarySample {
+  stable: SetCounters;
+  canary: SetCounters;
 }

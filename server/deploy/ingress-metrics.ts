@@ -2,22 +2,9 @@
 // Traefik's own per-service Prometheus metrics (traefik_service_requests_total and
 // traefik_service_request_duration_seconds_bucket, with service labels). Pure: text in, counters out.
 import { traefikName } from './ingress-sync.ts';
+import type { CanarySample, SetCounters } from './deployer.ts';
 
-/** Cumulative counters of one set of web instances as the ingress has them. */
-export interface SetCounters {
-  /** Requests answered. */
-  requests: number;
-  /** Of which with a 5xx status. */
-  errors: number;
-  /** The latency histogram: upper bound in seconds (Infinity last) → requests at or under it. */
-  buckets: [number, number][];
-}
-
-/** Counters of both sets at one moment. */
-export interface CanarySample {
-  stable: SetCounters;
-  canary: SetCounters;
-}
+export type { CanarySample, SetCounters };
 
 /** One sample line of Prometheus text: name, labels, value. */
 interface PromLine { name: string; labels: Record<string, string>; value: number }

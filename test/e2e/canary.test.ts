@@ -1,0 +1,181 @@
+// Canary releases on the testbed (issue 40), through the real ingress under a bounded request
+// loop, on one push of the canary fixture (GET / answers `release vN` with ANSWER_STATUS):
+// (a) a config change whose release answers 500 is a canary at 10 %: at most 12 % of the requests
+//     in its window fail, the verdict aborts it, every request is back on the stable release (how
+//     long after the verdict is measured and printed), and no stable pod restarted;
+// (b) a healthy config change steps 10 → 50 → 100 and ends as a normal release, while a client
+//     with the cookie stays on one version.
+// Windows are 4 s (canary:set --step), so the file waits on them and not on minutes of clock.
+//
+// Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeClient } from '../../server/kube/client.ts';
+import type { V1Pod } from '../../server/kube/types.ts';
+import { LABEL, selectorString } from '../../server/kube/labels.ts';
+import type { PackBuilder } from '../../server/build/pack.ts';
+import type { TestServer } from '../support/harness.ts';
+import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';
+import { fixtureCopy, needTestbed } from '../support/testbed.ts';
+import { waitForBody } from '../support/ingress.ts';
+
+const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_INGRESS_API'] as const;
+const BASE_DOMAIN = 'slipway.test';
+const suffix = randomBytes(3).toString('hex');
+const APPS = { app: `canary-${suffix}` } as const;
+const NS = `slipway-${APPS.app}`;
+const STEP_S = 4;
+const PUSH_MS = 10 * 60_000;
+const ROUTE_MS = 90_000;
+
+/** One answer of the loop: when it was sent and answered (ms since the epoch), its status, body and any cookie it set. */
+interface Answer { sentAt: number; at: number; status: number; body: string; cookie?: string }
+
+/** One GET / through the ingress with `Host: host` (and a Cookie header when given), on a new connection. */
+function get(addr: string, host: string, cookie?: string): Promise<Answer> {
+  const [hostname, port] = addr.split(':');
+  const sentAt = Date.now();
+  return new Promise((resolve) => {
+    const req = request({ hostname, port: Number(port), path: '/', headers: { host, ...(cookie ? { cookie } : {}) }, agent: false, timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const set = res.headers['set-cookie']?.find((c) => c.startsWith('slipway-canary='));
+        resolve({ sentAt, at: Date.now(), status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').trim(), ...(set ? { cookie: set.split(';')[0]! } : {}) });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (err) => resolve({ sentAt, at: Date.now(), status: 0, body: err.message }));
+    req.end();
+  });
+}
+
+/** A bounded loop of GETs one after the other (a gap between starts), until stop() or its bounds. */
+function loop(addr: string, host: string, opts: { gapMs: number; maxMs: number; cookie?: () => string | undefined }): { answers: Answer[]; stop(): Promise<Answer[]> } {
+  const answers: Answer[] = [];
+  const started = Date.now();
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped && Date.now() - started < opts.maxMs && answers.length < 20_000) {
+      const t0 = Date.now();
+      answers.push(await get(addr, host, opts.cookie?.()));
+      const wait = t0 + opts.gapMs - Date.now();
+      if (wait > 0) await sleep(wait);
+    }
+  })();
+  return { answers, async stop() { stopped = true; await done; return answers; } };
+}
+
+describe('canary releases through the ingress', { timeout: 20 * 60_000 }, () => {
+  let s: TestServer | undefined;
+  let tb: Record<string, string> | undefined;
+  let builder: PackBuilder | undefined;
+  let kube: KubeClient;
+  const host = `${APPS.app}.${BASE_DOMAIN}`;
+  const ssh = (command: string) => s!.ssh(s!.admin, command);
+  let stable = 0;
+
+  before(async () => {
+    ({ tb, server: s, builder } = await startWithApps(NEEDS, APPS, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_WARM_ROLLBACK: '0' }, { buildTimeoutMs: PUSH_MS }) ?? {});
+    if (!tb || !s) return;
+    kube = new KubeClient(tb.KUBECONFIG!);
+    const dir = fixtureCopy('canary-app');
+    await s.commitAll(dir, 'canary fixture');
+    await deployApp(s, APPS.app, dir);
+    const body = await waitForBody(tb.SLIPWAY_TEST_INGRESS!, host, (b) => b.startsWith('release v'), ROUTE_MS);
+    stable = Number(/release v(\d+)/.exec(body)![1]);
+    const set = await ssh(`canary:set ${APPS.app} 10,50,100 --step ${STEP_S}s --margin 5xx=1,p95=500ms`);
+    assert.equal(set.exitCode, 0, set.stderr);
+  });
+  after(() => destroyApps(s, builder, APPS));
+
+  const stablePods = async () => (await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: selectorString({ [LABEL.instance]: APPS.app, [LABEL.release]: String(stable) }) }))
+    .map((p) => `${p.metadata!.name} restarts=${p.status?.containerStatuses?.[0]?.restartCount ?? '?'}`).sort();
+
+  test('a canary answering 500 at 10 %: at most 12 % fail in its window, the verdict aborts it, every request is back on the stable release, no stable pod restarted', { timeout: 5 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const podsBefore = await stablePods();
+    assert.ok(podsBefore.length > 0, 'the stable set runs');
+    const l = loop(tb!.SLIPWAY_TEST_INGRESS!, host, { gapMs: 10, maxMs: 4 * 60_000 });
+    const started = Date.now();
+    const r = await ssh(`config:set ${APPS.app} ANSWER_STATUS=500`);
+    const out = `${r.stdout}\n${r.stderr}`;
+    // Requests keep coming a moment after the command: every one must be on the stable release.
+    await sleep(1500);
+    const answers = await l.stop();
+    t.diagnostic(`config:set took ${Date.now() - started} ms; ${answers.length} requests`);
+    assert.notEqual(r.exitCode, 0, out);
+    assert.match(out, /takes 10 % of the requests/);
+    assert.match(out, /The canary of v\d+ was aborted at 10 %: 5xx 100\.0 % against 0\.0 %/);
+    const verdictAt = Date.parse(/Verdict at (\S+):/.exec(out)![1]!);
+    const failed = (a: Answer) => a.status !== 200;
+    // The window the verdict judged: the STEP_S seconds before it.
+    const window = answers.filter((a) => a.sentAt >= verdictAt - STEP_S * 1000 && a.at <= verdictAt);
+    const share = window.filter(failed).length / window.length;
+    t.diagnostic(`window: ${window.length} requests, ${(100 * share).toFixed(1)} % failed`);
+    assert.ok(window.length >= 50, `the window saw ${window.length} requests`);
+    assert.ok(window.filter(failed).length > 0, 'the canary answered some requests in its window');
+    assert.ok(share <= 0.12, `${(100 * share).toFixed(1)} % of the window's requests failed`);
+    // From the verdict to every request on the stable set: the last failure answered after it.
+    const lastFailure = answers.filter(failed).at(-1)!;
+    const abortMs = Math.max(0, lastFailure.at - verdictAt);
+    t.diagnostic(`abort: the last request on the canary answered ${abortMs} ms after the verdict (${/every request back on v\d+ \(([^)]*)\)/.exec(out)?.[1] ?? '?'})`);
+    console.log(`CANARY_ABORT_MS ${abortMs}`);
+    assert.ok(abortMs <= 1000, `the last request on the canary came ${abortMs} ms after the verdict`);
+    const afterAbort = answers.filter((a) => a.sentAt > lastFailure.at);
+    assert.ok(afterAbort.length > 20);
+    assert.deepEqual([...new Set(afterAbort.map((a) => `${a.status} ${a.body}`))], [`200 release v${stable}`]);
+    // Afterwards, still 100 % on the stable release; its pods are the same, none restarted.
+    const check = await Promise.all(Array.from({ length: 30 }, () => get(tb!.SLIPWAY_TEST_INGRESS!, host)));
+    assert.deepEqual([...new Set(check.map((a) => `${a.status} ${a.body}`))], [`200 release v${stable}`]);
+    assert.deepEqual(await stablePods(), podsBefore);
+    const routes = await kube.list('traefik.io/v1alpha1', 'IngressRoute', NS);
+    assert.equal(routes.length, 0, 'the canary route is gone');
+  });
+
+  test('a healthy canary steps 10 → 50 → 100 and ends as a normal release; a client with the cookie stays on one version', { timeout: 5 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    let cookie: string | undefined;
+    const l = loop(tb!.SLIPWAY_TEST_INGRESS!, host, { gapMs: 10, maxMs: 4 * 60_000 });
+    // The cookie client: its first answer during the canary sets the cookie, which it sends after.
+    const sticky = loop(tb!.SLIPWAY_TEST_INGRESS!, host, { gapMs: 25, maxMs: 4 * 60_000, cookie: () => cookie });
+    const watch = (async () => {
+      while (!cookie) {
+        cookie = sticky.answers.find((a) => a.cookie)?.cookie;
+        await sleep(20);
+      }
+    })();
+    const started = Date.now();
+    const r = await ssh(`config:set ${APPS.app} COLOR=green`);
+    const took = Date.now() - started;
+    const out = `${r.stdout}\n${r.stderr}`;
+    const [answers, stickyAnswers] = [await l.stop(), await sticky.stop()];
+    cookie ??= 'none';
+    await watch;
+    t.diagnostic(`config:set took ${took} ms; ${answers.length} + ${stickyAnswers.length} requests`);
+    assert.equal(r.exitCode, 0, out);
+    assert.match(out, /takes 10 % of the requests/);
+    assert.match(out, /takes 50 % of the requests/);
+    assert.match(out, /passed its canary/);
+    const next = Number(/Releasing v(\d+)/.exec(out)![1]);
+    const versions = new Set(answers.map((a) => a.body));
+    assert.ok(versions.has(`release v${next}`) && versions.has(`release v${stable}`), [...versions].join(', '));
+    assert.deepEqual(answers.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.body}`), [], 'no request failed');
+    // With the cookie: one version from the first answer that set it until the switch at the end.
+    const i = stickyAnswers.findIndex((a) => a.cookie);
+    assert.ok(i >= 0, 'the split set its cookie');
+    const pinned = stickyAnswers.slice(i, i + 40);
+    assert.ok(pinned.length >= 20);
+    assert.equal(new Set(pinned.map((a) => a.body)).size, 1, `with the cookie: ${[...new Set(pinned.map((a) => a.body))].join(', ')}`);
+    // A normal release now: every request on it, the split gone, `releases` says it succeeded.
+    const check = await Promise.all(Array.from({ length: 30 }, () => get(tb!.SLIPWAY_TEST_INGRESS!, host)));
+    assert.deepEqual([...new Set(check.map((a) => `${a.status} ${a.body}`))], [`200 release v${next}`]);
+    assert.equal((await kube.list('traefik.io/v1alpha1', 'IngressRoute', NS)).length, 0);
+    assert.equal((await kube.list('traefik.io/v1alpha1', 'TraefikService', NS)).length, 0);
+    const releases = JSON.parse((await ssh(`releases ${APPS.app} --json`)).stdout) as { version: number; status: string }[];
+    assert.equal(releases.find((x) => x.version === next)?.status, 'succeeded');
+  });
+});
