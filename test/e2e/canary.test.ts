@@ -107,6 +107,7 @@ describe('canary releases through the ingress', { timeout: 20 * 60_000 }, () => 
     await sleep(1500);
     const answers = await l.stop();
     t.diagnostic(`config:set took ${Date.now() - started} ms; ${answers.length} requests`);
+    t.diagnostic(out.slice(-3000));
     assert.notEqual(r.exitCode, 0, out);
     assert.match(out, /takes 10 % of the requests/);
     assert.match(out, /The canary of v\d+ was aborted at 10 %: 5xx 100\.0 % against 0\.0 %/);
@@ -156,6 +157,7 @@ describe('canary releases through the ingress', { timeout: 20 * 60_000 }, () => 
     cookie ??= 'none';
     await watch;
     t.diagnostic(`config:set took ${took} ms; ${answers.length} + ${stickyAnswers.length} requests`);
+    t.diagnostic(out.slice(-3000));
     assert.equal(r.exitCode, 0, out);
     assert.match(out, /takes 10 % of the requests/);
     assert.match(out, /takes 50 % of the requests/);

@@ -53,7 +53,7 @@ describe('canary releases: canary:set, a deploy as a canary, canary:promote and 
     assert.equal(r.exitCode, 0, r.stderr);
     const next = lastDeploy(app).version;
     assert.equal(next, before + 1);
-    assert.deepEqual(s.deployer.canary.calls.slice(calls), [`start ${app} v${next} 10`, `weigh ${app} 50`]);
+    assert.deepEqual(s.deployer.canary.calls.slice(calls), [`start ${app} v${next} 10`, `weigh ${app} 50`, `finish ${app}`]);
     assert.match(r.stdout, new RegExp(`-----> Canary: v${next} beside v${before} \\(10 % → 50 % → 100 %, 1 s windows, margin 5xx 1 point, p95 100 ms\\)`));
     assert.match(r.stdout, new RegExp(`v${next} takes 10 % of the requests \\(sticky by cookie\\) for 1 s`));
     assert.match(r.stdout, new RegExp(`Window at 50 %: v${next} 10 requests, 5xx 0\\.0 %, p95 \\d+ ms; v${before} 100 requests, 5xx 0\\.0 %, p95 \\d+ ms`));
@@ -72,7 +72,7 @@ describe('canary releases: canary:set, a deploy as a canary, canary:promote and 
     healthy();
     assert.equal(r.exitCode, 1, r.stdout);
     assert.match(r.stderr, new RegExp(`The canary of v${stable + 1} was aborted at 10 %: 5xx 100\\.0 % against 0\\.0 % on the stable set \\(margin 1 point\\)\\. Every request is back on v${stable}\\.`));
-    assert.match(r.stdout, /Verdict at \S+: every request back on v\d+ \(the ingress confirmed it \d+ ms after the verdict\)/);
+    assert.match(r.stdout, /Verdict at \S+: every request back on v\d+ \(written \d+ ms after the verdict, confirmed by the ingress \d+ ms after it\)/);
     assert.deepEqual(s.deployer.canary.calls.slice(calls), [`start ${app} v${stable + 1} 10`, `abort ${app}`, `finish ${app}`]);
     assert.equal(lastDeploy(app).version, stable, 'the canary release is not what runs');
     const config = JSON.parse((await s.ssh(s.admin, `config ${app} --json`)).stdout) as Record<string, string>;

@@ -110,14 +110,25 @@ export function decideCanary(actor: Pick<Actor, 'identity' | 'services'>, app: s
 }
 
 /**
- * What releaseAndDeploy hands the deployer for a canary (its `beside`), or undefined when the
- * deploy is no canary: `setting` (a push option's, else the app's) or none, or a deployer that
- * cannot split.
+ * What releaseAndDeploy hands the deployer for a canary (its `beside`) and runs once the deploy
+ * ended (`done`), or undefined when the deploy is no canary: `setting` (a push option's, else the
+ * app's) or none, or a deployer that cannot split.
  */
-export function canaryBeside(services: Services, deployer: Deployer, next: DeployableRelease, setting: CanarySetting | undefined, t: Transcript, signal: AbortSignal): ((serving: number) => Promise<void>) | undefined {
+export function canaryBeside(services: Services, deployer: Deployer, next: DeployableRelease, setting: CanarySetting | undefined, t: Transcript, signal: AbortSignal): { beside: (serving: number) => Promise<void>; done: () => Promise<void> } | undefined {
   const split = deployer.canary;
   if (!setting || !split) return undefined;
-  return (serving) => runCanary(services, split, next, serving, setting, t, signal);
+  let ran = false;
+  return {
+    beside: (serving) => {
+      ran = true;
+      return runCanary(services, split, next, serving, setting, t, signal);
+    },
+    // Once the deploy ended (the web Service serves the new set, or the previous release is
+    // back): the split goes, and the app's Ingresses take every request again.
+    done: async () => {
+      if (ran) await split.finish(next.app);
+    },
+  };
 }
 
 /** Runs the canary's steps beside the serving set; resolves when it is to be promoted, throws (after the abort) when not. */
@@ -170,8 +181,8 @@ async function runCanary(services: Services, split: CanarySplit, next: Deployabl
     t.detail(`v${next.version} passed its canary: it takes all the requests`);
   } catch (err) {
     // Whatever stopped it (a verdict, by hand, an error reading the ingress), no request stays on the canary.
+    // (What is left of the split goes once the deploy has put the previous release back: `done`.)
     if (started && run.state.state !== 'aborting') await abortNow(split, app, stable, t).catch((e: unknown) => log.error('aborting a canary failed', { app, err: e }));
-    await split.finish(app).catch((e: unknown) => log.error('removing a canary split failed', { app, err: e }));
     throw err;
   } finally {
     runs.delete(app);
@@ -183,7 +194,7 @@ async function runCanary(services: Services, split: CanarySplit, next: Deployabl
 async function abortNow(split: CanarySplit, app: string, stable: number, t: Transcript, verdictAt = Date.now()): Promise<number> {
   const { writtenAt, confirmedAt } = await split.abort(app);
   const ms = (confirmedAt ?? writtenAt) - verdictAt;
-  t.detail(`Verdict at ${new Date(verdictAt).toISOString()}: every request back on v${stable} ${confirmedAt ? `(the ingress confirmed it ${ms} ms after the verdict)` : `(written ${ms} ms after the verdict)`}`);
+  t.detail(`Verdict at ${new Date(verdictAt).toISOString()}: every request back on v${stable} (written ${writtenAt - verdictAt} ms after the verdict${confirmedAt ? `, confirmed by the ingress ${ms} ms after it` : ''})`);
   return ms;
 }
 

@@ -314,8 +314,12 @@ export async function releaseAndDeploy(services: Services, app: string, spec: Re
       log.info('release command finished', { app, version: release.version, ms: Date.now() - started });
     }
     // A canary runs beside the serving release, after the release command and before the switch.
-    const beside = canaryBeside(services, deployer, next, canaryFor(services, app, opts.canary), opts.transcript, opts.signal);
-    await inSpan('rollout', { 'slipway.app': app, 'slipway.release': release.version }, () => deployer.rollout.deploy(next, { previous: previous && planRelease(settings, previous), transcript: opts.transcript, signal: opts.signal, ...(beside ? { beside } : {}) }));
+    const canary = canaryBeside(services, deployer, next, canaryFor(services, app, opts.canary), opts.transcript, opts.signal);
+    try {
+      await inSpan('rollout', { 'slipway.app': app, 'slipway.release': release.version }, () => deployer.rollout.deploy(next, { previous: previous && planRelease(settings, previous), transcript: opts.transcript, signal: opts.signal, ...(canary ? { beside: canary.beside } : {}) }));
+    } finally {
+      await canary?.done();
+    }
   } catch (err) {
     store.releases.finish(app, release.version, 'failed');
     services.events.publish({ type: 'release', app, version: release.version });
