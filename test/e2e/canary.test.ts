@@ -11,7 +11,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../../server/kube/client.ts';
 import type { V1Pod } from '../../server/kube/types.ts';
@@ -21,6 +20,7 @@ import type { TestServer } from '../support/harness.ts';
 import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
+import { abortSeen, getOnce as get, requestLoop as loop } from '../support/canary-load.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_INGRESS_API'] as const;
 const BASE_DOMAIN = 'slipway.test';
@@ -30,44 +30,6 @@ const NS = `slipway-${APPS.app}`;
 const STEP_S = 4;
 const PUSH_MS = 10 * 60_000;
 const ROUTE_MS = 90_000;
-
-/** One answer of the loop: when it was sent and answered (ms since the epoch), its status, body and any cookie it set. */
-interface Answer { sentAt: number; at: number; status: number; body: string; cookie?: string }
-
-/** One GET / through the ingress with `Host: host` (and a Cookie header when given), on a new connection. */
-function get(addr: string, host: string, cookie?: string): Promise<Answer> {
-  const [hostname, port] = addr.split(':');
-  const sentAt = Date.now();
-  return new Promise((resolve) => {
-    const req = request({ hostname, port: Number(port), path: '/', headers: { host, ...(cookie ? { cookie } : {}) }, agent: false, timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const set = res.headers['set-cookie']?.find((c) => c.startsWith('slipway-canary='));
-        resolve({ sentAt, at: Date.now(), status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').trim(), ...(set ? { cookie: set.split(';')[0]! } : {}) });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err) => resolve({ sentAt, at: Date.now(), status: 0, body: err.message }));
-    req.end();
-  });
-}
-
-/** A bounded loop of GETs one after the other (a gap between starts), until stop() or its bounds. */
-function loop(addr: string, host: string, opts: { gapMs: number; maxMs: number; cookie?: () => string | undefined }): { answers: Answer[]; stop(): Promise<Answer[]> } {
-  const answers: Answer[] = [];
-  const started = Date.now();
-  let stopped = false;
-  const done = (async () => {
-    while (!stopped && Date.now() - started < opts.maxMs && answers.length < 20_000) {
-      const t0 = Date.now();
-      answers.push(await get(addr, host, opts.cookie?.()));
-      const wait = t0 + opts.gapMs - Date.now();
-      if (wait > 0) await sleep(wait);
-    }
-  })();
-  return { answers, async stop() { stopped = true; await done; return answers; } };
-}
 
 describe('canary releases through the ingress', { timeout: 20 * 60_000 }, () => {
   let s: TestServer | undefined;
@@ -111,21 +73,16 @@ describe('canary releases through the ingress', { timeout: 20 * 60_000 }, () => 
     assert.notEqual(r.exitCode, 0, out);
     assert.match(out, /takes 10 % of the requests/);
     assert.match(out, /The canary of v\d+ was aborted at 10 %: 5xx 100\.0 % against 0\.0 %/);
-    const verdictAt = Date.parse(/Verdict at (\S+):/.exec(out)![1]!);
-    const failed = (a: Answer) => a.status !== 200;
-    // The window the verdict judged: the STEP_S seconds before it.
-    const window = answers.filter((a) => a.sentAt >= verdictAt - STEP_S * 1000 && a.at <= verdictAt);
-    const share = window.filter(failed).length / window.length;
-    t.diagnostic(`window: ${window.length} requests, ${(100 * share).toFixed(1)} % failed`);
-    assert.ok(window.length >= 50, `the window saw ${window.length} requests`);
-    assert.ok(window.filter(failed).length > 0, 'the canary answered some requests in its window');
+    const seen = abortSeen(answers, out, STEP_S);
+    const share = seen.windowFailed / seen.windowRequests;
+    t.diagnostic(`window: ${seen.windowRequests} requests, ${(100 * share).toFixed(1)} % failed`);
+    assert.ok(seen.windowRequests >= 50, `the window saw ${seen.windowRequests} requests`);
+    assert.ok(seen.windowFailed > 0, 'the canary answered some requests in its window');
     assert.ok(share <= 0.12, `${(100 * share).toFixed(1)} % of the window's requests failed`);
     // From the verdict to every request on the stable set: the last failure answered after it.
-    const lastFailure = answers.filter(failed).at(-1)!;
-    const abortMs = Math.max(0, lastFailure.at - verdictAt);
-    t.diagnostic(`abort: the last request on the canary answered ${abortMs} ms after the verdict (${/every request back on v\d+ \(([^)]*)\)/.exec(out)?.[1] ?? '?'})`);
-    console.log(`CANARY_ABORT_MS ${abortMs}`);
-    assert.ok(abortMs <= 1000, `the last request on the canary came ${abortMs} ms after the verdict`);
+    t.diagnostic(`abort: the last request on the canary answered ${seen.abortMs} ms after the verdict (the server wrote it ${seen.writtenMs} ms after, the ingress confirmed it ${seen.confirmedMs} ms after)`);
+    assert.ok(seen.abortMs <= 1000, `the last request on the canary came ${seen.abortMs} ms after the verdict`);
+    const lastFailure = answers.filter((a) => a.status !== 200).at(-1)!;
     const afterAbort = answers.filter((a) => a.sentAt > lastFailure.at);
     assert.ok(afterAbort.length > 20);
     assert.deepEqual([...new Set(afterAbort.map((a) => `${a.status} ${a.body}`))], [`200 release v${stable}`]);
