@@ -23,6 +23,7 @@ import { selfBackupRoutes } from './self-backups.ts';
 import { auditRoutes } from './audit.ts';
 import { secretRoutes } from './secrets.ts';
 import { drainRoutes } from './drains.ts';
+import { canaryRoutes } from './canary.ts';
 
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
@@ -55,4 +56,5 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...auditRoutes,
   ...secretRoutes,
   ...drainRoutes,
+  ...canaryRoutes,
 ];
