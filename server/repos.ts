@@ -46,7 +46,9 @@ export function serveSettings(config: Pick<Config, 'hooksDir' | 'maxPushBytes'>)
     '-c', `core.hooksPath=${config.hooksDir}`,
     '-c', `receive.maxInputSize=${config.maxPushBytes}`,
     '-c', 'transfer.fsckObjects=true',
-    '-c', 'receive.advertisePushOptions=false',
+    // Push options (`git push -o canary=10`) reach the hook, which passes them on (bounded, parsed
+    // by the server: hooks/wire.ts, pushCanary).
+    '-c', 'receive.advertisePushOptions=true',
   ];
 }
 

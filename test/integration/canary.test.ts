@@ -7,6 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { deployedApp, newApp, startTestServer, type TestServer } from '../support/harness.ts';
 
 describe('canary releases: canary:set, a deploy as a canary, canary:promote and canary:abort', { timeout: 120_000 }, () => {
@@ -111,5 +113,36 @@ describe('canary releases: canary:set, a deploy as a canary, canary:promote and 
     assert.match(failed.stderr, new RegExp(`The canary of v${stable + 2} was aborted by hand \\(admin\\) at 10 %; every request is back on v${stable + 1}\\.`));
     assert.equal(lastDeploy(app).version, stable + 1);
     assert.equal(JSON.parse((await s.ssh(s.admin, `canary ${app} --json`)).stdout).running, null);
+  });
+
+  test('a push option runs one push as a canary (git push -o canary=10); canary=off deploys without one; an option Slipway does not know refuses the push', async () => {
+    healthy();
+    const { app, wd } = await deployedApp(s, 'cn-push');
+    const stable = lastDeploy(app).version;
+    await writeFile(join(wd, 'index.js'), 'console.log("two")\n');
+    await s.commitAll(wd, 'two');
+    // The push's steps, with the app's window and margin.
+    assert.equal((await s.ssh(s.admin, `canary:set ${app} 50 --step 1s`)).exitCode, 0);
+    const calls = s.deployer.canary.calls.length;
+    const pushed = await s.git(['push', '-o', 'canary=10', s.sshRemote(app), 'main'], { cwd: wd });
+    assert.equal(pushed.exitCode, 0, pushed.stderr);
+    assert.match(pushed.stderr, new RegExp(`Canary: v${stable + 1} beside v${stable} \\(10 % → 100 %, 1 s windows`));
+    assert.deepEqual(s.deployer.canary.calls.slice(calls), [`start ${app} v${stable + 1} 10`, `finish ${app}`]);
+    assert.equal(lastDeploy(app).version, stable + 1);
+
+    await writeFile(join(wd, 'index.js'), 'console.log("three")\n');
+    await s.commitAll(wd, 'three');
+    const bad = await s.git(['push', '-o', 'ci.skip', s.sshRemote(app), 'main'], { cwd: wd });
+    assert.notEqual(bad.exitCode, 0);
+    assert.match(bad.stderr, /Slipway knows one push option, canary=STEPS \(git push -o canary=10,50\) or canary=off; "ci\.skip" is not it, and nothing was deployed\./);
+    const worse = await s.git(['push', '-o', 'canary=90,10', s.sshRemote(app), 'main'], { cwd: wd });
+    assert.match(worse.stderr, /"90,10" is not a list of canary steps/);
+    assert.equal(lastDeploy(app).version, stable + 1, 'nothing was deployed');
+
+    assert.equal((await s.ssh(s.admin, `canary:set ${app} 10 --step 1h`)).exitCode, 0);
+    const off = await s.git(['push', '-o', 'canary=off', s.sshRemote(app), 'main'], { cwd: wd });
+    assert.equal(off.exitCode, 0, off.stderr);
+    assert.doesNotMatch(off.stderr, /Canary:/);
+    assert.equal(lastDeploy(app).version, stable + 2);
   });
 });

@@ -213,3 +213,18 @@ export function canaryFor(services: Pick<Services, 'store'>, app: string, option
   const s = services.store.canary.get(app);
   return s && { steps: s.steps, stepSeconds: s.stepSeconds, margin: s.margin };
 }
+
+/**
+ * A push's canary from its options (`git push -o canary=10,50` or `-o canary=off`): its steps with
+ * the app's window and margin (`app`, else the defaults), `off`, or undefined when none is given;
+ * one sentence for an option Slipway does not know or a bad value (the push is refused before anything runs).
+ */
+export function pushCanary(options: readonly string[], app: CanarySetting | undefined): CanarySetting | 'off' | undefined {
+  let out: CanarySetting | 'off' | undefined;
+  for (const o of options) {
+    const m = /^canary=(.*)$/s.exec(o);
+    if (!m) throw new UserError(`Slipway knows one push option, canary=STEPS (git push -o canary=10,50) or canary=off; "${o.slice(0, 40)}" is not it, and nothing was deployed.`);
+    out = m[1] === 'off' ? 'off' : { steps: parseSteps(m[1]!), stepSeconds: app?.stepSeconds ?? DEFAULT_STEP_SECONDS, margin: app?.margin ?? { ...DEFAULT_MARGIN } };
+  }
+  return out;
+}
