@@ -7,13 +7,11 @@ import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { MAX_PUSH_OPTIONS, MAX_PUSH_OPTION_LENGTH, decodeMessage, encodeRequest } from './wire.ts';
 
-// The shim passes: socket, push id, then git's quarantine variables (empty when unset).
-const [socketPath, pushId, objectDir, alternates, quarantinePath] = process.argv.slice(2);
+// The shim passes: socket, push id, then git's quarantine variables (empty when unset), then the
+// push options' count (GIT_PUSH_OPTION_COUNT) and the first MAX_PUSH_OPTIONS of them.
+const [socketPath, pushId, objectDir, alternates, quarantinePath, count, ...options] = process.argv.slice(2);
 const orUndefined = (v: string | undefined) => (v ? v : undefined);
-// The push's options (`git push -o …`), which git gives a hook as GIT_PUSH_OPTION_COUNT and
-// GIT_PUSH_OPTION_0…N-1; more than the server takes are cut (it refuses what it does not know).
-const optionCount = Math.min(Number(process.env.GIT_PUSH_OPTION_COUNT) || 0, MAX_PUSH_OPTIONS);
-const pushOptions = Array.from({ length: optionCount }, (_, i) => (process.env[`GIT_PUSH_OPTION_${i}`] ?? '').slice(0, MAX_PUSH_OPTION_LENGTH));
+const pushOptions = options.slice(0, Math.min(Number(count) || 0, MAX_PUSH_OPTIONS)).map((o) => o.slice(0, MAX_PUSH_OPTION_LENGTH));
 
 let exitCode: number | undefined;
 let buffered = '';
