@@ -94,15 +94,20 @@ describe('canary releases through the ingress', { timeout: 20 * 60_000 }, () => 
     assert.equal(routes.length, 0, 'the canary route is gone');
   });
 
-  test('a healthy canary steps 10 → 50 → 100 and ends as a normal release; a client with the cookie stays on one version', { timeout: 5 * 60_000 }, async (t) => {
+  test('a healthy canary steps 10 → 50 → 100 and ends as a normal release; a client with the cookie stays on one version, on the stable release or on the canary', { timeout: 5 * 60_000 }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
     let cookie: string | undefined;
     const l = loop(tb!.SLIPWAY_TEST_INGRESS!, host, { gapMs: 10, maxMs: 4 * 60_000 });
     // The cookie client: its first answer during the canary sets the cookie, which it sends after.
     const sticky = loop(tb!.SLIPWAY_TEST_INGRESS!, host, { gapMs: 25, maxMs: 4 * 60_000, cookie: () => cookie });
+    // A client on the canary: the cookie of an answer the canary gave (not the stable release), sent from then on.
+    let onCanary: string | undefined;
+    const canaryClient = loop(tb!.SLIPWAY_TEST_INGRESS!, host, { gapMs: 25, maxMs: 4 * 60_000, cookie: () => onCanary });
+    let stop = false;
     const watch = (async () => {
-      while (!cookie) {
-        cookie = sticky.answers.find((a) => a.cookie)?.cookie;
+      while (!stop && (!cookie || !onCanary)) {
+        cookie ??= sticky.answers.find((a) => a.cookie)?.cookie;
+        onCanary ??= l.answers.find((a) => a.cookie && a.status === 200 && a.body !== `release v${stable}`)?.cookie;
         await sleep(20);
       }
     })();
@@ -110,8 +115,8 @@ describe('canary releases through the ingress', { timeout: 20 * 60_000 }, () => 
     const r = await ssh(`config:set ${APPS.app} COLOR=green`);
     const took = Date.now() - started;
     const out = `${r.stdout}\n${r.stderr}`;
-    const [answers, stickyAnswers] = [await l.stop(), await sticky.stop()];
-    cookie ??= 'none';
+    const [answers, stickyAnswers, canaryAnswers] = [await l.stop(), await sticky.stop(), await canaryClient.stop()];
+    stop = true;
     await watch;
     t.diagnostic(`config:set took ${took} ms; ${answers.length} + ${stickyAnswers.length} requests`);
     t.diagnostic(out.slice(-3000));
@@ -129,6 +134,11 @@ describe('canary releases through the ingress', { timeout: 20 * 60_000 }, () => 
     const pinned = stickyAnswers.slice(i, i + 40);
     assert.ok(pinned.length >= 20);
     assert.equal(new Set(pinned.map((a) => a.body)).size, 1, `with the cookie: ${[...new Set(pinned.map((a) => a.body))].join(', ')}`);
+    // With a cookie the canary set: the canary's release on every answer from then on (and after the switch, it serves all).
+    assert.ok(onCanary, 'an answer from the canary set a cookie');
+    const fromCanary = canaryAnswers.filter((a) => a.sent === onCanary);
+    assert.ok(fromCanary.length >= 20, `${fromCanary.length} requests with the canary's cookie`);
+    assert.deepEqual([...new Set(fromCanary.map((a) => `${a.status} ${a.body}`))], [`200 release v${next}`]);
     // A normal release now: every request on it, the split gone, `releases` says it succeeded.
     const check = await Promise.all(Array.from({ length: 30 }, () => get(tb!.SLIPWAY_TEST_INGRESS!, host)));
     assert.deepEqual([...new Set(check.map((a) => `${a.status} ${a.body}`))], [`200 release v${next}`]);

@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** One answer of the loop: when it was sent and answered (ms since the epoch), its status, body and any split cookie it set. */
-export interface Answer { sentAt: number; at: number; status: number; body: string; cookie?: string }
+export interface Answer { sentAt: number; at: number; status: number; body: string; cookie?: string; /** The cookie the request carried. */ sent?: string }
 
 /** One GET / through the ingress at `addr` (a loopback host:port) with `Host: host` (and a Cookie header when given), on a new connection. */
 export function getOnce(addr: string, host: string, cookie?: string): Promise<Answer> {
@@ -35,7 +35,9 @@ export function requestLoop(addr: string, host: string, opts: { gapMs: number; m
   const done = (async () => {
     while (!stopped && Date.now() - started < opts.maxMs && answers.length < 20_000) {
       const t0 = Date.now();
-      answers.push(await getOnce(addr, host, opts.cookie?.()));
+      const cookie = opts.cookie?.();
+      const a = await getOnce(addr, host, cookie);
+      answers.push(cookie ? { ...a, sent: cookie } : a);
       const wait = t0 + opts.gapMs - Date.now();
       if (wait > 0) await sleep(wait);
     }
