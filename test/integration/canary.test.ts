@@ -2,7 +2,8 @@
 // Slipway's Deployer interface (its canary part answers samples with the counters a test sets):
 // canary:set (show, bad input refused with nothing written, unset), a config change rolled out as
 // a canary that passes its windows or is aborted by its verdict with the figures, and
-// canary:promote / canary:abort by hand while it runs. The split on a real cluster and ingress is
+// canary:promote / canary:abort by hand while it runs, a push option, and the same through the API.
+// The split on a real cluster and ingress is
 // test/e2e/canary.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deployedApp, newApp, startTestServer, type TestServer } from '../support/harness.ts';
+import { api, apiError, makeToken } from '../support/api-client.ts';
 
 describe('canary releases: canary:set, a deploy as a canary, canary:promote and canary:abort', { timeout: 120_000 }, () => {
   let s: TestServer;
@@ -144,5 +146,26 @@ describe('canary releases: canary:set, a deploy as a canary, canary:promote and 
     assert.equal(off.exitCode, 0, off.stderr);
     assert.doesNotMatch(off.stderr, /Canary:/);
     assert.equal(lastDeploy(app).version, stable + 2);
+  });
+
+  test('the API: GET, PATCH and DELETE /apps/APP/canary, promote and abort refused with one sentence when none runs; a read token reads, cannot set', async () => {
+    const app = await newApp(s, 'cn-api');
+    const token = await makeToken(s, s.admin, 'cn-api');
+    const read = await makeToken(s, s.admin, 'cn-api-read', 'read');
+    const base = `/apps/${app}/canary`;
+    assert.deepEqual((await api(s, 'GET', base, { token })).json, { app, setting: null, running: null });
+    const set = await api(s, 'PATCH', base, { token, body: { steps: '5,25', step: '10s', margin: 'p95=50ms' } });
+    assert.equal(set.status, 200, set.text);
+    assert.deepEqual(set.json, { steps: [5, 25, 100], stepSeconds: 10, margin: { errorPoints: 1, p95Ms: 50 } });
+    const bad = await api(s, 'PATCH', base, { token, body: { steps: '50,5' } });
+    assert.equal(bad.status, 422);
+    assert.equal(apiError(bad).message, '"50,5" is not a list of canary steps; give rising percentages of the requests, like 10,50,100.');
+    assert.deepEqual(((await api(s, 'GET', base, { token: read })).json as { setting: { steps: number[] } }).setting.steps, [5, 25, 100], 'nothing written');
+    assert.equal((await api(s, 'PATCH', base, { token: read, body: { steps: '10' } })).status, 403);
+    const promote = await api(s, 'POST', `${base}/promote`, { token });
+    assert.equal(promote.status, 422);
+    assert.equal(apiError(promote).message, `No canary of ${app} is running.`);
+    assert.deepEqual((await api(s, 'DELETE', base, { token })).json, { removed: true });
+    assert.equal(((await api(s, 'GET', base, { token })).json as { setting: unknown }).setting, null);
   });
 });
