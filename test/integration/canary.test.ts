@@ -3,8 +3,7 @@
 // canary:set (show, bad input refused with nothing written, unset), a config change rolled out as
 // a canary that passes its windows or is aborted by its verdict with the figures, and
 // canary:promote / canary:abort by hand while it runs, a push option, and the same through the API.
-// The split on a real cluster and ingress is
-// test/e2e/canary.test.ts.
+// The split on a real cluster and ingress is test/e2e/canary.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
