@@ -518,7 +518,8 @@ EOF
   # configuration change before it applies the next; a switch right after another change (a new
   # release's instances becoming ready, another app's deploy) would wait that long. Its API (on its
   # internal `traefik` entry point) tells Slipway when a switch reached it, and its Prometheus
-  # metrics there, per service, when an app has had no request (apps that sleep, ps:sleep). k3s applies files in
+  # metrics there, per service, are what a canary's verdict reads and say when an app has had no
+  # request (apps that sleep, ps:sleep). k3s applies files in
   # this folder itself, before its own Traefik chart and after every change.
   put "$K3S_MANIFESTS/slipway-traefik.yaml" 0600 root:root show <<'EOF'
 apiVersion: helm.cattle.io/v1
@@ -531,15 +532,20 @@ spec:
     additionalArguments:
       - "--providers.providersThrottleDuration=200ms"
       - "--api.insecure=true"
-    metrics:
-      prometheus:
-        entryPoint: traefik
-        addServicesLabels: true
     ports:
       traefik:
         port: 9000
         expose:
           default: false
+    # Per-service request counts and latencies on the same internal entry point as the API: what
+    # a canary's verdict compares and what tells an idle app to sleep (SLIPWAY_INGRESS_API/metrics,
+    # through the API server's proxy).
+    metrics:
+      prometheus:
+        entryPoint: traefik
+        addServicesLabels: true
+        addEntryPointsLabels: false
+        buckets: "0.025,0.05,0.1,0.25,0.5,1,2.5,5"
 ---
 # Traefik's read-only API inside the cluster only (no node port, no load balancer): Slipway asks it
 # through the API server (SLIPWAY_INGRESS_API) whether a switch of traffic reached Traefik.

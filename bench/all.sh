@@ -39,6 +39,8 @@ if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TES
   node bench/reads.ts
   if [ -n "${SLIPWAY_POSTGRES_IMAGE:-}" ]; then bin/slipway-server bench/data.ts; else echo "bench: databases bench skipped: the testbed built no database images (SLIPWAY_POSTGRES_IMAGE)" >&2; fi
   if [ -n "${SLIPWAY_TEST_ACME_ROOT:-}" ]; then bin/slipway-server bench/certs.ts; else echo 'bench: HTTPS bench skipped: the testbed has no ACME CA (SLIPWAY_TEST_ACME_ROOT)' >&2; fi
+  # Canary releases (issue 40): from an aborted canary's verdict to every request on the stable release.
+  if [ -n "${SLIPWAY_INGRESS_API:-}" ]; then bin/slipway-server bench/canary.ts; else echo "bench: canary bench skipped: Traefik's API and metrics are not known (SLIPWAY_INGRESS_API)" >&2; fi
 else
   echo 'bench: build, deploy and end-to-end benches skipped: the testbed is not up; run eval "$(npm run -s testbed)" first' >&2
 fi

@@ -5,11 +5,13 @@
 // so it stays fast to start and has nothing to get wrong.
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { decodeMessage, encodeRequest } from './wire.ts';
+import { MAX_PUSH_OPTIONS, MAX_PUSH_OPTION_LENGTH, decodeMessage, encodeRequest } from './wire.ts';
 
-// The shim passes: socket, push id, then git's quarantine variables (empty when unset).
-const [socketPath, pushId, objectDir, alternates, quarantinePath] = process.argv.slice(2);
+// The shim passes: socket, push id, then git's quarantine variables (empty when unset), then the
+// push options' count (GIT_PUSH_OPTION_COUNT) and the first MAX_PUSH_OPTIONS of them.
+const [socketPath, pushId, objectDir, alternates, quarantinePath, count, ...options] = process.argv.slice(2);
 const orUndefined = (v: string | undefined) => (v ? v : undefined);
+const pushOptions = options.slice(0, Math.min(Number(count) || 0, MAX_PUSH_OPTIONS)).map((o) => o.slice(0, MAX_PUSH_OPTION_LENGTH));
 
 let exitCode: number | undefined;
 let buffered = '';
@@ -24,6 +26,7 @@ sock.on('connect', () => sock.write(encodeRequest({
     GIT_ALTERNATE_OBJECT_DIRECTORIES: orUndefined(alternates),
     GIT_QUARANTINE_PATH: orUndefined(quarantinePath),
   },
+  pushOptions,
 })));
 sock.on('data', (chunk: string) => {
   const lines = (buffered + chunk).split('\n');

@@ -17,7 +17,13 @@ export interface HookRequest {
   /** The ref updates git gave the hook on stdin (`old new ref` lines). */
   stdin: string;
   quarantine: Quarantine;
+  /** The push's options (`git push -o canary=10`), as git gave them to the hook. */
+  pushOptions?: string[];
 }
+
+/** At most this many push options, each at most MAX_PUSH_OPTION_LENGTH characters, are accepted. */
+export const MAX_PUSH_OPTIONS = 16;
+export const MAX_PUSH_OPTION_LENGTH = 256;
 
 /** What the server sends back: text to relay to the pusher, or the hook's exit code (last). */
 export type HookMessage = { kind: 'output'; text: string } | { kind: 'verdict'; exitCode: number };
@@ -46,8 +52,10 @@ export function decodeRequest(line: string): HookRequest {
   const q = (r.quarantine ?? {}) as Record<string, unknown>;
   const optional = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   if (typeof r.pushId !== 'string' || typeof r.gitDir !== 'string' || typeof r.stdin !== 'string') throw new Error('malformed hook request');
+  const options = r.pushOptions ?? [];
+  if (!Array.isArray(options) || options.length > MAX_PUSH_OPTIONS || !options.every((o) => typeof o === 'string' && o.length <= MAX_PUSH_OPTION_LENGTH)) throw new Error('malformed hook request');
   return {
-    pushId: r.pushId, gitDir: r.gitDir, stdin: r.stdin,
+    pushId: r.pushId, gitDir: r.gitDir, stdin: r.stdin, pushOptions: options,
     quarantine: {
       GIT_OBJECT_DIRECTORY: optional(q.GIT_OBJECT_DIRECTORY),
       GIT_ALTERNATE_OBJECT_DIRECTORIES: optional(q.GIT_ALTERNATE_OBJECT_DIRECTORIES),

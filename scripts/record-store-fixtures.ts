@@ -128,6 +128,7 @@ const ROWS: [table: string, row: Record<string, Value>, since?: number][] = [
   ['wakes', { app: 'shop--feature-login-1a2b3c', asleep_since: T1, started_at: T2, trigger: 'request', ready_ms: 2400, error: null }],
   ['autoscale', { app: 'shop', process: 'web', min: 1, max: 4, cpu: 70, memory: null }],
   ['autoscale', { app: 'shop', process: 'worker', min: 2, max: 3, cpu: 60, memory: 80 }],
+  ['canary_settings', { app: 'shop', steps: '[10,50,100]', step_seconds: 300, error_points: 1, p95_ms: 100, set_by: 'alice', set_at: T2 }],
 ];
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { git } from './git.ts';
 import { appName } from './names.ts';
+import { MAX_PUSH_OPTIONS } from '../hooks/wire.ts';
 
 const HOOK_CLIENT = join(import.meta.dirname, '..', 'hooks', 'pre-receive.ts');
 
@@ -27,9 +28,11 @@ export function installHookShim(config: Pick<Config, 'hooksDir' | 'hookSocket' |
     '# Written by Slipway at start-up: hands the push to the running server, which runs the pipeline.',
     '# The compile cache makes the client start in a third of the time (it runs on every push).',
     '# What the server needs from git\'s environment goes as arguments: the push id our transport set,',
-    '# and the quarantine receive-pack set up for the pushed objects.',
+    '# the quarantine receive-pack set up for the pushed objects, and the push options (git push -o),',
+    '# their count and the first MAX_PUSH_OPTIONS of them (each quoted: a value is never interpreted).',
     `NODE_COMPILE_CACHE=${sq(join(config.runDir, 'compile-cache'))} exec ${sq(config.nodeBinary)} ${sq(HOOK_CLIENT)} ${sq(config.hookSocket)} \\`,
-    '  "${SLIPWAY_PUSH_ID-}" "${GIT_OBJECT_DIRECTORY-}" "${GIT_ALTERNATE_OBJECT_DIRECTORIES-}" "${GIT_QUARANTINE_PATH-}"',
+    '  "${SLIPWAY_PUSH_ID-}" "${GIT_OBJECT_DIRECTORY-}" "${GIT_ALTERNATE_OBJECT_DIRECTORIES-}" "${GIT_QUARANTINE_PATH-}" \\',
+    `  "\${GIT_PUSH_OPTION_COUNT-0}" ${Array.from({ length: MAX_PUSH_OPTIONS }, (_, i) => `"\${GIT_PUSH_OPTION_${i}-}"`).join(' ')}`,
     '',
   ].join('\n');
   const tmp = join(config.hooksDir, '.pre-receive.tmp');
@@ -46,7 +49,9 @@ export function serveSettings(config: Pick<Config, 'hooksDir' | 'maxPushBytes'>)
     '-c', `core.hooksPath=${config.hooksDir}`,
     '-c', `receive.maxInputSize=${config.maxPushBytes}`,
     '-c', 'transfer.fsckObjects=true',
-    '-c', 'receive.advertisePushOptions=false',
+    // Push options (`git push -o canary=10`) reach the hook, which passes them on (bounded, parsed
+    // by the server: hooks/wire.ts, pushCanary).
+    '-c', 'receive.advertisePushOptions=true',
   ];
 }
 

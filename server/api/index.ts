@@ -24,6 +24,7 @@ import { auditRoutes } from './audit.ts';
 import { secretRoutes } from './secrets.ts';
 import { drainRoutes } from './drains.ts';
 import { sleepRoutes } from './sleep.ts';
+import { canaryRoutes } from './canary.ts';
 
 /** The API's routes (the transport adds only the OpenAPI document itself). */
 export const apiRoutes: readonly ApiRoute[] = [
@@ -57,4 +58,5 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...secretRoutes,
   ...drainRoutes,
   ...sleepRoutes,
+  ...canaryRoutes,
 ];

@@ -20,7 +20,7 @@ function validAppName(s: string): boolean {
 
 /** Commands that only show state (no secret, not the audit log): no entry. */
 export const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
-  'apps:list', 'apps:info', 'config', 'releases', 'releases:info', 'ps', 'ps:metrics', 'resource:report', 'checks', 'cron', 'logs',
+  'apps:list', 'apps:info', 'config', 'releases', 'canary', 'releases:info', 'ps', 'ps:metrics', 'resource:report', 'checks', 'cron', 'logs',
   'domains', 'certs', 'egress', 'storage:list', 'addons', 'addons:info', 'pg:info', 'pg:backups', 'builds', 'builds:output',
   'sync', 'sync:info', 'previews', 'jobs', 'jobs:info', 'jobs:output', 'keys:list', 'keys:oidc:list', 'tokens:list', 'nodes', 'rounds', 'backups',
   'apps:report', 'doctor', 'help', 'version',

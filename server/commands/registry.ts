@@ -40,6 +40,7 @@ import { refuseChangeWhileUpgrading } from './upgrading.ts';
 import { audited } from './audited.ts';
 import { auditCommands } from './audit.ts';
 import { drainCommands } from './drains.ts';
+import { canaryCommands } from './canary.ts';
 
 const metaCommands: Command[] = [
   {
@@ -66,6 +67,7 @@ export const commands: readonly Command[] = [
   ...appCommands,
   ...configCommands,
   ...releaseCommands,
+  ...canaryCommands,
   ...psCommands,
   ...metricsCommands,
   ...resourceCommands,

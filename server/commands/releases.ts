@@ -4,6 +4,8 @@ import { listReleases, releaseInfo, rollback } from '../ops/releases/releases.ts
 import { promote } from '../ops/promote/promote.ts';
 import { defineCommand, listing, type Command } from './types.ts';
 import { actorOf, progressOf } from './progress.ts';
+import { runningCanary } from '../ops/releases/canary.ts';
+import { canaryLine } from './canary.ts';
 
 /** Parses a release version as users write it: `v3` or `3`. */
 export function parseVersion(raw: string): number {
@@ -26,6 +28,8 @@ export const releaseCommands: Command[] = [
         if (list.length === 0) return out.line(`${app} has no releases yet.`);
         out.heading(`${app} Releases`);
         out.table(list.map((r) => [`v${r.version}`, r.description, r.status, r.createdAt, ...(r.imageCollectedAt ? ['(image removed by gc)'] : [])]));
+        const canary = runningCanary(ctx.services, app);
+        if (canary) out.line(`Canary: ${canaryLine(canary)}.`);
       });
     },
   },

@@ -154,8 +154,13 @@ export interface ClusterNodes {
 
 /** Rolls releases out, puts them back at start-up, restarts and removes what an app runs. */
 export interface Rollouts {
-  /** Applies the release and waits until it serves; throws (after restoring `previous`) if not. */
-  deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void>;
+  /**
+   * Applies the release and waits until it serves; throws (after restoring `previous`) if not.
+   * With `beside` (a canary), once the new set of web instances is ready beside the serving one
+   * and before the traffic moves to it, `beside` runs with the serving release: if it throws, the
+   * new set goes and the previous release is put back, as when the switch fails.
+   */
+  deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal; beside?: (serving: number) => Promise<void> }): Promise<void>;
   /**
    * Applies `release` again without waiting for its rollout, or removes every process of the app
    * when there is none: how a server starting after a crash puts back what the database says runs.
@@ -414,6 +419,42 @@ export interface Deployer {
   readonly collector?: LogCollector;
   /** Web sets that sleep at zero and wake on a request; unset, ps:sleep is refused. */
   readonly sleep?: SleepWake;
+  /** Splits an app's requests between two sets of web instances (canary releases); unset, canaries are refused. */
+  readonly canary?: CanarySplit;
   /** Stops what runs in the background (watches); the server is stopping. */
   close?(): void;
+}
+
+/**
+ * A canary's split of an app's requests between the serving set of web instances and a new
+ * release's set beside it (issue 40): a share of the requests, sticky by a cookie, and the
+ * ingress's own counters of each set.
+ */
+export interface CanarySplit {
+  /** Sends `weight` % of the app's requests to release `canary`'s set and the rest to the serving set; resolves once the ingress routes so. */
+  start(run: DeployableRelease, canary: number, weight: number): Promise<void>;
+  /** Changes the canary's share; resolves once the ingress routes so. */
+  weigh(app: string, weight: number): Promise<void>;
+  /** Every request back to the serving set, in one write (the split's route goes); resolves with when the write was answered and when the ingress confirmed it (ms since the epoch; undefined when it cannot say). */
+  abort(app: string): Promise<{ writtenAt: number; confirmedAt: number | undefined }>;
+  /** Removes what is left of the split (after a promotion the web Service serves the canary's set). */
+  finish(app: string): Promise<void>;
+  /** The ingress's counters of each set now; a sentence (UserError) when the ingress cannot be read. */
+  sample(app: string): Promise<CanarySample>;
+}
+
+/** Cumulative counters of one set of web instances as the ingress has them. */
+export interface SetCounters {
+  /** Requests answered. */
+  requests: number;
+  /** Of which with a 5xx status. */
+  errors: number;
+  /** The latency histogram: upper bound in seconds (Infinity last) → requests at or under it. */
+  buckets: [number, number][];
+}
+
+/** Counters of both sets at one moment. */
+export interface CanarySample {
+  stable: SetCounters;
+  canary: SetCounters;
 }

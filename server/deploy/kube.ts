@@ -17,6 +17,7 @@ import { KubeNodes } from './kube-nodes.ts';
 import { KubeCollector } from './kube/collector.ts';
 import { KubeSleep } from './kube/sleep.ts';
 import { KubeAutoscalers } from './kube/autoscale.ts';
+import { KubeCanary } from './kube/canary.ts';
 
 /** Deploys releases to a Kubernetes cluster: the Deployer port's capabilities on one client. */
 export class KubeDeployer implements Deployer {
@@ -36,6 +37,7 @@ export class KubeDeployer implements Deployer {
   readonly collector: KubeCollector;
   readonly sleep: KubeSleep;
   readonly autoscale: KubeAutoscalers;
+  readonly canary: KubeCanary;
   readonly #k: KubeContext;
 
   constructor(client: KubeClient, opts: KubeDeployerOptions) {
@@ -55,6 +57,7 @@ export class KubeDeployer implements Deployer {
     this.collector = new KubeCollector(k);
     this.sleep = new KubeSleep(k);
     this.autoscale = new KubeAutoscalers(k);
+    this.canary = new KubeCanary(k, { tls: this.tls });
   }
 
   /** Stops the cluster cache's watches. */

@@ -59,6 +59,7 @@ async function handle(services: Services, sock: Socket, req: HookRequest): Promi
       identity: session.identity,
       updates,
       quarantine: req.quarantine,
+      pushOptions: req.pushOptions ?? [],
       transcript: t,
       signal: session.controller.signal,
       startedAt: session.startedAt,

@@ -11,6 +11,7 @@ import { buildAndDeploy } from '../ops/builds/build-and-deploy.ts';
 import { deployPreview, removeBranchPreview } from '../ops/previews/preview-deploy.ts';
 import { observePush, secondsSince, type Outcome } from '../observe/metrics.ts';
 import { inSpan, pastSpan } from '../observe/traces.ts';
+import { canaryFor, pushCanary } from '../ops/releases/canary.ts';
 
 /** One push as the pre-receive hook hands it over. */
 export interface PushRequest {
@@ -18,6 +19,8 @@ export interface PushRequest {
   identity: Identity;
   updates: readonly RefUpdate[];
   quarantine: Quarantine;
+  /** The push's options (`git push -o canary=10`); none when absent. */
+  pushOptions?: readonly string[];
   transcript: Transcript;
   signal: AbortSignal;
   /** When the push started (`performance.now()` as git receive-pack started), for push-to-live. */
@@ -65,6 +68,8 @@ async function pipeline(services: Services, push: PushRequest, seen: { backend: 
   if (target.kind === 'preview-removal') return removeBranchPreview(services, previewPush);
   if (target.kind === 'preview') return deployPreview(services, { ...previewPush, commit: target.commit, quarantine: push.quarantine, backends });
   const short = target.commit.slice(0, 7);
+  // A push option is checked before the lock: a bad one refuses the push with nothing done.
+  const canary = pushCanary(push.pushOptions ?? [], canaryFor(services, app));
 
   // lock: one deploy per app at a time; a second push is turned away at once. The push is a job
   // whose client is the pusher: it sees the job's transcript live, and its leaving cancels it.
@@ -72,7 +77,7 @@ async function pipeline(services: Services, push: PushRequest, seen: { backend: 
     p.transcript.step(`Deploying ${app} (${short}) from ${target.branch}`);
     await buildAndDeploy(services, {
       app, commit: target.commit, description: `Deploy ${short}`, quarantine: push.quarantine,
-      by: push.identity, transcript: p.transcript, signal: p.signal, backends, startedAt: push.startedAt,
+      by: push.identity, transcript: p.transcript, signal: p.signal, backends, startedAt: push.startedAt, ...(canary ? { canary } : {}),
     });
     await setHead(services.config, app, target.branch);
   }, { tracked: true, kind: 'push', origin: 'push' });

@@ -27,6 +27,7 @@ import { drainsStore } from './drains.ts';
 import { oidcStore } from './oidc.ts';
 import { sleepStore } from './sleep.ts';
 import { autoscaleStore } from './autoscale.ts';
+import { canaryStore } from './canary.ts';
 
 /** All persistent state, one SQLite file, one writer process (the server) plus the local CLI. */
 export interface Store {
@@ -71,6 +72,8 @@ export interface Store {
   sleep: ReturnType<typeof sleepStore>;
   /** Autoscaled process types and their rules (ps:autoscale). */
   autoscale: ReturnType<typeof autoscaleStore>;
+  /** Each app's canary setting (canary:set). */
+  canary: ReturnType<typeof canaryStore>;
   close(): void;
 }
 
@@ -137,6 +140,7 @@ export function openStore(file: string, keys: StoreKeys = defaultKeys(file), opt
     oidc: oidcStore(db),
     sleep: sleepStore(db),
     autoscale: autoscaleStore(db),
+    canary: canaryStore(db),
     close: () => db.close(),
   };
 }

@@ -469,4 +469,16 @@ export const MIGRATIONS: readonly Migration[] = [
      CHECK (cpu IS NOT NULL OR memory IS NOT NULL),
      PRIMARY KEY (app, process)
    );`,
+  // Canary releases (issue 40): an app's canary (canary:set): the share of requests its new
+  // release's web set takes at each step (JSON, e.g. [10,50,100]), how long each window lasts, and
+  // by how much the canary may be worse than the stable set (5xx rate in points, p95 in ms).
+  `CREATE TABLE canary_settings (
+     app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+     steps TEXT NOT NULL,
+     step_seconds INTEGER NOT NULL,
+     error_points REAL NOT NULL,
+     p95_ms INTEGER NOT NULL,
+     set_by TEXT NOT NULL,
+     set_at TEXT NOT NULL
+   );`,
 ];

@@ -3,6 +3,8 @@
 import type { Builder, BuildRequest, BuildResult } from '../../server/build/builder.ts';
 import type { ProcessType } from '../../server/model.ts';
 import type { AppRuntime, AutoscalerState, Autoscalers, ClusterNodes, CollectorPod, LogCollector, CronJobs, CronState, DataServices, DataState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload, SleepWake, WakerAddress, WebTarget } from '../../server/deploy/deployer.ts';
+import type { CanarySplit } from '../../server/deploy/deployer.ts';
+import type { CanarySample } from '../../server/deploy/ingress-metrics.ts';
 import type { CollectorDrain } from '../../server/kube/collector.ts';
 import type { HostCert } from '../../server/shapes/domains.ts';
 import type { NodeSummary } from '../../server/deploy/nodes.ts';
@@ -193,6 +195,7 @@ export class FakeDeployer implements Deployer {
   readonly collector = new FakeCollector();
   readonly sleep = new FakeSleep();
   readonly autoscale = new FakeAutoscalers(this);
+  readonly canary = new FakeCanary();
   constructor(controls: FakeControls) {
     this.controls = controls;
   }
@@ -289,7 +292,7 @@ export class FakeRollouts implements Rollouts {
   }
   deployed: DeployableRelease[] = [];
   destroyed: string[] = [];
-  async deploy(release: DeployableRelease, opts: { transcript: { detail(t: string): void }; signal?: AbortSignal }): Promise<void> {
+  async deploy(release: DeployableRelease, opts: { transcript: { detail(t: string): void }; signal?: AbortSignal; beside?: (serving: number) => Promise<void> }): Promise<void> {
     if (this.#d.controls.deployFailure) throw new UserError(this.#d.controls.deployFailure);
     this.#d.controls.onDeployStart?.(release);
     if (this.#d.controls.deployGate) {
@@ -297,6 +300,10 @@ export class FakeRollouts implements Rollouts {
       await waitOrAbort(this.#d.controls.deployGate, opts.signal ?? new AbortController().signal);
     }
     opts.transcript.detail('web: 1/1 ready');
+    // A canary runs beside the serving release (the last one deployed), before the switch; if it
+    // throws, the new release is not what runs.
+    const serving = this.deployed.findLast((d) => d.app === release.app);
+    if (opts.beside && serving && serving.version !== release.version) await opts.beside(serving.version);
     this.deployed.push(release);
   }
   async destroy(app: string): Promise<void> {
@@ -733,5 +740,46 @@ export class FakeData implements DataServices {
     this.consoles.push(`${d.app}/${d.name} ${d.kind}`);
     await io.stdout(Buffer.from(`${d.kind} console on ${d.name}\n`));
     return 0;
+  }
+}
+
+/**
+ * A canary's split in memory: records each change (`calls`), and answers each sample with the
+ * counters `traffic` adds per window: a test says what each set answered in a window.
+ */
+export class FakeCanary implements CanarySplit {
+  readonly calls: string[] = [];
+  /** The counters each set gains between two samples (per window), as a test sets them. */
+  traffic: { stable: { requests: number; errors: number; ms: number }; canary: { requests: number; errors: number; ms: number } } = {
+    stable: { requests: 100, errors: 0, ms: 20 },
+    canary: { requests: 10, errors: 0, ms: 20 },
+  };
+  /** Called when a canary starts (a test then promotes or aborts it by hand). */
+  onStart?: (app: string) => void;
+  #samples = 0;
+  async start(run: DeployableRelease, canary: number, weight: number): Promise<void> {
+    this.calls.push(`start ${run.app} v${canary} ${weight}`);
+    this.onStart?.(run.app);
+  }
+  async weigh(app: string, weight: number): Promise<void> {
+    this.calls.push(`weigh ${app} ${weight}`);
+  }
+  async abort(app: string): Promise<{ writtenAt: number; confirmedAt: number | undefined }> {
+    this.calls.push(`abort ${app}`);
+    return { writtenAt: Date.now(), confirmedAt: Date.now() };
+  }
+  async finish(app: string): Promise<void> {
+    this.calls.push(`finish ${app}`);
+  }
+  async sample(): Promise<CanarySample> {
+    const n = this.#samples++;
+    const counters = (t: { requests: number; errors: number; ms: number }) => {
+      const requests = t.requests * n;
+      // Every request in the bucket just above its latency.
+      const bounds = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, Infinity];
+      const le = bounds.find((b) => b * 1000 >= t.ms)!;
+      return { requests, errors: t.errors * n, buckets: bounds.map((b): [number, number] => [b, b >= le ? requests : 0]) };
+    };
+    return { stable: counters(this.traffic.stable), canary: counters(this.traffic.canary) };
   }
 }

@@ -222,6 +222,8 @@ function checkRows(s: Store, n: number): void {
     { process: 'web', min: 1, max: 4, cpu: 70, memory: null },
     { process: 'worker', min: 2, max: 3, cpu: 60, memory: 80 },
   ] : []);
+  // Canary settings (schema 33).
+  assert.deepEqual(s.canary.get('shop'), since(33) ? { steps: [10, 50, 100], stepSeconds: 300, margin: { errorPoints: 1, p95Ms: 100 }, setBy: 'alice', setAt: T2 } : undefined);
 }
 
 /** Checks that the migrated store takes writes where the recorded rows left off, and that its foreign keys still cascade. */
@@ -231,7 +233,7 @@ function checkWrites(s: Store, n: number): void {
   assert.equal(s.tokens.remove('alice', 'ci'), true);
   assert.deepEqual(s.tokens.list('alice').map((t) => t.name), n >= 19 ? [] : ['child'], 'a token made by a token goes with it from schema 19 on');
   assert.equal(s.apps.remove('shop'), true);
-  for (const table of ['config', 'releases', 'formation', 'domains', 'builds', 'egress', 'volumes', 'jobs', 'data_services', 'data_drills', 'preview_settings', ...(n >= 28 ? ['autoscale'] : [])]) {
+  for (const table of ['config', 'releases', 'formation', 'domains', 'builds', 'egress', 'volumes', 'jobs', 'data_services', 'data_drills', 'preview_settings', 'autoscale', 'wakes', 'canary_settings']) {
     assert.equal(s.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE app = 'shop'`).get()!.n, 0, `${table}: an app's rows go with it`);
   }
   // The audit log keeps an app's entries after the app is gone.

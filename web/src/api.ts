@@ -12,6 +12,7 @@ export type { Accepted, Job } from '../../server/shapes/jobs.ts';
 export type { AppInfo, AppSummary } from '../../server/shapes/apps.ts';
 export type { AppMetrics, ProcessEntry } from '../../server/shapes/processes.ts';
 export type { ReleaseSummary } from '../../server/shapes/releases.ts';
+export type { CanaryInfo } from '../../server/shapes/canary.ts';
 export type { CertList, DomainList } from '../../server/shapes/domains.ts';
 export type { CheckList } from '../../server/shapes/checks.ts';
 export type { CreatedToken, DoctorCheck, KeySummary, TokenSummary } from '../../server/shapes/keys.ts';

@@ -65,7 +65,7 @@ export class KubeRollouts extends KubePart implements Rollouts {
     this.#tls = parts.tls;
   }
 
-  async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal }): Promise<void> {
+  async deploy(release: DeployableRelease, opts: { previous?: DeployableRelease; transcript: Transcript; signal: AbortSignal; beside?: (serving: number) => Promise<void> }): Promise<void> {
     const t = opts.transcript;
     // The objects of a release that runs another one's instances (a rollback) are that release's.
     const run = runView(release);
@@ -86,7 +86,7 @@ export class KubeRollouts extends KubePart implements Rollouts {
     const warm = before.sets.get(run.version);
     // An autoscaled warm set is ready at the count it was left with, within the rule's bounds.
     const warmWant = run.autoscale?.web ? startReplicas(run.autoscale.web, warm?.spec?.replicas) : replicasFor(run, WEB);
-    const early = atomic && this.k.opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, warmWant);
+    const early = !opts.beside && atomic && this.k.opts.waitForRollout && before.serving !== undefined && before.serving !== run.version && warm !== undefined && setReady(warm, warmWant);
     if (early) await inSpan('switch', { 'slipway.app': release.app, 'slipway.release': release.version }, () => this.#sets.switchTo(run, before, t, opts.signal));
     try {
       await this.#applyRelease(run, previous, early ? run.version : serving, { beforePods: makingRoom, namespacePresent });
@@ -117,6 +117,9 @@ export class KubeRollouts extends KubePart implements Rollouts {
     try {
       const tasks = await this.#cron.apply(run);
       if (tasks) t.detail(`Scheduled ${tasks}`);
+      // A canary runs beside the serving set before the switch; if it is aborted, the rest goes back below.
+      const serving = before.serving;
+      if (atomic && opts.beside && serving !== undefined && serving !== run.version && replicasFor(run, WEB) > 0) await opts.beside(serving);
       if (atomic && !early) await inSpan('switch', { 'slipway.app': release.app, 'slipway.release': release.version }, () => this.#sets.switchTo(run, before, t, opts.signal));
     } catch (err) {
       // The traffic is where it was (a failed switch moved it back): so is the rest.

@@ -61,6 +61,9 @@ export async function reconcileAtStart(services: Pick<Services, 'config' | 'stor
   for (const app of store.apps.list()) {
     if (lockedElsewhere.has(app.name)) continue;
     try {
+      // A canary does not outlive the server that ran it (its deploy failed with it): a split left
+      // behind goes, and every request is on the serving set again.
+      if (deployer.canary && store.canary.get(app.name)) await deployer.canary.finish(app.name);
       const current = store.releases.current(app.name);
       const expected = current?.image ? deployable(services, current) : undefined;
       const why = drift(expected, await deployer.rollout.workloads(app.name));

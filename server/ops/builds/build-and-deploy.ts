@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf } from '../../gc/keep.ts';
 import { observeBuild, observePushToLive, secondsSince, type Outcome } from '../../observe/metrics.ts';
 import { inSpan } from '../../observe/traces.ts';
+import type { CanarySetting } from '../../store/canary.ts';
 
 /** A commit to build and deploy, under a lock the caller holds. */
 export interface DeployRequest {
@@ -39,6 +40,8 @@ export interface DeployRequest {
   backends: PushBackends;
   /** A push's start (`performance.now()` as git receive-pack started): its push-to-live is measured to the release serving. */
   startedAt?: number | undefined;
+  /** This push's canary (`git push -o canary=10`; `off`: none); default: the app's. */
+  canary?: CanarySetting | 'off';
 }
 
 function stopIfAborted(signal: AbortSignal): void {
@@ -110,7 +113,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     try {
       released = await releaseAndDeploy(services, app, {
         description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig, checks: appJson.checks, cron: appJson.cron, createdBy: req.by.name,
-      }, { transcript: t, signal, runRelease: true, deployer });
+      }, { transcript: t, signal, runRelease: true, deployer, ...(req.canary ? { canary: req.canary } : {}) });
     } catch (err) {
       stopIfAborted(signal);
       throw err;

@@ -19,6 +19,8 @@ import { log } from '../../output/log.ts';
 import { mountsByType, scaleRefusal, volumesOf } from '../storage/volumes.ts';
 import { databaseLimits } from '../data/resources.ts';
 import { inSpan } from '../../observe/traces.ts';
+import type { CanarySetting } from '../../store/canary.ts';
+import { canaryBeside, canaryFor } from './canary.ts';
 
 /**
  * Where a type's settings come from, most specific first: its own, then the app's defaults ('*').
@@ -251,6 +253,8 @@ export interface ReleaseOptions {
   runRelease?: boolean;
   /** The deployer the caller already checked (a push checks its backends once); default: the server's. */
   deployer?: Deployer;
+  /** This deploy's canary (a push's `-o canary=…`; `off`: none); default: the app's (canary:set). */
+  canary?: CanarySetting | 'off';
 }
 
 /**
@@ -326,7 +330,13 @@ export async function releaseAndDeploy(services: Services, app: string, spec: Re
       await inSpan('release', { 'slipway.app': app, 'slipway.release': release.version }, () => deployer.oneOff.releasePhase(next, { transcript: opts.transcript, signal: opts.signal }));
       log.info('release command finished', { app, version: release.version, ms: Date.now() - started });
     }
-    await inSpan('rollout', { 'slipway.app': app, 'slipway.release': release.version }, () => deployer.rollout.deploy(next, { previous: previous && planRelease(settings, previous), transcript: opts.transcript, signal: opts.signal }));
+    // A canary runs beside the serving release, after the release command and before the switch.
+    const canary = canaryBeside(services, deployer, next, canaryFor(services, app, opts.canary), opts.transcript, opts.signal);
+    try {
+      await inSpan('rollout', { 'slipway.app': app, 'slipway.release': release.version }, () => deployer.rollout.deploy(next, { previous: previous && planRelease(settings, previous), transcript: opts.transcript, signal: opts.signal, ...(canary ? { beside: canary.beside } : {}) }));
+    } finally {
+      await canary?.done();
+    }
   } catch (err) {
     store.releases.finish(app, release.version, 'failed');
     services.events.publish({ type: 'release', app, version: release.version });

@@ -1,7 +1,7 @@
 // /apps/APP/releases: the releases as a timeline, newest first, each with who made it, when,
 // from which commit and which config keys it changed; rollback asks first, then follows the job.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, isAccepted, messageOf, type AppInfo, type ReleaseSummary } from '../api.ts';
+import { api, isAccepted, messageOf, type AppInfo, type CanaryInfo, type ReleaseSummary } from '../api.ts';
 import { age, configChangesText, shortCommit, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useChanges } from '../live.ts';
@@ -13,7 +13,8 @@ export function ReleasesPage({ app }: { app: string }) {
   const base = `/apps/${encodeURIComponent(app)}`;
   const releases = useData(() => api<ReleaseSummary[]>('GET', `${base}/releases`), [app]);
   const info = useData(() => api<AppInfo>('GET', base), [app]);
-  const refetch = useDebounced(() => { releases.reload(); info.reload(); }, 300);
+  const canary = useData(() => api<CanaryInfo>('GET', `${base}/canary`), [app]);
+  const refetch = useDebounced(() => { releases.reload(); info.reload(); canary.reload(); }, 300);
   useChanges((c) => { if (!c || c.app === app) refetch(); });
   const [target, setTarget] = useState<ReleaseSummary>();
   const list = releases.data ? [...releases.data].sort((a, b) => b.version - a.version) : undefined;
@@ -21,6 +22,7 @@ export function ReleasesPage({ app }: { app: string }) {
   return (
     <Layout title={`${app}: releases`} app={app} tab="releases">
       <ErrorLine message={releases.error ?? info.error} />
+      <CanaryLine info={canary.data} />
       {list && list.length === 0 && <p>No releases yet: push code or set config to make one.</p>}
       {list && list.length > 0 && (
         <ol class="timeline">
@@ -84,5 +86,20 @@ function RollbackDialog({ app, release, onClose }: { app: string; release: Relea
         <button type="button" class="secondary" autofocus onClick={() => ref.current?.close()}>Cancel</button>
       </p>
     </dialog>
+  );
+}
+
+/** The canary running now (one line: its release, share, step and the last window's figures), else the setting, else nothing. */
+function CanaryLine({ info }: { info: CanaryInfo | undefined }) {
+  if (!info?.setting && !info?.running) return null;
+  const c = info.running;
+  if (!c) return <p class="canary">Canary on: every deploy starts at {info.setting!.steps.map((s) => `${s} %`).join(' → ')}, {info.setting!.stepSeconds} s windows.</p>;
+  const f = c.figures;
+  const figures = (x: { requests: number; errorRate: number; p95Ms: number | null }) => `${x.requests} requests, 5xx ${x.errorRate.toFixed(1)} %, p95 ${x.p95Ms ?? '-'} ms`;
+  return (
+    <p class="canary" data-canary={`v${c.release}`}>
+      <strong>Canary:</strong> v{c.release} takes {c.weight} % of the requests beside v{c.stable} (step {c.step} of {c.steps}, {c.state === 'running' ? `window ends ${when(c.windowEndsAt)}` : c.state})
+      {f ? <> · last window: v{c.release} {figures(f.canary)}; v{c.stable} {figures(f.stable)}</> : null}
+    </p>
   );
 }
