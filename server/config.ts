@@ -1,11 +1,12 @@
 import type { BackupRetention, ContainerDefaults } from './model.ts';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { UserError } from './errors.ts';
 import { parseCidr } from './cidr.ts';
 import { oidcIssuer, oidcSettings, secretFile, tokenMaxTtl, type OidcSettings } from './oidc-settings.ts';
+import { readPrivateFile } from './private-file.ts';
 
 /** Everything Slipway reads from its environment, validated once and frozen. */
 export interface Config {
@@ -649,17 +650,8 @@ function hostAddress(): string {
  */
 function registryAuth(given: string | undefined, name: string): Readonly<RegistryAuth> | undefined {
   if (!given) return undefined;
-  const path = resolve(given);
-  let content: string;
-  let mode: number;
-  try {
-    mode = statSync(path).mode;
-    content = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`${name} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: err });
-  }
   // The password opens every app's images: a file others may read is refused, not used.
-  if ((mode & 0o077) !== 0) throw new UserError(`${name} ${path} may be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 it.`);
+  const { path, content } = readPrivateFile(given, name);
   const m = /^([^:\s]+):([^\r\n]+)\r?\n?$/.exec(content);
   if (!m) throw new UserError(`${name} ${path} must hold one line USER:PASSWORD.`);
   return Object.freeze({ username: m[1]!, password: m[2]! });

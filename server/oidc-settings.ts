@@ -1,9 +1,8 @@
 // The settings of tokens that expire and of the dashboard's OpenID Connect sign-in (issue 41),
 // parsed for server/config.ts (which reads them, with every other setting, from the environment).
-import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { UserError } from './errors.ts';
 import { parseDuration } from './durations.ts';
+import { readPrivateFile } from './private-file.ts';
 
 /** The OpenID Connect provider the dashboard offers sign-in with. */
 export interface OidcSettings {
@@ -51,17 +50,8 @@ export function oidcIssuer(raw: string | undefined, name: string): string | unde
 /** SLIPWAY_OIDC_CLIENT_SECRET_FILE: a file holding the secret, readable by its owner only. */
 export function secretFile(given: string | undefined, name: string): string | undefined {
   if (!given) return undefined;
-  const path = resolve(given);
-  let content: string;
-  let mode: number;
-  try {
-    mode = statSync(path).mode;
-    content = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`${name} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: err });
-  }
   // The secret lets anyone trade a stolen authorization code: a file others may read is refused.
-  if ((mode & 0o077) !== 0) throw new UserError(`${name} ${path} may be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 it.`);
+  const { path, content } = readPrivateFile(given, name);
   const secret = content.trim();
   if (!secret || secret.includes('\n')) throw new UserError(`${name} ${path} must hold the client secret on one line.`);
   return secret;
