@@ -110,7 +110,7 @@ export class JobRunner implements Jobs {
     // The file first: a job is never recorded without the transcript it points to.
     const jobLog = new JobLog(logFile, this.#config.maxBuildLogBytes);
     try {
-      this.#store.jobs.create({ id, kind: spec.kind, app, by: spec.identity.name, origin: spec.origin, logFile, credential: credentialOf(spec.identity, this.#store.audit.tokenName) });
+      this.#store.jobs.create({ id, kind: spec.kind, app, by: spec.identity.name, origin: spec.origin, logFile, credential: credentialOf(spec.identity, (hash) => this.#store.audit.tokenName(hash)) });
       this.#prune(app);
     } catch (err) {
       jobLog.end();

@@ -267,10 +267,10 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     const bumped = pkg.replace(/^ {2}"version": "[^"]*"/m, `  "version": "${version}"`);
     assert.notEqual(bumped, pkg);
     writeFileSync(join(src, 'package.json'), bumped);
-    const db = readFileSync(join(root, 'server', 'store', 'db.ts'), 'utf8');
-    const more = db.replace(/\n\];\n\n\/\*\* The schema version this Slipway/, `\n  \`${migration}\`,\n];\n\n/** The schema version this Slipway`);
-    assert.notEqual(more, db);
-    writeFileSync(join(src, 'server', 'store', 'db.ts'), more);
+    const migrations = readFileSync(join(root, 'server', 'store', 'migrations.ts'), 'utf8');
+    const more = migrations.replace(/\n\];\n$/, `\n  \`${migration}\`,\n];\n`);
+    assert.notEqual(more, migrations);
+    writeFileSync(join(src, 'server', 'store', 'migrations.ts'), more);
   };
   /** `install.sh --upgrade` with the app under 20 requests/s through the ingress the whole time. */
   const upgradeUnderLoad = async (t: TestContext, what: string, during?: () => Promise<void>) => {

@@ -70,7 +70,7 @@ export class AuditLog implements AuditRecorder {
 /** Who an identity is, for an entry: its key, how it proved it, where it came in and from where. */
 export function actorOf(store: Store, identity: Identity, over?: AuditInterface): Pick<AuditInput, 'actor' | 'credential' | 'interface' | 'source'> {
   const iface: AuditInterface = over ?? (identity.via === 'ssh' ? 'ssh' : identity.via === 'local' ? 'cli' : identity.session ? 'dashboard' : 'api');
-  return { actor: identity.name, credential: credentialOf(identity, store.audit.tokenName), interface: iface, source: identity.source ?? null };
+  return { actor: identity.name, credential: credentialOf(identity, (hash) => store.audit.tokenName(hash)), interface: iface, source: identity.source ?? null };
 }
 
 /**
