@@ -122,6 +122,11 @@ export function valuesByKey(db: Db): Record<string, number> {
   return out;
 }
 
+/** Seals with key `to` the values kept in clear in the columns first sealed by the migration to schema `since`. */
+function sealClear(db: Db, sealer: Sealer, to: string, since: number): void {
+  resealAll(db, sealer, to, (text) => text, undefined, COLUMNS.filter((c) => c.since === since));
+}
+
 /**
  * Schema 24: seals every secret value stored in clear, with the current key (made now, in the key
  * folder, unless SLIPWAY_STORE_KEY gives one), in the migration's own transaction, and names that
@@ -129,7 +134,7 @@ export function valuesByKey(db: Db): Record<string, number> {
  */
 export function sealInPlace(db: Db, sealer: Sealer): void {
   const to = sealer.current();
-  resealAll(db, sealer, to, (text) => text, undefined, COLUMNS.filter((c) => c.since === SEALED_AT));
+  sealClear(db, sealer, to, SEALED_AT);
   sealer.setCurrent(to);
 }
 
@@ -139,7 +144,7 @@ export function sealInPlace(db: Db, sealer: Sealer): void {
  * store's current key, in the migration's own transaction.
  */
 export function sealDrains(db: Db, sealer: Sealer): void {
-  resealAll(db, sealer, sealer.current(), (text) => text, undefined, COLUMNS.filter((c) => c.since === DRAINS_SEALED_AT));
+  sealClear(db, sealer, sealer.current(), DRAINS_SEALED_AT);
 }
 
 /** What secrets:rotate-key did: the key every value is now sealed with, the one before, how many values, which key files went. */
