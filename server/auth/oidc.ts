@@ -2,7 +2,7 @@
 // OpenID Foundation): the authorization code flow with PKCE (S256), state and nonce. The provider's
 // discovery document is fetched once and kept; the ID token is checked by the library (signature
 // against the provider's keys, issuer, audience, expiry, nonce) before any claim is read here.
-import * as oidc from 'openid-client';
+import type * as OidcLib from 'openid-client';
 import { createHash } from 'node:crypto';
 import type { OidcSettings } from '../oidc-settings.ts';
 
@@ -26,18 +26,28 @@ export interface OidcAccount {
   email: string | undefined;
 }
 
+/**
+ * The library, loaded on the first sign-in: most servers never set a provider, and loading it at
+ * start-up cost about 6 MiB of idle memory (bench/results/memory.md).
+ */
+let loaded: typeof OidcLib | undefined;
+async function library(): Promise<typeof OidcLib> {
+  loaded ??= await import('openid-client');
+  return loaded;
+}
+
 /** The provider's configuration, discovered once per issuer and client. */
-const discovered = new Map<string, Promise<oidc.Configuration>>();
+const discovered = new Map<string, Promise<OidcLib.Configuration>>();
 
 /** Whether the issuer is plain http (allowed on loopback only, by server/oidc-settings.ts). */
 const insecure = (settings: OidcSettings) => settings.issuer.startsWith('http:');
 
 /** The provider's configuration (its discovery document), fetched on first use; a failed fetch is tried again next time. */
-export function providerOf(settings: OidcSettings): Promise<oidc.Configuration> {
+export function providerOf(settings: OidcSettings): Promise<OidcLib.Configuration> {
   const id = createHash('sha256').update(`${settings.issuer}\0${settings.clientId}\0${settings.clientSecret ?? ''}`).digest('hex');
   let found = discovered.get(id);
   if (!found) {
-    found = oidc.discovery(new URL(settings.issuer), settings.clientId, settings.clientSecret, settings.clientSecret === undefined ? oidc.None() : undefined, insecure(settings) ? { execute: [oidc.allowInsecureRequests] } : undefined);
+    found = library().then((oidc) => oidc.discovery(new URL(settings.issuer), settings.clientId, settings.clientSecret, settings.clientSecret === undefined ? oidc.None() : undefined, insecure(settings) ? { execute: [oidc.allowInsecureRequests] } : undefined));
     discovered.set(id, found);
     found.catch(() => discovered.delete(id));
   }
@@ -47,6 +57,7 @@ export function providerOf(settings: OidcSettings): Promise<oidc.Configuration> 
 /** Starts a sign-in: where to send the browser, and what to keep until it returns. */
 export async function beginSignIn(settings: OidcSettings, redirectUri: string, next: string, ttlMs: number): Promise<{ url: string; flow: OidcFlow }> {
   const config = await providerOf(settings);
+  const oidc = await library();
   const verifier = oidc.randomPKCECodeVerifier();
   const flow: OidcFlow = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier, next, expiresAt: Date.now() + ttlMs };
   const url = oidc.buildAuthorizationUrl(config, {
@@ -68,6 +79,7 @@ export async function beginSignIn(settings: OidcSettings, redirectUri: string, n
  */
 export async function finishSignIn(settings: OidcSettings, currentUrl: URL, flow: OidcFlow): Promise<OidcAccount> {
   const config = await providerOf(settings);
+  const oidc = await library();
   const tokens = await oidc.authorizationCodeGrant(config, currentUrl, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
   const claims = tokens.claims();
   if (!claims) throw new Error('the provider sent no ID token');
@@ -81,6 +93,8 @@ export async function finishSignIn(settings: OidcSettings, currentUrl: URL, flow
 
 /** Whether an error is the provider's or the flow's (a user's sentence), not ours. */
 export function providerRefused(err: unknown): string | undefined {
+  const oidc = loaded;
+  if (!oidc) return undefined; // Nothing was asked of a provider yet, so nothing it said.
   if (err instanceof oidc.AuthorizationResponseError) return `The provider did not sign you in (${err.error}${err.error_description ? `: ${err.error_description}` : ''}).`;
   if (err instanceof oidc.ResponseBodyError) return `The provider refused the sign-in (${err.error}${err.error_description ? `: ${err.error_description}` : ''}).`;
   return undefined;

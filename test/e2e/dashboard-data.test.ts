@@ -128,7 +128,11 @@ describe("the app page's Databases section in Chromium against a real Slipway an
     const bad = await ssh(`pg:backups:verify ${APP}`);
     assert.equal(bad.exitCode, 1, bad.stdout);
     const failed = row.locator('td[data-restore="bad"]');
-    await failed.waitFor({ timeout: UI_MS });
+    // On failure, what the section showed instead (its row and any error line) says which step lagged.
+    await failed.waitFor({ timeout: UI_MS }).catch(async (err: unknown) => {
+      const shown = await page.locator('section[aria-labelledby="databases"]').innerText().catch(() => '(section gone)');
+      throw new Error(`the failed drill's row did not show; the section said:\n${shown}`, { cause: err });
+    });
     assert.match(await failed.innerText(), /^failed at verify, (just now|\d+ s ago): pgBackRest's verify found the backups damaged: .+; last ok (just now|\d+ s ago)$/s);
     await checkAxe(page, 'app page with a failed drill');
     await screenshot(page, 'dashboard-data-failed');

@@ -18,12 +18,17 @@ function sources(dir: string): string[] {
 
 const files = [...sources('server'), ...sources('hooks')];
 const IMPORT = /^(?:import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm;
+/** A module loaded on first use (`await import('lib')`): a runtime import all the same. */
+const DYNAMIC_IMPORT = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 interface Import { from: string; spec: string; typeOnly: boolean }
 
 const imports: Import[] = files.flatMap((f) => {
   const text = readFileSync(join(root, f), 'utf8');
-  return [...text.matchAll(IMPORT)].map((m) => ({ from: f, spec: m[2]!, typeOnly: m[1] !== undefined }));
+  return [
+    ...[...text.matchAll(IMPORT)].map((m) => ({ from: f, spec: m[2]!, typeOnly: m[1] !== undefined })),
+    ...[...text.matchAll(DYNAMIC_IMPORT)].map((m) => ({ from: f, spec: m[1]!, typeOnly: false })),
+  ];
 });
 
 /** The node of the folder graph a file belongs to: server/X/ for a folder, the file itself at server/'s top. */

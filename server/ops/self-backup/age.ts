@@ -6,13 +6,16 @@
 import { writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { UserError } from '../../errors.ts';
+
+/** The library, loaded when a backup is written or read: the server at rest never needs it (idle memory, bench/results/memory.md). */
+const age = () => import('age-encryption');
 
 /** A new key pair: the secret identity (`AGE-SECRET-KEY-1…`) and its public recipient (`age1…`). */
 export async function newKeyPair(): Promise<{ identity: string; recipient: string }> {
   // X25519, not the hybrid post-quantum kind: its recipient fits in an environment variable and
   // every age since 1.0 reads it.
+  const { generateX25519Identity, identityToRecipient } = await age();
   const identity = await generateX25519Identity();
   return { identity, recipient: await identityToRecipient(identity) };
 }
@@ -29,7 +32,7 @@ export function identityIn(text: string, file: string): string {
 
 /** Encrypts a stream to every recipient, chunk by chunk (nothing is held whole in memory). */
 export async function encrypting(plain: Readable, recipients: readonly string[]): Promise<Readable> {
-  const e = new Encrypter();
+  const e = new (await age()).Encrypter();
   for (const r of recipients) e.addRecipient(r);
   const out = await e.encrypt(Readable.toWeb(plain) as unknown as ReadableStream<Uint8Array>);
   return Readable.fromWeb(out as unknown as WebReadableStream<Uint8Array>);
@@ -40,7 +43,7 @@ export class ArchiveUnreadable extends UserError {}
 
 /** Decrypts a stream with `identity`; the header is read before this resolves (a wrong key fails here). */
 export async function decrypting(encrypted: Readable, identity: string, name: string): Promise<Readable> {
-  const d = new Decrypter();
+  const d = new (await age()).Decrypter();
   d.addIdentity(identity);
   let out: ReadableStream<Uint8Array>;
   try {
