@@ -6,7 +6,8 @@
 //   concurrency equal to the cores (they never touch the testbed), and the end-to-end files whose
 //   first lines say `// e2e: alone (WHY)`, one by one: each needs the testbed to itself (it
 //   collects the registry's storage, cordons or drains a node, asserts on the whole cluster).
-// - Then the other end-to-end files, --jobs at a time (default 4), longest first by the last
+// - Once the alone files are done, the other end-to-end files, --jobs at a time (default 4; one
+//   fewer until the unit and integration files end), longest first by the last
 //   run's times (--times, a JSON file the run rewrites): each owns its apps, namespaces, ports and data directory, and shares the
 //   registry, cluster and ingress the way tenants do.
 // - Each file's output is printed whole when it ends, so parallel files do not interleave.
@@ -92,14 +93,19 @@ function runJob(job: Job): Promise<Outcome> {
 /** A job of one file of its own (labelled with its path), not the unit and integration job. */
 const oneFile = (o: Outcome) => o.job.label === o.job.files[0];
 
-/** Runs `jobs` at most `width` at a time, longest expected first is the caller's order. */
-async function pool(jobs: Job[], width: number): Promise<Outcome[]> {
+/**
+ * Runs `jobs` at most `width` at a time, longest expected first is the caller's order. The last
+ * slot opens only once `busy` settles (the unit and integration files, which take about one
+ * slot's share of the cores while they run).
+ */
+async function pool(jobs: Job[], width: number, busy: Promise<unknown> = Promise.resolve()): Promise<Outcome[]> {
   const queue = [...jobs];
   const out: Outcome[] = [];
-  const worker = async () => {
+  const worker = async (slot: number) => {
+    if (slot === width - 1) await busy;
     for (let job = queue.shift(); job; job = queue.shift()) out.push(await runJob(job));
   };
-  await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, (_, slot) => worker(slot)));
   return out;
 }
 
@@ -171,8 +177,10 @@ async function main(): Promise<void> {
   const longestFirst = [...shared].sort((a, b) => (times[b] ?? Infinity) - (times[a] ?? Infinity));
   const sharedJobs = longestFirst.map((f): Job => ({ label: f, files: [f], concurrency: 1 }));
   // First, the files that need the testbed to themselves, one by one, beside the unit and
-  // integration files, which never touch the testbed; then the other end-to-end files at once.
-  process.stdout.write(`test: ${alone.length} end-to-end files alone beside the unit and integration files; then ${sharedJobs.length} end-to-end files, ${width} at a time\n`);
+  // integration files, which never touch the testbed; then the other end-to-end files at once,
+  // one fewer while the unit and integration files still run (they need no slot of the testbed,
+  // and the cores were a quarter idle while they ran beside the alone files only).
+  process.stdout.write(`test: ${alone.length} end-to-end files alone beside the unit and integration files; then ${sharedJobs.length} end-to-end files, ${width} at a time (${width - 1} until the unit and integration files end)\n`);
   const aloneLane = async () => {
     const out: Outcome[] = [];
     for (const f of alone) {
@@ -183,9 +191,10 @@ async function main(): Promise<void> {
   };
   const fastLane = async () => (fastFiles.length ? [await runJob({ label: `unit and integration (${fastFiles.length} files)`, files: fastFiles, concurrency: availableParallelism() })] : []);
   const phases: Phase[] = [];
-  const first = await phase('Alone and unit files', phases, async () => (await Promise.all([aloneLane(), fastLane()])).flat());
-  const rest = sharedJobs.length ? await phase(`Shared end-to-end files, ${width} at a time`, phases, () => pool(sharedJobs, width)) : [];
-  const outcomes = [...first, ...rest];
+  const fast = fastLane();
+  const first = await phase('Alone files (the unit and integration files beside them)', phases, aloneLane);
+  const rest = sharedJobs.length ? await phase(`Shared end-to-end files, ${width} at a time`, phases, () => pool(sharedJobs, width, fast)) : [];
+  const outcomes = [...first, ...(await fast), ...rest];
   for (const o of outcomes) if (oneFile(o)) times[o.job.label] = Math.round(o.seconds);
   if (values.times) {
     mkdirSync(dirname(values.times), { recursive: true });

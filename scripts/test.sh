@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (`scripts/provision npm test`, what CI runs): type-check, bring the testbed up
+# The test command (`scripts/provision npm test`, what CI runs): type-check while bringing the testbed up
 # (idempotent, cached outside the checkout; a warm one takes seconds, a cold one builds
 # Kubernetes, pack and the lifecycle: docs/testbed.md), then every test file under node's test
 # runner, several at once (scripts/run-tests.ts). Nothing is skipped unless a person opts out:
@@ -21,10 +21,17 @@ esac
 # The runner's settings, from the environment: files at once, and where each file's last time is
 # kept (outside the checkout) so that the longest start first.
 runner=(--jobs "${SLIPWAY_TEST_JOBS:-4}" --times "${SLIPWAY_CACHE_DIR:-$HOME/.cache/slipway}/test-times.json")
-tsc --noEmit -p .
+# The type-checks run while the testbed comes up (each waits on the other's disk and network
+# rather than the cores); a failure of either stops the run before any test.
+tsc --noEmit -p . & server_types=$!
 # The dashboard's sources (web/src) have their own settings: DOM types, Preact's JSX.
-tsc --noEmit -p web
+tsc --noEmit -p web & web_types=$!
+typed() {
+  wait "$server_types" || { echo "test: the server's sources do not type-check (above); nothing was tested" >&2; exit 1; }
+  wait "$web_types" || { echo "test: the dashboard's sources do not type-check (above); nothing was tested" >&2; exit 1; }
+}
 if $fast; then
+  typed
   # Choosing the fast script is opting out of the testbed: tests that need it skip, saying why.
   export SLIPWAY_TESTBED=0
   exec node scripts/run-tests.ts --fast "${runner[@]}"
@@ -36,4 +43,5 @@ else
   exports=$(bash testbed/up.sh) || { echo "test: the testbed did not come up (see above); nothing was tested" >&2; exit 1; }
   eval "$exports"
 fi
+typed
 exec node scripts/run-tests.ts "${runner[@]}" "${only[@]}"

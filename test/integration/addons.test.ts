@@ -214,9 +214,16 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.deepEqual((await addons(app)).map((a) => [a.name, a.attachment]), [['postgres', 'POSTGRES_URL'], ['restored', 'DATABASE_URL']]);
     assert.equal((await s.ssh(s.admin, `rollback ${app}`)).exitCode, 0);
     assert.equal(lastDeploy(app)!.config.DATABASE_URL, old, 'a rollback brings the old database back with the old release');
+    assert.deepEqual((await addons(app)).map((a) => [a.name, a.attachment]), [['postgres', 'DATABASE_URL'], ['restored', 'RESTORED_URL']], 'the record follows the config the rollback brought back');
+
+    // Destroying the database the rollback made DATABASE_URL again detaches DATABASE_URL (the
+    // record said POSTGRES_URL before, and the app was left naming a database that was gone).
+    const destroyed = await s.ssh(s.admin, `addons:destroy ${app} postgres --confirm ${app}`);
+    assert.equal(destroyed.exitCode, 0, destroyed.stderr);
+    assert.match(destroyed.stdout, /Detaching postgres \(DATABASE_URL\)/);
+    assert.equal((await config(app)).DATABASE_URL, undefined);
 
     // --promote: made DATABASE_URL in the release that attaches it, one release in all.
-    assert.equal((await s.ssh(s.admin, `addons:destroy ${app} postgres --confirm ${app}`)).exitCode, 0);
     const releases = lastDeploy(app)!.version;
     const both = await s.ssh(s.admin, `pg:restore ${app} --from restored --to again --promote`);
     assert.equal(both.exitCode, 0, both.stderr);

@@ -133,12 +133,17 @@ describe('Valkey credential rotation and restores into a new instance', { timeou
     const before = Math.max(...releases.map((x) => x.version)) - 1;
     assert.equal((await s.ssh(s.admin, `rollback ${app} v${before}`)).exitCode, 0);
     assert.equal((await config(app)).REDIS_URL, original, 'rollback puts the old REDIS_URL back');
+    // The records follow: valkey holds REDIS_URL again; valkey-3, which no var holds in that
+    // release, is recorded under its own name rather than the REDIS_URL valkey holds.
+    assert.deepEqual((await addons(app)).filter((a) => /^valkey(-3)?=/.test(a)).sort(), ['valkey-3=VALKEY_3_URL', 'valkey=REDIS_URL']);
+    assert.match((await s.ssh(s.admin, `redis:promote ${app} valkey`)).stderr, /valkey is REDIS_URL already\./);
 
     // redis:promote moves REDIS_URL by name, the holder keeping its own.
-    const p = await s.ssh(s.admin, `redis:promote ${app} valkey`);
+    const p = await s.ssh(s.admin, `redis:promote ${app} valkey-3`);
     assert.equal(p.exitCode, 0, p.stderr);
-    assert.match(p.stdout, /Promoted valkey to REDIS_URL in v\d+; valkey-3 stays/);
-    assert.match((await config(app)).VALKEY_3_URL!, /@db-valkey-3\./);
+    assert.match(p.stdout, /Promoted valkey-3 to REDIS_URL in v\d+; valkey stays/);
+    assert.match((await config(app)).REDIS_URL!, /@db-valkey-3\./);
+    assert.equal((await config(app)).VALKEY_URL, original);
     const wrong = await s.ssh(s.admin, `pg:promote ${app} valkey-2`);
     assert.equal(wrong.exitCode, 1);
   });

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../errors.ts';
 import { newAuthority, newServerCert } from '../../data/certs.ts';
-import { dataHost, dataHostNames, dataPort, dataUrl } from '../../deploy/data.ts';
+import { dataHost, dataHostNames, dataPort } from '../../deploy/data.ts';
 import { log } from '../../output/log.ts';
 import type { DataKind, DataService } from '../../model.ts';
 import type { DataGuards } from '../../deploy/deployer.ts';
@@ -22,12 +22,13 @@ import { databaseLimits } from './resources.ts';
 import { attachmentVar, claimRefusal, DATA_KINDS, dataKind, dataName, dataVersion, defaultAttachment, freeName } from './rules.ts';
 import type { Actor, Progress } from '../actor.ts';
 import { databaseStats, fullVolumes } from './stats.ts';
+import { DATABASE, loginOf, rowUrl, varsHolding } from './attachments.ts';
+
+export { DATABASE, loginOf, rowUrl };
 import type { ProcessIo } from '../../kube/process-io.ts';
 
 /** How long a new database may take to accept connections (an image pull on a cold node included). */
 const START_TIMEOUT_MS = 180_000;
-/** The database every Postgres instance is made with. */
-export const DATABASE = 'app';
 
 /** What addons:create is asked for. */
 export interface AddonRequest {
@@ -135,20 +136,6 @@ export function allDatabases(services: Pick<Services, 'store'>, which: 'all' | '
 /** Whether `app` is a preview: its databases keep their backups in scratch space (DataService.scratchBackups), and no round backs them up or drills them. */
 export function isPreview(services: Pick<Services, 'store'>, app: string): boolean {
   return services.store.previews.get(app) !== undefined;
-}
-
-/**
- * The user a stored database is used as: its row's, but a Valkey database's is `default` (whose
- * password is requirepass) until a credential rotation makes it an ACL user of its own (then its
- * `owner` is `default`: it has the rights `default` had).
- */
-export function loginOf(row: Pick<DataRow, 'kind' | 'username' | 'owner'>): string {
-  return row.kind === 'valkey' && !row.owner ? 'default' : row.username;
-}
-
-/** The URL a stored database is attached with. */
-export function rowUrl(app: string, row: DataRow): string {
-  return dataUrl(app, { name: row.name, kind: row.kind, credentials: { username: loginOf(row), password: row.password, database: DATABASE } });
 }
 
 /** What the deployer runs for a stored database. */
@@ -283,9 +270,11 @@ export async function destroyAddon(actor: Actor, app: string, raw: string, progr
   const { store } = actor.services;
   const row = existing(actor.services, app, raw);
   let release: number | null = null;
-  if (store.config.all(app)[row.attachment] === rowUrl(app, row)) {
-    progress.transcript.step(`Detaching ${row.name} (${row.attachment})`);
-    release = (await setConfig(actor, app, { unset: [row.attachment] }, progress)).release;
+  // Every var that still holds its URL (after a rolled-back promotion, not always the recorded one).
+  const holding = varsHolding(store.config.all(app), app, row);
+  if (holding.length) {
+    progress.transcript.step(`Detaching ${row.name} (${holding.join(', ')})`);
+    release = (await setConfig(actor, app, { unset: holding }, progress)).release;
   }
   const unlock = lockApp(actor.services, app, `addons:destroy by ${actor.identity.name}`);
   try {

@@ -9,6 +9,7 @@ import type { Release } from '../../store/releases.ts';
 import type { Actor, Progress } from '../actor.ts';
 import type { ReleaseInfo } from '../../shapes/releases.ts';
 import { observeRollback, secondsSince } from '../../observe/metrics.ts';
+import { followConfig } from '../data/attachments.ts';
 
 /** A release as listed: everything but its config, whose values are secrets (the store's row, so its processes, checks and cron keep the types the wire's ReleaseSummary passes through loosely). */
 export type ReleaseSummary = Omit<Release, 'config'>;
@@ -83,6 +84,8 @@ export async function rollback(actor: Actor, app: string, input: RollbackInput, 
     }, { transcript: p.transcript, signal: p.signal, describe: true, runRelease: input.runRelease === true });
     // As on Heroku, a rollback brings back the config it ran with: `config` shows what runs.
     store.config.change(app, target.config, Object.keys(store.config.all(app)).filter((k) => !(k in target.config)));
+    // A rolled-back promotion: the database that held DATABASE_URL then holds it again.
+    followConfig(store, app);
     return r;
   }).catch((err: unknown) => {
     observeRollback(progress.signal.aborted ? 'cancelled' : 'failed', secondsSince(start));
