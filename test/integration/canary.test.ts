@@ -116,6 +116,32 @@ describe('canary releases: canary:set, a deploy as a canary, canary:promote and 
     assert.equal(JSON.parse((await s.ssh(s.admin, `canary ${app} --json`)).stdout).running, null);
   });
 
+  test('a rollback is a canary too: the earlier release beside the serving one at the first step, then all of it; an aborted one leaves the serving release', async () => {
+    healthy();
+    const { app } = await deployedApp(s, 'cn-back');
+    const first = lastDeploy(app).version;
+    assert.equal((await s.ssh(s.admin, `config:set ${app} B=1`)).exitCode, 0);
+    const serving = lastDeploy(app).version;
+    assert.equal((await s.ssh(s.admin, `canary:set ${app} 10 --step 1s`)).exitCode, 0);
+    let calls = s.deployer.canary.calls.length;
+    const back = await s.ssh(s.admin, `rollback ${app} v${first}`);
+    assert.equal(back.exitCode, 0, back.stderr);
+    assert.match(back.stdout, new RegExp(`Canary: v${serving + 1} beside v${serving} \\(10 % → 100 %, 1 s windows`));
+    assert.deepEqual(s.deployer.canary.calls.slice(calls), [`start ${app} v${serving + 1} 10`, `finish ${app}`]);
+    assert.equal(lastDeploy(app).version, serving + 1);
+    assert.equal((JSON.parse((await s.ssh(s.admin, `config ${app} --json`)).stdout) as Record<string, string>).B, undefined, "the rollback's config runs");
+
+    // The same rollback, worse than the stable set: aborted, and the release before it serves on.
+    s.deployer.canary.traffic = { stable: { requests: 90, errors: 0, ms: 20 }, canary: { requests: 10, errors: 10, ms: 20 } };
+    calls = s.deployer.canary.calls.length;
+    const bad = await s.ssh(s.admin, `rollback ${app} v${serving}`);
+    healthy();
+    assert.equal(bad.exitCode, 1, bad.stdout);
+    assert.match(bad.stderr, new RegExp(`The canary of v${serving + 2} was aborted at 10 %: 5xx 100\\.0 %`));
+    assert.deepEqual(s.deployer.canary.calls.slice(calls), [`start ${app} v${serving + 2} 10`, `abort ${app}`, `finish ${app}`]);
+    assert.equal(lastDeploy(app).version, serving + 1, 'the aborted rollback does not run');
+  });
+
   test('a push option runs one push as a canary (git push -o canary=10); canary=off deploys without one; an option Slipway does not know refuses the push', async () => {
     healthy();
     const { app, wd } = await deployedApp(s, 'cn-push');

@@ -123,6 +123,24 @@ describe('apps:promote (fake builder, registry and deployer at their interfaces)
     assert.deepEqual([current!.version, current!.imageCollectedAt, digest(current!.image)], [2, null, promoted]);
   });
 
+  test("a target with a canary setting takes the promotion as a canary: staging's image at the first step beside what it runs, then all of it", async () => {
+    const staging = await newApp(s, 'cnstaging');
+    const production = await newApp(s, 'cnproduction');
+    const wd = await s.workRepo({ 'index.js': 'canary promote\n' });
+    await pushTo(production, wd);
+    await commit(wd, 'staged');
+    await pushTo(staging, wd);
+    const stable = lastDeploy(production).version;
+    assert.equal((await ssh(`canary:set ${production} 10 --step 1s`)).exitCode, 0);
+    s.deployer.canary.traffic = { stable: { requests: 100, errors: 0, ms: 20 }, canary: { requests: 10, errors: 0, ms: 20 } };
+    const calls = s.deployer.canary.calls.length;
+    const r = await ssh(`apps:promote ${staging} --to ${production}`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Canary: v${stable + 1} beside v${stable} \\(10 % → 100 %, 1 s windows`));
+    assert.deepEqual(s.deployer.canary.calls.slice(calls), [`start ${production} v${stable + 1} 10`, `finish ${production}`]);
+    assert.equal(digest(lastDeploy(production).image), digest((await releases(staging))[0]!.image), "production runs staging's image");
+  });
+
   test('refusals, each one sentence with nothing written: itself, unknown apps, no release, no --to', async () => {
     const staging = await newApp(s, 'rstaging');
     const production = await newApp(s, 'rproduction');
