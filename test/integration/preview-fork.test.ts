@@ -62,6 +62,24 @@ describe('previews with copies of the parent\'s latest backups (--fork-db)', { t
     assert.notEqual(urls[1], urls[0]);
   });
 
+  test("a preview whose share of the volumes cannot hold all of the parent's databases is refused before any of them is made", async () => {
+    const { app, wd } = await deployedApp(s, 'forkq');
+    await ok(`addons:create ${app} postgres`);
+    await ok(`addons:create ${app} valkey`);
+    await ok(`previews:enable ${app}`);
+    // Ten previews share the parent's volumes: one each, and the preview would need two.
+    await ok(`previews:limit ${app} 10`);
+    const preview = previewAppName(app, 'small');
+    const applies = s.deployer.data.applies.length;
+    const r = await s.git(['push', s.sshRemote(app), 'main:small'], { cwd: wd });
+    const lines = remoteLines(r.stderr);
+    assert.notEqual(r.exitCode, 0, lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith(` !     A database needs a volume and ${preview} has 1 of its 1`) && l.endsWith(`: the preview's databases (one for each of ${app}'s) were not made.`)), lines.join('\n'));
+    assert.ok(!lines.some((l) => l.includes('Creating')), 'no database was started');
+    assert.equal(s.deployer.data.applies.length, applies);
+    assert.equal((await s.ssh(s.admin, `apps:info ${preview}`)).exitCode, 1, 'the preview made by the refused push is gone');
+  });
+
   test("a fork whose copy does not start fails the preview's deploy in one sentence and leaves no database", async () => {
     const { app, wd } = await deployedApp(s, 'forkf');
     await ok(`addons:create ${app} postgres`);

@@ -22,6 +22,7 @@ import { databaseLimits } from './resources.ts';
 import { attachmentVar, claimRefusal, DATA_KINDS, dataKind, dataName, dataVersion, defaultAttachment, freeName } from './rules.ts';
 import type { Actor, Progress } from '../actor.ts';
 import { databaseStats, fullVolumes } from './stats.ts';
+import { quantityValue } from '../../kube/quantity.ts';
 import { DATABASE, loginOf, rowUrl, varsHolding } from './attachments.ts';
 
 export { DATABASE, loginOf, rowUrl };
@@ -179,11 +180,26 @@ export function checked(actor: Actor, app: string, req: AddonRequest, kind: Data
   const inUse = new Set([...Object.keys(vars), ...rows.map((r) => r.attachment)]);
   const attachment = req.as !== undefined ? attachmentVar(req.as) : defaultAttachment(kind, name, inUse);
   if (inUse.has(attachment)) throw new UserError(`${attachment} is already set for ${app}; attach the database under another name with --as, or config:unset ${app} ${attachment} first.`);
-  const storage = quotaPlan(actor.services, app).storage ?? { volumes: config.appMaxVolumes, size: config.appMaxStorage };
-  const refusal = claimRefusal(app, claimsOf(actor.services, app), size, { claims: storage.volumes, storage: storage.size }, isPreview(actor.services, app) ? 1 : 2)
-    ?? databaseRefusal(actor.services, app, databaseLimits(actor.services, app));
+  const refusal = claimsRefusal(actor, app, [size]) ?? databaseRefusal(actor.services, app, databaseLimits(actor.services, app));
   if (refusal) throw new UserError(refusal.replace(/scale down or lower its limits\.$/, 'scale down, lower its limits, or raise its quota before adding a database.'));
   return { name, attachment };
+}
+
+/**
+ * Whether the app's volume quota holds new databases of these sizes all together (each two
+ * volumes, a preview's one): the first one past it, as claimRefusal words it; undefined when all fit.
+ */
+export function claimsRefusal(actor: Actor, app: string, sizes: readonly string[]): string | undefined {
+  const { config } = actor.services;
+  const storage = quotaPlan(actor.services, app).storage ?? { volumes: config.appMaxVolumes, size: config.appMaxStorage };
+  const per = isPreview(actor.services, app) ? 1 : 2;
+  let held = claimsOf(actor.services, app);
+  for (const size of sizes) {
+    const refusal = claimRefusal(app, held, size, { claims: storage.volumes, storage: storage.size }, per);
+    if (refusal) return refusal;
+    held = { claims: held.claims + per, bytes: held.bytes + per * quantityValue(size) };
+  }
+  return undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ import { requireDeployer } from '../../context.ts';
 import { quantityValue } from '../../kube/quantity.ts';
 import { DEFAULT_VOLUME_SIZE } from '../storage/volumes.ts';
 import { DATA_KINDS } from './rules.ts';
-import { authorityOf, checked, guardsOf, newDataRow, removeQuietly, rowUrl, serviceOf } from './addons.ts';
+import { authorityOf, checked, claimsRefusal, guardsOf, newDataRow, removeQuietly, rowUrl, serviceOf } from './addons.ts';
 import { forkInto, forkRefusal } from './preview-fork.ts';
 import { UserError } from '../../errors.ts';
 import type { Actor, Progress } from '../actor.ts';
@@ -40,6 +40,10 @@ export async function makePreviewDatabases(actor: Actor, parent: string, preview
     const refusal = forkRefusal(actor.services, parent);
     if (refusal) throw new UserError(refusal);
   }
+  // All of them within the preview's share, or none is made: a refusal after the first would
+  // leave it started (and a preview that exists already would keep it on every push).
+  const refusal = claimsRefusal(actor, preview, wanted.map((p) => previewDatabaseSize(p.size)));
+  if (refusal) throw new UserError(`${refusal.replace(/\.$/, '')}: the preview's databases (one for each of ${parent}'s) were not made.`);
   const ca = await authorityOf(actor.services, preview);
   const t = progress.transcript;
   const made: string[] = [];
