@@ -49,8 +49,8 @@ export function serveSettings(config: Pick<Config, 'hooksDir' | 'maxPushBytes'>)
     '-c', `core.hooksPath=${config.hooksDir}`,
     '-c', `receive.maxInputSize=${config.maxPushBytes}`,
     '-c', 'transfer.fsckObjects=true',
-    // Push options (`git push -o canary=10`) reach the hook, which passes them on (bounded, parsed
-    // by the server: hooks/wire.ts, pushCanary).
+    // Push options (`git push -o canary=10`, `-o detach`) reach the hook, which passes them on
+    // (bounded, parsed by the server: hooks/wire.ts, pushOptions).
     '-c', 'receive.advertisePushOptions=true',
   ];
 }

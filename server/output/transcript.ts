@@ -30,3 +30,19 @@ export function lineTranscript(write: (line: string) => void, drained: () => Pro
     drained,
   };
 }
+
+/**
+ * A transcript that forwards to `t` until `detach()`, then drops every line (and holds nothing
+ * back): a push that ends while its job carries on (`git push -o detach`) stops echoing there.
+ */
+export function detachable(t: Transcript): { transcript: Transcript; detach(): void } {
+  let attached = true;
+  const when = (f: (text: string) => void) => (text: string) => { if (attached) f(text); };
+  return {
+    transcript: {
+      step: when((x) => t.step(x)), detail: when((x) => t.detail(x)), warn: when((x) => t.warn(x)), raw: when((x) => t.raw(x)),
+      drained: () => (attached ? t.drained() : Promise.resolve()),
+    },
+    detach: () => { attached = false; },
+  };
+}

@@ -6,12 +6,13 @@ import type { Transcript } from '../output/transcript.ts';
 import { setHead } from '../repos.ts';
 import { pushTarget, type RefUpdate } from './receive.ts';
 import type { Quarantine } from '../../hooks/wire.ts';
-import { rollOut } from '../ops/rollout.ts';
+import { rollOut, startRollOut } from '../ops/rollout.ts';
 import { buildAndDeploy } from '../ops/builds/build-and-deploy.ts';
 import { deployPreview, removeBranchPreview } from '../ops/previews/preview-deploy.ts';
 import { observePush, secondsSince, type Outcome } from '../observe/metrics.ts';
 import { inSpan, pastSpan } from '../observe/traces.ts';
-import { canaryFor, pushCanary } from '../ops/releases/canary.ts';
+import { pushOptions } from '../ops/releases/canary.ts';
+import { detachable } from '../output/transcript.ts';
 
 /** One push as the pre-receive hook hands it over. */
 export interface PushRequest {
@@ -68,18 +69,37 @@ async function pipeline(services: Services, push: PushRequest, seen: { backend: 
   if (target.kind === 'preview-removal') return removeBranchPreview(services, previewPush);
   if (target.kind === 'preview') return deployPreview(services, { ...previewPush, commit: target.commit, quarantine: push.quarantine, backends });
   const short = target.commit.slice(0, 7);
-  // A push option is checked before the lock: a bad one refuses the push with nothing done.
-  const canary = pushCanary(push.pushOptions ?? [], canaryFor(services, app));
+  // Push options are checked before the lock: a bad one refuses the push with nothing done.
+  const { canary, detach } = pushOptions(services, app, push.pushOptions ?? []);
 
   // lock: one deploy per app at a time; a second push is turned away at once. The push is a job
   // whose client is the pusher: it sees the job's transcript live, and its leaving cancels it.
-  await rollOut({ identity: push.identity, services }, app, `push of ${short}`, { transcript: push.transcript, signal: push.signal }, async (p) => {
+  const deploy = (onCanaryStarted?: () => void) => async (p: { transcript: Transcript; signal: AbortSignal }) => {
     p.transcript.step(`Deploying ${app} (${short}) from ${target.branch}`);
     await buildAndDeploy(services, {
       app, commit: target.commit, description: `Deploy ${short}`, quarantine: push.quarantine,
-      by: push.identity, transcript: p.transcript, signal: p.signal, backends, startedAt: push.startedAt, ...(canary ? { canary } : {}),
+      by: push.identity, transcript: p.transcript, signal: p.signal, backends, startedAt: push.startedAt,
+      ...(canary ? { canary } : {}), ...(onCanaryStarted ? { onCanaryStarted } : {}),
     });
     await setHead(services.config, app, target.branch);
-  }, { tracked: true, kind: 'push', origin: 'push' });
+  };
+  if (!detach) {
+    await rollOut({ identity: push.identity, services }, app, `push of ${short}`, { transcript: push.transcript, signal: push.signal }, deploy(), { tracked: true, kind: 'push', origin: 'push' });
+    return;
+  }
+  // `-o detach`: the job is the pusher's until its canary takes its first share of the requests;
+  // then the push ends (git updates the branch) and the job carries on by itself, as an API
+  // deploy does. Until then a failure is the push's, as without it.
+  const echo = detachable(push.transcript);
+  let canaryLive = false;
+  let started = () => {};
+  const live = new Promise<void>((resolve) => { started = resolve; });
+  const job = startRollOut({ identity: push.identity, services }, app, `push of ${short}`, { transcript: echo.transcript, signal: push.signal, detached: true, origin: 'push' }, deploy(() => { canaryLive = true; started(); }), { tracked: true, kind: 'push', origin: 'push' });
+  await Promise.race([live, job.result]);
+  echo.detach();
+  // A deploy with nothing serving yet (the app's first) runs no canary: it ended as any push does.
+  if (!canaryLive) return;
+  // The job's own end is recorded in it; nobody waits on it here.
+  job.result.catch(() => {});
+  push.transcript.step(`Detached: the canary carries on as job ${job.job.id}; canary ${app} shows it, jobs:follow ${job.job.id} follows it, canary:promote ${app} or canary:abort ${app} ends it`);
 }
-

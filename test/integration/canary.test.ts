@@ -161,7 +161,7 @@ describe('canary releases: canary:set, a deploy as a canary, canary:promote and 
     await s.commitAll(wd, 'three');
     const bad = await s.git(['push', '-o', 'ci.skip', s.sshRemote(app), 'main'], { cwd: wd });
     assert.notEqual(bad.exitCode, 0);
-    assert.match(bad.stderr, /Slipway knows one push option, canary=STEPS \(git push -o canary=10,50\) or canary=off; "ci\.skip" is not it, and nothing was deployed\./);
+    assert.match(bad.stderr, /Slipway knows two push options, canary=STEPS \(git push -o canary=10,50\) or canary=off, and detach \(git push -o detach: the push ends once its canary has started\); "ci\.skip" is neither, and nothing was deployed\./);
     const worse = await s.git(['push', '-o', 'canary=90,10', s.sshRemote(app), 'main'], { cwd: wd });
     assert.match(worse.stderr, /"90,10" is not a list of canary steps/);
     assert.equal(lastDeploy(app).version, stable + 1, 'nothing was deployed');
@@ -171,6 +171,34 @@ describe('canary releases: canary:set, a deploy as a canary, canary:promote and 
     assert.equal(off.exitCode, 0, off.stderr);
     assert.doesNotMatch(off.stderr, /Canary:/);
     assert.equal(lastDeploy(app).version, stable + 2);
+  });
+
+  test('git push -o detach ends the push once its canary has started and the job carries on; with no canary to run it is refused with nothing deployed', async () => {
+    healthy();
+    const { app, wd } = await deployedApp(s, 'cn-detach');
+    const stable = lastDeploy(app).version;
+    await writeFile(join(wd, 'index.js'), 'console.log("detached")\n');
+    await s.commitAll(wd, 'detached');
+    const none = await s.git(['push', '-o', 'detach', s.sshRemote(app), 'main'], { cwd: wd });
+    assert.notEqual(none.exitCode, 0);
+    assert.match(none.stderr, new RegExp(`git push -o detach ends the push once its canary has started, and this deploy of ${app} runs none \\(canary:set ${app} 10,50,100, or -o canary=10\\); nothing was deployed\\.`));
+    assert.equal(lastDeploy(app).version, stable);
+
+    // An hour's window: the push could not wait for it.
+    assert.equal((await s.ssh(s.admin, `canary:set ${app} 10 --step 1h`)).exitCode, 0);
+    const pushed = await s.git(['push', '-o', 'detach', s.sshRemote(app), 'main'], { cwd: wd });
+    assert.equal(pushed.exitCode, 0, pushed.stderr);
+    const detached = /Detached: the canary carries on as job ([0-9a-z]+); canary \S+ shows it, jobs:follow \1 follows it/.exec(pushed.stderr);
+    assert.ok(detached, pushed.stderr);
+    assert.match(pushed.stderr, new RegExp(`v${stable + 1} takes 10 % of the requests`));
+    const running = JSON.parse((await s.ssh(s.admin, `canary ${app} --json`)).stdout) as { running: { release: number; weight: number } | null };
+    assert.deepEqual([running.running?.release, running.running?.weight], [stable + 1, 10], 'the canary runs on after the push ended');
+    assert.equal((await s.git(['ls-remote', s.sshRemote(app), 'refs/heads/main'], { cwd: wd })).stdout.split('\t')[0], (await s.git(['rev-parse', 'HEAD'], { cwd: wd })).stdout.trim(), 'git took the push');
+    assert.equal((await s.ssh(s.admin, `canary:promote ${app}`)).exitCode, 0);
+    const followed = await s.ssh(s.admin, `jobs:output ${detached[1]} -t`);
+    assert.equal(followed.exitCode, 0, followed.stdout + followed.stderr);
+    assert.match(followed.stdout, /Promoted by hand \(admin\) at 10 %/);
+    assert.equal(lastDeploy(app).version, stable + 1);
   });
 
   test('the API: GET, PATCH and DELETE /apps/APP/canary, promote and abort refused with one sentence when none runs; a read token reads, cannot set', async () => {

@@ -42,6 +42,8 @@ export interface DeployRequest {
   startedAt?: number | undefined;
   /** This push's canary (`git push -o canary=10`; `off`: none); default: the app's. */
   canary?: CanarySetting | 'off';
+  /** Called once the canary takes its first share of the requests (`git push -o detach` ends the push there). */
+  onCanaryStarted?: () => void;
 }
 
 function stopIfAborted(signal: AbortSignal): void {
@@ -113,7 +115,7 @@ export async function buildAndDeploy(services: Services, req: DeployRequest): Pr
     try {
       released = await releaseAndDeploy(services, app, {
         description: req.description, commit: req.commit, image: result.image, processes: result.processes, config: appConfig, checks: appJson.checks, cron: appJson.cron, createdBy: req.by.name,
-      }, { transcript: t, signal, runRelease: true, deployer, ...(req.canary ? { canary: req.canary } : {}) });
+      }, { transcript: t, signal, runRelease: true, deployer, ...(req.canary ? { canary: req.canary } : {}), ...(req.onCanaryStarted ? { onCanaryStarted: req.onCanaryStarted } : {}) });
     } catch (err) {
       stopIfAborted(signal);
       throw err;

@@ -114,14 +114,14 @@ export function decideCanary(actor: Pick<Actor, 'identity' | 'services'>, app: s
  * ended (`done`), or undefined when the deploy is no canary: `setting` (a push option's, else the
  * app's) or none, or a deployer that cannot split.
  */
-export function canaryBeside(services: Services, deployer: Deployer, next: DeployableRelease, setting: CanarySetting | undefined, t: Transcript, signal: AbortSignal): { beside: (serving: number) => Promise<void>; done: () => Promise<void> } | undefined {
+export function canaryBeside(services: Services, deployer: Deployer, next: DeployableRelease, setting: CanarySetting | undefined, t: Transcript, signal: AbortSignal, onStarted?: () => void): { beside: (serving: number) => Promise<void>; done: () => Promise<void> } | undefined {
   const split = deployer.canary;
   if (!setting || !split) return undefined;
   let ran = false;
   return {
     beside: (serving) => {
       ran = true;
-      return runCanary(services, split, next, serving, setting, t, signal);
+      return runCanary(services, split, next, serving, setting, t, signal, onStarted);
     },
     // Once the deploy ended (the web Service serves the new set, or the previous release is
     // back): the split goes, and the app's Ingresses take every request again.
@@ -132,7 +132,7 @@ export function canaryBeside(services: Services, deployer: Deployer, next: Deplo
 }
 
 /** Runs the canary's steps beside the serving set; resolves when it is to be promoted, throws (after the abort) when not. */
-async function runCanary(services: Services, split: CanarySplit, next: DeployableRelease, stable: number, setting: CanarySetting, t: Transcript, signal: AbortSignal): Promise<void> {
+async function runCanary(services: Services, split: CanarySplit, next: DeployableRelease, stable: number, setting: CanarySetting, t: Transcript, signal: AbortSignal, onStarted?: () => void): Promise<void> {
   const app = next.app;
   const runs = runsOf(services);
   const windows = setting.steps.filter((w) => w < 100);
@@ -152,6 +152,7 @@ async function runCanary(services: Services, split: CanarySplit, next: Deployabl
       Object.assign(run.state, { weight, step: i + 1, windowEndsAt: new Date(Date.now() + setting.stepSeconds * 1000).toISOString() });
       services.events.publish({ type: 'release', app, version: next.version });
       t.detail(`v${next.version} takes ${weight} % of the requests (sticky by cookie) for ${setting.stepSeconds} s`);
+      if (i === 0) onStarted?.();
       const before = await split.sample(app);
       await windowEnds(setting.stepSeconds * 1000, signal, (f) => (wake = f), () => run.decision !== undefined);
       if (signal.aborted) throw new UserError(`The deploy was cancelled during v${next.version}'s canary.`);
@@ -214,17 +215,33 @@ export function canaryFor(services: Pick<Services, 'store'>, app: string, option
   return s && { steps: s.steps, stepSeconds: s.stepSeconds, margin: s.margin };
 }
 
+/** What a push's options ask (`git push -o canary=10,50 -o detach`). */
+export interface PushOptions {
+  /** Its canary: steps with the app's window and margin, `off`, or undefined when none is given. */
+  canary: CanarySetting | 'off' | undefined;
+  /** End the push once the canary has started; its job carries on (`-o detach`). */
+  detach: boolean;
+}
+
 /**
- * A push's canary from its options (`git push -o canary=10,50` or `-o canary=off`): its steps with
- * the app's window and margin (`app`, else the defaults), `off`, or undefined when none is given;
- * one sentence for an option Slipway does not know or a bad value (the push is refused before anything runs).
+ * A push's options: `canary=STEPS` (the steps with the app's window and margin, `app`, else the
+ * defaults), `canary=off`, and `detach`, which needs a canary to run; one sentence for an option
+ * Slipway does not know, a bad value or a detach with no canary (the push is refused before anything runs).
  */
-export function pushCanary(options: readonly string[], app: CanarySetting | undefined): CanarySetting | 'off' | undefined {
-  let out: CanarySetting | 'off' | undefined;
+export function pushOptions(services: Pick<Services, 'store'>, app: string, options: readonly string[]): PushOptions {
+  const setting = canaryFor(services, app);
+  const out: PushOptions = { canary: undefined, detach: false };
   for (const o of options) {
+    if (o === 'detach') {
+      out.detach = true;
+      continue;
+    }
     const m = /^canary=(.*)$/s.exec(o);
-    if (!m) throw new UserError(`Slipway knows one push option, canary=STEPS (git push -o canary=10,50) or canary=off; "${o.slice(0, 40)}" is not it, and nothing was deployed.`);
-    out = m[1] === 'off' ? 'off' : { steps: parseSteps(m[1]!), stepSeconds: app?.stepSeconds ?? DEFAULT_STEP_SECONDS, margin: app?.margin ?? { ...DEFAULT_MARGIN } };
+    if (!m) throw new UserError(`Slipway knows two push options, canary=STEPS (git push -o canary=10,50) or canary=off, and detach (git push -o detach: the push ends once its canary has started); "${o.slice(0, 40)}" is neither, and nothing was deployed.`);
+    out.canary = m[1] === 'off' ? 'off' : { steps: parseSteps(m[1]!), stepSeconds: setting?.stepSeconds ?? DEFAULT_STEP_SECONDS, margin: setting?.margin ?? { ...DEFAULT_MARGIN } };
+  }
+  if (out.detach && !canaryFor(services, app, out.canary)) {
+    throw new UserError(`git push -o detach ends the push once its canary has started, and this deploy of ${app} runs none (canary:set ${app} 10,50,100, or -o canary=10); nothing was deployed.`);
   }
   return out;
 }

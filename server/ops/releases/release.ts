@@ -255,6 +255,8 @@ export interface ReleaseOptions {
   deployer?: Deployer;
   /** This deploy's canary (a push's `-o canary=…`; `off`: none); default: the app's (canary:set). */
   canary?: CanarySetting | 'off';
+  /** Called once the canary takes its first share of the requests (a push's `-o detach` ends there). */
+  onCanaryStarted?: () => void;
 }
 
 /**
@@ -331,7 +333,7 @@ export async function releaseAndDeploy(services: Services, app: string, spec: Re
       log.info('release command finished', { app, version: release.version, ms: Date.now() - started });
     }
     // A canary runs beside the serving release, after the release command and before the switch.
-    const canary = canaryBeside(services, deployer, next, canaryFor(services, app, opts.canary), opts.transcript, opts.signal);
+    const canary = canaryBeside(services, deployer, next, canaryFor(services, app, opts.canary), opts.transcript, opts.signal, opts.onCanaryStarted);
     try {
       await inSpan('rollout', { 'slipway.app': app, 'slipway.release': release.version }, () => deployer.rollout.deploy(next, { previous: previous && planRelease(settings, previous), transcript: opts.transcript, signal: opts.signal, ...(canary ? { beside: canary.beside } : {}) }));
     } finally {
