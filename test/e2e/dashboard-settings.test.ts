@@ -2,7 +2,8 @@
 // (real HTTP and SSH transports, real SQLite, real git pushes; the builder and deployer are the
 // test fakes: nothing here needs a cluster). Logged in through the login page's token form, the
 // user adds and removes a domain (with the keyboard), sets a health check and a resource limit,
-// sees a bad limit refused with the API's own sentence, creates a token in /admin, sees it listed
+// sees a bad limit refused with the API's own sentence, adds and removes a log drain, reads the
+// audit log in /admin filtered by the app, creates a token in /admin, sees it listed
 // and working, then revokes it, grants a key access to the app and takes it back; /apps/APP/metrics charts the fake cluster's CPU and memory live
 // and the push-to-live times, or, without a metrics API, shows the API's sentence; a key that is
 // not an admin sees no admin page. axe-core checks
@@ -45,7 +46,7 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
   // The pages as they are in this checkout, built apart from web/dist.
   const built = await run(process.execPath, [join(root, 'scripts', 'build-web.ts'), join(dist, 'dist')], { cwd: root });
   assert.equal(built.exitCode, 0, built.stderr);
-  s = await startTestServer({ SLIPWAY_WEB_DIR: join(dist, 'dist'), SLIPWAY_METRICS_INTERVAL_S: '1' });
+  s = await startTestServer({ SLIPWAY_WEB_DIR: join(dist, 'dist'), SLIPWAY_METRICS_INTERVAL_S: '1', SLIPWAY_COLLECTOR_IMAGE: 'registry.test/slipway/collector:1' });
   const server = s;
   const token = await makeToken(server, server.admin, 'webmore-ui', 'admin');
   const { app } = await deployedApp(server, 'webmore');
@@ -108,6 +109,35 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
     assert.equal(await alert.innerText(), apiError(refused).message);
   });
 
+  const drain = 'syslog+tls://203.0.113.10:6514';
+  await t.test('adds a log drain, sees it listed with its delivery (nothing sent yet), and removes it', async () => {
+    await page.getByRole('heading', { name: 'Log drains' }).waitFor(WAIT);
+    await page.getByText('No drains: the app').waitFor(WAIT);
+    await page.getByLabel('Drain to add').fill(drain);
+    await page.getByRole('button', { name: 'Add drain' }).click();
+    const row = page.locator('section[aria-labelledby="drains"] tr[data-drain]');
+    await row.waitFor(WAIT).catch(async (err: unknown) => {
+      throw new Error(`no drain row; the section said: ${await page.locator('section[aria-labelledby="drains"]').innerText()}`, { cause: err });
+    });
+    assert.equal(await row.locator('th code').innerText(), drain);
+    assert.equal(await row.locator('td[data-delivery]').getAttribute('data-delivery'), 'queued');
+    assert.equal(await row.locator('td[data-delivery]').innerText(), 'nothing sent yet');
+    const listed = (await api(server, 'GET', `/apps/${app}/drains`, { token })).json as { url: string; token: string }[];
+    assert.deepEqual(listed.map((d) => d.url), [drain]);
+    assert.equal(await row.getAttribute('data-drain'), listed[0]!.token);
+    await checkAxe(page, `${settings} with a drain`);
+    await page.getByRole('button', { name: `Remove drain ${drain}` }).click();
+    await row.waitFor({ state: 'detached', ...WAIT });
+    assert.deepEqual((await api(server, 'GET', `/apps/${app}/drains`, { token })).json, []);
+    // A URL the server refuses: its sentence, and nothing added.
+    await page.getByLabel('Drain to add').fill('ftp://logs.example');
+    await page.getByRole('button', { name: 'Add drain' }).click();
+    const alert = page.locator('section[aria-labelledby="drains"] [role="alert"]');
+    await alert.waitFor(WAIT);
+    assert.match(await alert.innerText(), /\.$/);
+    assert.deepEqual((await api(server, 'GET', `/apps/${app}/drains`, { token })).json, []);
+  });
+
   await t.test('the settings page has no serious accessibility violation', async () => {
     await checkAxe(page, settings);
     await screenshot(page, 'settings-page-settings');
@@ -143,6 +173,23 @@ test('the settings, admin and metrics pages in Chromium', { timeout: 5 * 60_000 
     const runs = (listed.json as { name: string; runs: number }[]).find((r) => r.name === 'rights')?.runs ?? 0;
     assert.ok(runs >= before + 1, listed.text);
     assert.ok(Number(await row.locator('td[data-runs]').getAttribute('data-runs')) >= before + 1);
+  });
+
+  await t.test("shows the audit log in /admin on request, filtered by app: the drain's adding and removing, by whom", async () => {
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor(WAIT);
+    assert.equal(await page.locator('table.audit').count(), 0, 'nothing is read before it is asked for');
+    await page.locator('section[aria-labelledby="audit"]').getByLabel('Of app').fill(app);
+    await page.getByRole('button', { name: 'Show entries' }).click();
+    const rows = page.locator('table.audit tbody tr');
+    await rows.first().waitFor(WAIT);
+    const actions = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-action')));
+    assert.ok(actions.includes('POST /apps/:app/drains') && actions.includes('DELETE /apps/:app/drains'), actions.join(', '));
+    const added = page.locator('table.audit tr[data-action="POST /apps/:app/drains"]').first();
+    assert.match(await added.locator('th').innerText(), /^admin \(session /);
+    // Another app's name: no entry.
+    await page.locator('section[aria-labelledby="audit"]').getByLabel('Of app').fill('nosuch-app');
+    await page.getByRole('button', { name: 'Show entries' }).click();
+    await page.locator('section[aria-labelledby="audit"] [role="alert"], section[aria-labelledby="audit"] p:has-text("No entry matches")').first().waitFor(WAIT);
   });
 
   await t.test('the admin page has no serious accessibility violation', async () => {

@@ -20,6 +20,8 @@ export type { VolumeInfo } from '../../server/shapes/storage.ts';
 export type { AddonInfo } from '../../server/shapes/data.ts';
 export type { Round } from '../../server/shapes/rounds.ts';
 export type { CollectionPreview } from '../../server/shapes/gc.ts';
+export type { AuditEntry } from '../../server/shapes/audit.ts';
+export type { DrainsInfo, DrainStatus } from '../../server/shapes/drains.ts';
 
 /** The API's prefix. */
 export const API = '/api/v1';

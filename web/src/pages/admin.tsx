@@ -2,7 +2,7 @@
 // (keys:list/add/remove), access tokens with their scopes (tokens:list/create/revoke; a new
 // token's secret is shown once), which keys may use which app (access:grant/revoke), the
 // `doctor` report, the background rounds (each run now on demand) and the disk and GC report (gc
-// --dry-run). All through the public API.
+// --dry-run), and the audit log (admin-audit.tsx). All through the public API.
 import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type AppSummary, type CollectionPreview, type CreatedToken, type DoctorCheck, type KeySummary, type Round, type TokenSummary } from '../api.ts';
@@ -11,6 +11,7 @@ import { age, bytes, duration, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useSession } from '../session.tsx';
 import { Badge, ErrorLine, useData } from '../ui.tsx';
+import { AuditSection } from './admin-audit.tsx';
 
 /** The admin page. */
 export function AdminPage() {
@@ -26,7 +27,7 @@ function AdminSections({ self }: { self: string }) {
   return (
     <Layout title="Admin">
       <nav aria-label="Admin sections" class="actions">
-        <a href="#keys">Keys</a><a href="#tokens">Tokens</a><a href="#access">Access</a><a href="#doctor">Doctor</a><a href="#rounds">Background rounds</a><a href="#gc">Disk and GC</a>
+        <a href="#keys">Keys</a><a href="#tokens">Tokens</a><a href="#access">Access</a><a href="#doctor">Doctor</a><a href="#rounds">Background rounds</a><a href="#gc">Disk and GC</a><a href="#audit">Audit log</a>
       </nav>
       <KeySection keys={keys.data} error={keys.error} after={keys.reload} self={self} />
       <TokenSection keys={keys.data?.map((k) => k.name) ?? [self]} self={self} />
@@ -34,6 +35,7 @@ function AdminSections({ self }: { self: string }) {
       <DoctorSection />
       <RoundsSection />
       <GcSection />
+      <AuditSection />
     </Layout>
   );
 }

@@ -1,14 +1,16 @@
 // /apps/APP/settings: what the app's routing and running follow, each through the public API as
 // the SSH commands do it: domains (domains:add/remove), certificates (certs, certs:auto:*), health
 // checks (checks:set/unset), resource limits and reservations (resource:limit/reserve), and its
-// volumes (storage:list; read-only here: storage:create/mount stay on the command line and API).
+// volumes (storage:list; read-only here: storage:create/mount stay on the command line and API),
+// and its log drains with their delivery (app-drains.tsx: drains:info, drains:add/remove).
 import { useState } from 'preact/hooks';
-import { api, type CertList, type CheckList, type DomainList, type ProcessEntry, type VolumeInfo } from '../api.ts';
+import { api, type CertList, type CheckList, type DomainList, type DrainsInfo, type ProcessEntry, type VolumeInfo } from '../api.ts';
 import { useAction, valueOf } from '../components/action.tsx';
 import { bytes, when } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { useChanges } from '../live.ts';
 import { Badge, ErrorLine, useData, useDebounced } from '../ui.tsx';
+import { DrainSection } from './app-drains.tsx';
 
 interface Quantities { memory?: string; cpu?: string }
 interface ProcessResources { limits?: Quantities; requests?: Quantities }
@@ -25,7 +27,8 @@ export function AppSettingsPage({ app }: { app: string }) {
   const resources = useData(() => api<Resources>('GET', `${base}/resources`), [app]);
   const storage = useData(() => api<VolumeInfo[]>('GET', `${base}/storage`), [app]);
   const procs = useData(() => api<ProcessEntry[]>('GET', `${base}/processes`), [app]);
-  const refresh = () => { domains.reload(); certs.reload(); checks.reload(); resources.reload(); storage.reload(); procs.reload(); };
+  const drains = useData(() => api<DrainsInfo>('GET', `${base}/drains/info`), [app]);
+  const refresh = () => { domains.reload(); certs.reload(); checks.reload(); resources.reload(); storage.reload(); procs.reload(); drains.reload(); };
   const refetch = useDebounced(refresh, 300);
   useChanges((c) => { if (!c || c.app === app) refetch(); });
   const types = [...new Set([...(procs.data ?? []).map((p) => p.type), ...Object.keys(resources.data?.processes ?? {})])];
@@ -38,6 +41,7 @@ export function AppSettingsPage({ app }: { app: string }) {
       <CheckSection base={base} data={checks.data} error={checks.error} types={types} after={checks.reload} />
       <ResourceSection base={base} data={resources.data} error={resources.error} types={types} after={resources.reload} />
       <StorageSection data={storage.data} error={storage.error} />
+      <DrainSection base={base} data={drains.data} error={drains.error} after={drains.reload} />
     </Layout>
   );
 }
