@@ -192,7 +192,7 @@ async function main(): Promise<void> {
   const fastLane = async () => (fastFiles.length ? [await runJob({ label: `unit and integration (${fastFiles.length} files)`, files: fastFiles, concurrency: availableParallelism() })] : []);
   const phases: Phase[] = [];
   const fast = fastLane();
-  const first = await phase('Alone files (the unit and integration files beside them)', phases, aloneLane);
+  const first = alone.length ? await phase('Alone files (the unit and integration files beside them)', phases, aloneLane) : [];
   const rest = sharedJobs.length ? await phase(`Shared end-to-end files, ${width} at a time`, phases, () => pool(sharedJobs, width, fast)) : [];
   const outcomes = [...first, ...(await fast), ...rest];
   for (const o of outcomes) if (oneFile(o)) times[o.job.label] = Math.round(o.seconds);
