@@ -82,6 +82,8 @@ describe("the app page's Databases section in Chromium against a real Slipway an
     const row = page.locator('tr[data-database="postgres"]');
     await row.waitFor({ timeout: UI_MS });
     const cells = async () => (await row.locator('th, td').allInnerTexts()).map((c) => c.trim());
+    // On a failed wait: what the section showed instead (its row and any error line) says whether a refetch lagged or failed.
+    const section = () => page.locator('section[aria-labelledby="databases"]').innerText().catch(() => '(section gone)');
     const first = await cells();
     assert.deepEqual(first.slice(0, 5), ['postgres', 'postgres 17', 'DATABASE_URL', 'ready', '512Mi'], first.join(' | '));
     assert.match(first[5]!, /^\d+ \/ 20$/, 'its connections, as its pod counts them');
@@ -111,7 +113,9 @@ describe("the app page's Databases section in Chromium against a real Slipway an
 
     // No reload: the row follows the drill's event.
     const restore = row.locator('td[data-restore="ok"]');
-    await restore.waitFor({ timeout: UI_MS });
+    await restore.waitFor({ timeout: UI_MS }).catch(async (err: unknown) => {
+      throw new Error(`the drill's row did not say ok; the section said:\n${await section()}`, { cause: err });
+    });
     t.diagnostic(`the row said ok ${Date.now() - drilled} ms after the drill ended`);
     assert.match(await restore.innerText(), /^ok, (just now|\d+ s ago), RPO \d+ s, RTO \d+ s$/);
     assert.match((await cells())[6]!, /^(just now|\d+ s ago)$/, 'the backup shows too');
@@ -128,10 +132,8 @@ describe("the app page's Databases section in Chromium against a real Slipway an
     const bad = await ssh(`pg:backups:verify ${APP}`);
     assert.equal(bad.exitCode, 1, bad.stdout);
     const failed = row.locator('td[data-restore="bad"]');
-    // On failure, what the section showed instead (its row and any error line) says which step lagged.
     await failed.waitFor({ timeout: UI_MS }).catch(async (err: unknown) => {
-      const shown = await page.locator('section[aria-labelledby="databases"]').innerText().catch(() => '(section gone)');
-      throw new Error(`the failed drill's row did not show; the section said:\n${shown}`, { cause: err });
+      throw new Error(`the failed drill's row did not show; the section said:\n${await section()}`, { cause: err });
     });
     assert.match(await failed.innerText(), /^failed at verify, (just now|\d+ s ago): pgBackRest's verify found the backups damaged: .+; last ok (just now|\d+ s ago)$/s);
     await checkAxe(page, 'app page with a failed drill');

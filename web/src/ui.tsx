@@ -18,15 +18,26 @@ export function Badge({ value, children }: { value: string; children?: Component
 export function useData<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: string | undefined; reload: () => void } {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
+  // Each load is numbered; an answer is shown when it is newer than the one showing. Not only the
+  // newest: with events arriving faster than a load takes (a busy server), each load would be
+  // overtaken by the next and the page would never change.
   const seq = useRef(0);
+  const shown = useRef(0);
   const reload = useCallback(() => {
     const mine = ++seq.current;
+    const newer = () => {
+      if (mine <= shown.current) return false;
+      shown.current = mine;
+      return true;
+    };
     load().then(
-      (d) => { if (mine === seq.current) { setData(d); setError(undefined); } },
-      (err) => { if (mine === seq.current) setError(messageOf(err)); },
+      (d) => { if (newer()) { setData(d); setError(undefined); } },
+      (err) => { if (newer()) setError(messageOf(err)); },
     );
   }, deps);
   useEffect(() => {
+    // Other deps (another app): nothing asked before shows.
+    shown.current = seq.current;
     setData(undefined);
     reload();
   }, [reload]);
