@@ -4,9 +4,9 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../errors.ts';
 import { Sealer, type StoreKeys } from './sealing.ts';
 import { openAll, sealInPlace } from './secrets.ts';
+import type { Db } from './handle.ts';
 
-/** The database handle every store module takes; better-sqlite3 lives only here. */
-export type Db = Database.Database;
+export type { Db };
 
 export { MIGRATIONS, type Migration } from './migrations.ts';
 import { MIGRATIONS } from './migrations.ts';

@@ -1,4 +1,5 @@
 // The store's schema migrations, in order: the index + 1 is the schema version.
+import type { Db } from './handle.ts';
 import type { Sealer } from './sealing.ts';
 import { sealDrains, sealInPlace } from './secrets.ts';
 
@@ -6,8 +7,7 @@ import { sealDrains, sealInPlace } from './secrets.ts';
  * One migration: SQL, or a function for one that rewrites values with the store's keys (it changes
  * no table, so the fixtures' recorder, which applies only SQL, makes the same schema without it).
  */
-// The handle's type as the sealing migrations take it (better-sqlite3 is imported by db.ts alone).
-export type Migration = string | ((db: Parameters<typeof sealInPlace>[0], sealer: Sealer) => void);
+export type Migration = string | ((db: Db, sealer: Sealer) => void);
 
 /**
  * Schema migrations, applied in order; the index + 1 is the schema version (PRAGMA user_version).

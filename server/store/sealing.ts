@@ -17,7 +17,7 @@
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
+import type { Db } from './handle.ts';
 import { UserError } from '../errors.ts';
 
 /** Where the store's keys come from: the key folder, and keys given by the environment (first: the one to seal with). */
@@ -65,7 +65,6 @@ export function sealedWith(text: string): string | undefined {
 const aadOf = (id: string, column: string, row: readonly (string | number)[]) =>
   Buffer.from([`${PREFIX}${id}`, column, ...row.map(String)].join('\0'));
 
-type Db = Database.Database;
 
 /** Values opened kept in memory, by associated data and sealed text: a read of an app's config opens each value once. */
 const OPENED_KEPT = 4096;

@@ -1,10 +1,9 @@
 // Every secret column of the store, and re-sealing them all at once: the migration that sealed the
 // values stored in clear before schema 24, and secrets:rotate-key, which moves every value to a new
 // key. Both run inside one transaction of their caller, so either every value moved or none did.
-import type Database from 'better-sqlite3';
+import type { Db } from './handle.ts';
 import type { Sealer } from './sealing.ts';
 
-type Db = Database.Database;
 
 /** The schema whose migration sealed the values stored in clear before it (sealInPlace). */
 const SEALED_AT = 26;
