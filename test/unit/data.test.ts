@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { DataService } from '../../server/model.ts';
 import type { V1StatefulSet } from '../../server/kube/types.ts';
 import { dataClaimName, dataObjects, dataSelector, dataUrl } from '../../server/deploy/data.ts';
-import { loginOf } from '../../server/ops/data/addons.ts';
+import { loginOf } from '../../server/ops/data/attachments.ts';
 import { dokkuDataHint } from '../../server/commands/dokku-data.ts';
 import { backupDue, backupTime } from '../../server/ops/data/rules.ts';
 import { appSelector } from '../../server/kube/labels.ts';

@@ -24,8 +24,6 @@ import type { Actor, Progress } from '../actor.ts';
 import { databaseStats, fullVolumes } from './stats.ts';
 import { quantityValue } from '../../kube/quantity.ts';
 import { DATABASE, loginOf, rowUrl, varsHolding } from './attachments.ts';
-
-export { DATABASE, loginOf, rowUrl };
 import type { ProcessIo } from '../../kube/process-io.ts';
 
 /** How long a new database may take to accept connections (an image pull on a cold node included). */

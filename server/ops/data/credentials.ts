@@ -18,7 +18,8 @@ import type { DataKind } from '../../model.ts';
 import type { Rotated } from '../../shapes/dumps.ts';
 import { lockApp } from '../lock.ts';
 import { setConfig } from '../config/config.ts';
-import { databaseOf, existing, guardsOf, loginOf, newLogin, rowUrl, serviceOf } from './addons.ts';
+import { databaseOf, existing, guardsOf, newLogin, serviceOf } from './addons.ts';
+import { loginOf, rowUrl } from './attachments.ts';
 import { toolError } from './backups.ts';
 import type { Actor, Progress } from '../actor.ts';
 

@@ -16,7 +16,8 @@ import type { Imported } from '../../shapes/dumps.ts';
 import { setConfig } from '../config/config.ts';
 import { DEFAULT_VOLUME_SIZE, showSize, volumeSize } from '../storage/volumes.ts';
 import { attachmentVar, freeName } from './rules.ts';
-import { authorityOf, checked, databaseOf, guardsOf, imageOf, makeAndAttach, newDataRow, rowUrl, serviceOf } from './addons.ts';
+import { authorityOf, checked, databaseOf, guardsOf, imageOf, makeAndAttach, newDataRow, serviceOf } from './addons.ts';
+import { rowUrl } from './attachments.ts';
 import { promoteDatabase, toolError } from './backups.ts';
 import type { Actor, Progress } from '../actor.ts';
 

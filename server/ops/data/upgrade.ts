@@ -13,7 +13,8 @@ import { newServerCert } from '../../data/certs.ts';
 import { requireDeployer } from '../../context.ts';
 import type { Upgraded } from '../../shapes/backups.ts';
 import { attachmentVar, dataName, freeName, upgradeTarget } from './rules.ts';
-import { checked, guardsOf, imageOf, makeAndAttach, rowUrl, serviceOf } from './addons.ts';
+import { checked, guardsOf, imageOf, makeAndAttach, serviceOf } from './addons.ts';
+import { rowUrl } from './attachments.ts';
 import { backupCommand, inDatabase, postgresOf, promote } from './backups.ts';
 import type { Actor, Progress } from '../actor.ts';
 

@@ -14,7 +14,8 @@ import { requireDeployer } from '../../context.ts';
 import type { Restored } from '../../shapes/backups.ts';
 import { setConfig } from '../config/config.ts';
 import { attachmentVar, freeName } from './rules.ts';
-import { checked, databaseOf, existing, guardsOf, makeAndAttach, newLogin, rowUrl, serviceOf } from './addons.ts';
+import { checked, databaseOf, existing, guardsOf, makeAndAttach, newLogin, serviceOf } from './addons.ts';
+import { rowUrl } from './attachments.ts';
 import { inDatabase, promote, restoreDatabase, toolError } from './backups.ts';
 import type { Actor, Progress } from '../actor.ts';
 
