@@ -91,11 +91,10 @@ async function pipeline(services: Services, push: PushRequest, seen: { backend: 
   // then the push ends (git updates the branch) and the job carries on by itself, as an API
   // deploy does. Until then a failure is the push's, as without it.
   const echo = detachable(push.transcript);
-  let canaryLive = false;
   let started = () => {};
-  const live = new Promise<void>((resolve) => { started = resolve; });
-  const job = startRollOut({ identity: push.identity, services }, app, `push of ${short}`, { transcript: echo.transcript, signal: push.signal, detached: true, origin: 'push' }, deploy(() => { canaryLive = true; started(); }), { tracked: true, kind: 'push', origin: 'push' });
-  await Promise.race([live, job.result]);
+  const live = new Promise<true>((resolve) => { started = () => resolve(true); });
+  const job = startRollOut({ identity: push.identity, services }, app, `push of ${short}`, { transcript: echo.transcript, signal: push.signal, detached: true, origin: 'push' }, deploy(() => started()), { tracked: true, kind: 'push', origin: 'push' });
+  const canaryLive = await Promise.race([live, job.result.then(() => false)]);
   echo.detach();
   // A deploy with nothing serving yet (the app's first) runs no canary: it ended as any push does.
   if (!canaryLive) return;
