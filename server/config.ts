@@ -238,6 +238,8 @@ export interface Config {
   collectorPodLogs: readonly string[];
   /** Where the collector keeps its read positions on each node (SLIPWAY_COLLECTOR_STATE_DIR). */
   collectorStateDir: string;
+  /** Where the server writes its events for the drains (`app[slipway]` lines, audit entries), a folder of this node the collector reads (SLIPWAY_COLLECTOR_EVENTS_DIR). */
+  collectorEventsDir: string;
   // --- Tokens and sign-in (issue 41). ---
   /** The longest lifetime an access token may have, and the one it gets without --ttl (SLIPWAY_TOKEN_MAX_TTL); undefined: tokens may last for ever. */
   tokenMaxTtlMs: number | undefined;
@@ -952,6 +954,7 @@ const SETTINGS = {
   storeKeys: optional('SLIPWAY_STORE_KEY', '— (the key folder `DATA_DIR/keys`)', storeKeys, "The key Slipway's store seals its secrets with (config values, database passwords, TLS keys, webhook secrets), from a secret manager: 32 bytes in base64 (`openssl rand -base64 32`), or several comma-separated (the first seals; the others only open values sealed before, while `secrets:rotate-key` moves them to the first), or a file holding them. Unset, the key is a file in `DATA_DIR/keys`, made at the first start."),
   collectorImage: optional('SLIPWAY_COLLECTOR_IMAGE', '— (no drains)', optionalImage, "The log collector's image (the OpenTelemetry Collector built by ocb: images/collector, testbed/tools/collector) that Slipway runs on every node for the log drains; the testbed builds it."),
   collectorPodLogs: setting('SLIPWAY_COLLECTOR_POD_LOGS', '/var/log/pods', absolutePaths, "The nodes' pod log folders (the kubelet's `podLogsDir`; absolute paths, comma-separated) the log collector reads."),
+  collectorEventsDir: optional('SLIPWAY_COLLECTOR_EVENTS_DIR', '`DATA_DIR/drain-events`', (raw, name) => (raw ? absolutePaths(raw, name)[0]! : undefined), "Where the server writes its own events for the log drains (`app[slipway]` lines: builds, releases, rollbacks, scaling, crashes, backups; and the audit log's entries for global drains); the collector on the server's node reads them there, so it must be a folder of that node."),
   collectorStateDir: setting('SLIPWAY_COLLECTOR_STATE_DIR', '/var/lib/slipway/collector', (raw, name) => absolutePaths(raw, name)[0]!, "The folder on each node where the log collector keeps how far it read each log, so a restart neither loses nor repeats lines."),
   tokenMaxTtlMs: optional('SLIPWAY_TOKEN_MAX_TTL', '— (tokens may last for ever)', tokenMaxTtl, 'The longest an access token may last (`90d`, `12h`, `3600` seconds): `tokens:create --ttl` may ask for less, and a token made without `--ttl` gets this; a token past its expiry is refused at once. Tokens made before it was set keep their own expiry (none).'),
   oidcIssuer: optional('SLIPWAY_OIDC_ISSUER', '— (no OpenID Connect sign-in)', oidcIssuer, "An OpenID Connect provider's issuer URL (`https://accounts.example.com`; http:// only on loopback): the dashboard's login page offers \"Sign in with …\" there, for accounts an admin bound to a key with `keys:oidc`. Register `DASHBOARD_URL/login/oidc/callback` as the client's redirect URI."),
@@ -989,6 +992,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     runDir,
     logsDir: join(dataDir, 'logs'),
     tmpDir: fields.tmpDir ?? join(dataDir, 'tmp'),
+    collectorEventsDir: fields.collectorEventsDir ?? join(dataDir, 'drain-events'),
     dbFile: join(dataDir, 'slipway.db'),
     hostKeyFile: join(dataDir, 'ssh_host_ed25519_key'),
     backupDir: fields.backupDir ?? join(dataDir, 'backups'),

@@ -24,6 +24,7 @@ import { interruptAbandonedJobs, JobRunner } from './jobs/runner.ts';
 import { Events } from './jobs/events.ts';
 import { reconcileAtStart } from './ops/admin/reconcile.ts';
 import { AuditLog, recordAfter } from './ops/audit/recorder.ts';
+import { DrainEvents } from './ops/drains/events.ts';
 import { ensureAuditKey } from './ops/audit/checkpoint.ts';
 
 /** A started Slipway: its services, the ports it listens on, and how to stop it. */
@@ -144,6 +145,8 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   });
   services.rounds = rounds;
   rounds.start();
+  // Slipway's own events and the audit entries, for the log drains (when one exists).
+  const drainEvents = new DrainEvents(services).start(audit);
   log.info('slipway started', { ssh: sshPort, http: httpPort, dataDir: config.dataDir, builder: backends.builder?.name ?? null, deployer: backends.deployer?.name ?? null,
     gc: { keepReleases: config.keepReleases, intervalS: config.gcIntervalMs / 1000, storage: config.registryGcConfig ?? 'not configured (SLIPWAY_REGISTRY_GC_CONFIG)' } });
 
@@ -152,6 +155,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
     sshPort,
     httpPort,
     close: async () => {
+      drainEvents.stop();
       services.jobs.close();
       services.pushes.abortAll('the server is stopping');
       rounds.stop();

@@ -7,6 +7,7 @@ import type { NodeSummary } from './nodes.ts';
 import type { CronRun } from '../shapes/cron.ts';
 import type { HostCert } from '../shapes/domains.ts';
 import type { AllowedDrainAddress, CollectorDrain, CollectorSettings } from '../kube/collector.ts';
+import type { InstanceEvent } from './instance-events.ts';
 
 /** A scheduled task as the cluster has it. */
 export interface CronState {
@@ -363,6 +364,8 @@ export interface LogCollector {
   apply(drains: readonly CollectorDrain[], settings: CollectorSettings, allowed?: readonly AllowedDrainAddress[]): Promise<void>;
   /** Each collector pod, with its metrics and recent log lines; none when it does not run. */
   pods(): Promise<CollectorPod[]>;
+  /** Calls `listener` with each crash and failed health check of an app's instance as the cluster reports it; returns the function that stops it. */
+  instanceEvents(listener: (e: InstanceEvent) => void): () => void;
 }
 
 /** Where the ingress reaches Slipway's waker (SLIPWAY_WAKER_ADDRESS, SLIPWAY_WAKER_PORT). */

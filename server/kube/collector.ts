@@ -28,6 +28,7 @@ const NOT_APPS = ['slipway-builds', COLLECTOR_NAMESPACE];
 const LOGS_MOUNT = '/var/log/slipway-pods';
 const STATE_MOUNT = '/var/lib/slipway-collector';
 const CONFIG_MOUNT = '/etc/slipway-collector';
+const EVENTS_MOUNT = '/var/lib/slipway-events';
 
 /** Where one drain's lines go, as checked by ops/drains (drain-url.ts). */
 export type DrainTarget =
@@ -54,6 +55,8 @@ export interface CollectorSettings {
   podLogs: readonly string[];
   /** The node folder that keeps read positions and queued lines across restarts. */
   stateDir: string;
+  /** The folder of the server's node where it writes its events (ops/drains/events.ts): `apps/APP.log`, `audit.log`. */
+  eventsDir: string;
 }
 
 /** The name a drain's components and pipeline have in the configuration. */
@@ -77,6 +80,8 @@ export function drainExporterId(d: Pick<CollectorDrain, 'id' | 'target'>): strin
  * loses nor repeats lines.
  */
 export function collectorConfig(drains: readonly CollectorDrain[], settings: Pick<CollectorSettings, 'podLogs'>): string | undefined {
+  // Slipway's events and the audit entries are read like the pods' logs (see receivers below).
+  const appReceivers = ['filelog', 'filelog/events'];
   if (drains.length === 0) return undefined;
   const roots = settings.podLogs.map((_, i) => `${LOGS_MOUNT}/${i}`);
   const exporters: Record<string, unknown> = {};
@@ -90,7 +95,7 @@ export function collectorConfig(drains: readonly CollectorDrain[], settings: Pic
     const name = drainComponent(d.id);
     processors[`attributes/${name}`] = { actions: [{ key: 'hostname', value: d.token, action: 'upsert' }] };
     exporters[drainExporterId(d)] = exporterConfig(d.target);
-    pipelines[`logs/${name}`] = { receivers: [d.app === null ? 'filelog' : 'routing'], processors: [`attributes/${name}`, 'batch'], exporters: [drainExporterId(d)] };
+    pipelines[`logs/${name}`] = { receivers: d.app === null ? [...appReceivers, 'filelog/audit'] : ['routing'], processors: [`attributes/${name}`, 'batch'], exporters: [drainExporterId(d)] };
     if (d.app === null) globals.push(name);
     else routes.set(d.app, [...(routes.get(d.app) ?? []), `logs/${name}`]);
   }
@@ -104,7 +109,7 @@ export function collectorConfig(drains: readonly CollectorDrain[], settings: Pic
         pipelines: to,
       })),
     };
-    pipelines['logs/in'] = { receivers: ['filelog'], exporters: ['routing'] };
+    pipelines['logs/in'] = { receivers: appReceivers, exporters: ['routing'] };
   }
   const config = {
     extensions: { file_storage: { directory: STATE_MOUNT, create_directory: true, fsync: true } },
@@ -128,6 +133,37 @@ export function collectorConfig(drains: readonly CollectorDrain[], settings: Pic
           { type: 'remove', field: 'attributes["log.file.path"]' },
         ],
       },
+      // The server's `app[slipway]` lines: JSON with the text, the time and what an OTLP record
+      // carries beside it (event, release, actor, job); the app is the file's name, routed as
+      // its pods' lines are by the namespace it gives.
+      'filelog/events': {
+        ...eventFiles(`${EVENTS_MOUNT}/apps/*.log`),
+        include_file_name: true,
+        operators: [
+          { type: 'json_parser', parse_to: 'attributes', timestamp: { parse_from: 'attributes.ts', layout_type: 'epoch', layout: 'ms' } },
+          { type: 'regex_parser', parse_from: 'attributes["log.file.name"]', regex: '^(?P<app>[a-z0-9-]+)\\.log', parse_to: 'attributes' },
+          { type: 'add', field: 'resource["k8s.namespace.name"]', value: 'EXPR("slipway-" + attributes.app)' },
+          { type: 'move', from: 'attributes.message', to: 'body' },
+          { type: 'copy', from: 'body', to: 'attributes.message' },
+          { type: 'add', field: 'attributes.appname', value: 'app' },
+          { type: 'add', field: 'attributes.proc_id', value: 'slipway' },
+          { type: 'add', field: 'attributes.priority', value: '190' },
+          { type: 'remove', field: 'attributes.ts' },
+          { type: 'remove', field: 'attributes.app' },
+          { type: 'remove', field: 'attributes["log.file.name"]' },
+        ],
+      },
+      // The audit log's entries (JSON, as `audit --json` shows them), for global drains only.
+      'filelog/audit': {
+        ...eventFiles(`${EVENTS_MOUNT}/audit.log`),
+        include_file_name: false,
+        operators: [
+          { type: 'copy', from: 'body', to: 'attributes.message' },
+          { type: 'add', field: 'attributes.appname', value: 'slipway' },
+          { type: 'add', field: 'attributes.proc_id', value: 'audit' },
+          { type: 'add', field: 'attributes.priority', value: '190' },
+        ],
+      },
     },
     processors,
     exporters,
@@ -142,6 +178,11 @@ export function collectorConfig(drains: readonly CollectorDrain[], settings: Pic
     },
   };
   return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/** A file the server writes and its rotated copy (`.1`), read from where it was left. */
+function eventFiles(pattern: string): Record<string, unknown> {
+  return { include: [pattern, `${pattern}.1`], start_at: 'end', include_file_path: false, poll_interval: '100ms', storage: 'file_storage' };
 }
 
 /** One drain's exporter: a bounded queue kept on the node, retried with backoff, never blocking the others. */
@@ -244,12 +285,14 @@ export function collectorDaemonSet(config: string, settings: CollectorSettings):
             volumeMounts: [
               { name: 'config', mountPath: CONFIG_MOUNT, readOnly: true },
               { name: 'state', mountPath: STATE_MOUNT },
+              { name: 'events', mountPath: EVENTS_MOUNT, readOnly: true },
               ...settings.podLogs.map((_, i) => ({ name: `pod-logs-${i}`, mountPath: `${LOGS_MOUNT}/${i}`, readOnly: true })),
             ],
           }],
           volumes: [
             { name: 'config', secret: { secretName: COLLECTOR_CONFIG_SECRET } },
             { name: 'state', hostPath: { path: settings.stateDir, type: 'DirectoryOrCreate' } },
+            { name: 'events', hostPath: { path: settings.eventsDir, type: 'DirectoryOrCreate' } },
             ...settings.podLogs.map((path, i) => ({ name: `pod-logs-${i}`, hostPath: { path, type: 'DirectoryOrCreate' } })),
           ],
         },

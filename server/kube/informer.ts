@@ -60,6 +60,7 @@ export class Informer<T extends Keyed> {
   #synced = false;
   #waiting: (() => void)[] = [];
   #relisted = 0;
+  readonly #listeners = new Set<(before: T | undefined, after: T) => void>();
 
   constructor(source: ListWatch<T>, what: string, timing: Partial<InformerTiming> = {}) {
     this.#source = source;
@@ -136,14 +137,36 @@ export class Informer<T extends Keyed> {
     this.#items.delete(`${namespace}/${name}`);
   }
 
+  /**
+   * Calls `listener` with each object a watch event added or changed, and the copy the cache held
+   * before (undefined when new); returns the function that stops it. Writes of this server
+   * (observe) and relists call no listener: what a listener hears is what the cluster reported.
+   */
+  onChange(listener: (before: T | undefined, after: T) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** Applies one watch event. */
   apply(e: WatchEvent<T>): void {
     const rv = e.object.metadata?.resourceVersion;
     if (rv) this.#version = rv;
     if (e.type === 'BOOKMARK') return;
     const key = keyOf(e.object);
-    if (e.type === 'DELETED') this.#items.delete(key);
-    else this.#items.set(key, lean(e.object));
+    if (e.type === 'DELETED') {
+      this.#items.delete(key);
+      return;
+    }
+    const before = this.#items.get(key);
+    this.#items.set(key, lean(e.object));
+    for (const listener of this.#listeners) {
+      try {
+        listener(before, e.object);
+      } catch (err) {
+        // A listener's failure is its own; the cache goes on.
+        log.warn('a cache listener failed', { err, kind: this.#what });
+      }
+    }
   }
 
   /** Replaces everything with a list's objects (what is not in it was deleted meanwhile). */

@@ -9,7 +9,7 @@ export type {
   V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort, V1PodSecurityContext, V1PodSpec, V1SecurityContext,
   V1DeploymentStrategy, V1EndpointSlice, V1PersistentVolumeClaim, V1Volume, V1VolumeMount,
   V1Affinity, V1Node, V1PodDisruptionBudget, V1TopologySpreadConstraint, V1Status, V1StatefulSet,
-  V1DaemonSet, V2HorizontalPodAutoscaler,
+  V1DaemonSet, V2HorizontalPodAutoscaler, V1ContainerStatus,
 } from '@kubernetes/client-node';
 
 /**

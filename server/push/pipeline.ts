@@ -97,7 +97,10 @@ async function pipeline(services: Services, push: PushRequest, seen: { backend: 
   const canaryLive = await Promise.race([live, job.result.then(() => false)]);
   echo.detach();
   // A deploy with nothing serving yet (the app's first) runs no canary: it ended as any push does.
-  if (!canaryLive) return;
+  if (!canaryLive) {
+    push.transcript.detail(`Not detached: nothing of ${app} served before this deploy, so it ran no canary and the push waited for it`);
+    return;
+  }
   // The job's own end is recorded in it; nobody waits on it here.
   job.result.catch(() => {});
   push.transcript.step(`Detached: the canary carries on as job ${job.job.id}; canary ${app} shows it, jobs:follow ${job.job.id} follows it, canary:promote ${app} or canary:abort ${app} ends it`);

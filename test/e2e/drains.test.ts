@@ -8,6 +8,7 @@
 // - a drain whose endpoint is down shows its error in drains:info within 10 s while the other
 //   drain keeps receiving;
 // - a non-admin's drain to 127.0.0.1 or into 10.0.0.0/8 is refused and nothing is stored;
+// - a push, a rollback and a crash of B reach B's drains as `app[slipway]` lines (and OTLP records), not A's;
 // - measured: first line at a new drain after drains:add, line latency p50, the collector's RSS.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
@@ -280,6 +281,8 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
       SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240',
       SLIPWAY_COLLECTOR_IMAGE: process.env.SLIPWAY_COLLECTOR_IMAGE ?? '', SLIPWAY_COLLECTOR_POD_LOGS: process.env.SLIPWAY_COLLECTOR_POD_LOGS ?? '',
       SLIPWAY_COLLECTOR_STATE_DIR: process.env.SLIPWAY_COLLECTOR_STATE_DIR ?? '',
+      // The server's events, in a folder of this machine (the testbed's node) that the collector mounts.
+      SLIPWAY_COLLECTOR_EVENTS_DIR: join(dir, 'drain-events'),
     }, { buildTimeoutMs: PUSH_MS }) ?? {});
     if (!tb) return;
     kube = new KubeClient(tb.KUBECONFIG!);
@@ -431,6 +434,40 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     assert.ok(r.body.includes(d.token), "the drain's token is in the records");
     assert.ok(r.body.includes(`slipway-${APPS.b}`), "the app's namespace is a resource attribute");
     assert.equal(otlp.requests.filter((x) => /(^|[^a-z])(run|rerun|warm|down) seq=/.test(x.body)).length, 0, "none of A's lines");
+  });
+
+  test("a push, a rollback and a crash reach B's drains as app[slipway] lines, and as OTLP records with the release and the actor; A's drains get none", { timeout: PUSH_MS + 5 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !ready) return;
+    const wd = fixtureCopy('drain-app');
+    writeFileSync(join(wd, 'VERSION'), `${suffix}-2\n`);
+    await s.commitAll(wd, 'drain app, second push');
+    await deployApp(s, APPS.b, wd);
+    const back = await ssh(`rollback ${APPS.b}`);
+    assert.equal(back.exitCode, 0, back.stderr);
+    await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APPS.b}.${BASE_DOMAIN}`, (b) => b === 'ok\n', ROUTE_MS);
+    const exited = await httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, `${APPS.b}.${BASE_DOMAIN}`, 10_000, '/exit?code=3');
+    assert.equal(exited.status, 200, exited.body);
+    const events = () => bReceiver.got.filter((g) => g.app === 'app' && g.proc === 'slipway' && g.msg !== 'drains:test from Slipway').map((g) => g.msg);
+    const wanted = [
+      /^Build started by admin$/,
+      /^Release v\d+ created by admin: Deploy [0-9a-f]{7}.* \(image sha256:[0-9a-f]{64}\)$/,
+      /^Build by admin succeeded: v\d+$/,
+      /^Release v\d+ created by admin: Rollback to v\d+/,
+      /^Release v\d+ is live$/,
+      /^Process web\.[a-z0-9]{5} exited with status 3 \(Error\)$/,
+    ];
+    await eventually(() => `every event of B at its syslog drain (got: ${JSON.stringify(events())})`, async () => (wanted.every((re) => events().some((m) => re.test(m))) ? true : undefined), 60_000);
+    assert.ok(bReceiver.got.filter((g) => g.proc === 'slipway').every((g) => g.host === tokens.b), "the drain's token on its events too");
+    // The OTLP drain: the same lines as records, with the release and the actor as attributes.
+    const rollback = () => otlp.requests.find((x) => x.body.includes('Rollback to v'));
+    await eventually(() => 'the rollback as an OTLP record', async () => rollback() ?? undefined, 30_000);
+    const body = rollback()!.body;
+    for (const word of ['release', 'actor', 'admin', 'event']) assert.ok(body.includes(word), `the record carries ${word}`);
+    assert.match(body, /v\d+/);
+    // A's drains: none of B's events.
+    for (const [what, got] of [['rsyslog', rsyslog.got()], ['the HTTPS endpoint', tlsReceiver.got]] as const) {
+      assert.equal(got.filter((g) => /Rollback to v|exited with status 3/.test(g.msg)).length, 0, `${what} got none of B's events`);
+    }
   });
 
   let flooded = false;

@@ -2,6 +2,7 @@
 // and the pipeline. The product never uses these; real ones live in server/build and server/deploy.
 import type { Builder, BuildRequest, BuildResult } from '../../server/build/builder.ts';
 import type { ProcessType } from '../../server/model.ts';
+import type { InstanceEvent } from '../../server/deploy/instance-events.ts';
 import type { AppRuntime, AutoscalerState, Autoscalers, ClusterNodes, CollectorPod, LogCollector, CronJobs, CronState, DataServices, DataState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload, SleepWake, WakerAddress, WebTarget } from '../../server/deploy/deployer.ts';
 import type { CanarySplit } from '../../server/deploy/deployer.ts';
 import type { CanarySample } from '../../server/deploy/ingress-metrics.ts';
@@ -268,6 +269,15 @@ export class FakeCollector implements LogCollector {
   }
   async pods(): Promise<CollectorPod[]> {
     return this.pods_;
+  }
+  readonly #instanceListeners = new Set<(e: InstanceEvent) => void>();
+  instanceEvents(listener: (e: InstanceEvent) => void): () => void {
+    this.#instanceListeners.add(listener);
+    return () => this.#instanceListeners.delete(listener);
+  }
+  /** What the cluster would report of an app's instance (a crash, a failed health check). */
+  report(e: InstanceEvent): void {
+    for (const l of this.#instanceListeners) l(e);
   }
 }
 

@@ -35,9 +35,9 @@ test("the collector's configuration routes each app's namespace to its own drain
     { context: 'resource', condition: 'attributes["k8s.namespace.name"] == "slipway-blog"', pipelines: [`logs/d-${B}`] },
     { context: 'resource', condition: 'attributes["k8s.namespace.name"] == "slipway-shop"', pipelines: [`logs/d-${A}`] },
   ]);
-  assert.deepEqual(c.service.pipelines['logs/in'], { receivers: ['filelog'], exporters: ['routing'] });
+  assert.deepEqual(c.service.pipelines['logs/in'], { receivers: ['filelog', 'filelog/events'], exporters: ['routing'] }, "Slipway's events are routed by app like the pods' lines");
   assert.deepEqual(c.service.pipelines[`logs/d-${A}`], { receivers: ['routing'], processors: [`attributes/d-${A}`, 'batch'], exporters: [`syslog/d-${A}`] });
-  assert.deepEqual(c.service.pipelines[`logs/d-${G}`], { receivers: ['filelog'], processors: [`attributes/d-${G}`, 'batch'], exporters: [`otlp_http/d-${G}`] });
+  assert.deepEqual(c.service.pipelines[`logs/d-${G}`], { receivers: ['filelog', 'filelog/events', 'filelog/audit'], processors: [`attributes/d-${G}`, 'batch'], exporters: [`otlp_http/d-${G}`] });
   assert.deepEqual(c.processors[`attributes/d-${A}`], { actions: [{ key: 'hostname', value: `d.${A}`, action: 'upsert' }] });
   assert.equal(c.exporters[`syslog/d-${A}`].tls.insecure, false);
   assert.equal(c.exporters[`syslog/d-${B}`].tls.insecure, true, 'syslog:// is plain TCP');
@@ -57,7 +57,7 @@ test('no drain, no collector; only global drains, no routing', () => {
 });
 
 test("the DaemonSet mounts the pod logs read-only, rolls when the configuration changes, runs without capabilities or token", () => {
-  const settings = { image: 'reg/slipway/collector:1', podLogs: ['/var/log/pods'], stateDir: '/var/lib/slipway/collector' };
+  const settings = { image: 'reg/slipway/collector:1', podLogs: ['/var/log/pods'], stateDir: '/var/lib/slipway/collector', eventsDir: '/var/lib/slipway/drain-events' };
   const one = collectorDaemonSet('{"a":1}', settings);
   const two = collectorDaemonSet('{"a":2}', settings);
   assert.notEqual(one.spec!.template.metadata!.annotations!['slipway/config-hash'], two.spec!.template.metadata!.annotations!['slipway/config-hash']);
@@ -68,6 +68,8 @@ test("the DaemonSet mounts the pod logs read-only, rolls when the configuration 
   assert.equal(c.securityContext!.readOnlyRootFilesystem, true);
   assert.deepEqual(c.volumeMounts!.find((m) => m.name === 'pod-logs-0'), { name: 'pod-logs-0', mountPath: '/var/log/slipway-pods/0', readOnly: true });
   assert.deepEqual(pod.volumes!.find((v) => v.name === 'state')!.hostPath, { path: '/var/lib/slipway/collector', type: 'DirectoryOrCreate' });
+  assert.deepEqual(c.volumeMounts!.find((m) => m.name === 'events'), { name: 'events', mountPath: '/var/lib/slipway-events', readOnly: true }, "the server's events, read-only");
+  assert.deepEqual(pod.volumes!.find((v) => v.name === 'events')!.hostPath, { path: '/var/lib/slipway/drain-events', type: 'DirectoryOrCreate' });
 });
 
 test('drain URLs: the three kinds, and one sentence for anything else', () => {
@@ -138,6 +140,7 @@ function setup(opts: { fail?: boolean } = {}) {
       allowed.push([...a]);
     },
     pods: async () => pods,
+    instanceEvents: () => () => undefined,
   };
   const config = loadConfig({ SLIPWAY_DATA_DIR: '/nonexistent', SLIPWAY_COLLECTOR_IMAGE: 'reg/slipway/collector:1', SLIPWAY_NODE_ADDRESSES: '192.0.2.2' });
   const services = { store, config, deployer: { collector } } as unknown as Actor['services'];

@@ -10,6 +10,7 @@ import {
 } from '../../kube/collector.ts';
 import { selectorString } from '../../kube/labels.ts';
 import type { CollectorPod, LogCollector } from '../deployer.ts';
+import { instanceEvents, type InstanceEvent } from '../instance-events.ts';
 import { KubePart } from './context.ts';
 
 /** How long one pod's metrics may take, and how much of them and of its log is read. */
@@ -36,6 +37,16 @@ export class KubeCollector extends KubePart implements LogCollector {
     // The Secret before the DaemonSet: a pod started by the new template reads the new configuration.
     await this.k.client.apply(collectorSecret(config));
     await this.k.client.apply(collectorDaemonSet(config, { ...settings, image: this.k.pullImage(settings.image) }));
+  }
+
+  /** Crashes and failed health checks, from the watch-fed cache of pods (started here if no read started it). */
+  instanceEvents(listener: (e: InstanceEvent) => void): () => void {
+    const informer = this.k.cache.pods.informer;
+    const stop = informer.onChange((before, after) => {
+      for (const e of instanceEvents(before, after)) listener(e);
+    });
+    informer.start();
+    return stop;
   }
 
   /** Each collector pod, its metrics and the tail of its log, read side by side. */

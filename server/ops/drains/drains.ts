@@ -196,7 +196,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 /** Applies the collector with every drain in the store (none: it is removed). */
 export function applyCollector(services: Pick<Services, 'store' | 'config'>, collector: LogCollector): Promise<void> {
   const run = applying.catch(() => undefined).then(async () => collector.apply(collectorDrains(services), {
-    image: services.config.collectorImage ?? '', podLogs: services.config.collectorPodLogs, stateDir: services.config.collectorStateDir,
+    image: services.config.collectorImage ?? '', podLogs: services.config.collectorPodLogs, stateDir: services.config.collectorStateDir, eventsDir: services.config.collectorEventsDir,
   }, await allowedDrainAddresses(services)));
   applying = run;
   return run;
