@@ -4,7 +4,8 @@
 //     in its window fail, the verdict aborts it, every request is back on the stable release (how
 //     long after the verdict is measured and printed), and no stable pod restarted;
 // (b) a healthy config change steps 10 → 50 → 100 and ends as a normal release, while a client
-//     with the cookie stays on one version.
+//     with the cookie stays on one version;
+// (c) `git push -o detach` ends once its canary takes 10 %, and the job carries on to 100 %.
 // Windows are 4 s (canary:set --step), so the file waits on them and not on minutes of clock.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
@@ -12,6 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KubeClient } from '../../server/kube/client.ts';
 import type { V1Pod } from '../../server/kube/types.ts';
 import { LABEL, selectorString } from '../../server/kube/labels.ts';
@@ -20,6 +23,7 @@ import type { TestServer } from '../support/harness.ts';
 import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';
 import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
+import { eventually } from '../support/eventually.ts';
 import { abortSeen, getOnce as get, requestLoop as loop } from '../support/canary-load.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_INGRESS_API'] as const;
@@ -39,12 +43,13 @@ describe('canary releases through the ingress', { timeout: 20 * 60_000 }, () => 
   const host = `${APPS.app}.${BASE_DOMAIN}`;
   const ssh = (command: string) => s!.ssh(s!.admin, command);
   let stable = 0;
+  let dir = '';
 
   before(async () => {
     ({ tb, server: s, builder } = await startWithApps(NEEDS, APPS, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_WARM_ROLLBACK: '0' }, { buildTimeoutMs: PUSH_MS }) ?? {});
     if (!tb || !s) return;
     kube = new KubeClient(tb.KUBECONFIG!);
-    const dir = fixtureCopy('canary-app');
+    dir = fixtureCopy('canary-app');
     await s.commitAll(dir, 'canary fixture');
     await deployApp(s, APPS.app, dir);
     const body = await waitForBody(tb.SLIPWAY_TEST_INGRESS!, host, (b) => b.startsWith('release v'), ROUTE_MS);
@@ -146,5 +151,32 @@ describe('canary releases through the ingress', { timeout: 20 * 60_000 }, () => 
     assert.equal((await kube.list('traefik.io/v1alpha1', 'TraefikService', NS)).length, 0);
     const releases = JSON.parse((await ssh(`releases ${APPS.app} --json`)).stdout) as { version: number; status: string }[];
     assert.equal(releases.find((x) => x.version === next)?.status, 'succeeded');
+  });
+
+  test('git push -o detach ends the push once its canary takes 10 %; the job carries on to 100 % and the new release serves every request', { timeout: PUSH_MS + 2 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    writeFileSync(join(dir, 'VERSION'), `${suffix}-detached\n`);
+    await s.commitAll(dir, 'a detached push');
+    const started = Date.now();
+    const pushed = await s.git(['push', '-o', 'detach', s.sshRemote(APPS.app), 'main'], { cwd: dir });
+    const pushMs = Date.now() - started;
+    assert.equal(pushed.exitCode, 0, pushed.stderr);
+    const detached = /Detached: the canary carries on as job ([0-9a-z]+); canary \S+ shows it, jobs:follow \1 follows it/.exec(pushed.stderr);
+    assert.ok(detached, pushed.stderr);
+    const next = Number(/v(\d+) takes 10 % of the requests/.exec(pushed.stderr)?.[1]);
+    assert.ok(next > 0, pushed.stderr);
+    assert.doesNotMatch(pushed.stderr, /takes 50 % of the requests/, 'the push ended at the first step');
+    const job = () => ssh(`jobs:info ${detached[1]} --json`).then((r) => JSON.parse(r.stdout) as { status: string; release: number | null });
+    assert.equal((await job()).status, 'running', 'the job runs on after the push ended');
+    t.diagnostic(`the detached push took ${pushMs} ms (build included)`);
+    const ended = await eventually(() => `job ${detached[1]} to end`, async () => {
+      const j = await job();
+      return j.status === 'running' ? undefined : j;
+    }, 4 * STEP_S * 1000 + 60_000);
+    assert.deepEqual({ status: ended.status, release: ended.release }, { status: 'succeeded', release: next });
+    const check = await Promise.all(Array.from({ length: 30 }, () => get(tb!.SLIPWAY_TEST_INGRESS!, host)));
+    assert.deepEqual([...new Set(check.map((a) => `${a.status} ${a.body}`))], [`200 release v${next}`]);
+    const output = await ssh(`jobs:output ${detached[1]}`);
+    assert.match(output.stdout, /takes 50 % of the requests/, "the job's transcript has the steps after the push ended");
   });
 });

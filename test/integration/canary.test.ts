@@ -199,6 +199,16 @@ describe('canary releases: canary:set, a deploy as a canary, canary:promote and 
     assert.equal(followed.exitCode, 0, followed.stdout + followed.stderr);
     assert.match(followed.stdout, /Promoted by hand \(admin\) at 10 %/);
     assert.equal(lastDeploy(app).version, stable + 1);
+
+    // An app's first deploy has nothing serving to run a canary beside: the push waits for it.
+    const first = await newApp(s, 'cn-detach-first');
+    assert.equal((await s.ssh(s.admin, `canary:set ${first} 10 --step 1h`)).exitCode, 0);
+    const firstPush = await s.git(['push', '-o', 'detach', s.sshRemote(first), 'main'], { cwd: wd });
+    assert.equal(firstPush.exitCode, 0, firstPush.stderr);
+    assert.match(firstPush.stderr, /Application deployed/);
+    assert.match(firstPush.stderr, new RegExp(`Not detached: nothing of ${first} served before this deploy, so it ran no canary and the push waited for it`));
+    assert.doesNotMatch(firstPush.stderr, /Detached:/);
+    assert.equal(lastDeploy(first).version, 1);
   });
 
   test('the API: GET, PATCH and DELETE /apps/APP/canary, promote and abort refused with one sentence when none runs; a read token reads, cannot set', async () => {
