@@ -120,7 +120,8 @@ export const backupCommands: Command[] = [
       const r = await restoreArchive({ config: ctx.services.config, archive: archive!, keyFile: flags.key, ...(ctx.services.images ? { images: ctx.services.images } : {}) });
       return listing(r, (out) => {
         out.line(`Restored ${r.apps.length} apps (${r.releases} releases) from a backup of ${r.manifest.createdAt} (Slipway ${r.manifest.slipway}, schema ${r.manifest.schema}) into ${r.dataDir} in ${(r.ms / 1000).toFixed(1)} s.`);
-        out.line(`Images: ${r.images} pushed into ${ctx.services.config.registry} (${r.blobsPushed} blobs sent, ${r.blobsPresent} already there).`);
+        out.line(`Images: ${r.images} pushed into ${r.registry} (${r.blobsPushed} blobs sent, ${r.blobsPresent} already there).`);
+        if (r.retargeted > 0) out.line(`The backup's images were named for the registry ${r.manifest.registry}: ${r.retargeted} references now name ${r.registry}.`);
         out.line(`The settings it ran with are in ${r.dataDir}/restored-settings.json (the registry credential among them). Start Slipway: it deploys every app's current release again.`);
       });
     },

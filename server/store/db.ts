@@ -39,6 +39,25 @@ export function inspectStoreFile(file: string): { schema: number; integrity: str
   }
 }
 
+/** The columns that name an image by its registry's address (`127.0.0.1:5000/slipway/APP@sha256:…`). */
+const IMAGE_COLUMNS = [{ table: 'releases', column: 'image' }, { table: 'builds', column: 'image' }] as const;
+
+/**
+ * Points every image reference of a store file (a restored copy, not yet opened by a server)
+ * named for the registry `from` at `to`, in one transaction; returns how many rows changed. What
+ * follows the address (the repository and the digest) stays, so each still names the same image,
+ * pushed to `to` under the same repository and digest.
+ */
+export function retargetImages(file: string, from: string, to: string): number {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    return db.transaction(() => IMAGE_COLUMNS.reduce((n, { table, column }) =>
+      n + db.prepare(`UPDATE ${table} SET ${column} = ? || substr(${column}, ?) WHERE substr(${column}, 1, ?) = ?`).run(`${to}/`, from.length + 2, from.length + 1, `${from}/`).changes, 0))();
+  } finally {
+    db.close();
+  }
+}
+
 /** Where a store's keys are when nothing else is said: the `keys` folder beside its database file. */
 export const defaultKeys = (file: string): StoreKeys => ({ dir: join(dirname(file), 'keys') });
 

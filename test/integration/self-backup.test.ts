@@ -268,18 +268,24 @@ test('a flipped byte and a truncated archive are refused', async () => {
   }
 });
 
-test('an archive whose images are named for another registry address is refused before anything is pushed', async () => {
-  const dataDir = join(root, 'other-registry');
-  const target = loadConfig({ SLIPWAY_DATA_DIR: dataDir, SLIPWAY_REGISTRY: '10.0.0.9:5000' });
+test("onto a machine whose registry has another address: the images are pushed there and every release's reference follows them", async () => {
+  const target = loadConfig({ SLIPWAY_DATA_DIR: join(root, 'other-registry'), SLIPWAY_REGISTRY: '10.0.0.9:5000' });
   const fresh = new MemoryImages('10.0.0.9:5000');
-  await assert.rejects(restoreArchive({ config: target, archive, keyFile, images: fresh }), (err: unknown) => {
-    assert.ok(err instanceof UserError, String(err));
-    assert.equal(err.message, "This backup's images are named for the registry registry.test, and this machine's SLIPWAY_REGISTRY is 10.0.0.9:5000: restore with a registry at registry.test (SLIPWAY_REGISTRY=registry.test); nothing was restored.");
-    return true;
-  });
-  assert.equal(existsSync(dataDir), false);
-  assert.equal(fresh.writes, 0);
-  assert.deepEqual(readdirSync(root).filter((f) => f.includes('.restore-')), []);
+  const r = await restoreArchive({ config: target, archive, keyFile, images: fresh });
+  assert.equal(r.images, 12);
+  for (const [k, m] of images.manifests) assert.deepEqual(fresh.manifests.get(k)?.bytes, m.bytes, k);
+  const restored = openStore(target.dbFile);
+  try {
+    const before = store.apps.list().flatMap((a) => store.releases.list(a.name)).map((x) => x.image).filter((x): x is string => x !== null);
+    const after = restored.apps.list().flatMap((a) => restored.releases.list(a.name)).map((x) => x.image).filter((x): x is string => x !== null);
+    assert.ok(before.length > 0 && before.every((x) => x.startsWith('registry.test/')));
+    assert.deepEqual(after, before.map((x) => x.replace(/^registry\.test\//, '10.0.0.9:5000/')), 'the same repository and digest, at the new address');
+    assert.equal(r.retargeted >= after.length, true, `${r.retargeted} references moved`);
+    const d = dumpStore(restored) as Record<string, unknown>;
+    assert.equal(JSON.stringify(d).includes('registry.test/'), false, 'no reference names the old address');
+  } finally {
+    restored.close();
+  }
 });
 
 test('an archive from a newer schema is refused; its own verify says so', async () => {

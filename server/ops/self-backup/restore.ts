@@ -2,8 +2,9 @@
 // archive is decrypted and checked into a new directory beside the data directory, its images are
 // pushed into the configured registry by digest, and only then is the new directory renamed to be
 // the data directory. Refused with one sentence, nothing left behind, for a data directory that is
-// not empty, a wrong key, a damaged or truncated archive, one from a newer Slipway, or one whose
-// images are named for another registry address. The next
+// not empty, a wrong key, a damaged or truncated archive, or one from a newer Slipway. A machine
+// whose registry has another address gets the images there and the releases' references moved
+// to it (store/db.ts retargetImages). The next
 // start of the server applies every app's current release to the cluster (ops/admin/reconcile.ts:
 // what is missing there is applied from the database), from the restored images, without a build.
 import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { RegistryBlobs, type ImageBlobs } from '../../build/registry-blobs.ts';
 import { identityIn } from './age.ts';
 import { readArchive } from './read.ts';
 import { ENTRY, type BackupManifest } from './contents.ts';
+import { retargetImages } from '../../store/db.ts';
 
 /** What a restore brought back. */
 export interface Restored {
@@ -24,6 +26,10 @@ export interface Restored {
   images: number;
   blobsPushed: number;
   blobsPresent: number;
+  /** References to images moved from the archive's registry address to this machine's (0 when they are the same). */
+  retargeted: number;
+  /** Where the images were pushed (SLIPWAY_REGISTRY). */
+  registry: string;
   ms: number;
 }
 
@@ -61,17 +67,16 @@ export async function restoreArchive(input: { config: Pick<Config, 'dataDir' | '
   const work = mkdtempSync(join(parent, `.${basename(dataDir)}.restore-`));
   try {
     const check = await readArchive(archive, identity, work, basename(archive));
-    // Every release names its image by the registry's address (127.0.0.1:5000/APP@sha256:…):
-    // pushed to another address, no release would find its image. Refused before anything is pushed.
-    const from = check.manifest.registry;
-    if (from !== input.config.registry) {
-      throw new UserError(`This backup's images are named for the registry ${from}, and this machine's SLIPWAY_REGISTRY is ${input.config.registry}: restore with a registry at ${from} (SLIPWAY_REGISTRY=${from}); nothing was restored.`);
-    }
     const pushed = await pushImages(input.images ?? new RegistryBlobs(input.config.registry, input.config.registryAuth), work, check.manifest);
     // The data directory as the server lays it out; the archive's own bookkeeping goes.
     const next = join(work, 'data');
     mkdirSync(next, { recursive: true, mode: 0o700 });
     renameSync(join(work, ENTRY.store), join(next, 'slipway.db'));
+    // Every release names its image by the registry's address (127.0.0.1:5000/slipway/APP@sha256:…):
+    // on a machine whose registry has another address, the references follow the images there
+    // (same repository, same digest), in the copy before it becomes the data directory.
+    const from = check.manifest.registry;
+    const retargeted = from === input.config.registry ? 0 : retargetImages(join(next, 'slipway.db'), from, input.config.registry);
     // The keys the store's secrets are sealed with (archives from before schema 24 hold none).
     if (existsSync(join(work, ENTRY.keys))) {
       renameSync(join(work, ENTRY.keys), join(next, 'keys'));
@@ -89,7 +94,7 @@ export async function restoreArchive(input: { config: Pick<Config, 'dataDir' | '
     chmodSync(next, 0o700);
     renameSync(next, dataDir);
     const m = check.manifest;
-    return { dataDir, manifest: pick(m), apps: m.apps.map((a) => a.name), releases: m.apps.reduce((n, a) => n + a.releases.length, 0), images: m.images.length, ...pushed, ms: Date.now() - started };
+    return { dataDir, manifest: pick(m), apps: m.apps.map((a) => a.name), releases: m.apps.reduce((n, a) => n + a.releases.length, 0), images: m.images.length, ...pushed, retargeted, registry: input.config.registry, ms: Date.now() - started };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
