@@ -149,6 +149,7 @@ test('restore into an empty data dir: the store, repositories and host key come 
   for (const f of readdirSync(target.storeKeyDir)) assert.equal(statSync(join(target.storeKeyDir, f)).mode & 0o777, 0o600);
   const settings = JSON.parse(readFileSync(join(target.dataDir, 'restored-settings.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(settings.registry, 'registry.test');
+  assert.equal(statSync(join(target.dataDir, 'restored-settings.json')).mode & 0o777, 0o600, 'the settings (the registry credential among them) are the owner\'s only');
   assert.equal(readdirSync(root).filter((f) => f.includes('.restore-')).length, 0, 'no work directory is left');
 });
 

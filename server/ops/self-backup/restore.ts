@@ -85,6 +85,7 @@ export async function restoreArchive(input: { config: Pick<Config, 'dataDir' | '
     if (existsSync(join(work, ENTRY.repos))) renameSync(join(work, ENTRY.repos), join(next, 'repos'));
     // What the server ran with (the registry credential included), for the operator to set again.
     renameSync(join(work, ENTRY.settings), join(next, 'restored-settings.json'));
+    chmodSync(join(next, 'restored-settings.json'), 0o600);
     writeFileSync(join(next, 'restored-from.json'), JSON.stringify({ archive, restoredAt: new Date().toISOString(), ...pick(check.manifest) }, null, 2), { mode: 0o600 });
     // The last step: the data directory appears whole or not at all (an empty one is replaced).
     if (existsSync(dataDir)) {
