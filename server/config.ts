@@ -258,6 +258,8 @@ export interface Config {
   wakerHoldMs: number;
   /** How often the sleep round reads the ingress's request counts (SLIPWAY_SLEEP_ROUND_S). */
   sleepRoundMs: number;
+  /** How often scheduled runs that ended are recorded in the audit log (SLIPWAY_CRON_AUDIT_S). */
+  cronAuditMs: number;
   // --- Autoscaling (issue 40). ---
   /** Seconds an autoscaler waits on lower load before it removes instances (SLIPWAY_AUTOSCALE_SCALE_DOWN_S; its scale-down stabilization window). */
   autoscaleScaleDownSeconds: number;
@@ -968,6 +970,7 @@ const SETTINGS = {
   wakerMaxHeld: setting('SLIPWAY_WAKER_MAX_HELD', '100', count, 'Requests the waker holds at once, for all sleeping apps together; one more is answered 503 with Retry-After.'),
   wakerHoldMs: setting('SLIPWAY_WAKER_HOLD_S', '30', seconds, 'Longest the waker holds a request while its app wakes, in seconds; then it is answered 503 with Retry-After.'),
   sleepRoundMs: setting('SLIPWAY_SLEEP_ROUND_S', '30', seconds, "How often, in seconds, the `sleep` round reads the ingress's request counts (Traefik's metrics at `SLIPWAY_INGRESS_API/metrics`) and puts idle apps to sleep."),
+  cronAuditMs: setting('SLIPWAY_CRON_AUDIT_S', '60', seconds, "How often, in seconds, the `cron-audit` round records in the audit log the runs of scheduled tasks that their schedules started and that ended since (keep it below the shortest schedule's interval: a CronJob keeps only its last few runs)."),
   autoscaleScaleDownSeconds: setting('SLIPWAY_AUTOSCALE_SCALE_DOWN_S', '300', autoscaleWindow, "How long, in seconds (0 to 3600), an autoscaled process type's load must stay low before its autoscaler removes instances (the HorizontalPodAutoscaler's scale-down stabilization window; Kubernetes' default is 300); a change reaches each autoscaler at its app's next deploy or `ps:autoscale`."),
 } satisfies Record<string, Setting>;
 

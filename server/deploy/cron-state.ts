@@ -28,3 +28,15 @@ export function cronState(c: V1CronJob, jobs: readonly V1Job[]): CronState {
   const newest = mine.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''))[0];
   return { id, suspended: c.spec?.suspend === true, lastScheduled: iso(c.status?.lastScheduleTime), lastRun: newest ?? null };
 }
+
+/** A run its CronJob started by its schedule (not cron:run's), with its app and task. */
+export interface ScheduledRun extends CronRun {
+  app: string;
+  id: string;
+}
+
+/** The Jobs' runs that their CronJobs started by schedule (cron:run marks its own `manual`), of Slipway's apps. */
+export function scheduledRuns(jobs: readonly V1Job[]): ScheduledRun[] {
+  return jobs.filter((j) => j.metadata?.annotations?.['cronjob.kubernetes.io/instantiate'] !== 'manual' && j.metadata?.labels?.[LABEL.instance] && j.metadata?.labels?.[LABEL.cron])
+    .map((j) => ({ ...jobRun(j), app: j.metadata!.labels![LABEL.instance]!, id: j.metadata!.labels![LABEL.cron]! }));
+}

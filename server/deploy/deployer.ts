@@ -8,6 +8,7 @@ import type { CronRun } from '../shapes/cron.ts';
 import type { HostCert } from '../shapes/domains.ts';
 import type { AllowedDrainAddress, CollectorDrain, CollectorSettings } from '../kube/collector.ts';
 import type { InstanceEvent } from './instance-events.ts';
+import type { ScheduledRun } from './cron-state.ts';
 
 /** A scheduled task as the cluster has it. */
 export interface CronState {
@@ -231,6 +232,8 @@ export interface CronJobs {
   cronStatus(app: string): Promise<CronState[]>;
   /** Starts a scheduled task now, as a Job made from its CronJob; resolves with the Job's name. */
   runCron(app: string, id: string): Promise<string>;
+  /** Every app's runs started by their schedules, as the Jobs their CronJobs keep (one list of the cluster). */
+  scheduledRuns(): Promise<ScheduledRun[]>;
 }
 
 /** An app's volume claims. */

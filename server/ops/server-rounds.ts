@@ -13,6 +13,7 @@ import { RETIRE_ROUND_MS, retireLogins } from './data/credentials.ts';
 import { backUp } from './self-backup/backups.ts';
 import { AUDIT_ROUND_MS, auditRound } from './audit/round.ts';
 import { sleepRound } from './processes/sleep-round.ts';
+import { cronAuditRound } from './cron/cron-audit.ts';
 
 /** The server's background rounds, in the order doctor shows them. */
 export function serverRounds(services: Services): Round[] {
@@ -32,5 +33,6 @@ export function serverRounds(services: Services): Round[] {
     { name: 'previews', what: 'previews past their time to live or of deleted branches are removed', intervalMs: PREVIEW_ROUND_MS, task: (signal) => reconcilePreviews(services, Date.now(), signal) },
     { name: 'audit', what: "the audit log's head is signed daily; entries past SLIPWAY_AUDIT_RETENTION_DAYS are pruned", intervalMs: AUDIT_ROUND_MS, task: () => auditRound(services) },
     { name: 'sleep', what: 'apps idle for their ps:sleep time (previews: SLIPWAY_PREVIEW_SLEEP_AFTER) sleep at zero web instances', intervalMs: config.sleepRoundMs, task: sleepRound(services) },
+    { name: 'cron-audit', what: 'runs of scheduled tasks started by their schedules are recorded in the audit log', intervalMs: config.cronAuditMs, task: cronAuditRound(services) },
   ];
 }

@@ -48,7 +48,7 @@ describe('cron: scheduled tasks from app.json as CronJobs of the release', { tim
     const tb = testbedEnv(NEEDS);
     if (!tb) return;
     kube = new KubeClient(tb.KUBECONFIG!);
-    ({ server: s } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_CRON_TIMEOUT_S: '120' }, { buildTimeoutMs: PUSH_MS }));
+    ({ server: s } = await startOnTestbed(tb, { SLIPWAY_BASE_DOMAIN: 'slipway.test', SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_CRON_TIMEOUT_S: '120', SLIPWAY_CRON_AUDIT_S: '2' }, { buildTimeoutMs: PUSH_MS }));
     assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
     assert.equal((await ssh(`config:set ${APP} TICK_MARK=first`)).exitCode, 0);
   });
@@ -82,6 +82,12 @@ describe('cron: scheduled tasks from app.json as CronJobs of the release', { tim
     assert.match(out, /app\[cron\.[a-z0-9]+\]: cron tick: mark=first process=cron after /, out);
     const text = await ssh(`cron ${APP}`);
     assert.match(text.stdout, new RegExp(`${task.id}\\s+\\* \\* \\* \\* \\*\\s+node tasks/tick\\.js\\s+active\\s+succeeded `), text.stdout);
+    // The run is in the audit log, the server's own work by the schedule (the round looks every 2 s here).
+    const entry = await eventually(() => 'the scheduled run in the audit log', async () => {
+      const entries = JSON.parse((await ssh(`audit ${APP} --action cron:run --json`)).stdout) as { actor: string; interface: string; object: string; outcome: string; meta: { job: string } }[];
+      return entries.find((e) => e.meta.job === ran.lastRun?.job);
+    }, 30_000, 1000);
+    assert.deepEqual({ actor: entry.actor, interface: entry.interface, object: entry.object, outcome: entry.outcome }, { actor: 'slipway', interface: 'cron', object: task.id, outcome: 'ok' });
   });
 
   test('cron:run runs the task now and says how to follow its output', { timeout: RUN_MS + 30_000 }, async (t) => {

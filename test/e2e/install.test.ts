@@ -402,7 +402,7 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     // The dependencies, then the server's background rounds (each ok while its last round did not fail).
-    const rounds = ['tls-sync', 'gc', 'rights', 'warm-sweep', 'sync-poll', 'db-heartbeat', 'db-backups', 'db-logins', 'self-backup', 'previews', 'audit', 'sleep'].map((n) => `round ${n}`);
+    const rounds = ['tls-sync', 'gc', 'rights', 'warm-sweep', 'sync-poll', 'db-heartbeat', 'db-backups', 'db-logins', 'self-backup', 'previews', 'audit', 'sleep', 'cron-audit'].map((n) => `round ${n}`);
     assert.deepEqual(lines.map((l) => l.split(/\s{2,}/)[1]), ['docker', 'pack', 'builder', 'registry', 'cluster', 'ingress', 'dashboard site', 'disk', 'ssh crypto', 'https', 'database backups', ...rounds], r.stdout);
     for (const l of lines) assert.match(l, /^ok {4}/, r.stdout);
     assert.match(r.stdout, /cluster +API https:\/\/127\.0\.0\.1:6443, \d+\/\d+ nodes Ready \(v1\.34\.\d+\), ingress class \S+/);

@@ -6,7 +6,7 @@ import type { DeployableRelease, ScheduledTask } from '../../server/model.ts';
 import type { V1CronJob, V1Job } from '../../server/kube/types.ts';
 import { LABEL, namespaceFor } from '../../server/kube/labels.ts';
 import { CRON_HISTORY, CRON_PROCESS, LAUNCHER, RUN_PROCESS, cronJobObject, manualJobObject, runPodObject } from '../../server/deploy/workload.ts';
-import { cronState, jobRun } from '../../server/deploy/cron-state.ts';
+import { cronState, jobRun, scheduledRuns } from '../../server/deploy/cron-state.ts';
 import { cronId, nextRun, parseCron, scheduleProblem } from '../../server/ops/cron/cron-spec.ts';
 import { parseAppJson } from '../../server/ops/apps/app-json.ts';
 import { scheduledTasks } from '../../server/ops/releases/release.ts';
@@ -194,4 +194,14 @@ test("`cron` reads a task's newest Job: succeeded, failed with Kubernetes' reaso
   assert.equal(state.lastRun?.job, 'cron-abc-2');
   assert.equal(state.lastRun?.result, 'failed');
   assert.equal(cronState(cj, []).lastRun, null);
+});
+
+test("the audit's scheduled runs: every app's Jobs its CronJobs started, not cron:run's (marked manual)", () => {
+  const task: ScheduledTask = { id: 'abc', command: 'true', schedule: '@daily', concurrencyPolicy: 'allow', suspended: false };
+  const cj = cronJobObject(release, task, 60);
+  const byCron = { metadata: { name: 'cron-abc-29000000', ...cj.spec!.jobTemplate.metadata }, status: { startTime: new Date('2026-01-01T00:00:00Z'), completionTime: new Date('2026-01-01T00:00:05Z'), conditions: [{ type: 'Complete', status: 'True' }] } } as V1Job;
+  const manual = manualJobObject({ ...cj, metadata: { ...cj.metadata, namespace: 'slipway-myapp', uid: 'u-1' } }, 'cron-abc-x7k2p') as V1Job;
+  assert.deepEqual(scheduledRuns([byCron, manual]), [
+    { app: release.app, id: 'abc', job: 'cron-abc-29000000', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:05.000Z', result: 'succeeded' },
+  ]);
 });

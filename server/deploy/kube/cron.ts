@@ -2,8 +2,8 @@
 // longer has them, read back for `cron APP`, started at once by cron:run.
 import type { V1CronJob, V1Job, KubeObject } from '../../kube/types.ts';
 import { UserError } from '../../errors.ts';
-import { LABEL, appSelector, namespaceFor } from '../../kube/labels.ts';
-import { cronState } from '../cron-state.ts';
+import { LABEL, MANAGED_BY, appSelector, namespaceFor, selectorString } from '../../kube/labels.ts';
+import { cronState, scheduledRuns, type ScheduledRun } from '../cron-state.ts';
 import { cronJobName, cronJobObject, manualJobName, manualJobObject } from '../workload.ts';
 import type { CronJobs, CronState } from '../deployer.ts';
 import type { DeployableRelease } from '../../model.ts';
@@ -39,6 +39,11 @@ export class KubeCron extends KubePart implements CronJobs {
       this.k.client.list<V1Job>('batch/v1', 'Job', ns, { labelSelector: `${appSelector(app)},${LABEL.cron}` }),
     ]);
     return cronJobs.map((c) => cronState(c, jobs));
+  }
+
+  async scheduledRuns(): Promise<ScheduledRun[]> {
+    const jobs = await this.k.client.list<V1Job>('batch/v1', 'Job', undefined, { labelSelector: `${selectorString({ [LABEL.managedBy]: MANAGED_BY })},${LABEL.cron}` });
+    return scheduledRuns(jobs);
   }
 
   async runCron(app: string, id: string): Promise<string> {
