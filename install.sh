@@ -47,6 +47,10 @@ VOLUMES_DIR=/var/lib/slipway-volumes
 VOLUMES_HELPER_IMAGE=busybox:1.37.0
 VOLUMES_UNIT=/etc/systemd/system/slipway-volumes.service
 VOLUMES_MOUNT=/usr/local/sbin/slipway-mount-volumes
+# After --restore, each app is asked through the ingress here (k3s's Traefik on port 80), or at
+# SLIPWAY_INSTALL_INGRESS (HOST:PORT) when the cluster's ingress is elsewhere; for REPORT_WAIT_S in all.
+INGRESS_CHECK=${SLIPWAY_INSTALL_INGRESS:-127.0.0.1}
+REPORT_WAIT_S=${SLIPWAY_INSTALL_REPORT_WAIT_S:-180}
 # Preflight reads its facts (os-release, /run/systemd, /proc/meminfo) under this root; tests point
 # it at a fake one. Everything else always acts on the real machine.
 SYSROOT=${SLIPWAY_INSTALL_SYSROOT:-}
@@ -116,6 +120,11 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
                          code and store are put back and started again
   --job-wait SECONDS     with --upgrade: how long to wait for the jobs running when it starts (pushes,
                          deploys, config changes) to end before the restart; default 600, 0 cuts them
+  --restore ARCHIVE      on a fresh machine: install, then bring back the Slipway a backup archive
+                         holds (backup:create's .tar.age) before the first start: apps, releases,
+                         config, domains, keys, tokens; each app runs its current release again
+                         from the archive's images, without a build, and a report says which answer
+  --key FILE             with --restore: the backup key (backup:keygen's file)
   --dry-run              print every step it would take; change nothing
   --uninstall            remove Slipway's service, code and settings; keep /var/lib/slipway
   --purge                with --uninstall: also remove /var/lib/slipway, the slipway user and caches
@@ -177,7 +186,7 @@ while [ $# -gt 0 ]; do
     --upgrade) IN_PLACE=1 ;;
     --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--builds|--docker-host|\
     --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server|\
-    --join|--token|--registries|--ingress-from|--node-addresses|--job-wait)
+    --join|--token|--registries|--ingress-from|--node-addresses|--job-wait|--restore|--key)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
       flag[${1#--}]=$2; shift ;;
     --*=*) usage_error "write flags as two words: ${1%%=*} VALUE" ;;
@@ -192,6 +201,15 @@ if [ -n "${flag[job-wait]:-}" ]; then
   [[ ${flag[job-wait]} =~ ^[0-9]{1,5}$ ]] || usage_error "--job-wait must be a number of seconds, got \"${flag[job-wait]}\""
 fi
 for f in "${!flag[@]}"; do safe "--$f" "${flag[$f]}"; done
+# --restore: a fresh install that starts from a backup archive (refused where Slipway has data).
+RESTORE=0
+if [ -n "${flag[restore]:-}" ]; then
+  RESTORE=1
+  if [ "$IN_PLACE" = 1 ] || [ "$UNINSTALL" = 1 ] || [ -n "${flag[join]:-}" ]; then usage_error "--restore brings a backup onto a fresh install; it does not go with --upgrade, --uninstall or --join"; fi
+  [ -n "${flag[key]:-}" ] || usage_error "--restore needs --key FILE (the backup key backup:keygen wrote)"
+else
+  [ -z "${flag[key]:-}" ] || usage_error "--key goes with --restore"
+fi
 # --join: this machine becomes a k3s agent and nothing else; the flags of a Slipway install do not apply.
 JOIN=0
 if [ -n "${flag[join]:-}" ]; then
@@ -384,8 +402,16 @@ settings() {
     [ -n "$home" ] && [ -s "$home/.ssh/authorized_keys" ] && ADMIN_KEY_SRC=$home/.ssh/authorized_keys
   fi
   # Installing over kept data (after --uninstall): the admins are in the kept database already.
-  if [ -z "$ADMIN_KEY_SRC" ] && [ "$UPGRADE" = 0 ] && [ ! -f "$DATA/slipway.db" ]; then
+  if [ -z "$ADMIN_KEY_SRC" ] && [ "$UPGRADE" = 0 ] && [ "$RESTORE" = 0 ] && [ ! -f "$DATA/slipway.db" ]; then
     die "No admin key: pass --admin-key FILE (e.g. your ~/.ssh/id_ed25519.pub)."
+  fi
+  if [ "$RESTORE" = 1 ]; then
+    { [ -f "${flag[restore]}" ] && [ -r "${flag[restore]}" ]; } || die "Cannot read the backup archive ${flag[restore]}."
+    { [ -f "${flag[key]}" ] && [ -r "${flag[key]}" ]; } || die "Cannot read the backup key ${flag[key]}."
+    # Restore never writes over data: a machine with Slipway's data keeps it.
+    if [ -d "$DATA" ] && [ -n "$(ls -A "$DATA" 2>/dev/null)" ]; then
+      die "$DATA is not empty: --restore is for a fresh machine (install.sh --uninstall --purge removes an install and its data first)."
+    fi
   fi
   if [ -n "$ADMIN_KEY_SRC" ]; then
     [ -r "$ADMIN_KEY_SRC" ] || die "Cannot read the admin key file $ADMIN_KEY_SRC."
@@ -978,6 +1004,7 @@ EOF
   # An upgrade in place keeps the previous code until the new one answered (upgrade_rollback).
   [ "$IN_PLACE" = 1 ] || run rm -rf "$OPT/app.old"
   run systemctl enable slipway.service
+  [ "$RESTORE" = 0 ] || step_restore
   local restarts=0
   [ "$DRY" = 1 ] || restarts=$(systemctl show -P NRestarts slipway.service)
   run systemctl start slipway.service
@@ -1065,6 +1092,46 @@ step_join() {
   printf '=====> This machine %s the cluster at %s as a k3s agent (k3s %s)\n' "$verb" "$url" "$K3S_VERSION"
   detail "On the Slipway server, \`nodes\` lists it once it is Ready; apps spread onto it as they are deployed or scaled."
   detail "To keep it for builds, on the server: k3s kubectl label node $(hostname) slipway.dev/builds=true (apps then prefer the other nodes)"
+}
+
+# --restore: the archive goes into the empty data directory (the local CLI's `restore`, run as root
+# with the service's settings: it stages beside the data directory, in /var/lib, and pushes the
+# images into the registry), then belongs to the slipway user. The service's first start brings
+# the cluster in line with the restored store: every app's current release from its images.
+step_restore() {
+  say "Restore from $(basename "${flag[restore]}")"
+  if [ "$DRY" = 1 ]; then detail "would restore ${flag[restore]} into $DATA with the key ${flag[key]}"; return 0; fi
+  local out
+  # shellcheck source=/dev/null  # the settings step_user wrote
+  if ! out=$(set -a; . "$ENV_FILE"; set +a; "$OPT/node/bin/node" "$OPT/app/bin/slipway.ts" restore "${flag[restore]}" --key "${flag[key]}" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "The restore failed (above); $DATA is as it was, and Slipway was not started."
+  fi
+  printf '%s\n' "$out" | sed 's/^/       /'
+  chown -R slipway:slipway "$DATA"
+  RESTORED=1
+}
+
+# After a restore: each app, and whether it answers through the ingress at APP.DOMAIN (the server
+# re-deploys them as it starts; all of them get REPORT_WAIT_S seconds in all). The ingress is this
+# machine's port 80 (k3s's Traefik), or SLIPWAY_INSTALL_INGRESS (HOST:PORT) for another cluster's.
+restore_report() {
+  [ "${RESTORED:-0}" = 1 ] || return 0
+  say "Apps restored"
+  local apps app code deadline=$((SECONDS + REPORT_WAIT_S))
+  apps=$("$WRAPPER" apps:list --json 2>/dev/null | "$OPT/node/bin/node" -e 'let s = ""; process.stdin.on("data", (d) => { s += d; }).on("end", () => { for (const a of JSON.parse(s)) console.log(a.name); });') || apps=""
+  [ -n "$apps" ] || { detail "no app"; return 0; }
+  for app in $apps; do
+    code=000
+    while :; do
+      code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -H "Host: $app.$DOMAIN" "http://$INGRESS_CHECK/" || true)
+      [[ $code =~ ^([23][0-9][0-9]|401|403)$ ]] || [ "$SECONDS" -ge "$deadline" ] && break
+      sleep 2
+    done
+    if [[ $code =~ ^([23][0-9][0-9]|401|403)$ ]]; then detail "$(printf '%-24s answers at http://%s.%s (%s)' "$app" "$app" "$DOMAIN" "$code")"
+    else detail "$(printf '%-24s does not answer yet at http://%s.%s (%s): slipway ps %s' "$app" "$app" "$DOMAIN" "$code" "$app")"
+    fi
+  done
 }
 
 summary() {
@@ -1361,6 +1428,7 @@ main() {
   [ "$IN_PLACE" = 0 ] || upgrade_end
   step_dashboard
   [ "$BUILDS" = cluster ] || step_builder
+  restore_report
   summary
   plain_http_warning
 }

@@ -23,7 +23,10 @@
 //   - --uninstall removes service, code and settings and keeps /var/lib/slipway; installing again
 //     over it (no --admin-key: the admins come from the kept database) gives everything back, and
 //     a push with the old token still deploys;
-//   - `doctor` over SSH passes every check against the real engine, registry and cluster.
+//   - `doctor` over SSH passes every check against the real engine, registry and cluster;
+//   - with the data directory and the app's namespace gone, install.sh --restore with the last
+//     backup archive and its key brings back the app (answering, without a build), its releases,
+//     keys, token and builds.
 // The k3s, docker.io, docker-registry and pack downloads are not exercised here (no get.k3s.io,
 // Docker Hub or GitHub in CI): test/unit/install.test.ts covers them as dry runs.
 //
@@ -408,5 +411,50 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.match(r.stdout, /cluster +API https:\/\/127\.0\.0\.1:6443, \d+\/\d+ nodes Ready \(v1\.34\.\d+\), ingress class \S+/);
     // Plain HTTP, but on a name no public DNS answers for (the testbed's domain): said, not failed.
     assert.match(r.stdout, /https +the dashboard and API are served over plain HTTP at http:\/\/slipway\.slipway\.test, and slipway\.slipway\.test is a local name no public DNS answers for/);
+  });
+
+  test('the machine and its data are lost: install.sh --restore with the last backup brings back the app, its releases, keys and token, deployed again from its images without a build', { timeout: INSTALL_MS + 5 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    const rootfs = (await machine(['dir', MACHINE])).stdout.trim();
+    // A backup of now, with the key of the upgrade's test (the reinstall wrote the settings anew).
+    const { recipient } = await writeKeyFile(join(dir, 'restore.key'));
+    const envFile = join(rootfs, 'etc', 'slipway', 'slipway.env');
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}SLIPWAY_BACKUP_KEY=${recipient}\n`);
+    ok(await inside(['systemctl', 'restart', 'slipway.service']), 'restart with the backup key');
+    await answering();
+    const made = await ssh('backup:create');
+    ok(made, 'backup:create');
+    const name = /Backed up as (slipway-\d{8}T\d{6}Z\.tar\.age)/.exec(made.stdout)?.[1];
+    assert.ok(name, made.stdout);
+    const before = await snapshot();
+    // The archive and the key are all that is left: kept off the machine, brought to the new one.
+    copyFileSync(join(rootfs, 'var', 'lib', 'slipway', 'backups', name), join(dir, name));
+    ok(await inside(['bash', '/srv/slipway/install.sh', '--uninstall']), 'install.sh --uninstall');
+    ok(await inside(['rm', '-rf', '/var/lib/slipway']), 'the data directory is lost');
+    // The cluster lost what this server ran there too.
+    const kube = new KubeClient(tb!.KUBECONFIG!);
+    await kube.remove('v1', 'Namespace', `slipway-${APP}`);
+    await eventually(`the namespace slipway-${APP} to go`, async () => (await kube.read('v1', 'Namespace', `slipway-${APP}`)) === undefined, 3 * 60_000, 1000);
+    copyFileSync(join(dir, name), join(rootfs, 'root', 'backup.tar.age'));
+    copyFileSync(join(dir, 'restore.key'), join(rootfs, 'root', 'backup.key'));
+
+    const r = await timed(t, 'install.sh --restore (install, restore, re-deploy)', () => inside(['env', `SLIPWAY_INSTALL_INGRESS=${tb!.SLIPWAY_TEST_INGRESS!}`, 'SLIPWAY_INSTALL_REPORT_WAIT_S=120',
+      'bash', '/srv/slipway/install.sh', ...installFlags, '--restore', '/root/backup.tar.age', '--key', '/root/backup.key'], INSTALL_MS));
+    ok(r, 'install.sh --restore');
+    assert.ok(r.stdout.includes('-----> Restore from backup.tar.age'), r.stdout);
+    assert.match(r.stdout, /Restored 1 apps \(4 releases\) from a backup of /);
+    assert.ok(r.stdout.indexOf('-----> Restore from') < r.stdout.indexOf('listening on'), 'restored before the first start');
+    assert.match(r.stdout, new RegExp(`^ {7}${APP} +answers at http://${APP}\\.${DOMAIN.replace(/\./g, '\\.')} \\(200\\)$`, 'm'));
+    assert.ok(r.stdout.includes('=====> Slipway is running\n'), r.stdout);
+    // The same admin key answers; the same apps, keys, token names, releases and builds.
+    assert.deepEqual(await snapshot(), before);
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('again'), ROUTE_MS), 'hello again from slipway\n');
+    assert.equal((await inside(['stat', '-c', '%a %U', '/var/lib/slipway'])).stdout.trim(), '700 slipway');
+    // Deployed from the restored image: no build was made.
+    assert.equal(((await json(`builds ${APP}`)) as unknown[]).length, (before.builds as unknown[]).length);
+    // The token made before the loss pushes to the restored server (a fetch proves it without a build).
+    const fetched = await git(['ls-remote', `http://x:${token}@127.0.0.1:${HTTP_PORT}/${APP}.git`, 'refs/heads/main'], wd);
+    assert.equal(fetched.exitCode, 0, fetched.stderr);
+    assert.equal(fetched.stdout.split('\t')[0], (await git(['rev-parse', 'HEAD'], wd)).stdout.trim());
   });
 });

@@ -635,3 +635,32 @@ test('--upgrade: listed in --help, refused beside --uninstall or --join, and ref
   assert.equal(r.stderr.trimEnd(), ' !     There is no Slipway installed here to upgrade (/etc/slipway/slipway.env or /opt/slipway/app is missing): run install.sh without --upgrade.');
   assert.ok(!r.stdout.includes('would'), 'nothing planned');
 });
+
+test('--restore ARCHIVE --key FILE: a fresh install restored before its first start, no --admin-key needed; refused beside --upgrade, --uninstall or --join, and without its key', async () => {
+  const help = await run('bash', [script, '--help']);
+  assert.match(help.stdout, /^ {2}--restore ARCHIVE {6}on a fresh machine: install, then bring back the Slipway a backup archive/m);
+  assert.match(help.stdout, /^ {2}--key FILE {13}with --restore: the backup key/m);
+  for (const [args, msg] of [
+    [['--restore', '/x.tar.age'], '--restore needs --key FILE (the backup key backup:keygen wrote)'],
+    [['--key', '/x.key'], '--key goes with --restore'],
+    [['--restore', '/x.tar.age', '--key', '/x.key', '--upgrade'], '--restore brings a backup onto a fresh install; it does not go with --upgrade, --uninstall or --join'],
+    [['--restore', '/x.tar.age', '--key', '/x.key', '--uninstall'], '--restore brings a backup onto a fresh install; it does not go with --upgrade, --uninstall or --join'],
+  ] as const) {
+    const r = await install(['--dry-run', ...args]);
+    assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stderr.split('\n')[0], ` !     ${msg}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-install-restore-'));
+  made.push(dir);
+  const missing = await install(['--dry-run', '--restore', join(dir, 'nope.tar.age'), '--key', join(dir, 'nope.key')]);
+  assert.equal(missing.exitCode, 1);
+  assert.equal(missing.stderr.trimEnd(), ` !     Cannot read the backup archive ${join(dir, 'nope.tar.age')}.`);
+  writeFileSync(join(dir, 'b.tar.age'), 'archive');
+  writeFileSync(join(dir, 'b.key'), 'key');
+  const r = await install(['--dry-run', '--restore', join(dir, 'b.tar.age'), '--key', join(dir, 'b.key')]);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const restore = r.stdout.indexOf('-----> Restore from b.tar.age');
+  assert.ok(restore > 0, r.stdout);
+  assert.ok(r.stdout.includes(`would restore ${join(dir, 'b.tar.age')} into /var/lib/slipway with the key ${join(dir, 'b.key')}`), r.stdout);
+  assert.ok(restore < r.stdout.indexOf('would run: systemctl start slipway.service'), 'restored before the first start');
+});
