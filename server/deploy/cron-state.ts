@@ -1,5 +1,5 @@
 // A scheduled task as `cron APP` shows it, read from its CronJob and the Jobs it made (pure).
-import type { CronState } from './deployer.ts';
+import type { CronState, ScheduledRun } from './deployer.ts';
 import type { CronRun } from '../shapes/cron.ts';
 import type { V1CronJob, V1Job } from '../kube/types.ts';
 import { LABEL } from '../kube/labels.ts';
@@ -27,12 +27,6 @@ export function cronState(c: V1CronJob, jobs: readonly V1Job[]): CronState {
   const mine = jobs.filter((j) => j.metadata?.labels?.[LABEL.cron] === id).map(jobRun);
   const newest = mine.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''))[0];
   return { id, suspended: c.spec?.suspend === true, lastScheduled: iso(c.status?.lastScheduleTime), lastRun: newest ?? null };
-}
-
-/** A run its CronJob started by its schedule (not cron:run's), with its app and task. */
-export interface ScheduledRun extends CronRun {
-  app: string;
-  id: string;
 }
 
 /** The Jobs' runs that their CronJobs started by schedule (cron:run marks its own `manual`), of Slipway's apps. */

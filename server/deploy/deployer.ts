@@ -8,7 +8,6 @@ import type { CronRun } from '../shapes/cron.ts';
 import type { HostCert } from '../shapes/domains.ts';
 import type { AllowedDrainAddress, CollectorDrain, CollectorSettings } from '../kube/collector.ts';
 import type { InstanceEvent } from './instance-events.ts';
-import type { ScheduledRun } from './cron-state.ts';
 
 /** A scheduled task as the cluster has it. */
 export interface CronState {
@@ -18,6 +17,12 @@ export interface CronState {
   lastScheduled: string | null;
   /** Its newest Job, null when it never ran (or that Job is gone). */
   lastRun: CronRun | null;
+}
+
+/** A run its CronJob started by its schedule (not cron:run's), with its app and task (the audit's cron-audit round). */
+export interface ScheduledRun extends CronRun {
+  app: string;
+  id: string;
 }
 
 /** A volume's claim as the cluster has it (storage:list). */

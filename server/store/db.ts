@@ -39,9 +39,6 @@ export function inspectStoreFile(file: string): { schema: number; integrity: str
   }
 }
 
-/** The columns that name an image by its registry's address (`127.0.0.1:5000/slipway/APP@sha256:…`). */
-const IMAGE_COLUMNS = [{ table: 'releases', column: 'image' }, { table: 'builds', column: 'image' }] as const;
-
 /**
  * Points every image reference of a store file (a restored copy, not yet opened by a server)
  * named for the registry `from` at `to`, in one transaction; returns how many rows changed. What
@@ -51,8 +48,11 @@ const IMAGE_COLUMNS = [{ table: 'releases', column: 'image' }, { table: 'builds'
 export function retargetImages(file: string, from: string, to: string): number {
   const db = new Database(file, { fileMustExist: true });
   try {
-    return db.transaction(() => IMAGE_COLUMNS.reduce((n, { table, column }) =>
-      n + db.prepare(`UPDATE ${table} SET ${column} = ? || substr(${column}, ?) WHERE substr(${column}, 1, ?) = ?`).run(`${to}/`, from.length + 2, from.length + 1, `${from}/`).changes, 0))();
+    // The columns that name an image by the registry's address (127.0.0.1:5000/slipway/APP@sha256:…).
+    const args = [`${to}/`, from.length + 2, from.length + 1, `${from}/`] as const;
+    return db.transaction(() =>
+      db.prepare('UPDATE releases SET image = ? || substr(image, ?) WHERE substr(image, 1, ?) = ?').run(...args).changes
+      + db.prepare('UPDATE builds SET image = ? || substr(image, ?) WHERE substr(image, 1, ?) = ?').run(...args).changes)();
   } finally {
     db.close();
   }

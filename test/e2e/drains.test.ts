@@ -231,6 +231,8 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
   };
 
   let ready = false;
+  /** The apps' working copy (both were pushed from it). */
+  let wd = '';
   let tokens: { rsyslog: string; tls: string; b: string } = { rsyslog: '', tls: '', b: '' };
 
   /**
@@ -331,7 +333,7 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
 
   test("every line reaches both of A's drains once, in Heroku's format; B's drain gets B's lines only", { timeout: 2 * PUSH_MS + 10 * ROUTE_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    const wd = fixtureCopy('drain-app');
+    wd = fixtureCopy('drain-app');
     await s.commitAll(wd, 'drain app');
     await Promise.all([deployApp(s, APPS.a, wd), deployApp(s, APPS.b, wd)]);
     for (const app of Object.values(APPS)) await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${app}.${BASE_DOMAIN}`, (b) => b === 'ok\n', ROUTE_MS);
@@ -438,7 +440,7 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
 
   test("a push, a rollback and a crash reach B's drains as app[slipway] lines, and as OTLP records with the release and the actor; A's drains get none", { timeout: PUSH_MS + 5 * ROUTE_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s || !ready) return;
-    const wd = fixtureCopy('drain-app');
+    // The same repository as B's first push, one commit on.
     writeFileSync(join(wd, 'VERSION'), `${suffix}-2\n`);
     await s.commitAll(wd, 'drain app, second push');
     await deployApp(s, APPS.b, wd);
@@ -457,6 +459,7 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
       /^Process web\.[a-z0-9]{5} exited with status 3 \(Error\)$/,
     ];
     await eventually(() => `every event of B at its syslog drain (got: ${JSON.stringify(events())})`, async () => (wanted.every((re) => events().some((m) => re.test(m))) ? true : undefined), 60_000);
+    t.diagnostic(`B's app[slipway] lines: ${events().join(' | ')}`);
     assert.ok(bReceiver.got.filter((g) => g.proc === 'slipway').every((g) => g.host === tokens.b), "the drain's token on its events too");
     // The OTLP drain: the same lines as records, with the release and the actor as attributes.
     const rollback = () => otlp.requests.find((x) => x.body.includes('Rollback to v'));

@@ -3,7 +3,7 @@
 import type { Builder, BuildRequest, BuildResult } from '../../server/build/builder.ts';
 import type { ProcessType } from '../../server/model.ts';
 import type { InstanceEvent } from '../../server/deploy/instance-events.ts';
-import type { ScheduledRun } from '../../server/deploy/cron-state.ts';
+import type { ScheduledRun } from '../../server/deploy/deployer.ts';
 import type { AppRuntime, AutoscalerState, Autoscalers, ClusterNodes, CollectorPod, LogCollector, CronJobs, CronState, DataServices, DataState, Deployer, DrainResult, LogRequest, LogSource, OneOffPods, PodUsage, ProcessStatus, ReleasePhaseOptions, Rollouts, RunRequest, RuntimeStatus, TlsCertificates, VolumeClaims, VolumeState, VolumeUsage, WarmInstances, WarmSet, Workload, SleepWake, WakerAddress, WebTarget } from '../../server/deploy/deployer.ts';
 import type { CanarySplit } from '../../server/deploy/deployer.ts';
 import type { CanarySample } from '../../server/deploy/ingress-metrics.ts';

@@ -3,9 +3,9 @@
 import type { V1CronJob, V1Job, KubeObject } from '../../kube/types.ts';
 import { UserError } from '../../errors.ts';
 import { LABEL, MANAGED_BY, appSelector, namespaceFor, selectorString } from '../../kube/labels.ts';
-import { cronState, scheduledRuns, type ScheduledRun } from '../cron-state.ts';
+import { cronState, scheduledRuns } from '../cron-state.ts';
 import { cronJobName, cronJobObject, manualJobName, manualJobObject } from '../workload.ts';
-import type { CronJobs, CronState } from '../deployer.ts';
+import type { CronJobs, CronState, ScheduledRun } from '../deployer.ts';
 import type { DeployableRelease } from '../../model.ts';
 import { KubePart } from './context.ts';
 

@@ -6,7 +6,7 @@
 // removed before a round saw it (a CronJob keeps its last few) is not recorded: keep the round's
 // interval (SLIPWAY_CRON_AUDIT_S) below the shortest schedule's.
 import type { Services } from '../../context.ts';
-import type { ScheduledRun } from '../../deploy/cron-state.ts';
+import type { ScheduledRun } from '../../deploy/deployer.ts';
 
 /** The setting holding how far the round got: the end time of the newest run recorded (ISO, whole seconds) and the Jobs that ended then. */
 const RECORDED = 'audit.cron-recorded';
