@@ -441,6 +441,7 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     const r = await timed(t, 'install.sh --restore (install, restore, re-deploy)', () => inside(['env', `SLIPWAY_INSTALL_INGRESS=${tb!.SLIPWAY_TEST_INGRESS!}`, 'SLIPWAY_INSTALL_REPORT_WAIT_S=120',
       'bash', '/srv/slipway/install.sh', ...installFlags, '--restore', '/root/backup.tar.age', '--key', '/root/backup.key'], INSTALL_MS));
     ok(r, 'install.sh --restore');
+    t.diagnostic(r.stdout.slice(r.stdout.indexOf('-----> Restore from')).split('\n').filter((l) => /Restore|Restored|Images|Apps restored|answer/.test(l)).join(' | '));
     assert.ok(r.stdout.includes('-----> Restore from backup.tar.age'), r.stdout);
     assert.match(r.stdout, /Restored 1 apps \(4 releases\) from a backup of /);
     assert.ok(r.stdout.indexOf('-----> Restore from') < r.stdout.indexOf('listening on'), 'restored before the first start');
