@@ -59,8 +59,11 @@ export class KubeCanary extends KubePart implements CanarySplit {
 
   async finish(app: string): Promise<void> {
     const ns = namespaceFor(app);
-    // The route first: the split it names and the canary's Service go after it.
+    // The route first: the split it names and the canary's Service go after it. The deploy ends
+    // once the ingress dropped it: until then it may still send a request through the split,
+    // whose own view of the web Service can lag behind the switch the deploy confirmed.
     await this.k.client.remove('traefik.io/v1alpha1', 'IngressRoute', CANARY_ROUTE, ns);
+    await this.#confirm(app, (a) => a === undefined || (a.usedBy?.length ?? 0) === 0, 'the ingress did not drop the canary route').catch(() => false);
     await Promise.all([this.k.client.remove('traefik.io/v1alpha1', 'TraefikService', CANARY_SPLIT, ns), this.k.client.remove('v1', 'Service', CANARY_SERVICE, ns)]);
   }
 
