@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceEvents } from '../../server/deploy/instance-events.ts';
-import { DrainEvents, jobLine } from '../../server/ops/drains/events.ts';
+import { DrainEvents, changeLine, jobLine } from '../../server/ops/drains/events.ts';
 import { openStore } from '../../server/store/index.ts';
 import { loadConfig } from '../../server/config.ts';
 import { Events } from '../../server/jobs/events.ts';
@@ -97,4 +97,11 @@ test('a file past its bound is moved to .1 and a new one begun', () => {
   writer.appLine('shop', { event: 'job', message: 'after' });
   assert.deepEqual(lines('apps/shop.log').map((l) => l.message), ['after']);
   assert.equal(readFileSync(join(config.collectorEventsDir, 'apps', 'shop.log.1'), 'utf8').length, 1024 * 1024 + 1);
+});
+
+test('changes of the processes have lines: the formation a scale left, stop and start, sleeping and waking', () => {
+  assert.equal(changeLine('scaled', { web: 2, worker: 1 })?.message, 'Scaled to web=2 worker=1');
+  assert.equal(changeLine('asleep', {})?.event, 'sleep');
+  assert.equal(changeLine('woke', {})?.message, 'Woke: web instances ready again');
+  assert.equal(changeLine('config', {}), undefined, "a config change's job has its line");
 });

@@ -12,7 +12,7 @@
 // `.1` (which the collector reads too) and a new one begun.
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Services, SlipwayEvent } from '../../context.ts';
+import type { AppChange, Services, SlipwayEvent } from '../../context.ts';
 import type { AuditRow } from '../../store/audit.ts';
 import type { JobRow } from '../../store/jobs.ts';
 import type { InstanceEvent } from '../../deploy/instance-events.ts';
@@ -31,7 +31,7 @@ export interface AuditEntries {
 /** One event line: the text drains show, and what an OTLP record carries beside it. */
 export interface EventLine {
   message: string;
-  /** build, job, release, crash, unhealthy, backup, drill. */
+  /** build, job, release, crashed, unhealthy, scale, sleep, backup, drill. */
   event: string;
   release?: string;
   actor?: string;
@@ -53,6 +53,18 @@ export function jobLine(job: JobRow): EventLine | undefined {
     case 'succeeded': return { ...base, message: `${what} succeeded${job.release ? `: v${job.release}` : ''}` };
     case 'failed': return { ...base, message: `${what} failed${job.error ? `: ${job.error}` : ''}` };
     case 'cancelled': case 'interrupted': return { ...base, message: `${what} was ${job.status}` };
+  }
+}
+
+/** The line of a change of the app's processes (ps:scale, ps:stop and ps:start, sleeping and waking); none for the others (their jobs have lines). */
+export function changeLine(change: AppChange, formation: Readonly<Record<string, number>>): EventLine | undefined {
+  switch (change) {
+    case 'scaled': return { event: 'scale', message: `Scaled to ${Object.entries(formation).map(([t, n]) => `${t}=${n}`).join(' ') || 'nothing'}` };
+    case 'stopped': return { event: 'scale', message: 'Processes stopped (ps:stop)' };
+    case 'started': return { event: 'scale', message: 'Processes started (ps:start)' };
+    case 'asleep': return { event: 'sleep', message: 'Asleep: no request within its ps:sleep time, web at 0 instances until the next one' };
+    case 'woke': return { event: 'sleep', message: 'Woke: web instances ready again' };
+    default: return undefined;
   }
 }
 
@@ -115,6 +127,9 @@ export class DrainEvents {
       this.#onRelease(e.app, e.version);
     } else if (e.change === 'data') {
       this.#onData(e.app);
+    } else {
+      const line = changeLine(e.change, this.#services.store.formation.all(e.app));
+      if (line) this.appLine(e.app, line);
     }
   }
 
