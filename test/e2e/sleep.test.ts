@@ -4,7 +4,8 @@
 // not failed, and answered 200 by the woken instance; the wake is recorded (ps:sleep --json) and ps
 // says asleep/awake. Sleep and wake go round a few times to measure wake-from-zero to the first
 // answer (the issue's goal: p50 ≤ 3 s). A host of no sleeping app is a 404 at the waker, and
-// `ps:sleep --after 0` wakes and keeps it awake.
+// `ps:sleep --after 0` wakes and keeps it awake. A preview sleeps by default
+// (SLIPWAY_PREVIEW_SLEEP_AFTER, 3 s here) and wakes on its first request.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
 import { after, before, describe, test } from 'node:test';
@@ -21,12 +22,15 @@ import type { TestServer } from '../support/harness.ts';
 import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
+import { previewAppName } from '../../server/names.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_INGRESS_API'] as const;
 const BASE_DOMAIN = 'slipway.test';
 const suffix = randomBytes(3).toString('hex');
 const APPS = { web: `sleepy-${suffix}` } as const;
 const NS = `slipway-${APPS.web}`;
+/** The preview of the branch `pv` (the last test). */
+const PREVIEW = previewAppName(APPS.web, 'pv');
 const PUSH_MS = 10 * 60_000;
 /** Wakes measured (the first is the e2e's own check, the rest the bench's runs). */
 const RUNS = 3;
@@ -60,18 +64,25 @@ describe('apps that sleep at zero on the testbed: idle by the ingress metrics, w
     return Date.now() - t0;
   };
   let deployedAt = 0;
+  let dir = '';
 
   before(async () => {
     ({ tb, server: s, builder } = await startWithApps(NEEDS, APPS, {
       SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_WAKER_ADDRESS: hostAddress(), SLIPWAY_WAKER_PORT: '0', SLIPWAY_SLEEP_ROUND_S: '1', SLIPWAY_WAKER_HOLD_S: '60',
+      // Previews sleep by default; here after 3 s (the app itself never sleeps unless told).
+      SLIPWAY_PREVIEW_SLEEP_AFTER: '3',
     }, { buildTimeoutMs: PUSH_MS }) ?? {});
     if (tb) kube = new KubeClient(tb.KUBECONFIG!);
   });
-  after(() => destroyApps(s, builder, APPS));
+  after(async () => {
+    // The parent's destroy destroys its preview first; the preview's build cache goes here.
+    await destroyApps(s, builder, APPS);
+    await builder?.purgeCache(PREVIEW);
+  });
 
   test('an idle app sleeps at zero pods, its first request is held and answered 200, and the wake is recorded', { timeout: PUSH_MS + 5 * 60_000 }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s) return;
-    const dir = fixtureCopy('node-app');
+    dir = fixtureCopy('node-app');
     await s.commitAll(dir, 'node app');
     await deployApp(s, APPS.web, dir);
     await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host, (b) => b.startsWith('hello from slipway'), 60_000);
@@ -143,6 +154,26 @@ describe('apps that sleep at zero on the testbed: idle by the ingress metrics, w
     // Three rounds later it still runs.
     await new Promise((r) => setTimeout(r, 3500));
     assert.equal((await state()).asleepSince, null);
+    assert.ok(await webPods() >= 1);
+  });
+
+  test('a preview sleeps by default (SLIPWAY_PREVIEW_SLEEP_AFTER) with no ps:sleep of its own, and its first request wakes it', { timeout: PUSH_MS + 3 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !deployedAt) return;
+    assert.equal((await ssh(`previews:enable ${APPS.web}`)).exitCode, 0);
+    const pushed = await s.git(['push', s.sshRemote(APPS.web), 'HEAD:refs/heads/pv'], { cwd: dir });
+    assert.equal(pushed.exitCode, 0, pushed.stderr);
+    const previewHost = `${PREVIEW}.${BASE_DOMAIN}`;
+    await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, previewHost, (b) => b.startsWith('hello from slipway'), 60_000);
+    const previewState = async () => JSON.parse((await ssh(`ps:sleep ${PREVIEW} --json`)).stdout) as { seconds: number; asleepSince: string | null; wakes: { trigger: string }[] };
+    assert.equal((await previewState()).seconds, 3, "the previews' default");
+    const previewPods = async () => (await kube.list<V1Pod>('v1', 'Pod', `slipway-${PREVIEW}`, { labelSelector: 'app.kubernetes.io/component=web' })).length;
+    const t0 = Date.now();
+    await eventually(() => `the preview ${PREVIEW} to sleep with no web pod`, async () => (await previewState()).asleepSince !== null && (await previewPods()) === 0, 90_000, 250);
+    t.diagnostic(`the preview slept ${Date.now() - t0} ms after it first answered`);
+    const r = await httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, previewHost, 60_000);
+    assert.deepEqual([r.status, r.body], [200, 'hello from slipway\n'], "the held request is answered by the woken preview");
+    assert.equal((await previewState()).wakes[0]?.trigger, 'request');
+    // The parent, with no ps:sleep of its own, runs on.
     assert.ok(await webPods() >= 1);
   });
 });
