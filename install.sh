@@ -1110,6 +1110,25 @@ step_restore() {
   printf '%s\n' "$out" | sed 's/^/       /'
   chown -R slipway:slipway "$DATA"
   RESTORED=1
+  # What the old server ran with that this install's flags do not set: its backup key (the public
+  # recipient: backups go on to the key the admin holds) and how many releases it kept. Checked
+  # by their shapes before they go into the settings file (it is sourced by a shell).
+  local k v added="" from
+  # shellcheck disable=SC2016  # JavaScript's template strings, not the shell's
+  from=$("$OPT/node/bin/node" -e '
+    const s = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+    if (typeof s.backupRecipient === "string" && /^age1[0-9a-z]{58}$/.test(s.backupRecipient)) console.log(`SLIPWAY_BACKUP_KEY=${s.backupRecipient}`);
+    if (Number.isInteger(s.keepReleases) && s.keepReleases > 0 && s.keepReleases < 10000) console.log(`SLIPWAY_KEEP_RELEASES=${s.keepReleases}`);
+  ' "$DATA/restored-settings.json") || from=""
+  while IFS='=' read -r k v; do
+    [ -n "$k" ] || continue
+    grep -q "^$k=" "$ENV_FILE" && continue
+    added+="$k=$v"$'\n'
+  done <<<"$from"
+  if [ -n "$added" ]; then
+    printf '# From the restored backup (%s):\n%s' "$DATA/restored-settings.json" "$added" >> "$ENV_FILE"
+    detail "settings of the restored server kept: $(printf '%s' "$added" | cut -d= -f1 | paste -sd' ' -)"
+  fi
 }
 
 # After a restore: each app, and whether it answers through the ingress at APP.DOMAIN (the server

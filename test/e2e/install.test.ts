@@ -447,6 +447,9 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.ok(r.stdout.indexOf('-----> Restore from') < r.stdout.indexOf('listening on'), 'restored before the first start');
     assert.match(r.stdout, new RegExp(`^ {7}${APP} +answers at http://${APP}\\.${DOMAIN.replace(/\./g, '\\.')} \\(200\\)$`, 'm'));
     assert.ok(r.stdout.includes('=====> Slipway is running\n'), r.stdout);
+    // The old server's backup key (its public recipient) and kept releases, which no flag set, are kept.
+    assert.ok(r.stdout.includes('settings of the restored server kept: SLIPWAY_BACKUP_KEY SLIPWAY_KEEP_RELEASES'), r.stdout);
+    assert.match(readFileSync(envFile, 'utf8'), new RegExp(`^# From the restored backup \\(/var/lib/slipway/restored-settings\\.json\\):\nSLIPWAY_BACKUP_KEY=${recipient}\nSLIPWAY_KEEP_RELEASES=10\n`, 'm'));
     // The same admin key answers; the same apps, keys, token names, releases and builds.
     assert.deepEqual(await snapshot(), before);
     assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('again'), ROUTE_MS), 'hello again from slipway\n');
