@@ -6,7 +6,7 @@
 //   concurrency equal to the cores (they never touch the testbed), and the end-to-end files whose
 //   first lines say `// e2e: alone (WHY)`, one by one: each needs the testbed to itself (it
 //   collects the registry's storage, cordons or drains a node, asserts on the whole cluster).
-// - Once the alone files are done, the other end-to-end files, --jobs at a time (default 4; one
+// - Once the alone files are done, the other end-to-end files, --jobs at a time (default 5; one
 //   fewer until the unit and integration files end), longest first by the last
 //   run's times (--times, a JSON file the run rewrites): each owns its apps, namespaces, ports and data directory, and shares the
 //   registry, cluster and ingress the way tenants do.
@@ -164,7 +164,7 @@ function usage(sentence: string): void {
 
 async function main(): Promise<void> {
   // scripts/test.sh hands over the settings it reads from the environment as options.
-  const { values } = parseArgs({ options: { fast: { type: 'boolean' }, only: { type: 'string' }, jobs: { type: 'string', default: '4' }, times: { type: 'string' } } });
+  const { values } = parseArgs({ options: { fast: { type: 'boolean' }, only: { type: 'string' }, jobs: { type: 'string', default: '5' }, times: { type: 'string' } } });
   const only = values.only;
   const pick = (files: string[]) => (only ? files.filter((f) => f.includes(only)) : files);
   const fastFiles = pick([...testFiles('unit'), ...testFiles('integration')]);

@@ -7,7 +7,7 @@
 #   scripts/test.sh                  everything
 #   scripts/test.sh --fast           type-check, unit and integration tests only (npm run test:fast)
 #   scripts/test.sh --only PATTERN   the test files whose path contains PATTERN, with the testbed
-# SLIPWAY_TEST_JOBS sets how many files run at once (default 4).
+# SLIPWAY_TEST_JOBS sets how many files run at once (default 5).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 fast=false
@@ -20,7 +20,7 @@ case "${1:-}" in
 esac
 # The runner's settings, from the environment: files at once, and where each file's last time is
 # kept (outside the checkout) so that the longest start first.
-runner=(--jobs "${SLIPWAY_TEST_JOBS:-4}" --times "${SLIPWAY_CACHE_DIR:-$HOME/.cache/slipway}/test-times.json")
+runner=(--jobs "${SLIPWAY_TEST_JOBS:-5}" --times "${SLIPWAY_CACHE_DIR:-$HOME/.cache/slipway}/test-times.json")
 # The type-checks run while the testbed comes up (each waits on the other's disk and network
 # rather than the cores); a failure of either stops the run before any test.
 tsc --noEmit -p . & server_types=$!
