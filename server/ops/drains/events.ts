@@ -150,12 +150,8 @@ export class DrainEvents {
     for (const db of data.list(app)) {
       const key = `${app}/${db.name}`;
       const seen = this.#data.get(key) ?? this.#since;
-      let newest = seen;
       const backupAt = data.lastBackupAt(app, db.name);
-      if (backupAt && backupAt > seen) {
-        this.appLine(app, { event: 'backup', message: `Backup of ${db.name} taken` });
-        if (backupAt > newest) newest = backupAt;
-      }
+      if (backupAt && backupAt > seen) this.appLine(app, { event: 'backup', message: `Backup of ${db.name} taken` });
       const drill = data.drills(app, db.name).last;
       if (drill && drill.at > seen) {
         const figures = [drill.rpoS !== null ? `RPO ${drill.rpoS} s` : '', drill.rtoMs !== null ? `RTO ${drill.rtoMs} ms` : ''].filter(Boolean).join(', ');
@@ -163,9 +159,9 @@ export class DrainEvents {
           event: 'drill',
           message: drill.ok ? `Restore drill of ${db.name} passed${figures ? ` (${figures})` : ''}` : `Restore drill of ${db.name} failed at ${drill.step ?? 'a step'}: ${drill.message ?? 'no reason given'}`,
         });
-        if (drill.at > newest) newest = drill.at;
       }
-      this.#data.set(key, newest);
+      // ISO times compare as text: the newest of what was seen, the backup and the drill.
+      this.#data.set(key, [seen, backupAt ?? '', drill?.at ?? ''].reduce((a, b) => (b > a ? b : a)));
     }
   }
 
