@@ -1,7 +1,8 @@
 // What happened to an app's instance between two states of its pod, as the cluster reported them
 // (issue 39's `app[slipway]` lines): a container that ended and was restarted (a crash, with its
 // reason and exit code, OOMKilled named as such), and an instance that stopped passing its
-// readiness check while it kept running. Pure: tested without a cluster.
+// readiness check while it kept running. An autoscaler's change of a type's count is one too
+// (deploy/kube/autoscale.ts makes it). Pure: tested without a cluster.
 import type { V1ContainerStatus, V1Pod } from '../kube/types.ts';
 import { LABEL, namespaceFor } from '../kube/labels.ts';
 
@@ -10,12 +11,12 @@ export interface InstanceEvent {
   app: string;
   /** The process type (web, worker, …), as the pod's label says. */
   process: string;
-  /** The instance as Heroku's lines name it: `web.x7k2p` (the process type and the pod name's last part). */
+  /** The instance as Heroku's lines name it: `web.x7k2p` (the process type and the pod name's last part); the type for an autoscaler's change. */
   instance: string;
   /** The release the instance runs, when its pod says. */
   release: number | undefined;
-  kind: 'crashed' | 'unhealthy';
-  /** One clause: `exited with status 1 (Error)`, `was killed: OOMKilled`, `failed its health check`. */
+  kind: 'crashed' | 'unhealthy' | 'autoscaled';
+  /** One clause: `exited with status 1 (Error)`, `was killed: OOMKilled`, `failed its health check`, `from 1 to 3 instances (cpu 94m per instance, target 50m)`. */
   what: string;
 }
 

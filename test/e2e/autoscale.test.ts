@@ -6,7 +6,9 @@
 // autoscaler over at the count it had (the old set, kept warm, is outside it), and once the load
 // stops web comes back to its min (the scale-down window is SLIPWAY_AUTOSCALE_SCALE_DOWN_S, 15 s
 // here, instead of Kubernetes' 5 minutes); a rollback moves the autoscaler back to the warm set. Throughout, no set of web instances is asked for or
-// runs more than the max, and the app's pods stay within its quota. One push for the whole file.
+// runs more than the max, and the app's pods stay within its quota. Each change of count the
+// autoscaler makes reaches the server as an event (the `Autoscaled web from 1 to 3 instances`
+// line of the log drains, issue 39), through its watch of the autoscalers. One push for the whole file.
 //
 // Outside CI a missing testbed piece skips the test, saying why; in CI it fails it.
 import { after, before, describe, test } from 'node:test';
@@ -24,6 +26,7 @@ import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts'
 import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
+import type { InstanceEvent } from '../../server/deploy/instance-events.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_TEST_METRICS'] as const;
 const BASE_DOMAIN = 'slipway.test';
@@ -99,6 +102,14 @@ describe('autoscaling web on CPU, on a real cluster', { timeout: 20 * 60_000 }, 
     assert.equal(refused.exitCode, 1);
     assert.match(refused.stderr, new RegExp(`web is autoscaled from 1 to 3 instances; ps:autoscale ${APP} web --min N --max N changes its bounds, ps:autoscale:off ${APP} web gives its count back to ps:scale\\.`));
 
+    // The autoscaler's changes of count as the server hears them (what its drain lines say).
+    const scaled: InstanceEvent[] = [];
+    const collector = s.slipway.services.deployer?.collector;
+    assert.ok(collector, 'the Kubernetes deployer reports instance events');
+    const unlisten = collector.instanceEvents((e) => {
+      if (e.app === APP && e.kind === 'autoscaled') scaled.push(e);
+    });
+
     // What the cluster asks for and runs, every second, for the whole test.
     const seen = { replicas: 0, pods: 0, quotaPods: 0, quotaHard: Infinity, overQuota: [] as string[] };
     let watching = true;
@@ -172,6 +183,13 @@ describe('autoscaling web on CPU, on a real cluster', { timeout: 20 * 60_000 }, 
       watching = false;
       await watcher;
     }
+    const counts = scaled.map((e) => e.what.match(/^from (\d+) to (\d+) instances?/)?.slice(1).map(Number));
+    t.diagnostic(`the autoscaler's changes as events: ${scaled.map((e) => e.what).join('; ')}`);
+    assert.ok(counts.some((c) => c && c[0]! < c[1]!), `a change up was an event: ${scaled.map((e) => e.what).join('; ')}`);
+    await eventually(() => 'the change back to 1 to reach the server as an event', async () => (scaled.some((e) => /to 1 instance\b/.test(e.what)) ? true : undefined), 20_000, 500);
+    unlisten();
+    for (const c of counts) assert.ok(c && c[0] !== c[1] && c.every((n) => n >= 1 && n <= MAX), `each event is a change within 1..${MAX}: ${scaled.map((e) => e.what).join('; ')}`);
+    assert.ok(scaled.every((e) => e.process === 'web' && /\(cpu \d+m? per instance, target 50m\)$/.test(e.what)), scaled.map((e) => e.what).join('; '));
     t.diagnostic(`most asked for of one set: ${seen.replicas}; most pods of one set: ${seen.pods}; quota pods used at most ${seen.quotaPods} of ${seen.quotaHard}`);
     assert.ok(seen.replicas <= MAX, `no set was asked for more than ${MAX} (${seen.replicas})`);
     assert.ok(seen.pods <= MAX, `no set ran more than ${MAX} pods (${seen.pods})`);

@@ -7,13 +7,14 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceEvents } from '../../server/deploy/instance-events.ts';
+import { autoscalerEvents } from '../../server/deploy/kube/autoscale.ts';
 import { DrainEvents, changeLine, jobLine } from '../../server/ops/drains/events.ts';
 import { openStore } from '../../server/store/index.ts';
 import { loadConfig } from '../../server/config.ts';
 import { Events } from '../../server/jobs/events.ts';
 import { AuditLog } from '../../server/ops/audit/recorder.ts';
 import { FakeCollector } from '../support/fakes.ts';
-import type { V1ContainerStatus, V1Pod } from '../../server/kube/types.ts';
+import type { V1ContainerStatus, V1Pod, V2HorizontalPodAutoscaler } from '../../server/kube/types.ts';
 import type { Services } from '../../server/context.ts';
 
 function pod(status: Partial<V1ContainerStatus>, over: { namespace?: string; app?: string } = {}): V1Pod {
@@ -34,6 +35,28 @@ test('a restart is a crash with its exit status; OOMKilled is named; a readiness
   assert.deepEqual(instanceEvents(undefined, up), [], 'a new pod is no event');
   assert.deepEqual(instanceEvents(up, up), [], 'nothing changed');
   assert.deepEqual(instanceEvents(pod({}, { namespace: 'slipway-builds' }), pod({ restartCount: 3 }, { namespace: 'slipway-builds' })), [], "a pod outside its app's namespace is no app's");
+});
+
+/** An autoscaler of shop's web as the cluster reports it: its count, when it last scaled, and the CPU it read. */
+function hpa(desiredReplicas: number, lastScaleTime: string | undefined, cpuNow = '94m', over: { namespace?: string; current?: number } = {}): V2HorizontalPodAutoscaler {
+  return {
+    metadata: { name: 'web', namespace: over.namespace ?? 'slipway-shop', labels: { 'app.kubernetes.io/instance': 'shop' }, annotations: { 'slipway/process-type': 'web' } },
+    spec: { scaleTargetRef: { kind: 'Deployment', name: 'web-4' }, maxReplicas: 3, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: '50m' } } }] },
+    status: { desiredReplicas, currentReplicas: over.current ?? desiredReplicas, ...(lastScaleTime ? { lastScaleTime: lastScaleTime as unknown as Date } : {}), currentMetrics: [{ type: 'Resource', resource: { name: 'cpu', current: { averageValue: cpuNow } } }] },
+  };
+}
+
+test("an autoscaler's own change of count is an event with what it read; a new one, a re-pointed one or another's is none", () => {
+  const one = hpa(1, '2026-12-06T04:00:00Z');
+  // The count it saw when it decided: a new autoscaler says desired 0 until its first look.
+  assert.deepEqual(autoscalerEvents(hpa(0, undefined), hpa(3, '2026-12-06T04:01:00Z', '94m', { current: 1 })), [
+    { app: 'shop', process: 'web', instance: 'web', release: undefined, kind: 'autoscaled', what: 'from 1 to 3 instances (cpu 94m per instance, target 50m)' },
+  ]);
+  assert.equal(autoscalerEvents(hpa(3, '2026-12-06T04:01:00Z'), hpa(1, '2026-12-06T04:09:00Z', '2m', { current: 3 }))[0]!.what, 'from 3 to 1 instance (cpu 2m per instance, target 50m)');
+  assert.deepEqual(autoscalerEvents(undefined, one), [], 'a new autoscaler is no event');
+  assert.deepEqual(autoscalerEvents(one, hpa(1, '2026-12-06T04:00:00Z', '40m')), [], 'a new reading alone is none');
+  assert.deepEqual(autoscalerEvents(one, hpa(2, '2026-12-06T04:00:00Z', '94m', { current: 1 })), [], 'a count moved without a scale of its own (a re-pointed autoscaler) is none');
+  assert.deepEqual(autoscalerEvents(hpa(1, undefined, '1m', { namespace: 'other' }), hpa(3, '2026-12-06T04:01:00Z', '1m', { namespace: 'other' })), [], "outside its app's namespace it is no app's");
 });
 
 test("a job's line names who started it, how it ended and its release", () => {
@@ -72,9 +95,14 @@ test("an app with a drain gets its releases, jobs and crashes as lines; an app w
     store.releases.finish(app, r.version, 'succeeded');
     events.publish({ type: 'release', app, version: r.version });
     collector.report({ app, process: 'web', instance: 'web.x7k2p', release: r.version, kind: 'crashed', what: 'exited with status 1 (Error)' });
+    collector.report({ app, process: 'web', instance: 'web', release: undefined, kind: 'autoscaled', what: 'from 1 to 3 instances (cpu 94m per instance, target 50m)' });
   }
   const shop = lines('apps/shop.log');
-  assert.deepEqual(shop.map((l) => l.message), ['Release v1 created by alice: Deploy 1a2b3c4 (image sha256:abc)', 'Release v1 is live', 'Process web.x7k2p exited with status 1 (Error)']);
+  assert.deepEqual(shop.map((l) => l.message), [
+    'Release v1 created by alice: Deploy 1a2b3c4 (image sha256:abc)', 'Release v1 is live', 'Process web.x7k2p exited with status 1 (Error)',
+    'Autoscaled web from 1 to 3 instances (cpu 94m per instance, target 50m)',
+  ]);
+  assert.equal(shop[3]!.event, 'scale');
   assert.deepEqual({ release: shop[0]!.release, actor: shop[0]!.actor, event: shop[0]!.event }, { release: 'v1', actor: 'alice', event: 'release' });
   assert.equal(typeof shop[0]!.ts, 'number');
   assert.deepEqual(lines('apps/blog.log'), [], 'no drain, no lines');
@@ -87,7 +115,7 @@ test("an app with a drain gets its releases, jobs and crashes as lines; an app w
   events.publish({ type: 'release', app: 'blog', version: 1 });
   writer.stop();
   collector.report({ app: 'shop', process: 'web', instance: 'web.x7k2p', release: 1, kind: 'crashed', what: 'restarted' });
-  assert.equal(lines('apps/shop.log').length, 3, 'stopped: nothing more written');
+  assert.equal(lines('apps/shop.log').length, 4, 'stopped: nothing more written');
 });
 
 test('a file past its bound is moved to .1 and a new one begun', () => {

@@ -2,10 +2,11 @@
 // HorizontalPodAutoscalers (server-side apply's field managers), and the autoscalers as ps shows them.
 import type { KubeObject, V1Deployment, V2HorizontalPodAutoscaler } from '../../kube/types.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { ANNOTATION, AUTOSCALE_FIELD_MANAGER, appSelector, namespaceFor } from '../../kube/labels.ts';
+import { ANNOTATION, AUTOSCALE_FIELD_MANAGER, LABEL, appSelector, namespaceFor } from '../../kube/labels.ts';
 import { quantityValue } from '../../kube/quantity.ts';
 import type { DeployableRelease } from '../../model.ts';
 import type { AutoscalerState, Autoscalers } from '../deployer.ts';
+import type { InstanceEvent } from '../instance-events.ts';
 import { processTypeOf } from '../rollout.ts';
 import { startReplicas } from '../autoscale.ts';
 import { cutover, webSetName } from '../workload.ts';
@@ -58,6 +59,40 @@ export function autoscalerState(h: V2HorizontalPodAutoscaler): AutoscalerState {
     metrics,
     ...(stuck?.message ? { why: stuck.message } : {}),
   };
+}
+
+/** When the autoscaler last changed its count (its status's lastScaleTime, a Date or the API's string), in ms. */
+function lastScaled(h: V2HorizontalPodAutoscaler): number | undefined {
+  const at = h.status?.lastScaleTime;
+  return at === undefined ? undefined : new Date(at).getTime();
+}
+
+/** `cpu 94m per instance, target 50m` for each metric the autoscaler reads, as its status and spec say them. */
+function useWords(h: V2HorizontalPodAutoscaler): string {
+  const current = new Map((h.status?.currentMetrics ?? []).flatMap((m) => (m.resource?.current.averageValue !== undefined ? [[m.resource.name, String(m.resource.current.averageValue)] as const] : [])));
+  return (h.spec?.metrics ?? []).flatMap((m) => {
+    const target = m.resource?.target.averageValue;
+    const now = m.resource ? current.get(m.resource.name) : undefined;
+    return m.resource && target !== undefined && now !== undefined ? [`${m.resource.name} ${now} per instance, target ${String(target)}`] : [];
+  }).join(', ');
+}
+
+/**
+ * The autoscaler's own change of a type's count between two states of it (its count and its
+ * lastScaleTime moved), as an instance event of the app; none for a new autoscaler, one that is
+ * not an app's, or a change of anything else (Slipway re-pointing it at a new set of web).
+ */
+export function autoscalerEvents(before: V2HorizontalPodAutoscaler | undefined, after: V2HorizontalPodAutoscaler): InstanceEvent[] {
+  const app = after.metadata?.labels?.[LABEL.instance];
+  if (!app || after.metadata?.namespace !== namespaceFor(app) || !before) return [];
+  // The count it saw when it decided (a new autoscaler's desired count is 0 until its first look).
+  const from = after.status?.currentReplicas ?? before.status?.desiredReplicas;
+  const to = after.status?.desiredReplicas;
+  const at = lastScaled(after);
+  if (from === undefined || to === undefined || from === to || at === undefined || at === lastScaled(before)) return [];
+  const type = after.metadata.annotations?.[ANNOTATION.processType] ?? after.metadata.name ?? '';
+  const use = useWords(after);
+  return [{ app, process: type, instance: type, release: undefined, kind: 'autoscaled', what: `from ${from} to ${to} instance${to === 1 ? '' : 's'}${use ? ` (${use})` : ''}` }];
 }
 
 /** The app's autoscalers, read from the cluster (ps asks once per call). */

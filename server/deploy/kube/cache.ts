@@ -4,7 +4,7 @@
 // after its own write sees the write (the client reports each write it makes). An informer
 // starts on the first read that needs it; a read waits for its first list once (at most
 // FIRST_SYNC_MS), and while a cache cannot answer (its list fails) the read goes to the API.
-import type { V1Deployment, V1Pod } from '../../kube/types.ts';
+import type { V1Deployment, V1Pod, V2HorizontalPodAutoscaler } from '../../kube/types.ts';
 import { Informer, type InformerTiming, type Keyed, type ListWatch } from '../../kube/informer.ts';
 import { LABEL, MANAGED_BY, selectorString } from '../../kube/labels.ts';
 import type { KubeClient, Written } from '../../kube/client.ts';
@@ -23,6 +23,7 @@ const KINDS = {
   deployments: { apiVersion: 'apps/v1', kind: 'Deployment' },
   pods: { apiVersion: 'v1', kind: 'Pod' },
   certificates: { apiVersion: 'cert-manager.io/v1', kind: 'Certificate' },
+  autoscalers: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
 } as const;
 
 /** Every object of `kind` across the cluster that carries Slipway's label. */
@@ -60,6 +61,8 @@ export class ClusterCache {
   readonly deployments: Cached<V1Deployment>;
   readonly pods: Cached<V1Pod>;
   readonly certificates: Cached<CachedCertificate>;
+  /** Watched only for their changes of count (the drains' event lines); reads of them go to the API. */
+  readonly autoscalers: Cached<V2HorizontalPodAutoscaler & Keyed>;
   /** Each cached kind by `apiVersion/kind`, as a write names it. */
   readonly #byKind: Map<string, Cached<Keyed>>;
 
@@ -68,17 +71,19 @@ export class ClusterCache {
     this.deployments = make<V1Deployment>(KINDS.deployments);
     this.pods = make<V1Pod>(KINDS.pods);
     this.certificates = make<CachedCertificate>(KINDS.certificates);
+    this.autoscalers = make<V2HorizontalPodAutoscaler & Keyed>(KINDS.autoscalers);
     this.#byKind = new Map<string, Cached<Keyed>>([
       [`${KINDS.deployments.apiVersion}/${KINDS.deployments.kind}`, this.deployments],
       [`${KINDS.pods.apiVersion}/${KINDS.pods.kind}`, this.pods],
       [`${KINDS.certificates.apiVersion}/${KINDS.certificates.kind}`, this.certificates],
+      [`${KINDS.autoscalers.apiVersion}/${KINDS.autoscalers.kind}`, this.autoscalers],
     ] as [string, Cached<Keyed>][]);
     client.onWrite((w) => this.#written(w));
   }
 
   /** Stops every watch (the server is shutting down). */
   stop(): void {
-    for (const c of [this.deployments, this.pods, this.certificates]) c.informer.stop();
+    for (const c of [this.deployments, this.pods, this.certificates, this.autoscalers]) c.informer.stop();
   }
 
   /** A write by this server, seen by its next read. */

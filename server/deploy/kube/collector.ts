@@ -11,6 +11,7 @@ import {
 import { selectorString } from '../../kube/labels.ts';
 import type { CollectorPod, LogCollector } from '../deployer.ts';
 import { instanceEvents, type InstanceEvent } from '../instance-events.ts';
+import { autoscalerEvents } from './autoscale.ts';
 import { KubePart } from './context.ts';
 
 /** How long one pod's metrics may take, and how much of them and of its log is read. */
@@ -39,14 +40,22 @@ export class KubeCollector extends KubePart implements LogCollector {
     await this.k.client.apply(collectorDaemonSet(config, { ...settings, image: this.k.pullImage(settings.image) }));
   }
 
-  /** Crashes and failed health checks, from the watch-fed cache of pods (started here if no read started it). */
+  /** Crashes and failed health checks, from the watch-fed cache of pods, and autoscalers' changes of count, from theirs (each started here if no read started it). */
   instanceEvents(listener: (e: InstanceEvent) => void): () => void {
-    const informer = this.k.cache.pods.informer;
-    const stop = informer.onChange((before, after) => {
-      for (const e of instanceEvents(before, after)) listener(e);
-    });
-    informer.start();
-    return stop;
+    const { pods, autoscalers } = this.k.cache;
+    const stops = [
+      pods.informer.onChange((before, after) => {
+        for (const e of instanceEvents(before, after)) listener(e);
+      }),
+      autoscalers.informer.onChange((before, after) => {
+        for (const e of autoscalerEvents(before, after)) listener(e);
+      }),
+    ];
+    pods.informer.start();
+    autoscalers.informer.start();
+    return () => {
+      for (const stop of stops) stop();
+    };
   }
 
   /** Each collector pod, its metrics and the tail of its log, read side by side. */

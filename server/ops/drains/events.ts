@@ -167,7 +167,8 @@ export class DrainEvents {
 
   #onInstance(e: InstanceEvent): void {
     if (!this.#drained(e.app)) return;
-    this.appLine(e.app, { event: e.kind, message: `Process ${e.instance} ${e.what}`, ...(e.release ? { release: `v${e.release}` } : {}) });
+    if (e.kind === 'autoscaled') this.appLine(e.app, { event: 'scale', message: `Autoscaled ${e.process} ${e.what}` });
+    else this.appLine(e.app, { event: e.kind, message: `Process ${e.instance} ${e.what}`, ...(e.release ? { release: `v${e.release}` } : {}) });
   }
 
   #onAudit(row: AuditRow): void {
