@@ -27,6 +27,8 @@ export interface RollOutOptions {
   tracked?: boolean;
   kind?: string;
   origin?: JobOrigin;
+  /** A job that changes nothing that runs (a backup): not under the app's lock, so deploys go on beside it. */
+  unlocked?: boolean;
 }
 
 /** Where a job started by `identity` comes from, unless its caller says (the API, a push). */
@@ -35,7 +37,7 @@ function originOf(identity: Identity): JobOrigin {
 }
 
 /**
- * Runs `fn` under the app's lock (owner: `WHAT by NAME`) as a job (jobs/runner.ts) and returns at
+ * Runs `fn` under the app's lock (owner: `WHAT by NAME`; none with `opts.unlocked`) as a job (jobs/runner.ts) and returns at
  * once with it: recorded with its transcript, tracked as a running deploy so that apps:unlock,
  * jobs:cancel, a key losing the app and (unless `progress.detached`) the caller's signal stop it.
  * The job frees the lock when it ends, then runs the reactions to a successful rollout
@@ -43,7 +45,7 @@ function originOf(identity: Identity): JobOrigin {
  */
 export function startRollOut<T>(actor: Pick<Actor, 'identity' | 'services'>, app: string, what: string, progress: Progress, fn: (p: Progress) => Promise<T>, opts: RollOutOptions = {}): StartedJob<T> {
   const { services, identity } = actor;
-  const unlock = lockApp(services, app, `${what} by ${identity.name}`);
+  const unlock = opts.unlocked ? () => {} : lockApp(services, app, `${what} by ${identity.name}`);
   const before = beforeRollOut(services, app);
   try {
     return services.jobs.start({

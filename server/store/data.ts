@@ -60,10 +60,17 @@ export function dataStore(db: Db, sealer: Sealer) {
       const r = db.prepare<[string, string], Raw>(`SELECT ${COLUMNS} FROM data_services WHERE app = ? AND name = ?`).get(app, name);
       return r && row(app)(r);
     },
-    /** Adds a database; false when the app has one of that name already. */
-    add: (app: string, d: Omit<DataRow, 'createdAt'>): boolean => db.transaction(() =>
-      db.prepare('INSERT OR IGNORE INTO data_services (app, name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(app, d.name, d.kind, d.version, d.size, d.storageClass, d.attachment, d.username, sealer.seal(d.password, 'data_services.password', [app, d.name]), sealer.seal(d.tlsKey, 'data_services.tls_key', [app, d.name]), d.tlsCert, now(), d.owner ?? null).changes > 0).immediate(),
+    /** Adds a database, made by job `makingJob` until `made` says it is (null: made already); false when the app has one of that name already. */
+    add: (app: string, d: Omit<DataRow, 'createdAt'>, makingJob: string | null = null): boolean => db.transaction(() =>
+      db.prepare('INSERT OR IGNORE INTO data_services (app, name, kind, version, size, storage_class, attachment, username, password, tls_key, tls_cert, created_at, owner, making_job) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(app, d.name, d.kind, d.version, d.size, d.storageClass, d.attachment, d.username, sealer.seal(d.password, 'data_services.password', [app, d.name]), sealer.seal(d.tlsKey, 'data_services.tls_key', [app, d.name]), d.tlsCert, now(), d.owner ?? null, makingJob).changes > 0).immediate(),
+    /** The database is made: its job's end no longer concerns it. */
+    made: (app: string, name: string): void => {
+      db.prepare('UPDATE data_services SET making_job = NULL WHERE app = ? AND name = ?').run(app, name);
+    },
+    /** The app's databases still being made, with the job making each (after a restart: half-made ones). */
+    making: (app: string): { name: string; job: string }[] =>
+      db.prepare<[string], { name: string; job: string }>('SELECT name, making_job AS job FROM data_services WHERE app = ? AND making_job IS NOT NULL ORDER BY rowid').all(app),
     /** A credential rotation: the login and password the database is used with, acting as `owner` (null: as itself). */
     setLogin: (app: string, name: string, login: { username: string; password: string; owner: string | null }): void => db.transaction(() => {
       db.prepare('UPDATE data_services SET username = ?, password = ?, owner = ? WHERE app = ? AND name = ?').run(login.username, sealer.seal(login.password, 'data_services.password', [app, name]), login.owner, app, name);

@@ -481,4 +481,8 @@ export const MIGRATIONS: readonly Migration[] = [
      set_by TEXT NOT NULL,
      set_at TEXT NOT NULL
    );`,
+  // A database being made (addons:create, a restore, pg:upgrade) names the job making it until it
+  // is made (issue 37, section 4): a server that stopped midway leaves its job interrupted, and the
+  // start-up reconcile removes the half-made database instead of leaving it beside the app's.
+  `ALTER TABLE data_services ADD COLUMN making_job TEXT;`,
 ];

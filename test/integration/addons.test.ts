@@ -198,6 +198,10 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Restoring postgres of ${app} into a new database restored, to ${at.replace(/\./g, '\\.')} \\(postgres is not touched\\)`));
     assert.match(r.stdout, /Restored postgres into restored \(as of .*\), attached as RESTORED_URL in v\d+\nMake it the app's database with: pg:promote/);
+    // Each is a job of its own (a restart would leave it interrupted), the release that attaches one too.
+    const jobs = JSON.parse((await s.ssh(s.admin, `jobs ${app} --json`)).stdout) as { kind: string; status: string }[];
+    assert.deepEqual(jobs.slice(0, 4).map((j) => [j.kind, j.status]), [['config:set', 'succeeded'], ['pg:restore', 'succeeded'], ['pg:backups:capture', 'failed'], ['pg:backups:capture', 'succeeded']]);
+    assert.deepEqual(s.slipway.services.store.data.making(app), [], 'made: no job names it any more');
     const [withSource, own] = s.deployer.data.applies.slice(applied);
     assert.deepEqual(withSource!.restore, { fromClaim: 'db-postgres.backup', target: at }, 'made from the source\'s backup volume');
     assert.equal(own!.restore, undefined, 'then on its own');

@@ -125,3 +125,34 @@ test('kill -9 mid-push: the push job is interrupted at the next start, with what
     await fresh.child;
   }
 });
+
+test('kill -9 while addons:create starts the database: its job is interrupted, the half-made database is removed at the next start, and the app is as before', async () => {
+  const data = join(dir, 'addon', 'data');
+  const env = { SLIPWAY_POSTGRES_IMAGE: 'registry.test/slipway/postgres:17' };
+  const held = await startServer(data, { ...env, FAKE_DATA_HOLD: '1' });
+  assert.equal((await ssh(held.ssh, 'apps:create myapp')).exitCode, 0);
+  const create = ssh(held.ssh, 'addons:create myapp postgres');
+  assert.equal((await held.builds.next()).value, 'data-apply-started');
+  const running = JSON.parse((await ssh(held.ssh, 'jobs myapp --json')).stdout) as { id: string; kind: string; status: string }[];
+  assert.deepEqual(running.map((j) => [j.kind, j.status]), [['addons:create', 'running']]);
+  assert.deepEqual((JSON.parse((await ssh(held.ssh, 'addons myapp --json')).stdout) as { name: string }[]).map((a) => a.name), ['postgres'], 'recorded while it is made');
+  process.kill(-held.child.pid!, 'SIGKILL');
+  await create;
+  await held.child;
+
+  const fresh = await startServer(data, env);
+  try {
+    const jobs = JSON.parse((await ssh(fresh.ssh, 'jobs myapp --json')).stdout) as { id: string; kind: string; status: string }[];
+    assert.deepEqual(jobs.map((j) => [j.id, j.kind, j.status]), [[running[0]!.id, 'addons:create', 'interrupted']]);
+    assert.deepEqual(JSON.parse((await ssh(fresh.ssh, 'addons myapp --json')).stdout), [], 'the half-made database is gone');
+    assert.deepEqual(JSON.parse((await ssh(fresh.ssh, 'config myapp --json')).stdout), {}, 'nothing was attached');
+    const again = await ssh(fresh.ssh, 'addons:create myapp postgres');
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.match(again.stdout, /Created postgres \(postgres 17, 1Gi\) as DATABASE_URL/);
+    assert.deepEqual((JSON.parse((await ssh(fresh.ssh, 'jobs myapp --json')).stdout) as { kind: string; status: string }[]).map((j) => [j.kind, j.status]),
+      [['addons:create', 'succeeded'], ['addons:create', 'interrupted']], 'the new database made by a job of its own');
+  } finally {
+    fresh.child.kill('SIGTERM');
+    await fresh.child;
+  }
+});

@@ -604,8 +604,13 @@ export class FakeData implements DataServices {
   failNext: string | undefined;
   /** Every apply, in order (a restore applies twice: with its source's volume, then without). */
   readonly applies: DataService[] = [];
+  /** Each apply waits for this first (a database that takes its time to start), after onApply says it began. */
+  hold: Promise<void> | undefined;
+  onApply: ((d: DataService) => void) | undefined;
   async apply(d: DataService): Promise<void> {
     this.applies.push(d);
+    this.onApply?.(d);
+    if (this.hold) await this.hold;
     this.running.set(`${d.app}/${d.name}`, d);
     // What `server-version` answers: 18 once an instance was started to upgrade (pg:upgrade), else 17.
     const key = `${d.app}/${d.name}`;

@@ -3,6 +3,8 @@
 // marks it failed and the previous one current). The database wins: refs only ever point at code
 // that deployed, the pusher saw the push fail, and the release that was rolling out never passed
 // its readiness check. So the current release is applied again, before any deploy is accepted.
+// A database the stopped server was still making (its job now interrupted) is removed, as a
+// failure midway would have removed it.
 import type { Services } from '../../context.ts';
 import type { Workload } from '../../deploy/deployer.ts';
 import type { DeployableRelease } from '../../model.ts';
@@ -11,11 +13,13 @@ import { RELEASE_TYPE, replicasFor } from '../../deploy/workload.ts';
 import { log } from '../../output/log.ts';
 import { ownerAlive } from '../../process.ts';
 import { deployable } from '../releases/release.ts';
+import { removeHalfMade } from '../data/addons.ts';
 
-/** What was done at start-up: apps whose workloads were put back, and leftover pods removed. */
+/** What was done at start-up: apps whose workloads were put back, leftover pods removed, half-made databases removed (`app/name`). */
 export interface Reconciled {
   restored: string[];
   sweptPods: number;
+  halfMade: string[];
 }
 
 /**
@@ -48,7 +52,7 @@ export function drift(expected: Pick<DeployableRelease, 'version' | 'runsAs' | '
  */
 export async function reconcileAtStart(services: Pick<Services, 'config' | 'store' | 'deployer'>): Promise<Reconciled> {
   const { store, deployer } = services;
-  const done: Reconciled = { restored: [], sweptPods: 0 };
+  const done: Reconciled = { restored: [], sweptPods: 0, halfMade: [] };
   if (!deployer) return done;
   try {
     done.sweptPods = await deployer.oneOff.sweepPods(ownerAlive);
@@ -64,6 +68,7 @@ export async function reconcileAtStart(services: Pick<Services, 'config' | 'stor
       // A canary does not outlive the server that ran it (its deploy failed with it): a split left
       // behind goes, and every request is on the serving set again.
       if (deployer.canary && store.canary.get(app.name)) await deployer.canary.finish(app.name);
+      for (const name of await removeHalfMade(services, app.name)) done.halfMade.push(`${app.name}/${name}`);
       const current = store.releases.current(app.name);
       const expected = current?.image ? deployable(services, current) : undefined;
       const why = drift(expected, await deployer.rollout.workloads(app.name));

@@ -14,6 +14,7 @@ import type { DataRow } from '../../store/data.ts';
 import { requireDeployer, type Services } from '../../context.ts';
 import type { AddonCreated, AddonInfo } from '../../shapes/data.ts';
 import { lockApp } from '../lock.ts';
+import { rollOut } from '../rollout.ts';
 import { databaseRefusal, quotaPlan } from '../releases/release.ts';
 import { setConfig } from '../config/config.ts';
 import { DEFAULT_VOLUME_SIZE, volumeSize } from '../storage/volumes.ts';
@@ -87,26 +88,31 @@ export function databaseOf(services: Pick<Services, 'store'>, app: string, kind:
 }
 
 /**
- * Makes a database and attaches it. Under the app's lock, `make` checks again and gives the row,
- * which is recorded, and `start` brings it up (the deployer's apply and whatever must come before
- * it is used); then `attach` releases it. A failure at either step removes the database with its
- * volumes, so nothing is left.
+ * Makes a database and attaches it. Making it is a job (kind `what`, under the app's lock: its
+ * transcript kept, jobs:cancel and the caller going away stop it): `make` checks again and gives
+ * the row, which is recorded as made by that job, and `start` brings it up with the job's
+ * transcript and signal (the deployer's apply and whatever must come before it is used). Then
+ * `attach` releases it, a job of its own. A failure at either step removes the database with its
+ * volumes; a server that stops midway leaves the making job interrupted and the row naming it,
+ * and the next start removes that half-made database (removeHalfMade), so nothing is left.
  */
-export async function makeAndAttach<T>(actor: Actor, app: string, what: string, make: () => DataRow, start: (row: DataRow) => Promise<void>, attach: (row: DataRow) => Promise<T>): Promise<T> {
-  let row: DataRow;
-  const unlock = lockApp(actor.services, app, `${what} by ${actor.identity.name}`);
-  try {
-    row = make();
-    actor.services.store.data.add(app, row);
+export async function makeAndAttach<T>(actor: Actor, app: string, what: string, progress: Progress, make: () => DataRow, start: (row: DataRow, p: Progress) => Promise<void>, attach: (row: DataRow) => Promise<T>): Promise<T> {
+  const { store } = actor.services;
+  let job: string | null = null;
+  // The caller hears of the release's job (the API answers with it), not of this one.
+  const making: Progress = { ...progress, onJob: (j) => { job = j.id; } };
+  const row = await rollOut(actor, app, what, making, async (p) => {
+    const made = make();
+    store.data.add(app, made, job);
     try {
-      await start(row);
+      await start(made, p);
     } catch (err) {
-      await removeQuietly(actor, app, row.name, err);
+      await removeQuietly(actor, app, made.name, err);
       throw err;
     }
-  } finally {
-    unlock();
-  }
+    store.data.made(app, made.name);
+    return made;
+  });
   try {
     return await attach(row);
   } catch (err) {
@@ -119,6 +125,22 @@ export async function makeAndAttach<T>(actor: Actor, app: string, what: string, 
     }
     throw err;
   }
+}
+
+/**
+ * The app's databases a stopped server left half-made (their making job died with it): removed
+ * with their volumes, as a failure midway would have removed them. For the start-up reconcile,
+ * before any job of this server runs; the names removed.
+ */
+export async function removeHalfMade(services: Pick<Services, 'store' | 'deployer'>, app: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const { name, job } of services.store.data.making(app)) {
+    await services.deployer?.data.remove(app, name);
+    services.store.data.remove(app, name);
+    log.warn('removed a database its making job left half-made (the server stopped before it was made)', { app, name, job });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** The guards a database's namespace gets before its pod: the app's quota and egress exceptions. */
@@ -217,14 +239,14 @@ export async function createAddon(actor: Actor, app: string, req: AddonRequest, 
   const ca = await authorityOf(actor.services, app);
   const tls = await newServerCert(ca, dataHostNames(app, first.name));
   const t = progress.transcript;
-  return makeAndAttach(actor, app, 'addons:create', () => {
+  return makeAndAttach(actor, app, 'addons:create', progress, () => {
     // Again under the lock: another addons:create or a config change may have finished meanwhile.
     const { name, attachment } = checked(actor, app, req, kind, size);
     if (name !== first.name) throw new UserError(`A database named ${first.name} was made for ${app} meanwhile; try again.`);
     return newDataRow({ name, kind, version, size, storageClass: config.storageClass ?? null, attachment }, tls);
-  }, async (row) => {
-    t.step(`Creating ${DATA_KINDS[kind].title} ${version} ${row.name} (${size}) for ${app}`);
-    await deployer.data.apply(serviceOf(actor.services, app, row, ca.cert), guardsOf(actor.services, app), { transcript: t, signal: progress.signal, timeoutMs: START_TIMEOUT_MS });
+  }, async (row, p) => {
+    p.transcript.step(`Creating ${DATA_KINDS[kind].title} ${version} ${row.name} (${size}) for ${app}`);
+    await deployer.data.apply(serviceOf(actor.services, app, row, ca.cert), guardsOf(actor.services, app), { transcript: p.transcript, signal: p.signal, timeoutMs: START_TIMEOUT_MS });
   }, async (row) => {
     t.step(`Attaching ${row.name} as ${row.attachment}`);
     const r = await setConfig(actor, app, { set: { [row.attachment]: rowUrl(app, row) } }, progress);

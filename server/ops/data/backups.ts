@@ -16,6 +16,7 @@ import { requireDeployer, type Services } from '../../context.ts';
 import type { DataRow } from '../../store/data.ts';
 import type { BackupInfo, Backups, Restored } from '../../shapes/backups.ts';
 import { setConfig } from '../config/config.ts';
+import { rollOut } from '../rollout.ts';
 import type { DataKind } from '../../model.ts';
 import { attachmentVar, backupTime, DATA_KINDS, freeName } from './rules.ts';
 import { allDatabases, checked, databaseOf, existing, guardsOf, makeAndAttach, serviceOf } from './addons.ts';
@@ -116,12 +117,14 @@ export function scheduleBackups(actor: Actor, app: string, raw: string | undefin
 export async function captureBackup(actor: Actor, app: string, raw: string | undefined, type: 'full' | 'diff' | 'incr', progress: Progress): Promise<BackupInfo> {
   const row = postgresOf(actor.services, app, raw);
   await refuseFullBackupVolume(actor.services, app, row, progress.signal);
-  const t = progress.transcript;
-  t.step(`Backing up ${row.name} of ${app} (${type})`);
-  await inDatabase(actor, app, row, backupCommand(actor.services, type), progress.signal, (line) => t.detail(line)).catch((err: unknown) => {
-    observeBackup(false);
-    throw err;
-  });
+  // A job (its transcript kept, jobs:cancel stops it, a restart leaves it interrupted), beside deploys.
+  await rollOut(actor, app, 'pg:backups:capture', progress, async ({ transcript: t, signal }) => {
+    t.step(`Backing up ${row.name} of ${app} (${type})`);
+    await inDatabase(actor, app, row, backupCommand(actor.services, type), signal, (line) => t.detail(line)).catch((err: unknown) => {
+      observeBackup(false);
+      throw err;
+    });
+  }, { unlocked: true });
   observeBackup(true);
   actor.services.store.data.backedUp(app, row.name);
   actor.services.events.publish({ type: 'app', app, change: 'data' });
@@ -163,24 +166,25 @@ export async function restoreDatabase(actor: Actor, app: string, opts: { from?: 
   let readyMs = 0;
   let newestHeartbeat: string | null = null;
   const restored = (attachment: string, release: number | null, promoted: boolean): Restored => ({ name: first.name, from: source.name, attachment, target: target ?? null, newestHeartbeat, readyMs, release, promoted });
-  return makeAndAttach(actor, app, 'pg:restore', () => {
+  return makeAndAttach(actor, app, 'pg:restore', progress, () => {
     checked(actor, app, { kind: 'postgres', name: first.name, as: first.attachment }, 'postgres', source.size);
     return { ...source, name: first.name, attachment: first.attachment, tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
-  }, async (row) => {
+  }, async (row, p) => {
+    const t = p.transcript;
     const guards = guardsOf(actor.services, app);
     const service = serviceOf(actor.services, app, row, ca.cert);
     t.step(`Restoring ${source.name} of ${app} into a new database ${row.name}, ${target ? `to ${target}` : 'to the end of its archive'} (${source.name} is not touched)`);
     const started = performance.now();
-    await deployer.data.apply({ ...service, restore: { fromClaim: dataClaimName(source.name, 'backup'), target } }, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
+    await deployer.data.apply({ ...service, restore: { fromClaim: dataClaimName(source.name, 'backup'), target } }, guards, { transcript: t, signal: p.signal, timeoutMs: RESTORE_TIMEOUT_MS });
     readyMs = Math.round(performance.now() - started);
     t.detail(`${row.name} accepted connections ${(readyMs / 1000).toFixed(1)} s after it started`);
-    newestHeartbeat = (await inDatabase(actor, app, row, ['last-heartbeat'], progress.signal)).trim() || null;
+    newestHeartbeat = (await inDatabase(actor, app, row, ['last-heartbeat'], p.signal)).trim() || null;
     t.detail(newestHeartbeat ? `Newest heartbeat in it: ${newestHeartbeat}` : 'No heartbeat in it (the source had none yet)');
     // On its own from now on: the source's backup volume is no longer mounted.
-    await deployer.data.apply(service, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
+    await deployer.data.apply(service, guards, { transcript: t, signal: p.signal, timeoutMs: RESTORE_TIMEOUT_MS });
     // Its own repository has WAL from now on but no backup to start from: one, before it is used.
     t.detail(`Taking a first full backup of ${row.name}`);
-    await inDatabase(actor, app, row, backupCommand(actor.services, 'full'), progress.signal);
+    await inDatabase(actor, app, row, backupCommand(actor.services, 'full'), p.signal);
     store.data.backedUp(app, row.name);
   }, async (row) => {
     // Promoted at once, in the same release: after a loss the app's DATABASE_URL names a database

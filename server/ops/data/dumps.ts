@@ -135,14 +135,16 @@ export async function importDump(actor: Actor, app: string, req: ImportRequest, 
   const t = progress.transcript;
   // The upload stops the import when it is cut short, as a client that goes away does.
   const stop = new AbortController();
-  const signal = AbortSignal.any([progress.signal, stop.signal, ...(actor.signal ? [actor.signal] : [])]);
+  const stops = [stop.signal, ...(actor.signal ? [actor.signal] : [])];
   let tooLarge = false;
   const upload = bounded(input, max, () => { tooLarge = true; }, (err) => stop.abort(new UserError('The upload ended before the archive did; nothing was changed.', { cause: err })));
   let bytes = 0;
-  return makeAndAttach(actor, app, 'pg:backups:restore', (): DataRow => {
+  return makeAndAttach(actor, app, 'pg:backups:restore', progress, (): DataRow => {
     checked(actor, app, { kind: 'postgres', name: first.name, as: first.attachment }, 'postgres', size);
     return { ...newDataRow({ name: first.name, kind: 'postgres', version: '17', size, storageClass: config.storageClass ?? null, attachment: first.attachment }, tls), owner: null };
-  }, async (row) => {
+  }, async (row, p) => {
+    const t = p.transcript;
+    const signal = AbortSignal.any([p.signal, ...stops]);
     t.step(`Creating Postgres 17 ${row.name} (${size}) for ${app} to restore the archive into (no live database is touched)`);
     await deployer.data.apply(serviceOf(actor.services, app, row, ca.cert), guardsOf(actor.services, app), { transcript: t, signal, timeoutMs: START_TIMEOUT_MS });
     t.step(`Restoring the archive into ${row.name} with pg_restore --no-owner --no-acl, as the app's role`);

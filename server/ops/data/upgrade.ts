@@ -76,10 +76,12 @@ export async function upgradeDatabase(actor: Actor, app: string, opts: { databas
   await inDatabase(actor, app, source, backupCommand(actor.services, 'incr'), signal, (line) => { if (/new backup label|ERROR/.test(line)) t.detail(line.replace(/^P\d+ +\w+: /, '')); });
   store.data.backedUp(app, source.name);
 
-  return makeAndAttach(actor, app, 'pg:upgrade', () => {
+  return makeAndAttach(actor, app, 'pg:upgrade', progress, () => {
     checked(actor, app, { kind: 'postgres', name: first.name, as: first.attachment }, 'postgres', source.size);
     return { ...source, name: first.name, attachment: first.attachment, version: to, tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
-  }, async (row) => {
+  }, async (row, p) => {
+    // The job's transcript and signal from here (the backup above was the caller's).
+    const { transcript: t, signal } = p;
     const guards = guardsOf(actor.services, app);
     const old = serviceOf(actor.services, app, { ...row, version: source.version }, ca.cert);
     t.step(`Restoring ${source.name} (Postgres ${source.version}) into a new database ${row.name} (${source.name} is not touched)`);

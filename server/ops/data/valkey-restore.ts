@@ -67,28 +67,29 @@ export async function restoreValkey(actor: Actor, app: string, req: RestoreReque
   let readyMs = 0;
   let newestHeartbeat: string | null = null;
   const restored = (attachment: string, release: number | null, promoted: boolean): Restored => ({ name: first.name, from: source.name, attachment, target: null, newestHeartbeat, readyMs, release, promoted });
-  return makeAndAttach(actor, app, 'redis:restore', () => {
+  return makeAndAttach(actor, app, 'redis:restore', progress, () => {
     checked(actor, app, { kind: 'valkey', name: first.name, as: first.attachment }, 'valkey', source.size);
     // Its own credentials: the snapshot holds the data, not the users.
     return { ...source, ...newLogin(), owner: null, name: first.name, attachment: first.attachment, tlsKey: tls.key, tlsCert: tls.cert, createdAt: '' };
-  }, async (row) => {
+  }, async (row, p) => {
+    const t = p.transcript;
     const guards = guardsOf(actor.services, app);
     const service = serviceOf(actor.services, app, row, ca.cert);
     t.step(`Restoring the newest snapshot of ${source.name} into a new database ${row.name} (${source.name} is not touched)`);
     const started = performance.now();
-    await deployer.data.apply({ ...service, restore: { fromClaim: dataClaimName(source.name, 'backup') } }, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
+    await deployer.data.apply({ ...service, restore: { fromClaim: dataClaimName(source.name, 'backup') } }, guards, { transcript: t, signal: p.signal, timeoutMs: RESTORE_TIMEOUT_MS });
     readyMs = Math.round(performance.now() - started);
     t.detail(`${row.name} accepted connections ${(readyMs / 1000).toFixed(1)} s after it started`);
-    newestHeartbeat = (await inDatabase(actor, app, row, ['last-heartbeat'], progress.signal)).trim() || null;
-    const keys = (await inDatabase(actor, app, row, ['check'], progress.signal)).trim();
+    newestHeartbeat = (await inDatabase(actor, app, row, ['last-heartbeat'], p.signal)).trim() || null;
+    const keys = (await inDatabase(actor, app, row, ['check'], p.signal)).trim();
     t.detail(`${keys.replace(/^keys /, '')} keys; ${newestHeartbeat ? `newest heartbeat in it: ${newestHeartbeat}` : 'no heartbeat in it (the source had none yet)'}`);
     // Its data into its own append-only file, then on its own: the source's volume is no longer mounted.
-    await inDatabase(actor, app, row, ['aof-on'], progress.signal);
-    await deployer.data.apply(service, guards, { transcript: t, signal: progress.signal, timeoutMs: RESTORE_TIMEOUT_MS });
-    const again = (await inDatabase(actor, app, row, ['check'], progress.signal)).trim();
+    await inDatabase(actor, app, row, ['aof-on'], p.signal);
+    await deployer.data.apply(service, guards, { transcript: t, signal: p.signal, timeoutMs: RESTORE_TIMEOUT_MS });
+    const again = (await inDatabase(actor, app, row, ['check'], p.signal)).trim();
     if (again !== keys) throw new UserError(`${row.name} held ${keys.replace(/^keys /, '')} keys from the snapshot but ${again.replace(/^keys /, '')} after it started on its own volumes; it is removed.`);
     t.detail(`Taking a first snapshot of ${row.name}`);
-    await inDatabase(actor, app, row, ['snapshot'], progress.signal);
+    await inDatabase(actor, app, row, ['snapshot'], p.signal);
     store.data.backedUp(app, row.name);
   }, async (row) => {
     // Promoted at once, in the same release: the app's REDIS_URL may name a database whose data is lost.
