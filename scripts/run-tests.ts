@@ -2,9 +2,8 @@
 // under node's test runner (`node --test FILE`, its own process), several at once, and at the end
 // one summary of all of them.
 //   node scripts/run-tests.ts [--fast] [--only PATTERN] [--jobs N] [--times FILE]
-// - First, two lanes side by side: the unit and integration files as one `node --test`, three
-//   files per core at once and at a lower CPU priority (they never touch the testbed, and mostly
-//   wait: 430 CPU-seconds in 1,460 s one by one), and the end-to-end files whose
+// - First, two lanes side by side: the unit and integration files as one `node --test` with
+//   concurrency equal to the cores (they never touch the testbed), and the end-to-end files whose
 //   first lines say `// e2e: alone (WHY)`, one by one: each needs the testbed to itself (it
 //   collects the registry's storage, cordons or drains a node, asserts on the whole cluster).
 // - Once the alone files are done, the other end-to-end files, --jobs at a time (default 5; one
@@ -36,17 +35,8 @@ function lastTimes(file: string): Record<string, number> {
   }
 }
 
-/** One `node --test` process: its files, how many of them run at once inside it, and its nice value (0 unless lowered). */
-interface Job { label: string; files: string[]; concurrency: number; nice?: number }
-
-/**
- * The unit and integration files at once: three per core. One by one they take about 1,460 s and
- * 430 CPU-seconds (timeouts, sleeps of the servers they start, child processes), so one per core
- * left the lane running 7 min and into the shared end-to-end files' phase.
- */
-export const FAST_FILES_PER_CORE = 3;
-/** The unit and integration lane's nice value: it fills the cores the alone end-to-end files leave idle, and yields them first. */
-export const FAST_NICE = 10;
+/** One `node --test` process: its files, and how many of them run at once inside it. */
+interface Job { label: string; files: string[]; concurrency: number }
 
 /** What one job's runner reported, and how long the job took. */
 interface Outcome { job: Job; seconds: number; pass: number; fail: number; skipped: number; todo: number; code: number | null; summarized: boolean }
@@ -88,9 +78,7 @@ function runJob(job: Job): Promise<Outcome> {
   const args = ['--test', '--test-reporter=spec', ...forceExit, `--test-concurrency=${job.concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...job.files];
   process.stdout.write(`▶ ${job.label}\n`);
   return new Promise((done) => {
-    // `nice` runs node at the lowered priority from its first instruction, so every file's process inherits it.
-    const [command, argv] = job.nice ? ['nice', ['-n', String(job.nice), process.execPath, ...args]] : [process.execPath, args];
-    const child = spawn(command, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.stderr.on('data', (c: Buffer) => chunks.push(c));
@@ -205,7 +193,7 @@ async function main(): Promise<void> {
     }
     return out;
   };
-  const fastLane = async () => (fastFiles.length ? [await runJob({ label: `unit and integration (${fastFiles.length} files)`, files: fastFiles, concurrency: availableParallelism() * FAST_FILES_PER_CORE, nice: FAST_NICE })] : []);
+  const fastLane = async () => (fastFiles.length ? [await runJob({ label: `unit and integration (${fastFiles.length} files)`, files: fastFiles, concurrency: availableParallelism() })] : []);
   const phases: Phase[] = [];
   const fast = fastLane();
   const first = alone.length ? await phase('Alone files (the unit and integration files beside them)', phases, aloneLane) : [];
