@@ -456,7 +456,7 @@ check_valkey() {
   volume "$backup"
   vk_run() { # vk_run PASSWORD
     docker run -d --name "$vk" --network none "${restricted[@]}" -v "$data:/var/lib/slipway/valkey" \
-      -v "$backup:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e "VALKEY_PASSWORD=$1" "$vk_image" >/dev/null
+      -v "$backup:/var/lib/slipway/backup" -v "$tls:/etc/slipway/tls:ro" -e "VALKEY_PASSWORD=$1" -e VALKEY_MAXCLIENTS=20 "$vk_image" >/dev/null
   }
   # cli PASSWORD CA ARGS...: valkey-cli over TLS (rediss://, the CA's certificates verified) in a
   # container on the server's network namespace; the password in its environment.
@@ -533,6 +533,10 @@ check_valkey() {
     "$vk_image" "$snap" 2>&1) || fail "valkey-check-rdb $snap: $out"
   grep -q '2 keys read' <<<"$out" || fail "valkey-check-rdb $snap: $out"
   ok "valkey: slipway-valkey snapshot wrote ${snap##*/} (valkey-check-rdb: 2 keys read) and kept the newest 7"
+  out=$(docker exec "$vk" slipway-valkey stats) || fail "slipway-valkey stats: $out"
+  grep -Eq '^data_used [1-9][0-9]+$' <<<"$out" && grep -Eq '^backup_used [1-9][0-9]+$' <<<"$out" && grep -Eq '^backup_avail [1-9][0-9]*$' <<<"$out" &&
+    grep -qx 'connections 0' <<<"$out" && grep -qx 'max_connections 20' <<<"$out" || fail "slipway-valkey stats: $out"
+  ok "valkey: stats prints both volumes' use and the connections against VALKEY_MAXCLIENTS: ${out//$'\n'/, }"
   out=$(docker exec "$vk" slipway-valkey verify 2>&1) || fail "slipway-valkey verify: $out"
   [ "$out" = "${snap##*/} is whole" ] || fail "slipway-valkey verify printed: $out"
   ok "valkey: slipway-valkey verify: $out"

@@ -171,7 +171,7 @@ export interface Config {
   /** Memory and CPU limit of a database's container (SLIPWAY_DATABASE_MEMORY, SLIPWAY_DATABASE_CPU), inside the app's quota. */
   databaseMemory: string;
   databaseCpu: string;
-  /** Connections a Postgres database accepts (SLIPWAY_DATABASE_MAX_CONNECTIONS). */
+  /** Connections a database accepts: Postgres's max_connections, Valkey's maxclients (SLIPWAY_DATABASE_MAX_CONNECTIONS). */
   databaseMaxConnections: number;
   /** Which backups each Postgres database keeps (SLIPWAY_DATABASE_BACKUP_RETENTION): a count of full backups, or an age in days. */
   databaseBackupRetention: BackupRetention;
@@ -932,7 +932,7 @@ const SETTINGS = {
   appMaxDatabases: setting('SLIPWAY_APP_MAX_DATABASES', '4', count, 'Databases (Postgres and Valkey together, restored copies included) an app may have.'),
   databaseMemory: setting('SLIPWAY_DATABASE_MEMORY', '256Mi', quantity('memory'), "Memory limit of a database's container (counted in its app's quota)."),
   databaseCpu: setting('SLIPWAY_DATABASE_CPU', '500m', quantity('cpu'), "CPU limit of a database's container (counted in its app's quota)."),
-  databaseMaxConnections: setting('SLIPWAY_DATABASE_MAX_CONNECTIONS', '20', count, 'Connections a Postgres database accepts at once.'),
+  databaseMaxConnections: setting('SLIPWAY_DATABASE_MAX_CONNECTIONS', '20', count, 'Connections a database accepts at once (Postgres: max_connections; Valkey: maxclients).'),
   databaseBackupRetention: setting('SLIPWAY_DATABASE_BACKUP_RETENTION', '2', backupRetention, "Which backups each Postgres database keeps on its backup volume: a number of full backups (`2`: the newest two, each with its differential and incremental backups and the WAL since), or an age (`14d`: what a restore to any time of the last 14 days needs, however many full backups that is). Each backup applies it when it ends (pgBackRest's expire)."),
   databaseBackupIntervalMs: setting('SLIPWAY_DATABASE_BACKUP_INTERVAL_S', '86400', seconds, 'How often, in seconds, each Postgres database gets a full backup onto its backup volume and then a restore drill (its latest backup restored into a scratch copy and checked); the `db-backups` round looks every 10 minutes.'),
   databaseArchiveTimeoutS: setting('SLIPWAY_DATABASE_ARCHIVE_TIMEOUT_S', '60', count, "Seconds after which a Postgres database's write-ahead log is archived to its backup volume even when its segment is not full: the most recent writes a lost data volume can take with it (a restore recovers everything before)."),

@@ -21,7 +21,7 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
     dataPath: '/var/lib/slipway/valkey',
     ready: ['slipway-valkey', 'ping'],
     // The login: `default` (requirepass) until a rotation makes an ACL user (images/README.md).
-    env: (d) => ({ VALKEY_USER: d.credentials.username, VALKEY_PASSWORD: d.credentials.password }),
+    env: (d) => ({ VALKEY_USER: d.credentials.username, VALKEY_PASSWORD: d.credentials.password, VALKEY_MAXCLIENTS: String(d.maxConnections) }),
     // Its newest snapshot: Valkey has no archive to recover to a point in time from.
     restoreEnv: () => ({ VALKEY_RESTORE_FROM: RESTORE_PATH }),
   },
@@ -30,7 +30,7 @@ const KINDS: Readonly<Record<DataKind, { port: number; dataPath: string; ready: 
 /**
  * The image's own commands Slipway runs in a database's pod (images/README.md): Postgres's backups
  * and their list, Valkey's snapshot; both kinds' verify (of the backups), heartbeat and
- * last-heartbeat; a restored copy's check (Postgres's amcheck, Valkey's check); Postgres's server-version and row-counts (an upgrade's checks), its dumps, imports and logins; Postgres's stats (volumes and connections).
+ * last-heartbeat; a restored copy's check (Postgres's amcheck, Valkey's check); Postgres's server-version and row-counts (an upgrade's checks), its dumps, imports and logins; both kinds' stats (volumes and connections).
  */
 export type DataCommand = ['backup', 'full' | 'diff' | 'incr'] | ['backup', 'full' | 'diff' | 'incr', string] | ['backups'] | ['verify'] | ['heartbeat'] | ['last-heartbeat'] | ['amcheck'] | ['check'] | ['snapshot'] | ['server-version'] | ['row-counts'] | StreamCommand | ['login-retire', string] | ['stats'] | ['aof-on'];
 

@@ -1,7 +1,8 @@
 // Valkey's credential rotation and restores into a new instance on the testbed, with the real
 // Valkey image, real volumes and the Django app that counts hits in REDIS_URL (issue 37):
 // redis:credentials:rotate moves REDIS_URL to a new ACL user in one release while a console
-// connected as `default` keeps working, and once it is gone the db-logins round turns `default`
+// connected as `default` keeps working (addons:info counting it among the connections, beside
+// both volumes' use), and once it is gone the db-logins round turns `default`
 // off; the round's snapshot (taken and drilled after the rotation) comes back in a NEW instance
 // with redis:restore --promote, REDIS_URL moved in one release, the app counting on from the
 // snapshot's value; rollback puts the old instance back. A preview with previews:config --fork-db
@@ -93,6 +94,12 @@ describe('Valkey: credential rotation and restores into a new instance', { timeo
       await eventually(() => `the held console to answer ${command} (${heldOut.slice(-200)})`, async () => expect.test(heldOut), 20_000, 100);
     };
     await ask('ACL WHOAMI', /default/);
+    // What the pod says of itself, as a Postgres's does: both volumes' use, and its connections (the
+    // app's and this console's) against its limit (SLIPWAY_DATABASE_MAX_CONNECTIONS, its maxclients).
+    const info = (await ssh(`addons:info ${APP} valkey`)).stdout;
+    assert.match(info, /Used: +[\d.]+ [KMG]?i?B of [\d.]+ [KMG]iB \(\d+ %\) data, [\d.]+ [KMG]?i?B of [\d.]+ [KMG]iB \(\d+ %\) backups\n/, info);
+    const connections = /Connections: +(\d+) of 20\n/.exec(info);
+    assert.ok(connections && Number(connections[1]) >= 1, info);
     const rot = await ssh(`redis:credentials:rotate ${APP} --json`);
     assert.equal(rot.exitCode, 0, rot.stderr);
     const rotated = JSON.parse(rot.stdout) as { name: string; attachment: string; release: number; retiring: string };

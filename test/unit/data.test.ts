@@ -120,10 +120,11 @@ test("a Valkey database is used as default until its first rotation, then as its
   assert.equal(loginOf({ kind: 'postgres', username: 'u0123456789ab', owner: null }), 'u0123456789ab');
   const vk: DataService = { ...pg, name: 'valkey', kind: 'valkey', credentials: { ...pg.credentials, username: 'default' } };
   const [secret, , , set] = dataObjects(vk) as unknown as [{ data: Record<string, string> }, unknown, unknown, V1StatefulSet];
-  assert.deepEqual(Object.keys(secret.data).filter((k) => k.startsWith('VALKEY_')), ['VALKEY_USER', 'VALKEY_PASSWORD']);
+  assert.deepEqual(Object.keys(secret.data).filter((k) => k.startsWith('VALKEY_')), ['VALKEY_USER', 'VALKEY_PASSWORD', 'VALKEY_MAXCLIENTS']);
+  assert.equal(Buffer.from(secret.data.VALKEY_MAXCLIENTS!, 'base64').toString(), String(pg.maxConnections), 'its connections bounded as a Postgres database\'s are');
   assert.equal(Buffer.from(secret.data.VALKEY_USER!, 'base64').toString(), 'default');
   const pod = set.spec!.template.spec!;
-  assert.deepEqual(pod.containers[0]!.env!.map((e) => `${e.name}<-${e.valueFrom?.secretKeyRef?.key}`), ['VALKEY_USER<-VALKEY_USER', 'VALKEY_PASSWORD<-VALKEY_PASSWORD']);
+  assert.deepEqual(pod.containers[0]!.env!.map((e) => `${e.name}<-${e.valueFrom?.secretKeyRef?.key}`), ['VALKEY_USER<-VALKEY_USER', 'VALKEY_PASSWORD<-VALKEY_PASSWORD', 'VALKEY_MAXCLIENTS<-VALKEY_MAXCLIENTS']);
   const tls = pod.volumes!.find((v) => v.name === 'tls')!;
   assert.deepEqual(tls.secret!.items!.map((i) => `${i.key}:${i.path}`), ['tls.crt:tls.crt', 'tls.key:tls.key', 'ca.crt:ca.crt', 'VALKEY_USER:login/user', 'VALKEY_PASSWORD:login/password']);
 });
@@ -144,6 +145,12 @@ test("the image's stats: numbers by name, a missing field null, a full volume on
   const sentences = fullVolumes('shop', 'postgres', s);
   assert.equal(sentences.length, 1);
   assert.match(sentences[0]!, /^The backup volume of postgres is full \(96 B of 97 B used\): new backups are refused/);
+  // Valkey's say what stops for it and point at its own way out, not Postgres's.
+  const valkey = fullVolumes('shop', 'valkey', { ...s, data: { usedBytes: 99, sizeBytes: 100 } }, 'valkey');
+  assert.equal(valkey.length, 2);
+  assert.match(valkey[0]!, /^The data volume of valkey is full \(99 B of 100 B used\): its append-only file cannot grow .*addons:create shop valkey --size SIZE/);
+  assert.match(valkey[1]!, /^The backup volume of valkey is full \(96 B of 97 B used\): new snapshots fail/);
+  assert.ok(!valkey.join(' ').includes('pg:'), valkey.join(' '));
   assert.equal(bytesText(1536), '1.5 KiB');
 });
 

@@ -287,7 +287,7 @@ export async function listAddons(actor: Actor, app: string): Promise<AddonInfo[]
       lastVerifiedRestore: drills.lastOk ?? null,
       stats: stats[i] ?? null,
       image: s?.image ?? null,
-      problems: [...(stats[i] ? fullVolumes(app, r.name, stats[i]) : []), ...[imageBehind(app, r, s?.image ?? null, serverImage(actor.services, r))].filter((p) => p !== undefined)],
+      problems: [...(stats[i] ? fullVolumes(app, r.name, stats[i], r.kind) : []), ...[imageBehind(app, r, s?.image ?? null, serverImage(actor.services, r))].filter((p) => p !== undefined)],
     };
   });
 }

@@ -4,6 +4,7 @@
 // there, and a backup onto a full backup volume is refused with it before it starts.
 import type { Services } from '../../context.ts';
 import type { DataRow } from '../../store/data.ts';
+import type { DataKind } from '../../model.ts';
 import type { DataStats } from '../../shapes/data.ts';
 import { quantityValue } from '../../kube/quantity.ts';
 
@@ -54,22 +55,26 @@ export function isFull(v: DataStats['data']): boolean {
   return v !== null && v.usedBytes >= v.sizeBytes * FULL_SHARE;
 }
 
-/** One sentence per full volume of database `name` of `app`, saying what stops and what to do; none when neither is. */
-export function fullVolumes(app: string, name: string, s: DataStats): string[] {
+/** One sentence per full volume of database `name` (of `kind`) of `app`, saying what stops and what to do; none when neither is. */
+export function fullVolumes(app: string, name: string, s: DataStats, kind: DataKind = 'postgres'): string[] {
   const out: string[] = [];
   const used = (v: NonNullable<DataStats['data']>) => `${bytesText(v.usedBytes)} of ${bytesText(v.sizeBytes)} used`;
   if (isFull(s.data)) {
-    out.push(`The data volume of ${name} is full (${used(s.data!)}): writes fail once it has no room left; delete what it no longer needs, or move it to a bigger one (pg:backups:download ${app} ${name} > FILE, then pg:backups:restore ${app} --size SIZE --promote < FILE).`);
+    out.push(kind === 'valkey'
+      ? `The data volume of ${name} is full (${used(s.data!)}): its append-only file cannot grow and writes fail; delete keys it no longer needs, or make a bigger one (addons:create ${app} valkey --size SIZE) and move the data.`
+      : `The data volume of ${name} is full (${used(s.data!)}): writes fail once it has no room left; delete what it no longer needs, or move it to a bigger one (pg:backups:download ${app} ${name} > FILE, then pg:backups:restore ${app} --size SIZE --promote < FILE).`);
   }
   if (isFull(s.backup)) {
-    out.push(`The backup volume of ${name} is full (${used(s.backup!)}): new backups are refused and archiving stops; keep fewer backups (SLIPWAY_DATABASE_BACKUP_RETENTION) or move it to a bigger database.`);
+    out.push(kind === 'valkey'
+      ? `The backup volume of ${name} is full (${used(s.backup!)}): new snapshots fail; it keeps the newest 7, so a bigger database is the way out.`
+      : `The backup volume of ${name} is full (${used(s.backup!)}): new backups are refused and archiving stops; keep fewer backups (SLIPWAY_DATABASE_BACKUP_RETENTION) or move it to a bigger database.`);
   }
   return out;
 }
 
 /** The pod's numbers, or null when it has none to give (not ready, an older image without `stats`, no answer within STATS_TIMEOUT_MS). */
 export async function databaseStats(services: Pick<Services, 'deployer'>, app: string, row: Pick<DataRow, 'name' | 'kind' | 'size'>, signal?: AbortSignal): Promise<DataStats | null> {
-  if (!services.deployer || row.kind !== 'postgres') return null;
+  if (!services.deployer) return null;
   const timeout = AbortSignal.timeout(STATS_TIMEOUT_MS);
   try {
     const r = await services.deployer.data.command({ app, name: row.name, kind: row.kind }, ['stats'], { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
