@@ -39,9 +39,14 @@ export async function applyWorkload(client: KubeClient, o: KubeObject, release: 
   return client.apply({ ...d, spec: { ...d.spec!, replicas: startReplicas(rule, from) } } as KubeObject);
 }
 
+/** The average use per instance the autoscaler last read, by resource, as its status says it (`94m`). */
+function currentUse(h: V2HorizontalPodAutoscaler): Map<string, string> {
+  return new Map((h.status?.currentMetrics ?? []).flatMap((m) => (m.resource?.current.averageValue !== undefined ? [[m.resource.name, String(m.resource.current.averageValue)] as const] : [])));
+}
+
 /** One autoscaler as ps shows it. */
 export function autoscalerState(h: V2HorizontalPodAutoscaler): AutoscalerState {
-  const current = new Map((h.status?.currentMetrics ?? []).flatMap((m) => (m.resource?.current.averageValue !== undefined ? [[m.resource.name, quantityValue(String(m.resource.current.averageValue))] as const] : [])));
+  const current = new Map([...currentUse(h)].map(([name, raw]) => [name, quantityValue(raw)] as const));
   const metrics = (h.spec?.metrics ?? []).flatMap((m) => {
     const target = m.resource?.target.averageValue;
     if (!m.resource || target === undefined) return [];
@@ -69,7 +74,7 @@ function lastScaled(h: V2HorizontalPodAutoscaler): number | undefined {
 
 /** `cpu 94m per instance, target 50m` for each metric the autoscaler reads, as its status and spec say them. */
 function useWords(h: V2HorizontalPodAutoscaler): string {
-  const current = new Map((h.status?.currentMetrics ?? []).flatMap((m) => (m.resource?.current.averageValue !== undefined ? [[m.resource.name, String(m.resource.current.averageValue)] as const] : [])));
+  const current = currentUse(h);
   return (h.spec?.metrics ?? []).flatMap((m) => {
     const target = m.resource?.target.averageValue;
     const now = m.resource ? current.get(m.resource.name) : undefined;
