@@ -13,6 +13,9 @@ describe('instant rollback: ps:warm, ps, resource:report, rollback', { timeout: 
   let dev: TestKey;
   const lastDeploy = (app: string) => s.deployer.rollout.deployed.findLast((d) => d.app === app)!;
   const inAMinute = () => new Date(Date.now() + 60_000).toISOString();
+  // A window that ends long after the run: the server's warm sweep (every 10 s) stops a set whose
+  // window has ended, and would take a past-dated one away between the set-up and the check.
+  const UNTIL = '2099-12-03T12:05:07.000Z';
 
   before(async () => {
     s = await startTestServer({ SLIPWAY_WARM_ROLLBACK: '2m' });
@@ -78,23 +81,23 @@ describe('instant rollback: ps:warm, ps, resource:report, rollback', { timeout: 
 
   test('ps shows a warm set as its own block after the serving types, and --json carries `warm`', async () => {
     const { app } = await deployedApp(s, 'wo-ps');
-    s.deployer.warm.addWarm(app, 1, '2026-12-03T12:05:07.000Z', 2);
+    s.deployer.warm.addWarm(app, 1, UNTIL, 2);
     const ps = await s.ssh(s.admin, `ps ${app}`);
     assert.equal(ps.exitCode, 0, ps.stderr);
     assert.match(ps.stdout, /^=== web: 1\/1 ready\nweb-fake-1 +v1 +Running +ready +restarts 0\s*\n\n=== web \(warm: v1, until 12:05:07 UTC; rollback to v1 only moves traffic\)\nweb-v1-fake-1 +v1 +Running +ready +restarts 0\s*\nweb-v1-fake-2 +v1/);
     const json = JSON.parse((await s.ssh(s.admin, `ps ${app} --json`)).stdout) as { type: string; stopped: boolean; warm?: unknown }[];
-    assert.deepEqual(json.map((p) => [p.type, p.stopped, p.warm ?? null]), [['web', false, null], ['web', false, { release: 1, until: '2026-12-03T12:05:07.000Z' }]]);
+    assert.deepEqual(json.map((p) => [p.type, p.stopped, p.warm ?? null]), [['web', false, null], ['web', false, { release: 1, until: UNTIL }]]);
   });
 
   test('resource:report counts the warm instances and their memory limits', async () => {
     const { app } = await deployedApp(s, 'wo-res');
     assert.equal((await s.ssh(s.admin, `resource:report ${app}`)).stdout.includes('Warm'), false, 'no warm set, no line');
-    s.deployer.warm.addWarm(app, 1, '2026-12-03T12:05:07.000Z', 2);
+    s.deployer.warm.addWarm(app, 1, UNTIL, 2);
     const r = await s.ssh(s.admin, `resource:report ${app}`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Warm: 2 web instances of v1 until 12:05:07 UTC, limits memory 256Mi, cpu 500m each \\(512Mi of memory in all, counted in the quota; ps:warm ${app} 0 stops them\\)\\.`));
     const json = JSON.parse((await s.ssh(s.admin, `resource:report ${app} --json`)).stdout) as { warm: unknown[] };
-    assert.deepEqual(json.warm, [{ type: 'web', release: 1, until: '2026-12-03T12:05:07.000Z', instances: 2, limits: { memory: '256Mi', cpu: '500m' }, memoryMiB: 512 }]);
+    assert.deepEqual(json.warm, [{ type: 'web', release: 1, until: UNTIL, instances: 2, limits: { memory: '256Mi', cpu: '500m' }, memoryMiB: 512 }]);
   });
 
   test("a rollback hands the deployer the target's instances (runsAs) and the app's window", async () => {
@@ -124,9 +127,9 @@ describe('instant rollback: ps:warm, ps, resource:report, rollback', { timeout: 
     assert.equal((await api(s, 'PATCH', `/apps/${app}/warm`, { token: read, body: { duration: '1m' } })).status, 403);
     assert.deepEqual((await api(s, 'GET', `/apps/${app}/warm`, { token })).json, { seconds: 45, source: 'app' }, 'nothing written by the refused ones');
 
-    s.deployer.warm.addWarm(app, 1, '2026-12-03T12:05:07.000Z');
+    s.deployer.warm.addWarm(app, 1, UNTIL);
     const procs = (await api(s, 'GET', `/apps/${app}/processes`, { token: read })).json as { warm?: unknown }[];
-    assert.deepEqual(procs.map((p) => p.warm ?? null), [null, { release: 1, until: '2026-12-03T12:05:07.000Z' }]);
+    assert.deepEqual(procs.map((p) => p.warm ?? null), [null, { release: 1, until: UNTIL }]);
     const res = (await api(s, 'GET', `/apps/${app}/resources`, { token: read })).json as { warm: { instances: number }[] };
     assert.deepEqual(res.warm.map((w) => w.instances), [1]);
 
