@@ -107,7 +107,7 @@ export async function startSlipway(config: Readonly<Config>, backends: Backends)
   const services: Services = { config, store, pushes, sessions: new RunningSessions(), jobs: new JobRunner(store, config, pushes, events, audit), events, builder: backends.builder, deployer: backends.deployer, registry: backends.registry, ...(backends.kube ? { kube: backends.kube } : {}), nativeCrypto: nativeCryptoLoaded, audit };
   // Before any deploy is accepted: the cluster runs what the database says (see push/reconcile.ts).
   const reconciled = await reconcileAtStart(services);
-  if (reconciled.restored.length || reconciled.sweptPods || reconciled.halfMade.length) log.warn('brought the cluster in line with the database', { ...reconciled });
+  if (reconciled.restored.length || reconciled.sweptPods || reconciled.halfMade.length || reconciled.scratch.length) log.warn('brought the cluster in line with the database', { ...reconciled });
   // Traces of pushes, when an OTLP endpoint is set: on before the first push can arrive.
   if (config.otlpTracesUrl) await startTracing(config.otlpTracesUrl, config.version);
   // A start that fails halfway (a port taken, an unreadable host key) closes what it opened, so

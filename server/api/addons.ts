@@ -130,6 +130,6 @@ export const addonRoutes = [
     summary: "Prove a database's backups now with a restore drill (= addons:verify; Postgres or Valkey): 200 with its outcome, passed or not",
     params: DataParams,
     response: { 200: DrillSchema },
-    handle: async (call) => ({ status: 200, json: await verifyBackups(actor(call), call.params.app, call.params.name, true) }),
+    handle: async (call) => ({ status: 200, json: await verifyBackups(actor(call), call.params.app, call.params.name, true, quietProgress(call)) }),
   }),
 ];

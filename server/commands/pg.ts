@@ -136,7 +136,7 @@ export const pgCommands: Command[] = [
     access: 'app',
     args: { min: 1, max: 2 },
     json: true,
-    run: async (ctx, app, [name]) => drillOutcome(await verifyBackups(actorOf(ctx), app, name)),
+    run: async (ctx, app, [name]) => drillOutcome(await verifyBackups(actorOf(ctx), app, name, false, progressOf(ctx))),
   }),
   defineCommand({
     name: 'addons:verify',
@@ -145,6 +145,6 @@ export const pgCommands: Command[] = [
     access: 'app',
     args: { min: 2, max: 2 },
     json: true,
-    run: async (ctx, app, [name]) => drillOutcome(await verifyBackups(actorOf(ctx), app, name, true)),
+    run: async (ctx, app, [name]) => drillOutcome(await verifyBackups(actorOf(ctx), app, name, true, progressOf(ctx))),
   }),
 ];

@@ -229,6 +229,11 @@ export function exitReason(message: string | undefined): string | undefined {
 /** What a scratch copy of a database is for: a restore drill, or a preview's copy of its latest backup (previews:config --fork-db). */
 export type ScratchPurpose = 'drill' | 'fork';
 
+/** Whether a pod's data label (`PURPOSE.NAME`, drillPodObject) marks a scratch copy rather than a database's own pod. */
+export function isScratchLabel(value: string | undefined): boolean {
+  return /^(drill|fork)\./.test(value ?? '');
+}
+
 /** The name of a database's scratch pod (a restore drill's, or a fork's: deleted when it ends). */
 export function drillPodName(name: string, purpose: ScratchPurpose = 'drill'): string {
   return `${dataObjectName(name)}-${purpose}`;

@@ -306,6 +306,11 @@ export interface DataServices {
    */
   fromBackup(d: DataService, command: StreamCommand, io: ProcessIo, opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; code: number }>;
   /**
+   * Deletes the scratch copies (a drill's, a fork's) of the app's databases that a server which
+   * stopped midway left running; their names. The start-up reconcile calls it before any job runs.
+   */
+  sweepScratch(app: string): Promise<string[]>;
+  /**
    * Runs one of the image's byte-stream commands in the database's pod (a dump to `io.stdout`, an
    * import from `io.stdin`), paced by `io`'s reader; resolves with its exit code.
    */

@@ -1,7 +1,7 @@
 import { now, type Db } from './db.ts';
 
-/** Where a job was started from: an SSH command, the git push, the HTTP API, the local CLI, a forge's webhook, polling a forge. */
-export type JobOrigin = 'ssh' | 'http' | 'api' | 'push' | 'cli' | 'webhook' | 'poll';
+/** Where a job was started from: an SSH command, the git push, the HTTP API, the local CLI, a forge's webhook, polling a forge, or a round of Slipway's own (`schedule`: the db-backups round's backups and drills). */
+export type JobOrigin = 'ssh' | 'http' | 'api' | 'push' | 'cli' | 'webhook' | 'poll' | 'schedule';
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 /** The statuses a job ends in. */
 export type JobEnd = Exclude<JobStatus, 'queued' | 'running'>;

@@ -485,4 +485,27 @@ export const MIGRATIONS: readonly Migration[] = [
   // is made (issue 37, section 4): a server that stopped midway leaves its job interrupted, and the
   // start-up reconcile removes the half-made database instead of leaving it beside the app's.
   `ALTER TABLE data_services ADD COLUMN making_job TEXT;`,
+  // Jobs Slipway starts on its own schedule (issue 37: the db-backups round's backups and restore
+  // drills), recorded as started by `slipway` from `schedule`. SQLite changes no CHECK in place:
+  // the table is rebuilt with its rows (credential came after schema 17).
+  `CREATE TABLE jobs_v35 (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+     by_key TEXT NOT NULL,
+     origin TEXT NOT NULL CHECK (origin IN ('ssh', 'http', 'api', 'push', 'cli', 'webhook', 'poll', 'schedule')),
+     status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+     created_at TEXT NOT NULL,
+     started_at TEXT,
+     finished_at TEXT,
+     release INTEGER,
+     error TEXT,
+     log_file TEXT NOT NULL,
+     credential TEXT
+   );
+   INSERT INTO jobs_v35 SELECT id, kind, app, by_key, origin, status, created_at, started_at, finished_at, release, error, log_file, credential FROM jobs;
+   DROP TABLE jobs;
+   ALTER TABLE jobs_v35 RENAME TO jobs;
+   CREATE INDEX jobs_by_app ON jobs (app);
+   CREATE INDEX jobs_unfinished ON jobs (status) WHERE status IN ('queued', 'running');`,
 ];

@@ -24,6 +24,8 @@ import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 import { execOutput } from '../../server/kube/exec-io.ts';
+import { dataClaimName, drillPodObject } from '../../server/deploy/data.ts';
+import { serviceOf } from '../../server/ops/data/addons.ts';
 
 const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_POSTGRES_IMAGE', 'SLIPWAY_VALKEY_IMAGE'] as const;
 const BASE_DOMAIN = 'slipway.test';
@@ -173,6 +175,14 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
     assert.match(info, /Connections: +\d+ of 20\n/);
     const scratch = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=drill.postgres' });
     assert.equal(scratch.length, 0, 'the scratch copy is gone');
+    // A scratch copy a server that stopped midway left (as a drill starts one) is what the next
+    // start's reconcile removes; the database's own pod stays.
+    const services = s.slipway.services;
+    const row = services.store.data.list(APPS.shop).find((r) => r.name === 'postgres')!;
+    await kube.apply(drillPodObject({ ...serviceOf(services, APPS.shop, row, services.store.data.ca(APPS.shop)!.cert), restore: { fromClaim: dataClaimName('postgres', 'backup'), target: undefined } }));
+    assert.deepEqual(await services.deployer!.data.sweepScratch(APPS.shop), ['db-postgres-drill']);
+    await eventually('the left scratch copy to be gone', async () => (await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=drill.postgres' })).length === 0, 60_000, 250);
+    assert.equal((await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=postgres' })).length, 1, 'the database itself runs on');
 
     // Flip four bytes in the middle of the largest file of the newest backup.
     const [pod] = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=postgres' });

@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { deployedApp, newApp, startTestServer, type TestServer } from '../support/harness.ts';
 import { api, makeToken } from '../support/api-client.ts';
 import { backupRound, unprovenDatabases } from '../../server/ops/data/drills.ts';
+import { reconcileAtStart } from '../../server/ops/admin/reconcile.ts';
 import type { AddonInfo } from '../../server/shapes/data.ts';
 
 describe('addons commands', { timeout: 120_000 }, () => {
@@ -271,6 +272,11 @@ describe('addons commands', { timeout: 120_000 }, () => {
     s.deployer.data.drillAnswers = [{ code: 0, stdout: new Date().toISOString(), stderr: '' }, { code: 2, stdout: 'heap table "app.public.pages_row", block 0, offset 1: xmin 1234 precedes relation freeze threshold', stderr: '' }];
     const corrupt = await s.ssh(s.admin, `pg:backups:verify ${app}`);
     assert.match(corrupt.stdout, /Restore drill FAILED at amcheck: pg_amcheck found corruption in the restored copy: heap table/);
+    // Each drill is a job of the app's, beside deploys: a failed one fails its job with the drill's sentence.
+    const jobsOf = async (a: string) => JSON.parse((await s.ssh(s.admin, `jobs ${a} --json`)).stdout) as { id: string; kind: string; status: string; by: string; error: string | null }[];
+    const drillJobs = (await jobsOf(app)).filter((j) => j.kind === 'pg:backups:verify');
+    assert.deepEqual(drillJobs.map((j) => [j.status, j.by]), [['failed', 'admin'], ['failed', 'admin'], ['succeeded', 'admin'], ['failed', 'admin']]);
+    assert.match(drillJobs[0]!.error!, /^The restore drill of postgres FAILED at amcheck: pg_amcheck found corruption/);
 
     // doctor: a database whose last drill failed, now; one without any drill only once it is a day old.
     const services = s.slipway.services;
@@ -285,6 +291,11 @@ describe('addons commands', { timeout: 120_000 }, () => {
     await backupRound(services, new AbortController().signal, dayLater).catch(() => {});
     assert.ok(s.deployer.data.commands.includes(`${app}/postgres backup full`));
     assert.ok(s.deployer.data.drills.length > before, 'a drill ran');
+    // Both as jobs started by Slipway itself (jobs APP: by slipway); one database's failure (app's: its last drill failed) stops no other.
+    const scheduled = (jobs: { kind: string; status: string; by: string }[]) => jobs.filter((j) => j.by === 'slipway').map((j) => [j.kind, j.status]);
+    assert.deepEqual(scheduled(await jobsOf(fresh.app)), [['scheduled-drill', 'succeeded'], ['scheduled-backup', 'succeeded']]);
+    const transcript = await s.ssh(s.admin, `jobs:output ${(await jobsOf(fresh.app))[0]!.id}`);
+    assert.match(transcript.stdout, /Restore drill of postgres of adddrill\S*: its backups and archive restored into a scratch copy \(postgres is not touched\)\n +ok: restored to .*, amcheck clean; RPO \d+ s, RTO 38000 ms/);
 
     // pg:backups:schedule: at a time of day (UTC); refused otherwise in one sentence, nothing stored.
     const bad = await s.ssh(s.admin, `pg:backups:schedule ${fresh.app} --at 25:00`);
@@ -340,5 +351,17 @@ describe('addons commands', { timeout: 120_000 }, () => {
     assert.deepEqual([again.exitCode, again.stdout.trim()], [0, `postgres runs ${NEW} already; nothing was changed.`]);
     assert.ok(!(await s.ssh(s.admin, `addons:info ${app} postgres`)).stdout.includes('addons:update'), 'no sentence once it runs the server\'s image');
     assert.match((await s.ssh(s.admin, `addons:update ${app} nope`)).stderr, new RegExp(`${app} has no database nope; addons ${app} lists its databases\\.`));
+  });
+
+  test('the start-up reconcile removes the scratch copies (a drill\'s, a fork\'s) a server that stopped midway left; an app without databases is not asked', async () => {
+    const { app } = await deployedApp(s, 'addscratch');
+    assert.equal((await s.ssh(s.admin, `addons:create ${app} postgres`)).exitCode, 0);
+    const bare = await deployedApp(s, 'addscratch');
+    s.deployer.data.leftScratch.set(app, ['db-postgres-drill', 'db-postgres-fork']);
+    const done = await reconcileAtStart(s.slipway.services);
+    assert.deepEqual(done.scratch.filter((x) => x.startsWith(`${app}/`)), [`${app}/db-postgres-drill`, `${app}/db-postgres-fork`]);
+    assert.ok(s.deployer.data.swept.includes(app));
+    assert.ok(!s.deployer.data.swept.includes(bare.app));
+    assert.equal((await reconcileAtStart(s.slipway.services)).scratch.filter((x) => x.startsWith(`${app}/`)).length, 0, 'gone');
   });
 });

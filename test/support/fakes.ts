@@ -744,6 +744,16 @@ export class FakeData implements DataServices {
     this.drillAnswers = undefined;
     return { readyMs: 38_000, results };
   }
+  /** Scratch copies a server that stopped midway left, by app (a test puts them); sweepScratch removes and names them. */
+  readonly leftScratch = new Map<string, string[]>();
+  /** Apps whose scratch copies were swept, in order. */
+  readonly swept: string[] = [];
+  async sweepScratch(app: string): Promise<string[]> {
+    this.swept.push(app);
+    const left = this.leftScratch.get(app) ?? [];
+    this.leftScratch.delete(app);
+    return left;
+  }
   /** Every scratch copy a fork asked for (the parent's database as it would start), and the command run in it. */
   readonly forks: { d: DataService; command: string }[] = [];
   async fromBackup(d: DataService, command: StreamCommand, io: ProcessIo): Promise<{ readyMs: number; code: number }> {

@@ -14,7 +14,7 @@ test('the database file is 0600, WAL, synchronous=FULL, migrated', () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
-    assert.equal(s.db.pragma('user_version', { simple: true }), 34);
+    assert.equal(s.db.pragma('user_version', { simple: true }), 35);
   });
 });
 

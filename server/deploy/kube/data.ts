@@ -4,7 +4,7 @@
 // volumes.
 import type { V1Pod, V1PersistentVolumeClaim, V1StatefulSet } from '../../kube/types.ts';
 import { ANNOTATION, LABEL, SECRET_FIELD_MANAGER, namespaceFor } from '../../kube/labels.ts';
-import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSecretObject, dataSelector, drillPodName, drillPodObject, exitReason, type DataCommand, type ScratchPurpose, type StreamCommand } from '../data.ts';
+import { consoleCommand, dataClaimName, dataCommand, dataObjectName, dataObjects, dataPodName, dataSecretObject, dataSelector, drillPodName, drillPodObject, exitReason, isScratchLabel, type DataCommand, type ScratchPurpose, type StreamCommand } from '../data.ts';
 import { performance } from 'node:perf_hooks';
 import { lineIo, type ExecOutput } from '../../kube/exec-io.ts';
 import { podState } from '../rollout.ts';
@@ -133,6 +133,14 @@ export class KubeData extends KubePart implements DataServices {
   async fromBackup(d: DataService, command: StreamCommand, io: ProcessIo, opts: { signal: AbortSignal; timeoutMs: number }): Promise<{ readyMs: number; code: number }> {
     return this.#scratch(d, 'fork', opts, (ns, name) => this.k.client.exec(ns, name, d.kind, dataCommand(d.kind, command), io, opts.signal))
       .then(({ readyMs, result }) => ({ readyMs, code: result }));
+  }
+
+  async sweepScratch(app: string): Promise<string[]> {
+    const ns = namespaceFor(app);
+    const pods = await this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: LABEL.data });
+    const scratch = pods.filter((p) => isScratchLabel(p.metadata?.labels?.[LABEL.data])).map((p) => p.metadata!.name!);
+    for (const name of scratch) await this.k.client.remove('v1', 'Pod', name, ns, { gracePeriodSeconds: 0 });
+    return scratch;
   }
 
   /** Starts a scratch copy (`purpose`'s pod), waits until it is ready, runs `use` in it, and deletes it whatever happened. */

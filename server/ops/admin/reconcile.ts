@@ -20,6 +20,8 @@ export interface Reconciled {
   restored: string[];
   sweptPods: number;
   halfMade: string[];
+  /** Scratch copies of databases (a drill's, a fork's) a server that stopped midway left, as `app/pod`. */
+  scratch: string[];
 }
 
 /**
@@ -52,7 +54,7 @@ export function drift(expected: Pick<DeployableRelease, 'version' | 'runsAs' | '
  */
 export async function reconcileAtStart(services: Pick<Services, 'config' | 'store' | 'deployer'>): Promise<Reconciled> {
   const { store, deployer } = services;
-  const done: Reconciled = { restored: [], sweptPods: 0, halfMade: [] };
+  const done: Reconciled = { restored: [], sweptPods: 0, halfMade: [], scratch: [] };
   if (!deployer) return done;
   try {
     done.sweptPods = await deployer.oneOff.sweepPods(ownerAlive);
@@ -69,6 +71,7 @@ export async function reconcileAtStart(services: Pick<Services, 'config' | 'stor
       // behind goes, and every request is on the serving set again.
       if (deployer.canary && store.canary.get(app.name)) await deployer.canary.finish(app.name);
       for (const name of await removeHalfMade(services, app.name)) done.halfMade.push(`${app.name}/${name}`);
+      if (store.data.list(app.name).length) for (const pod of await deployer.data.sweepScratch(app.name)) done.scratch.push(`${app.name}/${pod}`);
       const current = store.releases.current(app.name);
       const expected = current?.image ? deployable(services, current) : undefined;
       const why = drift(expected, await deployer.rollout.workloads(app.name));

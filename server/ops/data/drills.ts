@@ -6,14 +6,21 @@
 // (pg_amcheck over every table and index; Valkey's keys counted). The outcome is recorded and
 // shown by addons:info, the API and doctor. The db-backups round takes a full backup (a snapshot)
 // of each database a day and runs its drill a day; pg:backups:verify and addons:verify run one now.
+// Each is a job of the app's (jobs APP lists it, its transcript is kept, jobs:cancel stops it, a
+// restart leaves it interrupted), beside deploys: none changes what runs. The round's are started
+// by `slipway` from `schedule`.
 import { log } from '../../output/log.ts';
+import { lineTranscript } from '../../output/transcript.ts';
+import { UserError } from '../../errors.ts';
 import { dataClaimName } from '../../deploy/data.ts';
 import { requireDeployer, type Services } from '../../context.ts';
+import type { Identity } from '../../auth/identity.ts';
 import type { DataRow, DrillRow } from '../../store/data.ts';
 import { allDatabases, databaseOf, existing, serviceOf } from './addons.ts';
-import { backupCommand, refuseFullBackupVolume, parseBackups, toolError } from './backups.ts';
+import { backupCommand, inDatabase, refuseFullBackupVolume, parseBackups, toolError } from './backups.ts';
 import { backupDue } from './rules.ts';
-import type { Actor } from '../actor.ts';
+import { rollOut } from '../rollout.ts';
+import type { Actor, Progress } from '../actor.ts';
 import { observeBackup, observeDrill } from '../../observe/metrics.ts';
 
 /** How far back a drill recovers to: a recent point the archive holds, as a restore after a loss would. */
@@ -24,10 +31,16 @@ const DRILL_TIMEOUT_MS = 15 * 60_000;
 export const DRILL_STALE_MS = 26 * 3_600_000;
 /** How often the db-backups round looks for databases due a backup or a drill. */
 export const BACKUP_ROUND_MS = 10 * 60_000;
+/** Who the db-backups round's jobs are started by: Slipway itself (jobs APP says `by slipway`). */
+const SLIPWAY: Identity = { name: 'slipway', admin: true, via: 'local' };
 
 /** Runs one drill of a Postgres database and records it; never throws for a failed check (that is the outcome). */
 export async function drill(services: Services, app: string, row: DataRow, signal: AbortSignal, now = Date.now()): Promise<Omit<DrillRow, 'at'>> {
-  const outcome = await runDrill(services, app, row, signal, now).catch((err: unknown) => ({ ok: false, step: 'restore', message: (err as Error).message, rpoS: null, rtoMs: null }));
+  const outcome = await runDrill(services, app, row, signal, now).catch((err: unknown) => {
+    // A drill stopped (jobs:cancel, the server stopping) proves nothing either way: no outcome.
+    if (signal.aborted) throw err;
+    return { ok: false, step: 'restore', message: (err as Error).message, rpoS: null, rtoMs: null };
+  });
   services.store.data.addDrill(app, row.name, outcome);
   observeDrill(outcome.ok);
   // The dashboard's Databases section shows the newest drill (and pg:backups:capture's backup): it refetches on this event.
@@ -74,36 +87,67 @@ async function runDrill(services: Services, app: string, row: DataRow, signal: A
   return { ok: true, step: null, message: `restored ${restored}, ${clean}${beat ? '' : ', no heartbeat yet'}`, rpoS, rtoMs: readyMs };
 }
 
-/** pg:backups:verify: a drill of the database now (its first Postgres, or `raw`); addons:verify and the API: of `raw`, of either kind. */
-export async function verifyBackups(actor: Actor, app: string, raw: string | undefined, anyKind = false): Promise<DrillRow> {
+/**
+ * A drill of `row` as a job of `kind`, beside deploys; its outcome, recorded whether it passed or
+ * not. A failed drill fails its job (with the drill's sentence); a stopped one records nothing.
+ */
+async function drillJob(actor: Pick<Actor, 'identity' | 'services'>, app: string, row: DataRow, kind: string, progress: Progress, now?: number): Promise<Omit<DrillRow, 'at'>> {
+  const done: { outcome?: Omit<DrillRow, 'at'> } = {};
+  try {
+    await rollOut(actor, app, kind, progress, async ({ transcript: t, signal }) => {
+      t.step(`Restore drill of ${row.name} of ${app}: ${row.kind === 'postgres' ? 'its backups and archive' : 'its newest snapshot'} restored into a scratch copy (${row.name} is not touched)`);
+      const outcome = await drill(actor.services, app, row, signal, now);
+      done.outcome = outcome;
+      const figures = `RPO ${outcome.rpoS ?? '?'} s, RTO ${outcome.rtoMs ?? '?'} ms`;
+      if (!outcome.ok) throw new UserError(`The restore drill of ${row.name} FAILED at ${outcome.step}: ${outcome.message}.`);
+      t.detail(`ok: ${outcome.message}; ${figures}`);
+    }, { unlocked: true });
+  } catch (err) {
+    if (!done.outcome) throw err;
+  }
+  return done.outcome!;
+}
+
+/** pg:backups:verify: a drill of the database now (its first Postgres, or `raw`), as a job; addons:verify and the API: of `raw`, of either kind. */
+export async function verifyBackups(actor: Actor, app: string, raw: string | undefined, anyKind: boolean, progress: Progress): Promise<DrillRow> {
   const row = anyKind && raw !== undefined ? existing(actor.services, app, raw) : databaseOf(actor.services, app, 'postgres', raw, (r) => `${r.name} is not a Postgres database; addons:verify ${app} ${r.name} drills it.`);
-  await drill(actor.services, app, row, actor.signal ?? new AbortController().signal);
+  await drillJob(actor, app, row, anyKind ? 'addons:verify' : 'pg:backups:verify', progress);
   return actor.services.store.data.drills(app, row.name).last!;
 }
 
-/** The db-backups round: a full backup (Valkey: a snapshot) of each database a day (at its pg:backups:schedule time, when it has one), and a drill a day after it; one database's failure does not stop the others. */
+/**
+ * The db-backups round: a full backup (Valkey: a snapshot) of each database a day (at its
+ * pg:backups:schedule time, when it has one), and a drill a day after it, each a job started by
+ * `slipway` from `schedule` (kinds scheduled-backup and scheduled-drill); one database's failure
+ * does not stop the others.
+ */
 export async function backupRound(services: Services, signal: AbortSignal, now = Date.now()): Promise<void> {
   if (!services.deployer) return;
   const day = services.config.databaseBackupIntervalMs;
+  const actor = { identity: SLIPWAY, services };
+  const progress: Progress = { transcript: lineTranscript(() => {}), signal, origin: 'schedule' };
   const failed: string[] = [];
   for (const { app, row } of allDatabases(services, 'backedUp')) {
     if (signal.aborted) break;
     const last = services.store.data.lastBackupAt(app, row.name);
     if (backupDue(services.store.data.backupAt(app, row.name), last, now, day)) {
-      // A full backup volume: the backup is refused, saying so (the drill below still proves the last one).
-      const full = await refuseFullBackupVolume(services, app, row, signal).then(() => null, (err: unknown) => (err as Error).message);
-      const r = full ? { code: -1, stdout: '', stderr: full } : await services.deployer.data.command({ app, name: row.name, kind: row.kind }, row.kind === 'postgres' ? backupCommand(services, 'full') : ['snapshot'], { signal }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: (err as Error).message }));
-      observeBackup(r.code === 0);
-      if (r.code !== 0) {
-        failed.push(`${app}/${row.name}: backup: ${toolError(r.stderr)}`);
-        continue;
-      }
+      const backedUp = await rollOut(actor, app, 'scheduled-backup', progress, async ({ transcript: t, signal: stop }) => {
+        t.step(`Backing up ${row.name} of ${app} (${row.kind === 'postgres' ? 'full' : 'a snapshot'}), as the db-backups round does each day`);
+        // A full backup volume: the backup is refused, saying so (the drill below still proves the last one).
+        await refuseFullBackupVolume(services, app, row, stop);
+        await inDatabase(actor, app, row, row.kind === 'postgres' ? backupCommand(services, 'full') : ['snapshot'], stop, (line) => t.detail(line));
+      }, { unlocked: true }).then(() => true, (err: unknown) => {
+        failed.push(`${app}/${row.name}: backup: ${(err as Error).message}`);
+        return false;
+      });
+      observeBackup(backedUp);
+      if (!backedUp) continue;
       services.store.data.backedUp(app, row.name);
     }
     const { last: lastDrill } = services.store.data.drills(app, row.name);
     if (!lastDrill || now - Date.parse(lastDrill.at) >= day) {
-      const d = await drill(services, app, row, signal, now);
-      if (!d.ok) failed.push(`${app}/${row.name}: drill failed at ${d.step}`);
+      const why = await drillJob(actor, app, row, 'scheduled-drill', progress, now).then((d) => (d.ok ? null : `drill failed at ${d.step}`), (err: unknown) => `drill: ${(err as Error).message}`);
+      if (why) failed.push(`${app}/${row.name}: ${why}`);
     }
   }
   if (failed.length) throw new Error(failed.join('; '));
