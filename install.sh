@@ -408,6 +408,13 @@ settings() {
   if [ "$RESTORE" = 1 ]; then
     { [ -f "${flag[restore]}" ] && [ -r "${flag[restore]}" ]; } || die "Cannot read the backup archive ${flag[restore]}."
     { [ -f "${flag[key]}" ] && [ -r "${flag[key]}" ]; } || die "Cannot read the backup key ${flag[key]}."
+    # What can be told before anything is installed: an age file, and a key file with a secret key
+    # (a wrong key or a damaged archive only shows when the restore step decrypts it).
+    [ "$(head -c 21 "${flag[restore]}")" = "age-encryption.org/v1" ] || die "${flag[restore]} is not a backup archive of Slipway (an age-encrypted file, as backup:create writes); nothing was installed."
+    if ! grep -q '^[[:space:]]*AGE-SECRET-KEY-1' "${flag[key]}"; then
+      ! grep -q '^age1' "${flag[key]}" || die "${flag[key]} holds a public recipient, not a key: restoring needs the key file backup:keygen wrote; nothing was installed."
+      die "${flag[key]} is not an age key file (no AGE-SECRET-KEY-1… line): give the file backup:keygen wrote; nothing was installed."
+    fi
     # Restore never writes over data: a machine with Slipway's data keeps it.
     if [ -d "$DATA" ] && [ -n "$(ls -A "$DATA" 2>/dev/null)" ]; then
       die "$DATA is not empty: --restore is for a fresh machine (install.sh --uninstall --purge removes an install and its data first)."

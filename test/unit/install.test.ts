@@ -655,8 +655,19 @@ test('--restore ARCHIVE --key FILE: a fresh install restored before its first st
   const missing = await install(['--dry-run', '--restore', join(dir, 'nope.tar.age'), '--key', join(dir, 'nope.key')]);
   assert.equal(missing.exitCode, 1);
   assert.equal(missing.stderr.trimEnd(), ` !     Cannot read the backup archive ${join(dir, 'nope.tar.age')}.`);
-  writeFileSync(join(dir, 'b.tar.age'), 'archive');
+  // Checked before anything is installed: the archive's age header, the key file's secret key.
+  writeFileSync(join(dir, 'b.tar.age'), 'a tar file\n');
+  writeFileSync(join(dir, 'b.key'), 'age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq\n');
+  const notAge = await install(['--dry-run', '--restore', join(dir, 'b.tar.age'), '--key', join(dir, 'b.key')]);
+  assert.deepEqual([notAge.exitCode, notAge.stderr.trimEnd()], [1, ` !     ${join(dir, 'b.tar.age')} is not a backup archive of Slipway (an age-encrypted file, as backup:create writes); nothing was installed.`]);
+  assert.ok(!notAge.stdout.includes('Debian packages'), notAge.stdout);
+  writeFileSync(join(dir, 'b.tar.age'), 'age-encryption.org/v1\n-> X25519 abc\n');
+  const publicKey = await install(['--dry-run', '--restore', join(dir, 'b.tar.age'), '--key', join(dir, 'b.key')]);
+  assert.deepEqual([publicKey.exitCode, publicKey.stderr.trimEnd()], [1, ` !     ${join(dir, 'b.key')} holds a public recipient, not a key: restoring needs the key file backup:keygen wrote; nothing was installed.`]);
   writeFileSync(join(dir, 'b.key'), 'key');
+  const notKey = await install(['--dry-run', '--restore', join(dir, 'b.tar.age'), '--key', join(dir, 'b.key')]);
+  assert.deepEqual([notKey.exitCode, notKey.stderr.trimEnd()], [1, ` !     ${join(dir, 'b.key')} is not an age key file (no AGE-SECRET-KEY-1… line): give the file backup:keygen wrote; nothing was installed.`]);
+  writeFileSync(join(dir, 'b.key'), '# created: 2026-12-06\n# public key: age1abc\nAGE-SECRET-KEY-1QQQQ\n');
   const r = await install(['--dry-run', '--restore', join(dir, 'b.tar.age'), '--key', join(dir, 'b.key')]);
   assert.equal(r.exitCode, 0, r.stderr);
   const restore = r.stdout.indexOf('-----> Restore from b.tar.age');
