@@ -8,7 +8,7 @@
 // - a drain whose endpoint is down shows its error in drains:info within 10 s while the other
 //   drain keeps receiving;
 // - a non-admin's drain to 127.0.0.1 or into 10.0.0.0/8 is refused and nothing is stored;
-// - a push, a rollback and a crash of B reach B's drains as `app[slipway]` lines (and OTLP records), not A's;
+// - a push, a rollback, a crash and ps:scale of B reach B's drains as `app[slipway]` lines (and OTLP records), not A's;
 // - measured: first line at a new drain after drains:add, line latency p50, the collector's RSS.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
@@ -438,7 +438,7 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     assert.equal(otlp.requests.filter((x) => /(^|[^a-z])(run|rerun|warm|down) seq=/.test(x.body)).length, 0, "none of A's lines");
   });
 
-  test("a push, a rollback and a crash reach B's drains as app[slipway] lines, and as OTLP records with the release and the actor; A's drains get none", { timeout: PUSH_MS + 5 * ROUTE_MS }, async (t) => {
+  test("a push, a rollback, a crash and ps:scale reach B's drains as app[slipway] lines, and as OTLP records with the release and the actor; A's drains get none", { timeout: PUSH_MS + 5 * ROUTE_MS }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s || !ready) return;
     // The same repository as B's first push, one commit on.
     writeFileSync(join(wd, 'VERSION'), `${suffix}-2\n`);
@@ -449,6 +449,11 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APPS.b}.${BASE_DOMAIN}`, (b) => b === 'ok\n', ROUTE_MS);
     const exited = await httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, `${APPS.b}.${BASE_DOMAIN}`, 10_000, '/exit?code=3');
     assert.equal(exited.status, 200, exited.body);
+    // A change of the formation, and back.
+    for (const n of [2, 1]) {
+      const scaled = await ssh(`ps:scale ${APPS.b} web=${n}`);
+      assert.equal(scaled.exitCode, 0, scaled.stderr);
+    }
     const events = () => bReceiver.got.filter((g) => g.app === 'app' && g.proc === 'slipway' && g.msg !== 'drains:test from Slipway').map((g) => g.msg);
     const wanted = [
       /^Build started by admin$/,
@@ -457,6 +462,9 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
       /^Release v\d+ created by admin: Rollback to v\d+/,
       /^Release v\d+ is live$/,
       /^Process web\.[a-z0-9]{5} exited with status 3 \(Error\)$/,
+      /^Scaled to web=2$/,
+      /^Scaled to web=1$/,
+      /^ps:scale by admin succeeded: v\d+$/,
     ];
     await eventually(() => `every event of B at its syslog drain (got: ${JSON.stringify(events())})`, async () => (wanted.every((re) => events().some((m) => re.test(m))) ? true : undefined), 60_000);
     t.diagnostic(`B's app[slipway] lines: ${events().join(' | ')}`);
