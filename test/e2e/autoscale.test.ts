@@ -8,7 +8,9 @@
 // here, instead of Kubernetes' 5 minutes); a rollback moves the autoscaler back to the warm set. Throughout, no set of web instances is asked for or
 // runs more than the max, and the app's pods stay within its quota. Each change of count the
 // autoscaler makes reaches the server as an event (the `Autoscaled web from 1 to 3 instances`
-// line of the log drains, issue 39), through its watch of the autoscalers. One push for the whole file.
+// line of the log drains, issue 39), through its watch of the autoscalers. Then a worker with its
+// own autoscaler grows to its max when it burns its CPU (BURN set), with no web traffic. One push
+// for the whole file.
 //
 // Outside CI a missing testbed piece skips the test, saying why; in CI it fails it.
 import { after, before, describe, test } from 'node:test';
@@ -57,6 +59,21 @@ server.listen(Number(process.env.PORT || 8080));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
+/** The worker process: with BURN set it keeps its CPU busy (up to its 100m limit); without, it idles. */
+const WORKER_JS = `if (process.env.BURN) {
+  const tick = () => {
+    const end = Date.now() + 50;
+    let x = 0;
+    while (Date.now() < end) x += Math.sqrt(x + 1);
+    setImmediate(tick);
+  };
+  tick();
+} else setInterval(() => {}, 1 << 30);
+process.on('SIGTERM', () => process.exit(0));
+`;
+/** The worker's autoscaler's max. */
+const WORKER_MAX = 2;
+
 describe('autoscaling web on CPU, on a real cluster', { timeout: 20 * 60_000 }, () => {
   let s: TestServer | undefined;
   let tb: Record<string, string> | undefined;
@@ -77,17 +94,20 @@ describe('autoscaling web on CPU, on a real cluster', { timeout: 20 * 60_000 }, 
     // request equals the limit so a busy node still gives each its share.
     assert.equal((await ssh(`resource:limit ${APP} --process web --cpu 100m`)).exitCode, 0);
     assert.equal((await ssh(`resource:reserve ${APP} --process web --cpu 100m`)).exitCode, 0);
+    for (const cmd of ['limit', 'reserve']) assert.equal((await ssh(`resource:${cmd} ${APP} --process worker --cpu 100m`)).exitCode, 0);
     const dir = fixtureCopy('node-app');
     writeFileSync(join(dir, 'server.js'), SERVER_JS);
-    await s.commitAll(dir, 'an app that burns CPU on /burn');
+    writeFileSync(join(dir, 'worker.js'), WORKER_JS);
+    writeFileSync(join(dir, 'Procfile'), 'web: node server.js\nworker: node worker.js\n');
+    await s.commitAll(dir, 'an app that burns CPU on /burn, and a worker that burns it with BURN set');
     await deployApp(s, APP, dir);
     await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, HOST, (b) => b.startsWith('hello from slipway'), 90_000);
     t.diagnostic(`pushed and serving after ${Date.now() - started} ms`);
 
-    // Past the quota (10 pods by default; web at 6 counts 12 with a rollout's second set): one sentence, nothing written.
+    // Past the quota (10 pods by default; web at 6 counts 12 with a rollout's second set, the worker 2): one sentence, nothing written.
     const over = await ssh(`ps:autoscale ${APP} web --max 6 --cpu 50`);
     assert.equal(over.exitCode, 1);
-    assert.match(over.stderr, new RegExp(`^ !     ${APP} at web=1\\.\\.6 needs 12 pods \\(counting an autoscaled type at its max, .*\\), above its quota of 10 pods \\(resource:quota ${APP}\\); scale down, lower an autoscaled type's --max or lower its limits\\.$`));
+    assert.match(over.stderr, new RegExp(`^ !     ${APP} at web=1\\.\\.6 worker=1 needs 14 pods \\(counting an autoscaled type at its max, .*\\), above its quota of 10 pods \\(resource:quota ${APP}\\); scale down, lower an autoscaled type's --max or lower its limits\\.$`));
     assert.equal((await ssh(`ps:autoscale ${APP} --json`)).stdout.trim(), '[]');
 
     const on = await ssh(`ps:autoscale ${APP} web --max ${MAX} --cpu 50`);
@@ -208,5 +228,30 @@ describe('autoscaling web on CPU, on a real cluster', { timeout: 20 * 60_000 }, 
     assert.match(off.stdout, /web stays at [1-3] \(ps:scale/);
     assert.equal(await kube.read('autoscaling/v2', 'HorizontalPodAutoscaler', 'web', NS), undefined);
     t.diagnostic(`the whole test took ${Date.now() - started} ms`);
+  });
+
+  test('a worker grows to its max on its own CPU use: an autoscaler of the worker Deployment, with no web traffic', { timeout: GROW_MS + 5 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s) return;
+    const on = await ssh(`ps:autoscale ${APP} worker --max ${WORKER_MAX} --cpu 50`);
+    assert.equal(on.exitCode, 0, on.stderr);
+    assert.match(on.stdout, new RegExp(`worker: 1 to ${WORKER_MAX} instances, aiming at CPU at 50 % of their limits\\.`));
+    const hpa = await kube.read<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', 'worker', NS);
+    const target = hpa?.spec?.scaleTargetRef.name;
+    assert.ok(target && await kube.read<V1Deployment>('apps/v1', 'Deployment', target, NS), `the autoscaler counts the worker's Deployment (${target})`);
+    assert.deepEqual([hpa?.spec?.minReplicas, hpa?.spec?.maxReplicas], [1, WORKER_MAX]);
+    // BURN set: the worker's one instance uses its whole 100m, twice the 50m aimed at.
+    const burn = await ssh(`config:set ${APP} BURN=1`);
+    assert.equal(burn.exitCode, 0, burn.stderr + burn.stdout);
+    const burnStart = Date.now();
+    await eventually(() => `${target} to run ${WORKER_MAX} ready instances while it burns`, async () => {
+      const d = await kube.read<V1Deployment>('apps/v1', 'Deployment', target!, NS);
+      return d?.spec?.replicas === WORKER_MAX && d.status?.readyReplicas === WORKER_MAX ? true : undefined;
+    }, GROW_MS, 1000);
+    t.diagnostic(`the worker grew from 1 to ${WORKER_MAX} in ${Date.now() - burnStart} ms`);
+    // web's autoscaler is off since the test before: the one autoscaled line is the worker's.
+    assert.match((await ssh(`ps ${APP}`)).stdout, new RegExp(`=== worker[^]*autoscaled 1 to ${WORKER_MAX}: \\d running`));
+    const off = await ssh(`ps:autoscale:off ${APP} worker`);
+    assert.equal(off.exitCode, 0, off.stderr);
+    assert.equal(await kube.read('autoscaling/v2', 'HorizontalPodAutoscaler', 'worker', NS), undefined);
   });
 });

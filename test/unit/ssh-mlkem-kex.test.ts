@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, decapsulate, diffieHellman, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { newHostKey } from '../../server/transport/ssh/lib.ts';
 
 interface ClientKeys { mlkemPrivate: KeyObject; x25519Private: KeyObject; init: Buffer }
 interface Hybrid {
@@ -84,7 +85,7 @@ test('malformed peer values are refused', () => {
 test('a patched ssh2 client and server complete a handshake with only the hybrid method', async () => {
   const ssh2 = require('ssh2') as typeof import('ssh2');
   const kex = ['mlkem768x25519-sha256'] as unknown as import('ssh2').KexAlgorithm[];
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+  const hostKey = newHostKey();
   const seen: string[] = [];
   const server = new ssh2.Server({ hostKeys: [hostKey], algorithms: { kex } }, (conn) => {
     conn.on('handshake', (n) => seen.push(`server ${n.kex}`));

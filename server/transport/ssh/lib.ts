@@ -50,7 +50,7 @@ export function verifySignature(pub: PublicKey, data: Buffer, signature: Buffer,
  * generator makes fails its own parser ("Malformed OpenSSH private key", measured over 3,000), and
  * a server with such a key could never start; so a key is kept only once it parses.
  */
-function newHostKey(): string {
+export function newHostKey(): string {
   for (let attempt = 0; attempt < 20; attempt++) {
     const { private: priv } = ssh2.utils.generateKeyPairSync('ed25519');
     if (!(ssh2.utils.parseKey(priv) instanceof Error)) return priv;
