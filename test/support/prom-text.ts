@@ -82,6 +82,9 @@ export interface ScrapeOptions {
   headers?: Record<string, string>;
 }
 
+/** How long a scrape may wait for its answer. */
+const SCRAPE_TIMEOUT_MS = 30_000;
+
 /** GET /metrics of the server on 127.0.0.1:`port`: the status, content type and body. */
 export function scrapeMetrics(port: number, opts: ScrapeOptions = {}): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {
@@ -94,6 +97,8 @@ export function scrapeMetrics(port: number, opts: ScrapeOptions = {}): Promise<{
       res.on('data', (c: string) => { text += c; });
       res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), text }));
     });
+    // A server that never answers fails the scrape with a sentence, not the suite with its timeout.
+    req.setTimeout(SCRAPE_TIMEOUT_MS, () => req.destroy(new Error(`GET /metrics on port ${port} gave no answer within ${SCRAPE_TIMEOUT_MS / 1000} s`)));
     req.on('error', reject);
     req.end();
   });
