@@ -12,6 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { deployedApp, startTestServer, type TestServer } from '../support/harness.ts';
 import { previewAppName } from '../../server/names.ts';
+import { putToSleep, wakeApp } from '../../server/ops/processes/sleep.ts';
+import { sleepRound } from '../../server/ops/processes/sleep-round.ts';
 
 /** An address of this machine other than loopback (an EndpointSlice cannot name loopback; the waker binds it). */
 function hostAddress(): string {
@@ -188,5 +190,30 @@ describe('apps that sleep at zero, with the fake deployer', () => {
     const unknown = await atWaker(s, 'elsewhere.example');
     assert.equal(unknown.status, 404);
     assert.match(unknown.body, /No sleeping app answers at "elsewhere\.example"\./);
+  });
+
+  test('the sleep round leaves a waking app alone, however long its wake: its held requests are not counted until an instance is ready', async () => {
+    const services = s.slipway.services;
+    assert.equal((await s.ssh(s.admin, `ps:sleep ${app} --after 1`)).exitCode, 0);
+    if (!services.store.sleep.asleepSince(app)) assert.equal(await putToSleep(services, app), true);
+    let open!: () => void;
+    s.deployer.sleep.wakeGate = new Promise<void>((r) => { open = r; });
+    const woke = wakeApp(services, app, 'ps:wake');
+    try {
+      // Two readings further apart than its idle time (1 s), the count unmoved: idle, were it not waking.
+      const round = sleepRound(services);
+      const signal = new AbortController().signal;
+      const sleeps = () => s.deployer.sleep.calls.filter((c) => c.op === 'sleep').length;
+      const before = sleeps();
+      await round(signal);
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.deepEqual((await round(signal)).slept, []);
+      assert.equal(sleeps(), before, 'not put back to sleep while it wakes');
+    } finally {
+      open();
+      s.deployer.sleep.wakeGate = undefined;
+    }
+    await woke;
+    assert.equal(services.store.sleep.asleepSince(app), null);
   });
 });

@@ -215,17 +215,25 @@ export class FakeSleep implements SleepWake {
   wakeGate: Promise<void> | undefined;
   wakeFailure: string | undefined;
   target: WebTarget = { address: '127.0.0.1', port: 5000 };
+  /** Apps a wake has scaled up and that have no ready instance yet (the Service still at the waker). */
+  readonly #scaledUp = new Set<string>();
   async sleep(release: DeployableRelease, waker: WakerAddress): Promise<boolean> {
-    if (this.asleep.has(release.app)) return false;
+    // As on a cluster: a set a wake scaled up runs instances again, and a sleep stops them.
+    if (this.asleep.has(release.app) && !this.#scaledUp.has(release.app)) return false;
     this.calls.push({ op: 'sleep', app: release.app, version: release.version });
     this.asleep.set(release.app, waker);
     return true;
   }
   async wake(release: DeployableRelease, opts: { timeoutMs: number; signal: AbortSignal }): Promise<WebTarget[]> {
     this.calls.push({ op: 'wake', app: release.app, version: release.version });
-    if (this.wakeGate) await waitOrAbort(this.wakeGate, opts.signal);
-    if (this.wakeMs) await new Promise((r) => setTimeout(r, this.wakeMs));
-    if (this.wakeFailure) throw new UserError(this.wakeFailure);
+    this.#scaledUp.add(release.app);
+    try {
+      if (this.wakeGate) await waitOrAbort(this.wakeGate, opts.signal);
+      if (this.wakeMs) await new Promise((r) => setTimeout(r, this.wakeMs));
+      if (this.wakeFailure) throw new UserError(this.wakeFailure);
+    } finally {
+      this.#scaledUp.delete(release.app);
+    }
     this.asleep.delete(release.app);
     return [this.target];
   }

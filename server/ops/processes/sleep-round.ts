@@ -10,7 +10,7 @@ import { WEB } from '../../deploy/network.ts';
 import { log } from '../../output/log.ts';
 import { tryLockApp } from '../lock.ts';
 import { idleLongEnough, observe, requestCounts, type IdleSample } from './sleep-idle.ts';
-import { putToSleep, sleepAfter, wakeApp, webAutoscaled } from './sleep.ts';
+import { putToSleep, sleepAfter, wakeApp, waking, webAutoscaled } from './sleep.ts';
 
 /** Largest metrics page read from the ingress. */
 const METRICS_READ = { timeoutMs: 5000, maxBytes: 16 * 1024 * 1024 };
@@ -56,6 +56,11 @@ export function sleepRound(services: Services): (signal: AbortSignal) => Promise
     const now = Date.now();
     for (const app of candidates) {
       if (signal.aborted) break;
+      // Waking: its first requests are held, not yet counted; it is idle from its wake's end on at the earliest.
+      if (waking(services, app)) {
+        samples.delete(app);
+        continue;
+      }
       const sample = observe(samples.get(app), counts.get(traefikServiceName(namespaceFor(app), WEB, 'http')) ?? 0, now);
       samples.set(app, sample);
       if (!idleLongEnough(sample, now, sleepAfter(services, app).seconds)) continue;

@@ -178,6 +178,15 @@ async function runWake(services: Services, app: string, trigger: WakeTrigger): P
 }
 
 /**
+ * Whether a wake of the app is under way: it no longer counts as asleep, but its held requests are
+ * not answered (nor counted by the ingress) until an instance is ready. The sleep round must not
+ * put it back to sleep meanwhile, or the wake would wait for instances it just stopped.
+ */
+export function waking(services: object, app: string): boolean {
+  return flights(services).running.has(app);
+}
+
+/**
  * The app a request to `host` wakes: one that sleeps, or woke a moment ago (the ingress may still
  * send its requests to the waker), whose domains include the host. Nothing else is ever reached
  * through the waker: an unknown host is one sentence.
