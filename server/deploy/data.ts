@@ -227,11 +227,12 @@ export function exitReason(message: string | undefined): string | undefined {
 }
 
 /** What a scratch copy of a database is for: a restore drill, or a preview's copy of its latest backup (previews:config --fork-db). */
-export type ScratchPurpose = 'drill' | 'fork';
+const SCRATCH_PURPOSES = ['drill', 'fork'] as const;
+export type ScratchPurpose = (typeof SCRATCH_PURPOSES)[number];
 
 /** Whether a pod's data label (`PURPOSE.NAME`, drillPodObject) marks a scratch copy rather than a database's own pod. */
 export function isScratchLabel(value: string | undefined): boolean {
-  return /^(drill|fork)\./.test(value ?? '');
+  return SCRATCH_PURPOSES.some((purpose) => value?.startsWith(`${purpose}.`));
 }
 
 /** The name of a database's scratch pod (a restore drill's, or a fork's: deleted when it ends). */

@@ -98,9 +98,8 @@ async function drillJob(actor: Pick<Actor, 'identity' | 'services'>, app: string
       t.step(`Restore drill of ${row.name} of ${app}: ${row.kind === 'postgres' ? 'its backups and archive' : 'its newest snapshot'} restored into a scratch copy (${row.name} is not touched)`);
       const outcome = await drill(actor.services, app, row, signal, now);
       done.outcome = outcome;
-      const figures = `RPO ${outcome.rpoS ?? '?'} s, RTO ${outcome.rtoMs ?? '?'} ms`;
       if (!outcome.ok) throw new UserError(`The restore drill of ${row.name} FAILED at ${outcome.step}: ${outcome.message}.`);
-      t.detail(`ok: ${outcome.message}; ${figures}`);
+      t.detail(`ok: ${outcome.message}; RPO ${outcome.rpoS ?? '?'} s, RTO ${outcome.rtoMs ?? '?'} ms`);
     }, { unlocked: true });
   } catch (err) {
     if (!done.outcome) throw err;
