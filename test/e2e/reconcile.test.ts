@@ -4,7 +4,14 @@
 // process (server/main.ts, real pack, real Kubernetes and node) is killed exactly there, started
 // again, and must have put the current release back, removed the interactive one-off pod the dead
 // process was attached to (but not one a live process owns, as the local CLI's would be), and
-// show no stale lock.
+// show no stale lock. Issue 37: the same server killed while `pg:restore` makes its new database
+// from a real Postgres's backups: at the next start the half-made database is gone with its
+// volumes before anything is accepted, its job is `interrupted`, the source and the app's config
+// are as they were, and the same restore then goes through. Then the server is started with
+// another image for Postgres 17 (the same one named by its digest, as a newer Slipway's would be):
+// `addons:info` says the database runs an older one, `addons:update` moves it there with its rows;
+// started with an image that cannot be pulled, `addons:update` fails and puts the one it ran back
+// (its pod stuck on the new one deleted, kubernetes#67250: without that the set waited on it).
 import { servingWebSet, webSetNames } from '../support/web-set.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +25,9 @@ import { run } from '../../server/exec.ts';
 import { KubeClient } from '../../server/kube/client.ts';
 import { kubeDeployer } from '../../server/backends.ts';
 import { loadConfig } from '../../server/config.ts';
-import type { V1Pod } from '../../server/kube/types.ts';
+import { RegistryApi } from '../../server/build/registry.ts';
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '../../server/kube/types.ts';
+import { execOutput } from '../../server/kube/exec-io.ts';
 import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../support/harness.ts';
 import { clusterEnv, fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
@@ -30,6 +39,9 @@ const MAIN = join(import.meta.dirname, '../../server/main.ts');
 const BASE_DOMAIN = 'slipway.test';
 const APP = `crash-${randomBytes(3).toString('hex')}`;
 const NS = `slipway-${APP}`;
+const DB_APP = `crashdb-${randomBytes(3).toString('hex')}`;
+const DB_NS = `slipway-${DB_APP}`;
+const DB_NEEDS = [...NEEDS, 'SLIPWAY_POSTGRES_IMAGE'] as const;
 const PUSH_MS = 10 * 60_000;
 
 /**
@@ -52,7 +64,7 @@ async function freePort(): Promise<number> {
   }
 }
 
-describe('a server killed mid-rollout puts back what the database says runs when it starts again', { timeout: 30 * 60_000 }, () => {
+describe('a server killed midway puts back what the database says when it starts again', { timeout: 30 * 60_000 }, () => {
   let tb: Record<string, string> | undefined;
   let dir: string;
   let admin: TestKey;
@@ -68,6 +80,25 @@ describe('a server killed mid-rollout puts back what the database says runs when
     server = execa(process.execPath, [MAIN], { env, reject: false, detached: true, stdout: 'ignore', stderr: { file: join(dir, 'server.log'), append: true } });
     await eventually('the server to answer over SSH', async () => (await ssh('apps:list')).exitCode === 0, 120_000, 250);
   }
+
+  const psql = async (database: string, sql: string) => {
+    const r = await execOutput(kube, { namespace: DB_NS, pod: `db-${database}-0`, container: 'postgres' }, ['slipway-postgres', 'psql', '-X', '-q', '-t', '-A', '-c', sql], new AbortController().signal);
+    assert.equal(r.code, 0, `${sql} in ${database}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const dataObjects = async () => {
+    const [sets, claims] = await Promise.all([
+      kube.list<V1StatefulSet>('apps/v1', 'StatefulSet', DB_NS, { labelSelector: 'slipway/data' }),
+      kube.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', DB_NS, { labelSelector: 'slipway/data' }),
+    ]);
+    const names = (kind: string, list: (V1StatefulSet | V1PersistentVolumeClaim)[]) => list.filter((o) => !o.metadata?.deletionTimestamp).map((o) => `${kind}/${o.metadata!.name}`);
+    return [...names('StatefulSet', sets), ...names('PersistentVolumeClaim', claims)].sort();
+  };
+  const json = async <T>(command: string) => {
+    const r = await ssh(`${command} --json`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    return JSON.parse(r.stdout) as T;
+  };
 
   /** kill -9 of the server and everything it started, as a power cut would. */
   async function kill9(): Promise<void> {
@@ -91,12 +122,12 @@ describe('a server killed mid-rollout puts back what the database says runs when
     };
     kube = new KubeClient(tb.KUBECONFIG!);
     await start();
-    assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
+    for (const app of [APP, DB_APP]) assert.equal((await ssh(`apps:create ${app}`)).exitCode, 0);
   });
   after(async () => {
     if (!tb) return;
     if (!server) await start().catch(() => undefined);
-    await ssh(`apps:destroy ${APP} --confirm ${APP}`);
+    await Promise.all([APP, DB_APP].map((app) => ssh(`apps:destroy ${app} --confirm ${app}`)));
     if (server) process.kill(-server.pid!, 'SIGTERM');
     await server;
     rmSync(dir, { recursive: true, force: true });
@@ -163,5 +194,86 @@ describe('a server killed mid-rollout puts back what the database says runs when
     await waitForBody(ingress, `${APP}.${BASE_DOMAIN}`, (b) => b.startsWith('hello from slipway'), 60_000);
     keep.abort();
     await live;
+  });
+
+  test('kill -9 while pg:restore makes its new database, start: the half-made one is gone with its volumes, its job interrupted, the source and config as before; the same restore then goes through', { timeout: 2 * PUSH_MS }, async (t) => {
+    if (!needTestbed(t, DB_NEEDS)) return;
+    const created = await ssh(`addons:create ${DB_APP} postgres`);
+    assert.equal(created.exitCode, 0, created.stderr);
+    assert.equal(await psql('postgres', 'CREATE TABLE kept (n int); INSERT INTO kept SELECT generate_series(1, 5); SELECT count(*) FROM kept'), '5');
+    const capture = await ssh(`pg:backups:capture ${DB_APP}`);
+    assert.equal(capture.exitCode, 0, capture.stderr);
+    const before = { config: await json<Record<string, string>>(`config ${DB_APP}`), addons: (await json<{ name: string }[]>(`addons ${DB_APP}`)).map((a) => a.name), objects: await dataObjects() };
+    assert.deepEqual(before.addons, ['postgres']);
+
+    // The restore's job makes db-restored from the backup volume; the server dies once its set is in the cluster.
+    const restore = run('ssh', [...sshOptions(admin), '-p', String(sshPort), 'git@127.0.0.1', `pg:restore ${DB_APP} --to restored --promote`]);
+    let ended: string | undefined;
+    void restore.then((r) => { ended = `pg:restore ended (${r.exitCode}) before its new database was in the cluster: ${r.stdout}${r.stderr}`; });
+    let seen: string[] = [];
+    await eventually(() => `the restore's new database in the cluster (seen: ${seen.join(', ')})`, async () => {
+      if (ended) throw new Error(`${ended} (seen: ${seen.join(', ')})`);
+      seen = await dataObjects();
+      return seen.includes('StatefulSet/db-restored');
+    }, 180_000, 200);
+    await kill9();
+    const killed = await restore;
+    assert.notEqual(killed.exitCode, 0, 'the restore did not finish');
+    assert.ok((await dataObjects()).some((o) => o.includes('restored')), 'before the restart the half-made database is in the cluster');
+
+    await start();
+    // Removed before the server accepted anything: at once, not eventually.
+    assert.deepEqual(await dataObjects(), before.objects, 'the half-made database and its volumes are gone; the source\'s are there');
+    const jobs = await json<{ kind: string; status: string }[]>(`jobs ${DB_APP}`);
+    assert.deepEqual(jobs.filter((j) => j.kind === 'pg:restore').map((j) => j.status), ['interrupted'], JSON.stringify(jobs));
+    assert.deepEqual(await json<Record<string, string>>(`config ${DB_APP}`), before.config, 'DATABASE_URL still names the source');
+    assert.deepEqual((await json<{ name: string }[]>(`addons ${DB_APP}`)).map((a) => a.name), ['postgres']);
+    assert.equal(await psql('postgres', 'SELECT count(*) FROM kept'), '5', 'the source is untouched');
+
+    // The same restore, under the same name, then goes through.
+    const again = await ssh(`pg:restore ${DB_APP} --to restored --promote`);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.equal(await psql('restored', 'SELECT count(*) FROM kept'), '5');
+    assert.deepEqual((await json<{ name: string }[]>(`addons ${DB_APP}`)).map((a) => a.name).sort(), ['postgres', 'restored']);
+    assert.notEqual((await json<Record<string, string>>(`config ${DB_APP}`)).DATABASE_URL, before.config.DATABASE_URL, 'DATABASE_URL names the restored database');
+  });
+
+  test('started again with another image for Postgres 17: addons says so, addons:update moves the database onto it with its rows; an image that does not start is put back', { timeout: PUSH_MS }, async (t) => {
+    if (!needTestbed(t, DB_NEEDS)) return;
+    const image = process.env.SLIPWAY_POSTGRES_IMAGE!;
+    const [repo, tag] = [image.slice(0, image.lastIndexOf(':')), image.slice(image.lastIndexOf(':') + 1)];
+    const config = loadConfig({ ...process.env, ...env });
+    const registry = new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth });
+    const digest = (await registry.tags('postgres')).find((x) => x.tag === tag)?.digest;
+    assert.ok(digest, `${image} is in the registry`);
+    // The same image under another name, as a newer Slipway's would be: the database's set changes, and it restarts on it.
+    const newer = `${repo}@${digest}`;
+    const restartWith = async (postgresImage: string) => {
+      process.kill(-server!.pid!, 'SIGTERM');
+      await server;
+      env = { ...env, SLIPWAY_POSTGRES_IMAGE: postgresImage };
+      await start();
+    };
+    const running = async () => (await json<{ name: string; image: string | null }[]>(`addons ${DB_APP}`)).find((a) => a.name === 'postgres')?.image;
+    try {
+      await restartWith(newer);
+      const info = await ssh(`addons:info ${DB_APP} postgres`);
+      assert.ok(info.stdout.includes(`postgres runs ${image}, not this server's ${newer}: addons:update ${DB_APP} postgres moves it`), info.stdout);
+      const moved = await ssh(`addons:update ${DB_APP} postgres`);
+      assert.equal(moved.exitCode, 0, moved.stderr);
+      assert.ok((moved.stdout + moved.stderr).includes(`Moving postgres from ${image} to ${newer}`), moved.stdout + moved.stderr);
+      assert.equal(await running(), newer);
+      assert.equal(await psql('postgres', 'SELECT count(*) FROM kept'), '5', 'the rows are on the same volumes');
+
+      const missing = `${repo}:missing-${randomBytes(3).toString('hex')}`;
+      await restartWith(missing);
+      const failed = await ssh(`addons:update ${DB_APP} postgres`);
+      assert.notEqual(failed.exitCode, 0);
+      assert.ok(failed.stderr.includes(`postgres did not come up on ${missing}`) && failed.stderr.includes(`it runs ${newer} again.`), failed.stderr);
+      assert.equal(await running(), newer);
+      assert.equal(await psql('postgres', 'SELECT count(*) FROM kept'), '5');
+    } finally {
+      if (server) await restartWith(image);
+    }
   });
 });

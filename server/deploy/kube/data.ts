@@ -36,7 +36,10 @@ export class KubeData extends KubePart implements DataServices {
 
   /**
    * Polls until the set has seen generation `generation` and its pod of that revision is ready (a
-   * changed set replaces its pod: the old one, still ready for a moment, does not count).
+   * changed set replaces its pod: the old one, still ready for a moment, does not count). A pod of
+   * an older revision that is not ready is deleted: the set's controller waits for it to become
+   * ready before it replaces it (kubernetes#67250), so a database put back on the image it ran,
+   * after one that never started, would otherwise wait on that pod for ever.
    */
   async #waitReady(d: DataService, generation: number, signal: AbortSignal, deadline: number): Promise<void> {
     const ns = namespaceFor(d.app);
@@ -46,7 +49,11 @@ export class KubeData extends KubePart implements DataServices {
         this.k.client.list<V1Pod>('v1', 'Pod', ns, { labelSelector: `${LABEL.data}=${d.name}` }),
       ]);
       const revision = (set?.status?.observedGeneration ?? 0) >= generation ? set?.status?.updateRevision : undefined;
-      return pods.find((p) => !p.metadata?.deletionTimestamp && revision !== undefined && p.metadata?.labels?.['controller-revision-hash'] === revision);
+      if (revision === undefined) return undefined;
+      const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+      const stuck = live.filter((p) => p.metadata?.labels?.['controller-revision-hash'] !== revision && !podState(p).ready);
+      await Promise.all(stuck.map((p) => this.k.client.remove('v1', 'Pod', p.metadata!.name!, ns)));
+      return live.find((p) => p.metadata?.labels?.['controller-revision-hash'] === revision);
     });
   }
 
