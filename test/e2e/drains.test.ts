@@ -9,6 +9,7 @@
 //   drain keeps receiving;
 // - a non-admin's drain to 127.0.0.1 or into 10.0.0.0/8 is refused and nothing is stored;
 // - a push, a rollback, a crash and ps:scale of B reach B's drains as `app[slipway]` lines (and OTLP records), not A's;
+//   so do B's sleeping when idle (ps:sleep) and its waking (ps:wake);
 // - measured: first line at a new drain after drains:add, line latency p50, the collector's RSS.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
@@ -28,7 +29,7 @@ import { COLLECTOR_METRICS_PORT, COLLECTOR_NAMESPACE } from '../../server/kube/c
 import type { PackBuilder } from '../../server/build/pack.ts';
 import { makeKey, freePort, type TestServer } from '../support/harness.ts';
 import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';
-import { fixtureCopy, needTestbed } from '../support/testbed.ts';
+import { fixtureCopy, hostAddress, needTestbed } from '../support/testbed.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -285,6 +286,8 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
       SLIPWAY_COLLECTOR_STATE_DIR: process.env.SLIPWAY_COLLECTOR_STATE_DIR ?? '',
       // The server's events, in a folder of this machine (the testbed's node) that the collector mounts.
       SLIPWAY_COLLECTOR_EVENTS_DIR: join(dir, 'drain-events'),
+      // B sleeps once (its sleep and wake as app[slipway] lines): a waker, and a sleep round every second.
+      SLIPWAY_WAKER_ADDRESS: hostAddress(), SLIPWAY_WAKER_PORT: '0', SLIPWAY_SLEEP_ROUND_S: '1',
     }, { buildTimeoutMs: PUSH_MS }) ?? {});
     if (!tb) return;
     kube = new KubeClient(tb.KUBECONFIG!);
@@ -478,6 +481,22 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     // A's drains: none of B's events.
     for (const [what, got] of [['rsyslog', rsyslog.got()], ['the HTTPS endpoint', tlsReceiver.got]] as const) {
       assert.equal(got.filter((g) => /Rollback to v|exited with status 3/.test(g.msg)).length, 0, `${what} got none of B's events`);
+    }
+  });
+
+  test("B sleeping when idle and woken by ps:wake reach B's syslog drain as app[slipway] lines", { timeout: 5 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !ready) return;
+    const set = await ssh(`ps:sleep ${APPS.b} --after 3`);
+    assert.equal(set.exitCode, 0, set.stderr);
+    const events = () => bReceiver.got.filter((g) => g.app === 'app' && g.proc === 'slipway').map((g) => g.msg);
+    try {
+      await eventually(() => `${APPS.b} to sleep after 3 s without a request`, async () => (JSON.parse((await ssh(`ps:sleep ${APPS.b} --json`)).stdout) as { asleepSince: string | null }).asleepSince !== null, 3 * ROUTE_MS, 250);
+      const woke = await ssh(`ps:wake ${APPS.b}`);
+      assert.equal(woke.exitCode, 0, woke.stderr);
+      await eventually(() => `B's sleep and wake at its syslog drain (its last events: ${JSON.stringify(events().slice(-6))})`,
+        async () => events().some((m) => m.startsWith('Asleep: no request within its ps:sleep time')) && events().includes('Woke: web instances ready again'), ROUTE_MS);
+    } finally {
+      await ssh(`ps:sleep ${APPS.b} --after 0`);
     }
   });
 

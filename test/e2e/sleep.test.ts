@@ -12,14 +12,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { KubeClient } from '../../server/kube/client.ts';
 import type { V1Pod } from '../../server/kube/types.ts';
 import type { PackBuilder } from '../../server/build/pack.ts';
 import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';
 import type { TestServer } from '../support/harness.ts';
-import { fixtureCopy, needTestbed } from '../support/testbed.ts';
+import { fixtureCopy, hostAddress, needTestbed } from '../support/testbed.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 import { previewAppName } from '../../server/names.ts';
@@ -41,12 +40,6 @@ const RUNS = 3;
  */
 const HOLD_S = 180;
 const WAKE_WAIT_MS = (HOLD_S + 20) * 1000;
-
-/** An address of this machine that the testbed's Traefik (on the host) reaches: the first non-loopback IPv4. */
-function hostAddress(): string {
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  throw new Error('this machine has no non-loopback IPv4 address for the waker');
-}
 
 /** The nearest-rank percentile of `xs`. */
 function percentile(xs: readonly number[], p: number): number {

@@ -3,7 +3,7 @@
 // out with SLIPWAY_TESTBED=0: then the test is skipped and says why.
 import type { TestContext } from 'node:test';
 import { cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packSettings, type PackSettings } from '../../server/build/pack.ts';
 import { loadConfig } from '../../server/config.ts';
@@ -73,4 +73,10 @@ export function registryAuthEnv(): Record<string, string> {
 /** pack's settings as the server makes them from the testbed's exports (registry, engine, credential, pack's allowed variables). */
 export function testbedPack(packBinary: string, buildTimeoutMs: number, owner?: string): PackSettings {
   return { ...packSettings(loadConfig(process.env), packBinary, owner), buildTimeoutMs };
+}
+
+/** An address of this machine that the testbed's Traefik (on the host) reaches, for a server's waker: the first non-loopback IPv4. */
+export function hostAddress(): string {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  throw new Error('this machine has no non-loopback IPv4 address for the waker');
 }
