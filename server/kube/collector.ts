@@ -195,7 +195,12 @@ function exporterConfig(t: DrainTarget): Record<string, unknown> {
   if (t.kind === 'syslog') {
     return {
       endpoint: t.host, port: t.port, network: 'tcp', protocol: 'rfc5424', enable_octet_counting: true,
-      tls: t.tls ? { insecure: false } : { insecure: true },
+      // TLS 1.2 at most: the exporter opens a connection per batch, writes it and closes without
+      // reading. Under TLS 1.3 the receiver sends its session tickets after the handshake; left
+      // unread, they make the close a TCP reset, and a receiver that has not yet read the batch
+      // loses it whole (the kernel drops what it holds on a reset), with no error on either side.
+      // Under TLS 1.2 the ticket comes within the handshake, which the exporter does read.
+      tls: t.tls ? { insecure: false, max_version: '1.2' } : { insecure: true },
       ...delivery,
     };
   }

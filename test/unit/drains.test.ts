@@ -40,6 +40,7 @@ test("the collector's configuration routes each app's namespace to its own drain
   assert.deepEqual(c.service.pipelines[`logs/d-${G}`], { receivers: ['filelog', 'filelog/events', 'filelog/audit'], processors: [`attributes/d-${G}`, 'batch'], exporters: [`otlp_http/d-${G}`] });
   assert.deepEqual(c.processors[`attributes/d-${A}`], { actions: [{ key: 'hostname', value: `d.${A}`, action: 'upsert' }] });
   assert.equal(c.exporters[`syslog/d-${A}`].tls.insecure, false);
+  assert.equal(c.exporters[`syslog/d-${A}`].tls.max_version, '1.2', 'TLS 1.3 tickets unread at the close of each batch make it a reset that loses the batch');
   assert.equal(c.exporters[`syslog/d-${B}`].tls.insecure, true, 'syslog:// is plain TCP');
   assert.equal(c.exporters[`syslog/d-${A}`].enable_octet_counting, true);
   assert.equal(c.exporters[`syslog/d-${A}`].sending_queue.storage, 'file_storage', "a drain's queue survives a restart");
