@@ -33,8 +33,13 @@ export async function chooseBackends(config: Readonly<Config>): Promise<Backends
   return {
     builder: chooseBuilder(config, kube),
     ...(kube ? { deployer: kubeDeployer(config, kube), kube } : {}),
-    registry: new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth }),
+    registry: registryApi(config),
   };
+}
+
+/** The registry client for a server's config (tags, copies, deletes, storage GC). */
+export function registryApi(config: Pick<Config, 'registry' | 'registryGcConfig' | 'registryBinary' | 'registryAuth'>): RegistryApi {
+  return new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth });
 }
 
 /** What kubeDeployer reads of the config. */

@@ -20,6 +20,8 @@ export const COLLECTOR_CONFIG_SECRET = 'collector-config';
 export const COLLECTOR_EGRESS_POLICY = 'collector-egress';
 /** The collector's own metrics (Prometheus text), read through the API server's pod proxy. */
 export const COLLECTOR_METRICS_PORT = 8888;
+/** The highest TLS version a syslog+tls drain is sent over (exporterConfig says why); drains:test connects the same way. */
+export const SYSLOG_TLS_MAX_VERSION = '1.2';
 /** The pod label every collector pod has (with LABEL.managedBy). */
 export const COLLECTOR_LABELS: Readonly<Record<string, string>> = { [LABEL.name]: 'slipway-collector', [LABEL.managedBy]: MANAGED_BY };
 /** Namespaces of app pods whose logs are not an app's: build pods and the collector itself. */
@@ -200,7 +202,7 @@ function exporterConfig(t: DrainTarget): Record<string, unknown> {
       // unread, they make the close a TCP reset, and a receiver that has not yet read the batch
       // loses it whole (the kernel drops what it holds on a reset), with no error on either side.
       // Under TLS 1.2 the ticket comes within the handshake, which the exporter does read.
-      tls: t.tls ? { insecure: false, max_version: '1.2' } : { insecure: true },
+      tls: t.tls ? { insecure: false, max_version: SYSLOG_TLS_MAX_VERSION } : { insecure: true },
       ...delivery,
     };
   }

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { PackBuilder } from '../../server/build/pack.ts';
 import { RegistryApi } from '../../server/build/registry.ts';
 import { loadConfig } from '../../server/config.ts';
-import { kubeDeployer } from '../../server/backends.ts';
+import { kubeDeployer, registryApi } from '../../server/backends.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';
 import { clusterEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
 import { registryAuthHeaders } from '../../server/build/image.ts';
@@ -60,7 +60,7 @@ describe('garbage collection keeps the last SLIPWAY_KEEP_RELEASES releases and r
     const config = loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' });
     const deployer = kubeDeployer(config);
     const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, PUSH_MS, `e2e-${APP}`));
-    const registry = new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth });
+    const registry = registryApi(config);
     s = await startTestServer(env, { builder, deployer, registry });
     assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
   });

@@ -23,9 +23,8 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { run } from '../../server/exec.ts';
 import { KubeClient } from '../../server/kube/client.ts';
-import { kubeDeployer } from '../../server/backends.ts';
+import { kubeDeployer, registryApi } from '../../server/backends.ts';
 import { loadConfig } from '../../server/config.ts';
-import { RegistryApi } from '../../server/build/registry.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '../../server/kube/types.ts';
 import { execOutput } from '../../server/kube/exec-io.ts';
 import { gitEnv, makeKey, remoteLines, sshOptions, type TestKey } from '../support/harness.ts';
@@ -243,7 +242,7 @@ describe('a server killed midway puts back what the database says when it starts
     const image = process.env.SLIPWAY_POSTGRES_IMAGE!;
     const [repo, tag] = [image.slice(0, image.lastIndexOf(':')), image.slice(image.lastIndexOf(':') + 1)];
     const config = loadConfig({ ...process.env, ...env });
-    const registry = new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth });
+    const registry = registryApi(config);
     const digest = (await registry.tags('postgres')).find((x) => x.tag === tag)?.digest;
     assert.ok(digest, `${image} is in the registry`);
     // The same image under another name, as a newer Slipway's would be: the database's set changes, and it restarts on it.

@@ -24,7 +24,7 @@ import { RegistryApi } from '../../server/build/registry.ts';
 import { MANIFEST_TYPES, registryAuthHeaders } from '../../server/build/image.ts';
 import { doctorChecks } from '../../server/ops/admin/doctor.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
-import { kubeDeployer } from '../../server/backends.ts';
+import { kubeDeployer, registryApi } from '../../server/backends.ts';
 import { startTestServer, type TestServer } from '../support/harness.ts';
 import { clusterEnv, fixtureCopy, needTestbed, registryAuthEnv, testbedEnv, testbedPack } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
@@ -66,7 +66,7 @@ describe('the registry refuses every request without its credential; the server 
     config = loadConfig({ ...env, SLIPWAY_DATA_DIR: '/nonexistent' });
     assert.ok(config.registryAuth, 'the testbed gives the registry credential');
     headers = registryAuthHeaders(config.registryAuth);
-    const registry = new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth });
+    const registry = registryApi(config);
     s = await startTestServer(env, { builder: new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, PUSH_MS)), deployer: kubeDeployer(config), registry });
     assert.equal((await ssh(`apps:create ${APP}`)).exitCode, 0);
   });

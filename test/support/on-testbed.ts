@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { PackBuilder } from '../../server/build/pack.ts';
 import { loadConfig } from '../../server/config.ts';
-import { kubeDeployer } from '../../server/backends.ts';
-import { RegistryApi } from '../../server/build/registry.ts';
+import { kubeDeployer, registryApi } from '../../server/backends.ts';
 import { remoteLines, startTestServer, type TestServer } from './harness.ts';
 import { clusterEnv, registryAuthEnv, testbedEnv, testbedPack } from './testbed.ts';
 
@@ -22,7 +21,7 @@ export async function startOnTestbed(tb: Record<string, string>, env: Record<str
   const config = loadConfig({ ...all, SLIPWAY_DATA_DIR: '/nonexistent' });
   const deployer = kubeDeployer(config);
   const builder = new PackBuilder(testbedPack(tb.SLIPWAY_PACK!, opts.buildTimeoutMs));
-  const registry = opts.registry ? new RegistryApi({ registry: config.registry, gcConfig: config.registryGcConfig, binary: config.registryBinary, auth: config.registryAuth }) : undefined;
+  const registry = opts.registry ? registryApi(config) : undefined;
   return { server: await startTestServer(all, { builder, deployer, registry }), builder };
 }
 

@@ -51,9 +51,9 @@ export class KubeData extends KubePart implements DataServices {
       const revision = (set?.status?.observedGeneration ?? 0) >= generation ? set?.status?.updateRevision : undefined;
       if (revision === undefined) return undefined;
       const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
-      const stuck = live.filter((p) => p.metadata?.labels?.['controller-revision-hash'] !== revision && !podState(p).ready);
-      await Promise.all(stuck.map((p) => this.k.client.remove('v1', 'Pod', p.metadata!.name!, ns)));
-      return live.find((p) => p.metadata?.labels?.['controller-revision-hash'] === revision);
+      const current = (p: V1Pod) => p.metadata?.labels?.['controller-revision-hash'] === revision;
+      await Promise.all(live.filter((p) => !current(p) && !podState(p).ready).map((p) => this.k.client.remove('v1', 'Pod', p.metadata!.name!, ns)));
+      return live.find(current);
     });
   }
 

@@ -3,6 +3,7 @@
 // certificate or a refused key shows before any app line is sent (or while none arrives).
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { SYSLOG_TLS_MAX_VERSION } from '../../kube/collector.ts';
 import { request } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import { UserError } from '../../errors.ts';
@@ -50,8 +51,8 @@ function syslogTest(name: string, pinned: string | undefined, port: number, tls:
     const timer = setTimeout(() => done(`${where} did not take the test line within ${TEST_TIMEOUT_MS / 1000} s.`), TEST_TIMEOUT_MS);
     const send = (how: string) => socket.write(frame, () => socket.end(() => done(`${where} took a test line ${how}.`)));
     socket = tls
-      // TLS 1.2 at most, as the collector sends (server/kube/collector.ts says why).
-      ? tlsConnect({ host, port, servername: isIP(name) ? undefined : name, maxVersion: 'TLSv1.2' }, () => {
+      // No newer TLS than the collector sends with (server/kube/collector.ts says why).
+      ? tlsConnect({ host, port, servername: isIP(name) ? undefined : name, maxVersion: `TLSv${SYSLOG_TLS_MAX_VERSION}` }, () => {
         const s = socket as TLSSocket;
         const cert = s.getPeerCertificate();
         send(`over ${s.getProtocol() ?? 'TLS'} (certificate for ${cert.subject?.CN ?? 'no common name'}, issued by ${cert.issuer?.CN ?? 'an unnamed authority'})`);
