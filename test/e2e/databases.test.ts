@@ -17,13 +17,12 @@ import { randomBytes } from 'node:crypto';
 import { KubeClient } from '../../server/kube/client.ts';
 import type { V1PersistentVolumeClaim, V1Pod } from '../../server/kube/types.ts';
 import type { PackBuilder } from '../../server/build/pack.ts';
-import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';
+import { damageBackup, deployApp, destroyApps, NEWEST_VALKEY_SNAPSHOT, startWithApps } from '../support/on-testbed.ts';
 import { remoteLines, type TestServer } from '../support/harness.ts';
 import { previewAppName } from '../../server/names.ts';
 import { fixtureCopy, needTestbed } from '../support/testbed.ts';
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
-import { execOutput } from '../../server/kube/exec-io.ts';
 import { dataClaimName, drillPodObject } from '../../server/deploy/data.ts';
 import { serviceOf } from '../../server/ops/data/addons.ts';
 
@@ -126,10 +125,7 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
     assert.equal(ok.exitCode, 0, ok.stderr + ok.stdout);
     assert.match(ok.stdout, /^Restore drill ok: restored from its newest snapshot, keys \d+; RPO \d+ s, RTO [\d.]+ s$/m);
     t.diagnostic(ok.stdout.trim());
-    const [pod] = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=valkey' });
-    const flip = await execOutput(kube, { namespace: NS, pod: pod!.metadata!.name!, container: 'valkey' }, ['sh', '-c',
-      'f=$(ls /var/lib/slipway/backup/valkey/dump-*.rdb | sort -r | head -1) && printf "\\377\\000\\377\\000" | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") / 2 )) conv=notrunc 2>/dev/null && echo "$f"'], new AbortController().signal);
-    assert.equal(flip.code, 0, flip.stderr);
+    await damageBackup(kube, NS, 'valkey', NEWEST_VALKEY_SNAPSHOT);
     const bad = await ssh(`addons:verify ${APPS.shop} valkey`);
     assert.equal(bad.exitCode, 1, bad.stdout);
     assert.match(bad.stdout, /^Restore drill FAILED at verify: dump-\d{8}T\d{6}Z\.rdb is damaged/m);
@@ -185,11 +181,7 @@ describe('databases for apps on the testbed: Postgres and Valkey, attached, migr
     assert.equal((await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=postgres' })).length, 1, 'the database itself runs on');
 
     // Flip four bytes in the middle of the largest file of the newest backup.
-    const [pod] = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=postgres' });
-    const flip = await execOutput(kube, { namespace: NS, pod: pod!.metadata!.name!, container: 'postgres' }, ['sh', '-c',
-      'f=$(ls -S $(find /var/lib/slipway/backup/pgbackrest/backup/db -type f -name "*.zst" -size +2k) | head -1) && printf "\\377\\000\\377\\000" | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") / 2 )) conv=notrunc 2>/dev/null && echo "$f"'], new AbortController().signal);
-    assert.equal(flip.code, 0, flip.stderr);
-    assert.match(flip.stdout, /\.zst\n?$/);
+    assert.match(await damageBackup(kube, NS, 'postgres', '$(ls -S $(find /var/lib/slipway/backup/pgbackrest/backup/db -type f -name "*.zst" -size +2k) | head -1)'), /\.zst$/);
     const bad = await ssh(`pg:backups:verify ${APPS.shop}`);
     assert.equal(bad.exitCode, 1);
     assert.match(bad.stdout, /^Restore drill FAILED at verify: pgBackRest's verify found the backups damaged: /m);

@@ -3,13 +3,16 @@
 // drain CA, which the collector image trusts: 67-collector.sh), an HTTPS endpoint as Heroku's
 // HTTPS drains post to (node:https, the same certificate) and a plain TCP syslog endpoint (B's). Apps print numbered lines when asked; the
 // collector (a DaemonSet Slipway applies) reads them from the nodes' pod logs.
-// - every line reaches both of A's drains once, in order, across a restart of the collector's
-//   pods in the middle; B's lines reach B's drain and none of A's (and the other way round);
+// - every line reaches both of A's drains once, in order; 10,000 numbered lines do across a
+//   restart of the collector's pods in the middle; B's lines reach B's drain and none of A's (and
+//   the other way round);
 // - a drain whose endpoint is down shows its error in drains:info within 10 s while the other
 //   drain keeps receiving;
 // - a non-admin's drain to 127.0.0.1 or into 10.0.0.0/8 is refused and nothing is stored;
 // - a push, a rollback, a crash and ps:scale of B reach B's drains as `app[slipway]` lines (and OTLP records), not A's;
-//   so do B's sleeping when idle (ps:sleep) and its waking (ps:wake);
+//   so do B's sleeping when idle (ps:sleep) and its waking (ps:wake), and its Valkey's backup and
+//   restore drills, one passed and one failed on a damaged snapshot; doctor finds the server's
+//   machine among the nodes (the events are read there);
 // - measured: first line at a new drain after drains:add, line latency p50, the collector's RSS.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
@@ -28,7 +31,7 @@ import type { V1DaemonSet, V1Pod, V1Node } from '../../server/kube/types.ts';
 import { COLLECTOR_METRICS_PORT, COLLECTOR_NAMESPACE } from '../../server/kube/collector.ts';
 import type { PackBuilder } from '../../server/build/pack.ts';
 import { makeKey, freePort, type TestServer } from '../support/harness.ts';
-import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';
+import { damageBackup, deployApp, destroyApps, NEWEST_VALKEY_SNAPSHOT, startWithApps } from '../support/on-testbed.ts';
 import { fixtureCopy, hostAddress, needTestbed } from '../support/testbed.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
@@ -237,13 +240,13 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
   let tokens: { rsyslog: string; tls: string; b: string } = { rsyslog: '', tls: '', b: '' };
 
   /**
-   * A's 3000 lines (tag `a`, 300/s) and B's 1000 (tag `b`, 100/s); `during` runs meanwhile. Every
-   * line reaches both of A's drains once and B's once; no line of B reaches A's drains nor of A B's.
+   * A's N lines (tag `a`, N/10 a second) and B's 1000 (tag `b`, 100/s): both for 10 s; `during` runs
+   * meanwhile. Every line reaches both of A's drains once and B's once; no line of B reaches A's
+   * drains nor of A B's.
    */
-  const runAndCheck = async (t: { diagnostic: (m: string) => void }, a: string, b: string, during: (() => Promise<void>) | undefined) => {
-    const N = 3000;
+  const runAndCheck = async (t: { diagnostic: (m: string) => void }, a: string, b: string, N: number, during: (() => Promise<void>) | undefined) => {
     const NB = 1000;
-    await Promise.all([emit(APPS.a, `tag=${a}&from=1&to=${N}&per_s=300`), emit(APPS.b, `tag=${b}&from=1&to=${NB}&per_s=100`)]);
+    await Promise.all([emit(APPS.a, `tag=${a}&from=1&to=${N}&per_s=${N / 10}`), emit(APPS.b, `tag=${b}&from=1&to=${NB}&per_s=100`)]);
     await during?.();
     try {
       await eventually(() => `all ${N} lines at both of A's drains (rsyslog ${gaps(seqs(rsyslog.got(), a), N)}; https ${gaps(seqs(tlsReceiver.got, a), N)}; B ${gaps(seqs(bReceiver.got, b), NB)})`, async () =>
@@ -379,18 +382,19 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     ready = true;
 
     // The run: 3000 lines from A (300/s) and 1000 from B (100/s), the collector left alone.
-    await runAndCheck(t, 'run', 'bee', undefined);
+    await runAndCheck(t, 'run', 'bee', 3000, undefined);
   });
 
-  test("every line once across a restart of the collector's pods in the middle", {
+  test("10,000 numbered lines reach both of A's drains once across a restart of the collector's pods in the middle", {
     timeout: 5 * ROUTE_MS,
   }, async (t) => {
     if (!needTestbed(t, NEEDS) || !s || !ready) return;
-    await runAndCheck(t, 'rerun', 'beer', async () => {
-      await new Promise((f) => setTimeout(f, 4000));
+    // The issue's run: 10,000 lines from A (1,000/s) and 1000 from B (100/s), the collector's pods deleted halfway.
+    await runAndCheck(t, 'rerun', 'beer', 10_000, async () => {
+      await new Promise((f) => setTimeout(f, 5000));
       const pods = await kube.list<V1Pod>('v1', 'Pod', COLLECTOR_NAMESPACE);
       await Promise.all(pods.map((p) => kube.remove('v1', 'Pod', p.metadata!.name!, COLLECTOR_NAMESPACE)));
-      t.diagnostic(`deleted ${pods.length} collector pods 4 s into the run`);
+      t.diagnostic(`deleted ${pods.length} collector pods 5 s into the run`);
     });
   });
 
@@ -535,5 +539,38 @@ describe('log drains: every line once, tenants apart, a down drain shows', { tim
     const got = seqs(rsyslog.got(), 'flood');
     t.diagnostic(`rsyslog: ${gaps(got, 20_000)}`);
     assertAllOnce(got, 20_000, 'rsyslog (TLS), 2,000 lines/s');
+  });
+
+  test("doctor finds the node of the server's machine, whose collector reads the server's events", async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !ready) return;
+    const doctor = JSON.parse((await ssh('doctor --json')).stdout) as { name: string; ok: boolean; detail: string }[];
+    assert.deepEqual(doctor.find((c) => c.name === 'drain events'), { name: 'drain events', ok: true, detail: `the collector on ${tb!.SLIPWAY_NODE_NAME} (this machine) reads Slipway's events from ${join(dir, 'drain-events')}` });
+  });
+
+  test("B's database: its backup and its restore drills, one passed and one failed, reach B's syslog drain as app[slipway] lines", { timeout: 6 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, [...NEEDS, 'SLIPWAY_VALKEY_IMAGE']) || !s || !ready) return;
+    const created = await ssh(`addons:create ${APPS.b} valkey --size 256Mi`);
+    assert.equal(created.exitCode, 0, created.stderr + created.stdout);
+    // The daily round: a snapshot, then its drill (the heartbeat key first, which the drill looks for).
+    assert.equal((await ssh('rounds:run db-heartbeat')).exitCode, 0);
+    const round = await ssh('rounds:run db-backups');
+    assert.equal(round.exitCode, 0, round.stderr + round.stdout);
+    assert.doesNotMatch(round.stdout, /ran and failed/, round.stdout);
+    // A damaged snapshot: the next drill fails at verify.
+    await damageBackup(kube, `slipway-${APPS.b}`, 'valkey', NEWEST_VALKEY_SNAPSHOT);
+    const bad = await ssh(`addons:verify ${APPS.b} valkey`);
+    assert.equal(bad.exitCode, 1, bad.stdout);
+    const events = () => bReceiver.got.filter((g) => g.app === 'app' && g.proc === 'slipway').map((g) => g.msg);
+    const wanted = [
+      /^Backup of valkey taken$/,
+      /^Restore drill of valkey passed \(RPO \d+ s, RTO \d+ ms\)$/,
+      /^Restore drill of valkey failed at verify: dump-\d{8}T\d{6}Z\.rdb is damaged/,
+    ];
+    await eventually(() => `B's backup and drills at its syslog drain (its last events: ${JSON.stringify(events().slice(-8))})`,
+      async () => (wanted.every((re) => events().some((m) => re.test(m))) ? true : undefined), ROUTE_MS);
+    t.diagnostic(`B's database lines: ${events().filter((m) => /^(Backup|Restore drill) /.test(m)).join(' | ')}`);
+    for (const [what, got] of [['rsyslog', rsyslog.got()], ['the HTTPS endpoint', tlsReceiver.got]] as const) {
+      assert.equal(got.filter((g) => /^(Backup of|Restore drill of) valkey/.test(g.msg)).length, 0, `${what} got none of B's database lines`);
+    }
   });
 });

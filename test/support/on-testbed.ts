@@ -7,6 +7,9 @@ import { loadConfig } from '../../server/config.ts';
 import { kubeDeployer, registryApi } from '../../server/backends.ts';
 import { remoteLines, startTestServer, type TestServer } from './harness.ts';
 import { clusterEnv, registryAuthEnv, testbedEnv, testbedPack } from './testbed.ts';
+import type { KubeClient } from '../../server/kube/client.ts';
+import type { V1Pod } from '../../server/kube/types.ts';
+import { execOutput } from '../../server/kube/exec-io.ts';
 
 /** How a suite's server is made: its builds' deadline, and whether it gets the registry client (tags, copies, GC after deploys). */
 export interface TestbedOptions {
@@ -61,3 +64,19 @@ export async function deployApp(server: TestServer, app: string, dir: string): P
   assert.ok(lines.includes('=====> Application deployed:'), lines.join('\n'));
   return lines;
 }
+
+/**
+ * Flips four bytes in the middle of a database's backup file, in its pod (label `slipway/data=KIND`
+ * in `namespace`): the file `pick` names, a shell expression. Returns the file's path.
+ */
+export async function damageBackup(kube: KubeClient, namespace: string, kind: 'postgres' | 'valkey', pick: string): Promise<string> {
+  const [pod] = await kube.list<V1Pod>('v1', 'Pod', namespace, { labelSelector: `slipway/data=${kind}` });
+  assert.ok(pod, `a pod of ${kind} in ${namespace}`);
+  const flip = await execOutput(kube, { namespace, pod: pod.metadata!.name!, container: kind }, ['sh', '-c',
+    `f=${pick} && printf "\\377\\000\\377\\000" | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") / 2 )) conv=notrunc 2>/dev/null && echo "$f"`], AbortSignal.timeout(30_000));
+  assert.equal(flip.code, 0, flip.stderr);
+  return flip.stdout.trim();
+}
+
+/** The newest snapshot of a Valkey, for damageBackup. */
+export const NEWEST_VALKEY_SNAPSHOT = '$(ls /var/lib/slipway/backup/valkey/dump-*.rdb | sort -r | head -1)';

@@ -1,6 +1,6 @@
 // doctor's output with fake checks at its check interface: one line each, what to do on a failure,
 // a failing check (or one that throws) makes the command fail with a count; and the registry pull
-// address swap the deployer applies for nodes.
+// address swap the deployer applies for nodes; the drains' events check of the server's machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { doctorLines } from '../../server/commands/doctor.ts';
@@ -13,6 +13,8 @@ import { loadConfig } from '../../server/config.ts';
 import { UserError } from '../../server/errors.ts';
 import { pullImage } from '../../server/deploy/kube/context.ts';
 import type { CommandContext } from '../../server/commands/types.ts';
+import type { KubeClient } from '../../server/kube/client.ts';
+import { eventsNodeCheck } from '../../server/ops/drains/events-node.ts';
 
 const fakes: DoctorCheck[] = [
   { name: 'docker', run: async () => ({ ok: true, detail: 'Docker 26.1.5 at unix:///var/run/docker.sock' }) },
@@ -120,4 +122,18 @@ test('doctor fails when the dashboard and API are plain http on a public address
 test("doctor's checks include https, after the server's own and before the rounds", () => {
   const names = doctorChecks(loadConfig({ SLIPWAY_DATA_DIR: '/nonexistent' }), {}).map((c) => c.name);
   assert.deepEqual(names.slice(-2), ['ssh crypto', 'https']);
+});
+
+test("with drains configured, doctor says when the server's machine is no node of its cluster: its events reach no drain", async () => {
+  const node = (name: string, ...addresses: string[]) => ({ metadata: { name }, status: { addresses: addresses.map((address) => ({ type: 'InternalIP', address })) } });
+  const kube = { list: async () => [node('k3s-1', '10.0.0.5'), node('k3s-2', '10.0.0.6')] } as unknown as KubeClient;
+  const config = loadConfig({ SLIPWAY_DATA_DIR: '/var/lib/slipway', SLIPWAY_COLLECTOR_IMAGE: 'registry.example/collector:1', KUBECONFIG: '/etc/rancher/k3s/k3s.yaml' });
+  assert.ok(doctorChecks(config, { kube }).some((c) => c.name === 'drain events'));
+  assert.ok(!doctorChecks(loadConfig({ SLIPWAY_DATA_DIR: '/var/lib/slipway', KUBECONFIG: '/etc/rancher/k3s/k3s.yaml' }), { kube }).some((c) => c.name === 'drain events'), 'not without drains');
+  const on = await eventsNodeCheck(config, kube, () => new Set(['127.0.0.1', '10.0.0.6'])).run(new AbortController().signal);
+  assert.deepEqual(on, { ok: true, detail: "the collector on k3s-2 (this machine) reads Slipway's events from /var/lib/slipway/drain-events" });
+  const off = await eventsNodeCheck(config, kube, () => new Set(['127.0.0.1', '192.168.1.9'])).run(new AbortController().signal);
+  assert.equal(off.ok, false);
+  assert.match(off.detail, /^this machine is not a node of the cluster \(its nodes: k3s-1, k3s-2\), so no collector reads Slipway's events in \/var\/lib\/slipway\/drain-events: drains get the apps' lines but no app\[slipway\] line/);
+  assert.match(off.fix!, /run the server on a node of its cluster/);
 });

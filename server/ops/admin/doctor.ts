@@ -16,6 +16,7 @@ import type { BackgroundRounds, Services } from '../../context.ts';
 import type { CheckOutcome, DoctorCheck } from '../../health.ts';
 import { dashboardSiteCheck } from './dashboard-site.ts';
 import { backupFreshness } from '../self-backup/backups.ts';
+import { eventsNodeCheck } from '../drains/events-node.ts';
 
 /** One check's name and what it found. */
 export interface CheckResult { name: string; outcome: CheckOutcome }
@@ -239,6 +240,7 @@ export function doctorChecks(config: Readonly<Config>, services: Pick<Services, 
       },
     },
     plainHttpCheck(config),
+    ...(config.collectorImage && kube ? [eventsNodeCheck(config, kube)] : []),
     ...(services.store ? [databasesCheck(services.store)] : []),
     ...(config.backupRecipient ? [selfBackupCheck(config)] : []),
     ...roundChecks(services.rounds),
