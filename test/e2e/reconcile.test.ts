@@ -12,6 +12,9 @@
 // `addons:info` says the database runs an older one, `addons:update` moves it there with its rows;
 // started with an image that cannot be pulled, `addons:update` fails and puts the one it ran back
 // (its pod stuck on the new one deleted, kubernetes#67250: without that the set waited on it).
+// Last, the server killed during a restore drill of that database (pg:backups:verify): at the next
+// start the drill's scratch copy is gone before anything is accepted, its job is `interrupted`, no
+// outcome is recorded for it, and the next drill passes.
 import { servingWebSet, webSetNames } from '../support/web-set.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -274,5 +277,37 @@ describe('a server killed midway puts back what the database says when it starts
     } finally {
       if (server) await restartWith(image);
     }
+  });
+
+  test('kill -9 during a restore drill, start: its scratch copy is gone before the server answers, its job interrupted and no outcome recorded; the database runs on with its rows and the next drill passes', { timeout: PUSH_MS }, async (t) => {
+    if (!needTestbed(t, DB_NEEDS)) return;
+    const drills = async () => (await json<{ name: string; lastDrill: { at: string } | null }[]>(`addons ${DB_APP}`)).find((a) => a.name === 'postgres')!.lastDrill;
+    const scratch = async () => (await kube.list<V1Pod>('v1', 'Pod', DB_NS, { labelSelector: 'slipway/data=drill.postgres' })).filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
+    assert.equal((await ssh('rounds:run db-heartbeat')).exitCode, 0);
+    const lastBefore = await drills();
+    // The drill's scratch copy restores the newest backup; the server dies once its pod is in the cluster.
+    const drill = run('ssh', [...sshOptions(admin), '-p', String(sshPort), 'git@127.0.0.1', `pg:backups:verify ${DB_APP} postgres`]);
+    let ended: string | undefined;
+    void drill.then((r) => { ended = `pg:backups:verify ended (${r.exitCode}) before its scratch copy was in the cluster: ${r.stdout}${r.stderr}`; });
+    await eventually(() => 'the drill\'s scratch copy in the cluster', async () => {
+      if (ended) throw new Error(ended);
+      return (await scratch()).length > 0;
+    }, 180_000, 200);
+    await kill9();
+    assert.notEqual((await drill).exitCode, 0, 'the drill did not finish');
+    assert.deepEqual(await scratch(), ['db-postgres-drill'], 'before the restart the scratch copy is in the cluster');
+
+    await start();
+    // Removed before the server accepted anything: at once, not eventually.
+    assert.deepEqual(await scratch(), [], 'the scratch copy is gone');
+    const jobs = await json<{ kind: string; status: string }[]>(`jobs ${DB_APP}`);
+    assert.deepEqual(jobs.filter((j) => j.kind === 'pg:backups:verify').map((j) => j.status), ['interrupted'], JSON.stringify(jobs));
+    assert.deepEqual(await drills(), lastBefore, 'a drill that was cut short records no outcome (doctor does not blame the backups for it)');
+    assert.equal(await psql('postgres', 'SELECT count(*) FROM kept'), '5', 'the database runs on with its rows');
+
+    const again = await ssh(`pg:backups:verify ${DB_APP} postgres`);
+    assert.equal(again.exitCode, 0, again.stderr + again.stdout);
+    assert.match(again.stdout, /^Restore drill ok: /m);
+    assert.deepEqual(await scratch(), []);
   });
 });
