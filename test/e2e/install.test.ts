@@ -25,7 +25,8 @@
 //     a push with the old token still deploys;
 //   - `doctor` over SSH passes every check against the real engine, registry and cluster;
 //   - with the data directory and the app's namespace gone, install.sh --restore with the last
-//     backup archive and its key brings back the app (answering, without a build), its releases,
+//     backup archive and its key brings back the app (answering, without a build; `rollback`
+//     then runs the release before from its restored image), its releases,
 //     keys, token and builds.
 // The k3s, docker.io, docker-registry and pack downloads are not exercised here (no get.k3s.io,
 // Docker Hub or GitHub in CI): test/unit/install.test.ts covers them as dry runs.
@@ -460,5 +461,12 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     const fetched = await git(['ls-remote', `http://x:${token}@127.0.0.1:${HTTP_PORT}/${APP}.git`, 'refs/heads/main'], wd);
     assert.equal(fetched.exitCode, 0, fetched.stderr);
     assert.equal(fetched.stdout.split('\t')[0], (await git(['rev-parse', 'HEAD'], wd)).stdout.trim());
+    // rollback on the restored server: the release before runs again from its restored image.
+    const back = await ssh(`rollback ${APP}`);
+    ok(back, 'rollback after the restore');
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('after the upgrade'), ROUTE_MS), 'hello after the upgrade from slipway\n');
+    const releases = (await json(`releases ${APP}`)) as { version: number; description: string }[];
+    assert.match(releases.find((x) => x.version === 5)?.description ?? JSON.stringify(releases), /^Rollback to v3/);
+    assert.equal(((await json(`builds ${APP}`)) as unknown[]).length, (before.builds as unknown[]).length, 'no build for the rollback either');
   });
 });
