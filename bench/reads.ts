@@ -64,7 +64,31 @@ const start = () => startSlipway({ root: ROOT, dataDir: join(tmp, 'data'), admin
 /** API requests Slipway sent so far that are not watches. */
 const apiRequests = () => proxy.nonWatch();
 
-interface LoadResult { sent: number; errors: number; kinds: Map<string, number>; latencies: number[]; wallMs: number; peakRss: number; apiPerSecond: number }
+interface LoadResult { sent: number; errors: number; kinds: Map<string, number>; latencies: number[]; wallMs: number; peakRss: number; apiPerSecond: number; server?: ServerSide }
+
+/** The server's own view of a load (its /metrics, read before and after): its event loop's delay and its garbage collections. */
+interface ServerSide { lagP99Ms: number; lagMaxMs: number; gc: { kind: string; count: number; ms: number }[] }
+
+/** prom-client's figures that matter here, from one read of /metrics (the event loop's are since the read before). */
+async function serverMetrics(port: number, token: string): Promise<{ lagP99: number; lagMax: number; gc: Map<string, { count: number; sum: number }> }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const gc = new Map<string, { count: number; sum: number }>();
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm)) {
+    const e = gc.get(m[2]!) ?? { count: 0, sum: 0 };
+    if (m[1] === 'count') e.count = Number(m[3]); else e.sum = Number(m[3]);
+    gc.set(m[2]!, e);
+  }
+  return { lagP99: value('nodejs_eventloop_lag_p99_seconds'), lagMax: value('nodejs_eventloop_lag_max_seconds'), gc };
+}
+
+/** What the server saw between two reads of its metrics. */
+function serverSide(a: Awaited<ReturnType<typeof serverMetrics>>, b: Awaited<ReturnType<typeof serverMetrics>>): ServerSide {
+  return {
+    lagP99Ms: b.lagP99 * 1000, lagMaxMs: b.lagMax * 1000,
+    gc: [...b.gc].map(([kind, e]) => ({ kind, count: e.count - (a.gc.get(kind)?.count ?? 0), ms: (e.sum - (a.gc.get(kind)?.sum ?? 0)) * 1000 })).filter((x) => x.count > 0),
+  };
+}
 
 /** Reads paced open loop at `rate` for `seconds` over `paths`; latency from each request's scheduled time. */
 async function load(server: BenchSlipway, api: ApiClient, paths: readonly string[], rate: number, seconds: number): Promise<LoadResult> {
@@ -146,7 +170,9 @@ try {
   say('reads at 100/s for 20 s');
   low = await load(server, reader, paths, 100, 20);
   say(`reads at ${SETTINGS.rate}/s for ${SETTINGS.seconds} s`);
+  const metricsBefore = await serverMetrics(server.http, token);
   high = await load(server, reader, paths, SETTINGS.rate, SETTINGS.seconds);
+  high.server = serverSide(metricsBefore, await serverMetrics(server.http, token));
   reader.close();
   for (let i = 0; i < 60; i++) {
     await sleep(1000);
@@ -184,6 +210,8 @@ report.push(
   `| peak RSS ≤ 200 MiB | ${mib(high!.peakRss)} | ${yes(high!.peakRss <= 200)} |`,
   `| back under 160 MiB within a minute after | ${backAt < 0 ? `no: ${mib(afterRss.at(-1)!)} after 60 s` : `after ${backAt + 1} s (${mib(afterRss[backAt]!)}); ${mib(afterRss.at(-1)!)} after 60 s`} | ${yes(backAt >= 0)} |`,
   `| idle RSS after start-up with ${APPS.length} apps ≤ 120 MiB | ${mib(idle.start)} (no reads yet); ${mib(idle.filled)} once the caches were filled | ${yes(idle.start <= 120)} |`,
+  '',
+  `The server's own view of the ${SETTINGS.rate}/s load (its /metrics before and after; prom-client): event loop delay p99 ${ms(high!.server!.lagP99Ms)}, max ${ms(high!.server!.lagMaxMs)}; garbage collections ${high!.server!.gc.map((g) => `${g.kind} ${g.count} (${ms(g.ms)} in all)`).join(', ') || 'none'}. A request's time in the table is from when the load meant to send it, so a stall of the server's event loop shows in it whole.`,
   '',
   `API requests by kind over the whole run, setup included: ${[...proxy.counts()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}.`,
   '',
