@@ -160,8 +160,9 @@ describe('HTTPS for every app: cert-manager + Pebble + Traefik', { timeout: 30 *
     assert.equal(dns.status, 200);
     assert.equal((await ssh(`domains:add ${APP} ${lost}`)).exitCode, 0);
     await until(async () => assert.match(await certLine(lost), /^\S+ {2}failed: the HTTP-01 challenge cannot be reached \(retrying\): .*connection refused/), CERT_MS);
-    const http = await curl(tb!.SLIPWAY_TEST_INGRESS!, `http://${lost}/`);
-    assert.equal(http.status, 200);
+    // The failure can show before Traefik has read the new host's route (a 404 until then): wait
+    // for it as for the other routes.
+    await until(async () => assert.equal((await curl(tb!.SLIPWAY_TEST_INGRESS!, `http://${lost}/`)).status, 200), 30_000);
   });
 
   test('certs:auto:disable removes the certificate and the redirect', { timeout: CERT_MS }, async (t) => {
