@@ -27,6 +27,7 @@ import { isolatedGitEnv } from './fixtures.ts';
 import { benchEnv, pushTestbed, requireTestbed } from './settings.ts';
 import { freePort, must, rssMiB, startSlipway, type BenchSlipway } from './slipway.ts';
 import { percentile } from './stats.ts';
+import { parsePrometheus } from '../server/deploy/ingress-metrics.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SETTINGS = Object.freeze({
@@ -71,13 +72,15 @@ interface ServerSide { lagP99Ms: number; lagMaxMs: number; gc: { kind: string; c
 
 /** prom-client's figures that matter here, from one read of /metrics (the event loop's are since the read before). */
 async function serverMetrics(port: number, token: string): Promise<{ lagP99: number; lagMax: number; gc: Map<string, { count: number; sum: number }> }> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const lines = parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text());
+  const value = (name: string) => lines.find((l) => l.name === name)?.value ?? Number.NaN;
   const gc = new Map<string, { count: number; sum: number }>();
-  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm)) {
-    const e = gc.get(m[2]!) ?? { count: 0, sum: 0 };
-    if (m[1] === 'count') e.count = Number(m[3]); else e.sum = Number(m[3]);
-    gc.set(m[2]!, e);
+  for (const l of lines) {
+    const field = l.name === 'nodejs_gc_duration_seconds_count' ? 'count' : l.name === 'nodejs_gc_duration_seconds_sum' ? 'sum' : undefined;
+    if (!field || !l.labels.kind) continue;
+    const e = gc.get(l.labels.kind) ?? { count: 0, sum: 0 };
+    e[field] = l.value;
+    gc.set(l.labels.kind, e);
   }
   return { lagP99: value('nodejs_eventloop_lag_p99_seconds'), lagMax: value('nodejs_eventloop_lag_max_seconds'), gc };
 }

@@ -640,12 +640,14 @@ function baseDomain(raw: string | undefined, name: string): string {
   return domain;
 }
 
+/** This machine's addresses on its network interfaces, loopback left out (an IPv6 zone, `%eth0`, dropped). */
+export function interfaceAddresses(): { address: string; family: string }[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => !a.internal).map((a) => ({ address: a.address.replace(/%.*$/, ''), family: a.family })));
+}
+
 /** The host's first non-internal IPv4 address, for the default sslip.io base domain. */
 function hostAddress(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
+  return interfaceAddresses().find((a) => a.family === 'IPv4')?.address ?? '127.0.0.1';
 }
 
 /**
@@ -705,11 +707,7 @@ function cidrList(fallback: () => string[]): (raw: string | undefined, name: str
  * kubelet) answers on each of them, the Docker and CNI bridges' included.
  */
 function localAddresses(): string[] {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (!a.internal) out.add(cidr('SLIPWAY_NODE_ADDRESSES', a.address.replace(/%.*$/, '')));
-  }
-  return [...out];
+  return [...new Set(interfaceAddresses().map((a) => cidr('SLIPWAY_NODE_ADDRESSES', a.address)))];
 }
 
 /** SLIPWAY_INGRESS_FROM: `node`, or `NAMESPACE/KEY=VALUE[,KEY=VALUE…]` (pods with those labels in that namespace). */

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dump, loadAll } from 'js-yaml';
 import { freePort } from '../support/harness.ts';
-import { needTestbed } from '../support/testbed.ts';
+import { needTestbed, testbedEnv } from '../support/testbed.ts';
 import { eventually } from '../support/eventually.ts';
 import { parseExposition } from '../support/prom-text.ts';
 import { requestCounts } from '../../server/ops/processes/sleep-idle.ts';
@@ -73,10 +73,13 @@ describe("k3s's Traefik with install.sh's values: the API and per-service metric
   let app: Server | undefined;
   let traefikLog = '';
 
+  /** What install.sh writes for k3s's Traefik: its HelmChartConfig and the API's Service. */
+  let objects: K8sObject[] = [];
+
   before(() => {
-    const env = process.env;
-    if (!NEEDS.every((n) => env[n])) return;
-    const objects = installShTraefikObjects();
+    const env = testbedEnv(NEEDS);
+    if (!env) return;
+    objects = installShTraefikObjects();
     const config = objects.find((o) => o.kind === 'HelmChartConfig')!;
     assert.deepEqual([config.metadata.name, config.metadata.namespace], ['traefik', 'kube-system'], "install.sh's HelmChartConfig names k3s's chart");
     writeFileSync(join(dir, 'k3s.yaml'), dump(K3S_VALUES));
@@ -117,7 +120,7 @@ describe("k3s's Traefik with install.sh's values: the API and per-service metric
     const ports = pod.spec.containers.find((c) => c.name === 'traefik')!.ports ?? [];
     assert.ok(ports.some((p) => p.containerPort === 9000), `the pod declares port 9000 (${JSON.stringify(ports)})`);
     // install.sh's Service in front of the API (SLIPWAY_INGRESS_API) selects these pods.
-    const api = installShTraefikObjects().find((o) => o.kind === 'Service')!;
+    const api = objects.find((o) => o.kind === 'Service')!;
     const selector = api.spec!.selector as Record<string, string>;
     for (const [k, v] of Object.entries(selector)) assert.equal(pod.metadata.labels[k], v, `the pods carry ${k}=${v}, which ${api.metadata.name} selects`);
     assert.equal((api.spec!.ports as { targetPort: number }[])[0]!.targetPort, 9000);

@@ -3,20 +3,18 @@
 // machine is not a node of its cluster (a kubeconfig pointing at a cluster elsewhere) writes them
 // where nobody reads: drains get the apps' own lines but no `app[slipway]` line, and global drains
 // no audit entry. Nothing fails loudly then; this check says it.
-import { hostname, networkInterfaces } from 'node:os';
-import type { Config } from '../../config.ts';
+import { hostname } from 'node:os';
+import { interfaceAddresses, type Config } from '../../config.ts';
 import type { DoctorCheck } from '../../health.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { V1Node } from '../../kube/types.ts';
 
 /** This machine's names for itself: its host name and every address of its interfaces. */
 export function localNames(): Set<string> {
-  const names = new Set([hostname()]);
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.add(a.address);
-  return names;
+  return new Set([hostname(), ...interfaceAddresses().map((a) => a.address)]);
 }
 
-/** The node whose addresses or host name are this machine's, if any. */
+/** The node one of whose addresses (its IPs, its host name) is this machine's, if any. */
 export function nodeOfThisMachine(nodes: readonly V1Node[], local: ReadonlySet<string>): string | undefined {
   return nodes.find((n) => (n.status?.addresses ?? []).some((a) => local.has(a.address)))?.metadata?.name;
 }
