@@ -443,6 +443,8 @@ settings() {
 apt_packages() {
   local want=(ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip)
   [ "$OWN_DOCKER" != 1 ] || want+=(docker.io)
+  # debootstrap: the Debian base of the database images (step_data_images) when they are built here.
+  [ "$BUILDS" = cluster ] || want+=(debootstrap debian-archive-keyring)
   # apache2-utils: htpasswd, for the installed registry's bcrypt password file.
   [ "$OWN_REGISTRY" = 0 ] || want+=(docker-registry apache2-utils)
   local missing=() p
@@ -877,6 +879,8 @@ SLIPWAY_NODE_ADDRESSES=$NODE_ADDRESSES
 SLIPWAY_WAKER_ADDRESS=$([ "$OWN_K3S" = 1 ] && echo "$IP")
 SLIPWAY_K3S_TOKEN_FILE=$K3S_TOKEN_COPY
 SLIPWAY_STORAGE_CLASS=$STORAGE_CLASS
+SLIPWAY_POSTGRES_IMAGE=${old[SLIPWAY_POSTGRES_IMAGE]:-}
+SLIPWAY_VALKEY_IMAGE=${old[SLIPWAY_VALKEY_IMAGE]:-}
 KUBECONFIG=$kube
 PATH=$OPT/node/bin:$OPT/bin:/usr/local/bin:/usr/bin:/bin
 EOF
@@ -946,6 +950,42 @@ step_code() {
   fi
   run chown -R root:root "$new"
   run chmod -R go-w "$new"
+}
+
+# The data services' images (Postgres 17 and Valkey 8 from Debian's packages: images/README.md),
+# built through the Docker engine by the new code's images/build.sh and pushed to the registry
+# unless it has their tags already (a hash of their inputs: an upgrade that changes no image builds
+# nothing); the nodes pull them from $REGISTRY_PULL. The settings step wrote the kept names; the new
+# ones replace them before the service starts. Builds in pods have no engine here: `addons:create`
+# then needs the images named by hand (docs/databases.md).
+step_data_images() {
+  say "Database images: Postgres 17 and Valkey 8 from Debian's packages"
+  if [ "$BUILDS" = cluster ]; then
+    detail "no Docker engine here to build them: set SLIPWAY_POSTGRES_IMAGE and SLIPWAY_VALKEY_IMAGE in $ENV_FILE to images built with images/build.sh elsewhere (docs/databases.md)"
+    return 0
+  fi
+  local script=$OPT/app.new/images/build.sh scheme=() out name ref
+  case ${REGISTRY%%:*},$REGISTRY_HTTP, in 127.*|localhost,*|*",$REGISTRY,"*) ;; *) scheme=(--https) ;; esac
+  local args=(--engine "${DOCKER#unix://}" --registry "$REGISTRY" --cache "$CACHE/images" "${scheme[@]}")
+  [ -z "$REGISTRY_AUTH_FILE" ] || args+=(--auth "$REGISTRY_AUTH")
+  if [ "$DRY" = 1 ]; then
+    detail "would run images/build.sh ${args[*]} postgres valkey (debootstrap of Debian trixie and apt in a build: a few minutes the first time; nothing when the registry has the tags)"
+    return 0
+  fi
+  out=$(bash "$script" "${args[@]}" postgres valkey) || die "Building the database images failed (its log is above); addons:create needs them."
+  while read -r name ref; do
+    case $name in
+      postgres) set_setting SLIPWAY_POSTGRES_IMAGE "$REGISTRY_PULL/$ref" ;;
+      valkey) set_setting SLIPWAY_VALKEY_IMAGE "$REGISTRY_PULL/$ref" ;;
+    esac
+    detail "$name: $REGISTRY_PULL/$ref"
+  done <<<"$out"
+}
+
+# set_setting KEY VALUE: KEY's line in the settings file says VALUE (the file's mode and owner kept).
+set_setting() {
+  safe "$1" "$2"
+  awk -v k="$1" -v v="$2" 'BEGIN { FS = "=" } $1 == k { print k "=" v; next } { print }' "$ENV_FILE" | put "$ENV_FILE" 0600 root:root
 }
 
 step_service() {
@@ -1448,6 +1488,7 @@ main() {
   [ "$BUILDS" = cluster ] || step_pack
   step_user
   step_code
+  step_data_images
   step_certs
   step_volumes
   step_service

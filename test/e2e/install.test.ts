@@ -10,6 +10,8 @@
 //   - a first install gives a running, enabled service (settings 0600, data 0700);
 //   - apps:create, then `git push` over SSH and over HTTP (a token from tokens:create) build with
 //     pack, deploy to the cluster, and the app answers at APP.BASE_DOMAIN;
+//   - the database images install.sh names (images/build.sh, which finds the testbed's in the
+//     registry: the same recipe and inputs) run Postgres and Valkey for addons:create;
 //   - a power-off and boot brings the service back by itself with the same apps, keys, tokens,
 //     releases and builds;
 //   - install.sh --upgrade to a version whose store migration fails puts the previous code and
@@ -49,7 +51,7 @@ import { inspectStoreFile, SCHEMA_VERSION } from '../../server/store/db.ts';
 import { writeKeyFile } from '../../server/ops/self-backup/age.ts';
 import { eventually } from '../support/eventually.ts';
 
-const NEEDS = ['SLIPWAY_TEST_MACHINE', 'DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_AUTH_FILE', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
+const NEEDS = ['SLIPWAY_TEST_MACHINE', 'DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_AUTH_FILE', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_POSTGRES_IMAGE', 'SLIPWAY_VALKEY_IMAGE'] as const;
 const MACHINE = 'slipway-e2e-install';
 /** Not the defaults (the machine shares the host's network) and not what deploy tests use (port 0). */
 const SSH_PORT = 2422;
@@ -199,6 +201,11 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.equal((await inside(['stat', '-c', '%a %U', '/var/lib/slipway'])).stdout.trim(), '700 slipway');
     assert.equal((await inside(['stat', '-c', '%a %U', '/etc/slipway/registry-auth'])).stdout.trim(), '600 slipway');
     assert.match((await inside(['cat', '/etc/slipway/slipway.env'])).stdout, /^SLIPWAY_REGISTRY_AUTH_FILE=\/etc\/slipway\/registry-auth$/m);
+    // The database images: images/build.sh, the testbed's own recipe, finds the testbed's (the same
+    // inputs, so the same tags) in the registry and builds nothing; the settings name them.
+    const env = (await inside(['cat', '/etc/slipway/slipway.env'])).stdout;
+    assert.ok(out.includes("-----> Database images: Postgres 17 and Valkey 8 from Debian's packages\n"), out);
+    assert.ok(env.includes(`\nSLIPWAY_POSTGRES_IMAGE=${tb!.SLIPWAY_POSTGRES_IMAGE}\n`) && env.includes(`\nSLIPWAY_VALKEY_IMAGE=${tb!.SLIPWAY_VALKEY_IMAGE}\n`), env);
     ok(await ssh('apps:list'), 'apps:list over SSH');
   });
 
@@ -251,6 +258,22 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('over http'), ROUTE_MS), 'hello over http from slipway\n');
     before1 = await snapshot();
     assert.equal((before1.releases as unknown[]).length, 2, JSON.stringify(before1.releases));
+  });
+
+  test('addons:create on the installed server runs Postgres and Valkey from the images install.sh named; addons:destroy takes them', { timeout: 4 * 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS)) return;
+    const app = `${APP}-db`;
+    ok(await ssh(`apps:create ${app}`), 'apps:create');
+    const pg = await timed(t, 'addons:create postgres', () => ssh(`addons:create ${app} postgres --size 256Mi`));
+    ok(pg, 'addons:create postgres');
+    assert.match(pg.stdout, /Created postgres \(postgres 17, 256Mi\) as DATABASE_URL \(stored/);
+    ok(await ssh(`addons:create ${app} valkey --size 256Mi`), 'addons:create valkey');
+    const list = (await json(`addons ${app}`)) as { name: string; ready: boolean }[];
+    assert.deepEqual(list.map((a) => [a.name, a.ready]), [['postgres', true], ['valkey', true]]);
+    const pods = await new KubeClient(tb!.KUBECONFIG!).list<{ spec?: { containers: { image?: string }[] } }>('v1', 'Pod', `slipway-${app}`, { labelSelector: 'slipway/data' });
+    assert.deepEqual(pods.map((p) => p.spec?.containers[0]?.image).sort(), [tb!.SLIPWAY_POSTGRES_IMAGE, tb!.SLIPWAY_VALKEY_IMAGE].sort());
+    for (const kind of ['postgres', 'valkey']) ok(await ssh(`addons:destroy ${app} ${kind} --confirm ${app}`), `addons:destroy ${kind}`);
+    ok(await ssh(`apps:destroy ${app} --confirm ${app}`), 'apps:destroy');
   });
 
   test('power off and boot: the service comes back by itself with the same apps, keys, tokens and releases', { timeout: 5 * 60_000 }, async (t) => {

@@ -135,8 +135,12 @@ test('--dry-run on a fresh server prints the whole plan (k3s, docker.io, registr
   const has = (s: string) => assert.ok(out.includes(s), `missing: ${s}\n${out}`);
   has('Dry run: nothing is changed.');
   has('-----> Preflight: debian on amd64');
-  has('apt-get install -y -qq --no-install-recommends ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip docker.io docker-registry apache2-utils');
+  has('apt-get install -y -qq --no-install-recommends ca-certificates curl git openssh-client openssl python3 make g++ iproute2 tar gzip docker.io debootstrap debian-archive-keyring docker-registry apache2-utils');
   has('would run: systemctl enable --now docker.service');
+  // The database images, built through the engine from Debian's packages and pushed to the registry.
+  has('-----> Database images: Postgres 17 and Valkey 8 from Debian\'s packages');
+  has('would run images/build.sh --engine /var/run/docker.sock --registry 127.0.0.1:5000 --cache /var/cache/slipway/images --auth /etc/slipway/registry-auth postgres valkey');
+  assert.ok(out.indexOf('Database images') > out.indexOf('Slipway code in') && out.indexOf('Database images') < out.indexOf('-----> Service'), 'after the new code is in place, before the service starts');
   // The registry is closed: a generated credential, its bcrypt in the registry's htpasswd, and
   // only the server (0600, slipway's) and the nodes' containerd (registries.yaml, 0600) hold it.
   has('would generate a registry credential (256 random bits) into /etc/slipway/registry-auth (mode 0600) [SLIPWAY_REGISTRY_AUTH_FILE]');
@@ -309,6 +313,9 @@ test('--builds cluster: the dry run sets the server to build in pods in the clus
   has('would write /etc/docker/registry/config.yml');
   has('would write /etc/rancher/k3s/registries.yaml');
   has('would run: systemctl start slipway.service');
+  // No engine here to build the database images: the sentence says how to name them by hand.
+  has('no Docker engine here to build them: set SLIPWAY_POSTGRES_IMAGE and SLIPWAY_VALKEY_IMAGE in /etc/slipway/slipway.env');
+  assert.ok(!out.includes('images/build.sh --engine'), out);
   for (const p of untouched) assert.equal(existsSync(p), before[p], `${p} changed`);
 
   const pack = await install(['--dry-run', '--admin-key', 'KEY']);
