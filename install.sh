@@ -956,8 +956,9 @@ step_code() {
 # built through the Docker engine by the new code's images/build.sh and pushed to the registry
 # unless it has their tags already (a hash of their inputs: an upgrade that changes no image builds
 # nothing); the nodes pull them from $REGISTRY_PULL. The settings step wrote the kept names; the new
-# ones replace them before the service starts. Builds in pods have no engine here: `addons:create`
-# then needs the images named by hand (docs/databases.md).
+# ones replace them before the service starts; a failed build is said and changes nothing else.
+# Builds in pods have no engine here: `addons:create` then needs the images named by hand
+# (docs/databases.md).
 step_data_images() {
   say "Database images: Postgres 17 and Valkey 8 from Debian's packages"
   if [ "$BUILDS" = cluster ]; then
@@ -972,7 +973,11 @@ step_data_images() {
     detail "would run images/build.sh ${args[*]} postgres valkey (debootstrap of Debian trixie and apt in a build: a few minutes the first time; nothing when the registry has the tags)"
     return 0
   fi
-  out=$(bash "$script" "${args[@]}" postgres valkey) || die "Building the database images failed (its log is above); addons:create needs them."
+  # A failed build stops nothing else: apps deploy without it, and addons:create says what is missing.
+  if ! out=$(bash "$script" "${args[@]}" postgres valkey); then
+    printf -- ' !     %s\n' "The database images were not built (the reason is above): addons:create keeps the images named before, or is refused without them, until install.sh runs again." >&2
+    return 0
+  fi
   while read -r name ref; do
     case $name in
       postgres) set_setting SLIPWAY_POSTGRES_IMAGE "$REGISTRY_PULL/$ref" ;;
