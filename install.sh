@@ -978,19 +978,21 @@ step_data_images() {
     printf -- ' !     %s\n' "The database images were not built (the reason is above): addons:create keeps the images named before, or is refused without them, until install.sh runs again." >&2
     return 0
   fi
+  local settings=()
   while read -r name ref; do
-    case $name in
-      postgres) set_setting SLIPWAY_POSTGRES_IMAGE "$REGISTRY_PULL/$ref" ;;
-      valkey) set_setting SLIPWAY_VALKEY_IMAGE "$REGISTRY_PULL/$ref" ;;
-    esac
+    settings+=("SLIPWAY_${name^^}_IMAGE=$REGISTRY_PULL/$ref")
     detail "$name: $REGISTRY_PULL/$ref"
   done <<<"$out"
+  set_settings "${settings[@]}"
 }
 
-# set_setting KEY VALUE: KEY's line in the settings file says VALUE (the file's mode and owner kept).
-set_setting() {
-  safe "$1" "$2"
-  awk -v k="$1" -v v="$2" 'BEGIN { FS = "=" } $1 == k { print k "=" v; next } { print }' "$ENV_FILE" | put "$ENV_FILE" 0600 root:root
+# set_settings KEY=VALUE...: each KEY's line in the settings file says its VALUE, in one write (the
+# file's mode and owner kept).
+set_settings() {
+  local kv
+  for kv in "$@"; do safe "${kv%%=*}" "${kv#*=}"; done
+  awk 'BEGIN { for (i = 1; i < ARGC - 1; i++) { k = ARGV[i]; sub(/=.*/, "", k); want[k] = ARGV[i]; ARGV[i] = "" } FS = "=" }
+       $1 in want { print want[$1]; next } { print }' "$@" "$ENV_FILE" | put "$ENV_FILE" 0600 root:root
 }
 
 step_service() {

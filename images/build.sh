@@ -38,12 +38,12 @@ src=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=images/lib.sh
 . "$src/lib.sh"
 
-# tag_of NAME: NAME's suite and tag (postgres18 starts from forky, the others from trixie).
-image_suite() { if [ "$1" = postgres18 ]; then echo forky; else echo "$suite"; fi; }
+# suite_of NAME: the Debian suite NAME starts from (postgres18 forky, the others trixie); tag_of NAME: its tag.
+suite_of() { if [ "$1" = postgres18 ]; then echo forky; else echo "$suite"; fi; }
 tag_of() {
   local inputs=("$1")
   [ "$1" != postgres18 ] || inputs+=(postgres/slipway-postgres)
-  (echo "$(base_key_of "$(image_suite "$1")") $valid_until"; dir_hash "$src" "${inputs[@]}"
+  (echo "$(base_key_of "$(suite_of "$1")") $valid_until"; dir_hash "$src" "${inputs[@]}"
     [ ${#local_cas[@]} -eq 0 ] || cat "${local_cas[@]}") | hash_of
 }
 
@@ -71,8 +71,8 @@ for name in "${names[@]}"; do
   if in_registry "slipway/$name" "$tag"; then
     log "$image is in the registry already"
   else
-    image_suite=$(image_suite "$name")
-    ensure_base "$image_suite"
+    base_suite=$(suite_of "$name")
+    ensure_base "$base_suite"
     context=$(mktemp -d)
     trap 'rm -rf "$context"' EXIT
     cp -a "$src/$name/." "$context/"
@@ -81,7 +81,7 @@ for name in "${names[@]}"; do
     [ ${#local_cas[@]} -eq 0 ] || cp "${local_cas[@]}" "$context/ca/"
     log "building $image from Debian's packages"
     started=$SECONDS
-    args=$(urlencode "{\"BASE\":\"slipway/base:$(base_key_of "$image_suite")\",\"CHECK_VALID_UNTIL\":\"${valid_until:-true}\"}")
+    args=$(urlencode "{\"BASE\":\"slipway/base:$(base_key_of "$base_suite")\",\"CHECK_VALID_UNTIL\":\"${valid_until:-true}\"}")
     tar -C "$context" -cf - . | engine -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
       "/build?t=$(urlencode "$image")&networkmode=host&q=1&rm=1&forcerm=1&buildargs=$args" | engine_stream_ok "the build of $image"
     engine_has "$image" || die "the build of $image left no image"

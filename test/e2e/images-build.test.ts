@@ -30,6 +30,8 @@ describe('images/build.sh against a real engine and a closed registry', { timeou
   let dir = '';
   let registry: ChildProcess | undefined;
   let addr = '';
+  /** slipway/valkey:TAG, once the first test built it. */
+  let built = '';
   const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
   const build = (auth: string, ...names: string[]) => run('bash', [script, '--engine', tb!.DOCKER_HOST!.replace(/^unix:\/\//, ''), '--registry', addr,
     '--auth', auth, '--cache', join(dir, 'cache'), ...names], { timeoutMs: 8 * 60_000 });
@@ -53,11 +55,8 @@ describe('images/build.sh against a real engine and a closed registry', { timeou
 
   after(async () => {
     registry?.kill();
-    if (tb && addr) {
-      // The engine's copy of what the test built (the layers stay: the testbed's own image shares them).
-      const tags = (await run('bash', [script, '--tags', 'valkey'])).stdout.trim().split(' ')[1];
-      if (tags) await run('docker', ['--host', tb.DOCKER_HOST!, 'rmi', `${addr}/${tags}`]);
-    }
+    // The engine's copy of what the test built (the layers stay: the testbed's own image shares them).
+    if (tb && built) await run('docker', ['--host', tb.DOCKER_HOST!, 'rmi', `${addr}/${built}`]);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -75,6 +74,7 @@ describe('images/build.sh against a real engine and a closed registry', { timeou
     const want = (await run('bash', [script, '--tags', 'valkey'])).stdout.trim();
     const first = await build(join(dir, 'auth'), 'valkey');
     assert.equal(first.exitCode, 0, first.stderr);
+    built = want.split(' ')[1]!;
     assert.equal(first.stdout.trim(), want);
     assert.match(first.stderr, new RegExp(`^images: ${addr}/slipway/valkey:[0-9a-f]{12} built and pushed in \\d+ s$`, 'm'));
     t.diagnostic(first.stderr.trim().split('\n').at(-1)!);
