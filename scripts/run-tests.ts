@@ -39,7 +39,7 @@ function lastTimes(file: string): Record<string, number> {
 interface Job { label: string; files: string[]; concurrency: number }
 
 /** What one job's runner reported, and how long the job took. */
-interface Outcome { job: Job; seconds: number; pass: number; fail: number; skipped: number; todo: number; code: number | null; summarized: boolean }
+interface Outcome { job: Job; seconds: number; pass: number; fail: number; skipped: number; todo: number; code: number | null; summarized: boolean; failures: string[] }
 
 /** The test files of one folder under test/, relative to the checkout, in name order. */
 export function testFiles(folder: string): string[] {
@@ -65,6 +65,25 @@ export function runnerCounts(output: string): Pick<Outcome, 'pass' | 'fail' | 's
   return { pass: pass ?? 0, fail, skipped: count('skipped') ?? 0, todo: count('todo') ?? 0, summarized: pass !== undefined };
 }
 
+/** Lines kept of each failed test in the closing summary: where, which, and its error's first lines. */
+const EXCERPT_LINES = 8;
+
+/**
+ * The failed tests in node's closing `✖ failing tests:` section, each as its place, its name and
+ * its error's first lines (no stack), so the run's last lines say what failed and why even when
+ * only they are kept. A todo test's failure (its name after ⚠) fails nothing and is left out.
+ */
+export function failureExcerpts(output: string): string[] {
+  const at = output.lastIndexOf('\n✖ failing tests:\n');
+  if (at < 0) return [];
+  const blocks = output.slice(at).split(/\n(?=test at )/).slice(1);
+  return blocks.filter((b) => !/^⚠/m.test(b.split('\n')[1] ?? '')).map((b) => {
+    const lines = b.split('\n');
+    const stack = lines.findIndex((l, i) => i > 1 && /^\s+at /.test(l));
+    return lines.slice(0, stack < 0 ? EXCERPT_LINES : Math.min(stack, EXCERPT_LINES)).map((l) => l.trimEnd()).filter(Boolean).join('\n');
+  });
+}
+
 /** Runs one job to its end, its output kept and printed whole at the end. */
 function runJob(job: Job): Promise<Outcome> {
   const started = performance.now();
@@ -85,7 +104,7 @@ function runJob(job: Job): Promise<Outcome> {
     child.on('close', (code) => {
       const output = Buffer.concat(chunks).toString('utf8');
       const seconds = (performance.now() - started) / 1000;
-      const outcome: Outcome = { job, seconds, code, ...runnerCounts(output) };
+      const outcome: Outcome = { job, seconds, code, ...runnerCounts(output), failures: failureExcerpts(output) };
       const failed = code !== 0 || outcome.fail > 0 || !outcome.summarized;
       process.stdout.write(`\n===== ${job.label} (${seconds.toFixed(0)} s)\n${output}`);
       process.stdout.write(`${failed ? '✖' : '✔'} ${job.label}: ${outcome.pass} passed, ${outcome.fail} failed, ${outcome.skipped} skipped in ${seconds.toFixed(0)} s\n`);
@@ -147,6 +166,8 @@ function summary(outcomes: Outcome[], wallSeconds: number, phases: Phase[] = [])
   if (over.length) lines.push(`Over the ${BUDGET_S} s budget: ${over.map((o) => `${o.job.label} (${o.seconds.toFixed(0)} s)`).join(', ')}`);
   const broken = outcomes.filter((o) => o.code !== 0 || !o.summarized);
   for (const o of broken) lines.push(`✖ ${o.job.label} exited ${o.code ?? 'on a signal'}${o.summarized ? '' : ' before its runner summed up'}`);
+  // What failed and why, again at the end, where a kept tail of the output still shows it.
+  for (const o of outcomes) if (o.failures.length) lines.push(`✖ failed in ${o.job.label}:`, ...o.failures.map((f) => f.replace(/^/gm, '    ')));
   const sum = (k: 'pass' | 'fail' | 'skipped') => outcomes.reduce((n, o) => n + o[k], 0);
   const fail = sum('fail') + broken.filter((o) => o.fail === 0).length;
   // Whether more files at once could help: a phase whose cores were nearly always busy would only slow each file down.

@@ -32,6 +32,8 @@ const APP = APPS.shop;
 const NS = `slipway-${APP}`;
 const PUSH_MS = 10 * 60_000;
 const ROUTE_MS = 90_000;
+/** How long one request, console answer or command in a pod may take on a loaded machine (a bound, not a speed: bench/data.ts measures those). */
+const WAIT_MS = 60_000;
 
 describe('Valkey: credential rotation and restores into a new instance', { timeout: 30 * 60_000 }, () => {
   let s: TestServer | undefined;
@@ -46,7 +48,7 @@ describe('Valkey: credential rotation and restores into a new instance', { timeo
   const ssh = (command: string) => s!.ssh(s!.admin, command);
   const config = async () => JSON.parse((await ssh(`config ${APP} --json`)).stdout) as Record<string, string>;
   const hits = async () => {
-    const r = await httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, host, 10_000, '/cache');
+    const r = await httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, host, WAIT_MS, '/cache');
     assert.equal(r.status, 200, r.body.slice(0, 500));
     return Number(/^hits (\d+)\n$/.exec(r.body)?.[1]);
   };
@@ -54,7 +56,7 @@ describe('Valkey: credential rotation and restores into a new instance', { timeo
   const loginAs = async (db: string, user: string, password: string) => {
     let out = '';
     const sink = async (c: Buffer) => { out += c.toString(); };
-    const code = await kube.exec(NS, `db-${db}-0`, 'valkey', ['env', `REDISCLI_AUTH=${password}`, 'valkey-cli', '--no-auth-warning', '--tls', '--insecure', '-h', '127.0.0.1', '-p', '6379', '--user', user, 'PING'], { stdin: Readable.from([]), stdout: sink, stderr: sink }, AbortSignal.timeout(20_000));
+    const code = await kube.exec(NS, `db-${db}-0`, 'valkey', ['env', `REDISCLI_AUTH=${password}`, 'valkey-cli', '--no-auth-warning', '--tls', '--insecure', '-h', '127.0.0.1', '-p', '6379', '--user', user, 'PING'], { stdin: Readable.from([]), stdout: sink, stderr: sink }, AbortSignal.timeout(WAIT_MS));
     return { code, out: out.trim() };
   };
 
@@ -91,7 +93,7 @@ describe('Valkey: credential rotation and restores into a new instance', { timeo
     held.stdout!.on('data', (c: Buffer) => { heldOut += c.toString(); });
     const ask = async (command: string, expect: RegExp) => {
       held!.stdin!.write(`${command}\n`);
-      await eventually(() => `the held console to answer ${command} (${heldOut.slice(-200)})`, async () => expect.test(heldOut), 20_000, 100);
+      await eventually(() => `the held console to answer ${command} (${heldOut.slice(-200)})`, async () => expect.test(heldOut), WAIT_MS, 100);
     };
     await ask('ACL WHOAMI', /default/);
     // What the pod says of itself, as a Postgres's does: both volumes' use, and its connections (the
@@ -172,7 +174,7 @@ describe('Valkey: credential rotation and restores into a new instance', { timeo
     const lap = (what: string) => t.diagnostic(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     // The restored copy goes: a preview gets one database per parent database, within its share of the quota.
     assert.equal((await ssh(`addons:destroy ${APP} valkey-2 --confirm ${APP}`)).exitCode, 0);
-    const rows = (path: string) => httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, host, 10_000, path);
+    const rows = (path: string) => httpThroughIngress(tb!.SLIPWAY_TEST_INGRESS!, host, WAIT_MS, path);
     for (let n = 1; n <= 3; n++) assert.equal((await rows(`/rows?add=${n}`)).status, 200);
     assert.equal((await ssh(`pg:backups:capture ${APP}`)).exitCode, 0);
     assert.equal((await rows('/rows?add=4')).body, 'rows 4, last 4, tls on\n', 'a row after the backup, in the live database only');
