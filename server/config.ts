@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { UserError } from './errors.ts';
 import { parseCidr } from './cidr.ts';
 import { oidcIssuer, oidcSettings, secretFile, tokenMaxTtl, type OidcSettings } from './oidc-settings.ts';
+import { s3Ca, s3Credentials, s3Region, s3Target, s3Url, type S3Target } from './s3-settings.ts';
 import { readPrivateFile } from './private-file.ts';
 
 /** Everything Slipway reads from its environment, validated once and frozen. */
@@ -212,6 +213,8 @@ export interface Config {
   backupIntervalMs: number;
   /** doctor fails when the newest verified backup is older than this (SLIPWAY_BACKUP_STALE_H), in ms. */
   backupStaleMs: number;
+  /** Where each verified backup is copied too (SLIPWAY_BACKUP_S3_URL, _REGION, _CREDENTIALS, _CA); undefined: nowhere. */
+  backupS3: Readonly<S3Target> | undefined;
   // --- Platform metrics (issue 39). ---
   /** Addresses (CIDRs) that may read GET /metrics without a token (SLIPWAY_METRICS_ALLOW; default none). */
   metricsAllow: readonly string[];
@@ -946,6 +949,10 @@ const SETTINGS = {
   backupKeep: setting('SLIPWAY_BACKUP_KEEP', '7', count, 'Verified backups kept; older ones are deleted after each new verified one.'),
   backupMaxAgeMs: setting('SLIPWAY_BACKUP_MAX_AGE_DAYS', '30', (raw, name) => positive(raw, name) * 86_400_000, 'Backups older than this many days are deleted after each new verified one (the newest verified backup is always kept).'),
   backupIntervalMs: setting('SLIPWAY_BACKUP_INTERVAL_S', '0', secondsOrOff, "How often, in seconds, the `self-backup` round writes and verifies a backup of Slipway itself (`0`: only `backup:create`)."),
+  backupS3Url: optional('SLIPWAY_BACKUP_S3_URL', '— (no copy off the machine)', s3Url, 'An S3-compatible bucket each verified backup is copied to, then read back and checked against the archive\'s hash: `https://ENDPOINT/BUCKET[/FOLDER]` (path-style; http:// only on loopback). Retention deletes the copy with the archive.'),
+  backupS3Region: setting('SLIPWAY_BACKUP_S3_REGION', 'us-east-1', s3Region, 'The region requests to `SLIPWAY_BACKUP_S3_URL` are signed for.'),
+  backupS3Credentials: optional('SLIPWAY_BACKUP_S3_CREDENTIALS', '—', s3Credentials, 'A file holding `ACCESS_KEY_ID:SECRET_ACCESS_KEY` on one line, readable by its owner only (needed with `SLIPWAY_BACKUP_S3_URL`).'),
+  backupS3Ca: optional('SLIPWAY_BACKUP_S3_CA', "— (the system's authorities)", s3Ca, 'A file of PEM certificates to trust for `SLIPWAY_BACKUP_S3_URL` besides the system\'s (a private endpoint\'s authority).'),
   backupStaleMs: setting('SLIPWAY_BACKUP_STALE_H', '26', (raw, name) => positive(raw, name) * 3_600_000, '`doctor` fails when backups are configured and the newest verified one is older than this many hours.'),
   drainTimeoutMs: setting('SLIPWAY_DRAIN_TIMEOUT_S', '300', seconds, 'How long `nodes:drain` asks again for evictions a PodDisruptionBudget refuses (an instance waits for its replacement elsewhere) and waits for evicted pods to stop, in seconds.'),
   metricsAllow: optional('SLIPWAY_METRICS_ALLOW', '— (none)', cidrList(() => []), "Addresses (IPs or CIDRs, comma-separated) from which `GET /metrics` (the platform's Prometheus metrics) may be read without a token, such as the Prometheus server's; from anywhere else it takes an admin's token. The TCP peer counts, never X-Forwarded-For."),
@@ -981,7 +988,7 @@ export const settingsReference: readonly Pick<Setting, 'name' | 'default' | 'doc
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const values = Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, s.read(env)])) as Values;
-  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, containerEphemeralLimit, containerEphemeralRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, httpMaxConnectionsPerSource, maxStreamsPerSource, buildConcurrencyPerKey, oidcIssuer: issuer, oidcClientId: clientId, oidcClientSecret: clientSecret, oidcClientSecretFile: clientSecretFile, oidcName: oidcLabel, ...fields } = values;
+  const { containerMemoryLimit, containerCpuLimit, containerMemoryRequest, containerCpuRequest, containerEphemeralLimit, containerEphemeralRequest, podCidrs, serviceCidrs, nodeAddresses, ingressFrom, httpMaxConnectionsPerSource, maxStreamsPerSource, buildConcurrencyPerKey, oidcIssuer: issuer, oidcClientId: clientId, oidcClientSecret: clientSecret, oidcClientSecretFile: clientSecretFile, oidcName: oidcLabel, backupS3Url, backupS3Region, backupS3Credentials, backupS3Ca, ...fields } = values;
   const { dataDir } = fields;
   const runDir = join(dataDir, 'run');
   return Object.freeze({
@@ -1013,5 +1020,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     storeCopiesDir: join(dataDir, 'upgrades'),
     maintenanceFile: join(dataDir, 'upgrading'),
     oidc: oidcSettings({ issuer, clientId, clientSecret, clientSecretFile, name: oidcLabel }),
+    backupS3: s3Target({ url: backupS3Url, region: backupS3Region, credentials: backupS3Credentials, ca: backupS3Ca }),
   });
 }

@@ -7,6 +7,7 @@ import type { Deployer } from './deploy/deployer.ts';
 import type { KubeClient } from './kube/client.ts';
 import type { ImageRegistry } from './build/registry.ts';
 import type { ImageBlobs } from './build/registry-blobs.ts';
+import type { ObjectStore } from './s3.ts';
 import type { Identity } from './auth/identity.ts';
 import type { DoctorCheck } from './health.ts';
 import type { JobRow, JobOrigin } from './store/jobs.ts';
@@ -43,6 +44,8 @@ export interface Services {
   registry?: ImageRegistry;
   /** Images by digest for Slipway's own backups; unset, the configured registry's (tests put a fake here). */
   images?: ImageBlobs;
+  /** Where verified backups of Slipway are copied; unset, SLIPWAY_BACKUP_S3_URL's bucket, if set (tests put a fake here). */
+  backupCopies?: ObjectStore;
   /** The server's one Kubernetes client, for doctor's checks of the cluster. */
   kube?: KubeClient;
   /** Whether ssh2's native crypto binding loaded in this process (for doctor). */

@@ -117,7 +117,7 @@ build_once() {
 # Sets GO_TOOL_BIN to its binaries' directory. Parts call it for what they run; prebuild.sh calls
 # it for all of them, early, so that the builds run while the parts wait on downloads.
 # shellcheck disable=SC2034  # read by prebuild.sh
-GO_TOOLS="kube node netpol storage certs metrics collector helm"
+GO_TOOLS="kube node netpol storage certs metrics collector helm s3"
 go_tool() {
   local label=$1 tools=$SLIPWAY_ROOT/testbed/tools what stamp_inputs=() mod version
   export PATH=$PATH:/usr/local/go/bin
@@ -146,6 +146,7 @@ go_tool() {
       stamp_inputs=("$mod/manifest.yaml" "$SLIPWAY_ROOT"/images/collector/logplexexporter/*.go "$SLIPWAY_ROOT"/images/collector/logplexexporter/go.*)
       what="the OpenTelemetry Collector with ocb (cold: ~8 min on 2 cores)" ;;
     helm) what="Helm and the Traefik chart k3s bundles (cold: ~3 min on 2 cores)" ;;
+    s3) what="versitygw, an S3-compatible endpoint (cold: ~2 min on 2 cores)" ;;
     *) die "go_tool: no Go tool $label" ;;
   esac
   local gomod=$tools/$label stamp

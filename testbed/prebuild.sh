@@ -36,8 +36,8 @@ lane() {
 }
 # Two lanes side by side: a build keeps both cores busy while it compiles, but links its large
 # binaries on one, and the other lane's compiler takes the idle core. Each lane in the order the
-# parts need its tools (50-kube, 60-node, 61-node2 and 62-netpol, 64-storage, 65-certs, 66-metrics, 67-collector, 68-helm).
-lane_a=(kube netpol certs helm)
+# parts need its tools (50-kube, 60-node, 61-node2 and 62-netpol, 64-storage, 65-certs, 66-metrics, 67-collector, 68-helm, 69-s3).
+lane_a=(kube netpol certs helm s3)
 lane_b=(node storage metrics collector)
 for tool in $GO_TOOLS; do [[ " ${lane_a[*]} ${lane_b[*]} " == *" $tool "* ]] || die "prebuild: $tool is in no lane"; done
 lane "${lane_a[@]}" &

@@ -7,9 +7,9 @@ import { resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Config } from '../config.ts';
-import { createBackup, listBackups, verifyBackup } from '../ops/self-backup/backups.ts';
+import { createBackup, listBackups, verifyBackup, withCopyFetched } from '../ops/self-backup/backups.ts';
 import { identityIn, writeKeyFile } from '../ops/self-backup/age.ts';
-import { restoreArchive } from '../ops/self-backup/restore.ts';
+import { requireEmpty, restoreArchive } from '../ops/self-backup/restore.ts';
 import type { BackupRecord } from '../shapes/self-backups.ts';
 import { defineCommand, listing, type Command, type CommandContext } from './types.ts';
 import { actorOf } from './progress.ts';
@@ -31,14 +31,22 @@ function localOnly(ctx: CommandContext, usage: string): void {
 /** One backup as a line of `backups`. */
 function row(r: BackupRecord): string[] {
   const state = r.verified ? 'verified' : `NOT verified${r.verifyError ? `: ${r.verifyError}` : ''}`;
-  return [r.name, humanBytes(r.bytes), r.createdAt || '-', `${r.apps}`, `${r.images}`, state];
+  const copy = r.copy ? (r.copy.ok ? 'copied' : 'NOT copied') : '-';
+  return [r.name, humanBytes(r.bytes), r.createdAt || '-', `${r.apps}`, `${r.images}`, state, copy];
+}
+
+/** Why backup:create failed, when it did: the archive's verification, else its copy off the machine. */
+function createFailure(r: BackupRecord): UserError | undefined {
+  if (!r.verified) return new UserError(`${r.name} was written but failed its verification: ${r.verifyError}`);
+  if (r.copy && !r.copy.ok) return new UserError(`${r.name} was written and verified here, but its copy to ${r.copy.url} failed: ${r.copy.error}`);
+  return undefined;
 }
 
 export const backupCommands: Command[] = [
   {
     name: 'backups',
     usage: '',
-    summary: "List Slipway's own backups: name, size, time, apps, images, verified or not",
+    summary: "List Slipway's own backups: name, size, time, apps, images, verified or not, copied off the machine or not",
     access: 'admin',
     args: { min: 0, max: 0 },
     json: true,
@@ -46,14 +54,14 @@ export const backupCommands: Command[] = [
       const all = listBackups(actorOf(ctx));
       return listing(all, (out) => {
         if (!all.length) out.line(`No backups in ${ctx.services.config.backupDir} yet; backup:create writes one.`);
-        else out.table(all.map(row), ['NAME', 'SIZE', 'CREATED', 'APPS', 'IMAGES', 'STATE']);
+        else out.table(all.map(row), ['NAME', 'SIZE', 'CREATED', 'APPS', 'IMAGES', 'STATE', 'COPY']);
       });
     },
   },
   {
     name: 'backup:create',
     usage: '',
-    summary: 'Back up Slipway now (store, repositories, host key, settings, kept images), encrypted to SLIPWAY_BACKUP_KEY, and verify it',
+    summary: 'Back up Slipway now (store, repositories, host key, settings, kept images), encrypted to SLIPWAY_BACKUP_KEY, verify it, and copy it to SLIPWAY_BACKUP_S3_URL if set',
     access: 'admin',
     args: { min: 0, max: 0 },
     json: true,
@@ -63,8 +71,9 @@ export const backupCommands: Command[] = [
         out.line(`Backed up as ${r.name} (${humanBytes(r.bytes)}: ${r.apps} apps, ${r.releases} releases, ${r.images} images, ${r.blobs} blobs) in ${(r.writeMs / 1000).toFixed(1)} s.`);
         if (r.missingImages.length) out.line(`Not in the registry any more, so not in the backup: ${r.missingImages.join(', ')}.`);
         if (r.verified) out.line(`Verified in ${((r.verifyMs ?? 0) / 1000).toFixed(1)} s: it decrypts, every file and image blob matches its checksum, the store passes its integrity check.`);
+        if (r.copy?.ok) out.line(`Copied to ${r.copy.url} and read back whole (the same SHA-256) in ${(r.copy.ms / 1000).toFixed(1)} s.`);
         if (r.deleted.length) out.line(`Retention deleted ${r.deleted.join(', ')}.`);
-      }, r.verified ? undefined : new UserError(`${r.name} was written but failed its verification: ${r.verifyError}`));
+      }, createFailure(r));
     },
   },
   defineCommand({
@@ -108,16 +117,23 @@ export const backupCommands: Command[] = [
   },
   defineCommand({
     name: 'restore',
-    usage: 'ARCHIVE --key FILE',
-    summary: 'Restore a backup into an empty data dir (local CLI) and push its images into the registry; the next start deploys every app again',
+    usage: 'ARCHIVE --key FILE [--from-s3]',
+    summary: 'Restore a backup into an empty data dir (local CLI) and push its images into the registry; the next start deploys every app again. With --from-s3, ARCHIVE is a name in SLIPWAY_BACKUP_S3_URL, or latest',
     access: 'admin',
     args: { min: 1, max: 1 },
-    flags: { key: { type: 'string', help: 'the backup key file backup:keygen wrote' } },
+    flags: {
+      key: { type: 'string', help: 'the backup key file backup:keygen wrote' },
+      'from-s3': { type: 'boolean', help: 'ARCHIVE is a backup in SLIPWAY_BACKUP_S3_URL (or latest): downloaded beside the data dir first' },
+    },
     json: true,
     run: async (ctx, [archive], flags) => {
       localOnly(ctx, 'restore ARCHIVE --key FILE');
       if (flags.key === undefined) throw new UserError('restore needs the key: slipway restore ARCHIVE --key FILE.');
-      const r = await restoreArchive({ config: ctx.services.config, archive: archive!, keyFile: flags.key, ...(ctx.services.images ? { images: ctx.services.images } : {}) });
+      const { config, images } = ctx.services;
+      const restore = (file: string) => restoreArchive({ config, archive: file, keyFile: flags.key!, ...(images ? { images } : {}) });
+      // Refused before a download, not after it.
+      if (flags['from-s3']) requireEmpty(resolve(config.dataDir));
+      const r = flags['from-s3'] ? await withCopyFetched(ctx.services, archive!, restore) : await restore(archive!);
       return listing(r, (out) => {
         out.line(`Restored ${r.apps.length} apps (${r.releases} releases) from a backup of ${r.manifest.createdAt} (Slipway ${r.manifest.slipway}, schema ${r.manifest.schema}) into ${r.dataDir} in ${(r.ms / 1000).toFixed(1)} s.`);
         out.line(`Images: ${r.images} pushed into ${r.registry} (${r.blobsPushed} blobs sent, ${r.blobsPresent} already there).`);

@@ -120,7 +120,7 @@ export function parseArgs(c: Command, words: readonly string[]): { args: string[
     if (c.args.verbatimAfter !== undefined && args.length >= c.args.verbatimAfter) { args.push(...words.slice(i)); break; }
     if (w.startsWith('-') && w.length > 1) {
       // `--name`, `--name=value`, or a declared one-letter alias `-x` (its value, if any, is the next word).
-      const m = /^--([a-z][a-z-]*)(?:=(.*))?$/s.exec(w);
+      const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(w);
       const letter = /^-([A-Za-z])$/.exec(w)?.[1];
       const name = m ? m[1]! : Object.keys(declared).find((k) => letter !== undefined && declared[k]!.short === letter);
       // Own properties only: `--constructor` must be an unknown option, not Object's member.

@@ -1,15 +1,17 @@
 // Slipway's own backup and restore on the testbed, with the real registry, pack and Kubernetes: an
 // app is pushed and its config changed (two releases, one image), a token is made, and
-// backup:create writes and verifies an archive holding the image from the testbed registry. Then
-// the loss: the server stops, the app's namespace is deleted and its image's manifest deleted from
-// the registry. The local CLI's `slipway restore` brings the data dir back in a fresh directory and
+// backup:create writes and verifies an archive holding the image from the testbed registry, and
+// copies it to an S3-compatible bucket (the testbed's versitygw over HTTPS), read back whole. Then
+// the loss: the server stops, its backup folder is gone with the machine, the app's namespace is
+// deleted and its image's manifest deleted from the registry. The local CLI's `slipway restore
+// latest --from-s3` fetches the copy and brings the data dir back in a fresh directory and
 // pushes the image back by digest; a server started on it applies the current release at start-up
 // (no build), the app answers again with its config, `releases` and `config` are as they were, the
 // old token works, and a rollback goes back to the first release.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KubeClient } from '../../server/kube/client.ts';
@@ -18,6 +20,7 @@ import { RegistryBlobs } from '../../server/build/registry-blobs.ts';
 import { loadConfig } from '../../server/config.ts';
 import { run } from '../../server/exec.ts';
 import { writeKeyFile } from '../../server/ops/self-backup/age.ts';
+import { S3Bucket } from '../../server/s3.ts';
 import type { PackBuilder } from '../../server/build/pack.ts';
 import type { TestServer } from '../support/harness.ts';
 import { api, makeToken } from '../support/api-client.ts';
@@ -26,7 +29,7 @@ import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv } from '../suppor
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 
-const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS'] as const;
+const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_TEST_S3_ENDPOINT', 'SLIPWAY_TEST_S3_BUCKET', 'SLIPWAY_TEST_S3_CREDENTIALS', 'SLIPWAY_TEST_S3_CA'] as const;
 const BASE_DOMAIN = 'slipway.test';
 const app = `selfbak-${randomBytes(3).toString('hex')}`;
 const NS = `slipway-${app}`;
@@ -44,12 +47,15 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
   const keyFile = join(work, 'backup.key');
   const host = `${app}.${BASE_DOMAIN}`;
   let env: Record<string, string>;
+  /** The copies' settings: the testbed's bucket, a folder of this run's own. */
+  let s3: Record<string, string>;
 
   before(async () => {
     tb = testbedEnv(NEEDS);
     if (!tb) return;
     const { recipient } = await writeKeyFile(keyFile);
-    env = { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_WARM_ROLLBACK: '0', SLIPWAY_BACKUP_KEY: recipient, SLIPWAY_BACKUP_DIR: join(work, 'backups') };
+    s3 = { SLIPWAY_BACKUP_S3_URL: `${tb.SLIPWAY_TEST_S3_ENDPOINT}/${tb.SLIPWAY_TEST_S3_BUCKET}/${app}`, SLIPWAY_BACKUP_S3_CREDENTIALS: tb.SLIPWAY_TEST_S3_CREDENTIALS!, SLIPWAY_BACKUP_S3_CA: tb.SLIPWAY_TEST_S3_CA! };
+    env = { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '180', SLIPWAY_WARM_ROLLBACK: '0', SLIPWAY_BACKUP_KEY: recipient, SLIPWAY_BACKUP_DIR: join(work, 'backups'), ...s3 };
     ({ server: a, builder } = await startOnTestbed(tb, env, { buildTimeoutMs: PUSH_MS }));
     kube = new KubeClient(tb.KUBECONFIG!);
   });
@@ -61,6 +67,11 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
     }
     await b?.close();
     await a?.close().catch(() => undefined);
+    // This run's copies leave the shared bucket.
+    if (s3) {
+      const bucket = new S3Bucket(loadConfig({ SLIPWAY_DATA_DIR: work, ...s3 }).backupS3!);
+      for (const name of await bucket.list().catch(() => [])) await bucket.remove(name);
+    }
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -80,17 +91,25 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
 
     const made = await a.ssh(a.admin, 'backup:create --json');
     assert.equal(made.exitCode, 0, made.stderr);
-    const record = JSON.parse(made.stdout) as { name: string; verified: boolean; images: number; blobs: number; bytes: number; writeMs: number; verifyMs: number };
+    const record = JSON.parse(made.stdout) as { name: string; verified: boolean; images: number; blobs: number; bytes: number; writeMs: number; verifyMs: number; copy: { url: string; ok: boolean; ms: number; error: string | null } };
     assert.equal(record.verified, true);
+    assert.deepEqual([record.copy.ok, record.copy.error, record.copy.url], [true, null, `${s3.SLIPWAY_BACKUP_S3_URL}/${record.name}`]);
     assert.equal(record.images, 1, 'both releases run one image');
     assert.ok(record.blobs >= 3, `the image's manifest, config and layers: ${record.blobs}`);
-    t.diagnostic(`backup: ${(record.bytes / 1e6).toFixed(1)} MB, ${record.blobs} blobs, written in ${record.writeMs} ms, verified in ${record.verifyMs} ms`);
+    t.diagnostic(`backup: ${(record.bytes / 1e6).toFixed(1)} MB, ${record.blobs} blobs, written in ${record.writeMs} ms, verified in ${record.verifyMs} ms, copied to S3 and read back in ${record.copy.ms} ms`);
     const listed = await a.ssh(a.admin, 'backups');
-    assert.match(listed.stdout, new RegExp(`${record.name.replace(/\./g, '\\.')} .* verified`));
+    assert.match(listed.stdout, new RegExp(`${record.name.replace(/\./g, '\\.')} .* verified +copied`));
+    const verified = await a.ssh(a.admin, 'backup:verify');
+    assert.equal(verified.exitCode, 0, verified.stderr);
+    assert.match(verified.stdout, /its copy https:\/\/127\.0\.0\.1:\d+\/.* was read back whole and matches/);
+    // The copy is the archive, byte for byte (the bucket is a plain folder on this machine).
     const archive = join(env.SLIPWAY_BACKUP_DIR!, record.name);
+    const copyBytes = readFileSync(join(tb.SLIPWAY_TEST_S3_CREDENTIALS!, '..', 'data', tb.SLIPWAY_TEST_S3_BUCKET!, app, record.name));
+    assert.ok(copyBytes.equals(readFileSync(archive)), 'the copy in the bucket is the archive');
 
-    // The loss: the server goes, the app's namespace goes, and the registry loses the image's manifest.
+    // The loss: the server goes with its backup folder, the app's namespace goes, and the registry loses the image's manifest.
     await a.slipway.close();
+    rmSync(env.SLIPWAY_BACKUP_DIR!, { recursive: true, force: true });
     await kube.remove('v1', 'Namespace', NS);
     const config = loadConfig({ ...process.env, ...registryAuthEnv(), SLIPWAY_DATA_DIR: '/nonexistent' });
     const registry = new RegistryApi({ registry: config.registry, gcConfig: undefined, binary: 'registry', auth: config.registryAuth });
@@ -101,11 +120,11 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
     assert.equal(await blobs.manifest(repository, digest), undefined, 'the registry lost the image');
     await eventually(() => `namespace ${NS} to be deleted`, async () => (await kube.read('v1', 'Namespace', NS)) === undefined || undefined, 120_000, 1000);
 
-    // The local CLI restores into a new data dir; the same into a data dir that is not empty is refused.
+    // The local CLI fetches the newest copy and restores it into a new data dir; the same into a data dir that is not empty is refused.
     const dataDir = join(work, 'restored');
-    const cliEnv = { ...process.env, ...registryAuthEnv(), SLIPWAY_DATA_DIR: dataDir, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY! };
+    const cliEnv = { ...process.env, ...registryAuthEnv(), ...s3, SLIPWAY_DATA_DIR: dataDir, SLIPWAY_REGISTRY: tb.SLIPWAY_REGISTRY! };
     const restoreStarted = Date.now();
-    const restored = await run(process.execPath, [CLI, 'restore', archive, '--key', keyFile], { env: cliEnv });
+    const restored = await run(process.execPath, [CLI, 'restore', 'latest', '--from-s3', '--key', keyFile], { env: cliEnv });
     const restoreMs = Date.now() - restoreStarted;
     assert.equal(restored.exitCode, 0, restored.stderr);
     assert.match(restored.stdout, /^Restored 1 apps \(2 releases\) from a backup of /m);
@@ -114,10 +133,10 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
     // The key the store's secrets are sealed with came back beside it (the app's config opens below).
     assert.deepEqual(readdirSync(join(dataDir, 'keys')), readdirSync(join(a.dir, 'data', 'keys')));
     t.diagnostic(`restore (local CLI, a new process): ${restoreMs} ms`);
-    const again = await run(process.execPath, [CLI, 'restore', archive, '--key', keyFile], { env: cliEnv });
+    const again = await run(process.execPath, [CLI, 'restore', record.name, '--from-s3', '--key', keyFile], { env: cliEnv });
     assert.equal(again.exitCode, 1);
     assert.match(again.stderr, /is not empty: restore only goes into an empty or new data directory/);
-    assert.deepEqual(readdirSync(work).filter((f) => f.includes('.restore-')), []);
+    assert.deepEqual(readdirSync(work).filter((f) => f.includes('.restore-') || f.includes('.slipway-download-')), [], 'no restore or download folder is left');
 
     // A server on the restored data dir: start-up puts the current release back, without a build.
     ({ server: b } = await startOnTestbed(tb, { ...env, SLIPWAY_DATA_DIR: dataDir }, { buildTimeoutMs: PUSH_MS }));

@@ -3,17 +3,20 @@
 // then applies retention; backups lists them; backup:verify checks one again. The archive is
 // encrypted to the admin's recipient (SLIPWAY_BACKUP_KEY) and to a one-time key made for this backup
 // alone, which verifies it and is then forgotten: the server proves every archive it wrote opens
-// and is whole without ever holding a key that opens an old one.
+// and is whole without ever holding a key that opens an old one. With SLIPWAY_BACKUP_S3_URL, each
+// verified archive is also copied to an S3-compatible bucket and read back whole (its SHA-256 the
+// archive's), so the copy off the machine is proven too; retention deletes both.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../../errors.ts';
 import type { Services } from '../../context.ts';
 import type { Config } from '../../config.ts';
 import { log } from '../../output/log.ts';
 import { RegistryBlobs, type ImageBlobs } from '../../build/registry-blobs.ts';
-import type { BackupRecord, VerifyOutcome } from '../../shapes/self-backups.ts';
+import { S3Bucket, type ObjectStore } from '../../s3.ts';
+import type { BackupCopy, BackupRecord, VerifyOutcome } from '../../shapes/self-backups.ts';
 import { requireAdmin } from '../access.ts';
 import type { Actor } from '../actor.ts';
 import { newKeyPair } from './age.ts';
@@ -38,6 +41,59 @@ const newestFirst = (a: { name: string }, b: { name: string }) => {
 /** The registry client a backup reads images with: the services' own (tests), or the configured registry's. */
 export function imagesOf(services: Pick<Services, 'config'> & { images?: ImageBlobs }): ImageBlobs {
   return services.images ?? new RegistryBlobs(services.config.registry, services.config.registryAuth);
+}
+
+/** Where verified backups are copied off the machine: the services' own (tests), the configured bucket, or nowhere. */
+export function copiesOf(services: Pick<Services, 'config' | 'backupCopies'>): ObjectStore | undefined {
+  return services.backupCopies ?? (services.config.backupS3 ? new S3Bucket(services.config.backupS3) : undefined);
+}
+
+/** An error as one line: an S3 service's code (AccessDenied, NoSuchBucket) before its message. */
+function reason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.name && err.name !== 'Error' && !err.message.startsWith(err.name) ? `${err.name}: ${err.message}` : err.message;
+}
+
+/** Copies the verified archive `file` off the machine and reads it back: ok only when the copy's SHA-256 is the archive's. */
+async function copyOff(bucket: ObjectStore, file: string, record: Pick<BackupRecord, 'name' | 'sha256' | 'bytes'>, signal?: AbortSignal): Promise<BackupCopy> {
+  const started = Date.now();
+  const url = bucket.url(record.name);
+  try {
+    await bucket.put(file, record.name, signal);
+    const back = await bucket.sha256(record.name, signal);
+    if (back.sha256 !== record.sha256) throw new Error(`the copy read back differs from the archive (${back.bytes} bytes, SHA-256 ${back.sha256.slice(0, 12)}…; the archive: ${record.bytes} bytes, ${record.sha256.slice(0, 12)}…)`);
+    return { url, ok: true, copiedAt: new Date().toISOString(), ms: Date.now() - started, error: null };
+  } catch (err) {
+    log.error('a backup could not be copied off the machine', { name: record.name, url, err });
+    return { url, ok: false, copiedAt: null, ms: Date.now() - started, error: reason(err) };
+  }
+}
+
+/**
+ * The local CLI's `restore NAME --from-s3`: the copy NAME (`latest`: the newest there) downloaded
+ * from SLIPWAY_BACKUP_S3_URL into a new folder beside the data directory; `use` restores from it,
+ * and the folder goes whatever happens.
+ */
+export async function withCopyFetched<T>(services: Pick<Services, 'config' | 'backupCopies'>, name: string, use: (file: string) => Promise<T>): Promise<T> {
+  const bucket = copiesOf(services);
+  if (!bucket) throw new UserError('restore --from-s3 needs SLIPWAY_BACKUP_S3_URL and SLIPWAY_BACKUP_S3_CREDENTIALS (and SLIPWAY_BACKUP_S3_CA for a private authority), the bucket the backups were copied to.');
+  if (name !== 'latest' && !NAME.test(name)) throw new UserError(`${name} is not a backup name (like slipway-20261205T101500Z.tar.age) or latest.`);
+  const names = await bucket.list().catch((err: unknown) => {
+    throw new UserError(`The bucket ${bucket.url('')} cannot be listed: ${reason(err)}.`, { cause: err });
+  });
+  const there = names.filter((n) => NAME.test(n)).map((n) => ({ name: n })).sort(newestFirst).map((n) => n.name);
+  const pick = name === 'latest' ? there[0] : there.find((n) => n === name);
+  if (!pick) throw new UserError(name === 'latest' ? `There is no backup in ${bucket.url('')}.` : `There is no backup ${name} in ${bucket.url('')} (it holds ${there.length ? there.slice(0, 5).join(', ') : 'none'}).`);
+  const dir = mkdtempSync(join(dirname(resolve(services.config.dataDir)), '.slipway-download-'));
+  try {
+    const file = join(dir, pick);
+    await bucket.get(pick, file).catch((err: unknown) => {
+      throw new UserError(`${bucket.url(pick)} could not be downloaded: ${reason(err)}.`, { cause: err });
+    });
+    return await use(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The sentence when no key is set. */
@@ -82,7 +138,7 @@ async function writeAndVerify(services: Services, recipient: string, signal?: Ab
     name, createdAt: written.manifest.createdAt, bytes: written.bytes, sha256: written.sha256, slipway: written.manifest.slipway, schema: written.manifest.schema,
     apps: written.manifest.apps.length, releases: written.manifest.apps.reduce((n, a) => n + a.releases.length, 0),
     images: written.manifest.images.length, missingImages: written.manifest.missingImages, blobs: written.blobs, blobBytes: written.blobBytes,
-    writeMs, verifyMs: null, verified: false, verifiedAt: null, verifyError: null, deleted: [],
+    writeMs, verifyMs: null, verified: false, verifiedAt: null, verifyError: null, copy: null, deleted: [],
   };
   const checkStarted = Date.now();
   const scratch = mkdtempSync(join(config.backupDir, '.verify-'));
@@ -97,8 +153,10 @@ async function writeAndVerify(services: Services, recipient: string, signal?: Ab
     rmSync(scratch, { recursive: true, force: true });
   }
   record.verifyMs = Date.now() - checkStarted;
+  const bucket = copiesOf(services);
+  if (record.verified && bucket) record.copy = await copyOff(bucket, file, record, signal);
   saveRecord(config, record);
-  if (record.verified) record.deleted = applyRetention(config, Date.now());
+  if (record.verified) record.deleted = await applyRetention(config, bucket, Date.now());
   return record;
 }
 
@@ -127,11 +185,13 @@ export function readRecords(config: Pick<Config, 'backupDir'>): BackupRecord[] {
   for (const f of readdirSync(config.backupDir)) {
     if (!NAME.test(f)) continue;
     try {
-      out.push({ ...(JSON.parse(readFileSync(recordFile(config, f), 'utf8')) as BackupRecord), deleted: [] });
+      // Records written before copies existed have none.
+      const kept = JSON.parse(readFileSync(recordFile(config, f), 'utf8')) as Omit<BackupRecord, 'copy'> & { copy?: BackupCopy | null };
+      out.push({ ...kept, copy: kept.copy ?? null, deleted: [] });
     } catch (err) {
       // An archive without its record (copied in by hand): listed, never verified here.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      out.push({ name: f, createdAt: '', bytes: 0, sha256: '', slipway: '', schema: 0, apps: 0, releases: 0, images: 0, missingImages: [], blobs: 0, blobBytes: 0, writeMs: 0, verifyMs: null, verified: false, verifiedAt: null, verifyError: 'no record of this archive', deleted: [] });
+      out.push({ name: f, createdAt: '', bytes: 0, sha256: '', slipway: '', schema: 0, apps: 0, releases: 0, images: 0, missingImages: [], blobs: 0, blobBytes: 0, writeMs: 0, verifyMs: null, verified: false, verifiedAt: null, verifyError: 'no record of this archive', copy: null, deleted: [] });
     }
   }
   return out.sort(newestFirst);
@@ -156,11 +216,15 @@ export function planRetention(records: readonly Pick<BackupRecord, 'name' | 'cre
   }).map((r) => r.name);
 }
 
-function applyRetention(config: Pick<Config, 'backupDir' | 'backupKeep' | 'backupMaxAgeMs'>, now: number): string[] {
-  const gone = planRetention(readRecords(config), config.backupKeep, config.backupMaxAgeMs, now);
+/** Deletes what retention lets go: the archives, their records and their copies off the machine (a copy that cannot be deleted is logged, and left). */
+async function applyRetention(config: Pick<Config, 'backupDir' | 'backupKeep' | 'backupMaxAgeMs'>, bucket: ObjectStore | undefined, now: number): Promise<string[]> {
+  const records = readRecords(config);
+  const gone = planRetention(records, config.backupKeep, config.backupMaxAgeMs, now);
   for (const name of gone) {
     rmSync(join(config.backupDir, name), { force: true });
     rmSync(recordFile(config, name), { force: true });
+    if (!bucket || !records.find((r) => r.name === name)?.copy) continue;
+    await bucket.remove(name).catch((err: unknown) => log.error('an old backup\'s copy off the machine could not be deleted', { name, url: bucket.url(name), err }));
   }
   if (gone.length) log.info('old backups deleted', { deleted: gone });
   return gone;
@@ -185,6 +249,22 @@ export async function verifyBackup(actor: Actor, name: string | undefined, ident
   if (name !== undefined && !NAME.test(name)) throw new UserError(`${name} is not a backup name (like slipway-20261205T101500Z.tar.age); run backups for the list.`);
   const record = name === undefined ? records[0] : records.find((r) => r.name === name);
   if (!record) throw new UserError(name === undefined ? `There is no backup in ${config.backupDir} yet; run backup:create.` : `There is no backup ${name} in ${config.backupDir}; run backups for the list.`);
+  const outcome = await verifyArchive(config, record, identity);
+  return outcome.ok ? withCopy(actor.services, record, outcome) : outcome;
+}
+
+/** The copy off the machine of a backup that checked out, read back and checked against the archive's SHA-256, added to `outcome`. */
+async function withCopy(services: Pick<Services, 'config' | 'backupCopies'>, record: BackupRecord, outcome: VerifyOutcome): Promise<VerifyOutcome> {
+  const bucket = copiesOf(services);
+  if (!bucket || !record.copy?.ok) return outcome;
+  const back = await bucket.sha256(record.name).catch((err: unknown) => reason(err));
+  if (typeof back === 'string') return { ...outcome, ok: false, detail: `${outcome.detail}; but its copy ${record.copy.url} cannot be read: ${back}` };
+  if (back.sha256 !== record.sha256) return { ...outcome, ok: false, detail: `${outcome.detail}; but its copy ${record.copy.url} changed since it was written (SHA-256 ${back.sha256.slice(0, 12)}…, recorded ${record.sha256.slice(0, 12)}…)` };
+  return { ...outcome, detail: `${outcome.detail}; its copy ${record.copy.url} was read back whole and matches` };
+}
+
+/** The archive itself: decrypted and checked whole with the key, else its bytes against its recorded SHA-256. */
+async function verifyArchive(config: Pick<Config, 'backupDir'>, record: BackupRecord, identity: string | undefined): Promise<VerifyOutcome> {
   const file = join(config.backupDir, record.name);
   if (identity !== undefined) {
     const scratch = mkdtempSync(join(config.backupDir, '.verify-'));
@@ -205,7 +285,7 @@ export async function verifyBackup(actor: Actor, name: string | undefined, ident
 }
 
 /** doctor's check, when backups are configured: the newest verified backup is recent enough. */
-export function backupFreshness(config: Pick<Config, 'backupRecipient' | 'backupDir' | 'backupStaleMs'>, now: number): { ok: boolean; detail: string; fix?: string } | undefined {
+export function backupFreshness(config: Pick<Config, 'backupRecipient' | 'backupDir' | 'backupStaleMs' | 'backupS3'>, now: number): { ok: boolean; detail: string; fix?: string } | undefined {
   if (!config.backupRecipient) return undefined;
   const newest = readRecords(config).find((r) => r.verified);
   const hours = Math.round(config.backupStaleMs / 3_600_000);
@@ -213,5 +293,8 @@ export function backupFreshness(config: Pick<Config, 'backupRecipient' | 'backup
   if (!newest) return { ok: false, detail: `no verified backup of Slipway in ${config.backupDir}`, fix };
   const age = now - Date.parse(newest.createdAt);
   if (age > config.backupStaleMs) return { ok: false, detail: `the newest verified backup, ${newest.name}, is ${Math.round(age / 3_600_000)} h old (more than ${hours} h)`, fix };
+  if (config.backupS3 && !newest.copy?.ok) {
+    return { ok: false, detail: `the newest verified backup, ${newest.name}, has no copy off the machine${newest.copy?.error ? `: ${newest.copy.error}` : ' (it was written before SLIPWAY_BACKUP_S3_URL was set)'}`, fix: 'check the SLIPWAY_BACKUP_S3_* settings and the bucket; backup:create copies the next one' };
+  }
   return { ok: true, detail: `the newest verified backup, ${newest.name}, is ${Math.round(age / 60_000)} min old (at most ${hours} h)` };
 }

@@ -37,7 +37,7 @@ interface Descriptor { digest: string; size: number; mediaType?: string }
 interface OciManifest { mediaType?: string; config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[] }
 
 /** Whether `dir` is absent or an empty directory; one sentence otherwise. */
-function requireEmpty(dir: string): void {
+export function requireEmpty(dir: string): void {
   if (!existsSync(dir)) return;
   if (!statSync(dir).isDirectory()) throw new UserError(`${dir} is a file, not a data directory: restore goes into an empty or new directory (SLIPWAY_DATA_DIR).`);
   if (readdirSync(dir).length) throw new UserError(`${dir} is not empty: restore only goes into an empty or new data directory (SLIPWAY_DATA_DIR), so that nothing there is overwritten.`);
