@@ -10,8 +10,8 @@
 // old token works, and a rollback goes back to the first release.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KubeClient } from '../../server/kube/client.ts';
@@ -73,6 +73,23 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
       for (const name of await bucket.list().catch(() => [])) await bucket.remove(name);
     }
     rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the bucket client against the S3 endpoint: one request, and in parts above the one-request size; read back, listed, deleted', { timeout: 60_000 }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !tb) return;
+    const target = loadConfig({ SLIPWAY_DATA_DIR: work, ...s3, SLIPWAY_BACKUP_S3_URL: `${s3.SLIPWAY_BACKUP_S3_URL}-parts` }).backupS3!;
+    const bucket = new S3Bucket(target, { onePut: 6 * 1024 * 1024, part: 5 * 1024 * 1024 });
+    const file = join(work, 'object');
+    for (const size of [1_000_000, 12 * 1024 * 1024 + 7]) {
+      const bytes = randomBytes(size);
+      writeFileSync(file, bytes);
+      await bucket.put(file, 'o.bin');
+      assert.deepEqual(await bucket.sha256('o.bin'), { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: size });
+    }
+    assert.deepEqual(await bucket.list(), ['o.bin']);
+    await bucket.remove('o.bin');
+    assert.deepEqual(await bucket.list(), []);
+    await assert.rejects(bucket.sha256('o.bin'), /NoSuchKey|does not exist/);
   });
 
   test('push, back up, lose the app, restore, start: the app answers with its releases, config and token; rollback works', { timeout: 12 * 60_000 }, async (t) => {

@@ -310,7 +310,7 @@ test('over SSH and the API: backup:create, backups and backup:verify for admins;
     assert.equal(made.exitCode, 0, made.stderr);
     assert.match(made.stdout, /^Backed up as slipway-\d{8}T\d{6}Z\.tar\.age \(.*: 0 apps, 0 releases, 0 images, 0 blobs\) in [\d.]+ s\.\nVerified in [\d.]+ s: it decrypts, every file and image blob matches its checksum, the store passes its integrity check\.$/);
     const listed = await s.ssh(s.admin, 'backups');
-    assert.match(listed.stdout, /^NAME +SIZE +CREATED +APPS +IMAGES +STATE\nslipway-\S+ +[\d.]+ kB +\S+ +0 +0 +verified$/);
+    assert.match(listed.stdout, /^NAME +SIZE +CREATED +APPS +IMAGES +STATE +COPY\nslipway-\S+ +[\d.]+ kB +\S+ +0 +0 +verified +-$/);
     const verified = await s.ssh(s.admin, 'backup:verify');
     assert.equal(verified.exitCode, 0, verified.stderr);
     assert.match(verified.stdout, /: ok: unchanged since it was written \(SHA-256 matches\); decrypted and checked whole when written/);

@@ -32,6 +32,10 @@ test('parseArgs checks declared flags and arity', () => {
   const list = commands.find((c) => c.name === 'apps:list')!;
   assert.deepEqual(parseArgs(list, ['--json']), { args: [], flags: { json: true } });
   assert.throws(() => parseArgs(list, ['--json=yes']), /takes no value/);
+  // An option's name may hold digits after its first letter.
+  const restore = commands.find((c) => c.name === 'restore')!;
+  assert.deepEqual(parseArgs(restore, ['latest', '--from-s3', '--key', 'k']), { args: ['latest'], flags: { 'from-s3': true, key: 'k' } });
+  assert.throws(() => parseArgs(restore, ['latest', '--3d']), /Unknown option "--3d"/);
   const set = commands.find((c) => c.name === 'config:set')!;
   assert.deepEqual(parseArgs(set, ['app', '--', '--X=1']).args, ['app', '--X=1']);
 });
