@@ -16,7 +16,8 @@ import { openStore, type Store } from '../../server/store/index.ts';
 import type { Services } from '../../server/context.ts';
 import type { ObjectStore } from '../../server/s3.ts';
 import { UserError } from '../../server/errors.ts';
-import { backupFreshness, createBackup, verifyBackup, withCopyFetched } from '../../server/ops/self-backup/backups.ts';
+import { backupFreshness, createBackup, verifyBackup } from '../../server/ops/self-backup/backups.ts';
+import { withCopyFetched } from '../../server/ops/self-backup/copies.ts';
 import { writeKeyFile } from '../../server/ops/self-backup/age.ts';
 import { MemoryImages, seedStore } from '../support/self-backup.ts';
 

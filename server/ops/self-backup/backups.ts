@@ -8,92 +8,26 @@
 // archive's), so the copy off the machine is proven too; retention deletes both.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../../errors.ts';
 import type { Services } from '../../context.ts';
 import type { Config } from '../../config.ts';
 import { log } from '../../output/log.ts';
 import { RegistryBlobs, type ImageBlobs } from '../../build/registry-blobs.ts';
-import { S3Bucket, type ObjectStore } from '../../s3.ts';
+import type { ObjectStore } from '../../s3.ts';
 import type { BackupCopy, BackupRecord, VerifyOutcome } from '../../shapes/self-backups.ts';
 import { requireAdmin } from '../access.ts';
 import type { Actor } from '../actor.ts';
 import { newKeyPair } from './age.ts';
 import { readArchive } from './read.ts';
 import { writeArchive } from './write.ts';
-
-/** An archive's file name: `slipway-20261205T101500Z.tar.age` (a second one in the same second gets `-2`). */
-const NAME = /^slipway-\d{8}T\d{6}Z(?:-\d+)?\.tar\.age$/;
-
-/** An archive's place in time, for sorting: its stamp, then its number within the second (`-2` after none). */
-function order(name: string): string {
-  const m = /^slipway-(\d{8}T\d{6}Z)(?:-(\d+))?\./.exec(name);
-  return m ? `${m[1]}-${(m[2] ?? '1').padStart(6, '0')}` : name;
-}
-
-/** Newest first. */
-const newestFirst = (a: { name: string }, b: { name: string }) => {
-  const [x, y] = [order(a.name), order(b.name)];
-  return x < y ? 1 : x > y ? -1 : 0;
-};
+import { copiesOf, copyOff, withCopy } from './copies.ts';
+import { NAME, newestFirst, order } from './names.ts';
 
 /** The registry client a backup reads images with: the services' own (tests), or the configured registry's. */
 export function imagesOf(services: Pick<Services, 'config'> & { images?: ImageBlobs }): ImageBlobs {
   return services.images ?? new RegistryBlobs(services.config.registry, services.config.registryAuth);
-}
-
-/** Where verified backups are copied off the machine: the services' own (tests), the configured bucket, or nowhere. */
-export function copiesOf(services: Pick<Services, 'config' | 'backupCopies'>): ObjectStore | undefined {
-  return services.backupCopies ?? (services.config.backupS3 ? new S3Bucket(services.config.backupS3) : undefined);
-}
-
-/** An error as one line: an S3 service's code (AccessDenied, NoSuchBucket) before its message. */
-function reason(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.name && err.name !== 'Error' && !err.message.startsWith(err.name) ? `${err.name}: ${err.message}` : err.message;
-}
-
-/** Copies the verified archive `file` off the machine and reads it back: ok only when the copy's SHA-256 is the archive's. */
-async function copyOff(bucket: ObjectStore, file: string, record: Pick<BackupRecord, 'name' | 'sha256' | 'bytes'>, signal?: AbortSignal): Promise<BackupCopy> {
-  const started = Date.now();
-  const url = bucket.url(record.name);
-  try {
-    await bucket.put(file, record.name, signal);
-    const back = await bucket.sha256(record.name, signal);
-    if (back.sha256 !== record.sha256) throw new Error(`the copy read back differs from the archive (${back.bytes} bytes, SHA-256 ${back.sha256.slice(0, 12)}…; the archive: ${record.bytes} bytes, ${record.sha256.slice(0, 12)}…)`);
-    return { url, ok: true, copiedAt: new Date().toISOString(), ms: Date.now() - started, error: null };
-  } catch (err) {
-    log.error('a backup could not be copied off the machine', { name: record.name, url, err });
-    return { url, ok: false, copiedAt: null, ms: Date.now() - started, error: reason(err) };
-  }
-}
-
-/**
- * The local CLI's `restore NAME --from-s3`: the copy NAME (`latest`: the newest there) downloaded
- * from SLIPWAY_BACKUP_S3_URL into a new folder beside the data directory; `use` restores from it,
- * and the folder goes whatever happens.
- */
-export async function withCopyFetched<T>(services: Pick<Services, 'config' | 'backupCopies'>, name: string, use: (file: string) => Promise<T>): Promise<T> {
-  const bucket = copiesOf(services);
-  if (!bucket) throw new UserError('restore --from-s3 needs SLIPWAY_BACKUP_S3_URL and SLIPWAY_BACKUP_S3_CREDENTIALS (and SLIPWAY_BACKUP_S3_CA for a private authority), the bucket the backups were copied to.');
-  if (name !== 'latest' && !NAME.test(name)) throw new UserError(`${name} is not a backup name (like slipway-20261205T101500Z.tar.age) or latest.`);
-  const names = await bucket.list().catch((err: unknown) => {
-    throw new UserError(`The bucket ${bucket.url('')} cannot be listed: ${reason(err)}.`, { cause: err });
-  });
-  const there = names.filter((n) => NAME.test(n)).map((n) => ({ name: n })).sort(newestFirst).map((n) => n.name);
-  const pick = name === 'latest' ? there[0] : there.find((n) => n === name);
-  if (!pick) throw new UserError(name === 'latest' ? `There is no backup in ${bucket.url('')}.` : `There is no backup ${name} in ${bucket.url('')} (it holds ${there.length ? there.slice(0, 5).join(', ') : 'none'}).`);
-  const dir = mkdtempSync(join(dirname(resolve(services.config.dataDir)), '.slipway-download-'));
-  try {
-    const file = join(dir, pick);
-    await bucket.get(pick, file).catch((err: unknown) => {
-      throw new UserError(`${bucket.url(pick)} could not be downloaded: ${reason(err)}.`, { cause: err });
-    });
-    return await use(file);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** The sentence when no key is set. */
@@ -251,16 +185,6 @@ export async function verifyBackup(actor: Actor, name: string | undefined, ident
   if (!record) throw new UserError(name === undefined ? `There is no backup in ${config.backupDir} yet; run backup:create.` : `There is no backup ${name} in ${config.backupDir}; run backups for the list.`);
   const outcome = await verifyArchive(config, record, identity);
   return outcome.ok ? withCopy(actor.services, record, outcome) : outcome;
-}
-
-/** The copy off the machine of a backup that checked out, read back and checked against the archive's SHA-256, added to `outcome`. */
-async function withCopy(services: Pick<Services, 'config' | 'backupCopies'>, record: BackupRecord, outcome: VerifyOutcome): Promise<VerifyOutcome> {
-  const bucket = copiesOf(services);
-  if (!bucket || !record.copy?.ok) return outcome;
-  const back = await bucket.sha256(record.name).catch((err: unknown) => reason(err));
-  if (typeof back === 'string') return { ...outcome, ok: false, detail: `${outcome.detail}; but its copy ${record.copy.url} cannot be read: ${back}` };
-  if (back.sha256 !== record.sha256) return { ...outcome, ok: false, detail: `${outcome.detail}; but its copy ${record.copy.url} changed since it was written (SHA-256 ${back.sha256.slice(0, 12)}…, recorded ${record.sha256.slice(0, 12)}…)` };
-  return { ...outcome, detail: `${outcome.detail}; its copy ${record.copy.url} was read back whole and matches` };
 }
 
 /** The archive itself: decrypted and checked whole with the key, else its bytes against its recorded SHA-256. */
