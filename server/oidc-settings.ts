@@ -23,8 +23,8 @@ export function tokenMaxTtl(raw: string | undefined, name: string): number | und
   return ms;
 }
 
-/** Whether a URL's host is this machine, the one place an issuer may be plain http (tests, a provider beside the server). */
-function loopback(url: URL): boolean {
+/** Whether a URL's host is this machine, the one place a setting's URL may be plain http (tests, a provider or bucket beside the server). */
+export function loopback(url: URL): boolean {
   return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
 }
 

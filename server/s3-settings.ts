@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from './errors.ts';
 import { readPrivateFile } from './private-file.ts';
+import { loopback } from './oidc-settings.ts';
 
 /** Where backups are copied: an S3 bucket (and a prefix in it) at an endpoint, and how to sign in. */
 export interface S3Target {
@@ -17,11 +18,6 @@ export interface S3Target {
   secretAccessKey: string;
   /** Certificate authorities (PEM) to trust for the endpoint besides the system's; undefined: the system's only. */
   ca: string | undefined;
-}
-
-/** Whether a URL's host is this machine, the one place the endpoint may be plain http. */
-function loopback(url: URL): boolean {
-  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
 }
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
