@@ -125,6 +125,17 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
                          config, domains, keys, tokens; each app runs its current release again
                          from the archive's images, without a build, and a report says which answer
   --key FILE             with --restore: the backup key (backup:keygen's file)
+  --from-s3              with --restore: ARCHIVE is a backup's name in the --backup-s3 bucket, or
+                         latest (the machine that wrote it may be gone with its disk)
+  --backup-s3 URL        copy every verified backup to this S3-compatible bucket and read it back:
+                         https://ENDPOINT/BUCKET[/FOLDER] [SLIPWAY_BACKUP_S3_URL]
+  --backup-s3-credentials FILE
+                         with --backup-s3: ACCESS_KEY_ID:SECRET_ACCESS_KEY on one line (copied to
+                         /etc/slipway/backup-s3-credentials, 0600) [SLIPWAY_BACKUP_S3_CREDENTIALS]
+  --backup-s3-ca FILE    with --backup-s3: the endpoint's certificate authority, for a private one
+                         [SLIPWAY_BACKUP_S3_CA]
+  --backup-s3-region R   with --backup-s3: the region requests are signed for; default us-east-1
+                         [SLIPWAY_BACKUP_S3_REGION]
   --dry-run              print every step it would take; change nothing
   --uninstall            remove Slipway's service, code and settings; keep /var/lib/slipway
   --purge                with --uninstall: also remove /var/lib/slipway, the slipway user and caches
@@ -184,9 +195,11 @@ while [ $# -gt 0 ]; do
     --uninstall) UNINSTALL=1 ;;
     --purge) PURGE=1 ;;
     --upgrade) IN_PLACE=1 ;;
+    --from-s3) flag[from-s3]=1 ;;
     --admin-key|--ssh-port|--http-port|--host|--domain|--kubeconfig|--k3s-version|--builds|--docker-host|\
     --registry|--registry-pull|--registry-auth|--builder|--pack|--npm-registry|--source|--acme-email|--acme-server|\
-    --join|--token|--registries|--ingress-from|--node-addresses|--job-wait|--restore|--key)
+    --join|--token|--registries|--ingress-from|--node-addresses|--job-wait|--restore|--key|\
+    --backup-s3|--backup-s3-credentials|--backup-s3-ca|--backup-s3-region)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
       flag[${1#--}]=$2; shift ;;
     --*=*) usage_error "write flags as two words: ${1%%=*} VALUE" ;;
@@ -207,8 +220,24 @@ if [ -n "${flag[restore]:-}" ]; then
   RESTORE=1
   if [ "$IN_PLACE" = 1 ] || [ "$UNINSTALL" = 1 ] || [ -n "${flag[join]:-}" ]; then usage_error "--restore brings a backup onto a fresh install; it does not go with --upgrade, --uninstall or --join"; fi
   [ -n "${flag[key]:-}" ] || usage_error "--restore needs --key FILE (the backup key backup:keygen wrote)"
+  if [ -n "${flag[from-s3]:-}" ]; then
+    [ -n "${flag[backup-s3]:-}" ] || usage_error "--from-s3 needs --backup-s3 URL and --backup-s3-credentials FILE: the bucket the backups were copied to"
+    [[ ${flag[restore]} =~ ^(latest|slipway-[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\.tar\.age)$ ]] ||
+      usage_error "with --from-s3, --restore takes a backup's name in the bucket (like slipway-20261205T101500Z.tar.age) or latest, got \"${flag[restore]}\""
+  fi
 else
   [ -z "${flag[key]:-}" ] || usage_error "--key goes with --restore"
+  [ -z "${flag[from-s3]:-}" ] || usage_error "--from-s3 goes with --restore"
+fi
+# --backup-s3: every verified backup is copied to an S3-compatible bucket (SLIPWAY_BACKUP_S3_*).
+if [ -n "${flag[backup-s3]:-}" ]; then
+  [ -n "${flag[backup-s3-credentials]:-}" ] || usage_error "--backup-s3 needs --backup-s3-credentials FILE (ACCESS_KEY_ID:SECRET_ACCESS_KEY on one line)"
+  # As the server checks it (server/s3-settings.ts): https, or http on loopback; a bucket in the path.
+  [[ ${flag[backup-s3]} =~ ^(https://[^/?#@]+|http://(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?)/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^?#]*)?$ ]] ||
+    usage_error "--backup-s3 must be the endpoint's https:// URL with the bucket (and a folder in it) as its path, like https://s3.eu-central-1.amazonaws.com/my-bucket/slipway (http:// only on loopback), got \"${flag[backup-s3]}\""
+  [ -z "${flag[backup-s3-region]:-}" ] || [[ ${flag[backup-s3-region]} =~ ^[a-z0-9][a-z0-9-]{0,31}$ ]] || usage_error "--backup-s3-region must be a region name like us-east-1, got \"${flag[backup-s3-region]}\""
+else
+  for f in backup-s3-credentials backup-s3-ca backup-s3-region; do [ -z "${flag[$f]:-}" ] || usage_error "--$f goes with --backup-s3 URL"; done
 fi
 # --join: this machine becomes a k3s agent and nothing else; the flags of a Slipway install do not apply.
 JOIN=0
@@ -405,12 +434,23 @@ settings() {
   if [ -z "$ADMIN_KEY_SRC" ] && [ "$UPGRADE" = 0 ] && [ "$RESTORE" = 0 ] && [ ! -f "$DATA/slipway.db" ]; then
     die "No admin key: pass --admin-key FILE (e.g. your ~/.ssh/id_ed25519.pub)."
   fi
+  if [ -n "${flag[backup-s3]:-}" ]; then
+    local cred=${flag[backup-s3-credentials]} ca=${flag[backup-s3-ca]:-}
+    { [ -f "$cred" ] && [ -r "$cred" ]; } || die "Cannot read the bucket's credential file $cred."
+    { grep -qE '^[A-Za-z0-9._-]{3,128}:[^[:space:]]{8,256}[[:space:]]*$' "$cred" && [ "$(grep -c . "$cred")" = 1 ]; } ||
+      die "$cred must hold ACCESS_KEY_ID:SECRET_ACCESS_KEY on one line; nothing was installed."
+    [ -z "$ca" ] || { [ -f "$ca" ] && [ -r "$ca" ]; } || die "Cannot read the bucket's certificate authority $ca."
+    [ -z "$ca" ] || grep -q -- '-----BEGIN CERTIFICATE-----' "$ca" || die "$ca holds no PEM certificate; nothing was installed."
+  fi
   if [ "$RESTORE" = 1 ]; then
-    { [ -f "${flag[restore]}" ] && [ -r "${flag[restore]}" ]; } || die "Cannot read the backup archive ${flag[restore]}."
-    { [ -f "${flag[key]}" ] && [ -r "${flag[key]}" ]; } || die "Cannot read the backup key ${flag[key]}."
     # What can be told before anything is installed: an age file, and a key file with a secret key
-    # (a wrong key or a damaged archive only shows when the restore step decrypts it).
-    [ "$(head -c 21 "${flag[restore]}")" = "age-encryption.org/v1" ] || die "${flag[restore]} is not a backup archive of Slipway (an age-encrypted file, as backup:create writes); nothing was installed."
+    # (a wrong key or a damaged archive only shows when the restore step decrypts it; a backup in
+    # the bucket, when it is downloaded).
+    local archive=""
+    [ -n "${flag[from-s3]:-}" ] || archive=${flag[restore]}
+    [ -z "$archive" ] || { [ -f "$archive" ] && [ -r "$archive" ]; } || die "Cannot read the backup archive $archive."
+    { [ -f "${flag[key]}" ] && [ -r "${flag[key]}" ]; } || die "Cannot read the backup key ${flag[key]}."
+    [ -z "$archive" ] || [ "$(head -c 21 "$archive")" = "age-encryption.org/v1" ] || die "$archive is not a backup archive of Slipway (an age-encrypted file, as backup:create writes); nothing was installed."
     if ! grep -q '^[[:space:]]*AGE-SECRET-KEY-1' "${flag[key]}"; then
       ! grep -q '^age1' "${flag[key]}" || die "${flag[key]} holds a public recipient, not a key: restoring needs the key file backup:keygen wrote; nothing was installed."
       die "${flag[key]} is not an age key file (no AGE-SECRET-KEY-1… line): give the file backup:keygen wrote; nothing was installed."
@@ -842,6 +882,28 @@ step_user() {
     K3S_TOKEN_COPY=$ETC/k3s-node-token
     run install -m 0600 -o slipway -g slipway /var/lib/rancher/k3s/server/node-token "$K3S_TOKEN_COPY"
   fi
+  # The bucket's credential and authority: the server's own copies (read as the slipway user).
+  local s3_env="" s3=${flag[backup-s3]:-}
+  if [ -n "$s3" ]; then
+    if [ "$DRY" = 1 ] || [ "$(readlink -f "${flag[backup-s3-credentials]}")" != "$ETC/backup-s3-credentials" ]; then
+      run install -m 0600 -o slipway -g slipway "${flag[backup-s3-credentials]}" "$ETC/backup-s3-credentials"
+    fi
+    s3_env=$(printf 'SLIPWAY_BACKUP_S3_URL=%s\nSLIPWAY_BACKUP_S3_CREDENTIALS=%s' "$s3" "$ETC/backup-s3-credentials")
+    if [ -n "${flag[backup-s3-ca]:-}" ]; then
+      if [ "$DRY" = 1 ] || [ "$(readlink -f "${flag[backup-s3-ca]}")" != "$ETC/backup-s3-ca.pem" ]; then
+        run install -m 0644 -o root -g root "${flag[backup-s3-ca]}" "$ETC/backup-s3-ca.pem"
+      fi
+      s3_env+=$'\n'"SLIPWAY_BACKUP_S3_CA=$ETC/backup-s3-ca.pem"
+    fi
+    [ -z "${flag[backup-s3-region]:-}" ] || s3_env+=$'\n'"SLIPWAY_BACKUP_S3_REGION=${flag[backup-s3-region]}"
+  else
+    # A re-run or an upgrade without the flags keeps the bucket an earlier one (or the admin) set.
+    local k
+    for k in SLIPWAY_BACKUP_S3_URL SLIPWAY_BACKUP_S3_CREDENTIALS SLIPWAY_BACKUP_S3_CA SLIPWAY_BACKUP_S3_REGION; do
+      [ -z "${old[$k]:-}" ] || s3_env+=${s3_env:+$'\n'}"$k=${old[$k]}"
+    done
+  fi
+  [ -n "$s3_env" ] || s3_env="# no copy of the backups off the machine (install.sh --backup-s3 URL)"
   local kube=$ETC/kubeconfig
   if [ -n "$KUBECONFIG_SRC" ]; then
     if [ "$DRY" = 1 ] || [ "$(readlink -f "$KUBECONFIG_SRC")" != "$kube" ]; then
@@ -881,6 +943,7 @@ SLIPWAY_K3S_TOKEN_FILE=$K3S_TOKEN_COPY
 SLIPWAY_STORAGE_CLASS=$STORAGE_CLASS
 SLIPWAY_POSTGRES_IMAGE=${old[SLIPWAY_POSTGRES_IMAGE]:-}
 SLIPWAY_VALKEY_IMAGE=${old[SLIPWAY_VALKEY_IMAGE]:-}
+$s3_env
 KUBECONFIG=$kube
 PATH=$OPT/node/bin:$OPT/bin:/usr/local/bin:/usr/bin:/bin
 EOF
@@ -1153,11 +1216,15 @@ step_join() {
 # images into the registry), then belongs to the slipway user. The service's first start brings
 # the cluster in line with the restored store: every app's current release from its images.
 step_restore() {
-  say "Restore from $(basename "${flag[restore]}")"
-  if [ "$DRY" = 1 ]; then detail "would restore ${flag[restore]} into $DATA with the key ${flag[key]}"; return 0; fi
+  local from=() where
+  where=$(basename "${flag[restore]}")
+  # From the bucket: the CLI lists it, downloads the backup beside the data directory and restores it.
+  if [ -n "${flag[from-s3]:-}" ]; then from=(--from-s3); where="${flag[restore]} in ${flag[backup-s3]}"; fi
+  say "Restore from $where"
+  if [ "$DRY" = 1 ]; then detail "would restore ${flag[restore]}${from:+ from ${flag[backup-s3]}} into $DATA with the key ${flag[key]}"; return 0; fi
   local out
   # shellcheck source=/dev/null  # the settings step_user wrote
-  if ! out=$(set -a; . "$ENV_FILE"; set +a; "$OPT/node/bin/node" "$OPT/app/bin/slipway.ts" restore "${flag[restore]}" --key "${flag[key]}" 2>&1); then
+  if ! out=$(set -a; . "$ENV_FILE"; set +a; "$OPT/node/bin/node" "$OPT/app/bin/slipway.ts" restore "${flag[restore]}" "${from[@]}" --key "${flag[key]}" 2>&1); then
     printf '%s\n' "$out" >&2
     die "The restore failed (above); $DATA is as it was, and Slipway was not started."
   fi
@@ -1167,18 +1234,18 @@ step_restore() {
   # What the old server ran with that this install's flags do not set: its backup key (the public
   # recipient: backups go on to the key the admin holds) and how many releases it kept. Checked
   # by their shapes before they go into the settings file (it is sourced by a shell).
-  local k v added="" from
+  local k v added="" kept
   # shellcheck disable=SC2016  # JavaScript's template strings, not the shell's
-  from=$("$OPT/node/bin/node" -e '
+  kept=$("$OPT/node/bin/node" -e '
     const s = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
     if (typeof s.backupRecipient === "string" && /^age1[0-9a-z]{58}$/.test(s.backupRecipient)) console.log(`SLIPWAY_BACKUP_KEY=${s.backupRecipient}`);
     if (Number.isInteger(s.keepReleases) && s.keepReleases > 0 && s.keepReleases < 10000) console.log(`SLIPWAY_KEEP_RELEASES=${s.keepReleases}`);
-  ' "$DATA/restored-settings.json") || from=""
+  ' "$DATA/restored-settings.json") || kept=""
   while IFS='=' read -r k v; do
     [ -n "$k" ] || continue
     grep -q "^$k=" "$ENV_FILE" && continue
     added+="$k=$v"$'\n'
-  done <<<"$from"
+  done <<<"$kept"
   if [ -n "$added" ]; then
     printf '# From the restored backup (%s):\n%s' "$DATA/restored-settings.json" "$added" >> "$ENV_FILE"
     detail "settings of the restored server kept: $(printf '%s' "$added" | cut -d= -f1 | paste -sd' ' -)"

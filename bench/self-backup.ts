@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { loadConfig } from '../server/config.ts';
 import { openStore, storeKeysOf } from '../server/store/index.ts';
 import type { Services } from '../server/context.ts';
@@ -24,7 +24,9 @@ import { backUp } from '../server/ops/self-backup/backups.ts';
 import { S3Bucket } from '../server/s3.ts';
 import { writeKeyFile } from '../server/ops/self-backup/age.ts';
 import { restoreArchive } from '../server/ops/self-backup/restore.ts';
+import { RegistryBlobs } from '../server/build/registry-blobs.ts';
 import { MemoryImages, seedStore } from '../test/support/self-backup.ts';
+import { freePort } from '../test/support/harness.ts';
 import { benchEnv } from './settings.ts';
 
 const SETTINGS = Object.freeze({
@@ -101,6 +103,31 @@ try {
   const plain = join(root, 'plain');
   mkdirSync(join(plain, 'images', 'blobs', 'sha256'), { recursive: true });
   for (const [digest, b] of blobs) writeFileSync(join(plain, 'images', 'blobs', 'sha256', digest.slice(7)), b);
+
+  // A fresh machine's registry holds none of the images: Debian's docker-registry on a loopback port
+  // with an empty storage folder on the same disk (a registry of the testbed's kind), and the same
+  // restore into it; beside it, a plain copy of the same blob files into another folder.
+  let registryRestore: { ms: number; blobs: number; copyMs: number } | undefined;
+  const registryBinary = benchEnv.SLIPWAY_REGISTRY_BINARY || '/usr/bin/docker-registry';
+  if (existsSync(registryBinary)) {
+    const addr = `127.0.0.1:${await freePort()}`;
+    writeFileSync(join(root, 'registry.yml'), ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(root, 'registry')}`, 'http:', `  addr: ${addr}`, ''].join('\n'));
+    const registry = spawn(registryBinary, ['serve', join(root, 'registry.yml')], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !(await fetch(`http://${addr}/v2/`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+      const t = performance.now();
+      const r = await restoreArchive({ config: { dataDir: join(root, 'restored-registry'), registry: addr, registryAuth: undefined }, archive: join(config.backupDir, record.name), keyFile: join(root, 'backup.key'), images: new RegistryBlobs(addr) });
+      const ms = performance.now() - t;
+      const tc = performance.now();
+      execFileSync('sh', ['-c', 'cp -r "$1" "$2" && sync', 'sh', join(plain, 'images'), join(root, 'images-copy')]);
+      registryRestore = { ms, blobs: r.blobsPushed, copyMs: performance.now() - tc };
+      say(`restore into an empty docker-registry: ${s2(ms)}, ${r.blobsPushed} blobs pushed; cp -r of the blobs: ${s2(registryRestore.copyMs)}`);
+    } finally {
+      registry.kill();
+      rmSync(join(root, 'registry'), { recursive: true, force: true });
+      rmSync(join(root, 'images-copy'), { recursive: true, force: true });
+    }
+  } else say(`no ${registryBinary}: the restore into a real registry is not measured`);
   execFileSync('cp', ['-a', config.dataDir, join(plain, 'data')]);
   rmSync(join(plain, 'data', 'backups'), { recursive: true, force: true });
   const tgz = join(root, 'plain.tar.gz');
@@ -132,6 +159,11 @@ try {
     ] : []),
     `| backup:create in all (write, verify, ${record.copy ? 'the copy, ' : ''}retention) | ${s2(backupMs)} | ${rate(total, backupMs)} | | ≤ 2 min (issue 38) |`,
     `| restore into an empty data dir, every image pushed back (${restored.blobsPushed} blobs) | ${s2(restoreMs)} | ${rate(total, restoreMs)} | | |`,
+    ...(registryRestore ? [
+      `| restore onto a fresh machine's empty registry (Debian's docker-registry on loopback, its storage on the same disk), every image pushed (${registryRestore.blobs} blobs) | ${s2(registryRestore.ms)} | ${rate(total, registryRestore.ms)} | | |`,
+      `| \`cp -r\` of the same blob files into another folder (and \`sync\`) | ${s2(registryRestore.copyMs)} | ${rate(imageBytes, registryRestore.copyMs)} | | |`,
+      `| ratio: restore into the registry / plain copy | ${(registryRestore.ms / registryRestore.copyMs).toFixed(2)}× | | | |`,
+    ] : []),
     `| \`tar -c \\| gzip\` of the same files | ${s2(tarMs)} | ${rate(total, tarMs)} | ${mb(tgzBytes)} | |`,
     `| \`gzip -d \\| tar -x\` back | ${s2(untarMs)} | ${rate(total, untarMs)} | | |`,
     `| ratio: backup write / tar \\| gzip | ${(record.writeMs / tarMs).toFixed(2)}× | | | |`,

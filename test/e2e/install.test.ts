@@ -26,10 +26,11 @@
 //     over it (no --admin-key: the admins come from the kept database) gives everything back, and
 //     a push with the old token still deploys;
 //   - `doctor` over SSH passes every check against the real engine, registry and cluster;
-//   - with the data directory and the app's namespace gone, install.sh --restore with the last
-//     backup archive and its key brings back the app (answering, without a build; `rollback`
-//     then runs the release before from its restored image), its releases,
-//     keys, token and builds.
+//   - with the data directory (its backups too) and the app's namespace gone, install.sh --restore
+//     latest --from-s3 with the key and the bucket's credential brings back the app from the copy
+//     of its last backup in the testbed's S3 bucket (answering, without a build; `rollback` then
+//     runs the release before from its restored image), its releases, keys, token and builds, and
+//     the restored server copies its own backups to the bucket.
 // The k3s, docker.io, docker-registry and pack downloads are not exercised here (no get.k3s.io,
 // Docker Hub or GitHub in CI): test/unit/install.test.ts covers them as dry runs.
 //
@@ -52,6 +53,8 @@ import { writeKeyFile } from '../../server/ops/self-backup/age.ts';
 import { eventually } from '../support/eventually.ts';
 
 const NEEDS = ['SLIPWAY_TEST_MACHINE', 'DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_REGISTRY_AUTH_FILE', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_POSTGRES_IMAGE', 'SLIPWAY_VALKEY_IMAGE'] as const;
+/** The testbed's S3 endpoint (testbed/parts/69-s3.sh), for the restore from a backup's copy. */
+const S3_NEEDS = ['SLIPWAY_TEST_S3_ENDPOINT', 'SLIPWAY_TEST_S3_BUCKET', 'SLIPWAY_TEST_S3_CREDENTIALS', 'SLIPWAY_TEST_S3_CA'] as const;
 const MACHINE = 'slipway-e2e-install';
 /** Not the defaults (the machine shares the host's network) and not what deploy tests use (port 0). */
 const SSH_PORT = 2422;
@@ -437,36 +440,48 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.match(r.stdout, /https +the dashboard and API are served over plain HTTP at http:\/\/slipway\.slipway\.test, and slipway\.slipway\.test is a local name no public DNS answers for/);
   });
 
-  test('the machine and its data are lost: install.sh --restore with the last backup brings back the app, its releases, keys and token, deployed again from its images without a build', { timeout: INSTALL_MS + 5 * 60_000 }, async (t) => {
-    if (!needTestbed(t, NEEDS)) return;
+  test('the machine and its data are lost: install.sh --restore latest --from-s3 brings back the app, its releases, keys and token from the backup\'s copy in the bucket, deployed again from its images without a build', { timeout: INSTALL_MS + 5 * 60_000 }, async (t) => {
+    const s3 = needTestbed(t, [...NEEDS, ...S3_NEEDS]);
+    if (!s3) return;
     const rootfs = (await machine(['dir', MACHINE])).stdout.trim();
-    // A backup of now, with the key of the upgrade's test (the reinstall wrote the settings anew).
+    // Backups with the key of the upgrade's test (the reinstall wrote the settings anew), each
+    // copied to a folder of the testbed's bucket of this run's own; its credential and authority
+    // are the server's (0600, the slipway user's), as install.sh --backup-s3 places them.
     const { recipient } = await writeKeyFile(join(dir, 'restore.key'));
+    const folder = `install-${randomBytes(4).toString('hex')}`;
+    const s3Url = `${s3.SLIPWAY_TEST_S3_ENDPOINT!}/${s3.SLIPWAY_TEST_S3_BUCKET!}/${folder}`;
+    t.after(() => rmSync(join(s3.SLIPWAY_TEST_S3_CREDENTIALS!, '..', 'data', s3.SLIPWAY_TEST_S3_BUCKET!, folder), { recursive: true, force: true }));
+    copyFileSync(s3.SLIPWAY_TEST_S3_CREDENTIALS!, join(rootfs, 'etc', 'slipway', 'backup-s3-credentials'));
+    copyFileSync(s3.SLIPWAY_TEST_S3_CA!, join(rootfs, 'etc', 'slipway', 'backup-s3-ca.pem'));
+    ok(await inside(['chown', 'slipway:slipway', '/etc/slipway/backup-s3-credentials']), 'the credential is the server\'s');
+    ok(await inside(['chmod', '0600', '/etc/slipway/backup-s3-credentials']), 'the credential is the server\'s only');
     const envFile = join(rootfs, 'etc', 'slipway', 'slipway.env');
-    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}SLIPWAY_BACKUP_KEY=${recipient}\n`);
-    ok(await inside(['systemctl', 'restart', 'slipway.service']), 'restart with the backup key');
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}SLIPWAY_BACKUP_KEY=${recipient}\nSLIPWAY_BACKUP_S3_URL=${s3Url}\nSLIPWAY_BACKUP_S3_CREDENTIALS=/etc/slipway/backup-s3-credentials\nSLIPWAY_BACKUP_S3_CA=/etc/slipway/backup-s3-ca.pem\n`);
+    ok(await inside(['systemctl', 'restart', 'slipway.service']), 'restart with the backup key and the bucket');
     await answering();
-    const made = await ssh('backup:create');
+    const made = await ssh('backup:create --json');
     ok(made, 'backup:create');
-    const name = /Backed up as (slipway-\d{8}T\d{6}Z\.tar\.age)/.exec(made.stdout)?.[1];
-    assert.ok(name, made.stdout);
+    const record = JSON.parse(made.stdout) as { name: string; verified: boolean; copy: { ok: boolean; url: string; error: string | null } };
+    assert.deepEqual([record.verified, record.copy.ok, record.copy.error, record.copy.url], [true, true, null, `${s3Url}/${record.name}`]);
     const before = await snapshot();
-    // The archive and the key are all that is left: kept off the machine, brought to the new one.
-    copyFileSync(join(rootfs, 'var', 'lib', 'slipway', 'backups', name), join(dir, name));
+    // The whole machine is lost, its backup folder with it: the key, kept by the admin, and the
+    // bucket's credential are all that is left.
     ok(await inside(['bash', '/srv/slipway/install.sh', '--uninstall']), 'install.sh --uninstall');
-    ok(await inside(['rm', '-rf', '/var/lib/slipway']), 'the data directory is lost');
+    ok(await inside(['rm', '-rf', '/var/lib/slipway']), 'the data directory and its backups are lost');
     // The cluster lost what this server ran there too.
     const kube = new KubeClient(tb!.KUBECONFIG!);
     await kube.remove('v1', 'Namespace', `slipway-${APP}`);
     await eventually(`the namespace slipway-${APP} to go`, async () => (await kube.read('v1', 'Namespace', `slipway-${APP}`)) === undefined, 3 * 60_000, 1000);
-    copyFileSync(join(dir, name), join(rootfs, 'root', 'backup.tar.age'));
     copyFileSync(join(dir, 'restore.key'), join(rootfs, 'root', 'backup.key'));
+    copyFileSync(s3.SLIPWAY_TEST_S3_CREDENTIALS!, join(rootfs, 'root', 's3.credentials'));
+    copyFileSync(s3.SLIPWAY_TEST_S3_CA!, join(rootfs, 'root', 's3-ca.pem'));
 
     const r = await timed(t, 'install.sh --restore (install, restore, re-deploy)', () => inside(['env', `SLIPWAY_INSTALL_INGRESS=${tb!.SLIPWAY_TEST_INGRESS!}`, 'SLIPWAY_INSTALL_REPORT_WAIT_S=120',
-      'bash', '/srv/slipway/install.sh', ...installFlags, '--restore', '/root/backup.tar.age', '--key', '/root/backup.key'], INSTALL_MS));
+      'bash', '/srv/slipway/install.sh', ...installFlags, '--restore', 'latest', '--from-s3', '--key', '/root/backup.key',
+      '--backup-s3', s3Url, '--backup-s3-credentials', '/root/s3.credentials', '--backup-s3-ca', '/root/s3-ca.pem'], INSTALL_MS));
     ok(r, 'install.sh --restore');
     t.diagnostic(r.stdout.slice(r.stdout.indexOf('-----> Restore from')).split('\n').filter((l) => /Restore|Restored|Images|Apps restored|answer/.test(l)).join(' | '));
-    assert.ok(r.stdout.includes('-----> Restore from backup.tar.age'), r.stdout);
+    assert.ok(r.stdout.includes(`-----> Restore from latest in ${s3Url}`), r.stdout);
     assert.match(r.stdout, /Restored 1 apps \(4 releases\) from a backup of /);
     assert.ok(r.stdout.indexOf('-----> Restore from') < r.stdout.indexOf('listening on'), 'restored before the first start');
     assert.match(r.stdout, new RegExp(`^ {7}${APP} +answers at http://${APP}\\.${DOMAIN.replace(/\./g, '\\.')} \\(200\\)$`, 'm'));
@@ -478,6 +493,10 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.deepEqual(await snapshot(), before);
     assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, `${APP}.${DOMAIN}`, (b) => b.includes('again'), ROUTE_MS), 'hello again from slipway\n');
     assert.equal((await inside(['stat', '-c', '%a %U', '/var/lib/slipway'])).stdout.trim(), '700 slipway');
+    // The bucket is this server's too: its settings, and its own copy of the credential.
+    assert.match(readFileSync(envFile, 'utf8'), new RegExp(`^SLIPWAY_BACKUP_S3_URL=${s3Url.replace(/[.]/g, '\\.')}\nSLIPWAY_BACKUP_S3_CREDENTIALS=/etc/slipway/backup-s3-credentials\nSLIPWAY_BACKUP_S3_CA=/etc/slipway/backup-s3-ca\\.pem\n`, 'm'));
+    assert.equal((await inside(['stat', '-c', '%a %U', '/etc/slipway/backup-s3-credentials'])).stdout.trim(), '600 slipway');
+    assert.equal(readdirSync(join(rootfs, 'var', 'lib')).filter((f) => f.startsWith('.slipway-download-')).length, 0, 'the download is gone');
     // Deployed from the restored image: no build was made.
     assert.equal(((await json(`builds ${APP}`)) as unknown[]).length, (before.builds as unknown[]).length);
     // The token made before the loss pushes to the restored server (a fetch proves it without a build).
@@ -491,5 +510,11 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     const releases = (await json(`releases ${APP}`)) as { version: number; description: string }[];
     assert.match(releases.find((x) => x.version === 5)?.description ?? JSON.stringify(releases), /^Rollback to v3/);
     assert.equal(((await json(`builds ${APP}`)) as unknown[]).length, (before.builds as unknown[]).length, 'no build for the rollback either');
+    // The restored server backs up to the bucket in its turn.
+    const again = await ssh('backup:create --json');
+    ok(again, 'backup:create on the restored server');
+    const next = JSON.parse(again.stdout) as { name: string; copy: { ok: boolean; error: string | null } };
+    assert.deepEqual([next.copy.ok, next.copy.error], [true, null]);
+    assert.notEqual(next.name, record.name);
   });
 });

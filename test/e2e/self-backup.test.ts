@@ -1,12 +1,14 @@
 // Slipway's own backup and restore on the testbed, with the real registry, pack and Kubernetes: an
-// app is pushed and its config changed (two releases, one image), a token is made, and
+// app with a mounted volume is pushed, its config changed (two releases, one image) and a custom
+// domain added, a token is made, and
 // backup:create writes and verifies an archive holding the image from the testbed registry, and
 // copies it to an S3-compatible bucket (the testbed's versitygw over HTTPS), read back whole. Then
 // the loss: the server stops, its backup folder is gone with the machine, the app's namespace is
 // deleted and its image's manifest deleted from the registry. The local CLI's `slipway restore
 // latest --from-s3` fetches the copy and brings the data dir back in a fresh directory and
 // pushes the image back by digest; a server started on it applies the current release at start-up
-// (no build), the app answers again with its config, `releases` and `config` are as they were, the
+// (no build), the app answers again with its config at its own host and its custom domain, its
+// volume's claim is made again and mounted, `releases` and `config` are as they were, the
 // old token works, and a rollback goes back to the first release.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,6 +48,8 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
   const work = mkdtempSync(join(tmpdir(), 'slipway-self-backup-e2e-'));
   const keyFile = join(work, 'backup.key');
   const host = `${app}.${BASE_DOMAIN}`;
+  /** The app's custom domain (domains:add), routed by the testbed's ingress like any host. */
+  const custom = `www.${app}.example.test`;
   let env: Record<string, string>;
   /** The copies' settings: the testbed's bucket, a folder of this run's own. */
   let s3: Record<string, string>;
@@ -96,12 +100,20 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
     if (!needTestbed(t, NEEDS) || !a || !tb) return;
     const started = Date.now();
     assert.equal((await a.ssh(a.admin, `apps:create ${app}`)).exitCode, 0);
+    // A volume mounted into web (applied by the first push) and a custom domain come back too.
+    for (const c of [`storage:create ${app} data --size 64Mi`, `storage:mount ${app} data /data`]) {
+      const r = await a.ssh(a.admin, c);
+      assert.equal(r.exitCode, 0, `${c}: ${r.stderr}`);
+    }
     const dir = fixtureCopy('node-app');
     await a.commitAll(dir, 'node app');
     await deployApp(a, app, dir);
     const set = await a.ssh(a.admin, `config:set ${app} GREETING=restored`);
     assert.equal(set.exitCode, 0, set.stderr);
     await waitForBody(tb.SLIPWAY_TEST_INGRESS!, host, (body) => body === 'hello from slipway restored\n', ROUTE_MS);
+    const added = await a.ssh(a.admin, `domains:add ${app} ${custom}`);
+    assert.equal(added.exitCode, 0, added.stderr);
+    await waitForBody(tb.SLIPWAY_TEST_INGRESS!, custom, (body) => body === 'hello from slipway restored\n', ROUTE_MS);
     const token = await makeToken(a, a.admin, 'survives', 'admin');
     const releasesBefore = JSON.parse((await a.ssh(a.admin, `releases ${app} --json`)).stdout) as { version: number; description: string; image: string }[];
     assert.equal(releasesBefore.length, 2);
@@ -158,6 +170,11 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
     // A server on the restored data dir: start-up puts the current release back, without a build.
     ({ server: b } = await startOnTestbed(tb, { ...env, SLIPWAY_DATA_DIR: dataDir }, { buildTimeoutMs: PUSH_MS }));
     assert.equal(await waitForBody(tb.SLIPWAY_TEST_INGRESS!, host, (body) => body === 'hello from slipway restored\n', ROUTE_MS), 'hello from slipway restored\n');
+    // Its custom domain answers, and web runs with its volume: the claim made again (its data was
+    // the app's, not in the archive), bound and mounted where it was.
+    assert.equal(await waitForBody(tb.SLIPWAY_TEST_INGRESS!, custom, (body) => body === 'hello from slipway restored\n', ROUTE_MS), 'hello from slipway restored\n');
+    const volumes = JSON.parse((await b.ssh(b.admin, `storage:list ${app} --json`)).stdout) as { name: string; size: string; status: string; mounts: { process: string; path: string }[] }[];
+    assert.deepEqual(volumes.map((v) => [v.name, v.size, v.status, v.mounts]), [['data', '64Mi', 'Bound', [{ process: 'web', path: '/data' }]]]);
     const releasesAfter = JSON.parse((await b.ssh(b.admin, `releases ${app} --json`)).stdout) as typeof releasesBefore;
     assert.deepEqual(releasesAfter, releasesBefore);
     const cfg = JSON.parse((await b.ssh(b.admin, `config ${app} --json`)).stdout) as Record<string, string>;

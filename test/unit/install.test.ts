@@ -682,3 +682,58 @@ test('--restore ARCHIVE --key FILE: a fresh install restored before its first st
   assert.ok(r.stdout.includes(`would restore ${join(dir, 'b.tar.age')} into /var/lib/slipway with the key ${join(dir, 'b.key')}`), r.stdout);
   assert.ok(restore < r.stdout.indexOf('would run: systemctl start slipway.service'), 'restored before the first start');
 });
+
+test('--backup-s3 URL and its credential: the settings and the server\'s own copies of the files; --restore NAME --from-s3 restores from the bucket; each wrong combination refused in one sentence', async () => {
+  const help = await run('bash', [script, '--help']);
+  assert.match(help.stdout, /^ {2}--from-s3 {14}with --restore: ARCHIVE is a backup's name in the --backup-s3 bucket/m);
+  assert.match(help.stdout, /^ {2}--backup-s3 URL {8}copy every verified backup to this S3-compatible bucket/m);
+  const url = 'https://s3.example.com/slipway-backups/site-a';
+  for (const [args, msg] of [
+    [['--backup-s3', url], '--backup-s3 needs --backup-s3-credentials FILE (ACCESS_KEY_ID:SECRET_ACCESS_KEY on one line)'],
+    [['--backup-s3-credentials', '/x'], '--backup-s3-credentials goes with --backup-s3 URL'],
+    [['--backup-s3-ca', '/x'], '--backup-s3-ca goes with --backup-s3 URL'],
+    [['--backup-s3', 'http://s3.example.com/b/x', '--backup-s3-credentials', '/x'], '--backup-s3 must be the endpoint\'s https:// URL with the bucket (and a folder in it) as its path, like https://s3.eu-central-1.amazonaws.com/my-bucket/slipway (http:// only on loopback), got "http://s3.example.com/b/x"'],
+    [['--backup-s3', 'https://s3.example.com', '--backup-s3-credentials', '/x'], '--backup-s3 must be the endpoint\'s https:// URL with the bucket (and a folder in it) as its path, like https://s3.eu-central-1.amazonaws.com/my-bucket/slipway (http:// only on loopback), got "https://s3.example.com"'],
+    [['--backup-s3', url, '--backup-s3-credentials', '/x', '--backup-s3-region', 'EU'], '--backup-s3-region must be a region name like us-east-1, got "EU"'],
+    [['--from-s3'], '--from-s3 goes with --restore'],
+    [['--restore', 'latest', '--key', '/x.key', '--from-s3'], '--from-s3 needs --backup-s3 URL and --backup-s3-credentials FILE: the bucket the backups were copied to'],
+    [['--restore', '/root/b.tar.age', '--key', '/x.key', '--from-s3', '--backup-s3', url, '--backup-s3-credentials', '/x'], 'with --from-s3, --restore takes a backup\'s name in the bucket (like slipway-20261205T101500Z.tar.age) or latest, got "/root/b.tar.age"'],
+    [['--join', 'https://10.0.0.1:6443', '--token', `K10${'a'.repeat(64)}::server:s`, '--backup-s3', url, '--backup-s3-credentials', '/x'], '--join makes this machine a cluster node only; it takes --token, --registries, --k3s-version and --dry-run, not --backup-s3'],
+  ] as const) {
+    const r = await install(['--dry-run', ...args]);
+    assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stderr.split('\n')[0], ` !     ${msg}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-install-s3-'));
+  made.push(dir);
+  const cred = join(dir, 's3.cred');
+  const key = join(dir, 'b.key');
+  writeFileSync(key, 'AGE-SECRET-KEY-1QQQQ\n');
+  const base = ['--dry-run', '--restore', 'latest', '--from-s3', '--key', key, '--backup-s3', url, '--backup-s3-credentials', cred];
+  const missing = await install(base);
+  assert.deepEqual([missing.exitCode, missing.stderr.trimEnd()], [1, ` !     Cannot read the bucket's credential file ${cred}.`]);
+  writeFileSync(cred, 'AKIA only\n');
+  const malformed = await install(base);
+  assert.deepEqual([malformed.exitCode, malformed.stderr.trimEnd()], [1, ` !     ${cred} must hold ACCESS_KEY_ID:SECRET_ACCESS_KEY on one line; nothing was installed.`]);
+  assert.ok(!malformed.stdout.includes('would'), 'nothing planned');
+  writeFileSync(cred, 'slipway-site-a:0123456789abcdef\n');
+  writeFileSync(join(dir, 'ca.pem'), 'not a certificate\n');
+  const badCa = await install([...base, '--backup-s3-ca', join(dir, 'ca.pem')]);
+  assert.deepEqual([badCa.exitCode, badCa.stderr.trimEnd()], [1, ` !     ${join(dir, 'ca.pem')} holds no PEM certificate; nothing was installed.`]);
+  writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const r = await install([...base, '--backup-s3-ca', join(dir, 'ca.pem'), '--backup-s3-region', 'eu-central-1']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  // The archive is not looked for on this machine: it is in the bucket.
+  const restore = r.stdout.indexOf(`-----> Restore from latest in ${url}`);
+  assert.ok(restore > 0, r.stdout);
+  assert.ok(r.stdout.includes(`would restore latest from ${url} into /var/lib/slipway with the key ${key}`), r.stdout);
+  assert.ok(restore < r.stdout.indexOf('would run: systemctl start slipway.service'), 'restored before the first start');
+  assert.ok(r.stdout.includes(`would run: install -m 0600 -o slipway -g slipway ${cred} /etc/slipway/backup-s3-credentials`), r.stdout);
+  assert.ok(r.stdout.includes(`would run: install -m 0644 -o root -g root ${join(dir, 'ca.pem')} /etc/slipway/backup-s3-ca.pem`), r.stdout);
+  const settings = r.stdout.split('\n').filter((l) => l.includes('| SLIPWAY_BACKUP_S3_')).map((l) => l.replace(/^ +\| /, ''));
+  assert.deepEqual(settings, [`SLIPWAY_BACKUP_S3_URL=${url}`, 'SLIPWAY_BACKUP_S3_CREDENTIALS=/etc/slipway/backup-s3-credentials', 'SLIPWAY_BACKUP_S3_CA=/etc/slipway/backup-s3-ca.pem', 'SLIPWAY_BACKUP_S3_REGION=eu-central-1']);
+  assert.ok(!r.stdout.includes('0123456789abcdef'), 'the secret is never shown');
+  // Without the flags: no copy, said in the settings file.
+  const plain = await install(['--dry-run', '--admin-key', 'KEY']);
+  assert.ok(plain.stdout.includes('| # no copy of the backups off the machine (install.sh --backup-s3 URL)'), plain.stdout);
+});
