@@ -231,6 +231,23 @@ test('secrets:rotate-key: refused while a backup is written; an archive from bef
   }
 });
 
+test('a registry that fails while the images are pushed (several repositories at once) fails the restore, and no data dir or staging folder is left', async () => {
+  const fresh = new MemoryImages();
+  const broken = Object.assign(Object.create(fresh) as MemoryImages, {
+    putBlob: async (repository: string, digest: string, size: number, open: () => NodeJS.ReadableStream) => {
+      if (repository === 'slipway/app1') throw new Error(`the registry answered 500 uploading ${repository}@${digest}`);
+      return fresh.putBlob(repository, digest, size, open as never);
+    },
+  });
+  const dataDir = join(root, 'restored-broken');
+  const target = loadConfig({ SLIPWAY_DATA_DIR: dataDir, SLIPWAY_REGISTRY: 'registry.test' });
+  await assert.rejects(restoreArchive({ config: target, archive, keyFile, images: broken }), /the registry answered 500 uploading slipway\/app1@/);
+  assert.equal(existsSync(dataDir), false, 'no data dir');
+  assert.deepEqual(readdirSync(root).filter((f) => f.includes('.restore-')), [], 'no staging folder');
+  // The other repositories went on meanwhile: pushed whole, or not started.
+  assert.ok([...fresh.manifests.keys()].every((k) => !k.startsWith('slipway/app1@')), 'nothing of the failing repository was put');
+});
+
 test('a data dir that is not empty is refused', async () => {
   const dataDir = join(root, 'busy');
   mkdirSync(dataDir);

@@ -5,7 +5,7 @@
 // instead of giving wrong data, and the archive opens with the `age` CLI too (`age -d -i KEY`).
 import { writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { UserError } from '../../errors.ts';
 
 /** The library, loaded when a backup is written or read: the server at rest never needs it (idle memory, bench/results/memory.md). */
@@ -30,11 +30,21 @@ export function identityIn(text: string, file: string): string {
   return line;
 }
 
+/**
+ * A Node stream as the web stream the library reads, pulled through its async iterator: a read
+ * only when the library asks, and a cancel (a chunk that failed its check) ends the Node stream.
+ * (Readable.toWeb pushes instead, and can still push into the closed stream after a cancel: an
+ * uncaught error that would end the process.)
+ */
+function pulled(stream: Readable): ReadableStream<Uint8Array> {
+  return WebReadableStream.from(stream as AsyncIterable<Uint8Array>) as unknown as ReadableStream<Uint8Array>;
+}
+
 /** Encrypts a stream to every recipient, chunk by chunk (nothing is held whole in memory). */
 export async function encrypting(plain: Readable, recipients: readonly string[]): Promise<Readable> {
   const e = new (await age()).Encrypter();
   for (const r of recipients) e.addRecipient(r);
-  const out = await e.encrypt(Readable.toWeb(plain) as unknown as ReadableStream<Uint8Array>);
+  const out = await e.encrypt(pulled(plain));
   return Readable.fromWeb(out as unknown as WebReadableStream<Uint8Array>);
 }
 
@@ -47,7 +57,7 @@ export async function decrypting(encrypted: Readable, identity: string, name: st
   d.addIdentity(identity);
   let out: ReadableStream<Uint8Array>;
   try {
-    out = await d.decrypt(Readable.toWeb(encrypted) as unknown as ReadableStream<Uint8Array>);
+    out = await d.decrypt(pulled(encrypted));
   } catch (err) {
     throw unreadable(err, name);
   }

@@ -105,9 +105,13 @@ function pick(m: BackupManifest): Restored['manifest'] {
   return { slipway: m.slipway, schema: m.schema, createdAt: m.createdAt, registry: m.registry };
 }
 
+/** How many repositories are pushed at once: a registry answers each blob's requests in turn, so one at a time waits on it (bench/results/self-backup.md). */
+const PUSHING = 4;
+
 /**
  * Puts every image of the archive into the registry under its repository and digest: blobs first
  * (one the repository has already is not sent again), then an index's images, then the manifest.
+ * PUSHING repositories at a time, each repository's images in turn (they share layers).
  */
 async function pushImages(images: ImageBlobs, dir: string, manifest: BackupManifest): Promise<{ blobsPushed: number; blobsPresent: number }> {
   const blobPath = (digest: string) => join(dir, ENTRY.images, 'blobs', 'sha256', digest.slice('sha256:'.length));
@@ -131,6 +135,23 @@ async function pushImages(images: ImageBlobs, dir: string, manifest: BackupManif
     for (const d of [m.config, ...(m.layers ?? [])]) if (d) await putBlob(repository, d);
     await images.putManifest(repository, digest, { bytes, mediaType: m.mediaType ?? mediaType });
   };
-  for (const image of manifest.images) await putManifest(image.repository, image.digest, image.mediaType);
+  const byRepository = new Map<string, BackupManifest['images']>();
+  for (const image of manifest.images) byRepository.set(image.repository, [...(byRepository.get(image.repository) ?? []), image]);
+  const queue = [...byRepository.values()];
+  let failed = false;
+  const worker = async () => {
+    for (let next = queue.shift(); next && !failed; next = queue.shift()) {
+      try {
+        for (const image of next) await putManifest(image.repository, image.digest, image.mediaType);
+      } catch (err) {
+        failed = true; // The other workers take no new repository; the restore fails with this error.
+        throw err;
+      }
+    }
+  };
+  // Every worker ends before the restore goes on (or cleans up after the first error).
+  const ended = await Promise.allSettled(Array.from({ length: PUSHING }, worker));
+  const error = ended.find((e) => e.status === 'rejected');
+  if (error) throw error.reason;
   return { blobsPushed, blobsPresent };
 }
