@@ -19,7 +19,8 @@
 //     none failed);
 //   - install.sh --upgrade to the checkout with a bumped version and one more migration (a marker
 //     file in the new code shows up) keeps every setting and all data, the app answering all
-//     along; a backup key set by hand is kept and backs up first (backup:create), a push while it
+//     along (its database images failing to build: one warning, the images named before kept);
+//     a backup key set by hand is kept and backs up first (backup:create), a push while it
 //     runs is refused with the sentence, the store is copied before it is migrated, and the same
 //     push deploys after;
 //   - --uninstall removes service, code and settings and keeps /var/lib/slipway; installing again
@@ -358,6 +359,13 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     const server = join(wd, 'server.js');
     writeFileSync(server, readFileSync(server, 'utf8').replace('hello over http from slipway', 'hello after the upgrade from slipway'));
     const sha = await commitAll('after the upgrade');
+    // The new code's database images fail to build (images/build.sh made to fail, as a full disk or
+    // an engine that stopped would): said in one warning, and the upgrade goes on, keeping the
+    // images the settings named.
+    const buildScript = join(rootfs, 'srv', 'slipway', 'images', 'build.sh');
+    const buildScriptText = readFileSync(buildScript, 'utf8');
+    writeFileSync(buildScript, buildScriptText.replace('\n', '\necho "images: postgres: the build failed: no space left on device (made to fail by the test)" >&2; exit 1\n'));
+    t.after(() => writeFileSync(buildScript, buildScriptText));
     let refused: RunResult | undefined;
     const r = await upgradeUnderLoad(t, 'upgrade in place', async () => {
       // Once the flag is there, a push is refused with the sentence (by whichever version answers).
@@ -379,6 +387,9 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.ok(r.stdout.includes('dependencies unchanged: reusing node_modules'), r.stdout);
     assert.ok(r.stdout.includes(`       upgraded from ${version} to ${version}-next; pushes and changes are taken again`), r.stdout);
     assert.equal(readFileSync(join(rootfs, 'opt', 'slipway', 'app', 'UPGRADE-MARKER'), 'utf8'), marker);
+    const said = `${r.stdout}\n${r.stderr}`;
+    assert.ok(said.includes('images: postgres: the build failed: no space left on device (made to fail by the test)\n'), said);
+    assert.ok(said.includes(' !     The database images were not built (the reason is above): addons:create keeps the images named before, or is refused without them, until install.sh runs again.'), said);
     assert.equal(readFileSync(envFile, 'utf8'), settings);
     assert.equal((await ssh('version')).stdout.trim(), `slipway ${version}-next`);
     assert.deepEqual(storeSchema(rootfs), { schema: SCHEMA_VERSION + 1, integrity: 'ok' });

@@ -136,7 +136,7 @@ async function pushImages(images: ImageBlobs, dir: string, manifest: BackupManif
     await images.putManifest(repository, digest, { bytes, mediaType: m.mediaType ?? mediaType });
   };
   const byRepository = new Map<string, BackupManifest['images']>();
-  for (const image of manifest.images) byRepository.set(image.repository, [...(byRepository.get(image.repository) ?? []), image]);
+  for (const image of manifest.images) byRepository.set(image.repository, (byRepository.get(image.repository) ?? []).concat(image));
   const queue = [...byRepository.values()];
   let failed = false;
   const worker = async () => {
