@@ -177,15 +177,19 @@ describe('floods towards clients that do not read, with real pods', { timeout: 4
     writeFileSync(join(wd, 'flood-release'), 'the release command prints without end\n');
     for (const args of [['add', '-A'], ['commit', '-q', '-m', 'flood the release']]) await run('git', args, { cwd: wd, env: genv });
     const idle = await idleRss(server.pid);
-    const push = spawn('git', ['push', remote(), 'main'], { cwd: wd, env: { ...process.env, ...genv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // In a process group of its own, as a terminal runs a command: the user's Ctrl-C ends git and
+    // the ssh it runs together (killing git alone leaves its ssh connected, and the push going).
+    const push = spawn('git', ['push', remote(), 'main'], { cwd: wd, env: { ...process.env, ...genv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     try {
       await eventually('the release pod to run', async () => (await runningPods('release')).length > 0, PUSH_MS, 1000);
       assertBounded(t, await watchFlood(server, admin, idle, FLOOD_MS));
       assert.ok(running(push), 'the push was still going at the end of the flood');
     } finally {
-      push.kill('SIGKILL');
+      process.kill(-push.pid!, 'SIGKILL');
     }
+    const left = Date.now();
     await eventually('the release pod to be removed', async () => (await podsOf('release')).length === 0, 120_000, 1000);
+    t.diagnostic(`the release pod was removed ${((Date.now() - left) / 1000).toFixed(1)} s after the pusher left`);
     assert.ok(server.alive());
   });
 });
