@@ -175,6 +175,14 @@ put() {
   printf '%s\n' "$content" > "$tmp"
   chmod "$mode" "$tmp" && chown "$owner" "$tmp" && mv -f "$tmp" "$file"
 }
+# place SRC DEST MODE OWNER: installs SRC as DEST with that mode and owner (owner user:group),
+# unless SRC is DEST already (a re-run given the installed copy).
+place() {
+  local src=$1 dest=$2 mode=$3 owner=$4
+  if [ "$DRY" = 1 ] || [ "$(readlink -f "$src")" != "$dest" ]; then
+    run install -m "$mode" -o "${owner%%:*}" -g "${owner#*:}" "$src" "$dest"
+  fi
+}
 # A value that goes into the environment file: no spaces, quotes or shell syntax.
 safe() {
   [[ $2 =~ ^[A-Za-z0-9._:/@+=,~-]*$ ]] || usage_error "$1 has characters that are not allowed: $2"
@@ -885,14 +893,10 @@ step_user() {
   # The bucket's credential and authority: the server's own copies (read as the slipway user).
   local s3_env="" s3=${flag[backup-s3]:-}
   if [ -n "$s3" ]; then
-    if [ "$DRY" = 1 ] || [ "$(readlink -f "${flag[backup-s3-credentials]}")" != "$ETC/backup-s3-credentials" ]; then
-      run install -m 0600 -o slipway -g slipway "${flag[backup-s3-credentials]}" "$ETC/backup-s3-credentials"
-    fi
+    place "${flag[backup-s3-credentials]}" "$ETC/backup-s3-credentials" 0600 slipway:slipway
     s3_env=$(printf 'SLIPWAY_BACKUP_S3_URL=%s\nSLIPWAY_BACKUP_S3_CREDENTIALS=%s' "$s3" "$ETC/backup-s3-credentials")
     if [ -n "${flag[backup-s3-ca]:-}" ]; then
-      if [ "$DRY" = 1 ] || [ "$(readlink -f "${flag[backup-s3-ca]}")" != "$ETC/backup-s3-ca.pem" ]; then
-        run install -m 0644 -o root -g root "${flag[backup-s3-ca]}" "$ETC/backup-s3-ca.pem"
-      fi
+      place "${flag[backup-s3-ca]}" "$ETC/backup-s3-ca.pem" 0644 root:root
       s3_env+=$'\n'"SLIPWAY_BACKUP_S3_CA=$ETC/backup-s3-ca.pem"
     fi
     [ -z "${flag[backup-s3-region]:-}" ] || s3_env+=$'\n'"SLIPWAY_BACKUP_S3_REGION=${flag[backup-s3-region]}"
@@ -905,11 +909,7 @@ step_user() {
   fi
   [ -n "$s3_env" ] || s3_env="# no copy of the backups off the machine (install.sh --backup-s3 URL)"
   local kube=$ETC/kubeconfig
-  if [ -n "$KUBECONFIG_SRC" ]; then
-    if [ "$DRY" = 1 ] || [ "$(readlink -f "$KUBECONFIG_SRC")" != "$kube" ]; then
-      run install -m 0600 -o slipway -g slipway "$KUBECONFIG_SRC" "$kube"
-    fi
-  fi
+  [ -z "$KUBECONFIG_SRC" ] || place "$KUBECONFIG_SRC" "$kube" 0600 slipway:slipway
   # pack's settings only for pack builds (pods in the cluster need neither pack nor an engine here).
   local pack_env="# no pack or Docker engine: builds run in pods in the cluster"
   [ "$BUILDS" = cluster ] || pack_env=$(printf 'SLIPWAY_PACK=%s\nDOCKER_HOST=%s\nPACK_HOME=%s' "$OPT/bin/pack" "$DOCKER" "$DATA/pack")

@@ -23,10 +23,11 @@ import type { Services } from '../server/context.ts';
 import { backUp } from '../server/ops/self-backup/backups.ts';
 import { S3Bucket } from '../server/s3.ts';
 import { writeKeyFile } from '../server/ops/self-backup/age.ts';
-import { restoreArchive } from '../server/ops/self-backup/restore.ts';
+import { PUSHING, restoreArchive } from '../server/ops/self-backup/restore.ts';
 import { RegistryBlobs } from '../server/build/registry-blobs.ts';
 import { MemoryImages, seedStore } from '../test/support/self-backup.ts';
 import { freePort } from '../test/support/harness.ts';
+import { eventually } from '../test/support/eventually.ts';
 import { benchEnv } from './settings.ts';
 
 const SETTINGS = Object.freeze({
@@ -36,7 +37,6 @@ const SETTINGS = Object.freeze({
   releaseMb: Number(benchEnv.BENCH_RELEASE_MB || 2),
   out: resolve(import.meta.dirname, 'results', 'self-backup.md'),
 });
-const PUSHING_NOTE = 'restore pushes four repositories at a time';
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const s2 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mb = (bytes: number) => (bytes < 10e6 ? `${(bytes / 1e3).toFixed(0)} kB` : `${(bytes / 1e6).toFixed(0)} MB`);
@@ -115,7 +115,7 @@ try {
     writeFileSync(join(root, 'registry.yml'), ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(root, 'registry')}`, 'http:', `  addr: ${addr}`, ''].join('\n'));
     const registry = spawn(registryBinary, ['serve', join(root, 'registry.yml')], { stdio: 'ignore' });
     try {
-      for (let i = 0; i < 100 && !(await fetch(`http://${addr}/v2/`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+      await eventually(`the registry at ${addr}`, () => fetch(`http://${addr}/v2/`).then((r) => r.ok, () => false), 10_000, 100);
       const t = performance.now();
       const r = await restoreArchive({ config: { dataDir: join(root, 'restored-registry'), registry: addr, registryAuth: undefined }, archive: join(config.backupDir, record.name), keyFile: join(root, 'backup.key'), images: new RegistryBlobs(addr) });
       const ms = performance.now() - t;
@@ -172,7 +172,7 @@ try {
     '',
     `Memory: the process's resident set grew by ${mb(rssPeak - rssBefore)} during backup:create (before it: ${mb(rssBefore)}, most of it the in-memory registry), against ${mb(total)} written: files and layers stream through the tar and age's 64 KiB chunks, nothing is held whole.`,
     '',
-    `What the numbers say: the write is ${(record.writeMs / tarMs).toFixed(2)}× \`tar | gzip\`: gzip's one-core compression, which gains nothing on layers that are compressed already (${mb(tgzBytes)} for ${mb(total)}), costs ${record.writeMs < tarMs ? 'more' : 'less'} than age's encryption and the SHA-256 of every entry, so the archive is not compressed. The restore is ${(restoreMs / untarMs).toFixed(2)}× \`gzip -d | tar -x\`: besides decrypting and unpacking, it hashes every entry, checks every image and the store, and pushes every blob; the verify reads the whole archive back once more, which a plain copy never does.${registryRestore ? ` Into a real registry the restore takes ${(registryRestore.ms / restoreMs).toFixed(1)}× as long as into memory: each blob is a request to ask for it, one to start its upload and one to send it, each written and hashed by the registry (${PUSHING_NOTE}).` : ''}`,
+    `What the numbers say: the write is ${(record.writeMs / tarMs).toFixed(2)}× \`tar | gzip\`: gzip's one-core compression, which gains nothing on layers that are compressed already (${mb(tgzBytes)} for ${mb(total)}), costs ${record.writeMs < tarMs ? 'more' : 'less'} than age's encryption and the SHA-256 of every entry, so the archive is not compressed. The restore is ${(restoreMs / untarMs).toFixed(2)}× \`gzip -d | tar -x\`: besides decrypting and unpacking, it hashes every entry, checks every image and the store, and pushes every blob; the verify reads the whole archive back once more, which a plain copy never does.${registryRestore ? ` Into a real registry the restore takes ${(registryRestore.ms / restoreMs).toFixed(1)}× as long as into memory: each blob is a request to ask for it, one to start its upload and one to send it, each written and hashed by the registry (restore pushes ${PUSHING} repositories at a time).` : ''}`,
     '',
   ];
   // The sections after the first were measured by other means (the install test): kept.

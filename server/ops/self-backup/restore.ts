@@ -106,7 +106,7 @@ function pick(m: BackupManifest): Restored['manifest'] {
 }
 
 /** How many repositories are pushed at once: a registry answers each blob's requests in turn, so one at a time waits on it (bench/results/self-backup.md). */
-const PUSHING = 4;
+export const PUSHING = 4;
 
 /**
  * Puts every image of the archive into the registry under its repository and digest: blobs first
