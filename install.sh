@@ -776,6 +776,8 @@ step_certs() {
   # The manifest is the code's k8s/cluster-issuer.yaml (the testbed applies the same one), from
   # the new code step_code unpacked (step_service puts it in place).
   local tpl=$OPT/app.new/k8s/cluster-issuer.yaml
+  # After the code is in place (a restore's settings turned certificates on): the same file there.
+  [ "$DRY" = 1 ] || [ -d "$OPT/app.new" ] || tpl=$OPT/app/k8s/cluster-issuer.yaml
   if [ "$DRY" = 1 ]; then
     detail "would write $ETC/cluster-issuer.yaml from k8s/cluster-issuer.yaml (mode 0600, owner root:root)"
   else
@@ -1231,25 +1233,47 @@ step_restore() {
   printf '%s\n' "$out" | sed 's/^/       /'
   chown -R slipway:slipway "$DATA"
   RESTORED=1
-  # What the old server ran with that this install's flags do not set: its backup key (the public
-  # recipient: backups go on to the key the admin holds) and how many releases it kept. Checked
-  # by their shapes before they go into the settings file (it is sourced by a shell).
-  local k v added="" kept
-  # shellcheck disable=SC2016  # JavaScript's template strings, not the shell's
-  kept=$("$OPT/node/bin/node" -e '
-    const s = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
-    if (typeof s.backupRecipient === "string" && /^age1[0-9a-z]{58}$/.test(s.backupRecipient)) console.log(`SLIPWAY_BACKUP_KEY=${s.backupRecipient}`);
-    if (Number.isInteger(s.keepReleases) && s.keepReleases > 0 && s.keepReleases < 10000) console.log(`SLIPWAY_KEEP_RELEASES=${s.keepReleases}`);
-  ' "$DATA/restored-settings.json") || kept=""
-  while IFS='=' read -r k v; do
-    [ -n "$k" ] || continue
-    grep -q "^$k=" "$ENV_FILE" && continue
-    added+="$k=$v"$'\n'
-  done <<<"$kept"
-  if [ -n "$added" ]; then
-    printf '# From the restored backup (%s):\n%s' "$DATA/restored-settings.json" "$added" >> "$ENV_FILE"
-    detail "settings of the restored server kept: $(printf '%s' "$added" | cut -d= -f1 | paste -sd' ' -)"
-  fi
+  adopt_restored
+}
+
+# What the old server ran with that no flag of this run sets comes back (bin/restored-settings.ts
+# prints its settings, each checked as the server reads it and in the characters the settings file
+# allows): the ACME contact (then cert-manager and the ClusterIssuer, as --acme-email installs
+# them), the default builder, the StorageClass on someone else's cluster (install.sh's k3s has its
+# own), the backup key (the public recipient: backups go on to the key the admin holds) and how many
+# releases it kept. Where pushes were built is said, not changed: this install set up its engine.
+adopt_restored() {
+  local name value out changed=() added="" names=()
+  out=$("$OPT/node/bin/node" "$OPT/app/bin/restored-settings.ts" "$DATA/restored-settings.json") || out=""
+  while IFS='=' read -r name value; do
+    [ -n "$name" ] || continue
+    case $name in
+      SLIPWAY_ACME_EMAIL)
+        { [ -z "${flag[acme-email]:-}" ] && [ "$value" != "$ACME_EMAIL" ]; } || continue
+        ACME_EMAIL=$value DASHBOARD_URL=https://slipway.$DOMAIN
+        changed+=("SLIPWAY_DASHBOARD_URL=$DASHBOARD_URL") ;;
+      SLIPWAY_BUILDER)
+        { [ -z "${flag[builder]:-}" ] && [ "$value" != "$BUILDER" ]; } || continue
+        BUILDER=$value ;;
+      SLIPWAY_STORAGE_CLASS)
+        { [ "$OWN_K3S" = 0 ] && [ "$value" != "$STORAGE_CLASS" ]; } || continue
+        STORAGE_CLASS=$value ;;
+      SLIPWAY_BUILD_BACKEND)
+        [ "$value" = "$BUILDS" ] || detail "the restored server built pushes with $value; this one builds with $BUILDS (install.sh --builds $value changes it)"
+        continue ;;
+      *)
+        # Not written by install.sh: an admin's own line (none on a fresh machine) stays.
+        if ! grep -q "^$name=" "$ENV_FILE"; then added+="$name=$value"$'\n'; names+=("$name"); fi
+        continue ;;
+    esac
+    changed+=("$name=$value")
+    names+=("$name")
+  done <<<"$out"
+  [ ${#changed[@]} -eq 0 ] || set_settings "${changed[@]}"
+  [ -z "$added" ] || printf '# From the restored backup (%s):\n%s' "$DATA/restored-settings.json" "$added" >> "$ENV_FILE"
+  [ ${#names[@]} -eq 0 ] || detail "settings of the restored server kept: ${names[*]}"
+  # Certificates were off for this install's flags; the restored server had them.
+  if printf '%s\n' "${names[@]}" | grep -qx SLIPWAY_ACME_EMAIL; then step_certs; fi
 }
 
 # After a restore: each app, and whether it answers through the ingress at APP.DOMAIN (the server

@@ -985,6 +985,13 @@ type Values = { [K in keyof Settings]: ReturnType<Settings[K]['read']> };
 /** The settings table as docs/configuration.md lists it: name, default and doc of each variable, in table order. */
 export const settingsReference: readonly Pick<Setting, 'name' | 'default' | 'doc'>[] = Object.values(SETTINGS).map(({ name, default: d, doc }) => ({ name, default: d, doc }));
 
+/** Checks `value` as the server would read it for the variable `name`; throws that setting's UserError, or says it is not one. */
+export function checkSetting(name: string, value: string): void {
+  const s = Object.values(SETTINGS).find((x) => x.name === name);
+  if (!s) throw new UserError(`${name} is not a setting Slipway reads.`);
+  s.read({ [name]: value });
+}
+
 /** Reads and validates the environment once; the only place that reads process.env. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const values = Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, s.read(env)])) as Values;

@@ -487,8 +487,10 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     copyFileSync(s3.SLIPWAY_TEST_S3_CREDENTIALS!, join(rootfs, 'root', 's3.credentials'));
     copyFileSync(s3.SLIPWAY_TEST_S3_CA!, join(rootfs, 'root', 's3-ca.pem'));
 
+    // No --builder this time: the old server's comes back from its settings.
+    const withoutBuilder = installFlags.filter((f, i, all) => f !== '--builder' && all[i - 1] !== '--builder');
     const r = await timed(t, 'install.sh --restore (install, restore, re-deploy)', () => inside(['env', `SLIPWAY_INSTALL_INGRESS=${tb!.SLIPWAY_TEST_INGRESS!}`, 'SLIPWAY_INSTALL_REPORT_WAIT_S=120',
-      'bash', '/srv/slipway/install.sh', ...installFlags, '--restore', 'latest', '--from-s3', '--key', '/root/backup.key',
+      'bash', '/srv/slipway/install.sh', ...withoutBuilder, '--restore', 'latest', '--from-s3', '--key', '/root/backup.key',
       '--backup-s3', s3Url, '--backup-s3-credentials', '/root/s3.credentials', '--backup-s3-ca', '/root/s3-ca.pem'], INSTALL_MS));
     ok(r, 'install.sh --restore');
     t.diagnostic(r.stdout.slice(r.stdout.indexOf('-----> Restore from')).split('\n').filter((l) => /Restore|Restored|Images|Apps restored|answer/.test(l)).join(' | '));
@@ -497,8 +499,10 @@ describe('install.sh on a fresh Debian 12 machine, against the testbed', { timeo
     assert.ok(r.stdout.indexOf('-----> Restore from') < r.stdout.indexOf('listening on'), 'restored before the first start');
     assert.match(r.stdout, new RegExp(`^ {7}${APP} +answers at http://${APP}\\.${DOMAIN.replace(/\./g, '\\.')} \\(200\\)$`, 'm'));
     assert.ok(r.stdout.includes('=====> Slipway is running\n'), r.stdout);
-    // The old server's backup key (its public recipient) and kept releases, which no flag set, are kept.
-    assert.ok(r.stdout.includes('settings of the restored server kept: SLIPWAY_BACKUP_KEY SLIPWAY_KEEP_RELEASES'), r.stdout);
+    // The old server's builder, backup key (its public recipient) and kept releases, which no flag set, are kept.
+    assert.ok(r.stdout.includes('settings of the restored server kept: SLIPWAY_BUILDER SLIPWAY_BACKUP_KEY SLIPWAY_KEEP_RELEASES'), r.stdout);
+    assert.match(readFileSync(envFile, 'utf8'), new RegExp(`^SLIPWAY_BUILDER=${tb!.SLIPWAY_BUILDER!.replace(/[.]/g, '\\.')}$`, 'm'));
+    assert.ok(r.stdout.includes(`-----> Builder image ${tb!.SLIPWAY_BUILDER!}\n`), 'the builder step pulls the restored server\'s builder');
     assert.match(readFileSync(envFile, 'utf8'), new RegExp(`^# From the restored backup \\(/var/lib/slipway/restored-settings\\.json\\):\nSLIPWAY_BACKUP_KEY=${recipient}\nSLIPWAY_KEEP_RELEASES=10\n`, 'm'));
     // The same admin key answers; the same apps, keys, token names, releases and builds.
     assert.deepEqual(await snapshot(), before);

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../server/config.ts';
@@ -150,6 +151,9 @@ test('restore into an empty data dir: the store, repositories and host key come 
   const settings = JSON.parse(readFileSync(join(target.dataDir, 'restored-settings.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(settings.registry, 'registry.test');
   assert.equal(statSync(join(target.dataDir, 'restored-settings.json')).mode & 0o777, 0o600, 'the settings (the registry credential among them) are the owner\'s only');
+  // What install.sh --restore takes over from them where no flag of its own says otherwise.
+  const adopted = execFileSync(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'restored-settings.ts'), join(target.dataDir, 'restored-settings.json')], { encoding: 'utf8' });
+  assert.equal(adopted, `SLIPWAY_BUILDER=heroku/builder:24\nSLIPWAY_BUILD_BACKEND=pack\nSLIPWAY_BACKUP_KEY=${recipient}\nSLIPWAY_KEEP_RELEASES=10\n`);
   assert.equal(readdirSync(root).filter((f) => f.includes('.restore-')).length, 0, 'no work directory is left');
 });
 

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planRetention } from '../../server/ops/self-backup/backups.ts';
+import { adoptable } from '../../server/ops/self-backup/adopt.ts';
 import { loadConfig } from '../../server/config.ts';
 import { dispatch } from '../../server/commands/registry.ts';
 import { makeOutput } from '../../server/output/output.ts';
@@ -70,4 +71,30 @@ test('two archives of the same second keep their order: slipway-…Z-2 is newer 
   const second = { name: 'slipway-20261231T120000Z-2.tar.age', createdAt: '2026-12-31T12:00:00.900Z', verified: true };
   const older = { name: 'slipway-20261231T115959Z.tar.age', createdAt: '2026-12-31T11:59:59.000Z', verified: true };
   assert.deepEqual(planRetention([first, older, second], 1, 30 * DAY, now), [first.name, older.name]);
+});
+
+test("a restored server's settings a new install takes over: set ones only, each checked as the server reads it, shell-safe", () => {
+  const recipient = `age1${'q'.repeat(58)}`;
+  const archive = {
+    publicHost: '10.0.0.5', baseDomain: '10.0.0.5.sslip.io', registryAuth: { username: 'u', password: 'p' },
+    acmeEmail: 'ops@example.com', builderImage: 'registry.example/builders/heroku:24', buildBackend: 'cluster',
+    storageClass: null, backupRecipient: recipient, keepReleases: 7,
+  };
+  assert.deepEqual(adoptable(archive), {
+    adopted: [
+      { name: 'SLIPWAY_ACME_EMAIL', value: 'ops@example.com' },
+      { name: 'SLIPWAY_BUILDER', value: 'registry.example/builders/heroku:24' },
+      { name: 'SLIPWAY_BUILD_BACKEND', value: 'cluster' },
+      { name: 'SLIPWAY_BACKUP_KEY', value: recipient },
+      { name: 'SLIPWAY_KEEP_RELEASES', value: '7' },
+    ],
+    skipped: [],
+  });
+  // What the settings file (sourced by a shell) cannot hold, what the server would refuse, and a
+  // key file of the old machine are said and left out; the rest still comes.
+  const odd = adoptable({ acmeEmail: 'ops@example.com; rm -rf /', builderImage: 'b:1', buildBackend: 'docker', storageClass: 'fast', backupRecipient: '/etc/slipway/backup.pub', keepReleases: -1 });
+  assert.deepEqual(odd.adopted, [{ name: 'SLIPWAY_BUILDER', value: 'b:1' }, { name: 'SLIPWAY_STORAGE_CLASS', value: 'fast' }]);
+  assert.deepEqual(odd.skipped.map((s) => s.name), ['SLIPWAY_ACME_EMAIL', 'SLIPWAY_BUILD_BACKEND', 'SLIPWAY_BACKUP_KEY', 'SLIPWAY_KEEP_RELEASES']);
+  for (const s of odd.skipped) assert.match(s.why, new RegExp(`^${s.name}\\b.*\\.$`), s.why);
+  assert.deepEqual(adoptable({}), { adopted: [], skipped: [] });
 });
