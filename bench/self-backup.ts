@@ -21,6 +21,7 @@ import { loadConfig } from '../server/config.ts';
 import { openStore, storeKeysOf } from '../server/store/index.ts';
 import type { Services } from '../server/context.ts';
 import { backUp } from '../server/ops/self-backup/backups.ts';
+import type { BackupRecord } from '../server/shapes/self-backups.ts';
 import { S3Bucket } from '../server/s3.ts';
 import { writeKeyFile } from '../server/ops/self-backup/age.ts';
 import { PUSHING, restoreArchive } from '../server/ops/self-backup/restore.ts';
@@ -108,7 +109,7 @@ try {
   // A fresh machine's registry holds none of the images: Debian's docker-registry on a loopback port
   // with an empty storage folder on the same disk (a registry of the testbed's kind), and the same
   // restore into it; beside it, a plain copy of the same blob files into another folder.
-  let registryRestore: { ms: number; blobs: number; copyMs: number } | undefined;
+  let registryRestore: { ms: number; blobs: number; copyMs: number; backup: BackupRecord } | undefined;
   const registryBinary = benchEnv.SLIPWAY_REGISTRY_BINARY || '/usr/bin/docker-registry';
   if (existsSync(registryBinary)) {
     const addr = `127.0.0.1:${await freePort()}`;
@@ -121,8 +122,14 @@ try {
       const ms = performance.now() - t;
       const tc = performance.now();
       execFileSync('sh', ['-c', 'cp -r "$1" "$2" && sync', 'sh', join(plain, 'images'), join(root, 'images-copy')]);
-      registryRestore = { ms, blobs: r.blobsPushed, copyMs: performance.now() - tc };
-      say(`restore into an empty docker-registry: ${s2(ms)}, ${r.blobsPushed} blobs pushed; cp -r of the blobs: ${s2(registryRestore.copyMs)}`);
+      const copyMs = performance.now() - tc;
+      say(`restore into an empty docker-registry: ${s2(ms)}, ${r.blobsPushed} blobs pushed; cp -r of the blobs: ${s2(copyMs)}`);
+      // The same backup again, its images read from that registry as a server's are (no copy off the machine).
+      const fromRegistry = loadConfig({ SLIPWAY_DATA_DIR: join(root, 'data'), SLIPWAY_BACKUP_KEY: recipient, SLIPWAY_REGISTRY: addr, SLIPWAY_BACKUP_DIR: join(root, 'backups-registry') });
+      const backup = await backUp({ config: fromRegistry, store, images: new RegistryBlobs(addr) } as unknown as Services);
+      if (!backup.verified) throw new Error(`the backup from the registry failed its verification: ${backup.verifyError}`);
+      say(`backup from the docker-registry: ${s2(backup.writeMs)} write + ${s2(backup.verifyMs ?? 0)} verify`);
+      registryRestore = { ms, blobs: r.blobsPushed, copyMs, backup };
     } finally {
       registry.kill();
       rmSync(join(root, 'registry'), { recursive: true, force: true });
@@ -164,6 +171,8 @@ try {
       `| restore onto a fresh machine's empty registry (Debian's docker-registry on loopback, its storage on the same disk), every image pushed (${registryRestore.blobs} blobs) | ${s2(registryRestore.ms)} | ${rate(total, registryRestore.ms)} | | |`,
       `| \`cp -r\` of the same blob files into another folder (and \`sync\`) | ${s2(registryRestore.copyMs)} | ${rate(imageBytes, registryRestore.copyMs)} | | |`,
       `| ratio: restore into the registry / plain copy | ${(registryRestore.ms / registryRestore.copyMs).toFixed(2)}× | | | |`,
+      `| backup:create: write, its images read from that registry (the server's case; the rows above read them from memory) | ${s2(registryRestore.backup.writeMs)} | ${rate(total, registryRestore.backup.writeMs)} | | |`,
+      `| backup:create: verify of that archive | ${s2(registryRestore.backup.verifyMs ?? 0)} | ${rate(total, registryRestore.backup.verifyMs ?? 1)} | | |`,
     ] : []),
     `| \`tar -c \\| gzip\` of the same files | ${s2(tarMs)} | ${rate(total, tarMs)} | ${mb(tgzBytes)} | |`,
     `| \`gzip -d \\| tar -x\` back | ${s2(untarMs)} | ${rate(total, untarMs)} | | |`,
