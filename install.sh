@@ -1243,14 +1243,14 @@ step_restore() {
 # own), the backup key (the public recipient: backups go on to the key the admin holds) and how many
 # releases it kept. Where pushes were built is said, not changed: this install set up its engine.
 adopt_restored() {
-  local name value out changed=() added="" names=()
-  out=$("$OPT/node/bin/node" "$OPT/app/bin/restored-settings.ts" "$DATA/restored-settings.json") || out=""
+  local name value out changed=() added="" names=() certs=0
+  out=$("$OPT/node/bin/node" "$OPT/app/bin/restored-settings.ts" "$DATA/restored-settings.json" 2> >(sed 's/^/ !     /' >&2)) || out=""
   while IFS='=' read -r name value; do
     [ -n "$name" ] || continue
     case $name in
       SLIPWAY_ACME_EMAIL)
         { [ -z "${flag[acme-email]:-}" ] && [ "$value" != "$ACME_EMAIL" ]; } || continue
-        ACME_EMAIL=$value DASHBOARD_URL=https://slipway.$DOMAIN
+        ACME_EMAIL=$value DASHBOARD_URL=https://slipway.$DOMAIN certs=1
         changed+=("SLIPWAY_DASHBOARD_URL=$DASHBOARD_URL") ;;
       SLIPWAY_BUILDER)
         { [ -z "${flag[builder]:-}" ] && [ "$value" != "$BUILDER" ]; } || continue
@@ -1273,7 +1273,7 @@ adopt_restored() {
   [ -z "$added" ] || printf '# From the restored backup (%s):\n%s' "$DATA/restored-settings.json" "$added" >> "$ENV_FILE"
   [ ${#names[@]} -eq 0 ] || detail "settings of the restored server kept: ${names[*]}"
   # Certificates were off for this install's flags; the restored server had them.
-  if printf '%s\n' "${names[@]}" | grep -qx SLIPWAY_ACME_EMAIL; then step_certs; fi
+  [ "$certs" = 0 ] || step_certs
 }
 
 # After a restore: each app, and whether it answers through the ingress at APP.DOMAIN (the server
