@@ -12,7 +12,7 @@
 // database's pod, alone and while `pg:backups:verify` runs a drill beside it (its p50 and p99 per
 // transaction; the goal: p99 within 10 %).
 //   eval "$(npm run -s testbed)"; node bench/data.ts     (BENCH_ROUNDS=3)
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -199,5 +199,8 @@ const report = [
   '',
 ].join('\n');
 mkdirSync(resolve(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(SETTINGS.out, report);
+// The sections this bench does not write (measured by other means, or said of a run) are kept.
+const ours = new Set(report.split('\n').filter((l) => l.startsWith('## ')));
+const kept = (existsSync(SETTINGS.out) ? readFileSync(SETTINGS.out, 'utf8') : '').split(/\n(?=## )/).slice(1).filter((section) => !ours.has(section.split('\n')[0]!));
+writeFileSync(SETTINGS.out, [report, ...kept].join('\n'));
 process.stdout.write(report);

@@ -240,6 +240,9 @@ export function drillPodName(name: string, purpose: ScratchPurpose = 'drill'): s
   return `${dataObjectName(name)}-${purpose}`;
 }
 
+/** A scratch pod's CPU request: Kubernetes' smallest CPU weight (2 shares), against a database's 50m. */
+export const SCRATCH_CPU_REQUEST = '2m';
+
 /**
  * A scratch pod (a restore drill's, or a fork's): the database's own pod spec (image, Secret,
  * limits, security), restoring from its backup volume (`d.restore`) into scratch space of its
@@ -251,6 +254,9 @@ export function drillPodObject(d: DataService, purpose: ScratchPurpose = 'drill'
   const spec = set.spec!.template.spec!;
   const labels = { ...dataLabels(d.app, d), [LABEL.data]: `${purpose}.${d.name}` };
   const scratch = { emptyDir: { sizeLimit: d.size } };
+  // The least CPU weight there is: where the live databases beside it want the CPU, they get it
+  // first (its limit stays the database's, so alone it runs as fast).
+  const containers = spec.containers.map((c) => ({ ...c, resources: { ...c.resources, requests: { ...c.resources?.requests, cpu: SCRATCH_CPU_REQUEST } } }));
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -258,6 +264,7 @@ export function drillPodObject(d: DataService, purpose: ScratchPurpose = 'drill'
     spec: {
       ...spec,
       restartPolicy: 'Never',
+      containers,
       volumes: spec.volumes!.map((v) => (v.name === 'data' || v.name === 'backup' ? { name: v.name, ...scratch } : v)),
     },
   };

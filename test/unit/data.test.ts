@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataService } from '../../server/model.ts';
 import type { V1StatefulSet } from '../../server/kube/types.ts';
-import { dataClaimName, dataObjects, dataSelector, dataUrl } from '../../server/deploy/data.ts';
+import { dataClaimName, dataObjects, dataSelector, dataUrl, drillPodObject, SCRATCH_CPU_REQUEST } from '../../server/deploy/data.ts';
 import { loginOf } from '../../server/ops/data/attachments.ts';
 import { dokkuDataHint } from '../../server/commands/dokku-data.ts';
 import { backupDue, backupTime } from '../../server/ops/data/rules.ts';
@@ -164,4 +164,14 @@ test('SLIPWAY_DATABASE_BACKUP_RETENTION: a count of full backups or an age in da
   assert.deepEqual(backupCommand({ config: loadConfig({}) }, 'full'), ['backup', 'full']);
   assert.deepEqual(backupCommand({ config: loadConfig({ SLIPWAY_DATABASE_BACKUP_RETENTION: '30d' }) }, 'incr'), ['backup', 'incr', '30d']);
   assert.deepEqual(backupCommand({ config: loadConfig({ SLIPWAY_DATABASE_BACKUP_RETENTION: '5' }) }, 'full'), ['backup', 'full', '5']);
+});
+
+test("a drill's scratch pod is the database's pod on scratch space, with the least CPU weight and the same limits", () => {
+  const set = dataObjects(pg).find((o) => o.kind === 'StatefulSet') as V1StatefulSet;
+  const own = set.spec!.template.spec!.containers[0]!;
+  const pod = drillPodObject({ ...pg, restore: { fromClaim: dataClaimName(pg.name, 'backup'), target: undefined } });
+  const c = pod.spec!.containers[0]!;
+  assert.equal(pod.spec!.restartPolicy, 'Never');
+  assert.deepEqual(c.resources, { limits: own.resources!.limits, requests: { ...own.resources!.requests, cpu: SCRATCH_CPU_REQUEST } });
+  assert.ok(pod.spec!.volumes!.filter((v) => v.name === 'data' || v.name === 'backup').every((v) => v.emptyDir?.sizeLimit === pg.size));
 });
