@@ -123,7 +123,9 @@ Flags (setting written to /etc/slipway/slipway.env in brackets; a re-run keeps e
   --restore ARCHIVE      on a fresh machine: install, then bring back the Slipway a backup archive
                          holds (backup:create's .tar.age) before the first start: apps, releases,
                          config, domains, keys, tokens; each app runs its current release again
-                         from the archive's images, without a build, and a report says which answer
+                         from the archive's images, without a build, and a report says which answer;
+                         the old server's ACME contact, builder, backup key and kept releases come
+                         back where no flag sets them
   --key FILE             with --restore: the backup key (backup:keygen's file)
   --from-s3              with --restore: ARCHIVE is a backup's name in the --backup-s3 bucket, or
                          latest (the machine that wrote it may be gone with its disk)
