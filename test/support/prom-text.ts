@@ -88,8 +88,10 @@ const SCRAPE_TIMEOUT_MS = 30_000;
 /** GET /metrics of the server on 127.0.0.1:`port`: the status, content type and body. */
 export function scrapeMetrics(port: number, opts: ScrapeOptions = {}): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {
+    // A connection of its own (no agent): a kept-alive one the server closes after its idle time
+    // while the next scrape is written would reset it (a starved process can take that long between two).
     const req = request({
-      host: '127.0.0.1', port, path: '/metrics', method: opts.method ?? 'GET', localAddress: opts.localAddress ?? '127.0.0.1',
+      host: '127.0.0.1', port, path: '/metrics', method: opts.method ?? 'GET', localAddress: opts.localAddress ?? '127.0.0.1', agent: false,
       headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers },
     }, (res) => {
       let text = '';
