@@ -12,7 +12,7 @@
 // database's pod, alone and while `pg:backups:verify` runs a drill beside it (its p50 and p99 per
 // transaction; the goal: p99 within 10 %).
 //   eval "$(npm run -s testbed)"; node bench/data.ts     (BENCH_ROUNDS=3)
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +28,7 @@ import { startTestServer } from '../test/support/harness.ts';
 import { httpThroughIngress } from '../test/support/ingress.ts';
 import { clusterEnv, fixtureCopy } from '../test/support/testbed.ts';
 import { median } from './stats.ts';
+import { writeKeepingSections } from './results-file.ts';
 import { benchEnv, pushTestbed, requireTestbed } from './settings.ts';
 
 const SETTINGS = Object.freeze({
@@ -198,9 +199,6 @@ const report = [
   ...memory.map((m) => `| ${m.name} | ${mib(m.bytes)} | ${m.name.includes('postgres') ? '≤ 64 MiB' : '≤ 16 MiB'} |`),
   '',
 ].join('\n');
-mkdirSync(resolve(import.meta.dirname, 'results'), { recursive: true });
 // The sections this bench does not write (measured by other means, or said of a run) are kept.
-const ours = new Set(report.split('\n').filter((l) => l.startsWith('## ')));
-const kept = (existsSync(SETTINGS.out) ? readFileSync(SETTINGS.out, 'utf8') : '').split(/\n(?=## )/).slice(1).filter((section) => !ours.has(section.split('\n')[0]!));
-writeFileSync(SETTINGS.out, [report, ...kept].join('\n'));
+writeKeepingSections(SETTINGS.out, report);
 process.stdout.write(report);

@@ -11,7 +11,7 @@
 // `curl | sha256sum` back.
 //   node bench/self-backup.ts        (BENCH_APPS=50 BENCH_RELEASES=10 BENCH_BASE_MB=20 BENCH_RELEASE_MB=2)
 // The file's sections after the first (measured by other means) are kept as they are.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,6 +30,7 @@ import { MemoryImages, seedStore } from '../test/support/self-backup.ts';
 import { freePort } from '../test/support/harness.ts';
 import { eventually } from '../test/support/eventually.ts';
 import { benchEnv } from './settings.ts';
+import { writeKeepingSections } from './results-file.ts';
 
 const SETTINGS = Object.freeze({
   apps: Number(benchEnv.BENCH_APPS || 50),
@@ -184,10 +185,8 @@ try {
     `What the numbers say: the write is ${(record.writeMs / tarMs).toFixed(2)}× \`tar | gzip\`: gzip's one-core compression, which gains nothing on layers that are compressed already (${mb(tgzBytes)} for ${mb(total)}), costs ${record.writeMs < tarMs ? 'more' : 'less'} than age's encryption and the SHA-256 of every entry, so the archive is not compressed. The restore is ${(restoreMs / untarMs).toFixed(2)}× \`gzip -d | tar -x\`: besides decrypting and unpacking, it hashes every entry, checks every image and the store, and pushes every blob; the verify reads the whole archive back once more, which a plain copy never does.${registryRestore ? ` Into a real registry the restore takes ${(registryRestore.ms / restoreMs).toFixed(1)}× as long as into memory: each blob is a request to ask for it, one to start its upload and one to send it, each written and hashed by the registry (restore pushes ${PUSHING} repositories at a time). Backing up from that registry, the write takes ${(registryRestore.backup.writeMs / record.writeMs).toFixed(1)}× as long as from memory: each blob is one request, read from the registry's storage and streamed in turn.` : ''}`,
     '',
   ];
-  // The sections after the first were measured by other means (the install test): kept.
-  const before = existsSync(SETTINGS.out) ? readFileSync(SETTINGS.out, 'utf8') : '';
-  const kept = before.indexOf('\n## ');
-  writeFileSync(SETTINGS.out, lines.join('\n') + (kept >= 0 ? `\n${before.slice(kept + 1)}` : ''));
+  // The sections after the table were measured by other means (the install test): kept.
+  writeKeepingSections(SETTINGS.out, lines.join('\n'));
   say(`wrote ${SETTINGS.out}`);
   store.close();
 } finally {
