@@ -21,6 +21,11 @@ esac
 # The runner's settings, from the environment: files at once, and where each file's last time is
 # kept (outside the checkout) so that the longest start first.
 runner=(--jobs "${SLIPWAY_TEST_JOBS:-5}" --times "${SLIPWAY_CACHE_DIR:-$HOME/.cache/slipway}/test-times.json")
+# Node's compile cache (outside the checkout, keyed by each file's content, so an edit is never
+# served stale) for every node the run starts: the test files, the servers and CLIs they start.
+# Each file's process loads most of the server's modules; with the cache that costs half the CPU
+# (docs/testing.md, "What a run costs").
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-${SLIPWAY_CACHE_DIR:-$HOME/.cache/slipway}/compile-cache}"
 # The type-checks run while the testbed comes up (each waits on the other's disk and network
 # rather than the cores); a failure of either stops the run before any test.
 tsc --noEmit -p . & server_types=$!
