@@ -1,5 +1,6 @@
 // The one home of the S3 client (AWS's SDK): a bucket at an S3-compatible endpoint that Slipway
-// copies files to, reads back and deletes from (its own backups: ops/self-backup). Path-style
+// copies files to, reads back and deletes from (its own backups: ops/self-backup; databases'
+// encrypted dumps: ops/data/copies.ts). Path-style
 // requests (the bucket in the path), as every S3-compatible service takes them. Checksums are
 // sent and checked only where the protocol requires them (the SDK's default sends one with every
 // upload, which services other than AWS's may refuse); Slipway checks its own instead, a SHA-256
@@ -103,13 +104,14 @@ export class S3Bucket {
     await pipeline(out.Body as Readable, createWriteStream(path, { flags: 'wx', mode: 0o600 }), { signal });
   }
 
-  /** The names in the folder (not in folders below it). */
-  async list(signal?: AbortSignal): Promise<string[]> {
+  /** The names in the folder, or in its folder `sub` (`databases/APP/NAME/`), not in folders below it. */
+  async list(signal?: AbortSignal, sub = ''): Promise<string[]> {
     const names: string[] = [];
+    const prefix = this.#target.prefix + sub;
     let token: string | undefined;
     do {
-      const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#target.bucket, Prefix: this.#target.prefix, Delimiter: '/', ContinuationToken: token }), { abortSignal: signal });
-      for (const o of page.Contents ?? []) if (o.Key) names.push(o.Key.slice(this.#target.prefix.length));
+      const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#target.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }), { abortSignal: signal });
+      for (const o of page.Contents ?? []) if (o.Key) names.push(o.Key.slice(prefix.length));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return names;

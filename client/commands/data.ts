@@ -37,6 +37,7 @@ export const dataCommands: ClientCommand[] = [
     flags: { confirm: { type: 'string', help: 'the app name again' } }, query: (r) => ({ confirm: str(r, 'confirm') }),
   }),
   read({ name: 'pg:backups', usage: '[NAME]', summary: "The database's backups and the WAL archived", route: 'GET /apps/{app}/addons/{name}/backups', args: OPTIONAL_NAME, path: dbPath('/backups') }),
+  read({ name: 'pg:backups:copies', usage: '[NAME]', summary: "The database's copies off the machine, newest first", route: 'GET /apps/{app}/addons/{name}/copies', args: OPTIONAL_NAME, path: dbPath('/copies') }),
   change({ name: 'pg:backups:capture', usage: '[NAME] [--type full|diff|incr]', summary: 'Back up the database now', route: 'POST /apps/{app}/addons/{name}/backups', args: OPTIONAL_NAME, path: dbPath('/backups'), flags: { type: { type: 'string', help: 'full, diff or incr' } }, body: (r) => (str(r, 'type') ? { type: str(r, 'type') } : {}) }),
   change({ name: 'pg:backups:schedule', usage: "[NAME] --at '02:00 UTC'", summary: 'Take the daily full backup at a time of day (UTC)', route: 'POST /apps/{app}/addons/{name}/backups/schedule', args: OPTIONAL_NAME, path: dbPath('/backups/schedule'), flags: { at: { type: 'string', help: 'time of day' } }, body: (r) => ({ at: str(r, 'at') }) }),
   change({ name: 'pg:backups:unschedule', usage: '[NAME]', summary: 'Take the daily backup a day after the last one again', route: 'DELETE /apps/{app}/addons/{name}/backups/schedule', args: OPTIONAL_NAME, path: dbPath('/backups/schedule') }),
@@ -54,6 +55,7 @@ export const dataCommands: ClientCommand[] = [
   change({ name: 'pg:promote', usage: 'NAME [--as DATABASE]', summary: "Make a database the app's DATABASE_URL", route: 'POST /apps/{app}/addons/{name}/promote', flags: { as: { type: 'string', help: 'the attachment' } }, body: (r) => (str(r, 'as') ? { as: str(r, 'as') } : {}) }),
   change({ name: 'addons:update', usage: 'NAME', summary: "Move a database to the server's image of its major version (a restart)", route: 'POST /apps/{app}/addons/{name}/image' }),
   change({ name: 'addons:verify', usage: '[NAME]', summary: "Prove the database's backups now with a restore drill", route: 'POST /apps/{app}/addons/{name}/verify', args: OPTIONAL_NAME, path: dbPath('/verify') }),
+  change({ name: 'pg:backups:copy', usage: '[NAME]', summary: 'Copy the database off the machine now (an encrypted pg_dump in the backup bucket)', route: 'POST /apps/{app}/addons/{name}/copies', args: OPTIONAL_NAME, path: dbPath('/copies') }),
   change({ name: 'pg:credentials:rotate', usage: '[NAME]', summary: 'New random credentials, set in its config var in one release', route: 'POST /apps/{app}/addons/{name}/credentials/rotate', args: OPTIONAL_NAME, path: dbPath('/credentials/rotate') }),
   {
     name: 'pg:backups:download', usage: '[NAME] [-o FILE]', summary: 'A pg_dump -Fc of the database as it is now (to FILE, or stdout)', routes: ['GET /apps/{app}/addons/{name}/dump'], app: true, args: OPTIONAL_NAME,
@@ -66,12 +68,12 @@ export const dataCommands: ClientCommand[] = [
     },
   },
   {
-    name: 'pg:backups:restore', usage: '[--to NEWNAME] [--size SIZE] [--promote] [-i FILE]', summary: 'Restore a pg_dump archive (FILE, or stdin) into a new Postgres database', routes: ['POST /apps/{app}/addons/import'], app: true, args: { min: 0, max: 0 },
-    flags: { to: { type: 'string', help: "the new database's name" }, size: { type: 'string', help: 'its size' }, promote: { type: 'boolean', help: "make it the app's DATABASE_URL" }, input: { type: 'string', short: 'i', help: 'the archive (default: stdin)' } },
+    name: 'pg:backups:restore', usage: '[--to NEWNAME] [--size SIZE] [--promote] [-i FILE] | --from-s3 COPY|latest [--from NAME] -i KEYFILE', summary: 'Restore a pg_dump archive (FILE, or stdin), or a copy off the machine opened with the key file, into a new Postgres database', routes: ['POST /apps/{app}/addons/import'], app: true, args: { min: 0, max: 0 },
+    flags: { to: { type: 'string', help: "the new database's name" }, size: { type: 'string', help: 'its size' }, promote: { type: 'boolean', help: "make it the app's DATABASE_URL" }, input: { type: 'string', short: 'i', help: 'the archive, or with --from-s3 the key file (default: stdin)' }, 'from-s3': { type: 'string', help: 'a copy pg:backups:copy made, or latest' }, from: { type: 'string', help: 'the database the copy is of' } },
     run: async (r) => {
       const file = str(r, 'input');
       const upload = file ? createReadStream(file) : process.stdin;
-      const res = await send(r.server, 'POST', `/apps/${seg(r.app)}/addons/import`, { query: { to: str(r, 'to'), size: str(r, 'size'), promote: r.flags.promote === true }, upload });
+      const res = await send(r.server, 'POST', `/apps/${seg(r.app)}/addons/import`, { query: { to: str(r, 'to'), size: str(r, 'size'), promote: r.flags.promote === true, fromS3: str(r, 'from-s3'), from: str(r, 'from') }, upload });
       const json = JSON.parse(await res.text()) as unknown;
       if (r.json) r.ctx.out.json(json);
       else r.ctx.out.line(`Restored into ${(json as { name?: string }).name ?? 'a new database'}.`);

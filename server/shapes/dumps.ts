@@ -21,3 +21,24 @@ export const RotatedSchema = Type.Object({
 }, { additionalProperties: false });
 /** What pg:credentials:rotate did. */
 export type Rotated = Static<typeof RotatedSchema>;
+
+/** A copy of a database off the machine (pg:backups:copy): an encrypted pg_dump in the bucket, read back and checked. */
+export const DatabaseCopySchema = Type.Object({
+  database: Type.String(),
+  name: Type.String({ description: 'The copy\'s file name in the database\'s folder: the time it was taken (20261207T021500Z.dump.age).' }),
+  url: Type.String({ description: 'Where it is (path-style).' }),
+  bytes: Type.Integer({ minimum: 0, description: 'Its size, encrypted.' }),
+  sha256: Type.String({ description: 'The SHA-256 of what was written, which the copy read back matched.' }),
+  copiedAt: Type.String({ format: 'date-time' }),
+}, { additionalProperties: false });
+/** A copy of a database off the machine. */
+export type DatabaseCopy = Static<typeof DatabaseCopySchema>;
+
+/** A database's copies in the bucket (pg:backups:copies), newest first. */
+export const DatabaseCopiesSchema = Type.Object({
+  database: Type.String(),
+  folder: Type.String({ description: 'The bucket\'s folder the copies are in.' }),
+  copies: Type.Array(Type.String(), { description: 'Their names, newest first.' }),
+}, { additionalProperties: false });
+/** A database's copies in the bucket. */
+export type DatabaseCopies = Static<typeof DatabaseCopiesSchema>;

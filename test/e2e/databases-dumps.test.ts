@@ -4,27 +4,33 @@
 // the pod); pg:backups:restore --promote puts it into a NEW database that the app then answers from;
 // a garbage upload is one sentence with nothing left behind; pg:credentials:rotate changes the URL
 // in one release while a console session with the old login keeps working, and once that session
-// is gone the db-logins round takes the old login's LOGIN away.
+// is gone the db-logins round takes the old login's LOGIN away. pg:backups:copy puts the database's
+// dump, encrypted, into the testbed's S3 bucket (versitygw over HTTPS); pg:backups:restore
+// --from-s3 with the key file brings it back into a NEW database, and a wrong key makes nothing.
 //
 // Outside CI a missing testbed piece skips these tests, saying why; in CI it fails them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { KubeClient } from '../../server/kube/client.ts';
+import { loadConfig } from '../../server/config.ts';
+import { S3Bucket } from '../../server/s3.ts';
+import { writeKeyFile } from '../../server/ops/self-backup/age.ts';
 import type { V1Pod, V1Secret } from '../../server/kube/types.ts';
 import type { PackBuilder } from '../../server/build/pack.ts';
 import { sshOptions, type TestServer } from '../support/harness.ts';
 import { makeToken } from '../support/api-client.ts';
 import { deployApp, destroyApps, startWithApps } from '../support/on-testbed.ts';
-import { fixtureCopy, needTestbed } from '../support/testbed.ts';
+import { fixtureCopy, needTestbed, testbedEnv } from '../support/testbed.ts';
 import { httpThroughIngress, waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 
-const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_POSTGRES_IMAGE'] as const;
+const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_POSTGRES_IMAGE', 'SLIPWAY_TEST_S3_ENDPOINT', 'SLIPWAY_TEST_S3_BUCKET', 'SLIPWAY_TEST_S3_CREDENTIALS', 'SLIPWAY_TEST_S3_CA'] as const;
 const BASE_DOMAIN = 'slipway.test';
 const suffix = randomBytes(3).toString('hex');
 const APPS = { shop: `dbdump-${suffix}` } as const;
@@ -80,13 +86,31 @@ describe('dumps, imports and credential rotation', { timeout: 30 * 60_000 }, () 
     return { code, out: out.trim() };
   };
 
+  /** The key file copies are encrypted to, another that does not open them, and the bucket's settings (a folder of this run's own). */
+  const work = mkdtempSync(join(tmpdir(), 'slipway-dumps-e2e-'));
+  let keyFile = '';
+  let s3: Record<string, string> = {};
+
   before(async () => {
-    ({ tb, server: s, builder } = await startWithApps(NEEDS, APPS, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240', SLIPWAY_WARM_ROLLBACK: '0' }, { buildTimeoutMs: PUSH_MS }) ?? {});
+    const env = testbedEnv(NEEDS);
+    if (env) {
+      const key = await writeKeyFile(join(work, 'backup.key'));
+      keyFile = key.file;
+      s3 = { SLIPWAY_BACKUP_S3_URL: `${env.SLIPWAY_TEST_S3_ENDPOINT}/${env.SLIPWAY_TEST_S3_BUCKET}/${APP}`, SLIPWAY_BACKUP_S3_CREDENTIALS: env.SLIPWAY_TEST_S3_CREDENTIALS!, SLIPWAY_BACKUP_S3_CA: env.SLIPWAY_TEST_S3_CA!, SLIPWAY_BACKUP_KEY: key.recipient };
+    }
+    ({ tb, server: s, builder } = await startWithApps(NEEDS, APPS, { SLIPWAY_BASE_DOMAIN: BASE_DOMAIN, SLIPWAY_ROLLOUT_TIMEOUT_S: '240', SLIPWAY_WARM_ROLLBACK: '0', SLIPWAY_BACKUP_DIR: join(work, 'backups'), ...s3 }, { buildTimeoutMs: PUSH_MS }) ?? {});
     if (tb) kube = new KubeClient(tb.KUBECONFIG!);
   });
   after(async () => {
     held?.kill();
     await destroyApps(s, builder, APPS);
+    // This run's copies leave the shared bucket.
+    if (s3.SLIPWAY_BACKUP_S3_URL) {
+      const bucket = new S3Bucket(loadConfig({ SLIPWAY_DATA_DIR: work, ...s3 }).backupS3!);
+      const folder = `databases/${APP}/imported/`;
+      for (const name of await bucket.list(undefined, folder).catch(() => [])) await bucket.remove(folder + name).catch(() => {});
+    }
+    rmSync(work, { recursive: true, force: true });
   });
 
   test('a dump over SSH and HTTP, imported with --promote; garbage refused with nothing left; rotation while an old session stays open', { timeout: PUSH_MS + 12 * ROUTE_MS }, async (t) => {
@@ -231,5 +255,37 @@ describe('dumps, imports and credential rotation', { timeout: 30 * 60_000 }, () 
     lap('the old login retired');
     const pods = await kube.list<V1Pod>('v1', 'Pod', NS, { labelSelector: 'slipway/data=imported' });
     assert.equal(pods[0]?.status?.containerStatuses?.[0]?.restartCount, 0, 'the database was not restarted by the rotation');
+  });
+  test('a copy off the machine: the dump encrypted in the bucket, restored with the key into a new database; a wrong key makes nothing', { timeout: 6 * ROUTE_MS }, async (t) => {
+    if (!needTestbed(t, NEEDS) || !s || !keyFile) return;
+    const started = Date.now();
+    // The app's database by now: imported (promoted, then rotated), with 21 rows.
+    const copy = await ssh(`pg:backups:copy ${APP} imported --json`);
+    assert.equal(copy.exitCode, 0, copy.stderr + copy.stdout);
+    const made = JSON.parse(copy.stdout) as { database: string; name: string; url: string; bytes: number };
+    assert.equal(made.database, 'imported');
+    assert.equal(made.url, `${s3.SLIPWAY_BACKUP_S3_URL}/databases/${APP}/imported/${made.name}`);
+    t.diagnostic(`pg:backups:copy: ${made.bytes} bytes encrypted, copied and read back in ${Date.now() - started} ms`);
+    // What the bucket holds (versitygw keeps objects as files): age's format, no row in the clear.
+    const stored = readFileSync(join(tb!.SLIPWAY_TEST_S3_CREDENTIALS!, '..', 'data', tb!.SLIPWAY_TEST_S3_BUCKET!, APP, 'databases', APP, 'imported', made.name));
+    assert.equal(stored.subarray(0, 21).toString(), 'age-encryption.org/v1');
+    assert.ok(!stored.includes(Buffer.from('pages_row')), 'no table name in the clear');
+    const listed = JSON.parse((await ssh(`pg:backups:copies ${APP} imported --json`)).stdout) as { copies: string[] };
+    assert.deepEqual(listed.copies, [made.name]);
+
+    // A key that is not the one: one sentence, no database made.
+    const other = await writeKeyFile(join(work, 'other.key'));
+    const wrong = await sshFile(`pg:backups:restore ${APP} --from-s3 latest --from imported --to wrongkey`, { from: other.file });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr.trim(), new RegExp(`^!     ${made.name.replace(/\./g, '\\.')} does not open with this key`));
+    assert.ok(!(JSON.parse((await ssh(`addons ${APP} --json`)).stdout) as { name: string }[]).some((a) => a.name === 'wrongkey'));
+
+    // The key: a new database with the copy's rows, the live one untouched.
+    const restored = await sshFile(`pg:backups:restore ${APP} --from-s3 latest --from imported --to fromcopy`, { from: keyFile });
+    assert.equal(restored.code, 0, restored.stderr + restored.stdout);
+    assert.match(restored.stdout, /Restored the archive \([\d.]+[KMG]i\) into fromcopy, attached as FROMCOPY_URL in v\d+\n/);
+    assert.match((await ssh(`pg:psql ${APP} fromcopy`, "SELECT 'copied=' || count(*) || ',' || max(n) FROM pages_row;\n")).stdout, /copied=21,22/);
+    assert.equal(await waitForBody(tb!.SLIPWAY_TEST_INGRESS!, host, (b) => b.startsWith('rows '), ROUTE_MS, '/rows'), 'rows 21, last 22, tls on\n', 'the app still answers from its own database');
+    t.diagnostic(`copied and restored in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 });

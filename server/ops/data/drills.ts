@@ -5,7 +5,8 @@
 // (the recovery point: how far behind the time recovered to the data is), and a check of the copy
 // (pg_amcheck over every table and index; Valkey's keys counted). The outcome is recorded and
 // shown by addons:info, the API and doctor. The db-backups round takes a full backup (a snapshot)
-// of each database a day and runs its drill a day; pg:backups:verify and addons:verify run one now.
+// of each database a day (a Postgres one then copied off the machine when a bucket and a key are
+// set: ops/data/copies.ts) and runs its drill a day; pg:backups:verify and addons:verify run one now.
 // Each is a job of the app's (jobs APP lists it, its transcript is kept, jobs:cancel stops it, a
 // restart leaves it interrupted), beside deploys: none changes what runs. The round's are started
 // by `slipway` from `schedule`.
@@ -19,6 +20,7 @@ import type { DataRow, DrillRow } from '../../store/data.ts';
 import { allDatabases, databaseOf, existing, serviceOf } from './addons.ts';
 import { backupCommand, inDatabase, refuseFullBackupVolume, parseBackups, toolError } from './backups.ts';
 import { backupDue } from './rules.ts';
+import { copiesConfigured, copyDatabaseOff } from './copies.ts';
 import { rollOut } from '../rollout.ts';
 import type { Actor, Progress } from '../actor.ts';
 import { observeBackup, observeDrill } from '../../observe/metrics.ts';
@@ -142,6 +144,12 @@ export async function backupRound(services: Services, signal: AbortSignal, now =
       observeBackup(backedUp);
       if (!backedUp) continue;
       services.store.data.backedUp(app, row.name);
+      // The day's copy off the machine, when a bucket and a key are set: a failure is the round's.
+      if (row.kind === 'postgres' && copiesConfigured(services)) {
+        await copyDatabaseOff(actor, app, row.name, progress).catch((err: unknown) => {
+          failed.push(`${app}/${row.name}: copy off the machine: ${(err as Error).message}`);
+        });
+      }
     }
     const { last: lastDrill } = services.store.data.drills(app, row.name);
     if (!lastDrill || now - Date.parse(lastDrill.at) >= day) {
