@@ -9,7 +9,10 @@
 // pushes the image back by digest; a server started on it applies the current release at start-up
 // (no build), the app answers again with its config at its own host and its custom domain, its
 // volume's claim is made again and mounted, `releases` and `config` are as they were, the
-// old token works, and a rollback goes back to the first release.
+// old token works, and a rollback goes back to the first release. The app's Postgres database,
+// whose volumes went with the namespace, comes back with its rows from its own copy off the
+// machine (pg:backups:copy before the loss; pg:backups:restore --from-s3 --promote with the key
+// after it), in a new database that becomes DATABASE_URL.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -31,7 +34,7 @@ import { fixtureCopy, needTestbed, registryAuthEnv, testbedEnv } from '../suppor
 import { waitForBody } from '../support/ingress.ts';
 import { eventually } from '../support/eventually.ts';
 
-const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_TEST_S3_ENDPOINT', 'SLIPWAY_TEST_S3_BUCKET', 'SLIPWAY_TEST_S3_CREDENTIALS', 'SLIPWAY_TEST_S3_CA'] as const;
+const NEEDS = ['DOCKER_HOST', 'SLIPWAY_REGISTRY', 'SLIPWAY_BUILDER', 'SLIPWAY_PACK', 'KUBECONFIG', 'SLIPWAY_TEST_INGRESS', 'SLIPWAY_TEST_S3_ENDPOINT', 'SLIPWAY_TEST_S3_BUCKET', 'SLIPWAY_TEST_S3_CREDENTIALS', 'SLIPWAY_TEST_S3_CA', 'SLIPWAY_POSTGRES_IMAGE'] as const;
 const BASE_DOMAIN = 'slipway.test';
 const app = `selfbak-${randomBytes(3).toString('hex')}`;
 const NS = `slipway-${app}`;
@@ -74,7 +77,9 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
     // This run's copies leave the shared bucket.
     if (s3) {
       const bucket = new S3Bucket(loadConfig({ SLIPWAY_DATA_DIR: work, ...s3 }).backupS3!);
-      for (const name of await bucket.list().catch(() => [])) await bucket.remove(name);
+      for (const folder of ['', `databases/${app}/postgres/`]) {
+        for (const name of await bucket.list(undefined, folder).catch(() => [])) await bucket.remove(folder + name);
+      }
     }
     rmSync(work, { recursive: true, force: true });
   });
@@ -105,9 +110,16 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
       const r = await a.ssh(a.admin, c);
       assert.equal(r.exitCode, 0, `${c}: ${r.stderr}`);
     }
+    // A database, attached before the first push (so the push's release has DATABASE_URL).
+    const db = await a.ssh(a.admin, `addons:create ${app} postgres`);
+    assert.equal(db.exitCode, 0, db.stderr);
     const dir = fixtureCopy('node-app');
     await a.commitAll(dir, 'node app');
     await deployApp(a, app, dir);
+    const rows = await a.ssh(a.admin, `pg:psql ${app}`, 'CREATE TABLE kept (n int PRIMARY KEY); INSERT INTO kept SELECT generate_series(1, 500);\n');
+    assert.equal(rows.exitCode, 0, rows.stderr);
+    const dbCopy = await a.ssh(a.admin, `pg:backups:copy ${app} --json`);
+    assert.equal(dbCopy.exitCode, 0, dbCopy.stderr + dbCopy.stdout);
     const set = await a.ssh(a.admin, `config:set ${app} GREETING=restored`);
     assert.equal(set.exitCode, 0, set.stderr);
     await waitForBody(tb.SLIPWAY_TEST_INGRESS!, host, (body) => body === 'hello from slipway restored\n', ROUTE_MS);
@@ -187,6 +199,15 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
     const rollback = await b.ssh(b.admin, `rollback ${app}`);
     assert.equal(rollback.exitCode, 0, rollback.stderr);
     assert.equal(await waitForBody(tb.SLIPWAY_TEST_INGRESS!, host, (body) => body === 'hello from slipway\n', ROUTE_MS), 'hello from slipway\n');
+
+    // The database's data went with the namespace; its copy off the machine brings it back, with the key.
+    const dbStarted = Date.now();
+    const back = await b.ssh(b.admin, `pg:backups:restore ${app} --from-s3 latest --from postgres --promote`, readFileSync(keyFile, 'utf8'));
+    assert.equal(back.exitCode, 0, back.stderr + back.stdout);
+    assert.match(back.stdout, /Restored the archive \([\d.]+[KMG]i\) into postgres-2, attached as DATABASE_URL in v\d+$/m);
+    assert.match((await b.ssh(b.admin, `pg:psql ${app} postgres-2`, "SELECT 'kept=' || count(*) || ',' || max(n) FROM kept;\n")).stdout, /kept=500,500/);
+    assert.match(JSON.parse((await b.ssh(b.admin, `config ${app} --json`)).stdout).DATABASE_URL as string, /@db-postgres-2\./);
+    t.diagnostic(`the database restored from its copy off the machine and promoted in ${Date.now() - dbStarted} ms`);
     t.diagnostic(`the whole test: ${Math.round((Date.now() - started) / 1000)} s`);
   });
 });
