@@ -37,6 +37,7 @@ if [ -n "${KUBECONFIG:-}" ] && [ -n "${SLIPWAY_PACK:-}" ] && [ -n "${SLIPWAY_TES
   bin/slipway-server bench/day2.ts
   bin/slipway-server bench/flow.ts
   node bench/reads.ts
+  if [ -n "${SLIPWAY_POSTGRES_IMAGE:-}" ] && [ -n "${SLIPWAY_TEST_S3_ENDPOINT:-}" ]; then bin/slipway-server bench/db-copy.ts; else echo "bench: database copy bench skipped: no database images or S3 endpoint on the testbed" >&2; fi
   if [ -n "${SLIPWAY_POSTGRES_IMAGE:-}" ]; then bin/slipway-server bench/data.ts; else echo "bench: databases bench skipped: the testbed built no database images (SLIPWAY_POSTGRES_IMAGE)" >&2; fi
   if [ -n "${SLIPWAY_TEST_ACME_ROOT:-}" ]; then bin/slipway-server bench/certs.ts; else echo 'bench: HTTPS bench skipped: the testbed has no ACME CA (SLIPWAY_TEST_ACME_ROOT)' >&2; fi
   # Canary releases (issue 40): from an aborted canary's verdict to every request on the stable release.

@@ -8,47 +8,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { deployedApp, startTestServer, type TestServer } from '../support/harness.ts';
-import type { ObjectStore } from '../../server/s3.ts';
 import type { Services } from '../../server/context.ts';
 import { decrypting, writeKeyFile } from '../../server/ops/self-backup/age.ts';
 import { copiesBeyond, copyDatabaseOff, copyName, restoreFromCopy } from '../../server/ops/data/copies.ts';
 import { backupRound } from '../../server/ops/data/drills.ts';
 import { lineTranscript } from '../../server/output/transcript.ts';
 import type { Identity } from '../../server/auth/identity.ts';
-
-/** A bucket that is a folder, names with slashes as folders below it. */
-class FolderBucket implements ObjectStore {
-  readonly dir: string;
-  constructor(dir: string) {
-    this.dir = dir;
-    mkdirSync(dir, { recursive: true });
-  }
-  url(name: string) { return `https://s3.test/bucket/${name}`; }
-  async put(path: string, name: string) {
-    mkdirSync(dirname(join(this.dir, name)), { recursive: true });
-    copyFileSync(path, join(this.dir, name));
-  }
-  async sha256(name: string) {
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(join(this.dir, name)), hash);
-    return { sha256: hash.digest('hex'), bytes: readFileSync(join(this.dir, name)).length };
-  }
-  async get(name: string, path: string) { copyFileSync(join(this.dir, name), path); }
-  async list(_signal?: AbortSignal, sub = '') {
-    try {
-      return readdirSync(join(this.dir, sub), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
-    } catch {
-      return [];
-    }
-  }
-  async remove(name: string) { rmSync(join(this.dir, name), { force: true }); }
-}
+import { FolderBucket } from '../support/folder-bucket.ts';
 
 describe('copies of databases off the machine', { timeout: 120_000 }, () => {
   let s: TestServer;

@@ -6,43 +6,18 @@
 // restore --from-s3 finds the newest copy or the one named, and refuses others in one sentence.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { openStore, type Store } from '../../server/store/index.ts';
 import type { Services } from '../../server/context.ts';
-import type { ObjectStore } from '../../server/s3.ts';
 import { UserError } from '../../server/errors.ts';
 import { backupFreshness, createBackup, verifyBackup } from '../../server/ops/self-backup/backups.ts';
 import { withCopyFetched } from '../../server/ops/self-backup/copies.ts';
 import { writeKeyFile } from '../../server/ops/self-backup/age.ts';
 import { MemoryImages, seedStore } from '../support/self-backup.ts';
-
-/** A bucket that is a folder; `failPut` makes uploads fail as a refusing service would. */
-class FolderBucket implements ObjectStore {
-  failPut: string | undefined;
-  readonly dir: string;
-  constructor(dir: string) {
-    this.dir = dir;
-    mkdirSync(dir, { recursive: true });
-  }
-  url(name: string) { return `https://s3.test/bucket/${name}`; }
-  async put(path: string, name: string) {
-    if (this.failPut) throw Object.assign(new Error(this.failPut), { name: 'AccessDenied' });
-    copyFileSync(path, join(this.dir, name));
-  }
-  async sha256(name: string) {
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(join(this.dir, name)), hash);
-    return { sha256: hash.digest('hex'), bytes: readFileSync(join(this.dir, name)).length };
-  }
-  async get(name: string, path: string) { copyFileSync(join(this.dir, name), path); }
-  async list() { return readdirSync(this.dir); }
-  async remove(name: string) { rmSync(join(this.dir, name), { force: true }); }
-}
+import { FolderBucket } from '../support/folder-bucket.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'slipway-backup-copies-'));
 let config: Readonly<Config>;
