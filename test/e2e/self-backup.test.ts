@@ -69,7 +69,9 @@ describe("Slipway's own backup, restored into a fresh data dir on the testbed", 
   after(async () => {
     const s = b ?? a;
     if (s) {
-      await s.ssh(s.admin, `apps:destroy ${app} --confirm ${app}`);
+      // With its volume (apps:destroy refuses an app with one otherwise, and the app would stay).
+      const gone = await s.ssh(s.admin, `apps:destroy ${app} --confirm ${app} --include-storage`);
+      if (gone.exitCode !== 0) process.stderr.write(`self-backup: ${app} was not destroyed: ${gone.stderr}\n`);
       await builder?.purgeCache(app);
     }
     await b?.close();

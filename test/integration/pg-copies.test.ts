@@ -80,10 +80,17 @@ describe('copies of databases off the machine', { timeout: 120_000 }, () => {
     assert.ok(Buffer.concat(chunks).equals(archive), 'the key opens it to the dump, byte for byte');
     assert.equal(readdirSync(dirname(s.slipway.services.config.dataDir)).filter((n) => n.startsWith('.slipway-db-copy-')).length, 0, 'nothing left on the server');
 
+    // One copy of a database at a time (each writes a file as big as its dump): a second is refused at once.
+    const first = copyDatabaseOff(actor(), app, undefined, progress());
+    await assert.rejects(copyDatabaseOff(actor(), app, undefined, progress()), new RegExp(`^UserError: A copy of postgres of ${app} is being made now; wait for it`));
+    const second = await first;
+    assert.ok(second.name >= made.name, 'the first one made');
+    for (const n of await bucket.list(undefined, `databases/${app}/postgres/`)) if (n !== made.name) rmSync(join(bucket.dir, 'databases', app, 'postgres', n));
+    await new Promise((f) => setTimeout(f, 1100)); // a copy's name is its second
+
     // The round: a day later the backup is due; it takes it and then the day's copy.
     const commands = () => s.deployer.data.commands.filter((c) => c === `${app}/postgres backup full`).length;
     const n = commands();
-    await new Promise((f) => setTimeout(f, 1100)); // a copy's name is its second
     await backupRound(withCopies(), new AbortController().signal, Date.now() + 2 * 86_400_000).catch(() => {});
     assert.equal(commands(), n + 1);
     const listed = await s.ssh(s.admin, `pg:backups:copies ${app} --json`);

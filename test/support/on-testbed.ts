@@ -45,7 +45,9 @@ export async function destroyApps(server: TestServer | undefined, builder: PackB
   if (!server) return;
   // At once: each destroy waits for its namespace to go, which waits out its pods' grace period.
   await Promise.all(Object.values(apps).map(async (app) => {
-    await server.ssh(server.admin, `apps:destroy ${app} --confirm ${app}`);
+    // With its volumes, if a test made any: an app left behind keeps running on the shared testbed.
+    const gone = await server.ssh(server.admin, `apps:destroy ${app} --confirm ${app} --include-storage`);
+    if (gone.exitCode !== 0 && !/does not exist/.test(gone.stderr)) process.stderr.write(`test cleanup: ${app} was not destroyed: ${gone.stderr}\n`);
     await builder?.purgeCache(app);
   }));
   await server.close();

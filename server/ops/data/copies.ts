@@ -29,6 +29,22 @@ import { postgresOf } from './backups.ts';
 const COPY = /^\d{8}T\d{6}Z\.dump\.age$/;
 /** The most of a key file read from standard input. */
 const KEY_FILE_MAX = 64 * 1024;
+/**
+ * What is being copied or restored now (`copy app/name`, `restore app`): each writes a file as big
+ * as the dump beside the data directory, so one at a time each; a second is refused at once.
+ */
+const busy = new Set<string>();
+
+/** Runs `fn` holding `key`; while another holds it, one sentence instead. */
+async function alone<T>(key: string, refusal: string, fn: () => Promise<T>): Promise<T> {
+  if (busy.has(key)) throw new UserError(refusal);
+  busy.add(key);
+  try {
+    return await fn();
+  } finally {
+    busy.delete(key);
+  }
+}
 
 /** The bucket's folder for one database's copies. */
 export function copyFolder(app: string, database: string): string {
@@ -89,7 +105,7 @@ export async function copyDatabaseOff(actor: Actor, app: string, raw: string | u
   const row = postgresOf(actor.services, app, raw);
   const { bucket, recipient } = copySettings(actor.services);
   const folder = copyFolder(app, row.name);
-  return rollOut(actor, app, 'pg:backups:copy', progress, async ({ transcript: t, signal }) => {
+  return alone(`copy ${app}/${row.name}`, `A copy of ${row.name} of ${app} is being made now; wait for it (jobs ${app}).`, () => rollOut(actor, app, 'pg:backups:copy', progress, async ({ transcript: t, signal }) => {
     const name = copyName(new Date());
     let made: DatabaseCopy;
     t.step(`Copying a pg_dump of ${row.name} of ${app} off the machine, encrypted, to ${bucket.url(folder + name)}`);
@@ -108,7 +124,7 @@ export async function copyDatabaseOff(actor: Actor, app: string, raw: string | u
     for (const old of gone) await bucket.remove(folder + old, signal);
     if (gone.length) t.detail(`Deleted ${gone.length} older ${gone.length === 1 ? 'copy' : 'copies'} (SLIPWAY_BACKUP_KEEP keeps ${actor.services.config.backupKeep})`);
     return made;
-  }, { unlocked: true });
+  }, { unlocked: true }));
 }
 
 /** The database the copies are of: `from`, else the app's first Postgres database; after a loss, a name the store no longer holds is taken as given. */
@@ -154,6 +170,11 @@ export async function restoreFromCopy(actor: Actor, app: string, req: ImportRequ
   if (!bucket) throw new UserError('pg:backups:restore --from-s3 needs SLIPWAY_BACKUP_S3_URL and SLIPWAY_BACKUP_S3_CREDENTIALS: the bucket the copies were made to.');
   if (req.copy !== 'latest' && !COPY.test(req.copy)) throw new UserError(`${req.copy} is not a copy's name (like 20261207T021500Z.dump.age) or latest.`);
   const identity = await keyFrom(input);
+  return alone(`restore ${app}`, `A restore from a copy into ${app} is running now; wait for it (jobs ${app}).`, () => fetchAndImport(actor, bucket, app, req, identity, progress));
+}
+
+/** restoreFromCopy's download, opening and import, with the key already read. */
+async function fetchAndImport(actor: Actor, bucket: ObjectStore, app: string, req: ImportRequest & { copy: string; from?: string | undefined }, identity: string, progress: Progress): Promise<Imported> {
   const { database, folder, copies } = await listDatabaseCopies(actor, app, req.from);
   const pick = req.copy === 'latest' ? copies[0] : copies.find((c) => c === req.copy);
   if (!pick) throw new UserError(req.copy === 'latest' ? `There is no copy of ${database} in ${folder}.` : `There is no copy ${req.copy} of ${database} in ${folder}.`);
