@@ -203,9 +203,17 @@ export function readinessBudgetSeconds(c: { initialDelay?: number; attempts?: nu
 }
 
 /**
- * A release pod whose declared HTTP readiness check has failed for longer than the check allows:
- * the rollout fails with the kubelet's own reason (its newest Unhealthy event), instead of waiting
- * for the rollout deadline. Null while every such pod is still within its budget.
+ * Seconds an instance whose port still refuses connections (it has not started listening) has
+ * before its refused readiness probes fail the rollout: Heroku's boot timeout (an app must bind
+ * its port within 60 s). A slow start on a busy node is not a failing check.
+ */
+export const BOOT_TIMEOUT_S = 60;
+
+/**
+ * A release pod whose declared HTTP readiness check has failed for longer than the check allows
+ * (while its port refuses connections, for longer than BOOT_TIMEOUT_S): the rollout fails with the
+ * kubelet's own reason (its newest Unhealthy event), instead of waiting for the rollout deadline.
+ * Null while every such pod is still within its budget.
  */
 export function readinessFailure(pods: readonly V1Pod[], events: readonly CoreV1Event[], checks: HealthChecks | undefined, now: number): string | null {
   for (const [type, list] of Object.entries(checks ?? {})) {
@@ -216,11 +224,13 @@ export function readinessFailure(pods: readonly V1Pod[], events: readonly CoreV1
       const cs = p.status?.containerStatuses?.[0];
       const started = cs?.state?.running?.startedAt;
       if (!started || cs?.ready) continue;
-      if (now - new Date(started).getTime() < readinessBudgetSeconds(check) * 1000) continue;
+      const running = now - new Date(started).getTime();
+      if (running < readinessBudgetSeconds(check) * 1000) continue;
       const name = p.metadata?.name ?? '';
       const last = events
         .filter((e) => e.reason === 'Unhealthy' && e.involvedObject?.name === name && /^Readiness probe failed/.test(e.message ?? ''))
         .sort((a, b) => eventTime(b) - eventTime(a))[0];
+      if (last && /connection refused/.test(last.message ?? '') && running < BOOT_TIMEOUT_S * 1000) continue;
       if (last) return `${type} instance ${name} failed its readiness check (GET ${check.path}): ${(last.message ?? '').trim()}`;
     }
   }

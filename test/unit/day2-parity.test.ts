@@ -164,4 +164,8 @@ test('a readiness check failing past its budget fails the rollout with the kubel
   assert.equal(readinessFailure([p], [event], checks, 7000), 'web instance web-abc-1 failed its readiness check (GET /healthz): Readiness probe failed: HTTP probe failed with statuscode: 500');
   assert.equal(readinessFailure([p], [], checks, 7000), null, 'no probe failure seen yet');
   assert.equal(readinessFailure([p], [event], {}, 7000), null, 'no declared check: the rollout deadline decides');
+  // An instance still starting (its port refuses connections) has the boot timeout, Heroku's 60 s.
+  const refused = { ...event, message: 'Readiness probe failed: Get "http://10.42.0.93:5000/healthz": dial tcp 10.42.0.93:5000: connect: connection refused' };
+  assert.equal(readinessFailure([p], [refused], checks, 7000), null, 'not listening yet: still starting');
+  assert.equal(readinessFailure([p], [refused], checks, 60_000), `web instance web-abc-1 failed its readiness check (GET /healthz): ${refused.message}`);
 });
