@@ -8,13 +8,14 @@
 // release). One database of BENCH_COPY_MB of rows (default 512), BENCH_ROUNDS rounds (default 2),
 // interleaved.
 //   eval "$(npm run -s testbed)"; node bench/db-copy.ts
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../server/config.ts';
 import { kubeDeployer } from '../server/backends.ts';
-import { runChecked } from '../server/exec.ts';
+import { pipe, runChecked } from '../server/exec.ts';
 import { KubeClient } from '../server/kube/client.ts';
 import { execOutput } from '../server/kube/exec-io.ts';
 import { writeKeyFile } from '../server/ops/self-backup/age.ts';
@@ -67,7 +68,29 @@ const curlConfig = join(work, 'curl.conf');
 writeFileSync(curlConfig, `user = "${readFileSync(SETTINGS.s3Credentials, 'utf8').trim()}"\n`, { mode: 0o600 });
 /** curl with the endpoint's authority and S3's signature, as a user scripts it. */
 const curl = ['curl', '-sS', '--fail', '-K', curlConfig, '--cacert', SETTINGS.s3Ca, '--aws-sigv4', 'aws:amz:us-east-1:s3', '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD'];
-const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+/** kubectl with the testbed's kubeconfig, as a user runs it. */
+const kubectl = (args: string[]): [string, string[]] => ['kubectl', ['--kubeconfig', SETTINGS.kubeconfig, ...args]];
+
+/**
+ * Programs chained output to input, as a shell's `a | b | c` with argument arrays: the last one's
+ * output written to the file `to` (or dropped). Throws naming the first program that failed.
+ */
+async function chain(programs: [string, string[]][], io: { to?: string } = {}): Promise<void> {
+  const running = programs.map(([cmd, args]) => ({ cmd, p: pipe(cmd, args), err: '' }));
+  running.forEach((r, i) => {
+    r.p.stdin.on('error', () => {}); // a reader that ended early: its writer's exit code says why
+    r.p.stderr.on('data', (c: Buffer) => { r.err = (r.err + c.toString()).slice(-2000); });
+    const next = running[i + 1];
+    if (next) r.p.stdout.pipe(next.p.stdin);
+  });
+  running[0]!.p.stdin.end();
+  const last = running.at(-1)!.p.stdout;
+  const written = io.to ? pipeline(last, createWriteStream(io.to)) : Promise.resolve(void last.resume());
+  const codes = await Promise.all(running.map((r) => r.p.exited));
+  await written;
+  const bad = codes.findIndex((c) => c !== 0);
+  if (bad >= 0) throw new Error(`${running[bad]!.cmd} exited ${codes[bad]}: ${running[bad]!.err.trim()}`);
+}
 const times = { copy: [] as number[], scriptCopy: [] as number[], restore: [] as number[], scriptRestore: [] as number[] };
 let copyBytes = 0;
 let dbBytes = 0;
@@ -94,7 +117,7 @@ try {
     }));
     const file = join(work, `script-${round}.dump.age`);
     times.scriptCopy.push(await timed(async () => {
-      await runChecked('bash', ['-o', 'pipefail', '-c', `kubectl --kubeconfig ${q(SETTINGS.kubeconfig)} exec -n ${ns} ${pod} -c postgres -- pg_dump -Fc -h /tmp -U postgres app | age -r ${q(key.recipient)} > ${q(file)}`]);
+      await chain([kubectl(['exec', '-n', ns, pod, '-c', 'postgres', '--', 'pg_dump', '-Fc', '-h', '/tmp', '-U', 'postgres', 'app']), ['age', ['-r', key.recipient]]], { to: file });
       await runChecked(curl[0]!, [...curl.slice(1), '-T', file, `${folderUrl}/script/${round}.dump.age`]);
     }));
     rmSync(file, { force: true });
@@ -103,7 +126,8 @@ try {
     await ssh(`addons:destroy ${app} r${round} --confirm ${app}`);
     times.scriptRestore.push(await timed(async () => {
       await inPod(['createdb', '-h', '/tmp', '-U', 'postgres', `script${round}`]);
-      await runChecked('bash', ['-o', 'pipefail', '-c', `${curl.map(q).join(' ')} ${q(`${folderUrl}/script/${round}.dump.age`)} | age -d -i ${q(key.file)} | kubectl --kubeconfig ${q(SETTINGS.kubeconfig)} exec -i -n ${ns} ${pod} -c postgres -- pg_restore --no-owner --no-acl -h /tmp -U postgres -d script${round}`]);
+      await chain([[curl[0]!, [...curl.slice(1), `${folderUrl}/script/${round}.dump.age`]], ['age', ['-d', '-i', key.file]],
+        kubectl(['exec', '-i', '-n', ns, pod, '-c', 'postgres', '--', 'pg_restore', '--no-owner', '--no-acl', '-h', '/tmp', '-U', 'postgres', '-d', `script${round}`])]);
     }));
     await inPod(['dropdb', '-h', '/tmp', '-U', 'postgres', `script${round}`]);
   }

@@ -9,22 +9,24 @@
 // volume (pgBackRest, point-in-time) stay the first way back; this copy is the one that survives
 // the machine.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../../errors.ts';
 import type { Services } from '../../context.ts';
 import type { ObjectStore } from '../../s3.ts';
 import type { DatabaseCopies, DatabaseCopy, Imported } from '../../shapes/dumps.ts';
-import { copiesOf, copyOff } from '../self-backup/copies.ts';
+import { besideData, copiesOf, copyOff, withDownload } from '../self-backup/copies.ts';
 import { decrypting, encrypting, identityIn } from '../self-backup/age.ts';
 import { rollOut } from '../rollout.ts';
 import type { Actor, Progress } from '../actor.ts';
 import { importDump, prepareDump, type ImportRequest } from './dumps.ts';
 import { postgresOf } from './backups.ts';
 
+/** The folder beside the data directory a copy is written in, or downloaded to (besideData). */
+const SCRATCH = '.slipway-db-copy-';
 /** A copy's file name: the time it was taken, in UTC. */
 const COPY = /^\d{8}T\d{6}Z\.dump\.age$/;
 /** The most of a key file read from standard input. */
@@ -107,19 +109,15 @@ export async function copyDatabaseOff(actor: Actor, app: string, raw: string | u
   const folder = copyFolder(app, row.name);
   return alone(`copy ${app}/${row.name}`, `A copy of ${row.name} of ${app} is being made now; wait for it (jobs ${app}).`, () => rollOut(actor, app, 'pg:backups:copy', progress, async ({ transcript: t, signal }) => {
     const name = copyName(new Date());
-    let made: DatabaseCopy;
     t.step(`Copying a pg_dump of ${row.name} of ${app} off the machine, encrypted, to ${bucket.url(folder + name)}`);
-    const dir = mkdtempSync(join(dirname(resolve(actor.services.config.dataDir)), '.slipway-db-copy-'));
-    try {
+    const made = await besideData(actor.services.config, SCRATCH, async (dir): Promise<DatabaseCopy> => {
       const file = join(dir, name);
       const written = await writeEncryptedDump(actor, app, row.name, recipient, file, signal);
       const copy = await copyOff(bucket, file, { name: folder + name, ...written }, signal);
       if (!copy.ok) throw new UserError(`The copy of ${row.name} could not be made: ${copy.error}.`);
       t.detail(`${written.bytes} bytes, read back and checked (SHA-256 ${written.sha256.slice(0, 12)}…) in ${copy.ms} ms`);
-      made = { database: row.name, name, url: copy.url, bytes: written.bytes, sha256: written.sha256, copiedAt: copy.copiedAt! };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      return { database: row.name, name, url: copy.url, bytes: written.bytes, sha256: written.sha256, copiedAt: copy.copiedAt! };
+    });
     const gone = copiesBeyond(await bucket.list(signal, folder), actor.services.config.backupKeep);
     for (const old of gone) await bucket.remove(folder + old, signal);
     if (gone.length) t.detail(`Deleted ${gone.length} older ${gone.length === 1 ? 'copy' : 'copies'} (SLIPWAY_BACKUP_KEEP keeps ${actor.services.config.backupKeep})`);
@@ -178,17 +176,10 @@ async function fetchAndImport(actor: Actor, bucket: ObjectStore, app: string, re
   const { database, folder, copies } = await listDatabaseCopies(actor, app, req.from);
   const pick = req.copy === 'latest' ? copies[0] : copies.find((c) => c === req.copy);
   if (!pick) throw new UserError(req.copy === 'latest' ? `There is no copy of ${database} in ${folder}.` : `There is no copy ${req.copy} of ${database} in ${folder}.`);
-  const prefix = copyFolder(app, database);
-  const dir = mkdtempSync(join(dirname(resolve(actor.services.config.dataDir)), '.slipway-db-copy-'));
-  try {
-    const file = join(dir, pick);
-    progress.transcript.step(`Downloading ${bucket.url(prefix + pick)}`);
-    await bucket.get(prefix + pick, file, actor.signal).catch((err: unknown) => {
-      throw new UserError(`${bucket.url(prefix + pick)} could not be downloaded: ${(err as Error).message}.`, { cause: err });
-    });
+  const key = copyFolder(app, database) + pick;
+  progress.transcript.step(`Downloading ${bucket.url(key)}`);
+  return withDownload(actor.services.config, bucket, key, SCRATCH, async (file) => {
     const plain = await decrypting(createReadStream(file), identity, pick);
-    return await importDump(actor, app, req, plain, progress);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    return importDump(actor, app, req, plain, progress);
+  }, actor.signal);
 }

@@ -2,7 +2,7 @@
 // uploaded to an S3-compatible bucket and read back whole, its SHA-256 the archive's; backup:verify
 // reads the copy again; the local CLI's `restore NAME --from-s3` fetches one.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../../errors.ts';
 import type { Services } from '../../context.ts';
 import { log } from '../../output/log.ts';
@@ -51,16 +51,31 @@ export async function withCopyFetched<T>(services: Pick<Services, 'config' | 'ba
   const there = names.filter((n) => NAME.test(n)).map((n) => ({ name: n })).sort(newestFirst).map((n) => n.name);
   const pick = name === 'latest' ? there[0] : there.find((n) => n === name);
   if (!pick) throw new UserError(name === 'latest' ? `There is no backup in ${bucket.url('')}.` : `There is no backup ${name} in ${bucket.url('')} (it holds ${there.length ? there.slice(0, 5).join(', ') : 'none'}).`);
-  const dir = mkdtempSync(join(dirname(resolve(services.config.dataDir)), '.slipway-download-'));
+  return withDownload(services.config, bucket, pick, '.slipway-download-', use);
+}
+
+/**
+ * Runs `use` with a new folder beside the data directory (`prefix` and random letters: on the
+ * data's disk, not in /tmp, which may be small); the folder goes whatever happens.
+ */
+export async function besideData<T>(config: Pick<Services['config'], 'dataDir'>, prefix: string, use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(dirname(resolve(config.dataDir)), prefix));
   try {
-    const file = join(dir, pick);
-    await bucket.get(pick, file).catch((err: unknown) => {
-      throw new UserError(`${bucket.url(pick)} could not be downloaded: ${reason(err)}.`, { cause: err });
-    });
-    return await use(file);
+    return await use(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `key` downloaded from `bucket` into a folder beside the data directory (besideData) for `use`; a failed download is one sentence. */
+export async function withDownload<T>(config: Pick<Services['config'], 'dataDir'>, bucket: ObjectStore, key: string, prefix: string, use: (file: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return besideData(config, prefix, async (dir) => {
+    const file = join(dir, basename(key));
+    await bucket.get(key, file, signal).catch((err: unknown) => {
+      throw new UserError(`${bucket.url(key)} could not be downloaded: ${reason(err)}.`, { cause: err });
+    });
+    return use(file);
+  });
 }
 
 /** The copy off the machine of a backup that checked out, read back and checked against the archive's SHA-256, added to `outcome`. */
